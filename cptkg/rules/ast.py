@@ -1,0 +1,135 @@
+"""The rule language's syntax tree.
+
+Every backend (pyDatalog for interactive checks, SQL for batches, the
+explainer) works from these classes, never from rule text, so that no rule
+text is ever handed to a Python-executing loader.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+    @property
+    def anonymous(self) -> bool:
+        return self.name.startswith("_")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Union[str, int]
+
+    def __str__(self) -> str:
+        if isinstance(self.value, int):
+            return str(self.value)
+        return '"' + self.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+Term = Union[Var, Const]
+
+
+@dataclass(frozen=True)
+class Atom:
+    pred: str
+    args: tuple[Term, ...]
+
+    @property
+    def arity(self) -> int:
+        return len(self.args)
+
+    def vars(self) -> list[Var]:
+        return [a for a in self.args if isinstance(a, Var)]
+
+    def __str__(self) -> str:
+        return f"{self.pred}({', '.join(map(str, self.args))})"
+
+
+@dataclass(frozen=True)
+class Literal:
+    atom: Atom
+    negated: bool = False
+
+    def vars(self) -> list[Var]:
+        return self.atom.vars()
+
+    def __str__(self) -> str:
+        return ("not " if self.negated else "") + str(self.atom)
+
+
+COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    op: str
+    left: Term
+    right: Term
+
+    def vars(self) -> list[Var]:
+        return [t for t in (self.left, self.right) if isinstance(t, Var)]
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.op} {self.right}"
+
+
+BodyItem = Union[Literal, Comparison]
+
+
+@dataclass
+class RuleMeta:
+    """What a rule says about itself in its structured comments."""
+
+    id: str | None = None
+    message: str | None = None
+    source: list[str] = field(default_factory=list)
+    confidence: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Rule:
+    head: Atom
+    body: tuple[BodyItem, ...]
+    meta: RuleMeta = field(default_factory=RuleMeta)
+    file: str = "<text>"
+    line: int = 0
+
+    @property
+    def is_fact(self) -> bool:
+        return not self.body
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def positive(self) -> list[Literal]:
+        return [b for b in self.body if isinstance(b, Literal) and not b.negated]
+
+    def negative(self) -> list[Literal]:
+        return [b for b in self.body if isinstance(b, Literal) and b.negated]
+
+    def comparisons(self) -> list[Comparison]:
+        return [b for b in self.body if isinstance(b, Comparison)]
+
+    def variables(self) -> list[Var]:
+        """Named variables in order of first appearance (head first)."""
+        seen: dict[str, Var] = {}
+        for v in self.head.vars():
+            seen.setdefault(v.name, v)
+        for item in self.body:
+            for v in item.vars():
+                if not v.anonymous:
+                    seen.setdefault(v.name, v)
+        return list(seen.values())
+
+    def __str__(self) -> str:
+        if not self.body:
+            return f"{self.head}."
+        return f"{self.head} :- {', '.join(map(str, self.body))}."

@@ -1,0 +1,164 @@
+"""A checked rule program: safe, arity-consistent, declared and stratified.
+
+pyDatalog performs none of these checks itself (it answers ``ok() <= ~ok()``
+with true and reads an unbound negation as "no fact at all"), so every
+program passes through here before any backend sees it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import string
+
+import networkx as nx
+
+from .ast import Atom, Comparison, Literal, Rule, Var
+
+
+class RuleLoadError(ValueError):
+    """A rule program that must not run; names file, line and rule."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class Program:
+    rules: list[Rule]
+    facts: list[Rule]
+    edb: dict[str, int]  # declared input predicates -> arity
+    idb: dict[str, int] = field(default_factory=dict)
+    strata: list[set[str]] = field(default_factory=list)
+    recursive: set[str] = field(default_factory=set)
+
+    def rules_for(self, pred: str) -> list[Rule]:
+        return [r for r in self.rules if r.head.pred == pred]
+
+    def by_id(self, rule_id: str) -> Rule | None:
+        for r in self.rules:
+            if r.meta.id == rule_id:
+                return r
+        return None
+
+    def ordered_body(self, rule: Rule) -> list:
+        """Body in evaluation order: recursive literals, other positives,
+        comparisons, then negations.
+
+        pyDatalog's negation reads unbound variables as "no fact at all" and
+        its right-recursive closure over a cycle never terminates; putting
+        recursive literals first and negations last avoids both.
+        """
+        scc = self._scc_of(rule.head.pred)
+        pos = rule.positive()
+        rec = [l for l in pos if l.atom.pred in scc]
+        rest = [l for l in pos if l.atom.pred not in scc]
+        return rec + rest + rule.comparisons() + rule.negative()
+
+    def _scc_of(self, pred: str) -> set[str]:
+        for s in self.strata_sccs:
+            if pred in s:
+                return s if (len(s) > 1 or pred in self.recursive) else set()
+        return set()
+
+    strata_sccs: list[set[str]] = field(default_factory=list)
+
+
+def _check_rule(rule: Rule, problems: list[str]) -> None:
+    bound: set[str] = set()
+    for lit in rule.positive():
+        bound.update(v.name for v in lit.vars())
+    where = f"{rule.where}" + (f" (rule {rule.meta.id})" if rule.meta.id else "")
+    for v in rule.head.vars():
+        if v.anonymous:
+            problems.append(f"{where}: '_' may not appear in the head of {rule.head.pred}")
+        elif v.name not in bound:
+            problems.append(f"{where}: unsafe rule: variable {v.name} in the head is not bound by a positive body atom")
+    for c in rule.comparisons():
+        for v in c.vars():
+            if v.name not in bound:
+                problems.append(f"{where}: unsafe comparison '{c}': variable {v.name} is not bound by a positive body atom")
+    for lit in rule.negative():
+        for v in lit.vars():
+            if not v.anonymous and v.name not in bound:
+                problems.append(f"{where}: unsafe negation '{lit}': variable {v.name} is not bound by a positive body atom")
+    if rule.is_fact:
+        for a in rule.head.args:
+            if isinstance(a, Var):
+                problems.append(f"{where}: fact {rule.head} has a variable; facts must be ground")
+
+
+def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool = False,
+                  known_sources: set[str] | None = None) -> Program:
+    """Check parsed clauses against the declared predicates and stratify them.
+
+    ``edb`` maps every predicate the rules may read without defining it (KB
+    properties and claim input) to its arity. A body predicate that is
+    neither declared nor defined by a rule is a load error naming the file
+    and line, so a misspelt predicate cannot silently match nothing.
+    """
+    problems: list[str] = []
+    rules = [c for c in clauses if not c.is_fact]
+    facts = [c for c in clauses if c.is_fact]
+    arity: dict[str, tuple[int, str]] = {p: (n, "the ontology") for p, n in edb.items()}
+    idb: dict[str, int] = {}
+    for c in clauses:
+        c_where = c.where
+        _check_rule(c, problems)
+        atoms = [c.head] + [b.atom for b in c.body if isinstance(b, Literal)]
+        for a in atoms:
+            if a.pred in arity and arity[a.pred][0] != a.arity:
+                problems.append(f"{c_where}: {a.pred} is used with {a.arity} argument(s) here but {arity[a.pred][0]} in {arity[a.pred][1]}")
+            else:
+                arity.setdefault(a.pred, (a.arity, c_where))
+        if c.head.pred in edb and not c.is_fact:
+            problems.append(f"{c_where}: {c.head.pred} is an input predicate (declared in the ontology); rules may not derive it")
+        if c.head.pred not in edb:
+            idb.setdefault(c.head.pred, c.head.arity)
+    ids: dict[str, str] = {}
+    for c in clauses:
+        for lit in c.body:
+            if isinstance(lit, Literal) and lit.atom.pred not in edb and lit.atom.pred not in idb:
+                problems.append(f"{c.where}: undeclared predicate '{lit.atom.pred}': not in the ontology's predicate mapping and defined by no rule")
+        if require_meta and not c.is_fact:
+            missing = [k for k in ("id", "message", "source") if not getattr(c.meta, k)]
+            if missing:
+                problems.append(f"{c.where}: rule for {c.head.pred} lacks structured comment(s): {', '.join(missing)}")
+        if c.meta.id:
+            if c.meta.id in ids:
+                problems.append(f"{c.where}: rule id '{c.meta.id}' already used at {ids[c.meta.id]}")
+            ids[c.meta.id] = c.where
+        if known_sources is not None:
+            for s in c.meta.source:
+                if s not in known_sources:
+                    problems.append(f"{c.where}: rule {c.meta.id or c.head.pred} cites unknown source '{s}' (not in kb/sources.ttl)")
+        if c.meta.message:
+            names = {v.name for v in c.variables()}
+            for _, field_name, _, _ in string.Formatter().parse(c.meta.message):
+                if field_name and field_name not in names:
+                    problems.append(f"{c.where}: message of rule {c.meta.id} uses {{{field_name}}}, which is not a variable of the rule")
+    # Stratification: no cycle through negation.
+    g = nx.DiGraph()
+    g.add_nodes_from(idb)
+    neg_edges: dict[tuple[str, str], Rule] = {}
+    for r in rules:
+        for lit in r.body:
+            if isinstance(lit, Literal) and lit.atom.pred in idb:
+                g.add_edge(lit.atom.pred, r.head.pred)
+                if lit.negated:
+                    neg_edges.setdefault((lit.atom.pred, r.head.pred), r)
+    sccs = list(nx.strongly_connected_components(g))
+    comp_of = {p: i for i, s in enumerate(sccs) for p in s}
+    for (a, b), r in neg_edges.items():
+        if comp_of[a] == comp_of[b]:
+            cyc = sorted(sccs[comp_of[a]])
+            problems.append(f"{r.where}: not stratified: {r.head.pred} depends negatively on {a}, which depends on {r.head.pred} again (cycle through {', '.join(cyc)})")
+    if problems:
+        raise RuleLoadError(problems)
+    cond = nx.condensation(g, sccs)
+    order = list(nx.topological_sort(cond))
+    strata = [set(cond.nodes[n]["members"]) for n in order]
+    recursive = {p for p in idb if g.has_edge(p, p)}
+    prog = Program(rules=rules, facts=facts, edb=dict(edb), idb=idb, strata=strata, recursive=recursive)
+    prog.strata_sccs = strata
+    return prog
