@@ -225,13 +225,23 @@ def to_cytoscape(g: nx.MultiDiGraph, selected: str | None = None) -> list[dict]:
 
 STYLESHEET = [
     {"selector": "node", "style": {"label": "data(label)", "background-color": "data(colour)",
-                                   "font-size": 9, "width": 18, "height": 18, "text-wrap": "ellipsis",
-                                   "text-max-width": 140, "color": "#222"}},
-    {"selector": "node:selected", "style": {"border-width": 4, "border-color": "#222", "width": 26, "height": 26}},
+                                   "font-size": 11, "width": 22, "height": 22, "text-wrap": "ellipsis",
+                                   "text-max-width": 150, "color": "#222"}},
+    {"selector": "edge", "style": {"width": 1, "curve-style": "bezier", "target-arrow-shape": "triangle",
+                                   "arrow-scale": 0.6, "line-color": "#c8c8c8", "target-arrow-color": "#c8c8c8"}},
+    {"selector": "edge:selected", "style": {"label": "data(label)", "font-size": 8, "color": "#333",
+                                            "line-color": "#333", "target-arrow-color": "#333", "width": 2,
+                                            "text-rotation": "autorotate"}},
+    {"selector": "node:selected", "style": {"border-width": 4, "border-color": "#222", "width": 26, "height": 26,
+                                            "font-size": 11, "font-weight": "bold"}},
+]
+# small views (paths, neighbourhoods, exclusion graphs) can afford every edge label
+STYLESHEET_LABELLED = STYLESHEET[:-2] + [
     {"selector": "edge", "style": {"width": 1.2, "curve-style": "bezier", "target-arrow-shape": "triangle",
-                                   "line-color": "#b0b0b0", "target-arrow-color": "#b0b0b0",
-                                   "label": "data(label)", "font-size": 7, "color": "#666",
+                                   "arrow-scale": 0.7, "line-color": "#aaa", "target-arrow-color": "#aaa",
+                                   "label": "data(label)", "font-size": 7, "color": "#555",
                                    "text-rotation": "autorotate"}},
+    STYLESHEET[-1],
 ]
 
 

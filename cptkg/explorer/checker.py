@@ -217,12 +217,12 @@ def show_result(kb, idx: int, res: dict) -> None:
         return
     st.dataframe(line_summary(res), hide_index=True, width="stretch")
     for ln in res["lines"]:
-        icon = "✅" if ln["status"] == "accepted" else "❌"
+        icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
         st.markdown(f"{icon} **line {ln['line']} · {ln['code']}** — {status_badge(ln['status'])}")
         for r in ln.get("reasons", []):
             st.markdown(f"- {r['message']}  \n  <small>`{r['rule']}` · {r.get('source', '')}</small>", unsafe_allow_html=True)
         for w in ln.get("warnings", []):
-            st.markdown(f"- ⚠️ {w['message']}  \n  <small>`{w['rule']}` · {w.get('source', '')}</small>", unsafe_allow_html=True)
+            st.markdown(f"- :material/warning: {w['message']}  \n  <small>`{w['rule']}` · {w.get('source', '')}</small>", unsafe_allow_html=True)
         if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
             with st.expander(f"Explain line {ln['line']} ({ln['code']}): proof and why not"):
                 show_line_explanation(idx, ln)
@@ -233,7 +233,7 @@ def show_result(kb, idx: int, res: dict) -> None:
             st.write("No fix found in the knowledge base for this claim.")
         for k, s in enumerate(sugg):
             c1, c2 = st.columns([5, 1])
-            verified = " ✔ re-checked by the rules" if s.get("verified") else " (not re-checked)"
+            verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"
             detail = []
             if s.get("remove_lines"):
                 detail.append("remove line " + ", ".join(map(str, s["remove_lines"])))
@@ -263,7 +263,7 @@ def show_line_explanation(idx: int, ln: dict) -> None:
                 proofs.append(p)
             else:
                 for c in citations(r.get("sources")):
-                    st.markdown(f"- 📄 {c}")
+                    st.markdown(f"- :material/description: {c}")
     if ln.get("why_not"):
         st.markdown("**Why not accepted: the conditions that failed**")
         for w in ln["why_not"]:

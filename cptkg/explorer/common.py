@@ -19,17 +19,18 @@ def kb_or_stop() -> KnowledgeBase:
         raise  # unreachable: st.stop() ends the script run
 
 
-def draw_graph(elements: list[dict], key: str, height: str = "520px", layout: str = "cose",
+def draw_graph(elements: list[dict], key: str, height: str = "520px", layout: str = "fcose",
                stylesheet: list[dict] | None = None) -> dict:
     """Draw Cytoscape.js elements (JS shipped inside st-cytoscape, no CDN);
     returns the selection ``{"nodes": [...], "edges": [...]}``."""
     from st_cytoscape import cytoscape
 
-    lay = {"name": layout, "animate": False}
+    lay = {"name": layout, "animate": False, "animationDuration": 0}
     if layout == "breadthfirst":
-        lay.update({"directed": True, "spacingFactor": 1.1})
-    if layout == "cose":
-        lay.update({"nodeRepulsion": 9000, "idealEdgeLength": 80, "randomize": False})
+        lay.update({"directed": True, "spacingFactor": 1.0})
+    if layout == "fcose":
+        lay.update({"nodeRepulsion": 6000, "idealEdgeLength": 70, "nodeSeparation": 60, "randomize": True,
+                    "quality": "proof", "packComponents": True})
     sel = cytoscape(elements, stylesheet or STYLESHEET, height=height, layout=lay,
                     selection_type="single", key=key)
     return sel or {"nodes": [], "edges": []}

@@ -58,7 +58,7 @@ def page() -> None:
             for r in entry.get("why_not", []):
                 st.markdown(f"- {r['message']}")
                 for c in citations(r.get("sources")):
-                    st.markdown(f"  - 📄 {c}")
+                    st.markdown(f"  - :material/description: {c}")
             fc = entry.get("failed_conditions") or []
             if fc:
                 st.markdown("**Conditions of the billing rule that failed**")

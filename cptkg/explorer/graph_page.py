@@ -7,7 +7,7 @@ from .. import graph as G
 from .common import draw_graph, kb_or_stop, legend
 
 VIEWS = ("Whole graph (filtered)", "Neighbourhood of a node", "Path between two nodes", "Exclusion graph of a family")
-DEFAULT_KINDS = ["code", "service", "device", "role", "exclusion", "group"]
+DEFAULT_KINDS = ["code", "service", "device", "exclusion", "group"]
 
 
 def build_view(kb, view: str, kinds: list[str], families: list[str], focus: str | None = None,
@@ -89,7 +89,11 @@ def page() -> None:
     legend(sorted({d["kind"] for _, d in view_g.nodes(data=True)}, key=G.KINDS.index))
     left, right = st.columns([3, 2])
     with left:
-        sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="600px")
+        small = view_g.number_of_edges() <= 60
+        sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="640px",
+                         stylesheet=G.STYLESHEET_LABELLED if small else G.STYLESHEET)
+        if not small:
+            st.caption("Click an edge to see its label; pick a smaller view for labelled edges.")
     picked = (sel.get("nodes") or [None])[0]
     with right:
         opts = node_options(view_g) if view_g.number_of_nodes() else node_options(g)

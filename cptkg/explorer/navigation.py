@@ -10,11 +10,11 @@ from .common import DISCLAIMER
 def pages() -> list:
     st.sidebar.caption(DISCLAIMER)
     return [
-        st.Page(checker.page, title="Claim checker", icon="🧾", url_path="checker", default=True),
-        st.Page(graph_page.page, title="Knowledge graph", icon="🕸️", url_path="graph"),
-        st.Page(finder.page, title="Code finder", icon="🔎", url_path="finder"),
-        st.Page(rules_page.page, title="Rules and sources", icon="📜", url_path="rules"),
-        st.Page(query.page, title="Query console", icon="⌨️", url_path="query"),
-        st.Page(batch.page, title="Batch", icon="📦", url_path="batch"),
-        st.Page(export.page, title="Export", icon="⬇️", url_path="export"),
+        st.Page(checker.page, title="Claim checker", icon=":material/receipt_long:", url_path="checker", default=True),
+        st.Page(graph_page.page, title="Knowledge graph", icon=":material/hub:", url_path="graph"),
+        st.Page(finder.page, title="Code finder", icon=":material/search:", url_path="finder"),
+        st.Page(rules_page.page, title="Rules and sources", icon=":material/gavel:", url_path="rules"),
+        st.Page(query.page, title="Query console", icon=":material/terminal:", url_path="query"),
+        st.Page(batch.page, title="Batch", icon=":material/inventory_2:", url_path="batch"),
+        st.Page(export.page, title="Export", icon=":material/download:", url_path="export"),
     ]

@@ -55,7 +55,7 @@ def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
             lines.append(f"{pad}  - _{node['searched']}_")
         if node.get("kind") != "derived" or not node.get("children"):
             for c in citations(node.get("source")):
-                lines.append(f"{pad}  - 📄 {c}")
+                lines.append(f"{pad}  - :material/description: {c}")
         if max_depth is not None and depth >= max_depth and node.get("children"):
             lines.append(f"{pad}  - … ({len(node['children'])} more steps)")
             return

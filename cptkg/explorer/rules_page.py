@@ -127,7 +127,7 @@ def page() -> None:
         for c in G.conflicts(kb):
             st.markdown(f"#### {c['label']}  \n<small>`{c['id']}`</small>", unsafe_allow_html=True)
             for s in c["conflicting"]:
-                st.markdown(f"- ⚔️ {s['citation']}: “{s['quote']}”")
+                st.markdown(f"- :material/compare_arrows: conflicting: {s['citation']}: “{s['quote']}”")
             for s in c["prevailing"]:
-                st.markdown(f"- ✔ prevails: {s['citation']}: “{s['quote']}”")
+                st.markdown(f"- :material/check: prevails: {s['citation']}: “{s['quote']}”")
             st.markdown(f"**resolution**: {c['resolution']}")

@@ -1,0 +1,113 @@
+"""A scripted tour of the running explorer in a real browser (Playwright
+driving the system's Chromium): the browser test walks it, and
+``python -m cptkg.explorer.tour URL docs/`` takes the screenshots in docs/.
+
+Every request the page makes is recorded, so a caller can check that nothing
+left 127.0.0.1. The browser is the one installed by the system (Debian's
+``chromium``); nothing is downloaded.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+GRAPH_FRAME = 'iframe[title="st_cytoscape.st_cytoscape"]'
+
+
+@contextmanager
+def browser_page(width: int = 1400, height: int = 1000):
+    """A fresh Chromium page; yields (page, list of every requested URL)."""
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.on("request", lambda r: requests.append(r.url))
+            page.set_default_timeout(60_000)
+            yield page, requests
+        finally:
+            browser.close()
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+    page.wait_for_timeout(300)
+
+
+def graph_canvas_drawn(page, index: int = 0) -> bool:
+    """Did a Cytoscape graph draw into its canvas (non-zero size, inside its iframe)?"""
+    frame = page.frame_locator(GRAPH_FRAME).nth(index)
+    canvas = frame.locator("canvas").first
+    canvas.wait_for(state="attached", timeout=60_000)
+    box = canvas.bounding_box()
+    return bool(box and box["width"] > 50 and box["height"] > 50)
+
+
+def check_and_fix(page, base: str, shots: Path | None = None) -> dict:
+    """The main path: judge the example claim (rejected), unfold line 1's
+    explanation, apply the first suggested fix; returns what was seen."""
+    seen: dict = {}
+    page.goto(base + "/")
+    page.get_by_role("button", name="Check claim").click()
+    page.get_by_text("Suggested fixes").wait_for()
+    wait_idle(page)
+    seen["rejected"] = page.get_by_text("rejected").count() > 0
+    page.get_by_text("Explain line 1", exact=False).first.click()
+    page.get_by_text("Proof as a graph").first.wait_for()
+    seen["proof_text"] = page.get_by_text("Why rejected").first.is_visible()
+    seen["canvas"] = graph_canvas_drawn(page, 0)
+    page.wait_for_timeout(1500)
+    if shots:
+        page.screenshot(path=str(shots / "explorer-checker.png"), full_page=True)
+    page.get_by_role("button", name="Apply fix").first.click()
+    page.get_by_text("Fix applied and the claim judged again").wait_for()
+    wait_idle(page)
+    seen["fixed"] = True
+    seen["after_fix_text"] = page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts()
+    return seen
+
+
+def tour(base: str, shots: Path) -> list[str]:
+    """Visit every page, do its main action, screenshot it; returns the requested URLs."""
+    shots.mkdir(parents=True, exist_ok=True)
+    with browser_page() as (page, requests):
+        check_and_fix(page, base, shots)
+        for path, name, action in (
+            ("/graph", "explorer-graph.png", None),
+            ("/finder", "explorer-finder.png", None),
+            ("/rules", "explorer-rules.png", None),
+            ("/query", "explorer-query.png", "Run SPARQL"),
+            ("/batch", "explorer-batch.png", "upload"),
+            ("/export", "explorer-export.png", None),
+        ):
+            page.goto(base + path)
+            page.wait_for_selector("h2")
+            wait_idle(page)
+            if action == "upload":
+                examples = Path(__file__).resolve().parents[2] / "examples" / "claims-batch.json"
+                page.locator('input[type="file"]').set_input_files(str(examples))
+                page.get_by_role("button", name="Judge all").click()
+                page.get_by_text("Rejected lines by rule").wait_for()
+            elif action:
+                page.get_by_role("button", name=action).click()
+                page.get_by_text("row(s)").wait_for()
+            wait_idle(page)
+            if path in ("/graph", "/finder"):
+                graph_canvas_drawn(page, 0)
+                page.wait_for_timeout(2000)
+            page.screenshot(path=str(shots / name), full_page=True)
+    return requests
+
+
+if __name__ == "__main__":  # python -m cptkg.explorer.tour http://127.0.0.1:8501 docs
+    reqs = tour(sys.argv[1].rstrip("/"), Path(sys.argv[2]))
+    outside = sorted({u for u in reqs if not u.startswith(sys.argv[1].rstrip("/"))})
+    print(f"{len(reqs)} requests; outside the app: {outside or 'none'}")
