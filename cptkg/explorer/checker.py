@@ -210,8 +210,7 @@ def page() -> None:
 
 
 def show_result(kb, idx: int, res: dict) -> None:
-    st.subheader(f"Claim {res['claim_id']}: ", anchor=False)
-    st.markdown(status_badge(res["status"]))
+    st.subheader(f"Claim {res['claim_id']}: {status_badge(res['status'])}", anchor=False)
     if res["status"] == "error":
         st.error(res["error"])
         return
@@ -257,7 +256,8 @@ def show_line_explanation(idx: int, ln: dict) -> None:
             p = r.get("proof")
             if isinstance(p, list):  # all proofs requested: show the first, count the rest
                 p = p[0] if p else None
-            st.markdown(f"*{r['rule']}*: {r['message']}")
+            if not p:
+                st.markdown(f"*{r['rule']}*: {r['message']}")
             if p:
                 st.markdown(proof_markdown(p))
                 proofs.append(p)

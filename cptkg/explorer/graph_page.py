@@ -87,17 +87,15 @@ def page() -> None:
         return
     st.caption(f"{view_g.number_of_nodes()} nodes, {view_g.number_of_edges()} links")
     legend(sorted({d["kind"] for _, d in view_g.nodes(data=True)}, key=G.KINDS.index))
-    left, right = st.columns([3, 2])
-    with left:
-        small = view_g.number_of_edges() <= 60
-        sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="640px",
-                         stylesheet=G.STYLESHEET_LABELLED if small else G.STYLESHEET)
-        if not small:
-            st.caption("Click an edge to see its label; pick a smaller view for labelled edges.")
+    small = view_g.number_of_edges() <= 60
+    sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="560px",
+                     stylesheet=G.STYLESHEET_LABELLED if small else G.STYLESHEET)
+    if not small:
+        st.caption("Click an edge to see its label; pick a smaller view (neighbourhood, path) for labelled edges.")
     picked = (sel.get("nodes") or [None])[0]
-    with right:
-        opts = node_options(view_g) if view_g.number_of_nodes() else node_options(g)
-        default = picked if picked in opts else (focus if focus in opts else (opts[0] if opts else None))
-        chosen = st.selectbox("Details of", opts, index=opts.index(default) if default in opts else 0, key=f"details-{picked}")
-        if chosen:
-            show_details(kb, chosen)
+    opts = node_options(view_g) if view_g.number_of_nodes() else node_options(g)
+    default = picked if picked in opts else (focus if focus in opts else (opts[0] if opts else None))
+    chosen = st.selectbox("Details of (or click a node)", opts, index=opts.index(default) if default in opts else 0,
+                          key=f"details-{picked}")
+    if chosen:
+        show_details(kb, chosen)

@@ -78,7 +78,7 @@ def check_and_fix(page, base: str, shots: Path | None = None) -> dict:
 def tour(base: str, shots: Path) -> list[str]:
     """Visit every page, do its main action, screenshot it; returns the requested URLs."""
     shots.mkdir(parents=True, exist_ok=True)
-    with browser_page() as (page, requests):
+    with browser_page(height=1900) as (page, requests):
         check_and_fix(page, base, shots)
         for path, name, action in (
             ("/graph", "explorer-graph.png", None),
