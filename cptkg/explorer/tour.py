@@ -96,6 +96,8 @@ def tour(base: str, shots: Path) -> list[str]:
                 page.locator('input[type="file"]').set_input_files(str(examples))
                 page.get_by_role("button", name="Judge all").click()
                 page.get_by_text("Rejected lines by rule").wait_for()
+                page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
+                page.wait_for_timeout(3000)
             elif action:
                 page.get_by_role("button", name=action).click()
                 page.get_by_text("row(s)").wait_for()
@@ -103,8 +105,23 @@ def tour(base: str, shots: Path) -> list[str]:
             if path in ("/graph", "/finder"):
                 graph_canvas_drawn(page, 0)
                 page.wait_for_timeout(2000)
+            page.wait_for_timeout(1000)
             page.screenshot(path=str(shots / name), full_page=True)
+            trim(shots / name)
+    trim(shots / "explorer-checker.png")
     return requests
+
+
+def trim(path: Path, margin: int = 40) -> None:
+    """Cut the empty space below the page's content off a screenshot."""
+    from PIL import Image, ImageChops
+
+    im = Image.open(path).convert("RGB")
+    main = im.crop((im.width // 4, 0, im.width, im.height))  # right of the sidebar
+    bg = Image.new("RGB", main.size, main.getpixel((main.width - 5, main.height - 5)))
+    box = ImageChops.difference(main, bg).getbbox()
+    if box:
+        im.crop((0, 0, im.width, min(im.height, box[3] + margin))).save(path, optimize=True)
 
 
 if __name__ == "__main__":  # python -m cptkg.explorer.tour http://127.0.0.1:8501 docs
