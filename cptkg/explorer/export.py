@@ -55,7 +55,9 @@ def page() -> None:
     st.caption(f"KB version {kb.version}. Everything is serialized here, from the loaded files.")
     fmts = formats()
     c1, c2 = st.columns(2)
-    fmt = c1.selectbox("Format", list(fmts), format_func=lambda f: fmts[f][0], key="export_format")
+    names = list(fmts)
+    fmt = c1.selectbox("Format", names, index=names.index("turtle") if "turtle" in names else 0,
+                       format_func=lambda f: fmts[f][0], key="export_format")
     which = c2.radio("What", list(PARTS), format_func=PARTS.get, horizontal=True, key="export_which")
     try:
         files = export_files(kb, fmt, which)
