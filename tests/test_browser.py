@@ -79,13 +79,16 @@ def test_rejected_claim_explained_and_fixed_in_a_real_browser(app_url):
     assert _outside(requests, app_url) == [], "a request left 127.0.0.1"
 
 
-def test_knowledge_graph_draws_offline(app_url):
-    from cptkg.explorer.tour import browser_page, graph_canvas_drawn, wait_idle
+def test_knowledge_graph_draws_offline_and_a_click_opens_details(app_url):
+    from cptkg.explorer.tour import browser_page, click_graph_node, graph_canvas_drawn, wait_idle
 
     with browser_page() as (page, requests):
         page.goto(app_url + "/graph")
         page.get_by_text("Knowledge graph").first.wait_for()
         wait_idle(page)
         assert graph_canvas_drawn(page, 0)
-        page.get_by_text("descriptor").first.wait_for()
+        page.wait_for_timeout(1000)  # the layout settles
+        click_graph_node(page, "95991")
+        assert page.locator("h3").filter(has_text="95991").count() == 1, "a click on a node opens its details"
+        page.get_by_text("who may perform it").first.wait_for()
     assert _outside(requests, app_url) == []

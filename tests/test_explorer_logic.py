@@ -134,6 +134,13 @@ def test_judge_keeps_good_claims_beside_a_bad_one(kb):
     assert [r["status"] for r in res][-1] == "error" and res[0]["status"] in ("accepted", "rejected")
 
 
+def test_fix_summary_names_each_edit():
+    s = {"remove_lines": [1, 3], "add_lines": [{"line": 3, "code": "95990"}, {"line": 4, "code": "62369"}],
+         "add_modifiers": {"2": ["KD"]}}
+    assert checker.fix_summary(s) == ("remove line 1; line 3: change the code to 95990; add line 4: 62369; "
+                                      "line 2: add modifier KD")
+
+
 # ------------------------------------------------------------ proofs
 def test_proof_markdown_and_graph_reach_the_source_sentence(kb):
     claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())

@@ -119,6 +119,24 @@ def line_summary(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["line", "code", "verdict", "rules", "warnings"])
 
 
+def fix_summary(s: dict) -> str:
+    """A suggested fix as the edits it makes: 'line 3: 95991 → 95990; remove line 1'."""
+    added = {l["line"]: l for l in s.get("add_lines", [])}
+    parts = []
+    for n in s.get("remove_lines", []):
+        if n in added:
+            parts.append(f"line {n}: change the code to {added.pop(n)['code']}")
+        else:
+            parts.append(f"remove line {n}")
+    for n, l in sorted(added.items()):
+        parts.append(f"add line {n}: {l['code']}")
+    for n, mods in (s.get("add_modifiers") or {}).items():
+        parts.append(f"line {n}: add modifier {', '.join(mods)}")
+    for h in s.get("void_history", []):
+        parts.append(f"drop history entry {h}")
+    return "; ".join(parts)
+
+
 # ------------------------------------------------------------------- state
 def _judge_into_state(kb, data: Any) -> None:
     try:
@@ -233,12 +251,7 @@ def show_result(kb, idx: int, res: dict) -> None:
         for k, s in enumerate(sugg):
             c1, c2 = st.columns([5, 1])
             verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"
-            detail = []
-            if s.get("remove_lines"):
-                detail.append("remove line " + ", ".join(map(str, s["remove_lines"])))
-            if s.get("add_codes"):
-                detail.append("add " + ", ".join(s["add_codes"]))
-            c1.markdown(f"{k + 1}. {s.get('message', '')}  \n<small>{'; '.join(detail)}{verified}"
+            c1.markdown(f"{k + 1}. {s.get('message', '')}  \n<small>{fix_summary(s)}{verified}"
                         f"{' → claim ' + s['result_status'] if s.get('result_status') else ''}</small>",
                         unsafe_allow_html=True)
             if c2.button("Apply fix", key=f"fix-{idx}-{k}"):

@@ -51,6 +51,25 @@ def graph_canvas_drawn(page, index: int = 0) -> bool:
     return bool(box and box["width"] > 50 and box["height"] > 50)
 
 
+def click_graph_node(page, node_id: str, index: int = 0) -> None:
+    """Click a node of a drawn graph where Cytoscape rendered it (as a user would)."""
+    frame = page.frame_locator(GRAPH_FRAME).nth(index)
+    pos = frame.locator("body").evaluate("""(body, id) => {
+      const el = [...document.querySelectorAll('div')].find(d => d._cyreg && d._cyreg.cy);
+      if (!el) return null;
+      const n = el._cyreg.cy.getElementById(id);
+      if (!n || n.empty()) return null;
+      const p = n.renderedPosition(), r = el.getBoundingClientRect();
+      return {x: p.x + r.left, y: p.y + r.top};
+    }""", node_id)
+    if pos is None:
+        raise AssertionError(f"node {node_id} is not in the drawn graph")
+    box = page.locator(GRAPH_FRAME).nth(index).bounding_box()
+    page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
+    page.wait_for_timeout(300)
+    wait_idle(page)
+
+
 def check_and_fix(page, base: str, shots: Path | None = None) -> dict:
     """The main path: judge the example claim (rejected), unfold line 1's
     explanation, apply the first suggested fix; returns what was seen."""
@@ -105,6 +124,10 @@ def tour(base: str, shots: Path) -> list[str]:
             if path in ("/graph", "/finder"):
                 graph_canvas_drawn(page, 0)
                 page.wait_for_timeout(2000)
+            if path == "/graph":
+                click_graph_node(page, "62367")
+                page.get_by_text("who may perform it").wait_for()
+                page.wait_for_timeout(1500)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(shots / name), full_page=True)
             trim(shots / name)
