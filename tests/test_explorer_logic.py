@@ -196,6 +196,13 @@ def test_datalog_rule_and_bare_query(kb):
     assert t2.rows == []  # the codes needing the physician/QHP skill do not list the nurse
 
 
+def test_datalog_can_read_what_a_rule_file_derives(kb):
+    t = query.run_datalog(kb, 'excluded_pair("62367", C2, X)', with_rules="claim")
+    assert ("95990", "excl-analysis-refill") in t.rows
+    with pytest.raises(query.QueryError, match="undeclared predicate 'excluded_pair'"):
+        query.run_datalog(kb, 'excluded_pair("62367", C2, X)')
+
+
 @pytest.mark.parametrize("text,words", [
     ("x(X) :- nosuch(X).", "undeclared predicate"),
     ("x(X) :- not code(X).", "unsafe"),

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ..claims import InputError, Role, load_json
 from .common import draw_graph, kb_or_stop, status_badge
-from .explaining import HAS_EXPLAINER, apply_fix, judge
+from .explaining import apply_fix, judge
 from .proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
 ROLES = [r.value for r in Role]
@@ -202,7 +202,8 @@ def page() -> None:
             st.session_state.pop("checker_applied", None)
             _judge_into_state(kb, claim_from_frames(claim_id, patient_id, lines, history))
     with tab_json:
-        up = st.file_uploader("Claim file (JSON: one claim or a list)", type=["json"], key="checker_upload")
+        up = st.file_uploader("Claim file (JSON: one claim or a list); when a file is given it is judged "
+                              "instead of the text below", type=["json"], key="checker_upload")
         text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
         if st.button("Check JSON", key="check_json"):
             st.session_state.pop("checker_applied", None)
@@ -221,8 +222,6 @@ def page() -> None:
         return
     if st.session_state.get("checker_applied"):
         st.success(f"Fix applied and the claim judged again: {st.session_state['checker_applied']}")
-    if not HAS_EXPLAINER:
-        st.info("This checkout has no explainer (cptkg.explain): verdicts and reasons only, no proofs or fixes.")
     for idx, res in enumerate(results):
         show_result(kb, idx, res)
 

@@ -208,8 +208,13 @@ def _as_rules(text: str) -> list[Rule]:
 
 
 def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                limit: int = DEFAULT_LIMIT) -> Table:
-    """Evaluate Datalog over the KB facts; rows of ``want`` (default: the last rule's head)."""
+                limit: int = DEFAULT_LIMIT, with_rules: str | None = None) -> Table:
+    """Evaluate Datalog over the KB facts; rows of ``want`` (default: the last rule's head).
+
+    ``with_rules`` ("claim" or "infer") adds that rule file's rules, so a query
+    can read what they derive from the KB alone (``excluded_pair``, say); the
+    claim or encounter input predicates are empty.
+    """
     if not text or not text.strip():
         raise QueryError("the query is empty")
     if len(text) > MAX_TEXT:
@@ -219,12 +224,15 @@ def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT
         raise QueryError("no rule in the text")
     if len(rules) > 100:
         raise QueryError("at most 100 rules per query")
+    base = {"claim": kb.check_program, "infer": kb.infer_program}.get(with_rules) if with_rules else None
+    if with_rules and base is None:
+        raise QueryError(f"unknown rule file '{with_rules}': use claim or infer")
     try:
-        prog = build_program(rules, dict(kb.edb))
+        prog = build_program((list(base.rules) if base else []) + rules, dict(kb.edb))
     except RuleLoadError as e:
         raise QueryError("; ".join(p.replace("<query>:", "line ") for p in e.problems)) from None
     head = want or next(r.head for r in reversed(rules)).pred
-    if head not in prog.idb:
+    if head not in prog.idb or not any(r.head.pred == head for r in rules) and not base:
         raise QueryError(f"'{head}' is not defined by a rule of the query")
     facts = {p: set() for p in kb.edb}
     facts.update(kb.facts)
@@ -235,7 +243,7 @@ def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT
     except EvaluationError as e:
         raise QueryError(f"the query failed: {e}") from None
     rows = sorted(model.facts.get(head, set()), key=lambda r: tuple(map(str, r)))
-    head_atom: Atom = next(r.head for r in rules if r.head.pred == head)
+    head_atom: Atom = next(r.head for r in list(rules) + (list(base.rules) if base else []) if r.head.pred == head)
     cols = [str(a) if hasattr(a, "name") else f"arg{i + 1}" for i, a in enumerate(head_atom.args)]
     if not cols:
         return Table(["answer"], [(bool(rows),)])
@@ -267,8 +275,12 @@ def page() -> None:
                    + ", ".join(sorted(p for p in kb.facts)) + "). A bare condition such as "
                    "`covers_service(C, S), may_be_performed_by(C, \"Nurse\")` is a query too.")
         text = st.text_area("Datalog", value=DATALOG_EXAMPLE, height=140, key="datalog_text")
+        rules_from = st.radio("Also use the predicates derived by", ["none", "claim", "infer"], horizontal=True,
+                              key="datalog_with", format_func=lambda v: {"none": "KB facts only",
+                                                                        "claim": "kb/rules/claim.dl",
+                                                                        "infer": "kb/rules/infer.dl"}[v])
         if st.button("Run Datalog", key="run_datalog"):
-            _show(lambda: run_datalog(kb, text))
+            _show(lambda: run_datalog(kb, text, with_rules=None if rules_from == "none" else rules_from))
 
 
 def _show(run) -> None:
