@@ -242,6 +242,7 @@ def show_result(kb, idx: int, res: dict) -> None:
         if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
             with st.expander(f"Explain line {ln['line']} ({ln['code']}): proof and why not"):
                 show_line_explanation(idx, ln)
+    show_proof_graph(idx, res)
     sugg = res.get("suggestions") or []
     if res["status"] == "rejected":
         st.markdown("**Suggested fixes**")
@@ -258,30 +259,52 @@ def show_result(kb, idx: int, res: dict) -> None:
                 st.rerun()
 
 
+def line_proofs(ln: dict) -> list[dict]:
+    """The proofs behind a line's verdict: its reasons when it was rejected,
+    else its warnings (the first proof of each when all were requested)."""
+    out = []
+    for r in ln.get("reasons") or ln.get("warnings", []):
+        p = r.get("proof")
+        if isinstance(p, list):
+            p = p[0] if p else None
+        if p:
+            out.append(p)
+    return out
+
+
 def show_line_explanation(idx: int, ln: dict) -> None:
-    proofs = []
     for kind, items in (("Why rejected", ln.get("reasons", [])), ("Warnings", ln.get("warnings", []))):
         if not items:
             continue
         st.markdown(f"**{kind}**")
         for r in items:
             p = r.get("proof")
-            if isinstance(p, list):  # all proofs requested: show the first, count the rest
+            if isinstance(p, list):  # all proofs requested: show the first
                 p = p[0] if p else None
-            if not p:
-                st.markdown(f"*{r['rule']}*: {r['message']}")
             if p:
                 st.markdown(proof_markdown(p))
-                proofs.append(p)
             else:
+                st.markdown(f"*{r['rule']}*: {r['message']}")
                 for c in citations(r.get("sources")):
                     st.markdown(f"- :material/description: {c}")
     if ln.get("why_not"):
         st.markdown("**Why not accepted: the conditions that failed**")
         for w in ln["why_not"]:
             st.markdown(f"- {w.get('message', '')}  \n  <small>{w.get('source', '')}</small>", unsafe_allow_html=True)
-    if proofs:
-        st.markdown("**Proof as a graph** (blue: derived by a rule; green: from the claim; orange: KB fact; "
-                    "grey: searched, not found; yellow: source sentence)")
-        draw_graph(proof_elements(proofs, root_label=f"line {ln['line']} {ln['status']}"),
-                   key=f"proof-{idx}-{ln['line']}", height="420px", layout="breadthfirst", stylesheet=PROOF_STYLESHEET)
+
+
+def show_proof_graph(idx: int, res: dict) -> None:
+    """One line's proof drawn as a graph (outside the expanders: a component
+    drawn inside a collapsed expander gets no height)."""
+    with_proofs = [ln for ln in res["lines"] if line_proofs(ln)]
+    if not with_proofs:
+        return
+    first = next((i for i, ln in enumerate(with_proofs) if ln["status"] == "rejected"), 0)
+    by_no = {ln["line"]: ln for ln in with_proofs}
+    n = st.selectbox("Proof as a graph, for line", list(by_no), index=first, key=f"proofline-{idx}",
+                     format_func=lambda n: f"line {n} ({by_no[n]['code']}, {by_no[n]['status']})")
+    pick = by_no[n]
+    st.caption("blue: derived by a rule; green: from the claim; orange: KB fact; grey: searched, not found; "
+               "yellow: source sentence")
+    draw_graph(proof_elements(line_proofs(pick), root_label=f"line {pick['line']} {pick['status']}"),
+               key=f"proof-{idx}-{pick['line']}", height="460px", layout="breadthfirst", stylesheet=PROOF_STYLESHEET)

@@ -53,7 +53,7 @@ def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
         lines.append(f"{pad}- **{msg}**{rule}  \n{pad}  `{node.get('fact', '')}` ({KIND_LABEL.get(node.get('kind'), node.get('kind', ''))})")
         if node.get("searched"):
             lines.append(f"{pad}  - _{node['searched']}_")
-        if node.get("kind") not in ("derived", "claim", "encounter") or not node.get("children") and node.get("kind") == "derived":
+        if node.get("kind") not in ("derived", "claim", "encounter", "comparison") or not node.get("children") and node.get("kind") == "derived":
             for c in citations(node.get("source")):
                 lines.append(f"{pad}  - :material/description: {c}")
         if max_depth is not None and depth >= max_depth and node.get("children"):

@@ -44,11 +44,25 @@ def wait_idle(page) -> None:
 
 def graph_canvas_drawn(page, index: int = 0) -> bool:
     """Did a Cytoscape graph draw into its canvas (non-zero size, inside its iframe)?"""
+    page.locator(GRAPH_FRAME).nth(index).wait_for(state="attached", timeout=60_000)
     frame = page.frame_locator(GRAPH_FRAME).nth(index)
     canvas = frame.locator("canvas").first
     canvas.wait_for(state="attached", timeout=60_000)
-    box = canvas.bounding_box()
-    return bool(box and box["width"] > 50 and box["height"] > 50)
+    deadline = 30
+    while deadline > 0:  # the iframe gets its height once the component has drawn
+        outer = page.locator(GRAPH_FRAME).nth(index).bounding_box()
+        box = canvas.bounding_box()
+        if outer and box and outer["height"] > 50 and box["width"] > 50 and box["height"] > 50:
+            # something was painted: the canvas is not blank
+            painted = frame.locator("body").evaluate("""() => [...document.querySelectorAll('canvas')].some(c => {
+                const x = c.getContext('2d'); if (!x || !c.width || !c.height) return false;
+                const d = x.getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true; return false; })""")
+            if painted:
+                return True
+        page.wait_for_timeout(500)
+        deadline -= 0.5
+    return False
 
 
 def click_graph_node(page, node_id: str, index: int = 0) -> None:
@@ -80,12 +94,16 @@ def check_and_fix(page, base: str, shots: Path | None = None) -> dict:
     wait_idle(page)
     seen["rejected"] = page.get_by_text("rejected").count() > 0
     page.get_by_text("Explain line 1", exact=False).first.click()
-    page.get_by_text("Proof as a graph").first.wait_for()
+    page.get_by_text("Why rejected").first.wait_for()
     seen["proof_text"] = page.get_by_text("Why rejected").first.is_visible()
     seen["canvas"] = graph_canvas_drawn(page, 0)
     page.wait_for_timeout(1500)
     if shots:
         page.screenshot(path=str(shots / "explorer-checker.png"), full_page=True)
+        page.mouse.move(5, 5)  # off the graph: a wheel over it would zoom it
+        page.get_by_text("Suggested fixes").scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(shots / "explorer-checker-fixes.png"))
     page.get_by_role("button", name="Apply fix").first.click()
     page.get_by_text("Fix applied and the claim judged again").wait_for()
     wait_idle(page)
