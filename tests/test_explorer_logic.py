@@ -141,6 +141,19 @@ def test_fix_summary_names_each_edit():
                                       "line 2: add modifier KD")
 
 
+def test_a_claim_that_runs_out_of_time_is_an_error_entry_not_a_crash(kb, monkeypatch):
+    from cptkg.explorer import explaining
+    from cptkg.rules.pydatalog_engine import EvaluationTimeout
+
+    def slow(*a, **k):
+        raise EvaluationTimeout("the rules did not finish within 30 s")
+
+    monkeypatch.setattr(explaining, "explain_claim", slow)
+    claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
+    res = explaining.judge(kb, claim)
+    assert res[0]["status"] == "error" and "CLM-1001: could not be judged" in res[0]["error"]
+
+
 # ------------------------------------------------------------ proofs
 def test_proof_markdown_and_graph_reach_the_source_sentence(kb):
     claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())

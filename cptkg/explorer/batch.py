@@ -7,6 +7,7 @@ import streamlit as st
 
 from ..check import check_claim
 from ..claims import InputError, load_json, parse_claims
+from ..rules.pydatalog_engine import EvaluationError, EvaluationTimeout
 from .common import kb_or_stop
 
 
@@ -18,7 +19,11 @@ def judge_batch(kb, data, progress=None) -> list[dict]:
         if isinstance(c, InputError):
             out.append({"claim_id": c.claim_id or f"#{i + 1}", "status": "error", "error": str(c), "lines": []})
         else:
-            out.append(check_claim(kb, c).to_json())
+            try:
+                out.append(check_claim(kb, c).to_json())
+            except (EvaluationTimeout, EvaluationError) as e:
+                out.append({"claim_id": c.claim_id, "status": "error", "lines": [],
+                            "error": f"claim {c.claim_id}: could not be judged: {e}"})
         if progress:
             progress(i + 1, len(claims))
     return out

@@ -12,6 +12,7 @@ from ..claims import Encounter, InputError, parse_claims
 from ..explain import apply_suggestion, explain_claim
 from ..explain import explain_encounter as _explain_encounter
 from ..kb import KnowledgeBase
+from ..rules.pydatalog_engine import EvaluationError, EvaluationTimeout
 
 
 def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:
@@ -27,7 +28,11 @@ def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:
         if isinstance(c, InputError):
             out.append({"claim_id": c.claim_id or f"#{i + 1}", "status": "error", "error": str(c), "lines": [], "suggestions": []})
         else:
-            out.append(explain_claim(kb, c).to_json())
+            try:
+                out.append(explain_claim(kb, c).to_json())
+            except (EvaluationTimeout, EvaluationError) as e:
+                out.append({"claim_id": c.claim_id, "status": "error", "lines": [], "suggestions": [],
+                            "error": f"claim {c.claim_id}: could not be judged: {e}"})
         if progress:
             progress(i + 1, len(claims))
     return out

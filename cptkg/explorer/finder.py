@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..claims import Device, InputError, Role, Route, Service, parse_encounter
+from ..rules.pydatalog_engine import EvaluationError, EvaluationTimeout
 from .common import draw_graph, kb_or_stop
 from .explaining import explain_encounter
 from .proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
@@ -36,6 +37,9 @@ def page() -> None:
         res = find_codes(kb, enc)
     except InputError as e:
         st.warning(str(e))
+        return
+    except (EvaluationTimeout, EvaluationError) as e:
+        st.error(f"the encounter could not be judged: {e}")
         return
     if res.get("message"):
         st.info(res["message"])
