@@ -1,0 +1,128 @@
+"""The ontology and the KB as rdflib graphs, for exporters and queries.
+
+Exporters and ``cptkg query`` need the two graphs apart (TriG and N-Quads
+keep them as named graphs), so this module hands out both. It prefers the
+engine's cached loader (``cptkg.kb.load_kb``) and falls back to reading the
+Turtle files itself, so that exports work from a tree without the engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rdflib import Dataset, Graph, URIRef
+
+GRAPH_BASE = "https://w3id.org/cptkg/graph/"
+ONTOLOGY_GRAPH = URIRef(GRAPH_BASE + "ontology")
+KB_GRAPH = URIRef(GRAPH_BASE + "kb")
+GRAPH_CHOICES = ("both", "ontology", "kb")
+
+
+def project_root() -> Path:
+    """The checkout holding ``ontology/`` and ``kb/`` (the package's parent)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def _is_shapes(path: Path) -> bool:
+    return "shapes" in path.name
+
+
+def ontology_files(root: Path | None = None) -> list[Path]:
+    """Ontology Turtle files; SHACL shape files are not part of the ontology."""
+    root = root or project_root()
+    return sorted(p for p in (root / "ontology").glob("*.ttl") if not _is_shapes(p))
+
+
+def kb_files(root: Path | None = None) -> list[Path]:
+    root = root or project_root()
+    return sorted((root / "kb").glob("*.ttl"))
+
+
+def shape_files(root: Path | None = None) -> list[Path]:
+    root = root or project_root()
+    return sorted(p for p in (root / "ontology").glob("*.ttl") if _is_shapes(p))
+
+
+def _read_turtle(paths: list[Path]) -> Graph:
+    g = Graph()
+    for p in paths:
+        # Turtle never dereferences IRIs, so parsing our own files is safe.
+        g.parse(data=p.read_text(encoding="utf-8"), format="turtle", publicID=p.as_uri())
+    return g
+
+
+@dataclass(frozen=True)
+class Graphs:
+    """The ontology and KB graphs, kept apart."""
+
+    ontology: Graph
+    kb: Graph
+
+    def select(self, which: str = "both") -> Graph:
+        """One graph holding the chosen part(s), with the prefixes of both."""
+        if which not in GRAPH_CHOICES:
+            raise ValueError(f"--graph must be one of {', '.join(GRAPH_CHOICES)}, not {which!r}")
+        out = Graph(bind_namespaces="core")
+        if which in ("both", "ontology"):
+            out += self.ontology
+        if which in ("both", "kb"):
+            out += self.kb
+        _bind_used(out, (self.ontology, self.kb))
+        return out
+
+    def dataset(self, which: str = "both") -> Dataset:
+        """A dataset with the ontology and the KB as named graphs."""
+        if which not in GRAPH_CHOICES:
+            raise ValueError(f"--graph must be one of {', '.join(GRAPH_CHOICES)}, not {which!r}")
+        ds = Dataset(default_union=False)
+        if which in ("both", "ontology"):
+            g = ds.graph(ONTOLOGY_GRAPH)
+            g += self.ontology
+        if which in ("both", "kb"):
+            g = ds.graph(KB_GRAPH)
+            g += self.kb
+        _bind_used(ds, (self.ontology, self.kb))
+        return ds
+
+
+def _bind_used(target: Graph, sources) -> None:
+    """Bind the sources' prefixes that the target's terms actually use.
+
+    rdflib pre-binds dozens of vocabularies; listing them all would clutter
+    every export (and the JSON-LD context) with unused prefixes.
+    """
+    used: set[str] = set()
+    for quad in target.quads((None, None, None, None)) if isinstance(target, Dataset) else (
+        (s, p, o, None) for s, p, o in target
+    ):
+        for term in quad[:3]:
+            if isinstance(term, URIRef):
+                used.add(str(term))
+    for src in sources:
+        for prefix, ns in src.namespaces():
+            if prefix and any(u.startswith(str(ns)) for u in used):
+                target.bind(prefix, ns, override=True, replace=False)
+
+
+def _from_engine() -> Graphs | None:
+    try:
+        from cptkg.kb import load_kb  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    kb = load_kb()
+    return Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph)
+
+
+@lru_cache(maxsize=1)
+def load_graphs() -> Graphs:
+    """Ontology and KB graphs: from the engine's loader when there is one."""
+    engine = _from_engine()
+    if engine is not None:
+        return engine
+    return Graphs(ontology=_read_turtle(ontology_files()), kb=_read_turtle(kb_files()))
+
+
+def read_graphs(root: Path) -> Graphs:
+    """Ontology and KB of another checkout (tests, or exports of a branch)."""
+    return Graphs(ontology=_read_turtle(ontology_files(root)), kb=_read_turtle(kb_files(root)))
