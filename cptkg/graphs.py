@@ -7,6 +7,8 @@ Turtle files itself, so that exports work from a tree without the engine.
 """
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,8 +22,8 @@ GRAPH_CHOICES = ("both", "ontology", "kb")
 
 
 def project_root() -> Path:
-    """The checkout holding ``ontology/`` and ``kb/`` (the package's parent)."""
-    return Path(__file__).resolve().parent.parent
+    """The checkout holding ``ontology/`` and ``kb/`` (``CPTKG_ROOT`` or the package's parent)."""
+    return Path(os.environ.get("CPTKG_ROOT", Path(__file__).resolve().parent.parent))
 
 
 def _is_shapes(path: Path) -> bool:
@@ -86,6 +88,19 @@ class Graphs:
         return ds
 
 
+_PREFIX_RE = re.compile(r"^\s*@prefix\s+([A-Za-z][\w-]*)?:\s*<([^>]+)>", re.M)
+
+
+@lru_cache(maxsize=1)
+def file_prefixes() -> dict[str, str]:
+    """The prefixes the ontology and KB Turtle files declare (the loader drops them)."""
+    out: dict[str, str] = {}
+    for path in ontology_files() + kb_files():
+        for prefix, ns in _PREFIX_RE.findall(path.read_text(encoding="utf-8")):
+            out.setdefault(prefix, ns)
+    return out
+
+
 def _bind_used(target: Graph, sources) -> None:
     """Bind the sources' prefixes that the target's terms actually use.
 
@@ -99,18 +114,17 @@ def _bind_used(target: Graph, sources) -> None:
         for term in quad[:3]:
             if isinstance(term, URIRef):
                 used.add(str(term))
-    for src in sources:
-        for prefix, ns in src.namespaces():
-            if prefix and any(u.startswith(str(ns)) for u in used):
-                target.bind(prefix, ns, override=True, replace=False)
+    for prefix, ns in file_prefixes().items():
+        if prefix and any(u.startswith(ns) for u in used):
+            target.bind(prefix, ns, override=True, replace=True)
 
 
 def _from_engine() -> Graphs | None:
     try:
-        from cptkg.kb import load_kb  # type: ignore[attr-defined]
+        from cptkg.kb import default_kb
     except ImportError:
         return None
-    kb = load_kb()
+    kb = default_kb()  # validated against the KB shapes; raises KBLoadError
     return Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph)
 
 

@@ -1,7 +1,9 @@
 """A catalogue of the rules for reviewers: id, message, codes, source.
 
-"Codes" are the billing codes a rule names: constants that are a code's
-notation or local name in the KB, and the members of code groups it names.
+"Codes" are the billing codes a rule mentions: constants that are a code's
+notation or local name in the KB, members of code groups it names, and
+codes its message or its source quotes name (ranges such as 62367–62369
+included). The rules themselves name few codes: the KB carries them.
 "Source" lists the rule's source ids, each followed by the section anchor
 the KB records for it when there is one.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
@@ -69,20 +72,40 @@ def _consts(rule: Rule):
                 yield t.value
 
 
-def _source_sections(g: Graph) -> dict[str, str]:
-    out = {}
+def _source_sections(g: Graph) -> tuple[dict[str, str], dict[str, str]]:
+    """Source id -> section anchor, and source id -> quoted sentence."""
+    sections, quotes = {}, {}
     for src in g.subjects(RDF.type, _u("Source")):
         sec = g.value(src, _u("section"))
         if sec is not None:
-            out[local_name(str(src))] = str(sec)
-    return out
+            sections[local_name(str(src))] = str(sec)
+        quote = g.value(src, _u("quote"))
+        if quote is not None:
+            quotes[local_name(str(src))] = str(quote)
+    return sections, quotes
+
+
+_RANGE = re.compile(r"\b(\d{5})\s*[–—-]\s*(\d{5})\b")
+
+
+def codes_in_text(text: str, notations: set[str]) -> set[str]:
+    """KB codes a text names, ranges expanded.
+
+    >>> sorted(codes_in_text("62367–62369, not 95991", {"62367", "62368", "62369", "95991", "62370"}))
+    ['62367', '62368', '62369', '95991']
+    """
+    found = {n for n in notations if re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", text)}
+    for lo, hi in _RANGE.findall(text):
+        found |= {n for n in notations if n.isdigit() and int(lo) <= int(n) <= int(hi)}
+    return found
 
 
 def catalogue(data: ExportInput) -> list[dict[str, str]]:
     """One row per rule that carries an id (facts and helper rules without ids are left out)."""
     g = data.graphs.select("both")
     index = _code_index(g)
-    sections = _source_sections(g)
+    sections, quotes = _source_sections(g)
+    notations = {str(n) for c in g.subjects(RDF.type, _u("BillingCode")) for n in g.objects(c, SKOS.notation)}
     rows = []
     for rule in load_rules(data.root):
         if not rule.meta.id:
@@ -90,6 +113,8 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
         codes: set[str] = set()
         for value in _consts(rule):
             codes |= index.get(str(value), set())
+        texts = [rule.meta.message or ""] + [quotes.get(s, "") for s in rule.meta.source]
+        codes |= codes_in_text(" ".join(texts), notations)
         sources = [f"{s} ({sections[s]})" if s in sections else s for s in rule.meta.source]
         rows.append({
             "id": rule.meta.id,
