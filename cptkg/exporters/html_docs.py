@@ -6,14 +6,21 @@ choice; with the KB included, code individuals are listed as well.
 """
 from __future__ import annotations
 
+import logging
+
 from cptkg.exporters import ExportError, ExportInput, Exporter
 
 
 def _render(data: ExportInput) -> dict[str, bytes]:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     try:
         from pylode import OntPub
-    except ImportError:  # an optional extra: say how to get it
-        raise ExportError("HTML documentation needs pyLODE: pip install 'cptkg[export]'") from None
+    except ImportError:
+        raise ExportError("HTML documentation needs pyLODE (pip install pylode)") from None
+    finally:  # pyLODE configures the root logger at import; keep ours as it was
+        root.setLevel(level)
+        root.handlers[:] = handlers
     html = OntPub(ontology=data.graph).make_html()
     return {"": html.encode("utf-8")}
 
