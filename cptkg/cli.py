@@ -74,6 +74,8 @@ def check(claim_file, as_json):
         claims, was_list = parse_claims(data)
     except InputError as e:
         fail(str(e))
+    if not was_list and isinstance(claims[0], InputError):
+        fail(str(claims[0]))
     kb = get_kb()
     results = check_claims(kb, claims)
     for r in results:
