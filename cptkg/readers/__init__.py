@@ -68,7 +68,10 @@ def read(source: bytes | str | Path, input_format: str | None = None,
     """Read claims from a path, text or bytes; the format from the content unless given."""
     data, name = _bytes(source)
     hist = _bytes(history)[0] if history is not None else None
-    fmt = input_format or detect(data)
+    try:
+        fmt = input_format or detect(data)
+    except ReadError as e:
+        raise ReadError(str(e).replace("input:", f"{name}:", 1)) from None
     if fmt not in FORMAT_MODULES:
         raise ReadError(f"--input-format must be one of {', '.join(FORMAT_MODULES)}, not {fmt!r}")
     result = _module(fmt).read(data, name, history=hist)
