@@ -249,3 +249,39 @@ def test_malformed_json_is_one_line():
 def test_unknown_output_format_is_refused():
     with pytest.raises(ValueError, match="--output"):
         writers.write([], "xlsx")
+
+
+# ------------------------------------------------- CSV round trip (property)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_ident = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-", min_size=1, max_size=8)
+_line = st.fixed_dictionaries({
+    "code": st.sampled_from(["62360", "62362", "62367", "62370", "95990", "95991", "99999"]),
+    "date_of_service": st.dates(min_value=__import__("datetime").date(2020, 1, 1),
+                                max_value=__import__("datetime").date(2026, 12, 31)).map(str),
+    "provider_id": _ident,
+    "provider_role": st.sampled_from(["physician", "physician_assistant", "nurse_practitioner", "nurse",
+                                      "physical_therapist"]),
+    "units": st.integers(1, 20),
+    "modifiers": st.lists(st.sampled_from(["59", "XU", "52", "LT"]), max_size=2),
+})
+_claims = st.lists(st.tuples(_ident, _ident, st.lists(_line, min_size=1, max_size=4)), min_size=1, max_size=5,
+                   unique_by=lambda t: t[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(_claims)
+def test_csv_written_by_the_csv_module_reads_back_as_the_same_claims(claims):
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(HEADER.strip().split(","))
+    expected = []
+    for cid, pid, lines in claims:
+        claim = {"claim_id": cid, "patient_id": pid, "lines": []}
+        for n, ln in enumerate(lines, start=1):
+            w.writerow([cid, pid, n, ln["code"], ln["date_of_service"], ln["provider_id"], ln["provider_role"],
+                        ln["units"], ";".join(ln["modifiers"])])
+            claim["lines"].append({"line": n, **ln})
+        expected.append(claim)
+    assert readers.read_claims(buf.getvalue().encode(), input_format="csv") == expected

@@ -217,6 +217,28 @@ def test_rdfxml_external_entity_is_not_fetched(server):
     assert server.seen == []
 
 
+def test_rdfxml_external_dtd_and_parameter_entity_are_not_fetched(server):
+    doc = f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF SYSTEM "{server.url}/dtd" [ <!ENTITY % pe SYSTEM "{server.url}/pe"> %pe; ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">
+  <rdf:Description rdf:about="urn:a"><ex:p>v</ex:p></rdf:Description>
+</rdf:RDF>"""
+    try:
+        sparql.parse_rdf(doc, "xml")
+    except sparql.UnsafeRDF:
+        pass
+    assert server.seen == []
+
+
+def test_query_from_file_and_stdin(tmp_path):
+    q = tmp_path / "q.rq"
+    q.write_text(PFX + "ASK { ont:PhysicianAssistant rdfs:subClassOf ont:QualifiedHealthCareProfessional }")
+    assert run("--file", str(q)).output.strip() == "true"
+    res = CliRunner().invoke(query_cmd, ["--file", "-"], input=q.read_text())
+    assert res.output.strip() == "true"
+    assert run("ASK {}", "--file", str(q)).exit_code == 2
+
+
 def test_turtle_owl_imports_is_not_followed(server):
     doc = f"<urn:o> a <http://www.w3.org/2002/07/owl#Ontology> ; <http://www.w3.org/2002/07/owl#imports> <{server.url}/o.ttl> ."
     assert len(sparql.parse_rdf(doc, "turtle")) == 2

@@ -34,6 +34,8 @@ def command(fmt, output, which):
     knowledge base that does not load, file that cannot be written).
     """
     exporter = exporters.get(fmt.lower())
+    if not exporter.uses_graph and which != "both":
+        click.echo(f"cptkg: note: --graph does not apply to {exporter.name}; exporting it whole", err=True)
     try:
         files = exporters.export(exporter.name, which)
     except exporters.ExportError as e:

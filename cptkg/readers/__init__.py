@@ -10,7 +10,7 @@ file and the row or element.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -31,7 +31,6 @@ class ReadResult:
     # (claim_id, line) of each input row, in input order (CSV), so that the
     # output can have one row per input row in the same order
     row_keys: list[tuple[str, int]] | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _module(name: str) -> ModuleType:
