@@ -39,6 +39,7 @@ class ONT(DefinedNamespace):
     normative: URIRef
     confidence: URIRef
     mapsTo: URIRef
+    phrase: URIRef
     conflictingSource: URIRef
     prevailingSource: URIRef
     resolution: URIRef
