@@ -114,3 +114,53 @@ def test_html_docs_name_every_role_class():
     text = " ".join(p.text)
     for label in ("physician assistant", "qualified health care professional", "clinical staff", "billing code"):
         assert label in text
+
+
+# ------------------------------------------- shapes and rules from a broken tree
+from cptkg.exporters import ExportInput  # noqa: E402
+from cptkg.graphs import Graphs  # noqa: E402
+
+
+def test_shacl_export_reads_back_in_pyoxigraph():
+    import pyoxigraph as ox
+
+    out = exporters.export("shacl")[""]
+    n = len(list(ox.parse(out, format=ox.RdfFormat.TURTLE)))
+    assert n == len(Graph().parse(data=out, format="turtle")) and n > 100
+
+
+def _tree(tmp_path, shapes: str | None = None, rules: str | None = None):
+    (tmp_path / "ontology").mkdir()
+    (tmp_path / "kb" / "rules").mkdir(parents=True)
+    if shapes is not None:
+        (tmp_path / "ontology" / "shapes.ttl").write_text(shapes)
+    if rules is not None:
+        (tmp_path / "kb" / "rules" / "claim.dl").write_text(rules)
+    return ExportInput(graphs=Graphs(Graph(), Graph()), root=tmp_path)
+
+
+def test_broken_shapes_file_is_an_export_error_naming_it(tmp_path):
+    data = _tree(tmp_path, shapes="@prefix sh: <http://www.w3.org/ns/shacl#> . <urn:a> sh:path")
+    with pytest.raises(exporters.ExportError, match="shapes.ttl: not valid Turtle"):
+        exporters.get("shacl").files(data)
+
+
+def test_missing_shapes_and_rules_are_export_errors(tmp_path):
+    data = _tree(tmp_path)
+    for name in ("shacl", "datalog", "rules-csv"):
+        with pytest.raises(exporters.ExportError, match="no "):
+            exporters.get(name).files(data)
+
+
+def test_broken_rule_file_is_an_export_error_naming_file_and_line(tmp_path):
+    data = _tree(tmp_path, rules="% id: a\nreject(L) :- line(L).\n\nreject(L) :- line(L) line(L).\n")
+    for name in ("datalog", "rules-md"):
+        with pytest.raises(exporters.ExportError, match=r"kb/rules/claim\.dl:4"):
+            exporters.get(name).files(data)
+
+
+def test_html_of_a_graph_without_an_ontology_is_an_export_error():
+    pytest.importorskip("pylode")
+    data = ExportInput(graphs=Graphs(Graph(), Graph()), which="ontology")
+    with pytest.raises(exporters.ExportError, match="HTML documentation cannot be made"):
+        exporters.get("html").files(data)

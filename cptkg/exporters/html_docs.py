@@ -21,7 +21,10 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     finally:  # pyLODE configures the root logger at import; keep ours as it was
         root.setLevel(level)
         root.handlers[:] = handlers
-    html = OntPub(ontology=data.graph).make_html()
+    try:
+        html = OntPub(ontology=data.graph).make_html()
+    except Exception as e:  # pyLODE raises bare Exceptions for graphs it cannot document
+        raise ExportError(f"HTML documentation cannot be made: {str(e).splitlines()[0]}") from None
     return {"": html.encode("utf-8")}
 
 

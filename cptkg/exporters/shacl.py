@@ -13,7 +13,10 @@ def shapes_graph(data: ExportInput) -> Graph:
         raise ExportError(f"no SHACL shape files (*shapes*.ttl) in {data.root / 'ontology'}")
     g = Graph()
     for path in files:
-        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+        try:
+            g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+        except Exception as e:  # rdflib's Turtle errors have no common type
+            raise ExportError(f"{path.name}: not valid Turtle: {str(e).splitlines()[0]}") from None
     return g
 
 
