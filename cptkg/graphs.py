@@ -1,9 +1,9 @@
 """The ontology and the KB as rdflib graphs, for exporters and queries.
 
 Exporters and ``cptkg query`` need the two graphs apart (TriG and N-Quads
-keep them as named graphs), so this module hands out both. It prefers the
-engine's cached loader (``cptkg.kb.load_kb``) and falls back to reading the
-Turtle files itself, so that exports work from a tree without the engine.
+keep them as named graphs), so this module hands out both, as the engine's
+cached loader (``cptkg.kb.default_kb``) read and validated them, with the
+prefixes of the Turtle files bound again for readable exports.
 """
 from __future__ import annotations
 
@@ -46,14 +46,6 @@ def shape_files(root: Path | None = None) -> list[Path]:
     return sorted(p for p in (root / "ontology").glob("*.ttl") if _is_shapes(p))
 
 
-def _read_turtle(paths: list[Path]) -> Graph:
-    g = Graph()
-    for p in paths:
-        # Turtle never dereferences IRIs, so parsing our own files is safe.
-        g.parse(data=p.read_text(encoding="utf-8"), format="turtle", publicID=p.as_uri())
-    return g
-
-
 @dataclass(frozen=True)
 class Graphs:
     """The ontology and KB graphs, kept apart."""
@@ -70,7 +62,7 @@ class Graphs:
             out += self.ontology
         if which in ("both", "kb"):
             out += self.kb
-        _bind_used(out, (self.ontology, self.kb))
+        _bind_used(out)
         return out
 
     def dataset(self, which: str = "both") -> Dataset:
@@ -84,7 +76,7 @@ class Graphs:
         if which in ("both", "kb"):
             g = ds.graph(KB_GRAPH)
             g += self.kb
-        _bind_used(ds, (self.ontology, self.kb))
+        _bind_used(ds)
         return ds
 
 
@@ -101,8 +93,8 @@ def file_prefixes() -> dict[str, str]:
     return out
 
 
-def _bind_used(target: Graph, sources) -> None:
-    """Bind the sources' prefixes that the target's terms actually use.
+def _bind_used(target: Graph) -> None:
+    """Bind the Turtle files' prefixes that the target's terms actually use.
 
     rdflib pre-binds dozens of vocabularies; listing them all would clutter
     every export (and the JSON-LD context) with unused prefixes.
@@ -119,24 +111,13 @@ def _bind_used(target: Graph, sources) -> None:
             target.bind(prefix, ns, override=True, replace=True)
 
 
-def _from_engine() -> Graphs | None:
-    try:
-        from cptkg.kb import default_kb
-    except ImportError:
-        return None
-    kb = default_kb()  # validated against the KB shapes; raises KBLoadError
-    return Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph)
-
-
 @lru_cache(maxsize=1)
 def load_graphs() -> Graphs:
-    """Ontology and KB graphs: from the engine's loader when there is one."""
-    engine = _from_engine()
-    if engine is not None:
-        return engine
-    return Graphs(ontology=_read_turtle(ontology_files()), kb=_read_turtle(kb_files()))
+    """Ontology and KB graphs, from the engine's cached, SHACL-validated loader.
 
+    Raises the loader's ``KBLoadError`` for a KB that does not load.
+    """
+    from cptkg.kb import default_kb
 
-def read_graphs(root: Path) -> Graphs:
-    """Ontology and KB of another checkout (tests, or exports of a branch)."""
-    return Graphs(ontology=_read_turtle(ontology_files(root)), kb=_read_turtle(kb_files(root)))
+    kb = default_kb()
+    return Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph)
