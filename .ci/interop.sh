@@ -24,4 +24,5 @@ python -m pip install -q -e '.[test]'
 python -m pytest -q -p no:cacheprovider \
   tests/test_export_roundtrip.py tests/test_export_owl.py tests/test_export_other_formats.py \
   tests/test_export_cli.py tests/test_claim_shapes.py tests/test_query.py tests/test_claim_formats.py \
+  tests/test_interop_docs.py \
   --doctest-modules cptkg/exporters cptkg/readers/fhir.py
