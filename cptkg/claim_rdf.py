@@ -16,14 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import OWL, RDF, XSD
 
 from cptkg.graphs import load_graphs, project_root
+from cptkg.namespace import KB, ONT
 
 CLM = Namespace("https://w3id.org/cptkg/claim#")
 CLAIM_DATA = Namespace("https://w3id.org/cptkg/claim/")
-ONT = Namespace("https://w3id.org/cptkg/ontology#")
-KBNS = Namespace("https://w3id.org/cptkg/kb/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -32,7 +31,7 @@ def _role_classes(ontology: Graph) -> dict[str, URIRef]:
     """Role text -> role class, from the ontology's ont:inputValue annotations."""
     out = {}
     for cls, value in ontology.subject_objects(ONT.inputValue):
-        if (cls, RDF.type, URIRef("http://www.w3.org/2002/07/owl#Class")) in ontology:
+        if (cls, RDF.type, OWL.Class) in ontology:
             out[str(value)] = cls
     return out
 
@@ -95,7 +94,7 @@ def claim_graph(claim: dict, roles: dict[str, URIRef] | None = None) -> Graph:
             g.add((node, CLM.codeText, _literal(code)))
             text = str(code).strip().upper()
             if _SAFE.match(text):
-                g.add((node, CLM.code, KBNS[text]))
+                g.add((node, CLM.code, KB[text]))
         if "date_of_service" in line:
             g.add((node, CLM.dateOfService, _date(line["date_of_service"])))
         if line.get("provider_id") is not None:

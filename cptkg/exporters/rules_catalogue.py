@@ -13,14 +13,14 @@ import csv
 import io
 import re
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import RDF, SKOS
 
 from cptkg.exporters import ExportInput, Exporter
 from cptkg.exporters._rules import load_rules
+from cptkg.namespace import ONT
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule
 
-ONT = "https://w3id.org/cptkg/ontology#"
 COLUMNS = ("id", "head", "message", "codes", "source", "file", "line")
 
 
@@ -36,21 +36,17 @@ def local_name(iri: str) -> str:
     return iri
 
 
-def _u(name: str) -> URIRef:
-    return URIRef(ONT + name)
-
-
 def _code_index(g: Graph) -> dict[str, set[str]]:
     """Constant text -> codes it stands for (a code, or a group's members)."""
     index: dict[str, set[str]] = {}
     notation = {}
-    for code in g.subjects(RDF.type, _u("BillingCode")):
+    for code in g.subjects(RDF.type, ONT.BillingCode):
         n = g.value(code, SKOS.notation)
         if n is not None:
             notation[code] = str(n)
             index.setdefault(str(n), set()).add(str(n))
             index.setdefault(local_name(str(code)), set()).add(str(n))
-    for group in g.subjects(RDF.type, _u("CodeGroup")):
+    for group in g.subjects(RDF.type, ONT.CodeGroup):
         members = {notation[m] for m in g.objects(group, SKOS.member) if m in notation}
         if members:
             index.setdefault(local_name(str(group)), set()).update(members)
@@ -75,11 +71,11 @@ def _consts(rule: Rule):
 def _source_sections(g: Graph) -> tuple[dict[str, str], dict[str, str]]:
     """Source id -> section anchor, and source id -> quoted sentence."""
     sections, quotes = {}, {}
-    for src in g.subjects(RDF.type, _u("Source")):
-        sec = g.value(src, _u("section"))
+    for src in g.subjects(RDF.type, ONT.Source):
+        sec = g.value(src, ONT.section)
         if sec is not None:
             sections[local_name(str(src))] = str(sec)
-        quote = g.value(src, _u("quote"))
+        quote = g.value(src, ONT.quote)
         if quote is not None:
             quotes[local_name(str(src))] = str(quote)
     return sections, quotes
@@ -105,7 +101,7 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
     g = data.graphs.select("both")
     index = _code_index(g)
     sections, quotes = _source_sections(g)
-    notations = {str(n) for c in g.subjects(RDF.type, _u("BillingCode")) for n in g.objects(c, SKOS.notation)}
+    notations = {str(n) for c in g.subjects(RDF.type, ONT.BillingCode) for n in g.objects(c, SKOS.notation)}
     rows = []
     for rule in load_rules(data.root):
         if not rule.meta.id:
