@@ -61,10 +61,11 @@ def _date(value: Any) -> Literal:
     return lit
 
 
-def _node_for(kind: str, ident: Any, fallback: BNode) -> URIRef | BNode:
-    if isinstance(ident, (str, int)) and _SAFE.match(str(ident)):
-        return CLAIM_DATA[f"{kind}/{ident}"]
-    return fallback
+def _claim_node(ident: Any) -> URIRef | BNode:
+    """``…/claim/<id>`` when the id is IRI-safe, else a blank node."""
+    if isinstance(ident, (str, int)) and not isinstance(ident, bool) and _SAFE.match(str(ident)):
+        return CLAIM_DATA[str(ident)]
+    return BNode()
 
 
 def claim_graph(claim: dict, roles: dict[str, URIRef] | None = None) -> Graph:
@@ -75,7 +76,7 @@ def claim_graph(claim: dict, roles: dict[str, URIRef] | None = None) -> Graph:
     if not isinstance(claim, dict):
         claim = {}
     cid = claim.get("claim_id")
-    c = _node_for("claim", cid, BNode())
+    c = _claim_node(cid)
     g.add((c, RDF.type, CLM.Claim))
     if cid is not None:
         g.add((c, CLM.claimId, _literal(cid)))
@@ -83,7 +84,7 @@ def claim_graph(claim: dict, roles: dict[str, URIRef] | None = None) -> Graph:
         g.add((c, CLM.patientId, _literal(claim["patient_id"])))
     lines = claim.get("lines")
     for i, line in enumerate(lines if isinstance(lines, list) else []):
-        node = _node_for(f"claim/{cid}/line", i + 1, BNode()) if c != BNode() else BNode()
+        node = URIRef(f"{c}/line/{i + 1}") if isinstance(c, URIRef) else BNode()
         g.add((c, CLM.line, node))
         g.add((node, RDF.type, CLM.ClaimLine))
         line = line if isinstance(line, dict) else {}
