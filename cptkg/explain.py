@@ -16,6 +16,7 @@ failed.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +29,6 @@ from .messages import entry_name, fill
 from .rules.ast import Atom, Comparison, Const, Literal, Rule, Var
 from .rules.program import Program
 
-CLAIM_PREDS = {"line", "billed", "in_history", "billed_provider", "line_role", "line_units", "line_modifier"}
-ENCOUNTER_PREDS = {"enc_role", "enc_device", "enc_route", "enc_service"}
 COMPUTED = {"subclass_of": "rdfs:subClassOf (reflexive-transitive closure)", "input_value": "ont:inputValue",
             "code": "rdf:type ont:BillingCode", "exclusion": "rdf:type ont:Exclusion", "instance_of": "rdf:type"}
 _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
@@ -84,6 +83,8 @@ class Explainer:
     def __init__(self, kb: KnowledgeBase, program: Program, model, input_facts: dict, input_name: str):
         self.kb, self.program, self.model = kb, program, model
         self.input_facts = input_facts
+        self.claim_preds = kb.input_predicates.get("claim", set())
+        self.encounter_preds = kb.input_predicates.get("encounter", set())
         self.input_name = input_name
         self.edb = dict(kb.facts)
         self.edb.update(input_facts)
@@ -106,11 +107,11 @@ class Explainer:
 
     def _asserted(self, pred: str, args: tuple) -> ProofNode:
         text = self.kb.describe(pred, args)
-        if pred in CLAIM_PREDS or pred in ENCOUNTER_PREDS:
+        if pred in self.claim_preds or pred in self.encounter_preds:
             where = self.input_name
-            if pred in CLAIM_PREDS and args and isinstance(args[0], int):
+            if pred in self.claim_preds and args and isinstance(args[0], int):
                 where = f"{self.input_name}, {entry_name(args[0])}"
-            return ProofNode(_fact_text(pred, args), "claim" if pred in CLAIM_PREDS else "encounter", text,
+            return ProofNode(_fact_text(pred, args), "claim" if pred in self.claim_preds else "encounter", text,
                              source=[{"id": "input", "document": "input", "citation": where, "quote": text}])
         srcs = [self.kb.sources[s].to_json() for s in self.kb.fact_sources(pred, args) if s in self.kb.sources]
         prop = self.kb.properties.get(pred)
@@ -195,9 +196,9 @@ class Explainer:
 
     def _absent(self, rule: Rule, pred: str, pattern: tuple) -> ProofNode:
         text = self._words(pred, pattern)
-        if pred in CLAIM_PREDS:
+        if pred in self.claim_preds:
             searched = f"searched the claim's lines and the patient's billed history ({self.input_name})"
-        elif pred in ENCOUNTER_PREDS:
+        elif pred in self.encounter_preds:
             searched = f"searched the documented encounter ({self.input_name})"
         elif pred in self.program.idb:
             ids = sorted({r.meta.id for r in self.program.rules_for(pred) if r.meta.id})
@@ -279,8 +280,16 @@ class Explainer:
     def _words(self, pred: str, pattern: tuple) -> str:
         shown = tuple("any" if p is None else p for p in pattern)
         if pred in self.program.idb:
-            rules = self.program.rules_for(pred)
-            return f"{pred}({', '.join(map(str, shown))}) (see rule {rules[0].meta.id})" if rules else _fact_text(pred, pattern)
+            rows = self.holds(pred, pattern)
+            if rows:
+                k, b = self.derived[pred][rows[0]][0]
+                return fill(self.program.rules[k].meta.message or pred, b, self.kb.label).rstrip(".")
+            for rule in self.program.rules_for(pred):
+                b = {t.name: v for t, v in zip(rule.head.args, pattern) if isinstance(t, Var) and v is not None}
+                text = fill(rule.meta.message or pred, b, self.kb.label)
+                if "?" not in text:
+                    return text.rstrip(".")
+            return _fact_text(pred, pattern)
         return self.kb.describe(pred, shown)
 
 
@@ -338,16 +347,22 @@ def _services_text(kb: KnowledgeBase, code: str) -> list[str]:
 
 
 def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, device: str) -> list[str]:
+    return list(_fitting_cached(kb, tuple(sorted(services)), role, device))
+
+
+@functools.lru_cache(maxsize=512)
+def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str) -> tuple:
+    """Codes inference gives for these services: the KB's own answer to "what should have been billed"."""
     if not services:
-        return []
+        return ()
     try:
         enc = Encounter(encounter_id="fix", performer_role=role, device=device, services=services)
     except Exception:
-        return []
+        return ()
     r = infer_codes(kb, enc)
     if r.uncovered:
-        return []
-    return [c for c, _ in r.codes]
+        return ()
+    return tuple(c for c, _ in r.codes)
 
 
 class ClaimExplanation:

@@ -82,7 +82,7 @@ def local(node) -> object:
     return s
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: caches key on the loaded KB
 class KnowledgeBase:
     root: Path
     ontology_graph: Graph
@@ -98,6 +98,9 @@ class KnowledgeBase:
     subject_file: dict[str, str] = field(default_factory=dict)
     version: str = ""
     phrases: dict[str, str] = field(default_factory=dict)
+    check_static: object = None
+    input_predicates: dict = field(default_factory=dict)
+    infer_static: object = None
     properties: dict[str, URIRef] = field(default_factory=dict)
     _fact_sources: dict = field(default_factory=dict)
 
@@ -328,6 +331,15 @@ def load_kb(root: Path | str | None = None) -> KnowledgeBase:
                         version=content_hash(version_files))
     kbo._fact_sources = prov
     kbo.properties = props
+    from .rules.pydatalog_engine import precompute
+
+    inputs: dict[str, set[str]] = {}
+    for p, kind in onto.subject_objects(ONT.inputOf):
+        inputs.setdefault(str(kind), set()).add(str(onto.value(p, ONT.datalogPredicate)))
+    claim_inputs, enc_inputs = inputs.get("claim", set()), inputs.get("encounter", set())
+    kbo.input_predicates = inputs
+    kbo.check_static = precompute(kbo.check_program, facts, claim_inputs)
+    kbo.infer_static = precompute(kbo.infer_program, facts, enc_inputs)
     kbo.phrases = {str(name): str(ph) for p, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(p, ONT.phrase)}
     return kbo

@@ -40,6 +40,7 @@ class ONT(DefinedNamespace):
     confidence: URIRef
     mapsTo: URIRef
     phrase: URIRef
+    inputOf: URIRef
     conflictingSource: URIRef
     prevailingSource: URIRef
     resolution: URIRef
