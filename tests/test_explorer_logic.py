@@ -183,9 +183,9 @@ def test_proof_markdown_of_nothing_says_so():
     ("", "empty"),
     ("SELEKT ?x", "not a SPARQL query"),
 ])
-def test_sparql_guard_refuses(text, words):
+def test_sparql_console_refuses(kb, text, words):
     with pytest.raises(query.QueryError, match=words):
-        query.check_sparql(text)
+        query.run_sparql(kb, text)
 
 
 def test_sparql_select_ask_construct_and_row_limit(kb):
@@ -252,13 +252,18 @@ def test_batch_summary_counts_claims_and_rules(kb):
     assert "claim_id,claim_status,line" in table.to_csv(index=False)
 
 
-def test_builtin_export_round_trips_turtle_and_jsonld(kb):
+def test_export_page_files_round_trip_turtle_and_jsonld(kb):
     from rdflib import Graph
 
-    for fmt, rdf in (("turtle", "turtle"), ("json-ld", "json-ld")):
-        data = export.builtin_export(kb, fmt, "kb")
-        g = Graph().parse(data=data, format=rdf)
+    for fmt, rdf, name in (("turtle", "turtle", "cptkg-kb.ttl"), ("jsonld", "json-ld", "cptkg-kb.jsonld")):
+        files = export.export_files(fmt, "kb")
+        assert list(files) == [name]
+        g = Graph().parse(data=files[name], format=rdf)
         assert len(g) == len(kb.kb_graph)
+
+
+def test_export_of_several_files_names_each_part():
+    assert sorted(export.export_files("csv", "both")) == ["cptkg-both-edges.csv", "cptkg-both-nodes.csv"]
 
 
 def test_rule_table_has_sources_and_cases_for_every_claim_rule(kb):

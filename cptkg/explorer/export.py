@@ -1,71 +1,54 @@
-"""Export page: the ontology and the KB as Turtle and JSON-LD (and every other
-format ``cptkg.exporters`` registers, when the checkout has it)."""
+"""Export page: the ontology and the KB in every format ``cptkg.exporters``
+registers (Turtle and JSON-LD among them), the same files ``cptkg export``
+writes."""
 from __future__ import annotations
 
 import streamlit as st
 
+from .. import exporters
 from .common import kb_or_stop
 
-try:  # the exporters of the export work, when merged
-    from .. import exporters as _exporters
-except ImportError:  # pragma: no cover - depends on the checkout
-    _exporters = None
-
 PARTS = {"both": "ontology + KB", "ontology": "ontology only", "kb": "KB only"}
-BUILTIN = {"turtle": ("Turtle", "ttl", "text/turtle"), "json-ld": ("JSON-LD", "jsonld", "application/ld+json")}
+MIME = {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples", "nq": "application/n-quads",
+        "trig": "application/trig", "rdf": "application/rdf+xml", "owl": "application/rdf+xml", "csv": "text/csv",
+        "md": "text/markdown", "html": "text/html", "graphml": "application/xml", "dl": "text/plain"}
 
 
-def builtin_export(kb, fmt: str, which: str = "both") -> bytes:
-    """Serialize with rdflib (prefixes bound as in the KB)."""
-    graph = {"both": kb.graph, "ontology": kb.ontology_graph, "kb": kb.kb_graph}[which]
-    if graph is not kb.graph:
-        for prefix, ns in kb.graph.namespaces():
-            graph.bind(prefix, ns, override=False)
-    if fmt == "json-ld":
-        ctx = {p: str(ns) for p, ns in kb.graph.namespaces() if p in ("ont", "kb", "src", "skos", "owl", "rdfs", "dct")}
-        return graph.serialize(format="json-ld", context=ctx, indent=1).encode("utf-8")
-    return graph.serialize(format=fmt).encode("utf-8")
-
-
-def formats() -> dict[str, tuple[str, str, str]]:
-    """name -> (title, file extension, mime type)."""
-    if _exporters is None:
-        return dict(BUILTIN)
-    out = {}
-    for name, ex in sorted(_exporters.formats().items()):
-        out[name] = (f"{name} — {ex.description}", ex.extension.lstrip("."), "application/octet-stream")
-    return out
-
-
-def export_files(kb, fmt: str, which: str = "both") -> dict[str, bytes]:
-    """{file name: bytes} for one format."""
-    if _exporters is None:
-        title, ext, _ = BUILTIN[fmt]
-        return {f"cptkg-{which}.{ext}": builtin_export(kb, fmt, which)}
-    ex = _exporters.get(fmt)
-    files = _exporters.export(fmt, which)
+def export_files(fmt: str, which: str = "both") -> dict[str, bytes]:
+    """{file name: bytes} for one format; ExportError (one line) when it cannot be made."""
+    ex = exporters.get(fmt)
     ext = ex.extension.lstrip(".")
-    return {(f"cptkg-{which}{'-' + suffix if suffix else ''}.{ext}" if not suffix or "." not in suffix
-             else f"cptkg-{which}-{suffix}"): data for suffix, data in files.items()}
+    out = {}
+    for suffix, data in exporters.export(fmt, which).items():
+        if not suffix:
+            name = f"cptkg-{which}.{ext}"
+        elif "." in suffix:
+            name = f"cptkg-{which}-{suffix}"
+        else:
+            name = f"cptkg-{which}-{suffix}.{ext}"
+        out[name] = data
+    return out
 
 
 def page() -> None:
     kb = kb_or_stop()
     st.header("Export")
-    st.caption(f"KB version {kb.version}. Everything is serialized here, from the loaded files.")
-    fmts = formats()
-    c1, c2 = st.columns(2)
+    st.caption(f"KB version {kb.version}. Serialized here from the loaded files, as `cptkg export` writes them.")
+    fmts = exporters.formats()
     names = list(fmts)
+    c1, c2 = st.columns(2)
     fmt = c1.selectbox("Format", names, index=names.index("turtle") if "turtle" in names else 0,
-                       format_func=lambda f: fmts[f][0], key="export_format")
-    which = c2.radio("What", list(PARTS), format_func=PARTS.get, horizontal=True, key="export_which")
+                       format_func=lambda f: f"{f} — {fmts[f].description}", key="export_format")
+    which = c2.radio("What", list(PARTS), format_func=PARTS.get, horizontal=True, key="export_which",
+                     disabled=not fmts[fmt].uses_graph)
     try:
-        files = export_files(kb, fmt, which)
-    except Exception as e:  # an exporter's refusal, shown as one line
+        files = export_files(fmt, which)
+    except exporters.ExportError as e:
         st.error(f"this export cannot be made: {e}")
         return
     for name, data in files.items():
+        ext = name.rsplit(".", 1)[-1]
         st.download_button(f"Download {name} ({len(data):,} bytes)", data=data, file_name=name,
-                           mime=fmts[fmt][2], key=f"dl-{name}")
+                           mime=MIME.get(ext, "application/octet-stream"), key=f"dl-{name}")
         with st.expander(f"Preview {name}"):
             st.code(data[:4000].decode("utf-8", "replace") + ("\n…" if len(data) > 4000 else ""), language=None)

@@ -1,11 +1,10 @@
 """Query console: read-only SPARQL over the KB, and Datalog in the project's
 own rule syntax.
 
-SPARQL goes through ``cptkg.sparql`` (the guarded runner of the export and
-query work) when the checkout has it; otherwise through the minimal guard
-here, which parses with rdflib's SPARQL parser and walks the parsed algebra:
-updates, ``SERVICE``, ``LOAD`` and ``FROM``/``FROM NAMED`` are refused before
-anything runs, and the query runs in a forked process stopped at the time
+SPARQL goes through ``cptkg.sparql``, the package's guarded runner (the same
+one ``cptkg query`` uses): the parsed query is vetted before anything runs
+(updates, ``SERVICE``, ``LOAD``, ``DESCRIBE`` and ``FROM`` of any graph but
+the KB's own are refused) and runs in a separate process stopped at the time
 limit, its rows capped.
 
 Datalog text is parsed by the project's parser into rules, checked like the
@@ -15,7 +14,6 @@ never reaches ``pyDatalog.load`` or ``ask``.
 """
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -27,10 +25,7 @@ from ..rules.program import RuleLoadError, build_program
 from ..rules.pydatalog_engine import EvaluationError, EvaluationTimeout, evaluate
 from .common import kb_or_stop
 
-try:  # the guarded SPARQL runner of the query/export work, when merged
-    from .. import sparql as _sparql
-except ImportError:  # pragma: no cover - depends on the checkout
-    _sparql = None
+from .. import sparql
 
 MAX_TEXT = 10_000
 DEFAULT_TIMEOUT = 10.0
@@ -53,131 +48,33 @@ class Table:
 
 
 # ------------------------------------------------------------------ SPARQL
-def _walk(node):
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    if isinstance(node, CompValue):
-        yield node
-        for v in node.values():
-            yield from _walk(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _walk(v)
-
-
-def check_sparql(text: str):
-    """Parse and vet a query; the prepared query, or QueryError saying why not."""
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.algebra import translateQuery
-    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-
-    if not text or not text.strip():
-        raise QueryError("the query is empty")
-    if len(text) > MAX_TEXT:
-        raise QueryError(f"the query is longer than {MAX_TEXT} characters")
-    try:
-        parsed = parseQuery(text)
-    except ParseException as e:
-        try:
-            parseUpdate(text)
-        except ParseException:
-            raise QueryError(f"not a SPARQL query: line {e.lineno}, column {e.col}: {e.msg}") from None
-        raise QueryError("SPARQL updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: the knowledge graph is read-only here") from None
-    for node in _walk(parsed):
-        if node.name == "ServiceGraphPattern":
-            raise QueryError("SERVICE is refused: queries run over the local knowledge graph only")
-    try:
-        query = translateQuery(parsed)
-    except Exception as e:  # rdflib raises plain Exceptions for semantic errors
-        raise QueryError(f"not a valid SPARQL query: {e}") from None
-    if query.algebra.name not in ("SelectQuery", "AskQuery", "ConstructQuery"):
-        raise QueryError(f"{query.algebra.name.replace('Query', '').upper()} queries are refused: use SELECT, ASK or CONSTRUCT")
-    if query.algebra.get("datasetClause"):
-        raise QueryError("FROM / FROM NAMED is refused: queries run over the loaded knowledge graph only, nothing is fetched")
-    for node in _walk(query.algebra):
-        if node.name == "ServiceGraphPattern":
-            raise QueryError("SERVICE is refused: queries run over the local knowledge graph only")
-    return query
-
-
 def _short(term) -> str:
+    """A result cell: KB terms by their local name, other IRIs and literals as text."""
     if term is None:
         return ""
     from ..kb import local
 
-    v = local(term)
-    return str(v)
-
-
-def _evaluate(graph, query, limit: int) -> Table:
-    res = graph.query(query)
-    name = query.algebra.name
-    if name == "AskQuery":
-        return Table(["answer"], [(bool(res.askAnswer),)])
-    if name == "ConstructQuery":
-        rows, trunc = [], False
-        for n, (s, p, o) in enumerate(res):
-            if n >= limit:
-                trunc = True
-                break
-            rows.append((_short(s), _short(p), _short(o)))
-        return Table(["subject", "predicate", "object"], rows, trunc)
-    rows, trunc = [], False
-    for n, row in enumerate(res):
-        if n >= limit:
-            trunc = True
-            break
-        rows.append(tuple(_short(t) for t in row))
-    return Table([str(v) for v in res.vars], rows, trunc)
-
-
-def _child(conn, graph, query, limit):
-    try:
-        conn.send(("ok", _evaluate(graph, query, limit)))
-    except Exception as e:  # reported to the parent as one line
-        conn.send(("error", f"{type(e).__name__}: {e}"))
-    finally:
-        conn.close()
+    return str(local(term))
 
 
 def run_sparql(kb, text: str, timeout: float = DEFAULT_TIMEOUT, limit: int = DEFAULT_LIMIT) -> Table:
-    """Run a read-only query over ontology + KB; a Table, or QueryError."""
-    if _sparql is not None:
-        return _run_with_package(kb, text, timeout, limit)
-    query = check_sparql(text)
-    import rdflib.plugins.sparql as rdflib_sparql
+    """Run a read-only query over ontology + KB; a Table, or QueryError saying why not.
 
-    rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # never fetch a graph a query names
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, kb.graph, query, limit), daemon=True)
-    proc.start()
-    child.close()
+    ``cptkg.sparql`` vets the parsed query (no updates, SERVICE, LOAD,
+    DESCRIBE or FROM of another graph), runs it in a separate process stopped
+    at the time limit, and caps the rows.
+    """
+    if text and len(text) > MAX_TEXT:
+        raise QueryError(f"the query is longer than {MAX_TEXT} characters")
     try:
-        if not parent.poll(timeout):
-            raise QueryError(f"the query did not finish within {timeout:g} s and was stopped")
-        status, payload = parent.recv()
-    except EOFError:
-        raise QueryError("the query process ended without an answer") from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
-    if status == "error":
-        raise QueryError(f"the query failed: {payload}")
-    return payload
-
-
-def _run_with_package(kb, text: str, timeout: float, limit: int) -> Table:
-    try:
-        res = _sparql.run_query(text, timeout=timeout, limit=limit)
-    except (_sparql.QueryRefused, _sparql.QueryTimeout) as e:
+        res = sparql.run_query(text, timeout=timeout, limit=limit)
+    except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         raise QueryError(str(e)) from None
     if res.kind == "ask":
         return Table(["answer"], [(bool(res.boolean),)])
     if res.kind == "construct":
-        return Table(["subject", "predicate", "object"], [tuple(_short(t) for t in tr) for tr in res.graph], res.truncated)
+        return Table(["subject", "predicate", "object"], sorted(tuple(_short(t) for t in tr) for tr in res.graph),
+                     res.truncated)
     return Table(list(res.variables), [tuple(_short(t) for t in r) for r in res.rows], res.truncated)
 
 
@@ -263,7 +160,7 @@ nurse_code(C, S) :- may_be_performed_by(C, "Nurse"), covers_service(C, S)."""
 def page() -> None:
     kb = kb_or_stop()
     st.header("Query console")
-    st.caption("Read-only: SPARQL updates, SERVICE, LOAD and FROM are refused; each query has a "
+    st.caption("Read-only: SPARQL updates, LOAD, SERVICE and FROM of another graph are refused; each query has a "
                f"{DEFAULT_TIMEOUT:g} s time limit and at most {DEFAULT_LIMIT} rows.")
     tab_sparql, tab_dl = st.tabs(["SPARQL", "Datalog (the rule language)"])
     with tab_sparql:
