@@ -92,3 +92,24 @@ def test_knowledge_graph_draws_offline_and_a_click_opens_details(app_url):
         assert page.locator("h3").filter(has_text="95991").count() == 1, "a click on a node opens its details"
         page.get_by_text("who may perform it").first.wait_for()
     assert _outside(requests, app_url) == []
+
+
+def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
+    from cptkg.explorer.tour import browser_page, wait_idle
+
+    with browser_page() as (page, requests):
+        page.goto(app_url + "/batch")
+        page.get_by_text("Claims (JSON list)").wait_for()
+        wait_idle(page)
+        page.locator('input[type="file"]').set_input_files(str(ROOT / "examples" / "claims-batch.json"))
+        page.get_by_role("button", name="Judge all").click()
+        page.get_by_text("judged 21 of 21 claims").wait_for()
+        page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
+        with page.expect_download() as dl:
+            page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+        path = tmp_path / "batch.csv"
+        dl.value.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "claim_id,claim_status,line,code,line_status,rules,messages,warnings"
+    assert "C-BAD,error" in text and "exclusion.component" in text
+    assert _outside(requests, app_url) == []

@@ -86,5 +86,5 @@ def page() -> None:
         st.bar_chart(by_rule, horizontal=True)
     table = batch_table(results)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download as CSV", table.to_csv(index=False).encode("utf-8"), file_name="cptkg-batch.csv",
+    st.download_button("Download the table (CSV)", table.to_csv(index=False).encode("utf-8"), file_name="cptkg-batch.csv",
                        mime="text/csv", key="batch_csv")

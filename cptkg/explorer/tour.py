@@ -123,7 +123,7 @@ def tour(base: str, shots: Path) -> list[str]:
             ("/rules", "explorer-rules.png", None),
             ("/query", "explorer-query.png", "Run SPARQL"),
             ("/batch", "explorer-batch.png", "upload"),
-            ("/export", "explorer-export.png", None),
+            ("/export", "explorer-export.png", "Preview"),
         ):
             page.goto(base + path)
             page.wait_for_selector("h2")
@@ -135,6 +135,9 @@ def tour(base: str, shots: Path) -> list[str]:
                 page.get_by_text("Rejected lines by rule").wait_for()
                 page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
                 page.wait_for_timeout(3000)
+            elif action == "Preview":
+                page.get_by_text("Preview cptkg-both.ttl").click()
+                page.get_by_text("@prefix").first.wait_for()
             elif action:
                 page.get_by_role("button", name=action).click()
                 page.get_by_text("row(s)").wait_for()
@@ -153,7 +156,7 @@ def tour(base: str, shots: Path) -> list[str]:
     return requests
 
 
-def trim(path: Path, margin: int = 40) -> None:
+def trim(path: Path, margin: int = 40, min_height: int = 900) -> None:
     """Cut the empty space below the page's content off a screenshot."""
     from PIL import Image, ImageChops
 
@@ -162,7 +165,7 @@ def trim(path: Path, margin: int = 40) -> None:
     bg = Image.new("RGB", main.size, main.getpixel((main.width - 5, main.height - 5)))
     box = ImageChops.difference(main, bg).getbbox()
     if box:
-        im.crop((0, 0, im.width, min(im.height, box[3] + margin))).save(path, optimize=True)
+        im.crop((0, 0, im.width, min(im.height, max(min_height, box[3] + margin)))).save(path, optimize=True)
 
 
 if __name__ == "__main__":  # python -m cptkg.explorer.tour http://127.0.0.1:8501 docs
