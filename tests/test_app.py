@@ -85,8 +85,9 @@ def test_graph_page_shows_details_of_a_code():
     assert not at.exception
     at.selectbox(key="graph_view").set_value("Neighbourhood of a node").run()
     assert not at.exception
+    at.selectbox(key="graph_focus").set_value("62367").run()
     body = texts(at)
-    assert "62367" in body and "who may perform it" in body
+    assert "### 62367" in body and "who may perform it" in body
 
 
 def test_graph_page_path_view_runs():

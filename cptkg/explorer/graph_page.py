@@ -74,12 +74,13 @@ def page() -> None:
     if view in (VIEWS[1], VIEWS[2]):
         opts = node_options(g)
         d1, d2 = st.columns(2)
-        focus = d1.selectbox("Node" if view == VIEWS[1] else "From", opts, index=opts.index("62367") if "62367" in opts else 0,
-                             key="graph_focus")
+        family = kb.family_codes()  # start from the family's first and last codes (the engine names no code)
+        first, last = (family[0], family[-1]) if family else (opts[0], opts[-1])
+        focus = d1.selectbox("Node" if view == VIEWS[1] else "From", opts, index=opts.index(first), key="graph_focus")
         if view == VIEWS[1]:
             radius = d2.slider("Radius (links)", 1, 3, 1, key="graph_radius")
         else:
-            other = d2.selectbox("To", opts, index=opts.index("95990") if "95990" in opts else 0, key="graph_other")
+            other = d2.selectbox("To", opts, index=opts.index(last), key="graph_other")
     try:
         view_g = build_view(kb, view, kinds, fams, focus, other, radius)
     except KeyError as e:
