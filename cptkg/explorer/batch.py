@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from ..check import check_claim
-from ..claims import InputError, load_json, parse_claims
+from .. import readers
+from ..claims import InputError, parse_claims
 from ..rules.pydatalog_engine import EvaluationError, EvaluationTimeout
 from .common import kb_or_stop
 
@@ -61,12 +62,12 @@ def summary(results: list[dict]) -> tuple[dict[str, int], pd.DataFrame]:
 def page() -> None:
     kb = kb_or_stop()
     st.header("Batch")
-    st.caption("Upload a JSON list of claims (the format of `cptkg check`). Each claim is judged on its own; "
-               "a claim that cannot be judged is listed with the reason.")
-    up = st.file_uploader("Claims (JSON list)", type=["json"], key="batch_upload")
+    st.caption("Upload claims: a JSON list (the format of `cptkg check`), a FHIR R4 Claim or Bundle, or claim CSV. "
+               "Each claim is judged on its own; a claim that cannot be judged is listed with the reason.")
+    up = st.file_uploader("Claims (JSON list, FHIR JSON or CSV)", type=["json", "csv"], key="batch_upload")
     if up is not None and st.button("Judge all", type="primary", key="batch_run"):
         try:
-            data = load_json(up.getvalue(), "claims file")
+            data = readers.read(up.getvalue()).claims
             bar = st.progress(0.0, text="judging…")
             results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"))
         except InputError as e:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from .. import readers
 from ..claims import InputError, Role, load_json
 from .common import draw_graph, kb_or_stop, status_badge
 from .explaining import apply_fix, judge
@@ -202,13 +203,13 @@ def page() -> None:
             st.session_state.pop("checker_applied", None)
             _judge_into_state(kb, claim_from_frames(claim_id, patient_id, lines, history))
     with tab_json:
-        up = st.file_uploader("Claim file (JSON: one claim or a list); when a file is given it is judged "
-                              "instead of the text below", type=["json"], key="checker_upload")
+        up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, or claim CSV); when a file is given "
+                              "it is judged instead of the text below", type=["json", "csv"], key="checker_upload")
         text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
         if st.button("Check JSON", key="check_json"):
             st.session_state.pop("checker_applied", None)
             try:
-                data = load_json(up.getvalue() if up is not None else text, "claim file" if up is not None else "claim")
+                data = readers.read(up.getvalue()).claims if up is not None else load_json(text, "claim")
             except InputError as e:
                 st.session_state["checker_error"] = str(e)
                 st.session_state.pop("checker_results", None)
