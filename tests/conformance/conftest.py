@@ -33,3 +33,23 @@ def pytest_terminal_summary(terminalreporter):
         total = sum(c.values())
         parts = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
         terminalreporter.write_line(f"{group:10} {c['passed']}/{total} passed  ({parts})")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Collect the conformance suite only when asked for.
+
+    Building its parameters loads ~35 s of YAML, which would slow every
+    fast run even though ``-m "not slow"`` deselects the cases afterwards.
+    It is collected when its file or folder is named on the command line or
+    when the mark expression selects ``slow``.
+    """
+    from pathlib import Path
+
+    if collection_path.name != "test_conformance.py":
+        return None
+    here = {collection_path.resolve(), collection_path.parent.resolve()}
+    explicit = any(Path(str(a).split("::")[0]).resolve() in here for a in config.args)
+    markexpr = config.getoption("markexpr") or ""
+    if explicit or ("slow" in markexpr and "not slow" not in markexpr):
+        return None
+    return True
