@@ -58,7 +58,11 @@ def main():
 @main.command()
 @click.argument("claim_file", metavar="CLAIM.json")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def check(claim_file, as_json):
+@click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision id, "
+              "time, input hash, verdicts and rule ids, KB version (docs/decision-log.md).")
+@click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the log "
+              "(default: salted SHA-256).")
+def check(claim_file, as_json, log_file, log_identifiers):
     """Judge the claim(s) in CLAIM.json (one claim or a list; '-' reads stdin).
 
     Exit 0 when every line is accepted, 1 when a line is rejected, 2 when the
@@ -78,6 +82,13 @@ def check(claim_file, as_json):
         fail(str(claims[0]))
     kb = get_kb()
     results = check_claims(kb, claims)
+    if log_file:
+        from .decision_log import append_decisions
+
+        try:
+            append_decisions(log_file, data if was_list else [data], results, include_identifiers=log_identifiers)
+        except OSError as e:
+            fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
     for r in results:
         if r.error is not None:
             click.echo(f"cptkg: {r.error}", err=True)
