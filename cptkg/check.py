@@ -81,7 +81,7 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     all_facts.update(facts)
     program = kb.check_program
     model = evaluate(program, all_facts, want=list(kb.verdicts) and [p for p in kb.verdicts if p in program.idb],
-                     rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout)
+                     rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, static=kb.check_static)
     lines = []
     for ln in sorted(claim.lines, key=lambda l: l.line):
         reasons = verdict_reasons(kb, program, model, "reject", ln.line)

@@ -59,7 +59,24 @@ def _pname(pred: str) -> str:
     return "p_" + pred
 
 
-def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]:
+@dataclass
+class Static:
+    """Results of the rules that do not depend on per-request input."""
+
+    rules: set[int]
+    facts: Facts
+    bindings: dict[int, list[dict]]
+
+
+def precompute(program: Program, facts: Facts, input_preds: set[str], timeout: float = 60.0) -> Static:
+    """Evaluate once the rules that no claim or encounter can change."""
+    idx = program.static_rules(input_preds)
+    m = evaluate(program, facts, want=[program.rules[k].head.pred for k in idx], rule_bindings=True, timeout=timeout)
+    preds = {program.rules[k].head.pred for k in idx}
+    return Static(idx, {p: m.facts.get(p, set()) for p in preds}, {k: m.bindings.get(k, []) for k in idx})
+
+
+def _install(program: Program, facts: Facts, static: Static | None = None) -> list[tuple[int, str, list[str]]]:
     T = pyParser.Term
     declared = set(program.edb) | set(program.idb)
     for pred in declared:
@@ -70,6 +87,9 @@ def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]
         pyDatalog.assert_fact(_pname(pred), *dummy)
         pyDatalog.retract_fact(_pname(pred), *dummy)
     used = program.used_predicates()
+    if static is not None:
+        facts = dict(facts)
+        facts.update(static.facts)
     for pred, rows in facts.items():
         if pred not in used:
             continue  # asserting unused facts only costs time
@@ -80,6 +100,8 @@ def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]
         pyDatalog.assert_fact(_pname(f.head.pred), *([a.value for a in f.head.args] or [1]))
     aux: list[tuple[int, str, list[str]]] = []
     for k, rule in enumerate(program.rules):
+        if static is not None and k in static.rules:
+            continue  # its facts were asserted above
         names = [v.name for v in rule.variables()]
         vmap: dict[str, object] = {}
 
@@ -149,13 +171,15 @@ def _ask(name: str, arity: int) -> set[tuple]:
     return set(res or [])
 
 
-def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings) -> Model:
+def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings, static: Static | None = None) -> Model:
     Logic()  # a fresh, thread-local database
-    aux = _install(program, facts)
+    aux = _install(program, facts, static)
     preds = set(want) if want is not None else set(program.idb)
     out: Facts = {}
     for p in preds:
-        if p in program.idb:
+        if static is not None and p in static.facts:
+            out[p] = set(static.facts[p])
+        elif p in program.idb:
             rows = _ask(_pname(p), program.idb[p])
             out[p] = rows if program.idb[p] else ({()} if rows else set())
     bindings: dict[int, list[dict]] = {}
@@ -168,21 +192,27 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
                 bindings[k] = [{}] if rows else []
             else:
                 bindings[k] = [dict(zip(names, row)) for row in sorted(rows, key=repr)]
+    if static is not None and rule_bindings:
+        for k, bs in static.bindings.items():
+            if rule_bindings is True or program.rules[k].head.pred in rule_bindings:
+                bindings[k] = bs
     return Model(out, bindings)
 
 
 def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
-             rule_bindings: bool | set[str] = True, timeout: float = 30.0) -> Model:
+             rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
     """Evaluate ``program`` over ``facts`` in an isolated pyDatalog database.
 
     ``rule_bindings`` is True for every rule's bindings, a set of head
     predicates for the rules deriving those only, or False for none.
+    ``static`` (from :func:`precompute`) supplies the results of the rules
+    that do not depend on the request, computed once.
     """
     box: queue.Queue = queue.Queue(maxsize=1)
 
     def work():
         try:
-            box.put(("ok", _evaluate(program, facts, want, rule_bindings)))
+            box.put(("ok", _evaluate(program, facts, want, rule_bindings, static)))
         except BaseException as e:  # reported to the caller's thread
             box.put(("err", e))
 

@@ -1,0 +1,34 @@
+"""Claim JSON: one claim object or a list, exactly the ``cptkg check`` input."""
+from __future__ import annotations
+
+import json as _json
+
+from cptkg.claims import load_json
+from cptkg.readers import ReadError, ReadResult
+
+NAME = "json"
+
+
+def _peek(data: bytes):
+    try:
+        return _json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def detect(data: bytes | object) -> bool:
+    obj = _peek(data) if isinstance(data, bytes) else data
+    if isinstance(obj, dict):
+        return "resourceType" not in obj
+    return isinstance(obj, list) and all(isinstance(x, dict) and "resourceType" not in x for x in obj)
+
+
+def read(data: bytes, source: str = "input", history: bytes | None = None) -> ReadResult:
+    obj = load_json(data, source)
+    if history is not None:
+        raise ReadError(f"{source}: a separate history file goes with CSV input; in JSON, give each claim a 'history' list")
+    if isinstance(obj, dict):
+        return ReadResult([obj], was_list=False)
+    if isinstance(obj, list):
+        return ReadResult(list(obj), was_list=True)
+    raise ReadError(f"{source}: expected a claim object or a list of claims")
