@@ -302,7 +302,7 @@ def test_ten_thousand_generated_claims(capsys):
         totals["batches"] += 1
         kinds.update(k for k, _ in items)
 
-    batches = st.lists(any_claim(valid_weight=1, broken_weight=30, junk_weight=12), min_size=15, max_size=25)
+    batches = st.lists(any_claim(valid_weight=4, broken_weight=30, junk_weight=12), min_size=15, max_size=25)
     while totals["claims"] < target:
         # enough examples for the claims still missing (each batch holds >= 15)
         todo = (target - totals["claims"]) // 15 + 1
@@ -314,3 +314,17 @@ def test_ten_thousand_generated_claims(capsys):
               f"input errors {totals['input-error']}, whole input refused {totals['refused-input']}")
     assert totals["claims"] >= target
     assert totals["judged"] > 0 and totals["input-error"] > 0
+
+
+def test_a_claim_id_with_a_line_break_still_gives_a_one_line_error():
+    """Regression (found by the fuzzer): the claim id echoed in an input error
+    carried its newline onto stderr, so one error looked like two lines."""
+    line = {"line": 3, "code": "95990", "date_of_service": "2021-09-06", "provider_id": "N",
+            "provider_role": "nurse"}
+    bad = {"claim_id": "C\nfake: accepted", "patient_id": "P", "lines": [line, line]}
+    r = run_check(bad)
+    assert r.exit_code == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "C\\nfake" in r.stderr
+    r = run_check([bad, dict(bad, claim_id="OK", lines=[line])])
+    assert r.exit_code == 2
+    assert all("\n" not in c.get("error", "") for c in json.loads(r.stdout))
