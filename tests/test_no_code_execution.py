@@ -329,3 +329,32 @@ def test_the_guard_blocks_requests_while_parsing_and_only_then(local_server):
             urllib.request.urlopen(f"{url}/during-parse")
     urllib.request.urlopen(f"{url}/after").read()
     assert seen == ["/after"]
+
+
+def test_the_guard_also_refuses_file_reads_during_a_parse(tmp_path):
+    from cptkg.rdf_safe import no_outside_access
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    with no_outside_access():
+        with pytest.raises(PermissionError):
+            open(secret).read()
+    assert open(secret).read() == "x"
+
+
+@pytest.mark.parametrize("fmt,doc", [
+    ("turtle", "<urn:a> <urn:b> \"c\" ."), ("nt", "<urn:a> <urn:b> <urn:c> .\n"),
+    ("json-ld", json.dumps({"@context": {"ex": "http://example.org/"}, "@id": "ex:a", "ex:p": "v"})),
+    ("xml", '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="urn:a"><rdf:value>v</rdf:value></rdf:Description></rdf:RDF>'),
+])
+def test_safe_parsing_still_reads_ordinary_rdf(fmt, doc):
+    assert len(parse_rdf(doc, fmt)) == 1
+
+
+@pytest.mark.parametrize("fmt,doc", [("turtle", "<urn:a> <urn:b> ."), ("json-ld", "{"), ("trix", "<x/>"),
+                                     ("xml", "<rdf:RDF")])
+def test_bad_rdf_is_one_line_error(fmt, doc):
+    with pytest.raises(RdfInputError) as e:
+        parse_rdf(doc, fmt)
+    assert "\n" not in str(e.value)
