@@ -20,7 +20,7 @@ import pytest
 dc = pytest.importorskip("datalog_conformance")
 
 import yaml  # noqa: E402
-from datalog_conformance import TestCase, YamlTestRunner, get_tests_dir  # noqa: E402
+from datalog_conformance import TestCase as SuiteCase, YamlTestRunner, get_tests_dir  # noqa: E402
 
 from cptkg.conformance import CptkgEvaluator, dialect_for_source  # noqa: E402
 
@@ -42,7 +42,7 @@ EXCLUDED: dict[str, str] = {
 }
 
 
-def _load_group(group: str) -> list[tuple[str, TestCase]]:
+def _load_group(group: str) -> list[tuple[str, SuiteCase]]:
     """The group's cases, read with libyaml when present (the pure loader is ~2x slower)."""
     from datalog_conformance.plugin import _load_multi_case_file
 
@@ -54,7 +54,7 @@ def _load_group(group: str) -> list[tuple[str, TestCase]]:
         if raw is None:
             continue
         cases = (_load_multi_case_file(raw, f) if isinstance(raw, dict) and "tests" in raw
-                 else [TestCase.from_dict(raw)])
+                 else [SuiteCase.from_dict(raw)])
         rel = f.relative_to(root).with_suffix("").as_posix()
         out.extend((f"{rel}::{c.name}", c) for c in cases)
     return out
@@ -93,7 +93,7 @@ class _SharedProgramEvaluator(CptkgEvaluator):
 
 
 @pytest.mark.parametrize("case", _params())
-def test_case(case: TestCase):
+def test_case(case: SuiteCase):
     evaluator = _SharedProgramEvaluator(dialect=dialect_for_source(case.source), timeout=TIMEOUT)
     YamlTestRunner(evaluator).run_test_case(case)
 
