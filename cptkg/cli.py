@@ -55,10 +55,33 @@ def main():
     billing (CPT 62360–62370, 95990, 95991). Not legal advice."""
 
 
-def _load_claims(claim_file, raw_out: list | None = None):
+def _detect(raw: bytes) -> str:
+    from .readers import ReadError, detect
+
+    try:
+        return detect(raw)
+    except ReadError:
+        return "json"  # let the JSON path give its precise message
+
+
+def _check_formats(raw: bytes, input_format, output, history_file):
+    """FHIR and CSV claims, or FHIR/CSV output: read, judge and write through the pipeline."""
+    from .pipeline import run
+    from .readers import ReadError
+
+    try:
+        outcome = run(raw, input_format, output, history_file, kb=get_kb())
+    except ReadError as e:
+        fail(str(e))
+    click.echo(outcome.text.rstrip("\n"))
+    click.echo(outcome.summary, err=True)
+    sys.exit(outcome.exit_code)
+
+
+def _load_claims(claim_file, raw: bytes | None = None, raw_out: list | None = None):
     from .claims import InputError, load_json, parse_claims
 
-    raw = read_input(claim_file)
+    raw = read_input(claim_file) if raw is None else raw
     try:
         data = load_json(raw, claim_file)
         claims, was_list = parse_claims(data)
@@ -77,11 +100,19 @@ def _load_claims(claim_file, raw_out: list | None = None):
 @click.option("--explain", is_flag=True, help="Unfold each reason into its proof, add why-not and verified fixes.")
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
+@click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
+              help="Claim format (default: detected from the content): claim JSON, FHIR R4 Claim/Bundle, or CSV rows.")
+@click.option("--output", "output", type=click.Choice(["json", "fhir", "csv"]), default=None,
+              help="json (same as --json), fhir (a ClaimResponse per claim) or csv (one row per input row); "
+                   "default: a readable report for claim JSON, json for FHIR and CSV input.")
+@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV claims.")
 @click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision id, "
               "time, input hash, verdicts and rule ids, KB version (docs/decision-log.md).")
 @click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the log "
               "(default: salted SHA-256).")
-def check(claim_file, as_json, explain, depth, all_proofs, log_file, log_identifiers):
+def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file,
+          log_file, log_identifiers):
     """Judge the claim(s) in CLAIM.json (one claim or a list; '-' reads stdin).
 
     Exit 0 when every line is accepted, 1 when a line is rejected, 2 when the
@@ -90,8 +121,17 @@ def check(claim_file, as_json, explain, depth, all_proofs, log_file, log_identif
     from .check import check_claims, exit_code
     from .report import claim_report
 
-    raw: list = []
-    claims, was_list = _load_claims(claim_file, raw)
+    raw = read_input(claim_file)
+    if output in ("fhir", "csv") or input_format in ("fhir", "csv") or history_file or _detect(raw) != "json":
+        if explain:
+            fail("--explain works on claim JSON; convert the claims with --output json first")
+        if log_file:
+            fail("--log works on claim JSON input with JSON or text output for now")
+        _check_formats(raw, input_format, output or "json", history_file)
+        return
+    received: list = []
+    claims, was_list = _load_claims(claim_file, raw, received)
+    as_json = as_json or output == "json"
     kb = get_kb()
     if explain:
         _explain_out(kb, claims, was_list, as_json, None, depth, all_proofs)
@@ -101,7 +141,7 @@ def check(claim_file, as_json, explain, depth, all_proofs, log_file, log_identif
         from .decision_log import append_decisions
 
         try:
-            append_decisions(log_file, raw, results, include_identifiers=log_identifiers)
+            append_decisions(log_file, received, results, include_identifiers=log_identifiers)
         except OSError as e:
             fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
     for r in results:

@@ -12,7 +12,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
-from cptkg import batch, readers, writers
+from cptkg import pipeline as batch, readers, writers
 from cptkg.claims import parse_claims
 from cptkg.readers import ReadError
 from cptkg.readers.fhir import nucc_role

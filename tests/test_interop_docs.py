@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cptkg import batch, exporters
+from cptkg import exporters, pipeline as batch
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "interop.md").read_text(encoding="utf-8")

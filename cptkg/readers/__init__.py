@@ -33,6 +33,16 @@ class ReadResult:
     row_keys: list[tuple[str, int]] | None = None
 
 
+def peek_json(data: bytes):
+    """The parsed JSON, or None: format detection must never raise."""
+    import json
+
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
 def _module(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 

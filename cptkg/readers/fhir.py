@@ -22,13 +22,12 @@ ClaimResponse), then mapped to the claim contract:
 """
 from __future__ import annotations
 
-import json as _json
 from typing import Any
 
 from pydantic import ValidationError
 
 from cptkg.claims import load_json
-from cptkg.readers import ReadError, ReadResult
+from cptkg.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
@@ -70,15 +69,8 @@ def nucc_role(code: str) -> str | None:
     return None
 
 
-def _peek(data: bytes):
-    try:
-        return _json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-
-
 def detect(data: bytes | object) -> bool:
-    obj = _peek(data) if isinstance(data, bytes) else data
+    obj = peek_json(data) if isinstance(data, bytes) else data
     return isinstance(obj, dict) and obj.get("resourceType") in ("Claim", "Bundle")
 
 

@@ -1,23 +1,15 @@
 """Claim JSON: one claim object or a list, exactly the ``cptkg check`` input."""
 from __future__ import annotations
 
-import json as _json
 
 from cptkg.claims import load_json
-from cptkg.readers import ReadError, ReadResult
+from cptkg.readers import ReadError, ReadResult, peek_json
 
 NAME = "json"
 
 
-def _peek(data: bytes):
-    try:
-        return _json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-
-
 def detect(data: bytes | object) -> bool:
-    obj = _peek(data) if isinstance(data, bytes) else data
+    obj = peek_json(data) if isinstance(data, bytes) else data
     if isinstance(obj, dict):
         return "resourceType" not in obj
     return isinstance(obj, list) and all(isinstance(x, dict) and "resourceType" not in x for x in obj)

@@ -72,34 +72,3 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     text = writers.write(results, output, claims=read.claims, row_keys=read.row_keys, was_list=read.was_list,
                          created=created)
     return BatchOutcome(text, results, writers.summary(results), exit_code(results_obj), read.format)
-
-
-def _main() -> None:
-    """``python -m cptkg.batch FILE [--input-format F] [--output O] [--history H]``.
-
-    The same path ``cptkg check`` takes with those options; kept runnable on
-    its own so that the formats can be used before and besides the CLI wiring.
-    """
-    import click
-
-    @click.command()
-    @click.argument("claim_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--input-format", type=click.Choice(readers.FORMAT_MODULES), help="Default: detected from the content.")
-    @click.option("--output", type=click.Choice(writers.FORMAT_MODULES), default="json", show_default=True)
-    @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="CSV of the patients' billed history (patient_id, code, date_of_service, provider_id).")
-    def cli(claim_file, input_format, output, history):
-        try:
-            outcome = run(claim_file, input_format, output, history)
-        except readers.ReadError as e:
-            click.echo(f"cptkg: {e}", err=True)
-            sys.exit(2)
-        click.echo(outcome.text.rstrip("\n"))
-        click.echo(outcome.summary, err=True)
-        sys.exit(outcome.exit_code)
-
-    cli()
-
-
-if __name__ == "__main__":
-    _main()
