@@ -116,3 +116,34 @@ def test_mutual_recursion_through_three_predicates_over_a_self_loop_terminates()
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr[-1000:]
     assert p.stdout.strip() == "[('B', 'x'), ('C', 'x')]"
+
+
+# ---------------------------------------------------------------- killable evaluation
+def _closure_program():
+    from cptkg.rules.parser import parse_text
+    from cptkg.rules.program import build_program
+
+    return build_program(parse_text("path(X, Y) :- edge(X, Y).\npath(X, Y) :- path(X, Z), edge(Z, Y).\n"
+                                    "far(X, Y) :- path(X, Z), path(Z, Y)."), {"edge": 2})
+
+
+def test_killable_evaluation_gives_the_same_model_as_the_thread_path():
+    from cptkg.rules import killable, pydatalog_engine
+
+    prog = _closure_program()
+    facts = {"edge": {(1, 2), (2, 3), (3, 1), (3, 4)}}
+    a = pydatalog_engine.evaluate(prog, facts)
+    b = killable.evaluate(prog, facts)
+    assert a.facts == b.facts and a.bindings == b.bindings
+
+
+def test_killable_evaluation_stops_at_its_time_limit():
+    import time
+
+    from cptkg.rules import killable
+    from cptkg.rules.pydatalog_engine import EvaluationTimeout
+
+    t = time.perf_counter()
+    with pytest.raises(EvaluationTimeout):
+        killable.evaluate(_closure_program(), {"edge": {(i, i + 1) for i in range(600)}}, timeout=1.0)
+    assert time.perf_counter() - t < 10
