@@ -78,7 +78,7 @@ def _check_formats(raw: bytes, input_format, output, history_file):
     sys.exit(outcome.exit_code)
 
 
-def _load_claims(claim_file, raw: bytes | None = None):
+def _load_claims(claim_file, raw: bytes | None = None, raw_out: list | None = None):
     from .claims import InputError, load_json, parse_claims
 
     raw = read_input(claim_file) if raw is None else raw
@@ -89,6 +89,8 @@ def _load_claims(claim_file, raw: bytes | None = None):
         fail(str(e))
     if not was_list and isinstance(claims[0], InputError):
         fail(str(claims[0]))
+    if raw_out is not None:  # the claims as received, for the decision log's input hash
+        raw_out.extend(data if was_list else [data])
     return claims, was_list
 
 
@@ -105,7 +107,12 @@ def _load_claims(claim_file, raw: bytes | None = None):
                    "default: a readable report for claim JSON, json for FHIR and CSV input.")
 @click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV claims.")
-def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file):
+@click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision id, "
+              "time, input hash, verdicts and rule ids, KB version (docs/decision-log.md).")
+@click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the log "
+              "(default: salted SHA-256).")
+def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file,
+          log_file, log_identifiers):
     """Judge the claim(s) in CLAIM.json (one claim or a list; '-' reads stdin).
 
     Exit 0 when every line is accepted, 1 when a line is rejected, 2 when the
@@ -118,15 +125,25 @@ def check(claim_file, as_json, explain, depth, all_proofs, input_format, output,
     if output in ("fhir", "csv") or input_format in ("fhir", "csv") or history_file or _detect(raw) != "json":
         if explain:
             fail("--explain works on claim JSON; convert the claims with --output json first")
+        if log_file:
+            fail("--log works on claim JSON input with JSON or text output for now")
         _check_formats(raw, input_format, output or "json", history_file)
         return
-    claims, was_list = _load_claims(claim_file, raw)
+    received: list = []
+    claims, was_list = _load_claims(claim_file, raw, received)
     as_json = as_json or output == "json"
     kb = get_kb()
     if explain:
         _explain_out(kb, claims, was_list, as_json, None, depth, all_proofs)
         return
     results = check_claims(kb, claims)
+    if log_file:
+        from .decision_log import append_decisions
+
+        try:
+            append_decisions(log_file, received, results, include_identifiers=log_identifiers)
+        except OSError as e:
+            fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
     for r in results:
         if r.error is not None:
             click.echo(f"cptkg: {r.error}", err=True)

@@ -125,14 +125,18 @@ def _install(program: Program, facts: Facts, static: Static | None = None) -> li
                 lit = _comparison(item, term)
             body = lit if body is None else body & lit
         rname = f"rule_{k}"
-        head_vars = [vmap[n] for n in names]
-        if len(head_vars) == 0:
-            # pyDatalog needs at least one argument; a constant stands in.
-            T(rname)(1) <= body
-            T(_pname(rule.head.pred))(*([term(a) for a in rule.head.args] or [1])) <= T(rname)(1)
+        head_vars = [vmap[n] for n in names] or [1]  # pyDatalog needs an argument
+        head = T(_pname(rule.head.pred))(*([term(a) for a in rule.head.args] or [1]))
+        T(rname)(*head_vars) <= body
+        if program._scc_of(rule.head.pred):
+            # A recursive rule derives its head from the body directly; its
+            # rule_k only mirrors the body for the bindings. pyDatalog does not
+            # terminate on a cycle of three derived predicates over a cyclic
+            # relation (docs/conformance.md), and routing the head through
+            # rule_k would lengthen every recursive cycle by one.
+            head <= body
         else:
-            T(rname)(*head_vars) <= body
-            T(_pname(rule.head.pred))(*([term(a) for a in rule.head.args] or [1])) <= T(rname)(*head_vars)
+            head <= T(rname)(*head_vars)
         aux.append((k, rname, names))
     return aux
 
