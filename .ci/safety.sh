@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
+[ -n "${VIRTUAL_ENV:-}" ] || { [ -x .venv/bin/python ] || python3 -m venv .venv; PY=.venv/bin/python; }
 "$PY" -m pip install -q -e '.[test]' "datalog-conformance==0.1.0"
 echo "== datalog-conformance (basic, negation, recursion, errors)"
 "$PY" -m pytest -q -p no:cacheprovider tests/conformance/test_conformance.py

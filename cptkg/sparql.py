@@ -36,6 +36,8 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 
 from cptkg.graphs import KB_GRAPH, ONTOLOGY_GRAPH, Graphs, load_graphs
+from cptkg.rdf_safe import RdfInputError
+from cptkg.rdf_safe import parse_rdf as _safe_parse
 
 ALLOWED_GRAPHS = {ONTOLOGY_GRAPH, KB_GRAPH}
 QUERY_KINDS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct"}
@@ -51,8 +53,7 @@ class QueryTimeout(RuntimeError):
     """A query that did not finish within its time limit."""
 
 
-class UnsafeRDF(ValueError):
-    """RDF input that names something outside itself to fetch or read."""
+UnsafeRDF = RdfInputError  # one refusal type for unsafe or malformed RDF input
 
 
 # ------------------------------------------------------------------ locks
@@ -228,45 +229,9 @@ def run_query(text: str, dataset: Dataset | None = None, timeout: float = DEFAUL
 
 
 # ------------------------------------------------------------ safe parse
-def _contexts(node: Any):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "@context":
-                yield value
-            yield from _contexts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _contexts(item)
-
-
-def _check_jsonld(text: str) -> None:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UnsafeRDF(f"not JSON: line {e.lineno}, column {e.colno}: {e.msg}") from None
-    for ctx in _contexts(doc):
-        for item in ctx if isinstance(ctx, list) else [ctx]:
-            if isinstance(item, str):
-                raise UnsafeRDF(f"JSON-LD context {item!r} is not inline: remote and file contexts are never fetched")
-            if isinstance(item, dict) and "@import" in item:
-                raise UnsafeRDF(f"JSON-LD @import {item['@import']!r} is refused: contexts must be inline")
-
-
 def parse_rdf(data: bytes | str, format: str, base: str = "urn:cptkg:input/") -> Graph:
-    """Parse RDF text without fetching or opening anything it names."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    if format in ("json-ld", "jsonld"):
-        _check_jsonld(text)
-        format = "json-ld"
-    g = Graph()
-    try:
-        with no_network():
-            g.parse(data=text, format=format, publicID=base)
-    except UnsafeRDF:
-        raise
-    except Exception as e:  # each rdflib parser has its own error types
-        raise UnsafeRDF(f"not valid {format}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    return g
+    """Parse RDF text without fetching or opening anything it names (see cptkg.rdf_safe)."""
+    return _safe_parse(data, format, base)
 
 
 # --------------------------------------------------------------- output

@@ -22,7 +22,7 @@ from cptkg.rdf_safe import RdfInputError, parse_rdf
 from cptkg.rules.parser import RuleSyntaxError, parse_text
 from cptkg.rules.program import RuleLoadError, build_program
 from cptkg.rules.pydatalog_engine import evaluate
-from cptkg.sparql_guard import QueryRefused, check_query
+from cptkg.sparql import QueryRefused, check_query
 
 
 def payloads(marker: Path) -> list[str]:
@@ -145,13 +145,7 @@ def test_a_rule_message_template_is_not_evaluated(tmp_path, tripwires):
 
 # ---------------------------------------------------------------- SPARQL
 def _guards():
-    guards = [("sparql_guard", check_query, QueryRefused)]
-    try:  # the export/query branch's guard, once merged
-        from cptkg import sparql as merged
-        guards.append(("sparql", merged.check_query, merged.QueryRefused))
-    except ImportError:
-        pass
-    return guards
+    return [("sparql", check_query, QueryRefused)]
 
 
 REFUSED_QUERIES = [
@@ -233,16 +227,7 @@ def test_the_local_server_does_record_a_fetch(local_server):
 
 
 def _parsers():
-    ps = [("rdf_safe", parse_rdf, RdfInputError)]
-    try:
-        from cptkg import sparql as merged
-
-        def merged_parse(data, fmt):
-            return merged.parse_rdf(data.encode() if isinstance(data, str) else data, fmt)
-        ps.append(("sparql.parse_rdf", merged_parse, (merged.UnsafeRDF, ValueError)))
-    except (ImportError, AttributeError):
-        pass
-    return ps
+    return [("rdf_safe", parse_rdf, RdfInputError)]
 
 
 def _remote_documents(url: str, secret: Path) -> list[tuple[str, str]]:

@@ -1,9 +1,13 @@
 """Run a checked Program on pyDatalog, through its Python API only.
 
-Each evaluation gets a fresh pyDatalog ``Logic()`` in a worker thread of its
-own: pyDatalog keeps its database per thread, so two Streamlit sessions (or
-two claims) never see each other's facts, and a runaway evaluation can be
-abandoned after a time limit instead of hanging the caller.
+Each evaluation gets a fresh pyDatalog ``Logic()`` in a process of its own
+(forked, so the loaded KB and program are shared copy-on-write, not sent):
+two Streamlit sessions or two claims never see each other's facts, and an
+evaluation that runs past its time limit is killed. A thread cannot give
+that guarantee: pyDatalog's compiled engine never hands the GIL back, so a
+waiting thread does not wake until the evaluation ends (docs/conformance.md,
+"Findings"). Measured: no cost per claim over the thread path (76–84 ms per
+claim both ways, 40 claims). Where fork is unavailable the thread path runs.
 
 Every rule ``h(X) :- body`` is installed as ``rule_k(all vars) <= body`` and
 ``h(X) <= rule_k(all vars)``, so the caller gets, for each rule, every
@@ -11,6 +15,9 @@ binding of every variable: the reasons and proofs are read from those.
 """
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+import pickle
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -199,10 +206,56 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
     return Model(out, bindings)
 
 
+def _child(conn, program, facts, want, rule_bindings, static) -> None:
+    try:
+        model = _evaluate(program, facts, want, rule_bindings, static)
+        conn.send_bytes(pickle.dumps(("ok", model), protocol=pickle.HIGHEST_PROTOCOL))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent as text
+        conn.send_bytes(pickle.dumps(("err", f"{type(e).__name__}: {e}")))
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers, no flushing of the parent's buffers
+
+
 def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
              rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
-    """Evaluate ``program`` over ``facts`` in an isolated pyDatalog database.
+    """Evaluate ``program`` over ``facts`` in a forked child killed at ``timeout``.
 
+    Same arguments and result as :func:`evaluate_in_thread`, which it falls
+    back to where the platform cannot fork.
+    """
+    if (not hasattr(os, "fork") or os.environ.get("CPTKG_EVALUATION") == "thread"
+            or mp.current_process().daemon):  # a daemon process may not fork children; its parent bounds it
+        return evaluate_in_thread(program, facts, want, rule_bindings, timeout, static)
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    want = list(want) if want is not None else None
+    proc = ctx.Process(target=_child, args=(send, program, facts, want, rule_bindings, static), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(timeout):
+            raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s")
+        try:
+            kind, value = pickle.loads(recv.recv_bytes())
+        except EOFError:
+            raise EvaluationError(f"rule evaluation ended without an answer (exit code {proc.exitcode})") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        recv.close()
+    if kind == "err":
+        raise EvaluationError(f"rule evaluation failed: {value}")
+    return value
+
+
+def evaluate_in_thread(program: Program, facts: Facts, want: Iterable[str] | None = None,
+                       rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
+    """Evaluate ``program`` over ``facts`` in a worker thread's own pyDatalog database.
+
+    The time limit holds only if the evaluation yields the GIL, which
+    pyDatalog's compiled engine does not; :func:`evaluate` is the default.
     ``rule_bindings`` is True for every rule's bindings, a set of head
     predicates for the rules deriving those only, or False for none.
     ``static`` (from :func:`precompute`) supplies the results of the rules
