@@ -108,7 +108,7 @@ def _load_claims(claim_file, raw: bytes | None = None, raw_out: list | None = No
 @click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV claims.")
 @click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision id, "
-              "time, input hash, verdicts and rule ids, KB version (docs/decision-log.md).")
+              "time, input hash, verdicts and rule ids, KB version (README, Decision log).")
 @click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the log "
               "(default: salted SHA-256).")
 def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file,
