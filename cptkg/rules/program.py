@@ -35,6 +35,12 @@ class Program:
     def rules_for(self, pred: str) -> list[Rule]:
         return [r for r in self.rules if r.head.pred == pred]
 
+    def used_predicates(self) -> set[str]:
+        used = {r.head.pred for r in self.rules + self.facts}
+        for r in self.rules:
+            used.update(b.atom.pred for b in r.body if isinstance(b, Literal))
+        return used
+
     def by_id(self, rule_id: str) -> Rule | None:
         for r in self.rules:
             if r.meta.id == rule_id:

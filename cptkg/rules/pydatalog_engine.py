@@ -69,7 +69,10 @@ def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]
         dummy = tuple(["__cptkg_declare__"] * max(n, 1))
         pyDatalog.assert_fact(_pname(pred), *dummy)
         pyDatalog.retract_fact(_pname(pred), *dummy)
+    used = program.used_predicates()
     for pred, rows in facts.items():
+        if pred not in used:
+            continue  # asserting unused facts only costs time
         name = _pname(pred)
         for row in rows:
             pyDatalog.assert_fact(name, *(row or (1,)))
@@ -142,7 +145,7 @@ def _ask(name: str, arity: int) -> set[tuple]:
     return set(res or [])
 
 
-def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings: bool) -> Model:
+def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings) -> Model:
     Logic()  # a fresh, thread-local database
     aux = _install(program, facts)
     preds = set(want) if want is not None else set(program.idb)
@@ -154,6 +157,8 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
     bindings: dict[int, list[dict]] = {}
     if rule_bindings:
         for k, rname, names in aux:
+            if rule_bindings is not True and program.rules[k].head.pred not in rule_bindings:
+                continue
             rows = _ask(rname, len(names))
             if not names:
                 bindings[k] = [{}] if rows else []
@@ -163,8 +168,12 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
 
 
 def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
-             rule_bindings: bool = True, timeout: float = 30.0) -> Model:
-    """Evaluate ``program`` over ``facts`` in an isolated pyDatalog database."""
+             rule_bindings: bool | set[str] = True, timeout: float = 30.0) -> Model:
+    """Evaluate ``program`` over ``facts`` in an isolated pyDatalog database.
+
+    ``rule_bindings`` is True for every rule's bindings, a set of head
+    predicates for the rules deriving those only, or False for none.
+    """
     box: queue.Queue = queue.Queue(maxsize=1)
 
     def work():

@@ -1,0 +1,295 @@
+"""Claim and encounter input: parsed strictly, errors in billing words.
+
+Input that cannot be judged (a missing or mistyped field, an impossible date,
+a repeated line number) is refused with one line naming the claim, the line
+and the field; a code the KB does not know is not an input error but a
+rejected line, judged by the rules.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from enum import Enum
+from typing import Any, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+
+MAX_TEXT = 200
+
+
+class InputError(ValueError):
+    """Input that cannot be judged; ``str()`` is the one-line message."""
+
+    def __init__(self, message: str, claim_id: str | None = None):
+        self.claim_id = claim_id
+        super().__init__(message)
+
+
+class Role(str, Enum):
+    physician = "physician"
+    physician_assistant = "physician_assistant"
+    nurse_practitioner = "nurse_practitioner"
+    nurse = "nurse"
+    physical_therapist = "physical_therapist"
+
+
+class Device(str, Enum):
+    subcutaneous_reservoir = "subcutaneous_reservoir"
+    nonprogrammable_pump = "nonprogrammable_pump"
+    programmable_pump = "programmable_pump"
+
+
+class Route(str, Enum):
+    intrathecal = "intrathecal"
+    epidural = "epidural"
+    intraventricular = "intraventricular"
+
+
+class Service(str, Enum):
+    implantation = "implantation"
+    replacement = "replacement"
+    removal = "removal"
+    electronic_analysis = "electronic_analysis"
+    reprogramming = "reprogramming"
+    refill = "refill"
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if not _DATE.match(v):
+        raise ValueError(f"'{v[:40]}' is not a date written YYYY-MM-DD")
+    try:
+        dt.date.fromisoformat(v)
+    except ValueError:
+        raise ValueError(f"'{v}' is not a real calendar date") from None
+    return v
+
+
+Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=20)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+
+class ClaimLine(_Strict):
+    line: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    code: Code
+    date_of_service: str
+    provider_id: Text
+    provider_role: Role
+    units: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=10)]], Field(max_length=10)] = []
+
+    _d = field_validator("date_of_service", mode="before")(_date)
+
+    @field_validator("code", mode="after")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return v.strip().upper()
+
+    @field_validator("modifiers", mode="after")
+    @classmethod
+    def _mods(cls, v: list[str]) -> list[str]:
+        return [m.strip().upper() for m in v]
+
+
+class HistoryEntry(_Strict):
+    code: Code
+    date_of_service: str
+    provider_id: Text | None = None
+
+    _d = field_validator("date_of_service", mode="before")(_date)
+
+    @field_validator("code", mode="after")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return v.strip().upper()
+
+
+class Claim(_Strict):
+    claim_id: Text
+    patient_id: Text
+    lines: Annotated[list[ClaimLine], Field(min_length=1, max_length=1000)]
+    history: Annotated[list[HistoryEntry], Field(max_length=10_000)] = []
+
+
+class Encounter(_Strict):
+    encounter_id: Text
+    date_of_service: str | None = None
+    performer_role: Role
+    device: Device
+    route: Route = Route.intrathecal
+    services: Annotated[list[Service], Field(min_length=1, max_length=20)]
+
+    @field_validator("date_of_service", mode="before")
+    @classmethod
+    def _d(cls, v):
+        return None if v is None else _date(v)
+
+
+def _where(kind: str, ident: str | None, raw: Any, loc: tuple) -> str:
+    """Name the claim, line and field a validation error is about."""
+    parts = [f"{kind} {ident}" if ident else kind]
+    fields = []
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        if key in ("lines", "history") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            idx = loc[i + 1]
+            if key == "lines":
+                n = None
+                try:
+                    n = raw["lines"][idx].get("line")
+                except Exception:
+                    pass
+                parts.append(f"line {n}" if isinstance(n, int) and not isinstance(n, bool) else f"line #{idx + 1} in the list")
+            else:
+                parts.append(f"history entry {idx + 1}")
+            i += 2
+            continue
+        if isinstance(key, str) and key not in ("function-after[_code(), constrained-str]",):
+            fields.append(key)
+        elif isinstance(key, int):
+            fields.append(f"[{key}]")
+        i += 1
+    if fields:
+        parts.append("field " + ".".join(str(f) for f in fields[:2]).replace(".[", "["))
+    return ", ".join(parts)
+
+
+def _explain(err: dict) -> str:
+    t, msg = err.get("type", ""), err.get("msg", "")
+    inp = err.get("input")
+    if t == "missing":
+        return "is missing"
+    if t == "extra_forbidden":
+        return "is not a field of this format (check its spelling)"
+    if t == "enum":
+        allowed = err.get("ctx", {}).get("expected", "")
+        return f"'{str(inp)[:40]}' is not one of {allowed}"
+    if t in ("int_type", "int_parsing"):
+        return f"must be a whole number, got {type(inp).__name__} {str(inp)[:40]!r}"
+    if t == "string_type":
+        return f"must be text, got {type(inp).__name__} {str(inp)[:40]!r}"
+    if t == "list_type":
+        return "must be a list"
+    if t in ("model_type", "dict_type"):
+        return "must be an object"
+    if t == "greater_than_equal":
+        return f"must be at least {err.get('ctx', {}).get('ge')}, got {inp!r}"
+    if t == "less_than_equal":
+        return f"must be at most {err.get('ctx', {}).get('le')}, got {inp!r}"
+    if t == "too_short":
+        return "must not be empty" if isinstance(inp, (list, str)) else msg
+    if t == "too_long":
+        return f"is too long (at most {err.get('ctx', {}).get('max_length')})"
+    if t == "string_too_short":
+        return "must not be empty"
+    if t == "string_too_long":
+        return f"is too long (at most {err.get('ctx', {}).get('max_length')} characters)"
+    if t == "value_error":
+        return msg.removeprefix("Value error, ")
+    return msg
+
+
+def _validate(model, raw: Any, kind: str, id_field: str):
+    ident = None
+    if isinstance(raw, dict):
+        v = raw.get(id_field)
+        ident = v[:60] if isinstance(v, str) else None
+    if not isinstance(raw, dict):
+        raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {type(raw).__name__}".replace("  ", " "), ident)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise InputError(f"{_where(kind, ident, raw, err['loc'])}: {_explain(err)}", ident) from None
+
+
+def parse_claim(raw: Any, index: int | None = None) -> Claim:
+    """Validate one claim object; an InputError names claim, line and field."""
+    if not isinstance(raw, dict):
+        where = f"claim #{index + 1} in the list" if index is not None else "claim"
+        raise InputError(f"{where}: must be a JSON object, got {_typename(raw)}")
+    claim = _validate(Claim, raw, "claim", "claim_id")
+    seen: set[int] = set()
+    for ln in claim.lines:
+        if ln.line in seen:
+            raise InputError(f"claim {claim.claim_id}, line {ln.line}, field line: line number {ln.line} appears more than once", claim.claim_id)
+        seen.add(ln.line)
+    return claim
+
+
+def _typename(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number",
+            bool: "true/false", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def parse_encounter(raw: Any) -> Encounter:
+    if not isinstance(raw, dict):
+        raise InputError(f"encounter: must be a JSON object, got {_typename(raw)}")
+    return _validate(Encounter, raw, "encounter", "encounter_id")
+
+
+def _no_duplicate_keys(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise InputError(f"field '{k[:40]}' appears twice in one object")
+        out[k] = v
+    return out
+
+
+def load_json(text: str | bytes, what: str = "input") -> Any:
+    """Parse JSON text; refuse duplicate keys, NaN and absurd nesting clearly."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{what}: not UTF-8 text") from None
+    def _bad_constant(name):
+        raise InputError(f"{what}: {name} is not allowed in JSON input")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_bad_constant)
+    except InputError:
+        raise
+    except json.JSONDecodeError as e:
+        raise InputError(f"{what}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise InputError(f"{what}: JSON nested too deeply") from None
+
+
+def parse_claims(data: Any) -> tuple[list[Claim | InputError], bool]:
+    """Validate one claim or a list; returns (claims or per-claim errors, was_list).
+
+    A bad claim in a list does not hide the good ones: each comes back as a
+    claim or as the InputError that says why it cannot be judged.
+    """
+    if isinstance(data, dict):
+        try:
+            return [parse_claim(data)], False
+        except InputError as e:
+            return [e], False
+    if isinstance(data, list):
+        if not data:
+            raise InputError("input: the list of claims is empty")
+        out: list[Claim | InputError] = []
+        ids: set[str] = set()
+        for i, raw in enumerate(data):
+            try:
+                c = parse_claim(raw, i)
+                if c.claim_id in ids:
+                    raise InputError(f"claim {c.claim_id}, field claim_id: claim_id appears more than once in the list", c.claim_id)
+                ids.add(c.claim_id)
+                out.append(c)
+            except InputError as e:
+                out.append(e)
+        return out, True
+    raise InputError(f"input: expected a claim object or a list of claims, got {_typename(data)}")

@@ -1,0 +1,40 @@
+"""Fill a rule's message template with its bindings, in billing words.
+
+Format specs keep rule files readable without string building in Datalog:
+``{X:entry}`` renders a billed entry id as "line 2" or "history entry 1",
+``{X:label}`` renders a KB term (role class, device, service) by its label.
+"""
+from __future__ import annotations
+
+import string
+from typing import Callable
+
+
+def entry_name(e: object) -> str:
+    """>>> entry_name(2), entry_name(-1)
+    ('line 2', 'history entry 1')
+    """
+    if isinstance(e, int) and e < 0:
+        return f"history entry {-e}"
+    return f"line {e}"
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, label: Callable[[str], str]):
+        self.label = label
+
+    def format_field(self, value, spec):
+        if spec == "entry":
+            return entry_name(value)
+        if spec == "label":
+            return self.label(str(value))
+        return super().format_field(value, spec)
+
+
+def fill(template: str, bindings: dict, label: Callable[[str], str]) -> str:
+    """Fill ``template``; an unbound field is shown as '?', never raised."""
+    safe = {k: v for k, v in bindings.items()}
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name and name not in safe:
+            safe[name] = "?"
+    return _Formatter(label).format(template, **safe)

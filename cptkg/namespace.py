@@ -1,0 +1,53 @@
+"""The ontology's terms as a closed namespace.
+
+A misspelt term raises at import instead of silently matching nothing;
+tests/test_ontology.py checks that every term here is defined in
+ontology/cptkg.ttl.
+"""
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+KB = Namespace("https://w3id.org/cptkg/kb/")
+SRC = Namespace("https://w3id.org/cptkg/source/")
+RULES = "https://w3id.org/cptkg/rules"
+
+
+class ONT(DefinedNamespace):
+    _NS = Namespace("https://w3id.org/cptkg/ontology#")
+    _fail = True
+
+    BillingCode: URIRef
+    CodeGroup: URIRef
+    CodeFamily: URIRef
+    Service: URIRef
+    Skill: URIRef
+    DeviceType: URIRef
+    Route: URIRef
+    ProviderRole: URIRef
+    Exclusion: URIRef
+    Source: URIRef
+    SourceDocument: URIRef
+    SourceConflict: URIRef
+    Predicate: URIRef
+    datalogPredicate: URIRef
+    arity: URIRef
+    inputValue: URIRef
+    verdict: URIRef
+    section: URIRef
+    sectionTitle: URIRef
+    quote: URIRef
+    normative: URIRef
+    confidence: URIRef
+    mapsTo: URIRef
+    conflictingSource: URIRef
+    prevailingSource: URIRef
+    resolution: URIRef
+    inFamily: URIRef
+    mayBePerformedBy: URIRef
+    coversService: URIRef
+    requiresService: URIRef
+    requiresSkill: URIRef
+    appliesToDevice: URIRef
+    appliesToRoute: URIRef
+    excludes: URIRef
+    excludedWith: URIRef

@@ -1,0 +1,134 @@
+"""The CLI contract: JSON shapes, exit codes 0/1/2 and one-line errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from cptkg.cli import main
+from cptkg.kb import ROOT
+
+LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "NPI-1", "provider_role": "physician"}
+
+
+def claim(*lines, cid="C1", history=None):
+    c = {"claim_id": cid, "patient_id": "P1", "lines": [dict(LINE, **l) for l in lines]}
+    if history is not None:
+        c["history"] = history
+    return c
+
+
+def run(args, data=None):
+    r = CliRunner().invoke(main, args, input=None if data is None else json.dumps(data) if not isinstance(data, (str, bytes)) else data)
+    return r
+
+
+def test_check_json_shape_for_one_claim():
+    r = run(["check", "-", "--json"], claim({"line": 1}, {"line": 2, "code": "95990"}))
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert set(out) >= {"claim_id", "status", "lines"}
+    assert out["status"] == "rejected"
+    l1, l2 = out["lines"]
+    assert set(l1) >= {"line", "code", "status", "reasons"}
+    assert l1["status"] == "rejected" and l2["status"] == "accepted"
+    assert set(l1["reasons"][0]) >= {"rule", "message", "source"}
+    assert "guide §1" in l1["reasons"][0]["source"]
+
+
+def test_check_list_input_gives_a_list():
+    r = run(["check", "-", "--json"], [claim({"line": 1}, cid="A"), claim({"line": 1, "code": "95990"}, cid="B")])
+    assert r.exit_code == 0
+    out = json.loads(r.stdout)
+    assert [c["claim_id"] for c in out] == ["A", "B"]
+
+
+def test_all_accepted_exits_0():
+    assert run(["check", "-", "--json"], claim({"line": 1})).exit_code == 0
+
+
+@pytest.mark.parametrize("data, expected", [
+    ("{not json", "not valid JSON"),
+    (json.dumps(claim({"date_of_service": "2025-13-01"})), "claim C1, line 1, field date_of_service"),
+    (json.dumps(claim({"line": 1}, {"line": 1})), "claim C1, line 1, field line: line number 1 appears more than once"),
+    (json.dumps(claim({"units": "2"})), "claim C1, line 1, field units: must be a whole number"),
+    (json.dumps({"claim_id": "C1", "lines": []}), "claim C1"),
+    (json.dumps(42), "expected a claim object or a list of claims"),
+    (json.dumps(claim({"provider_role": "surgeon"})), "field provider_role"),
+])
+def test_unjudgeable_input_exits_2_with_one_line(data, expected):
+    r = run(["check", "-", "--json"], data)
+    assert r.exit_code == 2
+    assert expected in r.stderr
+    assert "Traceback" not in r.output + r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_claim_in_a_list_does_not_hide_the_good_ones():
+    r = run(["check", "-", "--json"], [claim({"line": 1}, cid="A"), {"claim_id": "B"}])
+    assert r.exit_code == 2
+    out = json.loads(r.stdout)
+    assert out[0]["status"] == "accepted"
+    assert out[1]["status"] == "error" and "claim B" in out[1]["error"]
+
+
+def test_unknown_code_is_a_rejected_line_not_an_input_error():
+    r = run(["check", "-", "--json"], claim({"code": "00000"}))
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["lines"][0]["reasons"][0]["rule"] == "code.unknown"
+
+
+def test_missing_file_exits_2():
+    r = run(["check", "/nonexistent/claim.json"])
+    assert r.exit_code == 2 and "no such file" in r.stderr
+
+
+def test_text_report_is_readable():
+    r = run(["check", "-"], claim({"line": 1}, {"line": 2, "code": "95990"}))
+    assert "Claim C1: REJECTED" in r.stdout
+    assert "line 1  62367  rejected" in r.stdout
+
+
+def test_infer_json_shape():
+    enc = {"encounter_id": "E1", "performer_role": "nurse", "device": "programmable_pump",
+           "services": ["electronic_analysis", "reprogramming", "refill"]}
+    r = run(["infer", "-", "--json"], enc)
+    assert r.exit_code == 0
+    out = json.loads(r.stdout)
+    assert [c["code"] for c in out["codes"]] == ["62369"]
+    assert set(out["codes"][0]) >= {"code", "reasons"}
+    nc = {c["code"]: c["why_not"] for c in out["not_chosen"]}
+    assert "62370" in nc and nc["62370"][0]["message"]
+
+
+def test_infer_with_no_fitting_code_says_why_and_exits_1():
+    enc = {"encounter_id": "E2", "performer_role": "physician", "device": "nonprogrammable_pump", "services": ["electronic_analysis"]}
+    r = run(["infer", "-", "--json"], enc)
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert out["codes"] == [] and "No code" in out["message"]
+
+
+def test_infer_bad_input_exits_2():
+    r = run(["infer", "-"], {"encounter_id": "E3", "performer_role": "nurse", "device": "pump", "services": ["refill"]})
+    assert r.exit_code == 2 and "encounter E3, field device" in r.stderr
+
+
+def test_python_dash_m_and_console_script_work():
+    r = subprocess.run([sys.executable, "-m", "cptkg", "check", str(ROOT / "examples/claim-rejected.json"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr
+    assert json.loads(r.stdout)["claim_id"] == "CLM-1001"
+
+
+def test_every_cli_command_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"cptkg {name}" in readme, f"command {name} missing from README.md"
+
+
+def test_rule_test_command_passes():
+    r = run(["test"])
+    assert r.exit_code == 0, r.output
+    assert "0 failed, 0 rules untested" in r.output

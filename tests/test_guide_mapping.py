@@ -1,0 +1,59 @@
+"""Every section of the guide, and every sentence that states a billing rule,
+is mapped to the KB elements that encode it."""
+import re
+
+import pytest
+from rdflib import URIRef
+
+from cptkg.kb import ROOT
+
+GUIDE = ROOT.parent / "shared" / "sources" / "pump-billing-guide.txt"
+
+
+def guide_sections():
+    if not GUIDE.exists():
+        pytest.skip("guide not beside the checkout")
+    out = []
+    for line in GUIDE.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^(\d+(?:\.\d+)?)\.? (.{2,35})$", line.strip())
+        if m:
+            out.append(m.group(1))
+    return out
+
+
+def test_the_guide_has_the_sections_we_encoded():
+    assert guide_sections() == ["1", "2", "2.1", "3", "3.1", "4", "4.1", "5", "5.1", "6", "6.1", "6.2",
+                                "7", "7.1", "7.2", "8", "8.1", "8.2", "9", "9.1"]
+
+
+def test_every_guide_section_maps_to_kb_elements(kb):
+    mapped = {s.section for s in kb.sources.values() if s.document == "guide" and s.maps_to}
+    missing = [s for s in guide_sections() if s not in mapped]
+    assert not missing, f"guide sections with no KB mapping: {missing}"
+
+
+def test_every_guide_sentence_is_a_quoted_source(kb):
+    text = GUIDE.read_text(encoding="utf-8") if GUIDE.exists() else pytest.skip("no guide")
+    quotes = [s.quote for s in kb.sources.values() if s.document == "guide"]
+    assert len(quotes) == 66
+    for q in quotes:
+        assert q in text
+
+
+def test_normative_sentences_map_to_existing_kb_elements(kb):
+    subjects = {str(s) for s in kb.graph.subjects()}
+    for s in kb.sources.values():
+        if s.document == "guide" and s.normative:
+            assert s.maps_to, s.id
+        for target in s.maps_to:
+            assert any(x.endswith("/" + target) or x.endswith("#" + target) for x in subjects), (s.id, target)
+
+
+def test_every_normative_source_is_used_by_a_rule_or_a_fact(kb):
+    from rdflib.namespace import DCTERMS
+    from cptkg.kb import local
+
+    used = {s for p in (kb.check_program, kb.infer_program) for r in p.rules for s in r.meta.source}
+    used |= {local(o) for o in kb.graph.objects(None, DCTERMS.source)}
+    unused = [s.id for s in kb.sources.values() if s.normative and s.id not in used and s.document == "notes"]
+    assert not unused, unused

@@ -1,0 +1,31 @@
+"""The named cases beside each rule file pass, and every rule has one."""
+import pytest
+
+from cptkg.cases import load_cases, run_all, run_claim_case, run_infer_case
+from cptkg.kb import ROOT
+
+CLAIM_CASES = load_cases(ROOT / "kb/rules/claim.cases.yaml")
+INFER_CASES = load_cases(ROOT / "kb/rules/infer.cases.yaml")
+
+
+@pytest.mark.parametrize("case", CLAIM_CASES, ids=[c["name"][:80] for c in CLAIM_CASES])
+def test_claim_case(kb, case):
+    r = run_claim_case(kb, case, "claim.cases.yaml")
+    assert r.ok, "\n".join(r.problems)
+
+
+@pytest.mark.parametrize("case", INFER_CASES, ids=[c["name"][:80] for c in INFER_CASES])
+def test_infer_case(kb, case):
+    r = run_infer_case(kb, case, "infer.cases.yaml")
+    assert r.ok, "\n".join(r.problems)
+
+
+def test_every_rule_is_fired_by_some_case(kb):
+    _, untouched = run_all(kb)
+    assert untouched == {"claim": [], "infer": []}
+
+
+def test_a_case_that_expects_the_wrong_verdict_fails(kb):
+    case = dict(CLAIM_CASES[0])
+    case["expect"] = {"status": "accepted"}
+    assert not run_claim_case(kb, case, "x").ok
