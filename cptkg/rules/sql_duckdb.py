@@ -47,3 +47,33 @@ class DuckDBBackend:
 
     def fetch(self, sql: str) -> list[tuple]:
         return self.conn.execute(sql).fetchall()
+
+    # ---- batch input/output and the dialect's few non-standard functions ----
+    def read_table(self, path, name: str, kind: str) -> list[str]:
+        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order)."""
+        from .tabular import read_arrow
+
+        table = read_arrow(path, kind)
+        self.conn.register("_cptkg_in", table)
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _cptkg_in")
+        finally:
+            self.conn.unregister("_cptkg_in")
+        return [c for c in table.column_names if c != "row_no"]
+
+    def write_query(self, sql: str, path, kind: str) -> None:
+        fmt = "FORMAT csv, HEADER true" if kind == "csv" else "FORMAT parquet"
+        self.conn.execute(f"COPY ({sql}) TO {self.dialect.literal(str(path))} ({fmt})")
+
+    @staticmethod
+    def regex_full(expr: str, pattern: str) -> str:
+        return f"coalesce(regexp_full_match({expr}, '{pattern}'), false)"
+
+    @staticmethod
+    def explode_split(expr: str, pattern: str) -> str:
+        return f"unnest(regexp_split_to_array({expr}, '{pattern}'))"
+
+    @staticmethod
+    def agg_join(value: str, order: str, sep: str, order2: str | None = None) -> str:
+        by = order + (f", {order2}" if order2 else "")
+        return f"string_agg({value}, '{sep}' ORDER BY {by})"

@@ -77,3 +77,61 @@ class SparkBackend:
 
     def fetch(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
+
+    # ---- batch input/output and the dialect's few non-standard functions ----
+    def read_table(self, path, name: str, kind: str) -> list[str]:
+        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order).
+
+        Spark's own readers keep this scalable on a cluster; a short CSV row
+        comes back with empty fields (PERMISSIVE mode) rather than being
+        dropped, and ``zipWithIndex`` numbers rows in file order.
+        """
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        if kind == "csv":
+            df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE")
+                  .option("inferSchema", False).csv(str(path)))
+        else:
+            df = self.spark.read.parquet(str(path))
+        df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns])
+        schema = StructType(df.schema.fields + [StructField("row_no", LongType(), False)])
+        rdd = df.rdd.zipWithIndex().map(lambda ri: tuple(ri[0]) + (ri[1] + 1,))
+        self.spark.createDataFrame(rdd, schema).createOrReplaceTempView(name)
+        return [c for c in df.columns]
+
+    def write_query(self, sql: str, path, kind: str) -> None:
+        """Write one file at ``path`` (Spark writes folders of parts; the one part is moved)."""
+        import glob
+        import shutil
+        import tempfile
+
+        out = self.spark.sql(sql).coalesce(1)
+        tmp = tempfile.mkdtemp(prefix="cptkg-spark-out-", dir=os.path.dirname(os.path.abspath(path)) or ".")
+        try:
+            target = os.path.join(tmp, "out")
+            if kind == "csv":
+                out.write.option("header", True).option("emptyValue", "").csv(target)
+                parts = glob.glob(os.path.join(target, "part-*.csv"))
+            else:
+                out.write.parquet(target)
+                parts = glob.glob(os.path.join(target, "part-*.parquet"))
+            if len(parts) != 1:
+                raise RuntimeError(f"Spark wrote {len(parts)} parts instead of one")
+            shutil.move(parts[0], path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def regex_full(expr: str, pattern: str) -> str:
+        return f"coalesce(({expr}) RLIKE '^{pattern}$', false)"
+
+    @staticmethod
+    def explode_split(expr: str, pattern: str) -> str:
+        return f"explode(split({expr}, '{pattern}'))"
+
+    @staticmethod
+    def agg_join(value: str, order: str, sep: str, order2: str | None = None) -> str:
+        o2 = order2 or value
+        return (f"array_join(transform(array_sort(collect_list(named_struct('a', {order}, 'b', {o2}, 'v', {value}))), "
+                f"x -> x.v), '{sep}')")
