@@ -231,8 +231,8 @@ def _validation_sql(b) -> str:
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, {t('claim_id')} AS claim_id, {t('patient_id')} AS patient_id,
-        CASE WHEN {rx(t('line'), '[0-9]{1,7}')} THEN try_cast({t('line')} AS BIGINT) END AS line,
-        upper({t('code')}) AS code, {t('date_of_service')} AS dos, {t('provider_id')} AS provider_id,
+        CASE WHEN {RECORD_ERROR} IS NULL AND {rx(t('line'), '[0-9]{1,7}')} THEN try_cast({t('line')} AS BIGINT) END AS line,
+        CASE WHEN {RECORD_ERROR} IS NULL THEN upper({t('code')}) END AS code, {t('date_of_service')} AS dos, {t('provider_id')} AS provider_id,
         {t('provider_role')} AS role,
         CASE WHEN {empty('units')} THEN 1 WHEN {rx(t('units'), '[0-9]{1,6}')} THEN try_cast({t('units')} AS BIGINT) END AS units,
         {t('modifiers')} AS modifiers,

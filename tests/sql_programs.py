@@ -65,6 +65,12 @@ needs_modifier(L) :- line_units(L, N), N >= 2.
 any_reject :- reject(_).
 % id: claim.clean
 clean :- line(_), not any_reject.
+% id: kb.unbilled
+% message: {C} needs a QHP and is billed on no line of this claim
+% source: t
+unbilled_qhp_code(C) :- needs_qhp(C), not billed(_, C, _).
+% id: kb.quoted
+quoted(L) :- line_modifier(L, "it's \\ odd").
 % id: claim.provider-pair
 same_provider(L, L2) :- billed_provider(L, P), billed_provider(L2, P), L < L2.
 % id: claim.chain
@@ -120,7 +126,7 @@ def random_claim(rng: random.Random) -> dict[str, set[tuple]]:
         f["billed_provider"].add((L, rng.choice(["p0", "p1", "p2"])))
         f["line_role"].add((L, rng.choice(ROLES)))
         f["line_units"].add((L, rng.choice([1, 1, 2, 3, 4])))
-        for m in rng.sample(["59", "KX", "XX", "25"], rng.randint(0, 2)):
+        for m in rng.sample(["59", "KX", "XX", "25", "it's \\ odd"], rng.randint(0, 2)):
             f["line_modifier"].add((L, m))
     for k in range(rng.randint(0, 3)):
         E = -(k + 1)

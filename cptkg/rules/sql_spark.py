@@ -1,10 +1,9 @@
 """Run compiled rules on Spark SQL, for batches larger than one machine.
 
-Each relation is a temporary view over a cached DataFrame, counted once so
-that every stratum (and every fixpoint round) is computed once and read from
-memory by the strata above it. (``localCheckpoint`` would cut the plans
-shorter, but Spark 4.3 loses a column of a checkpointed relation read back in
-a ``UNION`` of the fixpoint loop: "key not found: claim_id".) No pandas
+Each relation is a temporary view over a locally checkpointed DataFrame:
+every stratum (and every fixpoint round) is computed once, and the plans of
+the strata above it start from its data instead of growing into one huge
+query (lazily cached views ran the driver out of memory on the claim rules). No pandas
 is used on this path (pyspark does not support pandas 3 fully): rows go in
 through ``createDataFrame`` with an explicit schema and come back through
 ``collect``.
@@ -21,6 +20,10 @@ def local_session(app: str = "cptkg-batch", cores: int = 2, master: str | None =
                   partitions: int | None = None):
     """A Spark session; local mode bound to 127.0.0.1 unless ``master`` (or
     ``CPTKG_SPARK_MASTER``) names a cluster such as ``spark://host:7077``."""
+    import warnings
+
+    # pyspark warns that it does not fully support pandas 3; this path uses no pandas.
+    warnings.filterwarnings("ignore", message=".*does not yet fully support pandas.*")
     from pyspark.sql import SparkSession
 
     master = master or os.environ.get("CPTKG_SPARK_MASTER") or f"local[{cores}]"
@@ -29,8 +32,10 @@ def local_session(app: str = "cptkg-batch", cores: int = 2, master: str | None =
          .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.shuffle.partitions", str(partitions or cores))
          .config("spark.default.parallelism", str(partitions or cores))
-         .config("spark.sql.session.timeZone", "UTC"))
+         .config("spark.sql.session.timeZone", "UTC")
+         .config("spark.driver.memory", os.environ.get("CPTKG_SPARK_DRIVER_MEMORY", "2g")))
     if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         b = (b.config("spark.driver.host", "127.0.0.1")
              .config("spark.driver.bindAddress", "127.0.0.1"))
     spark = b.getOrCreate()
@@ -43,18 +48,16 @@ class SparkBackend:
 
     def __init__(self, spark=None):
         self.spark = spark or local_session()
-        self._cached: dict[str, object] = {}
 
     def sql(self, sql: str):
         return self.spark.sql(sql)
 
     def materialize(self, name: str, sql: str) -> None:
-        old = self._cached.pop(name, None)
-        df = self.spark.sql(sql).cache()  # computed once, when first read
-        df.createOrReplaceTempView(name)
-        self._cached[name] = df
-        if old is not None:
-            old.unpersist()
+        df = self.spark.sql(sql).localCheckpoint(eager=True)
+        # Re-alias the columns: Spark 4.3 otherwise loses an attribute of a
+        # checkpointed relation read back inside a UNION ("key not found:
+        # claim_id#139" in the fixpoint loop).
+        df.toDF(*df.columns).createOrReplaceTempView(name)
 
     def register(self, name: str, df) -> None:
         df.createOrReplaceTempView(name)
@@ -64,9 +67,6 @@ class SparkBackend:
 
     def drop(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
-        df = self._cached.pop(name, None)
-        if df is not None:
-            df.unpersist()
 
     def load_rows(self, name: str, columns: list[str], types: list[str], rows: Iterable[tuple]) -> None:
         from pyspark.sql.types import LongType, StringType, StructField, StructType
@@ -89,12 +89,22 @@ class SparkBackend:
         from pyspark.sql import functions as F
         from pyspark.sql.types import LongType, StructField, StructType
 
+        from pyspark.sql.types import StringType
+
+        from .tabular import RECORD_ERROR, csv_header
+
         if kind == "csv":
+            header = csv_header(path)
+            schema = StructType([StructField(c, StringType(), True) for c in header]
+                                + [StructField("_corrupt_record", StringType(), True)])
             df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE")
-                  .option("inferSchema", False).csv(str(path)))
+                  .option("columnNameOfCorruptRecord", "_corrupt_record").schema(schema).csv(str(path)))
+            df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header]
+                           + [F.when(F.col("_corrupt_record").isNotNull(),
+                                     F.lit("the record does not have one field per column")).alias(RECORD_ERROR)])
         else:
             df = self.spark.read.parquet(str(path))
-        df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns])
+            df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns])
         schema = StructType(df.schema.fields + [StructField("row_no", LongType(), False)])
         rdd = df.rdd.zipWithIndex().map(lambda ri: tuple(ri[0]) + (ri[1] + 1,))
         self.spark.createDataFrame(rdd, schema).createOrReplaceTempView(name)
