@@ -36,7 +36,6 @@ def command(input_file, output_file, history_file, engine):
     from ..rules.sql_compiler import SQLCompileError
 
     err = Console(stderr=True)
-    out = Console()
     try:
         if err.is_terminal:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -53,7 +52,7 @@ def command(input_file, output_file, history_file, engine):
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         click.echo(f"cptkg: the {engine} engine failed: {first}", err=True)
         sys.exit(2)
-    out.print(summary_text(summary, output_file), highlight=False)
+    click.echo(summary_text(summary, output_file))
     sys.exit(summary.exit_code)
 
 

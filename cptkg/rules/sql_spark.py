@@ -97,7 +97,7 @@ class SparkBackend:
             header = csv_header(path)
             schema = StructType([StructField(c, StringType(), True) for c in header]
                                 + [StructField("_corrupt_record", StringType(), True)])
-            df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE")
+            df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE").option("escape", '"')
                   .option("columnNameOfCorruptRecord", "_corrupt_record").schema(schema).csv(str(path)))
             df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header]
                            + [F.when(F.col("_corrupt_record").isNotNull(),
@@ -121,7 +121,8 @@ class SparkBackend:
         try:
             target = os.path.join(tmp, "out")
             if kind == "csv":
-                out.write.option("header", True).option("emptyValue", "").csv(target)
+                # RFC 4180 quoting ("" inside quotes), as DuckDB and spreadsheets write it
+                out.write.option("header", True).option("emptyValue", "").option("escape", '"').csv(target)
                 parts = glob.glob(os.path.join(target, "part-*.csv"))
             else:
                 out.write.parquet(target)
