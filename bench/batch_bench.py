@@ -59,17 +59,20 @@ def generate(d: Path, n: int, seed: int) -> None:
     pq.write_table(pa.table({c: [str(r[c]) for r in history] for c in claimgen.HISTORY_FIELDS}), d / "history.parquet")
 
 
-def load_kb_tables(conn, kb) -> None:
-    from cptkg.batch import kb_types
+def load_kb_tables(conn, kb, persist: bool = False) -> None:
+    """KB facts as tables kb_<pred>(c0, ...): temporary, or kept in the database file."""
+    from cptkg.batch import CLAIM_INPUTS, kb_types
     from cptkg.rules.sql_duckdb import DuckDBBackend
 
     be = DuckDBBackend(conn)
     types = kb_types(kb.facts, kb.check_program.edb)
     for p, n in kb.check_program.edb.items():
-        if p in types and p not in ("line", "billed", "in_history", "billed_provider", "line_role", "line_units", "line_modifier"):
-            be.load_rows(f"kb_{p}", [f"c{i}" for i in range(n)], types[p], kb.facts.get(p, set()))
-        elif p not in types:
-            be.load_rows(f"kb_{p}", [f"c{i}" for i in range(n)], ["text"] * n, [])
+        if p in CLAIM_INPUTS:
+            continue
+        name = f"tmp_kb_{p}" if persist else f"kb_{p}"
+        be.load_rows(name, [f"c{i}" for i in range(n)], types.get(p, ["text"] * n), kb.facts.get(p, set()))
+        if persist:
+            conn.execute(f"CREATE OR REPLACE TABLE kb_{p} AS SELECT * FROM {name}")
 
 
 # ---------------------------------------------------------------- one engine each
@@ -113,7 +116,7 @@ def run_logica(d: Path) -> dict:
         db.unlink()
     t = time.perf_counter()
     conn = duckdb.connect(str(db))
-    load_kb_tables(conn, kb)
+    load_kb_tables(conn, kb, persist=True)
     # The same typed inputs the hand-written query builds first.
     prep = (HERE / "batch_handwritten.sql").read_text().split("-- knowledge-base derived tables")[0]
     prep = prep.replace("{lines}", str(d / "lines.parquet")).replace("{history}", str(d / "history.parquet"))
@@ -224,9 +227,16 @@ def agreement(d: Path) -> dict:
         q = f"""SELECT count(*), count(*) FILTER (WHERE a.status = b.status AND {norm('a.rules')} = {norm('b.rules')}
                 AND {norm('a.warnings')} = {norm('b.warnings')})
                 FROM {comp} a JOIN read_parquet('{d / 'handwritten.parquet'}') b USING (claim_id, line)"""
-        out["handwritten"] = c.execute(q).fetchone()
+        out["handwritten"] = c.execute(q).fetchall()[0]
     if (d / "logica.csv").exists() and (d / "logica.csv").stat().st_size:
-        c.execute(f"CREATE TABLE lv AS SELECT * FROM read_csv('{d / 'logica.csv'}', header=true, all_varchar=true)")
+        import csv as _csv
+
+        import pyarrow as pa
+
+        with open(d / "logica.csv", newline="") as fh:
+            rows = list(_csv.DictReader(fh))
+        lv = pa.table({k: [r[k] for r in rows] for k in ("claim_id", "line", "kind", "rule")})
+        c.register("lv", lv)
         q = f"""WITH lg AS (SELECT claim_id, CAST(line AS BIGINT) AS line,
                   string_agg(DISTINCT rule, ';' ORDER BY rule) FILTER (WHERE kind = 'reject') AS rules,
                   string_agg(DISTINCT rule, ';' ORDER BY rule) FILTER (WHERE kind = 'warn') AS warnings
@@ -234,7 +244,7 @@ def agreement(d: Path) -> dict:
                 SELECT count(*), count(*) FILTER (WHERE {norm('a.rules')} = {norm('lg.rules')}
                   AND {norm('a.warnings')} = {norm('lg.warnings')})
                 FROM {comp} a LEFT JOIN lg USING (claim_id, line)"""
-        out["logica"] = c.execute(q).fetchone()
+        out["logica"] = c.execute(q).fetchall()[0]
     return out
 
 
@@ -269,8 +279,14 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="cptkg-batch-bench-")
         d = Path(tmp.name)
     t = time.perf_counter()
-    generate(d, args.lines, args.seed)
-    print(f"generated {args.lines:,} claim lines with history in {time.perf_counter() - t:.1f} s ({d})")
+    stamp = d / "generated.json"
+    want = {"lines": args.lines, "seed": args.seed}
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
+        print(f"reusing {args.lines:,} generated claim lines in {d}")
+    else:
+        generate(d, args.lines, args.seed)
+        stamp.write_text(json.dumps(want))
+        print(f"generated {args.lines:,} claim lines with history in {time.perf_counter() - t:.1f} s ({d})")
     print(f"machine: {os.cpu_count()} cores; DuckDB threads = cores")
     skip = set(filter(None, args.skip.split(",")))
     results = {}
