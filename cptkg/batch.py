@@ -107,7 +107,7 @@ def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int]) -> dict[str, lis
 def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
     program = kb.check_program
     return sc.compile_program(program, kb_types(kb.facts, program.edb), CLAIM_INPUTS, dialect,
-                              keep_bindings=VERDICTS)
+                              keep_bindings=VERDICTS, claim_type=INT)
 
 
 def message_sql(cp: CompiledProgram, k: int, template: str) -> str:
@@ -296,32 +296,37 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
             f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
 
     step("checking rows")
-    b.materialize("b_rows0", _validation_sql(b))
     b.materialize("b_hist", _history_validation_sql(b))
-    # Claim-level problems: repeated line numbers, lines of several patients,
-    # a malformed history row of the claim's patient; then a claim with any
-    # bad row is not judged at all.
-    b.materialize("b_rows1", f"""SELECT r.*,
-        count(*) OVER (PARTITION BY claim_id, line) AS dup,
-        min(patient_id) OVER (PARTITION BY claim_id) AS pmin,
-        max(patient_id) OVER (PARTITION BY claim_id) AS pmax
-        FROM b_rows0 r""")
     b.materialize("b_hist_bad", "SELECT patient_id, min(error) AS error FROM b_hist WHERE error IS NOT NULL GROUP BY patient_id")
     txt = d.text_type
-    b.materialize("b_rows2", f"""SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
-        r.role, r.units, r.modifiers,
+    # Row checks, then claim-level problems (repeated line numbers, lines of
+    # several patients, a malformed history row of the claim's patient), then
+    # a claim with any bad row is not judged at all. Claims get a dense
+    # integer id (cid) for the joins of the rules.
+    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b)}),
+    cl AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax FROM r0
+           WHERE claim_id IS NOT NULL GROUP BY claim_id),
+    ids AS (SELECT claim_id, pmin, pmax, row_number() OVER () AS cid FROM cl),
+    dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
+            GROUP BY claim_id, line HAVING count(*) > 1),
+    r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
+        r.role, r.units, r.modifiers, ids.cid,
         CASE WHEN r.error IS NOT NULL THEN r.error
-             WHEN r.dup > 1 THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
-             WHEN r.pmin <> r.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
+             WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
+             WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
              WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the patient''s history cannot be read (', h.error, ')')
         END AS error
-        FROM b_rows1 r LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id""")
-    b.materialize("b_rows", f"""SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
-             WHEN r.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(r.first_bad AS {txt}), ' has an error')
-        END AS verdict_error FROM (SELECT x.*, min(CASE WHEN x.error IS NOT NULL THEN x.row_no END)
-            OVER (PARTITION BY x.claim_id) AS first_bad FROM b_rows2 x) r""")
-    b.materialize("b_ok", "SELECT * FROM b_rows WHERE verdict_error IS NULL")
-    for tmp in ("b_rows0", "b_rows1", "b_rows2"):
+        FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
+        LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
+        LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id),
+    fb AS (SELECT claim_id, min(row_no) AS first_bad FROM r2 WHERE error IS NOT NULL AND claim_id IS NOT NULL GROUP BY claim_id)
+    SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
+             WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
+        END AS verdict_error
+    FROM r2 r LEFT JOIN fb ON fb.claim_id = r.claim_id""")
+    b.materialize("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers "
+                          "FROM b_rows WHERE verdict_error IS NULL")
+    for tmp in ("raw_input", "raw_lines"):
         b.drop(tmp)
 
     step("building claim facts")
@@ -353,10 +358,10 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.load_rows("c_labels", ["term", "label"], [TEXT, TEXT], label_rows(kb))
 
     n_strata = len(cp.program.strata)
-    sc.run(cp, b, on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
+    sc.run(cp, b, drop_after_use=True, on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
 
     step("collecting verdicts")
-    no_reasons = (f"SELECT CAST(NULL AS {txt}) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
+    no_reasons = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
                   f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message, CAST(NULL AS {txt}) AS source WHERE 1 = 0")
     b.materialize("b_reasons", reasons_sql(cp, kb, "reject") or no_reasons)
     b.materialize("b_warns", reasons_sql(cp, kb, "warn") or no_reasons)
@@ -375,12 +380,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         CASE WHEN r.verdict_error IS NULL THEN lw.warnings END AS warnings,
         r.verdict_error AS error
         FROM b_rows r
-        LEFT JOIN b_line_reasons lr ON lr.claim_id = r.claim_id AND lr.line = r.line AND r.verdict_error IS NULL
-        LEFT JOIN b_line_warns lw ON lw.claim_id = r.claim_id AND lw.line = r.line AND r.verdict_error IS NULL""")
+        LEFT JOIN b_line_reasons lr ON lr.claim_id = r.cid AND lr.line = r.line AND r.verdict_error IS NULL
+        LEFT JOIN b_line_warns lw ON lw.claim_id = r.cid AND lw.line = r.line AND r.verdict_error IS NULL""")
 
     step("writing verdicts")
     b.write_query(f"SELECT * FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)
-    (lines_in,), = b.fetch("SELECT count(*) FROM raw_lines")
+    (lines_in,), = b.fetch("SELECT count(*) FROM b_rows")
     counts = dict(b.fetch("SELECT status, count(*) FROM b_out GROUP BY status"))
     by_rule = dict(b.fetch("""SELECT rule, count(*) FROM (SELECT DISTINCT r.claim_id, r.line, r.rule FROM b_reasons r
         JOIN b_ok o ON o.claim_id = r.claim_id AND o.line = r.line) x GROUP BY rule"""))
@@ -398,9 +403,19 @@ def _require(path, cols: list[str], required: list[str]) -> None:
 
 def _backend(engine: str):
     if engine == "duckdb":
+        import os
+        import tempfile
+
         from .rules.sql_duckdb import DuckDBBackend
 
-        return DuckDBBackend()
+        be = DuckDBBackend()
+        # Bounded memory: past the limit DuckDB spills to a temporary folder
+        # instead of growing (1 M lines peak at about 1.4 GiB this way).
+        limit = os.environ.get("CPTKG_DUCKDB_MEMORY", "1200MB")
+        be.conn.execute("SET memory_limit = ?", [limit])
+        be.conn.execute("SET temp_directory = ?", [os.path.join(tempfile.gettempdir(), "cptkg-duckdb")])
+        be.conn.execute("SET preserve_insertion_order = false")  # output is sorted by row explicitly
+        return be
     if engine == "spark":
         from .rules.sql_spark import SparkBackend
 

@@ -97,6 +97,7 @@ class CompiledProgram:
     scoped: set[str]                     # predicates carrying claim_id
     keep: set[int]                       # rule indexes whose bindings are materialised
     rule_vars: dict[int, list[str]] = field(default_factory=dict)
+    claim_type: str = TEXT               # type of the claim_id column
 
     # ---- relation shapes -------------------------------------------------
     def width(self, pred: str) -> int:
@@ -114,7 +115,7 @@ class CompiledProgram:
         d = self.dialect
         parts = []
         if pred in self.scoped:
-            parts.append(f"CAST(NULL AS {d.text_type}) AS claim_id")
+            parts.append(f"CAST(NULL AS {d.sql_type(self.claim_type)}) AS claim_id")
         for i, t in enumerate(self.types[pred]):
             parts.append(f"CAST(NULL AS {d.sql_type(t)}) AS c{i}")
         return "SELECT " + ", ".join(parts) + " WHERE 1 = 0"
@@ -171,6 +172,31 @@ class CompiledProgram:
             return f"SELECT cc.claim_id, {cols} FROM {CLAIMS} cc CROSS JOIN ({body}) f"
         return body
 
+    def join_order(self, rule: Rule) -> list[Literal]:
+        """Positive literals in the order the SQL joins them.
+
+        Claim literals first (large, and joined on claim_id), each next one
+        sharing a variable with those already joined when possible, then
+        the knowledge-base literals as filters. Datalog engines evaluate a
+        body in a fixed order; emitting a good one lets an engine follow the
+        FROM order (DuckDB with its join reordering off, Spark by default)
+        instead of a cardinality guess that can pair claim rows with
+        knowledge-base rows first and build millions of useless rows.
+        """
+        pos = rule.positive()
+        rest = list(pos)
+        out: list[Literal] = []
+        bound: set[str] = set()
+        while rest:
+            def score(lit):
+                shares = any(isinstance(a, Var) and a.name in bound for a in lit.atom.args)
+                return (lit.atom.pred not in self.scoped, not shares if out else False)
+            best = min(rest, key=lambda l: (score(l), rest.index(l)))
+            rest.remove(best)
+            out.append(best)
+            bound.update(a.name for a in best.atom.args if isinstance(a, Var))
+        return out
+
     # ---- internals -------------------------------------------------------
     def _head_cols(self, rule: Rule, var_col) -> list[str]:
         d = self.dialect
@@ -192,7 +218,7 @@ class CompiledProgram:
         where: list[str] = []
         var_expr: dict[str, str] = {}
         claim_expr: str | None = None
-        for j, lit in enumerate(rule.positive()):
+        for j, lit in enumerate(self.join_order(rule)):
             a = f"a{j}"
             frm.append(f"{t(lit.atom.pred)} {a}")
             if lit.atom.pred in self.scoped:
@@ -324,7 +350,7 @@ def claim_scoped(program: Program, claim_inputs: Iterable[str]) -> set[str]:
 
 def compile_program(program: Program, edb_types: dict[str, list[str]] | None = None,
                     claim_inputs: Iterable[str] = (), dialect: str | Dialect = "duckdb",
-                    keep_bindings: Iterable[str] | None = None) -> CompiledProgram:
+                    keep_bindings: Iterable[str] | None = None, claim_type: str = TEXT) -> CompiledProgram:
     """Translate ``program`` for ``dialect``.
 
     ``claim_inputs`` names the input predicates that come per claim (they get
@@ -337,7 +363,7 @@ def compile_program(program: Program, edb_types: dict[str, list[str]] | None = N
     scoped = claim_scoped(program, claim_inputs)
     keep_preds = None if keep_bindings is None else set(keep_bindings)
     keep = {k for k, r in enumerate(program.rules) if keep_preds is None or r.head.pred in keep_preds}
-    cp = CompiledProgram(program, d, types, scoped, keep)
+    cp = CompiledProgram(program, d, types, scoped, keep, claim_type=claim_type)
     cp.rule_vars = {k: [v.name for v in r.variables()] for k, r in enumerate(program.rules)}
     return cp
 
@@ -358,12 +384,23 @@ class Backend(Protocol):
     def fetch(self, sql: str) -> list[tuple]: ...
 
 
-def run(cp: CompiledProgram, backend: Backend, on_stratum=None) -> None:
-    """Evaluate every stratum; input relations (``cp_<edb>``, ``c_claims``) must be loaded."""
+def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: bool = False) -> None:
+    """Evaluate every stratum; input relations (``cp_<edb>``, ``c_claims``) must be loaded.
+
+    With ``drop_after_use`` each predicate's relation is dropped after the
+    last stratum that reads it (the kept rule bindings ``cr_<k>`` stay):
+    a batch of a million lines then holds a few relations at a time, not all.
+    """
     prog = cp.program
     rules_of: dict[str, list[int]] = {}
     for k, r in enumerate(prog.rules):
         rules_of.setdefault(r.head.pred, []).append(k)
+    stratum_of = {p: i for i, s in enumerate(prog.strata) for p in s}
+    last_use: dict[str, int] = {p: stratum_of.get(p, -1) for p in list(prog.edb) + list(prog.idb)}
+    for r in prog.rules:
+        for item in r.body:
+            if isinstance(item, Literal):
+                last_use[item.atom.pred] = max(last_use[item.atom.pred], stratum_of[r.head.pred])
     for si, stratum in enumerate(prog.strata):
         recursive = len(stratum) > 1 or bool(stratum & prog.recursive)
         if recursive:
@@ -381,6 +418,10 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None) -> None:
             if fs:
                 parts.append(fs)
             backend.materialize(rel(pred), " UNION ".join(parts) if parts else cp.empty_select(pred))
+        if drop_after_use:
+            for p, last in last_use.items():
+                if last == si:
+                    backend.drop(rel(p))
         if on_stratum:
             on_stratum(si, stratum)
 
@@ -429,12 +470,12 @@ def _run_fixpoint(cp: CompiledProgram, backend: Backend, scc: set[str], rules_of
 def load_inputs(cp: CompiledProgram, backend: Backend, facts: dict[str, set[tuple]],
                 claims: Iterable[str] = ()) -> None:
     """Load input facts (rows of claim-scoped predicates start with their claim id)."""
-    backend.load_rows(CLAIMS, ["claim_id"], [TEXT], [(c,) for c in claims])
+    backend.load_rows(CLAIMS, ["claim_id"], [cp.claim_type], [(c,) for c in claims])
     for p in cp.program.edb:
         rows = facts.get(p, set())
         if cp.arity(p) == 0:
             rows = {tuple(r) + (1,) for r in rows}
-        types = ([TEXT] if p in cp.scoped else []) + cp.types[p]
+        types = ([cp.claim_type] if p in cp.scoped else []) + cp.types[p]
         backend.load_rows(rel(p), cp.columns(p), types, rows)
 
 
