@@ -110,8 +110,13 @@ def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
                               keep_bindings=VERDICTS, claim_type=INT)
 
 
-def message_sql(cp: CompiledProgram, k: int, template: str) -> str:
-    """SQL filling rule k's message template from its bindings, as messages.fill does."""
+def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None) -> str:
+    """SQL filling rule k's message template from its bindings, as messages.fill does.
+
+    A ``{X:label}`` field reads the label table through a LEFT JOIN that is
+    appended to ``joins`` (the caller's FROM clause over ``cr_<k>``).
+    """
+    joins = [] if joins is None else joins
     d = cp.dialect
     rule = cp.program.rules[k]
     names = cp.rule_vars[k]
@@ -133,7 +138,9 @@ def message_sql(cp: CompiledProgram, k: int, template: str) -> str:
         elif spec == "entry":
             parts.append(f"concat('line ', {as_text})")
         elif spec == "label":
-            parts.append(f"coalesce((SELECT max(lb.label) FROM c_labels lb WHERE lb.term = {as_text}), {as_text})")
+            alias = f"lb{len(joins)}"
+            joins.append(f"LEFT JOIN c_labels {alias} ON {alias}.term = {as_text}")
+            parts.append(f"coalesce({alias}.label, {as_text})")
         elif not spec and not conv:
             parts.append(as_text)
         else:
@@ -164,9 +171,10 @@ def reasons_sql(cp: CompiledProgram, kb, verdict: str) -> str | None:
         line = f"b{names.index(arg.name)}" if isinstance(arg, sc.Var) else d.literal(arg.value)
         rid = rule.meta.id or rule.head.pred
         srcs = "; ".join(dict.fromkeys(s.cite() for s in kb.rule_source(rule)))
-        msg = message_sql(cp, k, rule.meta.message or rule.head.pred)
+        joins: list[str] = []
+        msg = message_sql(cp, k, rule.meta.message or rule.head.pred, joins)
         parts.append(f"SELECT DISTINCT claim_id, {line} AS line, {k} AS k, {d.literal(rid)} AS rule, "
-                     f"{msg} AS message, {d.literal(srcs)} AS source FROM {rule_rel(k)}")
+                     f"{msg} AS message, {d.literal(srcs)} AS source FROM {rule_rel(k)} {' '.join(joins)}")
     return " UNION ".join(parts) if parts else None
 
 
@@ -285,7 +293,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     cols = b.read_table(input_path, "raw_input", in_kind)
     _require(input_path, cols, REQUIRED)
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
-    b.materialize("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
+    b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
     if history_path:
         hcols = b.read_table(history_path, "raw_history_in", h_kind)
         _require(history_path, hcols, HISTORY_REQUIRED)
@@ -306,7 +314,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b)}),
     cl AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
-    ids AS (SELECT claim_id, pmin, pmax, row_number() OVER () AS cid FROM cl),
+    ids AS (SELECT claim_id, pmin, pmax, {b.unique_id()} AS cid FROM cl),
     dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
             GROUP BY claim_id, line HAVING count(*) > 1),
     r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
@@ -324,7 +332,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
              WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
         END AS verdict_error
     FROM r2 r LEFT JOIN fb ON fb.claim_id = r.claim_id""")
-    b.materialize("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers "
+    b.view("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers "
                           "FROM b_rows WHERE verdict_error IS NULL")
     for tmp in ("raw_input", "raw_lines"):
         b.drop(tmp)
@@ -336,14 +344,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.materialize("b_claim_hist", """SELECT c.claim_id, 0 - row_number() OVER (PARTITION BY c.claim_id ORDER BY h.row_no) AS e,
         h.code, h.dos, h.provider_id
         FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
-    b.materialize(rel("line"), "SELECT claim_id, line AS c0 FROM b_ok")
+    b.view(rel("line"), "SELECT claim_id, line AS c0 FROM b_ok")
     b.materialize(rel("billed"), "SELECT claim_id, line AS c0, code AS c1, dos AS c2 FROM b_ok "
                                  "UNION ALL SELECT claim_id, e, code, dos FROM b_claim_hist")
     b.materialize(rel("in_history"), "SELECT claim_id, e AS c0 FROM b_claim_hist")
     b.materialize(rel("billed_provider"), "SELECT claim_id, line AS c0, provider_id AS c1 FROM b_ok "
                                           "UNION ALL SELECT claim_id, e, provider_id FROM b_claim_hist WHERE provider_id IS NOT NULL")
-    b.materialize(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
-    b.materialize(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
+    b.view(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
+    b.view(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
     b.materialize(rel("line_modifier"), f"""SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (
         SELECT claim_id, line AS c0, {b.explode_split('modifiers', '[;|]')} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
         WHERE trim(m) <> ''""")
@@ -358,20 +366,20 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.load_rows("c_labels", ["term", "label"], [TEXT, TEXT], label_rows(kb))
 
     n_strata = len(cp.program.strata)
-    sc.run(cp, b, drop_after_use=True, on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
+    sc.run(cp, b, drop_after_use=True, read_after=(), on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
 
     step("collecting verdicts")
     no_reasons = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
                   f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message, CAST(NULL AS {txt}) AS source WHERE 1 = 0")
-    b.materialize("b_reasons", reasons_sql(cp, kb, "reject") or no_reasons)
-    b.materialize("b_warns", reasons_sql(cp, kb, "warn") or no_reasons)
-    b.materialize("b_line_reasons", f"""SELECT m.claim_id, m.line, r.rules, m.reasons FROM
+    b.view("b_reasons", reasons_sql(cp, kb, "reject") or no_reasons)
+    b.view("b_warns", reasons_sql(cp, kb, "warn") or no_reasons)
+    b.view("b_line_reasons", f"""SELECT m.claim_id, m.line, r.rules, m.reasons FROM
         (SELECT claim_id, line, {b.agg_join('message', 'k', ' | ', 'message')} AS reasons
          FROM b_reasons GROUP BY claim_id, line) m
         JOIN (SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS rules
          FROM (SELECT DISTINCT claim_id, line, k, rule FROM b_reasons) x GROUP BY claim_id, line) r
         ON r.claim_id = m.claim_id AND r.line = m.line""")
-    b.materialize("b_line_warns", f"""SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS warnings
+    b.view("b_line_warns", f"""SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS warnings
         FROM (SELECT DISTINCT claim_id, line, k, rule FROM b_warns) w GROUP BY claim_id, line""")
     b.materialize("b_out", f"""SELECT r.row_no AS {d.ident('row')}, r.claim_id, r.line, r.code,
         CASE WHEN r.verdict_error IS NOT NULL THEN 'error' WHEN lr.rules IS NOT NULL THEN 'rejected' ELSE 'accepted' END AS status,
@@ -387,8 +395,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.write_query(f"SELECT * FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)
     (lines_in,), = b.fetch("SELECT count(*) FROM b_rows")
     counts = dict(b.fetch("SELECT status, count(*) FROM b_out GROUP BY status"))
-    by_rule = dict(b.fetch("""SELECT rule, count(*) FROM (SELECT DISTINCT r.claim_id, r.line, r.rule FROM b_reasons r
-        JOIN b_ok o ON o.claim_id = r.claim_id AND o.line = r.line) x GROUP BY rule"""))
+    by_rule = dict(b.fetch(f"""SELECT rule, count(*) FROM (SELECT {b.explode_split('rules', ';')} AS rule
+        FROM b_out WHERE status = 'rejected') x GROUP BY rule"""))
     return Summary(lines_in=lines_in, lines_out=sum(counts.values()), accepted=counts.get("accepted", 0),
                    rejected=counts.get("rejected", 0), errors=counts.get("error", 0),
                    rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),

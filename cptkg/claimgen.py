@@ -92,3 +92,24 @@ def to_claims(lines: list[dict], history: list[dict]) -> list[dict]:
                            "provider_id": r["provider_id"], "provider_role": r["provider_role"],
                            "units": int(r["units"]), "modifiers": mods})
     return list(claims.values())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m cptkg.claimgen N LINES_FILE [HISTORY_FILE] [--seed S]"""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m cptkg.claimgen", description="Write N synthetic claim lines "
+                                 "(and the patients' history) as CSV or Parquet, for trying cptkg batch.")
+    ap.add_argument("n", type=int)
+    ap.add_argument("lines_file")
+    ap.add_argument("history_file", nargs="?")
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args(argv)
+    lines, history = generate(a.n, a.seed)
+    write(lines, a.lines_file, LINE_FIELDS)
+    if a.history_file:
+        write(history, a.history_file, HISTORY_FIELDS)
+
+
+if __name__ == "__main__":
+    main()

@@ -384,12 +384,16 @@ class Backend(Protocol):
     def fetch(self, sql: str) -> list[tuple]: ...
 
 
-def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: bool = False) -> None:
+def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: bool = False,
+        read_after: Iterable[str] | None = None) -> None:
     """Evaluate every stratum; input relations (``cp_<edb>``, ``c_claims``) must be loaded.
 
     With ``drop_after_use`` each predicate's relation is dropped after the
     last stratum that reads it (the kept rule bindings ``cr_<k>`` stay):
     a batch of a million lines then holds a few relations at a time, not all.
+    ``read_after`` names the predicates the caller reads afterwards (default:
+    all); a predicate no rule reads and the caller does not want is not
+    built at all (its kept rule bindings still are).
     """
     prog = cp.program
     rules_of: dict[str, list[int]] = {}
@@ -417,7 +421,9 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
             fs = cp.facts_select(pred)
             if fs:
                 parts.append(fs)
-            backend.materialize(rel(pred), " UNION ".join(parts) if parts else cp.empty_select(pred))
+            unread = read_after is not None and pred not in read_after and last_use.get(pred, -1) <= si
+            if not unread:
+                backend.materialize(rel(pred), " UNION ".join(parts) if parts else cp.empty_select(pred))
         if drop_after_use:
             for p, last in last_use.items():
                 if last == si:

@@ -28,11 +28,14 @@ class DuckDBBackend:
         # cardinalities, built a 12.5-million-row intermediate for the
         # exclusion rule of a million-line batch.
         self.follow_join_order = follow_join_order
+        self._views: set[str] = set()
 
     def execute(self, sql: str, params=None):
         return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
 
     def materialize(self, name: str, sql: str) -> None:
+        if name in self._views:
+            self.drop(name)
         rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_"))
         if rule_sql:
             self.conn.execute("SET disabled_optimizers = 'join_order'")
@@ -42,11 +45,21 @@ class DuckDBBackend:
             if rule_sql:
                 self.conn.execute("RESET disabled_optimizers")
 
+    def view(self, name: str, sql: str) -> None:
+        """A relation computed where it is read (cheap projections, one-use steps)."""
+        self.drop(name)
+        self.conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        self._views.add(name)
+
     def count(self, name: str) -> int:
         return self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
 
     def drop(self, name: str) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS {name}")
+        if name in self._views:
+            self._views.discard(name)
+            self.conn.execute(f"DROP VIEW IF EXISTS {name}")
+        else:
+            self.conn.execute(f"DROP TABLE IF EXISTS {name}")
 
     def load_rows(self, name: str, columns: list[str], types: list[str], rows: Iterable[tuple]) -> None:
         rows = list(rows)
@@ -93,3 +106,8 @@ class DuckDBBackend:
         o2 = order2 or value
         return (f"array_to_string(list_transform(list_sort(list(struct_pack(a := {order}, b := {o2}, v := {value}))), "
                 f"lambda x: x.v), '{sep}')")
+
+    @staticmethod
+    def unique_id() -> str:
+        """A distinct integer per row of a query (no order needed)."""
+        return "row_number() OVER ()"

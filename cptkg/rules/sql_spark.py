@@ -3,8 +3,8 @@
 Each relation is a temporary view over a locally checkpointed DataFrame:
 every stratum (and every fixpoint round) is computed once, and the plans of
 the strata above it start from its data instead of growing into one huge
-query (lazily cached views ran the driver out of memory on the claim rules). No pandas
-is used on this path (pyspark does not support pandas 3 fully): rows go in
+query (lazily cached views ran the driver out of memory on the claim
+rules); only shallow projections stay lazy views. No pandas is used on this path (pyspark does not support pandas 3 fully): rows go in
 through ``createDataFrame`` with an explicit schema and come back through
 ``collect``.
 """
@@ -58,6 +58,11 @@ class SparkBackend:
         # checkpointed relation read back inside a UNION ("key not found:
         # claim_id#139" in the fixpoint loop).
         df.toDF(*df.columns).createOrReplaceTempView(name)
+
+    def view(self, name: str, sql: str) -> None:
+        """A lazy view: cheap projections and one-use steps over checkpointed
+        relations, computed inside the query that reads them."""
+        self.spark.sql(sql).createOrReplaceTempView(name)
 
     def register(self, name: str, df) -> None:
         df.createOrReplaceTempView(name)
@@ -146,3 +151,8 @@ class SparkBackend:
         o2 = order2 or value
         return (f"array_join(transform(array_sort(collect_list(named_struct('a', {order}, 'b', {o2}, 'v', {value}))), "
                 f"x -> x.v), '{sep}')")
+
+    @staticmethod
+    def unique_id() -> str:
+        """A distinct integer per row, without funnelling rows through one partition."""
+        return "monotonically_increasing_id()"
