@@ -122,3 +122,31 @@ def test_unknown_type_or_missing_file_is_exit_2(tmp_path, name):
     res = CliRunner().invoke(command, [str(tmp_path / name), "-o", str(tmp_path / "o.csv")])
     assert res.exit_code == 2
     assert res.output.startswith("cptkg: ")
+
+
+@pytest.mark.slow
+def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
+    from spark_support import spark_session
+    from cptkg.batch import run_batch
+    from cptkg.rules.sql_spark import SparkBackend
+
+    spark = spark_session()
+    body = ("A,P1,1,62367,2024-02-30,D1,physician,1,\n"
+            "A,P1,2,95990,2024-02-01,D1,physician,1,\n"
+            "B,P2,x,62367,2024-02-01,D1,physician,1,\n"
+            "D,P3,1,62370,2024-02-01,D1,physician,1,KD|59\n"
+            "D,P3,2,62370,2024-02-01,D1\n"
+            "E,P4,1,62367,2024-02-01,D1,physician,1,\n"
+            "E,P4,2,95990,2024-02-01,D1,nurse,1,\"59;KD\"\n"
+            "F,P5,1,J7799,2024-02-01,D1,nurse,2,\n")
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + body, encoding="utf-8")
+    h = tmp_path / "h.csv"
+    h.write_text("patient_id,code,date_of_service,provider_id\nP4,62362,2024-01-05,\n", encoding="utf-8")
+    run_batch(src, tmp_path / "duck.csv", h, engine="duckdb")
+    run_batch(src, tmp_path / "spark.csv", h, backend=SparkBackend(spark))
+    duck = list(csv.DictReader(open(tmp_path / "duck.csv", encoding="utf-8")))
+    sprk = list(csv.DictReader(open(tmp_path / "spark.csv", encoding="utf-8")))
+    keep = ("row", "claim_id", "status", "rules", "reasons", "warnings", "error")
+    assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep} for r in duck]
+    assert {r["status"] for r in duck} == {"error", "accepted", "rejected"}
