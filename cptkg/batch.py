@@ -353,7 +353,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.view(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
     b.view(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
     b.materialize(rel("line_modifier"), f"""SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (
-        SELECT claim_id, line AS c0, {b.explode_split('modifiers', '[;|]')} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
+        SELECT claim_id, line AS c0, {b.explode_split('modifiers', '[;| \t]')} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
         WHERE trim(m) <> ''""")
     for p, n in cp.program.edb.items():
         if p in CLAIM_INPUTS:

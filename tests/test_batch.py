@@ -86,14 +86,16 @@ def test_history_applies_to_every_claim_of_the_patient(tmp_path):
     assert rows[2]["warnings"] == "device.unconfirmed"
 
 
-def test_modifiers_split_on_semicolon_or_bar(tmp_path):
+def test_modifiers_split_on_semicolon_bar_or_space(tmp_path):
     body = ("A,P1,1,J7799,2024-02-01,D1,physician,1,59;KD\n"
             "B,P2,1,J7799,2024-02-01,D1,physician,1,59|kd\n"
-            "C,P3,1,J7799,2024-02-01,D1,physician,1,59\n")
+            "C,P3,1,J7799,2024-02-01,D1,physician,1,59\n"
+            "D,P4,1,J7799,2024-02-01,D1,physician,1,59 KD\n")
     res, rows = _run(tmp_path, body)
     assert "drug.kd-modifier" not in rows[0]["rules"]
     assert "drug.kd-modifier" not in rows[1]["rules"]
     assert "drug.kd-modifier" in rows[2]["rules"]
+    assert "drug.kd-modifier" not in rows[3]["rules"]
 
 
 def test_parquet_in_and_out(tmp_path):

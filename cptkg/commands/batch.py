@@ -21,7 +21,7 @@ def command(input_file, output_file, history_file, engine):
 
     INPUT has the columns claim_id, patient_id, line, code, date_of_service,
     provider_id, provider_role, units (default 1) and modifiers (separated by
-    ';' or '|'). Every input row gets one output row: accepted, rejected
+    ';', '|' or spaces). Every input row gets one output row: accepted, rejected
     (with rule ids and messages) or error (a malformed row names its row
     number and field; the other rows of its claim are not judged).
 
