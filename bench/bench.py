@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from cptkg.check import check_claim  # noqa: E402
 from cptkg.claims import parse_claim  # noqa: E402
+from cptkg.explain import explain_claim  # noqa: E402
 from cptkg.kb import load_kb  # noqa: E402
 
 CODES = ["62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370", "95990", "95991", "J7799", "99213"]
@@ -43,6 +44,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=200)
     ap.add_argument("--warm", type=int, default=100)
+    ap.add_argument("--explain", type=int, default=20)
     args = ap.parse_args()
     example = ROOT / "examples" / "claim-rejected.json"
     cold = []
@@ -63,6 +65,13 @@ def main():
         check_claim(kb, claim)
         warm.append(time.perf_counter() - t)
     print(f"one 3-line claim, warm: p50 {pct(warm, 50) * 1000:.0f} ms, p95 {pct(warm, 95) * 1000:.0f} ms ({args.warm} runs)")
+    ten = [parse_claim(gen_claim(rng, 1000 + i, 10)) for i in range(args.explain)]
+    times = []
+    for c in ten:
+        t = time.perf_counter()
+        explain_claim(kb, c)
+        times.append(time.perf_counter() - t)
+    print(f"explain a 10-line claim (proofs, why-not, verified fixes): p50 {pct(times, 50):.2f} s, p95 {pct(times, 95):.2f} s ({len(times)} claims)")
     claims = [parse_claim(gen_claim(rng, i, rng.randint(1, 6))) for i in range(args.claims)]
     n_lines = sum(len(c.lines) for c in claims)
     t = time.perf_counter()

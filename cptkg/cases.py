@@ -90,6 +90,28 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
         for text in e.get("message_contains", []):
             if not any(text in x.message for x in ln.reasons + ln.warnings):
                 res.problems.append(f"line {n}: no reason or warning says {text!r}")
+    if "suggestions" in exp or any("why_not" in (e or {}) for e in (exp.get("lines") or {}).values()):
+        from .explain import explain_claim
+
+        ex = explain_claim(kb, claims[0]).to_json()
+        for n, e in (exp.get("lines") or {}).items():
+            if "why_not" in (e or {}):
+                got = [w for l in ex["lines"] if l["line"] == int(n) for w in l["why_not"]]
+                for want in e["why_not"]:
+                    if not any(w["rule"] == want.get("rule") and want.get("condition", "") in w["condition"] for w in got):
+                        res.problems.append(f"line {n}: why-not {want} missing (got {[(w['rule'], w['condition']) for w in got]})")
+        got_s = [(sorted(s["remove_lines"]), sorted(s["add_codes"]), s["verified"]) for s in ex["suggestions"]]
+        for i, want in enumerate(exp.get("suggestions") or []):
+            key = (sorted(want.get("remove_lines", [])), sorted(str(c) for c in want.get("add_codes", [])), True)
+            if want.get("first") and (not got_s or got_s[0] != key):
+                res.problems.append(f"first suggestion {got_s[:1]}, expected {key}")
+            elif key not in got_s:
+                res.problems.append(f"suggestion {key} missing (got {got_s})")
+        if "suggestions" in exp and exp["suggestions"] == [] and got_s:
+            res.problems.append(f"expected no suggestion, got {got_s}")
+        for s in ex["suggestions"]:
+            if any(m in ("59", "XE", "XP", "XS", "XU") for ms in s["add_modifiers"].values() for m in ms):
+                res.problems.append(f"a suggestion adds a bypass modifier: {s}")
     res.ok = not res.problems
     return res
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .claims import Claim, InputError
 from .kb import KnowledgeBase
 from .reasons import Reason, verdict_reasons
-from .rules.pydatalog_engine import Model, evaluate
+from .rules.pydatalog_engine import EvaluationError, EvaluationTimeout, Model, evaluate
 
 Facts = dict[str, set[tuple]]
 
@@ -81,7 +81,7 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     all_facts.update(facts)
     program = kb.check_program
     model = evaluate(program, all_facts, want=list(kb.verdicts) and [p for p in kb.verdicts if p in program.idb],
-                     rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout)
+                     rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, static=kb.check_static)
     lines = []
     for ln in sorted(claim.lines, key=lambda l: l.line):
         reasons = verdict_reasons(kb, program, model, "reject", ln.line)
@@ -97,8 +97,16 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError]) -> list[Cl
     for c in claims:
         if isinstance(c, InputError):
             out.append(ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version))
-        else:
+            continue
+        try:
             out.append(check_claim(kb, c))
+        except EvaluationTimeout:
+            out.append(ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
+                f"claim {c.claim_id}: could not be judged within the time limit ({len(c.lines)} lines, "
+                f"{len(c.history)} history entries); split the claim or shorten the history")))
+        except EvaluationError as e:
+            out.append(ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
+                                   error=f"claim {c.claim_id}: could not be judged ({e})"))
     return out
 
 

@@ -18,12 +18,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 MAX_TEXT = 200
 
 
+def one_line(text: str) -> str:
+    """User text inside a message, with line breaks and other control
+    characters shown escaped, so the message stays one line.
+
+    >>> one_line("C1\\nfake: ok")
+    'C1\\\\nfake: ok'
+    """
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class InputError(ValueError):
     """Input that cannot be judged; ``str()`` is the one-line message."""
 
     def __init__(self, message: str, claim_id: str | None = None):
         self.claim_id = claim_id
-        super().__init__(message)
+        # a claim id or field value echoed in the message may hold a newline
+        super().__init__(one_line(message))
 
 
 class Role(str, Enum):

@@ -60,7 +60,7 @@ def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bi
     prog = kb.infer_program
     heads = {"bill", "not_chosen", "no_code", "covers_documented"}
     model = evaluate(prog, all_facts, want=["bill", "not_chosen", "no_code"],
-                     rule_bindings=True if all_bindings else heads, timeout=timeout)
+                     rule_bindings=True if all_bindings else heads, timeout=timeout, static=kb.infer_static)
     billed = sorted(c for (c,) in model.facts.get("bill", set()))
     codes = []
     for c in billed:

@@ -82,7 +82,7 @@ def local(node) -> object:
     return s
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: caches key on the loaded KB
 class KnowledgeBase:
     root: Path
     ontology_graph: Graph
@@ -97,6 +97,11 @@ class KnowledgeBase:
     rule_files: list[Path]
     subject_file: dict[str, str] = field(default_factory=dict)
     version: str = ""
+    phrases: dict[str, str] = field(default_factory=dict)
+    check_static: object = None
+    input_predicates: dict = field(default_factory=dict)
+    infer_static: object = None
+    properties: dict[str, URIRef] = field(default_factory=dict)
     _fact_sources: dict = field(default_factory=dict)
 
     def label(self, term: str) -> str:
@@ -110,6 +115,17 @@ class KnowledgeBase:
     def fact_sources(self, pred: str, args: tuple) -> list[str]:
         """Source ids a KB fact rests on (axiom annotation, else its subject's)."""
         return self._fact_sources.get((pred, tuple(args)), [])
+
+    def describe(self, pred: str, args: tuple) -> str:
+        """A fact in words, from the predicate's ont:phrase in the ontology."""
+        from .messages import phrase
+
+        codes = {c for (c,) in self.facts.get("code", ())}
+        show = lambda a: str(a) if isinstance(a, int) or a in codes else self.label(str(a))  # noqa: E731
+        tpl = self.phrases.get(pred)
+        if tpl is None:
+            return f"{pred}({', '.join(show(a) for a in args)})"
+        return phrase(tpl, args, show)
 
     def codes(self) -> list[str]:
         return sorted(c for (c,) in self.facts.get("code", set()))
@@ -213,6 +229,10 @@ def _facts(graph: Graph, props: dict[str, URIRef]) -> tuple[dict[str, set[tuple]
         provenance[("code", (c,))] = sorted(local(x) for x in graph.objects(KB[c], DCTERMS.source))
     for (e,) in facts["exclusion"]:
         provenance[("exclusion", (e,))] = sorted(local(x) for x in graph.objects(KB[e], DCTERMS.source))
+    for (a, b) in facts["subclass_of"]:
+        node = ONT._NS[a] if (ONT._NS[a], None, None) in graph else None
+        if node is not None:
+            provenance[("subclass_of", (a, b))] = sorted(local(x) for x in graph.objects(node, DCTERMS.source))
     return facts, provenance
 
 
@@ -310,6 +330,18 @@ def load_kb(root: Path | str | None = None) -> KnowledgeBase:
                         infer_program=programs["infer"], rule_files=rule_files, subject_file=subject_file,
                         version=content_hash(version_files))
     kbo._fact_sources = prov
+    kbo.properties = props
+    from .rules.pydatalog_engine import precompute
+
+    inputs: dict[str, set[str]] = {}
+    for p, kind in onto.subject_objects(ONT.inputOf):
+        inputs.setdefault(str(kind), set()).add(str(onto.value(p, ONT.datalogPredicate)))
+    claim_inputs, enc_inputs = inputs.get("claim", set()), inputs.get("encounter", set())
+    kbo.input_predicates = inputs
+    kbo.check_static = precompute(kbo.check_program, facts, claim_inputs)
+    kbo.infer_static = precompute(kbo.infer_program, facts, enc_inputs)
+    kbo.phrases = {str(name): str(ph) for p, name in onto.subject_objects(ONT.datalogPredicate)
+                   for ph in onto.objects(p, ONT.phrase)}
     return kbo
 
 

@@ -38,3 +38,22 @@ def fill(template: str, bindings: dict, label: Callable[[str], str]) -> str:
         if name and name not in safe:
             safe[name] = "?"
     return _Formatter(label).format(template, **safe)
+
+
+class _Positional(string.Formatter):
+    def __init__(self, show: Callable[[object], str]):
+        self.show = show
+
+    def format_field(self, value, spec):
+        if spec == "entry":
+            return entry_name(value)
+        return self.show(value)
+
+
+def phrase(template: str, args: tuple, show: Callable[[object], str]) -> str:
+    """Render a predicate phrase: ``{0}`` shows an argument by its label, ``{0:entry}`` as a billed entry.
+
+    >>> phrase("{0:entry} bills {1}", (-1, "62362"), str)
+    'history entry 1 bills 62362'
+    """
+    return _Positional(show).format(template, *args)

@@ -39,6 +39,8 @@ class ONT(DefinedNamespace):
     normative: URIRef
     confidence: URIRef
     mapsTo: URIRef
+    phrase: URIRef
+    inputOf: URIRef
     conflictingSource: URIRef
     prevailingSource: URIRef
     resolution: URIRef

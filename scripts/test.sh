@@ -16,7 +16,7 @@ if [ "$full" = 1 ]; then
     echo "== $extra"
     bash "$extra"
   done
-  python -m pytest -q -m "not browser" "$@"
+  python -m pytest -q -m "not slow and not browser" "$@"  # slow and browser suites ran in .ci/*.sh
 else
   python -m pytest -q -m "not slow and not browser" "$@"
 fi

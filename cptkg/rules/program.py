@@ -41,6 +41,23 @@ class Program:
             used.update(b.atom.pred for b in r.body if isinstance(b, Literal))
         return used
 
+    def static_rules(self, input_preds: set[str]) -> set[int]:
+        """Indices of rules whose heads never depend on ``input_preds``.
+
+        Their results are the same for every claim, so they can be computed
+        once per knowledge base instead of once per claim.
+        """
+        g = nx.DiGraph()
+        for r in self.rules:
+            for b in r.body:
+                if isinstance(b, Literal):
+                    g.add_edge(b.atom.pred, r.head.pred)
+        dynamic = set()
+        for p in input_preds:
+            if p in g:
+                dynamic |= {p} | nx.descendants(g, p)
+        return {k for k, r in enumerate(self.rules) if r.head.pred not in dynamic}
+
     def by_id(self, rule_id: str) -> Rule | None:
         for r in self.rules:
             if r.meta.id == rule_id:

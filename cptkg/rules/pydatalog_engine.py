@@ -1,9 +1,13 @@
 """Run a checked Program on pyDatalog, through its Python API only.
 
-Each evaluation gets a fresh pyDatalog ``Logic()`` in a worker thread of its
-own: pyDatalog keeps its database per thread, so two Streamlit sessions (or
-two claims) never see each other's facts, and a runaway evaluation can be
-abandoned after a time limit instead of hanging the caller.
+Each evaluation gets a fresh pyDatalog ``Logic()`` in a process of its own
+(forked, so the loaded KB and program are shared copy-on-write, not sent):
+two Streamlit sessions or two claims never see each other's facts, and an
+evaluation that runs past its time limit is killed. A thread cannot give
+that guarantee: pyDatalog's compiled engine never hands the GIL back, so a
+waiting thread does not wake until the evaluation ends (docs/conformance.md,
+"Findings"). Measured: no cost per claim over the thread path (76–84 ms per
+claim both ways, 40 claims). Where fork is unavailable the thread path runs.
 
 Every rule ``h(X) :- body`` is installed as ``rule_k(all vars) <= body`` and
 ``h(X) <= rule_k(all vars)``, so the caller gets, for each rule, every
@@ -11,6 +15,9 @@ binding of every variable: the reasons and proofs are read from those.
 """
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+import pickle
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -59,7 +66,24 @@ def _pname(pred: str) -> str:
     return "p_" + pred
 
 
-def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]:
+@dataclass
+class Static:
+    """Results of the rules that do not depend on per-request input."""
+
+    rules: set[int]
+    facts: Facts
+    bindings: dict[int, list[dict]]
+
+
+def precompute(program: Program, facts: Facts, input_preds: set[str], timeout: float = 60.0) -> Static:
+    """Evaluate once the rules that no claim or encounter can change."""
+    idx = program.static_rules(input_preds)
+    m = evaluate(program, facts, want=[program.rules[k].head.pred for k in idx], rule_bindings=True, timeout=timeout)
+    preds = {program.rules[k].head.pred for k in idx}
+    return Static(idx, {p: m.facts.get(p, set()) for p in preds}, {k: m.bindings.get(k, []) for k in idx})
+
+
+def _install(program: Program, facts: Facts, static: Static | None = None) -> list[tuple[int, str, list[str]]]:
     T = pyParser.Term
     declared = set(program.edb) | set(program.idb)
     for pred in declared:
@@ -70,6 +94,9 @@ def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]
         pyDatalog.assert_fact(_pname(pred), *dummy)
         pyDatalog.retract_fact(_pname(pred), *dummy)
     used = program.used_predicates()
+    if static is not None:
+        facts = dict(facts)
+        facts.update(static.facts)
     for pred, rows in facts.items():
         if pred not in used:
             continue  # asserting unused facts only costs time
@@ -80,6 +107,8 @@ def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]
         pyDatalog.assert_fact(_pname(f.head.pred), *([a.value for a in f.head.args] or [1]))
     aux: list[tuple[int, str, list[str]]] = []
     for k, rule in enumerate(program.rules):
+        if static is not None and k in static.rules:
+            continue  # its facts were asserted above
         names = [v.name for v in rule.variables()]
         vmap: dict[str, object] = {}
 
@@ -103,14 +132,18 @@ def _install(program: Program, facts: Facts) -> list[tuple[int, str, list[str]]]
                 lit = _comparison(item, term)
             body = lit if body is None else body & lit
         rname = f"rule_{k}"
-        head_vars = [vmap[n] for n in names]
-        if len(head_vars) == 0:
-            # pyDatalog needs at least one argument; a constant stands in.
-            T(rname)(1) <= body
-            T(_pname(rule.head.pred))(*([term(a) for a in rule.head.args] or [1])) <= T(rname)(1)
+        head_vars = [vmap[n] for n in names] or [1]  # pyDatalog needs an argument
+        head = T(_pname(rule.head.pred))(*([term(a) for a in rule.head.args] or [1]))
+        T(rname)(*head_vars) <= body
+        if program._scc_of(rule.head.pred):
+            # A recursive rule derives its head from the body directly; its
+            # rule_k only mirrors the body for the bindings. pyDatalog does not
+            # terminate on a cycle of three derived predicates over a cyclic
+            # relation (docs/conformance.md), and routing the head through
+            # rule_k would lengthen every recursive cycle by one.
+            head <= body
         else:
-            T(rname)(*head_vars) <= body
-            T(_pname(rule.head.pred))(*([term(a) for a in rule.head.args] or [1])) <= T(rname)(*head_vars)
+            head <= T(rname)(*head_vars)
         aux.append((k, rname, names))
     return aux
 
@@ -145,13 +178,15 @@ def _ask(name: str, arity: int) -> set[tuple]:
     return set(res or [])
 
 
-def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings) -> Model:
+def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings, static: Static | None = None) -> Model:
     Logic()  # a fresh, thread-local database
-    aux = _install(program, facts)
+    aux = _install(program, facts, static)
     preds = set(want) if want is not None else set(program.idb)
     out: Facts = {}
     for p in preds:
-        if p in program.idb:
+        if static is not None and p in static.facts:
+            out[p] = set(static.facts[p])
+        elif p in program.idb:
             rows = _ask(_pname(p), program.idb[p])
             out[p] = rows if program.idb[p] else ({()} if rows else set())
     bindings: dict[int, list[dict]] = {}
@@ -164,21 +199,73 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
                 bindings[k] = [{}] if rows else []
             else:
                 bindings[k] = [dict(zip(names, row)) for row in sorted(rows, key=repr)]
+    if static is not None and rule_bindings:
+        for k, bs in static.bindings.items():
+            if rule_bindings is True or program.rules[k].head.pred in rule_bindings:
+                bindings[k] = bs
     return Model(out, bindings)
 
 
-def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
-             rule_bindings: bool | set[str] = True, timeout: float = 30.0) -> Model:
-    """Evaluate ``program`` over ``facts`` in an isolated pyDatalog database.
+def _child(conn, program, facts, want, rule_bindings, static) -> None:
+    try:
+        model = _evaluate(program, facts, want, rule_bindings, static)
+        conn.send_bytes(pickle.dumps(("ok", model), protocol=pickle.HIGHEST_PROTOCOL))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent as text
+        conn.send_bytes(pickle.dumps(("err", f"{type(e).__name__}: {e}")))
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers, no flushing of the parent's buffers
 
+
+def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
+             rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
+    """Evaluate ``program`` over ``facts`` in a forked child killed at ``timeout``.
+
+    Same arguments and result as :func:`evaluate_in_thread`, which it falls
+    back to where the platform cannot fork.
+    """
+    if (not hasattr(os, "fork") or os.environ.get("CPTKG_EVALUATION") == "thread"
+            or mp.current_process().daemon):  # a daemon process may not fork children; its parent bounds it
+        return evaluate_in_thread(program, facts, want, rule_bindings, timeout, static)
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    want = list(want) if want is not None else None
+    proc = ctx.Process(target=_child, args=(send, program, facts, want, rule_bindings, static), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(timeout):
+            raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s")
+        try:
+            kind, value = pickle.loads(recv.recv_bytes())
+        except EOFError:
+            raise EvaluationError(f"rule evaluation ended without an answer (exit code {proc.exitcode})") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        recv.close()
+    if kind == "err":
+        raise EvaluationError(f"rule evaluation failed: {value}")
+    return value
+
+
+def evaluate_in_thread(program: Program, facts: Facts, want: Iterable[str] | None = None,
+                       rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
+    """Evaluate ``program`` over ``facts`` in a worker thread's own pyDatalog database.
+
+    The time limit holds only if the evaluation yields the GIL, which
+    pyDatalog's compiled engine does not; :func:`evaluate` is the default.
     ``rule_bindings`` is True for every rule's bindings, a set of head
     predicates for the rules deriving those only, or False for none.
+    ``static`` (from :func:`precompute`) supplies the results of the rules
+    that do not depend on the request, computed once.
     """
     box: queue.Queue = queue.Queue(maxsize=1)
 
     def work():
         try:
-            box.put(("ok", _evaluate(program, facts, want, rule_bindings)))
+            box.put(("ok", _evaluate(program, facts, want, rule_bindings, static)))
         except BaseException as e:  # reported to the caller's thread
             box.put(("err", e))
 

@@ -1,0 +1,129 @@
+"""Proof trees (the explainer's JSON) as readable text and as a graph.
+
+A proof node is ``{"fact", "kind", "rule", "message", "source", "children"}``
+(``kind``: derived, claim, encounter, kb, absent, comparison); ``source`` is a
+list of source records or, in older outputs, a citation string.
+"""
+from __future__ import annotations
+
+KIND_COLOUR = {
+    "derived": "#0072B2",
+    "claim": "#009E73",
+    "encounter": "#009E73",
+    "kb": "#E69F00",
+    "absent": "#999999",
+    "comparison": "#56B4E9",
+    "source": "#F0E442",
+}
+KIND_LABEL = {
+    "derived": "derived by a rule", "claim": "from the claim", "encounter": "from the encounter",
+    "kb": "knowledge-base fact", "absent": "searched, not found", "comparison": "comparison",
+    "source": "source sentence",
+}
+
+
+def citations(source) -> list[str]:
+    """Readable citations of a node's ``source`` (list of records or text)."""
+    if not source:
+        return []
+    if isinstance(source, str):
+        return [source]
+    out = []
+    for s in source:
+        if isinstance(s, dict):
+            cite = s.get("citation") or s.get("id", "")
+            quote = s.get("quote")
+            out.append(f"{cite}: “{quote}”" if quote else cite)
+        else:
+            out.append(str(s))
+    return out
+
+
+def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
+    """The proof as a nested Markdown list: each step's message, the fact in
+    code type, the rule that derived it, and the source sentences at the leaves."""
+    if not proof:
+        return "_no proof recorded_"
+    lines: list[str] = []
+
+    def walk(node: dict, depth: int) -> None:
+        pad = "  " * depth
+        msg = node.get("message") or node.get("fact", "")
+        rule = f" — rule `{node['rule']}`" if node.get("rule") and node.get("kind") == "derived" else ""
+        lines.append(f"{pad}- **{msg}**{rule}  \n{pad}  `{node.get('fact', '')}` ({KIND_LABEL.get(node.get('kind'), node.get('kind', ''))})")
+        if node.get("searched"):
+            lines.append(f"{pad}  - _{node['searched']}_")
+        if node.get("kind") not in ("derived", "claim", "encounter", "comparison") or not node.get("children") and node.get("kind") == "derived":
+            for c in citations(node.get("source")):
+                lines.append(f"{pad}  - :material/description: {c}")
+        if max_depth is not None and depth >= max_depth and node.get("children"):
+            lines.append(f"{pad}  - … ({len(node['children'])} more steps)")
+            return
+        for ch in node.get("children", []):
+            walk(ch, depth + 1)
+
+    walk(proof, 0)
+    return "\n".join(lines)
+
+
+def proof_elements(proofs: list[dict], root_label: str | None = None, with_sources: bool = True) -> list[dict]:
+    """Cytoscape elements for one or more proof trees (under an optional root),
+    each node coloured by its kind; source sentences become their own leaves."""
+    els: list[dict] = []
+    counter = [0]
+    source_ids: dict[str, str] = {}
+
+    def add(node: dict, parent: str | None) -> None:
+        counter[0] += 1
+        nid = f"p{counter[0]}"
+        kind = node.get("kind", "derived")
+        label = node.get("fact", "")
+        if node.get("rule") and kind == "derived":
+            label = f"{label}\n[{node['rule']}]"
+        els.append({"data": {"id": nid, "label": label, "kind": kind, "colour": KIND_COLOUR.get(kind, "#999"),
+                             "message": node.get("message", "")}})
+        if parent:
+            els.append({"data": {"id": f"{parent}>{nid}", "source": parent, "target": nid, "label": ""}})
+        if with_sources and isinstance(node.get("source"), list) and (kind != "derived" or not node.get("children")):
+            for s in node["source"]:
+                if not isinstance(s, dict):
+                    continue
+                sid = source_ids.get(s.get("id", ""))
+                if sid is None:
+                    sid = source_ids[s.get("id", "")] = f"s:{s.get('id', len(source_ids))}"
+                    els.append({"data": {"id": sid, "label": s.get("citation") or s.get("id", ""), "kind": "source",
+                                         "colour": KIND_COLOUR["source"], "message": s.get("quote", "")}})
+                els.append({"data": {"id": f"{nid}>{sid}", "source": nid, "target": sid, "label": "rests on"}})
+        for ch in node.get("children", []):
+            add(ch, nid)
+
+    root = None
+    if root_label:
+        root = "root"
+        els.append({"data": {"id": root, "label": root_label, "kind": "derived", "colour": "#333333", "message": ""}})
+    for p in proofs:
+        if p:
+            add(p, root)
+    return els
+
+
+def leaves_without_source(proof: dict) -> list[str]:
+    """Facts at leaves that cite nothing (the explainer promises a source at every leaf)."""
+    out = []
+    if not proof.get("children"):
+        if not proof.get("source") and proof.get("kind") not in ("claim", "encounter", "comparison"):
+            out.append(proof.get("fact", ""))
+    for c in proof.get("children", []):
+        out.extend(leaves_without_source(c))
+    return out
+
+
+PROOF_STYLESHEET = [
+    {"selector": "node", "style": {"label": "data(label)", "background-color": "data(colour)", "shape": "round-rectangle",
+                                   "font-size": 8, "width": 16, "height": 16, "text-wrap": "wrap", "text-max-width": 170,
+                                   "text-valign": "bottom", "color": "#222"}},
+    {"selector": "node[kind = 'source']", "style": {"shape": "ellipse"}},
+    {"selector": "edge", "style": {"width": 1, "curve-style": "bezier", "target-arrow-shape": "triangle",
+                                   "line-color": "#aaa", "target-arrow-color": "#aaa", "label": "data(label)",
+                                   "font-size": 6}},
+]

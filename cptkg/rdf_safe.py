@@ -1,0 +1,172 @@
+"""Parse untrusted RDF without letting it reach the network or the disk.
+
+rdflib is built to follow links: a JSON-LD ``@context`` given as a URL (or
+an ``@import`` inside one) is fetched while parsing, and rdflib's own
+security notes (docs/security_considerations) recommend Python audit hooks
+or a locked-down URL opener for untrusted input. RDF text pasted by a user
+or uploaded in the app is such input, so :func:`parse_rdf`
+
+1. refuses JSON-LD whose ``@context`` (anywhere in the document) is, or
+   contains, a reference rather than an inline object, or uses ``@import``:
+   nothing to fetch, and a one-line error that says why;
+2. hands rdflib the text itself (never a path or URL), with a fixed base IRI;
+3. runs the parse under an audit-hook guard that refuses every network
+   request, socket connection and file open made on this thread while the
+   parse runs — the backstop for anything 1 and 2 did not foresee (RDF/XML
+   external entities, a future rdflib feature).
+
+``owl:imports`` and ``@prefix``/``@base`` IRIs are data to rdflib's
+parsers, never fetched; the tests prove it with a local HTTP server that
+must see no request.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+
+from rdflib import Graph
+
+#: accepted format names -> rdflib parser name (one registry; aliases welcome)
+FORMATS = {
+    "turtle": "turtle", "ttl": "turtle",
+    "nt": "nt", "ntriples": "nt", "n-triples": "nt",
+    "json-ld": "json-ld", "jsonld": "json-ld",
+    "xml": "xml", "rdf/xml": "xml", "rdfxml": "xml",
+}
+DEFAULT_BASE = "urn:cptkg:untrusted:"
+#: audit events that reach outside the process or the parsed text
+_BLOCKED_EVENTS = {
+    "urllib.Request", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
+    "http.client.connect", "open", "os.listdir", "os.scandir", "subprocess.Popen", "os.system",
+}
+
+
+class RdfInputError(ValueError):
+    """Untrusted RDF that cannot be, or may not be, parsed; one line."""
+
+
+class _Guard(threading.local):
+    active = False
+
+
+_guard = _Guard()
+_hook_installed = False
+_hook_lock = threading.Lock()
+
+
+def _audit(event: str, args) -> None:
+    if _guard.active and event in _BLOCKED_EVENTS:
+        what = args[0] if args else ""
+        raise PermissionError(f"blocked {event} while parsing untrusted RDF: {what!r}")
+
+
+def _install_hook() -> None:
+    global _hook_installed
+    with _hook_lock:
+        if not _hook_installed:
+            sys.addaudithook(_audit)  # process-wide and permanent; inert outside the guard
+            _hook_installed = True
+
+
+@contextlib.contextmanager
+def no_outside_access():
+    """Refuse network and file access on this thread for the duration."""
+    _install_hook()
+    previous, _guard.active = _guard.active, True
+    try:
+        yield
+    finally:
+        _guard.active = previous
+
+
+def _check_jsonld_contexts(node, path: str = "$") -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context":
+                _check_context(value, f"{path}.@context")
+            else:
+                _check_jsonld_contexts(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_jsonld_contexts(item, f"{path}[{i}]")
+
+
+def _check_context(ctx, path: str) -> None:
+    items = ctx if isinstance(ctx, list) else [ctx]
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]" if isinstance(ctx, list) else path
+        if isinstance(item, str):
+            raise RdfInputError(f"JSON-LD {where}: remote context {item[:80]!r} is not loaded; "
+                                "inline the context object instead")
+        if isinstance(item, dict):
+            if "@import" in item:
+                raise RdfInputError(f"JSON-LD {where}.@import: remote context imports are not loaded")
+            for key, value in item.items():  # scoped contexts inside term definitions
+                if isinstance(value, dict) and "@context" in value:
+                    _check_context(value["@context"], f"{where}.{key}.@context")
+
+
+def _warm_up() -> None:
+    """Import rdflib's parser plugins before any guard is active: a plugin's
+    first use imports modules, and the guard would refuse those file opens."""
+    samples = {"turtle": "<urn:a> <urn:b> <urn:c> .", "nt": "<urn:a> <urn:b> <urn:c> .",
+               "json-ld": '{"@id": "urn:a", "urn:b": "c"}',
+               "xml": ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                       '<rdf:Description rdf:about="urn:a"/></rdf:RDF>')}
+    for fmt, text in samples.items():
+        Graph().parse(data=text, format=fmt, publicID=DEFAULT_BASE)
+
+
+_warmed = False
+
+
+def parse_rdf(data: str | bytes, format: str, base: str = DEFAULT_BASE) -> Graph:
+    """Parse RDF text from an untrusted source into a new Graph.
+
+    Raises :class:`RdfInputError` (one line) for unknown formats, syntax
+    errors, remote JSON-LD contexts, and any attempt to read a URL or file.
+    """
+    global _warmed
+    fmt = FORMATS.get(str(format).lower())
+    if fmt is None:
+        raise RdfInputError(f"unknown RDF format {format!r}; use one of: {', '.join(sorted(set(FORMATS.values())))}")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RdfInputError(f"RDF input is not UTF-8 text (byte {e.start})") from None
+    if not isinstance(data, str):
+        raise RdfInputError(f"RDF input must be text, not {type(data).__name__}")
+    if not _warmed:
+        _warm_up()
+        _warmed = True
+    payload: object = data
+    if fmt == "json-ld":
+        try:
+            payload = json.loads(data)
+        except (ValueError, RecursionError) as e:
+            raise RdfInputError(f"JSON-LD is not valid JSON: {str(e).splitlines()[0][:120]}") from None
+        _check_jsonld_contexts(payload)
+        data = json.dumps(payload)
+    g = Graph()
+    try:
+        with no_outside_access():
+            g.parse(data=data, format=fmt, publicID=base)
+    except RdfInputError:
+        raise
+    except PermissionError as e:
+        raise RdfInputError(f"{fmt}: refused: {e}") from None
+    except RecursionError:
+        raise RdfInputError(f"{fmt}: input nested too deeply") from None
+    except Exception as e:  # noqa: BLE001 - parser errors of every plugin, reported in one line
+        cause = e
+        while cause.__cause__ is not None or cause.__context__ is not None:
+            nxt = cause.__cause__ or cause.__context__
+            if isinstance(nxt, PermissionError):
+                raise RdfInputError(f"{fmt}: refused: {nxt}") from None
+            cause = nxt
+        msg = " ".join(str(e).split())[:200] or type(e).__name__
+        raise RdfInputError(f"{fmt}: cannot parse: {msg}") from None
+    return g

@@ -1,0 +1,40 @@
+"""Writers of check results, one module per output format, registered by name.
+
+Each module defines ``NAME`` and ``write(results, **context) -> str`` where
+``results`` are the ``cptkg check --json`` dicts (one per claim). Context a
+format may use: ``claims`` (the input claim dicts, for the patient of a FHIR
+ClaimResponse), ``row_keys`` (CSV input order), ``was_list``, ``created``.
+"""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+FORMAT_MODULES = ("json", "fhir", "csv")
+
+
+def formats() -> dict[str, ModuleType]:
+    return {name: importlib.import_module(f"{__name__}.{name}") for name in FORMAT_MODULES}
+
+
+def write(results: list[dict] | dict, fmt: str, **context) -> str:
+    """Render check results (JSON dicts) as ``fmt``: json, fhir or csv."""
+    if fmt not in FORMAT_MODULES:
+        raise ValueError(f"--output must be one of {', '.join(FORMAT_MODULES)}, not {fmt!r}")
+    if isinstance(results, dict):
+        results = [results]
+        context.setdefault("was_list", False)
+    return formats()[fmt].write(list(results), **context)
+
+
+def summary(results: list[dict]) -> str:
+    """One line: claims and lines accepted, rejected, or not judged."""
+    lines = [ln for r in results for ln in r.get("lines", [])]
+    rejected = sum(1 for ln in lines if ln.get("status") == "rejected")
+    errors = sum(1 for r in results if r.get("status") == "error")
+    claims_rej = sum(1 for r in results if r.get("status") == "rejected")
+    out = (f"{len(results)} claims, {len(lines)} lines: {len(lines) - rejected} accepted, {rejected} rejected "
+           f"({claims_rej} claims with a rejected line)")
+    if errors:
+        out += f"; {errors} claims could not be judged"
+    return out

@@ -1,0 +1,161 @@
+"""The explorer's pages, run headless with Streamlit's AppTest (no browser).
+
+Each page's main path: the page draws without an exception and its main
+action gives the answer the package gives.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 180
+
+
+def page_app(module: str) -> AppTest:
+    return AppTest.from_string(f"from cptkg.explorer.{module} import page\npage()\n", default_timeout=TIMEOUT)
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [s.value for s in at.success] + [e.value for e in at.error]
+                     + [w.value for w in at.warning] + [i.value for i in at.info] + [s.value for s in at.subheader])
+
+
+def test_app_opens_on_the_claim_checker_without_an_exception():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [h.value for h in at.header] == ["Claim checker"]
+    assert "Not legal advice" in at.sidebar.caption[0].value
+
+
+def test_checker_judges_the_example_claim_unfolds_proofs_and_applies_a_fix():
+    at = page_app("checker").run()
+    at.button(key="check_editor").click().run()
+    assert not at.exception
+    body = texts(at)
+    assert ":red[**rejected**]" in body
+    assert "exclusion.component" in body  # line 1's rule
+    # the explanation carries the proof down to a source sentence
+    assert "derived by a rule" in body and "guide §1" in body
+    fixes = [b for b in at.button if b.label == "Apply fix"]
+    assert fixes, "a rejected claim gets at least one suggested fix"
+    fixes[0].click().run()
+    assert not at.exception
+    assert any("Fix applied" in s.value for s in at.success)
+    results = at.session_state["checker_results"]
+    assert results[0]["status"] == "accepted"
+    # the editor now shows the fixed claim
+    assert [l["code"] for l in at.session_state["checker_editor_claim"]["lines"]] != ["62367", "95990", "95991"]
+
+
+def test_checker_names_claim_line_and_field_of_bad_json():
+    at = page_app("checker").run()
+    bad = {"claim_id": "C9", "patient_id": "P", "lines": [{"line": 1, "code": "62367", "date_of_service": "2025-02-30",
+                                                          "provider_id": "x", "provider_role": "nurse"}]}
+    at.text_area[0].set_value(json.dumps(bad)).run()
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    assert "claim C9, line 1, field date_of_service" in texts(at)
+
+
+def test_checker_judges_several_claims_of_a_json_list_together():
+    at = page_app("checker").run()
+    claims = json.loads((ROOT / "examples" / "claims-batch.json").read_text())[:3]
+    at.text_area[0].set_value(json.dumps(claims)).run()
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    assert [r["claim_id"] for r in at.session_state["checker_results"]] == [c["claim_id"] for c in claims]
+
+
+def test_checker_refuses_text_that_is_not_json_with_a_message():
+    at = page_app("checker").run()
+    at.text_area[0].set_value("{not json").run()
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    assert "not valid JSON" in texts(at)
+
+
+def test_graph_page_shows_details_of_a_code():
+    at = page_app("graph_page").run()
+    assert not at.exception
+    at.selectbox(key="graph_view").set_value("Neighbourhood of a node").run()
+    assert not at.exception
+    at.selectbox(key="graph_focus").set_value("62367").run()
+    body = texts(at)
+    assert "### 62367" in body and "who may perform it" in body
+
+
+def test_graph_page_path_view_runs():
+    at = page_app("graph_page").run()
+    at.selectbox(key="graph_view").set_value("Path between two nodes").run()
+    assert not at.exception
+    assert any("nodes" in c.value for c in at.caption)
+
+
+def test_finder_infers_62369_for_a_nurse_analysis_reprogramming_refill():
+    at = page_app("finder").run()
+    assert not at.exception
+    assert any("Bill **62369**" in s.value for s in at.success)
+    assert any(e.label.startswith("62370:") for e in at.expander)
+
+
+def test_finder_reacts_to_ticked_services():
+    at = page_app("finder").run()
+    for s in ("reprogramming", "refill"):
+        at.checkbox(key=f"finder_svc_{s}").uncheck()
+    at.run()
+    assert not at.exception
+    assert any("Bill **62367**" in s.value for s in at.success)
+
+
+def test_rules_page_lists_rules_sources_and_the_62368_conflict():
+    at = page_app("rules_page").run()
+    assert not at.exception
+    body = texts(at)
+    assert "code.unknown" in body or at.selectbox(key="rules_pick").value
+    assert "Guide §7.1 contradicts itself" in body
+
+
+def test_rules_page_runs_a_rules_cases():
+    at = page_app("rules_page").run()
+    at.selectbox(key="rules_pick").set_value("exclusion.component").run()
+    btn = [b for b in at.button if b.label == "Run these cases"]
+    assert btn
+    btn[0].click().run()
+    assert not at.exception
+    assert at.success and not at.error
+
+
+def test_query_page_runs_sparql_and_refuses_an_update():
+    at = page_app("query").run()
+    at.button(key="run_sparql").click().run()
+    assert not at.exception
+    assert at.dataframe and len(at.dataframe[0].value) == 22
+    at.text_area(key="sparql_text").set_value("INSERT DATA { <urn:a> <urn:b> <urn:c> }").run()
+    at.button(key="run_sparql").click().run()
+    assert "updates" in at.error[0].value
+
+
+def test_query_page_runs_datalog():
+    at = page_app("query").run()
+    at.button(key="run_datalog").click().run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["C", "S"] and len(df) > 0
+
+
+def test_export_page_offers_turtle():
+    at = page_app("export").run()
+    assert not at.exception
+    assert "Download" in at.get("download_button")[0].proto.label
+
+
+def test_batch_page_draws_without_input():
+    at = page_app("batch").run()
+    assert not at.exception
+    assert [h.value for h in at.header] == ["Batch"]

@@ -1,0 +1,287 @@
+"""Claims in (JSON, FHIR R4, CSV) and results out (JSON, FHIR ClaimResponse,
+CSV): each read back by a library other than the writer, each with
+malformed input that gets a one-line error naming the row or element."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.claimresponse import ClaimResponse
+
+from cptkg import pipeline as batch, readers, writers
+from cptkg.claims import parse_claims
+from cptkg.readers import ReadError
+from cptkg.readers.fhir import nucc_role
+
+DATA = Path(__file__).parent / "data" / "interop"
+FHIR_CLAIM = DATA / "fhir-claim.json"
+FHIR_BUNDLE = DATA / "fhir-bundle.json"
+CLAIMS_CSV = DATA / "claims.csv"
+HISTORY_CSV = DATA / "history.csv"
+
+
+def _fhir(mutate) -> bytes:
+    doc = json.loads(FHIR_CLAIM.read_text())
+    mutate(doc)
+    return json.dumps(doc).encode()
+
+
+# ------------------------------------------------------------- detection
+@pytest.mark.parametrize("path,fmt", [(FHIR_CLAIM, "fhir"), (FHIR_BUNDLE, "fhir"), (CLAIMS_CSV, "csv")])
+def test_format_is_detected_from_content(path, fmt):
+    assert readers.detect(path.read_bytes()) == fmt
+
+
+def test_claim_json_is_detected_as_json():
+    assert readers.detect(b'{"claim_id": "A", "patient_id": "P", "lines": []}') == "json"
+    assert readers.detect(b'[{"claim_id": "A"}]') == "json"
+
+
+def test_unknown_content_is_an_input_error():
+    with pytest.raises(ReadError, match="not a claim file"):
+        readers.detect(b"%PDF-1.4 binary")
+
+
+def test_input_format_overrides_detection():
+    with pytest.raises(ReadError):
+        readers.read(FHIR_CLAIM, input_format="csv")
+
+
+# ------------------------------------------------------------------ FHIR
+def test_fhir_claim_maps_to_claim_contract_that_the_engine_accepts():
+    claims = readers.read_claims(FHIR_CLAIM)
+    assert claims == [{"claim_id": "CLM-1001", "patient_id": "PAT-77", "lines": [
+        {"line": 1, "code": "62370", "date_of_service": "2024-03-04", "provider_id": "NPI-1234567890",
+         "provider_role": "nurse", "units": 1},
+        {"line": 2, "code": "62370", "date_of_service": "2024-03-01", "provider_id": "NPI-2222222222",
+         "provider_role": "physician_assistant", "units": 1}]}]
+    parsed, _ = parse_claims(claims[0])
+    assert parsed[0].claim_id == "CLM-1001"
+
+
+def test_fhir_bundle_gives_every_claim_and_procedures_as_history():
+    res = readers.read(FHIR_BUNDLE)
+    assert [c["claim_id"] for c in res.claims] == ["CLM-1001", "CLM-1002"]
+    second = res.claims[1]
+    assert second["history"] == [{"code": "62362", "date_of_service": "2023-01-10", "provider_id": "DR-9"}]
+    assert second["lines"][1]["modifiers"] == ["59"] and second["lines"][1]["date_of_service"] == "2024-05-02"
+    assert second["lines"][0]["provider_role"] == "physician"
+
+
+@pytest.mark.parametrize("code,role", [("207L00000X", "physician"), ("208VP0014X", "physician"),
+                                       ("363LF0000X", "nurse_practitioner"), ("363AM0700X", "physician_assistant"),
+                                       ("164W00000X", "nurse"), ("225100000X", "physical_therapist"),
+                                       ("122300000X", None), ("20", None)])
+def test_nucc_taxonomy_mapping(code, role):
+    assert nucc_role(code) == role
+
+
+FHIR_BAD = {
+    "missing patient (FHIR model)": (lambda d: d.pop("patient"), "patient"),
+    "wrong type for sequence": (lambda d: d["item"][0].update(sequence="one"), "item.0.sequence"),
+    "no CPT coding": (lambda d: d["item"][0]["productOrService"]["coding"][0].update(system="http://snomed.info/sct"),
+                      "item 1, element productOrService"),
+    "no date": (lambda d: d["item"][1].pop("servicedDate"), "item 2, element servicedDate"),
+    "unmapped role": (lambda d: d["careTeam"][0]["qualification"]["coding"][0].update(code="122300000X"),
+                      "careTeam[sequence=1]"),
+    "dangling careTeamSequence": (lambda d: d["item"][0].update(careTeamSequence=[9]), "careTeamSequence: 9"),
+    "fractional units": (lambda d: d["item"][0].update(quantity={"value": 1.5}), "quantity.value"),
+    "period over days": (lambda d: (d["item"][0].pop("servicedDate"),
+                                    d["item"][0].update(servicedPeriod={"start": "2024-03-01", "end": "2024-03-03"})),
+                         "servicedPeriod"),
+}
+
+
+@pytest.mark.parametrize("name", list(FHIR_BAD))
+def test_malformed_fhir_claim_is_one_line_naming_the_element(name):
+    mutate, where = FHIR_BAD[name]
+    with pytest.raises(ReadError) as e:
+        readers.read(_fhir(mutate))
+    assert where in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bundle_without_claims_is_refused():
+    doc = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    with pytest.raises(ReadError, match="no Claim"):
+        readers.read(json.dumps(doc).encode())
+
+
+def test_fhir_role_decides_the_verdict_through_the_engine():
+    out = batch.run(FHIR_CLAIM, output="json")
+    lines = {ln["line"]: ln for ln in out.results[0]["lines"]}
+    assert lines[1]["status"] == "rejected"  # nurse on 62370
+    assert "role.needs-physician-or-qhp" in {r["rule"] for r in lines[1]["reasons"]}
+    assert not {r["rule"] for r in lines[2]["reasons"]} & {"role.needs-physician-or-qhp", "role.not-listed"}
+    assert out.exit_code == 1
+
+
+# ----------------------------------------------------- FHIR ClaimResponse
+def test_claim_response_validates_with_fhir_resources_and_codes_rule_ids():
+    out = batch.run(FHIR_CLAIM, output="fhir", created="2024-03-05T10:00:00+00:00")
+    resp = ClaimResponse.model_validate_json(out.text)  # a reader other than our writer's dict building
+    assert resp.outcome == "complete"
+    assert resp.patient.reference == "Patient/PAT-77" and resp.request.reference == "Claim/CLM-1001"
+    assert "line 1 (62370)" in resp.disposition
+    errors = [(e.itemSequence, e.code.coding[0].system, e.code.coding[0].code) for e in resp.error]
+    assert (1, "https://w3id.org/cptkg/rules", "role.needs-physician-or-qhp") in errors
+    assert all(seq == 1 for seq, _, _ in errors)
+    assert {i.itemSequence for i in resp.item} == {1, 2}
+    item1 = next(i for i in resp.item if i.itemSequence == 1)
+    assert item1.adjudication[0].reason.coding[0].code == "role.needs-physician-or-qhp"
+
+
+def test_bundle_in_gives_bundle_of_claim_responses():
+    out = batch.run(FHIR_BUNDLE, output="fhir")
+    bundle = Bundle.model_validate_json(out.text)
+    assert [e.resource.request.reference for e in bundle.entry] == ["Claim/CLM-1001", "Claim/CLM-1002"]
+
+
+def test_every_rule_id_in_a_claim_response_is_a_rule_of_the_kb():
+    from cptkg.kb import default_kb
+
+    kb = default_kb()
+    out = batch.run(FHIR_BUNDLE, output="fhir")
+    doc = json.loads(out.text)
+    codes = {c["code"] for e in doc["entry"] for err in e["resource"].get("error", []) for c in err["code"]["coding"]}
+    assert codes and all(kb.rule(c) is not None for c in codes)
+
+
+def test_claim_response_of_an_unjudgeable_claim_has_outcome_error():
+    text = writers.write([{"claim_id": "X", "status": "error", "error": "claim X, line 1, field code: missing"}], "fhir",
+                         was_list=False)
+    resp = ClaimResponse.model_validate_json(text)
+    assert resp.outcome == "error" and "field code" in resp.disposition
+
+
+def test_a_claim_response_fhir_refuses_is_caught_before_output():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        writers.write([{"claim_id": "X", "status": "accepted", "lines": [{"line": "first", "code": "62370",
+                                                                          "status": "accepted", "reasons": []}]}], "fhir")
+
+
+# ------------------------------------------------------------------- CSV
+def test_csv_rows_become_claims_grouped_by_claim_id():
+    res = readers.read(CLAIMS_CSV, history=HISTORY_CSV)
+    assert [c["claim_id"] for c in res.claims] == ["C1", "C2"]
+    assert [ln["line"] for ln in res.claims[0]["lines"]] == [1, 2]
+    assert res.claims[0]["history"] == [{"code": "62362", "date_of_service": "2023-06-01", "provider_id": "D1"}]
+    assert "history" not in res.claims[1]
+    assert res.row_keys == [("C1", 1), ("C2", 1), ("C1", 2)]
+
+
+def test_csv_out_has_one_row_per_input_row_in_input_order():
+    out = batch.run(CLAIMS_CSV, output="csv", history=HISTORY_CSV, progress=False)
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    src = list(csv.DictReader(io.StringIO(CLAIMS_CSV.read_text())))
+    assert len(rows) == len(src)
+    assert [(r["claim_id"], r["line"], r["code"]) for r in rows] == [(s["claim_id"], s["line"], s["code"]) for s in src]
+    assert {r["status"] for r in rows} <= {"accepted", "rejected"}
+    rejected = [r for r in rows if r["status"] == "rejected"]
+    assert rejected and all(r["rules"] and r["reasons"] for r in rejected)
+    assert out.summary.startswith("2 claims, 3 lines")
+
+
+def test_progress_bar_runs_when_asked():
+    out = batch.run(CLAIMS_CSV, output="csv", progress=True)
+    assert out.text.count("\n") == 4
+
+
+HEADER = "claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
+CSV_BAD = {
+    "missing column": ("claim_id,patient_id,line,code\nC,P,1,62370\n", "header: missing columns"),
+    "empty file": ("", "empty file"),
+    "header only": (HEADER, "no claim rows"),
+    "line not a number": (HEADER + "C,P,one,62370,2024-01-01,D,physician,1,\n", "row 2, field line"),
+    "impossible date": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,\nC,P,2,62370,2024-02-30,D,physician,1,\n",
+                        "row 3"),
+    "unknown role": (HEADER + "C,P,1,62370,2024-01-01,D,surgeon,1,\n", "row 2"),
+    "empty code": (HEADER + "C,P,1,,2024-01-01,D,physician,1,\n", "row 2, field code"),
+    "duplicate line": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,\nC,P,1,62369,2024-01-01,D,physician,1,\n",
+                       "already appears in row 2"),
+    "two patients for a claim": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,\nC,Q,2,62369,2024-01-01,D,physician,1,\n",
+                                 "row 3, field patient_id"),
+    "too many values": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,,extra\n", "row 2: more values"),
+    "not utf-8": (None, "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", list(CSV_BAD))
+def test_malformed_csv_is_one_line_naming_the_row(name):
+    text, where = CSV_BAD[name]
+    data = b"claim_id,code\n\xff\xfe,1\n" if text is None else text.encode()
+    with pytest.raises(ReadError) as e:
+        readers.read(data, input_format="csv")
+    assert where in str(e.value) and "\n" not in str(e.value)
+
+
+def test_malformed_history_row_is_named():
+    bad = b"patient_id,code,date_of_service\nP1,,2023-01-01\n"
+    with pytest.raises(ReadError, match="history file, row 2, field code"):
+        readers.read(CLAIMS_CSV, history=bad)
+
+
+# ------------------------------------------------------------------ JSON
+def test_json_claims_pass_through_and_json_writer_keeps_shape():
+    one = {"claim_id": "A", "patient_id": "P", "lines": [{"line": 1, "code": "62362", "date_of_service": "2024-01-01",
+                                                          "provider_id": "D", "provider_role": "physician"}]}
+    res = readers.read(json.dumps(one).encode())
+    assert res.claims == [one] and res.was_list is False
+    out = batch.run(json.dumps(one).encode(), output="json")
+    assert json.loads(out.text)["claim_id"] == "A"
+    out = batch.run(json.dumps([one]).encode(), output="json")
+    assert isinstance(json.loads(out.text), list)
+
+
+def test_malformed_json_is_one_line():
+    from cptkg.claims import InputError
+
+    with pytest.raises(InputError) as e:
+        readers.read(b'{"claim_id": "A", "claim_id": "B"}', input_format="json")
+    assert "appears twice" in str(e.value)
+
+
+def test_unknown_output_format_is_refused():
+    with pytest.raises(ValueError, match="--output"):
+        writers.write([], "xlsx")
+
+
+# ------------------------------------------------- CSV round trip (property)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_ident = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-", min_size=1, max_size=8)
+_line = st.fixed_dictionaries({
+    "code": st.sampled_from(["62360", "62362", "62367", "62370", "95990", "95991", "99999"]),
+    "date_of_service": st.dates(min_value=__import__("datetime").date(2020, 1, 1),
+                                max_value=__import__("datetime").date(2026, 12, 31)).map(str),
+    "provider_id": _ident,
+    "provider_role": st.sampled_from(["physician", "physician_assistant", "nurse_practitioner", "nurse",
+                                      "physical_therapist"]),
+    "units": st.integers(1, 20),
+    "modifiers": st.lists(st.sampled_from(["59", "XU", "52", "LT"]), max_size=2),
+})
+_claims = st.lists(st.tuples(_ident, _ident, st.lists(_line, min_size=1, max_size=4)), min_size=1, max_size=5,
+                   unique_by=lambda t: t[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(_claims)
+def test_csv_written_by_the_csv_module_reads_back_as_the_same_claims(claims):
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(HEADER.strip().split(","))
+    expected = []
+    for cid, pid, lines in claims:
+        claim = {"claim_id": cid, "patient_id": pid, "lines": []}
+        for n, ln in enumerate(lines, start=1):
+            w.writerow([cid, pid, n, ln["code"], ln["date_of_service"], ln["provider_id"], ln["provider_role"],
+                        ln["units"], ";".join(ln["modifiers"])])
+            claim["lines"].append({"line": n, **ln})
+        expected.append(claim)
+    assert readers.read_claims(buf.getvalue().encode(), input_format="csv") == expected

@@ -1,0 +1,156 @@
+"""Explanations: every proof reaches a source, why-not names the failed
+condition, and every suggested fix is re-checked before it is shown."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cptkg.cases import load_cases
+from cptkg.claims import InputError, parse_claim, parse_encounter
+from cptkg.cli import main
+from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
+from cptkg.kb import ROOT
+
+CLAIMS = [c for c in load_cases(ROOT / "kb/rules/claim.cases.yaml") if "error" not in c["expect"]]
+ENCOUNTERS = [c for c in load_cases(ROOT / "kb/rules/infer.cases.yaml") if "error" not in c["expect"]]
+
+
+def walk(node):
+    yield node
+    for ch in node.get("children", []):
+        yield from walk(ch)
+
+
+def assert_sourced(proof, where):
+    assert proof is not None, f"{where}: no proof"
+    for n in walk(proof):
+        assert {"fact", "rule", "message", "source", "children"} <= set(n), where
+        if not n["children"]:
+            assert n["source"], f"{where}: leaf {n['fact']} has no source"
+            assert all(s.get("citation") for s in n["source"]), f"{where}: leaf {n['fact']} has a source without citation"
+
+
+@pytest.mark.parametrize("case", CLAIMS, ids=[c["name"][:70] for c in CLAIMS])
+def test_every_rejection_and_warning_proof_reaches_a_source_at_every_leaf(kb, case):
+    ex = explain_claim(kb, parse_claim(case["given"]), fixes=False).to_json()
+    for ln in ex["lines"]:
+        for r in ln["reasons"] + ln["warnings"]:
+            assert_sourced(r["proof"], f"{case['name']} line {ln['line']} {r['rule']}")
+
+
+@pytest.mark.parametrize("case", ENCOUNTERS, ids=[c["name"][:70] for c in ENCOUNTERS])
+def test_every_inferred_code_proof_reaches_a_source_at_every_leaf(kb, case):
+    out = explain_encounter(kb, parse_encounter(case["given"]))
+    for c in out["codes"]:
+        assert_sourced(c["proof"], f"{case['name']} {c['code']}")
+    for c in out["not_chosen"]:
+        assert c["why_not"], f"{case['name']}: {c['code']} not chosen without a reason"
+        for r in c["why_not"]:
+            assert_sourced(r["proof"], f"{case['name']} why-not {c['code']}")
+        assert c["failed_conditions"], c["code"]
+
+
+def claim(*lines, history=None):
+    base = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "nurse"}
+    c = {"claim_id": "X", "patient_id": "P", "lines": [dict(base, **l) for l in lines],
+         "history": history if history is not None else [{"code": "62362", "date_of_service": "2024-01-01"}]}
+    return c
+
+
+@pytest.mark.parametrize("lines, remove, add", [
+    ([{"code": "62368"}, {"line": 2, "code": "95990"}], [1, 2], ["62369"]),
+    ([{"code": "62367"}, {"line": 2, "code": "95990"}], [1], []),
+    ([{"code": "95991"}], [1], ["95990"]),
+    ([{"code": "62370", "provider_role": "physical_therapist"}], [1], ["62369"]),
+])
+def test_fixes_from_the_issue_are_offered_first_and_verified(kb, lines, remove, add):
+    raw = claim(*lines)
+    ex = explain_claim(kb, parse_claim(raw)).to_json()
+    s = ex["suggestions"][0]
+    assert (s["remove_lines"], s["add_codes"], s["verified"]) == (remove, add, True)
+    fixed = explain_claim(kb, parse_claim(apply_suggestion(raw, s)), fixes=False)
+    assert fixed.result.status == "accepted"
+
+
+def test_every_suggestion_on_every_case_is_accepted_when_applied(kb):
+    for case in CLAIMS:
+        raw = case["given"]
+        ex = explain_claim(kb, parse_claim(raw)).to_json()
+        for s in ex["suggestions"]:
+            fixed = apply_suggestion(raw, s)
+            if s["result_status"] == "empty":
+                assert not fixed["lines"]
+                continue
+            again = explain_claim(kb, parse_claim(fixed), fixes=False).result
+            assert again.status == "accepted", (case["name"], s)
+
+
+def test_no_fix_adds_a_modifier_to_get_past_an_exclusion(kb):
+    raw = claim({"code": "62367", "modifiers": ["59"]}, {"line": 2, "code": "95990"})
+    for s in explain_claim(kb, parse_claim(raw)).to_json()["suggestions"]:
+        assert not s["add_modifiers"]
+
+
+def test_why_not_names_the_failed_condition_in_billing_words(kb):
+    ex = explain_claim(kb, parse_claim(claim({"code": "62370"}))).to_json()
+    conds = [w["condition"] for w in ex["lines"][0]["why_not"]]
+    assert any("a nurse is a physician" in c and "a nurse is a qualified health care professional" in c for c in conds)
+
+
+def test_negated_conditions_say_what_was_searched(kb):
+    ex = explain_claim(kb, parse_claim(claim({"code": "62370"}))).to_json()
+    absent = [n for n in walk(ex["lines"][0]["reasons"][0]["proof"]) if n["kind"] == "absent"]
+    assert absent and all(n["searched"] for n in absent)
+
+
+def test_depth_limit_truncates_the_tree(kb):
+    ex = explain_claim(kb, parse_claim(claim({"code": "62367"}, {"line": 2, "code": "95990"})), depth=1, fixes=False).to_json()
+    proof = ex["lines"][0]["reasons"][0]["proof"]
+    assert max(len(list(walk(ch))) for ch in proof["children"]) == 1
+    assert any(ch.get("truncated") for ch in proof["children"])
+
+
+def test_kb_leaves_cite_the_guide_sentence(kb):
+    ex = explain_claim(kb, parse_claim(claim({"code": "62370"})), fixes=False).to_json()
+    leaves = [n for n in walk(ex["lines"][0]["reasons"][0]["proof"]) if n["kind"] == "kb"]
+    assert any(s.get("quote") and s.get("file") for n in leaves for s in n["source"])
+
+
+def test_explain_cli_focuses_on_one_line_and_keeps_the_json_contract(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(claim({"code": "62368"}, {"line": 2, "code": "95990"})))
+    r = CliRunner().invoke(main, ["explain", str(p), "--line", "2", "--json"])
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert [l["line"] for l in out["lines"]] == [2]
+    reason = out["lines"][0]["reasons"][0]
+    assert set(reason["proof"]) >= {"fact", "rule", "message", "source", "children"}
+    assert out["suggestions"][0]["add_codes"] == ["62369"] and out["suggestions"][0]["verified"] is True
+
+
+def test_check_explain_text_shows_proofs_and_fixes(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(claim({"code": "62368"}, {"line": 2, "code": "95990"})))
+    r = CliRunner().invoke(main, ["check", str(p), "--explain"])
+    assert r.exit_code == 1
+    assert "Suggested fixes" in r.stdout and "62369" in r.stdout and "claim: line 1 bills 62368" in r.stdout
+
+
+def test_infer_explain_json_has_proofs_and_failed_conditions(tmp_path):
+    p = tmp_path / "e.json"
+    p.write_text(json.dumps({"encounter_id": "E", "performer_role": "nurse", "device": "programmable_pump", "services": ["refill"]}))
+    r = CliRunner().invoke(main, ["infer", str(p), "--explain", "--json"])
+    out = json.loads(r.stdout)
+    assert out["codes"][0]["code"] == "95990" and out["codes"][0]["proof"]["rule"] == "choose.bill"
+    nc = {c["code"]: c for c in out["not_chosen"]}
+    assert nc["95991"]["failed_conditions"]
+
+
+def test_sources_lists_what_rests_on_each_and_the_conflict():
+    r = CliRunner().invoke(main, ["sources", "--json"])
+    out = json.loads(r.stdout)
+    by_id = {s["id"]: s for s in out["sources"]}
+    assert "exclusion.component" in by_id["g1-1"]["rules"]
+    assert by_id["g2.1-5"]["unused"] is False  # procedure narrative, not normative
+    assert out["conflicts"][0]["id"] == "conflict-62368"
+    assert len(out["conflicts"][0]["conflicting"]) == 2

@@ -1,0 +1,273 @@
+"""The explorer's logic without Streamlit: graph views, the query guard, the
+line editor's conversion, proof rendering, batch summaries."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cptkg import graph as G
+from cptkg.claims import parse_claims
+from cptkg.explorer import batch, checker, export, proofs, query
+from cptkg.explorer.explaining import apply_fix, judge
+from cptkg.explorer.rules_page import rule_table
+from cptkg.kb import default_kb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return default_kb()
+
+
+# ------------------------------------------------------------------ graph
+def test_knowledge_graph_has_every_code_and_kind(kb):
+    g = G.knowledge_graph(kb)
+    kinds = {d["kind"] for _, d in g.nodes(data=True)}
+    assert {"code", "service", "device", "role", "exclusion", "source", "conflict"} <= kinds
+    assert {n for n, d in g.nodes(data=True) if d["kind"] == "code"} == set(kb.codes())
+    assert g.has_edge("62370", "PhysicianOrQHPSkill")
+
+
+def test_filter_by_family_drops_the_other_familys_codes(kb):
+    v = G.filter_view(G.knowledge_graph(kb), {"code", "service"}, {"family-pump"})
+    codes = {n for n, d in v.nodes(data=True) if d["kind"] == "code"}
+    assert "62367" in codes and "62350" not in codes and "J7799" not in codes
+    assert {d["kind"] for _, d in v.nodes(data=True)} <= {"code", "service"}
+
+
+def test_neighbourhood_of_a_code_holds_its_roles(kb):
+    v = G.neighbourhood(G.knowledge_graph(kb), "95991", 1)
+    assert {"Physician", "QualifiedHealthCareProfessional"} <= set(v.nodes)
+    assert "Nurse" not in v.nodes
+
+
+def test_path_is_a_chain_of_real_links_without_sources_or_families(kb):
+    g = G.knowledge_graph(kb)
+    p = G.path_between(g, "62367", "95990")
+    assert {"62367", "95990"} <= set(p.nodes) and p.number_of_edges() >= 2
+    assert not {d["kind"] for n, d in p.nodes(data=True)} & {"source", "family"}
+    for u, v, k in p.edges(keys=True):
+        assert g.has_edge(u, v, key=k)
+
+
+def test_path_to_an_unknown_node_is_a_readable_error(kb):
+    with pytest.raises(KeyError, match="not a node"):
+        G.path_between(G.knowledge_graph(kb), "62367", "99999")
+
+
+def test_exclusion_graph_pairs_are_the_ones_the_rules_deny(kb):
+    e = G.exclusion_graph(kb)
+    pairs = {frozenset((u, v)) for u, v in e.edges()}
+    assert frozenset(("62367", "95990")) in pairs
+    assert frozenset(("62365", "62362")) in pairs
+    assert frozenset(("95990", "95991")) not in pairs  # no exclusion between the two refills
+
+
+def test_details_of_a_code_give_descriptor_roles_exclusions_sources_rules(kb):
+    d = G.details(kb, "95991")
+    assert "refill" in d["descriptor"].lower()
+    assert "nurse" not in d["may_be_performed_by"] and "physician" in d["may_be_performed_by"]
+    assert any(p["code"] == "62367" for p in d["excluded_with"])
+    assert d["sources"] and all(s["quote"] for s in d["sources"])
+    assert "role.needs-physician-or-qhp" in d["rules"]
+
+
+def test_details_of_a_source_say_what_rests_on_it(kb):
+    d = G.details(kb, "g1-1")
+    assert "exclusion.component" in d["rests_on_it"]["rules"]
+
+
+def test_conflicts_include_the_guides_62368_contradiction(kb):
+    c = {x["id"]: x for x in G.conflicts(kb)}["conflict-62368"]
+    assert len(c["conflicting"]) == 2 and c["prevailing"][0]["id"] == "g7-1"
+
+
+def test_cytoscape_elements_reference_existing_nodes(kb):
+    els = G.to_cytoscape(G.exclusion_graph(kb), selected="62367")
+    ids = {e["data"]["id"] for e in els if "source" not in e["data"]}
+    assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in els if "source" in e["data"])
+    assert [e for e in els if e.get("selected")][0]["data"]["id"] == "62367"
+
+
+# ------------------------------------------------------------ line editor
+def test_editor_round_trip_keeps_the_claim(kb):
+    claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
+    back = checker.claim_from_frames(claim["claim_id"], claim["patient_id"], checker.lines_frame(claim),
+                                     checker.history_frame(claim))
+    parsed, _ = parse_claims(back)
+    assert not isinstance(parsed[0], Exception)
+    assert [(l["code"], l["date_of_service"]) for l in back["lines"]] == [(l["code"], l["date_of_service"]) for l in claim["lines"]]
+    assert back["history"][0]["date_of_service"] == "2024-11-12"
+
+
+def test_editor_leaves_an_empty_cell_out_so_the_parser_names_it():
+    lines = pd.DataFrame([{"line": 1, "code": "62367", "date_of_service": dt.date(2025, 3, 4), "provider_id": None,
+                           "provider_role": "nurse", "units": 1, "modifiers": "kd, 59"}])
+    c = checker.claim_from_frames("C1", "P1", lines)
+    assert "provider_id" not in c["lines"][0] and c["lines"][0]["modifiers"] == ["kd", "59"]
+    parsed, _ = parse_claims(c)
+    assert "line 1, field provider_id: is missing" in str(parsed[0])
+
+
+def test_editor_drops_blank_rows():
+    lines = pd.DataFrame([{c: None for c in checker.LINE_COLUMNS}])
+    assert checker.claim_from_frames("C1", "P1", lines)["lines"] == []
+
+
+# ------------------------------------------------------- judge and fix
+def test_judge_and_apply_first_fix_turns_the_example_accepted(kb):
+    claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
+    res = judge(kb, claim)[0]
+    assert res["status"] == "rejected" and res["suggestions"]
+    fixed = apply_fix(claim, res["suggestions"][0])
+    assert judge(kb, fixed)[0]["status"] == "accepted"
+
+
+def test_judge_keeps_good_claims_beside_a_bad_one(kb):
+    data = json.loads((ROOT / "examples" / "claims-batch.json").read_text())
+    res = judge(kb, data[-2:])
+    assert [r["status"] for r in res][-1] == "error" and res[0]["status"] in ("accepted", "rejected")
+
+
+def test_fix_summary_names_each_edit():
+    s = {"remove_lines": [1, 3], "add_lines": [{"line": 3, "code": "95990"}, {"line": 4, "code": "62369"}],
+         "add_modifiers": {"2": ["KD"]}}
+    assert checker.fix_summary(s) == ("remove line 1; line 3: change the code to 95990; add line 4: 62369; "
+                                      "line 2: add modifier KD")
+
+
+def test_a_claim_that_runs_out_of_time_is_an_error_entry_not_a_crash(kb, monkeypatch):
+    from cptkg.explorer import explaining
+    from cptkg.rules.pydatalog_engine import EvaluationTimeout
+
+    def slow(*a, **k):
+        raise EvaluationTimeout("the rules did not finish within 30 s")
+
+    monkeypatch.setattr(explaining, "explain_claim", slow)
+    claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
+    res = explaining.judge(kb, claim)
+    assert res[0]["status"] == "error" and "CLM-1001: could not be judged" in res[0]["error"]
+
+
+# ------------------------------------------------------------ proofs
+def test_proof_markdown_and_graph_reach_the_source_sentence(kb):
+    claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
+    proof = judge(kb, claim)[0]["lines"][0]["reasons"][0]["proof"]
+    md = proofs.proof_markdown(proof)
+    assert "exclusion.component" in md and "guide §1" in md
+    els = proofs.proof_elements([proof], root_label="line 1")
+    kinds = {e["data"].get("kind") for e in els if "source" not in e["data"]}
+    assert {"derived", "claim", "kb", "source"} <= kinds
+    ids = {e["data"]["id"] for e in els if "source" not in e["data"]}
+    assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in els if "source" in e["data"])
+
+
+def test_proof_markdown_of_nothing_says_so():
+    assert proofs.proof_markdown(None) == "_no proof recorded_"
+
+
+# ------------------------------------------------------------ query guard
+@pytest.mark.parametrize("text,words", [
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates"),
+    ("DELETE WHERE { ?s ?p ?o }", "updates"),
+    ("LOAD <http://example.org/x.ttl>", "updates"),
+    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }", "FROM"),
+    ("SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }", "FROM"),
+    ("DESCRIBE <urn:a>", "DESCRIBE"),
+    ("", "empty"),
+    ("SELEKT ?x", "not a SPARQL query"),
+])
+def test_sparql_console_refuses(kb, text, words):
+    with pytest.raises(query.QueryError, match=words):
+        query.run_sparql(kb, text)
+
+
+def test_sparql_select_ask_construct_and_row_limit(kb):
+    t = query.run_sparql(kb, query.SPARQL_EXAMPLE)
+    assert t.columns == ["code", "role"] and ("62370", "Physician") in t.rows
+    assert query.run_sparql(kb, "ASK { ?s ?p ?o }").rows == [(True,)]
+    c = query.run_sparql(kb, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", limit=5)
+    assert len(c.rows) == 5 and c.truncated
+
+
+def test_sparql_time_limit_stops_a_runaway_query(kb):
+    with pytest.raises(query.QueryError, match="did not finish"):
+        query.run_sparql(kb, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . FILTER(STR(?a) = CONCAT(STR(?i), 'x')) }",
+                         timeout=1)
+
+
+def test_datalog_rule_and_bare_query(kb):
+    t = query.run_datalog(kb, query.DATALOG_EXAMPLE)
+    assert ("62367", "ElectronicAnalysis") in t.rows and t.columns == ["C", "S"]
+    t2 = query.run_datalog(kb, 'may_be_performed_by(C, "Nurse"), requires_skill(C, _)')
+    assert t2.rows == []  # the codes needing the physician/QHP skill do not list the nurse
+
+
+def test_datalog_can_read_what_a_rule_file_derives(kb):
+    t = query.run_datalog(kb, 'excluded_pair("62367", C2, X)', with_rules="claim")
+    assert ("95990", "excl-analysis-refill") in t.rows
+    with pytest.raises(query.QueryError, match="undeclared predicate 'excluded_pair'"):
+        query.run_datalog(kb, 'excluded_pair("62367", C2, X)')
+
+
+@pytest.mark.parametrize("text,words", [
+    ("x(X) :- nosuch(X).", "undeclared predicate"),
+    ("x(X) :- not code(X).", "unsafe"),
+    ("covers_service(C).", "argument"),
+    ("x(X :- ", "not a rule"),
+    ("code(X) :- covers_service(X, _).", "input predicate"),
+])
+def test_datalog_errors_are_messages(kb, text, words):
+    with pytest.raises(query.QueryError, match=words):
+        query.run_datalog(kb, text)
+
+
+def test_datalog_text_never_reaches_pydatalog_load(kb, monkeypatch):
+    import pyDatalog.pyDatalog as pd_mod
+
+    def boom(*a, **k):
+        raise AssertionError("pyDatalog.load/ask called")
+
+    monkeypatch.setattr(pd_mod, "load", boom)
+    monkeypatch.setattr(pd_mod, "ask", boom)
+    assert query.run_datalog(kb, query.DATALOG_EXAMPLE).rows
+
+
+# ------------------------------------------------------ batch and export
+def test_batch_summary_counts_claims_and_rules(kb):
+    data = json.loads((ROOT / "examples" / "claims-batch.json").read_text())
+    seen = []
+    res = batch.judge_batch(kb, data, lambda d, n: seen.append((d, n)))
+    assert seen[-1] == (len(data), len(data))
+    counts, by_rule = batch.summary(res)
+    assert sum(counts.values()) == len(data) and counts["error"] == 1
+    table = batch.batch_table(res)
+    assert by_rule.loc["exclusion.component", "rejected lines"] == table["rules"].str.contains("exclusion.component").sum()
+    assert "claim_id,claim_status,line" in table.to_csv(index=False)
+
+
+def test_export_page_files_round_trip_turtle_and_jsonld(kb):
+    from rdflib import Graph
+
+    for fmt, rdf, name in (("turtle", "turtle", "cptkg-kb.ttl"), ("jsonld", "json-ld", "cptkg-kb.jsonld")):
+        files = export.export_files(fmt, "kb")
+        assert list(files) == [name]
+        g = Graph().parse(data=files[name], format=rdf)
+        assert len(g) == len(kb.kb_graph)
+
+
+def test_export_of_several_files_names_each_part():
+    assert sorted(export.export_files("csv", "both")) == ["cptkg-both-edges.csv", "cptkg-both-nodes.csv"]
+
+
+def test_rule_table_has_sources_and_cases_for_every_claim_rule(kb):
+    rows = [r for r in rule_table(kb) if r["kind"] == "claim"]
+    assert len(rows) == len(kb.check_program.rules)
+    comp = next(r for r in rows if r["id"] == "exclusion.component")
+    assert comp["sources"] and comp["cases"] and "billed/3" in comp["uses"]

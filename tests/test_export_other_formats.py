@@ -1,0 +1,166 @@
+"""Non-RDF exports read back by a library other than the writer: GraphML
+(written by networkx) through ElementTree and networkx, node/edge CSV
+through the csv module, the rules text through the rule parser, the
+catalogue through csv, the HTML through html.parser."""
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import networkx as nx
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from cptkg import exporters
+from cptkg.exporters._netx import networkx_to_rdf, term_from_attrs
+from cptkg.graphs import load_graphs
+from cptkg.kb import default_kb
+from cptkg.rules.parser import RuleSyntaxError, parse_text
+
+GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
+
+
+def test_graphml_is_plain_xml_with_one_edge_per_triple():
+    out = exporters.export("graphml", "both")[""]
+    root = ET.fromstring(out)
+    edges = root.findall(f"{GRAPHML}graph/{GRAPHML}edge")
+    assert len(edges) == len(load_graphs().select("both"))
+
+
+def test_graphml_read_by_networkx_rebuilds_the_rdf_graph():
+    out = exporters.export("graphml", "both")[""]
+    nxg = nx.read_graphml(io.BytesIO(out), force_multigraph=True)
+    assert isomorphic(networkx_to_rdf(nxg), load_graphs().select("both"))
+
+
+def test_graphml_that_is_not_xml_is_refused_by_networkx():
+    with pytest.raises(ET.ParseError):
+        nx.read_graphml(io.BytesIO(b"<graphml><graph>"))
+
+
+def test_node_edge_csv_read_by_csv_module_rebuilds_the_rdf_graph():
+    files = exporters.export("csv", "both")
+    assert set(files) == {"nodes.csv", "edges.csv"}
+    nodes = {row["id"]: row for row in csv.DictReader(io.StringIO(files["nodes.csv"].decode()))}
+    g = Graph()
+    from rdflib import URIRef
+
+    for row in csv.DictReader(io.StringIO(files["edges.csv"].decode())):
+        g.add((term_from_attrs(nodes[row["source"]]), URIRef(row["predicate"]), term_from_attrs(nodes[row["target"]])))
+    assert isomorphic(g, load_graphs().select("both"))
+    # and networkx loads the edge list as a graph of the same size
+    edges = [(r["source"], r["target"]) for r in csv.DictReader(io.StringIO(files["edges.csv"].decode()))]
+    assert nx.MultiDiGraph(edges).number_of_edges() == len(g)
+
+
+def test_node_row_with_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="kind"):
+        term_from_attrs({"kind": "vertex", "value": "x"})
+
+
+def test_rules_text_parses_back_to_the_same_rules():
+    text = exporters.export("datalog")[""].decode()
+    back = parse_text(text, "export.dl")
+    kb = default_kb()
+    original = kb.check_program.rules + kb.infer_program.rules
+    key = lambda r: (str(r), r.meta.id, r.meta.message, tuple(r.meta.source), r.meta.confidence)
+    assert sorted(map(key, back)) == sorted(map(key, original))
+
+
+def test_damaged_rules_text_is_a_syntax_error_naming_the_line():
+    text = exporters.export("datalog")[""].decode().replace(":-", ":=", 1)
+    with pytest.raises(RuleSyntaxError, match=r"export\.dl:\d+"):
+        parse_text(text, "export.dl")
+
+
+def test_rules_catalogue_csv_has_a_row_per_rule_id_with_sources():
+    rows = list(csv.DictReader(io.StringIO(exporters.export("rules-csv")[""].decode())))
+    kb = default_kb()
+    ids = {r.meta.id for r in kb.check_program.rules + kb.infer_program.rules if r.meta.id}
+    assert {r["id"] for r in rows} == ids
+    assert all(r["source"] for r in rows)
+    qhp = next(r for r in rows if r["id"] == "role.needs-physician-or-qhp")
+    assert {"62370", "95991"} <= set(qhp["codes"].split())
+
+
+def test_rules_catalogue_markdown_table_has_a_row_per_rule():
+    md = exporters.export("rules-md")[""].decode().splitlines()
+    table = [l for l in md if l.startswith("| ") and not l.startswith("| id ")]
+    rows = list(csv.DictReader(io.StringIO(exporters.export("rules-csv")[""].decode())))
+    assert len(table) == len(rows)
+    assert all(l.count(" | ") - l.count("\\|") >= 6 for l in table)
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.text = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        self.ids |= {v for k, v in attrs if k == "id"}
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_docs_name_every_role_class():
+    pytest.importorskip("pylode")
+    html = exporters.export("html", "ontology")[""].decode()
+    p = _Collect()
+    p.feed(html)
+    text = " ".join(p.text)
+    for label in ("physician assistant", "qualified health care professional", "clinical staff", "billing code"):
+        assert label in text
+
+
+# ------------------------------------------- shapes and rules from a broken tree
+from cptkg.exporters import ExportInput  # noqa: E402
+from cptkg.graphs import Graphs  # noqa: E402
+
+
+def test_shacl_export_reads_back_in_pyoxigraph():
+    import pyoxigraph as ox
+
+    out = exporters.export("shacl")[""]
+    n = len(list(ox.parse(out, format=ox.RdfFormat.TURTLE)))
+    assert n == len(Graph().parse(data=out, format="turtle")) and n > 100
+
+
+def _tree(tmp_path, shapes: str | None = None, rules: str | None = None):
+    (tmp_path / "ontology").mkdir()
+    (tmp_path / "kb" / "rules").mkdir(parents=True)
+    if shapes is not None:
+        (tmp_path / "ontology" / "shapes.ttl").write_text(shapes)
+    if rules is not None:
+        (tmp_path / "kb" / "rules" / "claim.dl").write_text(rules)
+    return ExportInput(graphs=Graphs(Graph(), Graph()), root=tmp_path)
+
+
+def test_broken_shapes_file_is_an_export_error_naming_it(tmp_path):
+    data = _tree(tmp_path, shapes="@prefix sh: <http://www.w3.org/ns/shacl#> . <urn:a> sh:path")
+    with pytest.raises(exporters.ExportError, match="shapes.ttl: not valid Turtle"):
+        exporters.get("shacl").files(data)
+
+
+def test_missing_shapes_and_rules_are_export_errors(tmp_path):
+    data = _tree(tmp_path)
+    for name in ("shacl", "datalog", "rules-csv"):
+        with pytest.raises(exporters.ExportError, match="no "):
+            exporters.get(name).files(data)
+
+
+def test_broken_rule_file_is_an_export_error_naming_file_and_line(tmp_path):
+    data = _tree(tmp_path, rules="% id: a\nreject(L) :- line(L).\n\nreject(L) :- line(L) line(L).\n")
+    for name in ("datalog", "rules-md"):
+        with pytest.raises(exporters.ExportError, match=r"kb/rules/claim\.dl:4"):
+            exporters.get(name).files(data)
+
+
+def test_html_of_a_graph_without_an_ontology_is_an_export_error():
+    pytest.importorskip("pylode")
+    data = ExportInput(graphs=Graphs(Graph(), Graph()), which="ontology")
+    with pytest.raises(exporters.ExportError, match="HTML documentation cannot be made"):
+        exporters.get("html").files(data)

@@ -1,0 +1,278 @@
+"""``cptkg query``: read-only SPARQL, refused where it could write, fetch or
+hang; and RDF parsing that never fetches what the data names, checked with
+a local HTTP server that must see no request."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pyoxigraph as ox
+import pytest
+import rdflib.plugins.sparql as rdflib_sparql
+from click.testing import CliRunner
+from rdflib import Graph
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+
+from cptkg import sparql
+from cptkg.commands.query import command as query_cmd
+
+PFX = ("PREFIX ont: <https://w3id.org/cptkg/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+       "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> ")
+CODES_BY_ROLE = PFX + """SELECT ?code WHERE { ?c ont:mayBePerformedBy ?r ; skos:notation ?code .
+    ont:PhysicianAssistant rdfs:subClassOf* ?r } ORDER BY ?code"""
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server recording every request it gets."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            body = b'{"@context": {"x": "http://example.org/x#"}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/ld+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    httpd.seen = seen
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def run(*args):
+    return CliRunner().invoke(query_cmd, list(args))
+
+
+# ---------------------------------------------------------------- answers
+def test_select_in_csv_is_read_by_the_csv_module():
+    res = run(CODES_BY_ROLE, "--format", "csv")
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.output)))
+    codes = [r["code"] for r in rows]
+    assert {"62367", "62370", "95991"} <= set(codes)
+
+
+def test_select_in_json_is_sparql_json_results():
+    res = run(CODES_BY_ROLE, "--format", "json")
+    doc = json.loads(res.output)
+    assert doc["head"]["vars"] == ["code"]
+    assert {"type": "literal", "value": "62370"} in [b["code"] for b in doc["results"]["bindings"]]
+
+
+def test_select_as_table_lists_rows_and_count():
+    res = run(CODES_BY_ROLE)
+    assert res.exit_code == 0
+    assert "62370" in res.output and "rows)" in res.output
+
+
+def test_ask_answers_true_and_false():
+    assert run(PFX + "ASK { ont:Nurse rdfs:subClassOf ont:ClinicalStaff }").output.strip() == "true"
+    assert run(PFX + "ASK { ont:Nurse rdfs:subClassOf ont:QualifiedHealthCareProfessional }").output.strip() == "false"
+
+
+def test_construct_gives_turtle_that_pyoxigraph_reads():
+    res = run(PFX + "CONSTRUCT { ?c skos:notation ?n } WHERE { ?c a ont:BillingCode ; skos:notation ?n }")
+    assert res.exit_code == 0
+    triples = list(ox.parse(res.output.encode(), format=ox.RdfFormat.TURTLE))
+    assert len(triples) >= 12
+
+
+def test_from_named_graph_of_the_dataset_restricts_to_it():
+    q = PFX + "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/cptkg/graph/ontology> WHERE { ?c a ont:BillingCode }"
+    assert run(q, "--format", "csv").output.splitlines()[1] == "0"
+    q = PFX + "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/cptkg/graph/kb> WHERE { ?c a ont:BillingCode }"
+    assert int(run(q, "--format", "csv").output.splitlines()[1]) >= 12
+
+
+def test_row_limit_cuts_and_says_so():
+    res = CliRunner().invoke(query_cmd, ["SELECT * WHERE { ?s ?p ?o }", "--limit", "3", "--format", "csv"])
+    assert res.exit_code == 0
+    assert len(res.stdout.splitlines()) == 4
+    assert "--limit 3" in res.stderr
+
+
+def test_slow_query_is_stopped_at_the_time_limit():
+    res = run("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", "--timeout", "1")
+    assert res.exit_code == 2
+    assert "did not finish within 1 s" in res.output
+
+
+# ---------------------------------------------------------------- refusals
+REFUSED = {
+    "insert": ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates"),
+    "delete": ("DELETE WHERE { ?s ?p ?o }", "updates"),
+    "load": ("LOAD <http://127.0.0.1:9/x.ttl>", "updates"),
+    "clear": ("CLEAR ALL", "updates"),
+    "service": ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE"),
+    "nested service": ("SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE SILENT <http://127.0.0.1:9/> { ?s ?q ?x } } }", "SERVICE"),
+    "service in filter exists": ("SELECT * WHERE { ?s ?p ?o FILTER EXISTS { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } }",
+                                 "SERVICE"),
+    "service in subquery": ("ASK { { SELECT ?s WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } } }", "SERVICE"),
+    "service by variable": ("CONSTRUCT { ?s ?p ?o } WHERE { SERVICE ?endpoint { ?s ?p ?o } }", "SERVICE"),
+    "from remote": ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "FROM"),
+    "from named remote": ("SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }", "FROM"),
+    "describe": ("DESCRIBE <https://w3id.org/cptkg/kb/62370>", "DESCRIBE"),
+    "syntax": ("SELEC ?x WHERE { ?x ?y ?z }", "not a SPARQL query"),
+    "empty": ("   ", "empty"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_refused_query_exits_2_with_one_line(name):
+    query, words = REFUSED[name]
+    res = run(query)
+    assert res.exit_code == 2
+    assert words in res.output
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+
+
+def test_service_to_a_local_server_is_refused_and_the_server_sees_nothing(server):
+    res = run(f"SELECT * WHERE {{ SERVICE <{server.url}/sparql> {{ ?s ?p ?o }} }}")
+    assert res.exit_code == 2
+    assert server.seen == []
+
+
+def test_service_refused_by_the_engine_even_past_the_checker(server):
+    """Straight to rdflib's evaluation, without check_query: still no request."""
+    query = translateQuery(parseQuery(f"SELECT * WHERE {{ SERVICE <{server.url}/sparql> {{ ?s ?p ?o }} }}"))
+    ds = sparql.query_dataset()
+    with pytest.raises(sparql.QueryRefused, match="SERVICE"):
+        ds.query(query).bindings
+    assert server.seen == []
+
+
+def test_without_the_lock_rdflib_would_call_the_service(server):
+    """Proves the test above can fail: rdflib's own SERVICE evaluation does send a request."""
+    hook = rdflib_sparql.CUSTOM_EVALS.pop("cptkg-refuse-service")
+    try:
+        query = translateQuery(parseQuery(f"SELECT * WHERE {{ SERVICE <{server.url}/sparql> {{ ?s ?p ?o }} }}"))
+        try:
+            list(Graph().query(query))
+        except Exception:
+            pass  # our server answers with JSON-LD, not SPARQL results
+    finally:
+        rdflib_sparql.CUSTOM_EVALS["cptkg-refuse-service"] = hook
+    assert server.seen
+
+
+def test_from_remote_graph_is_not_loaded_even_past_the_checker(server):
+    query = translateQuery(parseQuery(f"SELECT * FROM <{server.url}/data.ttl> WHERE {{ ?s ?p ?o }}"))
+    list(sparql.query_dataset().query(query))
+    assert server.seen == []
+
+
+# -------------------------------------------------------------- safe parse
+def test_jsonld_remote_context_is_refused_and_not_fetched(server):
+    doc = json.dumps({"@context": f"{server.url}/ctx.jsonld", "@id": "urn:a", "x:p": "v"})
+    with pytest.raises(sparql.UnsafeRDF, match="inline"):
+        sparql.parse_rdf(doc, "json-ld")
+    assert server.seen == []
+
+
+def test_jsonld_file_context_is_refused_though_rdflib_would_read_it(tmp_path):
+    ctx = tmp_path / "ctx.jsonld"
+    ctx.write_text(json.dumps({"@context": {"p": "http://example.org/secret#p"}}))
+    doc = json.dumps({"@context": ctx.as_uri(), "@id": "urn:a", "p": "v"})
+    plain = Graph().parse(data=doc, format="json-ld")  # rdflib on its own opens the file
+    assert any("secret" in str(p) for p in plain.predicates())
+    with pytest.raises(sparql.UnsafeRDF, match="inline"):
+        sparql.parse_rdf(doc, "json-ld")
+
+
+def test_jsonld_import_in_a_context_is_refused(server):
+    doc = json.dumps({"@context": [{"@import": f"{server.url}/c.jsonld", "@version": 1.1}], "@id": "urn:a"})
+    with pytest.raises(sparql.UnsafeRDF, match="@import"):
+        sparql.parse_rdf(doc, "json-ld")
+    assert server.seen == []
+
+
+def test_jsonld_inline_context_is_read():
+    doc = json.dumps({"@context": {"p": "http://example.org/p"}, "@id": "urn:a", "p": "v"})
+    assert len(sparql.parse_rdf(doc, "json-ld")) == 1
+
+
+def test_rdfxml_external_entity_is_not_fetched(server):
+    doc = f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY ext SYSTEM "{server.url}/entity"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">
+  <rdf:Description rdf:about="urn:a"><ex:p>&ext;</ex:p></rdf:Description>
+</rdf:RDF>"""
+    try:
+        sparql.parse_rdf(doc, "xml")
+    except sparql.UnsafeRDF:
+        pass
+    assert server.seen == []
+
+
+def test_rdfxml_external_dtd_and_parameter_entity_are_not_fetched(server):
+    doc = f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF SYSTEM "{server.url}/dtd" [ <!ENTITY % pe SYSTEM "{server.url}/pe"> %pe; ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">
+  <rdf:Description rdf:about="urn:a"><ex:p>v</ex:p></rdf:Description>
+</rdf:RDF>"""
+    try:
+        sparql.parse_rdf(doc, "xml")
+    except sparql.UnsafeRDF:
+        pass
+    assert server.seen == []
+
+
+def test_query_from_file_and_stdin(tmp_path):
+    q = tmp_path / "q.rq"
+    q.write_text(PFX + "ASK { ont:PhysicianAssistant rdfs:subClassOf ont:QualifiedHealthCareProfessional }")
+    assert run("--file", str(q)).output.strip() == "true"
+    res = CliRunner().invoke(query_cmd, ["--file", "-"], input=q.read_text())
+    assert res.output.strip() == "true"
+    assert run("ASK {}", "--file", str(q)).exit_code == 2
+
+
+def test_turtle_owl_imports_is_not_followed(server):
+    doc = f"<urn:o> a <http://www.w3.org/2002/07/owl#Ontology> ; <http://www.w3.org/2002/07/owl#imports> <{server.url}/o.ttl> ."
+    assert len(sparql.parse_rdf(doc, "turtle")) == 2
+    assert server.seen == []
+
+
+def test_network_inside_the_guard_raises(server):
+    import urllib.request
+
+    with pytest.raises(sparql.UnsafeRDF, match="network"):
+        with sparql.no_network():
+            urllib.request.urlopen(server.url + "/x", timeout=2)
+    assert server.seen == []
+
+
+def test_malformed_rdf_is_one_line_error():
+    with pytest.raises(sparql.UnsafeRDF, match="turtle: cannot parse"):
+        sparql.parse_rdf("<urn:a> <urn:b> .", "turtle")
+
+
+def test_data_file_is_queried_with_the_kb(tmp_path):
+    extra = tmp_path / "extra.ttl"
+    extra.write_text("<urn:x> <http://www.w3.org/2004/02/skos/core#notation> \"00001\" .")
+    res = run(PFX + "ASK { ?x skos:notation \"00001\" }", "--data", str(extra))
+    assert res.output.strip() == "true"
+
+
+def test_data_file_with_remote_context_exits_2(tmp_path, server):
+    bad = tmp_path / "bad.jsonld"
+    bad.write_text(json.dumps({"@context": f"{server.url}/c", "@id": "urn:a"}))
+    res = run("ASK { ?s ?p ?o }", "--data", str(bad))
+    assert res.exit_code == 2 and "inline the context" in res.output
+    assert server.seen == []
