@@ -32,6 +32,7 @@ LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "pr
 REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"]
 HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
+MODIFIER_SEPARATORS = "[;| \t]"  # as the claim CSV reader: ';', '|' or spaces
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
 
 # The claim input predicates (as cptkg.check.claim_facts builds them) and their column types.
@@ -353,7 +354,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.view(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
     b.view(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
     b.materialize(rel("line_modifier"), f"""SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (
-        SELECT claim_id, line AS c0, {b.explode_split('modifiers', '[;| \t]')} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
+        SELECT claim_id, line AS c0, {b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
         WHERE trim(m) <> ''""")
     for p, n in cp.program.edb.items():
         if p in CLAIM_INPUTS:
