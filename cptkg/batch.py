@@ -291,12 +291,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     d = b.dialect
 
     step("reading claim lines")
-    cols = b.read_table(input_path, "raw_input", in_kind)
+    cols = _read(b, input_path, "raw_input", in_kind)
     _require(input_path, cols, REQUIRED)
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
     b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
     if history_path:
-        hcols = b.read_table(history_path, "raw_history_in", h_kind)
+        hcols = _read(b, history_path, "raw_history_in", h_kind)
         _require(history_path, hcols, HISTORY_REQUIRED)
         hsel = ", ".join(c if c in hcols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS)
         b.materialize("raw_history", f"SELECT row_no, {hsel} FROM raw_history_in")
@@ -402,6 +402,19 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
                    rejected=counts.get("rejected", 0), errors=counts.get("error", 0),
                    rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
                    seconds=time.perf_counter() - t0, engine=d.name)
+
+
+def _read(b, path, name: str, kind: str) -> list[str]:
+    """Load a file; one that cannot be read at all is an input error, not an engine failure."""
+    import pyarrow as pa
+
+    try:
+        return b.read_table(path, name, kind)
+    except (ValueError, OSError, pa.ArrowException, UnicodeDecodeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if first.startswith(str(path)):
+            raise BatchInputError(first) from None
+        raise BatchInputError(f"{path}: cannot be read as {kind}: {first}") from None
 
 
 def _require(path, cols: list[str], required: list[str]) -> None:

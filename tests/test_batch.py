@@ -152,3 +152,11 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     keep = ("row", "claim_id", "status", "rules", "reasons", "warnings", "error")
     assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep} for r in duck]
     assert {r["status"] for r in duck} == {"error", "accepted", "rejected"}
+
+
+def test_an_empty_file_is_a_one_line_input_error_not_an_engine_failure(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"")
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"cptkg: {src}: empty file (no header row)"
