@@ -1,0 +1,445 @@
+"""Judge files of claim lines at warehouse scale with the compiled rules.
+
+The claim rules (kb/rules/claim.dl) are compiled to SQL (rules.sql_compiler)
+and run once over every claim of the file, on DuckDB or Spark: the input
+rows become the same input predicates ``cptkg.check.claim_facts`` builds for
+one claim, with a leading ``claim_id``, and the knowledge base is loaded once
+and shared. Verdicts and reasons are read from the compiled rules'
+bindings, and messages are filled in SQL from the same templates and the
+same ``{X:entry}`` / ``{X:label}`` conventions as the interactive path, so a
+batch verdict matches ``cptkg check`` on the same claim, reason for reason.
+
+Validation happens in SQL too, row by row: a malformed row gets an
+``error`` verdict naming its row and field, and the other rows of its claim
+get an error saying the claim was not judged (judging a claim without one of
+its lines could accept a line that the missing one would have excluded).
+Rows in = rows out, always.
+"""
+from __future__ import annotations
+
+import string
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .rules import sql_compiler as sc
+from .rules.sql_compiler import INT, TEXT, CompiledProgram, rel, rule_rel
+from .rules.tabular import RECORD_ERROR
+
+LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id",
+                "provider_role", "units", "modifiers"]
+REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"]
+HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
+HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
+MODIFIER_SEPARATORS = "[;| \t]"  # as the claim CSV reader: ';', '|' or spaces
+ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
+
+# The claim input predicates (as cptkg.check.claim_facts builds them) and their column types.
+CLAIM_INPUTS = {
+    "line": [INT],
+    "billed": [INT, TEXT, TEXT],
+    "in_history": [INT],
+    "billed_provider": [INT, TEXT],
+    "line_role": [INT, TEXT],
+    "line_units": [INT, INT],
+    "line_modifier": [INT, TEXT],
+}
+VERDICTS = ("reject", "warn")
+OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
+
+
+class BatchInputError(ValueError):
+    """A file that cannot be read as claim lines at all (not a row-level problem)."""
+
+
+@dataclass
+class Summary:
+    lines_in: int
+    lines_out: int
+    accepted: int
+    rejected: int
+    errors: int
+    rejected_by_rule: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    engine: str = "duckdb"
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if self.rejected else 0
+
+
+def file_kind(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet")
+
+
+# --------------------------------------------------------------------------
+# compiling the claim rules for batches
+# --------------------------------------------------------------------------
+
+def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int]) -> dict[str, list[str]]:
+    """Column types of the KB's input predicates, read from their facts."""
+    out: dict[str, list[str]] = {}
+    for p, n in edb.items():
+        if p in CLAIM_INPUTS:
+            out[p] = list(CLAIM_INPUTS[p])
+            continue
+        cols: list[set[str]] = [set() for _ in range(n)]
+        for row in facts.get(p, ()):
+            for i, v in enumerate(row):
+                cols[i].add(INT if isinstance(v, int) and not isinstance(v, bool) else TEXT)
+        types = []
+        for i, seen in enumerate(cols):
+            if len(seen) > 1:
+                raise sc.SQLCompileError(f"KB predicate {p}: argument {i + 1} holds both text and integers")
+            types.append(seen.pop() if seen else None)
+        if any(t is not None for t in types):
+            out[p] = [t or TEXT for t in types]
+    return out
+
+
+def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
+    program = kb.check_program
+    return sc.compile_program(program, kb_types(kb.facts, program.edb), CLAIM_INPUTS, dialect,
+                              keep_bindings=VERDICTS, claim_type=INT)
+
+
+def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None) -> str:
+    """SQL filling rule k's message template from its bindings, as messages.fill does.
+
+    A ``{X:label}`` field reads the label table through a LEFT JOIN that is
+    appended to ``joins`` (the caller's FROM clause over ``cr_<k>``).
+    """
+    joins = [] if joins is None else joins
+    d = cp.dialect
+    rule = cp.program.rules[k]
+    names = cp.rule_vars[k]
+    vtypes = _var_types(cp, k)
+    parts: list[str] = []
+    for literal, name, spec, conv in string.Formatter().parse(template):
+        if literal:
+            parts.append(d.literal(literal))
+        if name is None:
+            continue
+        if name not in names:
+            parts.append(d.literal("?"))
+            continue
+        col = f"b{names.index(name)}"
+        as_text = f"CAST({col} AS {d.text_type})"
+        if spec == "entry" and vtypes.get(name) == INT:
+            parts.append(f"CASE WHEN {col} < 0 THEN concat('history entry ', CAST(-{col} AS {d.text_type})) "
+                         f"ELSE concat('line ', {as_text}) END")
+        elif spec == "entry":
+            parts.append(f"concat('line ', {as_text})")
+        elif spec == "label":
+            alias = f"lb{len(joins)}"
+            joins.append(f"LEFT JOIN c_labels {alias} ON {alias}.term = {as_text}")
+            parts.append(f"coalesce({alias}.label, {as_text})")
+        elif not spec and not conv:
+            parts.append(as_text)
+        else:
+            raise sc.SQLCompileError(f"{rule.where}: message field {{{name}:{spec}}} has a format the SQL backend does not know")
+    if not parts:
+        return "''"
+    return parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})"
+
+
+def _var_types(cp: CompiledProgram, k: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lit in cp.program.rules[k].positive():
+        for i, a in enumerate(lit.atom.args):
+            if isinstance(a, sc.Var):
+                out.setdefault(a.name, cp.types[lit.atom.pred][i])
+    return out
+
+
+def reasons_sql(cp: CompiledProgram, kb, verdict: str) -> str | None:
+    """One row per (claim, line, rule, message) for the rules deriving ``verdict``."""
+    d = cp.dialect
+    parts = []
+    for k, rule in enumerate(cp.program.rules):
+        if rule.head.pred != verdict or k not in cp.keep:
+            continue
+        arg = rule.head.args[0]
+        names = cp.rule_vars[k]
+        line = f"b{names.index(arg.name)}" if isinstance(arg, sc.Var) else d.literal(arg.value)
+        rid = rule.meta.id or rule.head.pred
+        srcs = "; ".join(dict.fromkeys(s.cite() for s in kb.rule_source(rule)))
+        joins: list[str] = []
+        msg = message_sql(cp, k, rule.meta.message or rule.head.pred, joins)
+        parts.append(f"SELECT DISTINCT claim_id, {line} AS line, {k} AS k, {d.literal(rid)} AS rule, "
+                     f"{msg} AS message, {d.literal(srcs)} AS source FROM {rule_rel(k)} {' '.join(joins)}")
+    return " UNION ".join(parts) if parts else None
+
+
+def label_rows(kb) -> list[tuple[str, str]]:
+    """(term, label) for every KB term a message may name by its label."""
+    terms: set[str] = set(ROLES)
+    for rows in kb.facts.values():
+        for row in rows:
+            terms.update(v for v in row if isinstance(v, str))
+    out = []
+    for t in sorted(terms):
+        lab = kb.label(t)
+        if lab != t:
+            out.append((t, lab))
+    return out
+
+
+# --------------------------------------------------------------------------
+# the batch run
+# --------------------------------------------------------------------------
+
+def _validation_sql(b) -> str:
+    """Row-level checks, mirroring cptkg.claims (same limits, same normalisation)."""
+    rx = b.regex_full
+    t = lambda c: f"trim(CAST({c} AS {b.dialect.text_type}))"  # noqa: E731
+    lit = b.dialect.literal
+    roles = ", ".join(lit(r) for r in ROLES)
+
+    def bad(col: str, problem_sql: str) -> str:
+        return f"concat('row ', CAST(row_no AS {b.dialect.text_type}), ', claim ', coalesce({t('claim_id')}, '?'), ', field {col}: ', {problem_sql})"
+
+    def shown(c):
+        return f"concat('''', substr({t(c)}, 1, 40), '''')"
+
+    empty = lambda c: f"({c} IS NULL OR {t(c)} = '')"  # noqa: E731
+    checks = [
+        (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {b.dialect.text_type}), ': ', {RECORD_ERROR})"),
+        (empty("claim_id"), bad("claim_id", "'is missing'")),
+        (f"length({t('claim_id')}) > 200", bad("claim_id", "'is too long (at most 200 characters)'")),
+        (empty("patient_id"), bad("patient_id", "'is missing'")),
+        (f"length({t('patient_id')}) > 200", bad("patient_id", "'is too long (at most 200 characters)'")),
+        (empty("line"), bad("line", "'is missing'")),
+        (f"NOT {rx(t('line'), '[0-9]{1,7}')}", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
+        (f"try_cast({t('line')} AS BIGINT) < 1 OR try_cast({t('line')} AS BIGINT) > 1000000",
+         bad("line", f"concat('must be between 1 and 1000000, got ', {t('line')})")),
+        (empty("code"), bad("code", "'is missing'")),
+        (f"length({t('code')}) > 20", bad("code", "'is too long (at most 20 characters)'")),
+        (empty("date_of_service"), bad("date_of_service", "'is missing'")),
+        (f"NOT {rx(t('date_of_service'), '[0-9]{4}-[0-9]{2}-[0-9]{2}')}",
+         bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
+        (f"try_cast({t('date_of_service')} AS DATE) IS NULL",
+         bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),
+        (empty("provider_id"), bad("provider_id", "'is missing'")),
+        (f"length({t('provider_id')}) > 200", bad("provider_id", "'is too long (at most 200 characters)'")),
+        (empty("provider_role"), bad("provider_role", "'is missing'")),
+        (f"{t('provider_role')} NOT IN ({roles})",
+         bad("provider_role", f"concat({shown('provider_role')}, ' is not one of {', '.join(ROLES)}')")),
+        (f"NOT {empty('units')} AND NOT {rx(t('units'), '[0-9]{1,6}')}",
+         bad("units", f"concat({shown('units')}, ' is not a whole number')")),
+        (f"NOT {empty('units')} AND (try_cast({t('units')} AS BIGINT) < 1 OR try_cast({t('units')} AS BIGINT) > 10000)",
+         bad("units", f"concat('must be between 1 and 10000, got ', {t('units')})")),
+    ]
+    case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
+    return f"""SELECT row_no, {t('claim_id')} AS claim_id, {t('patient_id')} AS patient_id,
+        CASE WHEN {RECORD_ERROR} IS NULL AND {rx(t('line'), '[0-9]{1,7}')} THEN try_cast({t('line')} AS BIGINT) END AS line,
+        CASE WHEN {RECORD_ERROR} IS NULL THEN upper({t('code')}) END AS code, {t('date_of_service')} AS dos, {t('provider_id')} AS provider_id,
+        {t('provider_role')} AS role,
+        CASE WHEN {empty('units')} THEN 1 WHEN {rx(t('units'), '[0-9]{1,6}')} THEN try_cast({t('units')} AS BIGINT) END AS units,
+        {t('modifiers')} AS modifiers,
+        {case} AS error
+        FROM raw_lines"""
+
+
+def _history_validation_sql(b) -> str:
+    rx = b.regex_full
+    t = lambda c: f"trim(CAST({c} AS {b.dialect.text_type}))"  # noqa: E731
+    empty = lambda c: f"({c} IS NULL OR {t(c)} = '')"  # noqa: E731
+
+    def bad(col, problem):
+        return f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ', field {col}: ', {problem})"
+
+    checks = [
+        (empty("patient_id"), bad("patient_id", "'is missing'")),
+        (empty("code"), bad("code", "'is missing'")),
+        (f"length({t('code')}) > 20", bad("code", "'is too long (at most 20 characters)'")),
+        (empty("date_of_service"), bad("date_of_service", "'is missing'")),
+        (f"NOT {rx(t('date_of_service'), '[0-9]{4}-[0-9]{2}-[0-9]{2}')} OR try_cast({t('date_of_service')} AS DATE) IS NULL",
+         bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a date written YYYY-MM-DD')")),
+    ]
+    case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
+    return f"""SELECT row_no, {t('patient_id')} AS patient_id, upper({t('code')}) AS code,
+        {t('date_of_service')} AS dos, CASE WHEN {empty('provider_id')} THEN NULL ELSE {t('provider_id')} END AS provider_id,
+        {case} AS error FROM raw_history"""
+
+
+def run_batch(input_path: str | Path, output_path: str | Path, history_path: str | Path | None = None,
+              engine: str = "duckdb", kb=None, backend=None,
+              progress: Callable[[str], None] | None = None) -> Summary:
+    """Judge every row of ``input_path`` and write one verdict row per input row."""
+    from .kb import default_kb
+
+    t0 = time.perf_counter()
+    step = progress or (lambda _msg: None)
+    in_kind, out_kind = file_kind(input_path), file_kind(output_path)
+    h_kind = file_kind(history_path) if history_path else None
+    for p in filter(None, [input_path, history_path]):
+        if not Path(p).exists():
+            raise BatchInputError(f"{p}: no such file")
+    kb = kb or default_kb()
+    if backend is None:
+        backend = _backend(engine)
+    b = backend
+    d = b.dialect
+
+    step("reading claim lines")
+    cols = _read(b, input_path, "raw_input", in_kind)
+    _require(input_path, cols, REQUIRED)
+    sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
+    b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
+    if history_path:
+        hcols = _read(b, history_path, "raw_history_in", h_kind)
+        _require(history_path, hcols, HISTORY_REQUIRED)
+        hsel = ", ".join(c if c in hcols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS)
+        b.materialize("raw_history", f"SELECT row_no, {hsel} FROM raw_history_in")
+    else:
+        b.materialize("raw_history", "SELECT CAST(NULL AS BIGINT) AS row_no, " + ", ".join(
+            f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
+
+    step("checking rows")
+    b.materialize("b_hist", _history_validation_sql(b))
+    b.materialize("b_hist_bad", "SELECT patient_id, min(error) AS error FROM b_hist WHERE error IS NOT NULL GROUP BY patient_id")
+    txt = d.text_type
+    # Row checks, then claim-level problems (repeated line numbers, lines of
+    # several patients, a malformed history row of the claim's patient), then
+    # a claim with any bad row is not judged at all. Claims get a dense
+    # integer id (cid) for the joins of the rules.
+    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b)}),
+    cl AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax FROM r0
+           WHERE claim_id IS NOT NULL GROUP BY claim_id),
+    ids AS (SELECT claim_id, pmin, pmax, {b.unique_id()} AS cid FROM cl),
+    dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
+            GROUP BY claim_id, line HAVING count(*) > 1),
+    r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
+        r.role, r.units, r.modifiers, ids.cid,
+        CASE WHEN r.error IS NOT NULL THEN r.error
+             WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
+             WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
+             WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the patient''s history cannot be read (', h.error, ')')
+        END AS error
+        FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
+        LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
+        LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id),
+    fb AS (SELECT claim_id, min(row_no) AS first_bad FROM r2 WHERE error IS NOT NULL AND claim_id IS NOT NULL GROUP BY claim_id)
+    SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
+             WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
+        END AS verdict_error
+    FROM r2 r LEFT JOIN fb ON fb.claim_id = r.claim_id""")
+    b.view("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers "
+                          "FROM b_rows WHERE verdict_error IS NULL")
+    for tmp in ("raw_input", "raw_lines"):
+        b.drop(tmp)
+
+    step("building claim facts")
+    cp = compile_claim_rules(kb, d.name)
+    b.materialize(sc.CLAIMS, "SELECT DISTINCT claim_id FROM b_ok")
+    b.materialize("b_hist_ok", "SELECT row_no, patient_id, code, dos, provider_id FROM b_hist WHERE error IS NULL")
+    b.materialize("b_claim_hist", """SELECT c.claim_id, 0 - row_number() OVER (PARTITION BY c.claim_id ORDER BY h.row_no) AS e,
+        h.code, h.dos, h.provider_id
+        FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
+    b.view(rel("line"), "SELECT claim_id, line AS c0 FROM b_ok")
+    b.materialize(rel("billed"), "SELECT claim_id, line AS c0, code AS c1, dos AS c2 FROM b_ok "
+                                 "UNION ALL SELECT claim_id, e, code, dos FROM b_claim_hist")
+    b.materialize(rel("in_history"), "SELECT claim_id, e AS c0 FROM b_claim_hist")
+    b.materialize(rel("billed_provider"), "SELECT claim_id, line AS c0, provider_id AS c1 FROM b_ok "
+                                          "UNION ALL SELECT claim_id, e, provider_id FROM b_claim_hist WHERE provider_id IS NOT NULL")
+    b.view(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
+    b.view(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
+    b.materialize(rel("line_modifier"), f"""SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (
+        SELECT claim_id, line AS c0, {b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
+        WHERE trim(m) <> ''""")
+    for p, n in cp.program.edb.items():
+        if p in CLAIM_INPUTS:
+            continue
+        types = cp.types[p]
+        rows = kb.facts.get(p, set())
+        if n == 0:
+            rows = {(1,) for _ in rows}
+        b.load_rows(rel(p), cp.columns(p), types, rows)
+    b.load_rows("c_labels", ["term", "label"], [TEXT, TEXT], label_rows(kb))
+
+    n_strata = len(cp.program.strata)
+    sc.run(cp, b, drop_after_use=True, read_after=(), on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
+
+    step("collecting verdicts")
+    no_reasons = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
+                  f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message, CAST(NULL AS {txt}) AS source WHERE 1 = 0")
+    b.view("b_reasons", reasons_sql(cp, kb, "reject") or no_reasons)
+    b.view("b_warns", reasons_sql(cp, kb, "warn") or no_reasons)
+    b.view("b_line_reasons", f"""SELECT m.claim_id, m.line, r.rules, m.reasons FROM
+        (SELECT claim_id, line, {b.agg_join('message', 'k', ' | ', 'message')} AS reasons
+         FROM b_reasons GROUP BY claim_id, line) m
+        JOIN (SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS rules
+         FROM (SELECT DISTINCT claim_id, line, k, rule FROM b_reasons) x GROUP BY claim_id, line) r
+        ON r.claim_id = m.claim_id AND r.line = m.line""")
+    b.view("b_line_warns", f"""SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS warnings
+        FROM (SELECT DISTINCT claim_id, line, k, rule FROM b_warns) w GROUP BY claim_id, line""")
+    b.materialize("b_out", f"""SELECT r.row_no AS {d.ident('row')}, r.claim_id, r.line, r.code,
+        CASE WHEN r.verdict_error IS NOT NULL THEN 'error' WHEN lr.rules IS NOT NULL THEN 'rejected' ELSE 'accepted' END AS status,
+        CASE WHEN r.verdict_error IS NULL THEN lr.rules END AS rules,
+        CASE WHEN r.verdict_error IS NULL THEN lr.reasons END AS reasons,
+        CASE WHEN r.verdict_error IS NULL THEN lw.warnings END AS warnings,
+        r.verdict_error AS error
+        FROM b_rows r
+        LEFT JOIN b_line_reasons lr ON lr.claim_id = r.cid AND lr.line = r.line AND r.verdict_error IS NULL
+        LEFT JOIN b_line_warns lw ON lw.claim_id = r.cid AND lw.line = r.line AND r.verdict_error IS NULL""")
+
+    step("writing verdicts")
+    b.write_query(f"SELECT * FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)
+    (lines_in,), = b.fetch("SELECT count(*) FROM b_rows")
+    counts = dict(b.fetch("SELECT status, count(*) FROM b_out GROUP BY status"))
+    by_rule = dict(b.fetch(f"""SELECT rule, count(*) FROM (SELECT {b.explode_split('rules', ';')} AS rule
+        FROM b_out WHERE status = 'rejected') x GROUP BY rule"""))
+    return Summary(lines_in=lines_in, lines_out=sum(counts.values()), accepted=counts.get("accepted", 0),
+                   rejected=counts.get("rejected", 0), errors=counts.get("error", 0),
+                   rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
+                   seconds=time.perf_counter() - t0, engine=d.name)
+
+
+def _read(b, path, name: str, kind: str) -> list[str]:
+    """Load a file; one that cannot be read at all is an input error, not an engine failure."""
+    import pyarrow as pa
+
+    try:
+        return b.read_table(path, name, kind)
+    except (ValueError, OSError, pa.ArrowException, UnicodeDecodeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if first.startswith(str(path)):
+            raise BatchInputError(first) from None
+        raise BatchInputError(f"{path}: cannot be read as {kind}: {first}") from None
+
+
+def _require(path, cols: list[str], required: list[str]) -> None:
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})")
+
+
+def _backend(engine: str):
+    if engine == "duckdb":
+        import os
+        import tempfile
+
+        from .rules.sql_duckdb import DuckDBBackend
+
+        be = DuckDBBackend()
+        # Bounded memory: past the limit DuckDB spills to a temporary folder
+        # instead of growing (1 M lines peak at about 1.4 GiB this way).
+        limit = os.environ.get("CPTKG_DUCKDB_MEMORY", "1200MB")
+        be.conn.execute("SET memory_limit = ?", [limit])
+        be.conn.execute("SET temp_directory = ?", [os.path.join(tempfile.gettempdir(), "cptkg-duckdb")])
+        be.conn.execute("SET preserve_insertion_order = false")  # output is sorted by row explicitly
+        return be
+    if engine == "spark":
+        from .rules.sql_spark import SparkBackend
+
+        return SparkBackend()
+    raise BatchInputError(f"unknown engine '{engine}': use duckdb or spark")

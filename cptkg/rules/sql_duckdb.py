@@ -1,0 +1,113 @@
+"""Run compiled rules on DuckDB, the embedded default for batches.
+
+Relations are temporary tables of one in-process connection, so nothing is
+written to disk and two batches on two connections never meet.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import duckdb
+import pyarrow as pa
+
+from .sql_compiler import DUCKDB, INT
+
+_ARROW = {INT: pa.int64(), "text": pa.string()}
+
+
+class DuckDBBackend:
+    dialect = DUCKDB
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection | None = None, threads: int | None = None,
+                 follow_join_order: bool = True):
+        self.conn = conn or duckdb.connect(":memory:")
+        if threads:
+            self.conn.execute(f"SET threads = {int(threads)}")
+        # Rule relations join in the FROM order the compiler chose (see
+        # CompiledProgram.join_order): DuckDB's reordering, guessing from
+        # cardinalities, built a 12.5-million-row intermediate for the
+        # exclusion rule of a million-line batch.
+        self.follow_join_order = follow_join_order
+        self._views: set[str] = set()
+
+    def execute(self, sql: str, params=None):
+        return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+
+    def materialize(self, name: str, sql: str) -> None:
+        if name in self._views:
+            self.drop(name)
+        rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_"))
+        if rule_sql:
+            self.conn.execute("SET disabled_optimizers = 'join_order'")
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        finally:
+            if rule_sql:
+                self.conn.execute("RESET disabled_optimizers")
+
+    def view(self, name: str, sql: str) -> None:
+        """A relation computed where it is read (cheap projections, one-use steps)."""
+        self.drop(name)
+        self.conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        self._views.add(name)
+
+    def count(self, name: str) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+
+    def drop(self, name: str) -> None:
+        if name in self._views:
+            self._views.discard(name)
+            self.conn.execute(f"DROP VIEW IF EXISTS {name}")
+        else:
+            self.conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def load_rows(self, name: str, columns: list[str], types: list[str], rows: Iterable[tuple]) -> None:
+        rows = list(rows)
+        arrays = [pa.array([r[i] for r in rows], type=_ARROW[t]) for i, t in enumerate(types)]
+        table = pa.Table.from_arrays(arrays, names=columns)
+        self.conn.register("_cptkg_load", table)
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _cptkg_load")
+        finally:
+            self.conn.unregister("_cptkg_load")
+
+    def fetch(self, sql: str) -> list[tuple]:
+        return self.conn.execute(sql).fetchall()
+
+    # ---- batch input/output and the dialect's few non-standard functions ----
+    def read_table(self, path, name: str, kind: str) -> list[str]:
+        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order)."""
+        from .tabular import read_arrow
+
+        table = read_arrow(path, kind)
+        self.conn.register("_cptkg_in", table)
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _cptkg_in")
+        finally:
+            self.conn.unregister("_cptkg_in")
+        return [c for c in table.column_names if c != "row_no"]
+
+    def write_query(self, sql: str, path, kind: str) -> None:
+        fmt = "FORMAT csv, HEADER true" if kind == "csv" else "FORMAT parquet"
+        self.conn.execute(f"COPY ({sql}) TO {self.dialect.literal(str(path))} ({fmt})")
+
+    @staticmethod
+    def regex_full(expr: str, pattern: str) -> str:
+        return f"coalesce(regexp_full_match({expr}, '{pattern}'), false)"
+
+    @staticmethod
+    def explode_split(expr: str, pattern: str) -> str:
+        return f"unnest(regexp_split_to_array({expr}, '{pattern}'))"
+
+    @staticmethod
+    def agg_join(value: str, order: str, sep: str, order2: str | None = None) -> str:
+        # An unordered list() sorted per group is much faster in DuckDB than
+        # string_agg(... ORDER BY ...), which sorts the whole input.
+        o2 = order2 or value
+        return (f"array_to_string(list_transform(list_sort(list(struct_pack(a := {order}, b := {o2}, v := {value}))), "
+                f"lambda x: x.v), '{sep}')")
+
+    @staticmethod
+    def unique_id() -> str:
+        """A distinct integer per row of a query (no order needed)."""
+        return "row_number() OVER ()"

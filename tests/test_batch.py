@@ -1,0 +1,162 @@
+"""``cptkg batch`` on DuckDB: rows in = rows out, row errors, formats, history, summary."""
+from __future__ import annotations
+
+import csv
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from cptkg.commands.batch import command
+
+HEADER = "claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
+
+
+def _run(tmp_path, body: str, *args, history: str | None = None, out="out.csv"):
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + body, encoding="utf-8")
+    argv = [str(src), "-o", str(tmp_path / out), *args]
+    if history is not None:
+        h = tmp_path / "hist.csv"
+        h.write_text("patient_id,code,date_of_service,provider_id\n" + history, encoding="utf-8")
+        argv += ["--history", str(h)]
+    res = CliRunner().invoke(command, argv)
+    rows = list(csv.DictReader(open(tmp_path / out, encoding="utf-8"))) if out.endswith(".csv") and (tmp_path / out).exists() else None
+    return res, rows
+
+
+def test_every_row_comes_back_and_a_malformed_row_names_its_row_and_field(tmp_path):
+    body = ("A,P1,1,62367,2024-02-30,D1,physician,1,\n"
+            "A,P1,2,95990,2024-02-01,D1,physician,1,\n"
+            "B,P2,x,62367,2024-02-01,D1,physician,1,\n"
+            "C,P3,1,62367,2024-02-01,D1,doctor,1,\n"
+            "D,P3,1,62370,2024-02-01,D1,physician,1,\n"
+            "D,P3,2,62370,2024-02-01,D1\n"
+            "F,P5,1,95990,2024-02-01,D1,nurse,2,\n"
+            "G,P6,1,95990,2024-02-01,D1,nurse,0,\n")
+    res, rows = _run(tmp_path, body)
+    assert res.exit_code == 2, res.output
+    assert [int(r["row"]) for r in rows] == list(range(1, 9))
+    by_row = {int(r["row"]): r for r in rows}
+    assert by_row[1]["error"] == "row 1, claim A, field date_of_service: '2024-02-30' is not a real calendar date"
+    assert by_row[2]["status"] == "error" and "claim not judged because row 1" in by_row[2]["error"]
+    assert by_row[3]["error"] == "row 3, claim B, field line: 'x' is not a whole number"
+    assert "field provider_role: 'doctor' is not one of" in by_row[4]["error"]
+    assert by_row[5]["status"] == "error" and "because row 6" in by_row[5]["error"]
+    assert by_row[6]["error"] == "row 6: the record does not have one field per column"
+    assert by_row[7]["status"] == "accepted"
+    assert "field units: must be between 1 and 10000, got 0" in by_row[8]["error"]
+    assert "lines in:  8" in res.output and "lines out: 8" in res.output and "errors:    7" in res.output
+
+
+def test_repeated_line_number_and_two_patients_in_one_claim_are_row_errors(tmp_path):
+    body = ("A,P1,1,62367,2024-02-01,D1,physician,1,\n"
+            "A,P1,1,95990,2024-02-01,D1,physician,1,\n"
+            "B,P1,1,62367,2024-02-01,D1,physician,1,\n"
+            "B,P2,2,62367,2024-02-01,D1,physician,1,\n")
+    res, rows = _run(tmp_path, body)
+    assert res.exit_code == 2
+    assert "line 1: the line number appears more than once" in rows[0]["error"]
+    assert "the claim has lines for more than one patient" in rows[2]["error"]
+
+
+def test_rejections_carry_rule_ids_and_messages_and_exit_1(tmp_path):
+    # 62367 (analysis) with 95990 (refill) on one date: an excluded pair.
+    body = ("A,P1,1,62367,2024-02-01,D1,physician,1,\n"
+            "A,P1,2,95990,2024-02-01,D1,physician,1,\n"
+            "B,P2,1,99999,2024-02-01,D1,physician,1,\n")
+    res, rows = _run(tmp_path, body)
+    assert res.exit_code == 1, res.output
+    assert rows[2]["status"] == "rejected" and rows[2]["rules"] == "code.unknown"
+    assert rows[2]["reasons"].startswith("99999 is not a known code")
+    assert any(r["status"] == "rejected" and r["rules"].startswith("exclusion.") for r in rows[:2])
+    assert "rejected by rule:" in res.output and "code.unknown" in res.output
+
+
+def test_history_applies_to_every_claim_of_the_patient(tmp_path):
+    # A nonprogrammable pump implanted earlier: analysis of a programmable pump does not apply.
+    body = ("A,P1,1,62367,2024-02-01,D1,physician,1,\n"
+            "B,P1,1,62367,2024-03-01,D1,physician,1,\n"
+            "C,P2,1,62367,2024-03-01,D1,physician,1,\n")
+    res, rows = _run(tmp_path, body, history="P1,62361,2024-01-10,D9\n")
+    assert [r["status"] for r in rows] == ["rejected", "rejected", "accepted"]
+    assert rows[0]["rules"] == rows[1]["rules"] == "device.not-applicable"
+    assert "history entry 1" in rows[0]["reasons"]
+    assert rows[2]["warnings"] == "device.unconfirmed"
+
+
+def test_modifiers_split_on_semicolon_bar_or_space(tmp_path):
+    body = ("A,P1,1,J7799,2024-02-01,D1,physician,1,59;KD\n"
+            "B,P2,1,J7799,2024-02-01,D1,physician,1,59|kd\n"
+            "C,P3,1,J7799,2024-02-01,D1,physician,1,59\n"
+            "D,P4,1,J7799,2024-02-01,D1,physician,1,59 KD\n")
+    res, rows = _run(tmp_path, body)
+    assert "drug.kd-modifier" not in rows[0]["rules"]
+    assert "drug.kd-modifier" not in rows[1]["rules"]
+    assert "drug.kd-modifier" in rows[2]["rules"]
+    assert "drug.kd-modifier" not in rows[3]["rules"]
+
+
+def test_parquet_in_and_out(tmp_path):
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"claim_id": ["A", "A"], "patient_id": ["P", "P"], "line": [1, 2],
+                             "code": ["62367", "99999"], "date_of_service": ["2024-02-01"] * 2,
+                             "provider_id": ["D1"] * 2, "provider_role": ["physician"] * 2,
+                             "units": [1, 1], "modifiers": ["", ""]}), src)
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.parquet")])
+    assert res.exit_code == 1, res.output
+    out = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [(r["row"], r["line"], r["status"]) for r in out] == [(1, 1, "accepted"), (2, 2, "rejected")]
+
+
+def test_missing_column_is_a_one_line_input_error(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("claim_id,line\nA,1\n", encoding="utf-8")
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2
+    assert "missing column(s) patient_id, code" in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("name", ["in.json", "nothing.csv"])
+def test_unknown_type_or_missing_file_is_exit_2(tmp_path, name):
+    res = CliRunner().invoke(command, [str(tmp_path / name), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2
+    assert res.output.startswith("cptkg: ")
+
+
+@pytest.mark.slow
+def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
+    from spark_support import spark_session
+    from cptkg.batch import run_batch
+    from cptkg.rules.sql_spark import SparkBackend
+
+    spark = spark_session()
+    body = ("A,P1,1,62367,2024-02-30,D1,physician,1,\n"
+            "A,P1,2,95990,2024-02-01,D1,physician,1,\n"
+            "B,P2,x,62367,2024-02-01,D1,physician,1,\n"
+            "D,P3,1,62370,2024-02-01,D1,physician,1,KD|59\n"
+            "D,P3,2,62370,2024-02-01,D1\n"
+            "E,P4,1,62367,2024-02-01,D1,physician,1,\n"
+            "E,P4,2,95990,2024-02-01,D1,nurse,1,\"59;KD\"\n"
+            "F,P5,1,J7799,2024-02-01,D1,nurse,2,\n")
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + body, encoding="utf-8")
+    h = tmp_path / "h.csv"
+    h.write_text("patient_id,code,date_of_service,provider_id\nP4,62362,2024-01-05,\n", encoding="utf-8")
+    run_batch(src, tmp_path / "duck.csv", h, engine="duckdb")
+    run_batch(src, tmp_path / "spark.csv", h, backend=SparkBackend(spark))
+    duck = list(csv.DictReader(open(tmp_path / "duck.csv", encoding="utf-8")))
+    sprk = list(csv.DictReader(open(tmp_path / "spark.csv", encoding="utf-8")))
+    keep = ("row", "claim_id", "status", "rules", "reasons", "warnings", "error")
+    assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep} for r in duck]
+    assert {r["status"] for r in duck} == {"error", "accepted", "rejected"}
+
+
+def test_an_empty_file_is_a_one_line_input_error_not_an_engine_failure(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"")
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"cptkg: {src}: empty file (no header row)"
