@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .claims import MAX_CODE, MAX_LINE, MAX_TEXT, MAX_UNITS, Role
 from .rules import sql_compiler as sc
 from .rules.sql_compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from .rules.tabular import RECORD_ERROR
@@ -33,7 +34,7 @@ REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provid
 HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
 MODIFIER_SEPARATORS = "[;| \t]"  # as the claim CSV reader: ';', '|' or spaces
-ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
+ROLES = [r.value for r in Role]  # the limits and roles of cptkg.claims, so batch and check cannot drift
 
 # The claim input predicates (as cptkg.check.claim_facts builds them) and their column types.
 CLAIM_INPUTS = {
@@ -214,29 +215,29 @@ def _validation_sql(b) -> str:
     checks = [
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {b.dialect.text_type}), ': ', {RECORD_ERROR})"),
         (empty("claim_id"), bad("claim_id", "'is missing'")),
-        (f"length({t('claim_id')}) > 200", bad("claim_id", "'is too long (at most 200 characters)'")),
+        (f"length({t('claim_id')}) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
-        (f"length({t('patient_id')}) > 200", bad("patient_id", "'is too long (at most 200 characters)'")),
+        (f"length({t('patient_id')}) > {MAX_TEXT}", bad("patient_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("line"), bad("line", "'is missing'")),
         (f"NOT {rx(t('line'), '[0-9]{1,7}')}", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
-        (f"try_cast({t('line')} AS BIGINT) < 1 OR try_cast({t('line')} AS BIGINT) > 1000000",
-         bad("line", f"concat('must be between 1 and 1000000, got ', {t('line')})")),
+        (f"try_cast({t('line')} AS BIGINT) < 1 OR try_cast({t('line')} AS BIGINT) > {MAX_LINE}",
+         bad("line", f"concat('must be between 1 and {MAX_LINE}, got ', {t('line')})")),
         (empty("code"), bad("code", "'is missing'")),
-        (f"length({t('code')}) > 20", bad("code", "'is too long (at most 20 characters)'")),
+        (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         (f"NOT {rx(t('date_of_service'), '[0-9]{4}-[0-9]{2}-[0-9]{2}')}",
          bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
         (f"try_cast({t('date_of_service')} AS DATE) IS NULL",
          bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),
         (empty("provider_id"), bad("provider_id", "'is missing'")),
-        (f"length({t('provider_id')}) > 200", bad("provider_id", "'is too long (at most 200 characters)'")),
+        (f"length({t('provider_id')}) > {MAX_TEXT}", bad("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("provider_role"), bad("provider_role", "'is missing'")),
         (f"{t('provider_role')} NOT IN ({roles})",
          bad("provider_role", f"concat({shown('provider_role')}, ' is not one of {', '.join(ROLES)}')")),
         (f"NOT {empty('units')} AND NOT {rx(t('units'), '[0-9]{1,6}')}",
          bad("units", f"concat({shown('units')}, ' is not a whole number')")),
-        (f"NOT {empty('units')} AND (try_cast({t('units')} AS BIGINT) < 1 OR try_cast({t('units')} AS BIGINT) > 10000)",
-         bad("units", f"concat('must be between 1 and 10000, got ', {t('units')})")),
+        (f"NOT {empty('units')} AND (try_cast({t('units')} AS BIGINT) < 1 OR try_cast({t('units')} AS BIGINT) > {MAX_UNITS})",
+         bad("units", f"concat('must be between 1 and {MAX_UNITS}, got ', {t('units')})")),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, {t('claim_id')} AS claim_id, {t('patient_id')} AS patient_id,
@@ -260,7 +261,7 @@ def _history_validation_sql(b) -> str:
     checks = [
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         (empty("code"), bad("code", "'is missing'")),
-        (f"length({t('code')}) > 20", bad("code", "'is too long (at most 20 characters)'")),
+        (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         (f"NOT {rx(t('date_of_service'), '[0-9]{4}-[0-9]{2}-[0-9]{2}')} OR try_cast({t('date_of_service')} AS DATE) IS NULL",
          bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a date written YYYY-MM-DD')")),

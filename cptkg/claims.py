@@ -16,6 +16,9 @@ from typing import Any, Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 MAX_TEXT = 200
+MAX_CODE = 20
+MAX_LINE = 1_000_000
+MAX_UNITS = 10_000
 
 
 def one_line(text: str) -> str:
@@ -82,7 +85,7 @@ def _date(v: Any) -> str:
 
 
 Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=20)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE)]
 
 
 class _Strict(BaseModel):
@@ -90,12 +93,12 @@ class _Strict(BaseModel):
 
 
 class ClaimLine(_Strict):
-    line: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    line: Annotated[StrictInt, Field(ge=1, le=MAX_LINE)]
     code: Code
     date_of_service: str
     provider_id: Text
     provider_role: Role
-    units: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    units: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] = 1
     modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=10)]], Field(max_length=10)] = []
 
     _d = field_validator("date_of_service", mode="before")(_date)
