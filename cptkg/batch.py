@@ -112,7 +112,8 @@ def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
                               keep_bindings=VERDICTS, claim_type=INT)
 
 
-def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None) -> str:
+def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None,
+                line_col: str | None = None) -> str:
     """SQL filling rule k's message template from its bindings, as messages.fill does.
 
     A ``{X:label}`` field reads the label table through a LEFT JOIN that is
@@ -133,6 +134,8 @@ def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | N
             parts.append(d.literal("?"))
             continue
         col = f"b{names.index(name)}"
+        if col == line_col:
+            col = "line"  # the caller's projection renamed it
         as_text = f"CAST({col} AS {d.text_type})"
         if spec == "entry" and vtypes.get(name) == INT:
             parts.append(f"CASE WHEN {col} < 0 THEN concat('history entry ', CAST(-{col} AS {d.text_type})) "
@@ -161,8 +164,15 @@ def _var_types(cp: CompiledProgram, k: int) -> dict[str, str]:
     return out
 
 
-def reasons_sql(cp: CompiledProgram, kb, verdict: str) -> str | None:
-    """One row per (claim, line, rule, message) for the rules deriving ``verdict``."""
+def reasons_sql(cp: CompiledProgram, kb, verdict: str, messages: bool = True) -> str | None:
+    """One row per (claim, line, rule[, message]) for the rules deriving ``verdict``.
+
+    Rows may repeat (the caller aggregates distinct values per line): a
+    UNION over a million reasons would hash every message string. With
+    ``messages``, each rule's bindings are first cut down to the variables
+    its message shows, so a message is built once per distinct text rather
+    than once per binding.
+    """
     d = cp.dialect
     parts = []
     for k, rule in enumerate(cp.program.rules):
@@ -171,13 +181,18 @@ def reasons_sql(cp: CompiledProgram, kb, verdict: str) -> str | None:
         arg = rule.head.args[0]
         names = cp.rule_vars[k]
         line = f"b{names.index(arg.name)}" if isinstance(arg, sc.Var) else d.literal(arg.value)
-        rid = rule.meta.id or rule.head.pred
-        srcs = "; ".join(dict.fromkeys(s.cite() for s in kb.rule_source(rule)))
+        rid = d.literal(rule.meta.id or rule.head.pred)
+        if not messages:
+            parts.append(f"SELECT claim_id, {line} AS line, {k} AS k, {rid} AS rule FROM {rule_rel(k)}")
+            continue
+        template = rule.meta.message or rule.head.pred
+        shown = [f"b{names.index(n)}" for _, n, _, _ in string.Formatter().parse(template) if n in names]
+        cols = ", ".join(dict.fromkeys(["claim_id", f"{line} AS line"] + [c for c in shown if c != line]))
         joins: list[str] = []
-        msg = message_sql(cp, k, rule.meta.message or rule.head.pred, joins)
-        parts.append(f"SELECT DISTINCT claim_id, {line} AS line, {k} AS k, {d.literal(rid)} AS rule, "
-                     f"{msg} AS message, {d.literal(srcs)} AS source FROM {rule_rel(k)} {' '.join(joins)}")
-    return " UNION ".join(parts) if parts else None
+        msg = message_sql(cp, k, template, joins, line_col=line)
+        parts.append(f"SELECT claim_id, line, {k} AS k, {rid} AS rule, {msg} AS message "
+                     f"FROM (SELECT DISTINCT {cols} FROM {rule_rel(k)}) m {' '.join(joins)}")
+    return " UNION ALL ".join(parts) if parts else None
 
 
 def label_rows(kb) -> list[tuple[str, str]]:
@@ -371,18 +386,25 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     sc.run(cp, b, drop_after_use=True, read_after=(), on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
 
     step("collecting verdicts")
-    no_reasons = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
-                  f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message, CAST(NULL AS {txt}) AS source WHERE 1 = 0")
-    b.view("b_reasons", reasons_sql(cp, kb, "reject") or no_reasons)
-    b.view("b_warns", reasons_sql(cp, kb, "warn") or no_reasons)
-    b.view("b_line_reasons", f"""SELECT m.claim_id, m.line, r.rules, m.reasons FROM
-        (SELECT claim_id, line, {b.agg_join('message', 'k', ' | ', 'message')} AS reasons
-         FROM b_reasons GROUP BY claim_id, line) m
-        JOIN (SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS rules
-         FROM (SELECT DISTINCT claim_id, line, k, rule FROM b_reasons) x GROUP BY claim_id, line) r
-        ON r.claim_id = m.claim_id AND r.line = m.line""")
-    b.view("b_line_warns", f"""SELECT claim_id, line, {b.agg_join('rule', 'k', ';')} AS warnings
-        FROM (SELECT DISTINCT claim_id, line, k, rule FROM b_warns) w GROUP BY claim_id, line""")
+    no_rows = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
+               f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message WHERE 1 = 0")
+    rule_ids = [r.meta.id or r.head.pred for r in cp.program.rules]
+    b.materialize("b_reasons", reasons_sql(cp, kb, "reject") or no_rows)
+    b.view("b_warns", reasons_sql(cp, kb, "warn", messages=False) or no_rows.replace(f", CAST(NULL AS {txt}) AS message", ""))
+    # Per line: rule ids in rule order, messages in rule then text order,
+    # each once. Most rejected lines have one reason, which needs no
+    # aggregation: gathering strings into lists is the costly step, so only
+    # lines with several reasons take it.
+    b.view("b_reason_n", "SELECT claim_id, line, count(*) AS n FROM b_reasons GROUP BY claim_id, line")
+    b.view("b_line_reasons", f"""SELECT r.claim_id, r.line, r.rule AS rules, r.message AS reasons
+        FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line WHERE n.n = 1
+        UNION ALL
+        SELECT r.claim_id, r.line, {b.int_list_join('r.k', rule_ids, ';')} AS rules,
+            {b.ordered_distinct_join('r.k', 'r.message', ' | ')} AS reasons
+        FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line WHERE n.n > 1
+        GROUP BY r.claim_id, r.line""")
+    b.view("b_line_warns", f"""SELECT claim_id, line, {b.int_list_join('k', rule_ids, ';')} AS warnings
+        FROM b_warns GROUP BY claim_id, line""")
     b.materialize("b_out", f"""SELECT r.row_no AS {d.ident('row')}, r.claim_id, r.line, r.code,
         CASE WHEN r.verdict_error IS NOT NULL THEN 'error' WHEN lr.rules IS NOT NULL THEN 'rejected' ELSE 'accepted' END AS status,
         CASE WHEN r.verdict_error IS NULL THEN lr.rules END AS rules,

@@ -135,7 +135,7 @@ class CompiledProgram:
         if rule.head.pred in self.scoped:
             sel.append(f"{claim_expr} AS claim_id")
         sel += [f"{var_expr[n]} AS b{i}" for i, n in enumerate(names)] or ["1 AS b0"]
-        return _select(sel, frm, where)
+        return _select(sel, frm, where, self._projects_away(rule, names))
 
     def rule_head_select(self, k: int, table: dict[str, str] | None = None) -> str:
         """The head tuples rule k derives, straight from its body (no bindings kept)."""
@@ -145,7 +145,7 @@ class CompiledProgram:
         if rule.head.pred in self.scoped:
             sel.append(f"{claim_expr} AS claim_id")
         sel += self._head_cols(rule, lambda n: var_expr[n])
-        return _select(sel, frm, where)
+        return _select(sel, frm, where, self._projects_away(rule, [v.name for v in rule.head.vars()]))
 
     def head_from_bindings(self, k: int) -> str:
         """The head tuples rule k derives, projected from its materialised bindings."""
@@ -198,6 +198,22 @@ class CompiledProgram:
         return out
 
     # ---- internals -------------------------------------------------------
+    @staticmethod
+    def _projects_away(rule: Rule, kept: list[str]) -> bool:
+        """Whether the SELECT can repeat a row, so it needs DISTINCT.
+
+        Every relation is a set, so a join of them has one row per choice
+        of tuples; when each positive literal's tuple is fixed by the kept
+        variables and constants, no two rows are alike and DISTINCT (a
+        hash of every row, the costliest step of a wide rule) is skipped.
+        """
+        keep = set(kept)
+        for lit in rule.positive():
+            for a in lit.atom.args:
+                if isinstance(a, Var) and (a.anonymous or a.name not in keep):
+                    return True
+        return False
+
     def _head_cols(self, rule: Rule, var_col) -> list[str]:
         d = self.dialect
         if not rule.head.args:
@@ -275,8 +291,8 @@ class CompiledProgram:
         return var_expr[term.name]
 
 
-def _select(sel: list[str], frm: list[str], where: list[str]) -> str:
-    sql = f"SELECT DISTINCT {', '.join(sel)} FROM {' CROSS JOIN '.join(frm)}"
+def _select(sel: list[str], frm: list[str], where: list[str], distinct: bool = True) -> str:
+    sql = f"SELECT {'DISTINCT ' if distinct else ''}{', '.join(sel)} FROM {' CROSS JOIN '.join(frm)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     return sql
@@ -476,7 +492,7 @@ def _run_fixpoint(cp: CompiledProgram, backend: Backend, scc: set[str], rules_of
 def load_inputs(cp: CompiledProgram, backend: Backend, facts: dict[str, set[tuple]],
                 claims: Iterable[str] = ()) -> None:
     """Load input facts (rows of claim-scoped predicates start with their claim id)."""
-    backend.load_rows(CLAIMS, ["claim_id"], [cp.claim_type], [(c,) for c in claims])
+    backend.load_rows(CLAIMS, ["claim_id"], [cp.claim_type], [(c,) for c in dict.fromkeys(claims)])
     for p in cp.program.edb:
         rows = facts.get(p, set())
         if cp.arity(p) == 0:

@@ -147,10 +147,15 @@ class SparkBackend:
         return f"explode(split({expr}, '{pattern}'))"
 
     @staticmethod
-    def agg_join(value: str, order: str, sep: str, order2: str | None = None) -> str:
-        o2 = order2 or value
-        return (f"array_join(transform(array_sort(collect_list(named_struct('a', {order}, 'b', {o2}, 'v', {value}))), "
+    def ordered_distinct_join(order: str, value: str, sep: str) -> str:
+        """The group's distinct (order, value) pairs, sorted, values joined by ``sep``."""
+        return (f"array_join(transform(array_sort(collect_set(named_struct('a', {order}, 'v', {value}))), "
                 f"x -> x.v), '{sep}')")
+
+    def int_list_join(self, col: str, names: list[str], sep: str) -> str:
+        """The group's distinct small integers, sorted, each shown as ``names[i]``."""
+        lookup = "array(" + ", ".join(self.dialect.literal(n) for n in names) + ")"
+        return f"array_join(transform(array_sort(collect_set({col})), x -> element_at({lookup}, CAST(x AS INT) + 1)), '{sep}')"
 
     @staticmethod
     def unique_id() -> str:
