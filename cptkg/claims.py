@@ -19,6 +19,13 @@ MAX_TEXT = 200
 MAX_CODE = 20
 MAX_LINE = 1_000_000
 MAX_UNITS = 10_000
+MAX_MODIFIERS = 10      # per line
+MAX_MODIFIER = 10       # characters per modifier
+# Written once here for every reader of claim lines (the CSV reader, the SQL
+# validation of cptkg batch), so a row is refused by all or by none.
+WHOLE_NUMBER = "[0-9]{1,9}"              # ASCII digits only: no sign, no decimals
+DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+MODIFIER_SEPARATORS = "[;| \t]"         # a line's modifiers split on ';', '|', spaces or tabs
 
 
 def one_line(text: str) -> str:
@@ -69,13 +76,13 @@ class Service(str, Enum):
     refill = "refill"
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(DATE_PATTERN)
 
 
 def _date(v: Any) -> str:
     if not isinstance(v, str):
         raise ValueError("must be a date written YYYY-MM-DD")
-    if not _DATE.match(v):
+    if not _DATE.fullmatch(v):
         raise ValueError(f"'{v[:40]}' is not a date written YYYY-MM-DD")
     try:
         dt.date.fromisoformat(v)
@@ -99,7 +106,8 @@ class ClaimLine(_Strict):
     provider_id: Text
     provider_role: Role
     units: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] = 1
-    modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=10)]], Field(max_length=10)] = []
+    modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_MODIFIER)]],
+                         Field(max_length=MAX_MODIFIERS)] = []
 
     _d = field_validator("date_of_service", mode="before")(_date)
 

@@ -2,7 +2,7 @@
 
 Columns: ``claim_id, patient_id, line, code, date_of_service, provider_id,
 provider_role, units, modifiers`` (``units`` defaults to 1; ``modifiers``
-are separated by spaces or semicolons). Rows of one claim need not be
+are separated by spaces, semicolons or '|'). Rows of one claim need not be
 adjacent. An optional history file has ``patient_id, code,
 date_of_service[, provider_id]`` and gives every claim of that patient its
 billed history. Each row is validated on its own, so an error names the
@@ -14,7 +14,7 @@ import csv as _csv
 import io
 import re
 
-from cptkg.claims import InputError, parse_claim
+from cptkg.claims import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, parse_claim
 from cptkg.readers import ReadError, ReadResult
 
 NAME = "csv"
@@ -72,7 +72,7 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
 
 
 def _int(value: str, where: str, field: str) -> int:
-    if not re.fullmatch(r"[+-]?\d{1,9}", value):
+    if not re.fullmatch(WHOLE_NUMBER, value):
         raise ReadError(f"{where}, field {field}: {value!r} is not a whole number")
     return int(value)
 
@@ -109,7 +109,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None) -> Re
             "provider_id": row["provider_id"],
             "provider_role": row["provider_role"],
             "units": _int(row["units"], where, "units") if row.get("units") else 1,
-            "modifiers": [m for m in re.split(r"[;\s]+", row.get("modifiers", "")) if m],
+            "modifiers": [m for m in re.split(MODIFIER_SEPARATORS + "+", row.get("modifiers", "")) if m],
         }
         cid = row["claim_id"]
         try:  # validate the row on its own, so the error can name the row

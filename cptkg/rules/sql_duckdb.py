@@ -96,6 +96,19 @@ class DuckDBBackend:
         return f"coalesce(regexp_full_match({expr}, '{pattern}'), false)"
 
     @staticmethod
+    def split_nonempty(expr: str, pattern: str) -> str:
+        return f"list_filter(regexp_split_to_array({expr}, '{pattern}'), lambda m: m <> '')"
+
+    @staticmethod
+    def list_size(expr: str) -> str:
+        return f"coalesce(len({expr}), 0)"
+
+    @staticmethod
+    def longest(expr: str) -> str:
+        """Length of the longest text in a list (0 for none)."""
+        return f"coalesce(list_max(list_transform({expr}, lambda m: length(m))), 0)"
+
+    @staticmethod
     def explode_split(expr: str, pattern: str) -> str:
         return f"unnest(regexp_split_to_array({expr}, '{pattern}'))"
 
