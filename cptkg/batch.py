@@ -108,8 +108,11 @@ def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int]) -> dict[str, lis
 
 def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
     program = kb.check_program
+    stats = dict(kb.facts)
+    if kb.check_static is not None:
+        stats.update(kb.check_static.facts)
     return sc.compile_program(program, kb_types(kb.facts, program.edb), CLAIM_INPUTS, dialect,
-                              keep_bindings=VERDICTS, claim_type=INT)
+                              keep_bindings=VERDICTS, claim_type=INT, stats=stats)
 
 
 def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None,
@@ -328,9 +331,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         hcols = _read(b, history_path, "raw_history_in", h_kind)
         _require(history_path, hcols, HISTORY_REQUIRED)
         hsel = ", ".join(c if c in hcols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS)
-        b.materialize("raw_history", f"SELECT row_no, {hsel} FROM raw_history_in")
+        b.view("raw_history", f"SELECT row_no, {hsel} FROM raw_history_in")
     else:
-        b.materialize("raw_history", "SELECT CAST(NULL AS BIGINT) AS row_no, " + ", ".join(
+        b.view("raw_history", "SELECT CAST(NULL AS BIGINT) AS row_no, " + ", ".join(
             f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
 
     step("checking rows")
@@ -339,12 +342,13 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     txt = d.text_type
     # Row checks, then claim-level problems (repeated line numbers, lines of
     # several patients, a malformed history row of the claim's patient), then
-    # a claim with any bad row is not judged at all. Claims get a dense
-    # integer id (cid) for the joins of the rules.
+    # a claim with any bad row is not judged at all. Claims get an integer
+    # id for the joins of the rules: the number of their first row (unique,
+    # and found in the same pass as the patient check, where numbering the
+    # claims would take a single-threaded window).
     b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b)}),
-    cl AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax FROM r0
+    ids AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
-    ids AS (SELECT claim_id, pmin, pmax, {b.unique_id()} AS cid FROM cl),
     dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
             GROUP BY claim_id, line HAVING count(*) > 1),
     r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
@@ -364,7 +368,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     FROM r2 r LEFT JOIN fb ON fb.claim_id = r.claim_id""")
     b.view("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers "
                           "FROM b_rows WHERE verdict_error IS NULL")
-    for tmp in ("raw_input", "raw_lines"):
+    # What is no longer read is dropped at once: DuckDB spills to disk past
+    # its memory limit, and a million-line batch is near it.
+    for tmp in ("raw_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad"):
         b.drop(tmp)
 
     step("building claim facts")
@@ -374,6 +380,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.materialize("b_claim_hist", """SELECT c.claim_id, 0 - row_number() OVER (PARTITION BY c.claim_id ORDER BY h.row_no) AS e,
         h.code, h.dos, h.provider_id
         FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
+    for tmp in ("b_hist", "b_hist_ok"):
+        b.drop(tmp)
     b.view(rel("line"), "SELECT claim_id, line AS c0 FROM b_ok")
     b.materialize(rel("billed"), "SELECT claim_id, line AS c0, code AS c1, dos AS c2 FROM b_ok "
                                  "UNION ALL SELECT claim_id, e, code, dos FROM b_claim_hist")
@@ -403,6 +411,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
                f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message WHERE 1 = 0")
     rule_ids = [r.meta.id or r.head.pred for r in cp.program.rules]
     b.materialize("b_reasons", reasons_sql(cp, kb, "reject") or no_rows)
+    verdict_rules = {v: [k for k in cp.keep if cp.program.rules[k].head.pred == v] for v in VERDICTS}
+    for k in verdict_rules["reject"]:
+        b.drop(rule_rel(k))
     b.view("b_warns", reasons_sql(cp, kb, "warn", messages=False) or no_rows.replace(f", CAST(NULL AS {txt}) AS message", ""))
     # Per line: rule ids in rule order, messages in rule then text order,
     # each once. Most rejected lines have one reason, which needs no
@@ -427,6 +438,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         FROM b_rows r
         LEFT JOIN b_line_reasons lr ON lr.claim_id = r.cid AND lr.line = r.line AND r.verdict_error IS NULL
         LEFT JOIN b_line_warns lw ON lw.claim_id = r.cid AND lw.line = r.line AND r.verdict_error IS NULL""")
+    for name in ["b_line_reasons", "b_line_warns", "b_reason_n", "b_warns", "b_reasons"] + [rule_rel(k) for k in verdict_rules["warn"]]:
+        b.drop(name)
 
     step("writing verdicts")
     b.write_query(f"SELECT * FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)

@@ -99,3 +99,29 @@ def test_spark_derives_what_pydatalog_derives_for_every_claim():
     got = sp.by_sql(prog, claims, SparkBackend(spark))
     assert got[0] == want[0]
     assert got[1] == want[1]
+
+
+def test_rules_opening_with_the_same_joins_read_one_shared_relation_and_derive_the_same():
+    # line(L), billed(L, C, D) opens three reject rules (one with '_' for D),
+    # and the two implanted_before rules are one join end to end.
+    prog = sp.program()
+    shared = sc.compile_program(prog, sp.EDB_TYPES, sp.CLAIM_INPUTS)
+    assert len(shared.prefixes) >= 2 and len(shared.prefix_of) >= 4
+    for k, (name, _n, _terms) in shared.prefix_of.items():
+        assert f"FROM {name} a0" in shared.rule_body_select(k)
+    claims = _claims(30, 9)
+    alone = sc.compile_program(prog, sp.EDB_TYPES, sp.CLAIM_INPUTS, share=False)
+    assert not alone.prefixes
+    results = []
+    for cp in (shared, alone):
+        be = DuckDBBackend()
+        inputs = {p: set(rows) for p, rows in sp.KB.items()}
+        for cid, cf in claims.items():
+            for p, rows in cf.items():
+                inputs.setdefault(p, set()).update((cid,) + r for r in rows)
+        sc.load_inputs(cp, be, inputs, claims)
+        sc.run(cp, be, drop_after_use=True, read_after=["reject", "warn"])
+        facts, bindings = sc.read_model(cp, be, ["reject", "warn"])
+        results.append((facts, {k: sorted(tuple(sorted(b.items())) for b in bs) for k, bs in bindings.items()}))
+    assert results[0] == results[1]
+    assert results[0][0]["reject"] and results[0][0]["warn"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
-from .ast import Comparison, Const, Literal, Rule, Var
+from .ast import Atom, Comparison, Const, Literal, Rule, Var
 from .program import Program
 
 INT, TEXT = "int", "text"
@@ -98,6 +98,12 @@ class CompiledProgram:
     keep: set[int]                       # rule indexes whose bindings are materialised
     rule_vars: dict[int, list[str]] = field(default_factory=dict)
     claim_type: str = TEXT               # type of the claim_id column
+    stats: dict[str, set[tuple]] | None = None   # facts of shared predicates, to cost join orders
+    # Join prefixes several rules share, computed once (see share_prefixes):
+    # relation name -> its literals (variables V0..Vn, all kept as c0..cn);
+    # rule index -> (relation name, literals it replaces, the rule's terms for V0..Vn).
+    prefixes: dict[str, tuple[Literal, ...]] = field(default_factory=dict)
+    prefix_of: dict[int, tuple[str, int, tuple[Var, ...]]] = field(default_factory=dict)
 
     # ---- relation shapes -------------------------------------------------
     def width(self, pred: str) -> int:
@@ -129,23 +135,34 @@ class CompiledProgram:
     def rule_body_select(self, k: int, table: dict[str, str] | None = None) -> str:
         """SELECT DISTINCT [claim_id,] b0..bN: every binding of rule k's named variables."""
         rule = self.program.rules[k]
-        frm, where, var_expr, claim_expr = self._body(rule, table or {})
+        frm, where, var_expr, claim_expr = self._body(rule, table or {}, k)
         names = self.rule_vars[k]
         sel = []
         if rule.head.pred in self.scoped:
             sel.append(f"{claim_expr} AS claim_id")
         sel += [f"{var_expr[n]} AS b{i}" for i, n in enumerate(names)] or ["1 AS b0"]
-        return _select(sel, frm, where, self._projects_away(rule, names))
+        return _select(sel, frm, where, self._projects_away(self._as_joined(rule, k, table), names))
 
     def rule_head_select(self, k: int, table: dict[str, str] | None = None) -> str:
         """The head tuples rule k derives, straight from its body (no bindings kept)."""
         rule = self.program.rules[k]
-        frm, where, var_expr, claim_expr = self._body(rule, table or {})
+        frm, where, var_expr, claim_expr = self._body(rule, table or {}, k)
         sel = []
         if rule.head.pred in self.scoped:
             sel.append(f"{claim_expr} AS claim_id")
         sel += self._head_cols(rule, lambda n: var_expr[n])
-        return _select(sel, frm, where, self._projects_away(rule, [v.name for v in rule.head.vars()]))
+        return _select(sel, frm, where, self._projects_away(self._as_joined(rule, k, table),
+                                                            [v.name for v in rule.head.vars()]))
+
+    def prefix_select(self, name: str) -> str:
+        """The shared join prefix ``name``: every binding of its variables, as c0..cN."""
+        lits = self.prefixes[name]
+        n = len(_prefix_vars(lits))
+        rule = Rule(Atom(name, tuple(Var(f"V{i}") for i in range(n))), lits)
+        frm, where, var_expr, claim_expr = self._body(rule, {}, literals=list(lits))
+        sel = [f"{claim_expr} AS claim_id"] if name in self.scoped else []
+        sel += [f"{var_expr[f'V{i}']} AS c{i}" for i in range(n)]
+        return _select(sel, frm, where, distinct=False)
 
     def head_from_bindings(self, k: int) -> str:
         """The head tuples rule k derives, projected from its materialised bindings."""
@@ -175,27 +192,60 @@ class CompiledProgram:
     def join_order(self, rule: Rule) -> list[Literal]:
         """Positive literals in the order the SQL joins them.
 
-        Claim literals first (large, and joined on claim_id), each next one
-        sharing a variable with those already joined when possible, then
-        the knowledge-base literals as filters. Datalog engines evaluate a
-        body in a fixed order; emitting a good one lets an engine follow the
-        FROM order (DuckDB with its join reordering off, Spark by default)
-        instead of a cardinality guess that can pair claim rows with
-        knowledge-base rows first and build millions of useless rows.
+        A claim literal leads (the rule's first in body order): the claim
+        relations are the large ones, and each later claim literal joins on
+        ``claim_id``. Then, greedily, the literal that multiplies the rows
+        least: one whose variables are all bound is a filter; a
+        knowledge-base literal is costed from its facts (``stats``); a
+        literal sharing no variable with the rows so far comes last (a
+        cross product). Datalog engines evaluate a body in a fixed order;
+        emitting a good one lets an engine follow the FROM order (DuckDB
+        with its join reordering off, Spark by default) instead of a
+        cardinality guess that can pair claim rows with knowledge-base rows
+        first and build millions of useless rows, and it puts a selective
+        knowledge-base filter (a code that requires a skill, a code of a
+        group) before the next join of a million claim rows.
         """
         pos = rule.positive()
         rest = list(pos)
         out: list[Literal] = []
         bound: set[str] = set()
+        first = next((l for l in rest if l.atom.pred in self.scoped), rest[0] if rest else None)
         while rest:
-            def score(lit):
-                shares = any(isinstance(a, Var) and a.name in bound for a in lit.atom.args)
-                return (lit.atom.pred not in self.scoped, not shares if out else False)
-            best = min(rest, key=lambda l: (score(l), rest.index(l)))
+            if not out:
+                best = first
+            else:
+                best = min(rest, key=lambda l: (not self._connected(l, bound), self._fanout(l, bound), rest.index(l)))
             rest.remove(best)
             out.append(best)
             bound.update(a.name for a in best.atom.args if isinstance(a, Var))
         return out
+
+    @staticmethod
+    def _connected(lit: Literal, bound: set[str]) -> bool:
+        names = [a.name for a in lit.atom.args if isinstance(a, Var) and not a.anonymous]
+        return not names or any(n in bound for n in names)
+
+    def _fanout(self, lit: Literal, bound: set[str]) -> float:
+        """Rough rows out per row in when ``lit`` is joined next (below 1: a filter)."""
+        args = lit.atom.args
+        consts = [(i, a.value) for i, a in enumerate(args) if isinstance(a, Const)]
+        free = [i for i, a in enumerate(args) if isinstance(a, Var) and (a.anonymous or a.name not in bound)]
+        keyed = [i for i, a in enumerate(args) if isinstance(a, Var) and not a.anonymous and a.name in bound]
+        if lit.atom.pred in self.scoped:
+            # No statistics per claim: a few rows per claim, one per entry
+            # when the entry (first argument) is bound.
+            fan = 1.0 if 0 in keyed else (1.5 if keyed else 3.0)
+            fan *= 0.5 ** len(consts)
+            return min(fan, 0.7) if not free else fan
+        rows = self.stats.get(lit.atom.pred) if self.stats else None
+        if rows is None:
+            return 10.0 * 0.5 ** len(consts) / (4.0 if keyed else 1.0)
+        match = [r for r in rows if all(i < len(r) and r[i] == v for i, v in consts)]
+        if not keyed:
+            return float(len(match))
+        keys = {tuple(r[i] for i in keyed) for r in rows}
+        return len(match) / max(1, len(keys))
 
     # ---- internals -------------------------------------------------------
     @staticmethod
@@ -226,15 +276,29 @@ class CompiledProgram:
                 out.append(f"CAST({d.literal(a.value)} AS {d.sql_type(self.types[rule.head.pred][i])}) AS c{i}")
         return out
 
-    def _body(self, rule: Rule, table: dict[str, str]):
+    def _joined_literals(self, rule: Rule, k: int | None, table: dict[str, str]) -> list[Literal]:
+        """The positive literals as joined: a shared prefix becomes one literal."""
+        order = self.join_order(rule)
+        if k is None or table or k not in self.prefix_of:
+            return order
+        name, n, terms = self.prefix_of[k]
+        return [Literal(Atom(name, terms))] + order[n:]
+
+    def _as_joined(self, rule: Rule, k: int | None, table: dict[str, str] | None) -> Rule:
+        return Rule(rule.head, tuple(self._joined_literals(rule, k, table or {})) + tuple(
+            b for b in rule.body if not (isinstance(b, Literal) and not b.negated)), rule.meta, rule.file, rule.line)
+
+    def _body(self, rule: Rule, table: dict[str, str], k: int | None = None,
+              literals: list[Literal] | None = None):
         d = self.dialect
-        t = lambda p: table.get(p, rel(p))  # noqa: E731
+        t = lambda p: table.get(p, p if p in self.prefixes else rel(p))  # noqa: E731
         scoped_rule = rule.head.pred in self.scoped
         frm: list[str] = []
         where: list[str] = []
         var_expr: dict[str, str] = {}
         claim_expr: str | None = None
-        for j, lit in enumerate(self.join_order(rule)):
+        joined = literals if literals is not None else self._joined_literals(rule, k, table)
+        for j, lit in enumerate(joined):
             a = f"a{j}"
             frm.append(f"{t(lit.atom.pred)} {a}")
             if lit.atom.pred in self.scoped:
@@ -366,22 +430,98 @@ def claim_scoped(program: Program, claim_inputs: Iterable[str]) -> set[str]:
 
 def compile_program(program: Program, edb_types: dict[str, list[str]] | None = None,
                     claim_inputs: Iterable[str] = (), dialect: str | Dialect = "duckdb",
-                    keep_bindings: Iterable[str] | None = None, claim_type: str = TEXT) -> CompiledProgram:
+                    keep_bindings: Iterable[str] | None = None, claim_type: str = TEXT,
+                    stats: dict[str, set[tuple]] | None = None, share: bool = True) -> CompiledProgram:
     """Translate ``program`` for ``dialect``.
 
     ``claim_inputs`` names the input predicates that come per claim (they get
     a ``claim_id`` column); every other input predicate is shared knowledge.
     ``keep_bindings`` names the head predicates whose rules keep their
     bindings (default: every rule, as the pyDatalog backend does).
+    ``stats`` gives the facts of shared (knowledge-base) predicates, input
+    or derived, so join orders can be costed from them.
     """
     d = DIALECTS[dialect] if isinstance(dialect, str) else dialect
     types = infer_types(program, edb_types or {})
     scoped = claim_scoped(program, claim_inputs)
     keep_preds = None if keep_bindings is None else set(keep_bindings)
     keep = {k for k, r in enumerate(program.rules) if keep_preds is None or r.head.pred in keep_preds}
-    cp = CompiledProgram(program, d, types, scoped, keep, claim_type=claim_type)
+    cp = CompiledProgram(program, d, types, scoped, keep, claim_type=claim_type, stats=stats)
     cp.rule_vars = {k: [v.name for v in r.variables()] for k, r in enumerate(program.rules)}
+    if share:
+        share_prefixes(cp)
     return cp
+
+
+def _canon(lits) -> tuple:
+    """A join prefix up to the names of its variables (each ``_`` its own)."""
+    names: dict[str, int] = {}
+    out = []
+    for lit in lits:
+        args = []
+        for a in lit.atom.args:
+            if isinstance(a, Const):
+                args.append(("c", type(a.value).__name__, a.value))
+            else:
+                args.append(("v", names.setdefault(a.name, len(names))))
+        out.append((lit.atom.pred, tuple(args)))
+    return tuple(out)
+
+
+def _prefix_vars(lits) -> list[str]:
+    return list(dict.fromkeys(a.name for lit in lits for a in lit.atom.args if isinstance(a, Var)))
+
+
+def share_prefixes(cp: CompiledProgram) -> None:
+    """Compute once the join prefixes that several rules start with.
+
+    Many claim rules open with the same joins (``line(L), billed(L, C, D)``;
+    ``conflict(L, E, X), billed(L, C, D), billed(E, C2, D)``), each a join
+    of a million claim rows. A prefix of two or more literals that two or
+    more rules share (same predicates, constants and variable pattern, in
+    join order) becomes a relation of its own, built once and read by each
+    of those rules instead of their first literals. Rules of recursive
+    strata keep their own joins (their fixpoint renames relations per
+    round).
+    """
+    prog = cp.program
+    recursive = set().union(*[s for s in prog.strata if len(s) > 1 or s & prog.recursive]) if prog.strata else set()
+    orders = {k: cp.join_order(r) for k, r in enumerate(prog.rules)
+              if r.head.pred not in recursive and len(r.positive()) >= 2}
+    counts: dict[tuple, int] = {}
+    for k, lits in orders.items():
+        for n in range(2, len(lits) + 1):
+            key = _canon(lits[:n])
+            counts[key] = counts.get(key, 0) + 1
+    chosen: dict[int, tuple] = {}
+    for k, lits in orders.items():
+        for n in range(len(lits), 1, -1):
+            key = _canon(lits[:n])
+            if counts.get(key, 0) >= 2:
+                chosen[k] = (key, n)
+                break
+    used: dict[tuple, int] = {}
+    for key, _n in chosen.values():
+        used[key] = used.get(key, 0) + 1
+    names: dict[tuple, str] = {}
+    for k in sorted(chosen):
+        key, n = chosen[k]
+        if used[key] < 2:
+            continue
+        lits = orders[k][:n]
+        if key not in names:
+            name = f"cj_{len(names)}"
+            names[key] = name
+            rename = {v: f"V{i}" for i, v in enumerate(_prefix_vars(lits))}
+            canon_lits = tuple(Literal(Atom(l.atom.pred, tuple(Var(rename[a.name]) if isinstance(a, Var) else a
+                                                                 for a in l.atom.args))) for l in lits)
+            cp.prefixes[name] = canon_lits
+            cp.types[name] = [next(cp.types[l.atom.pred][i] for l in canon_lits for i, a in enumerate(l.atom.args)
+                                   if isinstance(a, Var) and a.name == f"V{j}") for j in range(len(rename))]
+            if any(l.atom.pred in cp.scoped for l in canon_lits):
+                cp.scoped.add(name)
+        terms = tuple(Var(v) for v in _prefix_vars(lits))
+        cp.prefix_of[k] = (names[key], n, terms)
 
 
 # --------------------------------------------------------------------------
@@ -408,8 +548,8 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
     last stratum that reads it (the kept rule bindings ``cr_<k>`` stay):
     a batch of a million lines then holds a few relations at a time, not all.
     ``read_after`` names the predicates the caller reads afterwards (default:
-    all); a predicate no rule reads and the caller does not want is not
-    built at all (its kept rule bindings still are).
+    all); those are never dropped, and a predicate no rule reads and the
+    caller does not want is not built at all (its kept rule bindings still are).
     """
     prog = cp.program
     rules_of: dict[str, list[int]] = {}
@@ -421,12 +561,21 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
         for item in r.body:
             if isinstance(item, Literal):
                 last_use[item.atom.pred] = max(last_use[item.atom.pred], stratum_of[r.head.pred])
+    prefix_last: dict[str, int] = {}
+    for k, (name, _n, _t) in cp.prefix_of.items():
+        prefix_last[name] = max(prefix_last.get(name, -1), stratum_of[prog.rules[k].head.pred])
+    built: set[str] = set()
     for si, stratum in enumerate(prog.strata):
         recursive = len(stratum) > 1 or bool(stratum & prog.recursive)
         if recursive:
             _run_fixpoint(cp, backend, stratum, rules_of)
         else:
             (pred,) = stratum
+            for k in rules_of.get(pred, []):
+                if k in cp.prefix_of and cp.prefix_of[k][0] not in built:
+                    name = cp.prefix_of[k][0]
+                    backend.materialize(name, cp.prefix_select(name))
+                    built.add(name)
             parts = []
             for k in rules_of.get(pred, []):
                 if k in cp.keep:
@@ -442,8 +591,11 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
                 backend.materialize(rel(pred), " UNION ".join(parts) if parts else cp.empty_select(pred))
         if drop_after_use:
             for p, last in last_use.items():
-                if last == si:
+                if last == si and (read_after is None or p not in read_after):
                     backend.drop(rel(p))
+            for name, last in prefix_last.items():
+                if last == si:
+                    backend.drop(name)
         if on_stratum:
             on_stratum(si, stratum)
 

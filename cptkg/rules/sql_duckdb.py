@@ -36,7 +36,7 @@ class DuckDBBackend:
     def materialize(self, name: str, sql: str) -> None:
         if name in self._views:
             self.drop(name)
-        rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_"))
+        rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_", "cj_"))
         if rule_sql:
             self.conn.execute("SET disabled_optimizers = 'join_order'")
         try:
@@ -76,7 +76,15 @@ class DuckDBBackend:
 
     # ---- batch input/output and the dialect's few non-standard functions ----
     def read_table(self, path, name: str, kind: str) -> list[str]:
-        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order)."""
+        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order).
+
+        Parquet is scanned by DuckDB where it is read (a view): a million
+        lines never pass through Python, and only the columns the batch
+        uses are decoded. CSV goes through Arrow's reader, which reports
+        each malformed record so it can keep its row (tabular.read_arrow).
+        """
+        if kind == "parquet":
+            return self._parquet_view(path, name)
         from .tabular import read_arrow
 
         table = read_arrow(path, kind)
@@ -86,6 +94,20 @@ class DuckDBBackend:
         finally:
             self.conn.unregister("_cptkg_in")
         return [c for c in table.column_names if c != "row_no"]
+
+    def _parquet_view(self, path, name: str) -> list[str]:
+        src = f"read_parquet({self.dialect.literal(str(path))}, file_row_number = true)"
+        try:
+            cols = [r[0] for r in self.conn.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        except duckdb.Error as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ValueError(f"{path}: cannot be read as parquet: {first.split(': ', 1)[-1]}") from None
+        cols = [c for c in cols if c != "file_row_number"]
+        q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731  (column names come from the file)
+        names = [c.strip().lower() for c in cols]
+        sel = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(n)}" for c, n in zip(cols, names))
+        self.view(name, f"SELECT {sel}, CAST(file_row_number AS BIGINT) + 1 AS row_no FROM {src}")
+        return names
 
     def write_query(self, sql: str, path, kind: str) -> None:
         fmt = "FORMAT csv, HEADER true" if kind == "csv" else "FORMAT parquet"
@@ -123,8 +145,3 @@ class DuckDBBackend:
         aggregating integers is several times cheaper than aggregating text."""
         lookup = "[" + ", ".join(self.dialect.literal(n) for n in names) + "]"
         return f"array_to_string(list_transform(list_sort(list_distinct(list({col}))), lambda x: {lookup}[x + 1]), '{sep}')"
-
-    @staticmethod
-    def unique_id() -> str:
-        """A distinct integer per row of a query (no order needed)."""
-        return "row_number() OVER ()"

@@ -169,8 +169,3 @@ class SparkBackend:
         """The group's distinct small integers, sorted, each shown as ``names[i]``."""
         lookup = "array(" + ", ".join(self.dialect.literal(n) for n in names) + ")"
         return f"array_join(transform(array_sort(collect_set({col})), x -> element_at({lookup}, CAST(x AS INT) + 1)), '{sep}')"
-
-    @staticmethod
-    def unique_id() -> str:
-        """A distinct integer per row, without funnelling rows through one partition."""
-        return "monotonically_increasing_id()"
