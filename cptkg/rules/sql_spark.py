@@ -115,13 +115,16 @@ class SparkBackend:
         self.spark.createDataFrame(rdd, schema).createOrReplaceTempView(name)
         return [c for c in df.columns]
 
-    def write_query(self, sql: str, path, kind: str) -> None:
-        """Write one file at ``path`` (Spark writes folders of parts; the one part is moved)."""
+    def write_query(self, sql: str, path, kind: str) -> int:
+        """Write one file at ``path`` (Spark writes folders of parts; the one part is moved);
+        returns the number of rows written."""
         import glob
         import shutil
         import tempfile
 
-        out = self.spark.sql(sql).coalesce(1)
+        df = self.spark.sql(sql).localCheckpoint(eager=True)
+        rows = df.count()
+        out = df.coalesce(1)
         tmp = tempfile.mkdtemp(prefix="cptkg-spark-out-", dir=os.path.dirname(os.path.abspath(path)) or ".")
         try:
             target = os.path.join(tmp, "out")
@@ -137,6 +140,7 @@ class SparkBackend:
             shutil.move(parts[0], path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        return rows
 
     @staticmethod
     def regex_full(expr: str, pattern: str) -> str:
