@@ -156,14 +156,24 @@ JOIN billed h ON h.claim_id = l.claim_id AND h.e < 0 AND h.dos < l.dos
 JOIN kb_group_member g2 ON g2.c0 = 'group-analysis' AND g2.c1 = h.code
 JOIN kb_covers_service c2 ON c2.c0 = h.code AND c2.c1 = 'Refill';
 
+-- Per line: most rejected lines have one reason and need no aggregation;
+-- the others gather rule ids and messages into lists (cheaper in DuckDB than
+-- string_agg with ORDER BY, which sorts its whole input).
+CREATE OR REPLACE TEMP TABLE rn AS SELECT claim_id, line, count(*) AS n FROM rejects GROUP BY claim_id, line;
+
 COPY (
   SELECT l.claim_id, l.line, l.code,
          CASE WHEN r.rules IS NULL THEN 'accepted' ELSE 'rejected' END AS status,
          r.rules, r.reasons, w.warnings
   FROM l
-  LEFT JOIN (SELECT claim_id, line, string_agg(DISTINCT rule, ';' ORDER BY rule) AS rules,
-                    string_agg(msg, ' | ' ORDER BY rule, msg) AS reasons
-             FROM rejects GROUP BY claim_id, line) r USING (claim_id, line)
-  LEFT JOIN (SELECT claim_id, line, string_agg(DISTINCT rule, ';' ORDER BY rule) AS warnings
+  LEFT JOIN (SELECT x.claim_id, x.line, x.rule AS rules, x.msg AS reasons
+             FROM rejects x JOIN rn USING (claim_id, line) WHERE rn.n = 1
+             UNION ALL
+             SELECT x.claim_id, x.line, array_to_string(list_sort(list_distinct(list(x.rule))), ';'),
+                    array_to_string(list_transform(list_sort(list_distinct(list(struct_pack(r := x.rule, m := x.msg)))),
+                                                   lambda s: s.m), ' | ')
+             FROM rejects x JOIN rn USING (claim_id, line) WHERE rn.n > 1
+             GROUP BY x.claim_id, x.line) r USING (claim_id, line)
+  LEFT JOIN (SELECT claim_id, line, array_to_string(list_sort(list_distinct(list(rule))), ';') AS warnings
              FROM warns GROUP BY claim_id, line) w USING (claim_id, line)
 ) TO '{out}' (FORMAT parquet);

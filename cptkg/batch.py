@@ -222,7 +222,9 @@ def _validation_sql(b) -> str:
     Each field is trimmed and matched against its pattern once, in an inner
     query, and the checks read those results: the CASE below runs every
     check on nearly every row (most rows are valid), so work repeated per
-    check was a second of a million-line batch.
+    check was a second of a million-line batch. Modifiers are split only
+    when the field is longer than one modifier may be: shorter, it can
+    hold neither a modifier too long nor too many of them.
     """
     rx = b.regex_full
     txt = b.dialect.text_type
@@ -276,7 +278,7 @@ def _validation_sql(b) -> str:
             {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier FROM (
           SELECT *, {rx('line', WHOLE_NUMBER)} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
             {empty('units')} AS units_empty, {rx('units', WHOLE_NUMBER)} AS units_ok,
-            CASE WHEN modifiers <> '' THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods
+            CASE WHEN length(modifiers) > {MAX_MODIFIER} THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods
           FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t0) t1) t2"""
 
 
