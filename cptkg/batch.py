@@ -378,9 +378,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     step("building claim facts")
     cp = compile_claim_rules(kb, d.name)
     b.materialize(sc.CLAIMS, "SELECT DISTINCT claim_id FROM b_ok")
-    b.materialize("b_hist_ok", "SELECT row_no, patient_id, code, dos, provider_id FROM b_hist WHERE error IS NULL")
-    b.materialize("b_claim_hist", """SELECT c.claim_id, 0 - row_number() OVER (PARTITION BY c.claim_id ORDER BY h.row_no) AS e,
-        h.code, h.dos, h.provider_id
+    # A claim's history is every history row of its patient, in file order,
+    # as entries -1, -2, ... (as the CSV reader of cptkg check builds it):
+    # numbered once per patient, not once per claim.
+    b.materialize("b_hist_ok", """SELECT patient_id, 0 - row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS e,
+        code, dos, provider_id FROM b_hist WHERE error IS NULL""")
+    b.materialize("b_claim_hist", """SELECT c.claim_id, h.e, h.code, h.dos, h.provider_id
         FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
     for tmp in ("b_hist", "b_hist_ok"):
         b.drop(tmp)
