@@ -102,8 +102,13 @@ class Explainer:
         rows = self.derived.get(pred, {}).keys() if pred in self.program.idb else self.edb.get(pred, ())
         return [r for r in rows if all(p is None or p == v for p, v in zip(pattern, r))]
 
-    def _rule_sources(self, rule: Rule) -> list[dict]:
-        return [s.to_json() for s in self.kb.rule_source(rule)]
+    def _rule_sources(self, rule: Rule, bindings: dict | None = None) -> list[dict]:
+        """The rule's sources; for one firing (``bindings``), those it rests on (reasons.firing_sources)."""
+        if bindings is None:
+            return [s.to_json() for s in self.kb.rule_source(rule)]
+        from .reasons import firing_sources
+
+        return [s.to_json() for s in firing_sources(self.kb, rule, bindings)]
 
     def _asserted(self, pred: str, args: tuple) -> ProofNode:
         text = self.kb.describe(pred, args)
@@ -165,7 +170,7 @@ class Explainer:
         head = tuple(_val(a, b) for a in rule.head.args)
         node = ProofNode(_fact_text(rule.head.pred, head), "derived",
                          fill(rule.meta.message or rule.head.pred, b, self.kb.label),
-                         rule=rule.meta.id, source=self._rule_sources(rule))
+                         rule=rule.meta.id, source=self._rule_sources(rule, b))
         if depth is not None and depth <= 0:
             node.truncated = True
             return node
@@ -175,7 +180,7 @@ class Explainer:
                 lv, rv = _val(item.left, b), _val(item.right, b)
                 node.children.append(ProofNode(f"{lv!r} {item.op} {rv!r}", "comparison",
                                                f"{lv} {item.op} {rv} holds", rule=rule.meta.id,
-                                               source=self._rule_sources(rule)))
+                                               source=self._rule_sources(rule, b)))
                 continue
             pattern = tuple(_val(a, b) if not (isinstance(a, Var) and a.anonymous) else None for a in item.atom.args)
             if item.negated:

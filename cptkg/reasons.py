@@ -24,7 +24,7 @@ class Reason:
 
 
 def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Reason:
-    srcs = kb.rule_source(rule)
+    srcs = firing_sources(kb, rule, bindings)
     conf = rule.meta.confidence or _weakest(s.confidence for s in srcs)
     return Reason(
         rule=rule.meta.id or rule.head.pred,
@@ -35,6 +35,41 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
         bindings=dict(bindings),
         rule_index=index,
     )
+
+
+def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
+    """The sources one firing of ``rule`` rests on.
+
+    A rule that ranges over several knowledge-base entities of one kind
+    (the four exclusions, say) cites the sources of all of them; one firing
+    rests on one entity. For each bound entity with sources of its own, the
+    rule's sources that belong only to the other entities of its kind are
+    left out and the entity's own are added: a 62368 denied beside 62362
+    cites the 62362 descriptor and the note on programming at implant, not
+    the guide's 95990/95991 sentence that grounds another exclusion.
+    """
+    cited = list(rule.meta.source)
+    for pred, entities in _entities(kb).items():
+        for value in dict.fromkeys(v for v in bindings.values() if isinstance(v, str)):
+            own = entities.get(value)
+            if not own:
+                continue
+            others = set().union(*(s for e, s in entities.items() if e != value))
+            cited = [s for s in cited if s in own or s not in others] + [s for s in sorted(own) if s not in cited]
+    return [kb.sources[s] for s in dict.fromkeys(cited) if s in kb.sources]
+
+
+def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
+    """Entity kinds whose members carry their own sources: unary KB facts with provenance."""
+    cache = getattr(kb, "_entity_sources", None)
+    if cache is None:
+        cache = {}
+        for pred in ("exclusion",):
+            members = {row[0]: set(kb.fact_sources(pred, row)) for row in kb.facts.get(pred, ())}
+            if any(members.values()):
+                cache[pred] = members
+        object.__setattr__(kb, "_entity_sources", cache)
+    return cache
 
 
 def _weakest(levels) -> str:

@@ -154,3 +154,21 @@ def test_sources_lists_what_rests_on_each_and_the_conflict():
     assert by_id["g2.1-5"]["unused"] is False  # procedure narrative, not normative
     assert out["conflicts"][0]["id"] == "conflict-62368"
     assert len(out["conflicts"][0]["conflicting"]) == 2
+
+
+def test_an_exclusion_denial_cites_the_sources_of_that_exclusion_not_of_the_others(kb):
+    # 62368 on the implant date of 62362 rests on the 62362 descriptor ("with
+    # or without programming") and the note on programming at implant; the
+    # guide's §1 sentence grounds a different exclusion (62367-62370 with
+    # 95990/95991) and must not be cited for it - but is cited for that one.
+    from cptkg.check import check_claim
+
+    claim = parse_claim({"claim_id": "B", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62362", "date_of_service": "2025-01-02", "provider_id": "D", "provider_role": "physician"},
+        {"line": 2, "code": "62368", "date_of_service": "2025-01-02", "provider_id": "D", "provider_role": "physician"},
+        {"line": 3, "code": "95990", "date_of_service": "2025-01-02", "provider_id": "D", "provider_role": "physician"}]})
+    lines = {ln.line: ln for ln in check_claim(kb, claim).lines}
+    by_rule = {r.rule: {s["id"] for s in r.sources} for r in lines[2].reasons}
+    assert "g4-1" in by_rule["exclusion.component"] and "n-62362-programming" in by_rule["exclusion.component"]
+    assert "g1-1" not in by_rule["exclusion.component"]
+    assert "g1-1" in by_rule["exclusion.no-single-code"]
