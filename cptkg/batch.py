@@ -46,6 +46,13 @@ CLAIM_INPUTS = {
     "line_units": [INT, INT],
     "line_modifier": [INT, TEXT],
 }
+# Positions unique within a claim, as the rows are built below: an entry
+# (a line number, or a history entry -1, -2, ...) has one code and date, one
+# role, one number of units and at most one provider (claims with a repeated
+# line number are not judged). The compiler drops DISTINCTs on the strength
+# of these keys.
+CLAIM_KEYS = {"line": [(0,)], "billed": [(0,)], "in_history": [(0,)], "billed_provider": [(0,)],
+              "line_role": [(0,)], "line_units": [(0,)]}
 VERDICTS = ("reject", "warn")
 OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
 
@@ -112,7 +119,7 @@ def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
     if kb.check_static is not None:
         stats.update(kb.check_static.facts)
     return sc.compile_program(program, kb_types(kb.facts, program.edb), CLAIM_INPUTS, dialect,
-                              keep_bindings=VERDICTS, claim_type=INT, stats=stats)
+                              keep_bindings=VERDICTS, claim_type=INT, stats=stats, keys=CLAIM_KEYS)
 
 
 def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None,

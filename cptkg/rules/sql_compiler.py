@@ -104,6 +104,11 @@ class CompiledProgram:
     # rule index -> (relation name, literals it replaces, the rule's terms for V0..Vn).
     prefixes: dict[str, tuple[Literal, ...]] = field(default_factory=dict)
     prefix_of: dict[int, tuple[str, int, tuple[Var, ...]]] = field(default_factory=dict)
+    # Argument positions that fix a whole tuple of a relation (per claim when
+    # scoped): declared for the claim inputs, read from the facts of the
+    # knowledge base, derived for shared prefixes. They tell when a SELECT
+    # cannot repeat a row, so it needs no DISTINCT.
+    keys: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
 
     # ---- relation shapes -------------------------------------------------
     def width(self, pred: str) -> int:
@@ -248,21 +253,37 @@ class CompiledProgram:
         return len(match) / max(1, len(keys))
 
     # ---- internals -------------------------------------------------------
-    @staticmethod
-    def _projects_away(rule: Rule, kept: list[str]) -> bool:
+    def _projects_away(self, rule: Rule, kept: list[str]) -> bool:
         """Whether the SELECT can repeat a row, so it needs DISTINCT.
 
         Every relation is a set, so a join of them has one row per choice
         of tuples; when each positive literal's tuple is fixed by the kept
         variables and constants, no two rows are alike and DISTINCT (a
         hash of every row, the costliest step of a wide rule) is skipped.
+        A literal is also fixed when the arguments of one of its keys are:
+        ``billed(L, C, _)`` with ``L`` kept is one tuple, whatever ``_`` is.
         """
-        keep = set(kept)
-        for lit in rule.positive():
-            for a in lit.atom.args:
-                if isinstance(a, Var) and (a.anonymous or a.name not in keep):
-                    return True
-        return False
+        lits = rule.positive()
+        return len(self.fixed_literals(lits, set(kept))) < len(lits)
+
+    def fixed_literals(self, lits, known: set[str]) -> set[int]:
+        """Indexes of ``lits`` whose tuple is fixed once the ``known`` variables are."""
+        known = set(known)
+        fixed: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for j, lit in enumerate(lits):
+                if j in fixed:
+                    continue
+                args = lit.atom.args
+                ok = lambda i: isinstance(args[i], Const) or (not args[i].anonymous and args[i].name in known)  # noqa: E731
+                if all(ok(i) for i in range(len(args))) or any(
+                        all(ok(i) for i in key) for key in self.keys.get(lit.atom.pred, ())):
+                    fixed.add(j)
+                    known.update(a.name for a in args if isinstance(a, Var) and not a.anonymous)
+                    changed = True
+        return fixed
 
     def _head_cols(self, rule: Rule, var_col) -> list[str]:
         d = self.dialect
@@ -431,7 +452,8 @@ def claim_scoped(program: Program, claim_inputs: Iterable[str]) -> set[str]:
 def compile_program(program: Program, edb_types: dict[str, list[str]] | None = None,
                     claim_inputs: Iterable[str] = (), dialect: str | Dialect = "duckdb",
                     keep_bindings: Iterable[str] | None = None, claim_type: str = TEXT,
-                    stats: dict[str, set[tuple]] | None = None, share: bool = True) -> CompiledProgram:
+                    stats: dict[str, set[tuple]] | None = None, share: bool = True,
+                    keys: dict[str, Iterable[tuple[int, ...]]] | None = None) -> CompiledProgram:
     """Translate ``program`` for ``dialect``.
 
     ``claim_inputs`` names the input predicates that come per claim (they get
@@ -439,7 +461,11 @@ def compile_program(program: Program, edb_types: dict[str, list[str]] | None = N
     ``keep_bindings`` names the head predicates whose rules keep their
     bindings (default: every rule, as the pyDatalog backend does).
     ``stats`` gives the facts of shared (knowledge-base) predicates, input
-    or derived, so join orders can be costed from them.
+    or derived, so join orders can be costed from them, and the argument
+    positions that are unique in them (a key) read from them. ``keys`` declares
+    keys of the claim inputs (positions unique within a claim): a promise
+    the caller keeps, since the SQL then skips the DISTINCT that would have
+    removed repeated rows.
     """
     d = DIALECTS[dialect] if isinstance(dialect, str) else dialect
     types = infer_types(program, edb_types or {})
@@ -448,6 +474,14 @@ def compile_program(program: Program, edb_types: dict[str, list[str]] | None = N
     keep = {k for k, r in enumerate(program.rules) if keep_preds is None or r.head.pred in keep_preds}
     cp = CompiledProgram(program, d, types, scoped, keep, claim_type=claim_type, stats=stats)
     cp.rule_vars = {k: [v.name for v in r.variables()] for k, r in enumerate(program.rules)}
+    cp.keys = {p: [tuple(k) for k in ks] for p, ks in (keys or {}).items()}
+    for p, rows in (stats or {}).items():
+        if p in scoped or p in cp.keys or not rows or p not in types:
+            continue
+        n = len(types[p])
+        found = [(i,) for i in range(n) if len({r[i] for r in rows if len(r) == n}) == len(rows)]
+        if found:
+            cp.keys[p] = found
     if share:
         share_prefixes(cp)
     return cp
@@ -520,6 +554,8 @@ def share_prefixes(cp: CompiledProgram) -> None:
                                    if isinstance(a, Var) and a.name == f"V{j}") for j in range(len(rename))]
             if any(l.atom.pred in cp.scoped for l in canon_lits):
                 cp.scoped.add(name)
+            cp.keys[name] = [(i,) for i in range(len(rename))
+                             if len(cp.fixed_literals(canon_lits, {f"V{i}"})) == len(canon_lits)]
         terms = tuple(Var(v) for v in _prefix_vars(lits))
         cp.prefix_of[k] = (names[key], n, terms)
 
