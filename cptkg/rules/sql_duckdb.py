@@ -155,6 +155,17 @@ class DuckDBBackend:
         return (f"array_to_string(list_transform(list_sort(list_distinct(list(struct_pack(a := {order}, v := {value})))), "
                 f"lambda x: x.v), '{sep}')")
 
+    @staticmethod
+    def bit_set_agg(col: str) -> str:
+        """The group's distinct small integers (below 63) as the bits of one BIGINT."""
+        return f"bit_or(CAST(1 AS BIGINT) << CAST({col} AS INTEGER))"
+
+    def bit_set_names(self, mask: str, names: list[str], sep: str) -> str:
+        """The bits set in ``mask``, lowest first, each shown as ``names[i]``."""
+        lookup = "[" + ", ".join(self.dialect.literal(n) for n in names) + "]"
+        return (f"array_to_string(list_transform(list_filter(range({len(names)}), lambda i: ({mask} >> i) & 1 = 1), "
+                f"lambda i: {lookup}[i + 1]), '{sep}')")
+
     def int_list_join(self, col: str, names: list[str], sep: str) -> str:
         """The group's distinct small integers, sorted, each shown as ``names[i]``:
         aggregating integers is several times cheaper than aggregating text."""

@@ -169,6 +169,17 @@ class SparkBackend:
         return (f"array_join(transform(array_sort(collect_set(named_struct('a', {order}, 'v', {value}))), "
                 f"x -> x.v), '{sep}')")
 
+    @staticmethod
+    def bit_set_agg(col: str) -> str:
+        """The group's distinct small integers (below 63) as the bits of one BIGINT."""
+        return f"bit_or(shiftleft(CAST(1 AS BIGINT), CAST({col} AS INT)))"
+
+    def bit_set_names(self, mask: str, names: list[str], sep: str) -> str:
+        """The bits set in ``mask``, lowest first, each shown as ``names[i]``."""
+        lookup = "array(" + ", ".join(self.dialect.literal(n) for n in names) + ")"
+        return (f"array_join(transform(filter(sequence(0, {len(names) - 1}), i -> (shiftright({mask}, i) & 1) = 1), "
+                f"i -> element_at({lookup}, i + 1)), '{sep}')")
+
     def int_list_join(self, col: str, names: list[str], sep: str) -> str:
         """The group's distinct small integers, sorted, each shown as ``names[i]``."""
         lookup = "array(" + ", ".join(self.dialect.literal(n) for n in names) + ")"
