@@ -160,3 +160,25 @@ def test_an_empty_file_is_a_one_line_input_error_not_an_engine_failure(tmp_path)
     res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "o.csv")])
     assert res.exit_code == 2
     assert res.output.strip() == f"cptkg: {src}: empty file (no header row)"
+
+
+def test_rule_sets_spelled_from_bits_match_the_list_fallback(tmp_path, monkeypatch):
+    # Rule ids are gathered as the bits of an integer up to 62 rules and as
+    # sorted lists past that; both must give the same rows, several reasons
+    # and several warnings per line included.
+    from cptkg import batch, claimgen
+
+    lines, history = claimgen.generate(600, seed=3)
+    for name, rows, cols in (("in.csv", lines, claimgen.LINE_FIELDS), ("hist.csv", history, claimgen.HISTORY_FIELDS)):
+        with open(tmp_path / name, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=cols)
+            w.writeheader()
+            w.writerows(rows)
+    outs = []
+    for limit in (batch.MAX_BIT_RULES, 0):
+        monkeypatch.setattr(batch, "MAX_BIT_RULES", limit)
+        out = tmp_path / f"out{limit}.csv"
+        batch.run_batch(tmp_path / "in.csv", out, tmp_path / "hist.csv")
+        outs.append(list(csv.DictReader(open(out, encoding="utf-8"))))
+    assert outs[0] == outs[1]
+    assert any(";" in r["rules"] for r in outs[0]) and any(";" in r["warnings"] for r in outs[0])

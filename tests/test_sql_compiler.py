@@ -125,3 +125,34 @@ def test_rules_opening_with_the_same_joins_read_one_shared_relation_and_derive_t
         results.append((facts, {k: sorted(tuple(sorted(b.items())) for b in bs) for k, bs in bindings.items()}))
     assert results[0] == results[1]
     assert results[0][0]["reject"] and results[0][0]["warn"]
+
+
+def test_a_key_fixing_every_literal_drops_distinct_and_keeps_the_same_facts():
+    # billed(L, C, _): with L a key of billed, the '_' date cannot repeat a row;
+    # grp(C, G) has C unique in its facts, so G is fixed by C too. tag(C, T)
+    # has two tags for one code: no key, so the rule reading it keeps DISTINCT.
+    text = ("p(L, C) :- line(L), billed(L, C, _).\n"
+            "q(L, C) :- line(L), billed(L, C, _), grp(C, _).\n"
+            "t(L) :- line(L), billed(L, C, _), tag(C, _).\n")
+    prog = build_program(parse_text(text, "t.dl"), {"line": 1, "billed": 3, "grp": 2, "tag": 2})
+    types = {"line": ["int"], "billed": ["int", "text", "text"], "grp": ["text", "text"], "tag": ["text", "text"]}
+    kb = {"grp": {("62368", "g1"), ("62369", "g1")}, "tag": {("62368", "a"), ("62368", "b")}}
+    claim = {"line": {("x", 1), ("x", 2)}, "billed": {("x", 1, "62368", "2024-01-01"), ("x", 2, "62369", "2024-01-01"),
+                                                      ("x", -1, "62368", "2023-12-01")}}
+    keyed = sc.compile_program(prog, types, {"line", "billed"}, stats=kb, keys={"billed": [(0,)], "line": [(0,)]},
+                               share=False)
+    plain = sc.compile_program(prog, types, {"line", "billed"}, share=False)
+    assert keyed.keys["grp"] == [(0,)] and keyed.keys["tag"] == [(1,)]  # the tag, not the code, is unique
+    sql = {name: {r.head.pred: cp.rule_head_select(k) for k, r in enumerate(prog.rules)}
+           for name, cp in (("keyed", keyed), ("plain", plain))}
+    assert "DISTINCT" not in sql["keyed"]["p"] and "DISTINCT" not in sql["keyed"]["q"]
+    assert "DISTINCT" in sql["keyed"]["t"]
+    assert all("DISTINCT" in s for s in sql["plain"].values())
+    results = []
+    for cp in (keyed, plain):
+        be = DuckDBBackend()
+        sc.load_inputs(cp, be, {**kb, **claim}, ["x"])
+        sc.run(cp, be)
+        results.append(sc.read_model(cp, be, ["p", "q", "t"])[0])
+    assert results[0] == results[1]
+    assert results[0]["t"] == {("x", 1)} and len(results[0]["q"]) == 2
