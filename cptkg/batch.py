@@ -450,24 +450,23 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line WHERE n.n > 1
         GROUP BY r.claim_id, r.line""")
     if bits:
-        # The sets of rules, from a pass over integers only (the text of the
+        # The sets of rules, from passes over integers only (the text of the
         # reasons is aggregated once, in the output query).
         b.materialize("b_reason_sets", _bit_set_names_sql(
             b, f"(SELECT {b.bit_set_agg('k')} AS mask FROM b_reasons GROUP BY claim_id, line) x", "mask", rule_ids))
+        b.materialize("b_warn_bits", f"SELECT claim_id, line, {b.bit_set_agg('k')} AS mask FROM b_warns GROUP BY claim_id, line")
         multi = """SELECT m.claim_id, m.line, s.names AS rules, m.reasons FROM b_multi_reasons m
             JOIN b_reason_sets s ON s.mask = m.rules"""
+        warns = f"""SELECT w.claim_id, w.line, s.names AS warnings FROM b_warn_bits w
+            JOIN ({_bit_set_names_sql(b, 'b_warn_bits', 'mask', rule_ids)}) s ON s.mask = w.mask"""
     else:
         multi = "SELECT claim_id, line, rules, reasons FROM b_multi_reasons"
+        warns = f"""SELECT claim_id, line, {b.int_list_join('k', rule_ids, ';')} AS warnings
+            FROM b_warns GROUP BY claim_id, line"""
     b.view("b_line_reasons", f"""SELECT r.claim_id, r.line, r.rule AS rules, r.message AS reasons
         FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line WHERE n.n = 1
         UNION ALL {multi}""")
-    if bits:
-        b.materialize("b_warn_bits", f"SELECT claim_id, line, {b.bit_set_agg('k')} AS mask FROM b_warns GROUP BY claim_id, line")
-        b.view("b_line_warns", f"""SELECT w.claim_id, w.line, s.names AS warnings FROM b_warn_bits w
-            JOIN ({_bit_set_names_sql(b, 'b_warn_bits', 'mask', rule_ids)}) s ON s.mask = w.mask""")
-    else:
-        b.view("b_line_warns", f"""SELECT claim_id, line, {b.int_list_join('k', rule_ids, ';')} AS warnings
-            FROM b_warns GROUP BY claim_id, line""")
+    b.view("b_line_warns", warns)
     b.view("b_out", f"""SELECT r.row_no AS {d.ident('row')}, r.claim_id, r.line, r.code,
         CASE WHEN r.verdict_error IS NOT NULL THEN 'error' WHEN lr.rules IS NOT NULL THEN 'rejected' ELSE 'accepted' END AS status,
         CASE WHEN r.verdict_error IS NULL THEN lr.rules END AS rules,
