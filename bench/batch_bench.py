@@ -51,7 +51,7 @@ def generate(d: Path, n: int, seed: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from cptkg import claimgen
+    from devtools import claimgen
 
     lines, history = claimgen.generate(n, seed=seed)
     cols = claimgen.LINE_FIELDS
@@ -61,8 +61,8 @@ def generate(d: Path, n: int, seed: int) -> None:
 
 def load_kb_tables(conn, kb, persist: bool = False) -> None:
     """KB facts as tables kb_<pred>(c0, ...): temporary, or kept in the database file."""
-    from cptkg.batch import CLAIM_INPUTS, kb_types
-    from cptkg.rules.sql_duckdb import DuckDBBackend
+    from cptkg.judge.batch import CLAIM_INPUTS, kb_types
+    from cptkg.engines.sql.duckdb import DuckDBBackend
 
     be = DuckDBBackend(conn)
     types = kb_types(kb.facts, kb.check_program.edb)
@@ -78,8 +78,8 @@ def load_kb_tables(conn, kb, persist: bool = False) -> None:
 # ---------------------------------------------------------------- one engine each
 
 def run_compiled(d: Path) -> dict:
-    from cptkg.batch import run_batch
-    from cptkg.kb import default_kb
+    from cptkg.judge.batch import run_batch
+    from cptkg.knowledge.loader import default_kb
 
     kb = default_kb()
     t = time.perf_counter()
@@ -90,7 +90,7 @@ def run_compiled(d: Path) -> dict:
 def run_handwritten(d: Path) -> dict:
     import duckdb
 
-    from cptkg.kb import default_kb
+    from cptkg.knowledge.loader import default_kb
 
     kb = default_kb()
     conn = duckdb.connect()
@@ -108,7 +108,7 @@ def run_handwritten(d: Path) -> dict:
 def run_logica(d: Path) -> dict:
     import duckdb
 
-    from cptkg.kb import default_kb
+    from cptkg.knowledge.loader import default_kb
 
     kb = default_kb()
     db = d / "logica.duckdb"
@@ -143,7 +143,7 @@ def partition_by_claim(program, claim_inputs):
     with its claim_id column)."""
     from cptkg.rules.ast import Atom, Literal, Rule, Var
     from cptkg.rules.program import build_program
-    from cptkg.rules.sql_compiler import claim_scoped
+    from cptkg.engines.sql.compiler import claim_scoped
 
     scoped = claim_scoped(program, claim_inputs)
     cid = Var("Cid")
@@ -170,12 +170,12 @@ def partition_by_claim(program, claim_inputs):
 def run_pydatalog(d: Path, sample: int) -> dict:
     import pyarrow.parquet as pq
 
-    from cptkg.batch import CLAIM_INPUTS
-    from cptkg.check import claim_facts
-    from cptkg.claims import parse_claims
-    from cptkg.kb import default_kb
-    from cptkg.rules.pydatalog_engine import evaluate
-    from cptkg import claimgen
+    from cptkg.judge.batch import CLAIM_INPUTS
+    from cptkg.judge.check import claim_facts
+    from cptkg.judge.input import parse_claims
+    from cptkg.knowledge.loader import default_kb
+    from cptkg.engines.pydatalog import evaluate
+    from devtools import claimgen
 
     kb = default_kb()
     lines = pq.read_table(d / "lines.parquet").slice(0, sample).to_pylist()
@@ -199,10 +199,10 @@ def run_pydatalog(d: Path, sample: int) -> dict:
 def run_check(d: Path, sample: int) -> dict:
     import pyarrow.parquet as pq
 
-    from cptkg import claimgen
-    from cptkg.check import check_claims
-    from cptkg.claims import parse_claims
-    from cptkg.kb import default_kb
+    from devtools import claimgen
+    from cptkg.judge.check import check_claims
+    from cptkg.judge.input import parse_claims
+    from cptkg.knowledge.loader import default_kb
 
     kb = default_kb()
     lines = pq.read_table(d / "lines.parquet").slice(0, sample).to_pylist()

@@ -19,9 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cptkg import batch, exporters, sparql  # noqa: E402
-from cptkg.graphs import load_graphs  # noqa: E402
-from cptkg.kb import default_kb  # noqa: E402
+from cptkg.judge import pipeline as batch  # noqa: E402
+from cptkg import exports as exporters  # noqa: E402
+from cptkg.knowledge import sparql  # noqa: E402
+from cptkg.knowledge.datasets import load_graphs  # noqa: E402
+from cptkg.knowledge.loader import default_kb  # noqa: E402
 
 CODES = ["62360", "62362", "62367", "62368", "62369", "62370", "95990", "95991"]
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]

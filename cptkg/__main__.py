@@ -1,3 +1,3 @@
-from .cli import main
+from cptkg.faces.cli import main
 
 main()

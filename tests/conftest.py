@@ -1,6 +1,6 @@
 import pytest
 
-from cptkg.kb import default_kb
+from cptkg.knowledge.loader import default_kb
 
 
 @pytest.fixture(scope="session")

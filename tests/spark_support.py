@@ -25,6 +25,6 @@ def spark_session():
         if required:
             pytest.fail(f"Spark tests required but {problem}")
         pytest.skip(problem)
-    from cptkg.rules.sql_spark import local_session
+    from cptkg.engines.sql.spark import local_session
 
     return local_session(app="cptkg-tests", partitions=1)

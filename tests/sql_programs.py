@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 
-from cptkg.rules import pydatalog_engine, sql_compiler
+from cptkg.engines import pydatalog as pydatalog_engine
+from cptkg.engines.sql import compiler as sql_compiler
 from cptkg.rules.parser import parse_text
 from cptkg.rules.program import build_program
 

@@ -18,7 +18,7 @@ TIMEOUT = 180
 
 
 def page_app(module: str) -> AppTest:
-    return AppTest.from_string(f"from cptkg.explorer.{module} import page\npage()\n", default_timeout=TIMEOUT)
+    return AppTest.from_string(f"from cptkg.faces.explorer.{module} import page\npage()\n", default_timeout=TIMEOUT)
 
 
 def texts(at: AppTest) -> str:

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from cptkg.commands.batch import command
+from cptkg.faces.commands.batch import command
 
 HEADER = "claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
 
@@ -129,8 +129,8 @@ def test_unknown_type_or_missing_file_is_exit_2(tmp_path, name):
 @pytest.mark.slow
 def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     from spark_support import spark_session
-    from cptkg.batch import run_batch
-    from cptkg.rules.sql_spark import SparkBackend
+    from cptkg.judge.batch import run_batch
+    from cptkg.engines.sql.spark import SparkBackend
 
     spark = spark_session()
     body = ("A,P1,1,62367,2024-02-30,D1,physician,1,\n"
@@ -166,7 +166,8 @@ def test_rule_sets_spelled_from_bits_match_the_list_fallback(tmp_path, monkeypat
     # Rule ids are gathered as the bits of an integer up to 62 rules and as
     # sorted lists past that; both must give the same rows, several reasons
     # and several warnings per line included.
-    from cptkg import batch, claimgen
+    from cptkg.judge import batch
+    from devtools import claimgen
 
     lines, history = claimgen.generate(600, seed=3)
     for name, rows, cols in (("in.csv", lines, claimgen.LINE_FIELDS), ("hist.csv", history, claimgen.HISTORY_FIELDS)):

@@ -10,9 +10,9 @@ import csv
 
 import pytest
 
-from cptkg.batch import run_batch
-from cptkg.claims import InputError, parse_claims
-from cptkg.readers import csv as csv_reader
+from cptkg.judge.batch import run_batch
+from cptkg.judge.input import InputError, parse_claims
+from cptkg.io.readers import csv as csv_reader
 
 FIELDS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
 GOOD = {"claim_id": "A", "patient_id": "P1", "line": "1", "code": "62367", "date_of_service": "2024-02-01",
@@ -99,7 +99,7 @@ def test_batch_and_check_refuse_the_same_rows_naming_the_same_field(batch_verdic
 @pytest.mark.slow
 def test_spark_refuses_the_same_edge_rows_with_the_same_words_as_duckdb(batch_verdicts, tmp_path):
     from spark_support import spark_session
-    from cptkg.rules.sql_spark import SparkBackend
+    from cptkg.engines.sql.spark import SparkBackend
 
     run_batch(_edge_file(tmp_path), tmp_path / "spark.csv", backend=SparkBackend(spark_session()))
     spark = _rows(tmp_path / "spark.csv")

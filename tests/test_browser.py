@@ -66,7 +66,7 @@ def _outside(requests: list[str], url: str) -> list[str]:
 
 
 def test_rejected_claim_explained_and_fixed_in_a_real_browser(app_url):
-    from cptkg.explorer.tour import browser_page, check_and_fix
+    from devtools.tour import browser_page, check_and_fix
 
     with browser_page() as (page, requests):
         seen = check_and_fix(page, app_url)
@@ -80,7 +80,7 @@ def test_rejected_claim_explained_and_fixed_in_a_real_browser(app_url):
 
 
 def test_knowledge_graph_draws_offline_and_a_click_opens_details(app_url):
-    from cptkg.explorer.tour import browser_page, click_graph_node, graph_canvas_drawn, wait_idle
+    from devtools.tour import browser_page, click_graph_node, graph_canvas_drawn, wait_idle
 
     with browser_page() as (page, requests):
         page.goto(app_url + "/graph")
@@ -95,7 +95,7 @@ def test_knowledge_graph_draws_offline_and_a_click_opens_details(app_url):
 
 
 def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
-    from cptkg.explorer.tour import browser_page, wait_idle
+    from devtools.tour import browser_page, wait_idle
 
     with browser_page() as (page, requests):
         page.goto(app_url + "/batch")

@@ -12,10 +12,12 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
-from cptkg import pipeline as batch, readers, writers
-from cptkg.claims import parse_claims
-from cptkg.readers import ReadError
-from cptkg.readers.fhir import nucc_role
+from cptkg.judge import pipeline as batch
+from cptkg.io import readers
+from cptkg.io import writers
+from cptkg.judge.input import parse_claims
+from cptkg.io.readers import ReadError
+from cptkg.io.readers.fhir import nucc_role
 
 DATA = Path(__file__).parent / "data" / "interop"
 FHIR_CLAIM = DATA / "fhir-claim.json"
@@ -141,7 +143,7 @@ def test_bundle_in_gives_bundle_of_claim_responses():
 
 
 def test_every_rule_id_in_a_claim_response_is_a_rule_of_the_kb():
-    from cptkg.kb import default_kb
+    from cptkg.knowledge.loader import default_kb
 
     kb = default_kb()
     out = batch.run(FHIR_BUNDLE, output="fhir")
@@ -239,7 +241,7 @@ def test_json_claims_pass_through_and_json_writer_keeps_shape():
 
 
 def test_malformed_json_is_one_line():
-    from cptkg.claims import InputError
+    from cptkg.judge.input import InputError
 
     with pytest.raises(InputError) as e:
         readers.read(b'{"claim_id": "A", "claim_id": "B"}', input_format="json")

@@ -7,11 +7,11 @@ import pytest
 from pyshacl import validate
 from rdflib import Graph
 
-from cptkg.check import check_claims
-from cptkg.claim_rdf import CLM, claim_graph, validate_claim
-from cptkg.claims import InputError, parse_claims
-from cptkg.graphs import load_graphs, project_root, shape_files
-from cptkg.kb import default_kb
+from cptkg.judge.check import check_claims
+from devtools.claim_rdf import CLM, claim_graph, validate_claim
+from cptkg.judge.input import InputError, parse_claims
+from cptkg.knowledge.datasets import load_graphs, project_root, shape_files
+from cptkg.knowledge.loader import default_kb
 
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
 SHAPE_RULES = {"code.unknown", "role.needs-physician-or-qhp", "role.pt-scope", "role.not-listed"}
@@ -112,7 +112,7 @@ def test_kb_conforms_to_its_shapes_and_a_broken_kb_does_not():
 
 
 def test_shacl_export_holds_both_shape_files():
-    from cptkg import exporters
+    from cptkg import exports as exporters
 
     out = exporters.export("shacl")[""]
     g = Graph().parse(data=out, format="turtle")

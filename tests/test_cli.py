@@ -6,8 +6,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from cptkg.cli import main
-from cptkg.kb import ROOT
+from cptkg.faces.cli import main
+from cptkg.knowledge.loader import ROOT
 
 LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "NPI-1", "provider_role": "physician"}
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cptkg.conformance import (CptkgEvaluator, OutsideSubset, SafetyViolationError, dialect_for_source,
+from devtools.conformance import (CptkgEvaluator, OutsideSubset, SafetyViolationError, dialect_for_source,
                                translate, translate_rule)
 from cptkg.rules.program import RuleLoadError
 
@@ -88,7 +88,7 @@ def test_dialect_follows_the_case_source():
 
 
 def test_isolated_evaluation_is_killed_at_its_time_limit():
-    from cptkg.rules.pydatalog_engine import EvaluationTimeout
+    from cptkg.engines.pydatalog import EvaluationTimeout
 
     ev = CptkgEvaluator("textbook", timeout=1.5)
     edges = [(i, i + 1) for i in range(400)]
@@ -104,7 +104,7 @@ def test_mutual_recursion_through_three_predicates_over_a_self_loop_terminates()
     code = textwrap.dedent("""
         from cptkg.rules.parser import parse_text
         from cptkg.rules.program import build_program
-        from cptkg.rules.pydatalog_engine import evaluate
+        from cptkg.engines.pydatalog import evaluate
         prog = build_program(parse_text('''
             live_in(X, V) :- use(X, V).
             live_in(X, V) :- live_out(X, V), not def(X, V).
@@ -128,7 +128,7 @@ def _closure_program():
 
 
 def test_forked_evaluation_gives_the_same_model_as_the_thread_path():
-    from cptkg.rules import pydatalog_engine
+    from cptkg.engines import pydatalog as pydatalog_engine
 
     prog = _closure_program()
     facts = {"edge": {(1, 2), (2, 3), (3, 1), (3, 4)}}
@@ -140,7 +140,7 @@ def test_forked_evaluation_gives_the_same_model_as_the_thread_path():
 def test_evaluation_stops_at_its_time_limit():
     import time
 
-    from cptkg.rules.pydatalog_engine import EvaluationTimeout, evaluate
+    from cptkg.engines.pydatalog import EvaluationTimeout, evaluate
 
     t = time.perf_counter()
     with pytest.raises(EvaluationTimeout):

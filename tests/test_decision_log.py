@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cptkg.cli import main
-from cptkg.decision_log import append_decisions, canonical_json, hash_identifier, kb_version
-from cptkg.kb import ROOT, load_kb
+from cptkg.faces.cli import main
+from cptkg.io.decision_log import append_decisions, canonical_json, hash_identifier, kb_version
+from cptkg.knowledge.loader import ROOT, load_kb
 
 LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "NPI-1",
         "provider_role": "physician"}

@@ -5,11 +5,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cptkg.cases import load_cases
-from cptkg.claims import InputError, parse_claim, parse_encounter
-from cptkg.cli import main
-from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
-from cptkg.kb import ROOT
+from cptkg.judge.cases import load_cases
+from cptkg.judge.input import InputError, parse_claim, parse_encounter
+from cptkg.faces.cli import main
+from cptkg.explain.proofs import apply_suggestion, explain_claim, explain_encounter
+from cptkg.knowledge.loader import ROOT
 
 CLAIMS = [c for c in load_cases(ROOT / "kb/rules/claim.cases.yaml") if "error" not in c["expect"]]
 ENCOUNTERS = [c for c in load_cases(ROOT / "kb/rules/infer.cases.yaml") if "error" not in c["expect"]]
@@ -161,7 +161,7 @@ def test_an_exclusion_denial_cites_the_sources_of_that_exclusion_not_of_the_othe
     # or without programming") and the note on programming at implant; the
     # guide's §1 sentence grounds a different exclusion (62367-62370 with
     # 95990/95991) and must not be cited for it - but is cited for that one.
-    from cptkg.check import check_claim
+    from cptkg.judge.check import check_claim
 
     claim = parse_claim({"claim_id": "B", "patient_id": "P", "lines": [
         {"line": 1, "code": "62362", "date_of_service": "2025-01-02", "provider_id": "D", "provider_role": "physician"},

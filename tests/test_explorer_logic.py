@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cptkg import graph as G
-from cptkg.claims import parse_claims
-from cptkg.explorer import batch, checker, export, proofs, query
-from cptkg.explorer.explaining import apply_fix, judge
-from cptkg.explorer.rules_page import rule_table
-from cptkg.kb import default_kb
+from cptkg.knowledge import views as G
+from cptkg.judge.input import parse_claims
+from cptkg.faces.explorer import batch, checker, export, proofs, query
+from cptkg.faces.explorer.explaining import apply_fix, judge
+from cptkg.faces.explorer.rules_page import rule_table
+from cptkg.knowledge.loader import default_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,8 +142,8 @@ def test_fix_summary_names_each_edit():
 
 
 def test_a_claim_that_runs_out_of_time_is_an_error_entry_not_a_crash(kb, monkeypatch):
-    from cptkg.explorer import explaining
-    from cptkg.rules.pydatalog_engine import EvaluationTimeout
+    from cptkg.faces.explorer import explaining
+    from cptkg.engines.pydatalog import EvaluationTimeout
 
     def slow(*a, **k):
         raise EvaluationTimeout("the rules did not finish within 30 s")

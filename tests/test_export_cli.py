@@ -6,7 +6,7 @@ import networkx as nx
 import pyoxigraph as ox
 from click.testing import CliRunner
 
-from cptkg.cli import main
+from cptkg.faces.cli import main
 
 
 def run(*args):

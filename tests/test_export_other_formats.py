@@ -14,10 +14,10 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from cptkg import exporters
-from cptkg.exporters._netx import networkx_to_rdf, term_from_attrs
-from cptkg.graphs import load_graphs
-from cptkg.kb import default_kb
+from cptkg import exports as exporters
+from cptkg.exports._netx import networkx_to_rdf, term_from_attrs
+from cptkg.knowledge.datasets import load_graphs
+from cptkg.knowledge.loader import default_kb
 from cptkg.rules.parser import RuleSyntaxError, parse_text
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
@@ -117,8 +117,8 @@ def test_html_docs_name_every_role_class():
 
 
 # ------------------------------------------- shapes and rules from a broken tree
-from cptkg.exporters import ExportInput  # noqa: E402
-from cptkg.graphs import Graphs  # noqa: E402
+from cptkg.exports import ExportInput  # noqa: E402
+from cptkg.knowledge.datasets import Graphs  # noqa: E402
 
 
 def test_shacl_export_reads_back_in_pyoxigraph():

@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, XSD
 
-from cptkg import exporters
+from cptkg import exports as exporters
 
 owlready2 = pytest.importorskip("owlready2")
 ONT = "https://w3id.org/cptkg/ontology#"

@@ -9,10 +9,10 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import RDF, XSD
 
-from cptkg import exporters
-from cptkg.exporters import ExportInput
-from cptkg.exporters.owl import owl_graph
-from cptkg.graphs import KB_GRAPH, ONTOLOGY_GRAPH, load_graphs
+from cptkg import exports as exporters
+from cptkg.exports import ExportInput
+from cptkg.exports.owl import owl_graph
+from cptkg.knowledge.datasets import KB_GRAPH, ONTOLOGY_GRAPH, load_graphs
 
 OX_FORMAT = {
     "turtle": ox.RdfFormat.TURTLE,

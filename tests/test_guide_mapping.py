@@ -5,7 +5,7 @@ import re
 import pytest
 from rdflib import URIRef
 
-from cptkg.kb import ROOT
+from cptkg.knowledge.loader import ROOT
 
 GUIDE = ROOT / "sources" / "pump-billing-guide.txt"   # a verbatim copy, see sources/README.md
 SHARED = ROOT.parent / "shared" / "sources"
@@ -50,7 +50,7 @@ def test_normative_sentences_map_to_existing_kb_elements(kb):
 
 def test_every_normative_source_is_used_by_a_rule_or_a_fact(kb):
     from rdflib.namespace import DCTERMS
-    from cptkg.kb import local
+    from cptkg.knowledge.loader import local
 
     used = {s for p in (kb.check_program, kb.infer_program) for r in p.rules for s in r.meta.source}
     used |= {local(o) for o in kb.graph.objects(None, DCTERMS.source)}

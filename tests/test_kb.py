@@ -5,8 +5,8 @@ import shutil
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
-from cptkg.kb import ROOT, KBLoadError, load_kb
-from cptkg.namespace import ONT
+from cptkg.knowledge.loader import ROOT, KBLoadError, load_kb
+from cptkg.knowledge.namespace import ONT
 
 
 @pytest.fixture

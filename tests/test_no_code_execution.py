@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cptkg.cli import main
-from cptkg.rdf_safe import RdfInputError, parse_rdf
+from cptkg.faces.cli import main
+from cptkg.knowledge.rdf_safe import RdfInputError, parse_rdf
 from cptkg.rules.parser import RuleSyntaxError, parse_text
 from cptkg.rules.program import RuleLoadError, build_program
-from cptkg.rules.pydatalog_engine import evaluate
-from cptkg.sparql import QueryRefused, check_query
+from cptkg.engines.pydatalog import evaluate
+from cptkg.knowledge.sparql import QueryRefused, check_query
 
 
 def payloads(marker: Path) -> list[str]:
@@ -66,7 +66,7 @@ def tripwires(monkeypatch):
 
     import pyDatalog.pyDatalog as pd
 
-    import cptkg.check, cptkg.claims, cptkg.report  # noqa: E401,F401 - imported before the tripwires
+    import cptkg.judge.check, cptkg.judge.input, cptkg.faces.report  # noqa: E401,F401 - imported before the tripwires
     monkeypatch.setattr(builtins, "eval", trip("eval", builtins.eval))
     monkeypatch.setattr(builtins, "exec", trip("exec", builtins.exec))
     for name in ("load", "ask"):
@@ -306,7 +306,7 @@ def test_the_guard_blocks_requests_while_parsing_and_only_then(local_server):
     that thread only, and leaves the process's networking alone otherwise."""
     import urllib.request
 
-    from cptkg.rdf_safe import no_outside_access
+    from cptkg.knowledge.rdf_safe import no_outside_access
 
     url, seen = local_server
     with no_outside_access():
@@ -317,7 +317,7 @@ def test_the_guard_blocks_requests_while_parsing_and_only_then(local_server):
 
 
 def test_the_guard_also_refuses_file_reads_during_a_parse(tmp_path):
-    from cptkg.rdf_safe import no_outside_access
+    from cptkg.knowledge.rdf_safe import no_outside_access
 
     secret = tmp_path / "secret.txt"
     secret.write_text("x")

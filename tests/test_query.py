@@ -17,8 +17,8 @@ from rdflib import Graph
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
-from cptkg import sparql
-from cptkg.commands.query import command as query_cmd
+from cptkg.knowledge import sparql
+from cptkg.faces.commands.query import command as query_cmd
 
 PFX = ("PREFIX ont: <https://w3id.org/cptkg/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> ")

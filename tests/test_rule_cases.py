@@ -1,8 +1,8 @@
 """The named cases beside each rule file pass, and every rule has one."""
 import pytest
 
-from cptkg.cases import load_cases, run_all, run_claim_case, run_infer_case
-from cptkg.kb import ROOT
+from cptkg.judge.cases import load_cases, run_all, run_claim_case, run_infer_case
+from cptkg.knowledge.loader import ROOT
 
 CLAIM_CASES = load_cases(ROOT / "kb/rules/claim.cases.yaml")
 INFER_CASES = load_cases(ROOT / "kb/rules/infer.cases.yaml")

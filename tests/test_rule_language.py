@@ -3,7 +3,7 @@ import pytest
 
 from cptkg.rules.parser import RuleSyntaxError, parse_text
 from cptkg.rules.program import RuleLoadError, build_program
-from cptkg.rules.pydatalog_engine import evaluate
+from cptkg.engines.pydatalog import evaluate
 
 
 def prog(text, edb=None):

@@ -13,10 +13,10 @@ import random
 import pytest
 
 import sql_programs as sp
-from cptkg.rules import sql_compiler as sc
+from cptkg.engines.sql import compiler as sc
 from cptkg.rules.parser import parse_text
 from cptkg.rules.program import build_program
-from cptkg.rules.sql_duckdb import DuckDBBackend
+from cptkg.engines.sql.duckdb import DuckDBBackend
 
 
 def _claims(n: int, seed: int) -> dict[str, dict]:
@@ -90,7 +90,7 @@ def test_spark_literals_escape_quotes_and_backslashes():
 @pytest.mark.slow
 def test_spark_derives_what_pydatalog_derives_for_every_claim():
     from spark_support import spark_session
-    from cptkg.rules.sql_spark import SparkBackend
+    from cptkg.engines.sql.spark import SparkBackend
 
     spark = spark_session()
     prog = sp.program()

@@ -17,10 +17,10 @@ import os
 
 import pytest
 
-from cptkg import claimgen
-from cptkg.batch import run_batch
-from cptkg.check import check_claims
-from cptkg.claims import Claim, parse_claims
+from devtools import claimgen
+from cptkg.judge.batch import run_batch
+from cptkg.judge.check import check_claims
+from cptkg.judge.input import Claim, parse_claims
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,7 @@ def test_duckdb_batch_matches_pydatalog_line_for_line(generated, reference, kb):
 
 def test_spark_batch_matches_pydatalog_line_for_line(generated, reference, kb):
     from spark_support import spark_session
-    from cptkg.rules.sql_spark import SparkBackend
+    from cptkg.engines.sql.spark import SparkBackend
 
     spark = spark_session()
     d, _, _ = generated

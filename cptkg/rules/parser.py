@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 
-from .ast import Atom, Comparison, Const, Literal, Rule, RuleMeta, Var
+from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, RuleMeta, Var
 
 GRAMMAR = r"""
 start: clause*

@@ -12,7 +12,7 @@ import string
 
 import networkx as nx
 
-from .ast import Atom, Comparison, Literal, Rule, Var
+from cptkg.rules.ast import Atom, Comparison, Literal, Rule, Var
 
 
 class RuleLoadError(ValueError):

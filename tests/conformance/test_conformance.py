@@ -22,7 +22,7 @@ dc = pytest.importorskip("datalog_conformance")
 import yaml  # noqa: E402
 from datalog_conformance import TestCase as SuiteCase, YamlTestRunner, get_tests_dir  # noqa: E402
 
-from cptkg.conformance import CptkgEvaluator, dialect_for_source  # noqa: E402
+from devtools.conformance import CptkgEvaluator, dialect_for_source  # noqa: E402
 
 GROUPS = ("basic", "negation", "recursion", "errors")
 #: per distinct program; lubm (103,074 facts) needs ~40 s on a loaded 2-core machine

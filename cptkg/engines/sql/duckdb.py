@@ -1,0 +1,173 @@
+"""Run compiled rules on DuckDB, the embedded default for batches.
+
+Relations are temporary tables of one in-process connection, so nothing is
+written to disk and two batches on two connections never meet.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import duckdb
+import pyarrow as pa
+
+from cptkg.engines.sql.compiler import DUCKDB, INT
+
+_ARROW = {INT: pa.int64(), "text": pa.string()}
+
+
+class DuckDBBackend:
+    dialect = DUCKDB
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection | None = None, threads: int | None = None,
+                 follow_join_order: bool = True):
+        self.conn = conn or duckdb.connect(":memory:")
+        if threads:
+            self.conn.execute(f"SET threads = {int(threads)}")
+        # Rule relations join in the FROM order the compiler chose (see
+        # CompiledProgram.join_order): DuckDB's reordering, guessing from
+        # cardinalities, built a 12.5-million-row intermediate for the
+        # exclusion rule of a million-line batch.
+        self.follow_join_order = follow_join_order
+        self._views: set[str] = set()
+
+    def execute(self, sql: str, params=None):
+        return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+
+    def materialize(self, name: str, sql: str) -> None:
+        if name in self._views:
+            self.drop(name)
+        rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_", "cj_"))
+        if rule_sql:
+            self.conn.execute("SET disabled_optimizers = 'join_order'")
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        finally:
+            if rule_sql:
+                self.conn.execute("RESET disabled_optimizers")
+
+    def view(self, name: str, sql: str) -> None:
+        """A relation computed where it is read (cheap projections, one-use steps)."""
+        self.drop(name)
+        self.conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        self._views.add(name)
+
+    def count(self, name: str) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+
+    def drop(self, name: str) -> None:
+        if name in self._views:
+            self._views.discard(name)
+            self.conn.execute(f"DROP VIEW IF EXISTS {name}")
+        else:
+            self.conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def load_rows(self, name: str, columns: list[str], types: list[str], rows: Iterable[tuple]) -> None:
+        rows = list(rows)
+        if len(rows) <= 2000:
+            # Knowledge-base relations are small: one statement each, with
+            # no Arrow table to build and register (a third of a second for
+            # the 33 relations of the claim rules).
+            d = self.dialect
+            cast = ", ".join(f"CAST(v{i} AS {d.sql_type(t)}) AS {c}" for i, (c, t) in enumerate(zip(columns, types)))
+            if not rows:
+                empty = ", ".join(f"CAST(NULL AS {d.sql_type(t)}) AS {c}" for c, t in zip(columns, types))
+                self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {empty} WHERE 1 = 0")
+                return
+            values = ", ".join("(" + ", ".join("NULL" if v is None else d.literal(v) for v in r) + ")" for r in rows)
+            names = ", ".join(f"v{i}" for i in range(len(columns)))
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cast} FROM (VALUES {values}) t({names})")
+            return
+        arrays = [pa.array([r[i] for r in rows], type=_ARROW[t]) for i, t in enumerate(types)]
+        table = pa.Table.from_arrays(arrays, names=columns)
+        self.conn.register("_cptkg_load", table)
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _cptkg_load")
+        finally:
+            self.conn.unregister("_cptkg_load")
+
+    def fetch(self, sql: str) -> list[tuple]:
+        return self.conn.execute(sql).fetchall()
+
+    # ---- batch input/output and the dialect's few non-standard functions ----
+    def read_table(self, path, name: str, kind: str) -> list[str]:
+        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order).
+
+        Parquet is scanned by DuckDB where it is read (a view): a million
+        lines never pass through Python, and only the columns the batch
+        uses are decoded. CSV goes through Arrow's reader, which reports
+        each malformed record so it can keep its row (tabular.read_arrow).
+        """
+        if kind == "parquet":
+            return self._parquet_view(path, name)
+        from cptkg.engines.sql.tabular import read_arrow
+
+        table = read_arrow(path, kind)
+        self.conn.register("_cptkg_in", table)
+        try:
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _cptkg_in")
+        finally:
+            self.conn.unregister("_cptkg_in")
+        return [c for c in table.column_names if c != "row_no"]
+
+    def _parquet_view(self, path, name: str) -> list[str]:
+        src = f"read_parquet({self.dialect.literal(str(path))}, file_row_number = true)"
+        try:
+            cols = [r[0] for r in self.conn.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        except duckdb.Error as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ValueError(f"{path}: cannot be read as parquet: {first.split(': ', 1)[-1]}") from None
+        cols = [c for c in cols if c != "file_row_number"]
+        q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731  (column names come from the file)
+        names = [c.strip().lower() for c in cols]
+        sel = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(n)}" for c, n in zip(cols, names))
+        self.view(name, f"SELECT {sel}, CAST(file_row_number AS BIGINT) + 1 AS row_no FROM {src}")
+        return names
+
+    def write_query(self, sql: str, path, kind: str) -> int:
+        """Write the query's rows to ``path``; returns the number of rows the writer wrote."""
+        fmt = "FORMAT csv, HEADER true" if kind == "csv" else "FORMAT parquet"
+        return self.conn.execute(f"COPY ({sql}) TO {self.dialect.literal(str(path))} ({fmt})").fetchone()[0]
+
+    @staticmethod
+    def regex_full(expr: str, pattern: str) -> str:
+        return f"coalesce(regexp_full_match({expr}, '{pattern}'), false)"
+
+    @staticmethod
+    def split_nonempty(expr: str, pattern: str) -> str:
+        return f"list_filter(regexp_split_to_array({expr}, '{pattern}'), lambda m: m <> '')"
+
+    @staticmethod
+    def list_size(expr: str) -> str:
+        return f"coalesce(len({expr}), 0)"
+
+    @staticmethod
+    def longest(expr: str) -> str:
+        """Length of the longest text in a list (0 for none)."""
+        return f"coalesce(list_max(list_transform({expr}, lambda m: length(m))), 0)"
+
+    @staticmethod
+    def explode_split(expr: str, pattern: str) -> str:
+        return f"unnest(regexp_split_to_array({expr}, '{pattern}'))"
+
+    @staticmethod
+    def ordered_distinct_join(order: str, value: str, sep: str) -> str:
+        """The group's distinct (order, value) pairs, sorted, values joined by ``sep``."""
+        return (f"array_to_string(list_transform(list_sort(list_distinct(list(struct_pack(a := {order}, v := {value})))), "
+                f"lambda x: x.v), '{sep}')")
+
+    @staticmethod
+    def bit_set_agg(col: str) -> str:
+        """The group's distinct small integers (below 63) as the bits of one BIGINT."""
+        return f"bit_or(CAST(1 AS BIGINT) << CAST({col} AS INTEGER))"
+
+    def bit_set_names(self, mask: str, names: list[str], sep: str) -> str:
+        """The bits set in ``mask``, lowest first, each shown as ``names[i]``."""
+        lookup = "[" + ", ".join(self.dialect.literal(n) for n in names) + "]"
+        return (f"array_to_string(list_transform(list_filter(range({len(names)}), lambda i: ({mask} >> i) & 1 = 1), "
+                f"lambda i: {lookup}[i + 1]), '{sep}')")
+
+    def int_list_join(self, col: str, names: list[str], sep: str) -> str:
+        """The group's distinct small integers, sorted, each shown as ``names[i]``:
+        aggregating integers is several times cheaper than aggregating text."""
+        lookup = "[" + ", ".join(self.dialect.literal(n) for n in names) + "]"
+        return f"array_to_string(list_transform(list_sort(list_distinct(list({col}))), lambda x: {lookup}[x + 1]), '{sep}')"

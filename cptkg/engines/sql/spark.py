@@ -1,0 +1,186 @@
+"""Run compiled rules on Spark SQL, for batches larger than one machine.
+
+Each relation is a temporary view over a locally checkpointed DataFrame:
+every stratum (and every fixpoint round) is computed once, and the plans of
+the strata above it start from its data instead of growing into one huge
+query (lazily cached views ran the driver out of memory on the claim
+rules); only shallow projections stay lazy views. No pandas is used on this path (pyspark does not support pandas 3 fully): rows go in
+through ``createDataFrame`` with an explicit schema and come back through
+``collect``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from cptkg.engines.sql.compiler import INT, SPARK
+
+
+def local_session(app: str = "cptkg-batch", cores: int = 2, master: str | None = None,
+                  partitions: int | None = None):
+    """A Spark session; local mode bound to 127.0.0.1 unless ``master`` (or
+    ``CPTKG_SPARK_MASTER``) names a cluster such as ``spark://host:7077``."""
+    import warnings
+
+    # pyspark warns that it does not fully support pandas 3; this path uses no pandas.
+    warnings.filterwarnings("ignore", message=".*does not yet fully support pandas.*")
+    from pyspark.sql import SparkSession
+
+    master = master or os.environ.get("CPTKG_SPARK_MASTER") or f"local[{cores}]"
+    b = (SparkSession.builder.appName(app).master(master)
+         .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
+         .config("spark.sql.shuffle.partitions", str(partitions or cores))
+         .config("spark.default.parallelism", str(partitions or cores))
+         .config("spark.sql.session.timeZone", "UTC")
+         .config("spark.driver.memory", os.environ.get("CPTKG_SPARK_DRIVER_MEMORY", "2g")))
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        b = (b.config("spark.driver.host", "127.0.0.1")
+             .config("spark.driver.bindAddress", "127.0.0.1"))
+    spark = b.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkBackend:
+    dialect = SPARK
+
+    def __init__(self, spark=None):
+        self.spark = spark or local_session()
+
+    def sql(self, sql: str):
+        return self.spark.sql(sql)
+
+    def materialize(self, name: str, sql: str) -> None:
+        df = self.spark.sql(sql).localCheckpoint(eager=True)
+        # Re-alias the columns: Spark 4.3 otherwise loses an attribute of a
+        # checkpointed relation read back inside a UNION ("key not found:
+        # claim_id#139" in the fixpoint loop).
+        df.toDF(*df.columns).createOrReplaceTempView(name)
+
+    def view(self, name: str, sql: str) -> None:
+        """A lazy view: cheap projections and one-use steps over checkpointed
+        relations, computed inside the query that reads them."""
+        self.spark.sql(sql).createOrReplaceTempView(name)
+
+    def register(self, name: str, df) -> None:
+        df.createOrReplaceTempView(name)
+
+    def count(self, name: str) -> int:
+        return self.spark.table(name).count()
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
+    def load_rows(self, name: str, columns: list[str], types: list[str], rows: Iterable[tuple]) -> None:
+        from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+        schema = StructType([StructField(c, LongType() if t == INT else StringType(), True)
+                             for c, t in zip(columns, types)])
+        self.spark.createDataFrame([tuple(r) for r in rows], schema=schema).createOrReplaceTempView(name)
+
+    def fetch(self, sql: str) -> list[tuple]:
+        return [tuple(r) for r in self.spark.sql(sql).collect()]
+
+    # ---- batch input/output and the dialect's few non-standard functions ----
+    def read_table(self, path, name: str, kind: str) -> list[str]:
+        """Load a CSV/Parquet file as text columns plus ``row_no`` (1-based, file order).
+
+        Spark's own readers keep this scalable on a cluster; a short CSV row
+        comes back with empty fields (PERMISSIVE mode) rather than being
+        dropped, and ``zipWithIndex`` numbers rows in file order.
+        """
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        from pyspark.sql.types import StringType
+
+        from cptkg.engines.sql.tabular import RECORD_ERROR, csv_header
+
+        if kind == "csv":
+            header = csv_header(path)
+            schema = StructType([StructField(c, StringType(), True) for c in header]
+                                + [StructField("_corrupt_record", StringType(), True)])
+            df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE").option("escape", '"')
+                  .option("columnNameOfCorruptRecord", "_corrupt_record").schema(schema).csv(str(path)))
+            df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header]
+                           + [F.when(F.col("_corrupt_record").isNotNull(),
+                                     F.lit("the record does not have one field per column")).alias(RECORD_ERROR)])
+        else:
+            df = self.spark.read.parquet(str(path))
+            df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns])
+        schema = StructType(df.schema.fields + [StructField("row_no", LongType(), False)])
+        rdd = df.rdd.zipWithIndex().map(lambda ri: tuple(ri[0]) + (ri[1] + 1,))
+        self.spark.createDataFrame(rdd, schema).createOrReplaceTempView(name)
+        return [c for c in df.columns]
+
+    def write_query(self, sql: str, path, kind: str) -> int:
+        """Write one file at ``path`` (Spark writes folders of parts; the one part is moved);
+        returns the number of rows written."""
+        import glob
+        import shutil
+        import tempfile
+
+        df = self.spark.sql(sql).localCheckpoint(eager=True)
+        rows = df.count()
+        out = df.coalesce(1)
+        tmp = tempfile.mkdtemp(prefix="cptkg-spark-out-", dir=os.path.dirname(os.path.abspath(path)) or ".")
+        try:
+            target = os.path.join(tmp, "out")
+            if kind == "csv":
+                # RFC 4180 quoting ("" inside quotes), as DuckDB and spreadsheets write it
+                out.write.option("header", True).option("emptyValue", "").option("escape", '"').csv(target)
+                parts = glob.glob(os.path.join(target, "part-*.csv"))
+            else:
+                out.write.parquet(target)
+                parts = glob.glob(os.path.join(target, "part-*.parquet"))
+            if len(parts) != 1:
+                raise RuntimeError(f"Spark wrote {len(parts)} parts instead of one")
+            shutil.move(parts[0], path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return rows
+
+    @staticmethod
+    def regex_full(expr: str, pattern: str) -> str:
+        return f"coalesce(({expr}) RLIKE '^{pattern}$', false)"
+
+    @staticmethod
+    def split_nonempty(expr: str, pattern: str) -> str:
+        return f"filter(split({expr}, '{pattern}'), m -> m <> '')"
+
+    @staticmethod
+    def list_size(expr: str) -> str:
+        return f"CASE WHEN {expr} IS NULL THEN 0 ELSE size({expr}) END"
+
+    @staticmethod
+    def longest(expr: str) -> str:
+        """Length of the longest text in a list (0 for none)."""
+        return f"coalesce(array_max(transform({expr}, m -> length(m))), 0)"
+
+    @staticmethod
+    def explode_split(expr: str, pattern: str) -> str:
+        return f"explode(split({expr}, '{pattern}'))"
+
+    @staticmethod
+    def ordered_distinct_join(order: str, value: str, sep: str) -> str:
+        """The group's distinct (order, value) pairs, sorted, values joined by ``sep``."""
+        return (f"array_join(transform(array_sort(collect_set(named_struct('a', {order}, 'v', {value}))), "
+                f"x -> x.v), '{sep}')")
+
+    @staticmethod
+    def bit_set_agg(col: str) -> str:
+        """The group's distinct small integers (below 63) as the bits of one BIGINT."""
+        return f"bit_or(shiftleft(CAST(1 AS BIGINT), CAST({col} AS INT)))"
+
+    def bit_set_names(self, mask: str, names: list[str], sep: str) -> str:
+        """The bits set in ``mask``, lowest first, each shown as ``names[i]``."""
+        lookup = "array(" + ", ".join(self.dialect.literal(n) for n in names) + ")"
+        return (f"array_join(transform(filter(sequence(0, {len(names) - 1}), i -> (shiftright({mask}, i) & 1) = 1), "
+                f"i -> element_at({lookup}, i + 1)), '{sep}')")
+
+    def int_list_join(self, col: str, names: list[str], sep: str) -> str:
+        """The group's distinct small integers, sorted, each shown as ``names[i]``."""
+        lookup = "array(" + ", ".join(self.dialect.literal(n) for n in names) + ")"
+        return f"array_join(transform(array_sort(collect_set({col})), x -> element_at({lookup}, CAST(x AS INT) + 1)), '{sep}')"

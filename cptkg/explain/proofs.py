@@ -1,0 +1,561 @@
+"""Explanations: proof trees down to the source sentence, why-not, and fixes.
+
+Proofs are rebuilt generically from the parsed rules and the bindings the
+engine recorded for each rule (``rule_k(all variables)``): a derived fact's
+proof is a rule that derived it with those bindings, and under it one node
+per body item — a derived fact (its own proof), an asserted fact (the claim
+line, or the KB triple with the source it cites), an absent fact ("no … was
+found", with what was searched) or a comparison. No explanation code is
+written per rule, so a new rule is explained the day it is added.
+
+Why-not runs the other way: for a fact that does not hold, each rule that
+could derive it is evaluated top-down over the same facts, literal by
+literal, and the first literal that leaves no binding is the condition that
+failed.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from cptkg.judge.check import ClaimResult, check_claim, claim_facts
+from cptkg.judge.input import Claim, Encounter, parse_claim
+from cptkg.judge.infer import InferResult, encounter_facts, infer_codes
+from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.rules.messages import entry_name, fill
+from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, Var
+from cptkg.rules.program import Program
+
+COMPUTED = {"subclass_of": "rdfs:subClassOf (reflexive-transitive closure)", "input_value": "ont:inputValue",
+            "code": "rdf:type ont:BillingCode", "exclusion": "rdf:type ont:Exclusion", "instance_of": "rdf:type"}
+_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+@dataclass
+class ProofNode:
+    fact: str
+    kind: str  # derived | claim | encounter | kb | absent | comparison
+    message: str
+    rule: str | None = None
+    source: list[dict] = field(default_factory=list)
+    children: list["ProofNode"] = field(default_factory=list)
+    searched: str | None = None
+    why_not: list[dict] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def size(self) -> int:
+        return 1 + sum(c.size for c in self.children)
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"fact": self.fact, "kind": self.kind, "rule": self.rule, "message": self.message,
+                               "source": self.source, "children": [c.to_json() for c in self.children]}
+        if self.searched:
+            out["searched"] = self.searched
+        if self.why_not:
+            out["why_not"] = self.why_not
+        if self.truncated:
+            out["truncated"] = True
+        return out
+
+    def leaves(self):
+        if not self.children:
+            yield self
+        for c in self.children:
+            yield from c.leaves()
+
+
+def _val(t, b):
+    return t.value if isinstance(t, Const) else b.get(t.name)
+
+
+def _fact_text(pred: str, args) -> str:
+    return f"{pred}({', '.join('_' if a is None else repr(a) if isinstance(a, str) else str(a) for a in args)})"
+
+
+class Explainer:
+    """Proofs and why-nots over one evaluated model (a claim or an encounter)."""
+
+    def __init__(self, kb: KnowledgeBase, program: Program, model, input_facts: dict, input_name: str):
+        self.kb, self.program, self.model = kb, program, model
+        self.input_facts = input_facts
+        self.claim_preds = kb.input_predicates.get("claim", set())
+        self.encounter_preds = kb.input_predicates.get("encounter", set())
+        self.input_name = input_name
+        self.edb = dict(kb.facts)
+        self.edb.update(input_facts)
+        self.derived: dict[str, dict[tuple, list[tuple[int, dict]]]] = {}
+        for k, bs in model.bindings.items():
+            rule = program.rules[k]
+            for b in bs:
+                head = tuple(_val(a, b) for a in rule.head.args)
+                self.derived.setdefault(rule.head.pred, {}).setdefault(head, []).append((k, b))
+        self._memo: dict[tuple, ProofNode] = {}
+
+    # ------------------------------------------------------------ facts
+    def holds(self, pred: str, pattern: tuple) -> list[tuple]:
+        """Facts of ``pred`` matching ``pattern`` (None = any value)."""
+        rows = self.derived.get(pred, {}).keys() if pred in self.program.idb else self.edb.get(pred, ())
+        return [r for r in rows if all(p is None or p == v for p, v in zip(pattern, r))]
+
+    def _rule_sources(self, rule: Rule, bindings: dict | None = None) -> list[dict]:
+        """The rule's sources; for one firing (``bindings``), those it rests on (reasons.firing_sources)."""
+        if bindings is None:
+            return [s.to_json() for s in self.kb.rule_source(rule)]
+        from cptkg.judge.reasons import firing_sources
+
+        return [s.to_json() for s in firing_sources(self.kb, rule, bindings)]
+
+    def _asserted(self, pred: str, args: tuple) -> ProofNode:
+        text = self.kb.describe(pred, args)
+        if pred in self.claim_preds or pred in self.encounter_preds:
+            where = self.input_name
+            if pred in self.claim_preds and args and isinstance(args[0], int):
+                where = f"{self.input_name}, {entry_name(args[0])}"
+            return ProofNode(_fact_text(pred, args), "claim" if pred in self.claim_preds else "encounter", text,
+                             source=[{"id": "input", "document": "input", "citation": where, "quote": text}])
+        srcs = [self.kb.sources[s].to_json() for s in self.kb.fact_sources(pred, args) if s in self.kb.sources]
+        prop = self.kb.properties.get(pred)
+        subj = args[0] if args else ""
+        file = self.kb.subject_file.get(self._iri(subj), "ontology/cptkg.ttl" if pred in COMPUTED else "kb")
+        triple = f"{subj} {prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)} {args[1] if len(args) > 1 else ''}".strip()
+        if not srcs:
+            srcs = [{"id": "ontology", "document": "ontology", "citation": f"{file}: {triple}", "quote": triple}]
+        for s in srcs:
+            s.setdefault("triple", triple)
+            s["file"] = file
+        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs)
+
+    def _iri(self, local_name) -> str:
+        from cptkg.knowledge.namespace import KB, ONT
+        for ns in (str(KB), str(ONT._NS)):
+            iri = ns + str(local_name)
+            if iri in self.kb.subject_file:
+                return iri
+        return ""
+
+    # ------------------------------------------------------------ proofs
+    def prove(self, pred: str, args: tuple, depth: int | None = None, _stack=()) -> ProofNode | None:
+        """The shortest proof of ``pred(args)``, or None if it does not hold."""
+        args = tuple(args)
+        if pred not in self.program.idb:
+            return self._asserted(pred, args) if args in set(self.edb.get(pred, ())) else None
+        key = (pred, args, depth)
+        if key in self._memo:
+            return self._memo[key]
+        if (pred, args) in _stack:
+            return None
+        best = None
+        for k, b in self.derived.get(pred, {}).get(args, []):
+            node = self.rule_node(k, b, depth, _stack + ((pred, args),))
+            if node is not None and (best is None or node.size < best.size):
+                best = node
+        self._memo[key] = best
+        return best
+
+    def all_proofs(self, pred: str, args: tuple, depth: int | None = None) -> list[ProofNode]:
+        out = []
+        for k, b in self.derived.get(pred, {}).get(tuple(args), []):
+            node = self.rule_node(k, b, depth, ((pred, tuple(args)),))
+            if node is not None:
+                out.append(node)
+        return sorted(out, key=lambda n: n.size)
+
+    def rule_node(self, k: int, b: dict, depth: int | None, stack=()) -> ProofNode | None:
+        rule = self.program.rules[k]
+        head = tuple(_val(a, b) for a in rule.head.args)
+        node = ProofNode(_fact_text(rule.head.pred, head), "derived",
+                         fill(rule.meta.message or rule.head.pred, b, self.kb.label),
+                         rule=rule.meta.id, source=self._rule_sources(rule, b))
+        if depth is not None and depth <= 0:
+            node.truncated = True
+            return node
+        sub = None if depth is None else depth - 1
+        for item in rule.body:
+            if isinstance(item, Comparison):
+                lv, rv = _val(item.left, b), _val(item.right, b)
+                node.children.append(ProofNode(f"{lv!r} {item.op} {rv!r}", "comparison",
+                                               f"{lv} {item.op} {rv} holds", rule=rule.meta.id,
+                                               source=self._rule_sources(rule, b)))
+                continue
+            pattern = tuple(_val(a, b) if not (isinstance(a, Var) and a.anonymous) else None for a in item.atom.args)
+            if item.negated:
+                node.children.append(self._absent(rule, item.atom.pred, pattern))
+                continue
+            matches = self.holds(item.atom.pred, pattern)
+            if not matches:
+                return None  # bindings inconsistent with facts (should not happen)
+            child = None
+            for m in matches[:5]:
+                child = self.prove(item.atom.pred, m, sub, stack)
+                if child is not None:
+                    break
+            if child is None:
+                return None
+            node.children.append(child)
+        return node
+
+    def _absent(self, rule: Rule, pred: str, pattern: tuple) -> ProofNode:
+        text = self._words(pred, pattern)
+        if pred in self.claim_preds:
+            searched = f"searched the claim's lines and the patient's billed history ({self.input_name})"
+        elif pred in self.encounter_preds:
+            searched = f"searched the documented encounter ({self.input_name})"
+        elif pred in self.program.idb:
+            ids = sorted({r.meta.id for r in self.program.rules_for(pred) if r.meta.id})
+            searched = f"no rule derives it (rules tried: {', '.join(ids)})"
+        else:
+            prop = self.kb.properties.get(pred)
+            searched = f"searched the knowledge base ({prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)}; ontology/ and kb/)"
+        node = ProofNode("not " + _fact_text(pred, pattern), "absent", f"no fact found: {text}",
+                         rule=rule.meta.id, source=self._rule_sources(rule), searched=searched)
+        if pred in self.program.idb and None not in pattern:
+            node.why_not = self.why_not(pred, pattern)
+        return node
+
+    # ------------------------------------------------------------ why not
+    def why_not(self, pred: str, args: tuple, limit: int = 200) -> list[dict]:
+        """For each rule that could derive ``pred(args)``, the first condition that failed."""
+        out = []
+        for rule in self.program.rules_for(pred):
+            b0: dict = {}
+            ok = True
+            for t, v in zip(rule.head.args, args):
+                if isinstance(t, Const):
+                    ok = ok and t.value == v
+                elif t.name in b0 and b0[t.name] != v:
+                    ok = False
+                else:
+                    b0[t.name] = v
+            if not ok:
+                continue
+            bindings = [b0]
+            for item in self.program.ordered_body(rule):
+                nxt = []
+                if isinstance(item, Comparison):
+                    nxt = [b for b in bindings if _OPS[item.op](_val(item.left, b), _val(item.right, b))]
+                elif item.negated:
+                    nxt = [b for b in bindings if not self.holds(item.atom.pred, self._pattern(item.atom, b))]
+                else:
+                    for b in bindings:
+                        for row in self.holds(item.atom.pred, self._pattern(item.atom, b)):
+                            nb = dict(b)
+                            for a, v in zip(item.atom.args, row):
+                                if isinstance(a, Var) and not a.anonymous:
+                                    nb[a.name] = v
+                            nxt.append(nb)
+                            if len(nxt) >= limit:
+                                break
+                if not nxt:
+                    out.append(self._failure(rule, item, bindings))
+                    break
+                bindings = nxt
+        return out
+
+    def _pattern(self, atom: Atom, b: dict) -> tuple:
+        return tuple(a.value if isinstance(a, Const) else (None if a.anonymous else b.get(a.name)) for a in atom.args)
+
+    def _failure(self, rule: Rule, item, bindings: list[dict]) -> dict:
+        """The failed condition in words, over every binding that reached it."""
+        because = None
+        if isinstance(item, Comparison):
+            alts = [f"{_val(item.left, b)} {item.op} {_val(item.right, b)}" for b in bindings[:5]]
+            cond = "none of these holds: " + "; ".join(dict.fromkeys(alts))
+        else:
+            pats = list(dict.fromkeys(self._pattern(item.atom, b) for b in bindings))[:6]
+            texts = [self._words(item.atom.pred, p) for p in pats]
+            if item.negated:
+                cond = "it is the case that " + "; ".join(texts)
+                rows = self.holds(item.atom.pred, pats[0])
+                proof = self.prove(item.atom.pred, rows[0], depth=2) if rows else None
+                because = proof.to_json() if proof else None
+            elif len(texts) == 1:
+                cond = "no fact found: " + texts[0]
+            else:
+                cond = "none of these holds: " + "; ".join(texts)
+        rid = rule.meta.id or rule.head.pred
+        return {"rule": rid, "message": f"{rid} does not apply: {cond}", "failed": str(item), "condition": cond,
+                "because": because, "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
+                "sources": self._rule_sources(rule)}
+
+    def _words(self, pred: str, pattern: tuple) -> str:
+        shown = tuple("any" if p is None else p for p in pattern)
+        if pred in self.program.idb:
+            rows = self.holds(pred, pattern)
+            if rows:
+                k, b = self.derived[pred][rows[0]][0]
+                return fill(self.program.rules[k].meta.message or pred, b, self.kb.label).rstrip(".")
+            for rule in self.program.rules_for(pred):
+                b = {t.name: v for t, v in zip(rule.head.args, pattern) if isinstance(t, Var) and v is not None}
+                text = fill(rule.meta.message or pred, b, self.kb.label)
+                if "?" not in text:
+                    return text.rstrip(".")
+            return _fact_text(pred, pattern)
+        return self.kb.describe(pred, shown)
+
+
+# ======================================================================
+# Claims
+
+
+@dataclass
+class Suggestion:
+    remove_lines: list[int]
+    add_lines: list[dict]
+    message: str
+    verified: bool
+    void_history: list[int] = field(default_factory=list)
+    add_modifiers: dict[int, list[str]] = field(default_factory=dict)
+    result_status: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.remove_lines) + len(self.add_lines) + len(self.void_history) + sum(len(v) for v in self.add_modifiers.values())
+
+    def to_json(self) -> dict:
+        return {"remove_lines": self.remove_lines, "add_codes": [l["code"] for l in self.add_lines],
+                "add_lines": self.add_lines, "void_history": self.void_history,
+                "add_modifiers": {str(k): v for k, v in self.add_modifiers.items()},
+                "message": self.message, "verified": self.verified, "result_status": self.result_status}
+
+
+def apply_suggestion(claim: dict, s: dict | Suggestion) -> dict:
+    """The claim with a suggested fix applied (plain JSON in, JSON out)."""
+    if isinstance(s, Suggestion):
+        s = s.to_json()
+    out = copy.deepcopy(claim)
+    rm = set(s.get("remove_lines", []))
+    mods = {int(k): v for k, v in (s.get("add_modifiers") or {}).items()}
+    lines = []
+    for ln in out["lines"]:
+        if ln["line"] in rm:
+            continue
+        if ln["line"] in mods:
+            ln["modifiers"] = list(dict.fromkeys(list(ln.get("modifiers", [])) + mods[ln["line"]]))
+        lines.append(ln)
+    lines.extend(copy.deepcopy(s.get("add_lines", [])))
+    out["lines"] = sorted(lines, key=lambda l: l["line"])
+    void = set(s.get("void_history", []))
+    if void and "history" in out:
+        out["history"] = [h for i, h in enumerate(out["history"], start=1) if i not in void]
+    return out
+
+
+def _services_text(kb: KnowledgeBase, code: str) -> list[str]:
+    terms = [s for (c, s) in kb.facts.get("requires_service", ()) if c == code]
+    values = {t: v for (t, v) in kb.facts.get("input_value", ())}
+    return sorted(values[t] for t in terms if t in values)
+
+
+def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, device: str) -> list[str]:
+    return list(_fitting_cached(kb, tuple(sorted(services)), role, device))
+
+
+@functools.lru_cache(maxsize=512)
+def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str) -> tuple:
+    """Codes inference gives for these services: the KB's own answer to "what should have been billed"."""
+    if not services:
+        return ()
+    try:
+        enc = Encounter(encounter_id="fix", performer_role=role, device=device, services=services)
+    except Exception:
+        return ()
+    r = infer_codes(kb, enc)
+    if r.uncovered:
+        return ()
+    return tuple(c for c, _ in r.codes)
+
+
+class ClaimExplanation:
+    def __init__(self, result: ClaimResult, explainer: Explainer, proofs: dict, why_not: dict, suggestions: list[Suggestion]):
+        self.result, self.explainer = result, explainer
+        self.proofs, self.why_not, self.suggestions = proofs, why_not, suggestions
+
+    def to_json(self, line: int | None = None) -> dict:
+        out = self.result.to_json()
+        for ln in out["lines"]:
+            n = ln["line"]
+            for kind in ("reasons", "warnings"):
+                for r, p in zip(ln[kind], self.proofs.get((n, kind), [])):
+                    r["proof"] = p if isinstance(p, list) else p
+            ln["why_not"] = self.why_not.get(n, [])
+        if line is not None:
+            out["lines"] = [l for l in out["lines"] if l["line"] == line]
+        out["suggestions"] = [s.to_json() for s in self.suggestions]
+        return out
+
+
+def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, depth: int | None = None,
+                  all_proofs: bool = False, fixes: bool = True) -> ClaimExplanation:
+    """Judge a claim and explain every verdict: proofs, why-not and verified fixes."""
+    res = check_claim(kb, claim, all_bindings=True)
+    ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}")
+    proofs: dict = {}
+    why: dict = {}
+    for ln in res.lines:
+        if line is not None and ln.line != line:
+            continue
+        for kind, items in (("reasons", ln.reasons), ("warnings", ln.warnings)):
+            ps = []
+            for r in items:
+                if all_proofs:
+                    ps.append([ex.rule_node(r.rule_index, r.bindings, depth).to_json()])
+                else:
+                    node = ex.rule_node(r.rule_index, r.bindings, depth)
+                    ps.append(node.to_json() if node else None)
+            proofs[(ln.line, kind)] = ps
+        if ln.status == "rejected":
+            wn = []
+            for r in ln.reasons:
+                rule = kb.check_program.rules[r.rule_index]
+                for item in rule.body:
+                    if isinstance(item, Literal) and item.negated and item.atom.pred in kb.check_program.idb:
+                        pattern = ex._pattern(item.atom, r.bindings)
+                        if None not in pattern:
+                            for f in ex.why_not(item.atom.pred, pattern):
+                                if f not in wn:
+                                    wn.append(f)
+            why[ln.line] = wn
+    sugg = suggest_fixes(kb, claim, res) if fixes and res.status == "rejected" else []
+    return ClaimExplanation(res, ex, proofs, why, sugg)
+
+
+def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list[Suggestion]:
+    """Candidate edits for one rejected line, most service-preserving first."""
+    lines = {l.line: l for l in claim.lines}
+    me = lines[ln.line]
+    rules = {r.rule for r in ln.reasons}
+    opts: list[Suggestion] = []
+    base = {"date_of_service": me.date_of_service, "provider_id": me.provider_id, "units": 1, "modifiers": []}
+    for r in ln.reasons:
+        b = r.bindings
+        if r.rule == "exclusion.no-single-code" and b.get("E") in lines:
+            other = lines[b["E"]]
+            services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
+            for role in dict.fromkeys([me.provider_role, other.provider_role]):
+                for code in _fitting_codes(kb, services, role, "programmable_pump"):
+                    new = dict(base, line=min(me.line, other.line), code=code, provider_role=role,
+                               provider_id=me.provider_id if role == me.provider_role else other.provider_id)
+                    opts.append(Suggestion(sorted({me.line, other.line}), [new],
+                                           f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, which covers both services", False))
+        if r.rule in ("exclusion.already-billed",) and isinstance(b.get("E"), int) and b["E"] < 0:
+            opts.append(Suggestion([], [], f"void or correct the earlier {b.get('C2')} ({entry_name(b['E'])}) before billing {me.code}", False,
+                                   void_history=[-b["E"]]))
+    if rules & {"role.needs-physician-or-qhp", "role.pt-scope", "role.not-listed", "device.not-applicable"}:
+        device = "programmable_pump"
+        for r in ln.reasons:
+            if r.rule == "device.not-applicable":
+                values = {t: v for (t, v) in kb.facts.get("input_value", ())}
+                device = values.get(r.bindings.get("Dev"), device)
+        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, device):
+            if code != me.code:
+                opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
+                                                        modifiers=list(me.modifiers))],
+                                       f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {me.provider_role.replace('_', ' ')}", False))
+    if "drug.kd-modifier" in rules:
+        for r in ln.reasons:
+            if r.rule == "drug.kd-modifier":
+                opts.append(Suggestion([], [], f"add modifier {r.bindings.get('M')} to line {me.line} ({me.code}), as the drug given through the pump requires",
+                                       False, add_modifiers={me.line: [str(r.bindings.get("M"))]}))
+    if "exclusion.no-single-code" not in rules or not opts:
+        opts.append(Suggestion([me.line], [], f"remove line {me.line} ({me.code})", False))
+    return opts
+
+
+def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12) -> list[Suggestion]:
+    """The smallest verified edits that make the claim acceptable.
+
+    Every suggestion is re-judged by the rules before it is returned; a
+    modifier is never suggested to get past an exclusion (no source allows it).
+    """
+    rejected = [ln for ln in res.lines if ln.status == "rejected"]
+    per_line = [_line_options(kb, claim, res, ln)[:3] for ln in rejected]
+    raw = claim.model_dump(mode="json")
+    combos = []
+    for combo in itertools.product(*per_line):
+        merged = Suggestion([], [], "", False)
+        msgs = []
+        edits_seen = set()
+        for s in combo:
+            sig = (tuple(sorted(s.remove_lines)), tuple(sorted(a["code"] for a in s.add_lines)), tuple(s.void_history),
+                   tuple(sorted((k, tuple(v)) for k, v in s.add_modifiers.items())))
+            if sig in edits_seen:
+                continue
+            edits_seen.add(sig)
+            for n in s.remove_lines:
+                if n not in merged.remove_lines:
+                    merged.remove_lines.append(n)
+            for a in s.add_lines:
+                if a not in merged.add_lines and not any(x["line"] == a["line"] for x in merged.add_lines):
+                    merged.add_lines.append(a)
+            merged.void_history += [v for v in s.void_history if v not in merged.void_history]
+            for k, v in s.add_modifiers.items():
+                merged.add_modifiers.setdefault(k, []).extend(v)
+            if s.message not in msgs:
+                msgs.append(s.message)
+        merged.remove_lines.sort()
+        merged.message = "; ".join(msgs)
+        combos.append(merged)
+        if len(combos) >= 50:
+            break
+    seen, out, checks = set(), [], 0
+    for s in combos:  # product order keeps each line's preferred option first
+        key = repr(s.to_json())
+        if key in seen:
+            continue
+        seen.add(key)
+        fixed = apply_suggestion(raw, s)
+        if not fixed["lines"]:
+            # nothing on the claim can be billed: say so rather than offer nothing
+            s.verified, s.result_status = True, "empty"
+            s.message = s.message[0].upper() + s.message[1:] + ": no line of this claim can be billed as documented."
+            out.append(s)
+            if len(out) >= limit:
+                break
+            continue
+        checks += 1
+        if checks > max_checks:
+            break
+        try:
+            r2 = check_claim(kb, parse_claim(fixed))
+        except Exception:  # a fix that does not validate is simply not offered
+            continue
+        if r2.status == "accepted":
+            s.verified = True
+            s.result_status = "accepted"
+            s.message = s.message[0].upper() + s.message[1:] + ". Re-checked by the rules: every line is then accepted."
+            out.append(s)
+            if len(out) >= limit:
+                break
+    return out
+
+
+# ======================================================================
+# Encounters
+
+
+def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None) -> dict:
+    """Inferred codes with their proofs, and for each code not chosen why not."""
+    res = infer_codes(kb, enc, all_bindings=True)
+    ex = Explainer(kb, kb.infer_program, res.model, res.facts, f"encounter {enc.encounter_id}")
+    out = res.to_json()
+    for entry, (code, reasons) in zip(out["codes"], res.codes):
+        p = ex.prove("bill", (code,), depth)
+        entry["proof"] = p.to_json() if p else None
+        for rj, r in zip(entry["reasons"], reasons):
+            node = ex.rule_node(r.rule_index, r.bindings, depth)
+            rj["proof"] = node.to_json() if node else None
+    for entry, (code, reasons) in zip(out["not_chosen"], res.not_chosen):
+        for rj, r in zip(entry["why_not"], reasons):
+            node = ex.rule_node(r.rule_index, r.bindings, depth)
+            rj["proof"] = node.to_json() if node else None
+        entry["failed_conditions"] = ex.why_not("bill", (code,))
+    for entry, (svc, reasons) in zip(out["uncovered"], res.uncovered):
+        for rj, r in zip(entry["reasons"], reasons):
+            node = ex.rule_node(r.rule_index, r.bindings, depth)
+            rj["proof"] = node.to_json() if node else None
+    return out

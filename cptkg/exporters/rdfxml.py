@@ -1,9 +1,0 @@
-"""RDF/XML: for tools that read nothing else."""
-from cptkg.exporters import ExportInput, Exporter
-
-
-def _render(data: ExportInput) -> dict[str, bytes]:
-    return {"": data.graph.serialize(format="pretty-xml", encoding="utf-8")}
-
-
-EXPORTERS = [Exporter("rdfxml", "RDF as RDF/XML", "rdf", _render, rdf_format="xml")]

@@ -1,0 +1,43 @@
+"""The Datalog rules as one text, re-written from the parsed syntax tree.
+
+Written from the AST rather than copied, so the text is exactly what the
+engine loads; each clause keeps its structured comments (id, message,
+source, confidence), and the result parses again with ``cptkg.rules.parser``.
+"""
+from __future__ import annotations
+
+from cptkg.exports import ExportInput, Exporter
+from cptkg.exports._rules import load_rules
+from cptkg.rules.ast import Rule
+
+
+def rule_text(rule: Rule) -> str:
+    lines = []
+    meta = rule.meta
+    if meta.id:
+        lines.append(f"% id: {meta.id}")
+    if meta.message:
+        lines.append(f"% message: {meta.message}")
+    if meta.source:
+        lines.append(f"% source: {', '.join(meta.source)}")
+    if meta.confidence:
+        lines.append(f"% confidence: {meta.confidence}")
+    for key, value in meta.extra.items():
+        lines.append(f"% {key}: {value}")
+    lines.append(str(rule))
+    return "\n".join(lines)
+
+
+def _render(data: ExportInput) -> dict[str, bytes]:
+    rules = load_rules(data.root)
+    parts = ["% cptkg rules, written from the parsed rule files", ""]
+    current = None
+    for rule in rules:
+        if rule.file != current:
+            current = rule.file
+            parts += [f"% ---- from {current}", ""]
+        parts += [rule_text(rule), ""]
+    return {"": "\n".join(parts).encode("utf-8")}
+
+
+EXPORTERS = [Exporter("datalog", "the Datalog rules as text", "dl", _render, uses_graph=False)]

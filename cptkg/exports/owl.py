@@ -1,0 +1,52 @@
+"""OWL 2 as RDF/XML, for Protégé-class tools and DL reasoners.
+
+The graph is the same as the RDF exports except for dates: OWL 2's datatype
+map has no ``xsd:date`` (HermiT refuses it), so ``xsd:date`` ranges become
+``xsd:dateTime`` and date values become midnight (``T00:00:00``) dateTimes;
+datatypes outside the OWL 2 map become plain strings. The ontology header
+(``owl:Ontology``) is kept so the file opens as one ontology.
+"""
+from __future__ import annotations
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
+
+from cptkg.exports import ExportInput, Exporter
+
+_OWL2_DATATYPES = {
+    RDF.PlainLiteral, RDF.XMLLiteral, RDF.langString, RDFS.Literal,
+    URIRef("http://www.w3.org/2002/07/owl#real"), URIRef("http://www.w3.org/2002/07/owl#rational"),
+    *(XSD[n] for n in (
+        "decimal integer nonNegativeInteger nonPositiveInteger positiveInteger negativeInteger "
+        "long int short byte unsignedLong unsignedInt unsignedShort unsignedByte double float "
+        "string normalizedString token language Name NCName NMTOKEN boolean hexBinary "
+        "base64Binary anyURI dateTime dateTimeStamp"
+    ).split()),
+}
+
+
+def _owl_term(term):
+    if term == XSD.date:
+        return XSD.dateTime
+    if isinstance(term, Literal) and term.datatype is not None and term.datatype not in _OWL2_DATATYPES:
+        if term.datatype == XSD.date:
+            return Literal(f"{term}T00:00:00", datatype=XSD.dateTime)
+        return Literal(str(term), datatype=XSD.string)
+    return term
+
+
+def owl_graph(g: Graph) -> Graph:
+    """A copy of ``g`` using only OWL 2 datatypes."""
+    out = Graph(bind_namespaces="core")
+    for prefix, ns in g.namespaces():
+        out.bind(prefix, ns)
+    for s, p, o in g:
+        out.add((s, p, _owl_term(o)))
+    return out
+
+
+def _render(data: ExportInput) -> dict[str, bytes]:
+    return {"": owl_graph(data.graph).serialize(format="xml", encoding="utf-8")}
+
+
+EXPORTERS = [Exporter("owl", "OWL 2 ontology as RDF/XML (OWL 2 datatypes only)", "owl", _render, rdf_format="xml")]

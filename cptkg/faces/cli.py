@@ -1,0 +1,322 @@
+"""cptkg: check claims, infer codes and inspect the knowledge graph.
+
+Exit codes, as pySHACL: 0 every line accepted (or nothing wrong), 1 a line
+rejected (or a check failed), 2 input or knowledge base that cannot be used.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+from pathlib import Path
+
+import click
+
+from cptkg.faces import commands as _commands_pkg
+
+
+def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
+    click.echo(f"cptkg: {message}", err=True)
+    sys.exit(code)
+
+
+def read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.exists():
+        fail(f"{path}: no such file")
+    if p.is_dir():
+        fail(f"{path}: is a folder, not a file")
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        fail(f"{path}: cannot be read ({e.strerror})")
+
+
+def get_kb():
+    from cptkg.knowledge.loader import KBLoadError, default_kb
+
+    try:
+        return default_kb()
+    except KBLoadError as e:
+        fail(f"knowledge base cannot be used: {e}")
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cptkg")
+def main():
+    """Compliance knowledge graph for intrathecal/epidural reservoir and pump
+    billing (CPT 62360–62370, 95990, 95991). Not legal advice."""
+
+
+def _detect(raw: bytes) -> str:
+    from cptkg.io.readers import ReadError, detect
+
+    try:
+        return detect(raw)
+    except ReadError:
+        return "json"  # let the JSON path give its precise message
+
+
+def _check_formats(raw: bytes, input_format, output, history_file):
+    """FHIR and CSV claims, or FHIR/CSV output: read, judge and write through the pipeline."""
+    from cptkg.judge.pipeline import run
+    from cptkg.io.readers import ReadError
+
+    try:
+        outcome = run(raw, input_format, output, history_file, kb=get_kb())
+    except ReadError as e:
+        fail(str(e))
+    click.echo(outcome.text.rstrip("\n"))
+    click.echo(outcome.summary, err=True)
+    sys.exit(outcome.exit_code)
+
+
+def _load_claims(claim_file, raw: bytes | None = None, raw_out: list | None = None):
+    from cptkg.judge.input import InputError, load_json, parse_claims
+
+    raw = read_input(claim_file) if raw is None else raw
+    try:
+        data = load_json(raw, claim_file)
+        claims, was_list = parse_claims(data)
+    except InputError as e:
+        fail(str(e))
+    if not was_list and isinstance(claims[0], InputError):
+        fail(str(claims[0]))
+    if raw_out is not None:  # the claims as received, for the decision log's input hash
+        raw_out.extend(data if was_list else [data])
+    return claims, was_list
+
+
+@main.command()
+@click.argument("claim_file", metavar="CLAIM.json")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--explain", is_flag=True, help="Unfold each reason into its proof, add why-not and verified fixes.")
+@click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
+@click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
+@click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
+              help="Claim format (default: detected from the content): claim JSON, FHIR R4 Claim/Bundle, or CSV rows.")
+@click.option("--output", "output", type=click.Choice(["json", "fhir", "csv"]), default=None,
+              help="json (same as --json), fhir (a ClaimResponse per claim) or csv (one row per input row); "
+                   "default: a readable report for claim JSON, json for FHIR and CSV input.")
+@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV claims.")
+@click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision id, "
+              "time, input hash, verdicts and rule ids, KB version (README, Decision log).")
+@click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the log "
+              "(default: salted SHA-256).")
+def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file,
+          log_file, log_identifiers):
+    """Judge the claim(s) in CLAIM.json (one claim or a list; '-' reads stdin).
+
+    Exit 0 when every line is accepted, 1 when a line is rejected, 2 when the
+    input cannot be judged (the message names the claim, line and field).
+    """
+    from cptkg.judge.check import check_claims, exit_code
+    from cptkg.faces.report import claim_report
+
+    raw = read_input(claim_file)
+    if output in ("fhir", "csv") or input_format in ("fhir", "csv") or history_file or _detect(raw) != "json":
+        if explain:
+            fail("--explain works on claim JSON; convert the claims with --output json first")
+        if log_file:
+            fail("--log works on claim JSON input with JSON or text output for now")
+        _check_formats(raw, input_format, output or "json", history_file)
+        return
+    received: list = []
+    claims, was_list = _load_claims(claim_file, raw, received)
+    as_json = as_json or output == "json"
+    kb = get_kb()
+    if explain:
+        _explain_out(kb, claims, was_list, as_json, None, depth, all_proofs)
+        return
+    results = check_claims(kb, claims)
+    if log_file:
+        from cptkg.io.decision_log import append_decisions
+
+        try:
+            append_decisions(log_file, received, results, include_identifiers=log_identifiers)
+        except OSError as e:
+            fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
+    for r in results:
+        if r.error is not None:
+            click.echo(f"cptkg: {r.error}", err=True)
+    if as_json:
+        payload = [r.to_json() for r in results]
+        click.echo(dump(payload if was_list else payload[0]))
+    else:
+        click.echo("\n\n".join(claim_report(r) for r in results))
+    sys.exit(exit_code(results))
+
+
+def _explain_out(kb, claims, was_list, as_json, line, depth, all_proofs):
+    from cptkg.judge.check import ClaimResult, exit_code
+    from cptkg.judge.input import InputError
+    from cptkg.explain.proofs import explain_claim
+    from cptkg.faces.report import explained_claim_report
+
+    payload, results = [], []
+    for c in claims:
+        if isinstance(c, InputError):
+            click.echo(f"cptkg: {c}", err=True)
+            results.append(ClaimResult(c.claim_id or "", "error", error=str(c)))
+            payload.append(results[-1].to_json())
+            continue
+        if line is not None and line not in {l.line for l in c.lines}:
+            fail(f"claim {c.claim_id}: has no line {line}")
+        ex = explain_claim(kb, c, line=line, depth=depth, all_proofs=all_proofs)
+        results.append(ex.result)
+        payload.append(ex.to_json(line=line))
+    if as_json:
+        click.echo(dump(payload if was_list else payload[0]))
+    else:
+        click.echo("\n\n".join(explained_claim_report(p) for p in payload))
+    sys.exit(exit_code(results))
+
+
+@main.command()
+@click.argument("claim_file", metavar="CLAIM.json")
+@click.option("--line", "line", type=int, default=None, help="Explain only this claim line.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth.")
+@click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
+def explain(claim_file, line, as_json, depth, all_proofs):
+    """Explain the verdicts for CLAIM.json: proofs down to the source sentence,
+    why a rejected line was not accepted, and verified fixes.
+
+    Exit codes as for check.
+    """
+    claims, was_list = _load_claims(claim_file)
+    _explain_out(get_kb(), claims, was_list, as_json, line, depth, all_proofs)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def sources(as_json):
+    """List every source with the rules and facts resting on it; flag sources
+    no rule uses, and the recorded conflicts between sources."""
+    from cptkg.knowledge.sources import source_index
+
+    idx = source_index(get_kb())
+    if as_json:
+        click.echo(dump(idx))
+        return
+    for s in idx["sources"]:
+        flag = "" if s["rules"] or s["facts"] else ("  [NOT USED by any rule or fact]" if s["normative"] else "")
+        click.echo(f"{s['id']}  {s['citation']}{flag}")
+        click.echo(f"    “{s['quote'][:160]}”")
+        if s["rules"]:
+            click.echo(f"    rules: {', '.join(s['rules'])}")
+        if s["facts"]:
+            click.echo(f"    facts: {', '.join(s['facts'][:8])}" + (" …" if len(s["facts"]) > 8 else ""))
+    for c in idx["conflicts"]:
+        click.echo(f"\nCONFLICT {c['id']}: {c['label']}")
+        for q in c["conflicting"]:
+            click.echo(f"    “{q['quote']}” ({q['citation']})")
+        click.echo(f"    resolution: {c['resolution']}")
+
+
+@main.command()
+@click.argument("encounter_file", metavar="ENCOUNTER.json")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--explain", is_flag=True, help="Add the proof of each inferred code and the failed conditions of the rest.")
+@click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
+def infer(encounter_file, as_json, explain, depth):
+    """Infer the code(s) for the documented services in ENCOUNTER.json.
+
+    Exit 0 when a code was inferred for every documented service, 1 when a
+    service has no code of the family, 2 when the input cannot be used.
+    """
+    from cptkg.judge.input import InputError, load_json, parse_encounter
+    from cptkg.judge.infer import infer_codes
+    from cptkg.faces.report import infer_report
+
+    raw = read_input(encounter_file)
+    try:
+        enc = parse_encounter(load_json(raw, encounter_file))
+    except InputError as e:
+        fail(str(e))
+    kb = get_kb()
+    res = infer_codes(kb, enc)
+    if explain:
+        from cptkg.explain.proofs import explain_encounter
+        from cptkg.faces.report import proof_text
+
+        out = explain_encounter(kb, enc, depth=depth)
+        if as_json:
+            click.echo(dump(out))
+        else:
+            click.echo(infer_report(res))
+            for c in out["codes"]:
+                click.echo(f"\nWhy {c['code']}:")
+                if c.get("proof"):
+                    click.echo(proof_text(c["proof"], "  ", 1))
+            for c in out["not_chosen"]:
+                for f in c["failed_conditions"]:
+                    click.echo(f"why not {c['code']}: {f['message']}")
+    else:
+        click.echo(dump(res.to_json()) if as_json else infer_report(res))
+    sys.exit(0 if res.codes and not res.uncovered else 1)
+
+
+@main.command("test")
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+def test_cmd(verbose):
+    """Run the rule cases in kb/rules/*.cases.yaml and report untested rules.
+
+    Exit 0 when every case passes and every rule is fired by a case, else 1.
+    """
+    from cptkg.judge.cases import run_all
+
+    results, untouched = run_all(get_kb())
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if verbose or not r.ok:
+            click.echo(f"{'PASS' if r.ok else 'FAIL'}  {r.file}: {r.name}")
+            for p in r.problems:
+                click.echo(f"        {p}")
+    for kind, ids in untouched.items():
+        for rid in ids:
+            click.echo(f"UNTESTED  kb/rules/{kind}.dl: rule {rid} is fired by no case")
+    n_untested = sum(len(v) for v in untouched.values())
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed, {n_untested} rules untested")
+    sys.exit(1 if failed or n_untested else 0)
+
+
+@main.command()
+def lint():
+    """Load ontology, KB, shapes and rules and report what is wrong or unused.
+
+    Exit 0 when the knowledge base loads and validates, 2 when it does not.
+    """
+    kb = get_kb()
+    used = {s for p in (kb.check_program, kb.infer_program) for r in p.rules for s in r.meta.source}
+    from rdflib.namespace import DCTERMS
+    from cptkg.knowledge.loader import local
+    used |= {local(o) for o in kb.graph.objects(None, DCTERMS.source)}
+    unused = sorted(s.id for s in kb.sources.values() if s.normative and s.id not in used and not s.maps_to)
+    click.echo(f"knowledge base {kb.version}: {len(kb.codes())} codes, {len(kb.check_program.rules)} claim rules, "
+               f"{len(kb.infer_program.rules)} inference rules, {len(kb.sources)} sources: valid")
+    for s in unused:
+        click.echo(f"note: normative source {s} is cited by no rule or fact")
+
+
+def _discover() -> None:
+    """Add every ``command`` found in cptkg/commands/*.py to the group."""
+    for mod in pkgutil.iter_modules(_commands_pkg.__path__):
+        m = importlib.import_module(f"{_commands_pkg.__name__}.{mod.name}")
+        cmd = getattr(m, "command", None)
+        if isinstance(cmd, click.Command):
+            main.add_command(cmd)
+
+
+_discover()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""``cptkg query``: read-only SPARQL over the ontology and the KB."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cptkg.knowledge import sparql
+
+RDF_DATA_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".owl": "xml", ".xml": "xml",
+                    ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3"}
+
+
+def _fail(message: str) -> None:
+    click.echo(f"cptkg: {message}", err=True)
+    sys.exit(2)
+
+
+def _cell(term) -> str:
+    if term is None:
+        return ""
+    return str(term)
+
+
+def _short(term, ds) -> str:
+    if term is None:
+        return ""
+    try:
+        if hasattr(term, "n3") and not hasattr(term, "language"):
+            return ds.namespace_manager.normalizeUri(term)
+    except Exception:
+        pass
+    return str(term)
+
+
+def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
+    """The result as a text table, CSV (SPARQL CSV results) or SPARQL JSON results."""
+    if result.kind == "ask":
+        if fmt == "json":
+            return json.dumps(sparql.result_json(result), indent=2)
+        return "true" if result.boolean else "false"
+    if result.kind == "construct":
+        g = result.graph
+        if fmt == "json":
+            return g.serialize(format="json-ld", indent=2)
+        if fmt == "csv":
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(["subject", "predicate", "object"])
+            for s, p, o in sorted(g):
+                w.writerow([s, p, o])
+            return buf.getvalue().rstrip("\n")
+        return g.serialize(format="turtle").rstrip("\n")
+    if fmt == "json":
+        return json.dumps(sparql.result_json(result), indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(result.variables)
+        for row in result.rows:
+            w.writerow([_cell(t) for t in row])
+        return buf.getvalue().rstrip("\n")
+    cells = [[_short(t, ds) if ds is not None else _cell(t) for t in row] for row in result.rows]
+    widths = [max([len(v)] + [min(len(r[i]), 60) for r in cells]) for i, v in enumerate(result.variables)]
+    fmt_row = lambda r: "  ".join((c if len(c) <= 60 else c[:57] + "...").ljust(w) for c, w in zip(r, widths)).rstrip()
+    lines = [fmt_row(result.variables), fmt_row(["-" * w for w in widths])]
+    lines += [fmt_row(r) for r in cells]
+    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(lines)
+
+
+@click.command("query")
+@click.argument("query_text", required=False, metavar="QUERY")
+@click.option("--file", "query_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the query from a file ('-' for standard input) instead of the QUERY argument.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Output: a text table, CSV, or SPARQL 1.1 JSON results (CONSTRUCT: Turtle, CSV triples, JSON-LD).")
+@click.option("--data", "data_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra RDF to query with the KB (.ttl .nt .rdf .jsonld); parsed without fetching anything it names.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=sparql.DEFAULT_TIMEOUT, show_default=True,
+              help="Stop the query after this many seconds.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=sparql.DEFAULT_LIMIT, show_default=True,
+              help="Return at most this many rows (triples for CONSTRUCT).")
+def command(query_text, query_file, fmt, data_files, timeout, limit):
+    """Run a read-only SPARQL SELECT, ASK or CONSTRUCT over the ontology and the KB.
+
+    The default graph is the union of the ontology and the KB; they are also
+    the named graphs <https://w3id.org/cptkg/graph/ontology> and
+    <https://w3id.org/cptkg/graph/kb>. Updates, SERVICE, DESCRIBE and FROM of
+    any other graph are refused. Exit 0 with results, 2 when the query is
+    refused, malformed or too slow.
+    """
+    if (query_text is None) == (query_file is None):
+        _fail("give the query either as the QUERY argument or with --file")
+    if query_file is not None:
+        try:
+            query_text = sys.stdin.read() if str(query_file) == "-" else query_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            _fail(f"{query_file}: cannot be read ({e})")
+    try:
+        sparql.check_query(query_text)
+    except sparql.QueryRefused as e:
+        _fail(str(e))
+    extra = []
+    for path in data_files:
+        fmt_name = RDF_DATA_FORMATS.get(path.suffix.lower())
+        if fmt_name is None:
+            _fail(f"{path}: unknown RDF file type {path.suffix!r} (known: {', '.join(sorted(RDF_DATA_FORMATS))})")
+        try:
+            extra.append(sparql.parse_rdf(path.read_bytes(), fmt_name, base=path.resolve().as_uri()))
+        except (sparql.UnsafeRDF, UnicodeDecodeError) as e:
+            _fail(f"{path}: {e}")
+    try:
+        ds = sparql.query_dataset(extra=extra)
+    except Exception as e:
+        if type(e).__name__ == "KBLoadError":
+            _fail(f"knowledge base cannot be used: {e}")
+        raise
+    try:
+        result = sparql.run_query(query_text, ds, timeout=timeout, limit=limit)
+    except (sparql.QueryRefused, sparql.QueryTimeout) as e:
+        _fail(str(e))
+    click.echo(render(result, fmt, ds))
+    if result.truncated:
+        click.echo(f"cptkg: results cut at --limit {limit}", err=True)

@@ -1,0 +1,311 @@
+"""Claim checker page: enter or upload claims, judge them, unfold the reasons
+into proofs and why-not, apply a suggested fix and judge again."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cptkg.io import readers
+from cptkg.judge.input import InputError, Role, load_json
+from cptkg.faces.explorer.common import draw_graph, kb_or_stop, status_badge
+from cptkg.faces.explorer.explaining import apply_fix, judge
+from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
+
+ROLES = [r.value for r in Role]
+LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
+HISTORY_COLUMNS = ["code", "date_of_service", "provider_id"]
+
+
+# ------------------------------------------------------------ editor <-> JSON
+def _date(v) -> Any:
+    if isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
+        return v.strftime("%Y-%m-%d")
+    return v
+
+
+def _blank(v) -> bool:
+    if v is None:
+        return True
+    try:
+        if pd.isna(v):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return isinstance(v, str) and not v.strip()
+
+
+def lines_frame(claim: dict) -> pd.DataFrame:
+    """A claim's lines as the editor's table (dates as dates, modifiers comma-separated)."""
+    rows = []
+    for ln in claim.get("lines", []):
+        rows.append({
+            "line": ln.get("line"), "code": ln.get("code"),
+            "date_of_service": _as_date(ln.get("date_of_service")),
+            "provider_id": ln.get("provider_id"), "provider_role": ln.get("provider_role"),
+            "units": ln.get("units", 1), "modifiers": ", ".join(ln.get("modifiers", [])),
+        })
+    return pd.DataFrame(rows, columns=LINE_COLUMNS)
+
+
+def history_frame(claim: dict) -> pd.DataFrame:
+    rows = [{"code": h.get("code"), "date_of_service": _as_date(h.get("date_of_service")), "provider_id": h.get("provider_id")}
+            for h in claim.get("history", [])]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+
+def _as_date(v):
+    try:
+        return dt.date.fromisoformat(v) if isinstance(v, str) else v
+    except ValueError:
+        return None
+
+
+def claim_from_frames(claim_id: str, patient_id: str, lines: pd.DataFrame, history: pd.DataFrame | None = None) -> dict:
+    """The editor's tables as a claim object (the CLI's JSON format).
+
+    Empty rows are dropped; empty cells are left out so that the claim
+    parser names the missing field (with its line) instead of guessing.
+    """
+    out: dict = {"claim_id": claim_id, "patient_id": patient_id, "lines": []}
+    for _, row in lines.iterrows():
+        if all(_blank(row.get(c)) for c in LINE_COLUMNS):
+            continue
+        ln: dict = {}
+        for c in ("line", "code", "date_of_service", "provider_id", "provider_role", "units"):
+            v = row.get(c)
+            if _blank(v):
+                continue
+            if c in ("line", "units"):
+                try:
+                    v = int(v)
+                except (TypeError, ValueError):
+                    pass
+            ln[c] = _date(v) if c == "date_of_service" else v
+        mods = row.get("modifiers")
+        if not _blank(mods):
+            ln["modifiers"] = [m.strip() for m in str(mods).split(",") if m.strip()]
+        out["lines"].append(ln)
+    hist = []
+    if history is not None:
+        for _, row in history.iterrows():
+            if all(_blank(row.get(c)) for c in HISTORY_COLUMNS):
+                continue
+            h = {c: (_date(row.get(c)) if c == "date_of_service" else row.get(c)) for c in HISTORY_COLUMNS if not _blank(row.get(c))}
+            hist.append(h)
+    if hist:
+        out["history"] = hist
+    return out
+
+
+def example_claim(kb) -> dict:
+    return json.loads((kb.root / "examples" / "claim-rejected.json").read_text(encoding="utf-8"))
+
+
+def claims_of(data: Any) -> list[dict]:
+    """Raw claim dicts of the input (one object or a list), for applying fixes."""
+    return data if isinstance(data, list) else [data]
+
+
+def line_summary(result: dict) -> pd.DataFrame:
+    """One row per line: verdict and the rules behind it (the table above the details)."""
+    rows = []
+    for ln in result.get("lines", []):
+        rows.append({"line": ln["line"], "code": ln["code"], "verdict": ln["status"],
+                     "rules": ", ".join(r["rule"] for r in ln.get("reasons", [])),
+                     "warnings": ", ".join(w["rule"] for w in ln.get("warnings", []))})
+    return pd.DataFrame(rows, columns=["line", "code", "verdict", "rules", "warnings"])
+
+
+def fix_summary(s: dict) -> str:
+    """A suggested fix as the edits it makes: 'line 3: 95991 → 95990; remove line 1'."""
+    added = {l["line"]: l for l in s.get("add_lines", [])}
+    parts = []
+    for n in s.get("remove_lines", []):
+        if n in added:
+            parts.append(f"line {n}: change the code to {added.pop(n)['code']}")
+        else:
+            parts.append(f"remove line {n}")
+    for n, l in sorted(added.items()):
+        parts.append(f"add line {n}: {l['code']}")
+    for n, mods in (s.get("add_modifiers") or {}).items():
+        parts.append(f"line {n}: add modifier {', '.join(mods)}")
+    for h in s.get("void_history", []):
+        parts.append(f"drop history entry {h}")
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------- state
+def _judge_into_state(kb, data: Any) -> None:
+    try:
+        results = judge(kb, data)
+    except InputError as e:
+        st.session_state["checker_error"] = str(e)
+        st.session_state.pop("checker_results", None)
+        return
+    st.session_state["checker_error"] = None
+    st.session_state["checker_claims"] = claims_of(data)
+    st.session_state["checker_results"] = results
+
+
+def _apply(kb, idx: int, suggestion: dict) -> None:
+    claims = list(st.session_state["checker_claims"])
+    claims[idx] = apply_fix(claims[idx], suggestion)
+    st.session_state["checker_applied"] = suggestion.get("message", "")
+    _judge_into_state(kb, claims if len(claims) > 1 else claims[0])
+    # show the fixed claim in the editor
+    if len(claims) == 1:
+        st.session_state["checker_editor_claim"] = claims[0]
+        st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
+
+
+# ------------------------------------------------------------------- page
+def page() -> None:
+    kb = kb_or_stop()
+    st.header("Claim checker")
+    st.caption("Enter the claim's lines (or paste/upload JSON), judge it, unfold each reason into its proof down to the "
+               "source sentence, and apply a suggested fix.")
+    codes = kb.codes()
+    if "checker_editor_claim" not in st.session_state:
+        st.session_state["checker_editor_claim"] = example_claim(kb)
+    base = st.session_state["checker_editor_claim"]
+    ver = st.session_state.get("checker_editor_version", 0)
+
+    tab_edit, tab_json = st.tabs(["Line editor", "JSON (paste or upload; several claims judged together)"])
+    with tab_edit:
+        c1, c2 = st.columns(2)
+        claim_id = c1.text_input("Claim id", value=base.get("claim_id", ""), key=f"cid{ver}")
+        patient_id = c2.text_input("Patient id", value=base.get("patient_id", ""), key=f"pid{ver}")
+        st.markdown("**Lines**")
+        lines = st.data_editor(
+            lines_frame(base), num_rows="dynamic", key=f"lines{ver}", width="stretch",
+            column_config={
+                "line": st.column_config.NumberColumn("line", min_value=1, step=1, required=True),
+                "code": st.column_config.SelectboxColumn("code", options=codes, required=True),
+                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD", required=True),
+                "provider_id": st.column_config.TextColumn("provider id", required=True),
+                "provider_role": st.column_config.SelectboxColumn("provider role", options=ROLES, required=True),
+                "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
+                "modifiers": st.column_config.TextColumn("modifiers", help="comma-separated, e.g. KD"),
+            })
+        st.markdown("**Patient's billed history** (earlier claims)")
+        history = st.data_editor(
+            history_frame(base), num_rows="dynamic", key=f"hist{ver}", width="stretch",
+            column_config={
+                "code": st.column_config.SelectboxColumn("code", options=codes),
+                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD"),
+                "provider_id": st.column_config.TextColumn("provider id"),
+            })
+        if st.button("Check claim", type="primary", key="check_editor"):
+            st.session_state.pop("checker_applied", None)
+            _judge_into_state(kb, claim_from_frames(claim_id, patient_id, lines, history))
+    with tab_json:
+        up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, or claim CSV); when a file is given "
+                              "it is judged instead of the text below", type=["json", "csv"], key="checker_upload")
+        text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
+        if st.button("Check JSON", key="check_json"):
+            st.session_state.pop("checker_applied", None)
+            try:
+                data = readers.read(up.getvalue()).claims if up is not None else load_json(text, "claim")
+            except InputError as e:
+                st.session_state["checker_error"] = str(e)
+                st.session_state.pop("checker_results", None)
+            else:
+                _judge_into_state(kb, data)
+
+    if st.session_state.get("checker_error"):
+        st.error(st.session_state["checker_error"])
+    results = st.session_state.get("checker_results")
+    if not results:
+        return
+    if st.session_state.get("checker_applied"):
+        st.success(f"Fix applied and the claim judged again: {st.session_state['checker_applied']}")
+    for idx, res in enumerate(results):
+        show_result(kb, idx, res)
+
+
+def show_result(kb, idx: int, res: dict) -> None:
+    st.subheader(f"Claim {res['claim_id']}: {status_badge(res['status'])}", anchor=False)
+    if res["status"] == "error":
+        st.error(res["error"])
+        return
+    st.dataframe(line_summary(res), hide_index=True, width="stretch")
+    for ln in res["lines"]:
+        icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
+        st.markdown(f"{icon} **line {ln['line']} · {ln['code']}** — {status_badge(ln['status'])}")
+        for r in ln.get("reasons", []):
+            st.markdown(f"- {r['message']}  \n  <small>`{r['rule']}` · {r.get('source', '')}</small>", unsafe_allow_html=True)
+        for w in ln.get("warnings", []):
+            st.markdown(f"- :material/warning: {w['message']}  \n  <small>`{w['rule']}` · {w.get('source', '')}</small>", unsafe_allow_html=True)
+        if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
+            with st.expander(f"Explain line {ln['line']} ({ln['code']}): proof and why not"):
+                show_line_explanation(idx, ln)
+    show_proof_graph(idx, res)
+    sugg = res.get("suggestions") or []
+    if res["status"] == "rejected":
+        st.markdown("**Suggested fixes**")
+        if not sugg:
+            st.write("No fix found in the knowledge base for this claim.")
+        for k, s in enumerate(sugg):
+            c1, c2 = st.columns([5, 1])
+            verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"
+            c1.markdown(f"{k + 1}. {s.get('message', '')}  \n<small>{fix_summary(s)}{verified}"
+                        f"{' → claim ' + s['result_status'] if s.get('result_status') else ''}</small>",
+                        unsafe_allow_html=True)
+            if c2.button("Apply fix", key=f"fix-{idx}-{k}"):
+                _apply(kb_or_stop(), idx, s)
+                st.rerun()
+
+
+def line_proofs(ln: dict) -> list[dict]:
+    """The proofs behind a line's verdict: its reasons when it was rejected,
+    else its warnings (the first proof of each when all were requested)."""
+    out = []
+    for r in ln.get("reasons") or ln.get("warnings", []):
+        p = r.get("proof")
+        if isinstance(p, list):
+            p = p[0] if p else None
+        if p:
+            out.append(p)
+    return out
+
+
+def show_line_explanation(idx: int, ln: dict) -> None:
+    for kind, items in (("Why rejected", ln.get("reasons", [])), ("Warnings", ln.get("warnings", []))):
+        if not items:
+            continue
+        st.markdown(f"**{kind}**")
+        for r in items:
+            p = r.get("proof")
+            if isinstance(p, list):  # all proofs requested: show the first
+                p = p[0] if p else None
+            if p:
+                st.markdown(proof_markdown(p))
+            else:
+                st.markdown(f"*{r['rule']}*: {r['message']}")
+                for c in citations(r.get("sources")):
+                    st.markdown(f"- :material/description: {c}")
+    if ln.get("why_not"):
+        st.markdown("**Why not accepted: the conditions that failed**")
+        for w in ln["why_not"]:
+            st.markdown(f"- {w.get('message', '')}  \n  <small>{w.get('source', '')}</small>", unsafe_allow_html=True)
+
+
+def show_proof_graph(idx: int, res: dict) -> None:
+    """One line's proof drawn as a graph (outside the expanders: a component
+    drawn inside a collapsed expander gets no height)."""
+    with_proofs = [ln for ln in res["lines"] if line_proofs(ln)]
+    if not with_proofs:
+        return
+    first = next((i for i, ln in enumerate(with_proofs) if ln["status"] == "rejected"), 0)
+    by_no = {ln["line"]: ln for ln in with_proofs}
+    n = st.selectbox("Proof as a graph, for line", list(by_no), index=first, key=f"proofline-{idx}",
+                     format_func=lambda n: f"line {n} ({by_no[n]['code']}, {by_no[n]['status']})")
+    pick = by_no[n]
+    st.caption("blue: derived by a rule; green: from the claim; orange: KB fact; grey: searched, not found; "
+               "yellow: source sentence")
+    draw_graph(proof_elements(line_proofs(pick), root_label=f"line {pick['line']} {pick['status']}"),
+               key=f"proof-{idx}-{pick['line']}", height="460px", layout="breadthfirst", stylesheet=PROOF_STYLESHEET)

@@ -1,0 +1,50 @@
+"""What every page shares: the loaded KB, the graph component, the legend."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cptkg.knowledge.views import KIND_COLOUR, KIND_LABEL, STYLESHEET
+from cptkg.knowledge.loader import KBLoadError, KnowledgeBase, default_kb
+
+DISCLAIMER = "CPT 62360–62370, 95990, 95991. Not legal advice: check the current CPT codebook and payer policy before billing."
+
+
+def kb_or_stop() -> KnowledgeBase:
+    """The repository's KB; a KB that fails its checks stops the page with the reason."""
+    try:
+        return default_kb()
+    except KBLoadError as e:
+        st.error(f"The knowledge base cannot be used: {e}")
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run
+
+
+def draw_graph(elements: list[dict], key: str, height: str = "520px", layout: str = "fcose",
+               stylesheet: list[dict] | None = None) -> dict:
+    """Draw Cytoscape.js elements (JS shipped inside st-cytoscape, no CDN);
+    returns the selection ``{"nodes": [...], "edges": [...]}``."""
+    from st_cytoscape import cytoscape
+
+    lay = {"name": layout, "animate": False, "animationDuration": 0}
+    if layout == "breadthfirst":
+        lay.update({"directed": True, "spacingFactor": 1.0})
+    if layout == "fcose":
+        lay.update({"nodeRepulsion": 6000, "idealEdgeLength": 70, "nodeSeparation": 60, "randomize": True,
+                    "quality": "proof", "packComponents": True})
+    sel = cytoscape(elements, stylesheet or STYLESHEET, height=height, layout=lay,
+                    selection_type="single", key=key)
+    return sel or {"nodes": [], "edges": []}
+
+
+def legend(kinds=None) -> None:
+    """Colour legend of node kinds, as text (colour swatches in HTML spans)."""
+    kinds = kinds or list(KIND_COLOUR)
+    parts = [f"<span style='display:inline-block;width:11px;height:11px;border-radius:6px;"
+             f"background:{KIND_COLOUR[k]};margin:0 4px 0 10px;border:1px solid #555'></span>{KIND_LABEL[k]}"
+             for k in kinds if k in KIND_COLOUR]
+    st.markdown("<div style='font-size:0.85em'>" + "".join(parts) + "</div>", unsafe_allow_html=True)
+
+
+def status_badge(status: str) -> str:
+    return {"accepted": ":green[**accepted**]", "rejected": ":red[**rejected**]",
+            "error": ":orange[**cannot be judged**]"}.get(status, status)

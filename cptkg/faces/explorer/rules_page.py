@@ -1,0 +1,133 @@
+"""Rule browser: every rule with its message, sources, cases and the facts it
+reads; every source with what rests on it; the recorded source conflicts."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from cptkg.knowledge import views as G
+from cptkg.judge.cases import load_cases, run_claim_case, run_infer_case
+from cptkg.rules.ast import Comparison
+from cptkg.faces.explorer.common import kb_or_stop
+
+
+def _mentions(expect, rule_id: str) -> bool:
+    """Does a case's ``expect`` name the rule (rules, only_rules, warnings, why-not lists)?"""
+    if isinstance(expect, dict):
+        return any(_mentions(v, rule_id) for v in expect.values())
+    if isinstance(expect, list):
+        return any(_mentions(v, rule_id) for v in expect)
+    return expect == rule_id
+
+
+def rule_table(kb) -> list[dict]:
+    """One record per rule of both rule files, in file order."""
+    rows = []
+    for kind, prog in (("claim", kb.check_program), ("infer", kb.infer_program)):
+        cases = _cases(kb, kind)
+        for r in prog.rules:
+            preds = []
+            for item in r.body:
+                if isinstance(item, Comparison):
+                    continue
+                name = item.atom.pred
+                preds.append(("not " if item.negated else "") + f"{name}/{item.atom.arity}")
+            rid = r.meta.id or r.head.pred
+            rows.append({
+                "id": rid, "file": r.file, "line": r.line, "kind": kind, "head": str(r.head),
+                "message": r.meta.message or "", "confidence": r.meta.confidence or "",
+                "sources": [s.to_json() for s in kb.rule_source(r)],
+                "uses": list(dict.fromkeys(preds)),
+                "kb_facts": sorted({p.split("/")[0].removeprefix("not ") for p in preds} & set(kb.facts)),
+                "text": str(r),
+                "cases": [c.get("name", "") for c in cases if _mentions(c.get("expect"), rid)],
+            })
+    return rows
+
+
+_case_cache: dict = {}
+
+
+def _cases(kb, kind: str) -> list[dict]:
+    path = kb.root / "kb" / "rules" / f"{kind}.cases.yaml"
+    key = (str(path), path.stat().st_mtime if path.exists() else 0)
+    if key not in _case_cache:
+        _case_cache[key] = load_cases(path) if path.exists() else []
+    return _case_cache[key]
+
+
+def run_rule_cases(kb, rule: dict) -> list[tuple[str, bool, list[str]]]:
+    """Run the cases that pin a rule; (name, passed, problems) each."""
+    runner = run_claim_case if rule["kind"] == "claim" else run_infer_case
+    out = []
+    for c in _cases(kb, rule["kind"]):
+        if c.get("name", "") in rule["cases"]:
+            r = runner(kb, c, f"kb/rules/{rule['kind']}.cases.yaml")
+            out.append((r.name, r.ok, r.problems))
+    return out
+
+
+def source_table(kb) -> pd.DataFrame:
+    rows = []
+    for sid, s in sorted(kb.sources.items()):
+        rest = G.rests_on(kb, sid)
+        rows.append({"id": sid, "citation": s.cite(), "confidence": s.confidence, "normative": s.normative,
+                     "rules": len(rest["rules"]), "facts": len(rest["facts"]), "quote": s.quote})
+    return pd.DataFrame(rows)
+
+
+def page() -> None:
+    kb = kb_or_stop()
+    st.header("Rules and sources")
+    tab_rules, tab_sources, tab_conflicts = st.tabs(["Rules", "Sources", "Source conflicts"])
+    with tab_rules:
+        rows = rule_table(kb)
+        c1, c2 = st.columns([1, 3])
+        kind = c1.radio("Rule file", ["claim", "infer"], horizontal=True, key="rules_kind",
+                        format_func=lambda k: {"claim": "claim checks (claim.dl)", "infer": "code inference (infer.dl)"}[k])
+        text = c2.text_input("Filter (id, message or source)", key="rules_filter").strip().lower()
+        shown = [r for r in rows if r["kind"] == kind and (not text or text in r["id"].lower() or text in r["message"].lower()
+                                                             or any(text in s["citation"].lower() for s in r["sources"]))]
+        st.dataframe(pd.DataFrame([{"id": r["id"], "head": r["head"], "message": r["message"],
+                                    "sources": "; ".join(s["citation"] for s in r["sources"]), "cases": len(r["cases"])}
+                                   for r in shown]), hide_index=True, width="stretch")
+        if not shown:
+            return
+        rid = st.selectbox("Rule", [r["id"] for r in shown], key="rules_pick")
+        r = next(x for x in shown if x["id"] == rid)
+        st.markdown(f"#### `{r['id']}`  \n<small>{r['file']}:{r['line']}</small>", unsafe_allow_html=True)
+        st.markdown(f"**message**: {r['message']}")
+        st.code(r["text"], language="prolog")
+        st.markdown("**facts and predicates it uses**: " + ", ".join(f"`{u}`" for u in r["uses"]))
+        if r["kb_facts"]:
+            st.markdown("of which read from the knowledge base: " + ", ".join(f"`{p}`" for p in r["kb_facts"]))
+        st.markdown("**sources**")
+        for s in r["sources"]:
+            st.markdown(f"- {s['citation']}: “{s['quote']}”")
+        st.markdown(f"**cases pinning it** ({len(r['cases'])})")
+        for name in r["cases"]:
+            st.markdown(f"- {name}")
+        if r["cases"] and st.button("Run these cases", key=f"runcases-{rid}"):
+            for name, ok, problems in run_rule_cases(kb, r):
+                (st.success if ok else st.error)(f"{'pass' if ok else 'FAIL'}: {name}" + ("" if ok else " — " + "; ".join(problems)))
+    with tab_sources:
+        df = source_table(kb)
+        st.dataframe(df, hide_index=True, width="stretch")
+        sid = st.selectbox("Source", list(df["id"]), key="sources_pick")
+        s = kb.sources[sid]
+        rest = G.rests_on(kb, sid)
+        st.markdown(f"**{s.cite()}**: “{s.quote}”")
+        st.markdown("**rules citing it**: " + (", ".join(f"`{x}`" for x in rest["rules"]) or "none"))
+        st.markdown("**KB facts annotated with it**: " + (", ".join(f"`{x}`" for x in rest["facts"]) or "none"))
+        st.markdown("**KB terms it maps to**: " + (", ".join(rest["maps_to"]) or "none"))
+        unused = [x for x in df.itertuples() if x.rules == 0 and x.facts == 0 and x.normative]
+        if unused:
+            st.caption(f"{len(unused)} normative sentences rest under no rule or fact: " + ", ".join(x.id for x in unused))
+    with tab_conflicts:
+        for c in G.conflicts(kb):
+            st.markdown(f"#### {c['label']}  \n<small>`{c['id']}`</small>", unsafe_allow_html=True)
+            for s in c["conflicting"]:
+                st.markdown(f"- :material/compare_arrows: conflicting: {s['citation']}: “{s['quote']}”")
+            for s in c["prevailing"]:
+                st.markdown(f"- :material/check: prevails: {s['citation']}: “{s['quote']}”")
+            st.markdown(f"**resolution**: {c['resolution']}")

@@ -1,0 +1,94 @@
+"""Claim readers, one module per input format, registered by name.
+
+Each format module defines ``NAME``, ``detect(data) -> bool`` (is this
+content mine?) and ``read(data, source, history=None) -> ReadResult``. The
+result is plain claim dicts in the JSON contract of ``cptkg check`` (the
+engine's ``cptkg.claims.parse_claims`` validates them), so every format is
+judged by the same code. Errors are :class:`ReadError`: one line naming the
+file and the row or element.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from cptkg.judge.input import InputError
+
+FORMAT_MODULES = ("fhir", "json", "csv")  # detection order: most specific first
+
+
+class ReadError(InputError):
+    """A claim file that cannot be read; the message names the row or element."""
+
+
+@dataclass
+class ReadResult:
+    claims: list[dict]
+    was_list: bool = True
+    format: str = ""
+    # (claim_id, line) of each input row, in input order (CSV), so that the
+    # output can have one row per input row in the same order
+    row_keys: list[tuple[str, int]] | None = None
+
+
+def peek_json(data: bytes):
+    """The parsed JSON, or None: format detection must never raise."""
+    import json
+
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def formats() -> dict[str, ModuleType]:
+    return {name: _module(name) for name in FORMAT_MODULES}
+
+
+def detect(data: bytes) -> str:
+    """The name of the format whose reader claims this content."""
+    for name, mod in formats().items():
+        if mod.detect(data):
+            return name
+    raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, or claim CSV)")
+
+
+def _bytes(source: bytes | str | Path) -> tuple[bytes, str]:
+    if isinstance(source, bytes):
+        return source, "input"
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
+                                   and Path(source).is_file()):
+        path = Path(source)
+        try:
+            return path.read_bytes(), str(path)
+        except OSError as e:
+            raise ReadError(f"{path}: cannot be read ({e.strerror})") from None
+    return source.encode("utf-8"), "input"
+
+
+def read(source: bytes | str | Path, input_format: str | None = None,
+         history: bytes | str | Path | None = None) -> ReadResult:
+    """Read claims from a path, text or bytes; the format from the content unless given."""
+    data, name = _bytes(source)
+    hist = _bytes(history)[0] if history is not None else None
+    try:
+        fmt = input_format or detect(data)
+    except ReadError as e:
+        raise ReadError(str(e).replace("input:", f"{name}:", 1)) from None
+    if fmt not in FORMAT_MODULES:
+        raise ReadError(f"--input-format must be one of {', '.join(FORMAT_MODULES)}, not {fmt!r}")
+    result = _module(fmt).read(data, name, history=hist)
+    result.format = fmt
+    return result
+
+
+def read_claims(source: bytes | str | Path, input_format: str | None = None,
+                history: bytes | str | Path | None = None) -> list[dict]:
+    """Claim dicts (issue-2 JSON contract) from any supported format."""
+    return read(source, input_format, history).claims

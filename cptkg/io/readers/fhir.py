@@ -1,0 +1,235 @@
+"""FHIR R4 claims: a ``Claim`` resource, or a ``Bundle`` holding Claims.
+
+Validated with fhir.resources' R4B models (R4B keeps R4's Claim and
+ClaimResponse), then mapped to the claim contract:
+
+* ``claim_id``: ``Claim.id``, else the first ``identifier.value``;
+* ``patient_id``: the id in ``patient.reference`` (``Patient/123`` -> ``123``),
+  else ``patient.identifier.value``;
+* one line per ``item``: ``line`` = ``item.sequence``; ``code`` = the coding
+  of ``item.productOrService`` whose system is CPT
+  (``http://www.ama-assn.org/go/cpt``); ``date_of_service`` =
+  ``item.servicedDate`` (or a one-day ``servicedPeriod``); ``units`` =
+  ``item.quantity.value``; ``modifiers`` = codes of ``item.modifier``;
+* performer: the ``careTeam`` member named by ``item.careTeamSequence``
+  (or the only member): ``provider_id`` from its ``provider`` reference or
+  identifier, ``provider_role`` from :data:`NUCC_ROLES` (NUCC Health Care
+  Provider Taxonomy codes in ``qualification`` or ``role``) or from the
+  cptkg role code system :data:`ROLE_SYSTEM` whose codes are the role names;
+* history: ``Procedure`` resources in the Bundle for the claim's patient
+  (CPT ``code``, ``performedDateTime`` or ``performedPeriod.start``, first
+  ``performer.actor`` as provider).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from cptkg.judge.input import load_json
+from cptkg.io.readers import ReadError, ReadResult, peek_json
+
+NAME = "fhir"
+CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
+NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
+ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
+ROLES = ("physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist")
+
+# NUCC Health Care Provider Taxonomy -> cptkg role. Exact codes first, then
+# the taxonomy's grouping prefixes (the 20xx codes are the "Allopathic &
+# Osteopathic Physicians" grouping; 363L nurse practitioners; 363A physician
+# assistants; 163W registered nurses; 164W/164X licensed practical and
+# vocational nurses; 2251 physical therapists).
+NUCC_ROLES: dict[str, str] = {
+    "363A00000X": "physician_assistant", "363AM0700X": "physician_assistant", "363AS0400X": "physician_assistant",
+    "363L00000X": "nurse_practitioner",
+    "163W00000X": "nurse", "164W00000X": "nurse", "164X00000X": "nurse",
+    "225100000X": "physical_therapist",
+}
+NUCC_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("363A", "physician_assistant"), ("363L", "nurse_practitioner"), ("163W", "nurse"),
+    ("164W", "nurse"), ("164X", "nurse"), ("2251", "physical_therapist"), ("20", "physician"),
+)
+
+
+def nucc_role(code: str) -> str | None:
+    """The cptkg role of a NUCC taxonomy code, or None.
+
+    >>> nucc_role("208VP0014X"), nucc_role("363LF0000X"), nucc_role("163WP0218X"), nucc_role("122300000X")
+    ('physician', 'nurse_practitioner', 'nurse', None)
+    """
+    code = code.strip().upper()
+    if code in NUCC_ROLES:
+        return NUCC_ROLES[code]
+    if len(code) != 10 or not code.endswith("X"):
+        return None
+    for prefix, role in NUCC_PREFIXES:
+        if code.startswith(prefix):
+            return role
+    return None
+
+
+def detect(data: bytes | object) -> bool:
+    obj = peek_json(data) if isinstance(data, bytes) else data
+    return isinstance(obj, dict) and obj.get("resourceType") in ("Claim", "Bundle")
+
+
+def _models():
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.claim import Claim
+
+    return Claim, Bundle
+
+
+def _validation_message(source: str, kind: str, err: ValidationError) -> str:
+    errors = err.errors()
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"] if p != "__root__")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {first['msg']}{more}"
+
+
+def _ref_id(ref: dict | None, prefixes: tuple[str, ...]) -> str | None:
+    if not ref:
+        return None
+    reference = ref.get("reference")
+    if reference:
+        for p in prefixes:
+            if reference.startswith(p + "/"):
+                return reference[len(p) + 1:]
+        return reference
+    ident = ref.get("identifier") or {}
+    return ident.get("value")
+
+
+def _codings(concept: dict | None) -> list[dict]:
+    return list((concept or {}).get("coding") or [])
+
+
+def _cpt(concept: dict | None) -> str | None:
+    for c in _codings(concept):
+        if c.get("system") == CPT_SYSTEM and c.get("code"):
+            return c["code"]
+    return None
+
+
+def _role(member: dict) -> str | None:
+    for concept in (member.get("qualification"), member.get("role")):
+        for c in _codings(concept):
+            system, code = c.get("system"), (c.get("code") or "")
+            if system == ROLE_SYSTEM and code in ROLES:
+                return code
+            if system == NUCC_SYSTEM and nucc_role(code):
+                return nucc_role(code)
+    return None
+
+
+def _claim(raw: dict, where: str) -> dict:
+    cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
+    if not cid:
+        raise ReadError(f"{where}: the Claim has no id and no identifier value")
+    where = f"{where} (Claim {cid})"
+    patient = _ref_id(raw.get("patient"), ("Patient",))
+    if not patient:
+        raise ReadError(f"{where}, element patient: no reference or identifier")
+    team: dict[int, tuple[str, str]] = {}
+    for m in raw.get("careTeam") or []:
+        seq = m.get("sequence")
+        provider = _ref_id(m.get("provider"), ("Practitioner", "PractitionerRole", "Organization"))
+        role = _role(m)
+        if role is None:
+            raise ReadError(f"{where}, element careTeam[sequence={seq}]: no qualification or role code maps to a "
+                            f"cptkg role (NUCC taxonomy {NUCC_SYSTEM} or {ROLE_SYSTEM})")
+        team[seq] = (provider or "", role)
+    lines = []
+    items = raw.get("item") or []
+    if not items:
+        raise ReadError(f"{where}, element item: the Claim has no items")
+    for item in items:
+        seq = item.get("sequence")
+        iw = f"{where}, item {seq}"
+        code = _cpt(item.get("productOrService"))
+        if code is None:
+            raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM}")
+        date = item.get("servicedDate")
+        if date is None and item.get("servicedPeriod"):
+            period = item["servicedPeriod"]
+            start, end = (period.get("start") or "")[:10], (period.get("end") or "")[:10]
+            if start and (not end or end == start):
+                date = start
+            else:
+                raise ReadError(f"{iw}, element servicedPeriod: spans {start} to {end}; a claim line needs one date of service")
+        if date is None:
+            raise ReadError(f"{iw}, element servicedDate: missing")
+        seqs = item.get("careTeamSequence") or []
+        if not seqs and len(team) == 1:
+            seqs = list(team)
+        if not seqs:
+            raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members")
+        if seqs[0] not in team:
+            raise ReadError(f"{iw}, element careTeamSequence: {seqs[0]} names no careTeam member")
+        provider, role = team[seqs[0]]
+        if not provider:
+            raise ReadError(f"{where}, element careTeam[sequence={seqs[0]}].provider: no reference or identifier")
+        line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
+                                "provider_id": provider, "provider_role": role}
+        qty = (item.get("quantity") or {}).get("value")
+        if qty is not None:
+            if float(qty) != int(float(qty)):
+                raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
+            line["units"] = int(float(qty))
+        mods = [c.get("code") for m in item.get("modifier") or [] for c in _codings(m) if c.get("code")]
+        if mods:
+            line["modifiers"] = mods
+        lines.append(line)
+    return {"claim_id": str(cid), "patient_id": patient, "lines": lines}
+
+
+def _history_entry(proc: dict) -> tuple[str | None, dict | None]:
+    if proc.get("status") in ("entered-in-error", "not-done"):
+        return None, None
+    code = _cpt(proc.get("code"))
+    date = proc.get("performedDateTime") or (proc.get("performedPeriod") or {}).get("start")
+    if not code or not date:
+        return None, None
+    entry = {"code": code, "date_of_service": str(date)[:10]}
+    performers = proc.get("performer") or []
+    if performers:
+        pid = _ref_id(performers[0].get("actor"), ("Practitioner", "PractitionerRole", "Organization"))
+        if pid:
+            entry["provider_id"] = pid
+    return _ref_id(proc.get("subject"), ("Patient",)), entry
+
+
+def read(data: bytes, source: str = "input", history: bytes | None = None) -> ReadResult:
+    obj = load_json(data, source)
+    if not isinstance(obj, dict) or obj.get("resourceType") not in ("Claim", "Bundle"):
+        raise ReadError(f"{source}: expected a FHIR Claim or a Bundle of Claims (resourceType)")
+    if history is not None:
+        raise ReadError(f"{source}: with FHIR input, put the patient's history as Procedure resources in the Bundle")
+    Claim, Bundle = _models()
+    kind = obj["resourceType"]
+    try:
+        (Claim if kind == "Claim" else Bundle).model_validate(obj)
+    except ValidationError as e:
+        raise ReadError(_validation_message(source, kind, e)) from None
+    if kind == "Claim":
+        return ReadResult([_claim(obj, source)], was_list=False)
+    claims, procedures = [], []
+    for n, entry in enumerate(obj.get("entry") or []):
+        res = entry.get("resource") or {}
+        if res.get("resourceType") == "Claim":
+            claims.append(_claim(res, f"{source}, Bundle entry {n}"))
+        elif res.get("resourceType") == "Procedure":
+            procedures.append(res)
+    if not claims:
+        raise ReadError(f"{source}: the Bundle holds no Claim resources")
+    by_patient: dict[str, list[dict]] = {}
+    for proc in procedures:
+        patient, entry = _history_entry(proc)
+        if patient and entry:
+            by_patient.setdefault(patient, []).append(entry)
+    for claim in claims:
+        if claim["patient_id"] in by_patient:
+            claim["history"] = by_patient[claim["patient_id"]]
+    return ReadResult(claims, was_list=True)

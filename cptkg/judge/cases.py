@@ -1,0 +1,175 @@
+"""Run the named given/expect cases kept beside each rule file.
+
+``kb/rules/claim.cases.yaml`` holds claims with the verdicts they must get,
+``kb/rules/infer.cases.yaml`` encounters with the codes they must get. A
+case may add KB facts (``kb_facts``) to exercise a rule the shipped KB never
+triggers (an exclusion's effective date, say). The runner also reports which
+rules no case fires: every rule must have a case.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cptkg.judge.check import check_claim
+from cptkg.judge.input import InputError, parse_claims, parse_encounter
+from cptkg.judge.infer import infer_codes
+from cptkg.knowledge.loader import KnowledgeBase
+
+
+@dataclass
+class CaseResult:
+    file: str
+    name: str
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    fired: set[str] = field(default_factory=set)
+
+
+def _with_facts(kb: KnowledgeBase, extra: dict | None) -> KnowledgeBase:
+    if not extra:
+        return kb
+    import copy
+    k2 = copy.copy(kb)
+    k2.facts = {p: set(v) for p, v in kb.facts.items()}
+    for pred, rows in extra.items():
+        k2.facts.setdefault(pred, set()).update(tuple(r) for r in rows)
+    return k2
+
+
+def _fired(program, model) -> set[str]:
+    return {program.rules[k].meta.id for k, b in model.bindings.items() if b and program.rules[k].meta.id}
+
+
+def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
+    name = case.get("name", "(unnamed)")
+    res = CaseResult(file, name, True)
+    try:
+        claims, _ = parse_claims(case["given"])
+    except InputError as e:
+        claims = [e]
+    exp = case.get("expect", {})
+    if isinstance(claims[0], InputError):
+        if "error" in exp and exp["error"] in str(claims[0]):
+            return res
+        res.ok = False
+        res.problems.append(f"input error: {claims[0]}")
+        return res
+    if "error" in exp:
+        res.ok = False
+        res.problems.append(f"expected an input error containing {exp['error']!r}, got a verdict")
+        return res
+    r = check_claim(_with_facts(kb, case.get("kb_facts")), claims[0], all_bindings=True)
+    res.fired = _fired(kb.check_program, r.model)
+    if "status" in exp and r.status != exp["status"]:
+        res.problems.append(f"claim status {r.status}, expected {exp['status']}")
+    by_line = {ln.line: ln for ln in r.lines}
+    for n, e in (exp.get("lines") or {}).items():
+        ln = by_line.get(int(n))
+        if ln is None:
+            res.problems.append(f"line {n} missing from the result")
+            continue
+        if "status" in e and ln.status != e["status"]:
+            res.problems.append(f"line {n}: {ln.status}, expected {e['status']} (reasons: {[x.rule for x in ln.reasons]})")
+        got = {x.rule for x in ln.reasons}
+        for rule in e.get("rules", []):
+            if rule not in got:
+                res.problems.append(f"line {n}: reason {rule} missing (got {sorted(got)})")
+        if "only_rules" in e and got != set(e["only_rules"]):
+            res.problems.append(f"line {n}: reasons {sorted(got)}, expected exactly {sorted(e['only_rules'])}")
+        gotw = {x.rule for x in ln.warnings}
+        for rule in e.get("warnings", []):
+            if rule not in gotw:
+                res.problems.append(f"line {n}: warning {rule} missing (got {sorted(gotw)})")
+        for rule in e.get("no_warnings", []):
+            if rule in gotw:
+                res.problems.append(f"line {n}: unexpected warning {rule}")
+        for text in e.get("message_contains", []):
+            if not any(text in x.message for x in ln.reasons + ln.warnings):
+                res.problems.append(f"line {n}: no reason or warning says {text!r}")
+    if "suggestions" in exp or any("why_not" in (e or {}) for e in (exp.get("lines") or {}).values()):
+        from cptkg.explain.proofs import explain_claim
+
+        ex = explain_claim(kb, claims[0]).to_json()
+        for n, e in (exp.get("lines") or {}).items():
+            if "why_not" in (e or {}):
+                got = [w for l in ex["lines"] if l["line"] == int(n) for w in l["why_not"]]
+                for want in e["why_not"]:
+                    if not any(w["rule"] == want.get("rule") and want.get("condition", "") in w["condition"] for w in got):
+                        res.problems.append(f"line {n}: why-not {want} missing (got {[(w['rule'], w['condition']) for w in got]})")
+        got_s = [(sorted(s["remove_lines"]), sorted(s["add_codes"]), s["verified"]) for s in ex["suggestions"]]
+        for i, want in enumerate(exp.get("suggestions") or []):
+            key = (sorted(want.get("remove_lines", [])), sorted(str(c) for c in want.get("add_codes", [])), True)
+            if want.get("first") and (not got_s or got_s[0] != key):
+                res.problems.append(f"first suggestion {got_s[:1]}, expected {key}")
+            elif key not in got_s:
+                res.problems.append(f"suggestion {key} missing (got {got_s})")
+        if "suggestions" in exp and exp["suggestions"] == [] and got_s:
+            res.problems.append(f"expected no suggestion, got {got_s}")
+        for s in ex["suggestions"]:
+            if any(m in ("59", "XE", "XP", "XS", "XU") for ms in s["add_modifiers"].values() for m in ms):
+                res.problems.append(f"a suggestion adds a bypass modifier: {s}")
+    res.ok = not res.problems
+    return res
+
+
+def run_infer_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
+    name = case.get("name", "(unnamed)")
+    res = CaseResult(file, name, True)
+    exp = case.get("expect", {})
+    try:
+        enc = parse_encounter(case["given"])
+    except InputError as e:
+        if "error" in exp and exp["error"] in str(e):
+            return res
+        return CaseResult(file, name, False, [f"input error: {e}"])
+    r = infer_codes(_with_facts(kb, case.get("kb_facts")), enc, all_bindings=True)
+    res.fired = _fired(kb.infer_program, r.model)
+    got = [c for c, _ in r.codes]
+    if "codes" in exp and sorted(got) != sorted(str(c) for c in exp["codes"]):
+        res.problems.append(f"codes {got}, expected {exp['codes']}")
+    nc = {c: {x.rule for x in rs} for c, rs in r.not_chosen}
+    for code, rules in (exp.get("not_chosen") or {}).items():
+        code = str(code)
+        if code not in nc:
+            res.problems.append(f"{code} was chosen, expected not chosen")
+            continue
+        for rule in rules:
+            if rule not in nc[code]:
+                res.problems.append(f"{code}: why-not {rule} missing (got {sorted(nc[code])})")
+    if "uncovered" in exp:
+        unc = sorted(s for s, _ in r.uncovered)
+        if unc != sorted(exp["uncovered"]):
+            res.problems.append(f"uncovered {unc}, expected {exp['uncovered']}")
+    res.ok = not res.problems
+    return res
+
+
+def load_cases(path: Path) -> list[dict]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: a case file is a list of cases")
+    return data
+
+
+def run_all(kb: KnowledgeBase) -> tuple[list[CaseResult], dict[str, list[str]]]:
+    """Run every case file; returns results and, per rule file, the rule ids no case fires."""
+    results: list[CaseResult] = []
+    rules_dir = kb.root / "kb" / "rules"
+    fired: dict[str, set[str]] = {"claim": set(), "infer": set()}
+    for kind, runner in (("claim", run_claim_case), ("infer", run_infer_case)):
+        path = rules_dir / f"{kind}.cases.yaml"
+        if not path.exists():
+            continue
+        for case in load_cases(path):
+            r = runner(kb, case, f"kb/rules/{path.name}")
+            results.append(r)
+            fired[kind] |= r.fired
+    untouched = {
+        "claim": sorted(r.meta.id for r in kb.check_program.rules if r.meta.id not in fired["claim"]),
+        "infer": sorted(r.meta.id for r in kb.infer_program.rules if r.meta.id not in fired["infer"]),
+    }
+    return results, untouched

@@ -1,0 +1,99 @@
+"""Reasons: a fired rule, its filled message and the sources it cites."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.rules.messages import fill
+from cptkg.rules.ast import Rule
+
+
+@dataclass
+class Reason:
+    rule: str
+    message: str
+    source: str
+    confidence: str
+    sources: list[dict]
+    bindings: dict = field(default_factory=dict)
+    rule_index: int = -1
+
+    def to_json(self) -> dict:
+        return {"rule": self.rule, "message": self.message, "source": self.source,
+                "confidence": self.confidence, "sources": self.sources}
+
+
+def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Reason:
+    srcs = firing_sources(kb, rule, bindings)
+    conf = rule.meta.confidence or _weakest(s.confidence for s in srcs)
+    return Reason(
+        rule=rule.meta.id or rule.head.pred,
+        message=fill(rule.meta.message or rule.head.pred, bindings, kb.label),
+        source="; ".join(dict.fromkeys(s.cite() for s in srcs)),
+        confidence=conf,
+        sources=[s.to_json() for s in srcs],
+        bindings=dict(bindings),
+        rule_index=index,
+    )
+
+
+def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
+    """The sources one firing of ``rule`` rests on.
+
+    A rule that ranges over several knowledge-base entities of one kind
+    (the four exclusions, say) cites the sources of all of them; one firing
+    rests on one entity. For each bound entity with sources of its own, the
+    rule's sources that belong only to the other entities of its kind are
+    left out and the entity's own are added: a 62368 denied beside 62362
+    cites the 62362 descriptor and the note on programming at implant, not
+    the guide's 95990/95991 sentence that grounds another exclusion.
+    """
+    cited = list(rule.meta.source)
+    for pred, entities in _entities(kb).items():
+        for value in dict.fromkeys(v for v in bindings.values() if isinstance(v, str)):
+            own = entities.get(value)
+            if not own:
+                continue
+            others = set().union(*(s for e, s in entities.items() if e != value))
+            cited = [s for s in cited if s in own or s not in others] + [s for s in sorted(own) if s not in cited]
+    return [kb.sources[s] for s in dict.fromkeys(cited) if s in kb.sources]
+
+
+def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
+    """Entity kinds whose members carry their own sources: unary KB facts with provenance."""
+    cache = getattr(kb, "_entity_sources", None)
+    if cache is None:
+        cache = {}
+        for pred in ("exclusion",):
+            members = {row[0]: set(kb.fact_sources(pred, row)) for row in kb.facts.get(pred, ())}
+            if any(members.values()):
+                cache[pred] = members
+        object.__setattr__(kb, "_entity_sources", cache)
+    return cache
+
+
+def _weakest(levels) -> str:
+    order = {"high": 2, "medium": 1, "low": 0}
+    levels = [l for l in levels if l in order]
+    if not levels:
+        return "high"
+    return min(levels, key=lambda l: order[l])
+
+
+def verdict_reasons(kb: KnowledgeBase, program, model, head_pred: str, key_var_value) -> list[Reason]:
+    """Reasons for ``head_pred(key)``: one per distinct binding of each rule deriving it."""
+    out: list[Reason] = []
+    seen: set[tuple[str, str]] = set()
+    for k, rule in enumerate(program.rules):
+        if rule.head.pred != head_pred:
+            continue
+        arg = rule.head.args[0]
+        for b in model.bindings.get(k, []):
+            val = b.get(arg.name) if hasattr(arg, "name") else arg.value
+            if val != key_var_value:
+                continue
+            r = make_reason(kb, rule, b, k)
+            if (r.rule, r.message) not in seen:
+                seen.add((r.rule, r.message))
+                out.append(r)
+    return out

@@ -1,0 +1,359 @@
+"""Load the ontology, the knowledge base and the rules once, checked.
+
+The KB is validated against ontology/shapes.ttl (pySHACL) and the rules
+against the ontology's declared predicates before anything is judged: a KB
+edit that breaks either is refused with the file and the reason, instead of
+quietly changing verdicts.
+
+RDF reaches Datalog through one documented mapping: a property annotated
+``ont:datalogPredicate "name"`` turns each triple (s p o) into the fact
+``name(s', o')``, where an IRI becomes its local name (the part after the
+``kb/``, ``ontology#`` or ``source/`` namespace) and a literal its value
+(integers stay integers, booleans become "true"/"false", the rest text).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import networkx as nx
+from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS
+
+from cptkg.knowledge.namespace import KB, ONT, SRC
+from cptkg.rules.ast import Rule
+from cptkg.rules.parser import RuleSyntaxError, parse_file
+from cptkg.rules.program import Program, RuleLoadError, build_program
+
+ROOT = Path(os.environ.get("CPTKG_ROOT", Path(__file__).resolve().parents[2]))
+NAMESPACES = (str(KB), str(ONT._NS), str(SRC))
+
+
+class KBLoadError(RuntimeError):
+    """The knowledge base or its rules cannot be used; says which file and why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    document: str
+    section: str
+    section_title: str
+    quote: str
+    confidence: str
+    normative: bool
+    maps_to: tuple[str, ...] = ()
+
+    def cite(self) -> str:
+        """Short citation for a reason line, e.g. 'guide §6.2 (Billing Guidelines)'."""
+        if self.document == "guide":
+            return f"guide §{self.section} ({self.section_title})"
+        return f"domain notes, {self.section} ({self.confidence} confidence)"
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "document": self.document, "section": self.section,
+                "section_title": self.section_title, "quote": self.quote,
+                "confidence": self.confidence, "citation": self.cite()}
+
+
+def local(node) -> object:
+    """The Datalog constant for an RDF node.
+
+    >>> local(URIRef("https://w3id.org/cptkg/kb/62367"))
+    '62367'
+    >>> local(Literal(3))
+    3
+    """
+    if isinstance(node, Literal):
+        v = node.toPython()
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return v
+        return str(node)
+    s = str(node)
+    for ns in NAMESPACES:
+        if s.startswith(ns):
+            return s[len(ns):]
+    return s
+
+
+@dataclass(eq=False)  # hashed by identity: caches key on the loaded KB
+class KnowledgeBase:
+    root: Path
+    ontology_graph: Graph
+    kb_graph: Graph
+    graph: Graph
+    facts: dict[str, set[tuple]]
+    edb: dict[str, int]
+    verdicts: dict[str, str]
+    sources: dict[str, Source]
+    check_program: Program
+    infer_program: Program
+    rule_files: list[Path]
+    subject_file: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    phrases: dict[str, str] = field(default_factory=dict)
+    check_static: object = None
+    input_predicates: dict = field(default_factory=dict)
+    infer_static: object = None
+    properties: dict[str, URIRef] = field(default_factory=dict)
+    _fact_sources: dict = field(default_factory=dict)
+
+    def label(self, term: str) -> str:
+        """Readable name of a KB term (role, device, service …), for messages."""
+        for ns in NAMESPACES:
+            lab = self.graph.value(URIRef(ns + str(term)), RDFS.label) or self.graph.value(URIRef(ns + str(term)), SKOS.prefLabel)
+            if lab is not None:
+                return str(lab)
+        return str(term)
+
+    def fact_sources(self, pred: str, args: tuple) -> list[str]:
+        """Source ids a KB fact rests on (axiom annotation, else its subject's)."""
+        return self._fact_sources.get((pred, tuple(args)), [])
+
+    def describe(self, pred: str, args: tuple) -> str:
+        """A fact in words, from the predicate's ont:phrase in the ontology."""
+        from cptkg.rules.messages import phrase
+
+        codes = {c for (c,) in self.facts.get("code", ())}
+        show = lambda a: str(a) if isinstance(a, int) or a in codes else self.label(str(a))  # noqa: E731
+        tpl = self.phrases.get(pred)
+        if tpl is None:
+            return f"{pred}({', '.join(show(a) for a in args)})"
+        return phrase(tpl, args, show)
+
+    def codes(self) -> list[str]:
+        return sorted(c for (c,) in self.facts.get("code", set()))
+
+    def family_codes(self, family: str = "family-pump") -> list[str]:
+        return sorted(c for (c, f) in self.facts.get("in_family", set()) if f == family)
+
+    def descriptor(self, code: str) -> str:
+        return str(self.graph.value(KB[code], SKOS.prefLabel) or "")
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return self.check_program.by_id(rule_id) or self.infer_program.by_id(rule_id)
+
+    def rule_source(self, rule: Rule) -> list[Source]:
+        return [self.sources[s] for s in rule.meta.source if s in self.sources]
+
+
+def _parse_turtle(path: Path) -> Graph:
+    g = Graph()
+    try:
+        g.parse(path, format="turtle")
+    except Exception as e:  # rdflib raises several parser-specific types
+        raise KBLoadError(f"{path.name}: not valid Turtle: {e}") from None
+    return g
+
+
+def _validate(data: Graph, shapes: Graph, subject_file: dict[str, str]) -> None:
+    from pyshacl import validate
+
+    conforms, report, _ = validate(data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
+    if conforms:
+        return
+    SH = "http://www.w3.org/ns/shacl#"
+    problems = []
+    for res in report.subjects(RDF.type, URIRef(SH + "ValidationResult")):
+        focus = report.value(res, URIRef(SH + "focusNode"))
+        msg = report.value(res, URIRef(SH + "resultMessage"))
+        path = report.value(res, URIRef(SH + "resultPath"))
+        where = subject_file.get(str(focus), "kb")
+        name = local(focus) if not isinstance(focus, BNode) else "an annotation"
+        problems.append(f"{where}: {name}: {msg}" + (f" (property {local(path)})" if path is not None and not isinstance(path, BNode) else ""))
+    raise KBLoadError("knowledge base does not conform to ontology/shapes.ttl:\n  " + "\n  ".join(sorted(set(problems))))
+
+
+def _closure(graph: Graph) -> set[tuple[str, str]]:
+    g = nx.DiGraph()
+    for cls in graph.subjects(RDF.type, OWL.Class):
+        if isinstance(cls, URIRef):
+            g.add_node(local(cls))
+    for s, o in graph.subject_objects(RDFS.subClassOf):
+        if isinstance(s, URIRef) and isinstance(o, URIRef):
+            g.add_edge(local(s), local(o))
+    out = set()
+    for n in g.nodes:
+        out.add((n, n))
+        for m in nx.descendants(g, n):
+            out.add((n, m))
+    return out
+
+
+def _declared_predicates(onto: Graph) -> tuple[dict[str, URIRef], dict[str, int], dict[str, str]]:
+    props: dict[str, URIRef] = {}
+    edb: dict[str, int] = {}
+    verdicts: dict[str, str] = {}
+    for p, name in onto.subject_objects(ONT.datalogPredicate):
+        name = str(name)
+        if (p, RDF.type, ONT.Predicate) in onto:
+            arity = int(onto.value(p, ONT.arity))
+            v = onto.value(p, ONT.verdict)
+            if v is not None:
+                verdicts[name] = str(v)
+            else:
+                edb[name] = arity
+        else:
+            props[name] = p
+            edb[name] = 2
+    return props, edb, verdicts
+
+
+def _facts(graph: Graph, props: dict[str, URIRef]) -> tuple[dict[str, set[tuple]], dict]:
+    facts: dict[str, set[tuple]] = {}
+    provenance: dict = {}
+    annotations: dict[tuple, list[str]] = {}
+    for ax in graph.subjects(RDF.type, OWL.Axiom):
+        key = (graph.value(ax, OWL.annotatedSource), graph.value(ax, OWL.annotatedProperty), graph.value(ax, OWL.annotatedTarget))
+        annotations.setdefault(key, []).extend(sorted(local(s) for s in graph.objects(ax, DCTERMS.source)))
+    for name, p in props.items():
+        rows = facts.setdefault(name, set())
+        for s, o in graph.subject_objects(p):
+            row = (local(s), local(o))
+            rows.add(row)
+            srcs = annotations.get((s, p, o)) or sorted(local(x) for x in graph.objects(s, DCTERMS.source))
+            provenance[(name, row)] = srcs
+    facts["code"] = {(local(c),) for c in graph.subjects(RDF.type, ONT.BillingCode)}
+    facts["exclusion"] = {(local(e),) for e in graph.subjects(RDF.type, ONT.Exclusion)}
+    facts["input_value"] = {(local(s), str(o)) for s, o in graph.subject_objects(ONT.inputValue)}
+    facts["subclass_of"] = _closure(graph)
+    facts["instance_of"] = {(local(s), local(o)) for s, o in graph.subject_objects(RDF.type)
+                            if isinstance(s, URIRef) and isinstance(o, URIRef) and any(str(o).startswith(ns) for ns in NAMESPACES)}
+    for (c,) in facts["code"]:
+        provenance[("code", (c,))] = sorted(local(x) for x in graph.objects(KB[c], DCTERMS.source))
+    for (e,) in facts["exclusion"]:
+        provenance[("exclusion", (e,))] = sorted(local(x) for x in graph.objects(KB[e], DCTERMS.source))
+    for (a, b) in facts["subclass_of"]:
+        node = ONT._NS[a] if (ONT._NS[a], None, None) in graph else None
+        if node is not None:
+            provenance[("subclass_of", (a, b))] = sorted(local(x) for x in graph.objects(node, DCTERMS.source))
+    return facts, provenance
+
+
+def _sources(graph: Graph) -> dict[str, Source]:
+    out = {}
+    for s in graph.subjects(RDF.type, ONT.Source):
+        doc = graph.value(s, DCTERMS.isPartOf)
+        out[local(s)] = Source(
+            id=local(s), document=local(doc) if doc is not None else "",
+            section=str(graph.value(s, ONT.section) or ""),
+            section_title=str(graph.value(s, ONT.sectionTitle) or graph.value(s, ONT.section) or ""),
+            quote=str(graph.value(s, ONT.quote) or ""),
+            confidence=str(local(graph.value(s, ONT.confidence)) or "").lower(),
+            normative=bool(graph.value(s, ONT.normative) and graph.value(s, ONT.normative).toPython()),
+            maps_to=tuple(sorted(str(local(m)) for m in graph.objects(s, ONT.mapsTo))),
+        )
+    return out
+
+
+def _load_rules(path: Path, root: Path, edb: dict[str, int], verdicts: dict[str, str], sources: set[str]) -> Program:
+    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        clauses = parse_file(path, shown)
+    except RuleSyntaxError as e:
+        raise KBLoadError(f"rule syntax error: {e}") from None
+    try:
+        prog = build_program(clauses, edb, require_meta=True, known_sources=sources)
+    except RuleLoadError as e:
+        raise KBLoadError("rules refused:\n  " + "\n  ".join(e.problems)) from None
+    for r in prog.rules:
+        if r.head.pred in verdicts and r.head.arity != 1:
+            raise KBLoadError(f"{r.where}: verdict predicate {r.head.pred} takes one argument")
+    return prog
+
+
+def content_hash(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load_kb(root: Path | str | None = None) -> KnowledgeBase:
+    """Load and check ontology, KB and rules under ``root`` (the repository)."""
+    root = Path(root) if root else ROOT
+    onto_files = sorted((root / "ontology").glob("*.ttl"))
+    onto_files = [p for p in onto_files if not p.name.endswith("shapes.ttl")]
+    kb_files = sorted((root / "kb").glob("*.ttl"))
+    if not onto_files or not kb_files:
+        raise KBLoadError(f"no ontology or KB Turtle files under {root}")
+    onto = Graph()
+    kbg = Graph()
+    subject_file: dict[str, str] = {}
+    for p in onto_files:
+        g = _parse_turtle(p)
+        onto += g
+        for s in set(g.subjects()):
+            subject_file.setdefault(str(s), f"ontology/{p.name}")
+    for p in kb_files:
+        g = _parse_turtle(p)
+        kbg += g
+        for s in set(g.subjects()):
+            subject_file.setdefault(str(s), f"kb/{p.name}")
+    full = Graph()
+    full += onto
+    full += kbg
+    for prefix, ns in (("ont", ONT._NS), ("kb", KB), ("src", SRC), ("skos", SKOS), ("owl", OWL), ("dct", DCTERMS)):
+        full.bind(prefix, ns)
+    shapes = root / "ontology" / "shapes.ttl"
+    if shapes.exists():
+        _validate(full, _parse_turtle(shapes), subject_file)
+    props, edb, verdicts = _declared_predicates(onto)
+    facts, prov = _facts(full, props)
+    # constants must not collide across namespaces
+    seen: dict[object, str] = {}
+    for n in set(full.subjects()) | set(full.objects()):
+        if isinstance(n, URIRef) and any(str(n).startswith(ns) for ns in NAMESPACES):
+            c = local(n)
+            if c in seen and seen[c] != str(n):
+                raise KBLoadError(f"two terms share the local name '{c}': {seen[c]} and {n}")
+            seen[c] = str(n)
+    sources = _sources(full)
+    rule_dir = root / "kb" / "rules"
+    rule_files = sorted(rule_dir.glob("*.dl"))
+    programs = {}
+    for name in ("claim", "infer"):
+        path = rule_dir / f"{name}.dl"
+        if not path.exists():
+            raise KBLoadError(f"missing rule file kb/rules/{name}.dl")
+        programs[name] = _load_rules(path, root, edb, verdicts, set(sources))
+    version_files = onto_files + kb_files + rule_files + ([shapes] if shapes.exists() else [])
+    kbo = KnowledgeBase(root=root, ontology_graph=onto, kb_graph=kbg, graph=full, facts=facts, edb=edb,
+                        verdicts=verdicts, sources=sources, check_program=programs["claim"],
+                        infer_program=programs["infer"], rule_files=rule_files, subject_file=subject_file,
+                        version=content_hash(version_files))
+    kbo._fact_sources = prov
+    kbo.properties = props
+    from cptkg.engines.pydatalog import precompute
+
+    inputs: dict[str, set[str]] = {}
+    for p, kind in onto.subject_objects(ONT.inputOf):
+        inputs.setdefault(str(kind), set()).add(str(onto.value(p, ONT.datalogPredicate)))
+    claim_inputs, enc_inputs = inputs.get("claim", set()), inputs.get("encounter", set())
+    kbo.input_predicates = inputs
+    kbo.check_static = precompute(kbo.check_program, facts, claim_inputs)
+    kbo.infer_static = precompute(kbo.infer_program, facts, enc_inputs)
+    kbo.phrases = {str(name): str(ph) for p, name in onto.subject_objects(ONT.datalogPredicate)
+                   for ph in onto.objects(p, ONT.phrase)}
+    return kbo
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _cached(root: str) -> KnowledgeBase:
+    return load_kb(root)
+
+
+def default_kb() -> KnowledgeBase:
+    """The repository's KB, loaded once per process (thread-safe)."""
+    with _lock:
+        return _cached(str(ROOT))

@@ -1,0 +1,47 @@
+"""Sources as first-class: what rests on each, what is unused, what conflicts."""
+from __future__ import annotations
+
+from rdflib import RDF, RDFS
+from rdflib.namespace import DCTERMS
+
+from cptkg.knowledge.loader import KnowledgeBase, local
+from cptkg.knowledge.namespace import ONT
+
+
+def source_index(kb: KnowledgeBase) -> dict:
+    rules: dict[str, list[str]] = {}
+    for prog in (kb.check_program, kb.infer_program):
+        for r in prog.rules:
+            for s in r.meta.source:
+                rules.setdefault(s, []).append(r.meta.id)
+    facts: dict[str, list[str]] = {}
+    for (pred, row), srcs in kb._fact_sources.items():
+        for s in srcs:
+            facts.setdefault(s, []).append(kb.describe(pred, row))
+    for subj, src in kb.graph.subject_objects(DCTERMS.source):
+        if (subj, RDF.type, ONT.Exclusion) in kb.graph or (subj, RDF.type, ONT.SourceConflict) in kb.graph:
+            facts.setdefault(local(src), []).append(f"{local(subj)} ({kb.label(local(subj))})")
+    out = []
+    for s in sorted(kb.sources.values(), key=lambda s: (s.document, _key(s.section), s.id)):
+        d = s.to_json()
+        d.update(normative=s.normative, maps_to=list(s.maps_to), rules=sorted(set(rules.get(s.id, []))),
+                 facts=sorted(set(facts.get(s.id, []))))
+        d["unused"] = s.normative and not d["rules"] and not d["facts"]
+        out.append(d)
+    conflicts = []
+    for c in kb.graph.subjects(RDF.type, ONT.SourceConflict):
+        conflicts.append({
+            "id": local(c), "label": str(kb.graph.value(c, RDFS.label) or local(c)),
+            "conflicting": [kb.sources[local(x)].to_json() for x in kb.graph.objects(c, ONT.conflictingSource)],
+            "prevailing": kb.sources[local(kb.graph.value(c, ONT.prevailingSource))].to_json(),
+            "resolution": str(kb.graph.value(c, ONT.resolution)),
+        })
+    return {"sources": out, "conflicts": conflicts,
+            "unused": [d["id"] for d in out if d["unused"]]}
+
+
+def _key(section: str):
+    try:
+        return (0, [int(x) for x in section.split(".")])
+    except ValueError:
+        return (1, section)

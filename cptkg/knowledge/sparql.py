@@ -1,0 +1,259 @@
+"""Read-only SPARQL over the ontology and KB, and RDF parsing that fetches nothing.
+
+Queries are parsed with rdflib's SPARQL parser and the algebra is walked
+(not pattern-matched as text) before anything runs. Refused: updates
+(``INSERT``, ``DELETE``, ``LOAD``, ``CLEAR`` …), ``SERVICE``, ``DESCRIBE``,
+and ``FROM`` / ``FROM NAMED`` of any graph but the two the dataset holds
+(``…/graph/ontology`` and ``…/graph/kb``). Two further locks hold even if a
+query got past the check: rdflib's ``SERVICE`` evaluation is replaced by a
+refusal (rdflib would otherwise send the HTTP request), and loading graphs
+named in ``FROM`` is switched off (``SPARQL_LOAD_GRAPHS``).
+
+A query runs in a forked child process so that it can be stopped at the
+time limit; results are capped at a row limit.
+
+:func:`parse_rdf` reads RDF from bytes without dereferencing anything named
+inside the data: a JSON-LD document may only carry inline contexts (rdflib
+would fetch a remote or ``file://`` context), XML external entities are not
+resolved, and while it parses, any network request raises.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import multiprocessing
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import rdflib.plugins.sparql as rdflib_sparql
+from pyparsing import ParseException
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query
+
+from cptkg.knowledge.datasets import KB_GRAPH, ONTOLOGY_GRAPH, Graphs, load_graphs
+from cptkg.knowledge.rdf_safe import RdfInputError
+from cptkg.knowledge.rdf_safe import parse_rdf as _safe_parse
+
+ALLOWED_GRAPHS = {ONTOLOGY_GRAPH, KB_GRAPH}
+QUERY_KINDS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct"}
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_LIMIT = 1000
+
+
+class QueryRefused(ValueError):
+    """A query that will not be run; the message says what and why, in one line."""
+
+
+class QueryTimeout(RuntimeError):
+    """A query that did not finish within its time limit."""
+
+
+UnsafeRDF = RdfInputError  # one refusal type for unsafe or malformed RDF input
+
+
+# ------------------------------------------------------------------ locks
+def _refuse_service(ctx, part):
+    if part.name == "ServiceGraphPattern":
+        raise QueryRefused(f"SERVICE <{part.get('term')}> is refused: queries run over the local knowledge graph only")
+    raise NotImplementedError  # anything else: rdflib's own evaluation
+
+
+rdflib_sparql.CUSTOM_EVALS["cptkg-refuse-service"] = _refuse_service
+rdflib_sparql.SPARQL_LOAD_GRAPHS = False
+
+_NO_NETWORK: contextvars.ContextVar[bool] = contextvars.ContextVar("cptkg_no_network", default=False)
+_NETWORK_EVENTS = {"urllib.Request", "socket.connect", "socket.getaddrinfo", "http.client.connect"}
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in _NETWORK_EVENTS and _NO_NETWORK.get():
+        raise UnsafeRDF(f"network access during RDF parsing or querying is refused ({event} {args[:1]!r})")
+
+
+sys.addaudithook(_audit)
+
+
+@contextlib.contextmanager
+def no_network():
+    """Within this block, any network request from this thread raises :class:`UnsafeRDF`."""
+    token = _NO_NETWORK.set(True)
+    try:
+        yield
+    finally:
+        _NO_NETWORK.reset(token)
+
+
+# -------------------------------------------------------- query checking
+def _walk(node: Any):
+    if isinstance(node, CompValue):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _walk(item)
+
+
+def _short(exc: ParseException) -> str:
+    return f"line {exc.lineno}, column {exc.col}: {exc.msg}"
+
+
+def check_query(text: str) -> Query:
+    """Parse and vet a query; the prepared query, or :class:`QueryRefused`."""
+    if not text or not text.strip():
+        raise QueryRefused("the query is empty")
+    try:
+        parsed = parseQuery(text)
+    except ParseException as e:
+        try:
+            parseUpdate(text)
+        except ParseException:
+            raise QueryRefused(f"not a SPARQL query: {_short(e)}") from None
+        raise QueryRefused("SPARQL updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: the knowledge graph is read-only here") from None
+    try:
+        query = translateQuery(parsed)
+    except Exception as e:  # rdflib raises plain Exceptions for semantic errors
+        raise QueryRefused(f"not a valid SPARQL query: {e}") from None
+    kind = query.algebra.name
+    if kind not in QUERY_KINDS:
+        raise QueryRefused(f"{kind.replace('Query', '').upper()} queries are refused: use SELECT, ASK or CONSTRUCT")
+    for clause in query.algebra.get("datasetClause") or []:
+        iri = clause.get("default") if clause.get("default") is not None else clause.get("named")
+        if iri not in ALLOWED_GRAPHS:
+            raise QueryRefused(f"FROM <{iri}> is refused: only <{ONTOLOGY_GRAPH}> and <{KB_GRAPH}> can be named")
+    for node in _walk(query.algebra):
+        if node.name == "ServiceGraphPattern":
+            raise QueryRefused(f"SERVICE <{node.get('term')}> is refused: queries run over the local knowledge graph only")
+    return query
+
+
+# ----------------------------------------------------------- evaluation
+@dataclass
+class QueryResult:
+    kind: str  # select | ask | construct
+    variables: list[str] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    boolean: bool | None = None
+    graph: Graph | None = None
+    truncated: bool = False
+
+
+def query_dataset(graphs: Graphs | None = None, extra: list[Graph] = ()) -> Dataset:
+    """Ontology and KB as named graphs; the default graph is their union (plus extra data)."""
+    graphs = graphs or load_graphs()
+    ds = Dataset(default_union=True)
+    ds.graph(ONTOLOGY_GRAPH).__iadd__(graphs.ontology)
+    ds.graph(KB_GRAPH).__iadd__(graphs.kb)
+    for g in extra:
+        ds.default_graph.__iadd__(g)
+    for prefix, ns in graphs.select("both").namespaces():
+        ds.bind(prefix, ns, override=True)
+    return ds
+
+
+def evaluate(dataset: Dataset, query: Query, limit: int = DEFAULT_LIMIT) -> QueryResult:
+    """Run a checked query in this process (no time limit: see :func:`run_query`)."""
+    with no_network():
+        return _evaluate(dataset, query, limit)
+
+
+def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
+    res = dataset.query(query)
+    kind = QUERY_KINDS[query.algebra.name]
+    if kind == "ask":
+        return QueryResult("ask", boolean=bool(res.askAnswer))
+    if kind == "construct":
+        out = Graph()
+        for prefix, ns in dataset.namespaces():
+            out.bind(prefix, ns)
+        truncated = False
+        for n, triple in enumerate(res):
+            if n >= limit:
+                truncated = True
+                break
+            out.add(triple)
+        return QueryResult("construct", graph=out, truncated=truncated)
+    rows, truncated = [], False
+    for n, row in enumerate(res):
+        if n >= limit:
+            truncated = True
+            break
+        rows.append(tuple(row))
+    return QueryResult("select", variables=[str(v) for v in res.vars], rows=rows, truncated=truncated)
+
+
+
+
+def _child(conn, dataset, query, limit):
+    try:
+        conn.send(("ok", evaluate(dataset, query, limit)))
+    except QueryRefused as e:
+        conn.send(("refused", str(e)))
+    except Exception as e:  # reported to the parent as one line
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def run_query(text: str, dataset: Dataset | None = None, timeout: float = DEFAULT_TIMEOUT,
+              limit: int = DEFAULT_LIMIT) -> QueryResult:
+    """Check and run a query with a time limit (seconds) and a row limit."""
+    query = check_query(text)
+    dataset = dataset if dataset is not None else query_dataset()
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, dataset, query, limit), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
+        status, payload = parent.recv()
+    except EOFError:
+        raise QueryTimeout("the query process ended without an answer") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if status == "refused":
+        raise QueryRefused(payload)
+    if status == "error":
+        raise QueryRefused(f"the query failed: {payload}")
+    return payload
+
+
+# ------------------------------------------------------------ safe parse
+def parse_rdf(data: bytes | str, format: str, base: str = "urn:cptkg:input/") -> Graph:
+    """Parse RDF text without fetching or opening anything it names (see cptkg.rdf_safe)."""
+    return _safe_parse(data, format, base)
+
+
+# --------------------------------------------------------------- output
+def term_json(term) -> dict | None:
+    """A term in the SPARQL 1.1 JSON results format."""
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, Literal):
+        out = {"type": "literal", "value": str(term)}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype:
+            out["datatype"] = str(term.datatype)
+        return out
+    return {"type": "bnode", "value": str(term)}
+
+
+def result_json(result: QueryResult) -> dict:
+    if result.kind == "ask":
+        return {"head": {}, "boolean": result.boolean}
+    return {"head": {"vars": result.variables},
+            "results": {"bindings": [
+                {v: term_json(t) for v, t in zip(result.variables, row) if t is not None} for row in result.rows]}}

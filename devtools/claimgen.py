@@ -1,0 +1,115 @@
+"""Generate synthetic claim-line files for batch tests, demos and benchmarks.
+
+Claims are small (1-4 lines) and dates come from a narrow window, so that
+same-date exclusions, duplicates, history on the same day or the day before,
+removals, replacements and role checks all fire often; a few dates sit on
+edges (leap day, year end). Nothing here is real patient data.
+"""
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pyarrow as pa
+
+CODES = ["62350", "62351", "62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370",
+         "95990", "95991", "J7799"]
+COMMON = ["62367", "62368", "62369", "62370", "95990", "95991", "95991", "95990", "62362", "J7799"]
+UNKNOWN = ["99213", "6236"]
+ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
+DATES = ["2023-12-31", "2024-01-01", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-15"]
+HISTORY_CODES = ["62360", "62361", "62362", "62362", "62365", "62367", "62369", "62370", "95990", "95991"]
+HISTORY_DATES = ["2023-06-01", "2023-12-30", "2023-12-31", "2024-01-01", "2024-02-28", "2024-02-29", "2024-03-01"]
+MODIFIERS = ["KD", "59", "25", "KX"]
+
+
+def generate(n_lines: int, seed: int = 7, patients: int | None = None):
+    """(lines, history): lists of dicts with the batch CSV columns."""
+    rng = random.Random(seed)
+    patients = patients or max(1, n_lines // 6)
+    lines: list[dict] = []
+    history: list[dict] = []
+    for p in range(patients):
+        if rng.random() < 0.6:
+            for _ in range(rng.randint(1, 3)):
+                history.append({"patient_id": f"P{p}", "code": rng.choice(HISTORY_CODES),
+                                "date_of_service": rng.choice(HISTORY_DATES),
+                                "provider_id": rng.choice(["", "D1", "D2"])})
+    c = 0
+    while len(lines) < n_lines:
+        c += 1
+        patient = f"P{rng.randrange(patients)}"
+        date = rng.choice(DATES)
+        k = min(rng.choice([1, 1, 2, 2, 2, 3, 4]), n_lines - len(lines))
+        for ln in range(1, k + 1):
+            r = rng.random()
+            code = rng.choice(UNKNOWN) if r < 0.02 else rng.choice(COMMON) if r < 0.8 else rng.choice(CODES)
+            mods = rng.sample(MODIFIERS, rng.choice([0, 0, 0, 1, 1, 2]))
+            lines.append({
+                "claim_id": f"C{c}", "patient_id": patient, "line": ln, "code": code,
+                "date_of_service": date if rng.random() < 0.85 else rng.choice(DATES),
+                "provider_id": rng.choice(["D1", "D2", "D3"]),
+                "provider_role": rng.choice(ROLES),
+                "units": rng.choice([1, 1, 1, 2]),
+                "modifiers": rng.choice([";", "|"]).join(mods),
+            })
+    return lines, history
+
+
+LINE_FIELDS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role",
+               "units", "modifiers"]
+HISTORY_FIELDS = ["patient_id", "code", "date_of_service", "provider_id"]
+
+
+def write(rows: list[dict], path: str | Path, fields: list[str]) -> None:
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({f: [r[f] for r in rows] for f in fields}), path)
+        return
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def to_claims(lines: list[dict], history: list[dict]) -> list[dict]:
+    """The same data in the JSON claim contract of ``cptkg check``."""
+    hist: dict[str, list[dict]] = {}
+    for h in history:
+        e = {"code": h["code"], "date_of_service": h["date_of_service"]}
+        if h.get("provider_id"):
+            e["provider_id"] = h["provider_id"]
+        hist.setdefault(h["patient_id"], []).append(e)
+    claims: dict[str, dict] = {}
+    for r in lines:
+        c = claims.setdefault(r["claim_id"], {"claim_id": r["claim_id"], "patient_id": r["patient_id"],
+                                               "lines": [], "history": hist.get(r["patient_id"], [])})
+        mods = [m for m in str(r["modifiers"]).replace("|", ";").split(";") if m.strip()]
+        c["lines"].append({"line": int(r["line"]), "code": r["code"], "date_of_service": r["date_of_service"],
+                           "provider_id": r["provider_id"], "provider_role": r["provider_role"],
+                           "units": int(r["units"]), "modifiers": mods})
+    return list(claims.values())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m devtools.claimgen N LINES_FILE [HISTORY_FILE] [--seed S]"""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m devtools.claimgen", description="Write N synthetic claim lines "
+                                 "(and the patients' history) as CSV or Parquet, for trying cptkg batch.")
+    ap.add_argument("n", type=int)
+    ap.add_argument("lines_file")
+    ap.add_argument("history_file", nargs="?")
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args(argv)
+    lines, history = generate(a.n, a.seed)
+    write(lines, a.lines_file, LINE_FIELDS)
+    if a.history_file:
+        write(history, a.history_file, HISTORY_FIELDS)
+
+
+if __name__ == "__main__":
+    main()
