@@ -38,7 +38,8 @@ from typing import Any
 
 from cptkg.rules.parser import RuleSyntaxError, parse_text
 from cptkg.rules.program import RuleLoadError, build_program
-from cptkg.engines.pydatalog import EvaluationTimeout, evaluate as engine_evaluate
+from cptkg import engines
+from cptkg.engines import EvaluationTimeout
 
 try:  # the suite's own model class, when the suite is installed
     from datalog_conformance import Model as SuiteModel
@@ -394,7 +395,7 @@ def translate(program, ident_vars: bool, existential_negation: bool = False) -> 
     return Translation("\n".join(clauses) + "\n", edb, facts, outputs)
 
 
-def run_translation(tr: Translation, timeout: float) -> dict[str, set[tuple]]:
+def run_translation(tr: Translation, timeout: float, engine: str = "pydatalog") -> dict[str, set[tuple]]:
     """Parse, check and evaluate a translated program with cptkg's own rule layer."""
     try:
         clauses = parse_text(tr.text, "<conformance>")
@@ -404,7 +405,7 @@ def run_translation(tr: Translation, timeout: float) -> dict[str, set[tuple]]:
         program = build_program(clauses, tr.edb)
     except RuleLoadError as e:
         raise classify(e) from None
-    model = engine_evaluate(program, tr.facts, rule_bindings=False, timeout=timeout)
+    model = engines.get(engine).evaluate(program, tr.facts, rule_bindings=False, timeout=timeout)
     out: dict[str, set[tuple]] = {}
     for mangled, name in tr.outputs.items():
         rows = set(tr.facts.get(mangled, set())) | set(model.facts.get(mangled, set()))
@@ -412,9 +413,9 @@ def run_translation(tr: Translation, timeout: float) -> dict[str, set[tuple]]:
     return out
 
 
-def _child(conn, tr: Translation, timeout: float) -> None:
+def _child(conn, tr: Translation, timeout: float, engine: str) -> None:
     try:
-        conn.send(("ok", run_translation(tr, timeout)))
+        conn.send(("ok", run_translation(tr, timeout, engine)))
     except BaseException as e:  # sent back to the parent as a picklable value
         conn.send(("err", type(e).__name__, getattr(e, "problems", None), str(e), getattr(e, "code", None)))
     finally:
@@ -439,19 +440,20 @@ class CptkgEvaluator:
     hangs in a non-terminating closure cannot be stopped from outside.
     """
 
-    def __init__(self, dialect: str = "textbook", timeout: float = 20.0, isolate: bool = True):
-        self.dialect, self.timeout, self.isolate = dialect, timeout, isolate
+    def __init__(self, dialect: str = "textbook", timeout: float = 20.0, isolate: bool = True,
+                 engine: str = "pydatalog"):
+        self.dialect, self.timeout, self.isolate, self.engine = dialect, timeout, isolate, engine
 
     def evaluate(self, program):
         tr = translate(program, ident_vars=self.dialect == "identifiers",
                        existential_negation=self.dialect == "nemo")
-        facts = self._run_isolated(tr) if self.isolate else run_translation(tr, self.timeout)
+        facts = self._run_isolated(tr) if self.isolate else run_translation(tr, self.timeout, self.engine)
         return SuiteModel(facts=facts) if SuiteModel is not None else facts
 
     def _run_isolated(self, tr: Translation) -> dict[str, set[tuple]]:
         ctx = mp.get_context("fork")
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(child, tr, self.timeout + 5), daemon=True)
+        proc = ctx.Process(target=_child, args=(child, tr, self.timeout + 5, self.engine), daemon=True)
         proc.start()
         child.close()
         try:

@@ -20,35 +20,13 @@ import os
 import pickle
 import queue
 import threading
-from dataclasses import dataclass, field
 from typing import Iterable
 
 from pyDatalog import Logic, pyDatalog, pyParser
 
-from cptkg.rules.ast import Comparison, Const, Literal, Rule, Var
+from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.rules.ast import Comparison, Const, Literal, Var
 from cptkg.rules.program import Program
-
-
-class EvaluationTimeout(RuntimeError):
-    pass
-
-
-class EvaluationError(RuntimeError):
-    pass
-
-
-Facts = dict[str, set[tuple]]
-
-
-@dataclass
-class Model:
-    """What an evaluation derived: tuples per predicate, bindings per rule."""
-
-    facts: Facts
-    bindings: dict[int, list[dict[str, object]]] = field(default_factory=dict)
-
-    def holds(self, pred: str, *args) -> bool:
-        return tuple(args) in self.facts.get(pred, set())
 
 
 _OPS = {
@@ -64,23 +42,6 @@ _OPS = {
 def _pname(pred: str) -> str:
     # A prefix keeps our names apart from pyDatalog's own and from variables.
     return "p_" + pred
-
-
-@dataclass
-class Static:
-    """Results of the rules that do not depend on per-request input."""
-
-    rules: set[int]
-    facts: Facts
-    bindings: dict[int, list[dict]]
-
-
-def precompute(program: Program, facts: Facts, input_preds: set[str], timeout: float = 60.0) -> Static:
-    """Evaluate once the rules that no claim or encounter can change."""
-    idx = program.static_rules(input_preds)
-    m = evaluate(program, facts, want=[program.rules[k].head.pred for k in idx], rule_bindings=True, timeout=timeout)
-    preds = {program.rules[k].head.pred for k in idx}
-    return Static(idx, {p: m.facts.get(p, set()) for p in preds}, {k: m.bindings.get(k, []) for k in idx})
 
 
 def _install(program: Program, facts: Facts, static: Static | None = None) -> list[tuple[int, str, list[str]]]:
@@ -278,3 +239,17 @@ def evaluate_in_thread(program: Program, facts: Facts, want: Iterable[str] | Non
     if kind == "err":
         raise EvaluationError(f"rule evaluation failed: {value}") from value
     return value
+
+
+class PyDatalogEngine(Engine):
+    """pyDatalog, the declared engine and the reference the others are proven against."""
+
+    name = "pydatalog"
+
+    def evaluate(self, program: Program, facts: Facts, want: Iterable[str] | None = None,
+                 rule_bindings: bool | set[str] = True, timeout: float = 30.0,
+                 static: Static | None = None) -> Model:
+        return evaluate(program, facts, want, rule_bindings, timeout, static)
+
+
+ENGINE = PyDatalogEngine()

@@ -1,15 +1,13 @@
 """Export formats, one module per format, registered by name.
 
-A format module builds one or more :class:`Exporter` objects and lists them
-in a module-level ``EXPORTERS``; this package imports every module beside it,
-so adding a format is adding one file. ``render`` returns the files it makes
+A format module builds an :class:`Exporter` (``EXPORTER``) and is named in
+the one registry (``cptkg.registry``, kind ``exporter``): adding a format is
+one file and one line. ``render`` returns the files it makes
 as ``{suffix: bytes}``: single-file formats use the suffix ``""``, formats
 that write several files (node/edge CSV) name each part.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -61,31 +59,11 @@ class Exporter:
         return self.render(data)
 
 
-_REGISTRY: dict[str, Exporter] = {}
-
-
-def register(exporter: Exporter) -> Exporter:
-    if exporter.name in _REGISTRY:
-        raise ValueError(f"export format {exporter.name!r} registered twice")
-    _REGISTRY[exporter.name] = exporter
-    return exporter
-
-
-def _load_all() -> None:
-    if _REGISTRY:
-        return
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if mod.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{mod.name}")
-        for exporter in getattr(module, "EXPORTERS", ()):
-            register(exporter)
-
-
 def formats() -> dict[str, Exporter]:
     """All export formats by name."""
-    _load_all()
-    return dict(sorted(_REGISTRY.items()))
+    from cptkg import registry
+
+    return dict(sorted(registry.all_of("exporter").items()))
 
 
 def get(name: str) -> Exporter:

@@ -40,4 +40,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": "\n".join(parts).encode("utf-8")}
 
 
-EXPORTERS = [Exporter("datalog", "the Datalog rules as text", "dl", _render, uses_graph=False)]
+EXPORTER = Exporter("datalog", "the Datalog rules as text", "dl", _render, uses_graph=False)

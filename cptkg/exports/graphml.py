@@ -15,4 +15,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": buf.getvalue()}
 
 
-EXPORTERS = [Exporter("graphml", "the RDF graph as GraphML (nodes = terms, edges = triples)", "graphml", _render)]
+EXPORTER = Exporter("graphml", "the RDF graph as GraphML (nodes = terms, edges = triples)", "graphml", _render)

@@ -28,4 +28,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": html.encode("utf-8")}
 
 
-EXPORTERS = [Exporter("html", "ontology documentation as static HTML (pyLODE)", "html", _render)]
+EXPORTER = Exporter("html", "ontology documentation as static HTML (pyLODE)", "html", _render)

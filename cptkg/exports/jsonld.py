@@ -13,4 +13,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": g.serialize(format="json-ld", context=ctx, indent=2, encoding="utf-8")}
 
 
-EXPORTERS = [Exporter("jsonld", "RDF as JSON-LD (inline context)", "jsonld", _render, rdf_format="json-ld")]
+EXPORTER = Exporter("jsonld", "RDF as JSON-LD (inline context)", "jsonld", _render, rdf_format="json-ld")

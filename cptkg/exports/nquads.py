@@ -8,4 +8,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": ("\n".join(lines) + "\n").encode("utf-8")}
 
 
-EXPORTERS = [Exporter("nquads", "RDF dataset as N-Quads (named graphs)", "nq", _render, rdf_format="nquads", quads=True)]
+EXPORTER = Exporter("nquads", "RDF dataset as N-Quads (named graphs)", "nq", _render, rdf_format="nquads", quads=True)

@@ -8,4 +8,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": ("\n".join(lines) + "\n").encode("utf-8")}
 
 
-EXPORTERS = [Exporter("ntriples", "RDF as N-Triples", "nt", _render, rdf_format="nt")]
+EXPORTER = Exporter("ntriples", "RDF as N-Triples", "nt", _render, rdf_format="nt")

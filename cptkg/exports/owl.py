@@ -49,4 +49,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": owl_graph(data.graph).serialize(format="xml", encoding="utf-8")}
 
 
-EXPORTERS = [Exporter("owl", "OWL 2 ontology as RDF/XML (OWL 2 datatypes only)", "owl", _render, rdf_format="xml")]
+EXPORTER = Exporter("owl", "OWL 2 ontology as RDF/XML (OWL 2 datatypes only)", "owl", _render, rdf_format="xml")

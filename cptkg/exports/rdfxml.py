@@ -6,4 +6,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": data.graph.serialize(format="pretty-xml", encoding="utf-8")}
 
 
-EXPORTERS = [Exporter("rdfxml", "RDF as RDF/XML", "rdf", _render, rdf_format="xml")]
+EXPORTER = Exporter("rdfxml", "RDF as RDF/XML", "rdf", _render, rdf_format="xml")

@@ -146,7 +146,5 @@ def _render_md(data: ExportInput) -> dict[str, bytes]:
     return {"": ("\n".join(out) + "\n").encode("utf-8")}
 
 
-EXPORTERS = [
-    Exporter("rules-csv", "rules catalogue as CSV (id, message, codes, source)", "csv", _render_csv, uses_graph=False),
-    Exporter("rules-md", "rules catalogue as a Markdown table", "md", _render_md, uses_graph=False),
-]
+CSV_EXPORTER = Exporter("rules-csv", "rules catalogue as CSV (id, message, codes, source)", "csv", _render_csv, uses_graph=False)
+MD_EXPORTER = Exporter("rules-md", "rules catalogue as a Markdown table", "md", _render_md, uses_graph=False)

@@ -24,5 +24,5 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": shapes_graph(data).serialize(format="turtle", encoding="utf-8")}
 
 
-EXPORTERS = [Exporter("shacl", "SHACL shapes for the KB and for claims, as Turtle", "shapes.ttl", _render,
-                      rdf_format="turtle", uses_graph=False)]
+EXPORTER = Exporter("shacl", "SHACL shapes for the KB and for claims, as Turtle", "shapes.ttl", _render,
+                      rdf_format="turtle", uses_graph=False)

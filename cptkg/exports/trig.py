@@ -6,4 +6,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": data.dataset.serialize(format="trig", encoding="utf-8")}
 
 
-EXPORTERS = [Exporter("trig", "RDF dataset as TriG (named graphs)", "trig", _render, rdf_format="trig", quads=True)]
+EXPORTER = Exporter("trig", "RDF dataset as TriG (named graphs)", "trig", _render, rdf_format="trig", quads=True)

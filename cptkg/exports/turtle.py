@@ -6,4 +6,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"": data.graph.serialize(format="turtle", encoding="utf-8")}
 
 
-EXPORTERS = [Exporter("turtle", "RDF as Turtle", "ttl", _render, rdf_format="turtle")]
+EXPORTER = Exporter("turtle", "RDF as Turtle", "ttl", _render, rdf_format="turtle")

@@ -5,15 +5,12 @@ rejected (or a check failed), 2 input or knowledge base that cannot be used.
 """
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import sys
 from pathlib import Path
 
 import click
 
-from cptkg.faces import commands as _commands_pkg
 
 
 def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
@@ -308,12 +305,11 @@ def lint():
 
 
 def _discover() -> None:
-    """Add every ``command`` found in cptkg/commands/*.py to the group."""
-    for mod in pkgutil.iter_modules(_commands_pkg.__path__):
-        m = importlib.import_module(f"{_commands_pkg.__name__}.{mod.name}")
-        cmd = getattr(m, "command", None)
-        if isinstance(cmd, click.Command):
-            main.add_command(cmd)
+    """Add every command of the registry (``cptkg.registry``, kind ``command``) to the group."""
+    from cptkg import registry
+
+    for name in registry.names("command"):
+        main.add_command(registry.get("command", name), name)
 
 
 _discover()

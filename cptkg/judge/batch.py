@@ -25,6 +25,7 @@ from typing import Callable
 
 from cptkg.judge.input import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                      MODIFIER_SEPARATORS, WHOLE_NUMBER, Role)
+from cptkg import engines
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
@@ -115,9 +116,10 @@ def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int]) -> dict[str, lis
 
 def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
     program = kb.check_program
+    from cptkg.judge.runner import static_for
+
     stats = dict(kb.facts)
-    if kb.check_static is not None:
-        stats.update(kb.check_static.facts)
+    stats.update(static_for(kb, "claim", engines.get("duckdb")).facts)
     return sc.compile_program(program, kb_types(kb.facts, program.edb), CLAIM_INPUTS, dialect,
                               keep_bindings=VERDICTS, claim_type=INT, stats=stats, keys=CLAIM_KEYS)
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from cptkg.judge.input import Claim, InputError
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons
-from cptkg.engines.pydatalog import EvaluationError, EvaluationTimeout, Model, evaluate
+from cptkg.engines import EvaluationError, EvaluationTimeout, Model
+from cptkg.judge import runner
 
 Facts = dict[str, set[tuple]]
 
@@ -70,18 +71,17 @@ class ClaimResult:
                 "lines": [ln.to_json() for ln in self.lines], "kb_version": self.kb_version}
 
 
-def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bindings: bool = False) -> ClaimResult:
+def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bindings: bool = False,
+                engine=None) -> ClaimResult:
     """Judge one validated claim; every input line comes back with a verdict.
 
     Only the verdict rules' bindings are read unless ``all_bindings`` (the
     explainer wants every rule's): reading them all costs about as much again.
     """
     facts = claim_facts(claim)
-    all_facts = dict(kb.facts)
-    all_facts.update(facts)
     program = kb.check_program
-    model = evaluate(program, all_facts, want=list(kb.verdicts) and [p for p in kb.verdicts if p in program.idb],
-                     rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, static=kb.check_static)
+    model = runner.run(kb, "claim", facts, want=[p for p in kb.verdicts if p in program.idb],
+                       rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, engine=engine)
     lines = []
     for ln in sorted(claim.lines, key=lambda l: l.line):
         reasons = verdict_reasons(kb, program, model, "reject", ln.line)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from cptkg.judge.input import Encounter
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons
-from cptkg.engines.pydatalog import Model, evaluate
+from cptkg.engines import Model
+from cptkg.judge import runner
 
 Facts = dict[str, set[tuple]]
 
@@ -53,14 +54,13 @@ class InferResult:
         return out
 
 
-def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bindings: bool = False) -> InferResult:
+def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bindings: bool = False,
+                engine=None) -> InferResult:
     facts = encounter_facts(enc)
-    all_facts = dict(kb.facts)
-    all_facts.update(facts)
     prog = kb.infer_program
     heads = {"bill", "not_chosen", "no_code", "covers_documented"}
-    model = evaluate(prog, all_facts, want=["bill", "not_chosen", "no_code"],
-                     rule_bindings=True if all_bindings else heads, timeout=timeout, static=kb.infer_static)
+    model = runner.run(kb, "encounter", facts, want=["bill", "not_chosen", "no_code"],
+                       rule_bindings=True if all_bindings else heads, timeout=timeout, engine=engine)
     billed = sorted(c for (c,) in model.facts.get("bill", set()))
     codes = []
     for c in billed:

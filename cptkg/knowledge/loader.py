@@ -98,9 +98,10 @@ class KnowledgeBase:
     subject_file: dict[str, str] = field(default_factory=dict)
     version: str = ""
     phrases: dict[str, str] = field(default_factory=dict)
-    check_static: object = None
     input_predicates: dict = field(default_factory=dict)
-    infer_static: object = None
+    # results derived from this KB by other layers (the static part of the
+    # rules per engine, say); dropped with the KB
+    cache: dict = field(default_factory=dict)
     properties: dict[str, URIRef] = field(default_factory=dict)
     _fact_sources: dict = field(default_factory=dict)
 
@@ -331,15 +332,10 @@ def load_kb(root: Path | str | None = None) -> KnowledgeBase:
                         version=content_hash(version_files))
     kbo._fact_sources = prov
     kbo.properties = props
-    from cptkg.engines.pydatalog import precompute
-
     inputs: dict[str, set[str]] = {}
     for p, kind in onto.subject_objects(ONT.inputOf):
         inputs.setdefault(str(kind), set()).add(str(onto.value(p, ONT.datalogPredicate)))
-    claim_inputs, enc_inputs = inputs.get("claim", set()), inputs.get("encounter", set())
     kbo.input_predicates = inputs
-    kbo.check_static = precompute(kbo.check_program, facts, claim_inputs)
-    kbo.infer_static = precompute(kbo.infer_program, facts, enc_inputs)
     kbo.phrases = {str(name): str(ph) for p, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(p, ONT.phrase)}
     return kbo

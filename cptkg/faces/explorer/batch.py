@@ -8,7 +8,7 @@ import streamlit as st
 from cptkg.judge.check import check_claim
 from cptkg.io import readers
 from cptkg.judge.input import InputError, parse_claims
-from cptkg.engines.pydatalog import EvaluationError, EvaluationTimeout
+from cptkg.engines import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import kb_or_stop
 
 

@@ -12,7 +12,7 @@ from cptkg.judge.input import Encounter, InputError, parse_claims
 from cptkg.explain.proofs import apply_suggestion, explain_claim
 from cptkg.explain.proofs import explain_encounter as _explain_encounter
 from cptkg.knowledge.loader import KnowledgeBase
-from cptkg.engines.pydatalog import EvaluationError, EvaluationTimeout
+from cptkg.engines import EvaluationError, EvaluationTimeout
 
 
 def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cptkg.judge.input import Device, InputError, Role, Route, Service, parse_encounter
-from cptkg.engines.pydatalog import EvaluationError, EvaluationTimeout
+from cptkg.engines import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop
 from cptkg.faces.explorer.explaining import explain_encounter
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown

@@ -9,7 +9,7 @@ limit, its rows capped.
 
 Datalog text is parsed by the project's parser into rules, checked like the
 KB's rule files (declared predicates, arity, safety, stratification) and
-evaluated over the KB facts by the pyDatalog backend with a time limit. Text
+evaluated over the KB facts by the default engine with a time limit. Text
 never reaches ``pyDatalog.load`` or ``ask``.
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ import streamlit as st
 from cptkg.rules.ast import Atom, Rule
 from cptkg.rules.parser import RuleSyntaxError, parse_text
 from cptkg.rules.program import RuleLoadError, build_program
-from cptkg.engines.pydatalog import EvaluationError, EvaluationTimeout, evaluate
+from cptkg import engines
+from cptkg.engines import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import kb_or_stop
 
 from cptkg.knowledge import sparql
@@ -134,7 +135,7 @@ def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT
     facts = {p: set() for p in kb.edb}
     facts.update(kb.facts)
     try:
-        model = evaluate(prog, facts, want=[head], rule_bindings=False, timeout=timeout)
+        model = engines.get().evaluate(prog, facts, want=[head], rule_bindings=False, timeout=timeout)
     except EvaluationTimeout:
         raise QueryError(f"the query did not finish within {timeout:g} s and was stopped") from None
     except EvaluationError as e:

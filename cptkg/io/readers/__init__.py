@@ -1,6 +1,6 @@
 """Claim readers, one module per input format, registered by name.
 
-Each format module defines ``NAME``, ``detect(data) -> bool`` (is this
+Each format module (named in ``cptkg.registry``, kind ``reader``) defines ``NAME``, ``detect(data) -> bool`` (is this
 content mine?) and ``read(data, source, history=None) -> ReadResult``. The
 result is plain claim dicts in the JSON contract of ``cptkg check`` (the
 engine's ``cptkg.claims.parse_claims`` validates them), so every format is
@@ -9,14 +9,12 @@ file and the row or element.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from cptkg.judge.input import InputError
 
-FORMAT_MODULES = ("fhir", "json", "csv")  # detection order: most specific first
 
 
 class ReadError(InputError):
@@ -44,11 +42,20 @@ def peek_json(data: bytes):
 
 
 def _module(name: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{name}")
+    from cptkg import registry
+
+    return registry.get("reader", name)
+
+
+def format_names() -> list[str]:
+    """Reader names, in detection order (most specific first)."""
+    from cptkg import registry
+
+    return registry.names("reader")
 
 
 def formats() -> dict[str, ModuleType]:
-    return {name: _module(name) for name in FORMAT_MODULES}
+    return {name: _module(name) for name in format_names()}
 
 
 def detect(data: bytes) -> str:
@@ -81,8 +88,8 @@ def read(source: bytes | str | Path, input_format: str | None = None,
         fmt = input_format or detect(data)
     except ReadError as e:
         raise ReadError(str(e).replace("input:", f"{name}:", 1)) from None
-    if fmt not in FORMAT_MODULES:
-        raise ReadError(f"--input-format must be one of {', '.join(FORMAT_MODULES)}, not {fmt!r}")
+    if fmt not in format_names():
+        raise ReadError(f"--input-format must be one of {', '.join(format_names())}, not {fmt!r}")
     result = _module(fmt).read(data, name, history=hist)
     result.format = fmt
     return result

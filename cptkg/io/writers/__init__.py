@@ -1,30 +1,33 @@
 """Writers of check results, one module per output format, registered by name.
 
-Each module defines ``NAME`` and ``write(results, **context) -> str`` where
+Each module (named in ``cptkg.registry``, kind ``writer``) defines ``NAME`` and ``write(results, **context) -> str`` where
 ``results`` are the ``cptkg check --json`` dicts (one per claim). Context a
 format may use: ``claims`` (the input claim dicts, for the patient of a FHIR
 ClaimResponse), ``row_keys`` (CSV input order), ``was_list``, ``created``.
 """
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-FORMAT_MODULES = ("json", "fhir", "csv")
+from cptkg import registry
+
+
+def format_names() -> list[str]:
+    return registry.names("writer")
 
 
 def formats() -> dict[str, ModuleType]:
-    return {name: importlib.import_module(f"{__name__}.{name}") for name in FORMAT_MODULES}
+    return registry.all_of("writer")
 
 
 def write(results: list[dict] | dict, fmt: str, **context) -> str:
     """Render check results (JSON dicts) as ``fmt``: json, fhir or csv."""
-    if fmt not in FORMAT_MODULES:
-        raise ValueError(f"--output must be one of {', '.join(FORMAT_MODULES)}, not {fmt!r}")
+    if fmt not in format_names():
+        raise ValueError(f"--output must be one of {', '.join(format_names())}, not {fmt!r}")
     if isinstance(results, dict):
         results = [results]
         context.setdefault("was_list", False)
-    return formats()[fmt].write(list(results), **context)
+    return registry.get("writer", fmt).write(list(results), **context)
 
 
 def summary(results: list[dict]) -> str:

@@ -1,0 +1,100 @@
+"""The one interface every rule engine implements.
+
+Facts in, verdicts and each rule's bindings out: an engine evaluates a
+checked :class:`~cptkg.rules.program.Program` over input facts and returns a
+:class:`Model` holding the tuples of the predicates asked for and, for each
+rule (by its index in ``program.rules``), every binding of all its variables
+that made the body true. Reasons, proofs, why-not and fixes are read from
+those bindings alone, so a verdict from any engine — pyDatalog, the fast
+in-process engine, DuckDB, Spark — can be explained the same way.
+
+Engines live behind the registry (``cptkg.registry``, kind ``engine``) and are
+looked up by name; the judge layer never imports one directly.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from cptkg.rules.program import Program
+
+Facts = dict[str, set[tuple]]
+
+
+class EvaluationTimeout(RuntimeError):
+    """The evaluation did not finish within its time limit."""
+
+
+class EvaluationError(RuntimeError):
+    """The engine failed; the message says how (never user text as code)."""
+
+
+@dataclass
+class Model:
+    """What an evaluation derived: tuples per predicate, bindings per rule index."""
+
+    facts: Facts
+    bindings: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+
+    def holds(self, pred: str, *args) -> bool:
+        return tuple(args) in self.facts.get(pred, set())
+
+
+@dataclass
+class Static:
+    """Results of the rules that no request can change, computed once per KB."""
+
+    rules: set[int]
+    facts: Facts
+    bindings: dict[int, list[dict]]
+
+
+class Engine(ABC):
+    """A rule engine: one evaluation of a program over facts per call.
+
+    ``want`` names the derived predicates whose tuples the caller reads
+    (None: all). ``rule_bindings`` is True for every rule's bindings, a set of
+    head predicates for the rules deriving those only, or False for none.
+    ``static`` (from :meth:`precompute`) supplies the results of rules that
+    do not depend on the request. An evaluation past ``timeout`` seconds
+    raises :class:`EvaluationTimeout`; concurrent calls never share facts.
+    """
+
+    name: str = ""
+
+    @abstractmethod
+    def evaluate(self, program: Program, facts: Facts, want: Iterable[str] | None = None,
+                 rule_bindings: bool | set[str] = True, timeout: float = 30.0,
+                 static: Static | None = None) -> Model:
+        ...
+
+    def precompute(self, program: Program, facts: Facts, input_preds: set[str], timeout: float = 60.0) -> Static:
+        """Evaluate once the rules whose heads no request input can change."""
+        idx = program.static_rules(input_preds)
+        preds = {program.rules[k].head.pred for k in idx}
+        m = self.evaluate(program, facts, want=sorted(preds), rule_bindings=True, timeout=timeout)
+        return Static(idx, {p: m.facts.get(p, set()) for p in preds}, {k: m.bindings.get(k, []) for k in idx})
+
+
+def with_static(facts: Facts, static: Static | None) -> Facts:
+    """The input facts plus the precomputed facts of the static rules."""
+    if static is None:
+        return facts
+    out = dict(facts)
+    out.update(static.facts)
+    return out
+
+
+def merge_static(model: Model, program: Program, want: Iterable[str] | None,
+                 rule_bindings: bool | set[str], static: Static | None) -> Model:
+    """Add the static rules' tuples and bindings to a model of the other rules."""
+    if static is None:
+        return model
+    for p in (static.facts if want is None else [p for p in want if p in static.facts]):
+        model.facts[p] = set(static.facts[p])
+    if rule_bindings:
+        for k, bs in static.bindings.items():
+            if rule_bindings is True or program.rules[k].head.pred in rule_bindings:
+                model.bindings[k] = bs
+    return model

@@ -1,0 +1,83 @@
+"""The compiled rules as an engine of the common interface, on DuckDB.
+
+``cptkg batch`` runs the compiled rules over a whole file at once; this
+engine runs them over one request's facts (a claim, an encounter) and reads
+back every predicate and every rule's bindings, shaped as every engine
+returns them. That is what lets a batch line be explained: the same facts
+through the same compiled SQL give the bindings the explanation reads.
+
+Each call gets its own in-memory DuckDB connection (no facts are shared),
+and a timer interrupts the connection at the time limit.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.rules.program import Program
+
+
+def fact_types(facts: Facts, edb: dict[str, int]) -> dict[str, list[str]]:
+    """Column types of the input predicates, read from their facts."""
+    from cptkg.engines.sql.compiler import INT, TEXT, SQLCompileError
+
+    out: dict[str, list[str]] = {}
+    for p, n in edb.items():
+        cols: list[set[str]] = [set() for _ in range(n)]
+        for row in facts.get(p, ()):
+            for i, v in enumerate(row):
+                cols[i].add(INT if isinstance(v, int) and not isinstance(v, bool) else TEXT)
+        types = []
+        for i, seen in enumerate(cols):
+            if len(seen) > 1:
+                raise SQLCompileError(f"input predicate {p}: argument {i + 1} holds both text and integers")
+            types.append(seen.pop() if seen else None)
+        if any(t is not None for t in types):
+            out[p] = [t or TEXT for t in types]
+    return out
+
+
+class DuckDBEngine(Engine):
+    """Compiled SQL on an in-process DuckDB connection, one per evaluation."""
+
+    name = "duckdb"
+
+    def evaluate(self, program: Program, facts: Facts, want: Iterable[str] | None = None,
+                 rule_bindings: bool | set[str] = True, timeout: float = 30.0,
+                 static: Static | None = None) -> Model:
+        import duckdb
+
+        from cptkg.engines.sql import compiler as sc
+        from cptkg.engines.sql.duckdb import DuckDBBackend
+
+        # Static results are not needed: the compiled program computes every
+        # rule in one pass, and the results are the same.
+        try:
+            keep = None if rule_bindings is True else (set(rule_bindings) if rule_bindings else set())
+            cp = sc.compile_program(program, fact_types(facts, program.edb), (), "duckdb",
+                                    keep_bindings=keep, share=False)
+        except sc.SQLCompileError as e:
+            raise EvaluationError(f"the rules cannot be compiled to SQL: {e}") from None
+        backend = DuckDBBackend(duckdb.connect(":memory:"), threads=1)
+        timer = threading.Timer(timeout, backend.conn.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            sc.load_inputs(cp, backend, facts)
+            sc.run(cp, backend)
+            preds = list(program.idb) if want is None else [p for p in want if p in program.idb]
+            out, bindings = sc.read_model(cp, backend, preds, bindings=bool(rule_bindings))
+        except duckdb.InterruptException:
+            raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+        except duckdb.Error as e:
+            raise EvaluationError(f"rule evaluation failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        finally:
+            timer.cancel()
+            backend.conn.close()
+        for k, bs in bindings.items():
+            bs.sort(key=repr)
+        return Model(out, bindings)
+
+
+DUCKDB = DuckDBEngine()
