@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from cptkg.judge.check import check_claim  # noqa: E402
 from cptkg.judge.input import parse_claim  # noqa: E402
-from cptkg.explain.proofs import explain_claim  # noqa: E402
+from cptkg.explain import explain_claim  # noqa: E402
 from cptkg.knowledge.loader import load_kb  # noqa: E402
 
 CODES = ["62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370", "95990", "95991", "J7799", "99213"]

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cptkg.judge import pipeline as batch  # noqa: E402
+from cptkg import pipeline as batch  # noqa: E402
 from cptkg import exports as exporters  # noqa: E402
 from cptkg.knowledge import sparql  # noqa: E402
 from cptkg.knowledge.datasets import load_graphs  # noqa: E402

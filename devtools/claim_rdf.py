@@ -18,7 +18,7 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 
-from cptkg.knowledge.datasets import load_graphs, project_root
+from cptkg.knowledge.datasets import load_graphs
 from cptkg.knowledge.namespace import KB, ONT
 
 CLM = Namespace("https://w3id.org/cptkg/claim#")
@@ -134,8 +134,10 @@ class Violation:
 
 @lru_cache(maxsize=1)
 def claim_shapes() -> Graph:
-    path = project_root() / "ontology" / "claim-shapes.ttl"
-    return Graph().parse(data=path.read_text(encoding="utf-8"), format="turtle")
+    g = Graph()
+    for path in load_graphs().pack.claim_shape_files():
+        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+    return g
 
 
 def validate_claim(claim: dict) -> tuple[bool, list[Violation]]:

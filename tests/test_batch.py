@@ -42,7 +42,7 @@ def test_every_row_comes_back_and_a_malformed_row_names_its_row_and_field(tmp_pa
     assert by_row[1]["error"] == "row 1, claim A, field date_of_service: '2024-02-30' is not a real calendar date"
     assert by_row[2]["status"] == "error" and "claim not judged because row 1" in by_row[2]["error"]
     assert by_row[3]["error"] == "row 3, claim B, field line: 'x' is not a whole number"
-    assert "field provider_role: 'doctor' is not one of" in by_row[4]["error"]
+    assert "field provider_role: 'doctor' is not a role of this knowledge base: one of" in by_row[4]["error"]
     assert by_row[5]["status"] == "error" and "because row 6" in by_row[5]["error"]
     assert by_row[6]["error"] == "row 6: the record does not have one field per column"
     assert by_row[7]["status"] == "accepted"

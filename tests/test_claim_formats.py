@@ -12,7 +12,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
-from cptkg.judge import pipeline as batch
+from cptkg import pipeline as batch
 from cptkg.io import readers
 from cptkg.io import writers
 from cptkg.judge.input import parse_claims

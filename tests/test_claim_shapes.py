@@ -10,7 +10,8 @@ from rdflib import Graph
 from cptkg.judge.check import check_claims
 from devtools.claim_rdf import CLM, claim_graph, validate_claim
 from cptkg.judge.input import InputError, parse_claims
-from cptkg.knowledge.datasets import load_graphs, project_root, shape_files
+from cptkg.knowledge.datasets import load_graphs
+from cptkg.knowledge.pack import CORE_ONTOLOGY
 from cptkg.knowledge.loader import default_kb
 
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
@@ -98,7 +99,7 @@ def test_claim_graph_is_rdf_pyoxigraph_reads():
 
 
 def test_kb_conforms_to_its_shapes_and_a_broken_kb_does_not():
-    shapes = Graph().parse(project_root() / "ontology" / "shapes.ttl")
+    shapes = Graph().parse(CORE_ONTOLOGY / "shapes.ttl")
     data = load_graphs().select("both")
     conforms, _, text = validate(data, shacl_graph=shapes, inference="none", advanced=True)
     assert conforms, text
@@ -112,11 +113,13 @@ def test_kb_conforms_to_its_shapes_and_a_broken_kb_does_not():
 
 
 def test_shacl_export_holds_both_shape_files():
+    pack = load_graphs().pack
+    shape_files = [p for p in pack.shape_files() + pack.claim_shape_files() if p.exists()]
     from cptkg import exports as exporters
 
     out = exporters.export("shacl")[""]
     g = Graph().parse(data=out, format="turtle")
     want = Graph()
-    for p in shape_files():
+    for p in shape_files:
         want.parse(p)
-    assert len(g) == len(want) and len(shape_files()) >= 2
+    assert len(g) == len(want) and len(shape_files) >= 2

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cptkg.faces.cli import main
-from cptkg.knowledge.loader import ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 
 LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "NPI-1", "provider_role": "physician"}
 

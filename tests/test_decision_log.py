@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from cptkg.faces.cli import main
 from cptkg.io.decision_log import append_decisions, canonical_json, hash_identifier, kb_version
-from cptkg.knowledge.loader import ROOT, load_kb
+from cptkg.knowledge.loader import load_kb
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 
 LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "NPI-1",
         "provider_role": "physician"}
@@ -50,7 +51,7 @@ def test_one_line_per_claim_with_ids_time_hash_verdicts_and_kb_version(tmp_path,
         assert uuid.UUID(rec["decision_id"]).version == 4
         assert datetime.fromisoformat(rec["time"]).utcoffset().total_seconds() == 0
         assert rec["input_sha256"] == hashlib.sha256(canonical_json(c)).hexdigest()
-        assert rec["kb_version"] == kb.version == kb_version(ROOT)
+        assert rec["kb_version"] == kb.version == kb_version(PACK)
         assert rec["status"] == res["status"]
         assert [(l["line"], l["status"]) for l in rec["lines"]] == [(l["line"], l["status"]) for l in res["lines"]]
         for rl, ol in zip(rec["lines"], res["lines"]):
@@ -128,12 +129,11 @@ def test_unwritable_log_is_a_one_line_error(tmp_path):
 
 
 def test_kb_version_changes_when_a_rule_file_changes(tmp_path):
-    root = tmp_path / "repo"
-    for d in ("ontology", "kb"):
-        shutil.copytree(ROOT / d, root / d)
+    root = tmp_path / "pump"
+    shutil.copytree(PACK, root)
     before = kb_version(root)
     assert before == load_kb(root).version
-    rules = root / "kb" / "rules" / "claim.dl"
+    rules = root / "rules" / "claim.dl"
     rules.write_text(rules.read_text(encoding="utf-8") + "\n% an edit\n", encoding="utf-8")
     assert kb_version(root) != before
 

@@ -5,14 +5,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cptkg.judge.cases import load_cases
+from cptkg.cases import load_cases
 from cptkg.judge.input import InputError, parse_claim, parse_encounter
 from cptkg.faces.cli import main
-from cptkg.explain.proofs import apply_suggestion, explain_claim, explain_encounter
-from cptkg.knowledge.loader import ROOT
+from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 
-CLAIMS = [c for c in load_cases(ROOT / "kb/rules/claim.cases.yaml") if "error" not in c["expect"]]
-ENCOUNTERS = [c for c in load_cases(ROOT / "kb/rules/infer.cases.yaml") if "error" not in c["expect"]]
+CLAIMS = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if "error" not in c["expect"]]
+ENCOUNTERS = [c for c in load_cases(PACK / "rules/infer.cases.yaml") if "error" not in c["expect"]]
 
 
 def walk(node):

@@ -130,13 +130,17 @@ def test_shacl_export_reads_back_in_pyoxigraph():
 
 
 def _tree(tmp_path, shapes: str | None = None, rules: str | None = None):
-    (tmp_path / "ontology").mkdir()
-    (tmp_path / "kb" / "rules").mkdir(parents=True)
+    """A family pack folder with only the given shape and rule files."""
+    from cptkg.knowledge.pack import FamilyPack
+
+    for sub in ("ontology", "kb", "rules", "shapes"):
+        (tmp_path / sub).mkdir()
     if shapes is not None:
-        (tmp_path / "ontology" / "shapes.ttl").write_text(shapes)
+        (tmp_path / "shapes" / "shapes.ttl").write_text(shapes)
     if rules is not None:
-        (tmp_path / "kb" / "rules" / "claim.dl").write_text(rules)
-    return ExportInput(graphs=Graphs(Graph(), Graph()), root=tmp_path)
+        (tmp_path / "rules" / "claim.dl").write_text(rules)
+    pack = FamilyPack(root=tmp_path, name="t", code_family="family-t", label="test")
+    return ExportInput(graphs=Graphs(Graph(), Graph(), pack=pack))
 
 
 def test_broken_shapes_file_is_an_export_error_naming_it(tmp_path):
@@ -145,9 +149,9 @@ def test_broken_shapes_file_is_an_export_error_naming_it(tmp_path):
         exporters.get("shacl").files(data)
 
 
-def test_missing_shapes_and_rules_are_export_errors(tmp_path):
+def test_missing_rules_are_export_errors(tmp_path):
     data = _tree(tmp_path)
-    for name in ("shacl", "datalog", "rules-csv"):
+    for name in ("datalog", "rules-csv"):
         with pytest.raises(exporters.ExportError, match="no "):
             exporters.get(name).files(data)
 
@@ -155,7 +159,7 @@ def test_missing_shapes_and_rules_are_export_errors(tmp_path):
 def test_broken_rule_file_is_an_export_error_naming_file_and_line(tmp_path):
     data = _tree(tmp_path, rules="% id: a\nreject(L) :- line(L).\n\nreject(L) :- line(L) line(L).\n")
     for name in ("datalog", "rules-md"):
-        with pytest.raises(exporters.ExportError, match=r"kb/rules/claim\.dl:4"):
+        with pytest.raises(exporters.ExportError, match=r"rules/claim\.dl:4"):
             exporters.get(name).files(data)
 
 

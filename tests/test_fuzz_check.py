@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cptkg.faces.cli import main
-from cptkg.knowledge.loader import ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 
 CODES = ["62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370", "95990", "95991"]
 OTHER_CODES = ["99999", "6236", "A1234", "62350", "95992", "x"]

@@ -5,9 +5,9 @@ import re
 import pytest
 from rdflib import URIRef
 
-from cptkg.knowledge.loader import ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 
-GUIDE = ROOT / "sources" / "pump-billing-guide.txt"   # a verbatim copy, see sources/README.md
+GUIDE = PACK / "sources" / "pump-billing-guide.txt"   # a verbatim copy, see sources/README.md
 SHARED = ROOT.parent / "shared" / "sources"
 
 
@@ -63,4 +63,4 @@ def test_the_copies_of_the_sources_equal_the_shared_originals(name):
     original = SHARED / name
     if not original.exists():
         pytest.skip("the shared folder is not beside this checkout")
-    assert (ROOT / "sources" / name).read_bytes() == original.read_bytes()
+    assert (PACK / "sources" / name).read_bytes() == original.read_bytes()

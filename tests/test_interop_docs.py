@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cptkg import exports as exporters
-from cptkg.judge import pipeline as batch
+from cptkg import pipeline as batch
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "interop.md").read_text(encoding="utf-8")

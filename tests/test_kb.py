@@ -5,15 +5,15 @@ import shutil
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
-from cptkg.knowledge.loader import ROOT, KBLoadError, load_kb
+from cptkg.knowledge.loader import KBLoadError, load_kb
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 from cptkg.knowledge.namespace import ONT
 
 
 @pytest.fixture
 def kb_copy(tmp_path):
-    for d in ("ontology", "kb"):
-        shutil.copytree(ROOT / d, tmp_path / d)
-    return tmp_path
+    shutil.copytree(PACK, tmp_path / "pump")
+    return tmp_path / "pump"
 
 
 def test_every_namespace_term_is_defined_in_the_ontology(kb):
@@ -48,16 +48,16 @@ def test_invalid_turtle_names_the_file(kb_copy):
 
 
 def test_a_rule_with_an_undeclared_predicate_is_refused_with_file_and_line(kb_copy):
-    p = kb_copy / "kb" / "rules" / "claim.dl"
+    p = kb_copy / "rules" / "claim.dl"
     text = p.read_text() + "\n% id: bad\n% message: m\n% source: g1-1\nreject(L) :- line(L), lien_code(L, _).\n"
     p.write_text(text)
     n = text.count("\n") - 0
-    with pytest.raises(KBLoadError, match=rf"kb/rules/claim.dl:{n}: undeclared predicate 'lien_code'"):
+    with pytest.raises(KBLoadError, match=rf"rules/claim.dl:{n}: undeclared predicate 'lien_code'"):
         load_kb(kb_copy)
 
 
 def test_a_rule_without_a_source_is_refused(kb_copy):
-    p = kb_copy / "kb" / "rules" / "claim.dl"
+    p = kb_copy / "rules" / "claim.dl"
     p.write_text(p.read_text() + "\nreject(L) :- line(L).\n")
     with pytest.raises(KBLoadError, match="lacks structured comment"):
         load_kb(kb_copy)
@@ -98,7 +98,7 @@ def test_the_62368_contradiction_is_recorded_and_the_descriptor_wins(kb):
 
 
 def test_no_mue_values_or_ncci_indicators_are_invented(kb):
-    text = " ".join(p.read_text() for p in (ROOT / "kb").glob("*.ttl"))
+    text = " ".join(p.read_text() for p in (PACK / "kb").glob("*.ttl"))
     assert not re.search(r"\bmue(Value|Limit)\b|modifierIndicator", text, re.I)
 
 
@@ -109,7 +109,7 @@ def test_every_code_of_the_guide_is_in_the_kb(kb):
 
 
 def test_descriptors_match_the_guide_verbatim(kb):
-    text = (ROOT / "sources" / "pump-billing-guide.txt").read_text(encoding="utf-8")
+    text = (PACK / "sources" / "pump-billing-guide.txt").read_text(encoding="utf-8")
     for code in ("62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370"):
         assert f"“{kb.descriptor(code)}.”" in text, code
 

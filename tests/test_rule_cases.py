@@ -1,11 +1,11 @@
 """The named cases beside each rule file pass, and every rule has one."""
 import pytest
 
-from cptkg.judge.cases import load_cases, run_all, run_claim_case, run_infer_case
-from cptkg.knowledge.loader import ROOT
+from cptkg.cases import load_cases, run_all, run_claim_case, run_infer_case
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
 
-CLAIM_CASES = load_cases(ROOT / "kb/rules/claim.cases.yaml")
-INFER_CASES = load_cases(ROOT / "kb/rules/infer.cases.yaml")
+CLAIM_CASES = load_cases(PACK / "rules/claim.cases.yaml")
+INFER_CASES = load_cases(PACK / "rules/infer.cases.yaml")
 
 
 @pytest.mark.parametrize("case", CLAIM_CASES, ids=[c["name"][:80] for c in CLAIM_CASES])

@@ -1,0 +1,100 @@
+"""Explanations of verdicts: proofs, why-not and verified fixes, from any engine's bindings.
+
+``explain_claim`` judges a claim with every rule's bindings kept and builds,
+for each line's reasons, a proof down to the source sentence
+(:mod:`cptkg.explain.proofs`), the why-not of a rejected line, and the
+suggested fixes, each re-judged (:mod:`cptkg.explain.fixes`).
+"""
+from __future__ import annotations
+
+from cptkg.explain.fixes import Suggestion, apply_suggestion, suggest_fixes
+from cptkg.explain.proofs import Explainer, ProofNode
+from cptkg.judge.check import ClaimResult, check_claim
+from cptkg.judge.infer import infer_codes
+from cptkg.judge.input import Claim, Encounter
+from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.rules.ast import Literal
+
+__all__ = ["ClaimExplanation", "Explainer", "ProofNode", "Suggestion", "apply_suggestion", "explain_claim",
+           "explain_encounter", "suggest_fixes"]
+
+
+class ClaimExplanation:
+    def __init__(self, result: ClaimResult, explainer: Explainer, proofs: dict, why_not: dict, suggestions: list[Suggestion]):
+        self.result, self.explainer = result, explainer
+        self.proofs, self.why_not, self.suggestions = proofs, why_not, suggestions
+
+    def to_json(self, line: int | None = None) -> dict:
+        out = self.result.to_json()
+        for ln in out["lines"]:
+            n = ln["line"]
+            for kind in ("reasons", "warnings"):
+                for r, p in zip(ln[kind], self.proofs.get((n, kind), [])):
+                    r["proof"] = p if isinstance(p, list) else p
+            ln["why_not"] = self.why_not.get(n, [])
+        if line is not None:
+            out["lines"] = [l for l in out["lines"] if l["line"] == line]
+        out["suggestions"] = [s.to_json() for s in self.suggestions]
+        return out
+
+
+def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, depth: int | None = None,
+                  all_proofs: bool = False, fixes: bool = True, engine=None) -> ClaimExplanation:
+    """Judge a claim and explain every verdict: proofs, why-not and verified fixes.
+
+    ``engine`` names the engine that judges (default: the default engine);
+    every engine returns the bindings the explanation is built from.
+    """
+    res = check_claim(kb, claim, all_bindings=True, engine=engine)
+    ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}")
+    proofs: dict = {}
+    why: dict = {}
+    for ln in res.lines:
+        if line is not None and ln.line != line:
+            continue
+        for kind, items in (("reasons", ln.reasons), ("warnings", ln.warnings)):
+            ps = []
+            for r in items:
+                if all_proofs:
+                    ps.append([ex.rule_node(r.rule_index, r.bindings, depth).to_json()])
+                else:
+                    node = ex.rule_node(r.rule_index, r.bindings, depth)
+                    ps.append(node.to_json() if node else None)
+            proofs[(ln.line, kind)] = ps
+        if ln.status == "rejected":
+            wn = []
+            for r in ln.reasons:
+                rule = kb.check_program.rules[r.rule_index]
+                for item in rule.body:
+                    if isinstance(item, Literal) and item.negated and item.atom.pred in kb.check_program.idb:
+                        pattern = ex._pattern(item.atom, r.bindings)
+                        if None not in pattern:
+                            for f in ex.why_not(item.atom.pred, pattern):
+                                if f not in wn:
+                                    wn.append(f)
+            why[ln.line] = wn
+    sugg = suggest_fixes(kb, claim, res) if fixes and res.status == "rejected" else []
+    return ClaimExplanation(res, ex, proofs, why, sugg)
+
+
+def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:
+    """Inferred codes with their proofs, and for each code not chosen why not."""
+    res = infer_codes(kb, enc, all_bindings=True, engine=engine)
+    ex = Explainer(kb, kb.infer_program, res.model, res.facts, f"encounter {enc.encounter_id}")
+    out = res.to_json()
+    for entry, (code, reasons) in zip(out["codes"], res.codes):
+        p = ex.prove("bill", (code,), depth)
+        entry["proof"] = p.to_json() if p else None
+        for rj, r in zip(entry["reasons"], reasons):
+            node = ex.rule_node(r.rule_index, r.bindings, depth)
+            rj["proof"] = node.to_json() if node else None
+    for entry, (code, reasons) in zip(out["not_chosen"], res.not_chosen):
+        for rj, r in zip(entry["why_not"], reasons):
+            node = ex.rule_node(r.rule_index, r.bindings, depth)
+            rj["proof"] = node.to_json() if node else None
+        entry["failed_conditions"] = ex.why_not("bill", (code,))
+    for entry, (svc, reasons) in zip(out["uncovered"], res.uncovered):
+        for rj, r in zip(entry["reasons"], reasons):
+            node = ex.rule_node(r.rule_index, r.bindings, depth)
+            rj["proof"] = node.to_json() if node else None
+    return out

@@ -15,7 +15,8 @@ from typing import Callable
 
 from rdflib import Dataset, Graph
 
-from cptkg.knowledge.datasets import GRAPH_CHOICES, Graphs, load_graphs, project_root
+from cptkg.knowledge.datasets import GRAPH_CHOICES, Graphs, load_graphs
+from cptkg.knowledge.pack import FamilyPack
 
 
 class ExportError(ValueError):
@@ -24,15 +25,19 @@ class ExportError(ValueError):
 
 @dataclass
 class ExportInput:
-    """What an exporter may draw on: both graphs, the chosen part, the tree."""
+    """What an exporter may draw on: both graphs, the chosen part, the family pack."""
 
     graphs: Graphs
     which: str = "both"
-    root: Path = field(default_factory=project_root)
 
     def __post_init__(self) -> None:
         if self.which not in GRAPH_CHOICES:
             raise ExportError(f"--graph must be one of {', '.join(GRAPH_CHOICES)}, not {self.which!r}")
+
+    @property
+    def pack(self) -> FamilyPack:
+        """The family pack the graphs were loaded from (its rule and shape files)."""
+        return self.graphs.pack
 
     @cached_property
     def graph(self) -> Graph:

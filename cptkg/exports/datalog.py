@@ -29,7 +29,7 @@ def rule_text(rule: Rule) -> str:
 
 
 def _render(data: ExportInput) -> dict[str, bytes]:
-    rules = load_rules(data.root)
+    rules = load_rules(data.pack)
     parts = ["% cptkg rules, written from the parsed rule files", ""]
     current = None
     for rule in rules:

@@ -103,7 +103,7 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
     sections, quotes = _source_sections(g)
     notations = {str(n) for c in g.subjects(RDF.type, ONT.BillingCode) for n in g.objects(c, SKOS.notation)}
     rows = []
-    for rule in load_rules(data.root):
+    for rule in load_rules(data.pack):
         if not rule.meta.id:
             continue
         codes: set[str] = set()

@@ -4,13 +4,12 @@ from __future__ import annotations
 from rdflib import Graph
 
 from cptkg.exports import ExportError, ExportInput, Exporter
-from cptkg.knowledge.datasets import shape_files
 
 
 def shapes_graph(data: ExportInput) -> Graph:
-    files = shape_files(data.root)
+    files = [p for p in data.pack.shape_files() + data.pack.claim_shape_files() if p.exists()]
     if not files:
-        raise ExportError(f"no SHACL shape files (*shapes*.ttl) in {data.root / 'ontology'}")
+        raise ExportError("no SHACL shape files in the core ontology or the family pack")
     g = Graph()
     for path in files:
         try:

@@ -48,8 +48,9 @@ def dump(obj) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cptkg")
 def main():
-    """Compliance knowledge graph for intrathecal/epidural reservoir and pump
-    billing (CPT 62360–62370, 95990, 95991). Not legal advice."""
+    """Compliance knowledge graph for medical billing: check claims, infer codes
+    and inspect the rules of a code family (a family pack; --kb DIR picks one).
+    Not legal advice."""
 
 
 def _detect(raw: bytes) -> str:
@@ -63,7 +64,7 @@ def _detect(raw: bytes) -> str:
 
 def _check_formats(raw: bytes, input_format, output, history_file):
     """FHIR and CSV claims, or FHIR/CSV output: read, judge and write through the pipeline."""
-    from cptkg.judge.pipeline import run
+    from cptkg.pipeline import run
     from cptkg.io.readers import ReadError
 
     try:
@@ -155,7 +156,7 @@ def check(claim_file, as_json, explain, depth, all_proofs, input_format, output,
 def _explain_out(kb, claims, was_list, as_json, line, depth, all_proofs):
     from cptkg.judge.check import ClaimResult, exit_code
     from cptkg.judge.input import InputError
-    from cptkg.explain.proofs import explain_claim
+    from cptkg.explain import explain_claim
     from cptkg.faces.report import explained_claim_report
 
     payload, results = [], []
@@ -242,7 +243,7 @@ def infer(encounter_file, as_json, explain, depth):
     kb = get_kb()
     res = infer_codes(kb, enc)
     if explain:
-        from cptkg.explain.proofs import explain_encounter
+        from cptkg.explain import explain_encounter
         from cptkg.faces.report import proof_text
 
         out = explain_encounter(kb, enc, depth=depth)
@@ -265,11 +266,11 @@ def infer(encounter_file, as_json, explain, depth):
 @main.command("test")
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
 def test_cmd(verbose):
-    """Run the rule cases in kb/rules/*.cases.yaml and report untested rules.
+    """Run the family pack's rule cases (rules/*.cases.yaml) and report untested rules.
 
     Exit 0 when every case passes and every rule is fired by a case, else 1.
     """
-    from cptkg.judge.cases import run_all
+    from cptkg.cases import run_all
 
     results, untouched = run_all(get_kb())
     failed = [r for r in results if not r.ok]
@@ -280,7 +281,7 @@ def test_cmd(verbose):
                 click.echo(f"        {p}")
     for kind, ids in untouched.items():
         for rid in ids:
-            click.echo(f"UNTESTED  kb/rules/{kind}.dl: rule {rid} is fired by no case")
+            click.echo(f"UNTESTED  rules/{kind}.dl: rule {rid} is fired by no case")
     n_untested = sum(len(v) for v in untouched.values())
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed, {n_untested} rules untested")
     sys.exit(1 if failed or n_untested else 0)
@@ -304,12 +305,65 @@ def lint():
         click.echo(f"note: normative source {s} is cited by no rule or fact")
 
 
+def _choose_kb(ctx, param, value):
+    """``--kb DIR``: the family pack every later step loads (as ``CPTKG_KB``)."""
+    if value is not None:
+        p = Path(value).expanduser()
+        if not p.is_dir():
+            fail(f"--kb {value}: no such family pack folder")
+        _set_for_command(ctx, "CPTKG_KB", str(p.resolve()))
+    return value
+
+
+def _choose_engine(ctx, param, value):
+    """``--engine NAME``: the rule engine (as ``CPTKG_ENGINE``); the message lists the known ones."""
+    if value is not None:
+        from cptkg import engines
+
+        known = engines.names()
+        if value not in known:
+            fail(f"--engine {value}: not a rule engine of cptkg (one of {', '.join(known)})")
+        _set_for_command(ctx, "CPTKG_ENGINE", value)
+    return value
+
+
+def _set_for_command(ctx, name: str, value: str) -> None:
+    """Set an environment variable for this command only (restored when it ends, as in tests)."""
+    import os
+
+    before = os.environ.get(name)
+    os.environ[name] = value
+
+    def restore():
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+    ctx.call_on_close(restore)
+
+
+def _common_options(cmd: click.Command) -> None:
+    """Every command takes ``--kb DIR`` and ``--engine NAME`` (written once, here)."""
+    have = {o for p in cmd.params for o in getattr(p, "opts", [])}
+    if "--kb" not in have:
+        cmd.params.append(click.Option(["--kb", "kb_dir"], metavar="DIR", default=None, expose_value=False,
+                                       is_eager=True, callback=_choose_kb,
+                                       help="Family pack folder to load (default: CPTKG_KB, else the pump pack)."))
+    if "--engine" not in have:
+        cmd.params.append(click.Option(["--engine", "engine_name"], metavar="NAME", default=None,
+                                       expose_value=False, is_eager=True, callback=_choose_engine,
+                                       help="Rule engine (default: CPTKG_ENGINE, else the default engine)."))
+
+
 def _discover() -> None:
     """Add every command of the registry (``cptkg.registry``, kind ``command``) to the group."""
     from cptkg import registry
 
     for name in registry.names("command"):
         main.add_command(registry.get("command", name), name)
+    for cmd in main.commands.values():
+        _common_options(cmd)
 
 
 _discover()

@@ -38,19 +38,15 @@ SALT_ENV = "CPTKG_LOG_SALT"
 
 
 def kb_version(root: Path | str) -> str:
-    """Content hash of ontology + KB + rule files under ``root``.
+    """Content hash of the core ontology and the family pack at ``root``.
 
     Uses the KB loader's own file selection and hash, so the log and the
     checker's ``kb_version`` can never disagree.
     """
-    from cptkg.knowledge.loader import content_hash
+    from cptkg.knowledge.loader import pack_version
+    from cptkg.knowledge.pack import read_pack
 
-    root = Path(root)
-    onto = [p for p in sorted((root / "ontology").glob("*.ttl")) if not p.name.endswith("shapes.ttl")]
-    kb = sorted((root / "kb").glob("*.ttl"))
-    rules = sorted((root / "kb" / "rules").glob("*.dl"))
-    shapes = root / "ontology" / "shapes.ttl"
-    return content_hash(onto + kb + rules + ([shapes] if shapes.exists() else []))
+    return pack_version(read_pack(root))
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -158,9 +154,9 @@ def append_decisions(path: Path | str, claims: Iterable[Any], results: Iterable[
     for claim, result in zip(claims, results):
         version = _get(result, "kb_version") or default_version
         if not version:
-            from cptkg.knowledge.loader import ROOT
+            from cptkg.knowledge.pack import locate
 
-            default_version = version = kb_version(ROOT)
+            default_version = version = kb_version(locate())
         records.append(decision_record(claim, result, version, salt, include_identifiers))
     data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
     # one write of whole lines in append mode: concurrent writers do not interleave within a line

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Callable
 
 from cptkg.judge.input import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
-                     MODIFIER_SEPARATORS, WHOLE_NUMBER, Role)
+                     MODIFIER_SEPARATORS, WHOLE_NUMBER)
 from cptkg import engines
+from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
@@ -35,7 +36,6 @@ LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "pr
 REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"]
 HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
-ROLES = [r.value for r in Role]  # the limits and roles of cptkg.claims, so batch and check cannot drift
 
 # The claim input predicates (as cptkg.check.claim_facts builds them) and their column types.
 CLAIM_INPUTS = {
@@ -218,7 +218,7 @@ def _bit_set_names_sql(b, table: str, col: str, names: list[str]) -> str:
 
 def label_rows(kb) -> list[tuple[str, str]]:
     """(term, label) for every KB term a message may name by its label."""
-    terms: set[str] = set(ROLES)
+    terms: set[str] = set(vocabulary(kb).values("role"))
     for rows in kb.facts.values():
         for row in rows:
             terms.update(v for v in row if isinstance(v, str))
@@ -234,7 +234,7 @@ def label_rows(kb) -> list[tuple[str, str]]:
 # the batch run
 # --------------------------------------------------------------------------
 
-def _validation_sql(b) -> str:
+def _validation_sql(b, vocab) -> str:
     """Row-level checks, mirroring cptkg.claims (same limits, same normalisation).
 
     Each field is trimmed and matched against its pattern once, in an inner
@@ -247,7 +247,9 @@ def _validation_sql(b) -> str:
     rx = b.regex_full
     txt = b.dialect.text_type
     lit = b.dialect.literal
-    roles = ", ".join(lit(r) for r in ROLES)
+    role_list = ", ".join(lit(r) for r in vocab.values("role"))
+    # the same words as the claim validator's refusal (Vocabulary.refusal)
+    role_tail = vocab.refusal("role", "\x00").split("\x00", 1)[1].removeprefix("'")
     fields = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
     trimmed = ", ".join(f"trim(CAST({c} AS {txt})) AS {c}" for c in fields)
 
@@ -277,8 +279,8 @@ def _validation_sql(b) -> str:
         (empty("provider_id"), bad("provider_id", "'is missing'")),
         (f"length(provider_id) > {MAX_TEXT}", bad("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("provider_role"), bad("provider_role", "'is missing'")),
-        (f"provider_role NOT IN ({roles})",
-         bad("provider_role", f"concat({shown('provider_role')}, ' is not one of {', '.join(ROLES)}')")),
+        (f"provider_role NOT IN ({role_list})",
+         bad("provider_role", f"concat({shown('provider_role')}, {lit(role_tail)})")),
         ("NOT units_empty AND NOT units_ok", bad("units", f"concat({shown('units')}, ' is not a whole number')")),
         (f"NOT units_empty AND (units_n < 1 OR units_n > {MAX_UNITS})",
          bad("units", f"concat('must be between 1 and {MAX_UNITS}, got ', units)")),
@@ -366,7 +368,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     # id for the joins of the rules: the number of their first row (unique,
     # and found in the same pass as the patient check, where numbering the
     # claims would take a single-threaded window).
-    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b)}),
+    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb))}),
     ids AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
     dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL

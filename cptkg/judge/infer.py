@@ -12,8 +12,10 @@ from cptkg.judge import runner
 Facts = dict[str, set[tuple]]
 
 
-def encounter_facts(enc: Encounter) -> Facts:
+def encounter_facts(enc: Encounter, family: str) -> Facts:
+    """Input facts of one encounter, coded within ``family`` (a code family of the KB)."""
     return {
+        "enc_family": {(family,)},
         "enc_role": {(enc.performer_role,)},
         "enc_device": {(enc.device,)},
         "enc_route": {(enc.route,)},
@@ -36,7 +38,7 @@ class InferResult:
     @property
     def message(self) -> str:
         if not self.codes:
-            return "No code of the reservoir/pump family fits this encounter; see why_not for each code."
+            return "No code of the family fits this encounter; see why_not for each code."
         if self.uncovered:
             return "Some documented services are covered by no code of the family; see uncovered."
         return ""
@@ -56,7 +58,7 @@ class InferResult:
 
 def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bindings: bool = False,
                 engine=None) -> InferResult:
-    facts = encounter_facts(enc)
+    facts = encounter_facts(enc, kb.pack.code_family)
     prog = kb.infer_program
     heads = {"bill", "not_chosen", "no_code", "covers_documented"}
     model = runner.run(kb, "encounter", facts, want=["bill", "not_chosen", "no_code"],

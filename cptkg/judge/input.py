@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from enum import Enum
 from typing import Any, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, ValidationInfo, field_validator
 
 MAX_TEXT = 200
 MAX_CODE = 20
@@ -47,33 +46,19 @@ class InputError(ValueError):
         super().__init__(one_line(message))
 
 
-class Role(str, Enum):
-    physician = "physician"
-    physician_assistant = "physician_assistant"
-    nurse_practitioner = "nurse_practitioner"
-    nurse = "nurse"
-    physical_therapist = "physical_therapist"
+def _vocabulary_check(kind: str):
+    """A pydantic validator refusing a value the loaded KB's vocabulary does not know.
 
-
-class Device(str, Enum):
-    subcutaneous_reservoir = "subcutaneous_reservoir"
-    nonprogrammable_pump = "nonprogrammable_pump"
-    programmable_pump = "programmable_pump"
-
-
-class Route(str, Enum):
-    intrathecal = "intrathecal"
-    epidural = "epidural"
-    intraventricular = "intraventricular"
-
-
-class Service(str, Enum):
-    implantation = "implantation"
-    replacement = "replacement"
-    removal = "removal"
-    electronic_analysis = "electronic_analysis"
-    reprogramming = "reprogramming"
-    refill = "refill"
+    The vocabulary (roles, devices, routes, services) comes from the family
+    pack's ontology (cptkg.knowledge.vocabulary), passed as validation context.
+    """
+    def check(v, info: ValidationInfo):
+        vocab = (info.context or {}).get("vocabulary")
+        why = vocab.refusal(kind, v) if vocab is not None else None
+        if why:
+            raise ValueError(why)
+        return v
+    return check
 
 
 _DATE = re.compile(DATE_PATTERN)
@@ -104,12 +89,13 @@ class ClaimLine(_Strict):
     code: Code
     date_of_service: str
     provider_id: Text
-    provider_role: Role
+    provider_role: Text
     units: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] = 1
     modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_MODIFIER)]],
                          Field(max_length=MAX_MODIFIERS)] = []
 
     _d = field_validator("date_of_service", mode="before")(_date)
+    _r = field_validator("provider_role", mode="after")(_vocabulary_check("role"))
 
     @field_validator("code", mode="after")
     @classmethod
@@ -145,10 +131,23 @@ class Claim(_Strict):
 class Encounter(_Strict):
     encounter_id: Text
     date_of_service: str | None = None
-    performer_role: Role
-    device: Device
-    route: Route = Route.intrathecal
-    services: Annotated[list[Service], Field(min_length=1, max_length=20)]
+    performer_role: Text
+    device: Text
+    # None: the family pack's default route (family.yaml defaults.route)
+    route: Text | None = None
+    services: Annotated[list[Text], Field(min_length=1, max_length=20)]
+
+    _role = field_validator("performer_role", mode="after")(_vocabulary_check("role"))
+    _device = field_validator("device", mode="after")(_vocabulary_check("device"))
+    _route = field_validator("route", mode="after")(_vocabulary_check("route"))
+
+    @field_validator("services", mode="after")
+    @classmethod
+    def _services(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        check = _vocabulary_check("service")
+        for item in v:
+            check(item, info)
+        return v
 
     @field_validator("date_of_service", mode="before")
     @classmethod
@@ -221,7 +220,18 @@ def _explain(err: dict) -> str:
     return msg
 
 
-def _validate(model, raw: Any, kind: str, id_field: str):
+def _context(kb) -> dict:
+    """Validation context: the loaded KB's input vocabulary (default KB when none is given)."""
+    if kb is None:
+        from cptkg.knowledge.loader import default_kb
+
+        kb = default_kb()
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    return {"vocabulary": vocabulary(kb), "defaults": dict(kb.pack.defaults) if kb.pack else {}}
+
+
+def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
     ident = None
     if isinstance(raw, dict):
         v = raw.get(id_field)
@@ -229,18 +239,21 @@ def _validate(model, raw: Any, kind: str, id_field: str):
     if not isinstance(raw, dict):
         raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {type(raw).__name__}".replace("  ", " "), ident)
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=_context(kb))
     except ValidationError as e:
         err = e.errors()[0]
         raise InputError(f"{_where(kind, ident, raw, err['loc'])}: {_explain(err)}", ident) from None
 
 
-def parse_claim(raw: Any, index: int | None = None) -> Claim:
-    """Validate one claim object; an InputError names claim, line and field."""
+def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
+    """Validate one claim object against ``kb``'s vocabulary (default: the default KB).
+
+    An InputError names the claim, the line and the field.
+    """
     if not isinstance(raw, dict):
         where = f"claim #{index + 1} in the list" if index is not None else "claim"
         raise InputError(f"{where}: must be a JSON object, got {_typename(raw)}")
-    claim = _validate(Claim, raw, "claim", "claim_id")
+    claim = _validate(Claim, raw, "claim", "claim_id", kb)
     seen: set[int] = set()
     for ln in claim.lines:
         if ln.line in seen:
@@ -254,10 +267,15 @@ def _typename(v: Any) -> str:
             bool: "true/false", type(None): "null"}.get(type(v), type(v).__name__)
 
 
-def parse_encounter(raw: Any) -> Encounter:
+def parse_encounter(raw: Any, kb=None) -> Encounter:
+    """Validate an encounter against ``kb``'s vocabulary; a missing route is the pack's default."""
     if not isinstance(raw, dict):
         raise InputError(f"encounter: must be a JSON object, got {_typename(raw)}")
-    return _validate(Encounter, raw, "encounter", "encounter_id")
+    if raw.get("route") is None:
+        default = _context(kb)["defaults"].get("route")
+        if default is not None:
+            raw = {**raw, "route": default}
+    return _validate(Encounter, raw, "encounter", "encounter_id", kb)
 
 
 def _no_duplicate_keys(pairs):
@@ -288,7 +306,7 @@ def load_json(text: str | bytes, what: str = "input") -> Any:
         raise InputError(f"{what}: JSON nested too deeply") from None
 
 
-def parse_claims(data: Any) -> tuple[list[Claim | InputError], bool]:
+def parse_claims(data: Any, kb=None) -> tuple[list[Claim | InputError], bool]:
     """Validate one claim or a list; returns (claims or per-claim errors, was_list).
 
     A bad claim in a list does not hide the good ones: each comes back as a
@@ -296,7 +314,7 @@ def parse_claims(data: Any) -> tuple[list[Claim | InputError], bool]:
     """
     if isinstance(data, dict):
         try:
-            return [parse_claim(data)], False
+            return [parse_claim(data, kb=kb)], False
         except InputError as e:
             return [e], False
     if isinstance(data, list):
@@ -306,7 +324,7 @@ def parse_claims(data: Any) -> tuple[list[Claim | InputError], bool]:
         ids: set[str] = set()
         for i, raw in enumerate(data):
             try:
-                c = parse_claim(raw, i)
+                c = parse_claim(raw, i, kb=kb)
                 if c.claim_id in ids:
                     raise InputError(f"claim {c.claim_id}, field claim_id: claim_id appears more than once in the list", c.claim_id)
                 ids.add(c.claim_id)

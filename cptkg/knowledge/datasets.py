@@ -2,48 +2,23 @@
 
 Exporters and ``cptkg query`` need the two graphs apart (TriG and N-Quads
 keep them as named graphs), so this module hands out both, as the engine's
-cached loader (``cptkg.kb.default_kb``) read and validated them, with the
+cached loader (``cptkg.knowledge.loader.default_kb``) read and validated them, with the
 prefixes of the Turtle files bound again for readable exports.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
+
+from cptkg.knowledge.pack import FamilyPack
 
 GRAPH_BASE = "https://w3id.org/cptkg/graph/"
 ONTOLOGY_GRAPH = URIRef(GRAPH_BASE + "ontology")
 KB_GRAPH = URIRef(GRAPH_BASE + "kb")
 GRAPH_CHOICES = ("both", "ontology", "kb")
-
-
-def project_root() -> Path:
-    """The checkout holding ``ontology/`` and ``kb/`` (``CPTKG_ROOT`` or the package's parent)."""
-    return Path(os.environ.get("CPTKG_ROOT", Path(__file__).resolve().parents[2]))
-
-
-def _is_shapes(path: Path) -> bool:
-    return "shapes" in path.name
-
-
-def ontology_files(root: Path | None = None) -> list[Path]:
-    """Ontology Turtle files; SHACL shape files are not part of the ontology."""
-    root = root or project_root()
-    return sorted(p for p in (root / "ontology").glob("*.ttl") if not _is_shapes(p))
-
-
-def kb_files(root: Path | None = None) -> list[Path]:
-    root = root or project_root()
-    return sorted((root / "kb").glob("*.ttl"))
-
-
-def shape_files(root: Path | None = None) -> list[Path]:
-    root = root or project_root()
-    return sorted(p for p in (root / "ontology").glob("*.ttl") if _is_shapes(p))
 
 
 @dataclass(frozen=True)
@@ -52,6 +27,7 @@ class Graphs:
 
     ontology: Graph
     kb: Graph
+    pack: FamilyPack | None = None
 
     def select(self, which: str = "both") -> Graph:
         """One graph holding the chosen part(s), with the prefixes of both."""
@@ -62,7 +38,7 @@ class Graphs:
             out += self.ontology
         if which in ("both", "kb"):
             out += self.kb
-        _bind_used(out)
+        _bind_used(out, self.pack)
         return out
 
     def dataset(self, which: str = "both") -> Dataset:
@@ -76,24 +52,24 @@ class Graphs:
         if which in ("both", "kb"):
             g = ds.graph(KB_GRAPH)
             g += self.kb
-        _bind_used(ds)
+        _bind_used(ds, self.pack)
         return ds
 
 
 _PREFIX_RE = re.compile(r"^\s*@prefix\s+([A-Za-z][\w-]*)?:\s*<([^>]+)>", re.M)
 
 
-@lru_cache(maxsize=1)
-def file_prefixes() -> dict[str, str]:
+@lru_cache(maxsize=8)
+def file_prefixes(pack: FamilyPack | None) -> dict[str, str]:
     """The prefixes the ontology and KB Turtle files declare (the loader drops them)."""
     out: dict[str, str] = {}
-    for path in ontology_files() + kb_files():
+    for path in (pack.ontology_files() + pack.kb_files() if pack else []):
         for prefix, ns in _PREFIX_RE.findall(path.read_text(encoding="utf-8")):
             out.setdefault(prefix, ns)
     return out
 
 
-def _bind_used(target: Graph) -> None:
+def _bind_used(target: Graph, pack: FamilyPack | None) -> None:
     """Bind the Turtle files' prefixes that the target's terms actually use.
 
     rdflib pre-binds dozens of vocabularies; listing them all would clutter
@@ -106,18 +82,21 @@ def _bind_used(target: Graph) -> None:
         for term in quad[:3]:
             if isinstance(term, URIRef):
                 used.add(str(term))
-    for prefix, ns in file_prefixes().items():
+    for prefix, ns in file_prefixes(pack).items():
         if prefix and any(u.startswith(ns) for u in used):
             target.bind(prefix, ns, override=True, replace=True)
 
 
-@lru_cache(maxsize=1)
-def load_graphs() -> Graphs:
-    """Ontology and KB graphs, from the engine's cached, SHACL-validated loader.
+def load_graphs(kb=None) -> Graphs:
+    """Ontology and KB graphs of ``kb`` (default: the cached, SHACL-validated default KB).
 
     Raises the loader's ``KBLoadError`` for a KB that does not load.
     """
-    from cptkg.knowledge.loader import default_kb
+    if kb is None:
+        from cptkg.knowledge.loader import default_kb
 
-    kb = default_kb()
-    return Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph)
+        kb = default_kb()
+    cached = kb.cache.get("graphs")
+    if cached is None:
+        cached = kb.cache["graphs"] = Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph, pack=kb.pack)
+    return cached

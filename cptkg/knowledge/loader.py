@@ -14,7 +14,6 @@ RDF reaches Datalog through one documented mapping: a property annotated
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,11 +24,11 @@ from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from cptkg.knowledge.namespace import KB, ONT, SRC
+from cptkg.knowledge.pack import RULE_KINDS, FamilyPack, PackError, locate, read_pack
 from cptkg.rules.ast import Rule
 from cptkg.rules.parser import RuleSyntaxError, parse_file
 from cptkg.rules.program import Program, RuleLoadError, build_program
 
-ROOT = Path(os.environ.get("CPTKG_ROOT", Path(__file__).resolve().parents[2]))
 NAMESPACES = (str(KB), str(ONT._NS), str(SRC))
 
 
@@ -104,6 +103,7 @@ class KnowledgeBase:
     cache: dict = field(default_factory=dict)
     properties: dict[str, URIRef] = field(default_factory=dict)
     _fact_sources: dict = field(default_factory=dict)
+    pack: FamilyPack | None = None
 
     def label(self, term: str) -> str:
         """Readable name of a KB term (role, device, service …), for messages."""
@@ -131,7 +131,9 @@ class KnowledgeBase:
     def codes(self) -> list[str]:
         return sorted(c for (c,) in self.facts.get("code", set()))
 
-    def family_codes(self, family: str = "family-pump") -> list[str]:
+    def family_codes(self, family: str | None = None) -> list[str]:
+        """Codes of ``family`` (default: the pack's own code family)."""
+        family = family or self.pack.code_family
         return sorted(c for (c, f) in self.facts.get("in_family", set()) if f == family)
 
     def descriptor(self, code: str) -> str:
@@ -144,12 +146,12 @@ class KnowledgeBase:
         return [self.sources[s] for s in rule.meta.source if s in self.sources]
 
 
-def _parse_turtle(path: Path) -> Graph:
+def _parse_turtle(path: Path, pack: FamilyPack) -> Graph:
     g = Graph()
     try:
         g.parse(path, format="turtle")
     except Exception as e:  # rdflib raises several parser-specific types
-        raise KBLoadError(f"{path.name}: not valid Turtle: {e}") from None
+        raise KBLoadError(f"{pack.shown(path)}: not valid Turtle: {e}") from None
     return g
 
 
@@ -168,7 +170,7 @@ def _validate(data: Graph, shapes: Graph, subject_file: dict[str, str]) -> None:
         where = subject_file.get(str(focus), "kb")
         name = local(focus) if not isinstance(focus, BNode) else "an annotation"
         problems.append(f"{where}: {name}: {msg}" + (f" (property {local(path)})" if path is not None and not isinstance(path, BNode) else ""))
-    raise KBLoadError("knowledge base does not conform to ontology/shapes.ttl:\n  " + "\n  ".join(sorted(set(problems))))
+    raise KBLoadError("knowledge base does not conform to its SHACL shapes:\n  " + "\n  ".join(sorted(set(problems))))
 
 
 def _closure(graph: Graph) -> set[tuple[str, str]]:
@@ -253,8 +255,8 @@ def _sources(graph: Graph) -> dict[str, Source]:
     return out
 
 
-def _load_rules(path: Path, root: Path, edb: dict[str, int], verdicts: dict[str, str], sources: set[str]) -> Program:
-    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+def _load_rules(path: Path, pack: FamilyPack, edb: dict[str, int], verdicts: dict[str, str], sources: set[str]) -> Program:
+    shown = pack.shown(path)
     try:
         clauses = parse_file(path, shown)
     except RuleSyntaxError as e:
@@ -277,35 +279,49 @@ def content_hash(paths: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
+def pack_version(pack: FamilyPack) -> str:
+    """The KB version: content hash of every file the loaded KB is made of."""
+    return content_hash([p for p in pack.version_files() if p.exists()])
+
+
 def load_kb(root: Path | str | None = None) -> KnowledgeBase:
-    """Load and check ontology, KB and rules under ``root`` (the repository)."""
-    root = Path(root) if root else ROOT
-    onto_files = sorted((root / "ontology").glob("*.ttl"))
-    onto_files = [p for p in onto_files if not p.name.endswith("shapes.ttl")]
-    kb_files = sorted((root / "kb").glob("*.ttl"))
-    if not onto_files or not kb_files:
-        raise KBLoadError(f"no ontology or KB Turtle files under {root}")
+    """Load and check the core ontology and the family pack at ``root``.
+
+    ``root`` is a pack folder (``families/<name>``); None means ``CPTKG_KB``
+    or the default pack. Nothing here runs a rule engine.
+    """
+    try:
+        pack = read_pack(locate(root))
+    except PackError as e:
+        raise KBLoadError(str(e)) from None
+    onto_files = pack.ontology_files()
+    kb_files = pack.kb_files()
+    if not pack.core_ontology_files() or not kb_files:
+        raise KBLoadError(f"{pack.root}: no ontology or KB Turtle files (ontology/*.ttl, kb/*.ttl)")
     onto = Graph()
     kbg = Graph()
     subject_file: dict[str, str] = {}
-    for p in onto_files:
-        g = _parse_turtle(p)
+    for path in onto_files:
+        g = _parse_turtle(path, pack)
         onto += g
-        for s in set(g.subjects()):
-            subject_file.setdefault(str(s), f"ontology/{p.name}")
-    for p in kb_files:
-        g = _parse_turtle(p)
+        for subj in set(g.subjects()):
+            subject_file.setdefault(str(subj), pack.shown(path))
+    for path in kb_files:
+        g = _parse_turtle(path, pack)
         kbg += g
-        for s in set(g.subjects()):
-            subject_file.setdefault(str(s), f"kb/{p.name}")
+        for subj in set(g.subjects()):
+            subject_file.setdefault(str(subj), pack.shown(path))
     full = Graph()
     full += onto
     full += kbg
     for prefix, ns in (("ont", ONT._NS), ("kb", KB), ("src", SRC), ("skos", SKOS), ("owl", OWL), ("dct", DCTERMS)):
         full.bind(prefix, ns)
-    shapes = root / "ontology" / "shapes.ttl"
-    if shapes.exists():
-        _validate(full, _parse_turtle(shapes), subject_file)
+    shapes = Graph()
+    for path in pack.shape_files():
+        if path.exists():
+            shapes += _parse_turtle(path, pack)
+    if len(shapes):
+        _validate(full, shapes, subject_file)
     props, edb, verdicts = _declared_predicates(onto)
     facts, prov = _facts(full, props)
     # constants must not collide across namespaces
@@ -316,28 +332,27 @@ def load_kb(root: Path | str | None = None) -> KnowledgeBase:
             if c in seen and seen[c] != str(n):
                 raise KBLoadError(f"two terms share the local name '{c}': {seen[c]} and {n}")
             seen[c] = str(n)
+    if (KB[pack.code_family], RDF.type, ONT.CodeFamily) not in full:
+        raise KBLoadError(f"family.yaml: code_family '{pack.code_family}' is not an ont:CodeFamily of the pack's KB")
     sources = _sources(full)
-    rule_dir = root / "kb" / "rules"
-    rule_files = sorted(rule_dir.glob("*.dl"))
     programs = {}
-    for name in ("claim", "infer"):
-        path = rule_dir / f"{name}.dl"
+    for kind, stem in RULE_KINDS.items():
+        path = pack.rule_file(stem)
         if not path.exists():
-            raise KBLoadError(f"missing rule file kb/rules/{name}.dl")
-        programs[name] = _load_rules(path, root, edb, verdicts, set(sources))
-    version_files = onto_files + kb_files + rule_files + ([shapes] if shapes.exists() else [])
-    kbo = KnowledgeBase(root=root, ontology_graph=onto, kb_graph=kbg, graph=full, facts=facts, edb=edb,
+            raise KBLoadError(f"{pack.root.name}: missing rule file rules/{stem}.dl")
+        programs[kind] = _load_rules(path, pack, edb, verdicts, set(sources))
+    kbo = KnowledgeBase(root=pack.root, ontology_graph=onto, kb_graph=kbg, graph=full, facts=facts, edb=edb,
                         verdicts=verdicts, sources=sources, check_program=programs["claim"],
-                        infer_program=programs["infer"], rule_files=rule_files, subject_file=subject_file,
-                        version=content_hash(version_files))
+                        infer_program=programs["encounter"], rule_files=pack.rule_files(), subject_file=subject_file,
+                        version=pack_version(pack), pack=pack)
     kbo._fact_sources = prov
     kbo.properties = props
     inputs: dict[str, set[str]] = {}
-    for p, kind in onto.subject_objects(ONT.inputOf):
-        inputs.setdefault(str(kind), set()).add(str(onto.value(p, ONT.datalogPredicate)))
+    for pred, kind in onto.subject_objects(ONT.inputOf):
+        inputs.setdefault(str(kind), set()).add(str(onto.value(pred, ONT.datalogPredicate)))
     kbo.input_predicates = inputs
-    kbo.phrases = {str(name): str(ph) for p, name in onto.subject_objects(ONT.datalogPredicate)
-                   for ph in onto.objects(p, ONT.phrase)}
+    kbo.phrases = {str(name): str(ph) for pred, name in onto.subject_objects(ONT.datalogPredicate)
+                   for ph in onto.objects(pred, ONT.phrase)}
     return kbo
 
 
@@ -349,7 +364,7 @@ def _cached(root: str) -> KnowledgeBase:
     return load_kb(root)
 
 
-def default_kb() -> KnowledgeBase:
-    """The repository's KB, loaded once per process (thread-safe)."""
+def default_kb(root: Path | str | None = None) -> KnowledgeBase:
+    """The pack at ``root`` (default: ``CPTKG_KB`` or the default pack), loaded once per process."""
     with _lock:
-        return _cached(str(ROOT))
+        return _cached(str(locate(root)))

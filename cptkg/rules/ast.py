@@ -82,6 +82,18 @@ class Comparison:
 BodyItem = Union[Literal, Comparison]
 
 
+# Kinds of fix a rule may declare (``% fix: kind [Variable]``), and the number
+# of rule variables each takes: the explainer implements each kind once, for
+# every rule that declares it.
+FIX_KINDS = {
+    "remove": 0,        # drop the line
+    "combine": 1,       # replace the line and line E by the code inference gives for both
+    "void": 1,          # void or correct history entry E before billing the line
+    "recode": (0, 1),   # bill the code that fits the line's services, performer (and device D)
+    "add-modifier": 1,  # add modifier M to the line
+}
+
+
 @dataclass
 class RuleMeta:
     """What a rule says about itself in its structured comments."""
@@ -90,6 +102,9 @@ class RuleMeta:
     message: str | None = None
     source: list[str] = field(default_factory=list)
     confidence: str | None = None
+    # What a fix of a line this rule rejects may do (see FIX_KINDS), e.g.
+    # ["combine E", "recode Dev"]; removing the line is always allowed.
+    fix: list[str] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -48,7 +48,7 @@ COMMENT: /%[^\n]*/
 
 _parser = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 META_RE = re.compile(r"^\s*%+\s*@?(id|message|source|confidence|[a-z_]+)\s*:\s*(.*?)\s*$")
-KNOWN_META = {"id", "message", "source", "confidence"}
+KNOWN_META = {"id", "message", "source", "confidence", "fix"}
 
 
 class RuleSyntaxError(ValueError):
@@ -134,6 +134,8 @@ def _meta_blocks(text: str) -> dict[int, RuleMeta]:
                 current.source = [s.strip() for s in value.split(",") if s.strip()]
             elif key == "confidence":
                 current.confidence = value.lower()
+            elif key == "fix":
+                current.fix += [f.strip() for f in value.split(";") if f.strip()]
             else:
                 current.extra[key] = value
             blocks[n] = current

@@ -12,7 +12,7 @@ import string
 
 import networkx as nx
 
-from cptkg.rules.ast import Atom, Comparison, Literal, Rule, Var
+from cptkg.rules.ast import FIX_KINDS, Atom, Comparison, Literal, Rule, Var
 
 
 class RuleLoadError(ValueError):
@@ -155,6 +155,18 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
             for s in c.meta.source:
                 if s not in known_sources:
                     problems.append(f"{c.where}: rule {c.meta.id or c.head.pred} cites unknown source '{s}' (not in kb/sources.ttl)")
+        for spec in c.meta.fix:
+            kind, *args = spec.split()
+            want = FIX_KINDS.get(kind)
+            names = {v.name for v in c.variables()}
+            if want is None:
+                problems.append(f"{c.where}: rule {c.meta.id} declares an unknown fix '{kind}' (known: {', '.join(FIX_KINDS)})")
+            elif len(args) not in (want if isinstance(want, tuple) else (want,)):
+                problems.append(f"{c.where}: rule {c.meta.id}: fix '{kind}' takes {want} variable(s), got {len(args)}")
+            else:
+                for a in args:
+                    if a not in names:
+                        problems.append(f"{c.where}: rule {c.meta.id}: fix '{spec}' names {a}, which is not a variable of the rule")
         if c.meta.message:
             names = {v.name for v in c.variables()}
             for _, field_name, _, _ in string.Formatter().parse(c.meta.message):

@@ -10,12 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from cptkg.io import readers
-from cptkg.judge.input import InputError, Role, load_json
+from cptkg.judge.input import InputError, load_json
+from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
-ROLES = [r.value for r in Role]
 LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
 HISTORY_COLUMNS = ["code", "date_of_service", "provider_id"]
 
@@ -102,7 +102,11 @@ def claim_from_frames(claim_id: str, patient_id: str, lines: pd.DataFrame, histo
 
 
 def example_claim(kb) -> dict:
-    return json.loads((kb.root / "examples" / "claim-rejected.json").read_text(encoding="utf-8"))
+    """The pack's example claim (family.yaml ``example_claim``), or an empty one-line claim."""
+    path = kb.pack.example_claim
+    if path is None or not path.is_file():
+        return {"claim_id": "CLM-1", "patient_id": "P-1", "lines": []}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def claims_of(data: Any) -> list[dict]:
@@ -187,7 +191,7 @@ def page() -> None:
                 "code": st.column_config.SelectboxColumn("code", options=codes, required=True),
                 "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD", required=True),
                 "provider_id": st.column_config.TextColumn("provider id", required=True),
-                "provider_role": st.column_config.SelectboxColumn("provider role", options=ROLES, required=True),
+                "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role"), required=True),
                 "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
                 "modifiers": st.column_config.TextColumn("modifiers", help="comma-separated, e.g. KD"),
             })

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from cptkg.judge.input import Encounter, InputError, parse_claims
-from cptkg.explain.proofs import apply_suggestion, explain_claim
-from cptkg.explain.proofs import explain_encounter as _explain_encounter
+from cptkg.explain import apply_suggestion, explain_claim
+from cptkg.explain import explain_encounter as _explain_encounter
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.engines import EvaluationError, EvaluationTimeout
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cptkg.judge.input import Device, InputError, Role, Route, Service, parse_encounter
+from cptkg.judge.input import InputError, parse_encounter
+from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.engines import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop
 from cptkg.faces.explorer.explaining import explain_encounter
@@ -13,7 +14,18 @@ from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_eleme
 
 def find_codes(kb, encounter: dict) -> dict:
     """Validated encounter in, the inferred codes (explained) out; InputError on bad input."""
-    return explain_encounter(kb, parse_encounter(encounter))
+    return explain_encounter(kb, parse_encounter(encounter, kb))
+
+
+def example_encounter(kb) -> dict:
+    """The pack's example encounter (family.yaml ``example_encounter``) the finder opens with."""
+    import json
+
+    path = kb.pack.example_encounter
+    if path is None or not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {**data, "route": data.get("route") or kb.pack.defaults.get("route")}
 
 
 def page() -> None:
@@ -21,17 +33,25 @@ def page() -> None:
     st.header("Code finder")
     st.caption("Tick the documented services, the device, route and performer: the inference rules pick the code "
                "that covers most of what was documented, and say why every other code was not chosen.")
+    vocab = vocabulary(kb)
+    start = example_encounter(kb)
+
+    def pick(col, title: str, kind: str, field: str, key: str):
+        values = vocab.values(kind)
+        first = start.get(field)
+        return col.selectbox(title, values, index=values.index(first) if first in values else 0, key=key,
+                             format_func=lambda v: kb.label(vocab.term(kind, v) or v))
+
     c1, c2, c3 = st.columns(3)
-    role = c1.selectbox("Performer", [r.value for r in Role], index=[r.value for r in Role].index("nurse"),
-                        key="finder_role", format_func=lambda v: v.replace("_", " "))
-    device = c2.selectbox("Device", [d.value for d in Device], index=2, key="finder_device",
-                          format_func=lambda v: v.replace("_", " "))
-    route = c3.selectbox("Route", [r.value for r in Route], key="finder_route")
+    role = pick(c1, "Performer", "role", "performer_role", "finder_role")
+    device = pick(c2, "Device", "device", "device", "finder_device")
+    route = pick(c3, "Route", "route", "route", "finder_route")
     st.markdown("**Documented services**")
-    cols = st.columns(len(Service))
-    defaults = {"electronic_analysis", "reprogramming", "refill"}
-    services = [s.value for s, col in zip(Service, cols)
-                if col.checkbox(s.value.replace("_", " "), value=s.value in defaults, key=f"finder_svc_{s.value}")]
+    offered = vocab.values("service")
+    cols = st.columns(max(len(offered), 1))
+    defaults = set(start.get("services") or [])
+    services = [v for v, col in zip(offered, cols)
+                if col.checkbox(kb.label(vocab.term("service", v) or v), value=v in defaults, key=f"finder_svc_{v}")]
     enc = {"encounter_id": "explorer", "performer_role": role, "device": device, "route": route, "services": services}
     try:
         res = find_codes(kb, enc)

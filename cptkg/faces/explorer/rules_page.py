@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from cptkg.knowledge import views as G
-from cptkg.judge.cases import load_cases, run_claim_case, run_infer_case
+from cptkg.cases import load_cases, run_claim_case, run_infer_case
 from cptkg.rules.ast import Comparison
 from cptkg.faces.explorer.common import kb_or_stop
 
@@ -49,7 +49,7 @@ _case_cache: dict = {}
 
 
 def _cases(kb, kind: str) -> list[dict]:
-    path = kb.root / "kb" / "rules" / f"{kind}.cases.yaml"
+    path = kb.pack.case_file(kind)
     key = (str(path), path.stat().st_mtime if path.exists() else 0)
     if key not in _case_cache:
         _case_cache[key] = load_cases(path) if path.exists() else []
@@ -62,7 +62,7 @@ def run_rule_cases(kb, rule: dict) -> list[tuple[str, bool, list[str]]]:
     out = []
     for c in _cases(kb, rule["kind"]):
         if c.get("name", "") in rule["cases"]:
-            r = runner(kb, c, f"kb/rules/{rule['kind']}.cases.yaml")
+            r = runner(kb, c, kb.pack.shown(kb.pack.case_file(rule["kind"])))
             out.append((r.name, r.ok, r.problems))
     return out
 

@@ -80,8 +80,12 @@ def _bytes(source: bytes | str | Path) -> tuple[bytes, str]:
 
 
 def read(source: bytes | str | Path, input_format: str | None = None,
-         history: bytes | str | Path | None = None) -> ReadResult:
-    """Read claims from a path, text or bytes; the format from the content unless given."""
+         history: bytes | str | Path | None = None, kb=None) -> ReadResult:
+    """Read claims from a path, text or bytes; the format from the content unless given.
+
+    ``kb`` supplies the family pack's vocabulary a format maps onto (FHIR
+    provider taxonomies, say); None means the default KB.
+    """
     data, name = _bytes(source)
     hist = _bytes(history)[0] if history is not None else None
     try:
@@ -90,12 +94,12 @@ def read(source: bytes | str | Path, input_format: str | None = None,
         raise ReadError(str(e).replace("input:", f"{name}:", 1)) from None
     if fmt not in format_names():
         raise ReadError(f"--input-format must be one of {', '.join(format_names())}, not {fmt!r}")
-    result = _module(fmt).read(data, name, history=hist)
+    result = _module(fmt).read(data, name, history=hist, kb=kb)
     result.format = fmt
     return result
 
 
 def read_claims(source: bytes | str | Path, input_format: str | None = None,
-                history: bytes | str | Path | None = None) -> list[dict]:
+                history: bytes | str | Path | None = None, kb=None) -> list[dict]:
     """Claim dicts (issue-2 JSON contract) from any supported format."""
-    return read(source, input_format, history).claims
+    return read(source, input_format, history, kb).claims

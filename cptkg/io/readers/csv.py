@@ -92,7 +92,7 @@ def _history(data: bytes) -> dict[str, list[dict]]:
     return out
 
 
-def read(data: bytes, source: str = "input", history: bytes | None = None) -> ReadResult:
+def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     text = _text(data, source)
     claims: dict[str, dict] = {}
     seen: dict[tuple[str, int], int] = {}
@@ -113,7 +113,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None) -> Re
         }
         cid = row["claim_id"]
         try:  # validate the row on its own, so the error can name the row
-            parse_claim({"claim_id": cid, "patient_id": row["patient_id"], "lines": [line]})
+            parse_claim({"claim_id": cid, "patient_id": row["patient_id"], "lines": [line]}, kb=kb)
         except InputError as e:
             raise ReadError(f"{where}: {e}") from None
         key = (cid, line["line"])

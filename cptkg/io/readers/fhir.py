@@ -13,9 +13,10 @@ ClaimResponse), then mapped to the claim contract:
   ``item.quantity.value``; ``modifiers`` = codes of ``item.modifier``;
 * performer: the ``careTeam`` member named by ``item.careTeamSequence``
   (or the only member): ``provider_id`` from its ``provider`` reference or
-  identifier, ``provider_role`` from :data:`NUCC_ROLES` (NUCC Health Care
-  Provider Taxonomy codes in ``qualification`` or ``role``) or from the
-  cptkg role code system :data:`ROLE_SYSTEM` whose codes are the role names;
+  identifier, ``provider_role`` from NUCC Health Care Provider Taxonomy codes
+  in ``qualification`` or ``role`` (mapped by the family pack's role classes,
+  :func:`nucc_role`) or from the cptkg role code system :data:`ROLE_SYSTEM`
+  whose codes are the role input values;
 * history: ``Procedure`` resources in the Bundle for the claim's patient
   (CPT ``code``, ``performedDateTime`` or ``performedPeriod.start``, first
   ``performer.actor`` as provider).
@@ -33,40 +34,36 @@ NAME = "fhir"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
-ROLES = ("physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist")
-
-# NUCC Health Care Provider Taxonomy -> cptkg role. Exact codes first, then
-# the taxonomy's grouping prefixes (the 20xx codes are the "Allopathic &
-# Osteopathic Physicians" grouping; 363L nurse practitioners; 363A physician
-# assistants; 163W registered nurses; 164W/164X licensed practical and
-# vocational nurses; 2251 physical therapists).
-NUCC_ROLES: dict[str, str] = {
-    "363A00000X": "physician_assistant", "363AM0700X": "physician_assistant", "363AS0400X": "physician_assistant",
-    "363L00000X": "nurse_practitioner",
-    "163W00000X": "nurse", "164W00000X": "nurse", "164X00000X": "nurse",
-    "225100000X": "physical_therapist",
-}
-NUCC_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("363A", "physician_assistant"), ("363L", "nurse_practitioner"), ("163W", "nurse"),
-    ("164W", "nurse"), ("164X", "nurse"), ("2251", "physical_therapist"), ("20", "physician"),
-)
 
 
-def nucc_role(code: str) -> str | None:
-    """The cptkg role of a NUCC taxonomy code, or None.
+def nucc_role(code: str, kb=None) -> str | None:
+    """The provider role (its input value) of a NUCC taxonomy code, or None.
 
-    >>> nucc_role("208VP0014X"), nucc_role("363LF0000X"), nucc_role("163WP0218X"), nucc_role("122300000X")
-    ('physician', 'nurse_practitioner', 'nurse', None)
+    The mapping is the family pack's data: each role class lists its NUCC
+    Health Care Provider Taxonomy codes (``ont:nuccTaxonomy``) and grouping
+    prefixes (``ont:nuccTaxonomyPrefix``); an exact code wins over a prefix,
+    a longer prefix over a shorter one.
     """
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    vocab = vocabulary(_kb(kb))
     code = code.strip().upper()
-    if code in NUCC_ROLES:
-        return NUCC_ROLES[code]
+    if code in vocab.taxonomy:
+        return vocab.taxonomy[code]
     if len(code) != 10 or not code.endswith("X"):
         return None
-    for prefix, role in NUCC_PREFIXES:
+    for prefix, role in vocab.taxonomy_prefixes:
         if code.startswith(prefix):
             return role
     return None
+
+
+def _kb(kb):
+    if kb is not None:
+        return kb
+    from cptkg.knowledge.loader import default_kb
+
+    return default_kb()
 
 
 def detect(data: bytes | object) -> bool:
@@ -113,18 +110,21 @@ def _cpt(concept: dict | None) -> str | None:
     return None
 
 
-def _role(member: dict) -> str | None:
+def _role(member: dict, kb=None) -> str | None:
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    roles = vocabulary(_kb(kb)).values("role")
     for concept in (member.get("qualification"), member.get("role")):
         for c in _codings(concept):
             system, code = c.get("system"), (c.get("code") or "")
-            if system == ROLE_SYSTEM and code in ROLES:
+            if system == ROLE_SYSTEM and code in roles:
                 return code
-            if system == NUCC_SYSTEM and nucc_role(code):
-                return nucc_role(code)
+            if system == NUCC_SYSTEM and nucc_role(code, kb):
+                return nucc_role(code, kb)
     return None
 
 
-def _claim(raw: dict, where: str) -> dict:
+def _claim(raw: dict, where: str, kb=None) -> dict:
     cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
     if not cid:
         raise ReadError(f"{where}: the Claim has no id and no identifier value")
@@ -136,7 +136,7 @@ def _claim(raw: dict, where: str) -> dict:
     for m in raw.get("careTeam") or []:
         seq = m.get("sequence")
         provider = _ref_id(m.get("provider"), ("Practitioner", "PractitionerRole", "Organization"))
-        role = _role(m)
+        role = _role(m, kb)
         if role is None:
             raise ReadError(f"{where}, element careTeam[sequence={seq}]: no qualification or role code maps to a "
                             f"cptkg role (NUCC taxonomy {NUCC_SYSTEM} or {ROLE_SYSTEM})")
@@ -201,7 +201,7 @@ def _history_entry(proc: dict) -> tuple[str | None, dict | None]:
     return _ref_id(proc.get("subject"), ("Patient",)), entry
 
 
-def read(data: bytes, source: str = "input", history: bytes | None = None) -> ReadResult:
+def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     obj = load_json(data, source)
     if not isinstance(obj, dict) or obj.get("resourceType") not in ("Claim", "Bundle"):
         raise ReadError(f"{source}: expected a FHIR Claim or a Bundle of Claims (resourceType)")
@@ -214,12 +214,12 @@ def read(data: bytes, source: str = "input", history: bytes | None = None) -> Re
     except ValidationError as e:
         raise ReadError(_validation_message(source, kind, e)) from None
     if kind == "Claim":
-        return ReadResult([_claim(obj, source)], was_list=False)
+        return ReadResult([_claim(obj, source, kb)], was_list=False)
     claims, procedures = [], []
     for n, entry in enumerate(obj.get("entry") or []):
         res = entry.get("resource") or {}
         if res.get("resourceType") == "Claim":
-            claims.append(_claim(res, f"{source}, Bundle entry {n}"))
+            claims.append(_claim(res, f"{source}, Bundle entry {n}", kb))
         elif res.get("resourceType") == "Procedure":
             procedures.append(res)
     if not claims:

@@ -15,7 +15,7 @@ def detect(data: bytes | object) -> bool:
     return isinstance(obj, list) and all(isinstance(x, dict) and "resourceType" not in x for x in obj)
 
 
-def read(data: bytes, source: str = "input", history: bytes | None = None) -> ReadResult:
+def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     obj = load_json(data, source)
     if history is not None:
         raise ReadError(f"{source}: a separate history file goes with CSV input; in JSON, give each claim a 'history' list")

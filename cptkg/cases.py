@@ -1,7 +1,7 @@
 """Run the named given/expect cases kept beside each rule file.
 
-``kb/rules/claim.cases.yaml`` holds claims with the verdicts they must get,
-``kb/rules/infer.cases.yaml`` encounters with the codes they must get. A
+A family pack's ``rules/claim.cases.yaml`` holds claims with the verdicts
+they must get, ``rules/infer.cases.yaml`` encounters with the codes they must get. A
 case may add KB facts (``kb_facts``) to exercise a rule the shipped KB never
 triggers (an exclusion's effective date, say). The runner also reports which
 rules no case fires: every rule must have a case.
@@ -91,7 +91,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
             if not any(text in x.message for x in ln.reasons + ln.warnings):
                 res.problems.append(f"line {n}: no reason or warning says {text!r}")
     if "suggestions" in exp or any("why_not" in (e or {}) for e in (exp.get("lines") or {}).values()):
-        from cptkg.explain.proofs import explain_claim
+        from cptkg.explain import explain_claim
 
         ex = explain_claim(kb, claims[0]).to_json()
         for n, e in (exp.get("lines") or {}).items():
@@ -110,7 +110,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
         if "suggestions" in exp and exp["suggestions"] == [] and got_s:
             res.problems.append(f"expected no suggestion, got {got_s}")
         for s in ex["suggestions"]:
-            if any(m in ("59", "XE", "XP", "XS", "XU") for ms in s["add_modifiers"].values() for m in ms):
+            if any(m in kb.pack.never_bypass for ms in s["add_modifiers"].values() for m in ms):
                 res.problems.append(f"a suggestion adds a bypass modifier: {s}")
     res.ok = not res.problems
     return res
@@ -158,14 +158,13 @@ def load_cases(path: Path) -> list[dict]:
 def run_all(kb: KnowledgeBase) -> tuple[list[CaseResult], dict[str, list[str]]]:
     """Run every case file; returns results and, per rule file, the rule ids no case fires."""
     results: list[CaseResult] = []
-    rules_dir = kb.root / "kb" / "rules"
     fired: dict[str, set[str]] = {"claim": set(), "infer": set()}
     for kind, runner in (("claim", run_claim_case), ("infer", run_infer_case)):
-        path = rules_dir / f"{kind}.cases.yaml"
+        path = kb.pack.case_file(kind)
         if not path.exists():
             continue
         for case in load_cases(path):
-            r = runner(kb, case, f"kb/rules/{path.name}")
+            r = runner(kb, case, kb.pack.shown(path))
             results.append(r)
             fired[kind] |= r.fired
     untouched = {

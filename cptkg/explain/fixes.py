@@ -1,0 +1,243 @@
+"""Suggested fixes: the smallest edits of a claim that make it acceptable, each re-judged.
+
+What a fix may do is declared beside the rule it repairs, in the rule's
+``% fix:`` metadata (see ``cptkg.rules.ast.FIX_KINDS``): remove the line,
+combine it with another line into the code inference gives for both, void a
+history entry, recode it to the code that fits its services, performer and
+device, or add a modifier the rule names. This module knows those kinds of
+edit, never a rule id, a code or a device.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import itertools
+from dataclasses import dataclass, field
+
+from cptkg.judge.check import ClaimResult, check_claim
+from cptkg.judge.infer import infer_codes
+from cptkg.judge.input import Claim, InputError, parse_claim, parse_encounter
+from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.vocabulary import vocabulary
+from cptkg.rules.messages import entry_name
+
+
+@dataclass
+class Suggestion:
+    remove_lines: list[int]
+    add_lines: list[dict]
+    message: str
+    verified: bool
+    void_history: list[int] = field(default_factory=list)
+    add_modifiers: dict[int, list[str]] = field(default_factory=dict)
+    result_status: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.remove_lines) + len(self.add_lines) + len(self.void_history) + sum(len(v) for v in self.add_modifiers.values())
+
+    def to_json(self) -> dict:
+        return {"remove_lines": self.remove_lines, "add_codes": [l["code"] for l in self.add_lines],
+                "add_lines": self.add_lines, "void_history": self.void_history,
+                "add_modifiers": {str(k): v for k, v in self.add_modifiers.items()},
+                "message": self.message, "verified": self.verified, "result_status": self.result_status}
+
+
+def apply_suggestion(claim: dict, s: dict | Suggestion) -> dict:
+    """The claim with a suggested fix applied (plain JSON in, JSON out)."""
+    if isinstance(s, Suggestion):
+        s = s.to_json()
+    out = copy.deepcopy(claim)
+    rm = set(s.get("remove_lines", []))
+    mods = {int(k): v for k, v in (s.get("add_modifiers") or {}).items()}
+    lines = []
+    for ln in out["lines"]:
+        if ln["line"] in rm:
+            continue
+        if ln["line"] in mods:
+            ln["modifiers"] = list(dict.fromkeys(list(ln.get("modifiers", [])) + mods[ln["line"]]))
+        lines.append(ln)
+    lines.extend(copy.deepcopy(s.get("add_lines", [])))
+    out["lines"] = sorted(lines, key=lambda l: l["line"])
+    void = set(s.get("void_history", []))
+    if void and "history" in out:
+        out["history"] = [h for i, h in enumerate(out["history"], start=1) if i not in void]
+    return out
+
+
+def _services_text(kb: KnowledgeBase, code: str) -> list[str]:
+    """The input values of the services ``code`` requires (what a fix re-documents)."""
+    terms = [s for (c, s) in kb.facts.get("requires_service", ()) if c == code]
+    values = {t: v for (t, v) in kb.facts.get("input_value", ())}
+    return sorted(values[t] for t in terms if t in values)
+
+
+def _devices(kb: KnowledgeBase, *codes: str) -> list[str]:
+    """Input values of the devices every one of ``codes`` applies to (all devices when none says)."""
+    vocab = vocabulary(kb)
+    allowed = None
+    for code in codes:
+        terms = {d for (c, d) in kb.facts.get("applies_to_device", ()) if c == code}
+        if terms:
+            allowed = terms if allowed is None else allowed & terms
+    values = vocab.values("device")
+    if allowed is None:
+        return values
+    return [v for v in values if vocab.term("device", v) in allowed]
+
+
+def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: list[str]) -> list[str]:
+    """Codes inference gives for these services and performer, for any of ``devices``."""
+    out: list[str] = []
+    for device in devices or [None]:
+        for code in _fitting_cached(kb, tuple(sorted(services)), role, device):
+            if code not in out:
+                out.append(code)
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str | None) -> tuple:
+    """Codes inference gives for these services: the KB's own answer to "what should have been billed"."""
+    if not services or device is None:
+        return ()
+    try:
+        enc = parse_encounter({"encounter_id": "fix", "performer_role": role, "device": device,
+                               "services": list(services)}, kb)
+    except InputError:
+        return ()
+    r = infer_codes(kb, enc)
+    if r.uncovered:
+        return ()
+    return tuple(c for c, _ in r.codes)
+
+
+def _role_label(kb: KnowledgeBase, role: str) -> str:
+    term = vocabulary(kb).term("role", role)
+    return kb.label(term) if term else role
+
+
+def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list[Suggestion]:
+    """Candidate edits for one rejected line, most service-preserving first.
+
+    Each reason's rule declares the fixes that may repair it (``% fix:``);
+    removing the line is allowed unless a rule that declares fixes leaves
+    removal out (two codes that each lack the other's service are replaced
+    together, not dropped one by one).
+    """
+    lines = {l.line: l for l in claim.lines}
+    me = lines[ln.line]
+    opts: list[Suggestion] = []
+    base = {"date_of_service": me.date_of_service, "provider_id": me.provider_id, "units": 1, "modifiers": []}
+    recode_devices: list[str] | None = None
+    modifiers: list[str] = []
+    removable = True
+    for r in ln.reasons:
+        rule = kb.rule(r.rule)
+        specs = [f.split() for f in (rule.meta.fix if rule else [])]
+        if specs and not any(kind == "remove" for kind, *_ in specs):
+            removable = False
+        b = r.bindings
+        for kind, *args in specs:
+            arg = b.get(args[0]) if args else None
+            if kind == "combine" and arg in lines and arg != me.line:
+                other = lines[arg]
+                services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
+                devices = _devices(kb, me.code, other.code)
+                for role in dict.fromkeys([me.provider_role, other.provider_role]):
+                    for code in _fitting_codes(kb, services, role, devices):
+                        new = dict(base, line=min(me.line, other.line), code=code, provider_role=role,
+                                   provider_id=me.provider_id if role == me.provider_role else other.provider_id)
+                        opts.append(Suggestion(sorted({me.line, other.line}), [new],
+                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, which covers both services", False))
+            elif kind == "void" and isinstance(arg, int) and arg < 0:
+                opts.append(Suggestion([], [], f"void or correct the earlier {b.get('C2', 'service')} ({entry_name(arg)}) before billing {me.code}", False,
+                                       void_history=[-arg]))
+            elif kind == "recode":
+                device = vocabulary(kb).value_of("device", arg) if args else None
+                chosen = [device] if device else _devices(kb, me.code)
+                recode_devices = chosen if recode_devices is None or device else recode_devices
+            elif kind == "add-modifier" and arg is not None and str(arg) not in modifiers:
+                modifiers.append(str(arg))
+    if recode_devices is not None:
+        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, recode_devices):
+            if code != me.code:
+                opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
+                                                        modifiers=list(me.modifiers))],
+                                       f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False))
+    for m in modifiers:
+        opts.append(Suggestion([], [], f"add modifier {m} to line {me.line} ({me.code}): the line is denied without it",
+                               False, add_modifiers={me.line: [m]}))
+    if removable or not opts:
+        opts.append(Suggestion([me.line], [], f"remove line {me.line} ({me.code})", False))
+    return opts
+
+
+def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12) -> list[Suggestion]:
+    """The smallest verified edits that make the claim acceptable.
+
+    Every suggestion is re-judged by the rules before it is returned; a
+    modifier is never suggested to get past an exclusion (no source allows it).
+    """
+    rejected = [ln for ln in res.lines if ln.status == "rejected"]
+    per_line = [_line_options(kb, claim, res, ln)[:3] for ln in rejected]
+    raw = claim.model_dump(mode="json")
+    combos = []
+    for combo in itertools.product(*per_line):
+        merged = Suggestion([], [], "", False)
+        msgs = []
+        edits_seen = set()
+        for s in combo:
+            sig = (tuple(sorted(s.remove_lines)), tuple(sorted(a["code"] for a in s.add_lines)), tuple(s.void_history),
+                   tuple(sorted((k, tuple(v)) for k, v in s.add_modifiers.items())))
+            if sig in edits_seen:
+                continue
+            edits_seen.add(sig)
+            for n in s.remove_lines:
+                if n not in merged.remove_lines:
+                    merged.remove_lines.append(n)
+            for a in s.add_lines:
+                if a not in merged.add_lines and not any(x["line"] == a["line"] for x in merged.add_lines):
+                    merged.add_lines.append(a)
+            merged.void_history += [v for v in s.void_history if v not in merged.void_history]
+            for k, v in s.add_modifiers.items():
+                merged.add_modifiers.setdefault(k, []).extend(v)
+            if s.message not in msgs:
+                msgs.append(s.message)
+        merged.remove_lines.sort()
+        merged.message = "; ".join(msgs)
+        combos.append(merged)
+        if len(combos) >= 50:
+            break
+    seen, out, checks = set(), [], 0
+    for s in combos:  # product order keeps each line's preferred option first
+        key = repr(s.to_json())
+        if key in seen:
+            continue
+        seen.add(key)
+        fixed = apply_suggestion(raw, s)
+        if not fixed["lines"]:
+            # nothing on the claim can be billed: say so rather than offer nothing
+            s.verified, s.result_status = True, "empty"
+            s.message = s.message[0].upper() + s.message[1:] + ": no line of this claim can be billed as documented."
+            out.append(s)
+            if len(out) >= limit:
+                break
+            continue
+        checks += 1
+        if checks > max_checks:
+            break
+        try:
+            r2 = check_claim(kb, parse_claim(fixed, kb=kb))
+        except Exception:  # a fix that does not validate is simply not offered
+            continue
+        if r2.status == "accepted":
+            s.verified = True
+            s.result_status = "accepted"
+            s.message = s.message[0].upper() + s.message[1:] + ". Re-checked by the rules: every line is then accepted."
+            out.append(s)
+            if len(out) >= limit:
+                break
+    return out
+
+
