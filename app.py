@@ -6,7 +6,7 @@ package and .streamlit/config.toml turns usage statistics off.
 """
 import streamlit as st
 
-from cptkg.faces.explorer.navigation import pages
+from cptkg.faces.explorer.navigation import pages, title
 
-st.set_page_config(page_title="cptkg explorer — pump billing", page_icon="💉", layout="wide")
+st.set_page_config(page_title=title(), page_icon="💉", layout="wide")
 st.navigation(pages()).run()

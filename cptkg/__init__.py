@@ -1,9 +1,151 @@
 """cptkg: a logic-based compliance knowledge graph for US medical billing.
 
-Public API (used by the CLI and the Streamlit explorer):
-``default_kb``/``load_kb``, ``parse_claims``/``parse_encounter``,
-``check_claim``/``check_claims``, ``infer_codes``.
+The public API: what the CLI, the Streamlit explorer, ``cptkg batch`` and
+other programs call. Claims and encounters may be given in the JSON shapes
+of the CLI (dicts, or lists of them) or as parsed objects; results come back
+in the JSON shapes of ``cptkg check --json`` / ``cptkg infer --json``::
+
+    import cptkg
+    kb = cptkg.load_kb()                       # the default family pack (or a folder)
+    cptkg.check({"claim_id": "C1", ...})       # -> {"claim_id": "C1", "status": ..., "lines": [...]}
+    cptkg.explain(claims, line=1)              # + proofs, why-not, verified fixes
+    cptkg.infer({"encounter_id": "E1", ...})   # -> codes to bill, with reasons
+
+Everything else is imported on first use (PEP 562 ``__getattr__``), so
+``import cptkg`` costs nothing and ``cptkg check`` never loads Streamlit,
+pandas, Spark or pySHACL.
 """
-from cptkg.knowledge.loader import KBLoadError, KnowledgeBase, default_kb, load_kb  # noqa: F401
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# name -> "module:attribute" (or "module" for a module), imported on first use
+_LAZY = {
+    # knowledge
+    "KBLoadError": "cptkg.knowledge.loader:KBLoadError",
+    "KnowledgeBase": "cptkg.knowledge.loader:KnowledgeBase",
+    "local": "cptkg.knowledge.loader:local",
+    "vocabulary": "cptkg.knowledge.vocabulary:vocabulary",
+    "source_index": "cptkg.knowledge.sources:source_index",
+    "views": "cptkg.knowledge.views",
+    "sparql": "cptkg.knowledge.sparql",
+    "load_graphs": "cptkg.knowledge.datasets:load_graphs",
+    "read_pack": "cptkg.knowledge.pack:read_pack",
+    "PackError": "cptkg.knowledge.pack:PackError",
+    # rule language (the explorer's rule editor and Datalog console)
+    "parse_rules": "cptkg.rules.parser:parse_text",
+    "RuleSyntaxError": "cptkg.rules.parser:RuleSyntaxError",
+    "build_program": "cptkg.rules.program:build_program",
+    "RuleLoadError": "cptkg.rules.program:RuleLoadError",
+    "Atom": "cptkg.rules.ast:Atom",
+    "Rule": "cptkg.rules.ast:Rule",
+    "Comparison": "cptkg.rules.ast:Comparison",
+    # engines
+    "engines": "cptkg.engines",
+    "EvaluationError": "cptkg.engines.base:EvaluationError",
+    "EvaluationTimeout": "cptkg.engines.base:EvaluationTimeout",
+    # judging
+    "InputError": "cptkg.judge.input:InputError",
+    "Claim": "cptkg.judge.input:Claim",
+    "Encounter": "cptkg.judge.input:Encounter",
+    "parse_claim": "cptkg.judge.input:parse_claim",
+    "parse_claims": "cptkg.judge.input:parse_claims",
+    "parse_encounter": "cptkg.judge.input:parse_encounter",
+    "load_json": "cptkg.judge.input:load_json",
+    "run_batch": "cptkg.judge.batch:run_batch",
+    "load_cases": "cptkg.cases:load_cases",
+    "run_all_cases": "cptkg.cases:run_all",
+    "run_claim_case": "cptkg.cases:run_claim_case",
+    "run_infer_case": "cptkg.cases:run_infer_case",
+    # explaining
+    "apply_suggestion": "cptkg.explain.fixes:apply_suggestion",
+    # the pipeline and its formats
+    "pipeline": "cptkg.pipeline",
+    "run": "cptkg.pipeline:run",
+    "judge_claims": "cptkg.pipeline:judge",
+    "exit_code": "cptkg.pipeline:exit_code",
+    "readers": "cptkg.io.readers",
+    "writers": "cptkg.io.writers",
+    "ReadError": "cptkg.io.readers:ReadError",
+    "exports": "cptkg.exports",
+}
+
+__all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", *_LAZY])
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'cptkg' has no attribute {name!r}")
+    module, _, attr = where.partition(":")
+    value = importlib.import_module(module)
+    if attr:
+        value = getattr(value, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_kb(pack=None, *, fresh: bool = False):
+    """The knowledge base of a family pack folder (default: ``CPTKG_KB``, else the default pack).
+
+    Loaded and validated once per process and folder; ``fresh`` reads the
+    files again. Raises ``KBLoadError`` naming the file and the problem.
+    """
+    from cptkg.knowledge import loader
+
+    return loader.load_kb(pack) if fresh else loader.default_kb(pack)
+
+
+def _as_list(items) -> tuple[list, bool]:
+    return (list(items), True) if isinstance(items, (list, tuple)) else ([items], False)
+
+
+def check(claims, *, kb=None, engine: str | None = None, timeout: float | None = None):
+    """Verdicts for one claim (dict or Claim) or a list; the ``cptkg check --json`` shape back.
+
+    A claim that is not valid input or cannot be judged in time comes back as
+    an error entry (``"status": "error"``) naming the claim and the field.
+    """
+    from cptkg.pipeline import judge
+
+    items, was_list = _as_list(claims)
+    out = judge(kb or load_kb(), items, engine=engine, timeout=timeout)
+    return out if was_list else out[0]
+
+
+def explain(claims, *, kb=None, line: int | None = None, depth: int | None = None, all_proofs: bool = False,
+            engine: str | None = None, timeout: float | None = None):
+    """Verdicts with proofs down to the source sentence, why-not and verified fixes
+    (the ``cptkg check --explain --json`` shape)."""
+    from cptkg.pipeline import judge
+
+    items, was_list = _as_list(claims)
+    out = judge(kb or load_kb(), items, explain=True, line=line, depth=depth, all_proofs=all_proofs,
+                engine=engine, timeout=timeout)
+    return out if was_list else out[0]
+
+
+def infer(encounter, *, kb=None, explain: bool = False, depth: int | None = None, engine: str | None = None):
+    """The code(s) to bill for an encounter's documented services (``cptkg infer --json`` shape).
+
+    ``explain`` adds each code's proof and the failed conditions of the rest.
+    Raises ``InputError`` naming the field for an encounter that is not valid.
+    """
+    from cptkg.judge.input import Encounter, parse_encounter
+
+    kb = kb or load_kb()
+    enc = encounter if isinstance(encounter, Encounter) else parse_encounter(encounter, kb=kb)
+    if explain:
+        from cptkg.explain import explain_encounter
+
+        return explain_encounter(kb, enc, depth=depth, engine=engine)
+    from cptkg.judge.infer import infer_codes
+
+    return infer_codes(kb, enc, engine=engine).to_json()

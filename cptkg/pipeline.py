@@ -1,28 +1,43 @@
-"""Judge the claims of any input format and render the results in any output format.
+"""One judging pipeline: read → judge → explain → write → decision log.
 
-The one call ``cptkg check --input-format/--output/--history`` needs:
-read (format detected from the content unless given), validate each claim
-with ``cptkg.claims.parse_claims``, judge it with ``cptkg.check``, write
-json, fhir or csv. A progress bar shows on a terminal (stderr) for batches;
-the summary line is returned for the caller to print.
+Every face goes through :func:`run` (files: ``cptkg check``, ``cptkg
+explain``) or :func:`judge` (claims already in memory: the explorer's
+checker and batch page, the public API), so a claim is judged the same way
+whatever it came in as and whatever it goes out as:
+
+    read     any reader (claim JSON, FHIR R4, CSV; detected from the content)
+    judge    the engine, through ``cptkg.judge.check``; a time-out or an engine
+             failure becomes a one-line error entry there (``not_judged``),
+             and every other claim is still judged
+    explain  optional: proofs, why-not and verified fixes (``cptkg.explain``)
+    write    any writer (readable text, JSON, CSV, FHIR ClaimResponse)
+    log      optional: one decision-log line per claim (``cptkg.io.decision_log``)
+
+Exit codes are the CLI's: 0 every line accepted, 1 a line rejected, 2 a claim
+that could not be judged.
 """
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from cptkg.io import readers
-from cptkg.io import writers
+from cptkg.io import readers, writers
+
+TEXT = "text"  # the readable report
 
 
 @dataclass
-class BatchOutcome:
+class Outcome:
     text: str  # the rendered output
-    results: list[dict]
+    results: list[dict]  # one JSON dict per claim (``cptkg check --json`` shape)
     summary: str
     exit_code: int  # 0 all accepted, 1 a line rejected, 2 a claim not judged
-    format: str
+    format: str  # the input format read
+    errors: list[str] = field(default_factory=list)  # one line per claim not judged, for stderr
+    was_list: bool = True
+    invalid: list[int] = field(default_factory=list)  # positions of claims refused as input (not judged)
 
 
 def _progress(total: int, enabled: bool | None):
@@ -33,43 +48,127 @@ def _progress(total: int, enabled: bool | None):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("checking claims"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=Console(stderr=True), transient=True)
-    return progress
+    return Progress(TextColumn("checking claims"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)
+
+
+def exit_code(results: list[dict]) -> int:
+    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged."""
+    if any(r.get("status") == "error" for r in results):
+        return 2
+    return 1 if any(r.get("status") == "rejected" for r in results) else 0
+
+
+def parse(kb, claims: list) -> list:
+    """Each claim validated: a Claim, or the InputError naming what is wrong.
+
+    Claim dicts are validated together (a claim id given twice is an error of
+    the second); claims already parsed pass through. An empty list is an
+    InputError.
+    """
+    from cptkg.judge.input import Claim, InputError, parse_claims
+
+    claims = list(claims)
+    if all(not isinstance(c, (Claim, InputError)) for c in claims):
+        return parse_claims(claims, kb=kb)[0]
+    return [c if isinstance(c, (Claim, InputError)) else parse_claims(c, kb=kb)[0][0] for c in claims]
+
+
+def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, depth: int | None = None,
+          all_proofs: bool = False, engine: str | None = None, timeout: float | None = None,
+          progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Judge claims (dicts in the claim JSON shape, parsed Claims, or InputErrors); one result each.
+
+    Each result is the ``cptkg check --json`` dict of its claim (with the
+    explanation's fields when ``explain``); a claim that is not valid input,
+    or that the engine could not judge in time, is an error entry naming the
+    claim, and every other claim is still judged.
+    """
+    from cptkg.judge.check import ClaimResult, check_claims, not_judged
+    from cptkg.judge.input import InputError
+
+    parsed = parse(kb, claims)
+    kw = {} if timeout is None else {"timeout": timeout}
+    out: list[dict] = []
+    if not explain:
+        results = check_claims(kb, parsed, engine=engine, progress=progress, **kw)
+        return [r.to_json() for r in results]
+    from cptkg.explain import explain_claim
+    from cptkg.engines import EvaluationError, EvaluationTimeout
+
+    for i, c in enumerate(parsed):
+        if isinstance(c, InputError):
+            entry = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version).to_json()
+        else:
+            try:
+                ex = explain_claim(kb, c, line=line, depth=depth, all_proofs=all_proofs, engine=engine, **kw)
+                entry = ex.to_json(line=line)
+            except (EvaluationTimeout, EvaluationError) as e:
+                entry = not_judged(kb, c, e).to_json()
+        if "error" in entry:
+            entry.setdefault("suggestions", [])
+        out.append(entry)
+        if progress:
+            progress(i + 1, len(parsed))
+    return out
+
+
+def render(results: list[dict], output: str, *, was_list: bool = True, read: readers.ReadResult | None = None,
+           created: str | None = None) -> str:
+    """The results in ``output``: any registered writer (text, json, csv, fhir)."""
+    return writers.write(results, output, claims=read.claims if read else None,
+                         row_keys=read.row_keys if read else None, was_list=was_list, created=created)
 
 
 def run(source: bytes | str | Path, input_format: str | None = None, output: str = "json",
         history: bytes | str | Path | None = None, kb=None, progress: bool | None = None,
-        created: str | None = None) -> BatchOutcome:
-    """Read, judge and render; raises :class:`cptkg.readers.ReadError` for a malformed file."""
-    from cptkg.judge.check import check_claim, exit_code
-    from cptkg.judge.input import InputError, parse_claims
+        created: str | None = None, *, explain: bool = False, line: int | None = None,
+        depth: int | None = None, all_proofs: bool = False, log: str | Path | None = None,
+        log_identifiers: bool = False, engine: str | None = None, timeout: float | None = None) -> Outcome:
+    """Read, judge (and explain), write, log.
+
+    Raises :class:`cptkg.io.readers.ReadError` for a file that cannot be read
+    as claims at all, and ``OSError`` when the decision log cannot be written
+    (after judging: nothing is logged then).
+    """
     from cptkg.knowledge.loader import default_kb
 
-    read = readers.read(source, input_format, history)
     kb = kb or default_kb()
+    read = readers.read(source, input_format, history, kb=kb)
     bar = _progress(len(read.claims), progress)
-    results_obj = []
-    task = bar.add_task("check", total=len(read.claims)) if bar else None
+    tick = None
     if bar:
+        task = bar.add_task("check", total=len(read.claims))
         bar.start()
-    try:
-        for raw in read.claims:
-            parsed, _ = parse_claims(raw)
-            item = parsed[0]
-            if isinstance(item, InputError):
-                from cptkg.judge.check import ClaimResult
 
-                results_obj.append(ClaimResult(item.claim_id or str(raw.get("claim_id", "")) if isinstance(raw, dict) else "",
-                                               "error", error=str(item), kb_version=kb.version))
-            else:
-                results_obj.append(check_claim(kb, item))
-            if bar:
-                bar.advance(task)
+        def tick(done, total):
+            bar.update(task, completed=done)
+    parsed = parse(kb, read.claims)
+    if line is not None:
+        from cptkg.judge.input import Claim, InputError
+
+        for c in parsed:
+            if isinstance(c, Claim) and line not in {ln.line for ln in c.lines}:
+                raise InputError(f"claim {c.claim_id}: has no line {line}")
+    try:
+        results = judge(kb, parsed, explain=explain, line=line, depth=depth, all_proofs=all_proofs,
+                        engine=engine, timeout=timeout, progress=tick)
     finally:
         if bar:
             bar.stop()
-    results = [r.to_json() for r in results_obj]
-    text = writers.write(results, output, claims=read.claims, row_keys=read.row_keys, was_list=read.was_list,
-                         created=created)
-    return BatchOutcome(text, results, writers.summary(results), exit_code(results_obj), read.format)
+    if log:
+        from cptkg.io.decision_log import append_decisions
+
+        append_decisions(log, read.claims, results, include_identifiers=log_identifiers,
+                         kb_version_value=kb.version)
+    text = render(results, output, was_list=read.was_list, read=read, created=created)
+    errors = [r["error"] for r in results if r.get("status") == "error" and r.get("error")]
+    from cptkg.judge.input import InputError
+
+    invalid = [i for i, c in enumerate(parsed) if isinstance(c, InputError)]
+    return Outcome(text, results, writers.summary(results), exit_code(results), read.format, errors,
+                   read.was_list, invalid)
+
+
+__all__ = ["Outcome", "TEXT", "exit_code", "judge", "parse", "render", "run"]
+

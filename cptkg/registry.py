@@ -30,6 +30,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "json": "cptkg.io.writers.json",
         "fhir": "cptkg.io.writers.fhir",
         "csv": "cptkg.io.writers.csv",
+        "text": "cptkg.io.writers.text",
     },
     "exporter": {
         "csv": "cptkg.exports.graph_csv:EXPORTER",

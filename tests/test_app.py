@@ -146,7 +146,7 @@ def test_query_page_runs_datalog():
     at.button(key="run_datalog").click().run()
     assert not at.exception
     df = at.dataframe[0].value
-    assert list(df.columns) == ["C", "S"] and len(df) > 0
+    assert list(df.columns) == ["C", "R"] and len(df) > 0
 
 
 def test_export_page_offers_turtle():

@@ -172,3 +172,38 @@ def test_an_exclusion_denial_cites_the_sources_of_that_exclusion_not_of_the_othe
     assert "g4-1" in by_rule["exclusion.component"] and "n-62362-programming" in by_rule["exclusion.component"]
     assert "g1-1" not in by_rule["exclusion.component"]
     assert "g1-1" in by_rule["exclusion.no-single-code"]
+
+
+def test_an_unsourced_fact_is_reported_by_lint_and_sources_and_cites_nothing_in_a_proof(tmp_path):
+    """No invented citations: a fact no source annotates is called unsourced, not given a source."""
+    import shutil
+
+    from cptkg.knowledge.loader import load_kb
+
+    pack = tmp_path / "pack"
+    shutil.copytree(PACK, pack)
+    onto = pack / "ontology" / "pump.ttl"
+    text = onto.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("ont:Nurse a owl:Class"))
+    onto.write_text(text.replace(line, line.replace(" dct:source <https://w3id.org/cptkg/source/n-qhp-definition> ;", "")))
+    kb2 = load_kb(pack)
+    assert ("input_value", ("Nurse", "nurse")) in kb2.unsourced_facts()
+    lint = CliRunner().invoke(main, ["lint", "--kb", str(pack)])
+    assert lint.exit_code == 0 and "unsourced fact" in lint.output and "nurse" in lint.output
+    src = CliRunner().invoke(main, ["sources", "--json", "--kb", str(pack)])
+    assert any(u["predicate"] == "input_value" and u["args"] == ["Nurse", "nurse"] for u in json.loads(src.stdout)["unsourced"])
+    claim = {"claim_id": "U1", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "N", "provider_role": "nurse"}]}
+    ex = explain_claim(kb2, parse_claim(claim, kb=kb2), fixes=False).to_json()
+    leaves = [n for ln in ex["lines"] for r in ln["warnings"] for n in walk(r["proof"])
+              if n["kind"] == "kb" and not n["children"] and "nurse" in n["message"].lower()]
+    unsourced = [n for n in leaves if n.get("unsourced")]
+    assert unsourced and all(n["source"] == [] for n in unsourced)
+    with pytest.raises(AssertionError, match="has no source"):
+        for ln in ex["lines"]:
+            for r in ln["warnings"]:
+                assert_sourced(r["proof"], "U1")
+
+
+def test_the_default_pack_has_no_unsourced_fact(kb):
+    assert kb.unsourced_facts() == []

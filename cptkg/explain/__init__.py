@@ -39,13 +39,13 @@ class ClaimExplanation:
 
 
 def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, depth: int | None = None,
-                  all_proofs: bool = False, fixes: bool = True, engine=None) -> ClaimExplanation:
+                  all_proofs: bool = False, fixes: bool = True, engine=None, timeout: float = 30.0) -> ClaimExplanation:
     """Judge a claim and explain every verdict: proofs, why-not and verified fixes.
 
     ``engine`` names the engine that judges (default: the default engine);
     every engine returns the bindings the explanation is built from.
     """
-    res = check_claim(kb, claim, all_bindings=True, engine=engine)
+    res = check_claim(kb, claim, all_bindings=True, engine=engine, timeout=timeout)
     ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}")
     proofs: dict = {}
     why: dict = {}

@@ -40,6 +40,7 @@ class ProofNode:
     searched: str | None = None
     why_not: list[dict] = field(default_factory=list)
     truncated: bool = False
+    unsourced: str | None = None  # a KB fact no source annotates: where it is stated (file and triple)
 
     @property
     def size(self) -> int:
@@ -54,6 +55,8 @@ class ProofNode:
             out["why_not"] = self.why_not
         if self.truncated:
             out["truncated"] = True
+        if self.unsourced:
+            out["unsourced"] = self.unsourced
         return out
 
     def leaves(self):
@@ -115,14 +118,14 @@ class Explainer:
         srcs = [self.kb.sources[s].to_json() for s in self.kb.fact_sources(pred, args) if s in self.kb.sources]
         prop = self.kb.properties.get(pred)
         subj = args[0] if args else ""
-        file = self.kb.subject_file.get(self._iri(subj), "ontology/cptkg.ttl" if pred in COMPUTED else "kb")
+        file = self.kb.subject_file.get(self._iri(subj), "the ontology" if pred in COMPUTED else "the knowledge base")
         triple = f"{subj} {prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)} {args[1] if len(args) > 1 else ''}".strip()
-        if not srcs:
-            srcs = [{"id": "ontology", "document": "ontology", "citation": f"{file}: {triple}", "quote": triple}]
         for s in srcs:
             s.setdefault("triple", triple)
             s["file"] = file
-        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs)
+        # a fact no source annotates stays unsourced: the proof says where it is stated, and cites nothing
+        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs,
+                         unsourced=None if srcs else f"no source annotates this fact ({file}: {triple})")
 
     def _iri(self, local_name) -> str:
         from cptkg.knowledge.namespace import KB, ONT
@@ -204,7 +207,7 @@ class Explainer:
             searched = f"no rule derives it (rules tried: {', '.join(ids)})"
         else:
             prop = self.kb.properties.get(pred)
-            searched = f"searched the knowledge base ({prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)}; ontology/ and kb/)"
+            searched = f"searched the ontology and the knowledge base ({prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)})"
         node = ProofNode("not " + _fact_text(pred, pattern), "absent", f"no fact found: {text}",
                          rule=rule.meta.id, source=self._rule_sources(rule), searched=searched)
         if pred in self.program.idb and None not in pattern:

@@ -62,136 +62,111 @@ def _detect(raw: bytes) -> str:
         return "json"  # let the JSON path give its precise message
 
 
-def _check_formats(raw: bytes, input_format, output, history_file):
-    """FHIR and CSV claims, or FHIR/CSV output: read, judge and write through the pipeline."""
-    from cptkg.pipeline import run
-    from cptkg.io.readers import ReadError
+def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_format=None, history_file=None,
+                explain=False, line=None, depth=None, all_proofs=False, log_file=None, log_identifiers=False,
+                time_limit=None) -> "NoReturn":  # noqa: F821
+    """``check`` and ``explain``: the one pipeline (read → judge → explain → write → log), then exit.
 
+    Default output: the readable report for claim JSON, JSON for FHIR and CSV
+    input (as before the pipeline was one).
+    """
+    from cptkg.io.readers import ReadError
+    from cptkg.judge.input import InputError
+    from cptkg.pipeline import run
+
+    raw = read_input(claim_file)
+    detected = input_format or _detect(raw)
+    other_format = detected != "json" or output in ("fhir", "csv") or history_file is not None
+    if as_json:
+        output = output or "json"
+    output = output or ("json" if other_format else "text")
+    kb = get_kb()
     try:
-        outcome = run(raw, input_format, output, history_file, kb=get_kb())
+        outcome = run(raw, detected, output, history_file, kb=kb, explain=explain, line=line, depth=depth,
+                      all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit)
     except ReadError as e:
+        fail(str(e).replace("input:", f"{claim_file}:", 1) if claim_file != "-" else str(e))
+    except InputError as e:
         fail(str(e))
+    except OSError as e:
+        fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
+    if outcome.format == "json" and not outcome.was_list and outcome.invalid:
+        fail(outcome.results[0].get("error", "the claim cannot be judged"))
+    if not other_format:
+        for e in outcome.errors:
+            click.echo(f"cptkg: {e}", err=True)
     click.echo(outcome.text.rstrip("\n"))
-    click.echo(outcome.summary, err=True)
+    if other_format:
+        click.echo(outcome.summary, err=True)
     sys.exit(outcome.exit_code)
 
 
-def _load_claims(claim_file, raw: bytes | None = None, raw_out: list | None = None):
-    from cptkg.judge.input import InputError, load_json, parse_claims
-
-    raw = read_input(claim_file) if raw is None else raw
-    try:
-        data = load_json(raw, claim_file)
-        claims, was_list = parse_claims(data)
-    except InputError as e:
-        fail(str(e))
-    if not was_list and isinstance(claims[0], InputError):
-        fail(str(claims[0]))
-    if raw_out is not None:  # the claims as received, for the decision log's input hash
-        raw_out.extend(data if was_list else [data])
-    return claims, was_list
+_TIME_LIMIT = click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.001), default=None,
+                           metavar="SECONDS", help="Seconds one claim may take before it is reported as not "
+                           "judged (default 30); the other claims are still judged.")
+_INPUT_FORMAT = click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
+                             help="Claim format (default: detected from the content): claim JSON, FHIR R4 "
+                                  "Claim/Bundle, or CSV rows.")
+_OUTPUT = click.option("--output", "output", type=click.Choice(["text", "json", "fhir", "csv"]), default=None,
+                       help="text (a readable report), json (same as --json), fhir (a ClaimResponse per claim) "
+                            "or csv (one row per input row); default: text for claim JSON, json for FHIR and CSV "
+                            "input.")
+_HISTORY = click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                        help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV "
+                             "claims.")
+_LOG = click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision "
+                    "id, time, input hash, verdicts and rule ids, KB version (README, Decision log).")
+_LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the "
+                        "log (default: salted SHA-256).")
 
 
 @main.command()
-@click.argument("claim_file", metavar="CLAIM.json")
+@click.argument("claim_file", metavar="CLAIMS")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--explain", is_flag=True, help="Unfold each reason into its proof, add why-not and verified fixes.")
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
-@click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
-              help="Claim format (default: detected from the content): claim JSON, FHIR R4 Claim/Bundle, or CSV rows.")
-@click.option("--output", "output", type=click.Choice(["json", "fhir", "csv"]), default=None,
-              help="json (same as --json), fhir (a ClaimResponse per claim) or csv (one row per input row); "
-                   "default: a readable report for claim JSON, json for FHIR and CSV input.")
-@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV claims.")
-@click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision id, "
-              "time, input hash, verdicts and rule ids, KB version (README, Decision log).")
-@click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the log "
-              "(default: salted SHA-256).")
+@_INPUT_FORMAT
+@_OUTPUT
+@_HISTORY
+@_LOG
+@_LOG_IDS
+@_TIME_LIMIT
 def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file,
-          log_file, log_identifiers):
-    """Judge the claim(s) in CLAIM.json (one claim or a list; '-' reads stdin).
+          log_file, log_identifiers, time_limit):
+    """Judge the claims in CLAIMS: claim JSON (one claim or a list), a FHIR R4
+    Claim or Bundle, or claim CSV ('-' reads stdin).
 
-    Exit 0 when every line is accepted, 1 when a line is rejected, 2 when the
-    input cannot be judged (the message names the claim, line and field).
+    Exit 0 when every line is accepted, 1 when a line is rejected, 2 when a
+    claim cannot be judged (the message names the claim, line and field).
     """
-    from cptkg.judge.check import check_claims, exit_code
-    from cptkg.faces.report import claim_report
-
-    raw = read_input(claim_file)
-    if output in ("fhir", "csv") or input_format in ("fhir", "csv") or history_file or _detect(raw) != "json":
-        if explain:
-            fail("--explain works on claim JSON; convert the claims with --output json first")
-        if log_file:
-            fail("--log works on claim JSON input with JSON or text output for now")
-        _check_formats(raw, input_format, output or "json", history_file)
-        return
-    received: list = []
-    claims, was_list = _load_claims(claim_file, raw, received)
-    as_json = as_json or output == "json"
-    kb = get_kb()
-    if explain:
-        _explain_out(kb, claims, was_list, as_json, None, depth, all_proofs)
-        return
-    results = check_claims(kb, claims)
-    if log_file:
-        from cptkg.io.decision_log import append_decisions
-
-        try:
-            append_decisions(log_file, received, results, include_identifiers=log_identifiers)
-        except OSError as e:
-            fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
-    for r in results:
-        if r.error is not None:
-            click.echo(f"cptkg: {r.error}", err=True)
-    if as_json:
-        payload = [r.to_json() for r in results]
-        click.echo(dump(payload if was_list else payload[0]))
-    else:
-        click.echo("\n\n".join(claim_report(r) for r in results))
-    sys.exit(exit_code(results))
-
-
-def _explain_out(kb, claims, was_list, as_json, line, depth, all_proofs):
-    from cptkg.judge.check import ClaimResult, exit_code
-    from cptkg.judge.input import InputError
-    from cptkg.explain import explain_claim
-    from cptkg.faces.report import explained_claim_report
-
-    payload, results = [], []
-    for c in claims:
-        if isinstance(c, InputError):
-            click.echo(f"cptkg: {c}", err=True)
-            results.append(ClaimResult(c.claim_id or "", "error", error=str(c)))
-            payload.append(results[-1].to_json())
-            continue
-        if line is not None and line not in {l.line for l in c.lines}:
-            fail(f"claim {c.claim_id}: has no line {line}")
-        ex = explain_claim(kb, c, line=line, depth=depth, all_proofs=all_proofs)
-        results.append(ex.result)
-        payload.append(ex.to_json(line=line))
-    if as_json:
-        click.echo(dump(payload if was_list else payload[0]))
-    else:
-        click.echo("\n\n".join(explained_claim_report(p) for p in payload))
-    sys.exit(exit_code(results))
+    _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
+                explain=explain, depth=depth, all_proofs=all_proofs, log_file=log_file,
+                log_identifiers=log_identifiers, time_limit=time_limit)
 
 
 @main.command()
-@click.argument("claim_file", metavar="CLAIM.json")
+@click.argument("claim_file", metavar="CLAIMS")
 @click.option("--line", "line", type=int, default=None, help="Explain only this claim line.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth.")
 @click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
-def explain(claim_file, line, as_json, depth, all_proofs):
-    """Explain the verdicts for CLAIM.json: proofs down to the source sentence,
+@_INPUT_FORMAT
+@_OUTPUT
+@_HISTORY
+@_LOG
+@_LOG_IDS
+@_TIME_LIMIT
+def explain(claim_file, line, as_json, depth, all_proofs, input_format, output, history_file, log_file,
+            log_identifiers, time_limit):
+    """Explain the verdicts for CLAIMS: proofs down to the source sentence,
     why a rejected line was not accepted, and verified fixes.
 
     Exit codes as for check.
     """
-    claims, was_list = _load_claims(claim_file)
-    _explain_out(get_kb(), claims, was_list, as_json, line, depth, all_proofs)
+    _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
+                explain=True, line=line, depth=depth, all_proofs=all_proofs, log_file=log_file,
+                log_identifiers=log_identifiers, time_limit=time_limit)
 
 
 @main.command()
@@ -213,6 +188,8 @@ def sources(as_json):
             click.echo(f"    rules: {', '.join(s['rules'])}")
         if s["facts"]:
             click.echo(f"    facts: {', '.join(s['facts'][:8])}" + (" …" if len(s["facts"]) > 8 else ""))
+    for u in idx["unsourced"]:
+        click.echo(f"UNSOURCED  {u['fact']}  (no source annotates it)")
     for c in idx["conflicts"]:
         click.echo(f"\nCONFLICT {c['id']}: {c['label']}")
         for q in c["conflicting"]:
@@ -303,6 +280,8 @@ def lint():
                f"{len(kb.infer_program.rules)} inference rules, {len(kb.sources)} sources: valid")
     for s in unused:
         click.echo(f"note: normative source {s} is cited by no rule or fact")
+    for pred, row in kb.unsourced_facts():
+        click.echo(f"note: unsourced fact: {kb.describe(pred, row)} (no source annotates it)")
 
 
 def _choose_kb(ctx, param, value):
@@ -349,7 +328,7 @@ def _common_options(cmd: click.Command) -> None:
     if "--kb" not in have:
         cmd.params.append(click.Option(["--kb", "kb_dir"], metavar="DIR", default=None, expose_value=False,
                                        is_eager=True, callback=_choose_kb,
-                                       help="Family pack folder to load (default: CPTKG_KB, else the pump pack)."))
+                                       help="Family pack folder to load (default: CPTKG_KB, else the repository's default pack)."))
     if "--engine" not in have:
         cmd.params.append(click.Option(["--engine", "engine_name"], metavar="NAME", default=None,
                                        expose_value=False, is_eager=True, callback=_choose_engine,

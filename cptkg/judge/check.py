@@ -92,21 +92,33 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
 
 
-def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError]) -> list[ClaimResult]:
+def not_judged(kb: KnowledgeBase, claim: Claim, error: Exception) -> ClaimResult:
+    """The one place a time-out or an engine failure becomes a one-line error entry."""
+    if isinstance(error, EvaluationTimeout):
+        text = (f"claim {claim.claim_id}: could not be judged within the time limit ({len(claim.lines)} lines, "
+                f"{len(claim.history)} history entries); split the claim or shorten the history")
+    else:
+        text = f"claim {claim.claim_id}: could not be judged ({error})"
+    return ClaimResult(claim.claim_id, "error", kb_version=kb.version, claim=claim, error=text)
+
+
+def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=None, progress=None,
+                 timeout: float = 30.0) -> list[ClaimResult]:
+    """Judge each claim; an input error or a claim the engine could not judge is an error entry.
+
+    ``progress(done, total)`` is called after each claim.
+    """
     out = []
-    for c in claims:
+    for i, c in enumerate(claims):
         if isinstance(c, InputError):
             out.append(ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version))
-            continue
-        try:
-            out.append(check_claim(kb, c))
-        except EvaluationTimeout:
-            out.append(ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
-                f"claim {c.claim_id}: could not be judged within the time limit ({len(c.lines)} lines, "
-                f"{len(c.history)} history entries); split the claim or shorten the history")))
-        except EvaluationError as e:
-            out.append(ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
-                                   error=f"claim {c.claim_id}: could not be judged ({e})"))
+        else:
+            try:
+                out.append(check_claim(kb, c, timeout=timeout, engine=engine))
+            except (EvaluationTimeout, EvaluationError) as e:
+                out.append(not_judged(kb, c, e))
+        if progress:
+            progress(i + 1, len(claims))
     return out
 
 

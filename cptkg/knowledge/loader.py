@@ -46,12 +46,15 @@ class Source:
     confidence: str
     normative: bool
     maps_to: tuple[str, ...] = ()
+    document_title: str = ""  # the document's ont:shortTitle ("guide", "domain notes"), else its id
 
     def cite(self) -> str:
-        """Short citation for a reason line, e.g. 'guide §6.2 (Billing Guidelines)'."""
-        if self.document == "guide":
-            return f"guide §{self.section} ({self.section_title})"
-        return f"domain notes, {self.section} ({self.confidence} confidence)"
+        """Short citation for a reason line: 'guide §6.2 (Billing Guidelines)' for a numbered
+        section, 'domain notes, Who may perform (high confidence)' for a named one."""
+        doc = self.document_title or self.document
+        if self.section.replace(".", "").isdigit():
+            return f"{doc} §{self.section} ({self.section_title})"
+        return f"{doc}, {self.section} ({self.confidence} confidence)"
 
     def to_json(self) -> dict:
         return {"id": self.id, "document": self.document, "section": self.section,
@@ -116,6 +119,26 @@ class KnowledgeBase:
     def fact_sources(self, pred: str, args: tuple) -> list[str]:
         """Source ids a KB fact rests on (axiom annotation, else its subject's)."""
         return self._fact_sources.get((pred, tuple(args)), [])
+
+    def unsourced_facts(self) -> list[tuple[str, tuple]]:
+        """KB facts no source annotates (neither an axiom annotation nor their subject's dct:source).
+
+        ``cptkg lint`` and ``cptkg sources`` report them; a proof shows such a
+        leaf as unsourced, never with a source of its own making.
+        """
+        from cptkg.knowledge.namespace import KB, ONT
+
+        def pack_fact(key) -> bool:  # a fact the pack states (the core's schema and sources' own metadata aside)
+            pred, args = key
+            if pred == "subclass_of" and args[0] == args[1]:
+                return False
+            subj = next((ns + str(args[0]) for ns in (str(KB), str(ONT._NS)) if ns + str(args[0]) in self.subject_file), "")
+            if not subj or self.subject_file[subj].startswith("core:"):
+                return False
+            return (URIRef(subj), RDF.type, ONT.Source) not in self.graph
+
+        return sorted((k for k, v in self._fact_sources.items() if not v and pack_fact(k)),
+                      key=lambda k: (k[0], tuple(map(str, k[1]))))
 
     def describe(self, pred: str, args: tuple) -> str:
         """A fact in words, from the predicate's ont:phrase in the ontology."""
@@ -232,6 +255,14 @@ def _facts(graph: Graph, props: dict[str, URIRef]) -> tuple[dict[str, set[tuple]
         provenance[("code", (c,))] = sorted(local(x) for x in graph.objects(KB[c], DCTERMS.source))
     for (e,) in facts["exclusion"]:
         provenance[("exclusion", (e,))] = sorted(local(x) for x in graph.objects(KB[e], DCTERMS.source))
+    for s, o in graph.subject_objects(RDF.type):
+        row = (local(s), local(o))
+        if row in facts["instance_of"]:
+            provenance[("instance_of", row)] = (
+                annotations.get((s, RDF.type, o)) or sorted(local(x) for x in graph.objects(s, DCTERMS.source)))
+    for s, o in graph.subject_objects(ONT.inputValue):
+        provenance[("input_value", (local(s), str(o)))] = (
+            annotations.get((s, ONT.inputValue, o)) or sorted(local(x) for x in graph.objects(s, DCTERMS.source)))
     for (a, b) in facts["subclass_of"]:
         node = ONT._NS[a] if (ONT._NS[a], None, None) in graph else None
         if node is not None:
@@ -251,6 +282,7 @@ def _sources(graph: Graph) -> dict[str, Source]:
             confidence=str(local(graph.value(s, ONT.confidence)) or "").lower(),
             normative=bool(graph.value(s, ONT.normative) and graph.value(s, ONT.normative).toPython()),
             maps_to=tuple(sorted(str(local(m)) for m in graph.objects(s, ONT.mapsTo))),
+            document_title=str(graph.value(doc, ONT.shortTitle) or "") if doc is not None else "",
         )
     return out
 

@@ -35,6 +35,7 @@ class ONT(DefinedNamespace):
     verdict: URIRef
     section: URIRef
     sectionTitle: URIRef
+    shortTitle: URIRef
     quote: URIRef
     normative: URIRef
     confidence: URIRef

@@ -10,7 +10,8 @@ A pack holds everything one code family needs beside the core:
     sources/             the documents its sources quote (optional)
 
 The core reads no family name: which pack is loaded comes from ``--kb DIR``
-or ``CPTKG_KB``, else the repository's default pack (``families/pump``).
+or ``CPTKG_KB``, else the repository's default pack (the folder
+``families/default`` names).
 """
 from __future__ import annotations
 
@@ -20,7 +21,19 @@ from pathlib import Path
 
 CORE_ONTOLOGY = Path(__file__).resolve().parent / "ontology"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PACK = REPO_ROOT / "families" / "pump"
+FAMILIES = REPO_ROOT / "families"
+
+
+def _default_pack() -> Path:
+    """The folder ``families/default`` names (one line): the pack loaded when none is chosen."""
+    try:
+        name = (FAMILIES / "default").read_text(encoding="utf-8").strip()
+    except OSError:
+        name = ""
+    return FAMILIES / name if name else FAMILIES
+
+
+DEFAULT_PACK = _default_pack()
 ENV = "CPTKG_KB"
 RULE_KINDS = {"claim": "claim", "encounter": "infer"}  # request kind -> rule file stem
 

@@ -36,8 +36,10 @@ def source_index(kb: KnowledgeBase) -> dict:
             "prevailing": kb.sources[local(kb.graph.value(c, ONT.prevailingSource))].to_json(),
             "resolution": str(kb.graph.value(c, ONT.resolution)),
         })
+    unsourced = [{"predicate": pred, "args": [str(a) for a in row], "fact": kb.describe(pred, row)}
+                 for pred, row in kb.unsourced_facts()]
     return {"sources": out, "conflicts": conflicts,
-            "unused": [d["id"] for d in out if d["unused"]]}
+            "unused": [d["id"] for d in out if d["unused"]], "unsourced": unsourced}
 
 
 def _key(section: str):

@@ -179,14 +179,19 @@ def path_between(g: nx.MultiDiGraph, a: str, b: str, avoid_kinds: set[str] = fro
     return out
 
 
-def exclusion_graph(kb: KnowledgeBase, family: str | None = "family-pump") -> nx.MultiDiGraph:
+def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGraph:
     """Codes joined by the exclusions that keep them apart on one date.
+
+    ``family``: only codes of that family; "" (the default) the pack's own
+    code family; None every family.
 
     An exclusion names two code groups (``exclusion_first``/``_second``); every
     member pair across them is an edge labelled with the exclusion, the same
     pairs the claim rules deny.
     """
     g = knowledge_graph(kb)
+    if family == "":
+        family = kb.pack.code_family if kb.pack else None
     members: dict[str, set[str]] = {}
     for grp, code in kb.facts.get("group_member", set()):
         members.setdefault(grp, set()).add(code)

@@ -5,29 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cptkg.judge.check import check_claim
-from cptkg.io import readers
-from cptkg.judge.input import InputError, parse_claims
-from cptkg.engines import EvaluationError, EvaluationTimeout
+import cptkg
+from cptkg import readers
 from cptkg.faces.explorer.common import kb_or_stop
 
 
 def judge_batch(kb, data, progress=None) -> list[dict]:
-    """Verdicts (no proofs: a batch wants speed) for a claim or a list of claims."""
-    claims, _ = parse_claims(data)
-    out = []
-    for i, c in enumerate(claims):
-        if isinstance(c, InputError):
-            out.append({"claim_id": c.claim_id or f"#{i + 1}", "status": "error", "error": str(c), "lines": []})
-        else:
-            try:
-                out.append(check_claim(kb, c).to_json())
-            except (EvaluationTimeout, EvaluationError) as e:
-                out.append({"claim_id": c.claim_id, "status": "error", "lines": [],
-                            "error": f"claim {c.claim_id}: could not be judged: {e}"})
-        if progress:
-            progress(i + 1, len(claims))
-    return out
+    """Verdicts (no proofs: a batch wants speed) for a claim or a list of claims, through the pipeline.
+
+    ``progress(done, total)`` is called after each claim.
+    """
+    return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], progress=progress)
 
 
 def batch_table(results: list[dict]) -> pd.DataFrame:
@@ -67,7 +55,7 @@ def page() -> None:
     up = st.file_uploader("Claims (JSON list, FHIR JSON or CSV)", type=["json", "csv"], key="batch_upload")
     if up is not None and st.button("Judge all", type="primary", key="batch_run"):
         try:
-            data = readers.read(up.getvalue()).claims
+            data = readers.read(up.getvalue(), kb=kb).claims
             bar = st.progress(0.0, text="judging…")
             results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"))
         except InputError as e:

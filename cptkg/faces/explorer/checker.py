@@ -9,9 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from cptkg.io import readers
-from cptkg.judge.input import InputError, load_json
-from cptkg.knowledge.vocabulary import vocabulary
+from cptkg import InputError, load_json, readers, vocabulary
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown

@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cptkg.knowledge.views import KIND_COLOUR, KIND_LABEL, STYLESHEET
-from cptkg.knowledge.loader import KBLoadError, KnowledgeBase, default_kb
+from cptkg import KBLoadError, KnowledgeBase, load_kb as default_kb, views
 
-DISCLAIMER = "CPT 62360–62370, 95990, 95991. Not legal advice: check the current CPT codebook and payer policy before billing."
+KIND_COLOUR, KIND_LABEL, STYLESHEET = views.KIND_COLOUR, views.KIND_LABEL, views.STYLESHEET
+
+
+
+def disclaimer(kb: KnowledgeBase) -> str:
+    """The family pack's codes and disclaimer, as its family.yaml says them."""
+    pack = kb.pack
+    return " ".join(x for x in (f"{pack.codes}." if pack.codes else "", pack.disclaimer) if x)
 
 
 def kb_or_stop() -> KnowledgeBase:
-    """The repository's KB; a KB that fails its checks stops the page with the reason."""
+    """The family pack's KB (``CPTKG_KB`` or the default pack); a KB that fails its checks stops
+    the page with the reason."""
     try:
         return default_kb()
     except KBLoadError as e:

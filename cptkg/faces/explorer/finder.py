@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cptkg.judge.input import InputError, parse_encounter
-from cptkg.knowledge.vocabulary import vocabulary
-from cptkg.engines import EvaluationError, EvaluationTimeout
+from cptkg import EvaluationError, EvaluationTimeout, InputError, parse_encounter, vocabulary
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop
 from cptkg.faces.explorer.explaining import explain_encounter
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cptkg.knowledge import views as G
+from cptkg import views as G
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, legend
 
 VIEWS = ("Whole graph (filtered)", "Neighbourhood of a node", "Path between two nodes", "Exclusion graph of a family")
@@ -68,7 +68,7 @@ def page() -> None:
     view = c1.selectbox("View", VIEWS, key="graph_view")
     kinds = c2.multiselect("Kinds shown", list(G.KINDS), default=DEFAULT_KINDS, key="graph_kinds",
                            format_func=lambda k: G.KIND_LABEL[k])
-    fams = c3.multiselect("Code family", families, default=["family-pump"], key="graph_families")
+    fams = c3.multiselect("Code family", families, default=[f for f in [kb.pack.code_family] if f in families], key="graph_families")
     focus = other = None
     radius = 1
     if view in (VIEWS[1], VIEWS[2]):

@@ -10,11 +10,19 @@ from cptkg.faces.explorer import finder
 from cptkg.faces.explorer import graph_page
 from cptkg.faces.explorer import query
 from cptkg.faces.explorer import rules_page
-from cptkg.faces.explorer.common import DISCLAIMER
+from cptkg.faces.explorer.common import disclaimer, kb_or_stop
+
+
+def title() -> str:
+    """The browser tab's title: the loaded family's label."""
+    try:
+        return f"cptkg explorer — {kb_or_stop().pack.label}"
+    except Exception:  # the page itself shows why the KB cannot be used
+        return "cptkg explorer"
 
 
 def pages() -> list:
-    st.sidebar.caption(DISCLAIMER)
+    st.sidebar.caption(disclaimer(kb_or_stop()))
     return [
         st.Page(checker.page, title="Claim checker", icon=":material/receipt_long:", url_path="checker", default=True),
         st.Page(graph_page.page, title="Knowledge graph", icon=":material/hub:", url_path="graph"),

@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from cptkg.rules.ast import Atom, Rule
-from cptkg.rules.parser import RuleSyntaxError, parse_text
-from cptkg.rules.program import RuleLoadError, build_program
+from cptkg import Atom, Rule, RuleLoadError, RuleSyntaxError, build_program
+from cptkg import parse_rules as parse_text
 from cptkg import engines
-from cptkg.engines import EvaluationError, EvaluationTimeout
+from cptkg import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import kb_or_stop
 
-from cptkg.knowledge import sparql
+from cptkg import sparql
 
 MAX_TEXT = 10_000
 DEFAULT_TIMEOUT = 10.0
@@ -53,7 +52,7 @@ def _short(term) -> str:
     """A result cell: KB terms by their local name, other IRIs and literals as text."""
     if term is None:
         return ""
-    from cptkg.knowledge.loader import local
+    from cptkg import local
 
     return str(local(term))
 
@@ -154,8 +153,8 @@ SELECT ?code ?role WHERE {
   ?c a ont:BillingCode ; skos:notation ?code ; ont:mayBePerformedBy ?role .
 } ORDER BY ?code ?role"""
 
-DATALOG_EXAMPLE = """% codes a nurse may bill, and the services they cover
-nurse_code(C, S) :- may_be_performed_by(C, "Nurse"), covers_service(C, S)."""
+DATALOG_EXAMPLE = """% who may report each code: a role the KB lists for it, or any role beneath one
+may_report(C, R) :- may_be_performed_by(C, P), subclass_of(R, P)."""
 
 
 def page() -> None:
@@ -169,14 +168,14 @@ def page() -> None:
         if st.button("Run SPARQL", key="run_sparql"):
             _show(lambda: run_sparql(kb, text))
     with tab_dl:
-        st.caption("Rules in the syntax of kb/rules/*.dl over the KB facts (predicates: "
+        st.caption("Rules in the syntax of the pack's rules/*.dl over the KB facts (predicates: "
                    + ", ".join(sorted(p for p in kb.facts)) + "). A bare condition such as "
-                   "`covers_service(C, S), may_be_performed_by(C, \"Nurse\")` is a query too.")
+                   "`covers_service(C, S), requires_service(C, S)` is a query too.")
         text = st.text_area("Datalog", value=DATALOG_EXAMPLE, height=140, key="datalog_text")
         rules_from = st.radio("Also use the predicates derived by", ["none", "claim", "infer"], horizontal=True,
                               key="datalog_with", format_func=lambda v: {"none": "KB facts only",
-                                                                        "claim": "kb/rules/claim.dl",
-                                                                        "infer": "kb/rules/infer.dl"}[v])
+                                                                        "claim": "the pack's claim rules (rules/claim.dl)",
+                                                                        "infer": "the pack's inference rules (rules/infer.dl)"}[v])
         if st.button("Run Datalog", key="run_datalog"):
             _show(lambda: run_datalog(kb, text, with_rules=None if rules_from == "none" else rules_from))
 

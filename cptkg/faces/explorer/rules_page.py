@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cptkg.knowledge import views as G
-from cptkg.cases import load_cases, run_claim_case, run_infer_case
-from cptkg.rules.ast import Comparison
+from cptkg import Comparison, load_cases, run_claim_case, run_infer_case
+from cptkg import views as G
 from cptkg.faces.explorer.common import kb_or_stop
 
 

@@ -4,7 +4,11 @@ Columns: claim_id, line, code, status (accepted | rejected | error),
 rules (ids of the rules that rejected the line, ``;``-separated), reasons
 (their messages, `` | ``-separated), warnings (warning rule ids and
 messages). Given the input's ``row_keys``, rows come out in the input's
-order, one for each input row.
+order, one for each input row; without them (JSON or FHIR input) a claim
+that could not be judged is one row with an empty line and its error in
+reasons. Explained results (``--explain``) add two
+columns: why_not (why the line was not accepted) and fixes (the claim's
+verified fixes, `` | ``-separated, on each of its rows).
 """
 from __future__ import annotations
 
@@ -13,12 +17,15 @@ import io
 
 NAME = "csv"
 COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings")
+EXPLAINED = ("why_not", "fixes")
 
 
-def _row(claim_id: str, line: dict) -> dict:
+def _row(claim_id: str, line: dict, fixes: str | None = None) -> dict:
     reasons = line.get("reasons", [])
     warnings = line.get("warnings", [])
-    return {
+    extra = {} if fixes is None else {
+        "why_not": " | ".join(w.get("message", "") for w in line.get("why_not", [])), "fixes": fixes}
+    return extra | {
         "claim_id": claim_id, "line": line.get("line"), "code": line.get("code", ""), "status": line.get("status", ""),
         "rules": ";".join(r["rule"] for r in reasons),
         "reasons": " | ".join(r["message"] for r in reasons),
@@ -30,12 +37,17 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
     by_key: dict[tuple[str, int], dict] = {}
     errors: dict[str, str] = {}
     ordered: list[dict] = []
+    explained = any("suggestions" in r for r in results)
     for r in results:
         cid = r.get("claim_id", "")
         if r.get("status") == "error":
             errors[cid] = r.get("error", "could not be judged")
+        fixes = " | ".join(s.get("message", "") for s in r.get("suggestions", [])) if explained else None
+        if r.get("status") == "error" and row_keys is None:  # no input rows to match: one row says why
+            ordered.append({"claim_id": cid, "line": "", "code": "", "status": "error", "rules": "",
+                            "reasons": errors[cid], "warnings": ""})
         for line in r.get("lines", []):
-            row = _row(cid, line)
+            row = _row(cid, line, fixes)
             by_key[(cid, line.get("line"))] = row
             ordered.append(row)
     if row_keys is not None:
@@ -47,7 +59,8 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
                        "reasons": errors.get(cid, "no verdict for this line"), "warnings": ""}
             ordered.append(row)
     buf = io.StringIO()
-    w = _csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w = _csv.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()), lineterminator="\n",
+                        restval="")
     w.writeheader()
     w.writerows(ordered)
     return buf.getvalue()

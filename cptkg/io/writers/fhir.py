@@ -72,9 +72,16 @@ def claim_response(result: dict, patient_id: str | None = None, created: str | N
                 notes.append({"number": len(notes) + 1, "type": "display",
                               "text": f"line {ln['line']} {kind} [{entry['rule']}]: {entry['message']}"})
                 numbers.append(len(notes))
+        for w in ln.get("why_not", []):  # explained results (--explain)
+            notes.append({"number": len(notes) + 1, "type": "display",
+                          "text": f"line {ln['line']} why not accepted: {w.get('message', '')}"})
+            numbers.append(len(notes))
         if numbers:
             item["noteNumber"] = numbers
         items.append(item)
+    for i, fix in enumerate(result.get("suggestions", []), 1):
+        notes.append({"number": len(notes) + 1, "type": "display",
+                      "text": f"suggested fix {i} (re-checked by the rules): {fix.get('message', '')}"})
     resp["item"] = items
     if errors:
         resp["error"] = errors
