@@ -153,6 +153,23 @@ def test_excel_workbook_with_two_header_lines_and_numeric_cells_is_read(tmp_path
     assert edits[7]["col1"] == "01996"  # a code typed as a number loses its leading zero in Excel
 
 
+def test_excel_row_numbers_are_the_sheets_even_when_the_sheet_starts_lower(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    header = ["HCPCS/CPT Code", "Practitioner Services MUE Values", "MUE Adjudication Indicator", "MUE Rationale"]
+    for col, value in enumerate(header, 2):  # rows 1-3 and column A empty: the table starts at B4
+        ws.cell(row=4, column=col, value=value)
+    for col, value in enumerate([62367, 1, "2 Date of Service Edit: Policy", "CMS Policy"], 2):
+        ws.cell(row=6, column=col, value=value)
+    xlsx = tmp_path / "mue.xlsx"
+    wb.save(xlsx)
+    import_table("mue", xlsx, tmp_path / "mue.ttl")
+    g = load(tmp_path / "mue.ttl")
+    (e,) = g.subjects(RDF.type, ONT.UnitEdit)
+    assert int(g.value(e, ONT.sourceRow)) == 6 and str(g.value(e, ONT.editCode)) == "62367"
+
+
 def test_damaged_excel_file_is_one_error(tmp_path):
     bad = tmp_path / "ptp.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really a workbook")
@@ -361,3 +378,30 @@ def test_turtle_string_is_read_back_by_rdflib_as_the_same_text(value):
 def test_turtle_string_escapes_quotes_backslashes_and_controls():
     assert turtle_string('a "b" \\ c\nd\te\x01') == '"a \\"b\\" \\\\ c\\nd\\te\\u0001"'
     assert turtle_string("é — ok") == '"é — ok"'
+
+
+def test_written_file_has_a_plain_files_permissions_not_the_temporary_files(tmp_path):
+    plain = tmp_path / "plain.ttl"
+    plain.write_text("")
+    out = tmp_path / "ptp.ttl"
+    import_table("ptp", PTP, out)
+    assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_windows_line_endings_give_the_same_rows(tmp_path):
+    src = tmp_path / "ptp_crlf.txt"
+    src.write_bytes(PTP.read_bytes().replace(b"\n", b"\r\n"))
+    import_table("ptp", src, tmp_path / "crlf.ttl")
+    import_table("ptp", PTP, tmp_path / "lf.ttl")
+    assert pair_edits(load(tmp_path / "crlf.ttl")) == pair_edits(load(tmp_path / "lf.ttl"))
+
+
+def test_a_line_separator_inside_a_rationale_does_not_shift_row_numbers(tmp_path):
+    src = tmp_path / "ptp.txt"
+    head = PTP.read_text(encoding="utf-8").splitlines()[:5]
+    src.write_text("\n".join(head + ["62367\t95990\t\t20250101\t*\t1\tone\u2028two\x0cthree",
+                                     "62368\t62367\t\t20250101\t*\t0\tStandards of medical / surgical practice"])
+                   + "\n", encoding="utf-8")
+    import_table("ptp", src, tmp_path / "out.ttl")
+    edits = pair_edits(load(tmp_path / "out.ttl"))
+    assert set(edits) == {6, 7} and edits[6]["rationale"] == "one\u2028two\x0cthree"

@@ -138,8 +138,10 @@ def _cell_text(value) -> str:
 
 def _rows_text(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     if delimiter == "\t":  # CMS text files are not quoted: a quote is part of the rationale
-        for n, line in enumerate(text.splitlines(), 1):
-            yield n, line.split("\t")
+        # lines end at "\n" (or "\r\n") only, as an editor numbers them; str.splitlines would also
+        # break at form feeds and Unicode line separators inside a rationale and shift the row numbers
+        for n, line in enumerate(text.split("\n"), 1):
+            yield n, line.removesuffix("\r").split("\t")
         return
     reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
@@ -149,20 +151,25 @@ def _rows_text(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _rows_xlsx(path: Path) -> Iterator[tuple[int, list]]:
+    """The first sheet's rows with their sheet row numbers, read by python-calamine.
+
+    calamine (Rust) reads a 500,000-row sheet in seconds where openpyxl's
+    read-only mode takes about a minute. ``iter_rows`` yields every row from
+    the sheet's first (empty ones too) and the columns from the first one in
+    use, so the count from 1 is the sheet's row number.
+    """
     try:
-        import openpyxl
-    except ImportError as e:  # pragma: no cover - openpyxl is a dependency
-        raise EditTableError(f"{path}: Excel files need openpyxl ({e})") from e
+        from python_calamine import CalamineWorkbook
+    except ImportError as e:  # pragma: no cover - python-calamine is a dependency
+        raise EditTableError(f"{path}: Excel files need python-calamine ({e})") from e
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises zipfile, KeyError and its own errors for damaged files
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except Exception as e:  # calamine raises its own error types for damaged or encrypted workbooks
         raise EditTableError(f"{path}: not a readable Excel workbook ({type(e).__name__}: {e})") from e
-    try:
-        ws = wb.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True), 1):
-            yield n, list(row)
-    finally:
-        wb.close()
+    for n, row in enumerate(rows, 1):
+        yield n, row
 
 
 def _is_xlsx(raw: bytes, path: Path) -> bool:
@@ -202,7 +209,6 @@ _MUE_COLUMNS = (
     _Column("effective", "Effective Date", False, ("effective",)),
 )
 _COLUMNS = {"ptp": _PTP_COLUMNS, "mue": _MUE_COLUMNS}
-_REQUIRED = {k: frozenset(c.key for c in cols if c.required) for k, cols in _COLUMNS.items()}
 _TABLE_NAME = {"ptp": "a PTP edit table", "mue": "an MUE table"}
 
 
@@ -367,6 +373,7 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
             raise EditTableError(f"{path}: {total} bad row{'s' if total != 1 else ''} of {n_rows}; nothing written",
                                  lines, total)
         size = tmp.stat().st_size
+        os.chmod(tmp, _file_mode(output))  # mkstemp makes it 0600; the output gets a plain file's mode
         os.replace(tmp, output)
         ok = True
     except OSError as e:
@@ -375,6 +382,16 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
         if not ok:
             tmp.unlink(missing_ok=True)
     return ImportResult(kind, path, output, n_edits, n_rows, time.perf_counter() - t0, sha, size, notices)
+
+
+def _file_mode(output: Path) -> int:
+    """The mode the output would have if written in place: the existing file's, else 0666 less the umask."""
+    try:
+        return output.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _refuse_same_file(path: Path, output: Path) -> None:
@@ -390,7 +407,7 @@ def _refuse_same_file(path: Path, output: Path) -> None:
 
 def _sniff_delimiter(text: str) -> str:
     """Tab when a header row of either kind splits on tabs in the first lines, else comma if one splits as CSV."""
-    head = "\n".join(text.splitlines()[:HEADER_SEARCH_LINES])
+    head = "\n".join(text[:1_000_000].split("\n")[:HEADER_SEARCH_LINES])
     for delimiter in ("\t", ","):
         for _, cells in _rows_text(head, delimiter):
             if any(_match_header(k, cells) is not None for k in KINDS):
@@ -420,190 +437,194 @@ def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path
                          f"in its first {HEADER_SEARCH_LINES} lines")
 
 
-def _cells(cells: list, positions: dict[str, int], excel: bool, code_keys: tuple[str, ...],
-           required: frozenset[str]) -> dict[str, str | None] | None:
-    """The row's cells by column key (stripped text); None when the row is blank.
+class _Extractor:
+    """A data row's cells in the kind's column order (stripped text), or why not.
 
-    A required cell past the end of a short row is None (the row is cut
-    short); an optional one is empty text.
+    ``__call__`` returns the list of values (an optional column the file lacks
+    is empty text), None for a blank row, or the row's cell count when it is
+    cut short before a required column. Positions are computed once: this
+    runs once per row of a 500,000-row file.
     """
-    if excel:
-        cells = [_cell_text(v) for v in cells]
-        for k in code_keys:  # a numeric code cell: restore its leading zeros
-            i = positions[k]
-            if i < len(cells) and cells[i].isdigit() and len(cells[i]) < 5:
-                cells[i] = cells[i].zfill(5)
-    if not any(str(c).strip() for c in cells):
-        return None
-    width = len(cells)
-    return {k: (str(cells[i]).strip() if i < width else (None if k in required else ""))
-            for k, i in positions.items()}
+
+    def __init__(self, kind: str, pos: dict[str, int], excel: bool, code_keys: tuple[str, ...]):
+        cols = _COLUMNS[kind]
+        self.idx = [pos.get(c.key) for c in cols]
+        self.full = max(i for i in self.idx if i is not None) + 1
+        self.need = max(pos[c.key] for c in cols if c.required) + 1
+        self.last_required = max((c for c in cols if c.required), key=lambda c: pos[c.key]).label
+        self.excel = excel
+        self.code_idx = [pos[k] for k in code_keys]
+
+    def __call__(self, cells: list):
+        if self.excel:
+            cells = [_cell_text(v) for v in cells]
+            for i in self.code_idx:  # a code typed as a number has lost its leading zeros (01996 -> 1996)
+                if i < len(cells) and cells[i].isdigit() and len(cells[i]) < 5:
+                    cells[i] = cells[i].zfill(5)
+        width = len(cells)
+        if width < self.full:
+            if not any(c.strip() for c in cells):
+                return None
+            if width < self.need:
+                return width
+            cells = cells + [""] * (self.full - width)
+        values = [cells[i].strip() if i is not None else "" for i in self.idx]
+        if not any(values) and not any(c.strip() for c in cells):
+            return None
+        return values
+
+
+def _literal(cache: dict[str, str], text: str) -> str:
+    lit = cache.get(text)
+    if lit is None:
+        lit = cache[text] = turtle_string(text)
+    return lit
 
 
 def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[int, int, list[str]]:
     rows = iter(rows)
     header_line, pos, unknown = _find_header(rows, "ptp", path)
     notices = [f"column {u!r} is not read" for u in unknown]
-    dates = _Dates()
-    rationale_lit: dict[str, str] = {}
+    extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
+    iso = _Dates().iso
+    add = problems.add
+    literals: dict[str, str] = {}
     seen: dict[tuple[str, str, str], int] = {}
     n_rows = n_edits = 0
     first = True
     write = out.write
-    has_prior, has_rat = "prior" in pos, "rationale" in pos
     for n, cells in rows:
         if first:
             first = False
             if _is_header_continuation(cells, pos, ("col1", "col2")):
                 continue
-        c = _cells(cells, pos, excel, ("col1", "col2"), _REQUIRED["ptp"])
-        if c is None:
+        values = extract(cells)
+        if values is None:
             continue
         n_rows += 1
-        bad = False
-        missing = [k for k, v in c.items() if v is None]
-        if missing:
-            problems.add(n, None, f"has {len(cells)} cells; the header (line {header_line}) has columns up to "
-                                  f"{_label('ptp', max(missing, key=lambda k: pos[k]))}: the row is cut short")
+        if type(values) is int:
+            add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
+                         f"{extract.last_required}: the row is cut short")
             continue
-        col1, col2 = c["col1"], c["col2"]
-        for key, label, value in (("col1", "Column 1", col1), ("col2", "Column 2", col2)):
-            p = _code_problem(value)
-            if p:
-                problems.add(n, label, p)
-                bad = True
+        col1, col2, prior, effective, deletion, mod, rationale = values
+        bad = False
+        if not CODE_RE.match(col1):
+            add(n, "Column 1", _code_problem(col1))
+            bad = True
+        if not CODE_RE.match(col2):
+            add(n, "Column 2", _code_problem(col2))
+            bad = True
         if not bad and col1 == col2:
-            problems.add(n, "Column 2", f"{col2!r} is the column 1 code too: an edit pairs two different codes")
+            add(n, "Column 2", f"{col2!r} is the column 1 code too: an edit pairs two different codes")
             bad = True
-        if has_prior and c["prior"] not in ("", "*"):
-            problems.add(n, "*=in existence prior to 1996",
-                         f"{c['prior']!r} is not the prior-to-1996 flag ('*' or empty)")
+        if prior and prior != "*":
+            add(n, "*=in existence prior to 1996", f"{prior!r} is not the prior-to-1996 flag ('*' or empty)")
             bad = True
-        eff = dates.iso(c["effective"])
+        eff = iso(effective)
         if eff is None:
-            problems.add(n, "Effective Date", _date_problem(c["effective"], "effective date"))
+            add(n, "Effective Date", _date_problem(effective, "effective date"))
             bad = True
-        dele_raw = c["deletion"]
         dele = None
-        if dele_raw != "*":
-            dele = dates.iso(dele_raw)
+        if deletion != "*":
+            dele = iso(deletion)
             if dele is None:
-                msg = ("is empty: give the deletion date (YYYYMMDD) or '*' for an edit not deleted" if not dele_raw
-                       else _date_problem(dele_raw, "deletion date") + " or '*' for no deletion date")
-                problems.add(n, "Deletion Date", msg)
+                add(n, "Deletion Date",
+                    "is empty: give the deletion date (YYYYMMDD) or '*' for an edit not deleted" if not deletion
+                    else _date_problem(deletion, "deletion date") + " or '*' for no deletion date")
                 bad = True
             elif eff is not None and dele < eff:
-                problems.add(n, "Deletion Date", f"{dele_raw} is before the effective date {c['effective']}: "
-                                                 "an edit cannot end before it starts")
+                add(n, "Deletion Date", f"{deletion} is before the effective date {effective}: "
+                                        "an edit cannot end before it starts")
                 bad = True
-        mod = c["modifier"]
         if mod not in ("0", "1", "9"):
-            problems.add(n, "Modifier", f"{mod!r} is not a modifier indicator (0, 1 or 9)" if mod
-                         else "is empty: the modifier indicator (0, 1 or 9) is required")
+            add(n, "Modifier", f"{mod!r} is not a modifier indicator (0, 1 or 9)" if mod
+                else "is empty: the modifier indicator (0, 1 or 9) is required")
             bad = True
         if bad:
             continue
         key = (col1, col2, eff)
         earlier = seen.get(key)
         if earlier is not None:
-            problems.add(n, None, f"repeats the edit {col1}/{col2} effective {c['effective']} of row {earlier} "
-                                  "(one row per pair and effective date)")
+            add(n, None, f"repeats the edit {col1}/{col2} effective {effective} of row {earlier} "
+                         "(one row per pair and effective date)")
             continue
         seen[key] = n
         if problems.rows:
             continue  # the import fails: stop writing, keep validating
-        rationale = c["rationale"] if has_rat else ""
-        rat = ""
-        if rationale:
-            lit = rationale_lit.get(rationale)
-            if lit is None:
-                lit = rationale_lit[rationale] = turtle_string(rationale)
-            rat = f" ont:rationale {lit} ;"
-        kind_iri = "ont:MutuallyExclusiveEdit" if rationale.lower().startswith("mutually exclusive") \
+        rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
+        kind_iri = "ont:MutuallyExclusiveEdit" if rationale[:18].lower() == "mutually exclusive" \
             else "ont:ComponentEdit"
-        deletion = f' ont:deletionDate "{dele}"^^xsd:date ;' if dele else ""
+        deleted = f' ont:deletionDate "{dele}"^^xsd:date ;' if dele else ""
         write(f'e:{n} a ont:PairEdit ; ont:column1Code "{col1}" ; ont:column2Code "{col2}" ;'
               f' ont:editKind {kind_iri} ; ont:modifierIndicator "{mod}" ; ont:editScope ont:SameProvider ;'
-              f' ont:effectiveDate "{eff}"^^xsd:date ;{deletion}{rat} dct:source e:source ; ont:sourceRow {n} .\n')
+              f' ont:effectiveDate "{eff}"^^xsd:date ;{deleted}{rat} dct:source e:source ; ont:sourceRow {n} .\n')
         n_edits += 1
     return n_edits, n_rows, notices
-
-
-def _label(kind: str, key: str) -> str:
-    return next(c.label for c in _COLUMNS[kind] if c.key == key)
 
 
 def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[int, int, list[str]]:
     rows = iter(rows)
     header_line, pos, unknown = _find_header(rows, "mue", path)
     notices = [f"column {u!r} is not read" for u in unknown]
-    dates = _Dates()
-    literal: dict[str, str] = {}
+    extract = _Extractor("mue", pos, excel, ("code",))
+    iso = _Dates().iso
+    add = problems.add
+    literals: dict[str, str] = {}
     seen: dict[tuple[str, str | None], int] = {}
     n_rows = n_edits = 0
     first = True
-    has_rat, has_eff = "rationale" in pos, "effective" in pos
+    has_eff = "effective" in pos
     for n, cells in rows:
         if first:
             first = False
             if _is_header_continuation(cells, pos, ("code",)):
                 continue
-        c = _cells(cells, pos, excel, ("code",), _REQUIRED["mue"])
-        if c is None:
+        values = extract(cells)
+        if values is None:
             continue
         n_rows += 1
-        bad = False
-        missing = [k for k, v in c.items() if v is None]
-        if missing:
-            problems.add(n, None, f"has {len(cells)} cells; the header (line {header_line}) has columns up to "
-                                  f"{_label('mue', max(missing, key=lambda k: pos[k]))}: the row is cut short")
+        if type(values) is int:
+            add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
+                         f"{extract.last_required}: the row is cut short")
             continue
-        code = c["code"]
-        p = _code_problem(code)
-        if p:
-            problems.add(n, "HCPCS/CPT Code", p)
+        code, value, mai_text, rationale, effective = values
+        bad = False
+        if not CODE_RE.match(code):
+            add(n, "HCPCS/CPT Code", _code_problem(code))
             bad = True
-        value = c["value"]
         if not value.isdigit() or not value.isascii():
-            problems.add(n, "MUE Value", f"{value!r} is not a number of units (a whole number, 0 or more)" if value
-                         else "is empty: the maximum units of service are required")
+            add(n, "MUE Value", f"{value!r} is not a number of units (a whole number, 0 or more)" if value
+                else "is empty: the maximum units of service are required")
             bad = True
-        mai_text = c["mai"]
         m = MAI_RE.match(mai_text)
         mai = m.group(1) if m else None
         if mai not in ("1", "2", "3"):
-            problems.add(n, "MUE Adjudication Indicator",
-                         f"{mai_text!r} is not an MUE adjudication indicator (1 line edit, 2 date of service edit: "
-                         "policy, 3 date of service edit: clinical)" if mai_text
-                         else "is empty: the MUE adjudication indicator (1, 2 or 3) is required")
+            add(n, "MUE Adjudication Indicator",
+                f"{mai_text!r} is not an MUE adjudication indicator (1 line edit, 2 date of service edit: "
+                "policy, 3 date of service edit: clinical)" if mai_text
+                else "is empty: the MUE adjudication indicator (1, 2 or 3) is required")
             bad = True
         eff = None
         if has_eff:
-            eff = dates.iso(c["effective"])
+            eff = iso(effective)
             if eff is None:
-                problems.add(n, "Effective Date", _date_problem(c["effective"], "effective date"))
+                add(n, "Effective Date", _date_problem(effective, "effective date"))
                 bad = True
         if bad:
             continue
         key = (code, eff)
         earlier = seen.get(key)
         if earlier is not None:
-            problems.add(n, None, f"repeats the MUE for {code}{' effective ' + c['effective'] if eff else ''} "
-                                  f"of row {earlier} (one MUE per code{' and effective date' if has_eff else ''})")
+            add(n, None, f"repeats the MUE for {code}{' effective ' + effective if eff else ''} of row {earlier} "
+                         f"(one MUE per code{' and effective date' if has_eff else ''})")
             continue
         seen[key] = n
         if problems.rows:
             continue
-        rat = ""
-        rationale = c["rationale"] if has_rat else ""
-        if rationale:
-            lit = literal.get(rationale)
-            if lit is None:
-                lit = literal[rationale] = turtle_string(rationale)
-            rat = f" ont:rationale {lit} ;"
-        effective = f' ont:effectiveDate "{eff}"^^xsd:date ;' if eff else ""
+        rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
+        effective_date = f' ont:effectiveDate "{eff}"^^xsd:date ;' if eff else ""
         out.write(f'e:{n} a ont:UnitEdit ; ont:editCode "{code}" ; ont:maxUnits {int(value)} ;'
-                  f' ont:adjudicationIndicator "{mai}" ;{effective}{rat} dct:source e:source ;'
+                  f' ont:adjudicationIndicator "{mai}" ;{effective_date}{rat} dct:source e:source ;'
                   f' ont:sourceRow {n} .\n')
         n_edits += 1
     return n_edits, n_rows, notices
