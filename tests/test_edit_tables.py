@@ -405,3 +405,49 @@ def test_a_line_separator_inside_a_rationale_does_not_shift_row_numbers(tmp_path
     import_table("ptp", src, tmp_path / "out.ttl")
     edits = pair_edits(load(tmp_path / "out.ttl"))
     assert set(edits) == {6, 7} and edits[6]["rationale"] == "one\u2028two\x0cthree"
+
+
+def test_a_header_with_no_rows_under_it_is_an_error_not_an_empty_table(tmp_path):
+    src = tmp_path / "ptp.txt"
+    src.write_text("\n".join(PTP.read_text(encoding="utf-8").splitlines()[:5]) + "\n\n", encoding="utf-8")
+    res = run("ptp", src, "-o", tmp_path / "out.ttl")
+    assert res.exit_code == 2 and "has the header of a PTP edit table but no rows under it" in res.stderr
+    assert not (tmp_path / "out.ttl").exists()
+
+
+def test_a_windows_1252_file_is_read_with_its_characters(tmp_path):
+    src = tmp_path / "ptp.txt"
+    head = "\n".join(PTP.read_text(encoding="utf-8").splitlines()[1:5])  # without the UTF-8 dash line
+    body = "\n62367\t95990\t\t20250101\t*\t1\tStandards of medical \u2013 surgical practice \u00a9\n"
+    src.write_bytes(("SYNTHETIC TEST DATA - not CMS values\n" + head + body).encode("cp1252"))
+    import_table("ptp", src, tmp_path / "out.ttl")
+    (edit,) = pair_edits(load(tmp_path / "out.ttl")).values()
+    assert edit["rationale"] == "Standards of medical \u2013 surgical practice \u00a9"
+
+
+_cell = st.one_of(st.sampled_from(["62367", "95990", "0213T", "J0475", "20250101", "20241231", "*", "0", "1",
+                                   "9", "", "x", "6236", "20251301", "Mutually exclusive procedures"]),
+                  st.text(max_size=6))
+
+
+_good_row = st.tuples(st.integers(10000, 99999), st.integers(10000, 99999), st.sampled_from(["", "*"]),
+                      st.sampled_from(["19960101", "20250101"]), st.sampled_from(["*", "20251231"]),
+                      st.sampled_from("019"), st.text(max_size=20)).map(lambda t: [str(t[0]), str(t[1]), *t[2:]])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_good_row, _good_row, st.lists(_cell, min_size=0, max_size=8)), min_size=1, max_size=6))
+def test_any_rows_give_one_edit_per_row_or_a_reported_error_never_a_crash(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    src, out = tmp / "ptp.txt", tmp / "out.ttl"
+    head = PTP.read_text(encoding="utf-8").splitlines()[:5]
+    lines = ["\t".join(c.replace("\t", " ").replace("\n", " ").replace("\r", " ") for c in r) for r in rows]
+    src.write_text("\n".join(head + lines) + "\n", encoding="utf-8")
+    try:
+        result = import_table("ptp", src, out)
+    except EditTableError as e:
+        assert not out.exists() and list(tmp.iterdir()) == [src]
+        assert e.problems or "no rows under it" in str(e)
+        assert all(p.startswith("row ") or p.startswith("...") for p in e.problems)
+    else:
+        assert len(pair_edits(load(out))) == result.edits == result.rows

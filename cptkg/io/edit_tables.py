@@ -366,6 +366,9 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
             reader = _read_ptp if kind == "ptp" else _read_mue
             problems = _Problems(path, max_errors)
             n_edits, n_rows, notices = reader(rows, out, problems, path, excel)
+        if not n_rows and not problems.rows:
+            raise EditTableError(f"{path}: has the header of {_TABLE_NAME[kind]} but no rows under it "
+                                 "(a cut-off download?); nothing written")
         if problems.rows:
             total = len(problems.rows)
             more = total - len(problems.lines)
