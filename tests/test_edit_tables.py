@@ -451,3 +451,12 @@ def test_any_rows_give_one_edit_per_row_or_a_reported_error_never_a_crash(tmp_pa
         assert all(p.startswith("row ") or p.startswith("...") for p in e.problems)
     else:
         assert len(pair_edits(load(out))) == result.edits == result.rows
+
+
+def test_a_file_name_with_quotes_and_a_line_break_still_gives_valid_turtle(tmp_path):
+    src = tmp_path / 'ptp "q2"\nfinal.txt'
+    shutil.copy(PTP, src)
+    result = import_table("ptp", src, tmp_path / "out.ttl")
+    g = load(tmp_path / "out.ttl")
+    source = URIRef(f"https://w3id.org/cptkg/edits/ptp-{result.sha256[:12]}/source")
+    assert str(g.value(source, RDFS.label)) == src.name and len(pair_edits(g)) == 7

@@ -125,9 +125,7 @@ def _cell_text(value) -> str:
     """An Excel cell as the text the tab-delimited file would hold."""
     if value is None:
         return ""
-    if isinstance(value, _dt.datetime):
-        return value.strftime("%Y%m%d")
-    if isinstance(value, _dt.date):
+    if isinstance(value, _dt.date):  # a date cell (datetime included)
         return value.strftime("%Y%m%d")
     if isinstance(value, bool):
         return str(value)
@@ -356,7 +354,8 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
     ok = False
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(f"# {kind.upper()} edits imported by cptkg from {path.name} (sha256 {sha}); "
+            name = " ".join(path.name.splitlines())  # a comment ends at the line's end
+            out.write(f"# {kind.upper()} edits imported by cptkg from {name} (sha256 {sha}); "
                       f"sourceRow is the file's 1-based line (Excel: sheet row) number\n")
             out.write(_prefixes(kind, base))
             label = turtle_string(path.name)
