@@ -51,6 +51,7 @@ def import_command(kind, file, output, imported, max_errors):
     ptp: the practitioner NCCI procedure-to-procedure table (column 1 / column 2
     pairs, effective and deletion dates, modifier indicator, rationale), written
     as ont:PairEdit with the NCCI scope (same patient, date and provider).
+
     mue: the practitioner MUE table (code, maximum units, adjudication
     indicator, rationale), written as ont:UnitEdit.
 
