@@ -50,6 +50,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     },
     "command": {
         "batch": "cptkg.faces.commands.batch:command",
+        "edits": "cptkg.faces.commands.edits:command",
         "export": "cptkg.faces.commands.export:command",
         "query": "cptkg.faces.commands.query:command",
     },

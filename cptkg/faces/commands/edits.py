@@ -1,0 +1,69 @@
+"""``cptkg edits``: payer edit tables (CMS NCCI PTP and MUE) into edit RDF.
+
+``cptkg edits import ptp FILE -o EDITS.ttl`` and ``cptkg edits import mue FILE
+-o EDITS.ttl``. Exit 0 when every row was imported, 2 when the file cannot be
+used (not an edit table, a bad row, an output that cannot be written); then
+nothing is written and every bad row (up to --max-errors) is listed with its
+row number and column.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+
+def _fail(message: str, lines: list[str] = ()) -> "NoReturn":  # noqa: F821
+    for line in lines:
+        click.echo(f"cptkg: {line}", err=True)
+    click.echo(f"cptkg: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group("edits")
+def command():
+    """Payer edit tables: import CMS NCCI PTP (pair) and MUE (unit) tables as edits."""
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@command.command("import")
+@click.argument("kind", type=click.Choice(["ptp", "mue"], case_sensitive=False), metavar="ptp|mue")
+@click.argument("file", type=click.Path(path_type=Path), metavar="FILE")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="EDITS.ttl",
+              help="Turtle file to write (replaced whole, only when every row is good).")
+@click.option("--imported", default=None, callback=_date, metavar="YYYY-MM-DD",
+              help="Import date written in the source's citation (default: today; give it for reproducible output).")
+@click.option("--max-errors", default=50, show_default=True, type=click.IntRange(1),
+              help="Bad rows listed at most (all are counted).")
+def import_command(kind, file, output, imported, max_errors):
+    """Import a CMS edit table FILE (tab-delimited text as published, CSV, or Excel .xlsx).
+
+    ptp: the practitioner NCCI procedure-to-procedure table (column 1 / column 2
+    pairs, effective and deletion dates, modifier indicator, rationale), written
+    as ont:PairEdit with the NCCI scope (same patient, date and provider).
+
+    mue: the practitioner MUE table (code, maximum units, adjudication
+    indicator, rationale), written as ont:UnitEdit.
+
+    The preamble before the header row is skipped; every data row is checked
+    and one bad row fails the import (exit 2, nothing written).
+    """
+    from cptkg.io.edit_tables import EditTableError, import_table
+
+    try:
+        result = import_table(kind.lower(), file, output, imported=imported, max_errors=max_errors)
+    except EditTableError as e:
+        _fail(str(e), e.problems)
+    for notice in result.notices:
+        click.echo(f"cptkg: note: {file}: {notice}", err=True)
+    click.echo(result.summary(), err=True)

@@ -1,0 +1,632 @@
+"""CMS edit tables (NCCI PTP and MUE) read, validated and written as edit RDF.
+
+The published layout (what this module relies on; see README "Importing edit
+tables"): CMS posts the practitioner PTP and MUE tables quarterly as complete
+replacement files in tab-delimited text and in Excel. Each file opens with a
+preamble (copyright and notice lines), then one header row, then one edit per
+row. PTP columns: Column 1, Column 2, "*=in existence prior to 1996",
+Effective Date, Deletion Date ("*" = no deletion date), Modifier (0 not
+allowed, 1 allowed, 9 not applicable), PTP Edit Rationale. MUE columns:
+HCPCS/CPT Code, Practitioner Services MUE Values, MUE Adjudication Indicator
+(a digit and its words, e.g. "2 Date of Service Edit: Policy"), MUE Rationale.
+Dates are YYYYMMDD. Header cells are matched by their leading words (case and
+spacing ignored), so "Deletion Date *=no data" is the Deletion Date column; a
+second header line under the first (the Excel files split "Modifier" from
+"0=not allowed ...") is recognised and skipped.
+
+Every data row is validated; a bad row is reported by its row number and
+column in billing words, and one bad row fails the whole import (nothing is
+written): an edit table with a hole in it would let claims through that the
+payer denies. Row numbers (``ont:sourceRow``) are 1-based line numbers of the
+file (for Excel, the sheet's row number), so a user can open the file there.
+
+Output is Turtle written as text, not through an rdflib Graph: a quarterly
+PTP file has hundreds of thousands of rows and building a Graph of millions
+of triples to serialize it takes minutes. Literals are escaped by
+:func:`turtle_string` (tested against rdflib's parser). IRIs are
+``https://w3id.org/cptkg/edits/<kind>-<first 12 hex of the file's SHA-256>/<row>``
+and ``.../source``, so importing the same file again gives the same triples.
+The output is written to a temporary file in the target folder and moved over
+the target with :func:`os.replace` only when every row was good.
+
+No click here: the command is ``cptkg.faces.commands.edits``.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+KINDS = ("ptp", "mue")
+EDITS_BASE = "https://w3id.org/cptkg/edits/"
+DEFAULT_MAX_ERRORS = 50
+HEADER_SEARCH_LINES = 200  # a preamble longer than this is not a CMS edit table
+
+# CPT: five digits (Category I) or four digits and F/T/U (Category II, III,
+# PLA); HCPCS Level II: a letter A-V and four digits.
+CODE_RE = re.compile(r"(?:\d{5}|\d{4}[FTU]|[A-V]\d{4})\Z")
+DATE_RE = re.compile(r"\d{8}\Z")
+MAI_RE = re.compile(r"([0-9])(?:\s|\Z)")
+
+
+class EditTableError(Exception):
+    """The file cannot be imported: not an edit table, unreadable, or bad rows.
+
+    ``problems`` holds one line per bad row (up to the cap); ``total`` is how
+    many bad rows there were in all.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None, total: int = 0):
+        super().__init__(message)
+        self.problems = problems or []
+        self.total = total
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    source: Path
+    output: Path
+    edits: int
+    rows: int
+    seconds: float
+    sha256: str
+    bytes_written: int
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def noun(self) -> str:
+        return "pair edits" if self.kind == "ptp" else "unit edits"
+
+    def summary(self) -> str:
+        return f"imported {self.edits} {self.noun} from {self.source} ({self.rows} rows, {self.seconds:.2f} s)"
+
+
+# --------------------------------------------------------------------------- Turtle text
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+def _escape_char(m: re.Match) -> str:
+    c = m.group(0)
+    return _ESCAPES.get(c) or f"\\u{ord(c):04X}"
+
+
+def turtle_string(value: str) -> str:
+    """``value`` as a Turtle (and N-Triples) string literal, quotes included.
+
+    Quote, backslash and the named controls get their short escapes, other
+    control characters ``\\uXXXX``; everything else is written as itself
+    (the file is UTF-8).
+    """
+    return '"' + _NEEDS_ESCAPE.sub(_escape_char, value) + '"'
+
+
+# --------------------------------------------------------------------------- reading rows
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 as older CMS text files are."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _cell_text(value) -> str:
+    """An Excel cell as the text the tab-delimited file would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, _dt.date):  # a date cell (datetime included)
+        return value.strftime("%Y%m%d")
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _rows_text(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    if delimiter == "\t":  # CMS text files are not quoted: a quote is part of the rationale
+        # lines end at "\n" (or "\r\n") only, as an editor numbers them; str.splitlines would also
+        # break at form feeds and Unicode line separators inside a rationale and shift the row numbers
+        for n, line in enumerate(text.split("\n"), 1):
+            yield n, line.removesuffix("\r").split("\t")
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    for cells in reader:
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _rows_xlsx(path: Path) -> Iterator[tuple[int, list]]:
+    """The first sheet's rows with their sheet row numbers, read by python-calamine.
+
+    calamine (Rust) reads a 500,000-row sheet in seconds where openpyxl's
+    read-only mode takes about a minute. ``iter_rows`` yields every row from
+    the sheet's first (empty ones too) and the columns from the first one in
+    use, so the count from 1 is the sheet's row number.
+    """
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError as e:  # pragma: no cover - python-calamine is a dependency
+        raise EditTableError(f"{path}: Excel files need python-calamine ({e})") from e
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except Exception as e:  # calamine raises its own error types for damaged or encrypted workbooks
+        raise EditTableError(f"{path}: not a readable Excel workbook ({type(e).__name__}: {e})") from e
+    for n, row in enumerate(rows, 1):
+        yield n, row
+
+
+def _is_xlsx(raw: bytes, path: Path) -> bool:
+    return raw[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+# --------------------------------------------------------------------------- headers
+
+def _norm(cell) -> str:
+    return " ".join(str(cell if cell is not None else "").split()).lower()
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    label: str  # the name used in messages (the CMS header's words)
+    required: bool
+    matches: tuple[str, ...]  # a header cell starting with one of these (normalised)
+
+
+_PTP_COLUMNS = (
+    _Column("col1", "Column 1", True, ("column 1", "column1", "column one")),
+    _Column("col2", "Column 2", True, ("column 2", "column2", "column two")),
+    _Column("prior", "*=in existence prior to 1996", False, ("*=in existence prior to 1996", "*=in existence",
+                                                            "in existence prior to 1996", "prior to 1996")),
+    _Column("effective", "Effective Date", True, ("effective",)),
+    _Column("deletion", "Deletion Date", True, ("deletion",)),
+    _Column("modifier", "Modifier", True, ("modifier",)),
+    _Column("rationale", "PTP Edit Rationale", False, ("ptp edit rationale", "rationale")),
+)
+_MUE_COLUMNS = (
+    _Column("code", "HCPCS/CPT Code", True, ("hcpcs/cpt code", "hcpcs", "cpt code")),
+    _Column("value", "MUE Value", True, ("practitioner services mue value", "outpatient hospital services mue value",
+                                         "dme supplier services mue value", "mue value")),
+    _Column("mai", "MUE Adjudication Indicator", True, ("mue adjudication indicator", "adjudication indicator", "mai")),
+    _Column("rationale", "MUE Rationale", False, ("mue rationale", "rationale")),
+    _Column("effective", "Effective Date", False, ("effective",)),
+)
+_COLUMNS = {"ptp": _PTP_COLUMNS, "mue": _MUE_COLUMNS}
+_TABLE_NAME = {"ptp": "a PTP edit table", "mue": "an MUE table"}
+
+
+def _match_header(kind: str, cells: list) -> tuple[dict[str, int], list[str]] | None:
+    """Column positions of ``kind`` in a header row, or None if it is not one.
+
+    A row is a header when two of its cells name required columns (one cell
+    is not enough: a preamble line such as "CPT codes, descriptions ..." is
+    not a header). Unknown cells are returned for a notice.
+    """
+    names = [_norm(c) for c in cells]
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    for i, n in enumerate(names):
+        if not n:
+            continue
+        for col in _COLUMNS[kind]:
+            if col.key not in positions and n.startswith(col.matches):
+                positions[col.key] = i
+                break
+        else:
+            unknown.append(str(cells[i]).strip())
+    if sum(1 for c in _COLUMNS[kind] if c.required and c.key in positions) < 2:
+        return None
+    return positions, unknown
+
+
+def _is_header_continuation(cells: list, positions: dict[str, int], first_keys: tuple[str, ...]) -> bool:
+    """The Excel files' second header line: no codes, only legends such as "*=no data"."""
+    texts = [_norm(c) for c in cells]
+    if any(texts[positions[k]] for k in first_keys if positions[k] < len(texts)):
+        return False
+    filled = [t for t in texts if t]
+    return bool(filled) and all("=" in t for t in filled)
+
+
+# --------------------------------------------------------------------------- validation
+
+def _code_problem(value: str) -> str | None:
+    if CODE_RE.match(value):
+        return None
+    if not value:
+        return "is empty: a CPT/HCPCS code is required"
+    if CODE_RE.match(value.upper()):
+        return f"{value!r} is not a CPT/HCPCS code as written (codes are upper case: {value.upper()!r})"
+    return (f"{value!r} is not a CPT/HCPCS code (five digits, four digits and F/T/U, "
+            "or a letter A-V and four digits)")
+
+
+class _Dates:
+    """YYYYMMDD -> ISO date text, cached (a quarterly file repeats a few hundred dates)."""
+
+    def __init__(self):
+        self._seen: dict[str, str | None] = {}
+
+    def iso(self, value: str) -> str | None:
+        try:
+            return self._seen[value]
+        except KeyError:
+            pass
+        iso = None
+        if DATE_RE.match(value):
+            try:
+                iso = _dt.date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+            except ValueError:
+                iso = None
+        self._seen[value] = iso
+        return iso
+
+
+def _date_problem(value: str, what: str) -> str:
+    if not value:
+        return f"is empty: the {what} is required (YYYYMMDD)"
+    if DATE_RE.match(value):
+        return f"{value!r} is not a calendar date (YYYYMMDD)"
+    return f"{value!r} is not a date in the form YYYYMMDD"
+
+
+# --------------------------------------------------------------------------- import
+
+class _Problems:
+    def __init__(self, path: Path, cap: int):
+        self.path, self.cap = path, cap
+        self.lines: list[str] = []
+        self.rows: set[int] = set()
+
+    def add(self, row: int, column: str | None, message: str) -> None:
+        self.rows.add(row)
+        if len(self.lines) < self.cap:
+            where = f"row {row}, column {column}" if column else f"row {row}"
+            self.lines.append(f"{where}: {message}")
+
+
+def _prefixes(kind: str, base: str) -> str:
+    return (
+        "@prefix ont: <https://w3id.org/cptkg/ontology#> .\n"
+        "@prefix dct: <http://purl.org/dc/terms/> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        f"@prefix e: <{base}> .\n"
+    )
+
+
+def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, *,
+                 imported: _dt.date | None = None, max_errors: int = DEFAULT_MAX_ERRORS) -> ImportResult:
+    """Read the ``kind`` ("ptp" or "mue") table at ``path`` and write its edits to ``output``.
+
+    Raises :class:`EditTableError` (nothing written) when the file is not such
+    a table or any row is bad; the error lists up to ``max_errors`` bad rows.
+    """
+    t0 = time.perf_counter()
+    if kind not in KINDS:
+        raise EditTableError(f"unknown edit table kind {kind!r}; kinds: {', '.join(KINDS)}")
+    path, output = Path(path), Path(output)
+    _refuse_same_file(path, output)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise EditTableError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise EditTableError(f"{path}: is a folder, not a file") from None
+    except OSError as e:
+        raise EditTableError(f"{path}: cannot be read ({e.strerror})") from None
+    if not raw.strip():
+        raise EditTableError(f"{path}: is empty, not {_TABLE_NAME[kind]}")
+    sha = hashlib.sha256(raw).hexdigest()
+    if _is_xlsx(raw, path):
+        rows: Iterable[tuple[int, list]] = _rows_xlsx(path)
+        excel = True
+    else:
+        text = _decode(raw)
+        del raw
+        rows = _rows_text(text, _sniff_delimiter(text))
+        excel = False
+    base = f"{EDITS_BASE}{kind}-{sha[:12]}/"
+    imported = imported or _dt.date.today()
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise EditTableError(f"{output}: cannot be written (no folder {folder})")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as e:
+        raise EditTableError(f"{output}: cannot be written ({e.strerror})") from None
+    tmp = Path(tmp_name)
+    ok = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            name = " ".join(path.name.splitlines())  # a comment ends at the line's end
+            out.write(f"# {kind.upper()} edits imported by cptkg from {name} (sha256 {sha}); "
+                      f"sourceRow is the file's 1-based line (Excel: sheet row) number\n")
+            out.write(_prefixes(kind, base))
+            label = turtle_string(path.name)
+            cite = turtle_string(f"{kind.upper()} edit table {path.name}, imported {imported.isoformat()}")
+            out.write(f"\ne:source a ont:Source ; rdfs:label {label} ;\n    ont:citation {cite} ;\n"
+                      f"    ont:fileSha256 \"{sha}\" .\n\n")
+            reader = _read_ptp if kind == "ptp" else _read_mue
+            problems = _Problems(path, max_errors)
+            n_edits, n_rows, notices = reader(rows, out, problems, path, excel)
+        if not n_rows and not problems.rows:
+            raise EditTableError(f"{path}: has the header of {_TABLE_NAME[kind]} but no rows under it "
+                                 "(a cut-off download?); nothing written")
+        if problems.rows:
+            total = len(problems.rows)
+            more = total - len(problems.lines)
+            lines = problems.lines + ([f"... and {more} more bad rows"] if more > 0 else [])
+            raise EditTableError(f"{path}: {total} bad row{'s' if total != 1 else ''} of {n_rows}; nothing written",
+                                 lines, total)
+        size = tmp.stat().st_size
+        os.chmod(tmp, _file_mode(output))  # mkstemp makes it 0600; the output gets a plain file's mode
+        os.replace(tmp, output)
+        ok = True
+    except OSError as e:
+        raise EditTableError(f"{output}: cannot be written ({e.strerror})") from None
+    finally:
+        if not ok:
+            tmp.unlink(missing_ok=True)
+    return ImportResult(kind, path, output, n_edits, n_rows, time.perf_counter() - t0, sha, size, notices)
+
+
+def _file_mode(output: Path) -> int:
+    """The mode the output would have if written in place: the existing file's, else 0666 less the umask."""
+    try:
+        return output.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _refuse_same_file(path: Path, output: Path) -> None:
+    same = output.resolve() == path.resolve()
+    if not same and output.exists() and path.exists():
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:
+            same = False
+    if same:
+        raise EditTableError(f"{output}: is the input file; give another -o (the edit table would be overwritten)")
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Tab when a header row of either kind splits on tabs in the first lines, else comma if one splits as CSV."""
+    head = "\n".join(text[:1_000_000].split("\n")[:HEADER_SEARCH_LINES])
+    for delimiter in ("\t", ","):
+        for _, cells in _rows_text(head, delimiter):
+            if any(_match_header(k, cells) is not None for k in KINDS):
+                return delimiter
+    return "\t"
+
+
+def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path
+                 ) -> tuple[int, dict[str, int], list[str]]:
+    other = "mue" if kind == "ptp" else "ptp"
+    for n, cells in rows:
+        found = _match_header(kind, cells)
+        if found is not None:
+            positions, unknown = found
+            missing = [c.label for c in _COLUMNS[kind] if c.required and c.key not in positions]
+            if missing:
+                raise EditTableError(f"{path}: the header row (line {n}) of {_TABLE_NAME[kind]} has no column "
+                                     + ", ".join(missing))
+            return n, positions, unknown
+        if _match_header(other, cells) is not None:
+            raise EditTableError(f"{path}: line {n} is the header of {_TABLE_NAME[other]}, not {_TABLE_NAME[kind]}: "
+                                 f"use `cptkg edits import {other}`")
+        if n >= HEADER_SEARCH_LINES:
+            break
+    expected = ", ".join(c.label for c in _COLUMNS[kind] if c.required)
+    raise EditTableError(f"{path}: not {_TABLE_NAME[kind]}: no header row with the columns {expected} "
+                         f"in its first {HEADER_SEARCH_LINES} lines")
+
+
+class _Extractor:
+    """A data row's cells in the kind's column order (stripped text), or why not.
+
+    ``__call__`` returns the list of values (an optional column the file lacks
+    is empty text), None for a blank row, or the row's cell count when it is
+    cut short before a required column. Positions are computed once: this
+    runs once per row of a 500,000-row file.
+    """
+
+    def __init__(self, kind: str, pos: dict[str, int], excel: bool, code_keys: tuple[str, ...]):
+        cols = _COLUMNS[kind]
+        self.idx = [pos.get(c.key) for c in cols]
+        self.full = max(i for i in self.idx if i is not None) + 1
+        self.need = max(pos[c.key] for c in cols if c.required) + 1
+        self.last_required = max((c for c in cols if c.required), key=lambda c: pos[c.key]).label
+        self.excel = excel
+        self.code_idx = [pos[k] for k in code_keys]
+
+    def __call__(self, cells: list):
+        if self.excel:
+            cells = [_cell_text(v) for v in cells]
+            for i in self.code_idx:  # a code typed as a number has lost its leading zeros (01996 -> 1996)
+                if i < len(cells) and cells[i].isdigit() and len(cells[i]) < 5:
+                    cells[i] = cells[i].zfill(5)
+        width = len(cells)
+        if width < self.full:
+            if not any(c.strip() for c in cells):
+                return None
+            if width < self.need:
+                return width
+            cells = cells + [""] * (self.full - width)
+        values = [cells[i].strip() if i is not None else "" for i in self.idx]
+        if not any(values) and not any(c.strip() for c in cells):
+            return None
+        return values
+
+
+def _literal(cache: dict[str, str], text: str) -> str:
+    lit = cache.get(text)
+    if lit is None:
+        lit = cache[text] = turtle_string(text)
+    return lit
+
+
+def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[int, int, list[str]]:
+    rows = iter(rows)
+    header_line, pos, unknown = _find_header(rows, "ptp", path)
+    notices = [f"column {u!r} is not read" for u in unknown]
+    extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
+    iso = _Dates().iso
+    add = problems.add
+    literals: dict[str, str] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    n_rows = n_edits = 0
+    first = True
+    write = out.write
+    for n, cells in rows:
+        if first:
+            first = False
+            if _is_header_continuation(cells, pos, ("col1", "col2")):
+                continue
+        values = extract(cells)
+        if values is None:
+            continue
+        n_rows += 1
+        if type(values) is int:
+            add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
+                         f"{extract.last_required}: the row is cut short")
+            continue
+        col1, col2, prior, effective, deletion, mod, rationale = values
+        bad = False
+        if not CODE_RE.match(col1):
+            add(n, "Column 1", _code_problem(col1))
+            bad = True
+        if not CODE_RE.match(col2):
+            add(n, "Column 2", _code_problem(col2))
+            bad = True
+        if not bad and col1 == col2:
+            add(n, "Column 2", f"{col2!r} is the column 1 code too: an edit pairs two different codes")
+            bad = True
+        if prior and prior != "*":
+            add(n, "*=in existence prior to 1996", f"{prior!r} is not the prior-to-1996 flag ('*' or empty)")
+            bad = True
+        eff = iso(effective)
+        if eff is None:
+            add(n, "Effective Date", _date_problem(effective, "effective date"))
+            bad = True
+        dele = None
+        if deletion != "*":
+            dele = iso(deletion)
+            if dele is None:
+                add(n, "Deletion Date",
+                    "is empty: give the deletion date (YYYYMMDD) or '*' for an edit not deleted" if not deletion
+                    else _date_problem(deletion, "deletion date") + " or '*' for no deletion date")
+                bad = True
+            elif eff is not None and dele < eff:
+                add(n, "Deletion Date", f"{deletion} is before the effective date {effective}: "
+                                        "an edit cannot end before it starts")
+                bad = True
+        if mod not in ("0", "1", "9"):
+            add(n, "Modifier", f"{mod!r} is not a modifier indicator (0, 1 or 9)" if mod
+                else "is empty: the modifier indicator (0, 1 or 9) is required")
+            bad = True
+        if bad:
+            continue
+        key = (col1, col2, eff)
+        earlier = seen.get(key)
+        if earlier is not None:
+            add(n, None, f"repeats the edit {col1}/{col2} effective {effective} of row {earlier} "
+                         "(one row per pair and effective date)")
+            continue
+        seen[key] = n
+        if problems.rows:
+            continue  # the import fails: stop writing, keep validating
+        rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
+        kind_iri = "ont:MutuallyExclusiveEdit" if rationale[:18].lower() == "mutually exclusive" \
+            else "ont:ComponentEdit"
+        deleted = f' ont:deletionDate "{dele}"^^xsd:date ;' if dele else ""
+        write(f'e:{n} a ont:PairEdit ; ont:column1Code "{col1}" ; ont:column2Code "{col2}" ;'
+              f' ont:editKind {kind_iri} ; ont:modifierIndicator "{mod}" ; ont:editScope ont:SameProvider ;'
+              f' ont:effectiveDate "{eff}"^^xsd:date ;{deleted}{rat} dct:source e:source ; ont:sourceRow {n} .\n')
+        n_edits += 1
+    return n_edits, n_rows, notices
+
+
+def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[int, int, list[str]]:
+    rows = iter(rows)
+    header_line, pos, unknown = _find_header(rows, "mue", path)
+    notices = [f"column {u!r} is not read" for u in unknown]
+    extract = _Extractor("mue", pos, excel, ("code",))
+    iso = _Dates().iso
+    add = problems.add
+    literals: dict[str, str] = {}
+    seen: dict[tuple[str, str | None], int] = {}
+    n_rows = n_edits = 0
+    first = True
+    has_eff = "effective" in pos
+    for n, cells in rows:
+        if first:
+            first = False
+            if _is_header_continuation(cells, pos, ("code",)):
+                continue
+        values = extract(cells)
+        if values is None:
+            continue
+        n_rows += 1
+        if type(values) is int:
+            add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
+                         f"{extract.last_required}: the row is cut short")
+            continue
+        code, value, mai_text, rationale, effective = values
+        bad = False
+        if not CODE_RE.match(code):
+            add(n, "HCPCS/CPT Code", _code_problem(code))
+            bad = True
+        if not value.isdigit() or not value.isascii():
+            add(n, "MUE Value", f"{value!r} is not a number of units (a whole number, 0 or more)" if value
+                else "is empty: the maximum units of service are required")
+            bad = True
+        m = MAI_RE.match(mai_text)
+        mai = m.group(1) if m else None
+        if mai not in ("1", "2", "3"):
+            add(n, "MUE Adjudication Indicator",
+                f"{mai_text!r} is not an MUE adjudication indicator (1 line edit, 2 date of service edit: "
+                "policy, 3 date of service edit: clinical)" if mai_text
+                else "is empty: the MUE adjudication indicator (1, 2 or 3) is required")
+            bad = True
+        eff = None
+        if has_eff:
+            eff = iso(effective)
+            if eff is None:
+                add(n, "Effective Date", _date_problem(effective, "effective date"))
+                bad = True
+        if bad:
+            continue
+        key = (code, eff)
+        earlier = seen.get(key)
+        if earlier is not None:
+            add(n, None, f"repeats the MUE for {code}{' effective ' + effective if eff else ''} of row {earlier} "
+                         f"(one MUE per code{' and effective date' if has_eff else ''})")
+            continue
+        seen[key] = n
+        if problems.rows:
+            continue
+        rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
+        effective_date = f' ont:effectiveDate "{eff}"^^xsd:date ;' if eff else ""
+        out.write(f'e:{n} a ont:UnitEdit ; ont:editCode "{code}" ; ont:maxUnits {int(value)} ;'
+                  f' ont:adjudicationIndicator "{mai}" ;{effective_date}{rat} dct:source e:source ;'
+                  f' ont:sourceRow {n} .\n')
+        n_edits += 1
+    return n_edits, n_rows, notices
