@@ -207,3 +207,14 @@ def test_an_unsourced_fact_is_reported_by_lint_and_sources_and_cites_nothing_in_
 
 def test_the_default_pack_has_no_unsourced_fact(kb):
     assert kb.unsourced_facts() == []
+
+
+SAMPLE = CLAIMS[::9]
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids=[c["name"][:60] for c in SAMPLE])
+def test_an_explanation_is_the_same_whichever_engine_judged(kb, case):
+    """Explanations read engine-neutral bindings: DuckDB's give the proofs, why-not and fixes
+    pyDatalog's give (all 72 claim cases agreed when measured; a sample runs here)."""
+    claim = parse_claim(case["given"])
+    assert explain_claim(kb, claim, engine="duckdb").to_json() == explain_claim(kb, claim, engine="pydatalog").to_json()
