@@ -136,10 +136,12 @@ def check(claim_file, as_json, explain, depth, all_proofs, input_format, output,
         return
     results = check_claims(kb, claims)
     if log_file:
-        from cptkg.io.decision_log import append_decisions
+        from cptkg.io.decision_log import DecisionLogError, append_decisions
 
         try:
             append_decisions(log_file, received, results, include_identifiers=log_identifiers)
+        except DecisionLogError as e:
+            fail(str(e))
         except OSError as e:
             fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
     for r in results:
