@@ -10,6 +10,7 @@ from cptkg.io import readers
 from cptkg.judge.input import InputError, parse_claims
 from cptkg.engines import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import kb_or_stop
+from cptkg.io.spreadsheet import frame_csv
 
 
 def judge_batch(kb, data, progress=None) -> list[dict]:
@@ -44,6 +45,11 @@ def batch_table(results: list[dict]) -> pd.DataFrame:
                          "messages": " | ".join(x["message"] for x in ln["reasons"]),
                          "warnings": "; ".join(x["rule"] for x in ln.get("warnings", []))})
     return pd.DataFrame(rows, columns=["claim_id", "claim_status", "line", "code", "line_status", "rules", "messages", "warnings"])
+
+
+def batch_csv(results: list[dict]) -> bytes:
+    """The downloadable table: spreadsheet-safe cells (cptkg.io.spreadsheet)."""
+    return frame_csv(batch_table(results)).encode("utf-8")
 
 
 def summary(results: list[dict]) -> tuple[dict[str, int], pd.DataFrame]:
@@ -87,5 +93,5 @@ def page() -> None:
         st.bar_chart(by_rule, horizontal=True)
     table = batch_table(results)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download the table (CSV)", table.to_csv(index=False).encode("utf-8"), file_name="cptkg-batch.csv",
+    st.download_button("Download the table (CSV)", batch_csv(results), file_name="cptkg-batch.csv",
                        mime="text/csv", key="batch_csv")

@@ -4,12 +4,14 @@ Columns: claim_id, line, code, status (accepted | rejected | error),
 rules (ids of the rules that rejected the line, ``;``-separated), reasons
 (their messages, `` | ``-separated), warnings (warning rule ids and
 messages). Given the input's ``row_keys``, rows come out in the input's
-order, one for each input row.
+order, one for each input row. Cells that a spreadsheet would run as a
+formula get a leading ``'`` (cptkg.io.spreadsheet).
 """
 from __future__ import annotations
 
-import csv as _csv
 import io
+
+from cptkg.io import spreadsheet
 
 NAME = "csv"
 COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings")
@@ -47,7 +49,7 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
                        "reasons": errors.get(cid, "no verdict for this line"), "warnings": ""}
             ordered.append(row)
     buf = io.StringIO()
-    w = _csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
     w.writerows(ordered)
     return buf.getvalue()
