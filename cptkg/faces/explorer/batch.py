@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from cptkg.faces.markup import md
 from cptkg.judge.check import check_claim
 from cptkg.io import readers
 from cptkg.judge.input import InputError, parse_claims
@@ -77,7 +78,7 @@ def page() -> None:
             bar = st.progress(0.0, text="judging…")
             results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"))
         except InputError as e:
-            st.error(str(e))
+            st.error(md(e))
             return
         st.session_state["batch_results"] = results
     results = st.session_state.get("batch_results")
