@@ -11,4 +11,4 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q -e '.[test,browser]'
-.venv/bin/python -m pytest -q -m browser tests/test_browser.py
+.venv/bin/python -m pytest -q -m browser tests/test_browser.py tests/test_browser_hostile.py

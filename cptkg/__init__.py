@@ -71,6 +71,7 @@ _LAZY = {
     "writers": "cptkg.io.writers",
     "ReadError": "cptkg.io.readers:ReadError",
     "exports": "cptkg.exports",
+    "frame_csv": "cptkg.spreadsheet:frame_csv",
 }
 
 __all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", *_LAZY])

@@ -9,7 +9,6 @@ the KB records for it when there is one.
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 
@@ -125,8 +124,10 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
 
 
 def _render_csv(data: ExportInput) -> dict[str, bytes]:
+    from cptkg import spreadsheet
+
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
     w.writerows(catalogue(data))
     return {"": buf.getvalue().encode("utf-8")}

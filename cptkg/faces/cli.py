@@ -70,6 +70,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     Default output: the readable report for claim JSON, JSON for FHIR and CSV
     input (as before the pipeline was one).
     """
+    from cptkg.io.decision_log import DecisionLogError
     from cptkg.io.readers import ReadError
     from cptkg.judge.input import InputError
     from cptkg.pipeline import run
@@ -87,6 +88,8 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     except ReadError as e:
         fail(str(e).replace("input:", f"{claim_file}:", 1) if claim_file != "-" else str(e))
     except InputError as e:
+        fail(str(e))
+    except DecisionLogError as e:
         fail(str(e))
     except OSError as e:
         fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")

@@ -58,20 +58,132 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+SALT_BYTES = 32
+
+
+class DecisionLogError(ValueError):
+    """A log or salt file that cannot be used safely; ``str()`` names the file (exit 2)."""
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_salt(salt_file: Path) -> bytes | None:
+    """The salt in ``salt_file``; None when there is none; DecisionLogError when it is not a salt.
+
+    Never follows a symlink (O_NOFOLLOW) and accepts only a regular file
+    holding exactly 64 hex digits (and an optional newline).
+    """
+    try:
+        fd = os.open(salt_file, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if salt_file.is_symlink():
+            raise DecisionLogError(f"{salt_file}: the salt file is a symbolic link; refusing to follow it") from None
+        raise DecisionLogError(f"{salt_file}: the salt file cannot be read ({e.strerror or e})") from None
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DecisionLogError(f"{salt_file}: the salt file is not a regular file")
+        data = os.read(fd, 4 * SALT_BYTES)
+    finally:
+        os.close(fd)
+    text = data.decode("ascii", errors="replace").rstrip("\n")
+    if len(text) != 2 * SALT_BYTES or not all(c in "0123456789abcdefABCDEF" for c in text):
+        what = "is empty" if not data else f"holds {len(data)} bytes that are not {2 * SALT_BYTES} hex digits"
+        raise DecisionLogError(f"{salt_file}: the salt file {what}; restore it from a backup or move it away "
+                               f"(entries hashed with another salt cannot be linked to new ones)")
+    return bytes.fromhex(text)
+
+
+def _create_salt(salt_file: Path) -> None:
+    """Create ``salt_file`` atomically: a full, fsynced temporary file linked into place.
+
+    ``os.link`` never replaces an existing file, so of several processes
+    creating the salt at once exactly one wins and the others read its salt;
+    no process ever sees an empty or half-written salt file under the final
+    name. On a file system without hard links, exclusive create (O_EXCL) of
+    the final name is the fallback.
+    """
+    salt = secrets.token_bytes(SALT_BYTES)
+    content = (salt.hex() + "\n").encode("ascii")
+    tmp = salt_file.with_name(f".{salt_file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+    def write_new(path: Path) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            raise
+        os.close(fd)
+
+    write_new(tmp)
+    try:
+        os.link(tmp, salt_file)
+    except FileExistsError:
+        pass  # another process created it first: use theirs
+    except OSError:
+        try:
+            write_new(salt_file)
+        except FileExistsError:
+            pass
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def _salt_for(log_path: Path) -> bytes:
     env = os.environ.get(SALT_ENV)
     if env:
         return env.encode("utf-8")
     salt_file = log_path.with_name(log_path.name + ".salt")
-    try:
-        return bytes.fromhex(salt_file.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        pass
-    salt = secrets.token_bytes(32)
-    fd = os.open(salt_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(salt.hex() + "\n")
+    salt = _read_salt(salt_file)
+    if salt is None:
+        try:
+            _create_salt(salt_file)
+        except OSError as e:
+            raise DecisionLogError(f"{salt_file}: the salt file cannot be created ({e.strerror or e})") from None
+        salt = _read_salt(salt_file)
+        if salt is None:
+            raise DecisionLogError(f"{salt_file}: the salt file vanished while it was created")
     return salt
+
+
+def _open_log(path: Path) -> int:
+    """An append-only descriptor on the log; refuses a symlink or anything but a regular file."""
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise DecisionLogError(f"{path}: the decision log is a symbolic link; give the real file")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise DecisionLogError(f"{path}: the decision log is not a regular file")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK, 0o600)
+    except OSError as e:
+        if path.is_symlink():
+            raise DecisionLogError(f"{path}: the decision log is a symbolic link; give the real file") from None
+        raise DecisionLogError(f"{path}: cannot write the decision log ({e.strerror or e})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DecisionLogError(f"{path}: the decision log is not a regular file")
+    return fd
 
 
 def hash_identifier(value: str, salt: bytes) -> str:
@@ -148,19 +260,26 @@ def append_decisions(path: Path | str, claims: Iterable[Any], results: Iterable[
     claims, results = list(claims), list(results)
     if len(claims) != len(results):
         raise ValueError(f"{len(claims)} claims but {len(results)} results")
-    salt = b"" if include_identifiers else _salt_for(path)
-    default_version = kb_version_value
-    records = []
-    for claim, result in zip(claims, results):
-        version = _get(result, "kb_version") or default_version
-        if not version:
-            from cptkg.knowledge.pack import locate
+    # the log is opened (and checked) first: no salt is created for a log that cannot be written
+    fd = _open_log(path)
+    try:
+        salt = b"" if include_identifiers else _salt_for(path)
+        default_version = kb_version_value
+        records = []
+        for claim, result in zip(claims, results):
+            version = _get(result, "kb_version") or default_version
+            if not version:
+                from cptkg.knowledge.pack import locate
 
-            default_version = version = kb_version(locate())
-        records.append(decision_record(claim, result, version, salt, include_identifiers))
-    data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    # one write of whole lines in append mode: concurrent writers do not interleave within a line
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(data)
+                default_version = version = kb_version(locate())
+            records.append(decision_record(claim, result, version, salt, include_identifiers))
+        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+        # one write of whole lines in append mode: concurrent writers do not interleave within a line
+        view = memoryview(data.encode("utf-8"))
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as e:
+        raise DecisionLogError(f"{path}: cannot write the decision log ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
     return records

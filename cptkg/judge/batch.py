@@ -56,6 +56,7 @@ CLAIM_KEYS = {"line": [(0,)], "billed": [(0,)], "in_history": [(0,)], "billed_pr
               "line_role": [(0,)], "line_units": [(0,)]}
 VERDICTS = ("reject", "warn")
 OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
+CSV_TEXT_COLUMNS = ("claim_id", "code", "rules", "reasons", "warnings", "error")
 
 
 class BatchInputError(ValueError):
@@ -485,7 +486,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     # Written straight from the query (no copy of a million verdicts kept);
     # the summary is counted from the reasons, and lines out is what the
     # writer reports it wrote.
-    lines_out = b.write_query(f"SELECT * FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)
+    out_cols = "*"
+    if out_kind == "csv":
+        # spreadsheet-safe cells in CSV (cptkg.spreadsheet); Parquet keeps the raw values
+        from cptkg.spreadsheet import safe_sql
+
+        out_cols = ", ".join(f"{safe_sql(c, b.regex_full)} AS {c}" if c in CSV_TEXT_COLUMNS else d.ident(c)
+                             for c in OUTPUT_COLUMNS)
+    lines_out = b.write_query(f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)
     (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
     by_rule = dict(b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule"))
     (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")

@@ -37,6 +37,36 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+# Fields that identify a person: never echoed in clear in a message (a message
+# may reach stderr, a decision log or a screen). claim_id is the office's own
+# reference and stays visible.
+IDENTIFIER_FIELDS = frozenset({"patient_id", "provider_id"})
+
+
+def masked(value: Any) -> str:
+    """What a value is, without showing it: for messages about identifier fields.
+
+    >>> masked(987654321), masked("PAT-42"), masked(None)
+    ('a number (9 digits)', 'text (6 characters)', 'null')
+    """
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return f"a number ({len(str(abs(value))) if abs(value) < 10 ** 4000 else 'over 4,000'} digits)"
+    if isinstance(value, float):
+        return "a number with decimals"
+    if isinstance(value, str):
+        return f"text ({len(value)} characters)"
+    return _typename(value)
+
+
+def shown(value: Any, field: str | None = None) -> str:
+    """A value as a message shows it: quoted and cut at 40 characters, masked for identifier fields."""
+    if field in IDENTIFIER_FIELDS:
+        return masked(value)
+    return repr(str(value)[:40])
+
+
 class InputError(ValueError):
     """Input that cannot be judged; ``str()`` is the one-line message."""
 
@@ -185,9 +215,22 @@ def _where(kind: str, ident: str | None, raw: Any, loc: tuple) -> str:
     return ", ".join(parts)
 
 
+def _field_of(loc: tuple) -> str | None:
+    names = [k for k in loc if isinstance(k, str)]
+    return names[-1] if names else None
+
+
 def _explain(err: dict) -> str:
     t, msg = err.get("type", ""), err.get("msg", "")
     inp = err.get("input")
+    if _field_of(err.get("loc", ())) in IDENTIFIER_FIELDS:
+        # never the identifier itself: its kind and length only
+        if t in ("int_type", "int_parsing"):
+            return f"must be a whole number, got {masked(inp)}"
+        if t == "string_type":
+            return f"must be text, got {masked(inp)}"
+        if t not in ("missing", "extra_forbidden", "string_too_short", "string_too_long", "too_short", "too_long"):
+            return f"is not a valid identifier ({masked(inp)})"
     if t == "missing":
         return "is missing"
     if t == "extra_forbidden":
@@ -196,9 +239,9 @@ def _explain(err: dict) -> str:
         allowed = err.get("ctx", {}).get("expected", "")
         return f"'{str(inp)[:40]}' is not one of {allowed}"
     if t in ("int_type", "int_parsing"):
-        return f"must be a whole number, got {type(inp).__name__} {str(inp)[:40]!r}"
+        return f"must be a whole number, got {_typename(inp)} {str(inp)[:40]!r}"
     if t == "string_type":
-        return f"must be text, got {type(inp).__name__} {str(inp)[:40]!r}"
+        return f"must be text, got {masked(inp)}"
     if t == "list_type":
         return "must be a list"
     if t in ("model_type", "dict_type"):

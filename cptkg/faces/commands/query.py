@@ -1,7 +1,6 @@
 """``cptkg query``: read-only SPARQL over the ontology and the KB."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cptkg import spreadsheet
 from cptkg.knowledge import sparql
 
 RDF_DATA_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".owl": "xml", ".xml": "xml",
@@ -49,7 +49,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
             return g.serialize(format="json-ld", indent=2)
         if fmt == "csv":
             buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
+            w = spreadsheet.writer(buf, lineterminator="\n")
             w.writerow(["subject", "predicate", "object"])
             for s, p, o in sorted(g):
                 w.writerow([s, p, o])
@@ -59,7 +59,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
         return json.dumps(sparql.result_json(result), indent=2, ensure_ascii=False)
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = spreadsheet.writer(buf, lineterminator="\n")
         w.writerow(result.variables)
         for row in result.rows:
             w.writerow([_cell(t) for t in row])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from cptkg.faces.markup import md
 import cptkg
 from cptkg import readers
 from cptkg.faces.explorer.common import kb_or_stop
+from cptkg import frame_csv
 
 
 def judge_batch(kb, data, progress=None) -> list[dict]:
@@ -32,6 +34,11 @@ def batch_table(results: list[dict]) -> pd.DataFrame:
                          "messages": " | ".join(x["message"] for x in ln["reasons"]),
                          "warnings": "; ".join(x["rule"] for x in ln.get("warnings", []))})
     return pd.DataFrame(rows, columns=["claim_id", "claim_status", "line", "code", "line_status", "rules", "messages", "warnings"])
+
+
+def batch_csv(results: list[dict]) -> bytes:
+    """The downloadable table: spreadsheet-safe cells (cptkg.spreadsheet)."""
+    return frame_csv(batch_table(results)).encode("utf-8")
 
 
 def summary(results: list[dict]) -> tuple[dict[str, int], pd.DataFrame]:
@@ -59,7 +66,7 @@ def page() -> None:
             bar = st.progress(0.0, text="judging…")
             results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"))
         except InputError as e:
-            st.error(str(e))
+            st.error(md(e))
             return
         st.session_state["batch_results"] = results
     results = st.session_state.get("batch_results")
@@ -75,5 +82,5 @@ def page() -> None:
         st.bar_chart(by_rule, horizontal=True)
     table = batch_table(results)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download the table (CSV)", table.to_csv(index=False).encode("utf-8"), file_name="cptkg-batch.csv",
+    st.download_button("Download the table (CSV)", batch_csv(results), file_name="cptkg-batch.csv",
                        mime="text/csv", key="batch_csv")

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from cptkg.faces.markup import md, md_code
 from cptkg import InputError, load_json, readers, vocabulary
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
@@ -219,31 +220,31 @@ def page() -> None:
                 _judge_into_state(kb, data)
 
     if st.session_state.get("checker_error"):
-        st.error(st.session_state["checker_error"])
+        st.error(md(st.session_state["checker_error"]))
     results = st.session_state.get("checker_results")
     if not results:
         return
     if st.session_state.get("checker_applied"):
-        st.success(f"Fix applied and the claim judged again: {st.session_state['checker_applied']}")
+        st.success(f"Fix applied and the claim judged again: {md(st.session_state['checker_applied'])}")
     for idx, res in enumerate(results):
         show_result(kb, idx, res)
 
 
 def show_result(kb, idx: int, res: dict) -> None:
-    st.subheader(f"Claim {res['claim_id']}: {status_badge(res['status'])}", anchor=False)
+    st.subheader(f"Claim {md(res['claim_id'])}: {status_badge(res['status'])}", anchor=False)
     if res["status"] == "error":
-        st.error(res["error"])
+        st.error(md(res["error"]))
         return
     st.dataframe(line_summary(res), hide_index=True, width="stretch")
     for ln in res["lines"]:
         icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
-        st.markdown(f"{icon} **line {ln['line']} · {ln['code']}** — {status_badge(ln['status'])}")
+        st.markdown(f"{icon} **line {md(ln['line'])} · {md(ln['code'])}** — {status_badge(ln['status'])}")
         for r in ln.get("reasons", []):
-            st.markdown(f"- {r['message']}  \n  <small>`{r['rule']}` · {r.get('source', '')}</small>", unsafe_allow_html=True)
+            st.markdown(f"- {md(r['message'])}  \n  :small[{md_code(r['rule'])} · {md(r.get('source', ''))}]")
         for w in ln.get("warnings", []):
-            st.markdown(f"- :material/warning: {w['message']}  \n  <small>`{w['rule']}` · {w.get('source', '')}</small>", unsafe_allow_html=True)
+            st.markdown(f"- :material/warning: {md(w['message'])}  \n  :small[{md_code(w['rule'])} · {md(w.get('source', ''))}]")
         if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
-            with st.expander(f"Explain line {ln['line']} ({ln['code']}): proof and why not"):
+            with st.expander(f"Explain line {md(ln['line'])} ({md(ln['code'])}): proof and why not"):
                 show_line_explanation(idx, ln)
     show_proof_graph(idx, res)
     sugg = res.get("suggestions") or []
@@ -254,9 +255,8 @@ def show_result(kb, idx: int, res: dict) -> None:
         for k, s in enumerate(sugg):
             c1, c2 = st.columns([5, 1])
             verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"
-            c1.markdown(f"{k + 1}. {s.get('message', '')}  \n<small>{fix_summary(s)}{verified}"
-                        f"{' → claim ' + s['result_status'] if s.get('result_status') else ''}</small>",
-                        unsafe_allow_html=True)
+            c1.markdown(f"{k + 1}. {md(s.get('message', ''))}  \n:small[{md(fix_summary(s))}{verified}"
+                        f"{' → claim ' + md(s['result_status']) if s.get('result_status') else ''}]")
             if c2.button("Apply fix", key=f"fix-{idx}-{k}"):
                 _apply(kb_or_stop(), idx, s)
                 st.rerun()
@@ -287,13 +287,13 @@ def show_line_explanation(idx: int, ln: dict) -> None:
             if p:
                 st.markdown(proof_markdown(p))
             else:
-                st.markdown(f"*{r['rule']}*: {r['message']}")
+                st.markdown(f"*{md(r['rule'])}*: {md(r['message'])}")
                 for c in citations(r.get("sources")):
-                    st.markdown(f"- :material/description: {c}")
+                    st.markdown(f"- :material/description: {md(c)}")
     if ln.get("why_not"):
         st.markdown("**Why not accepted: the conditions that failed**")
         for w in ln["why_not"]:
-            st.markdown(f"- {w.get('message', '')}  \n  <small>{w.get('source', '')}</small>", unsafe_allow_html=True)
+            st.markdown(f"- {md(w.get('message', ''))}  \n  :small[{md(w.get('source', ''))}]")
 
 
 def show_proof_graph(idx: int, res: dict) -> None:

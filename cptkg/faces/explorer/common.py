@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cptkg.faces.markup import html, md
 from cptkg import KBLoadError, KnowledgeBase, load_kb as default_kb, views
 
 KIND_COLOUR, KIND_LABEL, STYLESHEET = views.KIND_COLOUR, views.KIND_LABEL, views.STYLESHEET
@@ -21,7 +22,7 @@ def kb_or_stop() -> KnowledgeBase:
     try:
         return default_kb()
     except KBLoadError as e:
-        st.error(f"The knowledge base cannot be used: {e}")
+        st.error(f"The knowledge base cannot be used: {md(e)}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
 
@@ -47,7 +48,7 @@ def legend(kinds=None) -> None:
     """Colour legend of node kinds, as text (colour swatches in HTML spans)."""
     kinds = kinds or list(KIND_COLOUR)
     parts = [f"<span style='display:inline-block;width:11px;height:11px;border-radius:6px;"
-             f"background:{KIND_COLOUR[k]};margin:0 4px 0 10px;border:1px solid #555'></span>{KIND_LABEL[k]}"
+             f"background:{html(KIND_COLOUR[k])};margin:0 4px 0 10px;border:1px solid #555'></span>{html(KIND_LABEL[k])}"
              for k in kinds if k in KIND_COLOUR]
     st.markdown("<div style='font-size:0.85em'>" + "".join(parts) + "</div>", unsafe_allow_html=True)
 

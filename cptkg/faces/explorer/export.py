@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cptkg.faces.markup import md
 from cptkg import exports as exporters
 from cptkg.faces.explorer.common import kb_or_stop
 
@@ -44,7 +45,7 @@ def page() -> None:
     try:
         files = export_files(fmt, which)
     except exporters.ExportError as e:
-        st.error(f"this export cannot be made: {e}")
+        st.error(f"this export cannot be made: {md(e)}")
         return
     for name, data in files.items():
         ext = name.rsplit(".", 1)[-1]

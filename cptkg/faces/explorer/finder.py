@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cptkg.faces.markup import md, md_code
 from cptkg import EvaluationError, EvaluationTimeout, InputError, parse_encounter, vocabulary
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop
 from cptkg.faces.explorer.explaining import explain_encounter
@@ -54,35 +55,35 @@ def page() -> None:
     try:
         res = find_codes(kb, enc)
     except InputError as e:
-        st.warning(str(e))
+        st.warning(md(e))
         return
     except (EvaluationTimeout, EvaluationError) as e:
-        st.error(f"the encounter could not be judged: {e}")
+        st.error(f"the encounter could not be judged: {md(e)}")
         return
     if res.get("message"):
-        st.info(res["message"])
+        st.info(md(res["message"]))
     for entry in res.get("codes", []):
-        st.success(f"Bill **{entry['code']}** — {entry.get('descriptor', '')}")
+        st.success(f"Bill **{md(entry['code'])}** — {md(entry.get('descriptor', ''))}")
         for r in entry.get("reasons", []):
-            st.markdown(f"- {r['message']}  \n  <small>`{r['rule']}` · {r.get('source', '')}</small>", unsafe_allow_html=True)
+            st.markdown(f"- {md(r['message'])}  \n  :small[{md_code(r['rule'])} · {md(r.get('source', ''))}]")
         proof = entry.get("proof")
         if proof:
-            with st.expander(f"Proof that {entry['code']} is the code to bill"):
+            with st.expander(f"Proof that {md(entry['code'])} is the code to bill"):
                 st.markdown(proof_markdown(proof))
             draw_graph(proof_elements([proof], root_label=None), key=f"finder-proof-{entry['code']}",
                        height="380px", layout="breadthfirst", stylesheet=PROOF_STYLESHEET)
     for u in res.get("uncovered", []):
-        st.warning(f"No code of the family covers the documented {u['service']}: "
-                   + "; ".join(r["message"] for r in u.get("reasons", [])))
+        st.warning(f"No code of the family covers the documented {md(u['service'])}: "
+                   + "; ".join(md(r["message"]) for r in u.get("reasons", [])))
     st.subheader("Not chosen", anchor=False)
     for entry in res.get("not_chosen", []):
-        with st.expander(f"{entry['code']}: " + (entry["why_not"][0]["message"] if entry.get("why_not") else "not chosen")):
+        with st.expander(f"{md(entry['code'])}: " + (md(entry["why_not"][0]["message"]) if entry.get("why_not") else "not chosen")):
             for r in entry.get("why_not", []):
-                st.markdown(f"- {r['message']}")
+                st.markdown(f"- {md(r['message'])}")
                 for c in citations(r.get("sources")):
-                    st.markdown(f"  - :material/description: {c}")
+                    st.markdown(f"  - :material/description: {md(c)}")
             fc = entry.get("failed_conditions") or []
             if fc:
                 st.markdown("**Conditions of the billing rule that failed**")
                 for f in fc:
-                    st.markdown(f"- {f.get('message', '')}")
+                    st.markdown(f"- {md(f.get('message', ''))}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cptkg.faces.markup import md, md_code
 from cptkg import views as G
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, legend
 
@@ -30,32 +31,32 @@ def node_options(g, kinds=None) -> list[str]:
 
 def show_details(kb, node: str) -> None:
     d = G.details(kb, node)
-    st.markdown(f"### {d['label']}  \n<small>{G.KIND_LABEL[d['kind']]} · `{d['id']}`</small>", unsafe_allow_html=True)
+    st.markdown(f"### {md(d['label'])}  \n:small[{md(G.KIND_LABEL[d['kind']])} · {md_code(d['id'])}]")
     for key in ("descriptor", "definition", "comment"):
         if d.get(key):
-            st.markdown(f"**{key}**: {d[key]}")
+            st.markdown(f"**{key}**: {md(d[key])}")
     for key, title in (("requires", "requires"), ("includes", "includes (covers)"), ("devices", "devices"),
                        ("routes", "routes"), ("may_be_performed_by", "who may perform it"),
                        ("requires_skill", "skill required")):
         if d.get(key):
-            st.markdown(f"**{title}**: {', '.join(d[key])}")
+            st.markdown(f"**{title}**: {md(', '.join(d[key]))}")
     if d.get("excluded_with"):
         st.markdown("**excluded with (same patient, same date)**")
         for p in d["excluded_with"]:
-            st.markdown(f"- {p['code']} — {p['label']}")
+            st.markdown(f"- {md(p['code'])} — {md(p['label'])}")
     if d.get("source"):
         s = d["source"]
-        st.markdown(f"**{s['citation']}**: “{s['quote']}”")
+        st.markdown(f"**{md(s['citation'])}**: “{md(s['quote'])}”")
         r = d.get("rests_on_it", {})
-        st.markdown(f"**rules citing it**: {', '.join(r.get('rules', [])) or 'none'}")
+        st.markdown(f"**rules citing it**: {md(', '.join(r.get('rules', [])) or 'none')}")
         if r.get("facts"):
-            st.markdown("**KB facts annotated with it**: " + ", ".join(f"`{f}`" for f in r["facts"][:30]))
+            st.markdown("**KB facts annotated with it**: " + ", ".join(md_code(f) for f in r["facts"][:30]))
     if d.get("sources"):
         st.markdown("**sources**")
         for s in d["sources"]:
-            st.markdown(f"- {s['citation']}: “{s['quote']}”")
+            st.markdown(f"- {md(s['citation'])}: “{md(s['quote'])}”")
     if d.get("rules"):
-        st.markdown("**rules that use it**: " + ", ".join(f"`{r}`" for r in d["rules"]))
+        st.markdown("**rules that use it**: " + ", ".join(md_code(r) for r in d["rules"]))
 
 
 def page() -> None:
@@ -84,7 +85,7 @@ def page() -> None:
     try:
         view_g = build_view(kb, view, kinds, fams, focus, other, radius)
     except KeyError as e:
-        st.warning(str(e).strip("'\""))
+        st.warning(md(str(e).strip("'\"")))
         return
     st.caption(f"{view_g.number_of_nodes()} nodes, {view_g.number_of_edges()} links")
     legend(sorted({d["kind"] for _, d in view_g.nodes(data=True)}, key=G.KINDS.index))

@@ -6,6 +6,8 @@ list of source records or, in older outputs, a citation string.
 """
 from __future__ import annotations
 
+from cptkg.faces.markup import md, md_code
+
 KIND_COLOUR = {
     "derived": "#0072B2",
     "claim": "#009E73",
@@ -49,13 +51,14 @@ def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
     def walk(node: dict, depth: int) -> None:
         pad = "  " * depth
         msg = node.get("message") or node.get("fact", "")
-        rule = f" — rule `{node['rule']}`" if node.get("rule") and node.get("kind") == "derived" else ""
-        lines.append(f"{pad}- **{msg}**{rule}  \n{pad}  `{node.get('fact', '')}` ({KIND_LABEL.get(node.get('kind'), node.get('kind', ''))})")
+        rule = f" — rule {md_code(node['rule'])}" if node.get("rule") and node.get("kind") == "derived" else ""
+        lines.append(f"{pad}- **{md(msg)}**{rule}  \n{pad}  {md_code(node.get('fact', ''))} "
+                     f"({md(KIND_LABEL.get(node.get('kind'), node.get('kind', '')))})")
         if node.get("searched"):
-            lines.append(f"{pad}  - _{node['searched']}_")
+            lines.append(f"{pad}  - _{md(node['searched'])}_")
         if node.get("kind") not in ("derived", "claim", "encounter", "comparison") or not node.get("children") and node.get("kind") == "derived":
             for c in citations(node.get("source")):
-                lines.append(f"{pad}  - :material/description: {c}")
+                lines.append(f"{pad}  - :material/description: {md(c)}")
         if max_depth is not None and depth >= max_depth and node.get("children"):
             lines.append(f"{pad}  - … ({len(node['children'])} more steps)")
             return

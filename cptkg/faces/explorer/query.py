@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
+from cptkg.faces.markup import md
 from cptkg import Atom, Rule, RuleLoadError, RuleSyntaxError, build_program
 from cptkg import parse_rules as parse_text
 from cptkg import engines
@@ -184,7 +185,7 @@ def _show(run) -> None:
     try:
         t = run()
     except QueryError as e:
-        st.error(str(e))
+        st.error(md(e))
         return
     st.write(f"{len(t.rows)} row(s)" + (" — stopped at the row limit" if t.truncated else ""))
     st.dataframe(t.frame(), hide_index=True, width="stretch")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from cptkg.faces.markup import md, md_code
 from cptkg import Comparison, load_cases, run_claim_case, run_infer_case
 from cptkg import views as G
 from cptkg.faces.explorer.common import kb_or_stop
@@ -94,39 +95,39 @@ def page() -> None:
             return
         rid = st.selectbox("Rule", [r["id"] for r in shown], key="rules_pick")
         r = next(x for x in shown if x["id"] == rid)
-        st.markdown(f"#### `{r['id']}`  \n<small>{r['file']}:{r['line']}</small>", unsafe_allow_html=True)
-        st.markdown(f"**message**: {r['message']}")
+        st.markdown(f"#### {md_code(r['id'])}  \n:small[{md(r['file'])}:{md(r['line'])}]")
+        st.markdown(f"**message**: {md(r['message'])}")
         st.code(r["text"], language="prolog")
-        st.markdown("**facts and predicates it uses**: " + ", ".join(f"`{u}`" for u in r["uses"]))
+        st.markdown("**facts and predicates it uses**: " + ", ".join(md_code(u) for u in r["uses"]))
         if r["kb_facts"]:
-            st.markdown("of which read from the knowledge base: " + ", ".join(f"`{p}`" for p in r["kb_facts"]))
+            st.markdown("of which read from the knowledge base: " + ", ".join(md_code(p) for p in r["kb_facts"]))
         st.markdown("**sources**")
         for s in r["sources"]:
-            st.markdown(f"- {s['citation']}: “{s['quote']}”")
+            st.markdown(f"- {md(s['citation'])}: “{md(s['quote'])}”")
         st.markdown(f"**cases pinning it** ({len(r['cases'])})")
         for name in r["cases"]:
-            st.markdown(f"- {name}")
+            st.markdown(f"- {md(name)}")
         if r["cases"] and st.button("Run these cases", key=f"runcases-{rid}"):
             for name, ok, problems in run_rule_cases(kb, r):
-                (st.success if ok else st.error)(f"{'pass' if ok else 'FAIL'}: {name}" + ("" if ok else " — " + "; ".join(problems)))
+                (st.success if ok else st.error)(f"{'pass' if ok else 'FAIL'}: {md(name)}" + ("" if ok else " — " + "; ".join(md(p) for p in problems)))
     with tab_sources:
         df = source_table(kb)
         st.dataframe(df, hide_index=True, width="stretch")
         sid = st.selectbox("Source", list(df["id"]), key="sources_pick")
         s = kb.sources[sid]
         rest = G.rests_on(kb, sid)
-        st.markdown(f"**{s.cite()}**: “{s.quote}”")
-        st.markdown("**rules citing it**: " + (", ".join(f"`{x}`" for x in rest["rules"]) or "none"))
-        st.markdown("**KB facts annotated with it**: " + (", ".join(f"`{x}`" for x in rest["facts"]) or "none"))
-        st.markdown("**KB terms it maps to**: " + (", ".join(rest["maps_to"]) or "none"))
+        st.markdown(f"**{md(s.cite())}**: “{md(s.quote)}”")
+        st.markdown("**rules citing it**: " + (", ".join(md_code(x) for x in rest["rules"]) or "none"))
+        st.markdown("**KB facts annotated with it**: " + (", ".join(md_code(x) for x in rest["facts"]) or "none"))
+        st.markdown("**KB terms it maps to**: " + (md(", ".join(rest["maps_to"])) or "none"))
         unused = [x for x in df.itertuples() if x.rules == 0 and x.facts == 0 and x.normative]
         if unused:
-            st.caption(f"{len(unused)} normative sentences rest under no rule or fact: " + ", ".join(x.id for x in unused))
+            st.caption(f"{len(unused)} normative sentences rest under no rule or fact: " + md(", ".join(x.id for x in unused)))
     with tab_conflicts:
         for c in G.conflicts(kb):
-            st.markdown(f"#### {c['label']}  \n<small>`{c['id']}`</small>", unsafe_allow_html=True)
+            st.markdown(f"#### {md(c['label'])}  \n:small[{md_code(c['id'])}]")
             for s in c["conflicting"]:
-                st.markdown(f"- :material/compare_arrows: conflicting: {s['citation']}: “{s['quote']}”")
+                st.markdown(f"- :material/compare_arrows: conflicting: {md(s['citation'])}: “{md(s['quote'])}”")
             for s in c["prevailing"]:
-                st.markdown(f"- :material/check: prevails: {s['citation']}: “{s['quote']}”")
-            st.markdown(f"**resolution**: {c['resolution']}")
+                st.markdown(f"- :material/check: prevails: {md(s['citation'])}: “{md(s['quote'])}”")
+            st.markdown(f"**resolution**: {md(c['resolution'])}")

@@ -123,8 +123,9 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         keys.append(key)
         claim = claims.setdefault(cid, {"claim_id": cid, "patient_id": row["patient_id"], "lines": []})
         if claim["patient_id"] != row["patient_id"]:
-            raise ReadError(f"{where}, field patient_id: claim {cid} has patient {claim['patient_id']} in an earlier row, "
-                            f"not {row['patient_id']}")
+            # the patient ids themselves are not shown (README, Security)
+            raise ReadError(f"{where}, field patient_id: claim {cid} names a different patient than in its "
+                            f"earlier rows (one claim is for one patient)")
         claim["lines"].append(line)
     if not claims:
         raise ReadError(f"{source}: no claim rows after the header")

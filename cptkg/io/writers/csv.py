@@ -8,12 +8,14 @@ order, one for each input row; without them (JSON or FHIR input) a claim
 that could not be judged is one row with an empty line and its error in
 reasons. Explained results (``--explain``) add two
 columns: why_not (why the line was not accepted) and fixes (the claim's
-verified fixes, `` | ``-separated, on each of its rows).
+verified fixes, `` | ``-separated, on each of its rows). Cells that a spreadsheet would run as a formula get a
+leading ``'`` (cptkg.spreadsheet).
 """
 from __future__ import annotations
 
-import csv as _csv
 import io
+
+from cptkg import spreadsheet
 
 NAME = "csv"
 COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings")
@@ -59,8 +61,7 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
                        "reasons": errors.get(cid, "no verdict for this line"), "warnings": ""}
             ordered.append(row)
     buf = io.StringIO()
-    w = _csv.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()), lineterminator="\n",
-                        restval="")
+    w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()), lineterminator="\n")
     w.writeheader()
     w.writerows(ordered)
     return buf.getvalue()

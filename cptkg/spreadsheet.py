@@ -1,0 +1,106 @@
+"""Spreadsheet-safe CSV cells (CSV injection, OWASP).
+
+A spreadsheet opening a CSV file runs a cell that begins with ``=``, ``+``,
+``-`` or ``@`` as a formula (``=HYPERLINK(...)``, ``=CMD|'/C CALC'!A0``), and
+a leading tab or carriage return can hide one. Every CSV that cptkg writes
+(``check --output csv``, ``batch -o x.csv`` on DuckDB and Spark, the
+explorer's batch download, the ``rules-csv`` and ``csv`` exports) passes
+its cells through :func:`safe_cell`, which puts a ``'`` in front of such a
+cell, as OWASP recommends: the spreadsheet shows the text, it does not run
+it. A plain number (``-3``, ``+1.5``) is left alone: it is no formula, and
+a ``'`` would turn it into text. JSON and Parquet output keep the raw value.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
+_NUMBER = re.compile(PLAIN_NUMBER)
+
+
+def safe_cell(value: Any) -> Any:
+    """The cell as a spreadsheet may open it: text that would run as a formula gets a leading ``'``.
+
+    >>> safe_cell("=HYPERLINK(\\"http://x\\")"), safe_cell("-2+3"), safe_cell("-3"), safe_cell("62367"), safe_cell(7)
+    ('\\'=HYPERLINK("http://x")', "'-2+3", '-3', '62367', 7)
+    """
+    if isinstance(value, str) and value[:1] in TRIGGERS and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_row(row: dict | Iterable) -> dict | list:
+    if isinstance(row, dict):
+        return {k: safe_cell(v) for k, v in row.items()}
+    return [safe_cell(v) for v in row]
+
+
+def safe_frame(df):
+    """A pandas DataFrame with every cell made safe (for ``to_csv``)."""
+    return df.map(safe_cell) if hasattr(df, "map") else df.applymap(safe_cell)
+
+
+def safe_sql(expr: str, regex_full) -> str:
+    """The same rule in SQL (DuckDB and Spark): ``regex_full(expr, pattern)`` is the backend's full match."""
+    first = f"substr({expr}, 1, 1)"
+    return (f"CASE WHEN {first} IN ('=', '+', '-', '@', chr(9), chr(13)) AND NOT {regex_full(expr, PLAIN_NUMBER)} "
+            f"THEN concat('''', {expr}) ELSE {expr} END")
+
+
+class _Writer:
+    """csv.writer with safe cells, quoting any row holding a carriage return.
+
+    Python's csv module quotes a field holding the line terminator ("\\n") but
+    not a lone "\\r", which a reader (and a spreadsheet) takes as the end of
+    the row: the rest of the cell would become a cell of its own, unguarded.
+    """
+
+    def __init__(self, buf, **kw):
+        import csv
+
+        kw.setdefault("lineterminator", "\n")
+        self._minimal = csv.writer(buf, **kw)
+        self._all = csv.writer(buf, **{**kw, "quoting": csv.QUOTE_ALL})
+
+    def writerow(self, row) -> None:
+        row = safe_row(row)
+        w = self._all if any(isinstance(v, str) and "\r" in v for v in row) else self._minimal
+        w.writerow(row)
+
+    def writerows(self, rows) -> None:
+        for r in rows:
+            self.writerow(r)
+
+
+def writer(buf, **kw) -> _Writer:
+    """A spreadsheet-safe ``csv.writer`` (lineterminator "\\n" unless given)."""
+    return _Writer(buf, **kw)
+
+
+class DictWriter(_Writer):
+    """A spreadsheet-safe ``csv.DictWriter``."""
+
+    def __init__(self, buf, fieldnames, **kw):
+        super().__init__(buf, **kw)
+        self.fieldnames = list(fieldnames)
+
+    def writeheader(self) -> None:
+        super().writerow(self.fieldnames)
+
+    def writerow(self, row) -> None:
+        super().writerow([row.get(k, "") for k in self.fieldnames] if isinstance(row, dict) else row)
+
+
+def frame_csv(df) -> str:
+    """A pandas DataFrame as spreadsheet-safe CSV (header, no index; empty cells for missing values)."""
+    import io
+
+    buf = io.StringIO()
+    w = writer(buf)
+    w.writerow([str(c) for c in df.columns])
+    for rec in df.itertuples(index=False, name=None):
+        w.writerow(["" if v is None or (isinstance(v, float) and v != v) else
+                    (str(int(v)) if isinstance(v, float) and v.is_integer() else v) for v in rec])
+    return buf.getvalue()

@@ -1,0 +1,137 @@
+"""Issue 16, finding 1: the decision log's salt and the identifiers of a claim.
+
+The salt is created atomically (never empty, never through a symlink),
+validated on read, created only when the log is written; the log path is a
+regular file; no patient or provider id reaches the log, stderr or an error
+message in clear unless --log-identifiers.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cptkg.faces.cli import main
+from cptkg.io.decision_log import append_decisions
+
+LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "NPI-1",
+        "provider_role": "physician"}
+
+
+def claim(cid="C1", patient="PAT-123", **line):
+    return {"claim_id": cid, "patient_id": patient, "lines": [dict(LINE, **line)]}
+
+
+@pytest.fixture(autouse=True)
+def _no_env_salt(monkeypatch):
+    monkeypatch.delenv("CPTKG_LOG_SALT", raising=False)
+
+
+def check(log, data, *extra):
+    return CliRunner().invoke(main, ["check", "-", "--json", "--log", str(log), *extra], input=json.dumps(data))
+
+
+def one_line_error(r, *words):
+    assert r.exit_code == 2, r.output
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in r.output, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"zz" * 32, b"ab" * 31, b"ab" * 33 + b"\n", b"\x00\xff" * 40])
+def test_an_empty_or_garbage_salt_is_refused_naming_the_file(tmp_path, content):
+    log = tmp_path / "d.jsonl"
+    (tmp_path / "d.jsonl.salt").write_bytes(content)
+    one_line_error(check(log, claim()), "d.jsonl.salt")
+
+
+def test_a_salt_that_is_a_symlink_is_not_followed(tmp_path):
+    log = tmp_path / "d.jsonl"
+    target = tmp_path / "elsewhere"
+    target.write_text("ab" * 32 + "\n")
+    (tmp_path / "d.jsonl.salt").symlink_to(target)
+    one_line_error(check(log, claim()), "d.jsonl.salt", "symbolic link")
+    # and a dangling one is not created through either
+    (tmp_path / "d.jsonl.salt").unlink()
+    (tmp_path / "d.jsonl.salt").symlink_to(tmp_path / "new-target")
+    one_line_error(check(log, claim()), "d.jsonl.salt")
+    assert not (tmp_path / "new-target").exists()
+
+
+def test_a_log_path_that_is_a_symlink_or_not_a_file_is_refused(tmp_path):
+    target = tmp_path / "target.txt"
+    target.write_text("keep\n")
+    link = tmp_path / "d.jsonl"
+    link.symlink_to(target)
+    one_line_error(check(link, claim()), "d.jsonl", "symbolic link")
+    assert target.read_text() == "keep\n"
+    assert not (tmp_path / "d.jsonl.salt").exists()
+    folder = tmp_path / "dir.jsonl"
+    folder.mkdir()
+    one_line_error(check(folder, claim()), "dir.jsonl")
+    assert not (tmp_path / "dir.jsonl.salt").exists()  # no salt beside a log that is not written
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    one_line_error(check(fifo, claim()), "fifo.jsonl", "not a regular file")
+
+
+def test_no_salt_is_created_when_the_log_cannot_be_written(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    log = ro / "no" / "d.jsonl"
+    one_line_error(check(log, claim()), "decision log")
+    assert not list(ro.rglob("*.salt"))
+
+
+def test_the_salt_file_is_64_hex_digits_mode_0600(tmp_path):
+    log = tmp_path / "d.jsonl"
+    r = check(log, claim())
+    assert r.exit_code == 0, r.output
+    salt = tmp_path / "d.jsonl.salt"
+    text = salt.read_text()
+    assert len(text.strip()) == 64 and int(text, 16) and oct(salt.stat().st_mode & 0o777) == "0o600"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def _writer(log, n, barrier, out):
+    barrier.wait()  # every process creates the salt at the same moment
+    hashes = []
+    try:
+        for i in range(n):
+            hashes += [r["patient"] for r in append_decisions(
+                log, [claim(f"C{os.getpid()}-{i}", "PAT-SAME")],
+                [{"claim_id": "C", "status": "accepted", "lines": []}], kb_version_value="v")]
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        hashes.append(f"FAILED: {type(e).__name__}: {e}")
+    out.put(hashes)
+
+
+@pytest.mark.parametrize("round_", range(25))
+def test_many_processes_creating_the_salt_at_once_share_one_non_empty_salt(tmp_path, round_):
+    import hashlib
+
+    log = str(tmp_path / "race.jsonl")
+    procs, per = 16, 2
+    ctx = mp.get_context("fork")
+    barrier, out = ctx.Barrier(procs), ctx.Queue()
+    ps = [ctx.Process(target=_writer, args=(log, per, barrier, out)) for _ in range(procs)]
+    for p in ps:
+        p.start()
+    hashes = [h for _ in ps for h in out.get(timeout=120)]
+    for p in ps:
+        p.join(30)
+    failed = [h for h in hashes if h.startswith("FAILED")]
+    assert not failed, f"{len(failed)} of {len(hashes)} calls failed: {failed[0]}"
+    recs = [json.loads(l) for l in Path(log).read_text().splitlines()]
+    assert len(recs) == procs * per
+    empty = hashlib.sha256(b"").hexdigest()[:8]
+    assert not [r for r in recs if r["salt_id"] == empty], "entries hashed with an empty salt"
+    assert len({r["salt_id"] for r in recs}) == 1 and len(set(hashes)) == 1
+    salt = bytes.fromhex(Path(log + ".salt").read_text().strip())
+    assert len(salt) == 32 and recs[0]["salt_id"] == hashlib.sha256(salt).hexdigest()[:8]

@@ -1,0 +1,95 @@
+"""Issue 16, finding 4: no CSV that cptkg writes carries a live spreadsheet formula."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from cptkg.faces.cli import main
+from cptkg.spreadsheet import TRIGGERS, safe_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE_IDS = ['=HYPERLINK("http://127.0.0.1:9/x","click")', "+1+1", "@SUM(A1)", "\t=1+2", "\r=1+2"]
+HOSTILE_CODES = ["=CMD|'/C CALC'!A0", "-2+3", "@A1", "+A1"]
+
+
+def live_formula(cell: str) -> bool:
+    return cell[:1] in TRIGGERS and not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", cell)
+
+
+def assert_no_formula(text: str):
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    bad = [c for r in rows for c in r if live_formula(c)]
+    assert not bad, bad
+    return rows
+
+
+def test_safe_cell_follows_owasp():
+    for v in HOSTILE_IDS + HOSTILE_CODES:
+        assert safe_cell(v) == "'" + v
+    for v in ["62367", "-3", "+1.5", "", "a=b", 5, None]:
+        assert safe_cell(v) == v
+
+
+def _claims():
+    return [{"claim_id": cid, "patient_id": "P", "lines": [
+        {"line": 1, "code": code, "date_of_service": "2025-03-04", "provider_id": "D", "provider_role": "physician"}]}
+        for cid, code in zip(HOSTILE_IDS, HOSTILE_CODES + ["62367"])]
+
+
+def test_check_output_csv_neutralises_formulas_and_json_keeps_raw_values():
+    data = json.dumps(_claims())
+    r = CliRunner().invoke(main, ["check", "-", "--output", "csv"], input=data)
+    rows = assert_no_formula(r.stdout)
+    assert rows[1][0] == "'" + HOSTILE_IDS[0]
+    r = CliRunner().invoke(main, ["check", "-", "--json"], input=data)
+    assert [c["claim_id"] for c in json.loads(r.stdout)] == HOSTILE_IDS
+
+
+def test_batch_csv_neutralises_formulas_parquet_keeps_raw_values(tmp_path):
+    from cptkg.faces.commands.batch import command
+
+    src = tmp_path / "in.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
+        for c in _claims():
+            w.writerow([c["claim_id"], "P", 1, c["lines"][0]["code"], "2025-03-04", "D", "physician"])
+        w.writerow(["=BAD", "P", "x", "-1+1", "2025-03-04", "D", "physician"])  # an error row: message names it
+    r = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.csv")])
+    assert r.exit_code == 2, r.output
+    rows = assert_no_formula((tmp_path / "out.csv").read_text(encoding="utf-8"))
+    assert len(rows) == 1 + 6
+    r = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.parquet")])
+    t = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert t[0]["claim_id"] == HOSTILE_IDS[0] and t[-1]["claim_id"] == "=BAD"
+
+
+def test_explorer_batch_download_neutralises_formulas(kb):
+    from cptkg.faces.explorer.batch import batch_csv, judge_batch
+
+    results = judge_batch(kb, _claims())
+    assert_no_formula(batch_csv(results).decode("utf-8"))
+
+
+def test_every_csv_writer_in_the_package_uses_the_helper():
+    """Any module writing CSV (csv.writer, DictWriter, to_csv, COPY ... csv) goes through cptkg.spreadsheet."""
+    writers = []
+    for p in (ROOT / "cptkg").rglob("*.py"):
+        text = p.read_text(encoding="utf-8")
+        if re.search(r"(csv|spreadsheet)\.(writer|DictWriter)\(|\.to_csv\(|frame_csv\(|\.csv\(target\)|FORMAT csv", text) and p.name != "spreadsheet.py":
+            writers.append(p.relative_to(ROOT).as_posix())
+    assert len(writers) >= 6, writers
+    engines = {"cptkg/engines/sql/duckdb.py", "cptkg/engines/sql/spark.py"}  # they write what judge/batch.py selects
+    for w in set(writers) - engines:
+        assert "spreadsheet" in (ROOT / w).read_text(encoding="utf-8"), f"{w} writes CSV without cptkg.spreadsheet"
+    for w in writers:  # only the helper's own writers, which quote a row holding a carriage return
+        assert not re.search(r"(?<!spreadsheet)\.(writer|DictWriter)\(", (ROOT / w).read_text(encoding="utf-8")), w
+        assert ".to_csv(" not in (ROOT / w).read_text(encoding="utf-8"), w
+    assert "safe_sql" in (ROOT / "cptkg/judge/batch.py").read_text(encoding="utf-8")
