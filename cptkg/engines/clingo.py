@@ -262,6 +262,7 @@ class ClingoEngine(Engine):
     """clingo, in-process: the default engine for every interactive answer."""
 
     name = "clingo"
+    batches = True
 
     def evaluate(self, program: Program, facts: Facts, want: Iterable[str] | None = None,
                  rule_bindings: bool | set[str] = True, timeout: float = 30.0,

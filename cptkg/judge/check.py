@@ -1,6 +1,7 @@
 """Judge claims: each claim's lines and history become input facts, the claim
-rules run in an isolated pyDatalog database, and each line gets a verdict
-with the rules and sources behind it."""
+rules run on the engine (isolated per request), and each line gets a verdict
+with the rules and sources behind it. Many claims go through one engine call
+where the engine allows it (:func:`check_claims`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -71,17 +72,12 @@ class ClaimResult:
                 "lines": [ln.to_json() for ln in self.lines], "kb_version": self.kb_version}
 
 
-def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bindings: bool = False,
-                engine=None) -> ClaimResult:
-    """Judge one validated claim; every input line comes back with a verdict.
+def _want(kb: KnowledgeBase) -> list[str]:
+    return [p for p in kb.verdicts if p in kb.check_program.idb]
 
-    Only the verdict rules' bindings are read unless ``all_bindings`` (the
-    explainer wants every rule's): reading them all costs about as much again.
-    """
-    facts = claim_facts(claim)
+
+def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> ClaimResult:
     program = kb.check_program
-    model = runner.run(kb, "claim", facts, want=[p for p in kb.verdicts if p in program.idb],
-                       rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, engine=engine)
     lines = []
     for ln in sorted(claim.lines, key=lambda l: l.line):
         reasons = verdict_reasons(kb, program, model, "reject", ln.line)
@@ -92,21 +88,70 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
 
 
-def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError]) -> list[ClaimResult]:
-    out = []
-    for c in claims:
+def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bindings: bool = False,
+                engine=None) -> ClaimResult:
+    """Judge one validated claim; every input line comes back with a verdict.
+
+    Only the verdict rules' bindings are read unless ``all_bindings`` (the
+    explainer wants every rule's): reading them all costs about as much again.
+    """
+    facts = claim_facts(claim)
+    model = runner.run(kb, "claim", facts, want=_want(kb),
+                       rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, engine=engine)
+    return _result(kb, claim, model, facts)
+
+
+def _error_result(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
+    if isinstance(e, EvaluationTimeout):
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
+            f"claim {c.claim_id}: could not be judged within the time limit ({len(c.lines)} lines, "
+            f"{len(c.history)} history entries); split the claim or shorten the history"))
+    return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
+                       error=f"claim {c.claim_id}: could not be judged ({e})")
+
+
+#: claims judged in one engine call by :func:`check_claims` (engines that batch)
+BATCH_SIZE = 500
+
+
+def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=None, timeout: float = 30.0,
+                 batch_size: int = BATCH_SIZE) -> list[ClaimResult]:
+    """Judge many claims; the results are those of :func:`check_claim` on each, in order.
+
+    On an engine that batches (clingo), up to ``batch_size`` claims are judged
+    in one engine call, each claim's facts keyed by its position
+    (:mod:`cptkg.engines.scoped`). If a batch cannot be judged (time limit,
+    engine error), its claims are judged one by one, so only the claim at
+    fault gets the one-line error.
+    """
+    from cptkg import engines
+
+    eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
+    out: list[ClaimResult | None] = [None] * len(claims)
+    todo: list[int] = []
+    for i, c in enumerate(claims):
         if isinstance(c, InputError):
-            out.append(ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version))
-            continue
-        try:
-            out.append(check_claim(kb, c))
-        except EvaluationTimeout:
-            out.append(ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
-                f"claim {c.claim_id}: could not be judged within the time limit ({len(c.lines)} lines, "
-                f"{len(c.history)} history entries); split the claim or shorten the history")))
-        except EvaluationError as e:
-            out.append(ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
-                                   error=f"claim {c.claim_id}: could not be judged ({e})"))
+            out[i] = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version)
+        else:
+            todo.append(i)
+    if eng.batches and len(todo) > 1:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            facts = [claim_facts(claims[i]) for i in chunk]
+            try:
+                models = runner.run_many(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"},
+                                         timeout=timeout, engine=eng)
+            except (EvaluationTimeout, EvaluationError):
+                continue  # judged one by one below
+            for i, f, m in zip(chunk, facts, models):
+                out[i] = _result(kb, claims[i], m, f)
+    for i in todo:
+        if out[i] is None:
+            c = claims[i]
+            try:
+                out[i] = check_claim(kb, c, timeout=timeout, engine=eng)
+            except (EvaluationTimeout, EvaluationError) as e:
+                out[i] = _error_result(kb, c, e)
     return out
 
 
