@@ -9,10 +9,10 @@ from cptkg.judge.check import check_claim
 from cptkg.io import readers
 from cptkg.judge.input import InputError, parse_claims
 from cptkg.engines import EvaluationError, EvaluationTimeout
-from cptkg.faces.explorer.common import kb_or_stop
+from cptkg.faces.explorer.common import current_engine, kb_or_stop
 
 
-def judge_batch(kb, data, progress=None) -> list[dict]:
+def judge_batch(kb, data, progress=None, engine=None) -> list[dict]:
     """Verdicts (no proofs: a batch wants speed) for a claim or a list of claims."""
     claims, _ = parse_claims(data)
     out = []
@@ -21,7 +21,7 @@ def judge_batch(kb, data, progress=None) -> list[dict]:
             out.append({"claim_id": c.claim_id or f"#{i + 1}", "status": "error", "error": str(c), "lines": []})
         else:
             try:
-                out.append(check_claim(kb, c).to_json())
+                out.append(check_claim(kb, c, engine=engine).to_json())
             except (EvaluationTimeout, EvaluationError) as e:
                 out.append({"claim_id": c.claim_id, "status": "error", "lines": [],
                             "error": f"claim {c.claim_id}: could not be judged: {e}"})
@@ -69,7 +69,8 @@ def page() -> None:
         try:
             data = readers.read(up.getvalue()).claims
             bar = st.progress(0.0, text="judging…")
-            results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"))
+            results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"),
+                                      engine=current_engine())
         except InputError as e:
             st.error(str(e))
             return

@@ -12,7 +12,7 @@ import streamlit as st
 from cptkg.io import readers
 from cptkg.judge.input import InputError, load_json
 from cptkg.knowledge.vocabulary import vocabulary
-from cptkg.faces.explorer.common import draw_graph, kb_or_stop, status_badge
+from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
@@ -145,7 +145,7 @@ def fix_summary(s: dict) -> str:
 # ------------------------------------------------------------------- state
 def _judge_into_state(kb, data: Any) -> None:
     try:
-        results = judge(kb, data)
+        results = judge(kb, data, engine=current_engine())
     except InputError as e:
         st.session_state["checker_error"] = str(e)
         st.session_state.pop("checker_results", None)

@@ -15,7 +15,7 @@ from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.engines import EvaluationError, EvaluationTimeout
 
 
-def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:
+def judge(kb: KnowledgeBase, data: Any, progress=None, engine=None) -> list[dict]:
     """Judge one claim object or a list; a claim that cannot be judged comes
     back as ``{"claim_id", "status": "error", "error"}`` beside the others.
 
@@ -29,7 +29,7 @@ def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:
             out.append({"claim_id": c.claim_id or f"#{i + 1}", "status": "error", "error": str(c), "lines": [], "suggestions": []})
         else:
             try:
-                out.append(explain_claim(kb, c).to_json())
+                out.append(explain_claim(kb, c, engine=engine).to_json())
             except (EvaluationTimeout, EvaluationError) as e:
                 out.append({"claim_id": c.claim_id, "status": "error", "lines": [], "suggestions": [],
                             "error": f"claim {c.claim_id}: could not be judged: {e}"})
@@ -43,6 +43,6 @@ def apply_fix(claim: dict, suggestion: dict) -> dict:
     return apply_suggestion(claim, suggestion)
 
 
-def explain_encounter(kb: KnowledgeBase, enc: Encounter) -> dict:
+def explain_encounter(kb: KnowledgeBase, enc: Encounter, engine=None) -> dict:
     """The code finder's result: codes with proofs, not-chosen codes with why-not."""
-    return _explain_encounter(kb, enc)
+    return _explain_encounter(kb, enc, engine=engine)

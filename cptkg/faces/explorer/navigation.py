@@ -10,11 +10,12 @@ from cptkg.faces.explorer import finder
 from cptkg.faces.explorer import graph_page
 from cptkg.faces.explorer import query
 from cptkg.faces.explorer import rules_page
-from cptkg.faces.explorer.common import DISCLAIMER
+from cptkg.faces.explorer.common import DISCLAIMER, engine_selector
 
 
 def pages() -> list:
     st.sidebar.caption(DISCLAIMER)
+    engine_selector()
     return [
         st.Page(checker.page, title="Claim checker", icon=":material/receipt_long:", url_path="checker", default=True),
         st.Page(graph_page.page, title="Knowledge graph", icon=":material/hub:", url_path="graph"),
