@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from cptkg.judge.input import Claim, InputError
 from cptkg.knowledge.loader import KnowledgeBase
-from cptkg.judge.reasons import Reason, verdict_reasons
+from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationTimeout, Model
 from cptkg.judge import runner
 
@@ -79,9 +79,11 @@ def _want(kb: KnowledgeBase) -> list[str]:
 def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> ClaimResult:
     program = kb.check_program
     lines = []
+    rejects = verdict_reasons_by_key(kb, program, model, "reject")
+    warns = verdict_reasons_by_key(kb, program, model, "warn")
     for ln in sorted(claim.lines, key=lambda l: l.line):
-        reasons = verdict_reasons(kb, program, model, "reject", ln.line)
-        warnings = verdict_reasons(kb, program, model, "warn", ln.line)
+        reasons = rejects.get(ln.line, [])
+        warnings = warns.get(ln.line, [])
         lines.append(LineResult(ln.line, ln.code, "rejected" if reasons else "accepted", reasons, warnings,
                                 ln.date_of_service, ln.provider_role))
     status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
