@@ -1,25 +1,35 @@
-"""Benchmark: CLI cold start, one claim warm (p50/p95), batch throughput.
+"""Benchmark, both engines side by side in one run: CLI cold start, one 3-line
+claim warm (p50/p95), explaining a 10-line claim (p50/p95), check throughput
+on 10,000 generated claims (in-process, many claims per engine call, and the
+``cptkg check`` command on the same file), the explorer's first page.
 
-Prints figures; it asserts nothing (targets live here, not in unit tests).
-    python bench/bench.py [--claims 200]
+Prints figures; it asserts nothing (the targets are printed beside them).
+    python bench/bench.py [--engines clingo,pydatalog] [--claims 10000]
+
+pyDatalog's throughput is measured on the first ``--pydatalog-claims``
+claims of the same file (at ~25 lines/s all 10,000 would take 15 minutes).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cptkg.judge.check import check_claim  # noqa: E402
-from cptkg.judge.input import parse_claim  # noqa: E402
 from cptkg.explain import explain_claim  # noqa: E402
+from cptkg.judge.check import check_claim, check_claims  # noqa: E402
+from cptkg.judge.input import parse_claim, parse_claims  # noqa: E402
 from cptkg.knowledge.loader import load_kb  # noqa: E402
+from devtools import claimgen  # noqa: E402
 
 CODES = ["62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370", "95990", "95991", "J7799", "99213"]
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
@@ -40,45 +50,110 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def timed(fn, n):
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def generated_claims(n_claims: int, seed: int = 11) -> list[dict]:
+    lines, history = claimgen.generate(int(n_claims * 2.2) + 50, seed=seed)
+    claims = claimgen.to_claims(lines, history)
+    return claims[:n_claims]
+
+
+def cold_start(engine: str, example: Path, runs: int = 3) -> float:
+    env = dict(os.environ, CPTKG_ENGINE=engine)
+    cmd = [sys.executable, "-m", "cptkg", "check", str(example), "--json"]
+    subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT)  # the KB's SHACL pass is remembered
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT)
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def explorer_first_page(engine: str) -> float | None:
+    """Seconds until the checker page (the default page) has run once, in a fresh process."""
+    code = ("import time; t=time.perf_counter()\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            "at = AppTest.from_file('app.py', default_timeout=60).run()\n"
+            "assert not at.exception, at.exception\n"
+            "print(time.perf_counter() - t)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ, CPTKG_ENGINE=engine))
+    try:
+        return float(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--claims", type=int, default=200)
+    ap.add_argument("--engines", default="clingo,pydatalog")
     ap.add_argument("--warm", type=int, default=100)
     ap.add_argument("--explain", type=int, default=20)
+    ap.add_argument("--claims", type=int, default=10_000)
+    ap.add_argument("--pydatalog-claims", type=int, default=300)
+    ap.add_argument("--no-cli", action="store_true", help="skip cptkg check on the 10,000-claim file")
     args = ap.parse_args()
+    engines = args.engines.split(",")
     example = ROOT / "examples" / "claim-rejected.json"
-    cold = []
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cptkg", "check", str(example), "--json"], capture_output=True)
-        cold.append(time.perf_counter() - t)
-    print(f"CLI cold start (python -m cptkg check, 3-line claim): median {statistics.median(cold):.2f} s over {len(cold)} runs")
+    res: dict[str, dict[str, str]] = {e: {} for e in engines}
+    for e in engines:
+        res[e]["cold start (cptkg check, 3-line claim), median of 3"] = f"{cold_start(e, example):.2f} s"
     t = time.perf_counter()
     kb = load_kb()
-    print(f"KB load (parse + SHACL + rules): {time.perf_counter() - t:.2f} s")
+    print(f"KB load in-process (parse, rules; SHACL pass remembered): {time.perf_counter() - t:.2f} s")
     rng = random.Random(7)
-    claim = parse_claim(gen_claim(rng, 0, 3))
-    check_claim(kb, claim)
-    warm = []
-    for _ in range(args.warm):
-        t = time.perf_counter()
-        check_claim(kb, claim)
-        warm.append(time.perf_counter() - t)
-    print(f"one 3-line claim, warm: p50 {pct(warm, 50) * 1000:.0f} ms, p95 {pct(warm, 95) * 1000:.0f} ms ({args.warm} runs)")
+    three = parse_claim(gen_claim(rng, 0, 3))
     ten = [parse_claim(gen_claim(rng, 1000 + i, 10)) for i in range(args.explain)]
-    times = []
-    for c in ten:
-        t = time.perf_counter()
-        explain_claim(kb, c)
-        times.append(time.perf_counter() - t)
-    print(f"explain a 10-line claim (proofs, why-not, verified fixes): p50 {pct(times, 50):.2f} s, p95 {pct(times, 95):.2f} s ({len(times)} claims)")
-    claims = [parse_claim(gen_claim(rng, i, rng.randint(1, 6))) for i in range(args.claims)]
+    raw = generated_claims(args.claims)
+    claims, _ = parse_claims(raw)
     n_lines = sum(len(c.lines) for c in claims)
-    t = time.perf_counter()
-    for c in claims:
-        check_claim(kb, c)
-    dt = time.perf_counter() - t
-    print(f"batch through pyDatalog: {args.claims} claims, {n_lines} lines in {dt:.1f} s = {n_lines / dt:.0f} lines/s, {args.claims / dt:.1f} claims/s")
+    p50s = {}
+    for e in engines:
+        check_claim(kb, three, engine=e)  # static part computed once per KB and engine
+        n = args.warm if e != "pydatalog" else min(args.warm, 40)
+        warm = timed(lambda: check_claim(kb, three, engine=e), n)
+        p50s[e] = pct(warm, 50)
+        res[e]["one 3-line claim, warm p50 / p95"] = f"{pct(warm, 50) * 1000:.1f} / {pct(warm, 95) * 1000:.1f} ms ({n} runs)"
+        sample = ten if e != "pydatalog" else ten[:5]
+        times = []
+        for c in sample:
+            t = time.perf_counter()
+            explain_claim(kb, c, engine=e)
+            times.append(time.perf_counter() - t)
+        res[e]["explain a 10-line claim p50 / p95"] = f"{pct(times, 50) * 1000:.0f} / {pct(times, 95) * 1000:.0f} ms ({len(sample)} claims)"
+        some = claims if e != "pydatalog" else claims[:args.pydatalog_claims]
+        some_lines = sum(len(c.lines) for c in some)
+        t = time.perf_counter()
+        check_claims(kb, some, engine=e)
+        dt = time.perf_counter() - t
+        res[e]["check_claims throughput"] = (f"{some_lines / dt:,.0f} lines/s ({len(some):,} claims, "
+                                             f"{some_lines:,} lines in {dt:.1f} s)")
+        first = explorer_first_page(e)
+        res[e]["explorer first page (AppTest run, fresh process)"] = f"{first:.2f} s" if first else "n/a"
+    if "clingo" in p50s and "pydatalog" in p50s:
+        print(f"one claim: clingo is {p50s['pydatalog'] / p50s['clingo']:.1f}x faster than pyDatalog (p50)")
+    if not args.no_cli:
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d) / "claims.json"
+            f.write_text(json.dumps(raw), encoding="utf-8")
+            t = time.perf_counter()
+            r = subprocess.run([sys.executable, "-m", "cptkg", "check", str(f), "--json"], capture_output=True,
+                               cwd=ROOT, env=dict(os.environ, CPTKG_ENGINE="clingo"))
+            dt = time.perf_counter() - t
+            print(f"cptkg check on {len(raw):,} generated claims ({n_lines:,} lines), default engine, "
+                  f"real time {dt:.1f} s = {n_lines / dt:,.0f} lines/s (exit code {r.returncode})")
+    keys = list(next(iter(res.values())))
+    print(f"\n| measure | {' | '.join(engines)} |\n|---|{'---|' * len(engines)}")
+    for k in keys:
+        print(f"| {k} | {' | '.join(res[e].get(k, '') for e in engines)} |")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ KINDS = ("engine", "reader", "writer", "exporter", "command")
 
 _BUILTIN: dict[str, dict[str, str]] = {
     "engine": {
+        "clingo": "cptkg.engines.clingo:ENGINE",
         "pydatalog": "cptkg.engines.pydatalog:ENGINE",
         "duckdb": "cptkg.engines.sql.engine:DUCKDB",
     },

@@ -1,5 +1,6 @@
 """Explanations: every proof reaches a source, why-not names the failed
-condition, and every suggested fix is re-checked before it is shown."""
+condition, and every suggested fix is re-checked before it is shown, on
+every engine (pyDatalog and clingo: the proofs are read from the bindings)."""
 import json
 
 import pytest
@@ -10,6 +11,8 @@ from cptkg.judge.input import InputError, parse_claim, parse_encounter
 from cptkg.faces.cli import main
 from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 CLAIMS = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if "error" not in c["expect"]]
 ENCOUNTERS = [c for c in load_cases(PACK / "rules/infer.cases.yaml") if "error" not in c["expect"]]

@@ -74,7 +74,11 @@ def test_one_claim_that_times_out_leaves_the_others_judged(monkeypatch):
             raise EvaluationTimeout("time limit")
         return real(kb, claim, **kw)
 
+    def batch_times_out(*a, **k):  # an engine that batches falls back to one claim at a time
+        raise EvaluationTimeout("time limit")
+
     monkeypatch.setattr(check, "check_claim", slow_for_c2)
+    monkeypatch.setattr(check.runner, "run_many", batch_times_out)
     out = pipeline.run(INPUTS["json"], output="json")
     by_id = {x["claim_id"]: x for x in out.results}
     assert by_id["C-2"]["status"] == "error" and "time limit" in by_id["C-2"]["error"]

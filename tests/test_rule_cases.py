@@ -1,5 +1,7 @@
-"""The named cases beside each rule file pass, and every rule has one."""
+"""The named cases beside each rule file pass, and every rule has one, on every engine."""
 import pytest
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 from cptkg.cases import load_cases, run_all, run_claim_case, run_infer_case
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT

@@ -1,10 +1,11 @@
-"""pyDatalog (``cptkg check``), DuckDB and Spark judge the same claims alike.
+"""pyDatalog, clingo (``cptkg check``), DuckDB and Spark judge the same claims alike.
 
 Thousands of generated claim lines (every reject and warn rule of
 kb/rules/claim.dl fires on some of them; history on the same day, the day
-before and long before; leap day and year-end dates) are judged three ways:
-claim by claim through the interactive path, and as one batch by the rules
-compiled to SQL on DuckDB and on Spark local mode. Every line must get the
+before and long before; leap day and year-end dates) are judged five ways:
+claim by claim through the interactive path on pyDatalog (the reference) and
+on clingo, many claims per engine call on clingo (``check_claims``), and as
+one batch by the rules compiled to SQL on DuckDB and on Spark local mode. Every line must get the
 same verdict, the same rule ids, the same filled messages and the same
 warnings.
 
@@ -19,7 +20,7 @@ import pytest
 
 from devtools import claimgen
 from cptkg.judge.batch import run_batch
-from cptkg.judge.check import check_claims
+from cptkg.judge.check import check_claim, check_claims
 from cptkg.judge.input import Claim, parse_claims
 
 pytestmark = pytest.mark.slow
@@ -41,8 +42,13 @@ def reference(generated, kb):
     _, lines, history = generated
     claims, _ = parse_claims(claimgen.to_claims(lines, history))
     assert all(isinstance(c, Claim) for c in claims), [c for c in claims if not isinstance(c, Claim)][:1]
+    return _verdicts([check_claim(kb, c, engine="pydatalog") for c in claims])
+
+
+def _verdicts(results):
     out = {}
-    for r in check_claims(kb, claims):
+    for r in results:
+        assert r.error is None, r.error
         for ln in r.lines:
             out[(r.claim_id, ln.line)] = (
                 ln.status,
@@ -78,6 +84,20 @@ def test_generated_claims_reach_every_verdict_rule(reference, kb):
     assert verdict_rules - fired == set()
     statuses = {v[0] for v in reference.values()}
     assert statuses == {"accepted", "rejected"}
+
+
+@pytest.fixture(scope="module")
+def claims(generated):
+    _, lines, history = generated
+    return parse_claims(claimgen.to_claims(lines, history))[0]
+
+
+def test_clingo_claim_by_claim_matches_pydatalog_line_for_line(claims, reference, kb):
+    _compare(reference, _verdicts([check_claim(kb, c, engine="clingo") for c in claims]))
+
+
+def test_clingo_many_claims_per_call_matches_pydatalog_line_for_line(claims, reference, kb):
+    _compare(reference, _verdicts(check_claims(kb, claims, engine="clingo")))
 
 
 def test_duckdb_batch_matches_pydatalog_line_for_line(generated, reference, kb):

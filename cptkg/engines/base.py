@@ -62,12 +62,42 @@ class Engine(ABC):
     """
 
     name: str = ""
+    #: True if one evaluation of a request-keyed program (engines.scoped) is
+    #: cheaper than one evaluation per request; :meth:`evaluate_many` uses it.
+    batches: bool = False
 
     @abstractmethod
     def evaluate(self, program: Program, facts: Facts, want: Iterable[str] | None = None,
                  rule_bindings: bool | set[str] = True, timeout: float = 30.0,
                  static: Static | None = None) -> Model:
         ...
+
+    def evaluate_many(self, program: Program, shared: Facts, requests: list[Facts], input_preds: set[str],
+                      want: Iterable[str] | None = None, rule_bindings: bool | set[str] = True,
+                      timeout: float = 30.0, static: Static | None = None, scoped=None) -> list[Model]:
+        """One model per request, as ``evaluate(program, shared + request)`` would give each.
+
+        Engines with :attr:`batches` evaluate all requests in one call of the
+        request-keyed program (``scoped``, from
+        :func:`cptkg.engines.scoped.scope_program`, built if not given);
+        the others evaluate one request at a time. ``timeout`` is for the
+        whole call.
+        """
+        if not requests:
+            return []
+        if not self.batches:
+            out = []
+            for req in requests:
+                facts = dict(shared)
+                facts.update(req)
+                out.append(self.evaluate(program, facts, want, rule_bindings, timeout, static))
+            return out
+        from cptkg.engines import scoped as sc
+
+        sp = scoped or sc.scope_program(program, input_preds)
+        model = self.evaluate(sp.program, sc.scoped_facts(sp, shared, requests), want, rule_bindings,
+                              timeout, static)
+        return sc.split_model(sp, model, len(requests), static)
 
     def precompute(self, program: Program, facts: Facts, input_preds: set[str], timeout: float = 60.0) -> Static:
         """Evaluate once the rules whose heads no request input can change."""

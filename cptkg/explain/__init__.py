@@ -73,7 +73,7 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
                                 if f not in wn:
                                     wn.append(f)
             why[ln.line] = wn
-    sugg = suggest_fixes(kb, claim, res) if fixes and res.status == "rejected" else []
+    sugg = suggest_fixes(kb, claim, res, engine=engine) if fixes and res.status == "rejected" else []
     return ClaimExplanation(res, ex, proofs, why, sugg)
 
 

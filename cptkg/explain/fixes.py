@@ -173,8 +173,9 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
     return opts
 
 
-def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12) -> list[Suggestion]:
-    """The smallest verified edits that make the claim acceptable.
+def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
+                  engine=None) -> list[Suggestion]:
+    """The smallest verified edits that make the claim acceptable (re-judged on ``engine``).
 
     Every suggestion is re-judged by the rules before it is returned; a
     modifier is never suggested to get past an exclusion (no source allows it).
@@ -228,7 +229,7 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
         if checks > max_checks:
             break
         try:
-            r2 = check_claim(kb, parse_claim(fixed, kb=kb))
+            r2 = check_claim(kb, parse_claim(fixed, kb=kb), engine=engine)
         except Exception:  # a fix that does not validate is simply not offered
             continue
         if r2.status == "accepted":

@@ -273,7 +273,12 @@ def lint():
 
     Exit 0 when the knowledge base loads and validates, 2 when it does not.
     """
-    kb = get_kb()
+    from cptkg.knowledge.loader import KBLoadError, load_kb
+
+    try:
+        kb = load_kb(shacl="always")  # lint validates the shapes every time
+    except KBLoadError as e:
+        fail(f"knowledge base cannot be used: {e}")
     used = {s for p in (kb.check_program, kb.infer_program) for r in p.rules for s in r.meta.source}
     from rdflib.namespace import DCTERMS
     from cptkg.knowledge.loader import local

@@ -1,13 +1,14 @@
 """Judge claims: each claim's lines and history become input facts, the claim
-rules run in an isolated pyDatalog database, and each line gets a verdict
-with the rules and sources behind it."""
+rules run on the engine (isolated per request), and each line gets a verdict
+with the rules and sources behind it. Many claims go through one engine call
+where the engine allows it (:func:`check_claims`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from cptkg.judge.input import Claim, InputError
 from cptkg.knowledge.loader import KnowledgeBase
-from cptkg.judge.reasons import Reason, verdict_reasons
+from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationTimeout, Model
 from cptkg.judge import runner
 
@@ -71,6 +72,24 @@ class ClaimResult:
                 "lines": [ln.to_json() for ln in self.lines], "kb_version": self.kb_version}
 
 
+def _want(kb: KnowledgeBase) -> list[str]:
+    return [p for p in kb.verdicts if p in kb.check_program.idb]
+
+
+def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> ClaimResult:
+    program = kb.check_program
+    lines = []
+    rejects = verdict_reasons_by_key(kb, program, model, "reject")
+    warns = verdict_reasons_by_key(kb, program, model, "warn")
+    for ln in sorted(claim.lines, key=lambda l: l.line):
+        reasons = rejects.get(ln.line, [])
+        warnings = warns.get(ln.line, [])
+        lines.append(LineResult(ln.line, ln.code, "rejected" if reasons else "accepted", reasons, warnings,
+                                ln.date_of_service, ln.provider_role))
+    status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
+    return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
+
+
 def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bindings: bool = False,
                 engine=None) -> ClaimResult:
     """Judge one validated claim; every input line comes back with a verdict.
@@ -79,46 +98,70 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     explainer wants every rule's): reading them all costs about as much again.
     """
     facts = claim_facts(claim)
-    program = kb.check_program
-    model = runner.run(kb, "claim", facts, want=[p for p in kb.verdicts if p in program.idb],
+    model = runner.run(kb, "claim", facts, want=_want(kb),
                        rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, engine=engine)
-    lines = []
-    for ln in sorted(claim.lines, key=lambda l: l.line):
-        reasons = verdict_reasons(kb, program, model, "reject", ln.line)
-        warnings = verdict_reasons(kb, program, model, "warn", ln.line)
-        lines.append(LineResult(ln.line, ln.code, "rejected" if reasons else "accepted", reasons, warnings,
-                                ln.date_of_service, ln.provider_role))
-    status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
-    return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
+    return _result(kb, claim, model, facts)
 
 
-def not_judged(kb: KnowledgeBase, claim: Claim, error: Exception) -> ClaimResult:
+def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
     """The one place a time-out or an engine failure becomes a one-line error entry."""
-    if isinstance(error, EvaluationTimeout):
-        text = (f"claim {claim.claim_id}: could not be judged within the time limit ({len(claim.lines)} lines, "
-                f"{len(claim.history)} history entries); split the claim or shorten the history")
-    else:
-        text = f"claim {claim.claim_id}: could not be judged ({error})"
-    return ClaimResult(claim.claim_id, "error", kb_version=kb.version, claim=claim, error=text)
+    if isinstance(e, EvaluationTimeout):
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
+            f"claim {c.claim_id}: could not be judged within the time limit ({len(c.lines)} lines, "
+            f"{len(c.history)} history entries); split the claim or shorten the history"))
+    return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
+                       error=f"claim {c.claim_id}: could not be judged ({e})")
 
 
-def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=None, progress=None,
-                 timeout: float = 30.0) -> list[ClaimResult]:
-    """Judge each claim; an input error or a claim the engine could not judge is an error entry.
+#: claims judged in one engine call by :func:`check_claims` (engines that batch)
+BATCH_SIZE = 500
 
-    ``progress(done, total)`` is called after each claim.
+
+def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=None, timeout: float = 30.0,
+                 batch_size: int = BATCH_SIZE, progress=None) -> list[ClaimResult]:
+    """Judge many claims; the results are those of :func:`check_claim` on each, in order.
+
+    On an engine that batches (clingo), up to ``batch_size`` claims are judged
+    in one engine call, each claim's facts keyed by its position
+    (:mod:`cptkg.engines.scoped`). If a batch cannot be judged (time limit,
+    engine error), its claims are judged one by one, so only the claim at
+    fault gets the one-line error. ``progress(done, total)`` is called as
+    claims are judged.
     """
-    out = []
+    from cptkg import engines
+
+    eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
+    out: list[ClaimResult | None] = [None] * len(claims)
+    todo: list[int] = []
     for i, c in enumerate(claims):
         if isinstance(c, InputError):
-            out.append(ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version))
+            out[i] = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version)
         else:
+            todo.append(i)
+    if eng.batches and len(todo) > 1:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            facts = [claim_facts(claims[i]) for i in chunk]
             try:
-                out.append(check_claim(kb, c, timeout=timeout, engine=engine))
+                models = runner.run_many(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"},
+                                         timeout=timeout, engine=eng)
+            except (EvaluationTimeout, EvaluationError):
+                continue  # judged one by one below
+            for i, f, m in zip(chunk, facts, models):
+                out[i] = _result(kb, claims[i], m, f)
+            if progress:
+                progress(sum(r is not None for r in out), len(claims))
+    for i in todo:
+        if out[i] is None:
+            c = claims[i]
+            try:
+                out[i] = check_claim(kb, c, timeout=timeout, engine=eng)
             except (EvaluationTimeout, EvaluationError) as e:
-                out.append(not_judged(kb, c, e))
-        if progress:
-            progress(i + 1, len(claims))
+                out[i] = not_judged(kb, c, e)
+            if progress:
+                progress(sum(r is not None for r in out), len(claims))
+    if progress:
+        progress(len(claims), len(claims))
     return out
 
 

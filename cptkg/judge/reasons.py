@@ -28,13 +28,29 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
     conf = rule.meta.confidence or _weakest(s.confidence for s in srcs)
     return Reason(
         rule=rule.meta.id or rule.head.pred,
-        message=fill(rule.meta.message or rule.head.pred, bindings, kb.label),
+        message=fill(rule.meta.message or rule.head.pred, bindings, _labels(kb)),
         source="; ".join(dict.fromkeys(s.cite() for s in srcs)),
         confidence=conf,
         sources=[s.to_json() for s in srcs],
         bindings=dict(bindings),
         rule_index=index,
     )
+
+
+def _labels(kb: KnowledgeBase):
+    """``kb.label``, remembered per term: a loaded KB's labels never change."""
+    fn = kb.cache.get("label-memo")
+    if fn is None:
+        memo: dict[str, str] = {}
+
+        def fn(term: str) -> str:
+            out = memo.get(term)
+            if out is None:
+                out = memo[term] = kb.label(term)
+            return out
+
+        kb.cache["label-memo"] = fn
+    return fn
 
 
 def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
@@ -78,6 +94,24 @@ def _weakest(levels) -> str:
     if not levels:
         return "high"
     return min(levels, key=lambda l: order[l])
+
+
+def verdict_reasons_by_key(kb: KnowledgeBase, program, model, head_pred: str) -> dict[object, list[Reason]]:
+    """:func:`verdict_reasons` for every key at once: key -> its reasons, in the same order."""
+    out: dict[object, list[Reason]] = {}
+    seen: dict[object, set[tuple[str, str]]] = {}
+    for k, rule in enumerate(program.rules):
+        if rule.head.pred != head_pred:
+            continue
+        arg = rule.head.args[0]
+        for b in model.bindings.get(k, []):
+            val = b.get(arg.name) if hasattr(arg, "name") else arg.value
+            r = make_reason(kb, rule, b, k)
+            s = seen.setdefault(val, set())
+            if (r.rule, r.message) not in s:
+                s.add((r.rule, r.message))
+                out.setdefault(val, []).append(r)
+    return out
 
 
 def verdict_reasons(kb: KnowledgeBase, program, model, head_pred: str, key_var_value) -> list[Reason]:

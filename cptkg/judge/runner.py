@@ -43,3 +43,24 @@ def run(kb, kind: str, request_facts: Facts, want: Iterable[str] | None, rule_bi
     facts.update(request_facts)
     return engine.evaluate(program_of(kb, kind), facts, want=want, rule_bindings=rule_bindings,
                            timeout=timeout, static=static_for(kb, kind, engine))
+
+
+def scoped_program(kb, kind: str):
+    """``kind``'s program keyed by request, for many requests in one call (cached per KB)."""
+    key = ("scoped", kind)
+    cached = kb.cache.get(key)
+    if cached is None:
+        from cptkg.engines.scoped import scope_program
+
+        cached = kb.cache[key] = scope_program(program_of(kb, kind), kb.input_predicates.get(kind, set()))
+    return cached
+
+
+def run_many(kb, kind: str, requests: list[Facts], want: Iterable[str] | None, rule_bindings: bool | set[str],
+             timeout: float = 30.0, engine: Engine | str | None = None) -> list[Model]:
+    """:func:`run` for many requests at once: one engine call where the engine batches."""
+    engine = engines.get(engine) if not isinstance(engine, Engine) else engine
+    return engine.evaluate_many(program_of(kb, kind), kb.facts, requests, kb.input_predicates.get(kind, set()),
+                                want=want, rule_bindings=rule_bindings, timeout=timeout,
+                                static=static_for(kb, kind, engine),
+                                scoped=scoped_program(kb, kind) if engine.batches else None)

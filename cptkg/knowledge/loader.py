@@ -3,7 +3,12 @@
 The KB is validated against ontology/shapes.ttl (pySHACL) and the rules
 against the ontology's declared predicates before anything is judged: a KB
 edit that breaks either is refused with the file and the reason, instead of
-quietly changing verdicts.
+quietly changing verdicts. SHACL validation (about half the load time) runs
+when the KB's content has changed since it last passed, and always in
+``cptkg lint``: a pass is remembered as a small JSON file named by the
+SHA-256 of every ontology, KB and shape file and the pySHACL version
+(:func:`shacl_marker`; written atomically, safe to delete, nothing in it is
+executed or unpickled).
 
 RDF reaches Datalog through one documented mapping: a property annotated
 ``ont:datalogPredicate "name"`` turns each triple (s p o) into the fact
@@ -14,6 +19,9 @@ RDF reaches Datalog through one documented mapping: a property annotated
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -196,6 +204,63 @@ def _validate(data: Graph, shapes: Graph, subject_file: dict[str, str]) -> None:
     raise KBLoadError("knowledge base does not conform to its SHACL shapes:\n  " + "\n  ".join(sorted(set(problems))))
 
 
+#: bump when _validate's settings change, so earlier passes no longer count
+_SHACL_SETTINGS = "pyshacl inference=none advanced=True allow_warnings=True v1"
+
+
+def cache_dir() -> Path:
+    """Where cptkg keeps what it may recompute: ``CPTKG_CACHE_DIR``, else the XDG cache folder."""
+    env = os.environ.get("CPTKG_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cptkg"
+
+
+def shacl_key(files: list[Path]) -> str:
+    """SHA-256 over the validated files' names and bytes, the pySHACL version and the settings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    try:
+        h.update(version("pyshacl").encode())
+    except PackageNotFoundError:  # pragma: no cover - a dependency
+        h.update(b"pyshacl ?")
+    h.update(_SHACL_SETTINGS.encode())
+    for p in files:
+        h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def shacl_marker(key: str) -> Path:
+    return cache_dir() / f"shacl-pass-{key}.json"
+
+
+def _passed_before(key: str) -> bool:
+    try:
+        data = json.loads(shacl_marker(key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("key") == key and data.get("conforms") is True
+
+
+def _remember_pass(key: str) -> None:
+    """Write the marker atomically (temp file + os.replace); a failure only costs the next start."""
+    target = shacl_marker(key)
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".shacl-", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"key": key, "conforms": True}, f)
+        os.replace(tmp, target)
+    except OSError:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 def _closure(graph: Graph) -> set[tuple[str, str]]:
     g = nx.DiGraph()
     for cls in graph.subjects(RDF.type, OWL.Class):
@@ -316,11 +381,13 @@ def pack_version(pack: FamilyPack) -> str:
     return content_hash([p for p in pack.version_files() if p.exists()])
 
 
-def load_kb(root: Path | str | None = None) -> KnowledgeBase:
+def load_kb(root: Path | str | None = None, shacl: str = "changed") -> KnowledgeBase:
     """Load and check the core ontology and the family pack at ``root``.
 
     ``root`` is a pack folder (``families/<name>``); None means ``CPTKG_KB``
-    or the default pack. Nothing here runs a rule engine.
+    or the default pack. Nothing here runs a rule engine. ``shacl`` is
+    "changed" (validate unless these exact files passed before) or "always"
+    (``cptkg lint``).
     """
     try:
         pack = read_pack(locate(root))
@@ -353,7 +420,10 @@ def load_kb(root: Path | str | None = None) -> KnowledgeBase:
         if path.exists():
             shapes += _parse_turtle(path, pack)
     if len(shapes):
-        _validate(full, shapes, subject_file)
+        key = shacl_key(onto_files + kb_files + [p for p in pack.shape_files() if p.exists()])
+        if shacl == "always" or not _passed_before(key):
+            _validate(full, shapes, subject_file)
+            _remember_pass(key)
     props, edb, verdicts = _declared_predicates(onto)
     facts, prov = _facts(full, props)
     # constants must not collide across namespaces

@@ -1,8 +1,10 @@
 """The `datalog-conformance` suite's core groups, through cptkg's rule layer.
 
 Every case runs through :class:`cptkg.conformance.CptkgEvaluator` (our
-parser, ``build_program`` and the pyDatalog backend) and is judged by the
-suite's own ``YamlTestRunner``. Cases listed in :data:`EXCLUDED` are
+parser, ``build_program`` and an engine) and is judged by the suite's own
+``YamlTestRunner``, once per engine in :data:`ENGINES`: pyDatalog (ids
+``basic/...``) and clingo (ids ``clingo:basic/...``, so the per-group summary
+counts each engine apart). Cases listed in :data:`EXCLUDED` are
 expected to fail for the reason given (strict xfail: if one starts passing,
 the run fails until the list and docs/conformance.md are updated).
 
@@ -32,14 +34,18 @@ _ARITH = "arithmetic over variables; our rule language has no arithmetic (outsid
 _HMMER = ("pyDatalog does not finish within the time limit (nor within 500 s when tried): 52,153 facts, "
           "points-to analysis with five mutually recursive predicates")
 
-#: case name -> why it fails; kept in step with docs/conformance.md
+#: case name -> why it fails on every engine; kept in step with docs/conformance.md
 EXCLUDED: dict[str, str] = {
     "souffle_plus_A": _ARITH + " (head term a+b)",
     "crepe_unbound_variable": _ARITH + " (Fib(n - 1, x)); the adapter refuses the rule before "
                               "our safety check can report the expected 'unbound_variable'",
-    "souffle_hmmer_CPtrLoad": _HMMER,
-    "souffle_hmmer_CPtrStore": _HMMER,
 }
+#: engine -> case name -> why it fails on that engine only
+EXCLUDED_ON: dict[str, dict[str, str]] = {
+    "pydatalog": {"souffle_hmmer_CPtrLoad": _HMMER, "souffle_hmmer_CPtrStore": _HMMER},
+    "clingo": {},
+}
+ENGINES = tuple(os.environ.get("CPTKG_CONFORMANCE_ENGINES", "pydatalog,clingo").split(","))
 
 
 def _load_group(group: str) -> list[tuple[str, SuiteCase]]:
@@ -62,12 +68,15 @@ def _load_group(group: str) -> list[tuple[str, SuiteCase]]:
 
 def _params():
     params = []
-    for group in GROUPS:
-        for case_id, case in _load_group(group):
+    cases = [c for group in GROUPS for c in _load_group(group)]
+    for engine in ENGINES:
+        excluded = {**EXCLUDED, **EXCLUDED_ON.get(engine, {})}
+        for case_id, case in cases:
             marks = [pytest.mark.slow]
-            if case.name in EXCLUDED:
-                marks.append(pytest.mark.xfail(reason=EXCLUDED[case.name], strict=True))
-            params.append(pytest.param(case, id=case_id, marks=marks))
+            if case.name in excluded:
+                marks.append(pytest.mark.xfail(reason=excluded[case.name], strict=True))
+            pid = case_id if engine == "pydatalog" else f"{engine}:{case_id}"
+            params.append(pytest.param(case, engine, id=pid, marks=marks))
     return params
 
 
@@ -78,7 +87,7 @@ class _SharedProgramEvaluator(CptkgEvaluator):
     _memo: dict[str, tuple[str, object]] = {}
 
     def evaluate(self, program):
-        key = hashlib.sha256(repr((self.dialect, program.rules,
+        key = hashlib.sha256(repr((self.engine, self.dialect, program.rules,
                                    sorted((p, sorted(map(repr, rows))) for p, rows in program.facts.items())))
                              .encode()).hexdigest()
         if key not in self._memo:
@@ -92,19 +101,20 @@ class _SharedProgramEvaluator(CptkgEvaluator):
         return value
 
 
-@pytest.mark.parametrize("case", _params())
-def test_case(case: SuiteCase):
-    evaluator = _SharedProgramEvaluator(dialect=dialect_for_source(case.source), timeout=TIMEOUT)
+@pytest.mark.parametrize("case,engine", _params())
+def test_case(case: SuiteCase, engine: str):
+    evaluator = _SharedProgramEvaluator(dialect=dialect_for_source(case.source), timeout=TIMEOUT, engine=engine)
     YamlTestRunner(evaluator).run_test_case(case)
 
 
 @pytest.mark.slow
 def test_every_excluded_case_exists_in_the_suite():
     names = {c.name for g in GROUPS for _, c in _load_group(g)}
-    assert set(EXCLUDED) <= names, sorted(set(EXCLUDED) - names)
+    listed = set(EXCLUDED).union(*EXCLUDED_ON.values())
+    assert listed <= names, sorted(listed - names)
 
 
 def test_excluded_cases_are_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "conformance.md").read_text(encoding="utf-8")
-    missing = [name for name in EXCLUDED if name not in doc]
+    missing = [name for name in set(EXCLUDED).union(*EXCLUDED_ON.values()) if name not in doc]
     assert not missing, f"excluded cases missing from docs/conformance.md: {missing}"

@@ -8,16 +8,16 @@ import streamlit as st
 from cptkg.faces.markup import md
 import cptkg
 from cptkg import readers
-from cptkg.faces.explorer.common import kb_or_stop
+from cptkg.faces.explorer.common import current_engine, kb_or_stop
 from cptkg import frame_csv
 
 
-def judge_batch(kb, data, progress=None) -> list[dict]:
+def judge_batch(kb, data, progress=None, engine=None) -> list[dict]:
     """Verdicts (no proofs: a batch wants speed) for a claim or a list of claims, through the pipeline.
 
     ``progress(done, total)`` is called after each claim.
     """
-    return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], progress=progress)
+    return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], progress=progress, engine=engine)
 
 
 def batch_table(results: list[dict]) -> pd.DataFrame:
@@ -64,7 +64,8 @@ def page() -> None:
         try:
             data = readers.read(up.getvalue(), kb=kb).claims
             bar = st.progress(0.0, text="judging…")
-            results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"))
+            results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"),
+                                      engine=current_engine())
         except InputError as e:
             st.error(md(e))
             return

@@ -11,7 +11,7 @@ import streamlit as st
 
 from cptkg.faces.markup import md, md_code
 from cptkg import InputError, load_json, readers, vocabulary
-from cptkg.faces.explorer.common import draw_graph, kb_or_stop, status_badge
+from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
@@ -144,7 +144,7 @@ def fix_summary(s: dict) -> str:
 # ------------------------------------------------------------------- state
 def _judge_into_state(kb, data: Any) -> None:
     try:
-        results = judge(kb, data)
+        results = judge(kb, data, engine=current_engine())
     except InputError as e:
         st.session_state["checker_error"] = str(e)
         st.session_state.pop("checker_results", None)

@@ -16,6 +16,30 @@ def disclaimer(kb: KnowledgeBase) -> str:
     return " ".join(x for x in (f"{pack.codes}." if pack.codes else "", pack.disclaimer) if x)
 
 
+#: engines the sidebar offers: the in-process rule engines (batch-only Spark is left out)
+SELECTABLE_ENGINES = ("clingo", "pydatalog", "duckdb")
+
+
+def engine_selector() -> str:
+    """The sidebar's rule-engine selector; the choice is this session's only."""
+    from cptkg import engines
+
+    default = engines.get().name
+    options = [e for e in SELECTABLE_ENGINES if e in engines.names()]
+    if default not in options:
+        options.insert(0, default)
+    return st.sidebar.selectbox("Rule engine", options, index=options.index(default), key="engine",
+                                help="Every verdict, proof and fix on every page comes from this engine; "
+                                     "pyDatalog is the reference the others are proven equal to.")
+
+
+def current_engine() -> str:
+    """This session's rule engine (the sidebar's choice, else the default engine)."""
+    from cptkg import engines
+
+    return st.session_state.get("engine") or engines.get().name
+
+
 def kb_or_stop() -> KnowledgeBase:
     """The family pack's KB (``CPTKG_KB`` or the default pack); a KB that fails its checks stops
     the page with the reason."""

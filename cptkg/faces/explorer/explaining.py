@@ -12,7 +12,7 @@ import cptkg
 from cptkg import Encounter, KnowledgeBase, apply_suggestion
 
 
-def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:
+def judge(kb: KnowledgeBase, data: Any, progress=None, engine=None) -> list[dict]:
     """Judge and explain one claim object or a list, through the pipeline; a claim
     that cannot be judged comes back as ``{"claim_id", "status": "error", "error"}``
     beside the others.
@@ -22,7 +22,8 @@ def judge(kb: KnowledgeBase, data: Any, progress=None) -> list[dict]:
     """
     if not isinstance(data, (dict, list)):
         raise cptkg.InputError(f"input: expected a claim object or a list of claims, got {type(data).__name__}")
-    return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], explain=True, progress=progress)
+    return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], explain=True, progress=progress,
+                              engine=engine)
 
 
 def apply_fix(claim: dict, suggestion: dict) -> dict:
@@ -30,6 +31,6 @@ def apply_fix(claim: dict, suggestion: dict) -> dict:
     return apply_suggestion(claim, suggestion)
 
 
-def explain_encounter(kb: KnowledgeBase, enc: Encounter) -> dict:
+def explain_encounter(kb: KnowledgeBase, enc: Encounter, engine=None) -> dict:
     """The code finder's result: codes with proofs, not-chosen codes with why-not."""
-    return cptkg.infer(enc, kb=kb, explain=True)
+    return cptkg.infer(enc, kb=kb, explain=True, engine=engine)

@@ -6,14 +6,14 @@ import streamlit as st
 
 from cptkg.faces.markup import md, md_code
 from cptkg import EvaluationError, EvaluationTimeout, InputError, parse_encounter, vocabulary
-from cptkg.faces.explorer.common import draw_graph, kb_or_stop
+from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop
 from cptkg.faces.explorer.explaining import explain_encounter
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
 
-def find_codes(kb, encounter: dict) -> dict:
+def find_codes(kb, encounter: dict, engine=None) -> dict:
     """Validated encounter in, the inferred codes (explained) out; InputError on bad input."""
-    return explain_encounter(kb, parse_encounter(encounter, kb))
+    return explain_encounter(kb, parse_encounter(encounter, kb), engine=engine)
 
 
 def example_encounter(kb) -> dict:
@@ -53,7 +53,7 @@ def page() -> None:
                 if col.checkbox(kb.label(vocab.term("service", v) or v), value=v in defaults, key=f"finder_svc_{v}")]
     enc = {"encounter_id": "explorer", "performer_role": role, "device": device, "route": route, "services": services}
     try:
-        res = find_codes(kb, enc)
+        res = find_codes(kb, enc, engine=current_engine())
     except InputError as e:
         st.warning(md(e))
         return

@@ -10,7 +10,7 @@ from cptkg.faces.explorer import finder
 from cptkg.faces.explorer import graph_page
 from cptkg.faces.explorer import query
 from cptkg.faces.explorer import rules_page
-from cptkg.faces.explorer.common import disclaimer, kb_or_stop
+from cptkg.faces.explorer.common import disclaimer, engine_selector, kb_or_stop
 
 
 def title() -> str:
@@ -23,6 +23,7 @@ def title() -> str:
 
 def pages() -> list:
     st.sidebar.caption(disclaimer(kb_or_stop()))
+    engine_selector()
     return [
         st.Page(checker.page, title="Claim checker", icon=":material/receipt_long:", url_path="checker", default=True),
         st.Page(graph_page.page, title="Knowledge graph", icon=":material/hub:", url_path="graph"),

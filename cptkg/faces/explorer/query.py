@@ -24,7 +24,7 @@ from cptkg import Atom, Rule, RuleLoadError, RuleSyntaxError, build_program
 from cptkg import parse_rules as parse_text
 from cptkg import engines
 from cptkg import EvaluationError, EvaluationTimeout
-from cptkg.faces.explorer.common import kb_or_stop
+from cptkg.faces.explorer.common import current_engine, kb_or_stop
 
 from cptkg import sparql
 
@@ -106,7 +106,7 @@ def _as_rules(text: str) -> list[Rule]:
 
 
 def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                limit: int = DEFAULT_LIMIT, with_rules: str | None = None) -> Table:
+                limit: int = DEFAULT_LIMIT, with_rules: str | None = None, engine: str | None = None) -> Table:
     """Evaluate Datalog over the KB facts; rows of ``want`` (default: the last rule's head).
 
     ``with_rules`` ("claim" or "infer") adds that rule file's rules, so a query
@@ -135,7 +135,7 @@ def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT
     facts = {p: set() for p in kb.edb}
     facts.update(kb.facts)
     try:
-        model = engines.get().evaluate(prog, facts, want=[head], rule_bindings=False, timeout=timeout)
+        model = engines.get(engine).evaluate(prog, facts, want=[head], rule_bindings=False, timeout=timeout)
     except EvaluationTimeout:
         raise QueryError(f"the query did not finish within {timeout:g} s and was stopped") from None
     except EvaluationError as e:
@@ -178,7 +178,8 @@ def page() -> None:
                                                                         "claim": "the pack's claim rules (rules/claim.dl)",
                                                                         "infer": "the pack's inference rules (rules/infer.dl)"}[v])
         if st.button("Run Datalog", key="run_datalog"):
-            _show(lambda: run_datalog(kb, text, with_rules=None if rules_from == "none" else rules_from))
+            _show(lambda: run_datalog(kb, text, with_rules=None if rules_from == "none" else rules_from,
+                                      engine=current_engine()))
 
 
 def _show(run) -> None:

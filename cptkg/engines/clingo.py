@@ -1,0 +1,273 @@
+"""Run a checked Program on clingo (Potassco's grounder and solver), in-process.
+
+Stratified Datalog is a subset of what clingo grounds: for a stratified
+program the grounder alone derives the one answer set, so an evaluation is
+one ``ground`` and one trivial ``solve``.
+
+The clingo program is rendered from the rule AST (:mod:`cptkg.rules.ast`),
+never from rule or claim text: predicates become ``p<N>`` by their index in a
+table, variables ``V<N>``, and every constant a clingo string (escaped) or a
+number, so no input value can change the program's shape. Every rule
+``h(X) :- body`` is installed as ``r<k>(all vars) :- body`` and
+``h(X) :- r<k>(all vars)``, as the pyDatalog engine does, so the caller gets
+each rule's bindings for proofs, why-not and fixes.
+
+Isolation without a fork: each evaluation builds its own ``clingo.Control``
+and drops it afterwards, and clingo keeps no state outside a Control, so two
+concurrent sessions never see each other's facts. clingo's C calls release
+the GIL, so the evaluation runs in a worker thread the caller can stop
+waiting for. The time limit is enforced in two places: the program is
+grounded one stratum (strongly connected component) at a time and the
+deadline is checked between strata, and ``Control.interrupt()`` stops the
+solve. What clingo cannot interrupt is the grounding of one stratum; at the
+limit the caller gets :class:`EvaluationTimeout` at once and the worker
+stops, dropping its Control, when that stratum ends. pyDatalog needs a fork
+because its compiled engine never releases the GIL; clingo does, so no fork
+is needed.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Iterable
+
+from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.rules.ast import Comparison, Const, Literal, Var
+from cptkg.rules.program import Program
+
+_INT_MIN, _INT_MAX = -(2 ** 31), 2 ** 31 - 1
+_CMP = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def const(value) -> str:
+    """A Python value as a clingo term: a number, or an escaped string."""
+    if isinstance(value, bool):
+        raise EvaluationError(f"value {value!r} is neither text nor a whole number")
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise EvaluationError(f"number {value} is outside the range clingo can hold (32-bit)")
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    raise EvaluationError(f"value {value!r} is neither text nor a whole number")
+
+
+class _Names:
+    """Predicate names of the rendered program: ``p<N>`` per source predicate."""
+
+    def __init__(self):
+        self.to_clingo: dict[str, str] = {}
+        self.from_clingo: dict[str, str] = {}
+
+    def __call__(self, pred: str) -> str:
+        n = self.to_clingo.get(pred)
+        if n is None:
+            n = f"p{len(self.to_clingo)}"
+            self.to_clingo[pred] = n
+            self.from_clingo[n] = pred
+        return n
+
+
+def _atom(name: str, args: list[str]) -> str:
+    return f"{name}({','.join(args)})" if args else name
+
+
+def _render_rules(program: Program, names: _Names, skip: set[int], bind: set[int]) -> dict[str, list[str]]:
+    """The rules as clingo text, grouped by the head's stratum (its SCC index)."""
+    stratum_of = {p: i for i, s in enumerate(program.strata) for p in s}
+    parts: dict[str, list[str]] = {}
+    for k, rule in enumerate(program.rules):
+        if k in skip:
+            continue
+        vmap: dict[str, str] = {}
+
+        def term(t, vmap=vmap):
+            if isinstance(t, Const):
+                return const(t.value)
+            if t.anonymous:
+                return "_"
+            v = vmap.get(t.name)
+            if v is None:
+                v = vmap[t.name] = f"V{len(vmap)}"
+            return v
+
+        vars_ = [term(v) for v in rule.variables()]
+        body = []
+        for item in rule.body:
+            if isinstance(item, Literal):
+                a = _atom(names(item.atom.pred), [term(x) for x in item.atom.args])
+                body.append(("not " + a) if item.negated else a)
+            elif isinstance(item, Comparison):
+                body.append(f"{term(item.left)}{_CMP[item.op]}{term(item.right)}")
+            else:  # pragma: no cover - the AST has only these two
+                raise EvaluationError(f"unsupported body item {item!r}")
+        head = _atom(names(rule.head.pred), [term(a) for a in rule.head.args])
+        part = f"s{stratum_of.get(rule.head.pred, 0)}"
+        out = parts.setdefault(part, [])
+        if k in bind:
+            aux = _atom(f"r{k}", vars_)
+            out.append(f"{aux}:-{','.join(body)}.")
+            out.append(f"{head}:-{aux}.")
+        else:
+            out.append(f"{head}:-{','.join(body)}.")
+    for f in program.facts:
+        if f.head.pred in stratum_of:
+            parts.setdefault(f"s{stratum_of[f.head.pred]}", []).append(
+                _atom(names(f.head.pred), [const(a.value) for a in f.head.args]) + ".")
+    return parts
+
+
+def _render_facts(facts: Facts, program: Program, names: _Names, skip: set[str]) -> str:
+    used = program.used_predicates()
+    out = []
+    for pred, rows in facts.items():
+        if pred not in used or pred in skip:
+            continue
+        n = names(pred)
+        for row in rows:
+            out.append(f"{n}({','.join(map(const, row))})." if row else f"{n}.")
+    for f in program.facts:
+        if f.head.pred not in program.idb:  # the others go with their stratum's rules
+            out.append(_atom(names(f.head.pred), [const(a.value) for a in f.head.args]) + ".")
+    return "\n".join(out)
+
+
+def _value(sym):
+    import clingo
+
+    if sym.type == clingo.SymbolType.Number:
+        return sym.number
+    if sym.type == clingo.SymbolType.String:
+        return sym.string
+    return str(sym)  # pragma: no cover - our programs make no function terms
+
+
+def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings,
+              deadline: float, static: Static | None, cancelled: threading.Event, holder: list) -> Model:
+    import clingo
+
+    skip = set(static.rules) if static is not None else set()
+    preds = list(want) if want is not None else list(program.idb)
+    if rule_bindings is True:
+        bind = set(range(len(program.rules)))
+    elif rule_bindings:
+        bind = {k for k, r in enumerate(program.rules) if r.head.pred in rule_bindings}
+    else:
+        bind = set()
+    bind -= skip
+    names = _Names()
+    static_preds = set(static.facts) if static is not None else set()
+    # Static facts replace the static rules; a predicate derived both by a
+    # static and a dynamic rule cannot exist (the latter makes it dynamic).
+    all_facts = dict(facts)
+    if static is not None:
+        all_facts.update(static.facts)
+    for p in program.edb:
+        names(p)
+    for p in program.idb:
+        names(p)
+    parts = _render_rules(program, names, skip, bind)
+    shows = [f"#show {names(p)}/{program.idb[p]}." for p in preds if p in program.idb and p not in static_preds]
+    shows += [f"#show r{k}/{len(program.rules[k].variables())}." for k in sorted(bind)]
+    # A predicate used but defined by no rule or fact is declared empty, as
+    # clingo would otherwise warn and pyDatalog raise.
+    ctl = clingo.Control(["--warn=none", "--models=1"])
+    holder.append(ctl)
+    ctl.add("base", [], _render_facts(all_facts, program, names, set()) + "\n" + "\n".join(shows))
+    order = [f"s{i}" for i in range(len(program.strata))]
+    for name in order:
+        if name in parts:
+            ctl.add(name, [], "\n".join(parts[name]))
+    ctl.ground([("base", [])])
+    for name in order:
+        if name not in parts:
+            continue
+        if cancelled.is_set() or time.monotonic() > deadline:
+            raise EvaluationTimeout("")
+        ctl.ground([(name, [])])
+    if cancelled.is_set() or time.monotonic() > deadline:
+        raise EvaluationTimeout("")
+    symbols: list = []
+    with ctl.solve(yield_=True) as handle:
+        for m in handle:
+            symbols = m.symbols(shown=True)
+            break
+        res = handle.get()
+    if res.interrupted:
+        raise EvaluationTimeout("")
+    if not res.satisfiable:  # pragma: no cover - a stratified program always has its model
+        raise EvaluationError("the rules have no model")
+    out: Facts = {p: set() for p in preds if p in program.idb}
+    raw: dict[int, list[tuple]] = {k: [] for k in bind}
+    for s in symbols:
+        name = s.name
+        args = tuple(_value(a) for a in s.arguments)
+        if name[0] == "r":
+            raw[int(name[1:])].append(args)
+        else:
+            out[names.from_clingo[name]].add(args)
+    bindings: dict[int, list[dict]] = {}
+    for k, rows in raw.items():
+        vnames = [v.name for v in program.rules[k].variables()]
+        if not vnames:
+            bindings[k] = [{}] if rows else []
+        else:
+            bindings[k] = [dict(zip(vnames, row)) for row in sorted(rows, key=repr)]
+    if static is not None:
+        for p in preds:
+            if p in static.facts:
+                out[p] = set(static.facts[p])
+        if rule_bindings:
+            for k, bs in static.bindings.items():
+                if rule_bindings is True or program.rules[k].head.pred in rule_bindings:
+                    bindings[k] = bs
+    return Model(out, bindings)
+
+
+def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
+             rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
+    """Evaluate ``program`` over ``facts`` on a fresh Control in a worker thread, within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    box: queue.Queue = queue.Queue(maxsize=1)
+    cancelled = threading.Event()
+    holder: list = []
+    want = list(want) if want is not None else None
+
+    def work():
+        try:
+            box.put(("ok", _evaluate(program, facts, want, rule_bindings, deadline, static, cancelled, holder)))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            box.put(("err", e))
+
+    t = threading.Thread(target=work, name="cptkg-clingo", daemon=True)
+    t.start()
+    try:
+        kind, value = box.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        cancelled.set()
+        for ctl in holder:
+            ctl.interrupt()  # stops a running solve; grounding stops at the next stratum
+        raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+    if kind == "err":
+        if isinstance(value, EvaluationTimeout):
+            raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+        if isinstance(value, EvaluationError):
+            raise value
+        raise EvaluationError(f"rule evaluation failed: {type(value).__name__}: {value}") from None
+    return value
+
+
+class ClingoEngine(Engine):
+    """clingo, in-process: the default engine for every interactive answer."""
+
+    name = "clingo"
+    batches = True
+
+    def evaluate(self, program: Program, facts: Facts, want: Iterable[str] | None = None,
+                 rule_bindings: bool | set[str] = True, timeout: float = 30.0,
+                 static: Static | None = None) -> Model:
+        return evaluate(program, facts, want, rule_bindings, timeout, static)
+
+
+ENGINE = ClingoEngine()
