@@ -16,7 +16,7 @@ import re
 from typing import Any, Iterable
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
+PLAIN_NUMBER = "[+-]?[0-9]+([.][0-9]+)?"  # no backslash: the same in DuckDB and Spark SQL literals
 _NUMBER = re.compile(PLAIN_NUMBER)
 
 

@@ -93,3 +93,27 @@ def test_every_csv_writer_in_the_package_uses_the_helper():
         assert not re.search(r"(?<!spreadsheet)\.(writer|DictWriter)\(", (ROOT / w).read_text(encoding="utf-8")), w
         assert ".to_csv(" not in (ROOT / w).read_text(encoding="utf-8"), w
     assert "safe_sql" in (ROOT / "cptkg/judge/batch.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_spark_batch_csv_neutralises_the_same_cells_as_duckdb(tmp_path):
+    from spark_support import spark_session
+
+    from cptkg.engines.sql.spark import SparkBackend
+    from cptkg.judge.batch import run_batch
+
+    spark = spark_session()
+    src = tmp_path / "in.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
+        for cid, code in [("=1+1", "-1+5"), ("-3", "+A1"), ("@x", "62367"), ("\t=2", "=CMD|'/C CALC'!A0")]:
+            w.writerow([cid, "P", 1, code, "2025-03-04", "D", "physician"])
+    run_batch(src, tmp_path / "duck.csv", engine="duckdb")
+    run_batch(src, tmp_path / "spark.csv", backend=SparkBackend(spark))
+    duck = (tmp_path / "duck.csv").read_text(encoding="utf-8")
+    assert_no_formula(duck)
+    sprk = list(csv.DictReader(open(tmp_path / "spark.csv", newline="", encoding="utf-8")))
+    keep = ("claim_id", "code", "status", "error")
+    assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep}
+                                                       for r in csv.DictReader(io.StringIO(duck, newline=""))]

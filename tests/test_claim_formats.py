@@ -199,16 +199,16 @@ CSV_BAD = {
     "missing column": ("claim_id,patient_id,line,code\nC,P,1,62370\n", "header: missing columns"),
     "empty file": ("", "empty file"),
     "header only": (HEADER, "no claim rows"),
-    "line not a number": (HEADER + "C,P,one,62370,2024-01-01,D,physician,1,\n", "row 2, field line"),
+    "line not a number": (HEADER + "C,P,one,62370,2024-01-01,D,physician,1,\n", "row 1, field line"),
     "impossible date": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,\nC,P,2,62370,2024-02-30,D,physician,1,\n",
-                        "row 3"),
-    "unknown role": (HEADER + "C,P,1,62370,2024-01-01,D,surgeon,1,\n", "row 2"),
-    "empty code": (HEADER + "C,P,1,,2024-01-01,D,physician,1,\n", "row 2, field code"),
+                        "row 2"),
+    "unknown role": (HEADER + "C,P,1,62370,2024-01-01,D,surgeon,1,\n", "row 1"),
+    "empty code": (HEADER + "C,P,1,,2024-01-01,D,physician,1,\n", "row 1, field code"),
     "duplicate line": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,\nC,P,1,62369,2024-01-01,D,physician,1,\n",
-                       "already appears in row 2"),
+                       "already appears in row 1"),
     "two patients for a claim": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,\nC,Q,2,62369,2024-01-01,D,physician,1,\n",
-                                 "row 3, field patient_id"),
-    "too many values": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,,extra\n", "row 2: more values"),
+                                 "row 2, field patient_id"),
+    "too many values": (HEADER + "C,P,1,62370,2024-01-01,D,physician,1,,extra\n", "row 1: the record does not have one field per column"),
     "not utf-8": (None, "not UTF-8"),
 }
 
@@ -224,7 +224,7 @@ def test_malformed_csv_is_one_line_naming_the_row(name):
 
 def test_malformed_history_row_is_named():
     bad = b"patient_id,code,date_of_service\nP1,,2023-01-01\n"
-    with pytest.raises(ReadError, match="history file, row 2, field code"):
+    with pytest.raises(ReadError, match="history file, row 1, field code"):
         readers.read(CLAIMS_CSV, history=bad)
 
 

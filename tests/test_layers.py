@@ -31,8 +31,10 @@ ALLOWED = {
               "api"},
     "__main__": {"faces"},
     "spreadsheet": set(),
+    "limits": set(),
+    "bounded": set(),
 }
-LEAVES = {"spreadsheet"}  # utilities with no cptkg import, usable from any layer
+LEAVES = {"spreadsheet", "limits", "bounded"}  # utilities with no layer import, usable from any layer
 
 
 def _module(path: Path) -> str:

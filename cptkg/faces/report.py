@@ -3,21 +3,27 @@ from __future__ import annotations
 
 from cptkg.io.writers.text import _wrap, claim_report, explained_claim_report, proof_text
 from cptkg.judge.infer import InferResult
+from cptkg.judge.input import one_line
+
+
+def _t(value) -> str:
+    """User text in a report: control characters (\\r, ANSI escapes, ...) shown escaped, never obeyed."""
+    return one_line("" if value is None else str(value))
 
 __all__ = ["claim_report", "explained_claim_report", "infer_report", "proof_text"]
 
 
 def infer_report(res: InferResult) -> str:
-    out = [f"Encounter {res.encounter_id}"]
+    out = [f"Encounter {_t(res.encounter_id)}"]
     if res.codes:
         for code, reasons in res.codes:
-            out.append(f"  BILL {code}  {res.descriptors.get(code, '')[:90]}")
+            out.append(f"  BILL {_t(code)}  {_t(res.descriptors.get(code, '')[:90])}")
             for r in reasons:
                 out.append(_wrap(f"- {r.message}", "        "))
     else:
         out.append("  No code of the family fits this encounter.")
     for svc, reasons in res.uncovered:
-        out.append(f"  Not covered by any code: {svc}")
+        out.append(f"  Not covered by any code: {_t(svc)}")
         for r in reasons:
             out.append(_wrap(f"- {r.message}", "        "))
     out.append("  Not chosen:")

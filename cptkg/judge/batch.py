@@ -17,6 +17,7 @@ Rows in = rows out, always.
 """
 from __future__ import annotations
 
+import os
 import string
 import time
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ CLAIM_KEYS = {"line": [(0,)], "billed": [(0,)], "in_history": [(0,)], "billed_pr
 VERDICTS = ("reject", "warn")
 OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
 CSV_TEXT_COLUMNS = ("claim_id", "code", "rules", "reasons", "warnings", "error")
+
+
+GLOB_CHARS = frozenset("*?[")
 
 
 class BatchInputError(ValueError):
@@ -337,8 +341,19 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     in_kind, out_kind = file_kind(input_path), file_kind(output_path)
     h_kind = file_kind(history_path) if history_path else None
     for p in filter(None, [input_path, history_path]):
+        if GLOB_CHARS.intersection(str(p)):
+            # DuckDB and Spark would read the name as a pattern of many files
+            raise BatchInputError(f"{p}: a file name with * ? or [ is not read (cptkg batch reads one file, "
+                                  f"named literally, and the engines would expand it as a pattern); rename the file")
         if not Path(p).exists():
             raise BatchInputError(f"{p}: no such file")
+        if not Path(p).is_file():
+            raise BatchInputError(f"{p}: is not a file")
+        if Path(output_path).exists() and Path(output_path).resolve() == Path(p).resolve():
+            raise BatchInputError(f"-o {output_path}: is the input file {p}; the verdicts would overwrite the claims")
+    for p, kind in ((input_path, in_kind), (history_path, h_kind)):
+        if p and kind == "parquet":
+            _check_parquet(p, engine if backend is None else getattr(backend.dialect, "name", engine))
     kb = kb or default_kb()
     if backend is None:
         backend = _backend(engine)
@@ -348,6 +363,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     step("reading claim lines")
     cols = _read(b, input_path, "raw_input", in_kind)
     _require(input_path, cols, REQUIRED)
+    if not b.count("raw_input"):
+        raise BatchInputError(f"{input_path}: no claim rows (the file has a header or a schema but no rows)")
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
     b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
     if history_path:
@@ -374,15 +391,18 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
     dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
             GROUP BY claim_id, line HAVING count(*) > 1),
+    {_claim_size_sql(txt)}
     r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
         r.role, r.units, r.modifiers, ids.cid,
         CASE WHEN r.error IS NOT NULL THEN r.error
              WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
              WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
+             WHEN cs.problem IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the claim ', cs.problem)
              WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the patient''s history cannot be read (', h.error, ')')
         END AS error
         FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
         LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
+        LEFT JOIN cs ON cs.claim_id = r.claim_id
         LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id),
     fb AS (SELECT claim_id, min(row_no) AS first_bad FROM r2 WHERE error IS NOT NULL AND claim_id IS NOT NULL GROUP BY claim_id)
     SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
@@ -493,7 +513,18 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
 
         out_cols = ", ".join(f"{safe_sql(c, b.regex_full)} AS {c}" if c in CSV_TEXT_COLUMNS else d.ident(c)
                              for c in OUTPUT_COLUMNS)
-    lines_out = b.write_query(f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}", output_path, out_kind)
+    # Written to a temporary file beside the target and renamed when complete:
+    # a batch killed or failing mid-write leaves no file under the final name.
+    tmp_out = _temporary_beside(output_path)
+    try:
+        lines_out = b.write_query(f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}", tmp_out, out_kind)
+        os.replace(tmp_out, output_path)
+    except BaseException:
+        try:
+            os.unlink(tmp_out)
+        except OSError:
+            pass
+        raise
     (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
     by_rule = dict(b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule"))
     (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
@@ -505,6 +536,78 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
                    rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
                    seconds=time.perf_counter() - t0, engine=d.name)
 
+
+
+def _temporary_beside(path) -> str:
+    """A fresh name in the target's folder (same file system, so the final rename is atomic)."""
+    import secrets
+
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise BatchInputError(f"-o {path}: the folder {folder} does not exist")
+    # the suffix stays, so the engines pick the same writer
+    return str(folder / f".{target.stem}.cptkg-partial-{os.getpid()}-{secrets.token_hex(4)}{target.suffix}")
+
+
+def _check_parquet(path, engine: str) -> None:
+    """A Parquet file's schema, before the engine reads it: duplicate or nested columns, no rows."""
+    from collections import Counter
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cptkg.limits import MAX_CSV_COLUMNS
+
+    try:
+        f = pq.ParquetFile(path)
+        schema = f.schema_arrow
+    except (OSError, pa.ArrowException) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise BatchInputError(f"{path}: cannot be read as parquet: {first}") from None
+    if len(schema.names) > MAX_CSV_COLUMNS:
+        raise BatchInputError(f"{path}: {len(schema.names):,} columns; a claim file has at most {MAX_CSV_COLUMNS:,}")
+    names = [n.strip().lower() for n in schema.names]
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
+    if dupes:
+        raise BatchInputError(f"{path}: column {dupes[0]} appears twice")
+    if f.metadata.num_rows == 0:
+        raise BatchInputError(f"{path}: no claim rows (the file has a schema but no rows)")
+    for name, fld in zip(names, schema):
+        t = fld.type
+        nested = pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t) or pa.types.is_map(t)
+        if not nested or name not in LINE_COLUMNS + HISTORY_COLUMNS:
+            continue
+        if name == "modifiers" and (pa.types.is_list(t) or pa.types.is_large_list(t)) and engine == "duckdb":
+            continue  # a list of modifiers: read as a list (DuckDBBackend joins it)
+        raise BatchInputError(f"{path}: column {name} holds {t}; it must hold text"
+                              + (" (a list of modifiers is read by the duckdb engine only)" if name == "modifiers" else ""))
+
+
+def _claim_size_sql(txt: str) -> str:
+    """CTEs ending in ``cs``: claims too large for the engine (cptkg.limits), the problem in billing words.
+
+    Ordered pairs of billed entries (lines and the patient's history) on the
+    same date are what the exclusion rules join: per claim, the history's own
+    pairs plus, on each date of the claim's lines, the pairs the lines add.
+    """
+    from cptkg.limits import MAX_HISTORY_PER_CLAIM as H, MAX_LINES_PER_CLAIM as L, MAX_SAME_DATE_PAIRS as P
+
+    n = lambda v: f"CAST({v} AS {txt})"  # noqa: E731
+    return f"""hd AS (SELECT patient_id, dos, count(*) AS hn FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos),
+    hp AS (SELECT patient_id, count(*) AS h_entries, sum(hn * (hn - 1)) AS h_pairs FROM hd GROUP BY patient_id),
+    ld AS (SELECT claim_id, dos, count(*) AS ln FROM r0 WHERE claim_id IS NOT NULL GROUP BY claim_id, dos),
+    cl AS (SELECT ld.claim_id, min(ids.pmin) AS patient_id, sum(ld.ln) AS n_lines,
+               sum((ld.ln + coalesce(hd.hn, 0)) * (ld.ln + coalesce(hd.hn, 0) - 1)
+                   - coalesce(hd.hn, 0) * (coalesce(hd.hn, 0) - 1)) AS line_pairs
+           FROM ld JOIN ids ON ids.claim_id = ld.claim_id LEFT JOIN hd ON hd.patient_id = ids.pmin AND hd.dos = ld.dos
+           GROUP BY ld.claim_id),
+    cs AS (SELECT cl.claim_id, CASE
+             WHEN cl.n_lines > {L} THEN concat('has ', {n('cl.n_lines')}, ' lines; at most {L:,} lines are judged in one claim (split the claim)')
+             WHEN coalesce(hp.h_entries, 0) > {H} THEN concat('has ', {n('hp.h_entries')}, ' history entries for its patient; at most {H:,} are considered (give only the history that can matter)')
+             WHEN cl.line_pairs + coalesce(hp.h_pairs, 0) > {P} THEN concat('bills ', {n('cl.line_pairs + coalesce(hp.h_pairs, 0)')}, ' pairs of services on the same date; at most {P:,} are judged in one claim (split the claim by date)')
+           END AS problem
+           FROM cl LEFT JOIN hp ON hp.patient_id = cl.patient_id),"""
 
 def _read(b, path, name: str, kind: str) -> list[str]:
     """Load a file; one that cannot be read at all is an input error, not an engine failure."""
@@ -535,9 +638,16 @@ def _backend(engine: str):
         be = DuckDBBackend()
         # Bounded memory: past the limit DuckDB spills to a temporary folder
         # instead of growing (1 M lines peak at about 1.4 GiB this way).
-        limit = os.environ.get("CPTKG_DUCKDB_MEMORY", "1200MB")
+        from cptkg.limits import DUCKDB_MEMORY
+
+        limit = os.environ.get("CPTKG_DUCKDB_MEMORY", DUCKDB_MEMORY)
         be.conn.execute("SET memory_limit = ?", [limit])
-        be.conn.execute("SET temp_directory = ?", [os.path.join(tempfile.gettempdir(), "cptkg-duckdb")])
+        spill = tempfile.mkdtemp(prefix="cptkg-duckdb-")  # this run's own spill folder, removed at exit
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, spill, True)
+        be.conn.execute("SET temp_directory = ?", [spill])
         be.conn.execute("SET preserve_insertion_order = false")  # output is sorted by row explicitly
         # No automatic checkpoints of the in-memory database: each one
         # compressed every table written since the last (dictionary, FSST,

@@ -12,7 +12,8 @@ import json
 import re
 from typing import Any, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, ValidationInfo, field_validator
+from cptkg.limits import MAX_HISTORY_PER_CLAIM, MAX_JSON_DIGITS, MAX_LINES_PER_CLAIM, claim_size_problem
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, ValidationInfo, field_validator
 
 MAX_TEXT = 200
 MAX_CODE = 20
@@ -106,8 +107,14 @@ def _date(v: Any) -> str:
     return v
 
 
-Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE)]
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be empty (it holds only spaces)")
+    return v
+
+
+Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_not_blank)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE), AfterValidator(_not_blank)]
 
 
 class _Strict(BaseModel):
@@ -154,8 +161,8 @@ class HistoryEntry(_Strict):
 class Claim(_Strict):
     claim_id: Text
     patient_id: Text
-    lines: Annotated[list[ClaimLine], Field(min_length=1, max_length=1000)]
-    history: Annotated[list[HistoryEntry], Field(max_length=10_000)] = []
+    lines: Annotated[list[ClaimLine], Field(min_length=1, max_length=MAX_LINES_PER_CLAIM)]
+    history: Annotated[list[HistoryEntry], Field(max_length=MAX_HISTORY_PER_CLAIM)] = []
 
 
 class Encounter(_Strict):
@@ -229,7 +236,8 @@ def _explain(err: dict) -> str:
             return f"must be a whole number, got {masked(inp)}"
         if t == "string_type":
             return f"must be text, got {masked(inp)}"
-        if t not in ("missing", "extra_forbidden", "string_too_short", "string_too_long", "too_short", "too_long"):
+        if t not in ("missing", "extra_forbidden", "string_too_short", "string_too_long", "too_short", "too_long",
+                     "value_error"):
             return f"is not a valid identifier ({masked(inp)})"
     if t == "missing":
         return "is missing"
@@ -278,7 +286,7 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
     ident = None
     if isinstance(raw, dict):
         v = raw.get(id_field)
-        ident = v[:60] if isinstance(v, str) else None
+        ident = v[:60] if isinstance(v, str) and v.strip() else None
     if not isinstance(raw, dict):
         raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {type(raw).__name__}".replace("  ", " "), ident)
     try:
@@ -302,7 +310,18 @@ def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
         if ln.line in seen:
             raise InputError(f"claim {claim.claim_id}, line {ln.line}, field line: line number {ln.line} appears more than once", claim.claim_id)
         seen.add(ln.line)
+    problem = claim_size_problem(len(claim.lines), len(claim.history), same_date_pairs(claim))
+    if problem:  # the same limits and words as cptkg batch (cptkg.limits)
+        raise InputError(f"claim {claim.claim_id}: the claim {problem}", claim.claim_id)
     return claim
+
+
+def same_date_pairs(claim: Claim) -> int:
+    """Ordered pairs of billed entries (lines and history) on the same date: what the exclusion rules join."""
+    from collections import Counter
+
+    per_date = Counter(e.date_of_service for e in [*claim.lines, *claim.history])
+    return sum(n * (n - 1) for n in per_date.values())
 
 
 def _typename(v: Any) -> str:
@@ -326,12 +345,39 @@ def _no_duplicate_keys(pairs):
     for k, v in pairs:
         if k in out:
             raise InputError(f"field '{k[:40]}' appears twice in one object")
+        _refuse_huge(k, v)
         out[k] = v
     return out
 
 
+class _HugeNumber:
+    """A number with more digits than any field takes; refused naming its field."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+    def problem(self) -> str:
+        return f"a number of {self.digits:,} digits is not allowed (at most {MAX_JSON_DIGITS})"
+
+
+def _number(text: str):
+    digits = len(text.lstrip("-"))
+    return _HugeNumber(digits) if digits > MAX_JSON_DIGITS else int(text)
+
+
+def _float(text: str):
+    return _HugeNumber(len(text)) if len(text) > 4 * MAX_JSON_DIGITS else float(text)
+
+
+def _refuse_huge(key: str | None, value: Any) -> None:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, _HugeNumber):
+            raise InputError(f"field '{key[:40]}': {item.problem()}" if key else item.problem())
+
+
 def load_json(text: str | bytes, what: str = "input") -> Any:
-    """Parse JSON text; refuse duplicate keys, NaN and absurd nesting clearly."""
+    """Parse JSON text; refuse duplicate keys, NaN, huge numbers and absurd nesting clearly."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
@@ -340,13 +386,22 @@ def load_json(text: str | bytes, what: str = "input") -> Any:
     def _bad_constant(name):
         raise InputError(f"{what}: {name} is not allowed in JSON input")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_bad_constant)
-    except InputError:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_bad_constant,
+                          parse_int=_number, parse_float=_float)
+        _refuse_huge(None, data)
+        return data
+    except InputError as e:
+        if str(e).startswith("field '"):
+            raise InputError(f"{what}, {e}") from None
+        if str(e).startswith("a number of"):
+            raise InputError(f"{what}: {e}") from None
         raise
     except json.JSONDecodeError as e:
         raise InputError(f"{what}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
         raise InputError(f"{what}: JSON nested too deeply") from None
+    except ValueError as e:  # a number Python will not convert, and the like
+        raise InputError(f"{what}: not valid JSON ({' '.join(str(e).split())[:120]})") from None
 
 
 def parse_claims(data: Any, kb=None) -> tuple[list[Claim | InputError], bool]:

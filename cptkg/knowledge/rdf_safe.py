@@ -122,12 +122,55 @@ def _warm_up() -> None:
 _warmed = False
 
 
-def parse_rdf(data: str | bytes, format: str, base: str = DEFAULT_BASE) -> Graph:
+def parse_rdf(data: str | bytes, format: str, base: str = DEFAULT_BASE, timeout: float | None = None,
+              max_bytes: int | None = None) -> Graph:
     """Parse RDF text from an untrusted source into a new Graph.
 
     Raises :class:`RdfInputError` (one line) for unknown formats, syntax
-    errors, remote JSON-LD contexts, and any attempt to read a URL or file.
+    errors, remote JSON-LD contexts, any attempt to read a URL or file, input
+    over ``max_bytes`` (default cptkg.limits.MAX_RDF_BYTES), and a
+    parse that takes longer than ``timeout`` seconds (default
+    RDF_PARSE_SECONDS) or more memory than CHILD_MEMORY_BYTES: the parse runs
+    in a forked child (cptkg.bounded), so a billion-laughs RDF/XML or a
+    megabyte-long literal cannot hang the caller. ``timeout=0`` parses in
+    this process (trusted callers, tests of the guard itself).
     """
+    from cptkg.limits import MAX_RDF_BYTES, RDF_PARSE_SECONDS
+
+    limit = MAX_RDF_BYTES if max_bytes is None else max_bytes
+    size = len(data.encode("utf-8") if isinstance(data, str) else data) if isinstance(data, (str, bytes)) else 0
+    if size > limit:
+        raise RdfInputError(f"RDF input of {size:,} bytes is over the limit of {limit:,} bytes")
+    timeout = RDF_PARSE_SECONDS if timeout is None else timeout
+    if not timeout:
+        return _parse_here(data, format, base)
+    from cptkg.bounded import StepMemory, StepTimeout, run_bounded
+
+    global _warmed
+    if not _warmed:  # in the parent, so every child starts warm
+        _warm_up()
+        _warmed = True
+    try:
+        triples, namespaces = run_bounded(_parse_for_parent, (data, format, base), timeout=timeout)
+    except StepTimeout:
+        raise RdfInputError(f"{format}: parsing did not finish within {timeout:g} s and was stopped "
+                            f"(entity expansion or a very long literal?)") from None
+    except StepMemory as e:
+        raise RdfInputError(f"{format}: parsing {e}") from None
+    g = Graph()
+    for prefix, ns in namespaces:
+        g.bind(prefix, ns, override=True)
+    for t in triples:
+        g.add(t)
+    return g
+
+
+def _parse_for_parent(data, format, base):
+    g = _parse_here(data, format, base)
+    return list(g), list(g.namespaces())
+
+
+def _parse_here(data: str | bytes, format: str, base: str = DEFAULT_BASE) -> Graph:
     global _warmed
     fmt = FORMATS.get(str(format).lower())
     if fmt is None:

@@ -43,6 +43,38 @@ ALLOWED_GRAPHS = {ONTOLOGY_GRAPH, KB_GRAPH}
 QUERY_KINDS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct"}
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_LIMIT = 1000
+MAX_QUERY_CHARS = 100_000
+MAX_NESTING = 24  # rdflib's parser recurses per level: 40 nested { reached Python's recursion limit
+
+
+def _nesting(text: str) -> int:
+    """Deepest nesting of brackets outside strings, IRIs and comments (an upper bound is enough)."""
+    depth = best = 0
+    quote = None
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif ch == "<" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] not in "=<":
+            j = text.find(">", i)
+            if j > 0 and " " not in text[i:j]:
+                i = j
+        elif ch in "{([":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "})]":
+            depth = max(depth - 1, 0)
+        i += 1
+    return best
 
 
 class QueryRefused(ValueError):
@@ -107,8 +139,15 @@ def check_query(text: str) -> Query:
     """Parse and vet a query; the prepared query, or :class:`QueryRefused`."""
     if not text or not text.strip():
         raise QueryRefused("the query is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryRefused(f"the query is {len(text):,} characters long; at most {MAX_QUERY_CHARS:,}")
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise QueryRefused(f"the query is nested {depth} levels deep; at most {MAX_NESTING} levels of {{ }}, ( ) or [ ]")
     try:
         parsed = parseQuery(text)
+    except RecursionError:
+        raise QueryRefused(f"the query is nested too deeply (at most about {MAX_NESTING} levels of {{ }} or ( ))") from None
     except ParseException as e:
         try:
             parseUpdate(text)
@@ -117,6 +156,8 @@ def check_query(text: str) -> Query:
         raise QueryRefused("SPARQL updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: the knowledge graph is read-only here") from None
     try:
         query = translateQuery(parsed)
+    except RecursionError:
+        raise QueryRefused("the query is nested too deeply") from None
     except Exception as e:  # rdflib raises plain Exceptions for semantic errors
         raise QueryRefused(f"not a valid SPARQL query: {e}") from None
     kind = query.algebra.name
@@ -189,43 +230,33 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
 
 
 
-def _child(conn, dataset, query, limit):
-    try:
-        conn.send(("ok", evaluate(dataset, query, limit)))
-    except QueryRefused as e:
-        conn.send(("refused", str(e)))
-    except Exception as e:  # reported to the parent as one line
-        conn.send(("error", f"{type(e).__name__}: {e}"))
-    finally:
-        conn.close()
-
-
 def run_query(text: str, dataset: Dataset | None = None, timeout: float = DEFAULT_TIMEOUT,
-              limit: int = DEFAULT_LIMIT) -> QueryResult:
-    """Check and run a query with a time limit (seconds) and a row limit."""
+              limit: int = DEFAULT_LIMIT, memory: int | None = None) -> QueryResult:
+    """Check and run a query with a time limit (seconds), a memory limit and a row limit.
+
+    The query runs in a forked child (cptkg.bounded): past ``timeout`` it is
+    killed, past ``memory`` bytes (default cptkg.limits.CHILD_MEMORY_BYTES)
+    its allocations fail; either way a one-line error, never a hang or a
+    machine out of memory.
+    """
+    from cptkg.bounded import StepMemory, StepTimeout, run_bounded
+    from cptkg.limits import CHILD_MEMORY_BYTES
+
     query = check_query(text)
     dataset = dataset if dataset is not None else query_dataset()
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, dataset, query, limit), daemon=True)
-    proc.start()
-    child.close()
     try:
-        if not parent.poll(timeout):
-            raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
-        status, payload = parent.recv()
-    except EOFError:
-        raise QueryTimeout("the query process ended without an answer") from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
-    if status == "refused":
-        raise QueryRefused(payload)
-    if status == "error":
-        raise QueryRefused(f"the query failed: {payload}")
-    return payload
+        return run_bounded(evaluate, (dataset, query, limit), timeout=timeout,
+                           memory=CHILD_MEMORY_BYTES if memory is None else memory)
+    except StepTimeout:
+        raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped") from None
+    except StepMemory as e:
+        raise QueryRefused(f"the query {e}") from None
+    except QueryRefused:
+        raise
+    except RecursionError:
+        raise QueryRefused("the query is nested too deeply to evaluate") from None
+    except Exception as e:  # reported as one line
+        raise QueryRefused(f"the query failed: {type(e).__name__}: {' '.join(str(e).split())[:200]}") from None
 
 
 # ------------------------------------------------------------ safe parse

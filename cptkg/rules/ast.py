@@ -10,16 +10,20 @@ from dataclasses import dataclass, field
 from typing import Union
 
 
+ANONYMOUS_PREFIX = "_?"  # the parser's name for the n-th '_' of a rule: '_?1', '_?2', ...
+
+
 @dataclass(frozen=True)
 class Var:
     name: str
 
     @property
     def anonymous(self) -> bool:
-        return self.name.startswith("_")
+        """A '_' of the rule text (a variable named '_1' or '_X' by its writer is a named variable)."""
+        return self.name.startswith(ANONYMOUS_PREFIX) or self.name == "_"
 
     def __str__(self) -> str:
-        return self.name
+        return "_" if self.anonymous else self.name
 
 
 @dataclass(frozen=True)

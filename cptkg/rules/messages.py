@@ -28,7 +28,8 @@ class _Formatter(string.Formatter):
             return entry_name(value)
         if spec == "label":
             return self.label(str(value))
-        return super().format_field(value, spec)
+        # no widths, precisions or conversions from a rule file (cptkg lint refuses them too)
+        return super().format_field(value, "")
 
 
 def fill(template: str, bindings: dict, label: Callable[[str], str]) -> str:

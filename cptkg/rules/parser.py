@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 
-from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, RuleMeta, Var
+from cptkg.rules.ast import ANONYMOUS_PREFIX, Atom, Comparison, Const, Literal, Rule, RuleMeta, Var
 
 GRAMMAR = r"""
 start: clause*
@@ -51,6 +51,7 @@ META_RE = re.compile(r"^\s*%+\s*@?(id|message|source|confidence|[a-z_]+)\s*:\s*(
 KNOWN_META = {"id", "message", "source", "confidence", "fix"}
 
 
+
 class RuleSyntaxError(ValueError):
     """A rule file that cannot be read; names the file and line."""
 
@@ -71,8 +72,10 @@ class _Build(Transformer):
     def var(self, items):
         (tok,) = items
         if tok == "_":
+            # each '_' is its own variable, named so no variable written in a rule
+            # can be it ('_1' is a name a user may write; '?' is not a name character)
             self.anon += 1
-            return Var(f"_{self.anon}")
+            return Var(f"{ANONYMOUS_PREFIX}{self.anon}")
         return Var(str(tok))
 
     def sym(self, items):

@@ -87,6 +87,10 @@ class Program:
     strata_sccs: list[set[str]] = field(default_factory=list)
 
 
+# the only formats a message field may have (cptkg.rules.messages): a width such as
+# {C:>1500000000} would print 1.5 GB
+MESSAGE_SPECS = ("", "entry", "label")
+
 def _check_rule(rule: Rule, problems: list[str]) -> None:
     bound: set[str] = set()
     for lit in rule.positive():
@@ -169,9 +173,18 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
                         problems.append(f"{c.where}: rule {c.meta.id}: fix '{spec}' names {a}, which is not a variable of the rule")
         if c.meta.message:
             names = {v.name for v in c.variables()}
-            for _, field_name, _, _ in string.Formatter().parse(c.meta.message):
+            try:
+                fields = list(string.Formatter().parse(c.meta.message))
+            except ValueError as e:
+                problems.append(f"{c.where}: message of rule {c.meta.id} is not a valid template ({e}); write a literal brace as {{{{ or }}}}")
+                fields = []
+            for _, field_name, spec, conversion in fields:
                 if field_name and field_name not in names:
                     problems.append(f"{c.where}: message of rule {c.meta.id} uses {{{field_name}}}, which is not a variable of the rule")
+                elif field_name is not None and (conversion is not None or spec not in MESSAGE_SPECS):
+                    shown = (f"!{conversion}" if conversion else "") + (f":{spec[:20]}" if spec else "")
+                    problems.append(f"{c.where}: message of rule {c.meta.id}: {{{field_name}{shown}}} has a format the "
+                                    f"messages do not support (only {{X}}, {{X:entry}} and {{X:label}})")
     # Stratification: no cycle through negation.
     g = nx.DiGraph()
     g.add_nodes_from(idb)

@@ -112,14 +112,22 @@ class DuckDBBackend:
     def _parquet_view(self, path, name: str) -> list[str]:
         src = f"read_parquet({self.dialect.literal(str(path))}, file_row_number = true)"
         try:
-            cols = [r[0] for r in self.conn.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+            described = self.conn.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+            cols = [r[0] for r in described]
+            types = {r[0]: str(r[1]) for r in described}
         except duckdb.Error as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ValueError(f"{path}: cannot be read as parquet: {first.split(': ', 1)[-1]}") from None
         cols = [c for c in cols if c != "file_row_number"]
         q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731  (column names come from the file)
         names = [c.strip().lower() for c in cols]
-        sel = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(n)}" for c, n in zip(cols, names))
+        def text(c: str) -> str:
+            # a list column (modifiers as a Parquet list): its items joined, as the text form would hold them
+            if types.get(c, "").endswith("[]"):
+                return f"array_to_string(list_transform({q(c)}, lambda m: CAST(m AS VARCHAR)), ';')"
+            return f"CAST({q(c)} AS VARCHAR)"
+
+        sel = ", ".join(f"{text(c)} AS {q(n)}" for c, n in zip(cols, names))
         self.view(name, f"SELECT {sel}, CAST(file_row_number AS BIGINT) + 1 AS row_no FROM {src}")
         return names
 

@@ -23,6 +23,15 @@ def csv_header(path) -> list[str]:
         header = next(csv.reader(fh), [])
     if not header:
         raise ValueError(f"{path}: empty file (no header row)")
+    from collections import Counter
+
+    from cptkg.limits import MAX_CSV_COLUMNS
+
+    if len(header) > MAX_CSV_COLUMNS:
+        raise ValueError(f"{path}: {len(header):,} columns; a claim file has at most {MAX_CSV_COLUMNS:,}")
+    dupes = sorted(n for n, k in Counter(h.strip().lower() for h in header if h.strip()).items() if k > 1)
+    if dupes:
+        raise ValueError(f"{path}: column {dupes[0]} appears twice (which one holds the claim's values?)")
     return header
 
 

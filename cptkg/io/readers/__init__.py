@@ -94,7 +94,12 @@ def read(source: bytes | str | Path, input_format: str | None = None,
         raise ReadError(str(e).replace("input:", f"{name}:", 1)) from None
     if fmt not in format_names():
         raise ReadError(f"--input-format must be one of {', '.join(format_names())}, not {fmt!r}")
-    result = _module(fmt).read(data, name, history=hist, kb=kb)
+    try:
+        result = _module(fmt).read(data, name, history=hist, kb=kb)
+    except ReadError:
+        raise
+    except InputError as e:  # e.g. load_json's refusals: every reader error is a ReadError
+        raise ReadError(str(e)) from None
     result.format = fmt
     return result
 

@@ -6,22 +6,25 @@ are separated by spaces, semicolons or '|'). Rows of one claim need not be
 adjacent. An optional history file has ``patient_id, code,
 date_of_service[, provider_id]`` and gives every claim of that patient its
 billed history. Each row is validated on its own, so an error names the
-row as well as the claim, line and field.
+row as well as the claim, line and field. Rows are numbered from the first
+row after the header (row 1), as ``cptkg batch`` numbers them.
 """
 from __future__ import annotations
 
 import csv as _csv
 import io
 import re
+from collections import Counter
 
 from cptkg.judge.input import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, parse_claim
 from cptkg.io.readers import ReadError, ReadResult
+from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 
 NAME = "csv"
 REQUIRED = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role")
 OPTIONAL = ("units", "modifiers")
 HISTORY_REQUIRED = ("patient_id", "code", "date_of_service")
-MAX_ROWS = 1_000_000
+MAX_ROWS = MAX_CSV_ROWS
 
 
 def _text(data: bytes, source: str) -> str:
@@ -50,25 +53,31 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
     reader = _csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
     if reader.fieldnames is None:
         raise ReadError(f"{source}: empty file, expected a header row with {', '.join(required)}")
+    if len(reader.fieldnames) > MAX_CSV_COLUMNS:
+        raise ReadError(f"{source}, header: {len(reader.fieldnames):,} columns; a claim file has at most "
+                        f"{MAX_CSV_COLUMNS:,} (the format needs {len(REQUIRED) + len(OPTIONAL)})")
     fields = [(f or "").strip().lower() for f in reader.fieldnames]
     missing = [c for c in required if c not in fields]
     if missing:
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    dupes = sorted({f for f in fields if fields.count(f) > 1 and f})
+    counts = Counter(f for f in fields if f)  # one pass: the reader stays linear in the columns
+    dupes = sorted(f for f, n in counts.items() if n > 1)
     if dupes:
         raise ReadError(f"{source}, header: column {dupes[0]} appears twice")
     reader.fieldnames = fields
     try:
-        for n, row in enumerate(reader, start=2):  # row 1 is the header
+        # rows are numbered as cptkg batch numbers them (its ``row`` column):
+        # row 1 is the first row after the header
+        for n, row in enumerate(reader, start=1):
             if n > MAX_ROWS:
                 raise ReadError(f"{source}: more than {MAX_ROWS} rows")
             if None in row:
-                raise ReadError(f"{source}, row {n}: more values than columns")
+                raise ReadError(f"{source}, row {n}: the record does not have one field per column (more values than columns)")
             if all((v or "").strip() == "" for v in row.values()):
                 continue  # blank line
             yield n, {k: (v or "").strip() for k, v in row.items() if k}
     except _csv.Error as e:
-        raise ReadError(f"{source}, row {reader.line_num}: {e}") from None
+        raise ReadError(f"{source}, row {max(reader.line_num - 1, 1)}: {e}") from None
 
 
 def _int(value: str, where: str, field: str) -> int:
@@ -84,7 +93,7 @@ def _history(data: bytes) -> dict[str, list[dict]]:
         where = f"{source}, row {n}"
         for c in HISTORY_REQUIRED:
             if not row[c]:
-                raise ReadError(f"{where}, field {c}: empty")
+                raise ReadError(f"{where}, field {c}: is missing")
         entry = {"code": row["code"], "date_of_service": row["date_of_service"]}
         if row.get("provider_id"):
             entry["provider_id"] = row["provider_id"]
@@ -101,7 +110,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         where = f"{source}, row {n}"
         for c in REQUIRED:
             if not row[c]:
-                raise ReadError(f"{where}, field {c}: empty")
+                raise ReadError(f"{where}, field {c}: is missing")
         line = {
             "line": _int(row["line"], where, "line"),
             "code": row["code"],

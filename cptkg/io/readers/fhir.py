@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cptkg.judge.input import load_json
+from cptkg.judge.input import load_json, one_line
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"
@@ -216,10 +216,17 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     if kind == "Claim":
         return ReadResult([_claim(obj, source, kb)], was_list=False)
     claims, procedures = [], []
+    first_entry: dict[str, int] = {}
     for n, entry in enumerate(obj.get("entry") or []):
         res = entry.get("resource") or {}
         if res.get("resourceType") == "Claim":
-            claims.append(_claim(res, f"{source}, Bundle entry {n}", kb))
+            claim = _claim(res, f"{source}, Bundle entry {n}", kb)
+            cid = claim["claim_id"]
+            if cid in first_entry:  # two verdicts for one id would contradict each other
+                raise ReadError(f"{source}, Bundle entry {n}: Claim.id {one_line(cid[:60])!r} already appears in "
+                                f"entry {first_entry[cid]}; each Claim in a Bundle needs its own id")
+            first_entry[cid] = n
+            claims.append(claim)
         elif res.get("resourceType") == "Procedure":
             procedures.append(res)
     if not claims:

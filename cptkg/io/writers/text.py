@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import textwrap
 
+from cptkg.judge.input import one_line
+
 NAME = "text"
 
 
+def _t(value) -> str:
+    """User text in a report: control characters (\\r, ANSI escapes, ...) shown escaped, never obeyed."""
+    return one_line("" if value is None else str(value))
+
+
 def _wrap(text: str, indent: str) -> str:
-    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ")
+    return textwrap.fill(_t(text), width=100, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
 def claim_report(res: dict) -> str:
     """One claim's verdicts (a ``cptkg check --json`` dict) as readable lines."""
     if res.get("status") == "error":
-        return f"Claim {res.get('claim_id') or '(no id)'}: CANNOT BE JUDGED\n  {res.get('error')}"
-    out = [f"Claim {res['claim_id']}: {res['status'].upper()}"]
+        return f"Claim {_t(res.get('claim_id')) or '(no id)'}: CANNOT BE JUDGED\n  {_t(res.get('error'))}"
+    out = [f"Claim {_t(res['claim_id'])}: {res['status'].upper()}"]
     for ln in res.get("lines", []):
         mark = "ok " if ln["status"] == "accepted" else "NO "
-        out.append(f"  {mark}line {ln['line']}  {ln['code']}  {ln['status']}")
+        out.append(f"  {mark}line {ln['line']}  {_t(ln['code'])}  {ln['status']}")
         for r in ln.get("reasons", []):
             out.append(_wrap(f"- {r['message']}", "        "))
             out.append(_wrap(f"[{r['rule']}; {r['source']}]", "          "))
@@ -37,9 +44,9 @@ def proof_text(node: dict, indent: str = "    ", depth: int = 0) -> str:
     kind = node.get("kind")
     mark = {"derived": "because", "claim": "claim:", "encounter": "input:", "kb": "KB:", "absent": "absent:",
             "comparison": "check:"}.get(kind, "")
-    head = f"{pad}{mark} {node['message']}"
+    head = f"{pad}{mark} {_t(node['message'])}"
     if node.get("rule") and kind == "derived":
-        head += f"  [{node['rule']}]"
+        head += f"  [{_t(node['rule'])}]"
     lines = [head]
     cites = [s.get("citation", "") for s in node.get("source", [])]
     if kind in ("kb", "claim", "encounter") and cites:
@@ -48,9 +55,9 @@ def proof_text(node: dict, indent: str = "    ", depth: int = 0) -> str:
     elif kind == "derived" and cites:
         lines.append(f"{pad}{indent}— {'; '.join(dict.fromkeys(cites))}")
     if node.get("searched"):
-        lines.append(f"{pad}{indent}({node['searched']})")
+        lines.append(f"{pad}{indent}({_t(node['searched'])})")
     for w in node.get("why_not", []):
-        lines.append(f"{pad}{indent}why not: {w['message']}")
+        lines.append(f"{pad}{indent}why not: {_t(w['message'])}")
     if node.get("truncated"):
         lines.append(f"{pad}{indent}… (depth limit)")
     for ch in node.get("children", []):
@@ -61,10 +68,10 @@ def proof_text(node: dict, indent: str = "    ", depth: int = 0) -> str:
 def explained_claim_report(ex: dict) -> str:
     """Claim report with each reason unfolded into its proof, then why-not and fixes."""
     if ex.get("status") == "error":
-        return f"Claim {ex.get('claim_id')}: CANNOT BE JUDGED\n  {ex.get('error')}"
-    out = [f"Claim {ex['claim_id']}: {ex['status'].upper()}"]
+        return f"Claim {_t(ex.get('claim_id'))}: CANNOT BE JUDGED\n  {_t(ex.get('error'))}"
+    out = [f"Claim {_t(ex['claim_id'])}: {ex['status'].upper()}"]
     for ln in ex["lines"]:
-        out.append(f"  line {ln['line']}  {ln['code']}  {ln['status']}")
+        out.append(f"  line {ln['line']}  {_t(ln['code'])}  {ln['status']}")
         for r in ln["reasons"]:
             out.append(_wrap(f"REJECTED: {r['message']}", "    "))
             proofs = r.get("proof")

@@ -1,0 +1,147 @@
+"""Issue 16: every claim reader fuzzed with hostile strings (JSON, CSV, FHIR, Parquet via cptkg batch).
+
+Whatever the content, a reader returns claims or raises its one-line
+ReadError (never another exception, never a message with a line break, never
+a patient id in clear); batch output has one row per input row and no live
+spreadsheet formula. The fast run takes a few hundred examples per reader;
+.ci/attack.sh runs the slow one (CPTKG_FUZZ_EXAMPLES, default 2,000 per
+reader) and prints the figures.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cptkg.io import readers
+from cptkg.io.readers import ReadError
+
+DATA = Path(__file__).parent / "data" / "interop"
+HOSTILE = ["=HYPERLINK(\"http://127.0.0.1:9\")", "=CMD|'/C CALC'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1",
+           "<IMG SRC=//127.1>", "![x](http://127.0.0.1:9/x)", "<IFRAME>", "<STYLE>", "<B>b</B>", "\x1b[2J", "\r",
+           "'; DROP TABLE b_rows; --", "\" OR 1=1 --", "${jndi:ldap://127.0.0.1/a}", "{C:>1500000000}", "../../etc/passwd",
+           "*", "?", "[a-z]", "\x00", "\u202e", "９９", "1" * 5000, " ", "", "NaN", "-0", "1e999", "null",
+           "2024-02-30", "0000-01-01", "9" * 20]
+SECRET = "PAT-SECRET-7"
+hostile = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30))
+FAST = int(os.environ.get("CPTKG_FUZZ_EXAMPLES", "150"))
+FUZZ = dict(deadline=None, database=None, max_examples=FAST,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
+GOOD = ["C1", SECRET, "1", "62367", "2025-03-04", "D1", "physician", "1", ""]
+COUNTS: dict[str, int] = {}
+
+
+def _ok_or_one_line(fn, name):
+    COUNTS[name] = COUNTS.get(name, 0) + 1
+    try:
+        fn()
+    except ReadError as e:
+        msg = str(e)
+        assert msg and "\n" not in msg and "\r" not in msg, msg
+        assert SECRET not in msg, msg
+
+
+@settings(**FUZZ)
+@given(st.lists(st.tuples(st.integers(0, 8), hostile), min_size=1, max_size=6), st.booleans())
+def test_csv_reader(edits, header_edit):
+    row = list(GOOD)
+    header = list(COLUMNS)
+    for i, v in edits:
+        if header_edit and i == 8:
+            header[i] = v
+        else:
+            row[i] = v
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerow(row)
+    _ok_or_one_line(lambda: readers.read(buf.getvalue().encode("utf-8", "surrogatepass"), "csv"), "csv")
+
+
+@settings(**FUZZ)
+@given(st.lists(st.tuples(st.sampled_from(["claim_id", "patient_id", "code", "date_of_service", "provider_id",
+                                           "provider_role", "line", "units", "modifiers"]),
+                          st.one_of(hostile, st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.none(),
+                                    st.lists(hostile, max_size=3))), min_size=1, max_size=5))
+def test_json_reader(edits):
+    from cptkg.judge.input import InputError, parse_claims
+
+    c = {"claim_id": "C1", "patient_id": SECRET, "lines": [dict(zip(COLUMNS[2:7], [1, "62367", "2025-03-04", "D1", "physician"]))]}
+    for k, v in edits:
+        (c if k in ("claim_id", "patient_id") else c["lines"][0])[k] = v
+    text = json.dumps(c, allow_nan=False)
+
+    def run():
+        res = readers.read(text.encode(), "json")
+        for item in parse_claims(res.claims[0])[0]:
+            if isinstance(item, InputError):
+                assert "\n" not in str(item) and SECRET not in str(item)
+                if "patient_id" in [k for k, _ in edits]:
+                    for k, v in edits:
+                        others = [str(w) for k2, w in edits if k2 != "patient_id"]
+                        if (k == "patient_id" and isinstance(v, (str, int)) and len(str(v)) > 3
+                                and not isinstance(v, bool) and not any(str(v) in o for o in others)):
+                            assert str(v) not in str(item), str(item)
+    _ok_or_one_line(run, "json")
+
+
+@settings(**FUZZ)
+@given(st.lists(st.tuples(st.sampled_from(["id", "patient", "code", "date", "provider", "text"]), hostile),
+                min_size=1, max_size=5))
+def test_fhir_reader(edits):
+    doc = json.loads((DATA / "fhir-claim.json").read_text(encoding="utf-8"))
+    for k, v in edits:
+        if k == "id":
+            doc["id"] = v
+        elif k == "patient":
+            doc["patient"] = {"reference": f"Patient/{v}"}
+        elif k == "code" and doc.get("item"):
+            doc["item"][0]["productOrService"] = {"coding": [{"code": v}]}
+        elif k == "date" and doc.get("item"):
+            doc["item"][0]["servicedDate"] = v
+        elif k == "provider":
+            doc["provider"] = {"reference": f"Practitioner/{v}"}
+        else:
+            doc["text"] = {"status": "generated", "div": v}
+    _ok_or_one_line(lambda: readers.read(json.dumps(doc).encode(), "fhir"), "fhir")
+
+
+@settings(**FUZZ)
+@given(st.binary(max_size=400))
+def test_every_reader_on_arbitrary_bytes(data):
+    for fmt in ("json", "csv", "fhir"):
+        _ok_or_one_line(lambda: readers.read(data, fmt), f"bytes-{fmt}")
+
+
+@pytest.mark.slow
+@settings(**{**FUZZ, "max_examples": max(FAST // 20, 20)})
+@given(st.lists(st.lists(hostile, min_size=9, max_size=9), min_size=1, max_size=5))
+def test_parquet_through_cptkg_batch(tmp_path_factory, rows):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from cptkg.faces.commands.batch import command
+    from cptkg.spreadsheet import TRIGGERS
+
+    d = tmp_path_factory.mktemp("pq")
+    clean = [[v.replace("\x00", "") for v in r] for r in rows]
+    pq.write_table(pa.table({c: [r[i] for r in clean] for i, c in enumerate(COLUMNS)}), d / "in.parquet")
+    COUNTS["parquet"] = COUNTS.get("parquet", 0) + 1
+    r = CliRunner().invoke(command, [str(d / "in.parquet"), "-o", str(d / "out.csv")])
+    assert r.exit_code in (0, 1, 2) and "Traceback" not in r.output, r.output
+    if (d / "out.csv").exists():
+        out = list(csv.reader(open(d / "out.csv", newline="", encoding="utf-8")))
+        assert len(out) == 1 + len(rows)
+        assert not [c for row in out for c in row if c[:1] in TRIGGERS and not c.lstrip("+-").replace(".", "").isdigit()]
+
+
+def test_zz_figures():
+    print("\nreader fuzz examples:", dict(sorted(COUNTS.items())))

@@ -1,0 +1,249 @@
+"""Issue 16, findings 5 and 6: every input path bounded, the same answer for the same input.
+
+Huge numbers, deep nesting, wide files, slow parses, memory-hungry queries,
+the console's anonymous variables, message formats, blank values, batch
+file shapes, duplicate FHIR ids and control characters in text reports.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from cptkg.faces.cli import main
+from cptkg.knowledge.pack import DEFAULT_PACK
+
+LINE = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"}
+HEADER = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
+
+
+def claim(cid="C1", **line):
+    return {"claim_id": cid, "patient_id": "P1", "lines": [dict(LINE, **line)]}
+
+
+def one_line(r, code=2):
+    assert r.exit_code == code, r.output
+    err = r.stderr.strip()
+    assert err and len(err.splitlines()) == 1 and "Traceback" not in r.output, r.output
+    return err
+
+
+# ---------------------------------------------------------------- finding 5
+def test_a_5000_digit_number_is_a_one_line_error_naming_the_field():
+    text = json.dumps(claim()).replace('"line": 1', '"line": 1' + "0" * 5000)
+    err = one_line(CliRunner().invoke(main, ["check", "-"], input=text))
+    assert "field 'line'" in err and "5,001 digits" in err
+
+
+def test_a_5000_digit_number_in_fhir_is_a_one_line_error():
+    text = '{"resourceType": "Claim", "id": "X", "total": {"value": 1' + "0" * 5000 + '}}'
+    one_line(CliRunner().invoke(main, ["check", "-", "--input-format", "fhir"], input=text))
+
+
+@pytest.mark.parametrize("depth", [40, 1000])
+def test_deeply_nested_sparql_is_a_one_line_error_in_query_and_the_console(depth, kb):
+    q = "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth
+    err = one_line(CliRunner().invoke(main, ["query", q]))
+    assert "nested" in err
+    from cptkg.faces.explorer.query import QueryError, run_sparql
+
+    with pytest.raises(QueryError, match="nested"):
+        run_sparql(kb, q)
+
+
+def test_nesting_that_rdflib_parses_still_runs():
+    r = CliRunner().invoke(main, ["query", "SELECT * WHERE " + "{" * 10 + " ?s ?p ?o " + "}" * 10, "--limit", "1"])
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("columns", [40_000, 1_000_000])
+def test_a_claim_csv_with_very_many_columns_is_refused_fast(columns):
+    head = ",".join(HEADER[:7] + [f"x{i}" for i in range(columns)])
+    text = head + "\nC1,P1,1,62367,2025-03-04,D1,physician" + "," * columns + "\n"
+    t = time.perf_counter()
+    err = one_line(CliRunner().invoke(main, ["check", "-", "--input-format", "csv"], input=text))
+    assert time.perf_counter() - t < 10 and "columns" in err and "at most 1,000" in err
+
+
+def test_csv_reader_is_linear_up_to_the_column_cap():
+    from cptkg.io.readers import csv as reader
+
+    def timed(n):
+        head = ",".join(HEADER[:7] + [f"x{i}" for i in range(n)])
+        data = (head + "\n" + "\n".join(f"C{k},P1,1,62367,2025-03-04,D1,physician" + "," * n for k in range(200))).encode()
+        t = time.perf_counter()
+        reader.read(data)
+        return time.perf_counter() - t
+    assert timed(990) < 20 * max(timed(99), 0.01)  # 10x the columns: about 10x the time, not 100x
+
+
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE rdf:RDF [<!ENTITY a "aaaaaaaaaa">'
+                  + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdef", "bcdefg"))
+                  + ']><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="urn:ex:">'
+                  + '<rdf:Description rdf:about="urn:a"><ex:p>' + "&g;" * 10 + "</ex:p></rdf:Description></rdf:RDF>")
+
+
+@pytest.mark.parametrize("name,data", [("laughs.rdf", BILLION_LAUGHS),
+                                       ("literal.nt", '<urn:a> <urn:b> "' + "x" * 5_000_000 + '" .\n')])
+def test_slow_rdf_data_is_stopped_at_the_parse_time_limit(tmp_path, monkeypatch, name, data):
+    from cptkg import limits
+
+    monkeypatch.setattr(limits, "RDF_PARSE_SECONDS", 3.0)
+    (tmp_path / name).write_text(data, encoding="utf-8")
+    t = time.perf_counter()
+    err = one_line(CliRunner().invoke(main, ["query", "ASK { ?s ?p ?o }", "--data", str(tmp_path / name)]))
+    assert time.perf_counter() - t < 30 and "did not finish within 3 s" in err
+
+
+def test_rdf_data_over_the_size_cap_is_refused(tmp_path, monkeypatch):
+    from cptkg import limits
+
+    monkeypatch.setattr(limits, "MAX_RDF_BYTES", 1000)
+    (tmp_path / "big.nt").write_text("<urn:a> <urn:b> <urn:c> .\n" * 100, encoding="utf-8")
+    err = one_line(CliRunner().invoke(main, ["query", "ASK { ?s ?p ?o }", "--data", str(tmp_path / "big.nt")]))
+    assert "over the limit of 1,000 bytes" in err
+
+
+def test_a_sparql_query_doubling_a_string_is_stopped_at_the_memory_limit():
+    binds = " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40))
+    q = f'SELECT (STRLEN(?v40) AS ?n) WHERE {{ BIND("abcdefgh" AS ?v0) {binds} }}'
+    t = time.perf_counter()
+    err = one_line(CliRunner().invoke(main, ["query", q, "--timeout", "120"]))
+    assert "memory" in err and time.perf_counter() - t < 60
+
+
+# ---------------------------------------------------------------- finding 6
+def test_console_anonymous_variables_cannot_collide_with_a_variable_named_1(kb):
+    from cptkg.faces.explorer.query import run_datalog
+
+    named = run_datalog(kb, "q(C, Z) :- covers_service(C, _), covers_service(Z, _).")
+    odd = run_datalog(kb, "q(C, _1) :- covers_service(C, _), covers_service(_1, _).")
+    assert len(odd.rows) == len(named.rows) > 13 and sorted(odd.rows) == sorted(named.rows)
+
+
+@pytest.mark.parametrize("field", ["{C:>1500000000}", "{C!r}", "{C:.3}", "{C.__class__}", "{C[0]}"])
+def test_message_format_specs_are_refused_by_lint(tmp_path, field, monkeypatch):
+    pack = tmp_path / "pump"
+    shutil.copytree(DEFAULT_PACK, pack)
+    rules = pack / "rules" / "claim.dl"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("% message: {C} is not a known code", f"% message: {field} is not a known code", 1),
+                     encoding="utf-8")
+    r = CliRunner().invoke(main, ["lint", "--kb", str(pack)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "rule code.unknown" in r.stderr and ("format the messages do not support" in r.stderr
+                                                or "not a variable of the rule" in r.stderr), r.stderr
+
+
+def test_message_fill_ignores_a_width_even_past_lint():
+    from cptkg.rules.messages import fill
+
+    assert fill("{C:>1500000000}!", {"C": "x"}, str) == "x!"
+
+
+@pytest.mark.parametrize("field,value", [("code", "   "), ("provider_id", " "), ("claim_id", "  "), ("provider_role", "\t")])
+def test_whitespace_only_values_are_refused_by_check(field, value):
+    c = claim()
+    if field == "claim_id":
+        c["claim_id"] = value
+    else:
+        c["lines"][0][field] = value
+    err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(c)))
+    assert f"field {field}" in err
+
+
+def _write_csv(path, rows, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def test_blank_values_are_refused_by_check_and_batch_at_the_same_row(tmp_path):
+    from cptkg.faces.commands.batch import command
+
+    rows = [["A", "P1", 1, "62367", "2025-03-04", "D1", "physician", "", ""],
+            ["B", "P1", 1, "   ", "2025-03-04", "D1", "physician", "", ""],
+            ["C", "P1", 1, "62367", "2025-03-04", "  ", "physician", "", ""]]
+    for bad in (1, 2):
+        src = tmp_path / f"in{bad}.csv"
+        _write_csv(src, [rows[0], rows[bad]])
+        err = one_line(CliRunner().invoke(main, ["check", str(src), "--input-format", "csv"]))
+        field = "code" if bad == 1 else "provider_id"
+        assert f"row 2, field {field}" in err, err
+        r = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.csv")])
+        assert r.exit_code == 2
+        out = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
+        assert out[1]["error"].startswith(f"row 2, claim {rows[bad][0]}, field {field}"), out[1]
+
+
+def test_batch_refuses_two_columns_of_one_name(tmp_path):
+    from cptkg.faces.commands.batch import command
+
+    src = tmp_path / "in.csv"
+    _write_csv(src, [["A", "P1", 1, "62367", "2025-03-04", "D1", "physician", "", "", "95990"]], HEADER + ["code"])
+    err = one_line(CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "o.csv")]))
+    assert "column code appears twice" in err
+    t = pa.table({"claim_id": ["A"], "patient_id": ["P"], "line": ["1"], "code": ["62367"], "date_of_service": ["2025-03-04"],
+                  "provider_id": ["D"], "provider_role": ["physician"], "CODE": ["95990"]})
+    pq.write_table(t, tmp_path / "in.parquet")
+    err = one_line(CliRunner().invoke(command, [str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.csv")]))
+    assert "column code appears twice" in err
+
+
+def test_batch_reads_a_star_in_a_path_literally_never_as_a_glob(tmp_path):
+    from cptkg.faces.commands.batch import command
+
+    for name in ("a.parquet", "b.parquet"):
+        pq.write_table(pa.table({c: ["x"] for c in HEADER}), tmp_path / name)
+    err = one_line(CliRunner().invoke(command, [str(tmp_path / "*.parquet"), "-o", str(tmp_path / "o.csv")]))
+    assert "pattern" in err and not (tmp_path / "o.csv").exists()
+
+
+def test_batch_reads_a_list_of_modifiers_as_the_modifiers(tmp_path):
+    from cptkg.faces.commands.batch import command
+
+    base = {"claim_id": ["A", "A"], "patient_id": ["P", "P"], "line": ["1", "2"], "code": ["62367", "95990"],
+            "date_of_service": ["2025-03-04", "2025-03-04"], "provider_id": ["D", "D"],
+            "provider_role": ["physician", "physician"]}
+    pq.write_table(pa.table({**base, "modifiers": pa.array([["59", "KD"], []], pa.list_(pa.string()))}), tmp_path / "l.parquet")
+    pq.write_table(pa.table({**base, "modifiers": ["59;KD", ""]}), tmp_path / "t.parquet")
+    outs = []
+    for name in ("l", "t"):
+        r = CliRunner().invoke(command, [str(tmp_path / f"{name}.parquet"), "-o", str(tmp_path / f"{name}.out.parquet")])
+        assert r.exit_code in (0, 1), r.output
+        outs.append(pq.read_table(tmp_path / f"{name}.out.parquet").to_pylist())
+    assert outs[0] == outs[1]
+
+
+def test_batch_on_an_empty_parquet_or_header_only_csv_is_exit_2(tmp_path):
+    from cptkg.faces.commands.batch import command
+
+    pq.write_table(pa.table({c: pa.array([], pa.string()) for c in HEADER}), tmp_path / "e.parquet")
+    assert "no claim rows" in one_line(CliRunner().invoke(command, [str(tmp_path / "e.parquet"), "-o", str(tmp_path / "o.csv")]))
+    _write_csv(tmp_path / "e.csv", [])
+    assert "no claim rows" in one_line(CliRunner().invoke(command, [str(tmp_path / "e.csv"), "-o", str(tmp_path / "o.csv")]))
+
+
+def test_a_fhir_bundle_with_a_duplicate_claim_id_is_an_error_naming_it():
+    from pathlib import Path
+
+    bundle = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-bundle.json").read_text(encoding="utf-8"))
+    claims = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim"]
+    assert len(claims) >= 2
+    claims[1]["id"] = claims[0]["id"]
+    err = one_line(CliRunner().invoke(main, ["check", "-", "--input-format", "fhir"], input=json.dumps(bundle)))
+    assert claims[0]["id"] in err and "already appears" in err
+
+
+@pytest.mark.parametrize("evil", ["6236\r7", "\x1b[2J62367", "62367\x1b]0;owned\x07", "A\rOK "])
+def test_control_characters_are_escaped_in_the_text_report(evil):
+    r = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim(cid=evil, code=evil[:20])))
+    assert "\r" not in r.stdout and "\x1b" not in r.stdout and "\x07" not in r.stdout
+    assert r.stdout.splitlines()[0].startswith("Claim ")
