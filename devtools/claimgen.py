@@ -67,7 +67,7 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
                 "date_of_service": date if rng.random() < 0.85 else rng.choice(dates),
                 "provider_id": rng.choice(["D1", "D2", "D3"]),
                 "provider_role": rng.choice(ROLES),
-                "units": rng.choice([1, 1, 1, 2] + ([3] if edits else [])),
+                "units": rng.choice([1, 1, 1, 2] + ([3, 5] if edits else [])),
                 "modifiers": rng.choice([";", "|"]).join(mods),
             }
             if edits:

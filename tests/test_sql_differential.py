@@ -44,7 +44,7 @@ def kb():
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     d = tmp_path_factory.mktemp("diff")
-    lines, history = claimgen.generate(N_LINES, seed=11, edits=True)
+    lines, history = claimgen.generate(N_LINES, seed=12, edits=True)
     claimgen.write(lines, d / "lines.csv", claimgen.EDIT_LINE_FIELDS)
     claimgen.write(history, d / "history.csv", claimgen.HISTORY_FIELDS)
     return d, lines, history
