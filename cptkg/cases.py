@@ -35,9 +35,20 @@ def _with_facts(kb: KnowledgeBase, extra: dict | None) -> KnowledgeBase:
     import copy
     k2 = copy.copy(kb)
     k2.facts = {p: set(v) for p, v in kb.facts.items()}
+    k2.cache = {}  # results computed from the KB's facts (the rules' static part) are not the case's
     for pred, rows in extra.items():
         k2.facts.setdefault(pred, set()).update(tuple(r) for r in rows)
     return k2
+
+
+def _with_edits(kb: KnowledgeBase, edits: list | None, file: str) -> KnowledgeBase:
+    """The KB with the case's edit files loaded over it (paths relative to the case file)."""
+    if not edits:
+        return kb
+    from cptkg.knowledge.loader import default_kb
+
+    base = (kb.root / file).parent if not Path(file).is_absolute() else Path(file).parent
+    return default_kb(kb.root, edits=[(base / e).resolve() for e in edits])
 
 
 def _fired(program, model) -> set[str]:
@@ -62,6 +73,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
         res.ok = False
         res.problems.append(f"expected an input error containing {exp['error']!r}, got a verdict")
         return res
+    kb = _with_edits(kb, case.get("edits"), file)
     r = check_claim(_with_facts(kb, case.get("kb_facts")), claims[0], all_bindings=True)
     res.fired = _fired(kb.check_program, r.model)
     if "status" in exp and r.status != exp["status"]:

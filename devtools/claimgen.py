@@ -16,49 +16,69 @@ import pyarrow as pa
 CODES = ["62350", "62351", "62360", "62361", "62362", "62365", "62367", "62368", "62369", "62370",
          "95990", "95991", "J7799"]
 COMMON = ["62367", "62368", "62369", "62370", "95990", "95991", "95991", "95990", "62362", "J7799"]
-UNKNOWN = ["99213", "6236"]
+UNKNOWN = ["99213", "6236", "J0475", "J2278"]
+# Codes of the SYNTHETIC edit files under tests/data/edits (generate(edits=True)):
+# codes outside the KB that only an imported edit names.
+EDIT_CODES = ["27447", "20610", "20610", "29881", "27446", "11042", "97597", "64999", "J0475"]
+EDIT_DATES = ["2024-06-01", "2025-01-01", "2025-03-04", "2025-07-01"]
+ROUTES = ["", "", "", "", "intrathecal", "epidural", "intraventricular"]
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
 DATES = ["2023-12-31", "2024-01-01", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-15"]
 HISTORY_CODES = ["62360", "62361", "62362", "62362", "62365", "62367", "62369", "62370", "95990", "95991"]
 HISTORY_DATES = ["2023-06-01", "2023-12-30", "2023-12-31", "2024-01-01", "2024-02-28", "2024-02-29", "2024-03-01"]
 MODIFIERS = ["KD", "59", "25", "KX"]
+EDIT_MODIFIERS = ["KD", "59", "25", "KX", "76", "77", "XU"]
 
 
-def generate(n_lines: int, seed: int = 7, patients: int | None = None):
-    """(lines, history): lists of dicts with the batch CSV columns."""
+def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bool = False):
+    """(lines, history): lists of dicts with the batch CSV columns.
+
+    ``edits`` adds what the synthetic edit files of tests/data/edits speak
+    of: their codes, dates in their windows, repeat and bypass modifiers
+    and a route on some lines (a different stream of claims from the same seed).
+    """
     rng = random.Random(seed)
+    codes_extra = EDIT_CODES if edits else []
+    dates = DATES + EDIT_DATES if edits else DATES
+    modifiers = EDIT_MODIFIERS if edits else MODIFIERS
     patients = patients or max(1, n_lines // 6)
     lines: list[dict] = []
     history: list[dict] = []
     for p in range(patients):
         if rng.random() < 0.6:
             for _ in range(rng.randint(1, 3)):
-                history.append({"patient_id": f"P{p}", "code": rng.choice(HISTORY_CODES),
-                                "date_of_service": rng.choice(HISTORY_DATES),
+                history.append({"patient_id": f"P{p}", "code": rng.choice(HISTORY_CODES + codes_extra),
+                                "date_of_service": rng.choice(HISTORY_DATES + (EDIT_DATES if edits else [])),
                                 "provider_id": rng.choice(["", "D1", "D2"])})
     c = 0
     while len(lines) < n_lines:
         c += 1
         patient = f"P{rng.randrange(patients)}"
-        date = rng.choice(DATES)
+        date = rng.choice(dates)
         k = min(rng.choice([1, 1, 2, 2, 2, 3, 4]), n_lines - len(lines))
         for ln in range(1, k + 1):
             r = rng.random()
             code = rng.choice(UNKNOWN) if r < 0.02 else rng.choice(COMMON) if r < 0.8 else rng.choice(CODES)
-            mods = rng.sample(MODIFIERS, rng.choice([0, 0, 0, 1, 1, 2]))
-            lines.append({
+            if codes_extra and rng.random() < 0.3:
+                code = rng.choice(codes_extra)
+            mods = rng.sample(modifiers, rng.choice([0, 0, 0, 1, 1, 2]))
+            row = {
                 "claim_id": f"C{c}", "patient_id": patient, "line": ln, "code": code,
-                "date_of_service": date if rng.random() < 0.85 else rng.choice(DATES),
+                "date_of_service": date if rng.random() < 0.85 else rng.choice(dates),
                 "provider_id": rng.choice(["D1", "D2", "D3"]),
                 "provider_role": rng.choice(ROLES),
-                "units": rng.choice([1, 1, 1, 2]),
+                "units": rng.choice([1, 1, 1, 2] + ([3, 5] if edits else [])),
                 "modifiers": rng.choice([";", "|"]).join(mods),
-            })
+            }
+            if edits:
+                row["route"] = rng.choice(ROUTES)
+            lines.append(row)
     return lines, history
 
 
 LINE_FIELDS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role",
                "units", "modifiers"]
+EDIT_LINE_FIELDS = LINE_FIELDS + ["route"]
 HISTORY_FIELDS = ["patient_id", "code", "date_of_service", "provider_id"]
 
 
@@ -88,9 +108,12 @@ def to_claims(lines: list[dict], history: list[dict]) -> list[dict]:
         c = claims.setdefault(r["claim_id"], {"claim_id": r["claim_id"], "patient_id": r["patient_id"],
                                                "lines": [], "history": hist.get(r["patient_id"], [])})
         mods = [m for m in str(r["modifiers"]).replace("|", ";").split(";") if m.strip()]
-        c["lines"].append({"line": int(r["line"]), "code": r["code"], "date_of_service": r["date_of_service"],
-                           "provider_id": r["provider_id"], "provider_role": r["provider_role"],
-                           "units": int(r["units"]), "modifiers": mods})
+        line = {"line": int(r["line"]), "code": r["code"], "date_of_service": r["date_of_service"],
+                "provider_id": r["provider_id"], "provider_role": r["provider_role"],
+                "units": int(r["units"]), "modifiers": mods}
+        if r.get("route"):
+            line["route"] = r["route"]
+        c["lines"].append(line)
     return list(claims.values())
 
 

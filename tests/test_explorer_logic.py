@@ -65,7 +65,8 @@ def test_exclusion_graph_pairs_are_the_ones_the_rules_deny(kb):
     pairs = {frozenset((u, v)) for u, v in e.edges()}
     assert frozenset(("62367", "95990")) in pairs
     assert frozenset(("62365", "62362")) in pairs
-    assert frozenset(("95990", "95991")) not in pairs  # no exclusion between the two refills
+    assert frozenset(("95990", "95991")) in pairs  # 95991 is 95990 requiring a physician's or QHP's skill
+    assert frozenset(("95990", "62361")) in pairs  # the first fill is part of the implantation
 
 
 def test_details_of_a_code_give_descriptor_roles_exclusions_sources_rules(kb):
@@ -74,7 +75,7 @@ def test_details_of_a_code_give_descriptor_roles_exclusions_sources_rules(kb):
     assert "nurse" not in d["may_be_performed_by"] and "physician" in d["may_be_performed_by"]
     assert any(p["code"] == "62367" for p in d["excluded_with"])
     assert d["sources"] and all(s["quote"] for s in d["sources"])
-    assert "role.needs-physician-or-qhp" in d["rules"]
+    assert "role.qhp-fault" in d["rules"]  # the fault the role.needs-physician-or-qhp denial rests on
 
 
 def test_details_of_a_source_say_what_rests_on_it(kb):
@@ -213,10 +214,10 @@ def test_datalog_rule_and_bare_query(kb):
 
 
 def test_datalog_can_read_what_a_rule_file_derives(kb):
-    t = query.run_datalog(kb, 'excluded_pair("62367", C2, X)', with_rules="claim")
-    assert ("95990", "excl-analysis-refill") in t.rows
-    with pytest.raises(query.QueryError, match="undeclared predicate 'excluded_pair'"):
-        query.run_datalog(kb, 'excluded_pair("62367", C2, X)')
+    t = query.run_datalog(kb, 'edit_col2(X, "62367"), edit_col1(X, C1)', with_rules="claim")
+    assert ("edit-refill-includes-analysis", "95990") in t.rows
+    with pytest.raises(query.QueryError, match="undeclared predicate 'edit_col2'"):
+        query.run_datalog(kb, 'edit_col2(X, "62367")')
 
 
 @pytest.mark.parametrize("text,words", [

@@ -2,6 +2,8 @@
 import re
 import shutil
 
+from pathlib import Path
+
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
@@ -34,10 +36,61 @@ def test_shacl_refuses_a_code_without_a_source_naming_file_and_code(kb_copy):
         load_kb(kb_copy)
 
 
-def test_shacl_refuses_an_exclusion_without_bypass_flag(kb_copy):
-    p = kb_copy / "kb" / "exclusions.ttl"
-    p.write_text(p.read_text().replace("ont:modifierMayBypass false ;", "", 1))
-    with pytest.raises(KBLoadError, match=r"kb/exclusions.ttl: excl-analysis-refill"):
+def test_shacl_refuses_a_pair_edit_without_modifier_indicator(kb_copy):
+    p = kb_copy / "kb" / "edits.ttl"
+    p.write_text(p.read_text().replace('ont:modifierIndicator "0" ;', "", 1))
+    with pytest.raises(KBLoadError, match=r"kb/edits.ttl: edit-refill-includes-analysis: a pair edit has one modifier indicator"):
+        load_kb(kb_copy)
+
+
+EDITS = Path(__file__).parent / "data" / "edits"
+
+
+def test_edit_files_load_over_the_pack_and_change_the_version(kb):
+    kb2 = load_kb(kb.root, edits=[EDITS / "synthetic-ptp.ttl", EDITS / "synthetic-mue.ttl"])
+    assert len(kb2.facts["pair_edit"]) == len(kb.facts["pair_edit"]) + 5
+    assert len(kb2.facts["unit_edit"]) == 3
+    assert ("urn:cptkg:synthetic-mue:row-2", 1) in kb2.facts["unit_edit_max"]
+    assert kb2.version != kb.version
+    assert kb2.sources["urn:cptkg:synthetic-ptp:source"].cite().startswith("SYNTHETIC PTP")
+
+
+def test_an_edit_file_that_breaks_the_shapes_is_refused_naming_the_file(tmp_path, kb):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text((EDITS / "synthetic-mue.ttl").read_text().replace('ont:adjudicationIndicator "1"', 'ont:adjudicationIndicator "7"'))
+    with pytest.raises(KBLoadError, match=r"bad.ttl: urn:cptkg:synthetic-mue:row-2: a unit edit has one adjudication indicator"):
+        load_kb(kb.root, edits=[bad])
+
+
+def test_an_edit_file_of_unknown_type_or_missing_is_refused(tmp_path, kb):
+    (tmp_path / "e.csv").write_text("x")
+    with pytest.raises(KBLoadError, match="unknown edit file type '.csv'"):
+        load_kb(kb.root, edits=[tmp_path / "e.csv"])
+    with pytest.raises(KBLoadError, match="no such edit file"):
+        load_kb(kb.root, edits=[tmp_path / "none.ttl"])
+    (tmp_path / "e.ttl").write_text("this is not turtle ;;")
+    with pytest.raises(KBLoadError, match="e.ttl: not a valid edit file"):
+        load_kb(kb.root, edits=[tmp_path / "e.ttl"])
+
+
+def test_a_rejection_rule_without_a_reason_code_is_refused(kb_copy):
+    p = kb_copy / "rules" / "claim.dl"
+    p.write_text(p.read_text() + "\n% id: no-carc\n% message: m\n% source: g1-1\nreject(L) :- line(L).\n")
+    with pytest.raises(KBLoadError, match="rejects a line but names no reason code"):
+        load_kb(kb_copy)
+
+
+def test_a_warning_rule_carries_no_reason_code(kb_copy):
+    p = kb_copy / "rules" / "claim.dl"
+    p.write_text(p.read_text() + "\n% id: w-carc\n% message: m\n% source: g1-1\n% carc: 97\n% group: CO\nwarn(L) :- line(L).\n")
+    with pytest.raises(KBLoadError, match="not a rejection: it carries no reason code"):
+        load_kb(kb_copy)
+
+
+def test_a_reason_code_that_is_not_one_is_refused(kb_copy):
+    p = kb_copy / "rules" / "claim.dl"
+    p.write_text(p.read_text() + "\n% id: bad-carc\n% message: m\n% source: g1-1\n% carc: ninety\n% group: XX\nreject(L) :- line(L).\n")
+    with pytest.raises(KBLoadError, match="is not an X12 claim adjustment reason code"):
         load_kb(kb_copy)
 
 
@@ -65,7 +118,7 @@ def test_a_rule_without_a_source_is_refused(kb_copy):
 
 def test_every_kb_fact_used_by_rules_rests_on_a_source(kb):
     used = kb.check_program.used_predicates() | kb.infer_program.used_predicates()
-    computed = {"code", "exclusion", "subclass_of", "input_value", "instance_of"}
+    computed = {"code", "pair_edit", "unit_edit", "code_routes", "code_devices", "subclass_of", "input_value", "instance_of"}
     for pred, rows in kb.facts.items():
         if pred not in used or pred in computed:
             continue
@@ -98,8 +151,14 @@ def test_the_62368_contradiction_is_recorded_and_the_descriptor_wins(kb):
 
 
 def test_no_mue_values_or_ncci_indicators_are_invented(kb):
+    """The pack's own edits are the guide's, not NCCI's: no unit edit (no MUE
+    value), no table row, no dates, and modifier indicator 0 on every pair
+    edit (no source says a modifier bypasses them). NCCI and MUE values come
+    only from edit files (--edits)."""
     text = " ".join(p.read_text() for p in (PACK / "kb").glob("*.ttl"))
-    assert not re.search(r"\bmue(Value|Limit)\b|modifierIndicator", text, re.I)
+    assert not re.search(r"\bmue(Value|Limit)\b|maxUnits|sourceRow|effectiveDate|deletionDate", text, re.I)
+    assert kb.facts["pair_edit"] and not kb.facts.get("unit_edit")
+    assert {i for _, i in kb.facts["edit_modifier_indicator"]} == {"0"}
 
 
 def test_every_code_of_the_guide_is_in_the_kb(kb):

@@ -9,6 +9,10 @@ one batch by the rules compiled to SQL on DuckDB and on Spark local mode. Every 
 same verdict, the same rule ids, the same filled messages and the same
 warnings.
 
+The KB is the pump pack with the SYNTHETIC edit files of tests/data/edits
+loaded over it (--edits), and the claims speak of their codes, dates,
+modifiers and routes, so imported pair and unit edits are compared too.
+
 Set CPTKG_DIFF_LINES to judge more or fewer lines (default 2,000).
 """
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 
 import pytest
 
+from pathlib import Path
+
 from devtools import claimgen
 from cptkg.judge.batch import run_batch
 from cptkg.judge.check import check_claim, check_claims
@@ -26,13 +32,21 @@ from cptkg.judge.input import Claim, parse_claims
 pytestmark = pytest.mark.slow
 
 N_LINES = int(os.environ.get("CPTKG_DIFF_LINES", "2000"))
+EDITS = [Path(__file__).parent / "data" / "edits" / f for f in ("synthetic-ptp.ttl", "synthetic-mue.ttl")]
+
+
+@pytest.fixture(scope="module")
+def kb():
+    from cptkg.knowledge.loader import default_kb
+
+    return default_kb(edits=EDITS)
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     d = tmp_path_factory.mktemp("diff")
-    lines, history = claimgen.generate(N_LINES, seed=11)
-    claimgen.write(lines, d / "lines.csv", claimgen.LINE_FIELDS)
+    lines, history = claimgen.generate(N_LINES, seed=12, edits=True)
+    claimgen.write(lines, d / "lines.csv", claimgen.EDIT_LINE_FIELDS)
     claimgen.write(history, d / "history.csv", claimgen.HISTORY_FIELDS)
     return d, lines, history
 

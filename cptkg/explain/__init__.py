@@ -38,6 +38,35 @@ class ClaimExplanation:
         return out
 
 
+def _failed_negations(ex: Explainer, program, k: int, bindings: dict, depth: int = 2) -> list[dict]:
+    """Why-not of the derived facts whose absence rule ``k`` relied on.
+
+    A rejection often rests on a helper (a line's fault, say) whose own body
+    holds the negation that matters ("no rule permits this performer"): the
+    helpers the rule's positive literals were derived by are searched too,
+    ``depth`` levels down.
+    """
+    out: list[dict] = []
+    rule = program.rules[k]
+    for item in rule.body:
+        if not isinstance(item, Literal) or item.atom.pred not in program.idb:
+            continue
+        pattern = ex._pattern(item.atom, bindings)
+        if item.negated:
+            if None not in pattern:
+                out.extend(f for f in ex.why_not(item.atom.pred, pattern) if f not in out)
+        elif depth > 0:
+            for k2, r2 in enumerate(program.rules):
+                if r2.head.pred != item.atom.pred:
+                    continue
+                for b2 in ex.model.bindings.get(k2, []):
+                    head = ex._pattern(r2.head, b2)
+                    if all(p is None or p == h for p, h in zip(pattern, head)):
+                        out.extend(f for f in _failed_negations(ex, program, k2, b2, depth - 1) if f not in out)
+                        break
+    return out
+
+
 def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, depth: int | None = None,
                   all_proofs: bool = False, fixes: bool = True, engine=None, timeout: float = 30.0) -> ClaimExplanation:
     """Judge a claim and explain every verdict: proofs, why-not and verified fixes.
@@ -64,14 +93,9 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
         if ln.status == "rejected":
             wn = []
             for r in ln.reasons:
-                rule = kb.check_program.rules[r.rule_index]
-                for item in rule.body:
-                    if isinstance(item, Literal) and item.negated and item.atom.pred in kb.check_program.idb:
-                        pattern = ex._pattern(item.atom, r.bindings)
-                        if None not in pattern:
-                            for f in ex.why_not(item.atom.pred, pattern):
-                                if f not in wn:
-                                    wn.append(f)
+                for f in _failed_negations(ex, kb.check_program, r.rule_index, r.bindings):
+                    if f not in wn:
+                        wn.append(f)
             why[ln.line] = wn
     sugg = suggest_fixes(kb, claim, res, engine=engine) if fixes and res.status == "rejected" else []
     return ClaimExplanation(res, ex, proofs, why, sugg)

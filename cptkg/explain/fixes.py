@@ -165,7 +165,15 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
                 opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
                                                         modifiers=list(me.modifiers))],
                                        f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False))
+    # never a modifier that bypasses pair edits (the NCCI-associated ones, as
+    # data, and the pack's never_bypass list): "never append a modifier to
+    # solely bypass an NCCI PTP edit"
+    bypassing = {m for (st, m) in kb.facts.get("modifier_in_set", ())
+                 if any(st == s2 for (s2, _) in kb.facts.get("modifier_set_bypasses", ()))}
+    bypassing |= set(kb.pack.never_bypass if kb.pack else ())
     for m in modifiers:
+        if m in bypassing:
+            continue
         opts.append(Suggestion([], [], f"add modifier {m} to line {me.line} ({me.code}): the line is denied without it",
                                False, add_modifiers={me.line: [m]}))
     if removable or not opts:
@@ -210,8 +218,14 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
         combos.append(merged)
         if len(combos) >= 50:
             break
+    # The smallest change first: a fix that loses fewer billed lines (a
+    # recode or a combination replaces what it removes; dropping only the
+    # invalid line loses one, dropping two lines loses two) is re-judged
+    # before a larger one; among equals, product order keeps each line's
+    # preferred option first.
+    combos.sort(key=lambda s: (len(s.remove_lines) - len(s.add_lines), s.size))
     seen, out, checks = set(), [], 0
-    for s in combos:  # product order keeps each line's preferred option first
+    for s in combos:
         key = repr(s.to_json())
         if key in seen:
             continue

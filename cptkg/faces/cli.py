@@ -33,12 +33,29 @@ def read_input(path: str) -> bytes:
 
 
 def get_kb():
+    """The KB of this command: the pack (``--kb``) with the ``--edits`` files over it."""
     from cptkg.knowledge.loader import KBLoadError, default_kb
 
+    ctx = click.get_current_context(silent=True)
+    edits = list(ctx.meta.get(EDITS_KEY, ())) if ctx is not None else []
     try:
-        return default_kb()
+        return default_kb(edits=edits)
     except KBLoadError as e:
         fail(f"knowledge base cannot be used: {e}")
+
+
+EDITS_KEY = "cptkg.edits"
+#: commands that judge claims, and so take --edits FILE
+EDIT_COMMANDS = ("check", "explain", "batch")
+
+
+def _choose_edits(ctx, param, value):
+    """``--edits FILE`` (repeatable): edit files loaded over the pack (cptkg edits import writes them)."""
+    for v in value or ():
+        if not Path(v).expanduser().is_file():
+            fail(f"--edits {v}: no such edit file")
+    ctx.meta[EDITS_KEY] = tuple(value or ())
+    return value
 
 
 def dump(obj) -> str:
@@ -337,6 +354,11 @@ def _common_options(cmd: click.Command) -> None:
         cmd.params.append(click.Option(["--kb", "kb_dir"], metavar="DIR", default=None, expose_value=False,
                                        is_eager=True, callback=_choose_kb,
                                        help="Family pack folder to load (default: CPTKG_KB, else the repository's default pack)."))
+    if cmd.name in EDIT_COMMANDS and "--edits" not in have:
+        cmd.params.append(click.Option(["--edits", "edit_files"], metavar="EDITS.ttl", multiple=True, default=(),
+                                       expose_value=False, is_eager=True, callback=_choose_edits,
+                                       help="Edit file (pair and unit edits, as `cptkg edits import` writes them) "
+                                            "to load over the family pack; repeatable."))
     if "--engine" not in have:
         cmd.params.append(click.Option(["--engine", "engine_name"], metavar="NAME", default=None,
                                        expose_value=False, is_eager=True, callback=_choose_engine,

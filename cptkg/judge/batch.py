@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from cptkg.judge.input import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
+from cptkg.judge.input import (CODE_PATTERN, DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                      MODIFIER_SEPARATORS, WHOLE_NUMBER)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import vocabulary
@@ -33,28 +33,21 @@ from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
 
 LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id",
-                "provider_role", "units", "modifiers"]
+                "provider_role", "units", "modifiers", "route"]
 REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"]
 HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
 
 # The claim input predicates (as cptkg.check.claim_facts builds them) and their column types.
-CLAIM_INPUTS = {
-    "line": [INT],
-    "billed": [INT, TEXT, TEXT],
-    "in_history": [INT],
-    "billed_provider": [INT, TEXT],
-    "line_role": [INT, TEXT],
-    "line_units": [INT, INT],
-    "line_modifier": [INT, TEXT],
-}
+from cptkg.engines.sql.compiler import CLAIM_INPUTS  # noqa: E402  (declared beside the SQL types)
 # Positions unique within a claim, as the rows are built below: an entry
 # (a line number, or a history entry -1, -2, ...) has one code and date, one
 # role, one number of units and at most one provider (claims with a repeated
 # line number are not judged). The compiler drops DISTINCTs on the strength
 # of these keys.
 CLAIM_KEYS = {"line": [(0,)], "billed": [(0,)], "in_history": [(0,)], "billed_provider": [(0,)],
-              "line_role": [(0,)], "line_units": [(0,)]}
+              "line_role": [(0,)], "line_units": [(0,)], "line_route": [(0,)], "date_units": [(0, 1)],
+              "well_formed_code": [(0,)]}
 VERDICTS = ("reject", "warn")
 OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
 CSV_TEXT_COLUMNS = ("claim_id", "code", "rules", "reasons", "warnings", "error")
@@ -253,9 +246,12 @@ def _validation_sql(b, vocab) -> str:
     txt = b.dialect.text_type
     lit = b.dialect.literal
     role_list = ", ".join(lit(r) for r in vocab.values("role"))
+    route_list = ", ".join(lit(r) for r in vocab.values("route")) or lit("")
     # the same words as the claim validator's refusal (Vocabulary.refusal)
     role_tail = vocab.refusal("role", "\x00").split("\x00", 1)[1].removeprefix("'")
-    fields = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
+    route_tail = vocab.refusal("route", "\x00").split("\x00", 1)[1].removeprefix("'")
+    fields = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers",
+              "route"]
     trimmed = ", ".join(f"trim(CAST({c} AS {txt})) AS {c}" for c in fields)
 
     def bad(col: str, problem_sql: str) -> str:
@@ -291,6 +287,8 @@ def _validation_sql(b, vocab) -> str:
          bad("units", f"concat('must be between 1 and {MAX_UNITS}, got ', units)")),
         (f"n_modifiers > {MAX_MODIFIERS}", bad("modifiers", f"'is too long (at most {MAX_MODIFIERS})'")),
         (f"longest_modifier > {MAX_MODIFIER}", bad("modifiers", f"'a modifier is too long (at most {MAX_MODIFIER} characters)'")),
+        (f"NOT {empty('route')} AND length(route) > {MAX_TEXT}", bad("route", f"'is too long (at most {MAX_TEXT} characters)'")),
+        (f"NOT {empty('route')} AND route NOT IN ({route_list})", bad("route", f"concat({shown('route')}, {lit(route_tail)})")),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, claim_id, patient_id,
@@ -298,7 +296,7 @@ def _validation_sql(b, vocab) -> str:
         CASE WHEN {RECORD_ERROR} IS NULL THEN upper(code) END AS code, date_of_service AS dos, provider_id,
         provider_role AS role,
         CASE WHEN units_empty THEN 1 WHEN units_ok THEN units_n END AS units,
-        modifiers, {case} AS error
+        modifiers, CASE WHEN route <> '' THEN route END AS route, {case} AS error
         FROM (SELECT *, try_cast(line AS BIGINT) AS line_n, try_cast(units AS BIGINT) AS units_n,
             {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier FROM (
           SELECT *, {rx('line', WHOLE_NUMBER)} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
@@ -393,7 +391,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
             GROUP BY claim_id, line HAVING count(*) > 1),
     {_claim_size_sql(txt)}
     r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
-        r.role, r.units, r.modifiers, ids.cid,
+        r.role, r.units, r.modifiers, r.route, ids.cid,
         CASE WHEN r.error IS NOT NULL THEN r.error
              WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
              WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
@@ -409,7 +407,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
              WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
         END AS verdict_error
     FROM r2 r LEFT JOIN fb ON fb.claim_id = r.claim_id""")
-    b.view("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers "
+    b.view("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers, route "
                           "FROM b_rows WHERE verdict_error IS NULL")
     # What is no longer read is dropped at once: DuckDB spills to disk past
     # its memory limit, and a million-line batch is near it.
@@ -436,6 +434,10 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
                                           "UNION ALL SELECT claim_id, e, provider_id FROM b_claim_hist WHERE provider_id IS NOT NULL")
     b.view(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
     b.view(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
+    b.view(rel("line_route"), "SELECT claim_id, line AS c0, route AS c1 FROM b_ok WHERE route IS NOT NULL")
+    b.materialize(rel("date_units"), "SELECT claim_id, code AS c0, dos AS c1, sum(units) AS c2 FROM b_ok GROUP BY claim_id, code, dos")
+    b.materialize(rel("well_formed_code"), f"""SELECT DISTINCT claim_id, c1 AS c0 FROM {rel('billed')}
+        WHERE {b.regex_full('c1', CODE_PATTERN)}""")
     b.materialize(rel("line_modifier"), f"""SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (
         SELECT claim_id, line AS c0, {b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
         WHERE trim(m) <> ''""")

@@ -4,9 +4,10 @@ with the rules and sources behind it. Many claims go through one engine call
 where the engine allows it (:func:`check_claims`)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from cptkg.judge.input import Claim, InputError
+from cptkg.judge.input import CODE_PATTERN, Claim, InputError
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationTimeout, Model
@@ -21,21 +22,32 @@ def claim_facts(claim: Claim) -> Facts:
     History entries get ids -1, -2, … so that they share billed/3 with the
     claim's own lines and a rule can compare any two billed services.
     """
-    f: Facts = {k: set() for k in ("line", "billed", "in_history", "billed_provider", "line_role", "line_units", "line_modifier")}
+    f: Facts = {k: set() for k in CLAIM_INPUT_NAMES}
+    units: dict[tuple[str, str], int] = {}
     for ln in claim.lines:
         f["line"].add((ln.line,))
         f["billed"].add((ln.line, ln.code, ln.date_of_service))
         f["billed_provider"].add((ln.line, ln.provider_id))
         f["line_role"].add((ln.line, ln.provider_role))
         f["line_units"].add((ln.line, ln.units))
+        if ln.route is not None:
+            f["line_route"].add((ln.line, ln.route))
         for m in ln.modifiers:
             f["line_modifier"].add((ln.line, m))
+        units[(ln.code, ln.date_of_service)] = units.get((ln.code, ln.date_of_service), 0) + ln.units
     for i, h in enumerate(claim.history, start=1):
         f["billed"].add((-i, h.code, h.date_of_service))
         f["in_history"].add((-i,))
         if h.provider_id:
             f["billed_provider"].add((-i, h.provider_id))
+    f["date_units"] = {(c, d, n) for (c, d), n in units.items()}
+    f["well_formed_code"] = {(c,) for (_, c, _) in f["billed"] if _WELL_FORMED.fullmatch(c)}
     return f
+
+
+CLAIM_INPUT_NAMES = ("line", "billed", "in_history", "billed_provider", "line_role", "line_units", "line_modifier",
+                     "line_route", "date_units", "well_formed_code")
+_WELL_FORMED = re.compile(CODE_PATTERN)
 
 
 @dataclass

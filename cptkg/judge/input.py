@@ -26,6 +26,11 @@ MAX_MODIFIER = 10       # characters per modifier
 WHOLE_NUMBER = "[0-9]{1,9}"              # ASCII digits only: no sign, no decimals
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 MODIFIER_SEPARATORS = "[;| \t]"         # a line's modifiers split on ';', '|', spaces or tabs
+# How a CPT code (five digits, or four digits and F, T or U: category II/III)
+# or a HCPCS Level II code (a letter A-V and four digits) is written: code-set
+# syntax, the same for every family. A billed string that does not match is
+# rejected by the rules (well_formed_code/1), never refused as input.
+CODE_PATTERN = "[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4}"
 
 
 def one_line(text: str) -> str:
@@ -77,13 +82,15 @@ class InputError(ValueError):
         super().__init__(one_line(message))
 
 
-def _vocabulary_check(kind: str):
+def _vocabulary_check(kind: str, optional: bool = False):
     """A pydantic validator refusing a value the loaded KB's vocabulary does not know.
 
     The vocabulary (roles, devices, routes, services) comes from the family
     pack's ontology (cptkg.knowledge.vocabulary), passed as validation context.
     """
     def check(v, info: ValidationInfo):
+        if optional and v is None:
+            return v
         vocab = (info.context or {}).get("vocabulary")
         why = vocab.refusal(kind, v) if vocab is not None else None
         if why:
@@ -130,9 +137,12 @@ class ClaimLine(_Strict):
     units: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] = 1
     modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_MODIFIER)]],
                          Field(max_length=MAX_MODIFIERS)] = []
+    # the route of delivery, when the line states one (a route of the KB's vocabulary)
+    route: Text | None = None
 
     _d = field_validator("date_of_service", mode="before")(_date)
     _r = field_validator("provider_role", mode="after")(_vocabulary_check("role"))
+    _route = field_validator("route", mode="after")(_vocabulary_check("route", optional=True))
 
     @field_validator("code", mode="after")
     @classmethod

@@ -17,10 +17,20 @@ class Reason:
     sources: list[dict]
     bindings: dict = field(default_factory=dict)
     rule_index: int = -1
+    # the X12 reason of a rejection (rule metadata % carc: / % group: / % rarc:); None on a warning
+    carc: str | None = None
+    group_code: str | None = None
+    rarc: str | None = None
 
     def to_json(self) -> dict:
-        return {"rule": self.rule, "message": self.message, "source": self.source,
-                "confidence": self.confidence, "sources": self.sources}
+        out = {"rule": self.rule, "message": self.message, "source": self.source,
+               "confidence": self.confidence, "sources": self.sources}
+        if self.carc:
+            out["carc"] = self.carc
+            out["group_code"] = self.group_code
+            if self.rarc:
+                out["rarc"] = self.rarc
+        return out
 
 
 def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Reason:
@@ -34,6 +44,7 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
         sources=[s.to_json() for s in srcs],
         bindings=dict(bindings),
         rule_index=index,
+        carc=rule.meta.carc, group_code=rule.meta.group, rarc=rule.meta.rarc,
     )
 
 
@@ -80,7 +91,7 @@ def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
     cache = getattr(kb, "_entity_sources", None)
     if cache is None:
         cache = {}
-        for pred in ("exclusion",):
+        for pred in ("pair_edit", "unit_edit"):
             members = {row[0]: set(kb.fact_sources(pred, row)) for row in kb.facts.get(pred, ())}
             if any(members.values()):
                 cache[pred] = members

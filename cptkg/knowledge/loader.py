@@ -55,10 +55,15 @@ class Source:
     normative: bool
     maps_to: tuple[str, ...] = ()
     document_title: str = ""  # the document's ont:shortTitle ("guide", "domain notes"), else its id
+    # an edit table read from a file (ont:citation, ont:fileSha256): how to cite it
+    citation: str = ""
 
     def cite(self) -> str:
         """Short citation for a reason line: 'guide §6.2 (Billing Guidelines)' for a numbered
-        section, 'domain notes, Who may perform (high confidence)' for a named one."""
+        section, 'domain notes, Who may perform (high confidence)' for a named one, an
+        imported edit table's own citation."""
+        if self.citation:
+            return self.citation
         doc = self.document_title or self.document
         if self.section.replace(".", "").isdigit():
             return f"{doc} §{self.section} ({self.section_title})"
@@ -115,9 +120,13 @@ class KnowledgeBase:
     properties: dict[str, URIRef] = field(default_factory=dict)
     _fact_sources: dict = field(default_factory=dict)
     pack: FamilyPack | None = None
+    # edit files loaded over the pack (--edits), in order
+    edit_files: list[Path] = field(default_factory=list)
 
     def label(self, term: str) -> str:
         """Readable name of a KB term (role, device, service …), for messages."""
+        if not isinstance(term, str) or any(ch in term for ch in " \"<>{}|^`\\"):
+            return str(term)  # text (a phrase of labels, an input value), not a term
         for ns in NAMESPACES:
             lab = self.graph.value(URIRef(ns + str(term)), RDFS.label) or self.graph.value(URIRef(ns + str(term)), SKOS.prefLabel)
             if lab is not None:
@@ -311,15 +320,20 @@ def _facts(graph: Graph, props: dict[str, URIRef]) -> tuple[dict[str, set[tuple]
             srcs = annotations.get((s, p, o)) or sorted(local(x) for x in graph.objects(s, DCTERMS.source))
             provenance[(name, row)] = srcs
     facts["code"] = {(local(c),) for c in graph.subjects(RDF.type, ONT.BillingCode)}
-    facts["exclusion"] = {(local(e),) for e in graph.subjects(RDF.type, ONT.Exclusion)}
+    facts["pair_edit"] = {(local(e),) for e in graph.subjects(RDF.type, ONT.PairEdit)}
+    facts["unit_edit"] = {(local(e),) for e in graph.subjects(RDF.type, ONT.UnitEdit)}
+    facts["code_routes"] = _listed(graph, facts.get("applies_to_route", set()))
+    facts["code_devices"] = _listed(graph, facts.get("applies_to_device", set()))
     facts["input_value"] = {(local(s), str(o)) for s, o in graph.subject_objects(ONT.inputValue)}
     facts["subclass_of"] = _closure(graph)
     facts["instance_of"] = {(local(s), local(o)) for s, o in graph.subject_objects(RDF.type)
                             if isinstance(s, URIRef) and isinstance(o, URIRef) and any(str(o).startswith(ns) for ns in NAMESPACES)}
     for (c,) in facts["code"]:
         provenance[("code", (c,))] = sorted(local(x) for x in graph.objects(KB[c], DCTERMS.source))
-    for (e,) in facts["exclusion"]:
-        provenance[("exclusion", (e,))] = sorted(local(x) for x in graph.objects(KB[e], DCTERMS.source))
+    for listed, base in (("code_routes", "applies_to_route"), ("code_devices", "applies_to_device")):
+        for code, text in facts[listed]:  # the phrase rests on every fact it lists
+            provenance[(listed, (code, text))] = sorted({x for (c, t) in facts.get(base, set()) if c == code
+                                                         for x in provenance.get((base, (c, t)), [])})
     for s, o in graph.subject_objects(RDF.type):
         row = (local(s), local(o))
         if row in facts["instance_of"]:
@@ -328,11 +342,36 @@ def _facts(graph: Graph, props: dict[str, URIRef]) -> tuple[dict[str, set[tuple]
     for s, o in graph.subject_objects(ONT.inputValue):
         provenance[("input_value", (local(s), str(o)))] = (
             annotations.get((s, ONT.inputValue, o)) or sorted(local(x) for x in graph.objects(s, DCTERMS.source)))
+    for pred, cls in (("pair_edit", ONT.PairEdit), ("unit_edit", ONT.UnitEdit)):
+        for e in graph.subjects(RDF.type, cls):
+            provenance[(pred, (local(e),))] = sorted(local(x) for x in graph.objects(e, DCTERMS.source))
     for (a, b) in facts["subclass_of"]:
         node = ONT._NS[a] if (ONT._NS[a], None, None) in graph else None
         if node is not None:
             provenance[("subclass_of", (a, b))] = sorted(local(x) for x in graph.objects(node, DCTERMS.source))
     return facts, provenance
+
+
+def _listed(graph: Graph, pairs: set[tuple]) -> set[tuple[str, str]]:
+    """(code, "a, b or c"): the terms a code is linked to, by label, in one phrase.
+
+    A message that names what a code applies to names all of it in one
+    sentence ("intrathecal or epidural"), where a rule firing once per term
+    would say "epidural only" and "intrathecal only" of the same code.
+    """
+    by_code: dict[str, list[str]] = {}
+    for code, term in pairs:
+        lab = None
+        for ns in NAMESPACES:
+            lab = graph.value(URIRef(ns + str(term)), RDFS.label)
+            if lab is not None:
+                break
+        by_code.setdefault(code, []).append(str(lab) if lab is not None else str(term))
+    out = set()
+    for code, labels in by_code.items():
+        labels = sorted(set(labels))
+        out.add((code, labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]))
+    return out
 
 
 def _sources(graph: Graph) -> dict[str, Source]:
@@ -348,6 +387,7 @@ def _sources(graph: Graph) -> dict[str, Source]:
             normative=bool(graph.value(s, ONT.normative) and graph.value(s, ONT.normative).toPython()),
             maps_to=tuple(sorted(str(local(m)) for m in graph.objects(s, ONT.mapsTo))),
             document_title=str(graph.value(doc, ONT.shortTitle) or "") if doc is not None else "",
+            citation=str(graph.value(s, ONT.citation) or ""),
         )
     return out
 
@@ -359,7 +399,8 @@ def _load_rules(path: Path, pack: FamilyPack, edb: dict[str, int], verdicts: dic
     except RuleSyntaxError as e:
         raise KBLoadError(f"rule syntax error: {e}") from None
     try:
-        prog = build_program(clauses, edb, require_meta=True, known_sources=sources)
+        prog = build_program(clauses, edb, require_meta=True, known_sources=sources,
+                             coded_heads={n for n, v in verdicts.items() if v == "reject"})
     except RuleLoadError as e:
         raise KBLoadError("rules refused:\n  " + "\n  ".join(e.problems)) from None
     for r in prog.rules:
@@ -376,23 +417,57 @@ def content_hash(paths: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def pack_version(pack: FamilyPack) -> str:
-    """The KB version: content hash of every file the loaded KB is made of."""
-    return content_hash([p for p in pack.version_files() if p.exists()])
+def pack_version(pack: FamilyPack, edits: list[Path] = ()) -> str:
+    """The KB version: content hash of every file the loaded KB is made of
+    (the pack's, and the edit files loaded over it)."""
+    return content_hash([p for p in pack.version_files() if p.exists()] + list(edits))
 
 
-def load_kb(root: Path | str | None = None, shacl: str = "changed") -> KnowledgeBase:
-    """Load and check the core ontology and the family pack at ``root``.
+#: edit-file suffix -> RDF format (cptkg.knowledge.rdf_safe.FORMATS)
+EDIT_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".owl": "xml"}
+
+
+def _parse_edit_file(path: Path) -> Graph:
+    """An edit file (the output of ``cptkg edits import``), parsed as untrusted RDF.
+
+    The format comes from the suffix; the text is parsed with nothing
+    fetched (``rdf_safe.parse_rdf``: no network, no other file).
+    """
+    from cptkg.knowledge.rdf_safe import RdfInputError, parse_rdf
+
+    fmt = EDIT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise KBLoadError(f"{path}: unknown edit file type '{path.suffix or '(none)'}': use "
+                          + ", ".join(sorted(EDIT_FORMATS)) + " (the output of cptkg edits import is .ttl)")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KBLoadError(f"{path}: no such edit file") from None
+    except OSError as e:
+        raise KBLoadError(f"{path}: cannot read the edit file ({e.strerror})") from None
+    try:
+        return parse_rdf(data, fmt)
+    except RdfInputError as e:
+        raise KBLoadError(f"{path}: not a valid edit file: {e}") from None
+
+
+def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = (),
+            shacl: str = "changed") -> KnowledgeBase:
+    """Load and check the core ontology and the family pack at ``root``,
+    and the edit files ``edits`` over it.
 
     ``root`` is a pack folder (``families/<name>``); None means ``CPTKG_KB``
-    or the default pack. Nothing here runs a rule engine. ``shacl`` is
-    "changed" (validate unless these exact files passed before) or "always"
-    (``cptkg lint``).
+    or the default pack. ``edits`` are RDF files of ont:PairEdit /
+    ont:UnitEdit rows (``cptkg edits import``), validated with the same
+    SHACL shapes as the pack. Nothing here runs a rule engine.
+    ``shacl`` is "changed" (validate unless these exact files passed
+    before) or "always" (``cptkg lint``).
     """
     try:
         pack = read_pack(locate(root))
     except PackError as e:
         raise KBLoadError(str(e)) from None
+    edit_paths = [Path(e).expanduser().resolve() for e in edits or ()]
     onto_files = pack.ontology_files()
     kb_files = pack.kb_files()
     if not pack.core_ontology_files() or not kb_files:
@@ -410,6 +485,11 @@ def load_kb(root: Path | str | None = None, shacl: str = "changed") -> Knowledge
         kbg += g
         for subj in set(g.subjects()):
             subject_file.setdefault(str(subj), pack.shown(path))
+    for path in edit_paths:
+        g = _parse_edit_file(path)
+        kbg += g
+        for subj in set(g.subjects()):
+            subject_file.setdefault(str(subj), path.name)
     full = Graph()
     full += onto
     full += kbg
@@ -420,7 +500,7 @@ def load_kb(root: Path | str | None = None, shacl: str = "changed") -> Knowledge
         if path.exists():
             shapes += _parse_turtle(path, pack)
     if len(shapes):
-        key = shacl_key(onto_files + kb_files + [p for p in pack.shape_files() if p.exists()])
+        key = shacl_key(onto_files + kb_files + edit_paths + [p for p in pack.shape_files() if p.exists()])
         if shacl == "always" or not _passed_before(key):
             _validate(full, shapes, subject_file)
             _remember_pass(key)
@@ -446,7 +526,8 @@ def load_kb(root: Path | str | None = None, shacl: str = "changed") -> Knowledge
     kbo = KnowledgeBase(root=pack.root, ontology_graph=onto, kb_graph=kbg, graph=full, facts=facts, edb=edb,
                         verdicts=verdicts, sources=sources, check_program=programs["claim"],
                         infer_program=programs["encounter"], rule_files=pack.rule_files(), subject_file=subject_file,
-                        version=pack_version(pack), pack=pack)
+                        version=pack_version(pack, edit_paths), pack=pack)
+    kbo.edit_files = edit_paths
     kbo._fact_sources = prov
     kbo.properties = props
     inputs: dict[str, set[str]] = {}
@@ -462,11 +543,12 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _cached(root: str) -> KnowledgeBase:
-    return load_kb(root)
+def _cached(root: str, edits: tuple[str, ...] = ()) -> KnowledgeBase:
+    return load_kb(root, list(edits))
 
 
-def default_kb(root: Path | str | None = None) -> KnowledgeBase:
-    """The pack at ``root`` (default: ``CPTKG_KB`` or the default pack), loaded once per process."""
+def default_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()) -> KnowledgeBase:
+    """The pack at ``root`` (default: ``CPTKG_KB`` or the default pack) with
+    the edit files ``edits``, loaded once per process."""
     with _lock:
-        return _cached(str(locate(root)))
+        return _cached(str(locate(root)), tuple(str(Path(e).expanduser().resolve()) for e in edits or ()))

@@ -24,7 +24,9 @@ class ONT(DefinedNamespace):
     DeviceType: URIRef
     Route: URIRef
     ProviderRole: URIRef
-    Exclusion: URIRef
+    PairEdit: URIRef
+    UnitEdit: URIRef
+    ModifierSet: URIRef
     Source: URIRef
     SourceDocument: URIRef
     SourceConflict: URIRef
@@ -52,5 +54,20 @@ class ONT(DefinedNamespace):
     requiresSkill: URIRef
     appliesToDevice: URIRef
     appliesToRoute: URIRef
-    excludes: URIRef
-    excludedWith: URIRef
+    column1Code: URIRef
+    column2Code: URIRef
+    column1: URIRef
+    column2: URIRef
+    editKind: URIRef
+    modifierIndicator: URIRef
+    editScope: URIRef
+    effectiveDate: URIRef
+    deletionDate: URIRef
+    rationale: URIRef
+    sourceRow: URIRef
+    editCode: URIRef
+    maxUnits: URIRef
+    adjudicationIndicator: URIRef
+    modifier: URIRef
+    citation: URIRef
+    fileSha256: URIRef

@@ -19,7 +19,7 @@ def source_index(kb: KnowledgeBase) -> dict:
         for s in srcs:
             facts.setdefault(s, []).append(kb.describe(pred, row))
     for subj, src in kb.graph.subject_objects(DCTERMS.source):
-        if (subj, RDF.type, ONT.Exclusion) in kb.graph or (subj, RDF.type, ONT.SourceConflict) in kb.graph:
+        if any((subj, RDF.type, t) in kb.graph for t in (ONT.PairEdit, ONT.UnitEdit, ONT.ModifierSet, ONT.SourceConflict)):
             facts.setdefault(local(src), []).append(f"{local(subj)} ({kb.label(local(subj))})")
     out = []
     for s in sorted(kb.sources.values(), key=lambda s: (s.document, _key(s.section), s.id)):

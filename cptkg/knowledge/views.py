@@ -24,7 +24,8 @@ KIND_OF_TYPE = {
     "Service": "service",
     "DeviceType": "device",
     "Route": "route",
-    "Exclusion": "exclusion",
+    "PairEdit": "exclusion",
+    "UnitEdit": "exclusion",
     "CodeGroup": "group",
     "CodeFamily": "family",
     "Source": "source",
@@ -48,7 +49,7 @@ KIND_COLOUR = {
 }
 KIND_LABEL = {
     "code": "billing code", "service": "service", "device": "device type", "route": "route",
-    "role": "provider role", "exclusion": "exclusion", "group": "code group", "family": "code family",
+    "role": "provider role", "exclusion": "claim edit", "group": "code group", "family": "code family",
     "source": "source sentence", "conflict": "source conflict", "skill": "skill requirement",
 }
 KINDS = tuple(KIND_COLOUR)
@@ -180,14 +181,14 @@ def path_between(g: nx.MultiDiGraph, a: str, b: str, avoid_kinds: set[str] = fro
 
 
 def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGraph:
-    """Codes joined by the exclusions that keep them apart on one date.
+    """Codes joined by the pair edits that keep them apart on one date.
 
     ``family``: only codes of that family; "" (the default) the pack's own
     code family; None every family.
 
-    An exclusion names two code groups (``exclusion_first``/``_second``); every
-    member pair across them is an edge labelled with the exclusion, the same
-    pairs the claim rules deny.
+    A pair edit names its columns by code or by code group; every column 1 /
+    column 2 pair of codes is an edge (column 1 -> column 2) labelled with
+    the edit, the same pairs the claim rules compare.
     """
     g = knowledge_graph(kb)
     if family == "":
@@ -195,19 +196,23 @@ def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGra
     members: dict[str, set[str]] = {}
     for grp, code in kb.facts.get("group_member", set()):
         members.setdefault(grp, set()).add(code)
-    first = dict(kb.facts.get("exclusion_first", set()))
-    second = dict(kb.facts.get("exclusion_second", set()))
+    cols: dict[str, tuple[set[str], set[str]]] = {}
+    for n, (code_pred, group_pred) in enumerate((("edit_column1_code", "edit_column1_group"),
+                                                 ("edit_column2_code", "edit_column2_group"))):
+        for x, c in kb.facts.get(code_pred, ()):
+            cols.setdefault(x, (set(), set()))[n].add(c)
+        for x, grp in kb.facts.get(group_pred, ()):
+            cols.setdefault(x, (set(), set()))[n].update(members.get(grp, ()))
     out = nx.MultiDiGraph()
-    for ex in sorted(first):
+    for ex in sorted(cols):
         label = g.nodes[ex]["label"] if ex in g else ex
-        for a in sorted(members.get(first[ex], ())):
-            for b in sorted(members.get(second.get(ex, ""), ())):
-                if a == b:
+        first, second = cols[ex]
+        for a in sorted(first):
+            for b in sorted(second):
+                if a == b or a not in g or b not in g:
                     continue
-                if family and (g.nodes.get(a, {}).get("family") != family or g.nodes.get(b, {}).get("family") != family):
+                if family and (g.nodes[a].get("family") != family or g.nodes[b].get("family") != family):
                     continue
-                if first[ex] == second.get(ex) and out.has_edge(b, a, key=ex):
-                    continue  # a group excluded with itself: one edge per pair
                 for n in (a, b):
                     out.add_node(n, **g.nodes[n])
                 out.add_edge(a, b, key=ex, pred=ex, label=label)

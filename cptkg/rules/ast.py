@@ -109,6 +109,12 @@ class RuleMeta:
     # What a fix of a line this rule rejects may do (see FIX_KINDS), e.g.
     # ["combine E", "recode Dev"]; removing the line is always allowed.
     fix: list[str] = field(default_factory=list)
+    # The X12 reason a denial by this rule is reported with (``% carc:``,
+    # ``% group:``, optional ``% rarc:``): every rule deriving a rejection
+    # carries one, a warning none.
+    carc: str | None = None
+    group: str | None = None
+    rarc: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -5,6 +5,8 @@ Syntax::
     % id: exclusion.component
     % message: {C} on line {L} is included in {C2}
     % source: g1-1, notes-excl
+    % carc: 97
+    % group: CO
     head(X) :- body(X, Y), not other(Y), X != Y.
 
 Structured comments are ``% key: value`` lines directly above a clause; any
@@ -48,7 +50,7 @@ COMMENT: /%[^\n]*/
 
 _parser = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 META_RE = re.compile(r"^\s*%+\s*@?(id|message|source|confidence|[a-z_]+)\s*:\s*(.*?)\s*$")
-KNOWN_META = {"id", "message", "source", "confidence", "fix"}
+KNOWN_META = {"id", "message", "source", "confidence", "fix", "carc", "group", "rarc"}
 
 
 
@@ -139,6 +141,12 @@ def _meta_blocks(text: str) -> dict[int, RuleMeta]:
                 current.confidence = value.lower()
             elif key == "fix":
                 current.fix += [f.strip() for f in value.split(";") if f.strip()]
+            elif key == "carc":
+                current.carc = value.strip().upper()
+            elif key == "group":
+                current.group = value.strip().upper()
+            elif key == "rarc":
+                current.rarc = value.strip().upper()
             else:
                 current.extra[key] = value
             blocks[n] = current

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
 import string
 
 import networkx as nx
@@ -115,8 +116,34 @@ def _check_rule(rule: Rule, problems: list[str]) -> None:
                 problems.append(f"{where}: fact {rule.head} has a variable; facts must be ground")
 
 
+CARC_RE = re.compile(r"[A-Z]?[0-9]{1,3}")
+RARC_RE = re.compile(r"[A-Z]{1,2}[0-9]{1,3}")
+#: X12 claim adjustment group codes
+GROUP_CODES = ("CO", "PR", "OA", "PI", "CR")
+
+
+def _check_reason_code(c: Rule, coded: bool, problems: list[str]) -> None:
+    """A rule deriving a rejection names its CARC and group code; no other rule does."""
+    m = c.meta
+    who = f"{c.where}: rule {m.id or c.head.pred}"
+    if not coded:
+        for key in ("carc", "group", "rarc"):
+            if getattr(m, key):
+                problems.append(f"{who} derives {c.head.pred}, not a rejection: it carries no reason code (% {key}:)")
+        return
+    if not m.carc or not m.group:
+        problems.append(f"{who} rejects a line but names no reason code: add % carc: and % group: (X12 CARC and group code)")
+        return
+    if not CARC_RE.fullmatch(m.carc):
+        problems.append(f"{who}: '% carc: {m.carc}' is not an X12 claim adjustment reason code (e.g. 97, 236)")
+    if m.group not in GROUP_CODES:
+        problems.append(f"{who}: '% group: {m.group}' is not an X12 group code ({', '.join(GROUP_CODES)})")
+    if m.rarc and not RARC_RE.fullmatch(m.rarc):
+        problems.append(f"{who}: '% rarc: {m.rarc}' is not an X12 remittance advice remark code (e.g. M51, N20)")
+
+
 def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool = False,
-                  known_sources: set[str] | None = None) -> Program:
+                  known_sources: set[str] | None = None, coded_heads: set[str] | None = None) -> Program:
     """Check parsed clauses against the declared predicates and stratify them.
 
     ``edb`` maps every predicate the rules may read without defining it (KB
@@ -151,6 +178,8 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
             missing = [k for k in ("id", "message", "source") if not getattr(c.meta, k)]
             if missing:
                 problems.append(f"{c.where}: rule for {c.head.pred} lacks structured comment(s): {', '.join(missing)}")
+        if coded_heads is not None and not c.is_fact:
+            _check_reason_code(c, c.head.pred in coded_heads, problems)
         if c.meta.id:
             if c.meta.id in ids:
                 problems.append(f"{c.where}: rule id '{c.meta.id}' already used at {ids[c.meta.id]}")

@@ -20,8 +20,8 @@ def command(input_file, output_file, history_file, engine):
     """Judge every claim line of INPUT (.csv or .parquet) and write OUTPUT.
 
     INPUT has the columns claim_id, patient_id, line, code, date_of_service,
-    provider_id, provider_role, units (default 1) and modifiers (separated by
-    ';', '|' or spaces). Every input row gets one output row: accepted, rejected
+    provider_id, provider_role, units (default 1), modifiers (separated by
+    ';', '|' or spaces) and route (optional). Every input row gets one output row: accepted, rejected
     (with rule ids and messages) or error (a malformed row names its row
     number and field; the other rows of its claim are not judged).
 
@@ -35,16 +35,19 @@ def command(input_file, output_file, history_file, engine):
     from cptkg.knowledge.loader import KBLoadError
     from cptkg.engines.sql.compiler import SQLCompileError
 
+    from cptkg.faces.cli import get_kb
+
     err = Console(stderr=True)
+    kb = get_kb()
     try:
         if err.is_terminal:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                           console=err, transient=True) as prog:
                 task = prog.add_task("starting", total=None)
-                summary = run_batch(input_file, output_file, history_file, engine=engine,
+                summary = run_batch(input_file, output_file, history_file, engine=engine, kb=kb,
                                     progress=lambda msg: prog.update(task, description=msg))
         else:
-            summary = run_batch(input_file, output_file, history_file, engine=engine)
+            summary = run_batch(input_file, output_file, history_file, engine=engine, kb=kb)
     except (BatchInputError, KBLoadError, SQLCompileError) as e:
         click.echo(f"cptkg: {e}", err=True)
         sys.exit(2)

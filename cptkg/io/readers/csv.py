@@ -1,8 +1,8 @@
 """Claim CSV: one claim line per row, claims grouped by ``claim_id``.
 
 Columns: ``claim_id, patient_id, line, code, date_of_service, provider_id,
-provider_role, units, modifiers`` (``units`` defaults to 1; ``modifiers``
-are separated by spaces, semicolons or '|'). Rows of one claim need not be
+provider_role, units, modifiers, route`` (``units`` defaults to 1; ``modifiers``
+are separated by spaces, semicolons or '|'; ``route`` is optional). Rows of one claim need not be
 adjacent. An optional history file has ``patient_id, code,
 date_of_service[, provider_id]`` and gives every claim of that patient its
 billed history. Each row is validated on its own, so an error names the
@@ -22,7 +22,7 @@ from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 
 NAME = "csv"
 REQUIRED = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role")
-OPTIONAL = ("units", "modifiers")
+OPTIONAL = ("units", "modifiers", "route")
 HISTORY_REQUIRED = ("patient_id", "code", "date_of_service")
 MAX_ROWS = MAX_CSV_ROWS
 
@@ -120,6 +120,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             "units": _int(row["units"], where, "units") if row.get("units") else 1,
             "modifiers": [m for m in re.split(MODIFIER_SEPARATORS + "+", row.get("modifiers", "")) if m],
         }
+        if row.get("route"):
+            line["route"] = row["route"]
         cid = row["claim_id"]
         try:  # validate the row on its own, so the error can name the row
             parse_claim({"claim_id": cid, "patient_id": row["patient_id"], "lines": [line]}, kb=kb)

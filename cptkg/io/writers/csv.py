@@ -3,7 +3,9 @@
 Columns: claim_id, line, code, status (accepted | rejected | error),
 rules (ids of the rules that rejected the line, ``;``-separated), reasons
 (their messages, `` | ``-separated), warnings (warning rule ids and
-messages). Given the input's ``row_keys``, rows come out in the input's
+messages), carc (the X12 group and reason code of each rejection, e.g.
+``CO-97``, ``;``-separated in the order of ``rules``; warnings carry none).
+Given the input's ``row_keys``, rows come out in the input's
 order, one for each input row; without them (JSON or FHIR input) a claim
 that could not be judged is one row with an empty line and its error in
 reasons. Explained results (``--explain``) add two
@@ -18,7 +20,7 @@ import io
 from cptkg import spreadsheet
 
 NAME = "csv"
-COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings")
+COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings", "carc")
 EXPLAINED = ("why_not", "fixes")
 
 
@@ -32,6 +34,7 @@ def _row(claim_id: str, line: dict, fixes: str | None = None) -> dict:
         "rules": ";".join(r["rule"] for r in reasons),
         "reasons": " | ".join(r["message"] for r in reasons),
         "warnings": " | ".join(f"{w['rule']}: {w['message']}" for w in warnings),
+        "carc": ";".join(f"{r['group_code']}-{r['carc']}" for r in reasons if r.get("carc")),
     }
 
 
@@ -58,7 +61,7 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
             row = by_key.get((cid, n))
             if row is None:
                 row = {"claim_id": cid, "line": n, "code": "", "status": "error", "rules": "",
-                       "reasons": errors.get(cid, "no verdict for this line"), "warnings": ""}
+                       "reasons": errors.get(cid, "no verdict for this line"), "warnings": "", "carc": ""}
             ordered.append(row)
     buf = io.StringIO()
     w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()), lineterminator="\n")

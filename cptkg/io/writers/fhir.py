@@ -3,7 +3,8 @@
 One ClaimResponse per claim (a ``collection`` Bundle of them when the input
 was a list): ``outcome`` complete (or error for a claim that could not be
 judged), ``disposition`` in words, per item an ``adjudication`` whose
-``reason`` is coded with the rule id, and for each rejection an ``error``
+``reason`` is coded with the X12 claim adjustment reason code (CARC, system
+:data:`CARC_SYSTEM`, with its group code in the text) and the rule id, and for each rejection an ``error``
 with ``itemSequence`` and the rule id as code. Rule ids are codes of the
 KB's rule code system :data:`RULES_SYSTEM`; messages go in ``processNote``.
 """
@@ -19,6 +20,9 @@ RULES_SYSTEM = RULES
 INPUT_ERROR_SYSTEM = "https://w3id.org/cptkg/input-error"
 ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
+# X12 external code lists, as HL7 names them
+CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
+RARC_SYSTEM = "https://x12.org/codes/remittance-advice-remark-codes"
 
 
 def _rule_coding(reason: dict) -> dict:
@@ -59,8 +63,14 @@ def claim_response(result: dict, patient_id: str | None = None, created: str | N
         item: dict = {"itemSequence": ln["line"]}
         adjudication = []
         for reason in ln.get("reasons", []):
+            coding = []
+            if reason.get("carc"):
+                coding.append({"system": CARC_SYSTEM, "code": reason["carc"]})
+            if reason.get("rarc"):
+                coding.append({"system": RARC_SYSTEM, "code": reason["rarc"]})
+            text = f"rejected: {reason['group_code']}-{reason['carc']}" if reason.get("carc") else "rejected"
             adjudication.append({"category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
-                                 "reason": {"coding": [_rule_coding(reason)], "text": "rejected"}})
+                                 "reason": {"coding": coding + [_rule_coding(reason)], "text": text}})
             errors.append({"itemSequence": ln["line"], "code": {"coding": [_rule_coding(reason)]}})
         if not adjudication:
             adjudication.append({"category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
