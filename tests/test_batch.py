@@ -65,13 +65,16 @@ def test_rejections_carry_rule_ids_and_messages_and_exit_1(tmp_path):
     # 62367 (analysis) with 95990 (refill) on one date: an excluded pair.
     body = ("A,P1,1,62367,2024-02-01,D1,physician,1,\n"
             "A,P1,2,95990,2024-02-01,D1,physician,1,\n"
-            "B,P2,1,99999,2024-02-01,D1,physician,1,\n")
+            "B,P2,1,9999X,2024-02-01,D1,physician,1,\n"
+            "C,P3,1,99999,2024-02-01,D1,physician,1,\n")
     res, rows = _run(tmp_path, body)
     assert res.exit_code == 1, res.output
-    assert rows[2]["status"] == "rejected" and rows[2]["rules"] == "code.unknown"
-    assert rows[2]["reasons"].startswith("99999 is not a known code")
+    assert rows[2]["status"] == "rejected" and rows[2]["rules"] == "code.invalid"
+    assert rows[2]["reasons"].startswith('"9999X" on line 1 is not a CPT code')
+    # a valid code with no fact or edit in the KB: accepted, with the notice
+    assert rows[3]["status"] == "accepted" and rows[3]["warnings"] == "code.outside-kb"
     assert any(r["status"] == "rejected" and r["rules"].startswith("exclusion.") for r in rows[:2])
-    assert "rejected by rule:" in res.output and "code.unknown" in res.output
+    assert "rejected by rule:" in res.output and "code.invalid" in res.output
 
 
 def test_history_applies_to_every_claim_of_the_patient(tmp_path):
@@ -101,7 +104,7 @@ def test_modifiers_split_on_semicolon_bar_or_space(tmp_path):
 def test_parquet_in_and_out(tmp_path):
     src = tmp_path / "in.parquet"
     pq.write_table(pa.table({"claim_id": ["A", "A"], "patient_id": ["P", "P"], "line": [1, 2],
-                             "code": ["62367", "99999"], "date_of_service": ["2024-02-01"] * 2,
+                             "code": ["62367", "9999X"], "date_of_service": ["2024-02-01"] * 2,
                              "provider_id": ["D1"] * 2, "provider_role": ["physician"] * 2,
                              "units": [1, 1], "modifiers": ["", ""]}), src)
     res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.parquet")])

@@ -15,7 +15,7 @@ from cptkg.knowledge.pack import CORE_ONTOLOGY
 from cptkg.knowledge.loader import default_kb
 
 ROLES = ["physician", "physician_assistant", "nurse_practitioner", "nurse", "physical_therapist"]
-SHAPE_RULES = {"code.unknown", "role.needs-physician-or-qhp", "role.pt-scope", "role.not-listed"}
+SHAPE_RULES = {"code.invalid", "role.needs-physician-or-qhp", "role.pt-scope", "role.not-listed"}
 
 
 def _grid_claim(codes):
@@ -30,7 +30,7 @@ def _grid_claim(codes):
 
 def test_code_and_role_shapes_agree_with_the_rules_on_every_code_and_role():
     kb = default_kb()
-    claim = _grid_claim(kb.codes() + ["99999"])
+    claim = _grid_claim(kb.codes() + ["9999X"])
     claims, _ = parse_claims(claim)
     result = check_claims(kb, claims)[0].to_json()
     by_rules = {ln["line"] for ln in result["lines"] if {r["rule"] for r in ln["reasons"]} & SHAPE_RULES}

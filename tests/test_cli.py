@@ -1,4 +1,5 @@
 """The CLI contract: JSON shapes, exit codes 0/1/2 and one-line errors."""
+from pathlib import Path
 import json
 import subprocess
 import sys
@@ -73,10 +74,24 @@ def test_a_bad_claim_in_a_list_does_not_hide_the_good_ones():
     assert out[1]["status"] == "error" and "claim B" in out[1]["error"]
 
 
-def test_unknown_code_is_a_rejected_line_not_an_input_error():
-    r = run(["check", "-", "--json"], claim({"code": "00000"}))
+def test_malformed_code_is_a_rejected_line_not_an_input_error():
+    r = run(["check", "-", "--json"], claim({"code": "0000X"}))
     assert r.exit_code == 1
-    assert json.loads(r.stdout)["lines"][0]["reasons"][0]["rule"] == "code.unknown"
+    reason = json.loads(r.stdout)["lines"][0]["reasons"][0]
+    assert reason["rule"] == "code.invalid" and reason["carc"] == "16" and reason["group_code"] == "CO"
+
+
+def test_edits_option_loads_an_edit_file_over_the_pack():
+    edits = str(Path(__file__).parent / "data" / "edits" / "synthetic-ptp.ttl")
+    body = {"claim_id": "N", "patient_id": "P", "lines": [
+        {"line": 1, "code": "27447", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"},
+        {"line": 2, "code": "20610", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"}]}
+    r = run(["check", "-", "--json", "--edits", edits], json.dumps(body))
+    assert r.exit_code == 1
+    line2 = json.loads(r.stdout)["lines"][1]
+    assert line2["reasons"][0]["rule"] == "ncci.column2" and line2["reasons"][0]["carc"] == "236"
+    r = run(["check", "-", "--json", "--edits", "nowhere.ttl"], json.dumps(body))
+    assert r.exit_code == 2 and "no such edit file" in r.stderr
 
 
 def test_missing_file_exits_2():

@@ -91,12 +91,17 @@ def file_kind(path: str | Path) -> str:
 # compiling the claim rules for batches
 # --------------------------------------------------------------------------
 
-def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int]) -> dict[str, list[str]]:
-    """Column types of the KB's input predicates, read from their facts."""
+def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int],
+             declared: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Column types of the KB's input predicates, read from their facts
+    (declared by the ontology's ranges when no fact says)."""
     out: dict[str, list[str]] = {}
     for p, n in edb.items():
         if p in CLAIM_INPUTS:
             out[p] = list(CLAIM_INPUTS[p])
+            continue
+        if declared and p in declared and not facts.get(p):
+            out[p] = [INT if t == "int" else TEXT for t in declared[p]]
             continue
         cols: list[set[str]] = [set() for _ in range(n)]
         for row in facts.get(p, ()):
@@ -118,7 +123,7 @@ def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
 
     stats = dict(kb.facts)
     stats.update(static_for(kb, "claim", engines.get("duckdb")).facts)
-    return sc.compile_program(program, kb_types(kb.facts, program.edb), CLAIM_INPUTS, dialect,
+    return sc.compile_program(program, kb_types(kb.facts, program.edb, program.declared_types), CLAIM_INPUTS, dialect,
                               keep_bindings=VERDICTS, claim_type=INT, stats=stats, keys=CLAIM_KEYS)
 
 

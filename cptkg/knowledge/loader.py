@@ -529,6 +529,11 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
                         version=pack_version(pack, edit_paths), pack=pack)
     kbo.edit_files = edit_paths
     kbo._fact_sources = prov
+    # integer-valued KB properties (rdfs:range xsd:integer), typed even when no fact uses them
+    from rdflib import XSD
+    ints = {name: ["text", "int"] for name, prop in props.items() if (prop, RDFS.range, XSD.integer) in onto}
+    for prog in programs.values():
+        prog.declared_types = dict(ints)
     kbo.properties = props
     inputs: dict[str, set[str]] = {}
     for pred, kind in onto.subject_objects(ONT.inputOf):

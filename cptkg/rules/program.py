@@ -32,6 +32,9 @@ class Program:
     idb: dict[str, int] = field(default_factory=dict)
     strata: list[set[str]] = field(default_factory=list)
     recursive: set[str] = field(default_factory=set)
+    # declared column types of input predicates ("int"/"text" per argument),
+    # for engines that need them when a predicate has no facts to read them from
+    declared_types: dict[str, list[str]] = field(default_factory=dict)
 
     def rules_for(self, pred: str) -> list[Rule]:
         return [r for r in self.rules if r.head.pred == pred]

@@ -18,7 +18,7 @@ from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts
 from cptkg.rules.program import Program
 
 
-def fact_types(facts: Facts, edb: dict[str, int]) -> dict[str, list[str]]:
+def fact_types(facts: Facts, edb: dict[str, int], declared: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Column types of the input predicates, read from their facts."""
     from cptkg.engines.sql.compiler import CLAIM_INPUTS, INT, TEXT, SQLCompileError
 
@@ -29,6 +29,9 @@ def fact_types(facts: Facts, edb: dict[str, int]) -> dict[str, list[str]]:
             # history): the claim input's declared types, so that a comparison
             # with a KB integer (units against a unit edit's maximum) still types
             out[p] = list(CLAIM_INPUTS[p])
+            continue
+        if declared and p in declared and not facts.get(p):
+            out[p] = [INT if t == "int" else TEXT for t in declared[p]]
             continue
         cols: list[set[str]] = [set() for _ in range(n)]
         for row in facts.get(p, ()):
@@ -61,7 +64,7 @@ class DuckDBEngine(Engine):
         # rule in one pass, and the results are the same.
         try:
             keep = None if rule_bindings is True else (set(rule_bindings) if rule_bindings else set())
-            cp = sc.compile_program(program, fact_types(facts, program.edb), (), "duckdb",
+            cp = sc.compile_program(program, fact_types(facts, program.edb, program.declared_types), (), "duckdb",
                                     keep_bindings=keep, share=False)
         except sc.SQLCompileError as e:
             raise EvaluationError(f"the rules cannot be compiled to SQL: {e}") from None
