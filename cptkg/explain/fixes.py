@@ -14,7 +14,7 @@ import functools
 import itertools
 from dataclasses import dataclass, field
 
-from cptkg.judge.check import ClaimResult, check_claim
+from cptkg.judge.check import ClaimResult, check_claims
 from cptkg.judge.infer import infer_codes
 from cptkg.judge.input import Claim, InputError, parse_claim, parse_encounter
 from cptkg.knowledge.loader import KnowledgeBase
@@ -181,6 +181,9 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
     return opts
 
 
+_EMPTY = object()  # a candidate that leaves no line to bill
+
+
 def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
                   engine=None) -> list[Suggestion]:
     """The smallest verified edits that make the claim acceptable (re-judged on ``engine``).
@@ -224,14 +227,38 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
     # before a larger one; among equals, product order keeps each line's
     # preferred option first.
     combos.sort(key=lambda s: (len(s.remove_lines) - len(s.add_lines), s.size))
-    seen, out, checks = set(), [], 0
+    # The candidates in product order (each line's preferred option first), up
+    # to the first max_checks that leave lines to judge; those are judged in
+    # one engine call where the engine batches (check_claims), and the first
+    # ``limit`` that pass are offered, as judging them one by one would.
+    seen, todo, checks = set(), [], 0
     for s in combos:
         key = repr(s.to_json())
         if key in seen:
             continue
         seen.add(key)
         fixed = apply_suggestion(raw, s)
-        if not fixed["lines"]:
+        if fixed["lines"]:
+            checks += 1
+            if checks > max_checks:
+                break
+            try:
+                todo.append((s, parse_claim(fixed, kb=kb)))
+            except Exception:  # a fix that does not validate is simply not offered
+                todo.append((s, None))
+        else:
+            todo.append((s, _EMPTY))
+    from cptkg import engines
+
+    eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
+    to_judge = [c for _, c in todo if c is not None and c is not _EMPTY]
+    if eng.batches:
+        judged = iter(check_claims(kb, to_judge, engine=eng))
+    else:  # one at a time, only as far as needed
+        judged = (check_claims(kb, [c], engine=eng)[0] for c in to_judge)
+    out = []
+    for s, c in todo:
+        if c is _EMPTY:
             # nothing on the claim can be billed: say so rather than offer nothing
             s.verified, s.result_status = True, "empty"
             s.message = s.message[0].upper() + s.message[1:] + ": no line of this claim can be billed as documented."
@@ -239,13 +266,9 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
             if len(out) >= limit:
                 break
             continue
-        checks += 1
-        if checks > max_checks:
-            break
-        try:
-            r2 = check_claim(kb, parse_claim(fixed, kb=kb), engine=engine)
-        except Exception:  # a fix that does not validate is simply not offered
+        if c is None:
             continue
+        r2 = next(judged)
         if r2.status == "accepted":
             s.verified = True
             s.result_status = "accepted"

@@ -38,7 +38,7 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
     conf = rule.meta.confidence or _weakest(s.confidence for s in srcs)
     return Reason(
         rule=rule.meta.id or rule.head.pred,
-        message=fill(rule.meta.message or rule.head.pred, bindings, _labels(kb)),
+        message=fill(rule.meta.message or rule.head.pred, bindings, kb.label),
         source="; ".join(dict.fromkeys(s.cite() for s in srcs)),
         confidence=conf,
         sources=[s.to_json() for s in srcs],
@@ -46,22 +46,6 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
         rule_index=index,
         carc=rule.meta.carc, group_code=rule.meta.group, rarc=rule.meta.rarc,
     )
-
-
-def _labels(kb: KnowledgeBase):
-    """``kb.label``, remembered per term: a loaded KB's labels never change."""
-    fn = kb.cache.get("label-memo")
-    if fn is None:
-        memo: dict[str, str] = {}
-
-        def fn(term: str) -> str:
-            out = memo.get(term)
-            if out is None:
-                out = memo[term] = kb.label(term)
-            return out
-
-        kb.cache["label-memo"] = fn
-    return fn
 
 
 def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:

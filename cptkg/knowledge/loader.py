@@ -124,14 +124,24 @@ class KnowledgeBase:
     edit_files: list[Path] = field(default_factory=list)
 
     def label(self, term: str) -> str:
-        """Readable name of a KB term (role, device, service …), for messages."""
+        """Readable name of a KB term (role, device, service …), for messages.
+
+        Remembered per term (a loaded KB's graph does not change): messages
+        and proofs ask for the same labels thousands of times.
+        """
         if not isinstance(term, str) or any(ch in term for ch in " \"<>{}|^`\\"):
             return str(term)  # text (a phrase of labels, an input value), not a term
-        for ns in NAMESPACES:
-            lab = self.graph.value(URIRef(ns + str(term)), RDFS.label) or self.graph.value(URIRef(ns + str(term)), SKOS.prefLabel)
-            if lab is not None:
-                return str(lab)
-        return str(term)
+        memo = self.cache.setdefault("labels", {})
+        out = memo.get(term)
+        if out is None:
+            out = str(term)
+            for ns in NAMESPACES:
+                lab = self.graph.value(URIRef(ns + str(term)), RDFS.label) or self.graph.value(URIRef(ns + str(term)), SKOS.prefLabel)
+                if lab is not None:
+                    out = str(lab)
+                    break
+            memo[term] = out
+        return out
 
     def fact_sources(self, pred: str, args: tuple) -> list[str]:
         """Source ids a KB fact rests on (axiom annotation, else its subject's)."""
