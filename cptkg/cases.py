@@ -42,12 +42,12 @@ def _with_facts(kb: KnowledgeBase, extra: dict | None) -> KnowledgeBase:
 
 
 def _with_edits(kb: KnowledgeBase, edits: list | None, file: str) -> KnowledgeBase:
-    """The KB with the case's edit files loaded over it (paths relative to the case file)."""
+    """The KB with the case's edit files loaded over it (paths relative to the case file, in rules/)."""
     if not edits:
         return kb
     from cptkg.knowledge.loader import default_kb
 
-    base = (kb.root / file).parent if not Path(file).is_absolute() else Path(file).parent
+    base = Path(file).parent if Path(file).is_absolute() else kb.pack.case_file("claim").parent
     return default_kb(kb.root, edits=[(base / e).resolve() for e in edits])
 
 

@@ -133,11 +133,11 @@ def test_message_format_specs_are_refused_by_lint(tmp_path, field, monkeypatch):
     shutil.copytree(DEFAULT_PACK, pack)
     rules = pack / "rules" / "claim.dl"
     text = rules.read_text(encoding="utf-8")
-    rules.write_text(text.replace("% message: {C} is not a known code", f"% message: {field} is not a known code", 1),
+    rules.write_text(text.replace('% message: "{C}" on line {L} is not a CPT code', f'% message: "{field}" on line {{L}} is not a CPT code', 1),
                      encoding="utf-8")
     r = CliRunner().invoke(main, ["lint", "--kb", str(pack)])
     assert r.exit_code == 2 and "Traceback" not in r.output
-    assert "rule code.unknown" in r.stderr and ("format the messages do not support" in r.stderr
+    assert "rule code.invalid" in r.stderr and ("format the messages do not support" in r.stderr
                                                 or "not a variable of the rule" in r.stderr), r.stderr
 
 

@@ -3,8 +3,8 @@
 One ClaimResponse per claim (a ``collection`` Bundle of them when the input
 was a list): ``outcome`` complete (or error for a claim that could not be
 judged), ``disposition`` in words, per item an ``adjudication`` whose
-``reason`` is coded with the X12 claim adjustment reason code (CARC, system
-:data:`CARC_SYSTEM`, with its group code in the text) and the rule id, and for each rejection an ``error``
+``reason`` is coded with the rule id and then the X12 claim adjustment reason code (CARC, system
+:data:`CARC_SYSTEM`, with its group code in the text), and for each rejection an ``error``
 with ``itemSequence`` and the rule id as code. Rule ids are codes of the
 KB's rule code system :data:`RULES_SYSTEM`; messages go in ``processNote``.
 """
@@ -70,7 +70,7 @@ def claim_response(result: dict, patient_id: str | None = None, created: str | N
                 coding.append({"system": RARC_SYSTEM, "code": reason["rarc"]})
             text = f"rejected: {reason['group_code']}-{reason['carc']}" if reason.get("carc") else "rejected"
             adjudication.append({"category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
-                                 "reason": {"coding": coding + [_rule_coding(reason)], "text": text}})
+                                 "reason": {"coding": [_rule_coding(reason)] + coding, "text": text}})
             errors.append({"itemSequence": ln["line"], "code": {"coding": [_rule_coding(reason)]}})
         if not adjudication:
             adjudication.append({"category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
