@@ -41,6 +41,7 @@ class ProofNode:
     why_not: list[dict] = field(default_factory=list)
     truncated: bool = False
     unsourced: str | None = None  # a KB fact no source annotates: where it is stated (file and triple)
+    args: tuple | None = field(default=None, repr=False, compare=False)  # an asserted fact's arguments (summaries)
 
     @property
     def size(self) -> int:
@@ -114,7 +115,8 @@ class Explainer:
             if pred in self.claim_preds and args and isinstance(args[0], int):
                 where = f"{self.input_name}, {entry_name(args[0])}"
             return ProofNode(_fact_text(pred, args), "claim" if pred in self.claim_preds else "encounter", text,
-                             source=[{"id": "input", "document": "input", "citation": where, "quote": text}])
+                             source=[{"id": "input", "document": "input", "citation": where, "quote": text}],
+                             args=args)
         srcs = [self.kb.sources[s].to_json() for s in self.kb.fact_sources(pred, args) if s in self.kb.sources]
         prop = self.kb.properties.get(pred)
         subj = args[0] if args else ""
@@ -124,7 +126,7 @@ class Explainer:
             s.setdefault("triple", triple)
             s["file"] = file
         # a fact no source annotates stays unsourced: the proof says where it is stated, and cites nothing
-        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs,
+        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs, args=args,
                          unsourced=None if srcs else f"no source annotates this fact ({file}: {triple})")
 
     def _iri(self, local_name) -> str:

@@ -17,10 +17,11 @@ class Reason:
     sources: list[dict]
     bindings: dict = field(default_factory=dict)
     rule_index: int = -1
+    title: str = ""  # the rule's title in billing words (rules/titles.yaml)
 
     def to_json(self) -> dict:
         return {"rule": self.rule, "message": self.message, "source": self.source,
-                "confidence": self.confidence, "sources": self.sources}
+                "confidence": self.confidence, "sources": self.sources, "title": self.title or self.rule}
 
 
 def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Reason:
@@ -34,6 +35,7 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
         sources=[s.to_json() for s in srcs],
         bindings=dict(bindings),
         rule_index=index,
+        title=kb.rule_title(rule.meta.id or rule.head.pred),
     )
 
 
