@@ -70,6 +70,7 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
             cite(n.source)
             if top and n.message not in facts and not raw_atoms(n.message):
                 facts.append(n.message)
+                input_args.append((n.message, tuple(n.args or ())))
             else:
                 folded += 1
         elif n.kind == "derived":  # a helper rule: folded; the facts under it still count
@@ -82,8 +83,8 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
     if node is not None:
         for ch in node.children:
             walk(ch, top=True)
-    # an input fact whose arguments all appear in another one says nothing more ("the claim has line 1"
-    # beside "line 1 bills 62368 on 2025-06-10")
+    # a fact whose arguments all appear in another one says nothing more ("the claim has line 1" or
+    # "62368 is a code of the knowledge base" beside "line 1 bills 62368 on 2025-06-10")
     drop = {msg for msg, args in input_args
             if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)}
     folded += len(drop)
