@@ -6,7 +6,7 @@ import streamlit as st
 
 from cptkg import EvaluationError, EvaluationTimeout, InputError, parse_encounter, vocabulary
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop
-from cptkg.faces.explorer.explaining import explain_encounter
+from cptkg.faces.explorer.explaining import as_billed, explain_encounter
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
 
@@ -62,9 +62,18 @@ def page() -> None:
     if res.get("message"):
         st.info(res["message"])
     for entry in res.get("codes", []):
-        st.success(f"Bill **{entry['code']}** — {entry.get('descriptor', '')}")
+        billed = as_billed(kb, entry["code"], enc)
+        verdict = billed.get("verdict") or billed.get("status", "")
+        st.success(f"Bill **{entry['code']}** — {entry.get('descriptor', '')}  \n"
+                   f"The claim checker: {verdict}")
         for r in entry.get("reasons", []):
-            st.markdown(f"- {r['message']}  \n  <small>`{r['rule']}` · {r.get('source', '')}</small>", unsafe_allow_html=True)
+            st.markdown(f"- {r['message']}  \n  <small>{r.get('source', '')} · rule {r['rule']}</small>",
+                        unsafe_allow_html=True)
+        for w in billed.get("warnings", []):
+            st.markdown(f"- :material/warning: **{w.get('title') or w['rule']}**: {w['message']}  \n"
+                        f"  <small>{w.get('source', '')} · rule {w['rule']}</small>", unsafe_allow_html=True)
+        for r in billed.get("reasons", []):
+            st.markdown(f"- :material/cancel: **{r.get('title') or r['rule']}**: {r['message']}", unsafe_allow_html=True)
         proof = entry.get("proof")
         if proof:
             with st.expander(f"Proof that {entry['code']} is the code to bill"):

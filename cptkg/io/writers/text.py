@@ -22,7 +22,7 @@ def claim_report(res: dict) -> str:
     out = [f"Claim {res['claim_id']}: {res['status'].upper()}"]
     for ln in res.get("lines", []):
         mark = "ok " if ln["status"] == "accepted" else "NO "
-        out.append(f"  {mark}line {ln['line']}  {ln['code']}  {ln['status']}")
+        out.append(f"  {mark}line {ln['line']}  {ln['code']}  {ln.get('verdict') or ln['status']}")
         for r in ln.get("reasons", []):
             out.append(_wrap(f"- {r['message']}", "        "))
             out.append(_wrap(f"[{r['rule']}; {r['source']}]", "          "))
