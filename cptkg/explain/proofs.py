@@ -288,10 +288,16 @@ class Explainer:
             if rows:
                 k, b = self.derived[pred][rows[0]][0]
                 return fill(self.program.rules[k].meta.message or pred, b, self.kb.label).rstrip(".")
-            for rule in self.program.rules_for(pred):
+            rules = self.program.rules_for(pred)
+            for rule in rules:
                 b = {t.name: v for t, v in zip(rule.head.args, pattern) if isinstance(t, Var) and v is not None}
                 text = fill(rule.meta.message or pred, b, self.kb.label)
                 if "?" not in text:
                     return text.rstrip(".")
+            # no message fills from the pattern alone: the rules' titles, with the values in words
+            titles = list(dict.fromkeys(self.kb.rule_title(r.meta.id) for r in rules if r.meta.id))
+            if titles:
+                values = ", ".join(str(p) if isinstance(p, int) else self.kb.label(str(p)) for p in pattern if p is not None)
+                return " or ".join(t[:1].lower() + t[1:] for t in titles) + (f" ({values})" if values else "")
             return _fact_text(pred, pattern)
         return self.kb.describe(pred, shown)

@@ -121,7 +121,8 @@ def proof_elements(proofs: list[dict], root_label: str | None = None, with_sourc
         counter[0] += 1
         nid = f"p{counter[0]}"
         kind = node.get("kind", "derived")
-        label = _words_label(node.get("message") or node.get("fact", ""))
+        label = _words_label(_comparison_words(node.get("message", "")) if kind == "comparison"
+                             else node.get("message") or node.get("fact", ""))
         els.append({"data": {"id": nid, "label": label, "kind": kind, "colour": KIND_COLOUR.get(kind, "#999"),
                              "message": node.get("message", ""), "detail": node.get("fact", ""),
                              "rule": node.get("rule") or ""}})
@@ -148,6 +149,21 @@ def proof_elements(proofs: list[dict], root_label: str | None = None, with_sourc
         if p:
             add(p, root)
     return els
+
+
+_OP_WORDS = {"!=": "differs from", "<=": "is on or before", ">=": "is on or after", "<": "is before", ">": "is after",
+             "=": "equals"}
+
+
+def _comparison_words(message: str) -> str:
+    """'1 != 2 holds' as 'line 1 differs from line 2' — a comparison in words for the graph."""
+    text = message.removesuffix(" holds")
+    for op, words in _OP_WORDS.items():
+        left, sep, right = text.partition(f" {op} ")
+        if sep:
+            show = lambda v: f"entry {v}" if v.lstrip("-").isdigit() else v  # noqa: E731
+            return f"{show(left)} {words} {show(right)}"
+    return text
 
 
 def _words_label(text: str, limit: int = 90) -> str:
