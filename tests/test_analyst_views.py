@@ -92,3 +92,14 @@ def test_finder_shows_the_checker_verdict_and_warnings_for_the_inferred_code(kb)
     assert billed["verdict"] == checked["verdict"]
     assert billed["verdict"].startswith("accepted for billing under the supervising physician or QHP")
     assert [w["message"] for w in billed["warnings"]] == [w["message"] for w in checked["warnings"]]
+
+
+def test_rules_page_shows_titles_and_a_filled_example_not_the_template(kb):
+    from cptkg.faces.explorer import rules_page
+
+    rows = {r["id"]: r for r in rules_page.rule_table(kb)}
+    comp = rows["exclusion.component"]
+    assert comp["title"] == "Component of a more comprehensive code billed the same day"
+    example = rules_page.example_message(kb, comp)
+    assert example and not raw_atoms(example) and "{" not in example
+    assert not raw_atoms(rules_page.plain_message(comp["message"]))
