@@ -114,17 +114,21 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
 
 
 def render(results: list[dict], output: str, *, was_list: bool = True, read: readers.ReadResult | None = None,
-           created: str | None = None) -> str:
-    """The results in ``output``: any registered writer (text, json, csv, fhir)."""
+           created: str | None = None, full: bool = False) -> str:
+    """The results in ``output``: any registered writer (text, json, csv, fhir).
+
+    ``full``: the text report unfolds each explained reason into its whole proof
+    instead of the short explanation (the other formats carry every field anyway)."""
     return writers.write(results, output, claims=read.claims if read else None,
-                         row_keys=read.row_keys if read else None, was_list=was_list, created=created)
+                         row_keys=read.row_keys if read else None, was_list=was_list, created=created, full=full)
 
 
 def run(source: bytes | str | Path, input_format: str | None = None, output: str = "json",
         history: bytes | str | Path | None = None, kb=None, progress: bool | None = None,
         created: str | None = None, *, explain: bool = False, line: int | None = None,
         depth: int | None = None, all_proofs: bool = False, log: str | Path | None = None,
-        log_identifiers: bool = False, engine: str | None = None, timeout: float | None = None) -> Outcome:
+        log_identifiers: bool = False, engine: str | None = None, timeout: float | None = None,
+        full: bool = False) -> Outcome:
     """Read, judge (and explain), write, log.
 
     Raises :class:`cptkg.io.readers.ReadError` for a file that cannot be read
@@ -161,7 +165,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
 
         append_decisions(log, read.claims, results, include_identifiers=log_identifiers,
                          kb_version_value=kb.version)
-    text = render(results, output, was_list=read.was_list, read=read, created=created)
+    text = render(results, output, was_list=read.was_list, read=read, created=created, full=full)
     errors = [r["error"] for r in results if r.get("status") == "error" and r.get("error")]
     from cptkg.judge.input import InputError
 

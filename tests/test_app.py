@@ -159,3 +159,25 @@ def test_batch_page_draws_without_input():
     at = page_app("batch").run()
     assert not at.exception
     assert [h.value for h in at.header] == ["Batch"]
+
+
+def test_batch_page_drills_into_a_claim_and_prepares_the_work_paper():
+    import cptkg
+    from cptkg.faces.explorer.batch import judge_batch
+
+    data = json.loads((ROOT / "examples" / "claims-batch.json").read_text())
+    kb = cptkg.load_kb()
+    at = page_app("batch")
+    at.session_state["batch_results"] = judge_batch(kb, data)
+    at.session_state["batch_claims"] = data
+    at.run()
+    assert not at.exception
+    body = texts(at)
+    assert "Denied — Component of a more comprehensive code billed the same day" in body  # first rejected claim, in words
+    assert "**Fix**:" in body
+    at.radio(key="batch_view").set_value("month").run()
+    assert not at.exception
+    at.button(key="batch_paper_make").click().run()
+    assert not at.exception
+    paper = at.session_state["batch_paper"]
+    assert paper.startswith("# Claim audit work paper") and "Reason: **" in paper

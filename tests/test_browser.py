@@ -110,6 +110,6 @@ def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
         path = tmp_path / "batch.csv"
         dl.value.save_as(path)
     text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "claim_id,claim_status,line,code,line_status,rules,messages,warnings"
+    assert text.splitlines()[0].startswith("claim_id,claim_status,line,code,line_status,rules,messages,warnings,titles")
     assert "C-BAD,error" in text and "exclusion.component" in text
     assert _outside(requests, app_url) == []

@@ -131,12 +131,21 @@ def test_explain_cli_focuses_on_one_line_and_keeps_the_json_contract(tmp_path):
     assert out["suggestions"][0]["add_codes"] == ["62369"] and out["suggestions"][0]["verified"] is True
 
 
-def test_check_explain_text_shows_proofs_and_fixes(tmp_path):
+def test_check_explain_full_text_shows_proofs_and_fixes(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(claim({"code": "62368"}, {"line": 2, "code": "95990"})))
+    r = CliRunner().invoke(main, ["check", str(p), "--explain", "--full"])
+    assert r.exit_code == 1
+    assert "Suggested fixes" in r.stdout and "62369" in r.stdout and "claim: line 1 bills 62368" in r.stdout
+
+
+def test_check_explain_default_text_is_the_short_explanation_with_the_fix(tmp_path):
     p = tmp_path / "c.json"
     p.write_text(json.dumps(claim({"code": "62368"}, {"line": 2, "code": "95990"})))
     r = CliRunner().invoke(main, ["check", str(p), "--explain"])
     assert r.exit_code == 1
-    assert "Suggested fixes" in r.stdout and "62369" in r.stdout and "claim: line 1 bills 62368" in r.stdout
+    assert "Fix: Replace 62368 (line 1) and 95990 (line 2) by 62369" in " ".join(r.stdout.split())
+    assert "claim: line 1 bills 62368" not in r.stdout and "--full" in r.stdout
 
 
 def test_infer_explain_json_has_proofs_and_failed_conditions(tmp_path):

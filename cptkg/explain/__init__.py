@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cptkg.explain.fixes import Suggestion, apply_suggestion, suggest_fixes
 from cptkg.explain.proofs import Explainer, ProofNode
+from cptkg.explain.summary import line_summary, reason_summary
 from cptkg.judge.check import ClaimResult, check_claim
 from cptkg.judge.infer import infer_codes
 from cptkg.judge.input import Claim, Encounter
@@ -20,9 +21,11 @@ __all__ = ["ClaimExplanation", "Explainer", "ProofNode", "Suggestion", "apply_su
 
 
 class ClaimExplanation:
-    def __init__(self, result: ClaimResult, explainer: Explainer, proofs: dict, why_not: dict, suggestions: list[Suggestion]):
+    def __init__(self, result: ClaimResult, explainer: Explainer, proofs: dict, why_not: dict, suggestions: list[Suggestion],
+                 summaries: dict | None = None):
         self.result, self.explainer = result, explainer
         self.proofs, self.why_not, self.suggestions = proofs, why_not, suggestions
+        self.summaries = summaries or {}
 
     def to_json(self, line: int | None = None) -> dict:
         out = self.result.to_json()
@@ -31,10 +34,15 @@ class ClaimExplanation:
             for kind in ("reasons", "warnings"):
                 for r, p in zip(ln[kind], self.proofs.get((n, kind), [])):
                     r["proof"] = p if isinstance(p, list) else p
+                for r, sm in zip(ln[kind], self.summaries.get((n, kind), [])):
+                    r["summary"] = sm
             ln["why_not"] = self.why_not.get(n, [])
         if line is not None:
             out["lines"] = [l for l in out["lines"] if l["line"] == line]
         out["suggestions"] = [s.to_json() for s in self.suggestions]
+        for ln in out["lines"]:
+            if (ln["line"], "reasons") in self.proofs:
+                ln["summary"] = line_summary(ln, out["suggestions"])
         return out
 
 
@@ -77,19 +85,24 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
     res = check_claim(kb, claim, all_bindings=True, engine=engine, timeout=timeout)
     ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}")
     proofs: dict = {}
+    summaries: dict = {}
     why: dict = {}
     for ln in res.lines:
         if line is not None and ln.line != line:
             continue
         for kind, items in (("reasons", ln.reasons), ("warnings", ln.warnings)):
-            ps = []
+            ps, sms = [], []
             for r in items:
+                node = ex.rule_node(r.rule_index, r.bindings, depth)
                 if all_proofs:
-                    ps.append([ex.rule_node(r.rule_index, r.bindings, depth).to_json()])
+                    ps.append([node.to_json()] if node else [])
                 else:
-                    node = ex.rule_node(r.rule_index, r.bindings, depth)
                     ps.append(node.to_json() if node else None)
+                # the summary rests on the whole proof whatever depth the full proof is cut at
+                whole = node if depth is None else ex.rule_node(r.rule_index, r.bindings, None)
+                sms.append(reason_summary(kb, whole, r))
             proofs[(ln.line, kind)] = ps
+            summaries[(ln.line, kind)] = sms
         if ln.status == "rejected":
             wn = []
             for r in ln.reasons:
@@ -98,7 +111,7 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
                         wn.append(f)
             why[ln.line] = wn
     sugg = suggest_fixes(kb, claim, res, engine=engine) if fixes and res.status == "rejected" else []
-    return ClaimExplanation(res, ex, proofs, why, sugg)
+    return ClaimExplanation(res, ex, proofs, why, sugg, summaries)
 
 
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:

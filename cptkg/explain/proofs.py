@@ -41,6 +41,7 @@ class ProofNode:
     why_not: list[dict] = field(default_factory=list)
     truncated: bool = False
     unsourced: str | None = None  # a KB fact no source annotates: where it is stated (file and triple)
+    args: tuple | None = field(default=None, repr=False, compare=False)  # an asserted fact's arguments (summaries)
 
     @property
     def size(self) -> int:
@@ -114,7 +115,8 @@ class Explainer:
             if pred in self.claim_preds and args and isinstance(args[0], int):
                 where = f"{self.input_name}, {entry_name(args[0])}"
             return ProofNode(_fact_text(pred, args), "claim" if pred in self.claim_preds else "encounter", text,
-                             source=[{"id": "input", "document": "input", "citation": where, "quote": text}])
+                             source=[{"id": "input", "document": "input", "citation": where, "quote": text}],
+                             args=args)
         srcs = [self.kb.sources[s].to_json() for s in self.kb.fact_sources(pred, args) if s in self.kb.sources]
         prop = self.kb.properties.get(pred)
         subj = args[0] if args else ""
@@ -124,7 +126,7 @@ class Explainer:
             s.setdefault("triple", triple)
             s["file"] = file
         # a fact no source annotates stays unsourced: the proof says where it is stated, and cites nothing
-        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs,
+        return ProofNode(_fact_text(pred, args), "kb", text, source=srcs, args=args,
                          unsourced=None if srcs else f"no source annotates this fact ({file}: {triple})")
 
     def _iri(self, local_name) -> str:
@@ -286,10 +288,16 @@ class Explainer:
             if rows:
                 k, b = self.derived[pred][rows[0]][0]
                 return fill(self.program.rules[k].meta.message or pred, b, self.kb.label).rstrip(".")
-            for rule in self.program.rules_for(pred):
+            rules = self.program.rules_for(pred)
+            for rule in rules:
                 b = {t.name: v for t, v in zip(rule.head.args, pattern) if isinstance(t, Var) and v is not None}
                 text = fill(rule.meta.message or pred, b, self.kb.label)
                 if "?" not in text:
                     return text.rstrip(".")
+            # no message fills from the pattern alone: the rules' titles, with the values in words
+            titles = list(dict.fromkeys(self.kb.rule_title(r.meta.id) for r in rules if r.meta.id))
+            if titles:
+                values = ", ".join(str(p) if isinstance(p, int) else self.kb.label(str(p)) for p in pattern if p is not None)
+                return " or ".join(t[:1].lower() + t[1:] for t in titles) + (f" ({values})" if values else "")
             return _fact_text(pred, pattern)
         return self.kb.describe(pred, shown)

@@ -81,7 +81,7 @@ def _detect(raw: bytes) -> str:
 
 def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_format=None, history_file=None,
                 explain=False, line=None, depth=None, all_proofs=False, log_file=None, log_identifiers=False,
-                time_limit=None) -> "NoReturn":  # noqa: F821
+                time_limit=None, full=False) -> "NoReturn":  # noqa: F821
     """``check`` and ``explain``: the one pipeline (read → judge → explain → write → log), then exit.
 
     Default output: the readable report for claim JSON, JSON for FHIR and CSV
@@ -101,7 +101,8 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     kb = get_kb()
     try:
         outcome = run(raw, detected, output, history_file, kb=kb, explain=explain, line=line, depth=depth,
-                      all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit)
+                      all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit,
+                      full=full)
     except ReadError as e:
         fail(str(e).replace("input:", f"{claim_file}:", 1) if claim_file != "-" else str(e))
     except InputError as e:
@@ -124,6 +125,8 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
 _TIME_LIMIT = click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.001), default=None,
                            metavar="SECONDS", help="Seconds one claim may take before it is reported as not "
                            "judged (default 30); the other claims are still judged.")
+_FULL = click.option("--full", is_flag=True, help="Text report: unfold each reason into its whole proof, step by "
+                     "step down to the source sentence (implies --explain).")
 _INPUT_FORMAT = click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
                              help="Claim format (default: detected from the content): claim JSON, FHIR R4 "
                                   "Claim/Bundle, or CSV rows.")
@@ -143,7 +146,9 @@ _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient a
 @main.command()
 @click.argument("claim_file", metavar="CLAIMS")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--explain", is_flag=True, help="Unfold each reason into its proof, add why-not and verified fixes.")
+@click.option("--explain", is_flag=True, help="Explain each verdict: the deciding rule, the facts and sources it "
+              "rests on, why not, and verified fixes (JSON: with the whole proof).")
+@_FULL
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
 @_INPUT_FORMAT
@@ -152,7 +157,7 @@ _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient a
 @_LOG
 @_LOG_IDS
 @_TIME_LIMIT
-def check(claim_file, as_json, explain, depth, all_proofs, input_format, output, history_file,
+def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, output, history_file,
           log_file, log_identifiers, time_limit):
     """Judge the claims in CLAIMS: claim JSON (one claim or a list), a FHIR R4
     Claim or Bundle, or claim CSV ('-' reads stdin).
@@ -161,14 +166,15 @@ def check(claim_file, as_json, explain, depth, all_proofs, input_format, output,
     claim cannot be judged (the message names the claim, line and field).
     """
     _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
-                explain=explain, depth=depth, all_proofs=all_proofs, log_file=log_file,
-                log_identifiers=log_identifiers, time_limit=time_limit)
+                explain=explain or full, depth=depth, all_proofs=all_proofs, log_file=log_file,
+                log_identifiers=log_identifiers, time_limit=time_limit, full=full)
 
 
 @main.command()
 @click.argument("claim_file", metavar="CLAIMS")
 @click.option("--line", "line", type=int, default=None, help="Explain only this claim line.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@_FULL
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth.")
 @click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
 @_INPUT_FORMAT
@@ -177,16 +183,17 @@ def check(claim_file, as_json, explain, depth, all_proofs, input_format, output,
 @_LOG
 @_LOG_IDS
 @_TIME_LIMIT
-def explain(claim_file, line, as_json, depth, all_proofs, input_format, output, history_file, log_file,
+def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, output, history_file, log_file,
             log_identifiers, time_limit):
-    """Explain the verdicts for CLAIMS: proofs down to the source sentence,
-    why a rejected line was not accepted, and verified fixes.
+    """Explain the verdicts for CLAIMS in billing words: the rule that decided
+    each line, the facts and source sentences it rests on, why a rejected line
+    was not accepted, and verified fixes. --full prints the whole proof.
 
     Exit codes as for check.
     """
     _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
                 explain=True, line=line, depth=depth, all_proofs=all_proofs, log_file=log_file,
-                log_identifiers=log_identifiers, time_limit=time_limit)
+                log_identifiers=log_identifiers, time_limit=time_limit, full=full)
 
 
 @main.command()

@@ -59,11 +59,27 @@ class LineResult:
     warnings: list[Reason]
     date_of_service: str = ""
     provider_role: str = ""
+    verdict: str = ""  # the verdict in words: the status, or what an accepted line's warning makes of it
 
     def to_json(self) -> dict:
         return {"line": self.line, "code": self.code, "status": self.status,
                 "reasons": [r.to_json() for r in self.reasons],
-                "warnings": [w.to_json() for w in self.warnings]}
+                "warnings": [w.to_json() for w in self.warnings], "verdict": self.verdict or self.status}
+
+
+def verdict_text(kb: KnowledgeBase, status: str, warnings: list) -> str:
+    """A line's verdict in words, the same on every face (checker, finder, CLI, exports).
+
+    An accepted line with a warning whose rule names a verdict in rules/titles.yaml
+    ("accepted for billing under the supervising physician or QHP …") reads as that verdict.
+    """
+    if status != "accepted":
+        return status
+    for w in warnings:
+        rid = w.rule if hasattr(w, "rule") else w.get("rule")
+        if rid in kb.rule_verdicts:
+            return kb.rule_verdicts[rid]
+    return status
 
 
 @dataclass
@@ -96,8 +112,9 @@ def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> Clai
     for ln in sorted(claim.lines, key=lambda l: l.line):
         reasons = rejects.get(ln.line, [])
         warnings = warns.get(ln.line, [])
-        lines.append(LineResult(ln.line, ln.code, "rejected" if reasons else "accepted", reasons, warnings,
-                                ln.date_of_service, ln.provider_role))
+        status = "rejected" if reasons else "accepted"
+        lines.append(LineResult(ln.line, ln.code, status, reasons, warnings, ln.date_of_service, ln.provider_role,
+                                verdict_text(kb, status, warnings)))
     status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
     return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
 

@@ -21,10 +21,11 @@ class Reason:
     carc: str | None = None
     group_code: str | None = None
     rarc: str | None = None
+    title: str = ""  # the rule's title in billing words (rules/titles.yaml)
 
     def to_json(self) -> dict:
         out = {"rule": self.rule, "message": self.message, "source": self.source,
-               "confidence": self.confidence, "sources": self.sources}
+               "confidence": self.confidence, "sources": self.sources, "title": self.title or self.rule}
         if self.carc:
             out["carc"] = self.carc
             out["group_code"] = self.group_code
@@ -45,6 +46,7 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
         bindings=dict(bindings),
         rule_index=index,
         carc=rule.meta.carc, group_code=rule.meta.group, rarc=rule.meta.rarc,
+        title=kb.rule_title(rule.meta.id or rule.head.pred),
     )
 
 
@@ -52,22 +54,31 @@ def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
     """The sources one firing of ``rule`` rests on.
 
     A rule that ranges over several knowledge-base entities of one kind
-    (the four exclusions, say) cites the sources of all of them; one firing
-    rests on one entity. For each bound entity with sources of its own, the
-    rule's sources that belong only to the other entities of its kind are
-    left out and the entity's own are added: a 62368 denied beside 62362
-    cites the 62362 descriptor and the note on programming at implant, not
-    the guide's 95990/95991 sentence that grounds another exclusion.
+    (the four exclusions, the family's codes) cites the sources of all of
+    them; one firing rests on the entities it binds. The rule's sources that
+    belong only to entities of that kind the firing does not bind are left
+    out: a 62368 denied beside 62362 cites the 62362 descriptor and the note
+    on programming at implant, not the guide's 95990/95991 sentence that
+    grounds another exclusion, and 62369 chosen for an encounter does not
+    cite the 62360 descriptor. For edits the bound entity's own sources
+    are added (the sentence that states the edit); a code's own descriptor
+    is a fact the proof cites where the code's facts are read.
     """
     cited = list(rule.meta.source)
+    values = set(dict.fromkeys(v for v in bindings.values() if isinstance(v, str)))
     for pred, entities in _entities(kb).items():
-        for value in dict.fromkeys(v for v in bindings.values() if isinstance(v, str)):
-            own = entities.get(value)
-            if not own:
-                continue
-            others = set().union(*(s for e, s in entities.items() if e != value))
-            cited = [s for s in cited if s in own or s not in others] + [s for s in sorted(own) if s not in cited]
+        bound = [v for v in entities if v in values]
+        if not bound:
+            continue
+        own = set().union(*(entities[v] for v in bound))
+        others = set().union(*(s for e, s in entities.items() if e not in values)) - own
+        cited = [s for s in cited if s not in others]
+        if pred in _ADDS_OWN:
+            cited += [s for s in sorted(own) if s not in cited]
     return [kb.sources[s] for s in dict.fromkeys(cited) if s in kb.sources]
+
+
+_ADDS_OWN = {"pair_edit", "unit_edit"}  # entity kinds whose own sources a firing cites (the edit's sentence)
 
 
 def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
@@ -75,7 +86,7 @@ def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
     cache = getattr(kb, "_entity_sources", None)
     if cache is None:
         cache = {}
-        for pred in ("pair_edit", "unit_edit"):
+        for pred in ("pair_edit", "unit_edit", "code"):
             members = {row[0]: set(kb.fact_sources(pred, row)) for row in kb.facts.get(pred, ())}
             if any(members.values()):
                 cache[pred] = members

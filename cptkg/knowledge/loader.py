@@ -122,6 +122,23 @@ class KnowledgeBase:
     pack: FamilyPack | None = None
     # edit files loaded over the pack (--edits), in order
     edit_files: list[Path] = field(default_factory=list)
+    # rule id -> title in billing words, and for warning rules the verdict an accepted line is reported with
+    # (the pack's rules/titles.yaml)
+    rule_titles: dict[str, str] = field(default_factory=dict)
+    rule_verdicts: dict[str, str] = field(default_factory=dict)
+
+    def rule_title(self, rule_id: str) -> str:
+        """A rule's title in billing words (rules/titles.yaml); a rule without one reads as its message's start."""
+        title = self.rule_titles.get(rule_id)
+        if title:
+            return title
+        rule = self.rule(rule_id)
+        if rule is not None and rule.meta.message:
+            import re
+
+            words = re.sub(r"\{[^}]*\}", "…", rule.meta.message).split(":")[0].split(";")[0]
+            return words[:1].upper() + words[1:80].rstrip(" .")
+        return rule_id
 
     def label(self, term: str) -> str:
         """Readable name of a KB term (role, device, service …), for messages.
@@ -549,9 +566,39 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     for pred, kind in onto.subject_objects(ONT.inputOf):
         inputs.setdefault(str(kind), set()).add(str(onto.value(pred, ONT.datalogPredicate)))
     kbo.input_predicates = inputs
+    kbo.rule_titles, kbo.rule_verdicts = _rule_titles(pack)
     kbo.phrases = {str(name): str(ph) for pred, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(pred, ONT.phrase)}
     return kbo
+
+
+def _rule_titles(pack: FamilyPack) -> tuple[dict[str, str], dict[str, str]]:
+    """The pack's rules/titles.yaml: rule id -> title (text, or a mapping with ``title`` and ``verdict``)."""
+    import yaml
+
+    path = pack.titles_file()
+    if not path.is_file():
+        return {}, {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise KBLoadError(f"rules/titles.yaml: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+    if not isinstance(data, dict):
+        raise KBLoadError("rules/titles.yaml: must map rule ids to titles")
+    titles, verdicts = {}, {}
+    for rid, entry in data.items():
+        if isinstance(entry, dict):
+            title, verdict = entry.get("title"), entry.get("verdict")
+            if verdict is not None and not isinstance(verdict, str):
+                raise KBLoadError(f"rules/titles.yaml: {rid}: 'verdict' must be text")
+            if verdict:
+                verdicts[str(rid)] = " ".join(verdict.split())
+        else:
+            title = entry
+        if not isinstance(title, str) or not title.strip():
+            raise KBLoadError(f"rules/titles.yaml: {rid}: the title is missing or not text")
+        titles[str(rid)] = " ".join(title.split())
+    return titles, verdicts
 
 
 _lock = threading.Lock()

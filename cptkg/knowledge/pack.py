@@ -6,6 +6,7 @@ A pack holds everything one code family needs beside the core:
     ontology/*.ttl       its ontology extension (services, devices, routes, roles)
     kb/*.ttl             its knowledge base (codes, groups, edits, sources)
     rules/<kind>.dl      its rules (claim.dl, infer.dl), with <kind>.cases.yaml
+    rules/titles.yaml    each rule's title in billing words (rule id -> title)
     shapes/*.ttl         optional SHACL shapes of its own
     sources/             the documents its sources quote (optional)
 
@@ -91,12 +92,17 @@ class FamilyPack:
     def rule_files(self) -> list[Path]:
         return sorted((self.root / "rules").glob("*.dl"))
 
+    def titles_file(self) -> Path:
+        """``rules/titles.yaml``: each rule's title in billing words, by rule id."""
+        return self.root / "rules" / "titles.yaml"
+
     def case_file(self, stem: str) -> Path:
         return self.root / "rules" / f"{stem}.cases.yaml"
 
     def version_files(self) -> list[Path]:
         """Every file whose content the KB version hashes."""
-        return self.ontology_files() + self.kb_files() + self.rule_files() + self.shape_files() + [self.root / "family.yaml"]
+        return (self.ontology_files() + self.kb_files() + self.rule_files() + [self.titles_file()] + self.shape_files()
+                + [self.root / "family.yaml"])
 
 
 def locate(kb_dir: str | Path | None = None) -> Path:

@@ -1,5 +1,7 @@
-"""Batch page: many claims at once, a progress bar, a summary by rule and a
-table to download as CSV."""
+"""Batch page: many claims at once, a progress bar, a summary by rule (titles,
+full labels), views by provider, code and month, a table to download as CSV,
+each claim's explanation and fixes one selection away, and an auditor's work
+paper (Markdown) to download."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,8 +9,9 @@ import streamlit as st
 
 from cptkg.faces.markup import md
 import cptkg
-from cptkg import readers
+from cptkg import InputError, readers
 from cptkg.faces.explorer.common import current_engine, kb_or_stop
+from cptkg.faces.explorer.proofs import line_summary_markdown
 from cptkg import frame_csv
 
 
@@ -20,20 +23,115 @@ def judge_batch(kb, data, progress=None, engine=None) -> list[dict]:
     return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], progress=progress, engine=engine)
 
 
-def batch_table(results: list[dict]) -> pd.DataFrame:
-    """One row per claim line (one per claim that could not be judged)."""
+COLUMNS = ["claim_id", "claim_status", "line", "code", "line_status", "rules", "messages", "warnings", "titles",
+           "verdict", "provider_id", "date_of_service"]
+
+
+def _input_lines(claims: list[dict] | None) -> dict[tuple[str, int], dict]:
+    out = {}
+    for c in claims or []:
+        if isinstance(c, dict):
+            for ln in c.get("lines", []) or []:
+                if isinstance(ln, dict):
+                    try:
+                        out[(str(c.get("claim_id")), int(ln.get("line")))] = ln
+                    except (TypeError, ValueError):
+                        continue
+    return out
+
+
+def batch_table(results: list[dict], claims: list[dict] | None = None) -> pd.DataFrame:
+    """One row per claim line (one per claim that could not be judged); line numbers are whole numbers
+    (an empty cell for a claim not judged), rules by id and by title, the provider and date from the input."""
+    given = _input_lines(claims)
     rows = []
     for r in results:
         if r["status"] == "error":
             rows.append({"claim_id": r["claim_id"], "claim_status": "error", "line": None, "code": "",
-                         "line_status": "error", "rules": "", "messages": r["error"], "warnings": ""})
+                         "line_status": "error", "rules": "", "messages": r["error"], "warnings": "", "titles": "",
+                         "verdict": "cannot be judged", "provider_id": "", "date_of_service": ""})
             continue
         for ln in r["lines"]:
+            src = given.get((str(r["claim_id"]), int(ln["line"])), {})
             rows.append({"claim_id": r["claim_id"], "claim_status": r["status"], "line": ln["line"], "code": ln["code"],
                          "line_status": ln["status"], "rules": "; ".join(x["rule"] for x in ln["reasons"]),
                          "messages": " | ".join(x["message"] for x in ln["reasons"]),
-                         "warnings": "; ".join(x["rule"] for x in ln.get("warnings", []))})
-    return pd.DataFrame(rows, columns=["claim_id", "claim_status", "line", "code", "line_status", "rules", "messages", "warnings"])
+                         "warnings": "; ".join(x["rule"] for x in ln.get("warnings", [])),
+                         "titles": "; ".join(x.get("title") or x["rule"] for x in ln["reasons"]),
+                         "verdict": ln.get("verdict") or ln["status"],
+                         "provider_id": str(src.get("provider_id") or ""),
+                         "date_of_service": str(src.get("date_of_service") or "")})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["line"] = df["line"].astype("Int64")  # 1, not 1.0, beside a claim with no line
+    return df
+
+
+def by_title(results: list[dict]) -> pd.DataFrame:
+    """Rejected lines counted by the rule that rejected them, by its title (the chart's full labels)."""
+    counts: dict[tuple[str, str], int] = {}
+    for r in results:
+        for ln in r.get("lines", []):
+            for x in {x["rule"]: x for x in ln["reasons"]}.values():
+                key = (x.get("title") or x["rule"], x["rule"])
+                counts[key] = counts.get(key, 0) + 1
+    rows = [{"reason": t, "rule": rid, "rejected lines": n} for (t, rid), n in counts.items()]
+    return pd.DataFrame(rows, columns=["reason", "rule", "rejected lines"]).sort_values(
+        ["rejected lines", "reason"], ascending=[False, True], ignore_index=True)
+
+
+def grouped(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Lines, rejected lines and the share rejected, per provider, code or month (``by``)."""
+    t = table[table["line_status"] != "error"].copy()
+    if by == "month":
+        t["month"] = t["date_of_service"].str[:7]
+    key = {"provider": "provider_id", "code": "code", "month": "month"}[by]
+    g = t.groupby(key).agg(lines=("line", "size"), rejected=("line_status", lambda s: int((s == "rejected").sum())))
+    g["rejected share"] = (g["rejected"] / g["lines"]).round(2)
+    return g.reset_index().rename(columns={key: by}).sort_values(["rejected", by], ascending=[False, True],
+                                                                 ignore_index=True)
+
+
+def work_paper(results: list[dict], judged_on: str, kb_version: str = "") -> str:
+    """An auditor's work paper (Markdown, printable): the summary, then per claim each line's verdict, each
+    denied line's reason by title with its CARC when the edit has one, the source quotes, and the fixes."""
+    n_lines = sum(len(r.get("lines", [])) for r in results)
+    rejected = sum(1 for r in results for ln in r.get("lines", []) if ln["status"] == "rejected")
+    out = ["# Claim audit work paper", "",
+           f"Judged on {judged_on}" + (f" with knowledge base version {kb_version}" if kb_version else "") + ".", "",
+           f"{len(results)} claims, {n_lines} lines: {n_lines - rejected} accepted, {rejected} rejected; "
+           f"{sum(1 for r in results if r['status'] == 'error')} claims could not be judged.", ""]
+    for r in results:
+        out.append(f"## Claim {r['claim_id']}: {r['status']}")
+        out.append("")
+        if r["status"] == "error":
+            out += [f"Cannot be judged: {r.get('error', '')}", ""]
+            continue
+        sugg = r.get("suggestions") or []
+        for ln in r["lines"]:
+            out.append(f"- **line {ln['line']} · {ln['code']}**: {ln.get('verdict') or ln['status']}")
+            cited: set = set()
+            for x in ln["reasons"]:
+                carc = f" (CARC {x['carc']})" if x.get("carc") else ""
+                out.append(f"    - Reason: **{x.get('title') or x['rule']}**{carc}: {x['message']} _(rule {x['rule']})_")
+                for s in (x.get("summary") or {}).get("sources") or x.get("sources") or []:
+                    if s.get("id") in cited:
+                        continue
+                    cited.add(s.get("id"))
+                    out.append(f"        - Source: {s.get('citation', '')}" + (f": “{s['quote']}”" if s.get("quote") else ""))
+            for w in (ln.get("summary") or {}).get("why_not", []):
+                out.append(f"    - Why not accepted: {w}")
+            for x in ln.get("warnings", []):
+                out.append(f"    - Warning: **{x.get('title') or x['rule']}**: {x['message']}")
+        for s in sugg:
+            out.append(f"- Fix{' (re-checked by the rules)' if s.get('verified') else ''}: {s.get('message', '')}")
+        out.append("")
+    return "\n".join(out)
+
+
+def explain_claims(kb, claims: list[dict], ids: set[str]) -> list[dict]:
+    """The claims named by ``ids``, explained through the pipeline (proofs, summaries, verified fixes)."""
+    chosen = [c for c in claims if isinstance(c, dict) and str(c.get("claim_id")) in ids]
+    return cptkg.judge_claims(kb, chosen, explain=True) if chosen else []
 
 
 def batch_csv(results: list[dict]) -> bytes:
@@ -70,18 +168,64 @@ def page() -> None:
             st.error(md(e))
             return
         st.session_state["batch_results"] = results
+        st.session_state["batch_claims"] = [c for c in data if isinstance(c, dict)] if isinstance(data, list) else [data]
+        st.session_state.pop("batch_paper", None)
     results = st.session_state.get("batch_results")
     if not results:
         return
-    counts, by_rule = summary(results)
+    claims = st.session_state.get("batch_claims") or []
+    counts, _ = summary(results)
     c1, c2, c3 = st.columns(3)
     c1.metric("accepted claims", counts.get("accepted", 0))
     c2.metric("rejected claims", counts.get("rejected", 0))
     c3.metric("could not be judged", counts.get("error", 0))
-    if len(by_rule):
-        st.markdown("**Rejected lines by rule**")
-        st.bar_chart(by_rule, horizontal=True)
-    table = batch_table(results)
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download the table (CSV)", batch_csv(results), file_name="cptkg-batch.csv",
+    titles = by_title(results)
+    table = batch_table(results, claims)
+    if len(titles):
+        import altair as alt
+
+        st.markdown("**Rejected lines by reason**")
+        chart = alt.Chart(titles).mark_bar().encode(
+            x=alt.X("rejected lines:Q", title="rejected lines"),
+            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
+            tooltip=["reason", "rule", "rejected lines"])
+        st.altair_chart(chart, width="stretch")
+    view = st.radio("Lines by", ["provider", "code", "month"], horizontal=True, key="batch_view")
+    st.dataframe(grouped(table, view), hide_index=True, width="stretch")
+    st.dataframe(table.drop(columns=["rules", "warnings"]), hide_index=True, width="stretch")
+    st.download_button("Download the table (CSV)", frame_csv(table).encode("utf-8"), file_name="cptkg-batch.csv",
                        mime="text/csv", key="batch_csv")
+    show_claim(kb, results, claims)
+    st.markdown("**Auditor's work paper**")
+    if st.button("Prepare the work paper (explains every rejected claim)", key="batch_paper_make"):
+        rejected = {str(r["claim_id"]) for r in results if r["status"] == "rejected"}
+        explained = {str(r["claim_id"]): r for r in explain_claims(kb, claims, rejected)}
+        import datetime as dt
+
+        st.session_state["batch_paper"] = work_paper([explained.get(str(r["claim_id"]), r) for r in results],
+                                                     dt.date.today().isoformat(), kb.version)
+    if st.session_state.get("batch_paper"):
+        st.download_button("Download the work paper (Markdown)", st.session_state["batch_paper"].encode("utf-8"),
+                           file_name="cptkg-work-paper.md", mime="text/markdown", key="batch_paper_dl")
+
+
+def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
+    """From a batch row to its explanation and fixes: pick a claim, see each line in words."""
+    ids = [str(r["claim_id"]) for r in sorted(results, key=lambda r: r["status"] != "rejected") if r["status"] != "error"]
+    if not ids:
+        return
+    pick = st.selectbox("Explain a claim", ids, key="batch_pick",
+                        format_func=lambda i: f"{i} ({next(r['status'] for r in results if str(r['claim_id']) == i)})")
+    ex = explain_claims(kb, claims, {pick})
+    if not ex:
+        return
+    res = ex[0]
+    st.markdown(f"##### Claim {res['claim_id']}: {res['status']}")
+    for ln in res.get("lines", []):
+        st.markdown(f"**line {ln['line']} · {ln['code']}** — {ln.get('verdict') or ln['status']}")
+        if ln.get("reasons") or ln.get("warnings"):
+            st.markdown(line_summary_markdown(ln, res.get("suggestions") or []))
+    shown = {i for ln in res.get("lines", []) for i in (ln.get("summary") or {}).get("fixes", [])}
+    for i, s in enumerate(res.get("suggestions") or []):
+        if i not in shown:
+            st.markdown(f":material/build: **Fix**: {s.get('message', '')}")

@@ -13,7 +13,8 @@ from cptkg.faces.markup import md, md_code
 from cptkg import InputError, load_json, readers, vocabulary
 from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
-from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
+from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, line_summary_markdown, proof_elements,
+                                         proof_markdown)
 
 LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
 HISTORY_COLUMNS = ["code", "date_of_service", "provider_id"]
@@ -114,13 +115,14 @@ def claims_of(data: Any) -> list[dict]:
 
 
 def line_summary(result: dict) -> pd.DataFrame:
-    """One row per line: verdict and the rules behind it (the table above the details)."""
+    """One row per line: the verdict in words and the rules behind it by their titles (the table above
+    the details; rule ids are in each line's detail line)."""
     rows = []
     for ln in result.get("lines", []):
-        rows.append({"line": ln["line"], "code": ln["code"], "verdict": ln["status"],
-                     "rules": ", ".join(r["rule"] for r in ln.get("reasons", [])),
-                     "warnings": ", ".join(w["rule"] for w in ln.get("warnings", []))})
-    return pd.DataFrame(rows, columns=["line", "code", "verdict", "rules", "warnings"])
+        rows.append({"line": int(ln["line"]), "code": ln["code"], "verdict": ln.get("verdict") or ln["status"],
+                     "reasons": "; ".join(r.get("title") or r["rule"] for r in ln.get("reasons", [])),
+                     "warnings": "; ".join(w.get("title") or w["rule"] for w in ln.get("warnings", []))})
+    return pd.DataFrame(rows, columns=["line", "code", "verdict", "reasons", "warnings"])
 
 
 def fix_summary(s: dict) -> str:
@@ -237,15 +239,7 @@ def show_result(kb, idx: int, res: dict) -> None:
         return
     st.dataframe(line_summary(res), hide_index=True, width="stretch")
     for ln in res["lines"]:
-        icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
-        st.markdown(f"{icon} **line {md(ln['line'])} · {md(ln['code'])}** — {status_badge(ln['status'])}")
-        for r in ln.get("reasons", []):
-            st.markdown(f"- {md(r['message'])}  \n  :small[{md_code(r['rule'])} · {md(r.get('source', ''))}]")
-        for w in ln.get("warnings", []):
-            st.markdown(f"- :material/warning: {md(w['message'])}  \n  :small[{md_code(w['rule'])} · {md(w.get('source', ''))}]")
-        if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
-            with st.expander(f"Explain line {md(ln['line'])} ({md(ln['code'])}): proof and why not"):
-                show_line_explanation(idx, ln)
+        show_line(idx, ln, res.get("suggestions") or [])
     show_proof_graph(idx, res)
     sugg = res.get("suggestions") or []
     if res["status"] == "rejected":
@@ -260,6 +254,24 @@ def show_result(kb, idx: int, res: dict) -> None:
             if c2.button("Apply fix", key=f"fix-{idx}-{k}"):
                 _apply(kb_or_stop(), idx, s)
                 st.rerun()
+
+
+def verdict_words(ln: dict) -> str:
+    """The line's verdict as the checker, finder and CLI say it (``verdict``: accepted, rejected, or
+    "accepted for billing under the supervising physician or QHP …")."""
+    verdict = ln.get("verdict") or ln["status"]
+    return status_badge(verdict) if verdict in ("accepted", "rejected", "error") else f":green[**{verdict}**]"
+
+
+def show_line(idx: int, ln: dict, suggestions: list[dict]) -> None:
+    """One line: its verdict, the short explanation in billing words, and the full proof one click away."""
+    icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
+    st.markdown(f"{icon} **line {ln['line']} · {ln['code']}** — {verdict_words(ln)}")
+    if ln.get("reasons") or ln.get("warnings"):
+        st.markdown(line_summary_markdown(ln, suggestions))
+    if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
+        with st.expander(f"Full proof of line {ln['line']} ({ln['code']}): every step and why not"):
+            show_line_explanation(idx, ln)
 
 
 def line_proofs(ln: dict) -> list[dict]:
@@ -287,7 +299,7 @@ def show_line_explanation(idx: int, ln: dict) -> None:
             if p:
                 st.markdown(proof_markdown(p))
             else:
-                st.markdown(f"*{md(r['rule'])}*: {md(r['message'])}")
+                st.markdown(f"*{md(r.get('title') or r['rule'])}*: {md(r['message'])}")
                 for c in citations(r.get("sources")):
                     st.markdown(f"- :material/description: {md(c)}")
     if ln.get("why_not"):

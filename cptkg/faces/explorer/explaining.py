@@ -34,3 +34,14 @@ def apply_fix(claim: dict, suggestion: dict) -> dict:
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, engine=None) -> dict:
     """The code finder's result: codes with proofs, not-chosen codes with why-not."""
     return cptkg.infer(enc, kb=kb, explain=True, engine=engine)
+
+
+def as_billed(kb: KnowledgeBase, code: str, encounter: dict) -> dict:
+    """The claim checker's line for ``code`` billed alone by the encounter's performer: its verdict in
+    words and its warnings, so the finder says what the checker says about the code it infers."""
+    import datetime as dt
+
+    line = {"line": 1, "code": code, "date_of_service": encounter.get("date_of_service") or dt.date.today().isoformat(),
+            "provider_id": "finder", "provider_role": encounter.get("performer_role", "")}
+    res = cptkg.check({"claim_id": "finder", "patient_id": "finder", "lines": [line]}, kb=kb)
+    return res["lines"][0] if res.get("lines") else {"status": res.get("status"), "warnings": [], "reasons": []}

@@ -7,7 +7,7 @@ import streamlit as st
 from cptkg.faces.markup import md, md_code
 from cptkg import EvaluationError, EvaluationTimeout, InputError, parse_encounter, vocabulary
 from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop
-from cptkg.faces.explorer.explaining import explain_encounter
+from cptkg.faces.explorer.explaining import as_billed, explain_encounter
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
 
@@ -63,9 +63,17 @@ def page() -> None:
     if res.get("message"):
         st.info(md(res["message"]))
     for entry in res.get("codes", []):
-        st.success(f"Bill **{md(entry['code'])}** — {md(entry.get('descriptor', ''))}")
+        billed = as_billed(kb, entry["code"], enc)
+        verdict = billed.get("verdict") or billed.get("status", "")
+        st.success(f"Bill **{md(entry['code'])}** — {md(entry.get('descriptor', ''))}  \n"
+                   f"The claim checker: {md(verdict)}")
         for r in entry.get("reasons", []):
-            st.markdown(f"- {md(r['message'])}  \n  :small[{md_code(r['rule'])} · {md(r.get('source', ''))}]")
+            st.markdown(f"- {md(r['message'])}  \n  :small[{md(r.get('source', ''))} · rule {md_code(r['rule'])}]")
+        for w in billed.get("warnings", []):
+            st.markdown(f"- :material/warning: **{md(w.get('title') or w['rule'])}**: {md(w['message'])}  \n"
+                        f"  :small[{md(w.get('source', ''))} · rule {md_code(w['rule'])}]")
+        for r in billed.get("reasons", []):
+            st.markdown(f"- :material/cancel: **{md(r.get('title') or r['rule'])}**: {md(r['message'])}")
         proof = entry.get("proof")
         if proof:
             with st.expander(f"Proof that {md(entry['code'])} is the code to bill"):

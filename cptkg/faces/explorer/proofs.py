@@ -41,6 +41,50 @@ def citations(source) -> list[str]:
     return out
 
 
+def _quote_lines(sources: list[dict], cited: set, pad: str = "  ") -> list[str]:
+    out, facts = [], []
+    for s in sources or []:
+        if not isinstance(s, dict) or s.get("id") in cited or s.get("id") == "input":
+            continue
+        cited.add(s.get("id"))
+        if s.get("for") == "fact":
+            facts.append(md(s.get("citation", "")))
+        else:
+            out.append(f"{pad}- :material/description: {md(s.get('citation', ''))}" + (f": “{md(s['quote'])}”" if s.get("quote") else ""))
+    if facts:
+        out.append(f"{pad}- facts from: " + "; ".join(dict.fromkeys(facts)))
+    return out
+
+
+def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> str:
+    """A line's short explanation (the ``summary`` blocks of ``cptkg explain --json``) as Markdown:
+    the deciding rule by its title, its message, the facts it rests on, each source once with its quote,
+    why not, the verified fixes that change the line, the warnings; rule ids only in small detail lines."""
+    out: list[str] = []
+    cited: set = set()
+    for r in ln.get("reasons", []):
+        sm = r.get("summary") or {}
+        out.append(f"**Denied — {md(sm.get('title') or r.get('title') or r['rule'])}**  \n{md(r['message'])}")
+        if sm.get("facts"):
+            out.append("- rests on: " + "; ".join(md(f) for f in sm["facts"]))
+        srcs = _quote_lines(sm.get("sources") or r.get("sources"), cited, "")
+        out.extend(srcs)
+        out.append(f":small[rule {md_code(r['rule'])} · {md(r.get('confidence', ''))} confidence]")
+    summ = ln.get("summary") or {}
+    if summ.get("why_not"):
+        out.append("**Why not accepted**: " + "; ".join(md(w) for w in summ["why_not"]) + ".")
+    for i in summ.get("fixes", []):
+        if suggestions and i < len(suggestions):
+            out.append(f":material/build: **Fix**: {md(suggestions[i].get('message', ''))}")
+    for w in ln.get("warnings", []):
+        sm = w.get("summary") or {}
+        cites = "; ".join(dict.fromkeys(md(s.get("citation", "")) for s in (sm.get("sources") or w.get("sources") or [])
+                                        if isinstance(s, dict)))
+        out.append(f":material/warning: **{md(sm.get('title') or w.get('title') or w['rule'])}**: {md(w['message'])}  \n"
+                   f":small[{cites} · rule {md_code(w['rule'])}]")
+    return "\n\n".join(out)
+
+
 def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
     """The proof as a nested Markdown list: each step's message, the fact in
     code type, the rule that derived it, and the source sentences at the leaves."""
@@ -80,11 +124,11 @@ def proof_elements(proofs: list[dict], root_label: str | None = None, with_sourc
         counter[0] += 1
         nid = f"p{counter[0]}"
         kind = node.get("kind", "derived")
-        label = node.get("fact", "")
-        if node.get("rule") and kind == "derived":
-            label = f"{label}\n[{node['rule']}]"
+        label = _words_label(_comparison_words(node.get("message", "")) if kind == "comparison"
+                             else node.get("message") or node.get("fact", ""))
         els.append({"data": {"id": nid, "label": label, "kind": kind, "colour": KIND_COLOUR.get(kind, "#999"),
-                             "message": node.get("message", "")}})
+                             "message": node.get("message", ""), "detail": node.get("fact", ""),
+                             "rule": node.get("rule") or ""}})
         if parent:
             els.append({"data": {"id": f"{parent}>{nid}", "source": parent, "target": nid, "label": ""}})
         if with_sources and isinstance(node.get("source"), list) and (kind != "derived" or not node.get("children")):
@@ -108,6 +152,30 @@ def proof_elements(proofs: list[dict], root_label: str | None = None, with_sourc
         if p:
             add(p, root)
     return els
+
+
+_OP_WORDS = {"!=": "differs from", "<=": "is on or before", ">=": "is on or after", "<": "is before", ">": "is after",
+             "=": "equals"}
+
+
+def _comparison_words(message: str) -> str:
+    """'1 != 2 holds' as 'line 1 differs from line 2' — a comparison in words for the graph."""
+    text = message.removesuffix(" holds")
+    for op, words in _OP_WORDS.items():
+        left, sep, right = text.partition(f" {op} ")
+        if sep:
+            show = lambda v: f"entry {v}" if v.lstrip("-").isdigit() else v  # noqa: E731
+            return f"{show(left)} {words} {show(right)}"
+    return text
+
+
+def _words_label(text: str, limit: int = 90) -> str:
+    """A node label in words, cut at a word boundary (never mid-word)."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"
 
 
 def leaves_without_source(proof: dict) -> list[str]:

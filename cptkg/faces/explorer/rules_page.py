@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import re
+
+import cptkg
 from cptkg.faces.markup import md, md_code
 from cptkg import Comparison, load_cases, run_claim_case, run_infer_case
 from cptkg import views as G
@@ -34,7 +37,7 @@ def rule_table(kb) -> list[dict]:
                 preds.append(("not " if item.negated else "") + f"{name}/{item.atom.arity}")
             rid = r.meta.id or r.head.pred
             rows.append({
-                "id": rid, "file": r.file, "line": r.line, "kind": kind, "head": str(r.head),
+                "id": rid, "title": kb.rule_title(rid), "file": r.file, "line": r.line, "kind": kind, "head": str(r.head),
                 "message": r.meta.message or "", "confidence": r.meta.confidence or "",
                 "sources": [s.to_json() for s in kb.rule_source(r)],
                 "uses": list(dict.fromkeys(preds)),
@@ -67,6 +70,41 @@ def run_rule_cases(kb, rule: dict) -> list[tuple[str, bool, list[str]]]:
     return out
 
 
+def plain_message(template: str) -> str:
+    """A message template in plain words: each field ({C}, {E:entry}) shown as '…'."""
+    return re.sub(r"\{[^{}]*\}", "…", template or "")
+
+
+_example_cache: dict = {}
+
+
+def example_message(kb, rule: dict) -> str | None:
+    """The rule's message as a case that pins it fills it in (the first such case), or None."""
+    key = (kb.version, rule["id"])
+    if key in _example_cache:
+        return _example_cache[key]
+    found = None
+    for c in _cases(kb, rule["kind"]):
+        if c.get("name", "") not in rule["cases"] or "given" not in c:
+            continue
+        try:
+            if rule["kind"] == "claim":
+                res = cptkg.check(c["given"], kb=kb)
+                items = [x for ln in res.get("lines", []) for x in ln.get("reasons", []) + ln.get("warnings", [])]
+            else:
+                res = cptkg.infer(c["given"], kb=kb)
+                items = [x for e in res.get("codes", []) for x in e.get("reasons", [])]
+                items += [x for e in res.get("not_chosen", []) for x in e.get("why_not", [])]
+                items += [x for e in res.get("uncovered", []) for x in e.get("reasons", [])]
+        except (cptkg.InputError, cptkg.EvaluationError, cptkg.EvaluationTimeout):
+            continue
+        found = next((x["message"] for x in items if x.get("rule") == rule["id"]), None)
+        if found:
+            break
+    _example_cache[key] = found
+    return found
+
+
 def source_table(kb) -> pd.DataFrame:
     rows = []
     for sid, s in sorted(kb.sources.items()):
@@ -85,19 +123,28 @@ def page() -> None:
         c1, c2 = st.columns([1, 3])
         kind = c1.radio("Rule file", ["claim", "infer"], horizontal=True, key="rules_kind",
                         format_func=lambda k: {"claim": "claim checks (claim.dl)", "infer": "code inference (infer.dl)"}[k])
-        text = c2.text_input("Filter (id, message or source)", key="rules_filter").strip().lower()
-        shown = [r for r in rows if r["kind"] == kind and (not text or text in r["id"].lower() or text in r["message"].lower()
+        text = c2.text_input("Filter (title, message or source)", key="rules_filter").strip().lower()
+        shown = [r for r in rows if r["kind"] == kind and (not text or text in r["id"].lower() or text in r["title"].lower()
+                                                             or text in r["message"].lower()
                                                              or any(text in s["citation"].lower() for s in r["sources"]))]
-        st.dataframe(pd.DataFrame([{"id": r["id"], "head": r["head"], "message": r["message"],
-                                    "sources": "; ".join(s["citation"] for s in r["sources"]), "cases": len(r["cases"])}
+        st.dataframe(pd.DataFrame([{"rule": r["title"], "says": plain_message(r["message"]),
+                                    "sources": "; ".join(s["citation"] for s in r["sources"]), "cases": len(r["cases"]),
+                                    "id": r["id"]}
                                    for r in shown]), hide_index=True, width="stretch")
         if not shown:
             return
-        rid = st.selectbox("Rule", [r["id"] for r in shown], key="rules_pick")
+        rid = st.selectbox("Rule", [r["id"] for r in shown], key="rules_pick",
+                           format_func=lambda i: next(x["title"] for x in shown if x["id"] == i))
         r = next(x for x in shown if x["id"] == rid)
-        st.markdown(f"#### {md_code(r['id'])}  \n:small[{md(r['file'])}:{md(r['line'])}]")
-        st.markdown(f"**message**: {md(r['message'])}")
-        st.code(r["text"], language="prolog")
+        st.markdown(f"#### {md(r['title'])}  \n:small[rule {md_code(r['id'])} · {md(r['file'])}:{md(r['line'])}]")
+        example = example_message(kb, r)
+        if example:
+            st.markdown(f"**for example**: {md(example)}")
+        else:
+            st.markdown(f"**says**: {md(plain_message(r['message']))}")
+        with st.expander("Rule text (Datalog) and message template"):
+            st.markdown(f"message template: {md_code(r['message'])}")
+            st.code(r["text"], language="prolog")
         st.markdown("**facts and predicates it uses**: " + ", ".join(md_code(u) for u in r["uses"]))
         if r["kb_facts"]:
             st.markdown("of which read from the knowledge base: " + ", ".join(md_code(p) for p in r["kb_facts"]))

@@ -18,7 +18,8 @@ def _t(value) -> str:
 
 
 def _wrap(text: str, indent: str) -> str:
-    return textwrap.fill(_t(text), width=100, initial_indent=indent, subsequent_indent=indent + "  ")
+    return textwrap.fill(_t(text), width=100, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_on_hyphens=False)
 
 
 def claim_report(res: dict) -> str:
@@ -28,7 +29,7 @@ def claim_report(res: dict) -> str:
     out = [f"Claim {_t(res['claim_id'])}: {res['status'].upper()}"]
     for ln in res.get("lines", []):
         mark = "ok " if ln["status"] == "accepted" else "NO "
-        out.append(f"  {mark}line {ln['line']}  {_t(ln['code'])}  {ln['status']}")
+        out.append(f"  {mark}line {ln['line']}  {_t(ln['code'])}  {ln.get('verdict') or ln['status']}")
         for r in ln.get("reasons", []):
             out.append(_wrap(f"- {r['message']}", "        "))
             out.append(_wrap(f"[{r['rule']}; {r['source']}]", "          "))
@@ -65,8 +66,84 @@ def proof_text(node: dict, indent: str = "    ", depth: int = 0) -> str:
     return "\n".join(lines)
 
 
+def _sources_lines(sources: list[dict], indent: str, cited: set[str]) -> list[str]:
+    """The rule's sources once each, with their quotes (quotes of one citation together), then the
+    sources of the facts it reads (code descriptors …) by citation."""
+    by_cite: dict[str, list[str]] = {}
+    facts: list[str] = []
+    for s in sources:
+        if s.get("id") in cited:
+            continue
+        cited.add(s.get("id"))
+        if s.get("for") == "fact":
+            facts.append(s.get("citation", ""))
+            continue
+        by_cite.setdefault(s.get("citation", ""), [])
+        if s.get("quote"):
+            by_cite[s.get("citation", "")].append(f"“{s['quote']}”")
+    out = [_wrap(f"{c}: {' '.join(q)}" if q else c, indent) for c, q in by_cite.items()]
+    facts = [c for c in dict.fromkeys(facts) if c not in by_cite]
+    if facts:
+        out.append(_wrap("facts from: " + "; ".join(facts), indent))
+    return out
+
+
+def _fix_lines(sugg: dict, indent: str) -> str:
+    msg = sugg.get("message", "")
+    checked = "" if "re-checked" in msg.lower() else (" (re-checked by the rules)" if sugg.get("verified") else
+                                                      " (not re-checked)")
+    return _wrap(f"Fix{checked}: {msg}", indent)
+
+
+def summary_report(ex: dict) -> str:
+    """The default explanation: per line the verdict, the deciding rule by its title, the facts it rests
+    on and every source once with its quote, why not, and the verified fixes; the proof's plumbing
+    (identity tests, absent dates, helper rules) is folded away (``--full`` shows the whole proof)."""
+    if ex.get("status") == "error":
+        return f"Claim {ex.get('claim_id')}: CANNOT BE JUDGED\n  {ex.get('error')}"
+    out = [f"Claim {ex['claim_id']}: {ex['status'].upper()}"]
+    head = len(out) - 1
+    sugg = ex.get("suggestions") or []
+    shown_fixes: set[int] = set()
+    folded = 0
+    for ln in ex["lines"]:
+        summ = ln.get("summary") or {}
+        mark = "ok " if ln["status"] == "accepted" else "NO "
+        out.append(f"  {mark}line {ln['line']}  {ln['code']}  {summ.get('verdict') or ln.get('verdict') or ln['status']}")
+        cited: set[str] = set()
+        for r in ln["reasons"]:
+            sm = r.get("summary") or {}
+            out.append(_wrap(f"Denied: {sm.get('title') or r.get('title') or r['rule']}", "    "))
+            out.append(_wrap(r["message"], "      "))
+            if sm.get("facts"):
+                out.append(_wrap("Rests on: " + "; ".join(sm["facts"]) + ".", "      "))
+            srcs = _sources_lines(sm.get("sources") or r.get("sources") or [], "        ", cited)
+            if srcs:
+                out.append(f"      Sources (rule {r['rule']}):")
+                out.extend(srcs)
+            folded += sm.get("folded", 0)
+        if summ.get("why_not"):
+            out.append(_wrap("Why not accepted: " + "; ".join(summ["why_not"]) + ".", "    "))
+        for w in ln["warnings"]:
+            sm = w.get("summary") or {}
+            cites = "; ".join(dict.fromkeys(s.get("citation", "") for s in (sm.get("sources") or w.get("sources") or [])))
+            out.append(_wrap(f"Warning: {sm.get('title') or w.get('title') or w['rule']}: {w['message']}"
+                             + (f" ({cites})" if cites else ""), "    "))
+        for i in summ.get("fixes", []):
+            if i < len(sugg):
+                out.append(_fix_lines(sugg[i], "    "))
+                shown_fixes.add(i)
+    rest = [s for i, s in enumerate(sugg) if i not in shown_fixes]
+    if rest:
+        out.append("  Other fixes:" if shown_fixes else "  Suggested fixes:")
+        out.extend(_fix_lines(s, "    ") for s in rest)
+    if folded:
+        out[head] += f"  ({folded} proof steps folded away; --full shows the whole proof)"
+    return "\n".join(out)
+
+
 def explained_claim_report(ex: dict) -> str:
-    """Claim report with each reason unfolded into its proof, then why-not and fixes."""
+    """Claim report with each reason unfolded into its full proof, then why-not and fixes (``--full``)."""
     if ex.get("status") == "error":
         return f"Claim {_t(ex.get('claim_id'))}: CANNOT BE JUDGED\n  {_t(ex.get('error'))}"
     out = [f"Claim {_t(ex['claim_id'])}: {ex['status'].upper()}"]
@@ -91,9 +168,10 @@ def explained_claim_report(ex: dict) -> str:
     return "\n".join(out)
 
 
-def write(results: list[dict], **_context) -> str:
-    """Every claim's report, explained ones with their proofs, why-not and fixes."""
-    return "\n\n".join(explained_claim_report(r) if _explained(r) else claim_report(r) for r in results)
+def write(results: list[dict], full: bool = False, **_context) -> str:
+    """Every claim's report; explained ones as the short explanation, or with their whole proofs (``full``)."""
+    explained = explained_claim_report if full else summary_report
+    return "\n\n".join(explained(r) if _explained(r) else claim_report(r) for r in results)
 
 
 def _explained(result: dict) -> bool:

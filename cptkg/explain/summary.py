@@ -1,0 +1,124 @@
+"""The short explanation of a verdict, in billing words: what a compliance analyst reads first.
+
+The full proof (:mod:`cptkg.explain.proofs`) has a node for every condition
+of every rule, down to identity tests (``1 != 2``), absent out-of-force
+dates and helper predicates. The summary keeps what the decision rests on:
+
+    title     the deciding rule's title (rules/titles.yaml), its filled message
+    facts     the input facts the proof reaches (claim lines, billed history,
+              the performer's role, the documented device …) and the KB facts
+              the deciding rule reads itself, each once
+    sources   the deciding rule's sources for this firing ("for": "rule") and
+              those of the KB facts the proof reaches ("for": "fact"), once
+              each, with their quotes
+    why not   the failed conditions of the line's why-not, in words
+
+and folds the rest away, counting it (``folded``), so the full proof stays
+one flag away (``--full``) and the JSON keeps the proof beside the summary.
+Nothing here is written per rule: a new rule is summarised the day it is added.
+"""
+from __future__ import annotations
+
+import re
+
+from cptkg.explain.proofs import ProofNode
+
+# shapes of raw logic that a summary never shows: an atom "name(…)" with a quoted or numeric argument,
+# a comparison "1 != 2", a message template "{C}" / "{E:entry}"
+RAW_ATOM = re.compile(r"\b[a-z][a-z0-9_]*\((?:\s*(?:'[^']*'|\"[^\"]*\"|-?\d+|_)\s*,?)+\)|!=|\{[A-Za-z_][A-Za-z0-9_]*(?::[a-z]+)?\}")
+
+
+def raw_atoms(text: str) -> list[str]:
+    """Raw-logic fragments in ``text`` (atoms, comparisons, templates); empty when it reads as words."""
+    return [m.group(0) for m in RAW_ATOM.finditer(text or "")]
+
+
+def _source_record(s: dict, why: str) -> dict | None:
+    if not isinstance(s, dict) or s.get("id") == "input":
+        return None
+    return {"id": s.get("id", ""), "citation": s.get("citation") or s.get("id", ""), "quote": s.get("quote", ""),
+            "for": why}
+
+
+def reason_summary(kb, node: ProofNode | None, reason) -> dict:
+    """The summary of one reason (a Reason) and its shortest proof (a ProofNode, or None)."""
+    facts: list[str] = []
+    input_args: list[tuple[str, tuple]] = []
+    sources: dict[str, dict] = {}
+    folded = 0
+
+    def cite(srcs) -> None:
+        for s in srcs or []:
+            rec = _source_record(s, "fact")
+            if rec and rec["id"] not in sources:
+                sources[rec["id"]] = rec
+
+    for s in reason.sources:
+        rec = _source_record(s, "rule")
+        if rec:
+            sources.setdefault(rec["id"], rec)
+
+    def walk(n: ProofNode, top: bool) -> None:
+        nonlocal folded
+        if n.kind in ("claim", "encounter"):
+            if n.message not in facts:
+                facts.append(n.message)
+                input_args.append((n.message, tuple(n.args or ())))
+            else:
+                folded += 1
+        elif n.kind == "kb":
+            cite(n.source)
+            if top and n.message not in facts and not raw_atoms(n.message):
+                facts.append(n.message)
+                input_args.append((n.message, tuple(n.args or ())))
+            else:
+                folded += 1
+        elif n.kind == "derived":  # a helper rule: folded; the facts under it still count
+            folded += 1
+        else:  # comparisons and absent facts: plumbing; the why-not says what did not hold
+            folded += 1
+        for ch in n.children:
+            walk(ch, top=False)
+
+    if node is not None:
+        for ch in node.children:
+            walk(ch, top=True)
+    # a fact whose arguments all appear in another one says nothing more ("the claim has line 1" or
+    # "62368 is a code of the knowledge base" beside "line 1 bills 62368 on 2025-06-10")
+    drop = {msg for msg, args in input_args
+            if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)}
+    folded += len(drop)
+    facts = [f for f in facts if f not in drop]
+    return {"title": reason.title or reason.rule, "rule": reason.rule, "message": reason.message,
+            "confidence": reason.confidence, "facts": facts, "sources": list(sources.values()),
+            "proof_nodes": node.size if node is not None else 0, "folded": folded}
+
+
+def why_not_summary(why_not: list[dict]) -> list[str]:
+    """A rejected line's why-not in words, each failed condition once; raw logic folded away."""
+    out: list[str] = []
+    for w in why_not:
+        cond = (w.get("condition") or "").strip()
+        if cond.startswith("it is the case that "):
+            cond = cond[len("it is the case that "):]
+        elif cond.startswith("no fact found: "):
+            cond = "there is no record that " + cond[len("no fact found: "):]
+        if not cond or raw_atoms(cond):
+            continue
+        cond = cond[:1].upper() + cond[1:]
+        if cond not in out:
+            out.append(cond)
+    return out
+
+
+def touches(suggestion: dict, line: int) -> bool:
+    """Does a suggested fix change ``line`` (removes, recodes or adds a modifier to it)?"""
+    return (line in suggestion.get("remove_lines", []) or str(line) in (suggestion.get("add_modifiers") or {})
+            or any(l.get("line") == line for l in suggestion.get("add_lines", [])))
+
+
+def line_summary(line: dict, suggestions: list[dict]) -> dict:
+    """A line's verdict in words, its why-not and the verified fixes that change it (indexes into suggestions)."""
+    return {"verdict": line.get("verdict") or line.get("status"),
+            "why_not": why_not_summary(line.get("why_not", [])) if line.get("status") == "rejected" else [],
+            "fixes": [i for i, s in enumerate(suggestions) if touches(s, line["line"])]}

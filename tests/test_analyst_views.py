@@ -1,0 +1,105 @@
+"""Analyst views (issue 15): titles not ids, whole line numbers, one voice for the
+clinical-staff warning, the finder citing what fired, batch drill-down and work paper."""
+import json
+
+import cptkg
+from cptkg.explain.summary import raw_atoms
+from cptkg.faces.explorer import batch, checker, explaining, finder
+from cptkg.faces.explorer.proofs import line_summary_markdown, proof_elements
+from cptkg.knowledge.pack import REPO_ROOT as ROOT
+
+BATCH = json.loads((ROOT / "examples" / "claims-batch.json").read_text())
+ENCOUNTER = json.loads((ROOT / "examples" / "encounter.json").read_text())
+
+
+def test_batch_csv_writes_whole_line_numbers_and_a_title_column(kb):
+    res = batch.judge_batch(kb, BATCH)
+    assert any(r["status"] == "error" for r in res)  # the row without a line number is what made 1.0
+    csv = batch.batch_table(res, BATCH).to_csv(index=False)
+    header, first = csv.splitlines()[:2]
+    assert header.startswith("claim_id,claim_status,line,code,line_status,rules,messages,warnings,titles")
+    assert first.split(",")[2] == "1" and ",1.0," not in csv
+    assert "Component of a more comprehensive code billed the same day" in csv
+
+
+def test_batch_chart_counts_by_full_title(kb):
+    titles = batch.by_title(batch.judge_batch(kb, BATCH))
+    top = titles.iloc[0]
+    assert top["reason"] == "Component of a more comprehensive code billed the same day" and top["rule"] == "exclusion.component"
+    assert titles["rejected lines"].sum() >= 1
+
+
+def test_batch_views_by_provider_code_and_month(kb):
+    table = batch.batch_table(batch.judge_batch(kb, BATCH), BATCH)
+    for by in ("provider", "code", "month"):
+        g = batch.grouped(table, by)
+        assert list(g.columns) == [by, "lines", "rejected", "rejected share"]
+        assert g["lines"].sum() == (table["line_status"] != "error").sum()
+    assert "2025-03" in set(batch.grouped(table, "month")["month"])
+
+
+def test_work_paper_has_summary_reasons_by_title_sources_and_fixes(kb):
+    res = batch.judge_batch(kb, BATCH)
+    rejected = {r["claim_id"] for r in res if r["status"] == "rejected"}
+    explained = {r["claim_id"]: r for r in batch.explain_claims(kb, BATCH, rejected)}
+    paper = batch.work_paper([explained.get(r["claim_id"], r) for r in res], "2026-12-02", kb.version)
+    assert paper.startswith("# Claim audit work paper") and kb.version in paper and "Judged on 2026-12-02" in paper
+    assert "Reason: **Component of a more comprehensive code billed the same day**" in paper
+    assert "Source: guide §1 (General Billing Guidelines): “Do not report CPT 62367" in paper
+    assert "Fix (re-checked by the rules):" in paper and "Cannot be judged:" in paper
+
+
+def test_checker_line_table_shows_titles_and_verdict_words_not_rule_ids(kb):
+    res = explaining.judge(kb, json.loads((ROOT / "examples" / "claim-rejected.json").read_text()))[0]
+    table = checker.line_summary(res)
+    assert list(table.columns) == ["line", "code", "verdict", "reasons", "warnings"]
+    text = table.to_csv(index=False)
+    assert "exclusion.component" not in text and "Component of a more comprehensive code" in text
+    assert "accepted for billing under the supervising physician or QHP" in text
+
+
+def test_line_explanation_in_the_explorer_reads_as_words(kb):
+    res = explaining.judge(kb, json.loads((ROOT / "examples" / "claim-pair.json").read_text()))[0]
+    md = line_summary_markdown(res["lines"][0], res["suggestions"])
+    assert "Denied — Analysis and refill billed apart where one code covers both" in md
+    assert "**Fix**: Replace 62368 (line 1) and 95990 (line 2) by 62369" in md
+    assert md.count("Do not report CPT 62367, CPT 62368") == 1
+    assert not raw_atoms(md.replace("<small>", "").replace("</small>", ""))
+
+
+def test_proof_graph_labels_are_words(kb):
+    res = explaining.judge(kb, json.loads((ROOT / "examples" / "claim-pair.json").read_text()))[0]
+    els = proof_elements([res["lines"][0]["reasons"][0]["proof"]], root_label="line 1 rejected")
+    labels = [e["data"]["label"] for e in els if "source" not in e["data"] and e["data"].get("kind") != "source"]
+    assert not [l for l in labels if raw_atoms(l) and "!=" not in l], labels
+    assert all(not l.endswith(("conf", "Electr")) for l in labels)
+
+
+def test_finder_cites_the_sources_of_the_rules_that_fired_for_the_code(kb):
+    res = finder.find_codes(kb, ENCOUNTER)
+    code = res["codes"][0]
+    assert code["code"] == "62369"
+    cited = " ".join(r["source"] for r in code["reasons"])
+    assert "CPT62360" not in cited and "CPT 62367" not in cited and "guide §1" in cited
+
+
+def test_finder_shows_the_checker_verdict_and_warnings_for_the_inferred_code(kb):
+    code = finder.find_codes(kb, ENCOUNTER)["codes"][0]["code"]
+    billed = explaining.as_billed(kb, code, ENCOUNTER)
+    checked = cptkg.check({"claim_id": "X", "patient_id": "P", "lines": [
+        {"line": 1, "code": code, "date_of_service": ENCOUNTER["date_of_service"], "provider_id": "N",
+         "provider_role": ENCOUNTER["performer_role"]}]}, kb=kb)["lines"][0]
+    assert billed["verdict"] == checked["verdict"]
+    assert billed["verdict"].startswith("accepted for billing under the supervising physician or QHP")
+    assert [w["message"] for w in billed["warnings"]] == [w["message"] for w in checked["warnings"]]
+
+
+def test_rules_page_shows_titles_and_a_filled_example_not_the_template(kb):
+    from cptkg.faces.explorer import rules_page
+
+    rows = {r["id"]: r for r in rules_page.rule_table(kb)}
+    comp = rows["exclusion.component"]
+    assert comp["title"] == "Component of a more comprehensive code billed the same day"
+    example = rules_page.example_message(kb, comp)
+    assert example and not raw_atoms(example) and "{" not in example
+    assert not raw_atoms(rules_page.plain_message(comp["message"]))

@@ -1,0 +1,118 @@
+"""Explanations in billing language (issue 15): every rule has a title and every
+predicate a phrase in the data; the default explanation is short and shows no
+raw logic; the whole proof stays one flag away and the JSON keeps its fields."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cptkg.cases import load_cases
+from cptkg.explain import explain_claim
+from cptkg.explain.summary import raw_atoms
+from cptkg.faces.cli import main
+from cptkg.io.writers.text import summary_report
+from cptkg.judge.input import parse_claim
+from cptkg.knowledge.loader import load_kb
+from cptkg.knowledge.namespace import ONT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
+from rdflib import RDFS
+
+FIXTURE = ROOT / "tests" / "families" / "stimfix"
+PACKS = [PACK, FIXTURE]
+CLAIMS = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if "error" not in c["expect"]]
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)
+def test_every_rule_of_a_pack_has_a_title_in_its_titles_file(pack):
+    kb = load_kb(pack)
+    rules = [r for prog in (kb.check_program, kb.infer_program) for r in prog.rules]
+    missing = sorted({r.meta.id for r in rules if not kb.rule_titles.get(r.meta.id)})
+    assert not missing, f"{pack.name}/rules/titles.yaml: no title for {missing}"
+    stale = sorted(set(kb.rule_titles) - {r.meta.id for r in rules})
+    assert not stale, f"{pack.name}/rules/titles.yaml: titles of rules that do not exist: {stale}"
+    for rid, title in kb.rule_titles.items():
+        assert not raw_atoms(title) and title != rid, f"{rid}: title {title!r} is not in words"
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)
+def test_every_declared_predicate_has_a_phrase_and_a_label(pack):
+    kb = load_kb(pack)
+    onto = kb.ontology_graph
+    for prop, name in onto.subject_objects(ONT.datalogPredicate):
+        assert onto.value(prop, ONT.phrase) is not None, f"predicate {name} ({prop}) has no ont:phrase"
+        assert onto.value(prop, RDFS.label) is not None, f"predicate {name} ({prop}) has no rdfs:label"
+
+
+def test_raw_atom_pattern_catches_atoms_comparisons_and_templates():
+    assert raw_atoms("billed(1, '62367', '2025-03-04') (from the claim)")
+    assert raw_atoms("check: 1 != 2 holds")
+    assert raw_atoms("{C} is not a known code") and raw_atoms("on {E:entry}")
+    assert not raw_atoms("62368 on line 1 and 95990 (line 2) on 2025-06-10 (exclusion: Electronic analysis (62367–62370))")
+
+
+@pytest.mark.parametrize("case", CLAIMS, ids=[c["name"][:70] for c in CLAIMS])
+def test_default_explanation_of_every_case_shows_no_raw_atom(kb, case):
+    ex = explain_claim(kb, parse_claim(case["given"])).to_json()
+    text = summary_report(ex)
+    assert not raw_atoms(text), f"{case['name']}: raw logic in the explanation: {raw_atoms(text)}\n{text}"
+
+
+@pytest.mark.parametrize("example", ["claim-pair.json", "claim-rejected.json"])
+def test_explain_line_1_of_the_readme_examples_prints_at_most_30_lines_in_words(example):
+    r = CliRunner().invoke(main, ["explain", str(ROOT / "examples" / example), "--line", "1"])
+    assert r.exit_code == 1
+    lines = r.stdout.rstrip("\n").splitlines()
+    assert len(lines) <= 30, r.stdout
+    assert not raw_atoms(r.stdout), raw_atoms(r.stdout)
+    assert "Denied: " in r.stdout and "Fix: " in r.stdout and "“" in r.stdout  # title, fix, a quoted source
+
+
+def test_explain_full_prints_the_whole_proof():
+    path = str(ROOT / "examples" / "claim-pair.json")
+    short = CliRunner().invoke(main, ["explain", path, "--line", "1"]).stdout
+    full = CliRunner().invoke(main, ["explain", path, "--line", "1", "--full"]).stdout
+    assert "1 != 2 holds" in full and "exclusion.conflict" in full
+    assert len(full.splitlines()) > 2 * len(short.splitlines())
+
+
+def test_each_source_is_quoted_once_in_the_default_explanation():
+    r = CliRunner().invoke(main, ["explain", str(ROOT / "examples" / "claim-pair.json"), "--line", "1"])
+    flat = " ".join(r.stdout.split())
+    assert flat.count("Do not report CPT 62367, CPT 62368, CPT 62369 or CPT 62370") == 1
+
+
+def test_explain_json_keeps_the_proof_and_adds_a_summary_per_reason_and_line():
+    r = CliRunner().invoke(main, ["explain", str(ROOT / "examples" / "claim-pair.json"), "--line", "1", "--json"])
+    ln = json.loads(r.stdout)["lines"][0]
+    reason = ln["reasons"][0]
+    assert {"rule", "message", "source", "confidence", "sources", "proof", "title", "summary"} <= set(reason)
+    sm = reason["summary"]
+    assert sm["title"] == "Analysis and refill billed apart where one code covers both"
+    assert sm["facts"] == ["line 1 bills 62368 on 2025-06-10", "line 2 bills 95990 on 2025-06-10"]
+    assert len({s["id"] for s in sm["sources"]}) == len(sm["sources"])
+    assert sm["proof_nodes"] > sm["folded"] > 0
+    assert ln["summary"]["fixes"] == [0] and ln["summary"]["why_not"]
+    assert "why_not" in ln and "suggestions" in json.loads(r.stdout)
+
+
+def test_nurse_line_is_accepted_for_billing_under_the_supervising_physician(kb):
+    claim = {"claim_id": "N", "patient_id": "P", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "nurse"}]}
+    import cptkg
+
+    ln = cptkg.check(claim, kb=kb)["lines"][0]
+    assert ln["status"] == "accepted"
+    assert ln["verdict"].startswith("accepted for billing under the supervising physician or QHP")
+    assert ln["warnings"][0]["title"] == "Clinical staff bill under the supervising physician or QHP"
+
+
+def test_titles_file_with_a_rule_without_title_is_refused(tmp_path):
+    import shutil
+
+    from cptkg.knowledge.loader import KBLoadError
+
+    dst = tmp_path / "stimfix"
+    shutil.copytree(FIXTURE, dst)
+    (dst / "rules" / "titles.yaml").write_text("fx.bill:\n  verdict: billed\n", encoding="utf-8")
+    with pytest.raises(KBLoadError, match="fx.bill: the title is missing"):
+        load_kb(dst)
