@@ -289,6 +289,10 @@ def lint():
         click.echo(f"note: normative source {s} is cited by no rule or fact")
     for pred, row in kb.unsourced_facts():
         click.echo(f"note: unsourced fact: {kb.describe(pred, row)} (no source annotates it)")
+    for r in (r for p in (kb.check_program, kb.infer_program) for r in p.rules):
+        if r.meta.id and r.meta.id not in kb.rule_titles:
+            click.echo(f"note: rule {r.meta.id} ({r.where}) has no title in rules/titles.yaml; explanations show "
+                       f"the start of its message instead")
 
 
 def _choose_kb(ctx, param, value):
