@@ -103,3 +103,13 @@ def test_rules_page_shows_titles_and_a_filled_example_not_the_template(kb):
     example = rules_page.example_message(kb, comp)
     assert example and not raw_atoms(example) and "{" not in example
     assert not raw_atoms(rules_page.plain_message(comp["message"]))
+
+
+def test_knowledge_graph_edges_read_in_words_and_exclusion_edges_name_the_edit(kb):
+    from cptkg import views
+
+    g = views.knowledge_graph(kb)
+    labels = {e["data"]["label"] for e in views.to_cytoscape(views.neighbourhood(g, "62369")) if "source" in e["data"]}
+    assert "covers service" in labels and "coversService" not in labels
+    ex = [e["data"] for e in views.to_cytoscape(views.exclusion_graph(kb)) if "source" in e["data"]]
+    assert ex and all(not d["label"].startswith("excl-") for d in ex)
