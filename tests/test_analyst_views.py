@@ -113,3 +113,20 @@ def test_knowledge_graph_edges_read_in_words_and_exclusion_edges_name_the_edit(k
     assert "covers service" in labels and "coversService" not in labels
     ex = [e["data"] for e in views.to_cytoscape(views.exclusion_graph(kb)) if "source" in e["data"]]
     assert ex and all(not d["label"].startswith("excl-") for d in ex)
+
+
+def test_proof_graph_opens_on_the_decision_path_with_one_node_per_source(kb):
+    from cptkg.faces.explorer.proofs import decision_elements
+
+    res = explaining.judge(kb, json.loads((ROOT / "examples" / "claim-pair.json").read_text()))[0]
+    ln = res["lines"][0]
+    els = decision_elements(ln)
+    nodes = [e["data"] for e in els if "source" not in e["data"]]
+    labels = [n["label"] for n in nodes]
+    assert "Analysis and refill billed apart where one code covers both" in labels
+    sources = [n for n in nodes if n["kind"] == "source"]
+    assert len(sources) == len({n["id"] for n in sources}) == len(ln["reasons"][0]["summary"]["sources"])
+    assert len(nodes) < len([e for e in proof_elements([ln["reasons"][0]["proof"]]) if "source" not in e["data"]])
+    assert any("more proof steps" in l for l in labels)
+    ids = {n["id"] for n in nodes}
+    assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in els if "source" in e["data"])
