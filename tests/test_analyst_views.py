@@ -130,3 +130,15 @@ def test_proof_graph_opens_on_the_decision_path_with_one_node_per_source(kb):
     assert any("more proof steps" in l for l in labels)
     ids = {n["id"] for n in nodes}
     assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in els if "source" in e["data"])
+
+
+def test_finder_proof_of_62369_cites_no_other_code_descriptor(kb):
+    proof = finder.find_codes(kb, ENCOUNTER)["codes"][0]["proof"]
+
+    def walk(n):
+        yield n
+        for c in n.get("children", []):
+            yield from walk(c)
+
+    cited = {s.get("citation") for n in walk(proof) for s in n.get("source", []) if isinstance(s, dict)}
+    assert not any("CPT62360" in c or "CPT 62367" in c for c in cited), cited
