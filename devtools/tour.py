@@ -93,7 +93,7 @@ def check_and_fix(page, base: str, shots: Path | None = None) -> dict:
     page.get_by_text("Suggested fixes").wait_for()
     wait_idle(page)
     seen["rejected"] = page.get_by_text("rejected").count() > 0
-    page.get_by_text("Explain line 1", exact=False).first.click()
+    page.get_by_text("Full proof of line 1", exact=False).first.click()
     page.get_by_text("Why rejected").first.wait_for()
     seen["proof_text"] = page.get_by_text("Why rejected").first.is_visible()
     seen["canvas"] = graph_canvas_drawn(page, 0)
@@ -132,7 +132,7 @@ def tour(base: str, shots: Path) -> list[str]:
                 examples = Path(__file__).resolve().parents[1] / "examples" / "claims-batch.json"
                 page.locator('input[type="file"]').set_input_files(str(examples))
                 page.get_by_role("button", name="Judge all").click()
-                page.get_by_text("Rejected lines by rule").wait_for()
+                page.get_by_text("Rejected lines by reason").wait_for()
                 page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
                 page.wait_for_timeout(3000)
             elif action == "Preview":

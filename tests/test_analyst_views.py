@@ -103,3 +103,42 @@ def test_rules_page_shows_titles_and_a_filled_example_not_the_template(kb):
     example = rules_page.example_message(kb, comp)
     assert example and not raw_atoms(example) and "{" not in example
     assert not raw_atoms(rules_page.plain_message(comp["message"]))
+
+
+def test_knowledge_graph_edges_read_in_words_and_exclusion_edges_name_the_edit(kb):
+    from cptkg import views
+
+    g = views.knowledge_graph(kb)
+    labels = {e["data"]["label"] for e in views.to_cytoscape(views.neighbourhood(g, "62369")) if "source" in e["data"]}
+    assert "covers service" in labels and "coversService" not in labels
+    ex = [e["data"] for e in views.to_cytoscape(views.exclusion_graph(kb)) if "source" in e["data"]]
+    assert ex and all(not d["label"].startswith("excl-") for d in ex)
+
+
+def test_proof_graph_opens_on_the_decision_path_with_one_node_per_source(kb):
+    from cptkg.faces.explorer.proofs import decision_elements
+
+    res = explaining.judge(kb, json.loads((ROOT / "examples" / "claim-pair.json").read_text()))[0]
+    ln = res["lines"][0]
+    els = decision_elements(ln)
+    nodes = [e["data"] for e in els if "source" not in e["data"]]
+    labels = [n["label"] for n in nodes]
+    assert "Analysis and refill billed apart where one code covers both" in labels
+    sources = [n for n in nodes if n["kind"] == "source"]
+    assert len(sources) == len({n["id"] for n in sources}) == len(ln["reasons"][0]["summary"]["sources"])
+    assert len(nodes) < len([e for e in proof_elements([ln["reasons"][0]["proof"]]) if "source" not in e["data"]])
+    assert any("more proof steps" in l for l in labels)
+    ids = {n["id"] for n in nodes}
+    assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in els if "source" in e["data"])
+
+
+def test_finder_proof_of_62369_cites_no_other_code_descriptor(kb):
+    proof = finder.find_codes(kb, ENCOUNTER)["codes"][0]["proof"]
+
+    def walk(n):
+        yield n
+        for c in n.get("children", []):
+            yield from walk(c)
+
+    cited = {s.get("citation") for n in walk(proof) for s in n.get("source", []) if isinstance(s, dict)}
+    assert not any("CPT62360" in c or "CPT 62367" in c for c in cited), cited

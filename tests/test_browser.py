@@ -113,3 +113,31 @@ def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
     assert text.splitlines()[0].startswith("claim_id,claim_status,line,code,line_status,rules,messages,warnings,titles")
     assert "C-BAD,error" in text and "exclusion.component" in text
     assert _outside(requests, app_url) == []
+
+
+def test_batch_row_drills_into_its_explanation_and_the_work_paper_downloads(app_url, tmp_path):
+    from cptkg.explain.summary import raw_atoms
+    from devtools.tour import browser_page, wait_idle
+
+    with browser_page(height=1900) as (page, requests):
+        page.goto(app_url + "/batch")
+        page.get_by_text("Claims (JSON list, FHIR JSON or CSV)").wait_for()
+        wait_idle(page)
+        page.locator('input[type="file"]').set_input_files(str(ROOT / "examples" / "claims-batch.json"))
+        page.get_by_role("button", name="Judge all").click()
+        page.get_by_text("judged 21 of 21 claims").wait_for()
+        wait_idle(page)
+        page.get_by_text("Denied — Component of a more comprehensive code billed the same day").first.wait_for()
+        shown = "\n".join(page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts())
+        assert "Fix:" in shown
+        assert not raw_atoms(shown), f"raw logic shown to the analyst: {raw_atoms(shown)}"
+        page.get_by_role("button", name="Prepare the work paper (explains every rejected claim)").click()
+        page.get_by_role("button", name="Download the work paper (Markdown)").wait_for()
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download the work paper (Markdown)").click()
+        path = tmp_path / "paper.md"
+        dl.value.save_as(path)
+    paper = path.read_text(encoding="utf-8")
+    assert paper.startswith("# Claim audit work paper") and "Reason: **Component of a more comprehensive code" in paper
+    assert "Source: guide §1" in paper and "Fix" in paper
+    assert _outside(requests, app_url) == []

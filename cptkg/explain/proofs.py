@@ -183,7 +183,7 @@ class Explainer:
                 continue
             pattern = tuple(_val(a, b) if not (isinstance(a, Var) and a.anonymous) else None for a in item.atom.args)
             if item.negated:
-                node.children.append(self._absent(rule, item.atom.pred, pattern))
+                node.children.append(self._absent(rule, item.atom.pred, pattern, b))
                 continue
             matches = self.holds(item.atom.pred, pattern)
             if not matches:
@@ -198,7 +198,7 @@ class Explainer:
             node.children.append(child)
         return node
 
-    def _absent(self, rule: Rule, pred: str, pattern: tuple) -> ProofNode:
+    def _absent(self, rule: Rule, pred: str, pattern: tuple, bindings: dict | None = None) -> ProofNode:
         text = self._words(pred, pattern)
         if pred in self.claim_preds:
             searched = f"searched the claim's lines and the patient's billed history ({self.input_name})"
@@ -211,7 +211,7 @@ class Explainer:
             prop = self.kb.properties.get(pred)
             searched = f"searched the ontology and the knowledge base ({prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)})"
         node = ProofNode("not " + _fact_text(pred, pattern), "absent", f"no fact found: {text}",
-                         rule=rule.meta.id, source=self._rule_sources(rule), searched=searched)
+                         rule=rule.meta.id, source=self._rule_sources(rule, bindings), searched=searched)
         if pred in self.program.idb and None not in pattern:
             node.why_not = self.why_not(pred, pattern)
         return node

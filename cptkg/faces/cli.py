@@ -314,6 +314,13 @@ def lint():
         click.echo(f"note: normative source {s} is cited by no rule or fact")
     for pred, row in kb.unsourced_facts():
         click.echo(f"note: unsourced fact: {kb.describe(pred, row)} (no source annotates it)")
+    for r in (r for p in (kb.check_program, kb.infer_program) for r in p.rules):
+        if r.meta.id and r.meta.id not in kb.rule_titles:
+            click.echo(f"note: rule {r.meta.id} ({r.where}) has no title in rules/titles.yaml; explanations show "
+                       f"the start of its message instead")
+    ids = {r.meta.id for p in (kb.check_program, kb.infer_program) for r in p.rules}
+    for rid in sorted(set(kb.rule_titles) - ids):
+        click.echo(f"note: rules/titles.yaml titles {rid}, which is no rule of the pack")
 
 
 def _choose_kb(ctx, param, value):

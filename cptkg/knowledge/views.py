@@ -113,7 +113,8 @@ def _build(kb: KnowledgeBase) -> nx.MultiDiGraph:
             pred = str(local(p)) if _is_ours(p) else p.split("#")[-1].split("/")[-1]
             if pred in _SKIP_PREDICATES:
                 continue
-            g.add_edge(str(local(s)), str(local(o)), key=pred, pred=pred)
+            words = kb.graph.value(p, RDFS.label)  # the property's label: edges read in words
+            g.add_edge(str(local(s)), str(local(o)), key=pred, pred=pred, label=str(words) if words else pred)
     return g
 
 
@@ -229,7 +230,7 @@ def to_cytoscape(g: nx.MultiDiGraph, selected: str | None = None) -> list[dict]:
                     "selected": n == selected})
     for i, (u, v, k, d) in enumerate(g.edges(keys=True, data=True)):
         els.append({"data": {"id": f"e{i}:{u}>{v}:{k}", "source": u, "target": v,
-                             "label": d.get("pred", k)}})
+                             "label": d.get("label") or d.get("pred", k), "pred": d.get("pred", k)}})
     return els
 
 

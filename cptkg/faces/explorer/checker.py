@@ -13,8 +13,8 @@ from cptkg.faces.markup import md, md_code
 from cptkg import InputError, load_json, readers, vocabulary
 from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop, status_badge
 from cptkg.faces.explorer.explaining import apply_fix, judge
-from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, line_summary_markdown, proof_elements,
-                                         proof_markdown)
+from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, decision_elements, line_summary_markdown,
+                                         proof_elements, proof_markdown)
 
 LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
 HISTORY_COLUMNS = ["code", "date_of_service", "provider_id"]
@@ -319,7 +319,12 @@ def show_proof_graph(idx: int, res: dict) -> None:
     n = st.selectbox("Proof as a graph, for line", list(by_no), index=first, key=f"proofline-{idx}",
                      format_func=lambda n: f"line {n} ({by_no[n]['code']}, {by_no[n]['status']})")
     pick = by_no[n]
-    st.caption("blue: derived by a rule; green: from the claim; orange: KB fact; grey: searched, not found; "
-               "yellow: source sentence")
-    draw_graph(proof_elements(line_proofs(pick), root_label=f"line {pick['line']} {pick['status']}"),
-               key=f"proof-{idx}-{pick['line']}", height="460px", layout="breadthfirst", stylesheet=PROOF_STYLESHEET)
+    every = st.toggle("Show every proof step", value=False, key=f"proofall-{idx}")
+    st.caption("blue: derived by a rule; green: from the claim; orange: KB fact; grey: searched, not found "
+               "(or steps folded away); yellow: source sentence")
+    if every:
+        els = proof_elements(line_proofs(pick), root_label=f"line {pick['line']} {pick['status']}")
+    else:
+        els = decision_elements(pick)
+    draw_graph(els, key=f"proof-{idx}-{pick['line']}-{'all' if every else 'path'}", height="460px",
+               layout="breadthfirst", stylesheet=PROOF_STYLESHEET)

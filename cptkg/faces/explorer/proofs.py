@@ -178,6 +178,38 @@ def _words_label(text: str, limit: int = 90) -> str:
     return cut.rstrip(",;:") + " …"
 
 
+def decision_elements(ln: dict) -> list[dict]:
+    """The decision path of a line as a graph, from its reasons' summaries: the verdict, the deciding
+    rule by its title, the facts it rests on, one node per source; every other proof step is folded
+    (the full proof graph shows them)."""
+    els: list[dict] = [{"data": {"id": "verdict", "label": f"line {ln['line']} ({ln['code']}): "
+                                 f"{ln.get('verdict') or ln['status']}", "kind": "derived", "colour": "#333333",
+                                 "message": ""}}]
+    seen: set[str] = {"verdict"}
+
+    def node(nid: str, label: str, kind: str, message: str = "", detail: str = "") -> str:
+        if nid not in seen:
+            seen.add(nid)
+            els.append({"data": {"id": nid, "label": _words_label(label), "kind": kind,
+                                 "colour": KIND_COLOUR.get(kind, "#999"), "message": message, "detail": detail}})
+        return nid
+
+    for i, r in enumerate(ln.get("reasons") or ln.get("warnings") or []):
+        sm = r.get("summary") or {}
+        rid = node(f"r{i}", sm.get("title") or r.get("title") or r["rule"], "derived", r.get("message", ""), r["rule"])
+        els.append({"data": {"id": f"verdict>{rid}", "source": "verdict", "target": rid, "label": "decided by"}})
+        for k, f in enumerate(sm.get("facts", [])):
+            fid = node(f"f:{f}", f, "claim" if f.startswith(("line ", "history entry", "the performer")) else "kb", f)
+            els.append({"data": {"id": f"{rid}>{fid}", "source": rid, "target": fid, "label": "rests on"}})
+        for src in sm.get("sources", []):
+            sid = node(f"s:{src.get('id')}", src.get("citation", ""), "source", src.get("quote", ""))
+            els.append({"data": {"id": f"{rid}>{sid}", "source": rid, "target": sid, "label": "cites"}})
+        if sm.get("folded"):
+            fold = node(f"fold{i}", f"{sm['folded']} more proof steps (show every step)", "absent")
+            els.append({"data": {"id": f"{rid}>{fold}", "source": rid, "target": fold, "label": ""}})
+    return els
+
+
 def leaves_without_source(proof: dict) -> list[str]:
     """Facts at leaves that cite nothing (the explainer promises a source at every leaf)."""
     out = []
