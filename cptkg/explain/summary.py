@@ -102,7 +102,9 @@ def why_not_summary(why_not: list[dict]) -> list[str]:
         if cond.startswith("it is the case that "):
             cond = cond[len("it is the case that "):]
         elif cond.startswith("no fact found: "):
-            cond = "there is no record that " + cond[len("no fact found: "):]
+            # an absent fact (an edit's missing dates, a modifier not billed, a helper verdict
+            # that did not fire) is plumbing: the full proof and the JSON keep it
+            continue
         if not cond or raw_atoms(cond):
             continue
         cond = cond[:1].upper() + cond[1:]
