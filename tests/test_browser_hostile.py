@@ -115,7 +115,7 @@ def test_every_page_shows_hostile_values_as_text(app_url, tmp_path):  # noqa: F8
         page.goto(app_url + "/rules")
         page.wait_for_selector("h2")
         wait_idle(page)
-        page.get_by_label("Filter (id, message or source)").fill(IMG + LINK_IMG)
+        page.get_by_label("Filter (title, message or source)").fill(IMG + LINK_IMG)
         page.keyboard.press("Enter")
         wait_idle(page)
         found["rules"] = page.evaluate(MARKUP_FROM_USER)
