@@ -143,6 +143,13 @@ _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient a
                         "log (default: salted SHA-256).")
 
 
+def _pipeline_options(f):
+    """The pipeline's options, shared by check and explain: formats, history, log, time limit."""
+    for option in (_TIME_LIMIT, _LOG_IDS, _LOG, _HISTORY, _OUTPUT, _INPUT_FORMAT):
+        f = option(f)
+    return f
+
+
 @main.command()
 @click.argument("claim_file", metavar="CLAIMS")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -151,12 +158,7 @@ _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient a
 @_FULL
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
-@_INPUT_FORMAT
-@_OUTPUT
-@_HISTORY
-@_LOG
-@_LOG_IDS
-@_TIME_LIMIT
+@_pipeline_options
 def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, output, history_file,
           log_file, log_identifiers, time_limit):
     """Judge the claims in CLAIMS: claim JSON (one claim or a list), a FHIR R4
@@ -177,12 +179,7 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
 @_FULL
 @click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth.")
 @click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
-@_INPUT_FORMAT
-@_OUTPUT
-@_HISTORY
-@_LOG
-@_LOG_IDS
-@_TIME_LIMIT
+@_pipeline_options
 def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, output, history_file, log_file,
             log_identifiers, time_limit):
     """Explain the verdicts for CLAIMS in billing words: the rule that decided
