@@ -220,12 +220,12 @@ def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
     if not ex:
         return
     res = ex[0]
-    st.markdown(f"##### Claim {res['claim_id']}: {res['status']}")
+    st.markdown(f"##### Claim {md(res['claim_id'])}: {md(res['status'])}")
     for ln in res.get("lines", []):
-        st.markdown(f"**line {ln['line']} · {ln['code']}** — {ln.get('verdict') or ln['status']}")
+        st.markdown(f"**line {md(ln['line'])} · {md(ln['code'])}** — {md(ln.get('verdict') or ln['status'])}")
         if ln.get("reasons") or ln.get("warnings"):
             st.markdown(line_summary_markdown(ln, res.get("suggestions") or []))
     shown = {i for ln in res.get("lines", []) for i in (ln.get("summary") or {}).get("fixes", [])}
     for i, s in enumerate(res.get("suggestions") or []):
         if i not in shown:
-            st.markdown(f":material/build: **Fix**: {s.get('message', '')}")
+            st.markdown(f":material/build: **Fix**: {md(s.get('message', ''))}")

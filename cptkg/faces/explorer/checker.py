@@ -266,11 +266,11 @@ def verdict_words(ln: dict) -> str:
 def show_line(idx: int, ln: dict, suggestions: list[dict]) -> None:
     """One line: its verdict, the short explanation in billing words, and the full proof one click away."""
     icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
-    st.markdown(f"{icon} **line {ln['line']} · {ln['code']}** — {verdict_words(ln)}")
+    st.markdown(f"{icon} **line {md(ln['line'])} · {md(ln['code'])}** — {verdict_words(ln)}")
     if ln.get("reasons") or ln.get("warnings"):
         st.markdown(line_summary_markdown(ln, suggestions))
     if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
-        with st.expander(f"Full proof of line {ln['line']} ({ln['code']}): every step and why not"):
+        with st.expander(f"Full proof of line {md(ln['line'])} ({md(ln['code'])}): every step and why not"):
             show_line_explanation(idx, ln)
 
 
