@@ -39,7 +39,8 @@ FUZZ_SETTINGS = dict(deadline=None, database=None, derandomize=False,
 # ---------------------------------------------------------------- strategies
 dates = st.dates(min_value=__import__("datetime").date(2015, 1, 1),
                  max_value=__import__("datetime").date(2026, 12, 31)).map(lambda d: d.isoformat())
-ident = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30)
+ident = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30).filter(
+    lambda s: s.strip() != "")  # an id of only whitespace is refused (issue 16: blank ids, same in check and batch)
 
 
 @st.composite
