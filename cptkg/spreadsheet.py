@@ -23,8 +23,8 @@ _NUMBER = re.compile(PLAIN_NUMBER)
 def safe_cell(value: Any) -> Any:
     """The cell as a spreadsheet may open it: text that would run as a formula gets a leading ``'``.
 
-    >>> safe_cell("=HYPERLINK(\\"http://x\\")"), safe_cell("-2+3"), safe_cell("-3"), safe_cell("62367"), safe_cell(7)
-    ('\\'=HYPERLINK("http://x")', "'-2+3", '-3', '62367', 7)
+    >>> safe_cell("=HYPERLINK(\\"http://x\\")"), safe_cell("-2+3"), safe_cell("-3"), safe_cell("10021"), safe_cell(7)
+    ('\\'=HYPERLINK("http://x")', "'-2+3", '-3', '10021', 7)
     """
     if isinstance(value, str) and value[:1] in TRIGGERS and not _NUMBER.fullmatch(value):
         return "'" + value

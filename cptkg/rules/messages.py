@@ -54,7 +54,7 @@ class _Positional(string.Formatter):
 def phrase(template: str, args: tuple, show: Callable[[object], str]) -> str:
     """Render a predicate phrase: ``{0}`` shows an argument by its label, ``{0:entry}`` as a billed entry.
 
-    >>> phrase("{0:entry} bills {1}", (-1, "62362"), str)
-    'history entry 1 bills 62362'
+    >>> phrase("{0:entry} bills {1}", (-1, "10021"), str)
+    'history entry 1 bills 10021'
     """
     return _Positional(show).format(template, *args)
