@@ -60,6 +60,9 @@ _LAZY = {
     "run_all_cases": "cptkg.cases:run_all",
     "run_claim_case": "cptkg.cases:run_claim_case",
     "run_infer_case": "cptkg.cases:run_infer_case",
+    # an analyst's questions, answered by the rules (cptkg ask, the explorer's Questions page)
+    "questions": "cptkg.judge.questions",
+    "QuestionError": "cptkg.judge.questions:QuestionError",
     # explaining
     "apply_suggestion": "cptkg.explain.fixes:apply_suggestion",
     # the pipeline and its formats

@@ -50,6 +50,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "turtle": "cptkg.exports.turtle:EXPORTER",
     },
     "command": {
+        "ask": "cptkg.faces.commands.ask:command",
         "batch": "cptkg.faces.commands.batch:command",
         "edits": "cptkg.faces.commands.edits:command",
         "export": "cptkg.faces.commands.export:command",

@@ -45,8 +45,8 @@ def get_kb():
 
 
 EDITS_KEY = "cptkg.edits"
-#: commands that judge claims, and so take --edits FILE
-EDIT_COMMANDS = ("check", "explain", "batch")
+#: commands that judge claims or read edits, and so take --edits FILE
+EDIT_COMMANDS = ("check", "explain", "batch", "ask")
 
 
 def _choose_edits(ctx, param, value):
@@ -358,14 +358,23 @@ def _set_for_command(ctx, name: str, value: str) -> None:
     ctx.call_on_close(restore)
 
 
-def _common_options(cmd: click.Command) -> None:
-    """Every command takes ``--kb DIR`` and ``--engine NAME`` (written once, here)."""
+def _common_options(cmd: click.Command, name: str | None = None) -> None:
+    """Every command takes ``--kb DIR`` and ``--engine NAME`` (written once, here).
+
+    A command group's subcommands take them too (``cptkg ask not-with CODE
+    --kb DIR`` as well as ``cptkg ask --kb DIR not-with CODE``); ``name`` is
+    the top-level command's, which decides whether ``--edits`` is offered.
+    """
+    name = name or cmd.name
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _common_options(sub, name)
     have = {o for p in cmd.params for o in getattr(p, "opts", [])}
     if "--kb" not in have:
         cmd.params.append(click.Option(["--kb", "kb_dir"], metavar="DIR", default=None, expose_value=False,
                                        is_eager=True, callback=_choose_kb,
                                        help="Family pack folder to load (default: CPTKG_KB, else the repository's default pack)."))
-    if cmd.name in EDIT_COMMANDS and "--edits" not in have:
+    if name in EDIT_COMMANDS and "--edits" not in have:
         cmd.params.append(click.Option(["--edits", "edit_files"], metavar="EDITS.ttl", multiple=True, default=(),
                                        expose_value=False, is_eager=True, callback=_choose_edits,
                                        help="Edit file (pair and unit edits, as `cptkg edits import` writes them) "
