@@ -280,6 +280,23 @@ def _roles(kb: KnowledgeBase) -> list[str]:
     return vocabulary(kb).values("role")
 
 
+def choices(kb: KnowledgeBase) -> dict:
+    """What each question may name in this KB: codes, roles, devices, routes, sources and edits.
+
+    ``codes`` are the KB's codes (the family's first); ``paired_codes`` adds
+    the codes only an edit names (for ``not_with``). Forms offer these; the
+    questions refuse anything else.
+    """
+    vocab = vocabulary(kb)
+    family = kb.family_codes()
+    codes = family + [c for c in kb.codes() if c not in family]
+    edited = sorted({c for _, a, b in _edit_pairs(kb) for c in (a, b)} - set(codes))
+    return {"codes": codes, "paired_codes": codes + edited, "roles": vocab.values("role"),
+            "devices": vocab.values("device"), "routes": vocab.values("route"),
+            "default_route": kb.pack.defaults.get("route") if kb.pack else None,
+            "sources": sorted(kb.sources), "edits": sorted(_pair_edits(kb) | _unit_edits(kb))}
+
+
 # ------------------------------------------------------- who may perform
 
 def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, engine=None) -> dict:
@@ -324,7 +341,7 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     plain = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted"]
     qualified = [r for r in rows if r["may_perform"] and r["verdict"] not in ("accepted", "rejected")]
     refused = [r for r in rows if not r["may_perform"]]
-    parts = [f"As `check` judges one line of {code} ({_short(kb.descriptor(code)) or 'no descriptor'}) on {date}, "
+    parts = [f"As the claim rules judge one line of {code} ({_short(kb.descriptor(code)) or 'no descriptor'}) on {date}, "
              f"with {setup.words(kb)}:"]
     if plain:
         parts.append(f"{_words(plain)} may perform and report it.")
@@ -415,7 +432,7 @@ def not_with(kb: KnowledgeBase, code: str, *, date: str | None = None, engine=No
         return f"with {row['code']}: both are denied ({titles})"
 
     head = (f"Billed with {code} ({_short(kb.descriptor(code)) or 'not in the knowledge base'}) for the same patient on "
-            f"{date} by the same provider, as `check` judges the two lines:")
+            f"{date} by the same provider, as the claim rules judge the two lines:")
     if rows:
         text = f"{head} {len(rows)} code(s) may not be billed with it: " + "; ".join(map(said, rows)) + "."
     else:
@@ -479,7 +496,7 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
     unfit = [r for r in rows if not r["fits"]]
     who = (f"{_article(kb.label(role_term))} with {_article(kb.label(dev_term))}"
            + (f", {kb.label(route_term)} delivery" if route_term else ""))
-    text = f"For {who}, as `infer` codes an encounter documenting each code's services: "
+    text = f"For {who}, as the inference rules code an encounter documenting each code's services: "
     text += (f"{_words([r['code'] for r in fit])} {'fits' if len(fit) == 1 else 'fit'}." if fit
              else "no code of the family fits.")
     for r in unfit:
@@ -658,7 +675,7 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
         applied = _edit_applied(kb, x, pairs, date if in_force else (str(effective) if effective else date), engine)
         row["applied"] = applied
         if applied:
-            text += f" As `check` applies it on {applied[0]['date']}: " + "; ".join(
+            text += f" As the claim rules apply it on {applied[0]['date']}: " + "; ".join(
                 f"{a['column1']} with {a['column2']}: " + (
                     f"{_words(a['stands'])} stands, {_words(a['denied'])} is denied" if a["stands"] and a["denied"]
                     else f"both are denied" if a["denied"] else "no line is denied under it")
