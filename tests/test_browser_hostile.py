@@ -119,7 +119,7 @@ def test_every_page_shows_hostile_values_as_text(app_url, tmp_path):  # noqa: F8
         page.keyboard.press("Enter")
         wait_idle(page)
         found["rules"] = page.evaluate(MARKUP_FROM_USER)
-        for path in ("/graph", "/finder", "/export"):
+        for path in ("/graph", "/finder", "/questions", "/export"):
             page.goto(app_url + path)
             page.wait_for_selector("h2")
             wait_idle(page)

@@ -7,6 +7,7 @@ from cptkg.faces.markup import md, md_code
 from cptkg import views as G
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, legend
 
+TITLE, URL_PATH = "Knowledge graph", "graph"  # the page's title and address (navigation, and pages that open it)
 VIEWS = ("Whole graph (filtered)", "Neighbourhood of a node", "Path between two nodes", "Exclusion graph of a family")
 DEFAULT_KINDS = ["code", "service", "device", "exclusion", "group"]
 
@@ -61,7 +62,7 @@ def show_details(kb, node: str) -> None:
 
 def page() -> None:
     kb = kb_or_stop()
-    st.header("Knowledge graph")
+    st.header(TITLE)
     st.caption("Codes, services, devices, roles, exclusions and sources of the KB. Click a node for its details.")
     g = G.knowledge_graph(kb)
     families = sorted(n for n, d in g.nodes(data=True) if d["kind"] == "family")
@@ -77,7 +78,9 @@ def page() -> None:
         d1, d2 = st.columns(2)
         family = kb.family_codes()  # start from the family's first and last codes (the engine names no code)
         first, last = (family[0], family[-1]) if family else (opts[0], opts[-1])
-        focus = d1.selectbox("Node" if view == VIEWS[1] else "From", opts, index=opts.index(first), key="graph_focus")
+        # a page that opens this one on a node sets graph_focus first: no default index then
+        focus = d1.selectbox("Node" if view == VIEWS[1] else "From", opts, key="graph_focus",
+                             index=None if "graph_focus" in st.session_state else opts.index(first))
         if view == VIEWS[1]:
             radius = d2.slider("Radius (links)", 1, 3, 1, key="graph_radius")
         else:

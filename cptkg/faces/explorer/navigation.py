@@ -9,6 +9,7 @@ from cptkg.faces.explorer import export
 from cptkg.faces.explorer import finder
 from cptkg.faces.explorer import graph_page
 from cptkg.faces.explorer import query
+from cptkg.faces.explorer import questions
 from cptkg.faces.explorer import rules_page
 from cptkg.faces.explorer.common import disclaimer, engine_selector, kb_or_stop
 
@@ -26,9 +27,10 @@ def pages() -> list:
     engine_selector()
     return [
         st.Page(checker.page, title="Claim checker", icon=":material/receipt_long:", url_path="checker", default=True),
-        st.Page(graph_page.page, title="Knowledge graph", icon=":material/hub:", url_path="graph"),
+        st.Page(graph_page.page, title=graph_page.TITLE, icon=":material/hub:", url_path=graph_page.URL_PATH),
         st.Page(finder.page, title="Code finder", icon=":material/search:", url_path="finder"),
         st.Page(rules_page.page, title="Rules and sources", icon=":material/gavel:", url_path="rules"),
+        st.Page(questions.page, title="Questions", icon=":material/help:", url_path="questions"),
         st.Page(query.page, title="Query console", icon=":material/terminal:", url_path="query"),
         st.Page(batch.page, title="Batch", icon=":material/inventory_2:", url_path="batch"),
         st.Page(export.page, title="Export", icon=":material/download:", url_path="export"),
