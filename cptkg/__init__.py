@@ -18,6 +18,8 @@ pandas, Spark or pySHACL.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -94,6 +96,26 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _API(types.ModuleType):
+    """This package as a module whose API functions a subpackage import cannot replace.
+
+    Why: importing the subpackage ``cptkg.explain`` makes Python set the
+    package attribute ``explain`` to that module, so the second call of
+    ``cptkg.explain(...)`` in a process found a module, not the function.
+    The subpackage stays importable (``sys.modules``, ``from cptkg.explain
+    import ...``); the attribute keeps the API function.
+    """
+
+    def __setattr__(self, name, value):
+        current = self.__dict__.get(name)
+        if isinstance(value, types.ModuleType) and callable(current) and not isinstance(current, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _API
 
 
 def load_kb(pack=None, *, fresh: bool = False):

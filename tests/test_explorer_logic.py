@@ -143,14 +143,15 @@ def test_fix_summary_names_each_edit():
 
 
 def test_a_claim_that_runs_out_of_time_is_an_error_entry_not_a_crash(kb, monkeypatch):
-    import cptkg.explain
+    import importlib
+
     from cptkg.faces.explorer import explaining
     from cptkg.engines.pydatalog import EvaluationTimeout
 
     def slow(*a, **k):
         raise EvaluationTimeout("the rules did not finish within 30 s")
 
-    monkeypatch.setattr(cptkg.explain, "explain_claim", slow)
+    monkeypatch.setattr(importlib.import_module("cptkg.explain"), "explain_claim", slow)
     claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
     res = explaining.judge(kb, claim)
     assert res[0]["status"] == "error" and "CLM-1001: could not be judged" in res[0]["error"]

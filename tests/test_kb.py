@@ -48,9 +48,13 @@ EDITS = Path(__file__).parent / "data" / "edits"
 
 def test_edit_files_load_over_the_pack_and_change_the_version(kb):
     kb2 = load_kb(kb.root, edits=[EDITS / "synthetic-ptp.ttl", EDITS / "synthetic-mue.ttl"])
-    assert len(kb2.facts["pair_edit"]) == len(kb.facts["pair_edit"]) + 5
-    assert len(kb2.facts["unit_edit"]) == 3
-    assert ("urn:cptkg:synthetic-mue:row-2", 1) in kb2.facts["unit_edit_max"]
+    # an edit file's edits are an edit table beside the pack's facts, whole in all_facts()
+    assert kb2.facts["pair_edit"] == kb.facts["pair_edit"]
+    every = kb2.all_facts()
+    assert len(every["pair_edit"]) == len(kb.facts["pair_edit"]) + 5
+    assert len(every["unit_edit"]) == 3
+    assert ("urn:cptkg:synthetic-mue:row-2", 1) in every["unit_edit_max"]
+    assert [len(t) for t in kb2.edit_tables] == [5, 3]
     assert kb2.version != kb.version
     assert kb2.sources["urn:cptkg:synthetic-ptp:source"].cite().startswith("SYNTHETIC PTP")
 
@@ -58,7 +62,7 @@ def test_edit_files_load_over_the_pack_and_change_the_version(kb):
 def test_an_edit_file_that_breaks_the_shapes_is_refused_naming_the_file(tmp_path, kb):
     bad = tmp_path / "bad.ttl"
     bad.write_text((EDITS / "synthetic-mue.ttl").read_text().replace('ont:adjudicationIndicator "1"', 'ont:adjudicationIndicator "7"'))
-    with pytest.raises(KBLoadError, match=r"bad.ttl: urn:cptkg:synthetic-mue:row-2: a unit edit has one adjudication indicator"):
+    with pytest.raises(KBLoadError, match=r"bad.ttl: 1 of 3 edits break the edit model: edit urn:cptkg:synthetic-mue:row-2( \(table row \d+\))?: a unit edit has one adjudication indicator"):
         load_kb(kb.root, edits=[bad])
 
 
@@ -69,7 +73,7 @@ def test_an_edit_file_of_unknown_type_or_missing_is_refused(tmp_path, kb):
     with pytest.raises(KBLoadError, match="no such edit file"):
         load_kb(kb.root, edits=[tmp_path / "none.ttl"])
     (tmp_path / "e.ttl").write_text("this is not turtle ;;")
-    with pytest.raises(KBLoadError, match="e.ttl: not a valid edit file"):
+    with pytest.raises(KBLoadError, match="e.ttl: not valid turtle"):
         load_kb(kb.root, edits=[tmp_path / "e.ttl"])
 
 

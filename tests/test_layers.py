@@ -154,3 +154,20 @@ def test_no_string_of_the_core_names_a_code_device_route_or_family_of_a_pack(pat
     found = [(n.lineno, m.group(1)) for n in _strings(ast.parse(path.read_text(encoding="utf-8")))
              for m in [words.search(n.value)] if m]
     assert not found, f"{path.relative_to(ROOT)}: {found}"
+
+
+def test_the_api_explain_is_still_the_function_after_the_explain_subpackage_is_imported():
+    """Regression: importing cptkg.explain (the subpackage) replaced the API function
+    cptkg.explain on the package, so a second call in one process failed."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, cptkg\n"
+            "c = json.load(open('examples/claim-pair.json'))\n"
+            "a = cptkg.explain(c)\n"
+            "import cptkg.explain\n"
+            "b = cptkg.explain(c)\n"
+            "print(a['status'], b['status'], callable(cptkg.explain))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.split() == ["rejected", "rejected", "True"], r.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 from cptkg.explain.fixes import Suggestion, apply_suggestion, suggest_fixes
 from cptkg.explain.proofs import Explainer, ProofNode
 from cptkg.explain.summary import line_summary, reason_summary
-from cptkg.judge.check import ClaimResult, check_claim
+from cptkg.judge.check import ClaimResult, billed_codes, check_claim
 from cptkg.judge.infer import infer_codes
 from cptkg.judge.input import Claim, Encounter
 from cptkg.knowledge.loader import KnowledgeBase
@@ -83,7 +83,7 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
     every engine returns the bindings the explanation is built from.
     """
     res = check_claim(kb, claim, all_bindings=True, engine=engine, timeout=timeout)
-    ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}")
+    ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}", codes=billed_codes(claim))
     proofs: dict = {}
     summaries: dict = {}
     why: dict = {}
@@ -117,7 +117,7 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:
     """Inferred codes with their proofs, and for each code not chosen why not."""
     res = infer_codes(kb, enc, all_bindings=True, engine=engine)
-    ex = Explainer(kb, kb.infer_program, res.model, res.facts, f"encounter {enc.encounter_id}")
+    ex = Explainer(kb, kb.infer_program, res.model, res.facts, f"encounter {enc.encounter_id}", codes=kb.family_codes())
     out = res.to_json()
     for entry, (code, reasons) in zip(out["codes"], res.codes):
         p = ex.prove("bill", (code,), depth)

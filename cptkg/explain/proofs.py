@@ -78,13 +78,17 @@ def _fact_text(pred: str, args) -> str:
 class Explainer:
     """Proofs and why-nots over one evaluated model (a claim or an encounter)."""
 
-    def __init__(self, kb: KnowledgeBase, program: Program, model, input_facts: dict, input_name: str):
+    def __init__(self, kb: KnowledgeBase, program: Program, model, input_facts: dict, input_name: str,
+                 codes=None):
         self.kb, self.program, self.model = kb, program, model
         self.input_facts = input_facts
         self.claim_preds = kb.input_predicates.get("claim", set())
         self.encounter_preds = kb.input_predicates.get("encounter", set())
         self.input_name = input_name
         self.edb = dict(kb.facts)
+        if codes is not None and kb.edit_tables:  # the loaded edit tables' edits of these codes
+            for pred, rows in kb.edit_index().facts_for(codes).items():
+                self.edb[pred] = self.edb.get(pred, set()) | rows
         self.edb.update(input_facts)
         self.derived: dict[str, dict[tuple, list[tuple[int, dict]]]] = {}
         for k, bs in model.bindings.items():

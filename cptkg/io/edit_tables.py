@@ -47,6 +47,7 @@ from typing import Iterable, Iterator
 
 KINDS = ("ptp", "mue")
 EDITS_BASE = "https://w3id.org/cptkg/edits/"
+ONT_NS = "https://w3id.org/cptkg/ontology#"
 DEFAULT_MAX_ERRORS = 50
 HEADER_SEARCH_LINES = 200  # a preamble longer than this is not a CMS edit table
 
@@ -364,7 +365,12 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
                       f"    ont:fileSha256 \"{sha}\" .\n\n")
             reader = _read_ptp if kind == "ptp" else _read_mue
             problems = _Problems(path, max_errors)
-            n_edits, n_rows, notices = reader(rows, out, problems, path, excel)
+            table = _Table(kind, base, (
+                f"<{base}source> <{RDF_TYPE}> <{ONT_NS}Source> .\n"
+                f"<{base}source> <{RDFS_LABEL}> {label} .\n"
+                f"<{base}source> <{ONT_NS}citation> {cite} .\n"
+                f"<{base}source> <{ONT_NS}fileSha256> \"{sha}\" ."))
+            n_edits, n_rows, notices = reader(rows, out, problems, path, excel, table)
         if not n_rows and not problems.rows:
             raise EditTableError(f"{path}: has the header of {_TABLE_NAME[kind]} but no rows under it "
                                  "(a cut-off download?); nothing written")
@@ -383,7 +389,46 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
     finally:
         if not ok:
             tmp.unlink(missing_ok=True)
+    table.cache_for(output)
     return ImportResult(kind, path, output, n_edits, n_rows, time.perf_counter() - t0, sha, size, notices)
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+class _Table:
+    """The edits being written, kept as the edit table the loader reads (one row per edit).
+
+    Written as the cached table of the Turtle file once that file is complete
+    (``cptkg.knowledge.edit_files``: keyed by the file's SHA-256), so the
+    import is usable at once instead of being parsed again at the next load.
+    The rows are the ones just checked and written, value for value.
+    """
+
+    def __init__(self, kind: str, base: str, other_triples: str):
+        from cptkg.knowledge.edit_files import EDIT_PROPS
+
+        self.base, self.other = base, other_triples
+        self.type = "PairEdit" if kind == "ptp" else "UnitEdit"
+        self.ids: list[str] = []
+        self.cols: dict[str, list] = {name: [] for name in EDIT_PROPS}
+
+    def add(self, n: int, **values) -> None:
+        self.ids.append(f"{self.base}{n}")
+        for name, col in self.cols.items():
+            col.append(values.get(name))
+
+    def cache_for(self, output: Path) -> None:
+        from cptkg.knowledge.edit_files import EditTable, write_cache
+
+        h = hashlib.sha256()
+        with open(output, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        n = len(self.ids)
+        write_cache(EditTable({"@id": self.ids, "@type": [self.type] * n,
+                               "@sources": [[self.base + "source"]] * n, **self.cols}, self.other), h.hexdigest())
 
 
 def _file_mode(output: Path) -> int:
@@ -483,7 +528,7 @@ def _literal(cache: dict[str, str], text: str) -> str:
     return lit
 
 
-def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[int, int, list[str]]:
+def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table") -> tuple[int, int, list[str]]:
     rows = iter(rows)
     header_line, pos, unknown = _find_header(rows, "ptp", path)
     notices = [f"column {u!r} is not read" for u in unknown]
@@ -560,11 +605,14 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[
         write(f'e:{n} a ont:PairEdit ; ont:column1Code "{col1}" ; ont:column2Code "{col2}" ;'
               f' ont:editKind {kind_iri} ; ont:modifierIndicator "{mod}" ; ont:editScope ont:SameProvider ;'
               f' ont:effectiveDate "{eff}"^^xsd:date ;{deleted}{rat} dct:source e:source ; ont:sourceRow {n} .\n')
+        table.add(n, column1Code=col1, column2Code=col2, editKind=ONT_NS + kind_iri[4:], modifierIndicator=mod,
+                  editScope=ONT_NS + "SameProvider", effectiveDate=eff, deletionDate=dele, rationale=rationale or None,
+                  sourceRow=n)
         n_edits += 1
     return n_edits, n_rows, notices
 
 
-def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[int, int, list[str]]:
+def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table") -> tuple[int, int, list[str]]:
     rows = iter(rows)
     header_line, pos, unknown = _find_header(rows, "mue", path)
     notices = [f"column {u!r} is not read" for u in unknown]
@@ -628,5 +676,7 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool) -> tuple[
         out.write(f'e:{n} a ont:UnitEdit ; ont:editCode "{code}" ; ont:maxUnits {int(value)} ;'
                   f' ont:adjudicationIndicator "{mai}" ;{effective_date}{rat} dct:source e:source ;'
                   f' ont:sourceRow {n} .\n')
+        table.add(n, editCode=code, maxUnits=int(value), adjudicationIndicator=mai, effectiveDate=eff,
+                  rationale=rationale or None, sourceRow=n)
         n_edits += 1
     return n_edits, n_rows, notices

@@ -121,9 +121,10 @@ def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
     program = kb.check_program
     from cptkg.judge.runner import static_for
 
-    stats = dict(kb.facts)
+    facts = kb.all_facts()  # the pack's and every loaded edit table's: SQL joins them whole
+    stats = dict(facts)
     stats.update(static_for(kb, "claim", engines.get("duckdb")).facts)
-    return sc.compile_program(program, kb_types(kb.facts, program.edb, program.declared_types), CLAIM_INPUTS, dialect,
+    return sc.compile_program(program, kb_types(facts, program.edb, program.declared_types), CLAIM_INPUTS, dialect,
                               keep_bindings=VERDICTS, claim_type=INT, stats=stats, keys=CLAIM_KEYS)
 
 
@@ -222,7 +223,7 @@ def _bit_set_names_sql(b, table: str, col: str, names: list[str]) -> str:
 def label_rows(kb) -> list[tuple[str, str]]:
     """(term, label) for every KB term a message may name by its label."""
     terms: set[str] = set(vocabulary(kb).values("role"))
-    for rows in kb.facts.values():
+    for rows in kb.facts.values():  # an edit table's terms have no labels (its values are codes and text)
         for row in rows:
             terms.update(v for v in row if isinstance(v, str))
     out = []
@@ -450,7 +451,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         if p in CLAIM_INPUTS:
             continue
         types = cp.types[p]
-        rows = kb.facts.get(p, set())
+        rows = kb.all_facts().get(p, set())
         if n == 0:
             rows = {(1,) for _ in rows}
         b.load_rows(rel(p), cp.columns(p), types, rows)

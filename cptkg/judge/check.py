@@ -16,6 +16,11 @@ from cptkg.judge import runner
 Facts = dict[str, set[tuple]]
 
 
+def billed_codes(claim: Claim) -> set[str]:
+    """The codes a claim bills, on its lines and in its history: the edits naming them are the ones it meets."""
+    return {ln.code for ln in claim.lines} | {h.code for h in claim.history}
+
+
 def claim_facts(claim: Claim) -> Facts:
     """Input facts for one claim (see the ont:Predicate declarations).
 
@@ -127,8 +132,8 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     explainer wants every rule's): reading them all costs about as much again.
     """
     facts = claim_facts(claim)
-    model = runner.run(kb, "claim", facts, want=_want(kb),
-                       rule_bindings=True if all_bindings else {"reject", "warn"}, timeout=timeout, engine=engine)
+    model = runner.run(kb, "claim", facts, want=_want(kb), rule_bindings=True if all_bindings else {"reject", "warn"},
+                       timeout=timeout, engine=engine, codes=billed_codes(claim))
     return _result(kb, claim, model, facts)
 
 
@@ -173,7 +178,7 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
             facts = [claim_facts(claims[i]) for i in chunk]
             try:
                 models = runner.run_many(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"},
-                                         timeout=timeout, engine=eng)
+                                         timeout=timeout, engine=eng, codes=[billed_codes(claims[i]) for i in chunk])
             except (EvaluationTimeout, EvaluationError):
                 continue  # judged one by one below
             for i, f, m in zip(chunk, facts, models):

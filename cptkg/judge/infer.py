@@ -61,8 +61,10 @@ def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bi
     facts = encounter_facts(enc, kb.pack.code_family)
     prog = kb.infer_program
     heads = {"bill", "not_chosen", "no_code", "covers_documented"}
+    # the edits an encounter can meet are those of the codes it may be coded with: its family's
     model = runner.run(kb, "encounter", facts, want=["bill", "not_chosen", "no_code"],
-                       rule_bindings=True if all_bindings else heads, timeout=timeout, engine=engine)
+                       rule_bindings=True if all_bindings else heads, timeout=timeout, engine=engine,
+                       codes=kb.family_codes())
     billed = sorted(c for (c,) in model.facts.get("bill", set()))
     codes = []
     for c in billed:

@@ -66,11 +66,22 @@ def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
     """
     cited = list(rule.meta.source)
     values = set(dict.fromkeys(v for v in bindings.values() if isinstance(v, str)))
-    for pred, entities in _entities(kb).items():
+    # edits of the edit tables loaded over the pack (--edits) are not KB facts: looked up by value
+    imported: dict[str, set[str]] = {}
+    if kb.edit_tables:
+        idx = kb.edit_index()
+        for v in values:
+            found = idx.table_edit(v)
+            if found:
+                imported.setdefault(found[0], set()).update(found[1])
+    entities_by_kind = _entities(kb)
+    for pred in imported:
+        entities_by_kind.setdefault(pred, {})
+    for pred, entities in entities_by_kind.items():
         bound = [v for v in entities if v in values]
-        if not bound:
+        if not bound and pred not in imported:
             continue
-        own = set().union(*(entities[v] for v in bound))
+        own = set().union(*(entities[v] for v in bound), imported.get(pred, set()))
         others = set().union(*(s for e, s in entities.items() if e not in values)) - own
         cited = [s for s in cited if s not in others]
         if pred in _ADDS_OWN:
@@ -84,6 +95,8 @@ _ADDS_OWN = {"pair_edit", "unit_edit"}  # entity kinds whose own sources a firin
 def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
     """Entity kinds whose members carry their own sources: unary KB facts with provenance."""
     cache = getattr(kb, "_entity_sources", None)
+    if cache is not None:
+        return dict(cache)
     if cache is None:
         cache = {}
         for pred in ("pair_edit", "unit_edit", "code"):
@@ -91,7 +104,7 @@ def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
             if any(members.values()):
                 cache[pred] = members
         object.__setattr__(kb, "_entity_sources", cache)
-    return cache
+    return dict(cache)
 
 
 def _weakest(levels) -> str:

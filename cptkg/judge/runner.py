@@ -2,8 +2,11 @@
 
 The rules that no request can change (exclusion pairs, code inclusion) are
 evaluated once per loaded KB and engine and kept on the KB object, so each
-claim pays only for its own part. The knowledge layer never runs an engine:
-this is where the two meet.
+claim pays only for its own part. A claim gets the KB's facts about edits
+only for the edits that name one of its codes (``codes``;
+:mod:`cptkg.knowledge.edit_index`): with a payer's table of hundreds of
+thousands of edits loaded, a claim still pays for a few dozen. The
+knowledge layer never runs an engine: this is where the two meet.
 """
 from __future__ import annotations
 
@@ -21,46 +24,80 @@ def program_of(kb, kind: str):
     return kb.check_program if kind == "claim" else kb.infer_program
 
 
-def static_for(kb, kind: str, engine: Engine | None = None) -> Static:
-    """The static part of ``kind``'s program on ``engine``, computed once per KB."""
+def _inputs(kb, kind: str, sliced: bool) -> set[str]:
+    """The predicates a request supplies: the kind's inputs, and with slicing the facts about edits."""
+    inputs = set(kb.input_predicates.get(kind, set()))
+    return inputs | kb.edit_index().predicates if sliced else inputs
+
+
+def _shared(kb, sliced: bool) -> Facts:
+    """The facts every request shares: without the facts about edits when each request brings its own."""
+    return kb.edit_index().shared if sliced else kb.all_facts()
+
+
+def static_for(kb, kind: str, engine: Engine | None = None, sliced: bool = False) -> Static:
+    """The static part of ``kind``'s program on ``engine``, computed once per KB.
+
+    ``sliced``: the static part when the facts about edits come with each
+    request (they are then inputs, and the rules reading them are not static).
+    """
     engine = engine or engines.get()
-    key = ("static", kind, engine.name)
+    key = ("static", kind, engine.name, sliced)
     cached = kb.cache.get(key)
     if cached is not None:
         return cached
     with _lock:
         if key not in kb.cache:
             program = program_of(kb, kind)
-            kb.cache[key] = engine.precompute(program, kb.facts, kb.input_predicates.get(kind, set()))
+            kb.cache[key] = engine.precompute(program, _shared(kb, sliced), _inputs(kb, kind, sliced))
         return kb.cache[key]
 
 
+def _with_edits(kb, request_facts: Facts, codes) -> Facts:
+    """A request's facts plus the facts about the edits naming its codes."""
+    out = kb.edit_index().facts_for(codes)
+    for p, rows in request_facts.items():
+        out[p] = out[p] | rows if p in out else rows
+    return out
+
+
 def run(kb, kind: str, request_facts: Facts, want: Iterable[str] | None, rule_bindings: bool | set[str],
-        timeout: float = 30.0, engine: Engine | str | None = None) -> Model:
-    """Evaluate ``kind``'s program over the KB's facts plus ``request_facts``."""
+        timeout: float = 30.0, engine: Engine | str | None = None, codes=None) -> Model:
+    """Evaluate ``kind``'s program over the KB's facts plus ``request_facts``.
+
+    ``codes``: the codes the request bills (a claim's lines and history);
+    given, only the edits naming them are evaluated.
+    """
     engine = engines.get(engine) if not isinstance(engine, Engine) else engine
-    facts = dict(kb.facts)
-    facts.update(request_facts)
+    sliced = codes is not None
+    facts = dict(_shared(kb, sliced))
+    facts.update(_with_edits(kb, request_facts, codes) if sliced else request_facts)
     return engine.evaluate(program_of(kb, kind), facts, want=want, rule_bindings=rule_bindings,
-                           timeout=timeout, static=static_for(kb, kind, engine))
+                           timeout=timeout, static=static_for(kb, kind, engine, sliced))
 
 
-def scoped_program(kb, kind: str):
+def scoped_program(kb, kind: str, sliced: bool = False):
     """``kind``'s program keyed by request, for many requests in one call (cached per KB)."""
-    key = ("scoped", kind)
+    key = ("scoped", kind, sliced)
     cached = kb.cache.get(key)
     if cached is None:
         from cptkg.engines.scoped import scope_program
 
-        cached = kb.cache[key] = scope_program(program_of(kb, kind), kb.input_predicates.get(kind, set()))
+        cached = kb.cache[key] = scope_program(program_of(kb, kind), _inputs(kb, kind, sliced))
     return cached
 
 
 def run_many(kb, kind: str, requests: list[Facts], want: Iterable[str] | None, rule_bindings: bool | set[str],
-             timeout: float = 30.0, engine: Engine | str | None = None) -> list[Model]:
-    """:func:`run` for many requests at once: one engine call where the engine batches."""
+             timeout: float = 30.0, engine: Engine | str | None = None, codes: list | None = None) -> list[Model]:
+    """:func:`run` for many requests at once: one engine call where the engine batches.
+
+    ``codes``: per request, the codes it bills (as for :func:`run`).
+    """
     engine = engines.get(engine) if not isinstance(engine, Engine) else engine
-    return engine.evaluate_many(program_of(kb, kind), kb.facts, requests, kb.input_predicates.get(kind, set()),
+    sliced = codes is not None
+    if sliced:
+        requests = [_with_edits(kb, r, c) for r, c in zip(requests, codes)]
+    return engine.evaluate_many(program_of(kb, kind), _shared(kb, sliced), requests, _inputs(kb, kind, sliced),
                                 want=want, rule_bindings=rule_bindings, timeout=timeout,
-                                static=static_for(kb, kind, engine),
-                                scoped=scoped_program(kb, kind) if engine.batches else None)
+                                static=static_for(kb, kind, engine, sliced),
+                                scoped=scoped_program(kb, kind, sliced) if engine.batches else None)

@@ -31,6 +31,7 @@ import networkx as nx
 from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
+from cptkg.knowledge.edit_files import EditFileError, read_edit_file
 from cptkg.knowledge.namespace import KB, ONT, SRC
 from cptkg.knowledge.pack import RULE_KINDS, FamilyPack, PackError, locate, read_pack
 from cptkg.rules.ast import Rule
@@ -119,6 +120,9 @@ class KnowledgeBase:
     cache: dict = field(default_factory=dict)
     properties: dict[str, URIRef] = field(default_factory=dict)
     _fact_sources: dict = field(default_factory=dict)
+    # the edit files loaded over the pack (--edits), as edit tables: their facts are not in ``facts``
+    # (a quarterly table is millions of them); see edit_index() and all_facts()
+    edit_tables: list = field(default_factory=list)
     pack: FamilyPack | None = None
     # edit files loaded over the pack (--edits), in order
     edit_files: list[Path] = field(default_factory=list)
@@ -161,8 +165,28 @@ class KnowledgeBase:
         return out
 
     def fact_sources(self, pred: str, args: tuple) -> list[str]:
-        """Source ids a KB fact rests on (axiom annotation, else its subject's)."""
-        return self._fact_sources.get((pred, tuple(args)), [])
+        """Source ids a KB fact rests on (axiom annotation, else its subject's; for a
+        fact about an edit read from an edit file, the edit's own dct:source)."""
+        found = self._fact_sources.get((pred, tuple(args)))
+        if found is None and args and self.edit_tables:
+            found = self.edit_index().sources_of(args[0])
+        return list(found or [])
+
+    def all_facts(self) -> dict[str, set[tuple]]:
+        """The pack's facts and every fact of the edit tables loaded over it (for whole-KB consumers: batch).
+
+        Built once per KB; for a quarterly edit table that is millions of facts.
+        """
+        if not self.edit_tables:
+            return self.facts
+        out = self.cache.get("all_facts")
+        if out is None:
+            out = {p: set(rows) for p, rows in self.facts.items()}
+            for t in self.edit_tables:
+                for pred, rows in t.facts().items():
+                    out.setdefault(pred, set()).update(rows)
+            self.cache["all_facts"] = out
+        return out
 
     def unsourced_facts(self) -> list[tuple[str, tuple]]:
         """KB facts no source annotates (neither an axiom annotation nor their subject's dct:source).
@@ -197,6 +221,16 @@ class KnowledgeBase:
 
     def codes(self) -> list[str]:
         return sorted(c for (c,) in self.facts.get("code", set()))
+
+    def edit_index(self):
+        """The facts about edits, indexed by the codes they name (built once per KB)."""
+        idx = self.cache.get("edit_index")
+        if idx is None:
+            from cptkg.knowledge.edit_index import build, column_predicates
+
+            code_preds, group_preds = column_predicates(self.ontology_graph, self.properties)
+            idx = self.cache["edit_index"] = build(self.facts, code_preds, group_preds, self.edit_tables)
+        return idx
 
     def family_codes(self, family: str | None = None) -> list[str]:
         """Codes of ``family`` (default: the pack's own code family)."""
@@ -450,34 +484,6 @@ def pack_version(pack: FamilyPack, edits: list[Path] = ()) -> str:
     return content_hash([p for p in pack.version_files() if p.exists()] + list(edits))
 
 
-#: edit-file suffix -> RDF format (cptkg.knowledge.rdf_safe.FORMATS)
-EDIT_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".owl": "xml"}
-
-
-def _parse_edit_file(path: Path) -> Graph:
-    """An edit file (the output of ``cptkg edits import``), parsed as untrusted RDF.
-
-    The format comes from the suffix; the text is parsed with nothing
-    fetched (``rdf_safe.parse_rdf``: no network, no other file).
-    """
-    from cptkg.knowledge.rdf_safe import RdfInputError, parse_rdf
-
-    fmt = EDIT_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise KBLoadError(f"{path}: unknown edit file type '{path.suffix or '(none)'}': use "
-                          + ", ".join(sorted(EDIT_FORMATS)) + " (the output of cptkg edits import is .ttl)")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise KBLoadError(f"{path}: no such edit file") from None
-    except OSError as e:
-        raise KBLoadError(f"{path}: cannot read the edit file ({e.strerror})") from None
-    try:
-        return parse_rdf(data, fmt)
-    except RdfInputError as e:
-        raise KBLoadError(f"{path}: not a valid edit file: {e}") from None
-
-
 def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = (),
             shacl: str = "changed") -> KnowledgeBase:
     """Load and check the core ontology and the family pack at ``root``,
@@ -512,14 +518,22 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         kbg += g
         for subj in set(g.subjects()):
             subject_file.setdefault(str(subj), pack.shown(path))
-    for path in edit_paths:
-        g = _parse_edit_file(path)
-        kbg += g
-        for subj in set(g.subjects()):
-            subject_file.setdefault(str(subj), path.name)
     full = Graph()
     full += onto
     full += kbg
+    props, edb, verdicts = _declared_predicates(onto)
+    edit_files = []
+    for path in edit_paths:
+        # the edits become rule facts directly; the file's other triples (its source) join the graph
+        try:
+            ef = read_edit_file(path, props, full)
+        except EditFileError as e:
+            raise KBLoadError(f"{path}: {e}") from None
+        edit_files.append(ef)
+        kbg += ef.graph
+        full += ef.graph
+        for subj in set(ef.graph.subjects()):
+            subject_file.setdefault(str(subj), path.name)
     for prefix, ns in (("ont", ONT._NS), ("kb", KB), ("src", SRC), ("skos", SKOS), ("owl", OWL), ("dct", DCTERMS)):
         full.bind(prefix, ns)
     shapes = Graph()
@@ -531,7 +545,6 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         if shacl == "always" or not _passed_before(key):
             _validate(full, shapes, subject_file)
             _remember_pass(key)
-    props, edb, verdicts = _declared_predicates(onto)
     facts, prov = _facts(full, props)
     # constants must not collide across namespaces
     seen: dict[object, str] = {}
@@ -556,6 +569,7 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
                         version=pack_version(pack, edit_paths), pack=pack)
     kbo.edit_files = edit_paths
     kbo._fact_sources = prov
+    kbo.edit_tables = edit_files
     # integer-valued KB properties (rdfs:range xsd:integer), typed even when no fact uses them
     from rdflib import XSD
     ints = {name: ["text", "int"] for name, prop in props.items() if (prop, RDFS.range, XSD.integer) in onto}

@@ -26,6 +26,8 @@ class ONT(DefinedNamespace):
     ProviderRole: URIRef
     PairEdit: URIRef
     UnitEdit: URIRef
+    EditKind: URIRef
+    EditScope: URIRef
     ModifierSet: URIRef
     Source: URIRef
     SourceDocument: URIRef
@@ -54,6 +56,8 @@ class ONT(DefinedNamespace):
     requiresSkill: URIRef
     appliesToDevice: URIRef
     appliesToRoute: URIRef
+    namesCode: URIRef
+    namesCodeGroup: URIRef
     column1Code: URIRef
     column2Code: URIRef
     column1: URIRef

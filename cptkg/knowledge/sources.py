@@ -21,6 +21,13 @@ def source_index(kb: KnowledgeBase) -> dict:
     for subj, src in kb.graph.subject_objects(DCTERMS.source):
         if any((subj, RDF.type, t) in kb.graph for t in (ONT.PairEdit, ONT.UnitEdit, ONT.ModifierSet, ONT.SourceConflict)):
             facts.setdefault(local(src), []).append(f"{local(subj)} ({kb.label(local(subj))})")
+    for table in kb.edit_tables:  # an edit table's edits, counted per source (not listed one by one)
+        counts: dict[str, int] = {}
+        for srcs in table.sources:
+            for src in srcs:
+                counts[src] = counts.get(src, 0) + 1
+        for src, n in counts.items():
+            facts.setdefault(src, []).append(f"{n:,} edits of the edit table {table.path.name}")
     out = []
     for s in sorted(kb.sources.values(), key=lambda s: (s.document, _key(s.section), s.id)):
         d = s.to_json()

@@ -197,12 +197,17 @@ def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGra
     members: dict[str, set[str]] = {}
     for grp, code in kb.facts.get("group_member", set()):
         members.setdefault(grp, set()).add(code)
+    # the pack's edits, and those of loaded edit tables that name the KB's codes
+    facts = dict(kb.facts)
+    if kb.edit_tables:
+        for pred, rows in kb.edit_index().facts_for(kb.codes()).items():
+            facts[pred] = facts.get(pred, set()) | rows
     cols: dict[str, tuple[set[str], set[str]]] = {}
     for n, (code_pred, group_pred) in enumerate((("edit_column1_code", "edit_column1_group"),
                                                  ("edit_column2_code", "edit_column2_group"))):
-        for x, c in kb.facts.get(code_pred, ()):
+        for x, c in facts.get(code_pred, ()):
             cols.setdefault(x, (set(), set()))[n].add(c)
-        for x, grp in kb.facts.get(group_pred, ()):
+        for x, grp in facts.get(group_pred, ()):
             cols.setdefault(x, (set(), set()))[n].update(members.get(grp, ()))
     out = nx.MultiDiGraph()
     for ex in sorted(cols):

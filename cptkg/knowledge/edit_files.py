@@ -1,0 +1,533 @@
+"""Edit files (``--edits``): payer edit tables as RDF, usable at the size payers publish them.
+
+A quarterly practitioner PTP table has hundreds of thousands of rows; as
+``cptkg edits import`` writes it, 500,000 pair edits are 5 million triples
+and 160 MB of Turtle. Measured on this project's 2-core machine: rdflib's
+Turtle parser reads about 17,000 triples a second (five minutes for such a
+file), and even pyoxigraph's Rust parser, once each of the 5 million triples
+is handed to Python, takes over half a minute. So an edit file is kept as
+an **edit table**: one row per edit, one column per property (the RDF in
+columnar form), held in Arrow and cached as Parquet under the file's SHA-256:
+
+- ``cptkg edits import`` writes the table beside the Turtle it writes (from
+  the rows it has just checked), so an imported table is usable at once;
+- any other edit file is parsed once (pyoxigraph for Turtle and N-Triples:
+  no fetching, no imports; JSON-LD and RDF/XML through the guarded rdflib
+  parser of :mod:`cptkg.knowledge.rdf_safe`) and its table cached;
+- the cache is data, never a pickle: a Parquet file named and stamped with
+  the edit file's SHA-256 and this module's table version, written
+  atomically, safe to delete; a file that does not match is ignored.
+
+Every load checks every edit against the edit model's constraints
+(``shp:PairEdit`` / ``shp:UnitEdit`` of the core ``shapes.ttl``) with Arrow's
+vectorised kernels (:func:`table_problems`): pySHACL cannot check five
+million triples in seconds, so the same constraints are written once more
+here, and ``tests/test_edit_files.py`` keeps the two in agreement. A file
+with a bad edit is refused whole, naming the file, the edit (its table row)
+and the constraint. The triples of the file about anything but an edit (the
+table's ``ont:Source``) join the KB graph and its SHACL check.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, XSD
+
+from cptkg.knowledge.namespace import ONT
+
+#: the largest edit file read (a quarterly PTP table as Turtle is about 160 MB)
+MAX_EDIT_FILE_BYTES = 2 * 1024 ** 3
+#: problems listed before the rest are counted
+MAX_PROBLEMS = 20
+#: bump when the table layout or its checks change: older cached tables are then ignored
+TABLE_VERSION = "edit-table-1"
+
+ONT_NS = str(ONT._NS)
+PAIR, UNIT = "PairEdit", "UnitEdit"
+_TYPE, _SOURCE = str(RDF.type), str(DCTERMS.source)
+_INTEGER_TYPES = {str(XSD[t]) for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger",
+                                         "positiveInteger", "negativeInteger", "nonPositiveInteger",
+                                         "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte")}
+_STRING = ("", str(XSD.string))
+#: the edit model's properties, by local name, and what their values are
+IRI_PROPS = {"column1", "column2", "editKind", "editScope"}
+INT_PROPS = {"sourceRow", "maxUnits"}
+DATE_PROPS = {"effectiveDate", "deletionDate"}
+STRING_PROPS = {"column1Code", "column2Code", "modifierIndicator", "rationale", "editCode", "adjudicationIndicator"}
+EDIT_PROPS = IRI_PROPS | INT_PROPS | DATE_PROPS | STRING_PROPS
+CODE_PATTERN = r"^[0-9A-Z]{5}$"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+#: FORMATS: file suffix -> RDF format of an edit file
+FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".owl": "xml"}
+
+
+class EditFileError(ValueError):
+    """An edit file that cannot be used; the message names the edit and the constraint."""
+
+
+@dataclass
+class EditTable:
+    """An edit file's edits, one row per edit (see the module docstring)."""
+
+    #: "@id", "@type" (PairEdit/UnitEdit), "@sources" (list of IRIs) and one column per property
+    columns: dict[str, list]
+    #: the file's triples about anything but an edit, as N-Triples (its ont:Source)
+    other_triples: str = ""
+    #: problems met while reading triples (a property given twice, a wrong datatype), by row index
+    read_problems: dict[int, list[str]] = field(default_factory=dict)
+    #: the same columns as Arrow arrays, when the table was read from its cache
+    arrow: object = None
+
+    def __len__(self) -> int:
+        return len(self.columns.get("@id", []))
+
+
+def cache_file(sha256: str) -> Path:
+    from cptkg.knowledge.loader import cache_dir
+
+    return cache_dir() / f"{TABLE_VERSION}-{sha256}.parquet"
+
+
+def write_cache(table: EditTable, sha256: str) -> Path | None:
+    """Write ``table`` as the cached table of the edit file whose SHA-256 is ``sha256``.
+
+    Atomic (a temporary file renamed); a failure costs the next load a parse, nothing else.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = cache_file(sha256)
+    arrays, names = [], []
+    for name, values in table.columns.items():
+        if name == "@sources":
+            arrays.append(pa.array(values, type=pa.list_(pa.string())))
+        elif name in INT_PROPS:
+            arrays.append(pa.array(values, type=pa.int64()))
+        else:
+            arrays.append(pa.array(values, type=pa.string()))
+        names.append(name)
+    meta = {b"cptkg": json.dumps({"version": TABLE_VERSION, "sha256": sha256}).encode(),
+            b"cptkg_other_triples": table.other_triples.encode("utf-8")}
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".edit-table-", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        pq.write_table(pa.table(arrays, names=names).replace_schema_metadata(meta), tmp)
+        os.replace(tmp, target)
+        return target
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        return None
+
+
+def _read_cache(sha256: str) -> EditTable | None:
+    """The cached table for ``sha256``, or None (absent, unreadable, or another file's)."""
+    target = cache_file(sha256)
+    if not target.is_file():
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(target)
+        meta = t.schema.metadata or {}
+        stamp = json.loads(meta.get(b"cptkg", b"{}"))
+        if stamp != {"version": TABLE_VERSION, "sha256": sha256}:
+            return None
+        if not {"@id", "@type", "@sources"} <= set(t.column_names):
+            return None
+        cols = {name: (t.column(name).to_pylist() if t.column(name).null_count < t.num_rows else [None] * t.num_rows)
+                for name in t.column_names}
+        return EditTable(cols, meta.get(b"cptkg_other_triples", b"").decode("utf-8"), arrow=t)
+    except Exception:  # noqa: BLE001 - a damaged cache is a cache miss, never an error
+        return None
+
+
+# ------------------------------------------------------------------ parsing
+
+def _triples(data: bytes, fmt: str):
+    """(subject, predicate, object) with each term as (kind, value, datatype, language)."""
+    if fmt in ("turtle", "nt"):
+        import pyoxigraph as ox
+
+        named, blank = ox.NamedNode, ox.BlankNode
+        try:
+            for s, p, o, _ in ox.parse(data, format=ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.N_TRIPLES,
+                                       base_iri="urn:cptkg:untrusted:"):
+                st = ("iri" if type(s) is named else "bnode", s.value, "", "")
+                if type(o) is named:
+                    ot = ("iri", o.value, "", "")
+                elif type(o) is blank:
+                    ot = ("bnode", o.value, "", "")
+                else:
+                    ot = ("literal", o.value, o.datatype.value, o.language or "")
+                yield st, p.value, ot
+        except SyntaxError as e:
+            raise EditFileError(f"not valid {fmt}: {' '.join(str(e).split())[:300]}") from None
+        return
+    from rdflib import BNode
+
+    from cptkg.knowledge.rdf_safe import RdfInputError, parse_rdf
+
+    try:
+        g = parse_rdf(data, fmt)
+    except RdfInputError as e:
+        raise EditFileError(str(e)) from None
+
+    def term(t):
+        if isinstance(t, Literal):
+            return ("literal", str(t), str(t.datatype or XSD.string), t.language or "")
+        return ("bnode" if isinstance(t, BNode) else "iri", str(t), "", "")
+
+    for s, p, o in g:
+        yield term(s), str(p), term(o)
+
+
+def _nt(term) -> str:
+    kind, value, datatype, lang = term
+    if kind == "iri":
+        return f"<{value}>"
+    if kind == "bnode":
+        return f"_:{value}"
+    text = Literal(value).n3()  # escaped lexical form
+    if lang:
+        return f"{text}@{lang}"
+    if datatype and datatype not in _STRING:
+        return f"{text}^^<{datatype}>"
+    return text
+
+
+def parse_table(data: bytes, fmt: str) -> EditTable:
+    """The edit table of an edit file's content (the slow path: every triple passes through Python)."""
+    by_subject: dict[tuple, list] = {}
+    for s, p, o in _triples(data, fmt):
+        by_subject.setdefault(s, []).append((p, o))
+    ids, types, sources = [], [], []
+    columns: dict[str, list] = {}
+    other: list[str] = []
+    problems: dict[int, list[str]] = {}
+    pair_iri, unit_iri = ONT_NS + PAIR, ONT_NS + UNIT
+    for s, pos in by_subject.items():
+        kinds = {o[1] for p, o in pos if p == _TYPE and o[0] == "iri" and o[1] in (pair_iri, unit_iri)}
+        if not kinds:
+            other.extend(f"{_nt(s)} <{p}> {_nt(o)} ." for p, o in pos)
+            continue
+        i = len(ids)
+        why = problems.setdefault(i, [])
+        if s[0] != "iri":
+            why.append("an edit must be named by an IRI, not a blank node")
+        if len(kinds) > 1:
+            why.append("an edit is a pair edit or a unit edit, not both")
+        ids.append(s[1])
+        types.append(PAIR if pair_iri in kinds else UNIT)
+        cited = []
+        seen: dict[str, int] = {}
+        for p, o in pos:
+            if p == _TYPE:
+                if o[1] not in (pair_iri, unit_iri):
+                    other.append(f"{_nt(s)} <{p}> {_nt(o)} .")
+                continue
+            if p == _SOURCE:
+                if o[0] != "iri":
+                    why.append("its dct:source is not an ont:Source of the file or the knowledge base")
+                cited.append(o[1])
+                continue
+            name = p[len(ONT_NS):] if p.startswith(ONT_NS) else None
+            if name not in EDIT_PROPS:
+                other.append(f"{_nt(s)} <{p}> {_nt(o)} .")  # a label, say: not part of the edit model
+                continue
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                why.append(f"has ont:{name} more than once")
+                continue
+            col = columns.setdefault(name, [None] * len(ids))
+            col.extend([None] * (len(ids) - len(col)))
+            col[i] = _value(name, o, why)
+        sources.append(cited)
+    n = len(ids)
+    for col in columns.values():
+        col.extend([None] * (n - len(col)))
+    for name in EDIT_PROPS:
+        columns.setdefault(name, [None] * n)
+    table = EditTable({"@id": ids, "@type": types, "@sources": sources, **columns}, "\n".join(other),
+                      {i: w for i, w in problems.items() if w})
+    return table
+
+
+def _value(name: str, o, why: list[str]):
+    kind, value, datatype, lang = o
+    if name in IRI_PROPS:
+        if kind != "iri":
+            why.append(f"ont:{name} must name a term of the knowledge base")
+            return None
+        return value
+    if kind != "literal":
+        why.append(f"ont:{name} must be a value, not a term")
+        return None
+    if name in INT_PROPS:
+        if datatype not in _INTEGER_TYPES or not value.lstrip("+-").isdigit():
+            why.append(f"ont:{name} must be a whole number (xsd:integer)")
+            return None
+        return int(value)
+    if name in DATE_PROPS:
+        if datatype != str(XSD.date) or not _DATE.match(value):
+            why.append(f"ont:{name} must be an xsd:date")
+            return None
+        return value
+    if datatype not in _STRING or lang:
+        why.append(f"ont:{name} must be a plain string")
+        return None
+    return value
+
+
+# ------------------------------------------------------------------ checking
+
+def table_problems(table: EditTable, groups: set[str], kinds: set[str], scopes: set[str],
+                   sources: set[str]) -> list[tuple[int, str]]:
+    """(row index, what is wrong) for every edit that breaks the edit model (shapes.ttl).
+
+    ``groups``, ``kinds``, ``scopes`` and ``sources`` are the IRIs the KB and
+    the file know as ont:CodeGroup, ont:EditKind, ont:EditScope and ont:Source.
+    Vectorised with Arrow: a quarterly table is checked in about a second.
+    """
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(table)
+    if not n:
+        return []
+    if table.arrow is not None:
+        arr = {k: table.arrow.column(k).combine_chunks() for k in table.arrow.column_names}
+    else:
+        arr = {k: pa.array(v, type=pa.list_(pa.string()) if k == "@sources" else
+                           (pa.int64() if k in INT_PROPS else pa.string())) for k, v in table.columns.items()}
+    for name in EDIT_PROPS:
+        if name not in arr:
+            arr[name] = pa.nulls(n, pa.int64() if name in INT_PROPS else pa.string())
+    is_pair = pc.equal(arr["@type"], PAIR)
+    is_unit = pc.invert(is_pair)
+    out: list[tuple[int, str]] = [(i, w) for i, ws in table.read_problems.items() for w in ws]
+
+    def flag(mask, message):
+        mask = pc.fill_null(mask, False)
+        for i in pc.indices_nonzero(mask).to_pylist():
+            out.append((i, message))
+
+    def present(name):
+        return pc.is_valid(arr[name])
+
+    def code_bad(name):
+        return pc.and_(present(name), pc.invert(pc.match_substring_regex(arr[name], CODE_PATTERN)))
+
+    def not_in(name, allowed):
+        return pc.and_(present(name), pc.invert(pc.is_in(arr[name], value_set=pa.array(sorted(allowed), pa.string()))))
+
+    for n_col, (code, group) in ((1, ("column1Code", "column1")), (2, ("column2Code", "column2"))):
+        flag(pc.and_(is_pair, pc.equal(present(code), present(group))),
+             "a pair edit names column 1 and column 2, each by code (ont:column1Code/ont:column2Code) "
+             "or by code group (ont:column1/ont:column2), not both")
+        flag(pc.and_(is_pair, code_bad(code)), f"a column {n_col} code is one five-character code")
+        flag(pc.and_(is_pair, not_in(group, groups)), f"column {n_col} names a code group the knowledge base does not have")
+    flag(pc.and_(is_pair, pc.invert(present("editKind"))),
+         "a pair edit has one kind (ont:ComponentEdit, ont:MutuallyExclusiveEdit or ont:NoSingleCodeEdit)")
+    flag(pc.and_(is_pair, not_in("editKind", kinds)),
+         "a pair edit has one kind (ont:ComponentEdit, ont:MutuallyExclusiveEdit or ont:NoSingleCodeEdit)")
+    flag(pc.and_(is_pair, pc.invert(pc.fill_null(pc.is_in(arr["modifierIndicator"], value_set=pa.array(["0", "1", "9"])), False))),
+         'a pair edit has one modifier indicator: "0", "1" or "9"')
+    flag(pc.and_(is_pair, pc.invert(pc.fill_null(pc.is_in(arr["editScope"], value_set=pa.array(sorted(scopes), pa.string())), False))),
+         "a pair edit has one provider scope (ont:AnyProvider, ont:SameProvider or ont:SameGroup)")
+    flag(pc.and_(is_unit, pc.or_(pc.invert(present("editCode")), code_bad("editCode"))),
+         "a unit edit names one five-character code (ont:editCode)")
+    flag(pc.and_(is_unit, pc.or_(pc.invert(present("maxUnits")), pc.less(arr["maxUnits"], 0))),
+         "a unit edit has one maximum number of units (ont:maxUnits, a whole number)")
+    flag(pc.and_(is_unit, pc.invert(pc.fill_null(pc.is_in(arr["adjudicationIndicator"], value_set=pa.array(["1", "2", "3"])), False))),
+         'a unit edit has one adjudication indicator: "1" (per line), "2" or "3" (per date of service)')
+    for name in DATE_PROPS:  # calendar dates: the distinct values, checked once each
+        bad = set()
+        for d in pc.unique(arr[name]).to_pylist():
+            if d is None:
+                continue
+            try:
+                datetime.date.fromisoformat(d)
+            except ValueError:
+                bad.add(d)
+        if bad:
+            flag(pc.is_in(arr[name], value_set=pa.array(sorted(bad), pa.string())), f"ont:{name} is not a calendar date")
+    flag(pc.equal(pc.list_value_length(arr["@sources"]), 0), "an edit must cite its source (dct:source)")
+    flat = pc.list_flatten(arr["@sources"])
+    unknown = set(pc.unique(flat).to_pylist()) - sources
+    if unknown:
+        parents = pc.list_parent_indices(arr["@sources"])
+        rows = pc.filter(parents, pc.is_in(flat, value_set=pa.array(sorted(unknown), pa.string())))
+        for i in sorted(set(rows.to_pylist())):
+            out.append((i, "its dct:source is not an ont:Source of the file or the knowledge base"))
+    return sorted(set(out))
+
+
+def _describe(table: EditTable, problems: list[tuple[int, str]]) -> str:
+    by_row: dict[int, list[str]] = {}
+    for i, why in problems:
+        by_row.setdefault(i, []).append(why)
+    shown = []
+    rows = table.columns.get("sourceRow") or [None] * len(table)
+    for i in sorted(by_row)[:MAX_PROBLEMS]:
+        name = str(table.columns["@id"][i]).rsplit("/", 1)[-1]
+        row = rows[i]
+        shown.append(f"edit {name}" + (f" (table row {row})" if row is not None else "") + ": "
+                     + "; ".join(dict.fromkeys(by_row[i])))
+    more = len(by_row) - len(shown)
+    return (f"{len(by_row)} of {len(table)} edits break the edit model" + (f" (and {more} more)" if more > 0 else "")
+            + ": " + " | ".join(shown))
+
+
+# ------------------------------------------------------------------ loading
+
+def constant(iri: str) -> str:
+    """The rule constant of an IRI (as the loader's ``local``): the local name in the KB's namespaces."""
+    from cptkg.knowledge.namespace import KB, SRC
+
+    for ns in (str(KB), ONT_NS, str(SRC)):
+        if iri.startswith(ns):
+            return iri[len(ns):]
+    return iri
+
+
+@dataclass
+class ImportedEdits:
+    """An edit file's edits as the rules see them: one row per edit, one list per predicate.
+
+    Not turned into one fact per value: a quarterly table would be five
+    million Python tuples. :mod:`cptkg.knowledge.edit_index` hands the rule
+    engine the facts of the edits a claim's codes name, and
+    :meth:`facts` materialises them all for whoever needs the whole table
+    (``cptkg batch``).
+    """
+
+    path: Path
+    ids: list[str]
+    types: list[str]
+    #: predicate -> value per row (None: the edit has no such value)
+    columns: dict[str, list]
+    #: per row, the source ids the edit cites
+    sources: list[tuple]
+    #: the file's triples about anything but an edit, for the KB graph
+    graph: Graph
+    from_cache: bool = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def pair_edits(self) -> int:
+        return self.types.count(PAIR)
+
+    @property
+    def unit_edits(self) -> int:
+        return len(self.types) - self.pair_edits
+
+    def row_facts(self, i: int):
+        """(predicate, row) of every fact about the edit in row ``i``."""
+        e = self.ids[i]
+        t = self.types[i]
+        yield ("pair_edit" if t == PAIR else "unit_edit"), (e,)
+        yield "instance_of", (e, t)
+        for pred, values in self.columns.items():
+            v = values[i]
+            if v is not None:
+                yield pred, (e, v)
+
+    def facts(self) -> dict[str, set[tuple]]:
+        """Every fact of the table (costly for a quarterly table: for the whole-table consumers)."""
+        out: dict[str, set[tuple]] = {
+            "pair_edit": {(e,) for e, t in zip(self.ids, self.types) if t == PAIR},
+            "unit_edit": {(e,) for e, t in zip(self.ids, self.types) if t == UNIT},
+            "instance_of": set(zip(self.ids, self.types)),
+        }
+        for pred, values in self.columns.items():
+            rows = {(e, v) for e, v in zip(self.ids, values) if v is not None}
+            if rows:
+                out[pred] = rows
+        return out
+
+
+def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -> ImportedEdits:
+    """Read and check the edit file at ``path``.
+
+    ``properties``: Datalog predicate -> RDF property (the KB's mapping);
+    ``kb_graph``: the pack's graph, where the code groups, edit kinds, scopes
+    and sources an edit names are looked up.
+    """
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise EditFileError(f"unknown edit file type '{path.suffix or '(none)'}': use "
+                            + ", ".join(sorted(FORMATS)) + " (the output of cptkg edits import is .ttl)")
+    try:
+        size = path.stat().st_size
+        if size > MAX_EDIT_FILE_BYTES:
+            raise EditFileError(f"{size:,} bytes is over the limit of {MAX_EDIT_FILE_BYTES:,} bytes for an edit file")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EditFileError("no such edit file") from None
+    except OSError as e:
+        raise EditFileError(f"cannot read the edit file ({e.strerror})") from None
+    sha = hashlib.sha256(data).hexdigest()
+    table = _read_cache(sha)
+    from_cache = table is not None
+    if table is None:
+        table = parse_table(data, fmt)
+    del data
+    graph = Graph()
+    if table.other_triples:
+        try:
+            graph.parse(data=table.other_triples, format="nt")
+        except Exception as e:  # noqa: BLE001 - rdflib raises parser-specific types
+            raise EditFileError(f"its triples about other things than edits cannot be read ({e})") from None
+
+    def iris(cls) -> set[str]:
+        return {str(s) for g in (kb_graph, graph) for s in g.subjects(RDF.type, cls)}
+
+    problems = table_problems(table, iris(ONT.CodeGroup), iris(ONT.EditKind), iris(ONT.EditScope), iris(ONT.Source))
+    if problems:
+        raise EditFileError(_describe(table, problems))
+    if not from_cache:
+        write_cache(table, sha)
+    cols = table.columns
+    memo: dict[str, str] = {}
+
+    def const(v):
+        c = memo.get(v)
+        if c is None:
+            c = memo[v] = constant(v)
+        return c
+
+    columns: dict[str, list] = {}
+    for pred, uri in properties.items():
+        name = str(uri)[len(ONT_NS):] if str(uri).startswith(ONT_NS) else None
+        values = cols.get(name) if name in EDIT_PROPS else None
+        if values is None or all(v is None for v in values):
+            continue
+        columns[pred] = [None if v is None else const(v) for v in values] if name in IRI_PROPS else values
+    shared_sources: dict[tuple, tuple] = {}
+    sources = []
+    for srcs in cols["@sources"]:
+        key = tuple(srcs)
+        got = shared_sources.get(key)
+        if got is None:
+            got = shared_sources[key] = tuple(sorted(const(x) for x in srcs))
+        sources.append(got)
+    from cptkg.knowledge.namespace import KB, SRC
+
+    ids = cols["@id"]
+    if any(i.startswith(ns) for i in ids for ns in (str(KB), ONT_NS, str(SRC))):
+        ids = [constant(i) for i in ids]  # edits named in the KB's own namespaces (rare: tables have their own)
+    return ImportedEdits(path, list(ids), list(cols["@type"]), columns, sources, graph, from_cache)

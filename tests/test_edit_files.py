@@ -1,0 +1,214 @@
+"""Edit files as edit tables (cptkg.knowledge.edit_files): the importer's table, the parsed
+table and the cache agree; the vectorised checks agree with the SHACL shapes; a cache
+that is not the file's is never used; a claim meets only the edits of its codes
+(cptkg.knowledge.edit_index) and gets the same verdicts as when it meets them all."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cptkg.knowledge import edit_files
+from cptkg.knowledge.loader import KBLoadError, load_kb
+
+ROOT = Path(__file__).resolve().parents[1]
+EDITS = ROOT / "tests" / "data" / "edits"
+PACK = ROOT / "families" / "pump"
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("CPTKG_CACHE_DIR", str(d))
+    return d
+
+
+def _named(facts: dict) -> dict:
+    """Facts without rows about blank nodes (their ids are new at each parse)."""
+    return {p: {r for r in rows if not any(isinstance(v, str) and v.startswith("n") and len(v) > 30 for v in r)}
+            for p, rows in facts.items()}
+
+
+def _import(kind: str, src: str, out: Path):
+    from cptkg.io.edit_tables import import_table
+    import datetime
+
+    return import_table(kind, EDITS / src, out, imported=datetime.date(2025, 3, 1))
+
+
+def test_the_importers_table_parsing_the_file_and_the_cache_give_the_same_facts(tmp_path, cache):
+    ptp, mue = tmp_path / "ptp.ttl", tmp_path / "mue.ttl"
+    _import("ptp", "ptp_practitioner_synthetic.txt", ptp)
+    _import("mue", "mue_practitioner_synthetic.txt", mue)
+    written = sorted(cache.glob("edit-table-*.parquet"))
+    assert len(written) == 2, "the importer caches the table of each file it writes"
+    from_import = load_kb(PACK, edits=[ptp, mue])
+    assert all(t.from_cache for t in from_import.edit_tables)
+    for f in written:
+        f.unlink()
+    parsed = load_kb(PACK, edits=[ptp, mue])
+    assert not any(t.from_cache for t in parsed.edit_tables)
+    assert len(list(cache.glob("edit-table-*.parquet"))) == 2, "a parsed table is cached too"
+    again = load_kb(PACK, edits=[ptp, mue])
+    assert all(t.from_cache for t in again.edit_tables)
+    for kb in (parsed, again):
+        assert _named(kb.all_facts()) == _named(from_import.all_facts())
+        assert [t.sources for t in kb.edit_tables] == [t.sources for t in from_import.edit_tables]
+        assert set(kb.sources) == set(from_import.sources)
+
+
+def test_a_cache_that_is_not_the_files_is_ignored(tmp_path, cache):
+    ptp = tmp_path / "ptp.ttl"
+    _import("ptp", "ptp_practitioner_synthetic.txt", ptp)
+    (target,) = cache.glob("edit-table-*.parquet")
+    target.write_bytes(b"garbage, not parquet")
+    kb = load_kb(PACK, edits=[ptp])
+    assert not kb.edit_tables[0].from_cache and len(kb.edit_tables[0]) == 7
+    # a cache stamped for another file's hash is not used under this one's name
+    other = tmp_path / "other.ttl"
+    _import("mue", "mue_practitioner_synthetic.txt", other)
+    (mue_table,) = [f for f in cache.glob("edit-table-*.parquet") if f != target]
+    shutil.copy(mue_table, target)
+    kb = load_kb(PACK, edits=[ptp])
+    assert not kb.edit_tables[0].from_cache and kb.edit_tables[0].pair_edits == 7
+
+
+BROKEN = {
+    "modifier indicator 7": ('ont:modifierIndicator "1"', 'ont:modifierIndicator "7"'),
+    "no modifier indicator": ('ont:modifierIndicator "1" ;', ""),
+    "a column 1 code of four characters": ('ont:column1Code "27447"', 'ont:column1Code "2744"'),
+    "column 1 by code and by group": ('ont:column1Code "27447" ;', 'ont:column1Code "27447" ; ont:column1 <https://w3id.org/cptkg/kb/group-refill> ;'),
+    "no column 1": ('ont:column1Code "27447" ;', ""),
+    "an unknown kind": ("ont:editKind ont:ComponentEdit ; ont:modifierIndicator \"1\"", "ont:editKind ont:SameProvider ; ont:modifierIndicator \"1\""),
+    "an unknown scope": ('ont:modifierIndicator "1" ; ont:editScope ont:SameProvider', 'ont:modifierIndicator "1" ; ont:editScope ont:ComponentEdit'),
+    "a date that is not xsd:date": ('ont:effectiveDate "2025-01-01"^^xsd:date ;\n    ont:rationale "SYNTHETIC: standards', 'ont:effectiveDate "2025-01-01" ;\n    ont:rationale "SYNTHETIC: standards'),
+    "a source row that is not a number": ("dct:source e:source ; ont:sourceRow 1 .", 'dct:source e:source ; ont:sourceRow "one" .'),
+    "no source": ('ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:source ;', 'ont:rationale "SYNTHETIC: standards of medical/surgical practice" ;'),
+    "a source that is not one": ('ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:source ;', 'ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:nothing ;'),
+    "untouched": ("", ""),
+}
+
+
+@pytest.mark.parametrize("what", sorted(BROKEN))
+def test_the_edit_table_checks_refuse_what_the_shacl_shapes_refuse(what, tmp_path, cache):
+    """The same edit file, once as part of a pack (pySHACL) and once as --edits (the vectorised checks)."""
+    old, new = BROKEN[what]
+    text = (EDITS / "synthetic-ptp.ttl").read_text()
+    if old:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    pack = tmp_path / "pack"
+    shutil.copytree(PACK, pack)
+    (pack / "kb" / "zz-edits.ttl").write_text(text)
+    edits = tmp_path / "edits.ttl"
+    edits.write_text(text)
+
+    def refused(**kw) -> bool:
+        try:
+            load_kb(**kw)
+        except KBLoadError:
+            return True
+        return False
+
+    by_shacl = refused(root=pack, shacl="always")
+    by_table = refused(root=PACK, edits=[edits])
+    assert by_shacl == by_table == (what != "untouched")
+
+
+def test_a_bad_edit_is_named_with_its_table_row_and_the_constraint(tmp_path, cache):
+    text = (EDITS / "synthetic-mue.ttl").read_text().replace('ont:adjudicationIndicator "1"', 'ont:adjudicationIndicator "7"')
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(text)
+    with pytest.raises(KBLoadError) as e:
+        load_kb(PACK, edits=[bad])
+    msg = str(e.value)
+    assert msg.startswith(f"{bad}: 1 of 3 edits break the edit model: edit urn:cptkg:synthetic-mue:row-2")
+    assert 'a unit edit has one adjudication indicator: "1" (per line), "2" or "3"' in msg
+    assert "\n" not in msg
+
+
+def test_an_edit_file_over_the_size_limit_is_refused(tmp_path, cache, monkeypatch):
+    monkeypatch.setattr(edit_files, "MAX_EDIT_FILE_BYTES", 100)
+    with pytest.raises(KBLoadError, match="over the limit of 100 bytes for an edit file"):
+        load_kb(PACK, edits=[EDITS / "synthetic-ptp.ttl"])
+
+
+# ------------------------------------------------------------------ slicing
+
+def _claims(n: int) -> list:
+    from devtools import claimgen
+    from cptkg.judge.input import parse_claims
+
+    lines, history = claimgen.generate(n, seed=5, edits=True)
+    claims, _ = parse_claims(claimgen.to_claims(lines, history))
+    return [c for c in claims if not isinstance(c, Exception)]
+
+
+@pytest.mark.parametrize("engine", ["clingo", "pydatalog"])
+def test_a_claim_meeting_only_the_edits_of_its_codes_gets_the_verdicts_of_one_meeting_them_all(engine, cache):
+    """Sliced (the default) against unsliced, with the pack's edits and two synthetic edit tables."""
+    from cptkg.judge import runner
+    from cptkg.judge.check import _result, _want, billed_codes, claim_facts
+
+    kb = load_kb(PACK, edits=[EDITS / "synthetic-ptp.ttl", EDITS / "synthetic-mue.ttl"])
+    claims = _claims(160)
+    if engine == "pydatalog":  # at ~0.3 s a claim: the claims that bill the synthetic tables' codes first
+        claims = sorted(claims, key=lambda c: not ({ln.code for ln in c.lines} & {"20610", "27447"}))[:25]
+    assert len(claims) > 20
+    fired = set()
+    for c in claims:
+        facts = claim_facts(c)
+        whole = runner.run(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"}, engine=engine)
+        sliced = runner.run(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"}, engine=engine,
+                            codes=billed_codes(c))
+        a, b = _result(kb, c, whole, facts).to_json(), _result(kb, c, sliced, facts).to_json()
+        assert a == b, c.claim_id
+        fired |= {r["rule"] for ln in a["lines"] for r in ln["reasons"] + ln["warnings"]}
+    # the claims reach the edit rules, or the comparison proves little
+    want = {"ncci.column2"} if engine == "clingo" else {"ncci.column2", "exclusion.component", "edit.component-stands"}
+    assert want & fired, sorted(fired)
+
+
+def test_many_claims_per_call_meet_only_their_own_edits(cache):
+    from cptkg.judge.check import check_claim, check_claims
+
+    kb = load_kb(PACK, edits=[EDITS / "synthetic-ptp.ttl", EDITS / "synthetic-mue.ttl"])
+    claims = _claims(120)
+    together = [r.to_json() for r in check_claims(kb, claims)]
+    alone = [check_claim(kb, c).to_json() for c in claims]
+    assert together == alone
+
+
+def test_a_large_edit_table_loads_and_a_claim_meets_only_its_codes_edits(tmp_path, cache):
+    """20,000 generated pair edits (the benchmark's generator): the table is the importer's, a claim
+    billing two of its codes is denied by their edit, and the slice holds that edit only."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from edits_import_bench import generate
+    from cptkg.io.edit_tables import import_table
+    from cptkg.judge.check import billed_codes
+    from cptkg.judge.input import parse_claim
+    import cptkg
+
+    src, out = tmp_path / "ptp.txt", tmp_path / "ptp.ttl"
+    generate(src, 20_000)
+    import_table("ptp", src, out)
+    kb = load_kb(PACK, edits=[out])
+    (table,) = kb.edit_tables
+    assert len(table) == 20_000 and table.from_cache
+    cols = table.columns
+    i = next(i for i in range(len(table)) if cols["edit_modifier_indicator"][i] == "0"
+             and cols["edit_deletion_date"][i] is None and cols["edit_effective_date"][i] <= "2025-01-01")
+    c1, c2 = cols["edit_column1_code"][i], cols["edit_column2_code"][i]
+    claim = {"claim_id": "BIG", "patient_id": "P", "lines": [
+        {"line": 1, "code": c1, "date_of_service": "2025-06-02", "provider_id": "D", "provider_role": "physician"},
+        {"line": 2, "code": c2, "date_of_service": "2025-06-02", "provider_id": "D", "provider_role": "physician"}]}
+    res = cptkg.check(claim, kb=kb)
+    assert res["lines"][1]["status"] == "rejected" and res["lines"][1]["reasons"][0]["carc"] == "236"
+    sliced = kb.edit_index().facts_for(billed_codes(parse_claim(claim)))
+    assert table.ids[i] in {e for (e,) in sliced["pair_edit"]}
+    assert len(sliced["pair_edit"]) < 40, "the slice holds the edits of the claim's two codes, not the table"
+    assert json.dumps(res)  # JSON-able
