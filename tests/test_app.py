@@ -33,6 +33,17 @@ def test_app_opens_on_the_claim_checker_without_an_exception():
     assert "Not legal advice" in at.sidebar.caption[0].value
 
 
+def test_sidebar_lists_the_analyst_pages_first_then_an_advanced_section():
+    at = AppTest.from_string("import streamlit as st\nfrom cptkg.faces.explorer.navigation import pages\n"
+                             "st.session_state['nav'] = {k: [p.title for p in v] for k, v in pages().items()}\n",
+                             default_timeout=TIMEOUT).run()
+    assert not at.exception
+    nav = at.session_state["nav"]
+    assert list(nav) == ["Analyst", "Advanced"]
+    assert nav["Analyst"][:5] == ["Claim checker", "Code finder", "Knowledge graph", "Batch", "Rules and sources"]
+    assert nav["Advanced"] == ["Query console", "Rule text (Datalog)", "Export"]
+
+
 def test_checker_judges_the_example_claim_unfolds_proofs_and_applies_a_fix():
     at = page_app("checker").run()
     at.button(key="check_editor").click().run()
@@ -119,6 +130,20 @@ def test_rules_page_lists_rules_sources_and_the_62368_conflict():
     body = texts(at)
     assert "code.unknown" in body or at.selectbox(key="rules_pick").value
     assert "Guide §7.1 contradicts itself" in body
+
+
+def test_rules_page_says_rules_in_words_and_leaves_the_datalog_to_the_advanced_page():
+    at = page_app("rules_page").run()
+    at.selectbox(key="rules_pick").set_value("exclusion.component").run()
+    assert not at.exception
+    assert not at.code, "no rule text on the analyst's rules page"
+    assert "billed/3" not in texts(at)
+    # sources are picked by citation, and their facts read as sentences
+    assert at.selectbox(key="sources_pick").options[0].startswith("guide §1 (General Billing Guidelines): “")
+    adv = page_app("rule_text").run()
+    adv.selectbox(key="ruletext_pick").set_value("exclusion.component").run()
+    assert not adv.exception
+    assert "reject(L) :-" in adv.code[0].value and "`billed/3`" in texts(adv)
 
 
 def test_rules_page_runs_a_rules_cases():
