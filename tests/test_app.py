@@ -101,6 +101,33 @@ def test_graph_page_shows_details_of_a_code():
     assert "### 62367" in body and "who may perform it" in body
 
 
+def test_graph_page_opens_on_a_family_codes_neighbourhood_with_who_may_perform_it():
+    import cptkg
+
+    kb = cptkg.load_kb()
+    at = page_app("graph_page").run()
+    assert not at.exception
+    assert at.selectbox(key="graph_view").value == "Neighbourhood of a node"
+    focus = at.selectbox(key="graph_focus").value
+    assert focus in kb.family_codes()
+    assert f"### {focus}" in texts(at) and "who may perform it" in texts(at)
+    # the picker shows labels, not ids
+    assert at.selectbox(key="graph_focus").options[0].endswith("· billing code")
+
+
+def test_graph_page_filters_by_family_label_and_draws_the_exclusion_graph():
+    import cptkg
+
+    kb = cptkg.load_kb()
+    at = page_app("graph_page").run()
+    at.selectbox(key="graph_view").set_value("Exclusion graph of a family").run()
+    assert not at.exception
+    fam = at.multiselect(key="graph_families")
+    assert kb.label(kb.pack.code_family) in fam.options and not [o for o in fam.options if o.startswith("family-")]
+    assert fam.value == [kb.pack.code_family]
+    assert any("from the code that stands to the code denied" in c.value for c in at.caption)
+
+
 def test_graph_page_path_view_runs():
     at = page_app("graph_page").run()
     at.selectbox(key="graph_view").set_value("Path between two nodes").run()
