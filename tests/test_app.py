@@ -60,6 +60,7 @@ def test_checker_judges_the_example_claim_unfolds_proofs_and_applies_a_fix():
     assert any("Fix applied" in s.value for s in at.success)
     results = at.session_state["checker_results"]
     assert results[0]["status"] == "accepted"
+    assert "Download this claim's work paper (HTML)" in [d.proto.label for d in at.get("download_button")]
     # the editor now shows the fixed claim
     assert [l["code"] for l in at.session_state["checker_editor_claim"]["lines"]] != ["62367", "95990", "95991"]
 
@@ -229,7 +230,11 @@ def test_batch_page_drills_into_a_claim_and_prepares_the_work_paper():
     assert "**Fix**:" in body
     at.radio(key="batch_view").set_value("month").run()
     assert not at.exception
+    # the claim drilled into has its own work paper
+    one = [d for d in at.get("download_button") if d.proto.label == "Download this claim's work paper (HTML)"]
+    assert one
     at.button(key="batch_paper_make").click().run()
     assert not at.exception
-    paper = at.session_state["batch_paper"]
-    assert paper.startswith("# Claim audit work paper") and "Reason: **" in paper
+    paper = at.session_state["batch_paper"].decode("utf-8")
+    assert paper.startswith("<!DOCTYPE html>") and "Reason: <strong>" in paper
+    assert "Download the work paper (HTML)" in [d.proto.label for d in at.get("download_button")]
