@@ -307,9 +307,14 @@ def show_line_explanation(idx: int, ln: dict) -> None:
                 for c in citations(r.get("sources")):
                     st.markdown(f"- :material/description: {md(c)}")
     if ln.get("why_not"):
+        kb = kb_or_stop()
         st.markdown("**Why not accepted: the conditions that failed**")
         for w in ln["why_not"]:
-            st.markdown(f"- {md(w.get('message', ''))}  \n  :small[{md(w.get('source', ''))}]")
+            said = (f"**{md(kb.rule_title(w['rule']))}** does not apply: {md(w['condition'])}"
+                    if w.get("rule") and w.get("condition") else md(w.get("message", "")))
+            detail = " · ".join(x for x in (f"rule {md_code(w['rule'])}" if w.get("rule") else "",
+                                            md(w.get("source", ""))) if x)
+            st.markdown(f"- {said}  \n  :small[{detail}]")
 
 
 def show_proof_graph(idx: int, res: dict) -> None:

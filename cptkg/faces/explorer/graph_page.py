@@ -19,6 +19,13 @@ from cptkg.faces.explorer.common import draw_graph, kb_or_stop, legend
 VIEWS = ("Neighbourhood of a node", "Whole graph (filtered)", "Path between two nodes", "Exclusion graph of a family")
 NEIGHBOURHOOD, WHOLE, PATH, EXCLUSIONS = VIEWS
 DEFAULT_KINDS = ["code", "service", "device", "route", "role", "exclusion", "group"]
+EXCLUSION_STYLESHEET = G.STYLESHEET_LABELLED + [
+    {"selector": "edge", "style": {"text-wrap": "wrap", "text-max-width": 150, "font-size": 6, "color": "#333",
+                                   "text-background-color": "#ffffff", "text-background-opacity": 0.85,
+                                   "text-background-padding": 1, "arrow-scale": 0.9, "line-color": "#999",
+                                   "target-arrow-color": "#555", "source-arrow-color": "#555"}},
+    {"selector": "node", "style": {"font-size": 12, "font-weight": "bold", "width": 26, "height": 26}},
+]
 
 
 def build_view(kb, view: str, kinds: list[str], families: list[str], focus: str | None = None,
@@ -141,8 +148,12 @@ def page() -> None:
     st.caption(f"{view_g.number_of_nodes()} nodes, {view_g.number_of_edges()} links")
     legend(sorted({d["kind"] for _, d in view_g.nodes(data=True)}, key=G.KINDS.index))
     small = view_g.number_of_edges() <= 60
-    sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="560px",
-                     stylesheet=G.STYLESHEET_LABELLED if small else G.STYLESHEET)
+    if view == EXCLUSIONS:  # codes on a circle, each edge's edit name wrapped on a light background
+        sel = draw_graph(G.to_cytoscape(view_g), key=f"kg-{view}", height="720px", layout="circle",
+                         stylesheet=EXCLUSION_STYLESHEET)
+    else:
+        sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="560px",
+                         stylesheet=G.STYLESHEET_LABELLED if small else G.STYLESHEET)
     if not small:
         st.caption("Click an edge to see its label; pick a smaller view (neighbourhood, path) for labelled edges.")
     picked = (sel.get("nodes") or [None])[0]
