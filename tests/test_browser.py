@@ -98,7 +98,7 @@ def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
         page.get_by_text("judged 21 of 21 claims").wait_for()
         page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
         with page.expect_download() as dl:
-            page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+            page.get_by_role("button", name="Download the table (CSV)").click()
         path = tmp_path / "batch.csv"
         dl.value.save_as(path)
     text = path.read_text(encoding="utf-8")
