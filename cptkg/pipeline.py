@@ -10,7 +10,7 @@ whatever it came in as and whatever it goes out as:
              failure becomes a one-line error entry there (``not_judged``),
              and every other claim is still judged
     explain  optional: proofs, why-not and verified fixes (``cptkg.explain``)
-    write    any writer (readable text, JSON, CSV, FHIR ClaimResponse)
+    write    any writer (readable text, JSON, CSV, FHIR ClaimResponse, HTML work paper)
     log      optional: one decision-log line per claim (``cptkg.io.decision_log``)
 
 Exit codes are the CLI's: 0 every line accepted, 1 a line rejected, 2 a claim
@@ -115,7 +115,7 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
 
 def render(results: list[dict], output: str, *, was_list: bool = True, read: readers.ReadResult | None = None,
            created: str | None = None, full: bool = False) -> str:
-    """The results in ``output``: any registered writer (text, json, csv, fhir).
+    """The results in ``output``: any registered writer (text, json, csv, fhir, html).
 
     ``full``: the text report unfolds each explained reason into its whole proof
     instead of the short explanation (the other formats carry every field anyway)."""

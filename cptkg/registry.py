@@ -32,6 +32,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "fhir": "cptkg.io.writers.fhir",
         "csv": "cptkg.io.writers.csv",
         "text": "cptkg.io.writers.text",
+        "html": "cptkg.io.writers.html",
     },
     "exporter": {
         "csv": "cptkg.exports.graph_csv:EXPORTER",

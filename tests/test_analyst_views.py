@@ -38,15 +38,17 @@ def test_batch_views_by_provider_code_and_month(kb):
     assert "2025-03" in set(batch.grouped(table, "month")["month"])
 
 
-def test_work_paper_has_summary_reasons_by_title_sources_and_fixes(kb):
+def test_batch_work_paper_has_summary_reasons_by_title_sources_and_fixes(kb):
+    from cptkg.faces.explorer.common import work_paper_html
+
     res = batch.judge_batch(kb, BATCH)
     rejected = {r["claim_id"] for r in res if r["status"] == "rejected"}
     explained = {r["claim_id"]: r for r in batch.explain_claims(kb, BATCH, rejected)}
-    paper = batch.work_paper([explained.get(r["claim_id"], r) for r in res], "2026-12-02", kb.version)
-    assert paper.startswith("# Claim audit work paper") and kb.version in paper and "Judged on 2026-12-02" in paper
-    assert "Reason: **Component of a more comprehensive code billed the same day**" in paper
-    assert "Source: guide §1 (General Billing Guidelines): “Do not report CPT 62367" in paper
-    assert "Fix (re-checked by the rules):" in paper and "Cannot be judged:" in paper
+    paper = work_paper_html([explained.get(r["claim_id"], r) for r in res], "2026-12-02").decode("utf-8")
+    assert paper.startswith("<!DOCTYPE html>") and kb.version in paper and "<dt>Judged on</dt><dd>2026-12-02</dd>" in paper
+    assert "Reason: <strong>Component of a more comprehensive code billed the same day</strong> (CARC 97" in paper
+    assert "<cite>guide §1 (General Billing Guidelines)</cite>“Do not report CPT 62367" in paper
+    assert "(re-checked by the rules" in paper and "Cannot be judged:" in paper
 
 
 def test_checker_line_table_shows_titles_and_verdict_words_not_rule_ids(kb):

@@ -33,6 +33,17 @@ def test_app_opens_on_the_claim_checker_without_an_exception():
     assert "Not legal advice" in at.sidebar.caption[0].value
 
 
+def test_sidebar_lists_the_analyst_pages_first_then_an_advanced_section():
+    at = AppTest.from_string("import streamlit as st\nfrom cptkg.faces.explorer.navigation import pages\n"
+                             "st.session_state['nav'] = {k: [p.title for p in v] for k, v in pages().items()}\n",
+                             default_timeout=TIMEOUT).run()
+    assert not at.exception
+    nav = at.session_state["nav"]
+    assert list(nav) == ["Analyst", "Advanced"]
+    assert nav["Analyst"][:5] == ["Claim checker", "Code finder", "Knowledge graph", "Batch", "Rules and sources"]
+    assert nav["Advanced"] == ["Query console", "Rule text (Datalog)", "Export"]
+
+
 def test_checker_judges_the_example_claim_unfolds_proofs_and_applies_a_fix():
     at = page_app("checker").run()
     at.button(key="check_editor").click().run()
@@ -49,6 +60,7 @@ def test_checker_judges_the_example_claim_unfolds_proofs_and_applies_a_fix():
     assert any("Fix applied" in s.value for s in at.success)
     results = at.session_state["checker_results"]
     assert results[0]["status"] == "accepted"
+    assert "Download this claim's work paper (HTML)" in [d.proto.label for d in at.get("download_button")]
     # the editor now shows the fixed claim
     assert [l["code"] for l in at.session_state["checker_editor_claim"]["lines"]] != ["62367", "95990", "95991"]
 
@@ -90,6 +102,33 @@ def test_graph_page_shows_details_of_a_code():
     assert "### 62367" in body and "who may perform it" in body
 
 
+def test_graph_page_opens_on_a_family_codes_neighbourhood_with_who_may_perform_it():
+    import cptkg
+
+    kb = cptkg.load_kb()
+    at = page_app("graph_page").run()
+    assert not at.exception
+    assert at.selectbox(key="graph_view").value == "Neighbourhood of a node"
+    focus = at.selectbox(key="graph_focus").value
+    assert focus in kb.family_codes()
+    assert f"### {focus}" in texts(at) and "who may perform it" in texts(at)
+    # the picker shows labels, not ids
+    assert at.selectbox(key="graph_focus").options[0].endswith("· billing code")
+
+
+def test_graph_page_filters_by_family_label_and_draws_the_exclusion_graph():
+    import cptkg
+
+    kb = cptkg.load_kb()
+    at = page_app("graph_page").run()
+    at.selectbox(key="graph_view").set_value("Exclusion graph of a family").run()
+    assert not at.exception
+    fam = at.multiselect(key="graph_families")
+    assert kb.label(kb.pack.code_family) in fam.options and not [o for o in fam.options if o.startswith("family-")]
+    assert fam.value == [kb.pack.code_family]
+    assert any("from the code that stands to the code denied" in c.value for c in at.caption)
+
+
 def test_graph_page_path_view_runs():
     at = page_app("graph_page").run()
     at.selectbox(key="graph_view").set_value("Path between two nodes").run()
@@ -119,6 +158,20 @@ def test_rules_page_lists_rules_sources_and_the_62368_conflict():
     body = texts(at)
     assert "code.unknown" in body or at.selectbox(key="rules_pick").value
     assert "Guide §7.1 contradicts itself" in body
+
+
+def test_rules_page_says_rules_in_words_and_leaves_the_datalog_to_the_advanced_page():
+    at = page_app("rules_page").run()
+    at.selectbox(key="rules_pick").set_value("exclusion.component").run()
+    assert not at.exception
+    assert not at.code, "no rule text on the analyst's rules page"
+    assert "billed/3" not in texts(at)
+    # sources are picked by citation, and their facts read as sentences
+    assert at.selectbox(key="sources_pick").options[0].startswith("guide §1 (General Billing Guidelines): “")
+    adv = page_app("rule_text").run()
+    adv.selectbox(key="ruletext_pick").set_value("exclusion.component").run()
+    assert not adv.exception
+    assert "reject(L) :-" in adv.code[0].value and "`billed/3`" in texts(adv)
 
 
 def test_rules_page_runs_a_rules_cases():
@@ -177,7 +230,11 @@ def test_batch_page_drills_into_a_claim_and_prepares_the_work_paper():
     assert "**Fix**:" in body
     at.radio(key="batch_view").set_value("month").run()
     assert not at.exception
+    # the claim drilled into has its own work paper
+    one = [d for d in at.get("download_button") if d.proto.label == "Download this claim's work paper (HTML)"]
+    assert one
     at.button(key="batch_paper_make").click().run()
     assert not at.exception
-    paper = at.session_state["batch_paper"]
-    assert paper.startswith("# Claim audit work paper") and "Reason: **" in paper
+    paper = at.session_state["batch_paper"].decode("utf-8")
+    assert paper.startswith("<!DOCTYPE html>") and "Reason: <strong>" in paper
+    assert "Download the work paper (HTML)" in [d.proto.label for d in at.get("download_button")]

@@ -69,6 +69,43 @@ def test_exclusion_graph_pairs_are_the_ones_the_rules_deny(kb):
     assert frozenset(("95990", "62361")) in pairs  # the first fill is part of the implantation
 
 
+def test_exclusion_graph_arrows_go_from_the_code_that_stands_to_the_denied_one_named_by_the_edit(kb):
+    """Issue 15: column 1 stands, column 2 is denied (claim.dl's pair rules); the edge says the edit's name."""
+    members: dict[str, set] = {}
+    for grp, code in kb.facts["group_member"]:
+        members.setdefault(grp, set()).add(code)
+
+    def column(n: int, edit: str) -> set:
+        codes = {c for x, c in kb.facts.get(f"edit_column{n}_code", ()) if x == edit}
+        return codes | {c for x, grp in kb.facts.get(f"edit_column{n}_group", ()) if x == edit for c in members[grp]}
+
+    kinds = dict(kb.facts["edit_kind"])
+    edges = list(G.exclusion_graph(kb).edges(keys=True, data=True))
+    assert edges
+    for stands, denied, edit, d in edges:
+        assert stands in column(1, edit) and denied in column(2, edit), (stands, denied, edit)
+        both = kinds[edit] == "NoSingleCodeEdit"
+        assert d["label"] == kb.label(edit) + (" (both denied)" if both else "") and d["denies"] == ("both" if both else "column 2")
+    # the refill (column 1) stands, the electronic analysis (column 2) is denied
+    assert ("95990", "62367") in {(u, v) for u, v, *_ in edges} and ("62367", "95990") not in {(u, v) for u, v, *_ in edges}
+    els = G.to_cytoscape(G.exclusion_graph(kb))
+    assert all(not e["data"]["label"].startswith("edit-") for e in els if "source" in e["data"])
+
+
+def test_graph_labels_are_words_sources_by_citation_edges_by_phrase(kb):
+    g = G.knowledge_graph(kb)
+    sources = [d["label"] for n, d in g.nodes(data=True) if d["kind"] == "source"]
+    assert sources and all(not l.startswith("src ") for l in sources) and "guide §1 (General Billing Guidelines)" in sources
+    labels = {d["label"] for *_, d in g.edges(data=True)}
+    assert not [l for l in labels if any(ch.isupper() for ch in l[1:]) and " " not in l], labels  # no camelCase names
+    assert {"is a kind of", "rests on"} <= labels
+
+
+def test_details_of_a_code_say_which_code_of_an_excluded_pair_stands(kb):
+    pairs = {p["code"]: p for p in G.details(kb, "62367")["excluded_with"]}
+    assert pairs["95990"]["stands"] == "95990" and pairs["95990"]["denied"] == "62367"
+
+
 def test_details_of_a_code_give_descriptor_roles_exclusions_sources_rules(kb):
     d = G.details(kb, "95991")
     assert "refill" in d["descriptor"].lower()

@@ -122,7 +122,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
 
     raw = read_input(claim_file)
     detected = input_format or _detect(raw)
-    other_format = detected != "json" or output in ("fhir", "csv") or history_file is not None
+    other_format = detected != "json" or output in ("fhir", "csv", "html") or history_file is not None
     if as_json:
         output = output or "json"
     output = output or ("json" if other_format else "text")
@@ -158,10 +158,11 @@ _FULL = click.option("--full", is_flag=True, help="Text report: unfold each reas
 _INPUT_FORMAT = click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
                              help="Claim format (default: detected from the content): claim JSON, FHIR R4 "
                                   "Claim/Bundle, or CSV rows.")
-_OUTPUT = click.option("--output", "output", type=click.Choice(["text", "json", "fhir", "csv"]), default=None,
-                       help="text (a readable report), json (same as --json), fhir (a ClaimResponse per claim) "
-                            "or csv (one row per input row); default: text for claim JSON, json for FHIR and CSV "
-                            "input.")
+_OUTPUT = click.option("--output", "output", type=click.Choice(["text", "json", "fhir", "csv", "html"]), default=None,
+                       help="text (a readable report), json (same as --json), fhir (a ClaimResponse per claim), "
+                            "csv (one row per input row) or html (an auditor's work paper, printable to PDF; "
+                            "with --explain it carries why-not and the verified fixes); default: text for claim "
+                            "JSON, json for FHIR and CSV input.")
 _HISTORY = click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
                         help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV "
                              "claims.")

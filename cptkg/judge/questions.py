@@ -100,6 +100,11 @@ def _article(word: str) -> str:
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
 
 
+def _facts(kb: KnowledgeBase) -> dict:
+    """The pack's facts with those of the edit tables loaded over it (``--edits``), built once per KB."""
+    return kb.all_facts()
+
+
 def _edit_pairs(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
     """Every (edit, column 1 code, column 2 code) of the pair edits, groups expanded to their codes.
 
@@ -107,14 +112,14 @@ def _edit_pairs(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
     (a code, or every member of a code group).
     """
     members: dict[str, set[str]] = {}
-    for grp, code in kb.facts.get("group_member", ()):
+    for grp, code in _facts(kb).get("group_member", ()):
         members.setdefault(grp, set()).add(code)
     cols: dict[str, tuple[set[str], set[str]]] = {}
     for n, (code_pred, group_pred) in enumerate((("edit_column1_code", "edit_column1_group"),
                                                  ("edit_column2_code", "edit_column2_group"))):
-        for x, c in kb.facts.get(code_pred, ()):
+        for x, c in _facts(kb).get(code_pred, ()):
             cols.setdefault(x, (set(), set()))[n].add(c)
-        for x, grp in kb.facts.get(group_pred, ()):
+        for x, grp in _facts(kb).get(group_pred, ()):
             cols.setdefault(x, (set(), set()))[n].update(members.get(grp, ()))
     return sorted((x, a, b) for x, (first, second) in cols.items() for a in first for b in second if a != b)
 
@@ -125,19 +130,19 @@ def _node(kb: KnowledgeBase, name: str, rdf_type) -> URIRef | None:
 
 
 def _pair_edits(kb: KnowledgeBase) -> set[str]:
-    return {x for (x,) in kb.facts.get("pair_edit", ())}
+    return {x for (x,) in _facts(kb).get("pair_edit", ())}
 
 
 def _unit_edits(kb: KnowledgeBase) -> set[str]:
-    return {x for (x,) in kb.facts.get("unit_edit", ())}
+    return {x for (x,) in _facts(kb).get("unit_edit", ())}
 
 
 def _one(kb: KnowledgeBase, pred: str, subject: str):
-    return next((v for s, v in sorted(kb.facts.get(pred, ()), key=lambda r: tuple(map(str, r))) if s == subject), None)
+    return next((v for s, v in sorted(_facts(kb).get(pred, ()), key=lambda r: tuple(map(str, r))) if s == subject), None)
 
 
 def _all(kb: KnowledgeBase, pred: str, subject: str) -> list:
-    return sorted((v for s, v in kb.facts.get(pred, ()) if s == subject), key=str)
+    return sorted((v for s, v in _facts(kb).get(pred, ()) if s == subject), key=str)
 
 
 def _edit_name(kb: KnowledgeBase, edit: str) -> str:
@@ -158,7 +163,7 @@ def _code(kb: KnowledgeBase, value, *, edited_too: bool = False) -> str:
     known = set(kb.codes())
     if edited_too:
         known |= {c for _, a, b in _edit_pairs(kb) for c in (a, b)}
-        known |= {c for _, c in kb.facts.get("unit_edit_code", ())}
+        known |= {c for _, c in _facts(kb).get("unit_edit_code", ())}
     if code not in known:
         raise QuestionError("code", f"'{code[:40]}' is not a code of this knowledge base: one of "
                             + _listing(kb.family_codes() or sorted(known)))
@@ -240,12 +245,12 @@ def _setup_for(kb: KnowledgeBase, codes: list[str]) -> _Setup | None:
     None when no device the KB knows an implanting code for fits them all.
     Codes that name no device need none.
     """
-    restricted = [{d for c, d in kb.facts.get("applies_to_device", ()) if c == code} for code in codes]
+    restricted = [{d for c, d in _facts(kb).get("applies_to_device", ()) if c == code} for code in codes]
     restricted = [s for s in restricted if s]
     if not restricted:
         return _Setup()
     for device in sorted(set.intersection(*restricted)):
-        implants = sorted(c for c, d in kb.facts.get("implants_device", ()) if d == device)
+        implants = sorted(c for c, d in _facts(kb).get("implants_device", ()) if d == device)
         if implants:
             return _Setup(device, implants[0])
     return None
@@ -319,7 +324,7 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     keyed = [{(r.rule, r.message) for r in ln.reasons} for ln in lines]
     common = set.intersection(*keyed) if len(keyed) > 1 else set()
     vocab = vocabulary(kb)
-    subclass = kb.facts.get("subclass_of", set())
+    subclass = _facts(kb).get("subclass_of", set())
     listed = _all(kb, "may_be_performed_by", code)
     rows, extra_sources = [], []
     for role, ln in zip(roles, lines):
@@ -642,10 +647,13 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
     deleted = _one(kb, "edit_deletion_date", x)
     in_force = (effective is None or str(effective) <= date) and (deleted is None or date <= str(deleted))
     iri = _node(kb, x, ONT.PairEdit) or _node(kb, x, ONT.UnitEdit)
-    source_ids = sorted(str(local(s)) for s in kb.graph.objects(iri, DCTERMS.source)) if iri is not None else []
+    # a pack edit is a node of the KB graph; an edit of a loaded edit table is a row of that table
+    table = next((t for t in kb.edit_tables if x in t.ids), None)
+    source_ids = (sorted(str(local(s)) for s in kb.graph.objects(iri, DCTERMS.source)) if iri is not None
+                  else sorted(kb.edit_index().sources_of(x)))
     row = {"id": x, "label": _edit_name(kb, x), "effective": effective, "deleted": deleted, "in_force": in_force,
            "rationale": _one(kb, "edit_rationale", x), "table_row": _one(kb, "edit_source_row", x),
-           "file": kb.subject_file.get(str(iri), "") if iri is not None else ""}
+           "file": kb.subject_file.get(str(iri), "") if iri is not None else (table.path.name if table else "")}
     dates = (f"in force from {effective}" if effective else "in force for every date of service") \
         + (f" to {deleted}" if deleted else (" with no deletion date" if effective else "")) \
         + f" (on {date}: {'in force' if in_force else 'not in force'})"
@@ -659,7 +667,7 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
     else:
         ind = _one(kb, "edit_modifier_indicator", x)
         scope, kind = _one(kb, "edit_scope", x), _one(kb, "edit_kind", x)
-        bypass = sorted(s for s, i in kb.facts.get("modifier_set_bypasses", ()) if str(i) == str(ind))
+        bypass = sorted(s for s, i in _facts(kb).get("modifier_set_bypasses", ()) if str(i) == str(ind))
         pairs = [(a, b) for e, a, b in _edit_pairs(kb) if e == x]
         row.update(kind="pair", edit_kind=kind, edit_kind_label=kb.label(kind) if kind else None,
                    scope=scope, scope_label=kb.label(scope) if scope else None,

@@ -19,8 +19,10 @@ def source_index(kb: KnowledgeBase) -> dict:
         for s in srcs:
             facts.setdefault(s, []).append(kb.describe(pred, row))
     for subj, src in kb.graph.subject_objects(DCTERMS.source):
-        if any((subj, RDF.type, t) in kb.graph for t in (ONT.PairEdit, ONT.UnitEdit, ONT.ModifierSet, ONT.SourceConflict)):
-            facts.setdefault(local(src), []).append(f"{local(subj)} ({kb.label(local(subj))})")
+        for t in (ONT.PairEdit, ONT.UnitEdit, ONT.ModifierSet, ONT.SourceConflict):
+            if (subj, RDF.type, t) in kb.graph:  # in words: "Removal (62365) is … (pair edit)", not its id
+                facts.setdefault(local(src), []).append(f"{kb.label(local(subj))} ({kb.label(local(t))})")
+                break
     for table in kb.edit_tables:  # an edit table's edits, counted per source (not listed one by one)
         counts: dict[str, int] = {}
         for srcs in table.sources:

@@ -11,6 +11,8 @@ view into Cytoscape.js elements for the explorer.
 """
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 from rdflib import OWL, RDF, RDFS, SKOS, URIRef
 from rdflib.namespace import DCTERMS
@@ -57,6 +59,28 @@ KINDS = tuple(KIND_COLOUR)
 # Edges not worth drawing: they repeat another edge or are bookkeeping.
 _SKIP_PREDICATES = {"inScheme", "type"}
 
+# Edges whose property has no rdfs:label in the KB (RDF, OWL and Dublin Core terms, the core's
+# source-conflict links): the words an edge shows instead of the property's name.
+EDGE_WORDS = {
+    "subClassOf": "is a kind of",
+    "disjointWith": "is never also",
+    "source": "rests on",
+    "conflictingSource": "conflicting source",
+    "prevailingSource": "prevailing source",
+    "seeAlso": "see also",
+}
+
+
+def _edge_words(pred: str) -> str:
+    """A property's name in words: 'conflictingSource' -> 'conflicting source'.
+
+    >>> _edge_words("subClassOf"), _edge_words("prevailingSource"), _edge_words("inFamily")
+    ('is a kind of', 'prevailing source', 'in family')
+    """
+    if pred in EDGE_WORDS:
+        return EDGE_WORDS[pred]
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", pred).lower()
+
 
 def _is_ours(node) -> bool:
     return isinstance(node, URIRef) and any(str(node).startswith(ns) for ns in NAMESPACES)
@@ -77,8 +101,8 @@ def _label(kb: KnowledgeBase, node: URIRef, kind: str) -> str:
     name = str(local(node))
     if kind == "code":
         return name
-    if kind == "source":
-        return f"src {name}"
+    if kind == "source":  # 'guide §7.2 (CPT 62368)', as reasons cite it (the id is in the details)
+        return kb.sources[name].cite() if name in kb.sources else name
     lab = kb.graph.value(node, RDFS.label) or kb.graph.value(node, SKOS.prefLabel)
     return str(lab) if lab is not None else name
 
@@ -114,7 +138,8 @@ def _build(kb: KnowledgeBase) -> nx.MultiDiGraph:
             if pred in _SKIP_PREDICATES:
                 continue
             words = kb.graph.value(p, RDFS.label)  # the property's label: edges read in words
-            g.add_edge(str(local(s)), str(local(o)), key=pred, pred=pred, label=str(words) if words else pred)
+            g.add_edge(str(local(s)), str(local(o)), key=pred, pred=pred,
+                       label=str(words) if words else _edge_words(pred))
     return g
 
 
@@ -189,9 +214,14 @@ def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGra
 
     A pair edit names its columns by code or by code group; every column 1 /
     column 2 pair of codes is an edge (column 1 -> column 2) labelled with
-    the edit, the same pairs the claim rules compare.
+    the edit, the same pairs the claim rules compare: the arrow goes from the
+    code that stands to the one denied in its favour. An edit of the core's
+    kind ``NoSingleCodeEdit`` denies both codes (one other code covers both
+    services): its edges carry ``denies="both"`` and say so in their label;
+    every other edge carries ``denies="column 2"``.
     """
     g = knowledge_graph(kb)
+    kinds = dict(kb.facts.get("edit_kind", ()))
     if family == "":
         family = kb.pack.code_family if kb.pack else None
     members: dict[str, set[str]] = {}
@@ -212,6 +242,9 @@ def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGra
     out = nx.MultiDiGraph()
     for ex in sorted(cols):
         label = g.nodes[ex]["label"] if ex in g else ex
+        denies = "both" if kinds.get(ex) == "NoSingleCodeEdit" else "column 2"
+        if denies == "both":
+            label += " (both denied)"
         first, second = cols[ex]
         for a in sorted(first):
             for b in sorted(second):
@@ -221,7 +254,7 @@ def exclusion_graph(kb: KnowledgeBase, family: str | None = "") -> nx.MultiDiGra
                     continue
                 for n in (a, b):
                     out.add_node(n, **g.nodes[n])
-                out.add_edge(a, b, key=ex, pred=ex, label=label)
+                out.add_edge(a, b, key=ex, pred=ex, label=label, denies=denies)
     return out
 
 
@@ -235,7 +268,8 @@ def to_cytoscape(g: nx.MultiDiGraph, selected: str | None = None) -> list[dict]:
                     "selected": n == selected})
     for i, (u, v, k, d) in enumerate(g.edges(keys=True, data=True)):
         els.append({"data": {"id": f"e{i}:{u}>{v}:{k}", "source": u, "target": v,
-                             "label": d.get("label") or d.get("pred", k), "pred": d.get("pred", k)}})
+                             "label": d.get("label") or d.get("pred", k), "pred": d.get("pred", k),
+                             **({"denies": d["denies"]} if d.get("denies") else {})}})
     return els
 
 
@@ -259,6 +293,10 @@ STYLESHEET_LABELLED = STYLESHEET[:-2] + [
                                    "text-rotation": "autorotate"}},
     STYLESHEET[-1],
 ]
+# an edit denying both codes: an arrow head at each end, dashed
+_BOTH_DENIED = {"selector": "edge[denies = 'both']", "style": {"source-arrow-shape": "triangle", "line-style": "dashed"}}
+STYLESHEET = STYLESHEET + [_BOTH_DENIED]
+STYLESHEET_LABELLED = STYLESHEET_LABELLED + [_BOTH_DENIED]
 
 
 def details(kb: KnowledgeBase, node: str) -> dict:
@@ -288,7 +326,9 @@ def details(kb: KnowledgeBase, node: str) -> dict:
         if node in ex:
             for u, v, k, ed in list(ex.out_edges(node, keys=True, data=True)) + list(ex.in_edges(node, keys=True, data=True)):
                 other = v if u == node else u
-                partners.append({"code": other, "exclusion": k, "label": ed.get("label", k)})
+                denied = "both" if ed.get("denies") == "both" else v  # the arrow points at the denied code
+                partners.append({"code": other, "exclusion": k, "label": ed.get("label", k), "stands": u,
+                                 "denied": denied})
         out["excluded_with"] = sorted(partners, key=lambda p: (p["code"], p["exclusion"]))
     srcs = sorted({str(local(s)) for s in kb.graph.objects(iri, DCTERMS.source)})
     for ax in kb.graph.subjects(OWL.annotatedSource, iri):

@@ -1,7 +1,7 @@
 """Batch page: many claims at once, a progress bar, a summary by rule (titles,
 full labels), views by provider, code and month, a table to download as CSV,
 each claim's explanation and fixes one selection away, and an auditor's work
-paper (Markdown) to download."""
+paper (HTML, printable to PDF; the ``html`` writer) for the batch and for the claim drilled into."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,7 +10,7 @@ import streamlit as st
 from cptkg.faces.markup import md
 import cptkg
 from cptkg import InputError, readers
-from cptkg.faces.explorer.common import current_engine, kb_or_stop
+from cptkg.faces.explorer.common import current_engine, kb_or_stop, now_judged, work_paper_download, work_paper_html
 from cptkg.faces.explorer.proofs import line_summary_markdown
 from cptkg import frame_csv
 
@@ -91,43 +91,6 @@ def grouped(table: pd.DataFrame, by: str) -> pd.DataFrame:
                                                                  ignore_index=True)
 
 
-def work_paper(results: list[dict], judged_on: str, kb_version: str = "") -> str:
-    """An auditor's work paper (Markdown, printable): the summary, then per claim each line's verdict, each
-    denied line's reason by title with its CARC when the edit has one, the source quotes, and the fixes."""
-    n_lines = sum(len(r.get("lines", [])) for r in results)
-    rejected = sum(1 for r in results for ln in r.get("lines", []) if ln["status"] == "rejected")
-    out = ["# Claim audit work paper", "",
-           f"Judged on {judged_on}" + (f" with knowledge base version {kb_version}" if kb_version else "") + ".", "",
-           f"{len(results)} claims, {n_lines} lines: {n_lines - rejected} accepted, {rejected} rejected; "
-           f"{sum(1 for r in results if r['status'] == 'error')} claims could not be judged.", ""]
-    for r in results:
-        out.append(f"## Claim {r['claim_id']}: {r['status']}")
-        out.append("")
-        if r["status"] == "error":
-            out += [f"Cannot be judged: {r.get('error', '')}", ""]
-            continue
-        sugg = r.get("suggestions") or []
-        for ln in r["lines"]:
-            out.append(f"- **line {ln['line']} · {ln['code']}**: {ln.get('verdict') or ln['status']}")
-            cited: set = set()
-            for x in ln["reasons"]:
-                carc = f" (CARC {x['carc']})" if x.get("carc") else ""
-                out.append(f"    - Reason: **{x.get('title') or x['rule']}**{carc}: {x['message']} _(rule {x['rule']})_")
-                for s in (x.get("summary") or {}).get("sources") or x.get("sources") or []:
-                    if s.get("id") in cited:
-                        continue
-                    cited.add(s.get("id"))
-                    out.append(f"        - Source: {s.get('citation', '')}" + (f": “{s['quote']}”" if s.get("quote") else ""))
-            for w in (ln.get("summary") or {}).get("why_not", []):
-                out.append(f"    - Why not accepted: {w}")
-            for x in ln.get("warnings", []):
-                out.append(f"    - Warning: **{x.get('title') or x['rule']}**: {x['message']}")
-        for s in sugg:
-            out.append(f"- Fix{' (re-checked by the rules)' if s.get('verified') else ''}: {s.get('message', '')}")
-        out.append("")
-    return "\n".join(out)
-
-
 def explain_claims(kb, claims: list[dict], ids: set[str]) -> list[dict]:
     """The claims named by ``ids``, explained through the pipeline (proofs, summaries, verified fixes)."""
     chosen = [c for c in claims if isinstance(c, dict) and str(c.get("claim_id")) in ids]
@@ -168,6 +131,7 @@ def page() -> None:
             st.error(md(e))
             return
         st.session_state["batch_results"] = results
+        st.session_state["batch_judged_on"] = now_judged()
         st.session_state["batch_claims"] = [c for c in data if isinstance(c, dict)] if isinstance(data, list) else [data]
         st.session_state.pop("batch_paper", None)
     results = st.session_state.get("batch_results")
@@ -196,17 +160,17 @@ def page() -> None:
     st.download_button("Download the table (CSV)", frame_csv(table).encode("utf-8"), file_name="cptkg-batch.csv",
                        mime="text/csv", key="batch_csv")
     show_claim(kb, results, claims)
-    st.markdown("**Auditor's work paper**")
+    st.markdown("**Auditor's work paper for the batch**")
+    st.caption("HTML, one self-contained page: print it from the browser to keep it as a PDF.")
     if st.button("Prepare the work paper (explains every rejected claim)", key="batch_paper_make"):
         rejected = {str(r["claim_id"]) for r in results if r["status"] == "rejected"}
         explained = {str(r["claim_id"]): r for r in explain_claims(kb, claims, rejected)}
-        import datetime as dt
-
-        st.session_state["batch_paper"] = work_paper([explained.get(str(r["claim_id"]), r) for r in results],
-                                                     dt.date.today().isoformat(), kb.version)
+        st.session_state["batch_paper"] = work_paper_html([explained.get(str(r["claim_id"]), r) for r in results],
+                                                          st.session_state.get("batch_judged_on"))
     if st.session_state.get("batch_paper"):
-        st.download_button("Download the work paper (Markdown)", st.session_state["batch_paper"].encode("utf-8"),
-                           file_name="cptkg-work-paper.md", mime="text/markdown", key="batch_paper_dl")
+        st.download_button("Download the work paper (HTML)", st.session_state["batch_paper"],
+                           file_name="cptkg-work-paper.html", mime="text/html", key="batch_paper_dl",
+                           icon=":material/description:")
 
 
 def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
@@ -229,3 +193,5 @@ def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
     for i, s in enumerate(res.get("suggestions") or []):
         if i not in shown:
             st.markdown(f":material/build: **Fix**: {md(s.get('message', ''))}")
+    work_paper_download([res], st.session_state.get("batch_judged_on"), "Download this claim's work paper (HTML)",
+                        key="batch_claim_paper")

@@ -11,7 +11,8 @@ import streamlit as st
 
 from cptkg.faces.markup import md, md_code
 from cptkg import InputError, load_json, readers, vocabulary
-from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop, status_badge
+from cptkg.faces.explorer.common import (current_engine, draw_graph, kb_or_stop, now_judged, status_badge,
+                                         work_paper_download)
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, decision_elements, line_summary_markdown,
                                          proof_elements, proof_markdown)
@@ -154,6 +155,7 @@ def _judge_into_state(kb, data: Any) -> None:
     st.session_state["checker_error"] = None
     st.session_state["checker_claims"] = claims_of(data)
     st.session_state["checker_results"] = results
+    st.session_state["checker_judged_on"] = now_judged()
 
 
 def _apply(kb, idx: int, suggestion: dict) -> None:
@@ -254,6 +256,8 @@ def show_result(kb, idx: int, res: dict) -> None:
             if c2.button("Apply fix", key=f"fix-{idx}-{k}"):
                 _apply(kb_or_stop(), idx, s)
                 st.rerun()
+    work_paper_download([res], st.session_state.get("checker_judged_on"),
+                        "Download this claim's work paper (HTML)", key=f"paper-{idx}")
 
 
 def verdict_words(ln: dict) -> str:
@@ -303,9 +307,14 @@ def show_line_explanation(idx: int, ln: dict) -> None:
                 for c in citations(r.get("sources")):
                     st.markdown(f"- :material/description: {md(c)}")
     if ln.get("why_not"):
+        kb = kb_or_stop()
         st.markdown("**Why not accepted: the conditions that failed**")
         for w in ln["why_not"]:
-            st.markdown(f"- {md(w.get('message', ''))}  \n  :small[{md(w.get('source', ''))}]")
+            said = (f"**{md(kb.rule_title(w['rule']))}** does not apply: {md(w['condition'])}"
+                    if w.get("rule") and w.get("condition") else md(w.get("message", "")))
+            detail = " · ".join(x for x in (f"rule {md_code(w['rule'])}" if w.get("rule") else "",
+                                            md(w.get("source", ""))) if x)
+            st.markdown(f"- {said}  \n  :small[{detail}]")
 
 
 def show_proof_graph(idx: int, res: dict) -> None:

@@ -1,10 +1,13 @@
 """What every page shares: the loaded KB, the graph component, the legend."""
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import streamlit as st
 
 from cptkg.faces.markup import html, md
-from cptkg import KBLoadError, KnowledgeBase, load_kb as default_kb, views
+from cptkg import KBLoadError, KnowledgeBase, load_kb as default_kb, views, writers
 
 KIND_COLOUR, KIND_LABEL, STYLESHEET = views.KIND_COLOUR, views.KIND_LABEL, views.STYLESHEET
 
@@ -80,3 +83,30 @@ def legend(kinds=None) -> None:
 def status_badge(status: str) -> str:
     return {"accepted": ":green[**accepted**]", "rejected": ":red[**rejected**]",
             "error": ":orange[**cannot be judged**]"}.get(status, status)
+
+
+def now_judged() -> str:
+    """The time a claim is judged, as the work paper states it (UTC, to the second)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def file_stem(text: str) -> str:
+    """A claim id as part of a download's file name: letters, digits, '.', '_' and '-' only.
+
+    >>> file_stem("CLM-1001"), file_stem("<IMG SRC=//127.1>"), file_stem("")
+    ('CLM-1001', 'IMG_SRC_127.1', 'claim')
+    """
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text or "").strip("._")[:60] or "claim"
+
+
+def work_paper_html(results: list[dict], judged_on: str | None) -> bytes:
+    """The auditor's work paper (the ``html`` writer: self-contained, every value escaped) as bytes."""
+    return writers.write(list(results), "html", created=judged_on).encode("utf-8")
+
+
+def work_paper_download(results: list[dict], judged_on: str | None, label: str, key: str) -> None:
+    """A download button for the work paper of ``results`` (one claim or several)."""
+    stem = f"cptkg-work-paper-{file_stem(str(results[0].get('claim_id') or ''))}" if len(results) == 1 \
+        else "cptkg-work-paper"
+    st.download_button(label, work_paper_html(results, judged_on), file_name=f"{stem}.html", mime="text/html",
+                       key=key, icon=":material/description:")

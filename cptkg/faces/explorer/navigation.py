@@ -1,17 +1,21 @@
-"""The explorer's pages, in the order the sidebar lists them."""
+"""The explorer's pages, in the order the sidebar lists them: what an analyst
+uses first, then an "Advanced" section (the query console, the raw rule text,
+the exports) for those who read RDF and Datalog.
+
+Each page's module is imported when the page is first shown, not at start:
+the checker should not wait for pandas, altair, the graph component and the
+SPARQL engine that other pages need (the explorer's first page is what an
+analyst waits for)."""
 from __future__ import annotations
+
+import importlib
 
 import streamlit as st
 
-from cptkg.faces.explorer import batch
-from cptkg.faces.explorer import checker
-from cptkg.faces.explorer import export
-from cptkg.faces.explorer import finder
-from cptkg.faces.explorer import graph_page
-from cptkg.faces.explorer import query
-from cptkg.faces.explorer import questions
-from cptkg.faces.explorer import rules_page
 from cptkg.faces.explorer.common import disclaimer, engine_selector, kb_or_stop
+
+ANALYST = "Analyst"
+ADVANCED = "Advanced"
 
 
 def title() -> str:
@@ -22,16 +26,31 @@ def title() -> str:
         return "cptkg explorer"
 
 
-def pages() -> list:
+def _page(module: str, title: str, icon: str, url_path: str, default: bool = False):
+    """A sidebar page whose module (``cptkg.faces.explorer.<module>``) is imported when it is shown."""
+    def run():
+        importlib.import_module(f"cptkg.faces.explorer.{module}").page()
+
+    run.__name__ = f"page_{module}"
+    return st.Page(run, title=title, icon=icon, url_path=url_path, default=default)
+
+
+def pages() -> dict[str, list]:
+    """The sidebar's sections, ``{section: [st.Page, ...]}`` for ``st.navigation``."""
     st.sidebar.caption(disclaimer(kb_or_stop()))
     engine_selector()
-    return [
-        st.Page(checker.page, title="Claim checker", icon=":material/receipt_long:", url_path="checker", default=True),
-        st.Page(graph_page.page, title=graph_page.TITLE, icon=":material/hub:", url_path=graph_page.URL_PATH),
-        st.Page(finder.page, title="Code finder", icon=":material/search:", url_path="finder"),
-        st.Page(rules_page.page, title="Rules and sources", icon=":material/gavel:", url_path="rules"),
-        st.Page(questions.page, title="Questions", icon=":material/help:", url_path="questions"),
-        st.Page(query.page, title="Query console", icon=":material/terminal:", url_path="query"),
-        st.Page(batch.page, title="Batch", icon=":material/inventory_2:", url_path="batch"),
-        st.Page(export.page, title="Export", icon=":material/download:", url_path="export"),
-    ]
+    return {
+        ANALYST: [
+            _page("checker", "Claim checker", ":material/receipt_long:", "checker", default=True),
+            _page("finder", "Code finder", ":material/search:", "finder"),
+            _page("graph_page", "Knowledge graph", ":material/hub:", "graph"),
+            _page("batch", "Batch", ":material/inventory_2:", "batch"),
+            _page("questions", "Questions", ":material/help:", "questions"),
+            _page("rules_page", "Rules and sources", ":material/gavel:", "rules"),
+        ],
+        ADVANCED: [
+            _page("query", "Query console", ":material/terminal:", "query"),
+            _page("rule_text", "Rule text (Datalog)", ":material/code:", "rule-text"),
+            _page("export", "Export", ":material/download:", "export"),
+        ],
+    }

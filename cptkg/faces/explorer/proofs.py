@@ -86,8 +86,8 @@ def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> st
 
 
 def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
-    """The proof as a nested Markdown list: each step's message, the fact in
-    code type, the rule that derived it, and the source sentences at the leaves."""
+    """The proof as a nested Markdown list: each step's message in words, a small detail line with its
+    kind, the raw fact and the rule that derived it, and the source sentences at the leaves."""
     if not proof:
         return "_no proof recorded_"
     lines: list[str] = []
@@ -95,11 +95,14 @@ def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
     def walk(node: dict, depth: int) -> None:
         pad = "  " * depth
         msg = node.get("message") or node.get("fact", "")
-        rule = f" — rule {md_code(node['rule'])}" if node.get("rule") and node.get("kind") == "derived" else ""
-        lines.append(f"{pad}- **{md(msg)}**{rule}  \n{pad}  {md_code(node.get('fact', ''))} "
-                     f"({md(KIND_LABEL.get(node.get('kind'), node.get('kind', '')))})")
-        if node.get("searched"):
-            lines.append(f"{pad}  - _{md(node['searched'])}_")
+        if node.get("kind") == "comparison":  # '1 != 2 holds' as 'entry 1 differs from entry 2'
+            msg = _comparison_words(msg)
+        rule = f" · rule {md_code(node['rule'])}" if node.get("rule") and node.get("kind") == "derived" else ""
+        # the step in words; the raw fact, its kind and the rule id in a small detail line
+        lines.append(f"{pad}- **{md(msg)}**  \n{pad}  :small[{md(KIND_LABEL.get(node.get('kind'), node.get('kind', '')))}"
+                     f" · {md(node.get('fact', ''))}{rule}]")
+        if node.get("searched"):  # what was searched (rule ids among it): a detail line
+            lines.append(f"{pad}  - :small[{md(node['searched'])}]")
         if node.get("kind") not in ("derived", "claim", "encounter", "comparison") or not node.get("children") and node.get("kind") == "derived":
             for c in citations(node.get("source")):
                 lines.append(f"{pad}  - :material/description: {md(c)}")

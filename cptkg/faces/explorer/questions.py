@@ -20,7 +20,7 @@ ALL_EDITS = "(every edit)"
 
 def open_in_graph(node: str) -> None:
     """The Knowledge graph page, showing the neighbourhood of ``node`` (its view and focus set first)."""
-    st.session_state["graph_view"] = graph_page.VIEWS[1]
+    st.session_state["graph_view"] = graph_page.NEIGHBOURHOOD
     st.session_state["graph_focus"] = node
     st.switch_page(st.Page(graph_page.page, title=graph_page.TITLE, url_path=graph_page.URL_PATH))
 

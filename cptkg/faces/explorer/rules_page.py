@@ -1,5 +1,6 @@
-"""Rule browser: every rule with its message, sources, cases and the facts it
-reads; every source with what rests on it; the recorded source conflicts."""
+"""Rules and sources, in words: every rule by its title with its message, sources and cases; every
+source with what rests on it; the recorded source conflicts. The rules' Datalog text, message
+templates and the predicates they read are on the Advanced page ``rule_text``."""
 from __future__ import annotations
 
 import pandas as pd
@@ -105,32 +106,43 @@ def example_message(kb, rule: dict) -> str | None:
     return found
 
 
-def source_table(kb) -> pd.DataFrame:
-    rows = []
-    for sid, s in sorted(kb.sources.items()):
-        rest = G.rests_on(kb, sid)
-        rows.append({"id": sid, "citation": s.cite(), "confidence": s.confidence, "normative": s.normative,
-                     "rules": len(rest["rules"]), "facts": len(rest["facts"]), "quote": s.quote})
-    return pd.DataFrame(rows)
+def source_rows(kb) -> list[dict]:
+    """Every source in words: its citation and quote, the rules citing it (by title), the KB facts
+    annotated with it (as sentences) and the KB terms it maps to (by label); the id is kept for the
+    detail line only."""
+    out = []
+    for d in cptkg.source_index(kb)["sources"]:
+        out.append({**d, "rule_titles": [kb.rule_title(r) for r in d["rules"]],
+                    "terms": [kb.label(t) for t in d["maps_to"]]})
+    return out
+
+
+def source_choice(s: dict) -> str:
+    """A source as the picker shows it: 'guide §7.2 (CPT 62368): “The first words …”'."""
+    quote = " ".join(str(s.get("quote", "")).split())
+    return f"{s['citation']}: “{quote[:70]}{'…' if len(quote) > 70 else ''}”"
 
 
 def page() -> None:
     kb = kb_or_stop()
     st.header("Rules and sources")
+    st.caption("Every rule in words, with the source sentences it rests on and the cases that pin it. "
+               "The rules' Datalog text is under Advanced › Rule text.")
     tab_rules, tab_sources, tab_conflicts = st.tabs(["Rules", "Sources", "Source conflicts"])
     with tab_rules:
         rows = rule_table(kb)
         c1, c2 = st.columns([1, 3])
-        kind = c1.radio("Rule file", ["claim", "infer"], horizontal=True, key="rules_kind",
-                        format_func=lambda k: {"claim": "claim checks (claim.dl)", "infer": "code inference (infer.dl)"}[k])
+        kind = c1.radio("Rules that", ["claim", "infer"], horizontal=True, key="rules_kind",
+                        format_func=lambda k: {"claim": "check claims", "infer": "find the code"}[k])
         text = c2.text_input("Filter (title, message or source)", key="rules_filter").strip().lower()
         shown = [r for r in rows if r["kind"] == kind and (not text or text in r["id"].lower() or text in r["title"].lower()
                                                              or text in r["message"].lower()
                                                              or any(text in s["citation"].lower() for s in r["sources"]))]
         st.dataframe(pd.DataFrame([{"rule": r["title"], "says": plain_message(r["message"]),
-                                    "sources": "; ".join(s["citation"] for s in r["sources"]), "cases": len(r["cases"]),
-                                    "id": r["id"]}
-                                   for r in shown]), hide_index=True, width="stretch")
+                                    "sources": "; ".join(dict.fromkeys(s["citation"] for s in r["sources"])),
+                                    "cases": len(r["cases"])}
+                                   for r in shown], columns=["rule", "says", "sources", "cases"]),
+                     hide_index=True, width="stretch")
         if not shown:
             return
         rid = st.selectbox("Rule", [r["id"] for r in shown], key="rules_pick",
@@ -142,12 +154,8 @@ def page() -> None:
             st.markdown(f"**for example**: {md(example)}")
         else:
             st.markdown(f"**says**: {md(plain_message(r['message']))}")
-        with st.expander("Rule text (Datalog) and message template"):
-            st.markdown(f"message template: {md_code(r['message'])}")
-            st.code(r["text"], language="prolog")
-        st.markdown("**facts and predicates it uses**: " + ", ".join(md_code(u) for u in r["uses"]))
-        if r["kb_facts"]:
-            st.markdown("of which read from the knowledge base: " + ", ".join(md_code(p) for p in r["kb_facts"]))
+        if r["confidence"]:
+            st.markdown(f"**confidence**: {md(r['confidence'])}")
         st.markdown("**sources**")
         for s in r["sources"]:
             st.markdown(f"- {md(s['citation'])}: “{md(s['quote'])}”")
@@ -158,18 +166,24 @@ def page() -> None:
             for name, ok, problems in run_rule_cases(kb, r):
                 (st.success if ok else st.error)(f"{'pass' if ok else 'FAIL'}: {md(name)}" + ("" if ok else " — " + "; ".join(md(p) for p in problems)))
     with tab_sources:
-        df = source_table(kb)
-        st.dataframe(df, hide_index=True, width="stretch")
-        sid = st.selectbox("Source", list(df["id"]), key="sources_pick")
-        s = kb.sources[sid]
-        rest = G.rests_on(kb, sid)
-        st.markdown(f"**{md(s.cite())}**: “{md(s.quote)}”")
-        st.markdown("**rules citing it**: " + (", ".join(md_code(x) for x in rest["rules"]) or "none"))
-        st.markdown("**KB facts annotated with it**: " + (", ".join(md_code(x) for x in rest["facts"]) or "none"))
-        st.markdown("**KB terms it maps to**: " + (md(", ".join(rest["maps_to"])) or "none"))
-        unused = [x for x in df.itertuples() if x.rules == 0 and x.facts == 0 and x.normative]
+        srcs = source_rows(kb)
+        st.dataframe(pd.DataFrame([{"source": s["citation"], "quote": s["quote"], "confidence": s["confidence"],
+                                    "normative": s["normative"], "rules": len(s["rules"]), "facts": len(s["facts"])}
+                                   for s in srcs], columns=["source", "quote", "confidence", "normative", "rules", "facts"]),
+                     hide_index=True, width="stretch")
+        by_id = {s["id"]: s for s in srcs}
+        sid = st.selectbox("Source", list(by_id), key="sources_pick", format_func=lambda i: source_choice(by_id[i]))
+        s = by_id[sid]
+        st.markdown(f"**{md(s['citation'])}**: “{md(s['quote'])}”  \n:small[source {md_code(s['id'])}]")
+        st.markdown("**rules citing it**: " + (md("; ".join(s["rule_titles"])) or "none"))
+        st.markdown("**KB facts resting on it**" + ("" if s["facts"] else ": none"))
+        for f in s["facts"][:40]:
+            st.markdown(f"- {md(f)}")
+        st.markdown("**KB terms it maps to**: " + (md("; ".join(s["terms"])) or "none"))
+        unused = [x for x in srcs if x["unused"]]
         if unused:
-            st.caption(f"{len(unused)} normative sentences rest under no rule or fact: " + md(", ".join(x.id for x in unused)))
+            st.caption(f"{len(unused)} normative sentences rest under no rule or fact: "
+                       + md("; ".join(source_choice(x) for x in unused)))
     with tab_conflicts:
         for c in G.conflicts(kb):
             st.markdown(f"#### {md(c['label'])}  \n:small[{md_code(c['id'])}]")

@@ -21,7 +21,7 @@ def formats() -> dict[str, ModuleType]:
 
 
 def write(results: list[dict] | dict, fmt: str, **context) -> str:
-    """Render check results (JSON dicts) as ``fmt``: json, fhir or csv."""
+    """Render check results (JSON dicts) as ``fmt``: text, json, fhir, csv or html (the work paper)."""
     if fmt not in format_names():
         raise ValueError(f"--output must be one of {', '.join(format_names())}, not {fmt!r}")
     if isinstance(results, dict):
