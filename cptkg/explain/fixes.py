@@ -257,14 +257,10 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
     else:  # one at a time, only as far as needed
         judged = (check_claims(kb, [c], engine=eng)[0] for c in to_judge)
     out = []
+    empty = None
     for s, c in todo:
         if c is _EMPTY:
-            # nothing on the claim can be billed: say so rather than offer nothing
-            s.verified, s.result_status = True, "empty"
-            s.message = s.message[0].upper() + s.message[1:] + ": no line of this claim can be billed as documented."
-            out.append(s)
-            if len(out) >= limit:
-                break
+            empty = empty or s
             continue
         if c is None:
             continue
@@ -276,6 +272,12 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
             out.append(s)
             if len(out) >= limit:
                 break
+    if not out and empty is not None:
+        # nothing on the claim can be billed: say so rather than offer nothing (only then: beside a
+        # fix that bills something, "no line can be billed" would contradict it)
+        empty.verified, empty.result_status = True, "empty"
+        empty.message = empty.message[0].upper() + empty.message[1:] + ": no line of this claim can be billed as documented."
+        out.append(empty)
     return out
 
 

@@ -15,6 +15,8 @@ failed.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +75,25 @@ def _val(t, b):
 
 def _fact_text(pred: str, args) -> str:
     return f"{pred}({', '.join('_' if a is None else repr(a) if isinstance(a, str) else str(a) for a in args)})"
+
+
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_OP_WORDS = {  # (for dates, for other values)
+    "<": ("is before", "is less than"), "<=": ("is on or before", "is at most"),
+    ">": ("is after", "is more than"), ">=": ("is on or after", "is at least"),
+    "=": ("is", "is"), "!=": ("is not", "is not"),
+}
+
+
+def compared(left, op: str, right) -> str:
+    """A comparison of two values in words.
+
+    >>> compared("2024-01-10", "<", "2024-01-10"), compared(3, ">", 1), compared(1, "!=", 2)
+    ('2024-01-10 is before 2024-01-10', '3 is more than 1', '1 is not 2')
+    """
+    dates = all(isinstance(v, str) and _DATE_TEXT.match(v) for v in (left, right))
+    words = _OP_WORDS.get(op, (op, op))[0 if dates else 1]
+    return f"{left} {words} {right}"
 
 
 class Explainer:
@@ -265,9 +286,12 @@ class Explainer:
     def _failure(self, rule: Rule, item, bindings: list[dict]) -> dict:
         """The failed condition in words, over every binding that reached it."""
         because = None
+        kind = "fact"
         if isinstance(item, Comparison):
-            alts = [f"{_val(item.left, b)} {item.op} {_val(item.right, b)}" for b in bindings[:5]]
-            cond = "none of these holds: " + "; ".join(dict.fromkeys(alts))
+            kind = "comparison"
+            alts = [compared(_val(item.left, b), item.op, _val(item.right, b)) for b in bindings[:5]]
+            alts = list(dict.fromkeys(alts))
+            cond = alts[0] if len(alts) == 1 else "none of these holds: " + "; ".join(alts)
         else:
             pats = list(dict.fromkeys(self._pattern(item.atom, b) for b in bindings))[:6]
             texts = [self._words(item.atom.pred, p) for p in pats]
@@ -281,7 +305,7 @@ class Explainer:
             else:
                 cond = "none of these holds: " + "; ".join(texts)
         rid = rule.meta.id or rule.head.pred
-        return {"rule": rid, "message": f"{rid} does not apply: {cond}", "failed": str(item), "condition": cond,
+        return {"rule": rid, "message": f"{rid} does not apply: {cond}", "failed": str(item), "condition": cond, "kind": kind,
                 "because": because, "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
                 "sources": self._rule_sources(rule)}
 

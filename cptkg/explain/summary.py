@@ -98,6 +98,8 @@ def why_not_summary(why_not: list[dict]) -> list[str]:
     """A rejected line's why-not in words, each failed condition once; raw logic folded away."""
     out: list[str] = []
     for w in why_not:
+        if w.get("kind") == "comparison":
+            continue  # a date or number compared ("2024-01-10 is before 2024-01-10"): the denial's message says it in context
         cond = (w.get("condition") or "").strip()
         if cond.startswith("it is the case that "):
             cond = cond[len("it is the case that "):]

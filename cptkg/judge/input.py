@@ -257,6 +257,8 @@ def _explain(err: dict) -> str:
         allowed = err.get("ctx", {}).get("expected", "")
         return f"'{str(inp)[:40]}' is not one of {allowed}"
     if t in ("int_type", "int_parsing"):
+        if isinstance(inp, bool) or inp is None:  # as JSON spells it, not Python
+            return f"must be a whole number, got {'true' if inp is True else 'false' if inp is False else 'null'}"
         return f"must be a whole number, got {_typename(inp)} {str(inp)[:40]!r}"
     if t == "string_type":
         return f"must be text, got {masked(inp)}"

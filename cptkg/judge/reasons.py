@@ -86,6 +86,15 @@ def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
         cited = [s for s in cited if s not in others]
         if pred in _ADDS_OWN:
             cited += [s for s in sorted(own) if s not in cited]
+    # a sentence about particular codes (ont:mapsTo) is cited by a firing about one of them only:
+    # a 95991 denied for its performer does not cite the 62370 procedure sentence the rule also names
+    codes = set(kb.codes())
+    bound_codes = values & codes
+    if bound_codes:
+        kept = [s for s in cited if s not in kb.sources or not (set(kb.sources[s].maps_to) & codes)
+                or set(kb.sources[s].maps_to) & bound_codes]
+        if any(s in kb.sources for s in kept):
+            cited = kept
     return [kb.sources[s] for s in dict.fromkeys(cited) if s in kb.sources]
 
 

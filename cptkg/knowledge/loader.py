@@ -161,6 +161,10 @@ class KnowledgeBase:
                 if lab is not None:
                     out = str(lab)
                     break
+            else:  # an input value ("physical_therapist") reads as the label of the term it stands for
+                named = [t for t, v in self.facts.get("input_value", ()) if v == term]
+                if len(named) == 1:
+                    out = self.label(named[0])
             memo[term] = out
         return out
 

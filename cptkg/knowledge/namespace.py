@@ -51,6 +51,8 @@ class ONT(DefinedNamespace):
     resolution: URIRef
     inFamily: URIRef
     mayBePerformedBy: URIRef
+    performersListed: URIRef
+    repeatBy: URIRef
     coversService: URIRef
     requiresService: URIRef
     requiresSkill: URIRef
