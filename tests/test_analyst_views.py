@@ -82,7 +82,10 @@ def test_finder_cites_the_sources_of_the_rules_that_fired_for_the_code(kb):
     code = res["codes"][0]
     assert code["code"] == "62369"
     cited = " ".join(r["source"] for r in code["reasons"])
-    assert "CPT62360" not in cited and "CPT 62367" not in cited and "guide §1" in cited
+    # a sentence about particular codes is cited for those codes only (reasons.firing_sources):
+    # not the 62360 or 62367 descriptors, nor §1's sentence on when to report 95990/95991
+    assert "CPT62360" not in cited and "CPT 62367" not in cited and "guide §1" not in cited
+    assert "What may be billed together" in cited
 
 
 def test_finder_shows_the_checker_verdict_and_warnings_for_the_inferred_code(kb):

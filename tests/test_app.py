@@ -40,7 +40,8 @@ def test_sidebar_lists_the_analyst_pages_first_then_an_advanced_section():
     assert not at.exception
     nav = at.session_state["nav"]
     assert list(nav) == ["Analyst", "Advanced"]
-    assert nav["Analyst"][:5] == ["Claim checker", "Code finder", "Knowledge graph", "Batch", "Rules and sources"]
+    assert nav["Analyst"] == ["Claim checker", "Code finder", "Knowledge graph", "Batch", "Questions",
+                              "Rules and sources"]
     assert nav["Advanced"] == ["Query console", "Rule text (Datalog)", "Export"]
 
 

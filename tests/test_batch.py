@@ -90,15 +90,16 @@ def test_history_applies_to_every_claim_of_the_patient(tmp_path):
 
 
 def test_modifiers_split_on_semicolon_bar_or_space(tmp_path):
-    body = ("A,P1,1,J7799,2024-02-01,D1,physician,1,59;KD\n"
-            "B,P2,1,J7799,2024-02-01,D1,physician,1,59|kd\n"
-            "C,P3,1,J7799,2024-02-01,D1,physician,1,59\n"
-            "D,P4,1,J7799,2024-02-01,D1,physician,1,59 KD\n")
+    # each drug billed with its refill (line 1), where KD is required of it
+    body = "".join(f"{c},P{n},1,95990,2024-02-01,D1,physician,1,\n{c},P{n},2,J7799,2024-02-01,D1,physician,1,{m}\n"
+                   for n, (c, m) in enumerate((("A", "59;KD"), ("B", "59|kd"), ("C", "59"), ("D", "59 KD"))))
     res, rows = _run(tmp_path, body)
-    assert "drug.kd-modifier" not in rows[0]["rules"]
-    assert "drug.kd-modifier" not in rows[1]["rules"]
-    assert "drug.kd-modifier" in rows[2]["rules"]
-    assert "drug.kd-modifier" not in rows[3]["rules"]
+    drug = [r for r in rows if r["code"] == "J7799"]
+    assert len(drug) == 4
+    assert "drug.kd-modifier" not in drug[0]["rules"]
+    assert "drug.kd-modifier" not in drug[1]["rules"]
+    assert "drug.kd-modifier" in drug[2]["rules"]
+    assert "drug.kd-modifier" not in drug[3]["rules"]
 
 
 def test_parquet_in_and_out(tmp_path):
