@@ -95,7 +95,11 @@ def _compare(reference, got):
 def test_generated_claims_reach_every_verdict_rule(reference, kb):
     fired = {r for v in reference.values() for r in v[1] + v[3]}
     verdict_rules = {r.meta.id for r in kb.check_program.rules if r.head.pred in ("reject", "warn")}
-    assert verdict_rules - fired == set()
+    # role.not-listed denies a role missing from a code's stated performer list; the pump pack's
+    # lists (62367-62369) name every role its claims may give, so no claim of this pack reaches it
+    # (a rule case of claim.cases.yaml states a list to pin it on the interactive engines)
+    unreachable = {"role.not-listed"}
+    assert verdict_rules - fired == unreachable
     statuses = {v[0] for v in reference.values()}
     assert statuses == {"accepted", "rejected"}
 

@@ -118,19 +118,96 @@ def _render_rules(program: Program, names: _Names, skip: set[int], bind: set[int
     return parts
 
 
-def _render_facts(facts: Facts, program: Program, names: _Names, skip: set[str]) -> str:
-    used = program.used_predicates()
+def _render_facts(facts: Facts, program: Program, names: _Names, skip: set[str], used: set[str] | None = None,
+                  memo: dict | None = None, row_filters: dict | None = None) -> str:
+    """The facts of the predicates ``used`` as clingo text.
+
+    ``memo`` (pred -> (the row set, its text)) keeps the text of a row set
+    that comes back unchanged: the knowledge base's facts are the same set
+    objects at every evaluation, only a request's are new.
+    """
+    used = program.used_predicates() if used is None else used
     out = []
     for pred, rows in facts.items():
         if pred not in used or pred in skip:
             continue
+        if memo is not None:
+            got = memo.get(pred)
+            if got is not None and got[0] is rows and got[1] == len(rows):
+                if got[2]:
+                    out.append(got[2])
+                continue
         n = names(pred)
-        for row in rows:
-            out.append(f"{n}({','.join(map(const, row))})." if row else f"{n}.")
+        pats = row_filters.get(pred) if row_filters else None
+        kept = rows if pats is None else [row for row in rows if any(
+            len(pat) == len(row) and all(v is None or v == x for v, x in zip(pat, row)) for pat in pats)]
+        text = "\n".join(f"{n}({','.join(map(const, row))})." if row else f"{n}." for row in kept)
+        if memo is not None and len(rows) > 8:  # request facts are few and new each time
+            memo[pred] = (rows, len(rows), text)
+        if text:
+            out.append(text)
     for f in program.facts:
         if f.head.pred not in program.idb:  # the others go with their stratum's rules
             out.append(_atom(names(f.head.pred), [const(a.value) for a in f.head.args]) + ".")
     return "\n".join(out)
+
+
+#: strata grounded per call: the deadline is checked between calls, and each call costs
+#: about 0.1 ms (grounding 34 strata one by one took 15.7 ms a claim, all at once 12.4 ms)
+GROUND_CHUNKS = 4
+
+
+class _Prepared:
+    """What an evaluation of one program renders the same way every time: names, rule text, shows."""
+
+    def __init__(self, program: Program, skip: set[int], bind: set[int], show_preds: tuple):
+        self.names = names = _Names()
+        for p in program.edb:
+            names(p)
+        for p in program.idb:
+            names(p)
+        parts = _render_rules(program, names, skip, bind)
+        order = [f"s{i}" for i in range(len(program.strata)) if f"s{i}" in parts]
+        size = max(1, -(-len(order) // GROUND_CHUNKS))
+        self.chunks = [(f"g{i}", "\n".join(line for name in order[i:i + size] for line in parts[name]))
+                       for i in range(0, len(order), size)]
+        shows = [f"#show {names(p)}/{program.idb[p]}." for p in show_preds]
+        shows += [f"#show r{k}/{len(program.rules[k].variables())}." for k in sorted(bind)]
+        self.shows = "\n".join(shows)
+        # facts only the precomputed (static) rules read are not needed: their results come as facts
+        self.used = {r.head.pred for k, r in enumerate(program.rules) if k not in skip}
+        for k, r in enumerate(program.rules):
+            if k not in skip:
+                self.used.update(b.atom.pred for b in r.body if isinstance(b, Literal))
+        self.used |= {f.head.pred for f in program.facts}
+        # a predicate every dynamic rule reads with a constant in some place needs only the
+        # rows with one of those constants there (instance_of(R, "Route"): the routes, not every term)
+        patterns: dict[str, set] = {}
+        for k, r in enumerate(program.rules):
+            if k in skip:
+                continue
+            for b in r.body:
+                if isinstance(b, Literal):
+                    patterns.setdefault(b.atom.pred, set()).add(
+                        tuple(a.value if isinstance(a, Const) else None for a in b.atom.args))
+        self.row_filters = {p: pats for p, pats in patterns.items()
+                            if all(any(v is not None for v in pat) for pat in pats)
+                            and p not in {r.head.pred for r in program.rules}}
+        self.facts_memo: dict = {}
+
+
+_prep_lock = threading.Lock()
+
+
+def _prepared(program: Program, skip: set[int], bind: set[int], show_preds: tuple) -> _Prepared:
+    """The :class:`_Prepared` of this program, static part and bindings asked for (kept on the program)."""
+    key = (frozenset(skip), frozenset(bind), show_preds)
+    with _prep_lock:
+        cache = program.__dict__.setdefault("_clingo_prepared", {})
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = _Prepared(program, skip, bind, show_preds)
+        return got
 
 
 def _value(sym):
@@ -156,33 +233,22 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
     else:
         bind = set()
     bind -= skip
-    names = _Names()
     static_preds = set(static.facts) if static is not None else set()
     # Static facts replace the static rules; a predicate derived both by a
     # static and a dynamic rule cannot exist (the latter makes it dynamic).
     all_facts = dict(facts)
     if static is not None:
         all_facts.update(static.facts)
-    for p in program.edb:
-        names(p)
-    for p in program.idb:
-        names(p)
-    parts = _render_rules(program, names, skip, bind)
-    shows = [f"#show {names(p)}/{program.idb[p]}." for p in preds if p in program.idb and p not in static_preds]
-    shows += [f"#show r{k}/{len(program.rules[k].variables())}." for k in sorted(bind)]
-    # A predicate used but defined by no rule or fact is declared empty, as
-    # clingo would otherwise warn and pyDatalog raise.
+    prep = _prepared(program, skip, bind, tuple(p for p in preds if p in program.idb and p not in static_preds))
+    names = prep.names
     ctl = clingo.Control(["--warn=none", "--models=1"])
     holder.append(ctl)
-    ctl.add("base", [], _render_facts(all_facts, program, names, set()) + "\n" + "\n".join(shows))
-    order = [f"s{i}" for i in range(len(program.strata))]
-    for name in order:
-        if name in parts:
-            ctl.add(name, [], "\n".join(parts[name]))
+    ctl.add("base", [], _render_facts(all_facts, program, names, set(), prep.used, prep.facts_memo, prep.row_filters)
+            + "\n" + prep.shows)
+    for name, text in prep.chunks:
+        ctl.add(name, [], text)
     ctl.ground([("base", [])])
-    for name in order:
-        if name not in parts:
-            continue
+    for name, _ in prep.chunks:
         if cancelled.is_set() or time.monotonic() > deadline:
             raise EvaluationTimeout("")
         ctl.ground([(name, [])])

@@ -69,7 +69,7 @@ def run(kb, kind: str, request_facts: Facts, want: Iterable[str] | None, rule_bi
     given, only the edits naming them are evaluated.
     """
     engine = engines.get(engine) if not isinstance(engine, Engine) else engine
-    sliced = codes is not None
+    sliced = codes is not None and bool(kb.edit_tables)  # nothing to slice without edit tables
     facts = dict(_shared(kb, sliced))
     facts.update(_with_edits(kb, request_facts, codes) if sliced else request_facts)
     return engine.evaluate(program_of(kb, kind), facts, want=want, rule_bindings=rule_bindings,
@@ -94,7 +94,7 @@ def run_many(kb, kind: str, requests: list[Facts], want: Iterable[str] | None, r
     ``codes``: per request, the codes it bills (as for :func:`run`).
     """
     engine = engines.get(engine) if not isinstance(engine, Engine) else engine
-    sliced = codes is not None
+    sliced = codes is not None and bool(kb.edit_tables)
     if sliced:
         requests = [_with_edits(kb, r, c) for r, c in zip(requests, codes)]
     return engine.evaluate_many(program_of(kb, kind), _shared(kb, sliced), requests, _inputs(kb, kind, sliced),

@@ -9,12 +9,15 @@ facts about those edits only — with a payer's quarterly table loaded
 dozen. Which properties name a code or a code group is data: the core
 ontology's ``ont:namesCode`` and ``ont:namesCodeGroup`` sub-properties.
 
-Two kinds of edits are indexed alike: the pack's own (facts of the KB
-graph) and the edit tables loaded over it (``--edits``; rows of
-:class:`cptkg.knowledge.edit_files.ImportedEdits`, never turned into facts
-one by one). The slice is exact for rules that reach an edit only through a
-code it names; ``tests/test_edit_slicing.py`` judges generated claims with
-and without slicing and requires the same verdicts, reasons and bindings.
+The edits sliced are those of the edit tables loaded over the pack
+(``--edits``; rows of :class:`cptkg.knowledge.edit_files.ImportedEdits`,
+never turned into facts one by one); the pack's own few dozen edits stay
+shared, so the rules reading only them keep being evaluated once per KB
+(slicing them too made a pack-only claim slower, 26 -> 28 ms, for no
+gain). The slice is exact
+for rules that reach an edit only through a code it names;
+``tests/test_edit_files.py`` judges generated claims with and without
+slicing and requires the same verdicts, reasons and messages.
 """
 from __future__ import annotations
 
@@ -47,40 +50,29 @@ class _Table:
 
 @dataclass
 class EditIndex:
-    """Facts about edits kept apart, and the edits each code or group brings in."""
+    """The pack's facts every request shares, and the loaded edit tables indexed by code and group."""
 
-    #: the pack's facts without the rows about an edit
+    #: the pack's facts, less the predicates edit tables give rows to
     shared: dict[str, set[tuple]]
-    #: pack edit -> its fact rows (predicate, row)
-    about: dict[object, list[tuple[str, tuple]]]
-    by_code: dict[object, set] = field(default_factory=dict)
-    by_group: dict[object, set] = field(default_factory=dict)
     #: code -> groups listing it
     groups_of: dict[object, set] = field(default_factory=dict)
-    #: predicates with rows about edits: each claim brings its own (engines treat them as inputs)
+    #: predicates edit tables give rows to: each request brings its own (engines treat them as inputs)
     predicates: set[str] = field(default_factory=set)
-    #: for those predicates, their rows about no edit (every claim gets them)
+    #: the pack's rows of those predicates (every request gets them)
     shared_rows: dict[str, set[tuple]] = field(default_factory=dict)
     tables: list[_Table] = field(default_factory=list)
 
     def facts_for(self, codes) -> dict[str, set[tuple]]:
         """The facts a claim billing ``codes`` needs beyond :attr:`shared`.
 
-        Every predicate with rows about edits is present: its rows about no
-        edit, and the rows of the edits naming one of ``codes``.
+        Every predicate edit tables give rows to is present: the pack's rows,
+        and the rows of the table edits naming one of ``codes``, directly or
+        through a group listing it.
         """
         out = {p: set(rows) for p, rows in self.shared_rows.items()}
         groups = set()
         for c in codes:
             groups |= self.groups_of.get(c, set())
-        mine: set = set()
-        for c in codes:
-            mine |= self.by_code.get(c, set())
-        for g in groups:
-            mine |= self.by_group.get(g, set())
-        for e in mine:
-            for pred, row in self.about[e]:
-                out[pred].add(row)
         for t in self.tables:
             rows: set[int] = set()
             for c in codes:
@@ -115,31 +107,17 @@ def column_predicates(ontology, properties: dict) -> tuple[set[str], set[str]]:
 
 
 def build(facts: dict[str, set[tuple]], code_preds: set[str], group_preds: set[str], tables=()) -> EditIndex:
-    """Split the pack's ``facts`` into those about no edit and an index of those about edits; index ``tables``."""
-    edits = {row[0] for p in EDIT_PREDICATES for row in facts.get(p, ())}
-    shared: dict[str, set[tuple]] = {}
-    about: dict[object, list[tuple[str, tuple]]] = {e: [] for e in edits}
-    predicates: set[str] = set()
-    for pred, rows in facts.items():
-        mine = [r for r in rows if r and r[0] in edits] if edits else []
-        if not mine:
-            shared[pred] = rows
-            continue
-        predicates.add(pred)
-        shared[pred] = rows.difference(mine)
-        for r in mine:
-            about[r[0]].append((pred, r))
-    idx = EditIndex(shared=shared, about=about)
-    for pred in code_preds:
-        for e, code in facts.get(pred, ()):
-            if e in edits:
-                idx.by_code.setdefault(code, set()).add(e)
-    for pred in group_preds:
-        for e, group in facts.get(pred, ()):
-            if e in edits:
-                idx.by_group.setdefault(group, set()).add(e)
+    """Index the edit ``tables`` loaded over the pack by the codes and groups their edits name.
+
+    The pack's own facts, its own edits among them, stay shared by every
+    request (a pack holds a few dozen edits; their rules are evaluated once
+    per KB). The predicates an edit table gives rows to become request
+    inputs, and the pack's rows of those predicates come with each request.
+    """
+    idx = EditIndex(shared=dict(facts))
     for group, code in facts.get(GROUP_MEMBER, ()):
         idx.groups_of.setdefault(code, set()).add(group)
+    predicates: set[str] = set()
     for edits_file in tables:
         t = _Table(edits_file)
         predicates |= {"instance_of", *EDIT_PREDICATES, *edits_file.columns}
@@ -152,5 +130,5 @@ def build(facts: dict[str, set[tuple]], code_preds: set[str], group_preds: set[s
                     target.setdefault(v, []).append(i)
         idx.tables.append(t)
     idx.predicates = predicates
-    idx.shared_rows = {p: shared.pop(p, set()) for p in predicates}
+    idx.shared_rows = {p: idx.shared.pop(p, set()) for p in predicates}
     return idx

@@ -27,8 +27,10 @@ from datalog_conformance import TestCase as SuiteCase, YamlTestRunner, get_tests
 from devtools.conformance import CptkgEvaluator, dialect_for_source  # noqa: E402
 
 GROUPS = ("basic", "negation", "recursion", "errors")
-#: per distinct program; lubm (103,074 facts) needs ~40 s on a loaded 2-core machine
-TIMEOUT = float(os.environ.get("CPTKG_CONFORMANCE_TIMEOUT", "90"))
+#: per distinct program; lubm (103,074 facts) needs ~40 s on a loaded 2-core machine, hmmer's
+#: points-to analysis 45 s on clingo on a quiet one (both hmmer cases timed out at 90 s under a
+#: load average of 13 in one CI run): the limit leaves room for a busy machine
+TIMEOUT = float(os.environ.get("CPTKG_CONFORMANCE_TIMEOUT", "240"))
 
 _ARITH = "arithmetic over variables; our rule language has no arithmetic (outside the subset)"
 _HMMER = ("pyDatalog does not finish within the time limit (nor within 500 s when tried): 52,153 facts, "
