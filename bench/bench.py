@@ -100,7 +100,8 @@ def explorer_in_browser(engine: str) -> dict[str, float] | None:
     server (the KB is loaded then) and for a second visit; and from clicking
     "Check claim" to the verdict and fixes shown. None when Debian's chromium
     or Playwright is missing. The server is started as ``scripts/app.sh``
-    starts it, without the install step.
+    starts it (the KB warming up beside it), without the install step; the
+    first visit comes as soon as the server answers its health check.
     """
     import signal
     import socket
@@ -115,7 +116,7 @@ def explorer_in_browser(engine: str) -> dict[str, float] | None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "cptkg.faces.explorer.serve", "--server.address", "127.0.0.1",
                              "--server.port", str(port), "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, env=dict(os.environ, CPTKG_ENGINE=engine), stdout=subprocess.DEVNULL,

@@ -6,10 +6,12 @@
 # puts app.py's folder first on sys.path, so this checkout's cptkg is the one imported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ARGS=(run app.py --server.address 127.0.0.1 --server.port "${PORT:-8501}"
+# `streamlit run app.py`, with the knowledge base loaded beside the starting server
+# (cptkg/faces/explorer/serve.py), so the first visitor does not wait for it.
+ARGS=(--server.address 127.0.0.1 --server.port "${PORT:-8501}"
       --server.headless true --browser.gatherUsageStats false "$@")
-if [ -n "${CPTKG_PYTHON:-}" ]; then exec "$CPTKG_PYTHON" -m streamlit "${ARGS[@]}"; fi
+if [ -n "${CPTKG_PYTHON:-}" ]; then exec "$CPTKG_PYTHON" -m cptkg.faces.explorer.serve "${ARGS[@]}"; fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e .
-exec .venv/bin/streamlit "${ARGS[@]}"
+exec .venv/bin/python -m cptkg.faces.explorer.serve "${ARGS[@]}"
