@@ -64,8 +64,27 @@ def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
     are added (the sentence that states the edit); a code's own descriptor
     is a fact the proof cites where the code's facts are read.
     """
-    cited = list(rule.meta.source)
     values = set(dict.fromkeys(v for v in bindings.values() if isinstance(v, str)))
+    # the answer depends on the rule and on which entities and codes the firing binds: remembered
+    # per KB (a batch asks the same question thousands of times); firings binding an edit-table
+    # edit are not remembered (a table has hundreds of thousands)
+    memo = kb.cache.setdefault("firing_sources", {})
+    known = kb.cache.get("entity_values")
+    if known is None:
+        known = kb.cache["entity_values"] = frozenset(kb.codes()).union(*(_entities(kb).values()))
+    key = (id(rule), frozenset(values & known))
+    if not kb.edit_tables:
+        got = memo.get(key)
+        if got is not None and got[0] is rule:
+            return list(got[1])
+    out = _firing_sources(kb, rule, values)
+    if not kb.edit_tables:
+        memo[key] = (rule, tuple(out))
+    return out
+
+
+def _firing_sources(kb: KnowledgeBase, rule: Rule, values: set) -> list:
+    cited = list(rule.meta.source)
     # edits of the edit tables loaded over the pack (--edits) are not KB facts: looked up by value
     imported: dict[str, set[str]] = {}
     if kb.edit_tables:
@@ -88,7 +107,9 @@ def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
             cited += [s for s in sorted(own) if s not in cited]
     # a sentence about particular codes (ont:mapsTo) is cited by a firing about one of them only:
     # a 95991 denied for its performer does not cite the 62370 procedure sentence the rule also names
-    codes = set(kb.codes())
+    codes = kb.cache.get("code_set")
+    if codes is None:
+        codes = kb.cache["code_set"] = frozenset(kb.codes())
     bound_codes = values & codes
     if bound_codes:
         kept = [s for s in cited if s not in kb.sources or not (set(kb.sources[s].maps_to) & codes)

@@ -35,7 +35,6 @@ from cptkg.knowledge.edit_files import EditFileError, read_edit_file
 from cptkg.knowledge.namespace import KB, ONT, SRC
 from cptkg.knowledge.pack import RULE_KINDS, FamilyPack, PackError, locate, read_pack
 from cptkg.rules.ast import Rule
-from cptkg.rules.parser import RuleSyntaxError, parse_file
 from cptkg.rules.program import Program, RuleLoadError, build_program
 
 NAMESPACES = (str(KB), str(ONT._NS), str(SRC))
@@ -130,6 +129,16 @@ class KnowledgeBase:
     # (the pack's rules/titles.yaml)
     rule_titles: dict[str, str] = field(default_factory=dict)
     rule_verdicts: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        # a KB read from the KB cache parses its graphs when they are first asked for
+        if name in ("ontology_graph", "kb_graph", "graph") and "_graphs_of" in self.__dict__:
+            with _graph_lock:
+                if name not in self.__dict__:
+                    onto, kbg, full, _ = _pack_graphs(self.__dict__["_graphs_of"])
+                    self.__dict__.update(ontology_graph=onto, kb_graph=kbg, graph=full)
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def rule_title(self, rule_id: str) -> str:
         """A rule's title in billing words (rules/titles.yaml); a rule without one reads as its message's start."""
@@ -457,12 +466,17 @@ def _sources(graph: Graph) -> dict[str, Source]:
     return out
 
 
-def _load_rules(path: Path, pack: FamilyPack, edb: dict[str, int], verdicts: dict[str, str], sources: set[str]) -> Program:
-    shown = pack.shown(path)
-    try:
-        clauses = parse_file(path, shown)
-    except RuleSyntaxError as e:
-        raise KBLoadError(f"rule syntax error: {e}") from None
+def _load_rules(path: Path, pack: FamilyPack, edb: dict[str, int], verdicts: dict[str, str], sources: set[str],
+                clauses: list[Rule] | None = None) -> Program:
+    """The checked program of a rule file (``clauses``: the file already parsed, from the KB cache)."""
+    if clauses is None:
+        from cptkg.rules.parser import RuleSyntaxError, parse_file  # lark: only when a rule file is parsed
+
+        shown = pack.shown(path)
+        try:
+            clauses = parse_file(path, shown)
+        except RuleSyntaxError as e:
+            raise KBLoadError(f"rule syntax error: {e}") from None
     try:
         prog = build_program(clauses, edb, require_meta=True, known_sources=sources,
                              coded_heads={n for n, v in verdicts.items() if v == "reject"})
@@ -471,6 +485,7 @@ def _load_rules(path: Path, pack: FamilyPack, edb: dict[str, int], verdicts: dic
     for r in prog.rules:
         if r.head.pred in verdicts and r.head.arity != 1:
             raise KBLoadError(f"{r.where}: verdict predicate {r.head.pred} takes one argument")
+    prog.clauses = list(clauses)  # as parsed, for the KB cache
     return prog
 
 
@@ -509,22 +524,12 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     kb_files = pack.kb_files()
     if not pack.core_ontology_files() or not kb_files:
         raise KBLoadError(f"{pack.root}: no ontology or KB Turtle files (ontology/*.ttl, kb/*.ttl)")
-    onto = Graph()
-    kbg = Graph()
-    subject_file: dict[str, str] = {}
-    for path in onto_files:
-        g = _parse_turtle(path, pack)
-        onto += g
-        for subj in set(g.subjects()):
-            subject_file.setdefault(str(subj), pack.shown(path))
-    for path in kb_files:
-        g = _parse_turtle(path, pack)
-        kbg += g
-        for subj in set(g.subjects()):
-            subject_file.setdefault(str(subj), pack.shown(path))
-    full = Graph()
-    full += onto
-    full += kbg
+    cache_key = kb_cache_key(pack) if not edit_paths and shacl != "always" else None
+    if cache_key is not None:
+        cached = _from_kb_cache(pack, cache_key)
+        if cached is not None:
+            return cached
+    onto, kbg, full, subject_file = _pack_graphs(pack)
     props, edb, verdicts = _declared_predicates(onto)
     edit_files = []
     for path in edit_paths:
@@ -538,8 +543,6 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         full += ef.graph
         for subj in set(ef.graph.subjects()):
             subject_file.setdefault(str(subj), path.name)
-    for prefix, ns in (("ont", ONT._NS), ("kb", KB), ("src", SRC), ("skos", SKOS), ("owl", OWL), ("dct", DCTERMS)):
-        full.bind(prefix, ns)
     shapes = Graph()
     for path in pack.shape_files():
         if path.exists():
@@ -587,6 +590,131 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     kbo.rule_titles, kbo.rule_verdicts = _rule_titles(pack)
     kbo.phrases = {str(name): str(ph) for pred, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(pred, ONT.phrase)}
+    if cache_key is not None:
+        _write_kb_cache(kbo, cache_key, {"claim": programs["claim"].clauses, "encounter": programs["encounter"].clauses})
+    return kbo
+
+
+def _pack_graphs(pack: FamilyPack) -> tuple[Graph, Graph, Graph, dict[str, str]]:
+    """The pack's ontology graph, KB graph, their union, and the file each subject is first stated in."""
+    onto = Graph()
+    kbg = Graph()
+    subject_file: dict[str, str] = {}
+    for path in pack.ontology_files():
+        g = _parse_turtle(path, pack)
+        onto += g
+        for subj in set(g.subjects()):
+            subject_file.setdefault(str(subj), pack.shown(path))
+    for path in pack.kb_files():
+        g = _parse_turtle(path, pack)
+        kbg += g
+        for subj in set(g.subjects()):
+            subject_file.setdefault(str(subj), pack.shown(path))
+    full = Graph()
+    full += onto
+    full += kbg
+    for prefix, ns in (("ont", ONT._NS), ("kb", KB), ("src", SRC), ("skos", SKOS), ("owl", OWL), ("dct", DCTERMS)):
+        full.bind(prefix, ns)
+    return onto, kbg, full, subject_file
+
+
+# ------------------------------------------------------------------ the KB cache
+# A loaded pack (no edit files) is kept as JSON under a SHA-256 of every file it
+# is made of and of the loader's own code: a start reads it instead of parsing
+# the Turtle and the rule files (the graphs are parsed later, if a command asks
+# for them: explanations, exports, the explorer's graph). Data only, never a
+# pickle; written atomically; a file that does not match is ignored; safe to
+# delete. A pack is cached only after it loaded and passed its SHACL shapes.
+
+KB_CACHE_VERSION = "kb-cache-1"
+
+
+def kb_cache_key(pack: FamilyPack) -> str:
+    """SHA-256 over the pack's files and the code that turns them into a KB (knowledge/ and rules/)."""
+    h = hashlib.sha256(f"{KB_CACHE_VERSION}\0".encode())
+    code = [Path(__file__), *sorted(Path(__file__).parent.glob("*.py")),
+            *sorted((Path(__file__).parent.parent / "rules").glob("*.py"))]
+    for p in sorted({*pack.version_files(), *pack.shape_files(), pack.root / "family.yaml"}) + code:
+        if p.exists():
+            h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _kb_cache_file(key: str) -> Path:
+    return cache_dir() / f"{KB_CACHE_VERSION}-{key}.json"
+
+
+def _write_kb_cache(kbo: "KnowledgeBase", key: str, clauses: dict) -> None:
+    from cptkg.rules.ast import rule_data
+
+    labels = {}
+    for rows in kbo.facts.values():
+        for row in rows:
+            for v in row:
+                if isinstance(v, str) and v not in labels:
+                    labels[v] = kbo.label(v)
+    data = {
+        "key": key, "version": kbo.version,
+        "facts": {p: [list(r) for r in rows] for p, rows in kbo.facts.items()},
+        "fact_sources": [[p, list(r), list(srcs)] for (p, r), srcs in kbo._fact_sources.items()],
+        "edb": kbo.edb, "verdicts": kbo.verdicts,
+        "sources": [vars(s) | {"maps_to": list(s.maps_to)} for s in kbo.sources.values()],
+        "clauses": {k: [rule_data(r) for r in v] for k, v in clauses.items()},
+        "declared_types": kbo.check_program.declared_types,
+        "properties": {k: str(v) for k, v in kbo.properties.items()},
+        "input_predicates": {k: sorted(v) for k, v in kbo.input_predicates.items()},
+        "phrases": kbo.phrases, "subject_file": kbo.subject_file,
+        "rule_titles": kbo.rule_titles, "rule_verdicts": kbo.rule_verdicts, "labels": labels,
+    }
+    target = _kb_cache_file(key)
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+        os.replace(tmp, target)
+    except (OSError, TypeError, ValueError):
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _from_kb_cache(pack: FamilyPack, key: str) -> "KnowledgeBase | None":
+    """The KB the cache holds for ``key`` (graphs parsed when first asked for), or None."""
+    from cptkg.rules.ast import rule_of
+
+    try:
+        data = json.loads(_kb_cache_file(key).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        edb, verdicts = {str(k): int(v) for k, v in data["edb"].items()}, dict(data["verdicts"])
+        sources = {}
+        for s in data["sources"]:
+            s = dict(s)
+            s["maps_to"] = tuple(s.get("maps_to", ()))
+            sources[s["id"]] = Source(**s)
+        programs = {}
+        for kind, stem in RULE_KINDS.items():
+            clauses = [rule_of(r) for r in data["clauses"][kind]]
+            programs[kind] = _load_rules(pack.rule_file(stem), pack, edb, verdicts, set(sources), clauses)
+            programs[kind].declared_types = {str(k): list(v) for k, v in data["declared_types"].items()}
+        facts = {str(p): {tuple(r) for r in rows} for p, rows in data["facts"].items()}
+        kbo = KnowledgeBase(root=pack.root, ontology_graph=None, kb_graph=None, graph=None, facts=facts, edb=edb,
+                            verdicts=verdicts, sources=sources, check_program=programs["claim"],
+                            infer_program=programs["encounter"], rule_files=pack.rule_files(),
+                            subject_file=dict(data["subject_file"]), version=str(data["version"]), pack=pack)
+        kbo._fact_sources = {(str(p), tuple(r)): list(srcs) for p, r, srcs in data["fact_sources"]}
+        kbo.properties = {str(k): URIRef(v) for k, v in data["properties"].items()}
+        kbo.input_predicates = {str(k): set(v) for k, v in data["input_predicates"].items()}
+        kbo.phrases = dict(data["phrases"])
+        kbo.rule_titles, kbo.rule_verdicts = dict(data["rule_titles"]), dict(data["rule_verdicts"])
+        kbo.cache["labels"] = dict(data["labels"])
+    except (OSError, ValueError, KeyError, TypeError, KBLoadError):
+        return None  # a damaged or foreign cache is a cache miss, never an error
+    # the graphs: parsed when a command first asks for them
+    for name in ("ontology_graph", "kb_graph", "graph"):
+        del kbo.__dict__[name]
+    kbo.__dict__["_graphs_of"] = pack
     return kbo
 
 
@@ -620,6 +748,7 @@ def _rule_titles(pack: FamilyPack) -> tuple[dict[str, str], dict[str, str]]:
 
 
 _lock = threading.Lock()
+_graph_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)

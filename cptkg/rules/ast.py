@@ -158,3 +158,66 @@ class Rule:
         if not self.body:
             return f"{self.head}."
         return f"{self.head} :- {', '.join(map(str, self.body))}."
+
+
+# --------------------------------------------------------------- as data
+# Parsed rules as plain JSON-able data (the KB cache keeps them so that a
+# start need not parse the rule files again): never code, never a pickle.
+
+def _term_data(t: Term) -> list:
+    return ["v", t.name] if isinstance(t, Var) else ["c", t.value]
+
+
+def _term_of(d: list) -> Term:
+    kind, value = d
+    if kind == "v" and isinstance(value, str):
+        return Var(value)
+    if kind == "c" and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return Const(value)
+    raise ValueError(f"not a term: {d!r}")
+
+
+def _atom_data(a: Atom) -> list:
+    return [a.pred, [_term_data(t) for t in a.args]]
+
+
+def _atom_of(d: list) -> Atom:
+    pred, args = d
+    if not isinstance(pred, str):
+        raise ValueError(f"not a predicate: {pred!r}")
+    return Atom(pred, tuple(_term_of(t) for t in args))
+
+
+def rule_data(rule: Rule) -> dict:
+    """A parsed rule as data (:func:`rule_of` gives it back).
+
+    >>> r = Rule(Atom("p", (Var("X"),)), (Literal(Atom("q", (Var("X"), Const(1)))), Comparison("!=", Var("X"), Const("a"))))
+    >>> rule_of(rule_data(r)) == r
+    True
+    """
+    body = []
+    for b in rule.body:
+        if isinstance(b, Literal):
+            body.append(["lit", b.negated, _atom_data(b.atom)])
+        else:
+            body.append(["cmp", b.op, _term_data(b.left), _term_data(b.right)])
+    m = rule.meta
+    return {"head": _atom_data(rule.head), "body": body, "file": rule.file, "line": rule.line,
+            "meta": {"id": m.id, "message": m.message, "source": list(m.source), "confidence": m.confidence,
+                     "fix": list(m.fix), "carc": m.carc, "group": m.group, "rarc": m.rarc, "extra": dict(m.extra)}}
+
+
+def rule_of(d: dict) -> Rule:
+    """The rule :func:`rule_data` wrote (ValueError for anything else)."""
+    body: list = []
+    for b in d["body"]:
+        if b[0] == "lit":
+            body.append(Literal(_atom_of(b[2]), bool(b[1])))
+        elif b[0] == "cmp" and b[1] in COMPARISON_OPS:
+            body.append(Comparison(b[1], _term_of(b[2]), _term_of(b[3])))
+        else:
+            raise ValueError(f"not a body item: {b!r}")
+    m = d["meta"]
+    meta = RuleMeta(id=m["id"], message=m["message"], source=list(m["source"]), confidence=m["confidence"],
+                    fix=list(m["fix"]), carc=m["carc"], group=m["group"], rarc=m["rarc"], extra=dict(m["extra"]))
+    return Rule(_atom_of(d["head"]), tuple(body), meta, str(d["file"]), int(d["line"]))
