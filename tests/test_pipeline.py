@@ -129,3 +129,19 @@ def test_the_api_judges_dicts_and_parsed_claims_alike():
     assert [x["claim_id"] for x in from_dicts] == [c["claim_id"] for c in raw]
     one = cptkg.check(raw[0], kb=kb)
     assert isinstance(one, dict) and one == from_dicts[0]
+
+
+def test_json_output_of_a_long_list_is_the_same_json_one_claim_per_line():
+    """Past INDENTED_UP_TO claims the JSON writer puts one compact claim per line (the indenting
+    encoder is Python's slow path); the value read back is the same either way."""
+    import json
+
+    from cptkg.io.writers import json as writer
+
+    results = [{"claim_id": f"C{i}", "status": "accepted", "lines": [{"line": 1, "reasons": [], "warnings": []}]}
+               for i in range(writer.INDENTED_UP_TO + 5)]
+    long_text = writer.write(results)
+    assert json.loads(long_text) == results and long_text.count("\n") == len(results) + 1
+    short = results[:3]
+    assert json.loads(writer.write(short)) == short and "\n  " in writer.write(short)
+    assert json.loads(writer.write(results[:1], was_list=False)) == results[0]
