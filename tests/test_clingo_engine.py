@@ -53,11 +53,18 @@ def test_every_rule_gives_the_tuples_and_bindings_pydatalog_gives():
 
 
 @pytest.mark.parametrize("value", ['a "quoted" code', "back\\slash\\", "two\nlines", "x). evil(1). p(\"",
-                                   "%comment", "#show p/1.", "ünïcode ✓", "", "V0", "_"])
+                                   "%comment", "#show p/1.", "ünïcode ✓", "", "V0", "_",
+                                   # clingo's reader stops at NUL and takes only UTF-8
+                                   "nul\x00inside", "\x00", "lone \ud800 surrogate",
+                                   "\ue000cptkg-hex:00", "\ue000cptkg-hex:zz"])
 def test_a_constant_comes_back_unchanged_and_never_becomes_program_text(value):
     p = prog('copy(X) :- v(X).\nmatch :- v("#show p/1.").', {"v": 1})
     m = CLINGO.evaluate(p, {"v": {(value,), (-3,)}})
     assert m.facts["copy"] == {(value,), (-3,)}
+    # equal texts stay equal, different ones stay different
+    eq = prog('same :- v(X), w(X).', {"v": 1, "w": 1})
+    assert CLINGO.evaluate(eq, {"v": {(value,)}, "w": {(value,)}}).holds("same")
+    assert not CLINGO.evaluate(eq, {"v": {(value,)}, "w": {(value + "x",)}}).holds("same")
     assert m.holds("match") == (value == "#show p/1.")
     assert set(m.facts) == {"copy", "match"}
 
@@ -161,3 +168,29 @@ def test_the_example_claim_is_judged_alike_by_both_engines(kb):
     b = check_claim(kb, claim, engine="clingo", all_bindings=True)
     assert a.to_json() == b.to_json() and a.status == "rejected"
     assert a.model.bindings == b.model.bindings
+
+
+def test_identifiers_holding_nul_or_a_line_break_are_judged_as_by_pydatalog(kb):
+    # found by the 10,000-claim fuzz: a NUL in patient_id made clingo's reader fail
+    claim = {"claim_id": "C\x00\nX", "patient_id": "P\x00", "lines": [
+        {"line": 1, "code": "62369", "date_of_service": "2025-01-02", "provider_id": "N\x00", "provider_role": "physician"},
+        {"line": 2, "code": "95990", "date_of_service": "2025-01-02", "provider_id": "N\x00", "provider_role": "physician"}],
+        "history": [{"code": "\x00", "date_of_service": "2024-01-01"},
+                    {"code": "62369", "date_of_service": "2025-01-02", "provider_id": "N\x00"}]}
+    claims, _ = parse_claims([claim])
+    assert not isinstance(claims[0], Exception)
+    a = check_claims(kb, claims, engine="pydatalog")[0]
+    b = check_claims(kb, claims, engine="clingo")[0]
+    assert b.status == "rejected" and b.to_json() == a.to_json()
+
+
+def test_an_engine_failure_is_one_line_even_when_the_claim_id_has_a_line_break(kb, monkeypatch):
+    claims, _ = parse_claims([dict(CASES[0]["given"], claim_id="two\nlines")])
+
+    def fail(*a, **k):
+        raise EvaluationError("parsing failed\n<block>:1: unexpected")
+
+    monkeypatch.setattr(runner, "run_many", fail)
+    monkeypatch.setattr(runner, "run", fail)
+    got = check_claims(kb, claims, engine="clingo")[0]
+    assert got.status == "error" and "\n" not in got.error and "two\\nlines" in got.error

@@ -28,6 +28,7 @@ is needed.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from typing import Iterable
@@ -40,6 +41,26 @@ _INT_MIN, _INT_MAX = -(2 ** 31), 2 ** 31 - 1
 _CMP = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
+#: clingo's text reader stops at NUL and its strings are UTF-8, so a text holding
+#: NUL or an unpaired surrogate (both can come in through claim JSON) is passed
+#: as this mark and its UTF-8 bytes in hex; so is a text that starts with the mark,
+#: which keeps the mapping one-to-one (equal texts stay equal, different ones differ)
+_MARK = "\ue000cptkg-hex:"
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _encode(value: str) -> str:
+    if _UNSAFE.search(value) or value.startswith(_MARK):
+        return _MARK + value.encode("utf-8", "surrogatepass").hex()
+    return value
+
+
+def _decode(value: str) -> str:
+    if value.startswith(_MARK):
+        return bytes.fromhex(value[len(_MARK):]).decode("utf-8", "surrogatepass")
+    return value
+
+
 def const(value) -> str:
     """A Python value as a clingo term: a number, or an escaped string."""
     if isinstance(value, bool):
@@ -49,6 +70,7 @@ def const(value) -> str:
             raise EvaluationError(f"number {value} is outside the range clingo can hold (32-bit)")
         return str(value)
     if isinstance(value, str):
+        value = _encode(value)
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     raise EvaluationError(f"value {value!r} is neither text nor a whole number")
 
@@ -216,7 +238,7 @@ def _value(sym):
     if sym.type == clingo.SymbolType.Number:
         return sym.number
     if sym.type == clingo.SymbolType.String:
-        return sym.string
+        return _decode(sym.string)
     return str(sym)  # pragma: no cover - our programs make no function terms
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cptkg.judge.input import CODE_PATTERN, Claim, InputError
+from cptkg.judge.input import CODE_PATTERN, Claim, InputError, one_line
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationTimeout, Model
@@ -141,10 +141,10 @@ def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
     """The one place a time-out or an engine failure becomes a one-line error entry."""
     if isinstance(e, EvaluationTimeout):
         return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
-            f"claim {c.claim_id}: could not be judged within the time limit ({len(c.lines)} lines, "
+            f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({len(c.lines)} lines, "
             f"{len(c.history)} history entries); split the claim or shorten the history"))
     return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
-                       error=f"claim {c.claim_id}: could not be judged ({e})")
+                       error=one_line(f"claim {c.claim_id}: could not be judged ({e})"))
 
 
 #: claims judged in one engine call by :func:`check_claims` (engines that batch)
