@@ -64,7 +64,11 @@ def main() -> None:
     ap.add_argument("--excel-rows", type=int, default=0,
                     help="also import the first N rows saved as an Excel workbook (needs openpyxl to write it)")
     args = ap.parse_args()
+    import os
+
     with tempfile.TemporaryDirectory() as tmp:
+        # the import writes its cached table here and the load reads it from here
+        os.environ["CPTKG_CACHE_DIR"] = str(Path(tmp) / "cache")
         src, dst = Path(tmp) / "ptp_generated.txt", Path(tmp) / "ptp_generated.ttl"
         t = time.perf_counter()
         generate(src, args.rows)
@@ -120,14 +124,12 @@ def usable(ttl: Path, edits: int, tmp: Path) -> None:
     the first claim judged, a claim warm (p50 of 50), a claim explained; then the same load
     with the cache removed (the Turtle parsed once, as for an edit file from elsewhere)."""
     import json
-    import os
     import statistics
 
     from cptkg.knowledge import edit_files
     from cptkg.knowledge.loader import load_kb
     import cptkg
 
-    os.environ.setdefault("CPTKG_CACHE_DIR", str(tmp / "cache"))
     load_kb()  # the pack alone, so the figures below are the edit table's
     t = time.perf_counter()
     kb = load_kb(edits=[ttl])

@@ -248,9 +248,12 @@ def parse_table(data: bytes, fmt: str) -> EditTable:
             if seen[name] > 1:
                 why.append(f"has ont:{name} more than once")
                 continue
-            col = columns.setdefault(name, [None] * len(ids))
-            col.extend([None] * (len(ids) - len(col)))
-            col[i] = _value(name, o, why)
+            col = columns.get(name)
+            if col is None:  # (not setdefault: its default list would be built for every triple)
+                col = columns[name] = []
+            if len(col) < i:
+                col.extend([None] * (i - len(col)))
+            col.append(_value(name, o, why))
         sources.append(cited)
     n = len(ids)
     for col in columns.values():
