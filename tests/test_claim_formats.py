@@ -287,3 +287,17 @@ def test_csv_written_by_the_csv_module_reads_back_as_the_same_claims(claims):
             claim["lines"].append({"line": n, **ln})
         expected.append(claim)
     assert readers.read_claims(buf.getvalue().encode(), input_format="csv") == expected
+
+
+def test_format_detection_parses_json_input_once(monkeypatch):
+    import json as _json
+
+    from cptkg.io import readers
+
+    calls = []
+    real = _json.loads
+    monkeypatch.setattr(_json, "loads", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert readers.detect(b'[{"claim_id": "A", "lines": []}]') == "json"
+    assert len(calls) == 1
+    assert readers.peek_json(b'{"a": 1}') == {"a": 1}  # outside detect nothing is kept
+    assert getattr(readers._peeked, "last", None) is None

@@ -194,3 +194,14 @@ def test_an_engine_failure_is_one_line_even_when_the_claim_id_has_a_line_break(k
     monkeypatch.setattr(runner, "run", fail)
     got = check_claims(kb, claims, engine="clingo")[0]
     assert got.status == "error" and "\n" not in got.error and "two\\nlines" in got.error
+
+
+def test_batches_judged_in_parallel_threads_give_the_results_of_one_thread(kb, monkeypatch):
+    claims = [parse_claim(dict(c["given"], claim_id=f"P{i}")) for i, c in enumerate(CASES)]
+    monkeypatch.setenv("CPTKG_WORKERS", "1")
+    one = [r.to_json() for r in check_claims(kb, claims, engine="clingo", batch_size=7)]
+    monkeypatch.setenv("CPTKG_WORKERS", "3")
+    seen = []
+    many = check_claims(kb, claims, engine="clingo", batch_size=7, progress=lambda d, n: seen.append(d))
+    assert [r.to_json() for r in many] == one
+    assert seen == sorted(seen) and seen[-1] == len(claims)

@@ -151,6 +151,16 @@ def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
 BATCH_SIZE = 500
 
 
+def _workers() -> int:
+    """Batches judged at once: one per core, at most 4 (``CPTKG_WORKERS`` overrides)."""
+    import os
+
+    got = os.environ.get("CPTKG_WORKERS", "")
+    if got.isdigit() and int(got) > 0:
+        return int(got)
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=None, timeout: float = 30.0,
                  batch_size: int = BATCH_SIZE, progress=None) -> list[ClaimResult]:
     """Judge many claims; the results are those of :func:`check_claim` on each, in order.
@@ -173,18 +183,31 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
         else:
             todo.append(i)
     if eng.batches and len(todo) > 1:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
+        def judge(chunk):
             facts = [claim_facts(claims[i]) for i in chunk]
             try:
                 models = runner.run_many(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"},
                                          timeout=timeout, engine=eng, codes=[billed_codes(claims[i]) for i in chunk])
             except (EvaluationTimeout, EvaluationError):
-                continue  # judged one by one below
+                return chunk  # judged one by one below
             for i, f, m in zip(chunk, facts, models):
                 out[i] = _result(kb, claims[i], m, f)
-            if progress:
-                progress(sum(r is not None for r in out), len(claims))
+            return chunk
+
+        chunks = [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
+        # clingo grounds and solves without the GIL, so a second batch in a
+        # thread uses a second core; the first batch runs alone and fills the
+        # per-program caches the others share
+        judge(chunks[0])
+        if progress:
+            progress(sum(r is not None for r in out), len(claims))
+        if len(chunks) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=_workers()) as pool:
+                for _ in pool.map(judge, chunks[1:]):
+                    if progress:
+                        progress(sum(r is not None for r in out), len(claims))
     for i in todo:
         if out[i] is None:
             c = claims[i]
