@@ -326,22 +326,24 @@ def _passed_before(key: str) -> bool:
     return isinstance(data, dict) and data.get("key") == key and data.get("conforms") is True
 
 
-def _remember_pass(key: str) -> None:
-    """Write the marker atomically (temp file + os.replace); a failure only costs the next start."""
-    target = shacl_marker(key)
+def _write_json_atomically(target: Path, data) -> None:
+    """Write ``data`` as JSON to ``target`` (temp file + os.replace), so a reader never sees half a
+    file; a failure leaves no temp file and only costs the next start a cache miss."""
     tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".shacl-", suffix=".tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".cptkg-", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "conforms": True}, f)
+            json.dump(data, f, ensure_ascii=False)
         os.replace(tmp, target)
-    except OSError:
+    except (OSError, TypeError, ValueError):
         if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _remember_pass(key: str) -> None:
+    """Remember that the KB of ``key`` passed SHACL (the marker is written atomically)."""
+    _write_json_atomically(shacl_marker(key), {"key": key, "conforms": True})
 
 
 def _closure(graph: Graph) -> set[tuple[str, str]]:
@@ -666,17 +668,7 @@ def _write_kb_cache(kbo: "KnowledgeBase", key: str, clauses: dict) -> None:
         "phrases": kbo.phrases, "subject_file": kbo.subject_file,
         "rule_titles": kbo.rule_titles, "rule_verdicts": kbo.rule_verdicts, "labels": labels,
     }
-    target = _kb_cache_file(key)
-    tmp = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-        os.replace(tmp, target)
-    except (OSError, TypeError, ValueError):
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    _write_json_atomically(_kb_cache_file(key), data)
 
 
 def _from_kb_cache(pack: FamilyPack, key: str) -> "KnowledgeBase | None":
