@@ -88,6 +88,59 @@ def test_every_suggestion_on_every_case_is_accepted_when_applied(kb):
             assert again.status == "accepted", (case["name"], s)
 
 
+IVT = "intraventricular"
+
+
+@pytest.mark.parametrize("lines, remove, add, status", [
+    # a brain pump: 62369/62370 do not apply to it either, so the route-denied line goes alone
+    ([{"code": "62368", "route": IVT, "provider_role": "physician"},
+      {"line": 2, "code": "95990", "route": IVT, "provider_role": "physician"}], [1], [], "accepted"),
+    # not "bill 62369 instead": no analysis code fits a brain pump
+    ([{"code": "62370", "route": IVT}], [1], [], "empty"),
+    # 62369 beside the two lines it covers: both go, 62369 stays
+    ([{"code": "62368"}, {"line": 2, "code": "62369"}, {"line": 3, "code": "95990"}], [1, 3], [], "accepted"),
+    # two routes: no one code covers both lines; dropping 62368 leaves a valid refill of the brain pump
+    ([{"code": "62368"}, {"line": 2, "code": "95990", "route": IVT}], [1], [], "accepted"),
+])
+def test_a_fix_keeps_the_route_and_removes_only_what_is_wrong(kb, lines, remove, add, status):
+    # audit: the fix rebilled 62370 for a brain pump (its new line had dropped the route)
+    raw = claim(*lines)
+    ex = explain_claim(kb, parse_claim(raw)).to_json()
+    assert ex["suggestions"], ex
+    s = ex["suggestions"][0]
+    assert (s["remove_lines"], s["add_codes"], s["verified"], s["result_status"]) == (remove, add, True, status)
+    for s in ex["suggestions"]:
+        for a in s["add_lines"]:
+            assert a.get("route") in (None, *[l.get("route") for l in raw["lines"]])
+
+
+def test_a_fix_message_names_only_the_codes_it_adds(kb):
+    # audit: "replace ... by 62369; replace ... by 62370" with only 62369 added
+    raw = claim({"code": "62368", "provider_role": "nurse"},
+                {"line": 2, "code": "95990", "provider_role": "physician", "provider_id": "N2"})
+    for s in explain_claim(kb, parse_claim(raw)).to_json()["suggestions"]:
+        named = {c for c in ("62369", "62370") if f"by {c}" in s["message"]}
+        assert named == set(s["add_codes"]), s
+
+
+def test_a_service_whose_partner_is_on_an_earlier_claim_gets_the_code_covering_both(kb):
+    raw = claim({"code": "95990"}, history=[{"code": "62362", "date_of_service": "2024-01-01"},
+                                           {"code": "62368", "date_of_service": "2025-03-04"}])
+    s = explain_claim(kb, parse_claim(raw)).to_json()["suggestions"][0]
+    assert (s["void_history"], s["add_codes"], s["verified"]) == ([2], ["62369"], True)
+    assert "void or correct the earlier 62368" in s["message"].lower()
+
+
+def test_the_comprehensive_code_after_its_component_is_denied_as_a_billing_error_not_as_included(kb):
+    from cptkg.judge.check import check_claim
+
+    raw = claim({"code": "95991", "provider_role": "physician"},
+                history=[{"code": "62362", "date_of_service": "2024-01-01"},
+                         {"code": "62367", "date_of_service": "2025-03-04"}])
+    r = check_claim(kb, parse_claim(raw)).to_json()["lines"][0]
+    assert [(x["rule"], x["carc"]) for x in r["reasons"]] == [("exclusion.already-billed", "16")]
+
+
 def test_no_fix_adds_a_modifier_to_get_past_an_exclusion(kb):
     raw = claim({"code": "62367", "modifiers": ["59"]}, {"line": 2, "code": "95990"})
     for s in explain_claim(kb, parse_claim(raw)).to_json()["suggestions"]:

@@ -86,24 +86,27 @@ def _devices(kb: KnowledgeBase, *codes: str) -> list[str]:
     return [v for v in values if vocab.term("device", v) in allowed]
 
 
-def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: list[str]) -> list[str]:
-    """Codes inference gives for these services and performer, for any of ``devices``."""
+def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: list[str],
+                   route: str | None = None) -> list[str]:
+    """Codes inference gives for these services and performer, for any of ``devices``, by ``route``
+    (the billed line's; None: the pack's default), so a fix never drops what made the line wrong."""
     out: list[str] = []
     for device in devices or [None]:
-        for code in _fitting_cached(kb, tuple(sorted(services)), role, device):
+        for code in _fitting_cached(kb, tuple(sorted(services)), role, device, route):
             if code not in out:
                 out.append(code)
     return out
 
 
 @functools.lru_cache(maxsize=512)
-def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str | None) -> tuple:
+def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str | None,
+                    route: str | None = None) -> tuple:
     """Codes inference gives for these services: the KB's own answer to "what should have been billed"."""
     if not services or device is None:
         return ()
     try:
         enc = parse_encounter({"encounter_id": "fix", "performer_role": role, "device": device,
-                               "services": list(services)}, kb)
+                               "services": list(services), "route": route}, kb)
     except InputError:
         return ()
     r = infer_codes(kb, enc)
@@ -129,6 +132,8 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
     me = lines[ln.line]
     opts: list[Suggestion] = []
     base = {"date_of_service": me.date_of_service, "provider_id": me.provider_id, "units": 1, "modifiers": []}
+    if me.route is not None:  # a replacement line keeps the route the service was given by
+        base["route"] = me.route
     recode_devices: list[str] | None = None
     modifiers: list[str] = []
     removable = True
@@ -144,12 +149,28 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
                 other = lines[arg]
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
                 devices = _devices(kb, me.code, other.code)
+                if other.route is not None and me.route is not None and other.route != me.route:
+                    continue  # two routes: no one code covers both lines
+                route = me.route if me.route is not None else other.route
                 for role in dict.fromkeys([me.provider_role, other.provider_role]):
-                    for code in _fitting_codes(kb, services, role, devices):
+                    for code in _fitting_codes(kb, services, role, devices, route):
                         new = dict(base, line=min(me.line, other.line), code=code, provider_role=role,
                                    provider_id=me.provider_id if role == me.provider_role else other.provider_id)
+                        if route is not None:
+                            new["route"] = route
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
                                                f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, which covers both services", False))
+            elif kind == "combine" and isinstance(arg, int) and arg < 0 and -arg <= len(claim.history):
+                # the other service was billed on an earlier claim: correct that claim and
+                # bill the one code that covers both here
+                other = claim.history[-arg - 1]
+                services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
+                for code in _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route):
+                    new = dict(base, line=me.line, code=code, provider_role=me.provider_role)
+                    opts.append(Suggestion([me.line], [new],
+                                           f"void or correct the earlier {other.code} ({entry_name(arg)}) and bill {code} "
+                                           f"instead of {me.code} on line {me.line}, which covers both services", False,
+                                           void_history=[-arg]))
             elif kind == "void" and isinstance(arg, int) and arg < 0:
                 opts.append(Suggestion([], [], f"void or correct the earlier {b.get('C2', 'service')} ({entry_name(arg)}) before billing {me.code}", False,
                                        void_history=[-arg]))
@@ -160,7 +181,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
             elif kind == "add-modifier" and arg is not None and str(arg) not in modifiers:
                 modifiers.append(str(arg))
     if recode_devices is not None:
-        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, recode_devices):
+        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, recode_devices, me.route):
             if code != me.code:
                 opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
                                                         modifiers=list(me.modifiers))],
@@ -195,10 +216,19 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
     per_line = [_line_options(kb, claim, res, ln)[:3] for ln in rejected]
     raw = claim.model_dump(mode="json")
     combos = []
+    fallback = []
+    if 1 < len(rejected) <= 4:
+        # a line denied only because of another denied line may stand once that one
+        # goes; and the other lines may already bill what the rejected ones should
+        # have been (62368 and 95990 beside the 62369 that covers both)
+        fallback.extend(Suggestion([ln.line], [], f"remove line {ln.line} ({ln.code})", False) for ln in rejected)
+        fallback.append(Suggestion(sorted(ln.line for ln in rejected), [], "; ".join(
+            f"remove line {ln.line} ({ln.code})" for ln in rejected), False))
     for combo in itertools.product(*per_line):
         merged = Suggestion([], [], "", False)
         msgs = []
         edits_seen = set()
+        clash = False
         for s in combo:
             sig = (tuple(sorted(s.remove_lines)), tuple(sorted(a["code"] for a in s.add_lines)), tuple(s.void_history),
                    tuple(sorted((k, tuple(v)) for k, v in s.add_modifiers.items())))
@@ -209,13 +239,21 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
                 if n not in merged.remove_lines:
                     merged.remove_lines.append(n)
             for a in s.add_lines:
-                if a not in merged.add_lines and not any(x["line"] == a["line"] for x in merged.add_lines):
-                    merged.add_lines.append(a)
+                if a in merged.add_lines:
+                    continue
+                if any(x["line"] == a["line"] for x in merged.add_lines):
+                    clash = True  # two lines' options put different codes on one line
+                    break
+                merged.add_lines.append(a)
+            if clash:
+                break
             merged.void_history += [v for v in s.void_history if v not in merged.void_history]
             for k, v in s.add_modifiers.items():
                 merged.add_modifiers.setdefault(k, []).extend(v)
             if s.message not in msgs:
                 msgs.append(s.message)
+        if clash:
+            continue
         merged.remove_lines.sort()
         merged.message = "; ".join(msgs)
         combos.append(merged)
@@ -231,47 +269,56 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
     # to the first max_checks that leave lines to judge; those are judged in
     # one engine call where the engine batches (check_claims), and the first
     # ``limit`` that pass are offered, as judging them one by one would.
-    seen, todo, checks = set(), [], 0
-    for s in combos:
-        key = repr(s.to_json())
-        if key in seen:
-            continue
-        seen.add(key)
-        fixed = apply_suggestion(raw, s)
-        if fixed["lines"]:
-            checks += 1
-            if checks > max_checks:
-                break
-            try:
-                todo.append((s, parse_claim(fixed, kb=kb)))
-            except Exception:  # a fix that does not validate is simply not offered
-                todo.append((s, None))
-        else:
-            todo.append((s, _EMPTY))
-    from cptkg import engines
+    def judge(combos):
+        seen, todo, checks = set(), [], 0
+        for s in combos:
+            key = repr(s.to_json())
+            if key in seen:
+                continue
+            seen.add(key)
+            fixed = apply_suggestion(raw, s)
+            if fixed["lines"]:
+                checks += 1
+                if checks > max_checks:
+                    break
+                try:
+                    todo.append((s, parse_claim(fixed, kb=kb)))
+                except Exception:  # a fix that does not validate is simply not offered
+                    todo.append((s, None))
+            else:
+                todo.append((s, _EMPTY))
+        from cptkg import engines
 
-    eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
-    to_judge = [c for _, c in todo if c is not None and c is not _EMPTY]
-    if eng.batches:
-        judged = iter(check_claims(kb, to_judge, engine=eng))
-    else:  # one at a time, only as far as needed
-        judged = (check_claims(kb, [c], engine=eng)[0] for c in to_judge)
-    out = []
-    empty = None
-    for s, c in todo:
-        if c is _EMPTY:
-            empty = empty or s
-            continue
-        if c is None:
-            continue
-        r2 = next(judged)
-        if r2.status == "accepted":
-            s.verified = True
-            s.result_status = "accepted"
-            s.message = s.message[0].upper() + s.message[1:] + ". Re-checked by the rules: every line is then accepted."
-            out.append(s)
-            if len(out) >= limit:
-                break
+        eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
+        to_judge = [c for _, c in todo if c is not None and c is not _EMPTY]
+        if eng.batches:
+            judged = iter(check_claims(kb, to_judge, engine=eng))
+        else:  # one at a time, only as far as needed
+            judged = (check_claims(kb, [c], engine=eng)[0] for c in to_judge)
+        out = []
+        empty = None
+        for s, c in todo:
+            if c is _EMPTY:
+                empty = empty or s
+                continue
+            if c is None:
+                continue
+            r2 = next(judged)
+            if r2.status == "accepted":
+                s.verified = True
+                s.result_status = "accepted"
+                s.message = s.message[0].upper() + s.message[1:] + ". Re-checked by the rules: every line is then accepted."
+                out.append(s)
+                if len(out) >= limit:
+                    break
+        return out, empty
+
+    out, empty = judge(combos)
+    if not out and fallback:
+        # the rules' own fixes bill nothing: drop rejected lines only, fewest first
+        # (a line denied because of another denied line may stand once that goes)
+        out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
+        empty = empty or empty2
     if not out and empty is not None:
         # nothing on the claim can be billed: say so rather than offer nothing (only then: beside a
         # fix that bills something, "no line can be billed" would contradict it)
