@@ -73,6 +73,15 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
             if edits:
                 row["route"] = rng.choice(ROUTES)
             lines.append(row)
+    if edits:
+        # a removal billed after the device was already removed needs a history in that
+        # order, which random draws rarely give: some patients with a removal line get
+        # one (a separate stream, so the lines above stay what the seed gave before)
+        extra = random.Random(seed + 1)
+        removing = sorted({r["patient_id"] for r in lines if r["code"] == "62365"})
+        for patient in extra.sample(removing, (len(removing) + 1) // 2):
+            history += [{"patient_id": patient, "code": "62362", "date_of_service": "2023-06-01", "provider_id": ""},
+                        {"patient_id": patient, "code": "62365", "date_of_service": "2023-12-30", "provider_id": "D1"}]
     return lines, history
 
 
