@@ -88,6 +88,7 @@ def test_spark_literals_escape_quotes_and_backslashes():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
 def test_spark_derives_what_pydatalog_derives_for_every_claim():
     from spark_support import spark_session
     from cptkg.engines.sql.spark import SparkBackend
@@ -156,3 +157,37 @@ def test_a_key_fixing_every_literal_drops_distinct_and_keeps_the_same_facts():
         results.append(sc.read_model(cp, be, ["p", "q", "t"])[0])
     assert results[0] == results[1]
     assert results[0]["t"] == {("x", 1)} and len(results[0]["q"]) == 2
+
+
+#: the patterns batch validation matches whole, and values at their edges
+_FULL_MATCH_CASES = [(p, v) for p in ("[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4}", "[0-9]{4}-[0-9]{2}-[0-9]{2}", "[0-9]{1,9}")
+                     for v in ("62367", "62367a", "x62367", "62367\n", "0001F", "A1234", "A12345", "2024-02-01",
+                               "2024-02-01\n", "12", "+12", "")]
+
+
+def _full_matches(backend) -> list[bool]:
+    rows = backend.fetch(" UNION ALL ".join(
+        f"SELECT {i} AS i, {backend.regex_full(backend.dialect.literal(v), p)} AS ok"
+        for i, (p, v) in enumerate(_FULL_MATCH_CASES)))
+    return [bool(ok) for _, ok in sorted(rows)]
+
+
+def test_duckdb_full_match_is_pythons_fullmatch():
+    import re
+
+    assert _full_matches(DuckDBBackend()) == [bool(re.fullmatch(p, v)) for p, v in _FULL_MATCH_CASES]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
+def test_spark_full_match_is_pythons_fullmatch():
+    """Regression (found when CI first ran the Spark edge-row test): Spark's
+    '^a|b|c$' anchored only the first and last alternatives, so '62367a' was
+    a well-formed code on Spark and not on DuckDB; Java's '$' also matched
+    before a final line break."""
+    import re
+
+    from spark_support import spark_session
+    from cptkg.engines.sql.spark import SparkBackend
+
+    assert _full_matches(SparkBackend(spark_session())) == [bool(re.fullmatch(p, v)) for p, v in _FULL_MATCH_CASES]

@@ -144,7 +144,10 @@ class SparkBackend:
 
     @staticmethod
     def regex_full(expr: str, pattern: str) -> str:
-        return f"coalesce(({expr}) RLIKE '^{pattern}$', false)"
+        # the group keeps an alternation inside the anchors ('^a|b$' anchors a at the start and b at
+        # the end only: '62367a' matched the code pattern), and Java's '$' also matches before a
+        # final line break, so the end is '\z' (written '\\z' in the SQL literal)
+        return f"coalesce(({expr}) RLIKE '^(?:{pattern})\\\\z', false)"
 
     @staticmethod
     def split_nonempty(expr: str, pattern: str) -> str:
