@@ -8,8 +8,9 @@ message in clear unless --log-identifiers.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,33 +100,32 @@ def test_the_salt_file_is_64_hex_digits_mode_0600(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def _writer(log, n, barrier, out):
-    barrier.wait()  # every process creates the salt at the same moment
-    hashes = []
-    try:
-        for i in range(n):
-            hashes += [r["patient"] for r in append_decisions(
-                log, [claim(f"C{os.getpid()}-{i}", "PAT-SAME")],
-                [{"claim_id": "C", "status": "accepted", "lines": []}], kb_version_value="v")]
-    except Exception as e:  # noqa: BLE001 - reported to the test
-        hashes.append(f"FAILED: {type(e).__name__}: {e}")
-    out.put(hashes)
+RACE_ROUNDS, RACE_PROCS, RACE_PER = 25, 16, 2
 
 
-@pytest.mark.parametrize("round_", range(25))
-def test_many_processes_creating_the_salt_at_once_share_one_non_empty_salt(tmp_path, round_):
+@pytest.fixture(scope="session")  # run once per worker even if other tests run between its rounds
+def salt_race(tmp_path_factory):
+    """Every round of the race, run by tests/salt_race.py in a process of its own (see there why)."""
+    d = tmp_path_factory.mktemp("salt-race")
+    env = dict(os.environ)
+    env.pop("CPTKG_LOG_SALT", None)
+    p = subprocess.run([sys.executable, str(Path(__file__).with_name("salt_race.py")), str(d), str(RACE_ROUNDS),
+                        str(RACE_PROCS), str(RACE_PER)], capture_output=True, text=True, timeout=600, env=env,
+                       cwd=Path(__file__).parents[1])
+    assert p.returncode == 0, p.stderr[-3000:]
+    return d, {r["round"]: r for r in map(json.loads, p.stdout.splitlines())}
+
+
+@pytest.mark.xdist_group("salt-race")  # the rounds share one run of the race, on one worker
+@pytest.mark.parametrize("round_", range(RACE_ROUNDS))
+def test_many_processes_creating_the_salt_at_once_share_one_non_empty_salt(salt_race, round_):
     import hashlib
 
-    log = str(tmp_path / "race.jsonl")
-    procs, per = 16, 2
-    ctx = mp.get_context("fork")
-    barrier, out = ctx.Barrier(procs), ctx.Queue()
-    ps = [ctx.Process(target=_writer, args=(log, per, barrier, out)) for _ in range(procs)]
-    for p in ps:
-        p.start()
-    hashes = [h for _ in ps for h in out.get(timeout=120)]
-    for p in ps:
-        p.join(30)
+    folder, rounds = salt_race
+    log = str(folder / f"round-{round_}" / "race.jsonl")
+    procs, per = RACE_PROCS, RACE_PER
+    assert rounds[round_]["exit_codes"] == [0] * procs
+    hashes = rounds[round_]["hashes"]
     failed = [h for h in hashes if h.startswith("FAILED")]
     assert not failed, f"{len(failed)} of {len(hashes)} calls failed: {failed[0]}"
     recs = [json.loads(l) for l in Path(log).read_text().splitlines()]
