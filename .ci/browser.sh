@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# Real-browser test of the explorer (tests/test_browser.py): Playwright drives
-# Debian's Chromium; no browser is downloaded (never `playwright install`).
-# Installs Chromium with apt when it is missing. Idempotent.
+# Real-browser test of the explorer (tests/test_browser.py, test_browser_hostile.py):
+# Playwright drives Debian's Chromium; no browser is downloaded (never
+# `playwright install`). Provisions Chromium with apt when it is missing
+# (.ci/provision.sh). `scripts/test.sh --full` (CI) ends with this walk. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/bin/chromium ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
-fi
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q -e '.[test,browser]'
-.venv/bin/python -m pytest -q -m browser tests/test_browser.py tests/test_browser_hostile.py
+bash .ci/provision.sh
+.venv/bin/python -m pytest -q -p no:cacheprovider -m browser tests/test_browser.py tests/test_browser_hostile.py "$@"

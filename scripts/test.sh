@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine (Python 3.11 + pip) and run the tests.
-#   bash scripts/test.sh           fast suite (a few minutes)
-#   bash scripts/test.sh --full    everything CI runs, slow suites included
+#   bash scripts/test.sh            fast suite: every test but the `slow` and `browser` ones,
+#                                   on both cores (about 2 minutes once installed)
+#   bash scripts/test.sh --full     what CI runs (.ci/run): installs Java, Chromium, pyspark
+#                                   and the conformance suite (.ci/provision.sh), then the fast
+#                                   and slow suites together on both cores, then the browser walk
+#   bash scripts/test.sh --explore  exploratory fuzzing: every property test (the files that use
+#                                   Hypothesis), slow ones included, with new random seeds and 10x
+#                                   the examples (CPTKG_FUZZ_SCALE); pin what it finds as @example
+#   bash scripts/test.sh ARGS       extra pytest arguments, e.g. tests/test_cli.py -k json, or
+#                                   -n 0 to run in one process
+# Without --explore, Hypothesis draws the same inputs on every run (tests/conftest.py). The
+# install runs only when pyproject.toml changed (scripts/venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-full=0
-if [ "${1:-}" = "--full" ]; then full=1; shift; fi
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+mode=fast
+case "${1:-}" in --full) mode=full; shift ;; --explore) mode=explore; shift ;; esac
+. scripts/venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
-if [ "$full" = 1 ]; then
-  for extra in .ci/*.sh; do
-    [ -e "$extra" ] || continue
-    echo "== $extra"
-    bash "$extra"
-  done
-  python -m pytest -q -m "not slow and not browser" "$@"  # slow and browser suites ran in .ci/*.sh
-else
-  python -m pytest -q -m "not slow and not browser" "$@"
+WORKERS=(-n "${CPTKG_TEST_WORKERS:-2}" --dist loadgroup)
+if [ "$mode" = explore ]; then
+  ensure_venv test
+  export HYPOTHESIS_PROFILE=explore CPTKG_FUZZ_SCALE="${CPTKG_FUZZ_SCALE:-10}" \
+         CPTKG_FUZZ_CLAIMS="${CPTKG_FUZZ_CLAIMS:-50000}"
+  mapfile -t props < <(grep -l "^from hypothesis import" tests/test_*.py)
+  exec python -m pytest -q "${WORKERS[@]}" -m "not browser" "${props[@]}" "$@"
 fi
+if [ "$mode" = fast ]; then
+  ensure_venv test
+  exec python -m pytest -q "${WORKERS[@]}" -m "not slow and not browser" "$@"
+fi
+bash .ci/provision.sh
+# the slow suites at CI strength: Spark must run (a missing piece fails), 2,000 hostile
+# inputs per claim reader, 10,000 fuzzed claims
+export CPTKG_REQUIRE_SPARK=1 CPTKG_FUZZ_EXAMPLES="${CPTKG_FUZZ_EXAMPLES:-2000}"
+echo "== fast and slow suites"
+python -m pytest -q -rs --durations=30 "${WORKERS[@]}" -m "not browser" "$@"
+echo "== browser walk (Chromium, one explorer at a time)"
+python -m pytest -q -p no:cacheprovider -m browser tests/test_browser.py tests/test_browser_hostile.py

@@ -1,6 +1,27 @@
+"""Session fixtures, the Hypothesis profiles and the per-engine slow marker.
+
+Hypothesis runs **derandomised** unless asked otherwise: every run, in CI and
+at a desk, draws the same inputs, so a red CI is a bug and never a new random
+draw. ``HYPOTHESIS_PROFILE=explore`` (see README, "Tests") draws new random
+inputs and keeps failures in the example database; what it finds is pinned as
+an ``@example`` on the property, so the deterministic runs keep it.
+"""
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from cptkg.knowledge.loader import default_kb
+
+# A failing property prints its reproduction blob (`@reproduce_failure`) and
+# the seed-free example, so a CI failure is replayed locally as it happened.
+settings.register_profile(
+    "deterministic", derandomize=True, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "explore", derandomize=False, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +38,25 @@ def each_engine(request, monkeypatch):
     """Run the test once per engine, as the default engine (CPTKG_ENGINE)."""
     monkeypatch.setenv("CPTKG_ENGINE", request.param)
     return request.param
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow_on(engine, ...): the test's run on these engines is `slow` (a whole-corpus "
+                   "rerun on the reference engine); its run on the others stays in the fast suite")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` the engine variants a ``slow_on`` marker names.
+
+    The per-case tests keep pyDatalog in the fast suite; the tests that rerun
+    the whole corpus on pyDatalog (every suggestion re-judged, every proof
+    walked) are differential by nature and run in CI's slow suite.
+    """
+    for item in items:
+        mark = item.get_closest_marker("slow_on")
+        if mark is None:
+            continue
+        engine = getattr(item, "callspec", None) and item.callspec.params.get("each_engine")
+        if engine in mark.args:
+            item.add_marker(pytest.mark.slow)

@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_support import examples
+
 from cptkg.io import readers
 from cptkg.io.readers import ReadError
 
@@ -31,7 +33,7 @@ HOSTILE = ["=HYPERLINK(\"http://127.0.0.1:9\")", "=CMD|'/C CALC'!A0", "-2+3", "@
 SECRET = "PAT-SECRET-7"
 hostile = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30))
 FAST = int(os.environ.get("CPTKG_FUZZ_EXAMPLES", "150"))
-FUZZ = dict(deadline=None, database=None, max_examples=FAST,
+FUZZ = dict(deadline=None, max_examples=examples(FAST),
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
 GOOD = ["C1", SECRET, "1", "62367", "2025-03-04", "D1", "physician", "1", ""]
@@ -130,7 +132,7 @@ def test_every_reader_on_arbitrary_bytes(data):
 
 
 @pytest.mark.slow
-@settings(**{**FUZZ, "max_examples": max(FAST // 20, 20)})
+@settings(**{**FUZZ, "max_examples": examples(max(FAST // 20, 20))})
 @given(st.lists(st.lists(hostile, min_size=9, max_size=9), min_size=1, max_size=5))
 def test_parquet_through_cptkg_batch(tmp_path_factory, rows):
     import pyarrow as pa

@@ -96,6 +96,7 @@ def test_every_csv_writer_in_the_package_uses_the_helper():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
 def test_spark_batch_csv_neutralises_the_same_cells_as_duckdb(tmp_path):
     from spark_support import spark_session
 

@@ -131,6 +131,7 @@ def test_unknown_type_or_missing_file_is_exit_2(tmp_path, name):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
 def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     from spark_support import spark_session
     from cptkg.judge.batch import run_batch

@@ -97,6 +97,7 @@ def test_batch_and_check_refuse_the_same_rows_naming_the_same_field(batch_verdic
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
 def test_spark_refuses_the_same_edge_rows_with_the_same_words_as_duckdb(batch_verdicts, tmp_path):
     from spark_support import spark_session
     from cptkg.engines.sql.spark import SparkBackend

@@ -256,6 +256,7 @@ def test_unknown_output_format_is_refused():
 # ------------------------------------------------- CSV round trip (property)
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_support import examples
 
 _ident = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-", min_size=1, max_size=8)
 _line = st.fixed_dictionaries({
@@ -272,7 +273,7 @@ _claims = st.lists(st.tuples(_ident, _ident, st.lists(_line, min_size=1, max_siz
                    unique_by=lambda t: t[0])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(_claims)
 def test_csv_written_by_the_csv_module_reads_back_as_the_same_claims(claims):
     buf = io.StringIO()

@@ -41,6 +41,7 @@ def test_engine_pydatalog_and_the_default_print_the_same_json_for_each_example(p
         json.loads(default[1])  # stdout is JSON (a bad claim of a list is reported on stderr)
 
 
+@pytest.mark.slow
 def test_engine_pydatalog_and_the_default_report_the_rule_cases_alike(monkeypatch):
     default = _run(["test"], monkeypatch)
     ref = _run(["test", "--engine", "pydatalog"], monkeypatch)

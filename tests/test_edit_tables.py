@@ -14,6 +14,7 @@ import rdflib
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_support import examples
 from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
@@ -368,7 +369,7 @@ def test_strings_that_are_not_codes_are_rejected(code):
     assert not CODE_RE.match(code)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
 def test_turtle_string_is_read_back_by_rdflib_as_the_same_text(value):
     g = rdflib.Graph().parse(data=f"<urn:s> <urn:p> {turtle_string(value)} .\n", format="turtle")
@@ -435,7 +436,7 @@ _good_row = st.tuples(st.integers(10000, 99999), st.integers(10000, 99999), st.s
                       st.sampled_from("019"), st.text(max_size=20)).map(lambda t: [str(t[0]), str(t[1]), *t[2:]])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(st.one_of(_good_row, _good_row, st.lists(_cell, min_size=0, max_size=8)), min_size=1, max_size=6))
 def test_any_rows_give_one_edit_per_row_or_a_reported_error_never_a_crash(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("fuzz")

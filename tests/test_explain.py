@@ -33,6 +33,7 @@ def assert_sourced(proof, where):
             assert all(s.get("citation") for s in n["source"]), f"{where}: leaf {n['fact']} has a source without citation"
 
 
+@pytest.mark.slow_on("pydatalog")
 @pytest.mark.parametrize("case", CLAIMS, ids=[c["name"][:70] for c in CLAIMS])
 def test_every_rejection_and_warning_proof_reaches_a_source_at_every_leaf(kb, case):
     ex = explain_claim(kb, parse_claim(case["given"]), fixes=False).to_json()
@@ -41,6 +42,7 @@ def test_every_rejection_and_warning_proof_reaches_a_source_at_every_leaf(kb, ca
             assert_sourced(r["proof"], f"{case['name']} line {ln['line']} {r['rule']}")
 
 
+@pytest.mark.slow_on("pydatalog")
 @pytest.mark.parametrize("case", ENCOUNTERS, ids=[c["name"][:70] for c in ENCOUNTERS])
 def test_every_inferred_code_proof_reaches_a_source_at_every_leaf(kb, case):
     out = explain_encounter(kb, parse_encounter(case["given"]))
@@ -75,6 +77,7 @@ def test_fixes_from_the_issue_are_offered_first_and_verified(kb, lines, remove, 
     assert fixed.result.status == "accepted"
 
 
+@pytest.mark.slow_on("pydatalog")
 def test_every_suggestion_on_every_case_is_accepted_when_applied(kb):
     for case in CLAIMS:
         raw = case["given"]

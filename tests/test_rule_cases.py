@@ -22,6 +22,7 @@ def test_infer_case(kb, case):
     assert r.ok, "\n".join(r.problems)
 
 
+@pytest.mark.slow_on("pydatalog")
 def test_every_rule_is_fired_by_some_case(kb):
     _, untouched = run_all(kb)
     assert untouched == {"claim": [], "infer": []}

@@ -29,20 +29,25 @@ from cptkg.judge.batch import run_batch
 from cptkg.judge.check import check_claim, check_claims
 from cptkg.judge.input import Claim, parse_claims
 
-pytestmark = pytest.mark.slow
+# one worker runs the module: its pyDatalog reference (about 130 s) is computed once, not once per
+# worker, beside the Spark session the other Spark tests share
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 N_LINES = int(os.environ.get("CPTKG_DIFF_LINES", "2000"))
 EDITS = [Path(__file__).parent / "data" / "edits" / f for f in ("synthetic-ptp.ttl", "synthetic-mue.ttl")]
 
 
-@pytest.fixture(scope="module")
+# session-scoped, not module-scoped: the worker running this module also runs the other Spark
+# tests, and a module fixture is rebuilt when another module's test runs between two of this
+# module's (CI computed the pyDatalog reference twice, 279 s and 160 s)
+@pytest.fixture(scope="session")
 def kb():
     from cptkg.knowledge.loader import default_kb
 
     return default_kb(edits=EDITS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory):
     d = tmp_path_factory.mktemp("diff")
     lines, history = claimgen.generate(N_LINES, seed=12, edits=True)
@@ -51,7 +56,7 @@ def generated(tmp_path_factory):
     return d, lines, history
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(generated, kb):
     _, lines, history = generated
     claims, _ = parse_claims(claimgen.to_claims(lines, history))
@@ -104,7 +109,7 @@ def test_generated_claims_reach_every_verdict_rule(reference, kb):
     assert statuses == {"accepted", "rejected"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def claims(generated):
     _, lines, history = generated
     return parse_claims(claimgen.to_claims(lines, history))[0]

@@ -32,6 +32,11 @@ GROUPS = ("basic", "negation", "recursion", "errors")
 #: load average of 13 in one CI run): the limit leaves room for a busy machine
 TIMEOUT = float(os.environ.get("CPTKG_CONFORMANCE_TIMEOUT", "240"))
 
+#: a case excluded because the engine does not finish it is run with this shorter limit: it
+#: still fails the run (strict xfail) should the engine ever finish it, without spending the full
+#: limit on an expected time-out (the two hmmer runs cost 480 s of each CI run at 240 s)
+EXCLUDED_TIMEOUT = float(os.environ.get("CPTKG_CONFORMANCE_EXCLUDED_TIMEOUT", "30"))
+
 _ARITH = "arithmetic over variables; our rule language has no arithmetic (outside the subset)"
 _HMMER = ("pyDatalog does not finish within the time limit (nor within 500 s when tried): 52,153 facts, "
           "points-to analysis with five mutually recursive predicates")
@@ -89,7 +94,7 @@ class _SharedProgramEvaluator(CptkgEvaluator):
     _memo: dict[str, tuple[str, object]] = {}
 
     def evaluate(self, program):
-        key = hashlib.sha256(repr((self.engine, self.dialect, program.rules,
+        key = hashlib.sha256(repr((self.engine, self.dialect, self.timeout, program.rules,
                                    sorted((p, sorted(map(repr, rows))) for p, rows in program.facts.items())))
                              .encode()).hexdigest()
         if key not in self._memo:
@@ -105,7 +110,8 @@ class _SharedProgramEvaluator(CptkgEvaluator):
 
 @pytest.mark.parametrize("case,engine", _params())
 def test_case(case: SuiteCase, engine: str):
-    evaluator = _SharedProgramEvaluator(dialect=dialect_for_source(case.source), timeout=TIMEOUT, engine=engine)
+    timeout = EXCLUDED_TIMEOUT if EXCLUDED_ON.get(engine, {}).get(case.name) == _HMMER else TIMEOUT
+    evaluator = _SharedProgramEvaluator(dialect=dialect_for_source(case.source), timeout=timeout, engine=engine)
     YamlTestRunner(evaluator).run_test_case(case)
 
 
