@@ -29,6 +29,23 @@ and ``.../source``, so importing the same file again gives the same triples.
 The output is written to a temporary file in the target folder and moved over
 the target with :func:`os.replace` only when every row was good.
 
+Bounds (cptkg.limits; issue 21): the file's size; every cell's length; codes,
+dates and numbers matched with ASCII-only patterns and numbers range-checked;
+what is written is checked with the edits loader's own rules
+(:func:`cptkg.knowledge.edit_files.table_problems`) before it is kept, so the
+importer never writes a file ``--edits`` refuses. Text tables: their lines
+and the cells of a line are counted before they are split. An Excel workbook
+is a zip of XML parts: its parts are counted, their sizes added and each
+unpacked as a stream (CRC-checked) with its claims checked (the sheet's
+``<dimension>``, the shared texts) before python-calamine reads it; calamine
+then reads it in a forked child with a time and a memory limit
+(:mod:`cptkg.bounded`), which checks the sheet's used range before its cells
+become Python values. Measured choices (issue 21): calamine, not openpyxl's
+streaming reader (a minute for 500,000 rows against 3 s); the cell range from
+calamine in the child, not from a scan of the sheet's XML here (expat took
+6.5 s over a 500,000-row sheet, and a scan can disagree with calamine's
+lenient parser, the child cannot).
+
 No click here: the command is ``cptkg.faces.commands.edits``.
 """
 from __future__ import annotations
@@ -41,9 +58,13 @@ import os
 import re
 import tempfile
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
+
+from cptkg import limits
 
 KINDS = ("ptp", "mue")
 EDITS_BASE = "https://w3id.org/cptkg/edits/"
@@ -52,9 +73,10 @@ DEFAULT_MAX_ERRORS = 50
 HEADER_SEARCH_LINES = 200  # a preamble longer than this is not a CMS edit table
 
 # CPT: five digits (Category I) or four digits and F/T/U (Category II, III,
-# PLA); HCPCS Level II: a letter A-V and four digits.
-CODE_RE = re.compile(r"(?:\d{5}|\d{4}[FTU]|[A-V]\d{4})\Z")
-DATE_RE = re.compile(r"\d{8}\Z")
+# PLA); HCPCS Level II: a letter A-V and four digits. ASCII digits only: \d
+# also matches other scripts' digits (Arabic-Indic 62367 is a code to \d).
+CODE_RE = re.compile(r"(?:[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})\Z")
+DATE_RE = re.compile(r"[0-9]{8}\Z")
 MAI_RE = re.compile(r"([0-9])(?:\s|\Z)")
 
 
@@ -95,11 +117,9 @@ class ImportResult:
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
-
-
-def _escape_char(m: re.Match) -> str:
-    c = m.group(0)
-    return _ESCAPES.get(c) or f"\\u{ord(c):04X}"
+# one str.translate pass (C): a substitution calling back into Python for each quote took
+# 18-103 s over a 100 MB rationale of quotes (issue 21, finding 14)
+_ESCAPE_TABLE = {c: f"\\u{c:04X}" for c in (*range(0x20), 0x7F)} | {ord(k): v for k, v in _ESCAPES.items()}
 
 
 def turtle_string(value: str) -> str:
@@ -109,7 +129,16 @@ def turtle_string(value: str) -> str:
     control characters ``\\uXXXX``; everything else is written as itself
     (the file is UTF-8).
     """
-    return '"' + _NEEDS_ESCAPE.sub(_escape_char, value) + '"'
+    if _NEEDS_ESCAPE.search(value) is None:
+        return f'"{value}"'
+    return '"' + value.translate(_ESCAPE_TABLE) + '"'
+
+
+def _shown(value: str, width: int = 40) -> str:
+    """A cell's text for a message: quoted, and cut (its length said) when long."""
+    if len(value) <= width:
+        return repr(value)
+    return f"{value[:width]!r}... ({len(value):,} characters)"
 
 
 # --------------------------------------------------------------------------- reading rows
@@ -124,6 +153,8 @@ def _decode(raw: bytes) -> str:
 
 def _cell_text(value) -> str:
     """An Excel cell as the text the tab-delimited file would hold."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, _dt.date):  # a date cell (datetime included)
@@ -135,39 +166,274 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _rows_text(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _rows_text(text: str, delimiter: str, path: Path | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Rows of a text table with their line numbers.
+
+    With ``path`` (the import; not while sniffing the first lines) the lines
+    and the cells of each line are counted against the limits before they are
+    split, and a CSV the csv module cannot read is an EditTableError naming
+    ``path`` and the line; while sniffing the rows just end.
+    """
+    most = limits.MAX_EDIT_TABLE_COLUMNS
+    if path is not None:
+        lines = max(text.count("\n"), text.count("\r") if delimiter == "," else 0) + 1
+        if lines > limits.MAX_EDIT_TABLE_LINES:
+            raise EditTableError(f"{path}: has {lines:,} lines; an edit table to import has at most "
+                                 f"{limits.MAX_EDIT_TABLE_LINES:,} (CMS publishes its tables in parts under Excel's "
+                                 "1,048,576 rows); nothing written")
+
+    def check(n: int, line: str) -> None:
+        if path is not None and line.count(delimiter) >= most:
+            raise EditTableError(f"{path}: line {n} has more than {most:,} cells; a row of an edit table has at most "
+                                 f"{most:,} (CMS tables have 4 to 7 columns); nothing written")
+
     if delimiter == "\t":  # CMS text files are not quoted: a quote is part of the rationale
         # lines end at "\n" (or "\r\n") only, as an editor numbers them; str.splitlines would also
         # break at form feeds and Unicode line separators inside a rationale and shift the row numbers
         for n, line in enumerate(text.split("\n"), 1):
+            check(n, line)
             yield n, line.removesuffix("\r").split("\t")
         return
-    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def lines_checked():
+        for n, line in enumerate(io.StringIO(text, newline=""), 1):
+            check(n, line)
+            yield line
+
+    reader = csv.reader(lines_checked())
     start = 1
-    for cells in reader:
-        yield start, cells
-        start = reader.line_num + 1
+    try:
+        for cells in reader:
+            yield start, cells
+            start = reader.line_num + 1
+    except csv.Error as e:  # a cell past the csv module's 131,072 characters, a NUL byte ...
+        if path is None:
+            return
+        why = str(e)
+        if "field larger than field limit" in why:
+            why = (f"a cell is longer than {csv.field_size_limit():,} characters; a cell of an edit table "
+                   f"holds at most {limits.MAX_EDIT_TEXT_CHARS:,}")
+        raise EditTableError(f"{path}: line {start}: not readable as CSV: {why}; nothing written") from None
 
 
-def _rows_xlsx(path: Path) -> Iterator[tuple[int, list]]:
-    """The first sheet's rows with their sheet row numbers, read by python-calamine.
+# --------------------------------------------------------------------------- Excel workbooks
 
-    calamine (Rust) reads a 500,000-row sheet in seconds where openpyxl's
-    read-only mode takes about a minute. ``iter_rows`` yields every row from
-    the sheet's first (empty ones too) and the columns from the first one in
-    use, so the count from 1 is the sheet's row number.
+_PREFIX = rb"<(?:[A-Za-z_][\w.\-]*:)?"  # an element's start tag, with or without a namespace prefix
+_DIMENSION = re.compile(_PREFIX + rb"dimension\b[^<>]*?\bref\s*=\s*[\"']\s*(?:[A-Za-z]{1,3}[0-9]{1,7}:)?"
+                        rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*[\"']")
+_UNIQUE_COUNT = re.compile(_PREFIX + rb"sst\b[^<>]*?\buniqueCount\s*=\s*[\"']\s*\+?([0-9]{1,30})")
+_SHARED_TEXT = re.compile(_PREFIX + rb"si[\s/>]")
+_CELL_REF = re.compile(_PREFIX + rb"c\s[^<>]*?\br\s*=\s*[\"']\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+_CHUNK = 1 << 20
+
+
+def _column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) if isinstance(ch, str) else ch) - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _range_problem(rows: int, cols: int, claimed: bool = False) -> str | None:
+    """Why a first sheet reaching row ``rows`` and column ``cols`` (1-based) is not read; None when it is.
+
+    calamine makes a cell of every position from the first used one to the last
+    and the rows come out from row 1, so the count is of the range from A1.
     """
+    cells = rows * cols
+    if cells <= limits.MAX_SHEET_CELLS:
+        return None
+    return (f"its first sheet {'says it spans' if claimed else 'spans'} {rows:,} rows by {cols:,} columns "
+            f"(A1 to {_column_letters(cols)}{rows}: {cells:,} cells); at most {limits.MAX_SHEET_CELLS:,} cells are "
+            "read (a stray cell far below or right of the table?)")
+
+
+def _parts(path: Path, raw: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+        return zf, zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+        raise EditTableError(f"{path}: not a readable Excel workbook (not a whole zip archive: {e})") from None
+
+
+def _unpacked(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The part's bytes in chunks, checked against its CRC-32.
+
+    zipfile stops at the size the zip's headers declare, and so does calamine's
+    Rust zip reader ("File is larger than its declared uncompressed size"): a
+    part whose headers understate it is refused by calamine at once, so the
+    declared sizes are the ones to add up.
+    """
+    with zf.open(info) as f:
+        while chunk := f.read(_CHUNK):
+            yield chunk
+
+
+def _check_workbook(path: Path, raw: bytes) -> None:
+    """Refuse, before calamine reads them, workbooks whose parts or claims are past the limits.
+
+    Its parts are counted, their declared sizes added (a zip bomb is refused
+    without unpacking it), then each is unpacked as a stream (its CRC-32 and
+    size checked); the first 1 MiB of each part is searched for a sheet's
+    ``<dimension ref>`` and the shared-strings part's ``uniqueCount`` (calamine
+    reserves room for that many texts up front), and the shared texts are
+    counted. What no check here sees is bounded by the child calamine reads in.
+    """
+    zf, infos = _parts(path, raw)
+    if len(infos) > limits.MAX_XLSX_PARTS:
+        raise EditTableError(f"{path}: has {len(infos):,} parts; an Excel workbook has at most "
+                             f"{limits.MAX_XLSX_PARTS:,} here (one saved by Excel has about a dozen); nothing written")
+    budget = limits.MAX_XLSX_UNPACKED_BYTES
+
+    declared = 0
+    for info in infos:
+        declared += info.file_size
+        if declared > budget:
+            raise EditTableError(f"{path}: part {info.filename} unpacks to {info.file_size:,} bytes; at most "
+                                 f"{budget:,} bytes of parts are read (a zip bomb?); nothing written")
+    for info in infos:
+        name = info.filename
+        shared = name.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"
+        size = texts = 0
+        tail = b""
+        try:
+            for chunk in _unpacked(zf, info):
+                if not size:
+                    _check_claims(path, name, chunk, shared)
+                size += len(chunk)
+                if shared:  # the texts of this chunk, a text cut at the chunk's start counted once
+                    data = tail + chunk
+                    texts += len(_SHARED_TEXT.findall(data)) - len(_SHARED_TEXT.findall(tail))
+                    tail = data[-64:]
+                    if texts > limits.MAX_SHARED_STRINGS:
+                        raise EditTableError(f"{path}: part {name} holds more than {limits.MAX_SHARED_STRINGS:,} "
+                                             "shared texts (the workbook's distinct cell texts), the most read; "
+                                             "nothing written")
+        except EditTableError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError,
+                EOFError) as e:
+            raise EditTableError(f"{path}: not a readable Excel workbook (part {name}: {e}); nothing written") from None
+        if size != info.file_size:
+            raise EditTableError(f"{path}: not a readable Excel workbook (part {name} unpacks to {size:,} bytes, not "
+                                 f"the {info.file_size:,} its zip header says); nothing written")
+
+
+def _check_claims(path: Path, name: str, head: bytes, shared: bool) -> None:
+    """What the start of a part claims: a sheet's used range, the number of shared texts."""
+    m = _DIMENSION.search(head)
+    if m is not None:
+        problem = _range_problem(int(m.group(2)), _column_number(m.group(1)), claimed=True)
+        if problem:
+            raise EditTableError(f"{path}: {problem}; nothing written")
+    if shared:
+        m = _UNIQUE_COUNT.search(head)
+        if m is not None and int(m.group(1)) > limits.MAX_SHARED_STRINGS:
+            raise EditTableError(f"{path}: part {name} says it holds {int(m.group(1)):,} shared texts (the "
+                                 f"workbook's distinct cell texts); at most {limits.MAX_SHARED_STRINGS:,} are read; "
+                                 "nothing written")
+
+
+def _cells_reach(raw: bytes) -> tuple[int, int]:
+    """The last row and column any cell reference of the workbook's parts names (for a message)."""
+    zf = zipfile.ZipFile(io.BytesIO(raw))
+    rows = cols = 0
+    for info in zf.infolist():
+        tail = b""
+        for chunk in _unpacked(zf, info):
+            data = tail + chunk
+            for m in _CELL_REF.finditer(data):
+                rows, cols = max(rows, int(m.group(2))), max(cols, _column_number(m.group(1)))
+            tail = data[-64:]
+    return rows, cols
+
+
+def _read_sheet(raw: bytes, quiet: bool = True):
+    """The first sheet read by python-calamine; run in the bounded child.
+
+    ('rows', its rows as the text a tab-delimited file would hold), ('range',
+    (last row, last column)) when its used range is past the limit, ('cell',
+    (row, column, length)) for a text longer than Excel holds, or ('refused',
+    why) when calamine cannot read it. calamine (Rust) reads a
+    500,000-row sheet in 3 s where openpyxl's read-only mode takes about a
+    minute. ``iter_rows`` yields every row from the sheet's first (empty ones
+    too) and the columns from the first one in use, so the count from 1 is
+    the sheet's row number.
+    """
+    if quiet:  # a Rust abort (allocation failure) writes to stderr: not for the user, the parent says why
+        import faulthandler
+
+        faulthandler.disable()  # (pytest enables it on a copy of stderr)
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        except OSError:  # pragma: no cover
+            pass
     try:
         from python_calamine import CalamineWorkbook
     except ImportError as e:  # pragma: no cover - python-calamine is a dependency
-        raise EditTableError(f"{path}: Excel files need python-calamine ({e})") from e
+        return "refused", f"Excel files need python-calamine ({e})"
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        rows = sheet.iter_rows()
-    except Exception as e:  # calamine raises its own error types for damaged or encrypted workbooks
-        raise EditTableError(f"{path}: not a readable Excel workbook ({type(e).__name__}: {e})") from e
-    for n, row in enumerate(rows, 1):
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(raw)).get_sheet_by_index(0)
+        start, end = sheet.start, sheet.end
+        if end is None or start is None:  # no cell at all (iter_rows would panic)
+            return "rows", []
+        rows, cols = end[0] + 1, end[1] + 1
+        if _range_problem(rows, cols):
+            return "range", (rows, cols)
+        # one object per distinct text (a table repeats its codes, dates and rationales): the answer
+        # pickles to 12 MB instead of 39 MB for 500,000 rows and comes back in 0.4 s instead of 1.6 s
+        texts: dict[str, str] = {}
+        rows = [[texts.setdefault(t, t) for t in map(_cell_text, row)] for row in sheet.iter_rows()]
+        longest = max(texts, key=len, default="")
+        if len(longest) > limits.MAX_EXCEL_CELL_CHARS:  # not sent back: the parent names it
+            n, row = next((n, row) for n, row in enumerate(rows, 1) if longest in row)
+            return "cell", (n, row.index(longest) + start[1] + 1, len(longest))
+        return "rows", rows
+    except MemoryError:
+        raise
+    except BaseException as e:  # noqa: BLE001 - calamine's own errors; PyO3's PanicException is a BaseException
+        return "refused", f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+
+
+def _rows_xlsx(path: Path, raw: bytes) -> Iterator[tuple[int, list]]:
+    """The first sheet's rows with their sheet row numbers: the workbook checked, then read in a bounded child."""
+    _check_workbook(path, raw)
+    from cptkg.bounded import StepMemory, StepTimeout, run_bounded
+
+    memory = limits.XLSX_READ_MEMORY_BYTES
+    try:
+        if hasattr(os, "fork"):
+            status, payload = run_bounded(_read_sheet, (raw,), timeout=limits.XLSX_READ_SECONDS, memory=memory)
+        else:  # pragma: no cover - no fork: read here, bounded by the checks alone
+            status, payload = _read_sheet(raw, quiet=False)
+    except StepTimeout:
+        raise EditTableError(f"{path}: reading the workbook did not finish within {limits.XLSX_READ_SECONDS:g} s and "
+                             "was stopped; nothing written") from None
+    except StepMemory:
+        problem = _range_problem(*_cells_reach(raw))
+        raise EditTableError(f"{path}: " + (problem or f"reading the workbook needed more than {memory // 2**20:,} MiB "
+                                            "of memory and was stopped (a workbook built to exhaust memory?)")
+                             + "; nothing written") from None
+    except RuntimeError as e:  # the child's answer did not come back whole
+        raise EditTableError(f"{path}: not a readable Excel workbook ({e}); nothing written") from None
+    if status == "range":
+        raise EditTableError(f"{path}: {_range_problem(*payload)}; nothing written")
+    if status == "cell":
+        n, col, length = payload
+        raise EditTableError(f"{path}: cell {_column_letters(col)}{n} holds {length:,} characters; an Excel cell holds "
+                             f"at most {limits.MAX_EXCEL_CELL_CHARS:,} (and a cell of an edit table at most "
+                             f"{limits.MAX_EDIT_TEXT_CHARS:,}); nothing written")
+    if status == "refused":
+        raise EditTableError(f"{path}: not a readable Excel workbook ({payload}); nothing written")
+    for n, row in enumerate(payload, 1):
         yield n, row
 
 
@@ -253,8 +519,16 @@ def _code_problem(value: str) -> str | None:
         return "is empty: a CPT/HCPCS code is required"
     if CODE_RE.match(value.upper()):
         return f"{value!r} is not a CPT/HCPCS code as written (codes are upper case: {value.upper()!r})"
-    return (f"{value!r} is not a CPT/HCPCS code (five digits, four digits and F/T/U, "
-            "or a letter A-V and four digits)")
+    return (f"{_shown(value)} is not a CPT/HCPCS code (five digits, four digits and F/T/U, "
+            f"or a letter A-V and four digits){_DIGITS_NOTE if _foreign_digits(value) else ''}")
+
+
+_DIGITS_NOTE = ": its digits are not 0-9 (another script's digits)"
+
+
+def _foreign_digits(value: str) -> bool:
+    """Digits of another script (Arabic-Indic, superscripts ...): str.isdigit and \\d take them, codes do not."""
+    return not value.isascii() and any(c.isdigit() and not c.isascii() for c in value)
 
 
 class _Dates:
@@ -283,7 +557,7 @@ def _date_problem(value: str, what: str) -> str:
         return f"is empty: the {what} is required (YYYYMMDD)"
     if DATE_RE.match(value):
         return f"{value!r} is not a calendar date (YYYYMMDD)"
-    return f"{value!r} is not a date in the form YYYYMMDD"
+    return f"{_shown(value)} is not a date in the form YYYYMMDD{_DIGITS_NOTE if _foreign_digits(value) else ''}"
 
 
 # --------------------------------------------------------------------------- import
@@ -323,24 +597,23 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
         raise EditTableError(f"unknown edit table kind {kind!r}; kinds: {', '.join(KINDS)}")
     path, output = Path(path), Path(output)
     _refuse_same_file(path, output)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise EditTableError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise EditTableError(f"{path}: is a folder, not a file") from None
-    except OSError as e:
-        raise EditTableError(f"{path}: cannot be read ({e.strerror})") from None
+    from cptkg.files import FileProblem, read_capped
+
+    try:  # at most the cap plus one byte, whatever the file is (a FIFO, a link to /dev/zero)
+        raw = read_capped(path, limits.MAX_EDIT_TABLE_BYTES, what="an edit table to import",
+                          hint="a practitioner PTP table of 500,000 rows is 32 MB as text; nothing written")
+    except FileProblem as e:
+        raise EditTableError(str(e)) from None
     if not raw.strip():
         raise EditTableError(f"{path}: is empty, not {_TABLE_NAME[kind]}")
     sha = hashlib.sha256(raw).hexdigest()
     if _is_xlsx(raw, path):
-        rows: Iterable[tuple[int, list]] = _rows_xlsx(path)
+        rows: Iterable[tuple[int, list]] = _rows_xlsx(path, raw)
         excel = True
     else:
         text = _decode(raw)
         del raw
-        rows = _rows_text(text, _sniff_delimiter(text))
+        rows = _rows_text(text, _sniff_delimiter(text), path)
         excel = False
     base = f"{EDITS_BASE}{kind}-{sha[:12]}/"
     imported = imported or _dt.date.today()
@@ -380,6 +653,7 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
             lines = problems.lines + ([f"... and {more} more bad rows"] if more > 0 else [])
             raise EditTableError(f"{path}: {total} bad row{'s' if total != 1 else ''} of {n_rows}; nothing written",
                                  lines, total)
+        table.check(path, max_errors)  # the round trip: what is written, held to the loader's rules
         size = tmp.stat().st_size
         os.chmod(tmp, _file_mode(output))  # mkstemp makes it 0600; the output gets a plain file's mode
         os.replace(tmp, output)
@@ -419,16 +693,47 @@ class _Table:
         for name, col in self.cols.items():
             col.append(values.get(name))
 
+    def edit_table(self):
+        from cptkg.knowledge.edit_files import EditTable
+
+        n = len(self.ids)
+        return EditTable({"@id": self.ids, "@type": [self.type] * n, "@sources": [[self.base + "source"]] * n,
+                          **self.cols}, self.other)
+
+    def check(self, path: Path, max_errors: int) -> None:
+        """Hold the edits written to the edits loader's own checks (the round trip), else EditTableError.
+
+        The row checks above are meant to let through only what the loader
+        takes; this is what makes it so: a file ``--edits`` would refuse is
+        never kept. The kinds and scope are those the importer writes (core
+        ontology terms); the source is the file's own.
+        """
+        from cptkg.knowledge.edit_files import table_problems, term_problem
+
+        for line in self.other.splitlines():  # the source's label and citation (the file's name)
+            for term in re.findall(r'"((?:[^"\\]|\\.)*)"', line):
+                why = term_problem(term)
+                if why:
+                    raise EditTableError(f"{path}: the edits loader would refuse the source written for this file: "
+                                         f"its name or citation {why}; nothing written")
+        kinds = {ONT_NS + "ComponentEdit", ONT_NS + "MutuallyExclusiveEdit"}
+        problems = table_problems(self.edit_table(), set(), kinds, {ONT_NS + "SameProvider"}, {self.base + "source"})
+        if not problems:
+            return
+        rows = self.cols["sourceRow"]
+        lines = [f"row {rows[i]}: {why}" for i, why in problems[:max_errors]]
+        bad = len({i for i, _ in problems})
+        raise EditTableError(f"{path}: the edits loader would refuse {bad} of the {len(rows)} edits written "
+                             "(a check of the importer's is missing: please report it); nothing written", lines, bad)
+
     def cache_for(self, output: Path) -> None:
-        from cptkg.knowledge.edit_files import EditTable, write_cache
+        from cptkg.knowledge.edit_files import write_cache
 
         h = hashlib.sha256()
         with open(output, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
-        n = len(self.ids)
-        write_cache(EditTable({"@id": self.ids, "@type": [self.type] * n,
-                               "@sources": [[self.base + "source"]] * n, **self.cols}, self.other), h.hexdigest())
+        write_cache(self.edit_table(), h.hexdigest())
 
 
 def _file_mode(output: Path) -> int:
@@ -506,7 +811,7 @@ class _Extractor:
         if self.excel:
             cells = [_cell_text(v) for v in cells]
             for i in self.code_idx:  # a code typed as a number has lost its leading zeros (01996 -> 1996)
-                if i < len(cells) and cells[i].isdigit() and len(cells[i]) < 5:
+                if i < len(cells) and len(cells[i]) < 5 and cells[i].isascii() and cells[i].isdigit():
                     cells[i] = cells[i].zfill(5)
         width = len(cells)
         if width < self.full:
@@ -521,6 +826,18 @@ class _Extractor:
         return values
 
 
+def _too_long(n: int, values: list[str], kind: str, add) -> bool:
+    """Report each cell of the row past MAX_EDIT_TEXT_CHARS (the loader's bound on a value); True if any."""
+    limit = limits.MAX_EDIT_TEXT_CHARS
+    if max(map(len, values)) <= limit:
+        return False
+    for col, value in zip(_COLUMNS[kind], values):
+        if len(value) > limit:
+            add(n, col.label, f"is {len(value):,} characters long; a cell of an edit table holds at most {limit:,} "
+                              f"characters (it starts {value[:20]!r})")
+    return True
+
+
 def _literal(cache: dict[str, str], text: str) -> str:
     lit = cache.get(text)
     if lit is None:
@@ -531,7 +848,7 @@ def _literal(cache: dict[str, str], text: str) -> str:
 def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table") -> tuple[int, int, list[str]]:
     rows = iter(rows)
     header_line, pos, unknown = _find_header(rows, "ptp", path)
-    notices = [f"column {u!r} is not read" for u in unknown]
+    notices = [f"column {_shown(u)} is not read" for u in unknown]
     extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
     iso = _Dates().iso
     add = problems.add
@@ -553,6 +870,8 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
                          f"{extract.last_required}: the row is cut short")
             continue
+        if _too_long(n, values, "ptp", add):
+            continue
         col1, col2, prior, effective, deletion, mod, rationale = values
         bad = False
         if not CODE_RE.match(col1):
@@ -565,7 +884,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             add(n, "Column 2", f"{col2!r} is the column 1 code too: an edit pairs two different codes")
             bad = True
         if prior and prior != "*":
-            add(n, "*=in existence prior to 1996", f"{prior!r} is not the prior-to-1996 flag ('*' or empty)")
+            add(n, "*=in existence prior to 1996", f"{_shown(prior)} is not the prior-to-1996 flag ('*' or empty)")
             bad = True
         eff = iso(effective)
         if eff is None:
@@ -584,7 +903,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
                                         "an edit cannot end before it starts")
                 bad = True
         if mod not in ("0", "1", "9"):
-            add(n, "Modifier", f"{mod!r} is not a modifier indicator (0, 1 or 9)" if mod
+            add(n, "Modifier", f"{_shown(mod)} is not a modifier indicator (0, 1 or 9)" if mod
                 else "is empty: the modifier indicator (0, 1 or 9) is required")
             bad = True
         if bad:
@@ -615,7 +934,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
 def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table") -> tuple[int, int, list[str]]:
     rows = iter(rows)
     header_line, pos, unknown = _find_header(rows, "mue", path)
-    notices = [f"column {u!r} is not read" for u in unknown]
+    notices = [f"column {_shown(u)} is not read" for u in unknown]
     extract = _Extractor("mue", pos, excel, ("code",))
     iso = _Dates().iso
     add = problems.add
@@ -637,20 +956,26 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
                          f"{extract.last_required}: the row is cut short")
             continue
+        if _too_long(n, values, "mue", add):
+            continue
         code, value, mai_text, rationale, effective = values
         bad = False
         if not CODE_RE.match(code):
             add(n, "HCPCS/CPT Code", _code_problem(code))
             bad = True
         if not value.isdigit() or not value.isascii():
-            add(n, "MUE Value", f"{value!r} is not a number of units (a whole number, 0 or more)" if value
+            add(n, "MUE Value", f"{_shown(value)} is not a number of units (a whole number, 0 or more)"
+                f"{_DIGITS_NOTE if _foreign_digits(value) else ''}" if value
                 else "is empty: the maximum units of service are required")
+            bad = True
+        elif int(value) > limits.MAX_MUE_UNITS:
+            add(n, "MUE Value", f"{_shown(value)} is more units than an MUE holds (at most {limits.MAX_MUE_UNITS:,})")
             bad = True
         m = MAI_RE.match(mai_text)
         mai = m.group(1) if m else None
         if mai not in ("1", "2", "3"):
             add(n, "MUE Adjudication Indicator",
-                f"{mai_text!r} is not an MUE adjudication indicator (1 line edit, 2 date of service edit: "
+                f"{_shown(mai_text)} is not an MUE adjudication indicator (1 line edit, 2 date of service edit: "
                 "policy, 3 date of service edit: clinical)" if mai_text
                 else "is empty: the MUE adjudication indicator (1, 2 or 3) is required")
             bad = True

@@ -26,6 +26,14 @@ here, and ``tests/test_edit_files.py`` keeps the two in agreement. A file
 with a bad edit is refused whole, naming the file, the edit (its table row)
 and the constraint. The triples of the file about anything but an edit (the
 table's ``ont:Source``) join the KB graph and its SHACL check.
+
+Bounds (cptkg.limits; issue 21): the file's size; every IRI and literal at
+most MAX_EDIT_TEXT_CHARS (a longer one is refused as it is read, before it
+reaches rdflib or a message); integers in ASCII digits (``str.isdigit`` also
+takes "²" and other scripts' digits) and in the ranges the rule engines hold;
+dates as YYYY-MM-DD in ASCII digits; at most MAX_EDIT_OTHER_TRIPLES triples
+about other things than edits. ``cptkg edits import`` holds what it writes to
+:func:`table_problems` before keeping it, so an imported file always loads.
 """
 from __future__ import annotations
 
@@ -40,10 +48,9 @@ from pathlib import Path
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
+from cptkg import limits
 from cptkg.knowledge.namespace import ONT
-
-#: the largest edit file read (a quarterly PTP table as Turtle is about 160 MB)
-MAX_EDIT_FILE_BYTES = 2 * 1024 ** 3
+from cptkg.limits import MAX_EDIT_FILE_BYTES  # the largest edit file read (module attribute: tests lower it)
 #: problems listed before the rest are counted
 MAX_PROBLEMS = 20
 #: bump when the table layout or its checks change: older cached tables are then ignored
@@ -63,13 +70,48 @@ DATE_PROPS = {"effectiveDate", "deletionDate"}
 STRING_PROPS = {"column1Code", "column2Code", "modifierIndicator", "rationale", "editCode", "adjudicationIndicator"}
 EDIT_PROPS = IRI_PROPS | INT_PROPS | DATE_PROPS | STRING_PROPS
 CODE_PATTERN = r"^[0-9A-Z]{5}$"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # ASCII digits: \d takes any script's
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")  # xsd:integer's lexical form, ASCII digits
+
 #: FORMATS: file suffix -> RDF format of an edit file
 FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".owl": "xml"}
 
 
 class EditFileError(ValueError):
     """An edit file that cannot be used; the message names the edit and the constraint."""
+
+
+def int_range(name: str) -> tuple[int, int, str]:
+    """(least, most, what) an integer property holds: 32-bit, as clingo's and DuckDB's integers."""
+    if name == "maxUnits":
+        return 0, limits.MAX_MUE_UNITS, "a number of units"
+    return 1, limits.MAX_SOURCE_ROW, "a row number"
+
+
+def _shown(value: str, width: int = 40) -> str:
+    """A value for a message: quoted, and cut (its length said) when long."""
+    return repr(value) if len(value) <= width else f"{value[:width]!r}... ({len(value):,} characters)"
+
+
+def _term_value(value) -> str:
+    """A value as a message shows it: an IRI of the KB's namespaces by its local name."""
+    return constant(value) if isinstance(value, str) and "://" in value else str(value)
+
+
+def _term_name(iri: str) -> str:
+    for ns, prefix in ((ONT_NS, "ont:"), ("http://www.w3.org/2000/01/rdf-schema#", "rdfs:"),
+                       (str(DCTERMS), "dct:"), ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "rdf:")):
+        if iri.startswith(ns):
+            return prefix + iri[len(ns):]
+    return _shown(iri, 60)
+
+
+def term_problem(value: str) -> str | None:
+    """Why an IRI or literal is too long for an edit file (MAX_EDIT_TEXT_CHARS); None when it is not."""
+    if len(value) <= limits.MAX_EDIT_TEXT_CHARS:
+        return None
+    return (f"is {len(value):,} characters long (it starts {value[:20]!r}); a value or name in an edit file is at "
+            f"most {limits.MAX_EDIT_TEXT_CHARS:,} characters")
 
 
 @dataclass
@@ -172,6 +214,11 @@ def _triples(data: bytes, fmt: str):
                 yield st, p.value, ot
         except SyntaxError as e:
             raise EditFileError(f"not valid {fmt}: {' '.join(str(e).split())[:300]}") from None
+        except MemoryError as e:  # pyoxigraph's "Reached the buffer maximal size of 16777216"
+            if "buffer" not in str(e):
+                raise
+            raise EditFileError(f"has a value or name longer than the Turtle parser's 16 MiB buffer; a value or name "
+                                f"in an edit file is at most {limits.MAX_EDIT_TEXT_CHARS:,} characters") from None
         return
     from rdflib import BNode
 
@@ -208,7 +255,10 @@ def _nt(term) -> str:
 def parse_table(data: bytes, fmt: str) -> EditTable:
     """The edit table of an edit file's content (the slow path: every triple passes through Python)."""
     by_subject: dict[tuple, list] = {}
+    most = limits.MAX_EDIT_TEXT_CHARS
     for s, p, o in _triples(data, fmt):
+        if len(s[1]) > most or len(p) > most or len(o[1]) > most or len(o[2]) > most or len(o[3]) > most:
+            _refuse_long(s, p, o)
         by_subject.setdefault(s, []).append((p, o))
     ids, types, sources = [], [], []
     columns: dict[str, list] = {}
@@ -255,6 +305,10 @@ def parse_table(data: bytes, fmt: str) -> EditTable:
                 col.extend([None] * (i - len(col)))
             col.append(_value(name, o, why))
         sources.append(cited)
+    if len(other) > limits.MAX_EDIT_OTHER_TRIPLES:
+        raise EditFileError(f"has {len(other):,} triples about other things than edits; at most "
+                            f"{limits.MAX_EDIT_OTHER_TRIPLES:,} are read (they join the knowledge base's graph and "
+                            "its checks: a label on every edit?)")
     n = len(ids)
     for col in columns.values():
         col.extend([None] * (n - len(col)))
@@ -263,6 +317,16 @@ def parse_table(data: bytes, fmt: str) -> EditTable:
     table = EditTable({"@id": ids, "@type": types, "@sources": sources, **columns}, "\n".join(other),
                       {i: w for i, w in problems.items() if w})
     return table
+
+
+def _refuse_long(s, p, o) -> None:
+    """An IRI or literal past MAX_EDIT_TEXT_CHARS, refused as it is read: its subject, property and length."""
+    for what, text in (("its subject's IRI", s[1]), ("a property IRI", p), (_term_name(p), o[1]),
+                       (f"the datatype of its {_term_name(p)}", o[2]), (f"the language of its {_term_name(p)}", o[3])):
+        why = term_problem(text)
+        if why:
+            subject = "a blank node" if s[0] == "bnode" else s[1] if len(s[1]) <= 100 else _shown(s[1], 60)
+            raise EditFileError(f"{subject}: {what} {why}")
 
 
 def _value(name: str, o, why: list[str]):
@@ -276,13 +340,17 @@ def _value(name: str, o, why: list[str]):
         why.append(f"ont:{name} must be a value, not a term")
         return None
     if name in INT_PROPS:
-        if datatype not in _INTEGER_TYPES or not value.lstrip("+-").isdigit():
-            why.append(f"ont:{name} must be a whole number (xsd:integer)")
+        if datatype not in _INTEGER_TYPES or not _INTEGER.match(value):
+            why.append(f"ont:{name} {_shown(value)} is not a whole number (xsd:integer, digits 0-9)")
+            return None
+        if len(value.lstrip("+-").lstrip("0")) > 18:  # past int64 (Arrow's column), far past the range
+            least, most, what = int_range(name)
+            why.append(f"ont:{name} {_shown(value)} is not {what} from {least} to {most:,}")
             return None
         return int(value)
     if name in DATE_PROPS:
         if datatype != str(XSD.date) or not _DATE.match(value):
-            why.append(f"ont:{name} must be an xsd:date")
+            why.append(f"ont:{name} {_shown(value)} is not an xsd:date (YYYY-MM-DD, digits 0-9)")
             return None
         return value
     if datatype not in _STRING or lang:
@@ -321,10 +389,14 @@ def table_problems(table: EditTable, groups: set[str], kinds: set[str], scopes: 
     is_unit = pc.invert(is_pair)
     out: list[tuple[int, str]] = [(i, w) for i, ws in table.read_problems.items() for w in ws]
 
-    def flag(mask, message):
-        mask = pc.fill_null(mask, False)
-        for i in pc.indices_nonzero(mask).to_pylist():
-            out.append((i, message))
+    def flag(mask, message, shown=None):
+        """Each row of ``mask``: ``message``, and the value of the ``shown`` property when it has one."""
+        rows = pc.indices_nonzero(pc.fill_null(mask, False))
+        if shown is None:
+            out.extend((i, message) for i in rows.to_pylist())
+            return
+        for i, v in zip(rows.to_pylist(), pc.take(arr[shown], rows).to_pylist()):
+            out.append((i, message if v is None else f"{message}: {_shown(_term_value(v))}"))
 
     def present(name):
         return pc.is_valid(arr[name])
@@ -339,33 +411,53 @@ def table_problems(table: EditTable, groups: set[str], kinds: set[str], scopes: 
         flag(pc.and_(is_pair, pc.equal(present(code), present(group))),
              "a pair edit names column 1 and column 2, each by code (ont:column1Code/ont:column2Code) "
              "or by code group (ont:column1/ont:column2), not both")
-        flag(pc.and_(is_pair, code_bad(code)), f"a column {n_col} code is one five-character code")
-        flag(pc.and_(is_pair, not_in(group, groups)), f"column {n_col} names a code group the knowledge base does not have")
+        flag(pc.and_(is_pair, code_bad(code)), f"a column {n_col} code is one five-character code", code)
+        flag(pc.and_(is_pair, not_in(group, groups)),
+             f"column {n_col} names a code group the knowledge base does not have", group)
     flag(pc.and_(is_pair, pc.invert(present("editKind"))),
          "a pair edit has one kind (ont:ComponentEdit, ont:MutuallyExclusiveEdit or ont:NoSingleCodeEdit)")
     flag(pc.and_(is_pair, not_in("editKind", kinds)),
-         "a pair edit has one kind (ont:ComponentEdit, ont:MutuallyExclusiveEdit or ont:NoSingleCodeEdit)")
+         "a pair edit has one kind (ont:ComponentEdit, ont:MutuallyExclusiveEdit or ont:NoSingleCodeEdit)", "editKind")
     flag(pc.and_(is_pair, pc.invert(pc.fill_null(pc.is_in(arr["modifierIndicator"], value_set=pa.array(["0", "1", "9"])), False))),
-         'a pair edit has one modifier indicator: "0", "1" or "9"')
+         'a pair edit has one modifier indicator: "0", "1" or "9"', "modifierIndicator")
     flag(pc.and_(is_pair, pc.invert(pc.fill_null(pc.is_in(arr["editScope"], value_set=pa.array(sorted(scopes), pa.string())), False))),
-         "a pair edit has one provider scope (ont:AnyProvider, ont:SameProvider or ont:SameGroup)")
+         "a pair edit has one provider scope (ont:AnyProvider, ont:SameProvider or ont:SameGroup)", "editScope")
     flag(pc.and_(is_unit, pc.or_(pc.invert(present("editCode")), code_bad("editCode"))),
-         "a unit edit names one five-character code (ont:editCode)")
-    flag(pc.and_(is_unit, pc.or_(pc.invert(present("maxUnits")), pc.less(arr["maxUnits"], 0))),
-         "a unit edit has one maximum number of units (ont:maxUnits, a whole number)")
+         "a unit edit names one five-character code (ont:editCode)", "editCode")
+    missing_units = pc.and_(is_unit, pc.invert(present("maxUnits")))
+    unreadable = sorted(i for i, ws in table.read_problems.items() if any(w.startswith("ont:maxUnits ") for w in ws))
+    if unreadable:  # a value that could not be read is named by its read problem, not called missing
+        missing_units = pc.and_(missing_units, pc.invert(pc.is_in(pa.array(range(n)), value_set=pa.array(unreadable))))
+    flag(missing_units, "a unit edit has one maximum number of units (ont:maxUnits, a whole number)")
+    for name in INT_PROPS:  # the ranges the rule engines' integers hold; each value named
+        least, most, what = int_range(name)
+        out_of_range = pc.fill_null(pc.or_(pc.less(arr[name], least), pc.greater(arr[name], most)), False)
+        for i in pc.indices_nonzero(out_of_range).to_pylist():
+            out.append((i, f"ont:{name} {arr[name][i].as_py()} is not {what} from {least} to {most:,}"))
+    for name in STRING_PROPS:  # a cached table is held to the bound the parse holds a file to
+        long = pc.fill_null(pc.greater(pc.utf8_length(arr[name]), limits.MAX_EDIT_TEXT_CHARS), False)
+        for i in pc.indices_nonzero(long).to_pylist():
+            out.append((i, f"ont:{name} is {len(arr[name][i].as_py()):,} characters long; a value in an edit file "
+                           f"is at most {limits.MAX_EDIT_TEXT_CHARS:,} characters"))
     flag(pc.and_(is_unit, pc.invert(pc.fill_null(pc.is_in(arr["adjudicationIndicator"], value_set=pa.array(["1", "2", "3"])), False))),
-         'a unit edit has one adjudication indicator: "1" (per line), "2" or "3" (per date of service)')
-    for name in DATE_PROPS:  # calendar dates: the distinct values, checked once each
-        bad = set()
+         'a unit edit has one adjudication indicator: "1" (per line), "2" or "3" (per date of service)',
+         "adjudicationIndicator")
+    for name in DATE_PROPS:  # calendar dates written YYYY-MM-DD: the distinct values, checked once each
+        form, calendar = set(), set()  # (fromisoformat alone also takes 20250101 and 2025-W01-1)
         for d in pc.unique(arr[name]).to_pylist():
             if d is None:
+                continue
+            if not _DATE.match(d):
+                form.add(d)
                 continue
             try:
                 datetime.date.fromisoformat(d)
             except ValueError:
-                bad.add(d)
-        if bad:
-            flag(pc.is_in(arr[name], value_set=pa.array(sorted(bad), pa.string())), f"ont:{name} is not a calendar date")
+                calendar.add(d)
+        for bad, why in ((form, "is not a date written YYYY-MM-DD in digits 0-9"),
+                         (calendar, "is not a calendar date")):
+            if bad:
+                flag(pc.is_in(arr[name], value_set=pa.array(sorted(bad), pa.string())), f"ont:{name} {why}", name)
     flag(pc.equal(pc.list_value_length(arr["@sources"]), 0), "an edit must cite its source (dct:source)")
     flat = pc.list_flatten(arr["@sources"])
     unknown = set(pc.unique(flat).to_pylist()) - sources
@@ -475,10 +567,12 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -
         raise EditFileError(f"unknown edit file type '{path.suffix or '(none)'}': use "
                             + ", ".join(sorted(FORMATS)) + " (the output of cptkg edits import is .ttl)")
     try:
-        size = path.stat().st_size
-        if size > MAX_EDIT_FILE_BYTES:
-            raise EditFileError(f"{size:,} bytes is over the limit of {MAX_EDIT_FILE_BYTES:,} bytes for an edit file")
-        data = path.read_bytes()
+        with open(path, "rb") as f:  # read no further than the limit (a FIFO or a device has no size to check)
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(MAX_EDIT_FILE_BYTES + 1) if size <= MAX_EDIT_FILE_BYTES else b""
+        if size > MAX_EDIT_FILE_BYTES or len(data) > MAX_EDIT_FILE_BYTES:
+            said = f"{size:,} bytes" if size > MAX_EDIT_FILE_BYTES else "what it gives"
+            raise EditFileError(f"{said} is over the limit of {MAX_EDIT_FILE_BYTES:,} bytes for an edit file")
     except FileNotFoundError:
         raise EditFileError("no such edit file") from None
     except OSError as e:
