@@ -128,12 +128,18 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
         created: str | None = None, *, explain: bool = False, line: int | None = None,
         depth: int | None = None, all_proofs: bool = False, log: str | Path | None = None,
         log_identifiers: bool = False, engine: str | None = None, timeout: float | None = None,
-        full: bool = False) -> Outcome:
-    """Read, judge (and explain), write, log.
+        full: bool = False, deliver: Callable[[Outcome], None] | None = None) -> Outcome:
+    """Read, judge (and explain), write, deliver, log.
+
+    ``deliver`` (optional) puts the outcome where it goes (the CLI: standard
+    output). The decision log is opened and checked before it and appended to
+    after it: a decision is logged only once it was delivered, and a log that
+    cannot be used stops the run before anything is delivered. An exception
+    (or exit) from ``deliver`` propagates, and nothing is logged.
 
     Raises :class:`cptkg.io.readers.ReadError` for a file that cannot be read
-    as claims at all, and ``OSError`` when the decision log cannot be written
-    (after judging: nothing is logged then).
+    as claims at all, and ``OSError`` (:class:`cptkg.io.decision_log.DecisionLogError`)
+    when the decision log cannot be written (after judging: nothing is logged then).
     """
     from cptkg.knowledge.loader import default_kb
 
@@ -160,18 +166,29 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     finally:
         if bar:
             bar.stop()
-    if log:
-        from cptkg.io.decision_log import append_decisions
+    opened = None
+    if log:  # opened and checked now, appended to once the outcome is delivered
+        from cptkg.io.decision_log import OpenLog
 
-        append_decisions(log, read.claims, results, include_identifiers=log_identifiers,
-                         kb_version_value=kb.version)
-    text = render(results, output, was_list=read.was_list, read=read, created=created, full=full)
-    errors = [r["error"] for r in results if r.get("status") == "error" and r.get("error")]
-    from cptkg.judge.input import InputError
+        opened = OpenLog(log, include_identifiers=log_identifiers)
+    try:
+        text = render(results, output, was_list=read.was_list, read=read, created=created, full=full)
+        errors = [r["error"] for r in results if r.get("status") == "error" and r.get("error")]
+        from cptkg.judge.input import InputError
 
-    invalid = [i for i, c in enumerate(parsed) if isinstance(c, InputError)]
-    return Outcome(text, results, writers.summary(results), exit_code(results), read.format, errors,
-                   read.was_list, invalid)
+        invalid = [i for i, c in enumerate(parsed) if isinstance(c, InputError)]
+        outcome = Outcome(text, results, writers.summary(results), exit_code(results), read.format, errors,
+                          read.was_list, invalid)
+        if deliver is not None:
+            deliver(outcome)
+        if opened is not None:
+            # a claim a reader refused is logged as received (its rows), with its error
+            received = [getattr(c, "raw", None) if isinstance(c, InputError) else c for c in read.claims]
+            opened.append(received, results, kb_version_value=kb.version)
+    finally:
+        if opened is not None:
+            opened.close()
+    return outcome
 
 
 __all__ = ["Outcome", "TEXT", "exit_code", "judge", "parse", "render", "run"]

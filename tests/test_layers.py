@@ -33,8 +33,12 @@ ALLOWED = {
     "spreadsheet": set(),
     "limits": set(),
     "bounded": set(),
+    "files": set(),
+    "controls": set(),
 }
-LEAVES = {"spreadsheet", "limits", "bounded"}  # utilities with no layer import, usable from any layer
+# utilities with no layer import, usable from any layer: CSV cell safety, the limits,
+# the bounded child process, capped reads and safe output files, control characters
+LEAVES = {"spreadsheet", "limits", "bounded", "files", "controls"}
 
 
 def _module(path: Path) -> str:

@@ -11,25 +11,90 @@ from pathlib import Path
 
 import click
 
+from cptkg.faces.options import TimeLimitSeconds
 
 
-def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
-    click.echo(f"cptkg: {message}", err=True)
+def fail(message: str, code: int = 2, *, listing: bool = False) -> "NoReturn":  # noqa: F821
+    """One line on standard error (control characters and line breaks in it shown escaped), then exit.
+
+    ``listing``: the message is a list the knowledge base's loader made (the
+    SHACL problems, the refused rules), one problem a line; the line breaks
+    stay, every other control character is escaped."""
+    from cptkg.controls import one_line, shown_text
+
+    text = shown_text(str(message)) if listing else one_line(str(message))
+    try:
+        click.echo(f"cptkg: {text}", err=True)
+    except OSError:  # standard error itself cannot be written: the exit code still says it
+        pass
     sys.exit(code)
 
 
-def read_input(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    p = Path(path)
-    if not p.exists():
-        fail(f"{path}: no such file")
-    if p.is_dir():
-        fail(f"{path}: is a folder, not a file")
+class StdoutFailed(Exception):
+    """Standard output could not be written (a full disk, a closed pipe); ``reason`` in words."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error)
+        self.reason = error.strerror or str(error)
+
+
+def _silence_stdout() -> None:
+    """After a failed write: point standard output at the null device, so Python's final flush of what
+    is still buffered does not fail again (BrokenPipeError noise on standard error, exit 120)."""
+    import os
+
     try:
-        return p.read_bytes()
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (AttributeError, OSError, ValueError):  # not a real file (tests): nothing buffered survives
+        pass
+
+
+def emit(text: str | bytes, *, raw: bool = False) -> None:
+    """Write ``text`` (and a line break) to standard output now; StdoutFailed when it cannot be written.
+
+    Text has its control characters escaped line by line (cptkg.controls),
+    unless ``raw``: output a writer already made safe (reports, CSV, JSON).
+    Bytes are written as they are (``cptkg export``).
+    """
+    try:
+        if isinstance(text, bytes):
+            stream = sys.stdout.buffer
+            stream.write(text)
+            stream.flush()
+            return
+        if not raw:
+            from cptkg.controls import shown_text
+
+            text = shown_text(text)
+        click.echo(text)  # writes and flushes
     except OSError as e:
-        fail(f"{path}: cannot be read ({e.strerror})")
+        _silence_stdout()
+        raise StdoutFailed(e) from None
+
+
+def out(text: str | bytes, *, raw: bool = False) -> None:
+    """:func:`emit`, exiting 2 with one line when standard output cannot be written (every command's output)."""
+    try:
+        emit(text, raw=raw)
+    except StdoutFailed as e:
+        fail(f"standard output cannot be written ({e.reason})")
+
+
+def read_input(path: str, cap: int | None = None, what: str = "a claim file", hint: str | None = None) -> bytes:
+    """The bytes of an input file ('-': standard input), read with a cap (cptkg.limits); one line on failure."""
+    from cptkg import limits
+    from cptkg.files import FileProblem, read_capped
+
+    if cap is None:
+        cap = limits.MAX_CLAIM_FILE_BYTES
+        hint = "split it, or judge it with cptkg batch (which streams large files)" if hint is None else hint
+    try:
+        return read_capped(path, cap, what=what, hint=hint or "")
+    except FileProblem as e:
+        fail(str(e))
 
 
 def get_kb():
@@ -41,7 +106,7 @@ def get_kb():
     try:
         return default_kb(edits=edits)
     except KBLoadError as e:
-        fail(f"knowledge base cannot be used: {e}")
+        fail(f"knowledge base cannot be used: {e}", listing=True)
 
 
 EDITS_KEY = "cptkg.edits"
@@ -54,12 +119,16 @@ def _choose_edits(ctx, param, value):
     for v in value or ():
         if not Path(v).expanduser().is_file():
             fail(f"--edits {v}: no such edit file")
-    ctx.meta[EDITS_KEY] = tuple(value or ())
+    if value:  # given on a group (cptkg ask --edits F edit) and not again on its subcommand: the group's stand
+        ctx.meta[EDITS_KEY] = tuple(dict.fromkeys(tuple(ctx.meta.get(EDITS_KEY, ())) + tuple(value)))
     return value
 
 
 def dump(obj) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False)
+    """Indented JSON, every non-printable character as JSON's escape (cptkg.controls)."""
+    from cptkg.controls import json_safe
+
+    return json_safe(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False))
 
 
 class _Commands(click.Group):
@@ -76,6 +145,12 @@ class _Commands(click.Group):
         from cptkg import registry
 
         return sorted(set(super().list_commands(ctx)) | set(registry.names("command")))
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except StdoutFailed as e:  # a command that let it through: the same one line
+            fail(f"standard output cannot be written ({e.reason})")
 
     def get_command(self, ctx, name):
         cmd = super().get_command(ctx, name)
@@ -121,38 +196,67 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     from cptkg.pipeline import run
 
     raw = read_input(claim_file)
+    history = None
+    if history_file is not None:
+        from cptkg import limits
+
+        if history_file == "-" and claim_file == "-":
+            fail("--history -: the claims are read from standard input already; give the history as a file")
+        history = read_input(history_file, limits.MAX_CLAIM_FILE_BYTES, what="a history file (--history)",
+                             hint="give only the history of the claims' patients")
+        if not history.strip():
+            fail(f"--history {history_file}: is empty; a history file has a header row and one row per "
+                 f"billed service")
     detected = input_format or _detect(raw)
     other_format = detected != "json" or output in ("fhir", "csv", "html") or history_file is not None
     if as_json:
         output = output or "json"
     output = output or ("json" if other_format else "text")
     kb = get_kb()
+
+    delivered = []
+
+    def deliver(outcome) -> None:
+        """The verdicts to standard output (the errors and summary to standard error); logged after."""
+        from cptkg.controls import one_line
+
+        delivered.append(True)
+        if outcome.format == "json" and not outcome.was_list and outcome.invalid:  # the refusal is the answer
+            click.echo(f"cptkg: {one_line(outcome.results[0].get('error', 'the claim cannot be judged'))}", err=True)
+            return
+        if not other_format:
+            for e in outcome.errors:
+                click.echo(f"cptkg: {one_line(e)}", err=True)
+        emit(outcome.text.rstrip("\n"), raw=True)  # the writers made it safe
+        if other_format:
+            click.echo(outcome.summary, err=True)
+
     try:
-        outcome = run(raw, detected, output, history_file, kb=kb, explain=explain, line=line, depth=depth,
+        outcome = run(raw, detected, output, history, kb=kb, explain=explain, line=line, depth=depth,
                       all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit,
-                      full=full)
+                      full=full, deliver=deliver)
+    except StdoutFailed as e:
+        fail(f"standard output cannot be written ({e.reason})"
+             + ("; the verdicts were not delivered and are not logged" if log_file else ""))
     except ReadError as e:
         fail(str(e).replace("input:", f"{claim_file}:", 1) if claim_file != "-" else str(e))
     except InputError as e:
         fail(str(e))
     except DecisionLogError as e:
-        fail(str(e))
+        fail(str(e) + ("; the verdicts were written but are not logged" if delivered else ""))
     except OSError as e:
         fail(f"{log_file}: cannot write the decision log ({e.strerror or e})")
+    except MemoryError:
+        fail(f"{'standard input' if claim_file == '-' else claim_file}: not enough memory to judge these claims; "
+             f"split the file, or judge it with cptkg batch")
     if outcome.format == "json" and not outcome.was_list and outcome.invalid:
-        fail(outcome.results[0].get("error", "the claim cannot be judged"))
-    if not other_format:
-        for e in outcome.errors:
-            click.echo(f"cptkg: {e}", err=True)
-    click.echo(outcome.text.rstrip("\n"))
-    if other_format:
-        click.echo(outcome.summary, err=True)
+        sys.exit(2)
     sys.exit(outcome.exit_code)
 
 
-_TIME_LIMIT = click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.001), default=None,
+_TIME_LIMIT = click.option("--time-limit", "time_limit", type=TimeLimitSeconds(), default=None,
                            metavar="SECONDS", help="Seconds one claim may take before it is reported as not "
-                           "judged (default 30); the other claims are still judged.")
+                           "judged (default 30, at most 3,600); the other claims are still judged.")
 _FULL = click.option("--full", is_flag=True, help="Text report: unfold each reason into its whole proof, step by "
                      "step down to the source sentence (implies --explain).")
 _INPUT_FORMAT = click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
@@ -163,7 +267,7 @@ _OUTPUT = click.option("--output", "output", type=click.Choice(["text", "json", 
                             "csv (one row per input row) or html (an auditor's work paper, printable to PDF; "
                             "with --explain it carries why-not and the verified fixes); default: text for claim "
                             "JSON, json for FHIR and CSV input.")
-_HISTORY = click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
+_HISTORY = click.option("--history", "history_file", metavar="FILE", default=None,
                         help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV "
                              "claims.")
 _LOG = click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision "
@@ -231,23 +335,23 @@ def sources(as_json):
 
     idx = source_index(get_kb())
     if as_json:
-        click.echo(dump(idx))
+        out(dump(idx), raw=True)
         return
     for s in idx["sources"]:
         flag = "" if s["rules"] or s["facts"] else ("  [NOT USED by any rule or fact]" if s["normative"] else "")
-        click.echo(f"{s['id']}  {s['citation']}{flag}")
-        click.echo(f"    “{s['quote'][:160]}”")
+        out(f"{s['id']}  {s['citation']}{flag}")
+        out(f"    “{s['quote'][:160]}”")
         if s["rules"]:
-            click.echo(f"    rules: {', '.join(s['rules'])}")
+            out(f"    rules: {', '.join(s['rules'])}")
         if s["facts"]:
-            click.echo(f"    facts: {', '.join(s['facts'][:8])}" + (" …" if len(s["facts"]) > 8 else ""))
+            out(f"    facts: {', '.join(s['facts'][:8])}" + (" …" if len(s["facts"]) > 8 else ""))
     for u in idx["unsourced"]:
-        click.echo(f"UNSOURCED  {u['fact']}  (no source annotates it)")
+        out(f"UNSOURCED  {u['fact']}  (no source annotates it)")
     for c in idx["conflicts"]:
-        click.echo(f"\nCONFLICT {c['id']}: {c['label']}")
+        out(f"\nCONFLICT {c['id']}: {c['label']}")
         for q in c["conflicting"]:
-            click.echo(f"    “{q['quote']}” ({q['citation']})")
-        click.echo(f"    resolution: {c['resolution']}")
+            out(f"    “{q['quote']}” ({q['citation']})")
+        out(f"    resolution: {c['resolution']}")
 
 
 @main.command()
@@ -264,8 +368,10 @@ def infer(encounter_file, as_json, explain, depth):
     from cptkg.judge.input import InputError, load_json, parse_encounter
     from cptkg.judge.infer import infer_codes
     from cptkg.faces.report import infer_report
+    from cptkg import limits
 
-    raw = read_input(encounter_file)
+    raw = read_input(encounter_file, limits.MAX_ENCOUNTER_BYTES, what="an encounter file",
+                     hint="an encounter documents one visit")
     try:
         enc = parse_encounter(load_json(raw, encounter_file))
     except InputError as e:
@@ -276,20 +382,20 @@ def infer(encounter_file, as_json, explain, depth):
         from cptkg.explain import explain_encounter
         from cptkg.faces.report import proof_text
 
-        out = explain_encounter(kb, enc, depth=depth)
+        ex = explain_encounter(kb, enc, depth=depth)
         if as_json:
-            click.echo(dump(out))
+            out(dump(ex), raw=True)
         else:
-            click.echo(infer_report(res))
-            for c in out["codes"]:
-                click.echo(f"\nWhy {c['code']}:")
+            out(infer_report(res))
+            for c in ex["codes"]:
+                out(f"\nWhy {c['code']}:")
                 if c.get("proof"):
-                    click.echo(proof_text(c["proof"], "  ", 1))
-            for c in out["not_chosen"]:
+                    out(proof_text(c["proof"], "  ", 1))
+            for c in ex["not_chosen"]:
                 for f in c["failed_conditions"]:
-                    click.echo(f"why not {c['code']}: {f['message']}")
+                    out(f"why not {c['code']}: {f['message']}")
     else:
-        click.echo(dump(res.to_json()) if as_json else infer_report(res))
+        out(dump(res.to_json()) if as_json else infer_report(res), raw=as_json)
     sys.exit(0 if res.codes and not res.uncovered else 1)
 
 
@@ -306,14 +412,14 @@ def test_cmd(verbose):
     failed = [r for r in results if not r.ok]
     for r in results:
         if verbose or not r.ok:
-            click.echo(f"{'PASS' if r.ok else 'FAIL'}  {r.file}: {r.name}")
+            out(f"{'PASS' if r.ok else 'FAIL'}  {r.file}: {r.name}")
             for p in r.problems:
-                click.echo(f"        {p}")
+                out(f"        {p}")
     for kind, ids in untouched.items():
         for rid in ids:
-            click.echo(f"UNTESTED  rules/{kind}.dl: rule {rid} is fired by no case")
+            out(f"UNTESTED  rules/{kind}.dl: rule {rid} is fired by no case")
     n_untested = sum(len(v) for v in untouched.values())
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed, {n_untested} rules untested")
+    out(f"{len(results) - len(failed)} passed, {len(failed)} failed, {n_untested} rules untested")
     sys.exit(1 if failed or n_untested else 0)
 
 
@@ -328,25 +434,25 @@ def lint():
     try:
         kb = load_kb(shacl="always")  # lint validates the shapes every time
     except KBLoadError as e:
-        fail(f"knowledge base cannot be used: {e}")
+        fail(f"knowledge base cannot be used: {e}", listing=True)
     used = {s for p in (kb.check_program, kb.infer_program) for r in p.rules for s in r.meta.source}
     from rdflib.namespace import DCTERMS
     from cptkg.knowledge.loader import local
     used |= {local(o) for o in kb.graph.objects(None, DCTERMS.source)}
     unused = sorted(s.id for s in kb.sources.values() if s.normative and s.id not in used and not s.maps_to)
-    click.echo(f"knowledge base {kb.version}: {len(kb.codes())} codes, {len(kb.check_program.rules)} claim rules, "
+    out(f"knowledge base {kb.version}: {len(kb.codes())} codes, {len(kb.check_program.rules)} claim rules, "
                f"{len(kb.infer_program.rules)} inference rules, {len(kb.sources)} sources: valid")
     for s in unused:
-        click.echo(f"note: normative source {s} is cited by no rule or fact")
+        out(f"note: normative source {s} is cited by no rule or fact")
     for pred, row in kb.unsourced_facts():
-        click.echo(f"note: unsourced fact: {kb.describe(pred, row)} (no source annotates it)")
+        out(f"note: unsourced fact: {kb.describe(pred, row)} (no source annotates it)")
     for r in (r for p in (kb.check_program, kb.infer_program) for r in p.rules):
         if r.meta.id and r.meta.id not in kb.rule_titles:
-            click.echo(f"note: rule {r.meta.id} ({r.where}) has no title in rules/titles.yaml; explanations show "
+            out(f"note: rule {r.meta.id} ({r.where}) has no title in rules/titles.yaml; explanations show "
                        f"the start of its message instead")
     ids = {r.meta.id for p in (kb.check_program, kb.infer_program) for r in p.rules}
     for rid in sorted(set(kb.rule_titles) - ids):
-        click.echo(f"note: rules/titles.yaml titles {rid}, which is no rule of the pack")
+        out(f"note: rules/titles.yaml titles {rid}, which is no rule of the pack")
 
 
 def _choose_kb(ctx, param, value):

@@ -1,6 +1,7 @@
 """Append-only decision log: which rules judged which claim, under which KB.
 
-``cptkg check --log FILE`` appends one JSON line per claim, so an auditor
+``cptkg check --log FILE`` appends one JSON line per claim once its verdicts
+were written (a failed write to standard output logs nothing), so an auditor
 can answer "why was this line denied, and by which version of the rules?"
 months later, without the log becoming a second copy of patient data:
 
@@ -247,6 +248,66 @@ def decision_record(claim: Any, result: Any, kb_version: str, salt: bytes,
     return rec
 
 
+class OpenLog:
+    """A decision log opened (and checked) and its salt read, before anything is written to it.
+
+    ``cptkg check`` opens the log after judging and before writing the
+    verdicts, so a log that cannot be used stops the command before any
+    verdict is shown, and appends only once the verdicts were written (a
+    decision is logged as delivered only when it was). :func:`append_decisions`
+    is the one-call form.
+    """
+
+    def __init__(self, path: Path | str, include_identifiers: bool = False):
+        self.path = Path(path)
+        self.include_identifiers = include_identifiers
+        # the log is opened (and checked) first: no salt is created for a log that cannot be written
+        self.fd = _open_log(self.path)
+        try:
+            self.salt = b"" if include_identifiers else _salt_for(self.path)
+        except OSError as e:
+            self.close()
+            raise DecisionLogError(f"{self.path}: cannot write the decision log ({e.strerror or e})") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def append(self, claims: Iterable[Any], results: Iterable[Any], kb_version_value: str | None = None) -> list[dict]:
+        """Append one JSON line per (claim, result) pair; return the records."""
+        claims, results = list(claims), list(results)
+        if len(claims) != len(results):
+            raise ValueError(f"{len(claims)} claims but {len(results)} results")
+        default_version = kb_version_value
+        records = []
+        try:
+            for claim, result in zip(claims, results):
+                version = _get(result, "kb_version") or default_version
+                if not version:
+                    from cptkg.knowledge.pack import locate
+
+                    default_version = version = kb_version(locate())
+                records.append(decision_record(claim, result, version, self.salt, self.include_identifiers))
+            data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+            # one write of whole lines in append mode: concurrent writers do not interleave within a line
+            view = memoryview(data.encode("utf-8"))
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError as e:
+            raise DecisionLogError(f"{self.path}: cannot write the decision log ({e.strerror or e})") from None
+        return records
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> "OpenLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def append_decisions(path: Path | str, claims: Iterable[Any], results: Iterable[Any],
                      include_identifiers: bool = False, kb_version_value: str | None = None) -> list[dict]:
     """Append one JSON line per (claim, result) pair to ``path``; return the records.
@@ -256,30 +317,8 @@ def append_decisions(path: Path | str, claims: Iterable[Any], results: Iterable[
     is the result's own ``kb_version`` when it carries one, else
     ``kb_version_value``, else the hash of the repository's files.
     """
-    path = Path(path)
     claims, results = list(claims), list(results)
     if len(claims) != len(results):
         raise ValueError(f"{len(claims)} claims but {len(results)} results")
-    # the log is opened (and checked) first: no salt is created for a log that cannot be written
-    fd = _open_log(path)
-    try:
-        salt = b"" if include_identifiers else _salt_for(path)
-        default_version = kb_version_value
-        records = []
-        for claim, result in zip(claims, results):
-            version = _get(result, "kb_version") or default_version
-            if not version:
-                from cptkg.knowledge.pack import locate
-
-                default_version = version = kb_version(locate())
-            records.append(decision_record(claim, result, version, salt, include_identifiers))
-        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-        # one write of whole lines in append mode: concurrent writers do not interleave within a line
-        view = memoryview(data.encode("utf-8"))
-        while view:
-            view = view[os.write(fd, view):]
-    except OSError as e:
-        raise DecisionLogError(f"{path}: cannot write the decision log ({e.strerror or e})") from None
-    finally:
-        os.close(fd)
-    return records
+    with OpenLog(path, include_identifiers) as log:
+        return log.append(claims, results, kb_version_value)

@@ -10,8 +10,6 @@ and the values it may take).
 """
 from __future__ import annotations
 
-import json
-import sys
 import textwrap
 
 import click
@@ -20,13 +18,14 @@ WIDTH = 100
 
 
 def _fail(where: str, message: str) -> "NoReturn":  # noqa: F821
-    click.echo(f"cptkg: ask {where}: {message}", err=True)
-    sys.exit(2)
+    from cptkg.faces.cli import fail
+
+    fail(f"ask {where}: {message}")
 
 
 def _ask(where: str, question, as_json: bool, **kwargs) -> None:
     """Ask ``question`` of the command's KB and print the answer (text or JSON); exit 2 on a bad question."""
-    from cptkg.faces.cli import get_kb
+    from cptkg.faces.cli import dump, get_kb, out
     from cptkg.judge.questions import QuestionError
 
     kb = get_kb()
@@ -34,7 +33,7 @@ def _ask(where: str, question, as_json: bool, **kwargs) -> None:
         answer = question(kb, **kwargs)
     except QuestionError as e:
         _fail(where, str(e))
-    click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if as_json else answer_text(answer))
+    out(dump(answer) if as_json else answer_text(answer), raw=as_json)  # dump escapes as JSON; text line by line
 
 
 def _wrap(text: str, indent: str = "") -> str:

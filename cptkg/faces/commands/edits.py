@@ -39,8 +39,9 @@ def _date(ctx, param, value):
 @command.command("import")
 @click.argument("kind", type=click.Choice(["ptp", "mue"], case_sensitive=False), metavar="ptp|mue")
 @click.argument("file", type=click.Path(path_type=Path), metavar="FILE")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="EDITS.ttl",
-              help="Turtle file to write (replaced whole, only when every row is good).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), metavar="EDITS.ttl",
+              help="Turtle file to write (replaced whole, only when every row is good; a symbolic link, folder, "
+                   "device or FIFO is refused).")
 @click.option("--imported", default=None, callback=_date, metavar="YYYY-MM-DD",
               help="Import date written in the source's citation (default: today; give it for reproducible output).")
 @click.option("--max-errors", default=50, show_default=True, type=click.IntRange(1),
@@ -58,8 +59,16 @@ def import_command(kind, file, output, imported, max_errors):
     The preamble before the header row is skipped; every data row is checked
     and one bad row fails the import (exit 2, nothing written).
     """
+    from cptkg.faces.cli import fail
     from cptkg.io.edit_tables import EditTableError, import_table
+    from cptkg.files import FileProblem, check_output_path
 
+    if str(output) == "-":
+        fail("-o -: an edit file is written to a file (it is loaded with --edits FILE); give its name")
+    try:  # before reading the table: never a link, folder, device or FIFO (edit_tables renames into place)
+        check_output_path(output, "-o")
+    except FileProblem as e:
+        fail(str(e))
     try:
         result = import_table(kind.lower(), file, output, imported=imported, max_errors=max_errors)
     except EditTableError as e:

@@ -1,7 +1,7 @@
 """``cptkg export``: the ontology, KB, shapes and rules in other formats."""
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 
 import click
@@ -11,8 +11,9 @@ from cptkg.knowledge.datasets import GRAPH_CHOICES
 
 
 def _fail(message: str) -> None:
-    click.echo(f"cptkg: {message}", err=True)
-    sys.exit(2)
+    from cptkg.faces.cli import fail
+
+    fail(message)
 
 
 def _format_help() -> str:
@@ -24,7 +25,8 @@ def _format_help() -> str:
               type=click.Choice(list(exporters.formats()), case_sensitive=False),
               help="Output format. " + _format_help() + ".")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=True, path_type=Path),
-              help="File to write (a folder for multi-file formats such as csv); default: standard output.")
+              help="File to write (a folder for multi-file formats such as csv); default (or '-'): standard "
+                   "output. Written beside and renamed into place; a symbolic link, device or FIFO is refused.")
 @click.option("--graph", "which", type=click.Choice(GRAPH_CHOICES), default="both", show_default=True,
               help="Which part to export: the ontology, the KB, or both (as named graphs in nquads/trig).")
 def command(fmt, output, which):
@@ -42,26 +44,40 @@ def command(fmt, output, which):
         _fail(str(e))
     except Exception as e:  # the KB loader's own error type, without importing the engine here
         if type(e).__name__ == "KBLoadError":
-            _fail(f"knowledge base cannot be used: {e}")
+            from cptkg.faces.cli import fail
+
+            fail(f"knowledge base cannot be used: {e}", listing=True)
         raise
+    from cptkg.faces.cli import out
+    from cptkg.controls import shown
+    from cptkg.files import FileProblem, check_output_path, write_output
+
+    if output is not None and str(output) == "-":
+        output = None  # '-o -': standard output, as without -o
     if list(files) == [""]:
         data = files[""]
         if output is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+            out(data)
             return
         try:
-            output.write_bytes(data)
-        except OSError as e:
-            _fail(f"{output}: cannot be written ({e.strerror})")
-        click.echo(f"wrote {output} ({len(data)} bytes, {exporter.name})", err=True)
+            write_output(output, data, "-o")
+        except FileProblem as e:
+            _fail(str(e))
+        click.echo(f"wrote {shown(output)} ({len(data)} bytes, {exporter.name})", err=True)
         return
     if output is None:
         _fail(f"format {exporter.name} writes {len(files)} files ({', '.join(files)}): give -o FOLDER")
     try:
+        if os.path.lexists(output):  # a new folder is made, with its parents
+            check_output_path(output, "-o", folder_ok=True)
+        if output.exists() and not output.is_dir():
+            _fail(f"-o {output}: format {exporter.name} writes {len(files)} files ({', '.join(files)}); "
+                  f"give a folder, not a file")
         output.mkdir(parents=True, exist_ok=True)
         for suffix, data in files.items():
-            (output / suffix).write_bytes(data)
+            write_output(output / suffix, data, "-o")
+    except FileProblem as e:
+        _fail(str(e))
     except OSError as e:
-        _fail(f"{output}: cannot be written ({e.strerror})")
-    click.echo(f"wrote {', '.join(str(output / s) for s in files)} ({exporter.name})", err=True)
+        _fail(f"-o {output}: cannot be written ({e.strerror or e})")
+    click.echo(f"wrote {', '.join(shown(output / s) for s in files)} ({exporter.name})", err=True)

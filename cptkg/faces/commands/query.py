@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from cptkg import spreadsheet
+from cptkg.faces.options import TimeLimitSeconds
 from cptkg.knowledge import sparql
 
 RDF_DATA_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".owl": "xml", ".xml": "xml",
@@ -16,8 +16,9 @@ RDF_DATA_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".owl": "xml",
 
 
 def _fail(message: str) -> None:
-    click.echo(f"cptkg: {message}", err=True)
-    sys.exit(2)
+    from cptkg.faces.cli import fail
+
+    fail(message)
 
 
 def _cell(term) -> str:
@@ -38,7 +39,13 @@ def _short(term, ds) -> str:
 
 
 def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
-    """The result as a text table, CSV (SPARQL CSV results) or SPARQL JSON results."""
+    """The result as a text table, CSV (SPARQL CSV results) or SPARQL JSON results.
+
+    Control characters in a value are escaped as every writer escapes them
+    (cptkg.controls): JSON with JSON's escape, CSV and the table as the
+    text report shows them; Turtle with its ``\\u`` escape."""
+    from cptkg.controls import json_safe, shown, turtle_safe
+
     if result.kind == "ask":
         if fmt == "json":
             return json.dumps(sparql.result_json(result), indent=2)
@@ -46,7 +53,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
     if result.kind == "construct":
         g = result.graph
         if fmt == "json":
-            return g.serialize(format="json-ld", indent=2)
+            return json_safe(g.serialize(format="json-ld", indent=2))
         if fmt == "csv":
             buf = io.StringIO()
             w = spreadsheet.writer(buf, lineterminator="\n")
@@ -54,9 +61,9 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
             for s, p, o in sorted(g):
                 w.writerow([s, p, o])
             return buf.getvalue().rstrip("\n")
-        return g.serialize(format="turtle").rstrip("\n")
+        return turtle_safe(g.serialize(format="turtle").rstrip("\n"))
     if fmt == "json":
-        return json.dumps(sparql.result_json(result), indent=2, ensure_ascii=False)
+        return json_safe(json.dumps(sparql.result_json(result), indent=2, ensure_ascii=False))
     if fmt == "csv":
         buf = io.StringIO()
         w = spreadsheet.writer(buf, lineterminator="\n")
@@ -64,7 +71,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
         for row in result.rows:
             w.writerow([_cell(t) for t in row])
         return buf.getvalue().rstrip("\n")
-    cells = [[_short(t, ds) if ds is not None else _cell(t) for t in row] for row in result.rows]
+    cells = [[shown(_short(t, ds) if ds is not None else _cell(t)) for t in row] for row in result.rows]
     widths = [max([len(v)] + [min(len(r[i]), 60) for r in cells]) for i, v in enumerate(result.variables)]
     fmt_row = lambda r: "  ".join((c if len(c) <= 60 else c[:57] + "...").ljust(w) for c, w in zip(r, widths)).rstrip()
     lines = [fmt_row(result.variables), fmt_row(["-" * w for w in widths])]
@@ -79,10 +86,10 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
               help="Read the query from a file ('-' for standard input) instead of the QUERY argument.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="Output: a text table, CSV, or SPARQL 1.1 JSON results (CONSTRUCT: Turtle, CSV triples, JSON-LD).")
-@click.option("--data", "data_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
               help="Extra RDF to query with the KB (.ttl .nt .rdf .jsonld); parsed without fetching anything it names.")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=sparql.DEFAULT_TIMEOUT, show_default=True,
-              help="Stop the query after this many seconds.")
+@click.option("--timeout", type=TimeLimitSeconds(0.1, 600), default=sparql.DEFAULT_TIMEOUT, show_default=True,
+              help="Stop the query after this many seconds (0.1 to 600).")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=sparql.DEFAULT_LIMIT, show_default=True,
               help="Return at most this many rows (triples for CONSTRUCT).")
 def command(query_text, query_file, fmt, data_files, timeout, limit):
@@ -96,11 +103,16 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
     """
     if (query_text is None) == (query_file is None):
         _fail("give the query either as the QUERY argument or with --file")
+    from cptkg import limits
+    from cptkg.faces.cli import out, read_input
+
     if query_file is not None:
+        data = read_input(str(query_file), limits.MAX_QUERY_FILE_BYTES, what="a query file", hint="")
         try:
-            query_text = sys.stdin.read() if str(query_file) == "-" else query_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            _fail(f"{query_file}: cannot be read ({e})")
+            query_text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            _fail(f"{'standard input' if str(query_file) == '-' else query_file}: is not UTF-8 text "
+                  f"(byte {e.start + 1:,})")
     try:
         sparql.check_query(query_text)
     except sparql.QueryRefused as e:
@@ -110,20 +122,23 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
         fmt_name = RDF_DATA_FORMATS.get(path.suffix.lower())
         if fmt_name is None:
             _fail(f"{path}: unknown RDF file type {path.suffix!r} (known: {', '.join(sorted(RDF_DATA_FORMATS))})")
+        raw = read_input(str(path), limits.MAX_RDF_BYTES, what="an RDF file (--data)", hint="")
         try:
-            extra.append(sparql.parse_rdf(path.read_bytes(), fmt_name, base=path.resolve().as_uri()))
+            extra.append(sparql.parse_rdf(raw, fmt_name, base=path.resolve().as_uri()))
         except (sparql.UnsafeRDF, UnicodeDecodeError) as e:
             _fail(f"{path}: {e}")
     try:
         ds = sparql.query_dataset(extra=extra)
     except Exception as e:
         if type(e).__name__ == "KBLoadError":
-            _fail(f"knowledge base cannot be used: {e}")
+            from cptkg.faces.cli import fail
+
+            fail(f"knowledge base cannot be used: {e}", listing=True)
         raise
     try:
         result = sparql.run_query(query_text, ds, timeout=timeout, limit=limit)
     except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         _fail(str(e))
-    click.echo(render(result, fmt, ds))
+    out(render(result, fmt, ds), raw=True)  # render escaped every value
     if result.truncated:
         click.echo(f"cptkg: results cut at --limit {limit}", err=True)

@@ -24,7 +24,10 @@ class ReadError(InputError):
 
 @dataclass
 class ReadResult:
-    claims: list[dict]
+    # the claims, in input order: a claim dict, or (CSV rows, a Claim of a FHIR
+    # Bundle) the ReadError that says why that claim cannot be judged; its
+    # ``raw`` is the claim as received (None when it could not be built)
+    claims: list[dict | InputError]
     was_list: bool = True
     format: str = ""
     # (claim_id, line) of each input row, in input order (CSV), so that the
@@ -91,10 +94,13 @@ def _bytes(source: bytes | str | Path) -> tuple[bytes, str]:
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
                                    and Path(source).is_file()):
         path = Path(source)
-        try:
-            return path.read_bytes(), str(path)
-        except OSError as e:
-            raise ReadError(f"{path}: cannot be read ({e.strerror})") from None
+        from cptkg import limits
+        from cptkg.files import FileProblem, read_capped
+
+        try:  # at most the cap plus one byte, whatever the file is (cptkg.limits)
+            return read_capped(path, limits.MAX_CLAIM_FILE_BYTES, what="a claim file"), str(path)
+        except FileProblem as e:
+            raise ReadError(str(e)) from None
     return source.encode("utf-8"), "input"
 
 

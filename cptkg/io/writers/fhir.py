@@ -119,4 +119,6 @@ def write(results: list[dict], claims: list[dict] | None = None, was_list: bool 
         doc = {"resourceType": "Bundle", "type": "collection", "timestamp": created,
                "entry": [{"fullUrl": f"urn:cptkg:ClaimResponse:{r['id']}", "resource": r} for r in responses]}
     validate(doc)
-    return _json.dumps(doc, indent=2, ensure_ascii=False)
+    from cptkg.controls import json_safe  # control characters as JSON's escape: the values unchanged
+
+    return json_safe(_json.dumps(doc, indent=2, ensure_ascii=False))

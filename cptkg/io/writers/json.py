@@ -16,8 +16,10 @@ def write(results: list[dict], was_list: bool = True, **_context) -> str:
     indents; for 10,000 claims (59 MB) that took longer than judging them.
     Either way the text is the same JSON value.
     """
+    from cptkg.controls import json_safe  # control characters as JSON's escape: the values unchanged
+
     if not was_list and len(results) == 1:
-        return _json.dumps(results[0], indent=2, ensure_ascii=False)
+        return json_safe(_json.dumps(results[0], indent=2, ensure_ascii=False))
     if len(results) <= INDENTED_UP_TO:
-        return _json.dumps(results, indent=2, ensure_ascii=False)
-    return "[\n" + ",\n".join(_json.dumps(r, ensure_ascii=False) for r in results) + "\n]"
+        return json_safe(_json.dumps(results, indent=2, ensure_ascii=False))
+    return json_safe("[\n" + ",\n".join(_json.dumps(r, ensure_ascii=False) for r in results) + "\n]")

@@ -1,0 +1,185 @@
+"""Reading input files with a cap, and writing output files without ever replacing a special file.
+
+Every command that reads a file the user names (claims, history, encounters,
+queries, ``--data``) reads it through :func:`read_capped`: at most the cap plus
+one byte is read, whatever the file is (standard input, a FIFO, a device such
+as ``/dev/zero``, a symbolic link to any of them), so the cap cannot be passed
+by a file whose size is not known in advance. A size check before the read is
+not enough: a link to ``/dev/zero`` or a FIFO reports size 0.
+
+Every ``-o`` file is written by :func:`write_output`: the target is checked
+(:func:`check_output_path`: not a symbolic link, not a folder, not a device,
+FIFO or socket, its folder exists), the data is written to a new file beside
+it (same folder, so the rename is atomic) and renamed over the target when
+complete (:func:`replace_output`, which checks the target again just before).
+A device node (``/dev/null``), a FIFO or a symbolic link is never written
+through nor replaced; a failed write (a full disk) leaves the target as it was
+and no temporary file behind. ``--log`` holds the same rules
+(``cptkg.io.decision_log``).
+
+Errors are :class:`FileProblem`: one line in billing words naming the option
+and the file.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+import sys
+from pathlib import Path
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class FileProblem(ValueError):
+    """A file that cannot be read or written as asked; ``str()`` is one line naming it (exit 2)."""
+
+
+def _size_words(n: int) -> str:
+    return f"{n:,} bytes" + (f" ({n / 1024 / 1024:g} MB)" if n >= 1024 * 1024 else "")
+
+
+def read_capped(path: str | os.PathLike, cap: int, *, what: str = "the file", hint: str = "") -> bytes:
+    """The bytes of ``path`` (``-``: standard input), refused past ``cap`` bytes.
+
+    Reads at most ``cap + 1`` bytes, so a device or a FIFO that never ends costs
+    no more than the cap. ``what`` names the file in the message ("a claim
+    file"); ``hint`` says what to do instead ("split the file ...").
+    """
+    name = "standard input" if str(path) == "-" else str(path)
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(cap + 1)
+        else:
+            with open(path, "rb") as f:  # a link is followed: the cap holds whatever it points to
+                data = f.read(cap + 1)
+    except FileNotFoundError:
+        raise FileProblem(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise FileProblem(f"{name}: is a folder, not a file") from None
+    except OSError as e:
+        raise FileProblem(f"{name}: cannot be read ({e.strerror or e})") from None
+    except MemoryError:
+        raise FileProblem(f"{name}: not enough memory to read {_size_words(cap)}") from None
+    if len(data) > cap:
+        raise FileProblem(f"{name}: over the limit of {_size_words(cap)} for {what}" + (f"; {hint}" if hint else ""))
+    return data
+
+
+def _problem(option: str, path, message: str) -> FileProblem:
+    return FileProblem(f"{option} {path}: {message}" if option else f"{path}: {message}")
+
+
+def check_output_path(path: str | os.PathLike, option: str = "-o", *, folder_ok: bool = False) -> None:
+    """Refuse an output path that is not a regular file to write (or a new one): FileProblem, one line.
+
+    Refused: a symbolic link as the last part of the path (a link in a parent
+    folder is followed), a folder (unless ``folder_ok``), a device, FIFO or
+    socket, and a path whose folder does not exist.
+    """
+    p = Path(path)
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise _problem(option, path, f"cannot be written ({e.strerror or e})") from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise _problem(option, path, "is a symbolic link; give the real file (cptkg does not write through links)")
+        if stat.S_ISDIR(st.st_mode):
+            if folder_ok:
+                return
+            raise _problem(option, path, "is a folder; give a file name")
+        if not stat.S_ISREG(st.st_mode):
+            raise _problem(option, path, "is not a regular file (a device, pipe or socket); give a file name")
+        return
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise _problem(option, path, f"cannot be written: the folder {folder} does not exist")
+
+
+def temporary_beside(path: str | os.PathLike, option: str = "-o") -> Path:
+    """A fresh hidden name in the target's folder (same file system, so the final rename is atomic).
+
+    The suffix stays (the engines choose their writer by it)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise _problem(option, path, f"cannot be written: the folder {folder} does not exist")
+    return folder / f".{target.stem}.cptkg-partial-{os.getpid()}-{secrets.token_hex(4)}{target.suffix}"
+
+
+def _mode_for(path: Path) -> int:
+    """The mode the output gets: the replaced file's, else 0666 less the umask (as a plain write would)."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode):
+            return st.st_mode & 0o7777
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def replace_output(tmp: str | os.PathLike, path: str | os.PathLike, option: str = "-o") -> None:
+    """Rename the complete file ``tmp`` over ``path``, checking ``path`` once more just before.
+
+    Gives the new file the replaced file's mode (else a plain file's). On a
+    refusal ``tmp`` is removed and FileProblem raised.
+    """
+    try:
+        check_output_path(path, option)
+        os.chmod(tmp, _mode_for(Path(path)))
+        os.replace(tmp, path)
+    except FileProblem:
+        _unlink(tmp)
+        raise
+    except OSError as e:
+        _unlink(tmp)
+        raise _problem(option, path, f"cannot be written ({e.strerror or e})") from None
+
+
+def _unlink(p) -> None:
+    try:
+        os.unlink(p)
+    except OSError:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_output(path: str | os.PathLike, data: bytes, option: str = "-o") -> None:
+    """Write ``data`` as the file ``path``: beside it first, renamed into place when complete.
+
+    FileProblem (one line naming ``option`` and the path) when the path is
+    refused (:func:`check_output_path`) or the write fails (a full disk);
+    then the target is as it was and no temporary file is left.
+    """
+    check_output_path(path, option)
+    tmp = temporary_beside(path, option)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    except OSError as e:
+        raise _problem(option, path, f"cannot be written ({e.strerror or e})") from None
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        _unlink(tmp)
+        raise _problem(option, path, f"cannot be written ({e.strerror or e})") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+    replace_output(tmp, path, option)
+
+
+__all__ = ["FileProblem", "check_output_path", "read_capped", "replace_output", "temporary_beside", "write_output"]
