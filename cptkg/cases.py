@@ -17,7 +17,8 @@ import yaml
 from cptkg.judge.check import check_claim
 from cptkg.judge.input import InputError, parse_claims, parse_encounter
 from cptkg.judge.infer import infer_codes
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.loader import KBLoadError, KnowledgeBase
+from cptkg.knowledge.pack import PackError
 
 
 @dataclass
@@ -41,14 +42,19 @@ def _with_facts(kb: KnowledgeBase, extra: dict | None) -> KnowledgeBase:
     return k2
 
 
-def _with_edits(kb: KnowledgeBase, edits: list | None, file: str) -> KnowledgeBase:
+def _with_edits(kb: KnowledgeBase, edits: list | None, file: str, name: str = "(unnamed)") -> KnowledgeBase:
     """The KB with the case's edit files loaded over it (paths relative to the case file, in rules/)."""
     if not edits:
         return kb
     from cptkg.knowledge.loader import default_kb
 
-    base = Path(file).parent if Path(file).is_absolute() else kb.pack.case_file("claim").parent
-    return default_kb(kb.root, edits=[(base / e).resolve() for e in edits])
+    if Path(file).is_absolute():  # a case file outside the pack, named by its caller: paths relative to it
+        return default_kb(kb.root, edits=[(Path(file).parent / e).resolve() for e in edits])
+    from cptkg.knowledge.pack import case_edit_path
+
+    # a case file of the pack names files of the pack only (absolute paths and '..' out are refused)
+    case_file = kb.pack.case_file("claim")  # edits are the claim rules' (as ``file`` names it or not)
+    return default_kb(kb.root, edits=[case_edit_path(kb.pack.root, case_file, e, name) for e in edits])
 
 
 def _fired(program, model) -> set[str]:
@@ -73,7 +79,12 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
         res.ok = False
         res.problems.append(f"expected an input error containing {exp['error']!r}, got a verdict")
         return res
-    kb = _with_edits(kb, case.get("edits"), file)
+    try:
+        kb = _with_edits(kb, case.get("edits"), file, name)
+    except (PackError, KBLoadError) as e:  # an edit file outside the pack, or one that does not load
+        res.ok = False
+        res.problems.append(str(e))
+        return res
     r = check_claim(_with_facts(kb, case.get("kb_facts")), claims[0], all_bindings=True)
     res.fired = _fired(kb.check_program, r.model)
     if "status" in exp and r.status != exp["status"]:

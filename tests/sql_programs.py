@@ -79,7 +79,7 @@ chain(L, L2) :- same_provider(L, L2).
 % id: claim.chain-step
 chain(L, L3) :- chain(L, L2), same_provider(L2, L3).
 % id: claim.long-chain
-% message: line {L} starts a chain to {L3} for provider {P}
+% message: line {L} starts a chain to {L3} for the same provider
 % source: t
 warn(L) :- chain(L, L3), L3 > L, billed_provider(L, P), not reject(L3), P != "p0".
 """

@@ -174,13 +174,15 @@ def test_blank_values_are_refused_by_check_and_batch_at_the_same_row(tmp_path):
     for bad in (1, 2):
         src = tmp_path / f"in{bad}.csv"
         _write_csv(src, [rows[0], rows[bad]])
-        err = one_line(CliRunner().invoke(main, ["check", str(src), "--input-format", "csv"]))
+        checked = CliRunner().invoke(main, ["check", str(src), "--input-format", "csv"])
+        assert checked.exit_code == 2  # the bad row's claim is an error entry, claim A is judged (issue 21, 11)
+        err = json.loads(checked.stdout)[1]["error"]
         field = "code" if bad == 1 else "provider_id"
-        assert f"row 2, field {field}" in err, err
+        assert err.startswith(f"row 2, claim {rows[bad][0]}, field {field}"), err
         r = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.csv")])
         assert r.exit_code == 2
         out = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
-        assert out[1]["error"].startswith(f"row 2, claim {rows[bad][0]}, field {field}"), out[1]
+        assert out[1]["error"] == err, out[1]
 
 
 def test_batch_refuses_two_columns_of_one_name(tmp_path):

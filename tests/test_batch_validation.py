@@ -11,7 +11,8 @@ import csv
 import pytest
 
 from cptkg.judge.batch import run_batch
-from cptkg.judge.input import InputError, parse_claims
+from cptkg.judge.input import InputError
+from cptkg.pipeline import parse
 from cptkg.io.readers import csv as csv_reader
 
 FIELDS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
@@ -42,7 +43,8 @@ def _check_verdict(row: dict) -> str | None:
     text = ",".join(FIELDS) + "\n" + ",".join(_quote(row[f]) for f in FIELDS) + "\n"
     try:
         result = csv_reader.read(text.encode("utf-8"), "input")
-        parsed, _ = parse_claims(result.claims)
+        # a bad row is its claim's error entry (an InputError in the claims)
+        parsed = parse(None, result.claims)
         errors = [p for p in parsed if isinstance(p, InputError)]
         if errors:
             raise errors[0]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cptkg.knowledge.loader import KnowledgeBase
-from cptkg.rules.messages import entry_name, fill
+from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, fill, identifier_variables
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, Var
 from cptkg.rules.program import Program
 
@@ -118,6 +118,49 @@ class Explainer:
                 head = tuple(_val(a, b) for a in rule.head.args)
                 self.derived.setdefault(rule.head.pred, {}).setdefault(head, []).append((k, b))
         self._memo: dict[tuple, ProofNode] = {}
+        self._names = self._identifier_names(input_facts)
+        self._id_vars: dict[int, dict[str, str]] = {}
+
+    # ------------------------------------------------------------ identifiers
+    # A provider id is never shown (README, Decision log): an explanation names
+    # it by the first entry that carries it ("the provider of line 1"; claim
+    # lines before history entries), so a proof still shows which entries share
+    # a provider and which do not, in every writer.
+    @staticmethod
+    def _identifier_names(facts: dict) -> dict[tuple[str, object], str]:
+        names: dict[tuple[str, object], str] = {}
+
+        def order(row):
+            e = row[0] if row else 0
+            return (1, -e) if isinstance(e, int) and e < 0 else (0, e if isinstance(e, int) else 0)
+
+        for pred, positions in IDENTIFIER_ARGS.items():
+            for row in sorted(facts.get(pred, ()), key=order):
+                for i, noun in positions.items():
+                    if i < len(row):
+                        names.setdefault((noun, row[i]), f"the {noun} of {entry_name(row[0])}")
+        return names
+
+    def _shown_args(self, pred: str, args: tuple) -> tuple:
+        """``args`` as an explanation shows them: identifiers named, never written."""
+        positions = IDENTIFIER_ARGS.get(pred)
+        if not positions:
+            return args
+        return tuple(self._shown_id(positions[i], a) if i in positions and a is not None else a
+                     for i, a in enumerate(args))
+
+    def _shown_id(self, noun: str, value) -> str:
+        return self._names.get((noun, value), f"a {noun} not on the claim")
+
+    def _shown_bindings(self, rule: Rule, b: dict) -> dict:
+        """A rule's bindings as messages and comparisons show them: identifier variables named."""
+        key = id(rule)
+        if key not in self._id_vars:
+            self._id_vars[key] = identifier_variables(rule)
+        hidden = self._id_vars[key]
+        if not hidden:
+            return b
+        return {k: (self._shown_id(hidden[k], v) if k in hidden and v is not None else v) for k, v in b.items()}
 
     # ------------------------------------------------------------ facts
     def holds(self, pred: str, pattern: tuple) -> list[tuple]:
@@ -134,6 +177,7 @@ class Explainer:
         return [s.to_json() for s in firing_sources(self.kb, rule, bindings)]
 
     def _asserted(self, pred: str, args: tuple) -> ProofNode:
+        args = self._shown_args(pred, args)
         text = self.kb.describe(pred, args)
         if pred in self.claim_preds or pred in self.encounter_preds:
             where = self.input_name
@@ -191,9 +235,10 @@ class Explainer:
 
     def rule_node(self, k: int, b: dict, depth: int | None, stack=()) -> ProofNode | None:
         rule = self.program.rules[k]
-        head = tuple(_val(a, b) for a in rule.head.args)
+        shown = self._shown_bindings(rule, b)
+        head = tuple(_val(a, shown) for a in rule.head.args)
         node = ProofNode(_fact_text(rule.head.pred, head), "derived",
-                         fill(rule.meta.message or rule.head.pred, b, self.kb.label),
+                         fill(rule.meta.message or rule.head.pred, shown, self.kb.label),
                          rule=rule.meta.id, source=self._rule_sources(rule, b))
         if depth is not None and depth <= 0:
             node.truncated = True
@@ -201,7 +246,7 @@ class Explainer:
         sub = None if depth is None else depth - 1
         for item in rule.body:
             if isinstance(item, Comparison):
-                lv, rv = _val(item.left, b), _val(item.right, b)
+                lv, rv = _val(item.left, shown), _val(item.right, shown)
                 node.children.append(ProofNode(f"{lv!r} {item.op} {rv!r}", "comparison",
                                                f"{lv} {item.op} {rv} holds", rule=rule.meta.id,
                                                source=self._rule_sources(rule, b)))
@@ -235,7 +280,7 @@ class Explainer:
         else:
             prop = self.kb.properties.get(pred)
             searched = f"searched the ontology and the knowledge base ({prop.n3(self.kb.graph.namespace_manager) if prop is not None else COMPUTED.get(pred, pred)})"
-        node = ProofNode("not " + _fact_text(pred, pattern), "absent", f"no fact found: {text}",
+        node = ProofNode("not " + _fact_text(pred, self._shown_args(pred, pattern)), "absent", f"no fact found: {text}",
                          rule=rule.meta.id, source=self._rule_sources(rule, bindings), searched=searched)
         if pred in self.program.idb and None not in pattern:
             node.why_not = self.why_not(pred, pattern)
@@ -289,7 +334,8 @@ class Explainer:
         kind = "fact"
         if isinstance(item, Comparison):
             kind = "comparison"
-            alts = [compared(_val(item.left, b), item.op, _val(item.right, b)) for b in bindings[:5]]
+            shown = [self._shown_bindings(rule, b) for b in bindings[:5]]
+            alts = [compared(_val(item.left, b), item.op, _val(item.right, b)) for b in shown]
             alts = list(dict.fromkeys(alts))
             cond = alts[0] if len(alts) == 1 else "none of these holds: " + "; ".join(alts)
         else:
@@ -315,7 +361,8 @@ class Explainer:
             rows = self.holds(pred, pattern)
             if rows:
                 k, b = self.derived[pred][rows[0]][0]
-                return fill(self.program.rules[k].meta.message or pred, b, self.kb.label).rstrip(".")
+                rule = self.program.rules[k]
+                return fill(rule.meta.message or pred, self._shown_bindings(rule, b), self.kb.label).rstrip(".")
             rules = self.program.rules_for(pred)
             for rule in rules:
                 b = {t.name: v for t, v in zip(rule.head.args, pattern) if isinstance(t, Var) and v is not None}
@@ -328,4 +375,4 @@ class Explainer:
                 values = ", ".join(str(p) if isinstance(p, int) else self.kb.label(str(p)) for p in pattern if p is not None)
                 return " or ".join(t[:1].lower() + t[1:] for t in titles) + (f" ({values})" if values else "")
             return _fact_text(pred, pattern)
-        return self.kb.describe(pred, shown)
+        return self.kb.describe(pred, self._shown_args(pred, shown))

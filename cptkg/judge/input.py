@@ -13,7 +13,8 @@ import re
 from typing import Any, Annotated
 
 from cptkg.limits import MAX_HISTORY_PER_CLAIM, MAX_JSON_DIGITS, MAX_LINES_PER_CLAIM, claim_size_problem
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 MAX_TEXT = 200
 MAX_CODE = 20
@@ -103,6 +104,8 @@ _DATE = re.compile(DATE_PATTERN)
 
 
 def _date(v: Any) -> str:
+    if v is None:
+        raise ValueError("is missing")
     if not isinstance(v, str):
         raise ValueError("must be a date written YYYY-MM-DD")
     if not _DATE.fullmatch(v):
@@ -142,6 +145,14 @@ class ClaimLine(_Strict):
 
     _d = field_validator("date_of_service", mode="before")(_date)
     _r = field_validator("provider_role", mode="after")(_vocabulary_check("role"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_not_given(cls, v: Any) -> Any:
+        """An optional field given as null takes its default, as an empty CSV cell or a Parquet null does."""
+        if isinstance(v, dict) and any(v.get(k, 0) is None for k in ("units", "modifiers")):
+            return {k: x for k, x in v.items() if not (k in ("units", "modifiers") and x is None)}
+        return v
     _route = field_validator("route", mode="after")(_vocabulary_check("route", optional=True))
 
     @field_validator("code", mode="after")
@@ -240,7 +251,12 @@ def _field_of(loc: tuple) -> str | None:
 def _explain(err: dict) -> str:
     t, msg = err.get("type", ""), err.get("msg", "")
     inp = err.get("input")
-    if _field_of(err.get("loc", ())) in IDENTIFIER_FIELDS:
+    loc = err.get("loc", ())
+    if inp is None and t in ("string_type", "int_type") and loc and isinstance(loc[-1], str):
+        # a field given as null is a field not given: the words of an empty CSV cell or a
+        # Parquet null (cptkg batch), so one value gets one message whatever file it came in
+        return "is missing"
+    if _field_of(loc) in IDENTIFIER_FIELDS:
         # never the identifier itself: its kind and length only
         if t in ("int_type", "int_parsing"):
             return f"must be a whole number, got {masked(inp)}"
@@ -259,6 +275,8 @@ def _explain(err: dict) -> str:
     if t in ("int_type", "int_parsing"):
         if isinstance(inp, bool) or inp is None:  # as JSON spells it, not Python
             return f"must be a whole number, got {'true' if inp is True else 'false' if inp is False else 'null'}"
+        if isinstance(inp, (list, dict)):  # what it is, not Python's spelling of it
+            return f"must be a whole number, got {_typename(inp)}"
         return f"must be a whole number, got {_typename(inp)} {str(inp)[:40]!r}"
     if t == "string_type":
         return f"must be text, got {masked(inp)}"
@@ -322,10 +340,19 @@ def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
         if ln.line in seen:
             raise InputError(f"claim {claim.claim_id}, line {ln.line}, field line: line number {ln.line} appears more than once", claim.claim_id)
         seen.add(ln.line)
-    problem = claim_size_problem(len(claim.lines), len(claim.history), same_date_pairs(claim))
+    problem = claim_size_problem(len(claim.lines), len(claim.history), same_date_pairs(claim),
+                                 family_history(claim, kb))
     if problem:  # the same limits and words as cptkg batch (cptkg.limits)
         raise InputError(f"claim {claim.claim_id}: the claim {problem}", claim.claim_id)
     return claim
+
+
+def family_history(claim: Claim, kb=None) -> int:
+    """History entries billing one of the pack's codes (all entries without a KB): what the device-history rules pair."""
+    if kb is None:
+        return len(claim.history)
+    codes = set(kb.family_codes())
+    return sum(1 for h in claim.history if h.code in codes)
 
 
 def same_date_pairs(claim: Claim) -> int:
@@ -443,3 +470,18 @@ def parse_claims(data: Any, kb=None) -> tuple[list[Claim | InputError], bool]:
                 out.append(e)
         return out, True
     raise InputError(f"input: expected a claim object or a list of claims, got {_typename(data)}")
+
+
+def history_problem(raw: dict) -> str | None:
+    """What is wrong with one billed-history entry, as 'field F: problem', or None.
+
+    For readers that number history rows themselves (a history CSV): the
+    message names the field as the claim validator would.
+    """
+    try:
+        HistoryEntry.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = _field_of(err.get("loc", ()))
+        return f"field {field}: {_explain(err)}" if field else _explain(err)
+    return None

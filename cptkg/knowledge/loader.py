@@ -519,6 +519,10 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     """
     try:
         pack = read_pack(locate(root))
+        if shacl == "always":  # cptkg lint: the edit files the pack's cases name are the pack's too
+            from cptkg.knowledge.pack import check_case_files
+
+            check_case_files(pack)
     except PackError as e:
         raise KBLoadError(str(e)) from None
     edit_paths = [Path(e).expanduser().resolve() for e in edits or ()]

@@ -9,6 +9,12 @@ A pack holds everything one code family needs beside the core:
     rules/titles.yaml    each rule's title in billing words (rule id -> title)
     shapes/*.ttl         optional SHACL shapes of its own
     sources/             the documents its sources quote (optional)
+    examples/            the example claim and encounter family.yaml names (optional)
+
+A pack is read only inside its folder: a symbolic link leaving it, a FIFO or
+other non-regular file in it, and a path in family.yaml or a case file that
+is absolute or leaves it by '..' are refused (PackError) before anything is
+read, and the message quotes nothing from outside the pack.
 
 The core reads no family name: which pack is loaded comes from ``--kb DIR``
 or ``CPTKG_KB``, else the repository's default pack (the folder
@@ -17,6 +23,7 @@ or ``CPTKG_KB``, else the repository's default pack (the folder
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +112,113 @@ class FamilyPack:
                 + [self.root / "family.yaml"])
 
 
+#: the pack's folders: every file in them is the pack's, checked when the pack is read
+PACK_FOLDERS = ("ontology", "kb", "rules", "shapes", "sources", "examples")
+#: more entries than this in the pack's folders is not a family pack
+MAX_PACK_FILES = 10_000
+
+
+def _shown(root: Path, path: Path) -> str:
+    """A path of the pack as messages name it: relative to the pack, never what a link points to."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _entry_problem(root: Path, path: Path) -> tuple[str | None, Path | None]:
+    """(why ``path`` cannot be read as a file or folder of the pack at ``root``, its real path).
+
+    Refused: a symbolic link whose target is outside the pack (or missing),
+    and anything that is neither a regular file nor a folder (a FIFO would
+    hang the load, a device or socket is no pack file). The message names
+    the path as the pack names it and quotes nothing from outside.
+    """
+    shown = _shown(root, path)
+    real = Path(os.path.realpath(path))
+    if not _inside(root, real):
+        return (f"{shown}: a symbolic link to a file outside the pack; a family pack reads only its own files "
+                f"(copy the file into the pack)"), None
+    try:
+        st = os.stat(real)
+    except OSError:
+        return f"{shown}: a symbolic link to a file that does not exist", None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
+        return f"{shown}: not a regular file ({kind}); a family pack holds regular files only", None
+    return None, real
+
+
+def check_pack_files(root: Path) -> None:
+    """Refuse a pack whose files leave it: ``family.yaml`` and every entry of its folders.
+
+    A symbolic link may point anywhere inside the pack (a rule file shared
+    between two names, say); the pack folder itself may be reached through a
+    link (``--kb`` names it, and it is resolved first). Hard links are
+    ordinary files of the pack.
+    """
+    why, _real = _entry_problem(root, root / "family.yaml")
+    if why:
+        raise PackError(why)
+    seen: set[Path] = set()
+    count = 0
+    for name in PACK_FOLDERS:
+        folder = root / name
+        if not os.path.lexists(folder):
+            continue
+        pending = [folder]
+        while pending:
+            entry = pending.pop()
+            why, real = _entry_problem(root, entry)
+            if why:
+                raise PackError(why)
+            if not real.is_dir():
+                if entry is folder:
+                    raise PackError(f"{_shown(root, entry)}: must be a folder of the pack")
+                continue
+            if entry is not folder and entry.name.endswith((".ttl", ".dl", ".yaml", ".json")) and entry.parent.name in PACK_FOLDERS:
+                raise PackError(f"{_shown(root, entry)}: not a regular file (a folder); a family pack reads it as a file")
+            if real in seen:
+                continue  # a folder reached twice (through a link inside the pack)
+            seen.add(real)
+            try:
+                children = sorted(os.scandir(entry), key=lambda e: e.name)
+            except OSError as e:
+                raise PackError(f"{_shown(root, entry)}: cannot be read ({e.strerror})") from None
+            count += len(children)
+            if count > MAX_PACK_FILES:
+                raise PackError(f"{root.name}: more than {MAX_PACK_FILES:,} files in its folders; not a family pack")
+            pending.extend(entry / c.name for c in children)
+
+
+def pack_path(root: Path, value: str, what: str, base: Path | None = None) -> Path:
+    """The file a pack names (``value``, relative to ``base``, default the pack folder), inside the pack.
+
+    Refused: an absolute path, a path whose '..' leaves the pack, a symbolic
+    link out of it and anything but a regular file. ``what`` names where the
+    pack names it ("family.yaml: field 'example_claim'"); the value itself is
+    not quoted.
+    """
+    base = base or root
+    if os.path.isabs(value):
+        raise PackError(f"{what}: must name a file inside the pack folder by a relative path, not an absolute one")
+    lexical = Path(os.path.normpath(base / value))
+    if not _inside(root, lexical):
+        raise PackError(f"{what}: must name a file inside the pack folder; '..' may not lead out of it")
+    if os.path.lexists(lexical):
+        why, real = _entry_problem(root, lexical)
+        if why:
+            raise PackError(f"{what}: {why}")
+        if real.is_dir():
+            raise PackError(f"{what}: {_shown(root, lexical)} is a folder, not a file")
+    return lexical
+
+
 def locate(kb_dir: str | Path | None = None) -> Path:
     """The pack folder: ``kb_dir``, else ``CPTKG_KB``, else the default pack."""
     chosen = kb_dir or os.environ.get(ENV) or DEFAULT_PACK
@@ -119,8 +233,12 @@ def read_pack(root: str | Path) -> FamilyPack:
     if not root.is_dir():
         raise PackError(f"{root}: no such family pack folder")
     desc = root / "family.yaml"
-    if not desc.is_file():
+    if not os.path.lexists(desc):
         raise PackError(f"{root}: not a family pack (no family.yaml)")
+    # every file the pack holds is its own: no link out, no FIFO (before anything is read)
+    check_pack_files(root)
+    if not desc.is_file():
+        raise PackError("family.yaml: not a regular file (a folder); a family pack describes itself in a file")
     try:
         data = yaml.safe_load(desc.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -155,5 +273,44 @@ def read_pack(root: str | Path) -> FamilyPack:
                       label=data["label"].strip(), codes=(data.get("codes") or "").strip(),
                       disclaimer=" ".join((data.get("disclaimer") or "").split()), defaults=dict(defaults),
                       never_bypass=tuple(str(m).upper() for m in never),
-                      example_claim=(root / example).resolve() if example else None,
-                      example_encounter=(root / example_enc).resolve() if example_enc else None)
+                      example_claim=_example(root, example, "example_claim"),
+                      example_encounter=_example(root, example_enc, "example_encounter"))
+
+
+def _example(root: Path, value: str | None, key: str) -> Path | None:
+    """An example file family.yaml names: a file of the pack (cptkg.knowledge.pack.pack_path)."""
+    if not value:
+        return None
+    return Path(os.path.realpath(pack_path(root, value, f"family.yaml: field '{key}'")))
+
+
+def case_edit_path(root: Path, case_file: Path, value, case_name) -> Path:
+    """An edit file a case of ``case_file`` names (relative to the case file's folder), inside the pack."""
+    where = f"{_shown(root, case_file)}: case '{str(case_name)[:80]}', field edits"
+    if not isinstance(value, str) or not value.strip():
+        raise PackError(f"{where}: must be a list of file paths")
+    return Path(os.path.realpath(pack_path(root, value, where, base=case_file.parent)))
+
+
+def check_case_files(pack: "FamilyPack") -> None:
+    """Every edit file the pack's case files name is a file of the pack (``cptkg lint``; ``cptkg test``
+    checks each case as it runs it)."""
+    import yaml
+
+    for stem in RULE_KINDS.values():
+        path = pack.case_file(stem)
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise PackError(f"{pack.shown(path)}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+        if not isinstance(data, list):
+            raise PackError(f"{pack.shown(path)}: a case file is a list of cases")
+        for case in data:
+            edits = case.get("edits") if isinstance(case, dict) else None
+            if edits is None:
+                continue
+            name = case.get("name", "(unnamed)")
+            for value in edits if isinstance(edits, list) else [None]:
+                case_edit_path(pack.root, path, value, name)

@@ -10,6 +10,26 @@ import string
 from typing import Callable
 
 
+#: claim input predicates whose argument holds a person's identifier: predicate -> {position: noun}.
+#: Verdict text never shows such a value (README, Decision log: ids are never in clear in a message):
+#: cptkg lint refuses a message field bound there, and an explanation names the value by the first
+#: entry that carries it ("the provider of line 1"), so a proof still shows which lines share one.
+IDENTIFIER_ARGS = {"billed_provider": {1: "provider"}}
+
+
+def identifier_variables(rule) -> dict[str, str]:
+    """``rule``'s variables bound at an identifier position of a body literal: name -> noun ("provider")."""
+    from cptkg.rules.ast import Literal, Var
+
+    out: dict[str, str] = {}
+    for item in rule.body:
+        if isinstance(item, Literal) and item.atom.pred in IDENTIFIER_ARGS:
+            for i, noun in IDENTIFIER_ARGS[item.atom.pred].items():
+                if i < len(item.atom.args) and isinstance(item.atom.args[i], Var) and not item.atom.args[i].anonymous:
+                    out[item.atom.args[i].name] = noun
+    return out
+
+
 def entry_name(e: object) -> str:
     """>>> entry_name(2), entry_name(-1)
     ('line 2', 'history entry 1')

@@ -14,6 +14,7 @@ import string
 import networkx as nx
 
 from cptkg.rules.ast import FIX_KINDS, Atom, Comparison, Literal, Rule, Var
+from cptkg.rules.messages import identifier_variables
 
 
 class RuleLoadError(ValueError):
@@ -210,9 +211,14 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
             except ValueError as e:
                 problems.append(f"{c.where}: message of rule {c.meta.id} is not a valid template ({e}); write a literal brace as {{{{ or }}}}")
                 fields = []
+            id_vars = identifier_variables(c)
             for _, field_name, spec, conversion in fields:
                 if field_name and field_name not in names:
                     problems.append(f"{c.where}: message of rule {c.meta.id} uses {{{field_name}}}, which is not a variable of the rule")
+                elif field_name in id_vars:
+                    problems.append(f"{c.where}: message of rule {c.meta.id} shows {{{field_name}}}, a person's identifier "
+                                    f"(a provider id): verdict text never shows one; say \"the same provider\" or "
+                                    f"\"another provider\" and name the lines")
                 elif field_name is not None and (conversion is not None or spec not in MESSAGE_SPECS):
                     shown = (f"!{conversion}" if conversion else "") + (f":{spec[:20]}" if spec else "")
                     problems.append(f"{c.where}: message of rule {c.meta.id}: {{{field_name}{shown}}} has a format the "

@@ -8,6 +8,11 @@ date_of_service[, provider_id]`` and gives every claim of that patient its
 billed history. Each row is validated on its own, so an error names the
 row as well as the claim, line and field. Rows are numbered from the first
 row after the header (row 1), as ``cptkg batch`` numbers them.
+
+A bad row (or a bad history row of the claim's patient) makes its claim an
+error entry, and every other claim is judged, as in ``cptkg batch`` and in a
+JSON list; only a file that cannot be read at all (not UTF-8, no header, a
+missing column) is refused whole.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import io
 import re
 from collections import Counter
 
-from cptkg.judge.input import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, parse_claim
+from cptkg.judge.input import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, history_problem, parse_claim
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 
@@ -50,6 +55,12 @@ def detect(data: bytes | object) -> bool:
 
 
 def _rows(text: str, source: str, required: tuple[str, ...]):
+    """(row number, the row's fields, a problem of the record itself or None), blank rows skipped.
+
+    A problem of the file (no header, a missing column, too many rows, a
+    quote the CSV reader cannot close) is a ReadError: nothing can be read.
+    A row with more values than columns is a problem of that row only.
+    """
     reader = _csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
     if reader.fieldnames is None:
         raise ReadError(f"{source}: empty file, expected a header row with {', '.join(required)}")
@@ -71,78 +82,143 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
         for n, row in enumerate(reader, start=1):
             if n > MAX_ROWS:
                 raise ReadError(f"{source}: more than {MAX_ROWS} rows")
-            if None in row:
-                raise ReadError(f"{source}, row {n}: the record does not have one field per column (more values than columns)")
-            if all((v or "").strip() == "" for v in row.values()):
+            extra = row.pop(None, None)
+            if extra is None and all((v or "").strip() == "" for v in row.values()):
                 continue  # blank line
-            yield n, {k: (v or "").strip() for k, v in row.items() if k}
+            record = None if extra is None else RECORD_PROBLEM
+            yield n, {k: (v or "").strip() for k, v in row.items() if k}, record
     except _csv.Error as e:
         raise ReadError(f"{source}, row {max(reader.line_num - 1, 1)}: {e}") from None
 
 
-def _int(value: str, where: str, field: str) -> int:
-    if not re.fullmatch(WHOLE_NUMBER, value):
-        raise ReadError(f"{where}, field {field}: {value!r} is not a whole number")
-    return int(value)
+#: a row with more values than columns (the words of cptkg batch)
+RECORD_PROBLEM = "the record does not have one field per column (more values than columns)"
+#: the fields of a claim row in the order cptkg batch checks them; whole numbers among them
+ROW_ORDER = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units")
+WHOLE = ("line", "units")
+SHOWN_ID = 60  # characters of a claim id a message shows
 
 
-def _history(data: bytes) -> dict[str, list[dict]]:
+def _whole(value: str) -> int | str:
+    """A whole number as int; anything else stays the text it was (and is refused by name)."""
+    return int(value) if re.fullmatch(WHOLE_NUMBER, value) else value
+
+
+def _history(data: bytes) -> tuple[dict[str, list[dict]], dict[str, str], str | None]:
+    """The history file: entries by patient, the first bad row's problem by patient,
+    and the first problem of a row that names no patient (it could be any patient's)."""
     source = "history file"
     out: dict[str, list[dict]] = {}
-    for n, row in _rows(_text(data, source), source, HISTORY_REQUIRED):
-        where = f"{source}, row {n}"
-        for c in HISTORY_REQUIRED:
-            if not row[c]:
-                raise ReadError(f"{where}, field {c}: is missing")
+    bad: dict[str, str] = {}
+    unattributed: str | None = None
+    for n, row, record in _rows(_text(data, source), source, HISTORY_REQUIRED):
+        where = f"history row {n}"
         entry = {"code": row["code"], "date_of_service": row["date_of_service"]}
         if row.get("provider_id"):
             entry["provider_id"] = row["provider_id"]
-        out.setdefault(row["patient_id"], []).append(entry)
-    return out
+        problem = f"{where}: {record}" if record else next(
+            (f"{where}, field {c}: is missing" for c in HISTORY_REQUIRED if not row[c]), None)
+        if problem is None:
+            why = history_problem(entry)
+            problem = f"{where}, {why}" if why else None
+        pid = row["patient_id"]
+        if problem is None:
+            out.setdefault(pid, []).append(entry)
+        elif not pid:
+            unattributed = unattributed or problem
+        else:
+            bad.setdefault(pid, problem)
+    return out, bad, unattributed
+
+
+def _row_problem(n: int, cid: str, row: dict, line: dict, record: str | None, kb) -> str | None:
+    """What makes this row unusable, naming the row, the claim and the field; None when it is good."""
+    where = f"row {n}, claim {cid[:SHOWN_ID]}"
+    if record:
+        return f"{where}: {record}"
+    for c in ROW_ORDER:
+        if c in REQUIRED and not row[c]:
+            return f"{where}, field {c}: is missing"
+        if c in WHOLE and isinstance(line.get(c), str):
+            return f"{where}, field {c}: '{line[c][:40]}' is not a whole number"
+    try:  # validate the row on its own, so the error can name the row
+        parse_claim({"claim_id": cid, "patient_id": row["patient_id"], "lines": [line]}, kb=kb)
+    except InputError as e:
+        return f"row {n}, {e}"
+    return None
+
+
+def _rows_named(rows: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f", … ({len(rows):,} rows in all)" if len(rows) > limit else "")
 
 
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
+    """Claims of a claim CSV, in the order their ids first appear.
+
+    A claim with a bad row comes back as a ReadError naming its first bad row
+    and the field (its ``raw`` is the claim as its rows gave it); every other
+    claim is judged. Rows naming no claim are one such error, naming each row.
+    Only a file that cannot be read at all raises.
+    """
     text = _text(data, source)
-    claims: dict[str, dict] = {}
+    groups: dict[str | None, dict] = {}  # claim id (None: rows naming no claim) -> its claim, first problem, rows
     seen: dict[tuple[str, int], int] = {}
-    keys: list[tuple[str, int]] = []
-    for n, row in _rows(text, source, REQUIRED):
-        where = f"{source}, row {n}"
-        for c in REQUIRED:
-            if not row[c]:
-                raise ReadError(f"{where}, field {c}: is missing")
+    keys: list[tuple[str, int | str]] = []
+    for n, row, record in _rows(text, source, REQUIRED):
         line = {
-            "line": _int(row["line"], where, "line"),
+            "line": _whole(row["line"]),
             "code": row["code"],
             "date_of_service": row["date_of_service"],
             "provider_id": row["provider_id"],
             "provider_role": row["provider_role"],
-            "units": _int(row["units"], where, "units") if row.get("units") else 1,
+            "units": _whole(row["units"]) if row.get("units") else 1,
             "modifiers": [m for m in re.split(MODIFIER_SEPARATORS + "+", row.get("modifiers", "")) if m],
         }
         if row.get("route"):
             line["route"] = row["route"]
-        cid = row["claim_id"]
-        try:  # validate the row on its own, so the error can name the row
-            parse_claim({"claim_id": cid, "patient_id": row["patient_id"], "lines": [line]}, kb=kb)
-        except InputError as e:
-            raise ReadError(f"{where}: {e}") from None
+        cid = row["claim_id"] or None
+        keys.append((cid or "", line["line"]))
+        g = groups.setdefault(cid, {"claim": {"claim_id": cid or "", "patient_id": row["patient_id"], "lines": []},
+                                    "problem": None, "rows": []})
+        g["rows"].append(n)
+        g["claim"]["lines"].append(line)
+        if cid is None or g["problem"]:
+            continue  # a claim is refused for its first bad row
+        problem = _row_problem(n, cid, row, line, record, kb)
         key = (cid, line["line"])
-        if key in seen:
-            raise ReadError(f"{where}: claim {cid} line {line['line']} already appears in row {seen[key]}")
-        seen[key] = n
-        keys.append(key)
-        claim = claims.setdefault(cid, {"claim_id": cid, "patient_id": row["patient_id"], "lines": []})
-        if claim["patient_id"] != row["patient_id"]:
-            # the patient ids themselves are not shown (README, Security)
-            raise ReadError(f"{where}, field patient_id: claim {cid} names a different patient than in its "
-                            f"earlier rows (one claim is for one patient)")
-        claim["lines"].append(line)
-    if not claims:
+        if problem is None and key in seen:
+            problem = (f"row {n}, claim {cid[:SHOWN_ID]}, line {line['line']}: the line number appears more than "
+                       f"once in the claim (also in row {seen[key]})")
+        if problem is None and g["claim"]["patient_id"] != row["patient_id"]:
+            # the patient ids themselves are not shown (README, Decision log)
+            problem = (f"row {n}, claim {cid[:SHOWN_ID]}, field patient_id: the claim has lines for more than one "
+                       f"patient (one claim is for one patient)")
+        seen.setdefault(key, n)
+        g["problem"] = problem
+    if not groups:
         raise ReadError(f"{source}: no claim rows after the header")
+    if None in groups:
+        rows = groups[None]["rows"]
+        groups[None]["problem"] = (f"row {rows[0]}, field claim_id: is missing"
+                                   + (f" (and in row{'s' if len(rows) > 2 else ''} {_rows_named(rows[1:])})"
+                                      if len(rows) > 1 else ""))
     if history is not None:
-        by_patient = _history(history)
-        for claim in claims.values():
+        by_patient, bad, unattributed = _history(history)
+        for cid, g in groups.items():
+            claim = g["claim"]
             if claim["patient_id"] in by_patient:
                 claim["history"] = list(by_patient[claim["patient_id"]])
-    return ReadResult(list(claims.values()), was_list=True, row_keys=keys)
+            why = unattributed or bad.get(claim["patient_id"])
+            if cid is not None and g["problem"] is None and why:
+                whose = "the history file" if why is unattributed else "the patient's history"
+                g["problem"] = f"row {g['rows'][0]}, claim {cid[:SHOWN_ID]}: {whose} cannot be read ({why})"
+    claims: list = []
+    for cid, g in groups.items():
+        if g["problem"] is None:
+            claims.append(g["claim"])
+            continue
+        err = ReadError(g["problem"], cid)
+        err.raw = g["claim"]  # the claim as received, for the decision log
+        claims.append(err)
+    return ReadResult(claims, was_list=True, row_keys=keys)

@@ -124,6 +124,32 @@ def _role(member: dict, kb=None) -> str | None:
     return None
 
 
+def _claim_id(raw: dict) -> str | None:
+    """A Claim resource's id, else its first identifier value (None when it has neither, or not as text)."""
+    cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or []
+                                 if isinstance(i, dict) and i.get("value")), None)
+    return cid if isinstance(cid, str) and cid.strip() else None
+
+
+def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
+    """Bundle entry -> why its Claim is not valid FHIR, when every error of ``err`` is inside a Claim
+    entry; empty when any error is elsewhere (then the Bundle itself cannot be read)."""
+    entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
+    out: dict[int, str] = {}
+    for e in err.errors():
+        loc = e.get("loc", ())
+        if not (len(loc) > 3 and loc[0] == "entry" and isinstance(loc[1], int) and loc[2] == "resource"
+                and loc[1] < len(entries) and isinstance(entries[loc[1]], dict)
+                and isinstance(entries[loc[1]].get("resource"), dict)
+                and entries[loc[1]]["resource"].get("resourceType") == "Claim"):
+            return {}
+        n = loc[1]
+        cid = _claim_id(entries[n]["resource"])
+        where = f"Bundle entry {n}" + (f" (Claim {cid[:60]})" if cid else "")
+        out.setdefault(n, f"{where}: not a valid FHIR R4 Claim: element {'.'.join(str(p) for p in loc[3:])}: {e['msg']}")
+    return out
+
+
 def _claim(raw: dict, where: str, kb=None) -> dict:
     cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
     if not cid:
@@ -209,10 +235,19 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         raise ReadError(f"{source}: with FHIR input, put the patient's history as Procedure resources in the Bundle")
     Claim, Bundle = _models()
     kind = obj["resourceType"]
+    refused: dict[int, str] = {}  # Bundle entry -> why its Claim is not a valid FHIR Claim
     try:
         (Claim if kind == "Claim" else Bundle).model_validate(obj)
     except ValidationError as e:
-        raise ReadError(_validation_message(source, kind, e)) from None
+        refused = _claims_at_fault(obj, e) if kind == "Bundle" else {}
+        if not refused:
+            raise ReadError(_validation_message(source, kind, e)) from None
+        # the Bundle without the faulty Claims must be valid: else the file itself is at fault
+        rest = dict(obj, entry=[x for i, x in enumerate(obj.get("entry") or []) if i not in refused])
+        try:
+            Bundle.model_validate(rest)
+        except ValidationError:
+            raise ReadError(_validation_message(source, kind, e)) from None
     if kind == "Claim":
         return ReadResult([_claim(obj, source, kb)], was_list=False)
     claims, procedures = [], []
@@ -220,9 +255,18 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     for n, entry in enumerate(obj.get("entry") or []):
         res = entry.get("resource") or {}
         if res.get("resourceType") == "Claim":
-            claim = _claim(res, f"{source}, Bundle entry {n}", kb)
-            cid = claim["claim_id"]
-            if cid in first_entry:  # two verdicts for one id would contradict each other
+            # a Claim that cannot be read is its own error entry; the other Claims are judged
+            try:
+                if n in refused:
+                    raise ReadError(refused[n])
+                claim = _claim(res, f"Bundle entry {n}", kb)
+            except ReadError as e:
+                cid = _claim_id(res)
+                err = ReadError(str(e), cid)
+                err.raw = res  # the Claim as received, for the decision log
+                claim = err
+            cid = claim["claim_id"] if isinstance(claim, dict) else claim.claim_id
+            if cid is not None and cid in first_entry:  # two verdicts for one id would contradict each other
                 raise ReadError(f"{source}, Bundle entry {n}: Claim.id {one_line(cid[:60])!r} already appears in "
                                 f"entry {first_entry[cid]}; each Claim in a Bundle needs its own id")
             first_entry[cid] = n
@@ -237,6 +281,6 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         if patient and entry:
             by_patient.setdefault(patient, []).append(entry)
     for claim in claims:
-        if claim["patient_id"] in by_patient:
+        if isinstance(claim, dict) and claim["patient_id"] in by_patient:
             claim["history"] = by_patient[claim["patient_id"]]
     return ReadResult(claims, was_list=True)
