@@ -1,17 +1,31 @@
 """Run one step in a forked child with a time limit and a memory limit.
 
-Used where untrusted text drives an unbounded computation in a library:
-SPARQL evaluation (a query doubling a string reached 4 GB) and RDF parsing
-(a 533-byte billion-laughs RDF/XML took 66 s, a 5 MB N-Triples literal
-126 s). The child sets ``RLIMIT_AS`` to what it already maps plus
-``memory`` bytes, so an allocation past it fails with MemoryError in the
-child instead of swapping the machine; past ``timeout`` seconds the child
-is killed. The result (or the exception) comes back pickled.
+Used wherever untrusted input drives an unbounded computation in a library:
+SPARQL evaluation (a query doubling a string reached 4 GB), RDF parsing (a
+533-byte billion-laughs RDF/XML took 66 s, a 5 MB N-Triples literal 126 s)
+and every rule evaluation on clingo (one claim with 10,000 history entries
+grounded for minutes; clingo cannot interrupt a grounding, so a thread that
+stops waiting leaves the work running — it ended in a segmentation fault at
+exit). The child sets ``RLIMIT_AS`` to what it already maps plus
+``memory`` bytes, so an allocation past it fails in the child instead of
+swapping the machine; past ``timeout`` seconds the child is killed and its
+memory goes back to the system at once. The result (or the exception) comes
+back pickled through a pipe.
+
+The child is a bare ``os.fork``, not a ``multiprocessing.Process``: the
+latter's start-up and exit flush the standard streams and run exit hooks,
+and in a process with threads (the explorer's server, ``check``'s batch
+pool) a lock another thread held at the fork stays locked in the child for
+ever. The child here touches nothing but the function it runs and the pipe,
+and leaves with ``os._exit``.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import select
+import signal
+import time
 from typing import Any, Callable
 
 from cptkg.limits import CHILD_MEMORY_BYTES
@@ -23,6 +37,11 @@ class StepTimeout(RuntimeError):
 
 class StepMemory(MemoryError):
     """The step needed more memory than its limit."""
+
+
+def can_fork() -> bool:
+    """True where a step can run in a child process (POSIX); elsewhere callers run it in-process."""
+    return hasattr(os, "fork") and os.environ.get("CPTKG_EVALUATION") != "thread"
 
 
 def _mapped_bytes() -> int:
@@ -46,43 +65,68 @@ def limit_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def _child(conn, fn, args, memory):
+def _is_memory(e: BaseException) -> bool:
+    # C++ libraries (clingo) report a failed allocation as RuntimeError('std::bad_alloc')
+    return isinstance(e, MemoryError) or "bad_alloc" in str(e)
+
+
+def _child(w: int, fn, args, memory) -> None:
     try:
         limit_memory(memory)
         out = ("ok", fn(*args))
-    except MemoryError:
-        out = ("memory", None)
     except BaseException as e:  # noqa: BLE001 - sent to the parent, re-raised there
-        out = ("raise", e)
+        out = ("memory", None) if _is_memory(e) else ("raise", e)
     try:
-        conn.send(out)
+        data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
     except MemoryError:
-        conn.send(("memory", None))
+        data = pickle.dumps(("memory", None))
     except Exception as e:  # noqa: BLE001 - an exception or result that does not pickle
-        conn.send(("error", f"{type(e).__name__}: {e}"))
-    finally:
-        conn.close()
+        data = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
+    view = memoryview(data)
+    while view:
+        view = view[os.write(w, view):]
 
 
 def run_bounded(fn: Callable[..., Any], args: tuple = (), timeout: float = 10.0,
                 memory: int = CHILD_MEMORY_BYTES) -> Any:
     """``fn(*args)`` in a forked child; StepTimeout, StepMemory, or the child's own exception."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, memory), daemon=True)
-    proc.start()
-    child.close()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        try:
+            os.close(r)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child too, quietly
+            _child(w, fn, args, memory)
+        finally:
+            os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    done = False
     try:
-        if not parent.poll(timeout):
-            raise StepTimeout(f"did not finish within {timeout:g} s and was stopped")
-        status, payload = parent.recv()
-    except EOFError:
-        raise StepMemory("stopped: it ended without an answer (out of memory or killed)") from None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                raise StepTimeout(f"did not finish within {timeout:g} s and was stopped")
+            b = os.read(r, 1 << 20)
+            if not b:
+                break
+            chunks.append(b)
+        done = True
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
+        if not done:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - it ended on its own just now
+                pass
+        os.waitpid(pid, 0)
+        os.close(r)
+    if not chunks:
+        raise StepMemory("stopped: it ended without an answer (out of memory or killed)")
+    try:
+        status, payload = pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 - cut off mid-answer (killed by the system)
+        raise StepMemory("stopped: it ended without a whole answer (out of memory or killed)") from None
     if status == "memory":
         raise StepMemory(f"needed more than {memory // (1024 * 1024):,} MiB of memory and was stopped")
     if status == "raise":

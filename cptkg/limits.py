@@ -13,6 +13,13 @@ MAX_HISTORY_PER_CLAIM = 10_000      # billed history entries that apply to one c
 # same-date pairs of billed entries (lines and history) one claim makes the
 # exclusion rules consider: n entries on one date make n*(n-1) ordered pairs
 MAX_SAME_DATE_PAIRS = 10_000        # about 100 entries on one date; a real claim has a handful
+# the device-history rules (a later implant supersedes an earlier one, a refill between two
+# reprogrammings) join each line with pairs of the patient's history entries that bill one of
+# the pack's codes: lines x entries^2. Measured (1 line, n implants in history): n = 1,000
+# checks in 0.2 s and explains in 10.6 s (370 MiB + a 439 MiB evaluation); n = 2,000 explains
+# past the 1 GiB evaluation cap; n = 10,000 grounded for minutes. 1 million allows 1 line with
+# 1,000 such entries, 10 lines with 316, 100 with 100 (20 years of refills every month: 240).
+MAX_HISTORY_COMBINATIONS = 1_000_000
 
 # -- files
 MAX_CSV_COLUMNS = 1000              # columns of a claim or history CSV (the format has 9)
@@ -25,12 +32,71 @@ RDF_PARSE_SECONDS = 20.0
 QUERY_SECONDS = 10.0
 CHILD_MEMORY_BYTES = 1024 * 1024 * 1024  # address space a query or parse may add (RLIMIT_AS)
 
+# -- rule evaluation on clingo (cptkg.engines.clingo): each runs in a forked child killed at its time limit
+EVALUATION_MEMORY_BYTES = 1024 * 1024 * 1024  # address space one evaluation may add (RLIMIT_AS in the child)
+
+# -- cptkg batch: the whole run (--time-limit); past it the engine is interrupted and nothing is written
+BATCH_SECONDS = 3600.0              # 1 M lines take about a minute on 2 cores (bench/batch_bench.py)
+
+# -- every file a command reads is read with a cap (at most the cap plus one byte:
+# -- standard input, FIFOs and devices included; cptkg.files.read_capped)
+# 1,000,000 rows (MAX_CSV_ROWS) of devtools/claimgen's claim CSV are 57 MB; larger files are cptkg batch's,
+# which streams them. Reading and parsing 92 MB of claim JSON peaks at 0.5 GB; judging keeps every result
+# (20,000 claims, 6.8 MB, with --json: 0.96 GB peak), and running out of memory there is one line, exit 2
+MAX_CLAIM_FILE_BYTES = 64 * 1024 * 1024     # check and explain: CLAIMS (a file or '-') and --history
+MAX_ENCOUNTER_BYTES = 1024 * 1024           # infer: one encounter documents one visit (examples/encounter.json: 220 bytes)
+MAX_QUERY_FILE_BYTES = 4 * 100_000          # query --file: 100,000 characters (MAX_QUERY_CHARS) of UTF-8
+
+# -- option values
+# --time-limit (seconds one claim may take; default 30) and every other time limit: finite, positive,
+# at most an hour (past it, a claim is not slow but stuck; and float('inf') or 1e10 overflowed the engines' timers)
+MIN_TIME_LIMIT_SECONDS = 0.001
+MAX_TIME_LIMIT_SECONDS = 3600.0
+
 # -- cptkg batch on DuckDB
 DUCKDB_MEMORY = "1200MB"            # SET memory_limit (CPTKG_DUCKDB_MEMORY overrides); past it DuckDB spills to disk
 
+# -- edit tables (cptkg edits import) and edit files (--edits); cptkg.io.edit_tables, cptkg.knowledge.edit_files.
+# The importer holds what it writes to the loader's rules, so both read these.
+# a file to import: CMS splits a practitioner PTP table in parts under Excel's 1,048,576 rows; a
+# 500,000-row part is 32 MB as text, 17 MB as .xlsx
+MAX_EDIT_TABLE_BYTES = 256 * 1024 * 1024
+# lines of a text table and cells of one of its lines: each line costs a Python step (256 MB of
+# blank lines took minutes), each cell a list slot (32 MB of tabs on one line: 5 s, 607 MB)
+MAX_EDIT_TABLE_LINES = 2_000_000
+MAX_EDIT_TABLE_COLUMNS = 1_000      # CMS tables have 4 to 7
+# a cell of an edit table and a value (literal) or name (IRI) of an edit file: CMS rationales are
+# under 100 characters, codes 5, dates 8; rdflib takes minutes over a literal of megabytes
+MAX_EDIT_TEXT_CHARS = 1_000
+# ont:maxUnits: a published MUE is at most a few thousand units; nine digits keeps it (and the
+# claim's units it is compared with) inside the 32-bit integers of clingo and DuckDB's INTEGER
+MAX_MUE_UNITS = 999_999_999
+MAX_SOURCE_ROW = 2_147_483_647      # ont:sourceRow, a row number (32-bit, as above)
+# an edit file's triples about other things than edits (the table's ont:Source: 4 triples when
+# imported) join the KB graph through rdflib and its SHACL check: 10,000 take about a second
+MAX_EDIT_OTHER_TRIPLES = 10_000
+MAX_EDIT_FILE_BYTES = 2 * 1024 ** 3  # an --edits file (a 500,000-row PTP table as Turtle is about 160 MB)
+# .xlsx (a zip of XML parts), checked before python-calamine reads it: calamine fills every cell
+# of the used range, so cells at A1 and XFD1048576 asked it for 549 GB (abort); it reserves
+# what the shared-strings part claims to hold, so a 1.7 KB file claiming 10^14 strings aborted
+MAX_XLSX_PARTS = 1_000              # zip members (an Excel workbook has about a dozen)
+MAX_XLSX_UNPACKED_BYTES = 1024 ** 3  # all parts unpacked (a 500,000-row sheet is 203 MB of XML)
+MAX_SHEET_CELLS = 10_000_000        # rows x columns of the first sheet's used range (1,048,576 x 7 = 7.3 M)
+MAX_SHARED_STRINGS = 2_000_000      # distinct texts of the workbook (a PTP table has some thousands)
+MAX_EXCEL_CELL_CHARS = 32_767       # Excel's own limit on a cell's text: a longer one was not written by Excel
+# calamine reads the workbook in a forked child (cptkg.bounded): what no check above foresaw
+# (a zip that unpacks differently for Rust, another part of the format) stops there. A
+# 500,000-row sheet (3.5 M cells) takes 4.5 s there and needs 300-400 MiB of address space
+XLSX_READ_SECONDS = 120.0
+XLSX_READ_MEMORY_BYTES = 2 * 1024 ** 3  # address space the read may add (RLIMIT_AS in the child)
 
-def claim_size_problem(lines: int, history: int, same_date_pairs: int) -> str | None:
-    """Why a claim is too large for the engine, in billing words; None when it is not."""
+
+def claim_size_problem(lines: int, history: int, same_date_pairs: int, family_history: int = 0) -> str | None:
+    """Why a claim is too large for the engine, in billing words; None when it is not.
+
+    ``family_history``: the history entries that bill one of the pack's codes
+    (what the device-history rules join in pairs, for each line).
+    """
     if lines > MAX_LINES_PER_CLAIM:
         return f"has {lines} lines; at most {MAX_LINES_PER_CLAIM:,} lines are judged in one claim (split the claim)"
     if history > MAX_HISTORY_PER_CLAIM:
@@ -39,4 +105,13 @@ def claim_size_problem(lines: int, history: int, same_date_pairs: int) -> str | 
     if same_date_pairs > MAX_SAME_DATE_PAIRS:
         return (f"bills {same_date_pairs} pairs of services on the same date; at most {MAX_SAME_DATE_PAIRS:,} "
                 f"are judged in one claim (split the claim by date)")
+    if lines * family_history * family_history > MAX_HISTORY_COMBINATIONS:
+        return (f"has {_n(lines, 'line')} and {_n(family_history, 'history entry', 'history entries')} for the "
+                f"code family, which the device-history "
+                f"rules join as {lines * family_history * family_history} combinations; at most "
+                f"{MAX_HISTORY_COMBINATIONS:,} are judged in one claim (give only the history that can matter)")
     return None
+
+
+def _n(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 
-from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.engines.base import Engine, EvaluationError, EvaluationMemory, EvaluationTimeout, Facts, Model, Static
 
 #: clingo: the fastest engine proven equal to pyDatalog (tests/test_sql_differential.py,
 #: tests/conformance); pyDatalog stays selectable (--engine pydatalog) and is the
 #: reference the tests compare against.
 DEFAULT = "clingo"
 
-__all__ = ["DEFAULT", "Engine", "EvaluationError", "EvaluationTimeout", "Facts", "Model", "Static", "get", "names"]
+__all__ = ["DEFAULT", "Engine", "EvaluationError", "EvaluationMemory", "EvaluationTimeout", "Facts", "Model", "Static", "get", "names"]
 
 
 def names() -> list[str]:

@@ -30,6 +30,10 @@ class EvaluationError(RuntimeError):
     """The engine failed; the message says how (never user text as code)."""
 
 
+class EvaluationMemory(EvaluationError):
+    """The evaluation needed more memory than its cap and was stopped."""
+
+
 @dataclass
 class Model:
     """What an evaluation derived: tuples per predicate, bindings per rule index."""

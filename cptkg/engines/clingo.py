@@ -12,18 +12,16 @@ number, so no input value can change the program's shape. Every rule
 ``h(X) :- r<k>(all vars)``, as the pyDatalog engine does, so the caller gets
 each rule's bindings for proofs, why-not and fixes.
 
-Isolation without a fork: each evaluation builds its own ``clingo.Control``
-and drops it afterwards, and clingo keeps no state outside a Control, so two
-concurrent sessions never see each other's facts. clingo's C calls release
-the GIL, so the evaluation runs in a worker thread the caller can stop
-waiting for. The time limit is enforced in two places: the program is
-grounded one stratum (strongly connected component) at a time and the
-deadline is checked between strata, and ``Control.interrupt()`` stops the
-solve. What clingo cannot interrupt is the grounding of one stratum; at the
-limit the caller gets :class:`EvaluationTimeout` at once and the worker
-stops, dropping its Control, when that stratum ends. pyDatalog needs a fork
-because its compiled engine never releases the GIL; clingo does, so no fork
-is needed.
+Isolation and a time limit that stops the work: the program and facts are
+rendered to text in the caller's process (where the per-program caches
+live), then grounded and solved in a forked child (:mod:`cptkg.bounded`)
+with its own ``clingo.Control``, an address-space cap and a deadline; at the
+limit the child is killed and its memory returned. A thread cannot do this:
+clingo cannot interrupt the grounding of one stratum, so a claim with 10,000
+history entries went on grounding after its time-out, and the process ended
+in a segmentation fault at exit. Measured cost of the fork: see
+``bench/evaluation_fork.py``. Where fork is unavailable (or
+``CPTKG_EVALUATION=thread``), the old thread path runs, with that gap.
 """
 from __future__ import annotations
 
@@ -33,7 +31,7 @@ import threading
 import time
 from typing import Iterable
 
-from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.engines.base import Engine, EvaluationError, EvaluationMemory, EvaluationTimeout, Facts, Model, Static
 from cptkg.rules.ast import Comparison, Const, Literal, Var
 from cptkg.rules.program import Program
 
@@ -242,39 +240,49 @@ def _value(sym):
     return str(sym)  # pragma: no cover - our programs make no function terms
 
 
-def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings,
-              deadline: float, static: Static | None, cancelled: threading.Event, holder: list) -> Model:
+class _Plan:
+    """One evaluation rendered to clingo text in the caller's process (its caches live there)."""
+
+    def __init__(self, program: Program, facts: Facts, want: Iterable[str] | None, rule_bindings,
+                 static: Static | None):
+        skip = set(static.rules) if static is not None else set()
+        self.preds = preds = list(want) if want is not None else list(program.idb)
+        if rule_bindings is True:
+            bind = set(range(len(program.rules)))
+        elif rule_bindings:
+            bind = {k for k, r in enumerate(program.rules) if r.head.pred in rule_bindings}
+        else:
+            bind = set()
+        self.bind = bind = bind - skip
+        static_preds = set(static.facts) if static is not None else set()
+        # Static facts replace the static rules; a predicate derived both by a
+        # static and a dynamic rule cannot exist (the latter makes it dynamic).
+        all_facts = dict(facts)
+        if static is not None:
+            all_facts.update(static.facts)
+        self.prep = prep = _prepared(program, skip, bind,
+                                     tuple(p for p in preds if p in program.idb and p not in static_preds))
+        self.base = (_render_facts(all_facts, program, prep.names, set(), prep.used, prep.facts_memo,
+                                   prep.row_filters) + "\n" + prep.shows)
+
+
+def _ground_and_solve(plan: _Plan, deadline: float, cancelled: threading.Event | None = None,
+                      holder: list | None = None) -> list[tuple[str, tuple]]:
+    """Ground and solve a plan; the shown atoms as (clingo name, values)."""
     import clingo
 
-    skip = set(static.rules) if static is not None else set()
-    preds = list(want) if want is not None else list(program.idb)
-    if rule_bindings is True:
-        bind = set(range(len(program.rules)))
-    elif rule_bindings:
-        bind = {k for k, r in enumerate(program.rules) if r.head.pred in rule_bindings}
-    else:
-        bind = set()
-    bind -= skip
-    static_preds = set(static.facts) if static is not None else set()
-    # Static facts replace the static rules; a predicate derived both by a
-    # static and a dynamic rule cannot exist (the latter makes it dynamic).
-    all_facts = dict(facts)
-    if static is not None:
-        all_facts.update(static.facts)
-    prep = _prepared(program, skip, bind, tuple(p for p in preds if p in program.idb and p not in static_preds))
-    names = prep.names
     ctl = clingo.Control(["--warn=none", "--models=1"])
-    holder.append(ctl)
-    ctl.add("base", [], _render_facts(all_facts, program, names, set(), prep.used, prep.facts_memo, prep.row_filters)
-            + "\n" + prep.shows)
-    for name, text in prep.chunks:
+    if holder is not None:
+        holder.append(ctl)
+    ctl.add("base", [], plan.base)
+    for name, text in plan.prep.chunks:
         ctl.add(name, [], text)
     ctl.ground([("base", [])])
-    for name, _ in prep.chunks:
-        if cancelled.is_set() or time.monotonic() > deadline:
+    for name, _ in plan.prep.chunks:
+        if (cancelled is not None and cancelled.is_set()) or time.monotonic() > deadline:
             raise EvaluationTimeout("")
         ctl.ground([(name, [])])
-    if cancelled.is_set() or time.monotonic() > deadline:
+    if (cancelled is not None and cancelled.is_set()) or time.monotonic() > deadline:
         raise EvaluationTimeout("")
     symbols: list = []
     with ctl.solve(yield_=True) as handle:
@@ -286,11 +294,15 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
         raise EvaluationTimeout("")
     if not res.satisfiable:  # pragma: no cover - a stratified program always has its model
         raise EvaluationError("the rules have no model")
-    out: Facts = {p: set() for p in preds if p in program.idb}
-    raw: dict[int, list[tuple]] = {k: [] for k in bind}
-    for s in symbols:
-        name = s.name
-        args = tuple(_value(a) for a in s.arguments)
+    return [(s.name, tuple(_value(a) for a in s.arguments)) for s in symbols]
+
+
+def _model(program: Program, plan: _Plan, atoms: list[tuple[str, tuple]], rule_bindings,
+           static: Static | None) -> Model:
+    names = plan.prep.names
+    out: Facts = {p: set() for p in plan.preds if p in program.idb}
+    raw: dict[int, list[tuple]] = {k: [] for k in plan.bind}
+    for name, args in atoms:
         if name[0] == "r":
             raw[int(name[1:])].append(args)
         else:
@@ -303,7 +315,7 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
         else:
             bindings[k] = [dict(zip(vnames, row)) for row in sorted(rows, key=repr)]
     if static is not None:
-        for p in preds:
+        for p in plan.preds:
             if p in static.facts:
                 out[p] = set(static.facts[p])
         if rule_bindings:
@@ -313,18 +325,59 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
     return Model(out, bindings)
 
 
+def _in_child(plan: _Plan, deadline: float) -> list[tuple[str, tuple]]:
+    return _ground_and_solve(plan, deadline)
+
+
 def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
              rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
-    """Evaluate ``program`` over ``facts`` on a fresh Control in a worker thread, within ``timeout`` s."""
+    """Evaluate ``program`` over ``facts`` within ``timeout`` s: rendered here, grounded in a child killed at the limit."""
+    _check_timeout(timeout)
     deadline = time.monotonic() + timeout
+    want = list(want) if want is not None else None
+    plan = _Plan(program, facts, want, rule_bindings, static)
+    import clingo  # noqa: F401 - imported before the fork: a child never takes the import lock
+    from cptkg import bounded
+    from cptkg.limits import EVALUATION_MEMORY_BYTES
+
+    if not bounded.can_fork():
+        return _model(program, plan, _in_thread(plan, deadline, timeout), rule_bindings, static)
+    try:
+        atoms = bounded.run_bounded(_in_child, (plan, deadline), timeout=max(0.0, deadline - time.monotonic()),
+                                    memory=EVALUATION_MEMORY_BYTES)
+    except (bounded.StepTimeout, EvaluationTimeout):
+        raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+    except bounded.StepMemory:
+        raise EvaluationMemory(f"rule evaluation needed more than {EVALUATION_MEMORY_BYTES // 2 ** 20:,} MiB "
+                              f"of memory and was stopped") from None
+    except EvaluationError:
+        raise
+    except Exception as e:  # noqa: BLE001 - clingo's own failure, in one line
+        raise EvaluationError(f"rule evaluation failed: {type(e).__name__}: {e}") from None
+    return _model(program, plan, atoms, rule_bindings, static)
+
+
+def _check_timeout(timeout) -> None:
+    import math
+
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout <= 0 \
+            or math.isinf(timeout):
+        raise EvaluationError(f"the time limit must be a positive number of seconds, not {timeout!r}")
+
+
+def _in_thread(plan: _Plan, deadline: float, timeout: float) -> list[tuple[str, tuple]]:
+    """Where fork is unavailable: ground in a thread the caller stops waiting for at the limit.
+
+    clingo cannot interrupt the grounding of one chunk, so the work may go on
+    until that chunk ends; the process-based path above has no such gap.
+    """
     box: queue.Queue = queue.Queue(maxsize=1)
     cancelled = threading.Event()
     holder: list = []
-    want = list(want) if want is not None else None
 
     def work():
         try:
-            box.put(("ok", _evaluate(program, facts, want, rule_bindings, deadline, static, cancelled, holder)))
+            box.put(("ok", _ground_and_solve(plan, deadline, cancelled, holder)))
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
             box.put(("err", e))
 
@@ -335,7 +388,7 @@ def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
     except queue.Empty:
         cancelled.set()
         for ctl in holder:
-            ctl.interrupt()  # stops a running solve; grounding stops at the next stratum
+            ctl.interrupt()  # stops a running solve; grounding stops at the next chunk
         raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
     if kind == "err":
         if isinstance(value, EvaluationTimeout):

@@ -15,16 +15,13 @@ binding of every variable: the reasons and proofs are read from those.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import pickle
 import queue
 import threading
 from typing import Iterable
 
 from pyDatalog import Logic, pyDatalog, pyParser
 
-from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.engines.base import Engine, EvaluationError, EvaluationMemory, EvaluationTimeout, Facts, Model, Static
 from cptkg.rules.ast import Comparison, Const, Literal, Var
 from cptkg.rules.program import Program
 
@@ -167,48 +164,35 @@ def _evaluate(program: Program, facts: Facts, want: Iterable[str] | None, rule_b
     return Model(out, bindings)
 
 
-def _child(conn, program, facts, want, rule_bindings, static) -> None:
-    try:
-        model = _evaluate(program, facts, want, rule_bindings, static)
-        conn.send_bytes(pickle.dumps(("ok", model), protocol=pickle.HIGHEST_PROTOCOL))
-    except BaseException as e:  # noqa: BLE001 - reported to the parent as text
-        conn.send_bytes(pickle.dumps(("err", f"{type(e).__name__}: {e}")))
-    finally:
-        conn.close()
-        os._exit(0)  # no atexit handlers, no flushing of the parent's buffers
+def _in_child(program, facts, want, rule_bindings, static) -> Model:
+    return _evaluate(program, facts, want, rule_bindings, static)
 
 
 def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
              rule_bindings: bool | set[str] = True, timeout: float = 30.0, static: Static | None = None) -> Model:
-    """Evaluate ``program`` over ``facts`` in a forked child killed at ``timeout``.
+    """Evaluate ``program`` over ``facts`` in a forked child killed at ``timeout`` (:mod:`cptkg.bounded`).
 
     Same arguments and result as :func:`evaluate_in_thread`, which it falls
     back to where the platform cannot fork.
     """
-    if (not hasattr(os, "fork") or os.environ.get("CPTKG_EVALUATION") == "thread"
-            or mp.current_process().daemon):  # a daemon process may not fork children; its parent bounds it
+    from cptkg import bounded
+    from cptkg.limits import EVALUATION_MEMORY_BYTES
+
+    if not bounded.can_fork():
         return evaluate_in_thread(program, facts, want, rule_bindings, timeout, static)
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
     want = list(want) if want is not None else None
-    proc = ctx.Process(target=_child, args=(send, program, facts, want, rule_bindings, static), daemon=True)
-    proc.start()
-    send.close()
     try:
-        if not recv.poll(timeout):
-            raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s")
-        try:
-            kind, value = pickle.loads(recv.recv_bytes())
-        except EOFError:
-            raise EvaluationError(f"rule evaluation ended without an answer (exit code {proc.exitcode})") from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        recv.close()
-    if kind == "err":
-        raise EvaluationError(f"rule evaluation failed: {value}")
-    return value
+        return bounded.run_bounded(_in_child, (program, facts, want, rule_bindings, static), timeout=timeout,
+                                   memory=EVALUATION_MEMORY_BYTES)
+    except bounded.StepTimeout:
+        raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+    except bounded.StepMemory:
+        raise EvaluationMemory(f"rule evaluation needed more than {EVALUATION_MEMORY_BYTES // 2 ** 20:,} MiB "
+                               f"of memory and was stopped") from None
+    except EvaluationError:
+        raise
+    except Exception as e:  # noqa: BLE001 - pyDatalog's own failure, in one line
+        raise EvaluationError(f"rule evaluation failed: {type(e).__name__}: {e}") from None
 
 
 def evaluate_in_thread(program: Program, facts: Facts, want: Iterable[str] | None = None,

@@ -7,7 +7,7 @@ suggested fixes, each re-judged (:mod:`cptkg.explain.fixes`).
 """
 from __future__ import annotations
 
-from cptkg.explain.fixes import Suggestion, apply_suggestion, suggest_fixes
+from cptkg.explain.fixes import FixSearch, Suggestion, apply_suggestion, search_fixes, suggest_fixes
 from cptkg.explain.proofs import Explainer, ProofNode
 from cptkg.explain.summary import line_summary, reason_summary
 from cptkg.judge.check import ClaimResult, billed_codes, check_claim
@@ -17,15 +17,17 @@ from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.rules.ast import Literal
 
 __all__ = ["ClaimExplanation", "Explainer", "ProofNode", "Suggestion", "apply_suggestion", "explain_claim",
-           "explain_encounter", "suggest_fixes"]
+           "explain_encounter", "suggest_fixes", "search_fixes", "FixSearch"]
 
 
 class ClaimExplanation:
     def __init__(self, result: ClaimResult, explainer: Explainer, proofs: dict, why_not: dict, suggestions: list[Suggestion],
-                 summaries: dict | None = None):
+                 summaries: dict | None = None, fix_search: FixSearch | None = None):
         self.result, self.explainer = result, explainer
         self.proofs, self.why_not, self.suggestions = proofs, why_not, suggestions
         self.summaries = summaries or {}
+        self.fix_search = fix_search
+        self.unexplained = 0  # lines whose proofs were not built: the time limit ran out first
 
     def to_json(self, line: int | None = None) -> dict:
         out = self.result.to_json()
@@ -40,10 +42,32 @@ class ClaimExplanation:
         if line is not None:
             out["lines"] = [l for l in out["lines"] if l["line"] == line]
         out["suggestions"] = [s.to_json() for s in self.suggestions]
+        if self.fix_search is not None:
+            out["fix_search"] = self.fix_search.to_json()
+        if self.unexplained:
+            out["unexplained_lines"] = self.unexplained
+        note = cut_short_note(self.unexplained, self.fix_search)
+        if note:
+            out["cut_short"] = note
         for ln in out["lines"]:
             if (ln["line"], "reasons") in self.proofs:
                 ln["summary"] = line_summary(ln, out["suggestions"])
         return out
+
+
+def cut_short_note(unexplained: int, search: FixSearch | None) -> str:
+    """The sentences that say the explanation or the search for fixes stopped early ("" when both went through)."""
+    out = []
+    if unexplained:
+        out.append(f"The explanation was cut short: the time limit ran out before the proofs of {unexplained} "
+                   f"line{'s' if unexplained != 1 else ''} were built; their verdicts stand.")
+    if search is not None and search.cut_short:
+        shown = ("the fixes shown are verified" if search.suggestions
+                 else "no verified fix was found in time" if "time" in search.cut_short
+                 else "no verified fix was found among them")
+        out.append(f"The search for fixes was cut short: {search.cut_short} ({search.tried:,} combinations tried, "
+                   f"{search.judged:,} re-checked); {shown}, and other fixes may exist.")
+    return " ".join(out)
 
 
 def _failed_negations(ex: Explainer, program, k: int, bindings: dict, depth: int = 2) -> list[dict]:
@@ -81,14 +105,23 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
 
     ``engine`` names the engine that judges (default: the default engine);
     every engine returns the bindings the explanation is built from.
+    ``timeout`` bounds the whole explanation: judging the claim, then the
+    search for fixes, which stops at the limit with what it verified so far.
     """
+    import time
+
+    deadline = time.monotonic() + timeout
     res = check_claim(kb, claim, all_bindings=True, engine=engine, timeout=timeout)
     ex = Explainer(kb, kb.check_program, res.model, res.facts, f"claim {claim.claim_id}", codes=billed_codes(claim))
     proofs: dict = {}
     summaries: dict = {}
     why: dict = {}
+    unexplained = 0
     for ln in res.lines:
         if line is not None and ln.line != line:
+            continue
+        if time.monotonic() >= deadline:  # past the limit: the verdicts stand, the rest go unproven
+            unexplained += 1
             continue
         for kind, items in (("reasons", ln.reasons), ("warnings", ln.warnings)):
             ps, sms = [], []
@@ -110,8 +143,11 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
                     if f not in wn:
                         wn.append(f)
             why[ln.line] = wn
-    sugg = suggest_fixes(kb, claim, res, engine=engine) if fixes and res.status == "rejected" else []
-    return ClaimExplanation(res, ex, proofs, why, sugg, summaries)
+    search = (search_fixes(kb, claim, res, engine=engine, deadline=deadline) if fixes and res.status == "rejected"
+              else None)
+    out = ClaimExplanation(res, ex, proofs, why, search.suggestions if search else [], summaries, search)
+    out.unexplained = unexplained
+    return out
 
 
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:

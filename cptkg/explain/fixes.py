@@ -204,14 +204,82 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
 
 _EMPTY = object()  # a candidate that leaves no line to bill
 
+#: combinations of the rejected lines' options tried by the fix search, clashing ones
+#: included: 3 options on each of 40 lines make 3^40, every one of which was walked
+MAX_FIX_TRIES = 400
+
+
+@dataclass
+class FixSearch:
+    """What the fix search found and how far it went (``cut_short``: it stopped before trying every candidate)."""
+
+    suggestions: list[Suggestion]
+    tried: int = 0
+    judged: int = 0
+    cut_short: str = ""  # why, in words; empty when the search was complete
+
+    def to_json(self) -> dict:
+        return {"tried": self.tried, "judged": self.judged, "cut_short": bool(self.cut_short),
+                "why": self.cut_short}
+
+
+def _choices(sizes: list[int]):
+    """Choice vectors (one option index per rejected line), preferred options first.
+
+    When the whole product is small it is walked in product order (each
+    line's preferred option first); otherwise by how many lines leave their
+    preferred option: none, then one, then two, ... so the first
+    :data:`MAX_FIX_TRIES` vectors are the ones closest to every line's
+    preferred fix, and walking them costs a number of steps polynomial in the
+    number of lines, never the product.
+    """
+    total = 1
+    for n in sizes:
+        total *= max(1, n)
+        if total > MAX_FIX_TRIES:
+            break
+    if total <= MAX_FIX_TRIES:
+        yield from itertools.product(*[range(n) for n in sizes])
+        return
+    alts = [i for i, n in enumerate(sizes) if n > 1]
+    for level in range(len(alts) + 1):
+        for which in itertools.combinations(alts, level):
+            for picks in itertools.product(*[range(1, sizes[i]) for i in which]):
+                vec = [0] * len(sizes)
+                for i, k in zip(which, picks):
+                    vec[i] = k
+                yield tuple(vec)
+
 
 def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
-                  engine=None) -> list[Suggestion]:
+                  engine=None, timeout: float | None = None) -> list[Suggestion]:
     """The smallest verified edits that make the claim acceptable (re-judged on ``engine``).
 
     Every suggestion is re-judged by the rules before it is returned; a
     modifier is never suggested to get past an exclusion (no source allows it).
     """
+    return search_fixes(kb, claim, res, limit, max_checks, engine, timeout).suggestions
+
+
+def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
+                 engine=None, timeout: float | None = None, deadline: float | None = None) -> FixSearch:
+    """:func:`suggest_fixes` with how far the search went.
+
+    At most :data:`MAX_FIX_TRIES` combinations are built (clashing ones
+    counted) and ``max_checks`` re-judged; ``timeout`` (seconds) or
+    ``deadline`` (``time.monotonic()``) bounds the whole search, re-judging
+    included. A search stopped by either returns the verified fixes found so
+    far and says why it was cut short.
+    """
+    import time
+
+    if deadline is None and timeout is not None:
+        deadline = time.monotonic() + timeout
+    search = FixSearch([])
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
     rejected = [ln for ln in res.lines if ln.status == "rejected"]
     per_line = [_line_options(kb, claim, res, ln)[:3] for ln in rejected]
     raw = claim.model_dump(mode="json")
@@ -224,7 +292,16 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
         fallback.extend(Suggestion([ln.line], [], f"remove line {ln.line} ({ln.code})", False) for ln in rejected)
         fallback.append(Suggestion(sorted(ln.line for ln in rejected), [], "; ".join(
             f"remove line {ln.line} ({ln.code})" for ln in rejected), False))
-    for combo in itertools.product(*per_line):
+    for vec in _choices([len(o) for o in per_line]):
+        if search.tried >= MAX_FIX_TRIES:
+            search.cut_short = (f"it tries at most {MAX_FIX_TRIES:,} combinations of the fixes of the "
+                                f"{len(rejected)} rejected lines")
+            break
+        if search.tried % 50 == 0 and out_of_time():
+            search.cut_short = "the time limit ran out"
+            break
+        search.tried += 1
+        combo = [per_line[i][k] for i, k in enumerate(vec)]
         merged = Suggestion([], [], "", False)
         msgs = []
         edits_seen = set()
@@ -291,10 +368,14 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
 
         eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
         to_judge = [c for _, c in todo if c is not None and c is not _EMPTY]
+        if out_of_time() and to_judge:
+            search.cut_short = search.cut_short or "the time limit ran out"
+            return [], next((s for s, c in todo if c is _EMPTY), None)
+        kw = {} if deadline is None else {"timeout": max(0.05, deadline - time.monotonic()), "deadline": deadline}
         if eng.batches:
-            judged = iter(check_claims(kb, to_judge, engine=eng))
+            judged = iter(check_claims(kb, to_judge, engine=eng, **kw))
         else:  # one at a time, only as far as needed
-            judged = (check_claims(kb, [c], engine=eng)[0] for c in to_judge)
+            judged = (check_claims(kb, [c], engine=eng, **kw)[0] for c in to_judge)
         out = []
         empty = None
         for s, c in todo:
@@ -304,6 +385,10 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
             if c is None:
                 continue
             r2 = next(judged)
+            search.judged += 1
+            if r2.error is not None:  # not judged within the time limit
+                search.cut_short = search.cut_short or "the time limit ran out"
+                continue
             if r2.status == "accepted":
                 s.verified = True
                 s.result_status = "accepted"
@@ -319,12 +404,14 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
         # (a line denied because of another denied line may stand once that goes)
         out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
         empty = empty or empty2
-    if not out and empty is not None:
+    if not out and empty is not None and not search.cut_short:
         # nothing on the claim can be billed: say so rather than offer nothing (only then: beside a
-        # fix that bills something, "no line can be billed" would contradict it)
+        # fix that bills something, "no line can be billed" would contradict it; and only after a
+        # whole search: one cut short does not know)
         empty.verified, empty.result_status = True, "empty"
         empty.message = empty.message[0].upper() + empty.message[1:] + ": no line of this claim can be billed as documented."
         out.append(empty)
-    return out
+    search.suggestions = out
+    return search
 
 

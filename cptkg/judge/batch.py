@@ -238,8 +238,12 @@ def label_rows(kb) -> list[tuple[str, str]]:
 # the batch run
 # --------------------------------------------------------------------------
 
-def _validation_sql(b, vocab) -> str:
+def _validation_sql(b, vocab, kinds: dict[str, str] | None = None) -> str:
     """Row-level checks, mirroring cptkg.claims (same limits, same normalisation).
+
+    ``kinds``: what each column's values are (:func:`value_kinds`); a column
+    of numbers, true/false, lists or objects where text belongs is refused
+    in the words cptkg check gives the same JSON value.
 
     Each field is trimmed and matched against its pattern once, in an inner
     query, and the checks read those results: the CASE below runs every
@@ -268,35 +272,59 @@ def _validation_sql(b, vocab) -> str:
         return f"concat('''', substr({c}, 1, 40), '''')"
 
     empty = lambda c: f"({c} IS NULL OR {c} = '')"  # noqa: E731
+    kinds = kinds or {}
+
+    def typed(col: str) -> list[tuple[str, str]]:
+        """A value of a type the field does not take (a Parquet number where text belongs, …)."""
+        why = _kind_problem(col, kinds.get(col, "text"), txt)
+        return [(f"NOT {empty(col)}", bad(col, why))] if why else []
+
     checks = [
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {txt}), ': ', {RECORD_ERROR})"),
         (empty("claim_id"), bad("claim_id", "'is missing'")),
+        *typed("claim_id"),
         (f"length(claim_id) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
+        *typed("patient_id"),
         (f"length(patient_id) > {MAX_TEXT}", bad("patient_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("line"), bad("line", "'is missing'")),
+        *typed("line"),
         ("NOT line_ok", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
-        (f"line_n < 1 OR line_n > {MAX_LINE}", bad("line", f"concat('must be between 1 and {MAX_LINE}, got ', line)")),
+        # the words of the claim validator (a Parquet integer column may hold any integer)
+        ("line_n < 1", bad("line", "concat('must be at least 1, got ', line)")),
+        (f"line_n IS NULL OR line_n > {MAX_LINE}", bad("line", f"concat('must be at most {MAX_LINE}, got ', line)")),
         (empty("code"), bad("code", "'is missing'")),
+        *typed("code"),
         (f"length(code) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
+        *typed("date_of_service"),
         ("NOT dos_ok", bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
         ("try_cast(date_of_service AS DATE) IS NULL OR substr(date_of_service, 1, 4) = '0000'",
          bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),
         (empty("provider_id"), bad("provider_id", "'is missing'")),
+        *typed("provider_id"),
         (f"length(provider_id) > {MAX_TEXT}", bad("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (empty("provider_role"), bad("provider_role", "'is missing'")),
+        *typed("provider_role"),
         (f"provider_role NOT IN ({role_list})",
          bad("provider_role", f"concat({shown('provider_role')}, {lit(role_tail)})")),
+        *typed("units"),
         ("NOT units_empty AND NOT units_ok", bad("units", f"concat({shown('units')}, ' is not a whole number')")),
-        (f"NOT units_empty AND (units_n < 1 OR units_n > {MAX_UNITS})",
-         bad("units", f"concat('must be between 1 and {MAX_UNITS}, got ', units)")),
+        ("NOT units_empty AND units_n < 1", bad("units", "concat('must be at least 1, got ', units)")),
+        (f"NOT units_empty AND (units_n IS NULL OR units_n > {MAX_UNITS})",
+         bad("units", f"concat('must be at most {MAX_UNITS}, got ', units)")),
+        *typed("modifiers"),
         (f"n_modifiers > {MAX_MODIFIERS}", bad("modifiers", f"'is too long (at most {MAX_MODIFIERS})'")),
         (f"longest_modifier > {MAX_MODIFIER}", bad("modifiers", f"'a modifier is too long (at most {MAX_MODIFIER} characters)'")),
+        *typed("route"),
         (f"NOT {empty('route')} AND length(route) > {MAX_TEXT}", bad("route", f"'is too long (at most {MAX_TEXT} characters)'")),
         (f"NOT {empty('route')} AND route NOT IN ({route_list})", bad("route", f"concat({shown('route')}, {lit(route_tail)})")),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
+
+    def whole(col: str) -> str:  # an integer column's values are whole numbers; text must be written as one
+        return f"{col} IS NOT NULL" if kinds.get(col) == "int" else rx(col, WHOLE_NUMBER)
+
     return f"""SELECT row_no, claim_id, patient_id,
         CASE WHEN {RECORD_ERROR} IS NULL AND line_ok THEN line_n END AS line,
         CASE WHEN {RECORD_ERROR} IS NULL THEN upper(code) END AS code, date_of_service AS dos, provider_id,
@@ -305,28 +333,38 @@ def _validation_sql(b, vocab) -> str:
         modifiers, CASE WHEN route <> '' THEN route END AS route, {case} AS error
         FROM (SELECT *, try_cast(line AS BIGINT) AS line_n, try_cast(units AS BIGINT) AS units_n,
             {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier FROM (
-          SELECT *, {rx('line', WHOLE_NUMBER)} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
-            {empty('units')} AS units_empty, {rx('units', WHOLE_NUMBER)} AS units_ok,
+          SELECT *, {whole('line')} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
+            {empty('units')} AS units_empty, {whole('units')} AS units_ok,
             CASE WHEN length(modifiers) > {MAX_MODIFIER} THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods
           FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t0) t1) t2"""
 
 
-def _history_validation_sql(b) -> str:
+def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
+    """History rows' checks; ``kinds`` as for :func:`_validation_sql`."""
     rx = b.regex_full
     t = lambda c: f"trim(CAST({c} AS {b.dialect.text_type}))"  # noqa: E731
     empty = lambda c: f"({c} IS NULL OR {t(c)} = '')"  # noqa: E731
+    kinds = kinds or {}
 
     def bad(col, problem):
         return f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ', field {col}: ', {problem})"
 
+    def typed(col: str) -> list[tuple[str, str]]:
+        why = _kind_problem(col, kinds.get(col, "text"), b.dialect.text_type, t(col))
+        return [(f"NOT {empty(col)}", bad(col, why))] if why else []
+
     checks = [
         (empty("patient_id"), bad("patient_id", "'is missing'")),
+        *typed("patient_id"),
         (empty("code"), bad("code", "'is missing'")),
+        *typed("code"),
         (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
+        *typed("date_of_service"),
         (f"NOT {rx(t('date_of_service'), DATE_PATTERN)} OR try_cast({t('date_of_service')} AS DATE) IS NULL "
          f"OR substr({t('date_of_service')}, 1, 4) = '0000'",
          bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a date written YYYY-MM-DD')")),
+        *typed("provider_id"),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, {t('patient_id')} AS patient_id, upper({t('code')}) AS code,
@@ -334,14 +372,26 @@ def _history_validation_sql(b) -> str:
         {case} AS error FROM raw_history"""
 
 
+class BatchTimeout(BatchInputError):
+    """The batch ran past its time limit; it was stopped and no verdicts file was written."""
+
+
 def run_batch(input_path: str | Path, output_path: str | Path, history_path: str | Path | None = None,
               engine: str = "duckdb", kb=None, backend=None,
-              progress: Callable[[str], None] | None = None) -> Summary:
-    """Judge every row of ``input_path`` and write one verdict row per input row."""
-    from cptkg.knowledge.loader import default_kb
+              progress: Callable[[str], None] | None = None, timeout: float | None = None) -> Summary:
+    """Judge every row of ``input_path`` and write one verdict row per input row.
 
+    ``timeout`` (seconds; default :data:`cptkg.limits.BATCH_SECONDS`) bounds
+    the whole run: past it the engine's running statement is interrupted,
+    :class:`BatchTimeout` is raised, and nothing is left under the output's
+    name (the verdicts are written to a temporary file renamed at the end).
+    """
+    from cptkg.knowledge.loader import default_kb
+    from cptkg.limits import BATCH_SECONDS
+
+    timeout = BATCH_SECONDS if timeout is None else timeout
     t0 = time.perf_counter()
-    step = progress or (lambda _msg: None)
+    user_step = progress or (lambda _msg: None)
     in_kind, out_kind = file_kind(input_path), file_kind(output_path)
     h_kind = file_kind(history_path) if history_path else None
     for p in filter(None, [input_path, history_path]):
@@ -361,7 +411,28 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     kb = kb or default_kb()
     if backend is None:
         backend = _backend(engine)
-    b = backend
+    from cptkg.engines.sql.deadline import Deadline
+
+    with Deadline(backend.interrupt, timeout) as dl:
+        def step(msg: str) -> None:
+            if dl.passed:
+                raise BatchTimeout("")
+            user_step(msg)
+
+        try:
+            return _judge_batch(input_path, output_path, history_path, kb, backend, step, in_kind, out_kind, h_kind,
+                                t0, lambda i, s, n: step(f"rules: stratum {i + 1}/{n} ({', '.join(sorted(s))})"))
+        except Exception:
+            if dl.passed:
+                raise BatchTimeout(
+                    f"the batch did not finish within its time limit of {timeout:g} s and was stopped; no verdicts "
+                    f"were written to {output_path} (give --time-limit more seconds, or split the input)") from None
+            raise
+
+
+def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, out_kind, h_kind, t0,
+                 on_stratum) -> Summary:
+    """The statements of one batch, in order (``step`` raises once the time limit has passed)."""
     d = b.dialect
 
     step("reading claim lines")
@@ -381,8 +452,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
             f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
 
     step("checking rows")
-    b.materialize("b_hist", _history_validation_sql(b))
+    b.load_rows("b_family_codes", ["code"], [TEXT], [(c,) for c in kb.family_codes()])
+    b.materialize("b_hist", _history_validation_sql(b, value_kinds(history_path, h_kind) if history_path else {}))
     b.materialize("b_hist_bad", "SELECT patient_id, min(error) AS error FROM b_hist WHERE error IS NOT NULL GROUP BY patient_id")
+    # a history row naming no patient could be any claim's: every claim is an error naming it (as check does)
+    b.materialize("b_hist_nobody", "SELECT error FROM b_hist WHERE error IS NOT NULL "
+                                   "AND (patient_id IS NULL OR patient_id = '') ORDER BY row_no LIMIT 1")
     txt = d.text_type
     # Row checks, then claim-level problems (repeated line numbers, lines of
     # several patients, a malformed history row of the claim's patient), then
@@ -390,7 +465,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     # id for the joins of the rules: the number of their first row (unique,
     # and found in the same pass as the patient check, where numbering the
     # claims would take a single-threaded window).
-    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb))}),
+    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb), value_kinds(input_path, in_kind))}),
     ids AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
     dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
@@ -403,11 +478,13 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
              WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
              WHEN cs.problem IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the claim ', cs.problem)
              WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the patient''s history cannot be read (', h.error, ')')
+             WHEN nb.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the history file cannot be read (', nb.error, ')')
         END AS error
         FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
         LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
         LEFT JOIN cs ON cs.claim_id = r.claim_id
-        LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id),
+        LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id
+        LEFT JOIN b_hist_nobody nb ON 1 = 1),
     fb AS (SELECT claim_id, min(row_no) AS first_bad FROM r2 WHERE error IS NOT NULL AND claim_id IS NOT NULL GROUP BY claim_id)
     SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
              WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
@@ -417,7 +494,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
                           "FROM b_rows WHERE verdict_error IS NULL")
     # What is no longer read is dropped at once: DuckDB spills to disk past
     # its memory limit, and a million-line batch is near it.
-    for tmp in ("raw_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad"):
+    for tmp in ("raw_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad", "b_hist_nobody"):
         b.drop(tmp)
 
     step("building claim facts")
@@ -458,7 +535,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     b.load_rows("c_labels", ["term", "label"], [TEXT, TEXT], label_rows(kb))
 
     n_strata = len(cp.program.strata)
-    sc.run(cp, b, drop_after_use=True, read_after=(), on_stratum=lambda i, s: step(f"rules: stratum {i + 1}/{n_strata} ({', '.join(sorted(s))})"))
+    sc.run(cp, b, drop_after_use=True, read_after=(), on_stratum=lambda i, s: on_stratum(i, s, n_strata))
 
     step("collecting verdicts")
     no_rows = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
@@ -523,22 +600,34 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
                              for c in OUTPUT_COLUMNS)
     # Written to a temporary file beside the target and renamed when complete:
     # a batch killed or failing mid-write leaves no file under the final name.
+    # The counts are read before the rename too: a run stopped at its time
+    # limit at any point before the rename leaves no file under the final name.
     tmp_out = _temporary_beside(output_path)
     try:
         lines_out = b.write_query(f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}", tmp_out, out_kind)
-        os.replace(tmp_out, output_path)
+        (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
+        by_rule = dict(b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule"))
+        (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
+        if out_kind == "csv":  # control characters shown escaped, as every writer shows them
+            from cptkg.spreadsheet import escape_csv_file
+
+            escape_csv_file(tmp_out, lines_out)
+        step("writing verdicts")  # the last point at which the time limit stops the run
+        from cptkg.files import replace_output
+
+        replace_output(tmp_out, output_path, "-o")  # never over a link, folder, device or FIFO
     except BaseException:
         try:
             os.unlink(tmp_out)
         except OSError:
             pass
         raise
-    (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
-    by_rule = dict(b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule"))
-    (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
     for name in ["b_out", "b_line_reasons", "b_line_warns", "b_warn_bits", "b_reason_sets", "b_multi_reasons",
                  "b_reason_n", "b_warns", "b_reasons"] + [rule_rel(k) for k in verdict_rules["warn"]]:
-        b.drop(name)
+        try:
+            b.drop(name)
+        except Exception:  # noqa: BLE001 - the verdicts are written; an interrupt here loses nothing
+            pass
     return Summary(lines_in=lines_in, lines_out=lines_out, accepted=lines_in - errors - rejected,
                    rejected=rejected, errors=errors,
                    rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -586,10 +675,101 @@ def _check_parquet(path, engine: str) -> None:
         nested = pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t) or pa.types.is_map(t)
         if not nested or name not in LINE_COLUMNS + HISTORY_COLUMNS:
             continue
-        if name == "modifiers" and (pa.types.is_list(t) or pa.types.is_large_list(t)) and engine == "duckdb":
-            continue  # a list of modifiers: read as a list (DuckDBBackend joins it)
+        if engine == "duckdb":
+            # a list of modifiers is read as the modifiers (DuckDBBackend joins it); a list or an
+            # object in any other field is refused row by row, in the words of cptkg check (value_kinds)
+            continue
         raise BatchInputError(f"{path}: column {name} holds {t}; it must hold text"
                               + (" (a list of modifiers is read by the duckdb engine only)" if name == "modifiers" else ""))
+
+
+def _value_kind(t) -> str:
+    """What a Parquet column's values are, as the validator names them (see value_kinds)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t) or \
+            getattr(pa.types, "is_string_view", lambda _t: False)(t):
+        return "text"
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "float"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+        return "time"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "binary"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "list:" + _value_kind(t.value_type)
+    if pa.types.is_struct(t) or pa.types.is_map(t):
+        return "object"
+    return "other"
+
+
+def value_kinds(path, kind: str) -> dict[str, str]:
+    """Column -> what its values are (text, int, float, bool, date, time, binary, list:<kind>, object).
+
+    CSV holds text only ({}: every column text), and so does a Parquet text
+    column: it is read as CSV cells are ("7" is line 7). A Parquet column of
+    another type is judged as cptkg check judges a JSON value of that type in
+    the same field: a number, true/false, a list or an object where text
+    belongs is refused in the same words ("must be text, got a number (9
+    digits)"), never read as its text; a number with decimals or true/false
+    where a whole number belongs likewise. A Parquet date is a date of service.
+    """
+    if kind != "parquet":
+        return {}
+    import pyarrow.parquet as pq
+
+    schema = pq.ParquetFile(path).schema_arrow
+    return {n.strip().lower(): _value_kind(f.type) for n, f in zip(schema.names, schema)}
+
+
+#: how a value of each kind is named, as cptkg.judge.input.masked names a JSON value
+_KIND_WORDS = {"bool": "true/false", "float": "a number with decimals", "date": "a date", "time": "a date and time",
+               "binary": "binary data", "object": "an object", "other": "a value that is not text"}
+
+
+def _text_kind_problem(col: str, kind: str, txt: str, modifiers: bool = False) -> str | None:
+    """SQL: why a value of ``kind`` cannot be the text field ``col`` (None: it can)."""
+    if kind == "text":
+        return None
+    if kind in ("int", "list:int"):
+        first = col if kind == "int" else f"split_part({col}, ';', 1)"  # a list: its first item, as check names it
+        return f"concat('must be text, got a number (', CAST(length(replace({first}, '-', '')) AS {txt}), ' digits)')"
+    if kind.startswith("list:"):
+        inner = kind[5:]
+        if modifiers:  # a list of modifiers (DuckDB): each must be text, as in a JSON list
+            return None if inner == "text" else f"'must be text, got {_KIND_WORDS.get(inner, _KIND_WORDS['other'])}'"
+        return "'must be text, got a list'"
+    return f"'must be text, got {_KIND_WORDS.get(kind, _KIND_WORDS['other'])}'"
+
+
+def _kind_problem(col: str, kind: str, txt: str, expr: str | None = None) -> str | None:
+    """SQL: why a value of ``kind`` cannot be field ``col`` (``expr``: the column's text), or None."""
+    expr = expr or col
+    if col in ("line", "units"):
+        return _whole_kind_problem(expr, kind)
+    if col == "date_of_service":  # as the claim validator refuses a date that is not text
+        return None if kind in ("text", "date") else "'must be a date written YYYY-MM-DD'"
+    return _text_kind_problem(expr, kind, txt, col == "modifiers")
+
+
+def _whole_kind_problem(col: str, kind: str) -> str | None:
+    """SQL: why a value of ``kind`` cannot be the whole-number field ``col`` (None: text or integer)."""
+    if kind in ("text", "int"):
+        return None
+    if kind == "float":
+        return f"concat('must be a whole number, got a number ''', substr({col}, 1, 40), '''')"
+    if kind == "bool":
+        return f"concat('must be a whole number, got ', {col})"
+    word = "a list" if kind.startswith("list:") else _KIND_WORDS.get(kind, _KIND_WORDS["other"])
+    return f"'must be a whole number, got {word}'"
 
 
 def _claim_size_sql(txt: str) -> str:
@@ -599,11 +779,15 @@ def _claim_size_sql(txt: str) -> str:
     same date are what the exclusion rules join: per claim, the history's own
     pairs plus, on each date of the claim's lines, the pairs the lines add.
     """
-    from cptkg.limits import MAX_HISTORY_PER_CLAIM as H, MAX_LINES_PER_CLAIM as L, MAX_SAME_DATE_PAIRS as P
+    from cptkg.limits import (MAX_HISTORY_COMBINATIONS as J, MAX_HISTORY_PER_CLAIM as H, MAX_LINES_PER_CLAIM as L,
+                              MAX_SAME_DATE_PAIRS as P)
 
     n = lambda v: f"CAST({v} AS {txt})"  # noqa: E731
-    return f"""hd AS (SELECT patient_id, dos, count(*) AS hn FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos),
-    hp AS (SELECT patient_id, count(*) AS h_entries, sum(hn * (hn - 1)) AS h_pairs FROM hd GROUP BY patient_id),
+    return f"""hd AS (SELECT patient_id, dos, count(*) AS hn,
+               sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS hf
+           FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos),
+    hp AS (SELECT patient_id, count(*) AS h_entries, sum(hn * (hn - 1)) AS h_pairs, sum(hf) AS h_family
+           FROM hd GROUP BY patient_id),
     ld AS (SELECT claim_id, dos, count(*) AS ln FROM r0 WHERE claim_id IS NOT NULL GROUP BY claim_id, dos),
     cl AS (SELECT ld.claim_id, min(ids.pmin) AS patient_id, sum(ld.ln) AS n_lines,
                sum((ld.ln + coalesce(hd.hn, 0)) * (ld.ln + coalesce(hd.hn, 0) - 1)
@@ -614,6 +798,10 @@ def _claim_size_sql(txt: str) -> str:
              WHEN cl.n_lines > {L} THEN concat('has ', {n('cl.n_lines')}, ' lines; at most {L:,} lines are judged in one claim (split the claim)')
              WHEN coalesce(hp.h_entries, 0) > {H} THEN concat('has ', {n('hp.h_entries')}, ' history entries for its patient; at most {H:,} are considered (give only the history that can matter)')
              WHEN cl.line_pairs + coalesce(hp.h_pairs, 0) > {P} THEN concat('bills ', {n('cl.line_pairs + coalesce(hp.h_pairs, 0)')}, ' pairs of services on the same date; at most {P:,} are judged in one claim (split the claim by date)')
+             WHEN CAST(cl.n_lines AS DOUBLE) * coalesce(hp.h_family, 0) * coalesce(hp.h_family, 0) > {J}
+               THEN concat('has ', {n('cl.n_lines')}, CASE WHEN cl.n_lines = 1 THEN ' line' ELSE ' lines' END, ' and ', {n('hp.h_family')},
+                    CASE WHEN hp.h_family = 1 THEN ' history entry' ELSE ' history entries' END, ' for the code family, which the device-history rules join as ',
+                    {n('CAST(cl.n_lines AS BIGINT) * hp.h_family * hp.h_family')}, ' combinations; at most {J:,} are judged in one claim (give only the history that can matter)')
            END AS problem
            FROM cl LEFT JOIN hp ON hp.patient_id = cl.patient_id),"""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from cptkg.judge.input import CODE_PATTERN, Claim, InputError, one_line
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
-from cptkg.engines import EvaluationError, EvaluationTimeout, Model
+from cptkg.engines import EvaluationError, EvaluationMemory, EvaluationTimeout, Model
 from cptkg.judge import runner
 
 Facts = dict[str, set[tuple]]
@@ -137,12 +137,21 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     return _result(kb, claim, model, facts)
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
     """The one place a time-out or an engine failure becomes a one-line error entry."""
     if isinstance(e, EvaluationTimeout):
         return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
-            f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({len(c.lines)} lines, "
-            f"{len(c.history)} history entries); split the claim or shorten the history"))
+            f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({_count(len(c.lines), 'line')}, "
+            f"{_count(len(c.history), 'history entry', 'history entries')}); split the claim or shorten the history"))
+    if isinstance(e, EvaluationMemory):
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
+            f"claim {one_line(str(c.claim_id))}: could not be judged within the memory limit "
+            f"({_count(len(c.lines), 'line')}, {_count(len(c.history), 'history entry', 'history entries')}); "
+            f"split the claim or shorten the history"))
     return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
                        error=one_line(f"claim {c.claim_id}: could not be judged ({e})"))
 
@@ -162,7 +171,7 @@ def _workers() -> int:
 
 
 def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=None, timeout: float = 30.0,
-                 batch_size: int = BATCH_SIZE, progress=None) -> list[ClaimResult]:
+                 batch_size: int = BATCH_SIZE, progress=None, deadline: float | None = None) -> list[ClaimResult]:
     """Judge many claims; the results are those of :func:`check_claim` on each, in order.
 
     On an engine that batches (clingo), up to ``batch_size`` claims are judged
@@ -170,9 +179,16 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
     (:mod:`cptkg.engines.scoped`). If a batch cannot be judged (time limit,
     engine error), its claims are judged one by one, so only the claim at
     fault gets the one-line error. ``progress(done, total)`` is called as
-    claims are judged.
+    claims are judged. ``deadline`` (``time.monotonic()``) ends the whole
+    call: no evaluation runs past it, and the claims not judged by then get
+    the time-limit error entry.
     """
+    import time
+
     from cptkg import engines
+
+    def limit() -> float:
+        return timeout if deadline is None else min(timeout, deadline - time.monotonic())
 
     eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
     out: list[ClaimResult | None] = [None] * len(claims)
@@ -185,9 +201,11 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
     if eng.batches and len(todo) > 1:
         def judge(chunk):
             facts = [claim_facts(claims[i]) for i in chunk]
+            if limit() <= 0:
+                return chunk
             try:
                 models = runner.run_many(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"},
-                                         timeout=timeout, engine=eng, codes=[billed_codes(claims[i]) for i in chunk])
+                                         timeout=limit(), engine=eng, codes=[billed_codes(claims[i]) for i in chunk])
             except (EvaluationTimeout, EvaluationError):
                 return chunk  # judged one by one below
             for i, f, m in zip(chunk, facts, models):
@@ -212,7 +230,9 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
         if out[i] is None:
             c = claims[i]
             try:
-                out[i] = check_claim(kb, c, timeout=timeout, engine=eng)
+                if limit() <= 0:
+                    raise EvaluationTimeout("")
+                out[i] = check_claim(kb, c, timeout=limit(), engine=eng)
             except (EvaluationTimeout, EvaluationError) as e:
                 out[i] = not_judged(kb, c, e)
             if progress:

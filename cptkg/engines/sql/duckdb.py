@@ -33,6 +33,10 @@ class DuckDBBackend:
     def execute(self, sql: str, params=None):
         return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
 
+    def interrupt(self) -> None:
+        """Stop the statement running now (it raises duckdb.InterruptException); memory goes back."""
+        self.conn.interrupt()
+
     def materialize(self, name: str, sql: str) -> None:
         if name in self._views:
             self.drop(name)

@@ -7,14 +7,15 @@ returns them. That is what lets a batch line be explained: the same facts
 through the same compiled SQL give the bindings the explanation reads.
 
 Each call gets its own in-memory DuckDB connection (no facts are shared),
-and a timer interrupts the connection at the time limit.
+and past the time limit the connection is interrupted, again every 0.25 s
+until the evaluation ends (cptkg.engines.sql.deadline); it has a memory cap
+of its own (cptkg.limits.EVALUATION_MEMORY_BYTES).
 """
 from __future__ import annotations
 
-import threading
 from typing import Iterable
 
-from cptkg.engines.base import Engine, EvaluationError, EvaluationTimeout, Facts, Model, Static
+from cptkg.engines.base import Engine, EvaluationError, EvaluationMemory, EvaluationTimeout, Facts, Model, Static
 from cptkg.rules.program import Program
 
 
@@ -68,21 +69,32 @@ class DuckDBEngine(Engine):
                                     keep_bindings=keep, share=False)
         except sc.SQLCompileError as e:
             raise EvaluationError(f"the rules cannot be compiled to SQL: {e}") from None
+        from cptkg.engines.clingo import _check_timeout
+        from cptkg.engines.sql.deadline import Deadline
+
+        _check_timeout(timeout)
         backend = DuckDBBackend(duckdb.connect(":memory:"), threads=1)
-        timer = threading.Timer(timeout, backend.conn.interrupt)
-        timer.daemon = True
-        timer.start()
+        # a memory cap of its own: past it DuckDB fails the statement (an in-memory database cannot spill)
+        from cptkg.limits import EVALUATION_MEMORY_BYTES
+
+        backend.conn.execute(f"SET memory_limit = '{EVALUATION_MEMORY_BYTES // 2 ** 20}MiB'")
         try:
-            sc.load_inputs(cp, backend, facts)
-            sc.run(cp, backend)
-            preds = list(program.idb) if want is None else [p for p in want if p in program.idb]
-            out, bindings = sc.read_model(cp, backend, preds, bindings=bool(rule_bindings))
-        except duckdb.InterruptException:
-            raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+            with Deadline(backend.interrupt, timeout) as dl:
+                try:
+                    sc.load_inputs(cp, backend, facts)
+                    sc.run(cp, backend)
+                    preds = list(program.idb) if want is None else [p for p in want if p in program.idb]
+                    out, bindings = sc.read_model(cp, backend, preds, bindings=bool(rule_bindings))
+                except duckdb.Error:
+                    if dl.passed:
+                        raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+                    raise
+        except duckdb.OutOfMemoryException:
+            raise EvaluationMemory(f"rule evaluation needed more than {EVALUATION_MEMORY_BYTES // 2 ** 20:,} MiB "
+                                   f"of memory and was stopped") from None
         except duckdb.Error as e:
             raise EvaluationError(f"rule evaluation failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         finally:
-            timer.cancel()
             backend.conn.close()
         for k, bs in bindings.items():
             bs.sort(key=repr)

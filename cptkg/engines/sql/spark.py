@@ -52,6 +52,10 @@ class SparkBackend:
     def sql(self, sql: str):
         return self.spark.sql(sql)
 
+    def interrupt(self) -> None:
+        """Cancel every running Spark job (the waiting action raises); the executors free their tasks."""
+        self.spark.sparkContext.cancelAllJobs()
+
     def materialize(self, name: str, sql: str) -> None:
         df = self.spark.sql(sql).localCheckpoint(eager=True)
         # Re-alias the columns: Spark 4.3 otherwise loses an attribute of a

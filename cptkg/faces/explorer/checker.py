@@ -110,6 +110,16 @@ def example_claim(kb) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def uploaded_claims(kb, data: bytes) -> list:
+    """The claims of an uploaded file (claim JSON, FHIR or CSV), read with this pack's vocabulary.
+
+    A claim the file gives badly (a CSV row, a Claim of a Bundle) is the error
+    naming its row or element, judged beside the others as an error entry;
+    only a file that cannot be read at all raises InputError.
+    """
+    return readers.read(data, kb=kb).claims
+
+
 def claims_of(data: Any) -> list[dict]:
     """Raw claim dicts of the input (one object or a list), for applying fixes."""
     return data if isinstance(data, list) else [data]
@@ -216,7 +226,7 @@ def page() -> None:
         if st.button("Check JSON", key="check_json"):
             st.session_state.pop("checker_applied", None)
             try:
-                data = readers.read(up.getvalue()).claims if up is not None else load_json(text, "claim")
+                data = uploaded_claims(kb, up.getvalue()) if up is not None else load_json(text, "claim")
             except InputError as e:
                 st.session_state["checker_error"] = str(e)
                 st.session_state.pop("checker_results", None)
@@ -246,8 +256,10 @@ def show_result(kb, idx: int, res: dict) -> None:
     sugg = res.get("suggestions") or []
     if res["status"] == "rejected":
         st.markdown("**Suggested fixes**")
-        if not sugg:
+        if not sugg and not res.get("cut_short"):
             st.write("No fix found in the knowledge base for this claim.")
+        if res.get("cut_short"):
+            st.info(md(res["cut_short"]))
         for k, s in enumerate(sugg):
             c1, c2 = st.columns([5, 1])
             verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"

@@ -184,8 +184,10 @@ def _claim(r: dict) -> list[str]:
     if sugg:
         out.append("<h3>Fixes</h3>")
         out.extend(_fix(n, s) for n, s in enumerate(sugg, 1))
-    elif r.get("status") == "rejected" and "suggestions" in r:
+    elif r.get("status") == "rejected" and "suggestions" in r and not r.get("cut_short"):
         out.append("<p>No fix found in the knowledge base for this claim.</p>")
+    if r.get("cut_short"):
+        out.append(f"<p class=\"cut-short\">{_e(r['cut_short'])}</p>")
     out.append("</section>")
     return out
 
@@ -229,4 +231,8 @@ def work_paper(results: list[dict], created: str | None = None, title: str | Non
 
 
 def write(results: list[dict], created: str | None = None, title: str | None = None, **_context) -> str:
-    return work_paper(results, created=created, title=title)
+    """The work paper; every value went through :func:`_e`, and the page passes
+    :func:`cptkg.controls.shown_text` too, so no control character is in it raw."""
+    from cptkg.controls import shown_text
+
+    return shown_text(work_paper(results, created=created, title=title))

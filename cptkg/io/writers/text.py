@@ -100,8 +100,8 @@ def summary_report(ex: dict) -> str:
     on and every source once with its quote, why not, and the verified fixes; the proof's plumbing
     (identity tests, absent dates, helper rules) is folded away (``--full`` shows the whole proof)."""
     if ex.get("status") == "error":
-        return f"Claim {ex.get('claim_id')}: CANNOT BE JUDGED\n  {ex.get('error')}"
-    out = [f"Claim {ex['claim_id']}: {ex['status'].upper()}"]
+        return f"Claim {_t(ex.get('claim_id'))}: CANNOT BE JUDGED\n  {_t(ex.get('error'))}"
+    out = [f"Claim {_t(ex['claim_id'])}: {ex['status'].upper()}"]
     head = len(out) - 1
     sugg = ex.get("suggestions") or []
     shown_fixes: set[int] = set()
@@ -109,7 +109,8 @@ def summary_report(ex: dict) -> str:
     for ln in ex["lines"]:
         summ = ln.get("summary") or {}
         mark = "ok " if ln["status"] == "accepted" else "NO "
-        out.append(f"  {mark}line {ln['line']}  {ln['code']}  {summ.get('verdict') or ln.get('verdict') or ln['status']}")
+        out.append(f"  {mark}line {ln['line']}  {_t(ln['code'])}  "
+                   f"{_t(summ.get('verdict') or ln.get('verdict') or ln['status'])}")
         cited: set[str] = set()
         for r in ln["reasons"]:
             sm = r.get("summary") or {}
@@ -119,7 +120,7 @@ def summary_report(ex: dict) -> str:
                 out.append(_wrap("Rests on: " + "; ".join(sm["facts"]) + ".", "      "))
             srcs = _sources_lines(sm.get("sources") or r.get("sources") or [], "        ", cited)
             if srcs:
-                out.append(f"      Sources (rule {r['rule']}):")
+                out.append(f"      Sources (rule {_t(r['rule'])}):")
                 out.extend(srcs)
             folded += sm.get("folded", 0)
         if summ.get("why_not"):
@@ -137,6 +138,8 @@ def summary_report(ex: dict) -> str:
     if rest:
         out.append("  Other fixes:" if shown_fixes else "  Suggested fixes:")
         out.extend(_fix_lines(s, "    ") for s in rest)
+    if cut_short_note(ex):
+        out.append(_wrap(cut_short_note(ex), "  "))
     if folded:
         out[head] += f"  ({folded} proof steps folded away; --full shows the whole proof)"
     return "\n".join(out)
@@ -165,13 +168,26 @@ def explained_claim_report(ex: dict) -> str:
         out.append("  Suggested fixes (each re-checked by the rules):")
         for i, s in enumerate(ex["suggestions"], 1):
             out.append(_wrap(f"{i}. {s['message']}", "    "))
+    if cut_short_note(ex):
+        out.append(_wrap(cut_short_note(ex), "  "))
     return "\n".join(out)
 
 
+def cut_short_note(ex: dict) -> str:
+    """The explanation's own sentence saying what was cut short ("" when nothing was)."""
+    return str(ex.get("cut_short") or "")
+
+
 def write(results: list[dict], full: bool = False, **_context) -> str:
-    """Every claim's report; explained ones as the short explanation, or with their whole proofs (``full``)."""
+    """Every claim's report; explained ones as the short explanation, or with their whole proofs (``full``).
+
+    Every value is shown through :func:`_t`; the whole report then passes
+    :func:`cptkg.controls.shown_text`, so no control character reaches a
+    terminal raw even from a value shown without it."""
+    from cptkg.controls import shown_text
+
     explained = explained_claim_report if full else summary_report
-    return "\n\n".join(explained(r) if _explained(r) else claim_report(r) for r in results)
+    return shown_text("\n\n".join(explained(r) if _explained(r) else claim_report(r) for r in results))
 
 
 def _explained(result: dict) -> bool:
