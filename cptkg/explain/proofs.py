@@ -118,6 +118,7 @@ class Explainer:
                 head = tuple(_val(a, b) for a in rule.head.args)
                 self.derived.setdefault(rule.head.pred, {}).setdefault(head, []).append((k, b))
         self._memo: dict[tuple, ProofNode] = {}
+        self._sorted: dict[str, list[tuple]] = {}
         self._names = self._identifier_names(input_facts)
         self._id_vars: dict[int, dict[str, str]] = {}
 
@@ -165,7 +166,14 @@ class Explainer:
     # ------------------------------------------------------------ facts
     def holds(self, pred: str, pattern: tuple) -> list[tuple]:
         """Facts of ``pred`` matching ``pattern`` (None = any value)."""
-        rows = self.derived.get(pred, {}).keys() if pred in self.program.idb else self.edb.get(pred, ())
+        if pred in self.program.idb:
+            rows = self.derived.get(pred, {}).keys()
+        else:
+            # in a fixed order: a set's order depends on how it was built (a KB parsed
+            # or read from its cache), and why-not and proofs list rows in this order
+            rows = self._sorted.get(pred)
+            if rows is None:
+                rows = self._sorted[pred] = sorted(self.edb.get(pred, ()), key=repr)
         return [r for r in rows if all(p is None or p == v for p, v in zip(pattern, r))]
 
     def _rule_sources(self, rule: Rule, bindings: dict | None = None) -> list[dict]:
