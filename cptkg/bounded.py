@@ -21,6 +21,7 @@ and leaves with ``os._exit``.
 """
 from __future__ import annotations
 
+import ctypes  # noqa: F401 - imported before any fork: a child never takes the import lock
 import os
 import pickle
 import select
@@ -70,6 +71,25 @@ def _is_memory(e: BaseException) -> bool:
     return isinstance(e, MemoryError) or "bad_alloc" in str(e)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this child when its parent ends (Linux ``PR_SET_PDEATHSIG``).
+
+    SIGTERM or SIGHUP (``timeout``, systemd, a closed terminal) end the
+    parent without its clean-up, and the child would go on to its own
+    deadline (measured: 27 s later still at 93 % CPU). If the parent is
+    already gone by the time this runs, the child leaves at once.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's own kill at the deadline remains
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _child(w: int, fn, args, memory) -> None:
     try:
         limit_memory(memory)
@@ -91,9 +111,11 @@ def run_bounded(fn: Callable[..., Any], args: tuple = (), timeout: float = 10.0,
                 memory: int = CHILD_MEMORY_BYTES) -> Any:
     """``fn(*args)`` in a forked child; StepTimeout, StepMemory, or the child's own exception."""
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
+            _die_with_parent(parent)
             os.close(r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child too, quietly
             _child(w, fn, args, memory)

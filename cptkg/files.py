@@ -39,6 +39,31 @@ def _size_words(n: int) -> str:
     return f"{n:,} bytes" + (f" ({n / 1024 / 1024:g} MB)" if n >= 1024 * 1024 else "")
 
 
+#: how long a named pipe (FIFO) is given for a program to start writing to it
+FIFO_WAIT_SECONDS = 10.0
+
+
+def _first_bytes_of_pipe(fd: int) -> bytes:
+    """The first bytes written to a FIFO opened without waiting, or b"" if none came in time.
+
+    With no writer, a read says end of file at once; a writer may open the
+    pipe later, so the read is retried until :data:`FIFO_WAIT_SECONDS`.
+    """
+    import time
+
+    end = time.monotonic() + FIFO_WAIT_SECONDS
+    while True:
+        try:
+            got = os.read(fd, 65536)
+        except BlockingIOError:  # a writer is there, nothing written yet
+            got = None
+        if got:
+            return got
+        if time.monotonic() >= end:
+            return b""
+        time.sleep(0.05)
+
+
 def read_capped(path: str | os.PathLike, cap: int, *, what: str = "the file", hint: str = "") -> bytes:
     """The bytes of ``path`` (``-``: standard input), refused past ``cap`` bytes.
 
@@ -51,8 +76,19 @@ def read_capped(path: str | os.PathLike, cap: int, *, what: str = "the file", hi
         if str(path) == "-":
             data = sys.stdin.buffer.read(cap + 1)
         else:
-            with open(path, "rb") as f:  # a link is followed: the cap holds whatever it points to
-                data = f.read(cap + 1)
+            # a link is followed: the cap holds whatever it points to. Opened without
+            # waiting: a FIFO with no writer made open() wait for ever; it reads as empty now
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb", closefd=True) as f:
+                first = b""
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                    first = _first_bytes_of_pipe(fd)
+                    if not first:
+                        raise FileProblem(f"{name}: is a pipe nothing was written to within "
+                                          f"{FIFO_WAIT_SECONDS:g} s (no program writes to it)")
+                if hasattr(os, "set_blocking"):
+                    os.set_blocking(fd, True)  # the writer is there: it is waited for
+                data = first + f.read(cap + 1 - len(first))
     except FileNotFoundError:
         raise FileProblem(f"{name}: no such file") from None
     except IsADirectoryError:

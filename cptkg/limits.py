@@ -35,6 +35,9 @@ CHILD_MEMORY_BYTES = 1024 * 1024 * 1024  # address space a query or parse may ad
 # -- rule evaluation on clingo (cptkg.engines.clingo): each runs in a forked child killed at its time limit
 EVALUATION_MEMORY_BYTES = 1024 * 1024 * 1024  # address space one evaluation may add (RLIMIT_AS in the child)
 
+# -- cptkg ask (and the explorer's Questions): every claim one question judges, together
+ASK_SECONDS = 30.0
+
 # -- cptkg batch: the whole run (--time-limit); past it the engine is interrupted and nothing is written
 BATCH_SECONDS = 3600.0              # 1 M lines take about a minute on 2 cores (bench/batch_bench.py)
 
@@ -55,6 +58,10 @@ MAX_TIME_LIMIT_SECONDS = 3600.0
 
 # -- cptkg batch on DuckDB
 DUCKDB_MEMORY = "1200MB"            # SET memory_limit (CPTKG_DUCKDB_MEMORY overrides); past it DuckDB spills to disk
+
+# -- pair edits of one code pair (edit files and the importer): the claim rules join each same-date
+# pair of services with every edit of that pair; a pair is in force over a few periods, not thousands
+MAX_EDITS_PER_PAIR = 100
 
 # -- edit tables (cptkg edits import) and edit files (--edits); cptkg.io.edit_tables, cptkg.knowledge.edit_files.
 # The importer holds what it writes to the loader's rules, so both read these.
@@ -91,11 +98,12 @@ XLSX_READ_SECONDS = 120.0
 XLSX_READ_MEMORY_BYTES = 2 * 1024 ** 3  # address space the read may add (RLIMIT_AS in the child)
 
 
-def claim_size_problem(lines: int, history: int, same_date_pairs: int, family_history: int = 0) -> str | None:
+def claim_size_problem(lines: int, history: int, same_date_pairs: int, family_entries: int = 0) -> str | None:
     """Why a claim is too large for the engine, in billing words; None when it is not.
 
-    ``family_history``: the history entries that bill one of the pack's codes
-    (what the device-history rules join in pairs, for each line).
+    ``family_entries``: the billed entries, the claim's lines and its
+    patient's history, that bill one of the pack's codes (what the
+    device-history rules join in pairs, for each line).
     """
     if lines > MAX_LINES_PER_CLAIM:
         return f"has {lines} lines; at most {MAX_LINES_PER_CLAIM:,} lines are judged in one claim (split the claim)"
@@ -105,11 +113,11 @@ def claim_size_problem(lines: int, history: int, same_date_pairs: int, family_hi
     if same_date_pairs > MAX_SAME_DATE_PAIRS:
         return (f"bills {same_date_pairs} pairs of services on the same date; at most {MAX_SAME_DATE_PAIRS:,} "
                 f"are judged in one claim (split the claim by date)")
-    if lines * family_history * family_history > MAX_HISTORY_COMBINATIONS:
-        return (f"has {_n(lines, 'line')} and {_n(family_history, 'history entry', 'history entries')} for the "
-                f"code family, which the device-history "
-                f"rules join as {lines * family_history * family_history} combinations; at most "
-                f"{MAX_HISTORY_COMBINATIONS:,} are judged in one claim (give only the history that can matter)")
+    if lines * family_entries * family_entries > MAX_HISTORY_COMBINATIONS:
+        return (f"has {_n(lines, 'line')} and {_n(family_entries, 'entry', 'entries')} of the code family (its "
+                f"lines and its patient's history), which the device-history rules join as "
+                f"{lines * family_entries * family_entries} combinations; at most {MAX_HISTORY_COMBINATIONS:,} are "
+                f"judged in one claim (give only the history that can matter, or split the claim)")
     return None
 
 

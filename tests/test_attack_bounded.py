@@ -57,9 +57,9 @@ def _children() -> list[str]:
 
 # ---------------------------------------------------------------- finding 1: the time limit stops the work
 def test_a_claim_past_its_time_limit_exits_2_at_the_limit_without_a_crash(tmp_path):
-    # 1 line and 1,000 implants: inside every limit, but explaining it takes about 10 s
+    # 1 line and 999 implants: inside every limit, but explaining it takes about 10 s
     f = tmp_path / "claim.json"
-    f.write_text(json.dumps(_claim(1000)))
+    f.write_text(json.dumps(_claim(999)))
     t = time.monotonic()
     p = subprocess.run([sys.executable, "-m", "cptkg", "check", str(f), "--explain", "--time-limit", "1.5"],
                        capture_output=True, text=True, timeout=60)
@@ -106,6 +106,43 @@ def test_a_claim_out_of_memory_is_an_error_entry_in_billing_words(kb, monkeypatc
                                "split the claim or shorten the history")
 
 
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_an_evaluation_child_ends_with_its_parent_on_sigterm_or_sighup(tmp_path, sig):
+    """timeout, systemd and a closed terminal end the command without its clean-up: the child grounding
+    the claim went on to its own deadline (27 s later at 93 % CPU) before it died with its parent."""
+    import signal
+
+    f = tmp_path / "claim.json"
+    f.write_text(json.dumps(_claim(999)))
+    p = subprocess.Popen([sys.executable, "-m", "cptkg", "check", str(f), "--explain", "--time-limit", "600"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids: list[str] = []
+    deadline = time.monotonic() + 30
+    while not kids and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            kids = Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split()
+        except OSError:
+            break
+    assert kids, "the evaluation child did not start"
+    p.send_signal(getattr(signal, sig))
+    p.wait(10)
+
+    def running(pid: str) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except OSError:
+            return False
+
+    end = time.monotonic() + 5
+    while any(running(k) for k in kids) and time.monotonic() < end:
+        time.sleep(0.1)
+    alive = [k for k in kids if running(k)]
+    for k in alive:
+        os.kill(int(k), 9)
+    assert not alive
+
+
 @pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), "3", True])
 def test_the_engine_refuses_a_time_limit_that_is_not_a_positive_finite_number(kb, bad):
     from cptkg.engines import EvaluationError, get
@@ -137,9 +174,9 @@ def test_a_claim_whose_history_the_rules_would_join_into_millions_is_refused_bef
     r = CliRunner().invoke(main, ["check", str(f), "--time-limit", "3"])
     assert r.exit_code == 2
     assert r.stderr.strip() == (
-        "cptkg: claim BIG: the claim has 1 line and 10000 history entries for the code family, which the "
-        "device-history rules join as 100000000 combinations; at most 1,000,000 are judged in one claim "
-        "(give only the history that can matter)")
+        "cptkg: claim BIG: the claim has 1 line and 10001 entries of the code family (its lines and its patient's "
+        "history), which the device-history rules join as 100020001 combinations; at most 1,000,000 are judged in "
+        "one claim (give only the history that can matter, or split the claim)")
     assert time.monotonic() - t < 5
 
 
@@ -188,6 +225,34 @@ def test_batch_refuses_the_same_claim_with_the_same_words_and_judges_the_others(
     assert rows[0]["error"] == "row 1, claim BIG: " + check.split("claim BIG: ", 1)[1]
 
 
+def test_the_claims_own_lines_count_among_the_entries_the_device_history_rules_join(tmp_path):
+    """An implant on one line supersedes an implant on another: 1,000 lines of 62362 and 62365 on distinct
+    dates and no history took check to its memory limit and batch (with the other claims) out of memory."""
+    d0 = datetime.date(2000, 1, 1)
+    lines = [{"line": i + 1, "code": "62362" if i % 2 else "62365", "provider_id": "D1", "provider_role": "physician",
+              "date_of_service": str(d0 + datetime.timedelta(days=i))} for i in range(1000)]
+    f = tmp_path / "claim.json"
+    f.write_text(json.dumps({"claim_id": "MIX", "patient_id": "P1", "lines": lines}))
+    t = time.monotonic()
+    r = CliRunner().invoke(main, ["check", str(f)])
+    assert r.exit_code == 2 and time.monotonic() - t < 5
+    words = r.stderr.strip().split("claim MIX: ", 1)[1]
+    assert words.startswith("the claim has 1000 lines and 1000 entries of the code family")
+    claims = tmp_path / "claims.csv"
+    with claims.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
+        for ln in lines:
+            w.writerow(["MIX", "P1", ln["line"], ln["code"], ln["date_of_service"], "D1", "physician"])
+        w.writerow(["OK", "P2", 1, "62367", "2026-01-01", "D1", "physician"])
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(main, ["batch", str(claims), "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    rows = list(csv.DictReader(out.open()))
+    assert rows[-1]["status"] == "accepted" and {x["status"] for x in rows[:-1]} == {"error"}
+    assert rows[0]["error"] == "row 1, claim MIX: " + words
+
+
 # ---------------------------------------------------------------- finding 2: batch has a time limit
 def _slow_batch(tmp_path, n_claims: int = 60) -> tuple[Path, Path]:
     claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
@@ -199,7 +264,7 @@ def _slow_batch(tmp_path, n_claims: int = 60) -> tuple[Path, Path]:
     with hist.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
-        for h in _history(1000):  # 1 million combinations a claim: at the limit, slow in bulk
+        for h in _history(999):  # with the line, 1 million combinations a claim: at the limit, slow in bulk
             w.writerow(["P1", h["code"], h["date_of_service"], ""])
     return claims, hist
 
@@ -234,10 +299,11 @@ def test_run_batch_past_its_deadline_raises_batch_timeout_from_any_statement(tmp
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "inf", "nan", "1e10", "soon"])
+@pytest.mark.parametrize("bad", ["0", "-1", "inf", "nan", "1e10", "soon", "1_0", "\uff12", " 5"])
 def test_batch_refuses_a_time_limit_that_is_not_a_usable_number_of_seconds(tmp_path, bad):
     r = CliRunner().invoke(main, ["batch", "x.csv", "-o", str(tmp_path / "o.csv"), "--time-limit", bad])
-    assert r.exit_code == 2 and "--time-limit" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.stderr.strip().startswith(f"cptkg: --time-limit {bad!r} is "), r.output
 
 
 # ---------------------------------------------------------------- finding 3: the fix search cannot explode
@@ -313,3 +379,17 @@ def test_check_explain_on_40_paired_lines_answers_within_its_time_limit(tmp_path
     assert all(ln["status"] == "rejected" for ln in out["lines"]) and len(out["lines"]) == 40
     assert out["fix_search"]["cut_short"] is True
     assert took < 20, took  # did not finish at all before (2^38 combinations walked)
+
+
+def test_a_question_is_answered_within_its_time_limit_or_says_so_in_one_line(monkeypatch):
+    """ask had no time limit: over a 1,000-row edit table, not-with ran to a MemoryError traceback."""
+    import cptkg.limits
+
+    monkeypatch.setattr(cptkg.limits, "ASK_SECONDS", 0.001)
+    t = time.monotonic()
+    r = CliRunner().invoke(main, ["ask", "not-with", "62367"])
+    assert time.monotonic() - t < 10
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip() == ("cptkg: ask not-with: rules: the question could not be answered within 0.001 s "
+                                f"(it judges {r.stderr.split('judges ')[1].split(' claims')[0]} claims); ask about "
+                                "fewer codes or load fewer edits")

@@ -586,3 +586,30 @@ def test_edits_given_to_ask_before_its_question_are_used_as_after_it():
     assert before.exit_code == after.exit_code == 0, (before.output, after.output)
     assert "synthetic-mue" in after.stdout
     assert before.stdout == after.stdout
+
+
+def test_more_edits_of_one_pair_than_the_limit_are_refused_by_the_importer_and_the_loader(tmp_path):
+    """20,000 edits of 95990/62367 on different dates imported, and a claim of 100 lines inside every claim
+    limit then took batch out of memory (each same-date pair meets every edit of its pair)."""
+    head = (EDITS / "ptp_practitioner_synthetic.txt").read_text(encoding="utf-8").split("62367\t95990", 1)[0]
+    start = dt.date(2000, 1, 1)
+    rows = "".join(f"95990\t62367\t\t{(start + dt.timedelta(days=i)):%Y%m%d}\t*\t1\tx\n"
+                   for i in range(limits.MAX_EDITS_PER_PAIR + 1))
+    src = tmp_path / "ptp.txt"
+    src.write_text(head + rows, encoding="utf-8")
+    out = tmp_path / "out.ttl"
+    with pytest.raises(EditTableError) as e:
+        import_table("ptp", src, out, imported=DAY)
+    assert f"are named by {limits.MAX_EDITS_PER_PAIR + 1:,} pair edits; at most {limits.MAX_EDITS_PER_PAIR:,}" \
+        in " ".join(e.value.problems)
+    assert not out.exists()
+    # the loader holds a file written some other way to the same limit
+    fewer = tmp_path / "fewer.txt"
+    fewer.write_text(head + rows.split("\n", 1)[1], encoding="utf-8")
+    ok = tmp_path / "ok.ttl"
+    import_table("ptp", fewer, ok, imported=DAY)
+    text = ok.read_text(encoding="utf-8")
+    block = text[text.index("<urn:"):] if "<urn:" in text else text
+    assert ok.exists() and block
+    r = CliRunner().invoke(main, ["check", str(ROOT / "examples" / "claim-pair.json"), "--edits", str(ok)])
+    assert r.exit_code in (0, 1), r.output

@@ -187,3 +187,31 @@ def test_dev_zero_is_refused_at_the_cap_in_one_line(tmp_path, args, stdin):
     assert p.returncode == 2, err[-2000:]
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err[-2000:]
     assert "bytes" in err and "limit" in err, err
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "{fifo}"], ["check", "{claims}", "--history", "{fifo}"], ["infer", "{fifo}"],
+    ["query", "--file", "{fifo}"], ["edits", "import", "ptp", "{fifo}", "-o", "{out}", "--imported", "2025-01-01"],
+])
+def test_a_fifo_nobody_writes_to_is_one_line_after_a_wait_not_a_hang(tmp_path, monkeypatch, args):
+    """open() of a FIFO with no writer waited for ever (check, infer, --history, query --file, edits import)."""
+    import os as _os
+    import time as _time
+
+    import cptkg.files
+
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    monkeypatch.setattr(cptkg.files, "FIFO_WAIT_SECONDS", 0.3)
+    fifo = tmp_path / "in.fifo"
+    _os.mkfifo(fifo)
+    claims = Path(__file__).resolve().parents[1] / "examples" / "claims.csv"
+    argv = [a.format(fifo=fifo, claims=claims, out=tmp_path / "out.ttl") for a in args]
+    t = _time.monotonic()
+    r = CliRunner().invoke(main, argv)
+    assert _time.monotonic() - t < 10
+    assert r.exit_code == 2, r.output
+    assert "is a pipe nothing was written to within 0.3 s" in r.output
+    assert "Traceback" not in r.output

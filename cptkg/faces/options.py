@@ -11,6 +11,7 @@ then failed).
 from __future__ import annotations
 
 import math
+import re
 
 import click
 
@@ -34,6 +35,9 @@ def _option_name(param, ctx) -> str:
         return "the time limit"
     opts = getattr(param, "opts", None) or [param.name or "value"]
     return max(opts, key=len)  # the long name: --time-limit, not -t
+
+
+_SECONDS = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 class TimeLimitSeconds(click.ParamType):
@@ -60,10 +64,15 @@ class TimeLimitSeconds(click.ParamType):
             return value
         name = _option_name(param, ctx)
         shown = str(value)
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError, OverflowError):
+        # Python's float() also takes '1_0', a full-width '２' and ' 5': a number of seconds is
+        # written in ASCII digits, as the README shows it
+        if isinstance(value, str) and not _SECONDS.fullmatch(value):
             seconds = None
+        else:
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError, OverflowError):
+                seconds = None
         if seconds is None or not math.isfinite(seconds) or not self.minimum <= seconds <= self.maximum:
             what = ("is not a number of seconds" if seconds is None
                     else "is not a finite number of seconds" if not math.isfinite(seconds)

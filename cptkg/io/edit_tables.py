@@ -724,7 +724,7 @@ class _Table:
         lines = [f"row {rows[i]}: {why}" for i, why in problems[:max_errors]]
         bad = len({i for i, _ in problems})
         raise EditTableError(f"{path}: the edits loader would refuse {bad} of the {len(rows)} edits written "
-                             "(a check of the importer's is missing: please report it); nothing written", lines, bad)
+                             "(the loader's own checks, run on what would be written); nothing written", lines, bad)
 
     def cache_for(self, output: Path) -> None:
         from cptkg.knowledge.edit_files import write_cache

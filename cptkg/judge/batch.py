@@ -788,8 +788,10 @@ def _claim_size_sql(txt: str) -> str:
            FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos),
     hp AS (SELECT patient_id, count(*) AS h_entries, sum(hn * (hn - 1)) AS h_pairs, sum(hf) AS h_family
            FROM hd GROUP BY patient_id),
-    ld AS (SELECT claim_id, dos, count(*) AS ln FROM r0 WHERE claim_id IS NOT NULL GROUP BY claim_id, dos),
-    cl AS (SELECT ld.claim_id, min(ids.pmin) AS patient_id, sum(ld.ln) AS n_lines,
+    ld AS (SELECT claim_id, dos, count(*) AS ln,
+               sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS lf
+           FROM r0 WHERE claim_id IS NOT NULL GROUP BY claim_id, dos),
+    cl AS (SELECT ld.claim_id, min(ids.pmin) AS patient_id, sum(ld.ln) AS n_lines, sum(ld.lf) AS l_family,
                sum((ld.ln + coalesce(hd.hn, 0)) * (ld.ln + coalesce(hd.hn, 0) - 1)
                    - coalesce(hd.hn, 0) * (coalesce(hd.hn, 0) - 1)) AS line_pairs
            FROM ld JOIN ids ON ids.claim_id = ld.claim_id LEFT JOIN hd ON hd.patient_id = ids.pmin AND hd.dos = ld.dos
@@ -798,10 +800,13 @@ def _claim_size_sql(txt: str) -> str:
              WHEN cl.n_lines > {L} THEN concat('has ', {n('cl.n_lines')}, ' lines; at most {L:,} lines are judged in one claim (split the claim)')
              WHEN coalesce(hp.h_entries, 0) > {H} THEN concat('has ', {n('hp.h_entries')}, ' history entries for its patient; at most {H:,} are considered (give only the history that can matter)')
              WHEN cl.line_pairs + coalesce(hp.h_pairs, 0) > {P} THEN concat('bills ', {n('cl.line_pairs + coalesce(hp.h_pairs, 0)')}, ' pairs of services on the same date; at most {P:,} are judged in one claim (split the claim by date)')
-             WHEN CAST(cl.n_lines AS DOUBLE) * coalesce(hp.h_family, 0) * coalesce(hp.h_family, 0) > {J}
-               THEN concat('has ', {n('cl.n_lines')}, CASE WHEN cl.n_lines = 1 THEN ' line' ELSE ' lines' END, ' and ', {n('hp.h_family')},
-                    CASE WHEN hp.h_family = 1 THEN ' history entry' ELSE ' history entries' END, ' for the code family, which the device-history rules join as ',
-                    {n('CAST(cl.n_lines AS BIGINT) * hp.h_family * hp.h_family')}, ' combinations; at most {J:,} are judged in one claim (give only the history that can matter)')
+             WHEN CAST(cl.n_lines AS DOUBLE) * (cl.l_family + coalesce(hp.h_family, 0)) * (cl.l_family + coalesce(hp.h_family, 0)) > {J}
+               THEN concat('has ', {n('cl.n_lines')}, CASE WHEN cl.n_lines = 1 THEN ' line' ELSE ' lines' END, ' and ',
+                    {n('cl.l_family + coalesce(hp.h_family, 0)')},
+                    CASE WHEN cl.l_family + coalesce(hp.h_family, 0) = 1 THEN ' entry' ELSE ' entries' END,
+                    ' of the code family (its lines and its patient''s history), which the device-history rules join as ',
+                    {n('CAST(cl.n_lines AS BIGINT) * (cl.l_family + coalesce(hp.h_family, 0)) * (cl.l_family + coalesce(hp.h_family, 0))')},
+                    ' combinations; at most {J:,} are judged in one claim (give only the history that can matter, or split the claim)')
            END AS problem
            FROM cl LEFT JOIN hp ON hp.patient_id = cl.patient_id),"""
 

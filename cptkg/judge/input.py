@@ -341,18 +341,20 @@ def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
             raise InputError(f"claim {claim.claim_id}, line {ln.line}, field line: line number {ln.line} appears more than once", claim.claim_id)
         seen.add(ln.line)
     problem = claim_size_problem(len(claim.lines), len(claim.history), same_date_pairs(claim),
-                                 family_history(claim, kb))
+                                 family_entries(claim, kb))
     if problem:  # the same limits and words as cptkg batch (cptkg.limits)
         raise InputError(f"claim {claim.claim_id}: the claim {problem}", claim.claim_id)
     return claim
 
 
-def family_history(claim: Claim, kb=None) -> int:
-    """History entries billing one of the pack's codes (all entries without a KB): what the device-history rules pair."""
+def family_entries(claim: Claim, kb=None) -> int:
+    """Billed entries, lines and history, of the pack's codes (all entries without a KB): what the device-history
+    rules pair for each line (an implant on one line supersedes an implant on another, or in the history)."""
+    entries = [*claim.lines, *claim.history]
     if kb is None:
-        return len(claim.history)
+        return len(entries)
     codes = set(kb.family_codes())
-    return sum(1 for h in claim.history if h.code in codes)
+    return sum(1 for e in entries if e.code in codes)
 
 
 def same_date_pairs(claim: Claim) -> int:

@@ -266,6 +266,11 @@ def _claim(cid: str, lines: list[tuple[str, str]], date: str, setup: _Setup) -> 
     return claim
 
 
+#: claims of one question per engine call: each carries the edits naming its codes, so with a
+#: payer's table loaded 500 at once rendered 1,000 edits 500 times over (1.3 GB, then MemoryError)
+_ASK_BATCH = 50
+
+
 def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
     """The claims judged by ``check`` (one engine call where the engine batches)."""
     if not claims:
@@ -274,8 +279,20 @@ def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
     bad = next((c for c in parsed if isinstance(c, InputError)), None)
     if bad is not None:  # a code the claim input refuses (never one of the KB's)
         raise QuestionError("code", str(bad))
-    results = check_claims(kb, parsed, engine=engine)
+    import time
+
+    from cptkg.limits import ASK_SECONDS
+
+    try:  # every claim of one question within one time limit (the engine's child is killed at it)
+        results = check_claims(kb, parsed, engine=engine, timeout=ASK_SECONDS,
+                               deadline=time.monotonic() + ASK_SECONDS, batch_size=_ASK_BATCH)
+    except MemoryError:
+        raise QuestionError("rules", f"answering needs more memory than this machine gives it ({len(parsed):,} "
+                                     f"claims to judge); ask about fewer codes or load fewer edits") from None
     failed = next((r for r in results if r.error is not None), None)
+    if failed is not None and "time limit" in failed.error:
+        raise QuestionError("rules", f"the question could not be answered within {ASK_SECONDS:g} s (it judges "
+                                     f"{len(parsed):,} claims); ask about fewer codes or load fewer edits")
     if failed is not None:
         raise QuestionError("rules", failed.error)
     return results

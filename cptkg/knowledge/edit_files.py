@@ -458,6 +458,18 @@ def table_problems(table: EditTable, groups: set[str], kinds: set[str], scopes: 
                          (calendar, "is not a calendar date")):
             if bad:
                 flag(pc.is_in(arr[name], value_set=pa.array(sorted(bad), pa.string())), f"ont:{name} {why}", name)
+    # the rules join each same-date pair of a claim with every edit of that pair: 20,000 edits of one
+    # pair (on different dates) took batch out of memory with a claim inside every claim limit
+    pairs = pa.table({"c1": arr["column1Code"], "c2": arr["column2Code"], "i": pa.array(range(n), pa.int64())})
+    pairs = pairs.filter(pc.fill_null(pc.and_(is_pair, pc.and_(present("column1Code"), present("column2Code"))), False))
+    if pairs.num_rows > limits.MAX_EDITS_PER_PAIR:
+        counts = pairs.group_by(["c1", "c2"]).aggregate([("i", "count")])
+        many = counts.filter(pc.greater(counts["i_count"], limits.MAX_EDITS_PER_PAIR))
+        for c1, c2, k in zip(*(many[c].to_pylist() for c in ("c1", "c2", "i_count"))):
+            rows = pairs.filter(pc.and_(pc.equal(pairs["c1"], c1), pc.equal(pairs["c2"], c2)))["i"].to_pylist()
+            out.append((sorted(rows)[limits.MAX_EDITS_PER_PAIR],  # the first edit past the limit names it
+                        f"column 1 {_shown(c1)} and column 2 {_shown(c2)} are named by {k:,} pair edits; at most "
+                        f"{limits.MAX_EDITS_PER_PAIR:,} edits of one pair are read (one per period it was in force)"))
     flag(pc.equal(pc.list_value_length(arr["@sources"]), 0), "an edit must cite its source (dct:source)")
     flat = pc.list_flatten(arr["@sources"])
     unknown = set(pc.unique(flat).to_pylist()) - sources
