@@ -565,3 +565,19 @@ def test_batch_makes_every_claim_an_error_for_a_history_row_naming_no_patient_as
     checked = pipeline.run(claims.encode(), "csv", "json", history=hist).results
     assert [x["error"] for x in rows] == [x["error"] for x in checked]
     assert "history row 2, field patient_id: is missing" in rows[0]["error"]
+
+
+def test_a_quote_never_closed_in_a_claim_csv_is_one_line_in_check_and_batch_not_vanished_claims(tmp_path):
+    """A quote opened in row 1 read rows 2 and 3 into its value: check and batch gave row 1 an error and
+    claims B and C no row at all ("lines in: 1" for 3 rows)."""
+    rows = _csv([_row(claim_id="A", modifiers="59"), _row(claim_id="B"), _row(claim_id="C")]).splitlines()
+    text = "\n".join([rows[0], rows[1].replace(",59", ',"59'), *rows[2:]]) + "\n"
+    f = tmp_path / "claims.csv"
+    f.write_text(text)
+    r1 = CliRunner().invoke(main, ["check", str(f), "--output", "csv"])
+    out = tmp_path / "out.csv"
+    r2 = CliRunner().invoke(main, ["batch", str(f), "-o", str(out)])
+    assert r1.exit_code == r2.exit_code == 2
+    assert r1.stderr.strip() == r2.stderr.strip()
+    assert "row 1, field modifiers: a quoted value runs over more than one line of the file" in r1.stderr
+    assert not out.exists()

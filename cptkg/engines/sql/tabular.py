@@ -54,6 +54,20 @@ def _read_csv(path, use_threads: bool):
     return table, bad
 
 
+def _refuse_values_over_lines(t: pa.Table, path, rows) -> None:
+    """A quoted CSV value holding a line break: a quote opened and never closed reads every later row into
+    it, and those claims vanished from the output (rows in != rows out). No claim field holds a line break."""
+    import pyarrow.compute as pc
+
+    from cptkg.spreadsheet import OVER_LINES, SWALLOWED_ROWS
+
+    for name in t.column_names:
+        # a later line of the value holding a comma: rows read into it (a lone line break is a value's own)
+        at = pc.index(pc.fill_null(pc.match_substring_regex(t.column(name), SWALLOWED_ROWS), False), True).as_py()
+        if at is not None and at >= 0:
+            raise ValueError(f"{path}: row {rows[at]}, field {name}: {OVER_LINES}")
+
+
 def read_arrow(path: str | Path, kind: str) -> pa.Table:
     if kind == "parquet":
         t = pq.read_table(path)
@@ -75,6 +89,8 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
         good_rows = [r for r in range(1, n + len(skipped) + 1) if r not in taken][:n]
     else:
         good_rows = range(1, n + 1)
+    if kind != "parquet":
+        _refuse_values_over_lines(t, path, good_rows)
     t = t.append_column("row_no", pa.array(good_rows, pa.int64()))
     if len(skipped):
         nulls = {c: pa.nulls(len(skipped), pa.string()) for c in names}

@@ -86,6 +86,14 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
             if extra is None and all((v or "").strip() == "" for v in row.values()):
                 continue  # blank line
             record = None if extra is None else RECORD_PROBLEM
+            for k, v in row.items():
+                if k and v and ("\n" in v or "\r" in v):  # rows read into a value: the words of cptkg batch
+                    import re
+
+                    from cptkg.spreadsheet import OVER_LINES, SWALLOWED_ROWS
+
+                    if re.search(SWALLOWED_ROWS, v):
+                        raise ReadError(f"{source}: row {n}, field {k}: {OVER_LINES}")
             yield n, {k: (v or "").strip() for k, v in row.items() if k}, record
     except _csv.Error as e:
         raise ReadError(f"{source}, row {max(reader.line_num - 1, 1)}: {e}") from None
