@@ -40,6 +40,10 @@ class StepMemory(MemoryError):
     """The step needed more memory than its limit."""
 
 
+class StepCrashed(StepMemory):
+    """The step's process died of a signal (an abort or a crash in a library) without an answer."""
+
+
 def can_fork() -> bool:
     """True where a step can run in a child process (POSIX); elsewhere callers run it in-process."""
     return hasattr(os, "fork") and os.environ.get("CPTKG_EVALUATION") != "thread"
@@ -141,10 +145,16 @@ def run_bounded(fn: Callable[..., Any], args: tuple = (), timeout: float = 10.0,
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:  # pragma: no cover - it ended on its own just now
                 pass
-        os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
         os.close(r)
     if not chunks:
-        raise StepMemory("stopped: it ended without an answer (out of memory or killed)")
+        how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit code {os.WEXITSTATUS(status)}")
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGKILL:
+            # SIGABRT, SIGSEGV: the library crashed on its input (a Rust reader aborts on an
+            # allocation the memory cap refused); SIGKILL is the system's out-of-memory killer
+            raise StepCrashed(f"stopped: the step crashed ({how})")
+        raise StepMemory(f"stopped: it ended without an answer ({how}: out of memory or killed)")
     try:
         status, payload = pickle.loads(b"".join(chunks))
     except Exception:  # noqa: BLE001 - cut off mid-answer (killed by the system)

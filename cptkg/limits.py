@@ -33,7 +33,7 @@ QUERY_SECONDS = 10.0
 CHILD_MEMORY_BYTES = 1024 * 1024 * 1024  # address space a query or parse may add (RLIMIT_AS)
 
 # -- rule evaluation on clingo (cptkg.engines.clingo): each runs in a forked child killed at its time limit
-EVALUATION_MEMORY_BYTES = 1024 * 1024 * 1024  # address space one evaluation may add (RLIMIT_AS in the child)
+EVALUATION_MEMORY_BYTES = 2 * 1024 * 1024 * 1024  # address space one evaluation may add (RLIMIT_AS in the child)
 
 # -- cptkg ask (and the explorer's Questions): every claim one question judges, together
 ASK_SECONDS = 30.0

@@ -347,9 +347,11 @@ def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
                                     memory=EVALUATION_MEMORY_BYTES)
     except (bounded.StepTimeout, EvaluationTimeout):
         raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
-    except bounded.StepMemory:
+    except bounded.StepCrashed as e:
+        raise EvaluationError(f"rule evaluation {str(e).removeprefix('stopped: ')}") from None
+    except bounded.StepMemory as e:
         raise EvaluationMemory(f"rule evaluation needed more than {EVALUATION_MEMORY_BYTES // 2 ** 20:,} MiB "
-                              f"of memory and was stopped") from None
+                               f"of memory and was stopped" + (f" ({e})" if "without" in str(e) else "")) from None
     except EvaluationError:
         raise
     except Exception as e:  # noqa: BLE001 - clingo's own failure, in one line

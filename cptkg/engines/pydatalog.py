@@ -186,6 +186,8 @@ def evaluate(program: Program, facts: Facts, want: Iterable[str] | None = None,
                                    memory=EVALUATION_MEMORY_BYTES)
     except bounded.StepTimeout:
         raise EvaluationTimeout(f"rule evaluation did not finish within {timeout:g} s") from None
+    except bounded.StepCrashed as e:
+        raise EvaluationError(f"rule evaluation {str(e).removeprefix('stopped: ')}") from None
     except bounded.StepMemory:
         raise EvaluationMemory(f"rule evaluation needed more than {EVALUATION_MEMORY_BYTES // 2 ** 20:,} MiB "
                                f"of memory and was stopped") from None

@@ -406,7 +406,7 @@ def _read_sheet(raw: bytes, quiet: bool = True):
 def _rows_xlsx(path: Path, raw: bytes) -> Iterator[tuple[int, list]]:
     """The first sheet's rows with their sheet row numbers: the workbook checked, then read in a bounded child."""
     _check_workbook(path, raw)
-    from cptkg.bounded import StepMemory, StepTimeout, run_bounded
+    from cptkg.bounded import StepCrashed, StepMemory, StepTimeout, run_bounded
 
     memory = limits.XLSX_READ_MEMORY_BYTES
     try:
@@ -417,6 +417,11 @@ def _rows_xlsx(path: Path, raw: bytes) -> Iterator[tuple[int, list]]:
     except StepTimeout:
         raise EditTableError(f"{path}: reading the workbook did not finish within {limits.XLSX_READ_SECONDS:g} s and "
                              "was stopped; nothing written") from None
+    except StepCrashed as e:  # calamine aborted on it (within the memory cap, a refused allocation aborts)
+        problem = _range_problem(*_cells_reach(raw))
+        raise EditTableError(f"{path}: " + (problem or f"not a readable Excel workbook: its reader stopped on it "
+                                            f"(it needed more than {memory // 2**20:,} MiB of memory, or it crashed: "
+                                            f"{str(e).split('(', 1)[-1].rstrip(')')})") + "; nothing written") from None
     except StepMemory:
         problem = _range_problem(*_cells_reach(raw))
         raise EditTableError(f"{path}: " + (problem or f"reading the workbook needed more than {memory // 2**20:,} MiB "
