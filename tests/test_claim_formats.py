@@ -87,9 +87,11 @@ FHIR_BAD = {
     "wrong type for sequence": (lambda d: d["item"][0].update(sequence="one"), "item.0.sequence"),
     "no CPT coding": (lambda d: d["item"][0]["productOrService"]["coding"][0].update(system="http://snomed.info/sct"),
                       "item 1, element productOrService"),
+    "patient urn:uuid the file does not hold": (lambda d: d["patient"].update(reference="urn:uuid:0000"),
+                                                     "element patient: 'urn:uuid:0000' names a resource"),
     "no date": (lambda d: d["item"][1].pop("servicedDate"), "item 2, element servicedDate"),
     "unmapped role": (lambda d: d["careTeam"][0]["qualification"]["coding"][0].update(code="122300000X"),
-                      "careTeam[sequence=1]"),
+                      "careTeam[sequence=1].qualification: NUCC taxonomy code '122300000X'"),
     "dangling careTeamSequence": (lambda d: d["item"][0].update(careTeamSequence=[9]), "careTeamSequence: 9"),
     "fractional units": (lambda d: d["item"][0].update(quantity={"value": 1.5}), "quantity.value"),
     "period over days": (lambda d: (d["item"][0].pop("servicedDate"),
@@ -140,6 +142,8 @@ def test_bundle_in_gives_bundle_of_claim_responses():
     out = batch.run(FHIR_BUNDLE, output="fhir")
     bundle = Bundle.model_validate_json(out.text)
     assert [e.resource.request.reference for e in bundle.entry] == ["Claim/CLM-1001", "Claim/CLM-1002"]
+    # FHIR wants an absolute URL or a UUID URN, not urn:cptkg:...
+    assert all(e.fullUrl.startswith("urn:uuid:") and len(e.fullUrl) == 45 for e in bundle.entry)
 
 
 def test_every_rule_id_in_a_claim_response_is_a_rule_of_the_kb():

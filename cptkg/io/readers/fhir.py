@@ -1,25 +1,61 @@
-"""FHIR R4 claims: a ``Claim`` resource, or a ``Bundle`` holding Claims.
+"""FHIR R4 claims: a ``Claim`` resource, or a ``Bundle`` holding Claims, as EHRs send them.
 
 Validated with fhir.resources' R4B models (R4B keeps R4's Claim and
-ClaimResponse), then mapped to the claim contract:
+ClaimResponse), then mapped to the claim contract. Decisions, each because an
+EHR's real Claim must mean the same as the claim JSON a biller would write:
 
-* ``claim_id``: ``Claim.id``, else the first ``identifier.value``;
-* ``patient_id``: the id in ``patient.reference`` (``Patient/123`` -> ``123``),
-  else ``patient.identifier.value``;
-* one line per ``item``: ``line`` = ``item.sequence``; ``code`` = the coding
-  of ``item.productOrService`` whose system is CPT
-  (``http://www.ama-assn.org/go/cpt``); ``date_of_service`` =
-  ``item.servicedDate`` (or a one-day ``servicedPeriod``); ``units`` =
-  ``item.quantity.value``; ``modifiers`` = codes of ``item.modifier``;
-* performer: the ``careTeam`` member named by ``item.careTeamSequence``
-  (or the only member): ``provider_id`` from its ``provider`` reference or
-  identifier, ``provider_role`` from NUCC Health Care Provider Taxonomy codes
-  in ``qualification`` or ``role`` (mapped by the family pack's role classes,
-  :func:`nucc_role`) or from the cptkg role code system :data:`ROLE_SYSTEM`
-  whose codes are the role input values;
-* history: ``Procedure`` resources in the Bundle for the claim's patient
-  (CPT ``code``, ``performedDateTime`` or ``performedPeriod.start``, first
-  ``performer.actor`` as provider).
+* ``claim_id``: ``Claim.id``, else the first ``identifier.value``. The
+  ClaimResponse answers a Claim that had only an identifier with
+  ``request.identifier`` (:class:`FhirClaim` carries how the Claim named itself).
+* References are followed wherever FHIR puts the resource: contained
+  (``#pr1``), a Bundle entry by ``fullUrl`` (``urn:uuid:…`` or absolute), a
+  Bundle entry by ``Type/id``; an absolute URL is only matched to a ``fullUrl``
+  (another server's resource is not ours). A reference that must resolve
+  (``#…``, ``urn:…``) and does not is that claim's error.
+* ``patient_id``: when the Patient resource is at hand (contained or bundled),
+  its business identifier: the one typed ``MB`` (member number, HL7 v2 table
+  0203), else ``MR`` (medical record number), else the first with a value
+  (``use`` ``old`` skipped). The member id is what an 837P carries in 2010BA
+  NM109 (domain notes, "Real files"), so the same patient gets the same id
+  from FHIR, X12 and claim JSON, and history matches across files. Else the
+  id part of the reference (``Patient/123`` and ``https://ehr/fhir/Patient/123``
+  -> ``123``), else ``patient.identifier.value``. The same rule reads
+  ``Procedure.subject``.
+* ``code`` of a line: the ``item.productOrService`` coding of CPT
+  (``http://www.ama-assn.org/go/cpt``), else of HCPCS Level II
+  (``https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets``): the code
+  systems HL7 names for them (domain notes, "Real files"). ``modifiers``: codes
+  of ``item.modifier``; ``units``: ``item.quantity.value`` (whole numbers);
+  ``date_of_service``: ``item.servicedDate`` or a one-day ``servicedPeriod``.
+* ``route``: the extension :data:`ROUTE_EXTENSION` on ``Claim.item`` with a
+  ``valueCode`` that is one of the pack's route input values. Not stated: the
+  line has no ``route`` and the rules' documented assumption applies.
+* performer: only care-team members an item names by ``careTeamSequence``
+  count (a supervising physician no item names is ignored). Among an item's
+  members the one whose ``role`` is ``primary`` (claimcareteamrole) performed
+  it, else the first named; an item with no ``careTeamSequence`` uses a
+  one-member team.
+* ``provider_id``: the performer's NPI (identifier system
+  ``http://hl7.org/fhir/sid/us-npi``) from the contained, bundled or referenced
+  Practitioner (through a PractitionerRole's ``practitioner``), or the NPI in
+  a logical reference's ``identifier``; else the resource's first identifier.
+  A Practitioner at hand with no identifier at all is that claim's error (its
+  ``#pr1`` is no identity: same-provider checks would silently go wrong). A
+  relative reference to a resource that is not in the file (``Practitioner/abc``)
+  gives its id part (``abc``), as before: it is the EHR's id for the provider.
+* ``provider_role``, from the first of these places that holds a role code:
+  ``careTeam.qualification``, ``careTeam.role``, the referenced
+  PractitionerRole's ``specialty``, the Practitioner's ``qualification.code``.
+  A code is a NUCC Health Care Provider Taxonomy code (``http://nucc.org/provider-taxonomy``)
+  mapped by the family pack (:func:`nucc_role`), or a code of :data:`ROLE_SYSTEM`
+  (the role input values). A NUCC code the pack does not map, when that place
+  has no mapped code, is that claim's error naming the code and the element;
+  codes of one place naming two different roles are an error too.
+* history: ``Procedure`` resources in the Bundle (CPT or HCPCS ``code``,
+  ``performedDateTime`` or ``performedPeriod.start``; provider from the first
+  ``performer.actor`` by the rules above, left out when it cannot be told), for
+  the claim whose patient is the Procedure's subject. A history file given with
+  ``--history`` is attached by the caller for every format, not here.
 """
 from __future__ import annotations
 
@@ -34,6 +70,21 @@ NAME = "fhir"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
+HCPCS_SYSTEM = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+CARE_TEAM_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+# cptkg's own extension on Claim.item: valueCode = a route input value of the pack
+ROUTE_EXTENSION = "https://w3id.org/cptkg/fhir/StructureDefinition/route"
+
+
+class FhirClaim(dict):
+    """A claim dict in the claim contract, unchanged, that also remembers how the FHIR Claim
+    named itself and its patient: the ClaimResponse must answer an identifier with an
+    identifier, and a reference it can resolve with that reference, never a made-up one."""
+
+    request: dict | None = None  # {"reference": "Claim/<id>"} or {"identifier": {...}}
+    patient: dict | None = None  # {"reference": ...} or {"identifier": {...}}
 
 
 def nucc_role(code: str, kb=None) -> str | None:
@@ -86,42 +137,242 @@ def _validation_message(source: str, kind: str, err: ValidationError) -> str:
     return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {first['msg']}{more}"
 
 
-def _ref_id(ref: dict | None, prefixes: tuple[str, ...]) -> str | None:
-    if not ref:
-        return None
-    reference = ref.get("reference")
-    if reference:
-        for p in prefixes:
-            if reference.startswith(p + "/"):
-                return reference[len(p) + 1:]
-        return reference
-    ident = ref.get("identifier") or {}
-    return ident.get("value")
-
-
 def _codings(concept: dict | None) -> list[dict]:
-    return list((concept or {}).get("coding") or [])
+    return [c for c in (concept or {}).get("coding") or [] if isinstance(c, dict)]
 
 
-def _cpt(concept: dict | None) -> str | None:
-    for c in _codings(concept):
-        if c.get("system") == CPT_SYSTEM and c.get("code"):
-            return c["code"]
+def _code(concept: dict | None) -> str | None:
+    """The billed code of a concept: its CPT coding, else its HCPCS Level II coding."""
+    for system in (CPT_SYSTEM, HCPCS_SYSTEM):
+        for c in _codings(concept):
+            if c.get("system") == system and isinstance(c.get("code"), str) and c["code"].strip():
+                return c["code"]
     return None
 
 
-def _role(member: dict, kb=None) -> str | None:
+def _must_resolve(reference: str) -> bool:
+    """A contained or Bundle-local reference means nothing outside this file."""
+    return reference.startswith("#") or reference.startswith("urn:")
+
+
+def _type_id(reference: str) -> tuple[str, str] | None:
+    """(resource type, id) of a relative or absolute RESTful reference, or None."""
+    path = reference.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":  # a versioned reference: Type/id/_history/n
+        parts = parts[:-2]
+    if len(parts) >= 2 and parts[-2][:1].isupper() and parts[-2].isalnum() and parts[-1]:
+        return parts[-2], parts[-1]
+    return None
+
+
+def _bundle_index(entries: list) -> dict[str, dict]:
+    """A Bundle's resources by ``fullUrl`` and by ``Type/id``."""
+    index: dict[str, dict] = {}
+    for e in entries:
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict):
+            continue
+        if isinstance(e.get("fullUrl"), str):
+            index.setdefault(e["fullUrl"], res)
+        if isinstance(res.get("resourceType"), str) and isinstance(res.get("id"), str):
+            index.setdefault(f"{res['resourceType']}/{res['id']}", res)
+    return index
+
+
+class _Refs:
+    """Where the references of one resource lead: its contained resources, then the Bundle."""
+
+    def __init__(self, contained: list | None = None, bundle: dict[str, dict] | None = None):
+        self.contained = {r["id"]: r for r in contained or [] if isinstance(r, dict) and isinstance(r.get("id"), str)}
+        self.bundle = bundle or {}
+
+    def resolve(self, reference: str) -> dict | None:
+        if reference.startswith("#"):
+            return self.contained.get(reference[1:])
+        if reference in self.bundle:
+            return self.bundle[reference]
+        if "://" in reference or reference.startswith("urn:"):
+            return None  # an absolute URL names a resource of its server: only a fullUrl matches it
+        tid = _type_id(reference)
+        return self.bundle.get(f"{tid[0]}/{tid[1]}") if tid else None
+
+    def unresolved(self, reference: str) -> str:
+        held = "the Claim does not contain" if reference.startswith("#") else "the Bundle does not hold"
+        return f"{reference[:80]!r} names a resource {held}"
+
+
+def _value(ident) -> str | None:
+    v = ident.get("value") if isinstance(ident, dict) else None
+    return v.strip() if isinstance(v, str) and v.strip() else None
+
+
+def _ident_out(ident: dict) -> dict:
+    """An identifier as a response repeats it."""
+    return {k: ident[k] for k in ("type", "system", "value") if ident.get(k)}
+
+
+def _identifiers(res: dict) -> list[dict]:
+    return [i for i in res.get("identifier") or [] if _value(i) and i.get("use") != "old"]
+
+
+def _business_identifier(res: dict) -> dict | None:
+    """The patient's identifier shared across files: member number, else medical record number, else the first."""
+    ids = _identifiers(res)
+    for wanted in ("MB", "MR"):
+        for i in ids:
+            if any(c.get("system") == IDENTIFIER_TYPE_SYSTEM and c.get("code") == wanted for c in _codings(i.get("type"))):
+                return i
+    return ids[0] if ids else None
+
+
+def _patient(ref, refs: _Refs, where: str) -> tuple[str, dict]:
+    """The patient id of the claim contract, and how a response names that patient."""
+    if not isinstance(ref, dict) or not (ref.get("reference") or ref.get("identifier")):
+        raise ReadError(f"{where}: no reference or identifier")
+    reference = ref.get("reference") if isinstance(ref.get("reference"), str) else None
+    logical = ref.get("identifier") if _value(ref.get("identifier")) else None
+    if reference:
+        res = refs.resolve(reference)
+        if res is not None:
+            ident = _business_identifier(res)
+            if ident:
+                return _value(ident), {"identifier": _ident_out(ident)}
+            if logical:
+                return _value(logical), {"identifier": _ident_out(logical)}
+            if isinstance(res.get("id"), str) and not reference.startswith("#"):
+                return res["id"], {"reference": f"{res.get('resourceType', 'Patient')}/{res['id']}"}
+            raise ReadError(f"{where}: the Patient {reference[:80]!r} has no identifier, so the patient "
+                            f"cannot be told apart from other patients")
+        tid = _type_id(reference) if not _must_resolve(reference) else None
+        if tid:
+            return tid[1], {"reference": reference}
+        if not logical:
+            raise ReadError(f"{where}: " + (refs.unresolved(reference) if _must_resolve(reference)
+                                            else f"{reference[:80]!r} is not a reference to a resource"))
+    if not logical:
+        raise ReadError(f"{where}: the identifier has no value")
+    return _value(logical), {"identifier": _ident_out(logical)}
+
+
+def _identity(res: dict) -> str | None:
+    """A provider resource's NPI, else its first identifier."""
+    ids = _identifiers(res)
+    npi = next((i for i in ids if i.get("system") == NPI_SYSTEM), None)
+    chosen = npi or (ids[0] if ids else None)
+    return _value(chosen) if chosen else None
+
+
+class _Performer:
+    """Who performed: the id the rules compare, and the resources that may state the role."""
+
+    def __init__(self, pid: str, practitioner: tuple[str, dict] | None = None,
+                 practitioner_role: tuple[str, dict] | None = None):
+        self.pid, self.practitioner, self.practitioner_role = pid, practitioner, practitioner_role
+
+
+def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Performer:
+    if not isinstance(ref, dict) or not (ref.get("reference") or ref.get("identifier")):
+        raise ReadError(f"{where}: no reference or identifier")
+    reference = ref.get("reference") if isinstance(ref.get("reference"), str) else None
+    logical = ref.get("identifier") if _value(ref.get("identifier")) else None
+    res = refs.resolve(reference) if reference else None
+    if res is None:
+        if logical and (logical.get("system") == NPI_SYSTEM or not reference or _must_resolve(reference)):
+            return _Performer(_value(logical))
+        if reference and _must_resolve(reference):
+            raise ReadError(f"{where}: {refs.unresolved(reference)}")
+        tid = _type_id(reference) if reference else None
+        if tid:
+            return _Performer(tid[1])  # not in the file: the EHR's own id for the provider
+        if logical:
+            return _Performer(_value(logical))
+        raise ReadError(f"{where}: {reference[:80]!r} is not a reference to a resource")
+    kind = res.get("resourceType")
+    label = (kind or "resource", res)
+    if kind == "PractitionerRole" and via_role:  # a PractitionerRole's practitioner is a Practitioner
+        raise ReadError(f"{where}: {reference[:80]!r} is a PractitionerRole, not the Practitioner it should name")
+    if kind == "PractitionerRole":
+        inner = res.get("practitioner")
+        if isinstance(inner, dict) and (inner.get("reference") or inner.get("identifier")):
+            found = _performer(inner, refs, f"{where} (PractitionerRole {reference[:80]}), element practitioner",
+                               via_role=True)
+            return _Performer(found.pid, found.practitioner, (f"PractitionerRole {reference[:80]}", res))
+        pid = _identity(res)
+        if pid:
+            return _Performer(pid, None, (f"PractitionerRole {reference[:80]}", res))
+    else:
+        pid = _identity(res)
+        if pid:
+            return _Performer(pid, (f"{label[0]} {reference[:80]}", res) if kind == "Practitioner" else None)
+    raise ReadError(f"{where}: the {kind or 'resource'} {reference[:80]!r} has no NPI (identifier system "
+                    f"{NPI_SYSTEM}) and no other identifier: the performer cannot be identified")
+
+
+def _role(places: list[tuple[str, list]], kb=None) -> str | None:
+    """The provider role stated by the first place holding a role code (NUCC taxonomy or ROLE_SYSTEM)."""
     from cptkg.knowledge.vocabulary import vocabulary
 
-    roles = vocabulary(_kb(kb)).values("role")
-    for concept in (member.get("qualification"), member.get("role")):
-        for c in _codings(concept):
-            system, code = c.get("system"), (c.get("code") or "")
-            if system == ROLE_SYSTEM and code in roles:
-                return code
-            if system == NUCC_SYSTEM and nucc_role(code, kb):
-                return nucc_role(code, kb)
+    allowed = vocabulary(_kb(kb)).values("role")
+    for element, concepts in places:
+        roles: dict[str, str] = {}
+        unknown: list[str] = []
+        for concept in concepts:
+            for c in _codings(concept if isinstance(concept, dict) else None):
+                system, code = c.get("system"), c.get("code")
+                if not isinstance(code, str):
+                    continue
+                if system == ROLE_SYSTEM:
+                    if code in allowed:
+                        roles.setdefault(code, code)
+                    else:
+                        unknown.append(f"role code {code[:40]!r} ({ROLE_SYSTEM})")
+                elif system == NUCC_SYSTEM:
+                    role = nucc_role(code, kb)
+                    if role:
+                        roles.setdefault(role, code)
+                    else:
+                        unknown.append(f"NUCC taxonomy code {code[:40]!r}")
+        if len(roles) > 1:
+            named = ", ".join(f"{code} is {role}" for role, code in roles.items())
+            raise ReadError(f"{element}: the codes name different provider roles ({named}); state the one the "
+                            f"service was performed in")
+        if roles:
+            return next(iter(roles))
+        if unknown:
+            raise ReadError(f"{element}: {unknown[0]} maps to no provider role of this knowledge base "
+                            f"(roles: {', '.join(allowed)}); the family pack lists the taxonomy codes of each role")
     return None
+
+
+def _is_primary(member: dict) -> bool:
+    return any(c.get("system") == CARE_TEAM_ROLE_SYSTEM and c.get("code") == "primary"
+               for c in _codings(member.get("role")))
+
+
+def _route(item: dict, where: str, kb=None) -> str | None:
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    stated = [e for e in item.get("extension") or [] if isinstance(e, dict) and e.get("url") == ROUTE_EXTENSION]
+    if not stated:
+        return None
+    element = f"{where}, element extension[{ROUTE_EXTENSION}].valueCode"
+    values = {repr(e.get("valueCode")): e.get("valueCode") for e in stated}
+    if len(values) > 1:
+        raise ReadError(f"{element}: the item states more than one route ({', '.join(sorted(values))})")
+    value = next(iter(values.values()))
+    why = vocabulary(_kb(kb)).refusal("route", value)
+    if why:
+        raise ReadError(f"{element}: {why}")
+    return value
+
+
+def _request(raw: dict) -> dict | None:
+    """How a ClaimResponse names the Claim: by its id, else by its business identifier."""
+    if isinstance(raw.get("id"), str) and raw["id"].strip():
+        return {"reference": f"Claim/{raw['id']}"}
+    ident = next((i for i in raw.get("identifier") or [] if _value(i)), None)
+    return {"identifier": _ident_out(ident)} if ident else None
 
 
 def _claim_id(raw: dict) -> str | None:
@@ -150,23 +401,37 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
     return out
 
 
-def _claim(raw: dict, where: str, kb=None) -> dict:
+def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None) -> FhirClaim:
     cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
     if not cid:
         raise ReadError(f"{where}: the Claim has no id and no identifier value")
     where = f"{where} (Claim {cid})"
-    patient = _ref_id(raw.get("patient"), ("Patient",))
-    if not patient:
-        raise ReadError(f"{where}, element patient: no reference or identifier")
-    team: dict[int, tuple[str, str]] = {}
-    for m in raw.get("careTeam") or []:
-        seq = m.get("sequence")
-        provider = _ref_id(m.get("provider"), ("Practitioner", "PractitionerRole", "Organization"))
-        role = _role(m, kb)
-        if role is None:
-            raise ReadError(f"{where}, element careTeam[sequence={seq}]: no qualification or role code maps to a "
-                            f"cptkg role (NUCC taxonomy {NUCC_SYSTEM} or {ROLE_SYSTEM})")
-        team[seq] = (provider or "", role)
+    refs = _Refs(raw.get("contained"), bundle)
+    patient, patient_ref = _patient(raw.get("patient"), refs, f"{where}, element patient")
+    # members are read only when an item names them: a member no item names is not judged
+    team: dict[int, dict] = {m.get("sequence"): m for m in raw.get("careTeam") or [] if isinstance(m, dict)}
+    performers: dict[int, tuple[str, str]] = {}
+
+    def performer(seq: int) -> tuple[str, str]:
+        if seq not in performers:
+            m, element = team[seq], f"{where}, element careTeam[sequence={seq}]"
+            found = _performer(m.get("provider"), refs, f"{element}.provider")
+            places = [(f"{element}.qualification", [m.get("qualification")]), (f"{element}.role", [m.get("role")])]
+            if found.practitioner_role:
+                name, res = found.practitioner_role
+                places.append((f"{where}, {name}, element specialty", list(res.get("specialty") or [])))
+            if found.practitioner:
+                name, res = found.practitioner
+                places.append((f"{where}, {name}, element qualification.code",
+                               [q.get("code") for q in res.get("qualification") or [] if isinstance(q, dict)]))
+            role = _role(places, kb)
+            if role is None:
+                raise ReadError(f"{element}: no qualification or role code maps to a cptkg role (NUCC taxonomy "
+                                f"{NUCC_SYSTEM} or {ROLE_SYSTEM}), on the care team or on the provider's "
+                                f"Practitioner or PractitionerRole")
+            performers[seq] = (found.pid, role)
+        return performers[seq]
+
     lines = []
     items = raw.get("item") or []
     if not items:
@@ -174,9 +439,10 @@ def _claim(raw: dict, where: str, kb=None) -> dict:
     for item in items:
         seq = item.get("sequence")
         iw = f"{where}, item {seq}"
-        code = _cpt(item.get("productOrService"))
+        code = _code(item.get("productOrService"))
         if code is None:
-            raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM}")
+            raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM} or the "
+                            f"HCPCS Level II system {HCPCS_SYSTEM}")
         date = item.get("servicedDate")
         if date is None and item.get("servicedPeriod"):
             period = item["servicedPeriod"]
@@ -192,11 +458,11 @@ def _claim(raw: dict, where: str, kb=None) -> dict:
             seqs = list(team)
         if not seqs:
             raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members")
-        if seqs[0] not in team:
-            raise ReadError(f"{iw}, element careTeamSequence: {seqs[0]} names no careTeam member")
-        provider, role = team[seqs[0]]
-        if not provider:
-            raise ReadError(f"{where}, element careTeam[sequence={seqs[0]}].provider: no reference or identifier")
+        for s in seqs:
+            if s not in team:
+                raise ReadError(f"{iw}, element careTeamSequence: {s} names no careTeam member")
+        chosen = next((s for s in seqs if _is_primary(team[s])), seqs[0])
+        provider, role = performer(chosen)
         line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
                                 "provider_id": provider, "provider_role": role}
         qty = (item.get("quantity") or {}).get("value")
@@ -207,32 +473,42 @@ def _claim(raw: dict, where: str, kb=None) -> dict:
         mods = [c.get("code") for m in item.get("modifier") or [] for c in _codings(m) if c.get("code")]
         if mods:
             line["modifiers"] = mods
+        route = _route(item, iw, kb)
+        if route is not None:
+            line["route"] = route
         lines.append(line)
-    return {"claim_id": str(cid), "patient_id": patient, "lines": lines}
+    out = FhirClaim(claim_id=str(cid), patient_id=patient, lines=lines)
+    out.request, out.patient = _request(raw), patient_ref
+    return out
 
 
-def _history_entry(proc: dict) -> tuple[str | None, dict | None]:
+def _history_entry(proc: dict, bundle: dict[str, dict] | None = None) -> tuple[str | None, dict | None]:
     if proc.get("status") in ("entered-in-error", "not-done"):
         return None, None
-    code = _cpt(proc.get("code"))
+    code = _code(proc.get("code"))
     date = proc.get("performedDateTime") or (proc.get("performedPeriod") or {}).get("start")
     if not code or not date:
         return None, None
+    refs = _Refs(proc.get("contained"), bundle)
+    try:
+        patient, _ = _patient(proc.get("subject"), refs, "Procedure, element subject")
+    except ReadError:
+        return None, None  # no patient it can be told to belong to
     entry = {"code": code, "date_of_service": str(date)[:10]}
     performers = proc.get("performer") or []
-    if performers:
-        pid = _ref_id(performers[0].get("actor"), ("Practitioner", "PractitionerRole", "Organization"))
-        if pid:
-            entry["provider_id"] = pid
-    return _ref_id(proc.get("subject"), ("Patient",)), entry
+    if performers and isinstance(performers[0], dict):
+        try:
+            entry["provider_id"] = _performer(performers[0].get("actor"), refs, "Procedure, element performer").pid
+        except ReadError:
+            pass  # a past service whose performer cannot be told: compared as by an unknown provider
+    return patient, entry
 
 
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     obj = load_json(data, source)
     if not isinstance(obj, dict) or obj.get("resourceType") not in ("Claim", "Bundle"):
         raise ReadError(f"{source}: expected a FHIR Claim or a Bundle of Claims (resourceType)")
-    if history is not None:
-        raise ReadError(f"{source}: with FHIR input, put the patient's history as Procedure resources in the Bundle")
+    # ``history`` (a --history file) is attached by the caller for every format; Procedures are read here
     Claim, Bundle = _models()
     kind = obj["resourceType"]
     refused: dict[int, str] = {}  # Bundle entry -> why its Claim is not a valid FHIR Claim
@@ -252,6 +528,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         return ReadResult([_claim(obj, source, kb)], was_list=False)
     claims, procedures = [], []
     first_entry: dict[str, int] = {}
+    index = _bundle_index(obj.get("entry") or [])
     for n, entry in enumerate(obj.get("entry") or []):
         res = entry.get("resource") or {}
         if res.get("resourceType") == "Claim":
@@ -259,11 +536,12 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             try:
                 if n in refused:
                     raise ReadError(refused[n])
-                claim = _claim(res, f"Bundle entry {n}", kb)
+                claim = _claim(res, f"Bundle entry {n}", kb, index)
             except ReadError as e:
                 cid = _claim_id(res)
                 err = ReadError(str(e), cid)
                 err.raw = res  # the Claim as received, for the decision log
+                err.request = _request(res)  # for the ClaimResponse of a Claim that cannot be judged
                 claim = err
             cid = claim["claim_id"] if isinstance(claim, dict) else claim.claim_id
             if cid is not None and cid in first_entry:  # two verdicts for one id would contradict each other
@@ -277,7 +555,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         raise ReadError(f"{source}: the Bundle holds no Claim resources")
     by_patient: dict[str, list[dict]] = {}
     for proc in procedures:
-        patient, entry = _history_entry(proc)
+        patient, entry = _history_entry(proc, index)
         if patient and entry:
             by_patient.setdefault(patient, []).append(entry)
     for claim in claims:

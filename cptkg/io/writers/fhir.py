@@ -7,10 +7,20 @@ judged), ``disposition`` in words, per item an ``adjudication`` whose
 :data:`CARC_SYSTEM`, with its group code in the text), and for each rejection an ``error``
 with ``itemSequence`` and the rule id as code. Rule ids are codes of the
 KB's rule code system :data:`RULES_SYSTEM`; messages go in ``processNote``.
+
+Built with fhir.resources' R4B models, so a resource FHIR would refuse is never
+written. ``request`` names the Claim as the input did: ``Claim/<id>`` when the
+Claim had an id, ``request.identifier`` when it had only a business identifier
+(a Reference's ``reference`` is a resource address, not an identifier);
+``patient`` likewise (a contained or bundled Patient, which the response does
+not carry, is named by the identifier the reader took as the patient id). The
+Bundle's entries have ``urn:uuid:`` fullUrls (FHIR wants an absolute URL or a
+UUID URN), a UUID v5 of the claim id so that the same input gives the same output.
 """
 from __future__ import annotations
 
 import json as _json
+import uuid
 from datetime import datetime, timezone
 
 from cptkg.knowledge.namespace import RULES
@@ -23,81 +33,113 @@ CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
 # X12 external code lists, as HL7 names them
 CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
 RARC_SYSTEM = "https://x12.org/codes/remittance-advice-remark-codes"
+# the namespace of the entries' urn:uuid: fullUrls (UUID v5 of the claim id)
+FULL_URL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://w3id.org/cptkg/ClaimResponse")
 
 
-def _rule_coding(reason: dict) -> dict:
-    return {"system": RULES_SYSTEM, "code": reason["rule"], "display": reason["message"][:500]}
+def _coding(system: str, code: str, display: str | None = None):
+    from fhir.resources.R4B.coding import Coding
+
+    return Coding(system=system, code=code, display=display)
 
 
-def claim_response(result: dict, patient_id: str | None = None, created: str | None = None) -> dict:
-    """One ClaimResponse (as a dict) for one check result."""
+def _concept(codings: list, text: str | None = None):
+    from fhir.resources.R4B.codeableconcept import CodeableConcept
+
+    return CodeableConcept(coding=codings or None, text=text)
+
+
+def _rule_coding(reason: dict):
+    return _coding(RULES_SYSTEM, reason["rule"], reason["message"][:500])
+
+
+def _reference(ref: dict | None, fallback: dict):
+    """A Reference from how the input named the resource (reference or identifier), else ``fallback``."""
+    from fhir.resources.R4B.reference import Reference
+
+    return Reference.model_validate(ref or fallback)
+
+
+def claim_response_model(result: dict, patient_id: str | None = None, created: str | None = None,
+                         request: dict | None = None, patient: dict | None = None):
+    """One ClaimResponse, built (and so validated) with fhir.resources' R4B models.
+
+    ``request`` and ``patient`` are how the FHIR Claim named itself and its patient
+    (:class:`cptkg.io.readers.fhir.FhirClaim`): a Claim that had only a business
+    identifier is answered with ``request.identifier``, as FHIR's Reference
+    means it; without them, ``Claim/<claim id>`` and ``Patient/<patient id>``.
+    """
+    from fhir.resources.R4B.claimresponse import (ClaimResponse, ClaimResponseError, ClaimResponseItem,
+                                                   ClaimResponseItemAdjudication, ClaimResponseProcessNote)
+    from fhir.resources.R4B.reference import Reference
+
     cid = str(result.get("claim_id") or "unknown")
     created = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    resp: dict = {
-        "resourceType": "ClaimResponse",
+    if patient is None:
+        patient = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "patient not given"}
+    fields: dict = {
         "id": "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in f"{cid}-response")[:64],
         "status": "active",
-        "type": {"coding": [{"system": CLAIM_TYPE_SYSTEM, "code": "professional"}]},
+        "type": _concept([_coding(CLAIM_TYPE_SYSTEM, "professional")]),
         "use": "claim",
-        "patient": {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "patient not given"},
+        "patient": _reference(patient, {"display": "patient not given"}),
         "created": created,
-        "insurer": {"display": "cptkg compliance check (not a payer decision)"},
-        "request": {"reference": f"Claim/{cid}"},
+        "insurer": Reference(display="cptkg compliance check (not a payer decision)"),
+        "request": _reference(request, {"reference": f"Claim/{cid}"}),
     }
     if result.get("status") == "error":
-        resp["outcome"] = "error"
-        resp["disposition"] = f"claim could not be judged: {result.get('error', '')}"[:1000]
-        resp["error"] = [{"code": {"coding": [{"system": INPUT_ERROR_SYSTEM, "code": "input",
-                                               "display": str(result.get("error", ""))[:500]}]}}]
-        return resp
+        fields["outcome"] = "error"
+        fields["disposition"] = f"claim could not be judged: {result.get('error', '')}"[:1000]
+        fields["error"] = [ClaimResponseError(code=_concept([_coding(INPUT_ERROR_SYSTEM, "input",
+                                                                     str(result.get("error", ""))[:500])]))]
+        return ClaimResponse(**fields)
     lines = result.get("lines", [])
     rejected = [ln for ln in lines if ln.get("status") == "rejected"]
-    resp["outcome"] = "complete"
+    fields["outcome"] = "complete"
     if rejected:
         which = ", ".join(f"line {ln['line']} ({ln['code']})" for ln in rejected)
-        resp["disposition"] = f"{len(rejected)} of {len(lines)} lines rejected: {which}"
+        fields["disposition"] = f"{len(rejected)} of {len(lines)} lines rejected: {which}"
     else:
-        resp["disposition"] = f"all {len(lines)} lines accepted"
+        fields["disposition"] = f"all {len(lines)} lines accepted"
+    submitted = _concept([_coding(ADJUDICATION_SYSTEM, "submitted")])
     items, errors, notes = [], [], []
     for ln in lines:
-        item: dict = {"itemSequence": ln["line"]}
         adjudication = []
         for reason in ln.get("reasons", []):
-            coding = []
+            coding = [_rule_coding(reason)]
             if reason.get("carc"):
-                coding.append({"system": CARC_SYSTEM, "code": reason["carc"]})
+                coding.append(_coding(CARC_SYSTEM, reason["carc"]))
             if reason.get("rarc"):
-                coding.append({"system": RARC_SYSTEM, "code": reason["rarc"]})
+                coding.append(_coding(RARC_SYSTEM, reason["rarc"]))
             text = f"rejected: {reason['group_code']}-{reason['carc']}" if reason.get("carc") else "rejected"
-            adjudication.append({"category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
-                                 "reason": {"coding": [_rule_coding(reason)] + coding, "text": text}})
-            errors.append({"itemSequence": ln["line"], "code": {"coding": [_rule_coding(reason)]}})
+            adjudication.append(ClaimResponseItemAdjudication(category=submitted, reason=_concept(coding, text)))
+            errors.append(ClaimResponseError(itemSequence=ln["line"], code=_concept([_rule_coding(reason)])))
         if not adjudication:
-            adjudication.append({"category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
-                                 "reason": {"text": "accepted"}})
-        item["adjudication"] = adjudication
+            adjudication.append(ClaimResponseItemAdjudication(category=submitted, reason=_concept([], "accepted")))
         numbers = []
         for kind, entries in (("rejected", ln.get("reasons", [])), ("warning", ln.get("warnings", []))):
             for entry in entries:
-                notes.append({"number": len(notes) + 1, "type": "display",
-                              "text": f"line {ln['line']} {kind} [{entry['rule']}]: {entry['message']}"})
+                notes.append(ClaimResponseProcessNote(number=len(notes) + 1, type="display",
+                                                      text=f"line {ln['line']} {kind} [{entry['rule']}]: {entry['message']}"))
                 numbers.append(len(notes))
         for w in ln.get("why_not", []):  # explained results (--explain)
-            notes.append({"number": len(notes) + 1, "type": "display",
-                          "text": f"line {ln['line']} why not accepted: {w.get('message', '')}"})
+            notes.append(ClaimResponseProcessNote(number=len(notes) + 1, type="display",
+                                                  text=f"line {ln['line']} why not accepted: {w.get('message', '')}"))
             numbers.append(len(notes))
-        if numbers:
-            item["noteNumber"] = numbers
-        items.append(item)
+        items.append(ClaimResponseItem(itemSequence=ln["line"], adjudication=adjudication, noteNumber=numbers or None))
     for i, fix in enumerate(result.get("suggestions", []), 1):
-        notes.append({"number": len(notes) + 1, "type": "display",
-                      "text": f"suggested fix {i} (re-checked by the rules): {fix.get('message', '')}"})
-    resp["item"] = items
-    if errors:
-        resp["error"] = errors
-    if notes:
-        resp["processNote"] = notes
-    return resp
+        notes.append(ClaimResponseProcessNote(number=len(notes) + 1, type="display",
+                                              text=f"suggested fix {i} (re-checked by the rules): {fix.get('message', '')}"))
+    fields["item"] = items or None
+    fields["error"] = errors or None
+    fields["processNote"] = notes or None
+    return ClaimResponse(**fields)
+
+
+def claim_response(result: dict, patient_id: str | None = None, created: str | None = None,
+                   request: dict | None = None, patient: dict | None = None) -> dict:
+    """One ClaimResponse as FHIR JSON (a dict), built with the models (:func:`claim_response_model`)."""
+    return _json.loads(claim_response_model(result, patient_id, created, request, patient).model_dump_json())
 
 
 def validate(resource: dict) -> None:
@@ -108,17 +150,43 @@ def validate(resource: dict) -> None:
     (ClaimResponse if resource["resourceType"] == "ClaimResponse" else Bundle).model_validate(resource)
 
 
-def write(results: list[dict], claims: list[dict] | None = None, was_list: bool = True,
+def full_url(claim_id: str, taken: set[str] | None = None) -> str:
+    """The Bundle entry's ``fullUrl``: ``urn:uuid:`` + a UUID v5 of the claim id, so the same input
+    gives the same output; a repeated claim id (say, two claims that had none) gets ``#2``, ``#3`` ..."""
+    taken = taken if taken is not None else set()
+    name, n = claim_id, 1
+    while True:
+        url = f"urn:uuid:{uuid.uuid5(FULL_URL_NAMESPACE, name)}"
+        if url not in taken:
+            taken.add(url)
+            return url
+        n += 1
+        name = f"{claim_id}#{n}"
+
+
+def write(results: list[dict], claims: list | None = None, was_list: bool = True,
           created: str | None = None, **_context) -> str:
-    patients = {str(c.get("claim_id")): c.get("patient_id") for c in claims or [] if isinstance(c, dict)}
+    from fhir.resources.R4B.bundle import Bundle, BundleEntry
+
+    named: dict[str, tuple] = {}  # claim id -> (patient id, how the Claim named itself, how it named the patient)
+    for c in claims or []:
+        if isinstance(c, dict):
+            named.setdefault(str(c.get("claim_id")), (c.get("patient_id"), getattr(c, "request", None),
+                                                      getattr(c, "patient", None)))
+        elif getattr(c, "claim_id", None) is not None:  # a claim a reader could not read (its error entry)
+            named.setdefault(str(c.claim_id), (None, getattr(c, "request", None), None))
     created = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    responses = [claim_response(r, patients.get(str(r.get("claim_id"))), created) for r in results]
+    responses = []
+    for r in results:
+        patient_id, request, patient = named.get(str(r.get("claim_id")), (None, None, None))
+        responses.append(claim_response_model(r, patient_id, created, request, patient))
     if not was_list and len(responses) == 1:
         doc = responses[0]
     else:
-        doc = {"resourceType": "Bundle", "type": "collection", "timestamp": created,
-               "entry": [{"fullUrl": f"urn:cptkg:ClaimResponse:{r['id']}", "resource": r} for r in responses]}
-    validate(doc)
+        taken: set[str] = set()
+        doc = Bundle(type="collection", timestamp=created,
+                     entry=[BundleEntry(fullUrl=full_url(str(r.get("claim_id") or "unknown"), taken), resource=resp)
+                            for r, resp in zip(results, responses)])
     from cptkg.controls import json_safe  # control characters as JSON's escape: the values unchanged
 
-    return json_safe(_json.dumps(doc, indent=2, ensure_ascii=False))
+    return json_safe(doc.model_dump_json(indent=2))

@@ -1,0 +1,296 @@
+"""FHIR R4 Claims shaped as EHRs send them (issue 22, point 4) mean what the
+same claims written as claim JSON mean: contained and bundled Practitioners
+give the NPI and the NUCC role, HCPCS items are lines, references of every
+kind resolve, and the ClaimResponse answers identifiers with identifiers.
+
+Every identifier, NPI and name in these tests and fixtures is SYNTHETIC."""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.claimresponse import ClaimResponse
+
+from cptkg import pipeline
+from cptkg.cases import load_cases
+from cptkg.io import readers
+from cptkg.io.readers import ReadError
+from cptkg.io.writers.fhir import FULL_URL_NAMESPACE
+from cptkg.judge.input import InputError
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK
+from devtools.fhir_build import bundle as build_bundle
+
+DATA = Path(__file__).parent / "data" / "interop"
+EHR_BUNDLE = DATA / "fhir-ehr-bundle.json"
+EQUIVALENT = DATA / "fhir-ehr-bundle.equivalent.json"
+NPI = "http://hl7.org/fhir/sid/us-npi"
+NUCC = "http://nucc.org/provider-taxonomy"
+ROLE = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
+
+
+def _doc() -> dict:
+    return json.loads(EHR_BUNDLE.read_text())
+
+
+def _claim(doc: dict, cid: str) -> dict:
+    return next(e["resource"] for e in doc["entry"] if e["resource"].get("resourceType") == "Claim"
+                and (e["resource"].get("id") == cid or any(i["value"] == cid for i in e["resource"].get("identifier", []))))
+
+
+def _read(doc: dict) -> list:
+    return readers.read(json.dumps(doc).encode()).claims
+
+
+def _verdicts(results: list[dict]) -> list:
+    return [(r.get("claim_id"), r.get("status"),
+             [(ln["line"], ln["status"], sorted(x["rule"] for x in ln.get("reasons", [])),
+               sorted(x["rule"] for x in ln.get("warnings", []))) for ln in r.get("lines", [])]) for r in results]
+
+
+def _run(doc_or_claims, **kw) -> pipeline.Outcome:
+    return pipeline.run(json.dumps(doc_or_claims).encode(), progress=False, **kw)
+
+
+# ------------------------------------------------------- same verdicts as claim JSON
+def test_ehr_bundle_gets_the_verdicts_of_the_equivalent_claim_json():
+    fhir = _run(_doc())
+    plain = _run(json.loads(EQUIVALENT.read_text())["claims"])
+    assert fhir.format == "fhir" and plain.format == "json"
+    assert _verdicts(fhir.results) == _verdicts(plain.results)
+    assert {r["status"] for r in fhir.results} <= {"accepted", "rejected"}  # judged, no error entry
+
+
+def test_ehr_bundle_reads_as_the_equivalent_claim_json():
+    claims = _read(_doc())
+    for got, want in zip(claims, json.loads(EQUIVALENT.read_text())["claims"]):
+        for line in want["lines"]:
+            line.setdefault("units", 1)
+        assert dict(got) == want
+
+
+@pytest.mark.parametrize("where", ["Practitioner", "careTeam"])
+def test_every_rule_case_built_as_an_ehr_bundle_gets_the_claim_json_verdicts(kb, where):
+    cases = [c["given"] for c in load_cases(PACK / "rules/claim.cases.yaml") if isinstance(c.get("given"), dict)]
+    valid = [g for g in cases if not isinstance(pipeline.parse(kb, [g])[0], InputError)]
+    assert len(valid) > 100
+    as_fhir = []
+    for g in valid:  # one Bundle per case: two cases of one patient carry different histories
+        (claim,) = readers.read(json.dumps(build_bundle(g, kb, qualification_on=where)).encode(), kb=kb).claims
+        as_fhir.append(claim)
+    want = pipeline.judge(kb, pipeline.parse(kb, valid))
+    got = pipeline.judge(kb, pipeline.parse(kb, as_fhir))
+    assert _verdicts(got) == _verdicts(want)
+    assert {r["status"] for r in got} == {"accepted", "rejected"}
+
+
+# ------------------------------------------------------------- provider identity
+def test_contained_practitioner_gives_its_npi_not_the_local_reference():
+    ehr1 = _read(_doc())[0]
+    assert {ln["provider_id"] for ln in ehr1["lines"]} == {"9990000001"}
+    assert {ln["provider_role"] for ln in ehr1["lines"]} == {"physician"}  # 208VP0014X on Practitioner.qualification
+
+
+def _duplicate_case(modifier: str | None) -> dict:
+    """95991 on 2025-03-04 by the contained Practitioner; the Bundle's Procedure: 95991 that day by the same NPI."""
+    doc = _doc()
+    claim = _claim(doc, "EHR-1")
+    claim["item"] = [{"sequence": 1, "careTeamSequence": [1], "servicedDate": "2025-03-04",
+                      "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "95991"}]}}]
+    if modifier:
+        claim["item"][0]["modifier"] = [{"coding": [{"code": modifier}]}]
+    doc["entry"] = [e for e in doc["entry"] if e["resource"].get("identifier", [{}])[0].get("value") != "EHR-2"]
+    proc = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure"
+                and e["resource"]["performedDateTime"] == "2025-02-04")
+    proc.update(performedDateTime="2025-03-04", code={"coding": [{"system": "http://www.ama-assn.org/go/cpt",
+                                                                  "code": "95991"}]})
+    return doc
+
+
+def test_a_duplicate_of_the_same_npis_earlier_service_is_denied():
+    out = _run(_duplicate_case(None))
+    (line,) = out.results[0]["lines"]
+    assert line["status"] == "rejected" and {r["rule"] for r in line["reasons"]} == {"duplicate.history"}
+
+
+def test_a_repeat_marked_76_by_the_same_npi_is_accepted():
+    out = _run(_duplicate_case("76"))
+    (line,) = out.results[0]["lines"]
+    assert line["status"] == "accepted", line["reasons"]
+    assert "duplicate.76-other-provider" not in {r["rule"] for r in line.get("reasons", [])}
+
+
+def test_a_contained_practitioner_with_no_identifier_is_that_claims_error():
+    doc = _doc()
+    _claim(doc, "EHR-1")["contained"][0].pop("identifier")
+    claims = _read(doc)
+    assert isinstance(claims[0], ReadError) and isinstance(claims[1], dict)
+    msg = str(claims[0])
+    assert "careTeam[sequence=1].provider" in msg and "'#pr1'" in msg and "cannot be identified" in msg
+    out = _run(doc)
+    assert [r["status"] for r in out.results] == ["error", "accepted"]
+
+
+def test_an_unresolvable_relative_practitioner_reference_keeps_its_id():
+    doc = _doc()
+    _claim(doc, "EHR-1")["careTeam"][0].update(provider={"reference": "Practitioner/abc"},
+                                               qualification={"coding": [{"system": NUCC, "code": "208VP0014X"}]})
+    assert {ln["provider_id"] for ln in _read(doc)[0]["lines"]} == {"abc"}
+
+
+def test_a_contained_reference_the_claim_does_not_hold_is_named():
+    doc = _doc()
+    _claim(doc, "EHR-1")["careTeam"][0]["provider"] = {"reference": "#nobody"}
+    err = _read(doc)[0]
+    assert isinstance(err, ReadError) and "'#nobody' names a resource the Claim does not contain" in str(err)
+
+
+def test_a_logical_npi_reference_is_the_provider_id():
+    doc = _doc()
+    _claim(doc, "EHR-1")["careTeam"][0].update(provider={"identifier": {"system": NPI, "value": "9990000009"}},
+                                               qualification={"coding": [{"system": NUCC, "code": "363AM0700X"}]})
+    line = _read(doc)[0]["lines"][0]
+    assert (line["provider_id"], line["provider_role"]) == ("9990000009", "physician_assistant")
+
+
+def test_practitioner_role_gives_its_practitioners_npi_and_its_specialty_as_role():
+    ehr2 = _read(_doc())[1]
+    assert (ehr2["lines"][0]["provider_id"], ehr2["lines"][0]["provider_role"]) == ("9990000002", "nurse_practitioner")
+
+
+# ------------------------------------------------------------------- care team
+def test_a_supervisor_no_item_names_is_ignored_even_with_an_unknown_taxonomy():
+    doc = _doc()
+    _claim(doc, "EHR-1")["careTeam"][1]["qualification"] = {"coding": [{"system": NUCC, "code": "122300000X"}]}
+    assert isinstance(_read(doc)[0], dict)
+
+
+def test_the_primary_member_among_an_items_members_performed_it():
+    doc = _doc()
+    claim = _claim(doc, "EHR-1")
+    claim["contained"][1]["identifier"] = [{"system": NPI, "value": "9990000005"}]
+    claim["careTeam"][1]["qualification"] = {"coding": [{"system": NUCC, "code": "163W00000X"}]}
+    claim["item"][0]["careTeamSequence"] = [2, 1]  # member 1 is the primary one
+    claim["item"][1]["careTeamSequence"] = [2]
+    lines = _read(doc)[0]["lines"]
+    assert (lines[0]["provider_id"], lines[0]["provider_role"]) == ("9990000001", "physician")
+    assert (lines[1]["provider_id"], lines[1]["provider_role"]) == ("9990000005", "nurse")
+
+
+def test_an_unknown_taxonomy_is_the_claims_error_naming_the_code_and_the_element():
+    doc = _doc()
+    _claim(doc, "EHR-1")["contained"][0]["qualification"][0]["code"]["coding"][0]["code"] = "122300000X"
+    claims = _read(doc)
+    msg = str(claims[0])
+    assert isinstance(claims[0], ReadError) and isinstance(claims[1], dict)
+    assert "'122300000X'" in msg and "Practitioner #pr1, element qualification.code" in msg and "\n" not in msg
+
+
+def test_codes_naming_two_roles_in_one_place_are_refused():
+    doc = _doc()
+    _claim(doc, "EHR-1")["contained"][0]["qualification"].append(
+        {"code": {"coding": [{"system": NUCC, "code": "163W00000X"}]}})
+    msg = str(_read(doc)[0])
+    assert "different provider roles" in msg and "208VP0014X is physician" in msg
+
+
+# ---------------------------------------------------------------- items, route
+def test_a_hcpcs_item_is_a_line_with_its_modifier():
+    line = _read(_doc())[0]["lines"][1]
+    assert (line["code"], line["modifiers"], line["units"]) == ("J0475", ["KD"], 2)
+
+
+def test_an_item_with_neither_cpt_nor_hcpcs_is_that_claims_error_naming_the_item():
+    doc = _doc()
+    _claim(doc, "EHR-1")["item"][1]["productOrService"]["coding"][0]["system"] = "http://snomed.info/sct"
+    claims = _read(doc)
+    assert isinstance(claims[0], ReadError) and "item 2, element productOrService" in str(claims[0])
+    assert isinstance(claims[1], dict)
+
+
+def test_the_route_extension_is_the_lines_route_and_an_unknown_route_is_named():
+    lines = _read(_doc())[0]["lines"]
+    assert [ln.get("route") for ln in lines] == ["intrathecal", None, "intrathecal"]
+    doc = _doc()
+    _claim(doc, "EHR-1")["item"][2]["extension"][0]["valueCode"] = "intravenous"
+    msg = str(_read(doc)[0])
+    assert "item 3, element extension[" in msg and "'intravenous' is not a route" in msg
+
+
+# --------------------------------------------------------- patients, references
+def test_bundled_patient_gives_its_member_id_to_claims_and_procedures():
+    ehr1 = _read(_doc())[0]
+    assert ehr1["patient_id"] == "MBR-7007"  # MB identifier, not the MR one nor the resource id
+    assert [h["date_of_service"] for h in ehr1["history"]] == ["2024-01-10", "2025-02-04"]  # urn:uuid and Patient/pat-7
+
+
+def test_an_absolute_patient_reference_gives_its_id_part():
+    assert _read(_doc())[1]["patient_id"] == "123"
+
+
+def test_a_contained_patient_with_no_identifier_is_named():
+    doc = _doc()
+    claim = _claim(doc, "EHR-1")
+    claim["contained"].append({"resourceType": "Patient", "id": "pt1"})
+    claim["patient"] = {"reference": "#pt1"}
+    assert "cannot be told apart" in str(_read(doc)[0])
+
+
+def test_a_history_file_matches_the_member_id_and_the_contained_practitioners_npi():
+    """--history FILE with FHIR input: its rows join the Bundle's Procedures by the patient's member id,
+    and a row by the same NPI makes the line an exact duplicate."""
+    doc = _doc()
+    _claim(doc, "EHR-1")["item"] = [{"sequence": 1, "careTeamSequence": [1], "servicedDate": "2025-03-04",
+                                     "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt",
+                                                                      "code": "95991"}]}}]
+    hist = b"patient_id,code,date_of_service,provider_id\nMBR-7007,95991,2025-03-04,9990000001\n"
+    res = readers.read(json.dumps(doc).encode(), history=hist)
+    assert [h["date_of_service"] for h in res.claims[0]["history"]] == ["2024-01-10", "2025-02-04", "2025-03-04"]
+    out = pipeline.run(json.dumps(doc).encode(), history=hist, progress=False)
+    assert {r["rule"] for r in out.results[0]["lines"][0]["reasons"]} == {"duplicate.history"}
+
+
+# --------------------------------------------------------------- ClaimResponse
+def test_claim_response_bundle_is_valid_r4_and_answers_identifiers_with_identifiers():
+    out = _run(_doc(), output="fhir", created="2025-06-03T09:00:00+00:00")
+    bundle = Bundle.model_validate_json(out.text)
+    r1, r2 = (e.resource for e in bundle.entry)
+    assert r1.request.reference == "Claim/EHR-1" and r1.request.identifier is None
+    assert r2.request.reference is None
+    assert (r2.request.identifier.system, r2.request.identifier.value) == ("https://ehr.example/claim-number", "EHR-2")
+    assert r1.patient.reference is None and r1.patient.identifier.value == "MBR-7007"
+    assert r2.patient.reference == "https://ehr.example/fhir/Patient/123"  # never Patient/https://...
+    assert [e.fullUrl for e in bundle.entry] == [f"urn:uuid:{uuid.uuid5(FULL_URL_NAMESPACE, c)}" for c in ("EHR-1", "EHR-2")]
+    assert _run(_doc(), output="fhir", created="2025-06-03T09:00:00+00:00").text == out.text
+
+
+def test_claim_response_of_a_claim_that_cannot_be_read_answers_its_request():
+    doc = _doc()
+    claim = _claim(doc, "EHR-2")
+    claim["item"][0]["productOrService"]["coding"][0]["system"] = "http://snomed.info/sct"
+    out = _run(doc, output="fhir")
+    resp = json.loads(out.text)["entry"][1]["resource"]
+    ClaimResponse.model_validate(resp)
+    assert resp["outcome"] == "error" and resp["request"] == {
+        "identifier": {"system": "https://ehr.example/claim-number", "value": "EHR-2"}}
+
+
+def test_repeated_claim_ids_get_distinct_full_urls():
+    from cptkg.io import writers
+
+    results = [{"claim_id": None, "status": "error", "error": "x"}, {"claim_id": None, "status": "error", "error": "y"}]
+    doc = json.loads(writers.write(results, "fhir"))
+    urls = [e["fullUrl"] for e in doc["entry"]]
+    assert len(set(urls)) == 2 and all(re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", u) for u in urls)
+
+
+def test_a_practitioner_role_naming_itself_is_an_error_not_a_loop():
+    doc = _doc()
+    role = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "PractitionerRole")
+    role["practitioner"] = {"reference": "PractitionerRole/np-li-pain"}
+    err = _read(doc)[1]
+    assert isinstance(err, ReadError) and "is a PractitionerRole, not the Practitioner" in str(err)
