@@ -5,6 +5,10 @@ of every rule, down to identity tests (``1 != 2``), absent out-of-force
 dates and helper predicates. The summary keeps what the decision rests on:
 
     title     the deciding rule's title (rules/titles.yaml), its filled message
+    edits     the edits of loaded edit tables (--edits) the reason names: their
+              release, the file and row CMS published them in (a fact line
+              names a released one: "NCCI PTP edit 62362/62367, release 2026Q2
+              (2026-04-01), row 17 of ARCHIVE.zip › part2.txt")
     facts     the input facts the proof reaches (claim lines, billed history,
               the performer's role, the documented device …) and the KB facts
               the deciding rule reads itself, each once
@@ -89,9 +93,27 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
             if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)}
     folded += len(drop)
     facts = [f for f in facts if f not in drop]
+    edits = decided_by(kb, reason)
+    # which release and row decided, first: with several releases loaded it is what an auditor checks
+    facts = [f"{e['text']}" for e in edits if e["release"]] + facts
     return {"title": reason.title or reason.rule, "rule": reason.rule, "message": reason.message,
             "confidence": reason.confidence, "facts": facts, "sources": list(sources.values()),
-            "proof_nodes": node.size if node is not None else 0, "folded": folded}
+            "proof_nodes": node.size if node is not None else 0, "folded": folded, "edits": edits}
+
+
+def decided_by(kb, reason) -> list[dict]:
+    """The edits of loaded edit tables a reason's rule bound (release, file, row; ``edit_record``), each once."""
+    if not getattr(kb, "edit_tables", None):
+        return []
+    idx = kb.edit_index()
+    out: dict[str, dict] = {}
+    for v in (reason.bindings or {}).values():
+        if isinstance(v, str) and v not in out:
+            found = idx.locate(v)
+            if found is not None:
+                table, i = found
+                out[v] = table.edit_record(i)
+    return list(out.values())
 
 
 def why_not_summary(why_not: list[dict]) -> list[str]:

@@ -145,11 +145,32 @@ def _all(kb: KnowledgeBase, pred: str, subject: str) -> list:
     return sorted((v for s, v in _facts(kb).get(pred, ()) if s == subject), key=str)
 
 
+def _table_row(kb: KnowledgeBase, edit: str):
+    """(table, row index, superseded?) of an edit of a loaded edit table, a row a newer release replaced
+    included; None for a pack edit."""
+    if kb.edit_tables:
+        found = kb.edit_index().locate(edit)
+        if found is not None:
+            return found[0], found[1], False
+    for t in getattr(kb, "edit_superseded", ()):
+        memo = kb.cache.setdefault("superseded-rows", {})
+        rows = memo.get(id(t))
+        if rows is None:
+            rows = memo[id(t)] = {e: i for i, e in enumerate(t.ids)}
+        if edit in rows:
+            return t, rows[edit], True
+    return None
+
+
 def _edit_name(kb: KnowledgeBase, edit: str) -> str:
-    """An edit in words: its label, else its table row, else its id."""
+    """An edit in words: its label, else (an edit of a released table) its release, file and row,
+    else its table row, else its id."""
     label = kb.label(edit)
     if label != edit:
         return label
+    found = _table_row(kb, edit)
+    if found is not None and found[0].release_of(found[1]):
+        return found[0].describe(found[1])
     row = _one(kb, "edit_source_row", edit)
     return f"edit table row {row}" if row is not None else edit
 
@@ -630,7 +651,7 @@ def _indicator_meaning(kb: KnowledgeBase, prop, value) -> str:
 def _edit_id(kb: KnowledgeBase, edit_id) -> str:
     known = sorted(_pair_edits(kb) | _unit_edits(kb))
     value = edit_id.strip() if isinstance(edit_id, str) else ""
-    if value in known:
+    if value in known or (value and _table_row(kb, value) is not None):  # (a replaced row is asked about too)
         return value
     raise QuestionError("edit", f"'{str(edit_id)[:60]}' is not an edit of this knowledge base"
                         + (f" (nor of the --edits files loaded): one of {_listing(known, most=8)}" if known
@@ -660,6 +681,9 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
         return edits(kb)
     x = _edit_id(kb, edit_id)
     date = _date(date)
+    located = _table_row(kb, x)
+    if located is not None and located[2]:
+        return _replaced_edit(kb, x, located[0], located[1], date)
     effective = _one(kb, "edit_effective_date", x)
     deleted = _one(kb, "edit_deletion_date", x)
     in_force = (effective is None or str(effective) <= date) and (deleted is None or date <= str(deleted))
@@ -671,6 +695,11 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
     row = {"id": x, "label": _edit_name(kb, x), "effective": effective, "deleted": deleted, "in_force": in_force,
            "rationale": _one(kb, "edit_rationale", x), "table_row": _one(kb, "edit_source_row", x),
            "file": kb.subject_file.get(str(iri), "") if iri is not None else (table.path.name if table else "")}
+    if located is not None:  # the release it belongs to and the file CMS published it in (issue 22)
+        rel = located[0].release_of(located[1])
+        src = located[0].source_of(located[1])
+        row.update(release=rel[0] if rel else None, release_date=rel[1] if rel else None,
+                   source_file=src.file if src is not None else located[0].path.name)
     dates = (f"in force from {effective}" if effective else "in force for every date of service") \
         + (f" to {deleted}" if deleted else (" with no deletion date" if effective else "")) \
         + f" (on {date}: {'in force' if in_force else 'not in force'})"
@@ -711,6 +740,35 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
     sources = _sources(kb, source_ids)
     return _answer(kb, "edit", {"edit": x, "date": date}, text, rows, sources,
                    _focus(kb, x, *focus_codes, *source_ids))
+
+
+def _replaced_edit(kb: KnowledgeBase, x: str, table, i: int, date: str) -> dict:
+    """A pair edit row a newer release replaced: what it said, and the rows of the newer release that decide
+    the pair now (cptkg.knowledge.edit_releases: the newest release with the pair wins)."""
+    key = table.key_of(i)
+    newer = []
+    for tab in (kb.edit_index().tables if kb.edit_tables else ()):  # the rows naming its column 1, by index
+        t = tab.edits
+        for j in sorted(set(tab.by_code.get(key[1], ())) | set(tab.by_group.get(key[1], ()))):
+            if t.types[j] == table.types[i] and t.release_of(j) and t.key_of(j) == key:
+                newer.append((t, j))
+    rel = table.release_of(i)
+    src = table.source_of(i)
+    row = {"id": x, "kind": "pair", "label": table.describe(i), "release": rel[0], "release_date": rel[1],
+           "file": table.path.name, "source_file": src.file if src is not None else table.path.name,
+           "table_row": table.column("sourceRow")[i], "effective": table.column("effectiveDate")[i],
+           "deleted": table.column("deletionDate")[i], "in_force": False,
+           "modifier_indicator": table.column("modifierIndicator")[i],
+           "column1": [key[1]], "column2": [key[2]],
+           "replaced_by": [t.ids[j] for t, j in newer], "replaced_by_label": [t.describe(j) for t, j in newer]}
+    newest = sorted({t.release_of(j) for t, j in newer})
+    text = (f"{row['label']} is replaced by release " + ", ".join(f"{r} ({d})" for r, d in newest)
+            + f": check judges {key[1]} with {key[2]} by "
+            + "; ".join(row["replaced_by_label"][:6]) + (" …" if len(newer) > 6 else "")
+            + " (with several releases loaded, the newest release that has a pair decides it).")
+    source_ids = sorted(table.sources[i])
+    return _answer(kb, "edit", {"edit": x, "date": date}, text, [row], _sources(kb, source_ids),
+                   _focus(kb, *[t.ids[j] for t, j in newer], key[1], key[2], *source_ids))
 
 
 def _edit_applied(kb: KnowledgeBase, x: str, pairs: list[tuple[str, str]], date: str, engine, most: int = 24):

@@ -34,6 +34,15 @@ takes "²" and other scripts' digits) and in the ranges the rule engines hold;
 dates as YYYY-MM-DD in ASCII digits; at most MAX_EDIT_OTHER_TRIPLES triples
 about other things than edits. ``cptkg edits import`` holds what it writes to
 :func:`table_problems` before keeping it, so an imported file always loads.
+
+Releases (issue 22): a table's ``ont:Source`` (one per file read: each part
+file of a quarterly zip has its own) may state the release it belongs to,
+``ont:release "2026Q2"`` (a short label) and ``ont:releaseDate`` (the first day
+the release is in force, an xsd:date); both or neither, at most one of each.
+:func:`table_sources` checks them and :class:`ImportedEdits` carries, per
+edit, its release, the file its source names and its row; how several
+releases loaded together are combined is :mod:`cptkg.knowledge.edit_releases`.
+A file that states no release loads exactly as before.
 """
 from __future__ import annotations
 
@@ -72,6 +81,11 @@ EDIT_PROPS = IRI_PROPS | INT_PROPS | DATE_PROPS | STRING_PROPS
 CODE_PATTERN = r"^[0-9A-Z]{5}$"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # ASCII digits: \d takes any script's
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")  # xsd:integer's lexical form, ASCII digits
+
+#: an edit table source's release (issue 22): its label and the first day it is in force
+RELEASE, RELEASE_DATE = ONT_NS + "release", ONT_NS + "releaseDate"
+#: the longest release label read ("2026Q2", "v32.1"): a label, not a text
+MAX_RELEASE_CHARS = 40
 
 #: FORMATS: file suffix -> RDF format of an edit file
 FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".owl": "xml"}
@@ -509,6 +523,86 @@ def constant(iri: str) -> str:
     return iri
 
 
+@dataclass(frozen=True)
+class TableSource:
+    """One file an edit table was read from (its ``ont:Source``), and the release it states, if any."""
+
+    #: the source's rule constant (what an edit's ``sources`` entry names)
+    id: str
+    #: the file, as the source's rdfs:label names it ("ARCHIVE.zip › part2.txt"), else its citation
+    file: str
+    release: str | None = None
+    #: the first day the release is in force, YYYY-MM-DD
+    release_date: str | None = None
+
+
+def _release_label_problem(value: str) -> str | None:
+    """Why a release label cannot be used ("" is not a label; a label is one short printable line)."""
+    if not value.strip():
+        return "is empty"
+    if len(value) > MAX_RELEASE_CHARS:
+        return f"is {len(value):,} characters long; a release is named in at most {MAX_RELEASE_CHARS} characters"
+    if not value.isprintable():
+        return "holds a line break or another character that does not print"
+    return None
+
+
+def table_sources(graph: Graph) -> dict[str, TableSource]:
+    """The ``ont:Source`` nodes of an edit file's own triples, with their releases, checked.
+
+    A release is named for people (``ont:release``, a plain string) and
+    ordered by its first day in force (``ont:releaseDate``): one without the
+    other cannot take part in "the newest release wins", so both or neither.
+    A release stated on anything but a source is refused rather than ignored:
+    whoever wrote it expects it to count.
+    """
+    import datetime
+
+    from rdflib import RDFS
+
+    release, release_date = URIRef(RELEASE), URIRef(RELEASE_DATE)
+    sources = set(graph.subjects(RDF.type, ONT.Source))
+    for prop, name in ((release, "ont:release"), (release_date, "ont:releaseDate")):
+        for s in set(graph.subjects(prop, None)) - sources:
+            raise EditFileError(f"{_shown(str(s), 60)} states {name}, but it is not an ont:Source of the file: "
+                                "a release belongs to the table's source")
+    out: dict[str, TableSource] = {}
+    for s in sorted(sources, key=str):
+        label = graph.value(s, RDFS.label) or graph.value(s, ONT.citation) or constant(str(s))
+        file = " ".join(str(label).split())
+        where = f"the table source {_shown(file, 60)}"
+        labels, dates = list(graph.objects(s, release)), list(graph.objects(s, release_date))
+        if len(labels) > 1 or len(dates) > 1:
+            raise EditFileError(f"{where} states {'ont:release' if len(labels) > 1 else 'ont:releaseDate'} more "
+                                "than once; a table belongs to one release")
+        if bool(labels) != bool(dates):
+            raise EditFileError(f"{where} states " + (
+                f"release {_shown(str(labels[0]))} but no release date (ont:releaseDate, the first day it is in "
+                "force): without it which release is newer cannot be told" if labels else
+                f"a release date {_shown(str(dates[0]))} but no release (ont:release, a label such as \"2026Q2\")"))
+        if not labels:
+            out[constant(str(s))] = TableSource(constant(str(s)), file)
+            continue
+        lab, day = labels[0], dates[0]
+        if not isinstance(lab, Literal) or lab.language or str(lab.datatype or XSD.string) != str(XSD.string):
+            raise EditFileError(f"{where}: its release (ont:release) must be a plain string such as \"2026Q2\"")
+        why = _release_label_problem(str(lab))
+        if why:
+            raise EditFileError(f"{where}: its release {_shown(str(lab))} {why}")
+        ok = isinstance(day, Literal) and str(day.datatype) == str(XSD.date) and _DATE.match(str(day))
+        if ok:
+            try:
+                datetime.date.fromisoformat(str(day))
+            except ValueError:
+                ok = False
+        if not ok:
+            raise EditFileError(f"{where}: the release date of release {_shown(str(lab))} "
+                                f"({_shown(str(day))}) is not a calendar date written YYYY-MM-DD (ont:releaseDate, "
+                                "an xsd:date: the first day the release is in force)")
+        out[constant(str(s))] = TableSource(constant(str(s)), file, str(lab), str(day))
+    return out
+
+
 @dataclass
 class ImportedEdits:
     """An edit file's edits as the rules see them: one row per edit, one list per predicate.
@@ -530,9 +624,69 @@ class ImportedEdits:
     #: the file's triples about anything but an edit, for the KB graph
     graph: Graph
     from_cache: bool = False
+    #: the file's sources (one per file read), by rule constant, with their releases
+    table_sources: dict[str, TableSource] = field(default_factory=dict)
+    #: edit-model property local name ("sourceRow") -> the predicate its column is under
+    predicate_of: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def column(self, name: str) -> list:
+        """The values of the edit-model property ``name`` ("column1Code"), None where absent."""
+        values = self.columns.get(self.predicate_of.get(name, ""))
+        return values if values is not None else [None] * len(self.ids)
+
+    def source_of(self, i: int) -> TableSource | None:
+        """The file source of the edit in row ``i`` (the first the edit cites; None: it cites only the pack's)."""
+        for s in self.sources[i]:
+            found = self.table_sources.get(s)
+            if found is not None:
+                return found
+        return None
+
+    def release_of(self, i: int) -> tuple[str, str] | None:
+        """(release, its first day in force) of the edit in row ``i``; None for a table without a release."""
+        for s in self.sources[i]:
+            found = self.table_sources.get(s)
+            if found is not None and found.release:
+                return found.release, found.release_date
+        return None
+
+    def key_of(self, i: int) -> tuple:
+        """What makes two rows "the same edit" across releases: the (column 1, column 2) pair, or the code limited."""
+        if self.types[i] == PAIR:
+            return (PAIR, self.column("column1Code")[i] or self.column("column1")[i],
+                    self.column("column2Code")[i] or self.column("column2")[i])
+        return (UNIT, self.column("editCode")[i])
+
+    def describe(self, i: int) -> str:
+        """The edit in row ``i`` as an analyst names it and can find it again in the file CMS published:
+        "NCCI PTP edit 62362/62367, release 2026Q2 (2026-04-01), row 17 of ARCHIVE.zip › part2.txt"."""
+        key = self.key_of(i)
+        what = f"NCCI PTP edit {key[1]}/{key[2]}" if key[0] == PAIR else f"MUE {key[1]}"
+        rel = self.release_of(i)
+        if rel:
+            what += f", release {rel[0]} ({rel[1]})"
+        row, src = self.column("sourceRow")[i], self.source_of(i)
+        file = src.file if src is not None else self.path.name
+        return what + (f", row {row} of {file}" if row is not None else f", in {file}")
+
+    def edit_record(self, i: int) -> dict:
+        """The edit in row ``i`` for JSON: what decided, its release, file and row."""
+        rel = self.release_of(i)
+        src = self.source_of(i)
+        return {"edit": self.ids[i], "kind": "pair" if self.types[i] == PAIR else "unit",
+                "release": rel[0] if rel else None, "release_date": rel[1] if rel else None,
+                "file": src.file if src is not None else self.path.name, "edit_file": self.path.name,
+                "row": self.column("sourceRow")[i], "text": self.describe(i)}
+
+    def select(self, rows: list[int], columns: dict[str, list] | None = None) -> "ImportedEdits":
+        """The same table with only ``rows`` (in order); ``columns`` replaces its columns when given."""
+        cols = columns if columns is not None else {p: [v[i] for i in rows] for p, v in self.columns.items()}
+        return ImportedEdits(self.path, [self.ids[i] for i in rows], [self.types[i] for i in rows], cols,
+                             [self.sources[i] for i in rows], self.graph, self.from_cache, self.table_sources,
+                             self.predicate_of)
 
     @property
     def pair_edits(self) -> int:
@@ -608,6 +762,7 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -
     problems = table_problems(table, iris(ONT.CodeGroup), iris(ONT.EditKind), iris(ONT.EditScope), iris(ONT.Source))
     if problems:
         raise EditFileError(_describe(table, problems))
+    own_sources = table_sources(graph)
     if not from_cache:
         write_cache(table, sha)
     cols = table.columns
@@ -620,23 +775,35 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -
         return c
 
     columns: dict[str, list] = {}
+    predicate_of: dict[str, str] = {}
     for pred, uri in properties.items():
         name = str(uri)[len(ONT_NS):] if str(uri).startswith(ONT_NS) else None
+        if name in EDIT_PROPS:
+            predicate_of[name] = pred
         values = cols.get(name) if name in EDIT_PROPS else None
         if values is None or all(v is None for v in values):
             continue
         columns[pred] = [None if v is None else const(v) for v in values] if name in IRI_PROPS else values
     shared_sources: dict[tuple, tuple] = {}
     sources = []
-    for srcs in cols["@sources"]:
+    for i, srcs in enumerate(cols["@sources"]):
         key = tuple(srcs)
         got = shared_sources.get(key)
         if got is None:
             got = shared_sources[key] = tuple(sorted(const(x) for x in srcs))
+            stated = {(own_sources[x].release, own_sources[x].release_date) for x in got
+                      if x in own_sources and own_sources[x].release}
+            if len(stated) > 1:  # (checked once per distinct list of sources, not per edit)
+                row = (cols.get("sourceRow") or [None] * len(srcs))[i]
+                raise EditFileError(f"edit {str(cols['@id'][i]).rsplit('/', 1)[-1]}"
+                                    + (f" (table row {row})" if row is not None else "")
+                                    + " cites sources of different releases ("
+                                    + ", ".join(sorted(r for r, _ in stated)) + "); an edit belongs to one release")
         sources.append(got)
     from cptkg.knowledge.namespace import KB, SRC
 
     ids = cols["@id"]
     if any(i.startswith(ns) for i in ids for ns in (str(KB), ONT_NS, str(SRC))):
         ids = [constant(i) for i in ids]  # edits named in the KB's own namespaces (rare: tables have their own)
-    return ImportedEdits(path, list(ids), list(cols["@type"]), columns, sources, graph, from_cache)
+    return ImportedEdits(path, list(ids), list(cols["@type"]), columns, sources, graph, from_cache, own_sources,
+                         predicate_of)

@@ -89,6 +89,20 @@ class EditIndex:
         found = self.table_edit(edit)
         return found[1] if found else ()
 
+    def locate(self, edit) -> tuple[object, int] | None:
+        """(the loaded edit table, row index) of an edit of a loaded edit table; None for any other term.
+
+        Explanations and ``cptkg ask edit`` name an edit by its release, file
+        and row from here (:meth:`ImportedEdits.describe`).
+        """
+        if not isinstance(edit, str):
+            return None
+        for t in self.tables:
+            i = t.row_of(edit)
+            if i is not None:
+                return t.edits, i
+        return None
+
     def table_edit(self, edit) -> tuple[str, tuple] | None:
         """For an edit of a loaded edit table: its kind's predicate (pair_edit/unit_edit) and its sources."""
         for t in self.tables:

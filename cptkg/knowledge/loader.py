@@ -125,6 +125,10 @@ class KnowledgeBase:
     pack: FamilyPack | None = None
     # edit files loaded over the pack (--edits), in order
     edit_files: list[Path] = field(default_factory=list)
+    # several releases loaded together (cptkg.knowledge.edit_releases): one line each for the analyst,
+    # and per table the rows a newer release replaced (the rules never see them; ask edit names them)
+    edit_notices: list[str] = field(default_factory=list)
+    edit_superseded: list = field(default_factory=list)
     # rule id -> title in billing words, and for warning rules the verdict an accepted line is reported with
     # (the pack's rules/titles.yaml)
     rule_titles: dict[str, str] = field(default_factory=dict)
@@ -549,6 +553,14 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         full += ef.graph
         for subj in set(ef.graph.subjects()):
             subject_file.setdefault(str(subj), path.name)
+    # several releases loaded together: the newest release's rows decide (cptkg.knowledge.edit_releases)
+    from cptkg.knowledge.edit_releases import resolve
+
+    try:
+        releases = resolve(edit_files)
+    except EditFileError as e:
+        raise KBLoadError(f"edit files {', '.join(p.name for p in edit_paths)}: {e}") from None
+    edit_files = releases.tables
     shapes = Graph()
     for path in pack.shape_files():
         if path.exists():
@@ -583,6 +595,7 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     kbo.edit_files = edit_paths
     kbo._fact_sources = prov
     kbo.edit_tables = edit_files
+    kbo.edit_notices, kbo.edit_superseded = releases.notices, releases.superseded
     # integer-valued KB properties (rdfs:range xsd:integer), typed even when no fact uses them
     from rdflib import XSD
     ints = {name: ["text", "int"] for name, prop in props.items() if (prop, RDFS.range, XSD.integer) in onto}

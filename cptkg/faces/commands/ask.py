@@ -89,7 +89,11 @@ def _rows(answer: dict) -> list[str]:
                       ("effective", r.get("effective") or "no date (every date of service)"),
                       ("deleted", r.get("deleted") or "no deletion date"),
                       (f"in force on {date}", "yes" if r["in_force"] else "no"),
-                      ("edit table row", r.get("table_row")), ("file", r.get("file")))
+                      ("release", f"{r['release']} (in force from {r['release_date']})" if r.get("release")
+                       else None),
+                      ("edit table row", r.get("table_row")), ("file", r.get("file")),
+                      ("table read", r.get("source_file") if r.get("source_file") != r.get("file") else None),
+                      ("replaced by", r.get("replaced_by_label")))
             for key, value in fields:
                 if value not in (None, "", []):
                     out.append(_wrap(f"{key:<24} {', '.join(map(str, value)) if isinstance(value, list) else value}",

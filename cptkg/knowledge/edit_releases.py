@@ -1,0 +1,224 @@
+"""Several releases of the edit tables loaded together (``--edits q1.ttl --edits q2.ttl``): which rows decide.
+
+CMS republishes the PTP and MUE tables every quarter (January, April, July,
+October) "as complete replacement files" (domain notes, How payers apply
+edits: src:n-edit-files). An edit file's sources may say which release they
+are (``ont:release``, ``ont:releaseDate``: :mod:`cptkg.knowledge.edit_files`);
+when files of several releases are loaded, in whatever order, this module
+turns them into the rows the rules read, so the rules and every engine
+(clingo, pyDatalog, DuckDB SQL in ``cptkg batch``) stay as they are:
+
+- **PTP (pair edits).** Their rows carry their own effective and deletion
+  dates, so a claim line is judged by the rows in force on its date of
+  service. Where several releases have rows for the same (column 1,
+  column 2) pair, only the rows of the newest release (by release date)
+  that has the pair are kept: a newer complete table corrects an older one.
+  A pair only an older release has still applies.
+- **MUE (unit edits).** Their rows carry no dates: a release's value takes
+  effect on the release's first day and is not retroactive ("A change made
+  to an MUE value for a particular code is not retroactive", MDedge
+  Dermatology, "Medically Unlikely Edits"; NGS Medicare, "Medically
+  Unlikely Edits Billing and Processing": CMS updates the MUE/MAI tables
+  quarterly "so providers need to remain aware that new values may impact
+  claim payments after each update cycle"). For a code several releases
+  carry, each release's row is given the window from its release date to
+  the day before the next release carrying the code (as
+  ``edit_effective_date`` / ``edit_deletion_date``, which the unit rules
+  already honour); the oldest release's row has no start, so a date of
+  service before every loaded release is judged by the oldest loaded
+  release (whoever loads only this quarter's table still gets its values
+  for past claims). A row's own dates, if it has any, are kept inside
+  that window.
+- Files of the **same release** that disagree about the same edit are
+  refused at load, naming both files and rows; files that agree are kept
+  (the same table loaded twice judges as once).
+- Tables that state **no release** (today's files, the pack's synthetic
+  tables) take no part: they apply as written, and when they are loaded
+  beside released tables one notice line says so.
+- Two release labels for one release date, or two dates for one label,
+  are refused: which release is newer could not be told.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from cptkg.knowledge.edit_files import PAIR, EditFileError, ImportedEdits
+
+#: disagreements listed before the rest are counted
+MAX_SHOWN = 5
+
+
+@dataclass
+class Resolution:
+    """The tables the rules read, what was set aside, and what the analyst should be told."""
+
+    tables: list[ImportedEdits]
+    #: one line each, for the analyst (a table without a release beside released ones, rows superseded)
+    notices: list[str] = field(default_factory=list)
+    #: per loaded table, its rows a newer release superseded (ask edit explains them; the rules never see them)
+    superseded: list[ImportedEdits] = field(default_factory=list)
+
+
+def _effect(t: ImportedEdits, i: int) -> tuple:
+    """What a row does to a claim (its rationale and row aside): two rows of one release must agree on it."""
+    names = (("editKind", "modifierIndicator", "editScope", "effectiveDate", "deletionDate") if t.types[i] == PAIR
+             else ("maxUnits", "adjudicationIndicator", "effectiveDate", "deletionDate"))
+    return tuple(t.column(n)[i] for n in names)
+
+
+def _effect_words(t: ImportedEdits, i: int) -> str:
+    words = (("kind", "modifier indicator", "scope", "effective", "deleted") if t.types[i] == PAIR
+             else ("at most units", "adjudication indicator", "effective", "deleted"))
+    return ", ".join(f"{w} {v}" for w, v in zip(words, _effect(t, i)) if v is not None)
+
+
+def _day_before(day: str) -> str:
+    return (datetime.date.fromisoformat(day) - datetime.timedelta(days=1)).isoformat()
+
+
+def resolve(tables: list[ImportedEdits]) -> Resolution:
+    """The rows of ``tables`` the rules read when several releases are loaded (see the module docstring).
+
+    Nothing to do (the tables returned as they are) unless rows of more than
+    one released file are loaded: one table, or tables without releases,
+    load exactly as before.
+    """
+    files: dict[tuple, tuple[str, str]] = {}  # (table, source) -> (release, date), released rows only
+    per_row: list[list] = []
+    unreleased = []
+    for n, t in enumerate(tables):
+        memo: dict[tuple, object] = {}
+        rows = []
+        bare = False
+        for i, srcs in enumerate(t.sources):
+            got = memo.get(srcs)
+            if got is None:
+                src = t.source_of(i)
+                rel = t.release_of(i)
+                got = memo[srcs] = ((n, src.id if src else ""), rel) if rel else False
+            rows.append(got or None)
+            if got:
+                files.setdefault(got[0], got[1])
+            else:
+                bare = True
+        per_row.append(rows)
+        if bare:
+            unreleased.append(t)
+    out = Resolution(list(tables))
+    if files and unreleased:
+        out.notices.append(
+            "; ".join(dict.fromkeys(t.path.name for t in unreleased)) + " state(s) no release: their edits apply as "
+            "written beside the releases " + ", ".join(sorted({r for r, _ in files.values()})) + ", and a newer "
+            "release does not replace them (give the import --release to take part)")
+    if len(files) < 2:
+        return out
+    _check_release_dates(files, tables)
+
+    # every released row, by the edit it is (its pair, or the code it limits)
+    by_key: dict[tuple, list[tuple[str, int, int]]] = {}
+    for n, (t, rows) in enumerate(zip(tables, per_row)):
+        c1, c2 = t.column("column1Code"), t.column("column2Code")
+        g1, g2, code = t.column("column1"), t.column("column2"), t.column("editCode")
+        for i, got in enumerate(rows):
+            if got is None:
+                continue
+            key = ((PAIR, c1[i] or g1[i], c2[i] or g2[i]) if t.types[i] == PAIR else ("U", code[i]))
+            by_key.setdefault(key, []).append((got[1][1], n, i))
+
+    disagreements: list[str] = []
+    drop: list[set[int]] = [set() for _ in tables]
+    windows: list[dict[int, tuple]] = [{} for _ in tables]
+    for key, entries in by_key.items():
+        dates = sorted({d for d, _, _ in entries})
+        for d in dates:  # files of one release agree about the edit, or the load is refused
+            effects: dict[tuple, set] = {}
+            for dd, n, i in entries:
+                if dd == d:
+                    effects.setdefault(per_row[n][i][0], set()).add(_effect(tables[n], i))
+            if len(effects) > 1 and len({frozenset(v) for v in effects.values()}) > 1:
+                disagreements.append(_disagreement(tables, per_row, [(n, i) for dd, n, i in entries if dd == d]))
+        if len(dates) < 2:
+            continue
+        if key[0] == PAIR:  # the newest release with the pair decides it
+            for d, n, i in entries:
+                if d != dates[-1]:
+                    drop[n].add(i)
+        else:  # each release's value from its first day to the day before the next one's
+            for d, n, i in entries:
+                k = dates.index(d)
+                windows[n][i] = (d if k else None, _day_before(dates[k + 1]) if k + 1 < len(dates) else None)
+    if disagreements:
+        more = len(disagreements) - MAX_SHOWN
+        raise EditFileError(f"{len(disagreements)} edit(s) disagree between files of one release: "
+                            + " | ".join(disagreements[:MAX_SHOWN]) + (f" (and {more} more)" if more > 0 else "")
+                            + "; load one file per release (or re-import the release)")
+    for n, t in enumerate(tables):
+        if not drop[n] and not windows[n]:
+            continue
+        keep = [i for i in range(len(t)) if i not in drop[n]]
+        resolved = t.select(keep)
+        if windows[n]:
+            _apply_windows(resolved, [windows[n].get(i) for i in keep])
+        out.tables[n] = resolved
+        if drop[n]:
+            gone = sorted(drop[n])
+            out.superseded.append(t.select(gone))
+            releases = sorted({tables[n].release_of(i)[0] for i in gone})
+            out.notices.append(f"{t.path.name}: {len(gone):,} pair edit row(s) of release {', '.join(releases)} "
+                               "are replaced by a newer release's rows for the same pair")
+    return out
+
+
+def _check_release_dates(files: dict[tuple, tuple[str, str]], tables: list[ImportedEdits]) -> None:
+    """One date per release label and one label per date, else which is newer cannot be told."""
+    where: dict[tuple[str, str], str] = {}
+    for (n, src), rel in files.items():
+        where.setdefault(rel, tables[n].path.name)
+    by_label: dict[str, set] = {}
+    by_date: dict[str, set] = {}
+    for label, day in where:
+        by_label.setdefault(label, set()).add(day)
+        by_date.setdefault(day, set()).add(label)
+    for label, days in sorted(by_label.items()):
+        if len(days) > 1:
+            shown = "; ".join(f"{where[(label, d)]} dates it {d}" for d in sorted(days))
+            raise EditFileError(f"release {label!r} is loaded with two release dates ({shown}): one release has one "
+                                "first day in force; correct the import's --release")
+    for day, labels in sorted(by_date.items()):
+        if len(labels) > 1:
+            shown = " and ".join(f"{l!r} ({where[(l, day)]})" for l in sorted(labels))
+            raise EditFileError(f"releases {shown} both take effect on {day}: which one is newer cannot be told; "
+                                "load one of them")
+
+
+def _disagreement(tables, per_row, rows: list[tuple[int, int]]) -> str:
+    """Two rows of one release, from different files, that disagree: both named, with what each says."""
+    first = rows[0]
+    other = next((r for r in rows if per_row[r[0]][r[1]][0] != per_row[first[0]][first[1]][0]
+                  and _effect(tables[r[0]], r[1]) != _effect(tables[first[0]], first[1])), rows[-1])
+    shown = []
+    for n, i in (first, other):
+        t = tables[n]
+        shown.append(f"{t.path.name}: {t.describe(i)} ({_effect_words(t, i)})")
+    return " and ".join(shown)
+
+
+def _apply_windows(t: ImportedEdits, windows: list) -> None:
+    """Give the unit rows their release windows as effective/deletion dates, inside any dates they had."""
+    eff_pred, del_pred = t.predicate_of.get("effectiveDate"), t.predicate_of.get("deletionDate")
+    if eff_pred is None or del_pred is None:  # the ontology declares both; a pack without them cannot window
+        raise EditFileError("the knowledge base declares no ont:effectiveDate / ont:deletionDate predicate: "
+                            "several releases of a unit edit table cannot be told apart by date")
+    eff = list(t.column("effectiveDate"))
+    dele = list(t.column("deletionDate"))
+    for i, w in enumerate(windows):
+        if w is None:
+            continue
+        start, end = w
+        if start is not None and (eff[i] is None or eff[i] < start):
+            eff[i] = start
+        if end is not None and (dele[i] is None or dele[i] > end):
+            dele[i] = end
+    t.columns[eff_pred] = eff
+    t.columns[del_pred] = dele
