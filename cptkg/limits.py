@@ -25,6 +25,10 @@ MAX_HISTORY_COMBINATIONS = 1_000_000
 MAX_CSV_COLUMNS = 1000              # columns of a claim or history CSV (the format has 9)
 MAX_CSV_ROWS = 1_000_000            # rows of a claim CSV for cptkg check
 MAX_JSON_DIGITS = 18                # digits of a number in claim JSON (line numbers and units are far below)
+# segments of an X12 837P file (cptkg.io.readers.x12), counted before pyx12 validates it: pyx12 walks
+# about 8,000 segments a second here (10,000 two-line claims, 140,000 segments: 18 s), so 250,000 is about
+# half a minute, some 18,000 claims; a practice's daily 837P batch is far smaller
+MAX_X12_SEGMENTS = 250_000
 
 # -- RDF and SPARQL (cptkg query, --data, the explorer's console)
 MAX_RDF_BYTES = 20 * 1024 * 1024    # --data files
@@ -96,6 +100,12 @@ MAX_EXCEL_CELL_CHARS = 32_767       # Excel's own limit on a cell's text: a long
 # 500,000-row sheet (3.5 M cells) takes 4.5 s there and needs 300-400 MiB of address space
 XLSX_READ_SECONDS = 120.0
 XLSX_READ_MEMORY_BYTES = 2 * 1024 ** 3  # address space the read may add (RLIMIT_AS in the child)
+# a quarterly release as downloaded (.zip, issue 22), held to the bounds of a workbook before any
+# member is unpacked: CMS zips hold a table in a few part files beside a readme or a PDF
+MAX_RELEASE_ZIP_MEMBERS = 1_000
+# all the tables of one import (the members of its zips, as their headers declare them, and the
+# files given), unpacked: four 500,000-row PTP parts as text are about 130 MB
+MAX_EDIT_IMPORT_BYTES = 1024 ** 3
 
 
 def claim_size_problem(lines: int, history: int, same_date_pairs: int, family_entries: int = 0) -> str | None:

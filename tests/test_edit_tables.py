@@ -249,12 +249,10 @@ def test_bad_rows_are_all_reported_by_row_and_column_and_nothing_is_written(tmp_
         "cptkg: row 8, column Effective Date: '20251301' is not a calendar date (YYYYMMDD)",
         "cptkg: row 9, column Deletion Date: 20240101 is before the effective date 20250101: "
         "an edit cannot end before it starts",
-        "cptkg: row 10, column Deletion Date: is empty: give the deletion date (YYYYMMDD) or '*' for an edit "
-        "not deleted",
         "cptkg: row 11, column *=in existence prior to 1996: 'x' is not the prior-to-1996 flag ('*' or empty)",
         "cptkg: row 14: repeats the edit 62369/95990 effective 20250101 of row 13 (one row per pair and "
         "effective date)",
-        f"cptkg: {PTP_BAD}: 7 bad rows of 9; nothing written",
+        f"cptkg: {PTP_BAD}: 6 bad rows of 9; nothing written",  # row 10's blank deletion date: not deleted (issue 22)
     ]
 
 
@@ -336,7 +334,9 @@ def test_cli_success_is_exit_0_with_the_summary_line_on_stderr(tmp_path):
     out = tmp_path / "ptp.ttl"
     res = run("ptp", PTP, "-o", out, "--imported", "2025-03-01")
     assert res.exit_code == 0 and res.stdout == ""
-    assert res.stderr.startswith(f"imported 7 pair edits from {PTP} (7 rows, ") and res.stderr.endswith(" s)\n")
+    assert res.stderr.startswith(f"imported 7 pair edits from {PTP} (7 rows, ") and res.stderr.endswith(
+        " s); no release stated: give --release YYYYQn to load it alongside other releases\n")
+    assert len(res.stderr.splitlines()) == 1
     res = run("mue", MUE, "-o", tmp_path / "mue.ttl")
     assert res.exit_code == 0 and res.stderr.startswith(f"imported 5 unit edits from {MUE} (5 rows, ")
 

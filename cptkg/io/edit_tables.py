@@ -10,9 +10,55 @@ allowed, 1 allowed, 9 not applicable), PTP Edit Rationale. MUE columns:
 HCPCS/CPT Code, Practitioner Services MUE Values, MUE Adjudication Indicator
 (a digit and its words, e.g. "2 Date of Service Edit: Policy"), MUE Rationale.
 Dates are YYYYMMDD. Header cells are matched by their leading words (case and
-spacing ignored), so "Deletion Date *=no data" is the Deletion Date column; a
-second header line under the first (the Excel files split "Modifier" from
-"0=not allowed ...") is recognised and skipped.
+spacing ignored), so "Deletion Date *=no data" is the Deletion Date column.
+
+As published (issue 22; domain notes, "Real files billing offices and payers
+exchange"): the practitioner PTP text file has a notice line and a title line
+("Column1/Column2 Edits") above a header split over four lines, CRLF and
+Windows-1252; its Excel file has the same block. The lines under the header
+row are skipped by what they are (:class:`_HeaderBlock`: legends such as
+"0=not allowed", or words that continue the header cell above them), never by
+counting. The MUE CSV opens with a quoted multi-line notice and a header cell
+holding a line break. The outpatient hospital and DME supplier MUE tables name
+their value column "Outpatient Hospital Services MUE Values" / "DME Supplier
+Services MUE Values": read as the MUE value, and a note names the column (the
+edits apply to every claim checked with the file, so the user sees which
+table it was). Those two names are as the issue and the practitioner name
+give them, not checked against a CMS file.
+
+Blank deletion date: not deleted, in force from its effective date, as "*".
+The file's own legend ("Deletion Date *=no data") marks the absence of a date,
+and the Medicaid NCCI Edit Design Manual's edit file layouts say "Edits with
+<blank> Deletion Date values are ACTIVE from the date in the Effective Date
+field" (2014 edition, MUE file layout, as transcribed at 1library.net); a note
+counts such rows.
+
+Several files and release zips: ``import_table`` takes one path or several;
+a .zip (by name, or a zip that is not a workbook) is a quarterly release as
+downloaded: its .txt/.csv/.tsv/.xlsx members are the table's part files, read
+in name order (f2 before f10) as one table; readmes, PDFs and other documents
+are listed as not read; a nested archive, an .xls, an encrypted member, or a
+table member without the table's header is refused. The zip is held to a
+workbook's bounds (members counted, declared sizes added against
+MAX_EDIT_IMPORT_BYTES before anything is unpacked, members streamed and
+CRC-checked, sizes held to the headers'); member names are shown, never used
+as paths. Each file read gets its own ``ont:Source`` (its SHA-256; its label,
+"ARCHIVE.zip › member" for a member); each edit cites the source of its file
+and its row there; a pair repeated across parts is an error naming both.
+
+Releases: ``--release`` (2026Q2, 2026-Q2, 2026q2 or the quarter's first day
+2026-04-01; quarters begin January, April, July and October 1, domain notes)
+or, without it, the release the file names state: "2026Q2", "2026-q2",
+"q2-2026", the Medicaid publication names' "v2026q2" (the Medicaid NCCI Edit
+Design Manual names the files MCD-MUE-PRA-vXXXXqX-FX-D.txt), or an effective
+date that is a quarter's first day ("Eff_04-01-2026", "20260401"). NCCI
+version numbers (v321r0) are not mapped to dates: no source found says how.
+Names that state different releases are refused (exit 2, naming them); the
+option wins over a name (and a note says so). Every source then carries
+``ont:release "2026Q2"`` and ``ont:releaseDate "2026-04-01"^^xsd:date``, and
+the IRIs carry the label (``.../ptp-2026Q2-<sha>/``), so two releases of the
+same bytes never share an edit's name. A file whose release cannot be told is
+imported without them, and the summary says so.
 
 Every data row is validated; a bad row is reported by its row number and
 column in billing words, and one bad row fails the whole import (nothing is
@@ -24,8 +70,8 @@ Output is Turtle written as text, not through an rdflib Graph: a quarterly
 PTP file has hundreds of thousands of rows and building a Graph of millions
 of triples to serialize it takes minutes. Literals are escaped by
 :func:`turtle_string` (tested against rdflib's parser). IRIs are
-``https://w3id.org/cptkg/edits/<kind>-<first 12 hex of the file's SHA-256>/<row>``
-and ``.../source``, so importing the same file again gives the same triples.
+``https://w3id.org/cptkg/edits/<kind>-[<release>-]<first 12 hex of the file's SHA-256>/<row>``
+and ``.../source`` (one namespace per file read), so importing the same file again gives the same triples.
 The output is written to a temporary file in the target folder and moved over
 the target with :func:`os.replace` only when every row was good.
 
@@ -67,6 +113,10 @@ from typing import Iterable, Iterator
 from cptkg import limits
 
 KINDS = ("ptp", "mue")
+# the MUE value column names the provider type the table is for (practitioner, outpatient
+# hospital, DME supplier: domain notes, "How payers apply edits"); each is read as the MUE value
+MUE_VALUE_COLUMNS = ("practitioner services mue values", "outpatient hospital services mue values",
+                     "dme supplier services mue values")
 EDITS_BASE = "https://w3id.org/cptkg/edits/"
 ONT_NS = "https://w3id.org/cptkg/ontology#"
 DEFAULT_MAX_ERRORS = 50
@@ -103,14 +153,20 @@ class ImportResult:
     seconds: float
     sha256: str
     bytes_written: int
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # each names its file
+    files: list[str] = field(default_factory=list)  # the table files read, as messages name them
+    read: str = ""  # what was read, for the summary: the files given, a zip's members read
+    release: "Release | None" = None
 
     @property
     def noun(self) -> str:
         return "pair edits" if self.kind == "ptp" else "unit edits"
 
     def summary(self) -> str:
-        return f"imported {self.edits} {self.noun} from {self.source} ({self.rows} rows, {self.seconds:.2f} s)"
+        release = (f"release {self.release.label} (in force from {self.release.start.isoformat()})" if self.release
+                   else "no release stated: give --release YYYYQn to load it alongside other releases")
+        return (f"imported {self.edits} {self.noun} from {self.read or self.source} ({self.rows} rows, "
+                f"{self.seconds:.2f} s); {release}")
 
 
 # --------------------------------------------------------------------------- Turtle text
@@ -458,27 +514,33 @@ class _Column:
     label: str  # the name used in messages (the CMS header's words)
     required: bool
     matches: tuple[str, ...]  # a header cell starting with one of these (normalised)
+    # the whole header text a cell split over several lines adds up to (normalised, legends
+    # such as "0=not allowed" apart): what a continuation line's cell may add to the first line's
+    full: tuple[str, ...] = ()
 
 
 _PTP_COLUMNS = (
-    _Column("col1", "Column 1", True, ("column 1", "column1", "column one")),
-    _Column("col2", "Column 2", True, ("column 2", "column2", "column two")),
+    _Column("col1", "Column 1", True, ("column 1", "column1", "column one"), ("column 1",)),
+    _Column("col2", "Column 2", True, ("column 2", "column2", "column two"), ("column 2",)),
     _Column("prior", "*=in existence prior to 1996", False, ("*=in existence prior to 1996", "*=in existence",
-                                                            "in existence prior to 1996", "prior to 1996")),
-    _Column("effective", "Effective Date", True, ("effective",)),
-    _Column("deletion", "Deletion Date", True, ("deletion",)),
-    _Column("modifier", "Modifier", True, ("modifier",)),
-    _Column("rationale", "PTP Edit Rationale", False, ("ptp edit rationale", "rationale")),
+                                                            "in existence prior to 1996", "prior to 1996"),
+            ("*=in existence prior to 1996",)),
+    _Column("effective", "Effective Date", True, ("effective",), ("effective date",)),
+    _Column("deletion", "Deletion Date", True, ("deletion",), ("deletion date",)),
+    _Column("modifier", "Modifier", True, ("modifier",), ("modifier",)),
+    _Column("rationale", "PTP Edit Rationale", False, ("ptp edit rationale", "rationale"), ("ptp edit rationale",)),
 )
 _MUE_COLUMNS = (
-    _Column("code", "HCPCS/CPT Code", True, ("hcpcs/cpt code", "hcpcs", "cpt code")),
-    _Column("value", "MUE Value", True, ("practitioner services mue value", "outpatient hospital services mue value",
-                                         "dme supplier services mue value", "mue value")),
-    _Column("mai", "MUE Adjudication Indicator", True, ("mue adjudication indicator", "adjudication indicator", "mai")),
-    _Column("rationale", "MUE Rationale", False, ("mue rationale", "rationale")),
-    _Column("effective", "Effective Date", False, ("effective",)),
+    _Column("code", "HCPCS/CPT Code", True, ("hcpcs/cpt code", "hcpcs", "cpt code"), ("hcpcs/cpt code",)),
+    _Column("value", "MUE Value", True, MUE_VALUE_COLUMNS + ("mue value",), MUE_VALUE_COLUMNS),
+    _Column("mai", "MUE Adjudication Indicator", True, ("mue adjudication indicator", "adjudication indicator", "mai"),
+            ("mue adjudication indicator",)),
+    _Column("rationale", "MUE Rationale", False, ("mue rationale", "rationale"), ("mue rationale",)),
+    _Column("effective", "Effective Date", False, ("effective",), ("effective date",)),
 )
 _COLUMNS = {"ptp": _PTP_COLUMNS, "mue": _MUE_COLUMNS}
+# a legend under a header word: "0=not allowed", "*=no data", "9=not applicable"
+_LEGEND = re.compile(r"[0-9*]\s*=\s*\S")
 _TABLE_NAME = {"ptp": "a PTP edit table", "mue": "an MUE table"}
 
 
@@ -506,13 +568,43 @@ def _match_header(kind: str, cells: list) -> tuple[dict[str, int], list[str]] | 
     return positions, unknown
 
 
-def _is_header_continuation(cells: list, positions: dict[str, int], first_keys: tuple[str, ...]) -> bool:
-    """The Excel files' second header line: no codes, only legends such as "*=no data"."""
-    texts = [_norm(c) for c in cells]
-    if any(texts[positions[k]] for k in first_keys if positions[k] < len(texts)):
-        return False
-    filled = [t for t in texts if t]
-    return bool(filled) and all("=" in t for t in filled)
+class _HeaderBlock:
+    """The lines under a header row that only continue it, recognised by what their cells are.
+
+    The practitioner PTP text file splits its header over four lines (domain
+    notes, "Real files"): "Effective" over "Date", "*=in existence" over
+    "prior to 1996", "Modifier" over "0=not allowed", "1=allowed", "9=not
+    applicable". A line continues the header when every filled cell is a
+    legend (a digit or "*", "=", words) or adds words to the header cell above
+    it that still spell the start of that column's published name; a data row
+    has codes and dates, which do neither. Lines are not counted: a header on
+    one, two or four lines reads alike, and the first line that is neither
+    blank nor a continuation ends the block.
+    """
+
+    def __init__(self, kind: str, cells: list, positions: dict[str, int]):
+        self.said = {i: _norm(c) for i, c in enumerate(cells)}
+        self.full = {positions[c.key]: c.full for c in _COLUMNS[kind] if c.key in positions}
+
+    def continues(self, cells: list) -> bool:
+        added: dict[int, str] = {}
+        filled = False
+        for i, cell in enumerate(cells):
+            text = _norm(cell)
+            if not text:
+                continue
+            filled = True
+            if _LEGEND.match(text):
+                continue
+            said, names = self.said.get(i, ""), self.full.get(i, ())
+            joined = next((j for j in (f"{said} {text}".strip(), said + text)
+                           if any(name.startswith(j) for name in names)), None)
+            if joined is None:
+                return False
+            added[i] = joined
+        if filled:
+            self.said.update(added)
+        return filled
 
 
 # --------------------------------------------------------------------------- validation
@@ -568,59 +660,342 @@ def _date_problem(value: str, what: str) -> str:
 # --------------------------------------------------------------------------- import
 
 class _Problems:
-    def __init__(self, path: Path, cap: int):
-        self.path, self.cap = path, cap
+    """Bad rows of the whole import; ``where`` names the file being read when there are several."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.where = ""
         self.lines: list[str] = []
-        self.rows: set[int] = set()
+        self.rows: set[tuple[str, int]] = set()
 
     def add(self, row: int, column: str | None, message: str) -> None:
-        self.rows.add(row)
+        self.rows.add((self.where, row))
         if len(self.lines) < self.cap:
             where = f"row {row}, column {column}" if column else f"row {row}"
-            self.lines.append(f"{where}: {message}")
+            self.lines.append(f"{self.where}{where}: {message}")
 
 
-def _prefixes(kind: str, base: str) -> str:
+def _prefixes(kind: str, bases: list[tuple[str, str]]) -> str:
     return (
         "@prefix ont: <https://w3id.org/cptkg/ontology#> .\n"
         "@prefix dct: <http://purl.org/dc/terms/> .\n"
         "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
         "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
-        f"@prefix e: <{base}> .\n"
+        + "".join(f"@prefix {prefix}: <{base}> .\n" for prefix, base in bases)
     )
 
 
-def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, *,
-                 imported: _dt.date | None = None, max_errors: int = DEFAULT_MAX_ERRORS) -> ImportResult:
+# --------------------------------------------------------------------------- releases
+
+@dataclass(frozen=True)
+class Release:
+    """A quarterly release: its label ("2026Q2") and the first day it is in force."""
+
+    label: str
+    start: _dt.date
+
+
+_QUARTER_MONTH = {1: 1, 2: 4, 3: 7, 4: 10}  # quarters begin January, April, July, October 1 (domain notes)
+_RELEASE_TEXT = re.compile(r"([0-9]{4})-?[qQ]([1-4])")
+# in a file name: "2026Q2", "2026-q2", Medicaid's "v2026q2" (MCD-MUE-PRA-vXXXXqX-FX-D.txt), "q2-2026"; a
+# version number such as v321r0 is not a date and is not read
+_NAME_QUARTER = (re.compile(r"(?<![0-9])(20[0-9]{2})[-_ .]?q([1-4])(?![0-9])", re.I),
+                 re.compile(r"(?<![0-9a-z])q([1-4])[-_ .]?(20[0-9]{2})(?![0-9])", re.I))
+# an effective date in a name: "Eff_04-01-2026", "04012026", "20260401", "2026-04-01"; only a quarter's first day
+_NAME_DATE = (re.compile(r"(?<![0-9])(?P<m>0[1-9]|1[0-2])[-_.]?(?P<d>0[1-9]|[12][0-9]|3[01])[-_.]?(?P<y>20[0-9]{2})"
+                         r"(?![0-9])"),
+              re.compile(r"(?<![0-9])(?P<y>20[0-9]{2})[-_.]?(?P<m>0[1-9]|1[0-2])[-_.]?(?P<d>0[1-9]|[12][0-9]|3[01])"
+                         r"(?![0-9])"))
+
+
+def _quarter(year: int, q: int) -> Release:
+    return Release(f"{year}Q{q}", _dt.date(year, _QUARTER_MONTH[q], 1))
+
+
+def _quarter_of_day(day: _dt.date) -> Release | None:
+    """The release beginning on ``day``, None when ``day`` is not the first day of a quarter."""
+    if day.day != 1 or day.month not in (1, 4, 7, 10):
+        return None
+    return _quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+def parse_release(text: str) -> Release:
+    """A release as a user gives it: 2026Q2, 2026-Q2, 2026q2 or its first day 2026-04-01; else ValueError.
+
+    >>> parse_release("2026-q2")
+    Release(label='2026Q2', start=datetime.date(2026, 4, 1))
+    """
+    value = text.strip()
+    m = _RELEASE_TEXT.fullmatch(value)
+    if m:
+        return _quarter(int(m.group(1)), int(m.group(2)))
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            day = _dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a calendar date") from None
+        found = _quarter_of_day(day)
+        if found is None:
+            raise ValueError(f"{text!r} is not the first day of a quarter (CMS releases take effect January 1, "
+                             "April 1, July 1 and October 1)")
+        return found
+    raise ValueError(f"{text!r} is not a release: give the quarter (2026Q2) or its first day (2026-04-01)")
+
+
+def release_in_name(name: str) -> set[Release]:
+    """The releases a file name states (a quarter, or a quarter's first day as an effective date)."""
+    found: set[Release] = set()
+    for i, pattern in enumerate(_NAME_QUARTER):
+        for m in pattern.finditer(name):
+            year, q = (m.group(1), m.group(2)) if i == 0 else (m.group(2), m.group(1))
+            found.add(_quarter(int(year), int(q)))
+    for pattern in _NAME_DATE:
+        for m in pattern.finditer(name):
+            try:
+                day = _dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            except ValueError:
+                continue
+            release = _quarter_of_day(day)
+            if release is not None:
+                found.add(release)
+    return found
+
+
+def _decide_release(parts: list["_Part"], given: Release | None) -> tuple[Release | None, list[str]]:
+    """The import's release: ``given`` (--release), else the one the file names state; conflicting names refuse."""
+    stated = [(part, set().union(*(release_in_name(n) for n in part.names))) for part in parts]
+    if given is not None:
+        return given, [f"{part.label}: its name says {', '.join(sorted(r.label for r in said))}; the release "
+                       f"recorded is {given.label} (--release)" for part, said in stated if said and said != {given}]
+    every = set().union(*(said for _, said in stated))
+    if len(every) > 1:
+        said = "; ".join(f"{part.label} says {', '.join(sorted(r.label for r in s))}" for part, s in stated if s)
+        raise EditTableError(f"the file names disagree about the release ({said}): give --release YYYYQn, or import "
+                             "each release on its own; nothing written")
+    return (next(iter(every)) if every else None), []
+
+
+# --------------------------------------------------------------------------- the files of one import
+
+@dataclass
+class _Part:
+    """One table file of the import: a file given, or a table member of a release zip."""
+
+    label: str  # in messages: the path as given, or "ARCHIVE.zip › member"
+    name: str  # its source's rdfs:label: the file's name, or "ARCHIVE.zip › member"
+    sha: str
+    load: object  # () -> bytes (a zip member is unpacked again when its turn comes)
+    excel: bool
+    names: tuple[str, ...]  # the names a release may be stated in: the file's, and its archive's
+    prefix: str = "e"
+    base: str = ""
+    where: str = ""  # before each bad row's line when there are several files
+
+    @property
+    def source(self) -> str:
+        return self.base + "source"
+
+    def row_of(self, other: "_Part", n: int) -> str:
+        return f"row {n}" if other is self else f"{other.label} row {n}"
+
+
+_TABLE_SUFFIXES = (".txt", ".csv", ".tsv", ".xlsx", ".xlsm")
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz")
+_DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".htm", ".html", ".md")
+_NOT_A_TABLE = re.compile(r"read[ _-]?me|licen[cs]e|disclaimer|copyright|notice", re.I)
+
+
+def _natural(name: str) -> list:
+    """Part files in their order: "-f2" before "-f10"."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"([0-9]+)", name)]
+
+
+def _shown_name(name: str) -> str:
+    """A member's name as text for a message or a label: controls escaped, cut when long (never a path on disk)."""
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in name[:201])
+    return text if len(name) <= 200 else text[:200] + "..."
+
+
+def _is_archive(raw: bytes, path: Path) -> bool:
+    """A release zip (as downloaded), not an Excel workbook (a zip of XML parts, [Content_Types].xml first)."""
+    suffix = path.suffix.lower()
+    if suffix in _EXCEL_SUFFIXES:
+        return False
+    if suffix == ".zip":
+        return True
+    if raw[:4] != b"PK\x03\x04":
+        return False
+    try:
+        names = zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        return False  # the workbook reader says why
+    return not any(n == "[Content_Types].xml" or n.startswith("xl/") for n in names)
+
+
+def _member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> Iterator[bytes]:
+    try:
+        yield from _unpacked(zf, info)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError, EOFError) as e:
+        raise EditTableError(f"{label}: cannot be unpacked ({' '.join(str(e).split())[:200]}); nothing written") \
+            from None
+
+
+def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
+    return b"".join(_member_chunks(zf, info, label))
+
+
+def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]) -> tuple[list[_Part], list[str]]:
+    """The table members of a release zip, checked as a workbook's parts are before any is read.
+
+    Its members are counted and their declared sizes added against the
+    import's budget (a zip bomb is refused without unpacking it); each table
+    member is unpacked as a stream (CRC-checked, its size held to its header's)
+    to take its SHA-256, and unpacked again when its rows are read. Member
+    names are only shown and matched, never used as paths. A nested archive
+    is refused; readmes, PDFs and other documents are listed as not read.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+        raise EditTableError(f"{path}: not a readable zip archive ({e}); nothing written") from None
+    if len(infos) > limits.MAX_RELEASE_ZIP_MEMBERS:
+        raise EditTableError(f"{path}: has {len(infos):,} members; a release archive has at most "
+                             f"{limits.MAX_RELEASE_ZIP_MEMBERS:,} here (CMS's hold a table's part files and a "
+                             "readme); nothing written")
+    declared = sum(info.file_size for info in infos)
+    if declared > budget[0]:
+        raise EditTableError(f"{path}: its members unpack to {declared:,} bytes; at most "
+                             f"{limits.MAX_EDIT_IMPORT_BYTES:,} bytes of tables are read in one import "
+                             "(a zip bomb?); nothing written")
+    budget[0] -= declared
+    parts: list[_Part] = []
+    ignored: list[str] = []
+    for info in sorted(infos, key=lambda i: _natural(i.filename)):
+        if info.is_dir():
+            continue
+        shown = _shown_name(info.filename)
+        base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        stem, suffix = os.path.splitext(base)
+        suffix = suffix.lower()
+        label = f"{path} › {shown}"
+        if suffix in _ARCHIVE_SUFFIXES:
+            raise EditTableError(f"{label}: is itself an archive; archives inside a release are not unpacked "
+                                 "(unpack it and give its tables); nothing written")
+        if suffix == ".xls":
+            raise EditTableError(f"{label}: is an Excel 97-2003 workbook (.xls), which is not read: give the "
+                                 "release's .txt or .xlsx table; nothing written")
+        if (suffix not in _TABLE_SUFFIXES or _NOT_A_TABLE.search(stem) or base.startswith("._")
+                or info.filename.startswith("__MACOSX/")):
+            ignored.append(shown)
+            continue
+        if info.flag_bits & 0x1:
+            raise EditTableError(f"{label}: is encrypted (a password-protected zip); nothing written")
+        if info.file_size > limits.MAX_EDIT_TABLE_BYTES:
+            raise EditTableError(f"{label}: unpacks to {info.file_size:,} bytes; an edit table to import has at most "
+                                 f"{limits.MAX_EDIT_TABLE_BYTES:,} bytes; nothing written")
+        h, size, head = hashlib.sha256(), 0, b""
+        for chunk in _member_chunks(zf, info, label):
+            if not size:
+                head = chunk[:4]
+            h.update(chunk)
+            size += len(chunk)
+        if size != info.file_size:
+            raise EditTableError(f"{label}: unpacks to {size:,} bytes, not the {info.file_size:,} its zip header says; "
+                                 "nothing written")
+        if head == b"PK\x03\x04" and suffix not in _EXCEL_SUFFIXES:
+            raise EditTableError(f"{label}: is itself a zip archive; archives inside a release are not unpacked; "
+                                 "nothing written")
+        if not size:
+            raise EditTableError(f"{label}: is empty, not {_TABLE_NAME[kind]}")
+        parts.append(_Part(label, f"{path.name} › {shown}", h.hexdigest(),
+                           lambda zf=zf, info=info, label=label: _member_bytes(zf, info, label),
+                           suffix in _EXCEL_SUFFIXES, (base, path.name)))
+    if not parts:
+        listed = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        raise EditTableError(f"{path}: holds no edit table ({listed or 'no files'}): a release holds its table as "
+                             ".txt, .csv or .xlsx files; nothing written")
+    return parts, ignored
+
+
+def _inputs(kind: str, paths: list[Path]) -> tuple[list[_Part], list[str], list[str]]:
+    """Every table file of the import (files given, release zips' table members), the notes of members not
+    read, and how the summary names what was read."""
+    from cptkg.files import FileProblem, read_capped
+
+    budget = [limits.MAX_EDIT_IMPORT_BYTES]
+    parts: list[_Part] = []
+    notes: list[str] = []
+    read: list[str] = []
+    for path in paths:
+        try:  # at most the cap plus one byte, whatever the file is (a FIFO, a link to /dev/zero)
+            raw = read_capped(path, limits.MAX_EDIT_TABLE_BYTES, what="an edit table to import",
+                              hint="a practitioner PTP table of 500,000 rows is 32 MB as text; nothing written")
+        except FileProblem as e:
+            raise EditTableError(str(e)) from None
+        if not raw.strip():
+            raise EditTableError(f"{path}: is empty, not {_TABLE_NAME[kind]}")
+        if _is_archive(raw, path):
+            members, ignored = _archive_parts(path, raw, kind, budget)
+            parts += members
+            read.append(f"{path} (read: {', '.join(m.label.split(' › ', 1)[1] for m in members)})")
+            if ignored:
+                notes.append(f"{path}: not read, not edit tables: {', '.join(ignored)}")
+            continue
+        budget[0] -= len(raw)
+        if budget[0] < 0:
+            raise EditTableError(f"{path}: the files of this import add up to more than "
+                                 f"{limits.MAX_EDIT_IMPORT_BYTES:,} bytes, the most read in one import; "
+                                 "nothing written")
+        parts.append(_Part(str(path), path.name, hashlib.sha256(raw).hexdigest(), lambda raw=raw: raw,
+                           _is_xlsx(raw, path), (path.name,)))
+        read.append(str(path))
+    first: dict[str, _Part] = {}
+    for part in parts:
+        same = first.setdefault(part.sha, part)
+        if same is not part:
+            raise EditTableError(f"{part.label}: is the same file as {same.label} (the same contents); give each "
+                                 "table file once; nothing written")
+    return parts, notes, read
+
+
+def import_table(kind: str, path, output: str | os.PathLike, *, imported: _dt.date | None = None,
+                 max_errors: int = DEFAULT_MAX_ERRORS, release: Release | str | None = None) -> ImportResult:
     """Read the ``kind`` ("ptp" or "mue") table at ``path`` and write its edits to ``output``.
 
-    Raises :class:`EditTableError` (nothing written) when the file is not such
+    ``path`` is one file or a list of files; a release zip's table members
+    are read as parts of one table. ``release`` (a :class:`Release` or text
+    such as "2026Q2") is recorded on every source; without it the file names
+    are read for one (module docstring, "Releases").
+
+    Raises :class:`EditTableError` (nothing written) when a file is not such
     a table or any row is bad; the error lists up to ``max_errors`` bad rows.
     """
     t0 = time.perf_counter()
     if kind not in KINDS:
         raise EditTableError(f"unknown edit table kind {kind!r}; kinds: {', '.join(KINDS)}")
-    path, output = Path(path), Path(output)
-    _refuse_same_file(path, output)
-    from cptkg.files import FileProblem, read_capped
-
-    try:  # at most the cap plus one byte, whatever the file is (a FIFO, a link to /dev/zero)
-        raw = read_capped(path, limits.MAX_EDIT_TABLE_BYTES, what="an edit table to import",
-                          hint="a practitioner PTP table of 500,000 rows is 32 MB as text; nothing written")
-    except FileProblem as e:
-        raise EditTableError(str(e)) from None
-    if not raw.strip():
-        raise EditTableError(f"{path}: is empty, not {_TABLE_NAME[kind]}")
-    sha = hashlib.sha256(raw).hexdigest()
-    if _is_xlsx(raw, path):
-        rows: Iterable[tuple[int, list]] = _rows_xlsx(path, raw)
-        excel = True
-    else:
-        text = _decode(raw)
-        del raw
-        rows = _rows_text(text, _sniff_delimiter(text), path)
-        excel = False
-    base = f"{EDITS_BASE}{kind}-{sha[:12]}/"
+    paths = [Path(p) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
+    if not paths:
+        raise EditTableError(f"no file given: name the {_TABLE_NAME[kind][2:].lstrip()} file(s) to import")
+    output = Path(output)
+    for p in paths:
+        _refuse_same_file(p, output)
+    if isinstance(release, str):
+        try:
+            release = parse_release(release)
+        except ValueError as e:
+            raise EditTableError(f"--release: {e}") from None
+    parts, notes, read = _inputs(kind, paths)
+    release, release_notes = _decide_release(parts, release)
+    several = len(parts) > 1
+    tag = f"{kind}-{release.label}-" if release else f"{kind}-"  # another release of the same bytes: other IRIs
+    for i, part in enumerate(parts, 1):
+        part.base = f"{EDITS_BASE}{tag}{part.sha[:12]}/"
+        part.prefix = f"e{i}" if several else "e"
+        part.where = f"{part.label}: " if several else ""
+    display = ", ".join(map(str, paths))
     imported = imported or _dt.date.today()
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
@@ -633,32 +1008,60 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
     ok = False
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            name = " ".join(path.name.splitlines())  # a comment ends at the line's end
-            out.write(f"# {kind.upper()} edits imported by cptkg from {name} (sha256 {sha}); "
-                      f"sourceRow is the file's 1-based line (Excel: sheet row) number\n")
-            out.write(_prefixes(kind, base))
-            label = turtle_string(path.name)
-            cite = turtle_string(f"{kind.upper()} edit table {path.name}, imported {imported.isoformat()}")
-            out.write(f"\ne:source a ont:Source ; rdfs:label {label} ;\n    ont:citation {cite} ;\n"
-                      f"    ont:fileSha256 \"{sha}\" .\n\n")
+            if several:
+                out.write(f"# {kind.upper()} edits imported by cptkg from {len(parts)} files as one table; "
+                          "sourceRow is each file's 1-based line (Excel: sheet row) number\n")
+                for part in parts:
+                    out.write(f"# {part.prefix}: {' '.join(part.name.splitlines())} (sha256 {part.sha})\n")
+            else:
+                name = " ".join(parts[0].name.splitlines())  # a comment ends at the line's end
+                out.write(f"# {kind.upper()} edits imported by cptkg from {name} (sha256 {parts[0].sha}); "
+                          f"sourceRow is the file's 1-based line (Excel: sheet row) number\n")
+            out.write(_prefixes(kind, [(part.prefix, part.base) for part in parts]))
+            other = []
+            for part in parts:
+                label = turtle_string(part.name)
+                cite = turtle_string(f"{kind.upper()} edit table {part.name}, imported {imported.isoformat()}")
+                said = (f' ;\n    ont:release "{release.label}" ;\n    ont:releaseDate "{release.start.isoformat()}"'
+                        f"^^xsd:date" if release else "")
+                out.write(f"\n{part.prefix}:source a ont:Source ; rdfs:label {label} ;\n    ont:citation {cite} ;\n"
+                          f"    ont:fileSha256 \"{part.sha}\"{said} .\n")
+                src = f"<{part.source}>"
+                other.append(f"{src} <{RDF_TYPE}> <{ONT_NS}Source> .\n{src} <{RDFS_LABEL}> {label} .\n"
+                             f"{src} <{ONT_NS}citation> {cite} .\n{src} <{ONT_NS}fileSha256> \"{part.sha}\" .")
+                if release:
+                    other.append(f"{src} <{ONT_NS}release> \"{release.label}\" .\n{src} <{ONT_NS}releaseDate> "
+                                 f"\"{release.start.isoformat()}\"^^<{XSD_DATE}> .")
+            out.write("\n")
             reader = _read_ptp if kind == "ptp" else _read_mue
-            problems = _Problems(path, max_errors)
-            table = _Table(kind, base, (
-                f"<{base}source> <{RDF_TYPE}> <{ONT_NS}Source> .\n"
-                f"<{base}source> <{RDFS_LABEL}> {label} .\n"
-                f"<{base}source> <{ONT_NS}citation> {cite} .\n"
-                f"<{base}source> <{ONT_NS}fileSha256> \"{sha}\" ."))
-            n_edits, n_rows, notices = reader(rows, out, problems, path, excel, table)
-        if not n_rows and not problems.rows:
-            raise EditTableError(f"{path}: has the header of {_TABLE_NAME[kind]} but no rows under it "
-                                 "(a cut-off download?); nothing written")
+            problems = _Problems(max_errors)
+            table = _Table(kind, "\n".join(other), {part.source for part in parts})
+            seen: dict = {}
+            n_edits = n_rows = 0
+            notices = list(notes) + release_notes
+            for part in parts:
+                problems.where = part.where
+                bad_before = len(problems.rows)
+                raw = part.load()
+                if part.excel:
+                    rows: Iterable[tuple[int, list]] = _rows_xlsx(part.label, raw)
+                else:
+                    text = _decode(raw)
+                    rows = _rows_text(text, _sniff_delimiter(text), part.label)
+                del raw
+                edits, got, said_notes = reader(rows, out, problems, part.label, part.excel, table, part, seen)
+                n_edits, n_rows = n_edits + edits, n_rows + got
+                notices += [f"{part.label}: {n}" for n in said_notes]
+                if not got and len(problems.rows) == bad_before:
+                    raise EditTableError(f"{part.label}: has the header of {_TABLE_NAME[kind]} but no rows under it "
+                                         "(a cut-off download?); nothing written")
         if problems.rows:
             total = len(problems.rows)
             more = total - len(problems.lines)
             lines = problems.lines + ([f"... and {more} more bad rows"] if more > 0 else [])
-            raise EditTableError(f"{path}: {total} bad row{'s' if total != 1 else ''} of {n_rows}; nothing written",
+            raise EditTableError(f"{display}: {total} bad row{'s' if total != 1 else ''} of {n_rows}; nothing written",
                                  lines, total)
-        table.check(path, max_errors)  # the round trip: what is written, held to the loader's rules
+        table.check(display, max_errors)  # the round trip: what is written, held to the loader's rules
         size = tmp.stat().st_size
         os.chmod(tmp, _file_mode(output))  # mkstemp makes it 0600; the output gets a plain file's mode
         os.replace(tmp, output)
@@ -669,11 +1072,13 @@ def import_table(kind: str, path: str | os.PathLike, output: str | os.PathLike, 
         if not ok:
             tmp.unlink(missing_ok=True)
     table.cache_for(output)
-    return ImportResult(kind, path, output, n_edits, n_rows, time.perf_counter() - t0, sha, size, notices)
+    return ImportResult(kind, paths[0], output, n_edits, n_rows, time.perf_counter() - t0, parts[0].sha, size,
+                        notices, files=[part.label for part in parts], read=", ".join(read), release=release)
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+XSD_DATE = "http://www.w3.org/2001/XMLSchema#date"
 
 
 class _Table:
@@ -685,16 +1090,21 @@ class _Table:
     The rows are the ones just checked and written, value for value.
     """
 
-    def __init__(self, kind: str, base: str, other_triples: str):
+    def __init__(self, kind: str, other_triples: str, sources: set[str]):
         from cptkg.knowledge.edit_files import EDIT_PROPS
 
-        self.base, self.other = base, other_triples
+        self.other, self.sources = other_triples, sources
         self.type = "PairEdit" if kind == "ptp" else "UnitEdit"
         self.ids: list[str] = []
+        self.cited: list[list[str]] = []
+        self.where: list[str] = []
         self.cols: dict[str, list] = {name: [] for name in EDIT_PROPS}
+        self._cite: dict[str, list[str]] = {}
 
-    def add(self, n: int, **values) -> None:
-        self.ids.append(f"{self.base}{n}")
+    def add(self, n: int, part: _Part, **values) -> None:
+        self.ids.append(f"{part.base}{n}")
+        self.cited.append(self._cite.setdefault(part.source, [part.source]))
+        self.where.append(part.where)
         for name, col in self.cols.items():
             col.append(values.get(name))
 
@@ -702,31 +1112,30 @@ class _Table:
         from cptkg.knowledge.edit_files import EditTable
 
         n = len(self.ids)
-        return EditTable({"@id": self.ids, "@type": [self.type] * n, "@sources": [[self.base + "source"]] * n,
-                          **self.cols}, self.other)
+        return EditTable({"@id": self.ids, "@type": [self.type] * n, "@sources": self.cited, **self.cols}, self.other)
 
-    def check(self, path: Path, max_errors: int) -> None:
+    def check(self, path, max_errors: int) -> None:
         """Hold the edits written to the edits loader's own checks (the round trip), else EditTableError.
 
         The row checks above are meant to let through only what the loader
         takes; this is what makes it so: a file ``--edits`` would refuse is
         never kept. The kinds and scope are those the importer writes (core
-        ontology terms); the source is the file's own.
+        ontology terms); the sources are the files' own.
         """
         from cptkg.knowledge.edit_files import table_problems, term_problem
 
-        for line in self.other.splitlines():  # the source's label and citation (the file's name)
+        for line in self.other.splitlines():  # the sources' labels and citations (the files' names)
             for term in re.findall(r'"((?:[^"\\]|\\.)*)"', line):
                 why = term_problem(term)
                 if why:
                     raise EditTableError(f"{path}: the edits loader would refuse the source written for this file: "
                                          f"its name or citation {why}; nothing written")
         kinds = {ONT_NS + "ComponentEdit", ONT_NS + "MutuallyExclusiveEdit"}
-        problems = table_problems(self.edit_table(), set(), kinds, {ONT_NS + "SameProvider"}, {self.base + "source"})
+        problems = table_problems(self.edit_table(), set(), kinds, {ONT_NS + "SameProvider"}, self.sources)
         if not problems:
             return
         rows = self.cols["sourceRow"]
-        lines = [f"row {rows[i]}: {why}" for i, why in problems[:max_errors]]
+        lines = [f"{self.where[i]}row {rows[i]}: {why}" for i, why in problems[:max_errors]]
         bad = len({i for i, _ in problems})
         raise EditTableError(f"{path}: the edits loader would refuse {bad} of the {len(rows)} edits written "
                              "(the loader's own checks, run on what would be written); nothing written", lines, bad)
@@ -773,7 +1182,7 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path
-                 ) -> tuple[int, dict[str, int], list[str]]:
+                 ) -> tuple[int, dict[str, int], list[str], list]:
     other = "mue" if kind == "ptp" else "ptp"
     for n, cells in rows:
         found = _match_header(kind, cells)
@@ -783,7 +1192,7 @@ def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path
             if missing:
                 raise EditTableError(f"{path}: the header row (line {n}) of {_TABLE_NAME[kind]} has no column "
                                      + ", ".join(missing))
-            return n, positions, unknown
+            return n, positions, unknown, cells
         if _match_header(other, cells) is not None:
             raise EditTableError(f"{path}: line {n} is the header of {_TABLE_NAME[other]}, not {_TABLE_NAME[kind]}: "
                                  f"use `cptkg edits import {other}`")
@@ -850,23 +1259,25 @@ def _literal(cache: dict[str, str], text: str) -> str:
     return lit
 
 
-def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table") -> tuple[int, int, list[str]]:
+def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
+              seen: dict) -> tuple[int, int, list[str]]:
     rows = iter(rows)
-    header_line, pos, unknown = _find_header(rows, "ptp", path)
+    header_line, pos, unknown, header = _find_header(rows, "ptp", path)
     notices = [f"column {_shown(u)} is not read" for u in unknown]
     extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
-    seen: dict[tuple[str, str, str], int] = {}
-    n_rows = n_edits = 0
-    first = True
+    n_rows = n_edits = blank_deletions = 0
+    block = _HeaderBlock("ptp", header, pos)
+    in_header = True
     write = out.write
+    p = part.prefix
     for n, cells in rows:
-        if first:
-            first = False
-            if _is_header_continuation(cells, pos, ("col1", "col2")):
+        if in_header:
+            if block.continues(cells):
                 continue
+            in_header = not any(_norm(c) for c in cells)
         values = extract(cells)
         if values is None:
             continue
@@ -896,12 +1307,12 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             add(n, "Effective Date", _date_problem(effective, "effective date"))
             bad = True
         dele = None
-        if deletion != "*":
+        if not deletion:  # in force from its effective date, as '*' (module docstring: "Blank deletion date")
+            blank_deletions += 1
+        elif deletion != "*":
             dele = iso(deletion)
             if dele is None:
-                add(n, "Deletion Date",
-                    "is empty: give the deletion date (YYYYMMDD) or '*' for an edit not deleted" if not deletion
-                    else _date_problem(deletion, "deletion date") + " or '*' for no deletion date")
+                add(n, "Deletion Date", _date_problem(deletion, "deletion date") + " or '*' for no deletion date")
                 bad = True
             elif eff is not None and dele < eff:
                 add(n, "Deletion Date", f"{deletion} is before the effective date {effective}: "
@@ -916,43 +1327,54 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         key = (col1, col2, eff)
         earlier = seen.get(key)
         if earlier is not None:
-            add(n, None, f"repeats the edit {col1}/{col2} effective {effective} of row {earlier} "
+            add(n, None, f"repeats the edit {col1}/{col2} effective {effective} of {part.row_of(*earlier)} "
                          "(one row per pair and effective date)")
             continue
-        seen[key] = n
+        seen[key] = (part, n)
         if problems.rows:
             continue  # the import fails: stop writing, keep validating
         rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
         kind_iri = "ont:MutuallyExclusiveEdit" if rationale[:18].lower() == "mutually exclusive" \
             else "ont:ComponentEdit"
         deleted = f' ont:deletionDate "{dele}"^^xsd:date ;' if dele else ""
-        write(f'e:{n} a ont:PairEdit ; ont:column1Code "{col1}" ; ont:column2Code "{col2}" ;'
+        write(f'{p}:{n} a ont:PairEdit ; ont:column1Code "{col1}" ; ont:column2Code "{col2}" ;'
               f' ont:editKind {kind_iri} ; ont:modifierIndicator "{mod}" ; ont:editScope ont:SameProvider ;'
-              f' ont:effectiveDate "{eff}"^^xsd:date ;{deleted}{rat} dct:source e:source ; ont:sourceRow {n} .\n')
-        table.add(n, column1Code=col1, column2Code=col2, editKind=ONT_NS + kind_iri[4:], modifierIndicator=mod,
+              f' ont:effectiveDate "{eff}"^^xsd:date ;{deleted}{rat} dct:source {p}:source ; ont:sourceRow {n} .\n')
+        table.add(n, part, column1Code=col1, column2Code=col2, editKind=ONT_NS + kind_iri[4:], modifierIndicator=mod,
                   editScope=ONT_NS + "SameProvider", effectiveDate=eff, deletionDate=dele, rationale=rationale or None,
                   sourceRow=n)
         n_edits += 1
+    if blank_deletions and not problems.rows:
+        notices.append(f"{_count(blank_deletions, 'row')} with a blank Deletion Date read as not deleted (in force "
+                       "from the effective date, as '*')")
     return n_edits, n_rows, notices
 
 
-def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table") -> tuple[int, int, list[str]]:
+def _count(n: int, one: str) -> str:
+    return f"{n:,} {one}{'' if n == 1 else 's'}"
+
+
+def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
+              seen: dict) -> tuple[int, int, list[str]]:
     rows = iter(rows)
-    header_line, pos, unknown = _find_header(rows, "mue", path)
+    header_line, pos, unknown, header = _find_header(rows, "mue", path)
     notices = [f"column {_shown(u)} is not read" for u in unknown]
+    if _norm(header[pos["value"]]).startswith(MUE_VALUE_COLUMNS[1:]):  # an outpatient hospital or DME table: say so
+        notices.append(f"MUE values read from the column {_shown(' '.join(str(header[pos['value']]).split()), 60)}")
     extract = _Extractor("mue", pos, excel, ("code",))
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
-    seen: dict[tuple[str, str | None], int] = {}
     n_rows = n_edits = 0
-    first = True
+    block = _HeaderBlock("mue", header, pos)
+    in_header = True
     has_eff = "effective" in pos
+    p = part.prefix
     for n, cells in rows:
-        if first:
-            first = False
-            if _is_header_continuation(cells, pos, ("code",)):
+        if in_header:
+            if block.continues(cells):
                 continue
+            in_header = not any(_norm(c) for c in cells)
         values = extract(cells)
         if values is None:
             continue
@@ -995,18 +1417,18 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         key = (code, eff)
         earlier = seen.get(key)
         if earlier is not None:
-            add(n, None, f"repeats the MUE for {code}{' effective ' + effective if eff else ''} of row {earlier} "
-                         f"(one MUE per code{' and effective date' if has_eff else ''})")
+            add(n, None, f"repeats the MUE for {code}{' effective ' + effective if eff else ''} of "
+                         f"{part.row_of(*earlier)} (one MUE per code{' and effective date' if has_eff else ''})")
             continue
-        seen[key] = n
+        seen[key] = (part, n)
         if problems.rows:
             continue
         rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
         effective_date = f' ont:effectiveDate "{eff}"^^xsd:date ;' if eff else ""
-        out.write(f'e:{n} a ont:UnitEdit ; ont:editCode "{code}" ; ont:maxUnits {int(value)} ;'
-                  f' ont:adjudicationIndicator "{mai}" ;{effective_date}{rat} dct:source e:source ;'
+        out.write(f'{p}:{n} a ont:UnitEdit ; ont:editCode "{code}" ; ont:maxUnits {int(value)} ;'
+                  f' ont:adjudicationIndicator "{mai}" ;{effective_date}{rat} dct:source {p}:source ;'
                   f' ont:sourceRow {n} .\n')
-        table.add(n, editCode=code, maxUnits=int(value), adjudicationIndicator=mai, effectiveDate=eff,
+        table.add(n, part, editCode=code, maxUnits=int(value), adjudicationIndicator=mai, effectiveDate=eff,
                   rationale=rationale or None, sourceRow=n)
         n_edits += 1
     return n_edits, n_rows, notices

@@ -1,10 +1,13 @@
 """``cptkg edits``: payer edit tables (CMS NCCI PTP and MUE) into edit RDF.
 
-``cptkg edits import ptp FILE -o EDITS.ttl`` and ``cptkg edits import mue FILE
--o EDITS.ttl``. Exit 0 when every row was imported, 2 when the file cannot be
-used (not an edit table, a bad row, an output that cannot be written); then
-nothing is written and every bad row (up to --max-errors) is listed with its
-row number and column.
+``cptkg edits import ptp FILE... -o EDITS.ttl`` and ``cptkg edits import mue
+FILE... -o EDITS.ttl``: one file, several part files of one table, or the
+quarterly .zip as downloaded, read as one table; ``--release 2026Q2`` records
+the release (else the file names are read for it). Exit 0 when every row was
+imported, 2 when a file cannot be used (not an edit table, a bad row, file
+names that disagree about the release, an output that cannot be written);
+then nothing is written and every bad row (up to --max-errors) is listed with
+its file, row number and column.
 """
 from __future__ import annotations
 
@@ -36,18 +39,36 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _release(ctx, param, value):
+    if value is None:
+        return None
+    from cptkg.io.edit_tables import parse_release
+
+    try:
+        return parse_release(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @command.command("import")
 @click.argument("kind", type=click.Choice(["ptp", "mue"], case_sensitive=False), metavar="ptp|mue")
-@click.argument("file", type=click.Path(path_type=Path), metavar="FILE")
+@click.argument("file", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), metavar="EDITS.ttl",
               help="Turtle file to write (replaced whole, only when every row is good; a symbolic link, folder, "
                    "device or FIFO is refused).")
 @click.option("--imported", default=None, callback=_date, metavar="YYYY-MM-DD",
               help="Import date written in the source's citation (default: today; give it for reproducible output).")
+@click.option("--release", default=None, callback=_release, metavar="YYYYQn",
+              help="The quarterly release the table is (2026Q2, 2026-Q2, or its first day 2026-04-01), recorded on "
+                   "every edit's source; default: the release the file names state, if they state one.")
 @click.option("--max-errors", default=50, show_default=True, type=click.IntRange(1),
               help="Bad rows listed at most (all are counted).")
-def import_command(kind, file, output, imported, max_errors):
-    """Import a CMS edit table FILE (tab-delimited text as published, CSV, or Excel .xlsx).
+def import_command(kind, file, output, imported, release, max_errors):
+    """Import a CMS edit table: FILE is tab-delimited text as published, CSV, Excel .xlsx or the release .zip.
+
+    Several FILEs (a table's part files) and the table files in a .zip are
+    read as one table; a zip's readme, PDF and other documents are listed as
+    not read.
 
     ptp: the practitioner NCCI procedure-to-procedure table (column 1 / column 2
     pairs, effective and deletion dates, modifier indicator, rationale), written
@@ -56,8 +77,10 @@ def import_command(kind, file, output, imported, max_errors):
     mue: the practitioner MUE table (code, maximum units, adjudication
     indicator, rationale), written as ont:UnitEdit.
 
-    The preamble before the header row is skipped; every data row is checked
-    and one bad row fails the import (exit 2, nothing written).
+    The preamble before the header row and the header's continuation and
+    legend lines under it are skipped; a blank deletion date is read as not
+    deleted; every data row is checked and one bad row fails the import
+    (exit 2, nothing written).
     """
     from cptkg.faces.cli import fail
     from cptkg.io.edit_tables import EditTableError, import_table
@@ -70,9 +93,10 @@ def import_command(kind, file, output, imported, max_errors):
     except FileProblem as e:
         fail(str(e))
     try:
-        result = import_table(kind.lower(), file, output, imported=imported, max_errors=max_errors)
+        result = import_table(kind.lower(), list(file), output, imported=imported, max_errors=max_errors,
+                              release=release)
     except EditTableError as e:
         _fail(str(e), e.problems)
     for notice in result.notices:
-        click.echo(f"cptkg: note: {file}: {notice}", err=True)
+        click.echo(f"cptkg: note: {notice}", err=True)
     click.echo(result.summary(), err=True)
