@@ -37,8 +37,12 @@ Several files and release zips: ``import_table`` takes one path or several;
 a .zip (by name, or a zip that is not a workbook) is a quarterly release as
 downloaded: its .txt/.csv/.tsv/.xlsx members are the table's part files, read
 in name order (f2 before f10) as one table; readmes, PDFs and other documents
-are listed as not read; a nested archive, an .xls, an encrypted member, or a
-table member without the table's header is refused. The zip is held to a
+are listed as not read; a nested archive, an .xls or an encrypted member is
+refused. A part without a header of its own (its first row with codes comes
+before any header) is read with the header of the part before it, and a note
+says so; a first part without one is refused. The same table as text and as
+Excel in one folder of the zip (``f1.TXT`` and ``f1.xlsx``) is read once, the
+text, and the other copy is named in a note as not read. The zip is held to a
 workbook's bounds (members counted, declared sizes added against
 MAX_EDIT_IMPORT_BYTES before anything is unpacked, members streamed and
 CRC-checked, sizes held to the headers'); member names are shown, never used
@@ -100,6 +104,7 @@ import csv
 import datetime as _dt
 import hashlib
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -790,6 +795,9 @@ class _Part:
     prefix: str = "e"
     base: str = ""
     where: str = ""  # before each bad row's line when there are several files
+    before: "_Header | None" = None  # the header of the part read before this one (a part may have none)
+    header: "_Header | None" = None  # this part's header, once read
+    delimiter: str | None = None  # a text part's, once sniffed
 
     @property
     def source(self) -> str:
@@ -799,7 +807,7 @@ class _Part:
         return f"row {n}" if other is self else f"{other.label} row {n}"
 
 
-_TABLE_SUFFIXES = (".txt", ".csv", ".tsv", ".xlsx", ".xlsm")
+_TABLE_SUFFIXES = (".txt", ".tsv", ".csv", ".xlsx", ".xlsm")  # in the order one table's copies are preferred
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz")
 _DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".htm", ".html", ".md")
@@ -846,7 +854,8 @@ def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> byt
     return b"".join(_member_chunks(zf, info, label))
 
 
-def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]) -> tuple[list[_Part], list[str]]:
+def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]
+                   ) -> tuple[list[_Part], list[str], list[str]]:
     """The table members of a release zip, checked as a workbook's parts are before any is read.
 
     Its members are counted and their declared sizes added against the
@@ -855,6 +864,17 @@ def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]) -> tupl
     to take its SHA-256, and unpacked again when its rows are read. Member
     names are only shown and matched, never used as paths. A nested archive
     is refused; readmes, PDFs and other documents are listed as not read.
+
+    A release may hold the same table twice, as text and as Excel
+    (``f1.txt`` and ``f1.xlsx``: CMS publishes each table in both formats,
+    Medicaid NCCI Edit Design Manual, "Publication Formats"): members of one
+    folder with the same name but their extension (any case) are one table,
+    and only one copy is read, text before Excel (``.txt``, ``.tsv``,
+    ``.csv``, then ``.xlsx``, ``.xlsm``: the text is read without a child
+    process and is what the row numbers of the manual's layouts count); the
+    others are returned (third list) as "the same table as" the one read.
+    Reading both would repeat every edit. They are matched by name, not
+    compared cell by cell.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
@@ -873,8 +893,21 @@ def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]) -> tupl
     budget[0] -= declared
     parts: list[_Part] = []
     ignored: list[str] = []
+    copies: list[str] = []
+    keeper: dict[str, zipfile.ZipInfo] = {}  # one table's copies: folder and name without extension -> the one read
+    for info in infos:
+        folder_stem, suffix = os.path.splitext(info.filename.replace("\\", "/"))
+        if suffix.lower() in _TABLE_SUFFIXES and not info.is_dir():
+            kept = keeper.setdefault(folder_stem.lower(), info)
+            rank = _TABLE_SUFFIXES.index
+            if rank(suffix.lower()) < rank(os.path.splitext(kept.filename)[1].lower()):
+                keeper[folder_stem.lower()] = info
     for info in sorted(infos, key=lambda i: _natural(i.filename)):
         if info.is_dir():
+            continue
+        kept = keeper.get(os.path.splitext(info.filename.replace("\\", "/"))[0].lower())
+        if kept is not None and kept is not info:
+            copies.append(f"{_shown_name(info.filename)}, the same table as {_shown_name(kept.filename)}")
             continue
         shown = _shown_name(info.filename)
         base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
@@ -917,7 +950,7 @@ def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]) -> tupl
         listed = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
         raise EditTableError(f"{path}: holds no edit table ({listed or 'no files'}): a release holds its table as "
                              ".txt, .csv or .xlsx files; nothing written")
-    return parts, ignored
+    return parts, ignored, copies
 
 
 def _inputs(kind: str, paths: list[Path]) -> tuple[list[_Part], list[str], list[str]]:
@@ -938,11 +971,12 @@ def _inputs(kind: str, paths: list[Path]) -> tuple[list[_Part], list[str], list[
         if not raw.strip():
             raise EditTableError(f"{path}: is empty, not {_TABLE_NAME[kind]}")
         if _is_archive(raw, path):
-            members, ignored = _archive_parts(path, raw, kind, budget)
+            members, ignored, copies = _archive_parts(path, raw, kind, budget)
             parts += members
             read.append(f"{path} (read: {', '.join(m.label.split(' › ', 1)[1] for m in members)})")
             if ignored:
                 notes.append(f"{path}: not read, not edit tables: {', '.join(ignored)}")
+            notes += [f"{path}: not read: {copy} (read once)" for copy in copies]
             continue
         budget[0] -= len(raw)
         if budget[0] < 0:
@@ -1039,15 +1073,20 @@ def import_table(kind: str, path, output: str | os.PathLike, *, imported: _dt.da
             seen: dict = {}
             n_edits = n_rows = 0
             notices = list(notes) + release_notes
+            previous = None
             for part in parts:
                 problems.where = part.where
                 bad_before = len(problems.rows)
                 raw = part.load()
+                if previous is not None and previous.header is not None:  # the header a headless part reads with
+                    part.before = previous.before if previous.header is previous.before else _Header(
+                        **{**vars(previous.header), "where": f"{previous.header.where} of {previous.label}"})
                 if part.excel:
                     rows: Iterable[tuple[int, list]] = _rows_xlsx(part.label, raw)
                 else:
                     text = _decode(raw)
-                    rows = _rows_text(text, _sniff_delimiter(text), part.label)
+                    part.delimiter = _sniff_delimiter(text, previous.delimiter if previous is not None else None)
+                    rows = _rows_text(text, part.delimiter, part.label)
                 del raw
                 edits, got, said_notes = reader(rows, out, problems, part.label, part.excel, table, part, seen)
                 n_edits, n_rows = n_edits + edits, n_rows + got
@@ -1055,6 +1094,7 @@ def import_table(kind: str, path, output: str | os.PathLike, *, imported: _dt.da
                 if not got and len(problems.rows) == bad_before:
                     raise EditTableError(f"{part.label}: has the header of {_TABLE_NAME[kind]} but no rows under it "
                                          "(a cut-off download?); nothing written")
+                previous = part
         if problems.rows:
             total = len(problems.rows)
             more = total - len(problems.lines)
@@ -1171,19 +1211,57 @@ def _refuse_same_file(path: Path, output: Path) -> None:
         raise EditTableError(f"{output}: is the input file; give another -o (the edit table would be overwritten)")
 
 
-def _sniff_delimiter(text: str) -> str:
-    """Tab when a header row of either kind splits on tabs in the first lines, else comma if one splits as CSV."""
+def _sniff_delimiter(text: str, previous: str | None = None) -> str:
+    """Tab when a header row of either kind splits on tabs in the first lines, else comma if one splits as CSV;
+    without a header (a part file continuing the one before), the previous part's delimiter, else tab."""
     head = "\n".join(text[:1_000_000].split("\n")[:HEADER_SEARCH_LINES])
     for delimiter in ("\t", ","):
         for _, cells in _rows_text(head, delimiter):
             if any(_match_header(k, cells) is not None for k in KINDS):
                 return delimiter
-    return "\t"
+    return previous or "\t"
 
 
-def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path
-                 ) -> tuple[int, dict[str, int], list[str], list]:
+_CODE_KEYS = {"ptp": ("col1", "col2"), "mue": ("code",)}
+
+
+def _is_data_row(kind: str, cells: list, positions: dict[str, int]) -> bool:
+    """Whether a row holds codes where a header's code columns are (a data row, not a notice or title)."""
+    for key in _CODE_KEYS[kind]:
+        i = positions[key]
+        if i >= len(cells):
+            return False
+        text = _cell_text(cells[i]).strip()
+        if len(text) < 5 and text.isascii() and text.isdigit():  # an Excel number that lost its leading zeros
+            text = text.zfill(5)
+        if not CODE_RE.match(text):
+            return False
+    return True
+
+
+@dataclass
+class _Header:
+    """A table file's header: its line, column positions, cells; ``where`` names it in messages."""
+
+    line: int
+    positions: dict[str, int]
+    unknown: list[str]
+    cells: list
+    where: str
+
+
+def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path, before: "_Header | None" = None
+                 ) -> tuple[_Header, tuple[int, list] | None]:
+    """The file's header row, and None; or, for a part file without a header of its own, the header of the
+    part read before it and the part's first data row.
+
+    CMS's part files (domain notes, "Real files") may each repeat the header
+    or continue the rows of the part before: a part whose first row with
+    codes comes before any header is read with the columns of ``before``
+    (the previous part of the same import); without one it is refused.
+    """
     other = "mue" if kind == "ptp" else "ptp"
+    data_row = None
     for n, cells in rows:
         found = _match_header(kind, cells)
         if found is not None:
@@ -1192,15 +1270,21 @@ def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path
             if missing:
                 raise EditTableError(f"{path}: the header row (line {n}) of {_TABLE_NAME[kind]} has no column "
                                      + ", ".join(missing))
-            return n, positions, unknown, cells
+            return _Header(n, positions, unknown, cells, f"line {n}"), None
         if _match_header(other, cells) is not None:
             raise EditTableError(f"{path}: line {n} is the header of {_TABLE_NAME[other]}, not {_TABLE_NAME[kind]}: "
                                  f"use `cptkg edits import {other}`")
+        if before is not None and _is_data_row(kind, cells, before.positions):
+            return before, (n, cells)
+        if data_row is None and _is_data_row(kind, cells, {k: i for i, k in enumerate(_CODE_KEYS[kind])}):
+            data_row = n  # codes in the first columns, as the published tables have them
         if n >= HEADER_SEARCH_LINES:
             break
     expected = ", ".join(c.label for c in _COLUMNS[kind] if c.required)
+    hint = (f" (line {data_row} holds codes: a part file without a header is read with the header of the part "
+            "before it; give the first part, with the header, first)" if data_row is not None else "")
     raise EditTableError(f"{path}: not {_TABLE_NAME[kind]}: no header row with the columns {expected} "
-                         f"in its first {HEADER_SEARCH_LINES} lines")
+                         f"in its first {HEADER_SEARCH_LINES} lines{hint}")
 
 
 class _Extractor:
@@ -1262,15 +1346,20 @@ def _literal(cache: dict[str, str], text: str) -> str:
 def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
               seen: dict) -> tuple[int, int, list[str]]:
     rows = iter(rows)
-    header_line, pos, unknown, header = _find_header(rows, "ptp", path)
-    notices = [f"column {_shown(u)} is not read" for u in unknown]
+    found, first = _find_header(rows, "ptp", path, part.before)
+    part.header = found
+    header_line, pos, unknown, header = found.where, found.positions, found.unknown, found.cells
+    notices = [f"column {_shown(u)} is not read" for u in unknown] if first is None else [
+        f"no header of its own: read with the columns of the header of {header_line}"]
+    if first is not None:
+        rows = itertools.chain([first], rows)
     extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
     n_rows = n_edits = blank_deletions = 0
     block = _HeaderBlock("ptp", header, pos)
-    in_header = True
+    in_header = first is None  # a part read with another's header has no header lines to skip
     write = out.write
     p = part.prefix
     for n, cells in rows:
@@ -1283,7 +1372,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             continue
         n_rows += 1
         if type(values) is int:
-            add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
+            add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
                          f"{extract.last_required}: the row is cut short")
             continue
         if _too_long(n, values, "ptp", add):
@@ -1357,8 +1446,13 @@ def _count(n: int, one: str) -> str:
 def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
               seen: dict) -> tuple[int, int, list[str]]:
     rows = iter(rows)
-    header_line, pos, unknown, header = _find_header(rows, "mue", path)
-    notices = [f"column {_shown(u)} is not read" for u in unknown]
+    found, first = _find_header(rows, "mue", path, part.before)
+    part.header = found
+    header_line, pos, unknown, header = found.where, found.positions, found.unknown, found.cells
+    notices = [f"column {_shown(u)} is not read" for u in unknown] if first is None else [
+        f"no header of its own: read with the columns of the header of {header_line}"]
+    if first is not None:
+        rows = itertools.chain([first], rows)
     if _norm(header[pos["value"]]).startswith(MUE_VALUE_COLUMNS[1:]):  # an outpatient hospital or DME table: say so
         notices.append(f"MUE values read from the column {_shown(' '.join(str(header[pos['value']]).split()), 60)}")
     extract = _Extractor("mue", pos, excel, ("code",))
@@ -1367,7 +1461,7 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     literals: dict[str, str] = {}
     n_rows = n_edits = 0
     block = _HeaderBlock("mue", header, pos)
-    in_header = True
+    in_header = first is None  # a part read with another's header has no header lines to skip
     has_eff = "effective" in pos
     p = part.prefix
     for n, cells in rows:
@@ -1380,7 +1474,7 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             continue
         n_rows += 1
         if type(values) is int:
-            add(n, None, f"has {values} cells; the header (line {header_line}) has columns up to "
+            add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
                          f"{extract.last_required}: the row is cut short")
             continue
         if _too_long(n, values, "mue", add):

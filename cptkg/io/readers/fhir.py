@@ -24,8 +24,11 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
 * ``code`` of a line: the ``item.productOrService`` coding of CPT
   (``http://www.ama-assn.org/go/cpt``), else of HCPCS Level II
   (``https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets``): the code
-  systems HL7 names for them (domain notes, "Real files"). ``modifiers``: codes
-  of ``item.modifier``; ``units``: ``item.quantity.value`` (whole numbers);
+  systems HL7 names for them (domain notes, "Real files"). ``modifiers``: one
+  per ``item.modifier`` CodeableConcept, its CPT or HCPCS coding's code, else
+  its first coding's (an EHR's local coding beside the CPT one is the same
+  modifier); a modifier with no coding (text only) is that claim's error, not
+  dropped (a dropped 59 would deny a line it bypasses); ``units``: ``item.quantity.value`` (whole numbers);
   ``date_of_service``: ``item.servicedDate`` or a one-day ``servicedPeriod``.
 * ``route``: the extension :data:`ROUTE_EXTENSION` on ``Claim.item`` with a
   ``valueCode`` that is one of the pack's route input values. Not stated: the
@@ -33,10 +36,13 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
 * performer: only care-team members an item names by ``careTeamSequence``
   count (a supervising physician no item names is ignored). Among an item's
   members the one whose ``role`` is ``primary`` (claimcareteamrole) performed
-  it, else the first named; an item with no ``careTeamSequence`` uses a
-  one-member team.
+  it, else the first named that is not its ``supervisor`` (who oversees, not
+  performs), else the first; an item with no ``careTeamSequence`` uses a
+  one-member team, else the team's one ``primary`` member.
 * ``provider_id``: the performer's NPI (identifier system
-  ``http://hl7.org/fhir/sid/us-npi``) from the contained, bundled or referenced
+  ``http://hl7.org/fhir/sid/us-npi`` or its OID ``urn:oid:2.16.840.1.113883.4.6``,
+  both preferred in HL7 Terminology's NamingSystem "npi", or an identifier
+  typed ``NPI`` in v2 table 0203) from the contained, bundled or referenced
   Practitioner (through a PractitionerRole's ``practitioner``), or the NPI in
   a logical reference's ``identifier``; else the resource's first identifier.
   A Practitioner at hand with no identifier at all is that claim's error (its
@@ -73,6 +79,9 @@ ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
 HCPCS_SYSTEM = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 CARE_TEAM_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+# the NPI's other name: HL7 Terminology's NamingSystem "npi" lists the URI above and the OID
+# 2.16.840.1.113883.4.6, both preferred; EHRs that map from CDA send the OID as urn:oid:
+NPI_SYSTEMS = (NPI_SYSTEM, "urn:oid:2.16.840.1.113883.4.6")
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 # cptkg's own extension on Claim.item: valueCode = a route input value of the pack
 ROUTE_EXTENSION = "https://w3id.org/cptkg/fhir/StructureDefinition/route"
@@ -129,12 +138,27 @@ def _models():
     return Claim, Bundle
 
 
+def _path(loc) -> str:
+    """A validation error's location as the element path pydantic gives (``item.0.servicedDate``: 0 is the
+    first item; tests/test_claim_formats.py pins this form)."""
+    return ".".join(str(p) for p in loc if p != "__root__")
+
+
+def _problem(msg: str) -> str:
+    """pydantic's words for a FHIR date, said as the format it wants."""
+    if "Date value string does not match" in msg:
+        return "is not a FHIR date (YYYY-MM-DD, without a time)"
+    if "DateTime value string does not match" in msg:
+        return "is not a FHIR dateTime (YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a time zone)"
+    return msg
+
+
 def _validation_message(source: str, kind: str, err: ValidationError) -> str:
     errors = err.errors()
     first = errors[0]
-    loc = ".".join(str(p) for p in first["loc"] if p != "__root__")
+    loc = _path(first["loc"])
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {first['msg']}{more}"
+    return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {_problem(first['msg'])}{more}"
 
 
 def _codings(concept: dict | None) -> list[dict]:
@@ -255,10 +279,16 @@ def _patient(ref, refs: _Refs, where: str) -> tuple[str, dict]:
     return _value(logical), {"identifier": _ident_out(logical)}
 
 
+def _is_npi(ident) -> bool:
+    """An NPI by its system (the URI or the OID of HL7's NamingSystem npi) or its type (v2 table 0203 "NPI")."""
+    return isinstance(ident, dict) and (ident.get("system") in NPI_SYSTEMS or any(
+        c.get("system") == IDENTIFIER_TYPE_SYSTEM and c.get("code") == "NPI" for c in _codings(ident.get("type"))))
+
+
 def _identity(res: dict) -> str | None:
     """A provider resource's NPI, else its first identifier."""
     ids = _identifiers(res)
-    npi = next((i for i in ids if i.get("system") == NPI_SYSTEM), None)
+    npi = next((i for i in ids if _is_npi(i)), None)
     chosen = npi or (ids[0] if ids else None)
     return _value(chosen) if chosen else None
 
@@ -278,7 +308,7 @@ def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Perform
     logical = ref.get("identifier") if _value(ref.get("identifier")) else None
     res = refs.resolve(reference) if reference else None
     if res is None:
-        if logical and (logical.get("system") == NPI_SYSTEM or not reference or _must_resolve(reference)):
+        if logical and (_is_npi(logical) or not reference or _must_resolve(reference)):
             return _Performer(_value(logical))
         if reference and _must_resolve(reference):
             raise ReadError(f"{where}: {refs.unresolved(reference)}")
@@ -345,9 +375,30 @@ def _role(places: list[tuple[str, list]], kb=None) -> str | None:
     return None
 
 
-def _is_primary(member: dict) -> bool:
-    return any(c.get("system") == CARE_TEAM_ROLE_SYSTEM and c.get("code") == "primary"
+def _team_role(member: dict, code: str) -> bool:
+    return any(c.get("system") == CARE_TEAM_ROLE_SYSTEM and c.get("code") == code
                for c in _codings(member.get("role")))
+
+
+def _is_primary(member: dict) -> bool:
+    return _team_role(member, "primary")
+
+
+def _performed_by(seqs: list, team: dict[int, dict]):
+    """The member who performed an item: the one with role ``primary``, else the first who is not only its
+    ``supervisor`` (claimcareteamrole: a supervisor oversees the service another member performs), else
+    the first."""
+    return next((s for s in seqs if _is_primary(team[s])),
+                next((s for s in seqs if not _team_role(team[s], "supervisor")), seqs[0]))
+
+
+def _modifier(concept) -> str | None:
+    """One item.modifier CodeableConcept is one modifier: its CPT or HCPCS coding's code, else its first
+    coding's (an EHR adds its own local coding of the same modifier beside the CPT one)."""
+    codes = [c for c in _codings(concept if isinstance(concept, dict) else None)
+             if isinstance(c.get("code"), str) and c["code"].strip()]
+    chosen = next((c for c in codes if c.get("system") in (CPT_SYSTEM, HCPCS_SYSTEM)), codes[0] if codes else None)
+    return chosen["code"].strip() if chosen else None
 
 
 def _route(item: dict, where: str, kb=None) -> str | None:
@@ -397,7 +448,7 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
         n = loc[1]
         cid = _claim_id(entries[n]["resource"])
         where = f"Bundle entry {n}" + (f" (Claim {cid[:60]})" if cid else "")
-        out.setdefault(n, f"{where}: not a valid FHIR R4 Claim: element {'.'.join(str(p) for p in loc[3:])}: {e['msg']}")
+        out.setdefault(n, f"{where}: not a valid FHIR R4 Claim: element {_path(loc[3:])}: {_problem(e['msg'])}")
     return out
 
 
@@ -456,12 +507,15 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         seqs = item.get("careTeamSequence") or []
         if not seqs and len(team) == 1:
             seqs = list(team)
+        if not seqs and sum(map(_is_primary, team.values())) == 1:  # the team names who performed
+            seqs = [next(s for s, m in team.items() if _is_primary(m))]
         if not seqs:
-            raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members")
+            raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members "
+                            "and not one with role primary: name the member who performed the item")
         for s in seqs:
             if s not in team:
                 raise ReadError(f"{iw}, element careTeamSequence: {s} names no careTeam member")
-        chosen = next((s for s in seqs if _is_primary(team[s])), seqs[0])
+        chosen = _performed_by(seqs, team)
         provider, role = performer(chosen)
         line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
                                 "provider_id": provider, "provider_role": role}
@@ -470,7 +524,15 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
             if float(qty) != int(float(qty)):
                 raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
             line["units"] = int(float(qty))
-        mods = [c.get("code") for m in item.get("modifier") or [] for c in _codings(m) if c.get("code")]
+        mods = []
+        for i, concept in enumerate(item.get("modifier") or []):
+            code = _modifier(concept)
+            if code is None:  # a modifier only described in words: dropping it could deny a line it bypasses
+                text = concept.get("text") if isinstance(concept, dict) else None
+                raise ReadError(f"{iw}, element modifier[{i}]: no coded modifier"
+                                + (f" (only the text {str(text)[:40]!r})" if text else "")
+                                + f"; give it as a coding of the CPT system {CPT_SYSTEM} or HCPCS {HCPCS_SYSTEM}")
+            mods.append(code)
         if mods:
             line["modifiers"] = mods
         route = _route(item, iw, kb)
