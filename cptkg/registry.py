@@ -22,7 +22,8 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "pydatalog": "cptkg.engines.pydatalog:ENGINE",
         "duckdb": "cptkg.engines.sql.engine:DUCKDB",
     },
-    "reader": {  # detection order: most specific first
+    "reader": {  # detection order: most specific first (x12 first: its test reads a few bytes)
+        "x12": "cptkg.io.readers.x12",
         "fhir": "cptkg.io.readers.fhir",
         "json": "cptkg.io.readers.json",
         "csv": "cptkg.io.readers.csv",

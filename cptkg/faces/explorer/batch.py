@@ -118,9 +118,11 @@ def summary(results: list[dict]) -> tuple[dict[str, int], pd.DataFrame]:
 def page() -> None:
     kb = kb_or_stop()
     st.header("Batch")
-    st.caption("Upload claims: a JSON list (the format of `cptkg check`), a FHIR R4 Claim or Bundle, or claim CSV. "
-               "Each claim is judged on its own; a claim that cannot be judged is listed with the reason.")
-    up = st.file_uploader("Claims (JSON list, FHIR JSON or CSV)", type=["json", "csv"], key="batch_upload")
+    st.caption("Upload claims: a JSON list (the format of `cptkg check`), a FHIR R4 Claim or Bundle, claim CSV, "
+               "or an X12 837P file. Each claim is judged on its own; a claim that cannot be judged is listed "
+               "with the reason.")
+    up = st.file_uploader("Claims (JSON list, FHIR JSON, CSV or X12 837P)", type=["json", "csv", "x12", "edi", "837", "txt"],
+                          key="batch_upload")
     if up is not None and st.button("Judge all", type="primary", key="batch_run"):
         try:
             data = readers.read(up.getvalue(), kb=kb).claims

@@ -220,8 +220,9 @@ def page() -> None:
             st.session_state.pop("checker_applied", None)
             _judge_into_state(kb, claim_from_frames(claim_id, patient_id, lines, history))
     with tab_json:
-        up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, or claim CSV); when a file is given "
-                              "it is judged instead of the text below", type=["json", "csv"], key="checker_upload")
+        up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, claim CSV, or an X12 837P file); when "
+                              "a file is given it is judged instead of the text below",
+                              type=["json", "csv", "x12", "edi", "837", "txt"], key="checker_upload")
         text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
         if st.button("Check JSON", key="check_json"):
             st.session_state.pop("checker_applied", None)

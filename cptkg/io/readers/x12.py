@@ -1,0 +1,492 @@
+"""X12 837P professional claims (005010X222A1), validated and walked with pyx12.
+
+The claim every practice-management system sends. pyx12 (4.x) validates the
+file against its map of the implementation guide (``837.5010.X222.A1.xml``)
+and hands each segment over with the guide's loop it belongs to; this module
+maps the loops onto the claim contract:
+
+* ``claim_id``: CLM01 (loop 2300, the patient control number);
+* ``patient_id``: the subscriber's member id, 2010BA NM109. When the patient
+  is a dependant (loop 2000C), the guide gives the patient no id of its own
+  (2010CA NM108/NM109 are "not used"; REF*1W is a property-and-casualty
+  identifier only), so the patient is the subscriber's member id with the
+  2010CA name and date of birth: ``<member id>/<last>/<first>/<CCYYMMDD>``.
+  The same dependant gets the same id in every file, so history matches;
+* one line per 2400 loop: ``line`` = LX01; ``code`` and ``modifiers`` from the
+  SV101 composite ``HC:code:mod1:…:mod4`` (only HC, CPT/HCPCS; another
+  qualifier is that claim's error); ``units`` = SV104 (SV103 must be UN, and
+  the count whole); ``date_of_service`` = DTP*472 (D8, or an RD8 range of one
+  day). The guide has no claim-level DTP*472 in an 837P (its 2300 dates are
+  onset, accident, admission…) and makes the 2400 DTP*472 required, so a
+  line without one, or a DTP*472 in 2300, is refused by the validation;
+* performer of each line: loop 2420A (NM1*82) for its line, else 2310B
+  (NM1*82), else the billing provider 2010AA (NM1*85). The guide sends 2310B
+  only when the rendering provider differs from the billing provider, and
+  2420A only for lines whose rendering provider differs from the claim's
+  (X12 RFI 345, quoting the guide's 2310B/2420A NM1 notes). ``provider_id`` is
+  the NPI (NM108 = XX, NM109); ``provider_role`` maps the loop's NUCC taxonomy
+  (2420A or 2310B PRV*PE*PXC, 2000A PRV*BI*PXC for the billing provider)
+  with the family pack's mapping (:func:`cptkg.io.readers.fhir.nucc_role`).
+  A loop without a taxonomy takes the one the claim states elsewhere for the
+  same NPI (the same provider). A billing provider that is an organisation
+  (NM102 = 2) performs nothing: when a group bills, the individual's NPI goes
+  in 2310B (First Coast, "Billing provider NPI", citing the Medicare Claims
+  Processing Manual ch. 26 §10.4);
+* no drug-delivery route: an 837P line carries none (``--route`` states one).
+
+What pyx12 reports is an error of the file (it has no warning level: any
+error it finds makes its 999 acknowledgment reject the transaction set), so
+the whole file is refused with one line naming the first problem's segment,
+its position and its loop. A claim that reads but cannot be judged (a line
+coded with another qualifier, a range of dates, an unknown taxonomy, a
+performer without an NPI) is that claim's error entry; the others are judged.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+from cptkg.io.readers import ReadError, ReadResult
+from cptkg.judge.input import one_line
+
+NAME = "x12"
+VERSION = "005010X222A1"  # the 837P implementation guide pyx12's map encodes (HIPAA's version since 2012)
+# What other GS08/ST03 versions are, to say why a file is not one cptkg reads
+OTHER_VERSIONS = {"X223": "an 837 institutional claim (837I)", "X224": "an 837 dental claim (837D)",
+                  "004010X098": "an 837P of the retired 4010 version (HIPAA requires 5010 since 2012)"}
+SHOWN = 60  # characters of a claim id or value a message shows
+
+# pyx12 logs every error it finds; the reader reports them itself, in billing words
+_pyx12_log = logging.getLogger("pyx12")
+_pyx12_log.addHandler(logging.NullHandler())
+_pyx12_log.propagate = False
+
+
+def detect(data: bytes | object) -> bool:
+    """An interchange begins with ISA and its element separator: cheap, and never raises."""
+    if not isinstance(data, bytes):
+        return False
+    head = data[:64]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    head = head.lstrip()
+    return head.startswith(b"ISA") and len(head) > 3 and not head[3:4].isalnum() and not head[3:4].isspace()
+
+
+# ---------------------------------------------------------------- what the walk collects
+
+@dataclass
+class _Provider:
+    npi: str | None = None
+    entity: str | None = None  # NM102: 1 person, 2 organisation
+    taxonomy: str | None = None
+    where: str = ""            # "loop 2420A", for messages
+    nm1_at: int = 0            # segment number of its NM1 in the file
+    prv_at: int = 0
+
+
+@dataclass
+class _Line:
+    number: str = ""
+    at: int = 0                # segment number of LX
+    sv1: tuple | None = None   # (qualifier, code, modifiers, unit basis, units, segment number)
+    dtp: tuple | None = None   # (format, value, segment number)
+    rendering: _Provider | None = None
+
+
+@dataclass
+class _Claim:
+    claim_id: str
+    patient_id: str
+    at: int
+    billing: _Provider
+    rendering: _Provider | None = None
+    lines: list[_Line] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)  # as received, for the decision log's hash
+
+
+class _Walk:
+    """The callback pyx12 calls with each segment and its map node; it must never raise."""
+
+    def __init__(self):
+        self.claims: list[_Claim] = []
+        self.billing = _Provider(where="loop 2010AA")
+        self.member = ""
+        self.dependant: dict | None = None
+        self.claim: _Claim | None = None
+        self.line: _Line | None = None
+        self.loops: dict[int, tuple[str, str, str]] = {}  # segment number -> (segment id, loop id, loop name)
+        self.failed: str | None = None
+
+    def __call__(self, seg, src, node, valid) -> None:
+        try:
+            self._segment(seg, src, node)
+        except Exception as e:  # noqa: BLE001 - pyx12 swallows callback errors; keep the first to report it
+            self.failed = self.failed or f"{type(e).__name__}: {e}"
+
+    def _segment(self, seg, src, node) -> None:
+        at = src.get_cur_line()
+        sid = seg.get_seg_id()
+        parent = node.get_parent() if node is not None and hasattr(node, "get_parent") else None
+        loop = getattr(parent, "id", "") or ""
+        self.loops[at] = (sid, loop, getattr(parent, "name", "") or "")
+        v = seg.get_value
+
+        if sid == "ST":
+            self._close()
+        elif sid == "HL":
+            self._close()
+            level = v("HL03")
+            if level == "20":
+                self.billing = _Provider(where="loop 2010AA")
+            elif level == "22":
+                self.member, self.dependant = "", None
+            elif level == "23":
+                self.dependant = {}
+        elif sid == "PRV" and loop == "2000A":
+            self.billing.taxonomy, self.billing.prv_at = v("PRV03"), at
+        elif sid == "NM1" and loop == "2010AA":
+            self._name(self.billing, seg, at)
+        elif sid == "NM1" and loop == "2010BA":
+            self.member = v("NM109") or ""
+        elif sid == "NM1" and loop == "2010CA" and self.dependant is not None:
+            self.dependant.update(last=v("NM103") or "", first=v("NM104") or "")
+        elif sid == "DMG" and loop == "2010CA" and self.dependant is not None:
+            self.dependant["dob"] = v("DMG02") or ""
+        elif sid == "CLM":
+            self._close()
+            self.claim = _Claim(v("CLM01") or "", self._patient(), at, self.billing)
+        elif sid == "SE":
+            self._close()
+
+        claim = self.claim
+        if claim is None or not loop.startswith(("23", "24")):  # the claim's own loops: 2300 to 2440
+            return
+        claim.segments.append(seg.format())
+        if sid == "NM1" and loop == "2310B":
+            claim.rendering = self._name(_Provider(where="loop 2310B"), seg, at)
+        elif sid == "PRV" and loop == "2310B" and claim.rendering is not None:
+            claim.rendering.taxonomy, claim.rendering.prv_at = v("PRV03"), at
+        elif sid == "LX" and loop == "2400":
+            self.line = _Line(v("LX01") or "", at)
+            claim.lines.append(self.line)
+        elif self.line is None:
+            return
+        elif sid == "SV1" and loop == "2400":
+            mods = [m for m in (v(f"SV101-{i}") for i in range(3, 7)) if m]
+            self.line.sv1 = (v("SV101-1") or "", v("SV101-2") or "", mods, v("SV103") or "", v("SV104") or "", at)
+        elif sid == "DTP" and loop == "2400" and v("DTP01") == "472":
+            self.line.dtp = (v("DTP02") or "", v("DTP03") or "", at)
+        elif sid == "NM1" and loop == "2420A":
+            self.line.rendering = self._name(_Provider(where=f"loop 2420A of line {self.line.number}"), seg, at)
+        elif sid == "PRV" and loop == "2420A" and self.line.rendering is not None:
+            self.line.rendering.taxonomy, self.line.rendering.prv_at = v("PRV03"), at
+
+    @staticmethod
+    def _name(p: _Provider, seg, at: int) -> _Provider:
+        p.entity, p.nm1_at = seg.get_value("NM102"), at
+        p.npi = seg.get_value("NM109") if seg.get_value("NM108") == "XX" else None
+        return p
+
+    def _patient(self) -> str:
+        d = self.dependant
+        if d is None:
+            return self.member
+        return "/".join([self.member, d.get("last", "").upper(), d.get("first", "").upper(), d.get("dob", "")])
+
+    def _close(self) -> None:
+        if self.claim is not None:
+            self.claims.append(self.claim)
+        self.claim, self.line = None, None
+
+
+# ---------------------------------------------------------------- the file's validation
+
+# pyx12's error codes (the 999's IK3/IK4 and the TA1/AK9/IK5 codes) in billing words
+_SEGMENT_WORDS = {
+    "1": "is not a segment the 837P allows here",
+    "2": "is not expected in an 837P",
+    "3": "a required segment is missing",
+    "4": "the loop repeats more often than the 837P allows",
+    "5": "the segment repeats more often than the 837P allows",
+    "7": "the segment is out of order",
+    "8": "the segment has element errors",
+}
+
+
+# pyx12's own sentences for the commonest problems, said as an analyst would read them
+_PYX12_WORDS = (
+    (r'^Mandatory segment "(.*)" \((\w+)\) missing$', r'the required segment \2 ("\1") is missing'),
+    (r'^Segment (\w+)(\*[^ ]*)? not found\.?$', r'segment \1\2 is not one the 837P allows at this place'),
+    (r'^SE count of (\d+) for \w+=\S+ is wrong\. I count (\d+)$',
+     r'SE01 says the transaction has \1 segments, it has \2'),
+    (r'^GE count of (\d+) for \w+=\S+ is wrong\. I count (\d+)$',
+     r'GE01 says the group has \1 transactions, it has \2'),
+    (r'^IEA count of (\d+) for \w+=\S+ is wrong\. I count (\d+)$',
+     r'IEA01 says the interchange has \1 groups, it has \2'),
+    (r'^Segment (\w+) exceeded max count\.\s+Found (\d+), should have (\d+)$',
+     r'segment \1 appears \2 times, the 837P allows \3'),
+)
+
+
+def _where(walk: _Walk, at: int | None) -> str:
+    if not at:
+        return ""
+    sid, loop, name = walk.loops.get(at, ("", "", ""))
+    shown = f"loop {loop}" + (f" ({name})" if name and loop[:1].isdigit() else "") if loop else ""
+    return f"segment {at} of the file{f' ({sid})' if sid else ''}" + (f", {shown}" if shown else "")
+
+
+def _problems(report: dict, walk: _Walk) -> list[tuple[int, str]]:
+    """(segment number, what is wrong) for every error pyx12 reported, in file order."""
+    out: list[tuple[int, str]] = []
+
+    def text(e: dict) -> str:
+        s = str(e.get("err_str") or "").split("  Started at ")[0].strip()
+        for pattern, words in _PYX12_WORDS:
+            s = re.sub(pattern, words, s)
+        return one_line(s)[:200]
+
+    for isa in report.get("interchanges") or []:
+        for e in isa.get("errors") or []:
+            out.append((isa.get("cur_line") or 1, f"interchange {isa.get('isa_trn_set_id')} (ISA/IEA): {text(e)}"))
+        for gs in isa.get("groups") or []:
+            for e in gs.get("errors") or []:
+                out.append((gs.get("cur_line") or 0,
+                            f"functional group {gs.get('gs_control_num')} (GS/GE): {text(e)}"))
+            for st in gs.get("transactions") or []:
+                for e in st.get("errors") or []:
+                    at = st.get("cur_line") or 0
+                    out.append((at, f"transaction {st.get('trn_set_control_num')} (ST/SE, ending at segment "
+                                    f"{at} of the file): {text(e)}"))
+                for seg in st.get("segments") or []:
+                    at = seg.get("cur_line") or 0
+                    where = _where(walk, at)
+                    for e in seg.get("errors") or []:
+                        words = _SEGMENT_WORDS.get(str(e.get("err_cde")), "")
+                        detail = text(e)
+                        out.append((at, f"{where}: {detail}" if detail else f"{where}: {words}"))
+                    for ele in seg.get("elements") or []:
+                        pos = f"{seg.get('seg_id')}{int(ele.get('ele_pos') or 0):02d}"
+                        if ele.get("subele_pos"):
+                            pos += f"-{ele['subele_pos']}"
+                        for e in ele.get("errors") or []:
+                            out.append((at, f"{where}, element {pos} ({ele.get('name')}): {text(e)}"))
+    return sorted(out, key=lambda p: p[0])
+
+
+def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
+    """The element separator, the segment terminator and the segments; the envelope's version checked
+    before pyx12 is asked (it raises on a version it has no map for)."""
+    from cptkg.limits import MAX_X12_SEGMENT_CHARS, MAX_X12_SEGMENTS
+
+    if len(text) < 106:
+        raise ReadError(f"{source}: the ISA segment is cut short (an ISA segment is 106 characters)")
+    sep, term = text[3], text[105]
+    if term.isalnum() or term == sep:
+        raise ReadError(f"{source}: segment 1 (ISA): the segment terminator (ISA character 106) is "
+                        f"{term!r}; the ISA segment must be exactly 106 characters")
+    count = text.count(term)
+    if count > MAX_X12_SEGMENTS:
+        raise ReadError(f"{source}: {count:,} segments; cptkg check reads at most {MAX_X12_SEGMENTS:,} "
+                        f"segments of an 837P file: split the file by interchange or transaction")
+    segments = [s.strip() for s in text.split(term)]
+    longest = max(range(len(segments)), key=lambda i: len(segments[i]))
+    if len(segments[longest]) > MAX_X12_SEGMENT_CHARS:
+        n = sum(1 for s in segments[:longest] if s) + 1
+        raise ReadError(f"{source}: segment {n} of the file ({one_line(segments[longest][:3])}…) is "
+                        f"{len(segments[longest]):,} characters long; no 837P segment is longer than "
+                        f"{MAX_X12_SEGMENT_CHARS:,} (is the segment terminator, ISA character 106, right?)")
+    depth = 0  # 0 outside, 1 in an interchange, 2 in a functional group, 3 in a transaction
+    for n, s in enumerate((s for s in segments if s), start=1):
+        el = s.split(sep)
+        sid = el[0]
+        want = _ENVELOPE.get(sid, (3, 3))
+        if depth != want[0]:
+            raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN])}) comes {_NESTING[depth]}; the "
+                            f"envelopes must nest as ISA, GS, ST … SE, GE, IEA")
+        depth = want[1]
+        if el[0] == "ISA" and (len(el) < 13 or el[12] != "00501"):
+            got = el[12] if len(el) > 12 else "missing"
+            raise ReadError(f"{source}: segment {n} (ISA), element ISA12: version {got!r}; cptkg reads "
+                            f"837P files of X12 version 00501 ({VERSION})")
+        if el[0] in ("GS", "ST"):
+            i = 8 if el[0] == "GS" else 3
+            got = el[i] if len(el) > i else ""
+            if el[0] == "GS" and (len(el) < 2 or el[1] != "HC"):
+                raise ReadError(f"{source}: segment {n} (GS), element GS01: {one_line(el[1][:SHOWN]) if len(el) > 1 else ''!r} "
+                                f"is not HC (health care claim); cptkg reads 837P claims ({VERSION})")
+            if el[0] == "ST" and el[1:2] != ["837"]:
+                raise ReadError(f"{source}: segment {n} (ST), element ST01: {one_line(el[1][:SHOWN]) if len(el) > 1 else ''!r} "
+                                f"is not 837 (a health care claim)")
+            if got != VERSION:
+                what = next((w for k, w in OTHER_VERSIONS.items() if k in got), "not an 837P of version " + VERSION)
+                raise ReadError(f"{source}: segment {n} ({el[0]}), element {el[0]}{i:02d}: version "
+                                f"{one_line(got[:SHOWN])!r} is {what}; cptkg reads 837P professional claims ({VERSION})")
+    if depth:
+        raise ReadError(f"{source}: the file ends before {_UNCLOSED[depth]}")
+    return sep, term, segments
+
+
+# envelope segments: (the nesting depth they belong at, the depth after them); any other segment is at 3
+_ENVELOPE = {"ISA": (0, 1), "GS": (1, 2), "ST": (2, 3), "SE": (3, 2), "GE": (2, 1), "IEA": (1, 0)}
+_NESTING = ["outside any interchange (no open ISA)", "inside an interchange (ISA) but outside a functional group",
+            "inside a functional group (GS) but outside a transaction", "inside a transaction (ST … SE)"]
+_UNCLOSED = ["", "its interchange is closed (IEA)", "its functional group is closed (GE)",
+             "its transaction is closed (SE)"]
+
+
+def _validate(text: str, source: str) -> _Walk:
+    import pyx12.errors
+    import pyx12.params
+    import pyx12.x12n_document
+
+    walk = _Walk()
+    report = io.StringIO()
+    try:
+        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), io.StringIO(text), None, None,
+                                               fd_json=report, callback=walk)
+    except (pyx12.errors.X12Error, pyx12.errors.EngineError) as e:
+        last = max(walk.loops, default=0)
+        raise ReadError(f"{source}: not a valid 837P file: {one_line(str(e))[:200]}"
+                        + (f" (after {_where(walk, last)})" if last else "")) from None
+    except (IndexError, ValueError, TypeError, KeyError, AttributeError):  # pyx12's own stumbles on malformed data
+        last = max(walk.loops, default=0)
+        raise ReadError(f"{source}: not a valid 837P file: it cannot be read past "
+                        + (_where(walk, last) if last else "its first segment")
+                        + " (a control or count element that is not a number, or envelopes out of order, "
+                          "follows)") from None
+    except RecursionError:
+        raise ReadError(f"{source}: not a valid 837P file (its loops nest too deeply to read)") from None
+    problems = _problems(json.loads(report.getvalue() or "{}"), walk) if report.getvalue() else []
+    if problems:
+        at, first = problems[0]
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        raise ReadError(f"{source}: not a valid 837P ({VERSION}): {first}{more}")
+    if not ok:
+        raise ReadError(f"{source}: not a valid 837P file ({VERSION}): pyx12 could not read it as X12")
+    if walk.failed:
+        raise ReadError(f"{source}: the 837P could not be read ({one_line(walk.failed)[:200]})")
+    return walk
+
+
+# ---------------------------------------------------------------- claims
+
+def _role(p: _Provider, others: list[_Provider], kb) -> tuple[str | None, _Provider | None]:
+    """The provider's taxonomy as stated in its loop, else where the claim states one for the same NPI."""
+    if p.taxonomy:
+        return p.taxonomy, p
+    for o in others:
+        if o is not p and o.taxonomy and o.npi and o.npi == p.npi:
+            return o.taxonomy, o
+    return None, None
+
+
+def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
+    from cptkg.io.readers.fhir import nucc_role
+
+    where = f"claim {one_line(claim.claim_id[:SHOWN])}, line {ln.number}"
+    if not ln.number.isdigit() or not 0 < int(ln.number) <= 1_000_000:
+        raise ReadError(f"{where}: LX01 (segment {ln.at} of the file) is not a line number")
+    qual, code, mods, basis, units, sv1_at = ln.sv1 or ("", "", [], "", "", ln.at)
+    sv1 = f"segment {sv1_at} of the file (SV1, loop 2400)"
+    if qual != "HC":
+        raise ReadError(f"{where}: the procedure is coded with qualifier {one_line(qual[:SHOWN])!r} in SV101 "
+                        f"({sv1}); cptkg judges CPT and HCPCS codes, qualifier HC")
+    if basis != "UN":
+        raise ReadError(f"{where}: SV103 is {one_line(basis[:SHOWN])!r} ({sv1}): the quantity is not in units; "
+                        f"cptkg judges units of service (UN)")
+    try:
+        count = float(units)
+    except ValueError:
+        count = -1.0
+    if count != int(count) or count < 1:
+        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}) is not a whole number of units")
+    if ln.dtp is None:  # the validation refuses this first; kept for a file pyx12 lets through
+        raise ReadError(f"{where}: no date of service (DTP*472 in loop 2400)")
+    fmt, value, dtp_at = ln.dtp
+    dates = value.split("-") if fmt == "RD8" else [value]
+    if len(dates) == 2 and dates[0] != dates[1]:
+        raise ReadError(f"{where}: the date of service is the range {one_line(value[:SHOWN])} (DTP*472 RD8, segment "
+                        f"{dtp_at} of the file); a claim line needs one date: bill each date on its own line")
+    d = dates[0]
+    date = f"{d[:4]}-{d[4:6]}-{d[6:8]}"
+
+    looked: list[str] = []
+    if ln.rendering is not None:
+        performer = ln.rendering
+    elif claim.rendering is not None:
+        performer = claim.rendering
+    else:
+        performer = claim.billing
+        if performer.entity == "2":
+            raise ReadError(f"{where}: the performer cannot be identified: the claim names no rendering provider "
+                            f"(loop 2420A for the line, 2310B for the claim) and the billing provider (loop 2010AA) "
+                            f"is an organisation; name the individual who performed the service in 2310B or 2420A")
+    looked.append(performer.where)
+    if not performer.npi:
+        raise ReadError(f"{where}: the performer cannot be identified: the rendering provider in {performer.where} "
+                        f"(NM1 at segment {performer.nm1_at} of the file) has no NPI (NM108 XX with NM109)")
+    others = [claim.billing] + ([claim.rendering] if claim.rendering else []) + [
+        x.rendering for x in claim.lines if x.rendering is not None]
+    taxonomy, source = _role(performer, others, kb)
+    if taxonomy is None:
+        loops = sorted({performer.where} | {o.where for o in others if o.npi == performer.npi})
+        prv = "PRV*BI*PXC in loop 2000A" if performer is claim.billing else f"PRV*PE*PXC in {performer.where}"
+        raise ReadError(f"{where}: the performer's role cannot be told: no NUCC taxonomy ({prv}) for the "
+                        f"rendering provider; looked in {', '.join(loops)}")
+    role = nucc_role(taxonomy, kb)
+    if role is None:
+        prv_loop = "loop 2000A" if source is claim.billing else source.where
+        raise ReadError(f"{where}: taxonomy {one_line(taxonomy[:SHOWN])!r} ({prv_loop}, PRV03, segment "
+                        f"{source.prv_at} of the file) is not a NUCC taxonomy code the code family maps to a "
+                        f"provider role ({', '.join(roles)})")
+    out = {"line": int(ln.number), "code": code, "date_of_service": date, "provider_id": performer.npi,
+           "provider_role": role, "units": int(count)}
+    if mods:
+        out["modifiers"] = mods
+    return out
+
+
+def _claim(claim: _Claim, kb, roles: list[str]) -> dict:
+    return {"claim_id": claim.claim_id, "patient_id": claim.patient_id,
+            "lines": [_line(claim, ln, kb, roles) for ln in claim.lines]}
+
+
+def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
+    """Every claim of every interchange, group and transaction, in file order.
+
+    ``history`` is ignored: ``--history FILE`` is attached to every format's
+    claims in one place (:func:`cptkg.io.readers.attach_history`).
+    """
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ReadError(f"{source}: not an X12 text file (byte {e.start} is not text)") from None
+    text = text.lstrip()
+    if not text.startswith("ISA"):
+        raise ReadError(f"{source}: not an X12 837P file: it must begin with an ISA segment")
+    _segments(text, source)
+    walk = _validate(text, source)
+    if not walk.claims:
+        raise ReadError(f"{source}: the 837P holds no claims (no CLM segment in loop 2300)")
+    if kb is None:
+        from cptkg.knowledge.loader import default_kb
+
+        kb = default_kb()
+    roles = vocabulary(kb).values("role")
+    claims: list = []
+    for c in walk.claims:
+        try:
+            claims.append(_claim(c, kb, roles))
+        except ReadError as e:
+            err = ReadError(str(e), c.claim_id)
+            # the claim as received: what could be read, and its segments (the decision log hashes it)
+            err.raw = {"claim_id": c.claim_id, "patient_id": c.patient_id, "x12_segments": list(c.segments)}
+            claims.append(err)
+    return ReadResult(claims, was_list=True)
