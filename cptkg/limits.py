@@ -29,6 +29,9 @@ MAX_JSON_DIGITS = 18                # digits of a number in claim JSON (line num
 # about 8,000 segments a second here (10,000 two-line claims, 140,000 segments: 18 s), so 250,000 is about
 # half a minute, some 18,000 claims; a practice's daily 837P batch is far smaller
 MAX_X12_SEGMENTS = 250_000
+# characters of one segment: the longest an 837P allows is HI, about 2,090 with every element at its maximum
+# length (pyx12's map and data element dictionary); a segment of megabytes would be split into millions of elements
+MAX_X12_SEGMENT_CHARS = 4096
 
 # -- RDF and SPARQL (cptkg query, --data, the explorer's console)
 MAX_RDF_BYTES = 20 * 1024 * 1024    # --data files
