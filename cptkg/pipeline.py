@@ -74,6 +74,31 @@ def parse(kb, claims: list) -> list:
     return [c if isinstance(c, (Claim, InputError)) else parse_claims(c, kb=kb)[0][0] for c in claims]
 
 
+def check_route(kb, route: str) -> None:
+    """Refuse a ``--route`` that is not one of the pack's routes, before any claim is read."""
+    from cptkg.judge.input import InputError
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    routes = vocabulary(kb).values("route")
+    if route not in routes:
+        raise InputError(f"--route: {route[:40]!r} is not a route of this code family; use one of {', '.join(routes)}")
+
+
+def state_route(claims: list, route: str) -> None:
+    """Give every line that states no route the route the user stated for the file (``--route``).
+
+    837P lines and FHIR items carry no drug-delivery route; the rules check
+    the route only where a line states one (README, "What the rules assume").
+    A line's own route (a claim JSON ``route``, the FHIR route extension)
+    wins over the option.
+    """
+    for claim in claims:
+        lines = claim.get("lines") if isinstance(claim, dict) else None
+        for ln in lines if isinstance(lines, list) else ():
+            if isinstance(ln, dict) and ln.get("route") is None:
+                ln["route"] = route
+
+
 def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, depth: int | None = None,
           all_proofs: bool = False, engine: str | None = None, timeout: float | None = None,
           progress: Callable[[int, int], None] | None = None) -> list[dict]:
@@ -128,7 +153,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
         created: str | None = None, *, explain: bool = False, line: int | None = None,
         depth: int | None = None, all_proofs: bool = False, log: str | Path | None = None,
         log_identifiers: bool = False, engine: str | None = None, timeout: float | None = None,
-        full: bool = False, deliver: Callable[[Outcome], None] | None = None) -> Outcome:
+        full: bool = False, deliver: Callable[[Outcome], None] | None = None, route: str | None = None) -> Outcome:
     """Read, judge (and explain), write, deliver, log.
 
     ``deliver`` (optional) puts the outcome where it goes (the CLI: standard
@@ -144,7 +169,11 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     from cptkg.knowledge.loader import default_kb
 
     kb = kb or default_kb()
+    if route is not None:
+        check_route(kb, route)
     read = readers.read(source, input_format, history, kb=kb)
+    if route is not None:
+        state_route(read.claims, route)
     bar = _progress(len(read.claims), progress)
     tick = None
     if bar:

@@ -28,6 +28,7 @@ class ClaimExplanation:
         self.summaries = summaries or {}
         self.fix_search = fix_search
         self.unexplained = 0  # lines whose proofs were not built: the time limit ran out first
+        self.assumptions: dict[int, list[str]] = {}  # line -> what the rules assumed of facts it does not state
 
     def to_json(self, line: int | None = None) -> dict:
         out = self.result.to_json()
@@ -39,6 +40,8 @@ class ClaimExplanation:
                 for r, sm in zip(ln[kind], self.summaries.get((n, kind), [])):
                     r["summary"] = sm
             ln["why_not"] = self.why_not.get(n, [])
+            if self.assumptions.get(n):
+                ln["assumptions"] = list(self.assumptions[n])
         if line is not None:
             out["lines"] = [l for l in out["lines"] if l["line"] == line]
         out["suggestions"] = [s.to_json() for s in self.suggestions]
@@ -147,6 +150,35 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
               else None)
     out = ClaimExplanation(res, ex, proofs, why, search.suggestions if search else [], summaries, search)
     out.unexplained = unexplained
+    out.assumptions = route_assumptions(kb, claim)
+    return out
+
+
+#: how a user states a route the claim file does not carry (README, "What the rules assume")
+STATE_ROUTE = ("state it as the line's route (claim JSON or CSV), with the FHIR item extension "
+               "https://w3id.org/cptkg/fhir/StructureDefinition/route, or with --route")
+
+
+def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
+    """Line -> the sentence saying what the rules assumed of a route the line does not state.
+
+    An 837P service line and a FHIR Claim item have no element for the
+    drug-delivery route, yet the rules deny a spinal-pump code billed for a
+    brain pump (guide §2-§9 descriptors). Refusing such claims would refuse
+    every 837P; guessing a route would invent a fact. The rules check the
+    route only where a line states one; the explanation says so for each
+    line whose code is limited to some routes, so the analyst knows what
+    was not checked and how to state it.
+    """
+    routes: dict[str, str] = {}
+    for code, text in kb.facts.get("code_routes", ()):
+        routes[code] = text
+    out: dict[int, list[str]] = {}
+    for ln in claim.lines:
+        if ln.route is None and ln.code in routes:
+            out[ln.line] = [f"The claim does not state the drug-delivery route of line {ln.line}: {ln.code} was "
+                            f"judged as billed for {routes[ln.code]} delivery, the routes it applies to, and the "
+                            f"route was not checked; to have it checked, {STATE_ROUTE}."]
     return out
 
 

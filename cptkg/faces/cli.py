@@ -104,9 +104,16 @@ def get_kb():
     ctx = click.get_current_context(silent=True)
     edits = list(ctx.meta.get(EDITS_KEY, ())) if ctx is not None else []
     try:
-        return default_kb(edits=edits)
+        kb = default_kb(edits=edits)
     except KBLoadError as e:
         fail(f"knowledge base cannot be used: {e}", listing=True)
+    if ctx is not None and not ctx.meta.get("cptkg.edit-notices-shown"):
+        from cptkg.controls import one_line
+
+        ctx.meta["cptkg.edit-notices-shown"] = True  # once per command, however often it asks for the KB
+        for notice in getattr(kb, "edit_notices", ()) or ():
+            click.echo(f"cptkg: note: {one_line(notice)}", err=True)
+    return kb
 
 
 EDITS_KEY = "cptkg.edits"
@@ -184,7 +191,7 @@ def _detect(raw: bytes) -> str:
 
 def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_format=None, history_file=None,
                 explain=False, line=None, depth=None, all_proofs=False, log_file=None, log_identifiers=False,
-                time_limit=None, full=False) -> "NoReturn":  # noqa: F821
+                time_limit=None, full=False, route=None) -> "NoReturn":  # noqa: F821
     """``check`` and ``explain``: the one pipeline (read → judge → explain → write → log), then exit.
 
     Default output: the readable report for claim JSON, JSON for FHIR and CSV
@@ -234,7 +241,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     try:
         outcome = run(raw, detected, output, history, kb=kb, explain=explain, line=line, depth=depth,
                       all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit,
-                      full=full, deliver=deliver)
+                      full=full, deliver=deliver, route=route)
     except StdoutFailed as e:
         fail(f"standard output cannot be written ({e.reason})"
              + ("; the verdicts were not delivered and are not logged" if log_file else ""))
@@ -259,17 +266,21 @@ _TIME_LIMIT = click.option("--time-limit", "time_limit", type=TimeLimitSeconds()
                            "judged (default 30, at most 3,600); the other claims are still judged.")
 _FULL = click.option("--full", is_flag=True, help="Text report: unfold each reason into its whole proof, step by "
                      "step down to the source sentence (implies --explain).")
-_INPUT_FORMAT = click.option("--input-format", type=click.Choice(["json", "fhir", "csv"]), default=None,
+_INPUT_FORMAT = click.option("--input-format", type=click.Choice(["json", "fhir", "csv", "x12"]), default=None,
                              help="Claim format (default: detected from the content): claim JSON, FHIR R4 "
-                                  "Claim/Bundle, or CSV rows.")
+                                  "Claim/Bundle, CSV rows, or an X12 837P file (005010X222A1).")
 _OUTPUT = click.option("--output", "output", type=click.Choice(["text", "json", "fhir", "csv", "html"]), default=None,
                        help="text (a readable report), json (same as --json), fhir (a ClaimResponse per claim), "
                             "csv (one row per input row) or html (an auditor's work paper, printable to PDF; "
                             "with --explain it carries why-not and the verified fixes); default: text for claim "
                             "JSON, json for FHIR and CSV input.")
 _HISTORY = click.option("--history", "history_file", metavar="FILE", default=None,
-                        help="CSV of billed history (patient_id, code, date_of_service, provider_id) for CSV "
-                             "claims.")
+                        help="CSV of billed history (patient_id, code, date_of_service, provider_id), for claims "
+                             "in any format: each claim gets its patient's rows after the history it carries.")
+_ROUTE = click.option("--route", "route", metavar="ROUTE", default=None,
+                      help="The drug-delivery route (one of the family pack's routes) of every line that "
+                           "states none: 837P lines and FHIR items carry no route, and without one the route is "
+                           "not checked (README, What the rules assume).")
 _LOG = click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision "
                     "id, time, input hash, verdicts and rule ids, KB version (README, Decision log).")
 _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the "
@@ -278,7 +289,7 @@ _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient a
 
 def _pipeline_options(f):
     """The pipeline's options, shared by check and explain: formats, history, log, time limit."""
-    for option in (_TIME_LIMIT, _LOG_IDS, _LOG, _HISTORY, _OUTPUT, _INPUT_FORMAT):
+    for option in (_TIME_LIMIT, _LOG_IDS, _LOG, _ROUTE, _HISTORY, _OUTPUT, _INPUT_FORMAT):
         f = option(f)
     return f
 
@@ -293,7 +304,7 @@ def _pipeline_options(f):
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
 @_pipeline_options
 def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, output, history_file,
-          log_file, log_identifiers, time_limit):
+          log_file, log_identifiers, time_limit, route):
     """Judge the claims in CLAIMS: claim JSON (one claim or a list), a FHIR R4
     Claim or Bundle, or claim CSV ('-' reads stdin).
 
@@ -302,7 +313,7 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
     """
     _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
                 explain=explain or full, depth=depth, all_proofs=all_proofs, log_file=log_file,
-                log_identifiers=log_identifiers, time_limit=time_limit, full=full)
+                log_identifiers=log_identifiers, time_limit=time_limit, full=full, route=route)
 
 
 @main.command()
@@ -314,7 +325,7 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
 @click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
 @_pipeline_options
 def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, output, history_file, log_file,
-            log_identifiers, time_limit):
+            log_identifiers, time_limit, route):
     """Explain the verdicts for CLAIMS in billing words: the rule that decided
     each line, the facts and source sentences it rests on, why a rejected line
     was not accepted, and verified fixes. --full prints the whole proof.
@@ -323,7 +334,7 @@ def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, ou
     """
     _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
                 explain=True, line=line, depth=depth, all_proofs=all_proofs, log_file=log_file,
-                log_identifiers=log_identifiers, time_limit=time_limit, full=full)
+                log_identifiers=log_identifiers, time_limit=time_limit, full=full, route=route)
 
 
 @main.command()

@@ -82,6 +82,8 @@ def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> st
                                         if isinstance(s, dict)))
         out.append(f":material/warning: **{md(sm.get('title') or w.get('title') or w['rule'])}**: {md(w['message'])}  \n"
                    f":small[{cites} · rule {md_code(w['rule'])}]")
+    for a in ln.get("assumptions") or []:
+        out.append(f":material/info: **Assumed**: {md(a)}")
     return "\n\n".join(out)
 
 

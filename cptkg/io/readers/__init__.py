@@ -85,7 +85,7 @@ def detect(data: bytes) -> str:
                 return name
     finally:
         _peeked.last = None  # the parsed input is not kept past detection
-    raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, or claim CSV)")
+    raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
 
 
 def _bytes(source: bytes | str | Path) -> tuple[bytes, str]:
@@ -119,14 +119,58 @@ def read(source: bytes | str | Path, input_format: str | None = None,
         raise ReadError(str(e).replace("input:", f"{name}:", 1)) from None
     if fmt not in format_names():
         raise ReadError(f"--input-format must be one of {', '.join(format_names())}, not {fmt!r}")
+    module = _module(fmt)
+    own_history = getattr(module, "HISTORY_FILE", False)
     try:
-        result = _module(fmt).read(data, name, history=hist, kb=kb)
+        result = module.read(data, name, history=hist if own_history else None, kb=kb)
     except ReadError:
         raise
     except InputError as e:  # e.g. load_json's refusals: every reader error is a ReadError
         raise ReadError(str(e)) from None
+    if hist is not None and not own_history:
+        attach_history(result.claims, hist)
     result.format = fmt
     return result
+
+
+def attach_history(claims: list, history: bytes) -> None:
+    """Add a history file's rows to the claims of their patients, in place (``--history FILE``).
+
+    One history file, one layout (the claim CSV's: patient_id, code,
+    date_of_service, provider_id) for every claim format, as the README
+    promises: claim JSON, FHIR and X12 claims get the rows of their patient
+    after the history they carry themselves (a claim's own ``history``, a
+    Bundle's Procedures). A bad history row of a patient makes that patient's
+    claims error entries naming the row (judged without it, a duplicate
+    would pass); a bad row naming no patient could be anyone's, so it makes
+    every claim one. A claim reader already refused stays as it was.
+    """
+    from cptkg.io.readers.csv import _history
+
+    by_patient, bad, unattributed = _history(history)
+    for i, claim in enumerate(claims):
+        if not isinstance(claim, dict):
+            continue
+        pid = claim.get("patient_id")
+        cid = claim.get("claim_id")
+        why = unattributed or (bad.get(pid) if isinstance(pid, str) else None)
+        if why:
+            whose = "the history file" if why is unattributed else "the patient's history"
+            shown = f"claim {cid[:60]}: " if isinstance(cid, str) and cid else ""
+            err = ReadError(f"{shown}{whose} cannot be read ({why})", cid if isinstance(cid, str) else None)
+            err.raw = claim
+            err.request = getattr(claim, "request", None)  # a FHIR Claim's own reference or identifier
+            claims[i] = err
+            continue
+        rows = by_patient.get(pid) if isinstance(pid, str) else None
+        if not rows:
+            continue
+        own = claim.get("history")
+        if own is None:
+            claim["history"] = [dict(r) for r in rows]
+        elif isinstance(own, list):
+            claim["history"] = own + [dict(r) for r in rows]
+        # any other 'history' is the claim's own mistake: the claim parser names it
 
 
 def read_claims(source: bytes | str | Path, input_format: str | None = None,

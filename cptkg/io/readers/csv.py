@@ -25,6 +25,9 @@ from cptkg.judge.input import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, his
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 
+#: reads --history FILE itself (a bad history row is named by the claim's first row)
+HISTORY_FILE = True
+
 NAME = "csv"
 REQUIRED = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role")
 OPTIONAL = ("units", "modifiers", "route")

@@ -17,8 +17,6 @@ def detect(data: bytes | object) -> bool:
 
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     obj = load_json(data, source)
-    if history is not None:
-        raise ReadError(f"{source}: a separate history file goes with CSV input; in JSON, give each claim a 'history' list")
     if isinstance(obj, dict):
         return ReadResult([obj], was_list=False)
     if isinstance(obj, list):

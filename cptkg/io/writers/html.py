@@ -152,6 +152,8 @@ def _line(ln: dict, suggestions: list[dict]) -> list[str]:
         out.append(f'<div class="warning"><p>Warning: <strong>{_e(_title(w))}</strong>: {_e(w.get("message", ""))}</p>')
         out.extend(_sources((w.get("summary") or {}).get("sources") or w.get("sources"), cited))
         out.append(f'<p class="detail">rule {_e(w.get("rule"))}</p></div>')
+    for a in ln.get("assumptions") or []:
+        out.append(f'<p class="assumed">Assumed: {_e(a)}</p>')
     out.append("</div>")
     return out
 
@@ -179,7 +181,7 @@ def _claim(r: dict) -> list[str]:
     out.append("</tbody></table>")
     sugg = r.get("suggestions") or []
     for ln in r.get("lines", []):
-        if ln.get("reasons") or ln.get("warnings"):
+        if ln.get("reasons") or ln.get("warnings") or ln.get("assumptions"):
             out.extend(_line(ln, sugg))
     if sugg:
         out.append("<h3>Fixes</h3>")

@@ -130,6 +130,8 @@ def summary_report(ex: dict) -> str:
             cites = "; ".join(dict.fromkeys(s.get("citation", "") for s in (sm.get("sources") or w.get("sources") or [])))
             out.append(_wrap(f"Warning: {sm.get('title') or w.get('title') or w['rule']}: {w['message']}"
                              + (f" ({cites})" if cites else ""), "    "))
+        for a in ln.get("assumptions") or []:
+            out.append(_wrap(f"Assumed: {a}", "    "))
         for i in summ.get("fixes", []):
             if i < len(sugg):
                 out.append(_fix_lines(sugg[i], "    "))
@@ -164,6 +166,8 @@ def explained_claim_report(ex: dict) -> str:
             out.append(_wrap(f"why not accepted: {w['message']} [{w['source']}]", "    "))
         for r in ln["warnings"]:
             out.append(_wrap(f"warning: {r['message']}", "    "))
+        for a in ln.get("assumptions") or []:
+            out.append(_wrap(f"assumed: {a}", "    "))
     if ex.get("suggestions"):
         out.append("  Suggested fixes (each re-checked by the rules):")
         for i, s in enumerate(ex["suggestions"], 1):
