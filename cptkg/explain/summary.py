@@ -94,6 +94,9 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
     folded += len(drop)
     facts = [f for f in facts if f not in drop]
     edits = decided_by(kb, reason)
+    for e in edits:  # an edit as an analyst names it, not by its IRI ("NCCI PTP edit 27447/20610")
+        name = e["text"].split(",")[0]
+        facts = [f.replace(f"edit {e['edit']}", name).replace(e["edit"], name) for f in facts]
     # which release and row decided, first: with several releases loaded it is what an auditor checks
     facts = [f"{e['text']}" for e in edits if e["release"]] + facts
     return {"title": reason.title or reason.rule, "rule": reason.rule, "message": reason.message,

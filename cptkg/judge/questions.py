@@ -653,6 +653,18 @@ def _edit_id(kb: KnowledgeBase, edit_id) -> str:
     value = edit_id.strip() if isinstance(edit_id, str) else ""
     if value in known or (value and _table_row(kb, value) is not None):  # (a replaced row is asked about too)
         return value
+    # as an analyst names an edit (the explanation's "NCCI PTP edit 27447/20610", "MUE 62367"): by its codes
+    named = value.upper().removeprefix("NCCI PTP EDIT").removeprefix("MUE").strip()
+    if "/" in named:
+        first, _, second = (x.strip() for x in named.partition("/"))
+        found = sorted({x for x, a, b in _edit_pairs(kb) if a == first and b == second})
+    else:
+        found = sorted(x for x, c in _facts(kb).get("unit_edit_code", ()) if c == named) if named else []
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise QuestionError("edit", f"'{str(edit_id)[:60]}' names {len(found)} edits (rows of different dates or "
+                            f"tables): ask for one of {_listing(found, most=8)}")
     raise QuestionError("edit", f"'{str(edit_id)[:60]}' is not an edit of this knowledge base"
                         + (f" (nor of the --edits files loaded): one of {_listing(known, most=8)}" if known
                            else ": it has none") + "; `cptkg ask edit` lists them")
