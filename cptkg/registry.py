@@ -57,6 +57,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "edits": "cptkg.faces.commands.edits:command",
         "export": "cptkg.faces.commands.export:command",
         "query": "cptkg.faces.commands.query:command",
+        "schema": "cptkg.faces.commands.schema:command",
     },
 }
 
