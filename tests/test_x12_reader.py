@@ -351,3 +351,26 @@ def test_a_segment_longer_than_any_837p_segment_is_refused_before_it_is_split():
     text = ONE.read_text().replace("NM1*41*2*SYNTHETIC SUBMITTER", "NM1*41*2*" + "*" * 5000)
     with pytest.raises(ReadError, match=r"segment 5 of the file \(NM1…\) is 5,0\d\d characters long"):
         read(text)
+
+
+def _with_frequency(text: str, claim_id: str, code: str) -> str:
+    start = text.index(f"CLM*{claim_id}*")
+    seg = text[start:text.index("~", start)]
+    parts = seg.split("*")
+    parts[5] = parts[5].rsplit(":", 1)[0] + ":" + code  # CLM05-3, the claim frequency type code
+    return text.replace(seg, "*".join(parts))
+
+
+def test_a_void_claim_is_its_own_error_entry_and_a_replacement_is_judged_in_full():
+    from devtools import x12_build
+
+    base = {"patient_id": "SYNTH-M1", "lines": [{"line": 1, "code": "62367", "date_of_service": "2025-03-04",
+                                                 "provider_id": "1234567893", "provider_role": "physician"}]}
+    text = x12_build.build([dict(base, claim_id="ORIG-1"), dict(base, claim_id="VOID-1", patient_id="SYNTH-M2"),
+                            dict(base, claim_id="REPL-1", patient_id="SYNTH-M3")])
+    text = _with_frequency(_with_frequency(text, "VOID-1", "8"), "REPL-1", "7")
+    out = readers.read(text.encode(), "x12")
+    orig, void, repl = out.claims
+    assert isinstance(orig, dict) and isinstance(repl, dict)
+    assert isinstance(void, ReadError) and void.claim_id == "VOID-1"
+    assert "CLM05-3 = 8" in str(void) and "voids an earlier claim" in str(void)

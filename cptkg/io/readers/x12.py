@@ -106,6 +106,7 @@ class _Claim:
     rendering: _Provider | None = None
     lines: list[_Line] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)  # as received, for the decision log's hash
+    frequency: str = ""  # CLM05-3, the claim frequency type code: 1 original, 7 replacement, 8 void
 
 
 class _Walk:
@@ -159,6 +160,7 @@ class _Walk:
         elif sid == "CLM":
             self._close()
             self.claim = _Claim(v("CLM01") or "", self._patient(), at, self.billing)
+            self.claim.frequency = (v("CLM05-3") or "").strip()
         elif sid == "SE":
             self._close()
 
@@ -229,6 +231,17 @@ _PYX12_WORDS = (
      r'IEA01 says the interchange has \1 groups, it has \2'),
     (r'^Segment (\w+) exceeded max count\.\s+Found (\d+), should have (\d+)$',
      r'segment \1 appears \2 times, the 837P allows \3'),
+    (r'^ISA Interchange Control Number (\S+) not unique within file$',
+     r'two interchanges in this file have the control number \1 (ISA13): was the same file appended twice?'),
+    (r'^IEA id=(\S*) does not match ISA id=(\S*)$',
+     r'IEA02 (\1) is not the interchange control number ISA13 (\2)'),
+    (r'^IEA count for IEA02=(\S+) is wrong$',
+     r'IEA01 (the number of functional groups, GS, in interchange \1) is wrong'),
+    # 5010 TR3 B.1.1.3.10, Absence of Data: separators of empty elements at the end of a segment
+    # "must be omitted" (quoted in X12 RFI 1498); pyx12 reports them as the guide says
+    (r'^Segment contains trailing element terminators$',
+     r'the segment ends with empty elements (a separator just before the segment terminator); the 837P '
+     r'guide says separators of empty elements at the end of a segment must be left out'),
 )
 
 
@@ -252,11 +265,13 @@ def _problems(report: dict, walk: _Walk) -> list[tuple[int, str]]:
 
     for isa in report.get("interchanges") or []:
         for e in isa.get("errors") or []:
-            out.append((isa.get("cur_line") or 1, f"interchange {isa.get('isa_trn_set_id')} (ISA/IEA): {text(e)}"))
+            at = isa.get("cur_line") or 1
+            out.append((at, f"segment {at} of the file, interchange {isa.get('isa_trn_set_id')} (ISA/IEA): {text(e)}"))
         for gs in isa.get("groups") or []:
             for e in gs.get("errors") or []:
-                out.append((gs.get("cur_line") or 0,
-                            f"functional group {gs.get('gs_control_num')} (GS/GE): {text(e)}"))
+                at = gs.get("cur_line") or 0
+                out.append((at, (f"segment {at} of the file, " if at else "")
+                            + f"functional group {gs.get('gs_control_num')} (GS/GE): {text(e)}"))
             for st in gs.get("transactions") or []:
                 for e in st.get("errors") or []:
                     at = st.get("cur_line") or 0
@@ -276,6 +291,33 @@ def _problems(report: dict, walk: _Walk) -> list[tuple[int, str]]:
                         for e in ele.get("errors") or []:
                             out.append((at, f"{where}, element {pos} ({ele.get('name')}): {text(e)}"))
     return sorted(out, key=lambda p: p[0])
+
+
+_TRAILING_JUNK = "\x00\x1a \t\r\n"  # NUL padding, the DOS end-of-file mark (SUB), blank lines after the last IEA
+
+
+def _normalise(text: str) -> str:
+    """The file as pyx12 must see it: line breaks that are not the segment terminator removed, blank
+    segments dropped, padding after the last segment cut.
+
+    Why: CR and LF are not X12 characters; X12 RFI 28 (a file with a CRLF at every 81st byte, often in
+    the middle of an element) says they "lie outside the scope of the X12 Standards" and that the
+    standard's wording was "to ignore all extraneous bytes ... regardless of where in the data stream
+    they appeared". So a file wrapped at 80 columns reads as the stream it is. pyx12 stops reading at
+    the first empty segment (a blank line in a file whose terminator is a line break, or ``~~``)
+    without saying so, and then reports the interchange's IEA as missing though the file has one;
+    an empty segment holds nothing, and ``_segments`` counts none.
+    """
+    if len(text) < 106:
+        return text  # _segments names the cut-short ISA
+    if text[105] not in "\r\n":  # the terminator is a printable character: line breaks are layout
+        text = text.replace("\r", "").replace("\n", "")
+        if len(text) < 106:
+            return text
+    term = text[105]
+    text = text.rstrip(_TRAILING_JUNK.replace(term, ""))
+    kept = [s.strip("\r\n") for s in text.split(term)]
+    return term.join(s for s in kept if s.strip()) + term
 
 
 def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
@@ -304,6 +346,12 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
     for n, s in enumerate((s for s in segments if s), start=1):
         el = s.split(sep)
         sid = el[0]
+        if n > 1 and sid != "ISA" and s.startswith("ISA") and len(s) > 3 and not s[3].isalnum():
+            # each ISA declares its own separators; pyx12 reads every interchange with the first one's
+            raise ReadError(f"{source}: segment {n} (ISA) starts an interchange with other separators "
+                            f"({one_line(s[3])!r} between elements, the first interchange uses {sep!r}); "
+                            f"cptkg reads a file whose interchanges share their separators: give each "
+                            f"interchange in a file of its own")
         want = _ENVELOPE.get(sid, (3, 3))
         if depth != want[0]:
             raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN])}) comes {_NESTING[depth]}; the "
@@ -327,8 +375,24 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
                 raise ReadError(f"{source}: segment {n} ({el[0]}), element {el[0]}{i:02d}: version "
                                 f"{one_line(got[:SHOWN])!r} is {what}; cptkg reads 837P professional claims ({VERSION})")
     if depth:
-        raise ReadError(f"{source}: the file ends before {_UNCLOSED[depth]}")
+        last = [s for s in segments if s]
+        raise ReadError(f"{source}: the file ends before {_UNCLOSED[depth]}, after segment {len(last)} "
+                        f"({one_line(last[-1].split(sep)[0][:SHOWN])}): is the file cut short?")
     return sep, term, segments
+
+
+def _undecodable(data: bytes, at: int) -> str:
+    """Which byte, in which segment, is not text: a name saved in a Windows or Latin-1 code page is
+    the usual cause, and the analyst needs the segment to find it."""
+    head = data[:at].decode("utf-8-sig", "replace").lstrip()
+    where = ""
+    if head.startswith("ISA") and len(head) > 105:
+        parts = head.split(head[105])
+        n = sum(1 for p in parts[:-1] if p.strip()) + 1
+        sid = one_line(parts[-1].strip()[:3])
+        where = f", in segment {n} of the file" + (f" ({sid})" if sid else "") + ","
+    return (f"byte {at:,} (0x{data[at]:02X}){where} is not ASCII or UTF-8 text: an 837P is a text file; "
+            f"a name or address saved in another character set (an accented letter?) is the usual cause")
 
 
 # envelope segments: (the nesting depth they belong at, the depth after them); any other segment is at 3
@@ -411,7 +475,8 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
     dates = value.split("-") if fmt == "RD8" else [value]
     if len(dates) == 2 and dates[0] != dates[1]:
         raise ReadError(f"{where}: the date of service is the range {one_line(value[:SHOWN])} (DTP*472 RD8, segment "
-                        f"{dtp_at} of the file); a claim line needs one date: bill each date on its own line")
+                        f"{dtp_at} of the file); the guide allows a range, but cptkg judges each line on one "
+                        f"date of service: bill each date on its own line")
     d = dates[0]
     date = f"{d[:4]}-{d[4:6]}-{d[6:8]}"
 
@@ -451,7 +516,21 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
     return out
 
 
+#: CLM05-3 of a claim that cancels an earlier one (NUBC claim frequency type code 8, "void/cancel of prior claim")
+VOID = "8"
+
+
 def _claim(claim: _Claim, kb, roles: list[str]) -> dict:
+    """One CLM's claim dict; a void is its own error entry (a replacement, 7, is judged as the whole claim).
+
+    A void bills nothing: judging its lines as new services would report as
+    duplicates (or accept) services it takes back. A replacement (7) states
+    the corrected claim in full, so it is judged as a claim; the history
+    given with it should not hold the claim it replaces.
+    """
+    if claim.frequency == VOID:
+        raise ReadError(f"claim {claim.claim_id[:60]} (CLM01), CLM05-3 = 8: the claim voids an earlier claim and "
+                        f"bills nothing to judge; leave the voided claim's services out of the history instead")
     return {"claim_id": claim.claim_id, "patient_id": claim.patient_id,
             "lines": [_line(claim, ln, kb, roles) for ln in claim.lines]}
 
@@ -467,10 +546,11 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ReadError(f"{source}: not an X12 text file (byte {e.start} is not text)") from None
+        raise ReadError(f"{source}: {_undecodable(data, e.start)}") from None
     text = text.lstrip()
     if not text.startswith("ISA"):
         raise ReadError(f"{source}: not an X12 837P file: it must begin with an ISA segment")
+    text = _normalise(text)
     _segments(text, source)
     walk = _validate(text, source)
     if not walk.claims:
