@@ -186,7 +186,25 @@ def _detect(raw: bytes) -> str:
     try:
         return detect(raw)
     except ReadError:
-        return "json"  # let the JSON path give its precise message
+        from cptkg.io.readers import peek_json
+
+        if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[") or peek_json(raw) is not None:
+            return "json"  # JSON, or JSON that does not parse: the JSON path gives its precise message
+        raise  # empty, binary or some other file: "not valid JSON" would mislead
+
+
+def _detect_or_fail(raw: bytes, claim_file: str) -> str:
+    """The input's format; an empty file, or one that is no claim format at all, is one line saying so."""
+    from cptkg.io.readers import ReadError
+
+    name = "standard input" if claim_file == "-" else claim_file
+    if not raw.lstrip(b"\xef\xbb\xbf").strip():
+        fail(f"{name}: is empty: a claim file holds claim JSON, a FHIR Claim or Bundle, an X12 837P file or "
+             f"claim CSV")
+    try:
+        return _detect(raw)
+    except ReadError as e:
+        fail(str(e).replace("input:", f"{name}:", 1))
 
 
 def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_format=None, history_file=None,
@@ -214,7 +232,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
         if not history.strip():
             fail(f"--history {history_file}: is empty; a history file has a header row and one row per "
                  f"billed service")
-    detected = input_format or _detect(raw)
+    detected = input_format or _detect_or_fail(raw, claim_file)
     other_format = detected != "json" or output in ("fhir", "csv", "html") or history_file is not None
     if as_json:
         output = output or "json"
