@@ -78,13 +78,19 @@ class Summary:
         return 1 if self.rejected else 0
 
 
-def file_kind(path: str | Path) -> str:
+def file_kind(path: str | Path, reading: bool = False) -> str:
     suffix = Path(path).suffix.lower()
     if suffix in (".csv", ".txt"):
         return "csv"
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet")
+    if reading and not Path(path).exists():  # a missing input is named as missing, whatever its name
+        raise BatchInputError(f"{path}: no such file")
+    if not reading:
+        raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet")
+    # an X12 837P or FHIR/claim JSON file is told by its content (cptkg.faces.commands.batch_input), not its name
+    raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet (claim rows), "
+                          f"or give an X12 837P, FHIR or claim JSON file")
 
 
 # --------------------------------------------------------------------------
@@ -378,13 +384,19 @@ class BatchTimeout(BatchInputError):
 
 def run_batch(input_path: str | Path, output_path: str | Path, history_path: str | Path | None = None,
               engine: str = "duckdb", kb=None, backend=None,
-              progress: Callable[[str], None] | None = None, timeout: float | None = None) -> Summary:
+              progress: Callable[[str], None] | None = None, timeout: float | None = None,
+              refused: dict[int, str] | None = None) -> Summary:
     """Judge every row of ``input_path`` and write one verdict row per input row.
 
     ``timeout`` (seconds; default :data:`cptkg.limits.BATCH_SECONDS`) bounds
     the whole run: past it the engine's running statement is interrupted,
     :class:`BatchTimeout` is raised, and nothing is left under the output's
     name (the verdicts are written to a temporary file renamed at the end).
+
+    ``refused``: row number -> why the claim on that row cannot be judged, for
+    rows written from a claim file whose reader refused a claim (an 837P or
+    FHIR file given to ``cptkg batch``, cptkg.faces.commands.batch_input): the
+    row is an error row with that problem, as a malformed CSV record is.
     """
     from cptkg.knowledge.loader import default_kb
     from cptkg.limits import BATCH_SECONDS
@@ -392,7 +404,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     timeout = BATCH_SECONDS if timeout is None else timeout
     t0 = time.perf_counter()
     user_step = progress or (lambda _msg: None)
-    in_kind, out_kind = file_kind(input_path), file_kind(output_path)
+    in_kind, out_kind = file_kind(input_path, reading=True), file_kind(output_path)
     h_kind = file_kind(history_path) if history_path else None
     for p in filter(None, [input_path, history_path]):
         if GLOB_CHARS.intersection(str(p)):
@@ -421,7 +433,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
 
         try:
             return _judge_batch(input_path, output_path, history_path, kb, backend, step, in_kind, out_kind, h_kind,
-                                t0, lambda i, s, n: step(f"rules: stratum {i + 1}/{n} ({', '.join(sorted(s))})"))
+                                t0, lambda i, s, n: step(f"rules: stratum {i + 1}/{n} ({', '.join(sorted(s))})"),
+                                refused)
         except Exception:
             if dl.passed:
                 raise BatchTimeout(
@@ -431,7 +444,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
 
 
 def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, out_kind, h_kind, t0,
-                 on_stratum) -> Summary:
+                 on_stratum, refused: dict[int, str] | None = None) -> Summary:
     """The statements of one batch, in order (``step`` raises once the time limit has passed)."""
     d = b.dialect
 
@@ -441,7 +454,15 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
     if not b.count("raw_input"):
         raise BatchInputError(f"{input_path}: no claim rows (the file has a header or a schema but no rows)")
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
-    b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
+    if refused:
+        # a claim its reader refused: the row's error is the reader's (a record error, checked first)
+        b.load_rows("b_refused", ["refused_row", "refused_problem"], [INT, TEXT], sorted(refused.items()))
+        sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS)
+        record = f"coalesce({RECORD_ERROR}, refused_problem)" if RECORD_ERROR in cols else "refused_problem"
+        b.view("raw_lines", f"SELECT row_no, {sel}, {record} AS {RECORD_ERROR} FROM raw_input "
+                            f"LEFT JOIN b_refused ON refused_row = row_no")
+    else:
+        b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
     if history_path:
         hcols = _read(b, history_path, "raw_history_in", h_kind)
         _require(history_path, hcols, HISTORY_REQUIRED)
@@ -494,7 +515,8 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
                           "FROM b_rows WHERE verdict_error IS NULL")
     # What is no longer read is dropped at once: DuckDB spills to disk past
     # its memory limit, and a million-line batch is near it.
-    for tmp in ("raw_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad", "b_hist_nobody"):
+    for tmp in ("raw_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad", "b_hist_nobody") + \
+            (("b_refused",) if refused else ()):
         b.drop(tmp)
 
     step("building claim facts")

@@ -23,13 +23,18 @@ from cptkg.faces.options import TimeLimitSeconds
               help="Stop the whole batch after this many seconds (default 3600); a stopped batch writes nothing "
                    "under OUTPUT's name.")
 def command(input_file, output_file, history_file, engine, time_limit):
-    """Judge every claim line of INPUT (.csv or .parquet) and write OUTPUT.
+    """Judge every claim line of INPUT (.csv, .parquet, X12 837P or FHIR) and write OUTPUT.
 
     INPUT has the columns claim_id, patient_id, line, code, date_of_service,
     provider_id, provider_role, units (default 1), modifiers (separated by
     ';', '|' or spaces) and route (optional). Every input row gets one output row: accepted, rejected
     (with rule ids and messages) or error (a malformed row names its row
     number and field; the other rows of its claim are not judged).
+
+    An X12 837P file, a FHIR Claim or Bundle, or claim JSON (told from the
+    content, whatever the file is named) is read as cptkg check reads it (at
+    most 64 MiB): each claim line is a row, in file order, and a claim that
+    cannot be judged is one error row naming the claim and the problem.
 
     Each claim is held to the same size limits as ``cptkg check`` (a claim
     over one is an error row; the others are judged), and the whole run to
@@ -41,7 +46,11 @@ def command(input_file, output_file, history_file, engine, time_limit):
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from cptkg.judge.batch import BatchInputError, run_batch
+    from pathlib import Path
+
+    from cptkg.faces.commands.batch_input import ClaimDocumentError, claim_rows, is_claim_document
+    from cptkg.judge.batch import BatchInputError, BatchTimeout, file_kind, run_batch
+    from cptkg.limits import BATCH_SECONDS, MIN_TIME_LIMIT_SECONDS
     from cptkg.knowledge.loader import KBLoadError
     from cptkg.engines.sql.compiler import SQLCompileError
 
@@ -54,24 +63,60 @@ def command(input_file, output_file, history_file, engine, time_limit):
         fail(str(e))
     err = Console(stderr=True)
     kb = get_kb()
+
+    def judge(progress=None):
+        if not is_claim_document(input_file):  # claim rows (CSV, Parquet): streamed, as always
+            return run_batch(input_file, output_file, history_file, engine=engine, kb=kb, progress=progress,
+                             timeout=time_limit)
+        # an 837P, FHIR or claim JSON file: its claims as claim rows, judged by the same batch
+        for p in filter(None, [input_file, history_file]):
+            if Path(output_file).exists() and Path(output_file).resolve() == Path(p).resolve():
+                raise BatchInputError(f"-o {output_file}: is the input file {p}; the verdicts would overwrite it")
+        if history_file:
+            file_kind(history_file)  # the history is claim-row history (.csv or .parquet) whatever INPUT is
+        if progress:
+            progress("reading claims")
+        with claim_rows(input_file, history_file, kb) as rows:
+            limit = BATCH_SECONDS if time_limit is None else time_limit
+            left = max(limit - rows.seconds, MIN_TIME_LIMIT_SECONDS)  # reading the file counts against the limit
+            try:
+                summary = run_batch(rows.claims, output_file, rows.history, engine=engine, kb=kb, progress=progress,
+                                    timeout=left, refused=rows.refused)
+            except BatchTimeout as e:
+                raise BatchTimeout(str(e).replace(f"time limit of {left:g} s", f"time limit of {limit:g} s "
+                                                  f"(reading the file took {rows.seconds:.1f} s of it)")) from None
+        summary.seconds += rows.seconds  # the run's time includes reading the file
+        nonlocal read_as
+        read_as = (f"claims in: {rows.claims_in:,} ({FORMAT_WORDS.get(rows.format, rows.format)}; each claim line "
+                   f"is a row, a claim that cannot be judged one row)")
+        return summary
+
+    read_as = None
+
     try:
         if err.is_terminal:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                           console=err, transient=True) as prog:
                 task = prog.add_task("starting", total=None)
-                summary = run_batch(input_file, output_file, history_file, engine=engine, kb=kb,
-                                    progress=lambda msg: prog.update(task, description=msg), timeout=time_limit)
+                summary = judge(progress=lambda msg: prog.update(task, description=msg))
         else:
-            summary = run_batch(input_file, output_file, history_file, engine=engine, kb=kb, timeout=time_limit)
-    except (BatchInputError, KBLoadError, SQLCompileError, FileProblem) as e:
+            summary = judge()
+    except (BatchInputError, KBLoadError, SQLCompileError, FileProblem, ClaimDocumentError) as e:
         click.echo(f"cptkg: {e}", err=True)
         sys.exit(2)
     except Exception as e:  # an engine that cannot start (no Java for Spark, ...)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         click.echo(f"cptkg: the {engine} engine failed: {first}", err=True)
         sys.exit(2)
-    out(summary_text(summary, output_file))
+    text = summary_text(summary, output_file)
+    if read_as is not None:
+        text = f"{read_as}\n{text}"
+    out(text)
     sys.exit(summary.exit_code)
+
+
+#: how the summary names a claim file that is not claim rows (reader names: cptkg.registry)
+FORMAT_WORDS = {"x12": "X12 837P", "fhir": "FHIR", "json": "claim JSON"}
 
 
 def summary_text(s, output_file) -> str:

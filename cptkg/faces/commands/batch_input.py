@@ -1,0 +1,283 @@
+"""``cptkg batch`` on the claim files billing offices and payers exchange: X12 837P, FHIR, claim JSON.
+
+``cptkg batch`` judges claim-line rows (CSV or Parquet) with the rules
+compiled to SQL. An 837P or a FHIR Bundle is not rows: its claims are read by
+the same readers as ``cptkg check`` (``cptkg.io.readers``), validated by the
+same parser (``pipeline.parse``: the claims check judges and the words it
+refuses the others in), and written as the claim CSV rows batch reads, into a
+private temporary folder removed afterwards. So batch and check judge the
+same claims, and batch's verdicts stay its own contract (columns, exit codes).
+
+Why a claim refused by the reader or the parser still gets a row: nothing
+the user gave is silently dropped. It takes one row (its lines, if any, are
+not what was refused: the claim is), in file order with the others, and
+:func:`cptkg.judge.batch.run_batch` writes that row as an error naming the
+claim and the problem (its ``refused`` argument).
+
+History: a claim's own (FHIR Procedures of its patient, claim JSON
+``history``) followed by the ``--history`` file's rows of its patient, exactly
+as ``cptkg check`` attaches them (``readers.attach_history``: a bad history row
+makes that patient's claims errors naming the row). Batch applies history per
+patient, check per claim, so each distinct (patient, history) gets a patient
+key of its own in the temporary files; the patient id is in no batch output
+column nor in any rule's message (families/pump/rules/claim.dl).
+
+Everything here lives in the faces layer because the readers (``cptkg.io``)
+are above the judging layer that ``cptkg.judge.batch`` belongs to.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+#: how far into a file the format is looked for (an ISA segment is 106 characters; JSON opens with { or [)
+SNIFF_BYTES = 4096
+ROW_SUFFIXES = (".parquet", ".pq")  # always rows: never sniffed (binary)
+LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role",
+                "units", "modifiers", "route"]
+HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
+SHOWN = 60  # characters of a claim id or value a message shows
+#: characters a claim CSV cell cannot hold unchanged: batch's CSV reader reads one record per line
+LINE_BREAKS = ("\n", "\r")
+#: what splits a modifiers cell (cptkg.judge.input.MODIFIER_SEPARATORS)
+MODIFIER_SPLITTERS = (";", "|", " ", "\t")
+
+
+@dataclass
+class ClaimRows:
+    """A claim file rewritten as claim rows (paths inside a private temporary folder)."""
+
+    claims: Path
+    history: Path | None
+    format: str  # the reader's name: x12, fhir, json
+    claims_in: int  # claims in the file, refused ones included
+    refused: dict[int, str] = field(default_factory=dict)  # row -> why its claim is not judged
+    seconds: float = 0.0  # reading, validating and writing the rows
+
+
+def is_claim_document(path) -> bool:
+    """Is INPUT an 837P or a JSON claim document (FHIR, claim JSON) rather than rows?
+
+    By content, as ``cptkg check`` detects formats: an interchange begins with
+    ISA and its element separator (cptkg.io.readers.x12.detect), JSON with
+    ``{`` or ``[``. A claim-row file never does: its first line is the header
+    naming claim_id. Parquet files are rows by their name (and binary). A file
+    that cannot be opened is left to batch's own checks, which name the problem.
+    """
+    from cptkg.io.readers import x12
+
+    if Path(path).suffix.lower() in ROW_SUFFIXES:
+        return False
+    try:
+        if not Path(path).is_file():
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if x12.detect(head):
+        return True
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    return head.lstrip()[:1] in (b"{", b"[")
+
+
+class ClaimDocumentError(ValueError):
+    """An input or history file that cannot be read at all: one line naming it and the problem."""
+
+
+def _history_bytes(path) -> bytes:
+    """``--history FILE`` as claim CSV bytes, under the claim file cap (what ``cptkg check`` reads it with).
+
+    A Parquet history is turned into the same CSV: text columns as they are, a
+    date column as YYYY-MM-DD; any other type is refused naming the column, as
+    a typed value where text belongs is never read as its text (docs/batch.md,
+    "Value types").
+    """
+    from cptkg import limits
+    from cptkg.files import FileProblem, read_capped
+
+    if Path(path).suffix.lower() not in ROW_SUFFIXES:
+        try:
+            return read_capped(path, limits.MAX_CLAIM_FILE_BYTES, what="a history file",
+                               hint="with an 837P or FHIR input the history is read whole; give only the "
+                                    "history of the file's patients")
+        except FileProblem as e:
+            raise ClaimDocumentError(f"--history {e}") from None
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        if pf.metadata.num_rows > limits.MAX_CSV_ROWS:
+            raise ClaimDocumentError(f"--history {path}: {pf.metadata.num_rows:,} rows; with an 837P or FHIR input "
+                                     f"the history is read whole, at most {limits.MAX_CSV_ROWS:,} rows (give only "
+                                     f"the history of the file's patients)")
+        table = pf.read()
+    except (OSError, pa.ArrowException) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ClaimDocumentError(f"--history {path}: cannot be read as parquet: {first}") from None
+    cols = []
+    for name, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_date(t):
+            col = col.cast(pa.string())
+        elif not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+            if name.strip().lower() in HISTORY_COLUMNS:
+                raise ClaimDocumentError(f"--history {path}: column {name.strip().lower()} holds {t}; it must hold "
+                                         f"text (an id or code stored as a number loses its leading zeros)")
+            continue  # a column the history does not read
+        cols.append((name, col.cast(pa.string())))
+    buf = io.BytesIO()
+    pacsv.write_csv(pa.table({n: c for n, c in cols}), buf)
+    data = buf.getvalue()
+    if len(data) > limits.MAX_CLAIM_FILE_BYTES:
+        raise ClaimDocumentError(f"--history {path}: over the limit of {limits.MAX_CLAIM_FILE_BYTES // 2 ** 20} MiB "
+                                 f"as a history file; with an 837P or FHIR input the history is read whole (give "
+                                 f"only the history of the file's patients)")
+    return data
+
+
+def _file_problem(message: str, history_path) -> str:
+    """A reader's refusal of the whole file, naming the file (the history reader says only 'history file')."""
+    message = " ".join(message.split())
+    if history_path is not None and message.startswith("history file"):
+        return f"--history {history_path}" + message[len("history file"):]
+    return message
+
+
+def _unwritable(claim) -> str | None:
+    """Why a valid claim cannot be written as claim rows unchanged (None: it can).
+
+    A claim CSV cell holds no line break, loses surrounding spaces, and splits
+    modifiers on ; | spaces and tabs (cptkg.judge.input.MODIFIER_SEPARATORS).
+    A claim id ' A' would be judged as claim 'A', a provider ' P1' as 'P1' and
+    a modifier '59 XS' as two; judged so, batch could give another verdict than
+    ``cptkg check``, so the claim is an error row instead.
+    """
+    who = f"claim {_shown(claim.claim_id)}"
+
+    def bad(value, where: str) -> str | None:
+        if value is None:
+            return None
+        if any(b in value for b in LINE_BREAKS):
+            return f"{where}: holds a line break"
+        if value != value.strip():
+            return f"{where}: {_shown(value)!r} begins or ends with spaces"
+        return None
+
+    problem = bad(claim.claim_id, f"{who}, field claim_id")
+    for ln in claim.lines:
+        where = f"{who}, line {ln.line}"
+        problem = problem or bad(ln.provider_id, f"{where}, field provider_id") or bad(ln.route, f"{where}, field route")
+        for m in ln.modifiers:
+            if problem is None and any(s in m for s in MODIFIER_SPLITTERS):
+                problem = f"{where}, field modifiers: {_shown(m)!r} holds a space, ';' or '|', which separate modifiers"
+    for i, h in enumerate(claim.history, start=1):
+        problem = problem or bad(h.provider_id, f"{who}, history entry {i}, field provider_id")
+    if problem is None:
+        return None
+    return (f"{problem}; cptkg batch judges claims as claim rows, which cannot hold that value unchanged "
+            f"(correct the value, or judge the file with cptkg check)")
+
+
+def _shown(text: str) -> str:
+    from cptkg.judge.input import one_line
+
+    return one_line(str(text)[:SHOWN])
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)
+
+
+@contextmanager
+def claim_rows(input_path, history_path, kb) -> Iterator[ClaimRows]:
+    """The claims of an 837P, FHIR or claim JSON file as claim rows in a private temporary folder.
+
+    The folder (mode 0700, tempfile.mkdtemp) is removed on leaving, error or
+    not. Raises :class:`ClaimDocumentError` for a file that cannot be read.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    from cptkg import limits
+    from cptkg.io import readers
+    from cptkg.judge.input import InputError
+    from cptkg.pipeline import parse
+
+    size = Path(input_path).stat().st_size
+    if size > limits.MAX_CLAIM_FILE_BYTES:  # read whole by its reader: the cap of cptkg check
+        raise ClaimDocumentError(f"{input_path}: over the limit of {limits.MAX_CLAIM_FILE_BYTES // 2 ** 20} MiB for a "
+                                 f"claim file ({size:,} bytes); split the file, or give cptkg batch claim rows "
+                                 f"(CSV or Parquet), which it streams at any size")
+    hist = _history_bytes(history_path) if history_path else None
+    try:
+        read = readers.read(Path(input_path), None, hist, kb=kb)
+        parsed = parse(kb, read.claims)
+    except (InputError, ValueError) as e:  # ReadError is an InputError: the file cannot be read at all
+        raise ClaimDocumentError(_file_problem(str(e), history_path)) from None
+    folder = Path(tempfile.mkdtemp(prefix="cptkg-batch-in-"))
+    try:
+        yield _write(folder, read.format, parsed, t0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
+    import time
+
+    from cptkg.judge.input import InputError
+
+    checked = []
+    for c in parsed:
+        why = None if isinstance(c, InputError) else _unwritable(c)
+        checked.append(InputError(why, c.claim_id) if why else c)
+    judged_ids = {c.claim_id for c in checked if not isinstance(c, InputError)}
+    patients: dict[tuple, str] = {}  # (patient id, history) -> the patient key of the temporary files
+    claims_csv = folder / "claims.csv"
+    history_csv = folder / "history.csv"
+    refused: dict[int, str] = {}
+    row = 0
+    with open(claims_csv, "w", newline="", encoding="utf-8") as fh, \
+            open(history_csv, "w", newline="", encoding="utf-8") as hh:
+        w, hw = csv.writer(fh), csv.writer(hh)
+        w.writerow(LINE_COLUMNS)
+        hw.writerow(HISTORY_COLUMNS)
+        for c in checked:
+            if isinstance(c, InputError):
+                row += 1
+                cid = c.claim_id if isinstance(c.claim_id, str) else ""
+                # the id stays in its column unless a judged claim has it too (batch would not judge that
+                # one either) or it cannot be a cell unchanged; the message names the claim in either case
+                if cid in judged_ids or cid != cid.strip() or any(b in cid for b in LINE_BREAKS):
+                    cid = ""
+                w.writerow([cid] + [""] * (len(LINE_COLUMNS) - 1))
+                refused[row] = " ".join(str(c).split()) or "the claim cannot be read"
+                continue
+            history = tuple((h.code, h.date_of_service, h.provider_id) for h in c.history)
+            key = patients.get((c.patient_id, history))
+            if key is None:
+                key = patients[(c.patient_id, history)] = f"patient-{len(patients) + 1}"
+                for code, dos, provider in history:
+                    hw.writerow([key, code, dos, _cell(provider)])
+            for ln in c.lines:
+                row += 1
+                w.writerow([c.claim_id, key, ln.line, ln.code, ln.date_of_service, ln.provider_id, ln.provider_role,
+                            ln.units, ";".join(ln.modifiers), _cell(ln.route)])
+    has_history = any(h for _, h in patients)
+    if not has_history:
+        os.unlink(history_csv)
+    return ClaimRows(claims=claims_csv, history=history_csv if has_history else None, format=fmt,
+                     claims_in=len(checked), refused=refused, seconds=time.perf_counter() - t0)
