@@ -146,3 +146,52 @@ def test_cli_explain_text_shows_the_assumption_and_route_option_exit_codes(tmp_p
     denied = subprocess.run([sys.executable, "-m", "cptkg", "check", str(claims), "--route", "intraventricular"],
                             capture_output=True, text=True)
     assert denied.returncode == 1
+
+
+# ------------------------------------------------------------ batch --route
+def _batch(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cptkg", "batch", *map(str, args)], capture_output=True, text=True)
+
+
+def test_batch_route_states_the_route_of_rows_that_state_none_and_a_rows_own_route_wins(tmp_path):
+    rows = tmp_path / "claims.csv"
+    rows.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,route\n"
+                    "B1,P1,1,62362,2025-01-02,N1,physician,\n"
+                    "B2,P2,1,62362,2025-01-02,N1,physician,intrathecal\n")
+    out = tmp_path / "out.csv"
+    run = _batch(rows, "-o", out, "--route", "intraventricular")
+    assert run.returncode == 1, run.stderr
+    got = {r["claim_id"]: r for r in csv_rows(out)}
+    assert got["B1"]["status"] == "rejected" and "route.not-applicable" in got["B1"]["rules"]
+    assert got["B2"]["status"] == "accepted"
+    assert _batch(rows, "-o", out).returncode == 0  # without --route nothing is checked
+
+
+def test_batch_and_check_agree_on_an_837p_with_route(tmp_path):
+    from devtools import x12_build
+
+    f = tmp_path / "claims.x12"
+    f.write_text(x12_build.build([dict(CLAIM, lines=[dict(CLAIM["lines"][0], provider_id="1234567893")])]))
+    out = tmp_path / "out.csv"
+    run = _batch(f, "-o", out, "--route", "intraventricular")
+    assert run.returncode == 1, run.stderr
+    (row,) = csv_rows(out)
+    checked = subprocess.run([sys.executable, "-m", "cptkg", "check", str(f), "--route", "intraventricular",
+                              "--json"], capture_output=True, text=True)
+    verdict = json.loads(checked.stdout)[0]["lines"][0]
+    assert row["status"] == verdict["status"] == "rejected"
+    assert row["rules"] == ";".join(r["rule"] for r in verdict["reasons"])
+
+
+def test_batch_refuses_an_unknown_route_before_judging(tmp_path):
+    rows = tmp_path / "claims.csv"
+    rows.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\nB1,P1,1,62362,2025-01-02,N1,physician\n")
+    run = _batch(rows, "-o", tmp_path / "out.csv", "--route", "brain")
+    assert run.returncode == 2 and "--route" in run.stderr and not (tmp_path / "out.csv").exists()
+
+
+def csv_rows(path) -> list[dict]:
+    import csv as _csv
+
+    with open(path, newline="") as f:
+        return list(_csv.DictReader(f))

@@ -244,7 +244,7 @@ def label_rows(kb) -> list[tuple[str, str]]:
 # the batch run
 # --------------------------------------------------------------------------
 
-def _validation_sql(b, vocab, kinds: dict[str, str] | None = None) -> str:
+def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | None = None) -> str:
     """Row-level checks, mirroring cptkg.claims (same limits, same normalisation).
 
     ``kinds``: what each column's values are (:func:`value_kinds`); a column
@@ -257,6 +257,9 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None) -> str:
     check was a second of a million-line batch. Modifiers are split only
     when the field is longer than one modifier may be: shorter, it can
     hold neither a modifier too long nor too many of them.
+
+    ``route``: the route of every line that states none (``--route``; checked
+    against the pack's routes by the caller), as check's ``state_route``.
     """
     rx = b.regex_full
     txt = b.dialect.text_type
@@ -266,6 +269,9 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None) -> str:
     # the same words as the claim validator's refusal (Vocabulary.refusal)
     role_tail = vocab.refusal("role", "\x00").split("\x00", 1)[1].removeprefix("'")
     route_tail = vocab.refusal("route", "\x00").split("\x00", 1)[1].removeprefix("'")
+    route_sql = "CASE WHEN route <> '' THEN route END"
+    if route is not None:
+        route_sql = f"coalesce({route_sql}, {lit(route)})"
     fields = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers",
               "route"]
     trimmed = ", ".join(f"trim(CAST({c} AS {txt})) AS {c}" for c in fields)
@@ -336,7 +342,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None) -> str:
         CASE WHEN {RECORD_ERROR} IS NULL THEN upper(code) END AS code, date_of_service AS dos, provider_id,
         provider_role AS role,
         CASE WHEN units_empty THEN 1 WHEN units_ok THEN units_n END AS units,
-        modifiers, CASE WHEN route <> '' THEN route END AS route, {case} AS error
+        modifiers, {route_sql} AS route, {case} AS error
         FROM (SELECT *, try_cast(line AS BIGINT) AS line_n, try_cast(units AS BIGINT) AS units_n,
             {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier FROM (
           SELECT *, {whole('line')} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
@@ -385,7 +391,7 @@ class BatchTimeout(BatchInputError):
 def run_batch(input_path: str | Path, output_path: str | Path, history_path: str | Path | None = None,
               engine: str = "duckdb", kb=None, backend=None,
               progress: Callable[[str], None] | None = None, timeout: float | None = None,
-              refused: dict[int, str] | None = None) -> Summary:
+              refused: dict[int, str] | None = None, route: str | None = None) -> Summary:
     """Judge every row of ``input_path`` and write one verdict row per input row.
 
     ``timeout`` (seconds; default :data:`cptkg.limits.BATCH_SECONDS`) bounds
@@ -434,7 +440,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         try:
             return _judge_batch(input_path, output_path, history_path, kb, backend, step, in_kind, out_kind, h_kind,
                                 t0, lambda i, s, n: step(f"rules: stratum {i + 1}/{n} ({', '.join(sorted(s))})"),
-                                refused)
+                                refused, route)
         except Exception:
             if dl.passed:
                 raise BatchTimeout(
@@ -444,7 +450,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
 
 
 def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, out_kind, h_kind, t0,
-                 on_stratum, refused: dict[int, str] | None = None) -> Summary:
+                 on_stratum, refused: dict[int, str] | None = None, route: str | None = None) -> Summary:
     """The statements of one batch, in order (``step`` raises once the time limit has passed)."""
     d = b.dialect
 
@@ -486,7 +492,7 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
     # id for the joins of the rules: the number of their first row (unique,
     # and found in the same pass as the patient check, where numbering the
     # claims would take a single-threaded window).
-    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb), value_kinds(input_path, in_kind))}),
+    b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb), value_kinds(input_path, in_kind), route)}),
     ids AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
     dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL

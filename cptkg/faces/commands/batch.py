@@ -22,7 +22,10 @@ from cptkg.faces.options import TimeLimitSeconds
               metavar="SECONDS",
               help="Stop the whole batch after this many seconds (default 3600); a stopped batch writes nothing "
                    "under OUTPUT's name.")
-def command(input_file, output_file, history_file, engine, time_limit):
+@click.option("--route", "route", metavar="ROUTE", default=None,
+              help="The drug-delivery route (one of the family pack's routes) of every line that states none, "
+                   "as for cptkg check: 837P lines and FHIR items carry no route, and without one it is not checked.")
+def command(input_file, output_file, history_file, engine, time_limit, route):
     """Judge every claim line of INPUT (.csv, .parquet, X12 837P or FHIR) and write OUTPUT.
 
     INPUT has the columns claim_id, patient_id, line, code, date_of_service,
@@ -63,11 +66,19 @@ def command(input_file, output_file, history_file, engine, time_limit):
         fail(str(e))
     err = Console(stderr=True)
     kb = get_kb()
+    if route is not None:
+        from cptkg.judge.input import InputError
+        from cptkg.pipeline import check_route
+
+        try:
+            check_route(kb, route)
+        except InputError as e:
+            fail(str(e))
 
     def judge(progress=None):
         if not is_claim_document(input_file):  # claim rows (CSV, Parquet): streamed, as always
             return run_batch(input_file, output_file, history_file, engine=engine, kb=kb, progress=progress,
-                             timeout=time_limit)
+                             timeout=time_limit, route=route)
         # an 837P, FHIR or claim JSON file: its claims as claim rows, judged by the same batch
         for p in filter(None, [input_file, history_file]):
             if Path(output_file).exists() and Path(output_file).resolve() == Path(p).resolve():
@@ -81,7 +92,7 @@ def command(input_file, output_file, history_file, engine, time_limit):
             left = max(limit - rows.seconds, MIN_TIME_LIMIT_SECONDS)  # reading the file counts against the limit
             try:
                 summary = run_batch(rows.claims, output_file, rows.history, engine=engine, kb=kb, progress=progress,
-                                    timeout=left, refused=rows.refused)
+                                    timeout=left, refused=rows.refused, route=route)
             except BatchTimeout as e:
                 raise BatchTimeout(str(e).replace(f"time limit of {left:g} s", f"time limit of {limit:g} s "
                                                   f"(reading the file took {rows.seconds:.1f} s of it)")) from None
