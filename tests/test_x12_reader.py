@@ -374,3 +374,18 @@ def test_a_void_claim_is_its_own_error_entry_and_a_replacement_is_judged_in_full
     assert isinstance(orig, dict) and isinstance(repl, dict)
     assert isinstance(void, ReadError) and void.claim_id == "VOID-1"
     assert "CLM05-3 = 8" in str(void) and "voids an earlier claim" in str(void)
+
+
+def test_the_explorers_upload_reads_an_837p_as_check_does():
+    from cptkg.faces.explorer.checker import uploaded_claims
+    from cptkg.knowledge.loader import default_kb
+    from devtools import x12_build
+
+    claim = {"claim_id": "UP-1", "patient_id": "SYNTH-M9", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "1234567893",
+         "provider_role": "nurse", "modifiers": []}]}
+    kb = default_kb()
+    got = uploaded_claims(kb, x12_build.build([claim]).encode())
+    assert got == readers.read(x12_build.build([claim]).encode(), kb=kb).claims
+    assert [(c["claim_id"], c["lines"][0]["code"], c["lines"][0]["provider_role"]) for c in got] == [
+        ("UP-1", "95990", "nurse")]
