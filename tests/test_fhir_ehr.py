@@ -294,3 +294,19 @@ def test_a_practitioner_role_naming_itself_is_an_error_not_a_loop():
     role["practitioner"] = {"reference": "PractitionerRole/np-li-pain"}
     err = _read(doc)[1]
     assert isinstance(err, ReadError) and "is a PractitionerRole, not the Practitioner" in str(err)
+
+
+def test_an_item_with_sub_lines_is_that_claims_error_not_silently_read_without_them():
+    """Claim.item.detail bills services too (a drug given with the refill, say); read without them they
+    would be dropped unseen, so the claim is an error entry naming the element."""
+    import json as _json
+
+    from cptkg.io import readers
+    from cptkg.io.readers import ReadError
+
+    doc = _json.loads((Path(__file__).parent / "data/interop/fhir-claim.json").read_text())
+    doc["item"][0]["detail"] = [{"sequence": 1, "productOrService": {"coding": [
+        {"system": "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "code": "J0475"}]}}]
+    with pytest.raises(ReadError) as e:
+        readers.read(_json.dumps(doc).encode(), "fhir")
+    assert "element detail" in str(e.value) and "item 1" in str(e.value)

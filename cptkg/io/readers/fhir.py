@@ -490,6 +490,9 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
     for item in items:
         seq = item.get("sequence")
         iw = f"{where}, item {seq}"
+        if item.get("detail"):  # sub-lines bill services too: judged as nothing, they would be dropped unseen
+            raise ReadError(f"{iw}, element detail: the item has sub-lines (detail), which cptkg does not read; "
+                            f"give each billed service as its own item")
         code = _code(item.get("productOrService"))
         if code is None:
             raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM} or the "
