@@ -1,4 +1,4 @@
-"""Issue 16: every claim reader fuzzed with hostile strings (JSON, CSV, FHIR, Parquet via cptkg batch).
+"""Issue 16: every claim reader fuzzed with hostile strings (JSON, CSV, FHIR, X12 837P, Parquet via cptkg batch).
 
 Whatever the content, a reader returns claims or raises its one-line
 ReadError (never another exception, never a message with a line break, never
@@ -124,10 +124,38 @@ def test_fhir_reader(edits):
     _ok_or_one_line(lambda: readers.read(json.dumps(doc).encode(), "fhir"), "fhir")
 
 
+def _x12_claim() -> str:
+    from devtools import x12_build
+
+    return x12_build.build([{"claim_id": "C1", "patient_id": SECRET, "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "1234567893",
+         "provider_role": "physician"},
+        {"line": 2, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "1234567893",
+         "provider_role": "physician", "modifiers": ["59"]}]}])
+
+
+X12 = None
+
+
+@settings(**FUZZ)
+@given(st.lists(st.tuples(st.integers(0, 400), st.one_of(hostile, st.sampled_from(["*", ":", "~", "^", "\n",
+                                                                                    "~IEA*1*000000001~", "HL*9**22*0"]))),
+                min_size=1, max_size=5))
+def test_x12_reader(edits):
+    """Hostile values written into a valid 837P at random places (separators and segments among them)."""
+    global X12
+    X12 = X12 or _x12_claim()
+    text = X12
+    for at, value in edits:
+        at = at % len(text)
+        text = text[:at] + value + text[at + 1:]
+    _ok_or_one_line(lambda: readers.read(text.encode("utf-8", "surrogatepass"), "x12"), "x12")
+
+
 @settings(**FUZZ)
 @given(st.binary(max_size=400))
 def test_every_reader_on_arbitrary_bytes(data):
-    for fmt in ("json", "csv", "fhir"):
+    for fmt in ("json", "csv", "fhir", "x12"):
         _ok_or_one_line(lambda: readers.read(data, fmt), f"bytes-{fmt}")
 
 
