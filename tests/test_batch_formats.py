@@ -211,7 +211,8 @@ def test_parquet_output_of_an_837p_keeps_batchs_columns(tmp_path, claims):
     src.write_text(x12_build.build([_bare(c) for c in claims[:5]]), encoding="utf-8")
     res, rows = _batch(src, tmp_path / "v.parquet")
     assert res.exit_code in (0, 1), res.output
-    assert list(rows[0]) == ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
+    assert list(rows[0]) == ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error",
+                             "carc", "carc_description", "checked"]
     assert [r["row"] for r in rows] == list(range(1, sum(len(c["lines"]) for c in claims[:5]) + 1))
 
 

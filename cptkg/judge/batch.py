@@ -49,8 +49,12 @@ CLAIM_KEYS = {"line": [(0,)], "billed": [(0,)], "in_history": [(0,)], "billed_pr
               "line_role": [(0,)], "line_units": [(0,)], "line_route": [(0,)], "date_units": [(0, 1)],
               "well_formed_code": [(0,)]}
 VERDICTS = ("reject", "warn")
-OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
-CSV_TEXT_COLUMNS = ("claim_id", "code", "rules", "reasons", "warnings", "error")
+# Issue 23 added carc, carc_description and checked at the end (every earlier column keeps its place):
+# carc and carc_description as cptkg check --output csv writes them (one code per rule of ``rules``, in its
+# order: ``;`` and `` | ``-separated), checked false for a line no rule of the pack covers (status accepted).
+OUTPUT_COLUMNS = ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error",
+                  "carc", "carc_description", "checked"]
+CSV_TEXT_COLUMNS = ("claim_id", "code", "rules", "reasons", "warnings", "error", "carc", "carc_description")
 
 
 GLOB_CHARS = frozenset("*?[")
@@ -70,6 +74,9 @@ class Summary:
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     engine: str = "duckdb"
+    # lines no rule of the pack covers (checked false): counted apart from ``accepted`` (issue 23), and,
+    # like them, no reason for exit 1
+    not_checked: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -218,6 +225,25 @@ def reasons_sql(cp: CompiledProgram, kb, verdict: str, messages: bool = True) ->
 
 
 MAX_BIT_RULES = 62  # rule ids fit the bits of a BIGINT up to here; past it, lists of ids
+
+
+def rule_carcs(rules) -> tuple[list[str], list[str]]:
+    """Per rule position: its X12 reason as check's CSV writes it ("CO-97", "" for none) and the code's
+    short description (core knowledge/carc.yaml; "" where no source gives words)."""
+    from cptkg.judge.reasons import carc_description
+
+    codes, words = [], []
+    for r in rules:
+        carc = r.meta.carc if r.head.pred == "reject" else None
+        codes.append(f"{r.meta.group}-{carc}" if carc else "")
+        words.append(carc_description(carc) if carc else "")
+    return codes, words
+
+
+def _head_line_sql(cp: CompiledProgram, k: int) -> str:
+    """The column (or constant) of rule k's relation holding the line its verdict is about."""
+    arg = cp.program.rules[k].head.args[0]
+    return f"b{cp.rule_vars[k].index(arg.name)}" if isinstance(arg, sc.Var) else cp.dialect.literal(arg.value)
 
 
 def _bit_set_names_sql(b, table: str, col: str, names: list[str]) -> str:
@@ -582,38 +608,63 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
     # once per distinct set of rules (a few hundred), not once per line.
     b.view("b_reason_n", "SELECT claim_id, line, count(*) AS n FROM b_reasons GROUP BY claim_id, line")
     bits = len(rule_ids) <= MAX_BIT_RULES
+    # each rule's X12 reason (group-code, e.g. CO-97) and its words, by rule position, as check shows them
+    carcs, carc_words = rule_carcs(cp.program.rules)
+    b.load_rows("b_rule_carc", ["k", "carc", "carc_description"], [INT, TEXT, TEXT],
+                [(k, c, w) for k, (c, w) in enumerate(zip(carcs, carc_words)) if c])
     multi_rules = b.bit_set_agg("r.k") if bits else b.int_list_join("r.k", rule_ids, ";")
+    multi_carcs = "" if bits else (f", {b.int_list_join('r.k', carcs, ';')} AS carc, "
+                                   f"{b.int_list_join('r.k', carc_words, ' | ')} AS carc_description")
     b.view("b_multi_reasons", f"""SELECT r.claim_id, r.line, {multi_rules} AS rules,
-            {b.ordered_distinct_join('r.k', 'r.message', ' | ')} AS reasons
+            {b.ordered_distinct_join('r.k', 'r.message', ' | ')} AS reasons{multi_carcs}
         FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line WHERE n.n > 1
         GROUP BY r.claim_id, r.line""")
     if bits:
         # The sets of rules, from passes over integers only (the text of the
         # reasons is aggregated once, in the output query).
-        b.materialize("b_reason_sets", _bit_set_names_sql(
-            b, f"(SELECT {b.bit_set_agg('k')} AS mask FROM b_reasons GROUP BY claim_id, line) x", "mask", rule_ids))
+        b.materialize("b_reason_sets", f"""SELECT mask, {b.bit_set_names('mask', rule_ids, ';')} AS names,
+            {b.bit_set_names('mask', carcs, ';')} AS carc, {b.bit_set_names('mask', carc_words, ' | ')} AS carc_description
+            FROM (SELECT DISTINCT mask FROM (SELECT {b.bit_set_agg('k')} AS mask FROM b_reasons
+                  GROUP BY claim_id, line) x) d""")
         b.materialize("b_warn_bits", f"SELECT claim_id, line, {b.bit_set_agg('k')} AS mask FROM b_warns GROUP BY claim_id, line")
-        multi = """SELECT m.claim_id, m.line, s.names AS rules, m.reasons FROM b_multi_reasons m
-            JOIN b_reason_sets s ON s.mask = m.rules"""
+        multi = """SELECT m.claim_id, m.line, s.names AS rules, m.reasons, s.carc, s.carc_description
+            FROM b_multi_reasons m JOIN b_reason_sets s ON s.mask = m.rules"""
         warns = f"""SELECT w.claim_id, w.line, s.names AS warnings FROM b_warn_bits w
             JOIN ({_bit_set_names_sql(b, 'b_warn_bits', 'mask', rule_ids)}) s ON s.mask = w.mask"""
     else:
-        multi = "SELECT claim_id, line, rules, reasons FROM b_multi_reasons"
+        multi = "SELECT claim_id, line, rules, reasons, carc, carc_description FROM b_multi_reasons"
         warns = f"""SELECT claim_id, line, {b.int_list_join('k', rule_ids, ';')} AS warnings
             FROM b_warns GROUP BY claim_id, line"""
-    b.view("b_line_reasons", f"""SELECT r.claim_id, r.line, r.rule AS rules, r.message AS reasons
-        FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line WHERE n.n = 1
+    b.view("b_line_reasons", f"""SELECT r.claim_id, r.line, r.rule AS rules, r.message AS reasons,
+            c.carc, c.carc_description
+        FROM b_reasons r JOIN b_reason_n n ON n.claim_id = r.claim_id AND n.line = r.line
+        LEFT JOIN b_rule_carc c ON c.k = r.k WHERE n.n = 1
         UNION ALL {multi}""")
     b.view("b_line_warns", warns)
+    # lines carrying a warning that means no rule of the pack covers them (cptkg.judge.check.unchecked_rules);
+    # such a line not rejected is "not checked", as check says
+    from cptkg.judge.check import unchecked_rules
+
+    marks = unchecked_rules(kb)
+    unchecked_sql = " UNION ".join(
+        f"SELECT DISTINCT claim_id, {_head_line_sql(cp, k)} AS line FROM {rule_rel(k)}"
+        for k in verdict_rules["warn"] if (cp.program.rules[k].meta.id or cp.program.rules[k].head.pred) in marks)
+    b.materialize("b_unchecked", unchecked_sql or
+                  "SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line WHERE 1 = 0")
     b.view("b_out", f"""SELECT r.row_no AS {d.ident('row')}, r.claim_id, r.line, r.code,
         CASE WHEN r.verdict_error IS NOT NULL THEN 'error' WHEN lr.rules IS NOT NULL THEN 'rejected' ELSE 'accepted' END AS status,
         CASE WHEN r.verdict_error IS NULL THEN lr.rules END AS rules,
         CASE WHEN r.verdict_error IS NULL THEN lr.reasons END AS reasons,
         CASE WHEN r.verdict_error IS NULL THEN lw.warnings END AS warnings,
-        r.verdict_error AS error
+        r.verdict_error AS error,
+        CASE WHEN r.verdict_error IS NULL THEN lr.carc END AS carc,
+        CASE WHEN r.verdict_error IS NULL THEN lr.carc_description END AS carc_description,
+        CASE WHEN r.verdict_error IS NOT NULL THEN CAST(NULL AS BOOLEAN)
+             WHEN lr.rules IS NULL AND u.line IS NOT NULL THEN false ELSE true END AS checked
         FROM b_rows r
         LEFT JOIN b_line_reasons lr ON lr.claim_id = r.cid AND lr.line = r.line AND r.verdict_error IS NULL
-        LEFT JOIN b_line_warns lw ON lw.claim_id = r.cid AND lw.line = r.line AND r.verdict_error IS NULL""")
+        LEFT JOIN b_line_warns lw ON lw.claim_id = r.cid AND lw.line = r.line AND r.verdict_error IS NULL
+        LEFT JOIN b_unchecked u ON u.claim_id = r.cid AND u.line = r.line AND r.verdict_error IS NULL""")
 
     step("writing verdicts")
     # Written straight from the query (no copy of a million verdicts kept);
@@ -636,6 +687,8 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
         (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
         by_rule = dict(b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule"))
         (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
+        (not_checked,), = b.fetch("SELECT count(*) FROM b_unchecked u WHERE NOT EXISTS "
+                                  "(SELECT 1 FROM b_reasons x WHERE x.claim_id = u.claim_id AND x.line = u.line)")
         if out_kind == "csv":  # control characters shown escaped, as every writer shows them
             from cptkg.spreadsheet import escape_csv_file
 
@@ -651,13 +704,14 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
             pass
         raise
     for name in ["b_out", "b_line_reasons", "b_line_warns", "b_warn_bits", "b_reason_sets", "b_multi_reasons",
-                 "b_reason_n", "b_warns", "b_reasons"] + [rule_rel(k) for k in verdict_rules["warn"]]:
+                 "b_reason_n", "b_warns", "b_reasons", "b_unchecked", "b_rule_carc"] + \
+            [rule_rel(k) for k in verdict_rules["warn"]]:
         try:
             b.drop(name)
         except Exception:  # noqa: BLE001 - the verdicts are written; an interrupt here loses nothing
             pass
-    return Summary(lines_in=lines_in, lines_out=lines_out, accepted=lines_in - errors - rejected,
-                   rejected=rejected, errors=errors,
+    return Summary(lines_in=lines_in, lines_out=lines_out, accepted=lines_in - errors - rejected - not_checked,
+                   rejected=rejected, errors=errors, not_checked=not_checked,
                    rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
                    seconds=time.perf_counter() - t0, engine=d.name)
 

@@ -65,11 +65,48 @@ class LineResult:
     date_of_service: str = ""
     provider_role: str = ""
     verdict: str = ""  # the verdict in words: the status, or what an accepted line's warning makes of it
+    # False for a line no rule of the pack covers (its status stays "accepted" for the tools that read it;
+    # its verdict reads "not checked ..."): counted apart from accepted everywhere (issue 23)
+    checked: bool = True
 
     def to_json(self) -> dict:
         return {"line": self.line, "code": self.code, "status": self.status,
                 "reasons": [r.to_json() for r in self.reasons],
-                "warnings": [w.to_json() for w in self.warnings], "verdict": self.verdict or self.status}
+                "warnings": [w.to_json() for w in self.warnings], "verdict": self.verdict or self.status,
+                "checked": self.checked}
+
+
+def unchecked_rules(kb: KnowledgeBase) -> frozenset[str]:
+    """Warning rules whose warning means "no rule of the pack judged this line" (``checked: false``
+    on the rule's entry in the pack's rules/titles.yaml).
+
+    Why data: which warning marks a line as outside the pack is the pack's to say; the core names
+    no rule. Read once per KB; a pack without the file, or a damaged one (the loader reports it),
+    marks no line.
+    """
+    got = kb.cache.get("unchecked_rules")
+    if got is None:
+        got = frozenset()
+        path = kb.pack.titles_file() if kb.pack is not None else None
+        if path is not None and path.is_file():
+            import yaml
+
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (yaml.YAMLError, UnicodeDecodeError, OSError):
+                data = {}
+            if isinstance(data, dict):
+                got = frozenset(str(rid) for rid, e in data.items() if isinstance(e, dict) and e.get("checked") is False)
+        kb.cache["unchecked_rules"] = got
+    return got
+
+
+def is_checked(kb: KnowledgeBase, status: str, warnings: list) -> bool:
+    """False for an accepted line carrying a warning that says no rule of the pack covers it."""
+    if status != "accepted":
+        return True
+    marks = unchecked_rules(kb)
+    return not any((w.rule if hasattr(w, "rule") else w.get("rule")) in marks for w in warnings)
 
 
 def verdict_text(kb: KnowledgeBase, status: str, warnings: list) -> str:
@@ -119,7 +156,7 @@ def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> Clai
         warnings = warns.get(ln.line, [])
         status = "rejected" if reasons else "accepted"
         lines.append(LineResult(ln.line, ln.code, status, reasons, warnings, ln.date_of_service, ln.provider_role,
-                                verdict_text(kb, status, warnings)))
+                                verdict_text(kb, status, warnings), is_checked(kb, status, warnings)))
     status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
     return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
 
@@ -243,7 +280,10 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
 
 
 def exit_code(results: list[ClaimResult]) -> int:
-    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged."""
+    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged.
+
+    A line not checked (outside the knowledge base) is no rejection: nothing was found
+    wrong with it, so it leaves the code 0 (the summary line counts it apart)."""
     if any(r.error is not None for r in results):
         return 2
     return 1 if any(r.status == "rejected" for r in results) else 0

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.rules.messages import fill
@@ -29,9 +31,67 @@ class Reason:
         if self.carc:
             out["carc"] = self.carc
             out["group_code"] = self.group_code
+            out["carc_description"] = carc_description(self.carc)
             if self.rarc:
                 out["rarc"] = self.rarc
         return out
+
+
+CARC_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "carc.yaml"
+
+
+@lru_cache(maxsize=1)
+def carc_descriptions() -> dict[str, str]:
+    """CARC -> its short description, from the core's knowledge/carc.yaml (each entry sourced there).
+
+    Why a file and not the rules: the words belong to X12's code list, the same for every
+    code family; a pack names the code (``% carc:``), the core says what it means.
+    A missing or damaged file leaves the codes without words rather than stopping a check.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(CARC_FILE.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    codes = data.get("codes") if isinstance(data, dict) else None
+    if not isinstance(codes, dict):
+        return {}
+    return {str(k): " ".join(str(v["description"]).split()) for k, v in codes.items()
+            if isinstance(v, dict) and v.get("description")}
+
+
+def carc_description(carc: str | None) -> str:
+    """The CARC's short description ("" for a code no source gives words for).
+
+    >>> carc_description("18")
+    'Exact duplicate claim/service'
+    >>> carc_description("9999")
+    ''
+    """
+    return carc_descriptions().get(str(carc or "").strip(), "")
+
+
+def reason_code_text(reason: dict) -> str:
+    """A rejection's code as a remittance prints it, then its words: "CO-97 The benefit for ...".
+
+    Reads ``carc_description`` when the dict has it, else looks the code up (results written
+    before the field existed). "" for a reason without a CARC (a warning).
+
+    >>> reason_code_text({"carc": "18", "group_code": "CO"})
+    'CO-18 Exact duplicate claim/service'
+    >>> reason_code_text({"rule": "x"})
+    ''
+    """
+    carc = str(reason.get("carc") or "")
+    if not carc:
+        return ""
+    group = str(reason.get("group_code") or "")
+    words = reason.get("carc_description")
+    if words is None:
+        words = carc_description(carc)
+    code = f"{group}-{carc}" if group else carc
+    return f"{code} {words}" if words else code
 
 
 def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Reason:

@@ -31,8 +31,9 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
     INPUT has the columns claim_id, patient_id, line, code, date_of_service,
     provider_id, provider_role, units (default 1), modifiers (separated by
     ';', '|' or spaces) and route (optional). Every input row gets one output row: accepted, rejected
-    (with rule ids and messages) or error (a malformed row names its row
-    number and field; the other rows of its claim are not judged).
+    (with rule ids, messages and each rejection's CARC with its description) or error (a malformed row
+    names its row number and field; the other rows of its claim are not judged). A line no rule of
+    the pack covers is accepted with checked false, and counted as "not checked".
 
     An X12 837P file, a FHIR Claim or Bundle, or claim JSON (told from the
     content, whatever the file is named) is read as cptkg check reads it (at
@@ -43,7 +44,7 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
     over one is an error row; the others are judged), and the whole run to
     --time-limit.
 
-    Exit 0 when every line is accepted, 1 when a line is rejected, 2 when a
+    Exit 0 when every line is accepted (or not checked), 1 when a line is rejected, 2 when a
     row could not be judged, the file cannot be read or the time limit ran out.
     """
     from rich.console import Console
@@ -136,6 +137,8 @@ def summary_text(s, output_file) -> str:
         f"lines in:  {s.lines_in:,}",
         f"lines out: {s.lines_out:,}  ({output_file})",
         f"accepted:  {s.accepted:,}",
+        # issue 23: lines no rule of the pack covers are counted apart, never as accepted
+        f"not checked: {getattr(s, 'not_checked', 0):,}  (outside the knowledge base)",
         f"rejected:  {s.rejected:,}",
         f"errors:    {s.errors:,}",
         f"engine:    {s.engine}, {s.seconds:.2f} s ({rate:,.0f} lines/s)",

@@ -30,14 +30,24 @@ def write(results: list[dict] | dict, fmt: str, **context) -> str:
     return registry.get("writer", fmt).write(list(results), **context)
 
 
+def not_checked(line: dict) -> bool:
+    """A line no rule of the pack covers: ``checked`` false (issue 23); its status stays "accepted"."""
+    return line.get("status") == "accepted" and line.get("checked") is False
+
+
 def summary(results: list[dict]) -> str:
-    """One line: claims and lines accepted, rejected, or not judged."""
+    """One line: claims and lines accepted, not checked (outside the knowledge base), rejected, or not judged.
+
+    A line not checked is counted apart from the accepted ones (and only named when there is one, so
+    the line reads as before for claims the pack covers whole)."""
     lines = [ln for r in results for ln in r.get("lines", [])]
     rejected = sum(1 for ln in lines if ln.get("status") == "rejected")
+    unchecked = sum(1 for ln in lines if not_checked(ln))
     errors = sum(1 for r in results if r.get("status") == "error")
     claims_rej = sum(1 for r in results if r.get("status") == "rejected")
-    out = (f"{len(results)} claims, {len(lines)} lines: {len(lines) - rejected} accepted, {rejected} rejected "
-           f"({claims_rej} claims with a rejected line)")
+    apart = f"{unchecked} not checked, " if unchecked else ""
+    out = (f"{len(results)} claims, {len(lines)} lines: {len(lines) - rejected - unchecked} accepted, {apart}"
+           f"{rejected} rejected ({claims_rej} claims with a rejected line)")
     if errors:
         out += f"; {errors} claims could not be judged"
     return out

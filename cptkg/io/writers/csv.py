@@ -12,16 +12,24 @@ reasons. Explained results (``--explain``) add two
 columns: why_not (why the line was not accepted) and fixes (the claim's
 verified fixes, `` | ``-separated, on each of its rows). Cells that a spreadsheet would run as a formula get a
 leading ``'`` (cptkg.spreadsheet).
+
+Issue 23 added two columns at the end (after the explained ones, so every earlier column keeps its
+place): carc_description (the short description of each code in carc, in its order, `` | ``-separated;
+core knowledge/carc.yaml) and checked (``true``, or ``false`` for a line no rule of the pack covers,
+whose status stays ``accepted``; empty for a claim that could not be judged), as ``cptkg batch`` writes them.
 """
 from __future__ import annotations
 
 import io
 
 from cptkg import spreadsheet
+from cptkg.io.writers import not_checked
+from cptkg.judge.reasons import carc_description
 
 NAME = "csv"
 COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings", "carc")
 EXPLAINED = ("why_not", "fixes")
+ADDED = ("carc_description", "checked")  # issue 23: always last
 
 
 def _row(claim_id: str, line: dict, fixes: str | None = None) -> dict:
@@ -35,7 +43,14 @@ def _row(claim_id: str, line: dict, fixes: str | None = None) -> dict:
         "reasons": " | ".join(r["message"] for r in reasons),
         "warnings": " | ".join(f"{w['rule']}: {w['message']}" for w in warnings),
         "carc": ";".join(f"{r['group_code']}-{r['carc']}" for r in reasons if r.get("carc")),
+        "carc_description": " | ".join(_carc_words(r) for r in reasons if r.get("carc")),
+        "checked": "false" if not_checked(line) else "true",
     }
+
+
+def _carc_words(reason: dict) -> str:
+    words = reason.get("carc_description")
+    return carc_description(reason.get("carc")) if words is None else str(words)
 
 
 def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **_context) -> str:
@@ -64,7 +79,7 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
                        "reasons": errors.get(cid, "no verdict for this line"), "warnings": "", "carc": ""}
             ordered.append(row)
     buf = io.StringIO()
-    w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()), lineterminator="\n")
+    w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()) + ADDED, lineterminator="\n")
     w.writeheader()
     w.writerows(ordered)
     return buf.getvalue()

@@ -16,6 +16,14 @@ Claim had an id, ``request.identifier`` when it had only a business identifier
 not carry, is named by the identifier the reader took as the patient id). The
 Bundle's entries have ``urn:uuid:`` fullUrls (FHIR wants an absolute URL or a
 UUID URN), a UUID v5 of the claim id so that the same input gives the same output.
+
+A line no rule of the pack covers (``"checked": false``, issue 23) is not adjudicated, so it must
+not read as approved: its item's adjudication reason says "not checked (outside the knowledge
+base)", the disposition counts it apart, and a claim with such a line has ``outcome`` ``partial``,
+which FHIR R4 defines as "No errors have been detected and some of the adjudication has been
+performed" (code system http://hl7.org/fhir/remittance-outcome; ``complete`` is "The processing
+completed without errors", which a claim judged whole keeps, rejected lines or not). Each CARC
+coding carries its short description as ``display`` (core knowledge/carc.yaml).
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ import json as _json
 import uuid
 from datetime import datetime, timezone
 
+from cptkg.io.writers import not_checked
 from cptkg.knowledge.namespace import RULES
 
 NAME = "fhir"
@@ -95,12 +104,18 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
         return ClaimResponse(**fields)
     lines = result.get("lines", [])
     rejected = [ln for ln in lines if ln.get("status") == "rejected"]
-    fields["outcome"] = "complete"
+    unchecked = [ln for ln in lines if not_checked(ln)]
+    fields["outcome"] = "partial" if unchecked else "complete"
     if rejected:
         which = ", ".join(f"line {ln['line']} ({ln['code']})" for ln in rejected)
         fields["disposition"] = f"{len(rejected)} of {len(lines)} lines rejected: {which}"
+    elif unchecked:
+        fields["disposition"] = f"{len(lines) - len(unchecked)} of {len(lines)} lines accepted"
     else:
         fields["disposition"] = f"all {len(lines)} lines accepted"
+    if unchecked:
+        which = ", ".join(f"line {ln['line']} ({ln['code']})" for ln in unchecked)
+        fields["disposition"] += f"; {len(unchecked)} not checked (outside the knowledge base): {which}"
     submitted = _concept([_coding(ADJUDICATION_SYSTEM, "submitted")])
     items, errors, notes = [], [], []
     for ln in lines:
@@ -108,14 +123,23 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
         for reason in ln.get("reasons", []):
             coding = [_rule_coding(reason)]
             if reason.get("carc"):
-                coding.append(_coding(CARC_SYSTEM, reason["carc"]))
+                words = reason.get("carc_description")
+                if words is None:
+                    from cptkg.judge.reasons import carc_description
+
+                    words = carc_description(reason["carc"])
+                coding.append(_coding(CARC_SYSTEM, reason["carc"], words or None))
             if reason.get("rarc"):
                 coding.append(_coding(RARC_SYSTEM, reason["rarc"]))
             text = f"rejected: {reason['group_code']}-{reason['carc']}" if reason.get("carc") else "rejected"
             adjudication.append(ClaimResponseItemAdjudication(category=submitted, reason=_concept(coding, text)))
             errors.append(ClaimResponseError(itemSequence=ln["line"], code=_concept([_rule_coding(reason)])))
         if not adjudication:
-            adjudication.append(ClaimResponseItemAdjudication(category=submitted, reason=_concept([], "accepted")))
+            said = "accepted"
+            if not_checked(ln):  # the verdict in words when it says so, never "accepted"
+                verdict = str(ln.get("verdict") or "")
+                said = verdict if verdict.startswith("not checked") else "not checked (outside the knowledge base)"
+            adjudication.append(ClaimResponseItemAdjudication(category=submitted, reason=_concept([], said)))
         numbers = []
         for kind, entries in (("rejected", ln.get("reasons", [])), ("warning", ln.get("warnings", []))):
             for entry in entries:

@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import textwrap
 
+from cptkg.io.writers import not_checked
 from cptkg.judge.input import one_line
+from cptkg.judge.reasons import reason_code_text
 
 NAME = "text"
+
+
+def _mark(line: dict) -> str:
+    """The verdict at a glance: ``ok`` accepted, ``NO`` rejected, ``--`` not checked (outside the knowledge
+    base: neither accepted nor rejected, issue 23)."""
+    if line.get("status") != "accepted":
+        return "NO "
+    return "-- " if not_checked(line) else "ok "
+
+
+def _code_line(reason: dict, indent: str) -> list[str]:
+    """The rejection's X12 reason as a remittance prints it ("Reason code: CO-97 The benefit ..."), or none."""
+    code = reason_code_text(reason)
+    return [_wrap(f"Reason code: {code}", indent)] if code else []
 
 
 def _t(value) -> str:
@@ -28,10 +44,10 @@ def claim_report(res: dict) -> str:
         return f"Claim {_t(res.get('claim_id')) or '(no id)'}: CANNOT BE JUDGED\n  {_t(res.get('error'))}"
     out = [f"Claim {_t(res['claim_id'])}: {res['status'].upper()}"]
     for ln in res.get("lines", []):
-        mark = "ok " if ln["status"] == "accepted" else "NO "
-        out.append(f"  {mark}line {ln['line']}  {_t(ln['code'])}  {ln.get('verdict') or ln['status']}")
+        out.append(f"  {_mark(ln)}line {ln['line']}  {_t(ln['code'])}  {ln.get('verdict') or ln['status']}")
         for r in ln.get("reasons", []):
             out.append(_wrap(f"- {r['message']}", "        "))
+            out.extend(_code_line(r, "          "))
             out.append(_wrap(f"[{r['rule']}; {r['source']}]", "          "))
         for w in ln.get("warnings", []):
             out.append(_wrap(f"! warning: {w['message']}", "        "))
@@ -108,13 +124,13 @@ def summary_report(ex: dict) -> str:
     folded = 0
     for ln in ex["lines"]:
         summ = ln.get("summary") or {}
-        mark = "ok " if ln["status"] == "accepted" else "NO "
-        out.append(f"  {mark}line {ln['line']}  {_t(ln['code'])}  "
+        out.append(f"  {_mark(ln)}line {ln['line']}  {_t(ln['code'])}  "
                    f"{_t(summ.get('verdict') or ln.get('verdict') or ln['status'])}")
         cited: set[str] = set()
         for r in ln["reasons"]:
             sm = r.get("summary") or {}
             out.append(_wrap(f"Denied: {sm.get('title') or r.get('title') or r['rule']}", "    "))
+            out.extend(_code_line(r, "      "))
             out.append(_wrap(r["message"], "      "))
             if sm.get("facts"):
                 out.append(_wrap("Rests on: " + "; ".join(sm["facts"]) + ".", "      "))
@@ -153,9 +169,11 @@ def explained_claim_report(ex: dict) -> str:
         return f"Claim {_t(ex.get('claim_id'))}: CANNOT BE JUDGED\n  {_t(ex.get('error'))}"
     out = [f"Claim {_t(ex['claim_id'])}: {ex['status'].upper()}"]
     for ln in ex["lines"]:
-        out.append(f"  line {ln['line']}  {_t(ln['code'])}  {ln['status']}")
+        shown = "not checked" if not_checked(ln) else ln["status"]
+        out.append(f"  line {ln['line']}  {_t(ln['code'])}  {shown}")
         for r in ln["reasons"]:
             out.append(_wrap(f"REJECTED: {r['message']}", "    "))
+            out.extend(_code_line(r, "      "))
             proofs = r.get("proof")
             for p in (proofs if isinstance(proofs, list) else [proofs]):
                 if p:
