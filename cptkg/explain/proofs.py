@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cptkg.knowledge.loader import KnowledgeBase
-from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, fill, identifier_variables
+from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, fill, identifier_variables, phrase
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, Var
 from cptkg.rules.program import Program
 
@@ -94,6 +94,11 @@ def compared(left, op: str, right) -> str:
     dates = all(isinstance(v, str) and _DATE_TEXT.match(v) for v in (left, right))
     words = _OP_WORDS.get(op, (op, op))[0 if dates else 1]
     return f"{left} {words} {right}"
+
+
+#: core predicates whose failed condition an analyst reads in the negative: "a nurse is not a physician or
+#: QHP" where the fact searched for reads "a nurse is a kind of physician" (the ontology's ont:phrase)
+NEGATED_PHRASES = {"subclass_of": "a {0} is not a {1}"}
 
 
 class Explainer:
@@ -359,9 +364,35 @@ class Explainer:
             else:
                 cond = "none of these holds: " + "; ".join(texts)
         rid = rule.meta.id or rule.head.pred
-        return {"rule": rid, "message": f"{rid} does not apply: {cond}", "failed": str(item), "condition": cond, "kind": kind,
-                "because": because, "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
-                "sources": self._rule_sources(rule)}
+        out = {"rule": rid, "message": f"{rid} does not apply: {cond}", "failed": str(item), "condition": cond, "kind": kind,
+               "because": because, "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
+               "sources": self._rule_sources(rule)}
+        if not isinstance(item, Comparison) and not item.negated:
+            words = self._said_not(item.atom.pred, pats)
+            if words:
+                out["in_words"] = words
+        return out
+
+    def _said_not(self, pred: str, patterns: list[tuple]) -> str | None:
+        """A failed condition of the role hierarchy said as an analyst says it, or None.
+
+        ``condition`` keeps the facts searched for ("a physical therapist is a
+        kind of physician; … is a kind of qualified health care professional");
+        an analyst reads the class hierarchy as jargon (issue 23) and is told
+        "a physical therapist is not a physician or qualified health care
+        professional (QHP)": one line, the alternatives joined by "or".
+        """
+        template = NEGATED_PHRASES.get(pred)
+        if template is None or not patterns or any(None in p for p in patterns):
+            return None
+        varying = [i for i in range(len(patterns[0])) if len({p[i] for p in patterns}) > 1]
+        if len(varying) > 1:
+            return None
+        shown = [self.kb.label(str(a)) for a in patterns[0]]
+        if varying:
+            alts = sorted({self.kb.label(str(p[varying[0]])) for p in patterns})
+            shown[varying[0]] = alts[0] if len(alts) == 1 else ", ".join(alts[:-1]) + " or " + alts[-1]
+        return phrase(template, tuple(shown), str)
 
     def _words(self, pred: str, pattern: tuple) -> str:
         shown = tuple("any" if p is None else p for p in pattern)

@@ -126,7 +126,9 @@ def why_not_summary(why_not: list[dict]) -> list[str]:
         if w.get("kind") == "comparison":
             continue  # a date or number compared ("2024-01-10 is before 2024-01-10"): the denial's message says it in context
         cond = (w.get("condition") or "").strip()
-        if cond.startswith("it is the case that "):
+        if w.get("in_words"):  # the condition as an analyst says it ("a nurse is not a physician or QHP")
+            cond = w["in_words"].strip()
+        elif cond.startswith("it is the case that "):
             cond = cond[len("it is the case that "):]
         elif cond.startswith("no fact found: "):
             # an absent fact (an edit's missing dates, a modifier not billed, a helper verdict

@@ -56,6 +56,68 @@ class InferResult:
         return out
 
 
+#: predicates stating what a code applies to: their values are the code's alternatives, said with "or" as
+#: the loader's code_routes/code_devices phrases say them ("epidural or intrathecal"); values of any other
+#: literal are all true at once and are said with "and" ("also refill and maintenance and reprogramming")
+_ALTERNATIVES = frozenset({"applies_to_route", "applies_to_device"})
+
+
+def _joined(labels: list[str], word: str = "or") -> str:
+    """>>> _joined(["epidural"]), _joined(["intrathecal", "epidural"]), _joined(["b", "a", "c"], "and")
+    ('epidural', 'epidural or intrathecal', 'a, b and c')
+    """
+    labels = sorted(set(labels))
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" {word} " + labels[-1]
+
+
+def one_line_per_condition(kb: KnowledgeBase, program, reasons: list[Reason]) -> list[Reason]:
+    """Reasons of one rule that differ in one value only, said once with the values joined by "or".
+
+    A rule fires once per binding: 62360 billed for a brain pump is not
+    chosen once for each route it applies to, and the why-not read "applies
+    to epidural delivery only" and "applies to intrathecal delivery only" of
+    the same code, two lines that contradict each other (issue 23). One line
+    says the condition: "applies to epidural or intrathecal delivery only"
+    (the labels sorted, as the loader's code_routes phrase lists them), with
+    the sources of every firing.
+    """
+    from cptkg.rules.messages import fill
+
+    by_rule: dict[int, list[Reason]] = {}
+    for r in reasons:
+        by_rule.setdefault(r.rule_index, []).append(r)
+    out: list[Reason] = []
+    for r in reasons:
+        group = by_rule.get(r.rule_index)
+        if group is None:
+            continue  # already said with the first of its rule
+        if len(group) == 1 or r.rule_index < 0:
+            out.append(r)
+            by_rule.pop(r.rule_index)
+            continue
+        keys = set().union(*(g.bindings for g in group))
+        varying = [k for k in sorted(keys) if len({str(g.bindings.get(k)) for g in group}) > 1]
+        template = program.rules[r.rule_index].meta.message or ""
+        if len(varying) != 1 or "{" + varying[0] not in template:
+            out.extend(group)  # more than one value differs: each firing is its own condition
+            by_rule.pop(r.rule_index)
+            continue
+        var = varying[0]
+        rule = program.rules[r.rule_index]
+        alternatives = any(getattr(item, "atom", None) is not None and not item.negated
+                           and item.atom.pred in _ALTERNATIVES
+                           and any(getattr(a, "name", None) == var for a in item.atom.args) for item in rule.body)
+        joined = _joined([kb.label(str(g.bindings[var])) for g in group], "or" if alternatives else "and")
+        shown = dict(r.bindings, **{var: joined})
+        sources = list({s.get("id", str(i)): s for i, s in enumerate(x for g in group for x in g.sources)}.values())
+        out.append(Reason(rule=r.rule, message=fill(template, shown, lambda v: v if v == joined else kb.label(v)),
+                          source="; ".join(dict.fromkeys(p for g in group for p in g.source.split("; ") if p)),
+                          confidence=r.confidence, sources=sources, bindings=dict(r.bindings),
+                          rule_index=r.rule_index, carc=r.carc, group_code=r.group_code, rarc=r.rarc, title=r.title))
+        by_rule.pop(r.rule_index)
+    return out
+
+
 def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bindings: bool = False,
                 engine=None) -> InferResult:
     facts = encounter_facts(enc, kb.pack.code_family)
@@ -75,7 +137,7 @@ def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bi
     for c in kb.family_codes():
         if c in billed:
             continue
-        not_chosen.append((c, verdict_reasons(kb, prog, model, "not_chosen", c)))
+        not_chosen.append((c, one_line_per_condition(kb, prog, verdict_reasons(kb, prog, model, "not_chosen", c))))
     uncovered = [(kb.label(s), verdict_reasons(kb, prog, model, "no_code", s))
                  for (s,) in sorted(model.facts.get("no_code", set()))]
     return InferResult(enc.encounter_id, codes, not_chosen, uncovered,

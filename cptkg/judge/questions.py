@@ -35,7 +35,7 @@ from cptkg.judge.reasons import Reason
 from cptkg.knowledge import views
 from cptkg.knowledge.loader import KnowledgeBase, local
 from cptkg.knowledge.namespace import ONT
-from cptkg.knowledge.sources import source_index
+from cptkg.knowledge.sources import COMPUTED_FACTS, source_index
 from cptkg.knowledge.vocabulary import vocabulary
 
 #: the questions, by the name the CLI and the explorer give them
@@ -350,7 +350,10 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     device implanted a year before. A rejection every role gets alike (the
     same rule and message) is not about the performer and is reported once
     (``for_every_role``); a role is refused when ``check`` rejects its line
-    for a reason of its own.
+    for a reason of its own. An accepted line is not a source: where no
+    source lists who performs the code the rules do not check its performer
+    (``performers_listed`` false, each row's ``performer_checked`` false),
+    and the answer says that instead of "may perform and report".
     """
     code = _code(kb, code)
     date = _date(date)
@@ -381,27 +384,42 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
         })
     every = [_reason(kb, r) for r in lines[0].reasons if (r.rule, r.message) in common] if lines else []
     label = lambda row: _article(row["role_label"])  # noqa: E731
-    plain = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted"]
+    cap = lambda text: text[:1].upper() + text[1:]  # noqa: E731
+    # A line the rules accept is not a source saying who may perform the code: where no source lists its
+    # performers the rules do not check them, and the answer says so first, never "may perform and report"
+    # (issue 23: an implantation read as performed and reported by a nurse and a physical therapist).
+    for r in rows:
+        r["performer_checked"] = bool(listed)
+    listed_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and r["listed_as"]]
+    unlisted_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and not r["listed_as"]]
     qualified = [r for r in rows if r["may_perform"] and r["verdict"] not in ("accepted", "rejected")]
     refused = [r for r in rows if not r["may_perform"]]
     parts = [f"As the claim rules judge one line of {code} ({_short(kb.descriptor(code)) or 'no descriptor'}) on {date}, "
              f"with {setup.words(kb)}:"]
-    if plain:
-        parts.append(f"{_words(plain)} may perform and report it.")
+    if not listed:
+        parts.append(f"no source here lists who performs {code}, so the rules do not check its performer: a line of "
+                     f"it is not denied for its performer, whoever that is, and that does not say who may perform it.")
+    if listed_ok:
+        parts.append(f"{cap(_words(listed_ok))} may perform and report it (the sources list them).")
+    if unlisted_ok and listed:
+        parts.append(f"{cap(_words(unlisted_ok))}: not denied, but no source lists "
+                     f"{'them' if len(unlisted_ok) > 1 else 'this performer'} for {code}.")
     for r in qualified:
-        parts.append(f"{label(r)[0].upper()}{label(r)[1:]} may perform it: {r['verdict']}.")
+        listed_too = " may perform it (the sources list this performer)" if r["listed_as"] else ""
+        parts.append(f"{cap(label(r))}{listed_too}: {r['verdict']}.")
     if refused:
         parts.append("Refused: " + "; ".join(
             f"{label(r)} ({', '.join(x['title'] + (', ' + x['denial'] if x.get('denial') else '') for x in r['reasons'])})"
             for r in refused) + ".")
-    if not listed:
-        parts.append("The knowledge base lists no performers for it.")
     if every:
         parts.append("Whoever performs it, a line of it alone is rejected: "
                      + "; ".join(f"{x['title']}" + (f" ({x['denial']})" if x.get("denial") else "") for x in every) + ".")
+    if len(parts) > 1:  # the first sentence goes on after the colon of the setting
+        parts[1] = parts[1][:1].lower() + parts[1][1:]
     sources = _sources(kb, extra_sources, *(r["sources"] for r in rows), *(x["sources"] for x in every))
     return _answer(kb, "who-may-perform", {"code": code, "date": date}, " ".join(parts), rows, sources,
                    _focus(kb, code, *(r["role_term"] for r in rows)), for_every_role=every,
+                   performers_listed=bool(listed),
                    setup={"device": setup.device, "device_label": kb.label(setup.device) if setup.device else None,
                           "implanted_by": setup.implant})
 
@@ -580,12 +598,16 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
     edits.sort(key=lambda e: e["id"])
     rules = [{"id": rid, "title": kb.rule_title(rid),
               "program": "claim" if kb.check_program.by_id(rid) else "encounter"} for rid in entry["rules"]]
-    # the facts annotated with it, other than the edits' own (listed above as edits)
-    skip = _pair_edits(kb) | _unit_edits(kb) | {str(local(m)) for m in kb.graph.subjects(RDF.type, ONT.ModifierSet)}
+    # the facts annotated with it, other than the edits' own (listed above as edits), a conflict's own
+    # (said below) and those the loader computes from others (each route would be said twice)
+    skip = _pair_edits(kb) | _unit_edits(kb) | {str(local(m)) for t in (ONT.ModifierSet, ONT.SourceConflict)
+                                                for m in kb.graph.subjects(RDF.type, t)}
     facts = sorted({kb.describe(p, row) for p, rows in kb.facts.items() for row in rows
                     if row and str(row[0]) not in skip and not (p == "subclass_of" and row[0] == row[1])
-                    and sid in kb.fact_sources(p, row)})
-    conflicts = [c for c in views.conflicts(kb) if any(s["id"] == sid for s in c["conflicting"] + c["prevailing"])]
+                    and p not in COMPUTED_FACTS and sid in kb.fact_sources(p, row)})
+    recorded_by = {str(local(c)) for c in kb.graph.subjects(DCTERMS.source, src)} if src is not None else set()
+    conflicts = [c for c in views.conflicts(kb) if c["id"] in recorded_by
+                 or any(s["id"] == sid for s in c["conflicting"] + c["prevailing"])]
     s = kb.sources[sid]
     parts = [f"{s.cite()}: “{s.quote}”" if s.quote else f"{s.cite()}."]
     if rules:
@@ -595,7 +617,7 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
     if facts:
         parts.append(f"{len(facts)} fact(s) of the knowledge base: " + "; ".join(facts[:6])
                      + (" …" if len(facts) > 6 else "") + ".")
-    if not (rules or edits or facts):
+    if not (rules or edits or facts or conflicts):
         parts.append("Nothing rests on it" + (" although it states a billing rule." if s.normative else "; it "
                                               "describes rather than states a billing rule."))
     for c in conflicts:

@@ -8,18 +8,31 @@ from cptkg.knowledge.loader import KnowledgeBase, local
 from cptkg.knowledge.namespace import ONT
 
 
+#: kinds of KB entity a source's facts name by one line in words ("Removal (62365) is … (pair edit)")
+NAMED_ENTITIES = (ONT.PairEdit, ONT.UnitEdit, ONT.ModifierSet, ONT.SourceConflict)
+#: facts the loader computes from others (code_routes(C, "epidural or intrathecal") from each
+#: applies_to_route fact): listed beside those they are computed from, each route would be said twice
+COMPUTED_FACTS = frozenset({"code_routes", "code_devices"})
+
+
 def source_index(kb: KnowledgeBase) -> dict:
     rules: dict[str, list[str]] = {}
     for prog in (kb.check_program, kb.infer_program):
         for r in prog.rules:
             for s in r.meta.source:
                 rules.setdefault(s, []).append(r.meta.id)
+    # an edit, modifier set or source conflict is listed once, by its line in words below: its own facts
+    # ("… is a source conflict", "… has high confidence", its columns) would repeat it (issue 23: `cptkg
+    # sources` printed the 62368 conflict's fact text twice)
+    named = {local(subj) for t in NAMED_ENTITIES for subj in kb.graph.subjects(RDF.type, t)}
     facts: dict[str, list[str]] = {}
     for (pred, row), srcs in kb._fact_sources.items():
+        if pred in COMPUTED_FACTS or (row and str(row[0]) in named):
+            continue
         for s in srcs:
             facts.setdefault(s, []).append(kb.describe(pred, row))
     for subj, src in kb.graph.subject_objects(DCTERMS.source):
-        for t in (ONT.PairEdit, ONT.UnitEdit, ONT.ModifierSet, ONT.SourceConflict):
+        for t in NAMED_ENTITIES:
             if (subj, RDF.type, t) in kb.graph:  # in words: "Removal (62365) is … (pair edit)", not its id
                 facts.setdefault(local(src), []).append(f"{kb.label(local(subj))} ({kb.label(local(t))})")
                 break

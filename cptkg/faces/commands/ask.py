@@ -49,8 +49,9 @@ def _rows(answer: dict) -> list[str]:
     q, out = answer["question"], []
     for r in answer["rows"]:
         if q == "who-may-perform":
-            what = (f"may perform · {r['verdict']}" if r["may_perform"]
-                    else f"refused · {_reasons(r['reasons'])}")
+            what = (f"refused · {_reasons(r['reasons'])}" if not r["may_perform"]
+                    else f"performer not checked · {r['verdict']}" if r.get("performer_checked") is False
+                    else f"may perform · {r['verdict']}")
             out.append(_wrap(f"{r['role_label']:<22} {what}", "  "))
             out += [_wrap(x["message"], "      ") for x in r["reasons"]]
         elif q == "not-with":

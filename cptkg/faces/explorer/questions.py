@@ -35,6 +35,19 @@ def _ask(name: str, question, kb, **kwargs) -> None:
         st.session_state[f"questions_answer_{name}"] = {"error": f"the rules could not answer: {e}"}
 
 
+def _may_perform(row: dict) -> str:
+    """A who-may-perform row's answer: "yes" only where a source lists the performer for the code.
+
+    A line the rules accept for a code no source lists performers for is not
+    checked for its performer (issue 23: "yes" read as a source's word).
+    """
+    if not row["may_perform"]:
+        return "no"
+    if not row.get("performer_checked", True):
+        return "not checked (no source lists who performs the code)"
+    return "yes" if row.get("listed_as") else "not denied (no source lists this performer)"
+
+
 def _rows(answer: dict) -> list[dict]:
     """The answer's rows as a table (plain cells: a table renders no Markdown)."""
     q, out = answer["question"], []
@@ -42,7 +55,7 @@ def _rows(answer: dict) -> list[dict]:
         r["title"] + (f" ({r['denial']})" if r.get("denial") else "") for r in rs))
     for r in answer["rows"]:
         if q == "who-may-perform":
-            out.append({"performer": r["role_label"], "may perform": "yes" if r["may_perform"] else "no",
+            out.append({"performer": r["role_label"], "may perform": _may_perform(r),
                         "verdict": r["verdict"], "why not": titles(r["reasons"]),
                         "listed as": ", ".join(r["listed_as"])})
         elif q == "not-with":

@@ -1,0 +1,204 @@
+"""Honest answers (issue 23, finding 6): an answer never says more than its sources.
+
+Where no source lists who performs a code the rules do not check its
+performer and `ask who-may-perform` says so, never "may perform and
+report"; a why-not says each condition once and in billing words (no
+"is a kind of"); `cptkg sources` says each fact once; a third duplicate
+line gets one reason naming the first line; a drug supply (a J-code) gets
+no clinical-staff warning. Claims here are synthetic (ids "syn-…"), built
+from the claim JSON layout of examples/.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+import cptkg
+from cptkg import questions as Q
+from cptkg.explain import explain_claim
+from cptkg.faces.cli import main
+from cptkg.judge.infer import infer_codes, one_line_per_condition
+from cptkg.judge.input import parse_claim, parse_encounter
+from cptkg.knowledge.sources import source_index
+
+DATE = "2025-06-10"
+IMPLANT = {"code": "62362", "date_of_service": "2024-06-10", "provider_id": "syn-prov"}  # a programmable pump
+
+
+def claim(*lines, history=(IMPLANT,)):
+    """A synthetic claim: one patient, one provider, the lines given (code, role, modifiers)."""
+    return {"claim_id": "syn-claim", "patient_id": "syn-patient", "history": list(history),
+            "lines": [{"line": i, "code": code, "date_of_service": DATE, "provider_id": "syn-prov",
+                       "provider_role": role, **({"modifiers": list(mods)} if mods else {})}
+                      for i, (code, role, *mods) in enumerate(lines, start=1)]}
+
+
+def line(result: dict, n: int) -> dict:
+    return next(ln for ln in result["lines"] if ln["line"] == n)
+
+
+# ------------------------------------------------------------ who may perform
+
+def test_who_may_perform_a_code_no_source_lists_performers_for_says_the_performer_is_not_checked(kb):
+    assert not [c for c, _ in kb.facts.get("may_be_performed_by", ()) if c == "62360"]  # the premise: no list
+    answer = Q.who_may_perform(kb, "62360", date=DATE)
+    assert "may perform and report" not in answer["answer"]
+    assert not [r["role"] for r in answer["rows"] if f"{r['role_label']} may perform" in answer["answer"]]
+    head, _, rest = answer["answer"].partition(":")
+    assert rest.lstrip().startswith("no source here lists who performs 62360, so the rules do not check its performer")
+    assert answer["performers_listed"] is False
+    assert all(r["performer_checked"] is False for r in answer["rows"])
+
+
+def test_who_may_perform_a_listed_code_still_names_who_may_perform_and_report_it(kb):
+    answer = Q.who_may_perform(kb, "62370", date=DATE)
+    assert answer["performers_listed"] is True and all(r["performer_checked"] for r in answer["rows"])
+    assert "a nurse practitioner, a physician and a physician assistant may perform and report it" in answer["answer"]
+    assert "Refused: a nurse (Needs a physician or QHP, CO-185)" in answer["answer"]
+    assert "do not check its performer" not in answer["answer"]
+
+
+def test_who_may_perform_does_not_say_may_perform_of_a_performer_no_source_names(kb):
+    # 95990 by a physical therapist: accepted with a warning that no source names the performer
+    answer = Q.who_may_perform(kb, "95990", date=DATE)
+    pt = next(r for r in answer["rows"] if r["role"] == "physical_therapist")
+    assert pt["may_perform"] and not pt["listed_as"]
+    assert "A physical therapist: accepted, but no source names this performer" in answer["answer"]
+    assert "physical therapist may perform" not in answer["answer"]
+
+
+def test_questions_page_table_says_not_checked_where_no_source_lists_performers(kb):
+    from cptkg.faces.explorer.questions import _rows
+
+    unlisted = {r["performer"]: r["may perform"] for r in _rows(Q.who_may_perform(kb, "62360", date=DATE))}
+    assert set(unlisted.values()) == {"not checked (no source lists who performs the code)"}
+    listed = {r["performer"]: r["may perform"] for r in _rows(Q.who_may_perform(kb, "62370", date=DATE))}
+    assert listed["physician"] == "yes" and listed["nurse"] == "no"
+
+
+# ------------------------------------------------------------ why-not in words
+
+def _infer(kb, route: str):
+    enc = {"encounter_id": "syn-enc", "performer_role": "physician", "device": "programmable_pump",
+           "route": route, "services": ["electronic_analysis", "reprogramming", "refill"]}
+    return infer_codes(kb, parse_encounter(enc, kb=kb)).to_json()
+
+
+def test_infer_why_not_says_the_routes_of_a_code_in_one_line(kb):
+    res = _infer(kb, "intraventricular")
+    route_lines = {e["code"]: [w["message"] for w in e["why_not"] if w["rule"] == "why-not.route"]
+                   for e in res["not_chosen"]}
+    assert route_lines["62369"] == ["62369 applies to epidural or intrathecal delivery only; the documented route "
+                                    "is intraventricular (brain)."]
+    for code, said in route_lines.items():
+        assert len(said) <= 1, (code, said)
+        assert not any("applies to epidural delivery only" in s or "applies to intrathecal delivery only" in s
+                       for s in said), (code, said)
+
+
+def test_infer_why_not_says_every_service_another_code_also_covers_in_one_line(kb):
+    enc = {"encounter_id": "syn-enc", "performer_role": "nurse", "device": "programmable_pump",
+           "route": "intrathecal", "services": ["electronic_analysis", "reprogramming", "refill"]}
+    res = infer_codes(kb, parse_encounter(enc, kb=kb)).to_json()
+    said = [w["message"] for e in res["not_chosen"] if e["code"] == "62367" for w in e["why_not"]]
+    assert said == ["62367 fits, but 62369 covers everything documented that 62367 covers and also refill and "
+                    "maintenance and reprogramming: bill 62369, which includes 62367."]
+
+
+def test_one_line_per_condition_keeps_reasons_that_differ_in_more_than_one_value(kb):
+    res = infer_codes(kb, parse_encounter({"encounter_id": "syn-enc", "performer_role": "physician",
+                                           "device": "subcutaneous_reservoir", "route": "intraventricular",
+                                           "services": ["implantation"]}, kb=kb))
+    for _, reasons in res.not_chosen:  # idempotent: what is merged stays merged, nothing is dropped
+        again = one_line_per_condition(kb, kb.infer_program, reasons)
+        assert [r.message for r in again] == [r.message for r in reasons]
+        assert len({r.message for r in reasons}) == len(reasons)
+
+
+@pytest.mark.parametrize("role,label", [("physical_therapist", "a physical therapist"), ("nurse", "a nurse")])
+def test_why_not_says_the_performer_is_not_a_physician_or_qhp_without_class_hierarchy_words(kb, role, label):
+    ex = explain_claim(kb, parse_claim(claim(("62370", role)))).to_json()
+    said = ex["lines"][0]["summary"]["why_not"]
+    assert said == [f"{label[0].upper()}{label[1:]} is not a physician or qualified health care professional (QHP)"]
+    assert not any("kind of" in s for s in said)
+    # the condition searched for stays in the JSON for the full proof
+    assert any("is a kind of physician" in w["condition"] for w in ex["lines"][0]["why_not"])
+
+
+def test_explain_text_says_why_not_in_billing_words(tmp_path):
+    import json
+
+    path = tmp_path / "syn-pt.json"
+    path.write_text(json.dumps(claim(("62370", "physical_therapist"))))
+    out = CliRunner().invoke(main, ["explain", str(path)]).output
+    said = " ".join(out.split())
+    assert "Why not accepted: A physical therapist is not a physician or qualified health care professional (QHP)." in said
+    assert "kind of" not in said
+
+
+# ------------------------------------------------------------ sources
+
+def test_sources_name_an_edit_or_conflict_once_and_a_codes_routes_once(kb):
+    idx = source_index(kb)
+    kinds = ("(source conflict)", "(pair edit)", "(unit edit)", "(modifier set)")
+    for s in idx["sources"]:
+        named = [f.rsplit(" (", 1)[0] for f in s["facts"] if f.endswith(kinds)]
+        for name in named:  # "X (pair edit)" and not also "X is a pair edit", "X has high confidence", ...
+            again = [f for f in s["facts"] if name in f and not f.endswith(kinds)]
+            assert not again, (s["id"], again)
+        said = " | ".join(s["facts"])  # each route its own fact, not also the loader's "epidural or intrathecal"
+        assert not ("applies to epidural or intrathecal delivery" in said and "applies to epidural delivery" in said), s["id"]
+    conflict = next(s for s in idx["sources"] if s["id"] == "n-conflict-62368")
+    assert conflict["facts"] == ["Guide §7.1 contradicts itself on whether 62368 includes reprogramming (source conflict)"]
+
+
+def test_cptkg_sources_prints_the_conflict_text_once_per_source():
+    out = CliRunner().invoke(main, ["sources"]).output
+    entry = out.split("n-conflict-62368", 1)[1].split("\n\n")[0].split("\n")
+    facts = next(x for x in entry if x.strip().startswith("facts:"))
+    assert facts.count("Guide §7.1 contradicts itself on whether 62368 includes reprogramming") == 1
+
+
+def test_rests_on_the_conflict_note_names_the_conflict_it_records(kb):
+    answer = Q.rests_on(kb, "n-conflict-62368")
+    assert "It is part of a recorded conflict: Guide §7.1 contradicts itself" in answer["answer"]
+    assert "Nothing rests on it" not in answer["answer"]
+    assert answer["answer"].count("contradicts itself on whether 62368") == 1
+
+
+# ------------------------------------------------------------ duplicates and supplies
+
+def test_a_third_95990_is_one_duplicate_of_line_1_not_of_line_2_marked_76(kb):
+    res = cptkg.check(claim(("95990", "physician"), ("95990", "physician", "76"), ("95990", "physician")), kb=kb)
+    assert [ln["status"] for ln in res["lines"]] == ["accepted", "accepted", "rejected"]
+    reasons = line(res, 3)["reasons"]
+    assert len(reasons) == 1, [r["message"] for r in reasons]
+    assert "repeats 95990 on line 1 for" in reasons[0]["message"] and "line 2" not in reasons[0]["message"]
+
+
+def test_three_unmarked_lines_each_repeat_the_first_once(kb):
+    res = cptkg.check(claim(*[("95990", "physician")] * 3), kb=kb)
+    for n in (2, 3):
+        msgs = [r["message"] for r in line(res, n)["reasons"]]
+        assert Counter(r["rule"] for r in line(res, n)["reasons"]) == {"duplicate.line": 1}, msgs
+        assert "repeats 95990 on line 1 for" in msgs[0]
+
+
+def test_clinical_staff_warning_is_on_the_nurses_refill_not_on_the_drug_supply(kb):
+    res = cptkg.check(claim(("95990", "nurse"), ("J0475", "nurse", "KD")), kb=kb)
+    warned = {ln["line"]: {w["rule"] for w in ln["warnings"]} for ln in res["lines"]}
+    assert "role.clinical-staff-reports" in warned[1]
+    assert "role.clinical-staff-reports" not in warned[2]
+    assert line(res, 2)["verdict"] == "accepted"
+
+
+def test_cli_who_may_perform_rows_never_say_may_perform_where_no_source_lists_performers():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "cptkg", "ask", "who-may-perform", "62360"], capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    assert "may perform ·" not in run.stdout and "performer not checked ·" in run.stdout
