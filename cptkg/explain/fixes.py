@@ -6,6 +6,15 @@ combine it with another line into the code inference gives for both, void a
 history entry, recode it to the code that fits its services, performer and
 device, or add a modifier the rule names. This module knows those kinds of
 edit, never a rule id, a code or a device.
+
+Fixes are offered as a coder would make them (issue 23, finding 4): a recode
+(the line, alone or together with the other lines of its date and provider
+whose services the new code covers: a nurse's 62370 and 95990 are one 62369)
+or a modifier (the one a rule names, or a repeat modifier of the KB's
+modifier sets: "change 77 to 76", or, as a question, "if it was a true
+repeat, mark it 76") is searched before any removal; a removal is offered
+only when no unconditional recode or modifier fix that keeps the line
+verifies, so a billable line is never dropped beside a fix that keeps it.
 """
 from __future__ import annotations
 
@@ -31,16 +40,48 @@ class Suggestion:
     void_history: list[int] = field(default_factory=list)
     add_modifiers: dict[int, list[str]] = field(default_factory=dict)
     result_status: str = ""
+    #: what kind of edit this is, as a coder reads it: "recode" (a line billed under
+    #: another code, alone or with lines its new code covers), "modifier" (a
+    #: modifier added or changed), "void" (an earlier claim corrected first) or
+    #: "remove" (a line dropped with nothing billed in its place); a fix of
+    #: several lines is named by its most drastic edit
+    kind: str = ""
+    #: a conditional fix: the question the coder answers from the record
+    #: before applying it ("was it a true repeat?"); empty when unconditional
+    question: str = ""
+    #: modifiers taken off a line (with add_modifiers: a modifier changed)
+    remove_modifiers: dict[int, list[str]] = field(default_factory=dict)
+    #: lines removed with nothing billed in their place (the "remove" edits)
+    dropped: list[int] = field(default_factory=list)
+    #: the lines the question is about (their edits are conditional)
+    asks: list[int] = field(default_factory=list)
+
+    def effect(self) -> str:
+        """What the fix does to the claim, whatever its words: two rules' fixes that edit alike are one fix."""
+        j = self.to_json()
+        return repr([j[k] for k in ("remove_lines", "add_lines", "void_history", "add_modifiers", "remove_modifiers")])
 
     @property
     def size(self) -> int:
-        return len(self.remove_lines) + len(self.add_lines) + len(self.void_history) + sum(len(v) for v in self.add_modifiers.values())
+        return (len(self.remove_lines) + len(self.add_lines) + len(self.void_history)
+                + sum(len(v) for v in self.add_modifiers.values()) + sum(len(v) for v in self.remove_modifiers.values()))
 
     def to_json(self) -> dict:
         return {"remove_lines": self.remove_lines, "add_codes": [l["code"] for l in self.add_lines],
                 "add_lines": self.add_lines, "void_history": self.void_history,
                 "add_modifiers": {str(k): v for k, v in self.add_modifiers.items()},
-                "message": self.message, "verified": self.verified, "result_status": self.result_status}
+                "message": self.message, "verified": self.verified, "result_status": self.result_status,
+                "kind": self.kind, "question": self.question,
+                "remove_modifiers": {str(k): v for k, v in self.remove_modifiers.items()}}
+
+
+_KIND_ORDER = ("remove", "recode", "void", "modifier")  # most drastic first
+
+
+def _merged_kind(kinds) -> str:
+    """The kind a fix of several edits is named by: its most drastic edit."""
+    present = set(kinds)
+    return next((k for k in _KIND_ORDER if k in present), "")
 
 
 def apply_suggestion(claim: dict, s: dict | Suggestion) -> dict:
@@ -50,10 +91,13 @@ def apply_suggestion(claim: dict, s: dict | Suggestion) -> dict:
     out = copy.deepcopy(claim)
     rm = set(s.get("remove_lines", []))
     mods = {int(k): v for k, v in (s.get("add_modifiers") or {}).items()}
+    unmods = {int(k): set(v) for k, v in (s.get("remove_modifiers") or {}).items()}
     lines = []
     for ln in out["lines"]:
         if ln["line"] in rm:
             continue
+        if ln["line"] in unmods:  # a changed modifier: the old one goes before the new one is added
+            ln["modifiers"] = [m for m in ln.get("modifiers", []) if m not in unmods[ln["line"]]]
         if ln["line"] in mods:
             ln["modifiers"] = list(dict.fromkeys(list(ln.get("modifiers", [])) + mods[ln["line"]]))
         lines.append(ln)
@@ -159,7 +203,8 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
                         if route is not None:
                             new["route"] = route
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
-                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, which covers both services", False))
+                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, which covers both services", False,
+                                               kind="recode"))
             elif kind == "combine" and isinstance(arg, int) and arg < 0 and -arg <= len(claim.history):
                 # the other service was billed on an earlier claim: correct that claim and
                 # bill the one code that covers both here
@@ -170,10 +215,10 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
                     opts.append(Suggestion([me.line], [new],
                                            f"void or correct the earlier {other.code} ({entry_name(arg)}) and bill {code} "
                                            f"instead of {me.code} on line {me.line}, which covers both services", False,
-                                           void_history=[-arg]))
+                                           void_history=[-arg], kind="recode"))
             elif kind == "void" and isinstance(arg, int) and arg < 0:
                 opts.append(Suggestion([], [], f"void or correct the earlier {b.get('C2', 'service')} ({entry_name(arg)}) before billing {me.code}", False,
-                                       void_history=[-arg]))
+                                       void_history=[-arg], kind="void"))
             elif kind == "recode":
                 device = vocabulary(kb).value_of("device", arg) if args else None
                 chosen = [device] if device else _devices(kb, me.code)
@@ -185,7 +230,9 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
             if code != me.code:
                 opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
                                                         modifiers=list(me.modifiers))],
-                                       f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False))
+                                       f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False,
+                                       kind="recode"))
+        opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices))
     # never a modifier that bypasses pair edits (the NCCI-associated ones, as
     # data, and the pack's never_bypass list): "never append a modifier to
     # solely bypass an NCCI PTP edit"
@@ -196,10 +243,104 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
         if m in bypassing:
             continue
         opts.append(Suggestion([], [], f"add modifier {m} to line {me.line} ({me.code}): the line is denied without it",
-                               False, add_modifiers={me.line: [m]}))
+                               False, add_modifiers={me.line: [m]}, kind="modifier"))
+    opts.extend(_repeat_modifier_options(kb, claim, me, bypassing))
     if removable or not opts:
-        opts.append(Suggestion([me.line], [], f"remove line {me.line} ({me.code})", False))
+        opts.append(_removal(me))
     return opts
+
+
+def _removal(me) -> Suggestion:
+    return Suggestion([me.line], [], f"remove line {me.line} ({me.code})", False, kind="remove", dropped=[me.line])
+
+
+def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, devices: list[str]) -> list[Suggestion]:
+    """The line and another line of its date and provider replaced by the one code that covers both.
+
+    A performer who billed a code outside their skill often billed beside it
+    a service the right code includes: a nurse's 62370 with 95990 is 62369
+    alone ("analysis with reprogramming and refill by a nurse is 62369"), a
+    physical therapist's 62367 with 95991 is 95990 alone (95990 includes
+    the electronic analysis when performed: domain notes, "What may be billed
+    together"). Recoding the line alone leaves the other line denied under
+    the pair edit; inference over both lines' services, for the line's
+    performer, gives the code a coder would bill. Only lines of the same
+    provider and route are joined: merging two providers' services into one
+    line would change who billed them.
+    """
+    out: list[Suggestion] = []
+    mine = set(_services_text(kb, me.code))
+    for other in claim.lines:
+        if (other.line == me.line or other.date_of_service != me.date_of_service
+                or other.provider_id != me.provider_id or other.code == me.code):
+            continue
+        if other.route is not None and me.route is not None and other.route != me.route:
+            continue
+        theirs = set(_services_text(kb, other.code))
+        if not theirs:
+            continue
+        route = me.route if me.route is not None else other.route
+        devs = [d for d in devices if d in _devices(kb, other.code)]
+        for code in _fitting_codes(kb, sorted(mine | theirs), me.provider_role, devs, route):
+            if code in (me.code, other.code):
+                continue  # not a recode: the other line already bills it (a removal says that)
+            new = dict(base, line=min(me.line, other.line), code=code, provider_role=me.provider_role)
+            if route is not None:
+                new["route"] = route
+            first, second = sorted((me, other), key=lambda l: l.line)
+            out.append(Suggestion(sorted({me.line, other.line}), [new],
+                                  f"replace {first.code} (line {first.line}) and {second.code} (line {second.line}) by {code}, "
+                                  f"which covers both services for the {_role_label(kb, me.provider_role)}", False,
+                                  kind="recode"))
+    return out
+
+
+def _repeat_sets(kb: KnowledgeBase) -> dict[str, str]:
+    """Modifier -> the set that marks it a repeat procedure (the core ontology's ont:marksRepeat)."""
+    marks = {st for (st, v) in kb.facts.get("modifier_set_marks_repeat", ()) if str(v).lower() == "true"}
+    return {str(m): st for (st, m) in kb.facts.get("modifier_in_set", ()) if st in marks}
+
+
+def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set) -> list[Suggestion]:
+    """Repeat-modifier fixes of a line billed twice for one date: change the one it carries, or ask.
+
+    The same code for the same patient and date is an exact duplicate unless
+    it was a true repeat, "reported with modifier 76 (same physician) or 77
+    (another physician)" (domain notes, "How payers apply edits"). A line
+    that already carries a repeat modifier says it was a repeat: the fix is
+    to change it to the other one ("change 77 to 76"). A line that carries
+    none may be a duplicate or an unmarked repeat: only the record can tell,
+    so adding a repeat modifier is offered as a question, beside the removal
+    that fits if it was not a repeat. The modifiers are the KB's repeat sets,
+    never one that bypasses an edit; which of them fits is left to the rules,
+    as every fix is re-judged.
+    """
+    twins = [o for o in claim.lines if o.line != me.line and o.code == me.code
+             and o.date_of_service == me.date_of_service]
+    earlier = [i for i, h in enumerate(claim.history, start=1)
+               if h.code == me.code and h.date_of_service == me.date_of_service]
+    if not twins and not earlier:
+        return []
+    repeat = {m: st for m, st in _repeat_sets(kb).items() if m not in bypassing}
+    carried = [m for m in me.modifiers if m in repeat]
+    what = f"line {twins[0].line}" if twins else f"the {me.code} already billed on {me.date_of_service}"
+    out: list[Suggestion] = []
+    for m, st in sorted(repeat.items()):
+        if m in carried:
+            continue
+        label = kb.label(st)
+        if carried:
+            old = carried[0]
+            out.append(Suggestion([], [], f"change modifier {old} on line {me.line} ({me.code}) to {m}: the {label}",
+                                  False, add_modifiers={me.line: [m]}, remove_modifiers={me.line: [old]},
+                                  kind="modifier"))
+        else:
+            q = f"Was {me.code} on line {me.line} a true repeat of {what}, not a duplicate?"
+            out.append(Suggestion([], [], f"if {me.code} on line {me.line} was a true repeat of {what}, not a duplicate, "
+                                          f"mark it {m}: the {label}",
+                                  False, add_modifiers={me.line: [m]}, kind="modifier", question=q,
+                                  asks=[me.line]))
+    return out
 
 
 _EMPTY = object()  # a candidate that leaves no line to bill
@@ -251,6 +392,31 @@ def _choices(sizes: list[int]):
                 yield tuple(vec)
 
 
+def _no_needless_removals(verified: list[Suggestion]) -> list[Suggestion]:
+    """The verified fixes without those that drop a line another verified fix keeps.
+
+    "Add KD" and "remove the drug line" both verify, but the second drops a
+    billable drug: a removal stands only when no fix that drops fewer of its
+    lines verified (issue 23, finding 4). A fix that asks a question keeps
+    the removal beside it, as its "otherwise": an unmarked twin line is
+    either a true repeat (mark it) or a duplicate (remove it), and only the
+    record tells which.
+    """
+    out = []
+    for s in verified:
+        gone = set(s.dropped)
+        if not gone:
+            out.append(s)
+            continue
+        keepers = [t for t in verified if t is not s and set(t.dropped) < gone]
+        if any(n not in t.asks for t in keepers for n in gone - set(t.dropped)):
+            continue  # another fix keeps one of its lines, and not only if the record says so
+        if keepers:
+            s.message = "Otherwise, " + s.message[0].lower() + s.message[1:]
+        out.append(s)
+    return out
+
+
 def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
                   engine=None, timeout: float | None = None) -> list[Suggestion]:
     """The smallest verified edits that make the claim acceptable (re-judged on ``engine``).
@@ -281,17 +447,25 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         return deadline is not None and time.monotonic() >= deadline
 
     rejected = [ln for ln in res.lines if ln.status == "rejected"]
-    per_line = [_line_options(kb, claim, res, ln)[:3] for ln in rejected]
+    # each line's best few recode/modifier options, and its removal after them
+    # (never cut off: it is what is left when none of them verifies)
+    per_line = []
+    for ln in rejected:
+        opts = _line_options(kb, claim, res, ln)
+        keep = [o for o in opts if o.kind != "remove"][:4]
+        per_line.append(keep + [o for o in opts if o.kind == "remove"][:1] if keep else opts[:3])
     raw = claim.model_dump(mode="json")
     combos = []
     fallback = []
+    untried = []  # set when candidates were left unbuilt or un-rechecked (the search is then not complete)
     if 1 < len(rejected) <= 4:
         # a line denied only because of another denied line may stand once that one
         # goes; and the other lines may already bill what the rejected ones should
         # have been (62368 and 95990 beside the 62369 that covers both)
-        fallback.extend(Suggestion([ln.line], [], f"remove line {ln.line} ({ln.code})", False) for ln in rejected)
-        fallback.append(Suggestion(sorted(ln.line for ln in rejected), [], "; ".join(
-            f"remove line {ln.line} ({ln.code})" for ln in rejected), False))
+        fallback.extend(_removal(ln) for ln in rejected)
+        gone = sorted(ln.line for ln in rejected)
+        fallback.append(Suggestion(gone, [], "; ".join(f"remove line {ln.line} ({ln.code})" for ln in rejected), False,
+                                   kind="remove", dropped=list(gone)))
     for vec in _choices([len(o) for o in per_line]):
         if search.tried >= MAX_FIX_TRIES:
             search.cut_short = (f"it tries at most {MAX_FIX_TRIES:,} combinations of the fixes of the "
@@ -304,11 +478,13 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         combo = [per_line[i][k] for i, k in enumerate(vec)]
         merged = Suggestion([], [], "", False)
         msgs = []
+        kinds, questions = [], []
         edits_seen = set()
         clash = False
         for s in combo:
             sig = (tuple(sorted(s.remove_lines)), tuple(sorted(a["code"] for a in s.add_lines)), tuple(s.void_history),
-                   tuple(sorted((k, tuple(v)) for k, v in s.add_modifiers.items())))
+                   tuple(sorted((k, tuple(v)) for k, v in s.add_modifiers.items())),
+                   tuple(sorted((k, tuple(v)) for k, v in s.remove_modifiers.items())))
             if sig in edits_seen:
                 continue
             edits_seen.add(sig)
@@ -327,21 +503,36 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             merged.void_history += [v for v in s.void_history if v not in merged.void_history]
             for k, v in s.add_modifiers.items():
                 merged.add_modifiers.setdefault(k, []).extend(v)
+            for k, v in s.remove_modifiers.items():
+                merged.remove_modifiers.setdefault(k, []).extend(v)
+            merged.dropped += [n for n in s.dropped if n not in merged.dropped]
+            merged.asks += [n for n in s.asks if n not in merged.asks]
+            kinds.append(s.kind)
+            if s.question and s.question not in questions:
+                questions.append(s.question)
             if s.message not in msgs:
                 msgs.append(s.message)
         if clash:
             continue
         merged.remove_lines.sort()
+        added = {a["line"] for a in merged.add_lines}
+        merged.dropped = sorted(n for n in merged.dropped if n not in added)  # recoded by another edit: not dropped
+        merged.kind = "remove" if merged.dropped else _merged_kind(k for k in kinds if k != "remove")
+        merged.question = " ".join(questions)
         merged.message = "; ".join(msgs)
         combos.append(merged)
         if len(combos) >= 50:
+            untried.append(True)
             break
     # The smallest change first: a fix that loses fewer billed lines (a
     # recode or a combination replaces what it removes; dropping only the
     # invalid line loses one, dropping two lines loses two) is re-judged
     # before a larger one; among equals, product order keeps each line's
     # preferred option first.
-    combos.sort(key=lambda s: (len(s.remove_lines) - len(s.add_lines), s.size))
+    # A coder's fix before a removal (issue 23, finding 4): fewest lines dropped
+    # with nothing in their place first, then an unconditional fix before one
+    # that asks a question, then the fewest lines lost and the fewest edits.
+    combos.sort(key=lambda s: (len(s.dropped), bool(s.question), len(s.remove_lines) - len(s.add_lines), s.size))
     # The candidates in product order (each line's preferred option first), up
     # to the first max_checks that leave lines to judge; those are judged in
     # one engine call where the engine batches (check_claims), and the first
@@ -349,7 +540,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     def judge(combos):
         seen, todo, checks = set(), [], 0
         for s in combos:
-            key = repr(s.to_json())
+            key = s.effect()
             if key in seen:
                 continue
             seen.add(key)
@@ -357,6 +548,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             if fixed["lines"]:
                 checks += 1
                 if checks > max_checks:
+                    untried.append(True)
                     break
                 try:
                     todo.append((s, parse_claim(fixed, kb=kb)))
@@ -404,6 +596,12 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         # (a line denied because of another denied line may stand once that goes)
         out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
         empty = empty or empty2
+    out = _no_needless_removals(out)
+    if not out and untried and not search.cut_short:
+        # a recode or modifier fix is searched before a removal, so more candidates
+        # are built than re-checked: none found among those re-checked is not "none"
+        search.cut_short = (f"it re-checks at most {max_checks} candidate fixes of the "
+                            f"{len(rejected)} rejected line{'s' if len(rejected) != 1 else ''}")
     if not out and empty is not None and not search.cut_short:
         # nothing on the claim can be billed: say so rather than offer nothing (only then: beside a
         # fix that bills something, "no line can be billed" would contradict it; and only after a

@@ -1,0 +1,148 @@
+"""Fixes a coder would make (issue 23, finding 4): a recode or a modifier is
+searched before a removal, every fix is re-judged by the rules, and a billable
+line is never dropped beside a fix that keeps it.
+
+Each case of the finding is a claim here; every fix a test reads is applied
+and judged again (``rejudged``), on every engine. Claim ids, patient ids and
+provider ids are synthetic; the codes, roles and modifiers are the ones the
+issue names, and what a fix should be comes from the sources it cites (domain
+notes: "Who may perform", "What may be billed together", "How payers apply
+edits": exact duplicates and modifiers 76/77; "Drug codes billed with a
+refill": KD).
+"""
+import pytest
+
+from cptkg.explain import apply_suggestion, explain_claim
+from cptkg.explain.fixes import MAX_FIX_TRIES, search_fixes
+from cptkg.judge.check import check_claim
+from cptkg.judge.input import parse_claim
+
+pytestmark = pytest.mark.usefixtures("each_engine")
+
+
+def claim(*lines, history=None):
+    """A synthetic claim: one patient, every line on 2025-03-04 by provider SYN-1 unless a line says otherwise."""
+    base = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "SYN-1", "provider_role": "nurse"}
+    return {"claim_id": "SYN-FIX-1", "patient_id": "SYN-P-1", "lines": [dict(base, **l) for l in lines],
+            "history": history if history is not None else [{"code": "62362", "date_of_service": "2024-01-01"}]}
+
+
+def fixes(kb, raw):
+    return explain_claim(kb, parse_claim(raw, kb=kb)).to_json()["suggestions"]
+
+
+def rejudged(kb, raw, s):
+    """The claim with the fix applied, judged again by the rules (never trusting the fix's own word)."""
+    return check_claim(kb, parse_claim(apply_suggestion(raw, s), kb=kb))
+
+
+def test_a_nurses_62370_with_95990_is_recoded_to_62369_not_removed(kb):
+    # the rule's message: "analysis with reprogramming and refill by a nurse is 62369"
+    raw = claim({"code": "62370"}, {"line": 2, "code": "95990"})
+    got = fixes(kb, raw)
+    first = got[0]
+    assert (first["kind"], first["remove_lines"], first["add_codes"]) == ("recode", [1, 2], ["62369"])
+    assert first["add_lines"][0]["provider_role"] == "nurse"
+    assert rejudged(kb, raw, first).status == "accepted"
+    assert [l.code for l in rejudged(kb, raw, first).lines] == ["62369"]
+    # the old fix, "remove line 1 (62370)", drops the nurse's analysis and reprogramming: not offered
+    assert not any(s["kind"] == "remove" for s in got), got
+
+
+def test_a_physical_therapists_62367_with_95991_is_95990_alone(kb):
+    # 95990 includes the electronic analysis when performed; 95991 needs a physician or QHP
+    raw = claim({"code": "62367", "provider_role": "physical_therapist"},
+                {"line": 2, "code": "95991", "provider_role": "physical_therapist"})
+    got = fixes(kb, raw)
+    first = got[0]
+    assert (first["kind"], first["remove_lines"], first["add_codes"]) == ("recode", [1, 2], ["95990"])
+    again = rejudged(kb, raw, first)
+    assert again.status == "accepted" and [l.code for l in again.lines] == ["95990"]
+    assert not any(s["remove_lines"] == [2] and not s["add_codes"] for s in got), "remove 95991 is not a coder's fix"
+
+
+def test_an_unmarked_duplicate_asks_whether_it_was_a_true_repeat_before_removing_it(kb):
+    raw = claim({"code": "62367", "provider_role": "physician"}, {"line": 2, "code": "62367", "provider_role": "physician"})
+    got = fixes(kb, raw)
+    first = got[0]
+    assert (first["kind"], first["add_modifiers"], first["remove_lines"]) == ("modifier", {"2": ["76"]}, [])
+    assert "true repeat" in first["question"] and first["question"].endswith("?")
+    assert rejudged(kb, raw, first).status == "accepted"
+    # 77 (another physician) does not fit the same provider's repeat: the rules refuse it, so it is not offered
+    assert not any("77" in m for s in got for m in s["add_modifiers"].values())
+    # if it was not a repeat, it is a duplicate: the removal stays, after the question, as its "otherwise"
+    removal = [s for s in got if s["kind"] == "remove"]
+    assert removal and got.index(removal[0]) > 0 and removal[0]["message"].startswith("Otherwise")
+    assert rejudged(kb, raw, removal[0]).status == "accepted"
+
+
+def test_77_on_the_same_providers_repeat_is_changed_to_76(kb):
+    raw = claim({"code": "62367", "provider_role": "physician"},
+                {"line": 2, "code": "62367", "provider_role": "physician", "modifiers": ["77"]})
+    got = fixes(kb, raw)
+    first = got[0]
+    assert (first["kind"], first["remove_modifiers"], first["add_modifiers"], first["question"]) == \
+        ("modifier", {"2": ["77"]}, {"2": ["76"]}, "")
+    assert "change modifier 77" in first["message"].lower()
+    assert apply_suggestion(raw, first)["lines"][1]["modifiers"] == ["76"]
+    assert rejudged(kb, raw, first).status == "accepted"
+    assert not any(s["kind"] == "remove" for s in got), got
+
+
+def test_76_on_another_providers_repeat_is_changed_to_77(kb):
+    raw = claim({"code": "62367", "provider_role": "physician"},
+                {"line": 2, "code": "62367", "provider_role": "physician", "provider_id": "SYN-2", "modifiers": ["76"]})
+    first = fixes(kb, raw)[0]
+    assert (first["remove_modifiers"], first["add_modifiers"]) == ({"2": ["76"]}, {"2": ["77"]})
+    assert rejudged(kb, raw, first).status == "accepted"
+
+
+def test_a_drug_without_kd_gets_kd_and_is_never_also_removed(kb):
+    raw = claim({"code": "95990"}, {"line": 2, "code": "J2278"})
+    got = fixes(kb, raw)
+    assert [(s["kind"], s["add_modifiers"]) for s in got] == [("modifier", {"2": ["KD"]})]
+    assert rejudged(kb, raw, got[0]).status == "accepted"
+
+
+def test_a_removal_is_kept_only_for_the_line_a_question_is_about(kb):
+    # line 2 needs KD (unconditional), line 3 is an unmarked twin of line 1 (a question):
+    # "remove line 3" may follow as the otherwise, "remove line 2 (the drug)" never
+    raw = claim({"code": "95990"}, {"line": 2, "code": "J2278"}, {"line": 3, "code": "95990"})
+    got = fixes(kb, raw)
+    assert got[0]["add_modifiers"] == {"2": ["KD"], "3": ["76"]} and got[0]["question"]
+    assert not any(2 in s["remove_lines"] for s in got), got
+    for s in got:
+        assert rejudged(kb, raw, s).status == "accepted"
+
+
+def test_a_removal_is_offered_when_no_recode_or_modifier_verifies(kb):
+    # a brain pump: no analysis code applies to it, so the route-denied 62368 goes and 95990 stands
+    raw = claim({"code": "62368", "route": "intraventricular", "provider_role": "physician"},
+                {"line": 2, "code": "95990", "route": "intraventricular", "provider_role": "physician"})
+    first = fixes(kb, raw)[0]
+    assert (first["kind"], first["remove_lines"], first["add_codes"]) == ("remove", [1], [])
+    assert rejudged(kb, raw, first).status == "accepted"
+
+
+def test_no_repeat_fix_adds_a_modifier_that_bypasses_an_edit(kb):
+    never = set(kb.pack.never_bypass)
+    for raw in (claim({"code": "62367", "provider_role": "physician"}, {"line": 2, "code": "62367", "provider_role": "physician"}),
+                claim({"code": "62367", "modifiers": ["59"]}, {"line": 2, "code": "95990"})):
+        for s in fixes(kb, raw):
+            assert not never & {m for ms in s["add_modifiers"].values() for m in ms}, s
+
+
+def test_many_twin_lines_stay_within_the_search_bounds(kb):
+    raw = claim(*[{"line": i, "code": "62367", "provider_role": "physician"} for i in range(1, 31)])
+    c = parse_claim(raw, kb=kb)
+    search = search_fixes(kb, c, check_claim(kb, c), timeout=20)
+    assert search.tried <= MAX_FIX_TRIES and search.judged <= 12
+    for s in search.suggestions:
+        assert rejudged(kb, raw, s.to_json()).status == "accepted"
+
+
+def test_a_changed_modifier_replaces_the_old_one_when_applied():
+    raw = claim({"code": "62367", "modifiers": ["77", "KD"]})
+    out = apply_suggestion(raw, {"remove_modifiers": {"1": ["77"]}, "add_modifiers": {"1": ["76"]}})
+    assert out["lines"][0]["modifiers"] == ["KD", "76"]
+    assert raw["lines"][0]["modifiers"] == ["77", "KD"], "the claim given is not changed"
