@@ -14,7 +14,10 @@ whatever it came in as and whatever it goes out as:
     log      optional: one decision-log line per claim (``cptkg.io.decision_log``)
 
 Exit codes are the CLI's: 0 every line accepted, 1 a line rejected, 2 a claim
-that could not be judged.
+that could not be judged. A line not checked (outside the knowledge base,
+``"checked": false``) leaves the code as it is: the rules found nothing wrong
+with it, and a 1 would tell a script the claim has a denial it does not have;
+the summary line counts it apart ("… 3 accepted, 1 not checked, 2 rejected …").
 """
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def _progress(total: int, enabled: bool | None):
 
 
 def exit_code(results: list[dict]) -> int:
-    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged."""
+    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged (a line not checked: 0)."""
     if any(r.get("status") == "error" for r in results):
         return 2
     return 1 if any(r.get("status") == "rejected" for r in results) else 0
@@ -139,13 +142,16 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
 
 
 def render(results: list[dict], output: str, *, was_list: bool = True, read: readers.ReadResult | None = None,
-           created: str | None = None, full: bool = False) -> str:
+           created: str | None = None, full: bool = False, kb=None, paper: dict | None = None) -> str:
     """The results in ``output``: any registered writer (text, json, csv, fhir, html).
 
     ``full``: the text report unfolds each explained reason into its whole proof
-    instead of the short explanation (the other formats carry every field anyway)."""
+    instead of the short explanation (the other formats carry every field anyway). ``kb``: the knowledge
+    base judged with (the work paper names its version and edit releases); ``paper``: the work paper's
+    options (``include_identifiers``, ``reviewer``)."""
     return writers.write(results, output, claims=read.claims if read else None,
-                         row_keys=read.row_keys if read else None, was_list=was_list, created=created, full=full)
+                         row_keys=read.row_keys if read else None, was_list=was_list, created=created, full=full,
+                         kb=kb, **(paper or {}))
 
 
 def run(source: bytes | str | Path, input_format: str | None = None, output: str = "json",
@@ -153,7 +159,8 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
         created: str | None = None, *, explain: bool = False, line: int | None = None,
         depth: int | None = None, all_proofs: bool = False, log: str | Path | None = None,
         log_identifiers: bool = False, engine: str | None = None, timeout: float | None = None,
-        full: bool = False, deliver: Callable[[Outcome], None] | None = None, route: str | None = None) -> Outcome:
+        full: bool = False, deliver: Callable[[Outcome], None] | None = None, route: str | None = None,
+        paper: dict | None = None) -> Outcome:
     """Read, judge (and explain), write, deliver, log.
 
     ``deliver`` (optional) puts the outcome where it goes (the CLI: standard
@@ -201,7 +208,8 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
 
         opened = OpenLog(log, include_identifiers=log_identifiers)
     try:
-        text = render(results, output, was_list=read.was_list, read=read, created=created, full=full)
+        text = render(results, output, was_list=read.was_list, read=read, created=created, full=full, kb=kb,
+                      paper=paper)
         errors = [r["error"] for r in results if r.get("status") == "error" and r.get("error")]
         from cptkg.judge.input import InputError
 

@@ -209,7 +209,7 @@ def _detect_or_fail(raw: bytes, claim_file: str) -> str:
 
 def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_format=None, history_file=None,
                 explain=False, line=None, depth=None, all_proofs=False, log_file=None, log_identifiers=False,
-                time_limit=None, full=False, route=None) -> "NoReturn":  # noqa: F821
+                time_limit=None, full=False, route=None, paper=None) -> "NoReturn":  # noqa: F821
     """``check`` and ``explain``: the one pipeline (read → judge → explain → write → log), then exit.
 
     Default output: the readable report for claim JSON, JSON for FHIR and CSV
@@ -259,7 +259,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     try:
         outcome = run(raw, detected, output, history, kb=kb, explain=explain, line=line, depth=depth,
                       all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit,
-                      full=full, deliver=deliver, route=route)
+                      full=full, deliver=deliver, route=route, paper=paper)
     except StdoutFailed as e:
         fail(f"standard output cannot be written ({e.reason})"
              + ("; the verdicts were not delivered and are not logged" if log_file else ""))
@@ -295,6 +295,11 @@ _OUTPUT = click.option("--output", "output", type=click.Choice(["text", "json", 
 _HISTORY = click.option("--history", "history_file", metavar="FILE", default=None,
                         help="CSV of billed history (patient_id, code, date_of_service, provider_id), for claims "
                              "in any format: each claim gets its patient's rows after the history it carries.")
+_PAPER_IDS = click.option("--paper-identifiers", "paper_identifiers", is_flag=True,
+                          help="Work paper (--output html): print the patient id in clear (default: masked, only "
+                               "its last 4 characters).")
+_REVIEWER = click.option("--reviewer", "reviewer", metavar="NAME", default=None,
+                         help="Work paper (--output html): the reviewer's name on each claim's header and sign-off.")
 _ROUTE = click.option("--route", "route", metavar="ROUTE", default=None,
                       help="The drug-delivery route (one of the family pack's routes) of every line that "
                            "states none: 837P lines and FHIR items carry no route, and without one the route is "
@@ -307,7 +312,7 @@ _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient a
 
 def _pipeline_options(f):
     """The pipeline's options, shared by check and explain: formats, history, log, time limit."""
-    for option in (_TIME_LIMIT, _LOG_IDS, _LOG, _ROUTE, _HISTORY, _OUTPUT, _INPUT_FORMAT):
+    for option in (_TIME_LIMIT, _LOG_IDS, _LOG, _REVIEWER, _PAPER_IDS, _ROUTE, _HISTORY, _OUTPUT, _INPUT_FORMAT):
         f = option(f)
     return f
 
@@ -322,7 +327,7 @@ def _pipeline_options(f):
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
 @_pipeline_options
 def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, output, history_file,
-          log_file, log_identifiers, time_limit, route):
+          log_file, log_identifiers, time_limit, route, paper_identifiers, reviewer):
     """Judge the claims in CLAIMS: claim JSON (one claim or a list), a FHIR R4
     Claim or Bundle, or claim CSV ('-' reads stdin).
 
@@ -331,7 +336,8 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
     """
     _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
                 explain=explain or full, depth=depth, all_proofs=all_proofs, log_file=log_file,
-                log_identifiers=log_identifiers, time_limit=time_limit, full=full, route=route)
+                log_identifiers=log_identifiers, time_limit=time_limit, full=full, route=route,
+                paper={"include_identifiers": paper_identifiers, "reviewer": reviewer})
 
 
 @main.command()
@@ -343,7 +349,7 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
 @click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
 @_pipeline_options
 def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, output, history_file, log_file,
-            log_identifiers, time_limit, route):
+            log_identifiers, time_limit, route, paper_identifiers, reviewer):
     """Explain the verdicts for CLAIMS in billing words: the rule that decided
     each line, the facts and source sentences it rests on, why a rejected line
     was not accepted, and verified fixes. --full prints the whole proof.
@@ -352,7 +358,8 @@ def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, ou
     """
     _judge_file(claim_file, output=output, as_json=as_json, input_format=input_format, history_file=history_file,
                 explain=True, line=line, depth=depth, all_proofs=all_proofs, log_file=log_file,
-                log_identifiers=log_identifiers, time_limit=time_limit, full=full, route=route)
+                log_identifiers=log_identifiers, time_limit=time_limit, full=full, route=route,
+                paper={"include_identifiers": paper_identifiers, "reviewer": reviewer})
 
 
 @main.command()

@@ -15,6 +15,18 @@ HTML-escaped (:func:`_e`); nothing of the input is ever markup.
 
 Explained results (``--explain``) carry the short explanation (the ``summary`` blocks) and the
 verified fixes; plain verdicts give the reasons with their sources and quotes.
+
+A page an auditor can sign (issue 23, finding 5): each claim opens with its own header (claim id,
+patient id, rendering providers, dates of service, KB version, the edit releases loaded, the date
+judged, the reviewer) and closes with notes and sign-off lines (reviewer, date, signature); printed,
+each claim starts on its own page, so every signed sheet says what it covers. The patient id is
+masked (only its last 4 characters, and only when at least as many stay hidden) unless the caller
+asks for identifiers in clear (``include_identifiers``, as ``--log-identifiers`` does for the
+decision log). Rendering providers are NPIs and stay in clear: CMS publishes every NPI in the NPI
+Registry (CMS-6060-N, "NPPES Data Dissemination", 72 FR 30011, 30 May 2007: the NPI is a
+FOIA-disclosable element). "Why not accepted" is the explanation summary's billing-word lines, never
+the engine's raw conditions; a line no rule of the pack covers reads "not checked", not accepted
+(issue 23's contract: the line's ``checked`` false, or before it, the ``code.outside-kb`` warning).
 """
 from __future__ import annotations
 
@@ -49,12 +61,21 @@ blockquote cite { display: block; font-style: normal; font-weight: 600; color: #
 .warning { background: #fff6e0; padding: .3rem .6rem; margin: .3rem 0; }
 .detail { font-size: .8rem; color: #666; }
 .noprint { font-size: .85rem; color: #555; border: 1px dashed #aaa; padding: .3rem .6rem; }
+.notchecked { color: #5f6368; }
+.carc-words { margin: 0 0 .3rem; color: #333; }
+dl.claim-head { border: 1px solid #bbb; padding: .4rem .6rem; }
+.blank { display: inline-block; min-width: 16rem; border-bottom: 1px solid #444; }
+.signoff { margin: 1.2rem 0 .4rem; break-inside: avoid; page-break-inside: avoid; }
+.signoff .notes { height: 5.5rem; border: 1px solid #bbb; margin: .3rem 0 .8rem; }
+.signoff p { margin: .9rem 0; }
 @page { margin: 15mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
   .noprint { display: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
-  section.claim { break-before: auto; }
+  section.claim { break-before: page; page-break-before: always; }
+  body.one-claim section.claim { break-before: auto; page-break-before: auto; }
+  section.claim h2 { border-top: none; margin-top: 0; }
   .line, .reason, blockquote, .fix, tr { break-inside: avoid; page-break-inside: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
@@ -87,20 +108,185 @@ def _title(reason: dict) -> str:
     return (reason.get("summary") or {}).get("title") or reason.get("title") or reason.get("rule", "")
 
 
+def _carc_words(reason: dict) -> str:
+    """The CARC's short description (``carc_description``, issue 23) on its own line, when the judge gave one."""
+    words = reason.get("carc_description")
+    if not words or not reason.get("carc"):
+        return ""
+    return f'<p class="carc-words">CARC {_e(reason["carc"])}: {_e(words)}</p>'
+
+
+#: the warning a line carries when no rule of the pack covers its code (before the line's ``checked`` field)
+OUTSIDE_KB = "code.outside-kb"
+NOT_CHECKED = "not checked (outside the knowledge base)"
+
+
+def not_checked(ln: dict) -> bool:
+    """A line no rule of the pack covers: ``checked`` false (issue 23), or, in results written before that
+    field, the outside-the-knowledge-base warning. Its ``status`` stays "accepted" for compatibility; the
+    work paper must not read it as accepted."""
+    if "checked" in ln:
+        return ln.get("checked") is False
+    return any(isinstance(w, dict) and w.get("rule") == OUTSIDE_KB for w in ln.get("warnings") or [])
+
+
+def _verdict(ln: dict) -> str:
+    if not_checked(ln):
+        v = ln.get("verdict") or ""
+        return v if v.startswith("not checked") else NOT_CHECKED
+    return ln.get("verdict") or ln.get("status") or ""
+
+
+def _verdict_css(ln: dict) -> str:
+    if not_checked(ln):
+        return "notchecked"
+    return ln["status"] if ln.get("status") in ("accepted", "rejected") else ""
+
+
+#: characters of a masked patient id left to read (its end, as statements and receipts show an account)
+SHOWN_END = 4
+MASK = "••••"
+
+
+def masked_patient_id(value, include_identifiers: bool = False) -> str:
+    """The patient id as the work paper shows it: in clear only when asked (``include_identifiers``),
+    else its last 4 characters, and those only when at least as many stay hidden (a short id is all mask).
+
+    >>> masked_patient_id("PATIENT-000123")
+    '••••0123'
+    >>> masked_patient_id("PAT-77")
+    '••••'
+    >>> masked_patient_id("PAT-77", include_identifiers=True)
+    'PAT-77'
+    """
+    text = one_line("" if value is None else str(value)).strip()
+    if not text or include_identifiers:
+        return text
+    return MASK + text[-SHOWN_END:] if len(text) >= 2 * SHOWN_END else MASK
+
+
+def edit_releases(kb) -> list[dict]:
+    """The edit tables loaded over the pack (``--edits``), each published file once: ``release``,
+    ``release_date`` (None for a file that states no release), ``file`` (the file CMS published, as the
+    edit file names it) and ``edit_file`` (the file loaded). An auditor checks a denial against the
+    release in force; this is what the page was judged with (:class:`cptkg.knowledge.edit_files.TableSource`)."""
+    out: dict[tuple, dict] = {}
+    for t in getattr(kb, "edit_tables", None) or ():
+        path = getattr(t, "path", None)
+        name = getattr(path, "name", None) or str(path or "")
+        for s in list((getattr(t, "table_sources", None) or {}).values()) or [None]:
+            entry = {"release": getattr(s, "release", None), "release_date": getattr(s, "release_date", None),
+                     "file": getattr(s, "file", None) or name, "edit_file": name}
+            out.setdefault(tuple(entry.values()), entry)
+    return sorted(out.values(), key=lambda e: (e["release_date"] or "", e["release"] or "", e["file"]))
+
+
+def _releases_text(releases: list[dict] | None) -> str:
+    if releases is None:
+        return "not recorded"
+    if not releases:
+        return "none loaded (the pack's own edits only)"
+    out = []
+    for e in releases:
+        rel = (f"release {e['release']}" + (f" ({e['release_date']})" if e.get("release_date") else "")
+               if e.get("release") else "no release stated")
+        out.append(f"{rel}: {e['file']}" + (f" (loaded from {e['edit_file']})"
+                                              if e.get("edit_file") and e["edit_file"] != e["file"] else ""))
+    return "; ".join(out)
+
+
+def _as_claim(c) -> dict | None:
+    """An input claim as a dict with ``lines``: a claim dict, or the claim a reader refused (its ``raw``:
+    the claim dict, or its CSV rows, each a line)."""
+    c = getattr(c, "raw", c)
+    if isinstance(c, dict):
+        return c
+    if isinstance(c, list) and c and all(isinstance(x, dict) for x in c):
+        return {"claim_id": c[0].get("claim_id"), "patient_id": c[0].get("patient_id"), "lines": c}
+    return None
+
+
+def _inputs(results: list[dict], claims) -> list[dict | None]:
+    """The input claim of each result: by position when the reader's claims and the results are the same list
+    (the pipeline), else by claim id (a claim of a batch); None when it is not known."""
+    if not claims:
+        return [None] * len(results)
+    got = [_as_claim(c) for c in claims]
+    if len(got) == len(results):
+        return [c if c is not None and str(c.get("claim_id") or "") in ("", str(r.get("claim_id"))) else None
+                for r, c in zip(results, got)]
+    ids: dict[str, list] = {}
+    for c in got:
+        if c is not None:
+            ids.setdefault(str(c.get("claim_id")), []).append(c)
+    return [ids[str(r.get("claim_id"))][0] if len(ids.get(str(r.get("claim_id")), [])) == 1 else None for r in results]
+
+
+def _claim_head(r: dict, claim: dict | None, created: str, releases: list[dict] | None, include_identifiers: bool,
+                reviewer: str | None) -> list[str]:
+    """What a signed sheet must say it covers: claim, patient, providers, dates, the rules it was judged by,
+    when, and by whom."""
+    lines = [ln for ln in (claim or {}).get("lines") or [] if isinstance(ln, dict)]
+    if claim is None:
+        patient = "not recorded"
+    else:
+        shown = masked_patient_id(claim.get("patient_id"), include_identifiers)
+        patient = ("not given" if not shown else shown if include_identifiers else f"{shown} (masked)"
+                   if shown == MASK else f"{shown} (masked: its last {SHOWN_END} characters shown)")
+    providers: dict[str, list] = {}
+    for ln in lines:
+        pid = one_line(str(ln.get("provider_id") or "")).strip()
+        if pid:
+            role = one_line(str(ln.get("provider_role") or "")).replace("_", " ").strip()
+            roles = providers.setdefault(pid, [])
+            if role and role not in roles:
+                roles.append(role)
+    dates = sorted({one_line(str(ln.get("date_of_service"))) for ln in lines if ln.get("date_of_service")})
+    unknown = "not recorded" if claim is None else "none given"
+    prov = "; ".join(f"{p} ({', '.join(rs)})" if rs else p for p, rs in providers.items()) or unknown
+    who = (f"<dd>{_e(reviewer)}</dd>" if reviewer and str(reviewer).strip()
+           else '<dd><span class="blank">&nbsp;</span></dd>')
+    return ['<dl class="meta claim-head">',
+            f"<dt>Claim id</dt><dd>{_e(r.get('claim_id')) or '(no id)'}</dd>",
+            f"<dt>Patient id</dt><dd>{_e(patient)}</dd>",
+            f"<dt>Rendering providers (NPI)</dt><dd>{_e(prov)}</dd>",
+            f"<dt>Dates of service</dt><dd>{_e(', '.join(dates) or unknown)}</dd>",
+            f"<dt>Knowledge base version</dt><dd>{_e(r.get('kb_version') or 'not recorded')}</dd>",
+            f"<dt>Edit releases loaded</dt><dd>{_e(_releases_text(releases))}</dd>",
+            f"<dt>Judged on</dt><dd>{_e(created)}</dd>",
+            f"<dt>Reviewer</dt>{who}",
+            "</dl>"]
+
+
+def _sign_off(reviewer: str | None) -> list[str]:
+    """Room for the reviewer's notes and the lines a signature goes on, at the end of each claim's sheet."""
+    name = _e(reviewer) if reviewer and str(reviewer).strip() else '<span class="blank">&nbsp;</span>'
+    return ['<div class="signoff">', "<h3>Notes</h3>", '<div class="notes"></div>',
+            f"<p>Reviewer: {name}</p>",
+            '<p>Date reviewed: <span class="blank">&nbsp;</span></p>',
+            '<p>Signature: <span class="blank">&nbsp;</span></p>', "</div>"]
+
+
 def summary_counts(results: list[dict]) -> dict:
-    """The counts the work paper opens with: claims by status, lines accepted and rejected, and denied
-    lines by reason (title, CARC, group code, rule id), most frequent first."""
+    """The counts the work paper opens with: claims by status, lines accepted, rejected and not checked
+    (a line no rule covers is counted apart from accepted, issue 23), and denied lines by reason (title,
+    CARC, group code, rule id, and the CARC's description when the judge gave one), most frequent first."""
     claims = {"accepted": 0, "rejected": 0, "error": 0}
-    lines = {"accepted": 0, "rejected": 0}
+    lines = {"accepted": 0, "rejected": 0, "not_checked": 0}
     by_reason: dict[tuple, int] = {}
+    words: dict[tuple, str] = {}
     for r in results:
         claims[r.get("status", "error")] = claims.get(r.get("status", "error"), 0) + 1
         for ln in r.get("lines", []):
-            lines["rejected" if ln.get("status") == "rejected" else "accepted"] += 1
+            lines["rejected" if ln.get("status") == "rejected" else "not_checked" if not_checked(ln)
+                  else "accepted"] += 1
             for x in {x["rule"]: x for x in ln.get("reasons", [])}.values():
                 key = (_title(x), x.get("carc") or "", x.get("group_code") or "", x["rule"])
                 by_reason[key] = by_reason.get(key, 0) + 1
-    reasons = [{"title": t, "carc": c, "group_code": g, "rule": rid, "lines": n}
+                if x.get("carc_description"):
+                    words.setdefault(key, str(x["carc_description"]))
+    reasons = [{"title": t, "carc": c, "group_code": g, "rule": rid, "lines": n,
+                "carc_description": words.get((t, c, g, rid), "")}
                for (t, c, g, rid), n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))]
     return {"claims": claims, "lines": lines, "reasons": reasons}
 
@@ -127,12 +313,14 @@ def _line(ln: dict, suggestions: list[dict]) -> list[str]:
     """A denied (or warned) line: each reason, its sources, why not, its fixes, its warnings."""
     rejected = ln.get("status") == "rejected"
     out = [f'<div class="line {"denied" if rejected else "warned"}">',
-           f'<h3>Line {_e(ln.get("line"))} · {_e(ln.get("code"))}: {_e(ln.get("verdict") or ln.get("status"))}</h3>']
+           f'<h3>Line {_e(ln.get("line"))} · {_e(ln.get("code"))}: '
+           f'<span class="{_verdict_css(ln)}">{_e(_verdict(ln))}</span></h3>']
     cited: set = set()
     for x in ln.get("reasons", []):
         sm = x.get("summary") or {}
         out.append('<div class="reason">')
         out.append(f"<p>Reason: <strong>{_e(_title(x))}</strong>{_carc(x)}</p>")
+        out.append(_carc_words(x))
         out.append(f"<p>{_e(sm.get('message') or x.get('message', ''))}</p>")
         if sm.get("facts"):
             out.append("<p>Rests on: " + "; ".join(_e(f) for f in sm["facts"]) + "</p>")
@@ -141,8 +329,14 @@ def _line(ln: dict, suggestions: list[dict]) -> list[str]:
         out.append(f'<p class="detail">rule {_e(x.get("rule"))}' + (f" · {_e(conf)} confidence" if conf else "") + "</p>")
         out.append("</div>")
     summ = ln.get("summary") or {}
-    why_not = summ.get("why_not") or ([w.get("condition") for w in ln.get("why_not", []) if w.get("condition")]
-                                      if rejected else [])
+    if "summary" in ln:  # explained: the summary's billing-word lines (raw engine conditions stay in the JSON)
+        why_not = summ.get("why_not") or []
+    elif rejected and ln.get("why_not"):
+        from cptkg.explain.summary import why_not_summary
+
+        why_not = why_not_summary(ln["why_not"])
+    else:
+        why_not = []
     if why_not:
         out.append("<p><strong>Why not accepted</strong>: " + "; ".join(_e(w) for w in why_not) + ".</p>")
     fixes = [i + 1 for i in summ.get("fixes", []) if i < len(suggestions)]
@@ -164,11 +358,20 @@ def _fix(n: int, s: dict) -> str:
     return f'<p class="fix"><strong>Fix {n}</strong> ({checked}{result}): {_e(s.get("message", ""))}</p>'
 
 
-def _claim(r: dict) -> list[str]:
+def _claim(r: dict, claim: dict | None = None, created: str = "", releases: list[dict] | None = None,
+           include_identifiers: bool = False, reviewer: str | None = None) -> list[str]:
+    """One claim's sheet: its header, its lines, the denied lines explained, the fixes, then notes and sign-off."""
     cid = r.get("claim_id")
-    out = ['<section class="claim">', f"<h2>Claim {_e(cid) or '(no id)'}: {_status(r.get('status', 'error'))}</h2>"]
+    unchecked = sum(1 for ln in r.get("lines", []) if not_checked(ln))
+    extra = (f'; <span class="notchecked">{unchecked} line{"s" if unchecked != 1 else ""} not checked</span>'
+             if unchecked and r.get("status") != "error" else "")
+    out = ['<section class="claim">',
+           f"<h2>Claim {_e(cid) or '(no id)'}: {_status(r.get('status', 'error'))}{extra}</h2>"]
+    out += _claim_head(r, claim, created, releases, include_identifiers, reviewer)
     if r.get("status") == "error":
-        out += [f'<p class="error">Cannot be judged: {_e(r.get("error", ""))}</p>', "</section>"]
+        out.append(f'<p class="error">Cannot be judged: {_e(r.get("error", ""))}</p>')
+        out += _sign_off(reviewer)
+        out.append("</section>")
         return out
     out.append('<table><thead><tr><th class="num">line</th><th>code</th><th>verdict</th><th>reasons</th>'
                "<th>CARC</th></tr></thead><tbody>")
@@ -177,7 +380,7 @@ def _claim(r: dict) -> list[str]:
         carcs = "; ".join(_e(f"{x.get('group_code') or ''}-{x['carc']}".lstrip("-"))
                           for x in ln.get("reasons", []) if x.get("carc"))
         out.append(f'<tr><td class="num">{_e(ln.get("line"))}</td><td>{_e(ln.get("code"))}</td>'
-                   f'<td>{_e(ln.get("verdict") or ln.get("status"))}</td><td>{reasons}</td><td>{carcs}</td></tr>')
+                   f'<td class="{_verdict_css(ln)}">{_e(_verdict(ln))}</td><td>{reasons}</td><td>{carcs}</td></tr>')
     out.append("</tbody></table>")
     sugg = r.get("suggestions") or []
     for ln in r.get("lines", []):
@@ -190,14 +393,28 @@ def _claim(r: dict) -> list[str]:
         out.append("<p>No fix found in the knowledge base for this claim.</p>")
     if r.get("cut_short"):
         out.append(f"<p class=\"cut-short\">{_e(r['cut_short'])}</p>")
+    out += _sign_off(reviewer)
     out.append("</section>")
     return out
 
 
-def work_paper(results: list[dict], created: str | None = None, title: str | None = None) -> str:
+def work_paper(results: list[dict], created: str | None = None, title: str | None = None, *, claims=None, kb=None,
+               releases: list[dict] | None = None, include_identifiers: bool = False,
+               reviewer: str | None = None) -> str:
     """The work paper for ``results`` (``cptkg check --json`` dicts, explained or not) judged at ``created``
-    (an ISO date or time; default now, UTC)."""
+    (an ISO date or time; default now, UTC).
+
+    ``claims``: the input claims (the reader's, in the results' order, or any claims by id): the header's
+    patient id, providers and dates come from them ("not recorded" without). ``kb`` (or ``releases``, as
+    :func:`edit_releases` gives them): the edit releases loaded. ``include_identifiers``: the patient id in
+    clear. ``reviewer``: the reviewer's name, printed on each claim's header and sign-off (else a blank line)."""
     created = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    if releases is None and kb is not None:
+        releases = edit_releases(kb)
+    inputs = _inputs(results, claims)
+    # a claim that could not be judged carries no version: it was read against the same KB as the others
+    seen = {str(r["kb_version"]) for r in results if r.get("kb_version")}
+    judged_by = getattr(kb, "version", None) or (next(iter(seen)) if len(seen) == 1 else None)
     if title is None:
         title = (f"Claim audit work paper: claim {one_line(str(results[0].get('claim_id') or '(no id)'))}"
                  if len(results) == 1 else "Claim audit work paper")
@@ -207,34 +424,45 @@ def work_paper(results: list[dict], created: str | None = None, title: str | Non
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>",
+           f"<title>{_e(title)}</title>", f"<style>{CSS}</style>", "</head>",
+           '<body class="one-claim">' if len(results) == 1 else "<body>",
            f"<h1>{_e(title)}</h1>",
            '<p class="noprint">To keep it as a PDF, print this page from the browser (Print, then Save as PDF).</p>',
            '<dl class="meta">',
            f"<dt>Judged on</dt><dd>{_e(created)}</dd>",
            f"<dt>Knowledge base version</dt><dd>{_e(', '.join(versions) or 'not recorded')}</dd>",
+           f"<dt>Edit releases loaded</dt><dd>{_e(_releases_text(releases))}</dd>",
            f"<dt>Claims</dt><dd>{sum(c.values())}: {c['accepted']} accepted, {c['rejected']} rejected, "
            f"{c['error']} could not be judged</dd>",
-           f"<dt>Lines</dt><dd>{ln['accepted'] + ln['rejected']}: {ln['accepted']} accepted, "
-           f"{ln['rejected']} rejected</dd>",
+           f"<dt>Lines</dt><dd>{ln['accepted'] + ln['rejected'] + ln['not_checked']}: {ln['accepted']} accepted, "
+           f"{ln['rejected']} rejected, {ln['not_checked']} not checked (outside the knowledge base)</dd>",
            "</dl>"]
     if counts["reasons"]:
         out.append("<h2>Denied lines by reason</h2>")
+        words = any(x["carc_description"] for x in counts["reasons"])
         out.append('<table><thead><tr><th>reason</th><th>CARC</th><th>group code</th><th class="num">lines</th>'
-                   "</tr></thead><tbody>")
+                   + ("<th>CARC description</th>" if words else "") + "</tr></thead><tbody>")
         for x in counts["reasons"]:
             out.append(f'<tr><td>{_e(x["title"])} <span class="detail">({_e(x["rule"])})</span></td>'
-                       f'<td>{_e(x["carc"])}</td><td>{_e(x["group_code"])}</td><td class="num">{x["lines"]}</td></tr>')
+                       f'<td>{_e(x["carc"])}</td><td>{_e(x["group_code"])}</td><td class="num">{x["lines"]}</td>'
+                       + (f'<td>{_e(x["carc_description"])}</td>' if words else "") + "</tr>")
         out.append("</tbody></table>")
-    for r in results:
-        out.extend(_claim(r))
+    for r, claim in zip(results, inputs):
+        if not r.get("kb_version") and judged_by:
+            r = {**r, "kb_version": judged_by}
+        out.extend(_claim(r, claim, created, releases, include_identifiers, reviewer))
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
 
 
-def write(results: list[dict], created: str | None = None, title: str | None = None, **_context) -> str:
+def write(results: list[dict], created: str | None = None, title: str | None = None, claims=None, kb=None,
+          include_identifiers: bool = False, reviewer: str | None = None, **_context) -> str:
     """The work paper; every value went through :func:`_e`, and the page passes
-    :func:`cptkg.controls.shown_text` too, so no control character is in it raw."""
+    :func:`cptkg.controls.shown_text` too, so no control character is in it raw.
+
+    Context it reads besides the results (:func:`work_paper`): ``claims`` (the pipeline passes the reader's),
+    ``kb`` (its edit releases), ``include_identifiers`` (the patient id in clear), ``reviewer``."""
     from cptkg.controls import shown_text
 
-    return shown_text(work_paper(results, created=created, title=title))
+    return shown_text(work_paper(results, created=created, title=title, claims=claims, kb=kb,
+                                 include_identifiers=include_identifiers, reviewer=reviewer))
