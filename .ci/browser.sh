@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/provision.sh
-.venv/bin/python -m pytest -q -p no:cacheprovider -m browser tests/test_browser.py tests/test_browser_hostile.py "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -m browser tests "$@"  # every test marked browser (tests/test_browser*.py)

@@ -37,4 +37,4 @@ export CPTKG_REQUIRE_SPARK=1 CPTKG_FUZZ_EXAMPLES="${CPTKG_FUZZ_EXAMPLES:-2000}"
 echo "== fast and slow suites"
 python -m pytest -q -rs --durations=30 "${WORKERS[@]}" -m "not browser" "$@"
 echo "== browser walk (Chromium, one explorer at a time)"
-python -m pytest -q -p no:cacheprovider -m browser tests/test_browser.py tests/test_browser_hostile.py
+python -m pytest -q -p no:cacheprovider -m browser tests  # every test marked browser (tests/test_browser*.py)
