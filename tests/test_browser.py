@@ -91,7 +91,7 @@ def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
 
     with browser_page() as (page, requests):
         page.goto(app_url + "/batch")
-        page.get_by_text("Claims (JSON list, FHIR JSON or CSV)").wait_for()
+        page.get_by_text("Claims (JSON list, FHIR JSON, CSV or X12 837P)").wait_for()
         wait_idle(page)
         page.locator('input[type="file"]').set_input_files(str(ROOT / "examples" / "claims-batch.json"))
         page.get_by_role("button", name="Judge all").click()

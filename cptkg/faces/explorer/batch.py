@@ -4,13 +4,18 @@ each claim's explanation and fixes one selection away, and an auditor's work
 paper (HTML, printable to PDF; the ``html`` writer) for the batch and for the claim drilled into."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pandas as pd
 import streamlit as st
 
 from cptkg.faces.markup import md
 import cptkg
 from cptkg import InputError, readers
-from cptkg.faces.explorer.common import current_engine, kb_or_stop, now_judged, work_paper_download, work_paper_html
+from cptkg.faces.explorer.common import (NOT_CHECKED, count, current_engine, is_checked, kb_or_stop, line_state,
+                                         line_verdict, now_judged, reason_code, share, upload_problem,
+                                         work_paper_download, work_paper_html)
 from cptkg.faces.explorer.proofs import line_summary_markdown
 from cptkg import frame_csv
 
@@ -23,8 +28,31 @@ def judge_batch(kb, data, progress=None, engine=None) -> list[dict]:
     return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], progress=progress, engine=engine)
 
 
+#: the CSV's columns: the first twelve are a contract (their order kept); issue 23's come after them
 COLUMNS = ["claim_id", "claim_status", "line", "code", "line_status", "rules", "messages", "warnings", "titles",
-           "verdict", "provider_id", "date_of_service"]
+           "verdict", "provider_id", "date_of_service",
+           "carc", "group_code", "carc_description", "checked", "patient_id", "warnings_in_words", "fixes"]
+
+#: the table on the page: its columns in words (the CSV keeps the names above, for the tools that read it)
+SHOWN = {"claim_id": "claim", "patient_id": "patient", "line": "line", "code": "code", "verdict": "line verdict",
+         "reason_code": "reason code", "titles": "why denied", "warnings_in_words": "warnings",
+         "provider_id": "rendering provider", "date_of_service": "date of service", "fixes": "fixes"}
+
+
+def _input_claims(claims: list[dict] | None) -> dict[str, dict]:
+    return {str(c.get("claim_id")): c for c in claims or [] if isinstance(c, dict)}
+
+
+def _line_fixes(res: dict, ln: dict) -> str:
+    """The claim's suggested fixes that change this line (all of them on a rejected line when a fix names no
+    line); only an explained claim carries fixes (a batch is judged without them, for speed)."""
+    out = []
+    for s in res.get("suggestions") or []:
+        touched = set(s.get("remove_lines") or []) | {a.get("line") for a in s.get("add_lines") or []} \
+            | {int(k) for k in (s.get("add_modifiers") or {}) if str(k).isdigit()}
+        if ln["line"] in touched or (not touched and ln["status"] == "rejected"):
+            out.append(s.get("message", ""))
+    return " | ".join(x for x in out if x)
 
 
 def _input_lines(claims: list[dict] | None) -> dict[tuple[str, int], dict]:
@@ -40,27 +68,47 @@ def _input_lines(claims: list[dict] | None) -> dict[tuple[str, int], dict]:
     return out
 
 
-def batch_table(results: list[dict], claims: list[dict] | None = None) -> pd.DataFrame:
+def batch_table(results: list[dict], claims: list[dict] | None = None,
+                explained: dict[str, dict] | None = None) -> pd.DataFrame:
     """One row per claim line (one per claim that could not be judged); line numbers are whole numbers
-    (an empty cell for a claim not judged), rules by id and by title, the provider and date from the input."""
+    (an empty cell for a claim not judged), rules by id and by title, the provider, date and patient from the
+    input; each rejection's CARC and group code (with the short description when the judge gives one), a line
+    no rule covers marked ``checked`` false with the verdict "not checked", warnings in words, and the fixes
+    of the claims explained so far (``explained``, by claim id: the drill-down and the work paper fill it)."""
     given = _input_lines(claims)
+    patients = _input_claims(claims)
+    explained = explained or {}
     rows = []
     for r in results:
+        pid = str(r.get("patient_id") or patients.get(str(r["claim_id"]), {}).get("patient_id") or "")
         if r["status"] == "error":
             rows.append({"claim_id": r["claim_id"], "claim_status": "error", "line": None, "code": "",
                          "line_status": "error", "rules": "", "messages": r["error"], "warnings": "", "titles": "",
-                         "verdict": "cannot be judged", "provider_id": "", "date_of_service": ""})
+                         "verdict": "cannot be judged", "provider_id": "", "date_of_service": "",
+                         "carc": "", "group_code": "", "carc_description": "", "checked": False, "patient_id": pid,
+                         "warnings_in_words": "", "fixes": ""})
             continue
+        ex = explained.get(str(r["claim_id"]), r)
         for ln in r["lines"]:
             src = given.get((str(r["claim_id"]), int(ln["line"])), {})
+            reasons = ln["reasons"]
             rows.append({"claim_id": r["claim_id"], "claim_status": r["status"], "line": ln["line"], "code": ln["code"],
-                         "line_status": ln["status"], "rules": "; ".join(x["rule"] for x in ln["reasons"]),
-                         "messages": " | ".join(x["message"] for x in ln["reasons"]),
+                         "line_status": ln["status"], "rules": "; ".join(x["rule"] for x in reasons),
+                         "messages": " | ".join(x["message"] for x in reasons),
                          "warnings": "; ".join(x["rule"] for x in ln.get("warnings", [])),
-                         "titles": "; ".join(x.get("title") or x["rule"] for x in ln["reasons"]),
-                         "verdict": ln.get("verdict") or ln["status"],
+                         "titles": "; ".join(x.get("title") or x["rule"] for x in reasons),
+                         "verdict": line_verdict(ln),
                          "provider_id": str(src.get("provider_id") or ""),
-                         "date_of_service": str(src.get("date_of_service") or "")})
+                         "date_of_service": str(src.get("date_of_service") or ""),
+                         "carc": "; ".join(dict.fromkeys(str(x["carc"]) for x in reasons if x.get("carc"))),
+                         "group_code": "; ".join(dict.fromkeys(str(x["group_code"]) for x in reasons
+                                                               if x.get("group_code"))),
+                         "carc_description": " | ".join(dict.fromkeys(str(x["carc_description"]) for x in reasons
+                                                                      if x.get("carc_description"))),
+                         "checked": is_checked(ln), "patient_id": pid,
+                         "warnings_in_words": " | ".join(f"{x.get('title') or x['rule']}: {x['message']}"
+                                                         for x in ln.get("warnings", [])),
+                         "fixes": _line_fixes(ex, ln)})
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["line"] = df["line"].astype("Int64")  # 1, not 1.0, beside a claim with no line
     return df
@@ -77,6 +125,57 @@ def by_title(results: list[dict]) -> pd.DataFrame:
     rows = [{"reason": t, "rule": rid, "rejected lines": n} for (t, rid), n in counts.items()]
     return pd.DataFrame(rows, columns=["reason", "rule", "rejected lines"]).sort_values(
         ["rejected lines", "reason"], ascending=[False, True], ignore_index=True)
+
+
+def _codes(groups: str, carcs: str) -> str:
+    """'CO' and '97; 236' as 'CO-97; CO-236' (one group for every code when the line's reasons share it)."""
+    cs = [c for c in carcs.split("; ") if c]
+    gs = [g for g in groups.split("; ") if g]
+    gs = gs * len(cs) if len(gs) == 1 else gs + [""] * (len(cs) - len(gs))
+    return "; ".join(f"{g}-{c}" if g else c for g, c in zip(gs, cs))
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The batch table as the page shows it: columns in words, the reason code as a remittance prints it."""
+    t = table.copy()
+    t["reason_code"] = [_codes(str(g), str(c)) for g, c in zip(t["group_code"], t["carc"])]
+    return t[list(SHOWN)].rename(columns=SHOWN)
+
+
+def grouped_in_words(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`grouped` as the page shows it: lines not checked counted apart, the share rejected as a
+    percentage and counts with thousands separators (text, as an analyst reads them)."""
+    t = table[table["line_status"] != "error"].copy()
+    if by == "month":
+        t["month"] = t["date_of_service"].str[:7]
+    key = {"provider": "provider_id", "code": "code", "month": "month"}[by]
+    g = t.groupby(key).agg(lines=("line", "size"), rejected=("line_status", lambda s: int((s == "rejected").sum())),
+                           unchecked=("checked", lambda s: int((~s.astype(bool)).sum())))
+    g = g.reset_index().sort_values(["rejected", key], ascending=[False, True], ignore_index=True)
+    return pd.DataFrame({by: g[key], "lines": g["lines"].map(count), "rejected": g["rejected"].map(count),
+                         "share rejected": [share(r, n) for r, n in zip(g["rejected"], g["lines"])],
+                         "not checked": g["unchecked"].map(count)})
+
+
+def line_counts(results: list[dict]) -> dict[str, int]:
+    """Lines by verdict, "not checked" apart from "accepted" (issue 23)."""
+    out = {"accepted": 0, "rejected": 0, NOT_CHECKED: 0}
+    for r in results:
+        for ln in r.get("lines", []):
+            k = line_state(ln)
+            out[k] = out.get(k, 0) + 1
+    return out
+
+
+def claim_counts(results: list[dict]) -> dict[str, int]:
+    """Claims by verdict; an accepted claim with a line no rule checked is counted apart ("not checked")."""
+    out = {"accepted": 0, NOT_CHECKED: 0, "rejected": 0, "error": 0}
+    for r in results:
+        k = r["status"]
+        if k == "accepted" and any(line_state(ln) == NOT_CHECKED for ln in r.get("lines", [])):
+            k = NOT_CHECKED
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def grouped(table: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -115,60 +214,202 @@ def summary(results: list[dict]) -> tuple[dict[str, int], pd.DataFrame]:
     return counts, df.set_index("rule")
 
 
+class BatchJob:
+    """A batch judged on a thread of its own, so the page stays live: progress to show, a cancel button, and
+    an end when nobody is watching. The issue: after a 43,209-claim upload the server kept a core busy for
+    about 7 minutes after the browser closed (a script run is not stopped when its session goes away), and
+    the next visitor waited. So the thread checks, between slices of claims, a stop event (the Cancel
+    button) and whether its Streamlit session is still connected (``Runtime.is_active_session``, safe from
+    any thread); after ``grace`` seconds without a connection (a reload or a network blip reconnects in less)
+    it stops. Claims not judged when it stops become error entries saying so: nothing given is dropped."""
+
+    def __init__(self, kb, claims: list, engine: str | None, session_id: str | None, grace: float = 10.0):
+        from cptkg import engines
+
+        self.kb, self.claims, self.engine, self.session_id, self.grace = kb, claims, engine, session_id, grace
+        batches = getattr(engines.get(engine), "batches", False)
+        # between slices the stop is checked: one engine batch on clingo (a second or two), a few claims on
+        # the engines that judge claim by claim (pyDatalog: about 0.1 s a claim)
+        self.slice = 500 if batches else 10
+        self.total, self.done, self.results = len(claims), 0, []
+        self.state = "running"  # running, done, cancelled, session ended, failed
+        self.problem = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cptkg-batch", daemon=True)
+
+    def start(self) -> "BatchJob":
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def _connected(self) -> bool:
+        if self.session_id is None:
+            return True
+        try:
+            from streamlit import runtime
+
+            return not runtime.exists() or runtime.get_instance().is_active_session(self.session_id)
+        except Exception:  # no runtime to ask (a bare script, a test): judge on
+            return True
+
+    def _should_stop(self) -> str:
+        if self._stop.is_set():
+            return "cancelled"
+        if self._connected():
+            self._gone_since = None
+            return ""
+        self._gone_since = getattr(self, "_gone_since", None) or time.monotonic()
+        return "session ended" if time.monotonic() - self._gone_since >= self.grace else ""
+
+    def _run(self) -> None:
+        try:
+            for start in range(0, self.total, self.slice):
+                why = self._should_stop()
+                if why:
+                    self._finish_unjudged(start, why)
+                    self.state = why
+                    return
+                part = self.claims[start:start + self.slice]
+                self.results.extend(judge_batch(self.kb, part, engine=self.engine,
+                                                progress=lambda d, n, s=start: setattr(self, "done", s + d)))
+                self.done = len(self.results)
+            self.state = "done"
+        except Exception as e:  # the page says it in one line; the claims not judged are listed as such
+            self.problem = f"the batch stopped: {e}"
+            self._finish_unjudged(len(self.results), "failed")
+            self.state = "failed"
+
+    def _finish_unjudged(self, start: int, why: str) -> None:
+        words = {"cancelled": "not judged: the batch was cancelled before this claim",
+                 "session ended": "not judged: the browser was closed before this claim",
+                 "failed": "not judged: the batch stopped before this claim"}[why]
+        for c in self.claims[len(self.results):]:
+            cid = c.get("claim_id") if isinstance(c, dict) else getattr(c, "claim_id", "")
+            self.results.append({"claim_id": "" if cid is None else str(cid), "status": "error", "error": words,
+                                 "lines": [], "suggestions": []})
+
+
+def _session_id() -> str | None:
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        return ctx.session_id if ctx else None
+    except Exception:
+        return None
+
+
+@st.fragment(run_every=0.5)
+def _progress(job: BatchJob) -> None:
+    """The running job's progress and its Cancel button; when the job ends, the whole page runs again to
+    show the results (only this part reruns meanwhile)."""
+    if not job.running:
+        st.rerun()
+    st.progress(job.done / max(job.total, 1), text=f"judged {count(job.done)} of {count(job.total)} claims")
+    if st.button("Cancel", key="batch_cancel", icon=":material/cancel:"):
+        job.cancel()
+        st.caption("cancelling: the claims being judged finish first")
+
+
 def page() -> None:
     kb = kb_or_stop()
     st.header("Batch")
     st.caption("Upload claims: a JSON list (the format of `cptkg check`), a FHIR R4 Claim or Bundle, claim CSV, "
                "or an X12 837P file. Each claim is judged on its own; a claim that cannot be judged is listed "
-               "with the reason.")
+               "with the reason. A long batch runs while you wait here; Cancel stops it, and so does closing the page.")
     up = st.file_uploader("Claims (JSON list, FHIR JSON, CSV or X12 837P)", type=["json", "csv", "x12", "edi", "837", "txt"],
                           key="batch_upload")
     if up is not None and st.button("Judge all", type="primary", key="batch_run"):
-        try:
+        try:  # the readers: a bad row or claim is that claim's error entry, the others are judged
             data = readers.read(up.getvalue(), kb=kb).claims
-            bar = st.progress(0.0, text="judging…")
-            results = judge_batch(kb, data, lambda d, n: bar.progress(d / n, text=f"judged {d} of {n} claims"),
-                                      engine=current_engine())
         except InputError as e:
-            st.error(md(e))
+            st.error(md(upload_problem(up.name, up.getvalue(), e)))
             return
-        st.session_state["batch_results"] = results
+        data = data if isinstance(data, list) else [data]
+        old = st.session_state.get("batch_job")
+        if old is not None:
+            old.cancel()
+        st.session_state["batch_job"] = BatchJob(kb, data, current_engine(), _session_id()).start()
+        st.session_state["batch_claims"] = [c for c in data if isinstance(c, dict)]
+        for k in ("batch_results", "batch_paper", "batch_explained"):
+            st.session_state.pop(k, None)
+    job = st.session_state.get("batch_job")
+    if job is not None and job.running:
+        _progress(job)
+        return
+    if job is not None and st.session_state.get("batch_results") is not job.results:
+        st.session_state["batch_results"] = job.results
         st.session_state["batch_judged_on"] = now_judged()
-        st.session_state["batch_claims"] = [c for c in data if isinstance(c, dict)] if isinstance(data, list) else [data]
-        st.session_state.pop("batch_paper", None)
+    if job is not None:
+        st.progress(job.done / max(job.total, 1), text=f"judged {count(job.done)} of {count(job.total)} claims")
+        if job.state in ("cancelled", "session ended", "failed"):
+            left = job.total - job.done
+            st.warning(md(job.problem or f"Cancelled after {count(job.done)} of {count(job.total)} claims: "
+                                          f"the other {count(left)} are listed as not judged."))
     results = st.session_state.get("batch_results")
     if not results:
         return
     claims = st.session_state.get("batch_claims") or []
-    counts, _ = summary(results)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("accepted claims", counts.get("accepted", 0))
-    c2.metric("rejected claims", counts.get("rejected", 0))
-    c3.metric("could not be judged", counts.get("error", 0))
+    explained = st.session_state.setdefault("batch_explained", {})
+    claims_by = claim_counts(results)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("accepted claims", count(claims_by["accepted"]), help="every line checked by a rule and accepted")
+    c2.metric("accepted, with lines not checked", count(claims_by[NOT_CHECKED]),
+              help="no rule of the knowledge base covers a line's code: nothing checked it")
+    c3.metric("rejected claims", count(claims_by["rejected"]))
+    c4.metric("could not be judged", count(claims_by["error"]))
+    lines_by = line_counts(results)
+    total = sum(lines_by.values())
+    st.caption(" · ".join(f"{count(n)} lines {k} ({share(n, total)})" for k, n in lines_by.items()))
     titles = by_title(results)
-    table = batch_table(results, claims)
-    if len(titles):
-        import altair as alt
+    table = batch_table(results, claims, explained)
+    import altair as alt
 
+    verdicts = pd.DataFrame({"verdict": list(lines_by), "lines": list(lines_by.values())})
+    st.markdown("**Lines by verdict**")
+    st.altair_chart(alt.Chart(verdicts).mark_bar().encode(
+        x=alt.X("lines:Q", title="lines", axis=alt.Axis(format=",d")),
+        y=alt.Y("verdict:N", sort=list(lines_by), title=None),
+        color=alt.Color("verdict:N", legend=None, scale=alt.Scale(domain=list(lines_by),
+                                                                    range=["#2e7d32", "#c62828", "#9e9e9e"])),
+        tooltip=["verdict", alt.Tooltip("lines:Q", format=",d")]), width="stretch")
+    if len(titles):
         st.markdown("**Rejected lines by reason**")
         chart = alt.Chart(titles).mark_bar().encode(
-            x=alt.X("rejected lines:Q", title="rejected lines"),
+            x=alt.X("rejected lines:Q", title="rejected lines", axis=alt.Axis(format=",d")),
             y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
-            tooltip=["reason", "rule", "rejected lines"])
+            tooltip=["reason", "rule", alt.Tooltip("rejected lines:Q", format=",d")])
         st.altair_chart(chart, width="stretch")
     view = st.radio("Lines by", ["provider", "code", "month"], horizontal=True, key="batch_view")
-    st.dataframe(grouped(table, view), hide_index=True, width="stretch")
-    st.dataframe(table.drop(columns=["rules", "warnings"]), hide_index=True, width="stretch")
+    st.dataframe(grouped_in_words(table, view), hide_index=True, width="stretch")
+    st.markdown("**Every line** — click a row to open its claim below")
+    ids = [str(x) for x in table["claim_id"]]
+
+    def open_row() -> None:  # a click on a row opens that claim in the explanation below
+        rows = st.session_state["batch_table"]["selection"]["rows"]
+        if rows and table["line_status"].iloc[rows[0]] != "error":
+            st.session_state["batch_pick"] = ids[rows[0]]
+
+    st.dataframe(shown_table(table), hide_index=True, width="stretch", key="batch_table",
+                 on_select=open_row, selection_mode="single-row")
     st.download_button("Download the table (CSV)", frame_csv(table).encode("utf-8"), file_name="cptkg-batch.csv",
-                       mime="text/csv", key="batch_csv")
+                       mime="text/csv", key="batch_csv",
+                       help="with reason codes, patient ids, warnings in words and the fixes of the claims "
+                            "opened or in the work paper")
     show_claim(kb, results, claims)
     st.markdown("**Auditor's work paper for the batch**")
     st.caption("HTML, one self-contained page: print it from the browser to keep it as a PDF.")
     if st.button("Prepare the work paper (explains every rejected claim)", key="batch_paper_make"):
         rejected = {str(r["claim_id"]) for r in results if r["status"] == "rejected"}
-        explained = {str(r["claim_id"]): r for r in explain_claims(kb, claims, rejected)}
+        explained.update({str(r["claim_id"]): r for r in explain_claims(kb, claims, rejected)})
         st.session_state["batch_paper"] = work_paper_html([explained.get(str(r["claim_id"]), r) for r in results],
-                                                          st.session_state.get("batch_judged_on"))
+                                                          st.session_state.get("batch_judged_on"), claims, kb)
     if st.session_state.get("batch_paper"):
         st.download_button("Download the work paper (HTML)", st.session_state["batch_paper"],
                            file_name="cptkg-work-paper.html", mime="text/html", key="batch_paper_dl",
@@ -186,9 +427,16 @@ def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
     if not ex:
         return
     res = ex[0]
+    st.session_state.setdefault("batch_explained", {})[str(res["claim_id"])] = res  # its fixes go in the CSV
     st.markdown(f"##### Claim {md(res['claim_id'])}: {md(res['status'])}")
     for ln in res.get("lines", []):
-        st.markdown(f"**line {md(ln['line'])} · {md(ln['code'])}** — {md(ln.get('verdict') or ln['status'])}")
+        words = line_verdict(ln)
+        shown = f":gray[**{md(words)}**]" if line_state(ln) == NOT_CHECKED else md(words)
+        st.markdown(f"**line {md(ln['line'])} · {md(ln['code'])}** — {shown}")
+        for r in ln.get("reasons") or []:
+            if r.get("carc"):
+                st.markdown(f":red-badge[{md(reason_code(r))}] "
+                            + md(f"CARC {r['carc']}" + (f": {r['carc_description']}" if r.get("carc_description") else "")))
         if ln.get("reasons") or ln.get("warnings"):
             st.markdown(line_summary_markdown(ln, res.get("suggestions") or []))
     shown = {i for ln in res.get("lines", []) for i in (ln.get("summary") or {}).get("fixes", [])}
@@ -196,4 +444,4 @@ def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
         if i not in shown:
             st.markdown(f":material/build: **Fix**: {md(s.get('message', ''))}")
     work_paper_download([res], st.session_state.get("batch_judged_on"), "Download this claim's work paper (HTML)",
-                        key="batch_claim_paper")
+                        key="batch_claim_paper", claims=claims, kb=kb)

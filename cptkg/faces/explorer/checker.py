@@ -11,8 +11,9 @@ import streamlit as st
 
 from cptkg.faces.markup import md, md_code
 from cptkg import InputError, load_json, readers, vocabulary
-from cptkg.faces.explorer.common import (current_engine, draw_graph, kb_or_stop, now_judged, status_badge,
-                                         work_paper_download)
+from cptkg.faces.explorer.common import (NOT_CHECKED, current_engine, draw_graph, kb_or_stop, line_state,
+                                         line_verdict, now_judged, reason_code, reason_code_words, status_badge,
+                                         upload_problem, work_paper_download)
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, decision_elements, line_summary_markdown,
                                          proof_elements, proof_markdown)
@@ -130,10 +131,19 @@ def line_summary(result: dict) -> pd.DataFrame:
     the details; rule ids are in each line's detail line)."""
     rows = []
     for ln in result.get("lines", []):
-        rows.append({"line": int(ln["line"]), "code": ln["code"], "verdict": ln.get("verdict") or ln["status"],
+        rows.append({"line": int(ln["line"]), "code": ln["code"], "verdict": line_verdict(ln),
                      "reasons": "; ".join(r.get("title") or r["rule"] for r in ln.get("reasons", [])),
                      "warnings": "; ".join(w.get("title") or w["rule"] for w in ln.get("warnings", []))})
     return pd.DataFrame(rows, columns=["line", "code", "verdict", "reasons", "warnings"])
+
+
+def line_table(result: dict) -> pd.DataFrame:
+    """The table above the details as the page shows it: :func:`line_summary` (its columns are a contract)
+    with each rejection's reason code (group and CARC, as a remittance prints it) beside the verdict."""
+    t = line_summary(result)
+    t.insert(3, "reason code", ["; ".join(dict.fromkeys(c for c in map(reason_code, ln.get("reasons", [])) if c))
+                                for ln in result.get("lines", [])])
+    return t
 
 
 def fix_summary(s: dict) -> str:
@@ -229,7 +239,8 @@ def page() -> None:
             try:
                 data = uploaded_claims(kb, up.getvalue()) if up is not None else load_json(text, "claim")
             except InputError as e:
-                st.session_state["checker_error"] = str(e)
+                st.session_state["checker_error"] = upload_problem(up.name, up.getvalue(), e) if up is not None \
+                    else str(e)
                 st.session_state.pop("checker_results", None)
             else:
                 _judge_into_state(kb, data)
@@ -250,7 +261,7 @@ def show_result(kb, idx: int, res: dict) -> None:
     if res["status"] == "error":
         st.error(md(res["error"]))
         return
-    st.dataframe(line_summary(res), hide_index=True, width="stretch")
+    st.dataframe(line_table(res), hide_index=True, width="stretch")
     for ln in res["lines"]:
         show_line(idx, ln, res.get("suggestions") or [])
     show_proof_graph(idx, res)
@@ -270,20 +281,27 @@ def show_result(kb, idx: int, res: dict) -> None:
                 _apply(kb_or_stop(), idx, s)
                 st.rerun()
     work_paper_download([res], st.session_state.get("checker_judged_on"),
-                        "Download this claim's work paper (HTML)", key=f"paper-{idx}")
+                        "Download this claim's work paper (HTML)", key=f"paper-{idx}",
+                        claims=st.session_state.get("checker_claims"), kb=kb)
 
 
 def verdict_words(ln: dict) -> str:
     """The line's verdict as the checker, finder and CLI say it (``verdict``: accepted, rejected, or
     "accepted for billing under the supervising physician or QHP …")."""
-    verdict = ln.get("verdict") or ln["status"]
+    verdict = line_verdict(ln)
+    if line_state(ln) == NOT_CHECKED:  # grey, never green: no rule looked at it (issue 23)
+        return f":gray[**{md(verdict)}**]"
     return status_badge(verdict) if verdict in ("accepted", "rejected", "error") else f":green[**{verdict}**]"
 
 
 def show_line(idx: int, ln: dict, suggestions: list[dict]) -> None:
     """One line: its verdict, the short explanation in billing words, and the full proof one click away."""
-    icon = ":material/check_circle:" if ln["status"] == "accepted" else ":material/cancel:"
+    icon = {"accepted": ":material/check_circle:", NOT_CHECKED: ":gray[:material/help:]"}.get(
+        line_state(ln), ":material/cancel:")
     st.markdown(f"{icon} **line {md(ln['line'])} · {md(ln['code'])}** — {verdict_words(ln)}")
+    for r in ln.get("reasons") or []:  # the code a payer's remittance would carry, beside the rejection
+        if reason_code_words(r):
+            st.markdown(f":red-badge[{md(reason_code(r))}] {md(reason_code_words(r))}")
     if ln.get("reasons") or ln.get("warnings"):
         st.markdown(line_summary_markdown(ln, suggestions))
     if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):

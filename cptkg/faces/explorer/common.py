@@ -31,13 +31,21 @@ def engine_selector() -> str:
     options = [e for e in SELECTABLE_ENGINES if e in engines.names()]
     if default not in options:
         options.insert(0, default)
-    return st.sidebar.selectbox("Rule engine", options, index=options.index(default), key="engine",
+    chosen = st.session_state.get("engine") or default
+    if chosen not in options:
+        chosen = default
+
+    def keep() -> None:  # the choice outlives the widget: the analyst pages do not draw it (issue 23, finding 9)
+        st.session_state["engine"] = st.session_state["engine_pick"]
+
+    return st.sidebar.selectbox("Rule engine", options, index=options.index(chosen), key="engine_pick",
+                                on_change=keep,
                                 help="Every verdict, proof and fix on every page comes from this engine; "
                                      "pyDatalog is the reference the others are proven equal to.")
 
 
 def current_engine() -> str:
-    """This session's rule engine (the sidebar's choice, else the default engine)."""
+    """This session's rule engine (the choice made on an Advanced page, else the default engine)."""
     from cptkg import engines
 
     return st.session_state.get("engine") or engines.get().name
@@ -82,7 +90,104 @@ def legend(kinds=None) -> None:
 
 def status_badge(status: str) -> str:
     return {"accepted": ":green[**accepted**]", "rejected": ":red[**rejected**]",
-            "error": ":orange[**cannot be judged**]"}.get(status, status)
+            "error": ":orange[**cannot be judged**]", NOT_CHECKED: f":gray[**{NOT_CHECKED}**]"}.get(status, status)
+
+
+#: the third verdict (issue 23): a line no rule of the pack covers is not "accepted" in anything an analyst reads
+NOT_CHECKED = "not checked"
+#: the warning the judge gives such a line, read when a result predates the ``checked`` field
+OUTSIDE_KB = "code.outside-kb"
+
+
+def is_checked(ln: dict) -> bool:
+    """Whether a rule of the pack judged the line: the line's ``checked`` field (issue 23), else, for results
+    written before it, the absence of the outside-the-knowledge-base warning."""
+    if "checked" in ln:
+        return bool(ln["checked"])
+    return not any(w.get("rule") == OUTSIDE_KB for w in ln.get("warnings") or [])
+
+
+def line_state(ln: dict) -> str:
+    """accepted, rejected or not checked: what a count, a chart or a colour shows for the line (its JSON
+    ``status`` stays "accepted" for a line not checked, for the tools that read it)."""
+    if ln.get("status") == "accepted" and not is_checked(ln):
+        return NOT_CHECKED
+    return ln.get("status", "")
+
+
+def line_verdict(ln: dict) -> str:
+    """The line's verdict in words; a line not checked never reads "accepted"."""
+    if line_state(ln) == NOT_CHECKED:
+        v = ln.get("verdict") or ""
+        return v if v.startswith(NOT_CHECKED) else f"{NOT_CHECKED} (outside the knowledge base)"
+    return ln.get("verdict") or ln.get("status", "")
+
+
+def reason_code(r: dict) -> str:
+    """A rejection's claim adjustment reason code as payers print it on a remittance: group and CARC
+    ("CO-97"; X12 CARC with group code CO for coding edits: domain notes, "Reason codes on denials")."""
+    carc, group = str(r.get("carc") or ""), str(r.get("group_code") or "")
+    return f"{group}-{carc}" if carc and group else carc
+
+
+def reason_code_words(r: dict) -> str:
+    """The reason code with its short description, as the checker and the batch show it beside a rejection:
+    'CARC 97, group CO: The benefit for this service is included …' (the description when the judge gives one)."""
+    carc, group, desc = r.get("carc"), r.get("group_code"), r.get("carc_description")
+    if not carc:
+        return ""
+    out = f"CARC {carc}" + (f", group {group}" if group else "")
+    return f"{out}: {desc}" if desc else out
+
+
+def upload_problem(name: str, data: bytes, err: Exception) -> str:
+    """One line saying what is wrong with an uploaded file that cannot be read at all (empty, JSON broken at a
+    line and column, a CSV without the claim columns: the expected ones listed); a claim the file gives badly
+    is not this: the readers make it that claim's error entry and judge the others."""
+    import json
+
+    from cptkg import readers
+
+    claim_csv = readers.formats()["csv"]  # the CSV reader's own column lists, through the public API
+
+    msg = str(err)
+    expected = ("expected columns: " + ", ".join(claim_csv.REQUIRED)
+                + " (optional: " + ", ".join(claim_csv.OPTIONAL) + ")")
+    if "missing columns" in msg:
+        return f"{name}: {msg.split(': ', 1)[-1]}; {expected}"
+    if not msg.startswith("input: not a claim file"):
+        return f"{name}: {msg[len('input'):].lstrip(' ,:') if msg.startswith('input') else msg}"
+    text = data.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        return f"{name}: the file is empty: there are no claims to judge"
+    if text.lstrip()[:1] in "[{":
+        try:
+            json.loads(text)
+        except ValueError as e:
+            where = (f" at line {e.lineno}, column {e.colno} ({e.msg})"
+                     if isinstance(e, json.JSONDecodeError) else "")
+            return f"{name}: not valid JSON{where}: the file cannot be read"
+        return (f"{name}: JSON, but not claims cptkg can read: a claim object or a list of them (the format of "
+                f"`cptkg check`), a FHIR R4 Claim or a Bundle of Claims")
+    first = text.strip().splitlines()[0]
+    if "," in first or "\t" in first:
+        got = ", ".join(c.strip() for c in first.replace("\t", ",").split(",")[:12])
+        return f"{name}: a table without the claim columns (its first row: {got}); {expected}"
+    return (f"{name}: not a claim file cptkg can read: expected claim JSON, a FHIR R4 Claim or Bundle, "
+            f"a claim CSV ({expected}) or an X12 837P file")
+
+
+def count(n: int) -> str:
+    """A count as analysts read it: 43,209."""
+    return f"{int(n):,}"
+
+
+def share(part: int, whole: int) -> str:
+    """A share as a percentage: 31%, and under 1% never rounded to 0% when it is not nothing."""
+    if not whole:
+        return "–"
+    p = 100 * part / whole
+    return "<1%" if 0 < p < 1 else f"{p:.0f}%"
 
 
 def now_judged() -> str:
@@ -99,14 +204,19 @@ def file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text or "").strip("._")[:60] or "claim"
 
 
-def work_paper_html(results: list[dict], judged_on: str | None) -> bytes:
-    """The auditor's work paper (the ``html`` writer: self-contained, every value escaped) as bytes."""
-    return writers.write(list(results), "html", created=judged_on).encode("utf-8")
+def work_paper_html(results: list[dict], judged_on: str | None, claims: list | None = None, kb=None) -> bytes:
+    """The auditor's work paper (the ``html`` writer: self-contained, every value escaped) as bytes.
+
+    ``claims``: the claims as received (the paper's header names their patient, providers and dates;
+    the writer finds each result's claim by id); ``kb``: the knowledge base judged with (its version and
+    edit releases)."""
+    return writers.write(list(results), "html", created=judged_on, claims=claims, kb=kb).encode("utf-8")
 
 
-def work_paper_download(results: list[dict], judged_on: str | None, label: str, key: str) -> None:
+def work_paper_download(results: list[dict], judged_on: str | None, label: str, key: str,
+                        claims: list | None = None, kb=None) -> None:
     """A download button for the work paper of ``results`` (one claim or several)."""
     stem = f"cptkg-work-paper-{file_stem(str(results[0].get('claim_id') or ''))}" if len(results) == 1 \
         else "cptkg-work-paper"
-    st.download_button(label, work_paper_html(results, judged_on), file_name=f"{stem}.html", mime="text/html",
-                       key=key, icon=":material/description:")
+    st.download_button(label, work_paper_html(results, judged_on, claims, kb), file_name=f"{stem}.html",
+                       mime="text/html", key=key, icon=":material/description:")

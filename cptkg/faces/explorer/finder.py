@@ -47,15 +47,19 @@ def page() -> None:
     route = pick(c3, "Route", "route", "route", "finder_route")
     st.markdown("**Documented services**")
     offered = vocab.values("service")
-    cols = st.columns(max(len(offered), 1))
+    # three to a row: six narrow columns cut a label mid-word ("refill and mainten…", issue 23 finding 9)
+    cols = [c for _ in range(0, len(offered), 3) for c in st.columns(3)] or st.columns(1)
     defaults = set(start.get("services") or [])
     services = [v for v, col in zip(offered, cols)
                 if col.checkbox(kb.label(vocab.term("service", v) or v), value=v in defaults, key=f"finder_svc_{v}")]
     enc = {"encounter_id": "explorer", "performer_role": role, "device": device, "route": route, "services": services}
+    if not services:  # the encounter parser would say "field services: must not be empty" (developer words)
+        st.info("Tick at least one documented service: the finder picks the code that covers what was documented.")
+        return
     try:
         res = find_codes(kb, enc, engine=current_engine())
     except InputError as e:
-        st.warning(md(e))
+        st.warning(md(str(e).replace("encounter explorer, field ", "the documented ")))
         return
     except (EvaluationTimeout, EvaluationError) as e:
         st.error(f"the encounter could not be judged: {md(e)}")

@@ -26,9 +26,13 @@ def title() -> str:
         return "cptkg explorer"
 
 
-def _page(module: str, title: str, icon: str, url_path: str, default: bool = False):
-    """A sidebar page whose module (``cptkg.faces.explorer.<module>``) is imported when it is shown."""
+def _page(module: str, title: str, icon: str, url_path: str, default: bool = False, advanced: bool = False):
+    """A sidebar page whose module (``cptkg.faces.explorer.<module>``) is imported when it is shown; an
+    Advanced page also draws the rule-engine choice (an analyst's page does not: "Rule engine: clingo" is
+    developer words there, issue 23 finding 9; the choice, once made, holds on every page)."""
     def run():
+        if advanced:
+            engine_selector()
         importlib.import_module(f"cptkg.faces.explorer.{module}").page()
 
     run.__name__ = f"page_{module}"
@@ -38,7 +42,6 @@ def _page(module: str, title: str, icon: str, url_path: str, default: bool = Fal
 def pages() -> dict[str, list]:
     """The sidebar's sections, ``{section: [st.Page, ...]}`` for ``st.navigation``."""
     st.sidebar.caption(disclaimer(kb_or_stop()))
-    engine_selector()
     return {
         ANALYST: [
             _page("checker", "Claim checker", ":material/receipt_long:", "checker", default=True),
@@ -49,8 +52,8 @@ def pages() -> dict[str, list]:
             _page("rules_page", "Rules and sources", ":material/gavel:", "rules"),
         ],
         ADVANCED: [
-            _page("query", "Query console", ":material/terminal:", "query"),
-            _page("rule_text", "Rule text (Datalog)", ":material/code:", "rule-text"),
-            _page("export", "Export", ":material/download:", "export"),
+            _page("query", "Query console", ":material/terminal:", "query", advanced=True),
+            _page("rule_text", "Rule text (Datalog)", ":material/code:", "rule-text", advanced=True),
+            _page("export", "Export", ":material/download:", "export", advanced=True),
         ],
     }

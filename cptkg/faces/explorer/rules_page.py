@@ -159,7 +159,7 @@ def page() -> None:
         st.markdown("**sources**")
         for s in r["sources"]:
             st.markdown(f"- {md(s['citation'])}: “{md(s['quote'])}”")
-        st.markdown(f"**cases pinning it** ({len(r['cases'])})")
+        st.markdown(f"**worked examples that test this rule** ({len(r['cases'])})")
         for name in r["cases"]:
             st.markdown(f"- {md(name)}")
         if r["cases"] and st.button("Run these cases", key=f"runcases-{rid}"):
