@@ -143,6 +143,22 @@ def escape_csv_file(path, data_rows: int | None = None) -> bool:
     return True
 
 
+class _DataWriter(_Writer):
+    """The same quoting, without the formula guard: for rows cptkg reads back itself."""
+
+    def writerow(self, row) -> None:
+        row = list(row)
+        w = self._all if any(isinstance(v, str) and "\r" in v for v in row) else self._minimal
+        w.writerow(row)
+
+
+def data_writer(buf, **kw) -> _Writer:
+    """A ``csv.writer`` for rows cptkg writes only to read them back (batch's claim rows of an 837P):
+    a lone carriage return is quoted as in :func:`writer`, but no cell is guarded, because a guard
+    would change the values judged; no person opens these files, the verdicts are guarded."""
+    return _DataWriter(buf, **kw)
+
+
 def writer(buf, **kw) -> _Writer:
     """A spreadsheet-safe ``csv.writer`` (lineterminator "\\n" unless given)."""
     return _Writer(buf, **kw)

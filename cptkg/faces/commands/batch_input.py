@@ -27,7 +27,6 @@ are above the judging layer that ``cptkg.judge.batch`` belongs to.
 """
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import tempfile
@@ -35,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+
+from cptkg import spreadsheet
 
 #: how far into a file the format is looked for (an ISA segment is 106 characters; JSON opens with { or [)
 SNIFF_BYTES = 4096
@@ -252,7 +253,7 @@ def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
     row = 0
     with open(claims_csv, "w", newline="", encoding="utf-8") as fh, \
             open(history_csv, "w", newline="", encoding="utf-8") as hh:
-        w, hw = csv.writer(fh), csv.writer(hh)
+        w, hw = spreadsheet.data_writer(fh), spreadsheet.data_writer(hh)
         w.writerow(LINE_COLUMNS)
         hw.writerow(HISTORY_COLUMNS)
         for c in checked:

@@ -329,14 +329,9 @@ def _line(ln: dict, suggestions: list[dict]) -> list[str]:
         out.append(f'<p class="detail">rule {_e(x.get("rule"))}' + (f" · {_e(conf)} confidence" if conf else "") + "</p>")
         out.append("</div>")
     summ = ln.get("summary") or {}
-    if "summary" in ln:  # explained: the summary's billing-word lines (raw engine conditions stay in the JSON)
-        why_not = summ.get("why_not") or []
-    elif rejected and ln.get("why_not"):
-        from cptkg.explain.summary import why_not_summary
-
-        why_not = why_not_summary(ln["why_not"])
-    else:
-        why_not = []
+    # explained: the summary's billing-word lines (raw engine conditions stay in the JSON); a result
+    # without its summary shows no why-not rather than raw conditions
+    why_not = (summ.get("why_not") or []) if rejected else []
     if why_not:
         out.append("<p><strong>Why not accepted</strong>: " + "; ".join(_e(w) for w in why_not) + ".</p>")
     fixes = [i + 1 for i in summ.get("fixes", []) if i < len(suggestions)]
