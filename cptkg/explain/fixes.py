@@ -72,7 +72,8 @@ class Suggestion:
                 "add_modifiers": {str(k): v for k, v in self.add_modifiers.items()},
                 "message": self.message, "verified": self.verified, "result_status": self.result_status,
                 "kind": self.kind, "question": self.question,
-                "remove_modifiers": {str(k): v for k, v in self.remove_modifiers.items()}}
+                "remove_modifiers": {str(k): v for k, v in self.remove_modifiers.items()},
+                "dropped": list(self.dropped)}  # lines removed with nothing billed in their place
 
 
 _KIND_ORDER = ("remove", "recode", "void", "modifier")  # most drastic first

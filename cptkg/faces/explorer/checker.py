@@ -15,8 +15,8 @@ from cptkg.faces.explorer.common import (NOT_CHECKED, current_engine, draw_graph
                                          line_verdict, now_judged, reason_code, reason_code_words, status_badge,
                                          upload_problem, work_paper_download)
 from cptkg.faces.explorer.explaining import apply_fix, judge
-from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, decision_elements, line_summary_markdown,
-                                         proof_elements, proof_markdown)
+from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, decision_elements, fix_markdown,
+                                         line_summary_markdown, proof_elements, proof_markdown)
 
 LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
 HISTORY_COLUMNS = ["code", "date_of_service", "provider_id"]
@@ -146,19 +146,82 @@ def line_table(result: dict) -> pd.DataFrame:
     return t
 
 
-def fix_summary(s: dict) -> str:
-    """A suggested fix as the edits it makes: 'line 3: 95991 → 95990; remove line 1'."""
-    added = {l["line"]: l for l in s.get("add_lines", [])}
-    parts = []
-    for n in s.get("remove_lines", []):
-        if n in added:
-            parts.append(f"line {n}: change the code to {added.pop(n)['code']}")
+def _and(items: list) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _billed_codes(claim: Any) -> dict[int, str]:
+    """Line number -> the code billed on it, from the claim as entered (a dict, or a parsed claim)."""
+    lines = (claim.get("lines") if isinstance(claim, dict) else getattr(claim, "lines", None)) or []
+    out = {}
+    for ln in lines:
+        get = ln.get if isinstance(ln, dict) else (lambda k, ln=ln: getattr(ln, k, None))
+        try:
+            out[int(get("line"))] = str(get("code"))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def fix_summary(s: dict, claim: Any = None) -> str:
+    """A suggested fix as the edits a coder makes on the claim, so the analyst sees what "Apply fix" changes
+    before pressing it (issue 23, finding 4): 'replace lines 1 and 2 by 62369', 'line 3: 95991 → 95990',
+    'line 2: modifier 77 → 76', 'line 2: add modifier KD', 'remove line 1'.
+
+    A recode (``kind`` "recode" or "modifier": the fix search drops nothing then) replaces every removed
+    line by the line it adds, so lines merged into one code read as one replacement, not as a change
+    and a removal. Without ``kind`` (older results) or when the fix drops lines, a removed line that no
+    added line takes the place of reads "remove line n". ``claim`` (as entered) names the old code.
+    """
+    added = {int(l["line"]): l for l in s.get("add_lines", [])}
+    removed = sorted(int(n) for n in s.get("remove_lines", []))
+    if "dropped" in s:
+        dropped = {int(n) for n in s["dropped"]}
+    elif s.get("kind") in ("recode", "modifier", "void") and added:
+        dropped = set()  # the search names a fix by its most drastic edit: nothing was dropped
+    else:
+        dropped = {n for n in removed if n not in added}
+    billed = _billed_codes(claim) if claim is not None else {}
+    groups: dict[int, list[int]] = {n: ([n] if n in removed else []) for n in sorted(added)}
+    for n in removed:
+        if n in added or n in dropped:
+            continue
+        # merged into an added line: the one numbered before it (the search numbers a combined line
+        # by the first of its lines), else the first
+        owner = max((a for a in groups if a < n), default=min(groups)) if groups else None
+        if owner is None:
+            dropped.add(n)
         else:
+            groups[owner].append(n)
+    parts, done = [], set()
+    for n in removed:
+        owner = next((a for a, g in groups.items() if n in g), None)
+        if owner is None:
             parts.append(f"remove line {n}")
+        elif owner not in done:
+            done.add(owner)
+            code = added[owner]["code"]
+            g = sorted(groups[owner])
+            if len(g) > 1:
+                parts.append(f"replace lines {_and(g)} by {code}")
+            elif g[0] in billed:
+                parts.append(f"line {g[0]}: {billed[g[0]]} → {code}")
+            else:
+                parts.append(f"line {g[0]}: change the code to {code}")
     for n, l in sorted(added.items()):
-        parts.append(f"add line {n}: {l['code']}")
-    for n, mods in (s.get("add_modifiers") or {}).items():
-        parts.append(f"line {n}: add modifier {', '.join(mods)}")
+        if not groups[n]:
+            parts.append(f"add line {n}: {l['code']}")
+    adds = {int(k): list(v) for k, v in (s.get("add_modifiers") or {}).items()}
+    takes = {int(k): list(v) for k, v in (s.get("remove_modifiers") or {}).items()}
+    for n in sorted(set(adds) | set(takes)):
+        new, old = adds.get(n, []), takes.get(n, [])
+        if new and old:  # a changed modifier: the old one goes, the new one takes its place
+            parts.append(f"line {n}: modifier{'s' if len(old) > 1 else ''} {', '.join(old)} → {', '.join(new)}")
+        elif old:
+            parts.append(f"line {n}: take off modifier {', '.join(old)}")
+        else:
+            parts.append(f"line {n}: add modifier {', '.join(new)}")
     for h in s.get("void_history", []):
         parts.append(f"drop history entry {h}")
     return "; ".join(parts)
@@ -272,10 +335,12 @@ def show_result(kb, idx: int, res: dict) -> None:
             st.write("No fix found in the knowledge base for this claim.")
         if res.get("cut_short"):
             st.info(md(res["cut_short"]))
+        entered = st.session_state.get("checker_claims") or []
+        claim = entered[idx] if idx < len(entered) else None
         for k, s in enumerate(sugg):
             c1, c2 = st.columns([5, 1])
             verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"
-            c1.markdown(f"{k + 1}. {md(s.get('message', ''))}  \n:small[{md(fix_summary(s))}{verified}"
+            c1.markdown(f"{k + 1}. {fix_markdown(s, sugg[:k])}  \n:small[{md(fix_summary(s, claim))}{verified}"
                         f"{' → claim ' + md(s['result_status']) if s.get('result_status') else ''}]")
             if c2.button("Apply fix", key=f"fix-{idx}-{k}"):
                 _apply(kb_or_stop(), idx, s)

@@ -56,6 +56,30 @@ def _quote_lines(sources: list[dict], cited: set, pad: str = "  ") -> list[str]:
     return out
 
 
+#: a fix's kind (cptkg.explain.fixes) as the badge the analyst reads beside it
+FIX_KIND_WORDS = {"recode": "recode", "modifier": "modifier", "void": "correct an earlier claim", "remove": "removal"}
+_OTHERWISE = "Otherwise, "
+
+
+def fix_markdown(s: dict, earlier: list[dict] | tuple = ()) -> str:
+    """A suggested fix as a coder reads it (issue 23, finding 4): a conditional fix opens with the
+    question the record must answer ("Ask first: was it a true repeat?"), and the removal the fix
+    search offers for the other answer reads "Otherwise", so the analyst never applies a removal
+    that drops a true repeat, nor a repeat modifier on a duplicate, without asking."""
+    out = []
+    if s.get("question"):
+        out.append(f":material/help: **Ask first**: {md(s['question'])}")
+    msg = s.get("message", "")
+    kind = FIX_KIND_WORDS.get(s.get("kind", ""))
+    badge = f":gray-badge[{kind}] " if kind else ""
+    if msg.startswith(_OTHERWISE) and any(e.get("question") for e in earlier):
+        rest = msg[len(_OTHERWISE):]
+        out.append(f"**Otherwise** {badge}{md(rest[:1].upper() + rest[1:])}")
+    else:
+        out.append(f"{badge}{md(msg)}")
+    return "  \n".join(out)
+
+
 def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> str:
     """A line's short explanation (the ``summary`` blocks of ``cptkg explain --json``) as Markdown:
     the deciding rule by its title, its message, the facts it rests on, each source once with its quote,
@@ -75,7 +99,7 @@ def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> st
         out.append("**Why not accepted**: " + "; ".join(md(w) for w in summ["why_not"]) + ".")
     for i in summ.get("fixes", []):
         if suggestions and i < len(suggestions):
-            out.append(f":material/build: **Fix**: {md(suggestions[i].get('message', ''))}")
+            out.append(f":material/build: **Fix**: {fix_markdown(suggestions[i], suggestions[:i])}")
     for w in ln.get("warnings", []):
         sm = w.get("summary") or {}
         cites = "; ".join(dict.fromkeys(md(s.get("citation", "")) for s in (sm.get("sources") or w.get("sources") or [])
