@@ -65,10 +65,15 @@ def kb_or_stop() -> KnowledgeBase:
 def draw_graph(elements: list[dict], key: str, height: str = "520px", layout: str = "fcose",
                stylesheet: list[dict] | None = None) -> dict:
     """Draw Cytoscape.js elements (JS shipped inside st-cytoscape, no CDN);
-    returns the selection ``{"nodes": [...], "edges": [...]}``."""
+    returns the selection ``{"nodes": [...], "edges": [...]}``.
+
+    ``layout="preset"`` draws each element at its ``position`` (issue 23, finding 7: fixed positions,
+    fitted into the frame); the other layouts are Cytoscape's own."""
     from st_cytoscape import cytoscape
 
     lay = {"name": layout, "animate": False, "animationDuration": 0}
+    if layout == "preset":  # positions computed in Python (graph_layout): the same picture on every load
+        lay.update({"fit": True, "padding": 24})
     if layout == "breadthfirst":
         lay.update({"directed": True, "spacingFactor": 1.0})
     if layout == "fcose":

@@ -5,7 +5,8 @@ the KB names (the core names no code: ``kb.family_codes()``), roles included, so
 the first picture answers
 "what is this code, what does it cover, who may perform it, what is it
 excluded with". Nodes and edges read as labels and words; ids appear only in a
-node's detail line.
+node's detail line. Every view is drawn at positions computed in Python (``graph_layout``; issue 23,
+finding 7): the same picture on every load, no label over another, the whole graph in rings by kind.
 """
 from __future__ import annotations
 
@@ -14,18 +15,60 @@ import streamlit as st
 import cptkg
 from cptkg.faces.markup import md, md_code
 from cptkg import views as G
+from cptkg.faces.explorer import graph_layout as L
 from cptkg.faces.explorer.common import draw_graph, kb_or_stop, legend
 
 TITLE, URL_PATH = "Knowledge graph", "graph"  # the page's title and address (navigation, and pages that open it)
 VIEWS = ("Neighbourhood of a node", "Whole graph (filtered)", "Path between two nodes", "Exclusion graph of a family")
 NEIGHBOURHOOD, WHOLE, PATH, EXCLUSIONS = VIEWS
+EXCLUSION_RADIUS = 250  # px: the exclusion graph's circle, wide enough for its links' numbers to stand apart
 DEFAULT_KINDS = ["code", "service", "device", "route", "role", "exclusion", "group"]
-EXCLUSION_STYLESHEET = G.STYLESHEET_LABELLED + [
-    {"selector": "edge", "style": {"text-wrap": "wrap", "text-max-width": 150, "font-size": 6, "color": "#333",
+# Issue 23, finding 7: every node shows its short label (graph_layout.short_label: whole words, at most three
+# lines) under its dot on a white ground, the selected node its full label; sizes match graph_layout's estimate
+_NODES = [
+    {"selector": "node", "style": {"label": "data(short)", "text-wrap": "wrap", "text-max-width": 400,
+                                   "text-valign": "bottom", "text-halign": "center", "text-margin-y": L.LABEL_MARGIN,
+                                   "font-size": L.FONT_SIZE, "width": L.NODE_SIZE, "height": L.NODE_SIZE,
+                                   "background-color": "data(colour)", "color": "#222",
                                    "text-background-color": "#ffffff", "text-background-opacity": 0.85,
-                                   "text-background-padding": 1, "arrow-scale": 0.9, "line-color": "#999",
-                                   "target-arrow-color": "#555", "source-arrow-color": "#555"}},
-    {"selector": "node", "style": {"font-size": 12, "font-weight": "bold", "width": 26, "height": 26}},
+                                   "text-background-padding": 1}},
+    {"selector": "node:selected", "style": {"label": "data(full)", "border-width": 4, "border-color": "#222",
+                                            "font-weight": "bold"}},
+]
+_BOTH_DENIED = {"selector": "edge[denies = 'both']", "style": {"source-arrow-shape": "triangle", "line-style": "dashed"}}
+#: small views (a neighbourhood, a path): every link's words, legible on a white ground
+STYLESHEET_SMALL = _NODES + [
+    {"selector": "edge", "style": {"width": 1.2, "curve-style": "bezier", "target-arrow-shape": "triangle",
+                                   "arrow-scale": 0.8, "line-color": "#aaa", "target-arrow-color": "#888",
+                                   "label": "data(label)", "font-size": 9, "color": "#333",
+                                   "text-rotation": "autorotate", "text-background-color": "#ffffff",
+                                   "text-background-opacity": 0.85, "text-background-padding": 1}},
+    _BOTH_DENIED,
+]
+#: the whole graph: light links without words (a click on one shows them), nodes readable by kind
+STYLESHEET_WHOLE = _NODES + [
+    {"selector": "edge", "style": {"width": 0.8, "curve-style": "bezier", "target-arrow-shape": "triangle",
+                                   "arrow-scale": 0.5, "line-color": "#d4d4d4", "target-arrow-color": "#c8c8c8",
+                                   "opacity": 0.7}},
+    {"selector": "edge:selected", "style": {"label": "data(label)", "font-size": 10, "color": "#222", "opacity": 1,
+                                            "line-color": "#333", "target-arrow-color": "#333", "width": 2,
+                                            "text-rotation": "autorotate", "text-background-color": "#ffffff",
+                                            "text-background-opacity": 0.9, "text-background-padding": 2}},
+    _BOTH_DENIED,
+]
+#: the exclusion graph: each link carries its edit's number (listed under the graph with the edit's words),
+#: large, dark, on a white ground, never rotated
+EXCLUSION_STYLESHEET = _NODES + [
+    {"selector": "node", "style": {"font-size": 13, "font-weight": "bold"}},
+    {"selector": "node.above", "style": {"text-valign": "top", "text-margin-y": -L.LABEL_MARGIN}},
+    {"selector": "edge", "style": {"width": 1.4, "curve-style": "bezier", "target-arrow-shape": "triangle",
+                                   "arrow-scale": 1.0, "line-color": "#999", "target-arrow-color": "#555",
+                                   "source-arrow-color": "#555", "label": "data(tag)", "font-size": 12,
+                                   "font-weight": "bold", "color": "#111", "text-background-color": "#ffffff",
+                                   "text-background-opacity": 1, "text-background-padding": 2,
+                                   "text-background-shape": "roundrectangle", "text-border-width": 1,
+                                   "text-border-color": "#888", "text-border-opacity": 1}},
+    _BOTH_DENIED,
 ]
 
 
@@ -40,6 +83,35 @@ def build_view(kb, view: str, kinds: list[str], families: list[str], focus: str 
     if view == EXCLUSIONS:
         return G.exclusion_graph(kb, families[0] if families else None)
     return G.filter_view(g, set(kinds), set(families))
+
+
+def positions(view: str, view_g, focus: str | None = None) -> dict[str, tuple[float, float]]:
+    """Fixed positions of a view's nodes (graph_layout): the same picture on every load."""
+    if view == NEIGHBOURHOOD and focus in view_g:
+        return L.neighbourhood_layout(view_g, focus)
+    if view == PATH:
+        return L.line_layout(list(view_g.nodes), view_g)
+    if view == EXCLUSIONS:  # codes in their numeric order round one wide circle: room inside for the numbers
+        return L.circle_layout(sorted(view_g.nodes, key=lambda n: (len(n), n)), view_g, min_radius=EXCLUSION_RADIUS)
+    return L.kind_layout(view_g)
+
+
+def exclusion_edits(view_g) -> list[tuple[str, str]]:
+    """The exclusion graph's edits, numbered as their links show them: [(edit id, edit's words), ...]."""
+    edits = {k: d.get("label", k) for _, _, k, d in view_g.edges(keys=True, data=True)}
+    return sorted(edits.items(), key=lambda e: (e[1], e[0]))
+
+
+def elements(view: str, view_g, focus: str | None = None) -> list[dict]:
+    """Cytoscape elements of a view at their fixed positions; the exclusion graph's links carry their
+    edit's number (``tag``) and keep the edit's words as their ``label``."""
+    els = L.with_positions(G.to_cytoscape(view_g, selected=None if view == EXCLUSIONS else focus),
+                           positions(view, view_g, focus))
+    if view == EXCLUSIONS:  # a code on the upper half of the circle has its label above it, outside the circle
+        number = {k: str(i) for i, (k, _) in enumerate(exclusion_edits(view_g), 1)}
+        els = [{**e, "data": {**e["data"], "tag": number.get(e["data"].get("pred"), "")}} if "source" in e["data"]
+               else {**e, "classes": "above"} if e.get("position", {}).get("y", 0) < 0 else e for e in els]
+    return els
 
 
 def node_options(g, kinds=None) -> list[str]:
@@ -146,18 +218,23 @@ def page() -> None:
         st.warning(md(str(e).strip("'\"")))
         return
     if view == EXCLUSIONS:
-        st.caption("Each arrow goes from the code that stands to the code denied in its favour, labelled with the "
-                   "edit's name; a dashed arrow with two heads: both codes are denied (one other code covers both).")
+        st.caption("Each arrow goes from the code that stands to the code denied in its favour; its number is the "
+                   "edit's, listed under the graph; a dashed arrow with two heads: both codes are denied (one other code covers both).")
     st.caption(f"{view_g.number_of_nodes()} nodes, {view_g.number_of_edges()} links")
     legend(sorted({d["kind"] for _, d in view_g.nodes(data=True)}, key=G.KINDS.index))
-    small = view_g.number_of_edges() <= 60
-    if view == EXCLUSIONS:  # codes on a circle, each edge's edit name wrapped on a light background
-        sel = draw_graph(G.to_cytoscape(view_g), key=f"kg-{view}", height="720px", layout="circle",
-                         stylesheet=EXCLUSION_STYLESHEET)
+    small = view_g.number_of_edges() <= 60 and view != WHOLE
+    els = elements(view, view_g, focus)
+    if view == EXCLUSIONS:  # codes on a circle, each link numbered; the numbers listed below
+        sel = draw_graph(els, key=f"kg-{view}", height="620px", layout="preset", stylesheet=EXCLUSION_STYLESHEET)
+        st.markdown("\n".join(f"{i}. {md(words)}" for i, (_, words) in enumerate(exclusion_edits(view_g), 1)))
     else:
-        sel = draw_graph(G.to_cytoscape(view_g, selected=focus), key=f"kg-{view}", height="560px",
-                         stylesheet=G.STYLESHEET_LABELLED if small else G.STYLESHEET)
-    if not small:
+        sel = draw_graph(els, key=f"kg-{view}", height="620px" if small else "900px", layout="preset",
+                         stylesheet=STYLESHEET_SMALL if small else STYLESHEET_WHOLE)
+    if view == WHOLE:
+        st.caption("Rings by kind: codes inside, then services, devices, routes and roles, then code groups and "
+                   "claim edits. Click a node for its details or a link for its words; the neighbourhood view "
+                   "starts from one code and widens by its radius.")
+    elif not small:
         st.caption("Click an edge to see its label; pick a smaller view (neighbourhood, path) for labelled edges.")
     picked = (sel.get("nodes") or [None])[0]
     shown = node_options(view_g) if view_g.number_of_nodes() else opts
