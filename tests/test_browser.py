@@ -133,7 +133,7 @@ def id_patterns(kb) -> list[re.Pattern]:
     ids = set(kb.sources) | {n for n, d in g.nodes(data=True)
                              if d["kind"] in ("family", "group", "exclusion", "conflict") and n != d["label"]}
     return [
-        re.compile(r"\b[a-z_][a-z0-9_]*\([^)]*\)"),              # billed(1, '62367', …), reject(1)
+        re.compile(r"\b[a-z_][a-z0-9_]*\((?!s\))[^)]*\)"),      # billed(1, '62367', …), reject(1); not "error(s)"
         re.compile(r"!="),
         re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, prefixes))) + r")\.[a-z][a-z0-9-]*\b"),  # rule ids
         re.compile(r"\b(?:family|excl|edit|group|conflict)-[a-z0-9]"),  # family-pump, excl-…, edit-…
@@ -151,7 +151,8 @@ def test_the_pattern_check_catches_raw_atoms_and_ids(kb):
            "excl-refill", "source g1-1", "rule code.invalid"]
     assert all(raw_labels([b], pats) for b in bad), [b for b in bad if not raw_labels([b], pats)]
     good = ["Component of a more comprehensive code billed the same day", "guide §1 (General Billing Guidelines)",
-            "line 1 (62367): rejected", "accepted for billing under the supervising physician or QHP"]
+            "line 1 (62367): rejected", "accepted for billing under the supervising physician or QHP",
+            "Claim/service lacks information or has submission/billing error(s)"]  # a CARC's own words
     assert not raw_labels(good, pats)
 
 
