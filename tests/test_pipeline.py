@@ -100,10 +100,11 @@ def test_explained_csv_adds_why_not_and_fixes_columns_only():
     r = run(["check", str(INPUTS["csv"]), "--explain", "--output", "csv"])
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert list(rows[0]) == ["claim_id", "line", "code", "status", "rules", "reasons", "warnings", "carc", "why_not",
-                            "fixes"]
+                            "fixes", "carc_description", "checked"]  # issue 23's columns after every earlier one
     assert any(row["fixes"] for row in rows if row["claim_id"] == "CSV-2")
     plain = list(csv.DictReader(io.StringIO(run(["check", str(INPUTS["csv"]), "--output", "csv"]).stdout)))
-    assert list(plain[0]) == ["claim_id", "line", "code", "status", "rules", "reasons", "warnings", "carc"]
+    assert list(plain[0]) == ["claim_id", "line", "code", "status", "rules", "reasons", "warnings", "carc",
+                              "carc_description", "checked"]
 
 
 def test_explained_fhir_notes_carry_why_not_and_the_fixes():

@@ -86,7 +86,7 @@ def test_each_claim_opens_with_claim_patient_providers_dates_kb_release_date_jud
     for cid, date, role in (("SYN-1", "2025-03-04", "physician"), ("SYN-2", "2025-05-06", "nurse")):
         head = text.split(f"Claim id {cid} ", 1)[1].split("Reviewer", 1)[0]
         assert head.startswith("Patient id ••••0123 (masked")
-        assert f"Rendering providers (NPI) {NPI} ({role})" in head
+        assert f"Rendering providers (NPI) ••••{NPI[-4:]} ({role}) (masked)" in head and NPI not in html
         assert f"Dates of service {date}" in head
         assert f"Knowledge base version {kb.version}" in head
         assert "Edit releases loaded none loaded (the pack's own edits only)" in head
@@ -235,8 +235,12 @@ def test_cptkg_check_work_paper_carries_the_header_of_the_file_read():
                                   str(ROOT / "examples" / "claim-rejected.json")])
     assert r.exit_code == 1, r.output
     text = page_of(r.stdout).text
-    assert "Rendering providers (NPI) NPI-1234567890 (nurse)" in text
+    assert "Rendering providers (NPI) ••••7890 (nurse) (masked)" in text and "NPI-1234567890" not in r.stdout
     assert "Dates of service 2025-03-04, 2025-04-01" in text
+    clear = CliRunner().invoke(main, ["check", "--explain", "--output", "html", "--paper-identifiers",
+                                      str(ROOT / "examples" / "claim-rejected.json")])
+    assert "Rendering providers (NPI) NPI-1234567890 (nurse)" in page_of(clear.stdout).text
+    assert "Patient id PAT-77" in page_of(clear.stdout).text
     assert "Patient id •••• (masked" in text and "PAT-77" not in r.stdout
     assert "Signature:" in text and "no fact found" not in r.stdout
 

@@ -296,8 +296,8 @@ _HISTORY = click.option("--history", "history_file", metavar="FILE", default=Non
                         help="CSV of billed history (patient_id, code, date_of_service, provider_id), for claims "
                              "in any format: each claim gets its patient's rows after the history it carries.")
 _PAPER_IDS = click.option("--paper-identifiers", "paper_identifiers", is_flag=True,
-                          help="Work paper (--output html): print the patient id in clear (default: masked, only "
-                               "its last 4 characters).")
+                          help="Work paper (--output html): print the patient and provider ids in clear (default: "
+                               "masked, only their last 4 characters).")
 _REVIEWER = click.option("--reviewer", "reviewer", metavar="NAME", default=None,
                          help="Work paper (--output html): the reviewer's name on each claim's header and sign-off.")
 _ROUTE = click.option("--route", "route", metavar="ROUTE", default=None,

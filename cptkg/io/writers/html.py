@@ -22,9 +22,10 @@ judged, the reviewer) and closes with notes and sign-off lines (reviewer, date, 
 each claim starts on its own page, so every signed sheet says what it covers. The patient id is
 masked (only its last 4 characters, and only when at least as many stay hidden) unless the caller
 asks for identifiers in clear (``include_identifiers``, as ``--log-identifiers`` does for the
-decision log). Rendering providers are NPIs and stay in clear: CMS publishes every NPI in the NPI
-Registry (CMS-6060-N, "NPPES Data Dissemination", 72 FR 30011, 30 May 2007: the NPI is a
-FOIA-disclosable element). "Why not accepted" is the explanation summary's billing-word lines, never
+decision log). Rendering provider ids are masked the same way: an NPI is public (CMS publishes
+every NPI in the NPI Registry), but a provider id may be a practice's own staff number, and no
+verdict text shows provider ids (issue 21); ``include_identifiers`` shows both in clear, for the
+auditor who signs. "Why not accepted" is the explanation summary's billing-word lines, never
 the engine's raw conditions; a line no rule of the pack covers reads "not checked", not accepted
 (issue 23's contract: the line's ``checked`` false, or before it, the ``code.outside-kb`` warning).
 """
@@ -243,7 +244,13 @@ def _claim_head(r: dict, claim: dict | None, created: str, releases: list[dict] 
                 roles.append(role)
     dates = sorted({one_line(str(ln.get("date_of_service"))) for ln in lines if ln.get("date_of_service")})
     unknown = "not recorded" if claim is None else "none given"
-    prov = "; ".join(f"{p} ({', '.join(rs)})" if rs else p for p, rs in providers.items()) or unknown
+    def shown_id(p: str) -> str:
+        return masked_patient_id(p, include_identifiers)
+
+    prov = "; ".join(f"{shown_id(p)} ({', '.join(rs)})" if rs else shown_id(p) for p, rs in providers.items()) \
+        or unknown
+    if providers and not include_identifiers:
+        prov += " (masked)"
     who = (f"<dd>{_e(reviewer)}</dd>" if reviewer and str(reviewer).strip()
            else '<dd><span class="blank">&nbsp;</span></dd>')
     return ['<dl class="meta claim-head">',
