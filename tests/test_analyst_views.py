@@ -64,7 +64,7 @@ def test_line_explanation_in_the_explorer_reads_as_words(kb):
     res = explaining.judge(kb, json.loads((ROOT / "examples" / "claim-pair.json").read_text()))[0]
     md = line_summary_markdown(res["lines"][0], res["suggestions"])
     assert "Denied — Analysis and refill billed apart where one code covers both" in md
-    assert "**Fix**: Replace 62368 (line 1) and 95990 (line 2) by 62369" in md.replace("\\", "")
+    assert "**Fix**: :gray-badge[recode] Replace 62368 (line 1) and 95990 (line 2) by 62369" in md.replace("\\", "")
     assert md.count("Do not report CPT 62367, CPT 62368") == 1
     assert not raw_atoms(md.replace("<small>", "").replace("</small>", ""))
 
