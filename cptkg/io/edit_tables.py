@@ -1343,23 +1343,31 @@ def _literal(cache: dict[str, str], text: str) -> str:
     return lit
 
 
-def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
-              seen: dict) -> tuple[int, int, list[str]]:
+def _part_header(rows, kind: str, path: Path, part: "_Part"):
+    """A part file's header (its own, or the part before's when it starts with data): the rows from its first
+    data row, the header found, the notices it gives (columns not read, or the header borrowed), and
+    whether the header is the part's own (then its continuation lines follow it)."""
     rows = iter(rows)
-    found, first = _find_header(rows, "ptp", path, part.before)
+    found, first = _find_header(rows, kind, path, part.before)
     part.header = found
-    header_line, pos, unknown, header = found.where, found.positions, found.unknown, found.cells
-    notices = [f"column {_shown(u)} is not read" for u in unknown] if first is None else [
-        f"no header of its own: read with the columns of the header of {header_line}"]
+    notices = [f"column {_shown(u)} is not read" for u in found.unknown] if first is None else [
+        f"no header of its own: read with the columns of the header of {found.where}"]
     if first is not None:
         rows = itertools.chain([first], rows)
+    return rows, found, notices, first is None
+
+
+def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
+              seen: dict) -> tuple[int, int, list[str]]:
+    rows, found, notices, own_header = _part_header(rows, "ptp", path, part)
+    header_line, pos, unknown, header = found.where, found.positions, found.unknown, found.cells
     extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
     n_rows = n_edits = blank_deletions = 0
     block = _HeaderBlock("ptp", header, pos)
-    in_header = first is None  # a part read with another's header has no header lines to skip
+    in_header = own_header  # a part read with another's header has no header lines to skip
     write = out.write
     p = part.prefix
     for n, cells in rows:
@@ -1445,14 +1453,8 @@ def _count(n: int, one: str) -> str:
 
 def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_Table", part: "_Part",
               seen: dict) -> tuple[int, int, list[str]]:
-    rows = iter(rows)
-    found, first = _find_header(rows, "mue", path, part.before)
-    part.header = found
+    rows, found, notices, own_header = _part_header(rows, "mue", path, part)
     header_line, pos, unknown, header = found.where, found.positions, found.unknown, found.cells
-    notices = [f"column {_shown(u)} is not read" for u in unknown] if first is None else [
-        f"no header of its own: read with the columns of the header of {header_line}"]
-    if first is not None:
-        rows = itertools.chain([first], rows)
     if _norm(header[pos["value"]]).startswith(MUE_VALUE_COLUMNS[1:]):  # an outpatient hospital or DME table: say so
         notices.append(f"MUE values read from the column {_shown(' '.join(str(header[pos['value']]).split()), 60)}")
     extract = _Extractor("mue", pos, excel, ("code",))
@@ -1461,7 +1463,7 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     literals: dict[str, str] = {}
     n_rows = n_edits = 0
     block = _HeaderBlock("mue", header, pos)
-    in_header = first is None  # a part read with another's header has no header lines to skip
+    in_header = own_header  # a part read with another's header has no header lines to skip
     has_eff = "effective" in pos
     p = part.prefix
     for n, cells in rows:

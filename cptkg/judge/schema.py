@@ -76,32 +76,34 @@ def _fill(defs: dict, values: dict[str, list[str]]) -> None:
                 prop["items"]["enum"] = list(values["service"])
 
 
+def _defs(model, kb) -> dict:
+    """``model``'s schema and the models it uses, as ``$defs`` by model name, with the pack's values filled in."""
+    raw = copy.deepcopy(model.model_json_schema(ref_template="#/$defs/{model}"))
+    defs = raw.pop("$defs", {})
+    defs[model.__name__] = raw
+    _fill(defs, _vocabulary(kb))
+    return defs
+
+
 def claim_schema(kb) -> dict:
     """The schema of claim JSON: one claim object, or a non-empty list of them."""
     from cptkg.judge.input import Claim
 
-    raw = copy.deepcopy(Claim.model_json_schema(ref_template="#/$defs/{model}"))
-    defs = raw.pop("$defs", {})
-    defs["Claim"] = raw
-    _fill(defs, _vocabulary(kb))
     return {"$schema": SCHEMA_DIALECT, "$id": SCHEMA_BASE + "claim.json",
             "title": "cptkg claim JSON (cptkg check)",
             "description": "One claim, or a list of claims, as cptkg check reads them.",
             "oneOf": [{"$ref": "#/$defs/Claim"},
                       {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/Claim"}}],
-            "$defs": defs}
+            "$defs": _defs(Claim, kb)}
 
 
 def encounter_schema(kb) -> dict:
     """The schema of encounter JSON (``cptkg infer``): one encounter object."""
     from cptkg.judge.input import Encounter
 
-    raw = copy.deepcopy(Encounter.model_json_schema(ref_template="#/$defs/{model}"))
-    defs = raw.pop("$defs", {})
-    defs["Encounter"] = raw
-    _fill(defs, _vocabulary(kb))
     return {"$schema": SCHEMA_DIALECT, "$id": SCHEMA_BASE + "encounter.json",
-            "title": "cptkg encounter JSON (cptkg infer)", "$ref": "#/$defs/Encounter", "$defs": defs}
+            "title": "cptkg encounter JSON (cptkg infer)", "$ref": "#/$defs/Encounter",
+            "$defs": _defs(Encounter, kb)}
 
 
 SCHEMAS = {"claim": claim_schema, "encounter": encounter_schema}

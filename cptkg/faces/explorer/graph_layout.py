@@ -38,10 +38,10 @@ def short_label(text: str, width: int = SHORT_CHARS, lines: int = SHORT_LINES) -
     """A node's label on the canvas: at most ``lines`` lines of ``width`` characters, broken at words,
     "…" where it is cut (the full label is in the details panel and on the selected node).
 
-    >>> short_label("62367")
-    '62367'
-    >>> short_label("Analysis with reprogramming and refill (62369/62370) includes the lower levels")
-    'Analysis with\\nreprogramming and\\nrefill…'
+    >>> short_label("A1234")
+    'A1234'
+    >>> short_label("A comprehensive service and its component billed apart on one date of service")
+    'A comprehensive\\nservice and its\\ncomponent billed…'
     """
     text = " ".join(str(text).split())
     parts = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
