@@ -31,7 +31,7 @@ True
 """
 from __future__ import annotations
 
-# one NUCC taxonomy per role (the pack's mapping, families/pump/ontology/pump.ttl, reads them back)
+# one NUCC taxonomy per role (the pack's mapping, kb/pump/ontology/pump.ttl, reads them back)
 ROLE_TAXONOMY = {
     "physician": "208VP0014X",          # Interventional Pain Medicine (a 20xx physician code)
     "nurse": "163W00000X",              # Registered Nurse

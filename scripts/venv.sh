@@ -4,14 +4,14 @@
 #   . scripts/venv.sh; ensure_venv test,spark
 #
 # One stamp per extra (.venv/.cptkg-installed-<extra>, and -base for the
-# project itself) holds a SHA-256 of pyproject.toml and the interpreter's
+# project itself) holds a SHA-256 of pyproject.toml, setup.py and the interpreter's
 # version. The install is editable, so a change to the code needs no
 # reinstall; a change to the dependencies, entry points or package data (all
-# in pyproject.toml) does. CPTKG_REINSTALL=1 forces one.
+# in pyproject.toml and setup.py) does. CPTKG_REINSTALL=1 forces one.
 ensure_venv() {
   local extras="${1:-}" key missing="" e
   if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-  key="$( { cat pyproject.toml; .venv/bin/python -VV; } | sha256sum | cut -d' ' -f1)"
+  key="$( { cat pyproject.toml setup.py; .venv/bin/python -VV; } | sha256sum | cut -d' ' -f1)"
   for e in base ${extras//,/ }; do
     if [ "${CPTKG_REINSTALL:-0}" = 1 ] || [ "$(cat ".venv/.cptkg-installed-$e" 2>/dev/null)" != "$key" ]; then
       missing="$missing $e"

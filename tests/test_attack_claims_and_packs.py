@@ -448,10 +448,10 @@ def test_the_repository_packs_read_only_their_own_files():
 
 
 @pytest.mark.parametrize("copy,original", [
-    ("families/pump/examples/claim-rejected.json", "examples/claim-rejected.json"),
-    ("families/pump/examples/encounter.json", "examples/encounter.json"),
-    ("families/pump/rules/edits/synthetic-ptp.ttl", "tests/data/edits/synthetic-ptp.ttl"),
-    ("families/pump/rules/edits/synthetic-mue.ttl", "tests/data/edits/synthetic-mue.ttl"),
+    ("kb/pump/examples/claim-rejected.json", "examples/claim-rejected.json"),
+    ("kb/pump/examples/encounter.json", "examples/encounter.json"),
+    ("kb/pump/rules/edits/synthetic-ptp.ttl", "tests/data/edits/synthetic-ptp.ttl"),
+    ("kb/pump/rules/edits/synthetic-mue.ttl", "tests/data/edits/synthetic-mue.ttl"),
 ])
 def test_the_pump_packs_copies_of_shared_files_equal_the_originals(copy, original):
     root = Path(__file__).resolve().parents[1]

@@ -30,7 +30,7 @@ from cptkg.io.edit_tables import EditTableError, import_table, turtle_string
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITS = ROOT / "tests" / "data" / "edits"
-PACK = ROOT / "families" / "pump"
+PACK = ROOT / "kb" / "pump"
 DAY = dt.date(2025, 3, 1)
 MUE_HEADER = "HCPCS/CPT Code\tPractitioner Services MUE Values\tMUE Adjudication Indicator\tMUE Rationale\n"
 PTP_HEADER = ("Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"

@@ -3,7 +3,7 @@
 Batch must give the verdicts ``cptkg check`` gives on the same file: the
 files are built by devtools (x12_build follows the 837P 005010X222A1 loops,
 fhir_build an EHR's R4 Bundle) from the pump pack's rule cases
-(families/pump/rules/claim.cases.yaml), each case a claim of its own patient
+(kb/pump/rules/claim.cases.yaml), each case a claim of its own patient
 (ids suffixed, SYNTHETIC), with a claim the reader refuses in the middle of
 the file and the cases' history as ``--history`` (837P) or as the Bundle's
 Procedures plus a ``--history`` file (FHIR). Compared per line: status, rule
@@ -28,7 +28,7 @@ from cptkg.io.readers.fhir import nucc_role
 from cptkg.judge.input import InputError
 from devtools import fhir_build, x12_build
 
-PACK = Path(__file__).resolve().parents[1] / "families" / "pump"
+PACK = Path(__file__).resolve().parents[1] / "kb" / "pump"
 # a NUCC code (Acupuncturist) the pump pack maps to no provider role: the 837P reader refuses its claim
 UNMAPPED_TAXONOMY = "171100000X"
 HISTORY_HEADER = ["patient_id", "code", "date_of_service", "provider_id"]

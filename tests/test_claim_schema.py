@@ -48,7 +48,7 @@ def test_the_schema_and_the_parser_agree_on_every_rule_case(kb, validator):
     """Each case's claim, valid or not by the parser, is valid or not by the schema alike, except what
     a schema cannot say (a real calendar date, a line number given twice)."""
     disagree = []
-    for case in load_cases(ROOT / "families/pump/rules/claim.cases.yaml"):
+    for case in load_cases(ROOT / "kb/pump/rules/claim.cases.yaml"):
         given = case.get("given")
         if not isinstance(given, dict):
             continue

@@ -15,7 +15,7 @@ from cptkg.knowledge.loader import KBLoadError, load_kb
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITS = ROOT / "tests" / "data" / "edits"
-PACK = ROOT / "families" / "pump"
+PACK = ROOT / "kb" / "pump"
 
 
 @pytest.fixture()

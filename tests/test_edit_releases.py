@@ -21,7 +21,7 @@ from cptkg.knowledge.edit_releases import resolve
 from cptkg.knowledge.loader import KBLoadError, load_kb
 
 ROOT = Path(__file__).resolve().parents[1]
-PACK = ROOT / "families" / "pump"
+PACK = ROOT / "kb" / "pump"
 LEGACY = ROOT / "tests" / "data" / "edits"
 
 PREFIXES = """# SYNTHETIC TEST DATA - NOT NCCI VALUES.

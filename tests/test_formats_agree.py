@@ -1,7 +1,7 @@
 """The same claims as claim JSON, as an X12 837P file and as an EHR-shaped FHIR
 Bundle get the same verdicts, line for line (issue 22).
 
-Every valid claim case of the pump pack (families/pump/rules/claim.cases.yaml)
+Every valid claim case of the pump pack (kb/pump/rules/claim.cases.yaml)
 is built in each format by the builders in devtools (each follows its
 published layout): the 837P with its history as a ``--history`` file (an 837P
 carries none) and its route, when the case states one for every line alike,
@@ -22,7 +22,7 @@ from cptkg.cases import load_cases
 from cptkg.judge.input import InputError
 from devtools import fhir_build, x12_build
 
-PACK = Path(__file__).resolve().parents[1] / "families" / "pump"
+PACK = Path(__file__).resolve().parents[1] / "kb" / "pump"
 
 
 @pytest.fixture(scope="module")

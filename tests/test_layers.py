@@ -147,7 +147,7 @@ def _pack_terms(pack: Path) -> set[str]:
     return terms
 
 
-PACK_TERMS = sorted(_pack_terms(ROOT / "families" / "pump") | _pack_terms(ROOT / "tests" / "families" / "stimfix"))
+PACK_TERMS = sorted(_pack_terms(ROOT / "kb" / "pump") | _pack_terms(ROOT / "tests" / "families" / "stimfix"))
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(PKG)) for p in FILES])

@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data" / "x12"
 ONE = DATA / "one-claim.x12"
 MANY = DATA / "three-claims-two-interchanges.x12"
 DEPENDANT = DATA / "dependant-patient.x12"
-CASES = Path(__file__).parent.parent / "families" / "pump" / "rules" / "claim.cases.yaml"
+CASES = Path(__file__).parent.parent / "kb" / "pump" / "rules" / "claim.cases.yaml"
 NPI_A, NPI_B, NPI_C = "1234567893", "1669999993", "1538888882"  # SYNTHETIC NPIs
 
 

@@ -303,9 +303,9 @@ _REVIEWER = click.option("--reviewer", "reviewer", metavar="NAME", default=None,
 _ROUTE = click.option("--route", "route", metavar="ROUTE", default=None,
                       help="The drug-delivery route (one of the family pack's routes) of every line that "
                            "states none: 837P lines and FHIR items carry no route, and without one the route is "
-                           "not checked (README, What the rules assume).")
+                           "not checked (docs/interop.md, History and route, for every format).")
 _LOG = click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision "
-                    "id, time, input hash, verdicts and rule ids, KB version (README, Decision log).")
+                    "id, time, input hash, verdicts and rule ids, KB version (docs/decision-log.md).")
 _LOG_IDS = click.option("--log-identifiers", is_flag=True, help="Write patient and provider ids in clear in the "
                         "log (default: salted SHA-256).")
 
@@ -492,12 +492,16 @@ def lint():
 
 
 def _choose_kb(ctx, param, value):
-    """``--kb DIR``: the family pack every later step loads (as ``CPTKG_KB``)."""
+    """``--kb DIR|NAME``: the family pack every later step loads (as ``CPTKG_KB``): a folder, or the
+    name of a pack shipped in ``kb/`` or installed (``cptkg.packs`` entry point)."""
     if value is not None:
-        p = Path(value).expanduser()
+        from cptkg.knowledge.pack import installed_packs, locate
+
+        p = locate(value)
         if not p.is_dir():
-            fail(f"--kb {value}: no such family pack folder")
-        _set_for_command(ctx, "CPTKG_KB", str(p.resolve()))
+            known = ", ".join(installed_packs()) or "none"
+            fail(f"--kb {value}: no such family pack folder or installed pack (installed packs: {known})")
+        _set_for_command(ctx, "CPTKG_KB", str(p))
     return value
 
 
@@ -544,7 +548,8 @@ def _common_options(cmd: click.Command, name: str | None = None) -> None:
     if "--kb" not in have:
         cmd.params.append(click.Option(["--kb", "kb_dir"], metavar="DIR", default=None, expose_value=False,
                                        is_eager=True, callback=_choose_kb,
-                                       help="Family pack folder to load (default: CPTKG_KB, else the repository's default pack)."))
+                                       help="Family pack to load: a folder, or the name of a shipped or installed pack "
+                                            "(default: CPTKG_KB, else the default pack, kb/default)."))
     if name in EDIT_COMMANDS and "--edits" not in have:
         cmd.params.append(click.Option(["--edits", "edit_files"], metavar="EDITS.ttl", multiple=True, default=(),
                                        expose_value=False, is_eager=True, callback=_choose_edits,

@@ -514,7 +514,7 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     """Load and check the core ontology and the family pack at ``root``,
     and the edit files ``edits`` over it.
 
-    ``root`` is a pack folder (``families/<name>``); None means ``CPTKG_KB``
+    ``root`` is a pack folder (``kb/<name>``); None means ``CPTKG_KB``
     or the default pack. ``edits`` are RDF files of ont:PairEdit /
     ont:UnitEdit rows (``cptkg edits import``), validated with the same
     SHACL shapes as the pack. Nothing here runs a rule engine.

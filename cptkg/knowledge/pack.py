@@ -17,8 +17,15 @@ is absolute or leaves it by '..' are refused (PackError) before anything is
 read, and the message quotes nothing from outside the pack.
 
 The core reads no family name: which pack is loaded comes from ``--kb DIR``
-or ``CPTKG_KB``, else the repository's default pack (the folder
-``families/default`` names).
+(or a pack's name: a folder of ``kb/``, or a pack another installed package
+declares under the ``cptkg.packs`` entry point) or ``CPTKG_KB``, else the
+default pack (the folder ``kb/default`` names).
+
+Where the RDF lives: in a checkout, the design card's top level (``kb/`` for
+the family packs, ``ontology/`` for the core ontology and shapes); in an
+installed wheel, the same two folders shipped inside the package
+(``cptkg/_kb``, ``cptkg/_ontology``: setup.py maps them), so an installed
+``cptkg`` judges claims with its default pack from any folder.
 """
 from __future__ import annotations
 
@@ -27,18 +34,29 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CORE_ONTOLOGY = Path(__file__).resolve().parent / "ontology"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FAMILIES = REPO_ROOT / "families"
+_PACKAGE = Path(__file__).resolve().parents[1]
+REPO_ROOT = _PACKAGE.parent
+
+
+def _shipped(name: str) -> Path:
+    """A top-level data folder: inside the installed package if it was shipped there (a wheel),
+    else the checkout's own (``kb/``, ``ontology/`` beside ``cptkg/``)."""
+    inside = _PACKAGE / f"_{name}"
+    return inside if inside.is_dir() else REPO_ROOT / name
+
+
+CORE_ONTOLOGY = _shipped("ontology")
+PACKS = _shipped("kb")
+ENTRY_POINTS = "cptkg.packs"
 
 
 def _default_pack() -> Path:
-    """The folder ``families/default`` names (one line): the pack loaded when none is chosen."""
+    """The folder ``kb/default`` names (one line): the pack loaded when none is chosen."""
     try:
-        name = (FAMILIES / "default").read_text(encoding="utf-8").strip()
+        name = (PACKS / "default").read_text(encoding="utf-8").strip()
     except OSError:
         name = ""
-    return FAMILIES / name if name else FAMILIES
+    return PACKS / name if name else PACKS
 
 
 DEFAULT_PACK = _default_pack()
@@ -219,10 +237,60 @@ def pack_path(root: Path, value: str, what: str, base: Path | None = None) -> Pa
     return lexical
 
 
+def installed_packs() -> dict[str, Path]:
+    """Packs by name: the folders of ``kb/`` holding a ``family.yaml``, then the packs installed
+    packages declare under the ``cptkg.packs`` entry point (a name and a module, whose folder is
+    the pack, or an object naming the folder), so a pack can be its own installable package.
+    A built-in pack keeps its name; an entry point that cannot be loaded is left out (``cptkg
+    packs`` names it)."""
+    found = {p.name: p for p in sorted(PACKS.iterdir()) if (p / "family.yaml").is_file()} if PACKS.is_dir() else {}
+    for ep in _entry_points():
+        if ep.name in found:
+            continue
+        try:
+            found[ep.name] = _entry_point_folder(ep)
+        except PackError:
+            continue
+    return found
+
+
+def _entry_points():
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=ENTRY_POINTS), key=lambda ep: ep.name)
+
+
+def _entry_point_folder(ep) -> Path:
+    """The pack folder an entry point declares: a module (its folder) or a path (text or Path)."""
+    try:
+        target = ep.load()
+    except Exception as e:  # noqa: BLE001 - another package's import error, told in billing words
+        raise PackError(f"installed pack '{ep.name}' ({ep.value}) cannot be loaded: {type(e).__name__}") from None
+    if isinstance(target, (str, os.PathLike)):
+        return Path(target)
+    where = getattr(target, "__file__", None)
+    if where:
+        return Path(where).resolve().parent
+    paths = list(getattr(target, "__path__", []) or [])  # a namespace package: its one folder
+    if len(paths) == 1:
+        return Path(paths[0])
+    raise PackError(f"installed pack '{ep.name}' ({ep.value}) names neither a folder nor a module")
+
+
 def locate(kb_dir: str | Path | None = None) -> Path:
-    """The pack folder: ``kb_dir``, else ``CPTKG_KB``, else the default pack."""
+    """The pack folder: ``kb_dir``, else ``CPTKG_KB``, else the default pack.
+
+    A value that is not an existing folder is looked up as a pack's name
+    (``pump``: ``kb/pump``, or an installed pack of that name), so ``--kb pump``
+    works from any folder, in a checkout and in an installed wheel alike.
+    """
     chosen = kb_dir or os.environ.get(ENV) or DEFAULT_PACK
-    return Path(chosen).expanduser().resolve()
+    path = Path(chosen).expanduser()
+    if not path.exists() and isinstance(chosen, str) and chosen and "/" not in chosen and os.sep not in chosen:
+        named = installed_packs().get(chosen)
+        if named is not None:
+            path = named
+    return path.resolve()
 
 
 def read_pack(root: str | Path) -> FamilyPack:

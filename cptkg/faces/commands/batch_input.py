@@ -20,7 +20,7 @@ as ``cptkg check`` attaches them (``readers.attach_history``: a bad history row
 makes that patient's claims errors naming the row). Batch applies history per
 patient, check per claim, so each distinct (patient, history) gets a patient
 key of its own in the temporary files; the patient id is in no batch output
-column nor in any rule's message (families/pump/rules/claim.dl).
+column nor in any rule's message (kb/pump/rules/claim.dl).
 
 Everything here lives in the faces layer because the readers (``cptkg.io``)
 are above the judging layer that ``cptkg.judge.batch`` belongs to.
