@@ -54,8 +54,10 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "command": {
         "ask": "cptkg.faces.commands.ask:command",
         "batch": "cptkg.faces.commands.batch:command",
+        "diff": "cptkg.faces.commands.diff:command",
         "edits": "cptkg.faces.commands.edits:command",
         "export": "cptkg.faces.commands.export:command",
+        "impact": "cptkg.faces.commands.impact:command",
         "query": "cptkg.faces.commands.query:command",
         "schema": "cptkg.faces.commands.schema:command",
     },

@@ -1,0 +1,330 @@
+"""``cptkg impact``: the same claims judged under two versions of the knowledge; what changes and why (issue 25).
+
+Each side is a knowledge base as ``cptkg check`` loads one: a family pack
+(``--before-kb`` / ``--after-kb``, default the pack of ``--kb``) with edit
+files over it (``--before-edits`` / ``--after-edits``, as ``check --edits``).
+The claim file is read once per side by the same readers (claim JSON, FHIR,
+CSV, X12 837P, with ``--history`` and ``--route``), judged by the same
+engine, and :mod:`cptkg.judge.impact` compares the verdicts line by line.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cptkg.faces.options import TimeLimitSeconds
+
+#: the columns of ``-o FILE.csv`` / ``.parquet``: one row per changed line
+COLUMNS = ("claim_id", "line", "code", "date_of_service", "direction", "before_status", "before_rules",
+           "before_carc", "after_status", "after_rules", "after_carc", "cause_rules", "cause_edits",
+           "cause_releases", "cause_rows", "before_warnings", "after_warnings")
+
+
+def _check_files(option: str, files) -> None:
+    from cptkg.faces.cli import fail
+
+    for f in files or ():
+        if not Path(f).expanduser().is_file():
+            fail(f"{option} {f}: no such edit file")
+
+
+def _load(option_kb: str, kb_dir, option_edits: str, edits):
+    """One side's KB; a pack or edit file that cannot be used is one line naming the option."""
+    from cptkg.faces.cli import fail
+    from cptkg.knowledge.loader import KBLoadError, default_kb
+
+    if kb_dir is not None and not Path(kb_dir).expanduser().is_dir():
+        fail(f"{option_kb} {kb_dir}: no such family pack folder")
+    _check_files(option_edits, edits)
+    try:
+        return default_kb(Path(kb_dir).expanduser() if kb_dir else None, edits=list(edits or ()))
+    except KBLoadError as e:
+        said = option_edits if edits else option_kb
+        fail(f"{said}: knowledge base cannot be used: {e}", listing=True)
+
+
+def _judge(kb, raw: bytes, fmt: str, history: bytes | None, route, timeout, which: str):
+    """(what was read, one ClaimResult per claim) for one side."""
+    from cptkg.io.readers import read
+    from cptkg.judge.check import check_claims
+    from cptkg.pipeline import check_route, parse, state_route
+
+    if route is not None:
+        check_route(kb, route)
+    got = read(raw, fmt, history, kb=kb)
+    if route is not None:
+        state_route(got.claims, route)
+    parsed = parse(kb, got.claims)
+    kw = {} if timeout is None else {"timeout": timeout}
+    return got, check_claims(kb, parsed, **kw)
+
+
+def _explain(report, kbs: dict, reads: dict) -> None:
+    """Each side's explanation of each changed line, from the pipeline's explainer (``--explain``)."""
+    from cptkg.pipeline import judge
+
+    entries = report.changes + report.warning_changes
+    wanted = {}
+    for e in entries:
+        wanted.setdefault(e["claim_id"], []).append(e)
+    for which in ("before", "after"):
+        claims = reads[which].claims
+        for pos, c in enumerate(claims):
+            cid = c.get("claim_id") if isinstance(c, dict) else None
+            if cid not in wanted:
+                continue
+            import copy
+
+            ex = judge(kbs[which], [copy.deepcopy(c)], explain=True)[0]
+            by_line = {ln["line"]: ln for ln in ex.get("lines", [])}
+            for e in wanted[cid]:
+                ln = by_line.get(e["line"])
+                if ln is not None:
+                    e[which]["explanation"] = {k: ln[k] for k in ("summary", "reasons", "warnings", "why_not")
+                                               if k in ln}
+
+
+def _cell_list(values) -> str:
+    return "; ".join(str(v) for v in values if v not in (None, ""))
+
+
+def rows(report) -> list[dict]:
+    """One flat row per changed line (then per line whose warnings changed), for CSV and Parquet."""
+    out = []
+    for e in report.changes + report.warning_changes:
+        causes = e.get("causes") or e.get("warnings_added", []) + e.get("warnings_removed", [])
+        edits = [ed for c in causes for ed in c["edits"]]
+        out.append({
+            "claim_id": e["claim_id"], "line": e["line"], "code": e["code"], "date_of_service": e["date_of_service"],
+            "direction": e["direction"],
+            "before_status": e["before"]["verdict"], "before_rules": _cell_list(e["before"]["rules"]),
+            "before_carc": _cell_list(e["before"]["carc"]),
+            "after_status": e["after"]["verdict"], "after_rules": _cell_list(e["after"]["rules"]),
+            "after_carc": _cell_list(e["after"]["carc"]),
+            "cause_rules": _cell_list(dict.fromkeys(f"{c['rule']} ({c['side']})" for c in causes)),
+            "cause_edits": _cell_list(ed["text"] for ed in edits),
+            "cause_releases": _cell_list(dict.fromkeys(ed["release"] for ed in edits)),
+            "cause_rows": _cell_list(ed["row"] for ed in edits),
+            "before_warnings": _cell_list(e["before"]["warning_rules"]),
+            "after_warnings": _cell_list(e["after"]["warning_rules"])})
+    return out
+
+
+def csv_text(report) -> str:
+    import io
+
+    from cptkg.spreadsheet import DictWriter
+
+    buf = io.StringIO()
+    w = DictWriter(buf, COLUMNS)
+    w.writeheader()
+    for r in rows(report):
+        w.writerow(r)
+    return buf.getvalue()
+
+
+def parquet_bytes(report) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = rows(report)
+    table = pa.table({c: pa.array([r[c] for r in data], pa.int64() if c == "line" else pa.string())
+                      for c in COLUMNS})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def _side_words(s: dict) -> str:
+    what = ", ".join(s["edit_files"]) or "no edit files"
+    rel = ", ".join(r["release"] for r in s["releases"])
+    return f"{s['pack']} + {what}" + (f" (release {rel})" if rel else "")
+
+
+def _reason_words(r: dict) -> str:
+    code = f" {r['carc']}" if r.get("carc") else ""
+    return f"{r['rule']}{code}: {r['message']}"
+
+
+def text_report(report, explain: bool = False) -> str:
+    """The readable report: the summary first, then each changed line with both sides and the cause."""
+    from cptkg.judge.impact import DIRECTIONS
+
+    s = report.summary()
+    lines = [f"Impact: {s['lines']:,} line(s) of {s['claims']:,} claim(s) judged twice",
+             f"  before: {_side_words(report.before)}", f"  after:  {_side_words(report.after)}",
+             f"{s['changed']:,} line(s) change, in {s['claims_affected']:,} claim(s); "
+             f"{s['warnings_changed']:,} line(s) only with other warnings"
+             + (f"; {s['not_judged']:,} claim(s) not judged" if s["not_judged"] else "")]
+    for d in DIRECTIONS:
+        lines.append(f"  {d:<26} {s['by_direction'][d]:>6,}")
+    if s["by_cause"]:
+        lines.append("By edit or rule:")
+        for c in s["by_cause"]:
+            lines.append(f"  {c['lines']:>6,} line(s)  {c['cause']}")
+    for e in report.changes:
+        b, a = e["before"], e["after"]
+        lines.append(f"\nclaim {e['claim_id']} line {e['line']} {e['code']} ({e['date_of_service']}): "
+                     f"{b['verdict']} → {a['verdict']} ({e['direction']})")
+        for which, sd in (("before", b), ("after", a)):
+            lines.append(f"    {which + ':':<7} {sd['verdict']}"
+                         + (f"  {', '.join(sd['rules'])}" if sd["rules"] else "")
+                         + (f"  CARC {', '.join(sd['carc'])}" if sd["carc"] else ""))
+        for c in e["causes"]:
+            held = "now applies" if c["side"] == "after" else "no longer applies"
+            lines.append(f"    because {cause_words(c)} {held}")
+        if explain:
+            lines += _explanation_lines(e)
+    if report.warning_changes:
+        lines.append("\nLines whose warnings change (verdict unchanged):")
+        for e in report.warning_changes:
+            lines.append(f"  claim {e['claim_id']} line {e['line']} {e['code']}: "
+                         f"{e['before']['verdict']} → {e['after']['verdict']}")
+            for w in e["warnings_added"]:
+                lines.append(f"    new warning {cause_words(w)}")
+            for w in e["warnings_removed"]:
+                lines.append(f"    warning gone {cause_words(w)}")
+            if explain:
+                lines += _explanation_lines(e)
+    for err in report.errors:
+        lines.append(f"\nnot judged ({err['side']}): {err['error']}")
+    return "\n".join(lines)
+
+
+def cause_words(c: dict) -> str:
+    what = f"rule {c['rule']} ({c['title']})"
+    if c["edits"]:
+        what = "; ".join(ed["text"] for ed in c["edits"]) + f" (rule {c['rule']})"
+    return what
+
+
+def _explanation_lines(e: dict) -> list[str]:
+    out = []
+    for which in ("before", "after"):
+        ex = e[which].get("explanation")
+        if not ex:
+            continue
+        out.append(f"    {which}, explained:")
+        summary = ex.get("summary")
+        if isinstance(summary, dict):
+            for k, v in summary.items():
+                if isinstance(v, str) and v:
+                    out.append(f"      {k}: {v}")
+                elif isinstance(v, list):
+                    out += [f"      {x}" for x in v if isinstance(x, str)]
+        elif isinstance(summary, str):
+            out.append(f"      {summary}")
+        for r in ex.get("reasons", []):
+            sm = r.get("summary") or {}
+            out.append(f"      {r.get('rule')}: {r.get('message')}")
+            out += [f"        - {f}" for f in sm.get("facts", [])[:8]]
+        if not ex.get("reasons"):
+            out.append("      accepted: no denial rule applies")
+    return out
+
+
+@click.command("impact")
+@click.argument("claim_file", metavar="CLAIMS")
+@click.option("--before-edits", "before_edits", metavar="EDITS.ttl", multiple=True,
+              help="Edit file judged with before (as check --edits); repeatable.")
+@click.option("--after-edits", "after_edits", metavar="EDITS.ttl", multiple=True,
+              help="Edit file judged with after; repeatable (give the old and the new release together to judge "
+                   "each date of service by the release in force on it).")
+@click.option("--before-kb", "before_kb", metavar="DIR", default=None,
+              help="Family pack folder judged with before (default: the pack of --kb).")
+@click.option("--after-kb", "after_kb", metavar="DIR", default=None,
+              help="Family pack folder judged with after (default: the pack of --kb).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--explain", is_flag=True, help="Add each side's explanation of each changed line.")
+@click.option("-o", "--output", "output_file", metavar="FILE", default=None,
+              help="Also write the changed lines to FILE: .csv or .parquet (one row per line), or .json.")
+@click.option("--input-format", type=click.Choice(["json", "fhir", "csv", "x12"]), default=None,
+              help="Claim format (default: detected from the content).")
+@click.option("--history", "history_file", metavar="FILE", default=None,
+              help="CSV of billed history (patient_id, code, date_of_service, provider_id), as for check.")
+@click.option("--route", "route", metavar="ROUTE", default=None,
+              help="The drug-delivery route of every line that states none, as for check.")
+@click.option("--time-limit", "time_limit", type=TimeLimitSeconds(), default=None, metavar="SECONDS",
+              help="Seconds one claim may take on each side before it is reported as not judged.")
+def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json, explain, output_file, input_format,
+            history_file, route, time_limit):
+    """What changes if: judge CLAIMS under two versions of the knowledge
+    (two edit releases, or two family packs) and list every line whose
+    verdict changes, with both verdicts, their rules and CARCs, and the edit
+    (release, file, row) or rule that made the difference; lines whose
+    warnings change are listed apart.
+
+    Exit 0 when nothing changes, 1 when a line's verdict or warnings change,
+    2 when an input cannot be used or a claim could not be judged.
+    """
+    from cptkg.faces.cli import _detect_or_fail, dump, fail, out, read_input
+    from cptkg.io.readers import ReadError
+    from cptkg.judge.impact import compare
+    from cptkg.judge.input import InputError
+
+    if not (before_edits or after_edits or before_kb or after_kb):
+        fail("impact: give what to compare: --before-edits/--after-edits (two edit releases) or "
+             "--before-kb/--after-kb (two family packs)")
+    suffix = Path(output_file).suffix.lower() if output_file else ""
+    if output_file is not None:
+        from cptkg.files import FileProblem, check_output_path
+
+        if suffix not in (".csv", ".parquet", ".json"):
+            fail(f"-o {output_file}: write the changes as .csv, .parquet or .json")
+        try:
+            check_output_path(output_file, "-o")
+        except FileProblem as e:
+            fail(str(e))
+    kbs = {"before": _load("--before-kb", before_kb, "--before-edits", before_edits),
+           "after": _load("--after-kb", after_kb, "--after-edits", after_edits)}
+    raw = read_input(claim_file)
+    history = None
+    if history_file is not None:
+        from cptkg import limits
+
+        if history_file == "-" and claim_file == "-":
+            fail("--history -: the claims are read from standard input already; give the history as a file")
+        history = read_input(history_file, limits.MAX_CLAIM_FILE_BYTES, what="a history file (--history)",
+                             hint="give only the history of the claims' patients")
+        if not history.strip():
+            fail(f"--history {history_file}: is empty; a history file has a header row and one row per "
+                 f"billed service")
+    fmt = input_format or _detect_or_fail(raw, claim_file)
+    name = "standard input" if claim_file == "-" else claim_file
+    reads, results = {}, {}
+    for which in ("before", "after"):
+        try:
+            reads[which], results[which] = _judge(kbs[which], raw, fmt, history, route, time_limit, which)
+        except ReadError as e:
+            fail(str(e).replace("input:", f"{name}:", 1))
+        except InputError as e:
+            fail(str(e))
+        except MemoryError:
+            fail(f"{name}: not enough memory to judge these claims twice; split the file")
+    if len(results["before"]) != len(results["after"]):
+        fail(f"{name}: the two packs read a different number of claims from it "
+             f"({len(results['before'])} and {len(results['after'])}); compare packs of one code family")
+    report = compare(kbs["before"], results["before"], kbs["after"], results["after"])
+    if explain:
+        _explain(report, kbs, reads)
+    if output_file is not None:
+        from cptkg.files import FileProblem, write_output
+
+        data = (csv_text(report).encode("utf-8") if suffix == ".csv" else parquet_bytes(report)
+                if suffix == ".parquet" else (dump(report.to_json()) + "\n").encode("utf-8"))
+        try:
+            write_output(output_file, data, "-o")
+        except FileProblem as e:
+            fail(str(e))
+        except OSError as e:
+            fail(f"-o {output_file}: cannot be written ({e.strerror or e})")
+    out(dump(report.to_json()) if as_json else text_report(report, explain), raw=as_json)
+    for err in report.errors:
+        from cptkg.controls import one_line
+
+        click.echo(f"cptkg: {one_line(err['error'])} ({err['side']})", err=True)
+    sys.exit(report.exit_code)

@@ -1,0 +1,228 @@
+"""What changes if: the same claims judged under two versions of the knowledge, line by line (issue 25).
+
+Every quarter the payer republishes its edit tables "as complete replacement
+files" (domain notes, How payers apply edits: src:n-edit-files), and a pack's
+rules change with the guide and the notes. The analyst's question is then
+"which of our claims would now be denied, or paid, and why?". This module
+answers it from two judgements the rest of cptkg already makes: it does not
+judge (the face runs :func:`cptkg.judge.check.check_claims` once per side, so
+every engine, reader and option works as it does for ``cptkg check``), it
+compares.
+
+A line **changes** when its status changes (newly denied, newly accepted) or
+when it is denied on both sides but by other rules or another CARC (the
+remittance an office receives would differ). A line whose status and denial
+reasons stay but whose warnings (or verdict words, or "not checked") change
+is listed apart: nothing is paid or denied differently, but an analyst
+reading the line would read something else.
+
+What made the difference is the reasons one side has and the other lacks,
+compared by rule and by the edit they bound: an edit of a loaded edit table
+is compared by what it is (its column 1/column 2 pair, or the code an MUE
+limits), not by its row's id, which differs from release to release; it is
+named with its release, file and row (:meth:`ImportedEdits.edit_record`), so
+an auditor finds the row CMS published. A reason binding no table edit is
+compared by its rule and message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: the direction of a change, in the order the summary lists them
+NEWLY_DENIED, NEWLY_ACCEPTED, OTHER_REASON = "newly denied", "newly accepted", "denied for another reason"
+DIRECTIONS = (NEWLY_DENIED, NEWLY_ACCEPTED, OTHER_REASON)
+WARNINGS_CHANGED = "warnings changed"
+
+
+def decided_edits(kb, reason) -> list[dict]:
+    """The edits of loaded edit tables a reason bound: release, file, row, and ``key`` (what the edit is).
+
+    Why here and not :func:`cptkg.explain.summary.decided_by`: the judge layer
+    may not import the explainer, and impact needs the edit's key too.
+    """
+    if not getattr(kb, "edit_tables", None):
+        return []
+    idx = kb.edit_index()
+    out: dict[str, dict] = {}
+    for v in (getattr(reason, "bindings", None) or {}).values():
+        if isinstance(v, str) and v not in out:
+            found = idx.locate(v)
+            if found is not None:
+                table, i = found
+                rec = table.edit_record(i)
+                rec["key"] = [str(k) for k in table.key_of(i)]
+                out[v] = rec
+    return list(out.values())
+
+
+def _carc(reason) -> str:
+    """"CO-97", "97" without a group, "" for a reason with no CARC (a warning)."""
+    if not reason.carc:
+        return ""
+    return f"{reason.group_code}-{reason.carc}" if reason.group_code else str(reason.carc)
+
+
+def _reason(kb, reason) -> dict:
+    edits = decided_edits(kb, reason)
+    out = {"rule": reason.rule, "title": reason.title or reason.rule, "message": reason.message}
+    if reason.carc:
+        out["carc"] = _carc(reason)
+    out["source"] = reason.source
+    out["edits"] = edits
+    return out
+
+
+def _signature(r: dict) -> tuple:
+    """What makes a reason "the same" on both sides: its rule and the edits it bound, else its message."""
+    if r["edits"]:
+        return (r["rule"], tuple(sorted(tuple(e["key"]) for e in r["edits"])))
+    return (r["rule"], r["message"])
+
+
+def side(kb, line) -> dict:
+    """One side's view of a line (a :class:`cptkg.judge.check.LineResult`): status, rules, CARC, reasons."""
+    reasons = [_reason(kb, r) for r in line.reasons]
+    warnings = [_reason(kb, w) for w in line.warnings]
+    return {"status": line.status, "verdict": line.verdict or line.status, "checked": line.checked,
+            "rules": list(dict.fromkeys(r["rule"] for r in reasons)),
+            "carc": list(dict.fromkeys(r["carc"] for r in reasons if r.get("carc"))),
+            "warning_rules": list(dict.fromkeys(w["rule"] for w in warnings)),
+            "reasons": reasons, "warnings": warnings}
+
+
+def _only(a: list[dict], b: list[dict]) -> list[dict]:
+    """The reasons of ``a`` that ``b`` has not (compared by :func:`_signature`)."""
+    have = {_signature(r) for r in b}
+    return [r for r in a if _signature(r) not in have]
+
+
+def _cause(r: dict, which: str) -> dict:
+    """A reason one side has and the other lacks, as the cause of a change."""
+    out = {"side": which, "rule": r["rule"], "title": r["title"], "message": r["message"]}
+    if r.get("carc"):
+        out["carc"] = r["carc"]
+    out["edits"] = [{k: e[k] for k in ("text", "kind", "release", "release_date", "file", "edit_file", "row")}
+                    for e in r["edits"]]
+    return out
+
+
+def cause_label(c: dict) -> str:
+    """A cause as the summary groups it: the edit (with release and row) when one decided, else the rule."""
+    if c["edits"]:
+        return "; ".join(e["text"] for e in c["edits"])
+    return f"rule {c['rule']} ({c['title']})"
+
+
+@dataclass
+class Impact:
+    """The comparison: every changed line, every line whose warnings changed, every claim not judged."""
+
+    lines: int = 0
+    claims: int = 0
+    changes: list[dict] = field(default_factory=list)
+    warning_changes: list[dict] = field(default_factory=list)
+    #: one entry per claim that could not be judged on a side (with the side and the one-line error)
+    errors: list[dict] = field(default_factory=list)
+    before: dict = field(default_factory=dict)
+    after: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing changes, 1 a line's verdict or warnings change, 2 a claim could not be judged."""
+        if self.errors:
+            return 2
+        return 1 if self.changes or self.warning_changes else 0
+
+    def summary(self) -> dict:
+        by_direction = {d: sum(1 for c in self.changes if c["direction"] == d) for d in DIRECTIONS}
+        by_cause: dict[str, dict] = {}
+        for c in self.changes:
+            for cause in c["causes"]:
+                label = cause_label(cause)
+                entry = by_cause.setdefault(label, {"cause": label, "rule": cause["rule"], "lines": 0,
+                                                    **{d: 0 for d in DIRECTIONS}})
+                entry["lines"] += 1
+                entry[c["direction"]] += 1
+        affected = {c["claim_id"] for c in self.changes}
+        return {"lines": self.lines, "claims": self.claims, "changed": len(self.changes),
+                "warnings_changed": len(self.warning_changes), "by_direction": by_direction,
+                "by_cause": sorted(by_cause.values(), key=lambda e: (-e["lines"], e["cause"])),
+                "claims_affected": len(affected),
+                "claims_affected_ids": sorted(affected, key=str), "not_judged": len(self.errors)}
+
+    def to_json(self) -> dict:
+        return {"lines": self.lines, "changed": len(self.changes), "changes": self.changes,
+                "warning_changes": self.warning_changes, "errors": self.errors, "summary": self.summary(),
+                "before": self.before, "after": self.after}
+
+
+def _line_entry(claim_id, b, a, kb_before, kb_after) -> tuple[str | None, dict]:
+    """(the direction, or WARNINGS_CHANGED, or None when nothing changes; the entry)."""
+    before, after = side(kb_before, b), side(kb_after, a)
+    entry = {"claim_id": claim_id, "line": b.line, "code": b.code, "date_of_service": b.date_of_service}
+    if before["status"] != after["status"]:
+        direction = NEWLY_DENIED if after["status"] == "rejected" else NEWLY_ACCEPTED
+    elif before["status"] == "rejected" and (set(before["rules"]) != set(after["rules"])
+                                             or set(before["carc"]) != set(after["carc"])
+                                             or _only(before["reasons"], after["reasons"])
+                                             or _only(after["reasons"], before["reasons"])):
+        direction = OTHER_REASON
+    elif (before["verdict"] != after["verdict"] or before["checked"] != after["checked"]
+          or _only(before["warnings"], after["warnings"]) or _only(after["warnings"], before["warnings"])):
+        entry.update(direction=WARNINGS_CHANGED, before=before, after=after,
+                     warnings_added=[_cause(w, "after") for w in _only(after["warnings"], before["warnings"])],
+                     warnings_removed=[_cause(w, "before") for w in _only(before["warnings"], after["warnings"])])
+        return WARNINGS_CHANGED, entry
+    else:
+        return None, entry
+    causes = ([_cause(r, "after") for r in _only(after["reasons"], before["reasons"])]
+              + [_cause(r, "before") for r in _only(before["reasons"], after["reasons"])])
+    entry.update(direction=direction, before=before, after=after, causes=causes)
+    return direction, entry
+
+
+def compare(kb_before, results_before: list, kb_after, results_after: list) -> Impact:
+    """Compare the judgements of the same claims (``ClaimResult`` lists, in input order) under two KBs.
+
+    Claims are matched by position (both sides read the same file); a claim
+    not judged on either side is an error entry, never dropped.
+    """
+    out = Impact(before=kb_summary(kb_before), after=kb_summary(kb_after))
+    for i, (rb, ra) in enumerate(zip(results_before, results_after)):
+        out.claims += 1
+        claim_id = rb.claim_id or ra.claim_id
+        if rb.error is not None or ra.error is not None:
+            for which, r in (("before", rb), ("after", ra)):
+                if r.error is not None:
+                    out.errors.append({"claim_id": claim_id, "position": i + 1, "side": which, "error": r.error})
+            continue
+        after_lines = {ln.line: ln for ln in ra.lines}
+        for b in rb.lines:
+            out.lines += 1
+            a = after_lines.get(b.line)
+            if a is None:  # both sides judge the same input: a line cannot go missing; said, never dropped
+                out.errors.append({"claim_id": claim_id, "position": i + 1, "side": "after",
+                                   "error": f"claim {claim_id}: line {b.line} has no verdict after"})
+                continue
+            direction, entry = _line_entry(claim_id, b, a, kb_before, kb_after)
+            if direction == WARNINGS_CHANGED:
+                out.warning_changes.append(entry)
+            elif direction is not None:
+                out.changes.append(entry)
+    return out
+
+
+def kb_summary(kb) -> dict:
+    """What a side was judged with: the KB version, its pack folder, its edit files and their releases."""
+    releases = set()
+    for t in getattr(kb, "edit_tables", ()) or ():
+        for s in t.table_sources.values():
+            if s.release:
+                releases.add((s.release, s.release_date))
+    return {"kb_version": kb.version, "pack": kb.root.name if getattr(kb, "root", None) else "",
+            "edit_files": [p.name for p in getattr(kb, "edit_files", ()) or ()],
+            "releases": [{"release": r, "release_date": d} for r, d in sorted(releases, key=lambda x: (x[1] or "", x[0]))]}
+
+
+__all__ = ["DIRECTIONS", "Impact", "NEWLY_ACCEPTED", "NEWLY_DENIED", "OTHER_REASON", "WARNINGS_CHANGED",
+           "cause_label", "compare", "decided_edits", "kb_summary", "side"]

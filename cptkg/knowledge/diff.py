@@ -1,0 +1,208 @@
+"""A release note of the knowledge: what differs between two KBs (two edit releases, or two pack versions).
+
+Issue 25 asks for ``cptkg diff``: edits added, deleted and changed (their
+dates, modifier indicator, unit value), and rules and facts added, removed
+and changed, each with its source. The KBs compared are loaded as ``cptkg
+check`` loads them, so the edits compared are **the rows the rules read**:
+with several releases loaded on a side, the newest release's pair rows and
+the MUE rows with their release windows (:mod:`cptkg.knowledge.edit_releases`).
+
+An edit is matched across the two sides by what it is, not by its row id
+(which differs from release to release): a PTP edit by its (column 1,
+column 2) pair, an MUE by the code it limits (CMS publishes the tables
+quarterly "as complete replacement files": domain notes, How payers apply
+edits, src:n-edit-files). A pair with several rows (a deleted row and a new
+one) is compared as the set of what its rows do. The pack's own edits (its
+kb/*.ttl) are compared the same way, so a pack's edit whose dates changed is
+one "changed" entry, not a removed and an added fact.
+"""
+from __future__ import annotations
+
+from cptkg.knowledge.edit_files import ONT_NS, PAIR, UNIT
+
+#: the properties that say what an edit does to a claim, by kind (a rationale's words aside)
+EFFECT = {PAIR: ("editKind", "modifierIndicator", "editScope", "effectiveDate", "deletionDate"),
+          UNIT: ("maxUnits", "adjudicationIndicator", "effectiveDate", "deletionDate")}
+#: the words a release note uses for them
+WORDS = {"editKind": "kind", "modifierIndicator": "modifier indicator", "editScope": "scope",
+         "effectiveDate": "effective", "deletionDate": "deleted", "maxUnits": "at most units",
+         "adjudicationIndicator": "adjudication indicator"}
+_CODE_NAMES = ("column1Code", "column2Code", "column1", "column2", "editCode", "sourceRow")
+
+
+def _names(kb) -> dict[str, str]:
+    """Edit-model property local name -> the KB's predicate for it."""
+    out = {}
+    for pred, uri in (getattr(kb, "properties", None) or {}).items():
+        s = str(uri)
+        if s.startswith(ONT_NS):
+            out[s[len(ONT_NS):]] = pred
+    return out
+
+
+def _key(kind: str, v: dict) -> tuple:
+    if kind == PAIR:
+        return (PAIR, str(v.get("column1Code") or v.get("column1")), str(v.get("column2Code") or v.get("column2")))
+    return (UNIT, str(v.get("editCode")))
+
+
+def _key_words(key: tuple) -> str:
+    return f"NCCI PTP edit {key[1]}/{key[2]}" if key[0] == PAIR else f"MUE {key[1]}"
+
+
+def edits(kb) -> dict[tuple, list[dict]]:
+    """Every edit the rules read, by what it is: its effect, and its source (release, file, row) in words."""
+    out: dict[tuple, list[dict]] = {}
+    for t in getattr(kb, "edit_tables", ()) or ():
+        cols = {n: t.column(n) for n in set(EFFECT[PAIR] + EFFECT[UNIT] + _CODE_NAMES)}
+        for i in range(len(t)):
+            kind = t.types[i]
+            v = {n: cols[n][i] for n in cols}
+            rel = t.release_of(i)
+            out.setdefault(_key(kind, v), []).append({
+                "effect": {n: _plain(v[n]) for n in EFFECT[kind]}, "source": t.describe(i),
+                "release": rel[0] if rel else None, "row": v.get("sourceRow"), "edit_file": t.path.name})
+    names = _names(kb)
+    facts = kb.facts
+    for kind, pred in ((PAIR, "pair_edit"), (UNIT, "unit_edit")):
+        for (e,) in facts.get(pred, ()):
+            v = {}
+            for n in set(EFFECT[kind] + _CODE_NAMES):
+                p = names.get(n)
+                got = [row[1] for row in facts.get(p, ()) if row[0] == e] if p else []
+                v[n] = got[0] if got else None
+            srcs = kb.fact_sources(pred, (e,))
+            cited = "; ".join(kb.sources[s].cite() for s in srcs if s in kb.sources) or "the pack's edits"
+            out.setdefault(_key(kind, v), []).append({
+                "effect": {n: _plain(v[n]) for n in EFFECT[kind]}, "source": f"pack edit {e} ({cited})",
+                "release": None, "row": v.get("sourceRow"), "edit_file": None})
+    return out
+
+
+def _plain(v):
+    return v if v is None or isinstance(v, (int, str)) else str(v)
+
+
+def _effect_words(effect: dict) -> str:
+    return ", ".join(f"{WORDS.get(k, k)} {v}" for k, v in effect.items() if v is not None)
+
+
+def diff_edits(before, after) -> dict:
+    """Edits added, deleted and changed (field by field when each side has one row for the edit)."""
+    b, a = edits(before), edits(after)
+    added, deleted, changed = [], [], []
+    for key in sorted(set(b) | set(a)):
+        rb, ra = b.get(key, []), a.get(key, [])
+        name = _key_words(key)
+        kind = "pair" if key[0] == PAIR else "unit"
+        if not rb:
+            added += [{"edit": name, "kind": kind, **r, "words": _effect_words(r["effect"])} for r in ra]
+            continue
+        if not ra:
+            deleted += [{"edit": name, "kind": kind, **r, "words": _effect_words(r["effect"])} for r in rb]
+            continue
+        eb = sorted(tuple(sorted(r["effect"].items(), key=str)) for r in rb)
+        ea = sorted(tuple(sorted(r["effect"].items(), key=str)) for r in ra)
+        if eb == ea:
+            continue
+        entry = {"edit": name, "kind": kind, "before": rb, "after": ra}
+        if len(rb) == 1 and len(ra) == 1:
+            entry["fields"] = {WORDS.get(k, k): {"before": rb[0]["effect"].get(k), "after": ra[0]["effect"].get(k)}
+                               for k in rb[0]["effect"] if rb[0]["effect"].get(k) != ra[0]["effect"].get(k)}
+        changed.append(entry)
+    return {"added": added, "deleted": deleted, "changed": changed}
+
+
+def _rules(kb) -> dict[str, dict]:
+    out = {}
+    for kind, program in (("claim", kb.check_program), ("encounter", kb.infer_program)):
+        for r in program.rules:
+            key = r.meta.id or str(r)
+            entry = out.setdefault(key, {"rule": key, "kind": kind, "text": [], "message": r.meta.message or "",
+                                         "carc": f"{r.meta.group or ''}-{r.meta.carc}".lstrip("-") if r.meta.carc
+                                         else None, "sources": list(r.meta.source), "where": r.where})
+            entry["text"].append(str(r))
+    for e in out.values():
+        e["text"] = sorted(e["text"])
+        e["source"] = "; ".join(kb.sources[s].cite() for s in e["sources"] if s in kb.sources)
+    return out
+
+
+def diff_rules(before, after) -> dict:
+    """Rules added, removed and changed (body, message, CARC or sources), by rule id."""
+    b, a = _rules(before), _rules(after)
+    changed = []
+    for k in sorted(set(b) & set(a)):
+        what = [f for f in ("text", "message", "carc", "sources") if b[k][f] != a[k][f]]
+        if what:
+            changed.append({"rule": k, "kind": a[k]["kind"], "changed": what,
+                            "before": {f: b[k][f] for f in what}, "after": {f: a[k][f] for f in what},
+                            "source": a[k]["source"], "where": a[k]["where"]})
+    return {"added": [a[k] for k in sorted(set(a) - set(b))], "removed": [b[k] for k in sorted(set(b) - set(a))],
+            "changed": changed}
+
+
+def _pack_facts(kb) -> set[tuple]:
+    """The pack's facts as a release note compares them.
+
+    Left out: facts about the pack's edits (compared as edits) and about the
+    edit files' own sources (an edit names its release, file and row). A
+    blank node (an axiom annotation) gets a new name at every load: it is
+    compared as ``_:`` so that the same annotation is not "removed" and
+    "added" again.
+    """
+    from rdflib import BNode
+
+    edit_ids = {e for p in ("pair_edit", "unit_edit") for (e,) in kb.facts.get(p, ())}
+    edit_ids |= {s for t in getattr(kb, "edit_tables", ()) or () for s in t.table_sources}
+    blank = {str(n) for n in kb.graph.all_nodes() if isinstance(n, BNode)}
+    out = set()
+    for p, rows in kb.facts.items():
+        for row in rows:
+            if row and row[0] in edit_ids:
+                continue
+            out.add((p, tuple("_:" if isinstance(v, str) and v in blank else v for v in row)))
+    return out
+
+
+def diff_facts(before, after) -> dict:
+    """The pack's facts (its edits aside) added, removed and changed; a changed fact keeps all but its last value."""
+    b, a = _pack_facts(before), _pack_facts(after)
+    gone, new = b - a, a - b
+
+    def group(facts):
+        out = {}
+        for p, row in facts:
+            out.setdefault((p, row[:-1]), []).append(row)
+        return out
+
+    gb, ga = group(gone), group(new)
+    changed, removed, added = [], [], []
+    for key in sorted(set(gb) & set(ga), key=str):
+        if len(gb[key]) == 1 and len(ga[key]) == 1:
+            changed.append({"fact": after.describe(key[0], ga[key][0]), "before": before.describe(key[0], gb[key][0]),
+                            "predicate": key[0], "source": _fact_source(after, key[0], ga[key][0])})
+            gone.discard((key[0], gb[key][0]))
+            new.discard((key[0], ga[key][0]))
+    for p, row in sorted(gone, key=str):
+        removed.append({"fact": before.describe(p, row), "predicate": p, "source": _fact_source(before, p, row)})
+    for p, row in sorted(new, key=str):
+        added.append({"fact": after.describe(p, row), "predicate": p, "source": _fact_source(after, p, row)})
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def _fact_source(kb, pred, row) -> str:
+    return "; ".join(kb.sources[s].cite() for s in kb.fact_sources(pred, row) if s in kb.sources) or "unsourced"
+
+
+def diff(before, after) -> dict:
+    """The whole release note: edits, rules, facts; and what each side is."""
+    out = {"edits": diff_edits(before, after), "rules": diff_rules(before, after),
+           "facts": diff_facts(before, after)}
+    out["summary"] = {f"{part}_{what}": len(out[part][what]) for part in ("edits", "rules", "facts")
+                      for what in out[part]}
+    out["changed"] = sum(out["summary"].values())
+    return out
+
+
+__all__ = ["diff", "diff_edits", "diff_facts", "diff_rules", "edits"]

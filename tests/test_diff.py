@@ -1,0 +1,58 @@
+"""Issue 25: ``cptkg diff``, a release note of the knowledge between two quarterly edit releases.
+
+The releases are those of tests/test_impact.py, built in the layouts CMS
+publishes and imported by ``cptkg edits import``; EVERY CODE PAIR, UNIT
+VALUE, DATE AND ROW IS SYNTHETIC (not CMS values).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_impact import Q1_MUE, Q1_PTP, _release, changed_pack, releases, run  # noqa: F401 - fixtures
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPTKG_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_diff_lists_the_deleted_pair_the_new_pair_and_the_changed_unit_limit_with_sources(tmp_path, releases):
+    q1, q2 = releases
+    r = run("diff", "--json", *sum((["--before-edits", f] for f in q1), []), *sum((["--after-edits", f] for f in q2), []))
+    assert r.exit_code == 1, r.output
+    note = json.loads(r.stdout)
+    e = note["edits"]
+    assert [x["edit"] for x in e["added"]] == ["NCCI PTP edit 29880/20610"]
+    assert "release 2026Q2" in e["added"][0]["source"] and e["deleted"] == []
+    changed = {x["edit"]: x for x in e["changed"]}
+    assert set(changed) == {"NCCI PTP edit 29881/20610", "MUE 62367"}
+    assert changed["NCCI PTP edit 29881/20610"]["fields"] == {"deleted": {"before": None, "after": "2026-03-31"}}
+    assert changed["MUE 62367"]["fields"] == {"at most units": {"before": 3, "after": 1}}
+    assert note["rules"] == {"added": [], "removed": [], "changed": []}
+    assert note["facts"] == {"added": [], "removed": [], "changed": []}
+
+
+def test_diff_of_a_release_with_itself_is_empty_and_exits_0(tmp_path, releases):
+    q1 = releases[0]
+    r = run("diff", *sum((["--before-edits", f, "--after-edits", f] for f in q1), []))
+    assert r.exit_code == 0, r.output
+    assert "0 added, 0 deleted, 0 changed" in r.stdout
+
+
+def test_diff_names_a_pair_only_the_earlier_release_has_as_deleted(tmp_path):
+    q1 = _release(tmp_path, "2026Q1", Q1_PTP, Q1_MUE)
+    q2 = _release(tmp_path, "2026Q2", Q1_PTP[1:], Q1_MUE)  # 29881/20610 left out of the complete replacement file
+    r = run("diff", "--json", "--before-edits", q1[0], "--after-edits", q2[0])
+    assert r.exit_code == 1, r.output
+    assert [x["edit"] for x in json.loads(r.stdout)["edits"]["deleted"]] == ["NCCI PTP edit 29881/20610"]
+
+
+def test_diff_of_two_pack_versions_names_the_changed_rule_and_its_source(tmp_path, changed_pack):
+    r = run("diff", "--json", "--after-kb", changed_pack)
+    assert r.exit_code == 1, r.output
+    rules = json.loads(r.stdout)["rules"]
+    assert [x["rule"] for x in rules["changed"]] == ["ncci.column2"]
+    assert rules["changed"][0]["changed"] == ["carc"] and rules["changed"][0]["source"]
+    assert rules["changed"][0]["before"] == {"carc": "CO-236"} and rules["changed"][0]["after"] == {"carc": "CO-97"}

@@ -1,0 +1,230 @@
+"""Issue 25: ``cptkg impact`` and ``cptkg diff`` between two quarterly edit releases.
+
+Two releases are built here in the layouts CMS publishes and ``cptkg edits
+import`` reads (tests/test_edit_tables_published.py's builders: the
+practitioner PTP text file with its notice and four-line header, the MUE CSV
+with its quoted notice) and imported with their release. EVERY CODE PAIR,
+UNIT VALUE, DATE AND ROW IS SYNTHETIC (not CMS values):
+
+    2026Q1  PTP 29881/20610 (indicator 0, in force), 27447/20610 (indicator 0); MUE 62367 at most 3
+    2026Q2  PTP 29881/20610 deleted 2026-03-31, 27447/20610 unchanged, 29880/20610 new; MUE 62367 at most 1
+
+So, for dates of service in 2026Q2, exactly three lines change: 20610 beside
+29881 is newly accepted, 20610 beside 29880 is newly denied, 2 units of 62367
+are newly denied; 20610 beside 27447 stays denied and 20610 beside 29881
+on a date before the deletion stays denied.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cptkg.faces.cli import main
+from cptkg.io.edit_tables import import_table, parse_release
+from test_edit_tables_published import mue_csv, ptp_text
+
+NPI = "1234567893"  # SYNTHETIC: a check-digit-valid NPI, as the 837P builder needs one
+DAY = dt.date(2026, 4, 2)
+Q1_PTP = [["29881", "20610", "", "20200101", "", "0", "SYNTHETIC"],
+          ["27447", "20610", "", "20200101", "", "0", "SYNTHETIC"]]
+Q2_PTP = [["29881", "20610", "", "20200101", "20260331", "0", "SYNTHETIC"],
+          ["27447", "20610", "", "20200101", "", "0", "SYNTHETIC"],
+          ["29880", "20610", "", "20260101", "", "0", "SYNTHETIC"]]
+Q1_MUE = [["62367", "3", "1 Line Edit", "SYNTHETIC"]]
+Q2_MUE = [["62367", "1", "1 Line Edit", "SYNTHETIC"]]
+EXPECTED = {("A", 2, "newly accepted"), ("B", 2, "newly denied"), ("C", 1, "newly denied")}
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPTKG_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _release(tmp_path: Path, label: str, ptp_rows, mue_rows) -> list[Path]:
+    out = []
+    rel = parse_release(label)
+    for kind, build, rows in (("ptp", ptp_text, ptp_rows), ("mue", mue_csv, mue_rows)):
+        src = build(tmp_path / f"{kind}-{label}.{'txt' if kind == 'ptp' else 'csv'}", rows)
+        target = tmp_path / f"{kind}-{label}.ttl"
+        import_table(kind, [src], target, imported=DAY, release=rel)
+        out.append(target)
+    return out
+
+
+@pytest.fixture()
+def releases(tmp_path):
+    return _release(tmp_path, "2026Q1", Q1_PTP, Q1_MUE), _release(tmp_path, "2026Q2", Q2_PTP, Q2_MUE)
+
+
+def _line(n, code, date="2026-05-02", units=1):
+    return {"line": n, "code": code, "date_of_service": date, "provider_id": NPI, "provider_role": "physician",
+            "units": units}
+
+
+CLAIMS = [  # SYNTHETIC claims
+    {"claim_id": "A", "patient_id": "P1", "lines": [_line(1, "29881"), _line(2, "20610")]},
+    {"claim_id": "A-old", "patient_id": "P1", "lines": [_line(1, "29881", "2026-02-02"), _line(2, "20610", "2026-02-02")]},
+    {"claim_id": "B", "patient_id": "P2", "lines": [_line(1, "29880"), _line(2, "20610")]},
+    {"claim_id": "C", "patient_id": "P3", "lines": [_line(1, "62367", units=2)]},
+    {"claim_id": "D", "patient_id": "P4", "lines": [_line(1, "27447"), _line(2, "20610")]},
+]
+# the pump the refill and reprogramming code needs, implanted earlier (given as --history in every format)
+HISTORY = f"patient_id,code,date_of_service,provider_id\nP3,62362,2024-01-10,{NPI}\n"
+
+
+def claims_csv() -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units",
+                "modifiers"])
+    for c in CLAIMS:
+        for ln in c["lines"]:
+            w.writerow([c["claim_id"], c["patient_id"], ln["line"], ln["code"], ln["date_of_service"], NPI,
+                        "physician", ln["units"], ""])
+    return buf.getvalue()
+
+
+def claims_837() -> str:
+    from devtools import x12_build
+
+    return x12_build.build(CLAIMS)
+
+
+def _files(tmp_path, fmt) -> Path:
+    path = tmp_path / {"json": "claims.json", "csv": "claims.csv", "x12": "claims.837"}[fmt]
+    text = {"json": lambda: json.dumps(CLAIMS), "csv": claims_csv, "x12": claims_837}[fmt]()
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def impact(tmp_path, releases, fmt="json", *extra):
+    (q1, q2) = releases
+    hist = tmp_path / "history.csv"
+    hist.write_text(HISTORY, encoding="utf-8")
+    args = ["impact", _files(tmp_path, fmt), "--history", hist]
+    for f in q1:
+        args += ["--before-edits", f]
+    for f in q2:
+        args += ["--after-edits", f]
+    return run(*args, *extra)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "x12"])
+def test_a_deleted_pair_a_new_pair_and_a_lower_unit_limit_change_exactly_the_expected_lines(tmp_path, releases,
+                                                                                           fmt):
+    r = impact(tmp_path, releases, fmt, "--json")
+    assert r.exit_code == 1, r.output
+    got = json.loads(r.stdout)
+    assert {(c["claim_id"], c["line"], c["direction"]) for c in got["changes"]} == EXPECTED
+    assert got["changed"] == 3 and got["lines"] == 9
+    assert got["summary"]["by_direction"] == {"newly denied": 2, "newly accepted": 1, "denied for another reason": 0}
+    assert got["summary"]["claims_affected"] == 3
+    # 29880 was outside the knowledge base before its edit existed: a warning change, listed apart
+    assert {(c["claim_id"], c["line"]) for c in got["warning_changes"]} == {("B", 1)}
+
+
+def test_each_change_names_the_edit_its_release_and_row_and_both_verdicts(tmp_path, releases):
+    got = json.loads(impact(tmp_path, releases, "json", "--json").stdout)
+    by = {(c["claim_id"], c["line"]): c for c in got["changes"]}
+    a = by[("A", 2)]
+    assert (a["before"]["status"], a["after"]["status"]) == ("rejected", "accepted")
+    assert a["before"]["carc"] and not a["after"]["carc"] and a["before"]["rules"]
+    # the pair did not disappear: the later release's row carries a deletion date, and that row decides
+    assert [c["side"] for c in a["causes"]] == ["before"]
+    (edit,) = a["causes"][0]["edits"]
+    assert edit["release"] == "2026Q1" and edit["row"] is not None and "29881/20610" in edit["text"]
+    (b_edit,) = by[("B", 2)]["causes"][0]["edits"]
+    assert b_edit["release"] == "2026Q2" and "29880/20610" in b_edit["text"]
+    c = by[("C", 1)]
+    assert c["after"]["status"] == "rejected" and c["causes"][0]["edits"][0]["kind"] == "unit"
+    assert c["causes"][0]["edits"][0]["release"] == "2026Q2"
+    labels = {e["cause"]: e["lines"] for e in got["summary"]["by_cause"]}
+    assert len(labels) == 3 and set(labels.values()) == {1}
+
+
+def test_the_same_release_on_both_sides_changes_nothing_and_exits_0(tmp_path, releases):
+    q1 = releases[0]
+    r = impact(tmp_path, (q1, q1), "json", "--json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert got["changed"] == 0 and got["changes"] == [] and got["warning_changes"] == []
+
+
+def test_the_text_report_and_csv_file_list_the_changed_lines(tmp_path, releases):
+    out = tmp_path / "impact.csv"
+    r = impact(tmp_path, releases, "csv", "-o", out)
+    assert r.exit_code == 1, r.output
+    assert "claim B line 2 20610" in r.stdout and "newly denied" in r.stdout and "release 2026Q2" in r.stdout
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert {(x["claim_id"], x["line"], x["direction"]) for x in rows} == (
+        {(c, str(n), d) for c, n, d in EXPECTED} | {("B", "1", "warnings changed")})
+
+
+def test_explain_gives_each_side_its_explanation(tmp_path, releases):
+    got = json.loads(impact(tmp_path, releases, "json", "--json", "--explain").stdout)
+    c = next(x for x in got["changes"] if x["claim_id"] == "B")
+    assert c["after"]["explanation"]["reasons"] and not c["before"]["explanation"].get("reasons")
+
+
+def test_input_errors_are_one_line_and_exit_2(tmp_path, releases):
+    r = run("impact", _files(tmp_path, "json"))
+    assert r.exit_code == 2 and "--before-edits" in r.output and "Traceback" not in r.output
+    r = run("impact", _files(tmp_path, "json"), "--before-edits", tmp_path / "nope.ttl")
+    assert r.exit_code == 2 and "nope.ttl: no such edit file" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{", encoding="utf-8")
+    r = run("impact", bad, "--after-edits", releases[1][0])
+    assert r.exit_code == 2 and "bad.json" in r.output and len(r.output.strip().splitlines()) == 1
+    r = run("impact", _files(tmp_path, "json"), "--after-edits", releases[1][0], "-o", tmp_path / "x.txt")
+    assert r.exit_code == 2 and ".csv, .parquet or .json" in r.output
+
+
+def test_a_claim_that_cannot_be_judged_comes_back_as_an_error_entry(tmp_path, releases):
+    claims = CLAIMS + [{"claim_id": "BAD", "patient_id": "P9", "lines": [{"line": 1, "code": "62367"}]}]
+    path = tmp_path / "some-bad.json"
+    path.write_text(json.dumps(claims), encoding="utf-8")
+    r = run("impact", path, "--json", *sum((["--after-edits", f] for f in releases[1]), []))
+    assert r.exit_code == 2
+    got = json.loads(r.stdout)
+    assert {e["claim_id"] for e in got["errors"]} == {"BAD"}
+
+
+@pytest.fixture()
+def changed_pack(tmp_path):
+    """A copy of the default pack whose column-2 denial is reported with another CARC (a SYNTHETIC change)."""
+    import shutil
+
+    from cptkg.knowledge.pack import locate
+
+    pack = tmp_path / "pack-after"
+    shutil.copytree(locate(None), pack)
+    rules = pack / "rules" / "claim.dl"
+    text = rules.read_text(encoding="utf-8")
+    head = "% id: ncci.column2\n"
+    before, rest = text.split(head, 1)
+    assert "% carc: 236\n" in rest.split("\n\n", 1)[0]
+    rules.write_text(before + head + rest.replace("% carc: 236\n", "% carc: 97\n", 1), encoding="utf-8")
+    return pack
+
+
+def test_two_pack_versions_report_lines_denied_for_another_reason_by_rule(tmp_path, releases, changed_pack):
+    q1 = releases[0]
+    edits = sum((["--before-edits", f, "--after-edits", f] for f in q1), [])
+    r = run("impact", _files(tmp_path, "json"), "--json", "--after-kb", changed_pack, *edits)
+    assert r.exit_code == 1, r.output
+    got = json.loads(r.stdout)
+    assert {(c["claim_id"], c["line"], c["direction"]) for c in got["changes"]} == {
+        ("A", 2, "denied for another reason"), ("A-old", 2, "denied for another reason"),
+        ("D", 2, "denied for another reason")}
+    c = got["changes"][0]
+    assert c["before"]["carc"] == ["CO-236"] and c["after"]["carc"] == ["CO-97"]
