@@ -15,4 +15,4 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 java -version 2>&1 | head -1
 . scripts/venv.sh
-ensure_venv test,spark,browser,conformance
+ensure_venv test,spark,browser,conformance,docs

@@ -1,4 +1,4 @@
-"""The limits every input path is held to, stated once (README, Security).
+"""The limits every input path is held to, stated once (docs/security.md).
 
 ``cptkg check`` (cptkg.pipeline, cptkg.judge.input), ``cptkg batch``
 (cptkg.judge.batch), the readers, ``cptkg query`` and the explorer import

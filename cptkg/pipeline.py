@@ -91,7 +91,7 @@ def state_route(claims: list, route: str) -> None:
     """Give every line that states no route the route the user stated for the file (``--route``).
 
     837P lines and FHIR items carry no drug-delivery route; the rules check
-    the route only where a line states one (README, "What the rules assume").
+    the route only where a line states one (docs/interop.md, "History and route, for every format").
     A line's own route (a claim JSON ``route``, the FHIR route extension)
     wins over the option.
     """

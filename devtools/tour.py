@@ -1,7 +1,7 @@
 """A scripted tour of the running explorer in a real browser (Playwright
 driving the system's Chromium): the browser test walks it (``analyst_walk``;
-with ``CPTKG_SCREENSHOTS=docs`` it saves the screenshots once it has passed),
-and ``python -m devtools.tour URL docs/`` takes every page's screenshot.
+with ``CPTKG_SCREENSHOTS=docs/images`` it saves the screenshots once it has passed),
+and ``python -m devtools.tour URL docs/images`` takes every page's screenshot.
 
 Every request the page makes is recorded, so a caller can check that nothing
 left 127.0.0.1. The browser is the one installed by the system (Debian's
@@ -318,7 +318,7 @@ def trim(path: Path, margin: int = 40, min_height: int = 900) -> None:
         im.crop((0, 0, im.width, min(im.height, max(min_height, box[3] + margin)))).save(path, optimize=True)
 
 
-if __name__ == "__main__":  # python -m devtools.tour http://127.0.0.1:8501 docs
+if __name__ == "__main__":  # python -m devtools.tour http://127.0.0.1:8501 docs/images
     reqs = tour(sys.argv[1].rstrip("/"), Path(sys.argv[2]))
     outside = sorted({u for u in reqs if not u.startswith(sys.argv[1].rstrip("/"))})
     print(f"{len(reqs)} requests; outside the app: {outside or 'none'}")

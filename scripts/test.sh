@@ -4,7 +4,8 @@
 #                                   on both cores (about 3½ minutes once installed)
 #   bash scripts/test.sh --full     what CI runs (.ci/run): installs Java, Chromium, pyspark
 #                                   and the conformance suite (.ci/provision.sh), then the fast
-#                                   and slow suites together on both cores, then the browser walk
+#                                   and slow suites together on both cores, the docs site build
+#                                   (MkDocs, strict), then the browser walk
 #   bash scripts/test.sh --explore  exploratory fuzzing: every property test (the files that use
 #                                   Hypothesis), slow ones included, with new random seeds and 10x
 #                                   the examples (CPTKG_FUZZ_SCALE); pin what it finds as @example
@@ -36,5 +37,7 @@ bash .ci/provision.sh
 export CPTKG_REQUIRE_SPARK=1 CPTKG_FUZZ_EXAMPLES="${CPTKG_FUZZ_EXAMPLES:-2000}"
 echo "== fast and slow suites"
 python -m pytest -q -rs --durations=30 "${WORKERS[@]}" -m "not browser" "$@"
+echo "== docs site (MkDocs, strict: a broken link or a page missing from the nav fails)"
+python -m mkdocs build --strict -q -d "$(mktemp -d)"
 echo "== browser walk (Chromium, one explorer at a time)"
 python -m pytest -q -p no:cacheprovider -m browser tests  # every test marked browser (tests/test_browser*.py)

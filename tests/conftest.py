@@ -2,7 +2,7 @@
 
 Hypothesis runs **derandomised** unless asked otherwise: every run, in CI and
 at a desk, draws the same inputs, so a red CI is a bug and never a new random
-draw. ``HYPOTHESIS_PROFILE=explore`` (see README, "Tests") draws new random
+draw. ``HYPOTHESIS_PROFILE=explore`` (see docs/testing.md) draws new random
 inputs and keeps failures in the example database; what it finds is pinned as
 an ``@example`` on the property, so the deterministic runs keep it.
 """

@@ -219,7 +219,7 @@ def test_no_request_left_the_app(walk, app_url):
 
 
 def test_screenshots_are_saved_when_asked_and_every_test_passed(walk, request):
-    """Last of the walk's tests: CPTKG_SCREENSHOTS=DIR copies the screenshots there (the README shows them)."""
+    """Last of the walk's tests: CPTKG_SCREENSHOTS=DIR copies the screenshots there (docs/explorer.md shows them)."""
     dest = os.environ.get("CPTKG_SCREENSHOTS")
     shots = sorted(walk["shots"].glob("*.png"))
     assert {p.name for p in shots} >= {"explorer-checker.png", "explorer-checker-fixes.png", "explorer-finder.png",

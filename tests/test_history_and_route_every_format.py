@@ -1,4 +1,4 @@
-"""``--history FILE`` works for claims in every format, as the README says, and
+"""``--history FILE`` works for claims in every format, as docs/checking.md says, and
 the drug-delivery route a claim file does not state is an assumption the
 explanation names, which ``--route`` (or the line's own route) replaces by a
 checked fact."""

@@ -154,7 +154,7 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
     return out
 
 
-#: how a user states a route the claim file does not carry (README, "What the rules assume")
+#: how a user states a route the claim file does not carry (docs/interop.md, "History and route, for every format")
 STATE_ROUTE = ("state it as the line's route (claim JSON or CSV), with the FHIR item extension "
                "https://w3id.org/cptkg/fhir/StructureDefinition/route, or with --route")
 

@@ -128,7 +128,7 @@ class Explainer:
         self._id_vars: dict[int, dict[str, str]] = {}
 
     # ------------------------------------------------------------ identifiers
-    # A provider id is never shown (README, Decision log): an explanation names
+    # A provider id is never shown (docs/decision-log.md): an explanation names
     # it by the first entry that carries it ("the provider of line 1"; claim
     # lines before history entries), so a proof still shows which entries share
     # a provider and which do not, in every writer.

@@ -1,6 +1,6 @@
 """CMS edit tables (NCCI PTP and MUE) read, validated and written as edit RDF.
 
-The published layout (what this module relies on; see README "Importing edit
+The published layout (what this module relies on; see docs/edit-tables.md "Importing edit
 tables"): CMS posts the practitioner PTP and MUE tables quarterly as complete
 replacement files in tab-delimited text and in Excel. Each file opens with a
 preamble (copyright and notice lines), then one header row, then one edit per

@@ -11,7 +11,7 @@ from typing import Callable
 
 
 #: claim input predicates whose argument holds a person's identifier: predicate -> {position: noun}.
-#: Verdict text never shows such a value (README, Decision log: ids are never in clear in a message):
+#: Verdict text never shows such a value (docs/decision-log.md: ids are never in clear in a message):
 #: cptkg lint refuses a message field bound there, and an explanation names the value by the first
 #: entry that carries it ("the provider of line 1"), so a proof still shows which lines share one.
 IDENTIFIER_ARGS = {"billed_provider": {1: "provider"}}

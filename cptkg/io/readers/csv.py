@@ -202,7 +202,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             problem = (f"row {n}, claim {cid[:SHOWN_ID]}, line {line['line']}: the line number appears more than "
                        f"once in the claim (also in row {seen[key]})")
         if problem is None and g["claim"]["patient_id"] != row["patient_id"]:
-            # the patient ids themselves are not shown (README, Decision log)
+            # the patient ids themselves are not shown (docs/decision-log.md)
             problem = (f"row {n}, claim {cid[:SHOWN_ID]}, field patient_id: the claim has lines for more than one "
                        f"patient (one claim is for one patient)")
         seen.setdefault(key, n)
