@@ -137,7 +137,7 @@ def attach_history(claims: list, history: bytes) -> None:
     """Add a history file's rows to the claims of their patients, in place (``--history FILE``).
 
     One history file, one layout (the claim CSV's: patient_id, code,
-    date_of_service, provider_id) for every claim format, as the README
+    date_of_service, provider_id) for every claim format, as docs/interop.md
     promises: claim JSON, FHIR and X12 claims get the rows of their patient
     after the history they carry themselves (a claim's own ``history``, a
     Bundle's Procedures). A bad history row of a patient makes that patient's
