@@ -77,9 +77,14 @@ _LAZY = {
     "ReadError": "cptkg.io.readers:ReadError",
     "exports": "cptkg.exports",
     "frame_csv": "cptkg.spreadsheet:frame_csv",
+    # what changes if (issue 25): two versions of the knowledge compared
+    "Impact": "cptkg.judge.impact:Impact",
+    "impact_work_paper": "cptkg.io.impact_html:work_paper",
+    "import_edit_table": "cptkg.io.edit_tables:import_table",
+    "EditTableError": "cptkg.io.edit_tables:EditTableError",
 }
 
-__all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", *_LAZY])
+__all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", "impact", "diff", *_LAZY])
 
 
 def __getattr__(name: str) -> Any:
@@ -118,14 +123,17 @@ class _API(types.ModuleType):
 sys.modules[__name__].__class__ = _API
 
 
-def load_kb(pack=None, *, fresh: bool = False):
+def load_kb(pack=None, *, fresh: bool = False, edits=()):
     """The knowledge base of a family pack folder (default: ``CPTKG_KB``, else the default pack).
 
     Loaded and validated once per process and folder; ``fresh`` reads the
-    files again. Raises ``KBLoadError`` naming the file and the problem.
+    files again. ``edits``: edit files loaded over the pack (as ``cptkg check
+    --edits``). Raises ``KBLoadError`` naming the file and the problem.
     """
     from cptkg.knowledge import loader
 
+    if edits:
+        return loader.load_kb(pack, edits=list(edits)) if fresh else loader.default_kb(pack, edits=list(edits))
     return loader.load_kb(pack) if fresh else loader.default_kb(pack)
 
 
@@ -175,3 +183,83 @@ def infer(encounter, *, kb=None, explain: bool = False, depth: int | None = None
     from cptkg.judge.infer import infer_codes
 
     return infer_codes(kb, enc, engine=engine).to_json()
+
+
+def _side_kb(kb, edits):
+    """A side of a comparison: a KnowledgeBase as given, else the pack folder ``kb`` (None: the default
+    pack) with the edit files ``edits`` over it, as ``cptkg check --kb --edits`` loads them."""
+    from cptkg.knowledge import loader
+
+    if isinstance(kb, loader.KnowledgeBase):
+        if edits:
+            raise ValueError("give edit files with a pack folder, not with a loaded knowledge base")
+        return kb
+    return loader.default_kb(kb, edits=list(edits or ()))
+
+
+def impact(claims, *, before_kb=None, after_kb=None, before_edits=(), after_edits=(), history=None,
+           route: str | None = None, input_format: str | None = None, explain: bool = False,
+           engine: str | None = None, timeout: float | None = None, name: str = "input"):
+    """What changes if: the same claims judged under two versions of the knowledge (``cptkg impact``).
+
+    ``claims``: a claim file's content (bytes or text, any format ``check`` reads: claim JSON, FHIR, CSV,
+    X12 837P; ``input_format`` or detected) or claim dicts. Each side is a loaded KnowledgeBase, or a pack
+    folder (None: the default pack) with edit files (``before_edits`` / ``after_edits``). ``history``: the
+    billed-history CSV's content; ``route``: the route of every line that states none; ``explain``: each
+    side's explanation of each changed line. Returns :class:`cptkg.judge.impact.Impact` (``to_json()``,
+    ``summary()``, ``rows()``, ``csv()``); raises ``ReadError``/``InputError`` naming the file and the
+    problem, ``KBLoadError`` for a side that cannot be loaded.
+    """
+    import copy
+
+    from cptkg.io.readers import read
+    from cptkg.judge.check import check_claims
+    from cptkg.judge.impact import compare
+    from cptkg.judge.input import InputError
+    from cptkg.pipeline import check_route, judge, parse, state_route
+
+    kbs = {"before": _side_kb(before_kb, before_edits), "after": _side_kb(after_kb, after_edits)}
+    given = claims if isinstance(claims, (list, tuple, dict)) else None
+    reads, results = {}, {}
+    for which, kb in kbs.items():
+        if route is not None:
+            check_route(kb, route)
+        if given is None:
+            got = read(claims, input_format, history, kb=kb).claims
+        else:  # each side gets its own copy: parsing and routing may fill in a claim
+            got = copy.deepcopy(list(given) if isinstance(given, (list, tuple)) else [given])
+        if route is not None:
+            state_route(got, route)
+        reads[which] = got
+        kw = {} if timeout is None else {"timeout": timeout}
+        results[which] = check_claims(kb, parse(kb, got), engine=engine, **kw)
+    if len(results["before"]) != len(results["after"]):
+        raise InputError(f"{name}: the two packs read a different number of claims from it "
+                         f"({len(results['before'])} and {len(results['after'])}); compare packs of one code family")
+    report = compare(kbs["before"], results["before"], kbs["after"], results["after"])
+    report.inputs = reads
+    if explain:
+        wanted: dict = {}
+        for e in report.changes + report.warning_changes:
+            wanted.setdefault(e["claim_id"], []).append(e)
+        for which in ("before", "after"):
+            for c in reads[which]:
+                cid = c.get("claim_id") if isinstance(c, dict) else None
+                if cid not in wanted:
+                    continue
+                ex = judge(kbs[which], [copy.deepcopy(c)], explain=True, engine=engine)[0]
+                by_line = {ln["line"]: ln for ln in ex.get("lines", [])}
+                for e in wanted[cid]:
+                    ln = by_line.get(e["line"])
+                    if ln is not None:
+                        e[which]["explanation"] = {k: ln[k] for k in ("summary", "reasons", "warnings", "why_not")
+                                                   if k in ln}
+    return report
+
+
+def diff(*, before_kb=None, after_kb=None, before_edits=(), after_edits=()) -> dict:
+    """The release note of two versions of the knowledge (``cptkg diff --json``): edits, rules and facts
+    added, removed and changed, each with its source. Sides as for :func:`impact`."""
+    from cptkg.knowledge.diff import diff as knowledge_diff
+
+    return knowledge_diff(_side_kb(before_kb, before_edits), _side_kb(after_kb, after_edits))

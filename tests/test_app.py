@@ -40,7 +40,7 @@ def test_sidebar_lists_the_analyst_pages_first_then_an_advanced_section():
     assert not at.exception
     nav = at.session_state["nav"]
     assert list(nav) == ["Analyst", "Advanced"]
-    assert nav["Analyst"] == ["Claim checker", "Code finder", "Knowledge graph", "Batch", "Questions",
+    assert nav["Analyst"] == ["Claim checker", "Code finder", "Knowledge graph", "Batch", "What changed", "Questions",
                               "Rules and sources"]
     assert nav["Advanced"] == ["Query console", "Rule text (Datalog)", "Export"]
 

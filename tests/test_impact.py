@@ -228,3 +228,55 @@ def test_two_pack_versions_report_lines_denied_for_another_reason_by_rule(tmp_pa
         ("D", 2, "denied for another reason")}
     c = got["changes"][0]
     assert c["before"]["carc"] == ["CO-236"] and c["after"]["carc"] == ["CO-97"]
+
+
+# --------------------------------------------------------------------------- the HTML work paper (issue 25)
+
+def test_the_html_work_paper_names_what_was_compared_each_changed_line_its_reasons_carc_and_cause(tmp_path,
+                                                                                                  releases):
+    out = tmp_path / "report.html"
+    r = impact(tmp_path, releases, "json", "-o", out)
+    assert r.exit_code == 1, r.output
+    paper = out.read_text(encoding="utf-8")
+    assert paper.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in paper and "<script" not in paper
+    assert "<dt>Claims file</dt><dd>" in paper and "claims.json</dd>" in paper and "<dt>Judged on</dt>" in paper
+    # each side: its version and the releases with the file CMS published
+    assert "release 2026Q1 (2026-01-01): ptp-2026Q1.txt" in paper and "release 2026Q2 (2026-04-01): mue-2026Q2.csv" in paper
+    assert paper.count('<section class="change') == 4  # three changed lines, one whose warnings changed
+    for claim, line, direction in EXPECTED:
+        assert f"<h3>Claim {claim}, line {line} · " in paper and f"): {direction}</h3>" in paper
+    assert "<strong>CARC CO-236</strong>" in paper and "<strong>CARC CO-151</strong>" in paper
+    assert "Because NCCI PTP edit 29880/20610, release 2026Q2 (2026-04-01), row " in paper
+    assert "of ptp-2026Q2.txt" in paper and "now applies." in paper and "no longer applies." in paper
+    assert '<td class="num">2</td>' in paper  # two lines newly denied
+
+
+def test_the_html_work_paper_escapes_every_claim_value_and_prints_with_o_html(tmp_path, releases):
+    hostile = [{"claim_id": "<img src=x onerror=alert(1)>", "patient_id": "P2",
+                "lines": [_line(1, "29880"), _line(2, "20610")]}]
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(hostile), encoding="utf-8")
+    args = ["impact", path]
+    for f in releases[0]:
+        args += ["--before-edits", f]
+    for f in releases[1]:
+        args += ["--after-edits", f]
+    r = run(*args, "-o", "html")
+    assert r.exit_code == 1, r.output
+    assert r.stdout.startswith("<!DOCTYPE html>")
+    assert "<img" not in r.stdout and "&lt;img src=x onerror=alert(1)&gt;" in r.stdout
+    r = run(*args, "-o", "html", "--json")
+    assert r.exit_code == 2 and "choose one" in r.output
+
+
+def test_the_api_compares_claim_dicts_and_gives_the_release_note(tmp_path, releases):
+    import cptkg
+
+    (q1, q2) = releases
+    claims = [dict(c, history=[{"code": "62362", "date_of_service": "2024-01-10", "provider_id": NPI}])
+              if c["claim_id"] == "C" else c for c in CLAIMS]
+    report = cptkg.impact(claims, before_edits=q1, after_edits=q2)
+    assert {(c["claim_id"], c["line"], c["direction"]) for c in report.changes} == EXPECTED
+    assert report.exit_code == 1 and len(report.rows()) == 4
+    note = cptkg.diff(before_edits=q1, after_edits=q2)
+    assert note["changed"] >= 3

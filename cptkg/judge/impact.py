@@ -125,6 +125,9 @@ class Impact:
     errors: list[dict] = field(default_factory=list)
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
+    #: the claims each side read (the reader's dicts, in input order), kept so a face can explain one line of a
+    #: side on demand without reading the file again; not part of the JSON
+    inputs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def exit_code(self) -> int:
@@ -154,6 +157,51 @@ class Impact:
         return {"lines": self.lines, "changed": len(self.changes), "changes": self.changes,
                 "warning_changes": self.warning_changes, "errors": self.errors, "summary": self.summary(),
                 "before": self.before, "after": self.after}
+
+    def rows(self) -> list[dict]:
+        """One flat row per changed line (then per line whose warnings changed), in :data:`COLUMNS`: the CSV
+        and Parquet of ``cptkg impact -o`` and the explorer's download are the same table."""
+        out = []
+        for e in self.changes + self.warning_changes:
+            causes = e.get("causes") or e.get("warnings_added", []) + e.get("warnings_removed", [])
+            edits = [ed for c in causes for ed in c["edits"]]
+            out.append({
+                "claim_id": e["claim_id"], "line": e["line"], "code": e["code"],
+                "date_of_service": e["date_of_service"], "direction": e["direction"],
+                "before_status": e["before"]["verdict"], "before_rules": _cell_list(e["before"]["rules"]),
+                "before_carc": _cell_list(e["before"]["carc"]),
+                "after_status": e["after"]["verdict"], "after_rules": _cell_list(e["after"]["rules"]),
+                "after_carc": _cell_list(e["after"]["carc"]),
+                "cause_rules": _cell_list(dict.fromkeys(f"{c['rule']} ({c['side']})" for c in causes)),
+                "cause_edits": _cell_list(ed["text"] for ed in edits),
+                "cause_releases": _cell_list(dict.fromkeys(ed["release"] for ed in edits)),
+                "cause_rows": _cell_list(ed["row"] for ed in edits),
+                "before_warnings": _cell_list(e["before"]["warning_rules"]),
+                "after_warnings": _cell_list(e["after"]["warning_rules"])})
+        return out
+
+    def csv(self) -> str:
+        """:meth:`rows` as CSV text, every cell spreadsheet-safe (:mod:`cptkg.spreadsheet`)."""
+        import io
+
+        from cptkg.spreadsheet import DictWriter
+
+        buf = io.StringIO()
+        w = DictWriter(buf, COLUMNS)
+        w.writeheader()
+        for r in self.rows():
+            w.writerow(r)
+        return buf.getvalue()
+
+
+#: the columns of the changed-lines table (``cptkg impact -o FILE.csv`` / ``.parquet``, the explorer's CSV)
+COLUMNS = ("claim_id", "line", "code", "date_of_service", "direction", "before_status", "before_rules",
+           "before_carc", "after_status", "after_rules", "after_carc", "cause_rules", "cause_edits",
+           "cause_releases", "cause_rows", "before_warnings", "after_warnings")
+
+
+def _cell_list(values) -> str:
+    return "; ".join(str(v) for v in values if v not in (None, ""))
 
 
 def _line_entry(claim_id, b, a, kb_before, kb_after) -> tuple[str | None, dict]:
@@ -219,10 +267,18 @@ def kb_summary(kb) -> dict:
         for s in t.table_sources.values():
             if s.release:
                 releases.add((s.release, s.release_date))
+    tables: dict[tuple, dict] = {}  # each published file once: what an auditor looks up (the HTML work paper)
+    for t in getattr(kb, "edit_tables", ()) or ():
+        loaded = getattr(getattr(t, "path", None), "name", "") or ""
+        for s in t.table_sources.values():
+            e = {"release": s.release, "release_date": s.release_date, "file": s.file or loaded, "edit_file": loaded}
+            tables.setdefault(tuple(e.values()), e)
     return {"kb_version": kb.version, "pack": kb.root.name if getattr(kb, "root", None) else "",
             "edit_files": [p.name for p in getattr(kb, "edit_files", ()) or ()],
-            "releases": [{"release": r, "release_date": d} for r, d in sorted(releases, key=lambda x: (x[1] or "", x[0]))]}
+            "releases": [{"release": r, "release_date": d} for r, d in sorted(releases, key=lambda x: (x[1] or "", x[0]))],
+            "tables": sorted(tables.values(), key=lambda e: (e["release_date"] or "", e["release"] or "",
+                                                             str(e["file"])))}
 
 
-__all__ = ["DIRECTIONS", "Impact", "NEWLY_ACCEPTED", "NEWLY_DENIED", "OTHER_REASON", "WARNINGS_CHANGED",
+__all__ = ["COLUMNS", "DIRECTIONS", "Impact", "NEWLY_ACCEPTED", "NEWLY_DENIED", "OTHER_REASON", "WARNINGS_CHANGED",
            "cause_label", "compare", "decided_edits", "kb_summary", "side"]

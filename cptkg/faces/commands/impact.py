@@ -15,11 +15,7 @@ from pathlib import Path
 import click
 
 from cptkg.faces.options import TimeLimitSeconds
-
-#: the columns of ``-o FILE.csv`` / ``.parquet``: one row per changed line
-COLUMNS = ("claim_id", "line", "code", "date_of_service", "direction", "before_status", "before_rules",
-           "before_carc", "after_status", "after_rules", "after_carc", "cause_rules", "cause_edits",
-           "cause_releases", "cause_rows", "before_warnings", "after_warnings")
+from cptkg.judge.impact import COLUMNS  # noqa: F401  (the columns of -o FILE.csv / .parquet, kept importable here)
 
 
 def _check_files(option: str, files) -> None:
@@ -45,84 +41,13 @@ def _load(option_kb: str, kb_dir, option_edits: str, edits):
         fail(f"{said}: knowledge base cannot be used: {e}", listing=True)
 
 
-def _judge(kb, raw: bytes, fmt: str, history: bytes | None, route, timeout, which: str):
-    """(what was read, one ClaimResult per claim) for one side."""
-    from cptkg.io.readers import read
-    from cptkg.judge.check import check_claims
-    from cptkg.pipeline import check_route, parse, state_route
-
-    if route is not None:
-        check_route(kb, route)
-    got = read(raw, fmt, history, kb=kb)
-    if route is not None:
-        state_route(got.claims, route)
-    parsed = parse(kb, got.claims)
-    kw = {} if timeout is None else {"timeout": timeout}
-    return got, check_claims(kb, parsed, **kw)
-
-
-def _explain(report, kbs: dict, reads: dict) -> None:
-    """Each side's explanation of each changed line, from the pipeline's explainer (``--explain``)."""
-    from cptkg.pipeline import judge
-
-    entries = report.changes + report.warning_changes
-    wanted = {}
-    for e in entries:
-        wanted.setdefault(e["claim_id"], []).append(e)
-    for which in ("before", "after"):
-        claims = reads[which].claims
-        for pos, c in enumerate(claims):
-            cid = c.get("claim_id") if isinstance(c, dict) else None
-            if cid not in wanted:
-                continue
-            import copy
-
-            ex = judge(kbs[which], [copy.deepcopy(c)], explain=True)[0]
-            by_line = {ln["line"]: ln for ln in ex.get("lines", [])}
-            for e in wanted[cid]:
-                ln = by_line.get(e["line"])
-                if ln is not None:
-                    e[which]["explanation"] = {k: ln[k] for k in ("summary", "reasons", "warnings", "why_not")
-                                               if k in ln}
-
-
-def _cell_list(values) -> str:
-    return "; ".join(str(v) for v in values if v not in (None, ""))
-
-
 def rows(report) -> list[dict]:
     """One flat row per changed line (then per line whose warnings changed), for CSV and Parquet."""
-    out = []
-    for e in report.changes + report.warning_changes:
-        causes = e.get("causes") or e.get("warnings_added", []) + e.get("warnings_removed", [])
-        edits = [ed for c in causes for ed in c["edits"]]
-        out.append({
-            "claim_id": e["claim_id"], "line": e["line"], "code": e["code"], "date_of_service": e["date_of_service"],
-            "direction": e["direction"],
-            "before_status": e["before"]["verdict"], "before_rules": _cell_list(e["before"]["rules"]),
-            "before_carc": _cell_list(e["before"]["carc"]),
-            "after_status": e["after"]["verdict"], "after_rules": _cell_list(e["after"]["rules"]),
-            "after_carc": _cell_list(e["after"]["carc"]),
-            "cause_rules": _cell_list(dict.fromkeys(f"{c['rule']} ({c['side']})" for c in causes)),
-            "cause_edits": _cell_list(ed["text"] for ed in edits),
-            "cause_releases": _cell_list(dict.fromkeys(ed["release"] for ed in edits)),
-            "cause_rows": _cell_list(ed["row"] for ed in edits),
-            "before_warnings": _cell_list(e["before"]["warning_rules"]),
-            "after_warnings": _cell_list(e["after"]["warning_rules"])})
-    return out
+    return report.rows()
 
 
 def csv_text(report) -> str:
-    import io
-
-    from cptkg.spreadsheet import DictWriter
-
-    buf = io.StringIO()
-    w = DictWriter(buf, COLUMNS)
-    w.writeheader()
-    for r in rows(report):
-        w.writerow(r)
-    return buf.getvalue()
+    return report.csv()
 
 
 def parquet_bytes(report) -> bytes:
@@ -137,6 +62,13 @@ def parquet_bytes(report) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
+
+
+def html_report(report, claims_file: str) -> str:
+    """The auditor's work paper (:mod:`cptkg.io.impact_html`), judged now."""
+    from cptkg.io.impact_html import work_paper
+
+    return work_paper(report.to_json(), claims_file=claims_file)
 
 
 def _side_words(s: dict) -> str:
@@ -241,7 +173,8 @@ def _explanation_lines(e: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--explain", is_flag=True, help="Add each side's explanation of each changed line.")
 @click.option("-o", "--output", "output_file", metavar="FILE", default=None,
-              help="Also write the changed lines to FILE: .csv or .parquet (one row per line), or .json.")
+              help="Also write the changed lines to FILE: .csv or .parquet (one row per line), or .json; "
+                   ".html writes the auditor's work paper (-o html prints it instead of the text report).")
 @click.option("--input-format", type=click.Choice(["json", "fhir", "csv", "x12"]), default=None,
               help="Claim format (default: detected from the content).")
 @click.option("--history", "history_file", metavar="FILE", default=None,
@@ -263,18 +196,24 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
     """
     from cptkg.faces.cli import _detect_or_fail, dump, fail, out, read_input
     from cptkg.io.readers import ReadError
-    from cptkg.judge.impact import compare
     from cptkg.judge.input import InputError
 
     if not (before_edits or after_edits or before_kb or after_kb):
         fail("impact: give what to compare: --before-edits/--after-edits (two edit releases) or "
              "--before-kb/--after-kb (two family packs)")
+    # ``-o html`` (no file name, as ``check --output html``): the work paper on standard output
+    html_out = output_file is not None and output_file.lower() == "html"
+    if html_out:
+        if as_json:
+            fail("-o html prints the work paper; --json prints JSON: choose one (or write -o FILE.html)")
+        output_file = None
     suffix = Path(output_file).suffix.lower() if output_file else ""
     if output_file is not None:
         from cptkg.files import FileProblem, check_output_path
 
-        if suffix not in (".csv", ".parquet", ".json"):
-            fail(f"-o {output_file}: write the changes as .csv, .parquet or .json")
+        if suffix not in (".csv", ".parquet", ".json", ".html", ".htm"):
+            fail(f"-o {output_file}: write the changes as .csv, .parquet or .json, or the work paper as .html "
+                 f"(-o html prints it)")
         try:
             check_output_path(output_file, "-o")
         except FileProblem as e:
@@ -295,34 +234,35 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
                  f"billed service")
     fmt = input_format or _detect_or_fail(raw, claim_file)
     name = "standard input" if claim_file == "-" else claim_file
-    reads, results = {}, {}
-    for which in ("before", "after"):
-        try:
-            reads[which], results[which] = _judge(kbs[which], raw, fmt, history, route, time_limit, which)
-        except ReadError as e:
-            fail(str(e).replace("input:", f"{name}:", 1))
-        except InputError as e:
-            fail(str(e))
-        except MemoryError:
-            fail(f"{name}: not enough memory to judge these claims twice; split the file")
-    if len(results["before"]) != len(results["after"]):
-        fail(f"{name}: the two packs read a different number of claims from it "
-             f"({len(results['before'])} and {len(results['after'])}); compare packs of one code family")
-    report = compare(kbs["before"], results["before"], kbs["after"], results["after"])
-    if explain:
-        _explain(report, kbs, reads)
+    from cptkg import impact
+
+    try:
+        report = impact(raw, before_kb=kbs["before"], after_kb=kbs["after"], history=history, route=route,
+                        input_format=fmt, explain=explain, timeout=time_limit, name=name)
+    except ReadError as e:
+        fail(str(e).replace("input:", f"{name}:", 1))
+    except InputError as e:
+        fail(str(e))
+    except MemoryError:
+        fail(f"{name}: not enough memory to judge these claims twice; split the file")
     if output_file is not None:
         from cptkg.files import FileProblem, write_output
 
-        data = (csv_text(report).encode("utf-8") if suffix == ".csv" else parquet_bytes(report)
-                if suffix == ".parquet" else (dump(report.to_json()) + "\n").encode("utf-8"))
+        if suffix in (".html", ".htm"):
+            data = html_report(report, name).encode("utf-8")
+        else:
+            data = (csv_text(report).encode("utf-8") if suffix == ".csv" else parquet_bytes(report)
+                    if suffix == ".parquet" else (dump(report.to_json()) + "\n").encode("utf-8"))
         try:
             write_output(output_file, data, "-o")
         except FileProblem as e:
             fail(str(e))
         except OSError as e:
             fail(f"-o {output_file}: cannot be written ({e.strerror or e})")
-    out(dump(report.to_json()) if as_json else text_report(report, explain), raw=as_json)
+    if html_out:
+        out(html_report(report, name), raw=True)
+    else:
+        out(dump(report.to_json()) if as_json else text_report(report, explain), raw=as_json)
     for err in report.errors:
         from cptkg.controls import one_line
 

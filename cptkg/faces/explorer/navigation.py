@@ -48,6 +48,7 @@ def pages() -> dict[str, list]:
             _page("finder", "Code finder", ":material/search:", "finder"),
             _page("graph_page", "Knowledge graph", ":material/hub:", "graph"),
             _page("batch", "Batch", ":material/inventory_2:", "batch"),
+            _page("impact_page", "What changed", ":material/compare_arrows:", "what-changed"),
             _page("questions", "Questions", ":material/help:", "questions"),
             _page("rules_page", "Rules and sources", ":material/gavel:", "rules"),
         ],
