@@ -1,8 +1,10 @@
 """Run the named given/expect cases kept beside each rule file.
 
-A family pack's ``rules/claim.cases.yaml`` holds claims with the verdicts
-they must get, ``rules/infer.cases.yaml`` encounters with the codes they must get. A
-case may add KB facts (``kb_facts``) to exercise a rule the shipped KB never
+A family pack's claim cases (``rules/claim.cases/<topic>.yaml``, or one file
+``rules/claim.cases.yaml``) hold claims with the verdicts they must get, its
+inference cases (``rules/infer.cases/`` or ``rules/infer.cases.yaml``) encounters
+with the codes they must get; ``cptkg.knowledge.pack.case_files`` lists them. A
+case is known by its name, unique across the files of a pack. A case may add KB facts (``kb_facts``) to exercise a rule the shipped KB never
 triggers (an exclusion's effective date, say). The runner also reports which
 rules no case fires: every rule must have a case.
 """
@@ -36,7 +38,8 @@ def _with_facts(kb: KnowledgeBase, extra: dict | None) -> KnowledgeBase:
     import copy
     k2 = copy.copy(kb)
     k2.facts = {p: set(v) for p, v in kb.facts.items()}
-    k2.cache = {}  # results computed from the KB's facts (the rules' static part) are not the case's
+    # results computed from the KB's facts (the rules' static part) are not the case's
+    k2.cache = {}
     for pred, rows in extra.items():
         k2.facts.setdefault(pred, set()).update(tuple(r) for r in rows)
     return k2
@@ -52,8 +55,10 @@ def _with_edits(kb: KnowledgeBase, edits: list | None, file: str, name: str = "(
         return default_kb(kb.root, edits=[(Path(file).parent / e).resolve() for e in edits])
     from cptkg.knowledge.pack import case_edit_path
 
-    # a case file of the pack names files of the pack only (absolute paths and '..' out are refused)
-    case_file = kb.pack.case_file("claim")  # edits are the claim rules' (as ``file`` names it or not)
+    # a case file of the pack names files of the pack only (absolute paths and '..' out are refused);
+    # paths are relative to the rules folder, whichever topic file the case is in
+    shown = kb.pack.root / file
+    case_file = shown if file and shown.is_file() else kb.pack.case_file("claim")
     return default_kb(kb.root, edits=[case_edit_path(kb.pack.root, case_file, e, name) for e in edits])
 
 
@@ -171,22 +176,60 @@ def run_infer_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
     return res
 
 
-def load_cases(path: Path) -> list[dict]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: a case file is a list of cases")
-    return data
+def load_cases(path: "Path | list[Path]") -> list[dict]:
+    """The cases of a case file, of a folder of case files (``rules/claim.cases/``, read in name order)
+    or of a list of files (``cptkg.knowledge.pack.case_files``); ValueError names the file of a list
+    that is no list of cases, and both files of a case name used twice."""
+    return [case for _, case in case_entries(path)]
+
+
+def case_entries(path: "Path | list[Path]", shown=str) -> list[tuple[Path, dict]]:
+    """(file, case) for every case of ``path`` (see :func:`load_cases`); ``shown`` names a file in messages."""
+    if isinstance(path, (list, tuple)):
+        files = [Path(p) for p in path]
+    elif Path(path).is_dir():
+        files = sorted((p for p in Path(path).iterdir() if p.suffix == ".yaml" and not p.name.startswith(".")
+                        and p.is_file()), key=lambda p: p.name)
+    else:
+        files = [Path(path)]
+    out: list[tuple[Path, dict]] = []
+    seen: dict[str, Path] = {}
+    for f in files:
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or []
+        if not isinstance(data, list):
+            raise ValueError(f"{shown(f)}: a case file is a list of cases")
+        for case in data:
+            name = case.get("name") if isinstance(case, dict) else None
+            if isinstance(name, str):
+                if name in seen:
+                    from cptkg.knowledge.pack import duplicate_case
+
+                    raise ValueError(duplicate_case(name, shown(seen[name]), shown(f)))
+                seen[name] = f
+            out.append((f, case))
+    return out
 
 
 def run_all(kb: KnowledgeBase) -> tuple[list[CaseResult], dict[str, list[str]]]:
-    """Run every case file; returns results and, per rule file, the rule ids no case fires."""
+    """Run every case file; returns results and, per rule file, the rule ids no case fires.
+
+    A case file that cannot be read (not YAML, not a list, a case name used twice) is one failed
+    result naming it, so ``cptkg test`` reports it in one line and exits 1."""
+    from cptkg.knowledge.pack import case_files
+
     results: list[CaseResult] = []
     fired: dict[str, set[str]] = {"claim": set(), "infer": set()}
     for kind, runner in (("claim", run_claim_case), ("infer", run_infer_case)):
-        path = kb.pack.case_file(kind)
-        if not path.exists():
+        files = case_files(kb.pack, kind)
+        try:
+            entries = case_entries(files, kb.pack.shown)
+        except (ValueError, yaml.YAMLError, UnicodeDecodeError, OSError) as e:
+            shown = kb.pack.shown(kb.pack.case_file(kind))
+            why = str(e) if isinstance(e, ValueError) and not isinstance(e, UnicodeDecodeError) else \
+                f"{shown}: cannot be read ({' '.join(str(e).split())[:200]})"
+            results.append(CaseResult(shown, "(case files)", False, [why]))
             continue
-        for case in load_cases(path):
+        for path, case in entries:
             r = runner(kb, case, kb.pack.shown(path))
             results.append(r)
             fired[kind] |= r.fired

@@ -3,7 +3,7 @@
 Batch must give the verdicts ``cptkg check`` gives on the same file: the
 files are built by devtools (x12_build follows the 837P 005010X222A1 loops,
 fhir_build an EHR's R4 Bundle) from the pump pack's rule cases
-(kb/pump/rules/claim.cases.yaml), each case a claim of its own patient
+(kb/pump/rules/claim.cases/), each case a claim of its own patient
 (ids suffixed, SYNTHETIC), with a claim the reader refuses in the middle of
 the file and the cases' history as ``--history`` (837P) or as the Bundle's
 Procedures plus a ``--history`` file (FHIR). Compared per line: status, rule
@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from cptkg import pipeline
 from cptkg.cases import load_cases
+from cptkg.knowledge.pack import case_files
 from cptkg.faces.cli import main
 from cptkg.faces.commands.batch_input import is_claim_document
 from cptkg.io.readers.fhir import nucc_role
@@ -48,7 +49,7 @@ def claims(kb):
     Every third case, so the file mixes rejections, warnings and history
     (the formats-agree suite runs every case one at a time)."""
     out = []
-    cases = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if isinstance(c.get("given"), dict)]
+    cases = [c for c in load_cases(case_files(PACK, "claim")) if isinstance(c.get("given"), dict)]
     for n, case in enumerate(cases):
         given = case["given"]
         if n % 3 or isinstance(pipeline.parse(kb, [given])[0], InputError):

@@ -13,6 +13,7 @@ import pytest
 
 from cptkg import pipeline
 from cptkg.cases import load_cases
+from cptkg.knowledge.pack import case_files
 from cptkg.judge.input import InputError
 from cptkg.judge.schema import claim_schema, encounter_schema
 from cptkg.knowledge.loader import default_kb
@@ -48,7 +49,7 @@ def test_the_schema_and_the_parser_agree_on_every_rule_case(kb, validator):
     """Each case's claim, valid or not by the parser, is valid or not by the schema alike, except what
     a schema cannot say (a real calendar date, a line number given twice)."""
     disagree = []
-    for case in load_cases(ROOT / "kb/pump/rules/claim.cases.yaml"):
+    for case in load_cases(case_files(ROOT / "kb/pump", "claim")):
         given = case.get("given")
         if not isinstance(given, dict):
             continue

@@ -13,7 +13,7 @@ from cptkg.engines.scoped import scope_program, scoped_facts, split_model
 from cptkg.judge import runner
 from cptkg.judge.check import check_claim, check_claims
 from cptkg.judge.input import parse_claim, parse_claims
-from cptkg.knowledge.pack import DEFAULT_PACK as PACK
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, case_files
 from cptkg.rules.parser import parse_text
 from cptkg.rules.program import build_program
 
@@ -128,7 +128,7 @@ def test_a_request_keyed_program_derives_per_request_what_each_request_derives_a
         assert got.bindings == {k: v for k, v in alone.bindings.items()}
 
 
-CASES = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if "error" not in c["expect"]]
+CASES = [c for c in load_cases(case_files(PACK, "claim")) if "error" not in c["expect"]]
 
 
 def test_claims_judged_in_one_call_get_the_verdicts_and_bindings_of_one_claim_at_a_time(kb):

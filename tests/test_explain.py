@@ -10,12 +10,12 @@ from cptkg.cases import load_cases
 from cptkg.judge.input import InputError, parse_claim, parse_encounter
 from cptkg.faces.cli import main
 from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
-from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, case_files
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
-CLAIMS = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if "error" not in c["expect"]]
-ENCOUNTERS = [c for c in load_cases(PACK / "rules/infer.cases.yaml") if "error" not in c["expect"]]
+CLAIMS = [c for c in load_cases(case_files(PACK, "claim")) if "error" not in c["expect"]]
+ENCOUNTERS = [c for c in load_cases(case_files(PACK, "infer")) if "error" not in c["expect"]]
 
 
 def walk(node):

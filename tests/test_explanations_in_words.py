@@ -14,12 +14,12 @@ from cptkg.io.writers.text import summary_report
 from cptkg.judge.input import parse_claim
 from cptkg.knowledge.loader import load_kb
 from cptkg.knowledge.namespace import ONT
-from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, case_files
 from rdflib import RDFS
 
 FIXTURE = ROOT / "tests" / "families" / "stimfix"
 PACKS = [PACK, FIXTURE]
-CLAIMS = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if "error" not in c["expect"]]
+CLAIMS = [c for c in load_cases(case_files(PACK, "claim")) if "error" not in c["expect"]]
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)

@@ -22,7 +22,7 @@ from cptkg.io import readers
 from cptkg.io.readers import ReadError
 from cptkg.io.writers.fhir import FULL_URL_NAMESPACE
 from cptkg.judge.input import InputError
-from cptkg.knowledge.pack import DEFAULT_PACK as PACK
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, case_files
 from devtools.fhir_build import bundle as build_bundle
 
 DATA = Path(__file__).parent / "data" / "interop"
@@ -75,7 +75,7 @@ def test_ehr_bundle_reads_as_the_equivalent_claim_json():
 
 @pytest.mark.parametrize("where", ["Practitioner", "careTeam"])
 def test_every_rule_case_built_as_an_ehr_bundle_gets_the_claim_json_verdicts(kb, where):
-    cases = [c["given"] for c in load_cases(PACK / "rules/claim.cases.yaml") if isinstance(c.get("given"), dict)]
+    cases = [c["given"] for c in load_cases(case_files(PACK, "claim")) if isinstance(c.get("given"), dict)]
     valid = [g for g in cases if not isinstance(pipeline.parse(kb, [g])[0], InputError)]
     assert len(valid) > 100
     as_fhir = []

@@ -1,7 +1,7 @@
 """The same claims as claim JSON, as an X12 837P file and as an EHR-shaped FHIR
 Bundle get the same verdicts, line for line (issue 22).
 
-Every valid claim case of the pump pack (kb/pump/rules/claim.cases.yaml)
+Every valid claim case of the pump pack (kb/pump/rules/claim.cases/)
 is built in each format by the builders in devtools (each follows its
 published layout): the 837P with its history as a ``--history`` file (an 837P
 carries none) and its route, when the case states one for every line alike,
@@ -19,6 +19,7 @@ import pytest
 
 from cptkg import pipeline
 from cptkg.cases import load_cases
+from cptkg.knowledge.pack import case_files
 from cptkg.judge.input import InputError
 from devtools import fhir_build, x12_build
 
@@ -34,7 +35,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def cases(kb):
-    given = [c for c in load_cases(PACK / "rules/claim.cases.yaml") if isinstance(c.get("given"), dict)]
+    given = [c for c in load_cases(case_files(PACK, "claim")) if isinstance(c.get("given"), dict)]
     return [(c["name"], c["given"]) for c in given
             if not isinstance(pipeline.parse(kb, [c["given"]])[0], InputError)]
 

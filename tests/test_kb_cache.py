@@ -125,7 +125,8 @@ def test_an_edited_pack_is_not_read_from_the_kb_cache(cache, tmp_path):
     pack = tmp_path / "pump"
     shutil.copytree(PACK, pack)
     a = load_kb(pack)
-    f = pack / "rules" / "titles.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace("Performer's role", "Role of the performer", 1), encoding="utf-8")
+    f = pack / "rules" / "claim.dl"
+    f.write_text(f.read_text(encoding="utf-8").replace("% title: Performer's role", "% title: Role of the performer", 1),
+                 encoding="utf-8")
     b = load_kb(pack)
     assert "graph" in b.__dict__ and b.rule_titles["role.class"] == "Role of the performer" != a.rule_titles["role.class"]

@@ -4,10 +4,10 @@ import pytest
 pytestmark = pytest.mark.usefixtures("each_engine")
 
 from cptkg.cases import load_cases, run_all, run_claim_case, run_infer_case
-from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, case_files
 
-CLAIM_CASES = load_cases(PACK / "rules/claim.cases.yaml")
-INFER_CASES = load_cases(PACK / "rules/infer.cases.yaml")
+CLAIM_CASES = load_cases(case_files(PACK, "claim"))
+INFER_CASES = load_cases(case_files(PACK, "infer"))
 
 
 @pytest.mark.parametrize("case", CLAIM_CASES, ids=[c["name"][:80] for c in CLAIM_CASES])
@@ -29,6 +29,6 @@ def test_every_rule_is_fired_by_some_case(kb):
 
 
 def test_a_case_that_expects_the_wrong_verdict_fails(kb):
-    case = dict(CLAIM_CASES[0])
+    case = dict(next(c for c in CLAIM_CASES if c["expect"].get("status") == "rejected"))
     case["expect"] = {"status": "accepted"}
     assert not run_claim_case(kb, case, "x").ok

@@ -10,20 +10,21 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from cptkg import pipeline
+from cptkg.cases import load_cases
 from cptkg.faces.cli import main
 from cptkg.io import readers
 from cptkg.io.readers import ReadError
+from cptkg.knowledge.pack import case_files
 from devtools.x12_build import build
 
 DATA = Path(__file__).parent / "data" / "x12"
 ONE = DATA / "one-claim.x12"
 MANY = DATA / "three-claims-two-interchanges.x12"
 DEPENDANT = DATA / "dependant-patient.x12"
-CASES = Path(__file__).parent.parent / "kb" / "pump" / "rules" / "claim.cases.yaml"
+CASES = case_files(Path(__file__).parent.parent / "kb" / "pump", "claim")
 NPI_A, NPI_B, NPI_C = "1234567893", "1669999993", "1538888882"  # SYNTHETIC NPIs
 
 
@@ -302,7 +303,7 @@ def test_history_file_goes_with_837p_input(tmp_path):
 # ------------------------------------------------------------------ same verdicts as claim JSON
 def _cases():
     out = []
-    for case in yaml.safe_load(CASES.read_text()):
+    for case in load_cases(CASES):
         given = case.get("given") or {}
         lines = given.get("lines") or []
         if "error" in (case.get("expect") or {}) or not lines:

@@ -4,7 +4,7 @@ The full proof (:mod:`cptkg.explain.proofs`) has a node for every condition
 of every rule, down to identity tests (``1 != 2``), absent out-of-force
 dates and helper predicates. The summary keeps what the decision rests on:
 
-    title     the deciding rule's title (rules/titles.yaml), its filled message
+    title     the deciding rule's title (its `% title:` metadata), its filled message
     edits     the edits of loaded edit tables (--edits) the reason names: their
               release, the file and row CMS published them in (a fact line
               names a released one: "NCCI PTP edit 62362/62367, release 2026Q2

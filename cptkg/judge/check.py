@@ -77,28 +77,13 @@ class LineResult:
 
 
 def unchecked_rules(kb: KnowledgeBase) -> frozenset[str]:
-    """Warning rules whose warning means "no rule of the pack judged this line" (``checked: false``
-    on the rule's entry in the pack's rules/titles.yaml).
+    """Warning rules whose warning means "no rule of the pack judged this line" (``% checked: false``
+    in the rule's metadata, or ``checked: false`` on its entry in a pack's rules/titles.yaml).
 
     Why data: which warning marks a line as outside the pack is the pack's to say; the core names
-    no rule. Read once per KB; a pack without the file, or a damaged one (the loader reports it),
-    marks no line.
+    no rule. The loader reads it with the rules' titles (``KnowledgeBase.rule_unchecked``).
     """
-    got = kb.cache.get("unchecked_rules")
-    if got is None:
-        got = frozenset()
-        path = kb.pack.titles_file() if kb.pack is not None else None
-        if path is not None and path.is_file():
-            import yaml
-
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (yaml.YAMLError, UnicodeDecodeError, OSError):
-                data = {}
-            if isinstance(data, dict):
-                got = frozenset(str(rid) for rid, e in data.items() if isinstance(e, dict) and e.get("checked") is False)
-        kb.cache["unchecked_rules"] = got
-    return got
+    return frozenset(getattr(kb, "rule_unchecked", frozenset()) or frozenset())
 
 
 def is_checked(kb: KnowledgeBase, status: str, warnings: list) -> bool:

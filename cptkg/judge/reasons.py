@@ -23,7 +23,7 @@ class Reason:
     carc: str | None = None
     group_code: str | None = None
     rarc: str | None = None
-    title: str = ""  # the rule's title in billing words (rules/titles.yaml)
+    title: str = ""  # the rule's title in billing words (its `% title:` metadata)
 
     def to_json(self) -> dict:
         out = {"rule": self.rule, "message": self.message, "source": self.source,

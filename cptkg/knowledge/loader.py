@@ -130,9 +130,11 @@ class KnowledgeBase:
     edit_notices: list[str] = field(default_factory=list)
     edit_superseded: list = field(default_factory=list)
     # rule id -> title in billing words, and for warning rules the verdict an accepted line is reported with
-    # (the pack's rules/titles.yaml)
+    # (each rule's ``% title:`` and ``% verdict:``; a pack's rules/titles.yaml is still read)
     rule_titles: dict[str, str] = field(default_factory=dict)
     rule_verdicts: dict[str, str] = field(default_factory=dict)
+    # warning rules whose warning means no rule of the pack judged the line (``% checked: false``)
+    rule_unchecked: frozenset = frozenset()
 
     def __getattr__(self, name: str):
         # a KB read from the KB cache parses its graphs when they are first asked for
@@ -145,7 +147,7 @@ class KnowledgeBase:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def rule_title(self, rule_id: str) -> str:
-        """A rule's title in billing words (rules/titles.yaml); a rule without one reads as its message's start."""
+        """A rule's title in billing words (its ``% title:``); a rule without one reads as its message's start."""
         title = self.rule_titles.get(rule_id)
         if title:
             return title
@@ -606,7 +608,7 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     for pred, kind in onto.subject_objects(ONT.inputOf):
         inputs.setdefault(str(kind), set()).add(str(onto.value(pred, ONT.datalogPredicate)))
     kbo.input_predicates = inputs
-    kbo.rule_titles, kbo.rule_verdicts = _rule_titles(pack)
+    _set_rule_wording(kbo, pack)
     kbo.phrases = {str(name): str(ph) for pred, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(pred, ONT.phrase)}
     if cache_key is not None:
@@ -716,7 +718,7 @@ def _from_kb_cache(pack: FamilyPack, key: str) -> "KnowledgeBase | None":
         kbo.properties = {str(k): URIRef(v) for k, v in data["properties"].items()}
         kbo.input_predicates = {str(k): set(v) for k, v in data["input_predicates"].items()}
         kbo.phrases = dict(data["phrases"])
-        kbo.rule_titles, kbo.rule_verdicts = dict(data["rule_titles"]), dict(data["rule_verdicts"])
+        _set_rule_wording(kbo, pack)
         kbo.cache["labels"] = dict(data["labels"])
     except (OSError, ValueError, KeyError, TypeError, KBLoadError):
         return None  # a damaged or foreign cache is a cache miss, never an error
@@ -727,33 +729,79 @@ def _from_kb_cache(pack: FamilyPack, key: str) -> "KnowledgeBase | None":
     return kbo
 
 
-def _rule_titles(pack: FamilyPack) -> tuple[dict[str, str], dict[str, str]]:
-    """The pack's rules/titles.yaml: rule id -> title (text, or a mapping with ``title`` and ``verdict``)."""
-    import yaml
+def _set_rule_wording(kbo: "KnowledgeBase", pack: FamilyPack) -> None:
+    """The KB's rule titles, verdicts and unchecked-warning rules, from its loaded programs."""
+    rules = list(kbo.check_program.rules) + list(kbo.infer_program.rules)
+    kbo.rule_titles, kbo.rule_verdicts, kbo.rule_unchecked = _rule_wording(pack, rules)
 
-    path = pack.titles_file()
-    if not path.is_file():
-        return {}, {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise KBLoadError(f"rules/titles.yaml: not valid YAML ({' '.join(str(e).split())[:200]})") from None
-    if not isinstance(data, dict):
-        raise KBLoadError("rules/titles.yaml: must map rule ids to titles")
-    titles, verdicts = {}, {}
-    for rid, entry in data.items():
-        if isinstance(entry, dict):
-            title, verdict = entry.get("title"), entry.get("verdict")
-            if verdict is not None and not isinstance(verdict, str):
-                raise KBLoadError(f"rules/titles.yaml: {rid}: 'verdict' must be text")
-            if verdict:
-                verdicts[str(rid)] = " ".join(verdict.split())
-        else:
-            title = entry
-        if not isinstance(title, str) or not title.strip():
-            raise KBLoadError(f"rules/titles.yaml: {rid}: the title is missing or not text")
-        titles[str(rid)] = " ".join(title.split())
+
+def _rule_titles(pack: FamilyPack, rules: list[Rule] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Each rule's title and, for a warning rule, its verdict in words: rule id -> text.
+
+    ``rules``: the pack's parsed rules (read from its rule files when not given)."""
+    titles, verdicts, _unchecked = _rule_wording(pack, rules)
     return titles, verdicts
+
+
+def _rule_wording(pack: FamilyPack, rules: list[Rule] | None = None
+                  ) -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
+    """Titles, verdicts and the unchecked-warning rules, from the rules' own metadata.
+
+    Why on the rule: a new rule is written in one place (``% title:``, ``% verdict:``,
+    ``% checked: false`` beside its ``id`` and ``message``). A pack may still hold a
+    ``rules/titles.yaml`` (rule id -> title, or a mapping with ``title``, ``verdict``,
+    ``checked``); a rule titled in both places is refused, naming both, so the two
+    can never disagree.
+    """
+    if rules is None:
+        from cptkg.rules.parser import RuleSyntaxError, parse_file
+
+        rules = []
+        for path in pack.rule_files():
+            try:
+                rules += parse_file(path, pack.shown(path))
+            except RuleSyntaxError as e:
+                raise KBLoadError(f"rule syntax error: {e}") from None
+    titles, verdicts, unchecked, where = {}, {}, set(), {}
+    for r in rules:
+        rid = r.meta.id
+        if not rid:
+            continue
+        if r.meta.title:
+            titles[rid], where[rid] = r.meta.title, r.where
+        if r.meta.verdict:
+            verdicts[rid] = r.meta.verdict
+        if not r.meta.checked:
+            unchecked.add(rid)
+    path = pack.titles_file()
+    if path.is_file():
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise KBLoadError(f"rules/titles.yaml: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+        if not isinstance(data, dict):
+            raise KBLoadError("rules/titles.yaml: must map rule ids to titles")
+        for rid, entry in data.items():
+            rid = str(rid)
+            if rid in where:
+                raise KBLoadError(f"rules/titles.yaml: {rid} is titled here and in its rule's metadata ({where[rid]}); "
+                                  "keep the title in one place (the rule's % title:)")
+            if isinstance(entry, dict):
+                title, verdict = entry.get("title"), entry.get("verdict")
+                if verdict is not None and not isinstance(verdict, str):
+                    raise KBLoadError(f"rules/titles.yaml: {rid}: 'verdict' must be text")
+                if verdict:
+                    verdicts[rid] = " ".join(verdict.split())
+                if entry.get("checked") is False:
+                    unchecked.add(rid)
+            else:
+                title = entry
+            if not isinstance(title, str) or not title.strip():
+                raise KBLoadError(f"rules/titles.yaml: {rid}: the title is missing or not text")
+            titles[rid] = " ".join(title.split())
+    return titles, verdicts, frozenset(unchecked)
 
 
 _lock = threading.Lock()

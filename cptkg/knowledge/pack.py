@@ -5,8 +5,10 @@ A pack holds everything one code family needs beside the core:
     family.yaml          label, disclaimer, defaults, never-bypass modifiers
     ontology/*.ttl       its ontology extension (services, devices, routes, roles)
     kb/*.ttl             its knowledge base (codes, groups, edits, sources)
-    rules/<kind>.dl      its rules (claim.dl, infer.dl), with <kind>.cases.yaml
-    rules/titles.yaml    each rule's title in billing words (rule id -> title)
+    rules/<kind>.dl      its rules (claim.dl, infer.dl); each rule's title in its metadata (% title:)
+    rules/<kind>.cases/  the rules' cases, one file per topic (<topic>.yaml, read in name order),
+                         or one file rules/<kind>.cases.yaml
+    rules/titles.yaml    optional, older packs: rule id -> title (the rule's % title: is preferred)
     shapes/*.ttl         optional SHACL shapes of its own
     sources/             the documents its sources quote (optional)
     examples/            the example claim and encounter family.yaml names (optional)
@@ -122,7 +124,13 @@ class FamilyPack:
         return self.root / "rules" / "titles.yaml"
 
     def case_file(self, stem: str) -> Path:
-        return self.root / "rules" / f"{stem}.cases.yaml"
+        """Where the cases of ``rules/<stem>.dl`` are: the folder ``rules/<stem>.cases/`` if the pack
+        has one, else the file ``rules/<stem>.cases.yaml`` (``cptkg.cases.load_cases`` reads either)."""
+        return case_path(self.root, stem)
+
+    def case_files(self, stem: str) -> list[Path]:
+        """Every case file of ``rules/<stem>.dl``, in the order they are read (:func:`case_files`)."""
+        return case_files(self.root, stem)
 
     def version_files(self) -> list[Path]:
         """Every file whose content the KB version hashes."""
@@ -352,33 +360,81 @@ def _example(root: Path, value: str | None, key: str) -> Path | None:
     return Path(os.path.realpath(pack_path(root, value, f"family.yaml: field '{key}'")))
 
 
+def _pack_root(root: "Path | str | FamilyPack") -> Path:
+    """A pack's folder, from the folder or the FamilyPack (a Path's own ``root`` is its drive: '/')."""
+    return root.root if isinstance(root, FamilyPack) else Path(root)
+
+
+def case_path(root: "Path | str | FamilyPack", stem: str) -> Path:
+    """The cases of ``rules/<stem>.dl`` of the pack at ``root``: its folder ``rules/<stem>.cases/``
+    if there is one, else the file ``rules/<stem>.cases.yaml`` (which may not exist)."""
+    rules = _pack_root(root) / "rules"
+    folder = rules / f"{stem}.cases"
+    return folder if folder.is_dir() else rules / f"{stem}.cases.yaml"
+
+
+def case_files(root: "Path | str | FamilyPack", stem: str) -> list[Path]:
+    """Every case file of ``rules/<stem>.dl`` of the pack at ``root`` (a folder or a FamilyPack).
+
+    Why a folder: a pack author keeps the cases beside the rules they pin, one file per topic
+    (``rules/claim.cases/duplicate.yaml``), and a new rule's cases touch one file. Read: the file
+    ``rules/<stem>.cases.yaml`` if there is one, then the ``*.yaml`` files of ``rules/<stem>.cases/``
+    in name order (a file whose name starts with '.' is not read). Tests and tools ask for the
+    pack's cases here instead of naming a path.
+    """
+    rules = _pack_root(root) / "rules"
+    single, folder = rules / f"{stem}.cases.yaml", rules / f"{stem}.cases"
+    found = [single] if single.is_file() else []
+    if folder.is_dir():
+        found += sorted((p for p in folder.iterdir() if p.suffix == ".yaml" and not p.name.startswith(".")
+                         and p.is_file()), key=lambda p: p.name)
+    return found
+
+
 def case_edit_path(root: Path, case_file: Path, value, case_name) -> Path:
-    """An edit file a case of ``case_file`` names (relative to the case file's folder), inside the pack."""
+    """An edit file a case of ``case_file`` names, inside the pack.
+
+    The path is relative to the rules folder the case file is in: a topic file of
+    ``rules/claim.cases/`` names ``edits/x.ttl`` as ``rules/claim.cases.yaml`` does, so a case
+    moves between files unchanged.
+    """
     where = f"{_shown(root, case_file)}: case '{str(case_name)[:80]}', field edits"
     if not isinstance(value, str) or not value.strip():
         raise PackError(f"{where}: must be a list of file paths")
-    return Path(os.path.realpath(pack_path(root, value, where, base=case_file.parent)))
+    base = case_file.parent
+    if base.name.endswith(".cases") and base.parent.name == "rules":
+        base = base.parent
+    return Path(os.path.realpath(pack_path(root, value, where, base=base)))
 
 
 def check_case_files(pack: "FamilyPack") -> None:
-    """Every edit file the pack's case files name is a file of the pack (``cptkg lint``; ``cptkg test``
-    checks each case as it runs it)."""
+    """Every case file of the pack reads as a list of cases, no two cases share a name, and every edit
+    file a case names is a file of the pack (``cptkg lint``; ``cptkg test`` checks each case as it runs it)."""
     import yaml
 
     for stem in RULE_KINDS.values():
-        path = pack.case_file(stem)
-        if not path.is_file():
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise PackError(f"{pack.shown(path)}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
-        if not isinstance(data, list):
-            raise PackError(f"{pack.shown(path)}: a case file is a list of cases")
-        for case in data:
-            edits = case.get("edits") if isinstance(case, dict) else None
-            if edits is None:
-                continue
-            name = case.get("name", "(unnamed)")
-            for value in edits if isinstance(edits, list) else [None]:
-                case_edit_path(pack.root, path, value, name)
+        seen: dict[str, Path] = {}
+        for path in case_files(pack, stem):
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            except (yaml.YAMLError, UnicodeDecodeError) as e:
+                raise PackError(f"{pack.shown(path)}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+            if not isinstance(data, list):
+                raise PackError(f"{pack.shown(path)}: a case file is a list of cases")
+            for case in data:
+                name = case.get("name") if isinstance(case, dict) else None
+                if isinstance(name, str):
+                    if name in seen:
+                        raise PackError(duplicate_case(name, pack.shown(seen[name]), pack.shown(path)))
+                    seen[name] = path
+                edits = case.get("edits") if isinstance(case, dict) else None
+                if edits is None:
+                    continue
+                for value in edits if isinstance(edits, list) else [None]:
+                    case_edit_path(pack.root, path, value, name or "(unnamed)")
+
+
+def duplicate_case(name: str, first: str, second: str) -> str:
+    """The one line a case name used twice is refused with: a case is known by its name."""
+    where = f"in {first} twice" if first == second else f"in {first} and in {second}"
+    return f"{second}: case '{name[:80]}' is named {where}; a case's name is its identity: rename one"

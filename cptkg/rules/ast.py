@@ -115,7 +115,34 @@ class RuleMeta:
     carc: str | None = None
     group: str | None = None
     rarc: str | None = None
+    # any other ``% key: value`` of the block, among them the rule's wording for
+    # analysts (``title``, ``verdict``, ``checked``: see the properties below)
     extra: dict[str, str] = field(default_factory=dict)
+
+    # The rule's wording lives in ``extra`` (kept as written, so the KB cache and
+    # the Datalog export carry it without a field of their own); a pack author
+    # titles a rule on the rule itself, as OPA's ``# METADATA`` block does.
+
+    @property
+    def title(self) -> str | None:
+        """``% title:`` the rule in billing words (explanations, the line table, the rules page)."""
+        value = " ".join((self.extra.get("title") or "").split())
+        return value or None
+
+    @property
+    def verdict(self) -> str | None:
+        """``% verdict:`` for a warning rule, the verdict an accepted line carrying the warning reads as."""
+        value = " ".join((self.extra.get("verdict") or "").split())
+        return value or None
+
+    @property
+    def checked(self) -> bool:
+        """``% checked: false`` on a warning rule: the warning means no rule of the pack judged the line.
+
+        >>> RuleMeta(extra={"checked": "false"}).checked, RuleMeta().checked
+        (False, True)
+        """
+        return (self.extra.get("checked") or "true").strip().lower() != "false"
 
 
 @dataclass

@@ -7,9 +7,12 @@ Syntax::
     % source: g1-1, notes-excl
     % carc: 97
     % group: CO
+    % title: Component of a more comprehensive code billed the same day
     head(X) :- body(X, Y), not other(Y), X != Y.
 
-Structured comments are ``% key: value`` lines directly above a clause; any
+A warning rule may add ``% verdict:`` (the words an accepted line carrying
+the warning is reported with) and ``% checked: false`` (the warning means no
+rule of the pack judged the line). Structured comments are ``% key: value`` lines directly above a clause; any
 other ``%`` line is an ordinary comment. Lowercase bare words in argument
 position are string constants, as in textbook Datalog; ``_`` is a fresh
 variable at each occurrence.
@@ -50,7 +53,7 @@ COMMENT: /%[^\n]*/
 
 _parser = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 META_RE = re.compile(r"^\s*%+\s*@?(id|message|source|confidence|[a-z_]+)\s*:\s*(.*?)\s*$")
-KNOWN_META = {"id", "message", "source", "confidence", "fix", "carc", "group", "rarc"}
+KNOWN_META = {"id", "message", "source", "confidence", "fix", "carc", "group", "rarc", "title", "verdict", "checked"}
 
 
 

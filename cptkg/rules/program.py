@@ -192,6 +192,9 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
             for s in c.meta.source:
                 if s not in known_sources:
                     problems.append(f"{c.where}: rule {c.meta.id or c.head.pred} cites unknown source '{s}' (not in kb/sources.ttl)")
+        checked = c.meta.extra.get("checked")
+        if checked is not None and checked.strip().lower() not in ("true", "false"):
+            problems.append(f"{c.where}: rule {c.meta.id}: 'checked' is true or false, not '{checked[:40]}'")
         for spec in c.meta.fix:
             kind, *args = spec.split()
             want = FIX_KINDS.get(kind)
