@@ -38,6 +38,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "exporter": {
         "csv": "cptkg.exports.graph_csv:EXPORTER",
         "datalog": "cptkg.exports.datalog:EXPORTER",
+        "fhir": "cptkg.exports.fhir_terminology:EXPORTER",
         "graphml": "cptkg.exports.graphml:EXPORTER",
         "html": "cptkg.exports.html_docs:EXPORTER",
         "jsonld": "cptkg.exports.jsonld:EXPORTER",

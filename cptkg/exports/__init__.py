@@ -40,12 +40,19 @@ class ExportInput:
         return self.graphs.pack
 
     @cached_property
+    def published(self) -> Graphs:
+        """The graphs as exported: stable blank-node labels, explicit SKOS and OWL declarations."""
+        from cptkg.exports._publish import published
+
+        return published(self.graphs)
+
+    @cached_property
     def graph(self) -> Graph:
-        return self.graphs.select(self.which)
+        return self.published.select(self.which)
 
     @cached_property
     def dataset(self) -> Dataset:
-        return self.graphs.dataset(self.which)
+        return self.published.dataset(self.which)
 
 
 @dataclass(frozen=True)

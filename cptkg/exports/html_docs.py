@@ -2,7 +2,9 @@
 
 Generated on demand and never committed. pyLODE documents the classes and
 properties of the graph it is given, so ``--graph ontology`` is the usual
-choice; with the KB included, code individuals are listed as well.
+choice; with the KB included, code individuals are listed as well. The page
+is made from the graphs as authored (without the SKOS schemes the other
+exports declare: pyLODE would title the page after one of them), in sorted order.
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ def _render(data: ExportInput) -> dict[str, bytes]:
         root.setLevel(level)
         root.handlers[:] = handlers
     try:
-        html = OntPub(ontology=data.graph).make_html()
+        from cptkg.exports._publish import ordered, published
+
+        html = OntPub(ontology=ordered(published(data.graphs, declare=False).select(data.which))).make_html()
     except Exception as e:  # pyLODE raises bare Exceptions for graphs it cannot document
         raise ExportError(f"HTML documentation cannot be made: {str(e).splitlines()[0]}") from None
     return {"": html.encode("utf-8")}

@@ -46,7 +46,9 @@ def owl_graph(g: Graph) -> Graph:
 
 
 def _render(data: ExportInput) -> dict[str, bytes]:
-    return {"": owl_graph(data.graph).serialize(format="xml", encoding="utf-8")}
+    from cptkg.exports._publish import ordered, sorted_xmlns
+
+    return {"": sorted_xmlns(ordered(owl_graph(data.graph)).serialize(format="xml", encoding="utf-8"))}
 
 
 EXPORTER = Exporter("owl", "OWL 2 ontology as RDF/XML (OWL 2 datatypes only)", "owl", _render, rdf_format="xml")

@@ -24,7 +24,7 @@ import io
 
 from cptkg import spreadsheet
 from cptkg.io.writers import not_checked
-from cptkg.judge.reasons import carc_description
+from cptkg.knowledge.carc import carc_description
 
 NAME = "csv"
 COLUMNS = ("claim_id", "line", "code", "status", "rules", "reasons", "warnings", "carc")

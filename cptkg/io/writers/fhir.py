@@ -125,7 +125,7 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
             if reason.get("carc"):
                 words = reason.get("carc_description")
                 if words is None:
-                    from cptkg.judge.reasons import carc_description
+                    from cptkg.knowledge.carc import carc_description
 
                     words = carc_description(reason["carc"])
                 coding.append(_coding(CARC_SYSTEM, reason["carc"], words or None))
