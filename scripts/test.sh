@@ -32,6 +32,11 @@ if [ "$mode" = fast ]; then
   exec python -m pytest -q "${WORKERS[@]}" -m "not slow and not browser" "$@"
 fi
 bash .ci/provision.sh
+# a Spark standalone master and one 1-core worker on 127.0.0.1 for the cluster differential
+# (tests/test_spark_cluster.py, issue 27); the other Spark tests keep their local session
+bash .ci/spark-cluster.sh start
+trap 'bash .ci/spark-cluster.sh stop' EXIT
+export CPTKG_TEST_SPARK_MASTER=spark://127.0.0.1:7077
 # the slow suites at CI strength: Spark must run (a missing piece fails), 2,000 hostile
 # inputs per claim reader, 10,000 fuzzed claims
 export CPTKG_REQUIRE_SPARK=1 CPTKG_FUZZ_EXAMPLES="${CPTKG_FUZZ_EXAMPLES:-2000}"

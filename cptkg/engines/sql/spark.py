@@ -16,25 +16,91 @@ from typing import Iterable
 from cptkg.engines.sql.compiler import INT, SPARK
 
 
+def spark_defaults() -> dict[str, str]:
+    """The settings of ``spark-defaults.conf`` in ``SPARK_CONF_DIR`` (else ``SPARK_HOME/conf``).
+
+    spark-submit, which pyspark runs to start the driver's JVM, applies this
+    file by itself; it is read here too so that its ``spark.master`` names
+    the cluster and its values win over this module's defaults (a site's
+    shuffle partitions or driver memory), as they would for any pyspark
+    program. Java properties syntax: ``key value`` or ``key=value``, ``#``
+    comments."""
+    import re
+
+    conf_dir = os.environ.get("SPARK_CONF_DIR") or (
+        os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None)
+    if not conf_dir:
+        return {}
+    try:
+        with open(os.path.join(conf_dir, "spark-defaults.conf"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        m = re.match(r"\s*([^\s=:#!][^\s=:]*)\s*[=:\s]\s*(.*?)\s*$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def _loopback(master: str) -> bool:
+    """Local mode, or a cluster manager on this machine's loopback (the CI cluster,
+    ``spark://127.0.0.1:7077``): then the driver binds to 127.0.0.1 and is reachable
+    from nowhere else."""
+    from urllib.parse import urlsplit
+
+    if master.startswith("local"):
+        return True
+    try:
+        host = urlsplit(master.removeprefix("k8s://")).hostname
+    except ValueError:
+        return False
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def choose_master(master: str | None = None, cores: int = 2, site: dict[str, str] | None = None) -> str:
+    """The master asked for by name, else ``CPTKG_SPARK_MASTER``, else the site's
+    ``spark.master`` (spark-defaults.conf), else local mode on ``cores`` cores."""
+    site = spark_defaults() if site is None else site
+    return master or os.environ.get("CPTKG_SPARK_MASTER") or site.get("spark.master") or f"local[{cores}]"
+
+
 def local_session(app: str = "cptkg-batch", cores: int = 2, master: str | None = None,
                   partitions: int | None = None):
-    """A Spark session; local mode bound to 127.0.0.1 unless ``master`` (or
-    ``CPTKG_SPARK_MASTER``) names a cluster such as ``spark://host:7077``."""
+    """A Spark session: local mode bound to 127.0.0.1, unless ``master``, else
+    ``CPTKG_SPARK_MASTER``, else ``spark.master`` of ``spark-defaults.conf``
+    names a cluster (``spark://host:7077``, ``yarn``, ``k8s://https://host:443``).
+
+    This module's settings are defaults: a key that spark-defaults.conf sets
+    keeps the file's value, except the shuffle partitions asked for here by
+    name (``partitions``), ``CPTKG_SPARK_DRIVER_MEMORY`` and the UTC session
+    time zone."""
     import warnings
 
     # pyspark warns that it does not fully support pandas 3; this path uses no pandas.
     warnings.filterwarnings("ignore", message=".*does not yet fully support pandas.*")
     from pyspark.sql import SparkSession
 
-    master = master or os.environ.get("CPTKG_SPARK_MASTER") or f"local[{cores}]"
-    b = (SparkSession.builder.appName(app).master(master)
-         .config("spark.ui.enabled", "false")
-         .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.shuffle.partitions", str(partitions or cores))
-         .config("spark.default.parallelism", str(partitions or cores))
-         .config("spark.sql.session.timeZone", "UTC")
-         .config("spark.driver.memory", os.environ.get("CPTKG_SPARK_DRIVER_MEMORY", "2g")))
-    if master.startswith("local"):
+    site = spark_defaults()
+    master = choose_master(master, cores, site)
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(partitions or cores),
+        "spark.default.parallelism": str(partitions or cores),
+        "spark.driver.memory": "2g",
+    }
+    settings = {k: v for k, v in settings.items() if k not in site}
+    settings["spark.sql.session.timeZone"] = "UTC"  # dates of service are days, never shifted by a site's zone
+    if partitions:
+        settings["spark.sql.shuffle.partitions"] = settings["spark.default.parallelism"] = str(partitions)
+    if os.environ.get("CPTKG_SPARK_DRIVER_MEMORY"):
+        settings["spark.driver.memory"] = os.environ["CPTKG_SPARK_DRIVER_MEMORY"]
+    b = SparkSession.builder.appName(app).master(master)
+    for k, v in settings.items():
+        b = b.config(k, v)
+    if _loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         b = (b.config("spark.driver.host", "127.0.0.1")
              .config("spark.driver.bindAddress", "127.0.0.1"))
