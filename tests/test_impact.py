@@ -96,9 +96,26 @@ def claims_837() -> str:
     return x12_build.build(CLAIMS)
 
 
+def claims_fhir() -> str:
+    """The claims as an EHR sends them: a FHIR R4 Bundle of Claims (devtools/fhir_build)."""
+    from devtools import fhir_build
+
+    return json.dumps(fhir_build.bundle(CLAIMS))
+
+
 def _files(tmp_path, fmt) -> Path:
-    path = tmp_path / {"json": "claims.json", "csv": "claims.csv", "x12": "claims.837"}[fmt]
-    text = {"json": lambda: json.dumps(CLAIMS), "csv": claims_csv, "x12": claims_837}[fmt]()
+    if fmt == "parquet":  # the CSV's rows as Parquet: always through the batch engine
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        src = _files(tmp_path, "csv")
+        path = tmp_path / "claims.parquet"
+        header = src.read_text(encoding="utf-8").splitlines()[0].split(",")
+        pq.write_table(pacsv.read_csv(src, convert_options=pacsv.ConvertOptions(  # codes are text, as billed
+            column_types={name: "string" for name in header})), path)
+        return path
+    path = tmp_path / {"json": "claims.json", "csv": "claims.csv", "x12": "claims.837", "fhir": "claims.fhir.json"}[fmt]
+    text = {"json": lambda: json.dumps(CLAIMS), "csv": claims_csv, "x12": claims_837, "fhir": claims_fhir}[fmt]()
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -119,7 +136,7 @@ def impact(tmp_path, releases, fmt="json", *extra):
     return run(*args, *extra)
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv", "x12"])
+@pytest.mark.parametrize("fmt", ["json", "csv", "x12", "fhir", "parquet"])
 def test_a_deleted_pair_a_new_pair_and_a_lower_unit_limit_change_exactly_the_expected_lines(tmp_path, releases,
                                                                                            fmt):
     r = impact(tmp_path, releases, fmt, "--json")
