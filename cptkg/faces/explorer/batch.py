@@ -364,6 +364,7 @@ def page() -> None:
               help="no rule of the knowledge base covers a line's code: nothing checked it")
     c3.metric("rejected claims", count(claims_by["rejected"]))
     c4.metric("could not be judged", count(claims_by["error"]))
+    not_judged(results)
     lines_by = line_counts(results)
     total = sum(lines_by.values())
     st.caption(" · ".join(f"{count(n)} lines {k} ({share(n, total)})" for k, n in lines_by.items()))
@@ -414,6 +415,26 @@ def page() -> None:
         st.download_button("Download the work paper (HTML)", st.session_state["batch_paper"],
                            file_name="cptkg-work-paper.html", mime="text/html", key="batch_paper_dl",
                            icon=":material/description:")
+
+
+#: claims named one by one under the counts; the rest are rows of the table and the CSV
+NOT_JUDGED_SHOWN = 10
+
+
+def not_judged(results: list[dict]) -> None:
+    """Say which claims could not be judged, and why, beside their count: in a 200-line file the one bad row
+    was otherwise a single row deep in the table of every line (analyst walk of issue 23)."""
+    failed = [r for r in results if r.get("status") == "error"]
+    if not failed:
+        return
+    shown = [f"- claim {md(r.get('claim_id') or '(no claim id)')}: {md(r.get('error', ''))}"
+             for r in failed[:NOT_JUDGED_SHOWN]]
+    more = len(failed) - len(shown)
+    if more > 0:
+        shown.append(f"- and {count(more)} more: their rows in the table read “cannot be judged”, "
+                     "and the CSV's messages column says why")
+    head = "1 claim could not be judged" if len(failed) == 1 else f"{count(len(failed))} claims could not be judged"
+    st.warning(f"**{head}**; every other claim is judged below.\n\n" + "\n".join(shown))
 
 
 def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
