@@ -405,6 +405,10 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
         parts.append(f"{cap(_words(unlisted_ok))}: not denied, but no source lists "
                      f"{'them' if len(unlisted_ok) > 1 else 'this performer'} for {code}.")
     for r in qualified:
+        if not listed:  # how the line is billed, never read as leave to perform it (analyst walk, issue 23)
+            parts.append(f"If {label(r)} is named as the performer, the line is {r['verdict']}: that is how it "
+                         f"would be billed, and no source makes {label(r)} a performer of {code}.")
+            continue
         listed_too = " may perform it (the sources list this performer)" if r["listed_as"] else ""
         parts.append(f"{cap(label(r))}{listed_too}: {r['verdict']}.")
     if refused:
