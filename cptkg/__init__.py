@@ -7,6 +7,8 @@ in the JSON shapes of ``cptkg check --json`` / ``cptkg infer --json``::
 
     import cptkg
     kb = cptkg.load_kb()                       # the default family pack (or a folder)
+    s = cptkg.Session.open("pump", engine="clingo")  # or: pack, engine and edits chosen once
+    cptkg.check(claim, session=s)              # every call below judges with s.kb on s.engine
     cptkg.check({"claim_id": "C1", ...})       # -> {"claim_id": "C1", "status": ..., "lines": [...]}
     cptkg.explain(claims, line=1)              # + proofs, why-not, verified fixes
     cptkg.infer({"encounter_id": "E1", ...})   # -> codes to bill, with reasons
@@ -26,6 +28,8 @@ __version__ = "0.1.0"
 
 # name -> "module:attribute" (or "module" for a module), imported on first use
 _LAZY = {
+    # the one session a face builds and passes down (pack, engine, edit files, limits)
+    "Session": "cptkg.session:Session",
     # knowledge
     "KBLoadError": "cptkg.knowledge.loader:KBLoadError",
     "KnowledgeBase": "cptkg.knowledge.loader:KnowledgeBase",
@@ -57,7 +61,6 @@ _LAZY = {
     "parse_claims": "cptkg.judge.input:parse_claims",
     "parse_encounter": "cptkg.judge.input:parse_encounter",
     "load_json": "cptkg.judge.input:load_json",
-    "run_batch": "cptkg.judge.batch:run_batch",
     "load_cases": "cptkg.cases:load_cases",
     "run_all_cases": "cptkg.cases:run_all",
     "run_claim_case": "cptkg.cases:run_claim_case",
@@ -69,8 +72,6 @@ _LAZY = {
     "apply_suggestion": "cptkg.explain.fixes:apply_suggestion",
     # the pipeline and its formats
     "pipeline": "cptkg.pipeline",
-    "run": "cptkg.pipeline:run",
-    "judge_claims": "cptkg.pipeline:judge",
     "exit_code": "cptkg.pipeline:exit_code",
     "readers": "cptkg.io.readers",
     "writers": "cptkg.io.writers",
@@ -84,7 +85,8 @@ _LAZY = {
     "EditTableError": "cptkg.io.edit_tables:EditTableError",
 }
 
-__all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", "impact", "diff", *_LAZY])
+__all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", "impact", "diff", "run", "judge_claims",
+                  "run_batch", *_LAZY])
 
 
 def __getattr__(name: str) -> Any:
@@ -123,6 +125,24 @@ class _API(types.ModuleType):
 sys.modules[__name__].__class__ = _API
 
 
+def _session(session=None, kb=None, engine: str | None = None):
+    """The session of one API call: the one given, else one built here, at the API face (``kb``, else
+    ``CPTKG_KB``, else the default pack; ``engine``, else ``CPTKG_ENGINE``, else the default engine)."""
+    import os
+
+    if session is not None:
+        if kb is not None or engine is not None:
+            raise ValueError("give a session, or kb= and engine=, not both")
+        return session
+    from cptkg.session import Session
+
+    from cptkg.knowledge.loader import KnowledgeBase
+
+    if isinstance(kb, KnowledgeBase):
+        return Session.open(engine=engine, environ=os.environ, kb=kb)
+    return Session.open(kb, engine=engine, environ=os.environ)
+
+
 def load_kb(pack=None, *, fresh: bool = False, edits=()):
     """The knowledge base of a family pack folder (default: ``CPTKG_KB``, else the default pack).
 
@@ -130,43 +150,82 @@ def load_kb(pack=None, *, fresh: bool = False, edits=()):
     files again. ``edits``: edit files loaded over the pack (as ``cptkg check
     --edits``). Raises ``KBLoadError`` naming the file and the problem.
     """
-    from cptkg.knowledge import loader
+    import os
 
+    from cptkg.knowledge import loader
+    from cptkg.session import choose_pack
+
+    pack = choose_pack(pack, os.environ)  # the API is a face: CPTKG_KB is read here, not below
     if edits:
         return loader.load_kb(pack, edits=list(edits)) if fresh else loader.default_kb(pack, edits=list(edits))
     return loader.load_kb(pack) if fresh else loader.default_kb(pack)
+
+
+def run(source, input_format=None, output: str = "json", history=None, kb=None, *args, engine: str | None = None,
+        session=None, **kwargs):
+    """:func:`cptkg.pipeline.run` (read, judge, explain, write, log) at the API face: with ``session``,
+    else a session of ``kb`` and ``engine`` (each, when not given, from ``CPTKG_KB`` / ``CPTKG_ENGINE``,
+    else the defaults)."""
+    from cptkg import pipeline
+
+    s = _session(session, kb, engine)
+    return pipeline.run(source, input_format, output, history, s.kb, *args, engine=s.engine, **kwargs)
+
+
+def judge_claims(kb=None, claims=(), *, engine: str | None = None, session=None, **kwargs) -> list[dict]:
+    """:func:`cptkg.pipeline.judge` at the API face: one result dict per claim (as :func:`run`'s session)."""
+    from cptkg import pipeline
+
+    s = _session(session, kb, engine)
+    return pipeline.judge(s.kb, list(claims), engine=s.engine, **kwargs)
+
+
+def run_batch(input_path, output_path, history_path=None, *args, kb=None, session=None, **kwargs):
+    """:func:`cptkg.judge.batch.run_batch` at the API face: the pack of ``session``, else ``kb`` (a loaded
+    knowledge base, or a pack folder; else ``CPTKG_KB``, else the default pack). ``engine`` is the batch
+    backend (duckdb, spark), as for ``cptkg batch``."""
+    from cptkg.judge.batch import run_batch as batch
+
+    if session is not None and kb is not None:
+        raise ValueError("give a session, or kb=, not both")
+    return batch(input_path, output_path, history_path, *args, kb=session.kb if session is not None
+                 else _side_kb(kb, ()), **kwargs)
 
 
 def _as_list(items) -> tuple[list, bool]:
     return (list(items), True) if isinstance(items, (list, tuple)) else ([items], False)
 
 
-def check(claims, *, kb=None, engine: str | None = None, timeout: float | None = None):
+def check(claims, *, kb=None, engine: str | None = None, timeout: float | None = None, session=None):
     """Verdicts for one claim (dict or Claim) or a list; the ``cptkg check --json`` shape back.
 
     A claim that is not valid input or cannot be judged in time comes back as
     an error entry (``"status": "error"``) naming the claim and the field.
+    ``session``: a :class:`cptkg.Session` (its pack and engine), instead of ``kb`` and ``engine``.
     """
     from cptkg.pipeline import judge
 
+    s = _session(session, kb, engine)
     items, was_list = _as_list(claims)
-    out = judge(kb or load_kb(), items, engine=engine, timeout=timeout)
+    out = judge(s.kb, items, engine=s.engine, timeout=timeout)
     return out if was_list else out[0]
 
 
 def explain(claims, *, kb=None, line: int | None = None, depth: int | None = None, all_proofs: bool = False,
-            engine: str | None = None, timeout: float | None = None):
+            engine: str | None = None, timeout: float | None = None, session=None):
     """Verdicts with proofs down to the source sentence, why-not and verified fixes
     (the ``cptkg check --explain --json`` shape)."""
     from cptkg.pipeline import judge
 
+    s = _session(session, kb, engine)
     items, was_list = _as_list(claims)
-    out = judge(kb or load_kb(), items, explain=True, line=line, depth=depth, all_proofs=all_proofs,
-                engine=engine, timeout=timeout)
+    out = judge(s.kb, items, explain=True, line=line, depth=depth, all_proofs=all_proofs,
+                engine=s.engine, timeout=timeout)
     return out if was_list else out[0]
 
 
-def infer(encounter, *, kb=None, explain: bool = False, depth: int | None = None, engine: str | None = None):
+def infer(encounter, *, kb=None, explain: bool = False, depth: int | None = None, engine: str | None = None,
+          session=None):
     """The code(s) to bill for an encounter's documented services (``cptkg infer --json`` shape).
 
     ``explain`` adds each code's proof and the failed conditions of the rest.
@@ -174,15 +233,15 @@ def infer(encounter, *, kb=None, explain: bool = False, depth: int | None = None
     """
     from cptkg.judge.input import Encounter, parse_encounter
 
-    kb = kb or load_kb()
-    enc = encounter if isinstance(encounter, Encounter) else parse_encounter(encounter, kb=kb)
+    s = _session(session, kb, engine)
+    enc = encounter if isinstance(encounter, Encounter) else parse_encounter(encounter, kb=s.kb)
     if explain:
         from cptkg.explain import explain_encounter
 
-        return explain_encounter(kb, enc, depth=depth, engine=engine)
+        return explain_encounter(s.kb, enc, depth=depth, engine=s.engine)
     from cptkg.judge.infer import infer_codes
 
-    return infer_codes(kb, enc, engine=engine).to_json()
+    return infer_codes(s.kb, enc, engine=s.engine).to_json()
 
 
 def _side_kb(kb, edits):
@@ -194,19 +253,24 @@ def _side_kb(kb, edits):
         if edits:
             raise ValueError("give edit files with a pack folder, not with a loaded knowledge base")
         return kb
-    return loader.default_kb(kb, edits=list(edits or ()))
+    import os
+
+    from cptkg.session import choose_pack
+
+    return loader.default_kb(choose_pack(kb, os.environ), edits=list(edits or ()))
 
 
 def impact(claims, *, before_kb=None, after_kb=None, before_edits=(), after_edits=(), history=None,
            route: str | None = None, input_format: str | None = None, explain: bool = False,
-           engine: str | None = None, timeout: float | None = None, name: str = "input"):
+           engine: str | None = None, timeout: float | None = None, name: str = "input", session=None):
     """What changes if: the same claims judged under two versions of the knowledge (``cptkg impact``).
 
     ``claims``: a claim file's content (bytes or text, any format ``check`` reads: claim JSON, FHIR, CSV,
     X12 837P; ``input_format`` or detected) or claim dicts. Each side is a loaded KnowledgeBase, or a pack
     folder (None: the default pack) with edit files (``before_edits`` / ``after_edits``). ``history``: the
     billed-history CSV's content; ``route``: the route of every line that states none; ``explain``: each
-    side's explanation of each changed line. Returns :class:`cptkg.judge.impact.Impact` (``to_json()``,
+    side's explanation of each changed line. ``session``: its engine judges both sides (its KB is not
+    used: the two sides are the KBs compared). Returns :class:`cptkg.judge.impact.Impact` (``to_json()``,
     ``summary()``, ``rows()``, ``csv()``); raises ``ReadError``/``InputError`` naming the file and the
     problem, ``KBLoadError`` for a side that cannot be loaded.
     """
@@ -218,6 +282,13 @@ def impact(claims, *, before_kb=None, after_kb=None, before_edits=(), after_edit
     from cptkg.judge.input import InputError
     from cptkg.pipeline import check_route, judge, parse, state_route
 
+    import os
+
+    from cptkg.session import choose_engine
+
+    if session is not None and engine is not None:
+        raise ValueError("give a session, or engine=, not both")
+    engine = session.engine if session is not None else choose_engine(engine, os.environ)
     kbs = {"before": _side_kb(before_kb, before_edits), "after": _side_kb(after_kb, after_edits)}
     given = claims if isinstance(claims, (list, tuple, dict)) else None
     reads, results = {}, {}

@@ -66,11 +66,12 @@ def _fired(program, model) -> set[str]:
     return {program.rules[k].meta.id for k, b in model.bindings.items() if b and program.rules[k].meta.id}
 
 
-def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
+def run_claim_case(kb: KnowledgeBase, case: dict, file: str, engine=None) -> CaseResult:
+    """One claim case judged on ``engine`` (the face's choice: ``cptkg test --engine``; none is refused)."""
     name = case.get("name", "(unnamed)")
     res = CaseResult(file, name, True)
     try:
-        claims, _ = parse_claims(case["given"])
+        claims, _ = parse_claims(case["given"], kb=kb)
     except InputError as e:
         claims = [e]
     exp = case.get("expect", {})
@@ -90,7 +91,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
         res.ok = False
         res.problems.append(str(e))
         return res
-    r = check_claim(_with_facts(kb, case.get("kb_facts")), claims[0], all_bindings=True)
+    r = check_claim(_with_facts(kb, case.get("kb_facts")), claims[0], all_bindings=True, engine=engine)
     res.fired = _fired(kb.check_program, r.model)
     if "status" in exp and r.status != exp["status"]:
         res.problems.append(f"claim status {r.status}, expected {exp['status']}")
@@ -121,7 +122,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
     if "suggestions" in exp or any("why_not" in (e or {}) for e in (exp.get("lines") or {}).values()):
         from cptkg.explain import explain_claim
 
-        ex = explain_claim(kb, claims[0]).to_json()
+        ex = explain_claim(kb, claims[0], engine=engine).to_json()
         for n, e in (exp.get("lines") or {}).items():
             if "why_not" in (e or {}):
                 got = [w for l in ex["lines"] if l["line"] == int(n) for w in l["why_not"]]
@@ -144,17 +145,18 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
     return res
 
 
-def run_infer_case(kb: KnowledgeBase, case: dict, file: str) -> CaseResult:
+def run_infer_case(kb: KnowledgeBase, case: dict, file: str, engine=None) -> CaseResult:
+    """One inference case run on ``engine`` (the face's choice; none is refused)."""
     name = case.get("name", "(unnamed)")
     res = CaseResult(file, name, True)
     exp = case.get("expect", {})
     try:
-        enc = parse_encounter(case["given"])
+        enc = parse_encounter(case["given"], kb=kb)
     except InputError as e:
         if "error" in exp and exp["error"] in str(e):
             return res
         return CaseResult(file, name, False, [f"input error: {e}"])
-    r = infer_codes(_with_facts(kb, case.get("kb_facts")), enc, all_bindings=True)
+    r = infer_codes(_with_facts(kb, case.get("kb_facts")), enc, all_bindings=True, engine=engine)
     res.fired = _fired(kb.infer_program, r.model)
     got = [c for c, _ in r.codes]
     if "codes" in exp and sorted(got) != sorted(str(c) for c in exp["codes"]):
@@ -210,7 +212,7 @@ def case_entries(path: "Path | list[Path]", shown=str) -> list[tuple[Path, dict]
     return out
 
 
-def run_all(kb: KnowledgeBase) -> tuple[list[CaseResult], dict[str, list[str]]]:
+def run_all(kb: KnowledgeBase, engine=None) -> tuple[list[CaseResult], dict[str, list[str]]]:
     """Run every case file; returns results and, per rule file, the rule ids no case fires.
 
     A case file that cannot be read (not YAML, not a list, a case name used twice) is one failed
@@ -230,7 +232,7 @@ def run_all(kb: KnowledgeBase) -> tuple[list[CaseResult], dict[str, list[str]]]:
             results.append(CaseResult(shown, "(case files)", False, [why]))
             continue
         for path, case in entries:
-            r = runner(kb, case, kb.pack.shown(path))
+            r = runner(kb, case, kb.pack.shown(path), engine)
             results.append(r)
             fired[kind] |= r.fired
     untouched = {

@@ -169,13 +169,21 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     cannot be used stops the run before anything is delivered. An exception
     (or exit) from ``deliver`` propagates, and nothing is logged.
 
+    ``kb`` and ``engine`` are the face's choice (a :class:`cptkg.session.Session`'s); a run without a
+    knowledge base is refused (``TypeError``), as one without an engine is: no default is taken here.
+
     Raises :class:`cptkg.io.readers.ReadError` for a file that cannot be read
     as claims at all, and ``OSError`` (:class:`cptkg.io.decision_log.DecisionLogError`)
     when the decision log cannot be written (after judging: nothing is logged then).
     """
-    from cptkg.knowledge.loader import default_kb
+    from cptkg.engines import NoEngineChosen
 
-    kb = kb or default_kb()
+    if kb is None:
+        raise NoEngineChosen("no knowledge base chosen: the face builds a Session (cptkg.Session.open) and "
+                             "passes its kb down")
+    if engine is None:
+        raise NoEngineChosen("no engine chosen: the face builds a Session (cptkg.Session.open) and passes its "
+                             "engine down")
     if route is not None:
         check_route(kb, route)
     read = readers.read(source, input_format, history, kb=kb)

@@ -21,7 +21,9 @@ def _run(args, monkeypatch):
 
 def test_the_default_engine_is_clingo(monkeypatch):
     monkeypatch.delenv("CPTKG_ENGINE", raising=False)
-    assert engines.DEFAULT == "clingo" and engines.get().name == "clingo"
+    from cptkg import Session
+
+    assert engines.DEFAULT == "clingo" and Session.open(environ={}).engine_object().name == "clingo"
     assert {"clingo", "pydatalog"} <= set(engines.names())
 
 

@@ -106,7 +106,7 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
                   all_proofs: bool = False, fixes: bool = True, engine=None, timeout: float = 30.0) -> ClaimExplanation:
     """Judge a claim and explain every verdict: proofs, why-not and verified fixes.
 
-    ``engine`` names the engine that judges (default: the default engine);
+    ``engine`` names the engine that judges (the face's choice; none is refused);
     every engine returns the bindings the explanation is built from.
     ``timeout`` bounds the whole explanation: judging the claim, then the
     search for fixes, which stops at the limit with what it verified so far.

@@ -132,12 +132,12 @@ def _devices(kb: KnowledgeBase, *codes: str) -> list[str]:
 
 
 def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: list[str],
-                   route: str | None = None) -> list[str]:
+                   route: str | None = None, engine=None) -> list[str]:
     """Codes inference gives for these services and performer, for any of ``devices``, by ``route``
     (the billed line's; None: the pack's default), so a fix never drops what made the line wrong."""
     out: list[str] = []
     for device in devices or [None]:
-        for code in _fitting_cached(kb, tuple(sorted(services)), role, device, route):
+        for code in _fitting_cached(kb, tuple(sorted(services)), role, device, route, engine):
             if code not in out:
                 out.append(code)
     return out
@@ -145,7 +145,7 @@ def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: l
 
 @functools.lru_cache(maxsize=512)
 def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str | None,
-                    route: str | None = None) -> tuple:
+                    route: str | None = None, engine=None) -> tuple:
     """Codes inference gives for these services: the KB's own answer to "what should have been billed"."""
     if not services or device is None:
         return ()
@@ -154,7 +154,7 @@ def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str |
                                "services": list(services), "route": route}, kb)
     except InputError:
         return ()
-    r = infer_codes(kb, enc)
+    r = infer_codes(kb, enc, engine=engine)  # the engine the fixes are verified on
     if r.uncovered:
         return ()
     return tuple(c for c, _ in r.codes)
@@ -165,7 +165,7 @@ def _role_label(kb: KnowledgeBase, role: str) -> str:
     return kb.label(term) if term else role
 
 
-def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list[Suggestion]:
+def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=None) -> list[Suggestion]:
     """Candidate edits for one rejected line, most service-preserving first.
 
     Each reason's rule declares the fixes that may repair it (``% fix:``);
@@ -198,7 +198,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
                     continue  # two routes: no one code covers both lines
                 route = me.route if me.route is not None else other.route
                 for role in dict.fromkeys([me.provider_role, other.provider_role]):
-                    for code in _fitting_codes(kb, services, role, devices, route):
+                    for code in _fitting_codes(kb, services, role, devices, route, engine):
                         new = dict(base, line=min(me.line, other.line), code=code, provider_role=role,
                                    provider_id=me.provider_id if role == me.provider_role else other.provider_id)
                         if route is not None:
@@ -211,7 +211,8 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
                 # bill the one code that covers both here
                 other = claim.history[-arg - 1]
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
-                for code in _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route):
+                for code in _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route,
+                                           engine):
                     new = dict(base, line=me.line, code=code, provider_role=me.provider_role)
                     opts.append(Suggestion([me.line], [new],
                                            f"void or correct the earlier {other.code} ({entry_name(arg)}) and bill {code} "
@@ -227,13 +228,14 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln) -> list
             elif kind == "add-modifier" and arg is not None and str(arg) not in modifiers:
                 modifiers.append(str(arg))
     if recode_devices is not None:
-        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, recode_devices, me.route):
+        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, recode_devices, me.route,
+                                   engine):
             if code != me.code:
                 opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
                                                         modifiers=list(me.modifiers))],
                                        f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False,
                                        kind="recode"))
-        opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices))
+        opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices, engine))
     # never a modifier that bypasses pair edits (the NCCI-associated ones, as
     # data, and the pack's never_bypass list): "never append a modifier to
     # solely bypass an NCCI PTP edit"
@@ -255,7 +257,8 @@ def _removal(me) -> Suggestion:
     return Suggestion([me.line], [], f"remove line {me.line} ({me.code})", False, kind="remove", dropped=[me.line])
 
 
-def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, devices: list[str]) -> list[Suggestion]:
+def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, devices: list[str],
+                            engine=None) -> list[Suggestion]:
     """The line and another line of its date and provider replaced by the one code that covers both.
 
     A performer who billed a code outside their skill often billed beside it
@@ -282,7 +285,7 @@ def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, dev
             continue
         route = me.route if me.route is not None else other.route
         devs = [d for d in devices if d in _devices(kb, other.code)]
-        for code in _fitting_codes(kb, sorted(mine | theirs), me.provider_role, devs, route):
+        for code in _fitting_codes(kb, sorted(mine | theirs), me.provider_role, devs, route, engine):
             if code in (me.code, other.code):
                 continue  # not a recode: the other line already bills it (a removal says that)
             new = dict(base, line=min(me.line, other.line), code=code, provider_role=me.provider_role)
@@ -452,7 +455,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     # (never cut off: it is what is left when none of them verifies)
     per_line = []
     for ln in rejected:
-        opts = _line_options(kb, claim, res, ln)
+        opts = _line_options(kb, claim, res, ln, engine)
         keep = [o for o in opts if o.kind != "remove"][:4]
         per_line.append(keep + [o for o in opts if o.kind == "remove"][:1] if keep else opts[:3])
     raw = claim.model_dump(mode="json")
@@ -559,7 +562,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
                 todo.append((s, _EMPTY))
         from cptkg import engines
 
-        eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
+        eng = engines.resolve(engine)
         to_judge = [c for _, c in todo if c is not None and c is not _EMPTY]
         if out_of_time() and to_judge:
             search.cut_short = search.cut_short or "the time limit ran out"

@@ -97,6 +97,41 @@ def read_input(path: str, cap: int | None = None, what: str = "a claim file", hi
         fail(str(e))
 
 
+def get_pack():
+    """The pack folder of this command: ``--kb``, else ``CPTKG_KB`` (read here, at the face), else the default."""
+    import os
+
+    from cptkg.session import choose_pack
+
+    ctx = click.get_current_context(silent=True)
+    return choose_pack(ctx.meta.get(KB_KEY) if ctx is not None else None, os.environ)
+
+
+def get_engine() -> str:
+    """The engine name of this command: ``--engine``, else ``CPTKG_ENGINE`` (read here), else the default."""
+    import os
+
+    from cptkg.session import choose_engine
+
+    ctx = click.get_current_context(silent=True)
+    return choose_engine(ctx.meta.get(ENGINE_KEY) if ctx is not None else None, os.environ)
+
+
+def get_session():
+    """The one session of this command (pack, engine, edit files, limits), built once and passed down."""
+    from cptkg.session import Session
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(SESSION_KEY) is not None:
+        return ctx.meta[SESSION_KEY]
+    kb = get_kb()
+    edits = tuple(ctx.meta.get(EDITS_KEY, ())) if ctx is not None else ()
+    session = Session(kb=kb, engine=get_engine(), edits=edits)
+    if ctx is not None:
+        ctx.meta[SESSION_KEY] = session
+    return session
+
+
 def get_kb():
     """The KB of this command: the pack (``--kb``) with the ``--edits`` files over it."""
     from cptkg.knowledge.loader import KBLoadError, default_kb
@@ -104,7 +139,7 @@ def get_kb():
     ctx = click.get_current_context(silent=True)
     edits = list(ctx.meta.get(EDITS_KEY, ())) if ctx is not None else []
     try:
-        kb = default_kb(edits=edits)
+        kb = default_kb(get_pack(), edits=edits)
     except KBLoadError as e:
         fail(f"knowledge base cannot be used: {e}", listing=True)
     if ctx is not None and not ctx.meta.get("cptkg.edit-notices-shown"):
@@ -117,6 +152,11 @@ def get_kb():
 
 
 EDITS_KEY = "cptkg.edits"
+#: the --kb folder and --engine name a command was given (click's ctx.meta, shared by a group and its
+#: subcommands), and the session built from them: nothing is written into os.environ
+KB_KEY = "cptkg.kb"
+ENGINE_KEY = "cptkg.engine"
+SESSION_KEY = "cptkg.session"
 #: commands that judge claims or read edits, and so take --edits FILE
 EDIT_COMMANDS = ("check", "explain", "batch", "ask")
 
@@ -237,7 +277,8 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     if as_json:
         output = output or "json"
     output = output or ("json" if other_format else "text")
-    kb = get_kb()
+    session = get_session()
+    kb = session.kb
 
     delivered = []
 
@@ -257,7 +298,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
             click.echo(outcome.summary, err=True)
 
     try:
-        outcome = run(raw, detected, output, history, kb=kb, explain=explain, line=line, depth=depth,
+        outcome = run(raw, detected, output, history, kb=kb, engine=session.engine, explain=explain, line=line, depth=depth,
                       all_proofs=all_proofs, log=log_file, log_identifiers=log_identifiers, timeout=time_limit,
                       full=full, deliver=deliver, route=route, paper=paper)
     except StdoutFailed as e:
@@ -408,17 +449,18 @@ def infer(encounter_file, as_json, explain, depth):
 
     raw = read_input(encounter_file, limits.MAX_ENCOUNTER_BYTES, what="an encounter file",
                      hint="an encounter documents one visit")
+    session = get_session()
+    kb = session.kb
     try:
-        enc = parse_encounter(load_json(raw, encounter_file))
+        enc = parse_encounter(load_json(raw, encounter_file), kb=kb)
     except InputError as e:
         fail(str(e))
-    kb = get_kb()
-    res = infer_codes(kb, enc)
+    res = infer_codes(kb, enc, engine=session.engine)
     if explain:
         from cptkg.explain import explain_encounter
         from cptkg.faces.report import proof_text
 
-        ex = explain_encounter(kb, enc, depth=depth)
+        ex = explain_encounter(kb, enc, depth=depth, engine=session.engine)
         if as_json:
             out(dump(ex), raw=True)
         else:
@@ -444,7 +486,8 @@ def test_cmd(verbose):
     """
     from cptkg.cases import run_all
 
-    results, untouched = run_all(get_kb())
+    session = get_session()
+    results, untouched = run_all(session.kb, engine=session.engine)
     failed = [r for r in results if not r.ok]
     for r in results:
         if verbose or not r.ok:
@@ -468,7 +511,7 @@ def lint():
     from cptkg.knowledge.loader import KBLoadError, load_kb
 
     try:
-        kb = load_kb(shacl="always")  # lint validates the shapes every time
+        kb = load_kb(get_pack(), shacl="always")  # lint validates the shapes every time
     except KBLoadError as e:
         fail(f"knowledge base cannot be used: {e}", listing=True)
     used = {s for p in (kb.check_program, kb.infer_program) for r in p.rules for s in r.meta.source}
@@ -492,8 +535,8 @@ def lint():
 
 
 def _choose_kb(ctx, param, value):
-    """``--kb DIR|NAME``: the family pack every later step loads (as ``CPTKG_KB``): a folder, or the
-    name of a pack shipped in ``kb/`` or installed (``cptkg.packs`` entry point)."""
+    """``--kb DIR|NAME``: the family pack the command's session loads (kept in the click context): a
+    folder, or the name of a pack shipped in ``kb/`` or installed (``cptkg.packs`` entry point)."""
     if value is not None:
         from cptkg.knowledge.pack import installed_packs, locate
 
@@ -501,36 +544,21 @@ def _choose_kb(ctx, param, value):
         if not p.is_dir():
             known = ", ".join(installed_packs()) or "none"
             fail(f"--kb {value}: no such family pack folder or installed pack (installed packs: {known})")
-        _set_for_command(ctx, "CPTKG_KB", str(p))
+        ctx.meta[KB_KEY] = str(p)
     return value
 
 
 def _choose_engine(ctx, param, value):
-    """``--engine NAME``: the rule engine (as ``CPTKG_ENGINE``); the message lists the known ones."""
+    """``--engine NAME``: the rule engine of the command's session (kept in the click context); the
+    message lists the known ones."""
     if value is not None:
         from cptkg import engines
 
         known = engines.names()
         if value not in known:
             fail(f"--engine {value}: not a rule engine of cptkg (one of {', '.join(known)})")
-        _set_for_command(ctx, "CPTKG_ENGINE", value)
+        ctx.meta[ENGINE_KEY] = value
     return value
-
-
-def _set_for_command(ctx, name: str, value: str) -> None:
-    """Set an environment variable for this command only (restored when it ends, as in tests)."""
-    import os
-
-    before = os.environ.get(name)
-    os.environ[name] = value
-
-    def restore():
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
-
-    ctx.call_on_close(restore)
 
 
 def _common_options(cmd: click.Command, name: str | None = None) -> None:

@@ -212,7 +212,7 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
     def limit() -> float:
         return timeout if deadline is None else min(timeout, deadline - time.monotonic())
 
-    eng = engines.get(engine) if not isinstance(engine, engines.Engine) else engine
+    eng = engines.resolve(engine)  # the engine the face chose: None is refused (engines.NoEngineChosen)
     out: list[ClaimResult | None] = [None] * len(claims)
     todo: list[int] = []
     for i, c in enumerate(claims):

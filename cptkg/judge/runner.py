@@ -41,7 +41,7 @@ def static_for(kb, kind: str, engine: Engine | None = None, sliced: bool = False
     ``sliced``: the static part when the facts about edits come with each
     request (they are then inputs, and the rules reading them are not static).
     """
-    engine = engine or engines.get()
+    engine = engines.resolve(engine)
     key = ("static", kind, engine.name, sliced)
     cached = kb.cache.get(key)
     if cached is not None:
@@ -68,7 +68,7 @@ def run(kb, kind: str, request_facts: Facts, want: Iterable[str] | None, rule_bi
     ``codes``: the codes the request bills (a claim's lines and history);
     given, only the edits naming them are evaluated.
     """
-    engine = engines.get(engine) if not isinstance(engine, Engine) else engine
+    engine = engines.resolve(engine)
     sliced = codes is not None and bool(kb.edit_tables)  # nothing to slice without edit tables
     facts = dict(_shared(kb, sliced))
     facts.update(_with_edits(kb, request_facts, codes) if sliced else request_facts)
@@ -93,7 +93,7 @@ def run_many(kb, kind: str, requests: list[Facts], want: Iterable[str] | None, r
 
     ``codes``: per request, the codes it bills (as for :func:`run`).
     """
-    engine = engines.get(engine) if not isinstance(engine, Engine) else engine
+    engine = engines.resolve(engine)
     sliced = codes is not None and bool(kb.edit_tables)
     if sliced:
         requests = [_with_edits(kb, r, c) for r, c in zip(requests, codes)]

@@ -20,8 +20,8 @@ read, and the message quotes nothing from outside the pack.
 
 The core reads no family name: which pack is loaded comes from ``--kb DIR``
 (or a pack's name: a folder of ``kb/``, or a pack another installed package
-declares under the ``cptkg.packs`` entry point) or ``CPTKG_KB``, else the
-default pack (the folder ``kb/default`` names).
+declares under the ``cptkg.packs`` entry point) or ``CPTKG_KB`` (both read
+by the faces, cptkg.session), else the default pack (the folder ``kb/default`` names).
 
 Where the RDF lives: in a checkout, the design card's top level (``kb/`` for
 the family packs, ``ontology/`` for the core ontology and shapes); in an
@@ -62,7 +62,6 @@ def _default_pack() -> Path:
 
 
 DEFAULT_PACK = _default_pack()
-ENV = "CPTKG_KB"
 RULE_KINDS = {"claim": "claim", "encounter": "infer"}  # request kind -> rule file stem
 
 
@@ -286,13 +285,14 @@ def _entry_point_folder(ep) -> Path:
 
 
 def locate(kb_dir: str | Path | None = None) -> Path:
-    """The pack folder: ``kb_dir``, else ``CPTKG_KB``, else the default pack.
+    """The pack folder: ``kb_dir``, else the default pack (``CPTKG_KB`` is read by the faces only,
+    in :mod:`cptkg.session`, and given here as ``kb_dir``).
 
     A value that is not an existing folder is looked up as a pack's name
     (``pump``: ``kb/pump``, or an installed pack of that name), so ``--kb pump``
     works from any folder, in a checkout and in an installed wheel alike.
     """
-    chosen = kb_dir or os.environ.get(ENV) or DEFAULT_PACK
+    chosen = kb_dir or DEFAULT_PACK
     path = Path(chosen).expanduser()
     if not path.exists() and isinstance(chosen, str) and chosen and "/" not in chosen and os.sep not in chosen:
         named = installed_packs().get(chosen)

@@ -25,15 +25,23 @@ def _fail(where: str, message: str) -> "NoReturn":  # noqa: F821
 
 def _ask(where: str, question, as_json: bool, **kwargs) -> None:
     """Ask ``question`` of the command's KB and print the answer (text or JSON); exit 2 on a bad question."""
-    from cptkg.faces.cli import dump, get_kb, out
+    from cptkg.faces.cli import dump, get_session, out
     from cptkg.judge.questions import QuestionError
 
-    kb = get_kb()
+    session = get_session()
     try:
-        answer = question(kb, **kwargs)
+        answer = question(session.kb, **kwargs)
     except QuestionError as e:
         _fail(where, str(e))
     out(dump(answer) if as_json else answer_text(answer), raw=as_json)  # dump escapes as JSON; text line by line
+
+
+def _engine() -> str:
+    """The command's rule engine (``--engine``, else ``CPTKG_ENGINE``, else the default): the questions
+    that judge claims are handed it."""
+    from cptkg.faces.cli import get_engine
+
+    return get_engine()
 
 
 def _wrap(text: str, indent: str = "") -> str:
@@ -151,7 +159,7 @@ def who_may_perform(code, date, as_json):
     """Who may perform CODE: one line of it judged by `check` for every performer role."""
     from cptkg.judge.questions import who_may_perform as question
 
-    _ask("who-may-perform", question, as_json, code=code, date=date)
+    _ask("who-may-perform", question, as_json, code=code, date=date, engine=_engine())
 
 
 @command.command("not-with")
@@ -162,7 +170,7 @@ def not_with(code, date, as_json):
     """What may not be billed with CODE on the same date, and which line stands: `check` on each pair."""
     from cptkg.judge.questions import not_with as question
 
-    _ask("not-with", question, as_json, code=code, date=date)
+    _ask("not-with", question, as_json, code=code, date=date, engine=_engine())
 
 
 @command.command("codes-for")
@@ -174,7 +182,7 @@ def codes_for(device, role, route, as_json):
     """Which codes of the family fit a device, route and performer: `infer` on each code's services."""
     from cptkg.judge.questions import codes_for as question
 
-    _ask("codes-for", question, as_json, device=device, role=role, route=route)
+    _ask("codes-for", question, as_json, device=device, role=role, route=route, engine=_engine())
 
 
 @command.command("rests-on")
@@ -205,4 +213,4 @@ def edit(edit_id, date, as_json):
     without EDIT, every edit of the pack and of the --edits files."""
     from cptkg.judge.questions import edit as question
 
-    _ask("edit", question, as_json, edit_id=edit_id, date=date)
+    _ask("edit", question, as_json, edit_id=edit_id, date=date, engine=_engine())

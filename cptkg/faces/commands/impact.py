@@ -28,14 +28,14 @@ def _check_files(option: str, files) -> None:
 
 def _load(option_kb: str, kb_dir, option_edits: str, edits):
     """One side's KB; a pack or edit file that cannot be used is one line naming the option."""
-    from cptkg.faces.cli import fail
+    from cptkg.faces.cli import fail, get_pack
     from cptkg.knowledge.loader import KBLoadError, default_kb
 
     if kb_dir is not None and not Path(kb_dir).expanduser().is_dir():
         fail(f"{option_kb} {kb_dir}: no such family pack folder")
     _check_files(option_edits, edits)
     try:
-        return default_kb(Path(kb_dir).expanduser() if kb_dir else None, edits=list(edits or ()))
+        return default_kb(Path(kb_dir).expanduser() if kb_dir else get_pack(), edits=list(edits or ()))
     except KBLoadError as e:
         said = option_edits if edits else option_kb
         fail(f"{said}: knowledge base cannot be used: {e}", listing=True)
@@ -199,7 +199,7 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
     Exit 0 when nothing changes, 1 when a line's verdict or warnings change,
     2 when an input cannot be used or a claim could not be judged.
     """
-    from cptkg.faces.cli import _detect_or_fail, fail, read_input
+    from cptkg.faces.cli import _detect_or_fail, fail, get_engine, read_input
     from cptkg.io.readers import ReadError
     from cptkg.judge.input import InputError
 
@@ -252,7 +252,7 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
 
     try:
         report = impact(raw, before_kb=kbs["before"], after_kb=kbs["after"], history=history, route=route,
-                        input_format=fmt, explain=explain, timeout=time_limit, name=name)
+                        input_format=fmt, explain=explain, timeout=time_limit, name=name, engine=get_engine())
     except ReadError as e:
         fail(str(e).replace("input:", f"{name}:", 1))
     except InputError as e:
@@ -298,7 +298,7 @@ def _batch_engine(claim_file: str, engine_name, input_format) -> str | None:
     (docs/engines.md), the batch engine hundreds of thousands; a Parquet file has no claim-by-claim
     reader at all. A rule engine named (clingo, pydatalog) keeps the claim-by-claim path.
     """
-    from cptkg.faces.cli import _set_for_command, fail
+    from cptkg.faces.cli import fail
     from cptkg.judge.impact_batch import AUTO_BATCH_BYTES
 
     path = Path(claim_file).expanduser() if claim_file != "-" else None
@@ -315,7 +315,9 @@ def _batch_engine(claim_file: str, engine_name, input_format) -> str | None:
         if engine_name not in engines.names():
             fail(f"--engine {engine_name}: not an engine of cptkg (duckdb or spark for the batch engine; "
                  f"rule engines: {', '.join(engines.names())})")
-        _set_for_command(click.get_current_context(), "CPTKG_ENGINE", engine_name)
+        from cptkg.faces.cli import ENGINE_KEY
+
+        click.get_current_context().meta[ENGINE_KEY] = engine_name  # the rule engine of both sides
         return None
     if rows and path.is_file() and (suffix != ".csv" or path.stat().st_size > AUTO_BATCH_BYTES):
         return "duckdb"

@@ -27,7 +27,7 @@ def engine_selector() -> str:
     """The sidebar's rule-engine selector; the choice is this session's only."""
     from cptkg import engines
 
-    default = engines.get().name
+    default = _default_engine()
     options = [e for e in SELECTABLE_ENGINES if e in engines.names()]
     if default not in options:
         options.insert(0, default)
@@ -44,11 +44,27 @@ def engine_selector() -> str:
                                      "pyDatalog is the reference the others are proven equal to.")
 
 
+def _default_engine() -> str:
+    """The engine a browser session starts with: ``CPTKG_ENGINE`` of the explorer's process (read once, at
+    this face, by cptkg.Session), else the default engine."""
+    import os
+
+    import cptkg
+
+    return cptkg.Session.chosen_engine(None, os.environ)
+
+
 def current_engine() -> str:
     """This session's rule engine (the choice made on an Advanced page, else the default engine)."""
-    from cptkg import engines
+    return st.session_state.get("engine") or _default_engine()
 
-    return st.session_state.get("engine") or engines.get().name
+
+def current_session():
+    """The browser session's :class:`cptkg.Session`: the process's KB (loaded once per process) and the
+    engine chosen on an Advanced page; pages pass it (or its ``kb`` and ``engine``) down."""
+    import cptkg
+
+    return cptkg.Session(kb=kb_or_stop(), engine=current_engine())
 
 
 def kb_or_stop() -> KnowledgeBase:
