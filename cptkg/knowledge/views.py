@@ -63,7 +63,7 @@ _SKIP_PREDICATES = {"inScheme", "type"}
 # source-conflict links): the words an edge shows instead of the property's name.
 EDGE_WORDS = {
     "subClassOf": "is a kind of",
-    "disjointWith": "is never also",
+    "disjointWith": "is distinct from",
     "source": "rests on",
     "conflictingSource": "conflicting source",
     "prevailingSource": "prevailing source",
