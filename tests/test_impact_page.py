@@ -87,10 +87,13 @@ def test_two_uploaded_cms_releases_give_exactly_the_expected_changed_lines(table
     assert {t["file"] for t in report.after["tables"]} == {"PTP-2026Q2.txt", "MUE-2026Q2.csv"}
 
 
-def test_the_same_release_on_both_sides_shows_that_nothing_changes(tables):
+def test_the_same_release_on_both_sides_says_so_instead_of_comparing_it_with_itself(tables):
+    """An analyst who uploaded nothing, or the same files twice, was told only "No line's verdict changes"
+    (analyst walk, issue 23): the page now says the two sides are the same knowledge and what to upload."""
     at = compared(tables, after=tables["before"])
-    report = at.session_state["impact_report"]
-    assert report.changes == [] and report.warning_changes == []
+    err = at.session_state["impact_error"]
+    assert err.startswith("Before and after are the same knowledge (version ") and "no verdict can change" in err
+    assert "impact_report" not in at.session_state
 
 
 def test_an_edit_file_that_is_not_a_table_is_one_line_naming_the_file(tables, tmp_path):

@@ -121,6 +121,12 @@ def compare(claims_name: str, claims: bytes, history: bytes | None) -> None:
             said = ", ".join(p.name for p in files) if files else (folder or "the family pack")
             st.session_state["impact_error"] = f"{w.capitalize()}: {said}: cannot be used: {_first_line(e)}"
             return
+    if kbs["before"].version == kbs["after"].version:  # the same files on both sides: nothing can change
+        st.session_state["impact_error"] = (
+            f"Before and after are the same knowledge (version {kbs['before'].version}: the same family pack and "
+            "the same edit files), so no verdict can change. Upload the earlier release's edit files under Before "
+            "and the later release's under After, or name two versions of the family pack.")
+        return
     try:
         report = cptkg.impact(claims, before_kb=kbs["before"], after_kb=kbs["after"], history=history,
                               engine=current_engine(), name=claims_name)
