@@ -128,4 +128,4 @@ def test_lint_names_a_rule_without_a_title(tmp_path):
         "\n".join(l for l in text.splitlines() if not l.startswith("fx.bill:")) + "\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["lint", "--kb", str(dst)])
     assert r.exit_code == 0, r.output
-    assert "rule fx.bill" in r.stdout and "no title in rules/titles.yaml" in r.stdout
+    assert "rule fx.bill" in r.stdout and "has no title (no '% title:' in its metadata, nor in rules/titles.yaml)" in r.stdout

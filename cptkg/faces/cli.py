@@ -527,7 +527,7 @@ def lint():
         out(f"note: unsourced fact: {kb.describe(pred, row)} (no source annotates it)")
     for r in (r for p in (kb.check_program, kb.infer_program) for r in p.rules):
         if r.meta.id and r.meta.id not in kb.rule_titles:
-            out(f"note: rule {r.meta.id} ({r.where}) has no title (no '% title:' in its metadata); explanations show "
+            out(f"note: rule {r.meta.id} ({r.where}) has no title (no '% title:' in its metadata, nor in rules/titles.yaml); explanations show "
                        f"the start of its message instead")
     ids = {r.meta.id for p in (kb.check_program, kb.infer_program) for r in p.rules}
     for rid in sorted(set(kb.rule_titles) - ids):
