@@ -32,6 +32,21 @@ from cptkg.explain.proofs import ProofNode
 RAW_ATOM = re.compile(r"\b[a-z][a-z0-9_]*\((?:\s*(?:'[^']*'|\"[^\"]*\"|-?\d+|_)\s*,?)+\)|!=|\{[A-Za-z_][A-Za-z0-9_]*(?::[a-z]+)?\}")
 
 
+_OWN_ID = re.compile(r" the [a-z ]+ of (?P<entry>.+)$")
+
+
+def _names_itself(message: str) -> bool:
+    """True for a fact that names a masked identifier after its own subject entry.
+
+    >>> _names_itself("line 1 was performed by the provider of line 1")
+    True
+    >>> _names_itself("line 2 was performed by the provider of line 1")
+    False
+    """
+    m = _OWN_ID.search(message or "")
+    return bool(m) and message.startswith(m.group("entry") + " ")
+
+
 def raw_atoms(text: str) -> list[str]:
     """Raw-logic fragments in ``text`` (atoms, comparisons, templates); empty when it reads as words."""
     return [m.group(0) for m in RAW_ATOM.finditer(text or "")]
@@ -88,9 +103,12 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
         for ch in node.children:
             walk(ch, top=True)
     # a fact whose arguments all appear in another one says nothing more ("the claim has line 1" or
-    # "62368 is a code of the knowledge base" beside "line 1 bills 62368 on 2025-06-10")
+    # "62368 is a code of the knowledge base" beside "line 1 bills 62368 on 2025-06-10"); nor does one
+    # whose masked identifier is named after the fact's own entry ("line 1 was performed by the provider
+    # of line 1": ids are never shown, so it only says the line has one; analyst walk, issue 23)
     drop = {msg for msg, args in input_args
-            if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)}
+            if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)} | {
+        msg for msg, _ in input_args if _names_itself(msg)}
     folded += len(drop)
     facts = [f for f in facts if f not in drop]
     edits = decided_by(kb, reason)
