@@ -123,6 +123,14 @@ class CompiledProgram:
     # knowledge base, derived for shared prefixes. They tell when a SELECT
     # cannot repeat a row, so it needs no DISTINCT.
     keys: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
+    # A shared prefix built from a shorter one (its first literals): name -> (base name, literals it replaces).
+    prefix_base: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Rules whose body joins a relation known to be empty (a knowledge-base
+    # predicate with no facts, e.g. no edit table loaded, or a claim
+    # predicate every rule of which is such a rule): they derive nothing, so
+    # their SQL carries a false condition the engines plan as an empty result
+    # instead of joining a million claim rows to find no match (see dead_rules).
+    dead: set[int] = field(default_factory=set)
 
     # ---- relation shapes -------------------------------------------------
     def width(self, pred: str) -> int:
@@ -178,7 +186,12 @@ class CompiledProgram:
         lits = self.prefixes[name]
         n = len(_prefix_vars(lits))
         rule = Rule(Atom(name, tuple(Var(f"V{i}") for i in range(n))), lits)
-        frm, where, var_expr, claim_expr = self._body(rule, {}, literals=list(lits))
+        joined = list(lits)
+        if name in self.prefix_base:
+            # the shorter prefix is already joined (same literals, same variable names V0..)
+            base, m = self.prefix_base[name]
+            joined = [Literal(Atom(base, tuple(Var(f"V{i}") for i in range(len(self.types[base])))))] + joined[m:]
+        frm, where, var_expr, claim_expr = self._body(rule, {}, literals=joined)
         sel = [f"{claim_expr} AS claim_id"] if name in self.scoped else []
         sel += [f"{var_expr[f'V{i}']} AS c{i}" for i in range(n)]
         return _select(sel, frm, where, distinct=False)
@@ -333,6 +346,8 @@ class CompiledProgram:
         var_expr: dict[str, str] = {}
         claim_expr: str | None = None
         joined = literals if literals is not None else self._joined_literals(rule, k, table)
+        if k is not None and k in self.dead:
+            where.append("1 = 0")
         for j, lit in enumerate(joined):
             a = f"a{j}"
             frm.append(f"{t(lit.atom.pred)} {a}")
@@ -496,9 +511,43 @@ def compile_program(program: Program, edb_types: dict[str, list[str]] | None = N
         found = [(i,) for i in range(n) if len({r[i] for r in rows if len(r) == n}) == len(rows)]
         if found:
             cp.keys[p] = found
+    cp.dead = dead_rules(program, scoped, stats)
     if share:
         share_prefixes(cp)
     return cp
+
+
+def dead_rules(program: Program, scoped: set[str], stats: dict[str, set[tuple]] | None) -> set[int]:
+    """Rules that can derive nothing: a positive literal over an empty relation.
+
+    Empty are the shared predicates whose facts ``stats`` gives as none
+    (an input predicate absent from ``stats`` is loaded empty), then every
+    predicate all of whose rules are dead and which has no ground facts.
+    Without ``stats`` nothing is known empty. A dead rule's relation is
+    still created (empty, with its columns), so reasons and counts read it
+    as before: only the work is skipped, never a verdict.
+    """
+    if stats is None:
+        return set()
+    empty = {p for p in program.edb if p not in scoped and not stats.get(p)}
+    empty |= {p for p in program.idb if p not in scoped and p in stats and not stats[p]}
+    with_facts = {f.head.pred for f in program.facts}
+    rules_of: dict[str, list[int]] = {}
+    for k, r in enumerate(program.rules):
+        rules_of.setdefault(r.head.pred, []).append(k)
+    dead: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for k, r in enumerate(program.rules):
+            if k not in dead and any(l.atom.pred in empty for l in r.positive()):
+                dead.add(k)
+                changed = True
+        for p, ks in rules_of.items():
+            if p not in empty and p not in with_facts and all(k in dead for k in ks):
+                empty.add(p)
+                changed = True
+    return dead
 
 
 def _canon(lits) -> tuple:
@@ -535,7 +584,7 @@ def share_prefixes(cp: CompiledProgram) -> None:
     prog = cp.program
     recursive = set().union(*[s for s in prog.strata if len(s) > 1 or s & prog.recursive]) if prog.strata else set()
     orders = {k: cp.join_order(r) for k, r in enumerate(prog.rules)
-              if r.head.pred not in recursive and len(r.positive()) >= 2}
+              if r.head.pred not in recursive and len(r.positive()) >= 2 and k not in cp.dead}
     counts: dict[tuple, int] = {}
     for k, lits in orders.items():
         for n in range(2, len(lits) + 1):
@@ -572,6 +621,15 @@ def share_prefixes(cp: CompiledProgram) -> None:
                              if len(cp.fixed_literals(canon_lits, {f"V{i}"})) == len(canon_lits)]
         terms = tuple(Var(v) for v in _prefix_vars(lits))
         cp.prefix_of[k] = (names[key], n, terms)
+    # A prefix that extends another (cj_0 = line, billed; cj_10 = those and
+    # two more) is joined from it: the first joins of a million claim rows
+    # are done once, not once per prefix.
+    for key, name in names.items():
+        for m in range(len(key) - 1, 1, -1):
+            base = names.get(key[:m])
+            if base is not None:
+                cp.prefix_base[name] = (base, m)
+                break
 
 
 # --------------------------------------------------------------------------
@@ -612,9 +670,26 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
             if isinstance(item, Literal):
                 last_use[item.atom.pred] = max(last_use[item.atom.pred], stratum_of[r.head.pred])
     prefix_last: dict[str, int] = {}
+    prefix_first: dict[str, int] = {}
     for k, (name, _n, _t) in cp.prefix_of.items():
         prefix_last[name] = max(prefix_last.get(name, -1), stratum_of[prog.rules[k].head.pred])
+        prefix_first[name] = min(prefix_first.get(name, len(prog.strata)), stratum_of[prog.rules[k].head.pred])
+    # a base prefix lives until the first use of every prefix built on it (chains: longest first)
+    for name in sorted(cp.prefix_base, key=lambda n: -len(cp.prefixes[n])):
+        base = cp.prefix_base[name][0]
+        first = prefix_first.get(name, -1)
+        prefix_first[base] = min(prefix_first.get(base, first), first)
+        prefix_last[base] = max(prefix_last.get(base, -1), first)
     built: set[str] = set()
+
+    def build_prefix(name: str) -> None:
+        if name in built:
+            return
+        if name in cp.prefix_base:
+            build_prefix(cp.prefix_base[name][0])
+        backend.materialize(name, cp.prefix_select(name))
+        built.add(name)
+
     for si, stratum in enumerate(prog.strata):
         recursive = len(stratum) > 1 or bool(stratum & prog.recursive)
         if recursive:
@@ -622,10 +697,8 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
         else:
             (pred,) = stratum
             for k in rules_of.get(pred, []):
-                if k in cp.prefix_of and cp.prefix_of[k][0] not in built:
-                    name = cp.prefix_of[k][0]
-                    backend.materialize(name, cp.prefix_select(name))
-                    built.add(name)
+                if k in cp.prefix_of:
+                    build_prefix(cp.prefix_of[k][0])
             parts = []
             for k in rules_of.get(pred, []):
                 if k in cp.keep:
