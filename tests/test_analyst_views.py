@@ -147,3 +147,20 @@ def test_finder_proof_of_62369_cites_no_other_code_descriptor(kb):
 
     cited = {s.get("citation") for n in walk(proof) for s in n.get("source", []) if isinstance(s, dict)}
     assert not any("CPT62360" in c or "CPT 62367" in c for c in cited), cited
+
+
+def test_the_explorers_route_assumption_says_how_to_state_it_on_the_page_not_with_the_clis_route_option(kb):
+    """An 837P or FHIR line has no route element: the explorer's note tells the analyst what to upload,
+    not the CLI's --route or a FHIR extension URL (analyst walk, issue 23)."""
+    import cptkg
+
+    claim = {"claim_id": "syn-route", "patient_id": "syn-p", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-03-03", "provider_id": "1234567893",
+         "provider_role": "physician"}]}
+    (res,) = cptkg.judge_claims(kb, [claim], explain=True)
+    (ln,) = res["lines"]
+    assert ln.get("assumptions"), "a line without a route carries an assumption"
+    assert "--route" in ln["assumptions"][0]  # the CLI's and the API's words stay as they were
+    text = line_summary_markdown(ln, [])
+    assert "**Assumed**" in text and "--route" not in text and "StructureDefinition" not in text
+    assert "upload that file on the Claim checker or Batch page" in text

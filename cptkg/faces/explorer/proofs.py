@@ -107,8 +107,24 @@ def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> st
         out.append(f":material/warning: **{md(sm.get('title') or w.get('title') or w['rule'])}**: {md(w['message'])}  \n"
                    f":small[{cites} · rule {md_code(w['rule'])}]")
     for a in ln.get("assumptions") or []:
-        out.append(f":material/info: **Assumed**: {md(a)}")
+        out.append(f":material/info: **Assumed**: {md(in_the_explorer(a))}")
     return "\n\n".join(out)
+
+
+#: how the explorer's analyst states a route: the checker's table has no route column, an uploaded file may
+EXPLORER_ROUTE = ("give the line a route in a claim JSON or CSV file (its route field) and upload that file "
+                  "on the Claim checker or Batch page")
+
+
+def in_the_explorer(assumption: str) -> str:
+    """An assumption's "how to state it" as the explorer's analyst does it, not with the CLI's --route or a
+    FHIR extension URL (analyst walk, issue 23).
+
+    >>> in_the_explorer("route was not checked; to have it checked, state it …, or with --route.")
+    'route was not checked; to have it checked, give the line a route in a claim JSON or CSV file (its route field) and upload that file on the Claim checker or Batch page.'
+    """
+    head, sep, _ = assumption.partition("; to have it checked, ")
+    return f"{head}; to have it checked, {EXPLORER_ROUTE}." if sep else assumption
 
 
 def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
