@@ -132,6 +132,22 @@ def get_session():
     return session
 
 
+def read_history(history_file: str | None, claim_file: str) -> bytes | None:
+    """``--history FILE``: the billed-history CSV's bytes (None without it), refused in one line when it is
+    standard input beside claims read from it, too large, or empty (check, explain and impact)."""
+    if history_file is None:
+        return None
+    from cptkg import limits
+
+    if history_file == "-" and claim_file == "-":
+        fail("--history -: the claims are read from standard input already; give the history as a file")
+    history = read_input(history_file, limits.MAX_CLAIM_FILE_BYTES, what="a history file (--history)",
+                         hint="give only the history of the claims' patients")
+    if not history.strip():
+        fail(f"--history {history_file}: is empty; a history file has a header row and one row per billed service")
+    return history
+
+
 def get_kb():
     """The KB of this command: the pack (``--kb``) with the ``--edits`` files over it."""
     from cptkg.knowledge.loader import KBLoadError, default_kb
@@ -261,17 +277,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     from cptkg.pipeline import run
 
     raw = read_input(claim_file)
-    history = None
-    if history_file is not None:
-        from cptkg import limits
-
-        if history_file == "-" and claim_file == "-":
-            fail("--history -: the claims are read from standard input already; give the history as a file")
-        history = read_input(history_file, limits.MAX_CLAIM_FILE_BYTES, what="a history file (--history)",
-                             hint="give only the history of the claims' patients")
-        if not history.strip():
-            fail(f"--history {history_file}: is empty; a history file has a header row and one row per "
-                 f"billed service")
+    history = read_history(history_file, claim_file)
     detected = input_format or _detect_or_fail(raw, claim_file)
     other_format = detected != "json" or output in ("fhir", "csv", "html") or history_file is not None
     if as_json:

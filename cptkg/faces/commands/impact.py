@@ -199,7 +199,7 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
     Exit 0 when nothing changes, 1 when a line's verdict or warnings change,
     2 when an input cannot be used or a claim could not be judged.
     """
-    from cptkg.faces.cli import _detect_or_fail, fail, get_engine, read_input
+    from cptkg.faces.cli import _detect_or_fail, fail, get_engine, read_history, read_input
     from cptkg.io.readers import ReadError
     from cptkg.judge.input import InputError
 
@@ -235,17 +235,7 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
         _finish(report, name, output_file, suffix, html_out, as_json, explain)
         return
     raw = read_input(claim_file)
-    history = None
-    if history_file is not None:
-        from cptkg import limits
-
-        if history_file == "-" and claim_file == "-":
-            fail("--history -: the claims are read from standard input already; give the history as a file")
-        history = read_input(history_file, limits.MAX_CLAIM_FILE_BYTES, what="a history file (--history)",
-                             hint="give only the history of the claims' patients")
-        if not history.strip():
-            fail(f"--history {history_file}: is empty; a history file has a header row and one row per "
-                 f"billed service")
+    history = read_history(history_file, claim_file)
     fmt = input_format or _detect_or_fail(raw, claim_file)
     name = "standard input" if claim_file == "-" else claim_file
     from cptkg import impact
