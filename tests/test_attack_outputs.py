@@ -134,7 +134,7 @@ def test_a_failed_write_to_standard_output_is_one_line_exit_2(name, err):
 def test_the_test_command_fails_cleanly_on_standard_output_too(monkeypatch):
     import cptkg.cases
 
-    monkeypatch.setattr(cptkg.cases, "run_all", lambda kb: ([], {}))
+    monkeypatch.setattr(cptkg.cases, "run_all", lambda kb, **kw: ([], {}))
     msg = one_line(FailingStdoutRunner().invoke(main, ["test"]))
     assert "standard output" in msg
 
