@@ -22,6 +22,7 @@ and leaves with ``os._exit``.
 from __future__ import annotations
 
 import ctypes  # noqa: F401 - imported before any fork: a child never takes the import lock
+import gc
 import os
 import pickle
 import select
@@ -119,6 +120,12 @@ def run_bounded(fn: Callable[..., Any], args: tuple = (), timeout: float = 10.0,
     pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
+            # the parent's objects are the child's to read, never its garbage collector's to walk: a
+            # worker that had run threads (execnet, Spark's py4j, a page's background job) left objects
+            # whose traversal in the child ended in "Fatal Python error: Segmentation fault …
+            # Garbage-collecting" (CI, in clingo's and pyDatalog's children); frozen, the child's
+            # collections see only what the child made (gc.freeze is what the gc docs advise before fork)
+            gc.freeze()
             _die_with_parent(parent)
             os.close(r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child too, quietly
