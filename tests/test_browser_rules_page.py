@@ -38,7 +38,9 @@ def test_rules_page_says_every_rule_without_blanks(app_url):  # noqa: F811  (fin
         page.keyboard.press("Enter")
         wait_idle(page)
         page.get_by_role("heading", name="Pair edit applies").first.wait_for()
-        page.get_by_text("for example:").first.wait_for(timeout=120_000)
+        # the picked rule's example, not the previous rule's block still on the page while Streamlit reruns
+        page.get_by_text(re.compile(r"applies to line \d+ \(column 2\)")).first.wait_for(timeout=120_000)
+        wait_idle(page)
         said = _rule_sentences(page)
         assert any(x.startswith("what it does: establishes a step other rules use") for x in said), said
         assert any(x.startswith("for example:") and re.search(r"applies to line \d+ \(column 2\)", x) for x in said), said
