@@ -59,7 +59,7 @@ _HCPCS = re.compile(r"^[A-V]\d{4}$")
 def code_system_of(code: str) -> str | None:
     """The FHIR system a billing code is written in, by its shape.
 
-    >>> code_system_of("62367"), code_system_of("J0475"), code_system_of("x")
+    >>> code_system_of("12345"), code_system_of("A1234"), code_system_of("x")
     ('http://www.ama-assn.org/go/cpt', 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', None)
     """
     if _CPT.match(code):
