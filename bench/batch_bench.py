@@ -204,9 +204,8 @@ def partition_by_claim(program, claim_inputs):
 def run_pydatalog(d: Path, sample: int) -> dict:
     import pyarrow.parquet as pq
 
-    from cptkg.judge.batch import CLAIM_INPUTS
-    from cptkg.judge.check import claim_facts
-    from cptkg.judge.input import parse_claims
+    from cptkg.claims.inputs import claim_facts, declared
+    from cptkg.claims.models import parse_claims
     from cptkg.knowledge.loader import default_kb
     from cptkg.engines.pydatalog import evaluate
     from devtools import claimgen
@@ -217,13 +216,13 @@ def run_pydatalog(d: Path, sample: int) -> dict:
     lines = [r for r in lines if r["claim_id"] != last]  # whole claims only
     history = pq.read_table(d / "history.parquet").to_pylist()
     claims, _ = parse_claims(claimgen.to_claims(lines, history))
-    prog, scoped = partition_by_claim(kb.check_program, CLAIM_INPUTS)
+    prog, scoped = partition_by_claim(kb.check_program, set(declared(kb)))
     t = time.perf_counter()
     facts = {p: set(rows) for p, rows in kb.facts.items()}
     facts["claim"] = set()
     for c in claims:
         facts["claim"].add((c.claim_id,))
-        for p, rows in claim_facts(c).items():
+        for p, rows in claim_facts(kb, c).items():
             facts.setdefault(p, set()).update((c.claim_id,) + r for r in rows)
     m = evaluate(prog, facts, want=["reject", "warn"], rule_bindings={"reject", "warn"}, timeout=3600)
     secs = time.perf_counter() - t
@@ -235,7 +234,7 @@ def run_check(d: Path, sample: int) -> dict:
 
     from devtools import claimgen
     from cptkg.judge.check import check_claims
-    from cptkg.judge.input import parse_claims
+    from cptkg.claims.models import parse_claims
     from cptkg.knowledge.loader import default_kb
 
     kb = default_kb()

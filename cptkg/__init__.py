@@ -54,13 +54,13 @@ _LAZY = {
     "EvaluationError": "cptkg.engines.base:EvaluationError",
     "EvaluationTimeout": "cptkg.engines.base:EvaluationTimeout",
     # judging
-    "InputError": "cptkg.judge.input:InputError",
-    "Claim": "cptkg.judge.input:Claim",
-    "Encounter": "cptkg.judge.input:Encounter",
-    "parse_claim": "cptkg.judge.input:parse_claim",
-    "parse_claims": "cptkg.judge.input:parse_claims",
-    "parse_encounter": "cptkg.judge.input:parse_encounter",
-    "load_json": "cptkg.judge.input:load_json",
+    "InputError": "cptkg.claims.models:InputError",
+    "Claim": "cptkg.claims.models:Claim",
+    "Encounter": "cptkg.claims.models:Encounter",
+    "parse_claim": "cptkg.claims.models:parse_claim",
+    "parse_claims": "cptkg.claims.models:parse_claims",
+    "parse_encounter": "cptkg.claims.models:parse_encounter",
+    "load_json": "cptkg.claims.models:load_json",
     "load_cases": "cptkg.cases:load_cases",
     "run_all_cases": "cptkg.cases:run_all",
     "run_claim_case": "cptkg.cases:run_claim_case",
@@ -231,17 +231,10 @@ def infer(encounter, *, kb=None, explain: bool = False, depth: int | None = None
     ``explain`` adds each code's proof and the failed conditions of the rest.
     Raises ``InputError`` naming the field for an encounter that is not valid.
     """
-    from cptkg.judge.input import Encounter, parse_encounter
+    from cptkg import pipeline
 
     s = _session(session, kb, engine)
-    enc = encounter if isinstance(encounter, Encounter) else parse_encounter(encounter, kb=s.kb)
-    if explain:
-        from cptkg.explain import explain_encounter
-
-        return explain_encounter(s.kb, enc, depth=depth, engine=s.engine)
-    from cptkg.judge.infer import infer_codes
-
-    return infer_codes(s.kb, enc, engine=s.engine).to_json()
+    return pipeline.infer(s.kb, encounter, engine=s.engine, explain=explain, depth=depth).result
 
 
 def _side_kb(kb, edits):
@@ -279,7 +272,7 @@ def impact(claims, *, before_kb=None, after_kb=None, before_edits=(), after_edit
     from cptkg.io.readers import read
     from cptkg.judge.check import check_claims
     from cptkg.judge.impact import compare
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
     from cptkg.pipeline import check_route, judge, parse, state_route
 
     import os

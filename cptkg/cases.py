@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cptkg.judge.check import check_claim
-from cptkg.judge.input import InputError, parse_claims, parse_encounter
+from cptkg.claims.models import InputError, parse_claims, parse_encounter
 from cptkg.judge.infer import infer_codes
 from cptkg.knowledge.loader import KBLoadError, KnowledgeBase
 from cptkg.knowledge.pack import PackError

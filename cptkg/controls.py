@@ -6,7 +6,7 @@ breaks inside a value, C1 controls, bidirectional overrides (U+202E), line and
 paragraph separators. No writer lets one through raw:
 
 * text, CSV and HTML show it escaped, as the text report always has
-  (:func:`cptkg.judge.input.one_line`: ``\\x00``, ``\\x1b``, ``\\r``, ``\\n``,
+  (:func:`cptkg.claims.models.one_line`: ``\\x00``, ``\\x1b``, ``\\r``, ``\\n``,
   ``\\u202e``), so a value stays on its line and its cell and a terminal or a
   spreadsheet never obeys it;
 * JSON (and FHIR, which is JSON) writes it with JSON's own escape
@@ -27,7 +27,7 @@ _NOT_PLAIN = re.compile(r"[^\n\x20-\x7e]+")
 def one_line(text: str) -> str:
     """Text with each non-printable character shown as its escape, so it stays on one line.
 
-    The rule of :func:`cptkg.judge.input.one_line` (the text report's, and every
+    The rule of :func:`cptkg.claims.models.one_line` (the text report's, and every
     error message's), kept here too so a writer or an error message does not
     import the claim models (pydantic) to show a value.
 

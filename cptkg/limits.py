@@ -1,6 +1,6 @@
 """The limits every input path is held to, stated once (docs/security.md).
 
-``cptkg check`` (cptkg.pipeline, cptkg.judge.input), ``cptkg batch``
+``cptkg check`` (cptkg.pipeline, cptkg.claims.models), ``cptkg batch``
 (cptkg.judge.batch), the readers, ``cptkg query`` and the explorer import
 their bounds from here, so a claim refused by one is refused by all, with
 the same words.
@@ -8,7 +8,7 @@ the same words.
 from __future__ import annotations
 
 # -- one claim: what the rule engine is asked to judge at once
-MAX_LINES_PER_CLAIM = 1000          # lines of one claim (cptkg.judge.input.Claim)
+MAX_LINES_PER_CLAIM = 1000          # lines of one claim (cptkg.claims.models.Claim)
 MAX_HISTORY_PER_CLAIM = 10_000      # billed history entries that apply to one claim
 # same-date pairs of billed entries (lines and history) one claim makes the
 # exclusion rules consider: n entries on one date make n*(n-1) ordered pairs

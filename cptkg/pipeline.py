@@ -69,7 +69,7 @@ def parse(kb, claims: list) -> list:
     the second); claims already parsed pass through. An empty list is an
     InputError.
     """
-    from cptkg.judge.input import Claim, InputError, parse_claims
+    from cptkg.claims.models import Claim, InputError, parse_claims
 
     claims = list(claims)
     if all(not isinstance(c, (Claim, InputError)) for c in claims):
@@ -79,7 +79,7 @@ def parse(kb, claims: list) -> list:
 
 def check_route(kb, route: str) -> None:
     """Refuse a ``--route`` that is not one of the pack's routes, before any claim is read."""
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
     from cptkg.knowledge.vocabulary import vocabulary
 
     routes = vocabulary(kb).values("route")
@@ -113,7 +113,7 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
     claim, and every other claim is still judged.
     """
     from cptkg.judge.check import ClaimResult, check_claims, not_judged
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
 
     parsed = parse(kb, claims)
     kw = {} if timeout is None else {"timeout": timeout}
@@ -199,7 +199,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
             bar.update(task, completed=done)
     parsed = parse(kb, read.claims)
     if line is not None:
-        from cptkg.judge.input import Claim, InputError
+        from cptkg.claims.models import Claim, InputError
 
         for c in parsed:
             if isinstance(c, Claim) and line not in {ln.line for ln in c.lines}:
@@ -219,7 +219,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
         text = render(results, output, was_list=read.was_list, read=read, created=created, full=full, kb=kb,
                       paper=paper)
         errors = [r["error"] for r in results if r.get("status") == "error" and r.get("error")]
-        from cptkg.judge.input import InputError
+        from cptkg.claims.models import InputError
 
         invalid = [i for i, c in enumerate(parsed) if isinstance(c, InputError)]
         outcome = Outcome(text, results, writers.summary(results), exit_code(results), read.format, errors,
@@ -236,5 +236,51 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     return outcome
 
 
-__all__ = ["Outcome", "TEXT", "exit_code", "judge", "parse", "render", "run"]
+@dataclass
+class Inferred:
+    """One encounter's inference, read, judged, explained and written."""
+    text: str  # the rendered output
+    result: dict  # the ``cptkg infer --json`` dict (with proofs and failed conditions when explained)
+    exit_code: int  # 0 a code for every documented service, 1 a service no code of the family covers
+
+
+def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: int | None = None,
+          output: str = TEXT) -> Inferred:
+    """Read → judge → explain → write for an encounter, as :func:`run` is for claims.
+
+    ``encounter`` is the encounter JSON (a dict) or a parsed ``Encounter``; an
+    encounter that is not valid raises ``InputError`` naming the field. It is
+    judged once: explained from the same evaluation (every rule's bindings
+    kept) rather than judged again for its proofs. ``output`` is ``text`` or ``json``.
+    """
+    from cptkg.claims.models import Encounter, parse_encounter
+    from cptkg.engines import NoEngineChosen
+    from cptkg.io.writers.text import encounter_report
+    from cptkg.judge.infer import infer_codes
+
+    if kb is None or engine is None:
+        raise NoEngineChosen("no knowledge base or engine chosen: the face builds a Session (cptkg.Session.open) "
+                             "and passes its kb and engine down")
+    enc = encounter if isinstance(encounter, Encounter) else parse_encounter(encounter, kb=kb)
+    res = infer_codes(kb, enc, all_bindings=explain, engine=engine)
+    if explain:
+        from cptkg.explain import explain_inferred
+
+        result = explain_inferred(kb, res, depth)
+    else:
+        result = res.to_json()
+    if output == "json":
+        import json
+
+        from cptkg.controls import json_safe
+
+        text = json_safe(json.dumps(result, indent=2, ensure_ascii=False))
+    elif output == TEXT:
+        text = encounter_report(result)
+    else:
+        raise ValueError(f"unknown output {output!r}: an inference is written as text or json")
+    return Inferred(text, result, 0 if res.codes and not res.uncovered else 1)
+
+
+__all__ = ["Inferred", "Outcome", "TEXT", "exit_code", "infer", "judge", "parse", "render", "run"]
 

@@ -157,7 +157,7 @@ def test_evaluations_forked_from_many_threads_all_answer(kb):
     from concurrent.futures import ThreadPoolExecutor
 
     from cptkg.judge.check import check_claim
-    from cptkg.judge.input import parse_claim
+    from cptkg.claims.models import parse_claim
 
     c = parse_claim(_claim(3), kb=kb)
     with ThreadPoolExecutor(8) as pool:
@@ -182,7 +182,7 @@ def test_a_claim_whose_history_the_rules_would_join_into_millions_is_refused_bef
 
 def test_history_outside_the_code_family_does_not_count_toward_the_join():
     from cptkg.knowledge.loader import default_kb
-    from cptkg.judge.input import parse_claim
+    from cptkg.claims.models import parse_claim
 
     kb = default_kb()
     c = _claim(0, n_lines=2)
@@ -320,7 +320,7 @@ def _pairs(n: int) -> dict:
 def test_the_fix_search_tries_a_bounded_number_of_combinations_and_says_it_was_cut_short(kb):
     from cptkg.explain.fixes import MAX_FIX_TRIES, search_fixes
     from cptkg.judge.check import check_claim
-    from cptkg.judge.input import parse_claim
+    from cptkg.claims.models import parse_claim
 
     c = parse_claim(_pairs(40), kb=kb)
     res = check_claim(kb, c)
@@ -346,7 +346,7 @@ def test_a_fix_search_out_of_time_keeps_the_verdicts_and_says_so(kb, monkeypatch
     from cptkg.explain import explain_claim
     from cptkg.explain.fixes import search_fixes
     from cptkg.io.writers.text import summary_report
-    from cptkg.judge.input import parse_claim
+    from cptkg.claims.models import parse_claim
 
     c = parse_claim(_pairs(2), kb=kb)
     whole = explain_claim(kb, c).to_json()

@@ -217,7 +217,7 @@ def _batch_error(tmp_path, columns: dict, history: dict | None = None) -> dict:
 
 
 def _check_error(field: str, value, history: bool = False) -> str | None:
-    from cptkg.judge.input import InputError, parse_claims
+    from cptkg.claims.models import InputError, parse_claims
 
     line = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"}
     claim = {"claim_id": "C1", "patient_id": "P1", "lines": [line]}

@@ -75,7 +75,7 @@ def test_csv_reader(edits, header_edit):
 @example([("claim_id", None), ("patient_id", "null")])  # CI, stop 17: "got null" for claim_id is no leak
 @example([("patient_id", 987654321)])
 def test_json_reader(edits):
-    from cptkg.judge.input import InputError, parse_claims
+    from cptkg.claims.models import InputError, parse_claims
 
     c = {"claim_id": "C1", "patient_id": SECRET, "lines": [dict(zip(COLUMNS[2:7], [1, "62367", "2025-03-04", "D1", "physician"]))]}
     for k, v in edits:

@@ -26,7 +26,7 @@ from cptkg.knowledge.pack import case_files
 from cptkg.faces.cli import main
 from cptkg.faces.commands.batch_input import is_claim_document
 from cptkg.io.readers.fhir import nucc_role
-from cptkg.judge.input import InputError
+from cptkg.claims.models import InputError
 from devtools import fhir_build, x12_build
 
 PACK = Path(__file__).resolve().parents[1] / "kb" / "pump"

@@ -11,7 +11,7 @@ import csv
 import pytest
 
 from cptkg.judge.batch import run_batch
-from cptkg.judge.input import InputError
+from cptkg.claims.models import InputError
 from cptkg.pipeline import parse
 from cptkg.io.readers import csv as csv_reader
 

@@ -16,7 +16,7 @@ import pytest
 
 from cptkg.judge.check import check_claim
 from cptkg.judge.infer import infer_codes
-from cptkg.judge.input import parse_claim, parse_encounter
+from cptkg.claims.models import parse_claim, parse_encounter
 from cptkg.knowledge.vocabulary import vocabulary
 
 DATE, EARLIER = "2025-03-04", "2024-01-10"

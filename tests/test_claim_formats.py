@@ -15,7 +15,7 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 from cptkg import pipeline as batch
 from cptkg.io import readers
 from cptkg.io import writers
-from cptkg.judge.input import parse_claims
+from cptkg.claims.models import parse_claims
 from cptkg.io.readers import ReadError
 from cptkg.io.readers.fhir import nucc_role
 
@@ -260,7 +260,7 @@ def test_json_claims_pass_through_and_json_writer_keeps_shape():
 
 
 def test_malformed_json_is_one_line():
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
 
     with pytest.raises(InputError) as e:
         readers.read(b'{"claim_id": "A", "claim_id": "B"}', input_format="json")

@@ -14,8 +14,8 @@ import pytest
 from cptkg import pipeline
 from cptkg.cases import load_cases
 from cptkg.knowledge.pack import case_files
-from cptkg.judge.input import InputError
-from cptkg.judge.schema import claim_schema, encounter_schema
+from cptkg.claims.models import InputError
+from cptkg.claims.schema import claim_schema, encounter_schema
 from cptkg.knowledge.loader import default_kb
 
 ROOT = Path(__file__).resolve().parents[1]

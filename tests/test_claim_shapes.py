@@ -9,7 +9,7 @@ from rdflib import Graph
 
 from cptkg.judge.check import check_claims
 from devtools.claim_rdf import CLM, claim_graph, validate_claim
-from cptkg.judge.input import InputError, parse_claims
+from cptkg.claims.models import InputError, parse_claims
 from cptkg.knowledge.datasets import load_graphs
 from cptkg.knowledge.pack import CORE_ONTOLOGY
 from cptkg.knowledge.loader import default_kb

@@ -12,7 +12,7 @@ from cptkg.engines import EvaluationError, EvaluationTimeout, get
 from cptkg.engines.scoped import scope_program, scoped_facts, split_model
 from cptkg.judge import runner
 from cptkg.judge.check import check_claim, check_claims
-from cptkg.judge.input import parse_claim, parse_claims
+from cptkg.claims.models import parse_claim, parse_claims
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, case_files
 from cptkg.rules.parser import parse_text
 from cptkg.rules.program import build_program

@@ -139,7 +139,7 @@ def test_an_edit_file_over_the_size_limit_is_refused(tmp_path, cache, monkeypatc
 
 def _claims(n: int) -> list:
     from devtools import claimgen
-    from cptkg.judge.input import parse_claims
+    from cptkg.claims.models import parse_claims
 
     lines, history = claimgen.generate(n, seed=5, edits=True)
     claims, _ = parse_claims(claimgen.to_claims(lines, history))
@@ -159,7 +159,7 @@ def test_a_claim_meeting_only_the_edits_of_its_codes_gets_the_verdicts_of_one_me
     assert len(claims) > 20
     fired = set()
     for c in claims:
-        facts = claim_facts(c)
+        facts = claim_facts(kb, c)
         whole = runner.run(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"}, engine=engine)
         sliced = runner.run(kb, "claim", facts, want=_want(kb), rule_bindings={"reject", "warn"}, engine=engine,
                             codes=billed_codes(c))
@@ -190,7 +190,7 @@ def test_a_large_edit_table_loads_and_a_claim_meets_only_its_codes_edits(tmp_pat
     from edits_import_bench import generate
     from cptkg.io.edit_tables import import_table
     from cptkg.judge.check import billed_codes
-    from cptkg.judge.input import parse_claim
+    from cptkg.claims.models import parse_claim
     import cptkg
 
     src, out = tmp_path / "ptp.txt", tmp_path / "ptp.ttl"

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from cptkg.faces.cli import main
 from cptkg.judge.check import check_claim
-from cptkg.judge.input import parse_claims
+from cptkg.claims.models import parse_claims
 from cptkg.knowledge.edit_releases import resolve
 from cptkg.knowledge.loader import KBLoadError, load_kb
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cptkg.cases import load_cases
-from cptkg.judge.input import InputError, parse_claim, parse_encounter
+from cptkg.claims.models import InputError, parse_claim, parse_encounter
 from cptkg.faces.cli import main
 from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, case_files

@@ -11,7 +11,7 @@ from cptkg.explain import explain_claim
 from cptkg.explain.summary import raw_atoms
 from cptkg.faces.cli import main
 from cptkg.io.writers.text import summary_report
-from cptkg.judge.input import parse_claim
+from cptkg.claims.models import parse_claim
 from cptkg.knowledge.loader import load_kb
 from cptkg.knowledge.namespace import ONT
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, case_files

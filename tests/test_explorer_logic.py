@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cptkg.knowledge import views as G
-from cptkg.judge.input import parse_claims
+from cptkg.claims.models import parse_claims
 from cptkg.faces.explorer import batch, checker, export, proofs, query
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.rules_page import rule_table

@@ -21,7 +21,7 @@ from cptkg.cases import load_cases
 from cptkg.io import readers
 from cptkg.io.readers import ReadError
 from cptkg.io.writers.fhir import FULL_URL_NAMESPACE
-from cptkg.judge.input import InputError
+from cptkg.claims.models import InputError
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, case_files
 from devtools.fhir_build import bundle as build_bundle
 

@@ -15,7 +15,7 @@ import pytest
 from cptkg.explain import apply_suggestion, explain_claim
 from cptkg.explain.fixes import MAX_FIX_TRIES, search_fixes
 from cptkg.judge.check import check_claim
-from cptkg.judge.input import parse_claim
+from cptkg.claims.models import parse_claim
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 

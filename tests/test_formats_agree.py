@@ -20,7 +20,7 @@ import pytest
 from cptkg import pipeline
 from cptkg.cases import load_cases
 from cptkg.knowledge.pack import case_files
-from cptkg.judge.input import InputError
+from cptkg.claims.models import InputError
 from devtools import fhir_build, x12_build
 
 PACK = Path(__file__).resolve().parents[1] / "kb" / "pump"

@@ -12,7 +12,7 @@ import pytest
 
 from cptkg import pipeline
 from cptkg.io import readers
-from cptkg.judge.input import InputError
+from cptkg.claims.models import InputError
 
 CLAIM = {"claim_id": "C1", "patient_id": "P1", "lines": [
     {"line": 1, "code": "62362", "date_of_service": "2025-01-02", "provider_id": "N1", "provider_role": "physician"}]}

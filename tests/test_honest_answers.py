@@ -20,7 +20,7 @@ from cptkg import questions as Q
 from cptkg.explain import explain_claim
 from cptkg.faces.cli import main
 from cptkg.judge.infer import infer_codes, one_line_per_condition
-from cptkg.judge.input import parse_claim, parse_encounter
+from cptkg.claims.models import parse_claim, parse_encounter
 from cptkg.knowledge.sources import source_index
 
 DATE = "2025-06-10"

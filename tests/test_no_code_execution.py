@@ -66,7 +66,7 @@ def tripwires(monkeypatch):
 
     import pyDatalog.pyDatalog as pd
 
-    import cptkg.judge.check, cptkg.judge.input, cptkg.faces.report  # noqa: E401,F401 - imported before the tripwires
+    import cptkg.judge.check, cptkg.claims.models, cptkg.io.writers.text  # noqa: E401,F401 - imported before the tripwires
     monkeypatch.setattr(builtins, "eval", trip("eval", builtins.eval))
     monkeypatch.setattr(builtins, "exec", trip("exec", builtins.exec))
     for name in ("load", "ask"):

@@ -56,7 +56,7 @@ def test_asking_for_no_engine_below_the_faces_is_refused():
 @pytest.mark.below_the_faces
 def test_judging_below_the_faces_without_an_engine_fails_instead_of_taking_the_default():
     from cptkg.judge.check import check_claims
-    from cptkg.judge.input import parse_claims
+    from cptkg.claims.models import parse_claims
 
     kb = cptkg.load_kb()
     parsed, _ = parse_claims([CLAIM], kb=kb)

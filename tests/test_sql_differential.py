@@ -27,7 +27,7 @@ from pathlib import Path
 from devtools import claimgen
 from cptkg.judge.batch import run_batch
 from cptkg.judge.check import check_claim, check_claims
-from cptkg.judge.input import Claim, parse_claims
+from cptkg.claims.models import Claim, parse_claims
 
 # one worker runs the module: its pyDatalog reference (about 130 s) is computed once, not once per
 # worker, beside the Spark session the other Spark tests share

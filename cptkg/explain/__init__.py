@@ -12,12 +12,12 @@ from cptkg.explain.proofs import Explainer, ProofNode
 from cptkg.explain.summary import line_summary, reason_summary
 from cptkg.judge.check import ClaimResult, billed_codes, check_claim
 from cptkg.judge.infer import infer_codes
-from cptkg.judge.input import Claim, Encounter
+from cptkg.claims.models import Claim, Encounter
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.rules.ast import Literal
 
 __all__ = ["ClaimExplanation", "Explainer", "ProofNode", "Suggestion", "apply_suggestion", "explain_claim",
-           "explain_encounter", "suggest_fixes", "search_fixes", "FixSearch"]
+           "explain_encounter", "explain_inferred", "suggest_fixes", "search_fixes", "FixSearch"]
 
 
 class ClaimExplanation:
@@ -184,7 +184,14 @@ def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
 
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:
     """Inferred codes with their proofs, and for each code not chosen why not."""
-    res = infer_codes(kb, enc, all_bindings=True, engine=engine)
+    return explain_inferred(kb, infer_codes(kb, enc, all_bindings=True, engine=engine), depth)
+
+
+def explain_inferred(kb: KnowledgeBase, res, depth: int | None = None) -> dict:
+    """The explanation of an inference already made with every rule's bindings
+    (``infer_codes(..., all_bindings=True)``): the encounter is judged once,
+    whether or not it is then explained."""
+    enc = res.encounter
     ex = Explainer(kb, kb.infer_program, res.model, res.facts, f"encounter {enc.encounter_id}", codes=kb.family_codes())
     out = res.to_json()
     for entry, (code, reasons) in zip(out["codes"], res.codes):

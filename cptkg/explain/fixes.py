@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from cptkg.judge.check import ClaimResult, check_claims
 from cptkg.judge.infer import infer_codes
-from cptkg.judge.input import Claim, InputError, parse_claim, parse_encounter
+from cptkg.claims.models import Claim, InputError, parse_claim, parse_encounter
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.rules.messages import entry_name

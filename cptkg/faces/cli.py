@@ -273,7 +273,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     """
     from cptkg.io.decision_log import DecisionLogError
     from cptkg.io.readers import ReadError
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
     from cptkg.pipeline import run
 
     raw = read_input(claim_file)
@@ -448,39 +448,19 @@ def infer(encounter_file, as_json, explain, depth):
     Exit 0 when a code was inferred for every documented service, 1 when a
     service has no code of the family, 2 when the input cannot be used.
     """
-    from cptkg.judge.input import InputError, load_json, parse_encounter
-    from cptkg.judge.infer import infer_codes
-    from cptkg.faces.report import infer_report
-    from cptkg import limits
+    from cptkg import limits, pipeline
+    from cptkg.claims.models import InputError, load_json
 
     raw = read_input(encounter_file, limits.MAX_ENCOUNTER_BYTES, what="an encounter file",
                      hint="an encounter documents one visit")
     session = get_session()
-    kb = session.kb
     try:
-        enc = parse_encounter(load_json(raw, encounter_file), kb=kb)
+        done = pipeline.infer(session.kb, load_json(raw, encounter_file), engine=session.engine, explain=explain,
+                              depth=depth, output="json" if as_json else pipeline.TEXT)
     except InputError as e:
         fail(str(e))
-    res = infer_codes(kb, enc, engine=session.engine)
-    if explain:
-        from cptkg.explain import explain_encounter
-        from cptkg.faces.report import proof_text
-
-        ex = explain_encounter(kb, enc, depth=depth, engine=session.engine)
-        if as_json:
-            out(dump(ex), raw=True)
-        else:
-            out(infer_report(res))
-            for c in ex["codes"]:
-                out(f"\nWhy {c['code']}:")
-                if c.get("proof"):
-                    out(proof_text(c["proof"], "  ", 1))
-            for c in ex["not_chosen"]:
-                for f in c["failed_conditions"]:
-                    out(f"why not {c['code']}: {f['message']}")
-    else:
-        out(dump(res.to_json()) if as_json else infer_report(res), raw=as_json)
-    sys.exit(0 if res.codes and not res.uncovered else 1)
+    out(done.text, raw=as_json)
+    sys.exit(done.exit_code)
 
 
 @main.command("test")

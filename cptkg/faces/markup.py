@@ -20,7 +20,7 @@ import html as _html
 import re
 from typing import Any
 
-from cptkg.judge.input import one_line
+from cptkg.claims.models import one_line
 
 # Markdown's inline syntax and HTML's: links and images ([ ] ( ) !), tags and
 # autolinks (< >), entities (&), emphasis and strike (* ~), code (`), tables (|),

@@ -1,8 +1,8 @@
 """Judge files of claim lines at warehouse scale with the compiled rules.
 
-The claim rules (kb/rules/claim.dl) are compiled to SQL (rules.sql_compiler)
+The claim rules (the pack's rules/claim.dl) are compiled to SQL (cptkg.engines.sql.compiler)
 and run once over every claim of the file, on DuckDB or Spark: the input
-rows become the same input predicates ``cptkg.check.claim_facts`` builds for
+rows become the same input predicates ``cptkg.claims.inputs`` makes for
 one claim, with a leading ``claim_id``, and the knowledge base is loaded once
 and shared. Verdicts and reasons are read from the compiled rules'
 bindings, and messages are filled in SQL from the same templates and the
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from cptkg.judge.input import (CODE_PATTERN, DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
+from cptkg.claims import inputs
+from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                      MODIFIER_SEPARATORS, WHOLE_NUMBER)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import vocabulary
@@ -38,16 +39,6 @@ REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provid
 HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
 
-# The claim input predicates (as cptkg.check.claim_facts builds them) and their column types.
-from cptkg.engines.sql.compiler import CLAIM_INPUTS  # noqa: E402  (declared beside the SQL types)
-# Positions unique within a claim, as the rows are built below: an entry
-# (a line number, or a history entry -1, -2, ...) has one code and date, one
-# role, one number of units and at most one provider (claims with a repeated
-# line number are not judged). The compiler drops DISTINCTs on the strength
-# of these keys.
-CLAIM_KEYS = {"line": [(0,)], "billed": [(0,)], "in_history": [(0,)], "billed_provider": [(0,)],
-              "line_role": [(0,)], "line_units": [(0,)], "line_route": [(0,)], "date_units": [(0, 1)],
-              "well_formed_code": [(0,)]}
 VERDICTS = ("reject", "warn")
 # Issue 23 added carc, carc_description and checked at the end (every earlier column keeps its place):
 # carc and carc_description as cptkg check --output csv writes them (one code per rule of ``rules``, in its
@@ -105,15 +96,13 @@ def file_kind(path: str | Path, reading: bool = False) -> str:
 # --------------------------------------------------------------------------
 
 def kb_types(facts: dict[str, set[tuple]], edb: dict[str, int],
-             declared: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+             declared: dict[str, list[str]] | None = None, claim_inputs=()) -> dict[str, list[str]]:
     """Column types of the KB's input predicates, read from their facts
-    (declared by the ontology's ranges when no fact says)."""
+    (declared by the ontology's ranges when no fact says; the claim inputs'
+    always as the ontology declares them, ``claim_inputs`` naming them)."""
     out: dict[str, list[str]] = {}
     for p, n in edb.items():
-        if p in CLAIM_INPUTS:
-            out[p] = list(CLAIM_INPUTS[p])
-            continue
-        if declared and p in declared and not facts.get(p):
+        if declared and p in declared and (p in claim_inputs or not facts.get(p)):
             out[p] = [INT if t == "int" else TEXT for t in declared[p]]
             continue
         cols: list[set[str]] = [set() for _ in range(n)]
@@ -137,8 +126,10 @@ def compile_claim_rules(kb, dialect: str) -> CompiledProgram:
     facts = kb.all_facts()  # the pack's and every loaded edit table's: SQL joins them whole
     stats = dict(facts)
     stats.update(static_for(kb, "claim", engines.get("duckdb")).facts)
-    return sc.compile_program(program, kb_types(facts, program.edb, program.declared_types), CLAIM_INPUTS, dialect,
-                              keep_bindings=VERDICTS, claim_type=INT, stats=stats, keys=CLAIM_KEYS)
+    claim_inputs = inputs.declared(kb)
+    return sc.compile_program(program, kb_types(facts, program.edb, program.declared_types, claim_inputs),
+                              set(claim_inputs), dialect, keep_bindings=VERDICTS, claim_type=INT, stats=stats,
+                              keys=inputs.claim_keys(kb))
 
 
 def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | None = None,
@@ -563,23 +554,10 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
         FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
     for tmp in ("b_hist", "b_hist_ok"):
         b.drop(tmp)
-    b.view(rel("line"), "SELECT claim_id, line AS c0 FROM b_ok")
-    b.materialize(rel("billed"), "SELECT claim_id, line AS c0, code AS c1, dos AS c2 FROM b_ok "
-                                 "UNION ALL SELECT claim_id, e, code, dos FROM b_claim_hist")
-    b.materialize(rel("in_history"), "SELECT claim_id, e AS c0 FROM b_claim_hist")
-    b.materialize(rel("billed_provider"), "SELECT claim_id, line AS c0, provider_id AS c1 FROM b_ok "
-                                          "UNION ALL SELECT claim_id, e, provider_id FROM b_claim_hist WHERE provider_id IS NOT NULL")
-    b.view(rel("line_role"), "SELECT claim_id, line AS c0, role AS c1 FROM b_ok")
-    b.view(rel("line_units"), "SELECT claim_id, line AS c0, units AS c1 FROM b_ok")
-    b.view(rel("line_route"), "SELECT claim_id, line AS c0, route AS c1 FROM b_ok WHERE route IS NOT NULL")
-    b.materialize(rel("date_units"), "SELECT claim_id, code AS c0, dos AS c1, sum(units) AS c2 FROM b_ok GROUP BY claim_id, code, dos")
-    b.materialize(rel("well_formed_code"), f"""SELECT DISTINCT claim_id, c1 AS c0 FROM {rel('billed')}
-        WHERE {b.regex_full('c1', CODE_PATTERN)}""")
-    b.materialize(rel("line_modifier"), f"""SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (
-        SELECT claim_id, line AS c0, {b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok WHERE modifiers IS NOT NULL) x
-        WHERE trim(m) <> ''""")
+    inputs.build_batch_inputs(kb, b, rel)
+    claim_inputs = inputs.declared(kb)
     for p, n in cp.program.edb.items():
-        if p in CLAIM_INPUTS:
+        if p in claim_inputs:
             continue
         types = cp.types[p]
         rows = kb.all_facts().get(p, set())
@@ -812,7 +790,7 @@ def value_kinds(path, kind: str) -> dict[str, str]:
     return {n.strip().lower(): _value_kind(f.type) for n, f in zip(schema.names, schema)}
 
 
-#: how a value of each kind is named, as cptkg.judge.input.masked names a JSON value
+#: how a value of each kind is named, as cptkg.claims.models.masked names a JSON value
 _KIND_WORDS = {"bool": "true/false", "float": "a number with decimals", "date": "a date", "time": "a date and time",
                "binary": "binary data", "object": "an object", "other": "a value that is not text"}
 

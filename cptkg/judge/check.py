@@ -4,10 +4,10 @@ with the rules and sources behind it. Many claims go through one engine call
 where the engine allows it (:func:`check_claims`)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from cptkg.judge.input import CODE_PATTERN, Claim, InputError, one_line
+from cptkg.claims.inputs import claim_facts
+from cptkg.claims.models import Claim, InputError, one_line
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationMemory, EvaluationTimeout, Model
@@ -19,40 +19,6 @@ Facts = dict[str, set[tuple]]
 def billed_codes(claim: Claim) -> set[str]:
     """The codes a claim bills, on its lines and in its history: the edits naming them are the ones it meets."""
     return {ln.code for ln in claim.lines} | {h.code for h in claim.history}
-
-
-def claim_facts(claim: Claim) -> Facts:
-    """Input facts for one claim (see the ont:Predicate declarations).
-
-    History entries get ids -1, -2, … so that they share billed/3 with the
-    claim's own lines and a rule can compare any two billed services.
-    """
-    f: Facts = {k: set() for k in CLAIM_INPUT_NAMES}
-    units: dict[tuple[str, str], int] = {}
-    for ln in claim.lines:
-        f["line"].add((ln.line,))
-        f["billed"].add((ln.line, ln.code, ln.date_of_service))
-        f["billed_provider"].add((ln.line, ln.provider_id))
-        f["line_role"].add((ln.line, ln.provider_role))
-        f["line_units"].add((ln.line, ln.units))
-        if ln.route is not None:
-            f["line_route"].add((ln.line, ln.route))
-        for m in ln.modifiers:
-            f["line_modifier"].add((ln.line, m))
-        units[(ln.code, ln.date_of_service)] = units.get((ln.code, ln.date_of_service), 0) + ln.units
-    for i, h in enumerate(claim.history, start=1):
-        f["billed"].add((-i, h.code, h.date_of_service))
-        f["in_history"].add((-i,))
-        if h.provider_id:
-            f["billed_provider"].add((-i, h.provider_id))
-    f["date_units"] = {(c, d, n) for (c, d), n in units.items()}
-    f["well_formed_code"] = {(c,) for (_, c, _) in f["billed"] if _WELL_FORMED.fullmatch(c)}
-    return f
-
-
-CLAIM_INPUT_NAMES = ("line", "billed", "in_history", "billed_provider", "line_role", "line_units", "line_modifier",
-                     "line_route", "date_units", "well_formed_code")
-_WELL_FORMED = re.compile(CODE_PATTERN)
 
 
 @dataclass
@@ -153,7 +119,7 @@ def check_claim(kb: KnowledgeBase, claim: Claim, timeout: float = 30.0, all_bind
     Only the verdict rules' bindings are read unless ``all_bindings`` (the
     explainer wants every rule's): reading them all costs about as much again.
     """
-    facts = claim_facts(claim)
+    facts = claim_facts(kb, claim)
     model = runner.run(kb, "claim", facts, want=_want(kb), rule_bindings=True if all_bindings else {"reject", "warn"},
                        timeout=timeout, engine=engine, codes=billed_codes(claim))
     return _result(kb, claim, model, facts)
@@ -222,7 +188,7 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
             todo.append(i)
     if eng.batches and len(todo) > 1:
         def judge(chunk):
-            facts = [claim_facts(claims[i]) for i in chunk]
+            facts = [claim_facts(kb, claims[i]) for i in chunk]
             if limit() <= 0:
                 return chunk
             try:

@@ -3,24 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cptkg.judge.input import Encounter
+from cptkg.claims.inputs import encounter_facts
+from cptkg.claims.models import Encounter
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons
 from cptkg.engines import Model
 from cptkg.judge import runner
 
 Facts = dict[str, set[tuple]]
-
-
-def encounter_facts(enc: Encounter, family: str) -> Facts:
-    """Input facts of one encounter, coded within ``family`` (a code family of the KB)."""
-    return {
-        "enc_family": {(family,)},
-        "enc_role": {(enc.performer_role,)},
-        "enc_device": {(enc.device,)},
-        "enc_route": {(enc.route,)},
-        "enc_service": {(s,) for s in enc.services},
-    }
 
 
 @dataclass
@@ -120,7 +110,7 @@ def one_line_per_condition(kb: KnowledgeBase, program, reasons: list[Reason]) ->
 
 def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bindings: bool = False,
                 engine=None) -> InferResult:
-    facts = encounter_facts(enc, kb.pack.code_family)
+    facts = encounter_facts(kb, enc)
     prog = kb.infer_program
     heads = {"bill", "not_chosen", "no_code", "covers_documented"}
     # the edits an encounter can meet are those of the codes it may be coded with: its family's

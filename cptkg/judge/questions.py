@@ -30,7 +30,7 @@ from rdflib import RDF, RDFS, URIRef
 from rdflib.namespace import DCTERMS
 
 from cptkg.judge.check import LineResult, check_claims
-from cptkg.judge.input import InputError, parse_claims, parse_encounter
+from cptkg.claims.models import InputError, parse_claims, parse_encounter
 from cptkg.judge.reasons import Reason
 from cptkg.knowledge import views
 from cptkg.knowledge.loader import KnowledgeBase, local

@@ -114,6 +114,8 @@ class KnowledgeBase:
     version: str = ""
     phrases: dict[str, str] = field(default_factory=dict)
     input_predicates: dict = field(default_factory=dict)
+    # request kind -> input predicate -> argument types, as the ontology declares them (_input_types)
+    input_types: dict = field(default_factory=dict)
     # results derived from this KB by other layers (the static part of the
     # rules per engine, say); dropped with the KB
     cache: dict = field(default_factory=dict)
@@ -604,16 +606,38 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     for prog in programs.values():
         prog.declared_types = dict(ints)
     kbo.properties = props
-    inputs: dict[str, set[str]] = {}
-    for pred, kind in onto.subject_objects(ONT.inputOf):
-        inputs.setdefault(str(kind), set()).add(str(onto.value(pred, ONT.datalogPredicate)))
-    kbo.input_predicates = inputs
+    kbo.input_types = _input_types(onto)
+    kbo.input_predicates = {kind: set(preds) for kind, preds in kbo.input_types.items()}
+    for prog in programs.values():
+        for preds in kbo.input_types.values():
+            prog.declared_types.update(preds)
     _set_rule_wording(kbo, pack)
     kbo.phrases = {str(name): str(ph) for pred, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(pred, ONT.phrase)}
     if cache_key is not None:
         _write_kb_cache(kbo, cache_key, {"claim": programs["claim"].clauses, "encounter": programs["encounter"].clauses})
     return kbo
+
+
+def _input_types(onto: Graph) -> dict[str, dict[str, list[str]]]:
+    """The claim and encounter inputs as the ontology declares them (ont:inputOf,
+    ont:arity, ont:argumentTypes): request kind -> predicate -> argument types.
+
+    This is the one declaration of what a request gives the rules: the engines'
+    facts (cptkg.claims.inputs), the batch SQL views and the SQL compiler's
+    column types are all made from it, so a predicate cannot be fed one way
+    and typed another."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for pred, kind in onto.subject_objects(ONT.inputOf):
+        name = str(onto.value(pred, ONT.datalogPredicate))
+        types = str(onto.value(pred, ONT.argumentTypes) or "").split()
+        arity = onto.value(pred, ONT.arity)
+        if not types or any(t not in ("int", "text") for t in types) or \
+                (arity is not None and int(arity) != len(types)):
+            raise KBLoadError(f"the ontology's input {name} ({kind}) needs ont:argumentTypes: one of int or text "
+                              f"per argument, {arity} in all")
+        out.setdefault(str(kind), {})[name] = types
+    return out
 
 
 def _pack_graphs(pack: FamilyPack) -> tuple[Graph, Graph, Graph, dict[str, str]]:
@@ -647,7 +671,7 @@ def _pack_graphs(pack: FamilyPack) -> tuple[Graph, Graph, Graph, dict[str, str]]
 # pickle; written atomically; a file that does not match is ignored; safe to
 # delete. A pack is cached only after it loaded and passed its SHACL shapes.
 
-KB_CACHE_VERSION = "kb-cache-1"
+KB_CACHE_VERSION = "kb-cache-2"
 
 
 def kb_cache_key(pack: FamilyPack) -> str:
@@ -683,7 +707,7 @@ def _write_kb_cache(kbo: "KnowledgeBase", key: str, clauses: dict) -> None:
         "clauses": {k: [rule_data(r) for r in v] for k, v in clauses.items()},
         "declared_types": kbo.check_program.declared_types,
         "properties": {k: str(v) for k, v in kbo.properties.items()},
-        "input_predicates": {k: sorted(v) for k, v in kbo.input_predicates.items()},
+        "input_types": kbo.input_types,
         "phrases": kbo.phrases, "subject_file": kbo.subject_file,
         "rule_titles": kbo.rule_titles, "rule_verdicts": kbo.rule_verdicts, "labels": labels,
     }
@@ -716,7 +740,8 @@ def _from_kb_cache(pack: FamilyPack, key: str) -> "KnowledgeBase | None":
                             subject_file=dict(data["subject_file"]), version=str(data["version"]), pack=pack)
         kbo._fact_sources = {(str(p), tuple(r)): list(srcs) for p, r, srcs in data["fact_sources"]}
         kbo.properties = {str(k): URIRef(v) for k, v in data["properties"].items()}
-        kbo.input_predicates = {str(k): set(v) for k, v in data["input_predicates"].items()}
+        kbo.input_types = {str(k): {str(p): list(t) for p, t in v.items()} for k, v in data["input_types"].items()}
+        kbo.input_predicates = {kind: set(preds) for kind, preds in kbo.input_types.items()}
         kbo.phrases = dict(data["phrases"])
         _set_rule_wording(kbo, pack)
         kbo.cache["labels"] = dict(data["labels"])

@@ -46,6 +46,7 @@ class ONT(DefinedNamespace):
     mapsTo: URIRef
     phrase: URIRef
     inputOf: URIRef
+    argumentTypes: URIRef
     conflictingSource: URIRef
     prevailingSource: URIRef
     resolution: URIRef

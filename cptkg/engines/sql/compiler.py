@@ -36,19 +36,6 @@ from cptkg.rules.program import Program
 
 INT, TEXT = "int", "text"
 
-# Column types of the claim input predicates (one row per claim line or history entry).
-CLAIM_INPUTS = {
-    "line": [INT],
-    "billed": [INT, TEXT, TEXT],
-    "in_history": [INT],
-    "billed_provider": [INT, TEXT],
-    "line_role": [INT, TEXT],
-    "line_units": [INT, INT],
-    "line_modifier": [INT, TEXT],
-    "line_route": [INT, TEXT],
-    "date_units": [TEXT, TEXT, INT],
-    "well_formed_code": [TEXT],
-}
 CLAIMS = "c_claims"
 
 

@@ -21,17 +21,15 @@ from cptkg.rules.program import Program
 
 def fact_types(facts: Facts, edb: dict[str, int], declared: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Column types of the input predicates, read from their facts."""
-    from cptkg.engines.sql.compiler import CLAIM_INPUTS, INT, TEXT, SQLCompileError
+    from cptkg.engines.sql.compiler import INT, TEXT, SQLCompileError
 
     out: dict[str, list[str]] = {}
     for p, n in edb.items():
-        if p in CLAIM_INPUTS and not facts.get(p):
-            # no facts to read the types from (the static part, a claim with no
-            # history): the claim input's declared types, so that a comparison
-            # with a KB integer (units against a unit edit's maximum) still types
-            out[p] = list(CLAIM_INPUTS[p])
-            continue
         if declared and p in declared and not facts.get(p):
+            # no facts to read the types from (the static part, a claim with no
+            # history): the types the ontology declares (a claim input's
+            # ont:argumentTypes, a KB property's range), so that a comparison
+            # with a KB integer (units against a unit edit's maximum) still types
             out[p] = [INT if t == "int" else TEXT for t in declared[p]]
             continue
         cols: list[set[str]] = [set() for _ in range(n)]

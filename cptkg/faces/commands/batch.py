@@ -68,7 +68,7 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
     err = Console(stderr=True)
     kb = get_kb()
     if route is not None:
-        from cptkg.judge.input import InputError
+        from cptkg.claims.models import InputError
         from cptkg.pipeline import check_route
 
         try:

@@ -46,7 +46,7 @@ HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 SHOWN = 60  # characters of a claim id or value a message shows
 #: characters a claim CSV cell cannot hold unchanged: batch's CSV reader reads one record per line
 LINE_BREAKS = ("\n", "\r")
-#: what splits a modifiers cell (cptkg.judge.input.MODIFIER_SEPARATORS)
+#: what splits a modifiers cell (cptkg.claims.models.MODIFIER_SEPARATORS)
 MODIFIER_SPLITTERS = (";", "|", " ", "\t")
 
 
@@ -162,7 +162,7 @@ def _unwritable(claim) -> str | None:
     """Why a valid claim cannot be written as claim rows unchanged (None: it can).
 
     A claim CSV cell holds no line break, loses surrounding spaces, and splits
-    modifiers on ; | spaces and tabs (cptkg.judge.input.MODIFIER_SEPARATORS).
+    modifiers on ; | spaces and tabs (cptkg.claims.models.MODIFIER_SEPARATORS).
     A claim id ' A' would be judged as claim 'A', a provider ' P1' as 'P1' and
     a modifier '59 XS' as two; judged so, batch could give another verdict than
     ``cptkg check``, so the claim is an error row instead.
@@ -194,7 +194,7 @@ def _unwritable(claim) -> str | None:
 
 
 def _shown(text: str) -> str:
-    from cptkg.judge.input import one_line
+    from cptkg.claims.models import one_line
 
     return one_line(str(text)[:SHOWN])
 
@@ -215,7 +215,7 @@ def claim_rows(input_path, history_path, kb) -> Iterator[ClaimRows]:
     t0 = time.perf_counter()
     from cptkg import limits
     from cptkg.io import readers
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
     from cptkg.pipeline import parse
 
     size = Path(input_path).stat().st_size
@@ -239,7 +239,7 @@ def claim_rows(input_path, history_path, kb) -> Iterator[ClaimRows]:
 def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
     import time
 
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
 
     checked = []
     for c in parsed:

@@ -201,7 +201,7 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
     """
     from cptkg.faces.cli import _detect_or_fail, fail, get_engine, read_history, read_input
     from cptkg.io.readers import ReadError
-    from cptkg.judge.input import InputError
+    from cptkg.claims.models import InputError
 
     if not (before_edits or after_edits or before_kb or after_kb):
         fail("impact: give what to compare: --before-edits/--after-edits (two edit releases) or "
@@ -323,7 +323,7 @@ def _at_scale(claim_file, kbs, engine, history_file, route, time_limit):
     if history_file == "-":
         fail("--history -: with the batch engine give the history as a .csv or .parquet file")
     if route is not None:
-        from cptkg.judge.input import InputError
+        from cptkg.claims.models import InputError
         from cptkg.pipeline import check_route
 
         for kb in kbs.values():

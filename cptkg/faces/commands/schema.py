@@ -10,6 +10,6 @@ def command(what):
     """Print the JSON Schema (draft 2020-12) of claim JSON (cptkg check) or encounter JSON (cptkg infer),
     with the roles, routes and devices of the family pack loaded (--kb)."""
     from cptkg.faces.cli import dump, get_kb, out
-    from cptkg.judge.schema import SCHEMAS
+    from cptkg.claims.schema import SCHEMAS
 
     out(dump(SCHEMAS[what](get_kb())), raw=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from cptkg.judge.input import InputError
+from cptkg.claims.models import InputError
 
 
 

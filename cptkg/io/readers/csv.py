@@ -21,7 +21,7 @@ import io
 import re
 from collections import Counter
 
-from cptkg.judge.input import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, history_problem, parse_claim
+from cptkg.claims.models import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, history_problem, parse_claim
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 

@@ -69,7 +69,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cptkg.judge.input import load_json, one_line
+from cptkg.claims.models import load_json, one_line
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"

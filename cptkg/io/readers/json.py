@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from cptkg.judge.input import load_json
+from cptkg.claims.models import load_json
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "json"

@@ -50,7 +50,7 @@ import re
 from dataclasses import dataclass, field
 
 from cptkg.io.readers import ReadError, ReadResult
-from cptkg.judge.input import one_line
+from cptkg.claims.models import one_line
 
 NAME = "x12"
 VERSION = "005010X222A1"  # the 837P implementation guide pyx12's map encodes (HIPAA's version since 2012)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import html as _html
 from datetime import datetime, timezone
 
-from cptkg.judge.input import one_line
+from cptkg.claims.models import one_line
 
 NAME = "html"
 

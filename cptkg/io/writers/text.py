@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 
 from cptkg.io.writers import not_checked
-from cptkg.judge.input import one_line
+from cptkg.claims.models import one_line
 from cptkg.judge.reasons import reason_code_text
 
 NAME = "text"
@@ -214,3 +214,37 @@ def write(results: list[dict], full: bool = False, **_context) -> str:
 
 def _explained(result: dict) -> bool:
     return "suggestions" in result or any("why_not" in ln for ln in result.get("lines", []))
+
+
+def encounter_report(res: dict) -> str:
+    """An inference (``cptkg infer --json``'s dict) as a readable report; an
+    explained one (with each code's ``proof`` and the ``failed_conditions`` of
+    the codes not chosen) adds why each code was chosen and why each other was not."""
+    out = [f"Encounter {_t(res.get('encounter_id'))}"]
+    if res["codes"]:
+        for c in res["codes"]:
+            out.append(f"  BILL {_t(c['code'])}  {_t((c.get('descriptor') or '')[:90])}")
+            for r in c["reasons"]:
+                out.append(_wrap(f"- {r['message']}", "        "))
+    else:
+        out.append("  No code of the family fits this encounter.")
+    for u in res["uncovered"]:
+        out.append(f"  Not covered by any code: {_t(u['service'])}")
+        for r in u["reasons"]:
+            out.append(_wrap(f"- {r['message']}", "        "))
+    out.append("  Not chosen:")
+    for c in res["not_chosen"]:
+        reasons = c["why_not"]
+        first = reasons[0]["message"] if reasons else "(no reason derived)"
+        out.append(_wrap(f"{c['code']}: {first}", "    "))
+        for r in reasons[1:]:
+            out.append(_wrap(f"{r['message']}", "          "))
+    for c in res["codes"]:
+        if "proof" in c:  # explained
+            out.append(f"\nWhy {c['code']}:")
+            if c["proof"]:
+                out.append(proof_text(c["proof"], "  ", 1))
+    for c in res["not_chosen"]:
+        for f in c.get("failed_conditions", ()):
+            out.append(f"why not {c['code']}: {f['message']}")
+    return "\n".join(out)

@@ -2,7 +2,7 @@
 
 Integrators validate what they send before they send it; a schema written
 by hand would drift from the parser. It is generated from the pydantic
-models the parser validates with (:mod:`cptkg.judge.input`), and the values
+models the parser validates with (:mod:`cptkg.claims.models`), and the values
 the family pack accepts (roles, routes, devices, services) are filled in from
 the loaded pack's vocabulary, so the schema and the parser cannot disagree
 on a field, a limit or a value. What a schema cannot say (a real calendar
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 
-from cptkg.judge.input import DATE_PATTERN as _DATE
+from cptkg.claims.models import DATE_PATTERN as _DATE
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE = "https://w3id.org/cptkg/schema/"
@@ -87,7 +87,7 @@ def _defs(model, kb) -> dict:
 
 def claim_schema(kb) -> dict:
     """The schema of claim JSON: one claim object, or a non-empty list of them."""
-    from cptkg.judge.input import Claim
+    from cptkg.claims.models import Claim
 
     return {"$schema": SCHEMA_DIALECT, "$id": SCHEMA_BASE + "claim.json",
             "title": "cptkg claim JSON (cptkg check)",
@@ -99,7 +99,7 @@ def claim_schema(kb) -> dict:
 
 def encounter_schema(kb) -> dict:
     """The schema of encounter JSON (``cptkg infer``): one encounter object."""
-    from cptkg.judge.input import Encounter
+    from cptkg.claims.models import Encounter
 
     return {"$schema": SCHEMA_DIALECT, "$id": SCHEMA_BASE + "encounter.json",
             "title": "cptkg encounter JSON (cptkg infer)", "$ref": "#/$defs/Encounter",

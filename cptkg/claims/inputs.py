@@ -1,0 +1,166 @@
+"""What a claim gives the rules: the claim-input facts, made one way for one
+claim and another way for a whole file, from one table.
+
+The ontology declares the inputs once (``ont:inputOf "claim"``, with their
+``ont:argumentTypes``; the loader reads them into ``kb.input_types``). This
+module holds, for each declared predicate and side by side, the two ways its
+rows are made: from a parsed :class:`Claim` (``cptkg check``, the interactive
+engines) and as SQL over a file's checked lines (``cptkg batch``). A rule pack
+therefore cannot see a predicate in one path that the other does not give, and
+the SQL compiler types its columns from the same declaration. A predicate the
+ontology declares and this table cannot make (or the reverse) is an error
+before any claim is judged, not a silently empty relation.
+
+The batch SQL reads two relations the batch reader builds: ``b_ok`` (one row
+per checked line: claim_id, patient_id, line, code, dos, provider_id, role,
+units, modifiers, route) and ``b_claim_hist`` (one row per claim and history
+entry of its patient: claim_id, e, code, dos, provider_id, with e = -1, -2, …).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from cptkg.claims.models import CODE_PATTERN, MODIFIER_SEPARATORS, Claim, Encounter
+
+Facts = dict[str, set[tuple]]
+_WELL_FORMED = re.compile(CODE_PATTERN)
+
+
+class UndeclaredInput(ValueError):
+    """The ontology's claim inputs and the ways this module makes them differ."""
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """How one declared claim-input predicate is made.
+
+    ``rows`` gives its rows for one claim; ``sql`` its rows for a whole file,
+    keyed by ``claim_id`` (columns c0, c1, …), given the batch backend (whose
+    dialect spells regular expressions and splits) and the relation name of
+    another input (``rel``); ``materialize`` says whether the batch computes it
+    once (read by many rules) or where it is read (a projection). ``keys``
+    lists argument positions unique within a claim as the rows are built (an
+    entry has one code and date, one role …; claims with a repeated line number
+    are not judged): the SQL compiler drops DISTINCTs on their strength."""
+
+    rows: Callable[[Claim], Iterable[tuple]]
+    sql: Callable[[object, Callable[[str], str]], str]
+    keys: tuple[tuple[int, ...], ...] = ((0,),)
+    materialize: bool = True
+
+
+def _history(claim: Claim):
+    """History entries as the rules see them: ids -1, -2, … in the order given,
+    so that they share billed/3 with the claim's own lines and a rule can
+    compare any two billed services."""
+    return ((-i, h) for i, h in enumerate(claim.history, start=1))
+
+
+def _date_units(claim: Claim):
+    units: dict[tuple[str, str], int] = {}
+    for ln in claim.lines:
+        key = (ln.code, ln.date_of_service)
+        units[key] = units.get(key, 0) + ln.units
+    return ((c, d, n) for (c, d), n in units.items())
+
+
+def _billed(claim: Claim):
+    yield from ((ln.line, ln.code, ln.date_of_service) for ln in claim.lines)
+    yield from ((e, h.code, h.date_of_service) for e, h in _history(claim))
+
+
+CLAIM_INPUTS: dict[str, ClaimInput] = {
+    "line": ClaimInput(
+        rows=lambda c: ((ln.line,) for ln in c.lines),
+        sql=lambda b, rel: "SELECT claim_id, line AS c0 FROM b_ok", materialize=False),
+    "billed": ClaimInput(
+        rows=_billed,
+        sql=lambda b, rel: ("SELECT claim_id, line AS c0, code AS c1, dos AS c2 FROM b_ok "
+                            "UNION ALL SELECT claim_id, e, code, dos FROM b_claim_hist")),
+    "in_history": ClaimInput(
+        rows=lambda c: ((e,) for e, _ in _history(c)),
+        sql=lambda b, rel: "SELECT claim_id, e AS c0 FROM b_claim_hist"),
+    "billed_provider": ClaimInput(
+        rows=lambda c: [*((ln.line, ln.provider_id) for ln in c.lines),
+                        *((e, h.provider_id) for e, h in _history(c) if h.provider_id)],
+        sql=lambda b, rel: ("SELECT claim_id, line AS c0, provider_id AS c1 FROM b_ok UNION ALL "
+                            "SELECT claim_id, e, provider_id FROM b_claim_hist WHERE provider_id IS NOT NULL")),
+    "line_role": ClaimInput(
+        rows=lambda c: ((ln.line, ln.provider_role) for ln in c.lines),
+        sql=lambda b, rel: "SELECT claim_id, line AS c0, role AS c1 FROM b_ok", materialize=False),
+    "line_units": ClaimInput(
+        rows=lambda c: ((ln.line, ln.units) for ln in c.lines),
+        sql=lambda b, rel: "SELECT claim_id, line AS c0, units AS c1 FROM b_ok", materialize=False),
+    "line_route": ClaimInput(
+        rows=lambda c: ((ln.line, ln.route) for ln in c.lines if ln.route is not None),
+        sql=lambda b, rel: "SELECT claim_id, line AS c0, route AS c1 FROM b_ok WHERE route IS NOT NULL",
+        materialize=False),
+    "date_units": ClaimInput(
+        rows=_date_units,
+        sql=lambda b, rel: ("SELECT claim_id, code AS c0, dos AS c1, sum(units) AS c2 FROM b_ok "
+                            "GROUP BY claim_id, code, dos"),
+        keys=((0, 1),)),
+    "well_formed_code": ClaimInput(
+        rows=lambda c: {(code,) for _, code, _ in _billed(c) if _WELL_FORMED.fullmatch(code)},
+        sql=lambda b, rel: (f"SELECT DISTINCT claim_id, c1 AS c0 FROM {rel('billed')} "
+                            f"WHERE {b.regex_full('c1', CODE_PATTERN)}")),
+    "line_modifier": ClaimInput(
+        rows=lambda c: ((ln.line, m) for ln in c.lines for m in ln.modifiers),
+        sql=lambda b, rel: (f"SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (SELECT claim_id, line AS c0, "
+                            f"{b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok "
+                            f"WHERE modifiers IS NOT NULL) x WHERE trim(m) <> ''"),
+        keys=()),
+}
+
+
+#: How each declared encounter input is made from a documented encounter, coded
+#: within a family (the pack's code family): ``cptkg infer``.
+ENCOUNTER_INPUTS: dict[str, Callable[[Encounter, str], Iterable[tuple]]] = {
+    "enc_family": lambda e, family: [(family,)],
+    "enc_role": lambda e, family: [(e.performer_role,)],
+    "enc_device": lambda e, family: [(e.device,)],
+    "enc_route": lambda e, family: [(e.route,)],
+    "enc_service": lambda e, family: ((s,) for s in e.services),
+}
+
+
+def declared(kb, kind: str = "claim") -> dict[str, list[str]]:
+    """The inputs of ``kind`` (claim or encounter) the KB's ontology declares, with
+    their argument types, checked against this module's tables
+    (:class:`UndeclaredInput` if they differ)."""
+    types = dict(kb.input_types.get(kind, {}))
+    made = CLAIM_INPUTS if kind == "claim" else ENCOUNTER_INPUTS
+    missing, extra = sorted(set(types) - set(made)), sorted(set(made) - set(types))
+    if missing or extra:
+        raise UndeclaredInput(
+            f"the ontology's {kind} inputs and cptkg's differ: "
+            + "; ".join(filter(None, [missing and f"declared but not made from the {kind}: {', '.join(missing)}",
+                                      extra and f"made from the {kind} but not declared: {', '.join(extra)}"])))
+    return types
+
+
+def encounter_facts(kb, enc: Encounter) -> Facts:
+    """The input facts of one encounter, coded within the pack's code family."""
+    return {p: set(ENCOUNTER_INPUTS[p](enc, kb.pack.code_family)) for p in declared(kb, "encounter")}
+
+
+def claim_facts(kb, claim: Claim) -> Facts:
+    """The input facts of one claim, one set per declared claim input (empty sets included)."""
+    return {p: set(CLAIM_INPUTS[p].rows(claim)) for p in declared(kb)}
+
+
+def claim_keys(kb) -> dict[str, list[tuple[int, ...]]]:
+    """Argument positions unique within a claim, per declared input (for the SQL compiler)."""
+    return {p: list(CLAIM_INPUTS[p].keys) for p in declared(kb) if CLAIM_INPUTS[p].keys}
+
+
+def build_batch_inputs(kb, b, rel: Callable[[str], str]) -> None:
+    """Make every declared claim input as a relation of the batch backend ``b``,
+    from ``b_ok`` and ``b_claim_hist``, in declaration order of dependence
+    (``well_formed_code`` reads ``billed``)."""
+    order = sorted(declared(kb), key=lambda p: p == "well_formed_code")
+    for p in order:
+        spec = CLAIM_INPUTS[p]
+        (b.materialize if spec.materialize else b.view)(rel(p), spec.sql(b, rel))

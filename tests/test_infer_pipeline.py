@@ -1,0 +1,65 @@
+"""``cptkg infer`` goes read → judge → explain → write like ``cptkg check``
+(cptkg.pipeline.infer): one evaluation per encounter, explained or not, and
+the same result whatever face asks (CLI, API)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import cptkg
+from cptkg import pipeline
+from cptkg.claims.models import InputError
+from cptkg.judge import runner
+from cptkg.knowledge.loader import default_kb
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "encounter.json"
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return default_kb()
+
+
+@pytest.mark.parametrize("explain", [False, True])
+def test_an_encounter_is_judged_once_explained_or_not(kb, monkeypatch, explain):
+    calls = []
+    real = runner.run
+
+    def counted(*a, **kw):
+        calls.append(a[1] if len(a) > 1 else kw.get("kind"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(runner, "run", counted)
+    done = pipeline.infer(kb, json.loads(EXAMPLE.read_text()), engine="clingo", explain=explain)
+    assert calls == ["encounter"]
+    assert done.result["codes"]
+    assert ("proof" in done.result["codes"][0]) is explain
+    assert ("Why " + done.result["codes"][0]["code"] in done.text) is explain
+
+
+def test_the_explained_inference_says_what_the_plain_one_says(kb):
+    enc = json.loads(EXAMPLE.read_text())
+    plain = pipeline.infer(kb, enc, engine="clingo")
+    explained = pipeline.infer(kb, enc, engine="clingo", explain=True)
+    assert [c["code"] for c in explained.result["codes"]] == [c["code"] for c in plain.result["codes"]]
+    assert explained.text.startswith(plain.text)
+    assert explained.exit_code == plain.exit_code
+
+
+def test_the_api_and_the_pipeline_give_one_result(kb):
+    enc = json.loads(EXAMPLE.read_text())
+    assert cptkg.infer(enc, kb=kb, engine="clingo") == pipeline.infer(kb, enc, engine="clingo").result
+
+
+def test_an_encounter_missing_a_field_is_refused_by_name(kb):
+    enc = json.loads(EXAMPLE.read_text())
+    enc.pop("device")
+    with pytest.raises(InputError, match="device"):
+        pipeline.infer(kb, enc, engine="clingo")
+
+
+def test_no_engine_below_the_faces(kb):
+    with pytest.raises(Exception, match="no knowledge base or engine chosen"):
+        pipeline.infer(kb, json.loads(EXAMPLE.read_text()), engine=None)
