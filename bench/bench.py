@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cptkg.explain import explain_claim  # noqa: E402
+from cptkg.explanation import explain_claim  # noqa: E402
 from cptkg.judge.check import check_claim, check_claims  # noqa: E402
 from cptkg.claims.models import parse_claim, parse_claims  # noqa: E402
 from cptkg.knowledge.loader import load_kb  # noqa: E402

@@ -20,8 +20,6 @@ pandas, Spark or pySHACL.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -38,7 +36,6 @@ _LAZY = {
     "source_index": "cptkg.knowledge.sources:source_index",
     "views": "cptkg.knowledge.views",
     "sparql": "cptkg.knowledge.sparql",
-    "load_graphs": "cptkg.knowledge.datasets:load_graphs",
     "read_pack": "cptkg.knowledge.pack:read_pack",
     "PackError": "cptkg.knowledge.pack:PackError",
     # rule language (the explorer's rule editor and Datalog console)
@@ -57,9 +54,6 @@ _LAZY = {
     "InputError": "cptkg.claims.models:InputError",
     "Claim": "cptkg.claims.models:Claim",
     "Encounter": "cptkg.claims.models:Encounter",
-    "parse_claim": "cptkg.claims.models:parse_claim",
-    "parse_claims": "cptkg.claims.models:parse_claims",
-    "parse_encounter": "cptkg.claims.models:parse_encounter",
     "load_json": "cptkg.claims.models:load_json",
     "load_cases": "cptkg.cases:load_cases",
     "run_all_cases": "cptkg.cases:run_all",
@@ -69,7 +63,7 @@ _LAZY = {
     "questions": "cptkg.judge.questions",
     "QuestionError": "cptkg.judge.questions:QuestionError",
     # explaining
-    "apply_suggestion": "cptkg.explain.fixes:apply_suggestion",
+    "apply_suggestion": "cptkg.explanation.fixes:apply_suggestion",
     # the pipeline and its formats
     "pipeline": "cptkg.pipeline",
     "exit_code": "cptkg.pipeline:exit_code",
@@ -86,7 +80,7 @@ _LAZY = {
 }
 
 __all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", "impact", "diff", "run", "judge_claims",
-                  "run_batch", *_LAZY])
+                  "run_batch", "parse_claim", "parse_claims", "parse_encounter", "load_graphs", *_LAZY])
 
 
 def __getattr__(name: str) -> Any:
@@ -105,24 +99,6 @@ def __dir__() -> list[str]:
     return __all__
 
 
-class _API(types.ModuleType):
-    """This package as a module whose API functions a subpackage import cannot replace.
-
-    Why: importing the subpackage ``cptkg.explain`` makes Python set the
-    package attribute ``explain`` to that module, so the second call of
-    ``cptkg.explain(...)`` in a process found a module, not the function.
-    The subpackage stays importable (``sys.modules``, ``from cptkg.explain
-    import ...``); the attribute keeps the API function.
-    """
-
-    def __setattr__(self, name, value):
-        current = self.__dict__.get(name)
-        if isinstance(value, types.ModuleType) and callable(current) and not isinstance(current, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _API
 
 
 def _session(session=None, kb=None, engine: str | None = None):
@@ -159,6 +135,46 @@ def load_kb(pack=None, *, fresh: bool = False, edits=()):
     if edits:
         return loader.load_kb(pack, edits=list(edits)) if fresh else loader.default_kb(pack, edits=list(edits))
     return loader.load_kb(pack) if fresh else loader.default_kb(pack)
+
+
+def _kb_of(kb, session):
+    """The knowledge base of an API call: the session's, else ``kb`` (a loaded KB or a pack folder), else
+    ``CPTKG_KB``'s, else the default pack's (chosen here, at the API face: the layers below take none)."""
+    from cptkg.knowledge.loader import KnowledgeBase
+
+    if session is not None:
+        return session.kb
+    return kb if isinstance(kb, KnowledgeBase) else load_kb(kb)
+
+
+def parse_claim(raw, index: int | None = None, kb=None, *, session=None):
+    """One claim dict validated into a ``Claim``, against the pack's vocabulary; ``InputError`` names
+    the field that is wrong."""
+    from cptkg.claims.models import parse_claim as parse
+
+    return parse(raw, index, kb=_kb_of(kb, session))
+
+
+def parse_claims(raw, kb=None, *, session=None):
+    """Claim dicts (or one) validated together: ``(claims, was_list)``, each a ``Claim`` or the
+    ``InputError`` saying what is wrong with it."""
+    from cptkg.claims.models import parse_claims as parse
+
+    return parse(raw, kb=_kb_of(kb, session))
+
+
+def parse_encounter(raw, kb=None, *, session=None):
+    """An encounter dict validated into an ``Encounter``; ``InputError`` names the field that is wrong."""
+    from cptkg.claims.models import parse_encounter as parse
+
+    return parse(raw, kb=_kb_of(kb, session))
+
+
+def load_graphs(kb=None, *, session=None):
+    """The ontology and KB graphs of the pack (``Graphs``: ``select("both"|"ontology"|"kb")``)."""
+    from cptkg.knowledge.datasets import load_graphs as graphs
+
+    return graphs(_kb_of(kb, session))
 
 
 def run(source, input_format=None, output: str = "json", history=None, kb=None, *args, engine: str | None = None,

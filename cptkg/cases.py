@@ -120,7 +120,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str, engine=None) -> Cas
             if not any(text in x.message for x in ln.reasons + ln.warnings):
                 res.problems.append(f"line {n}: no reason or warning says {text!r}")
     if "suggestions" in exp or any("why_not" in (e or {}) for e in (exp.get("lines") or {}).values()):
-        from cptkg.explain import explain_claim
+        from cptkg.explanation import explain_claim
 
         ex = explain_claim(kb, claims[0], engine=engine).to_json()
         for n, e in (exp.get("lines") or {}).items():

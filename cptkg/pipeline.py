@@ -9,7 +9,7 @@ whatever it came in as and whatever it goes out as:
     judge    the engine, through ``cptkg.judge.check``; a time-out or an engine
              failure becomes a one-line error entry there (``not_judged``),
              and every other claim is still judged
-    explain  optional: proofs, why-not and verified fixes (``cptkg.explain``)
+    explain  optional: proofs, why-not and verified fixes (``cptkg.explanation``)
     write    any writer (readable text, JSON, CSV, FHIR ClaimResponse, HTML work paper)
     log      optional: one decision-log line per claim (``cptkg.io.decision_log``)
 
@@ -121,7 +121,7 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
     if not explain:
         results = check_claims(kb, parsed, engine=engine, progress=progress, **kw)
         return [r.to_json() for r in results]
-    from cptkg.explain import explain_claim
+    from cptkg.explanation import explain_claim
     from cptkg.engines import EvaluationError, EvaluationTimeout
 
     for i, c in enumerate(parsed):
@@ -264,7 +264,7 @@ def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: in
     enc = encounter if isinstance(encounter, Encounter) else parse_encounter(encounter, kb=kb)
     res = infer_codes(kb, enc, all_bindings=explain, engine=engine)
     if explain:
-        from cptkg.explain import explain_inferred
+        from cptkg.explanation import explain_inferred
 
         result = explain_inferred(kb, res, depth)
     else:

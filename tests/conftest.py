@@ -36,16 +36,19 @@ ENGINES = ("pydatalog", "clingo")
 @pytest.fixture(autouse=True)
 def _test_face(request, monkeypatch):
     """The tests are a face (issue 24): a test that calls a layer below the faces without an engine or a
-    KB gets the one its environment names (``CPTKG_ENGINE``, ``each_engine``), else the default, read
-    here, as the CLI reads it. Tests marked ``below_the_faces`` see the package as it is: no default.
+    KB gets the one its environment names (``CPTKG_ENGINE``, ``each_engine``, ``CPTKG_KB``), else the
+    default, read here, as the CLI reads it. Tests marked ``below_the_faces`` see the package as it is:
+    no default.
 
-    Why here and not in the package: the package refuses a missing engine (engines.NoEngineChosen);
+    Why here and not in the package: the package refuses a missing engine (engines.NoEngineChosen) and a
+    missing knowledge base (knowledge.loader.NoKnowledgeBase);
     the tests written before the session existed call the judge directly, and this face keeps them
     meaning what they meant. New tests pass ``engine=`` or a ``cptkg.Session``."""
     if request.node.get_closest_marker("below_the_faces"):
         yield
         return
     from cptkg import engines, pipeline
+    from cptkg.knowledge import loader
     from cptkg.session import Session
 
     real_get, real_run = engines.get, pipeline.run
@@ -59,8 +62,12 @@ def _test_face(request, monkeypatch):
         return real_run(source, input_format, output, history, kb, *args,
                         engine=engine or Session.chosen_engine(None, os.environ), **kw)
 
+    def chosen_kb(kb, what):
+        return kb if kb is not None else default_kb(os.environ.get("CPTKG_KB") or None)
+
     monkeypatch.setattr(engines, "get", get)
     monkeypatch.setattr(pipeline, "run", run)
+    monkeypatch.setattr(loader, "chosen_kb", chosen_kb)
     yield
 
 

@@ -3,7 +3,7 @@ clinical-staff warning, the finder citing what fired, batch drill-down and work 
 import json
 
 import cptkg
-from cptkg.explain.summary import raw_atoms
+from cptkg.explanation.summary import raw_atoms
 from cptkg.faces.explorer import batch, checker, explaining, finder
 from cptkg.faces.explorer.proofs import line_summary_markdown, proof_elements
 from cptkg.knowledge.pack import REPO_ROOT as ROOT

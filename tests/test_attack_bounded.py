@@ -318,7 +318,7 @@ def _pairs(n: int) -> dict:
 
 
 def test_the_fix_search_tries_a_bounded_number_of_combinations_and_says_it_was_cut_short(kb):
-    from cptkg.explain.fixes import MAX_FIX_TRIES, search_fixes
+    from cptkg.explanation.fixes import MAX_FIX_TRIES, search_fixes
     from cptkg.judge.check import check_claim
     from cptkg.claims.models import parse_claim
 
@@ -332,7 +332,7 @@ def test_the_fix_search_tries_a_bounded_number_of_combinations_and_says_it_was_c
 def test_the_fix_search_walks_choices_closest_to_each_lines_preferred_fix_first():
     from itertools import islice
 
-    from cptkg.explain.fixes import MAX_FIX_TRIES, _choices
+    from cptkg.explanation.fixes import MAX_FIX_TRIES, _choices
 
     assert list(_choices([2, 2])) == [(0, 0), (0, 1), (1, 0), (1, 1)]  # small: the whole product, in order
     big = list(islice(_choices([3] * 40), MAX_FIX_TRIES))
@@ -343,8 +343,8 @@ def test_the_fix_search_walks_choices_closest_to_each_lines_preferred_fix_first(
 
 
 def test_a_fix_search_out_of_time_keeps_the_verdicts_and_says_so(kb, monkeypatch):
-    from cptkg.explain import explain_claim
-    from cptkg.explain.fixes import search_fixes
+    from cptkg.explanation import explain_claim
+    from cptkg.explanation.fixes import search_fixes
     from cptkg.io.writers.text import summary_report
     from cptkg.claims.models import parse_claim
 
@@ -357,7 +357,7 @@ def test_a_fix_search_out_of_time_keeps_the_verdicts_and_says_so(kb, monkeypatch
         return search_fixes(*a, **kw)
 
     # the package cptkg exports a function named explain, which hides the module's attribute
-    monkeypatch.setattr(sys.modules["cptkg.explain"], "search_fixes", no_time)
+    monkeypatch.setattr(sys.modules["cptkg.explanation"], "search_fixes", no_time)
     cut = explain_claim(kb, c).to_json()
     assert [ln["status"] for ln in cut["lines"]] == [ln["status"] for ln in whole["lines"]]
     assert cut["fix_search"] == {"tried": 0, "judged": 0, "cut_short": True, "why": "the time limit ran out"}

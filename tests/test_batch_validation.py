@@ -11,6 +11,7 @@ import csv
 import pytest
 
 from cptkg.judge.batch import run_batch
+from cptkg.knowledge.loader import default_kb
 from cptkg.claims.models import InputError
 from cptkg.pipeline import parse
 from cptkg.io.readers import csv as csv_reader
@@ -82,7 +83,7 @@ def _rows(path):
 @pytest.fixture(scope="module")
 def batch_verdicts(tmp_path_factory):
     d = tmp_path_factory.mktemp("validation")
-    run_batch(_edge_file(d), d / "out.csv")
+    run_batch(_edge_file(d), d / "out.csv", kb=default_kb())
     return _rows(d / "out.csv")
 
 

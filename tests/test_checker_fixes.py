@@ -1,6 +1,6 @@
 """The checker shows the coder's fixes as they are (issue 23, finding 4, on the explorer).
 
-The fix search offers recodes, changed modifiers and questions (``cptkg.explain.fixes``); the
+The fix search offers recodes, changed modifiers and questions (``cptkg.explanation.fixes``); the
 checker's fix list must say them so: "replace lines 1 and 2 by 62369", "line 2: modifier 77 → 76",
 "Ask first: …" above a conditional fix and "Otherwise" before the removal that follows it. The
 fixes read here are the fix search's own, for the claims of the finding; claim, patient and

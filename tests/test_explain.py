@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cptkg.cases import load_cases
 from cptkg.claims.models import InputError, parse_claim, parse_encounter
 from cptkg.faces.cli import main
-from cptkg.explain import apply_suggestion, explain_claim, explain_encounter
+from cptkg.explanation import apply_suggestion, explain_claim, explain_encounter
 from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, case_files
 
 pytestmark = pytest.mark.usefixtures("each_engine")

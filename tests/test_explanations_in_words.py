@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from cptkg.cases import load_cases
-from cptkg.explain import explain_claim
-from cptkg.explain.summary import raw_atoms
+from cptkg.explanation import explain_claim
+from cptkg.explanation.summary import raw_atoms
 from cptkg.faces.cli import main
 from cptkg.io.writers.text import summary_report
 from cptkg.claims.models import parse_claim

@@ -188,7 +188,7 @@ def test_a_claim_that_runs_out_of_time_is_an_error_entry_not_a_crash(kb, monkeyp
     def slow(*a, **k):
         raise EvaluationTimeout("the rules did not finish within 30 s")
 
-    monkeypatch.setattr(importlib.import_module("cptkg.explain"), "explain_claim", slow)
+    monkeypatch.setattr(importlib.import_module("cptkg.explanation"), "explain_claim", slow)
     claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
     res = explaining.judge(kb, claim)
     assert res[0]["status"] == "error" and "CLM-1001: could not be judged" in res[0]["error"]
@@ -302,7 +302,7 @@ def test_export_page_files_round_trip_turtle_and_jsonld(kb):
     sizes = []
     authored = {t for t in kb.kb_graph if not any(isinstance(x, BNode) for x in t)}
     for fmt, rdf, name in (("turtle", "turtle", "cptkg-kb.ttl"), ("jsonld", "json-ld", "cptkg-kb.jsonld")):
-        files = export.export_files(fmt, "kb")
+        files = export.export_files(kb, fmt, "kb")
         assert list(files) == [name]
         g = Graph().parse(data=files[name], format=rdf)
         # the published KB: every authored triple, plus the explicit SKOS and OWL declarations (issue 26)
@@ -311,8 +311,8 @@ def test_export_page_files_round_trip_turtle_and_jsonld(kb):
     assert sizes[0] == sizes[1] and sizes[0] > len(kb.kb_graph)
 
 
-def test_export_of_several_files_names_each_part():
-    assert sorted(export.export_files("csv", "both")) == ["cptkg-both-edges.csv", "cptkg-both-nodes.csv"]
+def test_export_of_several_files_names_each_part(kb):
+    assert sorted(export.export_files(kb, "csv", "both")) == ["cptkg-both-edges.csv", "cptkg-both-nodes.csv"]
 
 
 def test_rule_table_has_sources_and_cases_for_every_claim_rule(kb):

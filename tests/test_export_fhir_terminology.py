@@ -19,6 +19,7 @@ from cptkg.exports import fhir_terminology as ft
 from cptkg.faces.cli import main
 from cptkg.io.readers import fhir as fhir_reader
 from cptkg.io.writers import fhir as fhir_writer
+from cptkg.knowledge.datasets import load_graphs
 from cptkg.knowledge.loader import default_kb
 
 R4B = pytest.importorskip("fhir.resources.R4B")
@@ -29,7 +30,7 @@ HL7_SYSTEMS = {fhir_writer.ADJUDICATION_SYSTEM, fhir_writer.CLAIM_TYPE_SYSTEM}
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, dict]:
-    return {name: json.loads(data) for name, data in exporters.export("fhir").items()}
+    return {name: json.loads(data) for name, data in exporters.export("fhir", graphs=load_graphs(default_kb())).items()}
 
 
 def _model(doc: dict):

@@ -25,11 +25,14 @@ from cptkg.knowledge.datasets import load_graphs
 _CHILD = r"""
 import hashlib, json, sys
 from cptkg import exports
+from cptkg.knowledge.datasets import load_graphs
+from cptkg.knowledge.loader import default_kb
+graphs = load_graphs(default_kb())
 out = {}
 for name, e in exports.formats().items():
     for which in (("both", "ontology", "kb") if e.uses_graph else ("both",)):
         try:
-            files = exports.export(name, which)
+            files = exports.export(name, which, graphs=graphs)
         except exports.ExportError as e:  # html of the KB alone: no ontology to document, the same each run
             files = {"error": str(e).encode()}
         for suffix, data in files.items():

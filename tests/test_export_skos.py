@@ -15,6 +15,7 @@ from rdflib.namespace import OWL, RDF, SKOS
 from cptkg import exports as exporters
 from cptkg.exports._publish import VALUE_CLASSES, published, scheme_of
 from cptkg.knowledge.datasets import load_graphs
+from cptkg.knowledge.loader import default_kb
 from cptkg.knowledge.namespace import KB, ONT
 
 PACK = "https://w3id.org/cptkg/ontology#"  # the pump pack's terms, outside the core's closed namespace
@@ -22,7 +23,7 @@ PACK = "https://w3id.org/cptkg/ontology#"  # the pump pack's terms, outside the 
 
 @pytest.fixture(scope="module")
 def exported() -> Graph:
-    return Graph().parse(data=exporters.export("turtle", "both")[""], format="turtle")
+    return Graph().parse(data=exporters.export("turtle", "both", graphs=load_graphs(default_kb()))[""], format="turtle")
 
 
 def test_export_is_the_authored_graph_plus_declarations_only(exported):

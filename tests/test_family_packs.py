@@ -77,3 +77,16 @@ def test_a_missing_pack_folder_is_one_line_naming_it(tmp_path):
 def test_no_python_file_of_the_core_names_a_family(path):
     text = path.read_text(encoding="utf-8")
     assert "stimfix" not in text and "9991T" not in text, path
+
+
+def test_export_and_query_with_kb_read_the_chosen_pack_not_the_default():
+    """Regression: ``cptkg export`` and ``cptkg query`` read the default pack whatever ``--kb`` said
+    (the graphs were loaded below the faces, where the default was taken)."""
+    ttl = run("export", "--kb", str(FIXTURE), "-f", "turtle")
+    assert ttl.exit_code == 0, ttl.output
+    assert "9992T" in ttl.stdout and "62367" not in ttl.stdout
+    q = "SELECT ?n WHERE { ?c <http://www.w3.org/2004/02/skos/core#notation> ?n }"
+    both = {kb: run("query", *(["--kb", str(kb)] if kb else []), q, "--format", "json") for kb in (FIXTURE, None)}
+    assert all(r.exit_code == 0 for r in both.values()), {k: r.output for k, r in both.items()}
+    assert "9992T" in both[FIXTURE].stdout and "62367" not in both[FIXTURE].stdout
+    assert "62367" in both[None].stdout and "9992T" not in both[None].stdout

@@ -12,8 +12,8 @@ refill": KD).
 """
 import pytest
 
-from cptkg.explain import apply_suggestion, explain_claim
-from cptkg.explain.fixes import MAX_FIX_TRIES, search_fixes
+from cptkg.explanation import apply_suggestion, explain_claim
+from cptkg.explanation.fixes import MAX_FIX_TRIES, search_fixes
 from cptkg.judge.check import check_claim
 from cptkg.claims.models import parse_claim
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import cptkg
 from cptkg import questions as Q
-from cptkg.explain import explain_claim
+from cptkg.explanation import explain_claim
 from cptkg.faces.cli import main
 from cptkg.judge.infer import infer_codes, one_line_per_condition
 from cptkg.claims.models import parse_claim, parse_encounter

@@ -23,16 +23,16 @@ ALLOWED = {
     "claims": {"knowledge"},
     "engines": {"rules", "registry"},
     "judge": {"claims", "rules", "knowledge", "engines", "registry"},
-    "explain": {"claims", "rules", "knowledge", "engines", "judge"},
+    "explanation": {"claims", "rules", "knowledge", "engines", "judge"},
     "io": {"claims", "rules", "knowledge", "judge", "registry"},
-    "cases": {"claims", "rules", "knowledge", "engines", "judge", "explain"},
-    "pipeline": {"claims", "rules", "knowledge", "engines", "judge", "explain", "io", "registry"},
+    "cases": {"claims", "rules", "knowledge", "engines", "judge", "explanation"},
+    "pipeline": {"claims", "rules", "knowledge", "engines", "judge", "explanation", "io", "registry"},
     "exports": {"rules", "knowledge", "registry"},
     # the one session a face builds (cptkg/session.py): the only reader of CPTKG_KB / CPTKG_ENGINE
     "session": {"knowledge", "engines", "registry"},
-    "api": {"claims", "rules", "knowledge", "engines", "judge", "explain", "io", "cases", "pipeline", "exports", "registry",
+    "api": {"claims", "rules", "knowledge", "engines", "judge", "explanation", "io", "cases", "pipeline", "exports", "registry",
             "session"},
-    "faces": {"claims", "rules", "knowledge", "engines", "judge", "explain", "io", "cases", "pipeline", "exports", "registry",
+    "faces": {"claims", "rules", "knowledge", "engines", "judge", "explanation", "io", "cases", "pipeline", "exports", "registry",
               "api", "session"},
     "__main__": {"faces"},
     "spreadsheet": set(),
@@ -165,9 +165,23 @@ def test_no_string_of_the_core_names_a_code_device_route_or_family_of_a_pack(pat
     assert not found, f"{path.relative_to(ROOT)}: {found}"
 
 
-def test_the_api_explain_is_still_the_function_after_the_explain_subpackage_is_imported():
-    """Regression: importing cptkg.explain (the subpackage) replaced the API function
-    cptkg.explain on the package, so a second call in one process failed."""
+def test_no_subpackage_shares_a_name_with_an_api_function():
+    """A subpackage named as an API function (the explainer was ``cptkg.explain``)
+    replaces the function on the package when it is imported: the package
+    is ``cptkg.explanation`` so that ``cptkg.explain`` is only ever the function."""
+    import cptkg
+
+    subpackages = {p.name for p in PKG.iterdir() if (p / "__init__.py").is_file()} | \
+                  {p.stem for p in PKG.glob("*.py")}
+    import types
+
+    functions = {n for n in cptkg.__all__ if not isinstance(getattr(cptkg, n), types.ModuleType)}
+    assert not subpackages & functions, subpackages & functions
+
+
+def test_the_api_explain_is_still_the_function_after_the_explainer_is_imported():
+    """Regression: importing the explainer subpackage (then cptkg.explain) replaced the API
+    function cptkg.explain on the package, so a second call in one process failed."""
     import json
     import subprocess
     import sys
@@ -175,7 +189,7 @@ def test_the_api_explain_is_still_the_function_after_the_explain_subpackage_is_i
     code = ("import json, cptkg\n"
             "c = json.load(open('examples/claim-pair.json'))\n"
             "a = cptkg.explain(c)\n"
-            "import cptkg.explain\n"
+            "import cptkg.explanation\n"
             "b = cptkg.explain(c)\n"
             "print(a['status'], b['status'], callable(cptkg.explain))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -68,6 +68,38 @@ def test_judging_below_the_faces_without_an_engine_fails_instead_of_taking_the_d
     assert check_claims(kb, parsed, engine="clingo")[0].status in {"accepted", "rejected"}
 
 
+@pytest.mark.below_the_faces
+@pytest.mark.parametrize("call", ["parse_claims", "parse_encounter", "read_x12", "read_fhir",
+                                  "read_csv", "load_graphs", "run_batch", "export"])
+def test_no_layer_below_the_faces_falls_back_to_the_default_pack(call, tmp_path):
+    """Each place that once took the default pack when none was given now refuses by name: a reader
+    that checked an uploaded claim against the default pack's vocabulary while the face judged it
+    with another pack's would accept values the judging pack does not know."""
+    from cptkg.claims.models import parse_claims, parse_encounter
+    from cptkg.exports import export
+    from cptkg.io import readers
+    from cptkg.judge.batch import run_batch
+    from cptkg.knowledge.datasets import load_graphs
+    from cptkg.knowledge.loader import NoKnowledgeBase
+
+    root = Path(__file__).resolve().parents[1]
+    csv = tmp_path / "claims.csv"
+    csv.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                   "C1,P1,1,62367,2026-01-05,NPI-SYN,physician\n")
+    calls = {
+        "parse_claims": lambda: parse_claims([CLAIM]),
+        "parse_encounter": lambda: parse_encounter(json.loads((root / "examples/encounter.json").read_text())),
+        "read_x12": lambda: readers.read((root / "tests/data/x12/dependant-patient.x12").read_bytes(), "x12"),
+        "read_fhir": lambda: readers.read((root / "tests/data/interop/fhir-claim.json").read_bytes(), "fhir"),
+        "read_csv": lambda: readers.read(csv.read_bytes(), "csv"),
+        "load_graphs": lambda: load_graphs(),
+        "run_batch": lambda: run_batch(csv, tmp_path / "out.csv"),
+        "export": lambda: export("turtle"),
+    }
+    with pytest.raises(NoKnowledgeBase, match="no knowledge base chosen"):
+        calls[call]()
+
+
 def test_a_session_opened_by_a_face_reads_the_variables_from_the_mapping_it_is_given():
     s = cptkg.Session.open(environ={"CPTKG_ENGINE": "pydatalog"})
     assert s.engine == "pydatalog"

@@ -47,7 +47,7 @@ def parsed(page: str) -> _Tags:
 
 
 def explained(kb, claims: list[dict]) -> list[dict]:
-    """As ``cptkg check --explain --json`` (``cptkg.explain`` is shadowed by the subpackage once it is imported)."""
+    """As ``cptkg check --explain --json``."""
     return cptkg.judge_claims(kb, claims, explain=True)
 
 

@@ -302,11 +302,10 @@ def _explain(err: dict) -> str:
 
 
 def _context(kb) -> dict:
-    """Validation context: the loaded KB's input vocabulary (default KB when none is given)."""
-    if kb is None:
-        from cptkg.knowledge.loader import default_kb
+    """Validation context: the input vocabulary of the KB the face chose."""
+    from cptkg.knowledge.loader import chosen_kb
 
-        kb = default_kb()
+    kb = chosen_kb(kb, "checking a claim's values")
     from cptkg.knowledge.vocabulary import vocabulary
 
     return {"vocabulary": vocabulary(kb), "defaults": dict(kb.pack.defaults) if kb.pack else {}}
@@ -327,7 +326,7 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
 
 
 def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
-    """Validate one claim object against ``kb``'s vocabulary (default: the default KB).
+    """Validate one claim object against ``kb``'s vocabulary (the knowledge base the face chose).
 
     An InputError names the claim, the line and the field.
     """

@@ -421,7 +421,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     FHIR file given to ``cptkg batch``, cptkg.faces.commands.batch_input): the
     row is an error row with that problem, as a malformed CSV record is.
     """
-    from cptkg.knowledge.loader import default_kb
+    from cptkg.knowledge.loader import chosen_kb
     from cptkg.limits import BATCH_SECONDS
 
     timeout = BATCH_SECONDS if timeout is None else timeout
@@ -443,7 +443,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     for p, kind in ((input_path, in_kind), (history_path, h_kind)):
         if p and kind == "parquet":
             _check_parquet(p, engine if backend is None else getattr(backend.dialect, "name", engine))
-    kb = kb or default_kb()
+    kb = chosen_kb(kb, f"cptkg batch {input_path}")
     if backend is None:
         backend = _backend(engine)
     from cptkg.engines.sql.deadline import Deadline

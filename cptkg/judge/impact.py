@@ -37,7 +37,7 @@ WARNINGS_CHANGED = "warnings changed"
 def decided_edits(kb, reason) -> list[dict]:
     """The edits of loaded edit tables a reason bound: release, file, row, and ``key`` (what the edit is).
 
-    Why here and not :func:`cptkg.explain.summary.decided_by`: the judge layer
+    Why here and not :func:`cptkg.explanation.summary.decided_by`: the judge layer
     may not import the explainer, and impact needs the edit's key too.
     """
     if not getattr(kb, "edit_tables", None):

@@ -88,14 +88,13 @@ def _bind_used(target: Graph, pack: FamilyPack | None) -> None:
 
 
 def load_graphs(kb=None) -> Graphs:
-    """Ontology and KB graphs of ``kb`` (default: the cached, SHACL-validated default KB).
+    """Ontology and KB graphs of ``kb``, the knowledge base the face chose (loaded and SHACL-validated).
 
     Raises the loader's ``KBLoadError`` for a KB that does not load.
     """
-    if kb is None:
-        from cptkg.knowledge.loader import default_kb
+    from cptkg.knowledge.loader import chosen_kb
 
-        kb = default_kb()
+    kb = chosen_kb(kb, "reading the knowledge graph")
     cached = kb.cache.get("graphs")
     if cached is None:
         cached = kb.cache["graphs"] = Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph, pack=kb.pack)

@@ -44,6 +44,24 @@ class KBLoadError(RuntimeError):
     """The knowledge base or its rules cannot be used; says which file and why."""
 
 
+class NoKnowledgeBase(TypeError):
+    """A layer below the faces was asked to work without the knowledge base to work with.
+
+    Why an error and not the default pack: a reader or validator that quietly
+    took the default pack would check an uploaded claim against one family's
+    vocabulary while the face judged it with another's (``--kb``, the
+    explorer's pack). The face (CLI, explorer, API, tests) opens a
+    :class:`cptkg.session.Session` and passes its ``kb`` down."""
+
+
+def chosen_kb(kb, what: str):
+    """``kb``, the knowledge base the face chose for ``what``; :class:`NoKnowledgeBase` if none was."""
+    if kb is None:
+        raise NoKnowledgeBase(f"{what}: no knowledge base chosen: the face (CLI, explorer, API) opens a "
+                              f"cptkg.Session and passes its kb down")
+    return kb
+
+
 @dataclass(frozen=True)
 class Source:
     id: str
@@ -518,8 +536,8 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     """Load and check the core ontology and the family pack at ``root``,
     and the edit files ``edits`` over it.
 
-    ``root`` is a pack folder (``kb/<name>``); None means ``CPTKG_KB``
-    or the default pack. ``edits`` are RDF files of ont:PairEdit /
+    ``root`` is a pack folder (``kb/<name>``); None means the default
+    pack. ``edits`` are RDF files of ont:PairEdit /
     ont:UnitEdit rows (``cptkg edits import``), validated with the same
     SHACL shapes as the pack. Nothing here runs a rule engine.
     ``shacl`` is "changed" (validate unless these exact files passed
@@ -839,7 +857,7 @@ def _cached(root: str, edits: tuple[str, ...] = ()) -> KnowledgeBase:
 
 
 def default_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()) -> KnowledgeBase:
-    """The pack at ``root`` (default: ``CPTKG_KB`` or the default pack) with
-    the edit files ``edits``, loaded once per process."""
+    """The pack at ``root`` (None: the default pack; ``CPTKG_KB`` is the faces' to
+    read, cptkg.session) with the edit files ``edits``, loaded once per process."""
     with _lock:
         return _cached(str(locate(root)), tuple(str(Path(e).expanduser().resolve()) for e in edits or ()))

@@ -39,7 +39,10 @@ def command(fmt, output, which):
     if not exporter.uses_graph and which != "both":
         click.echo(f"cptkg: note: --graph does not apply to {exporter.name}; exporting it whole", err=True)
     try:
-        files = exporters.export(exporter.name, which)
+        from cptkg.faces.cli import get_session
+        from cptkg.knowledge.datasets import load_graphs
+
+        files = exporters.export(exporter.name, which, graphs=load_graphs(get_session().kb))
     except exporters.ExportError as e:
         _fail(str(e))
     except Exception as e:  # the KB loader's own error type, without importing the engine here

@@ -128,7 +128,10 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
         except (sparql.UnsafeRDF, UnicodeDecodeError) as e:
             _fail(f"{path}: {e}")
     try:
-        ds = sparql.query_dataset(extra=extra)
+        from cptkg.faces.cli import get_session
+        from cptkg.knowledge.datasets import load_graphs
+
+        ds = sparql.query_dataset(load_graphs(get_session().kb), extra=extra)
     except Exception as e:
         if type(e).__name__ == "KBLoadError":
             from cptkg.faces.cli import fail

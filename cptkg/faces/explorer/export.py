@@ -7,6 +7,7 @@ import streamlit as st
 
 from cptkg.faces.markup import md
 from cptkg import exports as exporters
+from cptkg import load_graphs
 from cptkg.faces.explorer.common import kb_or_stop
 
 PARTS = {"both": "ontology + KB", "ontology": "ontology only", "kb": "KB only"}
@@ -15,12 +16,13 @@ MIME = {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "applicatio
         "md": "text/markdown", "html": "text/html", "graphml": "application/xml", "dl": "text/plain"}
 
 
-def export_files(fmt: str, which: str = "both") -> dict[str, bytes]:
-    """{file name: bytes} for one format; ExportError (one line) when it cannot be made."""
+def export_files(kb, fmt: str, which: str = "both") -> dict[str, bytes]:
+    """{file name: bytes} for one format of ``kb`` (the pack the explorer shows); ExportError (one line)
+    when it cannot be made."""
     ex = exporters.get(fmt)
     ext = ex.extension.lstrip(".")
     out = {}
-    for suffix, data in exporters.export(fmt, which).items():
+    for suffix, data in exporters.export(fmt, which, graphs=load_graphs(kb)).items():
         if not suffix:
             name = f"cptkg-{which}.{ext}"
         elif "." in suffix:
@@ -43,7 +45,7 @@ def page() -> None:
     which = c2.radio("What", list(PARTS), format_func=PARTS.get, horizontal=True, key="export_which",
                      disabled=not fmts[fmt].uses_graph)
     try:
-        files = export_files(fmt, which)
+        files = export_files(kb, fmt, which)
     except exporters.ExportError as e:
         st.error(f"this export cannot be made: {md(e)}")
         return

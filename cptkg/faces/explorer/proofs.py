@@ -56,7 +56,7 @@ def _quote_lines(sources: list[dict], cited: set, pad: str = "  ") -> list[str]:
     return out
 
 
-#: a fix's kind (cptkg.explain.fixes) as the badge the analyst reads beside it
+#: a fix's kind (cptkg.explanation.fixes) as the badge the analyst reads beside it
 FIX_KIND_WORDS = {"recode": "recode", "modifier": "modifier", "void": "correct an earlier claim", "remove": "remove a line"}
 _OTHERWISE = "Otherwise, "
 

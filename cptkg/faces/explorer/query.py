@@ -26,7 +26,7 @@ from cptkg import engines
 from cptkg import EvaluationError, EvaluationTimeout
 from cptkg.faces.explorer.common import current_engine, kb_or_stop
 
-from cptkg import sparql
+from cptkg import load_graphs, sparql
 
 MAX_TEXT = 10_000
 DEFAULT_TIMEOUT = 10.0
@@ -68,7 +68,7 @@ def run_sparql(kb, text: str, timeout: float = DEFAULT_TIMEOUT, limit: int = DEF
     if text and len(text) > MAX_TEXT:
         raise QueryError(f"the query is longer than {MAX_TEXT} characters")
     try:
-        res = sparql.run_query(text, timeout=timeout, limit=limit)
+        res = sparql.run_query(text, sparql.query_dataset(load_graphs(kb)), timeout=timeout, limit=limit)
     except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         raise QueryError(str(e)) from None
     if res.kind == "ask":

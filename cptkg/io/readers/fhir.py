@@ -119,11 +119,9 @@ def nucc_role(code: str, kb=None) -> str | None:
 
 
 def _kb(kb):
-    if kb is not None:
-        return kb
-    from cptkg.knowledge.loader import default_kb
+    from cptkg.knowledge.loader import chosen_kb
 
-    return default_kb()
+    return chosen_kb(kb, "reading a FHIR claim")
 
 
 def detect(data: bytes | object) -> bool:

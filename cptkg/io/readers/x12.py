@@ -555,10 +555,9 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     walk = _validate(text, source)
     if not walk.claims:
         raise ReadError(f"{source}: the 837P holds no claims (no CLM segment in loop 2300)")
-    if kb is None:
-        from cptkg.knowledge.loader import default_kb
+    from cptkg.knowledge.loader import chosen_kb
 
-        kb = default_kb()
+    kb = chosen_kb(kb, f"reading {source}")
     roles = vocabulary(kb).values("role")
     claims: list = []
     for c in walk.claims:

@@ -2,14 +2,14 @@
 
 ``explain_claim`` judges a claim with every rule's bindings kept and builds,
 for each line's reasons, a proof down to the source sentence
-(:mod:`cptkg.explain.proofs`), the why-not of a rejected line, and the
-suggested fixes, each re-judged (:mod:`cptkg.explain.fixes`).
+(:mod:`cptkg.explanation.proofs`), the why-not of a rejected line, and the
+suggested fixes, each re-judged (:mod:`cptkg.explanation.fixes`).
 """
 from __future__ import annotations
 
-from cptkg.explain.fixes import FixSearch, Suggestion, apply_suggestion, search_fixes, suggest_fixes
-from cptkg.explain.proofs import Explainer, ProofNode
-from cptkg.explain.summary import line_summary, reason_summary
+from cptkg.explanation.fixes import FixSearch, Suggestion, apply_suggestion, search_fixes, suggest_fixes
+from cptkg.explanation.proofs import Explainer, ProofNode
+from cptkg.explanation.summary import line_summary, reason_summary
 from cptkg.judge.check import ClaimResult, billed_codes, check_claim
 from cptkg.judge.infer import infer_codes
 from cptkg.claims.models import Claim, Encounter

@@ -1,6 +1,6 @@
 """The short explanation of a verdict, in billing words: what a compliance analyst reads first.
 
-The full proof (:mod:`cptkg.explain.proofs`) has a node for every condition
+The full proof (:mod:`cptkg.explanation.proofs`) has a node for every condition
 of every rule, down to identity tests (``1 != 2``), absent out-of-force
 dates and helper predicates. The summary keeps what the decision rests on:
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from cptkg.explain.proofs import ProofNode
+from cptkg.explanation.proofs import ProofNode
 
 # shapes of raw logic that a summary never shows: an atom "name(…)" with a quoted or numeric argument,
 # a comparison "1 != 2", a message template "{C}" / "{E:entry}"
