@@ -13,11 +13,15 @@ looked up by name; the judge layer never imports one directly.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from cptkg.rules.program import Program
+
+_prepared_lock = threading.RLock()
 
 Facts = dict[str, set[tuple]]
 
@@ -102,6 +106,26 @@ class Engine(ABC):
         model = self.evaluate(sp.program, sc.scoped_facts(sp, shared, requests), want, rule_bindings,
                               timeout, static)
         return sc.split_model(sp, model, len(requests), static)
+
+    def prepared(self, owner, key, make):
+        """``make()``, made once per ``owner`` (a loaded knowledge base) and ``key``, and kept with this
+        engine while the owner lives.
+
+        Why on the engine and not on the knowledge base: what an engine prepares
+        from a KB (the static part of a program, evaluated once) is the engine's
+        state; the KB stays the knowledge, whichever engines judge with it. The
+        entry goes when the KB is garbage-collected (a weak reference), so a
+        reloaded or copied KB (a rule case's extra facts) never meets another's."""
+        with _prepared_lock:
+            store = self.__dict__.setdefault("_prepared", {})
+            entry = store.get(id(owner))
+            if entry is None or entry[0]() is not owner:
+                ref = weakref.ref(owner, lambda _r, k=id(owner), s=store: s.pop(k, None))
+                entry = store[id(owner)] = (ref, {})
+            made = entry[1]
+            if key not in made:
+                made[key] = make()
+            return made[key]
 
     def precompute(self, program: Program, facts: Facts, input_preds: set[str], timeout: float = 60.0) -> Static:
         """Evaluate once the rules whose heads no request input can change."""

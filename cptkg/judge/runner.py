@@ -1,7 +1,8 @@
 """Run one of the KB's rule programs on an engine for one request.
 
 The rules that no request can change (exclusion pairs, code inclusion) are
-evaluated once per loaded KB and engine and kept on the KB object, so each
+evaluated once per loaded KB and engine and kept with the engine
+(:meth:`cptkg.engines.Engine.prepared`), so each
 claim pays only for its own part. A claim gets the KB's facts about edits
 only for the edits that name one of its codes (``codes``;
 :mod:`cptkg.knowledge.edit_index`): with a payer's table of hundreds of
@@ -10,13 +11,11 @@ knowledge layer never runs an engine: this is where the two meet.
 """
 from __future__ import annotations
 
-import threading
 from typing import Iterable
 
 from cptkg import engines
 from cptkg.engines import Engine, Facts, Model, Static
 
-_lock = threading.Lock()
 
 
 def program_of(kb, kind: str):
@@ -42,15 +41,9 @@ def static_for(kb, kind: str, engine: Engine | None = None, sliced: bool = False
     request (they are then inputs, and the rules reading them are not static).
     """
     engine = engines.resolve(engine)
-    key = ("static", kind, engine.name, sliced)
-    cached = kb.cache.get(key)
-    if cached is not None:
-        return cached
-    with _lock:
-        if key not in kb.cache:
-            program = program_of(kb, kind)
-            kb.cache[key] = engine.precompute(program, _shared(kb, sliced), _inputs(kb, kind, sliced))
-        return kb.cache[key]
+    return engine.prepared(kb, ("static", engine.name, kind, sliced),
+                           lambda: engine.precompute(program_of(kb, kind), _shared(kb, sliced),
+                                                     _inputs(kb, kind, sliced)))
 
 
 def _with_edits(kb, request_facts: Facts, codes) -> Facts:
