@@ -1,0 +1,72 @@
+"""Which codes fit a device, route and performer (``cptkg ask codes-for``): ``infer`` on each code's services."""
+from __future__ import annotations
+
+from cptkg.claims.models import parse_encounter
+from cptkg.judge.questions.answers import _answer, _focus, _sources
+from cptkg.judge.questions.reading import _all, _term
+from cptkg.judge.questions.wording import _article, _words
+from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.vocabulary import vocabulary
+
+
+def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = None, engine=None) -> dict:
+    """Which codes of the family fit a device, route and performer: ``infer`` per code's services.
+
+    For each code, an encounter documents the services the code requires,
+    with the device, route (default: the pack's) and performer asked about;
+    the code fits when the inference rules bill it. A code not billed comes
+    with the rules' why-not (another device, route or performer, or another
+    code billed for the same services).
+    """
+    vocab = vocabulary(kb)
+    dev_term = _term(kb, "device", device, "device")
+    role_term = _term(kb, "role", role, "role")
+    route = route if route is not None else (kb.pack.defaults.get("route") if kb.pack else None)
+    route_term = _term(kb, "route", route, "route") if route is not None else None
+    needs: dict[str, tuple[str, ...]] = {}
+    for c in kb.family_codes():
+        services = _all(kb, "requires_service", c)
+        needs[c] = tuple(sorted(v for v in (vocab.value_of("service", s) for s in services) if v))
+    inferred: dict[tuple[str, ...], dict] = {}
+    for services in sorted(set(needs.values())):
+        if not services:
+            continue
+        enc = {"encounter_id": "question", "performer_role": role, "device": device, "services": list(services)}
+        if route is not None:
+            enc["route"] = route
+        from cptkg.judge.infer import infer_codes
+
+        inferred[services] = infer_codes(kb, parse_encounter(enc, kb=kb), engine=engine).to_json()
+    rows = []
+    for c, services in needs.items():
+        res = inferred.get(services)
+        billed = [x["code"] for x in res["codes"]] if res else []
+        fits = c in billed
+        why = [] if fits or res is None else next((x["why_not"] for x in res["not_chosen"] if x["code"] == c), [])
+        reasons = next((x["reasons"] for x in res["codes"] if x["code"] == c), []) if fits else why
+        rows.append({"code": c, "descriptor": kb.descriptor(c), "fits": fits,
+                     "services": [kb.label(vocab.term("service", s)) for s in services],
+                     "instead": [] if fits else billed,
+                     "reasons": [{"rule": r["rule"], "title": r.get("title") or kb.rule_title(r["rule"]),
+                                  "message": r["message"], "source": r.get("source", ""),
+                                  "sources": r.get("sources", [])} for r in reasons]})
+    fit = [r for r in rows if r["fits"]]
+    unfit = [r for r in rows if not r["fits"]]
+    who = (f"{_article(kb.label(role_term))} with {_article(kb.label(dev_term))}"
+           + (f", {kb.label(route_term)} delivery" if route_term else ""))
+    text = f"For {who}, as the inference rules code an encounter documenting each code's services: "
+    text += (f"{_words([r['code'] for r in fit])} {'fits' if len(fit) == 1 else 'fit'}." if fit
+             else "no code of the family fits.")
+    for r in unfit:
+        if r["reasons"]:
+            text += f" {r['code']}: {r['reasons'][0]['message'].rstrip('.')}."
+        elif r["instead"]:
+            text += f" {r['code']}: the rules bill {_words(r['instead'])} instead for the same services."
+        elif r["services"]:
+            text += f" {r['code']}: not billed (the inference rules give no why-not)."
+        elif not r["services"]:
+            text += f" {r['code']}: the knowledge base states no service it requires."
+    sources = _sources(kb, *(x["sources"] for r in rows for x in r["reasons"]))
+    return _answer(kb, "codes-for", {"device": device, "role": role, "route": route}, text, rows, sources,
+                   _focus(kb, *(r["code"] for r in fit), dev_term, role_term, route_term),
+                   fits=[r["code"] for r in fit])

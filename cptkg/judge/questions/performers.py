@@ -1,0 +1,95 @@
+"""Who may perform a code (``cptkg ask who-may-perform``): a line of it judged for each performer."""
+from __future__ import annotations
+
+from cptkg.judge.questions.answers import _answer, _focus, _reason, _sources
+from cptkg.judge.questions.reading import _all, _code, _facts, _roles
+from cptkg.judge.questions.synthetic import _claim, _judge, _Setup, _setup_for
+from cptkg.judge.questions.wording import _article, _date, _short, _words
+from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.vocabulary import vocabulary
+
+
+def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, engine=None) -> dict:
+    """Who may perform ``code``: one line of it judged by ``check`` for each performer role of the KB.
+
+    The claim is the smallest the rules accept: the code on one line on
+    ``date`` (default today), and where the code applies to a device, that
+    device implanted a year before. A rejection every role gets alike (the
+    same rule and message) is not about the performer and is reported once
+    (``for_every_role``); a role is refused when ``check`` rejects its line
+    for a reason of its own. An accepted line is not a source: where no
+    source lists who performs the code the rules do not check its performer
+    (``performers_listed`` false, each row's ``performer_checked`` false),
+    and the answer says that instead of "may perform and report".
+    """
+    code = _code(kb, code)
+    date = _date(date)
+    setup = _setup_for(kb, [code]) or _Setup()
+    roles = _roles(kb)
+    results = _judge(kb, [_claim(f"question-{i}", [(code, role)], date, setup) for i, role in enumerate(roles)],
+                     engine)
+    lines = [r.lines[0] for r in results]
+    keyed = [{(r.rule, r.message) for r in ln.reasons} for ln in lines]
+    common = set.intersection(*keyed) if len(keyed) > 1 else set()
+    vocab = vocabulary(kb)
+    subclass = _facts(kb).get("subclass_of", set())
+    listed = _all(kb, "may_be_performed_by", code)
+    rows, extra_sources = [], []
+    for role, ln in zip(roles, lines):
+        term = vocab.term("role", role)
+        own = [r for r in ln.reasons if (r.rule, r.message) not in common]
+        basis = [p for p in listed if (term, p) in subclass]
+        basis_sources = [s for p in basis for s in kb.fact_sources("may_be_performed_by", (code, p))]
+        extra_sources += basis_sources if not own else []
+        rows.append({
+            "role": role, "role_label": kb.label(term), "role_term": term,
+            "may_perform": not own, "status": ln.status, "verdict": ln.verdict or ln.status,
+            "reasons": [_reason(kb, r) for r in own], "warnings": [_reason(kb, w) for w in ln.warnings],
+            "listed_as": [kb.label(p) for p in basis],
+            "sources": _sources(kb, basis_sources if not own else [], *(r.sources for r in own),
+                                *(w.sources for w in ln.warnings)),
+        })
+    every = [_reason(kb, r) for r in lines[0].reasons if (r.rule, r.message) in common] if lines else []
+    label = lambda row: _article(row["role_label"])  # noqa: E731
+    cap = lambda text: text[:1].upper() + text[1:]  # noqa: E731
+    # A line the rules accept is not a source saying who may perform the code: where no source lists its
+    # performers the rules do not check them, and the answer says so first, never "may perform and report"
+    # (issue 23: an implantation read as performed and reported by a nurse and a physical therapist).
+    for r in rows:
+        r["performer_checked"] = bool(listed)
+    listed_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and r["listed_as"]]
+    unlisted_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and not r["listed_as"]]
+    qualified = [r for r in rows if r["may_perform"] and r["verdict"] not in ("accepted", "rejected")]
+    refused = [r for r in rows if not r["may_perform"]]
+    parts = [f"As the claim rules judge one line of {code} ({_short(kb.descriptor(code)) or 'no descriptor'}) on {date}, "
+             f"with {setup.words(kb)}:"]
+    if not listed:
+        parts.append(f"no source here lists who performs {code}, so the rules do not check its performer: a line of "
+                     f"it is not denied for its performer, whoever that is, and that does not say who may perform it.")
+    if listed_ok:
+        parts.append(f"{cap(_words(listed_ok))} may perform and report it (the sources list them).")
+    if unlisted_ok and listed:
+        parts.append(f"{cap(_words(unlisted_ok))}: not denied, but no source lists "
+                     f"{'them' if len(unlisted_ok) > 1 else 'this performer'} for {code}.")
+    for r in qualified:
+        if not listed:  # how the line is billed, never read as leave to perform it (analyst walk, issue 23)
+            parts.append(f"If {label(r)} is named as the performer, the line is {r['verdict']}: that is how it "
+                         f"would be billed, and no source makes {label(r)} a performer of {code}.")
+            continue
+        listed_too = " may perform it (the sources list this performer)" if r["listed_as"] else ""
+        parts.append(f"{cap(label(r))}{listed_too}: {r['verdict']}.")
+    if refused:
+        parts.append("Refused: " + "; ".join(
+            f"{label(r)} ({', '.join(x['title'] + (', ' + x['denial'] if x.get('denial') else '') for x in r['reasons'])})"
+            for r in refused) + ".")
+    if every:
+        parts.append("Whoever performs it, a line of it alone is rejected: "
+                     + "; ".join(f"{x['title']}" + (f" ({x['denial']})" if x.get("denial") else "") for x in every) + ".")
+    if len(parts) > 1:  # the first sentence goes on after the colon of the setting
+        parts[1] = parts[1][:1].lower() + parts[1][1:]
+    sources = _sources(kb, extra_sources, *(r["sources"] for r in rows), *(x["sources"] for x in every))
+    return _answer(kb, "who-may-perform", {"code": code, "date": date}, " ".join(parts), rows, sources,
+                   _focus(kb, code, *(r["role_term"] for r in rows)), for_every_role=every,
+                   performers_listed=bool(listed),
+                   setup={"device": setup.device, "device_label": kb.label(setup.device) if setup.device else None,
+                          "implanted_by": setup.implant})

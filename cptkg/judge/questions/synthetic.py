@@ -1,0 +1,93 @@
+"""The small synthetic claims the questions judge with ``check``, so an answer is what the rules say.
+
+One patient and one provider, and where a code applies to a device, that
+device implanted a year before: the smallest claim the rules accept, so a
+denial is about the code, performer or pair asked of, not the setting.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cptkg.claims.models import InputError, parse_claims
+from cptkg.judge.check import check_claims
+from cptkg.judge.questions.reading import _facts
+from cptkg.judge.questions.wording import QuestionError, _article
+from cptkg.knowledge.loader import KnowledgeBase
+
+# the synthetic claims' patient and provider: one of each, so that every edit scope applies
+_PATIENT, _PROVIDER = "question-patient", "question-provider"
+# how long before the date of service the device of a synthetic claim was implanted
+_IMPLANTED_BEFORE = dt.timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a synthetic claim's patient has on record: a device implanted by ``implant`` before the date."""
+
+    device: str | None = None
+    implant: str | None = None
+
+    def words(self, kb: KnowledgeBase) -> str:
+        if self.device is None:
+            return "no device in the patient's history"
+        return f"{_article(kb.label(self.device))} implanted ({self.implant}) a year before in the patient's history"
+
+
+def _setup_for(kb: KnowledgeBase, codes: list[str]) -> _Setup | None:
+    """A history that lets every code of ``codes`` be billed: a device all of them apply to, implanted before.
+
+    None when no device the KB knows an implanting code for fits them all.
+    Codes that name no device need none.
+    """
+    restricted = [{d for c, d in _facts(kb).get("applies_to_device", ()) if c == code} for code in codes]
+    restricted = [s for s in restricted if s]
+    if not restricted:
+        return _Setup()
+    for device in sorted(set.intersection(*restricted)):
+        implants = sorted(c for c, d in _facts(kb).get("implants_device", ()) if d == device)
+        if implants:
+            return _Setup(device, implants[0])
+    return None
+
+
+def _claim(cid: str, lines: list[tuple[str, str]], date: str, setup: _Setup) -> dict:
+    claim = {"claim_id": cid, "patient_id": _PATIENT,
+             "lines": [{"line": i, "code": code, "date_of_service": date, "provider_id": _PROVIDER,
+                        "provider_role": role} for i, (code, role) in enumerate(lines, start=1)]}
+    if setup.implant:
+        before = (dt.date.fromisoformat(date) - _IMPLANTED_BEFORE).isoformat()
+        claim["history"] = [{"code": setup.implant, "date_of_service": before, "provider_id": _PROVIDER}]
+    return claim
+
+
+#: claims of one question per engine call: each carries the edits naming its codes, so with a
+#: payer's table loaded 500 at once rendered 1,000 edits 500 times over (1.3 GB, then MemoryError)
+_ASK_BATCH = 50
+
+
+def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
+    """The claims judged by ``check`` (one engine call where the engine batches)."""
+    if not claims:
+        return []
+    parsed, _ = parse_claims(claims, kb=kb)
+    bad = next((c for c in parsed if isinstance(c, InputError)), None)
+    if bad is not None:  # a code the claim input refuses (never one of the KB's)
+        raise QuestionError("code", str(bad))
+    import time
+
+    from cptkg.limits import ASK_SECONDS
+
+    try:  # every claim of one question within one time limit (the engine's child is killed at it)
+        results = check_claims(kb, parsed, engine=engine, timeout=ASK_SECONDS,
+                               deadline=time.monotonic() + ASK_SECONDS, batch_size=_ASK_BATCH)
+    except MemoryError:
+        raise QuestionError("rules", f"answering needs more memory than this machine gives it ({len(parsed):,} "
+                                     f"claims to judge); ask about fewer codes or load fewer edits") from None
+    failed = next((r for r in results if r.error is not None), None)
+    if failed is not None and "time limit" in failed.error:
+        raise QuestionError("rules", f"the question could not be answered within {ASK_SECONDS:g} s (it judges "
+                                     f"{len(parsed):,} claims); ask about fewer codes or load fewer edits")
+    if failed is not None:
+        raise QuestionError("rules", failed.error)
+    return results
