@@ -208,3 +208,23 @@ def test_cli_who_may_perform_rows_never_say_may_perform_where_no_source_lists_pe
                          text=True)
     assert run.returncode == 0, run.stderr
     assert "may perform ·" not in run.stdout and "performer not checked ·" in run.stdout
+
+
+def test_what_rests_on_a_source_names_no_blank_node():
+    """The owl:Axiom records that annotate a fact with its source have parser-made ids
+    ("n3f…b21 has medium confidence"): an answer lists the fact they annotate, never them."""
+    import re
+
+    from cptkg.judge.questions import rests_on
+    from cptkg.knowledge.loader import default_kb
+
+    kb = default_kb()
+    made_up = re.compile(r"\bn?[0-9a-f]{32}b\d+\b")
+    seen = 0
+    for sid in kb.sources:
+        ans = rests_on(kb, sid)
+        facts = [r["fact"] for r in ans["rows"] if r.get("kind") == "fact"]
+        seen += len(facts)
+        assert not [f for f in facts if made_up.search(f)], sid
+        assert not made_up.search(ans["answer"]), sid
+    assert seen > 50

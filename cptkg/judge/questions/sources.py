@@ -40,8 +40,13 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
               "program": "claim" if kb.check_program.by_id(rid) else "encounter"} for rid in entry["rules"]]
     # the facts annotated with it, other than the edits' own (listed above as edits), a conflict's own
     # (said below) and those the loader computes from others (each route would be said twice)
-    skip = _pair_edits(kb) | _unit_edits(kb) | {str(local(m)) for t in (ONT.ModifierSet, ONT.SourceConflict)
-                                                for m in kb.graph.subjects(RDF.type, t)}
+    # and those about a blank node (an owl:Axiom record annotating another fact with its source and
+    # confidence): its id is made up by the parser, means nothing to a reader, and the fact it
+    # annotates is listed itself. The subjects the pack's files state, by the id the facts were read
+    # with (subject_file is kept with the facts), are IRIs but for the blank nodes.
+    blank = {s for s in kb.subject_file if not s.startswith(("http://", "https://", "urn:"))}
+    skip = _pair_edits(kb) | _unit_edits(kb) | blank | {str(local(m)) for t in (ONT.ModifierSet, ONT.SourceConflict)
+                                                        for m in kb.graph.subjects(RDF.type, t)}
     facts = sorted({kb.describe(p, row) for p, rows in kb.facts.items() for row in rows
                     if row and str(row[0]) not in skip and not (p == "subclass_of" and row[0] == row[1])
                     and p not in COMPUTED_FACTS and sid in kb.fact_sources(p, row)})
