@@ -3,7 +3,7 @@
 Generates a synthetic practitioner PTP table in the published tab-delimited
 layout (preamble, header, N rows; default 500,000 - a quarterly file has
 hundreds of thousands) in a temporary folder, imports it with
-``cptkg.io.edit_tables.import_table`` (what the command runs), and prints the
+``cptkg.knowledge.edits.cms_import.import_table`` (what the command runs), and prints the
 import time, rows/s, the input and output sizes and peak memory. Then it
 parses the output: with pyoxigraph (whole file) and with rdflib (on the
 first --rdflib-rows rows, default 20,000, extrapolated; the whole file with
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cptkg.io.edit_tables import import_table  # noqa: E402
+from cptkg.knowledge.edits.cms_import import import_table  # noqa: E402
 
 HEADER = ("Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
           "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale")
@@ -126,7 +126,7 @@ def usable(ttl: Path, edits: int, tmp: Path) -> None:
     import json
     import statistics
 
-    from cptkg.knowledge import edit_files
+    from cptkg.knowledge.edits import files as edit_files
     from cptkg.knowledge.loader import load_kb
     import cptkg
 

@@ -45,7 +45,7 @@ def prepare(d: Path, n: int, fmt: str) -> Path:
     import datetime as dt
 
     from devtools import claimgen
-    from cptkg.io.edit_tables import import_table, parse_release
+    from cptkg.knowledge.edits.cms_import import import_table, parse_release
     from test_edit_tables_published import mue_csv, ptp_text
     from test_impact_batch import AFTER_MUE, AFTER_PTP, BEFORE_MUE, BEFORE_PTP
 

@@ -30,8 +30,8 @@ _LAZY = {
     "Session": "cptkg.session:Session",
     # knowledge
     "KBLoadError": "cptkg.knowledge.loader:KBLoadError",
-    "KnowledgeBase": "cptkg.knowledge.loader:KnowledgeBase",
-    "local": "cptkg.knowledge.loader:local",
+    "KnowledgeBase": "cptkg.knowledge.kb:KnowledgeBase",
+    "local": "cptkg.knowledge.kb:local",
     "vocabulary": "cptkg.knowledge.vocabulary:vocabulary",
     "source_index": "cptkg.knowledge.sources:source_index",
     "views": "cptkg.knowledge.views",
@@ -75,8 +75,8 @@ _LAZY = {
     # what changes if (issue 25): two versions of the knowledge compared
     "Impact": "cptkg.judge.impact:Impact",
     "impact_work_paper": "cptkg.io.impact_html:work_paper",
-    "import_edit_table": "cptkg.io.edit_tables:import_table",
-    "EditTableError": "cptkg.io.edit_tables:EditTableError",
+    "import_edit_table": "cptkg.knowledge.edits.cms_import:import_table",
+    "EditTableError": "cptkg.knowledge.edits.cms_import:EditTableError",
 }
 
 __all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", "impact", "diff", "run", "judge_claims",
@@ -112,7 +112,7 @@ def _session(session=None, kb=None, engine: str | None = None):
         return session
     from cptkg.session import Session
 
-    from cptkg.knowledge.loader import KnowledgeBase
+    from cptkg.knowledge.kb import KnowledgeBase
 
     if isinstance(kb, KnowledgeBase):
         return Session.open(engine=engine, environ=os.environ, kb=kb)
@@ -140,7 +140,7 @@ def load_kb(pack=None, *, fresh: bool = False, edits=()):
 def _kb_of(kb, session):
     """The knowledge base of an API call: the session's, else ``kb`` (a loaded KB or a pack folder), else
     ``CPTKG_KB``'s, else the default pack's (chosen here, at the API face: the layers below take none)."""
-    from cptkg.knowledge.loader import KnowledgeBase
+    from cptkg.knowledge.kb import KnowledgeBase
 
     if session is not None:
         return session.kb

@@ -70,7 +70,7 @@ DUCKDB_MEMORY = "1200MB"            # SET memory_limit (CPTKG_DUCKDB_MEMORY over
 # pair of services with every edit of that pair; a pair is in force over a few periods, not thousands
 MAX_EDITS_PER_PAIR = 100
 
-# -- edit tables (cptkg edits import) and edit files (--edits); cptkg.io.edit_tables, cptkg.knowledge.edit_files.
+# -- edit tables (cptkg edits import) and edit files (--edits); cptkg.knowledge.edits (cms_import, files).
 # The importer holds what it writes to the loader's rules, so both read these.
 # a file to import: CMS splits a practitioner PTP table in parts under Excel's 1,048,576 rows; a
 # 500,000-row part is 32 MB as text, 17 MB as .xlsx

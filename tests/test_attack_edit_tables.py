@@ -1,9 +1,9 @@
 """Issue 21, findings 4, 5, 6 and 14: edit tables and edit files read with bounds.
 
-``cptkg edits import`` (cptkg.io.edit_tables) checks a workbook's parts before
+``cptkg edits import`` (cptkg.knowledge.edits.cms_import, its workbook module) checks a workbook's parts before
 python-calamine reads it and reads it in a bounded child; every cell is held
 to a length, codes and numbers to ASCII patterns and ranges; what it writes is
-checked with the loader's own rules. ``--edits`` (cptkg.knowledge.edit_files)
+checked with the loader's own rules. ``--edits`` (cptkg.knowledge.edits.files)
 refuses hostile values in one line naming the file, the edit and the value.
 Every hostile file is built here, small on disk.
 """
@@ -25,8 +25,8 @@ from click.testing import CliRunner
 
 from cptkg import limits
 from cptkg.faces.cli import main
-from cptkg.io import edit_tables
-from cptkg.io.edit_tables import EditTableError, import_table, turtle_string
+from cptkg.knowledge.edits import workbook as xlsx_reader
+from cptkg.knowledge.edits.cms_import import EditTableError, import_table, turtle_string
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITS = ROOT / "tests" / "data" / "edits"
@@ -184,7 +184,7 @@ def test_an_xlsx_claiming_a_million_rows_is_refused_before_loading(tmp_path, mon
     def never(*a, **k):
         raise AssertionError("calamine was asked to read a workbook the checks refuse")
 
-    monkeypatch.setattr(edit_tables, "_read_sheet", never)
+    monkeypatch.setattr(xlsx_reader, "_read_sheet", never)
     with pytest.raises(EditTableError, match=r"1,048,576 rows .*16,384 columns") as e:
         import_table("mue", xlsx, tmp_path / "out.ttl")
     assert "\n" not in str(e.value)
@@ -210,7 +210,7 @@ def test_a_shared_strings_part_holding_too_many_strings_is_refused_before_loadin
     monkeypatch.setattr(limits, "MAX_SHARED_STRINGS", 1000)
     sst = f'<?xml version="1.0"?><sst {_NS}>' + "<si><t/></si>" * 1001 + "</sst>"
     xlsx = workbook(tmp_path / "mue.xlsx", sheet_xml(MUE_CELLS), shared=sst)
-    monkeypatch.setattr(edit_tables, "_read_sheet", lambda *a: pytest.fail("read past the checks"))
+    monkeypatch.setattr(xlsx_reader, "_read_sheet", lambda *a: pytest.fail("read past the checks"))
     with pytest.raises(EditTableError, match="holds more than 1,000 shared texts"):
         import_table("mue", xlsx, tmp_path / "out.ttl")
 
@@ -431,7 +431,7 @@ def test_a_long_header_cell_is_shortened_in_the_note(tmp_path):
 
 def test_what_the_importer_writes_is_checked_with_the_loaders_rules_before_it_is_kept(tmp_path, monkeypatch):
     """The round trip: a value the row checks let through but the loader refuses fails the import."""
-    from cptkg.knowledge import edit_files
+    from cptkg.knowledge.edits import files as edit_files
 
     monkeypatch.setattr(edit_files, "CODE_PATTERN", r"^[0-9]{4}X$")  # the loader, stricter than the importer
     src = mue_file(tmp_path, MUE_ROW)

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from cptkg import pipeline
-from cptkg.io.edit_tables import EditTableError, import_table
+from cptkg.knowledge.edits.cms_import import EditTableError, import_table
 from cptkg.io.readers import ReadError
 from cptkg.io.readers import fhir
 

@@ -1,7 +1,7 @@
-"""Edit files as edit tables (cptkg.knowledge.edit_files): the importer's table, the parsed
+"""Edit files as edit tables (cptkg.knowledge.edits.files): the importer's table, the parsed
 table and the cache agree; the vectorised checks agree with the SHACL shapes; a cache
 that is not the file's is never used; a claim meets only the edits of its codes
-(cptkg.knowledge.edit_index) and gets the same verdicts as when it meets them all."""
+(cptkg.knowledge.edits.index) and gets the same verdicts as when it meets them all."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cptkg.knowledge import edit_files
+from cptkg.knowledge.edits import files as edit_files
 from cptkg.knowledge.loader import KBLoadError, load_kb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def _named(facts: dict) -> dict:
 
 
 def _import(kind: str, src: str, out: Path):
-    from cptkg.io.edit_tables import import_table
+    from cptkg.knowledge.edits.cms_import import import_table
     import datetime
 
     return import_table(kind, EDITS / src, out, imported=datetime.date(2025, 3, 1))
@@ -188,7 +188,7 @@ def test_a_large_edit_table_loads_and_a_claim_meets_only_its_codes_edits(tmp_pat
 
     sys.path.insert(0, str(ROOT / "bench"))
     from edits_import_bench import generate
-    from cptkg.io.edit_tables import import_table
+    from cptkg.knowledge.edits.cms_import import import_table
     from cptkg.judge.check import billed_codes
     from cptkg.claims.models import parse_claim
     import cptkg

@@ -1,4 +1,4 @@
-"""Several releases of the edit tables loaded together (issue 22, cptkg.knowledge.edit_releases).
+"""Several releases of the edit tables loaded together (issue 22, cptkg.knowledge.edits.releases).
 
 Every table here is hand-written Turtle in the shape ``cptkg edits import``
 writes (one ont:Source per file read, ``ont:release`` / ``ont:releaseDate`` on
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from cptkg.faces.cli import main
 from cptkg.judge.check import check_claim
 from cptkg.claims.models import parse_claims
-from cptkg.knowledge.edit_releases import resolve
+from cptkg.knowledge.edits.releases import resolve
 from cptkg.knowledge.loader import KBLoadError, load_kb
 
 ROOT = Path(__file__).resolve().parents[1]

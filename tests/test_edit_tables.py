@@ -19,7 +19,7 @@ from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from cptkg.faces.cli import main
-from cptkg.io.edit_tables import CODE_RE, EditTableError, import_table, turtle_string
+from cptkg.knowledge.edits.cms_import import CODE_RE, EditTableError, import_table, turtle_string
 
 DATA = Path(__file__).parent / "data" / "edits"
 PTP = DATA / "ptp_practitioner_synthetic.txt"

@@ -31,7 +31,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from cptkg import limits
 from cptkg.faces.cli import main
-from cptkg.io.edit_tables import EditTableError, import_table, parse_release, release_in_name
+from cptkg.knowledge.edits.cms_import import EditTableError, import_table, parse_release, release_in_name
 
 ONT = Namespace("https://w3id.org/cptkg/ontology#")
 DAY = dt.date(2026, 4, 2)

@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from cptkg.faces.cli import main
-from cptkg.io.edit_tables import import_table, parse_release
+from cptkg.knowledge.edits.cms_import import import_table, parse_release
 from test_edit_tables_published import mue_csv, ptp_text
 
 NPI = "1234567893"  # SYNTHETIC: a check-digit-valid NPI, as the 837P builder needs one

@@ -13,7 +13,7 @@ from cptkg.explanation.summary import line_summary, reason_summary
 from cptkg.judge.check import ClaimResult, billed_codes, check_claim
 from cptkg.judge.infer import infer_codes
 from cptkg.claims.models import Claim, Encounter
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.rules.ast import Literal
 
 __all__ = ["ClaimExplanation", "Explainer", "ProofNode", "Suggestion", "apply_suggestion", "explain_claim",

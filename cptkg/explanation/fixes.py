@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from cptkg.judge.check import ClaimResult, check_claims
 from cptkg.judge.infer import infer_codes
 from cptkg.claims.models import Claim, InputError, parse_claim, parse_encounter
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.rules.messages import entry_name
 

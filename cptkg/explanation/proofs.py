@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, fill, identifier_variables, phrase
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, Var
 from cptkg.rules.program import Program

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from cptkg.claims.inputs import claim_facts
 from cptkg.claims.models import Claim, InputError, one_line
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationMemory, EvaluationTimeout, Model
 from cptkg.judge import runner

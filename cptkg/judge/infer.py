@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from cptkg.claims.inputs import encounter_facts
 from cptkg.claims.models import Encounter
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.judge.reasons import Reason, verdict_reasons
 from cptkg.engines import Model
 from cptkg.judge import runner

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 # the words of X12's reason codes are knowledge every layer reads (writers, exports): kept there
 from cptkg.knowledge.carc import CARC_FILE, carc_description, carc_descriptions  # noqa: F401
-from cptkg.knowledge.loader import KnowledgeBase
+from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.rules.messages import fill
 from cptkg.rules.ast import Rule
 

@@ -5,7 +5,7 @@ evaluated once per loaded KB and engine and kept with the engine
 (:meth:`cptkg.engines.Engine.prepared`), so each
 claim pays only for its own part. A claim gets the KB's facts about edits
 only for the edits that name one of its codes (``codes``;
-:mod:`cptkg.knowledge.edit_index`): with a payer's table of hundreds of
+:mod:`cptkg.knowledge.edits.index`): with a payer's table of hundreds of
 thousands of edits loaded, a claim still pays for a few dozen. The
 knowledge layer never runs an engine: this is where the two meet.
 """

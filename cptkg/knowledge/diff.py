@@ -5,7 +5,7 @@ dates, modifier indicator, unit value), and rules and facts added, removed
 and changed, each with its source. The KBs compared are loaded as ``cptkg
 check`` loads them, so the edits compared are **the rows the rules read**:
 with several releases loaded on a side, the newest release's pair rows and
-the MUE rows with their release windows (:mod:`cptkg.knowledge.edit_releases`).
+the MUE rows with their release windows (:mod:`cptkg.knowledge.edits.releases`).
 
 An edit is matched across the two sides by what it is, not by its row id
 (which differs from release to release): a PTP edit by its (column 1,
@@ -18,7 +18,7 @@ one "changed" entry, not a removed and an added fact.
 """
 from __future__ import annotations
 
-from cptkg.knowledge.edit_files import ONT_NS, PAIR, UNIT
+from cptkg.knowledge.edits.files import ONT_NS, PAIR, UNIT
 
 #: the properties that say what an edit does to a claim, by kind (a rationale's words aside)
 EFFECT = {PAIR: ("editKind", "modifierIndicator", "editScope", "effectiveDate", "deletionDate"),

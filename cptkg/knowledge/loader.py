@@ -1,5 +1,10 @@
 """Load the ontology, the knowledge base and the rules once, checked.
 
+This module loads; what it loads is :class:`cptkg.knowledge.kb.KnowledgeBase`,
+and what it keeps between runs (the SHACL pass markers, the KB cache) is
+:mod:`cptkg.knowledge.kb_cache`. The names other modules import from here
+(``KnowledgeBase``, ``Source``, ``local``, ``cache_dir`` …) still import.
+
 The KB is validated against ontology/shapes.ttl (pySHACL) and the rules
 against the ontology's declared predicates before anything is judged: a KB
 edit that breaks either is refused with the file and the reason, instead of
@@ -18,26 +23,24 @@ RDF reaches Datalog through one documented mapping: a property annotated
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import threading
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import networkx as nx
-from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from cptkg.knowledge.edit_files import EditFileError, read_edit_file
+from cptkg.knowledge import kb_cache
+from cptkg.knowledge.edits.files import EditFileError, read_edit_file
+# the KB object and the caches have their own modules; their names stay importable from here
+from cptkg.knowledge.kb import NAMESPACES, KnowledgeBase, Source, local  # noqa: F401
+from cptkg.knowledge.kb_cache import (KB_CACHE_VERSION, cache_dir, content_hash, kb_cache_key,  # noqa: F401
+                                      shacl_key, shacl_marker)
 from cptkg.knowledge.namespace import KB, ONT, SRC
 from cptkg.knowledge.pack import RULE_KINDS, FamilyPack, PackError, locate, read_pack
 from cptkg.rules.ast import Rule
 from cptkg.rules.program import Program, RuleLoadError, build_program
-
-NAMESPACES = (str(KB), str(ONT._NS), str(SRC))
 
 
 class KBLoadError(RuntimeError):
@@ -60,230 +63,6 @@ def chosen_kb(kb, what: str):
         raise NoKnowledgeBase(f"{what}: no knowledge base chosen: the face (CLI, explorer, API) opens a "
                               f"cptkg.Session and passes its kb down")
     return kb
-
-
-@dataclass(frozen=True)
-class Source:
-    id: str
-    document: str
-    section: str
-    section_title: str
-    quote: str
-    confidence: str
-    normative: bool
-    maps_to: tuple[str, ...] = ()
-    document_title: str = ""  # the document's ont:shortTitle ("guide", "domain notes"), else its id
-    # an edit table read from a file (ont:citation, ont:fileSha256): how to cite it
-    citation: str = ""
-
-    def cite(self) -> str:
-        """Short citation for a reason line: 'guide §6.2 (Billing Guidelines)' for a numbered
-        section, 'domain notes, Who may perform (high confidence)' for a named one, an
-        imported edit table's own citation."""
-        if self.citation:
-            return self.citation
-        doc = self.document_title or self.document
-        if self.section.replace(".", "").isdigit():
-            return f"{doc} §{self.section} ({self.section_title})"
-        return f"{doc}, {self.section} ({self.confidence} confidence)"
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "document": self.document, "section": self.section,
-                "section_title": self.section_title, "quote": self.quote,
-                "confidence": self.confidence, "citation": self.cite()}
-
-
-def local(node) -> object:
-    """The Datalog constant for an RDF node.
-
-    >>> local(URIRef("https://w3id.org/cptkg/kb/62367"))
-    '62367'
-    >>> local(Literal(3))
-    3
-    """
-    if isinstance(node, Literal):
-        v = node.toPython()
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int):
-            return v
-        return str(node)
-    s = str(node)
-    for ns in NAMESPACES:
-        if s.startswith(ns):
-            return s[len(ns):]
-    return s
-
-
-@dataclass(eq=False)  # hashed by identity: caches key on the loaded KB
-class KnowledgeBase:
-    root: Path
-    ontology_graph: Graph
-    kb_graph: Graph
-    graph: Graph
-    facts: dict[str, set[tuple]]
-    edb: dict[str, int]
-    verdicts: dict[str, str]
-    sources: dict[str, Source]
-    check_program: Program
-    infer_program: Program
-    rule_files: list[Path]
-    subject_file: dict[str, str] = field(default_factory=dict)
-    version: str = ""
-    phrases: dict[str, str] = field(default_factory=dict)
-    input_predicates: dict = field(default_factory=dict)
-    # request kind -> input predicate -> argument types, as the ontology declares them (_input_types)
-    input_types: dict = field(default_factory=dict)
-    # results derived from this KB by other layers (the static part of the
-    # rules per engine, say); dropped with the KB
-    cache: dict = field(default_factory=dict)
-    properties: dict[str, URIRef] = field(default_factory=dict)
-    _fact_sources: dict = field(default_factory=dict)
-    # the edit files loaded over the pack (--edits), as edit tables: their facts are not in ``facts``
-    # (a quarterly table is millions of them); see edit_index() and all_facts()
-    edit_tables: list = field(default_factory=list)
-    pack: FamilyPack | None = None
-    # edit files loaded over the pack (--edits), in order
-    edit_files: list[Path] = field(default_factory=list)
-    # several releases loaded together (cptkg.knowledge.edit_releases): one line each for the analyst,
-    # and per table the rows a newer release replaced (the rules never see them; ask edit names them)
-    edit_notices: list[str] = field(default_factory=list)
-    edit_superseded: list = field(default_factory=list)
-    # rule id -> title in billing words, and for warning rules the verdict an accepted line is reported with
-    # (each rule's ``% title:`` and ``% verdict:``; a pack's rules/titles.yaml is still read)
-    rule_titles: dict[str, str] = field(default_factory=dict)
-    rule_verdicts: dict[str, str] = field(default_factory=dict)
-    # warning rules whose warning means no rule of the pack judged the line (``% checked: false``)
-    rule_unchecked: frozenset = frozenset()
-
-    def __getattr__(self, name: str):
-        # a KB read from the KB cache parses its graphs when they are first asked for
-        if name in ("ontology_graph", "kb_graph", "graph") and "_graphs_of" in self.__dict__:
-            with _graph_lock:
-                if name not in self.__dict__:
-                    onto, kbg, full, _ = _pack_graphs(self.__dict__["_graphs_of"])
-                    self.__dict__.update(ontology_graph=onto, kb_graph=kbg, graph=full)
-            return self.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def rule_title(self, rule_id: str) -> str:
-        """A rule's title in billing words (its ``% title:``); a rule without one reads as its message's start."""
-        title = self.rule_titles.get(rule_id)
-        if title:
-            return title
-        rule = self.rule(rule_id)
-        if rule is not None and rule.meta.message:
-            import re
-
-            words = re.sub(r"\{[^}]*\}", "…", rule.meta.message).split(":")[0].split(";")[0]
-            return words[:1].upper() + words[1:80].rstrip(" .")
-        return rule_id
-
-    def label(self, term: str) -> str:
-        """Readable name of a KB term (role, device, service …), for messages.
-
-        Remembered per term (a loaded KB's graph does not change): messages
-        and proofs ask for the same labels thousands of times.
-        """
-        if not isinstance(term, str) or any(ch in term for ch in " \"<>{}|^`\\"):
-            return str(term)  # text (a phrase of labels, an input value), not a term
-        memo = self.cache.setdefault("labels", {})
-        out = memo.get(term)
-        if out is None:
-            out = str(term)
-            for ns in NAMESPACES:
-                lab = self.graph.value(URIRef(ns + str(term)), RDFS.label) or self.graph.value(URIRef(ns + str(term)), SKOS.prefLabel)
-                if lab is not None:
-                    out = str(lab)
-                    break
-            else:  # an input value ("physical_therapist") reads as the label of the term it stands for
-                named = [t for t, v in self.facts.get("input_value", ()) if v == term]
-                if len(named) == 1:
-                    out = self.label(named[0])
-            memo[term] = out
-        return out
-
-    def fact_sources(self, pred: str, args: tuple) -> list[str]:
-        """Source ids a KB fact rests on (axiom annotation, else its subject's; for a
-        fact about an edit read from an edit file, the edit's own dct:source)."""
-        found = self._fact_sources.get((pred, tuple(args)))
-        if found is None and args and self.edit_tables:
-            found = self.edit_index().sources_of(args[0])
-        return list(found or [])
-
-    def all_facts(self) -> dict[str, set[tuple]]:
-        """The pack's facts and every fact of the edit tables loaded over it (for whole-KB consumers: batch).
-
-        Built once per KB; for a quarterly edit table that is millions of facts.
-        """
-        if not self.edit_tables:
-            return self.facts
-        out = self.cache.get("all_facts")
-        if out is None:
-            out = {p: set(rows) for p, rows in self.facts.items()}
-            for t in self.edit_tables:
-                for pred, rows in t.facts().items():
-                    out.setdefault(pred, set()).update(rows)
-            self.cache["all_facts"] = out
-        return out
-
-    def unsourced_facts(self) -> list[tuple[str, tuple]]:
-        """KB facts no source annotates (neither an axiom annotation nor their subject's dct:source).
-
-        ``cptkg lint`` and ``cptkg sources`` report them; a proof shows such a
-        leaf as unsourced, never with a source of its own making.
-        """
-        from cptkg.knowledge.namespace import KB, ONT
-
-        def pack_fact(key) -> bool:  # a fact the pack states (the core's schema and sources' own metadata aside)
-            pred, args = key
-            if pred == "subclass_of" and args[0] == args[1]:
-                return False
-            subj = next((ns + str(args[0]) for ns in (str(KB), str(ONT._NS)) if ns + str(args[0]) in self.subject_file), "")
-            if not subj or self.subject_file[subj].startswith("core:"):
-                return False
-            return (URIRef(subj), RDF.type, ONT.Source) not in self.graph
-
-        return sorted((k for k, v in self._fact_sources.items() if not v and pack_fact(k)),
-                      key=lambda k: (k[0], tuple(map(str, k[1]))))
-
-    def describe(self, pred: str, args: tuple) -> str:
-        """A fact in words, from the predicate's ont:phrase in the ontology."""
-        from cptkg.rules.messages import phrase
-
-        codes = {c for (c,) in self.facts.get("code", ())}
-        show = lambda a: str(a) if isinstance(a, int) or a in codes else self.label(str(a))  # noqa: E731
-        tpl = self.phrases.get(pred)
-        if tpl is None:
-            return f"{pred}({', '.join(show(a) for a in args)})"
-        return phrase(tpl, args, show)
-
-    def codes(self) -> list[str]:
-        return sorted(c for (c,) in self.facts.get("code", set()))
-
-    def edit_index(self):
-        """The facts about edits, indexed by the codes they name (built once per KB)."""
-        idx = self.cache.get("edit_index")
-        if idx is None:
-            from cptkg.knowledge.edit_index import build, column_predicates
-
-            code_preds, group_preds = column_predicates(self.ontology_graph, self.properties)
-            idx = self.cache["edit_index"] = build(self.facts, code_preds, group_preds, self.edit_tables)
-        return idx
-
-    def family_codes(self, family: str | None = None) -> list[str]:
-        """Codes of ``family`` (default: the pack's own code family)."""
-        family = family or self.pack.code_family
-        return sorted(c for (c, f) in self.facts.get("in_family", set()) if f == family)
-
-    def descriptor(self, code: str) -> str:
-        return str(self.graph.value(KB[code], SKOS.prefLabel) or "")
-
-    def rule(self, rule_id: str) -> Rule | None:
-        return self.check_program.by_id(rule_id) or self.infer_program.by_id(rule_id)
-
-    def rule_source(self, rule: Rule) -> list[Source]:
-        return [self.sources[s] for s in rule.meta.source if s in self.sources]
 
 
 def _parse_turtle(path: Path, pack: FamilyPack) -> Graph:
@@ -316,60 +95,8 @@ def _validate(data: Graph, shapes: Graph, subject_file: dict[str, str]) -> None:
 #: bump when _validate's settings change, so earlier passes no longer count
 _SHACL_SETTINGS = "pyshacl inference=none advanced=True allow_warnings=True v1"
 
-
-def cache_dir() -> Path:
-    """Where cptkg keeps what it may recompute: ``CPTKG_CACHE_DIR``, else the XDG cache folder."""
-    env = os.environ.get("CPTKG_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cptkg"
-
-
-def shacl_key(files: list[Path]) -> str:
-    """SHA-256 over the validated files' names and bytes, the pySHACL version and the settings."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    h = hashlib.sha256()
-    try:
-        h.update(version("pyshacl").encode())
-    except PackageNotFoundError:  # pragma: no cover - a dependency
-        h.update(b"pyshacl ?")
-    h.update(_SHACL_SETTINGS.encode())
-    for p in files:
-        h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def shacl_marker(key: str) -> Path:
-    return cache_dir() / f"shacl-pass-{key}.json"
-
-
-def _passed_before(key: str) -> bool:
-    try:
-        data = json.loads(shacl_marker(key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("key") == key and data.get("conforms") is True
-
-
-def _write_json_atomically(target: Path, data) -> None:
-    """Write ``data`` as JSON to ``target`` (temp file + os.replace), so a reader never sees half a
-    file; a failure leaves no temp file and only costs the next start a cache miss."""
-    tmp = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".cptkg-", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-        os.replace(tmp, target)
-    except (OSError, TypeError, ValueError):
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
-def _remember_pass(key: str) -> None:
-    """Remember that the KB of ``key`` passed SHACL (the marker is written atomically)."""
-    _write_json_atomically(shacl_marker(key), {"key": key, "conforms": True})
+# the marker of a pass (cptkg.knowledge.kb_cache), keyed by these settings too
+_passed_before, _remember_pass = kb_cache.passed_before, kb_cache.remember_pass
 
 
 def _closure(graph: Graph) -> set[tuple[str, str]]:
@@ -517,14 +244,6 @@ def _load_rules(path: Path, pack: FamilyPack, edb: dict[str, int], verdicts: dic
     return prog
 
 
-def content_hash(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def pack_version(pack: FamilyPack, edits: list[Path] = ()) -> str:
     """The KB version: content hash of every file the loaded KB is made of
     (the pack's, and the edit files loaded over it)."""
@@ -575,8 +294,8 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         full += ef.graph
         for subj in set(ef.graph.subjects()):
             subject_file.setdefault(str(subj), path.name)
-    # several releases loaded together: the newest release's rows decide (cptkg.knowledge.edit_releases)
-    from cptkg.knowledge.edit_releases import resolve
+    # several releases loaded together: the newest release's rows decide (cptkg.knowledge.edits.releases)
+    from cptkg.knowledge.edits.releases import resolve
 
     try:
         releases = resolve(edit_files)
@@ -588,7 +307,8 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         if path.exists():
             shapes += _parse_turtle(path, pack)
     if len(shapes):
-        key = shacl_key(onto_files + kb_files + edit_paths + [p for p in pack.shape_files() if p.exists()])
+        key = shacl_key(onto_files + kb_files + edit_paths + [p for p in pack.shape_files() if p.exists()],
+                        _SHACL_SETTINGS)
         if shacl == "always" or not _passed_before(key):
             _validate(full, shapes, subject_file)
             _remember_pass(key)
@@ -610,7 +330,7 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         if not path.exists():
             raise KBLoadError(f"{pack.root.name}: missing rule file rules/{stem}.dl")
         programs[kind] = _load_rules(path, pack, edb, verdicts, set(sources))
-    kbo = KnowledgeBase(root=pack.root, ontology_graph=onto, kb_graph=kbg, graph=full, facts=facts, edb=edb,
+    kbo = KnowledgeBase(root=pack.root, parsed_graphs=(onto, kbg, full), facts=facts, edb=edb,
                         verdicts=verdicts, sources=sources, check_program=programs["claim"],
                         infer_program=programs["encounter"], rule_files=pack.rule_files(), subject_file=subject_file,
                         version=pack_version(pack, edit_paths), pack=pack)
@@ -633,7 +353,7 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     kbo.phrases = {str(name): str(ph) for pred, name in onto.subject_objects(ONT.datalogPredicate)
                    for ph in onto.objects(pred, ONT.phrase)}
     if cache_key is not None:
-        _write_kb_cache(kbo, cache_key, {"claim": programs["claim"].clauses, "encounter": programs["encounter"].clauses})
+        kb_cache.write_kb_cache(kbo, cache_key, {kind: programs[kind].clauses for kind in RULE_KINDS})
     return kbo
 
 
@@ -681,98 +401,38 @@ def _pack_graphs(pack: FamilyPack) -> tuple[Graph, Graph, Graph, dict[str, str]]
     return onto, kbg, full, subject_file
 
 
-# ------------------------------------------------------------------ the KB cache
-# A loaded pack (no edit files) is kept as JSON under a SHA-256 of every file it
-# is made of and of the loader's own code: a start reads it instead of parsing
-# the Turtle and the rule files (the graphs are parsed later, if a command asks
-# for them: explanations, exports, the explorer's graph). Data only, never a
-# pickle; written atomically; a file that does not match is ignored; safe to
-# delete. A pack is cached only after it loaded and passed its SHACL shapes.
+def _from_kb_cache(pack: FamilyPack, key: str) -> KnowledgeBase | None:
+    """The KB the cache holds for ``key`` (its graphs parsed when first asked for), or None.
 
-KB_CACHE_VERSION = "kb-cache-2"
-
-
-def kb_cache_key(pack: FamilyPack) -> str:
-    """SHA-256 over the pack's files and the code that turns them into a KB (knowledge/ and rules/)."""
-    h = hashlib.sha256(f"{KB_CACHE_VERSION}\0".encode())
-    code = [Path(__file__), *sorted(Path(__file__).parent.glob("*.py")),
-            *sorted((Path(__file__).parent.parent / "rules").glob("*.py"))]
-    for p in sorted({*pack.version_files(), *pack.shape_files(), pack.root / "family.yaml"}) + code:
-        if p.exists():
-            h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _kb_cache_file(key: str) -> Path:
-    return cache_dir() / f"{KB_CACHE_VERSION}-{key}.json"
-
-
-def _write_kb_cache(kbo: "KnowledgeBase", key: str, clauses: dict) -> None:
-    from cptkg.rules.ast import rule_data
-
-    labels = {}
-    for rows in kbo.facts.values():
-        for row in rows:
-            for v in row:
-                if isinstance(v, str) and v not in labels:
-                    labels[v] = kbo.label(v)
-    data = {
-        "key": key, "version": kbo.version,
-        "facts": {p: [list(r) for r in rows] for p, rows in kbo.facts.items()},
-        "fact_sources": [[p, list(r), list(srcs)] for (p, r), srcs in kbo._fact_sources.items()],
-        "edb": kbo.edb, "verdicts": kbo.verdicts,
-        "sources": [vars(s) | {"maps_to": list(s.maps_to)} for s in kbo.sources.values()],
-        "clauses": {k: [rule_data(r) for r in v] for k, v in clauses.items()},
-        "declared_types": kbo.check_program.declared_types,
-        "properties": {k: str(v) for k, v in kbo.properties.items()},
-        "input_types": kbo.input_types,
-        "phrases": kbo.phrases, "subject_file": kbo.subject_file,
-        "rule_titles": kbo.rule_titles, "rule_verdicts": kbo.rule_verdicts, "labels": labels,
-    }
-    _write_json_atomically(_kb_cache_file(key), data)
-
-
-def _from_kb_cache(pack: FamilyPack, key: str) -> "KnowledgeBase | None":
-    """The KB the cache holds for ``key`` (graphs parsed when first asked for), or None."""
-    from cptkg.rules.ast import rule_of
-
+    The cached rules are checked into programs as a parsed rule file is; one
+    the loader refuses now is a cache miss."""
+    data = kb_cache.read_kb_cache(key, RULE_KINDS)
+    if data is None:
+        return None
     try:
-        data = json.loads(_kb_cache_file(key).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("key") != key:
-            return None
-        edb, verdicts = {str(k): int(v) for k, v in data["edb"].items()}, dict(data["verdicts"])
-        sources = {}
-        for s in data["sources"]:
-            s = dict(s)
-            s["maps_to"] = tuple(s.get("maps_to", ()))
-            sources[s["id"]] = Source(**s)
         programs = {}
         for kind, stem in RULE_KINDS.items():
-            clauses = [rule_of(r) for r in data["clauses"][kind]]
-            programs[kind] = _load_rules(pack.rule_file(stem), pack, edb, verdicts, set(sources), clauses)
-            programs[kind].declared_types = {str(k): list(v) for k, v in data["declared_types"].items()}
-        facts = {str(p): {tuple(r) for r in rows} for p, rows in data["facts"].items()}
-        kbo = KnowledgeBase(root=pack.root, ontology_graph=None, kb_graph=None, graph=None, facts=facts, edb=edb,
-                            verdicts=verdicts, sources=sources, check_program=programs["claim"],
+            programs[kind] = _load_rules(pack.rule_file(stem), pack, data.edb, data.verdicts, set(data.sources),
+                                         data.clauses[kind])
+            programs[kind].declared_types = {k: list(v) for k, v in data.declared_types.items()}
+        kbo = KnowledgeBase(root=pack.root, facts=data.facts, edb=data.edb, verdicts=data.verdicts,
+                            sources=data.sources, check_program=programs["claim"],
                             infer_program=programs["encounter"], rule_files=pack.rule_files(),
-                            subject_file=dict(data["subject_file"]), version=str(data["version"]), pack=pack)
-        kbo._fact_sources = {(str(p), tuple(r)): list(srcs) for p, r, srcs in data["fact_sources"]}
-        kbo.properties = {str(k): URIRef(v) for k, v in data["properties"].items()}
-        kbo.input_types = {str(k): {str(p): list(t) for p, t in v.items()} for k, v in data["input_types"].items()}
-        kbo.input_predicates = {kind: set(preds) for kind, preds in kbo.input_types.items()}
-        kbo.phrases = dict(data["phrases"])
+                            subject_file=data.subject_file, version=data.version, pack=pack,
+                            parse_graphs=lambda: _pack_graphs(pack)[:3])
+        kbo._fact_sources = data.fact_sources
+        kbo.properties = data.properties
+        kbo.input_types = data.input_types
+        kbo.input_predicates = {kind: set(preds) for kind, preds in data.input_types.items()}
+        kbo.phrases = data.phrases
         _set_rule_wording(kbo, pack)
-        kbo.cache["labels"] = dict(data["labels"])
+        kbo.cache["labels"] = data.labels
     except (OSError, ValueError, KeyError, TypeError, KBLoadError):
         return None  # a damaged or foreign cache is a cache miss, never an error
-    # the graphs: parsed when a command first asks for them
-    for name in ("ontology_graph", "kb_graph", "graph"):
-        del kbo.__dict__[name]
-    kbo.__dict__["_graphs_of"] = pack
     return kbo
 
 
-def _set_rule_wording(kbo: "KnowledgeBase", pack: FamilyPack) -> None:
+def _set_rule_wording(kbo: KnowledgeBase, pack: FamilyPack) -> None:
     """The KB's rule titles, verdicts and unchecked-warning rules, from its loaded programs."""
     rules = list(kbo.check_program.rules) + list(kbo.infer_program.rules)
     kbo.rule_titles, kbo.rule_verdicts, kbo.rule_unchecked = _rule_wording(pack, rules)
@@ -848,7 +508,6 @@ def _rule_wording(pack: FamilyPack, rules: list[Rule] | None = None
 
 
 _lock = threading.Lock()
-_graph_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)

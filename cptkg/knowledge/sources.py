@@ -4,7 +4,7 @@ from __future__ import annotations
 from rdflib import RDF, RDFS
 from rdflib.namespace import DCTERMS
 
-from cptkg.knowledge.loader import KnowledgeBase, local
+from cptkg.knowledge.kb import KnowledgeBase, local
 from cptkg.knowledge.namespace import ONT
 
 

@@ -17,7 +17,7 @@ import networkx as nx
 from rdflib import OWL, RDF, RDFS, SKOS, URIRef
 from rdflib.namespace import DCTERMS
 
-from cptkg.knowledge.loader import NAMESPACES, KnowledgeBase, local
+from cptkg.knowledge.kb import NAMESPACES, KnowledgeBase, local
 from cptkg.knowledge.namespace import ONT
 
 # rdf:type (local name) -> node kind; roles are the subclasses of ProviderRole.

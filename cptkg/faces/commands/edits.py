@@ -42,7 +42,7 @@ def _date(ctx, param, value):
 def _release(ctx, param, value):
     if value is None:
         return None
-    from cptkg.io.edit_tables import parse_release
+    from cptkg.knowledge.edits.cms_import import parse_release
 
     try:
         return parse_release(value)
@@ -83,7 +83,7 @@ def import_command(kind, file, output, imported, release, max_errors):
     (exit 2, nothing written).
     """
     from cptkg.faces.cli import fail
-    from cptkg.io.edit_tables import EditTableError, import_table
+    from cptkg.knowledge.edits.cms_import import EditTableError, import_table
     from cptkg.files import FileProblem, check_output_path
 
     if str(output) == "-":

@@ -170,7 +170,7 @@ def edit_releases(kb) -> list[dict]:
     """The edit tables loaded over the pack (``--edits``), each published file once: ``release``,
     ``release_date`` (None for a file that states no release), ``file`` (the file CMS published, as the
     edit file names it) and ``edit_file`` (the file loaded). An auditor checks a denial against the
-    release in force; this is what the page was judged with (:class:`cptkg.knowledge.edit_files.TableSource`)."""
+    release in force; this is what the page was judged with (:class:`cptkg.knowledge.edits.files.TableSource`)."""
     out: dict[tuple, dict] = {}
     for t in getattr(kb, "edit_tables", None) or ():
         path = getattr(t, "path", None)

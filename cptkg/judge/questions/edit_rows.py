@@ -136,7 +136,7 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
 
 def _replaced_edit(kb: KnowledgeBase, x: str, table, i: int, date: str) -> dict:
     """A pair edit row a newer release replaced: what it said, and the rows of the newer release that decide
-    the pair now (cptkg.knowledge.edit_releases: the newest release with the pair wins)."""
+    the pair now (cptkg.knowledge.edits.releases: the newest release with the pair wins)."""
     key = table.key_of(i)
     newer = []
     for tab in (kb.edit_index().tables if kb.edit_tables else ()):  # the rows naming its column 1, by index

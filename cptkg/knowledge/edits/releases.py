@@ -3,7 +3,7 @@
 CMS republishes the PTP and MUE tables every quarter (January, April, July,
 October) "as complete replacement files" (domain notes, How payers apply
 edits: src:n-edit-files). An edit file's sources may say which release they
-are (``ont:release``, ``ont:releaseDate``: :mod:`cptkg.knowledge.edit_files`);
+are (``ont:release``, ``ont:releaseDate``: :mod:`cptkg.knowledge.edits.files`);
 when files of several releases are loaded, in whatever order, this module
 turns them into the rows the rules read, so the rules and every engine
 (clingo, pyDatalog, DuckDB SQL in ``cptkg batch``) stay as they are:
@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from cptkg.knowledge.edit_files import PAIR, EditFileError, ImportedEdits
+from cptkg.knowledge.edits.files import PAIR, EditFileError, ImportedEdits
 
 #: disagreements listed before the rest are counted
 MAX_SHOWN = 5

@@ -41,7 +41,7 @@ file of a quarterly zip has its own) may state the release it belongs to,
 the release is in force, an xsd:date); both or neither, at most one of each.
 :func:`table_sources` checks them and :class:`ImportedEdits` carries, per
 edit, its release, the file its source names and its row; how several
-releases loaded together are combined is :mod:`cptkg.knowledge.edit_releases`.
+releases loaded together are combined is :mod:`cptkg.knowledge.edits.releases`.
 A file that states no release loads exactly as before.
 """
 from __future__ import annotations
@@ -146,7 +146,7 @@ class EditTable:
 
 
 def cache_file(sha256: str) -> Path:
-    from cptkg.knowledge.loader import cache_dir
+    from cptkg.knowledge.kb_cache import cache_dir
 
     return cache_dir() / f"{TABLE_VERSION}-{sha256}.parquet"
 
@@ -608,7 +608,7 @@ class ImportedEdits:
     """An edit file's edits as the rules see them: one row per edit, one list per predicate.
 
     Not turned into one fact per value: a quarterly table would be five
-    million Python tuples. :mod:`cptkg.knowledge.edit_index` hands the rule
+    million Python tuples. :mod:`cptkg.knowledge.edits.index` hands the rule
     engine the facts of the edits a claim's codes name, and
     :meth:`facts` materialises them all for whoever needs the whole table
     (``cptkg batch``).

@@ -10,7 +10,7 @@ dozen. Which properties name a code or a code group is data: the core
 ontology's ``ont:namesCode`` and ``ont:namesCodeGroup`` sub-properties.
 
 The edits sliced are those of the edit tables loaded over the pack
-(``--edits``; rows of :class:`cptkg.knowledge.edit_files.ImportedEdits`,
+(``--edits``; rows of :class:`cptkg.knowledge.edits.files.ImportedEdits`,
 never turned into facts one by one); the pack's own few dozen edits stay
 shared, so the rules reading only them keep being evaluated once per KB
 (slicing them too made a pack-only claim slower, 26 -> 28 ms, for no
@@ -37,7 +37,7 @@ GROUP_MEMBER = "group_member"
 class _Table:
     """One loaded edit table: the rows naming each code or group, the row of each edit."""
 
-    edits: object  # cptkg.knowledge.edit_files.ImportedEdits
+    edits: object  # cptkg.knowledge.edits.files.ImportedEdits
     by_code: dict = field(default_factory=dict)
     by_group: dict = field(default_factory=dict)
     _row_of: dict | None = None

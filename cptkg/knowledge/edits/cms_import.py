@@ -82,14 +82,14 @@ the target with :func:`os.replace` only when every row was good.
 Bounds (cptkg.limits; issue 21): the file's size; every cell's length; codes,
 dates and numbers matched with ASCII-only patterns and numbers range-checked;
 what is written is checked with the edits loader's own rules
-(:func:`cptkg.knowledge.edit_files.table_problems`) before it is kept, so the
+(:func:`cptkg.knowledge.edits.files.table_problems`) before it is kept, so the
 importer never writes a file ``--edits`` refuses. Text tables: their lines
 and the cells of a line are counted before they are split. An Excel workbook
 is a zip of XML parts: its parts are counted, their sizes added and each
 unpacked as a stream (CRC-checked) with its claims checked (the sheet's
 ``<dimension>``, the shared texts) before python-calamine reads it; calamine
 then reads it in a forked child with a time and a memory limit
-(:mod:`cptkg.bounded`), which checks the sheet's used range before its cells
+(:mod:`cptkg.bounded`; all of it in :mod:`cptkg.knowledge.edits.workbook`), which checks the sheet's used range before its cells
 become Python values. Measured choices (issue 21): calamine, not openpyxl's
 streaming reader (a minute for 500,000 rows against 3 s); the cell range from
 calamine in the child, not from a scan of the sheet's XML here (expat took
@@ -116,6 +116,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from cptkg import limits
+from cptkg.knowledge.edits import workbook
 
 KINDS = ("ptp", "mue")
 # the MUE value column names the provider type the table is for (practitioner, outpatient
@@ -212,21 +213,6 @@ def _decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def _cell_text(value) -> str:
-    """An Excel cell as the text the tab-delimited file would hold."""
-    if type(value) is str:
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, _dt.date):  # a date cell (datetime included)
-        return value.strftime("%Y%m%d")
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
 def _rows_text(text: str, delimiter: str, path: Path | None = None) -> Iterator[tuple[int, list[str]]]:
     """Rows of a text table with their line numbers.
 
@@ -279,232 +265,13 @@ def _rows_text(text: str, delimiter: str, path: Path | None = None) -> Iterator[
 
 # --------------------------------------------------------------------------- Excel workbooks
 
-_PREFIX = rb"<(?:[A-Za-z_][\w.\-]*:)?"  # an element's start tag, with or without a namespace prefix
-_DIMENSION = re.compile(_PREFIX + rb"dimension\b[^<>]*?\bref\s*=\s*[\"']\s*(?:[A-Za-z]{1,3}[0-9]{1,7}:)?"
-                        rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*[\"']")
-_UNIQUE_COUNT = re.compile(_PREFIX + rb"sst\b[^<>]*?\buniqueCount\s*=\s*[\"']\s*\+?([0-9]{1,30})")
-_SHARED_TEXT = re.compile(_PREFIX + rb"si[\s/>]")
-_CELL_REF = re.compile(_PREFIX + rb"c\s[^<>]*?\br\s*=\s*[\"']\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
-_CHUNK = 1 << 20
-
-
-def _column_number(letters: bytes | str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ord(ch) if isinstance(ch, str) else ch) - 64
-    return n
-
-
-def _column_letters(n: int) -> str:
-    out = ""
-    while n > 0:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def _range_problem(rows: int, cols: int, claimed: bool = False) -> str | None:
-    """Why a first sheet reaching row ``rows`` and column ``cols`` (1-based) is not read; None when it is.
-
-    calamine makes a cell of every position from the first used one to the last
-    and the rows come out from row 1, so the count is of the range from A1.
-    """
-    cells = rows * cols
-    if cells <= limits.MAX_SHEET_CELLS:
-        return None
-    return (f"its first sheet {'says it spans' if claimed else 'spans'} {rows:,} rows by {cols:,} columns "
-            f"(A1 to {_column_letters(cols)}{rows}: {cells:,} cells); at most {limits.MAX_SHEET_CELLS:,} cells are "
-            "read (a stray cell far below or right of the table?)")
-
-
-def _parts(path: Path, raw: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(raw))
-        return zf, zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
-        raise EditTableError(f"{path}: not a readable Excel workbook (not a whole zip archive: {e})") from None
-
-
-def _unpacked(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The part's bytes in chunks, checked against its CRC-32.
-
-    zipfile stops at the size the zip's headers declare, and so does calamine's
-    Rust zip reader ("File is larger than its declared uncompressed size"): a
-    part whose headers understate it is refused by calamine at once, so the
-    declared sizes are the ones to add up.
-    """
-    with zf.open(info) as f:
-        while chunk := f.read(_CHUNK):
-            yield chunk
-
-
-def _check_workbook(path: Path, raw: bytes) -> None:
-    """Refuse, before calamine reads them, workbooks whose parts or claims are past the limits.
-
-    Its parts are counted, their declared sizes added (a zip bomb is refused
-    without unpacking it), then each is unpacked as a stream (its CRC-32 and
-    size checked); the first 1 MiB of each part is searched for a sheet's
-    ``<dimension ref>`` and the shared-strings part's ``uniqueCount`` (calamine
-    reserves room for that many texts up front), and the shared texts are
-    counted. What no check here sees is bounded by the child calamine reads in.
-    """
-    zf, infos = _parts(path, raw)
-    if len(infos) > limits.MAX_XLSX_PARTS:
-        raise EditTableError(f"{path}: has {len(infos):,} parts; an Excel workbook has at most "
-                             f"{limits.MAX_XLSX_PARTS:,} here (one saved by Excel has about a dozen); nothing written")
-    budget = limits.MAX_XLSX_UNPACKED_BYTES
-
-    declared = 0
-    for info in infos:
-        declared += info.file_size
-        if declared > budget:
-            raise EditTableError(f"{path}: part {info.filename} unpacks to {info.file_size:,} bytes; at most "
-                                 f"{budget:,} bytes of parts are read (a zip bomb?); nothing written")
-    for info in infos:
-        name = info.filename
-        shared = name.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"
-        size = texts = 0
-        tail = b""
-        try:
-            for chunk in _unpacked(zf, info):
-                if not size:
-                    _check_claims(path, name, chunk, shared)
-                size += len(chunk)
-                if shared:  # the texts of this chunk, a text cut at the chunk's start counted once
-                    data = tail + chunk
-                    texts += len(_SHARED_TEXT.findall(data)) - len(_SHARED_TEXT.findall(tail))
-                    tail = data[-64:]
-                    if texts > limits.MAX_SHARED_STRINGS:
-                        raise EditTableError(f"{path}: part {name} holds more than {limits.MAX_SHARED_STRINGS:,} "
-                                             "shared texts (the workbook's distinct cell texts), the most read; "
-                                             "nothing written")
-        except EditTableError:
-            raise
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError,
-                EOFError) as e:
-            raise EditTableError(f"{path}: not a readable Excel workbook (part {name}: {e}); nothing written") from None
-        if size != info.file_size:
-            raise EditTableError(f"{path}: not a readable Excel workbook (part {name} unpacks to {size:,} bytes, not "
-                                 f"the {info.file_size:,} its zip header says); nothing written")
-
-
-def _check_claims(path: Path, name: str, head: bytes, shared: bool) -> None:
-    """What the start of a part claims: a sheet's used range, the number of shared texts."""
-    m = _DIMENSION.search(head)
-    if m is not None:
-        problem = _range_problem(int(m.group(2)), _column_number(m.group(1)), claimed=True)
-        if problem:
-            raise EditTableError(f"{path}: {problem}; nothing written")
-    if shared:
-        m = _UNIQUE_COUNT.search(head)
-        if m is not None and int(m.group(1)) > limits.MAX_SHARED_STRINGS:
-            raise EditTableError(f"{path}: part {name} says it holds {int(m.group(1)):,} shared texts (the "
-                                 f"workbook's distinct cell texts); at most {limits.MAX_SHARED_STRINGS:,} are read; "
-                                 "nothing written")
-
-
-def _cells_reach(raw: bytes) -> tuple[int, int]:
-    """The last row and column any cell reference of the workbook's parts names (for a message)."""
-    zf = zipfile.ZipFile(io.BytesIO(raw))
-    rows = cols = 0
-    for info in zf.infolist():
-        tail = b""
-        for chunk in _unpacked(zf, info):
-            data = tail + chunk
-            for m in _CELL_REF.finditer(data):
-                rows, cols = max(rows, int(m.group(2))), max(cols, _column_number(m.group(1)))
-            tail = data[-64:]
-    return rows, cols
-
-
-def _read_sheet(raw: bytes, quiet: bool = True):
-    """The first sheet read by python-calamine; run in the bounded child.
-
-    ('rows', its rows as the text a tab-delimited file would hold), ('range',
-    (last row, last column)) when its used range is past the limit, ('cell',
-    (row, column, length)) for a text longer than Excel holds, or ('refused',
-    why) when calamine cannot read it. calamine (Rust) reads a
-    500,000-row sheet in 3 s where openpyxl's read-only mode takes about a
-    minute. ``iter_rows`` yields every row from the sheet's first (empty ones
-    too) and the columns from the first one in use, so the count from 1 is
-    the sheet's row number.
-    """
-    if quiet:  # a Rust abort (allocation failure) writes to stderr: not for the user, the parent says why
-        import faulthandler
-
-        faulthandler.disable()  # (pytest enables it on a copy of stderr)
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-        except OSError:  # pragma: no cover
-            pass
-    try:
-        from python_calamine import CalamineWorkbook
-    except ImportError as e:  # pragma: no cover - python-calamine is a dependency
-        return "refused", f"Excel files need python-calamine ({e})"
-    try:
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(raw)).get_sheet_by_index(0)
-        start, end = sheet.start, sheet.end
-        if end is None or start is None:  # no cell at all (iter_rows would panic)
-            return "rows", []
-        rows, cols = end[0] + 1, end[1] + 1
-        if _range_problem(rows, cols):
-            return "range", (rows, cols)
-        # one object per distinct text (a table repeats its codes, dates and rationales): the answer
-        # pickles to 12 MB instead of 39 MB for 500,000 rows and comes back in 0.4 s instead of 1.6 s
-        texts: dict[str, str] = {}
-        rows = [[texts.setdefault(t, t) for t in map(_cell_text, row)] for row in sheet.iter_rows()]
-        longest = max(texts, key=len, default="")
-        if len(longest) > limits.MAX_EXCEL_CELL_CHARS:  # not sent back: the parent names it
-            n, row = next((n, row) for n, row in enumerate(rows, 1) if longest in row)
-            return "cell", (n, row.index(longest) + start[1] + 1, len(longest))
-        return "rows", rows
-    except MemoryError:
-        raise
-    except BaseException as e:  # noqa: BLE001 - calamine's own errors; PyO3's PanicException is a BaseException
-        return "refused", f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
-
-
 def _rows_xlsx(path: Path, raw: bytes) -> Iterator[tuple[int, list]]:
-    """The first sheet's rows with their sheet row numbers: the workbook checked, then read in a bounded child."""
-    _check_workbook(path, raw)
-    from cptkg.bounded import StepCrashed, StepMemory, StepTimeout, run_bounded
-
-    memory = limits.XLSX_READ_MEMORY_BYTES
+    """The first sheet's rows with their sheet row numbers (:mod:`cptkg.knowledge.edits.workbook` checks and
+    reads the workbook); a workbook it refuses is this import's error, word for word."""
     try:
-        if hasattr(os, "fork"):
-            status, payload = run_bounded(_read_sheet, (raw,), timeout=limits.XLSX_READ_SECONDS, memory=memory)
-        else:  # pragma: no cover - no fork: read here, bounded by the checks alone
-            status, payload = _read_sheet(raw, quiet=False)
-    except StepTimeout:
-        raise EditTableError(f"{path}: reading the workbook did not finish within {limits.XLSX_READ_SECONDS:g} s and "
-                             "was stopped; nothing written") from None
-    except StepCrashed as e:  # calamine aborted on it (within the memory cap, a refused allocation aborts)
-        problem = _range_problem(*_cells_reach(raw))
-        raise EditTableError(f"{path}: " + (problem or f"not a readable Excel workbook: its reader stopped on it "
-                                            f"(it needed more than {memory // 2**20:,} MiB of memory, or it crashed: "
-                                            f"{str(e).split('(', 1)[-1].rstrip(')')})") + "; nothing written") from None
-    except StepMemory:
-        problem = _range_problem(*_cells_reach(raw))
-        raise EditTableError(f"{path}: " + (problem or f"reading the workbook needed more than {memory // 2**20:,} MiB "
-                                            "of memory and was stopped (a workbook built to exhaust memory?)")
-                             + "; nothing written") from None
-    except RuntimeError as e:  # the child's answer did not come back whole
-        raise EditTableError(f"{path}: not a readable Excel workbook ({e}); nothing written") from None
-    if status == "range":
-        raise EditTableError(f"{path}: {_range_problem(*payload)}; nothing written")
-    if status == "cell":
-        n, col, length = payload
-        raise EditTableError(f"{path}: cell {_column_letters(col)}{n} holds {length:,} characters; an Excel cell holds "
-                             f"at most {limits.MAX_EXCEL_CELL_CHARS:,} (and a cell of an edit table at most "
-                             f"{limits.MAX_EDIT_TEXT_CHARS:,}); nothing written")
-    if status == "refused":
-        raise EditTableError(f"{path}: not a readable Excel workbook ({payload}); nothing written")
-    for n, row in enumerate(payload, 1):
-        yield n, row
-
-
-def _is_xlsx(raw: bytes, path: Path) -> bool:
-    return raw[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm")
+        yield from workbook.rows_xlsx(path, raw)
+    except workbook.WorkbookError as e:
+        raise EditTableError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- headers
@@ -844,7 +611,7 @@ def _is_archive(raw: bytes, path: Path) -> bool:
 
 def _member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> Iterator[bytes]:
     try:
-        yield from _unpacked(zf, info)
+        yield from workbook.unpacked(zf, info)
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError, EOFError) as e:
         raise EditTableError(f"{label}: cannot be unpacked ({' '.join(str(e).split())[:200]}); nothing written") \
             from None
@@ -984,7 +751,7 @@ def _inputs(kind: str, paths: list[Path]) -> tuple[list[_Part], list[str], list[
                                  f"{limits.MAX_EDIT_IMPORT_BYTES:,} bytes, the most read in one import; "
                                  "nothing written")
         parts.append(_Part(str(path), path.name, hashlib.sha256(raw).hexdigest(), lambda raw=raw: raw,
-                           _is_xlsx(raw, path), (path.name,)))
+                           workbook.is_xlsx(raw, path), (path.name,)))
         read.append(str(path))
     first: dict[str, _Part] = {}
     for part in parts:
@@ -1125,13 +892,13 @@ class _Table:
     """The edits being written, kept as the edit table the loader reads (one row per edit).
 
     Written as the cached table of the Turtle file once that file is complete
-    (``cptkg.knowledge.edit_files``: keyed by the file's SHA-256), so the
+    (``cptkg.knowledge.edits.files``: keyed by the file's SHA-256), so the
     import is usable at once instead of being parsed again at the next load.
     The rows are the ones just checked and written, value for value.
     """
 
     def __init__(self, kind: str, other_triples: str, sources: set[str]):
-        from cptkg.knowledge.edit_files import EDIT_PROPS
+        from cptkg.knowledge.edits.files import EDIT_PROPS
 
         self.other, self.sources = other_triples, sources
         self.type = "PairEdit" if kind == "ptp" else "UnitEdit"
@@ -1149,7 +916,7 @@ class _Table:
             col.append(values.get(name))
 
     def edit_table(self):
-        from cptkg.knowledge.edit_files import EditTable
+        from cptkg.knowledge.edits.files import EditTable
 
         n = len(self.ids)
         return EditTable({"@id": self.ids, "@type": [self.type] * n, "@sources": self.cited, **self.cols}, self.other)
@@ -1162,7 +929,7 @@ class _Table:
         never kept. The kinds and scope are those the importer writes (core
         ontology terms); the sources are the files' own.
         """
-        from cptkg.knowledge.edit_files import table_problems, term_problem
+        from cptkg.knowledge.edits.files import table_problems, term_problem
 
         for line in self.other.splitlines():  # the sources' labels and citations (the files' names)
             for term in re.findall(r'"((?:[^"\\]|\\.)*)"', line):
@@ -1181,7 +948,7 @@ class _Table:
                              "(the loader's own checks, run on what would be written); nothing written", lines, bad)
 
     def cache_for(self, output: Path) -> None:
-        from cptkg.knowledge.edit_files import write_cache
+        from cptkg.knowledge.edits.files import write_cache
 
         h = hashlib.sha256()
         with open(output, "rb") as f:
@@ -1231,7 +998,7 @@ def _is_data_row(kind: str, cells: list, positions: dict[str, int]) -> bool:
         i = positions[key]
         if i >= len(cells):
             return False
-        text = _cell_text(cells[i]).strip()
+        text = workbook.cell_text(cells[i]).strip()
         if len(text) < 5 and text.isascii() and text.isdigit():  # an Excel number that lost its leading zeros
             text = text.zfill(5)
         if not CODE_RE.match(text):
@@ -1307,7 +1074,7 @@ class _Extractor:
 
     def __call__(self, cells: list):
         if self.excel:
-            cells = [_cell_text(v) for v in cells]
+            cells = [workbook.cell_text(v) for v in cells]
             for i in self.code_idx:  # a code typed as a number has lost its leading zeros (01996 -> 1996)
                 if i < len(cells) and len(cells[i]) < 5 and cells[i].isascii() and cells[i].isdigit():
                     cells[i] = cells[i].zfill(5)
