@@ -184,7 +184,8 @@ def _var_types(cp: CompiledProgram, k: int) -> dict[str, str]:
     return out
 
 
-def reasons_sql(cp: CompiledProgram, kb, verdict: str, messages: bool = True) -> str | None:
+def reasons_sql(cp: CompiledProgram, kb, verdict: str, messages: bool = True,
+                position: dict[int, int] | None = None) -> str | None:
     """One row per (claim, line, rule[, message]) for the rules deriving ``verdict``.
 
     Rows may repeat (the caller aggregates distinct values per line): a
@@ -192,6 +193,11 @@ def reasons_sql(cp: CompiledProgram, kb, verdict: str, messages: bool = True) ->
     ``messages``, each rule's bindings are first cut down to the variables
     its message shows, so a message is built once per distinct text rather
     than once per binding.
+
+    ``position``: the number the column ``k`` gives each rule (default: its
+    index in the program). The batch numbers the rules of one verdict 0, 1,
+    … in program order, so that a line's set of rules fits the bits of one
+    integer however many rules the pack has.
     """
     d = cp.dialect
     parts = []
@@ -202,15 +208,16 @@ def reasons_sql(cp: CompiledProgram, kb, verdict: str, messages: bool = True) ->
         names = cp.rule_vars[k]
         line = f"b{names.index(arg.name)}" if isinstance(arg, sc.Var) else d.literal(arg.value)
         rid = d.literal(rule.meta.id or rule.head.pred)
+        pos = k if position is None else position[k]
         if not messages:
-            parts.append(f"SELECT claim_id, {line} AS line, {k} AS k, {rid} AS rule FROM {rule_rel(k)}")
+            parts.append(f"SELECT claim_id, {line} AS line, {pos} AS k, {rid} AS rule FROM {rule_rel(k)}")
             continue
         template = rule.meta.message or rule.head.pred
         shown = [f"b{names.index(n)}" for _, n, _, _ in string.Formatter().parse(template) if n in names]
         cols = ", ".join(dict.fromkeys(["claim_id", f"{line} AS line"] + [c for c in shown if c != line]))
         joins: list[str] = []
         msg = message_sql(cp, k, template, joins, line_col=line)
-        parts.append(f"SELECT claim_id, line, {k} AS k, {rid} AS rule, {msg} AS message "
+        parts.append(f"SELECT claim_id, line, {pos} AS k, {rid} AS rule, {msg} AS message "
                      f"FROM (SELECT DISTINCT {cols} FROM {rule_rel(k)}) m {' '.join(joins)}")
     return " UNION ALL ".join(parts) if parts else None
 
@@ -466,11 +473,49 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
             raise
 
 
+@dataclass
+class _Batch:
+    """What one batch run carries from stage to stage (see :func:`_judge_batch`)."""
+
+    b: object
+    kb: object
+    step: Callable[[str], None]
+    input_path: object
+    output_path: object
+    history_path: object
+    in_kind: str
+    out_kind: str
+    h_kind: str | None
+    t0: float
+    refused: dict[int, str] | None = None
+    route: str | None = None
+    cp: CompiledProgram | None = None
+    verdict_rules: dict[str, list[int]] = field(default_factory=dict)
+
+
 def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, out_kind, h_kind, t0,
                  on_stratum, refused: dict[int, str] | None = None, route: str | None = None) -> Summary:
-    """The statements of one batch, in order (``step`` raises once the time limit has passed)."""
-    d = b.dialect
+    """The stages of one batch, in order (``step`` raises once the time limit has passed).
 
+    Each stage is a function of its own so that a profile, a time limit
+    and a reader can tell where a batch spends its time: read, validate,
+    claim facts, evaluate, collect, write (issues 24 and 27).
+    """
+    run = _Batch(b, kb, step, input_path, output_path, history_path, in_kind, out_kind, h_kind, t0, refused, route)
+    _stage_read(run)
+    _stage_validate(run)
+    _stage_facts(run)
+    _stage_evaluate(run, on_stratum)
+    _stage_collect(run)
+    return _stage_write(run)
+
+
+def _stage_read(run: _Batch) -> None:
+    """Expose the claim rows and history rows as ``raw_lines`` and ``raw_history``, every column as text:
+    a file is refused whole only when it has no rows or lacks a required column, so that every other
+    problem can be reported on its row."""
+    b, step, refused, input_path, history_path = run.b, run.step, run.refused, run.input_path, run.history_path
+    in_kind, h_kind, d = run.in_kind, run.h_kind, b.dialect
     step("reading claim lines")
     cols = _read(b, input_path, "raw_input", in_kind)
     _require(input_path, cols, REQUIRED)
@@ -495,6 +540,13 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
         b.view("raw_history", "SELECT CAST(NULL AS BIGINT) AS row_no, " + ", ".join(
             f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
 
+
+def _stage_validate(run: _Batch) -> None:
+    """Check every row and claim in SQL (``b_rows``: one row per input row, ``verdict_error`` set when the
+    row cannot be judged), in the words ``cptkg check`` uses, so that rows in = rows out and a claim is
+    judged only when all its rows are."""
+    b, kb, step, input_path, history_path = run.b, run.kb, run.step, run.input_path, run.history_path
+    in_kind, h_kind, route, refused, d = run.in_kind, run.h_kind, run.route, run.refused, b.dialect
     step("checking rows")
     b.load_rows("b_family_codes", ["code"], [TEXT], [(c,) for c in kb.family_codes()])
     b.materialize("b_hist", _history_validation_sql(b, value_kinds(history_path, h_kind) if history_path else {}))
@@ -542,8 +594,14 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
             (("b_refused",) if refused else ()):
         b.drop(tmp)
 
+
+def _stage_facts(run: _Batch) -> None:
+    """Compile the pack's claim rules and build their input relations from the checked rows (the claim
+    inputs as ``cptkg.claims.inputs`` declares them, the claims' history, the knowledge base's facts):
+    the same facts ``cptkg check`` gives the rules for one claim, keyed by claim."""
+    b, kb, step, d = run.b, run.kb, run.step, run.b.dialect
     step("building claim facts")
-    cp = compile_claim_rules(kb, d.name)
+    cp = run.cp = compile_claim_rules(kb, d.name)
     b.materialize(sc.CLAIMS, "SELECT DISTINCT claim_id FROM b_ok")
     # A claim's history is every history row of its patient, in file order,
     # as entries -1, -2, ... (as the CSV reader of cptkg check builds it):
@@ -566,28 +624,46 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
         b.load_rows(rel(p), cp.columns(p), types, rows)
     b.load_rows("c_labels", ["term", "label"], [TEXT, TEXT], label_rows(kb))
 
+
+def _stage_evaluate(run: _Batch, on_stratum) -> None:
+    """Run the compiled strata once over every claim; the verdict rules' bindings (``cr_<k>``) stay
+    for the verdicts and their messages, every other relation is dropped after its last reader."""
+    cp, b = run.cp, run.b
     n_strata = len(cp.program.strata)
     sc.run(cp, b, drop_after_use=True, read_after=(), on_stratum=lambda i, s: on_stratum(i, s, n_strata))
 
+
+def _stage_collect(run: _Batch) -> None:
+    """Gather each line's rule ids, filled messages, X12 reasons and warnings from the verdict rules'
+    bindings, and define the output (``b_out``: one row per input row)."""
+    b, kb, step, cp, d = run.b, run.kb, run.step, run.cp, run.b.dialect
+    txt = d.text_type
     step("collecting verdicts")
     no_rows = (f"SELECT CAST(NULL AS BIGINT) AS claim_id, CAST(NULL AS BIGINT) AS line, CAST(NULL AS BIGINT) AS k, "
                f"CAST(NULL AS {txt}) AS rule, CAST(NULL AS {txt}) AS message WHERE 1 = 0")
-    rule_ids = [r.meta.id or r.head.pred for r in cp.program.rules]
-    b.materialize("b_reasons", reasons_sql(cp, kb, "reject") or no_rows)
-    verdict_rules = {v: [k for k in cp.keep if cp.program.rules[k].head.pred == v] for v in VERDICTS}
+    verdict_rules = run.verdict_rules = {v: sorted(k for k in cp.keep if cp.program.rules[k].head.pred == v)
+                                         for v in VERDICTS}
+    # The rules of each verdict numbered 0, 1, ... in program order (column k): a pack of more than 62 rules
+    # (the pump pack has over 90) still has few enough of each verdict for the bits of one integer.
+    position = {k: i for v in VERDICTS for i, k in enumerate(verdict_rules[v])}
+    rules_of = {v: [cp.program.rules[k] for k in verdict_rules[v]] for v in VERDICTS}
+    rule_ids = [r.meta.id or r.head.pred for r in rules_of["reject"]]
+    warn_ids = [r.meta.id or r.head.pred for r in rules_of["warn"]]
+    b.materialize("b_reasons", reasons_sql(cp, kb, "reject", position=position) or no_rows)
     for k in verdict_rules["reject"]:
         b.drop(rule_rel(k))
-    b.view("b_warns", reasons_sql(cp, kb, "warn", messages=False) or no_rows.replace(f", CAST(NULL AS {txt}) AS message", ""))
+    b.view("b_warns", reasons_sql(cp, kb, "warn", messages=False, position=position)
+           or no_rows.replace(f", CAST(NULL AS {txt}) AS message", ""))
     # Per line: rule ids in rule order, messages in rule then text order,
     # each once. Most rejected lines have one reason, which needs no
     # aggregation: gathering strings into lists is the costly step, so only
     # lines with several reasons take it. Rule ids are gathered as the bits
-    # of one integer (rule k is bit k), a cheap aggregate, and spelled out
+    # of one integer (the verdict's rule number k is bit k), a cheap aggregate, and spelled out
     # once per distinct set of rules (a few hundred), not once per line.
-    b.view("b_reason_n", "SELECT claim_id, line, count(*) AS n FROM b_reasons GROUP BY claim_id, line")
-    bits = len(rule_ids) <= MAX_BIT_RULES
-    # each rule's X12 reason (group-code, e.g. CO-97) and its words, by rule position, as check shows them
-    carcs, carc_words = rule_carcs(cp.program.rules)
+    b.materialize("b_reason_n", "SELECT claim_id, line, count(*) AS n FROM b_reasons GROUP BY claim_id, line")
+    bits = max(len(rule_ids), len(warn_ids)) <= MAX_BIT_RULES
+    # each rule's X12 reason (group-code, e.g. CO-97) and its words, by rule number, as check shows them
+    carcs, carc_words = rule_carcs(rules_of["reject"])
     b.load_rows("b_rule_carc", ["k", "carc", "carc_description"], [INT, TEXT, TEXT],
                 [(k, c, w) for k, (c, w) in enumerate(zip(carcs, carc_words)) if c])
     multi_rules = b.bit_set_agg("r.k") if bits else b.int_list_join("r.k", rule_ids, ";")
@@ -608,10 +684,10 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
         multi = """SELECT m.claim_id, m.line, s.names AS rules, m.reasons, s.carc, s.carc_description
             FROM b_multi_reasons m JOIN b_reason_sets s ON s.mask = m.rules"""
         warns = f"""SELECT w.claim_id, w.line, s.names AS warnings FROM b_warn_bits w
-            JOIN ({_bit_set_names_sql(b, 'b_warn_bits', 'mask', rule_ids)}) s ON s.mask = w.mask"""
+            JOIN ({_bit_set_names_sql(b, 'b_warn_bits', 'mask', warn_ids)}) s ON s.mask = w.mask"""
     else:
         multi = "SELECT claim_id, line, rules, reasons, carc, carc_description FROM b_multi_reasons"
-        warns = f"""SELECT claim_id, line, {b.int_list_join('k', rule_ids, ';')} AS warnings
+        warns = f"""SELECT claim_id, line, {b.int_list_join('k', warn_ids, ';')} AS warnings
             FROM b_warns GROUP BY claim_id, line"""
     b.view("b_line_reasons", f"""SELECT r.claim_id, r.line, r.rule AS rules, r.message AS reasons,
             c.carc, c.carc_description
@@ -644,6 +720,12 @@ def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, ou
         LEFT JOIN b_line_warns lw ON lw.claim_id = r.cid AND lw.line = r.line AND r.verdict_error IS NULL
         LEFT JOIN b_unchecked u ON u.claim_id = r.cid AND u.line = r.line AND r.verdict_error IS NULL""")
 
+
+def _stage_write(run: _Batch) -> Summary:
+    """Write ``b_out`` in input order to a temporary file renamed into place, and count the summary;
+    a run stopped before the rename leaves nothing under the output's name."""
+    b, step, d, out_kind, output_path = run.b, run.step, run.b.dialect, run.out_kind, run.output_path
+    verdict_rules, t0 = run.verdict_rules, run.t0
     step("writing verdicts")
     # Written straight from the query (no copy of a million verdicts kept);
     # the summary is counted from the reasons, and lines out is what the
