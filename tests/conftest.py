@@ -24,6 +24,19 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
+def _test_face_kb(kb, what):
+    """The tests' face for the knowledge base (see _test_face): set when this file is imported, so
+    that module- and session-scoped fixtures, which are set up before any test's own fixtures, see
+    it too; a ``below_the_faces`` test puts the package's own back."""
+    return kb if kb is not None else default_kb(os.environ.get("CPTKG_KB") or None)
+
+
+from cptkg.knowledge import loader as _loader  # noqa: E402
+
+_real_chosen_kb = _loader.chosen_kb
+_loader.chosen_kb = _test_face_kb
+
+
 @pytest.fixture(scope="session")
 def kb():
     return default_kb()
@@ -45,10 +58,12 @@ def _test_face(request, monkeypatch):
     the tests written before the session existed call the judge directly, and this face keeps them
     meaning what they meant. New tests pass ``engine=`` or a ``cptkg.Session``."""
     if request.node.get_closest_marker("below_the_faces"):
+        from cptkg.knowledge import loader
+
+        monkeypatch.setattr(loader, "chosen_kb", _real_chosen_kb)
         yield
         return
     from cptkg import engines, pipeline
-    from cptkg.knowledge import loader
     from cptkg.session import Session
 
     real_get, real_run = engines.get, pipeline.run
@@ -62,12 +77,8 @@ def _test_face(request, monkeypatch):
         return real_run(source, input_format, output, history, kb, *args,
                         engine=engine or Session.chosen_engine(None, os.environ), **kw)
 
-    def chosen_kb(kb, what):
-        return kb if kb is not None else default_kb(os.environ.get("CPTKG_KB") or None)
-
     monkeypatch.setattr(engines, "get", get)
     monkeypatch.setattr(pipeline, "run", run)
-    monkeypatch.setattr(loader, "chosen_kb", chosen_kb)
     yield
 
 

@@ -227,13 +227,15 @@ def page() -> None:
     for which, col in zip(SIDES, cols):
         with col:
             st.subheader(which.capitalize())
-            st.file_uploader(f"Edit files, {which} (the .ttl `cptkg edits import` writes, or the CMS PTP/MUE "
-                             f"tables: .txt, .csv, .xlsx, .zip)", type=TABLE_TYPES, accept_multiple_files=True,
+            st.file_uploader(f"Edit tables, {which}: the CMS NCCI procedure-to-procedure (PTP) or MUE files "
+                             f"of the quarter, as downloaded (.zip, .txt, .csv or .xlsx), or edits saved "
+                             f"earlier by cptkg (.ttl)", type=TABLE_TYPES, accept_multiple_files=True,
                              key=f"impact_{which}_edits")
-            st.text_input(f"Release of the CMS tables, {which} (e.g. 2026Q2; leave empty when the file names "
+            st.text_input(f"Quarter of those tables, {which} (e.g. 2026Q2; leave empty when the file names "
                           f"say it)", key=f"impact_{which}_release")
-            with st.expander("Another version of the family pack"):
-                st.text_input(f"Family pack folder on this computer, {which} (empty: {kb.pack.label})",
+            with st.expander("Or compare two versions of the billing rules"):
+                st.text_input(f"Folder of the rules version to use {which} (on the computer running the "
+                              f"explorer; empty: the rules in use, {kb.pack.label})",
                               key=f"impact_{which}_pack")
     up = st.file_uploader("Claims (JSON, FHIR R4 Claim or Bundle, claim CSV or X12 837P)", type=CLAIM_TYPES,
                           key="impact_claims")
