@@ -1091,6 +1091,31 @@ class _Extractor:
         return values
 
 
+def _data_rows(rows, block: "_HeaderBlock", own_header: bool, extract: "_Extractor", header_line: int, kind: str,
+               add, counted: list[int]):
+    """The data rows of one part as ``(row number, values)``: past the header block (a part read with
+    another part's header has none to skip), each row cut into the columns the header named. A row cut
+    short or holding a value too long is reported on its row and not yielded; every data row, yielded
+    or not, is counted in ``counted[0]`` (the "bad rows of N" total)."""
+    in_header = own_header
+    for n, cells in rows:
+        if in_header:
+            if block.continues(cells):
+                continue
+            in_header = not any(_norm(c) for c in cells)
+        values = extract(cells)
+        if values is None:
+            continue
+        counted[0] += 1
+        if type(values) is int:
+            add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
+                         f"{extract.last_required}: the row is cut short")
+            continue
+        if _too_long(n, values, kind, add):
+            continue
+        yield n, values
+
+
 def _too_long(n: int, values: list[str], kind: str, add) -> bool:
     """Report each cell of the row past MAX_EDIT_TEXT_CHARS (the loader's bound on a value); True if any."""
     limit = limits.MAX_EDIT_TEXT_CHARS
@@ -1132,26 +1157,12 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
-    n_rows = n_edits = blank_deletions = 0
-    block = _HeaderBlock("ptp", header, pos)
-    in_header = own_header  # a part read with another's header has no header lines to skip
+    n_edits = blank_deletions = 0
     write = out.write
     p = part.prefix
-    for n, cells in rows:
-        if in_header:
-            if block.continues(cells):
-                continue
-            in_header = not any(_norm(c) for c in cells)
-        values = extract(cells)
-        if values is None:
-            continue
-        n_rows += 1
-        if type(values) is int:
-            add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
-                         f"{extract.last_required}: the row is cut short")
-            continue
-        if _too_long(n, values, "ptp", add):
-            continue
+    counted = [0]
+    for n, values in _data_rows(rows, _HeaderBlock("ptp", header, pos), own_header, extract, header_line, "ptp",
+                                add, counted):
         col1, col2, prior, effective, deletion, mod, rationale = values
         bad = False
         if not CODE_RE.match(col1):
@@ -1211,7 +1222,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     if blank_deletions and not problems.rows:
         notices.append(f"{_count(blank_deletions, 'row')} with a blank Deletion Date read as not deleted (in force "
                        "from the effective date, as '*')")
-    return n_edits, n_rows, notices
+    return n_edits, counted[0], notices
 
 
 def _count(n: int, one: str) -> str:
@@ -1228,26 +1239,12 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
-    n_rows = n_edits = 0
-    block = _HeaderBlock("mue", header, pos)
-    in_header = own_header  # a part read with another's header has no header lines to skip
+    n_edits = 0
     has_eff = "effective" in pos
     p = part.prefix
-    for n, cells in rows:
-        if in_header:
-            if block.continues(cells):
-                continue
-            in_header = not any(_norm(c) for c in cells)
-        values = extract(cells)
-        if values is None:
-            continue
-        n_rows += 1
-        if type(values) is int:
-            add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
-                         f"{extract.last_required}: the row is cut short")
-            continue
-        if _too_long(n, values, "mue", add):
-            continue
+    counted = [0]
+    for n, values in _data_rows(rows, _HeaderBlock("mue", header, pos), own_header, extract, header_line, "mue",
+                                add, counted):
         code, value, mai_text, rationale, effective = values
         bad = False
         if not CODE_RE.match(code):
@@ -1294,4 +1291,4 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         table.add(n, part, editCode=code, maxUnits=int(value), adjudicationIndicator=mai, effectiveDate=eff,
                   rationale=rationale or None, sourceRow=n)
         n_edits += 1
-    return n_edits, n_rows, notices
+    return n_edits, counted[0], notices
