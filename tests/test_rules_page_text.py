@@ -61,6 +61,24 @@ def test_a_rule_no_worked_example_shows_is_said_by_what_its_variables_hold(kb):
     assert comp["does"] == "denies the line"
 
 
+def test_the_edit_rules_are_shown_by_the_worked_examples_that_load_the_packs_synthetic_edit_files(kb):
+    """The pair- and unit-edit rules fire only on an edit table: their examples load the pack's
+    synthetic edit files (as ``cptkg test`` does), and before they had no example on the page."""
+    rows = {r["id"]: r for r in rules_page.rule_table(kb)}
+    name, message = rules_page.rule_example(kb, rows["units.per-line"])
+    assert "synthetic" in name
+    assert message.startswith("line 1 bills 2 units of ") and "at most 1 unit(s)" in message
+    edit_rules = [r for r in rows.values() if r["id"].startswith(("ncci.", "units."))]
+    assert edit_rules and all(rules_page.rule_example(kb, r) for r in edit_rules), \
+        [r["id"] for r in edit_rules if not rules_page.rule_example(kb, r)]
+
+
+def test_an_example_naming_an_edit_file_outside_the_pack_is_not_judged(kb, tmp_path):
+    assert rules_page._case_kb(kb, ["../../../etc/passwd"]) is None
+    assert rules_page._case_kb(kb, ["edits/no-such-file.ttl"]) is None
+    assert rules_page._case_kb(kb, []) is kb
+
+
 @pytest.mark.parametrize("template,nouns,said", [
     ("{C} on line {L} is included in {C1} ({E:entry}); {C} is denied",
      {"C": "code", "L": "line", "C1": "code", "E": "line"},

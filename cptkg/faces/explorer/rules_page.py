@@ -308,9 +308,27 @@ def _proof_messages(node, into: dict) -> None:
 def rule_example(kb, rule: dict) -> tuple[str, str] | None:
     """(worked example's name, the rule's message as its proof fills it) or None: the examples that show the
     rule first, then the others, each judged with proofs once per KB (a helper rule shows in a proof only).
-    An example that loads its own edit files or facts is left out: the KB judged here is the pack's."""
+    An example that loads the pack's synthetic edit files is judged with them; one that adds facts of its
+    own is left out."""
     with _example_lock:  # sessions share the examples found; one judges each worked example once
         return _rule_example(kb, rule)
+
+
+def _case_kb(kb, edits):
+    """The KB a worked example is judged with: the pack's, or the pack with the edit files the example
+    loads (the pack's own synthetic edit files, named relative to its rules folder, as ``cptkg test``
+    loads them); None for an edit file that is not a file inside the pack. Why load them: the pair- and
+    unit-edit rules fire only on an edit table, so without them those rules had no example at all."""
+    if not edits:
+        return kb
+    root = kb.pack.root.resolve()
+    paths = []
+    for e in edits:
+        path = (root / "rules" / str(e)).resolve()
+        if not path.is_file() or not path.is_relative_to(root):
+            return None
+        paths.append(path)
+    return cptkg.load_kb(root, edits=paths)
 
 
 def _rule_example(kb, rule: dict) -> tuple[str, str] | None:
@@ -325,15 +343,18 @@ def _rule_example(kb, rule: dict) -> tuple[str, str] | None:
         if (rule["kind"], i) in done:
             continue
         done.add((rule["kind"], i))
-        if "given" not in c or c.get("edits") or c.get("kb_facts"):
+        if "given" not in c or c.get("kb_facts"):
+            continue
+        judged_with = _case_kb(kb, c.get("edits"))
+        if judged_with is None:
             continue
         msgs: dict = {}
         try:
             if rule["kind"] == "claim":
-                _proof_messages(cptkg.explain(c["given"], kb=kb, all_proofs=True), msgs)
+                _proof_messages(cptkg.explain(c["given"], kb=judged_with, all_proofs=True), msgs)
             else:
-                _proof_messages(cptkg.infer(c["given"], kb=kb, explain=True), msgs)
-        except (cptkg.InputError, cptkg.EvaluationError, cptkg.EvaluationTimeout):
+                _proof_messages(cptkg.infer(c["given"], kb=judged_with, explain=True), msgs)
+        except (cptkg.InputError, cptkg.EvaluationError, cptkg.EvaluationTimeout, cptkg.KBLoadError):
             continue
         for rid, msg in msgs.items():
             found.setdefault((rule["kind"], rid), (c.get("name", ""), msg))
