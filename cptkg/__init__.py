@@ -59,6 +59,7 @@ _LAZY = {
     "run_all_cases": "cptkg.cases:run_all",
     "run_claim_case": "cptkg.cases:run_claim_case",
     "run_infer_case": "cptkg.cases:run_infer_case",
+    "with_case_edits": "cptkg.cases:with_case_edits",
     # an analyst's questions, answered by the rules (cptkg ask, the explorer's Questions page)
     "questions": "cptkg.judge.questions",
     "QuestionError": "cptkg.judge.questions:QuestionError",
@@ -97,8 +98,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
-
-
 
 
 def _session(session=None, kb=None, engine: str | None = None):

@@ -45,8 +45,10 @@ def _with_facts(kb: KnowledgeBase, extra: dict | None) -> KnowledgeBase:
     return k2
 
 
-def _with_edits(kb: KnowledgeBase, edits: list | None, file: str, name: str = "(unnamed)") -> KnowledgeBase:
-    """The KB with the case's edit files loaded over it (paths relative to the case file, in rules/)."""
+def with_case_edits(kb: KnowledgeBase, edits: list | None, file: str = "", name: str = "(unnamed)") -> KnowledgeBase:
+    """The KB with the case's edit files loaded over it (paths relative to the case file, in rules/; a
+    case of the pack names files of the pack only, else ``PackError``). The explorer's rules page judges
+    its worked examples with it, as ``cptkg test`` does."""
     if not edits:
         return kb
     from cptkg.knowledge.loader import default_kb
@@ -86,7 +88,7 @@ def run_claim_case(kb: KnowledgeBase, case: dict, file: str, engine=None) -> Cas
         res.problems.append(f"expected an input error containing {exp['error']!r}, got a verdict")
         return res
     try:
-        kb = _with_edits(kb, case.get("edits"), file, name)
+        kb = with_case_edits(kb, case.get("edits"), file, name)
     except (PackError, KBLoadError) as e:  # an edit file outside the pack, or one that does not load
         res.ok = False
         res.problems.append(str(e))

@@ -270,11 +270,9 @@ def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: in
     else:
         result = res.to_json()
     if output == "json":
-        import json
+        from cptkg.io.writers import json as json_writer
 
-        from cptkg.controls import json_safe
-
-        text = json_safe(json.dumps(result, indent=2, ensure_ascii=False))
+        text = json_writer.write([result], was_list=False)
     elif output == TEXT:
         text = encounter_report(result)
     else:

@@ -316,19 +316,13 @@ def rule_example(kb, rule: dict) -> tuple[str, str] | None:
 
 def _case_kb(kb, edits):
     """The KB a worked example is judged with: the pack's, or the pack with the edit files the example
-    loads (the pack's own synthetic edit files, named relative to its rules folder, as ``cptkg test``
-    loads them); None for an edit file that is not a file inside the pack. Why load them: the pair- and
-    unit-edit rules fire only on an edit table, so without them those rules had no example at all."""
-    if not edits:
-        return kb
-    root = kb.pack.root.resolve()
-    paths = []
-    for e in edits:
-        path = (root / "rules" / str(e)).resolve()
-        if not path.is_file() or not path.is_relative_to(root):
-            return None
-        paths.append(path)
-    return cptkg.load_kb(root, edits=paths)
+    loads (the pack's own synthetic edit files, as ``cptkg test`` loads them); None for an edit file that
+    is not a file of the pack. Why load them: the pair- and unit-edit rules fire only on an edit table,
+    so without them those rules had no example at all."""
+    try:
+        return cptkg.with_case_edits(kb, edits)
+    except (cptkg.PackError, cptkg.KBLoadError):
+        return None
 
 
 def _rule_example(kb, rule: dict) -> tuple[str, str] | None:
@@ -354,7 +348,7 @@ def _rule_example(kb, rule: dict) -> tuple[str, str] | None:
                 _proof_messages(cptkg.explain(c["given"], kb=judged_with, all_proofs=True), msgs)
             else:
                 _proof_messages(cptkg.infer(c["given"], kb=judged_with, explain=True), msgs)
-        except (cptkg.InputError, cptkg.EvaluationError, cptkg.EvaluationTimeout, cptkg.KBLoadError):
+        except (cptkg.InputError, cptkg.EvaluationError, cptkg.EvaluationTimeout):
             continue
         for rid, msg in msgs.items():
             found.setdefault((rule["kind"], rid), (c.get("name", ""), msg))
