@@ -65,6 +65,8 @@ MAX_TIME_LIMIT_SECONDS = 3600.0
 
 # -- cptkg batch on DuckDB
 DUCKDB_MEMORY = "1200MB"            # SET memory_limit (CPTKG_DUCKDB_MEMORY overrides); past it DuckDB spills to disk
+BATCH_CHUNK_LINES = 1_000_000       # cptkg batch on DuckDB judges a larger file in parts of whole claims of about
+                                    # this many lines: time grows with the lines, memory stays that of one part
 
 # -- pair edits of one code pair (edit files and the importer): the claim rules join each same-date
 # pair of services with every edit of that pair; a pair is in force over a few periods, not thousands

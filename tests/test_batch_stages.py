@@ -18,11 +18,12 @@ def _write_rows(tmp_path, n: int, seed: int):
     return tmp_path / "in.csv", tmp_path / "hist.csv"
 
 
-def test_batch_runs_read_validate_facts_evaluate_collect_write_in_that_order(tmp_path, monkeypatch, kb):
+def test_batch_runs_read_history_validate_facts_evaluate_collect_write_finish_in_that_order(tmp_path, monkeypatch, kb):
     from cptkg.judge import batch
 
     seen = []
-    stages = ["_stage_read", "_stage_validate", "_stage_facts", "_stage_evaluate", "_stage_collect", "_stage_write"]
+    stages = ["_stage_read", "_stage_history", "_stage_validate", "_stage_facts", "_stage_evaluate", "_stage_collect",
+              "_stage_write", "_stage_finish"]
     for name in stages:
         real = getattr(batch, name)
 

@@ -415,8 +415,14 @@ class BatchTimeout(BatchInputError):
 def run_batch(input_path: str | Path, output_path: str | Path, history_path: str | Path | None = None,
               engine: str = "duckdb", kb=None, backend=None,
               progress: Callable[[str], None] | None = None, timeout: float | None = None,
-              refused: dict[int, str] | None = None, route: str | None = None) -> Summary:
+              refused: dict[int, str] | None = None, route: str | None = None,
+              chunk_lines: int | None = None) -> Summary:
     """Judge every row of ``input_path`` and write one verdict row per input row.
+
+    ``chunk_lines`` (default :data:`cptkg.limits.BATCH_CHUNK_LINES`): on
+    DuckDB a file of more lines is judged in parts of about that many lines,
+    each part whole claims, and the verdicts are written part after part
+    into the one output file (see :func:`_parts`).
 
     ``timeout`` (seconds; default :data:`cptkg.limits.BATCH_SECONDS`) bounds
     the whole run: past it the engine's running statement is interrupted,
@@ -464,7 +470,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         try:
             return _judge_batch(input_path, output_path, history_path, kb, backend, step, in_kind, out_kind, h_kind,
                                 t0, lambda i, s, n: step(f"rules: stratum {i + 1}/{n} ({', '.join(sorted(s))})"),
-                                refused, route)
+                                refused, route, chunk_lines)
         except Exception:
             if dl.passed:
                 raise BatchTimeout(
@@ -491,23 +497,46 @@ class _Batch:
     route: str | None = None
     cp: CompiledProgram | None = None
     verdict_rules: dict[str, list[int]] = field(default_factory=dict)
+    lines_total: int = 0
+    part: str = ""  # "" for a batch judged whole, else " (part 2 of 10)" in the progress messages
+    tmp_out: str | None = None
+    writer: object = None  # the Parquet writer of a batch written in parts
+    counts: dict = field(default_factory=lambda: {"lines_in": 0, "lines_out": 0, "errors": 0, "rejected": 0,
+                                                  "not_checked": 0, "by_rule": {}})
 
 
 def _judge_batch(input_path, output_path, history_path, kb, b, step, in_kind, out_kind, h_kind, t0,
-                 on_stratum, refused: dict[int, str] | None = None, route: str | None = None) -> Summary:
+                 on_stratum, refused: dict[int, str] | None = None, route: str | None = None,
+                 chunk_lines: int | None = None) -> Summary:
     """The stages of one batch, in order (``step`` raises once the time limit has passed).
 
     Each stage is a function of its own so that a profile, a time limit
-    and a reader can tell where a batch spends its time: read, validate,
-    claim facts, evaluate, collect, write (issues 24 and 27).
+    and a reader can tell where a batch spends its time: read, history,
+    then for each part of the file (one part up to ``chunk_lines``) validate,
+    claim facts, evaluate, collect, write; then the summary (issues 24 and 27).
     """
     run = _Batch(b, kb, step, input_path, output_path, history_path, in_kind, out_kind, h_kind, t0, refused, route)
     _stage_read(run)
-    _stage_validate(run)
-    _stage_facts(run)
-    _stage_evaluate(run, on_stratum)
-    _stage_collect(run)
-    return _stage_write(run)
+    _stage_history(run)
+    parts = _parts(run, chunk_lines)
+    run.tmp_out = _temporary_beside(output_path)
+    try:
+        for i, (lo, hi) in enumerate(parts):
+            run.part = f" (part {i + 1} of {len(parts)})" if len(parts) > 1 else ""
+            _stage_validate(run, lo, hi)
+            _stage_facts(run)
+            _stage_evaluate(run, on_stratum)
+            _stage_collect(run)
+            _stage_write(run, len(parts))
+        return _stage_finish(run)
+    except BaseException:
+        _close_writer(run)
+        for leftover in (run.tmp_out, f"{run.tmp_out}.part"):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
+        raise
 
 
 def _stage_read(run: _Batch) -> None:
@@ -519,7 +548,8 @@ def _stage_read(run: _Batch) -> None:
     step("reading claim lines")
     cols = _read(b, input_path, "raw_input", in_kind)
     _require(input_path, cols, REQUIRED)
-    if not b.count("raw_input"):
+    run.lines_total = b.count("raw_input")
+    if not run.lines_total:
         raise BatchInputError(f"{input_path}: no claim rows (the file has a header or a schema but no rows)")
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
     if refused:
@@ -527,10 +557,10 @@ def _stage_read(run: _Batch) -> None:
         b.load_rows("b_refused", ["refused_row", "refused_problem"], [INT, TEXT], sorted(refused.items()))
         sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS)
         record = f"coalesce({RECORD_ERROR}, refused_problem)" if RECORD_ERROR in cols else "refused_problem"
-        b.view("raw_lines", f"SELECT row_no, {sel}, {record} AS {RECORD_ERROR} FROM raw_input "
-                            f"LEFT JOIN b_refused ON refused_row = row_no")
+        b.view("raw_all_lines", f"SELECT row_no, {sel}, {record} AS {RECORD_ERROR} FROM raw_input "
+                                f"LEFT JOIN b_refused ON refused_row = row_no")
     else:
-        b.view("raw_lines", f"SELECT row_no, {sel} FROM raw_input")
+        b.view("raw_all_lines", f"SELECT row_no, {sel} FROM raw_input")
     if history_path:
         hcols = _read(b, history_path, "raw_history_in", h_kind)
         _require(history_path, hcols, HISTORY_REQUIRED)
@@ -541,19 +571,81 @@ def _stage_read(run: _Batch) -> None:
             f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
 
 
-def _stage_validate(run: _Batch) -> None:
-    """Check every row and claim in SQL (``b_rows``: one row per input row, ``verdict_error`` set when the
-    row cannot be judged), in the words ``cptkg check`` uses, so that rows in = rows out and a claim is
-    judged only when all its rows are."""
-    b, kb, step, input_path, history_path = run.b, run.kb, run.step, run.input_path, run.history_path
-    in_kind, h_kind, route, refused, d = run.in_kind, run.h_kind, run.route, run.refused, b.dialect
-    step("checking rows")
+def _stage_history(run: _Batch) -> None:
+    """Check the history rows once for the whole batch (``b_hist``), and what every part reads of them:
+    each patient's first unreadable row, a row naming no patient, the entries per patient and date (the
+    claim-size limits) and the readable rows numbered per patient as history entries -1, -2, ..."""
+    b, kb, history_path, h_kind = run.b, run.kb, run.history_path, run.h_kind
+    run.step("checking history rows")
     b.load_rows("b_family_codes", ["code"], [TEXT], [(c,) for c in kb.family_codes()])
     b.materialize("b_hist", _history_validation_sql(b, value_kinds(history_path, h_kind) if history_path else {}))
     b.materialize("b_hist_bad", "SELECT patient_id, min(error) AS error FROM b_hist WHERE error IS NOT NULL GROUP BY patient_id")
     # a history row naming no patient could be any claim's: every claim is an error naming it (as check does)
     b.materialize("b_hist_nobody", "SELECT error FROM b_hist WHERE error IS NOT NULL "
                                    "AND (patient_id IS NULL OR patient_id = '') ORDER BY row_no LIMIT 1")
+    b.materialize("b_hist_dates", """SELECT patient_id, dos, count(*) AS hn,
+               sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS hf
+           FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos""")
+    b.materialize("b_hist_sizes", """SELECT patient_id, count(*) AS h_entries, sum(hn * (hn - 1)) AS h_pairs,
+           sum(hf) AS h_family FROM b_hist_dates GROUP BY patient_id""")
+    # A claim's history is every history row of its patient, in file order,
+    # as entries -1, -2, ... (as the CSV reader of cptkg check builds it):
+    # numbered once per patient, not once per claim.
+    b.materialize("b_hist_ok", """SELECT patient_id, 0 - row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS e,
+        code, dos, provider_id FROM b_hist WHERE error IS NULL""")
+    b.drop("b_hist")
+
+
+def _parts(run: _Batch, chunk_lines: int | None) -> list[tuple[int, int]]:
+    """The row ranges [first, past) the batch is judged in: the whole file, or on DuckDB, a file of more
+    than ``chunk_lines`` rows cut where no claim spans the cut.
+
+    Every rule joins within one claim (and its patient's history, read by
+    every part), so a part of whole claims gets the verdicts the whole file
+    would: time grows with the number of lines, and memory stays that of one
+    part (a million-line batch is near DuckDB's memory cap; ten million at
+    once spilled 30 GB to disk). A cut is made at the last row, up to each
+    multiple of ``chunk_lines`` rows, where a claim starts and no earlier
+    claim has a line at or past it; a file whose claims' lines are
+    interleaved throughout has no such row and is judged whole. Rows with no
+    claim id are errors of their own and never hold a cut back. No cut is
+    made in the last stretch, so the last part is not a sliver.
+    """
+    from cptkg.limits import BATCH_CHUNK_LINES
+
+    b, n = run.b, run.lines_total
+    size = BATCH_CHUNK_LINES if chunk_lines is None else chunk_lines
+    if size < 1:
+        raise BatchInputError(f"chunk lines must be at least 1, got {size}")
+    if n <= size or getattr(b.dialect, "name", "") != "duckdb":
+        return [(1, n + 1)]
+    run.step("finding where the file can be cut between claims")
+    txt = b.dialect.text_type
+    cuts = [r for (r,) in b.fetch(f"""WITH c AS (
+            SELECT min(row_no) AS first, max(row_no) AS last FROM
+              (SELECT row_no, trim(CAST(claim_id AS {txt})) AS id FROM raw_all_lines) x
+            WHERE id IS NOT NULL AND id <> '' GROUP BY id),
+        w AS (SELECT first, max(last) OVER (ORDER BY first ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+              FROM c)
+        SELECT max(first) FROM w WHERE (reach IS NULL OR reach < first) AND first > 1
+          AND (first - 2) // {int(size)} < {(n - 1) // size}
+        GROUP BY (first - 2) // {int(size)} ORDER BY 1""")]
+    bounds = [1] + [c for c in cuts if c > 1] + [n + 1]
+    return [(lo, hi) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+
+
+def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
+    """Check the rows ``lo`` to ``hi`` - 1 (one part of the file, whole claims) and their claims in SQL
+    (``b_rows``: one row per input row, ``verdict_error`` set when the row cannot be judged), in the words
+    ``cptkg check`` uses, so that rows in = rows out and a claim is judged only when all its rows are."""
+    b, kb, step, input_path = run.b, run.kb, run.step, run.input_path
+    in_kind, route, refused, d = run.in_kind, run.route, run.refused, b.dialect
+    hi = run.lines_total + 1 if hi is None else hi
+    step("checking rows" + run.part)
+    if lo == 1 and hi > run.lines_total:
+        b.view("raw_lines", "SELECT * FROM raw_all_lines")
+    else:
+        b.view("raw_lines", f"SELECT * FROM raw_all_lines WHERE row_no >= {int(lo)} AND row_no < {int(hi)}")
     txt = d.text_type
     # Row checks, then claim-level problems (repeated line numbers, lines of
     # several patients, a malformed history row of the claim's patient), then
@@ -590,9 +682,11 @@ def _stage_validate(run: _Batch) -> None:
                           "FROM b_rows WHERE verdict_error IS NULL")
     # What is no longer read is dropped at once: DuckDB spills to disk past
     # its memory limit, and a million-line batch is near it.
-    for tmp in ("raw_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad", "b_hist_nobody") + \
-            (("b_refused",) if refused else ()):
-        b.drop(tmp)
+    b.drop("raw_lines")
+    if hi > run.lines_total:  # the last part: the file is read
+        for tmp in ("raw_all_lines", "raw_input", "raw_history", "raw_history_in", "b_hist_bad", "b_hist_nobody",
+                    "b_hist_dates", "b_hist_sizes") + (("b_refused",) if refused else ()):
+            b.drop(tmp)
 
 
 def _stage_facts(run: _Batch) -> None:
@@ -601,17 +695,10 @@ def _stage_facts(run: _Batch) -> None:
     the same facts ``cptkg check`` gives the rules for one claim, keyed by claim."""
     b, kb, step, d = run.b, run.kb, run.step, run.b.dialect
     step("building claim facts")
-    cp = run.cp = compile_claim_rules(kb, d.name)
+    cp = run.cp = run.cp or compile_claim_rules(kb, d.name)
     b.materialize(sc.CLAIMS, "SELECT DISTINCT claim_id FROM b_ok")
-    # A claim's history is every history row of its patient, in file order,
-    # as entries -1, -2, ... (as the CSV reader of cptkg check builds it):
-    # numbered once per patient, not once per claim.
-    b.materialize("b_hist_ok", """SELECT patient_id, 0 - row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS e,
-        code, dos, provider_id FROM b_hist WHERE error IS NULL""")
     b.materialize("b_claim_hist", """SELECT c.claim_id, h.e, h.code, h.dos, h.provider_id
         FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
-    for tmp in ("b_hist", "b_hist_ok"):
-        b.drop(tmp)
     inputs.build_batch_inputs(kb, b, rel)
     claim_inputs = inputs.declared(kb)
     for p, n in cp.program.edb.items():
@@ -721,15 +808,19 @@ def _stage_collect(run: _Batch) -> None:
         LEFT JOIN b_unchecked u ON u.claim_id = r.cid AND u.line = r.line AND r.verdict_error IS NULL""")
 
 
-def _stage_write(run: _Batch) -> Summary:
-    """Write ``b_out`` in input order to a temporary file renamed into place, and count the summary;
-    a run stopped before the rename leaves nothing under the output's name."""
-    b, step, d, out_kind, output_path = run.b, run.step, run.b.dialect, run.out_kind, run.output_path
-    verdict_rules, t0 = run.verdict_rules, run.t0
-    step("writing verdicts")
-    # Written straight from the query (no copy of a million verdicts kept);
-    # the summary is counted from the reasons, and lines out is what the
-    # writer reports it wrote.
+def _stage_write(run: _Batch, n_parts: int = 1) -> None:
+    """Write this part's ``b_out`` in input order to the temporary output (renamed into place by
+    :func:`_stage_finish`), count its verdicts, and drop what it built.
+
+    A batch judged whole is written by the engine straight from the query
+    (no copy of a million verdicts kept). A batch in parts appends each part
+    (whole claims, whose rows come after every row of the parts before):
+    Parquet through one writer fed the part's rows in batches, CSV part by
+    part, each part's header left out after the first.
+    """
+    b, step, d, out_kind = run.b, run.step, run.b.dialect, run.out_kind
+    verdict_rules, counts = run.verdict_rules, run.counts
+    step("writing verdicts" + run.part)
     out_cols = "*"
     if out_kind == "csv":
         # spreadsheet-safe cells in CSV (cptkg.spreadsheet); Parquet keeps the raw values
@@ -737,44 +828,98 @@ def _stage_write(run: _Batch) -> Summary:
 
         out_cols = ", ".join(f"{safe_sql(c, b.regex_full)} AS {c}" if c in CSV_TEXT_COLUMNS else d.ident(c)
                              for c in OUTPUT_COLUMNS)
-    # Written to a temporary file beside the target and renamed when complete:
-    # a batch killed or failing mid-write leaves no file under the final name.
-    # The counts are read before the rename too: a run stopped at its time
-    # limit at any point before the rename leaves no file under the final name.
-    tmp_out = _temporary_beside(output_path)
-    try:
-        lines_out = b.write_query(f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}", tmp_out, out_kind)
-        (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
-        by_rule = dict(b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule"))
-        (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
-        (not_checked,), = b.fetch("SELECT count(*) FROM b_unchecked u WHERE NOT EXISTS "
-                                  "(SELECT 1 FROM b_reasons x WHERE x.claim_id = u.claim_id AND x.line = u.line)")
+    query = f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}"
+    if n_parts == 1:
+        lines_out = b.write_query(query, run.tmp_out, out_kind)
         if out_kind == "csv":  # control characters shown escaped, as every writer shows them
             from cptkg.spreadsheet import escape_csv_file
 
-            escape_csv_file(tmp_out, lines_out)
-        step("writing verdicts")  # the last point at which the time limit stops the run
-        from cptkg.files import replace_output
-
-        replace_output(tmp_out, output_path, "-o")  # never over a link, folder, device or FIFO
-    except BaseException:
-        try:
-            os.unlink(tmp_out)
-        except OSError:
-            pass
-        raise
+            escape_csv_file(run.tmp_out, lines_out)
+    elif out_kind == "parquet":
+        lines_out = _append_parquet(run, query)
+    else:
+        lines_out = _append_csv(run, query)
+    # the summary is counted from the reasons; lines out is what the writer reports it wrote
+    (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
+    by_rule = b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule")
+    (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
+    (not_checked,), = b.fetch("SELECT count(*) FROM b_unchecked u WHERE NOT EXISTS "
+                              "(SELECT 1 FROM b_reasons x WHERE x.claim_id = u.claim_id AND x.line = u.line)")
+    for key, v in (("lines_in", lines_in), ("lines_out", lines_out), ("errors", errors), ("rejected", rejected),
+                   ("not_checked", not_checked)):
+        counts[key] += v
+    for rule, k in by_rule:
+        counts["by_rule"][rule] = counts["by_rule"].get(rule, 0) + k
     for name in ["b_out", "b_line_reasons", "b_line_warns", "b_warn_bits", "b_reason_sets", "b_multi_reasons",
-                 "b_reason_n", "b_warns", "b_reasons", "b_unchecked", "b_rule_carc"] + \
-            [rule_rel(k) for k in verdict_rules["warn"]]:
+                 "b_reason_n", "b_warns", "b_reasons", "b_unchecked", "b_rule_carc", "b_ok", "b_rows",
+                 "b_claim_hist", sc.CLAIMS, "c_labels"] + [rule_rel(k) for k in verdict_rules["warn"]]:
+        try:
+            b.drop(name)
+        except Exception:  # noqa: BLE001 - the part is written; an interrupt here loses nothing
+            pass
+
+
+def _append_parquet(run: _Batch, query: str) -> int:
+    """Append the query's rows to the batch's one Parquet writer (opened on the first part)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 0
+    for batch in run.b.stream_query(query):
+        if run.writer is None:
+            run.writer = pq.ParquetWriter(run.tmp_out, batch.schema)
+        elif batch.schema != run.writer.schema:
+            batch = pa.Table.from_batches([batch]).cast(run.writer.schema)
+        run.writer.write(batch)
+        n += batch.num_rows
+    return n
+
+
+def _append_csv(run: _Batch, query: str) -> int:
+    """Write the part to a CSV beside the output (escaped as :func:`_stage_write` escapes a whole batch) and
+    append it, its header line only for the first part."""
+    import shutil
+
+    from cptkg.spreadsheet import escape_csv_file
+
+    part = f"{run.tmp_out}.part"
+    n = run.b.write_query(query, part, "csv")
+    escape_csv_file(part, n)
+    first = not os.path.exists(run.tmp_out)
+    with open(part, "rb") as src, open(run.tmp_out, "ab") as dst:
+        if not first:
+            src.readline()  # the header: one line (the column names hold no line break)
+        shutil.copyfileobj(src, dst, 1 << 22)
+    os.unlink(part)
+    return n
+
+
+def _close_writer(run: _Batch) -> None:
+    if run.writer is not None:
+        try:
+            run.writer.close()
+        finally:
+            run.writer = None
+
+
+def _stage_finish(run: _Batch) -> Summary:
+    """Close the output, rename it into place, drop what the parts shared, and sum up the parts' counts."""
+    b, counts = run.b, run.counts
+    _close_writer(run)
+    run.step("writing verdicts")  # the last point at which the time limit stops the run
+    from cptkg.files import replace_output
+
+    replace_output(run.tmp_out, run.output_path, "-o")  # never over a link, folder, device or FIFO
+    for name in ("b_hist_ok", "b_family_codes"):
         try:
             b.drop(name)
         except Exception:  # noqa: BLE001 - the verdicts are written; an interrupt here loses nothing
             pass
-    return Summary(lines_in=lines_in, lines_out=lines_out, accepted=lines_in - errors - rejected - not_checked,
+    lines_in, errors, rejected, not_checked = counts["lines_in"], counts["errors"], counts["rejected"], counts["not_checked"]
+    return Summary(lines_in=lines_in, lines_out=counts["lines_out"], accepted=lines_in - errors - rejected - not_checked,
                    rejected=rejected, errors=errors, not_checked=not_checked,
-                   rejected_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
-                   seconds=time.perf_counter() - t0, engine=d.name)
-
+                   rejected_by_rule=dict(sorted(counts["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))),
+                   seconds=time.perf_counter() - run.t0, engine=run.b.dialect.name)
 
 
 def _temporary_beside(path) -> str:
@@ -925,11 +1070,8 @@ def _claim_size_sql(txt: str) -> str:
                               MAX_SAME_DATE_PAIRS as P)
 
     n = lambda v: f"CAST({v} AS {txt})"  # noqa: E731
-    return f"""hd AS (SELECT patient_id, dos, count(*) AS hn,
-               sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS hf
-           FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos),
-    hp AS (SELECT patient_id, count(*) AS h_entries, sum(hn * (hn - 1)) AS h_pairs, sum(hf) AS h_family
-           FROM hd GROUP BY patient_id),
+    return f"""hd AS (SELECT * FROM b_hist_dates),
+    hp AS (SELECT * FROM b_hist_sizes),
     ld AS (SELECT claim_id, dos, count(*) AS ln,
                sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS lf
            FROM r0 WHERE claim_id IS NOT NULL GROUP BY claim_id, dos),

@@ -30,6 +30,7 @@ not listed: no such case changes a status, rule or CARC.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,7 +43,8 @@ VERDICTS = ("reject", "warn")
 
 
 class _KeepBindings:
-    """The batch's backend, except that the verdict rules' bindings (``cr_<k>``) outlive the run."""
+    """The batch's backend, except that the verdict rules' bindings (``cr_<k>``) and the checked rows
+    (``b_rows``: each line's code, date and role) outlive the run."""
 
     def __init__(self, inner):
         self._inner = inner
@@ -54,6 +56,8 @@ class _KeepBindings:
     def drop(self, name: str) -> None:
         if name.startswith("cr_"):
             self.kept.add(name)
+            return
+        if name == "b_rows":  # replaced by the next side's run (the same rows: the same file)
             return
         self._inner.drop(name)
 
@@ -188,8 +192,9 @@ def batch_impact(input_path, kb_before, kb_after, history_path=None, engine: str
         tables = {}
         for which, kb in (("before", kb_before), ("after", kb_after)):
             say(f"judging {which}")
+            # judged whole (never in parts): the comparison reads every claim's kept bindings afterwards
             run_batch(input_path, tmp / f"{which}.parquet", history_path, engine=engine, kb=kb, backend=b,
-                      timeout=timeout, route=route,
+                      timeout=timeout, route=route, chunk_lines=sys.maxsize,
                       progress=lambda m, w=which: say(f"{w}: {m}"))
             tables[which] = _park(b, which)
         say("comparing")
