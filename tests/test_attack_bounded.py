@@ -256,6 +256,74 @@ def test_the_claims_own_lines_count_among_the_entries_the_device_history_rules_j
     assert rows[0]["error"] == "row 1, claim MIX: " + words
 
 
+def test_batch_counts_claim_sizes_in_detail_only_past_a_sound_bound():
+    # batch counts each claim's entries per date only when its lines and history number more than the bound
+    from cptkg.judge.batch import claim_size_always_within
+    from cptkg.limits import claim_size_problem
+
+    s = claim_size_always_within()
+    assert s > 1
+    for n in range(1, s + 1):  # the worst case of n lines and s - n history entries: one date, every code in the family
+        assert claim_size_problem(n, s - n, s * (s - 1), s) is None, n
+    assert claim_size_problem(1, s, (s + 1) * s, s + 1) is not None  # one entry more can pass a limit
+
+
+@pytest.mark.parametrize("history, refused", [(98, False), (99, True)])
+def test_batch_refuses_a_claim_just_past_the_pair_limit_in_checks_words(tmp_path, history, refused):
+    # two lines and the patient's history on one date: 100 entries give 9,900 ordered pairs, 101 give 10,100
+    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
+    with claims.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
+        w.writerow(["EDGE", "P1", 1, "95990", "2026-01-05", "D1", "physician"])
+        w.writerow(["EDGE", "P1", 2, "99213", "2026-01-05", "D1", "physician"])
+    with hist.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
+        for _ in range(history):
+            w.writerow(["P1", "99213", "2026-01-05", ""])
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(main, ["batch", str(claims), "--history", str(hist), "-o", str(out)])
+    rows = list(csv.DictReader(out.open()))
+    single = tmp_path / "edge.json"
+    single.write_text(json.dumps({
+        "claim_id": "EDGE", "patient_id": "P1",
+        "lines": [{"line": i + 1, "code": c, "date_of_service": "2026-01-05", "provider_id": "D1",
+                   "provider_role": "physician"} for i, c in enumerate(["95990", "99213"])],
+        "history": [{"code": "99213", "date_of_service": "2026-01-05"} for _ in range(history)]}))
+    check = CliRunner().invoke(main, ["check", str(single)])
+    if refused:
+        assert r.exit_code == 2 and check.exit_code == 2, (r.output, check.output)
+        words = check.stderr.strip().split("claim EDGE: ", 1)[1]
+        assert "10100 pairs of services on the same date" in words
+        assert rows[0]["error"] == "row 1, claim EDGE: " + words
+    else:
+        assert {x["status"] for x in rows} <= {"accepted", "rejected"} and check.exit_code in (0, 1), check.output
+
+
+def test_batch_counts_a_patients_history_entries_not_their_dates(tmp_path):
+    # 10,001 entries, two a day: past the history limit, though on only 5,001 dates (batch counted dates, and
+    # refused the claim for its same-date pairs instead, in other words than the limit it passed)
+    from cptkg.limits import claim_size_problem
+
+    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
+    with claims.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
+        w.writerow(["H", "P1", 1, "95990", "2026-01-05", "D1", "physician"])
+    with hist.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
+        w.writerows(["P1", "99213", str(datetime.date(1990, 1, 1) + datetime.timedelta(days=i // 2)), ""]
+                    for i in range(10_001))
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(main, ["batch", str(claims), "--history", str(hist), "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    words = claim_size_problem(1, 10_001, 10_002)
+    assert words.startswith("has 10001 history entries for its patient")
+    assert list(csv.DictReader(out.open()))[0]["error"] == "row 1, claim H: the claim " + words
+
+
 # ---------------------------------------------------------------- finding 2: batch has a time limit
 def _slow_batch(tmp_path, n_claims: int = 60) -> tuple[Path, Path]:
     claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"

@@ -191,3 +191,28 @@ def test_spark_full_match_is_pythons_fullmatch():
     from cptkg.engines.sql.spark import SparkBackend
 
     assert _full_matches(SparkBackend(spark_session())) == [bool(re.fullmatch(p, v)) for p, v in _FULL_MATCH_CASES]
+
+
+def test_a_knowledge_base_negation_on_the_first_relation_filters_it_before_any_join():
+    # "a line whose code is unknown, with its role": the unknown-code test reads the first relation only, so it
+    # runs on the lines before the join of their roles; a negation of a claim relation stays after the joins,
+    # and so does one that reads the second relation
+    arity = {"line": 2, "role": 2, "known": 1, "waived": 1}
+    types = {"line": ["int", "text"], "role": ["int", "text"], "known": ["text"], "waived": ["int"]}
+    facts = {"line": {("a", 1, "X"), ("a", 2, "K"), ("b", 1, "K")}, "role": {("a", 1, "rn"), ("a", 2, "md"), ("b", 1, "K")},
+             "waived": {("a", 2)}, "known": {("K",)}}
+    for text, first, later, want in [
+            ("odd(L, C, R) :- line(L, C), role(L, R), not known(C), not waived(L).", "cp_known", "cp_waived",
+             {("a", 1, "X", "rn")}),
+            ("odd(L, C, R) :- line(L, C), role(L, R), not known(R).", None, "cp_known",
+             {("a", 1, "X", "rn"), ("a", 2, "K", "md")})]:
+        cp = sc.compile_program(build_program(parse_text(text, "t.dl"), arity), types, {"line", "role", "waived"})
+        frm, rest = cp.rule_body_select(0).split(" CROSS JOIN ", 1)
+        if first:
+            assert f"NOT EXISTS (SELECT 1 FROM {first}" in frm and first not in rest
+        assert f"NOT EXISTS (SELECT 1 FROM {later}" in rest and later not in frm
+        be = DuckDBBackend()
+        sc.load_inputs(cp, be, facts, ["a", "b"])
+        sc.run(cp, be)
+        got, _ = sc.read_model(cp, be, ["odd"])
+        assert got["odd"] == want

@@ -358,24 +358,35 @@ class CompiledProgram:
             frm.append("(SELECT 1 AS one) u")
         for c in rule.comparisons():
             where.append(f"{self._term(c.left, var_expr, c)} {'<>' if c.op == '!=' else c.op} {self._term(c.right, var_expr, c)}")
+        first = " a0"
+        early: list[str] = []  # negations of knowledge-base relations that the first relation's columns decide
         for j, lit in enumerate(rule.negative()):
             n = f"n{j}"
             conds = []
             if lit.atom.pred in self.scoped:
                 conds.append(f"{n}.claim_id = {claim_expr}")
             local: dict[str, str] = {}
+            reads_first_only = lit.atom.pred not in self.scoped
             for i, arg in enumerate(lit.atom.args):
                 col = f"{n}.c{i}"
                 if isinstance(arg, Const):
                     conds.append(f"{col} = {self._const(arg, lit.atom.pred, i)}")
                 elif arg.name in var_expr:
                     conds.append(f"{col} = {var_expr[arg.name]}")
+                    reads_first_only = reads_first_only and var_expr[arg.name].startswith("a0.")
                 elif arg.name in local:  # the same existential variable twice
                     conds.append(f"{col} = {local[arg.name]}")
                 else:
                     local[arg.name] = col
             cond = " AND ".join(conds) or "1 = 1"
-            where.append(f"NOT EXISTS (SELECT 1 FROM {t(lit.atom.pred)} {n} WHERE {cond})")
+            (early if reads_first_only and joined else where).append(
+                f"NOT EXISTS (SELECT 1 FROM {t(lit.atom.pred)} {n} WHERE {cond})")
+        if early:
+            # Applied to the first relation before any join: a rule such as "a line whose code is not in
+            # the knowledge base" then joins the few lines left, not a million (with the engine following
+            # the FROM order, a NOT EXISTS is planned after every join of the FROM clause).
+            at = next(i for i, f in enumerate(frm) if f.endswith(first))
+            frm[at] = f"(SELECT * FROM {frm[at]} WHERE {' AND '.join(early)}) a0"
         return frm, where, var_expr, claim_expr
 
     def _const(self, c: Const, pred: str, i: int) -> str:
