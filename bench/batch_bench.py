@@ -136,7 +136,8 @@ def run_profile(d: Path) -> dict:
     def prof_materialize(name, sql):
         t = time.perf_counter()
         if name.startswith(("cp_", "cr_", "cj_", "cx_", "b_")):
-            b.conn.execute("SET disabled_optimizers = 'join_order'" if name.startswith(("cp_", "cr_", "cj_", "cx_"))
+            b.conn.execute("SET disabled_optimizers = 'join_order'"
+                           if name.startswith(("cp_", "cr_", "cj_", "cx_")) and name not in b.free_order
                            else "RESET disabled_optimizers")
             plan = b.conn.execute(f"EXPLAIN ANALYZE CREATE OR REPLACE TEMP TABLE {name} AS {sql}").fetchall()[0][1]
             b.conn.execute("RESET disabled_optimizers")

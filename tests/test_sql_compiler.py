@@ -216,3 +216,38 @@ def test_a_knowledge_base_negation_on_the_first_relation_filters_it_before_any_j
         sc.run(cp, be)
         got, _ = sc.read_model(cp, be, ["odd"])
         assert got["odd"] == want
+
+
+def test_only_a_rule_whose_fixed_order_needs_a_cross_product_is_left_to_the_engines_join_order():
+    text = ("fitted(L, Dev) :- line(L, C), billed(E, C2, D2), implants(C2, Dev), L != E.\n"
+            "plain(L, Dev) :- line(L, C), implants(C, Dev).")
+    prog = build_program(parse_text(text, "t.dl"), {"line": 2, "billed": 3, "implants": 2})
+    types = {"line": ["int", "text"], "billed": ["int", "text", "text"], "implants": ["text", "text"]}
+    cp = sc.compile_program(prog, types, {"line", "billed"}, keep_bindings={"fitted", "plain"})
+    assert cp.free_order() == {"cp_fitted", "cr_0"}
+
+    class Recorder:
+        def __init__(self):
+            self.sql: list[str] = []
+
+        def execute(self, sql, *args):
+            self.sql.append(sql)
+
+    be = DuckDBBackend(conn=Recorder())
+    be.free_order = cp.free_order()
+    be.materialize("cp_fitted", "SELECT 1 AS c0")
+    be.materialize("cp_plain", "SELECT 1 AS c0")
+    told = [s for s in be.conn.sql if "disabled_optimizers" in s or "CREATE" in s]
+    assert told == ["CREATE OR REPLACE TEMP TABLE cp_fitted AS SELECT 1 AS c0",
+                    "SET disabled_optimizers = 'join_order'", "CREATE OR REPLACE TEMP TABLE cp_plain AS SELECT 1 AS c0",
+                    "RESET disabled_optimizers"]
+    # and the engine derives the same either way
+    facts = {"line": {("a", 1, "X"), ("a", 2, "P")}, "billed": {("a", 1, "X", "d1"), ("a", 2, "P", "d1")},
+             "implants": {("P", "pump")}}
+    got = []
+    for follow in (True, False):
+        real = DuckDBBackend(follow_join_order=follow)
+        sc.load_inputs(cp, real, facts, ["a"])
+        sc.run(cp, real)
+        got.append(sc.read_model(cp, real, ["fitted", "plain"])[0])
+    assert got[0] == got[1] and got[0]["fitted"] == {("a", 1, "pump")} and got[0]["plain"] == {("a", 2, "pump")}

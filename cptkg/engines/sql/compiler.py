@@ -240,6 +240,28 @@ class CompiledProgram:
             bound.update(a.name for a in best.atom.args if isinstance(a, Var))
         return out
 
+    def free_order(self) -> set[str]:
+        """Relations whose statement an engine may join in its own order: those built by a rule whose
+        fixed left-deep order must take a literal that shares no variable with the rows before it.
+
+        There a fixed order can only multiply the rows so far by that literal
+        (a claim relation joined on the claim alone, a knowledge-base table
+        joined on nothing), where an optimizer may first join the literal
+        with the ones that narrow it ("entries whose code implants a device")
+        and then meet the rows: on a million lines, 0.28 s against 0.07 s for
+        ``removed_after``. Every other rule keeps the compiler's order.
+        """
+        out: set[str] = set()
+        for k, rule in enumerate(self.program.rules):
+            bound: set[str] = set()
+            for j, lit in enumerate(self._joined_literals(rule, k, {})):
+                names = [a.name for a in lit.atom.args if isinstance(a, Var) and not a.anonymous]
+                if j and names and not any(n in bound for n in names):
+                    out.update({rel(rule.head.pred), rule_rel(k)})
+                    break
+                bound.update(names)
+        return out
+
     @staticmethod
     def _connected(lit: Literal, bound: set[str]) -> bool:
         names = [a.name for a in lit.atom.args if isinstance(a, Var) and not a.anonymous]
@@ -679,6 +701,8 @@ def run(cp: CompiledProgram, backend: Backend, on_stratum=None, drop_after_use: 
         prefix_first[base] = min(prefix_first.get(base, first), first)
         prefix_last[base] = max(prefix_last.get(base, -1), first)
     built: set[str] = set()
+    if hasattr(backend, "free_order"):  # an engine that reorders joins unless told to follow the FROM order
+        backend.free_order = cp.free_order()
 
     def build_prefix(name: str) -> None:
         if name in built:

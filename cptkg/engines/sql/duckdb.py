@@ -28,6 +28,8 @@ class DuckDBBackend:
         # cardinalities, built a 12.5-million-row intermediate for the
         # exclusion rule of a million-line batch.
         self.follow_join_order = follow_join_order
+        # relations whose statements DuckDB orders itself (CompiledProgram.free_order, set by compiler.run)
+        self.free_order: set[str] = set()
         self._views: set[str] = set()
 
     def execute(self, sql: str, params=None):
@@ -40,7 +42,7 @@ class DuckDBBackend:
     def materialize(self, name: str, sql: str) -> None:
         if name in self._views:
             self.drop(name)
-        rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_", "cj_"))
+        rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_", "cj_")) and name not in self.free_order
         if rule_sql:
             self.conn.execute("SET disabled_optimizers = 'join_order'")
         try:
