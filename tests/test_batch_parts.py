@@ -95,6 +95,18 @@ def test_parts_hold_about_the_lines_asked_when_claims_are_contiguous(tmp_path, m
     assert len(cuts) == 9 and all(100 * i - 3 <= c - 1 <= 100 * i for i, c in enumerate(cuts, start=1)), cuts
 
 
+def test_cuts_looked_for_only_near_the_end_of_each_stretch_fall_in_the_same_places(tmp_path, monkeypatch, kb):
+    lines, hist = _generated(tmp_path, 1000, seed=4)
+    seen = _parts_seen(monkeypatch)
+    batch.run_batch(lines, tmp_path / "all.csv", hist, kb=kb, chunk_lines=100)
+    everywhere = list(seen)
+    seen.clear()
+    monkeypatch.setattr(batch, "CUT_NEAR", 8)  # a claim of one line is a candidate only in the last 8 rows
+    batch.run_batch(lines, tmp_path / "near.csv", hist, kb=kb, chunk_lines=100)
+    assert seen == everywhere and len(seen) == 10
+    assert (tmp_path / "near.csv").read_bytes() == (tmp_path / "all.csv").read_bytes()
+
+
 def test_claims_interleaved_across_the_file_are_never_split(tmp_path, monkeypatch, kb):
     # lines sorted by line number within blocks: a claim's lines lie far apart, so cuts fall only between blocks
     def interleave(rows):
