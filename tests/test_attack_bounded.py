@@ -35,6 +35,20 @@ def _claim(n_history: int, n_lines: int = 1, code: str = "62362") -> dict:
     return {"claim_id": "BIG", "patient_id": "P1", "lines": lines, "history": _history(n_history, code)}
 
 
+def _claim_files(tmp_path, lines, history=()) -> tuple[Path, Path]:
+    """claims.csv (claim_id, patient_id, line, code, date_of_service, provider_id, provider_role) and
+    history.csv (patient_id, code, date_of_service, provider_id) in ``tmp_path``, from rows of those columns."""
+    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
+    for path, header, rows in ((claims, ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id",
+                                          "provider_role"], lines),
+                               (hist, ["patient_id", "code", "date_of_service", "provider_id"], history)):
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+    return claims, hist
+
+
 def _rss_mib() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
@@ -203,18 +217,10 @@ def test_the_join_limit_counts_lines_times_history_squared(lines, history, refus
 
 
 def test_batch_refuses_the_same_claim_with_the_same_words_and_judges_the_others(tmp_path):
-    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
-    with claims.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
-        w.writerow(["BIG", "P1", 1, "62367", "2026-01-01", "D1", "physician"])
-        w.writerow(["OK", "P2", 1, "62367", "2026-01-01", "D1", "physician"])
-    with hist.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
-        for h in _history(10_000):
-            w.writerow(["P1", h["code"], h["date_of_service"], ""])
-        w.writerow(["P2", "62362", "2020-01-01", ""])
+    claims, hist = _claim_files(
+        tmp_path, [["BIG", "P1", 1, "62367", "2026-01-01", "D1", "physician"],
+                   ["OK", "P2", 1, "62367", "2026-01-01", "D1", "physician"]],
+        [["P1", h["code"], h["date_of_service"], ""] for h in _history(10_000)] + [["P2", "62362", "2020-01-01", ""]])
     out = tmp_path / "out.csv"
     r = CliRunner().invoke(main, ["batch", str(claims), "--history", str(hist), "-o", str(out)])
     assert r.exit_code == 2, r.output
@@ -241,13 +247,8 @@ def test_the_claims_own_lines_count_among_the_entries_the_device_history_rules_j
     assert r.exit_code == 2 and time.monotonic() - t < 5
     words = r.stderr.strip().split("claim MIX: ", 1)[1]
     assert words.startswith("the claim has 1000 lines and 1000 entries of the code family")
-    claims = tmp_path / "claims.csv"
-    with claims.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
-        for ln in lines:
-            w.writerow(["MIX", "P1", ln["line"], ln["code"], ln["date_of_service"], "D1", "physician"])
-        w.writerow(["OK", "P2", 1, "62367", "2026-01-01", "D1", "physician"])
+    claims, _ = _claim_files(tmp_path, [["MIX", "P1", ln["line"], ln["code"], ln["date_of_service"], "D1", "physician"]
+                                        for ln in lines] + [["OK", "P2", 1, "62367", "2026-01-01", "D1", "physician"]])
     out = tmp_path / "out.csv"
     r = CliRunner().invoke(main, ["batch", str(claims), "-o", str(out)])
     assert r.exit_code == 2, r.output
@@ -271,17 +272,9 @@ def test_batch_counts_claim_sizes_in_detail_only_past_a_sound_bound():
 @pytest.mark.parametrize("history, refused", [(98, False), (99, True)])
 def test_batch_refuses_a_claim_just_past_the_pair_limit_in_checks_words(tmp_path, history, refused):
     # two lines and the patient's history on one date: 100 entries give 9,900 ordered pairs, 101 give 10,100
-    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
-    with claims.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
-        w.writerow(["EDGE", "P1", 1, "95990", "2026-01-05", "D1", "physician"])
-        w.writerow(["EDGE", "P1", 2, "99213", "2026-01-05", "D1", "physician"])
-    with hist.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
-        for _ in range(history):
-            w.writerow(["P1", "99213", "2026-01-05", ""])
+    claims, hist = _claim_files(tmp_path, [["EDGE", "P1", 1, "95990", "2026-01-05", "D1", "physician"],
+                                           ["EDGE", "P1", 2, "99213", "2026-01-05", "D1", "physician"]],
+                                [["P1", "99213", "2026-01-05", ""]] * history)
     out = tmp_path / "out.csv"
     r = CliRunner().invoke(main, ["batch", str(claims), "--history", str(hist), "-o", str(out)])
     rows = list(csv.DictReader(out.open()))
@@ -306,16 +299,9 @@ def test_batch_counts_a_patients_history_entries_not_their_dates(tmp_path):
     # refused the claim for its same-date pairs instead, in other words than the limit it passed)
     from cptkg.limits import claim_size_problem
 
-    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
-    with claims.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
-        w.writerow(["H", "P1", 1, "95990", "2026-01-05", "D1", "physician"])
-    with hist.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
-        w.writerows(["P1", "99213", str(datetime.date(1990, 1, 1) + datetime.timedelta(days=i // 2)), ""]
-                    for i in range(10_001))
+    claims, hist = _claim_files(tmp_path, [["H", "P1", 1, "95990", "2026-01-05", "D1", "physician"]],
+                                [["P1", "99213", str(datetime.date(1990, 1, 1) + datetime.timedelta(days=i // 2)), ""]
+                                 for i in range(10_001)])
     out = tmp_path / "out.csv"
     r = CliRunner().invoke(main, ["batch", str(claims), "--history", str(hist), "-o", str(out)])
     assert r.exit_code == 2, r.output
@@ -326,18 +312,9 @@ def test_batch_counts_a_patients_history_entries_not_their_dates(tmp_path):
 
 # ---------------------------------------------------------------- finding 2: batch has a time limit
 def _slow_batch(tmp_path, n_claims: int = 60) -> tuple[Path, Path]:
-    claims, hist = tmp_path / "claims.csv", tmp_path / "history.csv"
-    with claims.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"])
-        for c in range(n_claims):
-            w.writerow([f"C{c}", "P1", 1, "62367", "2026-01-05", "D1", "physician"])
-    with hist.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["patient_id", "code", "date_of_service", "provider_id"])
-        for h in _history(999):  # with the line, 1 million combinations a claim: at the limit, slow in bulk
-            w.writerow(["P1", h["code"], h["date_of_service"], ""])
-    return claims, hist
+    # with the line, 999 history entries make 1 million combinations a claim: at the limit, slow in bulk
+    return _claim_files(tmp_path, [[f"C{c}", "P1", 1, "62367", "2026-01-05", "D1", "physician"] for c in range(n_claims)],
+                        [["P1", h["code"], h["date_of_service"], ""] for h in _history(999)])
 
 
 def test_batch_stops_at_its_time_limit_and_writes_nothing_under_the_output_name(tmp_path):
