@@ -40,7 +40,12 @@ def test_checker_shows_the_reason_code_beside_a_rejection(app_url):  # noqa: F81
         page.goto(app_url + "/")
         page.get_by_role("button", name="Check claim").click()
         page.get_by_text("CARC 97, group CO").first.wait_for(timeout=60_000)
-        assert page.get_by_text("CO-97", exact=True).first.is_visible()
+        # the badge beside the rejection, not the reason-code cell of the line table above it: the grid's
+        # cells are also in the page as a hidden table, first in the page, so ``.first`` alone can be hidden
+        from playwright.sync_api import expect
+
+        badge = page.locator('[data-testid="stMarkdownContainer"]').get_by_text("CO-97", exact=True).first
+        expect(badge).to_be_visible(timeout=30_000)
 
 
 def test_a_line_outside_the_knowledge_base_reads_not_checked_in_grey(app_url, tmp_path):  # noqa: F811  (finding 2)
@@ -75,7 +80,9 @@ def test_a_batch_upload_that_cannot_be_read_says_what_is_wrong(app_url, tmp_path
     with browser_page() as (page, _):
         _upload(page, app_url, path)
         page.get_by_text(words).first.wait_for(timeout=60_000)
-        assert page.get_by_text(f"{name}: ").first.is_visible()
+        from playwright.sync_api import expect
+
+        expect(page.get_by_text(f"{name}: ").first).to_be_visible(timeout=30_000)
 
 
 def test_batch_page_shows_figures_in_words_and_a_row_click_opens_its_claim(app_url, tmp_path):  # noqa: F811

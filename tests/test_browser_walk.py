@@ -42,4 +42,6 @@ def test_batch_names_the_claim_that_could_not_be_judged_and_why_beside_its_count
         assert "WLK-C28" in words and "row 58" in words and "not a real calendar date" in words
         assert "WLK-C27" not in words  # only the claim that failed is named
         # the others are judged: 99 claims, each with its rejected drug line (no KD)
-        assert page.get_by_text("rejected claims").first.is_visible()
+        from playwright.sync_api import expect
+
+        expect(page.get_by_text("rejected claims").first).to_be_visible(timeout=30_000)
