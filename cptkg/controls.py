@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import re
 
+#: what Python's ``str.strip()`` takes off (every character ``str.isspace`` calls white space), as check's
+#: readers strip a field; the batch engines strip the same set (``strip`` of cptkg.engines.sql's backends)
+PYTHON_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
 # anything but printable ASCII and the line break: the only places a character may be non-printable
 _NOT_PLAIN = re.compile(r"[^\n\x20-\x7e]+")
 

@@ -194,6 +194,8 @@ def frame_csv(df) -> str:
 #: a quoted value of a claim CSV with a later line holding a comma: the rows after a quote opened and
 #: never closed, read into it (a value's own line break alone is that value's problem, shown escaped)
 SWALLOWED_ROWS = "[\r\n][^\r\n]*,"
+#: the words check and batch use for a CSV record of more values than its file has columns
+MORE_VALUES = "the record does not have one field per column (more values than columns)"
 #: the words check and batch use for it
 OVER_LINES = ("a quoted value runs over more than one line of the file (a quote opened there and not closed?); "
               "the rows after it cannot be told apart, so no claim of the file is judged: close the quote")

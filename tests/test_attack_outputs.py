@@ -448,7 +448,8 @@ def test_batch_csv_shows_control_characters_escaped_and_parquet_keeps_them(tmp_p
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert len(rows) == len(HOSTILE) + 3  # one row per input row
     assert rows[0]["claim_id"] == "ID\\x000" and rows[len(HOSTILE)]["claim_id"] == "ID\\n7"
-    assert rows[-1]["claim_id"] == "'\\t=1+2"  # the formula guard, then the escape (as check --output csv)
+    # the tab at the id's start is white space, taken off as check's reader takes it off; then the formula guard
+    assert rows[-1]["claim_id"] == "'=1+2"  # as check --output csv
     CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "v.parquet")])
     assert pq.read_table(tmp_path / "v.parquet").to_pylist()[0]["claim_id"] == "ID\x000"
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from cptkg.faces.commands.batch import command
 
+MORE_VALUES_WORDS = "the record does not have one field per column (more values than columns)"
 HEADER = "claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
 
 
@@ -44,7 +45,9 @@ def test_every_row_comes_back_and_a_malformed_row_names_its_row_and_field(tmp_pa
     assert by_row[3]["error"] == "row 3, claim B, field line: 'x' is not a whole number"
     assert "field provider_role: 'doctor' is not a role of this knowledge base: one of" in by_row[4]["error"]
     assert by_row[5]["status"] == "error" and "because row 6" in by_row[5]["error"]
-    assert by_row[6]["error"] == "row 6: the record does not have one field per column"
+    # a record of fewer values than columns: the missing ones are empty, and the first missing field is named
+    # (as check's reader and Spark's read it)
+    assert by_row[6]["error"] == "row 6, claim D, field provider_role: is missing"
     assert by_row[7]["status"] == "accepted"
     assert "field units: must be at least 1, got 0" in by_row[8]["error"]  # the words of cptkg check
     assert "lines in:  8" in res.output and "lines out: 8" in res.output and "errors:    7" in res.output
@@ -145,11 +148,17 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
             "D,P3,2,62370,2024-02-01,D1\n"
             "E,P4,1,62367,2024-02-01,D1,physician,1,\n"
             "E,P4,2,95990,2024-02-01,D1,nurse,1,\"59;KD\"\n"
-            "F,P5,1,J7799,2024-02-01,D1,nurse,2,\n")
+            "F,P5,1,J7799,2024-02-01,D1,nurse,2,\n"
+            "G,P6,1,62370,2024-02-01,D1,physician,1,,extra\n"  # more values than columns: an error row
+            "H,P7,1,62370,2024-02-01,D1,physician,1,\"KD,59\"\n"  # a quoted comma is one value
+            "I\t,P8,1,62367,2024-02-01,D1\t,physician,1,\n"  # a tab at a field's end is white space
+            "I,P8,2,95990,2024-02-01,D1,physician,1,\n"
+            "J,P9,1,62370,2024-02-01,D1,physician,1,\n")
     src = tmp_path / "in.csv"
     src.write_text(HEADER + body, encoding="utf-8")
     h = tmp_path / "h.csv"
-    h.write_text("patient_id,code,date_of_service,provider_id\nP4,62362,2024-01-05,\n", encoding="utf-8")
+    h.write_text("patient_id,code,date_of_service,provider_id\nP4,62362,2024-01-05,\nP9,62362,2024-01-05,D1,x\n",
+                 encoding="utf-8")
     run_batch(src, tmp_path / "duck.csv", h, engine="duckdb")
     run_batch(src, tmp_path / "spark.csv", h, backend=SparkBackend(spark))
     duck = list(csv.DictReader(open(tmp_path / "duck.csv", encoding="utf-8")))
@@ -157,6 +166,11 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     keep = ("row", "claim_id", "status", "rules", "reasons", "warnings", "error")
     assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep} for r in duck]
     assert {r["status"] for r in duck} == {"error", "accepted", "rejected"}
+    by_claim = {r["claim_id"]: r for r in duck}
+    assert by_claim["G"]["error"] == "row 9, claim G: " + MORE_VALUES_WORDS
+    assert by_claim["H"]["status"] == "accepted"
+    assert [r["rules"] for r in duck if r["claim_id"] == "I"] == ["exclusion.component", ""]  # one claim, I
+    assert "history row 2: " + MORE_VALUES_WORDS in by_claim["J"]["error"]  # the patient's history row
 
 
 def test_an_empty_file_is_a_one_line_input_error_not_an_engine_failure(tmp_path):

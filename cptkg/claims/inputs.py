@@ -108,9 +108,9 @@ CLAIM_INPUTS: dict[str, ClaimInput] = {
                             f"WHERE {b.regex_full('c1', CODE_PATTERN)}")),
     "line_modifier": ClaimInput(
         rows=lambda c: ((ln.line, m) for ln in c.lines for m in ln.modifiers),
-        sql=lambda b, rel: (f"SELECT DISTINCT claim_id, c0, upper(trim(m)) AS c1 FROM (SELECT claim_id, line AS c0, "
+        sql=lambda b, rel: (f"SELECT DISTINCT claim_id, c0, upper({b.strip('m')}) AS c1 FROM (SELECT claim_id, line AS c0, "
                             f"{b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok "
-                            f"WHERE modifiers IS NOT NULL) x WHERE trim(m) <> ''"),
+                            f"WHERE modifiers IS NOT NULL) x WHERE {b.strip('m')} <> ''"),
         keys=()),
 }
 

@@ -32,6 +32,7 @@ from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
+from cptkg.spreadsheet import MORE_VALUES
 
 LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id",
                 "provider_role", "units", "modifiers", "route"]
@@ -298,10 +299,11 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         route_sql = f"coalesce({route_sql}, {lit(route)})"
     fields = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers",
               "route"]
-    trimmed = ", ".join(f"trim(CAST({c} AS {txt})) AS {c}" for c in fields)
+    trimmed = ", ".join(f"{b.strip(f'CAST({c} AS {txt})')} AS {c}" for c in fields)
+
+    claim = "CASE WHEN claim_id IS NULL OR claim_id = '' THEN '' ELSE concat(', claim ', claim_id) END"
 
     def bad(col: str, problem_sql: str) -> str:
-        claim = "CASE WHEN claim_id IS NULL OR claim_id = '' THEN '' ELSE concat(', claim ', claim_id) END"
         return f"concat('row ', CAST(row_no AS {txt}), {claim}, ', field {col}: ', {problem_sql})"
 
     def shown(c):
@@ -316,7 +318,10 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         return [(f"NOT {empty(col)}", bad(col, why))] if why else []
 
     checks = [
-        (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {txt}), ': ', {RECORD_ERROR})"),
+        # a record of more values than columns names its claim (check's words); a claim refused by a reader
+        # (cptkg.faces.commands.batch_input) names it in its own words
+        (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {txt}), CASE WHEN {RECORD_ERROR} = "
+                                        f"{lit(MORE_VALUES)} THEN {claim} ELSE '' END, ': ', {RECORD_ERROR})"),
         (empty("claim_id"), bad("claim_id", "'is missing'")),
         *typed("claim_id"),
         (f"length(claim_id) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),
@@ -378,7 +383,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
 def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
     """History rows' checks; ``kinds`` as for :func:`_validation_sql`."""
     rx = b.regex_full
-    t = lambda c: f"trim(CAST({c} AS {b.dialect.text_type}))"  # noqa: E731
+    t = lambda c: b.strip(f"CAST({c} AS {b.dialect.text_type})")  # noqa: E731
     empty = lambda c: f"({c} IS NULL OR {t(c)} = '')"  # noqa: E731
     kinds = kinds or {}
 
@@ -390,6 +395,7 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         return [(f"NOT {empty(col)}", bad(col, why))] if why else []
 
     checks = [
+        (f"{RECORD_ERROR} IS NOT NULL", f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ': ', {RECORD_ERROR})"),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         *typed("patient_id"),
         (empty("code"), bad("code", "'is missing'")),
@@ -397,9 +403,11 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         *typed("date_of_service"),
-        (f"NOT {rx(t('date_of_service'), DATE_PATTERN)} OR try_cast({t('date_of_service')} AS DATE) IS NULL "
-         f"OR substr({t('date_of_service')}, 1, 4) = '0000'",
+        (f"NOT {rx(t('date_of_service'), DATE_PATTERN)}",
          bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a date written YYYY-MM-DD')")),
+        # written YYYY-MM-DD but no day of the calendar: in check's words (and a claim line's date's)
+        (f"try_cast({t('date_of_service')} AS DATE) IS NULL OR substr({t('date_of_service')}, 1, 4) = '0000'",
+         bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a real calendar date')")),
         *typed("provider_id"),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
@@ -501,6 +509,7 @@ class _Batch:
     part: str = ""  # "" for a batch judged whole, else " (part 2 of 10)" in the progress messages
     tmp_out: str | None = None
     writer: object = None  # the Parquet writer of a batch written in parts
+    appended: bool = False  # the output was written part after part
     counts: dict = field(default_factory=lambda: {"lines_in": 0, "lines_out": 0, "errors": 0, "rejected": 0,
                                                   "not_checked": 0, "by_rule": {}})
 
@@ -564,11 +573,12 @@ def _stage_read(run: _Batch) -> None:
     if history_path:
         hcols = _read(b, history_path, "raw_history_in", h_kind)
         _require(history_path, hcols, HISTORY_REQUIRED)
-        hsel = ", ".join(c if c in hcols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS)
+        hsel = ", ".join(c if c in hcols else f"CAST(NULL AS {d.text_type}) AS {c}"
+                         for c in HISTORY_COLUMNS + [RECORD_ERROR])
         b.view("raw_history", f"SELECT row_no, {hsel} FROM raw_history_in")
     else:
         b.view("raw_history", "SELECT CAST(NULL AS BIGINT) AS row_no, " + ", ".join(
-            f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS) + " WHERE 1 = 0")
+            f"CAST(NULL AS {d.text_type}) AS {c}" for c in HISTORY_COLUMNS + [RECORD_ERROR]) + " WHERE 1 = 0")
 
 
 def _stage_history(run: _Batch) -> None:
@@ -579,7 +589,10 @@ def _stage_history(run: _Batch) -> None:
     run.step("checking history rows")
     b.load_rows("b_family_codes", ["code"], [TEXT], [(c,) for c in kb.family_codes()])
     b.materialize("b_hist", _history_validation_sql(b, value_kinds(history_path, h_kind) if history_path else {}))
-    b.materialize("b_hist_bad", "SELECT patient_id, min(error) AS error FROM b_hist WHERE error IS NOT NULL GROUP BY patient_id")
+    # each patient's first bad row, as check names it (the least text was "history row 10" before "row 2")
+    b.materialize("b_hist_bad", """SELECT patient_id, error FROM (SELECT patient_id, error,
+        row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS k FROM b_hist WHERE error IS NOT NULL) x
+        WHERE k = 1""")
     # a history row naming no patient could be any claim's: every claim is an error naming it (as check does)
     b.materialize("b_hist_nobody", "SELECT error FROM b_hist WHERE error IS NOT NULL "
                                    "AND (patient_id IS NULL OR patient_id = '') ORDER BY row_no LIMIT 1")
@@ -633,7 +646,7 @@ def _parts(run: _Batch, chunk_lines: int | None) -> list[tuple[int, int]]:
     near = min(size, CUT_NEAR)
     cuts = [r for (r,) in b.fetch(f"""WITH c AS (
             SELECT min(row_no) AS first, max(row_no) AS last FROM
-              (SELECT row_no, trim(CAST(claim_id AS {txt})) AS id FROM raw_all_lines) x
+              (SELECT row_no, {b.strip(f'CAST(claim_id AS {txt})')} AS id FROM raw_all_lines) x
             WHERE id IS NOT NULL AND id <> '' GROUP BY hash(id)),
         w AS (SELECT first, max(last) OVER (ORDER BY first ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
               FROM c WHERE last > first OR (first - 2) % {int(size)} >= {int(size - near)})
@@ -849,6 +862,7 @@ def _stage_write(run: _Batch, n_parts: int = 1) -> None:
         lines_out = _append_parquet(run, query)
     else:
         lines_out = _append_csv(run, query)
+    run.appended = run.appended or n_parts > 1
     # the summary is counted from the reasons; lines out is what the writer reports it wrote
     (lines_in, errors), = b.fetch("SELECT count(*), count(verdict_error) FROM b_rows")
     by_rule = b.fetch("SELECT rule, count(*) FROM (SELECT DISTINCT claim_id, line, rule FROM b_reasons) x GROUP BY rule")
@@ -886,15 +900,14 @@ def _append_parquet(run: _Batch, query: str) -> int:
 
 
 def _append_csv(run: _Batch, query: str) -> int:
-    """Write the part to a CSV beside the output (escaped as :func:`_stage_write` escapes a whole batch) and
-    append it, its header line only for the first part."""
+    """Write the part to a CSV beside the output and append it, its header line only for the first part.
+    The whole file is escaped once, when every part is in (:func:`_stage_finish`): escaping rewrites a
+    file through Python's CSV writer, whose quoting differs from the engine's (a ``#``, an empty text),
+    so a part escaped on its own would make the file differ from the file of a batch judged whole."""
     import shutil
-
-    from cptkg.spreadsheet import escape_csv_file
 
     part = f"{run.tmp_out}.part"
     n = run.b.write_query(query, part, "csv")
-    escape_csv_file(part, n)
     first = not os.path.exists(run.tmp_out)
     with open(part, "rb") as src, open(run.tmp_out, "ab") as dst:
         if not first:
@@ -916,6 +929,10 @@ def _stage_finish(run: _Batch) -> Summary:
     """Close the output, rename it into place, drop what the parts shared, and sum up the parts' counts."""
     b, counts = run.b, run.counts
     _close_writer(run)
+    if run.out_kind == "csv" and run.appended:  # a batch written in parts: escaped whole, as one judged whole
+        from cptkg.spreadsheet import escape_csv_file
+
+        escape_csv_file(run.tmp_out, counts["lines_out"])
     run.step("writing verdicts")  # the last point at which the time limit stops the run
     from cptkg.files import replace_output
 

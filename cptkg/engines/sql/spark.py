@@ -159,14 +159,19 @@ class SparkBackend:
 
         Spark's own readers keep this scalable on a cluster; a short CSV row
         comes back with empty fields (PERMISSIVE mode) rather than being
-        dropped, and ``zipWithIndex`` numbers rows in file order.
+        dropped, and ``zipWithIndex`` numbers rows in file order. A record
+        of more values than columns (its commas counted outside quotes) is
+        an error row, as check's reader and the DuckDB path take it.
         """
         from pyspark.sql import functions as F
         from pyspark.sql.types import LongType, StructField, StructType
 
         from pyspark.sql.types import StringType
 
-        from cptkg.engines.sql.tabular import RECORD_ERROR, csv_header
+        from cptkg.engines.sql.tabular import ADDED_COLUMNS, RECORD_ERROR, csv_header
+        from cptkg.spreadsheet import MORE_VALUES
+
+        ours = lambda c: c.strip().lower() in ADDED_COLUMNS  # noqa: E731  (a file's own row_no is not read)
 
         if kind == "csv":
             header = csv_header(path)
@@ -174,12 +179,13 @@ class SparkBackend:
                                 + [StructField("_corrupt_record", StringType(), True)])
             df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE").option("escape", '"')
                   .option("columnNameOfCorruptRecord", "_corrupt_record").schema(schema).csv(str(path)))
-            df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header]
-                           + [F.when(F.col("_corrupt_record").isNotNull(),
-                                     F.lit("the record does not have one field per column")).alias(RECORD_ERROR)])
+            df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header if not ours(c)]
+                           + [F.when(F.size(F.split(F.regexp_replace("_corrupt_record", '"([^"]|"")*"', ""), ",", -1))
+                                     > len(header), F.lit(MORE_VALUES)).alias(RECORD_ERROR)])
         else:
             df = self.spark.read.parquet(str(path))
-            df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns])
+            df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns
+                            if not ours(c)])
         schema = StructType(df.schema.fields + [StructField("row_no", LongType(), False)])
         rdd = df.rdd.zipWithIndex().map(lambda ri: tuple(ri[0]) + (ri[1] + 1,))
         self.spark.createDataFrame(rdd, schema).createOrReplaceTempView(name)
@@ -211,6 +217,13 @@ class SparkBackend:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return rows
+
+    def strip(self, expr: str) -> str:
+        """``expr`` without the white space Python's ``str.strip`` takes off both ends (see the DuckDB
+        backend's ``strip``)."""
+        from cptkg.controls import PYTHON_WHITESPACE
+
+        return f"trim(BOTH {self.dialect.literal(PYTHON_WHITESPACE)} FROM {expr})"
 
     @staticmethod
     def regex_full(expr: str, pattern: str) -> str:

@@ -16,6 +16,10 @@ import pyarrow.parquet as pq
 
 
 RECORD_ERROR = "cptkg_record_error"
+#: the columns the reader adds: a file's own column of one of these names is not read (no claim field has
+#: such a name). Read, a file's ``row_no`` replaced the row numbers, and claims of different ids were judged
+#: as one; its ``cptkg_record_error`` made every row an error.
+ADDED_COLUMNS = ("row_no", RECORD_ERROR)
 
 
 def csv_header(path) -> list[str]:
@@ -42,12 +46,15 @@ def _read_csv(path, use_threads: bool):
         bad.append((row.number, row.text))
         return "skip"
 
-    # Read the header first, so every column can be typed as text.
+    # Read the header first, so every column can be typed as text. ``newlines_in_values``: the reader
+    # cuts the file into blocks of a megabyte; told values hold no line break, it cut inside a quoted
+    # value that held one and read its halves as records (or refused the file in words about its own
+    # options). Following quotes costs nothing measurable: 0.11 to 0.22 s either way for 1M lines.
     header = csv_header(path)
     table = pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(use_threads=use_threads),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
@@ -68,6 +75,25 @@ def _refuse_values_over_lines(t: pa.Table, path, rows) -> None:
             raise ValueError(f"{path}: row {rows[at]}, field {name}: {OVER_LINES}")
 
 
+def _set_aside(bad: list[tuple[int, str]], header: list[str]):
+    """The records Arrow's reader set aside (not one value per column), as ``cptkg check``'s reader takes
+    them: a record of fewer values is a row whose missing values are empty (a blank one is skipped, its row
+    number taken, as check numbers it); a record of more values is an error row (its values cannot be
+    placed). Returns (short rows padded, their row numbers, longer rows, their row numbers)."""
+    import io
+
+    short, short_no, longer, longer_no = [], [], [], []
+    for num, text in bad:
+        fields = next(csv.reader(io.StringIO(text or "", newline="")), [])
+        if len(fields) > len(header):
+            longer.append(fields)
+            longer_no.append(num)
+        elif any(f.strip() for f in fields):
+            short.append(fields + [""] * (len(header) - len(fields)))
+            short_no.append(num)
+    return short, short_no, longer, longer_no
+
+
 def read_arrow(path: str | Path, kind: str) -> pa.Table:
     if kind == "parquet":
         t = pq.read_table(path)
@@ -77,33 +103,37 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
         t, bad = _read_csv(path, use_threads=True)
         if bad and any(n is None for n, _ in bad):
             t, bad = _read_csv(path, use_threads=False)
-    names = [n.strip().lower() for n in t.column_names]
-    t = t.rename_columns(names)
-    n = t.num_rows
-    # File line numbers of skipped records -> data row numbers (header is line 1).
+    header = [n.strip().lower() for n in t.column_names]  # as the file's records hold their fields
+    t = t.rename_columns(header)
+    if any(n in ADDED_COLUMNS for n in header):
+        t = t.select([i for i, n in enumerate(header) if n not in ADDED_COLUMNS])
+    names = t.column_names
+    # File line numbers of the records Arrow set aside -> data row numbers (header is line 1).
     bad = sorted((int(num) - 1, text) for num, text in bad if num is not None)
-    skipped = [num for num, _ in bad]
-    if skipped:
-        # the good rows fill the row numbers the skipped records leave free
-        taken = set(skipped)
-        good_rows = [r for r in range(1, n + len(skipped) + 1) if r not in taken][:n]
-    else:
-        good_rows = range(1, n + 1)
+    taken = {num for num, _ in bad}
+    short, short_no, longer, longer_no = _set_aside(bad, header)
+    n = t.num_rows
+    good_rows = [r for r in range(1, n + len(taken) + 1) if r not in taken][:n] if taken else list(range(1, n + 1))
+    if short:  # fewer values than columns: the missing ones are empty, as check's reader and Spark's read them
+        kept = [header.index(c) for c in names]
+        t = pa.concat_tables([t, pa.table({c: pa.array([r[i] for r in short], pa.string())
+                                           for c, i in zip(names, kept)})])
+        good_rows += short_no
     if kind != "parquet":
         _refuse_values_over_lines(t, path, good_rows)
     t = t.append_column("row_no", pa.array(good_rows, pa.int64()))
-    if len(skipped):
-        nulls = {c: pa.nulls(len(skipped), pa.string()) for c in names}
-        if "claim_id" in names:
-            # keep the claim id, so the rest of that claim is not judged without this row
-            pos = names.index("claim_id")
-            ids = []
-            for _, text in bad:
-                fields = next(csv.reader([text or ""]), [])
-                ids.append(fields[pos].strip() if len(fields) > pos and fields[pos].strip() else None)
-            nulls["claim_id"] = pa.array(ids, type=pa.string())
-        extra = pa.table({**nulls, "row_no": pa.array(skipped, pa.int64()),
-                          RECORD_ERROR: pa.array(["the record does not have one field per column"] * len(skipped))})
+    if longer:
+        # more values than columns: the row is an error of its claim (and a history row of its patient), so
+        # the claim id and patient id are kept, and the rest of that claim is not judged without this row
+        cols = {c: pa.nulls(len(longer), pa.string()) for c in names}
+        for c in ("claim_id", "patient_id"):
+            if c in names:
+                i = header.index(c)
+                cols[c] = pa.array([r[i].strip() or None for r in longer], pa.string())
+        from cptkg.spreadsheet import MORE_VALUES
+
+        extra = pa.table({**cols, "row_no": pa.array(longer_no, pa.int64()),
+                          RECORD_ERROR: pa.array([MORE_VALUES] * len(longer))})
         t = t.append_column(RECORD_ERROR, pa.nulls(t.num_rows, pa.string()))
         t = pa.concat_tables([t, extra])
     return t

@@ -24,6 +24,7 @@ from collections import Counter
 from cptkg.claims.models import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, history_problem, parse_claim
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
+from cptkg.spreadsheet import MORE_VALUES
 
 #: reads --history FILE itself (a bad history row is named by the claim's first row)
 HISTORY_FILE = True
@@ -103,7 +104,7 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
 
 
 #: a row with more values than columns (the words of cptkg batch)
-RECORD_PROBLEM = "the record does not have one field per column (more values than columns)"
+RECORD_PROBLEM = MORE_VALUES
 #: the fields of a claim row in the order cptkg batch checks them; whole numbers among them
 ROW_ORDER = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units")
 WHOLE = ("line", "units")
