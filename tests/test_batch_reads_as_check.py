@@ -164,3 +164,28 @@ def test_a_csv_over_a_megabyte_with_line_breaks_in_quoted_values_is_read(kb, tmp
     rows = _batch(kb, tmp_path, body, header=header)
     assert len(rows) == 1500 and {r["status"] for r in rows} == {"accepted"}
     assert [r["row"] for r in rows[:3]] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("target", ["folder", "link", "fifo", "no folder"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_claim_is_judged(kb, tmp_path, monkeypatch, target):
+    import os
+
+    from cptkg.files import FileProblem
+
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "A,P1,1,62370,2024-02-01,D1,physician,1,\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    if target == "folder":
+        out.mkdir()
+    elif target == "link":
+        (tmp_path / "real.csv").write_text("")
+        out.symlink_to(tmp_path / "real.csv")
+    elif target == "fifo":
+        os.mkfifo(out)
+    else:
+        out = tmp_path / "missing" / "out.csv"
+    judged = []
+    monkeypatch.setattr(batch, "_stage_read", lambda run: judged.append(run))
+    with pytest.raises(FileProblem, match=r"^-o .*out\.csv: "):
+        batch.run_batch(src, out, kb=kb)
+    assert judged == []  # refused before the file was read

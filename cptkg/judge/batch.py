@@ -461,6 +461,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
             raise BatchInputError(f"{p}: is not a file")
         if Path(output_path).exists() and Path(output_path).resolve() == Path(p).resolve():
             raise BatchInputError(f"-o {output_path}: is the input file {p}; the verdicts would overwrite the claims")
+    from cptkg.files import check_output_path
+
+    check_output_path(output_path, "-o")  # a folder, link, FIFO or missing folder: refused before judging
     for p, kind in ((input_path, in_kind), (history_path, h_kind)):
         if p and kind == "parquet":
             _check_parquet(p, engine if backend is None else getattr(backend.dialect, "name", engine))
