@@ -163,6 +163,8 @@ class SparkBackend:
         of more values than columns (its commas counted outside quotes) is
         an error row, as check's reader and the DuckDB path take it.
         """
+        from functools import reduce
+
         from pyspark.sql import functions as F
         from pyspark.sql.types import LongType, StructField, StructType
 
@@ -188,7 +190,13 @@ class SparkBackend:
                             if not ours(c)])
         schema = StructType(df.schema.fields + [StructField("row_no", LongType(), False)])
         rdd = df.rdd.zipWithIndex().map(lambda ri: tuple(ri[0]) + (ri[1] + 1,))
-        self.spark.createDataFrame(rdd, schema).createOrReplaceTempView(name)
+        numbered = self.spark.createDataFrame(rdd, schema)
+        if kind == "csv":
+            # a record of white space only is no line: skipped, its row number taken (as check and the
+            # DuckDB path read it)
+            blank = [F.coalesce(F.expr(self.strip(f"`{c}`")), F.lit("")) == "" for c in df.columns if c != RECORD_ERROR]
+            numbered = numbered.filter(~reduce(lambda a, b: a & b, blank))
+        numbered.createOrReplaceTempView(name)
         return [c for c in df.columns]
 
     def write_query(self, sql: str, path, kind: str) -> int:
