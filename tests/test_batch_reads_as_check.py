@@ -189,3 +189,43 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_claim_is_judged(
     with pytest.raises(FileProblem, match=r"^-o .*out\.csv: "):
         batch.run_batch(src, out, kb=kb)
     assert judged == []  # refused before the file was read
+
+
+@pytest.mark.parametrize("blank", [",\n", "   \n", ",,,,,,,,\n", " , ,\t, ,,,,,\n"])
+@pytest.mark.parametrize("chunk_lines", [None, 1, 2])
+def test_a_blank_record_is_no_line_and_the_rows_after_it_are_all_judged(kb, tmp_path, blank, chunk_lines):
+    # its row number is taken: the rows after it are numbered past the count of rows, and a batch in parts
+    # ended at the count, so the last row was never judged nor written
+    body = ("A,P1,1,62370,2024-02-01,D1,physician,1,\n" + blank + "B,P2,1,62370,2024-02-01,D1,physician,1,\n"
+            + blank + "C,P3,1,62370,2024-02-01,D1,physician,1,\n")
+    rows = _batch(kb, tmp_path, body, chunk_lines=chunk_lines)
+    assert [(r["row"], r["claim_id"], r["status"]) for r in rows] == [
+        ("1", "A", "accepted"), ("3", "B", "accepted"), ("5", "C", "accepted")]
+    assert _verdicts(rows) == _verdicts(_check(tmp_path))
+
+
+def test_a_blank_history_record_is_skipped_and_fails_no_claim(kb, tmp_path):
+    rows = _batch(kb, tmp_path, "A,P1,1,62370,2024-02-01,D1,physician,1,\n", history=",,,\nP1,62362,2023-01-01,D1\n")
+    assert rows[0]["status"] == "accepted" and rows[0]["warnings"] == ""
+    assert _verdicts(rows) == _verdicts(_check(tmp_path))
+
+
+def test_columns_with_no_name_are_not_read(kb, tmp_path):
+    header = HEADER.rstrip("\n") + ",,\n"  # two unnamed columns clashed in the reader
+    body = "A,P1,1,62370,2024-02-01,D1,physician,1,,x,y\nB,P2,1,62370,2024-02-01,D1\n"
+    rows = _batch(kb, tmp_path, body, header=header)
+    assert [(r["claim_id"], r["status"]) for r in rows] == [("A", "accepted"), ("B", "error")]
+    assert _verdicts(rows) == _verdicts(_check(tmp_path))
+
+
+@pytest.mark.parametrize("column", ["FILE_ROW_NUMBER", "File_Row_Number "])
+def test_a_parquet_file_row_number_column_in_any_case_keeps_list_modifiers(kb, tmp_path, column):
+    src, out = tmp_path / "in.parquet", tmp_path / "out.csv"
+    pq.write_table(pa.table({"claim_id": ["A", "A"], "patient_id": ["P1", "P1"], "line": [1, 2],
+                             "code": ["62367", "95990"], "date_of_service": ["2024-02-01"] * 2,
+                             "provider_id": ["D1", "D1"], "provider_role": ["physician"] * 2,
+                             "modifiers": pa.array([["59", "KD"], []], pa.list_(pa.string())), column: [7, 8]}), src)
+    batch.run_batch(src, out, kb=kb)
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [(r["row"], r["status"]) for r in rows] == [("1", "rejected"), ("2", "accepted")]
+    assert "exclusion.modifier-no-bypass" in rows[0]["warnings"]  # its modifier 59 was read from the list

@@ -508,7 +508,7 @@ class _Batch:
     route: str | None = None
     cp: CompiledProgram | None = None
     verdict_rules: dict[str, list[int]] = field(default_factory=dict)
-    lines_total: int = 0
+    lines_total: int = 0  # the last row number (a blank CSV record is no row, and its number is taken)
     part: str = ""  # "" for a batch judged whole, else " (part 2 of 10)" in the progress messages
     tmp_out: str | None = None
     writer: object = None  # the Parquet writer of a batch written in parts
@@ -560,9 +560,11 @@ def _stage_read(run: _Batch) -> None:
     step("reading claim lines")
     cols = _read(b, input_path, "raw_input", in_kind)
     _require(input_path, cols, REQUIRED)
-    run.lines_total = b.count("raw_input")
-    if not run.lines_total:
+    (rows, last), = b.fetch("SELECT count(*), max(row_no) FROM raw_input")
+    if not rows:
         raise BatchInputError(f"{input_path}: no claim rows (the file has a header or a schema but no rows)")
+    # the parts are ranges of row numbers, up to the last: a blank record is skipped and keeps its number
+    run.lines_total = int(last)
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
     if refused:
         # a claim its reader refused: the row's error is the reader's (a record error, checked first)

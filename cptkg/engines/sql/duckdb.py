@@ -105,7 +105,7 @@ class DuckDBBackend:
         """
         from cptkg.engines.sql.tabular import read_arrow
 
-        if kind == "parquet" and "file_row_number" not in _parquet_names(path):
+        if kind == "parquet" and "file_row_number" not in (n.lower() for n in _parquet_names(path)):
             return self._parquet_view(path, name)
 
         table = read_arrow(path, kind)

@@ -75,6 +75,16 @@ def _refuse_values_over_lines(t: pa.Table, path, rows) -> None:
             raise ValueError(f"{path}: row {rows[at]}, field {name}: {OVER_LINES}")
 
 
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A Parquet column as text: a list (modifiers as a Parquet list) its items joined with ';', as the
+    DuckDB scan of the file joins them (cptkg.engines.sql.duckdb)."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        return pc.binary_join(column.cast(pa.list_(pa.string())), ";")
+    return column.cast(pa.string())
+
+
 def _set_aside(bad: list[tuple[int, str]], header: list[str]):
     """The records Arrow's reader set aside (not one value per column), as ``cptkg check``'s reader takes
     them: a record of fewer values is a row whose missing values are empty (a blank one is skipped, its row
@@ -94,10 +104,24 @@ def _set_aside(bad: list[tuple[int, str]], header: list[str]):
     return short, short_no, longer, longer_no
 
 
+def _without_blank_records(t: pa.Table, names: list[str]) -> pa.Table:
+    """The rows of ``t`` but those whose every value is blank (``,,,,``): check's reader skips such a
+    record and counts its row number, so its number stays taken here too."""
+    import pyarrow.compute as pc
+
+    blank = None
+    for c in names:
+        b = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(t.column(c)), ""), True)
+        blank = b if blank is None else pc.and_(blank, b)
+    if blank is None or not pc.any(blank).as_py():
+        return t
+    return t.filter(pc.invert(blank))
+
+
 def read_arrow(path: str | Path, kind: str) -> pa.Table:
     if kind == "parquet":
         t = pq.read_table(path)
-        t = pa.Table.from_arrays([c.cast(pa.string()) for c in t.columns], names=t.column_names)
+        t = pa.Table.from_arrays([_as_text(c) for c in t.columns], names=t.column_names)
         bad: list[tuple[int, str]] = []
     else:
         t, bad = _read_csv(path, use_threads=True)
@@ -105,8 +129,10 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
             t, bad = _read_csv(path, use_threads=False)
     header = [n.strip().lower() for n in t.column_names]  # as the file's records hold their fields
     t = t.rename_columns(header)
-    if any(n in ADDED_COLUMNS for n in header):
-        t = t.select([i for i, n in enumerate(header) if n not in ADDED_COLUMNS])
+    # a column with no name is not read (check's reader drops it; two of them made Arrow's names clash)
+    kept = [i for i, n in enumerate(header) if n and n not in ADDED_COLUMNS]
+    if len(kept) < len(header):
+        t = t.select(kept)
     names = t.column_names
     # File line numbers of the records Arrow set aside -> data row numbers (header is line 1).
     bad = sorted((int(num) - 1, text) for num, text in bad if num is not None)
@@ -115,13 +141,14 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
     n = t.num_rows
     good_rows = [r for r in range(1, n + len(taken) + 1) if r not in taken][:n] if taken else list(range(1, n + 1))
     if short:  # fewer values than columns: the missing ones are empty, as check's reader and Spark's read them
-        kept = [header.index(c) for c in names]
         t = pa.concat_tables([t, pa.table({c: pa.array([r[i] for r in short], pa.string())
                                            for c, i in zip(names, kept)})])
         good_rows += short_no
     if kind != "parquet":
         _refuse_values_over_lines(t, path, good_rows)
     t = t.append_column("row_no", pa.array(good_rows, pa.int64()))
+    if kind != "parquet" and t.num_rows:
+        t = _without_blank_records(t, names)
     if longer:
         # more values than columns: the row is an error of its claim (and a history row of its patient), so
         # the claim id and patient id are kept, and the rest of that claim is not judged without this row

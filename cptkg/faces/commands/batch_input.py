@@ -264,7 +264,9 @@ def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
                 # one either) or it cannot be a cell unchanged; the message names the claim in either case
                 if cid in judged_ids or cid != cid.strip() or any(b in cid for b in LINE_BREAKS):
                     cid = ""
-                w.writerow([cid] + [""] * (len(LINE_COLUMNS) - 1))
+                # a value in the patient column: a record of blank values only is no line to the reader
+                # (as to check's); the reader's refusal is the row's error whatever the row holds
+                w.writerow([cid, "(claim refused)"] + [""] * (len(LINE_COLUMNS) - 2))
                 refused[row] = " ".join(str(c).split()) or "the claim cannot be read"
                 continue
             history = tuple((h.code, h.date_of_service, h.provider_id) for h in c.history)
