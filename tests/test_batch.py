@@ -155,7 +155,8 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
             "I,P8,2,95990,2024-02-01,D1,physician,1,\n"
             "J,P9,1,62370,2024-02-01,D1,physician,1,\n"
             " , ,\t\n"  # a record of blank values only: no line, its row number (14) taken
-            "K,P10,1,62370,2024-02-01,D1,physician,1,\n")
+            "K,P10,1,62370,2024-02-01,D1,physician,1,\n"
+            'L, P11, 1, "62370", 2024-02-01, D1, physician, 1, "KD,59"\n')  # a quote after spaces opens the value
     src = tmp_path / "in.csv"
     src.write_text(HEADER + body, encoding="utf-8")
     h = tmp_path / "h.csv"
@@ -173,7 +174,8 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     assert by_claim["H"]["status"] == "accepted"
     assert [r["rules"] for r in duck if r["claim_id"] == "I"] == ["exclusion.component", ""]  # one claim, I
     assert "history row 2: " + MORE_VALUES_WORDS in by_claim["J"]["error"]  # the patient's history row
-    assert by_claim["K"]["row"] == "15" and len(duck) == 14
+    assert by_claim["K"]["row"] == "15" and len(duck) == 15
+    assert by_claim["L"]["status"] == "accepted" and by_claim["L"]["code"] == "62370"
 
 
 def test_an_empty_file_is_a_one_line_input_error_not_an_engine_failure(tmp_path):

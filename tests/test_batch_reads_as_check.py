@@ -229,3 +229,18 @@ def test_a_parquet_file_row_number_column_in_any_case_keeps_list_modifiers(kb, t
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
     assert [(r["row"], r["status"]) for r in rows] == [("1", "rejected"), ("2", "accepted")]
     assert "exclusion.modifier-no-bypass" in rows[0]["warnings"]  # its modifier 59 was read from the list
+
+
+def test_a_quoted_value_after_spaces_is_one_value_as_check_reads_it(kb, tmp_path):
+    # check's reader skips the spaces after a comma (skipinitialspace), so the quote opens the value;
+    # Arrow's reader kept the quotes as text and split "KD,59" at its comma (a record of more values)
+    header = 'claim_id, patient_id, line, code, date_of_service, provider_id, provider_role, units, modifiers\n'
+    body = ('A, P1, 1, "62370", 2024-02-01, D1, physician, 1, "KD,59"\n'
+            '  "B", P2, 1, 62370, 2024-02-01, D1, physician\n'  # fewer values: the missing ones empty
+            "\n"
+            'C, P3, 1, 62370, 2024-02-01, D1, physician, 1, , extra\n')
+    rows = _batch(kb, tmp_path, body, header=header)
+    assert [(r["row"], r["claim_id"], r["code"], r["status"]) for r in rows] == [
+        ("1", "A", "62370", "accepted"), ("2", "B", "62370", "accepted"), ("3", "C", "", "error")]
+    assert rows[2]["error"] == f"row 3, claim C: {MORE_VALUES}"
+    assert _verdicts(rows) == _verdicts(_check(tmp_path))

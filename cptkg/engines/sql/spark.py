@@ -179,7 +179,9 @@ class SparkBackend:
             header = csv_header(path)
             schema = StructType([StructField(c, StringType(), True) for c in header]
                                 + [StructField("_corrupt_record", StringType(), True)])
+            # ignoreLeadingWhiteSpace: a quote after spaces opens a quoted value, as check's reader reads it
             df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE").option("escape", '"')
+                  .option("ignoreLeadingWhiteSpace", True)
                   .option("columnNameOfCorruptRecord", "_corrupt_record").schema(schema).csv(str(path)))
             df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header if not ours(c)]
                            + [F.when(F.size(F.split(F.regexp_replace("_corrupt_record", '"([^"]|"")*"', ""), ",", -1))

@@ -8,6 +8,7 @@ fields are all missing, so it still gets its error verdict: rows in = rows out.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,9 +23,9 @@ RECORD_ERROR = "cptkg_record_error"
 ADDED_COLUMNS = ("row_no", RECORD_ERROR)
 
 
-def csv_header(path) -> list[str]:
+def csv_header(path, skip_spaces: bool = False) -> list[str]:
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        header = next(csv.reader(fh), [])
+        header = next(csv.reader(fh, skipinitialspace=skip_spaces), [])
     if not header:
         raise ValueError(f"{path}: empty file (no header row)")
     from collections import Counter
@@ -39,7 +40,54 @@ def csv_header(path) -> list[str]:
     return header
 
 
+_SPACED_QUOTE = re.compile(rb'(?:^|[,\r\n]) +"')
+
+
+def _spaced_quotes(path) -> bool:
+    """Whether a value of the file starts with spaces and then a quote (``A, "KD,59"``)."""
+    tail = b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            if _SPACED_QUOTE.search(tail + chunk):
+                return True
+            tail = chunk[-256:]
+    return False
+
+
+def _read_csv_skipping_spaces(path):
+    """The file read by Python's CSV reader with ``skipinitialspace``, as check's reader reads it, in the
+    shape of :func:`_read_csv`'s result: a quote after spaces opens a quoted value (``A, "KD,59"`` is two
+    values), where Arrow's reader, which has no such option, kept the quotes as text and split the value
+    at its comma. Used only for a file holding such a value: it is slower than Arrow's."""
+    import io
+
+    header = csv_header(path, skip_spaces=True)
+    cols: list[list[str]] = [[] for _ in header]
+    bad: list[tuple[int | None, str]] = []
+    k = 0
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = csv.reader(fh, skipinitialspace=True)
+        next(rows, None)
+        try:
+            for fields in rows:
+                if not fields:
+                    continue  # an empty line: no record, as Arrow's reader and check's skip it
+                k += 1
+                if len(fields) != len(header):
+                    buf = io.StringIO()
+                    csv.writer(buf).writerow(fields)
+                    bad.append((k + 1, buf.getvalue()))  # numbered as Arrow numbers records (header: 1)
+                    continue
+                for c, v in zip(cols, fields):
+                    c.append(v)
+        except csv.Error as e:
+            raise ValueError(f"{path}, row {k + 1}: {e}") from None
+    return pa.Table.from_arrays([pa.array(c, pa.string()) for c in cols], names=header), bad
+
+
 def _read_csv(path, use_threads: bool):
+    if _spaced_quotes(path):
+        return _read_csv_skipping_spaces(path)
     bad: list[tuple[int | None, str]] = []
 
     def on_invalid(row):
