@@ -59,11 +59,9 @@ def _read_csv_skipping_spaces(path):
     shape of :func:`_read_csv`'s result: a quote after spaces opens a quoted value (``A, "KD,59"`` is two
     values), where Arrow's reader, which has no such option, kept the quotes as text and split the value
     at its comma. Used only for a file holding such a value: it is slower than Arrow's."""
-    import io
-
     header = csv_header(path, skip_spaces=True)
     cols: list[list[str]] = [[] for _ in header]
-    bad: list[tuple[int | None, str]] = []
+    bad: list[tuple[int | None, list[str]]] = []  # a record set aside: its values, already read
     k = 0
     with open(path, newline="", encoding="utf-8-sig") as fh:
         rows = csv.reader(fh, skipinitialspace=True)
@@ -74,9 +72,7 @@ def _read_csv_skipping_spaces(path):
                     continue  # an empty line: no record, as Arrow's reader and check's skip it
                 k += 1
                 if len(fields) != len(header):
-                    buf = io.StringIO()
-                    csv.writer(buf).writerow(fields)
-                    bad.append((k + 1, buf.getvalue()))  # numbered as Arrow numbers records (header: 1)
+                    bad.append((k + 1, fields))  # numbered as Arrow numbers records (header: 1)
                     continue
                 for c, v in zip(cols, fields):
                     c.append(v)
@@ -133,16 +129,16 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.string())
 
 
-def _set_aside(bad: list[tuple[int, str]], header: list[str]):
-    """The records Arrow's reader set aside (not one value per column), as ``cptkg check``'s reader takes
-    them: a record of fewer values is a row whose missing values are empty (a blank one is skipped, its row
-    number taken, as check numbers it); a record of more values is an error row (its values cannot be
-    placed). Returns (short rows padded, their row numbers, longer rows, their row numbers)."""
+def _set_aside(bad: list[tuple[int, str | list[str]]], header: list[str]):
+    """The records set aside (not one value per column: each as its text, or its values already read), as
+    ``cptkg check``'s reader takes them: a record of fewer values is a row whose missing values are empty (a
+    blank one is skipped, its row number taken, as check numbers it); a record of more values is an error
+    row (its values cannot be placed). Returns (short rows padded, their numbers, longer rows, their numbers)."""
     import io
 
     short, short_no, longer, longer_no = [], [], [], []
     for num, text in bad:
-        fields = next(csv.reader(io.StringIO(text or "", newline="")), [])
+        fields = text if isinstance(text, list) else next(csv.reader(io.StringIO(text or "", newline="")), [])
         if len(fields) > len(header):
             longer.append(fields)
             longer_no.append(num)
