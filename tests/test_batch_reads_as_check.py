@@ -244,3 +244,25 @@ def test_a_quoted_value_after_spaces_is_one_value_as_check_reads_it(kb, tmp_path
         ("1", "A", "62370", "accepted"), ("2", "B", "62370", "accepted"), ("3", "C", "", "error")]
     assert rows[2]["error"] == f"row 3, claim C: {MORE_VALUES}"
     assert _verdicts(rows) == _verdicts(_check(tmp_path))
+
+
+@pytest.mark.parametrize("chunk_lines", [None, 1])
+def test_a_long_claim_id_is_shown_in_a_message_as_check_shows_it(kb, tmp_path, chunk_lines):
+    # the claim id column keeps the whole id; a message names the claim by its first 60 characters
+    cid = "C" * 70 + "D" * 30
+    body = (f"{cid},P1,1,62370,2024-02-30,D1,physician,1,\n"
+            f"{cid},P2,2,62370,2024-02-01,D1,physician,1,\n"
+            f"{cid}E,P1,1,62370,2024-02-01,D1,physician,1,\n"
+            f"{cid}E,P1,1,62370,2024-02-01,D1,physician,1,\n")
+    rows = _batch(kb, tmp_path, body, chunk_lines=chunk_lines)
+    shown = f"claim {cid[:60]}"
+    assert [r["claim_id"] for r in rows] == [cid, cid, cid + "E", cid + "E"]
+    assert [r["error"] for r in rows] == [
+        f"row 1, {shown}, field date_of_service: '2024-02-30' is not a real calendar date",
+        f"row 2, {shown}, field patient_id: the claim has lines for more than one patient",
+        f"row 3, {shown}, line 1: the line number appears more than once in the claim",
+        f"row 4, {shown}, line 1: the line number appears more than once in the claim"]
+    checked = _check(tmp_path)
+    assert checked[0]["reasons"].startswith(f"row 1, {shown}, line 1, field date_of_service")
+    assert checked[2]["reasons"].startswith(f"row 4, {shown}, line 1: the line number appears more than once")
+    assert cid[:61] not in "".join(r["error"] for r in rows)

@@ -17,6 +17,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, S
                       field_validator, model_validator)
 
 MAX_TEXT = 200
+SHOWN_ID = 60  # characters of a claim id a message shows (every reader, check and batch)
 MAX_CODE = 20
 MAX_LINE = 1_000_000
 MAX_UNITS = 10_000
@@ -315,7 +316,7 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
     ident = None
     if isinstance(raw, dict):
         v = raw.get(id_field)
-        ident = v[:60] if isinstance(v, str) and v.strip() else None
+        ident = v[:SHOWN_ID] if isinstance(v, str) and v.strip() else None
     if not isinstance(raw, dict):
         raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {type(raw).__name__}".replace("  ", " "), ident)
     try:

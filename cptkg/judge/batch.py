@@ -277,6 +277,13 @@ def label_rows(kb) -> list[tuple[str, str]]:
 # the batch run
 # --------------------------------------------------------------------------
 
+def _shown_id(col: str) -> str:
+    """A claim id as a message shows it: its first characters, as ``cptkg check``'s readers show it."""
+    from cptkg.claims.models import SHOWN_ID
+
+    return f"substr({col}, 1, {SHOWN_ID})"
+
+
 def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | None = None) -> str:
     """Row-level checks, mirroring cptkg.claims (same limits, same normalisation).
 
@@ -309,7 +316,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
               "route"]
     trimmed = ", ".join(f"{b.strip(f'CAST({c} AS {txt})')} AS {c}" for c in fields)
 
-    claim = "CASE WHEN claim_id IS NULL OR claim_id = '' THEN '' ELSE concat(', claim ', claim_id) END"
+    claim = f"CASE WHEN claim_id IS NULL OR claim_id = '' THEN '' ELSE concat(', claim ', {_shown_id('claim_id')}) END"
 
     def bad(col: str, problem_sql: str) -> str:
         return f"concat('row ', CAST(row_no AS {txt}), {claim}, ', field {col}: ', {problem_sql})"
@@ -698,11 +705,11 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
     r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
         r.role, r.units, r.modifiers, r.route, ids.cid,
         CASE WHEN r.error IS NOT NULL THEN r.error
-             WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
-             WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ', field patient_id: the claim has lines for more than one patient')
-             WHEN cs.problem IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the claim ', cs.problem)
-             WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the patient''s history cannot be read (', h.error, ')')
-             WHEN nb.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': the history file cannot be read (', nb.error, ')')
+             WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
+             WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', field patient_id: the claim has lines for more than one patient')
+             WHEN cs.problem IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the claim ', cs.problem)
+             WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the patient''s history cannot be read (', h.error, ')')
+             WHEN nb.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the history file cannot be read (', nb.error, ')')
         END AS error
         FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
         LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
@@ -711,7 +718,7 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
         LEFT JOIN b_hist_nobody nb ON 1 = 1),
     fb AS (SELECT claim_id, min(row_no) AS first_bad FROM r2 WHERE error IS NOT NULL AND claim_id IS NOT NULL GROUP BY claim_id)
     SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
-             WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', r.claim_id, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
+             WHEN fb.first_bad IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': claim not judged because row ', CAST(fb.first_bad AS {txt}), ' has an error')
         END AS verdict_error
     FROM r2 r LEFT JOIN fb ON fb.claim_id = r.claim_id""")
     b.view("b_ok", "SELECT cid AS claim_id, patient_id, line, code, dos, provider_id, role, units, modifiers, route "

@@ -21,7 +21,7 @@ import io
 import re
 from collections import Counter
 
-from cptkg.claims.models import MODIFIER_SEPARATORS, WHOLE_NUMBER, InputError, history_problem, parse_claim
+from cptkg.claims.models import MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, InputError, history_problem, parse_claim
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES
@@ -108,7 +108,6 @@ RECORD_PROBLEM = MORE_VALUES
 #: the fields of a claim row in the order cptkg batch checks them; whole numbers among them
 ROW_ORDER = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units")
 WHOLE = ("line", "units")
-SHOWN_ID = 60  # characters of a claim id a message shows
 
 
 def _whole(value: str) -> int | str:
