@@ -871,6 +871,12 @@ def _stage_write(run: _Batch, n_parts: int = 1) -> None:
 
         out_cols = ", ".join(f"{safe_sql(c, b.regex_full)} AS {c}" if c in CSV_TEXT_COLUMNS else d.ident(c)
                              for c in OUTPUT_COLUMNS)
+    elif n_parts == 1:
+        # Every column optional (it may be empty), whatever this file's rows hold: DuckDB's writer marks a
+        # column with no nulls in the query's statistics as required, so two files of one batch layout had
+        # two schemas (and a batch in parts, written through Arrow, a third).
+        out_cols = ", ".join(f"CASE WHEN status IS NULL THEN NULL ELSE {d.ident(c)} END AS {d.ident(c)}"
+                             for c in OUTPUT_COLUMNS)
     query = f"SELECT {out_cols} FROM b_out ORDER BY {d.ident('row')}"
     if n_parts == 1:
         lines_out = b.write_query(query, run.tmp_out, out_kind)
