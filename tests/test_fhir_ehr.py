@@ -117,6 +117,27 @@ def test_a_duplicate_of_the_same_npis_earlier_service_is_denied():
     assert line["status"] == "rejected" and {r["rule"] for r in line["reasons"]} == {"duplicate.history"}
 
 
+@pytest.mark.parametrize("reference", ["fullUrl", "Procedure/id"])
+def test_the_procedure_a_claim_names_as_its_own_is_not_its_history(reference):
+    # an EHR bundles the Procedure a Claim bills and names it in Claim.procedure: that is this service, not
+    # an earlier bill of it (as history, it denied its own line as a duplicate, CO-18)
+    doc = _duplicate_case(None)
+    entry = next(e for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure"
+                 and e["resource"]["performedDateTime"] == "2025-03-04")
+    proc = entry["resource"]
+    proc.setdefault("id", "proc-own")
+    ref = entry["fullUrl"] if reference == "fullUrl" and entry.get("fullUrl") else f"Procedure/{proc['id']}"
+    claim = _claim(doc, "EHR-1")
+    claim["procedure"] = [{"sequence": 1, "procedureReference": {"reference": ref}}]
+    claim["item"][0]["procedureSequence"] = [1]
+    (got,) = _read(doc)
+    assert ("95991", "2025-03-04") not in {(h["code"], h["date_of_service"]) for h in got.get("history", [])}
+    (line,) = _run(doc).results[0]["lines"]
+    assert "duplicate.history" not in {r["rule"] for r in line.get("reasons", [])}
+    # the Bundle's other Procedures of the patient stay its history
+    assert len(got.get("history", [])) == len(_read(_duplicate_case(None))[0].get("history", [])) - 1
+
+
 def test_a_repeat_marked_76_by_the_same_npi_is_accepted():
     out = _run(_duplicate_case("76"))
     (line,) = out.results[0]["lines"]

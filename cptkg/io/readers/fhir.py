@@ -60,7 +60,9 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
 * history: ``Procedure`` resources in the Bundle (CPT or HCPCS ``code``,
   ``performedDateTime`` or ``performedPeriod.start``; provider from the first
   ``performer.actor`` by the rules above, left out when it cannot be told), for
-  the claim whose patient is the Procedure's subject. A history file given with
+  the claim whose patient is the Procedure's subject, except the Procedures that
+  claim names in ``Claim.procedure[].procedureReference``: those are the
+  services it bills, not earlier bills. A history file given with
   ``--history`` is attached by the caller for every format, not here.
 """
 from __future__ import annotations
@@ -589,7 +591,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             raise ReadError(_validation_message(source, kind, e)) from None
     if kind == "Claim":
         return ReadResult([_claim(obj, source, kb)], was_list=False)
-    claims, procedures = [], []
+    claims, procedures, own = [], [], []
     first_entry: dict[str, int] = {}
     index = _bundle_index(obj.get("entry") or [])
     for n, entry in enumerate(obj.get("entry") or []):
@@ -612,16 +614,35 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                                 f"entry {first_entry[cid]}; each Claim in a Bundle needs its own id")
             first_entry[cid] = n
             claims.append(claim)
+            own.append(_billed_procedures(res, index))
         elif res.get("resourceType") == "Procedure":
             procedures.append(res)
     if not claims:
         raise ReadError(f"{source}: the Bundle holds no Claim resources")
-    by_patient: dict[str, list[dict]] = {}
+    by_patient: dict[str, list[tuple[int, dict]]] = {}
     for proc in procedures:
         patient, entry = _history_entry(proc, index)
         if patient and entry:
-            by_patient.setdefault(patient, []).append(entry)
-    for claim in claims:
+            by_patient.setdefault(patient, []).append((id(proc), entry))
+    for claim, billed in zip(claims, own):
         if isinstance(claim, dict) and claim["patient_id"] in by_patient:
-            claim["history"] = by_patient[claim["patient_id"]]
+            # the Procedures the Claim itself names (Claim.procedure) are the services it bills now, not
+            # earlier bills: as history, each would deny its own line as a duplicate
+            history = [entry for key, entry in by_patient[claim["patient_id"]] if key not in billed]
+            if history:
+                claim["history"] = history
     return ReadResult(claims, was_list=True)
+
+
+def _billed_procedures(claim: dict, index: dict[str, dict]) -> set[int]:
+    """The Bundle's Procedure resources a Claim names in ``Claim.procedure[].procedureReference`` (as
+    ``id()`` of the resource read): the services that Claim bills."""
+    refs = _Refs(claim.get("contained"), index)
+    out: set[int] = set()
+    for p in claim.get("procedure") or []:
+        ref = p.get("procedureReference") if isinstance(p, dict) else None
+        ref = ref.get("reference") if isinstance(ref, dict) else None
+        res = refs.resolve(ref) if isinstance(ref, str) else None
+        if isinstance(res, dict):
+            out.add(id(res))
+    return out
