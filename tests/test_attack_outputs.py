@@ -402,7 +402,8 @@ def _hostile_claims():
     out = []
     for i, ch in enumerate(HOSTILE):
         out.append(claim(f"ID{ch}{i}", code=f"6236{ch}7"))      # an invalid code: rejected, echoed in the reason
-        out.append(claim(f"OK{ch}{i}", modifiers=[f"K{ch}D"]))  # a judged claim carrying the character
+        out.append(claim(f"OK{ch}{i}", modifiers=["KD"]))  # a judged claim carrying the character
+        out.append(claim(f"MD{ch}{i}", modifiers=[f"K{ch}D"]))  # no modifier: refused, the value echoed
     return out
 
 

@@ -156,7 +156,9 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
             "J,P9,1,62370,2024-02-01,D1,physician,1,\n"
             " , ,\t\n"  # a record of blank values only: no line, its row number (14) taken
             "K,P10,1,62370,2024-02-01,D1,physician,1,\n"
-            'L, P11, 1, "62370", 2024-02-01, D1, physician, 1, "KD,59"\n')  # a quote after spaces opens the value
+            'L, P11, 1, "62370", 2024-02-01, D1, physician, 1, "KD,59"\n'  # a quote after spaces opens the value
+            "M,P12,1,62370,2024-02-01,D1,physician,1,KD;ZZTOP\n"  # a modifier is two letters or digits
+            "N,P13,1,62370,2024-02-01,D1,physician,1,\"kd, 5\"\n")
     src = tmp_path / "in.csv"
     src.write_text(HEADER + body, encoding="utf-8")
     h = tmp_path / "h.csv"
@@ -172,9 +174,11 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     by_claim = {r["claim_id"]: r for r in duck}
     assert by_claim["G"]["error"] == "row 9, claim G: " + MORE_VALUES_WORDS
     assert by_claim["H"]["status"] == "accepted"
+    assert by_claim["M"]["error"].endswith("field modifiers: 'ZZTOP' is not a modifier (two letters or digits, such as KD or 59)")
+    assert by_claim["N"]["error"].endswith("field modifiers: '5' is not a modifier (two letters or digits, such as KD or 59)")
     assert [r["rules"] for r in duck if r["claim_id"] == "I"] == ["exclusion.component", ""]  # one claim, I
     assert "history row 2: " + MORE_VALUES_WORDS in by_claim["J"]["error"]  # the patient's history row
-    assert by_claim["K"]["row"] == "15" and len(duck) == 15
+    assert by_claim["K"]["row"] == "15" and len(duck) == 17
     assert by_claim["L"]["status"] == "accepted" and by_claim["L"]["code"] == "62370"
 
 

@@ -266,3 +266,46 @@ def test_a_long_claim_id_is_shown_in_a_message_as_check_shows_it(kb, tmp_path, c
     assert checked[0]["reasons"].startswith(f"row 1, {shown}, line 1, field date_of_service")
     assert checked[2]["reasons"].startswith(f"row 4, {shown}, line 1: the line number appears more than once")
     assert cid[:61] not in "".join(r["error"] for r in rows)
+
+
+@pytest.mark.parametrize("cell, modifiers_ok", [
+    ('"KD,JW"', True),       # a comma separates modifiers, as ; | and spaces do: KD is not lost
+    ('"kd, jw"', True),
+    ("KD;59|XS E1", True),
+    ("ZZTOP", False),        # a modifier is two letters or digits
+    ('"KD;5"', False),
+    ("KD-JW", False),
+    ('"KD;ABCDEFGHIJKLM"', False),
+])
+def test_a_modifiers_cell_is_split_on_commas_and_each_modifier_is_two_letters_or_digits(kb, tmp_path, cell,
+                                                                                         modifiers_ok):
+    body = ("M,P1,1,95990,2025-03-04,D1,physician,1,\n"
+            f"M,P1,2,J0475,2025-03-04,D1,physician,2,{cell}\n")
+    rows = _batch(kb, tmp_path, body)
+    checked = _check(tmp_path)
+    assert _verdicts(rows) == _verdicts(checked)
+    if modifiers_ok:
+        # the drug's KD is read (drug.kd-modifier does not deny the line) or, without KD, the line is judged
+        assert [r["status"] for r in rows] == ["accepted", "accepted" if "k" in cell.lower() else "rejected"]
+    else:
+        assert rows[1]["status"] == "error" and rows[1]["error"].startswith("row 2, claim M, field modifiers: ")
+        assert checked[0]["status"] == "error" and "field modifiers" in checked[0]["reasons"]
+        if "ABCDEFG" not in cell:
+            bad = next(m for m in cell.strip('"').replace("|", ";").replace(" ", ";").split(";")
+                       if len(m) != 2 or "-" in m)
+            assert rows[1]["error"].endswith(f"'{bad}' is not a modifier (two letters or digits, such as KD or 59)")
+            assert checked[0]["reasons"].endswith(f"'{bad}' is not a modifier (two letters or digits, such as KD or 59)")
+
+
+def test_a_json_modifier_holding_two_is_refused_not_read_as_one_unknown_modifier():
+    from cptkg import pipeline
+    from cptkg.claims.models import InputError
+    from cptkg.knowledge.loader import default_kb
+
+    line = {"line": 1, "code": "J0475", "date_of_service": "2025-03-04", "provider_id": "D1",
+            "provider_role": "physician", "modifiers": ["KD,JW"]}
+    (got,) = pipeline.parse(default_kb(), [{"claim_id": "M", "patient_id": "P", "lines": [line]}])
+    assert isinstance(got, InputError)
+    assert str(got).endswith("field modifiers[0]: 'KD,JW' is not a modifier (two letters or digits, such as KD or 59)")
+    (ok,) = pipeline.parse(default_kb(), [{"claim_id": "M", "patient_id": "P", "lines": [dict(line, modifiers=[" kd "])]}])
+    assert ok.lines[0].modifiers == ["KD"]

@@ -78,7 +78,7 @@ def claim_with(text: str, n: int = 0) -> dict:
     return {
         "claim_id": f"C-{n}-" + text[:150], "patient_id": text[:200],
         "lines": [{"line": 1, "code": "62367", "date_of_service": "2025-03-04",
-                   "provider_id": text[:200], "provider_role": "physician", "modifiers": [text[:10]]},
+                   "provider_id": text[:200], "provider_role": "physician", "modifiers": ["59"]},
                   {"line": 2, "code": text[:20], "date_of_service": "2025-03-04",
                    "provider_id": "NPI-1", "provider_role": "physician"}],
         "history": [{"code": text[:20], "date_of_service": "2024-01-01", "provider_id": text[:200]}],

@@ -27,7 +27,12 @@ MAX_MODIFIER = 10       # characters per modifier
 # validation of cptkg batch), so a row is refused by all or by none.
 WHOLE_NUMBER = "[0-9]{1,9}"              # ASCII digits only: no sign, no decimals
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
-MODIFIER_SEPARATORS = "[;| \t]"         # a line's modifiers split on ';', '|', spaces or tabs
+MODIFIER_SEPARATORS = "[;|, \t]"        # a line's modifiers split on ';', '|', ',', spaces or tabs
+# A CPT or HCPCS Level II modifier is two letters or digits (KD, 59, XS, E1; X12 837P SV101-3 to -6 are
+# two characters): a cell "KD,JW" read as one modifier would lose its KD, and the rules would deny the line
+# for a modifier the user sent.
+MODIFIER_PATTERN = "[A-Za-z0-9]{2}"
+MODIFIER_WORDS = "is not a modifier (two letters or digits, such as KD or 59)"
 # How a CPT code (five digits, or four digits and F, T or U: category II/III)
 # or a HCPCS Level II code (a letter A-V and four digits) is written: code-set
 # syntax, the same for every family. A billed string that does not match is
@@ -124,6 +129,12 @@ def _not_blank(v: str) -> str:
     return v
 
 
+def _modifier(v: str) -> str:
+    if not re.fullmatch(MODIFIER_PATTERN, v.strip()):
+        raise ValueError(f"{one_line(v[:40])!r} {MODIFIER_WORDS}")
+    return v
+
+
 Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_not_blank)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE), AfterValidator(_not_blank)]
 
@@ -139,7 +150,9 @@ class ClaimLine(_Strict):
     provider_id: Text
     provider_role: Text
     units: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] = 1
-    modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_MODIFIER)]],
+    modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_MODIFIER,
+                                                         json_schema_extra={"pattern": rf"^\s*{MODIFIER_PATTERN}\s*$"}),
+                                        AfterValidator(_modifier)]],
                          Field(max_length=MAX_MODIFIERS)] = []
     # the route of delivery, when the line states one (a route of the KB's vocabulary)
     route: Text | None = None

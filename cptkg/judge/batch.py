@@ -26,6 +26,7 @@ from typing import Callable
 
 from cptkg.claims import inputs
 from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
+                                 MODIFIER_PATTERN, MODIFIER_WORDS,
                      MODIFIER_SEPARATORS, WHOLE_NUMBER)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import vocabulary
@@ -277,6 +278,10 @@ def label_rows(kb) -> list[tuple[str, str]]:
 # the batch run
 # --------------------------------------------------------------------------
 
+#: a modifiers cell of modifiers only (cptkg.claims.models.MODIFIER_PATTERN) between separators
+MODIFIER_LIST = f"{MODIFIER_SEPARATORS}*(?:{MODIFIER_PATTERN}{MODIFIER_SEPARATORS}+)*(?:{MODIFIER_PATTERN})?"
+
+
 def _shown_id(col: str) -> str:
     """A claim id as a message shows it: its first characters, as ``cptkg check``'s readers show it."""
     from cptkg.claims.models import SHOWN_ID
@@ -372,11 +377,15 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         *typed("modifiers"),
         (f"n_modifiers > {MAX_MODIFIERS}", bad("modifiers", f"'is too long (at most {MAX_MODIFIERS})'")),
         (f"longest_modifier > {MAX_MODIFIER}", bad("modifiers", f"'a modifier is too long (at most {MAX_MODIFIER} characters)'")),
+        ("bad_modifier IS NOT NULL", bad("modifiers", f"concat({shown('bad_modifier')}, {lit(' ' + MODIFIER_WORDS)})")),
         *typed("route"),
         (f"NOT {empty('route')} AND length(route) > {MAX_TEXT}", bad("route", f"'is too long (at most {MAX_TEXT} characters)'")),
         (f"NOT {empty('route')} AND route NOT IN ({route_list})", bad("route", f"concat({shown('route')}, {lit(route_tail)})")),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
+
+    # The usual modifiers cell, none or modifiers of two letters or digits between separators, is told by one
+    # pattern (mods_ok); any other is split, and its first item that is no modifier is named (bad_modifier).
 
     def whole(col: str) -> str:  # an integer column's values are whole numbers; text must be written as one
         return f"{col} IS NOT NULL" if kinds.get(col) == "int" else rx(col, WHOLE_NUMBER)
@@ -388,11 +397,14 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         CASE WHEN units_empty THEN 1 WHEN units_ok THEN units_n END AS units,
         modifiers, {route_sql} AS route, {case} AS error
         FROM (SELECT *, try_cast(line AS BIGINT) AS line_n, try_cast(units AS BIGINT) AS units_n,
-            {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier FROM (
+            {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier,
+            CASE WHEN NOT mods_ok THEN {b.first_unmatched('mods', MODIFIER_PATTERN)} END AS bad_modifier FROM (
+          SELECT *, CASE WHEN length(modifiers) > {MAX_MODIFIER} OR NOT mods_ok
+                         THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods FROM (
           SELECT *, {whole('line')} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
             {empty('units')} AS units_empty, {whole('units')} AS units_ok,
-            CASE WHEN length(modifiers) > {MAX_MODIFIER} THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods
-          FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t0) t1) t2"""
+            ({empty('modifiers')} OR {rx('modifiers', MODIFIER_LIST)}) AS mods_ok
+          FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t0) t1) t2) t3"""
 
 
 def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:

@@ -170,6 +170,10 @@ class DuckDBBackend:
     def split_nonempty(expr: str, pattern: str) -> str:
         return f"list_filter(regexp_split_to_array({expr}, '{pattern}'), lambda m: m <> '')"
 
+    def first_unmatched(self, expr: str, pattern: str) -> str:
+        """The first text of a list that, stripped as ``str.strip`` strips, does not match ``pattern`` whole."""
+        return f"list_filter({expr}, lambda m: NOT {self.regex_full(self.strip('m'), pattern)})[1]"
+
     @staticmethod
     def list_size(expr: str) -> str:
         return f"coalesce(len({expr}), 0)"

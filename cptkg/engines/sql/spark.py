@@ -246,6 +246,10 @@ class SparkBackend:
     def split_nonempty(expr: str, pattern: str) -> str:
         return f"filter(split({expr}, '{pattern}'), m -> m <> '')"
 
+    def first_unmatched(self, expr: str, pattern: str) -> str:
+        """The first text of a list that, stripped as ``str.strip`` strips, does not match ``pattern`` whole."""
+        return f"try_element_at(filter({expr}, m -> NOT {self.regex_full(self.strip('m'), pattern)}), 1)"
+
     @staticmethod
     def list_size(expr: str) -> str:
         return f"CASE WHEN {expr} IS NULL THEN 0 ELSE size({expr}) END"

@@ -29,8 +29,8 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
     """Judge every claim line of INPUT (.csv, .parquet, X12 837P or FHIR) and write OUTPUT.
 
     INPUT has the columns claim_id, patient_id, line, code, date_of_service,
-    provider_id, provider_role, units (default 1), modifiers (separated by
-    ';', '|' or spaces) and route (optional). Every input row gets one output row: accepted, rejected
+    provider_id, provider_role, units (default 1), modifiers (two letters or digits each, separated by
+    ';', '|', ',' or spaces) and route (optional). Every input row gets one output row: accepted, rejected
     (with rule ids, messages and each rejection's CARC with its description) or error (a malformed row
     names its row number and field; the other rows of its claim are not judged). A line no rule of
     the pack covers is accepted with checked false, and counted as "not checked".

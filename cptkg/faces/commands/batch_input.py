@@ -46,8 +46,6 @@ HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
 SHOWN = 60  # characters of a claim id or value a message shows
 #: characters a claim CSV cell cannot hold unchanged: batch's CSV reader reads one record per line
 LINE_BREAKS = ("\n", "\r")
-#: what splits a modifiers cell (cptkg.claims.models.MODIFIER_SEPARATORS)
-MODIFIER_SPLITTERS = (";", "|", " ", "\t")
 
 
 @dataclass
@@ -161,11 +159,11 @@ def _file_problem(message: str, history_path) -> str:
 def _unwritable(claim) -> str | None:
     """Why a valid claim cannot be written as claim rows unchanged (None: it can).
 
-    A claim CSV cell holds no line break, loses surrounding spaces, and splits
-    modifiers on ; | spaces and tabs (cptkg.claims.models.MODIFIER_SEPARATORS).
-    A claim id ' A' would be judged as claim 'A', a provider ' P1' as 'P1' and
-    a modifier '59 XS' as two; judged so, batch could give another verdict than
-    ``cptkg check``, so the claim is an error row instead.
+    A claim CSV cell holds no line break and loses surrounding spaces: a claim
+    id ' A' would be judged as claim 'A', a provider ' P1' as 'P1'; judged so,
+    batch could give another verdict than ``cptkg check``, so the claim is an
+    error row instead. (A modifier is two letters or digits, never holding what
+    separates modifiers in a cell: the claim model refuses any other.)
     """
     who = f"claim {_shown(claim.claim_id)}"
 
@@ -182,9 +180,6 @@ def _unwritable(claim) -> str | None:
     for ln in claim.lines:
         where = f"{who}, line {ln.line}"
         problem = problem or bad(ln.provider_id, f"{where}, field provider_id") or bad(ln.route, f"{where}, field route")
-        for m in ln.modifiers:
-            if problem is None and any(s in m for s in MODIFIER_SPLITTERS):
-                problem = f"{where}, field modifiers: {_shown(m)!r} holds a space, ';' or '|', which separate modifiers"
     for i, h in enumerate(claim.history, start=1):
         problem = problem or bad(h.provider_id, f"{who}, history entry {i}, field provider_id")
     if problem is None:
