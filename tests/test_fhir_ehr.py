@@ -331,3 +331,35 @@ def test_an_item_with_sub_lines_is_that_claims_error_not_silently_read_without_t
     with pytest.raises(ReadError) as e:
         readers.read(_json.dumps(doc).encode(), "fhir")
     assert "element detail" in str(e.value) and "item 1" in str(e.value)
+
+
+@pytest.mark.parametrize("status", ["cancelled", "entered-in-error"])
+def test_a_withdrawn_claim_in_a_bundle_is_its_error_entry_as_an_837p_void_is(status):
+    doc = _doc()
+    _claim(doc, "EHR-1")["status"] = status
+    out = _run(doc)
+    by_id = {r["claim_id"]: r for r in out.results}
+    assert by_id["EHR-1"]["status"] == "error"
+    assert f"element status: the Claim is '{status}'" in by_id["EHR-1"]["error"]
+    assert "bills nothing to judge" in by_id["EHR-1"]["error"]
+    assert {r["status"] for cid, r in by_id.items() if cid != "EHR-1"} <= {"accepted", "rejected"}
+
+
+def test_a_draft_claim_is_judged_it_is_a_claim_checked_before_it_goes_out():
+    doc = _doc()
+    _claim(doc, "EHR-1")["status"] = "draft"
+    assert _verdicts(_run(doc).results) == _verdicts(_run(_doc()).results)
+
+
+def test_a_single_withdrawn_claim_is_refused_naming_the_file(tmp_path):
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    claim = _claim(_doc(), "EHR-1")
+    claim["status"] = "cancelled"
+    src = tmp_path / "claim.json"
+    src.write_text(json.dumps(claim))
+    r = CliRunner().invoke(main, ["check", str(src)])
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"cptkg: {src} (Claim ") and "the Claim is 'cancelled'" in r.stderr

@@ -6,6 +6,7 @@ rejected (or a check failed), 2 input or knowledge base that cannot be used.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -311,7 +312,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
         fail(f"standard output cannot be written ({e.reason})"
              + ("; the verdicts were not delivered and are not logged" if log_file else ""))
     except ReadError as e:
-        fail(str(e).replace("input:", f"{claim_file}:", 1) if claim_file != "-" else str(e))
+        fail(_named(str(e), claim_file))
     except InputError as e:
         fail(str(e))
     except DecisionLogError as e:
@@ -324,6 +325,13 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     if outcome.format == "json" and not outcome.was_list and outcome.invalid:
         sys.exit(2)
     sys.exit(outcome.exit_code)
+
+
+def _named(message: str, claim_file: str) -> str:
+    """A reader's message about its input ("input: ...", "input (Claim F2), ...") naming the file given."""
+    if claim_file != "-" and re.match(r"input[:, (]", message):
+        return claim_file + message[len("input"):]
+    return message
 
 
 _TIME_LIMIT = click.option("--time-limit", "time_limit", type=TimeLimitSeconds(), default=None,

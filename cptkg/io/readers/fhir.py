@@ -452,11 +452,20 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
     return out
 
 
+#: Claim.status values of a Claim that bills nothing (FHIR R4 fm-status), with their meaning
+WITHDRAWN = {"cancelled": "withdrawn by the provider", "entered-in-error": "entered in error"}
+
+
 def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None) -> FhirClaim:
     cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
     if not cid:
         raise ReadError(f"{where}: the Claim has no id and no identifier value")
     where = f"{where} (Claim {cid})"
+    if raw.get("status") in WITHDRAWN:
+        # as an 837P void (CLM05-3 = 8): judging its items as new services would report as duplicates, or
+        # accept, services it does not bill; a draft is judged (checking a claim before it goes out)
+        raise ReadError(f"{where}, element status: the Claim is {raw['status']!r} ({WITHDRAWN[raw['status']]}) and "
+                        f"bills nothing to judge; judge the claim that replaces it, if any")
     refs = _Refs(raw.get("contained"), bundle)
     patient, patient_ref = _patient(raw.get("patient"), refs, f"{where}, element patient")
     # members are read only when an item names them: a member no item names is not judged
