@@ -158,7 +158,8 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
             "K,P10,1,62370,2024-02-01,D1,physician,1,\n"
             'L, P11, 1, "62370", 2024-02-01, D1, physician, 1, "KD,59"\n'  # a quote after spaces opens the value
             "M,P12,1,62370,2024-02-01,D1,physician,1,KD;ZZTOP\n"  # a modifier is two letters or digits
-            "N,P13,1,62370,2024-02-01,D1,physician,1,\"kd, 5\"\n")
+            "N,P13,1,62370,2024-02-01,D1,physician,1,\"kd, 5\"\n"
+            "O,P14,1.0,62370,2024-02-01,D1,physician,0.0,\n")  # whole numbers with a fraction of zeros
     src = tmp_path / "in.csv"
     src.write_text(HEADER + body, encoding="utf-8")
     h = tmp_path / "h.csv"
@@ -178,7 +179,8 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     assert by_claim["N"]["error"].endswith("field modifiers: '5' is not a modifier (two letters or digits, such as KD or 59)")
     assert [r["rules"] for r in duck if r["claim_id"] == "I"] == ["exclusion.component", ""]  # one claim, I
     assert "history row 2: " + MORE_VALUES_WORDS in by_claim["J"]["error"]  # the patient's history row
-    assert by_claim["K"]["row"] == "15" and len(duck) == 17
+    assert by_claim["K"]["row"] == "15" and len(duck) == 18
+    assert by_claim["O"]["error"] == "row 19, claim O, field units: must be at least 1, got 0"
     assert by_claim["L"]["status"] == "accepted" and by_claim["L"]["code"] == "62370"
 
 

@@ -309,3 +309,26 @@ def test_a_json_modifier_holding_two_is_refused_not_read_as_one_unknown_modifier
     assert str(got).endswith("field modifiers[0]: 'KD,JW' is not a modifier (two letters or digits, such as KD or 59)")
     (ok,) = pipeline.parse(default_kb(), [{"claim_id": "M", "patient_id": "P", "lines": [dict(line, modifiers=[" kd "])]}])
     assert ok.lines[0].modifiers == ["KD"]
+
+
+@pytest.mark.parametrize("line, units, ok", [
+    ("1.0", "2.0", True),      # as spreadsheets write numbers, and as SV104 "2.000" and FHIR 2.0 are read
+    ("1", "2.000", True),
+    ("1", "0.0", False),       # a whole number below 1: "must be at least 1, got 0"
+    ("1", "1.5", False),
+    ("1", "1.", False),
+    ("0.00", "1", False),
+])
+def test_a_whole_number_written_with_a_fraction_of_zeros_is_that_number(kb, tmp_path, line, units, ok):
+    body = f"A,P1,{line},J0475,2025-03-04,D1,physician,{units},KD\n"
+    rows = _batch(kb, tmp_path, body)
+    checked = _check(tmp_path)
+    assert _verdicts(rows) == _verdicts(checked)
+    if ok:
+        assert rows[0]["status"] != "error" and rows[0]["line"] == "1"
+    else:
+        assert rows[0]["status"] == "error"
+        tail = rows[0]["error"].split(": ", 1)[1]
+        assert checked[0]["reasons"].endswith(tail)  # the same words, whole numbers shown as such
+        if units == "0.0" or line == "0.00":
+            assert tail.endswith("must be at least 1, got 0")

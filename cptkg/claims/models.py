@@ -26,6 +26,9 @@ MAX_MODIFIER = 10       # characters per modifier
 # Written once here for every reader of claim lines (the CSV reader, the SQL
 # validation of cptkg batch), so a row is refused by all or by none.
 WHOLE_NUMBER = "[0-9]{1,9}"              # ASCII digits only: no sign, no decimals
+# ... but a whole number may be written with a fraction of zeros, as spreadsheets and the 837P's SV104
+# ("1.000") write quantities: "2.0" units is 2 in a CSV cell as in SV104 and FHIR's quantity.value
+ZERO_FRACTION = "[.]0+"
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 MODIFIER_SEPARATORS = "[;|, \t]"        # a line's modifiers split on ';', '|', ',', spaces or tabs
 # A CPT or HCPCS Level II modifier is two letters or digits (KD, 59, XS, E1; X12 837P SV101-3 to -6 are

@@ -27,7 +27,7 @@ from typing import Callable
 from cptkg.claims import inputs
 from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                                  MODIFIER_PATTERN, MODIFIER_WORDS,
-                     MODIFIER_SEPARATORS, WHOLE_NUMBER)
+                     MODIFIER_SEPARATORS, WHOLE_NUMBER, ZERO_FRACTION)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.engines.sql import compiler as sc
@@ -331,6 +331,12 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
 
     empty = lambda c: f"({c} IS NULL OR {c} = '')"  # noqa: E731
     kinds = kinds or {}
+    # a line number or units written with a fraction of zeros ("2.0", as spreadsheets write them) is the
+    # whole number, in the checks and in their messages, as check's reader reads it
+    unzeroed = ", ".join(
+        f"CASE WHEN {rx(c, WHOLE_NUMBER + ZERO_FRACTION)} THEN regexp_replace({c}, '{ZERO_FRACTION}$', '') ELSE {c} END AS {c}"
+        if c in ("line", "units") and kinds.get(c, "text") == "text" else c
+        for c in ["row_no", RECORD_ERROR] + fields)
 
     def typed(col: str) -> list[tuple[str, str]]:
         """A value of a type the field does not take (a Parquet number where text belongs, …)."""
@@ -404,7 +410,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
           SELECT *, {whole('line')} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
             {empty('units')} AS units_empty, {whole('units')} AS units_ok,
             ({empty('modifiers')} OR {rx('modifiers', MODIFIER_LIST)}) AS mods_ok
-          FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t0) t1) t2) t3"""
+          FROM (SELECT {unzeroed} FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t00) t0) t1) t2) t3"""
 
 
 def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:

@@ -21,7 +21,8 @@ import io
 import re
 from collections import Counter
 
-from cptkg.claims.models import MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, InputError, history_problem, parse_claim
+from cptkg.claims.models import (MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
+                                 parse_claim)
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES
@@ -111,8 +112,9 @@ WHOLE = ("line", "units")
 
 
 def _whole(value: str) -> int | str:
-    """A whole number as int; anything else stays the text it was (and is refused by name)."""
-    return int(value) if re.fullmatch(WHOLE_NUMBER, value) else value
+    """A whole number as int ("2" or "2.0"); anything else stays the text it was (and is refused by name)."""
+    m = re.fullmatch(f"({WHOLE_NUMBER})(?:{ZERO_FRACTION})?", value)
+    return int(m[1]) if m else value
 
 
 def _history(data: bytes) -> tuple[dict[str, list[dict]], dict[str, str], str | None]:
