@@ -86,6 +86,15 @@ def test_a_file_on_one_line_with_crlf_or_without_line_breaks_reads_the_same():
     assert read(text.replace("\n", "")) == read(text) == read(text.replace("\n", "\r\n"))
 
 
+def test_spaces_after_a_segment_terminator_are_layout_as_line_breaks_are():
+    # "~  " then a line break, or records padded with spaces: nothing of X12 stands before a segment's id
+    text = ONE.read_text().replace("\n", "")
+    padded = "".join(seg + "~" + " " * (3 + i % 5) + ("\r\n" if i % 2 else "")
+                     for i, seg in enumerate(text.split("~")[:-1]))
+    assert read(padded) == read(text)
+    assert read(text.replace("~", "~\t")) == read(text)
+
+
 def test_claims_of_every_interchange_group_and_transaction_are_read_in_file_order():
     claims = readers.read(MANY).claims
     assert [c["claim_id"] for c in claims] == ["PCN-2001", "PCN-2002", "PCN-2003"]

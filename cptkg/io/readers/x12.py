@@ -316,7 +316,11 @@ def _normalise(text: str) -> str:
             return text
     term = text[105]
     text = text.rstrip(_TRAILING_JUNK.replace(term, ""))
-    kept = [s.strip("\r\n") for s in text.split(term)]
+    # Spaces or tabs after a segment terminator (a file padded to fixed-length records, "~  " then a line
+    # break) stand before the next segment's id, where X12 has no data: extraneous bytes, as the line
+    # breaks. Spaces before a terminator are kept: they may end the last element's value.
+    lead = "".join(c for c in " \t\r\n" if c != term)
+    kept = [s.lstrip(lead).rstrip("\r\n") for s in text.split(term)]
     return term.join(s for s in kept if s.strip()) + term
 
 
