@@ -332,3 +332,39 @@ def test_a_whole_number_written_with_a_fraction_of_zeros_is_that_number(kb, tmp_
         assert checked[0]["reasons"].endswith(tail)  # the same words, whole numbers shown as such
         if units == "0.0" or line == "0.00":
             assert tail.endswith("must be at least 1, got 0")
+
+
+@pytest.mark.parametrize("columns, named, meant", [
+    ("units,modifier", "modifier", "modifiers"),
+    ("units,modifier1,modifier2", "modifier1", "modifiers"),
+    ("units,Modifier 1", "modifier 1", "modifiers"),
+    ("unit,modifiers", "unit", "units"),
+])
+def test_a_near_miss_of_a_column_it_reads_is_refused_not_read_as_no_value(kb, tmp_path, columns, named, meant):
+    # read as absent, 'modifier' made the drug line's KD none, and the line was denied for lacking it
+    header = "claim_id,patient_id,line,code,date_of_service,provider_id,provider_role," + columns + "\n"
+    values = ",".join(["2", "KD"] + [""] * (columns.count(",") - 1))
+    with pytest.raises(batch.BatchInputError) as e:
+        _batch(kb, tmp_path, f"X,P1,1,J0475,2025-03-04,D1,physician,{values}\n", header=header)
+    words = f"header: column {named!r} is not a column cptkg reads; did you mean {meant!r}"
+    assert words in str(e.value)
+    res = CliRunner().invoke(main, ["check", str(tmp_path / "in.csv"), "--output", "csv"])
+    assert res.exit_code == 2 and words in res.stderr
+
+
+def test_columns_it_does_not_read_and_resemble_none_it_lacks_are_left_alone(kb, tmp_path):
+    header = HEADER.rstrip("\n") + ",patient_name,charge,unit_price,modified_by,line_note,route_code\n"
+    body = "X,P1,1,62370,2025-03-04,D1,physician,1,,Doe,100,12.5,jd,n,IT\n"
+    rows = _batch(kb, tmp_path, body, header=header)
+    assert [r["status"] for r in rows] == ["accepted"] and _verdicts(rows) == _verdicts(_check(tmp_path))
+
+
+def test_a_near_miss_in_the_history_header_is_refused_in_check_and_batch(kb, tmp_path):
+    (tmp_path / "h.csv").write_text("patient_id,code,date_of_service,provider\nP1,62362,2024-01-05,D1\n")
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "X,P1,1,62370,2025-03-04,D1,physician,1,\n")
+    words = "header: column 'provider' is not a column cptkg reads; did you mean 'provider_id'"
+    with pytest.raises(batch.BatchInputError, match=words):
+        batch.run_batch(src, tmp_path / "out.csv", tmp_path / "h.csv", kb=kb)
+    res = CliRunner().invoke(main, ["check", str(src), "--history", str(tmp_path / "h.csv"), "--output", "csv"])
+    assert res.exit_code == 2 and words in res.stderr

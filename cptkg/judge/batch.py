@@ -1200,9 +1200,15 @@ def _read(b, path, name: str, kind: str) -> list[str]:
 
 
 def _require(path, cols: list[str], required: list[str]) -> None:
+    from cptkg.claims.columns import misnamed
+
     missing = [c for c in required if c not in cols]
     if missing:
         raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})")
+    why = misnamed([c.strip().lower() for c in cols if c not in ("row_no", RECORD_ERROR)],
+                   tuple(LINE_COLUMNS) if required == REQUIRED else tuple(HISTORY_COLUMNS))
+    if why:
+        raise BatchInputError(f"{path}, header: {why}")
 
 
 def _backend(engine: str):

@@ -23,6 +23,7 @@ from collections import Counter
 
 from cptkg.claims.models import (MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
                                  parse_claim)
+from cptkg.claims.columns import CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES
@@ -31,9 +32,7 @@ from cptkg.spreadsheet import MORE_VALUES
 HISTORY_FILE = True
 
 NAME = "csv"
-REQUIRED = ("claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role")
-OPTIONAL = ("units", "modifiers", "route")
-HISTORY_REQUIRED = ("patient_id", "code", "date_of_service")
+REQUIRED, OPTIONAL = CLAIM_REQUIRED, CLAIM_OPTIONAL
 MAX_ROWS = MAX_CSV_ROWS
 
 
@@ -76,6 +75,9 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
     missing = [c for c in required if c not in fields]
     if missing:
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL)
+    if why:
+        raise ReadError(f"{source}, header: {why}")
     counts = Counter(f for f in fields if f)  # one pass: the reader stays linear in the columns
     dupes = sorted(f for f, n in counts.items() if n > 1)
     if dupes:
