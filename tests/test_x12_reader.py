@@ -176,6 +176,15 @@ def test_a_line_that_cannot_be_judged_is_its_claims_error_naming_the_line_and_th
     assert words in errors(claims)["BAD"] and "claim BAD, line 1" in errors(claims)["BAD"]
 
 
+def test_a_clm01_given_twice_is_the_later_claims_error_in_x12_words():
+    text = build([C("PCN-1", L(1, "62370")), C("OK", L(1, "62370")), C("PCN-1", L(1, "62362"))])
+    claims = read(text)
+    assert isinstance(claims[0], dict) and isinstance(claims[1], dict)
+    err = str(claims[2])
+    assert err.startswith("claim PCN-1 (CLM01, loop 2300, segment ") and "has the same CLM01" in err
+    assert "field claim_id" not in err and "the list" not in err  # not the words of claim JSON
+
+
 def test_a_one_day_rd8_range_is_that_day():
     text = build([C("D", L(1, "62370"))]).replace("DTP*472*D8*20250304", "DTP*472*RD8*20250304-20250304")
     assert read(text)[0]["lines"][0]["date_of_service"] == "2025-03-04"

@@ -566,8 +566,17 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     kb = chosen_kb(kb, f"reading {source}")
     roles = vocabulary(kb).values("role")
     claims: list = []
+    first: dict[str, int] = {}  # CLM01 -> the segment of its first CLM
     for c in walk.claims:
         try:
+            if c.claim_id in first:
+                # A claim is judged, reported and logged by its CLM01 (the patient control number an 835
+                # remittance answers with): two claims of one id would be one claim to batch and two
+                # contradicting verdicts to anyone reading the report. The first is judged.
+                raise ReadError(f"claim {one_line(c.claim_id[:SHOWN])} (CLM01, loop 2300, segment {c.at} of the "
+                                f"file): the claim at segment {first[c.claim_id]} has the same CLM01; each claim "
+                                f"of a file needs its own patient control number to be judged on its own")
+            first[c.claim_id] = c.at
             claims.append(_claim(c, kb, roles))
         except ReadError as e:
             err = ReadError(str(e), c.claim_id)
