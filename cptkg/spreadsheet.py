@@ -199,3 +199,62 @@ MORE_VALUES = "the record does not have one field per column (more values than c
 #: the words check and batch use for it
 OVER_LINES = ("a quoted value runs over more than one line of the file (a quote opened there and not closed?); "
               "the rows after it cannot be told apart, so no claim of the file is judged: close the quote")
+
+
+#: byte-order marks of the UTF-16 and UTF-32 text a spreadsheet saves as "Unicode Text"
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+              (b"\xfe\xff", "UTF-16"))
+SAVE_AS_UTF8 = "save it as UTF-8 (a CSV from Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
+
+
+def wide_text(head: bytes) -> str | None:
+    """Why a file that begins with ``head`` is not UTF-8 text because it is UTF-16 or UTF-32, or None."""
+    for bom, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return f"the file is {name} text (a spreadsheet's 'Unicode Text'), not UTF-8; {SAVE_AS_UTF8}"
+    return None
+
+
+def not_utf8(path_or_data, chunk: int = 1 << 20) -> str | None:
+    """Where a CSV file (a path, or its bytes) stops being UTF-8 text, in the words an analyst can act on:
+    the byte, the row and the column of the header it falls in; None when it is UTF-8 throughout.
+
+    A name saved in a Windows or Latin-1 code page (an accented letter) is the usual cause. The file is
+    read a block at a time: only a file already refused is read here."""
+    import codecs
+    import csv as _csv
+    import io
+
+    src = io.BytesIO(path_or_data) if isinstance(path_or_data, (bytes, bytearray)) else open(path_or_data, "rb")
+    with src:
+        head = src.read(4)
+        wide = wide_text(head)
+        if wide:
+            return wide
+        src.seek(0)
+        dec, at = codecs.getincrementaldecoder("utf-8")(), 0
+        while True:
+            block = src.read(chunk)
+            try:
+                dec.decode(block, final=not block)
+            except UnicodeDecodeError as e:
+                bad = at - len(dec.getstate()[0]) + e.start if e.start >= 0 else at
+                break
+            if not block:
+                return None
+            at += len(block)
+        src.seek(0)
+        before = src.read(bad + 1)
+    text = before[:bad].decode("utf-8", "replace").removeprefix("\ufeff")
+    lines = text.split("\n")
+    row = len(lines) - 1  # row 1 is the first after the header
+    where = f"byte {bad:,} (0x{before[bad]:02X})"
+    if row >= 1:
+        header = next(_csv.reader([lines[0]]), [])
+        col = next(_csv.reader([lines[-1] + "x"]), [""])
+        name = header[len(col) - 1].strip() if 0 < len(col) <= len(header) else ""
+        where += f", row {row}" + (f", field {name}" if name else "")
+    else:
+        where += ", in the header"
+    return (f"not UTF-8 text: {where}; a name or address saved in another character set (an accented letter?) "
+            f"is the usual cause: {SAVE_AS_UTF8}")

@@ -368,3 +368,21 @@ def test_a_near_miss_in_the_history_header_is_refused_in_check_and_batch(kb, tmp
         batch.run_batch(src, tmp_path / "out.csv", tmp_path / "h.csv", kb=kb)
     res = CliRunner().invoke(main, ["check", str(src), "--history", str(tmp_path / "h.csv"), "--output", "csv"])
     assert res.exit_code == 2 and words in res.stderr
+
+
+@pytest.mark.parametrize("encoding, words", [
+    ("cp1252", "not UTF-8 text: byte {at} (0xE9), row 2, field provider_id; a name or address saved in another "
+               "character set (an accented letter?) is the usual cause: save it as UTF-8"),
+    ("utf-16", "the file is UTF-16 text (a spreadsheet's 'Unicode Text'), not UTF-8; save it as UTF-8"),
+])
+def test_a_csv_not_in_utf8_is_refused_naming_the_byte_row_and_field_not_a_codec(kb, tmp_path, encoding, words):
+    text = HEADER + "A,P1,1,62370,2025-03-04,D1,physician,1,\nA,P1,2,62370,2025-03-05,Dr José,physician,1,\n"
+    src = tmp_path / "in.csv"
+    src.write_bytes(text.encode(encoding))
+    words = words.format(at=text.encode("utf-8").index("é".encode("utf-8")))
+    with pytest.raises(batch.BatchInputError) as e:
+        batch.run_batch(src, tmp_path / "out.csv", kb=kb)
+    assert str(e.value) == f"{src}: {words} (a CSV from Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
+    res = CliRunner().invoke(main, ["check", str(src), "--output", "csv"])
+    assert res.exit_code == 2 and res.stderr.strip() == f"cptkg: {e.value}"
+    assert "codec" not in str(e.value) and "Traceback" not in res.output

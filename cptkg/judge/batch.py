@@ -1193,6 +1193,12 @@ def _read(b, path, name: str, kind: str) -> list[str]:
     try:
         return b.read_table(path, name, kind)
     except (ValueError, OSError, pa.ArrowException, UnicodeDecodeError) as e:
+        if kind == "csv":
+            from cptkg.spreadsheet import not_utf8
+
+            why = not_utf8(path)  # the byte, row and field, not the codec's words
+            if why:
+                raise BatchInputError(f"{path}: {why}") from None
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         if first.startswith(str(path)):
             raise BatchInputError(first) from None

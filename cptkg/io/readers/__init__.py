@@ -85,6 +85,11 @@ def detect(data: bytes) -> str:
                 return name
     finally:
         _peeked.last = None  # the parsed input is not kept past detection
+    from cptkg.spreadsheet import wide_text
+
+    wide = wide_text(data[:4])
+    if wide:  # UTF-16 text (a spreadsheet's "Unicode Text") reads as no format at all
+        raise ReadError(f"input: {wide}")
     raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
 
 

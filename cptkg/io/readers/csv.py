@@ -39,8 +39,10 @@ MAX_ROWS = MAX_CSV_ROWS
 def _text(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ReadError(f"{source}: not UTF-8 text (byte {e.start})") from None
+    except UnicodeDecodeError:
+        from cptkg.spreadsheet import not_utf8
+
+        raise ReadError(f"{source}: {not_utf8(data)}") from None
 
 
 def _header(text: str) -> list[str]:
