@@ -185,6 +185,14 @@ def test_a_clm01_given_twice_is_the_later_claims_error_in_x12_words():
     assert "field claim_id" not in err and "the list" not in err  # not the words of claim JSON
 
 
+def test_a_repeated_lx01_is_named_in_the_guides_words_not_pyx12s():
+    text = build([C("A", L(1, "62370"), L(2, "62362"))]).replace("LX*2~", "LX*1~")
+    with pytest.raises(ReadError) as e:
+        read(text)
+    assert "LX01 is 1 but this is service line 2 of the claim" in str(e.value)
+    assert "Your" not in str(e.value) and "my count" not in str(e.value)
+
+
 def test_a_one_day_rd8_range_is_that_day():
     text = build([C("D", L(1, "62370"))]).replace("DTP*472*D8*20250304", "DTP*472*RD8*20250304-20250304")
     assert read(text)[0]["lines"][0]["date_of_service"] == "2025-03-04"

@@ -235,6 +235,9 @@ _PYX12_WORDS = (
      r'two interchanges in this file have the control number \1 (ISA13): was the same file appended twice?'),
     (r'^IEA id=(\S*) does not match ISA id=(\S*)$',
      r'IEA02 (\1) is not the interchange control number ISA13 (\2)'),
+    # pyx12 counts a claim's 2400 loops and holds LX01 to the count (the guide: LX01 numbers the lines 1, 2, ...)
+    (r'^Your 2400/LX01 Service Line Number (\S+) does not match my count of (\d+)$',
+     r"LX01 is \1 but this is service line \2 of the claim; the 837P numbers a claim's lines 1, 2, 3 ... in order"),
     (r'^IEA count for IEA02=(\S+) is wrong$',
      r'IEA01 (the number of functional groups, GS, in interchange \1) is wrong'),
     # 5010 TR3 B.1.1.3.10, Absence of Data: separators of empty elements at the end of a segment
