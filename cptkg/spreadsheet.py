@@ -258,3 +258,10 @@ def not_utf8(path_or_data, chunk: int = 1 << 20) -> str | None:
         where += ", in the header"
     return (f"not UTF-8 text: {where}; a name or address saved in another character set (an accented letter?) "
             f"is the usual cause: {SAVE_AS_UTF8}")
+
+
+def column_key(name: str) -> str:
+    """A column name as every claim and history reader matches it: case, surrounding spaces, and spaces or
+    hyphens between words aside (``Claim ID``, ``Date of Service`` and ``provider-role``, as exports and
+    spreadsheets head their columns, are claim_id, date_of_service and provider_role)."""
+    return re.sub(r"[\s-]+", "_", name.strip().lower())

@@ -182,6 +182,13 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     assert by_claim["K"]["row"] == "15" and len(duck) == 18
     assert by_claim["O"]["error"] == "row 19, claim O, field units: must be at least 1, got 0"
     assert by_claim["L"]["status"] == "accepted" and by_claim["L"]["code"] == "62370"
+    # column names as exports write them ("Claim ID", "Date of Service"): the columns they name
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(HEADER.replace("claim_id", "Claim ID").replace("date_of_service", "Date of Service")
+                      .replace("provider_role", "Provider-Role") + body, encoding="utf-8")
+    run_batch(spaced, tmp_path / "spark2.csv", h, backend=SparkBackend(spark))
+    sprk2 = list(csv.DictReader(open(tmp_path / "spark2.csv", encoding="utf-8")))
+    assert [{k: r[k] for k in keep} for r in sprk2] == [{k: r[k] for k in keep} for r in duck]
 
 
 def test_an_empty_file_is_a_one_line_input_error_not_an_engine_failure(tmp_path):

@@ -386,3 +386,18 @@ def test_a_csv_not_in_utf8_is_refused_naming_the_byte_row_and_field_not_a_codec(
     res = CliRunner().invoke(main, ["check", str(src), "--output", "csv"])
     assert res.exit_code == 2 and res.stderr.strip() == f"cptkg: {e.value}"
     assert "codec" not in str(e.value) and "Traceback" not in res.output
+
+
+def test_column_names_as_exports_write_them_are_the_columns_they_name(kb, tmp_path):
+    # "Claim ID", "Date of Service", "Provider-Role": case, spaces and hyphens between words aside
+    header = "Claim ID,Patient ID,Line,CODE,Date of Service, Provider ID ,Provider-Role,Units,Modifiers\n"
+    body = "A,P1,1,62367,2025-03-04,D1,physician,1,\nA,P1,2,95990,2025-03-04,D1,physician,1,\n"
+    rows = _batch(kb, tmp_path, body, header=header)
+    assert [r["rules"] for r in rows] == ["exclusion.component", ""]
+    assert _verdicts(rows) == _verdicts(_check(tmp_path))
+    table = pa.table({"Claim ID": ["A", "A"], "Patient ID": ["P1", "P1"], "Line": [1, 2], "Code": ["62367", "95990"],
+                      "Date of Service": ["2025-03-04"] * 2, "Provider ID": ["D1"] * 2,
+                      "Provider Role": ["physician"] * 2})
+    pq.write_table(table, tmp_path / "in.parquet")
+    batch.run_batch(tmp_path / "in.parquet", tmp_path / "p.csv", kb=kb)
+    assert [r["rules"] for r in csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8"))] == ["exclusion.component", ""]

@@ -33,7 +33,7 @@ from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
-from cptkg.spreadsheet import MORE_VALUES
+from cptkg.spreadsheet import MORE_VALUES, column_key
 
 LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id",
                 "provider_role", "units", "modifiers", "route"]
@@ -1022,7 +1022,7 @@ def _check_parquet(path, engine: str) -> None:
         raise BatchInputError(f"{path}: cannot be read as parquet: {first}") from None
     if len(schema.names) > MAX_CSV_COLUMNS:
         raise BatchInputError(f"{path}: {len(schema.names):,} columns; a claim file has at most {MAX_CSV_COLUMNS:,}")
-    names = [n.strip().lower() for n in schema.names]
+    names = [column_key(n) for n in schema.names]
     dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise BatchInputError(f"{path}: column {dupes[0]} appears twice")
@@ -1085,7 +1085,7 @@ def value_kinds(path, kind: str) -> dict[str, str]:
     import pyarrow.parquet as pq
 
     schema = pq.ParquetFile(path).schema_arrow
-    return {n.strip().lower(): _value_kind(f.type) for n, f in zip(schema.names, schema)}
+    return {column_key(n): _value_kind(f.type) for n, f in zip(schema.names, schema)}
 
 
 #: how a value of each kind is named, as cptkg.claims.models.masked names a JSON value
@@ -1211,7 +1211,7 @@ def _require(path, cols: list[str], required: list[str]) -> None:
     missing = [c for c in required if c not in cols]
     if missing:
         raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})")
-    why = misnamed([c.strip().lower() for c in cols if c not in ("row_no", RECORD_ERROR)],
+    why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)],
                    tuple(LINE_COLUMNS) if required == REQUIRED else tuple(HISTORY_COLUMNS))
     if why:
         raise BatchInputError(f"{path}, header: {why}")

@@ -127,9 +127,11 @@ class DuckDBBackend:
             raise ValueError(f"{path}: cannot be read as parquet: {first.split(': ', 1)[-1]}") from None
         from cptkg.engines.sql.tabular import ADDED_COLUMNS
 
-        cols = [c for c in cols if c != "file_row_number" and c.strip().lower() not in ADDED_COLUMNS]
+        from cptkg.spreadsheet import column_key
+
+        cols = [c for c in cols if c != "file_row_number" and column_key(c) not in ADDED_COLUMNS]
         q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731  (column names come from the file)
-        names = [c.strip().lower() for c in cols]
+        names = [column_key(c) for c in cols]
         def text(c: str) -> str:
             # a list column (modifiers as a Parquet list): its items joined, as the text form would hold them
             if types.get(c, "").endswith("[]"):

@@ -173,7 +173,9 @@ class SparkBackend:
         from cptkg.engines.sql.tabular import ADDED_COLUMNS, RECORD_ERROR, csv_header
         from cptkg.spreadsheet import MORE_VALUES
 
-        ours = lambda c: c.strip().lower() in ADDED_COLUMNS  # noqa: E731  (a file's own row_no is not read)
+        from cptkg.spreadsheet import column_key
+
+        ours = lambda c: column_key(c) in ADDED_COLUMNS  # noqa: E731  (a file's own row_no is not read)
 
         if kind == "csv":
             header = csv_header(path)
@@ -183,12 +185,12 @@ class SparkBackend:
             df = (self.spark.read.option("header", True).option("mode", "PERMISSIVE").option("escape", '"')
                   .option("ignoreLeadingWhiteSpace", True)
                   .option("columnNameOfCorruptRecord", "_corrupt_record").schema(schema).csv(str(path)))
-            df = df.select([F.col(f"`{c}`").alias(c.strip().lower()) for c in header if not ours(c)]
+            df = df.select([F.col(f"`{c}`").alias(column_key(c)) for c in header if not ours(c)]
                            + [F.when(F.size(F.split(F.regexp_replace("_corrupt_record", '"([^"]|"")*"', ""), ",", -1))
                                      > len(header), F.lit(MORE_VALUES)).alias(RECORD_ERROR)])
         else:
             df = self.spark.read.parquet(str(path))
-            df = df.select([F.col(f"`{c}`").cast("string").alias(c.strip().lower()) for c in df.columns
+            df = df.select([F.col(f"`{c}`").cast("string").alias(column_key(c)) for c in df.columns
                             if not ours(c)])
         schema = StructType(df.schema.fields + [StructField("row_no", LongType(), False)])
         rdd = df.rdd.zipWithIndex().map(lambda ri: tuple(ri[0]) + (ri[1] + 1,))

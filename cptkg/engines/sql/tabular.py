@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from cptkg.spreadsheet import column_key
+
 
 RECORD_ERROR = "cptkg_record_error"
 #: the columns the reader adds: a file's own column of one of these names is not read (no claim field has
@@ -34,7 +36,7 @@ def csv_header(path, skip_spaces: bool = False) -> list[str]:
 
     if len(header) > MAX_CSV_COLUMNS:
         raise ValueError(f"{path}: {len(header):,} columns; a claim file has at most {MAX_CSV_COLUMNS:,}")
-    dupes = sorted(n for n, k in Counter(h.strip().lower() for h in header if h.strip()).items() if k > 1)
+    dupes = sorted(n for n, k in Counter(column_key(h) for h in header if h.strip()).items() if k > 1)
     if dupes:
         raise ValueError(f"{path}: column {dupes[0]} appears twice (which one holds the claim's values?)")
     return header
@@ -173,7 +175,7 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
         t, bad = _read_csv(path, use_threads=True)
         if bad and any(n is None for n, _ in bad):
             t, bad = _read_csv(path, use_threads=False)
-    header = [n.strip().lower() for n in t.column_names]  # as the file's records hold their fields
+    header = [column_key(n) for n in t.column_names]  # as the file's records hold their fields
     t = t.rename_columns(header)
     # a column with no name is not read (check's reader drops it; two of them made Arrow's names clash)
     kept = [i for i, n in enumerate(header) if n and n not in ADDED_COLUMNS]

@@ -133,8 +133,8 @@ def _history_bytes(path) -> bytes:
         if pa.types.is_date(t):
             col = col.cast(pa.string())
         elif not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
-            if name.strip().lower() in HISTORY_COLUMNS:
-                raise ClaimDocumentError(f"--history {path}: column {name.strip().lower()} holds {t}; it must hold "
+            if spreadsheet.column_key(name) in HISTORY_COLUMNS:
+                raise ClaimDocumentError(f"--history {path}: column {spreadsheet.column_key(name)} holds {t}; it must hold "
                                          f"text (an id or code stored as a number loses its leading zeros)")
             continue  # a column the history does not read
         cols.append((name, col.cast(pa.string())))

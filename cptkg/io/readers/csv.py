@@ -26,7 +26,7 @@ from cptkg.claims.models import (MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, ZE
 from cptkg.claims.columns import CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
-from cptkg.spreadsheet import MORE_VALUES
+from cptkg.spreadsheet import MORE_VALUES, column_key
 
 #: reads --history FILE itself (a bad history row is named by the claim's first row)
 HISTORY_FILE = True
@@ -47,7 +47,7 @@ def _text(data: bytes, source: str) -> str:
 
 def _header(text: str) -> list[str]:
     first = text.splitlines()[0] if text.strip() else ""
-    return [h.strip().lower() for h in next(_csv.reader([first]), [])]
+    return [column_key(h) for h in next(_csv.reader([first]), [])]
 
 
 def detect(data: bytes | object) -> bool:
@@ -73,7 +73,7 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
     if len(reader.fieldnames) > MAX_CSV_COLUMNS:
         raise ReadError(f"{source}, header: {len(reader.fieldnames):,} columns; a claim file has at most "
                         f"{MAX_CSV_COLUMNS:,} (the format needs {len(REQUIRED) + len(OPTIONAL)})")
-    fields = [(f or "").strip().lower() for f in reader.fieldnames]
+    fields = [column_key(f or "") for f in reader.fieldnames]
     missing = [c for c in required if c not in fields]
     if missing:
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
