@@ -363,3 +363,19 @@ def test_a_single_withdrawn_claim_is_refused_naming_the_file(tmp_path):
     r = CliRunner().invoke(main, ["check", str(src)])
     assert r.exit_code == 2
     assert r.stderr.startswith(f"cptkg: {src} (Claim ") and "the Claim is 'cancelled'" in r.stderr
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"servicedDate": "2025-03"}, "element servicedDate: '2025-03' is not a full date (YYYY-MM-DD)"),
+    ({"servicedDate": "2025-02-30"}, "element item.0.servicedDate: is not a real calendar date (day value is outside"),
+    ({"quantity": {"value": 0}}, "element quantity.value: 0 bills no units"),
+    ({"quantity": {"value": 20000}}, "element quantity.value: 20,000 units; at most 10,000 are judged on one line"),
+])
+def test_an_items_date_or_quantity_is_refused_in_the_elements_words(change, words):
+    doc = _doc()
+    claim = _claim(doc, "EHR-1")
+    claim["item"][0].update(change)
+    out = _run(doc)
+    err = next(r for r in out.results if r["claim_id"] == "EHR-1")["error"]
+    assert words in err and "item" in err and "date_of_service" not in err and "field units" not in err
+    assert "Input should be" not in err

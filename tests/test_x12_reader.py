@@ -162,6 +162,8 @@ def test_a_whole_decimal_count_of_units_is_that_count():
     (("*UN*1*", "*UN*1.5*"), "SV104 '1.5'"),
     (("*UN*1*", "*UN*0*"), "SV104 '0' (segment"),   # a whole number, but no units billed
     (("*UN*1*", "*UN*0*"), "bills no units: a line bills at least 1 unit"),
+    (("*UN*1*", "*UN*99999*"), "SV104 '99999' (segment"),
+    (("*UN*1*", "*UN*99999*"), "at most 10,000 units are judged on one line"),
     (("*UN*1*", "*MJ*1*"), "SV103 is 'MJ'"),
     (("SV1*HC:", "SV1*WK:"), "qualifier 'WK'"),
     (("DTP*472*D8*20250304", "DTP*472*RD8*20250304-20250306"), "range 20250304-20250306"),

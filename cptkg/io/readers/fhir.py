@@ -67,6 +67,7 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -150,6 +151,10 @@ def _problem(msg: str) -> str:
         return "is not a FHIR date (YYYY-MM-DD, without a time)"
     if "DateTime value string does not match" in msg:
         return "is not a FHIR dateTime (YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a time zone)"
+    if "valid date" in msg and "outside expected range" in msg:
+        return "is not a real calendar date (" + msg.rsplit(", ", 1)[-1] + ")"
+    if "Decimal value string does not match" in msg:
+        return "is not a decimal FHIR accepts (at most 18 digits before the point)"
     return msg
 
 
@@ -452,6 +457,31 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
     return out
 
 
+def _full_date(value: str, where: str) -> None:
+    """A date of service in the element's own words: FHIR's date takes a year or a month alone, a claim line
+    does not."""
+    import datetime as dt
+
+    from cptkg.claims.models import DATE_PATTERN
+
+    if not re.fullmatch(DATE_PATTERN, value):
+        raise ReadError(f"{where}: {one_line(value[:40])!r} is not a full date (YYYY-MM-DD); a claim line needs the "
+                        f"day of service, not a month or a year")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ReadError(f"{where}: {value!r} is not a real calendar date") from None
+
+
+def _unit_count(n: int, where: str) -> None:
+    from cptkg.claims.models import MAX_UNITS
+
+    if n < 1:
+        raise ReadError(f"{where}: {n} bills no units: a line bills at least 1 unit")
+    if n > MAX_UNITS:
+        raise ReadError(f"{where}: {n:,} units; at most {MAX_UNITS:,} are judged on one line")
+
+
 #: Claim.status values of a Claim that bills nothing (FHIR R4 fm-status), with their meaning
 WITHDRAWN = {"cancelled": "withdrawn by the provider", "entered-in-error": "entered in error"}
 
@@ -516,6 +546,7 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                 raise ReadError(f"{iw}, element servicedPeriod: spans {start} to {end}; a claim line needs one date of service")
         if date is None:
             raise ReadError(f"{iw}, element servicedDate: missing")
+        _full_date(str(date)[:10], f"{iw}, element {'servicedDate' if item.get('servicedDate') is not None else 'servicedPeriod.start'}")
         seqs = item.get("careTeamSequence") or []
         if not seqs and len(team) == 1:
             seqs = list(team)
@@ -535,6 +566,7 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         if qty is not None:
             if float(qty) != int(float(qty)):
                 raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
+            _unit_count(int(float(qty)), f"{iw}, element quantity.value")
             line["units"] = int(float(qty))
         mods = []
         for i, concept in enumerate(item.get("modifier") or []):

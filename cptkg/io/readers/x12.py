@@ -478,6 +478,11 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
         raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}) is not a whole number of units")
     if count < 1:
         raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}) bills no units: a line bills at least 1 unit")
+    from cptkg.claims.models import MAX_UNITS
+
+    if count > MAX_UNITS:
+        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}): at most {MAX_UNITS:,} units are judged "
+                        f"on one line")
     if ln.dtp is None:  # the validation refuses this first; kept for a file pyx12 lets through
         raise ReadError(f"{where}: no date of service (DTP*472 in loop 2400)")
     fmt, value, dtp_at = ln.dtp
