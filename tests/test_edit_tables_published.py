@@ -199,6 +199,26 @@ def test_ptp_text_with_the_four_line_header_crlf_cp1252_imports_and_takes_effect
     assert_ptp_takes_effect(out)
 
 
+def test_a_bom_before_windows_1252_text_is_dropped_not_read_into_the_first_column(tmp_path):
+    # a UTF-8 BOM then one Latin-1 byte: decoded as Windows-1252 whole, the header read 'ï»¿Column 1'
+    src = tmp_path / "ptp.txt"
+    rows = [[*r[:-1], r[-1] + " (caf\xe9)"] for r in PTP_PART1 + PTP_PART2]
+    lines = [*("\t".join(r) for r in PTP_HEADER), *("\t".join(r) for r in rows)]
+    src.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    out = tmp_path / "ptp.ttl"
+    res = edits_import("ptp", src, "-o", out, "--imported", DAY)
+    assert res.exit_code == 0, res.stderr
+    assert_ptp_takes_effect(out)
+
+
+def test_a_utf16_table_is_named_as_utf16_not_as_a_file_without_a_header(tmp_path):
+    src = ptp_text(tmp_path / "ptp.txt", PTP_PART1)
+    src.write_bytes(src.read_bytes().decode("cp1252").encode("utf-16"))
+    res = edits_import("ptp", src, "-o", tmp_path / "ptp.ttl", "--imported", DAY)
+    assert res.exit_code == 2 and "is UTF-16 text" in res.stderr and "save it as UTF-8" in res.stderr
+    assert not (tmp_path / "ptp.ttl").exists()
+
+
 def test_ptp_excel_with_the_same_block_imports_and_takes_effect(tmp_path):
     src = ptp_xlsx(tmp_path / "ptp.xlsx", PTP_PART1 + PTP_PART2)
     out = tmp_path / "ptp.ttl"

@@ -205,10 +205,20 @@ def _shown(value: str, width: int = 40) -> str:
 
 # --------------------------------------------------------------------------- reading rows
 
-def _decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 as older CMS text files are."""
+def _decode(raw: bytes, label: str = "") -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 as older CMS text files are.
+
+    The BOM goes first whatever the decoding (kept, a file saved as UTF-8 with one Latin-1 byte read
+    its first column as 'ï»¿Column 1' and was refused for a header it has); a UTF-16 or UTF-32 file (a
+    spreadsheet's "Unicode Text") is refused in those words, not as a file with no header."""
+    from cptkg.spreadsheet import wide_text
+
+    wide = wide_text(raw[:4])
+    if wide:
+        raise EditTableError(f"{label}: {wide}; nothing written")
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
 
@@ -851,7 +861,7 @@ def import_table(kind: str, path, output: str | os.PathLike, *, imported: _dt.da
                 if part.excel:
                     rows: Iterable[tuple[int, list]] = _rows_xlsx(part.label, raw)
                 else:
-                    text = _decode(raw)
+                    text = _decode(raw, part.label)
                     part.delimiter = _sniff_delimiter(text, previous.delimiter if previous is not None else None)
                     rows = _rows_text(text, part.delimiter, part.label)
                 del raw
