@@ -82,6 +82,13 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
         for patient in extra.sample(removing, (len(removing) + 1) // 2):
             history += [{"patient_id": patient, "code": "62362", "date_of_service": "2023-06-01", "provider_id": ""},
                         {"patient_id": patient, "code": "62365", "date_of_service": "2023-12-30", "provider_id": "D1"}]
+        # a column 1 line whose column 2 code the history holds on its date with no provider recorded (a
+        # provider-scoped edit that cannot be told to apply: edit.history-no-provider-column1); a third stream
+        third = random.Random(seed + 2)
+        for r in lines:
+            if r["code"] in ("27447", "11042") and third.random() < 0.5:
+                history.append({"patient_id": r["patient_id"], "code": "20610" if r["code"] == "27447" else "97597",
+                                "date_of_service": r["date_of_service"], "provider_id": ""})
     return lines, history
 
 
