@@ -79,7 +79,8 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
         # one (a separate stream, so the lines above stay what the seed gave before)
         extra = random.Random(seed + 1)
         removing = sorted({r["patient_id"] for r in lines if r["code"] == "62365"})
-        for patient in extra.sample(removing, (len(removing) + 1) // 2):
+        sampled = extra.sample(removing, (len(removing) + 1) // 2)
+        for patient in sampled:
             history += [{"patient_id": patient, "code": "62362", "date_of_service": "2023-06-01", "provider_id": ""},
                         {"patient_id": patient, "code": "62365", "date_of_service": "2023-12-30", "provider_id": "D1"}]
         # a column 1 line whose column 2 code the history holds on its date with no provider recorded (a
@@ -89,6 +90,10 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
             if r["code"] in ("27447", "11042") and third.random() < 0.5:
                 history.append({"patient_id": r["patient_id"], "code": "20610" if r["code"] == "27447" else "97597",
                                 "date_of_service": r["date_of_service"], "provider_id": ""})
+        # and a removal on record with no implantation (device.already-removed-no-implant)
+        for patient in sorted(set(removing) - set(sampled)):
+            if third.random() < 0.5:
+                history.append({"patient_id": patient, "code": "62365", "date_of_service": "2022-01-01", "provider_id": ""})
     return lines, history
 
 

@@ -337,7 +337,7 @@ def test_a_whole_number_written_with_a_fraction_of_zeros_is_that_number(kb, tmp_
 @pytest.mark.parametrize("columns, named, meant", [
     ("units,modifier", "modifier", "modifiers"),
     ("units,modifier1,modifier2", "modifier1", "modifiers"),
-    ("units,Modifier 1", "modifier 1", "modifiers"),
+    ("units,Modifier 1", "modifier_1", "modifiers"),  # named as it is matched (column_key)
     ("unit,modifiers", "unit", "units"),
 ])
 def test_a_near_miss_of_a_column_it_reads_is_refused_not_read_as_no_value(kb, tmp_path, columns, named, meant):
