@@ -17,7 +17,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, S
                       field_validator, model_validator)
 
 MAX_TEXT = 200
-SHOWN_ID = 60  # characters of a claim id a message shows (every reader, check and batch)
+SHOWN_ID = 60  # characters of a claim id or a value a message shows (every reader, check and batch)
 MAX_CODE = 20
 MAX_LINE = 1_000_000
 MAX_UNITS = 10_000
@@ -112,17 +112,28 @@ def _vocabulary_check(kind: str, optional: bool = False):
 _DATE = re.compile(DATE_PATTERN)
 
 
+def date_problem(v: str) -> str | None:
+    """What keeps a text from being a date of service: ``"written"`` (not YYYY-MM-DD), ``"calendar"`` (no
+    such day), or None. Each reader words it for its own field (a FHIR element, a claim field)."""
+    if not _DATE.fullmatch(v):
+        return "written"
+    try:
+        dt.date.fromisoformat(v)
+    except ValueError:
+        return "calendar"
+    return None
+
+
 def _date(v: Any) -> str:
     if v is None:
         raise ValueError("is missing")
     if not isinstance(v, str):
         raise ValueError("must be a date written YYYY-MM-DD")
-    if not _DATE.fullmatch(v):
+    problem = date_problem(v)
+    if problem == "written":
         raise ValueError(f"'{v[:40]}' is not a date written YYYY-MM-DD")
-    try:
-        dt.date.fromisoformat(v)
-    except ValueError:
-        raise ValueError(f"'{v}' is not a real calendar date") from None
+    if problem == "calendar":
+        raise ValueError(f"'{v}' is not a real calendar date")
     return v
 
 

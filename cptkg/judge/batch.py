@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from cptkg.claims import inputs
+from cptkg.claims import columns, inputs
 from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                                  MODIFIER_PATTERN, MODIFIER_WORDS,
                      MODIFIER_SEPARATORS, WHOLE_NUMBER, ZERO_FRACTION)
@@ -35,11 +35,11 @@ from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
 from cptkg.spreadsheet import MORE_VALUES, column_key
 
-LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id",
-                "provider_role", "units", "modifiers", "route"]
-REQUIRED = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role"]
-HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
-HISTORY_REQUIRED = ["patient_id", "code", "date_of_service"]
+# the columns as cptkg check's CSV reader reads them (cptkg.claims.columns), written once for both
+LINE_COLUMNS = list(columns.CLAIM_REQUIRED + columns.CLAIM_OPTIONAL)
+REQUIRED = list(columns.CLAIM_REQUIRED)
+HISTORY_COLUMNS = list(columns.HISTORY_REQUIRED + columns.HISTORY_OPTIONAL)
+HISTORY_REQUIRED = list(columns.HISTORY_REQUIRED)
 
 VERDICTS = ("reject", "warn")
 # Issue 23 added carc, carc_description and checked at the end (every earlier column keeps its place):

@@ -36,14 +36,13 @@ from pathlib import Path
 from typing import Iterator
 
 from cptkg import spreadsheet
+from cptkg.claims.columns import CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED
 
 #: how far into a file the format is looked for (an ISA segment is 106 characters; JSON opens with { or [)
 SNIFF_BYTES = 4096
 ROW_SUFFIXES = (".parquet", ".pq")  # always rows: never sniffed (binary)
-LINE_COLUMNS = ["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role",
-                "units", "modifiers", "route"]
-HISTORY_COLUMNS = ["patient_id", "code", "date_of_service", "provider_id"]
-SHOWN = 60  # characters of a claim id or value a message shows
+LINE_COLUMNS = list(CLAIM_REQUIRED + CLAIM_OPTIONAL)  # the rows written for batch, as its reader reads them
+HISTORY_COLUMNS = list(HISTORY_REQUIRED + HISTORY_OPTIONAL)
 #: characters a claim CSV cell cannot hold unchanged: batch's CSV reader reads one record per line
 LINE_BREAKS = ("\n", "\r")
 
@@ -189,9 +188,9 @@ def _unwritable(claim) -> str | None:
 
 
 def _shown(text: str) -> str:
-    from cptkg.claims.models import one_line
+    from cptkg.claims.models import SHOWN_ID, one_line
 
-    return one_line(str(text)[:SHOWN])
+    return one_line(str(text)[:SHOWN_ID])
 
 
 def _cell(value) -> str:

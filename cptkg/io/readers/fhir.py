@@ -67,7 +67,6 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -460,17 +459,14 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
 def _full_date(value: str, where: str) -> None:
     """A date of service in the element's own words: FHIR's date takes a year or a month alone, a claim line
     does not."""
-    import datetime as dt
+    from cptkg.claims.models import date_problem
 
-    from cptkg.claims.models import DATE_PATTERN
-
-    if not re.fullmatch(DATE_PATTERN, value):
+    problem = date_problem(value)
+    if problem == "written":
         raise ReadError(f"{where}: {one_line(value[:40])!r} is not a full date (YYYY-MM-DD); a claim line needs the "
                         f"day of service, not a month or a year")
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        raise ReadError(f"{where}: {value!r} is not a real calendar date") from None
+    if problem == "calendar":
+        raise ReadError(f"{where}: {value!r} is not a real calendar date")
 
 
 def _unit_count(n: int, where: str) -> None:

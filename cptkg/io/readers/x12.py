@@ -50,14 +50,13 @@ import re
 from dataclasses import dataclass, field
 
 from cptkg.io.readers import ReadError, ReadResult
-from cptkg.claims.models import one_line
+from cptkg.claims.models import SHOWN_ID, one_line
 
 NAME = "x12"
 VERSION = "005010X222A1"  # the 837P implementation guide pyx12's map encodes (HIPAA's version since 2012)
 # What other GS08/ST03 versions are, to say why a file is not one cptkg reads
 OTHER_VERSIONS = {"X223": "an 837 institutional claim (837I)", "X224": "an 837 dental claim (837D)",
                   "004010X098": "an 837P of the retired 4010 version (HIPAA requires 5010 since 2012)"}
-SHOWN = 60  # characters of a claim id or value a message shows
 
 # pyx12 logs every error it finds; the reader reports them itself, in billing words
 _pyx12_log = logging.getLogger("pyx12")
@@ -361,7 +360,7 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
                             f"interchange in a file of its own")
         want = _ENVELOPE.get(sid, (3, 3))
         if depth != want[0]:
-            raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN])}) comes {_NESTING[depth]}; the "
+            raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN_ID])}) comes {_NESTING[depth]}; the "
                             f"envelopes must nest as ISA, GS, ST … SE, GE, IEA")
         depth = want[1]
         if el[0] == "ISA" and (len(el) < 13 or el[12] != "00501"):
@@ -372,19 +371,19 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
             i = 8 if el[0] == "GS" else 3
             got = el[i] if len(el) > i else ""
             if el[0] == "GS" and (len(el) < 2 or el[1] != "HC"):
-                raise ReadError(f"{source}: segment {n} (GS), element GS01: {one_line(el[1][:SHOWN]) if len(el) > 1 else ''!r} "
+                raise ReadError(f"{source}: segment {n} (GS), element GS01: {one_line(el[1][:SHOWN_ID]) if len(el) > 1 else ''!r} "
                                 f"is not HC (health care claim); cptkg reads 837P claims ({VERSION})")
             if el[0] == "ST" and el[1:2] != ["837"]:
-                raise ReadError(f"{source}: segment {n} (ST), element ST01: {one_line(el[1][:SHOWN]) if len(el) > 1 else ''!r} "
+                raise ReadError(f"{source}: segment {n} (ST), element ST01: {one_line(el[1][:SHOWN_ID]) if len(el) > 1 else ''!r} "
                                 f"is not 837 (a health care claim)")
             if got != VERSION:
                 what = next((w for k, w in OTHER_VERSIONS.items() if k in got), "not an 837P of version " + VERSION)
                 raise ReadError(f"{source}: segment {n} ({el[0]}), element {el[0]}{i:02d}: version "
-                                f"{one_line(got[:SHOWN])!r} is {what}; cptkg reads 837P professional claims ({VERSION})")
+                                f"{one_line(got[:SHOWN_ID])!r} is {what}; cptkg reads 837P professional claims ({VERSION})")
     if depth:
         last = [s for s in segments if s]
         raise ReadError(f"{source}: the file ends before {_UNCLOSED[depth]}, after segment {len(last)} "
-                        f"({one_line(last[-1].split(sep)[0][:SHOWN])}): is the file cut short?")
+                        f"({one_line(last[-1].split(sep)[0][:SHOWN_ID])}): is the file cut short?")
     return sep, term, segments
 
 
@@ -459,36 +458,36 @@ def _role(p: _Provider, others: list[_Provider], kb) -> tuple[str | None, _Provi
 def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
     from cptkg.io.readers.fhir import nucc_role
 
-    where = f"claim {one_line(claim.claim_id[:SHOWN])}, line {ln.number}"
+    where = f"claim {one_line(claim.claim_id[:SHOWN_ID])}, line {ln.number}"
     if not ln.number.isdigit() or not 0 < int(ln.number) <= 1_000_000:
         raise ReadError(f"{where}: LX01 (segment {ln.at} of the file) is not a line number")
     qual, code, mods, basis, units, sv1_at = ln.sv1 or ("", "", [], "", "", ln.at)
     sv1 = f"segment {sv1_at} of the file (SV1, loop 2400)"
     if qual != "HC":
-        raise ReadError(f"{where}: the procedure is coded with qualifier {one_line(qual[:SHOWN])!r} in SV101 "
+        raise ReadError(f"{where}: the procedure is coded with qualifier {one_line(qual[:SHOWN_ID])!r} in SV101 "
                         f"({sv1}); cptkg judges CPT and HCPCS codes, qualifier HC")
     if basis != "UN":
-        raise ReadError(f"{where}: SV103 is {one_line(basis[:SHOWN])!r} ({sv1}): the quantity is not in units; "
+        raise ReadError(f"{where}: SV103 is {one_line(basis[:SHOWN_ID])!r} ({sv1}): the quantity is not in units; "
                         f"cptkg judges units of service (UN)")
     try:
         count = float(units)
     except ValueError:
         count = -1.0
     if count != int(count) or count < 0:
-        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}) is not a whole number of units")
+        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN_ID])!r} ({sv1}) is not a whole number of units")
     if count < 1:
-        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}) bills no units: a line bills at least 1 unit")
+        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN_ID])!r} ({sv1}) bills no units: a line bills at least 1 unit")
     from cptkg.claims.models import MAX_UNITS
 
     if count > MAX_UNITS:
-        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN])!r} ({sv1}): at most {MAX_UNITS:,} units are judged "
+        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN_ID])!r} ({sv1}): at most {MAX_UNITS:,} units are judged "
                         f"on one line")
     if ln.dtp is None:  # the validation refuses this first; kept for a file pyx12 lets through
         raise ReadError(f"{where}: no date of service (DTP*472 in loop 2400)")
     fmt, value, dtp_at = ln.dtp
     dates = value.split("-") if fmt == "RD8" else [value]
     if len(dates) == 2 and dates[0] != dates[1]:
-        raise ReadError(f"{where}: the date of service is the range {one_line(value[:SHOWN])} (DTP*472 RD8, segment "
+        raise ReadError(f"{where}: the date of service is the range {one_line(value[:SHOWN_ID])} (DTP*472 RD8, segment "
                         f"{dtp_at} of the file); the guide allows a range, but cptkg judges each line on one "
                         f"date of service: bill each date on its own line")
     d = dates[0]
@@ -520,7 +519,7 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
     role = nucc_role(taxonomy, kb)
     if role is None:
         prv_loop = "loop 2000A" if source is claim.billing else source.where
-        raise ReadError(f"{where}: taxonomy {one_line(taxonomy[:SHOWN])!r} ({prv_loop}, PRV03, segment "
+        raise ReadError(f"{where}: taxonomy {one_line(taxonomy[:SHOWN_ID])!r} ({prv_loop}, PRV03, segment "
                         f"{source.prv_at} of the file) is not a NUCC taxonomy code the code family maps to a "
                         f"provider role ({', '.join(roles)})")
     out = {"line": int(ln.number), "code": code, "date_of_service": date, "provider_id": performer.npi,
@@ -581,7 +580,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                 # A claim is judged, reported and logged by its CLM01 (the patient control number an 835
                 # remittance answers with): two claims of one id would be one claim to batch and two
                 # contradicting verdicts to anyone reading the report. The first is judged.
-                raise ReadError(f"claim {one_line(c.claim_id[:SHOWN])} (CLM01, loop 2300, segment {c.at} of the "
+                raise ReadError(f"claim {one_line(c.claim_id[:SHOWN_ID])} (CLM01, loop 2300, segment {c.at} of the "
                                 f"file): the claim at segment {first[c.claim_id]} has the same CLM01; each claim "
                                 f"of a file needs its own patient control number to be judged on its own")
             first[c.claim_id] = c.at
