@@ -339,6 +339,16 @@ def test_a_whole_number_written_with_a_fraction_of_zeros_is_that_number(kb, tmp_
     ("units,modifier1,modifier2", "modifier1", "modifiers"),
     ("units,Modifier 1", "modifier_1", "modifiers"),  # named as it is matched (column_key)
     ("unit,modifiers", "unit", "units"),
+    # other names exports and the CMS-1500 (24D modifiers by position, 24G days or units) give them
+    ("units,mod1,mod2", "mod1", "modifiers"),
+    ("units,Mod 1,Mod 2", "mod_1", "modifiers"),
+    ("units,M1,M2", "m1", "modifiers"),
+    ("units,CPT Modifier", "cpt_modifier", "modifiers"),
+    ("units,Modifier Code 1", "modifier_code_1", "modifiers"),
+    ("Units Billed,modifiers", "units_billed", "units"),
+    ("Qty,modifiers", "qty", "units"),
+    ("Days or Units,modifiers", "days_or_units", "units"),
+    ("Service Units,modifiers", "service_units", "units"),
 ])
 def test_a_near_miss_of_a_column_it_reads_is_refused_not_read_as_no_value(kb, tmp_path, columns, named, meant):
     # read as absent, 'modifier' made the drug line's KD none, and the line was denied for lacking it
@@ -368,6 +378,35 @@ def test_a_near_miss_in_the_history_header_is_refused_in_check_and_batch(kb, tmp
         batch.run_batch(src, tmp_path / "out.csv", tmp_path / "h.csv", kb=kb)
     res = CliRunner().invoke(main, ["check", str(src), "--history", str(tmp_path / "h.csv"), "--output", "csv"])
     assert res.exit_code == 2 and words in res.stderr
+
+
+def test_a_history_npi_column_is_refused_as_the_provider_id_it_holds(kb, tmp_path):
+    # read as absent, every provider-scoped edit against the history was only warned of, never applied
+    (tmp_path / "h.csv").write_text("patient_id,code,date_of_service,Rendering NPI\nP1,62362,2024-01-05,D1\n")
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "X,P1,1,62370,2025-03-04,D1,physician,1,\n")
+    words = "header: column 'rendering_npi' is not a column cptkg reads; did you mean 'provider_id'"
+    with pytest.raises(batch.BatchInputError, match=words):
+        batch.run_batch(src, tmp_path / "out.csv", tmp_path / "h.csv", kb=kb)
+    res = CliRunner().invoke(main, ["check", str(src), "--history", str(tmp_path / "h.csv"), "--output", "csv"])
+    assert res.exit_code == 2 and words in res.stderr
+
+
+@pytest.mark.parametrize("text, words", [
+    ("sep=,\n" + HEADER, "line 1 is Excel's 'sep=' line, not the header: remove that line"),
+    ("\ufeffsep=;\n" + HEADER.replace(",", ";"), "line 1 is Excel's 'sep=' line, not the header: remove that line"),
+    (HEADER.replace(",", ";"), "the header is separated by semicolons, not commas: save the file as CSV with commas"),
+    (HEADER.replace(",", "\t"), "the header is separated by tabs or spaces, not commas"),
+])
+def test_a_semicolon_csv_or_excels_sep_line_is_named_not_only_its_missing_columns(kb, tmp_path, text, words):
+    sep = ";" if ";" in text.splitlines()[-1] else "\t" if "\t" in text else ","
+    src = tmp_path / "in.csv"
+    src.write_text(text + sep.join(["X", "P1", "1", "62370", "2025-03-04", "D1", "physician", "1", ""]) + "\n")
+    with pytest.raises(batch.BatchInputError) as e:
+        batch.run_batch(src, tmp_path / "out.csv", kb=kb)
+    assert "missing column(s)" in str(e.value) and words in str(e.value)
+    res = CliRunner().invoke(main, ["check", str(src), "--output", "csv"])
+    assert res.exit_code == 2 and words in res.stderr and "Traceback" not in res.output
 
 
 @pytest.mark.parametrize("encoding, words", [

@@ -17,6 +17,22 @@ HISTORY_REQUIRED = ("patient_id", "code", "date_of_service")
 HISTORY_OPTIONAL = ("provider_id",)
 #: how alike a column name must be to a column cptkg reads to be taken for a misspelling of it
 NEAR = 0.8
+#: the names billing-system exports and the CMS-1500 layout give the columns cptkg reads under other words
+#: (item 24D's modifiers, numbered per position; 24G "days or units"; the rendering NPI of 24J), as
+#: :func:`column_key` writes them, without a trailing position number. Each is the column it names: read as
+#: an unknown column, its values would be taken as not given (a KD sent and a line denied for lacking it).
+OTHER_NAMES = {
+    "modifiers": ("mod", "mods", "modifier_code", "modifier_codes", "cpt_modifier", "cpt_modifiers",
+                  "hcpcs_modifier", "hcpcs_modifiers", "procedure_modifier", "procedure_modifiers",
+                  "proc_modifier", "line_modifier", "line_modifiers", "cpt_mod", "mod_code"),
+    "units": ("qty", "quantity", "units_billed", "billed_units", "service_units", "units_of_service",
+              "days_or_units", "days/units", "days_units", "unit_count", "service_unit_count", "billed_quantity",
+              "quantity_billed", "svc_units"),
+    "provider_id": ("npi", "rendering_npi", "provider_npi", "rendering_provider_npi", "rendering_provider",
+                    "performing_npi", "performing_provider", "provider"),
+}
+#: a column numbered as one of the four modifier positions (``M1`` .. ``M4``) is taken for a modifier column
+_MODIFIER_POSITION = re.compile(r"m[\s_-]*[1-4]")
 
 
 def misnamed(header: list[str], known: tuple[str, ...]) -> str | None:
@@ -29,10 +45,33 @@ def misnamed(header: list[str], known: tuple[str, ...]) -> str | None:
         if not name or name in known:
             continue
         bare = re.sub(r"[\s_-]*[0-9]+$", "", name)  # modifier1, modifier_2: numbered copies of one column
-        best = max(absent, key=lambda k: difflib.SequenceMatcher(None, bare, k).ratio(), default=None)
-        if best is not None and difflib.SequenceMatcher(None, bare, best).ratio() >= NEAR:
-            extra = (" (one column holding the line's modifiers, separated by ';', '|', ',' or spaces)"
-                     if best == "modifiers" else "")
+        best = next((k for k in absent if bare in OTHER_NAMES.get(k, ())
+                     or (k == "modifiers" and _MODIFIER_POSITION.fullmatch(name))), None)
+        if best is None:
+            best = max(absent, key=lambda k: difflib.SequenceMatcher(None, bare, k).ratio(), default=None)
+            if best is not None and difflib.SequenceMatcher(None, bare, best).ratio() < NEAR:
+                best = None
+        if best is not None:
+            extra = {"modifiers": " (one column holding the line's modifiers, separated by ';', '|', ',' or spaces)",
+                     "units": " (the line's units, a whole number; 1 when left empty)"}.get(best, "")
             return (f"column {name!r} is not a column cptkg reads; did you mean {best!r}{extra}? "
                     f"Rename it: read as it is, its values would be taken as not given")
+    return None
+
+
+def unseparated(header: list[str]) -> str | None:
+    """Why a header that lacks required columns may still hold them, or None: Excel's ``sep=`` first line,
+    or a file separated by semicolons or tabs (a European spreadsheet's CSV), which read with commas is one
+    column. Said beside the missing columns, so the user is told what to change, not only what is absent."""
+    first = header[0].strip().lower() if header else ""
+    if first.startswith("sep="):
+        return ("line 1 is Excel's 'sep=' line, not the header: remove that line so the column names come "
+                "first")
+    save = "save the file as CSV with commas (in Excel: CSV UTF-8, comma delimited)"
+    if any(";" in name for name in header):
+        return f"the header is separated by semicolons, not commas: {save}"
+    # tabs, or tabs already read as the word breaks of one column name (column_key)
+    if any("\t" in name for name in header) or (
+            len(header) == 1 and sum(k in header[0] for k in CLAIM_REQUIRED + HISTORY_REQUIRED) >= 2):
+        return f"the header is separated by tabs or spaces, not commas: {save}"
     return None

@@ -1206,11 +1206,13 @@ def _read(b, path, name: str, kind: str) -> list[str]:
 
 
 def _require(path, cols: list[str], required: list[str]) -> None:
-    from cptkg.claims.columns import misnamed
+    from cptkg.claims.columns import misnamed, unseparated
 
     missing = [c for c in required if c not in cols]
     if missing:
-        raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})")
+        hint = unseparated([c for c in cols if c not in ("row_no", RECORD_ERROR)])
+        raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})"
+                              + (f": {hint}" if hint else ""))
     why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)],
                    tuple(LINE_COLUMNS) if required == REQUIRED else tuple(HISTORY_COLUMNS))
     if why:

@@ -90,6 +90,15 @@ def detect(data: bytes) -> str:
     wide = wide_text(data[:4])
     if wide:  # UTF-16 text (a spreadsheet's "Unicode Text") reads as no format at all
         raise ReadError(f"input: {wide}")
+    from cptkg.claims.columns import unseparated
+
+    try:  # a claim CSV whose header a spreadsheet wrote with semicolons, or under Excel's "sep=" line
+        first = data[:4096].decode("utf-8-sig").splitlines()[0]
+    except (UnicodeDecodeError, IndexError):
+        first = ""
+    hint = unseparated(first.split(",")) if "claim" in first.lower() or first.lower().startswith("sep=") else None
+    if hint:
+        raise ReadError(f"input: not a claim CSV as it stands: {hint}")
     raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
 
 

@@ -23,7 +23,8 @@ from collections import Counter
 
 from cptkg.claims.models import (MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
                                  parse_claim)
-from cptkg.claims.columns import CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed
+from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
+                                  unseparated)
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES, column_key
@@ -76,7 +77,9 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
     fields = [column_key(f or "") for f in reader.fieldnames]
     missing = [c for c in required if c not in fields]
     if missing:
-        raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        hint = unseparated(list(reader.fieldnames))
+        raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+                        + (f": {hint}" if hint else ""))
     why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL)
     if why:
         raise ReadError(f"{source}, header: {why}")
