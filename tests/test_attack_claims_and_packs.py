@@ -286,6 +286,27 @@ def test_a_history_value_of_the_wrong_type_gets_the_same_words_from_check_and_ba
         assert _problem(row["error"], field) == _problem(by_check, field)
 
 
+@pytest.mark.parametrize("field, column, value", [
+    ("units", pa.array([2.0], pa.float64()), 2.0),
+    ("units", pa.array([None], pa.float64()), None),  # pandas: a float column with a blank (NaN is null)
+    ("line", pa.array([1.0], pa.float64()), 1.0),
+    ("units", pa.array([__import__("decimal").Decimal("3.00")], pa.decimal128(5, 2)), 3.0),
+])
+def test_a_whole_number_written_with_a_zero_fraction_is_that_number_in_json_and_parquet(tmp_path, field, column, value):
+    # "must be a whole number, got a number '2.0'" refused every row of a pandas export with a blank unit
+    assert _check_error(field, value) is None
+    row = _batch_error(tmp_path, {field: column})
+    assert row["status"] == "accepted" and row["line"] == "1", row
+
+
+def test_a_timestamp_date_column_is_named_as_such_not_as_text_of_another_shape(tmp_path):
+    import datetime as dt
+
+    row = _batch_error(tmp_path, {"date_of_service": pa.array([dt.datetime(2025, 3, 4)], pa.timestamp("us"))})
+    assert row["status"] == "error"
+    assert "got a date and time (a timestamp column): write the column as dates" in row["error"]
+
+
 def test_whole_numbers_and_dates_typed_in_parquet_and_nulls_in_optional_fields_are_judged_as_in_check(tmp_path):
     from cptkg import check as check_claim
 

@@ -379,3 +379,24 @@ def test_an_items_date_or_quantity_is_refused_in_the_elements_words(change, word
     err = next(r for r in out.results if r["claim_id"] == "EHR-1")["error"]
     assert words in err and "item" in err and "date_of_service" not in err and "field units" not in err
     assert "Input should be" not in err
+
+
+@pytest.mark.parametrize("system", ["http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                                    "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"])
+def test_hcpcs_codes_and_modifiers_are_read_in_hl7s_system_url_and_the_notes_spelling(system):
+    """HL7 Terminology's CodeSystem hcpcs-Level-II has the url http://www.cms.gov/...; the domain notes
+    spell it https://. A drug item in either is a line, and its KD is read even after an EHR's local coding
+    of the same modifier (read as the local '01', the drug line was denied for lacking KD)."""
+    import json as _json
+
+    from cptkg.io import readers
+
+    doc = _json.loads((Path(__file__).parent / "data/interop/fhir-claim.json").read_text())
+    drug = _json.loads(_json.dumps(doc["item"][0]))
+    drug.update(sequence=3, productOrService={"coding": [{"system": system, "code": "J0475"}]},
+                modifier=[{"coding": [{"system": "urn:oid:1.2.3.4.5", "code": "01"}, {"system": system, "code": "KD"}]}])
+    doc["item"].append(drug)
+    result = readers.read(_json.dumps(doc).encode(), "fhir")
+    (claim,) = [c for c in result.claims if not isinstance(c, Exception)]
+    line = next(ln for ln in claim["lines"] if ln["line"] == 3)
+    assert line["code"] == "J0475" and line["modifiers"] == ["KD"]

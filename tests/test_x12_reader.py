@@ -146,6 +146,17 @@ def test_a_group_billing_provider_with_no_rendering_provider_leaves_the_performe
     assert "performer cannot be identified" in str(err) and "organisation" in str(err)
 
 
+@pytest.mark.parametrize("loop", ["2310B", "2420A"])
+def test_a_rendering_provider_that_is_an_organisation_leaves_the_performer_unidentified(loop):
+    # a group NPI does not tell who did the service: judged on the group's taxonomy, a 62370 was accepted
+    text = build([C("O", L(1, "62370", NPI_A, "physician", x12_2420A=loop == "2420A"),
+                    rendering="2310B" if loop == "2310B" else "billing")])
+    assert text.count("NM1*82*1*") == 1
+    [err] = read(text.replace("NM1*82*1*", "NM1*82*2*"))
+    assert isinstance(err, ReadError) and err.claim_id == "O"
+    assert f"the rendering provider in loop {loop}" in str(err) and "is an organisation (NM102 = 2)" in str(err)
+
+
 def test_modifiers_and_units_come_from_sv1():
     [claim] = read(build([C("M", L(1, "62370", modifiers=["59", "KD", "76", "XU"], units=3))]))
     assert claim["lines"][0]["modifiers"] == ["59", "KD", "76", "XU"] and claim["lines"][0]["units"] == 3

@@ -149,6 +149,15 @@ def _modifier(v: str) -> str:
     return v
 
 
+def _whole_float(v: Any) -> Any:
+    """A number written with a zero fraction (``2.0``, as spreadsheets, pandas and FHIR's decimal write whole
+    numbers) is that whole number, as JSON Schema's integer reads it and the CSV, Parquet, 837P and FHIR
+    readers read it; ``2.5`` stays a number with decimals and is refused."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return int(v)
+    return v
+
+
 Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_not_blank)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE), AfterValidator(_not_blank)]
 
@@ -172,6 +181,7 @@ class ClaimLine(_Strict):
     route: Text | None = None
 
     _d = field_validator("date_of_service", mode="before")(_date)
+    _whole = field_validator("line", "units", mode="before")(_whole_float)
     _r = field_validator("provider_role", mode="after")(_vocabulary_check("role"))
 
     @model_validator(mode="before")

@@ -44,7 +44,7 @@ INPUT_ERROR_SYSTEM = "https://w3id.org/cptkg/input-error"
 CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
-HCPCS_SYSTEM = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"  # HL7 Terminology's CodeSystem url
 # not (yet) in the closed namespace cptkg.knowledge.namespace.ONT; declared in the core ontology
 NUCC_TAXONOMY = URIRef(str(ONT) + "nuccTaxonomy")
 NUCC_TAXONOMY_PREFIX = URIRef(str(ONT) + "nuccTaxonomyPrefix")
@@ -60,7 +60,7 @@ def code_system_of(code: str) -> str | None:
     """The FHIR system a billing code is written in, by its shape.
 
     >>> code_system_of("12345"), code_system_of("A1234"), code_system_of("x")
-    ('http://www.ama-assn.org/go/cpt', 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', None)
+    ('http://www.ama-assn.org/go/cpt', 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', None)
     """
     if _CPT.match(code):
         return CPT_SYSTEM

@@ -78,7 +78,10 @@ NAME = "fhir"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
-HCPCS_SYSTEM = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+# HL7 Terminology's CodeSystem hcpcs-Level-II (OID 2.16.840.1.113883.6.285) has the url http://...; the domain
+# notes spell it https://. Both are read as HCPCS Level II, and messages name the canonical one.
+HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+HCPCS_SYSTEMS = (HCPCS_SYSTEM, "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets")
 CARE_TEAM_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 # the NPI's other name: HL7 Terminology's NamingSystem "npi" lists the URI above and the OID
@@ -171,9 +174,9 @@ def _codings(concept: dict | None) -> list[dict]:
 
 def _code(concept: dict | None) -> str | None:
     """The billed code of a concept: its CPT coding, else its HCPCS Level II coding."""
-    for system in (CPT_SYSTEM, HCPCS_SYSTEM):
+    for systems in ((CPT_SYSTEM,), HCPCS_SYSTEMS):
         for c in _codings(concept):
-            if c.get("system") == system and isinstance(c.get("code"), str) and c["code"].strip():
+            if c.get("system") in systems and isinstance(c.get("code"), str) and c["code"].strip():
                 return c["code"]
     return None
 
@@ -401,7 +404,7 @@ def _modifier(concept) -> str | None:
     coding's (an EHR adds its own local coding of the same modifier beside the CPT one)."""
     codes = [c for c in _codings(concept if isinstance(concept, dict) else None)
              if isinstance(c.get("code"), str) and c["code"].strip()]
-    chosen = next((c for c in codes if c.get("system") in (CPT_SYSTEM, HCPCS_SYSTEM)), codes[0] if codes else None)
+    chosen = next((c for c in codes if c.get("system") in (CPT_SYSTEM, *HCPCS_SYSTEMS)), codes[0] if codes else None)
     return chosen["code"].strip() if chosen else None
 
 

@@ -504,6 +504,11 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
             raise ReadError(f"{where}: the performer cannot be identified: the claim names no rendering provider "
                             f"(loop 2420A for the line, 2310B for the claim) and the billing provider (loop 2010AA) "
                             f"is an organisation; name the individual who performed the service in 2310B or 2420A")
+    if performer is not claim.billing and performer.entity == "2":
+        # a group's NPI and taxonomy do not tell who did the service, and the rules judge exactly that
+        raise ReadError(f"{where}: the performer cannot be identified: the rendering provider in {performer.where} "
+                        f"(NM1 at segment {performer.nm1_at} of the file) is an organisation (NM102 = 2); name the "
+                        f"individual who performed the service (NM102 = 1) there")
     looked.append(performer.where)
     if not performer.npi:
         raise ReadError(f"{where}: the performer cannot be identified: the rendering provider in {performer.where} "
