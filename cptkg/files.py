@@ -135,6 +135,27 @@ def check_output_path(path: str | os.PathLike, option: str = "-o", *, folder_ok:
         raise _problem(option, path, f"cannot be written: the folder {folder} does not exist")
 
 
+def refuse_inputs(path: str | os.PathLike | None, inputs, option: str = "-o", harm: str = "the output would overwrite it") -> None:
+    """Refuse an output that is one of the command's input files (the same name, or another name of the same
+    file): written to, it would destroy the claims, history or edit table it was made from. ``inputs``:
+    the input files given (standard input ``-`` and None are skipped)."""
+    if path is None or str(path) == "-":
+        return
+    out = Path(path)
+    for given in inputs:
+        if given is None or str(given) == "-":
+            continue
+        src = Path(given)
+        same = out.resolve() == src.resolve()
+        if not same and out.exists() and src.exists():
+            try:
+                same = os.path.samefile(out, src)
+            except OSError:
+                same = False
+        if same:
+            raise _problem(option, path, f"is the input file {given}; {harm}: give another file")
+
+
 def temporary_beside(path: str | os.PathLike, option: str = "-o") -> Path:
     """A fresh hidden name in the target's folder (same file system, so the final rename is atomic).
 
@@ -218,4 +239,4 @@ def write_output(path: str | os.PathLike, data: bytes, option: str = "-o") -> No
     replace_output(tmp, path, option)
 
 
-__all__ = ["FileProblem", "check_output_path", "read_capped", "replace_output", "temporary_beside", "write_output"]
+__all__ = ["FileProblem", "check_output_path", "read_capped", "refuse_inputs", "replace_output", "temporary_beside", "write_output"]

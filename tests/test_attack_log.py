@@ -135,3 +135,36 @@ def test_many_processes_creating_the_salt_at_once_share_one_non_empty_salt(salt_
     assert len({r["salt_id"] for r in recs}) == 1 and len(set(hashes)) == 1
     salt = bytes.fromhex(Path(log + ".salt").read_text().strip())
     assert len(salt) == 32 and recs[0]["salt_id"] == hashlib.sha256(salt).hexdigest()[:8]
+
+
+@pytest.mark.parametrize("which", ["claims", "history", "edits", "claims-by-a-hard-link"])
+def test_a_log_that_is_an_input_file_is_refused_and_the_input_left_as_it_was(tmp_path, which):
+    # appended to, the claims file stopped being JSON, and an edit table stopped being Turtle
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps(claim()))
+    history = tmp_path / "h.csv"
+    history.write_text("patient_id,code,date_of_service,provider_id\nPAT-123,62362,2024-01-05,NPI-1\n")
+    edits = tmp_path / "e.ttl"
+    edits.write_bytes((Path(__file__).parent / "data/edits/synthetic-ptp.ttl").read_bytes())
+    log = {"claims": claims, "history": history, "edits": edits}.get(which)
+    if which == "claims-by-a-hard-link":
+        log = tmp_path / "other-name.json"
+        os.link(claims, log)
+    before = {p: p.read_bytes() for p in (claims, history, edits)}
+    args = ["check", str(claims), "--history", str(history), "--edits", str(edits), "--log", str(log)]
+    r = CliRunner().invoke(main, args)
+    one_line_error(r, f"--log {log}: is the input file", "the decision log would be appended to it")
+    assert {p: p.read_bytes() for p in (claims, history, edits)} == before
+
+
+def test_an_impact_report_over_an_input_file_is_refused_and_the_input_left_as_it_was(tmp_path):
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps(claim()))
+    history = tmp_path / "h.csv"
+    history.write_text("patient_id,code,date_of_service,provider_id\nPAT-123,62362,2024-01-05,NPI-1\n")
+    for out in (claims, history):
+        before = out.read_bytes()
+        r = CliRunner().invoke(main, ["impact", str(claims), "--history", str(history), "--before-kb", "pump",
+                                      "--after-kb", "pump", "-o", str(out)])
+        one_line_error(r, f"-o {out}: is the input file", "the impact report would overwrite it")
+        assert out.read_bytes() == before

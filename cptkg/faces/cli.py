@@ -277,6 +277,14 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     from cptkg.claims.models import InputError
     from cptkg.pipeline import run
 
+    if log_file is not None:  # appended to, an input would no longer be claims, history or an edit table
+        from cptkg.files import FileProblem, refuse_inputs
+
+        try:
+            refuse_inputs(log_file, [claim_file, history_file, *get_session().edits], "--log",
+                          "the decision log would be appended to it")
+        except FileProblem as e:
+            fail(str(e))
     raw = read_input(claim_file)
     history = read_history(history_file, claim_file)
     detected = input_format or _detect_or_fail(raw, claim_file)

@@ -219,8 +219,12 @@ def command(claim_file, before_edits, after_edits, before_kb, after_kb, as_json,
         if suffix not in (".csv", ".parquet", ".json", ".html", ".htm"):
             fail(f"-o {output_file}: write the changes as .csv, .parquet or .json, or the work paper as .html "
                  f"(-o html prints it)")
+        from cptkg.files import refuse_inputs
+
         try:
             check_output_path(output_file, "-o")
+            refuse_inputs(output_file, [claim_file, history_file, *(before_edits or ()), *(after_edits or ())], "-o",
+                          "the impact report would overwrite it")
         except FileProblem as e:
             fail(str(e))
     batch_engine = _batch_engine(claim_file, engine_name, input_format)
