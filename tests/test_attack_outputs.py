@@ -193,6 +193,30 @@ def test_a_closed_pipe_is_one_line_exit_2_with_no_shutdown_noise(tmp_path):
     assert "standard output" in err and "Broken pipe" in err, err
 
 
+@pytest.mark.parametrize("args", [["export", "-f", "turtle"], ["check", "CLAIMS", "--json", "--log", "LOG"]])
+def test_a_pipe_closed_part_way_through_the_output_is_exit_2_and_nothing_is_logged(tmp_path, args):
+    # the reader takes 100 bytes and goes: the kernel took part of one large write and Python dropped the rest
+    # without an error, so the command exited 0 with its output cut short and its decisions logged
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps([{"claim_id": f"A-{i}", "patient_id": f"P{i}", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "D1",
+         "provider_role": "physician"}]} for i in range(400)]))
+    log = tmp_path / "d.jsonl"
+    args = [str(claims) if a == "CLAIMS" else str(log) if a == "LOG" else a for a in args]
+    r, w = os.pipe()
+    p = subprocess.Popen([sys.executable, "-m", "cptkg", *args], stdout=w, stderr=subprocess.PIPE, cwd=ROOT)
+    os.close(w)
+    try:
+        assert len(os.read(r, 100)) == 100
+    finally:
+        os.close(r)
+    _out, err = p.communicate(timeout=60)
+    err = err.decode().strip()
+    assert p.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "standard output cannot be written (Broken pipe)" in err, err
+    assert not log.exists() or log.read_text() == ""
+
+
 def test_piped_to_head_stops_quietly_after_one_line(tmp_path):
     p = subprocess.run(f"{sys.executable} -m cptkg sources | head -1", shell=True, capture_output=True, text=True,
                        timeout=60, cwd=ROOT)

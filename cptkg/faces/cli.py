@@ -61,19 +61,40 @@ def emit(text: str | bytes, *, raw: bool = False) -> None:
     Bytes are written as they are (``cptkg export``).
     """
     try:
+        if not isinstance(text, bytes) and not raw:
+            from cptkg.controls import shown_text
+
+            text = shown_text(text)
+        if _write_all(text):
+            return
         if isinstance(text, bytes):
             stream = sys.stdout.buffer
             stream.write(text)
             stream.flush()
             return
-        if not raw:
-            from cptkg.controls import shown_text
-
-            text = shown_text(text)
         click.echo(text)  # writes and flushes
     except OSError as e:
         _silence_stdout()
         raise StdoutFailed(e) from None
+
+
+def _write_all(text: str | bytes) -> bool:
+    """Write to standard output's file descriptor until every byte is out (False: no descriptor, as under a
+    test runner). A reader that closes the pipe part-way through a large write made the kernel take part of
+    it and Python's buffered stream drop the rest without an error: the command exited 0 with its output
+    cut short (and its decisions logged as delivered). Here the next write fails, and says so."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    data = text if isinstance(text, bytes) else (text + "\n").encode(sys.stdout.encoding or "utf-8", "replace")
+    sys.stdout.flush()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    return True
 
 
 def out(text: str | bytes, *, raw: bool = False) -> None:
