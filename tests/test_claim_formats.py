@@ -156,6 +156,20 @@ def test_every_rule_id_in_a_claim_response_is_a_rule_of_the_kb():
     assert codes and all(kb.rule(c) is not None for c in codes)
 
 
+def test_claim_ids_that_are_no_fhir_id_get_responses_of_their_own_and_identifier_references():
+    # "CLM 1", "CLM/1" and "CLM_1" all answered as CLM-1-response, and "Claim/CLM/1" named another resource
+    ids = ["CLM 1", "CLM/1", "CLM-1", "CLM_1", "CLM-1"]
+    results = [{"claim_id": c, "status": "accepted", "lines": [{"line": 1, "code": "62370", "status": "accepted",
+                                                                "reasons": []}]} for c in ids]
+    bundle = Bundle.model_validate_json(writers.write(results, "fhir"))
+    responses = [e.resource for e in bundle.entry]
+    assert len({r.id for r in responses}) == len(ids)
+    assert responses[2].id == "CLM-1-response" and responses[2].request.reference == "Claim/CLM-1"
+    for cid, r in zip(ids, responses):
+        if cid != "CLM-1":
+            assert r.request.reference is None and r.request.identifier.value == cid
+
+
 def test_claim_response_of_an_unjudgeable_claim_has_outcome_error():
     text = writers.write([{"claim_id": "X", "status": "error", "error": "claim X, line 1, field code: missing"}], "fhir",
                          was_list=False)

@@ -27,7 +27,9 @@ coding carries its short description as ``display`` (core knowledge/carc.yaml).
 """
 from __future__ import annotations
 
+import hashlib
 import json as _json
+import re
 import uuid
 from datetime import datetime, timezone
 
@@ -69,6 +71,29 @@ def _reference(ref: dict | None, fallback: dict):
     return Reference.model_validate(ref or fallback)
 
 
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def response_id(claim_id: str) -> str:
+    """The ClaimResponse's id: ``<claim id>-response`` when that is a FHIR id (letters, digits, '-' and '.', at
+    most 64), else the claim id's id characters and a digest of the whole id, so that "CLM 1", "CLM/1" and
+    "CLM_1" do not all answer as ``CLM-1-response``."""
+    plain = f"{claim_id}-response"
+    if _FHIR_ID.fullmatch(plain):
+        return plain
+    digest = hashlib.sha256(claim_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    kept = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-.") else "-" for ch in claim_id)[:40]
+    return f"{kept}-{digest}-response"
+
+
+def _local_reference(kind: str, ident: str) -> dict:
+    """``Claim/<id>`` when the id is a FHIR id; else the id as a business identifier (a reference must be a
+    resource type and a FHIR id, and "Claim/CLM/1" names another resource)."""
+    if _FHIR_ID.fullmatch(ident):
+        return {"reference": f"{kind}/{ident}"}
+    return {"type": kind, "identifier": {"value": ident}}
+
+
 def claim_response_model(result: dict, patient_id: str | None = None, created: str | None = None,
                          request: dict | None = None, patient: dict | None = None):
     """One ClaimResponse, built (and so validated) with fhir.resources' R4B models.
@@ -85,16 +110,16 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
     cid = str(result.get("claim_id") or "unknown")
     created = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     if patient is None:
-        patient = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "patient not given"}
+        patient = _local_reference("Patient", patient_id) if patient_id else {"display": "patient not given"}
     fields: dict = {
-        "id": "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in f"{cid}-response")[:64],
+        "id": response_id(cid),
         "status": "active",
         "type": _concept([_coding(CLAIM_TYPE_SYSTEM, "professional")]),
         "use": "claim",
         "patient": _reference(patient, {"display": "patient not given"}),
         "created": created,
         "insurer": Reference(display="cptkg compliance check (not a payer decision)"),
-        "request": _reference(request, {"reference": f"Claim/{cid}"}),
+        "request": _reference(request, _local_reference("Claim", cid)),
     }
     if result.get("status") == "error":
         fields["outcome"] = "error"
@@ -201,9 +226,16 @@ def write(results: list[dict], claims: list | None = None, was_list: bool = True
             named.setdefault(str(c.claim_id), (None, getattr(c, "request", None), None))
     created = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     responses = []
+    ids: set[str] = set()
     for r in results:
         patient_id, request, patient = named.get(str(r.get("claim_id")), (None, None, None))
-        responses.append(claim_response_model(r, patient_id, created, request, patient))
+        resp = claim_response_model(r, patient_id, created, request, patient)
+        n, base = 1, resp.id
+        while resp.id in ids:  # one claim id given twice in the file: each response keeps an id of its own
+            n += 1
+            resp.id = f"{base[:60 - len(str(n))]}-{n}"
+        ids.add(resp.id)
+        responses.append(resp)
     if not was_list and len(responses) == 1:
         doc = responses[0]
     else:
