@@ -126,7 +126,8 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
 
     for i, c in enumerate(parsed):
         if isinstance(c, InputError):
-            entry = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version).to_json()
+            entry = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version,
+                                lines_not_judged=list(getattr(c, "lines", ()))).to_json()
         else:
             try:
                 ex = explain_claim(kb, c, line=line, depth=depth, all_proofs=all_proofs, engine=engine, **kw)

@@ -335,3 +335,19 @@ def test_format_detection_parses_json_input_once(monkeypatch):
     assert len(calls) == 1
     assert readers.peek_json(b'{"a": 1}') == {"a": 1}  # outside detect nothing is kept
     assert getattr(readers._peeked, "last", None) is None
+
+
+def test_a_json_claim_that_cannot_be_judged_answers_every_line_it_gave_in_csv():
+    # one bad date made the whole claim one CSV row with no line: its other lines were not answered
+    claim = {"claim_id": "E-1", "patient_id": "P1", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"},
+        {"line": 2, "code": "95990", "date_of_service": "2025-13-02", "provider_id": "D1", "provider_role": "physician"},
+        {"line": "three", "code": 95991, "date_of_service": "2025-03-04", "provider_id": "D1"}]}
+    out = batch.run(json.dumps([claim]).encode(), output="csv")
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    assert [(r["line"], r["code"], r["status"]) for r in rows] == [("1", "62367", "error"), ("2", "95990", "error"),
+                                                                   ("", "", "error")]
+    assert all("line 2, field date_of_service" in r["reasons"] for r in rows)
+    assert out.summary.endswith("1 claims could not be judged (3 lines not judged)")
+    as_json = json.loads(batch.run(json.dumps(claim).encode(), output="json").text)
+    assert as_json["lines"] == [] and [g["line"] for g in as_json["lines_not_judged"]] == [1, 2, ""]

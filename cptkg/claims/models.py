@@ -88,6 +88,9 @@ class InputError(ValueError):
 
     def __init__(self, message: str, claim_id: str | None = None):
         self.claim_id = claim_id
+        # the claim's lines as given (line number and code, each as far as it could be read): a claim that
+        # cannot be judged still answers for every line it sent (one CSV row each), not as one row
+        self.lines: list[dict] = []
         # a claim id or field value echoed in the message may hold a newline
         super().__init__(one_line(message))
 
@@ -363,11 +366,31 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
         raise InputError(f"{_where(kind, ident, raw, err['loc'])}: {_explain(err)}", ident) from None
 
 
+def _lines_given(raw: Any) -> list[dict]:
+    """The line number and code of each line of a raw claim, as far as each can be read ("" where not)."""
+    lines = raw.get("lines") if isinstance(raw, dict) else None
+    out = []
+    for ln in lines if isinstance(lines, list) else ():
+        ln = ln if isinstance(ln, dict) else {}
+        n, code = _whole_float(ln.get("line")), ln.get("code")
+        out.append({"line": n if isinstance(n, int) and not isinstance(n, bool) else "",
+                    "code": code.strip()[:MAX_CODE] if isinstance(code, str) else ""})
+    return out
+
+
 def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
     """Validate one claim object against ``kb``'s vocabulary (the knowledge base the face chose).
 
-    An InputError names the claim, the line and the field.
+    An InputError names the claim, the line and the field, and carries the lines the claim gave.
     """
+    try:
+        return _parse_claim(raw, index, kb)
+    except InputError as e:
+        e.lines = _lines_given(raw)
+        raise
+
+
+def _parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
     if not isinstance(raw, dict):
         where = f"claim #{index + 1} in the list" if index is not None else "claim"
         raise InputError(f"{where}: must be a JSON object, got {_typename(raw)}")

@@ -85,10 +85,15 @@ class ClaimResult:
     claim: Claim | None = None
     model: Model | None = None
     facts: Facts | None = None
+    # a claim that could not be judged: the lines it gave (line, code), so that each is answered for
+    lines_not_judged: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         if self.error is not None:
-            return {"claim_id": self.claim_id, "status": "error", "error": self.error, "lines": []}
+            out = {"claim_id": self.claim_id, "status": "error", "error": self.error, "lines": []}
+            if self.lines_not_judged:
+                out["lines_not_judged"] = list(self.lines_not_judged)
+            return out
         return {"claim_id": self.claim_id, "status": self.status,
                 "lines": [ln.to_json() for ln in self.lines], "kb_version": self.kb_version}
 
@@ -183,7 +188,8 @@ def check_claims(kb: KnowledgeBase, claims: list[Claim | InputError], engine=Non
     todo: list[int] = []
     for i, c in enumerate(claims):
         if isinstance(c, InputError):
-            out[i] = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version)
+            out[i] = ClaimResult(c.claim_id or "", "error", error=str(c), kb_version=kb.version,
+                                 lines_not_judged=list(getattr(c, "lines", ())))
         else:
             todo.append(i)
     if eng.batches and len(todo) > 1:

@@ -50,4 +50,7 @@ def summary(results: list[dict]) -> str:
            f"{rejected} rejected ({claims_rej} claims with a rejected line)")
     if errors:
         out += f"; {errors} claims could not be judged"
+        given = sum(len(r.get("lines_not_judged") or ()) for r in results if r.get("status") == "error")
+        if given:
+            out += f" ({given} lines not judged)"
     return out

@@ -7,8 +7,9 @@ messages), carc (the X12 group and reason code of each rejection, e.g.
 ``CO-97``, ``;``-separated in the order of ``rules``; warnings carry none).
 Given the input's ``row_keys``, rows come out in the input's
 order, one for each input row; without them (JSON or FHIR input) a claim
-that could not be judged is one row with an empty line and its error in
-reasons. Explained results (``--explain``) add two
+that could not be judged is one row per line it gave (its line number and
+code as far as they could be read), each with the claim's error in reasons,
+or one row with an empty line when it gave no lines. Explained results (``--explain``) add two
 columns: why_not (why the line was not accepted) and fixes (the claim's
 verified fixes, `` | ``-separated, on each of its rows). Cells that a spreadsheet would run as a formula get a
 leading ``'`` (cptkg.spreadsheet).
@@ -63,9 +64,10 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
         if r.get("status") == "error":
             errors[cid] = r.get("error", "could not be judged")
         fixes = " | ".join(s.get("message", "") for s in r.get("suggestions", [])) if explained else None
-        if r.get("status") == "error" and row_keys is None:  # no input rows to match: one row says why
-            ordered.append({"claim_id": cid, "line": "", "code": "", "status": "error", "rules": "",
-                            "reasons": errors[cid], "warnings": ""})
+        if r.get("status") == "error" and row_keys is None:  # no input rows to match: a row per line it gave
+            for given in r.get("lines_not_judged") or [{"line": "", "code": ""}]:
+                ordered.append({"claim_id": cid, "line": given.get("line", ""), "code": given.get("code", ""),
+                                "status": "error", "rules": "", "reasons": errors[cid], "warnings": ""})
         for line in r.get("lines", []):
             row = _row(cid, line, fixes)
             by_key[(cid, line.get("line"))] = row
