@@ -101,6 +101,13 @@ def test_from_named_graph_of_the_dataset_restricts_to_it():
     assert int(run(q, "--format", "csv").output.splitlines()[1]) >= 12
 
 
+def test_from_named_a_graph_of_the_dataset_is_allowed_as_from_is():
+    q = PFX + ("SELECT (COUNT(*) AS ?n) FROM NAMED <https://w3id.org/cptkg/graph/kb> "
+               "WHERE { GRAPH ?g { ?c a ont:BillingCode } }")
+    res = run(q, "--format", "csv")
+    assert res.exit_code == 0 and int(res.output.splitlines()[1]) >= 12, res.output
+
+
 def test_row_limit_cuts_and_says_so():
     res = CliRunner().invoke(query_cmd, ["SELECT * WHERE { ?s ?p ?o }", "--limit", "3", "--format", "csv"])
     assert res.exit_code == 0
@@ -127,7 +134,8 @@ REFUSED = {
     "service in subquery": ("ASK { { SELECT ?s WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } } }", "SERVICE"),
     "service by variable": ("CONSTRUCT { ?s ?p ?o } WHERE { SERVICE ?endpoint { ?s ?p ?o } }", "SERVICE"),
     "from remote": ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "FROM"),
-    "from named remote": ("SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }", "FROM"),
+    "from named remote": ("SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
+                          "FROM NAMED <file:///etc/passwd> is refused"),  # it named "<default>"
     "describe": ("DESCRIBE <https://w3id.org/cptkg/kb/62370>", "DESCRIBE"),
     "syntax": ("SELEC ?x WHERE { ?x ?y ?z }", "not a SPARQL query"),
     "empty": ("   ", "empty"),

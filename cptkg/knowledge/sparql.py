@@ -164,9 +164,11 @@ def check_query(text: str) -> Query:
     if kind not in QUERY_KINDS:
         raise QueryRefused(f"{kind.replace('Query', '').upper()} queries are refused: use SELECT, ASK or CONSTRUCT")
     for clause in query.algebra.get("datasetClause") or []:
-        iri = clause.get("default") if clause.get("default") is not None else clause.get("named")
+        # rdflib's CompValue answers get() of a key it lacks with the key's name ("default"): read the keys set
+        named = "named" in clause
+        iri = clause["named"] if named else clause.get("default")
         if iri not in ALLOWED_GRAPHS:
-            raise QueryRefused(f"FROM <{iri}> is refused: only <{ONTOLOGY_GRAPH}> and <{KB_GRAPH}> can be named")
+            raise QueryRefused(f"FROM {'NAMED ' if named else ''}<{iri}> is refused: only <{ONTOLOGY_GRAPH}> and <{KB_GRAPH}> can be named")
     for node in _walk(query.algebra):
         if node.name == "ServiceGraphPattern":
             raise QueryRefused(f"SERVICE <{node.get('term')}> is refused: queries run over the local knowledge graph only")
