@@ -146,3 +146,18 @@ def test_a_changed_modifier_replaces_the_old_one_when_applied():
     out = apply_suggestion(raw, {"remove_modifiers": {"1": ["77"]}, "add_modifiers": {"1": ["76"]}})
     assert out["lines"][0]["modifiers"] == ["KD", "76"]
     assert raw["lines"][0]["modifiers"] == ["77", "KD"], "the claim given is not changed"
+
+
+@pytest.mark.parametrize("device", ["62360", "62361", "62362"])
+def test_a_physicians_62367_beside_an_accepted_95990_is_removed_not_merged_into_95991(kb, device):
+    # "analysis plus refill without reprogramming is 95990/95991 alone": the claim's 95990 is payable and
+    # says the refill needed no physician's skill, so merging both into 95991 upcoded it
+    raw = claim({"code": "62367", "provider_role": "physician"},
+                {"line": 2, "code": "95990", "provider_role": "physician"},
+                history=[{"code": device, "date_of_service": "2024-01-01"}])
+    assert [l.status for l in check_claim(kb, parse_claim(raw, kb=kb)).lines] == ["rejected", "accepted"]
+    got = fixes(kb, raw)
+    assert (got[0]["kind"], got[0]["remove_lines"], got[0]["add_codes"]) == ("remove", [1], [])
+    assert not any("95991" in s["add_codes"] for s in got), got
+    again = rejudged(kb, raw, got[0])
+    assert again.status == "accepted" and [l.code for l in again.lines] == ["95990"]

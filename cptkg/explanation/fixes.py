@@ -235,7 +235,12 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                                                         modifiers=list(me.modifiers))],
                                        f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False,
                                        kind="recode"))
-        opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices, engine))
+        # the accepted lines this one is denied as included in (CARC 97): the fix is this line's removal, and
+        # merging the two would recode a payable line (a physician's 62367 beside 95990: not 95991)
+        accepted = {l.line for l in res.lines if l.status == "accepted"}
+        including = {v for r in ln.reasons if str(r.carc or "") == "97" for v in r.bindings.values()
+                     if isinstance(v, int) and not isinstance(v, bool) and v != me.line}
+        opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices, engine, keep=accepted & including))
     # never a modifier that bypasses pair edits (the NCCI-associated ones, as
     # data, and the pack's never_bypass list): "never append a modifier to
     # solely bypass an NCCI PTP edit"
@@ -258,7 +263,7 @@ def _removal(me) -> Suggestion:
 
 
 def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, devices: list[str],
-                            engine=None) -> list[Suggestion]:
+                            engine=None, keep: set[int] = frozenset()) -> list[Suggestion]:
     """The line and another line of its date and provider replaced by the one code that covers both.
 
     A performer who billed a code outside their skill often billed beside it
@@ -270,12 +275,14 @@ def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, dev
     the pair edit; inference over both lines' services, for the line's
     performer, gives the code a coder would bill. Only lines of the same
     provider and route are joined: merging two providers' services into one
-    line would change who billed them.
+    line would change who billed them. Never a line in ``keep``: an accepted line that this one is denied
+    as included in: a physician's 62367 beside an accepted 95990 on a reservoir is the 95990 alone, not
+    95991, whose skill nothing on the claim shows (merged, the fix upcoded a payable line).
     """
     out: list[Suggestion] = []
     mine = set(_services_text(kb, me.code))
     for other in claim.lines:
-        if (other.line == me.line or other.date_of_service != me.date_of_service
+        if (other.line == me.line or other.line in keep or other.date_of_service != me.date_of_service
                 or other.provider_id != me.provider_id or other.code == me.code):
             continue
         if other.route is not None and me.route is not None and other.route != me.route:
