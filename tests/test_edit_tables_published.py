@@ -309,6 +309,23 @@ def test_a_blank_deletion_date_is_no_deletion_date_like_star_and_is_noted(tmp_pa
     assert len(set(g.subjects(RDF.type, ONT.PairEdit))) == 2 and not list(g.objects(None, ONT.deletionDate))
 
 
+@pytest.mark.parametrize("second, noted", [
+    (("20250101", "*"), True),           # both in force from the same day
+    (("20240101", "20250630"), True),    # the reverse ends after this one starts
+    (("20230101", "20241231"), False),   # the reverse ended before this one started: no day in common
+])
+def test_a_pair_listed_both_ways_in_force_together_is_noted_naming_both_rows(tmp_path, second, noted):
+    # both edits apply: each pays its column 1 and denies the other, so a claim billing both loses both lines
+    rows = [["27447", "20610", "", "20250101", "*", "1", "Misuse of column two code with column one code"],
+            ["20610", "27447", "", *second, "1", "Misuse of column two code with column one code"]]
+    res = edits_import("ptp", ptp_text(tmp_path / "ptp.txt", rows), "-o", tmp_path / "ptp.ttl")
+    assert res.exit_code == 0, res.stderr
+    words = "1 pair listed in both directions and in force together, so a claim billing both codes has both lines denied"
+    assert (words in res.stderr) is noted, res.stderr
+    if noted:
+        assert "20610/27447 (row 9) and 27447/20610 (row 8)" in res.stderr  # after the four header lines
+
+
 # ---------------------------------------------------------------- releases
 
 def release_of(out: Path) -> set[tuple[str, str, str]]:

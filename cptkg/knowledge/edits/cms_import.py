@@ -1168,6 +1168,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     add = problems.add
     literals: dict[str, str] = {}
     n_edits = blank_deletions = 0
+    reversed_pairs: list[str] = []
     write = out.write
     p = part.prefix
     counted = [0]
@@ -1216,6 +1217,14 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
                          "(one row per pair and effective date)")
             continue
         seen[key] = (part, n)
+        # a pair listed both ways, in force on a common day: a claim billing both codes has both lines denied
+        # (each edit pays its column 1 and denies the other); CMS lists a pair once, so it is said, not guessed
+        for r_eff, r_dele, r_part, r_n in seen.get(("pair", col2, col1), ()):
+            if (dele is None or r_eff <= dele) and (r_dele is None or eff <= r_dele):
+                reversed_pairs.append(f"{col1}/{col2} ({part.row_of(part, n)}) and {col2}/{col1} "
+                                      f"({part.row_of(r_part, r_n)})")
+                break
+        seen.setdefault(("pair", col1, col2), []).append((eff, dele, part, n))
         if problems.rows:
             continue  # the import fails: stop writing, keep validating
         rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
@@ -1232,6 +1241,11 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     if blank_deletions and not problems.rows:
         notices.append(f"{_count(blank_deletions, 'row')} with a blank Deletion Date read as not deleted (in force "
                        "from the effective date, as '*')")
+    if reversed_pairs and not problems.rows:
+        notices.append(f"{_count(len(reversed_pairs), 'pair')} listed in both directions and in force together, so a "
+                       f"claim billing both codes has both lines denied: {'; '.join(reversed_pairs[:3])}"
+                       + (f" (and {len(reversed_pairs) - 3:,} more)" if len(reversed_pairs) > 3 else "")
+                       + ": check the table with its publisher")
     return n_edits, counted[0], notices
 
 
