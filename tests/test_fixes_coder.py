@@ -161,3 +161,18 @@ def test_a_physicians_62367_beside_an_accepted_95990_is_removed_not_merged_into_
     assert not any("95991" in s["add_codes"] for s in got), got
     again = rejudged(kb, raw, got[0])
     assert again.status == "accepted" and [l.code for l in again.lines] == ["95990"]
+
+
+def test_a_fix_that_brings_a_warning_says_so_not_only_that_every_line_is_accepted(kb):
+    # removing the nurse's 95991 beside the physician's 62367 leaves the J0475 "billed without a refill"
+    raw = claim({"code": "62367", "provider_role": "physician", "provider_id": "SYN-2"},
+                {"line": 2, "code": "95991", "provider_role": "nurse"},
+                {"line": 3, "code": "J0475", "provider_role": "nurse", "modifiers": ["KD"]})
+    got = fixes(kb, raw)
+    for s in got:
+        again = rejudged(kb, raw, s)
+        before = {w.rule for ln in check_claim(kb, parse_claim(raw, kb=kb)).lines for w in ln.warnings}
+        brought = [w for ln in again.lines for w in ln.warnings if w.rule not in before]
+        assert ("with a new warning: " in s["message"]) is bool(brought), s["message"]
+    assert any("with a new warning: J0475 on line 3 is a drug code billed without a refill" in s["message"]
+               for s in got), [s["message"] for s in got]

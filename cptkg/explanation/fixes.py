@@ -595,7 +595,15 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             if r2.status == "accepted":
                 s.verified = True
                 s.result_status = "accepted"
-                s.message = s.message[0].upper() + s.message[1:] + ". Re-checked by the rules: every line is then accepted."
+                s.message = s.message[0].upper() + s.message[1:] + ". Re-checked by the rules: every line is then accepted"
+                # a warning the fix brings (removing the refill leaves its drug line "without a refill") is said:
+                # "every line is then accepted" alone read as a clean claim
+                before = {w.rule for ln in res.lines for w in ln.warnings}
+                new = [w for ln in r2.lines for w in ln.warnings if w.rule not in before]
+                if new:
+                    s.message += f", with a new warning: {new[0].message.rstrip('.')}"
+                    s.message += f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+                s.message += "."
                 out.append(s)
                 if len(out) >= limit:
                     break
