@@ -145,15 +145,19 @@ def refuse_inputs(path: str | os.PathLike | None, inputs, option: str = "-o", ha
     for given in inputs:
         if given is None or str(given) == "-":
             continue
-        src = Path(given)
-        same = out.resolve() == src.resolve()
-        if not same and out.exists() and src.exists():
-            try:
-                same = os.path.samefile(out, src)
-            except OSError:
-                same = False
-        if same:
+        if same_file(out, given):
             raise _problem(option, path, f"is the input file {given}; {harm}: give another file")
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file: the same name once resolved, or another link to it."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def temporary_beside(path: str | os.PathLike, option: str = "-o") -> Path:
@@ -239,4 +243,4 @@ def write_output(path: str | os.PathLike, data: bytes, option: str = "-o") -> No
     replace_output(tmp, path, option)
 
 
-__all__ = ["FileProblem", "check_output_path", "read_capped", "refuse_inputs", "replace_output", "temporary_beside", "write_output"]
+__all__ = ["FileProblem", "check_output_path", "read_capped", "refuse_inputs", "same_file", "replace_output", "temporary_beside", "write_output"]

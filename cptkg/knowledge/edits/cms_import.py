@@ -978,13 +978,9 @@ def _file_mode(output: Path) -> int:
 
 
 def _refuse_same_file(path: Path, output: Path) -> None:
-    same = output.resolve() == path.resolve()
-    if not same and output.exists() and path.exists():
-        try:
-            same = os.path.samefile(output, path)
-        except OSError:
-            same = False
-    if same:
+    from cptkg.files import same_file
+
+    if same_file(output, path):
         raise EditTableError(f"{output}: is the input file; give another -o (the edit table would be overwritten)")
 
 
