@@ -177,6 +177,24 @@ def test_two_files_of_one_release_that_agree_load_and_judge_as_one(tmp_path, rel
     assert statuses(kb, [pair_claim("27447", "2026-02-02")])["27447-2026-02-02"] == ["accepted", "rejected"]
 
 
+def test_a_release_in_several_files_reads_each_column_once_per_table_not_once_per_row(tmp_path, monkeypatch):
+    """CMS ships one PTP release as four files; a table in which no row has a deletion date made
+    ``column`` build a list of Nones per row checked, and a 3-million-row release never loaded."""
+    from cptkg.knowledge.edits.files import ImportedEdits
+
+    rows = 200
+    parts = "".join(pair(r, f"2{r:04d}", "20610", "0", "2020-01-01", src=f"source-{r % 2 + 1}") for r in range(1, rows))
+    a = write(tmp_path, "q2.ttl", source("ARCHIVE-2026Q2.zip › part1.txt", "2026Q2", "2026-04-01", "source-1"),
+              source("ARCHIVE-2026Q2.zip › part2.txt", "2026Q2", "2026-04-01", "source-2"), parts,
+              pair(rows, "20001", "20610", "0", "2020-01-01", src="source-2"))  # row 1's pair again, the other part
+    calls = []
+    real = ImportedEdits.column
+    monkeypatch.setattr(ImportedEdits, "column", lambda self, name: calls.append(name) or real(self, name))
+    kb = load_kb(PACK, edits=[a])
+    assert len(calls) < 40, f"{len(calls)} column reads for {rows} rows"
+    assert statuses(kb, [pair_claim("20001", "2026-05-02")])["20001-2026-05-02"] == ["accepted", "rejected"]
+
+
 @pytest.mark.parametrize("second,match", [
     (("2026Q2", "2026-05-01"), r"release '2026Q2' is loaded with two release dates"),
     (("2026-Q2-corrected", "2026-04-01"), r"both take effect on 2026-04-01"),

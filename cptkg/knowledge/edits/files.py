@@ -628,14 +628,26 @@ class ImportedEdits:
     table_sources: dict[str, TableSource] = field(default_factory=dict)
     #: edit-model property local name ("sourceRow") -> the predicate its column is under
     predicate_of: dict[str, str] = field(default_factory=dict)
+    #: the one all-None column returned for every property no row has
+    _absent: tuple = field(default=(), repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def column(self, name: str) -> list:
-        """The values of the edit-model property ``name`` ("column1Code"), None where absent."""
+        """The values of the edit-model property ``name`` ("column1Code"), None where absent.
+
+        A property no row has (a PTP table without deletion dates) is one
+        shared, immutable column of Nones: callers read a value per row,
+        and a new list per call made reading a three-million-row table
+        quadratic (issue 27's audit: ``check`` never finished).
+        """
         values = self.columns.get(self.predicate_of.get(name, ""))
-        return values if values is not None else [None] * len(self.ids)
+        if values is not None:
+            return values
+        if len(self._absent) != len(self.ids):
+            self._absent = (None,) * len(self.ids)
+        return self._absent
 
     def source_of(self, i: int) -> TableSource | None:
         """The file source of the edit in row ``i`` (the first the edit cites; None: it cites only the pack's)."""
