@@ -97,7 +97,25 @@ FHIR_BAD = {
     "period over days": (lambda d: (d["item"][0].pop("servicedDate"),
                                     d["item"][0].update(servicedPeriod={"start": "2024-03-01", "end": "2024-03-03"})),
                          "servicedPeriod"),
+    # FHIR: a period without an end is ongoing; taking its start as the one date of service would guess
+    "period with a start only": (lambda d: (d["item"][0].pop("servicedDate"),
+                                            d["item"][0].update(servicedPeriod={"start": "2024-03-01"})),
+                                 "element servicedPeriod.end: missing"),
+    "period with an end only": (lambda d: (d["item"][0].pop("servicedDate"),
+                                           d["item"][0].update(servicedPeriod={"end": "2024-03-01"})),
+                                "element servicedPeriod.start: missing"),
+    # SimpleQuantity (qty-3): "more than 1" bills no known number of units
+    "quantity with a comparator": (lambda d: d["item"][0].update(quantity={"value": 1, "comparator": ">"}),
+                                   "item 1, element quantity.comparator: '>'"),
 }
+
+
+def test_a_one_day_serviced_period_is_that_date_of_service():
+    def one_day(d):
+        d["item"][0].pop("servicedDate")
+        d["item"][0]["servicedPeriod"] = {"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T10:30:00Z"}
+    got = readers.read(_fhir(one_day))
+    assert got.claims[0]["lines"][0]["date_of_service"] == "2024-03-04"
 
 
 @pytest.mark.parametrize("name", list(FHIR_BAD))

@@ -29,7 +29,7 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
   its first coding's (an EHR's local coding beside the CPT one is the same
   modifier); a modifier with no coding (text only) is that claim's error, not
   dropped (a dropped 59 would deny a line it bypasses); ``units``: ``item.quantity.value`` (whole numbers);
-  ``date_of_service``: ``item.servicedDate`` or a one-day ``servicedPeriod``.
+  ``date_of_service``: ``item.servicedDate`` or a ``servicedPeriod`` starting and ending on one day.
 * ``route``: the extension :data:`ROUTE_EXTENSION` on ``Claim.item`` with a
   ``valueCode`` that is one of the pack's route input values. Not stated: the
   line has no ``route`` and the rules' documented assumption applies.
@@ -539,10 +539,16 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         if date is None and item.get("servicedPeriod"):
             period = item["servicedPeriod"]
             start, end = (period.get("start") or "")[:10], (period.get("end") or "")[:10]
-            if start and (not end or end == start):
-                date = start
-            else:
+            if not start:
+                raise ReadError(f"{iw}, element servicedPeriod.start: missing; a claim line needs its date of service "
+                                f"(give servicedDate, or a period whose start and end are that day)")
+            if not end:  # FHIR: a period with no end is ongoing, not one day; taking the start would guess
+                raise ReadError(f"{iw}, element servicedPeriod.end: missing, so the period starting {start} is "
+                                f"ongoing; a claim line needs one date of service (give servicedDate, or an end "
+                                f"on the same day)")
+            if end != start:
                 raise ReadError(f"{iw}, element servicedPeriod: spans {start} to {end}; a claim line needs one date of service")
+            date = start
         if date is None:
             raise ReadError(f"{iw}, element servicedDate: missing")
         _full_date(str(date)[:10], f"{iw}, element {'servicedDate' if item.get('servicedDate') is not None else 'servicedPeriod.start'}")
@@ -562,6 +568,11 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
                                 "provider_id": provider, "provider_role": role}
         qty = (item.get("quantity") or {}).get("value")
+        if (item.get("quantity") or {}).get("comparator") is not None:
+            # Claim.item.quantity is a SimpleQuantity, which has no comparator (FHIR R4 qty-3): "< 3 units"
+            # bills no known number of units
+            raise ReadError(f"{iw}, element quantity.comparator: {item['quantity']['comparator']!r} makes the "
+                            f"quantity a bound, not the units billed; a claim item's quantity has no comparator")
         if qty is not None:
             if float(qty) != int(float(qty)):
                 raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
