@@ -369,3 +369,20 @@ def test_a_json_claim_that_cannot_be_judged_answers_every_line_it_gave_in_csv():
     assert out.summary.endswith("1 claims could not be judged (3 lines not judged)")
     as_json = json.loads(batch.run(json.dumps(claim).encode(), output="json").text)
     assert as_json["lines"] == [] and [g["line"] for g in as_json["lines_not_judged"]] == [1, 2, ""]
+
+
+@pytest.mark.parametrize("header, words", [
+    ("patient_id;line;code;date_of_service;provider_id;provider_role\n", "separated by semicolons"),
+    ("Patient ID\tLine\tCode\tDate of service\n", "separated by tabs or spaces"),
+])
+def test_content_read_as_no_format_names_a_semicolon_or_tab_header_without_a_claim_column(header, words):
+    """Claims given without a file name (standard input) are told apart by content: a spreadsheet's
+    semicolon or tab header is named as such even when its first column is not the claim id."""
+    with pytest.raises(ReadError, match=words):
+        readers.read((header + "P1;1;62370;2025-03-04;D1;physician\n").encode())
+
+
+def test_content_of_no_claim_format_is_not_told_it_is_a_semicolon_csv():
+    with pytest.raises(ReadError) as e:
+        readers.read(b"hello; world\nthis is a letter\n")
+    assert "not a claim file cptkg can read" in str(e.value) and "semicolon" not in str(e.value)

@@ -90,13 +90,16 @@ def detect(data: bytes) -> str:
     wide = wide_text(data[:4])
     if wide:  # UTF-16 text (a spreadsheet's "Unicode Text") reads as no format at all
         raise ReadError(f"input: {wide}")
-    from cptkg.claims.columns import unseparated
+    from cptkg.claims.columns import CLAIM_REQUIRED, HISTORY_REQUIRED, unseparated
 
     try:  # a claim CSV whose header a spreadsheet wrote with semicolons, or under Excel's "sep=" line
         first = data[:4096].decode("utf-8-sig").splitlines()[0]
     except (UnicodeDecodeError, IndexError):
         first = ""
-    hint = unseparated(first.split(",")) if "claim" in first.lower() or first.lower().startswith("sep=") else None
+    # a header naming claim columns (two of them, or a claim id), not any text that happens to hold a semicolon
+    low = first.lower()
+    named = sum(k in low for k in {"claim", *CLAIM_REQUIRED, *HISTORY_REQUIRED})
+    hint = unseparated(first.split(",")) if named >= 2 or "claim" in low or low.startswith("sep=") else None
     if hint:
         raise ReadError(f"input: not a claim CSV as it stands: {hint}")
     raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
