@@ -544,3 +544,21 @@ def test_a_memory_error_while_judging_is_one_line(monkeypatch):
     monkeypatch.setattr(cptkg.pipeline, "judge", no_memory)
     msg = one_line(CliRunner().invoke(main, ["check", str(CLAIMS_CSV)]))
     assert "memory" in msg and "claims.csv" in msg
+
+
+def test_output_the_terminals_character_set_cannot_show_is_one_line_not_text_quietly_changed(tmp_path):
+    """Under a Latin-1 terminal a claim id with a character Latin-1 lacks used to be written as '?'
+    (the claim no longer matched its source file); it is an error naming the character and the fix."""
+    claims = tmp_path / "c.json"
+    claims.write_text(json.dumps([{"claim_id": "K\u203a1", "patient_id": "P", "lines": [dict(LINE)]}]),
+                      encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    p = subprocess.run([sys.executable, "-m", "cptkg", "check", str(claims), "--output", "csv"],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, encoding="utf-8")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "?1" not in p.stdout
+    assert "standard output cannot be written (its character set (iso8859-1) cannot show the character U+203A" in p.stderr
+    assert "PYTHONIOENCODING=utf-8" in p.stderr
+    env["PYTHONIOENCODING"] = "utf-8"
+    p = subprocess.run([sys.executable, "-m", "cptkg", "check", str(claims), "--output", "csv"],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, encoding="utf-8")
+    assert p.returncode in (0, 1) and "K\u203a1,1,62367" in p.stdout

@@ -89,7 +89,18 @@ def _write_all(text: str | bytes) -> bool:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):
         return False
-    data = text if isinstance(text, bytes) else (text + "\n").encode(sys.stdout.encoding or "utf-8", "replace")
+    if isinstance(text, bytes):
+        data = text
+    else:
+        # the stream's own encoding and error handler, as click.echo wrote: a character the terminal's
+        # character set lacks is an error saying so, never a claim id or message quietly altered to "?"
+        encoding = sys.stdout.encoding or "utf-8"
+        try:
+            data = (text + "\n").encode(encoding, getattr(sys.stdout, "errors", None) or "strict")
+        except UnicodeEncodeError as e:
+            shown = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(e.object[e.start:e.end]))
+            raise OSError(f"its character set ({encoding}) cannot show the character {shown}; set "
+                          f"PYTHONIOENCODING=utf-8, or use a UTF-8 locale") from None
     sys.stdout.flush()
     view = memoryview(data)
     while view:
