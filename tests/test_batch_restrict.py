@@ -76,3 +76,44 @@ def test_a_longer_shared_prefix_is_joined_from_the_shorter_one_and_derives_the_s
     assert f"FROM {base} a0" in cp.prefix_select(name) and m < len(cp.prefixes[name])
     _, want, want_bindings = _run(stats, share=False)
     assert got == want and bindings == want_bindings
+
+
+# ------------------------------------------------- the edit tables, sliced to the batch's codes
+
+def test_a_batch_loads_only_the_edits_naming_its_codes_and_judges_as_with_the_whole_table(tmp_path, monkeypatch):
+    """A payer's PTP release is millions of rows: loaded whole, a two-line batch over three million
+    rows ran 134 s and stopped at its time limit. The batch takes the edits naming the codes it bills
+    (lines and history), as check does per claim; every output cell must be as with the whole table."""
+    from pathlib import Path
+
+    from devtools import claimgen
+
+    from cptkg.judge import batch
+    from cptkg.knowledge.loader import default_kb
+
+    data = Path(__file__).parent / "data" / "edits"
+    kb = default_kb(edits=[data / "synthetic-ptp.ttl", data / "synthetic-mue.ttl"])
+    lines, history = claimgen.generate(600, seed=5, edits=True)
+    # a part of the batch's codes only: the edits naming the others must be left out
+    billed = sorted({ln["code"] for ln in lines})
+    kept = set(billed[: len(billed) // 2])
+    lines = [ln for ln in lines if ln["code"] in kept]
+    history = [h for h in history if h["code"] in kept]
+    claimgen.write(lines, tmp_path / "lines.csv", claimgen.EDIT_LINE_FIELDS)
+    claimgen.write(history, tmp_path / "history.csv", claimgen.HISTORY_FIELDS)
+
+    seen = []
+    real = batch.batch_facts
+    monkeypatch.setattr(batch, "batch_facts", lambda kb_, codes: seen.append(set(codes)) or real(kb_, codes))
+    sliced = batch.run_batch(tmp_path / "lines.csv", tmp_path / "sliced.csv", tmp_path / "history.csv", kb=kb)
+    codes = seen[0]
+    assert kept <= codes and codes <= kept | {h["code"] for h in history}
+    size = lambda facts: sum(len(facts.get(p, ())) for p in kb.edit_index().predicates)  # noqa: E731
+    assert size(real(kb, codes)) < size(kb.all_facts()), "no edit left out: the test slices nothing"
+
+    monkeypatch.setattr(batch, "batch_facts", lambda kb_, codes: kb_.all_facts())
+    whole = batch.run_batch(tmp_path / "lines.csv", tmp_path / "whole.csv", tmp_path / "history.csv", kb=kb)
+    assert (tmp_path / "sliced.csv").read_text() == (tmp_path / "whole.csv").read_text()
+    assert (sliced.rejected, sliced.accepted, sliced.rejected_by_rule) == \
+        (whole.rejected, whole.accepted, whole.rejected_by_rule)
+    assert sliced.rejected > 0

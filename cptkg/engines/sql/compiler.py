@@ -118,6 +118,9 @@ class CompiledProgram:
     # their SQL carries a false condition the engines plan as an empty result
     # instead of joining a million claim rows to find no match (see dead_rules).
     dead: set[int] = field(default_factory=set)
+    # (predicate, constants, keyed positions) -> (matching rows, distinct keys): counted once, not at every
+    # join-order step (a payer's edit table is millions of facts; recounted, compiling took minutes)
+    _counts: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ---- relation shapes -------------------------------------------------
     def width(self, pred: str) -> int:
@@ -282,11 +285,16 @@ class CompiledProgram:
         rows = self.stats.get(lit.atom.pred) if self.stats else None
         if rows is None:
             return 10.0 * 0.5 ** len(consts) / (4.0 if keyed else 1.0)
-        match = [r for r in rows if all(i < len(r) and r[i] == v for i, v in consts)]
+        memo = (lit.atom.pred, tuple(consts), tuple(keyed))
+        counted = self._counts.get(memo)
+        if counted is None:
+            match = sum(1 for r in rows if all(i < len(r) and r[i] == v for i, v in consts))
+            keys = len({tuple(r[i] for i in keyed) for r in rows}) if keyed else 0
+            counted = self._counts[memo] = (match, keys)
+        match, keys = counted
         if not keyed:
-            return float(len(match))
-        keys = {tuple(r[i] for i in keyed) for r in rows}
-        return len(match) / max(1, len(keys))
+            return float(match)
+        return match / max(1, keys)
 
     # ---- internals -------------------------------------------------------
     def _projects_away(self, rule: Rule, kept: list[str]) -> bool:
