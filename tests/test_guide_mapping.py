@@ -39,6 +39,24 @@ def test_every_guide_sentence_is_a_quoted_source(kb):
         assert q in text
 
 
+def test_every_domain_notes_quote_is_verbatim_but_for_omissions_it_marks(kb):
+    """A quote of the notes is their words: a part left out (the attribution in parentheses, which
+    dct:references carries) is marked with […], and markdown emphasis is kept. Each marked piece
+    must appear in the notes, in order, and a quote that is no part of the notes is not cited to them."""
+    notes = (PACK / "sources" / "domain-notes.md").read_text(encoding="utf-8")
+    text = " ".join(notes.replace("**", "").replace("`", "").split())  # markdown's bold and code marks
+    quotes = {s.id: s.quote for s in kb.sources.values() if s.document == "notes" and s.quote}
+    assert len(quotes) >= 30
+    for sid, quote in quotes.items():
+        at = 0
+        for piece in (p.strip() for p in " ".join(quote.split()).split("[…]")):
+            if piece in ("", "."):
+                continue
+            found = text.find(piece, at)
+            assert found >= 0, f"{sid}: {piece[:80]!r} is not in the domain notes (after the quote's earlier pieces)"
+            at = found + len(piece)
+
+
 def test_normative_sentences_map_to_existing_kb_elements(kb):
     subjects = {str(s) for s in kb.graph.subjects()}
     for s in kb.sources.values():
