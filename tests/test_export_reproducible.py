@@ -49,7 +49,9 @@ def _child(seed: str, code: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def digests():
     runs = []
-    for seed in ("1", "2"):
+    # seeds 0 and 1: rdflib wrote TriG's two named graphs in opposite orders under them (seeds 1 and 2
+    # happen to agree, which hid it)
+    for seed in ("0", "1"):
         res = _child(seed, _CHILD)
         assert res.returncode == 0, res.stderr[-2000:]
         runs.append(json.loads(res.stdout))
