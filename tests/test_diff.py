@@ -56,3 +56,30 @@ def test_diff_of_two_pack_versions_names_the_changed_rule_and_its_source(tmp_pat
     assert [x["rule"] for x in rules["changed"]] == ["ncci.column2"]
     assert rules["changed"][0]["changed"] == ["carc"] and rules["changed"][0]["source"]
     assert rules["changed"][0]["before"] == {"carc": "CO-236"} and rules["changed"][0]["after"] == {"carc": "CO-97"}
+
+
+def test_two_copies_of_a_pack_differing_in_a_definition_have_no_fact_changes_run_after_run(tmp_path):
+    """An axiom annotation is a blank node, named anew at every load; a pack read from its cache kept the
+    names of the load that wrote the cache, so a diff of two copies reported its annotations removed and
+    added, with counts that changed from run to run (found by an audit)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from cptkg.knowledge.pack import locate
+
+    a, c = tmp_path / "pumpA", tmp_path / "pumpC"
+    shutil.copytree(locate(None), a)
+    shutil.copytree(locate(None), c)
+    codes = c / "kb" / "codes.ttl"
+    text = codes.read_text(encoding="utf-8")
+    old = '"Interrogates, reprograms and refills the pump."@en'
+    assert text.count(old) == 1
+    codes.write_text(text.replace(old, '"SYNTHETIC: interrogates, reprograms and refills it."@en'), encoding="utf-8")
+    env = dict(os.environ, CPTKG_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # the first run writes each pack's cache, the second reads it
+        p = subprocess.run([sys.executable, "-m", "cptkg", "diff", "--before-kb", str(a), "--after-kb", str(c)],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert "facts: 0 added, 0 removed, 0 changed" in p.stdout, p.stdout + p.stderr
+        assert p.returncode == 0, p.stdout + p.stderr

@@ -18,6 +18,8 @@ one "changed" entry, not a removed and an added fact.
 """
 from __future__ import annotations
 
+import re
+
 from cptkg.knowledge.edits.files import ONT_NS, PAIR, UNIT
 
 #: the properties that say what an edit does to a claim, by kind (a rationale's words aside)
@@ -156,13 +158,23 @@ def _pack_facts(kb) -> set[tuple]:
     edit_ids = {e for p in ("pair_edit", "unit_edit") for (e,) in kb.facts.get(p, ())}
     edit_ids |= {s for t in getattr(kb, "edit_tables", ()) or () for s in t.table_sources}
     blank = {str(n) for n in kb.graph.all_nodes() if isinstance(n, BNode)}
+
+    def is_blank(v) -> bool:
+        # a KB read from its cache keeps the facts of the load that wrote the cache, and its graph has
+        # new blank nodes: the facts' blank names are then rdflib's generated ids, in none of them
+        return isinstance(v, str) and (v in blank or _GENERATED_BLANK.fullmatch(v) is not None)
+
     out = set()
     for p, rows in kb.facts.items():
         for row in rows:
             if row and row[0] in edit_ids:
                 continue
-            out.add((p, tuple("_:" if isinstance(v, str) and v in blank else v for v in row)))
+            out.add((p, tuple("_:" if is_blank(v) else v for v in row)))
     return out
+
+
+#: the names rdflib gives blank nodes it reads (``n`` + 32 hex digits + ``b`` + a serial number)
+_GENERATED_BLANK = re.compile(r"n[0-9a-f]{32}b[0-9]+")
 
 
 def diff_facts(before, after) -> dict:
