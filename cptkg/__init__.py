@@ -20,9 +20,15 @@ pandas, Spark or pySHACL.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 __version__ = "0.1.0"
+
+# rdflib logs an ill-typed literal ("x"^^xsd:integer, kept as written) with its Python traceback; with no
+# handler configured, Python's last-resort handler printed that traceback on standard error to a user
+# who only ran a query. A null handler on rdflib's logger keeps it unprinted (the CLI reports in words).
+logging.getLogger("rdflib").addHandler(logging.NullHandler())
 
 # name -> "module:attribute" (or "module" for a module), imported on first use
 _LAZY = {

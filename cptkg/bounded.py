@@ -27,6 +27,7 @@ import os
 import pickle
 import select
 import signal
+import sys
 import time
 from typing import Any, Callable
 
@@ -96,6 +97,9 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _child(w: int, fn, args, memory) -> None:
+    # what fails in the child reaches the user as the parent's one line: an error Python can only print
+    # (a generator closed while memory ran out: "Exception ignored in ... MemoryError") stays unprinted
+    sys.unraisablehook = lambda _unraisable: None
     try:
         limit_memory(memory)
         out = ("ok", fn(*args))

@@ -132,7 +132,15 @@ REFUSED = {
     "service in filter exists": ("SELECT * WHERE { ?s ?p ?o FILTER EXISTS { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } }",
                                  "SERVICE"),
     "service in subquery": ("ASK { { SELECT ?s WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } } }", "SERVICE"),
-    "service by variable": ("CONSTRUCT { ?s ?p ?o } WHERE { SERVICE ?endpoint { ?s ?p ?o } }", "SERVICE"),
+    "service by variable": ("CONSTRUCT { ?s ?p ?o } WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
+                            "SERVICE ?endpoint is refused"),  # it read "SERVICE <endpoint>", as if an IRI
+    # valid SPARQL that cannot run: said in the query's words, not as a Python exception
+    "limit past any count": ("SELECT * WHERE { ?s ?p ?o } LIMIT 99999999999999999999999",
+                             "LIMIT 99999999999999999999999 is more rows than a query can count"),
+    "offset past any count": ("SELECT * WHERE { ?s ?p ?o } OFFSET 99999999999999999999999",
+                              "OFFSET 99999999999999999999999 is more rows"),
+    "number out of range": ("SELECT (ROUND(1e400) AS ?x) {}", "could not be evaluated: a number it computes is out of range"),
+    "lone surrogate": ('SELECT (ENCODE_FOR_URI("\\uD800") AS ?x) {}', "a lone surrogate"),
     "from remote": ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "FROM"),
     "from named remote": ("SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
                           "FROM NAMED <file:///etc/passwd> is refused"),  # it named "<default>"
@@ -149,6 +157,19 @@ def test_refused_query_exits_2_with_one_line(name):
     assert res.exit_code == 2
     assert words in res.output
     assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert "Error:" not in res.output and "InvalidOperation" not in res.output
+
+
+def test_an_ill_typed_literal_prints_no_python_traceback():
+    """rdflib logs the failed conversion of "x"^^xsd:integer with its traceback; the answer is the literal."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "cptkg", "query",
+                        'SELECT (STRDT("x", <http://www.w3.org/2001/XMLSchema#integer>) AS ?x) {}'],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "x" in p.stdout
+    assert p.stderr == "", p.stderr
 
 
 def test_service_to_a_local_server_is_refused_and_the_server_sees_nothing(server):

@@ -29,7 +29,7 @@ from typing import Any
 
 import rdflib.plugins.sparql as rdflib_sparql
 from pyparsing import ParseException
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import Dataset, Graph, Literal, URIRef, Variable
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -171,7 +171,14 @@ def check_query(text: str) -> Query:
             raise QueryRefused(f"FROM {'NAMED ' if named else ''}<{iri}> is refused: only <{ONTOLOGY_GRAPH}> and <{KB_GRAPH}> can be named")
     for node in _walk(query.algebra):
         if node.name == "ServiceGraphPattern":
-            raise QueryRefused(f"SERVICE <{node.get('term')}> is refused: queries run over the local knowledge graph only")
+            term = node["term"] if "term" in node else None
+            shown = f"<{term}>" if isinstance(term, URIRef) else f"?{term}" if isinstance(term, Variable) else "…"
+            raise QueryRefused(f"SERVICE {shown} is refused: queries run over the local knowledge graph only")
+        if node.name == "Slice":
+            for word, key in (("OFFSET", "start"), ("LIMIT", "length")):
+                n = node[key] if key in node else None
+                if isinstance(n, int) and n > sys.maxsize:
+                    raise QueryRefused(f"{word} {n} is more rows than a query can count (at most {sys.maxsize:,})")
     return query
 
 
@@ -257,8 +264,19 @@ def run_query(text: str, dataset: Dataset | None = None, timeout: float = DEFAUL
         raise
     except RecursionError:
         raise QueryRefused("the query is nested too deeply to evaluate") from None
-    except Exception as e:  # reported as one line
-        raise QueryRefused(f"the query failed: {type(e).__name__}: {' '.join(str(e).split())[:200]}") from None
+    except Exception as e:  # reported as one line, in the query's words where the failure is known
+        raise QueryRefused(f"the query could not be evaluated: {_failure_words(e)}") from None
+
+
+def _failure_words(e: Exception) -> str:
+    """Why a valid query failed while it ran, without Python's exception names where they are known."""
+    import decimal
+
+    if isinstance(e, UnicodeError):
+        return "a string it builds holds a character that cannot be written (a lone surrogate such as \\uD800)"
+    if isinstance(e, (decimal.InvalidOperation, OverflowError)):
+        return "a number it computes is out of range (a value such as 1e400 in ROUND, or a division too large)"
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
 
 
 # ------------------------------------------------------------ safe parse
