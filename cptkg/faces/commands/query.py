@@ -99,7 +99,8 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
     the named graphs <https://w3id.org/cptkg/graph/ontology> and
     <https://w3id.org/cptkg/graph/kb>. Updates, SERVICE, DESCRIBE and FROM of
     any other graph are refused. Exit 0 with results, 2 when the query is
-    refused, malformed or too slow.
+    refused, malformed, too slow or too large, or cannot be evaluated (a LIMIT past any count, a
+    number out of range), each said in one line.
     """
     if (query_text is None) == (query_file is None):
         _fail("give the query either as the QUERY argument or with --file")
