@@ -214,6 +214,12 @@ def test_a_claim_that_cannot_be_judged_comes_back_as_an_error_entry(tmp_path, re
     assert r.exit_code == 2
     got = json.loads(r.stdout)
     assert {e["claim_id"] for e in got["errors"]} == {"BAD"}
+    # refused on both sides: one claim not judged (it was counted once per side), and not among those judged
+    assert {e["side"] for e in got["errors"]} == {"before", "after"}
+    assert got["summary"]["not_judged"] == 1
+    assert got["summary"]["claims_judged"] == got["summary"]["claims"] - 1 == len(CLAIMS)
+    r = run("impact", path, *sum((["--after-edits", f] for f in releases[1]), []))
+    assert f"of {len(CLAIMS)} claim(s) judged twice" in r.stdout and "; 1 claim(s) not judged" in r.stdout
 
 
 @pytest.fixture()

@@ -146,7 +146,7 @@ def work_paper(report: dict, *, claims_file: str = "", created: str | None = Non
            '<dl class="meta">',
            f"<dt>Claims file</dt><dd>{_e(claims_file or 'not recorded')}</dd>",
            f"<dt>Judged on</dt><dd>{_e(created)}</dd>",
-           f"<dt>Claims and lines</dt><dd>{_n(s['claims'])} claim(s), {_n(s['lines'])} line(s), each judged "
+           f"<dt>Claims and lines</dt><dd>{_n(s.get('claims_judged', s['claims']))} claim(s), {_n(s['lines'])} line(s), each judged "
            f"twice</dd>", "</dl>",
            "<h2>What was compared</h2>",
            "<table><thead><tr><th></th><th>knowledge base version</th><th>family pack</th><th>edit files</th>"

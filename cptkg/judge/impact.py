@@ -151,7 +151,10 @@ class Impact:
                 "warnings_changed": len(self.warning_changes), "by_direction": by_direction,
                 "by_cause": sorted(by_cause.values(), key=lambda e: (-e["lines"], e["cause"])),
                 "claims_affected": len(affected),
-                "claims_affected_ids": sorted(affected, key=str), "not_judged": len(self.errors)}
+                "claims_affected_ids": sorted(affected, key=str),
+                # a claim refused on both sides is one claim not judged (an error entry per side)
+                "not_judged": len({e["position"] for e in self.errors}),
+                "claims_judged": self.claims - len({e["position"] for e in self.errors})}
 
     def to_json(self) -> dict:
         return {"lines": self.lines, "changed": len(self.changes), "changes": self.changes,

@@ -87,7 +87,7 @@ def text_report(report, explain: bool = False) -> str:
     from cptkg.judge.impact import DIRECTIONS
 
     s = report.summary()
-    lines = [f"Impact: {s['lines']:,} line(s) of {s['claims']:,} claim(s) judged twice",
+    lines = [f"Impact: {s['lines']:,} line(s) of {s['claims_judged']:,} claim(s) judged twice",
              f"  before: {_side_words(report.before)}", f"  after:  {_side_words(report.after)}",
              f"{s['changed']:,} line(s) change, in {s['claims_affected']:,} claim(s); "
              f"{s['warnings_changed']:,} line(s) only with other warnings"

@@ -260,7 +260,7 @@ def show_report(report) -> None:
     for col, d in zip(c, DIRECTIONS):
         col.metric(d, count(s["by_direction"][d]))
     c[3].metric("claims affected", count(s["claims_affected"]))
-    st.caption(f"{count(s['lines'])} lines of {count(s['claims'])} claims judged twice · "
+    st.caption(f"{count(s['lines'])} lines of {count(s['claims_judged'])} claims judged twice · "
                f"{count(s['warnings_changed'])} lines only with other warnings"
                + (f" · {count(s['not_judged'])} claims could not be judged" if s["not_judged"] else ""))
     for err in report.errors:
