@@ -305,3 +305,17 @@ def test_data_file_with_remote_context_exits_2(tmp_path, server):
     res = run("ASK { ?s ?p ?o }", "--data", str(bad))
     assert res.exit_code == 2 and "inline the context" in res.output
     assert server.seen == []
+
+
+def test_a_blank_node_is_written_as_an_underscore_label_in_csv_and_the_table():
+    """SPARQL 1.1 CSV results write a blank node as _:label; a bare label read as a literal or an IRI."""
+    q = ("PREFIX owl: <http://www.w3.org/2002/07/owl#> "
+         "SELECT ?a ?s WHERE { ?a a owl:Axiom ; owl:annotatedSource ?s } LIMIT 3")
+    rows = list(csv.reader(io.StringIO(run(q, "--format", "csv").output)))
+    assert rows[0] == ["a", "s"] and len(rows) == 4
+    assert all(r[0].startswith("_:") and r[1].startswith("https://") for r in rows[1:])
+    table = run(q).output.splitlines()
+    assert all(line.startswith("_:") for line in table[2:5])
+    construct = run("PREFIX owl: <http://www.w3.org/2002/07/owl#> CONSTRUCT { ?a owl:annotatedSource ?s } "
+                    "WHERE { ?a a owl:Axiom ; owl:annotatedSource ?s } LIMIT 2", "--format", "csv").output
+    assert all(r[0].startswith("_:") for r in list(csv.reader(io.StringIO(construct)))[1:])

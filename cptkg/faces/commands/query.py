@@ -22,14 +22,22 @@ def _fail(message: str) -> None:
 
 
 def _cell(term) -> str:
+    """A term as a cell of SPARQL 1.1 CSV results: a blank node as ``_:label``, so that it is not read as
+    a literal or an IRI of that name."""
+    from rdflib import BNode
+
     if term is None:
         return ""
-    return str(term)
+    return f"_:{term}" if isinstance(term, BNode) else str(term)
 
 
 def _short(term, ds) -> str:
+    from rdflib import BNode
+
     if term is None:
         return ""
+    if isinstance(term, BNode):
+        return f"_:{term}"
     try:
         if hasattr(term, "n3") and not hasattr(term, "language"):
             return ds.namespace_manager.normalizeUri(term)
@@ -59,7 +67,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
             w = spreadsheet.writer(buf, lineterminator="\n")
             w.writerow(["subject", "predicate", "object"])
             for s, p, o in sorted(g):
-                w.writerow([s, p, o])
+                w.writerow([_cell(s), _cell(p), _cell(o)])
             return buf.getvalue().rstrip("\n")
         return turtle_safe(g.serialize(format="turtle").rstrip("\n"))
     if fmt == "json":
