@@ -60,6 +60,17 @@ def test_the_schema_and_the_parser_agree_on_every_rule_case(kb, validator):
     assert not disagree
 
 
+@pytest.mark.parametrize("given", [{"units": None}, {"modifiers": None}, {"units": None, "modifiers": None},
+                                   {"units": 2.0}])
+def test_what_the_parser_takes_the_schema_takes(kb, validator, given):
+    """null units or modifiers are absent to the parser (their defaults apply); the schema refused them."""
+    claim = {"claim_id": "S-1", "patient_id": "P-1", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "1234567893",
+         "provider_role": "physician", **given}]}
+    assert not isinstance(pipeline.parse(kb, [claim])[0], InputError)
+    validator.validate(claim)
+
+
 @pytest.mark.parametrize("mutate,field", [
     (lambda c: c["lines"][0].update(provider_role="surgeon"), "provider_role"),
     (lambda c: c["lines"][0].update(route="brain"), "route"),

@@ -32,6 +32,8 @@ def test_diff_lists_the_deleted_pair_the_new_pair_and_the_changed_unit_limit_wit
     assert changed["MUE 62367"]["fields"] == {"at most units": {"before": 3, "after": 1}}
     assert note["rules"] == {"added": [], "removed": [], "changed": []}
     assert note["facts"] == {"added": [], "removed": [], "changed": []}
+    text = run("diff", *sum((["--before-edits", f] for f in q1), []), *sum((["--after-edits", f] for f in q2), []))
+    assert "deleted none → 2026-03-31" in text.stdout and "None" not in text.stdout
 
 
 def test_diff_of_a_release_with_itself_is_empty_and_exits_0(tmp_path, releases):

@@ -47,6 +47,11 @@ _DESCRIPTIONS = {
 }
 
 
+#: fields the parser reads null as absent (ClaimLine's model validator: the default applies), which the
+#: schema must accept too, or an integrator's validator refuses what check takes
+_NULL_MEANS_ABSENT = {"ClaimLine": ("units", "modifiers")}
+
+
 def _vocabulary(kb) -> dict[str, list[str]]:
     from cptkg.knowledge.vocabulary import vocabulary
 
@@ -63,6 +68,13 @@ def _fill(defs: dict, values: dict[str, list[str]]) -> None:
         for field, text in fields.items():
             if field and field in model.get("properties", {}):
                 model["properties"][field]["description"] = text
+    for name, fields in _NULL_MEANS_ABSENT.items():
+        props = defs.get(name, {}).get("properties", {})
+        for field in fields:
+            if field in props:
+                prop = props[field]
+                keep = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
+                props[field] = {**keep, "anyOf": [prop, {"type": "null"}]}
     for model in defs.values():
         props = model.get("properties", {})
         for field, prop in props.items():

@@ -25,7 +25,7 @@ def text_report(note: dict, before, after) -> str:
         out.append(f"edit deleted  {entry['edit']}: {entry['words']}  [{entry['source']}]")
     for entry in e["changed"]:
         if "fields" in entry:
-            what = "; ".join(f"{k} {v['before']} → {v['after']}" for k, v in entry["fields"].items())
+            what = "; ".join(f"{k} {_shown(v['before'])} → {_shown(v['after'])}" for k, v in entry["fields"].items())
         else:
             what = (f"{len(entry['before'])} row(s) → {len(entry['after'])} row(s)")
         out.append(f"edit changed  {entry['edit']}: {what}  [before: "
@@ -87,3 +87,8 @@ def command(before_edits, after_edits, before_kb, after_kb, as_json):
     else:
         out(text_report(note, before, after))
     sys.exit(1 if note["changed"] else 0)
+
+
+def _shown(value) -> str:
+    """A field's value in the release note: a value one side lacks is "none", never Python's None."""
+    return "none" if value is None or value == "" else str(value)
