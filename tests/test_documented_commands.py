@@ -72,9 +72,9 @@ def test_every_command_is_named_in_the_readme_or_a_written_docs_page(path):
     assert " ".join(path) in _written_pages(), f"{' '.join(path)} is named only in the generated reference"
 
 
-def _readme_examples() -> list[tuple[str, str]]:
-    """(command, shown output) for every ``$ cptkg ...`` line of the README's text blocks."""
-    text = README.read_text(encoding="utf-8")
+def _readme_examples(page: Path = README) -> list[tuple[str, str]]:
+    """(command, shown output) for every ``$ cptkg ...`` line of the page's text blocks."""
+    text = page.read_text(encoding="utf-8")
     found = []
     for block in re.findall(r"```text\n(.*?)```", text, flags=re.S):
         parts = re.split(r"^\$ ", block, flags=re.M)
@@ -89,15 +89,29 @@ def test_the_readme_shows_a_check_an_infer_and_an_explain_example():
     assert {"check", "infer", "explain"} <= set(shown), shown
 
 
-@pytest.mark.parametrize("command, shown", _readme_examples(), ids=[c for c, _ in _readme_examples()])
+_EXAMPLE = r'(cptkg [^|;]+?)(?: \| head -(\d+))?(; echo "exit \$\?")?'
+#: the README's examples, and those of the pages whose examples are plain commands (a page's example piped
+#: through anything but head is shown, not run: questions.md's `not-with | sed`)
+_EXAMPLES = _readme_examples() + [(c, o) for c, o in _readme_examples(DOCS / "questions.md") if re.fullmatch(_EXAMPLE, c)]
+
+
+def test_the_questions_page_examples_are_run_by_the_example_test():
+    assert len([c for c, _ in _EXAMPLES if c.startswith("cptkg ask")]) >= 4
+
+
+@pytest.mark.parametrize("command, shown", _EXAMPLES, ids=[c for c, _ in _EXAMPLES])
 def test_each_readme_example_prints_exactly_the_output_it_shows(command, shown):
-    """Run as the README's reader would (from the checkout, the default pack and engine): the same text."""
-    m = re.fullmatch(r'(cptkg [^|;]+?)(?: \| head -(\d+))?(; echo "exit \$\?")?', command)
+    """Run as the README's reader would (from the checkout, the default pack and engine): the same text.
+    An example whose output shows the one-line error (``cptkg: ...``) shows standard error after standard
+    output, as a terminal does."""
+    m = re.fullmatch(_EXAMPLE, command)
     assert m, f"README example not in a form this test runs: {command}"
     env = {k: v for k, v in os.environ.items() if k not in ("CPTKG_KB", "CPTKG_ENGINE")}
     res = subprocess.run([sys.executable, "-m", "cptkg", *shlex.split(m.group(1))[1:]], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     out = res.stdout.splitlines()
+    if any(line.startswith("cptkg: ") for line in shown.splitlines()):
+        out += res.stderr.splitlines()
     if m.group(2):
         out = out[:int(m.group(2))]
     if m.group(3):
