@@ -165,3 +165,37 @@ def test_fhir_export_needs_a_folder_and_writes_json_files(tmp_path):
     res = CliRunner().invoke(main, ["export", "--format", "fhir", "-o", str(tmp_path / "fhir")])
     assert res.exit_code == 0, res.output
     assert "CodeSystem-cptkg-rules.json" in {p.name for p in (tmp_path / "fhir").iterdir()}
+
+
+def test_every_coding_in_a_claim_response_has_the_display_its_code_system_gives(files):
+    """A terminology server's $validate-code compares a coding's display with the code system's: the rule
+    codes carried the claim's message as display (found by an audit). The message is the concept's text."""
+    root = Path(__file__).resolve().parents[1]
+    claims = []
+    for name in ("claims-batch.json", "claim-rejected.json"):  # the batch example holds a claim refused
+        doc = json.loads((root / "examples" / name).read_text(encoding="utf-8"))
+        claims += doc if isinstance(doc, list) else [doc]
+    bundle = json.loads(batch.run(json.dumps(claims).encode(), output="fhir").text)
+    displays = {(cs["url"], c["code"]): c["display"] for name, cs in files.items()
+                if cs.get("resourceType") == "CodeSystem" for c in cs.get("concept", [])}
+    checked, texts = 0, []
+
+    def walk(node):
+        nonlocal checked
+        if isinstance(node, dict):
+            for coding in node.get("coding", []) if isinstance(node.get("coding"), list) else []:
+                key = (coding.get("system"), coding.get("code"))
+                if key in displays:
+                    assert coding.get("display") == displays[key], key
+                    checked += 1
+            if node.get("coding") and node.get("text"):
+                texts.append(node["text"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(bundle)
+    assert checked >= 5
+    assert any("is included in" in t for t in texts)  # the message lives on as the concept's text
+    assert any("2025-02-30" in t for t in texts), texts  # and the refused claim's own error

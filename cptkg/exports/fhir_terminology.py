@@ -36,12 +36,12 @@ from rdflib.namespace import RDF, RDFS, SKOS
 
 from cptkg.exports import ExportError, ExportInput, Exporter
 from cptkg.exports._rules import load_rules
-from cptkg.knowledge.namespace import ONT, RULES
+# the systems and displays the ClaimResponse writer codes with: one definition, so the terminology
+# published and the codes in every response cannot drift apart
+from cptkg.io.writers.fhir import CARC_SYSTEM, INPUT_ERROR_DISPLAY, INPUT_ERROR_SYSTEM, RULES_SYSTEM
+from cptkg.knowledge.namespace import ONT
 
-RULES_SYSTEM = RULES
 ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
-INPUT_ERROR_SYSTEM = "https://w3id.org/cptkg/input-error"
-CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"  # HL7 Terminology's CodeSystem url
@@ -172,7 +172,7 @@ def input_error_code_system():
         id="cptkg-input-error", url=INPUT_ERROR_SYSTEM, name="CptkgInputError", title="cptkg input errors",
         status="active", experimental=False, publisher=PUBLISHER, caseSensitive=True, content="complete",
         description="Why a claim could not be judged; the ClaimResponse error's text says what was wrong.",
-        count=1, concept=[CodeSystemConcept(code="input", display="claim could not be judged",
+        count=1, concept=[CodeSystemConcept(code="input", display=INPUT_ERROR_DISPLAY,
                                             definition="The claim could not be read or judged as given; "
                                                        "the error text names the field and the problem.")])
 

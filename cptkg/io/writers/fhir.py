@@ -6,7 +6,9 @@ judged), ``disposition`` in words, per item an ``adjudication`` whose
 ``reason`` is coded with the rule id and then the X12 claim adjustment reason code (CARC, system
 :data:`CARC_SYSTEM`, with its group code in the text), and for each rejection an ``error``
 with ``itemSequence`` and the rule id as code. Rule ids are codes of the
-KB's rule code system :data:`RULES_SYSTEM`; messages go in ``processNote``.
+KB's rule code system :data:`RULES_SYSTEM`, each with the display that code system gives it (the
+rule's title, as ``cptkg export -f fhir`` publishes it); messages go in ``processNote`` and in the
+error code's ``text``.
 
 Built with fhir.resources' R4B models, so a resource FHIR would refuse is never
 written. ``request`` names the Claim as the input did: ``Claim/<id>`` when the
@@ -39,6 +41,7 @@ from cptkg.knowledge.namespace import RULES
 NAME = "fhir"
 RULES_SYSTEM = RULES
 INPUT_ERROR_SYSTEM = "https://w3id.org/cptkg/input-error"
+INPUT_ERROR_DISPLAY = "claim could not be judged"  # its one code's display; the claim's own error is text
 ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
 # X12 external code lists, as HL7 names them
@@ -61,7 +64,10 @@ def _concept(codings: list, text: str | None = None):
 
 
 def _rule_coding(reason: dict):
-    return _coding(RULES_SYSTEM, reason["rule"], reason["message"][:500])
+    """The rule as a code of the pack's rules CodeSystem, with the display that CodeSystem gives it (the
+    rule's title, ``cptkg export -f fhir``): the message naming this claim's lines is text, not a display
+    a terminology server would check against the code system."""
+    return _coding(RULES_SYSTEM, reason["rule"], (reason.get("title") or reason["rule"])[:500])
 
 
 def _reference(ref: dict | None, fallback: dict):
@@ -124,8 +130,8 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
     if result.get("status") == "error":
         fields["outcome"] = "error"
         fields["disposition"] = f"claim could not be judged: {result.get('error', '')}"[:1000]
-        fields["error"] = [ClaimResponseError(code=_concept([_coding(INPUT_ERROR_SYSTEM, "input",
-                                                                     str(result.get("error", ""))[:500])]))]
+        fields["error"] = [ClaimResponseError(code=_concept([_coding(INPUT_ERROR_SYSTEM, "input", INPUT_ERROR_DISPLAY)],
+                                                            str(result.get("error", ""))[:1000]))]
         return ClaimResponse(**fields)
     lines = result.get("lines", [])
     rejected = [ln for ln in lines if ln.get("status") == "rejected"]
@@ -158,7 +164,8 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
                 coding.append(_coding(RARC_SYSTEM, reason["rarc"]))
             text = f"rejected: {reason['group_code']}-{reason['carc']}" if reason.get("carc") else "rejected"
             adjudication.append(ClaimResponseItemAdjudication(category=submitted, reason=_concept(coding, text)))
-            errors.append(ClaimResponseError(itemSequence=ln["line"], code=_concept([_rule_coding(reason)])))
+            errors.append(ClaimResponseError(itemSequence=ln["line"],
+                                             code=_concept([_rule_coding(reason)], reason["message"][:1000])))
         if not adjudication:
             said = "accepted"
             if not_checked(ln):  # the verdict in words when it says so, never "accepted"
