@@ -13,7 +13,7 @@ import cptkg
 from cptkg.faces.markup import md, md_code
 from cptkg import Comparison, load_cases, run_claim_case, run_infer_case
 from cptkg import views as G
-from cptkg.faces.explorer.common import kb_or_stop
+from cptkg.faces.explorer.common import current_engine, kb_or_stop
 
 
 def _mentions(expect, rule_id: str) -> bool:
@@ -265,13 +265,14 @@ def _cases(kb, kind: str) -> list[dict]:
     return _case_cache[key]
 
 
-def run_rule_cases(kb, rule: dict) -> list[tuple[str, bool, list[str]]]:
-    """Run the worked examples that show a rule; (name, passed, problems) each."""
+def run_rule_cases(kb, rule: dict, engine: str) -> list[tuple[str, bool, list[str]]]:
+    """Run the worked examples that show a rule on the session's ``engine``; (name, passed, problems) each.
+    (The engine is required: without one, every run stopped the page with "no engine chosen".)"""
     runner = run_claim_case if rule["kind"] == "claim" else run_infer_case
     out = []
     for c in _cases(kb, rule["kind"]):
         if c.get("name", "") in rule["cases"]:
-            r = runner(kb, c, kb.pack.shown(kb.pack.case_file(rule["kind"])))
+            r = runner(kb, c, kb.pack.shown(kb.pack.case_file(rule["kind"])), engine=engine)
             out.append((r.name, r.ok, r.problems))
     return out
 
@@ -427,7 +428,7 @@ def page() -> None:
         for name in r["cases"]:
             st.markdown(f"- {md(name)}")
         if r["cases"] and st.button("Run these cases", key=f"runcases-{rid}"):
-            for name, ok, problems in run_rule_cases(kb, r):
+            for name, ok, problems in run_rule_cases(kb, r, current_engine()):
                 (st.success if ok else st.error)(f"{'pass' if ok else 'FAIL'}: {md(name)}" + ("" if ok else " — " + "; ".join(md(p) for p in problems)))
     with tab_sources:
         srcs = source_rows(kb)
