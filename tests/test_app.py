@@ -239,3 +239,15 @@ def test_batch_page_drills_into_a_claim_and_prepares_the_work_paper():
     paper = at.session_state["batch_paper"].decode("utf-8")
     assert paper.startswith("<!DOCTYPE html>") and "Reason: <strong>" in paper
     assert "Download the work paper (HTML)" in [d.proto.label for d in at.get("download_button")]
+
+
+def test_the_explorer_config_shows_no_error_details_and_no_links_out():
+    """Users sit behind hospital firewalls: an unexpected error shows no traceback and no "Ask Google" /
+    "Ask ChatGPT" links (Streamlit shows them on localhost unless told not to; found by an audit)."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["showErrorLinks"] is False
+    assert config["browser"]["gatherUsageStats"] is False
