@@ -176,3 +176,25 @@ def test_a_fix_that_brings_a_warning_says_so_not_only_that_every_line_is_accepte
         assert ("with a new warning: " in s["message"]) is bool(brought), s["message"]
     assert any("with a new warning: J0475 on line 3 is a drug code billed without a refill" in s["message"]
                for s in got), [s["message"] for s in got]
+
+
+@pytest.mark.parametrize("line, history, device_words", [
+    ({"code": "62369"}, [{"code": "62361", "date_of_service": "2024-01-10"}], "on a nonprogrammable pump"),
+    ({"code": "62369", "route": "intraventricular"}, None, "by intraventricular (brain) delivery"),
+    ({"code": "62370", "provider_role": "physician"}, [{"code": "62361", "date_of_service": "2024-01-10"}],
+     "on a nonprogrammable pump"),
+])
+def test_a_refill_billed_with_a_pump_code_the_device_or_route_does_not_take_is_recoded_to_the_refill(
+        kb, line, history, device_words):
+    """A 62369/62370 on a nonprogrammable or brain pump: its denial says the pump is refilled with
+    95990/95991, and the only fix offered was "remove line 1 ... no line can be billed", which left an
+    empty claim (found by an audit). The refill it holds is billed with the refill code, verified."""
+    raw = claim(line, history=history)
+    got = fixes(kb, raw)
+    first = got[0]
+    assert first["kind"] == "recode" and first["remove_lines"] == [1], got
+    assert first["add_codes"][0] in ("95990", "95991")
+    assert device_words in first["message"] and "no code covers" in first["message"]
+    again = rejudged(kb, raw, first)
+    assert again.status == "accepted" and [ln.code for ln in again.lines] == first["add_codes"]
+    assert first["add_lines"][0]["provider_role"] == line.get("provider_role", "nurse")

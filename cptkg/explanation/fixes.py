@@ -160,6 +160,30 @@ def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str |
     return tuple(c for c, _ in r.codes)
 
 
+@functools.lru_cache(maxsize=512)
+def _fitting_what_the_device_admits(kb: KnowledgeBase, services: tuple, role: str, device: str,
+                                    route: str | None = None, engine=None) -> tuple[tuple, tuple]:
+    """(codes, labels of the services left out) for the services of ``services`` some code of the family
+    covers on ``device``: a nurse's 62369 on a nonprogrammable pump documents a reprogramming and an
+    analysis no code covers on that pump (the codes for them are for a programmable pump), and the
+    refill it holds is 95990, as the denial itself says. ((), ()) when every service is covered (the
+    plain recode answers) or none is."""
+    try:
+        enc = parse_encounter({"encounter_id": "fix", "performer_role": role, "device": device,
+                               "services": list(services), "route": route}, kb)
+    except InputError:
+        return (), ()
+    r = infer_codes(kb, enc, engine=engine)
+    if not r.uncovered:
+        return (), ()
+    vocab = vocabulary(kb)
+    left_out = {label for label, _ in r.uncovered}
+    kept = tuple(v for v in services if kb.label(vocab.term("service", v) or v) not in left_out)
+    if not kept or len(kept) == len(services):
+        return (), ()
+    return _fitting_cached(kb, kept, role, device, route, engine), tuple(sorted(left_out))
+
+
 def _role_label(kb: KnowledgeBase, role: str) -> str:
     term = vocabulary(kb).term("role", role)
     return kb.label(term) if term else role
@@ -228,13 +252,33 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
             elif kind == "add-modifier" and arg is not None and str(arg) not in modifiers:
                 modifiers.append(str(arg))
     if recode_devices is not None:
-        for code in _fitting_codes(kb, _services_text(kb, me.code), me.provider_role, recode_devices, me.route,
-                                   engine):
+        services = _services_text(kb, me.code)
+        fitting = _fitting_codes(kb, services, me.provider_role, recode_devices, me.route, engine)
+        for code in fitting:
             if code != me.code:
                 opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
                                                         modifiers=list(me.modifiers))],
                                        f"bill {code} instead of {me.code} on line {me.line}: it fits the services, the device and the {_role_label(kb, me.provider_role)}", False,
                                        kind="recode"))
+        if not fitting:  # no code covers every service of the billed code on this device: what it admits
+            for device in recode_devices:
+                codes, left_out = _fitting_what_the_device_admits(kb, tuple(sorted(services)), me.provider_role,
+                                                                  device, me.route, engine)
+                vocab = vocabulary(kb)
+                term = vocab.term("device", device)
+                where = (kb.label(term) if term else device).lower()
+                if me.route is not None:  # the route can be what no code covers, as for a brain pump
+                    route = vocab.term("route", me.route)
+                    where += f" by {(kb.label(route) if route else me.route).lower()} delivery"
+                for code in codes:
+                    if code != me.code:
+                        opts.append(Suggestion(
+                            [me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
+                                             modifiers=list(me.modifiers))],
+                            f"bill {code} instead of {me.code} on line {me.line}: on a {where} no code covers "
+                            f"{' or '.join(s.lower() for s in left_out)}, and {code} is the code for the rest "
+                            f"of what {me.code} bills, by the {_role_label(kb, me.provider_role)}", False,
+                            kind="recode"))
         # the accepted lines this one is denied as included in (CARC 97): the fix is this line's removal, and
         # merging the two would recode a payable line (a physician's 62367 beside 95990: not 95991)
         accepted = {l.line for l in res.lines if l.status == "accepted"}
