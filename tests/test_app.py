@@ -251,3 +251,19 @@ def test_the_explorer_config_shows_no_error_details_and_no_links_out():
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["showErrorLinks"] is False
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_a_fix_that_leaves_no_line_is_not_offered_as_apply_fix():
+    """Applied, "remove line 1: no line of this claim can be billed" made a claim of no lines, refused as
+    "field lines: must not be empty" (found by an audit): the checker says to withdraw the claim instead."""
+    at = page_app("checker").run()
+    brain = {"claim_id": "E1", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62365", "date_of_service": "2025-03-04", "provider_id": "D1",
+         "provider_role": "physician", "route": "intraventricular"}]}
+    at.text_area[0].set_value(json.dumps(brain)).run()
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    results = at.session_state["checker_results"]
+    assert [s["result_status"] for s in results[0]["suggestions"]] == ["empty"]
+    assert not [b for b in at.button if b.label == "Apply fix"]
+    assert any("withdraw the claim" in c.value for c in at.caption)

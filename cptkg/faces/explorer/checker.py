@@ -342,7 +342,10 @@ def show_result(kb, idx: int, res: dict) -> None:
             verified = " — re-checked by the rules" if s.get("verified") else " (not re-checked)"
             c1.markdown(f"{k + 1}. {fix_markdown(s, sugg[:k])}  \n:small[{md(fix_summary(s, claim))}{verified}"
                         f"{' → claim ' + md(s['result_status']) if s.get('result_status') else ''}]")
-            if c2.button("Apply fix", key=f"fix-{idx}-{k}"):
+            if s.get("result_status") == "empty":
+                # nothing of the claim would remain: applied, it was a claim of no lines, refused as such
+                c2.caption("nothing would remain to bill: withdraw the claim")
+            elif c2.button("Apply fix", key=f"fix-{idx}-{k}"):
                 _apply(kb_or_stop(), idx, s)
                 st.rerun()
     work_paper_download([res], st.session_state.get("checker_judged_on"),
