@@ -89,14 +89,26 @@ def test_finder_cites_the_sources_of_the_rules_that_fired_for_the_code(kb):
 
 
 def test_finder_shows_the_checker_verdict_and_warnings_for_the_inferred_code(kb):
+    """As the checker judges the code billed by the performer, by the route, with the encounter's device
+    implanted before: the device the user stated is on record (the checker warned it was not)."""
     code = finder.find_codes(kb, ENCOUNTER)["codes"][0]["code"]
     billed = explaining.as_billed(kb, code, ENCOUNTER)
     checked = cptkg.check({"claim_id": "X", "patient_id": "P", "lines": [
         {"line": 1, "code": code, "date_of_service": ENCOUNTER["date_of_service"], "provider_id": "N",
-         "provider_role": ENCOUNTER["performer_role"]}]}, kb=kb)["lines"][0]
+         "provider_role": ENCOUNTER["performer_role"], "route": ENCOUNTER["route"]}],
+        "history": [{"code": "62362", "date_of_service": "2024-01-01", "provider_id": "N"}]}, kb=kb)["lines"][0]
     assert billed["verdict"] == checked["verdict"]
     assert billed["verdict"].startswith("accepted for billing under the supervising physician or QHP")
     assert [w["message"] for w in billed["warnings"]] == [w["message"] for w in checked["warnings"]]
+    assert not [w for w in billed["warnings"] if w["rule"] == "device.unconfirmed"], billed["warnings"]
+
+
+def test_finder_checks_a_code_for_a_device_it_does_not_fit_as_the_checker_would_deny_it(kb):
+    """The stated device is on the record the finder checks with: a code for another device is denied for it."""
+    enc = dict(ENCOUNTER, device="nonprogrammable_pump")
+    billed = explaining.as_billed(kb, "62369", enc)
+    assert billed["status"] == "rejected"
+    assert any("nonprogrammable" in r["message"] for r in billed["reasons"]), billed["reasons"]
 
 
 def test_rules_page_shows_titles_and_a_filled_example_not_the_template(kb):

@@ -36,12 +36,26 @@ def explain_encounter(kb: KnowledgeBase, enc: Encounter, engine=None) -> dict:
     return cptkg.infer(enc, kb=kb, explain=True, engine=engine)
 
 
-def as_billed(kb: KnowledgeBase, code: str, encounter: dict) -> dict:
-    """The claim checker's line for ``code`` billed alone by the encounter's performer: its verdict in
-    words and its warnings, so the finder says what the checker says about the code it infers."""
+def as_billed(kb: KnowledgeBase, code: str, encounter: dict, engine=None) -> dict:
+    """The claim checker's line for ``code`` billed alone by the encounter's performer, by its route, with
+    the encounter's device implanted a year before in the history: its verdict in words and its warnings,
+    so the finder says what the checker says about the code it infers. (Without the device on record the
+    checker warned "no implantation appears in the patient's history" about a device the user had just
+    stated; found by an audit.)"""
     import datetime as dt
 
-    line = {"line": 1, "code": code, "date_of_service": encounter.get("date_of_service") or dt.date.today().isoformat(),
-            "provider_id": "finder", "provider_role": encounter.get("performer_role", "")}
-    res = cptkg.check({"claim_id": "finder", "patient_id": "finder", "lines": [line]}, kb=kb)
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    date = encounter.get("date_of_service") or dt.date.today().isoformat()
+    line = {"line": 1, "code": code, "date_of_service": date, "provider_id": "finder",
+            "provider_role": encounter.get("performer_role", "")}
+    if encounter.get("route"):
+        line["route"] = encounter["route"]
+    claim = {"claim_id": "finder", "patient_id": "finder", "lines": [line]}
+    device = vocabulary(kb).term("device", encounter.get("device") or "")
+    implants = sorted(c for c, d in kb.facts.get("implants_device", ()) if d == device)
+    if implants and code not in implants:
+        before = (dt.date.fromisoformat(date) - dt.timedelta(days=365)).isoformat()
+        claim["history"] = [{"code": implants[0], "date_of_service": before, "provider_id": "finder"}]
+    res = cptkg.check(claim, kb=kb, engine=engine)
     return res["lines"][0] if res.get("lines") else {"status": res.get("status"), "warnings": [], "reasons": []}

@@ -67,7 +67,7 @@ def page() -> None:
     if res.get("message"):
         st.info(md(res["message"]))
     for entry in res.get("codes", []):
-        billed = as_billed(kb, entry["code"], enc)
+        billed = as_billed(kb, entry["code"], enc, engine=current_engine())
         verdict = billed.get("verdict") or billed.get("status", "")
         st.success(f"Bill **{md(entry['code'])}** — {md(entry.get('descriptor', ''))}  \n"
                    f"The claim checker: {md(verdict)}")
