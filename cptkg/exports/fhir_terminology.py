@@ -36,10 +36,10 @@ from rdflib.namespace import RDF, RDFS, SKOS
 
 from cptkg.exports import ExportError, ExportInput, Exporter
 from cptkg.exports._rules import load_rules
-# the systems and displays the ClaimResponse writer codes with: one definition, so the terminology
-# published and the codes in every response cannot drift apart
-from cptkg.io.writers.fhir import CARC_SYSTEM, INPUT_ERROR_DISPLAY, INPUT_ERROR_SYSTEM, RULES_SYSTEM
-from cptkg.knowledge.namespace import ONT
+# the systems and displays the ClaimResponse writer codes with (cptkg.io.writers.fhir): one definition
+from cptkg.knowledge.namespace import CARC_SYSTEM, INPUT_ERROR_DISPLAY, INPUT_ERROR_SYSTEM, ONT, RULES
+
+RULES_SYSTEM = RULES
 
 ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"

@@ -10,6 +10,11 @@ from rdflib.namespace import DefinedNamespace
 KB = Namespace("https://w3id.org/cptkg/kb/")
 SRC = Namespace("https://w3id.org/cptkg/source/")
 RULES = "https://w3id.org/cptkg/rules"
+# the code systems a FHIR ClaimResponse codes with and the terminology export publishes: defined once, here,
+# below both (io writes the responses, exports the CodeSystems), so the two cannot drift apart
+INPUT_ERROR_SYSTEM = "https://w3id.org/cptkg/input-error"
+INPUT_ERROR_DISPLAY = "claim could not be judged"  # its one code's display; the claim's own error is text
+CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"  # X12's external code list, as HL7 names it
 
 
 class ONT(DefinedNamespace):

@@ -44,15 +44,13 @@ def as_billed(kb: KnowledgeBase, code: str, encounter: dict, engine=None) -> dic
     stated; found by an audit.)"""
     import datetime as dt
 
-    from cptkg.knowledge.vocabulary import vocabulary
-
     date = encounter.get("date_of_service") or dt.date.today().isoformat()
     line = {"line": 1, "code": code, "date_of_service": date, "provider_id": "finder",
             "provider_role": encounter.get("performer_role", "")}
     if encounter.get("route"):
         line["route"] = encounter["route"]
     claim = {"claim_id": "finder", "patient_id": "finder", "lines": [line]}
-    device = vocabulary(kb).term("device", encounter.get("device") or "")
+    device = cptkg.vocabulary(kb).term("device", encounter.get("device") or "")
     implants = sorted(c for c, d in kb.facts.get("implants_device", ()) if d == device)
     if implants and code not in implants:
         before = (dt.date.fromisoformat(date) - dt.timedelta(days=365)).isoformat()

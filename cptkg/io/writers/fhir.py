@@ -36,16 +36,13 @@ import uuid
 from datetime import datetime, timezone
 
 from cptkg.io.writers import not_checked
-from cptkg.knowledge.namespace import RULES
+from cptkg.knowledge.namespace import CARC_SYSTEM, INPUT_ERROR_DISPLAY, INPUT_ERROR_SYSTEM, RULES  # noqa: F401
 
 NAME = "fhir"
 RULES_SYSTEM = RULES
-INPUT_ERROR_SYSTEM = "https://w3id.org/cptkg/input-error"
-INPUT_ERROR_DISPLAY = "claim could not be judged"  # its one code's display; the claim's own error is text
 ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
 # X12 external code lists, as HL7 names them
-CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
 RARC_SYSTEM = "https://x12.org/codes/remittance-advice-remark-codes"
 # the namespace of the entries' urn:uuid: fullUrls (UUID v5 of the claim id)
 FULL_URL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://w3id.org/cptkg/ClaimResponse")
