@@ -58,6 +58,7 @@ _LAZY = {
     "EvaluationTimeout": "cptkg.engines.base:EvaluationTimeout",
     # judging
     "InputError": "cptkg.claims.models:InputError",
+    "split_modifiers": "cptkg.claims.models:split_modifiers",
     "Claim": "cptkg.claims.models:Claim",
     "Encounter": "cptkg.claims.models:Encounter",
     "load_json": "cptkg.claims.models:load_json",

@@ -152,6 +152,17 @@ def test_editor_leaves_an_empty_cell_out_so_the_parser_names_it():
     assert "line 1, field provider_id: is missing" in str(parsed[0])
 
 
+@pytest.mark.parametrize("cell", ["kd 59", "KD;59", "KD,59", " KD | 59 ", "KD\t59"])
+def test_the_editors_modifiers_cell_splits_as_a_claim_csvs_cell_does(cell):
+    """"kd 59" was refused as one modifier ('kd 59' is not a modifier) where a claim CSV takes it."""
+    lines = pd.DataFrame([{"line": 1, "code": "J0475", "date_of_service": dt.date(2025, 3, 4), "provider_id": "D1",
+                           "provider_role": "nurse", "units": 1, "modifiers": cell}])
+    c = checker.claim_from_frames("C1", "P1", lines)
+    assert [m.upper() for m in c["lines"][0]["modifiers"]] == ["KD", "59"]
+    parsed, _ = parse_claims(c)
+    assert parsed[0].lines[0].modifiers == ["KD", "59"]
+
+
 def test_editor_drops_blank_rows():
     lines = pd.DataFrame([{c: None for c in checker.LINE_COLUMNS}])
     assert checker.claim_from_frames("C1", "P1", lines)["lines"] == []

@@ -31,6 +31,13 @@ WHOLE_NUMBER = "[0-9]{1,9}"              # ASCII digits only: no sign, no decima
 ZERO_FRACTION = "[.]0+"
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 MODIFIER_SEPARATORS = "[;|, \t]"        # a line's modifiers split on ';', '|', ',', spaces or tabs
+
+
+def split_modifiers(text: str) -> list[str]:
+    """A modifiers cell as its modifiers ("KD 59", "KD;59", "KD, 59" -> ["KD", "59"]): one way for every
+    reader of a typed list (a claim CSV's cell, the explorer's line editor)."""
+    return [m for m in re.split(MODIFIER_SEPARATORS + "+", text or "") if m]
+
 # A CPT or HCPCS Level II modifier is two letters or digits (KD, 59, XS, E1; X12 837P SV101-3 to -6 are
 # two characters): a cell "KD,JW" read as one modifier would lose its KD, and the rules would deny the line
 # for a modifier the user sent.

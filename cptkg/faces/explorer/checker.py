@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from cptkg.faces.markup import md, md_code
-from cptkg import InputError, load_json, readers, vocabulary
+from cptkg import InputError, load_json, readers, split_modifiers, vocabulary
 from cptkg.faces.explorer.common import (NOT_CHECKED, current_engine, draw_graph, kb_or_stop, line_state,
                                          line_verdict, now_judged, reason_code, reason_code_words, status_badge,
                                          upload_problem, work_paper_download)
@@ -89,7 +89,8 @@ def claim_from_frames(claim_id: str, patient_id: str, lines: pd.DataFrame, histo
             ln[c] = _date(v) if c == "date_of_service" else v
         mods = row.get("modifiers")
         if not _blank(mods):
-            ln["modifiers"] = [m.strip() for m in str(mods).split(",") if m.strip()]
+            # split as a claim CSV's cell is ("KD 59", "KD;59", "KD, 59"): the editor refused "kd 59" whole
+            ln["modifiers"] = split_modifiers(str(mods))
         out["lines"].append(ln)
     hist = []
     if history is not None:
@@ -279,7 +280,7 @@ def page() -> None:
                 "provider_id": st.column_config.TextColumn("provider id", required=True),
                 "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role"), required=True),
                 "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
-                "modifiers": st.column_config.TextColumn("modifiers", help="comma-separated, e.g. KD"),
+                "modifiers": st.column_config.TextColumn("modifiers", help="separated by commas or spaces, e.g. KD, 59"),
             })
         st.markdown("**Patient's billed history** (earlier claims)")
         history = st.data_editor(

@@ -21,8 +21,8 @@ import io
 import re
 from collections import Counter
 
-from cptkg.claims.models import (MODIFIER_SEPARATORS, SHOWN_ID, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
-                                 parse_claim)
+from cptkg.claims.models import (SHOWN_ID, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
+                                 parse_claim, split_modifiers)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
                                   unseparated)
 from cptkg.io.readers import ReadError, ReadResult
@@ -193,7 +193,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             "provider_id": row["provider_id"],
             "provider_role": row["provider_role"],
             "units": _whole(row["units"]) if row.get("units") else 1,
-            "modifiers": [m for m in re.split(MODIFIER_SEPARATORS + "+", row.get("modifiers", "")) if m],
+            "modifiers": split_modifiers(row.get("modifiers", "")),
         }
         if row.get("route"):
             line["route"] = row["route"]
