@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cptkg.knowledge import views as G
-from cptkg.claims.models import parse_claims
+from cptkg.claims.models import InputError, parse_claims
 from cptkg.faces.explorer import batch, checker, export, proofs, query
 from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.rules_page import rule_table
@@ -331,3 +331,40 @@ def test_rule_table_has_sources_and_cases_for_every_claim_rule(kb):
     assert len(rows) == len(kb.check_program.rules)
     comp = next(r for r in rows if r["id"] == "exclusion.component")
     assert comp["sources"] and comp["cases"] and "billed/3" in comp["uses"]
+
+
+@pytest.mark.parametrize("data, said", [(42, "got a number"), ("hello", "got text"), (True, "got true or false")])
+def test_a_paste_that_is_not_a_claim_is_said_in_words_not_pythons_type_names(kb, data, said):
+    from cptkg.faces.explorer.explaining import judge
+
+    with pytest.raises(InputError) as e:
+        judge(kb, data)
+    assert said in str(e.value) and " int" not in str(e.value) and " str" not in str(e.value)
+
+
+def test_no_path_between_two_nodes_names_them_by_their_labels(kb):
+    import networkx as nx
+
+    from cptkg import views
+
+    g = nx.MultiDiGraph()
+    g.add_node("J0475", label="J0475 baclofen", kind="code")
+    g.add_node("PhysicalTherapist", label="physical therapist", kind="role")
+    with pytest.raises(KeyError) as e:
+        views.path_between(g, "J0475", "PhysicalTherapist")
+    assert "physical therapist" in str(e.value) and "PhysicalTherapist" not in str(e.value)
+
+
+def test_the_inference_message_names_no_json_field(kb):
+    from cptkg import infer
+
+    out = infer({"encounter_id": "E", "performer_role": "nurse", "device": "programmable_pump",
+                 "route": "intraventricular", "services": ["electronic_analysis", "reprogramming", "refill"]}, kb=kb)
+    assert out.get("message") and "uncovered" not in out["message"] and "why_not" not in out["message"]
+
+
+def test_a_claim_csv_pasted_as_json_is_told_to_be_uploaded_as_a_file():
+    err = Exception("claim: not valid JSON (line 1, column 1: Expecting value)")
+    said = checker.pasted_problem("claim_id,patient_id,line,code\nC1,P1,1,62367\n", err)
+    assert said.startswith(str(err)) and "upload it as a file" in said
+    assert checker.pasted_problem('{"claim_id": ', err) == str(err)

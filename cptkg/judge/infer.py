@@ -28,9 +28,9 @@ class InferResult:
     @property
     def message(self) -> str:
         if not self.codes:
-            return "No code of the family fits this encounter; see why_not for each code."
+            return "No code of the family fits this encounter (why each code does not is listed with it)."
         if self.uncovered:
-            return "Some documented services are covered by no code of the family; see uncovered."
+            return "Some documented services are covered by no code of the family (each is listed below)."
         return ""
 
     def to_json(self) -> dict:

@@ -195,7 +195,7 @@ def path_between(g: nx.MultiDiGraph, a: str, b: str, avoid_kinds: set[str] = fro
     try:
         nodes = nx.shortest_path(und, a, b, weight="weight")
     except nx.NetworkXNoPath:
-        raise KeyError(f"no chain of links joins {a} and {b}") from None
+        raise KeyError(f"no chain of links joins {g.nodes[a].get('label') or a} and {g.nodes[b].get('label') or b}") from None
     out = nx.MultiDiGraph()
     for n in nodes:
         out.add_node(n, **g.nodes[n])

@@ -122,6 +122,15 @@ def uploaded_claims(kb, data: bytes) -> list:
     return readers.read(data, kb=kb).claims
 
 
+def pasted_problem(text: str, err: Exception) -> str:
+    """What is wrong with pasted text: the reader's words, and for a claim CSV pasted into the JSON box
+    (its header names claim columns) where it can be read: as an uploaded file."""
+    first = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    if first[:1] not in "[{" and "," in first and "claim" in first.lower():
+        return f"{err}; this looks like a claim CSV: upload it as a file (Browse files above) to check it"
+    return str(err)
+
+
 def claims_of(data: Any) -> list[dict]:
     """Raw claim dicts of the input (one object or a list), for applying fixes."""
     return data if isinstance(data, list) else [data]
@@ -302,9 +311,11 @@ def page() -> None:
             st.session_state.pop("checker_applied", None)
             try:
                 data = uploaded_claims(kb, up.getvalue()) if up is not None else load_json(text, "claim")
+                if up is not None and not data:  # "[]": said naming the file, as every other upload problem
+                    raise InputError("input: the file holds an empty list: there are no claims to judge")
             except InputError as e:
                 st.session_state["checker_error"] = upload_problem(up.name, up.getvalue(), e) if up is not None \
-                    else str(e)
+                    else pasted_problem(text, e)
                 st.session_state.pop("checker_results", None)
             else:
                 _judge_into_state(kb, data)

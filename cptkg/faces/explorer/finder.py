@@ -85,8 +85,9 @@ def page() -> None:
             draw_graph(proof_elements([proof], root_label=None), key=f"finder-proof-{entry['code']}",
                        height="380px", layout="breadthfirst", stylesheet=PROOF_STYLESHEET)
     for u in res.get("uncovered", []):
-        st.warning(f"No code of the family covers the documented {md(u['service'])}: "
-                   + "; ".join(md(r["message"]) for r in u.get("reasons", [])))
+        said = "; ".join(r["message"] for r in u.get("reasons", []))  # the rule says it: not twice
+        said = said or f"no code of the family covers the documented {u['service']}"
+        st.warning(md(said[:1].upper() + said[1:]))
     st.subheader("Not chosen", anchor=False)
     for entry in res.get("not_chosen", []):
         with st.expander(f"{md(entry['code'])}: " + (md(entry["why_not"][0]["message"]) if entry.get("why_not") else "not chosen")):
