@@ -155,8 +155,9 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
 
 
 #: how a user states a route the claim file does not carry (docs/interop.md, "History and route, for every format")
-STATE_ROUTE = ("state it as the line's route (claim JSON or CSV), with the FHIR item extension "
-               "https://w3id.org/cptkg/fhir/StructureDefinition/route, or with --route")
+STATE_ROUTE = ("state it as the line's route (claim JSON or CSV) or with the FHIR item extension "
+               "https://w3id.org/cptkg/fhir/StructureDefinition/route; cptkg check and batch also take "
+               "--route for a whole file")
 
 
 def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
