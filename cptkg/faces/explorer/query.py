@@ -110,7 +110,7 @@ def run_datalog(kb, text: str, want: str | None = None, timeout: float = DEFAULT
     """Evaluate Datalog over the KB facts; rows of ``want`` (default: the last rule's head).
 
     ``with_rules`` ("claim" or "infer") adds that rule file's rules, so a query
-    can read what they derive from the KB alone (``excluded_pair``, say); the
+    can read what they derive from the KB alone (``edit_col1``, say); the
     claim or encounter input predicates are empty.
     """
     if not text or not text.strip():
