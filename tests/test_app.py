@@ -267,3 +267,14 @@ def test_a_fix_that_leaves_no_line_is_not_offered_as_apply_fix():
     assert [s["result_status"] for s in results[0]["suggestions"]] == ["empty"]
     assert not [b for b in at.button if b.label == "Apply fix"]
     assert any("withdraw the claim" in c.value for c in at.caption)
+
+
+def test_several_pasted_claims_are_judged_through_the_progress_bar_without_an_exception_each_coming_back():
+    at = page_app("checker").run()
+    claims = [{"claim_id": f"P-{i}", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "D1",
+         "provider_role": "physician"}]} for i in range(3)]
+    at.text_area[0].set_value(json.dumps(claims)).run()
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    assert [r["claim_id"] for r in at.session_state["checker_results"]] == ["P-0", "P-1", "P-2"]

@@ -239,12 +239,24 @@ def fix_summary(s: dict, claim: Any = None) -> str:
 
 # ------------------------------------------------------------------- state
 def _judge_into_state(kb, data: Any) -> None:
+    """Judge and explain the claims into the session; with several claims, a progress bar counts them
+    (a hundred pasted claims took two minutes with nothing on the page to say it was working)."""
+    bar = None
+    if isinstance(data, list) and len(data) > 1:
+        bar = st.progress(0.0, text=f"judging and explaining {len(data):,} claims")
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None and total:
+            bar.progress(min(done / total, 1.0), text=f"judged and explained {done:,} of {total:,} claims")
     try:
-        results = judge(kb, data, engine=current_engine())
+        results = judge(kb, data, progress=progress, engine=current_engine())
     except InputError as e:
         st.session_state["checker_error"] = str(e)
         st.session_state.pop("checker_results", None)
         return
+    finally:
+        if bar is not None:
+            bar.empty()
     st.session_state["checker_error"] = None
     st.session_state["checker_claims"] = claims_of(data)
     st.session_state["checker_results"] = results
