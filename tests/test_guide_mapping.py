@@ -41,10 +41,12 @@ def test_every_guide_sentence_is_a_quoted_source(kb):
 
 def test_every_domain_notes_quote_is_verbatim_but_for_omissions_it_marks(kb):
     """A quote of the notes is their words: a part left out (the attribution in parentheses, which
-    dct:references carries) is marked with […], and markdown emphasis is kept. Each marked piece
+    dct:references carries) is marked with […]; markdown's emphasis, bold and code marks are formatting,
+    not words, and a quote leaves them out (shown as text they read as stray asterisks). Each marked piece
     must appear in the notes, in order, and a quote that is no part of the notes is not cited to them."""
+    assert not [s.id for s in kb.sources.values() if s.quote and "*" in s.quote]
     notes = (PACK / "sources" / "domain-notes.md").read_text(encoding="utf-8")
-    text = " ".join(notes.replace("**", "").replace("`", "").split())  # markdown's bold and code marks
+    text = " ".join(notes.replace("**", "").replace("*", "").replace("`", "").split())  # markdown's marks
     quotes = {s.id: s.quote for s in kb.sources.values() if s.document == "notes" and s.quote}
     assert len(quotes) >= 30
     for sid, quote in quotes.items():
