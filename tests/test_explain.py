@@ -98,8 +98,9 @@ IVT = "intraventricular"
     # a brain pump: 62369/62370 do not apply to it either, so the route-denied line goes alone
     ([{"code": "62368", "route": IVT, "provider_role": "physician"},
       {"line": 2, "code": "95990", "route": IVT, "provider_role": "physician"}], [1], [], "accepted"),
-    # not "bill 62369 instead": no analysis code fits a brain pump
-    ([{"code": "62370", "route": IVT}], [1], [], "empty"),
+    # not "bill 62369 instead": no analysis code fits a brain pump; the refill 62370 bills is the nurse's
+    # 95990, as the denial says ("a brain (intraventricular) pump is refilled with 95990/95991")
+    ([{"code": "62370", "route": IVT}], [1], ["95990"], "accepted"),
     # 62369 beside the two lines it covers: both go, 62369 stays
     ([{"code": "62368"}, {"line": 2, "code": "62369"}, {"line": 3, "code": "95990"}], [1, 3], [], "accepted"),
     # two routes: no one code covers both lines; dropping 62368 leaves a valid refill of the brain pump
