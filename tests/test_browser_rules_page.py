@@ -46,7 +46,12 @@ def test_rules_page_says_every_rule_without_blanks(app_url):  # noqa: F811  (fin
         assert any(x.startswith("for example:") and re.search(r"applies to line \d+ \(column 2\)", x) for x in said), said
         assert not [x for x in said if "…" in x or "{" in x]
         assert "cases that pin" not in page.locator("[data-testid='stMain']").first.inner_text()
-        # its worked examples run on the session's engine (the button stopped the page: no engine chosen)
+        # a rule's worked examples run on the session's engine (the button stopped the page: no engine chosen)
+        page.get_by_label("Filter (title, message or source)").fill("exclusion.component")
+        page.keyboard.press("Enter")
+        wait_idle(page)
+        page.get_by_role("heading", name="Component of a more comprehensive code billed the same day").first.wait_for()
+        wait_idle(page)
         page.get_by_role("button", name="Run these cases").first.click()
         page.get_by_text(re.compile(r"^pass: ")).first.wait_for(timeout=120_000)
         wait_idle(page)
