@@ -280,6 +280,26 @@ def test_an_invalid_file_is_exit_2_with_one_line_and_no_pyx12_log_lines(tmp_path
     assert r.stderr.startswith(f"cptkg: {bad}: not a valid 837P") and "loop 2010AA" in r.stderr
 
 
+def test_pyx12_maps_are_built_once_and_a_file_read_after_an_invalid_one_reads_as_before(monkeypatch):
+    """The reader keeps pyx12's built maps (0.2 s a file otherwise); a map shared by every file must keep
+    nothing of the file before: an invalid file between two reads changes neither read nor refusal."""
+    import pyx12.map_if._loader as loader
+
+    good, bad = ONE.read_text(), _resegment(ONE.read_text().replace("N3*1 SYNTHETIC ST~\n", ""), -1)
+    first = read(good)
+    with pytest.raises(ReadError) as refused:
+        read(bad)
+    builds = []
+    real_build = loader.map_if
+    monkeypatch.setattr(loader, "map_if", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    again = read(good)
+    with pytest.raises(ReadError) as refused_again:
+        read(bad)
+    assert repr(again) == repr(first) and json.dumps(again, default=str) == json.dumps(first, default=str)
+    assert str(refused_again.value) == str(refused.value)
+    assert builds == []  # both maps came from the first read
+
+
 def test_a_file_with_more_segments_than_the_cap_is_refused_before_it_is_parsed(monkeypatch):
     from cptkg import limits
 
