@@ -39,6 +39,9 @@ def test_callers_import_only_what_the_package_offers_never_a_module_of_it():
     bad = []
     for path in _callers():
         rel = path.relative_to(ROOT)
+        text = path.read_text(encoding="utf-8")
+        if "cptkg.judge.questions" not in text:  # parsing every file of the tree is most of this test's time
+            continue
         bad += [f"{rel}: {n}" for n in _imported_from(path, "cptkg.judge.questions") if n not in Q.__all__]
         bad += [f"{rel}: {m}" for m in QUESTION_MODULES | SHARED_MODULES
                 for _ in _imported_from(path, f"cptkg.judge.questions.{m}")]
