@@ -23,6 +23,7 @@ import contextlib
 import contextvars
 import json
 import multiprocessing
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -274,9 +275,13 @@ def _failure_words(e: Exception) -> str:
 
     if isinstance(e, UnicodeError):
         return "a string it builds holds a character that cannot be written (a lone surrogate such as \\uD800)"
+    if isinstance(e, re.error):  # REGEX and REPLACE take their pattern from the query, as Python reads one
+        return f"a regular expression in it cannot be read ({' '.join(str(e).split())[:200]})"
     if isinstance(e, (decimal.InvalidOperation, OverflowError)):
         return "a number it computes is out of range (a value such as 1e400 in ROUND, or a division too large)"
-    return f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+    said = " ".join(str(e).split())[:200]
+    return ("a function or operator in it failed on a value it met"
+            + (f" (the query engine says: {said})" if said else ""))
 
 
 # ------------------------------------------------------------ safe parse

@@ -34,10 +34,8 @@ def _cell(term) -> str:
 def _short(term, ds) -> str:
     from rdflib import BNode
 
-    if term is None:
-        return ""
-    if isinstance(term, BNode):
-        return f"_:{term}"
+    if term is None or isinstance(term, BNode):
+        return _cell(term)
     try:
         if hasattr(term, "n3") and not hasattr(term, "language"):
             return ds.namespace_manager.normalizeUri(term)
