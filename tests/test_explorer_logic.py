@@ -333,13 +333,15 @@ def test_rule_table_has_sources_and_cases_for_every_claim_rule(kb):
     assert comp["sources"] and comp["cases"] and "billed/3" in comp["uses"]
 
 
-@pytest.mark.parametrize("data, said", [(42, "got a number"), ("hello", "got text"), (True, "got true or false")])
+@pytest.mark.parametrize("data, said", [(42, "got a number"), ("hello", "got text"), (True, "got true/false"),
+                                        (None, "got null")])
 def test_a_paste_that_is_not_a_claim_is_said_in_words_not_pythons_type_names(kb, data, said):
     from cptkg.faces.explorer.explaining import judge
 
     with pytest.raises(InputError) as e:
         judge(kb, data)
     assert said in str(e.value) and " int" not in str(e.value) and " str" not in str(e.value)
+    assert "expected a claim object or a list of claims" in str(e.value)  # the words cptkg check uses
 
 
 def test_no_path_between_two_nodes_names_them_by_their_labels(kb):

@@ -21,8 +21,7 @@ def judge(kb: KnowledgeBase, data: Any, progress=None, engine=None) -> list[dict
     Raises InputError only when the input is not a claim or a list of claims.
     """
     if not isinstance(data, (dict, list)):
-        said = {str: "text", int: "a number", float: "a number", bool: "true or false"}.get(type(data), "something else")
-        raise cptkg.InputError(f"input: expected a claim object {{...}} or a list of claims [...], got {said}")
+        cptkg.parse_claims(data, kb=kb)  # refuses it, in the words cptkg check uses
     return cptkg.judge_claims(kb, data if isinstance(data, list) else [data], explain=True, progress=progress,
                               engine=engine)
 
