@@ -51,9 +51,8 @@ def as_billed(kb: KnowledgeBase, code: str, encounter: dict, engine=None) -> dic
         line["route"] = encounter["route"]
     claim = {"claim_id": "finder", "patient_id": "finder", "lines": [line]}
     device = cptkg.vocabulary(kb).term("device", encounter.get("device") or "")
-    implants = sorted(c for c, d in kb.facts.get("implants_device", ()) if d == device)
-    if implants and code not in implants:
-        before = (dt.date.fromisoformat(date) - dt.timedelta(days=365)).isoformat()
-        claim["history"] = [{"code": implants[0], "date_of_service": before, "provider_id": "finder"}]
+    history = cptkg.implanted_history(kb, device, date, "finder", billing=code)
+    if history:
+        claim["history"] = history
     res = cptkg.check(claim, kb=kb, engine=engine)
     return res["lines"][0] if res.get("lines") else {"status": res.get("status"), "warnings": [], "reasons": []}

@@ -34,6 +34,29 @@ class _Setup:
         return f"{_article(kb.label(self.device))} implanted ({self.implant}) a year before in the patient's history"
 
 
+def implanting_codes(kb: KnowledgeBase, device: str | None) -> list[str]:
+    """The codes that implant ``device`` (a KB term), in code order."""
+    return sorted(c for c, d in _facts(kb).get("implants_device", ()) if d == device)
+
+
+def implanted_history(kb: KnowledgeBase, device: str | None, date: str, provider_id: str,
+                      billing: str | None = None) -> list[dict]:
+    """The patient's history of a claim for ``device``: its implantation a year before ``date``, by the first
+    code that implants it. Empty when no code implants it, or when the code ``billing`` is itself one: such a
+    claim bills the implantation. The questions and the explorer's code finder set up their claims with it,
+    so that a device the user states is on record, not warned about as missing."""
+    implants = implanting_codes(kb, device)
+    if not implants or billing in implants:
+        return []
+    return [_implantation(implants[0], date, provider_id)]
+
+
+def _implantation(code: str, date: str, provider_id: str) -> dict:
+    """The history entry of an implantation by ``code`` a year before ``date``."""
+    before = (dt.date.fromisoformat(date) - _IMPLANTED_BEFORE).isoformat()
+    return {"code": code, "date_of_service": before, "provider_id": provider_id}
+
+
 def _setup_for(kb: KnowledgeBase, codes: list[str]) -> _Setup | None:
     """A history that lets every code of ``codes`` be billed: a device all of them apply to, implanted before.
 
@@ -45,7 +68,7 @@ def _setup_for(kb: KnowledgeBase, codes: list[str]) -> _Setup | None:
     if not restricted:
         return _Setup()
     for device in sorted(set.intersection(*restricted)):
-        implants = sorted(c for c, d in _facts(kb).get("implants_device", ()) if d == device)
+        implants = implanting_codes(kb, device)
         if implants:
             return _Setup(device, implants[0])
     return None
@@ -56,8 +79,7 @@ def _claim(cid: str, lines: list[tuple[str, str]], date: str, setup: _Setup) -> 
              "lines": [{"line": i, "code": code, "date_of_service": date, "provider_id": _PROVIDER,
                         "provider_role": role} for i, (code, role) in enumerate(lines, start=1)]}
     if setup.implant:
-        before = (dt.date.fromisoformat(date) - _IMPLANTED_BEFORE).isoformat()
-        claim["history"] = [{"code": setup.implant, "date_of_service": before, "provider_id": _PROVIDER}]
+        claim["history"] = [_implantation(setup.implant, date, _PROVIDER)]
     return claim
 
 
