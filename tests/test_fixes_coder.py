@@ -198,3 +198,18 @@ def test_a_refill_billed_with_a_pump_code_the_device_or_route_does_not_take_is_r
     again = rejudged(kb, raw, first)
     assert again.status == "accepted" and [ln.code for ln in again.lines] == first["add_codes"]
     assert first["add_lines"][0]["provider_role"] == line.get("provider_role", "nurse")
+
+
+def test_the_no_fit_path_infers_each_set_of_services_once(kb, monkeypatch):
+    """The fix search asks inference for the billed code's services (no code covers them all), then for
+    the services the device admits: each set once, not the full set again to learn what it leaves out."""
+    from cptkg.explanation import fixes as fix_search
+
+    fix_search._inferred.cache_clear()
+    asked = []
+    real = fix_search.infer_codes
+    monkeypatch.setattr(fix_search, "infer_codes",
+                        lambda kb_, enc, **kw: asked.append(tuple(sorted(enc.services))) or real(kb_, enc, **kw))
+    got = fixes(kb, claim({"code": "62369"}, history=[{"code": "62361", "date_of_service": "2024-01-10"}]))
+    assert got[0]["add_codes"][0] == "95990"
+    assert asked and len(asked) == len(set(asked)), asked

@@ -144,23 +144,29 @@ def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: l
 
 
 @functools.lru_cache(maxsize=512)
-def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str | None,
-                    route: str | None = None, engine=None) -> tuple:
-    """Codes inference gives for these services: the KB's own answer to "what should have been billed"."""
+def _inferred(kb: KnowledgeBase, services: tuple, role: str, device: str | None,
+              route: str | None = None, engine=None) -> tuple[tuple, frozenset] | None:
+    """(codes, labels of the services no code covers) inference gives for these services: the KB's own
+    answer to "what should have been billed". None when the services cannot make an encounter. Cached:
+    both questions below ask it of the same services, and a claim's lines ask it again and again."""
     if not services or device is None:
-        return ()
+        return None
     try:
         enc = parse_encounter({"encounter_id": "fix", "performer_role": role, "device": device,
                                "services": list(services), "route": route}, kb)
     except InputError:
-        return ()
+        return None
     r = infer_codes(kb, enc, engine=engine)  # the engine the fixes are verified on
-    if r.uncovered:
-        return ()
-    return tuple(c for c, _ in r.codes)
+    return tuple(c for c, _ in r.codes), frozenset(label for label, _ in r.uncovered)
 
 
-@functools.lru_cache(maxsize=512)
+def _fitting_cached(kb: KnowledgeBase, services: tuple, role: str, device: str | None,
+                    route: str | None = None, engine=None) -> tuple:
+    """Codes that bill every one of these services (none when inference leaves one uncovered)."""
+    got = _inferred(kb, services, role, device, route, engine)
+    return got[0] if got is not None and not got[1] else ()
+
+
 def _fitting_what_the_device_admits(kb: KnowledgeBase, services: tuple, role: str, device: str,
                                     route: str | None = None, engine=None) -> tuple[tuple, tuple]:
     """(codes, labels of the services left out) for the services of ``services`` some code of the family
@@ -168,16 +174,11 @@ def _fitting_what_the_device_admits(kb: KnowledgeBase, services: tuple, role: st
     analysis no code covers on that pump (the codes for them are for a programmable pump), and the
     refill it holds is 95990, as the denial itself says. ((), ()) when every service is covered (the
     plain recode answers) or none is."""
-    try:
-        enc = parse_encounter({"encounter_id": "fix", "performer_role": role, "device": device,
-                               "services": list(services), "route": route}, kb)
-    except InputError:
-        return (), ()
-    r = infer_codes(kb, enc, engine=engine)
-    if not r.uncovered:
+    got = _inferred(kb, services, role, device, route, engine)
+    if got is None or not got[1]:
         return (), ()
     vocab = vocabulary(kb)
-    left_out = {label for label, _ in r.uncovered}
+    left_out = got[1]
     kept = tuple(v for v in services if kb.label(vocab.term("service", v) or v) not in left_out)
     if not kept or len(kept) == len(services):
         return (), ()
