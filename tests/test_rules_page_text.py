@@ -57,7 +57,7 @@ def test_a_rule_no_worked_example_shows_is_said_by_what_its_variables_hold(kb):
                                        "of the code may be billed on one line")
     comp = rows["exclusion.component"]
     assert comp["says"].startswith("A code on a line is included in another code (a line or history entry) for the "
-                                   "same date: the other code is the comprehensive service and stands")
+                                   "same date: the other code is the comprehensive service, eligible for payment under the edit")
     assert comp["does"] == "denies the line"
 
 
