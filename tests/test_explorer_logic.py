@@ -218,6 +218,23 @@ def test_proof_markdown_and_graph_reach_the_source_sentence(kb):
     assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in els if "source" in e["data"])
 
 
+def test_a_step_two_branches_of_a_proof_rest_on_is_shown_once_and_named_where_it_is_used_again(kb):
+    """A refill after the only pump was removed: the implantation before the date proves both "a device
+    was implanted" and "it was removed after"; the full view showed its proof twice, step for step."""
+    claim = {"claim_id": "C-18", "patient_id": "P-1",
+             "lines": [{"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "NPI-1",
+                        "provider_role": "physician"}],
+             "history": [{"code": "62361", "date_of_service": "2023-01-10"},
+                         {"code": "62365", "date_of_service": "2024-05-05"}]}
+    proof = judge(kb, claim)[0]["lines"][0]["reasons"][0]["proof"]
+    md = proofs.proof_markdown(proof)
+    fact = "implant_before(1, -1, '2023-01-10', 'NonprogrammablePump')"
+    assert md.count(proofs.md(fact)) == 2  # where it is proved, and where it is used again
+    assert md.count("proved above") == 1
+    steps = [ln for ln in md.splitlines() if ln.lstrip().startswith("- **")]
+    assert len(steps) == len(set(steps)) + 1  # only the step used twice appears twice
+
+
 def test_proof_markdown_of_nothing_says_so():
     assert proofs.proof_markdown(None) == "_no proof recorded_"
 

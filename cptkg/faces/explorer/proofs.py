@@ -133,6 +133,9 @@ def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
     if not proof:
         return "_no proof recorded_"
     lines: list[str] = []
+    # a step proved once (a line's fault that two denials rest on) is shown in full once; where it is used
+    # again it is named and said to be proved above, not repeated step for step (an analyst's walk)
+    proved: set[str] = set()
 
     def walk(node: dict, depth: int) -> None:
         pad = "  " * depth
@@ -151,6 +154,11 @@ def proof_markdown(proof: dict | None, max_depth: int | None = None) -> str:
         if max_depth is not None and depth >= max_depth and node.get("children"):
             lines.append(f"{pad}  - … ({len(node['children'])} more steps)")
             return
+        if node.get("kind") == "derived" and node.get("children") and node.get("fact"):
+            if node["fact"] in proved:
+                lines.append(f"{pad}  - :small[proved above]")
+                return
+            proved.add(node["fact"])
         for ch in node.get("children", []):
             walk(ch, depth + 1)
 
