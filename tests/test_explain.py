@@ -196,6 +196,22 @@ def test_check_explain_full_text_shows_proofs_and_fixes(tmp_path):
     assert "Suggested fixes" in r.stdout and "62369" in r.stdout and "claim: line 1 bills 62368" in r.stdout
 
 
+def test_check_explain_full_text_proves_a_step_used_twice_once(tmp_path):
+    """A refill after the only pump was removed: the implantation before the date is a condition of two
+    steps; its proof is printed once and the second use says "(proved above)"."""
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"claim_id": "C-18", "patient_id": "P-1",
+                             "lines": [{"line": 1, "code": "95990", "date_of_service": "2025-03-04",
+                                        "provider_id": "NPI-1", "provider_role": "physician"}],
+                             "history": [{"code": "62361", "date_of_service": "2023-01-10"},
+                                         {"code": "62365", "date_of_service": "2024-05-05"}]}))
+    r = CliRunner().invoke(main, ["check", str(p), "--explain", "--full"])
+    assert r.exit_code == 1
+    assert r.stdout.count("(proved above)") == 1
+    steps = [ln.strip() for ln in r.stdout.splitlines() if ln.strip().startswith("because ")]
+    assert len(steps) == len(set(steps)) + 1, steps
+
+
 def test_check_explain_default_text_is_the_short_explanation_with_the_fix(tmp_path):
     p = tmp_path / "c.json"
     p.write_text(json.dumps(claim({"code": "62368"}, {"line": 2, "code": "95990"})))

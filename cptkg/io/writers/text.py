@@ -55,9 +55,11 @@ def claim_report(res: dict) -> str:
     return "\n".join(out)
 
 
-def proof_text(node: dict, indent: str = "    ", depth: int = 0) -> str:
-    """A proof tree as indented lines: rule and message, then its conditions."""
+def proof_text(node: dict, indent: str = "    ", depth: int = 0, proved: set[str] | None = None) -> str:
+    """A proof tree as indented lines: rule and message, then its conditions. A step two branches rest on
+    is proved once: where it is used again (``proved`` holds the steps shown) it is said to be proved above."""
     pad = indent * depth
+    proved = set() if proved is None else proved
     kind = node.get("kind")
     mark = {"derived": "because", "claim": "claim:", "encounter": "input:", "kb": "KB:", "absent": "absent:",
             "comparison": "check:"}.get(kind, "")
@@ -77,8 +79,12 @@ def proof_text(node: dict, indent: str = "    ", depth: int = 0) -> str:
         lines.append(f"{pad}{indent}why not: {_t(w['message'])}")
     if node.get("truncated"):
         lines.append(f"{pad}{indent}… (depth limit)")
+    if kind == "derived" and node.get("children") and node.get("fact"):
+        if node["fact"] in proved:
+            return "\n".join(lines + [f"{pad}{indent}(proved above)"])
+        proved.add(node["fact"])
     for ch in node.get("children", []):
-        lines.append(proof_text(ch, indent, depth + 1))
+        lines.append(proof_text(ch, indent, depth + 1, proved))
     return "\n".join(lines)
 
 
@@ -178,8 +184,9 @@ def explained_claim_report(ex: dict) -> str:
             for p in (proofs if isinstance(proofs, list) else [proofs]):
                 if p:
                     out.append(f"      [{p.get('rule')}] — " + "; ".join(dict.fromkeys(x.get("citation", "") for x in p.get("source", []))))
+                    proved: set[str] = set()
                     for ch in p.get("children", []):
-                        out.append(proof_text(ch, "  ", 3))
+                        out.append(proof_text(ch, "  ", 3, proved))
         for w in ln["why_not"]:
             out.append(_wrap(f"why not accepted: {w['message']} [{w['source']}]", "    "))
         for r in ln["warnings"]:
