@@ -28,7 +28,7 @@ from cptkg.judge.infer import infer_codes
 from cptkg.claims.models import Claim, InputError, parse_claim, parse_encounter
 from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
-from cptkg.rules.messages import entry_name
+from cptkg.rules.messages import entry_fields, entry_name
 
 
 @dataclass
@@ -280,11 +280,13 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                             f"{' or '.join(s.lower() for s in left_out)}, and {code} is the code for the rest "
                             f"of what {me.code} bills, by the {_role_label(kb, me.provider_role)}", False,
                             kind="recode"))
-        # the accepted lines this one is denied as included in (CARC 97): the fix is this line's removal, and
+        # the accepted lines this one is denied as included in (CARC 97, "included in the allowance for another
+        # service"): the entries its rule's message names ({E:entry}). The fix is this line's removal, and
         # merging the two would recode a payable line (a physician's 62367 beside 95990: not 95991)
         accepted = {l.line for l in res.lines if l.status == "accepted"}
-        including = {v for r in ln.reasons if str(r.carc or "") == "97" for v in r.bindings.values()
-                     if isinstance(v, int) and not isinstance(v, bool) and v != me.line}
+        including = {r.bindings[v] for r in ln.reasons if str(r.carc or "") == "97"
+                     for v in entry_fields(kb.rule(r.rule).meta.message if kb.rule(r.rule) else None)
+                     if v in r.bindings and r.bindings[v] != me.line}
         opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices, engine, keep=accepted & including))
     # never a modifier that bypasses pair edits (the NCCI-associated ones, as
     # data, and the pack's never_bypass list): "never append a modifier to

@@ -53,7 +53,9 @@ _ALTERNATIVES = frozenset({"applies_to_route", "applies_to_device"})
 
 
 def _joined(labels: list[str], word: str = "or") -> str:
-    """>>> _joined(["epidural"]), _joined(["intrathecal", "epidural"]), _joined(["b", "a", "c"], "and")
+    """Labels as one phrase, sorted, the last joined by ``word``.
+
+    >>> _joined(["epidural"]), _joined(["intrathecal", "epidural"]), _joined(["b", "a", "c"], "and")
     ('epidural', 'epidural or intrathecal', 'a, b and c')
     """
     labels = sorted(set(labels))

@@ -31,12 +31,24 @@ def identifier_variables(rule) -> dict[str, str]:
 
 
 def entry_name(e: object) -> str:
-    """>>> entry_name(2), entry_name(-1)
+    """A billed entry id as a message shows it: a line by its number, a history entry by its place.
+
+    >>> entry_name(2), entry_name(-1)
     ('line 2', 'history entry 1')
     """
     if isinstance(e, int) and e < 0:
         return f"history entry {-e}"
     return f"line {e}"
+
+
+def entry_fields(template: str | None) -> set[str]:
+    """The fields ``template`` shows as billed entries (``{X:entry}``): the variables of its rule that hold a
+    line or history entry, not a code, date or count.
+
+    >>> sorted(entry_fields("{C} on line {L} is included in {C1} ({E:entry}) on {D}"))
+    ['E']
+    """
+    return {name for _, name, spec, _ in string.Formatter().parse(template or "") if name and spec == "entry"}
 
 
 class _Formatter(string.Formatter):
