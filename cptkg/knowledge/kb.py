@@ -195,6 +195,14 @@ class KnowledgeBase:
                 named = [t for t, v in self.facts.get("input_value", ()) if v == term]
                 if len(named) == 1:
                     out = self.label(named[0])
+                elif getattr(self, "edit_tables", None):
+                    # an edit of a loaded table as the analyst names it ("NCCI PTP edit 99213/36415", "MUE
+                    # 64483"), as its denial does, not by its IRI (an audit found warnings naming
+                    # "https://w3id.org/cptkg/edits/ptp-794463c02606/5")
+                    found = self.edit_index().locate(term)
+                    if found is not None:
+                        table, i = found
+                        out = table.describe(i).split(",")[0]
             memo[term] = out
         return out
 
