@@ -213,3 +213,22 @@ def test_the_no_fit_path_infers_each_set_of_services_once(kb, monkeypatch):
     got = fixes(kb, claim({"code": "62369"}, history=[{"code": "62361", "date_of_service": "2024-01-10"}]))
     assert got[0]["add_codes"][0] == "95990"
     assert asked and len(asked) == len(set(asked)), asked
+
+
+def test_two_lines_over_a_unit_limit_per_date_are_fixed_by_a_removal_alone_not_a_repeat_modifier_too():
+    """One provider's two 20610 lines (2 units, and 1 unit marked 76) over the synthetic limit of 2 per date:
+    removing either line is the whole fix. The search offered "mark line 1 76; remove line 2", and
+    "change 76 on line 2 to 77 (another physician)" for one physician (an audit)."""
+    from pathlib import Path
+
+    from cptkg.knowledge.loader import load_kb
+
+    pack = Path(__file__).resolve().parents[1] / "kb" / "pump"
+    kb = load_kb(pack, edits=[pack / "rules" / "edits" / "synthetic-mue.ttl"])
+    raw = claim({"code": "20610", "provider_role": "physician", "units": 2},
+                {"line": 2, "code": "20610", "provider_role": "physician", "units": 1, "modifiers": ["76"]})
+    assert check_claim(kb, parse_claim(raw, kb=kb)).status == "rejected"
+    got = fixes(kb, raw)
+    assert got and all(not s["add_modifiers"] and not s["remove_modifiers"] for s in got), got
+    assert {tuple(s["remove_lines"]) for s in got} <= {(1,), (2,)}
+    assert all(rejudged(kb, raw, s).status == "accepted" for s in got)

@@ -56,6 +56,14 @@ class Suggestion:
     #: the lines the question is about (their edits are conditional)
     asks: list[int] = field(default_factory=list)
 
+    def edits(self) -> frozenset:
+        """The fix as a set of single edits, so that one fix can be seen to do all another does and more."""
+        return frozenset([("remove", n) for n in self.remove_lines]
+                         + [("add", a["line"], a["code"]) for a in self.add_lines]
+                         + [("void", h) for h in self.void_history]
+                         + [("add-modifier", k, m) for k, v in self.add_modifiers.items() for m in v]
+                         + [("remove-modifier", k, m) for k, v in self.remove_modifiers.items() for m in v])
+
     def effect(self) -> str:
         """What the fix does to the claim, whatever its words: two rules' fixes that edit alike are one fix."""
         j = self.to_json()
@@ -379,8 +387,16 @@ def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set
                if h.code == me.code and h.date_of_service == me.date_of_service]
     if not twins and not earlier:
         return []
-    repeat = {m: st for m, st in _repeat_sets(kb).items() if m not in bypassing}
-    carried = [m for m in me.modifiers if m in repeat]
+    # a repeat modifier says by whom the repeat was done ("same" physician: 76, "another": 77): offer only
+    # the one the providers fit (a history entry with no provider fits either). Re-judging alone let
+    # "remove line 1; change 76 on line 2 to 77 (another physician)" through on one provider's two lines:
+    # with line 1 gone nothing refuses the 77 (an audit)
+    by = {st: str(b) for (st, b) in kb.facts.get("modifier_set_repeat_by", ())}
+    fits: set[str] = set()
+    for p in [o.provider_id for o in twins] + [claim.history[i - 1].provider_id for i in earlier]:
+        fits |= {"same", "another"} if p is None else {"same" if p == me.provider_id else "another"}
+    repeat = {m: st for m, st in _repeat_sets(kb).items() if m not in bypassing and by.get(st, "") in fits | {""}}
+    carried = [m for m in me.modifiers if m in _repeat_sets(kb)]
     what = f"line {twins[0].line}" if twins else f"the {me.code} already billed on {me.date_of_service}"
     out: list[Suggestion] = []
     for m, st in sorted(repeat.items()):
@@ -473,6 +489,13 @@ def _no_needless_removals(verified: list[Suggestion]) -> list[Suggestion]:
             s.message = "Otherwise, " + s.message[0].lower() + s.message[1:]
         out.append(s)
     return out
+
+
+def _no_needless_edits(verified: list[Suggestion]) -> list[Suggestion]:
+    """The verified fixes without one that makes every edit another verified fix makes, and more: "mark line
+    1 as a repeat (76); remove line 2" beside "remove line 2" (an audit found the first offered for two
+    lines over a unit limit per date, where removing the second line is the whole fix)."""
+    return [s for s in verified if not any(t is not s and t.edits() < s.edits() for t in verified)]
 
 
 def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
@@ -582,6 +605,10 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         if len(combos) >= 50:
             untried.append(True)
             break
+    if 1 < len(rejected) <= 4:
+        # one rejected line's removal alone: a line denied only with another (a unit limit per date that
+        # the two lines pass together) stands once that one goes, with nothing else changed
+        combos.extend(_removal(ln) for ln in rejected)
     # The smallest change first: a fix that loses fewer billed lines (a
     # recode or a combination replaces what it removes; dropping only the
     # invalid line loses one, dropping two lines loses two) is re-judged
@@ -662,7 +689,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         # (a line denied because of another denied line may stand once that goes)
         out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
         empty = empty or empty2
-    out = _no_needless_removals(out)
+    out = _no_needless_edits(_no_needless_removals(out))
     if not out and untried and not search.cut_short:
         # a recode or modifier fix is searched before a removal, so more candidates
         # are built than re-checked: none found among those re-checked is not "none"
