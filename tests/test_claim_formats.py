@@ -107,6 +107,22 @@ FHIR_BAD = {
     # SimpleQuantity (qty-3): "more than 1" bills no known number of units
     "quantity with a comparator": (lambda d: d["item"][0].update(quantity={"value": 1, "comparator": ">"}),
                                    "item 1, element quantity.comparator: '>'"),
+    # a period ending before it starts is no range to bill date by date (an audit: it read "spans")
+    "period ending before it starts": (lambda d: (d["item"][0].pop("servicedDate"),
+                                                  d["item"][0].update(servicedPeriod={"start": "2024-03-06",
+                                                                                      "end": "2024-03-04"})),
+                                       "servicedPeriod: ends (2024-03-04) before it starts (2024-03-06)"),
+    # the codings of one concept are one concept: two billed codes in one item were judged as the first
+    "two billed codes in one item": (lambda d: d["item"][0]["productOrService"]["coding"].append(
+        {"system": "http://www.ama-assn.org/go/cpt", "code": "62367"}),
+        "element productOrService: codes 62367, "),
+    # FHIR R4 extensibility: a modifier extension the reader does not know must not be ignored
+    "modifier extension on an item": (lambda d: d["item"][0].update(
+        modifierExtension=[{"url": "http://example.org/not-performed", "valueBoolean": True}]),
+        "element item[1].modifierExtension: a modifier extension (http://example.org/not-performed)"),
+    "modifier extension on the claim": (lambda d: d.update(
+        modifierExtension=[{"url": "http://example.org/test-only", "valueBoolean": True}]),
+        "element modifierExtension: a modifier extension (http://example.org/test-only) changes what"),
 }
 
 

@@ -178,6 +178,10 @@ def test_a_whole_decimal_count_of_units_is_that_count():
     (("*UN*1*", "*MJ*1*"), "SV103 is 'MJ'"),
     (("SV1*HC:", "SV1*WK:"), "qualifier 'WK'"),
     (("DTP*472*D8*20250304", "DTP*472*RD8*20250304-20250306"), "range 20250304-20250306"),
+    # an audit: "-1" read "not a whole number", and a range ending before it starts was advised as a range
+    (("*UN*1*", "*UN*-1*"), "SV104 '-1' (segment"),
+    (("*UN*1*", "*UN*-1*"), "is negative: a line bills at least 1 unit"),
+    (("DTP*472*D8*20250304", "DTP*472*RD8*20250306-20250304"), "which ends before it starts"),
 ])
 def test_a_line_that_cannot_be_judged_is_its_claims_error_naming_the_line_and_the_others_are_read(change, words):
     text = build([C("OK1", L(1, "62370")), C("BAD", L(1, "62362"), L(2, "62370"))])

@@ -485,6 +485,26 @@ def _unit_count(n: int, where: str) -> None:
 WITHDRAWN = {"cancelled": "withdrawn by the provider", "entered-in-error": "entered in error"}
 
 
+def _modifier_extension(node, path: str = "") -> tuple[str, object] | None:
+    """(where, url) of the first modifier extension in the resource (its items, care team, contained
+    resources), or None."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            if key == "modifierExtension" and value:
+                first = value[0] if isinstance(value, list) else value
+                return here, first.get("url") if isinstance(first, dict) else first
+            found = _modifier_extension(value, here)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found = _modifier_extension(value, f"{path}[{i + 1}]")
+            if found:
+                return found
+    return None
+
+
 def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None) -> FhirClaim:
     cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
     if not cid:
@@ -495,6 +515,13 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         # accept, services it does not bill; a draft is judged (checking a claim before it goes out)
         raise ReadError(f"{where}, element status: the Claim is {raw['status']!r} ({WITHDRAWN[raw['status']]}) and "
                         f"bills nothing to judge; judge the claim that replaces it, if any")
+    modified = _modifier_extension(raw)
+    if modified:
+        # FHIR R4 (Extensibility, modifierExtension): an application that does not know a modifier extension
+        # must not process the element that carries it as if it were not there ("not performed", "test only")
+        path, url = modified
+        raise ReadError(f"{where}, element {path}: a modifier extension ({one_line(str(url))[:120]}) changes what "
+                        f"the element means, and cptkg does not know it; the claim cannot be judged as it stands")
     refs = _Refs(raw.get("contained"), bundle)
     patient, patient_ref = _patient(raw.get("patient"), refs, f"{where}, element patient")
     # members are read only when an item names them: a member no item names is not judged
@@ -532,6 +559,11 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
             raise ReadError(f"{iw}, element detail: the item has sub-lines (detail), which cptkg does not read; "
                             f"give each billed service as its own item")
         code = _code(item.get("productOrService"))
+        billed = {c["code"].strip() for c in _codings(item.get("productOrService"))
+                  if c.get("system") in (CPT_SYSTEM, *HCPCS_SYSTEMS) and isinstance(c.get("code"), str) and c["code"].strip()}
+        if len(billed) > 1:  # the codings of one concept say one thing; two billed codes would be judged as one
+            raise ReadError(f"{iw}, element productOrService: codes {', '.join(sorted(billed))} in one item; an item "
+                            f"bills one CPT or HCPCS code (give each billed service as its own item)")
         if code is None:
             raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM} or the "
                             f"HCPCS Level II system {HCPCS_SYSTEM}")
@@ -546,6 +578,10 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                 raise ReadError(f"{iw}, element servicedPeriod.end: missing, so the period starting {start} is "
                                 f"ongoing; a claim line needs one date of service (give servicedDate, or an end "
                                 f"on the same day)")
+            if end < start:
+                raise ReadError(f"{iw}, element servicedPeriod: ends ({end}) before it starts ({start}); a claim line "
+                                f"needs its one date of service (give servicedDate, or a period whose start and end "
+                                f"are that day)")
             if end != start:
                 raise ReadError(f"{iw}, element servicedPeriod: spans {start} to {end}; a claim line needs one date of service")
             date = start

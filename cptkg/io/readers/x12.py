@@ -510,6 +510,8 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
         count = float(units)
     except ValueError:
         count = -1.0
+    if count < 0 and count == int(count) and units.strip().startswith("-"):
+        raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN_ID])!r} ({sv1}) is negative: a line bills at least 1 unit")
     if count != int(count) or count < 0:
         raise ReadError(f"{where}: SV104 {one_line(units[:SHOWN_ID])!r} ({sv1}) is not a whole number of units")
     if count < 1:
@@ -523,6 +525,10 @@ def _line(claim: _Claim, ln: _Line, kb, roles: list[str]) -> dict:
         raise ReadError(f"{where}: no date of service (DTP*472 in loop 2400)")
     fmt, value, dtp_at = ln.dtp
     dates = value.split("-") if fmt == "RD8" else [value]
+    if len(dates) == 2 and dates[0].isdigit() and dates[1].isdigit() and dates[1] < dates[0]:
+        raise ReadError(f"{where}: the date of service is the range {one_line(value[:SHOWN_ID])} (DTP*472 RD8, segment "
+                        f"{dtp_at} of the file), which ends before it starts: give the line's one date of service "
+                        f"(D8, or RD8 with the same date twice)")
     if len(dates) == 2 and dates[0] != dates[1]:
         raise ReadError(f"{where}: the date of service is the range {one_line(value[:SHOWN_ID])} (DTP*472 RD8, segment "
                         f"{dtp_at} of the file); the guide allows a range, but cptkg judges each line on one "
