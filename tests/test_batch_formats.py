@@ -120,8 +120,8 @@ def _from_batch(rows: list[dict]) -> list[tuple]:
 def _from_check(results: list[dict]) -> list[tuple]:
     out = []
     for res in results:
-        if res["status"] == "error":
-            out.append(("error", res["claim_id"], res["error"]))
+        if res["status"] == "error":  # one entry per line the claim gave: batch writes each its error row
+            out.extend(("error", res["claim_id"], res["error"]) for _ in res.get("lines_not_judged") or [None])
             continue
         for ln in res["lines"]:
             out.append((res["claim_id"], ln["line"], ln["code"], ln["status"],
@@ -162,12 +162,13 @@ def test_837p_with_a_refused_claim_in_the_middle_and_history_gets_checks_verdict
     assert res.exit_code == code, res.output
     _agree(rows, results)
     refused = [r for r in rows if r["status"] == "error"]
-    assert [r["claim_id"] for r in refused] == ["REFUSED-1"]
-    assert UNMAPPED_TAXONOMY in refused[0]["error"] and refused[0]["line"] == "" and refused[0]["code"] == ""
+    # one error row per service line of the refused claim (none dropped unseen)
+    assert [r["claim_id"] for r in refused] == ["REFUSED-1"] * len(claims[0]["lines"])
+    assert all(UNMAPPED_TAXONOMY in r["error"] and r["line"] == "" and r["code"] == "" for r in refused)
     # in file order: after the rows of the claims before it
     assert int(refused[0]["row"]) == sum(len(c["lines"]) for c in claims[:middle]) + 1
     assert "claims in: " + str(len(file_claims)) in res.output and "X12 837P" in res.output
-    assert "errors:    1" in res.output
+    assert f"errors:    {len(claims[0]['lines'])}" in res.output  # rows: one per line of the refused claim
 
 
 def test_history_changes_the_837p_verdicts_as_it_changes_checks(tmp_path, claims):
@@ -203,8 +204,9 @@ def test_fhir_bundle_procedures_and_history_file_merged_as_check_merges_them(tmp
     res, rows = _batch(src, tmp_path / "verdicts.csv", "--history", str(hist))
     assert code == 2 and res.exit_code == 2, res.output
     _agree(rows, results)
-    (bad,) = [r for r in rows if r["status"] == "error"]
-    assert bad["claim_id"] == victim["id"] and "servicedDate: missing" in bad["error"]
+    bad = [r for r in rows if r["status"] == "error"]  # one row per item of the refused Claim
+    assert len(bad) == len(victim["item"])
+    assert all(r["claim_id"] == victim["id"] and "servicedDate: missing" in r["error"] for r in bad)
 
 
 def test_parquet_output_of_an_837p_keeps_batchs_columns(tmp_path, claims):
@@ -361,3 +363,38 @@ def test_claims_of_one_patient_with_different_histories_keep_their_own(tmp_path,
     for r in _from_batch(rows):
         by_claim.setdefault(r[0].removesuffix("-bare"), []).append(r[1:])
     assert any(v[: len(v) // 2] != v[len(v) // 2:] for v in by_claim.values())
+
+
+@pytest.mark.parametrize("fmt", ["x12", "fhir"])
+def test_every_line_of_a_refused_claim_gets_its_error_row_in_check_and_batch(tmp_path, kb, fmt):
+    """A claim refused for one line's units (1.5) answers for every line it gave, in both commands: before,
+    an 837P or FHIR claim refused gave check no line and batch one row for the whole claim (an audit)."""
+    good = {"claim_id": "OK-1", "patient_id": "P-1",
+            "lines": [{"line": 1, "code": "95991", "date_of_service": "2025-03-04", "provider_id": "1234567893",
+                       "provider_role": "physician"}]}
+    bad = {"claim_id": "BAD-1", "patient_id": "P-2",
+           "lines": [dict(good["lines"][0], line=1, code="95990", units=2),
+                     dict(good["lines"][0], line=2, code="62367"), dict(good["lines"][0], line=3, code="J0475")]}
+    if fmt == "x12":
+        head, _, tail = x12_build.build([good, bad]).partition("CLM*BAD-1")
+        text = head + "CLM*BAD-1" + tail.replace("*UN*2*", "*UN*1.5*", 1)
+        path = tmp_path / "claims.x12"
+    else:
+        bundle = {"resourceType": "Bundle", "type": "collection",
+                  "entry": [e for c in (good, bad) for e in fhir_build.bundle(c, kb)["entry"]]}
+        for e in bundle["entry"]:
+            r = e["resource"]
+            if r.get("resourceType") == "Claim" and r.get("id") == "BAD-1":
+                r["item"][0]["quantity"] = {"value": 1.5}
+        text = json.dumps(bundle)
+        path = tmp_path / "claims.json"
+    path.write_text(text)
+    code, results = _check(path)
+    refused = next(r for r in results if r["claim_id"] == "BAD-1")
+    assert refused["status"] == "error"
+    assert [(g["line"], g["code"]) for g in refused["lines_not_judged"]] == [(1, "95990"), (2, "62367"), (3, "J0475")]
+    res, rows = _batch(path, tmp_path / "out.csv")
+    assert res.exit_code == 2, res.output
+    assert [r["status"] for r in rows if r["claim_id"] == "BAD-1"] == ["error"] * 3
+    assert len(rows) == 4
+    _agree(rows, results)

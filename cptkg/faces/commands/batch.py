@@ -38,7 +38,8 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
     An X12 837P file, a FHIR Claim or Bundle, or claim JSON (told from the
     content, whatever the file is named) is read as cptkg check reads it (at
     most 64 MiB): each claim line is a row, in file order, and a claim that
-    cannot be judged is one error row naming the claim and the problem.
+    cannot be judged has an error row naming the claim and the problem for each line it gave (one
+    row when none can be read).
 
     Each claim is held to the same size limits as ``cptkg check`` (a claim
     over one is an error row; the others are judged), and the whole run to
@@ -100,7 +101,7 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
         summary.seconds += rows.seconds  # the run's time includes reading the file
         nonlocal read_as
         read_as = (f"claims in: {rows.claims_in:,} ({FORMAT_WORDS.get(rows.format, rows.format)}; each claim line "
-                   f"is a row, a claim that cannot be judged one row)")
+                   f"is a row, a claim that cannot be judged an error row per line)")
         return summary
 
     read_as = None

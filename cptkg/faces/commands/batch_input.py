@@ -9,10 +9,12 @@ private temporary folder removed afterwards. So batch and check judge the
 same claims, and batch's verdicts stay its own contract (columns, exit codes).
 
 Why a claim refused by the reader or the parser still gets a row: nothing
-the user gave is silently dropped. It takes one row (its lines, if any, are
-not what was refused: the claim is), in file order with the others, and
-:func:`cptkg.judge.batch.run_batch` writes that row as an error naming the
-claim and the problem (its ``refused`` argument).
+the user gave is silently dropped. It takes one row per line it gave (its
+line number and code as far as the reader could read them; one row when it
+gave none), in file order with the others, and
+:func:`cptkg.judge.batch.run_batch` writes each as an error naming the claim
+and the problem (its ``refused`` argument): rows out = the file's lines, as
+``cptkg check --output csv`` writes a refused claim's ``lines_not_judged``.
 
 History: a claim's own (FHIR Procedures of its patient, claim JSON
 ``history``) followed by the ``--history`` file's rows of its patient, exactly
@@ -260,8 +262,16 @@ def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
                     cid = ""
                 # a value in the patient column: a record of blank values only is no line to the reader
                 # (as to check's); the reader's refusal is the row's error whatever the row holds
-                w.writerow([cid, "(claim refused)"] + [""] * (len(LINE_COLUMNS) - 2))
-                refused[row] = " ".join(str(c).split()) or "the claim cannot be read"
+                # one row per line the claim gave (its number and code as far as they could be read), as
+                # check's CSV writes lines_not_judged: rows in = the file's lines, none dropped unseen
+                why = " ".join(str(c).split()) or "the claim cannot be read"
+                for n, given in enumerate(getattr(c, "lines", None) or [{"line": "", "code": ""}]):
+                    if n:
+                        row += 1
+                    shown = [_cell(given.get(k)) for k in ("line", "code")]
+                    shown = ["" if any(b in v for b in LINE_BREAKS) else v for v in shown]
+                    w.writerow([cid, "(claim refused)", *shown] + [""] * (len(LINE_COLUMNS) - 4))
+                    refused[row] = why
                 continue
             history = tuple((h.code, h.date_of_service, h.provider_id) for h in c.history)
             key = patients.get((c.patient_id, history))

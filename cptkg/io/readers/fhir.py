@@ -71,7 +71,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cptkg.claims.models import load_json, one_line
+from cptkg.claims.models import MAX_CODE, load_json, one_line
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"
@@ -485,6 +485,22 @@ def _unit_count(n: int, where: str) -> None:
 WITHDRAWN = {"cancelled": "withdrawn by the provider", "entered-in-error": "entered in error"}
 
 
+def _items_given(raw: dict) -> list[dict]:
+    """The sequence and billed code of each item of a Claim, as far as each can be read ("" where not)."""
+    items = raw.get("item") if isinstance(raw, dict) else None
+    out = []
+    for item in items if isinstance(items, list) else ():
+        item = item if isinstance(item, dict) else {}
+        seq = item.get("sequence")
+        try:
+            code = _code(item.get("productOrService") if isinstance(item.get("productOrService"), dict) else None)
+        except (TypeError, AttributeError):  # a malformed coding: the item is still listed, its code unread
+            code = None
+        out.append({"line": seq if isinstance(seq, int) and not isinstance(seq, bool) else "",
+                    "code": code.strip()[:MAX_CODE] if isinstance(code, str) else ""})
+    return out
+
+
 def _modifier_extension(node, path: str = "") -> tuple[str, object] | None:
     """(where, url) of the first modifier extension in the resource (its items, care team, contained
     resources), or None."""
@@ -694,6 +710,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                 err = ReadError(str(e), cid)
                 err.raw = res  # the Claim as received, for the decision log
                 err.request = _request(res)  # for the ClaimResponse of a Claim that cannot be judged
+                err.lines = _items_given(res)  # each item gets its error row, as a claim JSON's lines do
                 claim = err
             cid = claim["claim_id"] if isinstance(claim, dict) else claim.claim_id
             if cid is not None and cid in first_entry:  # two verdicts for one id would contradict each other

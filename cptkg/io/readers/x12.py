@@ -51,7 +51,7 @@ import threading
 from dataclasses import dataclass, field
 
 from cptkg.io.readers import ReadError, ReadResult
-from cptkg.claims.models import SHOWN_ID, one_line
+from cptkg.claims.models import MAX_CODE, SHOWN_ID, one_line
 
 NAME = "x12"
 VERSION = "005010X222A1"  # the 837P implementation guide pyx12's map encodes (HIPAA's version since 2012)
@@ -637,5 +637,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             err = ReadError(str(e), c.claim_id)
             # the claim as received: what could be read, and its segments (the decision log hashes it)
             err.raw = {"claim_id": c.claim_id, "patient_id": c.patient_id, "x12_segments": list(c.segments)}
+            # its service lines as given (LX01, SV101-2): each gets its error row, as a claim JSON's lines do
+            err.lines = [{"line": int(ln.number) if ln.number.isdigit() else "",
+                          "code": (ln.sv1[1] if ln.sv1 else "").strip()[:MAX_CODE]} for ln in c.lines]
             claims.append(err)
     return ReadResult(claims, was_list=True)
