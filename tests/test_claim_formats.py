@@ -142,6 +142,29 @@ def test_malformed_fhir_claim_is_one_line_naming_the_element(name):
     assert where in str(e.value) and "\n" not in str(e.value)
 
 
+TWO_SERVERS = Path(__file__).parent / "data" / "interop" / "fhir-two-servers.json"  # SYNTHETIC NPIs
+
+
+def test_a_relative_reference_resolves_on_the_server_of_the_claim_that_makes_it():
+    """Two Practitioner/dr1 of two servers: the Claim at https://ehr.example/fhir/ names its own server's
+    (FHIR R4, Bundle: a relative reference is relative to the referring entry's fullUrl base); the first
+    one in the file was taken, another provider's NPI (an audit)."""
+    got = readers.read(TWO_SERVERS.read_bytes())
+    assert got.claims[0]["lines"][0]["provider_id"] == "1669999993"
+
+
+def test_a_relative_reference_two_entries_answer_to_is_refused_naming_it():
+    doc = json.loads(TWO_SERVERS.read_text())
+    for e in doc["entry"]:
+        if e["resource"]["resourceType"] == "Claim":
+            e["fullUrl"] = "urn:uuid:0f0e0d0c-0000-4000-8000-000000000001"  # no server: neither is its own
+    got = readers.read(json.dumps(doc).encode())
+    (err,) = got.claims
+    assert isinstance(err, ReadError) and err.claim_id == "TX1"
+    assert str(err).startswith("Bundle entry 2 (Claim TX1): the reference 'Practitioner/dr1' names a "
+                               "Practitioner that two entries of the Bundle have")
+
+
 def test_bundle_without_claims_is_refused():
     doc = {"resourceType": "Bundle", "type": "collection", "entry": []}
     with pytest.raises(ReadError, match="no Claim"):

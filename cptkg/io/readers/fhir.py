@@ -207,26 +207,61 @@ def _bundle_index(entries: list) -> dict[str, dict]:
         if isinstance(e.get("fullUrl"), str):
             index.setdefault(e["fullUrl"], res)
         if isinstance(res.get("resourceType"), str) and isinstance(res.get("id"), str):
-            index.setdefault(f"{res['resourceType']}/{res['id']}", res)
+            key = f"{res['resourceType']}/{res['id']}"
+            if index.get(key, res) is not res:
+                # two resources of one type and id (from two servers, by their fullUrls): a relative
+                # reference is resolved against the referring resource's server, never to the first seen
+                index[key] = _AMBIGUOUS
+            else:
+                index[key] = res
     return index
+
+
+#: a ``Type/id`` that two resources of a Bundle have (:func:`_bundle_index`)
+_AMBIGUOUS: dict = {}
+
+
+class _Ambiguous(ReadError):
+    """A relative reference two entries of the Bundle answer to (said with its Claim by :func:`read`)."""
+
+
+def _server_base(full_url) -> str | None:
+    """The server base of a RESTful fullUrl (``https://ehr.example/fhir/Claim/1`` -> ``https://ehr.example/fhir/``)."""
+    if not isinstance(full_url, str) or "://" not in full_url:
+        return None
+    parts = full_url.rstrip("/").split("/")
+    return "/".join(parts[:-2]) + "/" if len(parts) > 4 else None
 
 
 class _Refs:
     """Where the references of one resource lead: its contained resources, then the Bundle."""
 
-    def __init__(self, contained: list | None = None, bundle: dict[str, dict] | None = None):
+    def __init__(self, contained: list | None = None, bundle: dict[str, dict] | None = None,
+                 full_url: str | None = None):
         self.contained = {r["id"]: r for r in contained or [] if isinstance(r, dict) and isinstance(r.get("id"), str)}
         self.bundle = bundle or {}
+        self.base = _server_base(full_url)  # the referring resource's server, by its own fullUrl
 
     def resolve(self, reference: str) -> dict | None:
         if reference.startswith("#"):
             return self.contained.get(reference[1:])
-        if reference in self.bundle:
+        if reference in self.bundle and self.bundle[reference] is not _AMBIGUOUS:
             return self.bundle[reference]
         if "://" in reference or reference.startswith("urn:"):
             return None  # an absolute URL names a resource of its server: only a fullUrl matches it
         tid = _type_id(reference)
-        return self.bundle.get(f"{tid[0]}/{tid[1]}") if tid else None
+        if not tid:
+            return None
+        # FHIR R4 (Bundle, resolving references): a relative reference is relative to the server base of
+        # the referring resource's fullUrl; the entry with that fullUrl is the one it names
+        if self.base and f"{self.base}{tid[0]}/{tid[1]}" in self.bundle:
+            return self.bundle[f"{self.base}{tid[0]}/{tid[1]}"]
+        found = self.bundle.get(f"{tid[0]}/{tid[1]}")
+        if found is _AMBIGUOUS:
+            raise _Ambiguous(f"the reference {reference[:80]!r} names a {tid[0]} that two entries of the Bundle "
+                            f"have (their fullUrls are on different servers), and none on the server of the "
+                            f"resource that refers to it; give the reference as the entry's full URL")
+        return found
 
     def unresolved(self, reference: str) -> str:
         held = "the Claim does not contain" if reference.startswith("#") else "the Bundle does not hold"
@@ -521,7 +556,8 @@ def _modifier_extension(node, path: str = "") -> tuple[str, object] | None:
     return None
 
 
-def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None) -> FhirClaim:
+def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None,
+           full_url: str | None = None) -> FhirClaim:
     cid = raw.get("id") or next((i.get("value") for i in raw.get("identifier") or [] if i.get("value")), None)
     if not cid:
         raise ReadError(f"{where}: the Claim has no id and no identifier value")
@@ -538,7 +574,7 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         path, url = modified
         raise ReadError(f"{where}, element {path}: a modifier extension ({one_line(str(url))[:120]}) changes what "
                         f"the element means, and cptkg does not know it; the claim cannot be judged as it stands")
-    refs = _Refs(raw.get("contained"), bundle)
+    refs = _Refs(raw.get("contained"), bundle, full_url)
     patient, patient_ref = _patient(raw.get("patient"), refs, f"{where}, element patient")
     # members are read only when an item names them: a member no item names is not judged
     team: dict[int, dict] = {m.get("sequence"): m for m in raw.get("careTeam") or [] if isinstance(m, dict)}
@@ -704,10 +740,12 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             try:
                 if n in refused:
                     raise ReadError(refused[n])
-                claim = _claim(res, f"Bundle entry {n}", kb, index)
+                claim = _claim(res, f"Bundle entry {n}", kb, index, entry.get("fullUrl"))
             except ReadError as e:
                 cid = _claim_id(res)
-                err = ReadError(str(e), cid)
+                said = str(e) if not isinstance(e, _Ambiguous) else \
+                    f"Bundle entry {n}" + (f" (Claim {one_line(str(cid))[:60]})" if cid else "") + f": {e}"
+                err = ReadError(said, cid)
                 err.raw = res  # the Claim as received, for the decision log
                 err.request = _request(res)  # for the ClaimResponse of a Claim that cannot be judged
                 err.lines = _items_given(res)  # each item gets its error row, as a claim JSON's lines do
