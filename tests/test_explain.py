@@ -2,6 +2,7 @@
 condition, and every suggested fix is re-checked before it is shown, on
 every engine (pyDatalog and clingo: the proofs are read from the bindings)."""
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -303,3 +304,19 @@ def test_an_explanation_is_the_same_whichever_engine_judged(kb, case):
     pyDatalog's give (all 72 claim cases agreed when measured; a sample runs here)."""
     claim = parse_claim(case["given"])
     assert explain_claim(kb, claim, engine="duckdb").to_json() == explain_claim(kb, claim, engine="pydatalog").to_json()
+
+
+def test_a_failed_date_comparison_is_said_as_what_holds_not_as_the_condition_the_rule_needed(tmp_path):
+    """A pair edit in force from 2025-01-01 applies on 2025-03-04, so edit.not-yet-in-force does not
+    apply: its why-not said "2025-03-04 is before 2025-01-01", which reads as true (an audit)."""
+    pack = Path(__file__).resolve().parents[1] / "kb" / "pump"
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"claim_id": "C-928", "patient_id": "P-7", "lines": [
+        {"line": 1, "code": "27447", "date_of_service": "2025-03-04", "provider_id": "NPI-1", "provider_role": "physician"},
+        {"line": 2, "code": "20610", "date_of_service": "2025-03-04", "provider_id": "NPI-1", "provider_role": "physician"}]}))
+    r = CliRunner().invoke(main, ["check", str(p), "--explain", "--json",
+                                  "--edits", str(pack / "rules" / "edits" / "synthetic-ptp.ttl")])
+    out = json.loads(r.stdout)
+    line2 = (out if isinstance(out, list) else [out])[0]["lines"][1]
+    (w,) = [w for w in line2["why_not"] if w["rule"] == "edit.not-yet-in-force"]
+    assert w["kind"] == "comparison" and w["condition"] == "2025-03-04 is on or after 2025-01-01"

@@ -85,6 +85,10 @@ _OP_WORDS = {  # (for dates, for other values)
 }
 
 
+#: the comparison that holds when one fails
+_NEGATED_OP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+
+
 def compared(left, op: str, right) -> str:
     """A comparison of two values in words.
 
@@ -348,7 +352,9 @@ class Explainer:
         if isinstance(item, Comparison):
             kind = "comparison"
             shown = [self._shown_bindings(rule, b) for b in bindings[:5]]
-            alts = [compared(_val(item.left, b), item.op, _val(item.right, b)) for b in shown]
+            # the condition failed: what holds instead ("2025-05-02 is on or after 2025-01-01"), not the
+            # comparison the rule needed, which read as true ("2025-05-02 is before 2025-01-01"; an audit)
+            alts = [compared(_val(item.left, b), _NEGATED_OP.get(item.op, item.op), _val(item.right, b)) for b in shown]
             alts = list(dict.fromkeys(alts))
             cond = alts[0] if len(alts) == 1 else "none of these holds: " + "; ".join(alts)
         else:
