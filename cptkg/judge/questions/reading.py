@@ -79,14 +79,14 @@ def _table_row(kb: KnowledgeBase, edit: str):
 def _edit_name(kb: KnowledgeBase, edit: str) -> str:
     """An edit in words: its label, else (an edit of a released table) its release, file and row,
     else its table row, else its id."""
-    label = kb.label(edit)
-    if label != edit:
-        return label
     found = _table_row(kb, edit)
     if found is not None and found[0].release_of(found[1]):
         return found[0].describe(found[1])
     row = _one(kb, "edit_source_row", edit)
-    return f"edit table row {row}" if row is not None else edit
+    if row is not None:  # an imported edit: its row (a message names it by its codes, kb.label)
+        return f"edit table row {row}"
+    label = kb.label(edit)
+    return label
 
 
 def _code(kb: KnowledgeBase, value, *, edited_too: bool = False) -> str:
