@@ -356,6 +356,18 @@ def test_unknown_columns_are_noted_not_dropped_silently(tmp_path):
     assert "note: " in res.stderr and "column 'Publication Indicator' is not read" in res.stderr
 
 
+def test_a_ptp_table_without_a_rationale_column_is_noted_as_read_all_component_edits(tmp_path):
+    """The kind of a pair edit (mutually exclusive or component) is read from its rationale: a table
+    without the column was imported in silence, every edit a component edit (an audit)."""
+    src = tmp_path / "ptp.txt"
+    src.write_text("Column 1\tColumn 2\tEffective Date\tDeletion Date\tModifier\n62367\t95990\t20250101\t*\t1\n",
+                   encoding="utf-8")
+    res = run("ptp", src, "-o", tmp_path / "ptp.ttl")
+    assert res.exit_code == 0
+    assert "no PTP Edit Rationale column: every pair edit is read as a component edit" in res.stderr
+    assert "ont:ComponentEdit" in (tmp_path / "ptp.ttl").read_text(encoding="utf-8")
+
+
 # ---------------------------------------------------------------- pieces
 
 @pytest.mark.parametrize("code", ["27447", "01996", "0213T", "0001F", "0001U", "J0475", "A0021", "V2020", "G0453"])

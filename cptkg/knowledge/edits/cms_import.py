@@ -1159,6 +1159,11 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
               seen: dict) -> tuple[int, int, list[str]]:
     rows, found, notices, own_header = _part_header(rows, "ptp", path, part)
     header_line, pos, unknown, header = found.where, found.positions, found.unknown, found.cells
+    if "rationale" not in pos and own_header:
+        # the kind of an edit is read from its rationale ("Mutually exclusive procedures ..."): without the
+        # column every edit is a component edit, which a reader of the output should know (an audit)
+        notices.append("no PTP Edit Rationale column: every pair edit is read as a component edit (column 2 a "
+                       "component of column 1); a mutually exclusive edit is told by its rationale")
     extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
     iso = _Dates().iso
     add = problems.add
