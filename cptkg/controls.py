@@ -23,6 +23,10 @@ import re
 #: what Python's ``str.strip()`` takes off (every character ``str.isspace`` calls white space), as check's
 #: readers strip a field; the batch engines strip the same set (``strip`` of cptkg.engines.sql's backends)
 PYTHON_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+#: what a claim file's cell is stripped of, by check's CSV reader and the batch engines alike: the white
+#: space Python's ``str.strip`` takes, and the byte-order mark U+FEFF, which a file concatenated from
+#: several exports carries at the start of a row (it made claim id "\ufeffC1", an id that matches nothing)
+CELL_STRIP = PYTHON_WHITESPACE + "\ufeff"
 
 # anything but printable ASCII and the line break: the only places a character may be non-printable
 _NOT_PLAIN = re.compile(r"[^\n\x20-\x7e]+")

@@ -154,15 +154,15 @@ class DuckDBBackend:
 
     def strip(self, expr: str) -> str:
         """``expr`` without the white space Python's ``str.strip`` takes off both ends (the tab, the line
-        breaks, the other C0 separators, U+0085, the Unicode spaces), as ``cptkg check``'s readers strip a
-        field. DuckDB's ``trim(x)`` takes spaces only, so a claim id ending in a tab was another claim; its
+        breaks, the other C0 separators, U+0085, the Unicode spaces) and a byte-order mark, as ``cptkg
+        check``'s readers strip a field (:data:`cptkg.controls.CELL_STRIP`). DuckDB's ``trim(x)`` takes spaces only, so a claim id ending in a tab was another claim; its
         ``trim(x, characters)`` is 17x slower, so it runs only on a value whose first or last character is
         a space, a control or not ASCII (0.29 s against 0.21 s for ten million values)."""
-        from cptkg.controls import PYTHON_WHITESPACE
+        from cptkg.controls import CELL_STRIP
 
         x = f"({expr})"
         return (f"CASE WHEN {x}[1] < '!' OR {x}[-1] < '!' OR {x}[1] >= chr(133) OR {x}[-1] >= chr(133) "
-                f"THEN trim({x}, {self.dialect.literal(PYTHON_WHITESPACE)}) ELSE {x} END")
+                f"THEN trim({x}, {self.dialect.literal(CELL_STRIP)}) ELSE {x} END")
 
     @staticmethod
     def regex_full(expr: str, pattern: str) -> str:

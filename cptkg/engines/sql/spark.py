@@ -233,9 +233,9 @@ class SparkBackend:
     def strip(self, expr: str) -> str:
         """``expr`` without the white space Python's ``str.strip`` takes off both ends (see the DuckDB
         backend's ``strip``)."""
-        from cptkg.controls import PYTHON_WHITESPACE
+        from cptkg.controls import CELL_STRIP
 
-        return f"trim(BOTH {self.dialect.literal(PYTHON_WHITESPACE)} FROM {expr})"
+        return f"trim(BOTH {self.dialect.literal(CELL_STRIP)} FROM {expr})"
 
     @staticmethod
     def regex_full(expr: str, pattern: str) -> str:

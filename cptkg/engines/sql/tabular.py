@@ -155,11 +155,11 @@ def _without_blank_records(t: pa.Table, names: list[str]) -> pa.Table:
     record and counts its row number, so its number stays taken here too."""
     import pyarrow.compute as pc
 
-    from cptkg.controls import PYTHON_WHITESPACE  # the white space check's reader and the engines strip
+    from cptkg.controls import CELL_STRIP  # the white space check's reader and the engines strip
 
     blank = None
     for c in names:
-        b = pc.fill_null(pc.equal(pc.utf8_trim(t.column(c), characters=PYTHON_WHITESPACE), ""), True)
+        b = pc.fill_null(pc.equal(pc.utf8_trim(t.column(c), characters=CELL_STRIP), ""), True)
         blank = b if blank is None else pc.and_(blank, b)
     if blank is None or not pc.any(blank).as_py():
         return t

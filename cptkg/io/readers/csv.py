@@ -28,6 +28,7 @@ from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTION
 from cptkg.io.readers import ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES, column_key
+from cptkg.controls import CELL_STRIP
 
 #: reads --history FILE itself (a bad history row is named by the claim's first row)
 HISTORY_FILE = True
@@ -95,7 +96,7 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
             if n > MAX_ROWS:
                 raise ReadError(f"{source}: more than {MAX_ROWS} rows")
             extra = row.pop(None, None)
-            if extra is None and all((v or "").strip() == "" for v in row.values()):
+            if extra is None and all((v or "").strip(CELL_STRIP) == "" for v in row.values()):
                 continue  # blank line
             record = None if extra is None else RECORD_PROBLEM
             for k, v in row.items():
@@ -106,7 +107,7 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
 
                     if re.search(SWALLOWED_ROWS, v):
                         raise ReadError(f"{source}: row {n}, field {k}: {OVER_LINES}")
-            yield n, {k: (v or "").strip() for k, v in row.items() if k}, record
+            yield n, {k: (v or "").strip(CELL_STRIP) for k, v in row.items() if k}, record
     except _csv.Error as e:
         raise ReadError(f"{source}, row {max(reader.line_num - 1, 1)}: {e}") from None
 
