@@ -398,3 +398,22 @@ def test_every_line_of_a_refused_claim_gets_its_error_row_in_check_and_batch(tmp
     assert [r["status"] for r in rows if r["claim_id"] == "BAD-1"] == ["error"] * 3
     assert len(rows) == 4
     _agree(rows, results)
+
+
+@pytest.mark.parametrize("text, words", [
+    (json.dumps([{"resourceType": "Claim", "id": "F7"}, {"resourceType": "Claim", "id": "F8"}]),
+     "a JSON list of FHIR resources (Claim): FHIR sends several Claims as a Bundle"),
+    ("[" * 100_000, "JSON nested too deeply"),
+    ('[{"claim_id": 1,', "not valid JSON (line 1, column 17"),
+])
+def test_json_check_cannot_read_is_refused_by_batch_in_the_same_words(tmp_path, text, words):
+    """check read a list of FHIR Claims as claim JSON ("claim, field claim_id: is missing") and batch said
+    "not a claim file"; deeply nested or broken JSON was named by check and not by batch (an audit)."""
+    src = tmp_path / "claims.json"
+    src.write_text(text, encoding="utf-8")
+    checked = CliRunner().invoke(main, ["check", str(src)])
+    batched = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv")])
+    assert checked.exit_code == batched.exit_code == 2
+    assert checked.stderr.strip() == batched.stderr.strip() == f"cptkg: {src}: {words}" + \
+        checked.stderr.strip().split(words, 1)[1]
+    assert "Traceback" not in checked.output + batched.output

@@ -83,6 +83,13 @@ def detect(data: bytes) -> str:
         for name, mod in formats().items():
             if mod.detect(data):
                 return name
+        from cptkg.io.readers.json import fhir_list_problem
+
+        fhir = fhir_list_problem(peek_json(data))
+        if fhir:
+            raise ReadError(f"input: {fhir}")
+        if data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") and peek_json(data) is None:
+            return "json"  # JSON that does not parse: the JSON reader says why (nested too deeply, line and column)
     finally:
         _peeked.last = None  # the parsed input is not kept past detection
     from cptkg.spreadsheet import wide_text

@@ -20,5 +20,20 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     if isinstance(obj, dict):
         return ReadResult([obj], was_list=False)
     if isinstance(obj, list):
+        fhir = fhir_list_problem(obj)
+        if fhir:
+            raise ReadError(f"{source}: {fhir}")
         return ReadResult(list(obj), was_list=True)
     raise ReadError(f"{source}: expected a claim object or a list of claims")
+
+
+def fhir_list_problem(obj) -> str | None:
+    """Why a JSON list of FHIR resources is not read: FHIR sends several resources as a Bundle, and read
+    as claim JSON each Claim was "claim, field claim_id: is missing" (an audit)."""
+    if not isinstance(obj, list):
+        return None
+    kinds = sorted({x["resourceType"] for x in obj if isinstance(x, dict) and isinstance(x.get("resourceType"), str)})
+    if not kinds:
+        return None
+    return (f"a JSON list of FHIR resources ({', '.join(k[:40] for k in kinds[:3])}): FHIR sends several Claims "
+            f"as a Bundle (resourceType Bundle, one entry per resource); give a Bundle, or one Claim per file")
