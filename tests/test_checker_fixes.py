@@ -79,3 +79,18 @@ def test_a_recode_beside_a_dropped_line_keeps_the_removal_when_the_search_says_s
     # synthetic fix: lines 1 and 2 combined into line 1, line 4 dropped (the search's ``dropped``)
     s = {"kind": "remove", "remove_lines": [1, 2, 4], "add_lines": [{"line": 1, "code": "62369"}], "dropped": [4]}
     assert fix_summary(s) == "replace lines 1 and 2 by 62369; remove line 4"
+
+
+def test_fewer_units_read_as_the_units_billed_not_as_a_code_changed_to_itself():
+    """A unit edit's fix bills the line with the units it allows: 'line 1: bill 1 unit', not '62367 → 62367'."""
+    from pathlib import Path
+
+    from cptkg.knowledge.loader import load_kb
+
+    pack = Path(__file__).resolve().parents[1] / "kb" / "pump"
+    kb = load_kb(pack, edits=[pack / "rules" / "edits" / "synthetic-mue.ttl"])
+    raw = claim({"code": "62367", "provider_role": "physician", "units": 3})
+    got, _ = fixes(kb, raw)
+    assert got[0]["kind"] == "units"
+    assert fix_summary(got[0], raw) == "line 1: bill 1 unit"
+    assert "change the units" in fix_markdown(got[0])

@@ -215,9 +215,9 @@ def test_the_no_fit_path_infers_each_set_of_services_once(kb, monkeypatch):
     assert asked and len(asked) == len(set(asked)), asked
 
 
-def test_two_lines_over_a_unit_limit_per_date_are_fixed_by_a_removal_alone_not_a_repeat_modifier_too():
+def test_two_lines_over_a_unit_limit_per_date_are_fixed_without_a_repeat_modifier():
     """One provider's two 20610 lines (2 units, and 1 unit marked 76) over the synthetic limit of 2 per date:
-    removing either line is the whole fix. The search offered "mark line 1 76; remove line 2", and
+    fewer units on line 1, or removing either line, is the whole fix. The search offered "mark line 1 76; remove line 2", and
     "change 76 on line 2 to 77 (another physician)" for one physician (an audit)."""
     from pathlib import Path
 
@@ -232,3 +232,30 @@ def test_two_lines_over_a_unit_limit_per_date_are_fixed_by_a_removal_alone_not_a
     assert got and all(not s["add_modifiers"] and not s["remove_modifiers"] for s in got), got
     assert {tuple(s["remove_lines"]) for s in got} <= {(1,), (2,)}
     assert all(rejudged(kb, raw, s).status == "accepted" for s in got)
+
+
+@pytest.mark.parametrize("lines, fixed", [
+    # per line (62367: at most 1 a line): the line billed with the units the edit allows
+    ([{"code": "62367", "provider_role": "physician", "units": 3}], {1: 1}),
+    # per date (20610: at most 2 a date): the line billed with what the other line leaves, both kept
+    ([{"code": "20610", "provider_role": "physician", "units": 2},
+      {"line": 2, "code": "20610", "provider_role": "physician", "units": 1, "modifiers": ["76"]}], {1: 1}),
+])
+def test_units_over_a_unit_edit_are_fixed_by_billing_the_units_it_allows_not_by_dropping_the_line(lines, fixed):
+    """A coder bills what a unit edit (MUE) allows: the only fix was 'remove line 1 ... no line of this
+    claim can be billed as documented' (an audit). The fix is re-judged like every other."""
+    from pathlib import Path
+
+    from cptkg.knowledge.loader import load_kb
+
+    pack = Path(__file__).resolve().parents[1] / "kb" / "pump"
+    kb = load_kb(pack, edits=[pack / "rules" / "edits" / "synthetic-mue.ttl"])
+    raw = claim(*lines, history=[{"code": "62362", "date_of_service": "2024-01-01"}])
+    assert check_claim(kb, parse_claim(raw, kb=kb)).status == "rejected"
+    first = fixes(kb, raw)[0]
+    assert first["kind"] == "units" and first["verified"], first
+    after = apply_suggestion(raw, first)
+    assert {ln["line"]: ln["units"] for ln in after["lines"] if ln["line"] in fixed} == fixed
+    assert len(after["lines"]) == len(lines)  # no line dropped
+    assert "the unit edit allows at most" in first["message"]
+    assert rejudged(kb, raw, first).status == "accepted"

@@ -84,7 +84,7 @@ class Suggestion:
                 "dropped": list(self.dropped)}  # lines removed with nothing billed in their place
 
 
-_KIND_ORDER = ("remove", "recode", "void", "modifier")  # most drastic first
+_KIND_ORDER = ("remove", "recode", "void", "units", "modifier")  # most drastic first
 
 
 def _merged_kind(kinds) -> str:
@@ -258,6 +258,18 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 device = vocabulary(kb).value_of("device", arg) if args else None
                 chosen = [device] if device else _devices(kb, me.code)
                 recode_devices = chosen if recode_devices is None or device else recode_devices
+            elif kind == "units" and len(args) == 2:
+                # the units the limit leaves this line: per line its maximum, per date what the other
+                # lines of that date leave (a coder bills what the edit allows rather than drop the line)
+                billed_n, most = b.get(args[0]), b.get(args[1])
+                if isinstance(billed_n, int) and isinstance(most, int) and billed_n > most:
+                    left = me.units - (billed_n - most)
+                    if 1 <= left < me.units:
+                        new = dict(base, line=me.line, code=me.code, provider_role=me.provider_role, units=left,
+                                   modifiers=list(me.modifiers))
+                        opts.append(Suggestion([me.line], [new], f"bill {left} unit{'s' if left > 1 else ''} of "
+                                               f"{me.code} on line {me.line} instead of {me.units}: the unit edit "
+                                               f"allows at most {most}", False, kind="units"))
             elif kind == "add-modifier" and arg is not None and str(arg) not in modifiers:
                 modifiers.append(str(arg))
     if recode_devices is not None:
@@ -606,8 +618,9 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             untried.append(True)
             break
     if 1 < len(rejected) <= 4:
-        # one rejected line's removal alone: a line denied only with another (a unit limit per date that
-        # the two lines pass together) stands once that one goes, with nothing else changed
+        # one rejected line's fix alone: a line denied only with another (a unit limit per date that the
+        # two lines pass together) stands once the other is fixed or goes, with nothing else changed
+        combos.extend(o for opts in per_line for o in opts if o.kind != "remove")
         combos.extend(_removal(ln) for ln in rejected)
     # The smallest change first: a fix that loses fewer billed lines (a
     # recode or a combination replaces what it removes; dropping only the

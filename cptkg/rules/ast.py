@@ -95,6 +95,7 @@ FIX_KINDS = {
     "void": 1,          # void or correct history entry E before billing the line
     "recode": (0, 1),   # bill the code that fits the line's services, performer (and device D)
     "add-modifier": 1,  # add modifier M to the line
+    "units": 2,         # bill the line with N - M fewer units (N billed, M the most a unit edit allows)
 }
 
 

@@ -188,7 +188,7 @@ def fix_summary(s: dict, claim: Any = None) -> str:
     removed = sorted(int(n) for n in s.get("remove_lines", []))
     if "dropped" in s:
         dropped = {int(n) for n in s["dropped"]}
-    elif s.get("kind") in ("recode", "modifier", "void") and added:
+    elif s.get("kind") in ("recode", "modifier", "void", "units") and added:
         dropped = set()  # the search names a fix by its most drastic edit: nothing was dropped
     else:
         dropped = {n for n in removed if n not in added}
@@ -215,6 +215,8 @@ def fix_summary(s: dict, claim: Any = None) -> str:
             g = sorted(groups[owner])
             if len(g) > 1:
                 parts.append(f"replace lines {_and(g)} by {code}")
+            elif g[0] in billed and billed[g[0]] == code and "units" in added[owner]:
+                parts.append(f"line {g[0]}: bill {added[owner]['units']} unit{'s' if added[owner]['units'] != 1 else ''}")
             elif g[0] in billed:
                 parts.append(f"line {g[0]}: {billed[g[0]]} → {code}")
             else:

@@ -57,7 +57,8 @@ def _quote_lines(sources: list[dict], cited: set, pad: str = "  ") -> list[str]:
 
 
 #: a fix's kind (cptkg.explanation.fixes) as the badge the analyst reads beside it
-FIX_KIND_WORDS = {"recode": "recode", "modifier": "modifier", "void": "correct an earlier claim", "remove": "remove a line"}
+FIX_KIND_WORDS = {"recode": "recode", "modifier": "modifier", "void": "correct an earlier claim", "remove": "remove a line",
+                  "units": "change the units"}
 _OTHERWISE = "Otherwise, "
 
 
