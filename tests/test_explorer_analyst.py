@@ -75,7 +75,7 @@ def test_shares_read_as_percentages_and_counts_with_separators():
 
 @pytest.mark.parametrize("data,words", [
     (b"", "the file is empty"),
-    (b'[{"claim_id": "x",', "not valid JSON at line 1, column"),
+    (b'[{"claim_id": "x",', "not valid JSON (line 1, column 19"),
     (b"claim,patient\nC1,P1\n", "expected columns: claim_id, patient_id, line, code"),
     (b"claim_id,line,code\nC1,1,62367\n", "missing columns patient_id"),
 ])

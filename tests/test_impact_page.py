@@ -108,7 +108,7 @@ def test_an_edit_file_that_is_not_a_table_is_one_line_naming_the_file(tables, tm
 def test_a_claims_file_that_cannot_be_read_is_one_line_naming_the_file_and_where(tables):
     at = compared(tables, claims=b'[{"claim_id": "SYN-1",', name="broken.json")
     err = at.session_state["impact_error"]
-    assert err.startswith("broken.json: not valid JSON at line 1, column") and "\n" not in err
+    assert err.startswith("broken.json: not valid JSON (line 1, column") and "\n" not in err
 
 
 def _page_with(at_report: AppTest) -> AppTest:

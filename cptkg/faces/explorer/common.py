@@ -165,8 +165,6 @@ def upload_problem(name: str, data: bytes, err: Exception) -> str:
     """One line saying what is wrong with an uploaded file that cannot be read at all (empty, JSON broken at a
     line and column, a CSV without the claim columns: the expected ones listed); a claim the file gives badly
     is not this: the readers make it that claim's error entry and judge the others."""
-    import json
-
     from cptkg import readers
 
     claim_csv = readers.formats()["csv"]  # the CSV reader's own column lists, through the public API
@@ -181,13 +179,7 @@ def upload_problem(name: str, data: bytes, err: Exception) -> str:
     text = data.decode("utf-8-sig", errors="replace")
     if not text.strip():
         return f"{name}: the file is empty: there are no claims to judge"
-    if text.lstrip()[:1] in "[{":
-        try:
-            json.loads(text)
-        except ValueError as e:
-            where = (f" at line {e.lineno}, column {e.colno} ({e.msg})"
-                     if isinstance(e, json.JSONDecodeError) else "")
-            return f"{name}: not valid JSON{where}: the file cannot be read"
+    if text.lstrip()[:1] in "[{":  # JSON that does not parse is the JSON reader's to word (line and column)
         return (f"{name}: JSON, but not claims cptkg can read: a claim object or a list of them (the format of "
                 f"`cptkg check`), a FHIR R4 Claim or a Bundle of Claims")
     first = text.strip().splitlines()[0]
