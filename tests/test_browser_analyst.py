@@ -69,7 +69,7 @@ def test_a_line_outside_the_knowledge_base_reads_not_checked_in_grey(app_url, tm
 
 @pytest.mark.parametrize("name,data,words", [
     ("empty.json", b"", "the file is empty"),
-    ("broken.json", b'[{"claim_id": "SYN-1",', "not valid JSON at line 1, column"),
+    ("broken.json", b'[{"claim_id": "SYN-1",', "not valid JSON (line 1, column"),
     ("wrong.csv", b"claim,patient\nSYN-1,SYN-P1\n", "expected columns: claim_id, patient_id, line, code"),
 ])
 def test_a_batch_upload_that_cannot_be_read_says_what_is_wrong(app_url, tmp_path, name, data, words):  # noqa: F811
