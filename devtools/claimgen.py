@@ -94,6 +94,25 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
         for patient in sorted(set(removing) - set(sampled)):
             if third.random() < 0.5:
                 history.append({"patient_id": patient, "code": "62365", "date_of_service": "2022-01-01", "provider_id": ""})
+        # a fourth stream: the same-group pair 11042/97597 billed earlier by another provider
+        # (edit.history-other-provider-group and its column-1 twin), and claims billing both codes on one
+        # date by one provider with no modifier, which two tables in opposite directions both deny
+        # (edit.both-directions, with tests/data/edits' reversed table loaded)
+        fourth = random.Random(seed + 3)
+        for r in lines:
+            if r["code"] in ("11042", "97597") and fourth.random() < 0.3:
+                history.append({"patient_id": r["patient_id"], "code": "97597" if r["code"] == "11042" else "11042",
+                                "date_of_service": r["date_of_service"], "provider_id": "D9"})
+        by_claim: dict[str, list[dict]] = {}
+        for r in lines:
+            by_claim.setdefault(r["claim_id"], []).append(r)
+        both = [rows for rows in by_claim.values() if len(rows) >= 2]
+        for rows in fourth.sample(both, min(len(both), max(1, len(lines) // 400))):
+            first, second = rows[0], rows[1]
+            first.update(code="11042", modifiers="", provider_role="physician")
+            second.update(code="97597", modifiers="", provider_role="physician",
+                          date_of_service=first["date_of_service"], provider_id=first["provider_id"],
+                          route=first.get("route", ""))
     return lines, history
 
 
