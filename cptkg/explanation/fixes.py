@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import json
 from dataclasses import dataclass, field
 
 from cptkg.judge.check import ClaimResult, check_claims
@@ -57,17 +58,13 @@ class Suggestion:
     asks: list[int] = field(default_factory=list)
 
     def edits(self) -> frozenset:
-        """The fix as a set of single edits, so that one fix can be seen to do all another does and more."""
+        """What the fix does to the claim, whatever its words, as a set of single edits: two rules' fixes
+        that edit alike are one fix, and one fix can be seen to do all another does and more."""
         return frozenset([("remove", n) for n in self.remove_lines]
-                         + [("add", a["line"], a["code"]) for a in self.add_lines]
+                         + [("add", json.dumps(a, sort_keys=True)) for a in self.add_lines]
                          + [("void", h) for h in self.void_history]
                          + [("add-modifier", k, m) for k, v in self.add_modifiers.items() for m in v]
                          + [("remove-modifier", k, m) for k, v in self.remove_modifiers.items() for m in v])
-
-    def effect(self) -> str:
-        """What the fix does to the claim, whatever its words: two rules' fixes that edit alike are one fix."""
-        j = self.to_json()
-        return repr([j[k] for k in ("remove_lines", "add_lines", "void_history", "add_modifiers", "remove_modifiers")])
 
     @property
     def size(self) -> int:
@@ -305,7 +302,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
         # merging the two would recode a payable line (a physician's 62367 beside 95990: not 95991)
         accepted = {l.line for l in res.lines if l.status == "accepted"}
         including = {r.bindings[v] for r in ln.reasons if str(r.carc or "") == "97"
-                     for v in entry_fields(kb.rule(r.rule).meta.message if kb.rule(r.rule) else None)
+                     for v in entry_fields(getattr(getattr(kb.rule(r.rule), "meta", None), "message", None))
                      if v in r.bindings and r.bindings[v] != me.line}
         opts.extend(_recode_with_neighbours(kb, claim, me, base, recode_devices, engine, keep=accepted & including))
     # never a modifier that bypasses pair edits (the NCCI-associated ones, as
@@ -407,8 +404,9 @@ def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set
     fits: set[str] = set()
     for p in [o.provider_id for o in twins] + [claim.history[i - 1].provider_id for i in earlier]:
         fits |= {"same", "another"} if p is None else {"same" if p == me.provider_id else "another"}
-    repeat = {m: st for m, st in _repeat_sets(kb).items() if m not in bypassing and by.get(st, "") in fits | {""}}
-    carried = [m for m in me.modifiers if m in _repeat_sets(kb)]
+    sets = _repeat_sets(kb)
+    repeat = {m: st for m, st in sets.items() if m not in bypassing and by.get(st, "") in fits | {""}}
+    carried = [m for m in me.modifiers if m in sets]
     what = f"line {twins[0].line}" if twins else f"the {me.code} already billed on {me.date_of_service}"
     out: list[Suggestion] = []
     for m, st in sorted(repeat.items()):
@@ -638,7 +636,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     def judge(combos):
         seen, todo, checks = set(), [], 0
         for s in combos:
-            key = s.effect()
+            key = s.edits()
             if key in seen:
                 continue
             seen.add(key)
