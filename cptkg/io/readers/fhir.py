@@ -172,13 +172,20 @@ def _codings(concept: dict | None) -> list[dict]:
     return [c for c in (concept or {}).get("coding") or [] if isinstance(c, dict)]
 
 
-def _code(concept: dict | None) -> str | None:
-    """The billed code of a concept: its CPT coding, else its HCPCS Level II coding."""
+def _billed_codes(concept: dict | None) -> list[str]:
+    """Every billed code of a concept, each once: its CPT codings first, then its HCPCS Level II ones."""
+    out: list[str] = []
     for systems in ((CPT_SYSTEM,), HCPCS_SYSTEMS):
         for c in _codings(concept):
             if c.get("system") in systems and isinstance(c.get("code"), str) and c["code"].strip():
-                return c["code"]
-    return None
+                if c["code"].strip() not in (o.strip() for o in out):
+                    out.append(c["code"])
+    return out
+
+
+def _code(concept: dict | None) -> str | None:
+    """The billed code of a concept: its CPT coding, else its HCPCS Level II coding."""
+    return next(iter(_billed_codes(concept)), None)
 
 
 def _must_resolve(reference: str) -> bool:
@@ -610,9 +617,9 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         if item.get("detail"):  # sub-lines bill services too: judged as nothing, they would be dropped unseen
             raise ReadError(f"{iw}, element detail: the item has sub-lines (detail), which cptkg does not read; "
                             f"give each billed service as its own item")
-        code = _code(item.get("productOrService"))
-        billed = {c["code"].strip() for c in _codings(item.get("productOrService"))
-                  if c.get("system") in (CPT_SYSTEM, *HCPCS_SYSTEMS) and isinstance(c.get("code"), str) and c["code"].strip()}
+        billed_codes = _billed_codes(item.get("productOrService"))
+        code = next(iter(billed_codes), None)
+        billed = {c.strip() for c in billed_codes}
         if len(billed) > 1:  # the codings of one concept say one thing; two billed codes would be judged as one
             raise ReadError(f"{iw}, element productOrService: codes {', '.join(sorted(billed))} in one item; an item "
                             f"bills one CPT or HCPCS code (give each billed service as its own item)")
