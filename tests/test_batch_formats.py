@@ -164,7 +164,9 @@ def test_837p_with_a_refused_claim_in_the_middle_and_history_gets_checks_verdict
     refused = [r for r in rows if r["status"] == "error"]
     # one error row per service line of the refused claim (none dropped unseen)
     assert [r["claim_id"] for r in refused] == ["REFUSED-1"] * len(claims[0]["lines"])
-    assert all(UNMAPPED_TAXONOMY in r["error"] and r["line"] == "" and r["code"] == "" for r in refused)
+    assert all(UNMAPPED_TAXONOMY in r["error"] for r in refused)
+    # each error row names the service line it stands for (LX01 and SV101-2), as check's lines_not_judged do
+    assert [(int(r["line"]), r["code"]) for r in refused] == [(ln["line"], ln["code"]) for ln in claims[0]["lines"]]
     # in file order: after the rows of the claims before it
     assert int(refused[0]["row"]) == sum(len(c["lines"]) for c in claims[:middle]) + 1
     assert "claims in: " + str(len(file_claims)) in res.output and "X12 837P" in res.output

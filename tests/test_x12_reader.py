@@ -202,6 +202,21 @@ def test_a_clm01_given_twice_is_the_later_claims_error_in_x12_words():
     assert "field claim_id" not in err and "the list" not in err  # not the words of claim JSON
 
 
+def test_batch_gives_each_line_of_a_repeated_clm01_an_error_row_naming_its_line_and_code(tmp_path):
+    text = build([C("PCN-1", L(1, "62370")), C("PCN-1", L(1, "62369"), L(2, "95991")), C("OK", L(1, "62362"))])
+    src, out = tmp_path / "dup.837", tmp_path / "out.csv"
+    src.write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(main, ["batch", str(src), "-o", str(out)])
+    assert res.exit_code == 2, res.output
+    import csv
+
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [(r["status"], r["line"], r["code"]) for r in rows] == [
+        ("accepted", "1", "62370"), ("error", "1", "62369"), ("error", "2", "95991"), ("accepted", "1", "62362")]
+    # the repeated claim's rows keep no claim id (batch would join them to the first claim's) but say whose
+    assert rows[1]["claim_id"] == "" and "has the same CLM01" in rows[1]["error"] and "PCN-1" in rows[1]["error"]
+
+
 def test_a_repeated_lx01_is_named_in_the_guides_words_not_pyx12s():
     text = build([C("A", L(1, "62370"), L(2, "62362"))]).replace("LX*2~", "LX*1~")
     with pytest.raises(ReadError) as e:
