@@ -85,3 +85,30 @@ def test_two_copies_of_a_pack_differing_in_a_definition_have_no_fact_changes_run
                            capture_output=True, text=True, env=env, timeout=300)
         assert "facts: 0 added, 0 removed, 0 changed" in p.stdout, p.stdout + p.stderr
         assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_diff_of_a_pair_the_pack_also_has_whose_imported_row_gains_a_deletion_date_names_the_date(tmp_path):
+    # an audit: a pair both the pack and the table have, a deletion date added, ended in a TypeError
+    # (rows whose fields were empty on one and dates on the other could not be sorted)
+    q1 = _release(tmp_path, "2026Q1", [["62368", "62367", "", "20250101", "", "0", "SYNTHETIC"]], Q1_MUE)
+    q2 = _release(tmp_path, "2026Q2", [["62368", "62367", "", "20250101", "20260331", "0", "SYNTHETIC"]], Q1_MUE)
+    r = run("diff", "--json", "--before-edits", q1[0], "--after-edits", q2[0])
+    assert r.exit_code == 1, r.output
+    changed = json.loads(r.stdout)["edits"]["changed"]
+    assert [x["edit"] for x in changed] == ["NCCI PTP edit 62368/62367"]
+    # the pack's own row is on both sides: the imported rows are compared field by field
+    assert changed[0]["fields"] == {"deleted": {"before": None, "after": "2026-03-31"}}
+    text = run("diff", "--before-edits", q1[0], "--after-edits", q2[0])
+    assert "deleted none → 2026-03-31" in text.stdout and "Traceback" not in text.output
+
+
+def test_diff_of_a_changed_row_beside_several_others_says_the_rows_that_differ_in_words(tmp_path):
+    q1 = _release(tmp_path, "2026Q1", [["62368", "62367", "", "20250101", "", "0", "SYNTHETIC"],
+                                       ["62368", "62367", "", "20200101", "20241231", "1", "SYNTHETIC"]], Q1_MUE)
+    q2 = _release(tmp_path, "2026Q2", [["62368", "62367", "", "20250101", "", "1", "SYNTHETIC"],
+                                       ["62368", "62367", "", "20200101", "20241231", "1", "SYNTHETIC"],
+                                       ["62368", "62367", "", "20100101", "20191231", "0", "SYNTHETIC"]], Q1_MUE)
+    text = run("diff", "--before-edits", q1[0], "--after-edits", q2[0])
+    assert text.exit_code == 1, text.output
+    line = next(x for x in text.stdout.splitlines() if x.startswith("edit changed"))
+    assert "row(s)" not in line and "modifier indicator 0" in line and "modifier indicator 1" in line, line

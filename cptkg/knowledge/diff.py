@@ -89,6 +89,10 @@ def _effect_words(effect: dict) -> str:
     return ", ".join(f"{WORDS.get(k, k)} {v}" for k, v in effect.items() if v is not None)
 
 
+def _effect_key(row: dict) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in row["effect"].items()))
+
+
 def diff_edits(before, after) -> dict:
     """Edits added, deleted and changed (field by field when each side has one row for the edit)."""
     b, a = edits(before), edits(after)
@@ -103,14 +107,20 @@ def diff_edits(before, after) -> dict:
         if not ra:
             deleted += [{"edit": name, "kind": kind, **r, "words": _effect_words(r["effect"])} for r in rb]
             continue
-        eb = sorted(tuple(sorted(r["effect"].items(), key=str)) for r in rb)
-        ea = sorted(tuple(sorted(r["effect"].items(), key=str)) for r in ra)
+        # an effect as a comparable value: a field may be empty (None) on one row and a date on another
+        eb = sorted(_effect_key(r) for r in rb)
+        ea = sorted(_effect_key(r) for r in ra)
         if eb == ea:
             continue
         entry = {"edit": name, "kind": kind, "before": rb, "after": ra}
-        if len(rb) == 1 and len(ra) == 1:
-            entry["fields"] = {WORDS.get(k, k): {"before": rb[0]["effect"].get(k), "after": ra[0]["effect"].get(k)}
-                               for k in rb[0]["effect"] if rb[0]["effect"].get(k) != ra[0]["effect"].get(k)}
+        # the rows that differ: a row both sides have (the pack's own edit beside an imported one) is no change
+        only_b = [r for r in rb if _effect_key(r) not in ea]
+        only_a = [r for r in ra if _effect_key(r) not in eb]
+        entry["before_only"] = [_effect_words(r["effect"]) for r in only_b]
+        entry["after_only"] = [_effect_words(r["effect"]) for r in only_a]
+        if len(only_b) == 1 and len(only_a) == 1:
+            entry["fields"] = {WORDS.get(k, k): {"before": only_b[0]["effect"].get(k), "after": only_a[0]["effect"].get(k)}
+                               for k in only_b[0]["effect"] if only_b[0]["effect"].get(k) != only_a[0]["effect"].get(k)}
         changed.append(entry)
     return {"added": added, "deleted": deleted, "changed": changed}
 

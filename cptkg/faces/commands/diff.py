@@ -27,7 +27,9 @@ def text_report(note: dict, before, after) -> str:
         if "fields" in entry:
             what = "; ".join(f"{k} {_shown(v['before'])} → {_shown(v['after'])}" for k, v in entry["fields"].items())
         else:
-            what = (f"{len(entry['before'])} row(s) → {len(entry['after'])} row(s)")
+            # several rows on a side: the rows only one side has, in words
+            what = (f"before: {' | '.join(entry['before_only']) or 'no other row'} → "
+                    f"after: {' | '.join(entry['after_only']) or 'no other row'}")
         out.append(f"edit changed  {entry['edit']}: {what}  [before: "
                    + "; ".join(r["source"] for r in entry["before"]) + "; after: "
                    + "; ".join(r["source"] for r in entry["after"]) + "]")
