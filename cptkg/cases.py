@@ -214,6 +214,69 @@ def case_entries(path: "Path | list[Path]", shown=str) -> list[tuple[Path, dict]
     return out
 
 
+#: what a case may hold, by kind (docs/packs.md, Rule cases): a key outside these is a typo that would make
+#: the case check nothing ("stauts: rejected" passed whatever the verdict), so it fails the case instead
+CASE_KEYS = {"name", "given", "expect", "kb_facts", "edits"}
+EXPECT_KEYS = {"claim": {"status", "lines", "suggestions", "error"},
+               "infer": {"codes", "not_chosen", "uncovered", "error"}}
+LINE_KEYS = {"status", "rules", "only_rules", "warnings", "no_warnings", "message_contains", "why_not"}
+SUGGESTION_KEYS = {"remove_lines", "add_codes", "first"}
+STATUSES = ("accepted", "rejected")
+
+
+def _unknown(keys, allowed: set, where: str) -> list[str]:
+    extra = sorted(str(k) for k in keys if k not in allowed)
+    return [f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)} "
+            f"(allowed: {', '.join(sorted(allowed))})"] if extra else []
+
+
+def case_problems(case, kind: str) -> list[str]:
+    """What makes a case unable to check anything as written: its shape, in the words of the case file.
+
+    A case that is not a mapping, lacks ``given`` or ``expect``, expects nothing, or spells a key or a
+    status the runner does not know is a failed case naming the problem, never a crash or a pass."""
+    if not isinstance(case, dict):
+        return [f"a case is a mapping with name, given and expect; got {type(case).__name__} {str(case)[:60]!r}"]
+    out = _unknown(case, CASE_KEYS, "case")
+    if not isinstance(case.get("name"), str) or not case["name"].strip():
+        out.append("name: missing (each case is known by its name)")
+    if not isinstance(case.get("given"), dict):
+        out.append("given: missing or not a mapping (the claim or encounter the case judges)")
+    exp = case.get("expect")
+    if not isinstance(exp, dict) or not exp:
+        out.append("expect: missing or empty (what the rules must answer; a case expecting nothing checks nothing)")
+        return out
+    out += _unknown(exp, EXPECT_KEYS[kind], "expect")
+    if kind == "claim":
+        if "status" in exp and exp["status"] not in STATUSES:
+            out.append(f"expect.status: {exp['status']!r} is not a status (accepted or rejected)")
+        lines = exp.get("lines")
+        if lines is not None and not isinstance(lines, dict):
+            out.append("expect.lines: a mapping of line number to what the line must get")
+        for n, e in (lines if isinstance(lines, dict) else {}).items():
+            where = f"expect.lines.{n}"
+            if not isinstance(n, int) and not (isinstance(n, str) and n.isdigit()):
+                out.append(f"{where}: {n!r} is not a line number")
+            if not isinstance(e, dict) or not e:
+                out.append(f"{where}: a mapping of what the line must get (status, rules, only_rules, ...)")
+                continue
+            out += _unknown(e, LINE_KEYS, where)
+            if "status" in e and e["status"] not in STATUSES:
+                out.append(f"{where}.status: {e['status']!r} is not a status (accepted or rejected)")
+            for key in ("rules", "only_rules", "warnings", "no_warnings", "message_contains", "why_not"):
+                if key in e and not isinstance(e[key], list):
+                    out.append(f"{where}.{key}: a list")
+        sugg = exp.get("suggestions")
+        if sugg is not None and not isinstance(sugg, list):
+            out.append("expect.suggestions: a list")
+        for i, sg in enumerate(sugg if isinstance(sugg, list) else [], start=1):
+            if not isinstance(sg, dict):
+                out.append(f"expect.suggestions, item {i}: a mapping (remove_lines, add_codes, first)")
+            else:
+                out += _unknown(sg, SUGGESTION_KEYS, f"expect.suggestions, item {i}")
+    return out
+
+
 def run_all(kb: KnowledgeBase, engine=None) -> tuple[list[CaseResult], dict[str, list[str]]]:
     """Run every case file; returns results and, per rule file, the rule ids no case fires.
 
@@ -234,6 +297,11 @@ def run_all(kb: KnowledgeBase, engine=None) -> tuple[list[CaseResult], dict[str,
             results.append(CaseResult(shown, "(case files)", False, [why]))
             continue
         for path, case in entries:
+            problems = case_problems(case, kind)
+            if problems:
+                name = case.get("name") if isinstance(case, dict) and isinstance(case.get("name"), str) else "(unnamed)"
+                results.append(CaseResult(kb.pack.shown(path), name, False, problems))
+                continue
             r = runner(kb, case, kb.pack.shown(path), engine)
             results.append(r)
             fired[kind] |= r.fired

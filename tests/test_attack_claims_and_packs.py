@@ -442,6 +442,31 @@ def test_a_case_naming_an_edit_file_outside_the_pack_is_refused_by_test_and_lint
     assert r.exit_code != 0 and SECRET not in r.output and "passwd" not in r.output.replace(edit, "")
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda c: "just a string", "a case is a mapping with name, given and expect"),
+    (lambda c: {k: v for k, v in c.items() if k != "given"}, "given: missing"),
+    (lambda c: {k: v for k, v in c.items() if k != "expect"}, "expect: missing or empty"),
+    (lambda c: {**c, "expect": {"stauts": "rejected"}}, "expect: unknown key stauts"),
+    (lambda c: {**c, "expect": {"status": "rejectd"}}, "expect.status: 'rejectd' is not a status"),
+    (lambda c: {**c, "expect": {"lines": {1: {"only_rule": ["x"]}}}}, "expect.lines.1: unknown key only_rule"),
+    (lambda c: {**c, "expect": {"lines": {1: {"status": "denied"}}}}, "expect.lines.1.status: 'denied' is not a status"),
+    (lambda c: {**c, "expct": c.get("expect")}, "case: unknown key expct"),
+])
+def test_a_case_that_would_check_nothing_as_written_fails_naming_the_problem(pack, change, words):
+    # an audit: a misspelled key passed whatever the verdict, a case with no expect passed, and a case
+    # that was a string or had no given ended in a Python traceback
+    import yaml
+
+    cases_file = pack / "rules" / "claim.cases.yaml"
+    cases = yaml.safe_load(cases_file.read_text())
+    cases[0] = change(cases[0])
+    cases_file.write_text(yaml.safe_dump(cases))
+    r = CliRunner().invoke(main, ["test", "--kb", str(pack)], catch_exceptions=False)
+    _no_traceback(r)
+    assert r.exit_code == 1, r.output
+    assert words in r.output and "1 failed" in r.output, r.output
+
+
 def test_links_inside_the_pack_hard_links_and_a_pack_folder_reached_by_a_link_load(pack, tmp_path):
     # a rule file symlinked to a file inside the pack, and a hard link: both inside the pack
     shared = pack / "rules" / "shared"
