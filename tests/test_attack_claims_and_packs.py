@@ -85,6 +85,36 @@ def test_check_csv_output_gives_every_input_row_a_verdict_or_its_claims_error():
     assert all("row 2" in x["reasons"] and "field units" in x["reasons"] for x in rows[1:3])
 
 
+def test_check_csv_error_rows_name_the_code_each_line_gave():
+    rows = list(csv.DictReader(io.StringIO(check("-", "--output", "csv", input=BAD_UNITS_CSV).stdout)))
+    assert [(x["claim_id"], x["line"], x["code"]) for x in rows[1:3]] == [("C2", "1", "62367"), ("C2", "2", "62368")]
+
+
+def test_a_value_past_the_csv_modules_field_limit_is_its_rows_error_and_the_other_claims_are_judged(tmp_path):
+    # an audit: check refused the whole file ("row 2: field larger than field limit (131072)", naming the wrong
+    # row and no field) where batch judged the other rows and refused row 3's provider_id by name
+    text = _csv([_row(claim_id="A1"), _row(claim_id="A2"), _row(claim_id="L1", provider_id="N" * 200_000),
+                 _row(claim_id="A3")])
+    r = check("-", "--output", "csv", input=text)
+    _no_traceback(r)
+    assert r.exit_code == 2, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [(x["claim_id"], x["status"]) for x in rows] == [
+        ("A1", "accepted"), ("A2", "accepted"), ("L1", "error"), ("A3", "accepted")]
+    assert rows[2]["reasons"].startswith("row 3, claim L1") and "field provider_id: is too long" in rows[2]["reasons"]
+    src = tmp_path / "long.csv"
+    src.write_text(text, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    b = CliRunner().invoke(main, ["batch", str(src), "-o", str(out)], catch_exceptions=False)
+    assert b.exit_code == 2, b.output
+    got = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [(x["claim_id"], x["status"]) for x in got] == [(x["claim_id"], x["status"]) for x in rows]
+    assert "row 3, claim L1, field provider_id: is too long" in got[2]["error"]
+    import csv as _csv_module
+
+    assert _csv_module.field_size_limit() == 131072  # the module's limit is restored after the file is read
+
+
 def test_check_text_report_judges_the_others_and_prints_the_row_error_on_stderr():
     r = check("-", "--output", "text", input=BAD_UNITS_CSV)
     assert r.exit_code == 2
@@ -498,6 +528,9 @@ def test_the_repository_packs_read_only_their_own_files():
     ("kb/pump/examples/encounter.json", "examples/encounter.json"),
     ("kb/pump/rules/edits/synthetic-ptp.ttl", "tests/data/edits/synthetic-ptp.ttl"),
     ("kb/pump/rules/edits/synthetic-mue.ttl", "tests/data/edits/synthetic-mue.ttl"),
+    ("kb/pump/rules/edits/synthetic-ptp-reversed.ttl", "tests/data/edits/synthetic-ptp-reversed.ttl"),
+    ("kb/pump/rules/edits/synthetic-ptp-superseded.ttl", "tests/data/edits/synthetic-ptp-superseded.ttl"),
+    ("kb/pump/rules/edits/synthetic-mue-superseded.ttl", "tests/data/edits/synthetic-mue-superseded.ttl"),
 ])
 def test_the_pump_packs_copies_of_shared_files_equal_the_originals(copy, original):
     root = Path(__file__).resolve().parents[1]

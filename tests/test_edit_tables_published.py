@@ -326,6 +326,50 @@ def test_a_pair_listed_both_ways_in_force_together_is_noted_naming_both_rows(tmp
         assert "20610/27447 (row 9) and 27447/20610 (row 8)" in res.stderr  # after the four header lines
 
 
+@pytest.mark.parametrize("second, noted", [
+    (("20250401", "*"), True),           # a later row with the earlier one left open: both in force from 2025-04-01
+    (("20250401", "20251231"), True),    # the later row ends, but both are in force from 2025-04-01
+    (("20230101", "20241231"), False),   # an earlier row that ended before this one started
+])
+def test_two_rows_of_one_pair_in_force_together_are_noted_naming_the_later_row(tmp_path, second, noted):
+    # an audit: two open rows of one pair imported with no word; the rules apply the later from its date
+    rows = [["27447", "20610", "", "20250101", "*", "0", "Misuse of column two code with column one code"],
+            ["27447", "20610", "", *second, "1", "Misuse of column two code with column one code"]]
+    res = edits_import("ptp", ptp_text(tmp_path / "ptp.txt", rows), "-o", tmp_path / "ptp.ttl")
+    assert res.exit_code == 0, res.stderr
+    words = "1 pair with more than one row in force on a common day: the later row applies to the pair from its"
+    assert (words in res.stderr) is noted, res.stderr
+    if noted:
+        assert "27447/20610 (row 8 and the later row 9)" in res.stderr, res.stderr
+
+
+def test_two_mue_rows_of_one_code_with_different_effective_dates_are_noted_and_the_later_applies_from_its_date(tmp_path):
+    src = tmp_path / "mue.txt"
+    header = ["HCPCS/CPT Code", "Practitioner Services MUE Values", "MUE Adjudication Indicator", "MUE Rationale",
+              "Effective Date"]
+    rows = [["62367", "1", "2 Date of Service Edit: Policy", "SYNTHETIC", "20250101"],
+            ["62367", "3", "2 Date of Service Edit: Policy", "SYNTHETIC", "20250401"]]
+    src.write_text("\n".join(["\t".join(header), *("\t".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    out = tmp_path / "mue.ttl"
+    res = edits_import("mue", src, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    assert "1 code with more than one row in force on a common day" in res.stderr
+    assert "62367 (row 2 and the later row 3)" in res.stderr, res.stderr
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    def units_ok(day: str) -> bool:
+        claim = {"claim_id": "M", "patient_id": "P", "history": [{"code": "62362", "date_of_service": "2024-01-10"}],
+                 "lines": [{"line": 1, "code": "62367", "date_of_service": day, "provider_id": "N",
+                            "provider_role": "physician", "units": 2}]}
+        r = CliRunner().invoke(main, ["check", "-", "--edits", str(out), "--json"], input=json.dumps(claim))
+        return json.loads(r.stdout)["status"] == "accepted"
+
+    # the later row's 3 units from 2025-04-01; the earlier row's 1 unit before (it denied 2 units after, too)
+    assert units_ok("2025-05-02") and not units_ok("2025-02-03")
+
+
 # ---------------------------------------------------------------- releases
 
 def release_of(out: Path) -> set[tuple[str, str, str]]:

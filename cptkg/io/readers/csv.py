@@ -21,7 +21,7 @@ import io
 import re
 from collections import Counter
 
-from cptkg.claims.models import (SHOWN_ID, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
+from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
                                  parse_claim, split_modifiers)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
                                   unseparated)
@@ -89,6 +89,20 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
     if dupes:
         raise ReadError(f"{source}, header: column {dupes[0]} appears twice")
     reader.fieldnames = fields
+    # The csv module refuses a value past its field limit (131,072 characters) and stops reading the file;
+    # batch reads such a value and refuses its row by name ("field provider_id: is too long"). The limit is
+    # raised to the text's length while this file is read (its rows read at once, then the limit restored):
+    # a value longer than a field allows is refused on its row, as batch refuses it, and the others judged.
+    limit = _csv.field_size_limit()
+    _csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        rows = list(_read_rows(reader, source, text))
+    finally:
+        _csv.field_size_limit(limit)
+    yield from rows
+
+
+def _read_rows(reader, source: str, text: str):
     try:
         # rows are numbered as cptkg batch numbers them (its ``row`` column):
         # row 1 is the first row after the header
@@ -241,5 +255,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             continue
         err = ReadError(g["problem"], cid)
         err.raw = g["claim"]  # the claim as received, for the decision log
+        # its lines as given (line number and code): each error row names them, as batch's error rows do
+        err.lines = _lines_given(g["claim"])
         claims.append(err)
     return ReadResult(claims, was_list=True, row_keys=keys)

@@ -57,12 +57,15 @@ def _carc_words(reason: dict) -> str:
 def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **_context) -> str:
     by_key: dict[tuple[str, int], dict] = {}
     errors: dict[str, str] = {}
+    given_codes: dict[tuple, str] = {}
     ordered: list[dict] = []
     explained = any("suggestions" in r for r in results)
     for r in results:
         cid = r.get("claim_id", "")
         if r.get("status") == "error":
             errors[cid] = r.get("error", "could not be judged")
+            for given in r.get("lines_not_judged") or ():  # the code each line gave, for its error row
+                given_codes.setdefault((cid, given.get("line")), given.get("code", ""))
         fixes = " | ".join(s.get("message", "") for s in r.get("suggestions", [])) if explained else None
         if r.get("status") == "error" and row_keys is None:  # no input rows to match: a row per line it gave
             for given in r.get("lines_not_judged") or [{"line": "", "code": ""}]:
@@ -77,7 +80,7 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
         for cid, n in row_keys:
             row = by_key.get((cid, n))
             if row is None:
-                row = {"claim_id": cid, "line": n, "code": "", "status": "error", "rules": "",
+                row = {"claim_id": cid, "line": n, "code": given_codes.get((cid, n), ""), "status": "error", "rules": "",
                        "reasons": errors.get(cid, "no verdict for this line"), "warnings": "", "carc": ""}
             ordered.append(row)
     buf = io.StringIO()

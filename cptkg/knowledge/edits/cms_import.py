@@ -1170,6 +1170,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     literals: dict[str, str] = {}
     n_edits = blank_deletions = 0
     reversed_pairs: list[str] = []
+    overlapping: list[str] = []  # one pair's rows in force on a common day
     write = out.write
     p = part.prefix
     counted = [0]
@@ -1225,6 +1226,11 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
                 reversed_pairs.append(f"{col1}/{col2} ({part.row_of(part, n)}) and {col2}/{col1} "
                                       f"({part.row_of(r_part, r_n)})")
                 break
+        for r_eff, r_dele, r_part, r_n in seen.get(("pair", col1, col2), ()):
+            if (dele is None or r_eff <= dele) and (r_dele is None or eff <= r_dele):
+                newer, older = ((part, n), (r_part, r_n)) if eff > r_eff else ((r_part, r_n), (part, n))
+                overlapping.append(f"{col1}/{col2} ({part.row_of(*older)} and the later {part.row_of(*newer)})")
+                break
         seen.setdefault(("pair", col1, col2), []).append((eff, dele, part, n))
         if problems.rows:
             continue  # the import fails: stop writing, keep validating
@@ -1247,7 +1253,17 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
                        f"claim billing both codes has both lines denied: {'; '.join(reversed_pairs[:3])}"
                        + (f" (and {len(reversed_pairs) - 3:,} more)" if len(reversed_pairs) > 3 else "")
                        + ": check the table with its publisher")
+    if overlapping and not problems.rows:
+        notices.append(_overlap_note(overlapping, "pair", "the pair"))
     return n_edits, counted[0], notices
+
+
+def _overlap_note(found: list[str], noun: str, what: str) -> str:
+    """Rows of one edit in force on a common day: the later effective row is applied from its date (the
+    rules' edit.superseded and units.superseded), which a reader of the import is told."""
+    return (f"{_count(len(found), noun)} with more than one row in force on a common day: the later row applies "
+            f"to {what} from its effective date, the earlier one before it: {'; '.join(found[:3])}"
+            + (f" (and {len(found) - 3:,} more)" if len(found) > 3 else ""))
 
 
 def _count(n: int, one: str) -> str:
@@ -1265,6 +1281,7 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     add = problems.add
     literals: dict[str, str] = {}
     n_edits = 0
+    overlapping: list[str] = []  # codes given by rows of several effective dates
     has_eff = "effective" in pos
     p = part.prefix
     counted = [0]
@@ -1306,6 +1323,13 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
                          f"{part.row_of(*earlier)} (one MUE per code{' and effective date' if has_eff else ''})")
             continue
         seen[key] = (part, n)
+        if eff is not None:
+            others = seen.setdefault(("mue-dated", code), [])
+            if len(others) == 1:  # said once per code
+                first = min(others)
+                newer, older = ((part, n), first[1:]) if eff > first[0] else (first[1:], (part, n))
+                overlapping.append(f"{code} ({part.row_of(*older)} and the later {part.row_of(*newer)})")
+            others.append((eff, part, n))
         if problems.rows:
             continue
         rat = f" ont:rationale {_literal(literals, rationale)} ;" if rationale else ""
@@ -1316,4 +1340,6 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         table.add(n, part, editCode=code, maxUnits=int(value), adjudicationIndicator=mai, effectiveDate=eff,
                   rationale=rationale or None, sourceRow=n)
         n_edits += 1
+    if overlapping and not problems.rows:
+        notices.append(_overlap_note(overlapping, "code", "the code"))
     return n_edits, counted[0], notices
