@@ -61,8 +61,19 @@ def test_who_may_perform_a_code_no_source_lists_performers_for_says_the_performe
 def test_who_may_perform_a_listed_code_still_names_who_may_perform_and_report_it(kb):
     answer = Q.who_may_perform(kb, "62370", date=DATE)
     assert answer["performers_listed"] is True and all(r["performer_checked"] for r in answer["rows"])
-    assert "a nurse practitioner, a physician and a physician assistant may perform and report it" in answer["answer"]
+    assert "a physician may perform and report it (guide §9.1" in answer["answer"]
+    assert ("A nurse practitioner and a physician assistant may perform and report it as a qualified health care "
+            "professional (QHP), which the sources list for 62370") in answer["answer"]
     assert "Refused: a nurse (Needs a physician or QHP, CO-185)" in answer["answer"]
+
+
+def test_who_may_perform_names_the_source_of_each_role_not_one_list_for_all(kb):
+    # an audit: "a nurse practitioner, a physical therapist, a physician and a physician assistant may perform and
+    # report it (the sources list them)" for 62367, where the guide lists four roles and the notes add the NP
+    answer = Q.who_may_perform(kb, "62367", date=DATE)["answer"]
+    assert "A physical therapist, a physician and a physician assistant may perform and report it (guide §6.2" in answer
+    assert "a nurse practitioner may perform and report it (domain notes, Who may perform" in answer
+    assert "the sources list them" not in answer
     assert "do not check its performer" not in answer["answer"]
 
 

@@ -57,7 +57,19 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     # (issue 23: an implantation read as performed and reported by a nurse and a physical therapist).
     for r in rows:
         r["performer_checked"] = bool(listed)
-    listed_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and r["listed_as"]]
+    ok_rows = [r for r in rows if r["may_perform"] and r["verdict"] == "accepted" and r["listed_as"]]
+    # a role the sources name for the code, apart from one they cover through a class of performers ("a nurse
+    # practitioner, as a qualified health care professional"): "the sources list them" of the second read as if a
+    # source named the role for the code (an audit: no source names nurse practitioners for 62367)
+    via_class = [r for r in ok_rows if r["role_term"] not in listed]
+    # the roles named, grouped by the sources that name them: "(guide §6.2)" apart from "(domain notes, Who may
+    # perform (medium confidence))", so a role the notes add by a definition is not read as the guide's list
+    by_cite: dict[str, list[str]] = {}
+    for r in ok_rows:
+        if r["role_term"] in listed:
+            ids = kb.fact_sources("may_be_performed_by", (code, r["role_term"]))
+            cite = "; ".join(dict.fromkeys(kb.sources[i].cite() for i in ids if i in kb.sources)) or "the sources list them"
+            by_cite.setdefault(cite, []).append(label(r))
     unlisted_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and not r["listed_as"]]
     qualified = [r for r in rows if r["may_perform"] and r["verdict"] not in ("accepted", "rejected")]
     refused = [r for r in rows if not r["may_perform"]]
@@ -66,8 +78,13 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     if not listed:
         parts.append(f"no source here lists who performs {code}, so the rules do not check its performer: a line of "
                      f"it is not denied for its performer, whoever that is, and that does not say who may perform it.")
-    if listed_ok:
-        parts.append(f"{cap(_words(listed_ok))} may perform and report it (the sources list them).")
+    for cite, named in by_cite.items():
+        parts.append(f"{cap(_words(named))} may perform and report it ({cite}).")
+    by_class: dict[str, list[str]] = {}
+    for r in via_class:
+        by_class.setdefault(_words([_article(c) for c in r["listed_as"]]), []).append(label(r))
+    for classes, named in by_class.items():
+        parts.append(f"{cap(_words(named))} may perform and report it as {classes}, which the sources list for {code}.")
     if unlisted_ok and listed:
         parts.append(f"{cap(_words(unlisted_ok))}: not denied, but no source lists "
                      f"{'them' if len(unlisted_ok) > 1 else 'this performer'} for {code}.")
