@@ -239,3 +239,10 @@ def test_what_rests_on_a_source_names_no_blank_node():
         assert not [f for f in facts if made_up.search(f)], sid
         assert not made_up.search(ans["answer"]), sid
     assert seen > 50
+
+
+def test_a_yes_no_fact_reads_as_a_statement_not_a_colon_and_true(kb):
+    # an audit: a proof said "Rests on: ... 62365 removes the device: true"
+    assert kb.describe("removes_device", ("62365", "true")) == "62365 removes the device"
+    assert kb.describe("removes_device", ("62365", "false")) == "62365 removes the device: no"
+    assert kb.describe("edit_rationale", ("e1", "SYNTHETIC")).endswith("rests on: SYNTHETIC")  # not a yes/no value

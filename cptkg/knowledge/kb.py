@@ -259,6 +259,12 @@ class KnowledgeBase:
         tpl = self.phrases.get(pred)
         if tpl is None:
             return f"{pred}({', '.join(show(a) for a in args)})"
+        # a yes/no property phrased "62365 removes the device: {1}" reads "62365 removes the device" when true and
+        # "... : no" when false, not "...: true" (an audit found "removes the device: true" in a proof)
+        last = len(args) - 1
+        if args and str(args[-1]).lower() in ("true", "false") and tpl.endswith(f": {{{last}}}"):
+            head = phrase(tpl[: -len(f": {{{last}}}")], args[:-1], show)
+            return head if str(args[-1]).lower() == "true" else f"{head}: no"
         return phrase(tpl, args, show)
 
     def codes(self) -> list[str]:
