@@ -90,6 +90,22 @@ def test_check_csv_error_rows_name_the_code_each_line_gave():
     assert [(x["claim_id"], x["line"], x["code"]) for x in rows[1:3]] == [("C2", "1", "62367"), ("C2", "2", "62368")]
 
 
+def test_a_line_denied_twice_by_one_rule_names_the_rule_and_its_reason_code_once_in_check_and_batch(tmp_path):
+    # an audit: 62367 included in both 62369 and 95990 read "exclusion.component;exclusion.component" and
+    # "CO-97;CO-97" in check's CSV, once in batch's, so carc no longer lined up with rules
+    text = _csv([_row(claim_id="T", line="1", code="62367"), _row(claim_id="T", line="2", code="62369"),
+                 _row(claim_id="T", line="3", code="95990")])
+    rows = list(csv.DictReader(io.StringIO(check("-", "--output", "csv", input=text).stdout)))
+    src, out = tmp_path / "t.csv", tmp_path / "out.csv"
+    src.write_text(text, encoding="utf-8")
+    CliRunner().invoke(main, ["batch", str(src), "-o", str(out)], catch_exceptions=False)
+    got = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert rows[0]["rules"] == "exclusion.component" and rows[0]["carc"] == "CO-97", rows[0]
+    assert len(rows[0]["reasons"].split(" | ")) == 2  # both reasons are still said
+    for key in ("rules", "carc", "carc_description", "reasons"):
+        assert [r[key] for r in rows] == [g[key] for g in got], key
+
+
 def test_a_value_past_the_csv_modules_field_limit_is_its_rows_error_and_the_other_claims_are_judged(tmp_path):
     # an audit: check refused the whole file ("row 2: field larger than field limit (131072)", naming the wrong
     # row and no field) where batch judged the other rows and refused row 3's provider_id by name

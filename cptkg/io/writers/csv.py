@@ -1,7 +1,7 @@
 """Check results as CSV: one row per input claim line, in input order.
 
 Columns: claim_id, line, code, status (accepted | rejected | error),
-rules (ids of the rules that rejected the line, ``;``-separated), reasons
+rules (ids of the rules that rejected the line, each once, ``;``-separated), reasons
 (their messages, `` | ``-separated), warnings (warning rule ids and
 messages), carc (the X12 group and reason code of each rejection, e.g.
 ``CO-97``, ``;``-separated in the order of ``rules``; warnings carry none).
@@ -36,15 +36,21 @@ ADDED = ("carc_description", "checked")  # issue 23: always last
 def _row(claim_id: str, line: dict, fixes: str | None = None) -> dict:
     reasons = line.get("reasons", [])
     warnings = line.get("warnings", [])
+    # each rule once, in the order its first reason comes (batch's rules column: the rules that decided, not one
+    # per message: a line included in two comprehensive lines read "exclusion.component;exclusion.component")
+    first: dict[str, dict] = {}
+    for r in reasons:
+        first.setdefault(r["rule"], r)
+    by_rule = list(first.values())
     extra = {} if fixes is None else {
         "why_not": " | ".join(w.get("message", "") for w in line.get("why_not", [])), "fixes": fixes}
     return extra | {
         "claim_id": claim_id, "line": line.get("line"), "code": line.get("code", ""), "status": line.get("status", ""),
-        "rules": ";".join(r["rule"] for r in reasons),
+        "rules": ";".join(r["rule"] for r in by_rule),
         "reasons": " | ".join(r["message"] for r in reasons),
         "warnings": " | ".join(f"{w['rule']}: {w['message']}" for w in warnings),
-        "carc": ";".join(f"{r['group_code']}-{r['carc']}" for r in reasons if r.get("carc")),
-        "carc_description": " | ".join(_carc_words(r) for r in reasons if r.get("carc")),
+        "carc": ";".join(f"{r['group_code']}-{r['carc']}" for r in by_rule if r.get("carc")),
+        "carc_description": " | ".join(_carc_words(r) for r in by_rule if r.get("carc")),
         "checked": "false" if not_checked(line) else "true",
     }
 
