@@ -76,6 +76,17 @@ def test_an_unmarked_duplicate_asks_whether_it_was_a_true_repeat_before_removing
     assert rejudged(kb, raw, removal[0]).status == "accepted"
 
 
+def test_a_drug_billed_twice_is_never_marked_as_a_repeat_procedure(kb):
+    # an audit: J0475-KD on two lines got "mark it 76: the repeat-procedure modifier" first; a drug given is
+    # a supply (ont:SupplyService), no procedure repeated
+    drug = {"code": "J0475", "provider_role": "physician", "modifiers": ["KD"], "units": 2}
+    raw = claim({"code": "95990", "provider_role": "physician"}, dict(drug, line=2), dict(drug, line=3))
+    got = fixes(kb, raw)
+    assert got and not any(m in ("76", "77") for s in got for ms in s["add_modifiers"].values() for m in ms), got
+    assert (got[0]["kind"], got[0]["remove_lines"]) == ("remove", [3])
+    assert rejudged(kb, raw, got[0]).status == "accepted"
+
+
 def test_77_on_the_same_providers_repeat_is_changed_to_76(kb):
     raw = claim({"code": "62367", "provider_role": "physician"},
                 {"line": 2, "code": "62367", "provider_role": "physician", "modifiers": ["77"]})

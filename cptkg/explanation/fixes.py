@@ -390,6 +390,9 @@ def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set
     never one that bypasses an edit; which of them fits is left to the rules,
     as every fix is re-judged.
     """
+    supplies = {t for (t, cls) in kb.facts.get("instance_of", ()) if cls == "SupplyService"}
+    if any(c == me.code and s in supplies for (c, s) in kb.facts.get("covers_service", ())):
+        return []  # a drug given is no procedure repeated: 76/77 mark a repeat procedure (ont:SupplyService)
     twins = [o for o in claim.lines if o.line != me.line and o.code == me.code
              and o.date_of_service == me.date_of_service]
     earlier = [i for i, h in enumerate(claim.history, start=1)
