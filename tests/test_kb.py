@@ -104,6 +104,18 @@ def test_invalid_turtle_names_the_file(kb_copy):
         load_kb(kb_copy)
 
 
+def test_invalid_turtle_is_said_in_one_line_naming_the_line_not_quoting_the_file(kb_copy):
+    # an audit: the error quoted the whole file (27,800 characters) as a Python bytes literal
+    p = kb_copy / "kb" / "codes.ttl"
+    text = p.read_text()
+    p.write_text(text + "\nkb:broken ont:coversService ")
+    with pytest.raises(KBLoadError) as e:
+        load_kb(kb_copy)
+    msg = str(e.value)
+    assert "\n" not in msg and len(msg) < 200 and "b'" not in msg, msg
+    assert f"codes.ttl: not valid Turtle: line {text.count(chr(10)) + 2}:" in msg, msg
+
+
 def test_a_rule_with_an_undeclared_predicate_is_refused_with_file_and_line(kb_copy):
     p = kb_copy / "rules" / "claim.dl"
     text = p.read_text() + "\n% id: bad\n% message: m\n% source: g1-1\nreject(L) :- line(L), lien_code(L, _).\n"

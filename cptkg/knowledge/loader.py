@@ -70,7 +70,9 @@ def _parse_turtle(path: Path, pack: FamilyPack) -> Graph:
     try:
         g.parse(path, format="turtle")
     except Exception as e:  # rdflib raises several parser-specific types
-        raise KBLoadError(f"{pack.shown(path)}: not valid Turtle: {e}") from None
+        from cptkg.knowledge.rdf_safe import syntax_words
+
+        raise KBLoadError(f"{pack.shown(path)}: not valid Turtle: {syntax_words(e)}") from None
     return g
 
 

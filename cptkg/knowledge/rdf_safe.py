@@ -122,6 +122,15 @@ def _warm_up() -> None:
 _warmed = False
 
 
+def syntax_words(e: BaseException) -> str:
+    """An RDF parser's error in one line: rdflib's Turtle/N3 syntax error as "line 253: objectList expected"
+    (its text quotes the whole document as a Python bytes literal), any other as its first line."""
+    why, line = getattr(e, "_why", None), getattr(e, "lines", None)
+    if isinstance(why, str) and isinstance(line, int):
+        return f"line {line + 1}: {why}"  # rdflib counts the lines before the error (its own text adds 1)
+    return (" ".join((str(e).splitlines() or [type(e).__name__])[0].split()) or type(e).__name__)[:200]
+
+
 def parse_rdf(data: str | bytes, format: str, base: str = DEFAULT_BASE, timeout: float | None = None,
               max_bytes: int | None = None) -> Graph:
     """Parse RDF text from an untrusted source into a new Graph.
@@ -210,6 +219,5 @@ def _parse_here(data: str | bytes, format: str, base: str = DEFAULT_BASE) -> Gra
             if isinstance(nxt, PermissionError):
                 raise RdfInputError(f"{fmt}: refused: {nxt}") from None
             cause = nxt
-        msg = " ".join(str(e).split())[:200] or type(e).__name__
-        raise RdfInputError(f"{fmt}: cannot parse: {msg}") from None
+        raise RdfInputError(f"{fmt}: cannot parse: {syntax_words(e)}") from None
     return g
