@@ -135,6 +135,18 @@ def test_an_edit_file_over_the_size_limit_is_refused(tmp_path, cache, monkeypatc
         load_kb(PACK, edits=[EDITS / "synthetic-ptp.ttl"])
 
 
+@pytest.mark.parametrize("text", [
+    "",  # an empty file
+    "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n<urn:x> owl:imports <http://example.org/edits.ttl> .\n",
+])
+def test_an_edit_file_with_no_edit_is_refused_not_judged_as_no_edits(tmp_path, cache, text):
+    # an audit: --edits on an empty file (or one holding only an owl:imports) judged claims with no edits, silently
+    empty = tmp_path / "empty.ttl"
+    empty.write_text(text)
+    with pytest.raises(KBLoadError, match="holds no pair edit or unit edit"):
+        load_kb(PACK, edits=[empty])
+
+
 # ------------------------------------------------------------------ slicing
 
 def _claims(n: int) -> list:
