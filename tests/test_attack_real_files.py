@@ -221,3 +221,24 @@ def test_an_invalid_claim_in_a_bundle_names_the_element_and_the_date_format_it_w
     claims = fhir.read(json.dumps(bundle).encode(), "b.json").claims
     assert isinstance(claims[0], dict)
     assert "element item.0.servicedDate: is not a FHIR date (YYYY-MM-DD, without a time)" in str(claims[1])
+
+
+@pytest.mark.parametrize("doc, words", [
+    # a Bundle of other resources: its first invalid resource's missing element was named instead
+    ({"resourceType": "Bundle", "type": "collection",
+      "entry": [{"resource": {"resourceType": "ExplanationOfBenefit", "id": "x", "status": "active"}}]},
+     "the Bundle holds no Claim resources (it holds ExplanationOfBenefit)"),
+    ({"resourceType": "Bundle", "type": "collection", "entry": []}, "the Bundle holds no Claim resources (it has no entries)"),
+    # a lower-case resourceType was read as claim JSON missing its claim_id
+    ({"resourceType": "claim", "id": "C1"}, "resourceType 'claim': cptkg reads a FHIR Claim or a Bundle of Claims "
+                                            "(resourceType is written with a capital: 'Claim')"),
+    ({"resourceType": "ExplanationOfBenefit", "id": "x"}, "resourceType 'ExplanationOfBenefit': cptkg reads a FHIR Claim"),
+])
+def test_a_fhir_document_with_no_claim_says_what_it_holds(doc, words):
+    from cptkg.io import readers
+    from cptkg.knowledge.loader import default_kb
+
+    with pytest.raises(ReadError) as e:
+        readers.read(json.dumps(doc).encode(), kb=default_kb())
+    assert words in str(e.value), str(e.value)
+    assert "claim_id" not in str(e.value) and "Field required" not in str(e.value)

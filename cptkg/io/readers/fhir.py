@@ -131,7 +131,9 @@ def _kb(kb):
 
 def detect(data: bytes | object) -> bool:
     obj = peek_json(data) if isinstance(data, bytes) else data
-    return isinstance(obj, dict) and obj.get("resourceType") in ("Claim", "Bundle")
+    # any resourceType: a FHIR resource cptkg does not read ("claim", "ExplanationOfBenefit") is said as such,
+    # not read as claim JSON missing its claim_id (an audit)
+    return isinstance(obj, dict) and "resourceType" in obj and "claim_id" not in obj
 
 
 def _models():
@@ -718,7 +720,21 @@ def _history_entry(proc: dict, bundle: dict[str, dict] | None = None) -> tuple[s
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     obj = load_json(data, source)
     if not isinstance(obj, dict) or obj.get("resourceType") not in ("Claim", "Bundle"):
-        raise ReadError(f"{source}: expected a FHIR Claim or a Bundle of Claims (resourceType)")
+        given = obj.get("resourceType") if isinstance(obj, dict) else None
+        said = f"resourceType {one_line(str(given))[:60]!r}" if given is not None else "no resourceType"
+        hint = f" (resourceType is written with a capital: {given.capitalize()!r})" if isinstance(given, str) \
+            and given.lower() in ("claim", "bundle") else ""
+        raise ReadError(f"{source}: {said}: cptkg reads a FHIR Claim or a Bundle of Claims{hint}")
+    if obj["resourceType"] == "Bundle":
+        entries = obj.get("entry")
+        kinds = [e["resource"].get("resourceType") for e in entries if isinstance(e, dict)
+                 and isinstance(e.get("resource"), dict)] if isinstance(entries, list) else []
+        if isinstance(entries, list) and "Claim" not in kinds:
+            # said before the Bundle's resources are validated: "entry.0.resource.insurance: Field required" of
+            # an ExplanationOfBenefit told nothing of what was wrong (an audit)
+            held = sorted({str(k) for k in kinds if isinstance(k, str)})
+            raise ReadError(f"{source}: the Bundle holds no Claim resources"
+                            + (f" (it holds {', '.join(held[:5])})" if held else " (it has no entries)"))
     # ``history`` (a --history file) is attached by the caller for every format; Procedures are read here
     Claim, Bundle = _models()
     kind = obj["resourceType"]
