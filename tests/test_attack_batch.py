@@ -82,6 +82,25 @@ def test_check_refuses_an_oversized_claim_with_the_same_words(tmp_path):
         in out[0]["error"]
 
 
+def test_check_refuses_a_claim_of_too_many_lines_or_history_entries_in_batchs_words():
+    # an audit: check said "field lines: is too long (at most 1000)", batch "the claim has 1001 lines; at most ..."
+    from cptkg.limits import MAX_HISTORY_PER_CLAIM
+
+    line = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"}
+    many = [dict(line, line=i) for i in range(1, MAX_LINES_PER_CLAIM + 2)]
+    history = [{"code": "62362", "date_of_service": "2024-01-01"}] * (MAX_HISTORY_PER_CLAIM + 1)
+    for claim, words in (
+            ({"claim_id": "BIG", "patient_id": "P", "lines": many},
+             f"the claim has {MAX_LINES_PER_CLAIM + 1} lines; at most {MAX_LINES_PER_CLAIM:,} lines are judged in one "
+             f"claim (split the claim)"),
+            ({"claim_id": "BIG", "patient_id": "P", "lines": [line], "history": history},
+             f"the claim has {MAX_HISTORY_PER_CLAIM + 1} history entries for its patient; at most "
+             f"{MAX_HISTORY_PER_CLAIM:,} are considered")):
+        r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps([claim]))
+        assert r.exit_code == 2
+        assert words in json.loads(r.stdout)[0]["error"], r.stdout[:300]
+
+
 def test_output_equal_to_an_input_is_refused_and_the_claims_kept(tmp_path):
     src = tmp_path / "in.csv"
     _write(src, _rows("A", "P", 2))

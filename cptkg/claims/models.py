@@ -339,6 +339,9 @@ def _explain(err: dict) -> str:
     if t == "too_short":
         return "must not be empty" if isinstance(inp, (list, str)) else msg
     if t == "too_long":
+        if loc in (("lines",), ("history",)) and isinstance(inp, list):  # batch's words for a claim too large
+            return "the claim " + (claim_size_problem(len(inp), 0, 0) if loc == ("lines",)
+                                   else claim_size_problem(0, len(inp), 0) or "")
         return f"is too long (at most {err.get('ctx', {}).get('max_length')})"
     if t == "string_too_short":
         return "must not be empty"
