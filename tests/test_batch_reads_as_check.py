@@ -338,18 +338,18 @@ def test_a_whole_number_written_with_a_fraction_of_zeros_is_that_number(kb, tmp_
 @pytest.mark.parametrize("columns, named, meant", [
     ("units,modifier", "modifier", "modifiers"),
     ("units,modifier1,modifier2", "modifier1", "modifiers"),
-    ("units,Modifier 1", "modifier_1", "modifiers"),  # named as it is matched (column_key)
+    ("units,Modifier 1", "Modifier 1", "modifiers"),  # named as the file writes it, not as it is matched
     ("unit,modifiers", "unit", "units"),
     # other names exports and the CMS-1500 (24D modifiers by position, 24G days or units) give them
     ("units,mod1,mod2", "mod1", "modifiers"),
-    ("units,Mod 1,Mod 2", "mod_1", "modifiers"),
-    ("units,M1,M2", "m1", "modifiers"),
-    ("units,CPT Modifier", "cpt_modifier", "modifiers"),
-    ("units,Modifier Code 1", "modifier_code_1", "modifiers"),
-    ("Units Billed,modifiers", "units_billed", "units"),
-    ("Qty,modifiers", "qty", "units"),
-    ("Days or Units,modifiers", "days_or_units", "units"),
-    ("Service Units,modifiers", "service_units", "units"),
+    ("units,Mod 1,Mod 2", "Mod 1", "modifiers"),
+    ("units,M1,M2", "M1", "modifiers"),
+    ("units,CPT Modifier", "CPT Modifier", "modifiers"),
+    ("units,Modifier Code 1", "Modifier Code 1", "modifiers"),
+    ("Units Billed,modifiers", "Units Billed", "units"),
+    ("Qty,modifiers", "Qty", "units"),
+    ("Days or Units,modifiers", "Days or Units", "units"),
+    ("Service Units,modifiers", "Service Units", "units"),
 ])
 def test_a_near_miss_of_a_column_it_reads_is_refused_not_read_as_no_value(kb, tmp_path, columns, named, meant):
     # read as absent, 'modifier' made the drug line's KD none, and the line was denied for lacking it
@@ -373,8 +373,8 @@ def test_columns_it_does_not_read_and_resemble_none_it_lacks_are_left_alone(kb, 
 @pytest.mark.parametrize("column, named", [
     ("provider", "provider"),
     # another name for it: read as absent, every provider-scoped edit against the history was only warned of
-    ("Rendering NPI", "rendering_npi"),
-    ("NPI", "npi"),
+    ("Rendering NPI", "Rendering NPI"),
+    ("NPI", "NPI"),
 ])
 def test_a_near_miss_in_the_history_header_is_refused_in_check_and_batch(kb, tmp_path, column, named):
     (tmp_path / "h.csv").write_text(f"patient_id,code,date_of_service,{column}\nP1,62362,2024-01-05,D1\n")

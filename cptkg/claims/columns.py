@@ -35,11 +35,12 @@ OTHER_NAMES = {
 _MODIFIER_POSITION = re.compile(r"m[\s_-]*[1-4]")
 
 
-def misnamed(header: list[str], known: tuple[str, ...]) -> str | None:
+def misnamed(header: list[str], known: tuple[str, ...], given: dict[str, str] | None = None) -> str | None:
     """Why the header cannot be read as it stands (a near miss of a column it lacks), or None.
 
     ``header`` is the file's column names, stripped and lower-cased; ``known`` every column the file kind
-    has. A name read as the column it misspells changes nothing a user could see, so it is named."""
+    has. A name read as the column it misspells changes nothing a user could see, so it is named, as the
+    file writes it when ``given`` maps the read name to the file's ("Mod 1", not "mod_1")."""
     absent = [k for k in known if k not in header]
     for name in header:
         if not name or name in known:
@@ -54,7 +55,7 @@ def misnamed(header: list[str], known: tuple[str, ...]) -> str | None:
         if best is not None:
             extra = {"modifiers": " (one column holding the line's modifiers, separated by ';', '|', ',' or spaces)",
                      "units": " (the line's units, a whole number; 1 when left empty)"}.get(best, "")
-            return (f"column {name!r} is not a column cptkg reads; did you mean {best!r}{extra}? "
+            return (f"column {(given or {}).get(name, name)!r} is not a column cptkg reads; did you mean {best!r}{extra}? "
                     f"Rename it: read as it is, its values would be taken as not given")
     return None
 

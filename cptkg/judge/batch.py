@@ -1265,10 +1265,30 @@ def _require(path, cols: list[str], required: list[str]) -> None:
         hint = unseparated([c for c in cols if c not in ("row_no", RECORD_ERROR)])
         raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})"
                               + (f": {hint}" if hint else ""))
-    why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)],
-                   tuple(LINE_COLUMNS) if required == REQUIRED else tuple(HISTORY_COLUMNS))
-    if why:
+    known = tuple(LINE_COLUMNS) if required == REQUIRED else tuple(HISTORY_COLUMNS)
+    why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)], known)
+    if why:  # said again with the file's own names ("Mod 1", read as mod_1)
+        why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)], known, _given_names(path))
         raise BatchInputError(f"{path}, header: {why}")
+
+
+def _given_names(path) -> dict[str, str]:
+    """The header as the file writes it, by the names it is read as (for messages only; {} when unreadable)."""
+    from cptkg.spreadsheet import column_key
+
+    try:
+        if str(path).lower().endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+        else:
+            import csv
+
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                names = next(csv.reader(fh), [])
+    except Exception:  # noqa: BLE001 - only the words of a message depend on it
+        return {}
+    return {column_key(n): n.strip() for n in names}
 
 
 def _backend(engine: str):

@@ -81,7 +81,8 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
         hint = unseparated(list(reader.fieldnames))
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
                         + (f": {hint}" if hint else ""))
-    why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL)
+    why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL,
+                   dict(zip(fields, (f.strip() for f in reader.fieldnames))))
     if why:
         raise ReadError(f"{source}, header: {why}")
     counts = Counter(f for f in fields if f)  # one pass: the reader stays linear in the columns
