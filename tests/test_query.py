@@ -69,6 +69,18 @@ def test_select_in_csv_is_read_by_the_csv_module():
     assert {"62367", "62370", "95991"} <= set(codes)
 
 
+def test_select_star_lists_the_variables_in_the_order_the_query_names_them():
+    # an audit: SELECT * printed the columns "o s p" for ?s ?p ?o (rdflib returns them in no set order)
+    for text, want in (("SELECT * WHERE { ?s ?p ?o } LIMIT 3", ["s", "p", "o"]),
+                       ("SELECT * WHERE { ?code a ?kind . ?code ?p ?label } LIMIT 3", ["code", "kind", "p", "label"]),
+                       ("SELECT ?o ?s WHERE { ?s ?p ?o } LIMIT 3", ["o", "s"])):
+        res = run(text, "--format", "csv")
+        assert res.exit_code == 0, res.output
+        rows = list(csv.reader(io.StringIO(res.output)))
+        assert rows[0] == want, (text, rows[0])
+        assert len(rows) == 4 and all(len(r) == len(want) for r in rows)
+
+
 def test_select_in_json_is_sparql_json_results():
     res = run(CODES_BY_ROLE, "--format", "json")
     doc = json.loads(res.output)

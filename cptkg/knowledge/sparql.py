@@ -180,7 +180,13 @@ def check_query(text: str) -> Query:
                 n = node[key] if key in node else None
                 if isinstance(n, int) and n > sys.maxsize:
                     raise QueryRefused(f"{word} {n} is more rows than a query can count (at most {sys.maxsize:,})")
+    # SELECT *: the columns in the order the query first names its variables (rdflib returns them in no set
+    # order: "o s p" for ?s ?p ?o, as an audit found); a name that is no result variable is dropped later
+    query.cptkg_variable_order = list(dict.fromkeys(m.group(1) for m in _VARIABLE.finditer(text)))
     return query
+
+
+_VARIABLE = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
 
 
 # ----------------------------------------------------------- evaluation
@@ -235,7 +241,14 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
             truncated = True
             break
         rows.append(tuple(row))
-    return QueryResult("select", variables=[str(v) for v in res.vars], rows=rows, truncated=truncated)
+    names = [str(v) for v in res.vars]
+    order = getattr(query, "cptkg_variable_order", None)
+    if order:
+        first = {n: i for i, n in enumerate(order)}
+        ranked = sorted(range(len(names)), key=lambda i: (first.get(names[i], len(first)), i))
+        names = [names[i] for i in ranked]
+        rows = [tuple(row[i] for i in ranked) for row in rows]
+    return QueryResult("select", variables=names, rows=rows, truncated=truncated)
 
 
 
