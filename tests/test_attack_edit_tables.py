@@ -613,3 +613,25 @@ def test_more_edits_of_one_pair_than_the_limit_are_refused_by_the_importer_and_t
     assert ok.exists() and block
     r = CliRunner().invoke(main, ["check", str(ROOT / "examples" / "claim-pair.json"), "--edits", str(ok)])
     assert r.exit_code in (0, 1), r.output
+
+
+def test_an_old_excel_workbook_is_named_as_such_with_what_to_do(tmp_path):
+    src = tmp_path / "ptp.xls"
+    src.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)  # the OLE2 container of a .xls
+    r = CliRunner().invoke(main, ["edits", "import", "ptp", str(src), "-o", str(tmp_path / "out.ttl")])
+    one_line_refusal(r, str(src), "an Excel 97-2003 workbook (.xls)", "save it as .xlsx or as tab-delimited text")
+
+
+def test_a_workbook_whose_table_is_on_a_later_sheet_is_told_only_the_first_sheet_is_read(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["Read me"])
+    sheet = wb.create_sheet("PTP")
+    for line in (PTP_HEADER + PTP_ROW).splitlines():
+        sheet.append(line.split("\t"))
+    src = tmp_path / "ptp.xlsx"
+    wb.save(src)
+    r = CliRunner().invoke(main, ["edits", "import", "ptp", str(src), "-o", str(tmp_path / "out.ttl")])
+    one_line_refusal(r, str(src), "only a workbook's first sheet is read: move the table to the first sheet")

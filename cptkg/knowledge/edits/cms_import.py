@@ -216,6 +216,9 @@ def _decode(raw: bytes, label: str = "") -> str:
     wide = wide_text(raw[:4])
     if wide:
         raise EditTableError(f"{label}: {wide}; nothing written")
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # the OLE2 container of Excel 97-2003 (.xls), not text
+        raise EditTableError(f"{label}: an Excel 97-2003 workbook (.xls), which cptkg does not read: save it as "
+                             f".xlsx or as tab-delimited text; nothing written")
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         return raw.decode("utf-8")
@@ -1056,6 +1059,8 @@ def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path, before
     expected = ", ".join(c.label for c in _COLUMNS[kind] if c.required)
     hint = (f" (line {data_row} holds codes: a part file without a header is read with the header of the part "
             "before it; give the first part, with the header, first)" if data_row is not None else "")
+    if not hint and str(path).lower().endswith(_EXCEL_SUFFIXES):
+        hint = " of its first sheet (only a workbook's first sheet is read: move the table to the first sheet)"
     raise EditTableError(f"{path}: not {_TABLE_NAME[kind]}: no header row with the columns {expected} "
                          f"in its first {HEADER_SEARCH_LINES} lines{hint}")
 
