@@ -370,6 +370,14 @@ def test_two_mue_rows_of_one_code_with_different_effective_dates_are_noted_and_t
     assert units_ok("2025-05-02") and not units_ok("2025-02-03")
 
 
+def test_a_value_past_the_headers_last_column_is_noted_not_dropped_silently(tmp_path):
+    rows = [["62367", "95990", "", "20250101", "*", "1", "Standards of medical / surgical practice", "extra"],
+            ["27447", "20610", "", "20250101", "*", "1", "Misuse of column two code with column one code", ""]]
+    res = edits_import("ptp", ptp_text(tmp_path / "ptp.txt", rows), "-o", tmp_path / "ptp.ttl")
+    assert res.exit_code == 0, res.stderr
+    assert "1 row with a value past the header's last column, which is not read (first: row 8)" in res.stderr, res.stderr
+
+
 # ---------------------------------------------------------------- releases
 
 def release_of(out: Path) -> set[tuple[str, str, str]]:

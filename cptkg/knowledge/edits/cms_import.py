@@ -1082,6 +1082,8 @@ class _Extractor:
         self.last_required = max((c for c in cols if c.required), key=lambda c: pos[c.key]).label
         self.excel = excel
         self.code_idx = [pos[k] for k in code_keys]
+        self.header_width = 0  # the header's cells (set by the reader): a value past them has no column
+        self.beyond: list[int] = []  # rows holding a value past the header's last column (not read)
 
     def __call__(self, cells: list):
         if self.excel:
@@ -1118,6 +1120,9 @@ def _data_rows(rows, block: "_HeaderBlock", own_header: bool, extract: "_Extract
         if values is None:
             continue
         counted[0] += 1
+        if extract.header_width and len(cells) > extract.header_width and any(
+                str(c if c is not None else "").strip() for c in cells[extract.header_width:]):
+            extract.beyond.append(n)
         if type(values) is int:
             add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
                          f"{extract.last_required}: the row is cut short")
@@ -1170,6 +1175,7 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         notices.append("no PTP Edit Rationale column: every pair edit is read as a component edit (column 2 a "
                        "component of column 1); a mutually exclusive edit is told by its rationale")
     extract = _Extractor("ptp", pos, excel, ("col1", "col2"))
+    extract.header_width = _width(header)
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
@@ -1260,7 +1266,22 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
                        + ": check the table with its publisher")
     if overlapping and not problems.rows:
         notices.append(_overlap_note(overlapping, "pair", "the pair"))
+    notices += _beyond_note(extract, problems)
     return n_edits, counted[0], notices
+
+
+def _width(header: list) -> int:
+    """The header's cells up to its last named one."""
+    named = [i for i, c in enumerate(header) if str(c if c is not None else "").strip()]
+    return named[-1] + 1 if named else 0
+
+
+def _beyond_note(extract: "_Extractor", problems: "_Problems") -> list[str]:
+    rows = extract.beyond
+    if not rows or problems.rows:
+        return []
+    return [f"{_count(len(rows), 'row')} with a value past the header's last column, which is not read (first: row "
+            f"{rows[0]}): a column without a name in the header"]
 
 
 def _overlap_note(found: list[str], noun: str, what: str) -> str:
@@ -1282,6 +1303,7 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
     if _norm(header[pos["value"]]).startswith(MUE_VALUE_COLUMNS[1:]):  # an outpatient hospital or DME table: say so
         notices.append(f"MUE values read from the column {_shown(' '.join(str(header[pos['value']]).split()), 60)}")
     extract = _Extractor("mue", pos, excel, ("code",))
+    extract.header_width = _width(header)
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
@@ -1347,4 +1369,5 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         n_edits += 1
     if overlapping and not problems.rows:
         notices.append(_overlap_note(overlapping, "code", "the code"))
+    notices += _beyond_note(extract, problems)
     return n_edits, counted[0], notices
