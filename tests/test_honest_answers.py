@@ -10,6 +10,8 @@ from the claim JSON layout of examples/.
 """
 from __future__ import annotations
 
+import json
+
 from collections import Counter
 
 import pytest
@@ -246,3 +248,23 @@ def test_a_yes_no_fact_reads_as_a_statement_not_a_colon_and_true(kb):
     assert kb.describe("removes_device", ("62365", "true")) == "62365 removes the device"
     assert kb.describe("removes_device", ("62365", "false")) == "62365 removes the device: no"
     assert kb.describe("edit_rationale", ("e1", "SYNTHETIC")).endswith("rests on: SYNTHETIC")  # not a yes/no value
+
+
+def test_a_62368_line_says_the_guide_contradicts_itself_and_how_the_kb_resolved_it(kb):
+    # an audit: the 62368 conflict the KB records was shown by `sources` only, never where a 62368 line is judged
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    claim = {"claim_id": "C", "patient_id": "P", "history": [{"code": "62362", "date_of_service": "2024-01-10"}],
+             "lines": [{"line": 1, "code": "62368", "date_of_service": "2025-03-04", "provider_id": "N",
+                        "provider_role": "physician"},
+                       {"line": 2, "code": "J0475", "date_of_service": "2025-03-04", "provider_id": "N",
+                        "provider_role": "physician", "modifiers": ["KD"]}]}
+    r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps(claim))
+    lines = json.loads(r.stdout)["lines"]
+    assert [c["id"] for c in lines[0]["source_conflicts"]] == ["conflict-62368"]
+    assert "The CPT descriptor" in lines[0]["source_conflicts"][0]["resolution"]
+    assert "source_conflicts" not in lines[1]  # a code whose sources agree carries none
+    text = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim)).stdout
+    assert "note: the sources conflict: Guide §7.1 contradicts itself on whether 62368" in " ".join(text.split())

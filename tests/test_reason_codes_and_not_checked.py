@@ -203,7 +203,8 @@ def _write_rows(path: Path, claims: list[dict]) -> None:
         w.writeheader()
         for c in claims:
             for ln in c["lines"]:
-                w.writerow({"claim_id": c["claim_id"], "patient_id": c["patient_id"], "units": 1, "modifiers": "",
+                w.writerow({"claim_id": c["claim_id"], "patient_id": c["patient_id"], "units": 1,
+                            "modifiers": ";".join(ln.get("modifiers", [])),
                             **{k: ln[k] for k in ("line", "code", "date_of_service", "provider_id", "provider_role")}})
 
 
@@ -220,8 +221,10 @@ def _batch_and_check(tmp_path, claims, kb=None, kb_args=()):
 
 
 def test_batch_writes_carc_description_and_checked_as_check_does(tmp_path):
-    nurse_twice = _claim("SYN-6", _line(1, "62370", role="nurse"), _line(2, "62370", role="nurse"))
-    summary, rows, checked = _batch_and_check(tmp_path, [MIXED, COVERED, INVALID, ONLY_OUTSIDE, nurse_twice])
+    # line 3: a drug without KD (CO-4) that repeats the KD line before it, which stands (CO-18): two rejections
+    # (a nurse's 62370 twice no longer was: the second is no duplicate of a line denied for its performer)
+    drug_twice = _claim("SYN-6", _line(1, "95990"), _line(2, "J0475", modifiers=["KD"]), _line(3, "J0475"))
+    summary, rows, checked = _batch_and_check(tmp_path, [MIXED, COVERED, INVALID, ONLY_OUTSIDE, drug_twice])
     assert list(rows[0])[-3:] == ["carc", "carc_description", "checked"]
     assert list(rows[0])[:9] == ["row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error"]
     assert len(rows) == len(checked)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from cptkg.claims.inputs import claim_facts
 from cptkg.claims.models import Claim, InputError, one_line
 from cptkg.knowledge.kb import KnowledgeBase
+from cptkg.knowledge.views import code_conflicts
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationMemory, EvaluationTimeout, Model
 from cptkg.judge import runner
@@ -34,12 +35,17 @@ class LineResult:
     # False for a line no rule of the pack covers (its status stays "accepted" for the tools that read it;
     # its verdict reads "not checked ..."): counted apart from accepted everywhere (issue 23)
     checked: bool = True
+    # the recorded source conflicts the line's code rests on (id, label, resolution): not a verdict, a note
+    source_conflicts: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"line": self.line, "code": self.code, "status": self.status,
-                "reasons": [r.to_json() for r in self.reasons],
-                "warnings": [w.to_json() for w in self.warnings], "verdict": self.verdict or self.status,
-                "checked": self.checked}
+        out = {"line": self.line, "code": self.code, "status": self.status,
+               "reasons": [r.to_json() for r in self.reasons],
+               "warnings": [w.to_json() for w in self.warnings], "verdict": self.verdict or self.status,
+               "checked": self.checked}
+        if self.source_conflicts:
+            out["source_conflicts"] = [dict(c) for c in self.source_conflicts]
+        return out
 
 
 def unchecked_rules(kb: KnowledgeBase) -> frozenset[str]:
@@ -112,7 +118,8 @@ def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> Clai
         warnings = warns.get(ln.line, [])
         status = "rejected" if reasons else "accepted"
         lines.append(LineResult(ln.line, ln.code, status, reasons, warnings, ln.date_of_service, ln.provider_role,
-                                verdict_text(kb, status, warnings), is_checked(kb, status, warnings)))
+                                verdict_text(kb, status, warnings), is_checked(kb, status, warnings),
+                                code_conflicts(kb, ln.code)))
     status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
     return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
 

@@ -366,6 +366,27 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
             "maps_to": list(kb.sources[source_id].maps_to) if source_id in kb.sources else []}
 
 
+def code_conflicts(kb: KnowledgeBase, code: str) -> list[dict]:
+    """The recorded source conflicts a code's own sources take part in (its dct:source among a conflict's
+    conflicting or prevailing sources): what a verdict on a line of the code rests on a choice between sources
+    for, so the line says so (the guide contradicts itself on 62368; the KB records how it was resolved)."""
+    by_code = kb.cache.get("code_conflicts")
+    if by_code is None:
+        from rdflib.namespace import DCTERMS
+
+        by_code = {}
+        found = conflicts(kb)
+        for c in found:
+            ids = {s["id"] for s in c["conflicting"] + c["prevailing"]}
+            for subject in kb.graph.subjects(RDF.type, ONT.BillingCode):
+                cited = {str(local(s)) for s in kb.graph.objects(subject, DCTERMS.source)}
+                if cited & ids:
+                    by_code.setdefault(str(local(subject)), []).append(
+                        {"id": c["id"], "label": c["label"], "resolution": c["resolution"]})
+        kb.cache["code_conflicts"] = by_code
+    return list(by_code.get(code, ()))
+
+
 def conflicts(kb: KnowledgeBase) -> list[dict]:
     """The recorded ont:SourceConflict resources, with the sentences they set against each other."""
     out = []

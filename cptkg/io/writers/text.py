@@ -52,6 +52,9 @@ def claim_report(res: dict) -> str:
         for w in ln.get("warnings", []):
             out.append(_wrap(f"! warning: {w['message']}", "        "))
             out.append(_wrap(f"[{w['rule']}; {w['confidence']} confidence; {w['source']}]", "          "))
+        for c in ln.get("source_conflicts", []):
+            out.append(_wrap(f"note: the sources conflict: {c['label']}. {c['resolution']}", "        "))
+            out.append(_wrap(f"[{c['id']}]", "          "))
     return "\n".join(out)
 
 
