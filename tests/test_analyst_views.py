@@ -176,3 +176,14 @@ def test_the_explorers_route_assumption_says_how_to_state_it_on_the_page_not_wit
     text = line_summary_markdown(ln, [])
     assert "**Assumed**" in text and "--route" not in text and "StructureDefinition" not in text
     assert "upload that file on the Claim checker or Batch page" in text
+
+
+def test_the_explorers_line_explanation_shows_the_sources_conflict_of_a_62368_line(kb):
+    import cptkg
+
+    claim = {"claim_id": "syn-62368", "patient_id": "syn-p", "history": [{"code": "62362", "date_of_service": "2024-01-10"}],
+             "lines": [{"line": 1, "code": "62368", "date_of_service": "2025-03-03", "provider_id": "1234567893",
+                        "provider_role": "physician"}]}
+    (res,) = cptkg.judge_claims(kb, [claim], explain=True)
+    text = line_summary_markdown(res["lines"][0], [])
+    assert "**The sources conflict**" in text and "62368 includes reprogramming" in text

@@ -109,6 +109,8 @@ def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> st
                    f":small[{cites} · rule {md_code(w['rule'])}]")
     for a in ln.get("assumptions") or []:
         out.append(f":material/info: **Assumed**: {md(in_the_explorer(a))}")
+    for c in ln.get("source_conflicts") or []:  # the sources the code rests on contradict each other (62368)
+        out.append(f":material/info: **The sources conflict**: {md(c['label'])}. {md(c['resolution'])}")
     return "\n\n".join(out)
 
 
