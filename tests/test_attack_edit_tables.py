@@ -276,7 +276,7 @@ def test_an_excel_number_over_the_mue_range_is_a_bad_row(tmp_path):
     xlsx = workbook(tmp_path / "mue.xlsx", xml)
     with pytest.raises(EditTableError) as e:
         import_table("mue", xlsx, tmp_path / "out.ttl")
-    assert "row 2, column MUE Value" in e.value.problems[0] and f"{limits.MAX_MUE_UNITS:,}" in e.value.problems[0]
+    assert "row 2, column Practitioner Services MUE Values" in e.value.problems[0] and f"{limits.MAX_MUE_UNITS:,}" in e.value.problems[0]
 
 
 # --------------------------------------------------------------------------- findings 6 and 14: text tables
@@ -293,7 +293,7 @@ def test_a_twenty_digit_mue_value_is_a_bad_row_and_nothing_is_written(tmp_path):
     out = tmp_path / "out.ttl"
     r = cli("edits", "import", "mue", src, "-o", out)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
-    assert "row 2, column MUE Value: '12345678901234567890' is more units than an MUE holds (at most 999,999,999)" \
+    assert "row 2, column Practitioner Services MUE Values: '12345678901234567890' is more units than an MUE holds (at most 999,999,999)" \
         in r.stderr
     assert not out.exists()
 
@@ -339,8 +339,8 @@ ARABIC = "٦٢٣٦٧"  # 62367 in Arabic-Indic digits: str.isdigit and \d say ye
 
 @pytest.mark.parametrize("row, column", [
     (f"{ARABIC}\t1\t2 Date of Service Edit: Policy\tx\n", "HCPCS/CPT Code"),
-    ("62367\t٣\t2 Date of Service Edit: Policy\tx\n", "MUE Value"),
-    ("62367\t²\t2 Date of Service Edit: Policy\tx\n", "MUE Value"),
+    ("62367\t٣\t2 Date of Service Edit: Policy\tx\n", "Practitioner Services MUE Values"),
+    ("62367\t²\t2 Date of Service Edit: Policy\tx\n", "Practitioner Services MUE Values"),
     ("62367\t1\t٢ Date of Service Edit: Policy\tx\n", "MUE Adjudication Indicator"),
     ("J٠٤٧٥\t1\t2 Date of Service Edit: Policy\tx\n", "HCPCS/CPT Code"),
 ])

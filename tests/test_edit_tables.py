@@ -226,7 +226,7 @@ def test_mue_bad_rows_name_their_column(tmp_path):
         import_table("mue", src, tmp_path / "mue.ttl")
     assert err.value.problems == [
         "row 3, column HCPCS/CPT Code: 'j0475' is not a CPT/HCPCS code as written (codes are upper case: 'J0475')",
-        "row 4, column MUE Value: 'one' is not a number of units (a whole number, 0 or more)",
+        "row 4, column Practitioner Services MUE Values: 'one' is not a number of units (a whole number, 0 or more)",
         "row 5, column MUE Adjudication Indicator: '4 Date of Service Edit: Other' is not an MUE adjudication "
         "indicator (1 line edit, 2 date of service edit: policy, 3 date of service edit: clinical)",
         "row 7: repeats the MUE for 62350 of row 6 (one MUE per code)",

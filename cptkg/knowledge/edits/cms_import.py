@@ -1304,6 +1304,9 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         notices.append(f"MUE values read from the column {_shown(' '.join(str(header[pos['value']]).split()), 60)}")
     extract = _Extractor("mue", pos, excel, ("code",))
     extract.header_width = _width(header)
+    # the value column as the file names it ("Practitioner Services MUE Values", "DME Supplier Services MUE
+    # Values" ...): a problem named "column MUE Value" sent the user looking for a header the file lacks
+    value_column = " ".join(str(header[pos["value"]]).split())[:80] or "MUE Value"
     iso = _Dates().iso
     add = problems.add
     literals: dict[str, str] = {}
@@ -1320,12 +1323,12 @@ def _read_mue(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
             add(n, "HCPCS/CPT Code", _code_problem(code))
             bad = True
         if not value.isdigit() or not value.isascii():
-            add(n, "MUE Value", f"{_shown(value)} is not a number of units (a whole number, 0 or more)"
+            add(n, value_column, f"{_shown(value)} is not a number of units (a whole number, 0 or more)"
                 f"{_DIGITS_NOTE if _foreign_digits(value) else ''}" if value
                 else "is empty: the maximum units of service are required")
             bad = True
         elif int(value) > limits.MAX_MUE_UNITS:
-            add(n, "MUE Value", f"{_shown(value)} is more units than an MUE holds (at most {limits.MAX_MUE_UNITS:,})")
+            add(n, value_column, f"{_shown(value)} is more units than an MUE holds (at most {limits.MAX_MUE_UNITS:,})")
             bad = True
         m = MAI_RE.match(mai_text)
         mai = m.group(1) if m else None
