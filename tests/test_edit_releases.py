@@ -115,9 +115,27 @@ def test_the_newest_release_with_a_pair_decides_it_whatever_the_load_order(relea
     assert any("replaced by a newer release" in n and "q1.ttl" in n for n in kb.edit_notices)
 
 
-def test_a_pair_only_an_older_release_has_still_applies(releases):
+def test_a_pair_a_newer_release_no_longer_lists_ends_the_day_before_that_release(releases):
+    # a complete replacement file lists every edit in force: 29881/20610, only in 2026Q1, is gone from 2026Q2's
+    # first day (two audits: it kept denying after the release that dropped it, which `diff` called deleted)
     kb = load_kb(PACK, edits=list(releases))
-    assert statuses(kb, [pair_claim("29881", "2026-08-02")])["29881-2026-08-02"] == ["accepted", "rejected"]
+    got = statuses(kb, [pair_claim("29881", d) for d in ("2026-02-02", "2026-03-31", "2026-04-01", "2026-08-02")])
+    assert got == {"29881-2026-02-02": ["accepted", "rejected"], "29881-2026-03-31": ["accepted", "rejected"],
+                   "29881-2026-04-01": ["accepted", "accepted"], "29881-2026-08-02": ["accepted", "accepted"]}
+    assert any("q1.ttl: 1 edit row(s) of release 2026Q1 end on 2026-03-31: the newer release 2026Q2" in n
+               for n in kb.edit_notices), kb.edit_notices
+    # a release of the other kind does not end it: 2026Q3 is an MUE table only
+    q1_q3 = load_kb(PACK, edits=[releases[0], releases[2]])
+    assert statuses(q1_q3, [pair_claim("29881", "2026-08-02")])["29881-2026-08-02"] == ["accepted", "rejected"]
+
+
+def test_an_mue_a_newer_release_no_longer_lists_ends_the_day_before_that_release(tmp_path):
+    q1 = write(tmp_path, "m1.ttl", source("MUE-2026Q1.txt", "2026Q1", "2026-01-01"), unit(1, "62367", 1),
+               unit(2, "62369", 1))
+    q2 = write(tmp_path, "m2.ttl", source("MUE-2026Q2.txt", "2026Q2", "2026-04-01"), unit(1, "62369", 1))
+    kb = load_kb(PACK, edits=[q1, q2])
+    got = statuses(kb, [claim("A", "2026-02-02", ("62367", 2, [])), claim("B", "2026-05-02", ("62367", 2, []))])
+    assert got == {"A": ["rejected"], "B": ["accepted"]}
 
 
 # ------------------------------------------------------------ unit edits (MUE)
@@ -294,7 +312,7 @@ def test_batch_on_duckdb_gives_the_verdicts_of_check_across_releases(tmp_path, r
 
 def test_the_explanation_names_the_release_file_and_row_that_decided(tmp_path, releases):
     claims = tmp_path / "claims.json"
-    claims.write_text(json.dumps([pair_claim("29881", "2026-08-02"), claim("M", "2026-05-02", ("62367", 2, []))]))
+    claims.write_text(json.dumps([pair_claim("29881", "2026-02-02"), claim("M", "2026-05-02", ("62367", 2, []))]))
     args = ["explain", str(claims)] + [x for e in releases for x in ("--edits", str(e))]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 1, r.output

@@ -13,7 +13,9 @@ turns them into the rows the rules read, so the rules and every engine
   service. Where several releases have rows for the same (column 1,
   column 2) pair, only the rows of the newest release (by release date)
   that has the pair are kept: a newer complete table corrects an older one.
-  A pair only an older release has still applies.
+  A pair a newer loaded release no longer lists ends the day before that
+  release takes effect (a complete replacement file lists every edit in
+  force); before that date it applies as its own release has it.
 - **MUE (unit edits).** Their rows carry no dates: a release's value takes
   effect on the release's first day and is not retroactive ("A change made
   to an MUE value for a particular code is not retroactive", MDedge
@@ -28,7 +30,8 @@ turns them into the rows the rules read, so the rules and every engine
   service before every loaded release is judged by the oldest loaded
   release (whoever loads only this quarter's table still gets its values
   for past claims). A row's own dates, if it has any, are kept inside
-  that window.
+  that window. A code a newer loaded release no longer lists has its
+  last value until the day before that release.
 - Files of the **same release** that disagree about the same edit are
   refused at load, naming both files and rows; files that agree are kept
   (the same table loaded twice judges as once).
@@ -171,6 +174,30 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             for d, n, i in entries:
                 k = dates.index(d)
                 windows[n][i] = (d if k else None, _day_before(dates[k + 1]) if k + 1 < len(dates) else None)
+    # A complete replacement file lists every edit in force: an edit (a pair, or a code's MUE) that a newer
+    # loaded release of its kind no longer lists ends the day before that release takes effect. It applied
+    # for every later date (an audit: a pair the newer release dropped kept denying, while `diff` called it
+    # deleted and `impact` newly accepted it).
+    kind_dates: dict[str, list[str]] = {}
+    for t, rows, table_keys in zip(tables, per_row, keys):
+        for got, key in zip(rows, table_keys):
+            if got is not None and key is not None:
+                kind_dates.setdefault(key[0], set()).add(got[1][1])
+    kind_dates = {k: sorted(v) for k, v in kind_dates.items()}
+    newest_of = {key: max(d for d, _, _ in entries) for key, entries in by_key.items()}
+    ended: list[Counter] = [Counter() for _ in tables]
+    for n, (rows, table_keys) in enumerate(zip(per_row, keys)):
+        for i, (got, key) in enumerate(zip(rows, table_keys)):
+            if got is None or key is None or i in drop[n]:
+                continue
+            d = got[1][1]
+            if newest_of.get(key, d) != d:
+                continue  # a newer release has the edit: its rows decide (pairs) or its window follows (units)
+            later = [x for x in kind_dates[key[0]] if x > d]
+            if later:
+                start = windows[n].get(i, (None, None))[0]
+                windows[n][i] = (start, _day_before(later[0]))
+                ended[n][(got[1][0], later[0])] += 1
     if disagreements:
         more = len(disagreements) - MAX_SHOWN
         raise EditFileError(f"{len(disagreements)} edit(s) disagree between files of one release: "
@@ -184,6 +211,10 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
         if windows[n]:
             _apply_windows(resolved, [windows[n].get(i) for i in keep])
         out.tables[n] = resolved
+        for (label, day), count in sorted(ended[n].items()):
+            newer = next(r for (r, dd) in set(files.values()) if dd == day)
+            out.notices.append(f"{t.path.name}: {count:,} edit row(s) of release {label} end on {_day_before(day)}: "
+                               f"the newer release {newer} (a complete replacement file) does not list them")
         if drop[n]:
             gone = sorted(drop[n])
             out.superseded.append(t.select(gone))
@@ -228,7 +259,7 @@ def _disagreement(tables, per_row, rows: list[tuple[int, int]]) -> str:
 
 
 def _apply_windows(t: ImportedEdits, windows: list) -> None:
-    """Give the unit rows their release windows as effective/deletion dates, inside any dates they had."""
+    """Give rows their release windows as effective/deletion dates, inside any dates they had."""
     eff_pred, del_pred = t.predicate_of.get("effectiveDate"), t.predicate_of.get("deletionDate")
     if eff_pred is None or del_pred is None:  # the ontology declares both; a pack without them cannot window
         raise EditFileError("the knowledge base declares no ont:effectiveDate / ont:deletionDate predicate: "
