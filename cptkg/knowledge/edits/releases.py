@@ -214,7 +214,7 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
         for (label, day), count in sorted(ended[n].items()):
             newer = next(r for (r, dd) in set(files.values()) if dd == day)
             out.notices.append(f"{t.path.name}: {count:,} edit row(s) of release {label} end on {_day_before(day)}: "
-                               f"the newer release {newer} (a complete replacement file) does not list them")
+                               f"the newer release {newer} (each release lists every edit in force) does not list them")
         if drop[n]:
             gone = sorted(drop[n])
             out.superseded.append(t.select(gone))
