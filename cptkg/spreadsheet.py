@@ -182,12 +182,24 @@ def frame_csv(df) -> str:
     """A pandas DataFrame as spreadsheet-safe CSV (header, no index; empty cells for missing values)."""
     import io
 
+    import pandas as pd
+
+    def cell(v):
+        # a missing value of any kind (None, NaN, pandas' NA of a nullable column) is an empty cell, not "<NA>";
+        # true/false as the CLI's CSV writes them, not Python's True/False (an analyst walk)
+        if v is None or (not isinstance(v, (str, bytes, list, tuple, dict)) and pd.isna(v) is True):
+            return ""
+        if isinstance(v, bool) or type(v).__name__ == "bool_":
+            return "true" if v else "false"
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return v
+
     buf = io.StringIO()
     w = writer(buf)
     w.writerow([str(c) for c in df.columns])
     for rec in df.itertuples(index=False, name=None):
-        w.writerow(["" if v is None or (isinstance(v, float) and v != v) else
-                    (str(int(v)) if isinstance(v, float) and v.is_integer() else v) for v in rec])
+        w.writerow([cell(v) for v in rec])
     return buf.getvalue()
 
 

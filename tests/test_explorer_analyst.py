@@ -126,3 +126,15 @@ def test_the_engine_choice_is_not_on_an_analyst_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert "Rule engine" not in [s.label for s in at.sidebar.selectbox]
+
+
+def test_batch_csv_writes_a_missing_line_empty_and_checked_as_true_or_false():
+    # an analyst walk: a claim that could not be judged had line "<NA>", and checked read True/False
+    import csv as _csv
+    import io as _io
+
+    bad = {"claim_id": "SYN-BAD", "patient_id": "SYN-P9", "lines": [{"line": 1, "code": "62367"}]}
+    res = _judged(BATCH + [bad])
+    rows = list(_csv.DictReader(_io.StringIO(batch.batch_csv(res).decode("utf-8"))))
+    assert all("<NA>" not in v and v not in ("True", "False", "nan", "None") for r in rows for v in r.values()), rows
+    assert {r["checked"] for r in rows if r["line_status"] != "error"} <= {"true", "false"}

@@ -401,3 +401,10 @@ def test_the_query_console_examples_of_the_docs_run(kb):
     assert query.run_datalog(kb, bare, engine="clingo").rows
     got = query.run_datalog(kb, derived, with_rules="claim", engine="clingo")
     assert got.rows and all(r[-1] != "62367" for r in got.rows)
+
+
+def test_an_empty_paste_is_said_to_be_empty_not_invalid_json():
+    err = ValueError("claim: not valid JSON (line 1, column 1: Expecting value)")
+    for text in ("", "   \n  "):
+        said = checker.pasted_problem(text, err)
+        assert said.startswith("nothing was pasted") and "Expecting value" not in said

@@ -367,7 +367,7 @@ def page() -> None:
     not_judged(results)
     lines_by = line_counts(results)
     total = sum(lines_by.values())
-    st.caption(" · ".join(f"{count(n)} lines {k} ({share(n, total)})" for k, n in lines_by.items()))
+    st.caption(" · ".join(f"{count(n)} line{'' if n == 1 else 's'} {k} ({share(n, total)})" for k, n in lines_by.items()))
     titles = by_title(results)
     table = batch_table(results, claims, explained)
     import altair as alt
@@ -375,7 +375,7 @@ def page() -> None:
     verdicts = pd.DataFrame({"verdict": list(lines_by), "lines": list(lines_by.values())})
     st.markdown("**Lines by verdict**")
     st.altair_chart(alt.Chart(verdicts).mark_bar().encode(
-        x=alt.X("lines:Q", title="lines", axis=alt.Axis(format=",d")),
+        x=alt.X("lines:Q", title="lines", axis=alt.Axis(format=",d", tickMinStep=1)),
         y=alt.Y("verdict:N", sort=list(lines_by), title=None),
         color=alt.Color("verdict:N", legend=None, scale=alt.Scale(domain=list(lines_by),
                                                                     range=["#2e7d32", "#c62828", "#9e9e9e"])),
@@ -383,7 +383,7 @@ def page() -> None:
     if len(titles):
         st.markdown("**Rejected lines by reason**")
         chart = alt.Chart(titles).mark_bar().encode(
-            x=alt.X("rejected lines:Q", title="rejected lines", axis=alt.Axis(format=",d")),
+            x=alt.X("rejected lines:Q", title="rejected lines", axis=alt.Axis(format=",d", tickMinStep=1)),
             y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
             tooltip=["reason", "rule", alt.Tooltip("rejected lines:Q", format=",d")])
         st.altair_chart(chart, width="stretch")

@@ -125,7 +125,9 @@ def uploaded_claims(kb, data: bytes) -> list:
 def pasted_problem(text: str, err: Exception) -> str:
     """What is wrong with pasted text: the reader's words, and for a claim CSV pasted into the JSON box
     (its header names claim columns) where it can be read: as an uploaded file."""
-    first = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    if not (text or "").strip():  # not "not valid JSON (line 1, column 1: Expecting value)" (an analyst walk)
+        return "nothing was pasted: paste a claim's JSON into the box, or upload a claim file"
+    first = (text or "").strip().splitlines()[0]
     if first[:1] not in "[{" and "," in first and "claim" in first.lower():
         return f"{err}; this looks like a claim CSV: upload it as a file (Browse files above) to check it"
     return str(err)
