@@ -138,3 +138,12 @@ def test_batch_csv_writes_a_missing_line_empty_and_checked_as_true_or_false():
     rows = list(_csv.DictReader(_io.StringIO(batch.batch_csv(res).decode("utf-8"))))
     assert all("<NA>" not in v and v not in ("True", "False", "nan", "None") for r in rows for v in r.values()), rows
     assert {r["checked"] for r in rows if r["line_status"] != "error"} <= {"true", "false"}
+
+
+def test_a_claim_not_judged_is_named_once_in_the_list_of_claims_not_judged():
+    twice = batch.not_judged_line({"claim_id": "C-BAD", "error": "claim C-BAD, line 1, field code: is missing"})
+    assert twice.count("C-BAD") == 1, twice
+    row = batch.not_judged_line({"claim_id": "C9", "error": "row 3, claim C9, field units: 'x' is not a whole number"})
+    assert row.count("C9") == 1, row
+    other = batch.not_judged_line({"claim_id": "C7", "error": "the history file cannot be read"})
+    assert other.startswith("- claim C7: ")

@@ -421,14 +421,23 @@ def page() -> None:
 NOT_JUDGED_SHOWN = 10
 
 
+def not_judged_line(r: dict) -> str:
+    """A claim that could not be judged, as a Markdown list item; its claim said once: an error that names its
+    claim already ("claim C-BAD, line 1, ...") read "claim C-BAD: claim C-BAD, line 1" (an analyst walk)."""
+    error = str(r.get("error", ""))
+    cid = str(r.get("claim_id") or "")
+    if cid and (error.startswith(f"claim {cid}") or f", claim {cid}" in error.split(":", 1)[0]):
+        return f"- {md(error)}"
+    return f"- claim {md(cid or '(no claim id)')}: {md(error)}"
+
+
 def not_judged(results: list[dict]) -> None:
     """Say which claims could not be judged, and why, beside their count: in a 200-line file the one bad row
     was otherwise a single row deep in the table of every line (analyst walk of issue 23)."""
     failed = [r for r in results if r.get("status") == "error"]
     if not failed:
         return
-    shown = [f"- claim {md(r.get('claim_id') or '(no claim id)')}: {md(r.get('error', ''))}"
-             for r in failed[:NOT_JUDGED_SHOWN]]
+    shown = [not_judged_line(r) for r in failed[:NOT_JUDGED_SHOWN]]
     more = len(failed) - len(shown)
     if more > 0:
         shown.append(f"- and {count(more)} more: their rows in the table read “cannot be judged”, "
