@@ -270,3 +270,38 @@ def test_units_over_a_unit_edit_are_fixed_by_billing_the_units_it_allows_not_by_
     assert len(after["lines"]) == len(lines)  # no line dropped
     assert "the unit edit allows at most" in first["message"]
     assert rejudged(kb, raw, first).status == "accepted"
+
+
+def test_a_column_1_line_over_its_unit_edit_is_billed_with_the_units_allowed_not_removed(tmp_path):
+    """27447 (column 1 of the synthetic pair 27447/20610) billed with 3 units where a synthetic unit edit
+    allows 1, and 20610 (its column 2) beside it: the first fix offered was "remove line 1 (27447)", which
+    gets the component paid by dropping the comprehensive service (an edit specialist's audit). A coder bills
+    1 unit of 27447 and removes the component; removing 27447 is at most the other choice."""
+    from pathlib import Path
+
+    from cptkg.knowledge.loader import load_kb
+
+    pack = Path(__file__).resolve().parents[1] / "kb" / "pump"
+    mue = tmp_path / "mue-27447.ttl"
+    mue.write_text("""# SYNTHETIC TEST DATA - NOT MUE VALUES.
+@prefix ont: <https://w3id.org/cptkg/ontology#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix e: <urn:cptkg:synthetic-mue-27447:> .
+e:source a ont:Source ; rdfs:label "SYNTHETIC MUE (test data)" ; ont:citation "SYNTHETIC MUE (test data)" ;
+    ont:fileSha256 "0000000000000000000000000000000000000000000000000000000000000000" .
+e:row-1 a ont:UnitEdit ; ont:editCode "27447" ; ont:maxUnits 1 ; ont:adjudicationIndicator "2" ;
+    ont:rationale "SYNTHETIC" ; dct:source e:source ; ont:sourceRow 1 .
+""", encoding="utf-8")
+    kb = load_kb(pack, edits=[pack / "rules" / "edits" / "synthetic-ptp.ttl", mue])
+    raw = claim({"code": "27447", "provider_role": "physician", "units": 3},
+                {"line": 2, "code": "20610", "provider_role": "physician", "units": 1})
+    res = check_claim(kb, parse_claim(raw, kb=kb))
+    assert [ln.status for ln in res.lines] == ["rejected", "rejected"]
+    got = fixes(kb, raw)
+    first = got[0]
+    assert first["verified"] and first["remove_lines"] and first["add_lines"], first
+    after = apply_suggestion(raw, first)
+    assert [(ln["line"], ln["code"], ln["units"]) for ln in after["lines"]] == [(1, "27447", 1)]
+    assert rejudged(kb, raw, first).status == "accepted"
+    assert all(s["verified"] and rejudged(kb, raw, s).status == "accepted" for s in got)

@@ -507,8 +507,11 @@ def _no_needless_removals(verified: list[Suggestion]) -> list[Suggestion]:
 def _no_needless_edits(verified: list[Suggestion]) -> list[Suggestion]:
     """The verified fixes without one that makes every edit another verified fix makes, and more: "mark line
     1 as a repeat (76); remove line 2" beside "remove line 2" (an audit found the first offered for two
-    lines over a unit limit per date, where removing the second line is the whole fix)."""
-    return [s for s in verified if not any(t is not s and t.edits() < s.edits() for t in verified)]
+    lines over a unit limit per date, where removing the second line is the whole fix). A fix that drops a line
+    the other keeps is no subset of it, whatever its edits: "remove line 1" is not a part of "bill 1 unit on line
+    1; remove line 2" (a line billed with new units is written as removed and added again)."""
+    return [s for s in verified if not any(t is not s and t.edits() < s.edits() and set(t.dropped) <= set(s.dropped)
+                                           for t in verified)]
 
 
 def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
@@ -631,7 +634,13 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     # A coder's fix before a removal (issue 23, finding 4): fewest lines dropped
     # with nothing in their place first, then an unconditional fix before one
     # that asks a question, then the fewest lines lost and the fewest edits.
-    combos.sort(key=lambda s: (len(s.dropped), bool(s.question), len(s.remove_lines) - len(s.add_lines), s.size))
+    # Among fixes that drop as many lines, one that drops a line with no fix of its own (a component under a
+    # pair edit) before one that drops a line its own fix would keep (the comprehensive line of that pair,
+    # denied for its units): "bill 1 unit of 11042; remove 97597", not "remove 11042" so that the component
+    # it bundles is paid (an edit specialist's audit).
+    own_fix = {ln.line for ln, opts in zip(rejected, per_line) if any(o.kind != "remove" for o in opts)}
+    combos.sort(key=lambda s: (len(s.dropped), bool(s.question), len(own_fix.intersection(s.dropped)),
+                               len(s.remove_lines) - len(s.add_lines), s.size))
     # The candidates in product order (each line's preferred option first), up
     # to the first max_checks that leave lines to judge; those are judged in
     # one engine call where the engine batches (check_claims), and the first
