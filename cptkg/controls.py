@@ -47,6 +47,19 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+def clip(text: str, most: int) -> str:
+    """``text`` cut to at most about ``most`` characters at a word boundary, marked with an ellipsis when cut:
+    a quote cut mid-word ("for intrathecal or epidural drug infu") reads as the source's own words.
+
+    >>> clip("Removal of subcutaneous reservoir or pump", 30)
+    'Removal of subcutaneous …'
+    """
+    if len(text) <= most:
+        return text
+    cut = text[:most + 1].rsplit(" ", 1)[0] if " " in text[:most + 1] else text[:most]
+    return cut.rstrip(" ,;:") + " …"
+
+
 def shown(value) -> str:
     """One value as text, control characters escaped (``None`` is empty)."""
     return one_line("" if value is None else str(value))

@@ -320,3 +320,26 @@ def test_a_failed_date_comparison_is_said_as_what_holds_not_as_the_condition_the
     line2 = (out if isinstance(out, list) else [out])[0]["lines"][1]
     (w,) = [w for w in line2["why_not"] if w["rule"] == "edit.not-yet-in-force"]
     assert w["kind"] == "comparison" and w["condition"] == "2025-03-04 is on or after 2025-01-01"
+
+
+@pytest.mark.parametrize("services, device, code, own", [
+    (["removal"], "programmable_pump", "62365", "g5-1"),
+    (["implantation"], "programmable_pump", "62362", "g4-1"),
+    (["implantation"], "subcutaneous_reservoir", "62360", "g2-1"),
+])
+def test_an_inferred_code_cites_its_own_descriptor_not_sentences_about_other_codes(kb, services, device, code, own):
+    """"62365 covers the documented removal" cited guide §1 ("Report CPT 95990 or CPT 95991 for ... refilling")
+    and the notes' refill sentence, neither of which names 62365 (a coder's audit). A firing whose rule cites
+    only sentences about other codes cites its own code's descriptor."""
+    from cptkg.judge.infer import infer_codes
+
+    res = infer_codes(kb, parse_encounter({"encounter_id": "E", "performer_role": "physician", "device": device,
+                                           "services": services}, kb=kb)).to_json()
+    billed = next(c for c in res["codes"] if c["code"] == code)
+    for r in billed["reasons"]:
+        ids = {s["id"] for s in r["sources"]}
+        assert own in ids, (r["rule"], ids)
+        assert not ids & {"g1-2", "n-refill-no-reprogramming"}, (r["rule"], ids)
+        for s in r["sources"]:  # every sentence cited names the code, or no code at all
+            maps = set(kb.sources[s["id"]].maps_to) & set(kb.codes())
+            assert not maps or code in maps, (r["rule"], s["id"])

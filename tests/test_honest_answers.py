@@ -140,7 +140,7 @@ def test_one_line_per_condition_keeps_reasons_that_differ_in_more_than_one_value
 def test_why_not_says_the_performer_is_not_a_physician_or_qhp_without_class_hierarchy_words(kb, role, label):
     ex = explain_claim(kb, parse_claim(claim(("62370", role)))).to_json()
     said = ex["lines"][0]["summary"]["why_not"]
-    assert said == [f"{label[0].upper()}{label[1:]} is not a physician or qualified health care professional (QHP)"]
+    assert said == [f"No source here makes {label} a physician or qualified health care professional (QHP)"]
     assert not any("kind of" in s for s in said)
     # the condition searched for stays in the JSON for the full proof
     assert any("is a kind of physician" in w["condition"] for w in ex["lines"][0]["why_not"])
@@ -153,7 +153,7 @@ def test_explain_text_says_why_not_in_billing_words(tmp_path):
     path.write_text(json.dumps(claim(("62370", "physical_therapist"))))
     out = CliRunner().invoke(main, ["explain", str(path)]).output
     said = " ".join(out.split())
-    assert "Why not accepted: A physical therapist is not a physician or qualified health care professional (QHP)." in said
+    assert "Why not accepted: No source here makes a physical therapist a physician or qualified health care professional (QHP)." in said
     assert "kind of" not in said
 
 

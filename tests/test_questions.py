@@ -122,6 +122,35 @@ def test_codes_for_a_nurse_and_a_programmable_pump_leaves_out_what_needs_a_qhp(k
         assert code in [c["code"] for c in res["codes"]]
 
 
+def test_codes_for_a_physician_says_62369_fits_and_62370_is_billed_instead_never_does_not_fit(kb):
+    """Guide §8.2 lists the physician for 62369; the inference rules bill 62370 (the same services requiring a
+    physician's or QHP's skill) for a physician. The row read "62369 does not fit · 62369 fits, but ..." (a
+    coder's audit): it says the code fits and which code is billed in its place, with the skill named as a
+    skill, not as a documented service."""
+    answer = Q.codes_for(kb, device="programmable_pump", role="physician")
+    rows = {r["code"]: r for r in answer["rows"]}
+    for code, instead in (("62369", "62370"), ("95990", "95991")):
+        assert rows[code]["included_in"] == [instead] and not rows[code]["fits"]
+        message = rows[code]["reasons"][0]["message"]
+        assert rows[code]["reasons"][0]["rule"] == "why-not.skill-code"
+        assert "covers everything documented" not in message and "requiring the skill of a physician" in message
+    assert rows["62360"]["included_in"] == []
+    text = ask("codes-for", "--device", "programmable_pump", "--role", "physician").output
+    assert "62369   fits, 62370 billed instead · " in text and "62369   does not fit" not in text
+    # the graph's nodes by their labels, as the explorer names them
+    assert "programmable pump, physician" in " ".join(text.split()) and "ProgrammablePump" not in text
+
+
+def test_who_may_perform_gives_a_fact_its_own_confidence_below_its_sources(kb):
+    """A nurse practitioner for 62369 rests on the notes' definition of a QHP (a high-confidence sentence that
+    names no code); the KB records the fact as medium. The answer said "(domain notes, Who may perform (high
+    confidence))" (a coder's audit)."""
+    text = " ".join(Q.who_may_perform(kb, "62369", date=DATE)["answer"].split())
+    assert ("a nurse practitioner may perform and report it (domain notes, Who may perform: medium confidence, "
+            "no source names a nurse practitioner for 62369)") in text
+    assert "physician assistant may perform and report it (guide §8.2 (Billing Guidelines))" in text
+
+
 # ------------------------------------------------------------------- sources
 
 def test_rests_on_lists_the_rules_and_edits_citing_a_sentence(kb):

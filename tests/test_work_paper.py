@@ -80,7 +80,7 @@ def test_one_claim_paper_has_summary_version_date_reasons_carc_quotes_why_not_an
     assert "Line 1 · 62367: rejected" in text
     assert "Reason: Component of a more comprehensive code billed the same day (CARC 97, group code CO)" in text
     assert "guide §1 (General Billing Guidelines) “Do not report CPT 62367, CPT 62368" in text
-    assert "Why not accepted" in text and "A nurse is not a physician or qualified health care professional" in text
+    assert "Why not accepted" in text and "No source here makes a nurse a physician or qualified health care professional" in text
     assert "is a kind of" not in text  # class-hierarchy wording is not billing words (issue 23)
     assert "Fix 1 (re-checked by the rules; the claim is then accepted): Remove line 1 (62367)" in text
     assert "accepted for billing under the supervising physician or QHP" in text  # line 2's verdict in words

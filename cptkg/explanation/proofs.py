@@ -100,9 +100,10 @@ def compared(left, op: str, right) -> str:
     return f"{left} {words} {right}"
 
 
-#: core predicates whose failed condition an analyst reads in the negative: "a nurse is not a physician or
-#: QHP" where the fact searched for reads "a nurse is a kind of physician" (the ontology's ont:phrase)
-NEGATED_PHRASES = {"subclass_of": "a {0} is not a {1}"}
+#: core predicates whose failed condition an analyst reads in the negative: "no source here makes a nurse a
+#: physician or QHP" (what the knowledge base says, not a ruling on scope of practice: for a physical therapist
+#: the notes call it unsettled; a coder's audit) where the fact searched for reads "a nurse is a kind of physician" (the ontology's ont:phrase)
+NEGATED_PHRASES = {"subclass_of": "no source here makes a {0} a {1}"}
 
 
 class Explainer:
@@ -385,7 +386,7 @@ class Explainer:
         ``condition`` keeps the facts searched for ("a physical therapist is a
         kind of physician; … is a kind of qualified health care professional");
         an analyst reads the class hierarchy as jargon (issue 23) and is told
-        "a physical therapist is not a physician or qualified health care
+        "no source here makes a physical therapist a physician or qualified health care
         professional (QHP)": one line, the alternatives joined by "or".
         """
         template = NEGATED_PHRASES.get(pred)

@@ -144,7 +144,7 @@ def why_not_summary(why_not: list[dict]) -> list[str]:
         if w.get("kind") == "comparison":
             continue  # a date or number compared ("2024-01-10 is before 2024-01-10"): the denial's message says it in context
         cond = (w.get("condition") or "").strip()
-        if w.get("in_words"):  # the condition as an analyst says it ("a nurse is not a physician or QHP")
+        if w.get("in_words"):  # the condition as an analyst says it ("no source here makes a nurse a physician or QHP")
             cond = w["in_words"].strip()
         elif cond.startswith("it is the case that "):
             cond = cond[len("it is the case that "):]

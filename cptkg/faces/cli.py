@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -471,7 +472,8 @@ def sources(as_json):
     for s in idx["sources"]:
         flag = "" if s["rules"] or s["facts"] else ("  [NOT USED by any rule or fact]" if s["normative"] else "")
         out(f"{s['id']}  {s['citation']}{flag}")
-        out(f"    “{s['quote'][:160]}”")
+        out(textwrap.fill(f"“{s['quote']}”", width=100, initial_indent="    ", subsequent_indent="      ",
+                          break_long_words=False, break_on_hyphens=False))
         if s["rules"]:
             out(f"    rules: {', '.join(s['rules'])}")
         if s["facts"]:

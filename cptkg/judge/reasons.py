@@ -141,6 +141,15 @@ def _firing_sources(kb: KnowledgeBase, rule: Rule, values: set) -> list:
                 or set(kb.sources[s].maps_to) & bound_codes]
         if any(s in kb.sources for s in kept):
             cited = kept
+        else:
+            # every sentence the rule cites is about other codes (the guide's 95990/95991 sentence for a
+            # general "a code covers what it describes"): this firing rests on its own codes' descriptors,
+            # not on sentences that never name them ("62365 covers the documented removal" cited guide §1;
+            # a coder's audit)
+            own = _entities(kb).get("code", {})
+            described = [s for c in sorted(bound_codes) for s in sorted(own.get(c, ())) if s in kb.sources]
+            if described:
+                cited = described
     return [kb.sources[s] for s in dict.fromkeys(cited) if s in kb.sources]
 
 

@@ -68,7 +68,8 @@ def _rows(answer: dict) -> list[str]:
             out.append(_wrap(f"{r['code']:<7} {what} · {_reasons(r['reasons'])}"
                              + (f" · edit {', '.join(r['edits'])}" if r["edits"] else ""), "  "))
         elif q == "codes-for":
-            what = "fits" if r["fits"] else "does not fit"
+            what = ("fits" if r["fits"] else f"fits, {', '.join(r['included_in'])} billed instead"
+                    if r.get("included_in") else "does not fit")
             why = (", ".join(r["services"]) if r["fits"] else r["reasons"][0]["message"] if r["reasons"]
                    else f"the rules bill {', '.join(r['instead'])} instead" if r["instead"]
                    else "not billed (the inference rules give no why-not)")
@@ -132,7 +133,7 @@ def answer_text(answer: dict) -> str:
         lines.append("")
     if answer["focus"]:
         lines.append(_wrap("In the knowledge graph (explorer: Knowledge graph, Neighbourhood of a node): "
-                           + ", ".join(answer["focus"])))
+                           + ", ".join(answer.get("focus_labels") or answer["focus"])))
     return "\n".join(lines).rstrip("\n")
 
 

@@ -10,6 +10,7 @@ import textwrap
 from cptkg.io.writers import not_checked
 from cptkg.claims.models import one_line
 from cptkg.judge.reasons import reason_code_text
+from cptkg.controls import clip
 
 NAME = "text"
 
@@ -73,7 +74,7 @@ def proof_text(node: dict, indent: str = "    ", depth: int = 0, proved: set[str
     cites = [s.get("citation", "") for s in node.get("source", [])]
     if kind in ("kb", "claim", "encounter") and cites:
         quote = node["source"][0].get("quote", "") if node["source"] else ""
-        lines.append(f"{pad}{indent}— {'; '.join(dict.fromkeys(cites))}" + (f": “{quote[:140]}”" if kind == "kb" and quote else ""))
+        lines.append(f"{pad}{indent}— {'; '.join(dict.fromkeys(cites))}" + (f": “{clip(quote, 200)}”" if kind == "kb" and quote else ""))
     elif kind == "derived" and cites:
         lines.append(f"{pad}{indent}— {'; '.join(dict.fromkeys(cites))}")
     if node.get("searched"):
@@ -233,7 +234,7 @@ def encounter_report(res: dict) -> str:
     out = [f"Encounter {_t(res.get('encounter_id'))}"]
     if res["codes"]:
         for c in res["codes"]:
-            out.append(f"  BILL {_t(c['code'])}  {_t((c.get('descriptor') or '')[:90])}")
+            out.append(_wrap(f"BILL {c['code']}  {c.get('descriptor') or ''}", "  "))
             for r in c["reasons"]:
                 out.append(_wrap(f"- {r['message']}", "        "))
     else:

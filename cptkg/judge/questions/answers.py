@@ -35,8 +35,11 @@ def _focus(kb: KnowledgeBase, *ids) -> list[str]:
 
 def _answer(kb: KnowledgeBase, question: str, asked: dict, answer: str, rows: list, sources: list[dict],
             focus: list[str], **extra) -> dict:
+    g = views.knowledge_graph(kb)
+    # the graph's own labels ("programmable pump", not the node id "ProgrammablePump"), as the explorer shows them
+    labels = [str(g.nodes[n].get("label") or n) for n in focus]
     return {"question": question, "asked": asked, "answer": answer, "rows": rows, "sources": sources,
-            "focus": focus, **extra, "kb_version": kb.version}
+            "focus": focus, "focus_labels": labels, **extra, "kb_version": kb.version}
 
 
 def _reason(kb: KnowledgeBase, r: Reason) -> dict:

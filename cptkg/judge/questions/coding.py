@@ -9,6 +9,9 @@ from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
 
 
+_GIVES_WAY = ("why-not.dominated", "why-not.skill-code")
+
+
 def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = None, engine=None) -> dict:
     """Which codes of the family fit a device, route and performer: ``infer`` per code's services.
 
@@ -44,7 +47,12 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         fits = c in billed
         why = [] if fits or res is None else next((x["why_not"] for x in res["not_chosen"] if x["code"] == c), [])
         reasons = next((x["reasons"] for x in res["codes"] if x["code"] == c), []) if fits else why
-        rows.append({"code": c, "descriptor": kb.descriptor(c), "fits": fits,
+        # a code that fits but gives way to another billed for the same services (a more comprehensive one,
+        # or the one for this performer's skill): "fits, bill 62370 instead", not "does not fit" (a coder's
+        # audit: a physician's 62369 read as not allowed, where guide §8.2 lists the physician)
+        included_in = [b for b in billed if any(x["rule"] in _GIVES_WAY and b in x["message"].split(": bill ")[-1]
+                                                for x in why)]
+        rows.append({"code": c, "descriptor": kb.descriptor(c), "fits": fits, "included_in": included_in,
                      "services": [kb.label(vocab.term("service", s)) for s in services],
                      "instead": [] if fits else billed,
                      "reasons": [{"rule": r["rule"], "title": r.get("title") or kb.rule_title(r["rule"]),

@@ -69,6 +69,14 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
         if r["role_term"] in listed:
             ids = kb.fact_sources("may_be_performed_by", (code, r["role_term"]))
             cite = "; ".join(dict.fromkeys(kb.sources[i].cite() for i in ids if i in kb.sources)) or "the sources list them"
+            own = _stated_confidence(kb, code, "mayBePerformedBy", r["role_term"])
+            if own and all(i in kb.sources and kb.sources[i].confidence != own for i in ids):
+                # the fact's own confidence, where the KB records one below its source's: a nurse practitioner
+                # for 62369 rests on the notes' definition of a QHP (a high-confidence sentence that names no
+                # code), so the fact is medium, and "(high confidence)" alone overstated it (a coder's audit)
+                cite = "; ".join(dict.fromkeys(
+                    f"{kb.sources[i].document_title or kb.sources[i].document}, {kb.sources[i].section}"
+                    for i in ids)) + f": {own} confidence, no source names {_article(r['role_label'])} for {code}"
             by_cite.setdefault(cite, []).append(label(r))
     unlisted_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and not r["listed_as"]]
     qualified = [r for r in rows if r["may_perform"] and r["verdict"] not in ("accepted", "rejected")]
@@ -110,3 +118,20 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
                    performers_listed=bool(listed),
                    setup={"device": setup.device, "device_label": kb.label(setup.device) if setup.device else None,
                           "implanted_by": setup.implant})
+
+
+def _stated_confidence(kb: KnowledgeBase, subject: str, prop: str, obj: str) -> str | None:
+    """The confidence an axiom annotation records for one fact (``ont:confidence`` on its ``owl:Axiom``), if any."""
+    from rdflib import OWL, RDF, URIRef
+
+    from cptkg.knowledge.namespace import KB
+
+    ont = "https://w3id.org/cptkg/ontology#"  # the namespace object refuses names it does not declare
+    g = kb.graph
+    for ax in g.subjects(OWL.annotatedSource, KB[subject]):
+        if (ax, RDF.type, OWL.Axiom) in g and (ax, OWL.annotatedProperty, URIRef(ont + prop)) in g \
+                and (ax, OWL.annotatedTarget, URIRef(ont + obj)) in g:
+            level = g.value(ax, URIRef(ont + "confidence"))
+            if level is not None:
+                return str(level).rsplit("#", 1)[-1].lower()
+    return None
