@@ -151,6 +151,16 @@ def test_who_may_perform_gives_a_fact_its_own_confidence_below_its_sources(kb):
     assert "physician assistant may perform and report it (guide §8.2 (Billing Guidelines))" in text
 
 
+def test_not_with_a_drug_judges_it_with_the_modifier_it_requires_so_its_refill_is_compatible(kb):
+    """The notes put the drug on the refill's claim with modifier KD. "not-with J0475" named 62369, 62370, 95990
+    and 95991 as codes that may not be billed with it, each denying J0475 for the KD its synthetic line left out
+    (a coder's audit)."""
+    answer = Q.not_with(kb, "J0475", date=DATE)
+    assert not any(r["code"] in {"62369", "62370", "95990", "95991"} for r in answer["rows"]), answer["rows"]
+    assert {"95990", "95991"} <= set(answer["compatible"])
+    assert "(the line of J0475 with modifier KD, which it requires)" in " ".join(answer["answer"].split())
+
+
 # ------------------------------------------------------------------- sources
 
 def test_rests_on_lists_the_rules_and_edits_citing_a_sentence(kb):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from cptkg.judge.questions.answers import _answer, _focus, _line, _reason, _sources
 from cptkg.judge.questions.reading import _code, _edit_name, _edit_pairs, _roles
-from cptkg.judge.questions.synthetic import _claim, _judge, _Setup, _setup_for
+from cptkg.judge.questions.synthetic import _claim, _judge, _Setup, _setup_for, required_modifiers
 from cptkg.judge.questions.wording import _date, _short, _words
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
@@ -75,8 +75,11 @@ def not_with(kb: KnowledgeBase, code: str, *, date: str | None = None, engine=No
             return f"with {row['code']}: {_words(row['stands'])} stands and {_words(row['denied'])} is denied ({titles})"
         return f"with {row['code']}: both are denied ({titles})"
 
+    needs = required_modifiers(kb).get(code)
+    marked = (f" (the line of {code} with modifier{'s' if len(needs) > 1 else ''} {_words(needs)}, which it requires)"
+              if needs else "")
     head = (f"Billed with {code} ({_short(kb.descriptor(code)) or 'not in the knowledge base'}) for the same patient on "
-            f"{date} by the same provider, as the claim rules judge the two lines:")
+            f"{date} by the same provider, as the claim rules judge the two lines{marked}:")
     if rows:
         text = f"{head} {len(rows)} code(s) may not be billed with it: " + "; ".join(map(said, rows)) + "."
     else:

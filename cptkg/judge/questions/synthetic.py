@@ -74,6 +74,14 @@ def _setup_for(kb: KnowledgeBase, codes: list[str]) -> _Setup | None:
     return None
 
 
+def required_modifiers(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Code -> the modifiers its code requires on a line (``requires_modifier`` facts, e.g. J0475 -> KD)."""
+    out: dict[str, list[str]] = {}
+    for code, mod in sorted(_facts(kb).get("requires_modifier", ())):
+        out.setdefault(code, []).append(mod)
+    return out
+
+
 def _claim(cid: str, lines: list[tuple[str, str]], date: str, setup: _Setup) -> dict:
     claim = {"claim_id": cid, "patient_id": _PATIENT,
              "lines": [{"line": i, "code": code, "date_of_service": date, "provider_id": _PROVIDER,
@@ -92,6 +100,14 @@ def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
     """The claims judged by ``check`` (one engine call where the engine batches)."""
     if not claims:
         return []
+    # each line carries the modifiers its code requires (J0475 goes with KD when given through the pump):
+    # a question about a pair or a performer is not answered by a modifier the synthetic line left out (a
+    # coder's audit: "not-with J0475" named the refills the drug belongs with, each denying J0475 for no KD)
+    needs = required_modifiers(kb)
+    for claim in claims:
+        for line in claim["lines"]:
+            if needs.get(line["code"]):
+                line["modifiers"] = list(dict.fromkeys(list(line.get("modifiers", [])) + needs[line["code"]]))
     parsed, _ = parse_claims(claims, kb=kb)
     bad = next((c for c in parsed if isinstance(c, InputError)), None)
     if bad is not None:  # a code the claim input refuses (never one of the KB's)
