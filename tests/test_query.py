@@ -336,3 +336,44 @@ def test_a_blank_node_is_written_as_an_underscore_label_in_csv_and_the_table():
     construct = run("PREFIX owl: <http://www.w3.org/2002/07/owl#> CONSTRUCT { ?a owl:annotatedSource ?s } "
                     "WHERE { ?a a owl:Axiom ; owl:annotatedSource ?s } LIMIT 2", "--format", "csv").output
     assert all(r[0].startswith("_:") for r in list(csv.reader(io.StringIO(construct)))[1:])
+
+
+def test_the_time_limit_bounds_reading_the_query_not_only_running_it(tmp_path):
+    """A filter of 49,900 additions, under the length limit, took 94 s to parse under --timeout 1 and exited 0
+    (an integrator's audit): the parse ran before the bounded evaluation. It is stopped at the limit."""
+    import time
+
+    q = tmp_path / "long.rq"
+    q.write_text("SELECT * WHERE { ?s ?p ?o FILTER(1" + "+1" * 49_900 + " > 0) } LIMIT 1", encoding="utf-8")
+    t = time.monotonic()
+    res = run("--file", str(q), "--timeout", "1")
+    assert res.exit_code == 2, res.output
+    assert "within 1 s" in res.output and len(res.output.strip().splitlines()) == 1
+    assert time.monotonic() - t < 30  # the limit, the fork and a loaded machine; 94 s before
+
+
+def test_a_group_of_many_flat_patterns_is_not_called_nested():
+    """90 triple patterns in one group reach the parser's recursion limit: the refusal said "nested too deeply"
+    of a flat query (an integrator's audit)."""
+    body = " . ".join(f"?c <http://www.w3.org/2004/02/skos/core#notation> ?n{i}" for i in range(90))
+    res = run(f"SELECT ?c WHERE {{ {body} . }} LIMIT 1")
+    assert res.exit_code == 2, res.output
+    assert "too many patterns in one group" in res.output and "split it" in res.output
+
+
+@pytest.mark.parametrize("args, said", [
+    (["export", "-f", "bogus"], "'bogus' is not one of"),
+    (["export"], "Missing option '--format'"),
+    (["query", "ASK {}", "--limit", "0"], "0 is not in the range"),
+    (["check", "--bogus", "x"], "No such option '--bogus'"),
+    (["bogus"], "No such command 'bogus'"),
+])
+def test_a_usage_error_is_one_line_naming_the_command_to_ask_for_help(args, said):
+    """click's own form is a usage line, a hint line and the error (a missing --format listed fifteen formats one
+    per line; an integrator's audit): every other refusal of cptkg is one line, and so is this one, exit 2."""
+    from cptkg.faces.cli import main
+
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and lines[0].startswith("cptkg: ") and "--help)" in lines[0], lines

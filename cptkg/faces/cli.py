@@ -248,6 +248,12 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except StdoutFailed as e:  # a command that let it through: the same one line
             fail(f"standard output cannot be written ({e.reason})")
+        except click.UsageError as e:
+            # one line, as every other refusal: click's own form is a usage line, a hint line and the error
+            # (a missing --format listed the fifteen formats one per line; an integrator's audit)
+            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
+            click.echo(f"cptkg: {' '.join(e.format_message().split())} (see {where} --help)", err=True)
+            sys.exit(e.exit_code)
 
     def get_command(self, ctx, name):
         cmd = super().get_command(ctx, name)

@@ -121,8 +121,8 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
             _fail(f"{'standard input' if str(query_file) == '-' else query_file}: is not UTF-8 text "
                   f"(byte {e.start + 1:,})")
     try:
-        sparql.check_query(query_text)
-    except sparql.QueryRefused as e:
+        sparql.vet_query(query_text, timeout=timeout)
+    except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         _fail(str(e))
     extra = []
     for path in data_files:
