@@ -25,3 +25,18 @@ def test_the_kb_alone_without_the_ontology_does_not_conform_which_is_why_the_doc
     conforms, _, _ = pyshacl.validate(_export("kb"), shacl_graph=shapes, inference="none", advanced=True,
                                       allow_warnings=True)
     assert not conforms
+
+
+def test_a_code_with_a_second_descriptor_or_definition_does_not_conform():
+    """SKOS allows one prefLabel per language and a code has one descriptor: the shapes accepted a second
+    prefLabel and a second definition on 62370 (an integrator's audit), and lint passed such a pack."""
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import SKOS
+
+    shapes = Graph().parse(CORE_ONTOLOGY / "shapes.ttl")
+    for prop in (SKOS.prefLabel, SKOS.definition):
+        data = _export("kb") + _export("ontology")
+        data.add((URIRef("https://w3id.org/cptkg/kb/62370"), prop, Literal("Another text", lang="en")))
+        conforms, _, report = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True,
+                                               allow_warnings=True)
+        assert not conforms and "62370" in report, prop
