@@ -169,3 +169,20 @@ def test_html_of_a_graph_without_an_ontology_is_an_export_error():
     data = ExportInput(graphs=Graphs(Graph(), Graph()), which="ontology")
     with pytest.raises(exporters.ExportError, match="HTML documentation cannot be made"):
         exporters.get("html").files(data)
+
+
+def test_graphml_ids_are_unique_xml_names_and_each_node_keeps_its_rdf_term():
+    """GraphML's node and edge ids are XML names, unique in the file: edges were keyed by their predicate
+    (rdf:type 627 times) and nodes by N-Triples terms such as <https://…> (an integrator's audit); a tool that
+    skips an edge id it has seen would drop most edges."""
+    import re
+
+    out = exporters.export("graphml", "both")[""]
+    root = ET.fromstring(out)
+    graph = root.find(f"{GRAPHML}graph")
+    for tag in ("node", "edge"):
+        ids = [e.get("id") for e in graph.findall(f"{GRAPHML}{tag}")]
+        assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", i) for i in ids), tag
+    nxg = nx.read_graphml(io.BytesIO(out), force_multigraph=True)
+    terms = {d["term"] for _, d in nxg.nodes(data=True)}
+    assert "<https://w3id.org/cptkg/kb/62370>" in terms

@@ -1,4 +1,4 @@
-"""Export page: the ontology and the KB in every format ``cptkg.exporters``
+"""Export page: the ontology and the KB in every format ``cptkg.exports``
 registers (Turtle and JSON-LD among them), the same files ``cptkg export``
 writes."""
 from __future__ import annotations
