@@ -5,7 +5,7 @@ from rdflib import RDF, RDFS
 from rdflib.namespace import DCTERMS
 
 from cptkg.knowledge.kb import KnowledgeBase, local
-from cptkg.knowledge.namespace import ONT
+from cptkg.knowledge.namespace import KB, ONT
 
 
 #: kinds of KB entity a source's facts name by one line in words ("Removal (62365) is … (pair edit)")
@@ -26,9 +26,17 @@ def source_index(kb: KnowledgeBase) -> dict:
     # sources` printed the 62368 conflict's fact text twice)
     named = {local(subj) for t in NAMED_ENTITIES for subj in kb.graph.subjects(RDF.type, t)}
     facts: dict[str, list[str]] = {}
+    own_sources: dict[str, set[str]] = {}
     for (pred, row), srcs in kb._fact_sources.items():
-        if pred in COMPUTED_FACTS or (row and str(row[0]) in named):
+        if pred in COMPUTED_FACTS:
             continue
+        if row and str(row[0]) in named:
+            # a fact of an edit that cites a sentence of its own (its scope, n-ptp-scope) is listed under
+            # that sentence; the facts citing the edit's own sentences are the edit's line below
+            entity = str(row[0])
+            if entity not in own_sources:
+                own_sources[entity] = {local(o) for o in kb.graph.objects(KB[entity], DCTERMS.source)}
+            srcs = [x for x in srcs if x not in own_sources[entity]]
         for s in srcs:
             facts.setdefault(s, []).append(kb.describe(pred, row))
     for subj, src in kb.graph.subject_objects(DCTERMS.source):
