@@ -93,6 +93,22 @@ def test_checker_refuses_text_that_is_not_json_with_a_message():
     assert "not valid JSON" in texts(at)
 
 
+def test_checker_sends_more_claims_than_it_explains_to_the_batch_page_unless_asked():
+    """2,000 uploaded claims were judged for four minutes with no way to stop and no word of the Batch page (an
+    analyst walk): past CHECKER_CLAIMS the checker says so and judges only when asked."""
+    from cptkg.faces.explorer.checker import CHECKER_CLAIMS
+
+    claim = json.loads((ROOT / "examples" / "claim-pair.json").read_text())
+    many = [dict(claim, claim_id=f"C-{i}") for i in range(CHECKER_CLAIMS + 1)]
+    at = page_app("checker").run()
+    at.text_area[0].set_value(json.dumps(many)).run()
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    said = texts(at)
+    assert f"holds {CHECKER_CLAIMS + 1:,} claims" in said and "Batch" in said
+    assert "checker_results" not in at.session_state
+
+
 def test_graph_page_shows_details_of_a_code():
     at = page_app("graph_page").run()
     assert not at.exception

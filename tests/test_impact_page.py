@@ -105,6 +105,16 @@ def test_an_edit_file_that_is_not_a_table_is_one_line_naming_the_file(tables, tm
     assert "impact_report" not in at.session_state
 
 
+def test_an_edit_table_with_bad_rows_shows_the_rows_not_only_their_count(tables):
+    """The page said "6 bad rows of 9" and no row (an analyst walk): the first five bad rows are listed, each
+    naming its row and column, as cptkg edits import lists them."""
+    at = compared(tables, after=[Path(__file__).resolve().parent / "data" / "edits" / "ptp_bad_rows_synthetic.txt"])
+    err = at.session_state["impact_error"]
+    assert "6 bad rows of 9" in err and "row 6, column Modifier" in err and "… and 1 more" in err
+    assert not at.exception and "impact_report" not in at.session_state
+    assert "row 7, column Column 1" in err
+
+
 def test_a_claims_file_that_cannot_be_read_is_one_line_naming_the_file_and_where(tables):
     at = compared(tables, claims=b'[{"claim_id": "SYN-1",', name="broken.json")
     err = at.session_state["impact_error"]

@@ -242,6 +242,20 @@ def fix_summary(s: dict, claim: Any = None) -> str:
 
 
 # ------------------------------------------------------------------- state
+#: claims the checker judges and explains from one paste or upload unless asked for more (each is explained with
+#: its proofs and verified fixes, about a second a claim; the Batch page judges a file of any size at once)
+CHECKER_CLAIMS = 100
+
+
+def too_many_claims(n: int) -> str:
+    """Why the checker did not judge ``n`` claims, and where to judge them."""
+    return (f"This holds {n:,} claims. The checker explains every claim with its proofs and fixes, about a second "
+            f"a claim ({n:,} claims: about {max(1, round(n / 60)):,} minutes, with no way to stop it). Judge the "
+            f"file on the **Batch** page (the same file: claim JSON, FHIR, CSV or X12 837P) for every line's "
+            f"verdict and reasons, then open the claims you want explained here; or tick \"Judge and explain more "
+            f"than {CHECKER_CLAIMS} claims here\" and check again.")
+
+
 def _judge_into_state(kb, data: Any) -> None:
     """Judge and explain the claims into the session; with several claims, a progress bar counts them
     (a hundred pasted claims took two minutes with nothing on the page to say it was working)."""
@@ -323,6 +337,8 @@ def page() -> None:
                               "a file is given it is judged instead of the text below",
                               type=["json", "csv", "x12", "edi", "837", "txt"], key="checker_upload")
         text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
+        many = st.checkbox(f"Judge and explain more than {CHECKER_CLAIMS} claims here (slow: about a second a claim, "
+                           f"with no way to stop it; the Batch page judges a whole file at once)", key="checker_many")
         if st.button("Check JSON", key="check_json"):
             st.session_state.pop("checker_applied", None)
             try:
@@ -334,7 +350,13 @@ def page() -> None:
                     else pasted_problem(text, e)
                 st.session_state.pop("checker_results", None)
             else:
-                _judge_into_state(kb, data)
+                if isinstance(data, list) and len(data) > CHECKER_CLAIMS and not many:
+                    # an analyst uploaded 2,000 claims and waited four minutes, with no way to stop it and no
+                    # word of the Batch page (an analyst walk)
+                    st.session_state["checker_error"] = too_many_claims(len(data))
+                    st.session_state.pop("checker_results", None)
+                else:
+                    _judge_into_state(kb, data)
 
     if st.session_state.get("checker_error"):
         st.error(md(st.session_state["checker_error"]))

@@ -89,8 +89,16 @@ def edit_file(name: str, data: bytes, release: str = "") -> Path:
             cptkg.import_edit_table(kind, [src], target, release=release.strip() or None)
             return target
         except EditTableError as e:
-            problems.append((kind, _first_line(e)))
+            problems.append((kind, _first_line(e), e))
     said = problems[0][1].replace(str(src), name)
+    rows = [str(x).replace(str(src), name) for x in problems[0][2].problems[:5]]
+    if rows:
+        # the bad rows themselves, not only "6 bad rows of 9" (an analyst walk): the first five, each naming its
+        # row and column, as cptkg edits import lists them
+        total = problems[0][2].total or len(problems[0][2].problems)
+        more = f"\n- … and {total - len(rows):,} more" if total > len(rows) else ""
+        raise ValueError(f"{name}: cannot be imported as a{'n MUE' if problems[0][0] == 'mue' else ' PTP'} table "
+                         f"({said}):\n" + "\n".join(f"- {r}" for r in rows) + more)
     raise ValueError(f"{name}: neither a PTP nor an MUE table cptkg can import ({said})")
 
 
@@ -245,7 +253,8 @@ def page() -> None:
         with st.spinner("judging the claims twice"):
             compare(up.name, up.getvalue(), hist.getvalue() if hist is not None else None)
     if st.session_state.get("impact_error"):
-        st.error(md(st.session_state["impact_error"]))
+        # a table's bad rows are one line each (a user value on each: each line made plain text on its own)
+        st.error("  \n".join(md(x) for x in st.session_state["impact_error"].split("\n")))
         return
     report = st.session_state.get("impact_report")
     if report is None:
