@@ -52,11 +52,13 @@ def test_who_may_perform_a_code_no_source_lists_performers_for_says_the_performe
     assert rest.lstrip().startswith("no source here lists who performs 62360, so the rules do not check its performer")
     assert answer["performers_listed"] is False
     assert all(r["performer_checked"] is False for r in answer["rows"])
-    # clinical staff's billing (incident-to) is said as how a line would be billed, never as "A nurse: accepted"
-    # (an analyst read that as leave to perform a surgical implant)
+    # how a nurse's line would be billed is said as that, never as "A nurse: accepted" (an analyst read that as
+    # leave to perform a surgical implant), and with no incident-to advice no source gives for an implant (a
+    # coder's audit): the performer was not checked
     assert "A nurse: accepted" not in answer["answer"]
-    assert ("If a nurse is named as the performer, the line is accepted for billing under the supervising "
-            "physician or QHP") in answer["answer"]
+    assert ("If a nurse is named as the performer, the line is accepted, but its performer was not checked") \
+        in answer["answer"]
+    assert "supervising physician or QHP (incident-to" not in answer["answer"]
     assert "no source makes a nurse a performer of 62360" in answer["answer"]
 
 

@@ -63,3 +63,23 @@ def test_an_encounter_missing_a_field_is_refused_by_name(kb):
 def test_no_engine_below_the_faces(kb):
     with pytest.raises(Exception, match="no knowledge base or engine chosen"):
         pipeline.infer(kb, json.loads(EXAMPLE.read_text()), engine=None)
+
+
+def test_an_inferred_code_carries_the_source_conflict_check_notes_on_it(kb):
+    """check notes guide §7.1's self-contradiction on a 62368 line; infer billed 62368 with no word of it (a
+    coder's audit). The inferred code carries the same conflict, in JSON and in the text report."""
+    from cptkg.io.writers.text import encounter_report
+    from cptkg.judge.infer import infer_codes
+    from cptkg.claims.models import parse_encounter
+
+    res = infer_codes(kb, parse_encounter({"encounter_id": "E", "performer_role": "physician",
+                                           "device": "programmable_pump",
+                                           "services": ["electronic_analysis", "reprogramming"]}, kb=kb)).to_json()
+    (billed,) = res["codes"]
+    assert billed["code"] == "62368"
+    assert [c["id"] for c in billed["source_conflicts"]] == ["conflict-62368"]
+    assert "note: the sources conflict: Guide §7.1 contradicts itself" in " ".join(encounter_report(res).split())
+    other = infer_codes(kb, parse_encounter({"encounter_id": "E", "performer_role": "physician",
+                                             "device": "programmable_pump", "services": ["electronic_analysis"]},
+                                            kb=kb)).to_json()
+    assert "source_conflicts" not in other["codes"][0]

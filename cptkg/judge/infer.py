@@ -24,6 +24,9 @@ class InferResult:
     encounter: Encounter | None = None
     model: Model | None = None
     facts: Facts | None = None
+    # code -> the recorded source conflicts it rests on (62368: guide §7.1 contradicts itself), as check notes
+    # them on a line of the code (a coder's audit: infer billed 62368 with no word of the conflict)
+    conflicts: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def message(self) -> str:
@@ -36,7 +39,9 @@ class InferResult:
     def to_json(self) -> dict:
         out = {
             "encounter_id": self.encounter_id,
-            "codes": [{"code": c, "descriptor": self.descriptors.get(c, ""), "reasons": [r.to_json() for r in rs]} for c, rs in self.codes],
+            "codes": [{"code": c, "descriptor": self.descriptors.get(c, ""), "reasons": [r.to_json() for r in rs],
+                       **({"source_conflicts": [dict(x) for x in self.conflicts[c]]} if self.conflicts.get(c) else {})}
+                      for c, rs in self.codes],
             "not_chosen": [{"code": c, "why_not": [r.to_json() for r in rs]} for c, rs in self.not_chosen],
             "uncovered": [{"service": s, "reasons": [r.to_json() for r in rs]} for s, rs in self.uncovered],
             "kb_version": self.kb_version,
@@ -132,5 +137,8 @@ def infer_codes(kb: KnowledgeBase, enc: Encounter, timeout: float = 30.0, all_bi
         not_chosen.append((c, one_line_per_condition(kb, prog, verdict_reasons(kb, prog, model, "not_chosen", c))))
     uncovered = [(kb.label(s), verdict_reasons(kb, prog, model, "no_code", s))
                  for (s,) in sorted(model.facts.get("no_code", set()))]
+    from cptkg.knowledge.views import code_conflicts
+
     return InferResult(enc.encounter_id, codes, not_chosen, uncovered,
-                       {c: kb.descriptor(c) for c in kb.family_codes()}, kb.version, enc, model, facts)
+                       {c: kb.descriptor(c) for c in kb.family_codes()}, kb.version, enc, model, facts,
+                       conflicts={c: code_conflicts(kb, c) for c, _ in codes if code_conflicts(kb, c)})

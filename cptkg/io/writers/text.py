@@ -237,6 +237,9 @@ def encounter_report(res: dict) -> str:
             out.append(_wrap(f"BILL {c['code']}  {c.get('descriptor') or ''}", "  "))
             for r in c["reasons"]:
                 out.append(_wrap(f"- {r['message']}", "        "))
+            for x in c.get("source_conflicts", []):
+                out.append(_wrap(f"note: the sources conflict: {x['label']}. {x['resolution']}", "        "))
+                out.append(_wrap(f"[{x['id']}]", "          "))
     else:
         out.append("  No code of the family fits this encounter.")
     for u in res["uncovered"]:
