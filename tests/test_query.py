@@ -377,3 +377,18 @@ def test_a_usage_error_is_one_line_naming_the_command_to_ask_for_help(args, said
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and said in lines[0] and lines[0].startswith("cptkg: ") and "--help)" in lines[0], lines
+
+
+def test_a_query_answers_over_the_graph_the_exports_publish():
+    """``?c a skos:Concept`` found no code with cptkg query and 33 over the exported Turtle (an integrator's
+    audit): the query reads the published graphs, declarations included, so a query developed here answers the
+    same in a triple store holding the export."""
+    from cptkg import exports
+
+    q = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?c WHERE { ?c a skos:Concept }"
+    exported = Graph().parse(data=exports.export("turtle", "both")[""], format="turtle")
+    want = {str(r.c) for r in exported.query(q)}
+    res = run(q, "--format", "json")
+    assert res.exit_code == 0, res.output
+    got = {b["c"]["value"] for b in json.loads(res.output)["results"]["bindings"]}
+    assert got == want and len(got) > 10
