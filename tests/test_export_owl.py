@@ -54,3 +54,22 @@ def test_owl_export_uses_only_owl2_datatypes():
     g = Graph().parse(data=exporters.export("owl", "both")[""], format="xml")
     assert (None, None, XSD.date) not in g
     assert not any(getattr(o, "datatype", None) == XSD.date for o in g.objects())
+
+
+def test_every_predicate_and_class_of_another_vocabulary_is_declared_for_owl2_dl():
+    """The OWL export declared none of the Dublin Core and SKOS predicates it uses, nor skos:Concept or
+    prov:Entity (an integrator's audit: horned-owl read dct:source as an object property in 99 assertions and
+    as an annotation property on 82 axioms). Each is declared: predicates as annotation properties, classes
+    as classes."""
+    from rdflib.namespace import OWL, RDFS
+
+    g = Graph().parse(data=exporters.export("owl", "both")[""], format="xml")
+    built_in = (str(RDF), str(RDFS), str(OWL), str(XSD))
+    declared = {s for t in (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+                for s in g.subjects(RDF.type, t)}
+    assert not {p for p in g.predicates() if not str(p).startswith(built_in)} - declared
+    classes = set(g.subjects(RDF.type, OWL.Class))
+    used = {c for c in set(g.objects(None, RDF.type)) | set(g.objects(None, RDFS.subClassOf))
+            if isinstance(c, URIRef) and not str(c).startswith(built_in)}
+    assert not used - classes
+    assert (URIRef("http://purl.org/dc/terms/source"), RDF.type, OWL.AnnotationProperty) in g
