@@ -191,3 +191,20 @@ def test_descriptors_match_the_guide_verbatim(kb):
 
 def test_kb_says_it_is_not_legal_advice(kb):
     assert "Not legal advice" in kb.graph.serialize(format="turtle")
+
+
+def test_each_source_document_names_the_sha256_of_its_file_in_the_pack(kb):
+    """An integrator could not verify which text the quotes come from (a bare file name; an audit): each source
+    document carries the SHA-256 of its file in the pack's sources/ folder, and a changed file is caught here."""
+    import hashlib
+
+    from rdflib.namespace import DCTERMS
+
+    docs = [d for d in kb.graph.subjects(RDF.type, ONT.SourceDocument)
+            if not str(kb.graph.value(d, DCTERMS.identifier)).startswith("http")]  # a web listing has its address
+    assert len(docs) >= 2
+    for doc in docs:
+        name = str(kb.graph.value(doc, DCTERMS.identifier))
+        sha = str(kb.graph.value(doc, ONT.fileSha256))
+        assert hashlib.sha256((PACK / "sources" / name).read_bytes()).hexdigest() == sha, name
+        assert kb.graph.value(doc, DCTERMS.title).language == "en"
