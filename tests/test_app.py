@@ -109,6 +109,28 @@ def test_checker_sends_more_claims_than_it_explains_to_the_batch_page_unless_ask
     assert "checker_results" not in at.session_state
 
 
+def test_the_line_editor_takes_a_route_and_the_claim_carries_it():
+    """The route note asked the analyst to state a route the line editor could not take (an analyst walk): the
+    editor has a route column, and a line given one is judged for it (62370 on the intraventricular route is
+    denied; with no route it is assumed and noted)."""
+    import pandas as pd
+
+    from cptkg import check
+    from cptkg.faces.explorer.checker import claim_from_frames, lines_frame
+
+    claim = {"claim_id": "R-1", "patient_id": "P-1", "lines": [
+        {"line": 1, "code": "62370", "date_of_service": "2025-03-04", "provider_id": "D", "provider_role": "physician",
+         "route": "intraventricular"}],
+        "history": [{"code": "62362", "date_of_service": "2024-01-10"}]}
+    frame = lines_frame(claim)
+    assert frame.loc[0, "route"] == "intraventricular"
+    back = claim_from_frames("R-1", "P-1", frame, pd.DataFrame(claim["history"]))
+    assert back["lines"][0]["route"] == "intraventricular"
+    assert check(back)["lines"][0]["status"] == "rejected"
+    frame.loc[0, "route"] = None
+    assert "route" not in claim_from_frames("R-1", "P-1", frame)["lines"][0]
+
+
 def test_graph_page_shows_details_of_a_code():
     at = page_app("graph_page").run()
     assert not at.exception

@@ -18,7 +18,7 @@ from cptkg.faces.explorer.explaining import apply_fix, judge
 from cptkg.faces.explorer.proofs import (PROOF_STYLESHEET, citations, decision_elements, fix_markdown,
                                          line_summary_markdown, proof_elements, proof_markdown)
 
-LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers"]
+LINE_COLUMNS = ["line", "code", "date_of_service", "provider_id", "provider_role", "units", "modifiers", "route"]
 HISTORY_COLUMNS = ["code", "date_of_service", "provider_id"]
 
 
@@ -49,6 +49,7 @@ def lines_frame(claim: dict) -> pd.DataFrame:
             "date_of_service": _as_date(ln.get("date_of_service")),
             "provider_id": ln.get("provider_id"), "provider_role": ln.get("provider_role"),
             "units": ln.get("units", 1), "modifiers": ", ".join(ln.get("modifiers", [])),
+            "route": ln.get("route"),
         })
     return pd.DataFrame(rows, columns=LINE_COLUMNS)
 
@@ -77,7 +78,7 @@ def claim_from_frames(claim_id: str, patient_id: str, lines: pd.DataFrame, histo
         if all(_blank(row.get(c)) for c in LINE_COLUMNS):
             continue
         ln: dict = {}
-        for c in ("line", "code", "date_of_service", "provider_id", "provider_role", "units"):
+        for c in ("line", "code", "date_of_service", "provider_id", "provider_role", "units", "route"):
             v = row.get(c)
             if _blank(v):
                 continue
@@ -320,6 +321,11 @@ def page() -> None:
                 "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role"), required=True),
                 "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
                 "modifiers": st.column_config.TextColumn("modifiers", help="separated by commas or spaces, e.g. KD, 59"),
+                # the drug-delivery route, where the record states it: the rules check a code's route only on a
+                # line that states one (an analyst walk: the note asked for a route this table could not take)
+                "route": st.column_config.SelectboxColumn(
+                    "route", options=vocabulary(kb).values("route"), required=False,
+                    help="the drug-delivery route, if the record states it (checked against the code's routes)"),
             })
         st.markdown("**Patient's billed history** (earlier claims)")
         history = st.data_editor(

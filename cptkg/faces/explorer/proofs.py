@@ -114,9 +114,9 @@ def line_summary_markdown(ln: dict, suggestions: list[dict] | None = None) -> st
     return "\n\n".join(out)
 
 
-#: how the explorer's analyst states a route: the checker's table has no route column, an uploaded file may
-EXPLORER_ROUTE = ("give the line a route in a claim JSON or CSV file (its route field) and upload that file "
-                  "on the Claim checker or Batch page")
+#: how the explorer's analyst states a route: the checker's line editor has a route column, an uploaded file may
+EXPLORER_ROUTE = ("choose the line's route in the Claim checker's line editor (its route column), or give it in a "
+                  "claim JSON or CSV file (its route field) and upload that file on the Claim checker or Batch page")
 
 
 def in_the_explorer(assumption: str) -> str:
@@ -124,7 +124,7 @@ def in_the_explorer(assumption: str) -> str:
     FHIR extension URL (analyst walk, issue 23).
 
     >>> in_the_explorer("route was not checked; to have it checked, state it …, or with --route.")
-    'route was not checked; to have it checked, give the line a route in a claim JSON or CSV file (its route field) and upload that file on the Claim checker or Batch page.'
+    "route was not checked; to have it checked, choose the line's route in the Claim checker's line editor (its route column), or give it in a claim JSON or CSV file (its route field) and upload that file on the Claim checker or Batch page."
     """
     head, sep, _ = assumption.partition("; to have it checked, ")
     return f"{head}; to have it checked, {EXPLORER_ROUTE}." if sep else assumption
