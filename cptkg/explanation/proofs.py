@@ -266,7 +266,7 @@ class Explainer:
             if isinstance(item, Comparison):
                 lv, rv = _val(item.left, shown), _val(item.right, shown)
                 node.children.append(ProofNode(f"{lv!r} {item.op} {rv!r}", "comparison",
-                                               f"{lv} {item.op} {rv} holds", rule=rule.meta.id,
+                                               compared(lv, item.op, rv), rule=rule.meta.id,
                                                source=self._rule_sources(rule, b)))
                 continue
             pattern = tuple(_val(a, b) if not (isinstance(a, Var) and a.anonymous) else None for a in item.atom.args)
@@ -371,7 +371,11 @@ class Explainer:
             else:
                 cond = "none of these holds: " + "; ".join(texts)
         rid = rule.meta.id or rule.head.pred
-        out = {"rule": rid, "message": f"{rid} does not apply: {cond}", "failed": str(item), "condition": cond, "kind": kind,
+        # the rule by its title, as the explorer names it ("“Edit not yet in force” does not apply"): its id read as
+        # code to a billing office (a coder's audit); the id stays in "rule"
+        title = self.kb.rule_title(rid) if rule.meta.id else rid
+        out = {"rule": rid, "message": f"“{title}” does not apply: {cond}", "failed": str(item), "condition": cond,
+               "kind": kind,
                "because": because, "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
                "sources": self._rule_sources(rule)}
         if not isinstance(item, Comparison) and not item.negated:
@@ -402,7 +406,9 @@ class Explainer:
         return phrase(template, tuple(shown), str)
 
     def _words(self, pred: str, pattern: tuple) -> str:
-        shown = tuple("any" if p is None else p for p in pattern)
+        # a position the rule leaves open ("_") is said as "…": "line 1 carries modifier …" (it read "line 1
+        # carries modifier any", and "is in force from any"; a coder's audit)
+        shown = tuple("…" if p is None else p for p in pattern)
         if pred in self.program.idb:
             rows = self.holds(pred, pattern)
             if rows:
