@@ -177,11 +177,20 @@ def parse_encounter(raw, kb=None, *, session=None):
     return parse(raw, kb=_kb_of(kb, session))
 
 
-def load_graphs(kb=None, *, session=None):
-    """The ontology and KB graphs of the pack (``Graphs``: ``select("both"|"ontology"|"kb")``)."""
+def load_graphs(kb=None, *, session=None, published: bool = False):
+    """The ontology and KB graphs of the pack (``Graphs``: ``select("both"|"ontology"|"kb")``).
+
+    ``published``: the graphs as every export writes them (SKOS and OWL declarations added, blank nodes
+    labelled stably), which is what ``cptkg query`` and the explorer's query page read, so that a query
+    answers there as over an exported file."""
     from cptkg.knowledge.datasets import load_graphs as graphs
 
-    return graphs(_kb_of(kb, session))
+    out = graphs(_kb_of(kb, session))
+    if published:
+        from cptkg.exports._publish import published as publish
+
+        out = publish(out)
+    return out
 
 
 def run(source, input_format=None, output: str = "json", history=None, kb=None, *args, engine: str | None = None,

@@ -33,7 +33,7 @@ def test_diff_lists_the_deleted_pair_the_new_pair_and_the_changed_unit_limit_wit
     assert note["rules"] == {"added": [], "removed": [], "changed": []}
     assert note["facts"] == {"added": [], "removed": [], "changed": []}
     text = run("diff", *sum((["--before-edits", f] for f in q1), []), *sum((["--after-edits", f] for f in q2), []))
-    assert "deleted none → 2026-03-31" in text.stdout and "None" not in text.stdout
+    assert "deletion date none → 2026-03-31" in text.stdout and "None" not in text.stdout
 
 
 def test_diff_of_a_release_with_itself_is_empty_and_exits_0(tmp_path, releases):
@@ -99,7 +99,7 @@ def test_diff_of_a_pair_the_pack_also_has_whose_imported_row_gains_a_deletion_da
     # the pack's own row is on both sides: the imported rows are compared field by field
     assert changed[0]["fields"] == {"deleted": {"before": None, "after": "2026-03-31"}}
     text = run("diff", "--before-edits", q1[0], "--after-edits", q2[0])
-    assert "deleted none → 2026-03-31" in text.stdout and "Traceback" not in text.output
+    assert "deletion date none → 2026-03-31" in text.stdout and "Traceback" not in text.output
 
 
 def test_diff_of_a_changed_row_beside_several_others_says_the_rows_that_differ_in_words(tmp_path):

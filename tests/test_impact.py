@@ -270,7 +270,7 @@ def test_the_html_work_paper_names_what_was_compared_each_changed_line_its_reaso
         assert f"<h3>Claim {claim}, line {line} · " in paper and f"): {direction}</h3>" in paper
     assert "<strong>CARC CO-236</strong>" in paper and "<strong>CARC CO-151</strong>" in paper
     assert "Because NCCI PTP edit 29880/20610, release 2026Q2 (2026-04-01), row " in paper
-    assert "of ptp-2026Q2.txt" in paper and "now applies." in paper and "no longer applies." in paper
+    assert "of ptp-2026Q2.txt" in paper and "now applies" in paper and "no longer applies" in paper
     assert '<td class="num">2</td>' in paper  # two lines newly denied
 
 
@@ -303,3 +303,17 @@ def test_the_api_compares_claim_dicts_and_gives_the_release_note(tmp_path, relea
     assert report.exit_code == 1 and len(report.rows()) == 4
     note = cptkg.diff(before_edits=q1, after_edits=q2)
     assert note["changed"] >= 3
+
+
+def test_a_cause_says_what_changed_in_its_edit_as_diff_says_it(tmp_path, releases):
+    """"because NCCI PTP edit 62350/62355, release 2026Q1, row 9 ... no longer applies" read as if the pair were gone
+    when only its modifier indicator went 0 -> 1 (a payer-edit specialist's audit): each cause's edit carries
+    what changed in it between the two sides, in the words cptkg diff uses, in JSON and in the text."""
+    got = json.loads(impact(tmp_path, releases, "json", "--json").stdout)
+    edits = [ed for c in got["changes"] for cause in c["causes"] for ed in cause["edits"]]
+    assert edits and all(ed.get("change") for ed in edits), edits
+    by_text = {ed["text"].split(",")[0]: ed["change"] for ed in edits}
+    assert by_text["MUE 62367"] == "units allowed 3 → 1", by_text
+    assert by_text["NCCI PTP edit 29881/20610"].startswith("deletion date none → 2026-03-31"), by_text
+    text = impact(tmp_path, releases, "json").stdout
+    assert "now applies: units allowed 3 → 1" in text

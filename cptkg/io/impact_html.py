@@ -109,7 +109,8 @@ def cause_html(c: dict, lead: str = "Because") -> str:
         what = "; ".join(parts) + f' <span class="detail">(rule {_e(c["rule"])})</span>'
     else:
         what = f"rule {_e(c.get('title') or c['rule'])} <span class=\"detail\">({_e(c['rule'])})</span>"
-    return f'<div class="cause">{_e(lead)} {what} {held}.</div>'
+    changed = "; ".join(dict.fromkeys(ed["change"] for ed in c.get("edits") or [] if ed.get("change")))
+    return f'<div class="cause">{_e(lead)} {what} {held}{": " + _e(changed) if changed else ""}.</div>'
 
 
 def _change(e: dict) -> list[str]:

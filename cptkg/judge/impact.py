@@ -101,9 +101,28 @@ def _cause(r: dict, which: str) -> dict:
     out = {"side": which, "rule": r["rule"], "title": r["title"], "message": r["message"]}
     if r.get("carc"):
         out["carc"] = r["carc"]
-    out["edits"] = [{k: e[k] for k in ("text", "kind", "release", "release_date", "file", "edit_file", "row")}
+    out["edits"] = [{k: e[k] for k in ("text", "kind", "release", "release_date", "file", "edit_file", "row", "key")}
                     for e in r["edits"]]
     return out
+
+
+def name_edit_changes(report: "Impact", kb_before, kb_after) -> None:
+    """Say in each cause's edit what changed in it between the two sides (``change``: "modifier indicator 0 → 1",
+    as ``cptkg diff`` says it): "edit … no longer applies" alone read as if the pair were gone when only its
+    indicator changed (a payer-edit specialist's audit). Read for the edits the changes rest on only."""
+    causes = [c for e in report.changes for c in e.get("causes", [])]
+    causes += [c for e in report.warning_changes for c in e.get("warnings_added", []) + e.get("warnings_removed", [])]
+    keys = {tuple(ed["key"]) for c in causes for ed in c["edits"] if ed.get("key")}
+    if not keys:
+        return
+    from cptkg.knowledge.diff import edit_changes
+
+    words = edit_changes(kb_before, kb_after, keys)
+    for c in causes:
+        for ed in c["edits"]:
+            said = words.get(tuple(ed.get("key") or ()))
+            if said:
+                ed["change"] = said
 
 
 def cause_label(c: dict) -> str:
@@ -260,6 +279,7 @@ def compare(kb_before, results_before: list, kb_after, results_after: list) -> I
                 out.warning_changes.append(entry)
             elif direction is not None:
                 out.changes.append(entry)
+    name_edit_changes(out, kb_before, kb_after)
     return out
 
 

@@ -29,6 +29,8 @@ EFFECT = {PAIR: ("editKind", "modifierIndicator", "editScope", "effectiveDate", 
 WORDS = {"editKind": "kind", "modifierIndicator": "modifier indicator", "editScope": "scope",
          "effectiveDate": "effective", "deletionDate": "deleted", "maxUnits": "at most units",
          "adjudicationIndicator": "adjudication indicator"}
+#: the same fields as a sentence says them (WORDS are the keys of ``diff --json``'s ``fields``, a contract)
+SAID = {"effective": "effective date", "deleted": "deletion date", "at most units": "units allowed"}
 _CODE_NAMES = ("column1Code", "column2Code", "column1", "column2", "editCode", "sourceRow")
 
 
@@ -52,17 +54,22 @@ def _key_words(key: tuple) -> str:
     return f"NCCI PTP edit {key[1]}/{key[2]}" if key[0] == PAIR else f"MUE {key[1]}"
 
 
-def edits(kb) -> dict[tuple, list[dict]]:
-    """Every edit the rules read, by what it is: its effect, and its source (release, file, row) in words."""
+def edits(kb, keys: set[tuple] | None = None) -> dict[tuple, list[dict]]:
+    """Every edit the rules read, by what it is: its effect, and its source (release, file, row) in words.
+
+    ``keys``: only the edits of these keys (``(PAIR, column 1, column 2)`` or ``(UNIT, code)``), read in one
+    pass without building the others (impact names what changed in the few edits its changes rest on)."""
     out: dict[tuple, list[dict]] = {}
     for t in getattr(kb, "edit_tables", ()) or ():
         cols = {n: t.column(n) for n in set(EFFECT[PAIR] + EFFECT[UNIT] + _CODE_NAMES)}
         for i in range(len(t)):
+            if keys is not None and tuple(str(k) for k in t.key_of(i)) not in keys:
+                continue
             kind = t.types[i]
             v = {n: cols[n][i] for n in cols}
             rel = t.release_of(i)
             out.setdefault(_key(kind, v), []).append({
-                "effect": {n: _plain(v[n]) for n in EFFECT[kind]}, "source": t.describe(i),
+                "effect": {n: _said(kb, n, v[n]) for n in EFFECT[kind]}, "source": t.describe(i),
                 "release": rel[0] if rel else None, "row": v.get("sourceRow"), "edit_file": t.path.name})
     names = _names(kb)
     facts = kb.facts
@@ -73,12 +80,22 @@ def edits(kb) -> dict[tuple, list[dict]]:
                 p = names.get(n)
                 got = [row[1] for row in facts.get(p, ()) if row[0] == e] if p else []
                 v[n] = got[0] if got else None
+            if keys is not None and _key(kind, v) not in keys:
+                continue
             srcs = kb.fact_sources(pred, (e,))
             cited = "; ".join(kb.sources[s].cite() for s in srcs if s in kb.sources) or "the pack's edits"
             out.setdefault(_key(kind, v), []).append({
-                "effect": {n: _plain(v[n]) for n in EFFECT[kind]}, "source": f"pack edit {e} ({cited})",
+                "effect": {n: _said(kb, n, v[n]) for n in EFFECT[kind]}, "source": f"pack edit {e} ({cited})",
                 "release": None, "row": v.get("sourceRow"), "edit_file": None})
     return out
+
+
+def _said(kb, name: str, v):
+    """A field's value as a release note says it: a kind or scope by its label ("column 2 is a component of
+    column 1", not "ComponentEdit"; a payer-edit specialist's audit), any other value as it is."""
+    if name in ("editKind", "editScope") and isinstance(v, str) and v:
+        return kb.label(v)
+    return _plain(v)
 
 
 def _plain(v):
@@ -86,33 +103,62 @@ def _plain(v):
 
 
 def _effect_words(effect: dict) -> str:
-    return ", ".join(f"{WORDS.get(k, k)} {v}" for k, v in effect.items() if v is not None)
+    return ", ".join(f"{_field_said(WORDS.get(k, k))} {v}" for k, v in effect.items() if v is not None)
+
+
+def _field_said(word: str) -> str:
+    return SAID.get(word, word)
 
 
 def _effect_key(row: dict) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in row["effect"].items()))
 
 
-def diff_edits(before, after) -> dict:
+def change_words(entry: dict) -> str:
+    """A changed edit (an entry of ``diff_edits(...)["changed"]``) in one line: "modifier indicator 0 → 1"."""
+    shown = lambda v: "none" if v is None else str(v)  # noqa: E731
+    if entry.get("fields"):
+        return "; ".join(f"{_field_said(k)} {shown(v['before'])} → {shown(v['after'])}"
+                         for k, v in entry["fields"].items())
+    return (f"before: {' | '.join(entry['before_only']) or 'no other row'} → "
+            f"after: {' | '.join(entry['after_only']) or 'no other row'}")
+
+
+def edit_changes(before, after, keys: set[tuple]) -> dict[tuple, str]:
+    """What changed in each edit of ``keys`` between two knowledge bases, in a release note's words."""
+    d = diff_edits(before, after, keys)
+    out = {}
+    for e in d["added"]:
+        out.setdefault(tuple(e["key"]), "added (the earlier knowledge has no such edit)")
+    for e in d["deleted"]:
+        out.setdefault(tuple(e["key"]), "not in the later knowledge")
+    for e in d["changed"]:
+        out[tuple(e["key"])] = change_words(e)
+    return out
+
+
+def diff_edits(before, after, keys: set[tuple] | None = None) -> dict:
     """Edits added, deleted and changed (field by field when each side has one row for the edit)."""
-    b, a = edits(before), edits(after)
+    b, a = edits(before, keys), edits(after, keys)
     added, deleted, changed = [], [], []
     for key in sorted(set(b) | set(a)):
         rb, ra = b.get(key, []), a.get(key, [])
         name = _key_words(key)
         kind = "pair" if key[0] == PAIR else "unit"
         if not rb:
-            added += [{"edit": name, "kind": kind, **r, "words": _effect_words(r["effect"])} for r in ra]
+            added += [{"edit": name, "kind": kind, "key": list(key), **r, "words": _effect_words(r["effect"])}
+                      for r in ra]
             continue
         if not ra:
-            deleted += [{"edit": name, "kind": kind, **r, "words": _effect_words(r["effect"])} for r in rb]
+            deleted += [{"edit": name, "kind": kind, "key": list(key), **r, "words": _effect_words(r["effect"])}
+                        for r in rb]
             continue
         # an effect as a comparable value: a field may be empty (None) on one row and a date on another
         eb = sorted(_effect_key(r) for r in rb)
         ea = sorted(_effect_key(r) for r in ra)
         if eb == ea:
             continue
-        entry = {"edit": name, "kind": kind, "before": rb, "after": ra}
+        entry = {"edit": name, "kind": kind, "key": list(key), "before": rb, "after": ra}
         # the rows that differ: a row both sides have (the pack's own edit beside an imported one) is no change
         only_b = [r for r in rb if _effect_key(r) not in ea]
         only_a = [r for r in ra if _effect_key(r) not in eb]

@@ -204,16 +204,14 @@ class QueryResult:
 
 
 def query_dataset(graphs: Graphs | None = None, extra: list[Graph] = ()) -> Dataset:
-    """Ontology and KB as named graphs, as the exports publish them; the default graph is their union (plus
-    extra data).
+    """Ontology and KB as named graphs; the default graph is their union (plus extra data).
 
-    The published graphs (cptkg.exports._publish): the SKOS and OWL declarations and stable blank-node labels
-    every export writes, so a query written with ``cptkg query`` answers as it does over an exported file in a
-    triple store (``?c a skos:Concept`` found no code here and 33 in the export; an integrator's audit).
+    The faces pass the graphs the exports publish (``cptkg.exports._publish.published``: the SKOS and OWL
+    declarations and stable blank-node labels every export writes), so that a query written with ``cptkg
+    query`` answers as it does over an exported file in a triple store (``?c a skos:Concept`` found no code
+    and 33 in the export; an integrator's audit).
     """
-    from cptkg.exports._publish import published
-
-    graphs = published(graphs or load_graphs())
+    graphs = graphs or load_graphs()
     ds = Dataset(default_union=True)
     ds.graph(ONTOLOGY_GRAPH).__iadd__(graphs.ontology)
     ds.graph(KB_GRAPH).__iadd__(graphs.kb)

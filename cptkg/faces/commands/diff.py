@@ -13,6 +13,8 @@ def _side(kb) -> str:
 
 def text_report(note: dict, before, after) -> str:
     """The release note in words: each section, each entry with its source."""
+    from cptkg.knowledge.diff import change_words
+
     s = note["summary"]
     out = [f"before: {_side(before)}", f"after:  {_side(after)}",
            f"edits: {s['edits_added']:,} added, {s['edits_deleted']:,} deleted, {s['edits_changed']:,} changed; "
@@ -25,7 +27,7 @@ def text_report(note: dict, before, after) -> str:
         out.append(f"edit deleted  {entry['edit']}: {entry['words']}  [{entry['source']}]")
     for entry in e["changed"]:
         if "fields" in entry:
-            what = "; ".join(f"{k} {_shown(v['before'])} → {_shown(v['after'])}" for k, v in entry["fields"].items())
+            what = change_words(entry)
         else:
             # several rows on a side: the rows only one side has, in words
             what = (f"before: {' | '.join(entry['before_only']) or 'no other row'} → "

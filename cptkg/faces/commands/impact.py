@@ -108,7 +108,7 @@ def text_report(report, explain: bool = False) -> str:
                          + (f"  CARC {', '.join(sd['carc'])}" if sd["carc"] else ""))
         for c in e["causes"]:
             held = "now applies" if c["side"] == "after" else "no longer applies"
-            lines.append(f"    because {cause_words(c)} {held}")
+            lines.append(f"    because {cause_words(c)} {held}{changed_words(c)}")
         if explain:
             lines += _explanation_lines(e)
     if report.warning_changes:
@@ -117,14 +117,20 @@ def text_report(report, explain: bool = False) -> str:
             lines.append(f"  claim {e['claim_id']} line {e['line']} {e['code']}: "
                          f"{e['before']['verdict']} → {e['after']['verdict']}")
             for w in e["warnings_added"]:
-                lines.append(f"    new warning {cause_words(w)}")
+                lines.append(f"    new warning {cause_words(w)}{changed_words(w)}")
             for w in e["warnings_removed"]:
-                lines.append(f"    warning gone {cause_words(w)}")
+                lines.append(f"    warning gone {cause_words(w)}{changed_words(w)}")
             if explain:
                 lines += _explanation_lines(e)
     for err in report.errors:
         lines.append(f"\nnot judged ({err['side']}): {err['error']}")
     return "\n".join(lines)
+
+
+def changed_words(c: dict) -> str:
+    """What changed in the cause's edits between the sides, as cptkg diff says it (empty when nothing is known)."""
+    said = [f"{ed['change']}" for ed in c.get("edits") or [] if ed.get("change")]
+    return f": {'; '.join(dict.fromkeys(said))}" if said else ""
 
 
 def cause_words(c: dict) -> str:

@@ -138,7 +138,10 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
         from cptkg.faces.cli import get_session
         from cptkg.knowledge.datasets import load_graphs
 
-        ds = sparql.query_dataset(load_graphs(get_session().kb), extra=extra)
+        from cptkg.exports._publish import published
+
+        # the graphs the exports publish: a query answers here as over an exported file
+        ds = sparql.query_dataset(published(load_graphs(get_session().kb)), extra=extra)
     except Exception as e:
         if type(e).__name__ == "KBLoadError":
             from cptkg.faces.cli import fail

@@ -156,7 +156,8 @@ def cause_words(c: dict) -> str:
     """A cause in one line: the edit with its release and row, or the rule; and whether it now applies."""
     held = "now applies" if c["side"] == "after" else "no longer applies"
     if c["edits"]:
-        return "; ".join(e["text"] for e in c["edits"]) + f" {held}"
+        changed = "; ".join(dict.fromkeys(e["change"] for e in c["edits"] if e.get("change")))
+        return "; ".join(e["text"] for e in c["edits"]) + f" {held}" + (f" ({changed})" if changed else "")
     return f"rule {c.get('title') or c['rule']} {held}"
 
 

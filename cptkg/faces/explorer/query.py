@@ -68,7 +68,8 @@ def run_sparql(kb, text: str, timeout: float = DEFAULT_TIMEOUT, limit: int = DEF
     if text and len(text) > MAX_TEXT:
         raise QueryError(f"the query is longer than {MAX_TEXT} characters")
     try:
-        res = sparql.run_query(text, sparql.query_dataset(load_graphs(kb)), timeout=timeout, limit=limit)
+        res = sparql.run_query(text, sparql.query_dataset(load_graphs(kb, published=True)), timeout=timeout,
+                               limit=limit)
     except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         raise QueryError(str(e)) from None
     if res.kind == "ask":
