@@ -161,6 +161,20 @@ def test_not_with_a_drug_judges_it_with_the_modifier_it_requires_so_its_refill_i
     assert "(the line of J0475 with modifier KD, which it requires)" in " ".join(answer["answer"].split())
 
 
+def test_codes_for_says_a_code_no_source_lists_performers_for_fits_with_its_performer_not_checked(kb):
+    """A physical therapist "fits" a pump implant and a removal with no caveat (an analyst walk), where check warns
+    that the performer was not checked: the answer says the same, and a physician gets no such caveat."""
+    answer = Q.codes_for(kb, device="nonprogrammable_pump", role="physical_therapist")
+    rows = {r["code"]: r for r in answer["rows"]}
+    assert rows["62361"]["fits"] and rows["62361"]["performer_checked"] is False
+    assert rows["95990"]["performer_checked"] is True
+    assert "No source here lists who performs 62361 and 62365" in " ".join(answer["answer"].split())
+    assert "62361   fits, performer not checked" in ask("codes-for", "--device", "nonprogrammable_pump", "--role",
+                                                        "physical_therapist").output
+    doctor = Q.codes_for(kb, device="nonprogrammable_pump", role="physician")
+    assert all(r["performer_checked"] for r in doctor["rows"])
+
+
 # ------------------------------------------------------------------- sources
 
 def test_rests_on_lists_the_rules_and_edits_citing_a_sentence(kb):

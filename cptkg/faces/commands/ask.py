@@ -73,6 +73,8 @@ def _rows(answer: dict) -> list[str]:
             why = (", ".join(r["services"]) if r["fits"] else r["reasons"][0]["message"] if r["reasons"]
                    else f"the rules bill {', '.join(r['instead'])} instead" if r["instead"]
                    else "not billed (the inference rules give no why-not)")
+            if r.get("performer_checked") is False:
+                what += ", performer not checked"
             out.append(_wrap(f"{r['code']:<7} {what} · {why}", "  "))
         elif q == "rests-on":
             if r["kind"] == "rule":

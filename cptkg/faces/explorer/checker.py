@@ -51,7 +51,12 @@ def lines_frame(claim: dict) -> pd.DataFrame:
             "units": ln.get("units", 1), "modifiers": ", ".join(ln.get("modifiers", [])),
             "route": ln.get("route"),
         })
-    return pd.DataFrame(rows, columns=LINE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
+    # text columns as text, a missing value as missing: an object column of None showed "None" in each empty
+    # route cell (an analyst walk)
+    for c in ("route", "modifiers", "provider_id", "code", "provider_role"):
+        frame[c] = frame[c].astype("string")
+    return frame
 
 
 def history_frame(claim: dict) -> pd.DataFrame:

@@ -62,7 +62,10 @@ def _rows(answer: dict) -> list[dict]:
             out.append({"with": r["code"], "stands": ", ".join(r["stands"]) or "neither",
                         "denied": ", ".join(r["denied"]), "rule": titles(r["reasons"]), "edit": ", ".join(r["edits"])})
         elif q == "codes-for":
-            out.append({"code": r["code"], "fits": "yes" if r["fits"] else "no",
+            fits = ("yes, performer not checked" if r["fits"] and r.get("performer_checked") is False else "yes"
+                    if r["fits"] else f"yes, {', '.join(r['included_in'])} billed instead" if r.get("included_in")
+                    else "no")
+            out.append({"code": r["code"], "fits": fits,
                         "services": ", ".join(r["services"]),
                         "why not": "" if r["fits"] else (r["reasons"][0]["message"] if r["reasons"] else
                                                          "billed instead: " + ", ".join(r["instead"]))})

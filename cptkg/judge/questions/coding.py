@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from cptkg.claims.models import parse_encounter
 from cptkg.judge.questions.answers import _answer, _focus, _sources
-from cptkg.judge.questions.reading import _all, _term
+from cptkg.judge.questions.reading import _all, _facts, _term
 from cptkg.judge.questions.wording import _article, _words
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
@@ -40,6 +40,9 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         from cptkg.judge.infer import infer_codes
 
         inferred[services] = infer_codes(kb, parse_encounter(enc, kb=kb), engine=engine).to_json()
+    listed_codes = {c for c, _ in _facts(kb).get("may_be_performed_by", ())}
+    subclass = _facts(kb).get("subclass_of", set())
+    physician_or_qhp = any((role_term, p) in subclass for p in ("Physician", "QualifiedHealthCareProfessional"))
     rows = []
     for c, services in needs.items():
         res = inferred.get(services)
@@ -52,7 +55,12 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         # audit: a physician's 62369 read as not allowed, where guide §8.2 lists the physician)
         included_in = [b for b in billed if any(x["rule"] in _GIVES_WAY and b in x["message"].split(": bill ")[-1]
                                                 for x in why)]
+        # a code no source lists performers for fits whoever is asked about: for a performer who is neither a
+        # physician nor a QHP that is said, as check warns it (role.performer-not-listed), not left as a plain
+        # "fits" (an analyst walk: a physical therapist "fits" a pump implant and a removal)
+        unchecked = fits and c not in listed_codes and not physician_or_qhp
         rows.append({"code": c, "descriptor": kb.descriptor(c), "fits": fits, "included_in": included_in,
+                     "performer_checked": not unchecked,
                      "services": [kb.label(vocab.term("service", s)) for s in services],
                      "instead": [] if fits else billed,
                      "reasons": [{"rule": r["rule"], "title": r.get("title") or kb.rule_title(r["rule"]),
@@ -65,6 +73,11 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
     text = f"For {who}, as the inference rules code an encounter documenting each code's services: "
     text += (f"{_words([r['code'] for r in fit])} {'fits' if len(fit) == 1 else 'fit'}." if fit
              else "no code of the family fits.")
+    unchecked = [r["code"] for r in fit if not r["performer_checked"]]
+    if unchecked:
+        text += (f" No source here lists who performs {_words(unchecked)}: {'it fits' if len(unchecked) == 1 else 'they fit'}"
+                 f" because the rules do not check the performer of {'that code' if len(unchecked) == 1 else 'those codes'}, "
+                 f"not because a source names {_article(kb.label(role_term))} for {'it' if len(unchecked) == 1 else 'them'}.")
     for r in unfit:
         if r["reasons"]:
             text += f" {r['code']}: {r['reasons'][0]['message'].rstrip('.')}."
