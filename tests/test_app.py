@@ -131,6 +131,22 @@ def test_the_line_editor_takes_a_route_and_the_claim_carries_it():
     assert "route" not in claim_from_frames("R-1", "P-1", frame)["lines"][0]
 
 
+def test_the_explorers_work_paper_says_how_to_state_a_route_in_the_explorer_not_with_cli_options():
+    """The work paper downloaded from the explorer said "…or with the FHIR item extension https://… ; cptkg check
+    and batch also take --route" (an analyst walk): a paper an auditor signs says it in the explorer's words."""
+    import cptkg
+    from cptkg.faces.explorer.common import said_in_the_explorer
+
+    claim = {"claim_id": "R-2", "patient_id": "P-1", "lines": [
+        {"line": 1, "code": "62370", "date_of_service": "2025-03-04", "provider_id": "D", "provider_role": "physician"}],
+        "history": [{"code": "62362", "date_of_service": "2024-01-10"}]}
+    res = cptkg.explain(claim)
+    assert "--route" in json.dumps(res)
+    shown = said_in_the_explorer([res])
+    assert "--route" not in json.dumps(shown) and "route column" in json.dumps(shown)
+    assert "--route" in json.dumps(res)  # the result itself unchanged
+
+
 def test_graph_page_shows_details_of_a_code():
     at = page_app("graph_page").run()
     assert not at.exception

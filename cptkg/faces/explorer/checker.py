@@ -431,7 +431,9 @@ def show_line(idx: int, ln: dict, suggestions: list[dict]) -> None:
     for r in ln.get("reasons") or []:  # the code a payer's remittance would carry, beside the rejection
         if reason_code_words(r):
             st.markdown(f":red-badge[{md(reason_code(r))}] {md(reason_code_words(r))}")
-    if ln.get("reasons") or ln.get("warnings"):
+    # a clean line says what was assumed of it too (the route not stated, so not checked): the note appeared only
+    # beside a reason or a warning, and the work paper said what the page did not (an analyst walk)
+    if ln.get("reasons") or ln.get("warnings") or ln.get("assumptions") or ln.get("source_conflicts"):
         st.markdown(line_summary_markdown(ln, suggestions))
     if ln.get("reasons") or ln.get("warnings") or ln.get("why_not"):
         with st.expander(f"Full proof of line {md(ln['line'])} ({md(ln['code'])}): every step and why not"):

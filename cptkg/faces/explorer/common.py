@@ -226,9 +226,24 @@ def work_paper_html(results: list[dict], judged_on: str | None, claims: list | N
     return writers.write(list(results), "html", created=judged_on, claims=claims, kb=kb).encode("utf-8")
 
 
+def said_in_the_explorer(results: list[dict]) -> list[dict]:
+    """``results`` with each line's notes (what was assumed of it) in the explorer's words (copies; the
+    results themselves unchanged)."""
+    from cptkg.faces.explorer.proofs import in_the_explorer
+
+    return [dict(r, lines=[dict(ln, assumptions=[in_the_explorer(a) for a in ln["assumptions"]])
+                           if ln.get("assumptions") else ln for ln in r.get("lines") or []])
+            if r.get("lines") else r for r in results]
+
+
 def work_paper_download(results: list[dict], judged_on: str | None, label: str, key: str,
                         claims: list | None = None, kb=None) -> None:
-    """A download button for the work paper of ``results`` (one claim or several)."""
+    """A download button for the work paper of ``results`` (one claim or several).
+
+    Its notes say how to state a route as the explorer's analyst does (the line editor's route column), not
+    with the CLI's --route or a FHIR extension's address (an analyst walk: the paper an auditor signs said both).
+    """
+    results = said_in_the_explorer(results)
     stem = f"cptkg-work-paper-{file_stem(str(results[0].get('claim_id') or ''))}" if len(results) == 1 \
         else "cptkg-work-paper"
     st.download_button(label, work_paper_html(results, judged_on, claims, kb), file_name=f"{stem}.html",
