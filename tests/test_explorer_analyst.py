@@ -147,3 +147,22 @@ def test_a_claim_not_judged_is_named_once_in_the_list_of_claims_not_judged():
     assert row.count("C9") == 1, row
     other = batch.not_judged_line({"claim_id": "C7", "error": "the history file cannot be read"})
     assert other.startswith("- claim C7: ")
+
+
+def test_a_claim_that_cannot_be_judged_keeps_each_line_it_gave_and_the_counts_add_up():
+    """The batch table showed the claim that could not be judged as line "None" with no code, though the file gave
+    both, and the line counts read 9 of 10 lines (an analyst walk): each line the file gave is a row with its
+    number and code, and the counts include the lines that could not be judged."""
+    bad = {"claim_id": "SYN-BAD", "patient_id": "SYN-P9", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-02-30", "provider_id": "SYN-D1", "provider_role": "nurse"},
+        {"line": 2, "code": "J0475", "date_of_service": "2025-03-04", "provider_id": "SYN-D1", "provider_role": "nurse"}]}
+    claims = BATCH + [bad]
+    res = _judged(claims)
+    assert next(r for r in res if r["claim_id"] == "SYN-BAD")["status"] == "error"
+    table = batch.batch_table(res, claims)
+    rows = table[table["claim_id"] == "SYN-BAD"]
+    assert list(rows["line"]) == [1, 2] and list(rows["code"]) == ["95990", "J0475"]
+    counts = batch.line_counts(res, claims)
+    errors = {r["claim_id"] for r in res if r["status"] == "error"}  # examples/claims-batch.json has one too
+    assert counts["could not be judged"] == sum(len(c["lines"]) for c in claims if c["claim_id"] in errors) >= 2
+    assert sum(counts.values()) == sum(len(c["lines"]) for c in claims)

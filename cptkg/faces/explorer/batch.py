@@ -55,6 +55,14 @@ def _line_fixes(res: dict, ln: dict) -> str:
     return " | ".join(x for x in out if x)
 
 
+def _line_no(v):
+    """A line number as the table shows it: a whole number, else missing (never the text "None")."""
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def _input_lines(claims: list[dict] | None) -> dict[tuple[str, int], dict]:
     out = {}
     for c in claims or []:
@@ -82,11 +90,18 @@ def batch_table(results: list[dict], claims: list[dict] | None = None,
     for r in results:
         pid = str(r.get("patient_id") or patients.get(str(r["claim_id"]), {}).get("patient_id") or "")
         if r["status"] == "error":
-            rows.append({"claim_id": r["claim_id"], "claim_status": "error", "line": None, "code": "",
-                         "line_status": "error", "rules": "", "messages": r["error"], "warnings": "", "titles": "",
-                         "verdict": "cannot be judged", "provider_id": "", "date_of_service": "",
-                         "carc": "", "group_code": "", "carc_description": "", "checked": False, "patient_id": pid,
-                         "warnings_in_words": "", "fixes": ""})
+            # one row per line the file gave for the claim, with its line number and code (the row read line
+            # "None" with no code though the file gave both; an analyst walk); one row when none can be read
+            given_lines = [ln for ln in (patients.get(str(r["claim_id"]), {}).get("lines") or [])
+                           if isinstance(ln, dict)] or [{}]
+            for ln in given_lines:
+                rows.append({"claim_id": r["claim_id"], "claim_status": "error", "line": _line_no(ln.get("line")),
+                             "code": str(ln.get("code") or ""), "line_status": "error", "rules": "",
+                             "messages": r["error"], "warnings": "", "titles": "", "verdict": "cannot be judged",
+                             "provider_id": str(ln.get("provider_id") or ""),
+                             "date_of_service": str(ln.get("date_of_service") or ""),
+                             "carc": "", "group_code": "", "carc_description": "", "checked": False,
+                             "patient_id": pid, "warnings_in_words": "", "fixes": ""})
             continue
         ex = explained.get(str(r["claim_id"]), r)
         for ln in r["lines"]:
@@ -157,10 +172,17 @@ def grouped_in_words(table: pd.DataFrame, by: str) -> pd.DataFrame:
                          "not checked": g["unchecked"].map(count)})
 
 
-def line_counts(results: list[dict]) -> dict[str, int]:
-    """Lines by verdict, "not checked" apart from "accepted" (issue 23)."""
+def line_counts(results: list[dict], claims: list | None = None) -> dict[str, int]:
+    """Lines by verdict, "not checked" apart from "accepted" (issue 23), and the lines of claims that could not
+    be judged (as many as the file gave the claim, else one), so the counts add up to the lines given (they
+    read 9 of 10; an analyst walk)."""
     out = {"accepted": 0, "rejected": 0, NOT_CHECKED: 0}
+    given = _input_claims(claims)
     for r in results:
+        if r.get("status") == "error":
+            n = len([ln for ln in (given.get(str(r.get("claim_id")), {}).get("lines") or []) if isinstance(ln, dict)])
+            out["could not be judged"] = out.get("could not be judged", 0) + max(n, 1)
+            continue
         for ln in r.get("lines", []):
             k = line_state(ln)
             out[k] = out.get(k, 0) + 1
@@ -365,7 +387,7 @@ def page() -> None:
     c3.metric("rejected claims", count(claims_by["rejected"]))
     c4.metric("could not be judged", count(claims_by["error"]))
     not_judged(results)
-    lines_by = line_counts(results)
+    lines_by = line_counts(results, claims)
     total = sum(lines_by.values())
     st.caption(" · ".join(f"{count(n)} line{'' if n == 1 else 's'} {k} ({share(n, total)})" for k, n in lines_by.items()))
     titles = by_title(results)
@@ -378,7 +400,7 @@ def page() -> None:
         x=alt.X("lines:Q", title="lines", axis=alt.Axis(format=",d", tickMinStep=1)),
         y=alt.Y("verdict:N", sort=list(lines_by), title=None),
         color=alt.Color("verdict:N", legend=None, scale=alt.Scale(domain=list(lines_by),
-                                                                    range=["#2e7d32", "#c62828", "#9e9e9e"])),
+                                                                    range=["#2e7d32", "#c62828", "#9e9e9e", "#6d4c41"])),
         tooltip=["verdict", alt.Tooltip("lines:Q", format=",d")]), width="stretch")
     if len(titles):
         st.markdown("**Rejected lines by reason**")
