@@ -317,3 +317,24 @@ def test_a_cause_says_what_changed_in_its_edit_as_diff_says_it(tmp_path, release
     assert by_text["NCCI PTP edit 29881/20610"].startswith("deletion date none → 2026-03-31"), by_text
     text = impact(tmp_path, releases, "json").stdout
     assert "now applies: units allowed 3 → 1" in text
+
+
+def test_the_report_notes_a_newer_release_given_as_before_and_lines_older_than_a_sides_release(tmp_path, releases):
+    """Releases given in the wrong order were compared in silence, and a line dated before the after side's only
+    release was judged by it with no word (a payer-edit specialist's audit): both are notes, in JSON and text."""
+    q1, q2 = releases
+    args = ["impact", str(_files(tmp_path, "json"))]
+    swapped = CliRunner().invoke(main, args + [a for p in q2 for a in ("--before-edits", str(p))]
+                                 + [a for p in q1 for a in ("--after-edits", str(p))] + ["--json"])
+    notes = json.loads(swapped.stdout)["notes"]
+    assert any("the before side's newest release (2026Q2, 2026-04-01) is newer than the after side's" in n
+               for n in notes), notes
+    ordered = CliRunner().invoke(main, args + [a for p in q1 for a in ("--before-edits", str(p))]
+                                 + [a for p in q2 for a in ("--after-edits", str(p))] + ["--json"])
+    assert not any("newer than" in n for n in json.loads(ordered.stdout)["notes"])
+    early = [{"claim_id": "E", "patient_id": "P9", "lines": [_line(1, "62367", date="2026-02-10", units=2)]}]
+    path = tmp_path / "early.json"
+    path.write_text(json.dumps(early))
+    text = CliRunner().invoke(main, ["impact", str(path)] + [a for p in q1 for a in ("--before-edits", str(p))]
+                              + [a for p in q2 for a in ("--after-edits", str(p))]).stdout
+    assert "note: 1 line(s) are dated before 2026-04-01, when the after side's earliest release (2026Q2)" in text

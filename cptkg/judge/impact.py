@@ -144,6 +144,9 @@ class Impact:
     errors: list[dict] = field(default_factory=list)
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
+    #: what the reader should know of how the sides were set (a side of releases newer than its lines' dates,
+    #: the newer release given as before), in words
+    notes: list[str] = field(default_factory=list)
     #: the claims each side read (the reader's dicts, in input order), kept so a face can explain one line of a
     #: side on demand without reading the file again; not part of the JSON
     inputs: dict = field(default_factory=dict, repr=False, compare=False)
@@ -176,7 +179,7 @@ class Impact:
                 "claims_judged": self.claims - len({e["position"] for e in self.errors})}
 
     def to_json(self) -> dict:
-        return {"lines": self.lines, "changed": len(self.changes), "changes": self.changes,
+        return {"lines": self.lines, "changed": len(self.changes), "notes": list(self.notes), "changes": self.changes,
                 "warning_changes": self.warning_changes, "errors": self.errors, "summary": self.summary(),
                 "before": self.before, "after": self.after}
 
@@ -280,7 +283,33 @@ def compare(kb_before, results_before: list, kb_after, results_after: list) -> I
             elif direction is not None:
                 out.changes.append(entry)
     name_edit_changes(out, kb_before, kb_after)
+    dates = [str(ln.date_of_service) for r in results_before if r.error is None for ln in r.lines]
+    out.notes = side_notes(out.before, out.after, lambda day: sum(1 for d in dates if d and d < day))
     return out
+
+
+def side_notes(before: dict, after: dict, lines_before, what: str = "line(s)") -> list[str]:
+    """What a payer reader should know of how the two sides were set (a payer-edit specialist's audit: both went
+    unsaid): the before side newer than the after side, and lines dated before a side's earliest release, which
+    that release judged though it was not in force on their dates."""
+    notes = []
+    newest = {w: max((r["release_date"] or "", r["release"]) for r in s["releases"]) if s["releases"] else None
+              for w, s in (("before", before), ("after", after))}
+    if newest["before"] and newest["after"] and newest["before"][0] > newest["after"][0]:
+        notes.append(f"the before side's newest release ({newest['before'][1]}, {newest['before'][0]}) is newer than "
+                     f"the after side's ({newest['after'][1]}, {newest['after'][0]}): the comparison goes back in "
+                     f"time; give the earlier release with --before-edits and the newer with --after-edits")
+    for which, s in (("before", before), ("after", after)):
+        starts = [(r["release_date"], r["release"]) for r in s["releases"] if r.get("release_date")]
+        if not starts:
+            continue
+        first_date, first = min(starts)
+        early = lines_before(first_date)  # the lines dated before a day (the batch path counts them in SQL)
+        if early:
+            notes.append(f"{early:,} {what} are dated before {first_date}, when the {which} side's earliest release "
+                         f"({first}) took effect, and were judged by it; to judge them by the release in force on "
+                         f"their dates, load that release too (with --{which}-edits)")
+    return notes
 
 
 def kb_summary(kb) -> dict:

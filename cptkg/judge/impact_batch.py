@@ -208,6 +208,12 @@ def batch_impact(input_path, kb_before, kb_after, history_path=None, engine: str
         results = {which: _side_results(kb, b, tables[which], candidates, lines_info) if candidates else []
                    for which, kb in (("before", kb_before), ("after", kb_after))}
         report = compare(kb_before, results["before"], kb_after, results["after"])
+        # the results above hold the lines that changed only: the notes count those, and say so
+        from cptkg.judge.impact import side_notes
+
+        dates = [str(ln.date_of_service) for r in results["before"] for ln in r.lines]
+        report.notes = side_notes(report.before, report.after, lambda day: sum(1 for d in dates if d and d < day),
+                                  what="changed line(s)")
     finally:
         try:
             conn = getattr(b._inner, "conn", None)

@@ -92,6 +92,7 @@ def text_report(report, explain: bool = False) -> str:
              f"{s['changed']:,} line(s) change, in {s['claims_affected']:,} claim(s); "
              f"{s['warnings_changed']:,} line(s) only with other warnings"
              + (f"; {s['not_judged']:,} claim(s) not judged" if s["not_judged"] else "")]
+    lines += [f"note: {n}" for n in report.notes]
     for d in DIRECTIONS:
         lines.append(f"  {d:<26} {s['by_direction'][d]:>6,}")
     if s["by_cause"]:

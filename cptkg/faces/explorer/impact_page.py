@@ -273,6 +273,8 @@ def show_report(report) -> None:
     st.caption(f"{count(s['lines'])} lines of {count(s['claims_judged'])} claims judged twice · "
                f"{count(s['warnings_changed'])} lines only with other warnings"
                + (f" · {count(s['not_judged'])} claims could not be judged" if s["not_judged"] else ""))
+    for note in getattr(report, "notes", []):  # the sides as set: a newer release as before, lines before a release
+        st.info(md(note[:1].upper() + note[1:].replace("--before-edits", "Before").replace("--after-edits", "After")))
     for err in report.errors:
         st.warning(md(f"Not judged ({err['side']}): {err['error']}"))
     if not report.changes and not report.warning_changes:
