@@ -87,6 +87,8 @@ BROKEN = {
     "a source row that is not a number": ("dct:source e:source ; ont:sourceRow 1 .", 'dct:source e:source ; ont:sourceRow "one" .'),
     "no source": ('ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:source ;', 'ont:rationale "SYNTHETIC: standards of medical/surgical practice" ;'),
     "a source that is not one": ('ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:source ;', 'ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:nothing ;'),
+    "a deletion date before the effective date": ('ont:effectiveDate "2020-01-01"^^xsd:date ; ont:deletionDate "2024-12-31"^^xsd:date',
+                                                  'ont:effectiveDate "2020-01-01"^^xsd:date ; ont:deletionDate "2019-12-31"^^xsd:date'),
     "untouched": ("", ""),
 }
 
@@ -224,3 +226,15 @@ def test_a_large_edit_table_loads_and_a_claim_meets_only_its_codes_edits(tmp_pat
     assert table.ids[i] in {e for (e,) in sliced["pair_edit"]}
     assert len(sliced["pair_edit"]) < 40, "the slice holds the edits of the claim's two codes, not the table"
     assert json.dumps(res)  # JSON-able
+
+
+def test_a_folder_given_as_an_edit_file_is_said_to_be_a_folder(tmp_path):
+    """"--before-edits ../rel: no such edit file" of a folder that exists (a payer-edit specialist's audit)."""
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    for args in (["check", str(ROOT / "examples" / "claim-pair.json"), "--edits", str(tmp_path)],
+                 ["impact", str(ROOT / "examples" / "claim-pair.json"), "--after-edits", str(tmp_path)]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2 and f"{tmp_path}: is a folder; give the edit file itself" in r.output, r.output

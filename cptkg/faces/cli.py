@@ -211,11 +211,22 @@ SESSION_KEY = "cptkg.session"
 EDIT_COMMANDS = ("check", "explain", "batch", "ask")
 
 
+def edit_file_problem(path) -> str:
+    """Why ``path`` is no edit file, in a user's words: a folder is said to be one (it was "no such edit file" of a
+    folder that exists; a payer-edit specialist's audit)."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        return "is a folder; give the edit file itself (cptkg edits import writes one .ttl file per table)"
+    if p.exists():
+        return "is not a regular file; give the edit file itself"
+    return "no such edit file"
+
+
 def _choose_edits(ctx, param, value):
     """``--edits FILE`` (repeatable): edit files loaded over the pack (cptkg edits import writes them)."""
     for v in value or ():
         if not Path(v).expanduser().is_file():
-            fail(f"--edits {v}: no such edit file")
+            fail(f"--edits {v}: {edit_file_problem(v)}")
     if value:  # given on a group (cptkg ask --edits F edit) and not again on its subcommand: the group's stand
         ctx.meta[EDITS_KEY] = tuple(dict.fromkeys(tuple(ctx.meta.get(EDITS_KEY, ())) + tuple(value)))
     return value

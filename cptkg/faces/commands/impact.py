@@ -19,11 +19,11 @@ from cptkg.judge.impact import COLUMNS  # noqa: F401  (the columns of -o FILE.cs
 
 
 def _check_files(option: str, files) -> None:
-    from cptkg.faces.cli import fail
+    from cptkg.faces.cli import edit_file_problem, fail
 
     for f in files or ():
         if not Path(f).expanduser().is_file():
-            fail(f"{option} {f}: no such edit file")
+            fail(f"{option} {f}: {edit_file_problem(f)}")
 
 
 def _load(option_kb: str, kb_dir, option_edits: str, edits):

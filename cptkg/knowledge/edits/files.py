@@ -472,6 +472,13 @@ def table_problems(table: EditTable, groups: set[str], kinds: set[str], scopes: 
                          (calendar, "is not a calendar date")):
             if bad:
                 flag(pc.is_in(arr[name], value_set=pa.array(sorted(bad), pa.string())), f"ont:{name} {why}", name)
+    # an edit cannot end before it starts: edits import refuses such a row, and a file edited by hand loaded it, the
+    # edit then never applying, in silence (a payer-edit specialist's audit); ISO dates compare as text
+    both = pc.and_(present("effectiveDate"), present("deletionDate"))
+    if "effectiveDate" in arr and "deletionDate" in arr:
+        flag(pc.and_(both, pc.less(arr["deletionDate"], arr["effectiveDate"])),
+             "its deletion date (ont:deletionDate) is before its effective date (ont:effectiveDate): an edit cannot "
+             "end before it starts", "deletionDate")
     # the rules join each same-date pair of a claim with every edit of that pair: 20,000 edits of one
     # pair (on different dates) took batch out of memory with a claim inside every claim limit
     pairs = pa.table({"c1": arr["column1Code"], "c2": arr["column2Code"], "i": pa.array(range(n), pa.int64())})
