@@ -187,3 +187,14 @@ def test_the_explorers_line_explanation_shows_the_sources_conflict_of_a_62368_li
     (res,) = cptkg.judge_claims(kb, [claim], explain=True)
     text = line_summary_markdown(res["lines"][0], [])
     assert "**The sources conflict**" in text and "62368 includes reprogramming" in text
+
+
+def test_the_graph_opened_on_an_edit_shows_the_code_it_names_by_text(kb):
+    """An edit names a column's code by its text ("62367"): the graph opened on "Refill includes the electronic
+    analysis" showed the edit and the refill group only, not 62367, the code it denies (an analyst walk)."""
+    from cptkg.knowledge import views
+
+    g = views.knowledge_graph(kb)
+    near = views.neighbourhood(g, "edit-refill-includes-analysis")
+    assert {"62367", "group-refill"} <= set(near.nodes)
+    assert any(d.get("label") == "column 2 code" for _, v, d in near.edges(data=True) if v == "62367")
