@@ -394,13 +394,15 @@ def page() -> None:
     table = batch_table(results, claims, explained)
     import altair as alt
 
-    verdicts = pd.DataFrame({"verdict": list(lines_by), "lines": list(lines_by.values())})
+    # the chart shows the verdicts (the lines that could not be judged are counted in the caption above and listed)
+    charted = {k: v for k, v in lines_by.items() if k != "could not be judged"}
+    verdicts = pd.DataFrame({"verdict": list(charted), "lines": list(charted.values())})
     st.markdown("**Lines by verdict**")
     st.altair_chart(alt.Chart(verdicts).mark_bar().encode(
         x=alt.X("lines:Q", title="lines", axis=alt.Axis(format=",d", tickMinStep=1)),
-        y=alt.Y("verdict:N", sort=list(lines_by), title=None),
-        color=alt.Color("verdict:N", legend=None, scale=alt.Scale(domain=list(lines_by),
-                                                                    range=["#2e7d32", "#c62828", "#9e9e9e", "#6d4c41"])),
+        y=alt.Y("verdict:N", sort=list(charted), title=None),
+        color=alt.Color("verdict:N", legend=None, scale=alt.Scale(domain=list(charted),
+                                                                    range=["#2e7d32", "#c62828", "#9e9e9e"])),
         tooltip=["verdict", alt.Tooltip("lines:Q", format=",d")]), width="stretch")
     if len(titles):
         st.markdown("**Rejected lines by reason**")
