@@ -603,7 +603,7 @@ def test_an_explanation_names_each_provider_by_the_first_entry_that_carries_it(k
     _no_ids(text)
     assert "line 2 was performed by the provider of line 1" in text
     assert "history entry 1 was performed by the provider of line 1" in text
-    assert "the provider of line 4 != the provider of line 3" in text  # different providers, still visible
+    assert "the provider of line 4 is not the provider of line 3" in text  # different providers, in words
 
 
 def test_batch_verdict_text_shows_no_provider_id(tmp_path):
