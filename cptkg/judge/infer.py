@@ -24,8 +24,8 @@ class InferResult:
     encounter: Encounter | None = None
     model: Model | None = None
     facts: Facts | None = None
-    # code -> the recorded source conflicts it rests on (62368: guide §7.1 contradicts itself), as check notes
-    # them on a line of the code (a coder's audit: infer billed 62368 with no word of the conflict)
+    # code -> the recorded source conflicts it rests on (a guide section that contradicts itself), as check notes
+    # them on a line of the code (a coder's audit: infer billed such a code with no word of the conflict)
     conflicts: dict[str, list[dict]] = field(default_factory=dict)
 
     @property

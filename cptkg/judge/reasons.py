@@ -142,10 +142,10 @@ def _firing_sources(kb: KnowledgeBase, rule: Rule, values: set) -> list:
         if any(s in kb.sources for s in kept):
             cited = kept
         else:
-            # every sentence the rule cites is about other codes (the guide's 95990/95991 sentence for a
-            # general "a code covers what it describes"): this firing rests on its own codes' descriptors,
-            # not on sentences that never name them ("62365 covers the documented removal" cited guide §1;
-            # a coder's audit)
+            # every sentence the rule cites is about other codes (a sentence about two refill codes cited for a
+            # general "a code covers what it describes"): this firing rests on its own codes' descriptors, not
+            # on sentences that never name them (a removal code "covers the documented removal" cited a refill
+            # sentence; a coder's audit)
             own = _entities(kb).get("code", {})
             described = [s for c in sorted(bound_codes) for s in sorted(own.get(c, ())) if s in kb.sources]
             if described:

@@ -140,7 +140,7 @@ def _build(kb: KnowledgeBase) -> nx.MultiDiGraph:
             words = kb.graph.value(p, RDFS.label)  # the property's label: edges read in words
             g.add_edge(str(local(s)), str(local(o)), key=pred, pred=pred,
                        label=str(words) if words else _edge_words(pred))
-    # an edit names a code of a column by its text ("62367"), not by the code's node: linked here, so the graph
+    # an edit names a code of a column by its text, not by the code's node: linked here, so the graph
     # opened on an edit shows the code it denies (it showed the edit and its group only; an analyst walk)
     for n, pred in ((1, "edit_column1_code"), (2, "edit_column2_code")):
         for edit, code in kb.facts.get(pred, ()):

@@ -51,8 +51,8 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         why = [] if fits or res is None else next((x["why_not"] for x in res["not_chosen"] if x["code"] == c), [])
         reasons = next((x["reasons"] for x in res["codes"] if x["code"] == c), []) if fits else why
         # a code that fits but gives way to another billed for the same services (a more comprehensive one,
-        # or the one for this performer's skill): "fits, bill 62370 instead", not "does not fit" (a coder's
-        # audit: a physician's 62369 read as not allowed, where guide §8.2 lists the physician)
+        # or the one for this performer's skill): "fits, bill <the other code> instead", not "does not fit" (a
+        # coder's audit: a code the guide lists the physician for read as not allowed for a physician)
         included_in = [b for b in billed if any(x["rule"] in _GIVES_WAY and b in x["message"].split(": bill ")[-1]
                                                 for x in why)]
         # a code no source lists performers for fits whoever is asked about: for a performer who is neither a

@@ -71,9 +71,9 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
             cite = "; ".join(dict.fromkeys(kb.sources[i].cite() for i in ids if i in kb.sources)) or "the sources list them"
             own = _stated_confidence(kb, code, "mayBePerformedBy", r["role_term"])
             if own and all(i in kb.sources and kb.sources[i].confidence != own for i in ids):
-                # the fact's own confidence, where the KB records one below its source's: a nurse practitioner
-                # for 62369 rests on the notes' definition of a QHP (a high-confidence sentence that names no
-                # code), so the fact is medium, and "(high confidence)" alone overstated it (a coder's audit)
+                # the fact's own confidence, where the KB records one below its source's: a role the sources
+                # reach only through a definition (a high-confidence sentence that names no code) is a medium
+                # fact, and "(high confidence)" alone overstated it (a coder's audit)
                 cite = "; ".join(dict.fromkeys(
                     f"{kb.sources[i].document_title or kb.sources[i].document}, {kb.sources[i].section}"
                     for i in ids)) + f": {own} confidence, no source names {_article(r['role_label'])} for {code}"

@@ -75,7 +75,7 @@ def _setup_for(kb: KnowledgeBase, codes: list[str]) -> _Setup | None:
 
 
 def required_modifiers(kb: KnowledgeBase) -> dict[str, list[str]]:
-    """Code -> the modifiers its code requires on a line (``requires_modifier`` facts, e.g. J0475 -> KD)."""
+    """Code -> the modifiers its code requires on a line (``requires_modifier`` facts, e.g. a drug's modifier)."""
     out: dict[str, list[str]] = {}
     for code, mod in sorted(_facts(kb).get("requires_modifier", ())):
         out.setdefault(code, []).append(mod)
@@ -100,9 +100,9 @@ def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
     """The claims judged by ``check`` (one engine call where the engine batches)."""
     if not claims:
         return []
-    # each line carries the modifiers its code requires (J0475 goes with KD when given through the pump):
+    # each line carries the modifiers its code requires (a drug given through the device, say):
     # a question about a pair or a performer is not answered by a modifier the synthetic line left out (a
-    # coder's audit: "not-with J0475" named the refills the drug belongs with, each denying J0475 for no KD)
+    # coder's audit: "not-with" a drug named the refills it belongs with, each denying the drug for its modifier)
     needs = required_modifiers(kb)
     for claim in claims:
         for line in claim["lines"]:
