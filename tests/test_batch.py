@@ -220,3 +220,32 @@ def test_rule_sets_spelled_from_bits_match_the_list_fallback(tmp_path, monkeypat
         outs.append(list(csv.DictReader(open(out, encoding="utf-8"))))
     assert outs[0] == outs[1]
     assert any(";" in r["rules"] for r in outs[0]) and any(";" in r["warnings"] for r in outs[0])
+
+
+def test_a_role_or_route_in_another_case_or_spelled_with_spaces_is_read_as_check_reads_it(tmp_path):
+    """'Physician', ' Intrathecal ' and 'Nurse Practitioner' are the pack's values (a code is read in any
+    case too); a word that is no value after folding is refused in both paths, naming what was written."""
+    import json
+
+    from cptkg.faces.cli import main
+
+    header = HEADER.rstrip("\n") + ",route\n"
+    body = ("A,P1,1,95990,2025-03-04,N1,Physician,1,, Intrathecal \n"
+            "A,P1,2,J0475,2025-03-04,N1,PHYSICIAN,1,KD,intrathecal\n"
+            "B,P1,1,95990,2025-03-05,N1,Nurse Practitioner,1,,EPIDURAL\n"
+            "C,P1,1,95990,2025-03-06,N1,nurse-practitioner,1,,Intra thecal\n"
+            "D,P1,1,95990,2025-03-07,N1,Doctor,1,,\n")
+    src = tmp_path / "in.csv"
+    src.write_text(header + body, encoding="utf-8")
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.csv")])
+    rows = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
+    assert all(r["status"] != "error" for r in rows[:3]), rows[:3]
+    assert "field route: 'Intra thecal' is not a route of this knowledge base" in rows[3]["error"]
+    assert "field provider_role: 'Doctor' is not a role of this knowledge base" in rows[4]["error"]
+    checked = CliRunner().invoke(main, ["check", str(src)])
+    claims = json.loads(checked.stdout[:checked.stdout.rindex("]") + 1])
+    by_claim = {c["claim_id"]: c for c in claims}
+    judged = {(c, ln["line"]): ln["status"] for c, v in by_claim.items() for ln in v["lines"]}
+    assert judged == {(r["claim_id"], int(r["line"])): r["status"] for r in rows[:3]}
+    assert by_claim["C"]["status"] == by_claim["D"]["status"] == "error"
+    assert res.exit_code == 2, res.output

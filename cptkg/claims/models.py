@@ -112,7 +112,10 @@ def _vocabulary_check(kind: str, optional: bool = False):
         if optional and v is None:
             return v
         vocab = (info.context or {}).get("vocabulary")
-        why = vocab.refusal(kind, v) if vocab is not None else None
+        if vocab is None:
+            return v
+        v = vocab.canonical(kind, v)
+        why = vocab.refusal(kind, v)
         if why:
             raise ValueError(why)
         return v

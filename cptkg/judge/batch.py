@@ -29,7 +29,7 @@ from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER,
                                  MODIFIER_PATTERN, MODIFIER_WORDS,
                      MODIFIER_SEPARATORS, WHOLE_NUMBER, ZERO_FRACTION)
 from cptkg import engines
-from cptkg.knowledge.vocabulary import vocabulary
+from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
@@ -340,9 +340,21 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
     kinds = kinds or {}
     # a line number or units written with a fraction of zeros ("2.0", as spreadsheets write them) is the
     # whole number, in the checks and in their messages, as check's reader reads it
+    def canonical(c: str, kind: str) -> str:
+        """A role or route written in another case or with spaces for underscores is the value it stands
+        for (Vocabulary.canonical, check's reading): the folding is ``translate``, as Python's."""
+        folded = vocab.folded(kind)
+        if not folded:
+            return c
+        whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in folded.items())
+        exact = ", ".join(lit(v) for v in vocab.values(kind))
+        return (f"CASE WHEN {c} IN ({exact}) THEN {c} ELSE coalesce(CASE translate({c}, {lit(FOLD_FROM)}, "
+                f"{lit(FOLD_TO)}) {whens} END, {c}) END")
+
     unzeroed = ", ".join(
         f"CASE WHEN {rx(c, WHOLE_NUMBER + ZERO_FRACTION)} THEN regexp_replace({c}, '{ZERO_FRACTION}$', '') ELSE {c} END AS {c}"
-        if c in ("line", "units") and kinds.get(c, "text") in ("text", "float") else c
+        if c in ("line", "units") and kinds.get(c, "text") in ("text", "float") else
+        f"{canonical(c, 'role' if c == 'provider_role' else 'route')} AS {c}" if c in ("provider_role", "route") else c
         for c in ["row_no", RECORD_ERROR] + fields)
 
     def typed(col: str) -> list[tuple[str, str]]:

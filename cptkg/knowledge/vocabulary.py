@@ -9,9 +9,23 @@ roles and devices are accepted the day its pack is loaded.
 """
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 KINDS = {"role": "ProviderRole", "device": "DeviceType", "route": "Route", "service": "Service"}
+
+
+#: How a written value is matched when it is not a value exactly: "Physician", " Intrathecal " and "Nurse
+#: Practitioner" are the roles and routes "physician", "intrathecal" and "nurse_practitioner", as a code or a
+#: modifier is read in any case. Only ASCII letters, spaces and hyphens are folded, so that SQL's
+#: ``translate`` (the batch path, cptkg.judge.batch) folds a value exactly as Python does.
+FOLD_FROM = string.ascii_uppercase + " -"
+FOLD_TO = string.ascii_lowercase + "__"
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def fold(text: str) -> str:
+    return text.translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,22 @@ class Vocabulary:
             if t == term:
                 return v
         return None
+
+    def folded(self, kind: str) -> dict[str, str]:
+        """Folded value -> the value it stands for, for the values no other value of ``kind`` folds to."""
+        seen: dict[str, list[str]] = {}
+        for v in self.values(kind):
+            seen.setdefault(fold(v), []).append(v)
+        return {k: vs[0] for k, vs in seen.items() if len(vs) == 1}
+
+    def canonical(self, kind: str, value: object) -> object:
+        """The value ``value`` stands for: itself when it is one, else the one it folds to when trimmed
+        (:func:`fold`), else ``value`` unchanged (which :meth:`refusal` then refuses)."""
+        if not isinstance(value, str) or value in self.terms.get(kind, {}):
+            return value
+        from cptkg.controls import CELL_STRIP
+
+        return self.folded(kind).get(fold(value.strip(CELL_STRIP)), value)
 
     def refusal(self, kind: str, value: object) -> str | None:
         """Why ``value`` is not a ``kind`` of this knowledge base, or None when it is."""

@@ -108,6 +108,7 @@ def _code(kb: KnowledgeBase, value, *, edited_too: bool = False) -> str:
 def _term(kb: KnowledgeBase, kind: str, value, field: str) -> str:
     """The ontology term an input value of ``kind`` stands for; QuestionError naming ``field`` if none."""
     vocab = vocabulary(kb)
+    value = vocab.canonical(kind, value)
     why = vocab.refusal(kind, value)
     if why:
         raise QuestionError(field, why)
