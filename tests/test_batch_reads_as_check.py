@@ -290,12 +290,14 @@ def test_a_modifiers_cell_is_split_on_commas_and_each_modifier_is_two_letters_or
         assert [r["status"] for r in rows] == ["accepted", "accepted" if "k" in cell.lower() else "rejected"]
     else:
         assert rows[1]["status"] == "error" and rows[1]["error"].startswith("row 2, claim M, field modifiers: ")
-        assert checked[0]["status"] == "error" and "field modifiers" in checked[0]["reasons"]
+        assert checked[1]["status"] == "error" and "field modifiers" in checked[1]["reasons"]
+        # line 1 is not judged for line 2's error, and says so (as batch's row 1 names row 2)
+        assert checked[0]["status"] == "error" and checked[0]["reasons"] == "claim not judged because line 2 has an error"
         if "ABCDEFG" not in cell:
             bad = next(m for m in cell.strip('"').replace("|", ";").replace(" ", ";").split(";")
                        if len(m) != 2 or "-" in m)
             assert rows[1]["error"].endswith(f"'{bad}' is not a modifier (two letters or digits, such as KD or 59)")
-            assert checked[0]["reasons"].endswith(f"'{bad}' is not a modifier (two letters or digits, such as KD or 59)")
+            assert checked[1]["reasons"].endswith(f"'{bad}' is not a modifier (two letters or digits, such as KD or 59)")
 
 
 def test_a_json_modifier_holding_two_is_refused_not_read_as_one_unknown_modifier():

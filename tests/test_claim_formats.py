@@ -404,7 +404,9 @@ def test_a_json_claim_that_cannot_be_judged_answers_every_line_it_gave_in_csv():
     rows = list(csv.DictReader(io.StringIO(out.text)))
     assert [(r["line"], r["code"], r["status"]) for r in rows] == [("1", "62367", "error"), ("2", "95990", "error"),
                                                                    ("", "", "error")]
-    assert all("line 2, field date_of_service" in r["reasons"] for r in rows)
+    assert "line 2, field date_of_service" in rows[1]["reasons"]
+    # the other lines say which line kept the claim from being judged, not the error as if it were theirs
+    assert rows[0]["reasons"] == rows[2]["reasons"] == "claim not judged because line 2 has an error"
     assert out.summary.endswith("1 claims could not be judged (3 lines not judged)")
     as_json = json.loads(batch.run(json.dumps(claim).encode(), output="json").text)
     assert as_json["lines"] == [] and [g["line"] for g in as_json["lines_not_judged"]] == [1, 2, ""]
@@ -425,3 +427,39 @@ def test_content_of_no_claim_format_is_not_told_it_is_a_semicolon_csv():
     with pytest.raises(ReadError) as e:
         readers.read(b"hello; world\nthis is a letter\n")
     assert "not a claim file cptkg can read" in str(e.value) and "semicolon" not in str(e.value)
+
+
+def test_a_claims_other_lines_say_which_line_kept_it_from_being_judged_not_that_lines_error(tmp_path):
+    """check's CSV gave the bad row's error on every line of its claim, as if each line had it; the
+    line with the error gives it, and each other line says the claim was not judged because of it
+    (batch's rows say the same of rows), from a claim CSV and from claim JSON alike."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    rows = ("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
+            "A,P1,1,95990,2025-03-04,N1,physician,1,\n"
+            "A,P1,2,62367,2025-02-30,N1,physician,1,\n"
+            "A,P1,3,J0475,2025-03-04,N1,physician,1,KD\n")
+    claims = [{"claim_id": "A", "patient_id": "P1", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "physician"},
+        {"line": 2, "code": "62367", "date_of_service": "2025-02-30", "provider_id": "N1", "provider_role": "physician"},
+        {"line": 3, "code": "J0475", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "physician",
+         "modifiers": ["KD"]}]},
+        {"claim_id": "B", "patient_id": "P2", "lines": [
+            {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "physician"}]}]
+    (tmp_path / "c.csv").write_text(rows, encoding="utf-8")
+    (tmp_path / "c.json").write_text(json.dumps(claims), encoding="utf-8")
+    for name in ("c.csv", "c.json"):
+        res = CliRunner().invoke(main, ["check", str(tmp_path / name), "--output", "csv"])
+        got = list(csv.DictReader(io.StringIO(res.stdout[:res.stdout.index("\n\n") if "\n\n" in res.stdout else None])))
+        a = {int(r["line"]): r["reasons"] for r in got if r["claim_id"] == "A"}
+        assert set(a) == {1, 2, 3}, (name, got)
+        assert "field date_of_service: '2025-02-30' is not a real calendar date" in a[2], name
+        assert a[1] == a[3] == "claim not judged because line 2 has an error", (name, a)
+        res = CliRunner().invoke(main, ["check", str(tmp_path / name), "--json"])
+        out = json.loads(res.stdout[:res.stdout.rindex("]") + 1])
+        marks = [g.get("has_error", False) for g in out[0]["lines_not_judged"]]
+        assert marks == [False, True, False], (name, out[0])

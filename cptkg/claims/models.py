@@ -98,6 +98,9 @@ class InputError(ValueError):
         # the claim's lines as given (line number and code, each as far as it could be read): a claim that
         # cannot be judged still answers for every line it sent (one CSV row each), not as one row
         self.lines: list[dict] = []
+        # the index in ``lines`` of the line the error is in, when it is in one line (its other lines are
+        # "not judged because line N has an error", as batch says of a claim's other rows)
+        self.line_index: int | None = None
         # a claim id or field value echoed in the message may hold a newline
         super().__init__(one_line(message))
 
@@ -376,7 +379,11 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
         return model.model_validate(raw, context=_context(kb))
     except ValidationError as e:
         err = e.errors()[0]
-        raise InputError(f"{_where(kind, ident, raw, err['loc'])}: {_explain(err)}", ident) from None
+        problem = InputError(f"{_where(kind, ident, raw, err['loc'])}: {_explain(err)}", ident)
+        loc = err["loc"]
+        if len(loc) > 1 and loc[0] == "lines" and isinstance(loc[1], int):
+            problem.line_index = loc[1]
+        raise problem from None
 
 
 def _lines_given(raw: Any) -> list[dict]:
@@ -400,6 +407,8 @@ def parse_claim(raw: Any, index: int | None = None, kb=None) -> Claim:
         return _parse_claim(raw, index, kb)
     except InputError as e:
         e.lines = _lines_given(raw)
+        if e.line_index is not None and 0 <= e.line_index < len(e.lines) and len(e.lines) > 1:
+            e.lines[e.line_index]["has_error"] = True
         raise
 
 

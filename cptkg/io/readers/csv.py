@@ -232,6 +232,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                        f"patient (one claim is for one patient)")
         seen.setdefault(key, n)
         g["problem"] = problem
+        if problem is not None:
+            g["bad_line"] = len(g["claim"]["lines"]) - 1  # this row's line has the error, not the others
     if not groups:
         raise ReadError(f"{source}: no claim rows after the header")
     if None in groups:
@@ -258,5 +260,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         err.raw = g["claim"]  # the claim as received, for the decision log
         # its lines as given (line number and code): each error row names them, as batch's error rows do
         err.lines = _lines_given(g["claim"])
+        if "bad_line" in g and len(err.lines) > 1:
+            err.lines[g["bad_line"]]["has_error"] = True
         claims.append(err)
     return ReadResult(claims, was_list=True, row_keys=keys)

@@ -64,19 +64,32 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
     by_key: dict[tuple[str, int], dict] = {}
     errors: dict[str, str] = {}
     given_codes: dict[tuple, str] = {}
+    line_errors: dict[tuple, str] = {}
     ordered: list[dict] = []
     explained = any("suggestions" in r for r in results)
     for r in results:
         cid = r.get("claim_id", "")
         if r.get("status") == "error":
             errors[cid] = r.get("error", "could not be judged")
-            for given in r.get("lines_not_judged") or ():  # the code each line gave, for its error row
+            given_lines = r.get("lines_not_judged") or ()
+            # the error is in one line: the claim's other lines say so, as batch's rows do, instead of each
+            # repeating that line's error as if it were their own
+            bad = [g for g in given_lines if g.get("has_error")]
+            numbers = [g.get("line") for g in given_lines]
+            # (a line number given twice, or none, would not say which line: those rows keep the error)
+            other = (f"claim not judged because line {bad[0]['line']} has an error"
+                     if len(bad) == 1 and bad[0].get("line") not in ("", None) and numbers.count(bad[0]["line"]) == 1
+                     else None)
+            for given in given_lines:  # the code each line gave, for its error row
                 given_codes.setdefault((cid, given.get("line")), given.get("code", ""))
+                if other and not given.get("has_error"):
+                    line_errors.setdefault((cid, given.get("line")), other)
         fixes = " | ".join(s.get("message", "") for s in r.get("suggestions", [])) if explained else None
         if r.get("status") == "error" and row_keys is None:  # no input rows to match: a row per line it gave
             for given in r.get("lines_not_judged") or [{"line": "", "code": ""}]:
                 ordered.append({"claim_id": cid, "line": given.get("line", ""), "code": given.get("code", ""),
-                                "status": "error", "rules": "", "reasons": errors[cid], "warnings": ""})
+                                "status": "error", "rules": "",
+                                "reasons": line_errors.get((cid, given.get("line")), errors[cid]), "warnings": ""})
         for line in r.get("lines", []):
             row = _row(cid, line, fixes)
             by_key[(cid, line.get("line"))] = row
@@ -87,7 +100,8 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
             row = by_key.get((cid, n))
             if row is None:
                 row = {"claim_id": cid, "line": n, "code": given_codes.get((cid, n), ""), "status": "error", "rules": "",
-                       "reasons": errors.get(cid, "no verdict for this line"), "warnings": "", "carc": ""}
+                       "reasons": line_errors.get((cid, n), errors.get(cid, "no verdict for this line")), "warnings": "",
+                       "carc": ""}
             ordered.append(row)
     buf = io.StringIO()
     w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()) + ADDED, lineterminator="\n")
