@@ -112,3 +112,38 @@ def test_diff_of_a_changed_row_beside_several_others_says_the_rows_that_differ_i
     assert text.exit_code == 1, text.output
     line = next(x for x in text.stdout.splitlines() if x.startswith("edit changed"))
     assert "row(s)" not in line and "modifier indicator 0" in line and "modifier indicator 1" in line, line
+
+
+def test_two_releases_on_one_side_whose_rows_allow_the_same_on_every_date_are_no_change(tmp_path):
+    """Q1 and Q2 loaded on the after side give each code two MUE rows, Q1's closed the day before Q2's
+    opens: a code Q2 leaves at Q1's value is not changed (it was listed "changed", with a deletion date
+    as the only difference), and a code Q2 changes is named with the date the change starts."""
+    mue1 = [["62367", "3", "1 Line Edit", "SYNTHETIC"], ["95990", "1", "1 Line Edit", "SYNTHETIC"]]
+    mue2 = [["62367", "1", "1 Line Edit", "SYNTHETIC"], ["95990", "1", "1 Line Edit", "SYNTHETIC"]]
+    q1 = _release(tmp_path, "2026Q1", Q1_PTP, mue1)
+    q2 = _release(tmp_path, "2026Q2", Q1_PTP, mue2)
+    args = ["--before-edits", q1[1], "--after-edits", q1[1], "--after-edits", q2[1]]
+    r = run("diff", "--json", *args)
+    assert r.exit_code == 1, r.output
+    changed = {x["edit"]: x for x in json.loads(r.stdout)["edits"]["changed"]}
+    assert set(changed) == {"MUE 62367"}, sorted(changed)
+    [period] = changed["MUE 62367"]["periods"]
+    assert (period["from"], period["to"]) == ("2026-04-01", None)
+    assert period["fields"] == {"at most units": {"before": 3, "after": 1}}
+    text = run("diff", *args).stdout
+    assert "MUE 62367: from 2026-04-01: units allowed 3 → 1" in text and "MUE 95990" not in text
+    # the same two releases on both sides: nothing differs
+    same = run("diff", "--before-edits", q1[1], "--before-edits", q2[1], "--after-edits", q1[1], "--after-edits", q2[1])
+    assert same.exit_code == 0, same.output
+
+
+def test_a_change_on_some_dates_only_names_those_dates(tmp_path):
+    """An after side whose newer release sets a unit limit back to the earlier one's value after a quarter
+    differs only in that quarter: the note names its first and last day."""
+    q1 = _release(tmp_path, "2026Q1", Q1_PTP, [["62367", "3", "1 Line Edit", "SYNTHETIC"]])
+    q2 = _release(tmp_path, "2026Q2", Q1_PTP, [["62367", "1", "1 Line Edit", "SYNTHETIC"]])
+    q3 = _release(tmp_path, "2026Q3", Q1_PTP, [["62367", "3", "1 Line Edit", "SYNTHETIC"]])
+    r = run("diff", "--json", "--before-edits", q1[1], "--after-edits", q1[1], "--after-edits", q2[1],
+            "--after-edits", q3[1])
+    [entry] = json.loads(r.stdout)["edits"]["changed"]
+    assert [(p["from"], p["to"]) for p in entry["periods"]] == [("2026-04-01", "2026-06-30")]

@@ -18,6 +18,7 @@ one "changed" entry, not a removed and an added fact.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from cptkg.knowledge.edits.files import ONT_NS, PAIR, UNIT
@@ -120,8 +121,95 @@ def change_words(entry: dict) -> str:
     if entry.get("fields"):
         return "; ".join(f"{_field_said(k)} {shown(v['before'])} → {shown(v['after'])}"
                          for k, v in entry["fields"].items())
+    if entry.get("periods"):
+        return "; ".join(_period_words(p) for p in entry["periods"])
     return (f"before: {' | '.join(entry['before_only']) or 'no other row'} → "
             f"after: {' | '.join(entry['after_only']) or 'no other row'}")
+
+
+_DATES = ("effectiveDate", "deletionDate")
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _day(v) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(v)[:10]) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _in_force(rows: list[dict]) -> list[tuple[dt.date, dt.date, frozenset]]:
+    """What an edit's rows do over time: (first day, last day, what is in force) for each stretch of days.
+
+    Two releases loaded on one side give a code two MUE rows, the older one closed the day before the
+    newer one opens; when both allow the same, nothing changed for any date of service, and a release
+    note that said "changed" (an edit specialist's audit of two releases on one side) sent a reviewer
+    to look for a change there is none of."""
+    segs = []
+    for r in rows:
+        eff = r["effect"]
+        what = tuple((k, repr(v)) for k, v in eff.items() if k not in _DATES)
+        segs.append((_day(eff.get("effectiveDate")) or dt.date.min, _day(eff.get("deletionDate")) or dt.date.max, what))
+    return _stretches(segs, {s for s, _, _ in segs} | {e + _ONE_DAY for _, e, _ in segs if e < dt.date.max})
+
+
+def _stretches(segs, starts) -> list[tuple[dt.date, dt.date, frozenset]]:
+    points = sorted(starts | {dt.date.min})
+    out: list[tuple[dt.date, dt.date, frozenset]] = []
+    for i, p in enumerate(points):
+        last = points[i + 1] - _ONE_DAY if i + 1 < len(points) else dt.date.max
+        now = frozenset(w for s, e, w in segs if s <= p <= e)
+        if out and out[-1][2] == now:
+            out[-1] = (out[-1][0], last, now)
+        else:
+            out.append((p, last, now))
+    return out
+
+
+def _periods(rb: list[dict], ra: list[dict]) -> list[dict]:
+    """The stretches of dates of service on which the two sides' rows do different things."""
+    tb, ta = _in_force(rb), _in_force(ra)
+    starts = {s for s, _, _ in tb} | {s for s, _, _ in ta}
+    segs = [(s, e, ("b", w)) for s, e, ws in tb for w in ws] + [(s, e, ("a", w)) for s, e, ws in ta for w in ws]
+    out = []
+    for first, last, now in _stretches(segs, starts):
+        before = sorted(w for side, w in now if side == "b")
+        after = sorted(w for side, w in now if side == "a")
+        if before != after:
+            period = {"from": None if first == dt.date.min else first.isoformat(),
+                      "to": None if last == dt.date.max else last.isoformat(),
+                      "before": [_what_words(w) for w in before], "after": [_what_words(w) for w in after]}
+            if len(before) == len(after) == 1:  # one edit a side: the fields that differ, as a one-row change says
+                vb, va = dict(before[0]), dict(after[0])
+                period["fields"] = {WORDS.get(k, k): {"before": _value(vb.get(k)), "after": _value(va.get(k))}
+                                    for k in vb if vb.get(k) != va.get(k)}
+            if out and out[-1]["to"] and period["from"] and _day(out[-1]["to"]) + _ONE_DAY == first and all(
+                    out[-1][k] == period[k] for k in ("before", "after")):
+                out[-1]["to"] = period["to"]
+            else:
+                out.append(period)
+    return out
+
+
+def _value(v):
+    import ast
+
+    return None if v is None else ast.literal_eval(v)
+
+
+def _what_words(what: tuple) -> str:
+    return _effect_words({k: _value(v) for k, v in what})
+
+
+def _period_words(p: dict) -> str:
+    when = (f"from {p['from']} to {p['to']}" if p["from"] and p["to"] else f"from {p['from']}" if p["from"]
+            else f"until {p['to']}" if p["to"] else "on every date")
+    shown = lambda v: "none" if v is None else str(v)  # noqa: E731
+    if p.get("fields"):
+        return f"{when}: " + "; ".join(f"{_field_said(k)} {shown(v['before'])} → {shown(v['after'])}"
+                                       for k, v in p["fields"].items())
+    said = lambda ws: " | ".join(ws) or "not in force"  # noqa: E731
+    return f"{when}: {said(p['before'])} → {said(p['after'])}"
 
 
 def edit_changes(before, after, keys: set[tuple]) -> dict[tuple, str]:
@@ -158,7 +246,10 @@ def diff_edits(before, after, keys: set[tuple] | None = None) -> dict:
         ea = sorted(_effect_key(r) for r in ra)
         if eb == ea:
             continue
-        entry = {"edit": name, "kind": kind, "key": list(key), "before": rb, "after": ra}
+        periods = _periods(rb, ra)
+        if not periods:  # the rows differ, but on every date of service they do the same (see _in_force)
+            continue
+        entry = {"edit": name, "kind": kind, "key": list(key), "before": rb, "after": ra, "periods": periods}
         # the rows that differ: a row both sides have (the pack's own edit beside an imported one) is no change
         only_b = [r for r in rb if _effect_key(r) not in ea]
         only_a = [r for r in ra if _effect_key(r) not in eb]

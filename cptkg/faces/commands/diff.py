@@ -26,12 +26,8 @@ def text_report(note: dict, before, after) -> str:
     for entry in e["deleted"]:
         out.append(f"edit deleted  {entry['edit']}: {entry['words']}  [{entry['source']}]")
     for entry in e["changed"]:
-        if "fields" in entry:
-            what = change_words(entry)
-        else:
-            # several rows on a side: the rows only one side has, in words
-            what = (f"before: {' | '.join(entry['before_only']) or 'no other row'} → "
-                    f"after: {' | '.join(entry['after_only']) or 'no other row'}")
+        # one row a side: the fields that differ; several: the dates of service on which they differ
+        what = change_words(entry)
         out.append(f"edit changed  {entry['edit']}: {what}  [before: "
                    + "; ".join(r["source"] for r in entry["before"]) + "; after: "
                    + "; ".join(r["source"] for r in entry["after"]) + "]")
