@@ -338,3 +338,25 @@ def test_the_report_notes_a_newer_release_given_as_before_and_lines_older_than_a
     text = CliRunner().invoke(main, ["impact", str(path)] + [a for p in q1 for a in ("--before-edits", str(p))]
                               + [a for p in q2 for a in ("--after-edits", str(p))]).stdout
     assert "note: 1 line(s) are dated before 2026-04-01, when the after side's earliest release (2026Q2)" in text
+
+
+def test_a_line_that_loses_one_of_two_denials_says_which_denial_it_still_has_from_before(tmp_path):
+    """20610 billed with 29881 and 27447 is denied by both pairs; a release without 29881/20610 leaves the
+    27447 denial, which the line had before: the change names the pair gone and, apart, the one still
+    applying "as it did before" (it read as if the remaining reason were new), in JSON, text and HTML."""
+    q1 = _release(tmp_path, "2026Q1", Q1_PTP, Q1_MUE)
+    q2 = _release(tmp_path, "2026Q2", Q1_PTP[1:], Q1_MUE)
+    claims = tmp_path / "two.json"
+    claims.write_text(json.dumps([{"claim_id": "T", "patient_id": "P9", "lines": [
+        _line(1, "29881"), _line(2, "27447"), _line(3, "20610")]}]), encoding="utf-8")
+    args = ["impact", claims, "--before-edits", q1[0], "--after-edits", q2[0]]
+    got = json.loads(run(*args, "--json").stdout)
+    [c] = got["changes"]
+    assert (c["line"], c["direction"]) == (3, "denied for another reason")
+    assert [(x["side"], x["edits"][0]["key"]) for x in c["causes"]] == [("before", ["PairEdit", "29881", "20610"])]
+    assert [(x["side"], x["edits"][0]["key"]) for x in c["still"]] == [("both", ["PairEdit", "27447", "20610"])]
+    text = run(*args).stdout
+    assert "still denied because NCCI PTP edit 27447/20610" in text and "applies, as it did before" in text
+    out = tmp_path / "paper.html"
+    run(*args, "-o", out)
+    assert "Still denied because NCCI PTP edit 27447/20610" in out.read_text(encoding="utf-8")

@@ -100,7 +100,7 @@ def _explanation(ex: dict) -> str:
 def cause_html(c: dict, lead: str = "Because") -> str:
     """A cause: the edit (its text names the release, the row and the file CMS published; the edit file it was
     loaded from in small print) or the rule, and whether it now applies (after) or no longer applies (before)."""
-    held = "now applies" if c["side"] == "after" else "no longer applies"
+    held = {"after": "now applies", "both": "applies, as it did before"}.get(c["side"], "no longer applies")
     if c.get("edits"):
         parts = []
         for ed in c["edits"]:
@@ -122,6 +122,8 @@ def _change(e: dict) -> list[str]:
            f"<td>{_side_cell(e['before'])}</td><td>{_side_cell(e['after'])}</td>", "</tr></tbody></table>"]
     for c in e.get("causes") or []:
         out.append(cause_html(c))
+    for c in e.get("still") or []:
+        out.append(cause_html(c, "Still denied because"))
     for w in e.get("warnings_added") or []:
         out.append(cause_html(w, "New warning:"))
     for w in e.get("warnings_removed") or []:

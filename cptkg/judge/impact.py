@@ -251,6 +251,11 @@ def _line_entry(claim_id, b, a, kb_before, kb_after) -> tuple[str | None, dict]:
     causes = ([_cause(r, "after") for r in _only(after["reasons"], before["reasons"])]
               + [_cause(r, "before") for r in _only(before["reasons"], after["reasons"])])
     entry.update(direction=direction, before=before, after=after, causes=causes)
+    if direction == OTHER_REASON:
+        # the reasons the line is denied for on both sides: "denied for another reason" of a line that lost one
+        # of two reasons read as if its remaining reason were new (a payer-edit specialist's audit)
+        have = {_signature(r) for r in before["reasons"]}
+        entry["still"] = [_cause(r, "both") for r in after["reasons"] if _signature(r) in have]
     return direction, entry
 
 

@@ -110,6 +110,8 @@ def text_report(report, explain: bool = False) -> str:
         for c in e["causes"]:
             held = "now applies" if c["side"] == "after" else "no longer applies"
             lines.append(f"    because {cause_words(c)} {held}{changed_words(c)}")
+        for c in e.get("still") or []:
+            lines.append(f"    still denied because {cause_words(c)} applies, as it did before")
         if explain:
             lines += _explanation_lines(e)
     if report.warning_changes:

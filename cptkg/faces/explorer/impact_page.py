@@ -154,7 +154,7 @@ def _side_words(s: dict) -> str:
 
 def cause_words(c: dict) -> str:
     """A cause in one line: the edit with its release and row, or the rule; and whether it now applies."""
-    held = "now applies" if c["side"] == "after" else "no longer applies"
+    held = {"after": "now applies", "both": "applies, as it did before"}.get(c["side"], "no longer applies")
     if c["edits"]:
         changed = "; ".join(dict.fromkeys(e["change"] for e in c["edits"] if e.get("change")))
         return "; ".join(e["text"] for e in c["edits"]) + f" {held}" + (f" ({changed})" if changed else "")
@@ -204,6 +204,8 @@ def show_line(report, kbs: dict, entry: dict) -> None:
                 f"{md(entry['direction'])}")
     for c in entry.get("causes") or []:
         st.markdown(f":material/compare_arrows: **Because** {md(cause_words(c))}")
+    for c in entry.get("still") or []:
+        st.markdown(f":material/block: **Still denied because** {md(cause_words(c))}")
     for w in entry.get("warnings_added") or []:
         st.markdown(f":material/warning: **New warning**: {md(cause_words(w))}")
     for w in entry.get("warnings_removed") or []:
