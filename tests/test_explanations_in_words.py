@@ -71,7 +71,8 @@ def test_explain_full_prints_the_whole_proof():
     path = str(ROOT / "examples" / "claim-pair.json")
     short = CliRunner().invoke(main, ["explain", path, "--line", "1"]).stdout
     full = CliRunner().invoke(main, ["explain", path, "--line", "1", "--full"]).stdout
-    assert "check: 1 is not 2" in full and "edit.applies" in full and "!=" not in full
+    assert "check: line 1 is not line 2" in full and "edit.applies" in full and "!=" not in full
+    # billed entries are named as entries in a comparison, not by their ids ("-1 is not 2": an analyst walk)
     assert len(full.splitlines()) > 2 * len(short.splitlines())
 
 
@@ -131,3 +132,29 @@ def test_lint_names_a_rule_without_a_title(tmp_path):
     r = CliRunner().invoke(main, ["lint", "--kb", str(dst)])
     assert r.exit_code == 0, r.output
     assert "rule fx.bill" in r.stdout and "has no title (no '% title:' in its metadata, nor in rules/titles.yaml)" in r.stdout
+
+
+def test_a_comparison_of_two_billed_entries_names_them_as_entries():
+    """E != L over a history entry and a line read "-1 is not 2" in a full proof: an entry variable (bound at
+    a claim input's entry position, or shown {X:entry} in the message) is said "history entry 1"."""
+    from cptkg.explanation.proofs import _as_entry, compared
+    from cptkg.knowledge.loader import default_kb
+    from cptkg.rules.ast import Comparison
+    from cptkg.rules.messages import entry_variables
+
+    kb = default_kb()
+    checked = 0
+    for rule in kb.check_program.rules:
+        for item in rule.body:
+            if isinstance(item, Comparison) and item.op == "!=" and {getattr(item.left, "name", None),
+                                                                      getattr(item.right, "name", None)} == {"E", "L"}:
+                entries = entry_variables(rule)
+                assert {"E", "L"} <= entries, rule.where
+                said = compared(_as_entry(item.left, -1 if item.left.name == "E" else 2, entries), "!=",
+                                _as_entry(item.right, -1 if item.right.name == "E" else 2, entries))
+                assert said in ("history entry 1 is not line 2", "line 2 is not history entry 1"), said
+                checked += 1
+    assert checked >= 3
+    # a code or a count is not an entry: 1 != 2 over units stays numbers
+    from cptkg.rules.ast import Var
+    assert _as_entry(Var("N"), 2, {"E"}) == 2

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cptkg.knowledge.kb import KnowledgeBase
-from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, fill, identifier_variables, phrase
+from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, entry_variables, fill, identifier_variables, phrase
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, Var
 from cptkg.rules.program import Program
 
@@ -71,6 +71,13 @@ class ProofNode:
 
 def _val(t, b):
     return t.value if isinstance(t, Const) else b.get(t.name)
+
+
+def _as_entry(term, value, entries: set[str]):
+    """A compared value as the proof says it: a billed entry by its name ("history entry 1"), else itself."""
+    if isinstance(term, Var) and term.name in entries and isinstance(value, int) and not isinstance(value, bool):
+        return entry_name(value)
+    return value
 
 
 def _fact_text(pred: str, args) -> str:
@@ -265,8 +272,10 @@ class Explainer:
         for item in rule.body:
             if isinstance(item, Comparison):
                 lv, rv = _val(item.left, shown), _val(item.right, shown)
+                entries = entry_variables(rule)
                 node.children.append(ProofNode(f"{lv!r} {item.op} {rv!r}", "comparison",
-                                               compared(lv, item.op, rv), rule=rule.meta.id,
+                                               compared(_as_entry(item.left, lv, entries), item.op,
+                                                        _as_entry(item.right, rv, entries)), rule=rule.meta.id,
                                                source=self._rule_sources(rule, b)))
                 continue
             pattern = tuple(_val(a, b) if not (isinstance(a, Var) and a.anonymous) else None for a in item.atom.args)
@@ -355,7 +364,9 @@ class Explainer:
             shown = [self._shown_bindings(rule, b) for b in bindings[:5]]
             # the condition failed: what holds instead ("2025-05-02 is on or after 2025-01-01"), not the
             # comparison the rule needed, which read as true ("2025-05-02 is before 2025-01-01"; an audit)
-            alts = [compared(_val(item.left, b), _NEGATED_OP.get(item.op, item.op), _val(item.right, b)) for b in shown]
+            entries = entry_variables(rule)
+            alts = [compared(_as_entry(item.left, _val(item.left, b), entries), _NEGATED_OP.get(item.op, item.op),
+                             _as_entry(item.right, _val(item.right, b), entries)) for b in shown]
             alts = list(dict.fromkeys(alts))
             cond = alts[0] if len(alts) == 1 else "none of these holds: " + "; ".join(alts)
         else:

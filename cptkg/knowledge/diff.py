@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Iterable
 
 from cptkg.knowledge.edits.files import ONT_NS, PAIR, UNIT
 
@@ -61,9 +62,18 @@ def edits(kb, keys: set[tuple] | None = None) -> dict[tuple, list[dict]]:
     ``keys``: only the edits of these keys (``(PAIR, column 1, column 2)`` or ``(UNIT, code)``), read in one
     pass without building the others (impact names what changed in the few edits its changes rest on)."""
     out: dict[tuple, list[dict]] = {}
-    for t in getattr(kb, "edit_tables", ()) or ():
+    tables = getattr(kb, "edit_tables", ()) or ()
+    # with keys, only the rows naming a key's first code (the edit index's rows by code): a release of
+    # millions of rows was walked row by row in Python to find the few edits a change rests on
+    by_code = ({id(t.edits): (t.by_code, t.by_group) for t in kb.edit_index().tables}
+               if keys is not None and tables else {})
+    for t in tables:
         cols = {n: t.column(n) for n in set(EFFECT[PAIR] + EFFECT[UNIT] + _CODE_NAMES)}
-        for i in range(len(t)):
+        rows: Iterable[int] = range(len(t))
+        if id(t) in by_code:
+            codes, groups = by_code[id(t)]
+            rows = sorted({i for k in keys for i in (*codes.get(k[1], ()), *groups.get(k[1], ()))})
+        for i in rows:
             if keys is not None and tuple(str(k) for k in t.key_of(i)) not in keys:
                 continue
             kind = t.types[i]

@@ -30,6 +30,25 @@ def identifier_variables(rule) -> dict[str, str]:
     return out
 
 
+#: the claim inputs' argument positions that hold a billed entry (a line number, or -1, -2 … for the history)
+ENTRY_ARGS = {("line", 0), ("billed", 0), ("in_history", 0), ("billed_provider", 0), ("line_role", 0),
+              ("line_units", 0), ("line_route", 0), ("line_modifier", 0)}
+
+
+def entry_variables(rule) -> set[str]:
+    """``rule``'s variables that hold a billed entry: shown ``{X:entry}`` in its message, or bound at an
+    entry position of a claim input. A proof says "history entry 1 is not line 2", not "-1 is not 2"."""
+    from cptkg.rules.ast import Literal, Var
+
+    out = set(entry_fields(getattr(rule.meta, "message", None)))
+    for item in rule.body:
+        if isinstance(item, Literal) and not item.negated:
+            for i, a in enumerate(item.atom.args):
+                if (item.atom.pred, i) in ENTRY_ARGS and isinstance(a, Var) and not a.anonymous:
+                    out.add(a.name)
+    return out
+
+
 def entry_name(e: object) -> str:
     """A billed entry id as a message shows it: a line by its number, a history entry by its place.
 

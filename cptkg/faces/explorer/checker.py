@@ -298,6 +298,10 @@ def _apply(kb, idx: int, suggestion: dict) -> None:
         st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
 
 
+#: the dates the line editor takes (pandas reads no date after 2262; a claim names none before 1900)
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
 # ------------------------------------------------------------------- page
 def page() -> None:
     kb = kb_or_stop()
@@ -321,7 +325,10 @@ def page() -> None:
             column_config={
                 "line": st.column_config.NumberColumn("line", min_value=1, step=1, required=True),
                 "code": st.column_config.SelectboxColumn("code", options=codes, required=True),
-                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD", required=True),
+                # bounded: a typed year 12025 was read by pandas as no date ("is missing", a DateParseError in the
+                # app's log); the editor now refuses a date outside the years a claim can name (an analyst walk)
+                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD", required=True,
+                                                               min_value=FIRST_DAY, max_value=LAST_DAY),
                 "provider_id": st.column_config.TextColumn("provider id", required=True),
                 "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role"), required=True),
                 "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
@@ -337,7 +344,8 @@ def page() -> None:
             history_frame(base), num_rows="dynamic", key=f"hist{ver}", width="stretch",
             column_config={
                 "code": st.column_config.SelectboxColumn("code", options=codes),
-                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD"),
+                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD",
+                                                               min_value=FIRST_DAY, max_value=LAST_DAY),
                 "provider_id": st.column_config.TextColumn("provider id"),
             })
         if st.button("Check claim", type="primary", key="check_editor"):

@@ -71,14 +71,15 @@ def _rows(answer: dict) -> list[dict]:
                                                          "billed instead: " + ", ".join(r["instead"]))})
         elif q == "rests-on":
             out.append({"kind": r["kind"], "what": r.get("title") or r.get("label") or r.get("fact", ""),
-                        "id": r.get("id", "")})
+                        "reference": r.get("id", "")})
         elif q == "unsupported":
             out.append({"kind": r["kind"], "what": r.get("citation") or r.get("fact", ""),
                         "quote": r.get("quote", ""), "id": r.get("id", "")})
         elif q == "edit" and not answer["asked"].get("edit"):
-            out.append({"edit": r["id"], "kind": r["kind"], "label": r["label"],
+            # the edit by its name first; its id (as `cptkg ask edit ID` takes it) last, for reference
+            out.append({"edit": r["label"], "kind": r["kind"],
                         "codes": (" / ".join(", ".join(r[k]) for k in ("column1", "column2")) if r["kind"] == "pair"
-                                  else f"{r['code']}, at most {r['max_units']}")})
+                                  else f"{r['code']}, at most {r['max_units']}"), "id": r["id"]})
         elif q == "edit":
             for a in r.get("applied", []):
                 out.append({"column 1": a["column1"], "column 2": a["column2"], "judged on": a["date"],
