@@ -94,3 +94,13 @@ def test_concurrent_evaluations_do_not_see_each_others_facts():
     with cf.ThreadPoolExecutor(8) as ex:
         results = list(ex.map(run, range(40)))
     assert results == [{(i,)} for i in range(40)]
+
+
+def test_instead_must_name_a_variable_of_the_rule():
+    """`% instead:` names the variable holding the code billed instead (ask codes-for reads it from the
+    bindings): a name that is no variable of the rule is refused at load, naming it."""
+    text = "% id: r\n% message: m\n% source: s\n% instead: C9\np(X) :- n(X)."
+    with pytest.raises(RuleLoadError, match="'instead' names C9, which is not a variable of the rule"):
+        build_program(parse_text(text, "t.dl"), {"n": 1}, require_meta=True)
+    ok = "% id: r\n% message: m\n% source: s\n% instead: X\np(X) :- n(X)."
+    build_program(parse_text(ok, "t.dl"), {"n": 1}, require_meta=True)

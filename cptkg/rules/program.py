@@ -195,6 +195,10 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
         checked = c.meta.extra.get("checked")
         if checked is not None and checked.strip().lower() not in ("true", "false"):
             problems.append(f"{c.where}: rule {c.meta.id}: 'checked' is true or false, not '{checked[:40]}'")
+        instead = c.meta.extra.get("instead")
+        if instead is not None and instead.strip() not in {v.name for v in c.variables()}:
+            problems.append(f"{c.where}: rule {c.meta.id}: 'instead' names {instead.strip()[:40]}, which is not a "
+                            f"variable of the rule")
         for spec in c.meta.fix:
             kind, *args = spec.split()
             want = FIX_KINDS.get(kind)

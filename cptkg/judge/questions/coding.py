@@ -9,7 +9,11 @@ from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
 
 
-_GIVES_WAY = ("why-not.dominated", "why-not.skill-code")
+def _instead_of(kb: KnowledgeBase, rule_id: str) -> str | None:
+    """The variable a why-not rule names as the code billed instead (its ``% instead:`` metadata, pack data):
+    the question reads that code from the rule's bindings, not from its message's words."""
+    rule = kb.rule(rule_id)
+    return (rule.meta.extra.get("instead") or "").strip() or None if rule is not None else None
 
 
 def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = None, engine=None) -> dict:
@@ -31,6 +35,8 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         services = _all(kb, "requires_service", c)
         needs[c] = tuple(sorted(v for v in (vocab.value_of("service", s) for s in services) if v))
     inferred: dict[tuple[str, ...], dict] = {}
+    # the code a why-not rule gives way to: the variable its `% instead:` names, read from its bindings
+    gives_way: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for services in sorted(set(needs.values())):
         if not services:
             continue
@@ -39,7 +45,10 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
             enc["route"] = route
         from cptkg.judge.infer import infer_codes
 
-        inferred[services] = infer_codes(kb, parse_encounter(enc, kb=kb), engine=engine).to_json()
+        result = infer_codes(kb, parse_encounter(enc, kb=kb), engine=engine)
+        inferred[services] = result.to_json()
+        gives_way[services] = {c: [str(r.bindings[v]) for r in rs for v in [_instead_of(kb, r.rule)]
+                                   if v and r.bindings.get(v) is not None] for c, rs in result.not_chosen}
     listed_codes = {c for c, _ in _facts(kb).get("may_be_performed_by", ())}
     subclass = _facts(kb).get("subclass_of", set())
     physician_or_qhp = any((role_term, p) in subclass for p in ("Physician", "QualifiedHealthCareProfessional"))
@@ -53,8 +62,8 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         # a code that fits but gives way to another billed for the same services (a more comprehensive one,
         # or the one for this performer's skill): "fits, bill <the other code> instead", not "does not fit" (a
         # coder's audit: a code the guide lists the physician for read as not allowed for a physician)
-        included_in = [b for b in billed if any(x["rule"] in _GIVES_WAY and b in x["message"].split(": bill ")[-1]
-                                                for x in why)]
+        instead = gives_way.get(services, {}).get(c, []) if not fits else []
+        included_in = [b for b in billed if b in instead]
         # a code no source lists performers for fits whoever is asked about: for a performer who is neither a
         # physician nor a QHP that is said, as check warns it (role.performer-not-listed), not left as a plain
         # "fits" (an analyst walk: a physical therapist "fits" a pump implant and a removal)
