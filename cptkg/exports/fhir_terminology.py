@@ -16,9 +16,10 @@ when the systems are defined, so this export writes, one JSON file each:
 * CodeSystem ``cptkg-input-error`` at :data:`INPUT_ERROR_SYSTEM`;
 * a ValueSet per code group and per code family: the codes by system (CPT or
   HCPCS) and code only. No display: a CPT concept's display is its official
-  descriptor, the AMA's licensed text, which the pack does not hold; the pack's
-  definitions are the guide's wording with their source, which the RDF exports
-  carry as ``skos:definition`` (an integrator read the two exports as two stances);
+  descriptor, the AMA's licensed text, and a ValueSet would publish the pack's
+  wording as that; the RDF exports carry the pack's labels and definitions as the
+  KB holds them, the wording of its sources with each source cited (an integrator
+  read the two exports as two stances);
 * ConceptMaps rule -> CARC and NUCC taxonomy code -> provider role (the KB's
   ``ont:nuccTaxonomy`` codes; the grouping prefixes the reader also applies,
   such as ``20`` for physicians, are not codes and are named in the map's
