@@ -82,10 +82,11 @@ def firing_sources(kb: KnowledgeBase, rule: Rule, bindings: dict) -> list:
     (the four exclusions, the family's codes) cites the sources of all of
     them; one firing rests on the entities it binds. The rule's sources that
     belong only to entities of that kind the firing does not bind are left
-    out: a 62368 denied beside 62362 cites the 62362 descriptor and the note
-    on programming at implant, not the guide's 95990/95991 sentence that
-    grounds another exclusion, and 62369 chosen for an encounter does not
-    cite the 62360 descriptor. For edits the bound entity's own sources
+    out: a code denied beside the comprehensive code that includes it cites
+    that code's descriptor and the sentence behind that exclusion, not the
+    sentences that ground the rule's other exclusions, and a code chosen for
+    an encounter does not cite the descriptors of the family's other codes.
+    For edits the bound entity's own sources
     are added (the sentence that states the edit); a code's own descriptor
     is a fact the proof cites where the code's facts are read.
     """
@@ -131,7 +132,7 @@ def _firing_sources(kb: KnowledgeBase, rule: Rule, values: set) -> list:
         if pred in _ADDS_OWN:
             cited += [s for s in sorted(own) if s not in cited]
     # a sentence about particular codes (ont:mapsTo) is cited by a firing about one of them only:
-    # a 95991 denied for its performer does not cite the 62370 procedure sentence the rule also names
+    # a code denied for its performer does not cite the sentence about another code the rule also names
     codes = kb.cache.get("code_set")
     if codes is None:
         codes = kb.cache["code_set"] = frozenset(kb.codes())

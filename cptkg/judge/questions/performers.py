@@ -60,7 +60,7 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     ok_rows = [r for r in rows if r["may_perform"] and r["verdict"] == "accepted" and r["listed_as"]]
     # a role the sources name for the code, apart from one they cover through a class of performers ("a nurse
     # practitioner, as a qualified health care professional"): "the sources list them" of the second read as if a
-    # source named the role for the code (an audit: no source names nurse practitioners for 62367)
+    # source named the role for the code (an audit: a role no source names for the code read as listed)
     via_class = [r for r in ok_rows if r["role_term"] not in listed]
     # the roles named, grouped by the sources that name them: "(guide §6.2)" apart from "(domain notes, Who may
     # perform (medium confidence))", so a role the notes add by a definition is not read as the guide's list
