@@ -263,7 +263,7 @@ class Explainer:
         shown = self._shown_bindings(rule, b)
         head = tuple(_val(a, shown) for a in rule.head.args)
         node = ProofNode(_fact_text(rule.head.pred, head), "derived",
-                         fill(rule.meta.message or rule.head.pred, shown, self.kb.label),
+                         fill(rule.meta.message or rule.head.pred, shown, self.kb.label, self.kb.edit_location),
                          rule=rule.meta.id, source=self._rule_sources(rule, b))
         if depth is not None and depth <= 0:
             node.truncated = True
@@ -425,11 +425,11 @@ class Explainer:
             if rows:
                 k, b = self.derived[pred][rows[0]][0]
                 rule = self.program.rules[k]
-                return fill(rule.meta.message or pred, self._shown_bindings(rule, b), self.kb.label).rstrip(".")
+                return fill(rule.meta.message or pred, self._shown_bindings(rule, b), self.kb.label, self.kb.edit_location).rstrip(".")
             rules = self.program.rules_for(pred)
             for rule in rules:
                 b = {t.name: v for t, v in zip(rule.head.args, pattern) if isinstance(t, Var) and v is not None}
-                text = fill(rule.meta.message or pred, b, self.kb.label)
+                text = fill(rule.meta.message or pred, b, self.kb.label, self.kb.edit_location)
                 if "?" not in text:
                     return text.rstrip(".")
             # no message fills from the pattern alone: the rules' titles, with the values in words

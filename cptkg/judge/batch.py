@@ -183,6 +183,11 @@ def message_sql(cp: CompiledProgram, k: int, template: str, joins: list[str] | N
             alias = f"lb{len(joins)}"
             joins.append(f"LEFT JOIN c_labels {alias} ON {alias}.term = {as_text}")
             parts.append(f"coalesce({alias}.label, {as_text})")
+        elif spec == "edit":  # an imported edit's row, file and release (KnowledgeBase.edit_location), else its label
+            alias, lab = f"lb{len(joins)}", f"lb{len(joins) + 1}"
+            joins.append(f"LEFT JOIN c_edit_words {alias} ON {alias}.term = {as_text}")
+            joins.append(f"LEFT JOIN c_labels {lab} ON {lab}.term = {as_text}")
+            parts.append(f"coalesce({alias}.label, {lab}.label, {as_text})")
         elif not spec and not conv:
             parts.append(as_text)
         else:
@@ -265,6 +270,16 @@ def _bit_set_names_sql(b, table: str, col: str, names: list[str]) -> str:
     """(mask, names): each distinct set of rule ids in ``table.col``, spelled out."""
     return (f"SELECT mask, {b.bit_set_names('mask', names, ';')} AS names "
             f"FROM (SELECT DISTINCT {col} AS mask FROM {table}) d")
+
+
+def edit_words_rows(kb, facts: dict) -> list[tuple[str, str]]:
+    """(edit, where it is: "row 8 of FILE, release R") for the imported edits the batch's facts hold (the
+    slice naming its codes): a message's ``{X:edit}``, as cptkg check fills it."""
+    if not kb.edit_tables:
+        return []
+    terms = {e for p in ("pair_edit", "unit_edit") for (e,) in facts.get(p, ())}
+    idx = kb.edit_index()
+    return sorted((e, kb.edit_location(e)) for e in terms if idx.locate(e) is not None)
 
 
 def label_rows(kb) -> list[tuple[str, str]]:
@@ -832,6 +847,7 @@ def _stage_facts(run: _Batch) -> None:
             rows = {(1,) for _ in rows}
         b.load_rows(rel(p), cp.columns(p), types, rows)
     b.load_rows("c_labels", ["term", "label"], [TEXT, TEXT], label_rows(kb))
+    b.load_rows("c_edit_words", ["term", "label"], [TEXT, TEXT], edit_words_rows(kb, facts))
 
 
 def _stage_evaluate(run: _Batch, on_stratum) -> None:

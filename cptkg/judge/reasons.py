@@ -64,7 +64,7 @@ def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Re
     conf = rule.meta.confidence or _weakest(s.confidence for s in srcs)
     return Reason(
         rule=rule.meta.id or rule.head.pred,
-        message=fill(rule.meta.message or rule.head.pred, bindings, kb.label),
+        message=fill(rule.meta.message or rule.head.pred, bindings, kb.label, kb.edit_location),
         source="; ".join(dict.fromkeys(s.cite() for s in srcs)),
         confidence=conf,
         sources=[s.to_json() for s in srcs],

@@ -174,6 +174,18 @@ class KnowledgeBase:
             return words[:1].upper() + words[1:80].rstrip(" .")
         return rule_id
 
+    def edit_location(self, term: str) -> str:
+        """Where an auditor finds an edit again (a message's ``{X:edit}``): an imported edit as "row 8 of
+        PTP-PRA-f1.txt, release 2026Q2" (the file CMS published, as the edit's source names it), any other
+        edit by its label. A CSV of verdicts said "edit table row 8" with no file or release."""
+        found = self.edit_index().locate(term) if self.edit_tables else None
+        if found is None:
+            return self.label(term)
+        table, i = found
+        rec = table.edit_record(i)
+        where = f"row {rec['row']} of {rec['file']}" if rec.get("row") is not None else f"in {rec['file']}"
+        return where + (f", release {rec['release']}" if rec.get("release") else "")
+
     def label(self, term: str) -> str:
         """Readable name of a KB term (role, device, service …), for messages.
 

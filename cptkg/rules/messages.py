@@ -71,25 +71,31 @@ def entry_fields(template: str | None) -> set[str]:
 
 
 class _Formatter(string.Formatter):
-    def __init__(self, label: Callable[[str], str]):
+    def __init__(self, label: Callable[[str], str], edit: Callable[[str], str] | None = None):
         self.label = label
+        self.edit = edit or label
 
     def format_field(self, value, spec):
         if spec == "entry":
             return entry_name(value)
         if spec == "label":
             return self.label(str(value))
+        if spec == "edit":
+            return self.edit(str(value))
         # no widths, precisions or conversions from a rule file (cptkg lint refuses them too)
         return super().format_field(value, "")
 
 
-def fill(template: str, bindings: dict, label: Callable[[str], str]) -> str:
-    """Fill ``template``; an unbound field is shown as '?', never raised."""
+def fill(template: str, bindings: dict, label: Callable[[str], str], edit: Callable[[str], str] | None = None) -> str:
+    """Fill ``template``; an unbound field is shown as '?', never raised.
+
+    ``{X:edit}`` shows an edit where an auditor finds it again: an imported edit by its row, file and release
+    (``edit``, :meth:`cptkg.knowledge.kb.KnowledgeBase.edit_location`), any other by its label."""
     safe = {k: v for k, v in bindings.items()}
     for _, name, _, _ in string.Formatter().parse(template):
         if name and name not in safe:
             safe[name] = "?"
-    return _Formatter(label).format(template, **safe)
+    return _Formatter(label, edit).format(template, **safe)
 
 
 class _Positional(string.Formatter):

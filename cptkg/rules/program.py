@@ -94,7 +94,7 @@ class Program:
 
 # the only formats a message field may have (cptkg.rules.messages): a width such as
 # {C:>1500000000} would print 1.5 GB
-MESSAGE_SPECS = ("", "entry", "label")
+MESSAGE_SPECS = ("", "entry", "label", "edit")
 
 def _check_rule(rule: Rule, problems: list[str]) -> None:
     bound: set[str] = set()
