@@ -45,7 +45,7 @@ def generated(tmp_path_factory):
 
 
 def _same(a: dict, b: dict) -> None:
-    for key in ("lines", "changed", "changes", "warning_changes", "summary"):
+    for key in ("lines", "changed", "changes", "warning_changes", "summary", "notes"):
         assert a[key] == b[key], key
 
 

@@ -208,12 +208,14 @@ def batch_impact(input_path, kb_before, kb_after, history_path=None, engine: str
         results = {which: _side_results(kb, b, tables[which], candidates, lines_info) if candidates else []
                    for which, kb in (("before", kb_before), ("after", kb_after))}
         report = compare(kb_before, results["before"], kb_after, results["after"])
-        # the results above hold the lines that changed only: the notes count those, and say so
+        # every line of the file dated before a day, counted where the rows are (b_rows: the file's checked
+        # rows, as the interactive path counts its lines; it counted the changed lines only)
         from cptkg.judge.impact import side_notes
 
-        dates = [str(ln.date_of_service) for r in results["before"] for ln in r.lines]
-        report.notes = side_notes(report.before, report.after, lambda day: sum(1 for d in dates if d and d < day),
-                                  what="changed line(s)")
+        def lines_before(day: str) -> int:
+            return b.fetch(f"SELECT count(*) FROM b_rows WHERE error IS NULL AND dos < {b.dialect.literal(day)}")[0][0]
+
+        report.notes = side_notes(report.before, report.after, lines_before)
     finally:
         try:
             conn = getattr(b._inner, "conn", None)
