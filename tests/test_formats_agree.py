@@ -117,3 +117,59 @@ def test_one_837p_file_of_many_claims_gets_each_claims_verdicts(kb, cases):
              sorted(w["rule"] for w in ln["warnings"])) for ln in r["lines"]] for r in out.results]
     assert [r["claim_id"] for r in out.results] == [c["claim_id"] for c in batch]
     assert got == want
+
+
+@pytest.mark.parametrize("fmt", ["json", "x12", "fhir", "csv"])
+def test_a_claim_refused_for_its_history_or_its_time_limit_answers_each_line_in_every_format(kb, cases, fmt):
+    """A claim that fails after it is read (a bad row of its patient's history, the time limit) came back as one
+    row with no line or code from an 837P, a FHIR Bundle or claim JSON (an 18-line 837P gave 17 rows: a real-files
+    audit); each line it gave is now answered with the claim's error, as from a claim CSV."""
+    chosen = [c for _, c in cases if not c.get("history") and _x12_claim(c) and _x12_claim(c)[1] is None
+              and len(c["lines"]) >= 2][:3]
+    claims = []
+    for i, c in enumerate(chosen):  # one patient each, ids of their own
+        claims.append({**c, "claim_id": f"H{i}", "patient_id": f"PH{i}"})
+    n_lines = sum(len(c["lines"]) for c in claims)
+    data = {"json": lambda: json.dumps(claims).encode(), "x12": lambda: x12_build.build(claims).encode(),
+            "fhir": lambda: json.dumps(fhir_build.bundle(claims, kb)).encode(),
+            "csv": lambda: _claims_csv(claims)}[fmt]()
+    bad_history = b"patient_id,code,date_of_service,provider_id\nPH1,62362,2025-02-30,\n"
+    out = pipeline.run(data, fmt, "csv", kb=kb, history=bad_history)
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    assert len(rows) == n_lines, out.text
+    refused = [r for r in rows if r["claim_id"] == "H1"]
+    assert len(refused) == len(claims[1]["lines"]) and all(r["line"] and r["code"] for r in refused), refused
+    assert all("history" in r["reasons"] for r in refused)
+    timed = pipeline.run(data, fmt, "csv", kb=kb, timeout=0.000001)
+    rows = list(csv.DictReader(io.StringIO(timed.text)))
+    assert len(rows) == n_lines and all(r["status"] == "error" and r["line"] and r["code"] for r in rows), timed.text
+
+
+def _claims_csv(claims: list[dict]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["claim_id", "patient_id", "line", "code", "date_of_service", "provider_id", "provider_role", "units",
+                "modifiers"])
+    for c in claims:
+        for ln in c["lines"]:
+            w.writerow([c["claim_id"], c["patient_id"], ln["line"], ln["code"], ln["date_of_service"], ln["provider_id"],
+                        ln["provider_role"], ln.get("units", 1), ";".join(ln.get("modifiers") or [])])
+    return out.getvalue().encode()
+
+
+def test_batch_of_an_837p_with_a_bad_history_row_writes_a_row_for_every_line(kb, cases, tmp_path):
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    chosen = [c for _, c in cases if not c.get("history") and _x12_claim(c) and _x12_claim(c)[1] is None
+              and len(c["lines"]) >= 2][:3]
+    claims = [{**c, "claim_id": f"H{i}", "patient_id": f"PH{i}"} for i, c in enumerate(chosen)]
+    (tmp_path / "c.x12").write_text(x12_build.build(claims), encoding="utf-8")
+    for history in ("PH1,62362,2025-02-30,\n", ",62362,2025-01-02,\n"):  # one patient's bad row; a row of no patient
+        (tmp_path / "h.csv").write_text("patient_id,code,date_of_service,provider_id\n" + history, encoding="utf-8")
+        res = CliRunner().invoke(main, ["batch", str(tmp_path / "c.x12"), "--history", str(tmp_path / "h.csv"),
+                                        "-o", str(tmp_path / "out.csv")])
+        rows = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
+        assert len(rows) == sum(len(c["lines"]) for c in claims), res.output
+        assert all(r["line"] and r["code"] for r in rows if r["status"] == "error"), rows

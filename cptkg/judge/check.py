@@ -143,16 +143,17 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
     """The one place a time-out or an engine failure becomes a one-line error entry."""
+    given = [{"line": ln.line, "code": ln.code} for ln in c.lines]  # each line answered with the error
     if isinstance(e, EvaluationTimeout):
-        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({_count(len(c.lines), 'line')}, "
             f"{_count(len(c.history), 'history entry', 'history entries')}); split the claim or shorten the history"))
     if isinstance(e, EvaluationMemory):
-        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, error=(
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged within the memory limit "
             f"({_count(len(c.lines), 'line')}, {_count(len(c.history), 'history entry', 'history entries')}); "
             f"split the claim or shorten the history"))
-    return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c,
+    return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given,
                        error=one_line(f"claim {c.claim_id}: could not be judged ({e})"))
 
 

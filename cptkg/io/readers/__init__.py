@@ -184,6 +184,10 @@ def attach_history(claims: list, history: bytes) -> None:
             err = ReadError(f"{shown}{whose} cannot be read ({why})", cid if isinstance(cid, str) else None)
             err.raw = claim
             err.request = getattr(claim, "request", None)  # a FHIR Claim's own reference or identifier
+            # the lines it gave, each answered with the error (an 837P's 18 lines came back as 17 rows: an audit)
+            from cptkg.claims.models import _lines_given
+
+            err.lines = _lines_given(claim)
             claims[i] = err
             continue
         rows = by_patient.get(pid) if isinstance(pid, str) else None
