@@ -400,3 +400,72 @@ def test_hcpcs_codes_and_modifiers_are_read_in_hl7s_system_url_and_the_notes_spe
     (claim,) = [c for c in result.claims if not isinstance(c, Exception)]
     line = next(ln for ln in claim["lines"] if ln["line"] == 3)
     assert line["code"] == "J0475" and line["modifiers"] == ["KD"]
+
+
+# ------------------------------------------------------------------ a real-files audit (issue 27's stop)
+
+def _refill_claim() -> dict:
+    line = lambda n, code, mods=None, units=1: {  # noqa: E731
+        "line": n, "code": code, "date_of_service": "2025-03-04", "provider_id": "1234567893",
+        "provider_role": "physician", "units": units, **({"modifiers": mods} if mods else {})}
+    return {"claim_id": "Q1", "patient_id": "PQ", "lines": [line(1, "95990"), line(2, "J0475", ["KD"], 2)],
+            "history": [{"code": "62362", "date_of_service": "2024-01-10"}]}
+
+
+def _judge_bundle(b: dict) -> list[dict]:
+    import csv as _csv
+    import io as _io
+
+    from cptkg import pipeline
+
+    out = pipeline.run(json.dumps(b).encode(), "fhir", "csv")
+    return list(_csv.DictReader(_io.StringIO(out.text)))
+
+
+@pytest.mark.parametrize("quantity", [{"value": 20, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+                                      {"value": 20, "unit": "mg"}, {"value": 2, "code": "mL"}])
+def test_a_quantity_in_a_measure_is_not_read_as_units_of_service(quantity):
+    """20 mg of baclofen was read as 20 units (a unit-edit denial the 837P would not give: it refuses an SV103
+    other than UN); a quantity in a measure is that item's error, and the claim's other items say so."""
+    from devtools import fhir_build
+
+    b = fhir_build.bundle(_refill_claim())
+    claim = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Claim")
+    claim["item"][1]["quantity"] = quantity
+    rows = _judge_bundle(b)
+    assert [r["status"] for r in rows] == ["error", "error"]
+    assert "element quantity." in rows[1]["reasons"] and "is a measure, not units of service" in rows[1]["reasons"]
+    assert rows[0]["reasons"] == "claim not judged because line 2 has an error"
+
+
+@pytest.mark.parametrize("quantity", [{"value": 2}, {"value": 2, "unit": "units"}, {"value": 2, "code": "1",
+                                      "system": "http://unitsofmeasure.org"}, {"value": 2, "code": "{unit}"}])
+def test_a_quantity_counted_in_units_is_read(quantity):
+    from devtools import fhir_build
+
+    b = fhir_build.bundle(_refill_claim())
+    claim = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Claim")
+    claim["item"][1]["quantity"] = quantity
+    assert [r["status"] for r in _judge_bundle(b)] == ["accepted", "accepted"]
+
+
+@pytest.mark.parametrize("where", ["PractitionerRole.code", "oid"])
+def test_the_nucc_taxonomy_is_read_on_a_practitionerrole_code_and_by_its_oid(where):
+    """US Core binds PractitionerRole.code to the NUCC taxonomy: a care team naming a PractitionerRole whose code
+    holds the taxonomy was refused ("no qualification or role code maps"); the NUCC OID system was refused too."""
+    from devtools import fhir_build
+
+    b = fhir_build.bundle(_refill_claim(), qualification_on="none")
+    claim = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Claim")
+    taxonomy = fhir_build.role_taxonomy("physician")
+    if where == "oid":
+        for m in claim["careTeam"][:1]:
+            m["qualification"] = {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.101", "code": taxonomy}]}
+    else:
+        claim["contained"].append({"resourceType": "PractitionerRole", "id": "role1",
+                                   "practitioner": {"reference": "#pr1"},
+                                   "code": [{"coding": [{"system": "http://nucc.org/provider-taxonomy",
+                                                         "code": taxonomy}]}]})
+        claim["careTeam"][0]["provider"] = {"reference": "#role1"}
+    rows = _judge_bundle(b)
+    assert [r["status"] for r in rows] == ["accepted", "accepted"], rows

@@ -51,8 +51,9 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
   gives its id part (``abc``), as before: it is the EHR's id for the provider.
 * ``provider_role``, from the first of these places that holds a role code:
   ``careTeam.qualification``, ``careTeam.role``, the referenced
-  PractitionerRole's ``specialty``, the Practitioner's ``qualification.code``.
-  A code is a NUCC Health Care Provider Taxonomy code (``http://nucc.org/provider-taxonomy``)
+  PractitionerRole's ``code`` (US Core's binding) and ``specialty``, the Practitioner's
+  ``qualification.code``. A code is a NUCC Health Care Provider Taxonomy code
+  (``http://nucc.org/provider-taxonomy``, or its OID ``urn:oid:2.16.840.1.113883.6.101``)
   mapped by the family pack (:func:`nucc_role`), or a code of :data:`ROLE_SYSTEM`
   (the role input values). A NUCC code the pack does not map, when that place
   has no mapped code, is that claim's error naming the code and the element;
@@ -77,6 +78,8 @@ from cptkg.io.readers import ReadError, ReadResult, peek_json
 NAME = "fhir"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
+#: the NUCC taxonomy by its URL or its OID (HL7's OID registry: 2.16.840.1.113883.6.101), as the NPI is read by both
+NUCC_SYSTEMS = (NUCC_SYSTEM, "urn:oid:2.16.840.1.113883.6.101")
 ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
 # HL7 Terminology's CodeSystem hcpcs-Level-II (OID 2.16.840.1.113883.6.285) has the url http://...; the domain
 # notes spell it https://. Both are read as HCPCS Level II, and messages name the canonical one.
@@ -408,7 +411,7 @@ def _role(places: list[tuple[str, list]], kb=None) -> str | None:
                         roles.setdefault(code, code)
                     else:
                         unknown.append(f"role code {code[:40]!r} ({ROLE_SYSTEM})")
-                elif system == NUCC_SYSTEM:
+                elif system in NUCC_SYSTEMS:
                     role = nucc_role(code, kb)
                     if role:
                         roles.setdefault(role, code)
@@ -450,6 +453,21 @@ def _modifier(concept) -> str | None:
              if isinstance(c.get("code"), str) and c["code"].strip()]
     chosen = next((c for c in codes if c.get("system") in (CPT_SYSTEM, *HCPCS_SYSTEMS)), codes[0] if codes else None)
     return chosen["code"].strip() if chosen else None
+
+
+#: the unit codes and words of a quantity that counts units of service (UCUM '1' and its annotations, X12's UN)
+UNIT_WORDS = {"1", "{unit}", "{units}", "{un}", "{service}", "{services}", "un", "unit", "units", "each", "ea"}
+
+
+def _not_units(quantity: dict) -> tuple[str, str] | None:
+    """(element, value) of a quantity's unit that is a measure (mg, mL), not a count of units; None for none."""
+    if not isinstance(quantity, dict):
+        return None
+    for element in ("code", "unit"):
+        v = quantity.get(element)
+        if isinstance(v, str) and v.strip() and v.strip().lower() not in UNIT_WORDS:
+            return f"quantity.{element}", v.strip()[:40]
+    return None
 
 
 def _route(item: dict, where: str, kb=None) -> str | None:
@@ -596,6 +614,8 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
             places = [(f"{element}.qualification", [m.get("qualification")]), (f"{element}.role", [m.get("role")])]
             if found.practitioner_role:
                 name, res = found.practitioner_role
+                # US Core binds PractitionerRole.code to the NUCC taxonomy (US Core Provider Role): read first
+                places.append((f"{where}, {name}, element code", list(res.get("code") or [])))
                 places.append((f"{where}, {name}, element specialty", list(res.get("specialty") or [])))
             if found.practitioner:
                 name, res = found.practitioner
@@ -613,83 +633,96 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
     items = raw.get("item") or []
     if not items:
         raise ReadError(f"{where}, element item: the Claim has no items")
-    for item in items:
-        seq = item.get("sequence")
-        iw = f"{where}, item {seq}"
-        if item.get("detail"):  # sub-lines bill services too: judged as nothing, they would be dropped unseen
-            raise ReadError(f"{iw}, element detail: the item has sub-lines (detail), which cptkg does not read; "
-                            f"give each billed service as its own item")
-        billed_codes = _billed_codes(item.get("productOrService"))
-        code = next(iter(billed_codes), None)
-        billed = {c.strip() for c in billed_codes}
-        if len(billed) > 1:  # the codings of one concept say one thing; two billed codes would be judged as one
-            raise ReadError(f"{iw}, element productOrService: codes {', '.join(sorted(billed))} in one item; an item "
-                            f"bills one CPT or HCPCS code (give each billed service as its own item)")
-        if code is None:
-            raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM} or the "
-                            f"HCPCS Level II system {HCPCS_SYSTEM}")
-        date = item.get("servicedDate")
-        if date is None and item.get("servicedPeriod"):
-            period = item["servicedPeriod"]
-            start, end = (period.get("start") or "")[:10], (period.get("end") or "")[:10]
-            if not start:
-                raise ReadError(f"{iw}, element servicedPeriod.start: missing; a claim line needs its date of service "
-                                f"(give servicedDate, or a period whose start and end are that day)")
-            if not end:  # FHIR: a period with no end is ongoing, not one day; taking the start would guess
-                raise ReadError(f"{iw}, element servicedPeriod.end: missing, so the period starting {start} is "
-                                f"ongoing; a claim line needs one date of service (give servicedDate, or an end "
-                                f"on the same day)")
-            if end < start:
-                raise ReadError(f"{iw}, element servicedPeriod: ends ({end}) before it starts ({start}); a claim line "
-                                f"needs its one date of service (give servicedDate, or a period whose start and end "
-                                f"are that day)")
-            if end != start:
-                raise ReadError(f"{iw}, element servicedPeriod: spans {start} to {end}; a claim line needs one date of service")
-            date = start
-        if date is None:
-            raise ReadError(f"{iw}, element servicedDate: missing")
-        _full_date(str(date)[:10], f"{iw}, element {'servicedDate' if item.get('servicedDate') is not None else 'servicedPeriod.start'}")
-        seqs = item.get("careTeamSequence") or []
-        if not seqs and len(team) == 1:
-            seqs = list(team)
-        if not seqs and sum(map(_is_primary, team.values())) == 1:  # the team names who performed
-            seqs = [next(s for s, m in team.items() if _is_primary(m))]
-        if not seqs:
-            raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members "
-                            "and not one with role primary: name the member who performed the item")
-        for s in seqs:
-            if s not in team:
-                raise ReadError(f"{iw}, element careTeamSequence: {s} names no careTeam member")
-        chosen = _performed_by(seqs, team)
-        provider, role = performer(chosen)
-        line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
-                                "provider_id": provider, "provider_role": role}
-        qty = (item.get("quantity") or {}).get("value")
-        if (item.get("quantity") or {}).get("comparator") is not None:
-            # Claim.item.quantity is a SimpleQuantity, which has no comparator (FHIR R4 qty-3): "< 3 units"
-            # bills no known number of units
-            raise ReadError(f"{iw}, element quantity.comparator: {item['quantity']['comparator']!r} makes the "
-                            f"quantity a bound, not the units billed; a claim item's quantity has no comparator")
-        if qty is not None:
-            if float(qty) != int(float(qty)):
-                raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
-            _unit_count(int(float(qty)), f"{iw}, element quantity.value")
-            line["units"] = int(float(qty))
-        mods = []
-        for i, concept in enumerate(item.get("modifier") or []):
-            code = _modifier(concept)
-            if code is None:  # a modifier only described in words: dropping it could deny a line it bypasses
-                text = concept.get("text") if isinstance(concept, dict) else None
-                raise ReadError(f"{iw}, element modifier[{i}]: no coded modifier"
-                                + (f" (only the text {str(text)[:40]!r})" if text else "")
-                                + f"; give it as a coding of the CPT system {CPT_SYSTEM} or HCPCS {HCPCS_SYSTEM}")
-            mods.append(code)
-        if mods:
-            line["modifiers"] = mods
-        route = _route(item, iw, kb)
-        if route is not None:
-            line["route"] = route
-        lines.append(line)
+    k = None
+    try:
+        for k, item in enumerate(items):
+            seq = item.get("sequence")
+            iw = f"{where}, item {seq}"
+            if item.get("detail"):  # sub-lines bill services too: judged as nothing, they would be dropped unseen
+                raise ReadError(f"{iw}, element detail: the item has sub-lines (detail), which cptkg does not read; "
+                                f"give each billed service as its own item")
+            billed_codes = _billed_codes(item.get("productOrService"))
+            code = next(iter(billed_codes), None)
+            billed = {c.strip() for c in billed_codes}
+            if len(billed) > 1:  # the codings of one concept say one thing; two billed codes would be judged as one
+                raise ReadError(f"{iw}, element productOrService: codes {', '.join(sorted(billed))} in one item; an item "
+                                f"bills one CPT or HCPCS code (give each billed service as its own item)")
+            if code is None:
+                raise ReadError(f"{iw}, element productOrService: no coding with the CPT system {CPT_SYSTEM} or the "
+                                f"HCPCS Level II system {HCPCS_SYSTEM}")
+            date = item.get("servicedDate")
+            if date is None and item.get("servicedPeriod"):
+                period = item["servicedPeriod"]
+                start, end = (period.get("start") or "")[:10], (period.get("end") or "")[:10]
+                if not start:
+                    raise ReadError(f"{iw}, element servicedPeriod.start: missing; a claim line needs its date of service "
+                                    f"(give servicedDate, or a period whose start and end are that day)")
+                if not end:  # FHIR: a period with no end is ongoing, not one day; taking the start would guess
+                    raise ReadError(f"{iw}, element servicedPeriod.end: missing, so the period starting {start} is "
+                                    f"ongoing; a claim line needs one date of service (give servicedDate, or an end "
+                                    f"on the same day)")
+                if end < start:
+                    raise ReadError(f"{iw}, element servicedPeriod: ends ({end}) before it starts ({start}); a claim line "
+                                    f"needs its one date of service (give servicedDate, or a period whose start and end "
+                                    f"are that day)")
+                if end != start:
+                    raise ReadError(f"{iw}, element servicedPeriod: spans {start} to {end}; a claim line needs one date of service")
+                date = start
+            if date is None:
+                raise ReadError(f"{iw}, element servicedDate: missing")
+            _full_date(str(date)[:10], f"{iw}, element {'servicedDate' if item.get('servicedDate') is not None else 'servicedPeriod.start'}")
+            seqs = item.get("careTeamSequence") or []
+            if not seqs and len(team) == 1:
+                seqs = list(team)
+            if not seqs and sum(map(_is_primary, team.values())) == 1:  # the team names who performed
+                seqs = [next(s for s, m in team.items() if _is_primary(m))]
+            if not seqs:
+                raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members "
+                                "and not one with role primary: name the member who performed the item")
+            for s in seqs:
+                if s not in team:
+                    raise ReadError(f"{iw}, element careTeamSequence: {s} names no careTeam member")
+            chosen = _performed_by(seqs, team)
+            provider, role = performer(chosen)
+            line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
+                                    "provider_id": provider, "provider_role": role}
+            qty = (item.get("quantity") or {}).get("value")
+            if (item.get("quantity") or {}).get("comparator") is not None:
+                # Claim.item.quantity is a SimpleQuantity, which has no comparator (FHIR R4 qty-3): "< 3 units"
+                # bills no known number of units
+                raise ReadError(f"{iw}, element quantity.comparator: {item['quantity']['comparator']!r} makes the "
+                                f"quantity a bound, not the units billed; a claim item's quantity has no comparator")
+            not_units = _not_units(item.get("quantity") or {})
+            if not_units:
+                # 20 mg of baclofen read as 20 units got a unit-edit denial the 837P reader would not give (it refuses an
+                # SV103 other than UN): a quantity in a measure is not the units billed (a real-files audit)
+                raise ReadError(f"{iw}, element {not_units[0]}: {not_units[1]!r} is a measure, not units of service; "
+                                f"cptkg judges the units billed (as the 837P's SV103 UN): give the quantity with no unit, "
+                                f"or the UCUM unit '1'")
+            if qty is not None:
+                if float(qty) != int(float(qty)):
+                    raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
+                _unit_count(int(float(qty)), f"{iw}, element quantity.value")
+                line["units"] = int(float(qty))
+            mods = []
+            for i, concept in enumerate(item.get("modifier") or []):
+                code = _modifier(concept)
+                if code is None:  # a modifier only described in words: dropping it could deny a line it bypasses
+                    text = concept.get("text") if isinstance(concept, dict) else None
+                    raise ReadError(f"{iw}, element modifier[{i}]: no coded modifier"
+                                    + (f" (only the text {str(text)[:40]!r})" if text else "")
+                                    + f"; give it as a coding of the CPT system {CPT_SYSTEM} or HCPCS {HCPCS_SYSTEM}")
+                mods.append(code)
+            if mods:
+                line["modifiers"] = mods
+            route = _route(item, iw, kb)
+            if route is not None:
+                line["route"] = route
+            lines.append(line)
+    except ReadError as e:  # the item the error is in: the Claim's other items say they were not judged for it
+        if k is not None and e.line_index is None:
+            e.line_index = k
+        raise
     out = FhirClaim(claim_id=str(cid), patient_id=patient, lines=lines)
     out.request, out.patient = _request(raw), patient_ref
     return out
@@ -772,6 +805,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                 err.raw = res  # the Claim as received, for the decision log
                 err.request = _request(res)  # for the ClaimResponse of a Claim that cannot be judged
                 err.lines = _items_given(res)  # each item gets its error row, as a claim JSON's lines do
+                if e.line_index is not None and 0 <= e.line_index < len(err.lines) and len(err.lines) > 1:
+                    err.lines[e.line_index]["has_error"] = True
                 claim = err
             cid = claim["claim_id"] if isinstance(claim, dict) else claim.claim_id
             if cid is not None and cid in first_entry:  # two verdicts for one id would contradict each other
