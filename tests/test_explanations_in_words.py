@@ -61,8 +61,10 @@ def test_explain_line_1_of_the_readme_examples_prints_at_most_30_lines_in_words(
     assert r.exit_code == 1
     lines = r.stdout.rstrip("\n").splitlines()
     # 30 lines, and one more since the clinical-staff warning reads the code's performer list (and cites its
-    # sentence, guide §7.2) so that a code no source lists performers for gets no incident-to advice
-    assert len(lines) <= 31, r.stdout
+    # sentence, guide §7.2) so that a code no source lists performers for gets no incident-to advice, and four
+    # more on a 62368 line for guide §7.1's contradiction, which explain now notes as check does (a coder's audit)
+    conflict = sum(1 for ln in lines if "the sources conflict" in ln)
+    assert len(lines) <= 31 + 4 * conflict, r.stdout
     assert not raw_atoms(r.stdout), raw_atoms(r.stdout)
     assert "Denied: " in r.stdout and "Fix: " in r.stdout and "“" in r.stdout  # title, fix, a quoted source
 
@@ -158,3 +160,34 @@ def test_a_comparison_of_two_billed_entries_names_them_as_entries():
     # a code or a count is not an entry: 1 != 2 over units stays numbers
     from cptkg.rules.ast import Var
     assert _as_entry(Var("N"), 2, {"E"}) == 2
+
+
+def test_the_62368_source_conflict_is_noted_in_explain_full_and_the_work_paper(tmp_path):
+    """check's text and JSON noted guide §7.1's contradiction on a 62368 line; explain, --full and the HTML work
+    paper, the views a reviewer reads, did not (a coder's audit)."""
+    claim = {"claim_id": "K68", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62368", "date_of_service": "2025-06-10", "provider_id": "N1", "provider_role": "physician",
+         "route": "intrathecal"}], "history": [{"code": "62362", "date_of_service": "2024-06-01"}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(claim), encoding="utf-8")
+    for args in (["explain", str(path)], ["explain", str(path), "--full"],
+                 ["check", str(path), "--explain", "--output", "html"]):
+        out = CliRunner().invoke(main, args).stdout
+        assert "the sources conflict: Guide §7.1 contradicts itself" in out.replace("\n      ", " "), (args, out[:600])
+
+
+def test_a_duplicates_why_not_names_the_rules_that_did_not_apply_not_open_conditions(tmp_path):
+    """J0475-KD and J0475-KD-JW by one provider: the why-not read "None of these holds: the … include modifier
+    JW; the … include modifier KD", as if the line lacked JW and KD (a coder's audit)."""
+    line = lambda n, code, mods=None, units=1: {  # noqa: E731
+        "line": n, "code": code, "date_of_service": "2025-06-10", "provider_id": "N1", "provider_role": "nurse",
+        "units": units, **({"modifiers": mods} if mods else {})}
+    claim = {"claim_id": "DJW", "patient_id": "P", "lines": [line(1, "95990"), line(2, "J0475", ["KD"], 9),
+                                                             line(3, "J0475", ["KD", "JW"])],
+             "history": [{"code": "62362", "date_of_service": "2024-06-01"}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(claim), encoding="utf-8")
+    out = CliRunner().invoke(main, ["explain", str(path)]).stdout
+    why = " ".join(ln.strip() for ln in out.split("Why not accepted:", 1)[1].split("Fix:")[0].splitlines())
+    assert "…" not in why and "include modifier" not in why, why
+    assert "Repeat procedure marked with 76/77” does not apply" in why, why

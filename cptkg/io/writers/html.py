@@ -350,6 +350,8 @@ def _line(ln: dict, suggestions: list[dict]) -> list[str]:
         out.append(f'<p class="detail">rule {_e(w.get("rule"))}</p></div>')
     for a in ln.get("assumptions") or []:
         out.append(f'<p class="assumed">Assumed: {_e(a)}</p>')
+    for c in ln.get("source_conflicts") or []:  # the sources the code rests on contradict each other (an auditor reads it here)
+        out.append(f'<p class="assumed">Note: the sources conflict: {_e(c.get("label", ""))}. {_e(c.get("resolution", ""))}</p>')
     out.append("</div>")
     return out
 
@@ -386,7 +388,7 @@ def _claim(r: dict, claim: dict | None = None, created: str = "", releases: list
     out.append("</tbody></table>")
     sugg = r.get("suggestions") or []
     for ln in r.get("lines", []):
-        if ln.get("reasons") or ln.get("warnings") or ln.get("assumptions"):
+        if ln.get("reasons") or ln.get("warnings") or ln.get("assumptions") or ln.get("source_conflicts"):
             out.extend(_line(ln, sugg))
     if sugg:
         out.append("<h3>Fixes</h3>")

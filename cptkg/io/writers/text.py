@@ -158,6 +158,8 @@ def summary_report(ex: dict) -> str:
                              + (f" ({cites})" if cites else ""), "    "))
         for a in ln.get("assumptions") or []:
             out.append(_wrap(f"Assumed: {a}", "    "))
+        for c in ln.get("source_conflicts") or []:  # the sources the code rests on contradict each other
+            out.append(_wrap(f"Note: the sources conflict: {c['label']}. {c['resolution']}", "    "))
         for i in summ.get("fixes", []):
             if i < len(sugg):
                 out.append(_fix_lines(sugg[i], "    "))
@@ -197,6 +199,8 @@ def explained_claim_report(ex: dict) -> str:
             out.append(_wrap(f"warning: {r['message']}", "    "))
         for a in ln.get("assumptions") or []:
             out.append(_wrap(f"assumed: {a}", "    "))
+        for c in ln.get("source_conflicts") or []:
+            out.append(_wrap(f"note: the sources conflict: {c['label']}. {c['resolution']}", "    "))
     if ex.get("suggestions"):
         out.append("  Suggested fixes (each re-checked by the rules):")
         for i, s in enumerate(ex["suggestions"], 1):
