@@ -191,3 +191,18 @@ def test_a_duplicates_why_not_names_the_rules_that_did_not_apply_not_open_condit
     why = " ".join(ln.strip() for ln in out.split("Why not accepted:", 1)[1].split("Fix:")[0].splitlines())
     assert "…" not in why and "include modifier" not in why, why
     assert "Repeat procedure marked with 76/77” does not apply" in why, why
+
+
+def test_units_over_one_of_a_code_no_unit_edit_limits_are_said_not_checked(tmp_path):
+    """62367 x2 with no MUE loaded was accepted without a word, while an unstated route is noted (a coder's audit);
+    with the payer's MUE loaded the note goes (the units are then checked)."""
+    claim = {"claim_id": "U2", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "2025-06-10", "provider_id": "N1", "provider_role": "physician",
+         "units": 2, "route": "intrathecal"}], "history": [{"code": "62362", "date_of_service": "2024-06-01"}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(claim), encoding="utf-8")
+    out = " ".join(CliRunner().invoke(main, ["explain", str(path)]).stdout.split())
+    assert "Line 1 bills 2 units of 62367, and no unit edit (MUE) for 62367 is loaded: the units were not checked" in out
+    mue = str(ROOT / "tests" / "data" / "edits" / "synthetic-mue.ttl")
+    out = " ".join(CliRunner().invoke(main, ["explain", str(path), "--edits", mue]).stdout.split())
+    assert "no unit edit" not in out

@@ -180,7 +180,28 @@ def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
             out[ln.line] = [f"The claim does not state the drug-delivery route of line {ln.line}: {ln.code} was "
                             f"judged as billed for {routes[ln.code]} delivery, the routes it applies to, and the "
                             f"route was not checked; to have it checked, {STATE_ROUTE}."]
+        # units over 1 of a code no unit edit limits: nothing checked them, and no source gives a limit (MUE
+        # values come in through the importers only); said, as the route is (a coder's audit)
+        if ln.units > 1 and not _has_unit_edit(kb, ln.code):
+            out.setdefault(ln.line, []).append(
+                f"Line {ln.line} bills {ln.units} units of {ln.code}, and no unit edit (MUE) for {ln.code} is loaded: "
+                f"the units were not checked; load the payer's MUE table (cptkg edits import mue, then --edits) to "
+                f"check them.")
     return out
+
+
+def _has_unit_edit(kb: KnowledgeBase, code: str) -> bool:
+    """Does a unit edit of the pack or of a loaded edit table limit ``code``?"""
+    if any(c == code for _, c in kb.facts.get("unit_edit_code", ())):
+        return True
+    if not kb.edit_tables:
+        return False
+    from cptkg.knowledge.edits.files import UNIT
+
+    for t in kb.edit_index().tables:
+        if any(t.edits.types[i] == UNIT for i in t.by_code.get(code, ())):
+            return True
+    return False
 
 
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:
