@@ -469,3 +469,20 @@ def test_the_nucc_taxonomy_is_read_on_a_practitionerrole_code_and_by_its_oid(whe
         claim["careTeam"][0]["provider"] = {"reference": "#role1"}
     rows = _judge_bundle(b)
     assert [r["status"] for r in rows] == ["accepted", "accepted"], rows
+
+
+def test_a_claim_id_given_twice_in_a_bundle_is_the_later_claims_error_and_the_others_are_judged():
+    """Two Claims of one id stopped the whole Bundle, while an 837P's CLM01 or claim JSON's claim_id given twice
+    makes only the later claim an error entry (a real-files audit)."""
+    from devtools import fhir_build
+
+    first = _refill_claim()
+    other = {**_refill_claim(), "claim_id": "Q2"}
+    b = fhir_build.bundle([first, other])
+    again = copy.deepcopy(next(e for e in b["entry"] if e["resource"].get("id") == "Q1"))
+    again["fullUrl"] = "urn:uuid:" + str(uuid.uuid4())
+    b["entry"].append(again)
+    rows = _judge_bundle(b)
+    assert [(r["claim_id"], r["status"]) for r in rows] == [("Q1", "accepted"), ("Q1", "accepted"), ("Q2", "accepted"),
+                                                            ("Q2", "accepted"), ("Q1", "error"), ("Q1", "error")]
+    assert "Claim.id 'Q1' already appears in entry" in rows[-1]["reasons"]

@@ -809,9 +809,17 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                     err.lines[e.line_index]["has_error"] = True
                 claim = err
             cid = claim["claim_id"] if isinstance(claim, dict) else claim.claim_id
-            if cid is not None and cid in first_entry:  # two verdicts for one id would contradict each other
-                raise ReadError(f"{source}, Bundle entry {n}: Claim.id {one_line(cid[:60])!r} already appears in "
-                                f"entry {first_entry[cid]}; each Claim in a Bundle needs its own id")
+            if cid is not None and cid in first_entry:
+                # two verdicts for one id would contradict each other: the later Claim is its error entry, the
+                # others are judged, as a CLM01 given twice in an 837P or a claim id twice in claim JSON (it
+                # stopped the whole file: a real-files audit)
+                err = ReadError(f"Bundle entry {n} (Claim {one_line(cid[:60])}): Claim.id {one_line(cid[:60])!r} "
+                                f"already appears in entry {first_entry[cid]}; each Claim in a Bundle needs its own id",
+                                cid)
+                err.raw, err.request, err.lines = res, _request(res), _items_given(res)
+                claims.append(err)
+                own.append(_billed_procedures(res, index))
+                continue
             first_entry[cid] = n
             claims.append(claim)
             own.append(_billed_procedures(res, index))
