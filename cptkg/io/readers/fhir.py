@@ -623,9 +623,15 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                                [q.get("code") for q in res.get("qualification") or [] if isinstance(q, dict)]))
             role = _role(places, kb)
             if role is None:
+                ref = (m.get("provider") or {}).get("reference") if isinstance(m.get("provider"), dict) else None
+                # a provider the file does not hold: its qualification was not there to read (the message said the
+                # Practitioner was searched: a real-files audit)
+                unread = (f"; the provider {one_line(str(ref))[:80]!r} is not in the file, so its qualification "
+                          f"could not be read" if ref and not found.practitioner and not found.practitioner_role
+                          else "")
                 raise ReadError(f"{element}: no qualification or role code maps to a cptkg role (NUCC taxonomy "
                                 f"{NUCC_SYSTEM} or {ROLE_SYSTEM}), on the care team or on the provider's "
-                                f"Practitioner or PractitionerRole")
+                                f"Practitioner or PractitionerRole{unread}")
             performers[seq] = (found.pid, role)
         return performers[seq]
 
@@ -720,7 +726,8 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                 line["route"] = route
             lines.append(line)
     except ReadError as e:  # the item the error is in: the Claim's other items say they were not judged for it
-        if k is not None and e.line_index is None:
+        # (an error of a care team member several items name is the Claim's, not this item's)
+        if k is not None and e.line_index is None and f"{where}, item " in str(e):
             e.line_index = k
         raise
     out = FhirClaim(claim_id=str(cid), patient_id=patient, lines=lines)
