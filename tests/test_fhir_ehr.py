@@ -486,3 +486,19 @@ def test_a_claim_id_given_twice_in_a_bundle_is_the_later_claims_error_and_the_ot
     assert [(r["claim_id"], r["status"]) for r in rows] == [("Q1", "accepted"), ("Q1", "accepted"), ("Q2", "accepted"),
                                                             ("Q2", "accepted"), ("Q1", "error"), ("Q1", "error")]
     assert "Claim.id 'Q1' already appears in entry" in rows[-1]["reasons"]
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda c: c["item"][0].update(sequence="1"), "item #1, element sequence: '1' is not a positive whole number"),
+    (lambda c: c["item"][1].update(sequence=1), "item 1, element sequence: 1 is the sequence of another item"),
+    (lambda c: c["item"][1].update(quantity={"value": "2"}), "item 2, element quantity.value: '2' is not a number"),
+])
+def test_fhir_item_problems_are_named_in_fhirs_words(change, words):
+    """A string sequence was refused as "field line" (the claim JSON's words), a repeated sequence as "line 1
+    appears more than once", and a string quantity was read as units (a real-files audit)."""
+    from devtools import fhir_build
+
+    b = fhir_build.bundle(_refill_claim())
+    change(next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Claim"))
+    rows = _judge_bundle(b)
+    assert {r["status"] for r in rows} == {"error"} and any(words in r["reasons"] for r in rows), rows

@@ -641,9 +641,22 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
         raise ReadError(f"{where}, element item: the Claim has no items")
     k = None
     try:
+        seen_seq: set[int] = set()
         for k, item in enumerate(items):
             seq = item.get("sequence")
-            iw = f"{where}, item {seq}"
+            iw = f"{where}, item {seq}" if isinstance(seq, int) and not isinstance(seq, bool) else f"{where}, item #{k + 1}"
+            # in FHIR's own words (a FHIR author will not find the claim JSON's "field line": a real-files audit)
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+                raise ReadError(f"{iw}, element sequence: " + ("missing" if seq is None else
+                                f"{one_line(repr(seq))[:40]} is not a positive whole number (FHIR positiveInt)"))
+            if seq in seen_seq:
+                raise ReadError(f"{iw}, element sequence: {seq} is the sequence of another item of the Claim; "
+                                f"each item needs its own")
+            seen_seq.add(seq)
+            value = (item.get("quantity") or {}).get("value") if isinstance(item.get("quantity"), dict) else None
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ReadError(f"{iw}, element quantity.value: {one_line(repr(value))[:40]} is not a number "
+                                f"(FHIR decimal is a JSON number)")
             if item.get("detail"):  # sub-lines bill services too: judged as nothing, they would be dropped unseen
                 raise ReadError(f"{iw}, element detail: the item has sub-lines (detail), which cptkg does not read; "
                                 f"give each billed service as its own item")
