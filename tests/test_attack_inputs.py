@@ -240,8 +240,12 @@ def test_a_fhir_bundle_with_a_duplicate_claim_id_is_an_error_naming_it():
     claims = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim"]
     assert len(claims) >= 2
     claims[1]["id"] = claims[0]["id"]
-    err = one_line(CliRunner().invoke(main, ["check", "-", "--input-format", "fhir"], input=json.dumps(bundle)))
-    assert claims[0]["id"] in err and "already appears" in err
+    r = CliRunner().invoke(main, ["check", "-", "--input-format", "fhir", "--json"], input=json.dumps(bundle))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    # the later Claim is its error entry and the first is judged, as in an 837P or claim JSON (a real-files audit)
+    out = json.loads(r.stdout[:r.stdout.rindex("]") + 1])
+    assert [x["status"] == "error" for x in out] == [False, True]
+    assert claims[0]["id"] in out[1]["error"] and "already appears" in out[1]["error"]
 
 
 @pytest.mark.parametrize("evil", ["6236\r7", "\x1b[2J62367", "62367\x1b]0;owned\x07", "A\rOK "])

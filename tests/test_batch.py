@@ -249,3 +249,25 @@ def test_a_role_or_route_in_another_case_or_spelled_with_spaces_is_read_as_check
     assert judged == {(r["claim_id"], int(r["line"])): r["status"] for r in rows[:3]}
     assert by_claim["C"]["status"] == by_claim["D"]["status"] == "error"
     assert res.exit_code == 2, res.output
+
+
+def test_an_id_a_spreadsheet_shortened_to_scientific_notation_is_refused_in_check_and_batch(tmp_path):
+    """An NPI Excel showed as 1.23457E+09 was read as the provider's id: two NPIs shortened alike became one provider
+    (a false duplicate or same-provider edit; a real-files audit). Refused, naming the field, in both paths."""
+    from cptkg.faces.cli import main
+
+    body = ("A,P1,1,95990,2025-03-04,1.23457E+09,physician,1,\n"
+            "B,1.2E+05,1,95990,2025-03-04,N1,physician,1,\n"
+            "C,P3,1,95990,2025-03-04,N1,physician,1,\n"
+            "D,P4,1,95990,2025-03-04,1E5,physician,1,\n")  # no '+': an id, not a shortened number
+    res, rows = _run(tmp_path, body, history="P3,62362,2024-01-01,4.5E+09\n")
+    words = "is a number a spreadsheet shortened to scientific notation, so its digits are lost"
+    assert [r["status"] for r in rows] == ["error", "error", "error", "accepted"], rows
+    assert "field provider_id: '1.23457E+09' " + words in rows[0]["error"]
+    assert "field patient_id: '1.2E+05' " + words in rows[1]["error"]
+    assert "history row 1, field provider_id: '4.5E+09' " + words in rows[2]["error"]
+    checked = CliRunner().invoke(main, ["check", str(tmp_path / "in.csv"), "--history", str(tmp_path / "hist.csv"),
+                                        "--output", "csv"]).stdout
+    got = list(csv.DictReader(checked.split("\n\n")[0].splitlines()))
+    assert [r["status"] for r in got] == ["error", "error", "error", "accepted"]
+    assert all(words in r["reasons"] for r in got[:3])

@@ -174,7 +174,23 @@ def _whole_float(v: Any) -> Any:
     return v
 
 
+#: an identifier a spreadsheet turned into a number and showed in scientific notation ("1.23457E+09"): its digits
+#: are gone, and two NPIs shortened alike would read as one provider (a false duplicate; a real-files audit)
+SHORTENED_NUMBER = "[0-9]([.][0-9]+)?[eE][+][0-9]+"  # no backslash: the SQL dialects read it alike
+SHORTENED_WORDS = ("is a number a spreadsheet shortened to scientific notation, so its digits are lost: "
+                   "export the column as text")
+
+
+def _not_shortened(v: str) -> str:
+    if re.fullmatch(SHORTENED_NUMBER, v.strip()):
+        raise ValueError(f"'{v.strip()[:40]}' {SHORTENED_WORDS}")
+    return v
+
+
 Text = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_not_blank)]
+#: a claim, patient or provider id
+Identifier = Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_not_blank),
+                       AfterValidator(_not_shortened)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE), AfterValidator(_not_blank)]
 
 
@@ -186,7 +202,7 @@ class ClaimLine(_Strict):
     line: Annotated[StrictInt, Field(ge=1, le=MAX_LINE)]
     code: Code
     date_of_service: str
-    provider_id: Text
+    provider_id: Identifier
     provider_role: Text
     units: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] = 1
     modifiers: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_MODIFIER,
@@ -223,7 +239,7 @@ class ClaimLine(_Strict):
 class HistoryEntry(_Strict):
     code: Code
     date_of_service: str
-    provider_id: Text | None = None
+    provider_id: Identifier | None = None
 
     _d = field_validator("date_of_service", mode="before")(_date)
 
@@ -234,8 +250,8 @@ class HistoryEntry(_Strict):
 
 
 class Claim(_Strict):
-    claim_id: Text
-    patient_id: Text
+    claim_id: Identifier
+    patient_id: Identifier
     lines: Annotated[list[ClaimLine], Field(min_length=1, max_length=MAX_LINES_PER_CLAIM)]
     history: Annotated[list[HistoryEntry], Field(max_length=MAX_HISTORY_PER_CLAIM)] = []
 

@@ -27,7 +27,7 @@ from typing import Callable
 from cptkg.claims import columns, inputs
 from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                                  MODIFIER_PATTERN, MODIFIER_WORDS,
-                     MODIFIER_SEPARATORS, WHOLE_NUMBER, ZERO_FRACTION)
+                     MODIFIER_SEPARATORS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER, ZERO_FRACTION)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
@@ -389,9 +389,11 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (empty("claim_id"), bad("claim_id", "'is missing'")),
         *typed("claim_id"),
         (f"length(claim_id) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),
+        (rx("claim_id", SHORTENED_NUMBER), bad("claim_id", f"concat({shown('claim_id')}, {lit(' ' + SHORTENED_WORDS)})")),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         *typed("patient_id"),
         (f"length(patient_id) > {MAX_TEXT}", bad("patient_id", f"'is too long (at most {MAX_TEXT} characters)'")),
+        (rx("patient_id", SHORTENED_NUMBER), bad("patient_id", f"concat({shown('patient_id')}, {lit(' ' + SHORTENED_WORDS)})")),
         (empty("line"), bad("line", "'is missing'")),
         *typed("line"),
         ("NOT line_ok", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
@@ -409,6 +411,8 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (empty("provider_id"), bad("provider_id", "'is missing'")),
         *typed("provider_id"),
         (f"length(provider_id) > {MAX_TEXT}", bad("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
+        (rx("provider_id", SHORTENED_NUMBER),
+         bad("provider_id", f"concat({shown('provider_id')}, {lit(' ' + SHORTENED_WORDS)})")),
         (empty("provider_role"), bad("provider_role", "'is missing'")),
         *typed("provider_role"),
         (f"provider_role NOT IN ({role_list})",
@@ -462,6 +466,7 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
     t = lambda c: b.strip(f"CAST({c} AS {b.dialect.text_type})")  # noqa: E731
     empty = lambda c: f"({c} IS NULL OR {t(c)} = '')"  # noqa: E731
     kinds = kinds or {}
+    lit = b.dialect.literal
 
     def bad(col, problem):
         return f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ', field {col}: ', {problem})"
@@ -485,6 +490,8 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         (f"try_cast({t('date_of_service')} AS DATE) IS NULL OR substr({t('date_of_service')}, 1, 4) = '0000'",
          bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a real calendar date')")),
         *typed("provider_id"),
+        (rx(t("provider_id"), SHORTENED_NUMBER),
+         bad("provider_id", f"concat({lit(chr(39))}, substr({t('provider_id')}, 1, 40), {lit(chr(39) + ' ' + SHORTENED_WORDS)})")),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, {t('patient_id')} AS patient_id, upper({t('code')}) AS code,
