@@ -242,3 +242,18 @@ def test_a_fhir_document_with_no_claim_says_what_it_holds(doc, words):
         readers.read(json.dumps(doc).encode(), kb=default_kb())
     assert words in str(e.value), str(e.value)
     assert "claim_id" not in str(e.value) and "Field required" not in str(e.value)
+
+
+def test_a_parquet_file_given_to_check_says_that_batch_reads_it(tmp_path):
+    """check refused a Parquet file as "not a claim file cptkg can read", not saying batch reads it (an audit)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    path = tmp_path / "claims.parquet"
+    pq.write_table(pa.table({"claim_id": ["A"], "code": ["95990"]}), path)
+    r = CliRunner().invoke(main, ["check", str(path)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "a Parquet file: cptkg batch (and impact) read claim rows from Parquet" in r.stderr

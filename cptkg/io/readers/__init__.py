@@ -109,6 +109,9 @@ def detect(data: bytes) -> str:
     hint = unseparated(first.split(",")) if named >= 2 or "claim" in low or low.startswith("sep=") else None
     if hint:
         raise ReadError(f"input: not a claim CSV as it stands: {hint}")
+    if data[:4] == b"PAR1":  # a Parquet file: read by the batch engine only (an auditor was not told where)
+        raise ReadError("input: a Parquet file: cptkg batch (and impact) read claim rows from Parquet (cptkg batch "
+                        "FILE.parquet -o OUT); check and explain read claim JSON, FHIR, claim CSV or an X12 837P file")
     raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
 
 
