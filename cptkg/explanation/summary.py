@@ -47,6 +47,36 @@ def _names_itself(message: str) -> bool:
     return bool(m) and message.startswith(m.group("entry") + " ")
 
 
+_BY_ID = re.compile(r"^(?P<who>.+) was performed by (?P<named>the [a-z ]+ of (?:line|history entry) \d+)$")
+
+
+def _shared_identifiers(facts: list[str]) -> list[str]:
+    """Entries that share a masked identifier, said together: "line 3 and line 2 were performed by the same
+    provider", not "line 3 was performed by the provider of line 1; line 2 was performed by the provider of
+    line 1" of two lines compared with each other (line 1 was not in question: a coder's audit).
+
+    >>> _shared_identifiers(["line 3 was performed by the provider of line 1", "x",
+    ...                      "line 2 was performed by the provider of line 1"])
+    ['line 3 and line 2 were performed by the same provider', 'x']
+    """
+    groups: dict[str, list[str]] = {}
+    for f in facts:
+        m = _BY_ID.match(f)
+        if m:
+            groups.setdefault(m["named"], []).append(m["who"])
+    out, said = [], set()
+    for f in facts:
+        m = _BY_ID.match(f)
+        if m and len(groups[m["named"]]) > 1:
+            if m["named"] not in said:
+                said.add(m["named"])
+                noun = m["named"].split(" of ")[0].removeprefix("the ")
+                out.append(f"{' and '.join(groups[m['named']])} were performed by the same {noun}")
+            continue
+        out.append(f)
+    return out
+
+
 def raw_atoms(text: str) -> list[str]:
     """Raw-logic fragments in ``text`` (atoms, comparisons, templates); empty when it reads as words."""
     return [m.group(0) for m in RAW_ATOM.finditer(text or "")]
@@ -110,7 +140,7 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
             if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)} | {
         msg for msg, _ in input_args if _names_itself(msg)}
     folded += len(drop)
-    facts = [f for f in facts if f not in drop]
+    facts = _shared_identifiers([f for f in facts if f not in drop])
     edits = decided_by(kb, reason)
     for e in edits:  # an edit as an analyst names it, not by its IRI ("NCCI PTP edit 27447/20610")
         name = e["text"].split(",")[0]
