@@ -713,7 +713,7 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                                 f"quantity a bound, not the units billed; a claim item's quantity has no comparator")
             not_units = _not_units(item.get("quantity") or {})
             if not_units:
-                # 20 mg of baclofen read as 20 units got a unit-edit denial the 837P reader would not give (it refuses an
+                # 20 mg of a drug read as 20 units got a unit-edit denial the 837P reader would not give (it refuses an
                 # SV103 other than UN): a quantity in a measure is not the units billed (a real-files audit)
                 raise ReadError(f"{iw}, element {not_units[0]}: {not_units[1]!r} is a measure, not units of service; "
                                 f"cptkg judges the units billed (as the 837P's SV103 UN): give the quantity with no unit, "
