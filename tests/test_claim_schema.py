@@ -115,3 +115,17 @@ def test_cli_schema_prints_the_claim_schema():
     run = subprocess.run([sys.executable, "-m", "cptkg", "schema"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["$id"] == "https://w3id.org/cptkg/schema/claim.json"
+
+
+def test_a_written_role_is_folded_to_the_value_it_stands_for_only_when_one_value_folds_to_it():
+    """'Nurse Practitioner' and ' PHYSICIAN ' are the pack's values; two values that fold alike (a pack with
+    'nurse' and 'Nurse') take neither for a third spelling: it is refused, not guessed."""
+    from cptkg.knowledge.vocabulary import Vocabulary
+
+    v = Vocabulary({"role": {"nurse_practitioner": "NP", "physician": "Ph", "nurse": "N", "Nurse": "N2"}})
+    assert v.canonical("role", "Nurse Practitioner") == "nurse_practitioner"
+    assert v.canonical("role", " PHYSICIAN ") == "physician"
+    assert v.canonical("role", "nurse-practitioner") == "nurse_practitioner"
+    assert v.canonical("role", "Nurse") == "Nurse" and v.canonical("role", "NURSE") == "NURSE"
+    assert v.refusal("role", "NURSE") is not None
+    assert v.canonical("role", "Рhysician") == "Рhysician"  # a Cyrillic Р folds to nothing: refused as written
