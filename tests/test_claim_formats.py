@@ -463,3 +463,16 @@ def test_a_claims_other_lines_say_which_line_kept_it_from_being_judged_not_that_
         out = json.loads(res.stdout[:res.stdout.rindex("]") + 1])
         marks = [g.get("has_error", False) for g in out[0]["lines_not_judged"]]
         assert marks == [False, True, False], (name, out[0])
+
+
+def test_two_rows_of_one_line_number_keep_their_own_codes_in_checks_csv():
+    """check's CSV gave the second row of a repeated line number the first row's code, losing its own (95990
+    written as 62367; an attack audit): each row of a claim not judged keeps the code it gave, as batch's does."""
+    rows = ("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
+            "A,P1,1,62367,2025-03-04,N1,physician,1,\n"
+            "A,P1,1,95990,2025-03-04,N1,physician,1,\n"
+            "A,P1,2,95991,2025-03-04,N1,physician,1,\n")
+    out = batch.run(rows.encode(), "csv", "csv")
+    got = list(csv.DictReader(io.StringIO(out.text)))
+    assert [(r["line"], r["code"], r["status"]) for r in got] == [("1", "62367", "error"), ("1", "95990", "error"),
+                                                                   ("2", "95991", "error")]

@@ -96,10 +96,21 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
             ordered.append(row)
     if row_keys is not None:
         ordered = []
+        # a claim not judged answers its rows in the order it gave them: two rows of one line number each keep
+        # their own code (the second row's code was the first's, and its own was lost: an attack audit)
+        given_in_order = {r.get("claim_id", ""): list(r.get("lines_not_judged") or ())
+                          for r in results if r.get("status") == "error"}
+        taken: dict[str, int] = {}
         for cid, n in row_keys:
             row = by_key.get((cid, n))
             if row is None:
-                row = {"claim_id": cid, "line": n, "code": given_codes.get((cid, n), ""), "status": "error", "rules": "",
+                code = given_codes.get((cid, n), "")
+                given = given_in_order.get(cid) or []
+                k = taken.get(cid, 0)
+                if k < len(given) and given[k].get("line") in (n, ""):
+                    code = given[k].get("code", code)
+                taken[cid] = k + 1
+                row = {"claim_id": cid, "line": n, "code": code, "status": "error", "rules": "",
                        "reasons": line_errors.get((cid, n), errors.get(cid, "no verdict for this line")), "warnings": "",
                        "carc": ""}
             ordered.append(row)
