@@ -253,3 +253,19 @@ def test_control_characters_are_escaped_in_the_text_report(evil):
     r = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim(cid=evil, code=evil[:20])))
     assert "\r" not in r.stdout and "\x1b" not in r.stdout and "\x07" not in r.stdout
     assert r.stdout.splitlines()[0].startswith("Claim ")
+
+
+def test_a_file_name_with_terminal_escapes_is_shown_escaped_by_batch_and_edits_import(tmp_path):
+    """batch's message about a wildcard in a file name and the edits import summary printed a name's escape
+    sequences raw (a terminal would set its title and clear the screen: an attack audit)."""
+    name = "esc\x1b]0;TITLE\x07[2J.csv"
+    (tmp_path / name).write_text("claim_id\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / name), "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code == 2 and "\x1b" not in r.stderr and "\\x1b" in r.stderr, r.stderr
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "edits" / "ptp_practitioner_synthetic.txt"
+    evil = tmp_path / "red\x1b[31m\nline.txt"
+    evil.write_bytes(src.read_bytes())
+    r = CliRunner().invoke(main, ["edits", "import", "ptp", str(evil), "-o", str(tmp_path / "e.ttl")])
+    assert "\x1b" not in r.stderr and "imported" in r.stderr and "\\x1b" in r.stderr, r.stderr

@@ -115,11 +115,15 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
         else:
             summary = judge()
     except (BatchInputError, KBLoadError, SQLCompileError, FileProblem, ClaimDocumentError) as e:
-        click.echo(f"cptkg: {e}", err=True)
+        from cptkg.controls import one_line  # a file name may hold control characters (a terminal would run them)
+
+        click.echo(f"cptkg: {one_line(str(e))}", err=True)
         sys.exit(2)
     except Exception as e:  # an engine that cannot start (no Java for Spark, ...)
+        from cptkg.controls import one_line
+
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        click.echo(f"cptkg: the {engine} engine failed: {first}", err=True)
+        click.echo(f"cptkg: the {engine} engine failed: {one_line(first)}", err=True)
         sys.exit(2)
     text = summary_text(summary, output_file)
     if read_as is not None:

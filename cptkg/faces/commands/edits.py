@@ -19,9 +19,11 @@ import click
 
 
 def _fail(message: str, lines: list[str] = ()) -> "NoReturn":  # noqa: F821
+    from cptkg.controls import one_line  # a file name may hold control characters (a terminal would run them)
+
     for line in lines:
-        click.echo(f"cptkg: {line}", err=True)
-    click.echo(f"cptkg: {message}", err=True)
+        click.echo(f"cptkg: {one_line(str(line))}", err=True)
+    click.echo(f"cptkg: {one_line(str(message))}", err=True)
     sys.exit(2)
 
 
@@ -97,6 +99,8 @@ def import_command(kind, file, output, imported, release, max_errors):
                               release=release)
     except EditTableError as e:
         _fail(str(e), e.problems)
+    from cptkg.controls import one_line
+
     for notice in result.notices:
-        click.echo(f"cptkg: note: {notice}", err=True)
-    click.echo(result.summary(), err=True)
+        click.echo(f"cptkg: note: {one_line(str(notice))}", err=True)
+    click.echo(one_line(result.summary()), err=True)
