@@ -271,3 +271,15 @@ def test_an_id_a_spreadsheet_shortened_to_scientific_notation_is_refused_in_chec
     got = list(csv.DictReader(checked.split("\n\n")[0].splitlines()))
     assert [r["status"] for r in got] == ["error", "error", "error", "accepted"]
     assert all(words in r["reasons"] for r in got[:3])
+
+
+def test_a_cell_of_megabytes_is_its_rows_error_not_the_files(tmp_path):
+    """A 5 MB provider id made the CSV reader refuse the whole file in its own words ("straddling object straddles
+    two block boundaries"); check judged the other rows (an attack audit). The row is refused, the others judged."""
+    body = ("A,P1,1,95990,2025-03-04,N1,physician,1,\n"
+            f"B,P2,1,95990,2025-03-04,{'N' * 5_000_000},physician,1,\n"
+            "C,P3,1,95990,2025-03-04,N1,physician,1,\n")
+    res, rows = _run(tmp_path, body)
+    assert res.exit_code == 2, res.output
+    assert [r["status"] for r in rows] == ["accepted", "error", "accepted"]
+    assert rows[1]["error"] == "row 2, claim B, field provider_id: is too long (at most 200 characters)"
