@@ -82,7 +82,11 @@ def test_check_csv_output_gives_every_input_row_a_verdict_or_its_claims_error():
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [(x["claim_id"], x["status"]) for x in rows] == [
         ("C1", "accepted"), ("C2", "error"), ("C2", "error"), ("C3", "accepted")]
-    assert all("row 2" in x["reasons"] and "field units" in x["reasons"] for x in rows[1:3])
+    # the row with the error gives it; the claim's other row says which line kept the claim from being judged
+    bad = [x for x in rows[1:3] if "row 2" in x["reasons"] and "field units" in x["reasons"]]
+    assert len(bad) == 1
+    assert [x["reasons"] for x in rows[1:3] if x is not bad[0]] == [f"claim not judged because line {bad[0]['line']} "
+                                                                    f"has an error"]
 
 
 def test_check_csv_error_rows_name_the_code_each_line_gave():
