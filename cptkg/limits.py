@@ -54,6 +54,10 @@ BATCH_SECONDS = 3600.0              # 1 M lines take about a minute on 2 cores (
 # which streams them. Reading and parsing 92 MB of claim JSON peaks at 0.5 GB; judging keeps every result
 # (20,000 claims, 6.8 MB, with --json: 0.96 GB peak), and running out of memory there is one line, exit 2
 MAX_CLAIM_FILE_BYTES = 64 * 1024 * 1024     # check and explain: CLAIMS (a file or '-') and --history
+# claims one check or explain run judges: it keeps every claim's result until it writes them (about 15 KB a
+# claim; 100,000 one-line claims from a 4.3 MB CSV peaked at 1.5 GB, and a file near the byte cap would have
+# needed some 20 GB: an attack audit). A larger file is cptkg batch's, which streams it.
+MAX_CHECK_CLAIMS = 20_000
 MAX_ENCOUNTER_BYTES = 1024 * 1024           # infer: one encounter documents one visit (examples/encounter.json: 220 bytes)
 MAX_QUERY_FILE_BYTES = 4 * 100_000          # query --file: 100,000 characters (MAX_QUERY_CHARS) of UTF-8
 

@@ -188,6 +188,12 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     if route is not None:
         check_route(kb, route)
     read = readers.read(source, input_format, history, kb=kb)
+    from cptkg.limits import MAX_CHECK_CLAIMS
+
+    if len(read.claims) > MAX_CHECK_CLAIMS:
+        raise readers.ReadError(f"input: {len(read.claims):,} claims: cptkg check and explain judge at most "
+                                f"{MAX_CHECK_CLAIMS:,} claims a run (they keep every claim's result until they write "
+                                f"them); cptkg batch judges a file of any size (cptkg batch FILE -o OUT.csv)")
     if route is not None:
         state_route(read.claims, route)
     bar = _progress(len(read.claims), progress)

@@ -215,3 +215,23 @@ def test_a_fifo_nobody_writes_to_is_one_line_after_a_wait_not_a_hang(tmp_path, m
     assert r.exit_code == 2, r.output
     assert "is a pipe nothing was written to within 0.3 s" in r.output
     assert "Traceback" not in r.output
+
+
+def test_check_refuses_more_claims_than_it_keeps_in_memory_and_points_at_batch(tmp_path):
+    """100,000 one-line claims (a 4.3 MB CSV) peaked at 1.5 GB in check, which keeps every result until it writes
+    them; a file near the byte cap would have needed some 20 GB (an attack audit). Past MAX_CHECK_CLAIMS, one line,
+    exit 2, naming batch."""
+    from click.testing import CliRunner
+
+    from cptkg import limits
+    from cptkg.faces.cli import main
+
+    n = limits.MAX_CHECK_CLAIMS + 1
+    rows = "".join(f"C{i},P{i},1,95990,2025-03-04,N1,physician,1,\n" for i in range(n))
+    path = tmp_path / "many.csv"
+    path.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n" + rows,
+                    encoding="utf-8")
+    r = CliRunner().invoke(main, ["check", str(path), "--output", "csv"])
+    assert r.exit_code == 2 and r.stdout == ""
+    assert f"{n:,} claims: cptkg check and explain judge at most {limits.MAX_CHECK_CLAIMS:,} claims a run" in r.stderr
+    assert "cptkg batch" in r.stderr
