@@ -283,3 +283,23 @@ def test_a_cell_of_megabytes_is_its_rows_error_not_the_files(tmp_path):
     assert res.exit_code == 2, res.output
     assert [r["status"] for r in rows] == ["accepted", "error", "accepted"]
     assert rows[1]["error"] == "row 2, claim B, field provider_id: is too long (at most 200 characters)"
+
+
+def test_an_id_holding_a_character_that_shows_as_nothing_is_refused_in_check_and_batch(tmp_path):
+    """Claim 'A' + U+200B and claim 'A' were two claims, so the edit between their lines did not apply (an attack
+    audit): an id with a zero-width or direction character is refused, in both paths; an accented id is not."""
+    from cptkg.faces.cli import main
+
+    body = ("A\u200b,P1,1,62367,2025-03-04,N1,physician,1,\n"
+            "A,P1,1,95990,2025-03-04,N1,physician,1,\n"
+            "B,P\u202eX,1,95990,2025-03-04,N1,physician,1,\n"
+            "C,P3,1,95990,2025-03-04,Né\u00ad,physician,1,\n"
+            "D,Pé,1,95990,2025-03-04,N1,physician,1,\n")
+    res, rows = _run(tmp_path, body)
+    words = "holds a character that shows as nothing (a zero-width space or a direction mark)"
+    assert [r["status"] for r in rows] == ["error", "accepted", "error", "error", "accepted"], rows
+    assert [f for f in ("claim_id", "patient_id", "provider_id") if any(f"field {f}: {words}" in r["error"] for r in rows)] \
+        == ["claim_id", "patient_id", "provider_id"]
+    checked = CliRunner().invoke(main, ["check", str(tmp_path / "in.csv"), "--output", "csv"]).stdout
+    got = list(csv.DictReader(checked.split("\n\n")[0].splitlines()))
+    assert [r["status"] for r in got] == [r["status"] for r in rows]

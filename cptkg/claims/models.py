@@ -181,9 +181,19 @@ SHORTENED_WORDS = ("is a number a spreadsheet shortened to scientific notation, 
                    "export the column as text")
 
 
+#: characters that show as nothing (zero-width spaces and joiners, direction marks and overrides, the soft
+#: hyphen, word joiners, a byte-order mark inside a value): "A" and "A" + U+200B were two claims, so an edit
+#: between their lines did not apply (an attack audit). The class holds the characters themselves (no
+#: backslash reaches SQL), so the SQL dialects read it alike (cptkg.judge.batch).
+INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+INVISIBLE_WORDS = "holds a character that shows as nothing (a zero-width space or a direction mark): retype the value"
+
+
 def _not_shortened(v: str) -> str:
     if re.fullmatch(SHORTENED_NUMBER, v.strip()):
         raise ValueError(f"'{v.strip()[:40]}' {SHORTENED_WORDS}")
+    if re.search(INVISIBLE, v):
+        raise ValueError(INVISIBLE_WORDS)
     return v
 
 

@@ -27,7 +27,7 @@ from typing import Callable
 from cptkg.claims import columns, inputs
 from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
                                  MODIFIER_PATTERN, MODIFIER_WORDS,
-                     MODIFIER_SEPARATORS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER, ZERO_FRACTION)
+                     MODIFIER_SEPARATORS, INVISIBLE, INVISIBLE_WORDS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER, ZERO_FRACTION)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
@@ -373,6 +373,11 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (nearly none), as every condition of the CASE below runs on every valid row."""
         return f"instr({c}, '+') > 0 AND {rx(c, SHORTENED_NUMBER)}"
 
+    def invisible(c: str) -> str:
+        """An id holding a character that shows as nothing: tried only on a value with a character past ASCII."""
+        octets = "strlen" if b.dialect.name == "duckdb" else "octet_length"  # the bytes of its UTF-8
+        return f"{octets}({c}) > length({c}) AND {rx(c, '(?s).*' + INVISIBLE + '.*')}"
+
     unzeroed = ", ".join(
         f"CASE WHEN {rx(c, WHOLE_NUMBER + ZERO_FRACTION)} THEN regexp_replace({c}, '{ZERO_FRACTION}$', '') ELSE {c} END AS {c}"
         if c in ("line", "units") and kinds.get(c, "text") in ("text", "float") else c
@@ -396,10 +401,12 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         *typed("claim_id"),
         (f"length(claim_id) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (shortened("claim_id"), bad("claim_id", f"concat({shown('claim_id')}, {lit(' ' + SHORTENED_WORDS)})")),
+        (invisible("claim_id"), bad("claim_id", lit(INVISIBLE_WORDS))),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         *typed("patient_id"),
         (f"length(patient_id) > {MAX_TEXT}", bad("patient_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (shortened("patient_id"), bad("patient_id", f"concat({shown('patient_id')}, {lit(' ' + SHORTENED_WORDS)})")),
+        (invisible("patient_id"), bad("patient_id", lit(INVISIBLE_WORDS))),
         (empty("line"), bad("line", "'is missing'")),
         *typed("line"),
         ("NOT line_ok", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
@@ -419,6 +426,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (f"length(provider_id) > {MAX_TEXT}", bad("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (shortened("provider_id"),
          bad("provider_id", f"concat({shown('provider_id')}, {lit(' ' + SHORTENED_WORDS)})")),
+        (invisible("provider_id"), bad("provider_id", lit(INVISIBLE_WORDS))),
         (empty("provider_role"), bad("provider_role", "'is missing'")),
         *typed("provider_role"),
         # a role in another case or spelling is folded only on the rows not written as a value (few): folded on
