@@ -374,9 +374,12 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         return f"instr({c}, '+') > 0 AND {rx(c, SHORTENED_NUMBER)}"
 
     def invisible(c: str) -> str:
-        """An id holding a character that shows as nothing: tried only on a value with a character past ASCII."""
-        octets = "strlen" if b.dialect.name == "duckdb" else "octet_length"  # the bytes of its UTF-8
-        return f"{octets}({c}) > length({c}) AND {rx(c, '(?s).*' + INVISIBLE + '.*')}"
+        """An id holding a character that shows as nothing: tried only on a row whose ids are not all ASCII
+        (``ids_ascii``, computed once a row: measured per id, the three checks cost 0.17 s a million lines)."""
+        return f"NOT ids_ascii AND {rx(c, '(?s).*' + INVISIBLE + '.*')}"
+
+    octets = "strlen" if b.dialect.name == "duckdb" else "octet_length"  # the bytes of a text's UTF-8
+    ids = "concat(coalesce(claim_id, ''), coalesce(patient_id, ''), coalesce(provider_id, ''))"
 
     unzeroed = ", ".join(
         f"CASE WHEN {rx(c, WHOLE_NUMBER + ZERO_FRACTION)} THEN regexp_replace({c}, '{ZERO_FRACTION}$', '') ELSE {c} END AS {c}"
@@ -472,6 +475,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
           SELECT *, CASE WHEN length(modifiers) > {MAX_MODIFIER} OR NOT mods_ok
                          THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods FROM (
           SELECT *, {whole('line')} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
+            {octets}({ids}) = length({ids}) AS ids_ascii,
             {empty('units')} AS units_empty, {whole('units')} AS units_ok,
             ({empty('modifiers')} OR {rx('modifiers', MODIFIER_LIST)}) AS mods_ok
           FROM (SELECT {unzeroed} FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t00) t0) t1) t2) t3"""
