@@ -54,6 +54,7 @@ _LAZY = {
     "Comparison": "cptkg.rules.ast:Comparison",
     # engines
     "engines": "cptkg.engines",
+    "limits": "cptkg.limits",
     "EvaluationError": "cptkg.engines.base:EvaluationError",
     "EvaluationTimeout": "cptkg.engines.base:EvaluationTimeout",
     # judging

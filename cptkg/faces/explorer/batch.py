@@ -354,8 +354,9 @@ def page() -> None:
             st.error(md(upload_problem(up.name, up.getvalue(), e)))
             return
         data = data if isinstance(data, list) else [data]
-        from cptkg.limits import MAX_CHECK_CLAIMS
+        from cptkg import limits
 
+        MAX_CHECK_CLAIMS = limits.MAX_CHECK_CLAIMS
         if len(data) > MAX_CHECK_CLAIMS:  # every result is kept for the page: memory grows with each claim
             st.error(md(f"{up.name}: {count(len(data))} claims: this page judges at most {count(MAX_CHECK_CLAIMS)} "
                         f"claims at once; judge a larger file with `cptkg batch FILE -o OUT.csv`, which streams it."))
