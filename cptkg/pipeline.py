@@ -102,6 +102,20 @@ def state_route(claims: list, route: str) -> None:
                 ln["route"] = route
 
 
+def within_claims_cap(n: int) -> None:
+    """Refuse more claims than one run keeps results for (:data:`cptkg.limits.MAX_CHECK_CLAIMS`).
+
+    Here, in the one place every face passes (the CLI's :func:`run`, the public API's ``check`` and
+    ``explain``, the explorer), not in each face: the API once judged any number, holding every result.
+    """
+    from cptkg.limits import MAX_CHECK_CLAIMS
+
+    if n > MAX_CHECK_CLAIMS:
+        raise readers.ReadError(f"input: {n:,} claims: cptkg check and explain judge at most "
+                                f"{MAX_CHECK_CLAIMS:,} claims a run (they keep every claim's result until they write "
+                                f"them); cptkg batch judges a file of any size (cptkg batch FILE -o OUT.csv)")
+
+
 def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, depth: int | None = None,
           all_proofs: bool = False, engine: str | None = None, timeout: float | None = None,
           progress: Callable[[int, int], None] | None = None) -> list[dict]:
@@ -115,6 +129,7 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
     from cptkg.judge.check import ClaimResult, check_claims, not_judged
     from cptkg.claims.models import InputError
 
+    within_claims_cap(len(claims))
     parsed = parse(kb, claims)
     kw = {} if timeout is None else {"timeout": timeout}
     out: list[dict] = []
@@ -188,12 +203,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     if route is not None:
         check_route(kb, route)
     read = readers.read(source, input_format, history, kb=kb)
-    from cptkg.limits import MAX_CHECK_CLAIMS
-
-    if len(read.claims) > MAX_CHECK_CLAIMS:
-        raise readers.ReadError(f"input: {len(read.claims):,} claims: cptkg check and explain judge at most "
-                                f"{MAX_CHECK_CLAIMS:,} claims a run (they keep every claim's result until they write "
-                                f"them); cptkg batch judges a file of any size (cptkg batch FILE -o OUT.csv)")
+    within_claims_cap(len(read.claims))
     if route is not None:
         state_route(read.claims, route)
     bar = _progress(len(read.claims), progress)

@@ -235,3 +235,21 @@ def test_check_refuses_more_claims_than_it_keeps_in_memory_and_points_at_batch(t
     assert r.exit_code == 2 and r.stdout == ""
     assert f"{n:,} claims: cptkg check and explain judge at most {limits.MAX_CHECK_CLAIMS:,} claims a run" in r.stderr
     assert "cptkg batch" in r.stderr
+
+
+def test_public_api_check_and_explain_refuse_more_claims_than_a_run_keeps(monkeypatch):
+    """The cap held in the CLI and the explorer's Batch page only; ``cptkg.check`` (the integrators' door)
+    judged any number of claims, keeping every result. Lowered here so the test judges none."""
+    import pytest
+
+    import cptkg
+    from cptkg import limits
+
+    monkeypatch.setattr(limits, "MAX_CHECK_CLAIMS", 3)
+    claim = {"claim_id": "C1", "patient_id": "P1", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "physician",
+         "units": 1}]}
+    for door in (cptkg.check, cptkg.explain):
+        with pytest.raises(cptkg.InputError, match=r"input: 4 claims: cptkg check and explain judge at most 3 "):
+            door([dict(claim, claim_id=f"C{i}") for i in range(4)])
+    assert [r["status"] for r in cptkg.check([dict(claim, claim_id=f"C{i}") for i in range(3)])] == ["accepted"] * 3
