@@ -502,3 +502,43 @@ def test_fhir_item_problems_are_named_in_fhirs_words(change, words):
     change(next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Claim"))
     rows = _judge_bundle(b)
     assert {r["status"] for r in rows} == {"error"} and any(words in r["reasons"] for r in rows), rows
+
+
+LIBRARY_WORDS = ("Input should", "Field required", "Extra inputs", "<class", "Value error", "instance of",
+                 "String should match", "Value for the field")
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda c: c.__setitem__("status", ["active"]), "element status: must be text, got a list"),
+    (lambda c: c.__setitem__("statsu", "active"), "element statsu: is not an element FHIR R4 defines here"),
+    (lambda c: c.__setitem__("item", {"sequence": 1}), "element item: must be a list ([...]), got an object"),
+    (lambda c: c["item"][0].__setitem__("sequence", "one"), "element item.0.sequence: must be a whole number, got text"),
+    (lambda c: c["item"][0].__setitem__("sequence", 1.5), "must be a whole number, got the number 1.5"),
+    (lambda c: c["item"][0].__setitem__("sequence", 0), "element item.0.sequence: must be at least 1, got 0"),
+    (lambda c: c.pop("patient"), "element patient: is required and is missing (or null)"),
+    (lambda c: c.__setitem__("status", None), "element status: is required and is missing (or null)"),
+    (lambda c: c["item"][0].__setitem__("productOrService", True),
+     "element item.0.productOrService: must be an object ({...}), got true/false"),
+    (lambda c: c.__setitem__("id", "a b$"), "element id: is not a FHIR id (letters, digits, '-' and '.' only"),
+    (lambda c: c["item"][0]["productOrService"]["coding"][0].__setitem__("system", 5),
+     "element item.0.productOrService.coding.0.system: must be text, got the number 5"),
+    (lambda c: c.__setitem__("diagnosis", [{"sequence": 1}]),
+     "element diagnosis.0: needs one of diagnosisCodeableConcept or diagnosisReference"),
+])
+def test_a_claim_fhir_refuses_is_refused_in_fhir_and_json_words_not_the_librarys(change, words):
+    """An attack audit found pydantic's own words ("Input should be a valid string", "got type <class 'bool'>")
+    in refusals: the element, what it must be and what the file gave, for a Claim alone and inside a Bundle."""
+    alone = json.loads((DATA / "fhir-claim.json").read_text())
+    change(alone)
+    with pytest.raises(ReadError) as e:
+        readers.read(json.dumps(alone).encode())
+    assert words in str(e.value) and not any(w in str(e.value) for w in LIBRARY_WORDS), str(e.value)
+    doc = _doc()
+    change(_claim(doc, "EHR-1"))
+    try:
+        out = _run(doc)
+    except ReadError as e:  # a broken id or patient reference is the Bundle's problem, not the entry's
+        err = str(e)
+    else:
+        err = next(r["error"] for r in out.results if r["status"] == "error")
+    assert not any(w in err for w in LIBRARY_WORDS), err

@@ -149,11 +149,45 @@ def _models():
 def _path(loc) -> str:
     """A validation error's location as the element path pydantic gives (``item.0.servicedDate``: 0 is the
     first item; tests/test_claim_formats.py pins this form)."""
-    return ".".join(str(p) for p in loc if p != "__root__")
+    return ".".join(str(p) for p in loc if p not in ("__root__", "root"))
 
 
-def _problem(msg: str) -> str:
-    """pydantic's words for a FHIR date, said as the format it wants."""
+def _given(value) -> str:
+    """What a JSON value is, in the words of the file (not Python's type names)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value:g}" if abs(value) < 1e15 else "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "another kind of value"
+
+
+# pydantic's error types (https://docs.pydantic.dev/latest/errors/validation_errors/) said as what the element
+# must be: the FHIR reader's refusals are read by billing staff, who know JSON's words but not Python's
+_MUST_BE = {
+    "string_type": "must be text", "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "float_type": "must be a number", "float_parsing": "must be a number",
+    "decimal_type": "must be a number", "decimal_parsing": "must be a number", "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false", "list_type": "must be a list ([...])",
+    "dict_type": "must be an object ({...})", "model_type": "must be an object ({...})",
+    "model_attributes_type": "must be an object ({...})", "model_validation_format": "must be an object ({...})",
+}
+
+
+def _problem(err: dict | str) -> str:
+    """One validation error of fhir.resources (pydantic) in FHIR's and JSON's words: what the element must
+    be and what the file gave, never Python's type names (an attack audit found "Input should be a valid
+    string" and "got type <class 'bool'>" in refusals)."""
+    if isinstance(err, str):
+        err = {"msg": err}
+    msg, kind, ctx = str(err.get("msg", "")), err.get("type", ""), err.get("ctx") or {}
     if "Date value string does not match" in msg:
         return "is not a FHIR date (YYYY-MM-DD, without a time)"
     if "DateTime value string does not match" in msg:
@@ -162,7 +196,35 @@ def _problem(msg: str) -> str:
         return "is not a real calendar date (" + msg.rsplit(", ", 1)[-1] + ")"
     if "Decimal value string does not match" in msg:
         return "is not a decimal FHIR accepts (at most 18 digits before the point)"
-    return msg
+    given = f", got {_given(err['input'])}" if "input" in err else ""
+    if kind in _MUST_BE:
+        return _MUST_BE[kind] + given
+    if kind == "missing" or ("Value for the field" in msg and "is required" in msg):
+        return "is required and is missing (or null)"
+    if kind == "extra_forbidden":
+        return "is not an element FHIR R4 defines here (a misspelt element name?)"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
+                 "less_than": "less than"}[kind]
+        bound = next(iter(ctx.values()), None)
+        return f"must be {words} {bound}" + (f", got {err['input']}" if isinstance(err.get("input"), (int, float))
+                                             and not isinstance(err.get("input"), bool) else "")
+    if kind == "string_pattern_mismatch":
+        loc = err.get("loc") or ("",)
+        if str(loc[-1]) == "id":
+            return "is not a FHIR id (letters, digits, '-' and '.' only, up to 64 characters)"
+        return "does not have the form FHIR gives this element"
+    if kind in ("string_too_long", "too_long"):
+        return "is longer than FHIR allows for this element"
+    if kind in ("string_too_short", "too_short"):
+        return "is empty; FHIR does not allow an empty value here"
+    if "Expect any of field value from this list" in msg:
+        names = [n.strip(" '\"") for n in msg.split("[", 1)[-1].split("]", 1)[0].split(",")]
+        return "needs one of " + " or ".join(n for n in names if n)
+    if kind in ("literal_error", "enum"):
+        expected = ctx.get("expected")
+        return "is not one of the values FHIR allows here" + (f" ({expected})" if expected else "")
+    return msg.removeprefix("Value error, ")
 
 
 def _validation_message(source: str, kind: str, err: ValidationError) -> str:
@@ -170,7 +232,7 @@ def _validation_message(source: str, kind: str, err: ValidationError) -> str:
     first = errors[0]
     loc = _path(first["loc"])
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {_problem(first['msg'])}{more}"
+    return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {_problem(first)}{more}"
 
 
 def _codings(concept: dict | None) -> list[dict]:
@@ -517,7 +579,7 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
         n = loc[1]
         cid = _claim_id(entries[n]["resource"])
         where = f"Bundle entry {n}" + (f" (Claim {cid[:60]})" if cid else "")
-        out.setdefault(n, f"{where}: not a valid FHIR R4 Claim: element {_path(loc[3:])}: {_problem(e['msg'])}")
+        out.setdefault(n, f"{where}: not a valid FHIR R4 Claim: element {_path(loc[3:])}: {_problem(e)}")
     return out
 
 
