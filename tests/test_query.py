@@ -392,3 +392,21 @@ def test_a_query_answers_over_the_graph_the_exports_publish():
     assert res.exit_code == 0, res.output
     got = {b["c"]["value"] for b in json.loads(res.output)["results"]["bindings"]}
     assert got == want and len(got) > 10
+
+
+@pytest.mark.parametrize("text, words", [
+    ("SELEC ?x WHERE { ?x ?y ?z }", 'column 1: a query starts with SELECT, ASK or CONSTRUCT (after any PREFIX or BASE '
+                                    'lines), not "SELEC ?x WHERE { ?x ?y ?z }"'),
+    ("SELECT ?x WHERE { ?x ?y }", 'column 19: the query cannot be read from "?x ?y }" on'),
+    ("SELECT ?x WHERE {\n  ?x ?y ?z .\n  FILTER( }", 'line 3, column 3: the query cannot be read from "FILTER( }" on'),
+    ("SELECT ?x WHERE { ?x ?y ?z ", "the query ends before it is complete"),
+    ("SELECT ?x { ?x foo:bar ?z }", "the prefix foo: is not declared (add PREFIX foo: <...> before the query)"),
+])
+def test_a_query_that_cannot_be_read_is_refused_at_its_own_text_not_the_parsers_grammar(text, words):
+    """pyparsing's messages name its grammar rules ("Expected SelectQuery", "Expected {SelectQuery |
+    ConstructQuery ...}"), an attack audit's finding: the refusal quotes the query from where it stops."""
+    from cptkg.knowledge.sparql import QueryRefused, check_query
+
+    with pytest.raises(QueryRefused) as e:
+        check_query(text)
+    assert words in str(e.value) and "Expected" not in str(e.value) and "Query |" not in str(e.value), str(e.value)

@@ -132,8 +132,33 @@ def _walk(node: Any):
             yield from _walk(item)
 
 
-def _short(exc: ParseException) -> str:
-    return f"line {exc.lineno}, column {exc.col}: {exc.msg}"
+QUERY_STARTS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "PREFIX", "BASE")
+
+
+def _short(exc: ParseException, text: str) -> str:
+    """Where the parser stopped, and the query's own text from there: the parser's message names its grammar
+    rules ("Expected SelectQuery"), which mean nothing to someone who wrote the query."""
+    lines = text.splitlines() or [""]
+    row = lines[min(max(exc.lineno, 1), len(lines)) - 1]
+    rest = row[max(exc.col, 1) - 1:].strip()
+    near = rest[:40] + ("…" if len(rest) > 40 else "")
+    where = f"line {exc.lineno}, column {exc.col}"
+    if not any(rest.upper().startswith(w) for w in QUERY_STARTS) and "Query" in str(exc.msg) and "|" in str(exc.msg):
+        return (f"{where}: a query starts with SELECT, ASK or CONSTRUCT (after any PREFIX or BASE lines), "
+                f"not \"{near}\"")
+    if not near:
+        return f"{where}: the query ends before it is complete (a bracket, brace or quote left open?)"
+    return (f"{where}: the query cannot be read from \"{near}\" on (check the braces, the dots between "
+            f"patterns, and that each pattern has a subject, a predicate and an object)")
+
+
+def _semantic(e: Exception) -> str:
+    """rdflib's words for a query that parses but cannot mean anything, said as what to change."""
+    text = str(e)
+    m = re.match(r"Unknown namespace prefix : (\S*)", text)
+    if m:
+        return f"the prefix {m.group(1)}: is not declared (add PREFIX {m.group(1)}: <...> before the query)"
+    return text
 
 
 def check_query(text: str) -> Query:
@@ -156,14 +181,14 @@ def check_query(text: str) -> Query:
         try:
             parseUpdate(text)
         except ParseException:
-            raise QueryRefused(f"not a SPARQL query: {_short(e)}") from None
+            raise QueryRefused(f"not a SPARQL query: {_short(e, text)}") from None
         raise QueryRefused("SPARQL updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: the knowledge graph is read-only here") from None
     try:
         query = translateQuery(parsed)
     except RecursionError:
         raise QueryRefused("the query is nested too deeply") from None
     except Exception as e:  # rdflib raises plain Exceptions for semantic errors
-        raise QueryRefused(f"not a valid SPARQL query: {e}") from None
+        raise QueryRefused(f"not a valid SPARQL query: {_semantic(e)}") from None
     kind = query.algebra.name
     if kind not in QUERY_KINDS:
         raise QueryRefused(f"{kind.replace('Query', '').upper()} queries are refused: use SELECT, ASK or CONSTRUCT")
