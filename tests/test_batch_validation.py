@@ -110,3 +110,30 @@ def test_spark_refuses_the_same_edge_rows_with_the_same_words_as_duckdb(batch_ve
     keep = ("status", "rules", "warnings", "error")
     assert {n: {k: r[k] for k in keep} for n, r in spark.items()} == \
         {n: {k: r[k] for k in keep} for n, r in batch_verdicts.items()}
+
+
+def test_a_parquet_date_past_the_calendars_years_is_refused_as_such_not_quoted_as_the_engine_spells_it(tmp_path):
+    """A date32 column holds days far past year 9999 (and before year 1); DuckDB casts them to 'infinity' and
+    '5877642-06-23 (BC)', which the refusal quoted as the file's own text (an attack audit). Claim lines and
+    history rows both say what the value is; the claim of a patient with such a history row is not judged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    days = pa.array([2 ** 31 - 1, -(2 ** 31), 3_000_000, 19_800], type=pa.date32())  # the last: 2024-03-19
+    n = len(days)
+    lines = pa.table({"claim_id": [f"C{i}" for i in range(n)], "patient_id": [f"P{i}" for i in range(n)],
+                      "line": [1] * n, "code": ["95990"] * n, "date_of_service": days, "provider_id": ["D1"] * n,
+                      "provider_role": ["physician"] * n, "units": [1] * n})
+    pq.write_table(lines, tmp_path / "lines.parquet")
+    history = pa.table({"patient_id": ["P3"], "code": ["62362"],
+                        "date_of_service": pa.array([2 ** 31 - 1], type=pa.date32())})
+    pq.write_table(history, tmp_path / "history.parquet")
+    run_batch(tmp_path / "lines.parquet", tmp_path / "out.csv", tmp_path / "history.parquet", kb=default_kb())
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert [r["status"] for r in rows] == ["error"] * 4
+    for r in rows[:3]:
+        assert r["error"].endswith("field date_of_service: is a date outside the years 0001 to 9999, which no claim "
+                                   "can carry"), r["error"]
+    assert ("the patient's history cannot be read (history row 1, field date_of_service: is a date outside the years "
+            "0001 to 9999") in rows[3]["error"]
+    assert not any("infinity" in r["error"] or "(BC)" in r["error"] for r in rows)

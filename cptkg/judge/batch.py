@@ -395,6 +395,9 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
             return [(f"NOT {empty(col)} AND NOT {rx(col, WHOLE_NUMBER)}", bad(col, why))]
         return [(f"NOT {empty(col)}", bad(col, why))] if why else []
 
+    def far_dates(cond, bad_date):
+        return _far_date_checks(kinds, cond, bad_date)
+
     checks = [
         # a record of more values than columns names its claim (check's words); a claim refused by a reader
         # (cptkg.faces.commands.batch_input) names it in its own words
@@ -421,6 +424,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (f"length(code) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         *typed("date_of_service"),
+        *far_dates("NOT dos_ok", lambda why: bad("date_of_service", why)),
         ("NOT dos_ok", bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
         ("try_cast(date_of_service AS DATE) IS NULL OR substr(date_of_service, 1, 4) = '0000'",
          bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),
@@ -481,6 +485,16 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
           FROM (SELECT {unzeroed} FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t00) t0) t1) t2) t3"""
 
 
+FAR_DATE_WORDS = "is a date outside the years 0001 to 9999, which no claim can carry"
+
+
+def _far_date_checks(kinds: dict[str, str], not_written: str, bad) -> list[tuple[str, str]]:
+    """A Parquet date column's value that is not written YYYY-MM-DD once cast to text is out of the
+    calendar's four-digit years: DuckDB spells it 'infinity' or '5877642-06-23 (BC)', which the row's
+    refusal quoted as if the file had said it (an attack audit)."""
+    return [(not_written, bad(f"'{FAR_DATE_WORDS}'"))] if kinds.get("date_of_service") == "date" else []
+
+
 def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
     """History rows' checks; ``kinds`` as for :func:`_validation_sql`."""
     rx = b.regex_full
@@ -505,6 +519,7 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         *typed("date_of_service"),
+        *_far_date_checks(kinds, f"NOT {rx(t('date_of_service'), DATE_PATTERN)}", lambda why: bad("date_of_service", why)),
         (f"NOT {rx(t('date_of_service'), DATE_PATTERN)}",
          bad("date_of_service", f"concat('''', substr({t('date_of_service')}, 1, 40), ''' is not a date written YYYY-MM-DD')")),
         # written YYYY-MM-DD but no day of the calendar: in check's words (and a claim line's date's)
