@@ -46,6 +46,38 @@ def test_a_5000_digit_number_in_fhir_is_a_one_line_error():
     one_line(CliRunner().invoke(main, ["check", "-", "--input-format", "fhir"], input=text))
 
 
+@pytest.mark.parametrize("written, words", [
+    ("2.0000000000000000001", "must be a whole number, got a number '2.0000000000000000001'"),
+    ("1e400", "must be a whole number, got a number '1e400'"),
+    ("-1e400", "must be a whole number, got a number '-1e400'"),
+])
+def test_a_json_number_a_float_cannot_hold_is_refused_as_written_not_rounded_to_whole_units(written, words):
+    """A float reads 2.0000000000000000001 as 2.0 (then whole: 2 units the file never gave) and 1e400 as
+    infinity (shown as 'inf'): an attack audit's finding. A number written with a zero fraction is still whole."""
+    for field in ("units", "line"):
+        text = json.dumps(claim(units=1)).replace(f'"{field}": 1', f'"{field}": {written}')
+        err = one_line(CliRunner().invoke(main, ["check", "-"], input=text))
+        assert f"field {field}: {words}" in err, err
+    r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps(claim(units=1)).replace(
+        '"units": 1', '"units": 2.000'))
+    assert json.loads(r.stdout)["status"] in ("accepted", "rejected"), r.output
+
+
+@pytest.mark.parametrize("written, words", [
+    ("2.0000000000000000001", "element quantity.value: 2.0000000000000000001 is not a whole number of units"),
+    ("1e400", "element quantity.value: 1e400 units; at most 10,000 are judged on one line"),
+    ("-1e400", "element quantity.value: -1e400 bills no units"),
+])
+def test_a_fhir_quantity_a_float_cannot_hold_is_refused_as_written(written, words):
+    """The FHIR reader took float() of the quantity: 2.0000000000000000001 billed 2 units, 1e400 a traceback."""
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
+    doc["item"][0]["quantity"] = {"value": 999}
+    err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc).replace("999", written)))
+    assert words in err, err
+
+
 @pytest.mark.parametrize("depth", [40, 1000])
 def test_deeply_nested_sparql_is_a_one_line_error_in_query_and_the_console(depth, kb):
     q = "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth

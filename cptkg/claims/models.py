@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from decimal import Decimal
 from typing import Any, Annotated
 
 from cptkg.limits import MAX_HISTORY_PER_CLAIM, MAX_JSON_DIGITS, MAX_LINES_PER_CLAIM, claim_size_problem
@@ -475,7 +477,7 @@ def same_date_pairs(claim: Claim) -> int:
 
 def _typename(v: Any) -> str:
     return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number",
-            bool: "true/false", type(None): "null"}.get(type(v), type(v).__name__)
+            bool: "true/false", type(None): "null", WrittenNumber: "a number"}.get(type(v), type(v).__name__)
 
 
 def parse_encounter(raw: Any, kb=None) -> Encounter:
@@ -514,8 +516,34 @@ def _number(text: str):
     return _HugeNumber(digits) if digits > MAX_JSON_DIGITS else int(text)
 
 
+class WrittenNumber(float):
+    """A JSON number that a float cannot hold as written: ``2.0000000000000000001`` (which a float reads as
+    2.0, a whole number of units the file never gave) or ``1e400`` (infinity). It keeps the text, which
+    messages show, and is never whole, so a field taking a whole number refuses it as written."""
+
+    text: str
+
+    def __new__(cls, text: str):
+        obj = super().__new__(cls, float(text))
+        obj.text = text
+        return obj
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def is_integer(self) -> bool:
+        return False
+
+
 def _float(text: str):
-    return _HugeNumber(len(text)) if len(text) > 4 * MAX_JSON_DIGITS else float(text)
+    if len(text) > 4 * MAX_JSON_DIGITS:
+        return _HugeNumber(len(text))
+    value = float(text)
+    if not math.isfinite(value) or (value.is_integer() and Decimal(text) != Decimal(int(value))):
+        return WrittenNumber(text)
+    return value
 
 
 def _refuse_huge(key: str | None, value: Any) -> None:

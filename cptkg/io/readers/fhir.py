@@ -72,7 +72,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cptkg.claims.models import MAX_CODE, load_json, one_line
+from cptkg.claims.models import MAX_CODE, MAX_UNITS, load_json, one_line
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"
@@ -596,13 +596,13 @@ def _full_date(value: str, where: str) -> None:
         raise ReadError(f"{where}: {value!r} is not a real calendar date")
 
 
-def _unit_count(n: int, where: str) -> None:
-    from cptkg.claims.models import MAX_UNITS
-
+def _unit_count(n: int, where: str, shown: str | None = None) -> None:
+    """Refuse a count of units no line bills; ``shown``: the value as the file wrote it (then it is out of
+    range, and ``n`` only says which way: 0 below, 1 above)."""
     if n < 1:
-        raise ReadError(f"{where}: {n} bills no units: a line bills at least 1 unit")
-    if n > MAX_UNITS:
-        raise ReadError(f"{where}: {n:,} units; at most {MAX_UNITS:,} are judged on one line")
+        raise ReadError(f"{where}: {shown or n} bills no units: a line bills at least 1 unit")
+    if n > MAX_UNITS or shown is not None:
+        raise ReadError(f"{where}: {shown or f'{n:,}'} units; at most {MAX_UNITS:,} are judged on one line")
 
 
 #: Claim.status values of a Claim that bills nothing (FHIR R4 fm-status), with their meaning
@@ -781,10 +781,16 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                                 f"cptkg judges the units billed (as the 837P's SV103 UN): give the quantity with no unit, "
                                 f"or the UCUM unit '1'")
             if qty is not None:
-                if float(qty) != int(float(qty)):
+                # read as written (Decimal of the text): a float read 2.0000000000000000001 as 2 and 1e400 as infinity
+                from decimal import Decimal
+
+                written = Decimal(str(qty))
+                if written != written.to_integral_value():
                     raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
-                _unit_count(int(float(qty)), f"{iw}, element quantity.value")
-                line["units"] = int(float(qty))
+                if abs(written) >= 10 ** 15:  # said as written: int() of 1e400 has 401 digits
+                    _unit_count(1 if written >= 1 else 0, f"{iw}, element quantity.value", shown=str(qty)[:40])
+                _unit_count(int(written), f"{iw}, element quantity.value")
+                line["units"] = int(written)
             mods = []
             for i, concept in enumerate(item.get("modifier") or []):
                 code = _modifier(concept)
