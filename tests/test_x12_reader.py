@@ -470,3 +470,21 @@ def test_the_explorers_upload_reads_an_837p_as_check_does():
     assert got == readers.read(x12_build.build([claim]).encode(), kb=kb).claims
     assert [(c["claim_id"], c["lines"][0]["code"], c["lines"][0]["provider_role"]) for c in got] == [
         ("UP-1", "95990", "nurse")]
+
+
+@pytest.mark.parametrize("at, char, words", [
+    (104, "*", "the component separator (ISA16) is '*', the same as the element separator (ISA character 4)"),
+    (82, "*", "the repetition separator (ISA11) is '*', the same as the element separator (ISA character 4)"),
+    (104, "^", "the component separator (ISA16) is '^', the same as the repetition separator (ISA11)"),
+    (82, "~", "the segment terminator (ISA character 106) is '~', the same as the repetition separator (ISA11)"),
+    (104, "A", "the component separator (ISA16) is 'A'; a delimiter cannot be a letter, a digit or a space"),
+    (82, " ", "the repetition separator (ISA11) is ' '; a delimiter cannot be a letter, a digit or a space"),
+])
+def test_an_interchange_whose_delimiters_collide_is_refused_naming_both(at, char, words):
+    """Two ISA delimiters alike split every element two ways; such files were refused for a missing version,
+    an ISA of too few elements or a place of service "11:B:1" too long (an attack audit)."""
+    text = (DATA / "one-claim.x12").read_text(encoding="utf-8")
+    assert text[3] == "*" and text[82] == "^" and text[104] == ":" and text[105] == "~"
+    with pytest.raises(ReadError) as e:
+        read(text[:at] + char + text[at + 1:])
+    assert f"segment 1 (ISA): {words}" in str(e.value), str(e.value)

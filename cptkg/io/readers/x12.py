@@ -327,6 +327,27 @@ def _normalise(text: str) -> str:
     return term.join(s for s in kept if s.strip()) + term
 
 
+def _distinct_separators(text: str, source: str) -> None:
+    """The ISA's four delimiters (element separator, ISA11 repetition separator, ISA16 component separator,
+    segment terminator) must be four different characters, none a letter, digit or space (X12.5 and the
+    005010 guide's appendix B.1.1.2.5): two alike make every element split two ways, and such a file was
+    refused with a misleading reason (a missing version, ISA with too few elements, a place of service
+    "11:B:1" too long) by an attack audit. ISA11 is a repetition separator only in version 00501."""
+    named = [("the element separator (ISA character 4)", text[3]),
+             ("the component separator (ISA16)", text[104]), ("the segment terminator (ISA character 106)", text[105])]
+    if text[84:89] == "00501":
+        named.insert(1, ("the repetition separator (ISA11)", text[82]))
+    for i, (what, c) in enumerate(named):
+        if c.isalnum() or c == " ":
+            raise ReadError(f"{source}: segment 1 (ISA): {what} is {c!r}; a delimiter cannot be a letter, a digit "
+                            f"or a space (is the ISA segment exactly 106 characters?)")
+        for other, d in named[:i]:
+            if c == d:
+                raise ReadError(f"{source}: segment 1 (ISA): {what} is {c!r}, the same as {other}; the element "
+                                f"separator, repetition separator, component separator and segment terminator "
+                                f"must be four different characters")
+
+
 def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
     """The element separator, the segment terminator and the segments; the envelope's version checked
     before pyx12 is asked (it raises on a version it has no map for)."""
@@ -338,6 +359,7 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
     if term.isalnum() or term == sep:
         raise ReadError(f"{source}: segment 1 (ISA): the segment terminator (ISA character 106) is "
                         f"{term!r}; the ISA segment must be exactly 106 characters")
+    _distinct_separators(text, source)
     count = text.count(term)
     if count > MAX_X12_SEGMENTS:
         raise ReadError(f"{source}: {count:,} segments; cptkg check reads at most {MAX_X12_SEGMENTS:,} "
