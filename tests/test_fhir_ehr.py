@@ -170,6 +170,23 @@ def test_a_contained_reference_the_claim_does_not_hold_is_named():
     assert isinstance(err, ReadError) and "'#nobody' names a resource the Claim does not contain" in str(err)
 
 
+def test_two_contained_resources_of_one_id_are_refused_where_the_claim_refers_to_them():
+    """FHIR R4 gives contained resources ids unique within their resource; two Practitioners "p1" of
+    different NPIs made '#p1' the later one, silently (an attack audit): the line was judged against a
+    provider the file may not mean. Refused naming the element that refers to them, and the id."""
+    doc = _doc()
+    claim = _claim(doc, "EHR-1")
+    first = copy.deepcopy(next(r for r in claim["contained"] if r["resourceType"] == "Practitioner"))
+    twin = copy.deepcopy(first)
+    twin["identifier"] = [{"system": NPI, "value": "9990000042"}]
+    claim["contained"] += [twin]
+    claim["careTeam"][0]["provider"] = {"reference": f"#{first['id']}"}
+    err = _read(doc)[0]
+    assert isinstance(err, ReadError), err
+    assert (f"element careTeam[sequence=1].provider: the reference '#{first['id']}' names a contained resource, and "
+            f"two contained resources have the id '{first['id']}'") in str(err)
+
+
 def test_a_logical_npi_reference_is_the_provider_id():
     doc = _doc()
     _claim(doc, "EHR-1")["careTeam"][0].update(provider={"identifier": {"system": NPI, "value": "9990000009"}},

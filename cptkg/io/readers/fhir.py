@@ -312,13 +312,25 @@ class _Refs:
 
     def __init__(self, contained: list | None = None, bundle: dict[str, dict] | None = None,
                  full_url: str | None = None):
-        self.contained = {r["id"]: r for r in contained or [] if isinstance(r, dict) and isinstance(r.get("id"), str)}
+        self.contained: dict[str, dict] = {}
+        for r in contained or []:
+            if isinstance(r, dict) and isinstance(r.get("id"), str):
+                # FHIR R4 (Resource.id, contained): ids are unique within the resource; two alike (two
+                # Practitioners of different NPIs, say) made '#id' name the later one, silently
+                self.contained[r["id"]] = _AMBIGUOUS if r["id"] in self.contained else r
         self.bundle = bundle or {}
         self.base = _server_base(full_url)  # the referring resource's server, by its own fullUrl
 
-    def resolve(self, reference: str) -> dict | None:
+    def resolve(self, reference: str, where: str | None = None) -> dict | None:
+        """The resource ``reference`` names, or None; ``where`` (the referring element) leads the refusal
+        of a reference to a contained id two contained resources share."""
         if reference.startswith("#"):
-            return self.contained.get(reference[1:])
+            found = self.contained.get(reference[1:])
+            if found is _AMBIGUOUS:
+                raise (ReadError if where else _Ambiguous)(f"{where + ': ' if where else ''}the reference {reference[:80]!r} names a contained resource, and two contained "
+                                 f"resources have the id {reference[1:80]!r}; each contained resource needs an id "
+                                 f"of its own (FHIR R4, Resource.contained)")
+            return found
         if reference in self.bundle and self.bundle[reference] is not _AMBIGUOUS:
             return self.bundle[reference]
         if "://" in reference or reference.startswith("urn:"):
@@ -373,7 +385,7 @@ def _patient(ref, refs: _Refs, where: str) -> tuple[str, dict]:
     reference = ref.get("reference") if isinstance(ref.get("reference"), str) else None
     logical = ref.get("identifier") if _value(ref.get("identifier")) else None
     if reference:
-        res = refs.resolve(reference)
+        res = refs.resolve(reference, where)
         if res is not None:
             ident = _business_identifier(res)
             if ident:
@@ -422,7 +434,7 @@ def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Perform
         raise ReadError(f"{where}: no reference or identifier")
     reference = ref.get("reference") if isinstance(ref.get("reference"), str) else None
     logical = ref.get("identifier") if _value(ref.get("identifier")) else None
-    res = refs.resolve(reference) if reference else None
+    res = refs.resolve(reference, where) if reference else None
     if res is None:
         if logical and (_is_npi(logical) or not reference or _must_resolve(reference)):
             return _Performer(_value(logical))
