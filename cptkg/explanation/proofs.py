@@ -359,6 +359,7 @@ class Explainer:
         """The failed condition in words, over every binding that reached it."""
         because = None
         kind = "fact"
+        open_value = False  # a value no binding fixed ("the … include modifier JW"), shown as "…"
         if isinstance(item, Comparison):
             kind = "comparison"
             shown = [self._shown_bindings(rule, b) for b in bindings[:5]]
@@ -371,6 +372,7 @@ class Explainer:
             cond = alts[0] if len(alts) == 1 else "none of these holds: " + "; ".join(alts)
         else:
             pats = list(dict.fromkeys(self._pattern(item.atom, b) for b in bindings))[:6]
+            open_value = any(None in p for p in pats)
             texts = [self._words(item.atom.pred, p) for p in pats]
             if item.negated:
                 cond = "it is the case that " + "; ".join(texts)
@@ -386,7 +388,7 @@ class Explainer:
         # code to a billing office (a coder's audit); the id stays in "rule"
         title = self.kb.rule_title(rid) if rule.meta.id else rid
         out = {"rule": rid, "message": f"“{title}” does not apply: {cond}", "failed": str(item), "condition": cond,
-               "kind": kind,
+               "kind": kind, "title": title, "open": open_value,
                "because": because, "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
                "sources": self._rule_sources(rule)}
         if not isinstance(item, Comparison) and not item.negated:

@@ -182,11 +182,11 @@ def why_not_summary(why_not: list[dict]) -> list[str]:
             # an absent fact (an edit's missing dates, a modifier not billed, a helper verdict
             # that did not fire) is plumbing: the full proof and the JSON keep it
             continue
-        if "…" in cond:
+        if w.get("open"):
             # a condition over a value no binding fixed ("the … include modifier JW"): read as if the line lacked
             # JW (a coder's audit); the rule that did not apply says it in its own title
-            title = (w.get("message") or "").split(" does not apply", 1)[0].strip()
-            cond = f"{title} does not apply" if title and "…" not in title else ""
+            title = (w.get("title") or "").strip()
+            cond = f"“{title}” does not apply" if title else ""
         if not cond or raw_atoms(cond):
             continue
         cond = cond[:1].upper() + cond[1:]
