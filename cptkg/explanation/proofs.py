@@ -44,6 +44,7 @@ class ProofNode:
     truncated: bool = False
     unsourced: str | None = None  # a KB fact no source annotates: where it is stated (file and triple)
     args: tuple | None = field(default=None, repr=False, compare=False)  # an asserted fact's arguments (summaries)
+    pred: str | None = field(default=None, repr=False, compare=False)  # an asserted fact's predicate (summaries)
 
     @property
     def size(self) -> int:
@@ -210,7 +211,7 @@ class Explainer:
                 where = f"{self.input_name}, {entry_name(args[0])}"
             return ProofNode(_fact_text(pred, args), "claim" if pred in self.claim_preds else "encounter", text,
                              source=[{"id": "input", "document": "input", "citation": where, "quote": text}],
-                             args=args)
+                             args=args, pred=pred)
         srcs = [self.kb.sources[s].to_json() for s in self.kb.fact_sources(pred, args) if s in self.kb.sources]
         prop = self.kb.properties.get(pred)
         subj = args[0] if args else ""

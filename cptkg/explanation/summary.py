@@ -26,54 +26,66 @@ from __future__ import annotations
 import re
 
 from cptkg.explanation.proofs import ProofNode
+from cptkg.rules.messages import IDENTIFIER_ARGS, SHARED_IDENTIFIER_VERBS, entry_name
 
 # shapes of raw logic that a summary never shows: an atom "name(…)" with a quoted or numeric argument,
 # a comparison "1 != 2", a message template "{C}" / "{E:entry}"
 RAW_ATOM = re.compile(r"\b[a-z][a-z0-9_]*\((?:\s*(?:'[^']*'|\"[^\"]*\"|-?\d+|_)\s*,?)+\)|!=|\{[A-Za-z_][A-Za-z0-9_]*(?::[a-z]+)?\}")
 
 
-_OWN_ID = re.compile(r" the [a-z ]+ of (?P<entry>.+)$")
+def _identifier_of(pred: str | None, args: tuple) -> tuple[int, str, str] | None:
+    """(entry, noun, shown identifier) of a claim fact that carries a masked identifier, else None: the proof
+    shows the identifier as "the provider of line 1" (cptkg.explanation.proofs), never its value."""
+    positions = IDENTIFIER_ARGS.get(pred or "")
+    if not positions or not args or not isinstance(args[0], int):
+        return None
+    for i, noun in positions.items():
+        if i < len(args) and isinstance(args[i], str):
+            return args[0], noun, args[i]
+    return None
 
 
-def _names_itself(message: str) -> bool:
-    """True for a fact that names a masked identifier after its own subject entry.
+def _names_itself(pred: str | None, args: tuple) -> bool:
+    """A fact whose masked identifier is named after the fact's own entry ("line 1 was performed by the
+    provider of line 1"): ids are never shown, so it only says the entry has one.
 
-    >>> _names_itself("line 1 was performed by the provider of line 1")
+    >>> _names_itself("billed_provider", (1, "the provider of line 1"))
     True
-    >>> _names_itself("line 2 was performed by the provider of line 1")
+    >>> _names_itself("billed_provider", (2, "the provider of line 1"))
     False
     """
-    m = _OWN_ID.search(message or "")
-    return bool(m) and message.startswith(m.group("entry") + " ")
+    found = _identifier_of(pred, args)
+    return found is not None and found[2] == f"the {found[1]} of {entry_name(found[0])}"
 
 
-_BY_ID = re.compile(r"^(?P<who>.+) was performed by (?P<named>the [a-z ]+ of (?:line|history entry) \d+)$")
-
-
-def _shared_identifiers(facts: list[str]) -> list[str]:
+def _shared_identifiers(facts: list[tuple[str, str | None, tuple]]) -> list[str]:
     """Entries that share a masked identifier, said together: "line 3 and line 2 were performed by the same
     provider", not "line 3 was performed by the provider of line 1; line 2 was performed by the provider of
-    line 1" of two lines compared with each other (line 1 was not in question: a coder's audit).
+    line 1" of two lines compared with each other (line 1 was not in question: a coder's audit). Grouped by
+    the fact's predicate and identifier, not by its words. ``facts``: (message, predicate, arguments).
 
-    >>> _shared_identifiers(["line 3 was performed by the provider of line 1", "x",
-    ...                      "line 2 was performed by the provider of line 1"])
+    >>> _shared_identifiers([("line 3 was performed by the provider of line 1", "billed_provider",
+    ...                       (3, "the provider of line 1")), ("x", None, ()),
+    ...                      ("line 2 was performed by the provider of line 1", "billed_provider",
+    ...                       (2, "the provider of line 1"))])
     ['line 3 and line 2 were performed by the same provider', 'x']
     """
-    groups: dict[str, list[str]] = {}
-    for f in facts:
-        m = _BY_ID.match(f)
-        if m:
-            groups.setdefault(m["named"], []).append(m["who"])
+    groups: dict[tuple, list[int]] = {}
+    for _msg, pred, args in facts:
+        found = _identifier_of(pred, args)
+        if found and pred in SHARED_IDENTIFIER_VERBS:
+            groups.setdefault((pred, found[1], found[2]), []).append(found[0])
     out, said = [], set()
-    for f in facts:
-        m = _BY_ID.match(f)
-        if m and len(groups[m["named"]]) > 1:
-            if m["named"] not in said:
-                said.add(m["named"])
-                noun = m["named"].split(" of ")[0].removeprefix("the ")
-                out.append(f"{' and '.join(groups[m['named']])} were performed by the same {noun}")
+    for msg, pred, args in facts:
+        found = _identifier_of(pred, args)
+        key = (pred, found[1], found[2]) if found else None
+        if key in groups and len(groups[key]) > 1:
+            if key not in said:
+                said.add(key)
+                entries = " and ".join(entry_name(e) for e in groups[key])
+                out.append(f"{entries} {SHARED_IDENTIFIER_VERBS[pred]} the same {found[1]}")
             continue
-        out.append(f)
+        out.append(msg)
     return out
 
 
@@ -93,6 +105,7 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
     """The summary of one reason (a Reason) and its shortest proof (a ProofNode, or None)."""
     facts: list[str] = []
     input_args: list[tuple[str, tuple]] = []
+    preds: dict[str, str | None] = {}  # a claim fact's message -> its predicate
     sources: dict[str, dict] = {}
     folded = 0
 
@@ -113,6 +126,7 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
             if n.message not in facts:
                 facts.append(n.message)
                 input_args.append((n.message, tuple(n.args or ())))
+                preds[n.message] = n.pred
             else:
                 folded += 1
         elif n.kind == "kb":
@@ -138,9 +152,10 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
     # of line 1": ids are never shown, so it only says the line has one; analyst walk, issue 23)
     drop = {msg for msg, args in input_args
             if args and any(o != msg and set(args) < set(oa) for o, oa in input_args)} | {
-        msg for msg, _ in input_args if _names_itself(msg)}
+        msg for msg, args in input_args if _names_itself(preds.get(msg), args)}
     folded += len(drop)
-    facts = _shared_identifiers([f for f in facts if f not in drop])
+    args_of = dict(input_args)
+    facts = _shared_identifiers([(f, preds.get(f), args_of.get(f, ())) for f in facts if f not in drop])
     edits = decided_by(kb, reason)
     for e in edits:  # an edit as an analyst names it, not by its IRI ("NCCI PTP edit 27447/20610")
         name = e["text"].split(",")[0]

@@ -15,6 +15,9 @@ from typing import Callable
 #: cptkg lint refuses a message field bound there, and an explanation names the value by the first
 #: entry that carries it ("the provider of line 1"), so a proof still shows which lines share one.
 IDENTIFIER_ARGS = {"billed_provider": {1: "provider"}}
+#: how a summary says that several entries share one such identifier: predicate -> the verb phrase before
+#: "the same <noun>" ("line 3 and line 2 were performed by the same provider")
+SHARED_IDENTIFIER_VERBS = {"billed_provider": "were performed by"}
 
 
 def identifier_variables(rule) -> dict[str, str]:
