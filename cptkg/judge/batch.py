@@ -277,9 +277,12 @@ def edit_words_rows(kb, facts: dict) -> list[tuple[str, str]]:
     slice naming its codes): a message's ``{X:edit}``, as cptkg check fills it."""
     if not kb.edit_tables:
         return []
+    from cptkg.knowledge.kb import edit_place
+
     terms = {e for p in ("pair_edit", "unit_edit") for (e,) in facts.get(p, ())}
     idx = kb.edit_index()
-    return sorted((e, kb.edit_location(e)) for e in terms if idx.locate(e) is not None)
+    found = ((e, idx.locate(e)) for e in sorted(terms))
+    return [(e, edit_place(*at)) for e, at in found if at is not None]
 
 
 def label_rows(kb) -> list[tuple[str, str]]:

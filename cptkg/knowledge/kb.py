@@ -179,12 +179,7 @@ class KnowledgeBase:
         PTP-PRA-f1.txt, release 2026Q2" (the file CMS published, as the edit's source names it), any other
         edit by its label. A CSV of verdicts said "edit table row 8" with no file or release."""
         found = self.edit_index().locate(term) if self.edit_tables else None
-        if found is None:
-            return self.label(term)
-        table, i = found
-        rec = table.edit_record(i)
-        where = f"row {rec['row']} of {rec['file']}" if rec.get("row") is not None else f"in {rec['file']}"
-        return where + (f", release {rec['release']}" if rec.get("release") else "")
+        return self.label(term) if found is None else edit_place(*found)
 
     def label(self, term: str) -> str:
         """Readable name of a KB term (role, device, service …), for messages.
@@ -306,3 +301,10 @@ class KnowledgeBase:
     def rule_source(self, rule: Rule) -> list[Source]:
         return [self.sources[s] for s in rule.meta.source if s in self.sources]
 
+
+
+def edit_place(table, i: int) -> str:
+    """Row ``i`` of an imported edit ``table`` as an auditor finds it again: "row 8 of FILE, release R"."""
+    rec = table.edit_record(i)
+    where = f"row {rec['row']} of {rec['file']}" if rec.get("row") is not None else f"in {rec['file']}"
+    return where + (f", release {rec['release']}" if rec.get("release") else "")
