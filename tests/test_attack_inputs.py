@@ -78,6 +78,66 @@ def test_a_fhir_quantity_a_float_cannot_hold_is_refused_as_written(written, word
     assert words in err, err
 
 
+SURROGATE = "\\ud800"  # as the JSON text writes it: a lone half of a UTF-16 pair
+
+
+@pytest.mark.parametrize("place, words", [
+    (lambda c: c["lines"][0].__setitem__("date_of_service", "2025-03-04" + SURROGATE), "line 1, field date_of_service"),
+    (lambda c: c["lines"][0].__setitem__("code", "62367" + SURROGATE), "line 1, field code"),
+    (lambda c: c["lines"][0].__setitem__("modifiers", ["KD" + SURROGATE]), "line 1, field modifiers[0]"),
+    (lambda c: c.__setitem__("patient_id", "P" + SURROGATE), "field patient_id"),
+    (lambda c: c.__setitem__("history", [{"code": "62362", "date_of_service": "2024-01-02",
+                                          "provider_id": "N" + SURROGATE}]), "history entry 1, field provider_id"),
+    (lambda c: c.__setitem__("claim_id" + SURROGATE, "x"), "field claim_id\\ud800"),
+])
+def test_a_lone_surrogate_escape_is_that_claims_error_naming_the_field_in_every_face(place, words, tmp_path):
+    """JSON may write half of a UTF-16 pair ("\ud800"); Python keeps it but no file or terminal can: check
+    printed a traceback, pydantic's words named no field, and batch failed whole with a codec message (an
+    attack audit). The claim holding it is an error naming its field; the other claim is judged."""
+    bad = claim("BAD")
+    place(bad)
+    text = "[" + json.dumps(claim("GOOD")) + ", " + json.dumps(bad).replace("\\\\ud800", SURROGATE) + "]"
+    assert SURROGATE in text
+    r = CliRunner().invoke(main, ["check", "-", "--json"], input=text)
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    out = {x["claim_id"]: x for x in json.loads(r.stdout)}
+    assert out["GOOD"]["status"] != "error"
+    err = next(x["error"] for x in out.values() if x["status"] == "error")
+    assert words + ": holds a broken character escape (\\ud800): half of a UTF-16 surrogate pair" in err, err
+    path = tmp_path / "claims.json"
+    path.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(main, ["batch", str(path), "-o", str(tmp_path / "out.csv")])
+    assert r.exit_code == 2 and "Traceback" not in r.output and "codec" not in r.output, r.output
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert [row["status"] for row in rows][0] != "error" and rows[1]["status"] == "error"
+    assert "holds a broken character escape" in rows[1]["error"]
+
+
+def test_a_lone_surrogate_in_a_fhir_claim_or_the_patient_it_names_is_refused_at_the_element():
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
+    doc["item"][0]["productOrService"]["coding"][0]["code"] = "62367ZZZ"
+    err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc).replace("ZZZ", SURROGATE)))
+    assert "element item.0.productOrService.coding.0.code: holds a broken character escape (\\ud800)" in err, err
+    doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
+    doc["contained"] = [{"resourceType": "Patient", "id": "pt", "identifier": [{"value": "MBR-1ZZZ"}]}]
+    doc["patient"] = {"reference": "#pt"}
+    err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc).replace("ZZZ", SURROGATE)))
+    assert "element contained.0.identifier.0.value: holds a broken character escape" in err, err
+    # a Patient of the Bundle, named by the Claim: refused where the Claim names it (the Claim's own error entry)
+    patient = doc.pop("contained")[0]
+    doc["patient"] = {"reference": "Patient/pt"}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "https://example.org/fhir/Claim/CLM-1001", "resource": doc},
+        {"fullUrl": "https://example.org/fhir/Patient/pt", "resource": patient}]}
+    r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps(bundle).replace("ZZZ", SURROGATE))
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    err = json.loads(r.stdout)[0]["error"]
+    assert ("element patient: the Patient 'Patient/pt' names, element identifier.0.value: holds a broken character "
+            "escape (\\ud800)") in err, err
+
+
 @pytest.mark.parametrize("depth", [40, 1000])
 def test_deeply_nested_sparql_is_a_one_line_error_in_query_and_the_console(depth, kb):
     q = "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth

@@ -403,6 +403,12 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
         ident = v[:SHOWN_ID] if isinstance(v, str) and v.strip() else None
     if not isinstance(raw, dict):
         raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {type(raw).__name__}".replace("  ", " "), ident)
+    broken = broken_text(raw)
+    if broken:
+        problem = InputError(f"{_where(kind, ident, raw, broken[0])}: {broken[1].problem()}", ident)
+        if len(broken[0]) > 1 and broken[0][0] == "lines" and isinstance(broken[0][1], int):
+            problem.line_index = broken[0][1]
+        raise problem
     try:
         return model.model_validate(raw, context=_context(kb))
     except ValidationError as e:
@@ -491,13 +497,61 @@ def parse_encounter(raw: Any, kb=None) -> Encounter:
     return _validate(Encounter, raw, "encounter", "encounter_id", kb)
 
 
+class BrokenText(str):
+    """JSON text that held a lone UTF-16 surrogate (``"\\ud800"``): half of a pair, no character. Python
+    keeps it, but no file or terminal can write it (a traceback printing a refusal, a batch that failed
+    whole: an attack audit). The text is kept with the surrogate written as its escape, printable
+    everywhere, and the claim, encounter or FHIR element holding it is refused naming the field."""
+
+    @classmethod
+    def of(cls, text: str) -> str:
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            return cls("".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text))
+
+    def problem(self) -> str:
+        escape = re.search(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}", self)
+        return (f"holds a broken character escape ({escape.group(0) if escape else 'a lone surrogate'}): half of a "
+                f"UTF-16 surrogate pair, which is no character; correct the text")
+
+
+def _unbroken(v: Any) -> Any:
+    if isinstance(v, str):
+        return BrokenText.of(v)
+    if isinstance(v, list):
+        return [_unbroken(x) for x in v]
+    return v
+
+
+def broken_text(raw: Any, loc: tuple = ()) -> tuple[tuple, BrokenText] | None:
+    """(where, text) of the first :class:`BrokenText` key or value in a parsed JSON value, else None."""
+    if isinstance(raw, BrokenText):
+        return loc, raw
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if isinstance(k, BrokenText):
+                return loc + (k,), k
+            found = broken_text(v, loc + (k,))
+            if found:
+                return found
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            found = broken_text(v, loc + (i,))
+            if found:
+                return found
+    return None
+
+
 def _no_duplicate_keys(pairs):
     out = {}
     for k, v in pairs:
+        k = BrokenText.of(k)
         if k in out:
             raise InputError(f"field '{k[:40]}' appears twice in one object")
         _refuse_huge(k, v)
-        out[k] = v
+        out[k] = _unbroken(v)
     return out
 
 
@@ -566,6 +620,7 @@ def load_json(text: str | bytes, what: str = "input") -> Any:
         data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_bad_constant,
                           parse_int=_number, parse_float=_float)
         _refuse_huge(None, data)
+        data = _unbroken(data)
         return data
     except InputError as e:
         if str(e).startswith("field '"):

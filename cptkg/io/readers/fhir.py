@@ -72,7 +72,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cptkg.claims.models import MAX_CODE, MAX_UNITS, load_json, one_line
+from cptkg.claims.models import MAX_CODE, MAX_UNITS, broken_text, load_json, one_line
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"
@@ -322,6 +322,14 @@ class _Refs:
         self.base = _server_base(full_url)  # the referring resource's server, by its own fullUrl
 
     def resolve(self, reference: str, where: str | None = None) -> dict | None:
+        found = self._resolve(reference, where)
+        broken = broken_text(found) if isinstance(found, dict) else None
+        if broken:  # a Patient or Practitioner the Claim names, holding text no file can write
+            raise ReadError(f"{where + ': ' if where else ''}the {found.get('resourceType') or 'resource'} "
+                            f"{reference[:80]!r} names, element {_path(broken[0])}: {broken[1].problem()}")
+        return found
+
+    def _resolve(self, reference: str, where: str | None = None) -> dict | None:
         """The resource ``reference`` names, or None; ``where`` (the referring element) leads the refusal
         of a reference to a contained id two contained resources share."""
         if reference.startswith("#"):
@@ -663,6 +671,9 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
     if not cid:
         raise ReadError(f"{where}: the Claim has no id and no identifier value")
     where = f"{where} (Claim {cid})"
+    broken = broken_text(raw)
+    if broken:  # in FHIR's words (the element), before the claim model names a claim field
+        raise ReadError(f"{where}, element {_path(broken[0]) or 'id'}: {broken[1].problem()}")
     if raw.get("status") in WITHDRAWN:
         # as an 837P void (CLM05-3 = 8): judging its items as new services would report as duplicates, or
         # accept, services it does not bill; a draft is judged (checking a claim before it goes out)
