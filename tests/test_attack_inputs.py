@@ -361,3 +361,51 @@ def test_a_file_name_with_terminal_escapes_is_shown_escaped_by_batch_and_edits_i
     evil.write_bytes(src.read_bytes())
     r = CliRunner().invoke(main, ["edits", "import", "ptp", str(evil), "-o", str(tmp_path / "e.ttl")])
     assert "\x1b" not in r.stderr and "imported" in r.stderr and "\\x1b" in r.stderr, r.stderr
+
+
+def test_batch_reads_a_claim_list_with_a_null_entry_and_judges_the_rest(tmp_path):
+    """check gave the null its error and judged the other claim; batch refused the whole file as "not a claim
+    file" (an attack audit): rows in = rows out, the null an error row in JSON's words, not Python's."""
+    path = tmp_path / "claims.json"
+    path.write_text("[null, " + json.dumps(claim("GOOD")) + "]", encoding="utf-8")
+    r = CliRunner().invoke(main, ["batch", str(path), "-o", str(tmp_path / "out.csv")])
+    assert r.exit_code == 2, r.output
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert [x["status"] for x in rows][0] == "error" and rows[1]["status"] != "error"
+    assert rows[0]["error"].endswith("claim #1 in the list: must be a JSON object, got null")
+
+
+@pytest.mark.parametrize("content, words", [
+    ("\ufeff[]".encode("utf-16"), "the file is UTF-16 text"),
+    (b"null", "not a claim file cptkg can read"),
+    (b'"a claim"', "not a claim file cptkg can read"),
+])
+def test_batch_says_what_a_json_file_is_not_that_json_is_an_unknown_type(tmp_path, content, words):
+    path = tmp_path / "claims.json"
+    path.write_bytes(content)
+    err = one_line(CliRunner().invoke(main, ["batch", str(path), "-o", str(tmp_path / "out.csv")]))
+    assert words in err and "unknown file type" not in err, err
+
+
+def test_batch_names_a_folder_and_standard_input_for_what_they_are(tmp_path):
+    err = one_line(CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "out.csv")]))
+    assert err.endswith(f"{tmp_path}: is a folder, not a file"), err
+    err = one_line(CliRunner().invoke(main, ["batch", "-", "-o", str(tmp_path / "out.csv")], input="claim_id\n"))
+    assert "cptkg batch reads a file, not standard input" in err and "cptkg check -" in err, err
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["item"][0].__setitem__("quantity", {"value": True}),
+     "element item.0.quantity.value: must be a number, got true/false"),
+    (lambda d: d["item"][0].update(servicedPeriod={"start": "2025-03-04", "end": "2025-03-04"}),
+     "element item.0: has both servicedDate and servicedPeriod; FHIR allows one of them"),
+    (lambda d: d.__setitem__("patient", {"reference": "urn:uuid:1c0c5bb8-8d44-4d58-a2a8-7b1d05a8c001"}),
+     "names a resource of a Bundle, and the file holds this Claim alone"),
+])
+def test_a_fhir_claim_alone_is_refused_in_its_own_words(change, words):
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
+    change(doc)
+    err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc)))
+    assert words in err and "but got multiple" not in err and "Bundle does not hold" not in err, err

@@ -402,7 +402,7 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
         v = raw.get(id_field)
         ident = v[:SHOWN_ID] if isinstance(v, str) and v.strip() else None
     if not isinstance(raw, dict):
-        raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {type(raw).__name__}".replace("  ", " "), ident)
+        raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {_typename(raw)}".replace("  ", " "), ident)
     broken = broken_text(raw)
     if broken:
         problem = InputError(f"{_where(kind, ident, raw, broken[0])}: {broken[1].problem()}", ident)

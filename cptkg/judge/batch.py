@@ -79,6 +79,12 @@ class Summary:
 
 
 def file_kind(path: str | Path, reading: bool = False) -> str:
+    if reading and str(path) == "-":
+        raise BatchInputError("-: cptkg batch reads a file, not standard input (it reads the file more than once, "
+                              "in parts); save the claims to a file, or give them to cptkg check -, which reads "
+                              "standard input")
+    if reading and Path(path).is_dir():
+        raise BatchInputError(f"{path}: is a folder, not a file")
     suffix = Path(path).suffix.lower()
     if suffix in (".csv", ".txt"):
         return "csv"

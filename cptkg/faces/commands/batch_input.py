@@ -83,6 +83,10 @@ def is_claim_document(path) -> bool:
         return False
     if x12.detect(head):
         return True
+    if Path(path).suffix.lower() not in (".csv", ".txt"):
+        # not named as rows: the claim readers say what the file is (UTF-16 text, JSON that holds no claims,
+        # an unknown format) where "unknown file type '.json'" misled (an attack audit)
+        return True
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     return head.lstrip()[:1] in (b"{", b"[")

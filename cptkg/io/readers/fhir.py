@@ -194,9 +194,14 @@ def _problem(err: dict | str) -> str:
         return "is not a FHIR dateTime (YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a time zone)"
     if "valid date" in msg and "outside expected range" in msg:
         return "is not a real calendar date (" + msg.rsplit(", ", 1)[-1] + ")"
-    if "Decimal value string does not match" in msg:
-        return "is not a decimal FHIR accepts (at most 18 digits before the point)"
     given = f", got {_given(err['input'])}" if "input" in err else ""
+    if "Decimal value string does not match" in msg:
+        if not isinstance(err.get("input"), (int, float, str)) or isinstance(err.get("input"), bool):
+            return "must be a number" + given  # true, a list, an object: no decimal at all
+        return "is not a decimal FHIR accepts (at most 18 digits before the point)"
+    if "but got multiple" in msg and "[" in msg:  # a choice element given two ways (servicedDate and servicedPeriod)
+        names = [n.strip(" '\"") for n in msg.split("[", 1)[-1].split("]", 1)[0].split(",")]
+        return "has both " + " and ".join(n for n in names if n) + "; FHIR allows one of them"
     if kind in _MUST_BE:
         return _MUST_BE[kind] + given
     if kind == "missing" or ("Value for the field" in msg and "is required" in msg):
@@ -358,8 +363,12 @@ class _Refs:
         return found
 
     def unresolved(self, reference: str) -> str:
-        held = "the Claim does not contain" if reference.startswith("#") else "the Bundle does not hold"
-        return f"{reference[:80]!r} names a resource {held}"
+        if reference.startswith("#"):
+            return f"{reference[:80]!r} names a resource the Claim does not contain"
+        if not self.bundle:  # a Claim alone: there is no Bundle to hold it (an attack audit)
+            return (f"{reference[:80]!r} names a resource of a Bundle, and the file holds this Claim alone; send the "
+                    f"Claim in a Bundle with the resource, or contain it in the Claim")
+        return f"{reference[:80]!r} names a resource the Bundle does not hold"
 
 
 def _value(ident) -> str | None:

@@ -12,7 +12,10 @@ def detect(data: bytes | object) -> bool:
     obj = peek_json(data) if isinstance(data, bytes) else data
     if isinstance(obj, dict):
         return "resourceType" not in obj
-    return isinstance(obj, list) and all(isinstance(x, dict) and "resourceType" not in x for x in obj)
+    # a list of claims, some of them not objects (null, a string): each of those is its own claim's error,
+    # as in check, so batch too reads the file and judges the rest (an attack audit: batch refused it whole)
+    return (isinstance(obj, list) and any(isinstance(x, dict) for x in obj)
+            and not any(isinstance(x, dict) and "resourceType" in x for x in obj))
 
 
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
