@@ -206,3 +206,17 @@ def test_units_over_one_of_a_code_no_unit_edit_limits_are_said_not_checked(tmp_p
     mue = str(ROOT / "tests" / "data" / "edits" / "synthetic-mue.ttl")
     out = " ".join(CliRunner().invoke(main, ["explain", str(path), "--edits", mue]).stdout.split())
     assert "no unit edit" not in out
+
+
+def test_the_device_warning_of_a_line_of_another_route_does_not_say_no_implant_is_on_record():
+    """62369 stated intraventricular, with a 62362 (spinal pump) implant in the history: the implant serves
+    another route, so the line is not read against it, and the warning said "no implantation appears in the
+    patient's history" of a record that shows one (a coder's audit). It names the route it looked for."""
+    claim = {"claim_id": "IV-1", "patient_id": "P-1", "lines": [
+        {"line": 1, "code": "62369", "date_of_service": "2025-03-04", "provider_id": "N1",
+         "provider_role": "physician", "route": "intraventricular"}],
+        "history": [{"code": "62362", "date_of_service": "2024-01-10", "provider_id": "N9"}]}
+    r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps(claim))
+    line = json.loads(r.stdout)["lines"][0]
+    warning = next(w["message"] for w in line["warnings"] if w["rule"] == "device.unconfirmed")
+    assert warning.startswith("no implantation of a device for the route of line 1 appears in the patient's history"), warning
