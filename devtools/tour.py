@@ -236,7 +236,7 @@ def analyst_walk(page, base: str, files: Path, shots: Path | None = None) -> dic
 
     open_page(page, "Batch")
     examples = Path(__file__).resolve().parents[1] / "examples" / "claims-batch.json"
-    page.locator('input[type="file"]').set_input_files(str(examples))
+    page.locator('input[type="file"]').first.set_input_files(str(examples))
     page.get_by_role("button", name="Judge all").click()
     page.get_by_text("Rejected lines by reason").wait_for()
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
@@ -245,7 +245,10 @@ def analyst_walk(page, base: str, files: Path, shots: Path | None = None) -> dic
     shoot(page, shots, "explorer-batch.png")
     seen["batch_text"] = "\n".join(visible_labels(page))
     # drill into a row: the second claim of the picker (rejected claims come first)
-    page.get_by_label("Explain a claim", exact=True).click()
+    picker = page.get_by_label("Explain a claim", exact=True)
+    picker.scroll_into_view_if_needed()  # below the two uploaders: its list opens only once it is in view
+    picker.click()
+    page.get_by_role("option").nth(1).wait_for()
     options = page.get_by_role("option").all_inner_texts()
     seen["drilled"] = options[1]
     page.get_by_role("option", name=options[1], exact=True).click()

@@ -93,7 +93,7 @@ def test_batch_upload_charts_and_downloads_csv(app_url, tmp_path):
         page.goto(app_url + "/batch")
         page.get_by_text("Claims (JSON list, FHIR JSON, CSV or X12 837P)").wait_for()
         wait_idle(page)
-        page.locator('input[type="file"]').set_input_files(str(ROOT / "examples" / "claims-batch.json"))
+        page.locator('input[type="file"]').first.set_input_files(str(ROOT / "examples" / "claims-batch.json"))
         page.get_by_role("button", name="Judge all").click()
         page.get_by_text("judged 21 of 21 claims").wait_for()
         page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()

@@ -29,7 +29,7 @@ def _upload(page, url: str, path: Path) -> None:
     page.goto(url + "/batch")
     page.get_by_role("heading", name="Batch").first.wait_for()
     wait_idle(page)
-    page.locator('input[type="file"]').set_input_files(str(path))
+    page.locator('input[type="file"]').first.set_input_files(str(path))  # the claims, not the history
     page.get_by_role("button", name="Judge all").click()
 
 
@@ -148,7 +148,7 @@ def test_a_long_batch_shows_progress_can_be_cancelled_and_stops_when_the_browser
         page.get_by_role("heading", name="Query console").first.wait_for()
         choose(page, "Rule engine", "pydatalog")  # about 0.1 s a claim: two minutes of work
         open_page(page, "Batch")
-        page.locator('input[type="file"]').set_input_files(str(path))
+        page.locator('input[type="file"]').first.set_input_files(str(path))  # the claims, not the history
         page.get_by_role("button", name="Judge all").click()
         page.get_by_text("of 1,200 claims").first.wait_for(timeout=60_000)
         page.get_by_role("button", name="Cancel").click()
@@ -184,3 +184,39 @@ def test_analyst_pages_speak_billing_words(app_url):  # noqa: F811  (finding 9)
                 wait_idle(page)
         body = page.locator("section.main, [data-testid='stMain']").first.inner_text()
         assert "must not be empty" not in body and "Tick at least one documented service" in body
+
+
+def test_the_batch_page_reads_a_billed_history_and_names_a_history_it_cannot_read(app_url, tmp_path):  # noqa: F811
+    """The Batch page had no history: a refill already billed on an earlier claim (cptkg check --history
+    denies it as a duplicate of history) passed there. The second uploader takes the same history CSV, and a
+    history that cannot be read is named by its own file, not the claims file."""
+    from devtools.tour import browser_page, wait_idle
+
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps([{"claim_id": "SYN-H1", "patient_id": "SYN-P1", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "SYN-D1",
+         "provider_role": "physician", "modifiers": []}]}]))
+    history = tmp_path / "history.csv"
+    history.write_text("patient_id,code,date_of_service,provider_id\nSYN-P1,95990,2025-03-04,SYN-D1\n")
+    broken = tmp_path / "broken-history.csv"
+    broken.write_text("patient,when\nSYN-P1,2025-03-04\n")
+    with browser_page() as (page, _):
+        page.goto(app_url + "/batch")
+        page.get_by_role("heading", name="Batch").first.wait_for()
+        wait_idle(page)
+        files = page.locator('input[type="file"]')
+        files.nth(0).set_input_files(str(claims))
+        files.nth(1).set_input_files(str(broken))
+        page.get_by_text("broken-history.csv").first.wait_for()  # uploaded before the button is pressed
+        wait_idle(page)
+        page.get_by_role("button", name="Judge all").click()
+        page.get_by_text("broken-history.csv: header: missing columns").first.wait_for(timeout=60_000)
+        files.nth(1).set_input_files(str(history))
+        page.get_by_text("history.csv", exact=True).first.wait_for()
+        wait_idle(page)
+        page.get_by_role("button", name="Judge all").click()
+        page.get_by_text("judged 1 of 1 claims").first.wait_for(timeout=60_000)
+        page.get_by_text("rejected claims").first.wait_for()
+        wait_idle(page)
+        # the reason is history's own: the claim alone has one line and nothing to duplicate
+        page.get_by_text("Duplicate of a service already billed").first.wait_for(timeout=30_000)

@@ -91,7 +91,7 @@ def test_every_page_shows_hostile_values_as_text(app_url, tmp_path):  # noqa: F8
         page.goto(app_url + "/batch")
         page.wait_for_selector("h2")
         wait_idle(page)
-        page.locator('input[type="file"]').set_input_files(str(claims_file))
+        page.locator('input[type="file"]').first.set_input_files(str(claims_file))  # the claims, not the history
         page.get_by_role("button", name="Judge all").click()
         page.get_by_text("could not be judged").first.wait_for()
         wait_idle(page)

@@ -154,6 +154,29 @@ def test_excel_workbook_with_two_header_lines_and_numeric_cells_is_read(tmp_path
     assert edits[7]["col1"] == "01996"  # a code typed as a number loses its leading zero in Excel
 
 
+@pytest.mark.parametrize("number, words", [
+    (62, "'62' is not a CPT/HCPCS code"), (6236, "'6236' is not a CPT/HCPCS code"),
+    (2001, "'2001' is not a CPT/HCPCS code"), (99, "'99' is not a CPT/HCPCS code"),
+])
+def test_an_excel_number_no_code_could_have_lost_zeros_from_is_refused_not_padded(tmp_path, number, words):
+    """Zeros are put back only where an all-digit CPT code has them (anesthesia, 00100-01999): 62 was
+    imported as an edit of "00062" and 6236 of "06236", codes the table never gave (a real-files audit);
+    the same rows as text were refused."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Column 1", "Column 2", "*=in existence prior to 1996", "Effective Date", "Deletion Date",
+               "Modifier", "PTP Edit Rationale"])
+    ws.append([number, 95990, None, 20250101, "*", 1, "Misuse of column two code with column one code"])
+    ws.append([100, 62367, None, 20250101, "*", 1, "Misuse of column two code with column one code"])
+    xlsx = tmp_path / "ptp.xlsx"
+    wb.save(xlsx)
+    with pytest.raises(EditTableError) as e:
+        import_table("ptp", xlsx, tmp_path / "ptp.ttl")
+    assert len(e.value.problems) == 1 and e.value.problems[0].startswith("row 2, column Column 1: " + words), \
+        e.value.problems  # row 3's 100 is the anesthesia code 00100, its zeros put back
+
+
 def test_excel_row_numbers_are_the_sheets_even_when_the_sheet_starts_lower(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()

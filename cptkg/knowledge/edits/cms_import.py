@@ -1001,15 +1001,24 @@ def _sniff_delimiter(text: str, previous: str | None = None) -> str:
 _CODE_KEYS = {"ptp": ("col1", "col2"), "mue": ("code",)}
 
 
+def _zeros_restored(text: str) -> str:
+    """A code Excel stored as a number, with the leading zeros it lost put back: only where a code can have
+    them. The all-digit CPT codes that start with 0 are the anesthesia codes 00100-01999 (CPT category I);
+    "1996" was 01996. Any other short number ("62", "6236") is no code that lost its zeros: it stays as it
+    is, and the row is refused naming the column, as the same row in a text file is (a real-files audit
+    found 62 imported as an edit of "00062")."""
+    if 3 <= len(text) <= 4 and text.isascii() and text.isdigit() and 100 <= int(text) <= 1999:
+        return text.zfill(5)
+    return text
+
+
 def _is_data_row(kind: str, cells: list, positions: dict[str, int]) -> bool:
     """Whether a row holds codes where a header's code columns are (a data row, not a notice or title)."""
     for key in _CODE_KEYS[kind]:
         i = positions[key]
         if i >= len(cells):
             return False
-        text = workbook.cell_text(cells[i]).strip()
-        if len(text) < 5 and text.isascii() and text.isdigit():  # an Excel number that lost its leading zeros
-            text = text.zfill(5)
+        text = _zeros_restored(workbook.cell_text(cells[i]).strip())
         if not CODE_RE.match(text):
             return False
     return True
@@ -1089,8 +1098,8 @@ class _Extractor:
         if self.excel:
             cells = [workbook.cell_text(v) for v in cells]
             for i in self.code_idx:  # a code typed as a number has lost its leading zeros (01996 -> 1996)
-                if i < len(cells) and len(cells[i]) < 5 and cells[i].isascii() and cells[i].isdigit():
-                    cells[i] = cells[i].zfill(5)
+                if i < len(cells):
+                    cells[i] = _zeros_restored(cells[i])
         width = len(cells)
         if width < self.full:
             if not any(c.strip() for c in cells):
