@@ -218,9 +218,12 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     if line is not None:
         from cptkg.claims.models import Claim, InputError
 
-        for c in parsed:
-            if isinstance(c, Claim) and line not in {ln.line for ln in c.lines}:
-                raise InputError(f"claim {c.claim_id}: has no line {line}")
+        # a file of several claims (an 837P numbers each claim's lines from 1): the line of every claim that has
+        # it; refused only when none has it
+        judged = [c for c in parsed if isinstance(c, Claim)]
+        if judged and not any(line in {ln.line for ln in c.lines} for c in judged):
+            raise InputError(f"claim {judged[0].claim_id}: has no line {line}" if len(judged) == 1
+                             else f"the input has no line {line} in any of its {len(judged):,} claims")
     try:
         results = judge(kb, parsed, explain=explain, line=line, depth=depth, all_proofs=all_proofs,
                         engine=engine, timeout=timeout, progress=tick)

@@ -220,3 +220,27 @@ def test_the_device_warning_of_a_line_of_another_route_does_not_say_no_implant_i
     line = json.loads(r.stdout)["lines"][0]
     warning = next(w["message"] for w in line["warnings"] if w["rule"] == "device.unconfirmed")
     assert warning.startswith("no implantation of a device for the route of line 1 appears in the patient's history"), warning
+
+
+def test_explain_one_line_of_a_file_of_several_claims_reads_every_claim_that_has_it():
+    """An 837P numbers each claim's lines from 1: "--line 2" was refused because the first claim had no
+    line 2, though another had; and an accepted line was shown with its claim's fixes of another line
+    (a real-files audit). Refused only when no claim has the line."""
+    pair = {"claim_id": "TWO", "patient_id": "P-1", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-06-10", "provider_id": "N1", "provider_role": "physician"},
+        {"line": 2, "code": "95990", "date_of_service": "2025-06-10", "provider_id": "N1", "provider_role": "physician"}],
+        "history": [{"code": "62362", "date_of_service": "2024-01-10", "provider_id": "N9"}]}
+    alone = {"claim_id": "ONE", "patient_id": "P-2", "lines": [dict(pair["lines"][1], line=1)],
+             "history": [{"code": "62362", "date_of_service": "2024-01-10", "provider_id": "N9"}]}
+    text = json.dumps([alone, pair])
+    out = {}
+    for n in (1, 2):
+        r = CliRunner().invoke(main, ["explain", "-", "--line", str(n), "--json"], input=text)
+        assert r.exit_code in (0, 1), r.output
+        out[n] = {c["claim_id"]: c for c in json.loads(r.stdout)}
+    assert [ln["line"] for ln in out[2]["TWO"]["lines"]] == [2] and out[2]["ONE"]["lines"] == []
+    # line 2 repeats line 1 (an exact duplicate): line 2 is the rejected one, with its fixes
+    assert out[2]["TWO"]["lines"][0]["status"] == "rejected" and out[2]["TWO"]["suggestions"]
+    assert out[1]["TWO"]["lines"][0]["status"] == "accepted" and out[1]["TWO"]["suggestions"] == []
+    r = CliRunner().invoke(main, ["explain", "-", "--line", "5"], input=text)
+    assert r.exit_code == 2 and "the input has no line 5 in any of its 2 claims" in r.stderr, r.output

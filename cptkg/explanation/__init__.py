@@ -44,7 +44,10 @@ class ClaimExplanation:
                 ln["assumptions"] = list(self.assumptions[n])
         if line is not None:
             out["lines"] = [l for l in out["lines"] if l["line"] == line]
-        out["suggestions"] = [s.to_json() for s in self.suggestions]
+        # the fixes are the claim's; explaining one line that is not rejected, none is about it (a claim's fix
+        # of another line was shown under "--line 1" of an accepted line: a real-files audit)
+        asked_ok = line is not None and not any(l.get("status") == "rejected" for l in out["lines"])
+        out["suggestions"] = [] if asked_ok else [s.to_json() for s in self.suggestions]
         if self.fix_search is not None:
             out["fix_search"] = self.fix_search.to_json()
         if self.unexplained:
