@@ -559,3 +559,16 @@ def test_a_claim_fhir_refuses_is_refused_in_fhir_and_json_words_not_the_librarys
     else:
         err = next(r["error"] for r in out.results if r["status"] == "error")
     assert not any(w in err for w in LIBRARY_WORDS), err
+
+
+@pytest.mark.parametrize("system", ["urn:oid:2.16.840.1.113883.6.12", "urn:oid:2.16.840.1.113883.6.285"])
+def test_an_item_coded_with_the_cpt_or_hcpcs_oid_reads_as_with_its_url(system):
+    """EHRs that map from CDA send CPT and HCPCS by their OIDs, as they send the NPI's (already read): the
+    claim was an error entry "no coding with the CPT system" (a real-files audit)."""
+    doc = _doc()
+    claim = _claim(doc, "EHR-1")
+    want = _verdicts(_run(copy.deepcopy(doc)).results)
+    for item in claim["item"]:
+        for coding in item["productOrService"]["coding"]:
+            coding["system"] = system
+    assert _verdicts(_run(doc).results) == want

@@ -77,6 +77,9 @@ from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "fhir"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
+#: CPT by its URL or its OID (HL7 Terminology's CodeSystem cpt: identifier urn:oid:2.16.840.1.113883.6.12), as the
+#: NPI and NUCC are read by both: an EHR mapping from CDA sends the OID (a real-files audit)
+CPT_SYSTEMS = (CPT_SYSTEM, "urn:oid:2.16.840.1.113883.6.12")
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 #: the NUCC taxonomy by its URL or its OID (HL7's OID registry: 2.16.840.1.113883.6.101), as the NPI is read by both
 NUCC_SYSTEMS = (NUCC_SYSTEM, "urn:oid:2.16.840.1.113883.6.101")
@@ -84,7 +87,8 @@ ROLE_SYSTEM = "https://w3id.org/cptkg/provider-role"
 # HL7 Terminology's CodeSystem hcpcs-Level-II (OID 2.16.840.1.113883.6.285) has the url http://...; the domain
 # notes spell it https://. Both are read as HCPCS Level II, and messages name the canonical one.
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
-HCPCS_SYSTEMS = (HCPCS_SYSTEM, "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets")
+HCPCS_SYSTEMS = (HCPCS_SYSTEM, "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                 "urn:oid:2.16.840.1.113883.6.285")
 CARE_TEAM_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 # the NPI's other name: HL7 Terminology's NamingSystem "npi" lists the URI above and the OID
@@ -247,7 +251,7 @@ def _codings(concept: dict | None) -> list[dict]:
 def _billed_codes(concept: dict | None) -> list[str]:
     """Every billed code of a concept, each once: its CPT codings first, then its HCPCS Level II ones."""
     out: list[str] = []
-    for systems in ((CPT_SYSTEM,), HCPCS_SYSTEMS):
+    for systems in (CPT_SYSTEMS, HCPCS_SYSTEMS):
         for c in _codings(concept):
             if c.get("system") in systems and isinstance(c.get("code"), str) and c["code"].strip():
                 if c["code"].strip() not in (o.strip() for o in out):
@@ -542,7 +546,7 @@ def _modifier(concept) -> str | None:
     coding's (an EHR adds its own local coding of the same modifier beside the CPT one)."""
     codes = [c for c in _codings(concept if isinstance(concept, dict) else None)
              if isinstance(c.get("code"), str) and c["code"].strip()]
-    chosen = next((c for c in codes if c.get("system") in (CPT_SYSTEM, *HCPCS_SYSTEMS)), codes[0] if codes else None)
+    chosen = next((c for c in codes if c.get("system") in (*CPT_SYSTEMS, *HCPCS_SYSTEMS)), codes[0] if codes else None)
     return chosen["code"].strip() if chosen else None
 
 
