@@ -11,7 +11,7 @@ from cptkg.faces.options import TimeLimitSeconds
 @click.command("batch")
 @click.argument("input_file", metavar="INPUT")
 @click.option("-o", "--output", "output_file", required=True, metavar="OUTPUT",
-              help="Verdicts file, one row per input row (.csv or .parquet).")
+              help="Verdicts file, one row per input row: .csv (or .txt, written as CSV) or .parquet.")
 @click.option("--history", "history_file", metavar="FILE",
               help="Earlier billed services (patient_id, code, date_of_service, provider_id); "
                    "they apply to every claim of the patient.")
