@@ -109,11 +109,43 @@ def __dir__() -> list[str]:
     return __all__
 
 
+def _what(value) -> str:
+    from cptkg.claims.models import _typename
+
+    return _typename(value)
+
+
+def _arguments(*, kb=None, engine=None, session=None, timeout=None, depth=None, line=None) -> None:
+    """Refuse an API argument of the wrong kind, naming it: a wrong type reached deep code as a bare
+    ``TypeError`` or ``AttributeError``, and ``kb={}`` (falsy) was taken for "no pack" and judged with the
+    default one (an integrator's audit)."""
+    import os
+
+    from cptkg.knowledge.kb import KnowledgeBase
+    from cptkg.session import Session
+
+    if session is not None and not isinstance(session, Session):
+        raise TypeError(f"session must be a cptkg.Session (cptkg.Session.open()), got {_what(session)}")
+    if kb is not None and not isinstance(kb, (KnowledgeBase, str, os.PathLike)):
+        raise TypeError(f"kb must be a knowledge base (cptkg.load_kb()) or a family pack's folder or name, "
+                        f"got {_what(kb)}")
+    if engine is not None and not isinstance(engine, str):
+        raise TypeError(f"engine must be an engine's name (text), got {_what(engine)}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a number of seconds above 0, got {timeout!r}"[:120])
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise ValueError(f"depth must be a whole number of 0 or more, got {depth!r}"[:120])
+    if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line < 1):
+        raise ValueError(f"line must be a line number (a whole number of 1 or more), got {line!r}"[:120])
+
+
 def _session(session=None, kb=None, engine: str | None = None):
     """The session of one API call: the one given, else one built here, at the API face (``kb``, else
     ``CPTKG_KB``, else the default pack; ``engine``, else ``CPTKG_ENGINE``, else the default engine)."""
     import os
 
+    _arguments(kb=kb, engine=engine, session=session)
     if session is not None:
         if kb is not None or engine is not None:
             raise ValueError("give a session, or kb= and engine=, not both")
@@ -139,6 +171,8 @@ def load_kb(pack=None, *, fresh: bool = False, edits=()):
     from cptkg.knowledge import loader
     from cptkg.session import choose_pack
 
+    if pack is not None and not isinstance(pack, (str, os.PathLike)):
+        raise TypeError(f"pack must be a family pack's folder or name, got {_what(pack)}")
     pack = choose_pack(pack, os.environ)  # the API is a face: CPTKG_KB is read here, not below
     if edits:
         return loader.load_kb(pack, edits=list(edits)) if fresh else loader.default_kb(pack, edits=list(edits))
@@ -209,7 +243,15 @@ def judge_claims(kb=None, claims=(), *, engine: str | None = None, session=None,
     """:func:`cptkg.pipeline.judge` at the API face: one result dict per claim (as :func:`run`'s session)."""
     from cptkg import pipeline
 
+    _arguments(timeout=kwargs.get("timeout"), depth=kwargs.get("depth"), line=kwargs.get("line"))
     s = _session(session, kb, engine)
+    from cptkg.claims.models import Claim
+
+    if claims is None or isinstance(claims, (dict, Claim, str, bytes)):
+        # one claim (a dict's keys were judged as four claims), or no list at all
+        if claims is None or isinstance(claims, (str, bytes)):
+            raise TypeError(f"claims must be a list of claims (dicts or Claim objects), got {_what(claims)}")
+        claims = [claims]
     return pipeline.judge(s.kb, list(claims), engine=s.engine, **kwargs)
 
 
@@ -238,6 +280,7 @@ def check(claims, *, kb=None, engine: str | None = None, timeout: float | None =
     """
     from cptkg.pipeline import judge
 
+    _arguments(timeout=timeout)
     s = _session(session, kb, engine)
     items, was_list = _as_list(claims)
     out = judge(s.kb, items, engine=s.engine, timeout=timeout)
@@ -250,6 +293,7 @@ def explain(claims, *, kb=None, line: int | None = None, depth: int | None = Non
     (the ``cptkg check --explain --json`` shape)."""
     from cptkg.pipeline import judge
 
+    _arguments(timeout=timeout, depth=depth, line=line)
     s = _session(session, kb, engine)
     items, was_list = _as_list(claims)
     out = judge(s.kb, items, explain=True, line=line, depth=depth, all_proofs=all_proofs,
@@ -314,6 +358,9 @@ def impact(claims, *, before_kb=None, after_kb=None, before_edits=(), after_edit
 
     if session is not None and engine is not None:
         raise ValueError("give a session, or engine=, not both")
+    _arguments(session=session, engine=engine, timeout=timeout)
+    if not isinstance(claims, (list, tuple, dict, str, bytes, bytearray)):
+        raise TypeError(f"claims must be a claim file's content (bytes or text) or claim dicts, got {_what(claims)}")
     engine = session.engine if session is not None else choose_engine(engine, os.environ)
     kbs = {"before": _side_kb(before_kb, before_edits), "after": _side_kb(after_kb, after_edits)}
     given = claims if isinstance(claims, (list, tuple, dict)) else None

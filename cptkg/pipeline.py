@@ -56,7 +56,14 @@ def _progress(total: int, enabled: bool | None):
 
 
 def exit_code(results: list[dict]) -> int:
-    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged (a line not checked: 0)."""
+    """0 all accepted, 1 any line rejected, 2 any claim that could not be judged (a line not checked: 0).
+
+    ``results``: the list ``check`` returns for a list, or the one result it returns for one claim."""
+    if isinstance(results, dict):
+        results = [results]
+    if not isinstance(results, (list, tuple)) or not all(isinstance(r, dict) for r in results):
+        raise TypeError("exit_code takes the results of cptkg.check or cptkg.explain (a result dict or a list of "
+                        "them)")
     if any(r.get("status") == "error" for r in results):
         return 2
     return 1 if any(r.get("status") == "rejected" for r in results) else 0
@@ -116,6 +123,18 @@ def within_claims_cap(n: int) -> None:
                                 f"them); cptkg batch judges a file of any size (cptkg batch FILE -o OUT.csv)")
 
 
+def line_given(parsed: list, line: int) -> None:
+    """Refuse explaining line ``line`` when no claim has it. A file of several claims (an 837P numbers each
+    claim's lines from 1) explains the line of every claim that has it; the CLI, the API and the explorer
+    all pass here (the API once returned an empty explanation for a line no claim had)."""
+    from cptkg.claims.models import Claim, InputError
+
+    judged = [c for c in parsed if isinstance(c, Claim)]
+    if judged and not any(line in {ln.line for ln in c.lines} for c in judged):
+        raise InputError(f"claim {judged[0].claim_id}: has no line {line}" if len(judged) == 1
+                         else f"the input has no line {line} in any of its {len(judged):,} claims")
+
+
 def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, depth: int | None = None,
           all_proofs: bool = False, engine: str | None = None, timeout: float | None = None,
           progress: Callable[[int, int], None] | None = None) -> list[dict]:
@@ -131,6 +150,8 @@ def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, d
 
     within_claims_cap(len(claims))
     parsed = parse(kb, claims)
+    if explain and line is not None:
+        line_given(parsed, line)
     kw = {} if timeout is None else {"timeout": timeout}
     out: list[dict] = []
     if not explain:
@@ -216,14 +237,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
             bar.update(task, completed=done)
     parsed = parse(kb, read.claims)
     if line is not None:
-        from cptkg.claims.models import Claim, InputError
-
-        # a file of several claims (an 837P numbers each claim's lines from 1): the line of every claim that has
-        # it; refused only when none has it
-        judged = [c for c in parsed if isinstance(c, Claim)]
-        if judged and not any(line in {ln.line for ln in c.lines} for c in judged):
-            raise InputError(f"claim {judged[0].claim_id}: has no line {line}" if len(judged) == 1
-                             else f"the input has no line {line} in any of its {len(judged):,} claims")
+        line_given(parsed, line)
     try:
         results = judge(kb, parsed, explain=explain, line=line, depth=depth, all_proofs=all_proofs,
                         engine=engine, timeout=timeout, progress=tick)

@@ -1,0 +1,65 @@
+"""The public API refuses an argument of the wrong kind by its name, in words (an integrator's audit): a
+wrong type reached deep code as a bare TypeError or AttributeError, ``kb={}`` was taken for "no pack" and
+judged with the default one, a dict given to judge_claims was judged as its keys, and explaining a line
+no claim has returned an empty explanation. Every identifier here is SYNTHETIC."""
+from __future__ import annotations
+
+import pytest
+
+import cptkg
+
+CLAIM = {"claim_id": "SYN-1", "patient_id": "SYN-P1", "lines": [
+    {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "SYN-N1",
+     "provider_role": "physician", "units": 1}]}
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"kb": 5}, TypeError, "kb must be a knowledge base (cptkg.load_kb()) or a family pack's folder or name, got a number"),
+    ({"kb": {}}, TypeError, "kb must be a knowledge base (cptkg.load_kb()) or a family pack's folder or name, got an object"),
+    ({"engine": 5}, TypeError, "engine must be an engine's name (text), got a number"),
+    ({"session": "x"}, TypeError, "session must be a cptkg.Session (cptkg.Session.open()), got text"),
+    ({"timeout": "abc"}, ValueError, "timeout must be a number of seconds above 0, got 'abc'"),
+    ({"timeout": 0}, ValueError, "timeout must be a number of seconds above 0, got 0"),
+    ({"timeout": -1}, ValueError, "timeout must be a number of seconds above 0, got -1"),
+])
+def test_check_refuses_an_argument_of_the_wrong_kind_by_its_name(kwargs, error, words):
+    with pytest.raises(error) as e:
+        cptkg.check(CLAIM, **kwargs)
+    assert str(e.value) == words
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"line": 0}, "line must be a line number (a whole number of 1 or more), got 0"),
+    ({"line": True}, "line must be a line number (a whole number of 1 or more), got True"),
+    ({"depth": -1}, "depth must be a whole number of 0 or more, got -1"),
+])
+def test_explain_refuses_a_line_or_depth_no_claim_can_have(kwargs, words):
+    with pytest.raises(ValueError) as e:
+        cptkg.explain(CLAIM, **kwargs)
+    assert str(e.value) == words
+
+
+def test_explaining_a_line_the_claim_lacks_is_refused_as_the_cli_refuses_it():
+    with pytest.raises(cptkg.InputError, match="claim SYN-1: has no line 9"):
+        cptkg.explain(CLAIM, line=9)
+    assert [ln["line"] for ln in cptkg.explain(CLAIM, line=1)["lines"]] == [1]
+
+
+def test_judge_claims_takes_one_claim_as_one_claim_and_refuses_none():
+    one = cptkg.judge_claims(claims=CLAIM)
+    assert [r["claim_id"] for r in one] == ["SYN-1"] and one == cptkg.judge_claims(claims=[CLAIM])
+    with pytest.raises(TypeError, match="claims must be a list of claims"):
+        cptkg.judge_claims(claims=None)
+
+
+def test_exit_code_takes_what_check_returns_for_one_claim_or_a_list():
+    assert cptkg.exit_code(cptkg.check(CLAIM)) == cptkg.exit_code(cptkg.check([CLAIM])) == 0
+    with pytest.raises(TypeError, match="exit_code takes the results of cptkg.check"):
+        cptkg.exit_code(None)
+
+
+def test_load_kb_and_impact_name_a_wrong_argument():
+    with pytest.raises(TypeError, match="pack must be a family pack's folder or name, got a number"):
+        cptkg.load_kb(5)
+    with pytest.raises(TypeError, match="claims must be a claim file's content"):
+        cptkg.impact(None)
