@@ -347,12 +347,13 @@ def page() -> None:
                "with the reason. A long batch runs while you wait here; Cancel stops it, and so does closing the page.")
     up = st.file_uploader("Claims (JSON list, FHIR JSON, CSV or X12 837P)", type=["json", "csv", "x12", "edi", "837", "txt"],
                           key="batch_upload")
-    # the billed history (as cptkg check --history reads it): without it a refill already billed, a removed
-    # device or a duplicate of an earlier claim cannot be seen, and the page said nothing of it
+    # the billed history (as cptkg check --history reads it): without it a service already billed on an
+    # earlier claim cannot be seen, and the page said nothing of it
     hist = st.file_uploader("Billed history (optional): CSV with patient_id, code, date_of_service, provider_id",
                             type=["csv", "txt"], key="batch_history",
-                            help="Each patient's services billed on earlier claims, for duplicate, device and refill "
-                                 "edits; the same file as `cptkg check --history`.")
+                            help="Each patient's services billed on earlier claims, for the rules that read the "
+                                 "history (duplicates of earlier claims, say); the same file as "
+                                 "`cptkg check --history`.")
     if up is not None and st.button("Judge all", type="primary", key="batch_run"):
         try:  # the readers: a bad row or claim is that claim's error entry, the others are judged
             data = readers.read(up.getvalue(), kb=kb, history=hist.getvalue() if hist is not None else None).claims
