@@ -80,6 +80,7 @@ _LAZY = {
     "readers": "cptkg.io.readers",
     "writers": "cptkg.io.writers",
     "ReadError": "cptkg.io.readers:ReadError",
+    "HistoryReadError": "cptkg.io.readers:HistoryReadError",
     "exports": "cptkg.exports",
     "frame_csv": "cptkg.spreadsheet:frame_csv",
     # what changes if (issue 25): two versions of the knowledge compared

@@ -224,7 +224,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
     if route is not None:
         check_route(kb, route)
     read = readers.read(source, input_format, history, kb=kb)
-    within_claims_cap(len(read.claims))
+    within_claims_cap(len(read.claims))  # judge checks it too; here before twenty thousand claims are parsed
     if route is not None:
         state_route(read.claims, route)
     bar = _progress(len(read.claims), progress)
@@ -235,9 +235,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
 
         def tick(done, total):
             bar.update(task, completed=done)
-    parsed = parse(kb, read.claims)
-    if line is not None:
-        line_given(parsed, line)
+    parsed = parse(kb, read.claims)  # judge checks the line asked for (every face passes there)
     try:
         results = judge(kb, parsed, explain=explain, line=line, depth=depth, all_proofs=all_proofs,
                         engine=engine, timeout=timeout, progress=tick)

@@ -305,6 +305,31 @@ def test_a_bad_history_file_names_the_history_file(tmp_path, claims):
     assert f"--history {hist}" in line and "missing column code" in line
 
 
+@pytest.mark.parametrize("command", ["check", "explain"])
+def test_check_names_a_history_file_it_cannot_read_by_its_path(tmp_path, claims, command):
+    src = tmp_path / "c.json"
+    src.write_text(json.dumps(_bare(claims[0])), encoding="utf-8")
+    hist = tmp_path / "h.csv"
+    hist.write_text("patient_id,code\nP,62360\n", encoding="utf-8")
+    res = CliRunner().invoke(main, [command, str(src), "--history", str(hist)])
+    assert res.exit_code == 2
+    (line,) = res.stderr.strip().splitlines()
+    assert line == f"cptkg: --history {hist}, header: missing column date_of_service"
+
+
+def test_a_history_the_reader_cannot_read_is_its_own_error_type(claims):
+    """A face tells the history's refusal from the claims' by type, not by the wording of its message."""
+    from cptkg import HistoryReadError, ReadError, readers
+
+    with pytest.raises(HistoryReadError) as e:
+        readers.read(json.dumps(_bare(claims[0])).encode(), history=b"\xff\xfe\x00garbage")
+    assert isinstance(e.value, ReadError)
+    assert e.value.named("h.csv").startswith("h.csv: ") and "history file" not in e.value.named("h.csv")
+    with pytest.raises(ReadError) as e:  # the claims' own refusal stays a plain ReadError
+        readers.read(b"claim_id,code\n", history=b"patient_id,code,date_of_service\n")
+    assert not isinstance(e.value, HistoryReadError)
+
+
 def test_the_temporary_rows_are_removed_after_success_and_after_a_failure(tmp_path, claims, monkeypatch):
     import tempfile
 

@@ -210,7 +210,7 @@ def test_the_batch_page_reads_a_billed_history_and_names_a_history_it_cannot_rea
         page.get_by_text("broken-history.csv").first.wait_for()  # uploaded before the button is pressed
         wait_idle(page)
         page.get_by_role("button", name="Judge all").click()
-        page.get_by_text("broken-history.csv: header: missing columns").first.wait_for(timeout=60_000)
+        page.get_by_text("broken-history.csv, header: missing columns").first.wait_for(timeout=60_000)
         files.nth(1).set_input_files(str(history))
         page.get_by_text("history.csv", exact=True).first.wait_for()
         wait_idle(page)

@@ -323,7 +323,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     input (as before the pipeline was one).
     """
     from cptkg.io.decision_log import DecisionLogError
-    from cptkg.io.readers import ReadError
+    from cptkg.io.readers import HistoryReadError, ReadError
     from cptkg.claims.models import InputError
     from cptkg.pipeline import run
 
@@ -369,6 +369,8 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     except StdoutFailed as e:
         fail(f"standard output cannot be written ({e.reason})"
              + ("; the verdicts were not delivered and are not logged" if log_file else ""))
+    except HistoryReadError as e:
+        fail(e.named(f"--history {history_file}"))
     except ReadError as e:
         fail(_named(str(e), claim_file))
     except InputError as e:

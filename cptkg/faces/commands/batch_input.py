@@ -153,12 +153,12 @@ def _history_bytes(path) -> bytes:
     return data
 
 
-def _file_problem(message: str, history_path) -> str:
-    """A reader's refusal of the whole file, naming the file (the history reader says only 'history file')."""
-    message = " ".join(message.split())
-    if history_path is not None and message.startswith("history file"):
-        return f"--history {history_path}" + message[len("history file"):]
-    return message
+def _file_problem(e: Exception, history_path) -> str:
+    """A reader's refusal of the whole file; a history file's is named by the path given (the reader cannot)."""
+    from cptkg.io.readers import HistoryReadError
+
+    message = e.named(f"--history {history_path}") if isinstance(e, HistoryReadError) else str(e)
+    return " ".join(message.split())
 
 
 def _unwritable(claim) -> str | None:
@@ -228,7 +228,7 @@ def claim_rows(input_path, history_path, kb) -> Iterator[ClaimRows]:
         read = readers.read(Path(input_path), None, hist, kb=kb)
         parsed = parse(kb, read.claims)
     except (InputError, ValueError) as e:  # ReadError is an InputError: the file cannot be read at all
-        raise ClaimDocumentError(_file_problem(str(e), history_path)) from None
+        raise ClaimDocumentError(_file_problem(e, history_path)) from None
     folder = Path(tempfile.mkdtemp(prefix="cptkg-batch-in-"))
     try:
         yield _write(folder, read.format, parsed, t0)

@@ -358,8 +358,8 @@ def page() -> None:
         try:  # the readers: a bad row or claim is that claim's error entry, the others are judged
             data = readers.read(up.getvalue(), kb=kb, history=hist.getvalue() if hist is not None else None).claims
         except InputError as e:
-            if hist is not None and str(e).startswith("history file"):  # the history's problem, named by its file
-                st.error(md(f"{hist.name}: {str(e)[len('history file'):].lstrip(' ,:')}"))
+            if isinstance(e, readers.HistoryReadError):  # the history's problem, named by its file
+                st.error(md(e.named(hist.name)))
             else:
                 st.error(md(upload_problem(up.name, up.getvalue(), e)))
             return

@@ -22,6 +22,24 @@ class ReadError(InputError):
     """A claim file that cannot be read; the message names the row or element."""
 
 
+class HistoryReadError(ReadError):
+    """The history file (``--history``, the explorer's second upload) cannot be read at all.
+
+    Its own type, so that a face names the file the user gave by what the error is about, not by
+    reading its text: ``problem`` is the message without the reader's "history file" (which file the
+    reader cannot know), and :meth:`named` puts the face's name for it there.
+    """
+
+    SOURCE = "history file"
+
+    def __init__(self, problem: str):
+        self.problem = problem
+        super().__init__(f"{self.SOURCE}{problem}")
+
+    def named(self, name: str) -> str:
+        return f"{name}{self.problem}"
+
+
 @dataclass
 class ReadResult:
     # the claims, in input order: a claim dict, or (CSV rows, a Claim of a FHIR

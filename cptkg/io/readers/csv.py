@@ -25,7 +25,7 @@ from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRAC
                                  parse_claim, split_modifiers)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
                                   unseparated)
-from cptkg.io.readers import ReadError, ReadResult
+from cptkg.io.readers import HistoryReadError, ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES, column_key
 from cptkg.controls import CELL_STRIP
@@ -143,11 +143,15 @@ def _whole(value: str) -> int | str:
 def _history(data: bytes) -> tuple[dict[str, list[dict]], dict[str, str], str | None]:
     """The history file: entries by patient, the first bad row's problem by patient,
     and the first problem of a row that names no patient (it could be any patient's)."""
-    source = "history file"
+    source = HistoryReadError.SOURCE
+    try:  # the file cannot be read at all: said as the history's problem, which the face names by its file
+        rows = list(_rows(_text(data, source), source, HISTORY_REQUIRED))
+    except ReadError as e:
+        raise HistoryReadError(str(e)[len(source):]) from None
     out: dict[str, list[dict]] = {}
     bad: dict[str, str] = {}
     unattributed: str | None = None
-    for n, row, record in _rows(_text(data, source), source, HISTORY_REQUIRED):
+    for n, row, record in rows:
         where = f"history row {n}"
         entry = {"code": row["code"], "date_of_service": row["date_of_service"]}
         if row.get("provider_id"):
