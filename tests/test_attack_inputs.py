@@ -138,6 +138,30 @@ def test_a_lone_surrogate_in_a_fhir_claim_or_the_patient_it_names_is_refused_at_
             "escape (\\ud800)") in err, err
 
 
+def test_a_patient_many_claims_of_a_bundle_name_is_walked_once_and_refuses_each_claim(monkeypatch):
+    """Each claim naming a Patient with broken text is refused at its own element; the Patient's text is
+    walked once for the Bundle, not once a claim (it was, for every claim and every care-team member)."""
+    from pathlib import Path
+
+    from cptkg.io.readers import fhir, read
+
+    doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
+    doc["patient"] = {"reference": "Patient/pt"}
+    patient = {"resourceType": "Patient", "id": "pt", "identifier": [{"value": "MBR-1" + "\ud800"}]}
+    entries = [{"fullUrl": f"https://example.org/fhir/Claim/C{n}", "resource": dict(doc, id=f"C{n}")}
+               for n in range(3)]
+    entries.append({"fullUrl": "https://example.org/fhir/Patient/pt", "resource": patient})
+    text = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})  # writes the escape
+    walked = []
+    real = fhir.broken_text
+    monkeypatch.setattr(fhir, "broken_text", lambda node: walked.append(node.get("resourceType")) or real(node))
+    result = read(text.encode())
+    assert [type(c).__name__ for c in result.claims] == ["ReadError"] * 3
+    assert all("the Patient 'Patient/pt' names, element identifier.0.value: holds a broken character" in str(c)
+               for c in result.claims)
+    assert walked.count("Patient") == 1
+
+
 @pytest.mark.parametrize("depth", [40, 1000])
 def test_deeply_nested_sparql_is_a_one_line_error_in_query_and_the_console(depth, kb):
     q = "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth

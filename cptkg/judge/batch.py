@@ -404,9 +404,6 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
             return [(f"NOT {empty(col)} AND NOT {rx(col, WHOLE_NUMBER)}", bad(col, why))]
         return [(f"NOT {empty(col)}", bad(col, why))] if why else []
 
-    def far_dates(cond, bad_date):
-        return _far_date_checks(kinds, cond, bad_date)
-
     checks = [
         # a record of more values than columns names its claim (check's words); a claim refused by a reader
         # (cptkg.faces.commands.batch_input) names it in its own words
@@ -433,7 +430,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (f"length(code) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         *typed("date_of_service"),
-        *far_dates("NOT dos_ok", lambda why: bad("date_of_service", why)),
+        *_far_date_checks(kinds, "NOT dos_ok", lambda why: bad("date_of_service", why)),
         ("NOT dos_ok", bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
         ("try_cast(date_of_service AS DATE) IS NULL OR substr(date_of_service, 1, 4) = '0000'",
          bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),

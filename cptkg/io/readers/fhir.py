@@ -204,8 +204,7 @@ def _problem(err: dict | str) -> str:
             return "must be a number" + given  # true, a list, an object: no decimal at all
         return "is not a decimal FHIR accepts (at most 18 digits before the point)"
     if "but got multiple" in msg and "[" in msg:  # a choice element given two ways (servicedDate and servicedPeriod)
-        names = [n.strip(" '\"") for n in msg.split("[", 1)[-1].split("]", 1)[0].split(",")]
-        return "has both " + " and ".join(n for n in names if n) + "; FHIR allows one of them"
+        return "has both " + " and ".join(_listed(msg)) + "; FHIR allows one of them"
     if kind in _MUST_BE:
         return _MUST_BE[kind] + given
     if kind == "missing" or ("Value for the field" in msg and "is required" in msg):
@@ -228,12 +227,18 @@ def _problem(err: dict | str) -> str:
     if kind in ("string_too_short", "too_short"):
         return "is empty; FHIR does not allow an empty value here"
     if "Expect any of field value from this list" in msg:
-        names = [n.strip(" '\"") for n in msg.split("[", 1)[-1].split("]", 1)[0].split(",")]
-        return "needs one of " + " or ".join(n for n in names if n)
+        return "needs one of " + " or ".join(_listed(msg))
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected")
         return "is not one of the values FHIR allows here" + (f" ({expected})" if expected else "")
     return msg.removeprefix("Value error, ")
+
+
+def _listed(msg: str) -> list[str]:
+    """The element names of a choice-element error of fhir.resources, which gives them only inside its
+    message, as a bracketed list ("... from this list ['a', 'b']"): its error carries no context of them."""
+    inside = msg.split("[", 1)[-1].split("]", 1)[0]
+    return [n for n in (part.strip(" '\"") for part in inside.split(",")) if n]
 
 
 def _validation_message(source: str, kind: str, err: ValidationError) -> str:
@@ -280,9 +285,21 @@ def _type_id(reference: str) -> tuple[str, str] | None:
     return None
 
 
+class _BundleIndex(dict):
+    """A Bundle's resources by ``fullUrl`` and ``Type/id``, and what each one referred to was found to hold.
+
+    ``broken``: by ``id()`` of a resource, its first broken text (or None), so that a Practitioner
+    fifty Claims name is walked once, not once a Claim (the resources live as long as the index).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.broken: dict[int, tuple | None] = {}
+
+
 def _bundle_index(entries: list) -> dict[str, dict]:
     """A Bundle's resources by ``fullUrl`` and by ``Type/id``."""
-    index: dict[str, dict] = {}
+    index = _BundleIndex()
     for e in entries:
         res = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(res, dict):
@@ -329,10 +346,18 @@ class _Refs:
                 self.contained[r["id"]] = _AMBIGUOUS if r["id"] in self.contained else r
         self.bundle = bundle or {}
         self.base = _server_base(full_url)  # the referring resource's server, by its own fullUrl
+        # each resource resolved is walked for broken text once: per Bundle when there is one
+        shared = getattr(bundle, "broken", None)  # an empty dict is falsy: not "or {}"
+        self.broken: dict[int, tuple | None] = shared if shared is not None else {}
 
     def resolve(self, reference: str, where: str | None = None) -> dict | None:
         found = self._resolve(reference, where)
-        broken = broken_text(found) if isinstance(found, dict) else None
+        if not isinstance(found, dict):
+            return found
+        key = id(found)
+        if key not in self.broken:
+            self.broken[key] = broken_text(found)
+        broken = self.broken[key]
         if broken:  # a Patient or Practitioner the Claim names, holding text no file can write
             raise ReadError(f"{where + ': ' if where else ''}the {found.get('resourceType') or 'resource'} "
                             f"{reference[:80]!r} names, element {_path(broken[0])}: {broken[1].problem()}")
@@ -629,13 +654,16 @@ def _full_date(value: str, where: str) -> None:
         raise ReadError(f"{where}: {value!r} is not a real calendar date")
 
 
-def _unit_count(n: int, where: str, shown: str | None = None) -> None:
-    """Refuse a count of units no line bills; ``shown``: the value as the file wrote it (then it is out of
-    range, and ``n`` only says which way: 0 below, 1 above)."""
-    if n < 1:
-        raise ReadError(f"{where}: {shown or n} bills no units: a line bills at least 1 unit")
-    if n > MAX_UNITS or shown is not None:
-        raise ReadError(f"{where}: {shown or f'{n:,}'} units; at most {MAX_UNITS:,} are judged on one line")
+def _unit_count(written, where: str, as_written: str) -> None:
+    """Refuse a count of units no line bills. ``written`` (a Decimal of the file's text) is compared as it
+    is, never made an int first (int() of 1e400 has 401 digits); a count that large is quoted as written."""
+    huge = abs(written) >= 10 ** 15
+    if written < 1:
+        raise ReadError(f"{where}: {as_written[:40] if huge else int(written)} bills no units: a line bills at "
+                        f"least 1 unit")
+    if written > MAX_UNITS:
+        raise ReadError(f"{where}: {as_written[:40] if huge else f'{int(written):,}'} units; at most {MAX_UNITS:,} "
+                        f"are judged on one line")
 
 
 #: Claim.status values of a Claim that bills nothing (FHIR R4 fm-status), with their meaning
@@ -823,9 +851,7 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                 written = Decimal(str(qty))
                 if written != written.to_integral_value():
                     raise ReadError(f"{iw}, element quantity.value: {qty} is not a whole number of units")
-                if abs(written) >= 10 ** 15:  # said as written: int() of 1e400 has 401 digits
-                    _unit_count(1 if written >= 1 else 0, f"{iw}, element quantity.value", shown=str(qty)[:40])
-                _unit_count(int(written), f"{iw}, element quantity.value")
+                _unit_count(written, f"{iw}, element quantity.value", str(qty))
                 line["units"] = int(written)
             mods = []
             for i, concept in enumerate(item.get("modifier") or []):
