@@ -69,6 +69,24 @@ def test_select_in_csv_is_read_by_the_csv_module():
     assert {"62367", "62370", "95991"} <= set(codes)
 
 
+def test_select_in_csv_ends_every_line_with_crlf_as_sparql_csv_results_say():
+    res = run("SELECT ?c WHERE { VALUES ?c { 1 2 } }", "--format", "csv")
+    assert res.exit_code == 0, res.output
+    assert res.stdout_bytes == b"c\r\n1\r\n2\r\n"
+
+
+def test_a_solution_that_binds_no_projected_variable_is_still_a_row():
+    """SPARQL 1.1 counts a solution whose projected variables are all unbound; rdflib's iteration drops it,
+    and cptkg query answered "(0 rows)" where two solutions were (an integrator's audit)."""
+    q = "SELECT ?n WHERE { VALUES ?c { 1 2 } OPTIONAL { ?c <urn:x:p> ?n } }"
+    assert run(q, "--format", "csv").stdout_bytes == b'n\r\n""\r\n""\r\n'
+    body = json.loads(run(q, "--format", "json").output)
+    assert body["results"]["bindings"] == [{}, {}]
+    assert run(q).output.rstrip().endswith("(2 rows)")
+    assert json.loads(run("SELECT * WHERE {}", "--format", "json").output)["results"]["bindings"] == [{}]
+    assert json.loads(run("SELECT * WHERE {} LIMIT 0", "--format", "json").output)["results"]["bindings"] == []
+
+
 def test_select_star_lists_the_variables_in_the_order_the_query_names_them():
     # an audit: SELECT * printed the columns "o s p" for ?s ?p ?o (rdflib returns them in no set order)
     for text, want in (("SELECT * WHERE { ?s ?p ?o } LIMIT 3", ["s", "p", "o"]),

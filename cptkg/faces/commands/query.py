@@ -71,12 +71,13 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
     if fmt == "json":
         return json_safe(json.dumps(sparql.result_json(result), indent=2, ensure_ascii=False))
     if fmt == "csv":
+        # SPARQL 1.1 Query Results CSV: RFC 4180 records, each line ended by CRLF (the last one too)
         buf = io.StringIO()
-        w = spreadsheet.writer(buf, lineterminator="\n")
+        w = spreadsheet.writer(buf, lineterminator="\r\n")
         w.writerow(result.variables)
         for row in result.rows:
             w.writerow([_cell(t) for t in row])
-        return buf.getvalue().rstrip("\n")
+        return buf.getvalue()
     cells = [[shown(_short(t, ds) if ds is not None else _cell(t)) for t in row] for row in result.rows]
     widths = [max([len(v)] + [min(len(r[i]), 60) for r in cells]) for i, v in enumerate(result.variables)]
     fmt_row = lambda r: "  ".join((c if len(c) <= 60 else c[:57] + "...").ljust(w) for c, w in zip(r, widths)).rstrip()
@@ -152,6 +153,8 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
         result = sparql.run_query(query_text, ds, timeout=timeout, limit=limit)
     except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         _fail(str(e))
-    out(render(result, fmt, ds), raw=True)  # render escaped every value
+    text = render(result, fmt, ds)  # render escaped every value
+    # SELECT's CSV ends each line with CRLF itself: written as it is, with no line break added after it
+    out(text.encode("utf-8") if text.endswith("\r\n") else text, raw=True)
     if result.truncated:
         click.echo(f"cptkg: results cut at --limit {limit}", err=True)
