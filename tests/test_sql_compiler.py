@@ -55,6 +55,38 @@ def test_negated_anonymous_variable_means_no_fact_for_any_value():
     assert facts["bare"] == {("a", 2), ("b", 1)}
 
 
+def test_a_rule_joining_a_relation_found_empty_is_planned_empty_and_derives_what_it_would_have():
+    """A rule over a relation that came out empty (no opposite edits on any claim) still built hash tables
+    of every claim relation it joined: 0.12 s a rule on a million lines, to make no row. It now runs with a
+    false condition; the rules after it, and every relation, are what they were."""
+    text = ("odd(L) :- line(L), mod(L, \"ZZ\").\n"
+            "odd_pair(L, E) :- odd(L), line(E), mod(E, M), L != E.\n"
+            "kept(L, M) :- line(L), mod(L, M), not odd(L).\n"
+            "some(L) :- odd_pair(L, _).\n")
+    prog = build_program(parse_text(text, "t.dl"), {"line": 1, "mod": 2})
+    cp = sc.compile_program(prog, {"line": ["int"], "mod": ["int", "text"]}, {"line", "mod"},
+                            keep_bindings={"odd_pair", "kept"})
+    sent: list[str] = []
+
+    class Seen(DuckDBBackend):
+        def materialize(self, name, sql):
+            sent.append((name, sql))
+            return super().materialize(name, sql)
+
+    for mods, empty in (({("a", 1, "59"), ("b", 2, "KX")}, True), ({("a", 1, "ZZ"), ("a", 2, "KX")}, False)):
+        sent.clear()
+        be = Seen()
+        sc.load_inputs(cp, be, {"line": {("a", 1), ("a", 2), ("b", 1), ("b", 2)}, "mod": mods}, ["a", "b"])
+        sc.run(cp, be)
+        facts, bindings = sc.read_model(cp, be, ["odd", "odd_pair", "kept", "some"])
+        pruned = {name for name, sql in sent if "1 = 0" in sql}
+        assert pruned == ({"cr_1", "cp_some"} if empty else set()), pruned
+        want = {("a", 2, "KX")} if not empty else {("a", 1, "59"), ("b", 2, "KX")}
+        assert facts["kept"] == {(c, ln, m) for c, ln, m in want}
+        assert facts["odd_pair"] == (set() if empty else {("a", 1, 2)})
+        assert facts["some"] == (set() if empty else {("a", 1)})
+
+
 def test_a_column_holding_text_and_integers_is_refused():
     prog = build_program(parse_text("p(X) :- a(X).\np(X) :- b(X).", "t.dl"), {"a": 1, "b": 1})
     with pytest.raises(sc.SQLCompileError, match="argument 1 of p would hold both"):
@@ -232,6 +264,10 @@ def test_only_a_rule_whose_fixed_order_needs_a_cross_product_is_left_to_the_engi
 
         def execute(self, sql, *args):
             self.sql.append(sql)
+            return self
+
+        def fetchone(self):  # the rows a CREATE TABLE AS made, as DuckDB reports them
+            return (1,)
 
     be = DuckDBBackend(conn=Recorder())
     be.free_order = cp.free_order()

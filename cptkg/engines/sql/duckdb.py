@@ -39,14 +39,16 @@ class DuckDBBackend:
         """Stop the statement running now (it raises duckdb.InterruptException); memory goes back."""
         self.conn.interrupt()
 
-    def materialize(self, name: str, sql: str) -> None:
+    def materialize(self, name: str, sql: str) -> int | None:
+        """Make ``name`` a table of the query's rows; the number of rows made (DuckDB reports it)."""
         if name in self._views:
             self.drop(name)
         rule_sql = self.follow_join_order and name.startswith(("cp_", "cr_", "cx_", "cj_")) and name not in self.free_order
         if rule_sql:
             self.conn.execute("SET disabled_optimizers = 'join_order'")
         try:
-            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+            made = self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}").fetchone()
+            return made[0] if made else None
         finally:
             if rule_sql:
                 self.conn.execute("RESET disabled_optimizers")
@@ -56,6 +58,10 @@ class DuckDBBackend:
         self.drop(name)
         self.conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
         self._views.add(name)
+
+    def stored_rows(self, name: str) -> int | None:
+        """The rows of a stored table (its count is kept with it); None for a view, which would be computed."""
+        return None if name in self._views else self.count(name)
 
     def count(self, name: str) -> int:
         return self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
