@@ -102,6 +102,20 @@ def read_capped(path: str | os.PathLike, cap: int, *, what: str = "the file", hi
     return data
 
 
+def parquet_problem(message: str) -> str:
+    """Why a file cannot be read as Parquet, in words an analyst can act on.
+
+    The readers say "Parquet magic bytes not found in footer" (pyarrow) or "No magic bytes found at end
+    of file" (DuckDB) for a file that is not Parquet at all or was cut short in a copy or download; the
+    same file said two ways, neither of them in a billing office's words (an auditor's audit). Any other
+    problem keeps the reader's first line, said as the reason."""
+    low = message.lower()
+    if "magic bytes" in low or "too small to be a parquet" in low or "smaller than the minimum file footer" in low:
+        return ("is not a Parquet file, or was cut short (a Parquet file ends with a marker this one lacks): copy "
+                "or export it again, or give the claims as CSV")
+    return f"cannot be read as Parquet ({message.split(': ', 1)[-1] if message.startswith(('Invalid Input', 'IO Error')) else message})"
+
+
 def _problem(option: str, path, message: str) -> FileProblem:
     return FileProblem(f"{option} {path}: {message}" if option else f"{path}: {message}")
 

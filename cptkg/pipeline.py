@@ -41,6 +41,9 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # one line per claim not judged, for stderr
     was_list: bool = True
     invalid: list[int] = field(default_factory=list)  # positions of claims refused as input (not judged)
+    # what the analyst should know of how the claims were judged, one line each (for stderr): lines dated
+    # before the oldest loaded unit-edit release, which judged them all the same
+    notes: list[str] = field(default_factory=list)
 
 
 def _progress(total: int, enabled: bool | None):
@@ -133,6 +136,20 @@ def line_given(parsed: list, line: int) -> None:
     if judged and not any(line in {ln.line for ln in c.lines} for c in judged):
         raise InputError(f"claim {judged[0].claim_id}: has no line {line}" if len(judged) == 1
                          else f"the input has no line {line} in any of its {len(judged):,} claims")
+
+
+def judged_notes(kb, parsed: list) -> list[str]:
+    """The notes of :attr:`Outcome.notes` for these claims (as ``cptkg batch`` counts them over its rows)."""
+    from cptkg.claims.models import Claim
+    from cptkg.knowledge.edits.releases import early_lines_note
+
+    from cptkg.judge import notes
+
+    judged = [c for c in parsed if isinstance(c, Claim)]
+    first = getattr(kb, "first_unit_release", None)
+    early = sum(1 for c in judged for ln in c.lines if str(ln.date_of_service) < first[0]) if first else 0
+    said = [early_lines_note(first, early), notes.history_overlap(notes.overlapping_lines(judged))]
+    return [n for n in said if n]
 
 
 def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, depth: int | None = None,
@@ -255,7 +272,7 @@ def run(source: bytes | str | Path, input_format: str | None = None, output: str
 
         invalid = [i for i, c in enumerate(parsed) if isinstance(c, InputError)]
         outcome = Outcome(text, results, writers.summary(results), exit_code(results), read.format, errors,
-                          read.was_list, invalid)
+                          read.was_list, invalid, judged_notes(kb, parsed))
         if deliver is not None:
             deliver(outcome)
         if opened is not None:

@@ -133,6 +133,36 @@ def test_unknown_type_or_missing_file_is_exit_2(tmp_path, name):
     assert res.output.startswith("cptkg: ")
 
 
+@pytest.mark.parametrize("content", [b"hello", b"PAR1" + b"x" * 200, b"PAR1" + b"\x00" * 300 + b"PAR0"])
+def test_a_file_named_parquet_that_is_not_says_so_in_plain_words(tmp_path, content):
+    """pyarrow's "Parquet magic bytes not found in footer" and DuckDB's "No magic bytes found at end of file"
+    reached the auditor as they were; both are the one plain sentence now, for the claims and the history."""
+    src = tmp_path / "claims.parquet"
+    src.write_bytes(content)
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"cptkg: {src}: is not a Parquet file, or was cut short (a Parquet file ends with " \
+                                 f"a marker this one lacks): copy or export it again, or give the claims as CSV"
+    good = tmp_path / "in.csv"
+    good.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                    "A,P,1,95990,2025-01-02,D,physician\n", encoding="utf-8")
+    res = CliRunner().invoke(command, [str(good), "--history", str(src), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2 and "magic" not in res.output and "is not a Parquet file" in res.output
+
+
+@pytest.mark.parametrize("name, hint", [("out.json", True), ("out.xlsx", False), ("out", False)])
+def test_an_output_batch_cannot_write_names_every_type_it_can(tmp_path, name, hint):
+    """'use .csv or .parquet' left out .txt (written as CSV) and .pq, and said nothing of JSON verdicts."""
+    src = tmp_path / "in.csv"
+    src.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                   "A,P,1,95990,2025-01-02,D,physician\n", encoding="utf-8")
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / name)])
+    assert res.exit_code == 2 and not (tmp_path / name).exists()
+    (line,) = res.output.strip().splitlines()
+    assert "CSV (.csv, or .txt) or Parquet (.parquet, .pq)" in line
+    assert ("cptkg check --output json" in line) == hint
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
 def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):

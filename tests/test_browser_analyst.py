@@ -220,3 +220,5 @@ def test_the_batch_page_reads_a_billed_history_and_names_a_history_it_cannot_rea
         wait_idle(page)
         # the reason is history's own: the claim alone has one line and nothing to duplicate
         page.get_by_text("Duplicate of a service already billed").first.wait_for(timeout=30_000)
+        # and the page says the history repeats the line, as cptkg check and batch do
+        page.get_by_text("1 line(s) are also in the patient's history").first.wait_for(timeout=30_000)

@@ -160,6 +160,29 @@ def test_a_date_of_service_before_every_release_is_judged_by_the_oldest(releases
     assert statuses(kb, [claim("M", "2025-06-02", ("62367", units, []))])["M"] == [expected]
 
 
+def test_check_and_batch_say_how_many_lines_the_oldest_unit_release_judged_before_it_took_effect(tmp_path, releases):
+    """A date before every loaded release is judged by the oldest (documented), but an auditor of past claims
+    got CO-151 under a table not yet published on their dates with nothing said; impact said it, check and
+    batch did not. Both now give one note with the same count; a batch with no such line gives none."""
+    claims = [claim("A", "2025-06-02", ("62367", 4, [])), claim("B", "2025-12-31", ("62367", 1, []), ("95990", 1, [])),
+              claim("C", "2026-01-01", ("62367", 1, []))]
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(claims), encoding="utf-8")
+    edits = [a for e in releases for a in ("--edits", str(e))]
+    r = CliRunner().invoke(main, ["check", str(src), "--output", "json", *edits])
+    assert r.exit_code == 1, r.output
+    note = ("cptkg: note: 3 line(s) are dated before 2026-01-01, when the oldest loaded unit-edit (MUE) release "
+            "(2026Q1) took effect")
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith(note)], r.stderr
+    r = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv"), *edits])
+    assert r.exit_code == 1, r.output
+    assert [ln for ln in r.output.splitlines() if ln.startswith(note[len("cptkg: "):])], r.output
+    src.write_text(json.dumps(claims[2:]), encoding="utf-8")
+    for args in (["check", str(src), "--output", "json"], ["batch", str(src), "-o", str(tmp_path / "out2.csv")]):
+        r = CliRunner().invoke(main, [*args, *edits])
+        assert "unit-edit (MUE) release" not in r.output + (r.stderr or ""), r.output
+
+
 # ------------------------------------------------------------ the same release twice
 
 def test_two_files_of_one_release_that_disagree_about_a_pair_are_refused_naming_both(tmp_path):

@@ -361,6 +361,8 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
         emit(outcome.text.rstrip("\n"), raw=True)  # the writers made it safe
         if other_format:
             click.echo(outcome.summary, err=True)
+        for note in outcome.notes:
+            click.echo(f"cptkg: note: {one_line(note)}", err=True)
 
     try:
         outcome = run(raw, detected, output, history, kb=kb, engine=session.engine, explain=explain, line=line, depth=depth,

@@ -70,6 +70,8 @@ class Summary:
     # lines no rule of the pack covers (checked false): counted apart from ``accepted`` (issue 23), and,
     # like them, no reason for exit 1
     not_checked: int = 0
+    # one line each for the analyst: lines dated before the oldest loaded unit-edit release (judged by it)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -93,7 +95,13 @@ def file_kind(path: str | Path, reading: bool = False) -> str:
     if reading and not Path(path).exists():  # a missing input is named as missing, whatever its name
         raise BatchInputError(f"{path}: no such file")
     if not reading:
-        raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet")
+        # the verdicts are rows, one per input row: no JSON (cptkg check --output json writes claims as JSON)
+        from cptkg.limits import MAX_CHECK_CLAIMS
+
+        json_hint = (f"; for verdicts as JSON, cptkg check --output json judges up to {MAX_CHECK_CLAIMS:,} claims"
+                     if suffix in (".json", ".jsonl", ".ndjson") else "")
+        raise BatchInputError(f"{path}: cptkg batch writes verdicts as CSV (.csv, or .txt) or Parquet (.parquet, "
+                              f".pq), not as '{suffix or '(no extension)'}'{json_hint}")
     # an X12 837P or FHIR/claim JSON file is told by its content (cptkg.faces.commands.batch_input), not its name
     raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet (claim rows), "
                           f"or give an X12 837P, FHIR or claim JSON file")
@@ -1039,9 +1047,16 @@ def _stage_write(run: _Batch, n_parts: int = 1) -> None:
     (rejected,), = b.fetch("SELECT count(*) FROM (SELECT DISTINCT claim_id, line FROM b_reasons) x")
     (not_checked,), = b.fetch("SELECT count(*) FROM b_unchecked u WHERE NOT EXISTS "
                               "(SELECT 1 FROM b_reasons x WHERE x.claim_id = u.claim_id AND x.line = u.line)")
+    first = getattr(run.kb, "first_unit_release", None)
+    early = b.fetch(f"SELECT count(*) FROM b_rows WHERE verdict_error IS NULL AND dos < {d.literal(first[0])}"
+                    )[0][0] if first else 0
+    # lines a row of their patient's history repeats (cptkg.judge.notes): counted as check counts them
+    (overlap,), = b.fetch("""SELECT count(*) FROM b_ok o WHERE EXISTS (SELECT 1 FROM b_claim_hist h
+        WHERE h.claim_id = o.claim_id AND h.code = o.code AND h.dos = o.dos
+          AND (h.provider_id IS NULL OR h.provider_id = o.provider_id))""")
     for key, v in (("lines_in", lines_in), ("lines_out", lines_out), ("errors", errors), ("rejected", rejected),
-                   ("not_checked", not_checked)):
-        counts[key] += v
+                   ("not_checked", not_checked), ("early", early), ("overlap", overlap)):
+        counts[key] = counts.get(key, 0) + v
     for rule, k in by_rule:
         counts["by_rule"][rule] = counts["by_rule"].get(rule, 0) + k
     for name in ["b_out", "b_line_reasons", "b_line_warns", "b_warn_bits", "b_reason_sets", "b_multi_reasons",
@@ -1105,6 +1120,8 @@ def _stage_finish(run: _Batch) -> Summary:
         escape_csv_file(run.tmp_out, counts["lines_out"])
     run.step("writing verdicts")  # the last point at which the time limit stops the run
     from cptkg.files import replace_output
+    from cptkg.judge import notes
+    from cptkg.knowledge.edits.releases import early_lines_note
 
     replace_output(run.tmp_out, run.output_path, "-o")  # never over a link, folder, device or FIFO
     for name in ("b_hist_ok", "b_family_codes"):
@@ -1116,7 +1133,10 @@ def _stage_finish(run: _Batch) -> Summary:
     return Summary(lines_in=lines_in, lines_out=counts["lines_out"], accepted=lines_in - errors - rejected - not_checked,
                    rejected=rejected, errors=errors, not_checked=not_checked,
                    rejected_by_rule=dict(sorted(counts["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))),
-                   seconds=time.perf_counter() - run.t0, engine=run.b.dialect.name)
+                   seconds=time.perf_counter() - run.t0, engine=run.b.dialect.name,
+                   notes=[n for n in [early_lines_note(getattr(run.kb, "first_unit_release", None),
+                                                       counts.get("early", 0)),
+                                      notes.history_overlap(counts.get("overlap", 0))] if n])
 
 
 def _temporary_beside(path) -> str:
@@ -1145,7 +1165,9 @@ def _check_parquet(path, engine: str) -> None:
         schema = f.schema_arrow
     except (OSError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise BatchInputError(f"{path}: cannot be read as parquet: {first}") from None
+        from cptkg.files import parquet_problem
+
+        raise BatchInputError(f"{path}: {parquet_problem(first)}") from None
     if len(schema.names) > MAX_CSV_COLUMNS:
         raise BatchInputError(f"{path}: {len(schema.names):,} columns; a claim file has at most {MAX_CSV_COLUMNS:,}")
     names = [column_key(n) for n in schema.names]

@@ -340,6 +340,9 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     kbo._fact_sources = prov
     kbo.edit_tables = edit_files
     kbo.edit_notices, kbo.edit_superseded = releases.notices, releases.superseded
+    from cptkg.knowledge.edits.releases import earliest_unit_release
+
+    kbo.first_unit_release = earliest_unit_release(edit_files)
     # integer-valued KB properties (rdfs:range xsd:integer), typed even when no fact uses them
     from rdflib import XSD
     ints = {name: ["text", "int"] for name, prop in props.items() if (prop, RDFS.range, XSD.integer) in onto}

@@ -130,7 +130,9 @@ class DuckDBBackend:
             types = {r[0]: str(r[1]) for r in described}
         except duckdb.Error as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise ValueError(f"{path}: cannot be read as parquet: {first.split(': ', 1)[-1]}") from None
+            from cptkg.files import parquet_problem
+
+            raise ValueError(f"{path}: {parquet_problem(first)}") from None
         from cptkg.engines.sql.tabular import ADDED_COLUMNS
 
         from cptkg.spreadsheet import column_key

@@ -152,4 +152,5 @@ def summary_text(s, output_file) -> str:
         lines.append("rejected by rule:")
         width = max(len(r) for r in s.rejected_by_rule)
         lines += [f"  {r.ljust(width)}  {n:,}" for r, n in s.rejected_by_rule.items()]
+    lines += [f"note: {n}" for n in getattr(s, "notes", ())]
     return "\n".join(lines)

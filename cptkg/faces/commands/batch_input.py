@@ -129,7 +129,9 @@ def _history_bytes(path) -> bytes:
         table = pf.read()
     except (OSError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ClaimDocumentError(f"--history {path}: cannot be read as parquet: {first}") from None
+        from cptkg.files import parquet_problem
+
+        raise ClaimDocumentError(f"--history {path}: {parquet_problem(first)}") from None
     cols = []
     for name, col in zip(table.column_names, table.columns):
         t = col.type

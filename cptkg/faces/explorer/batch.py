@@ -12,7 +12,7 @@ import streamlit as st
 
 from cptkg.faces.markup import md
 import cptkg
-from cptkg import InputError, readers
+from cptkg import InputError, pipeline, readers
 from cptkg.faces.explorer.common import (NOT_CHECKED, count, current_engine, is_checked, kb_or_stop, line_state,
                                          line_verdict, now_judged, reason_code, share, upload_problem,
                                          work_paper_download, work_paper_html)
@@ -376,6 +376,9 @@ def page() -> None:
             old.cancel()
         st.session_state["batch_job"] = BatchJob(kb, data, current_engine(), _session_id()).start()
         st.session_state["batch_claims"] = [c for c in data if isinstance(c, dict)]
+        # what the analyst should know of how they were judged (a history repeating their lines, lines before
+        # the oldest unit-edit release), as cptkg check and batch say it
+        st.session_state["batch_notes"] = pipeline.judged_notes(kb, pipeline.parse(kb, data))
         for k in ("batch_results", "batch_paper", "batch_explained"):
             st.session_state.pop(k, None)
     job = st.session_state.get("batch_job")
@@ -403,6 +406,8 @@ def page() -> None:
               help="no rule of the knowledge base covers a line's code: nothing checked it")
     c3.metric("rejected claims", count(claims_by["rejected"]))
     c4.metric("could not be judged", count(claims_by["error"]))
+    for note in st.session_state.get("batch_notes") or ():
+        st.info(md(f"Note: {note}"))
     not_judged(results)
     lines_by = line_counts(results, claims)
     total = sum(lines_by.values())

@@ -48,7 +48,7 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cptkg.knowledge.edits.files import PAIR, EditFileError, ImportedEdits
+from cptkg.knowledge.edits.files import PAIR, UNIT, EditFileError, ImportedEdits
 
 #: disagreements listed before the rest are counted
 MAX_SHOWN = 5
@@ -90,6 +90,29 @@ def _effect_words(t: ImportedEdits, i: int) -> str:
     words = (("kind", "modifier indicator", "scope", "effective", "deleted") if t.types[i] == PAIR
              else ("at most units", "adjudication indicator", "effective", "deleted"))
     return ", ".join(f"{w} {v}" for w, v in zip(words, _effect(t, i)) if v is not None)
+
+
+def earliest_unit_release(tables) -> tuple[str, str] | None:
+    """(first day, label) of the oldest loaded release with unit edits (MUE), or None.
+
+    That release's values also judge the dates of service before it (see the module docstring): whoever
+    loads only this quarter's table still gets unit edits for past claims. An auditor of past claims got
+    CO-151 denials under a table not yet published on their dates, with nothing said (an auditor's audit);
+    :func:`early_lines_note` is what ``check`` and ``batch`` now say, as ``impact`` said already.
+    """
+    starts = [(src.release_date, src.release) for t in tables if UNIT in t.types
+              for src in t.table_sources.values() if src.release and src.release_date]
+    return min(starts) if starts else None
+
+
+def early_lines_note(first: tuple[str, str] | None, lines_before: int) -> str | None:
+    """The note for ``lines_before`` lines dated before the oldest unit-edit release ``first``; None when none are."""
+    if not first or not lines_before:
+        return None
+    day, label = first
+    return (f"{lines_before:,} line(s) are dated before {day}, when the oldest loaded unit-edit (MUE) release "
+            f"({label}) took effect; their units were judged by its values, which were not yet in force on their "
+            f"dates: to judge them by the values in force on their dates, load the release of those dates too (--edits)")
 
 
 def _day_before(day: str) -> str:

@@ -1,0 +1,32 @@
+"""Notes to the analyst on how a run's claims were judged: one line each, beside the verdicts (standard error
+in ``check``, the summary in ``batch``), never part of a verdict.
+
+A verdict can be right by the rules and still rest on input the analyst did not mean to give. An auditor
+who takes the billed history from the warehouse that holds the audited claims gives each claim's own lines
+as its history: 33 of 34 lines of an audit's file were then judged against themselves, with nothing said.
+"""
+from __future__ import annotations
+
+
+def history_overlap(lines: int) -> str | None:
+    """The note for ``lines`` claim lines that a row of their patient's history repeats; None when none do."""
+    if not lines:
+        return None
+    return (f"{lines:,} line(s) are also in the patient's history, with the same code, date of service and "
+            f"provider: a history lists services billed on earlier claims, and each such line is judged against "
+            f"that row; if the history was taken with these claims, take them out of it")
+
+
+def overlapping_lines(claims) -> int:
+    """Lines of parsed claims that a history entry of their claim repeats (code, date of service, and the
+    provider where the entry names one), as ``cptkg batch`` counts them over its rows."""
+    n = 0
+    for c in claims:
+        seen = {(h.code, str(h.date_of_service), h.provider_id) for h in getattr(c, "history", None) or ()}
+        if not seen:
+            continue
+        for ln in c.lines:
+            code, day = str(ln.code).strip().upper(), str(ln.date_of_service)
+            if (code, day, ln.provider_id) in seen or (code, day, None) in seen:
+                n += 1
+    return n
