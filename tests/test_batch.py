@@ -333,3 +333,30 @@ def test_an_id_holding_a_character_that_shows_as_nothing_is_refused_in_check_and
     checked = CliRunner().invoke(main, ["check", str(tmp_path / "in.csv"), "--output", "csv"]).stdout
     got = list(csv.DictReader(checked.split("\n\n")[0].splitlines()))
     assert [r["status"] for r in got] == [r["status"] for r in rows]
+
+
+def test_the_spark_jvms_own_output_goes_to_its_log_not_the_analysts_terminal(tmp_path, capfd):
+    """The JVM pyspark starts inherits standard error: its "WARNING: Using incubator modules" and log4j
+    lines came out above the summary. Whatever is started inside writes to the log; cptkg's own messages
+    after it still reach the terminal, and a log path that is a link is not followed."""
+    import os
+    import subprocess
+    import sys
+
+    from cptkg.engines.sql.spark import _jvm_output_to
+
+    log = tmp_path / "spark.log"
+    with _jvm_output_to(str(log)):
+        subprocess.run(["sh", "-c", "echo 'WARN NativeCodeLoader: Java words' >&2"], check=True)
+    print("cptkg: after the JVM started", file=sys.stderr, flush=True)
+    subprocess.run(["sh", "-c", "echo 'a later child' >&2"], check=True)
+    err = capfd.readouterr().err
+    assert "Java words" not in err and "cptkg: after the JVM started" in err and "a later child" in err
+    assert "WARN NativeCodeLoader: Java words" in log.read_text()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("kept")
+    link = tmp_path / "link.log"
+    os.symlink(target, link)
+    with _jvm_output_to(str(link)):
+        subprocess.run(["sh", "-c", "echo 'to the terminal' >&2"], check=True)
+    assert target.read_text() == "kept" and "to the terminal" in capfd.readouterr().err

@@ -104,9 +104,61 @@ def local_session(app: str = "cptkg-batch", cores: int = 2, master: str | None =
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         b = (b.config("spark.driver.host", "127.0.0.1")
              .config("spark.driver.bindAddress", "127.0.0.1"))
-    spark = b.getOrCreate()
+    with _jvm_output_to(jvm_log_path()):
+        spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def jvm_log_path() -> str:
+    """Where the Spark JVM's own output goes: ``CPTKG_SPARK_LOG``, else ``cptkg-spark-<uid>.log`` in the
+    temporary folder (replaced by each run that starts a JVM)."""
+    import tempfile
+
+    return os.environ.get("CPTKG_SPARK_LOG") or os.path.join(
+        tempfile.gettempdir(), f"cptkg-spark-{os.getuid() if hasattr(os, 'getuid') else 'user'}.log")
+
+
+class _jvm_output_to:
+    """Standard error of the JVM pyspark starts, sent to a log file instead of the analyst's terminal.
+
+    The JVM inherits this process's standard error when it is launched and writes to it for the rest of
+    the run: "WARNING: Using incubator modules", log4j's profile banner, "WARN NativeCodeLoader" came
+    out above cptkg's own summary (an auditor's audit: Java words in a billing tool). The file descriptor
+    is pointed at the log only while the JVM starts, so cptkg's own messages still reach the terminal; a
+    file that cannot be opened leaves standard error as it is.
+    """
+
+    def __init__(self, path: str):
+        self.path, self.saved, self.log = path, None, None
+
+    def __enter__(self):
+        import sys
+
+        try:
+            sys.stderr.flush()
+            # never through a link another user left at the name in a shared temporary folder
+            self.log = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            self.saved = os.dup(2)
+            os.dup2(self.log, 2)
+        except OSError:
+            self._close()
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            os.dup2(self.saved, 2)
+        self._close()
+        return False
+
+    def _close(self):
+        for fd in (self.saved, self.log):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.saved = self.log = None
 
 
 class SparkBackend:
