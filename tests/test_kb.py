@@ -77,6 +77,20 @@ def test_an_edit_file_of_unknown_type_or_missing_is_refused(tmp_path, kb):
         load_kb(kb.root, edits=[tmp_path / "e.ttl"])
 
 
+@pytest.mark.parametrize("text, where", [
+    ("garbage here .\n", "line 1, columns 1 to 8: garbage is not a valid subject"),
+    ('@prefix e: <urn:x:> .\ne:a e:b "open .\n', "line 2, column 9 to line 3, column 1: Unexpected end of file"),
+    ("@prefix e: <urn:x:> .\ne:a e:b e:c\n", "line 3, column 1: Unexpected end"),
+])
+def test_a_turtle_edit_file_that_does_not_parse_names_the_place_without_the_parsers_heading(tmp_path, kb, text, where):
+    """pyoxigraph said "Parser error at line 1 between columns 1 and 8: ... (line 1)"; the place is said plainly."""
+    bad = tmp_path / "e.ttl"
+    bad.write_text(text)
+    with pytest.raises(KBLoadError) as e:
+        load_kb(kb.root, edits=[bad])
+    assert f"e.ttl: not valid turtle: {where}" in str(e.value) and "Parser error" not in str(e.value), str(e.value)
+
+
 def test_a_rejection_rule_without_a_reason_code_is_refused(kb_copy):
     p = kb_copy / "rules" / "claim.dl"
     p.write_text(p.read_text() + "\n% id: no-carc\n% message: m\n% source: g1-1\nreject(L) :- line(L).\n")

@@ -227,7 +227,7 @@ def _triples(data: bytes, fmt: str):
                     ot = ("literal", o.value, o.datatype.value, o.language or "")
                 yield st, p.value, ot
         except SyntaxError as e:
-            raise EditFileError(f"not valid {fmt}: {' '.join(str(e).split())[:300]}") from None
+            raise EditFileError(f"not valid {fmt}: {_parser_words(str(e))}") from None
         except MemoryError as e:  # pyoxigraph's "Reached the buffer maximal size of 16777216"
             if "buffer" not in str(e):
                 raise
@@ -608,6 +608,21 @@ def table_sources(graph: Graph) -> dict[str, TableSource]:
                                 "an xsd:date: the first day the release is in force)")
         out[constant(str(s))] = TableSource(constant(str(s)), file, str(lab), str(day))
     return out
+
+
+def _parser_words(message: str) -> str:
+    """pyoxigraph's syntax error with the place said plainly: "Parser error at line 1 between columns 1 and 8:
+    garbage is not a valid subject" is "line 1, columns 1 to 8: garbage is not a valid subject" (the
+    parser's own heading left out; an auditor read it as a program's error)."""
+    import re
+
+    text = " ".join(message.split())
+    text = re.sub(r"^Parser error at line (\d+) between columns (\d+) and (\d+): ", r"line \1, columns \2 to \3: ", text)
+    text = re.sub(r"^Parser error at line (\d+) column (\d+): ", r"line \1, column \2: ", text)
+    text = re.sub(r"^Parser error between line (\d+) column (\d+) and line (\d+) column (\d+): ",
+                  r"line \1, column \2 to line \3, column \4: ", text)
+    text = re.sub(r" \(line \d+\)$", "", text) if text.startswith("line ") else text
+    return text[:300]
 
 
 @dataclass
