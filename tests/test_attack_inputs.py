@@ -119,12 +119,12 @@ def test_a_lone_surrogate_in_a_fhir_claim_or_the_patient_it_names_is_refused_at_
     doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
     doc["item"][0]["productOrService"]["coding"][0]["code"] = "62367ZZZ"
     err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc).replace("ZZZ", SURROGATE)))
-    assert "element item.0.productOrService.coding.0.code: holds a broken character escape (\\ud800)" in err, err
+    assert "element item[0].productOrService.coding[0].code: holds a broken character escape (\\ud800)" in err, err
     doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
     doc["contained"] = [{"resourceType": "Patient", "id": "pt", "identifier": [{"value": "MBR-1ZZZ"}]}]
     doc["patient"] = {"reference": "#pt"}
     err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc).replace("ZZZ", SURROGATE)))
-    assert "element contained.0.identifier.0.value: holds a broken character escape" in err, err
+    assert "element contained[0].identifier[0].value: holds a broken character escape" in err, err
     # a Patient of the Bundle, named by the Claim: refused where the Claim names it (the Claim's own error entry)
     patient = doc.pop("contained")[0]
     doc["patient"] = {"reference": "Patient/pt"}
@@ -134,7 +134,7 @@ def test_a_lone_surrogate_in_a_fhir_claim_or_the_patient_it_names_is_refused_at_
     r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps(bundle).replace("ZZZ", SURROGATE))
     assert r.exit_code == 2 and "Traceback" not in r.output, r.output
     err = json.loads(r.stdout)[0]["error"]
-    assert ("element patient: the Patient 'Patient/pt' names, element identifier.0.value: holds a broken character "
+    assert ("element patient: the Patient 'Patient/pt' names, element identifier[0].value: holds a broken character "
             "escape (\\ud800)") in err, err
 
 
@@ -157,7 +157,7 @@ def test_a_patient_many_claims_of_a_bundle_name_is_walked_once_and_refuses_each_
     monkeypatch.setattr(fhir, "broken_text", lambda node: walked.append(node.get("resourceType")) or real(node))
     result = read(text.encode())
     assert [type(c).__name__ for c in result.claims] == ["ReadError"] * 3
-    assert all("the Patient 'Patient/pt' names, element identifier.0.value: holds a broken character" in str(c)
+    assert all("the Patient 'Patient/pt' names, element identifier[0].value: holds a broken character" in str(c)
                for c in result.claims)
     assert walked.count("Patient") == 1
 
@@ -420,9 +420,9 @@ def test_batch_names_a_folder_and_standard_input_for_what_they_are(tmp_path):
 
 @pytest.mark.parametrize("change, words", [
     (lambda d: d["item"][0].__setitem__("quantity", {"value": True}),
-     "element item.0.quantity.value: must be a number, got true/false"),
+     "element item[0].quantity.value: must be a number, got true/false"),
     (lambda d: d["item"][0].update(servicedPeriod={"start": "2025-03-04", "end": "2025-03-04"}),
-     "element item.0: has both servicedDate and servicedPeriod; FHIR allows one of them"),
+     "element item[0]: has both servicedDate and servicedPeriod; FHIR allows one of them"),
     (lambda d: d.__setitem__("patient", {"reference": "urn:uuid:1c0c5bb8-8d44-4d58-a2a8-7b1d05a8c001"}),
      "names a resource of a Bundle, and the file holds this Claim alone"),
 ])

@@ -220,7 +220,7 @@ def test_an_invalid_claim_in_a_bundle_names_the_element_and_the_date_format_it_w
          "request": {"method": "POST", "url": "Claim"}}]}
     claims = fhir.read(json.dumps(bundle).encode(), "b.json").claims
     assert isinstance(claims[0], dict)
-    assert "element item.0.servicedDate: is not a FHIR date (YYYY-MM-DD, without a time)" in str(claims[1])
+    assert "element item[0].servicedDate: is not a FHIR date (YYYY-MM-DD, without a time)" in str(claims[1])
 
 
 @pytest.mark.parametrize("doc, words", [

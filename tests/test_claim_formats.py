@@ -84,7 +84,7 @@ def test_nucc_taxonomy_mapping(code, role):
 
 FHIR_BAD = {
     "missing patient (FHIR model)": (lambda d: d.pop("patient"), "patient"),
-    "wrong type for sequence": (lambda d: d["item"][0].update(sequence="one"), "item.0.sequence"),
+    "wrong type for sequence": (lambda d: d["item"][0].update(sequence="one"), "item[0].sequence"),
     "no CPT coding": (lambda d: d["item"][0]["productOrService"]["coding"][0].update(system="http://snomed.info/sct"),
                       "item 1, element productOrService"),
     "patient urn:uuid the file does not hold": (lambda d: d["patient"].update(reference="urn:uuid:0000"),
@@ -119,7 +119,7 @@ FHIR_BAD = {
     # FHIR R4 extensibility: a modifier extension the reader does not know must not be ignored
     "modifier extension on an item": (lambda d: d["item"][0].update(
         modifierExtension=[{"url": "http://example.org/not-performed", "valueBoolean": True}]),
-        "element item[1].modifierExtension: a modifier extension (http://example.org/not-performed)"),
+        "element item[0].modifierExtension: a modifier extension (http://example.org/not-performed)"),
     "modifier extension on the claim": (lambda d: d.update(
         modifierExtension=[{"url": "http://example.org/test-only", "valueBoolean": True}]),
         "element modifierExtension: a modifier extension (http://example.org/test-only) changes what"),

@@ -384,7 +384,7 @@ def test_a_single_withdrawn_claim_is_refused_naming_the_file(tmp_path):
 
 @pytest.mark.parametrize("change, words", [
     ({"servicedDate": "2025-03"}, "element servicedDate: '2025-03' is not a full date (YYYY-MM-DD)"),
-    ({"servicedDate": "2025-02-30"}, "element item.0.servicedDate: is not a real calendar date (day value is outside"),
+    ({"servicedDate": "2025-02-30"}, "element item[0].servicedDate: is not a real calendar date (day value is outside"),
     ({"quantity": {"value": 0}}, "element quantity.value: 0 bills no units"),
     ({"quantity": {"value": 20000}}, "element quantity.value: 20,000 units; at most 10,000 are judged on one line"),
 ])
@@ -529,18 +529,18 @@ LIBRARY_WORDS = ("Input should", "Field required", "Extra inputs", "<class", "Va
     (lambda c: c.__setitem__("status", ["active"]), "element status: must be text, got a list"),
     (lambda c: c.__setitem__("statsu", "active"), "element statsu: is not an element FHIR R4 defines here"),
     (lambda c: c.__setitem__("item", {"sequence": 1}), "element item: must be a list ([...]), got an object"),
-    (lambda c: c["item"][0].__setitem__("sequence", "one"), "element item.0.sequence: must be a whole number, got text"),
+    (lambda c: c["item"][0].__setitem__("sequence", "one"), "element item[0].sequence: must be a whole number, got text"),
     (lambda c: c["item"][0].__setitem__("sequence", 1.5), "must be a whole number, got the number 1.5"),
-    (lambda c: c["item"][0].__setitem__("sequence", 0), "element item.0.sequence: must be at least 1, got 0"),
+    (lambda c: c["item"][0].__setitem__("sequence", 0), "element item[0].sequence: must be at least 1, got 0"),
     (lambda c: c.pop("patient"), "element patient: is required and is missing (or null)"),
     (lambda c: c.__setitem__("status", None), "element status: is required and is missing (or null)"),
     (lambda c: c["item"][0].__setitem__("productOrService", True),
-     "element item.0.productOrService: must be an object ({...}), got true/false"),
+     "element item[0].productOrService: must be an object ({...}), got true/false"),
     (lambda c: c.__setitem__("id", "a b$"), "element id: is not a FHIR id (letters, digits, '-' and '.' only"),
     (lambda c: c["item"][0]["productOrService"]["coding"][0].__setitem__("system", 5),
-     "element item.0.productOrService.coding.0.system: must be text, got the number 5"),
+     "element item[0].productOrService.coding[0].system: must be text, got the number 5"),
     (lambda c: c.__setitem__("diagnosis", [{"sequence": 1}]),
-     "element diagnosis.0: needs one of diagnosisCodeableConcept or diagnosisReference"),
+     "element diagnosis[0]: needs one of diagnosisCodeableConcept or diagnosisReference"),
 ])
 def test_a_claim_fhir_refuses_is_refused_in_fhir_and_json_words_not_the_librarys(change, words):
     """An attack audit found pydantic's own words ("Input should be a valid string", "got type <class 'bool'>")

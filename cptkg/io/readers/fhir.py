@@ -151,9 +151,19 @@ def _models():
 
 
 def _path(loc) -> str:
-    """A validation error's location as the element path pydantic gives (``item.0.servicedDate``: 0 is the
-    first item; tests/test_claim_formats.py pins this form)."""
-    return ".".join(str(p) for p in loc if p not in ("__root__", "root"))
+    """An element's location as FHIRPath writes it, ``item[0].servicedDate`` (0: the first item), which
+    is how FHIR validators name an element (OperationOutcome.issue.expression). Every refusal of this
+    reader uses it: pydantic's ``item.0.servicedDate`` and a 1-based ``item[1]`` were both said before,
+    for the same first item (tests/test_claim_formats.py pins this form)."""
+    out = ""
+    for p in loc:
+        if p in ("__root__", "root"):
+            continue
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
 
 
 def _given(value) -> str:
@@ -700,7 +710,7 @@ def _modifier_extension(node, path: str = "") -> tuple[str, object] | None:
                 return found
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            found = _modifier_extension(value, f"{path}[{i + 1}]")
+            found = _modifier_extension(value, f"{path}[{i}]")
             if found:
                 return found
     return None
