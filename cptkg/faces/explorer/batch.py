@@ -374,11 +374,12 @@ def page() -> None:
         old = st.session_state.get("batch_job")
         if old is not None:
             old.cancel()
-        st.session_state["batch_job"] = BatchJob(kb, data, current_engine(), _session_id()).start()
+        # parsed once, here: the notes read the parsed claims (a history repeating their lines, lines before the
+        # oldest unit-edit release, as cptkg check and batch say them), and the job judges them as they are
+        parsed = pipeline.parse(kb, data)
+        st.session_state["batch_job"] = BatchJob(kb, parsed, current_engine(), _session_id()).start()
         st.session_state["batch_claims"] = [c for c in data if isinstance(c, dict)]
-        # what the analyst should know of how they were judged (a history repeating their lines, lines before
-        # the oldest unit-edit release), as cptkg check and batch say it
-        st.session_state["batch_notes"] = pipeline.judged_notes(kb, pipeline.parse(kb, data))
+        st.session_state["batch_notes"] = pipeline.judged_notes(kb, parsed)
         for k in ("batch_results", "batch_paper", "batch_explained"):
             st.session_state.pop(k, None)
     job = st.session_state.get("batch_job")
