@@ -203,18 +203,9 @@ def frame_csv(df) -> str:
     return buf.getvalue()
 
 
-def swallowed_rows(columns: int) -> str:
-    """A regex for a quoted CSV value that holds rows of the file: a quote opened and never closed reads
-    every later row into the value, each a later line of it with a separator per column.
-
-    A line break in a note or address column of a real export is RFC 4180 and no problem: "multi-line,
-    note" has one comma, and the file was refused whole for it (an auditor's audit). A row read into a
-    value has one comma fewer than the file has columns, or, when a later quoted field closes the quote,
-    a comma for each column before that field; the required claim columns come first, so six commas (or
-    every column's, in a narrower file) mark a row. A note of six commas on one of its lines is refused
-    as before, with the words that say why.
-    """
-    return "[\r\n](?:[^\r\n,]*,){%d}" % max(1, min(columns - 1, 6))
+#: a quoted value of a claim CSV with a later line holding a comma: the rows after a quote opened and
+#: never closed, read into it (a value's own line break alone is that value's problem, shown escaped)
+SWALLOWED_ROWS = "[\r\n][^\r\n]*,"
 #: the words check and batch use for a CSV record of more values than its file has columns
 MORE_VALUES = "the record does not have one field per column (more values than columns)"
 #: the words check and batch use for it

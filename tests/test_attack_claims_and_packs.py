@@ -680,36 +680,3 @@ def test_a_quote_never_closed_in_a_claim_csv_is_one_line_in_check_and_batch_not_
     assert r1.stderr.strip() == r2.stderr.strip()
     assert "row 1, field modifiers: a quoted value runs over more than one line of the file" in r1.stderr
     assert not out.exists()
-
-
-def test_a_multi_line_note_in_a_column_cptkg_does_not_read_is_read_as_rfc_4180_says(tmp_path):
-    """A note of two lines ("multi\\r\\nline, note"), quoted and closed, refused the whole file as a quote
-    never closed (an auditor's audit); check and batch now read it and judge every claim alike."""
-    header = HEADER + ["notes"]
-    text = _csv([_row(claim_id="A", notes="multi\r\nline, with a comma, or two"), _row(claim_id="B"),
-                 _row(claim_id="C", notes="x\n\ny")], header=header)
-    f = tmp_path / "claims.csv"
-    f.write_text(text, newline="")
-    r1 = CliRunner().invoke(main, ["check", str(f), "--output", "csv"])
-    out = tmp_path / "out.csv"
-    r2 = CliRunner().invoke(main, ["batch", str(f), "-o", str(out)])
-    assert r1.exit_code == r2.exit_code == 0, (r1.output, r2.output)
-    checked = list(csv.DictReader(io.StringIO(r1.stdout)))
-    batched = list(csv.DictReader(out.open(newline="")))
-    assert [x["claim_id"] for x in checked] == [x["claim_id"] for x in batched] == ["A", "B", "C"]
-    assert [x["status"] for x in checked] == [x["status"] for x in batched] == ["accepted"] * 3
-
-
-def test_a_quote_closed_by_the_next_rows_quoted_field_is_still_refused(tmp_path):
-    """The quote left open in row 1 closes at row 2's quoted modifiers: row 2's first fields are read into
-    row 1's value (a line of the value with a comma for each column before modifiers), and claim B is lost."""
-    rows = _csv([_row(claim_id="A", modifiers="59"), _row(claim_id="B", modifiers="KD;59"), _row(claim_id="C")]
-                ).splitlines()
-    text = "\n".join([rows[0], rows[1].replace(",59", ',"59'), rows[2].replace("KD;59", '"KD;59"'), *rows[3:]]) + "\n"
-    f = tmp_path / "claims.csv"
-    f.write_text(text)
-    r1 = CliRunner().invoke(main, ["check", str(f), "--output", "csv"])
-    r2 = CliRunner().invoke(main, ["batch", str(f), "-o", str(tmp_path / "out.csv")])
-    assert r1.exit_code == r2.exit_code == 2
-    assert "a quoted value runs over more than one line of the file" in r1.stderr
-    assert r1.stderr.strip() == r2.stderr.strip()

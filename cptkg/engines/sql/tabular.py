@@ -127,12 +127,11 @@ def _refuse_values_over_lines(t: pa.Table, path, rows) -> None:
     it, and those claims vanished from the output (rows in != rows out). No claim field holds a line break."""
     import pyarrow.compute as pc
 
-    from cptkg.spreadsheet import OVER_LINES, swallowed_rows
+    from cptkg.spreadsheet import OVER_LINES, SWALLOWED_ROWS
 
-    swallowed = swallowed_rows(t.num_columns)
     for name in t.column_names:
-        # a later line of the value holding a row's commas: rows read into it (a note's own lines are not)
-        at = pc.index(pc.fill_null(pc.match_substring_regex(t.column(name), swallowed), False), True).as_py()
+        # a later line of the value holding a comma: rows read into it (a lone line break is a value's own)
+        at = pc.index(pc.fill_null(pc.match_substring_regex(t.column(name), SWALLOWED_ROWS), False), True).as_py()
         if at is not None and at >= 0:
             raise ValueError(f"{path}: row {rows[at]}, field {name}: {OVER_LINES}")
 

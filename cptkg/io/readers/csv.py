@@ -118,9 +118,9 @@ def _read_rows(reader, source: str, text: str):
                 if k and v and ("\n" in v or "\r" in v):  # rows read into a value: the words of cptkg batch
                     import re
 
-                    from cptkg.spreadsheet import OVER_LINES, swallowed_rows
+                    from cptkg.spreadsheet import OVER_LINES, SWALLOWED_ROWS
 
-                    if re.search(swallowed_rows(len(reader.fieldnames)), v):
+                    if re.search(SWALLOWED_ROWS, v):
                         raise ReadError(f"{source}: row {n}, field {k}: {OVER_LINES}")
             yield n, {k: (v or "").strip(CELL_STRIP) for k, v in row.items() if k}, record
     except _csv.Error as e:
