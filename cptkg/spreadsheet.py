@@ -209,8 +209,14 @@ SWALLOWED_ROWS = "[\r\n][^\r\n]*,"
 #: the words check and batch use for a CSV record of more values than its file has columns
 MORE_VALUES = "the record does not have one field per column (more values than columns)"
 #: the words check and batch use for it
-OVER_LINES = ("a quoted value runs over more than one line of the file (a quote opened there and not closed?); "
-              "the rows after it cannot be told apart, so no claim of the file is judged: close the quote")
+OVER_LINES = ("a quoted value runs over more than one line of the file, with a comma on a later line: a quote "
+              "opened there and not closed (it reads the rows after it into the value), or a value of several lines "
+              "holding a comma; the rows after it cannot be told apart, so no claim of the file is judged: close the "
+              "quote, or take the line breaks out of that value")
+# Why not fewer refusals: a value of several lines whose later lines hold commas is read whole by RFC 4180,
+# but a quote never closed reads short rows (4 or 5 commas, a record of fewer values than columns) into the
+# value the same way, and those claims vanished with exit 0 when only six commas were taken for a row (a
+# reviewer's audit). Refusing the file, naming the row and field, is the side that loses nothing.
 
 
 #: byte-order marks of the UTF-16 and UTF-32 text a spreadsheet saves as "Unicode Text"

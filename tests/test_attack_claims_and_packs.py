@@ -680,3 +680,21 @@ def test_a_quote_never_closed_in_a_claim_csv_is_one_line_in_check_and_batch_not_
     assert r1.stderr.strip() == r2.stderr.strip()
     assert "row 1, field modifiers: a quoted value runs over more than one line of the file" in r1.stderr
     assert not out.exists()
+
+
+def test_short_rows_read_into_a_quote_never_closed_refuse_the_file_not_vanish(tmp_path):
+    """Rows of fewer values than columns (4 commas) read into a note whose quote a later row closes: claim B
+    vanished with exit 0 when only lines of six commas were taken for rows. Check and batch refuse the file."""
+    header = HEADER + ["notes"]
+    text = (",".join(header) + "\n"
+            'A,P1,1,95990,2025-03-04,D1,physician,1,,"open note\n'
+            "B,P2,1,95990,2025-03-04\n"
+            'C,P3,1,95990,2025-03-04,D1,physician,1,,closing" here\n')
+    f = tmp_path / "claims.csv"
+    f.write_text(text)
+    r1 = CliRunner().invoke(main, ["check", str(f), "--output", "csv"])
+    r2 = CliRunner().invoke(main, ["batch", str(f), "-o", str(tmp_path / "out.csv")])
+    assert r1.exit_code == r2.exit_code == 2, (r1.output, r2.output)
+    assert r1.stderr.strip() == r2.stderr.strip()
+    assert "row 1, field notes: a quoted value runs over more than one line of the file" in r1.stderr
+    assert "take the line breaks out of that value" in r1.stderr
