@@ -12,9 +12,10 @@ def history_overlap(lines: int) -> str | None:
     """The note for ``lines`` claim lines that a row of their patient's history repeats; None when none do."""
     if not lines:
         return None
-    return (f"{lines:,} line(s) are also in the patient's history, with the same code, date of service and "
-            f"provider: a history lists services billed on earlier claims, and each such line is judged against "
-            f"that row; if the history was taken with these claims, take them out of it")
+    return (f"{lines:,} line(s) are also in the patient's history, with the same code and date of service (and "
+            f"provider, where the history row names one): a history lists services billed on earlier claims, and "
+            f"each such line is judged against that row; if the history was taken with these claims, take them "
+            f"out of it")
 
 
 def overlapping_lines(claims) -> int:

@@ -271,7 +271,13 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
         return QueryResult("construct", graph=out, truncated=truncated)
     rows, truncated = [], False
     variables = list(res.vars or ())
-    for n, solution in enumerate(_solutions(res)):
+    solutions = _solutions(res)
+    if _grouped(query):
+        # rdflib gives a GROUP BY over no solutions one empty group (SPARQL: no group, no row; a COUNT(*)
+        # of it came out blank, not 0): an empty solution of a grouped query is skipped, as rdflib's own
+        # iteration skips it (a group whose every selected value is unbound is then not shown either)
+        solutions = (s for s in solutions if s)
+    for n, solution in enumerate(solutions):
         if n >= limit:
             truncated = True
             break
@@ -286,6 +292,28 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
     return QueryResult("select", variables=names, rows=rows, truncated=truncated)
 
 
+
+
+def _grouped(query) -> bool:
+    """Whether the query has a GROUP BY clause (an aggregate alone groups every solution into one, which
+    rdflib gets right: COUNT(*) over nothing is one row of 0)."""
+    found = []
+
+    def walk(node) -> None:
+        if found:
+            return
+        if hasattr(node, "name") and hasattr(node, "values"):
+            if node.name == "Group" and node.get("expr") is not None:
+                found.append(True)
+                return
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+
+    walk(query.algebra)
+    return bool(found)
 
 
 def _solutions(res):

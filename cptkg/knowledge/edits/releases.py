@@ -111,8 +111,9 @@ def early_lines_note(first: tuple[str, str] | None, lines_before: int) -> str | 
         return None
     day, label = first
     return (f"{lines_before:,} line(s) are dated before {day}, when the oldest loaded unit-edit (MUE) release "
-            f"({label}) took effect; their units were judged by its values, which were not yet in force on their "
-            f"dates: to judge them by the values in force on their dates, load the release of those dates too (--edits)")
+            f"({label}) took effect; the units of those whose codes it lists were judged by its values, which were "
+            f"not yet in force on their dates: to judge them by the values in force then, load the release of "
+            f"those dates too (--edits)")
 
 
 def _day_before(day: str) -> str:
