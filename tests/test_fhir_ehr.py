@@ -384,7 +384,7 @@ def test_a_single_withdrawn_claim_is_refused_naming_the_file(tmp_path):
 
 @pytest.mark.parametrize("change, words", [
     ({"servicedDate": "2025-03"}, "element servicedDate: '2025-03' is not a full date (YYYY-MM-DD)"),
-    ({"servicedDate": "2025-02-30"}, "element item[0].servicedDate: is not a real calendar date (day value is outside"),
+    ({"servicedDate": "2025-02-30"}, "element item[0].servicedDate: is not a real calendar date (no such day in that month)"),
     ({"quantity": {"value": 0}}, "element quantity.value: 0 bills no units"),
     ({"quantity": {"value": 20000}}, "element quantity.value: 20,000 units; at most 10,000 are judged on one line"),
 ])
@@ -522,7 +522,8 @@ def test_fhir_item_problems_are_named_in_fhirs_words(change, words):
 
 
 LIBRARY_WORDS = ("Input should", "Field required", "Extra inputs", "<class", "Value error", "instance of",
-                 "String should match", "Value for the field")
+                 "String should match", "Value for the field", "Datetimes provided", "Invalid JSON",
+                 "expected range")
 
 
 @pytest.mark.parametrize("change, words", [
@@ -541,6 +542,13 @@ LIBRARY_WORDS = ("Input should", "Field required", "Extra inputs", "<class", "Va
      "element item[0].productOrService.coding[0].system: must be text, got the number 5"),
     (lambda c: c.__setitem__("diagnosis", [{"sequence": 1}]),
      "element diagnosis[0]: needs one of diagnosisCodeableConcept or diagnosisReference"),
+    # a reviewer's audit: pydantic's and Python's words, and a status FHIR does not define judged as active
+    (lambda c: c["item"][0].__setitem__("servicedDate", 20250304),
+     "element item[0].servicedDate: must be a date written YYYY-MM-DD (text), got the number 20250304"),
+    (lambda c: c["item"][0].__setitem__("servicedDate", "2025-02-30"),
+     "element item[0].servicedDate: is not a real calendar date (no such day in that month)"),
+    (lambda c: c.__setitem__("status", "open"),
+     "element status: 'open' is not a Claim status of FHIR R4 (active, cancelled, draft, entered-in-error)"),
 ])
 def test_a_claim_fhir_refuses_is_refused_in_fhir_and_json_words_not_the_librarys(change, words):
     """An attack audit found pydantic's own words ("Input should be a valid string", "got type <class 'bool'>")
@@ -559,6 +567,19 @@ def test_a_claim_fhir_refuses_is_refused_in_fhir_and_json_words_not_the_librarys
     else:
         err = next(r["error"] for r in out.results if r["status"] == "error")
     assert not any(w in err for w in LIBRARY_WORDS), err
+
+
+def test_a_bundle_refused_whole_names_the_entry_that_makes_it_unreadable_not_a_claims_error():
+    """An entry given as text makes the Bundle unreadable; the refusal named the first Claim's bad date
+    before it, and said of the text entry "Invalid JSON: expected ident" (the file is valid JSON)."""
+    doc = _doc()
+    _claim(doc, "EHR-1")["item"][0]["servicedDate"] = 20250304
+    doc["entry"].append({"resource": "not an object"})
+    with pytest.raises(ReadError) as e:
+        readers.read(json.dumps(doc).encode())
+    n = len(doc["entry"]) - 1
+    assert f"not a valid FHIR R4 Bundle: element entry[{n}].resource: must be an object ({{...}}), got text" \
+        in str(e.value), str(e.value)
 
 
 @pytest.mark.parametrize("system", ["urn:oid:2.16.840.1.113883.6.12", "urn:oid:2.16.840.1.113883.6.285"])

@@ -207,8 +207,15 @@ def _problem(err: dict | str) -> str:
     if "DateTime value string does not match" in msg:
         return "is not a FHIR dateTime (YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a time zone)"
     if "valid date" in msg and "outside expected range" in msg:
-        return "is not a real calendar date (" + msg.rsplit(", ", 1)[-1] + ")"
+        return "is not a real calendar date (no such day in that month)" if "day value" in msg else \
+            "is not a real calendar date (no such month)" if "month value" in msg else "is not a real calendar date"
+    if "should have zero time" in msg or ("date" in kind and isinstance(err.get("input"), (int, float))
+                                          and not isinstance(err.get("input"), bool)):
+        return "must be a date written YYYY-MM-DD (text), got the number " + str(err.get("input"))[:40] \
+            if "input" in err else "must be a date written YYYY-MM-DD (text)"
     given = f", got {_given(err['input'])}" if "input" in err else ""
+    if msg.startswith("Invalid JSON"):  # a resource given as text: the library parses text as JSON
+        return "must be an object ({...})" + given
     if "Decimal value string does not match" in msg:
         if not isinstance(err.get("input"), (int, float, str)) or isinstance(err.get("input"), bool):
             return "must be a number" + given  # true, a list, an object: no decimal at all
@@ -254,6 +261,10 @@ def _listed(msg: str) -> list[str]:
 def _validation_message(source: str, kind: str, err: ValidationError) -> str:
     errors = err.errors()
     first = errors[0]
+    if kind == "Bundle":
+        # the Bundle is refused whole for an error outside its resources' own elements (an entry that is not
+        # an object, say): that error is the one to name, not the first Claim's bad date before it
+        first = next((e for e in errors if not (len(e.get("loc", ())) > 3 and e["loc"][0] == "entry")), first)
     loc = _path(first["loc"])
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{source}: not a valid FHIR R4 {kind}: element {loc or kind}: {_problem(first)}{more}"
@@ -676,6 +687,8 @@ def _unit_count(written, where: str, as_written: str) -> None:
                         f"are judged on one line")
 
 
+#: Claim.status, FHIR R4's required value set fm-status
+CLAIM_STATUSES = ("active", "cancelled", "draft", "entered-in-error")
 #: Claim.status values of a Claim that bills nothing (FHIR R4 fm-status), with their meaning
 WITHDRAWN = {"cancelled": "withdrawn by the provider", "entered-in-error": "entered in error"}
 
@@ -725,6 +738,11 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
     broken = broken_text(raw)
     if broken:  # in FHIR's words (the element), before the claim model names a claim field
         raise ReadError(f"{where}, element {_path(broken[0]) or 'id'}: {broken[1].problem()}")
+    if isinstance(raw.get("status"), str) and raw["status"] not in CLAIM_STATUSES:
+        # a required code of a fixed list (FHIR R4 fm-status): fhir.resources reads any text, and a Claim
+        # "open" was judged as if it were active (a reviewer's audit)
+        raise ReadError(f"{where}, element status: {one_line(raw['status'])[:40]!r} is not a Claim status of FHIR "
+                        f"R4 ({', '.join(CLAIM_STATUSES)})")
     if raw.get("status") in WITHDRAWN:
         # as an 837P void (CLM05-3 = 8): judging its items as new services would report as duplicates, or
         # accept, services it does not bill; a draft is judged (checking a claim before it goes out)
