@@ -41,8 +41,8 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # one line per claim not judged, for stderr
     was_list: bool = True
     invalid: list[int] = field(default_factory=list)  # positions of claims refused as input (not judged)
-    # what the analyst should know of how the claims were judged, one line each (for stderr): lines dated
-    # before the oldest loaded unit-edit release, which judged them all the same
+    # what the analyst should know of how the claims were judged, one line each (for stderr): lines a history
+    # row repeats, lines dated before the oldest loaded unit-edit release (cptkg.judge.notes)
     notes: list[str] = field(default_factory=list)
 
 
@@ -139,17 +139,15 @@ def line_given(parsed: list, line: int) -> None:
 
 
 def judged_notes(kb, parsed: list) -> list[str]:
-    """The notes of :attr:`Outcome.notes` for these claims (as ``cptkg batch`` counts them over its rows)."""
+    """The notes of :attr:`Outcome.notes` for these claims, counted over the parsed claims (``cptkg batch``
+    counts the same two things in SQL; :func:`cptkg.judge.notes.for_run` words them for both)."""
     from cptkg.claims.models import Claim
-    from cptkg.knowledge.edits.releases import early_lines_note
-
     from cptkg.judge import notes
 
     judged = [c for c in parsed if isinstance(c, Claim)]
     first = getattr(kb, "first_unit_release", None)
     early = sum(1 for c in judged for ln in c.lines if str(ln.date_of_service) < first[0]) if first else 0
-    said = [early_lines_note(first, early), notes.history_overlap(notes.overlapping_lines(judged))]
-    return [n for n in said if n]
+    return notes.for_run(kb, early, notes.overlapping_lines(judged))
 
 
 def judge(kb, claims: list, *, explain: bool = False, line: int | None = None, depth: int | None = None,

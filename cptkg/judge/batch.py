@@ -70,7 +70,8 @@ class Summary:
     # lines no rule of the pack covers (checked false): counted apart from ``accepted`` (issue 23), and,
     # like them, no reason for exit 1
     not_checked: int = 0
-    # one line each for the analyst: lines dated before the oldest loaded unit-edit release (judged by it)
+    # one line each for the analyst (cptkg.judge.notes): lines a history row repeats, lines dated before the
+    # oldest loaded unit-edit release (judged by it)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -1122,7 +1123,6 @@ def _stage_finish(run: _Batch) -> Summary:
     run.step("writing verdicts")  # the last point at which the time limit stops the run
     from cptkg.files import replace_output
     from cptkg.judge import notes
-    from cptkg.knowledge.edits.releases import early_lines_note
 
     replace_output(run.tmp_out, run.output_path, "-o")  # never over a link, folder, device or FIFO
     for name in ("b_hist_ok", "b_family_codes"):
@@ -1135,9 +1135,7 @@ def _stage_finish(run: _Batch) -> Summary:
                    rejected=rejected, errors=errors, not_checked=not_checked,
                    rejected_by_rule=dict(sorted(counts["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))),
                    seconds=time.perf_counter() - run.t0, engine=run.b.dialect.name,
-                   notes=[n for n in [early_lines_note(getattr(run.kb, "first_unit_release", None),
-                                                       counts.get("early", 0)),
-                                      notes.history_overlap(counts.get("overlap", 0))] if n])
+                   notes=notes.for_run(run.kb, counts.get("early", 0), counts.get("overlap", 0)))
 
 
 def _temporary_beside(path) -> str:

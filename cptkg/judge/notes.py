@@ -8,6 +8,26 @@ as its history: 33 of 34 lines of an audit's file were then judged against thems
 from __future__ import annotations
 
 
+def for_run(kb, early: int, overlap: int) -> list[str]:
+    """The notes of one run, in one order, from its two counts: the lines dated before the oldest loaded
+    unit-edit release, and the lines a history row repeats. ``check`` counts them over parsed claims
+    (:func:`cptkg.pipeline.judged_notes`), ``batch`` in SQL over its rows; both say them through here."""
+    said = [unit_release_note(getattr(kb, "first_unit_release", None), early), history_overlap(overlap)]
+    return [n for n in said if n]
+
+
+def unit_release_note(first: tuple[str, str] | None, lines_before: int) -> str | None:
+    """The note for ``lines_before`` lines dated before the oldest unit-edit release ``first`` (first day,
+    label: :func:`cptkg.knowledge.edits.releases.earliest_unit_release`); None when none are."""
+    if not first or not lines_before:
+        return None
+    day, label = first
+    return (f"{lines_before:,} line(s) are dated before {day}, when the oldest loaded unit-edit (MUE) release "
+            f"({label}) took effect; the units of those whose codes it lists were judged by its values, which were "
+            f"not yet in force on their dates: to judge them by the values in force then, load the release of "
+            f"those dates too (--edits)")
+
+
 def history_overlap(lines: int) -> str | None:
     """The note for ``lines`` claim lines that a row of their patient's history repeats; None when none do."""
     if not lines:

@@ -120,7 +120,7 @@ class KnowledgeBase:
     edit_notices: list[str] = field(default_factory=list)
     edit_superseded: list = field(default_factory=list)
     # (first day, label) of the oldest loaded release with unit edits: it also judges earlier dates, and
-    # check and batch say how many lines it judged so (cptkg.knowledge.edits.releases.early_lines_note)
+    # check and batch say how many lines it judged so (cptkg.judge.notes.unit_release_note)
     first_unit_release: tuple[str, str] | None = None
     # rule id -> title in billing words, and for warning rules the verdict an accepted line is reported with
     # (each rule's ``% title:`` and ``% verdict:``; a pack's rules/titles.yaml is still read)

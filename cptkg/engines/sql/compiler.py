@@ -370,6 +370,8 @@ class CompiledProgram:
         return {self.relation(l.atom.pred) for l in self._joined_literals(self.program.rules[k], k, {})}
 
     def relation(self, pred: str) -> str:
+        """The relation a literal of ``pred`` reads, as the runner keeps it: a shared prefix by its own name,
+        a predicate as ``cp_<pred>`` (what :func:`run` records as empty)."""
         return pred if pred in self.prefixes else rel(pred)
 
     def _body(self, rule: Rule, table: dict[str, str], k: int | None = None,

@@ -98,22 +98,11 @@ def earliest_unit_release(tables) -> tuple[str, str] | None:
     That release's values also judge the dates of service before it (see the module docstring): whoever
     loads only this quarter's table still gets unit edits for past claims. An auditor of past claims got
     CO-151 denials under a table not yet published on their dates, with nothing said (an auditor's audit);
-    :func:`early_lines_note` is what ``check`` and ``batch`` now say, as ``impact`` said already.
+    :func:`cptkg.judge.notes.unit_release_note` is what ``check`` and ``batch`` now say, as ``impact`` said already.
     """
     starts = [(src.release_date, src.release) for t in tables if UNIT in t.types
               for src in t.table_sources.values() if src.release and src.release_date]
     return min(starts) if starts else None
-
-
-def early_lines_note(first: tuple[str, str] | None, lines_before: int) -> str | None:
-    """The note for ``lines_before`` lines dated before the oldest unit-edit release ``first``; None when none are."""
-    if not first or not lines_before:
-        return None
-    day, label = first
-    return (f"{lines_before:,} line(s) are dated before {day}, when the oldest loaded unit-edit (MUE) release "
-            f"({label}) took effect; the units of those whose codes it lists were judged by its values, which were "
-            f"not yet in force on their dates: to judge them by the values in force then, load the release of "
-            f"those dates too (--edits)")
 
 
 def _day_before(day: str) -> str:
