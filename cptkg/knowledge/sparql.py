@@ -296,24 +296,9 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
 
 def _grouped(query) -> bool:
     """Whether the query has a GROUP BY clause (an aggregate alone groups every solution into one, which
-    rdflib gets right: COUNT(*) over nothing is one row of 0)."""
-    found = []
-
-    def walk(node) -> None:
-        if found:
-            return
-        if hasattr(node, "name") and hasattr(node, "values"):
-            if node.name == "Group" and node.get("expr") is not None:
-                found.append(True)
-                return
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, (list, tuple)):
-            for v in node:
-                walk(v)
-
-    walk(query.algebra)
-    return bool(found)
+    rdflib gets right: COUNT(*) over nothing is one row of 0). CompValue's get() of a key it lacks answers
+    the key's name, so the key is read only when set."""
+    return any(node.name == "Group" and "expr" in node and node["expr"] is not None for node in _walk(query.algebra))
 
 
 def _solutions(res):
