@@ -129,7 +129,7 @@ def test_a_value_past_the_csv_modules_field_limit_is_its_rows_error_and_the_othe
     assert b.exit_code == 2, b.output
     got = list(csv.DictReader(open(out, encoding="utf-8")))
     assert [(x["claim_id"], x["status"]) for x in got] == [(x["claim_id"], x["status"]) for x in rows]
-    assert "row 3, claim L1, field provider_id: is too long" in got[2]["error"]
+    assert "row 3, claim L1, line 1, field provider_id: is too long" in got[2]["error"]
     import csv as _csv_module
 
     assert _csv_module.field_size_limit() == 131072  # the module's limit is restored after the file is read

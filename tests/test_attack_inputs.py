@@ -366,9 +366,15 @@ def test_a_fhir_bundle_with_a_duplicate_claim_id_is_an_error_naming_it():
 
 @pytest.mark.parametrize("evil", ["6236\r7", "\x1b[2J62367", "62367\x1b]0;owned\x07", "A\rOK "])
 def test_control_characters_are_escaped_in_the_text_report(evil):
-    r = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim(cid=evil, code=evil[:20])))
+    """A code holding terminal controls is judged and shown escaped; a claim id holding one is refused (an id is
+    one line of text), and the refusal shows it escaped too."""
+    r = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim(cid="C1", code=evil[:20])))
     assert "\r" not in r.stdout and "\x1b" not in r.stdout and "\x07" not in r.stdout
     assert r.stdout.splitlines()[0].startswith("Claim ")
+    r = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim(cid=evil, code="62367")))
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "\r" not in r.stderr and "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "field claim_id: holds a line break, tab or other control character" in r.stderr
 
 
 def test_a_file_name_with_terminal_escapes_is_shown_escaped_by_batch_and_edits_import(tmp_path):

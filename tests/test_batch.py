@@ -40,7 +40,7 @@ def test_every_row_comes_back_and_a_malformed_row_names_its_row_and_field(tmp_pa
     assert res.exit_code == 2, res.output
     assert [int(r["row"]) for r in rows] == list(range(1, 9))
     by_row = {int(r["row"]): r for r in rows}
-    assert by_row[1]["error"] == "row 1, claim A, field date_of_service: '2024-02-30' is not a real calendar date"
+    assert by_row[1]["error"] == "row 1, claim A, line 1, field date_of_service: '2024-02-30' is not a real calendar date"
     assert by_row[2]["status"] == "error" and "claim not judged because row 1" in by_row[2]["error"]
     assert by_row[3]["error"] == "row 3, claim B, field line: 'x' is not a whole number"
     assert "field provider_role: 'doctor' is not a role of this knowledge base: one of" in by_row[4]["error"]
@@ -60,8 +60,18 @@ def test_repeated_line_number_and_two_patients_in_one_claim_are_row_errors(tmp_p
             "B,P2,2,62367,2024-02-01,D1,physician,1,\n")
     res, rows = _run(tmp_path, body)
     assert res.exit_code == 2
-    assert "line 1: the line number appears more than once" in rows[0]["error"]
-    assert "the claim has lines for more than one patient" in rows[2]["error"]
+    # as check's CSV reader words them: the row that gives the line number again, naming the first; the row
+    # whose patient is not the claim's first row's; the other rows of the claim name the row in error
+    assert [r["error"] for r in rows] == [
+        "row 1, claim A: claim not judged because row 2 has an error",
+        "row 2, claim A, line 1: the line number appears more than once in the claim (also in row 1)",
+        "row 3, claim B: claim not judged because row 4 has an error",
+        "row 4, claim B, field patient_id: the claim has lines for more than one patient (one claim is for one patient)"]
+    from cptkg.faces.cli import main
+
+    checked = CliRunner().invoke(main, ["check", str(tmp_path / "in.csv"), "--output", "csv"]).stdout
+    got = {r["reasons"] for r in csv.DictReader(checked.split("\n\n")[0].splitlines())}
+    assert {rows[1]["error"], rows[3]["error"]} <= got
 
 
 def test_rejections_carry_rule_ids_and_messages_and_exit_1(tmp_path):
@@ -189,7 +199,9 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
             'L, P11, 1, "62370", 2024-02-01, D1, physician, 1, "KD,59"\n'  # a quote after spaces opens the value
             "M,P12,1,62370,2024-02-01,D1,physician,1,KD;ZZTOP\n"  # a modifier is two letters or digits
             "N,P13,1,62370,2024-02-01,D1,physician,1,\"kd, 5\"\n"
-            "O,P14,1.0,62370,2024-02-01,D1,physician,0.0,\n")  # whole numbers with a fraction of zeros
+            "O,P14,1.0,62370,2024-02-01,D1,physician,0.0,\n"  # whole numbers with a fraction of zeros
+            "Q\tX,P15,1,62370,2024-02-01,D1,physician,1,\n"
+            "R,P16,1,62370,2024-02-01,D\u20281,physician,1,\n")
     src = tmp_path / "in.csv"
     src.write_text(HEADER + body, encoding="utf-8")
     h = tmp_path / "h.csv"
@@ -205,12 +217,17 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     by_claim = {r["claim_id"]: r for r in duck}
     assert by_claim["G"]["error"] == "row 9, claim G: " + MORE_VALUES_WORDS
     assert by_claim["H"]["status"] == "accepted"
-    assert by_claim["M"]["error"].endswith("field modifiers: 'ZZTOP' is not a modifier (two letters or digits, such as KD or 59)")
-    assert by_claim["N"]["error"].endswith("field modifiers: '5' is not a modifier (two letters or digits, such as KD or 59)")
+    assert by_claim["M"]["error"].endswith("line 1, field modifiers[1]: 'ZZTOP' is not a modifier (two letters or digits, "
+                                           "such as KD or 59)")
+    assert by_claim["N"]["error"].endswith("line 1, field modifiers[1]: '5' is not a modifier (two letters or digits, "
+                                           "such as KD or 59)")
     assert [r["rules"] for r in duck if r["claim_id"] == "I"] == ["exclusion.component", ""]  # one claim, I
     assert "history row 2: " + MORE_VALUES_WORDS in by_claim["J"]["error"]  # the patient's history row
-    assert by_claim["K"]["row"] == "15" and len(duck) == 18
-    assert by_claim["O"]["error"] == "row 19, claim O, field units: must be at least 1, got 0"
+    assert by_claim["K"]["row"] == "15" and len(duck) == 20
+    assert by_claim["O"]["error"] == "row 19, claim O, line 1, field units: must be at least 1, got 0"
+    # a tab inside an id, a line separator inside a provider: refused alike (Spark's regex is Java's)
+    assert [r["error"].split(": ", 1)[1] for r in duck[-2:]] == [
+        "holds a line break, tab or other control character: an id is one line of text; retype the value"] * 2
     assert by_claim["L"]["status"] == "accepted" and by_claim["L"]["code"] == "62370"
     # column names as exports write them ("Claim ID", "Date of Service"): the columns they name
     spaced = tmp_path / "spaced.csv"
@@ -312,7 +329,7 @@ def test_a_cell_of_megabytes_is_its_rows_error_not_the_files(tmp_path):
     res, rows = _run(tmp_path, body)
     assert res.exit_code == 2, res.output
     assert [r["status"] for r in rows] == ["accepted", "error", "accepted"]
-    assert rows[1]["error"] == "row 2, claim B, field provider_id: is too long (at most 200 characters)"
+    assert rows[1]["error"] == "row 2, claim B, line 1, field provider_id: is too long (at most 200 characters)"
 
 
 def test_an_id_holding_a_character_that_shows_as_nothing_is_refused_in_check_and_batch(tmp_path):

@@ -259,10 +259,11 @@ def test_a_long_claim_id_is_shown_in_a_message_as_check_shows_it(kb, tmp_path, c
     shown = f"claim {cid[:60]}"
     assert [r["claim_id"] for r in rows] == [cid, cid, cid + "E", cid + "E"]
     assert [r["error"] for r in rows] == [
-        f"row 1, {shown}, field date_of_service: '2024-02-30' is not a real calendar date",
-        f"row 2, {shown}, field patient_id: the claim has lines for more than one patient",
-        f"row 3, {shown}, line 1: the line number appears more than once in the claim",
-        f"row 4, {shown}, line 1: the line number appears more than once in the claim"]
+        f"row 1, {shown}, line 1, field date_of_service: '2024-02-30' is not a real calendar date",
+        f"row 2, {shown}, field patient_id: the claim has lines for more than one patient (one claim is for one "
+        f"patient)",
+        f"row 3, {shown}: claim not judged because row 4 has an error",
+        f"row 4, {shown}, line 1: the line number appears more than once in the claim (also in row 3)"]
     checked = _check(tmp_path)
     assert checked[0]["reasons"].startswith(f"row 1, {shown}, line 1, field date_of_service")
     assert checked[2]["reasons"].startswith(f"row 4, {shown}, line 1: the line number appears more than once")
@@ -289,8 +290,9 @@ def test_a_modifiers_cell_is_split_on_commas_and_each_modifier_is_two_letters_or
         # the drug's KD is read (drug.kd-modifier does not deny the line) or, without KD, the line is judged
         assert [r["status"] for r in rows] == ["accepted", "accepted" if "k" in cell.lower() else "rejected"]
     else:
-        assert rows[1]["status"] == "error" and rows[1]["error"].startswith("row 2, claim M, field modifiers: ")
-        assert checked[1]["status"] == "error" and "field modifiers" in checked[1]["reasons"]
+        # both name the line and the modifier's place in the cell, in the same words
+        assert rows[1]["status"] == "error" and rows[1]["error"].startswith("row 2, claim M, line 2, field modifiers[")
+        assert checked[1]["status"] == "error" and checked[1]["reasons"] == rows[1]["error"]
         # line 1 is not judged for line 2's error, and says so (as batch's row 1 names row 2)
         assert checked[0]["status"] == "error" and checked[0]["reasons"] == "claim not judged because line 2 has an error"
         if "ABCDEFG" not in cell:
@@ -437,3 +439,46 @@ def test_column_names_as_exports_write_them_are_the_columns_they_name(kb, tmp_pa
     pq.write_table(table, tmp_path / "in.parquet")
     batch.run_batch(tmp_path / "in.parquet", tmp_path / "p.csv", kb=kb)
     assert [r["rules"] for r in csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8"))] == ["exclusion.component", ""]
+
+
+@pytest.mark.parametrize("rows, bad", [
+    # (the claim's rows, the row in error): each field's problem as check's CSV reader words it
+    (["A,P1,0,62367,2025-03-04,D1,physician,1,"], 0),                      # line 0: named as given
+    (["A,P1,2,62367,2025-02-30,D1,physician,1,"], 0),                      # no such day
+    (["A,P1,3,62367,2025-03-04,D1,janitor,1,"], 0),                        # a role the pack has not
+    (["A,P1,1,62367,2025-03-04,D1,physician,0,"], 0),                      # units below 1
+    (["A,P1,1,62367,2025-03-04,D1,physician,x,"], 0),                      # units not a number: no line
+    (["A,P1,x,62367,2025-03-04,D1,physician,1,"], 0),                      # line not a number: no line
+    (["A,P1,1,62367,2025-03-04,D1,physician,1,59;ZZZ"], 0),                # the second modifier
+    (['A,P1,1,62367,2025-03-04,D1,physician,1,"KD, ABCDEFGHIJKLM"'], 0),   # a modifier too long
+    (["A,P1,1,62367,2025-03-04,D1,physician,1," + ";".join(["59"] * 11)], 0),
+    (["A,P1,1,62367,2025-03-04," + "N" * 201 + ",physician,1,"], 0),
+    (["A,P1,1,62367,2025-03-04,,physician,1,"], 0),                        # missing: no line
+    (['"A\nB",P1,1,62367,2025-03-04,D1,physician,1,'], 0),                 # a line break inside an id
+    (["A,P\x0b1,1,62367,2025-03-04,D1,physician,1,"], 0),                  # a vertical tab inside an id
+    (["A,P1,4,62367,2025-03-04,D\x7f1,physician,1,"], 0),                  # DEL inside a provider id
+    (["A,P1,1,62367,2025-03-04,D1,physician,1,", "A,P1,1,95990,2025-03-04,D1,physician,1,"], 1),
+    (["A,P1,1,62367,2025-03-04,D1,physician,1,", "A,P2,2,95990,2025-03-04,D1,physician,1,"], 1),
+])
+def test_check_and_batch_give_a_bad_row_the_same_words(kb, tmp_path, rows, bad):
+    """The same bad row had other words in each command: batch left out the line a field belongs to and the
+    modifier's place in its cell, and gave a repeated line number to both rows without naming the first
+    (audits of issue 27's stops). Now the row in error reads alike in both; the claim's other rows name it."""
+    got = _batch(kb, tmp_path, "".join(r + "\n" for r in rows))
+    checked = _check(tmp_path)
+    assert [r["status"] for r in got] == ["error"] * len(rows) == [r["status"] for r in checked]
+    assert got[bad]["error"] == checked[bad]["reasons"] and got[bad]["error"].startswith(f"row {bad + 1}, ")
+    for i in set(range(len(rows))) - {bad}:
+        assert got[i]["error"] == f"row {i + 1}, claim A: claim not judged because row {bad + 1} has an error"
+
+
+def test_a_history_provider_holding_a_control_or_invisible_character_is_refused_as_checks_is(kb, tmp_path):
+    """check refused a history row's provider id holding a zero-width space (the claim's patient's history
+    cannot be read) and batch read it as another provider: both now refuse it, and a line break too."""
+    body = "A,P1,1,62367,2025-03-04,D1,physician,1,\nB,P2,1,62367,2025-03-04,D1,physician,1,\n"
+    got = _batch(kb, tmp_path, body, history='P1,62362,2024-01-05,D\u200b1\nP2,62362,2024-01-05,"D\n1"\n')
+    checked = _check(tmp_path)
+    assert [r["status"] for r in got] == ["error", "error"] == [r["status"] for r in checked]
+    assert "history row 1, field provider_id: holds a character that shows as nothing" in got[0]["error"]
+    assert "history row 2, field provider_id: holds a line break, tab or other control character" in got[1]["error"]
+    assert "shows as nothing" in checked[0]["reasons"] and "control character" in checked[1]["reasons"]

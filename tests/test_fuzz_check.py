@@ -42,12 +42,14 @@ dates = st.dates(min_value=__import__("datetime").date(2015, 1, 1),
                  max_value=__import__("datetime").date(2026, 12, 31)).map(lambda d: d.isoformat())
 def _valid_id(s: str) -> bool:
     """An id check takes: not only whitespace (issue 16: blank ids, same in check and batch), no character that
-    shows as nothing, not a number a spreadsheet shortened to scientific notation (an attack audit's two)."""
+    shows as nothing, not a number a spreadsheet shortened to scientific notation (an attack audit's two), no
+    line break, tab or other control character inside it (its ends are stripped)."""
     import re
 
-    from cptkg.claims.models import INVISIBLE, SHORTENED_NUMBER
+    from cptkg.claims.models import CONTROL, INVISIBLE, SHORTENED_NUMBER
 
-    return s.strip() != "" and not re.search(INVISIBLE, s) and not re.fullmatch(SHORTENED_NUMBER, s.strip())
+    return (s.strip() != "" and not re.search(INVISIBLE, s) and not re.fullmatch(SHORTENED_NUMBER, s.strip())
+            and not re.search(CONTROL, s.strip()) and "\x00" not in s)
 
 
 ident = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30).filter(

@@ -189,6 +189,13 @@ SHORTENED_WORDS = ("is a number a spreadsheet shortened to scientific notation, 
 #: backslash reaches SQL), so the SQL dialects read it alike (cptkg.judge.batch).
 INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
 INVISIBLE_WORDS = "holds a character that shows as nothing (a zero-width space or a direction mark): retype the value"
+#: a line break, tab or other control character inside an id (the ends are stripped, as every field's are): a
+#: quoted CSV cell or a JSON "\n" can carry one, and "C1" + line break + "X" was accepted as a claim, shown
+#: escaped in the output ("C1\nX") and matched to no history (a review of issue 27's stop). No 837P or FHIR
+#: identifier holds one. The class holds the characters themselves, not escapes, as INVISIBLE does; NUL is
+#: left out (no SQL text can carry it) and tested apart, here and in batch's SQL.
+CONTROL = "[\u0001-\u001f\u007f-\u009f\u2028\u2029]"
+CONTROL_WORDS = "holds a line break, tab or other control character: an id is one line of text; retype the value"
 
 
 def _not_shortened(v: str) -> str:
@@ -196,6 +203,8 @@ def _not_shortened(v: str) -> str:
         raise ValueError(f"'{v.strip()[:40]}' {SHORTENED_WORDS}")
     if re.search(INVISIBLE, v):
         raise ValueError(INVISIBLE_WORDS)
+    if "\x00" in v or re.search(CONTROL, v.strip()):  # the ends are white space, stripped as in every reader
+        raise ValueError(CONTROL_WORDS)
     return v
 
 

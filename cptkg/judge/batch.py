@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Callable
 
 from cptkg.claims import columns, inputs
-from cptkg.claims.models import (DATE_PATTERN, MAX_CODE, MAX_LINE, MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS,
-                                 MODIFIER_PATTERN, MODIFIER_WORDS,
-                     MODIFIER_SEPARATORS, INVISIBLE, INVISIBLE_WORDS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER, ZERO_FRACTION)
+from cptkg.claims.models import (CONTROL, CONTROL_WORDS, DATE_PATTERN, INVISIBLE, INVISIBLE_WORDS, MAX_CODE, MAX_LINE,
+                                 MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS, MODIFIER_PATTERN,
+                                 MODIFIER_SEPARATORS, MODIFIER_WORDS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER,
+                                 ZERO_FRACTION, ClaimLine)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
@@ -38,6 +39,8 @@ from cptkg.spreadsheet import MORE_VALUES, column_key
 # the columns as cptkg check's CSV reader reads them (cptkg.claims.columns), written once for both
 LINE_COLUMNS = list(columns.CLAIM_REQUIRED + columns.CLAIM_OPTIONAL)
 REQUIRED = list(columns.CLAIM_REQUIRED)
+# the fields of a service line: a problem in one names the line, as check's claim validator names it
+SERVICE_LINE_FIELDS = frozenset(ClaimLine.model_fields)
 HISTORY_COLUMNS = list(columns.HISTORY_REQUIRED + columns.HISTORY_OPTIONAL)
 HISTORY_REQUIRED = list(columns.HISTORY_REQUIRED)
 
@@ -361,8 +364,19 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
 
     claim = f"CASE WHEN claim_id IS NULL OR claim_id = '' THEN '' ELSE concat(', claim ', {_shown_id('claim_id')}) END"
 
-    def bad(col: str, problem_sql: str) -> str:
-        return f"concat('row ', CAST(row_no AS {txt}), {claim}, ', field {col}: ', {problem_sql})"
+    # a field of the service line names the line, once its number reads as one, as check's claim validator
+    # does ("row 3, claim A, line 2, field units: ..."); a line field missing or not a whole number is said
+    # before the line is read, without it, as check's CSV reader says it
+    lined = f"CASE WHEN line_ok THEN concat(', line ', CAST(line_n AS {txt})) ELSE '' END"
+
+    def bad(col: str, problem_sql: str, of_line: bool = False, item: str | None = None) -> str:
+        """``item``: the SQL of the 0-based place in the field's list the problem is at (``modifiers[1]``)."""
+        where = f", {lined}" if of_line else ""
+        field = f"', field {col}: '" if item is None else f"', field {col}[', CAST({item} AS {txt}), ']: '"
+        return f"concat('row ', CAST(row_no AS {txt}), {claim}{where}, {field}, {problem_sql})"
+
+    def on_line(col: str, problem_sql: str) -> str:
+        return bad(col, problem_sql, of_line=True)
 
     def shown(c):
         return f"concat('''', substr({c}, 1, 40), '''')"
@@ -396,6 +410,11 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (``ids_ascii``, computed once a row: measured per id, the three checks cost 0.17 s a million lines)."""
         return f"NOT ids_ascii AND {rx(c, '(?s).*' + INVISIBLE + '.*')}"
 
+    def control(c: str) -> str:
+        """An id holding a line break, tab or other control character: tried only on a row whose ids hold
+        one (``ids_control``, computed once a row, 0.07 s a million lines)."""
+        return f"ids_control AND {_has_control(b, c)}"
+
     octets = "strlen" if b.dialect.name == "duckdb" else "octet_length"  # the bytes of a text's UTF-8
     ids = "concat(coalesce(claim_id, ''), coalesce(patient_id, ''), coalesce(provider_id, ''))"
 
@@ -411,7 +430,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
             # a float column (pandas writes one for whole numbers with a blank among them): 2.0 is 2, read
             # through the zero fraction as text is; 2.5 is refused in check's words for the JSON number
             return [(f"NOT {empty(col)} AND NOT {rx(col, WHOLE_NUMBER)}", bad(col, why))]
-        return [(f"NOT {empty(col)}", bad(col, why))] if why else []
+        return [(f"NOT {empty(col)}", bad(col, why, of_line=col in SERVICE_LINE_FIELDS))] if why else []
 
     checks = [
         # a record of more values than columns names its claim (check's words); a claim refused by a reader
@@ -423,51 +442,58 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (f"length(claim_id) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (shortened("claim_id"), bad("claim_id", f"concat({shown('claim_id')}, {lit(' ' + SHORTENED_WORDS)})")),
         (invisible("claim_id"), bad("claim_id", lit(INVISIBLE_WORDS))),
+        (control("claim_id"), bad("claim_id", lit(CONTROL_WORDS))),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         *typed("patient_id"),
         (f"length(patient_id) > {MAX_TEXT}", bad("patient_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (shortened("patient_id"), bad("patient_id", f"concat({shown('patient_id')}, {lit(' ' + SHORTENED_WORDS)})")),
         (invisible("patient_id"), bad("patient_id", lit(INVISIBLE_WORDS))),
+        (control("patient_id"), bad("patient_id", lit(CONTROL_WORDS))),
         (empty("line"), bad("line", "'is missing'")),
         *typed("line"),
         ("NOT line_ok", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
         # the words of the claim validator (a Parquet integer column may hold any integer)
-        ("line_n < 1", bad("line", "concat('must be at least 1, got ', line)")),
-        (f"line_n IS NULL OR line_n > {MAX_LINE}", bad("line", f"concat('must be at most {MAX_LINE}, got ', line)")),
+        ("line_n < 1", on_line("line", "concat('must be at least 1, got ', line)")),
+        (f"line_n IS NULL OR line_n > {MAX_LINE}", on_line("line", f"concat('must be at most {MAX_LINE}, got ', line)")),
         (empty("code"), bad("code", "'is missing'")),
         *typed("code"),
-        (f"length(code) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
+        (f"length(code) > {MAX_CODE}", on_line("code", f"'is too long (at most {MAX_CODE} characters)'")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         *typed("date_of_service"),
-        *_far_date_checks(kinds, "NOT dos_ok", lambda why: bad("date_of_service", why)),
-        ("NOT dos_ok", bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
+        *_far_date_checks(kinds, "NOT dos_ok", lambda why: on_line("date_of_service", why)),
+        ("NOT dos_ok", on_line("date_of_service", f"concat({shown('date_of_service')}, ' is not a date written YYYY-MM-DD')")),
         ("try_cast(date_of_service AS DATE) IS NULL OR substr(date_of_service, 1, 4) = '0000'",
-         bad("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),
+         on_line("date_of_service", f"concat({shown('date_of_service')}, ' is not a real calendar date')")),
         (empty("provider_id"), bad("provider_id", "'is missing'")),
         *typed("provider_id"),
-        (f"length(provider_id) > {MAX_TEXT}", bad("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
+        (f"length(provider_id) > {MAX_TEXT}", on_line("provider_id", f"'is too long (at most {MAX_TEXT} characters)'")),
         (shortened("provider_id"),
-         bad("provider_id", f"concat({shown('provider_id')}, {lit(' ' + SHORTENED_WORDS)})")),
-        (invisible("provider_id"), bad("provider_id", lit(INVISIBLE_WORDS))),
+         on_line("provider_id", f"concat({shown('provider_id')}, {lit(' ' + SHORTENED_WORDS)})")),
+        (invisible("provider_id"), on_line("provider_id", lit(INVISIBLE_WORDS))),
+        (control("provider_id"), on_line("provider_id", lit(CONTROL_WORDS))),
         (empty("provider_role"), bad("provider_role", "'is missing'")),
         *typed("provider_role"),
         # a role in another case or spelling is folded only on the rows not written as a value (few): folded on
         # every row, the check cost a fifth of a second a million lines
         (f"provider_role NOT IN ({role_list}) AND {canonical('provider_role', 'role')} NOT IN ({role_list})",
-         bad("provider_role", f"concat({shown('provider_role')}, {lit(role_tail)})")),
+         on_line("provider_role", f"concat({shown('provider_role')}, {lit(role_tail)})")),
         *typed("units"),
         ("NOT units_empty AND NOT units_ok", bad("units", f"concat({shown('units')}, ' is not a whole number')")),
-        ("NOT units_empty AND units_n < 1", bad("units", "concat('must be at least 1, got ', units)")),
+        ("NOT units_empty AND units_n < 1", on_line("units", "concat('must be at least 1, got ', units)")),
         (f"NOT units_empty AND (units_n IS NULL OR units_n > {MAX_UNITS})",
-         bad("units", f"concat('must be at most {MAX_UNITS}, got ', units)")),
+         on_line("units", f"concat('must be at most {MAX_UNITS}, got ', units)")),
         *typed("modifiers"),
-        (f"n_modifiers > {MAX_MODIFIERS}", bad("modifiers", f"'is too long (at most {MAX_MODIFIERS})'")),
-        (f"longest_modifier > {MAX_MODIFIER}", bad("modifiers", f"'a modifier is too long (at most {MAX_MODIFIER} characters)'")),
-        ("bad_modifier IS NOT NULL", bad("modifiers", f"concat({shown('bad_modifier')}, {lit(' ' + MODIFIER_WORDS)})")),
+        (f"n_modifiers > {MAX_MODIFIERS}", on_line("modifiers", f"'is too long (at most {MAX_MODIFIERS})'")),
+        # the first item that is no modifier is named by its place, as check's validator names it: too long
+        # (it cannot match the pattern either) or not two letters or digits
+        (f"length(bad_modifier) > {MAX_MODIFIER}",
+         bad("modifiers", f"'is too long (at most {MAX_MODIFIER} characters)'", of_line=True, item="bad_item")),
+        ("bad_modifier IS NOT NULL", bad("modifiers", f"concat({shown('bad_modifier')}, {lit(' ' + MODIFIER_WORDS)})",
+                                          of_line=True, item="bad_item")),
         *typed("route"),
-        (f"NOT {empty('route')} AND length(route) > {MAX_TEXT}", bad("route", f"'is too long (at most {MAX_TEXT} characters)'")),
+        (f"NOT {empty('route')} AND length(route) > {MAX_TEXT}", on_line("route", f"'is too long (at most {MAX_TEXT} characters)'")),
         (f"NOT {empty('route')} AND route NOT IN ({route_list}) AND {canonical('route', 'route')} NOT IN ({route_list})",
-         bad("route", f"concat({shown('route')}, {lit(route_tail)})")),
+         on_line("route", f"concat({shown('route')}, {lit(route_tail)})")),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
 
@@ -488,19 +514,26 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         {canonical('provider_role', 'role')} AS role,
         CASE WHEN units_empty THEN 1 WHEN units_ok THEN units_n END AS units,
         modifiers, {route_sql} AS route, {case} AS error
-        FROM (SELECT *, try_cast(line AS BIGINT) AS line_n, try_cast(units AS BIGINT) AS units_n,
-            {b.list_size('mods')} AS n_modifiers, {b.longest('mods')} AS longest_modifier,
+        FROM (SELECT *, array_position(mods, bad_modifier) - 1 AS bad_item FROM (
+          SELECT *, try_cast(line AS BIGINT) AS line_n, try_cast(units AS BIGINT) AS units_n,
+            {b.list_size('mods')} AS n_modifiers,
             CASE WHEN NOT mods_ok THEN {b.first_unmatched('mods', MODIFIER_PATTERN)} END AS bad_modifier FROM (
           SELECT *, CASE WHEN length(modifiers) > {MAX_MODIFIER} OR NOT mods_ok
                          THEN {b.split_nonempty('modifiers', MODIFIER_SEPARATORS)} END AS mods FROM (
           SELECT *, {whole('line')} AS line_ok, {rx('date_of_service', DATE_PATTERN)} AS dos_ok,
-            {octets}({ids}) = length({ids}) AS ids_ascii,
+            {octets}({ids}) = length({ids}) AS ids_ascii, {_has_control(b, ids)} AS ids_control,
             {empty('units')} AS units_empty, {whole('units')} AS units_ok,
             ({empty('modifiers')} OR {rx('modifiers', MODIFIER_LIST)}) AS mods_ok
-          FROM (SELECT {unzeroed} FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t00) t0) t1) t2) t3"""
+          FROM (SELECT {unzeroed} FROM (SELECT row_no, {RECORD_ERROR}, {trimmed} FROM raw_lines) t00) t0) t1) t2) t3) t4"""
 
 
 FAR_DATE_WORDS = "is a date outside the years 0001 to 9999, which no claim can carry"
+
+
+def _has_control(b, expr: str) -> str:
+    """``expr`` holds a control character (:data:`cptkg.claims.models.CONTROL`, or NUL, which no SQL text can
+    carry and ``chr(0)`` spells in both dialects)."""
+    return f"(instr({expr}, chr(0)) > 0 OR {b.regex_full(expr, '(?s).*' + CONTROL + '.*')})"
 
 
 def _far_date_checks(kinds: dict[str, str], not_written: str, bad) -> list[tuple[str, str]]:
@@ -543,6 +576,9 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         *typed("provider_id"),
         (f"instr({t('provider_id')}, '+') > 0 AND {rx(t('provider_id'), SHORTENED_NUMBER)}",
          bad("provider_id", f"concat({lit(chr(39))}, substr({t('provider_id')}, 1, 40), {lit(chr(39) + ' ' + SHORTENED_WORDS)})")),
+        # a history row's provider is an id as a line's is (check's HistoryEntry refuses both)
+        (rx(t('provider_id'), '(?s).*' + INVISIBLE + '.*'), bad("provider_id", lit(INVISIBLE_WORDS))),
+        (_has_control(b, t('provider_id')), bad("provider_id", lit(CONTROL_WORDS))),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, {t('patient_id')} AS patient_id, upper({t('code')}) AS code,
@@ -813,27 +849,33 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
     txt = d.text_type
     # Row checks, then claim-level problems (repeated line numbers, lines of
     # several patients, a malformed history row of the claim's patient), then
-    # a claim with any bad row is not judged at all. Claims get an integer
+    # a claim with any bad row is not judged at all. As check's CSV reader
+    # says them: a line number given again is the error of each row after
+    # the first that gives it, and another patient the error of each row
+    # whose patient is not the claim's first row's. Claims get an integer
     # id for the joins of the rules: the number of their first row (unique,
     # and found in the same pass as the patient check, where numbering the
     # claims would take a single-threaded window).
     b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb), value_kinds(input_path, in_kind), route)}),
     ids AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid, count(*) AS n FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
-    dup AS (SELECT claim_id, line FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
+    dup AS (SELECT claim_id, line, min(row_no) AS first_row FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
             GROUP BY claim_id, line HAVING count(*) > 1),
+    firsts AS (SELECT i.claim_id, coalesce(r.patient_id, '') AS p1 FROM ids i JOIN r0 r ON r.row_no = i.cid
+               WHERE i.pmin <> i.pmax),
     {_claim_size_sql(txt)}
     r2 AS (SELECT r.row_no, r.claim_id, r.patient_id, r.line, r.code, r.dos, r.provider_id,
         r.role, r.units, r.modifiers, r.route, ids.cid,
         CASE WHEN r.error IS NOT NULL THEN r.error
-             WHEN dup.line IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim')
-             WHEN ids.pmin <> ids.pmax THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', field patient_id: the claim has lines for more than one patient')
+             WHEN dup.line IS NOT NULL AND r.row_no > dup.first_row THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim (also in row ', CAST(dup.first_row AS {txt}), ')')
+             WHEN coalesce(r.patient_id, '') <> f.p1 THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', field patient_id: the claim has lines for more than one patient (one claim is for one patient)')
              WHEN cs.problem IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the claim ', cs.problem)
              WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the patient''s history cannot be read (', h.error, ')')
              WHEN nb.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the history file cannot be read (', nb.error, ')')
         END AS error
         FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
         LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
+        LEFT JOIN firsts f ON f.claim_id = r.claim_id
         LEFT JOIN cs ON cs.claim_id = r.claim_id
         LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id
         LEFT JOIN b_hist_nobody nb ON 1 = 1),

@@ -189,11 +189,6 @@ class DuckDBBackend:
         return f"coalesce(len({expr}), 0)"
 
     @staticmethod
-    def longest(expr: str) -> str:
-        """Length of the longest text in a list (0 for none)."""
-        return f"coalesce(list_max(list_transform({expr}, lambda m: length(m))), 0)"
-
-    @staticmethod
     def explode_split(expr: str, pattern: str) -> str:
         return f"unnest(regexp_split_to_array({expr}, '{pattern}'))"
 

@@ -309,11 +309,6 @@ class SparkBackend:
         return f"CASE WHEN {expr} IS NULL THEN 0 ELSE size({expr}) END"
 
     @staticmethod
-    def longest(expr: str) -> str:
-        """Length of the longest text in a list (0 for none)."""
-        return f"coalesce(array_max(transform({expr}, m -> length(m))), 0)"
-
-    @staticmethod
     def explode_split(expr: str, pattern: str) -> str:
         return f"explode(split({expr}, '{pattern}'))"
 
