@@ -476,3 +476,42 @@ def test_two_rows_of_one_line_number_keep_their_own_codes_in_checks_csv():
     got = list(csv.DictReader(io.StringIO(out.text)))
     assert [(r["line"], r["code"], r["status"]) for r in got] == [("1", "62367", "error"), ("1", "95990", "error"),
                                                                    ("2", "95991", "error")]
+
+
+@pytest.mark.parametrize("where, value, words", [
+    ("entry", "Claims", "element entry[1].resource: resourceType 'Claims' is not a FHIR R4 resource type "
+                        "(did you mean 'Claim'?)"),
+    ("entry", "claim", "resourceType 'claim' is not a FHIR R4 resource type (did you mean 'Claim'?)"),
+    ("entry", 5, "element entry[1].resource: resourceType must be the name of a FHIR resource (text), got the "
+                 "number 5"),
+    ("entry", "Observatio", "(did you mean 'Observation'?)"),
+    ("entry", "Zzzzzz", "resourceType 'Zzzzzz' is not a FHIR R4 resource type"),
+    ("entry", None, "element entry[1].resource: has no resourceType"),
+    ("contained", "Practitionr", "element entry[0].resource.contained[0]: resourceType 'Practitionr' is not a FHIR "
+                                 "R4 resource type (did you mean 'Practitioner'?)"),
+])
+def test_a_resource_type_fhir_does_not_define_is_one_line_naming_the_element_not_a_traceback(where, value, words):
+    """fhir.resources looked the name up in its own table: a misspelt resourceType was a Python KeyError
+    ('R4.ClaimsType'), a traceback with exit 1 from check and "the duckdb engine failed" from batch; a
+    resource with no resourceType was blamed on its first element (an inputs audit)."""
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    doc = json.loads(FHIR_BUNDLE.read_text())
+    claim = next(e for e in doc["entry"] if e["resource"]["resourceType"] == "Claim")
+    odd = json.loads(json.dumps(claim["resource"]))
+    if value is not None:
+        odd["resourceType"] = value
+    else:
+        del odd["resourceType"]
+    if where == "entry":
+        doc["entry"].insert(1, {"fullUrl": "urn:uuid:0f0e0d0c-0000-4000-8000-0000000000aa", "resource": odd})
+    else:
+        claim["resource"]["contained"] = [{"resourceType": value, "id": "x"}]
+        words = words.replace("entry[0]", f"entry[{doc['entry'].index(claim)}]")
+    with pytest.raises(ReadError) as got:
+        readers.read(json.dumps(doc).encode())
+    assert words in str(got.value)
+    r = CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc))
+    assert r.exit_code == 2 and "Traceback" not in r.output and words in r.stderr, r.output

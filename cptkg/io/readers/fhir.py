@@ -166,6 +166,60 @@ def _path(loc) -> str:
     return out
 
 
+#: the resources a claim file names, offered when a resourceType is misspelt (a guess, never read as one)
+_LIKELY_TYPES = ("Claim", "Bundle", "Patient", "Practitioner", "PractitionerRole", "Organization", "Procedure",
+                 "Coverage", "Location", "Encounter", "Condition", "Observation", "Device", "ClaimResponse",
+                 "ExplanationOfBenefit", "MedicationAdministration", "RelatedPerson")
+
+
+def _is_resource_type(name: str) -> bool:
+    import fhir.resources.R4B as r4
+
+    try:
+        return bool(r4.get_fhir_model_class(name).has_resource_base())
+    except (ValueError, KeyError, ImportError, AttributeError):
+        return False
+
+
+def _resource_type_problem(value: Any, path: tuple = (), resource_here: bool = False) -> str | None:
+    """The first resource of the file whose resourceType FHIR R4 does not define (misspelt, in another case,
+    not text) or that has none where a resource belongs (a Bundle entry's ``resource``, ``contained``).
+
+    Said before the file is validated: fhir.resources looks the name up in its own table and failed with a
+    Python ``KeyError: 'R4.ClaimsType'`` (a traceback from check, "the duckdb engine failed" from batch), and
+    a resource with no resourceType was read as the base Resource, so its first element was called "not an
+    element FHIR R4 defines here" (an inputs audit)."""
+    if isinstance(value, list):
+        for i, x in enumerate(value):
+            found = _resource_type_problem(x, path + (i,), resource_here)
+            if found:
+                return found
+        return None
+    if not isinstance(value, dict):
+        return None
+    where = f"element {_path(path)}" if path else "the file"
+    if "resourceType" in value:
+        given = value["resourceType"]
+        if not isinstance(given, str):
+            return f"{where}: resourceType must be the name of a FHIR resource (text), got {_given(given)}"
+        if not _is_resource_type(given):
+            import difflib
+
+            near = [t for t in _LIKELY_TYPES if t.lower() == given.strip().lower()] or \
+                difflib.get_close_matches(given, _LIKELY_TYPES, n=1, cutoff=0.75)
+            return (f"{where}: resourceType {one_line(given)[:60]!r} is not a FHIR R4 resource type"
+                    + (f" (did you mean {near[0]!r}?)" if near else ""))
+    elif resource_here:
+        return f"{where}: has no resourceType (every resource names its type, as \"resourceType\": \"Claim\")"
+    for key, x in value.items():
+        if isinstance(x, (dict, list)):
+            holds = key == "contained" or (key == "resource" and len(path) >= 2 and path[-2] == "entry")
+            found = _resource_type_problem(x, path + (key,), holds)
+            if found:
+                return found
+    return None
+
+
 def _given(value) -> str:
     """What a JSON value is, in the words of the file (not Python's type names)."""
     if value is None:
@@ -936,6 +990,9 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         hint = f" (resourceType is written with a capital: {given.capitalize()!r})" if isinstance(given, str) \
             and given.lower() in ("claim", "bundle") else ""
         raise ReadError(f"{source}: {said}: cptkg reads a FHIR Claim or a Bundle of Claims{hint}")
+    problem = _resource_type_problem(obj)
+    if problem:
+        raise ReadError(f"{source}: not a valid FHIR R4 {obj['resourceType']}: {problem}")
     if obj["resourceType"] == "Bundle":
         entries = obj.get("entry")
         kinds = [e["resource"].get("resourceType") for e in entries if isinstance(e, dict)
