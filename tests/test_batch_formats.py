@@ -450,6 +450,13 @@ def test_check_and_batch_say_how_many_lines_the_history_repeats(tmp_path, claims
     """A history taken with the claims it is given for lists each line as billed before: every line was judged
     against itself, with nothing said (an auditor's audit: 33 of 34 lines denied). Both now say how many lines
     a history row repeats, with the same count; the claims' real history repeats none of their lines."""
+    import re
+
+    from cptkg.claims.models import CODE_PATTERN
+
+    def well_formed(code: str) -> bool:
+        return bool(re.fullmatch(CODE_PATTERN, code.strip().upper()))
+
     src = tmp_path / "claims.json"
     src.write_text(json.dumps([_bare(c) for c in claims]), encoding="utf-8")
     own = tmp_path / "own.csv"
@@ -458,8 +465,9 @@ def test_check_and_batch_say_how_many_lines_the_history_repeats(tmp_path, claims
         w.writerow(HISTORY_HEADER)
         for c in claims:
             for ln in c["lines"]:
-                w.writerow([c["patient_id"], ln["code"], ln["date_of_service"], ln["provider_id"]])
-    n = sum(len(c["lines"]) for c in claims)
+                if well_formed(ln["code"]):  # (a history row not written as a code is refused)
+                    w.writerow([c["patient_id"], ln["code"], ln["date_of_service"], ln["provider_id"]])
+    n = sum(1 for c in claims for ln in c["lines"] if well_formed(ln["code"]))
     note = f"note: {n:,} line(s) are also in the patient's history, with the same code and date of service"
     r = CliRunner().invoke(main, ["check", str(src), "--history", str(own), "--output", "csv"])
     assert any(line.startswith("cptkg: " + note) for line in r.stderr.splitlines()), r.stderr

@@ -482,3 +482,40 @@ def test_a_history_provider_holding_a_control_or_invisible_character_is_refused_
     assert "history row 1, field provider_id: holds a character that shows as nothing" in got[0]["error"]
     assert "history row 2, field provider_id: holds a line break, tab or other control character" in got[1]["error"]
     assert "shows as nothing" in checked[0]["reasons"] and "control character" in checked[1]["reasons"]
+
+
+@pytest.mark.parametrize("row, words, whose", [
+    ("P1,95990\u200b,2025-03-04,D1", "history row 1, field code: holds a character that shows as nothing", "patient"),
+    ("P1,\uff19\uff15\uff19\uff19\uff10,2025-03-04,D1", "history row 1, field code: '\uff19\uff15\uff19\uff19\uff10' is not a CPT code", "patient"),
+    ("P1,9599,2025-03-04,D1", "history row 1, field code: '9599' is not a CPT code", "patient"),
+    ('"P\n1",95990,2025-03-04,D1', "history row 1, field patient_id: holds a line break", "file"),
+    ("P\u200b1,95990,2025-03-04,D1", "history row 1, field patient_id: holds a character that shows as nothing", "file"),
+])
+def test_a_history_row_no_claim_can_read_is_refused_not_dropped(kb, tmp_path, row, words, whose):
+    """A history row whose code was not written as a code, or whose patient id held a line break or a
+    character that shows as nothing, matched nothing and was dropped without a word: the refill billed the
+    same day no longer denied 62367 (exit 0; an inputs audit). The row is refused in both commands: its
+    patient's claims are not judged, and a patient id no claim can match could be anyone's (every claim)."""
+    body = "A,P1,1,62367,2025-03-04,D1,physician,1,\nB,P2,1,62367,2025-03-04,D1,physician,1,\n"
+    got = _batch(kb, tmp_path, body, history=row + "\n")
+    checked = _check(tmp_path)
+    said = "the patient's history cannot be read" if whose == "patient" else "the history file cannot be read"
+    statuses = ["error", "accepted"] if whose == "patient" else ["error", "error"]
+    assert [r["status"] for r in got] == statuses == [r["status"] for r in checked]
+    assert said in got[0]["error"] and words in got[0]["error"] and got[0]["error"] in checked[0]["reasons"]
+    # typed cleanly, the same row denies the line
+    _batch(kb, tmp_path, body, history="P1,95990,2025-03-04,D1\n")
+    assert [r["status"] for r in _check(tmp_path)] == ["rejected", "accepted"]
+
+
+def test_a_claim_jsons_history_entry_not_written_as_a_code_refuses_the_claim():
+    from cptkg.claims.models import InputError, parse_claim
+
+    line = {"line": 1, "code": "62367", "date_of_service": "2025-03-04", "provider_id": "D1",
+            "provider_role": "physician"}
+    with pytest.raises(InputError, match=r"claim A, history entry 1, field code: '９５９９０' is not a CPT code"):
+        parse_claim({"claim_id": "A", "patient_id": "P1", "lines": [line],
+                     "history": [{"code": "９５９９０", "date_of_service": "2025-03-04"}]})
+    ok = parse_claim({"claim_id": "A", "patient_id": "P1", "lines": [line],
+                      "history": [{"code": " j0475 ", "date_of_service": "2025-03-04"}]})
+    assert ok.history[0].code == "J0475"

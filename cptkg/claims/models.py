@@ -50,6 +50,11 @@ MODIFIER_WORDS = "is not a modifier (two letters or digits, such as KD or 59)"
 # syntax, the same for every family. A billed string that does not match is
 # rejected by the rules (well_formed_code/1), never refused as input.
 CODE_PATTERN = "[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4}"
+# ... but a history entry's code is not judged by any rule: one not written as a code matched nothing and
+# was dropped without a word ("95990" + a zero-width space, full-width digits), so a refill billed the same
+# day no longer denied the line (an inputs audit). It is refused, and its patient's claims are not judged.
+CODE_WORDS = ("is not a CPT code (five digits, or four digits and F, T or U) or a HCPCS Level II code "
+              "(a letter A-V and four digits)")
 
 
 def one_line(text: str) -> str:
@@ -201,10 +206,9 @@ CONTROL_WORDS = "holds a line break, tab or other control character: an id is on
 def _not_shortened(v: str) -> str:
     if re.fullmatch(SHORTENED_NUMBER, v.strip()):
         raise ValueError(f"'{v.strip()[:40]}' {SHORTENED_WORDS}")
-    if re.search(INVISIBLE, v):
-        raise ValueError(INVISIBLE_WORDS)
-    if "\x00" in v or re.search(CONTROL, v.strip()):  # the ends are white space, stripped as in every reader
-        raise ValueError(CONTROL_WORDS)
+    problem = id_problem(v)
+    if problem:
+        raise ValueError(problem)
     return v
 
 
@@ -267,7 +271,12 @@ class HistoryEntry(_Strict):
     @field_validator("code", mode="after")
     @classmethod
     def _code(cls, v: str) -> str:
-        return v.strip().upper()
+        code = v.strip().upper()
+        if re.search(INVISIBLE, code):
+            raise ValueError(INVISIBLE_WORDS)
+        if not re.fullmatch(CODE_PATTERN, code):
+            raise ValueError(f"{one_line(code[:40])!r} {CODE_WORDS}")
+        return code
 
 
 class Claim(_Strict):
@@ -672,6 +681,17 @@ def parse_claims(data: Any, kb=None) -> tuple[list[Claim | InputError], bool]:
                 out.append(e)
         return out, True
     raise InputError(f"input: expected a claim object or a list of claims, got {_typename(data)}")
+
+
+def id_problem(v: str) -> str | None:
+    """Why an id cannot name one claim, patient or provider: a character that shows as nothing, or a line
+    break or other control character inside it (its ends are white space, stripped as every reader strips
+    them); None when it can."""
+    if re.search(INVISIBLE, v):
+        return INVISIBLE_WORDS
+    if "\x00" in v or re.search(CONTROL, v.strip()):
+        return CONTROL_WORDS
+    return None
 
 
 def history_problem(raw: dict) -> str | None:

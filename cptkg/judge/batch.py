@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from cptkg.claims import columns, inputs
-from cptkg.claims.models import (CONTROL, CONTROL_WORDS, DATE_PATTERN, INVISIBLE, INVISIBLE_WORDS, MAX_CODE, MAX_LINE,
+from cptkg.claims.models import (CODE_PATTERN, CODE_WORDS, CONTROL, CONTROL_WORDS, DATE_PATTERN, INVISIBLE, INVISIBLE_WORDS, MAX_CODE, MAX_LINE,
                                  MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS, MODIFIER_PATTERN,
                                  MODIFIER_SEPARATORS, MODIFIER_WORDS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER,
                                  ZERO_FRACTION, ClaimLine)
@@ -558,13 +558,24 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         why = _kind_problem(col, kinds.get(col, "text"), b.dialect.text_type, t(col))
         return [(f"NOT {empty(col)}", bad(col, why))] if why else []
 
+    # a patient id that shows as one but holds a character that shows as nothing or a control character
+    # names no patient a claim can match: the row could be any patient's (b_hist_nobody), as check reads it
+    broken_patient = (f"({rx(t('patient_id'), '(?s).*' + INVISIBLE + '.*')} OR "
+                      f"{_has_control(b, t('patient_id'))})")
+    code = f"upper({t('code')})"
     checks = [
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ': ', {RECORD_ERROR})"),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         *typed("patient_id"),
+        (f"{rx(t('patient_id'), '(?s).*' + INVISIBLE + '.*')}", bad("patient_id", lit(INVISIBLE_WORDS))),
+        (_has_control(b, t('patient_id')), bad("patient_id", lit(CONTROL_WORDS))),
         (empty("code"), bad("code", "'is missing'")),
         *typed("code"),
         (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
+        # a code no rule reads (not written as a CPT or HCPCS code) matched nothing and was dropped unsaid
+        (rx(code, '(?s).*' + INVISIBLE + '.*'), bad("code", lit(INVISIBLE_WORDS))),
+        (f"NOT {rx(code, CODE_PATTERN)}",
+         bad("code", f"concat({lit(chr(39))}, substr({code}, 1, 40), {lit(chr(39) + ' ' + CODE_WORDS)})")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
         *typed("date_of_service"),
         *_far_date_checks(kinds, f"NOT {rx(t('date_of_service'), DATE_PATTERN)}", lambda why: bad("date_of_service", why)),
@@ -583,7 +594,7 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
     return f"""SELECT row_no, {t('patient_id')} AS patient_id, upper({t('code')}) AS code,
         {t('date_of_service')} AS dos, CASE WHEN {empty('provider_id')} THEN NULL ELSE {t('provider_id')} END AS provider_id,
-        {case} AS error FROM raw_history"""
+        {case} AS error, ({empty('patient_id')} OR {broken_patient}) AS nobody FROM raw_history"""
 
 
 class BatchTimeout(BatchInputError):
@@ -771,8 +782,8 @@ def _stage_history(run: _Batch) -> None:
         row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS k FROM b_hist WHERE error IS NOT NULL) x
         WHERE k = 1""")
     # a history row naming no patient could be any claim's: every claim is an error naming it (as check does)
-    b.materialize("b_hist_nobody", "SELECT error FROM b_hist WHERE error IS NOT NULL "
-                                   "AND (patient_id IS NULL OR patient_id = '') ORDER BY row_no LIMIT 1")
+    b.materialize("b_hist_nobody", "SELECT error FROM b_hist WHERE error IS NOT NULL AND nobody "
+                                   "ORDER BY row_no LIMIT 1")
     b.materialize("b_hist_dates", """SELECT patient_id, dos, count(*) AS hn,
                sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS hf
            FROM b_hist WHERE error IS NULL GROUP BY patient_id, dos""")

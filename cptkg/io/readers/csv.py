@@ -21,7 +21,7 @@ import io
 import re
 from collections import Counter
 
-from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem,
+from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem, id_problem,
                                  parse_claim, split_modifiers)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
                                   unseparated)
@@ -158,13 +158,18 @@ def _history(data: bytes) -> tuple[dict[str, list[dict]], dict[str, str], str | 
             entry["provider_id"] = row["provider_id"]
         problem = f"{where}: {record}" if record else next(
             (f"{where}, field {c}: is missing" for c in HISTORY_REQUIRED if not row[c]), None)
+        pid = row["patient_id"]
+        # a patient id holding a line break or a character that shows as nothing names no patient a claim
+        # can match: like a row naming none, it could be any patient's (it was dropped without a word)
+        broken = id_problem(pid) if pid else None
+        if problem is None and broken:
+            problem = f"{where}, field patient_id: {broken}"
         if problem is None:
             why = history_problem(entry)
             problem = f"{where}, {why}" if why else None
-        pid = row["patient_id"]
         if problem is None:
             out.setdefault(pid, []).append(entry)
-        elif not pid:
+        elif not pid or broken:
             unattributed = unattributed or problem
         else:
             bad.setdefault(pid, problem)
