@@ -213,6 +213,38 @@ OVER_LINES = ("a quoted value runs over more than one line of the file, with a c
               "opened there and not closed (it reads the rows after it into the value), or a value of several lines "
               "holding a comma; the rows after it cannot be told apart, so no claim of the file is judged: close the "
               "quote, or take the line breaks out of that value")
+#: the words check and batch use for the last record of a file whose quote never closes (see :func:`unclosed_quote`)
+UNCLOSED_QUOTE = ("a quote opened in field {field} is never closed, so the rest of the file was read into that "
+                  "value: close the quote")
+UNCLOSED_PREFIX = UNCLOSED_QUOTE.split("{", 1)[0]
+
+
+def unclosed_quote(values: list[tuple[str, str | None]], tail: str) -> str | None:
+    """The field of a file's last record whose quote opened and never closed, or None.
+
+    A quote never closed on the last record reads the rest of the file into its value, with no later row
+    whose comma would show it (:data:`SWALLOWED_ROWS`): ``...,"N3,nurse,1,`` was read as provider id
+    ``N3,nurse,1,`` and the row refused for "provider_role: is missing", a field the clerk sees filled,
+    and ``...,1,"KD`` was read as modifier KD (inputs audits). Such a value is the record's last one that
+    is not empty, and the file ends with it: the text before it in the file ends with the opening quote,
+    where a closed quoted value leaves its closing quote at the end of the file.
+
+    ``values``: the record's (field, value) in column order; ``tail``: the end of the file, at least as
+    long as that value and a few characters more.
+    """
+    from cptkg.controls import CELL_STRIP
+
+    given = [(k, (v or "").strip(CELL_STRIP)) for k, v in values]
+    last = next(((k, v) for k, v in reversed(given) if v), None)
+    if last is None:
+        return None
+    field, value = last
+    end = tail.rstrip(CELL_STRIP)
+    if not end.endswith(value):
+        return None
+    return field if end[:len(end) - len(value)].rstrip(CELL_STRIP).endswith('"') else None
+
+
 # Why not fewer refusals: a value of several lines whose later lines hold commas is read whole by RFC 4180,
 # but a quote never closed reads short rows (4 or 5 commas, a record of fewer values than columns) into the
 # value the same way, and those claims vanished with exit 0 when only six commas were taken for a row (a

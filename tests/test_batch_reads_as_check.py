@@ -519,3 +519,28 @@ def test_a_claim_jsons_history_entry_not_written_as_a_code_refuses_the_claim():
     ok = parse_claim({"claim_id": "A", "patient_id": "P1", "lines": [line],
                       "history": [{"code": " j0475 ", "date_of_service": "2025-03-04"}]})
     assert ok.history[0].code == "J0475"
+
+
+@pytest.mark.parametrize("last, field", [
+    ('B,P2,1,95991,2025-07-01,"N3,nurse_practitioner,1,\n', "provider_id"),  # the row's rest read into it
+    ('B,P2,1,95991,2025-07-01,N3,nurse_practitioner,1,"KD\n', "modifiers"),  # read as modifier KD
+    ('B,P2,1,95991,2025-07-01,N3,nurse_practitioner,1,"KD', "modifiers"),    # no line break at the end
+    ('B,P2,1,95991,2025-07-01,N3,nurse_practitioner,1,"KD,59"\n', None),     # closed: two modifiers
+    ('B,P2,1,95991,2025-07-01,N3,nurse_practitioner,1,\n\n\n', None),
+    ('B,P2,1,95991,2025-07-01,N3,nurse_practitioner,"1",\n', None),
+])
+def test_a_quote_never_closed_on_the_last_row_is_that_rows_error_in_check_and_batch(kb, tmp_path, last, field):
+    """On the last row a quote never closed reads the rest of the file into its value with no later row to
+    show it: the row was refused for "provider_role: is missing" (filled in the file), or ``"KD`` read as
+    modifier KD (inputs audits). The row's claim is an error naming the field the quote opened in, in both
+    commands and both engines; a last row whose quotes close is read as before."""
+    body = "A,P1,1,62367,2025-03-04,N1,physician,1,\n" + last
+    got = _batch(kb, tmp_path, body)
+    checked = _check(tmp_path)
+    if field is None:
+        assert [r["status"] for r in got] == ["accepted", "accepted"] == [r["status"] for r in checked]
+        return
+    words = (f"row 2, claim B: a quote opened in field {field} is never closed, so the rest of the file was read "
+             f"into that value: close the quote")
+    assert [r["status"] for r in got] == ["accepted", "error"] == [r["status"] for r in checked]
+    assert got[1]["error"] == words == checked[1]["reasons"]

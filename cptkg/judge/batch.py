@@ -34,7 +34,7 @@ from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
 from cptkg.engines.sql.tabular import RECORD_ERROR
-from cptkg.spreadsheet import MORE_VALUES, column_key
+from cptkg.spreadsheet import MORE_VALUES, UNCLOSED_PREFIX, column_key
 
 # the columns as cptkg check's CSV reader reads them (cptkg.claims.columns), written once for both
 LINE_COLUMNS = list(columns.CLAIM_REQUIRED + columns.CLAIM_OPTIONAL)
@@ -436,7 +436,8 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         # a record of more values than columns names its claim (check's words); a claim refused by a reader
         # (cptkg.faces.commands.batch_input) names it in its own words
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {txt}), CASE WHEN {RECORD_ERROR} = "
-                                        f"{lit(MORE_VALUES)} THEN {claim} ELSE '' END, ': ', {RECORD_ERROR})"),
+                                        f"{lit(MORE_VALUES)} OR substr({RECORD_ERROR}, 1, {len(UNCLOSED_PREFIX)}) = {lit(UNCLOSED_PREFIX)} "
+                                        f"THEN {claim} ELSE '' END, ': ', {RECORD_ERROR})"),
         (empty("claim_id"), bad("claim_id", "'is missing'")),
         *typed("claim_id"),
         (f"length(claim_id) > {MAX_TEXT}", bad("claim_id", f"'is too long (at most {MAX_TEXT} characters)'")),

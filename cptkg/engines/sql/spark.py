@@ -252,6 +252,17 @@ class SparkBackend:
             # DuckDB path read it)
             blank = [F.coalesce(F.expr(self.strip(f"`{c}`")), F.lit("")) == "" for c in df.columns if c != RECORD_ERROR]
             numbered = numbered.filter(~reduce(lambda a, b: a & b, blank))
+            # the last record, when a quote in it never closes, is its claim's error (as the DuckDB path and
+            # check's reader take it): one row brought to the driver, read against the end of the file
+            from cptkg.engines.sql.tabular import unclosed_last_record
+
+            fields = [c for c in df.columns if c != RECORD_ERROR]
+            last = numbered.orderBy(F.col("row_no").desc()).limit(1).collect()
+            words = unclosed_last_record(path, [(c, last[0][c]) for c in fields]) \
+                if last and last[0][RECORD_ERROR] is None else None
+            if words:
+                numbered = numbered.withColumn(RECORD_ERROR, F.when(F.col("row_no") == last[0]["row_no"], F.lit(words))
+                                               .otherwise(F.col(RECORD_ERROR)))
         numbered.createOrReplaceTempView(name)
         return [c for c in df.columns]
 

@@ -100,6 +100,13 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
         rows = list(_read_rows(reader, source, text))
     finally:
         _csv.field_size_limit(limit)
+    if rows and rows[-1][2] is None:
+        from cptkg.spreadsheet import UNCLOSED_QUOTE, unclosed_quote
+
+        n, row, _record = rows[-1]
+        field = unclosed_quote(list(row.items()), text[-(max(map(len, row.values()), default=0) + 64):])
+        if field:
+            rows[-1] = (n, row, UNCLOSED_QUOTE.format(field=field))
     yield from rows
 
 
