@@ -544,3 +544,25 @@ def test_a_quote_never_closed_on_the_last_row_is_that_rows_error_in_check_and_ba
              f"into that value: close the quote")
     assert [r["status"] for r in got] == ["accepted", "error"] == [r["status"] for r in checked]
     assert got[1]["error"] == words == checked[1]["reasons"]
+
+
+@pytest.mark.parametrize("header, words", [
+    ("Claim ID,Patient ID,Line,CPT Code,Date of Service,Provider ID,Provider Role,Units,Modifiers",
+     "rename the file's column 'CPT Code' to 'code'"),
+    ("Claim No,Patient,Line #,Proc Code,DOS,NPI,Role",
+     "rename the file's columns 'Claim No' to 'claim_id', 'Patient' to 'patient_id', 'Line #' to 'line', "
+     "'Proc Code' to 'code', 'DOS' to 'date_of_service', 'NPI' to 'provider_id', 'Role' to 'provider_role'"),
+    ("patient_id,code,date_of_service,provider_id",
+     "the file has the columns of a history file (patient_id, code, date_of_service); give it with --history"),
+])
+def test_a_claim_csv_whose_header_names_columns_otherwise_says_what_to_rename_in_check_and_batch(tmp_path, header,
+                                                                                                words):
+    """check called a claim CSV headed 'CPT Code' "not a claim file cptkg can read" while batch named the
+    missing column (an inputs audit): both now read a header naming most claim columns as a claim CSV and
+    say which of its columns to rename, or that it is a history file."""
+    src = tmp_path / "in.csv"
+    src.write_text(header + "\nC1,P1,1,62367,2025-03-04,D1,physician,1,\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["check", str(src)])
+    assert r.exit_code == 2 and "missing column" in r.stderr and words in r.stderr, r.stderr
+    r = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code == 2 and "missing column" in r.stderr and words in r.stderr, r.stderr

@@ -30,6 +30,16 @@ OTHER_NAMES = {
               "quantity_billed", "svc_units"),
     "provider_id": ("npi", "rendering_npi", "provider_npi", "rendering_provider_npi", "rendering_provider",
                     "performing_npi", "performing_provider", "provider"),
+    # a required column under an export's name: the file cannot be read without it, and the refusal says
+    # which of its columns to rename ("CPT Code" was "not a claim file cptkg can read" from check: an audit)
+    "code": ("cpt", "cpt_code", "hcpcs", "hcpcs_code", "cpt_hcpcs", "cpt_hcpcs_code", "cpt/hcpcs", "procedure_code",
+             "proc_code", "procedure", "service_code", "billing_code"),
+    "date_of_service": ("dos", "service_date", "date_of_svc", "svc_date", "dos_from", "from_date", "from_dos",
+                        "service_from_date", "date_of_service_from"),
+    "claim_id": ("claim", "claim_number", "claim_no", "claim_num", "pcn", "patient_control_number", "clm01"),
+    "patient_id": ("patient", "member_id", "subscriber_id", "patient_number", "mrn", "member"),
+    "line": ("line_number", "line_no", "line_num", "line_item", "service_line", "ln", "lx", "sequence"),
+    "provider_role": ("role", "provider_type", "rendering_role", "performer_role"),
 }
 #: a column numbered as one of the four modifier positions (``M1`` .. ``M4``) is taken for a modifier column
 _MODIFIER_POSITION = re.compile(r"m[\s_-]*[1-4]")
@@ -58,6 +68,37 @@ def misnamed(header: list[str], known: tuple[str, ...], given: dict[str, str] | 
             return (f"column {(given or {}).get(name, name)!r} is not a column cptkg reads; did you mean {best!r}{extra}? "
                     f"Rename it: read as it is, its values would be taken as not given")
     return None
+
+
+def claim_columns_named(header: list[str]) -> int:
+    """How many required claim columns a header names, by their names or an export's (:data:`OTHER_NAMES`):
+    a file naming most of them is a claim CSV with its header to mend, not some other file."""
+    bare = {re.sub(r"[\s_-]*[0-9#]+$", "", h) for h in header}
+    return sum(1 for k in CLAIM_REQUIRED if k in header or bare & set(OTHER_NAMES.get(k, ())))
+
+
+def missing_words(missing: list[str], header: list[str], known: tuple[str, ...],
+                  given: dict[str, str] | None = None) -> str:
+    """What to do about required columns the header lacks: the file's column that names one under another
+    name, to rename; else the separator or ``sep=`` line that hides them (:func:`unseparated`); else ""."""
+    renames: list[str] = []
+    left = list(missing)
+    for name in header:
+        if not name or name in known:
+            continue
+        bare = re.sub(r"[\s_-]*[0-9#]+$", "", name)
+        named = next((k for k in left if bare in OTHER_NAMES.get(k, ())), None) or next(
+            (k for k in left if difflib.SequenceMatcher(None, bare, k).ratio() >= NEAR), None)
+        if named:
+            left.remove(named)
+            renames.append(f"{(given or {}).get(name, name)!r} to {named!r}")
+    if renames:
+        return f": rename the file's column{'s' if len(renames) > 1 else ''} {', '.join(renames)}"
+    if "claim_id" in missing and "line" in missing and set(HISTORY_REQUIRED) <= set(header):
+        return (": the file has the columns of a history file (patient_id, code, date_of_service); give it "
+                "with --history, beside a file of the claims to judge")
+    hint = unseparated(list((given or {}).values()) or header)
+    return f": {hint}" if hint else ""
 
 
 def unseparated(header: list[str]) -> str | None:

@@ -1410,14 +1410,14 @@ def _read(b, path, name: str, kind: str) -> list[str]:
 
 
 def _require(path, cols: list[str], required: list[str]) -> None:
-    from cptkg.claims.columns import misnamed, unseparated
+    from cptkg.claims.columns import misnamed, missing_words
 
     missing = [c for c in required if c not in cols]
-    if missing:
-        hint = unseparated([c for c in cols if c not in ("row_no", RECORD_ERROR)])
-        raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})"
-                              + (f": {hint}" if hint else ""))
     known = tuple(LINE_COLUMNS) if required == REQUIRED else tuple(HISTORY_COLUMNS)
+    if missing:
+        read = [c for c in cols if c not in ("row_no", RECORD_ERROR)]
+        raise BatchInputError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})"
+                              + missing_words(missing, read, known, _given_names(path)))
     why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)], known)
     if why:  # said again with the file's own names ("Mod 1", read as mod_1)
         why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)], known, _given_names(path))

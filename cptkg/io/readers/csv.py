@@ -24,7 +24,7 @@ from collections import Counter
 from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem, id_problem,
                                  parse_claim, split_modifiers)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
-                                  unseparated)
+                                  claim_columns_named, missing_words)
 from cptkg.io.readers import HistoryReadError, ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES, column_key
@@ -59,7 +59,9 @@ def detect(data: bytes | object) -> bool:
         head = _header(data[:4096].decode("utf-8-sig", errors="replace"))
     except _csv.Error:
         return False
-    return "claim_id" in head and "code" in head
+    # a claim CSV, or one whose header names most claim columns and lacks some: read, so the refusal names
+    # the columns it lacks ("CPT Code" for code), not "not a claim file" (an audit)
+    return ("claim_id" in head and "code" in head) or claim_columns_named(head) >= 4
 
 
 def _rows(text: str, source: str, required: tuple[str, ...]):
@@ -78,9 +80,10 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
     fields = [column_key(f or "") for f in reader.fieldnames]
     missing = [c for c in required if c not in fields]
     if missing:
-        hint = unseparated(list(reader.fieldnames))
+        known = CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
-                        + (f": {hint}" if hint else ""))
+                        + missing_words(missing, fields, known,
+                                      dict(zip(fields, ((f or "").strip() for f in reader.fieldnames)))))
     why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL,
                    dict(zip(fields, (f.strip() for f in reader.fieldnames))))
     if why:
