@@ -278,7 +278,7 @@ def _resegment(text: str, delta: int) -> str:
     (lambda t: t.replace("005010X222A1", "004010X098A1"), r"GS08: version '004010X098A1' is an 837P of the retired"),
     (lambda t: t.replace("*00501*", "*00401*"), r"ISA12: version '00401'"),
     (lambda t: t.replace("LX*2~", "XX*2~"), r"segment \d+ of the file \(XX\), loop 2400"),
-    (lambda t: t.replace("D8*20250304", "D8*20250231", 1), r"element DTP03 .*invalid date"),
+    (lambda t: t.replace("D8*20250304", "D8*20250231", 1), r"element DTP03 .*20250231. is not a real date written CCYYMMDD"),
     (lambda t: t.replace("GE*1*", "GE*2*"), r"functional group 1 \(GS/GE\): GE01 says the group has 2"),
     (lambda t: t.replace("ST*837*", "ST*835*"), r"ST01: '835' is not 837"),
 ])
@@ -488,3 +488,24 @@ def test_an_interchange_whose_delimiters_collide_is_refused_naming_both(at, char
     with pytest.raises(ReadError) as e:
         read(text[:at] + char + text[at + 1:])
     assert f"segment 1 (ISA): {words}" in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("HL*2*1*22*0~", "HL*1*1*22*0~",
+     "HL01 is 1 but this is hierarchical level 2 of the transaction; the 837P numbers its HL levels 1, 2, 3"),
+    ("SV1*HC:95990*", "SV1*HC:\uff19\uff15\uff19\uff19\uff10*",
+     "'\uff19\uff15\uff19\uff19\uff10' holds a character SV101-02 (Procedure Code) does not take: it takes letters "
+     "A-Z, digits 0-9"),
+    ("CLM*PCN-1001*", "CLM*PCN-1001 *", "'PCN-1001 ' ends with spaces: X12 elements carry none at the end"),
+    ("DTP*472*D8*20250304~", "DTP*472*D8*20250230~", "'20250230' is not a real date written CCYYMMDD; then segment"),
+])
+def test_pyx12s_own_sentences_are_said_in_the_guides_terms(old, new, words):
+    """pyx12 talked to itself ("My HL count 2 does not match your HL count 1", "is type AN, contains an invalid
+    character") and a count said there was a second problem without saying it (an inputs audit)."""
+    text = ONE.read_text(encoding="utf-8")
+    assert old in text
+    with pytest.raises(ReadError) as got:
+        read(text.replace(old, new))
+    said = str(got.value)
+    assert words in said, said
+    assert "My HL count" not in said and "is type AN" not in said and "unnecessary" not in said

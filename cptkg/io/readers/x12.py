@@ -245,7 +245,45 @@ _PYX12_WORDS = (
     (r'^Segment contains trailing element terminators$',
      r'the segment ends with empty elements (a separator just before the segment terminator); the 837P '
      r'guide says separators of empty elements at the end of a segment must be left out'),
+    # pyx12's sentences about an element and the HL numbering (an inputs audit: "My HL count 2 does not match
+    # your HL count 1", "is type AN"): said in the guide's terms, what the element takes and what to change
+    (r'^My HL count (\d+) does not match your HL count (\S*)$',
+     r"HL01 is \2 but this is hierarchical level \1 of the transaction; the 837P numbers its HL levels 1, 2, "
+     r"3 ... in order"),
+    (r'^HL parent \((.*)\) is not a valid parent$',
+     r'HL02 names parent level \1, which is not an earlier HL level of this transaction'),
+    (r'^Data element "(.*)" \((\S+)\) is type (\w+), contains an invalid character\((.*)\)$',
+     lambda m: f"'{m[4]}' holds a character {m[2]} ({m[1]}) does not take: it takes "
+               f"{_X12_TYPES.get(m[3], 'the X12 basic character set')}"),
+    (r'^Data element "(.*)" \((\S+)\), contains an invalid control character\((.*)\)$',
+     r"'\3' holds a control character, which no X12 element takes"),
+    (r'^Data element "(.*)" \((\S+)\) has unnecessary trailing spaces\. \((.*)\)$',
+     r"'\3' ends with spaces: X12 elements carry none at the end; remove them"),
+    (r'^Data element "(.*)" \((\S+)\) is too short: len\("(.*)"\) = (\d+) < (\d+) \(min_len\)$',
+     r"'\3' is \4 characters long; \2 (\1) takes at least \5"),
+    (r'^Data element "(.*)" \((\S+)\) is too long: len\("(.*)"\) = (\d+) > (\d+) \(max_len\)$',
+     r"'\3' is \4 characters long; \2 (\1) takes at most \5"),
+    (r'^Data element "(.*)" \((\S+)\) contains an invalid date \((.*)\)$',
+     r"'\3' is not a real date written CCYYMMDD"),
+    (r'^Data element "(.*)" \((\S+)\) contains an invalid time \((.*)\)$',
+     r"'\3' is not a time written HHMM"),
+    (r'^Mandatory data element "(.*)" \((\S+)\) is missing$', r'the required element \2 (\1) is missing'),
+    (r'^Data element "(.*)" \((\S+)\) is marked as Not Used$',
+     r'\2 (\1) is not used in the 837P at this place: leave it empty'),
+    (r'^\((.*)\) is not a valid code for (.*) \((\S+)\)$', r"'\1' is not a code the 837P allows in \3 (\2)"),
+    (r'^Too many elements in segment "(.*)" \((\S+)\)\. Has (\d+), should have (\d+)$',
+     r'segment \2 has \3 elements; the 837P allows \4'),
+    (r'^Loop (\S+) exceeded max count\.\s+Found (\d+), should have (\d+)$',
+     r'loop \1 appears \2 times, the 837P allows \3'),
+    (r'^Segment (\w+) found but marked as not used$', r'segment \1 is not used in the 837P at this place'),
+    (r'^Segment contains a leading space$', r'the segment starts with a space'),
 )
+#: X12 data element types (X12.6 Application Control Structure) as a biller reads them
+_X12_TYPES = {"AN": "letters A-Z, digits 0-9, spaces and X12's basic punctuation (no full-width digits or "
+                    "accented letters)",
+              "ID": "a code from the 837P guide's list", "N0": "digits only", "N": "digits only",
+              "N2": "digits only (two implied decimals)", "R": "a number (digits, one '.', a leading '-')",
+              "DT": "a date written CCYYMMDD", "TM": "a time written HHMM"}
 
 
 def _where(walk: _Walk, at: int | None) -> str:
@@ -492,9 +530,10 @@ def _validate(text: str, source: str) -> _Walk:
         raise ReadError(f"{source}: not a valid 837P file (its loops nest too deeply to read)") from None
     problems = _problems(json.loads(report.getvalue() or "{}"), walk) if report.getvalue() else []
     if problems:
-        at, first = problems[0]
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise ReadError(f"{source}: not a valid 837P ({VERSION}): {first}{more}")
+        # the first two are said (a count alone said there was more without saying what: an inputs audit)
+        said = "; then ".join(p for _, p in problems[:2])
+        more = f" (and {len(problems) - 2} more problem{'s' if len(problems) > 3 else ''})" if len(problems) > 2 else ""
+        raise ReadError(f"{source}: not a valid 837P ({VERSION}): {said}{more}")
     if not ok:
         raise ReadError(f"{source}: not a valid 837P file ({VERSION}): pyx12 could not read it as X12")
     if walk.failed:
