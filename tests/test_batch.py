@@ -212,11 +212,12 @@ def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):
     run_batch(src, tmp_path / "spark.csv", h, backend=SparkBackend(spark))
     duck = list(csv.DictReader(open(tmp_path / "duck.csv", encoding="utf-8")))
     sprk = list(csv.DictReader(open(tmp_path / "spark.csv", encoding="utf-8")))
-    keep = ("row", "claim_id", "status", "rules", "reasons", "warnings", "error")
+    keep = ("row", "claim_id", "line", "code", "status", "rules", "reasons", "warnings", "error")
     assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep} for r in duck]
     assert {r["status"] for r in duck} == {"error", "accepted", "rejected"}
     by_claim = {r["claim_id"]: r for r in duck}
     assert by_claim["G"]["error"] == "row 9, claim G: " + MORE_VALUES_WORDS
+    assert (by_claim["G"]["line"], by_claim["G"]["code"]) == ("1", "62370")  # in their places, as check shows them
     assert by_claim["H"]["status"] == "accepted"
     assert by_claim["M"]["error"].endswith("line 1, field modifiers[1]: 'ZZTOP' is not a modifier (two letters or digits, "
                                            "such as KD or 59)")

@@ -501,17 +501,16 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
     # The usual modifiers cell, none or modifiers of two letters or digits between separators, is told by one
     # pattern (mods_ok); any other is split, and its first item that is no modifier is named (bad_modifier).
 
-    # A record of more values than columns has its values in the wrong columns: its line and code are not
-    # shown. A claim its reader refused keeps the line number and code the reader read (check's CSV shows
-    # them for its lines_not_judged), so each error row says which service line it stands for.
-    aligned = f"({RECORD_ERROR} IS NULL OR {RECORD_ERROR} <> {lit(MORE_VALUES)})"
+    # A record of more values than columns shows the line number and code in their places, as check's
+    # reader shows them; a claim its reader refused keeps the line number and code the reader read
+    # (check's CSV shows them for its lines_not_judged), so each error row says which service line it
+    # stands for.
 
     def whole(col: str) -> str:  # an integer column's values are whole numbers; text must be written as one
         return f"{col} IS NOT NULL" if kinds.get(col) == "int" else rx(col, WHOLE_NUMBER)
 
     return f"""SELECT row_no, claim_id, patient_id,
-        CASE WHEN {aligned} AND line_ok THEN line_n END AS line,
-        CASE WHEN {aligned} THEN upper(code) END AS code, date_of_service AS dos, provider_id,
+        CASE WHEN line_ok THEN line_n END AS line, upper(code) AS code, date_of_service AS dos, provider_id,
         {canonical('provider_role', 'role')} AS role,
         CASE WHEN units_empty THEN 1 WHEN units_ok THEN units_n END AS units,
         modifiers, {route_sql} AS route, {case} AS error

@@ -217,7 +217,9 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
         # more values than columns: the row is an error of its claim (and a history row of its patient), so
         # the claim id and patient id are kept, and the rest of that claim is not judged without this row
         cols = {c: pa.nulls(len(longer), pa.string()) for c in names}
-        for c in ("claim_id", "patient_id"):
+        # and its line number and code as the record gives them in their places, as check's reader shows
+        # them (the row is an error: no rule reads them; an auditor joins check's and batch's rows by them)
+        for c in ("claim_id", "patient_id", "line", "code"):
             if c in names:
                 i = header.index(c)
                 cols[c] = pa.array([r[i].strip() or None for r in longer], pa.string())
