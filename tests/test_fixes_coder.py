@@ -305,3 +305,19 @@ e:row-1 a ont:UnitEdit ; ont:editCode "27447" ; ont:maxUnits 1 ; ont:adjudicatio
     assert [(ln["line"], ln["code"], ln["units"]) for ln in after["lines"]] == [(1, "27447", 1)]
     assert rejudged(kb, raw, first).status == "accepted"
     assert all(s["verified"] and rejudged(kb, raw, s).status == "accepted" for s in got)
+
+
+def test_two_pair_fixes_that_bill_one_code_say_one_line_of_it(kb):
+    """62368, 95990 and 95991 on one date: the fix was "replace 62368 (line 1) and 95990 (line 2) by 62370, ...;
+    replace 95991 (line 3) and 62368 (line 1) by 62370", which reads as two lines of 62370 (themselves
+    duplicates) where the fix bills one (an analyst's audit). It is said once, naming every line it replaces."""
+    raw = claim(*({"line": n, "code": c, "provider_role": "physician"} for n, c in enumerate(("62368", "95990", "95991"), 1)),
+                history=[{"code": "62362", "date_of_service": "2024-01-10"}])
+    got = fixes(kb, raw)
+    one = [s for s in got if len(s["add_lines"]) == 1 and s["add_lines"][0]["code"] == "62370"
+           and sorted(s["remove_lines"]) == [1, 2, 3]]
+    assert one, got
+    assert one[0]["message"].startswith(
+        "Replace 62368 (line 1), 95990 (line 2) and 95991 (line 3) by one line of 62370, which covers all 3 services")
+    assert one[0]["message"].count("62370") == 1
+    assert all(ln.status == "accepted" for ln in rejudged(kb, raw, one[0]).lines)

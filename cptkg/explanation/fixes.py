@@ -32,6 +32,10 @@ from cptkg.knowledge.vocabulary import vocabulary
 from cptkg.rules.messages import entry_fields, entry_name
 
 
+#: how a fix that replaces two lines by the one code of both ends (:func:`search_fixes` says several of them once)
+COVERS_BOTH = "which covers both services"
+
+
 @dataclass
 class Suggestion:
     remove_lines: list[int]
@@ -234,7 +238,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                         if route is not None:
                             new["route"] = route
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
-                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, which covers both services", False,
+                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, {COVERS_BOTH}", False,
                                                kind="recode"))
             elif kind == "combine" and isinstance(arg, int) and arg < 0 and -arg <= len(claim.history):
                 # the other service was billed on an earlier claim: correct that claim and
@@ -617,6 +621,15 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         merged.kind = "remove" if merged.dropped else _merged_kind(k for k in kinds if k != "remove")
         merged.question = " ".join(questions)
         merged.message = "; ".join(msgs)
+        if len(msgs) > 1 and len(merged.add_lines) == 1 and all(m.endswith(COVERS_BOTH) for m in msgs) \
+                and not (merged.void_history or merged.add_modifiers or merged.remove_modifiers):
+            # two pair fixes that bill the same one code: one line of it, said once ("replace 62368 (line 1)
+            # and 95990 (line 2) by 62370 ...; replace 95991 (line 3) and 62368 (line 1) by 62370" read as two
+            # lines of 62370, which would be duplicates: an analyst's audit)
+            given = {ln.line: ln.code for ln in claim.lines}
+            gone = [f"{given.get(n, '?')} (line {n})" for n in merged.remove_lines]
+            merged.message = (f"replace {', '.join(gone[:-1])} and {gone[-1]} by one line of "
+                              f"{merged.add_lines[0]['code']}, which covers all {len(gone)} services")
         combos.append(merged)
         if len(combos) >= 50:
             untried.append(True)
