@@ -85,7 +85,9 @@ def _claims(n: int, seed: int):
             if rnd.random() < 0.5:
                 line["route"] = rnd.choice(["intrathecal", "epidural"])
             lines.append(line)
-        history = [{"code": rnd.choice(codes), "date_of_service": str(day - dt.timedelta(days=rnd.randint(1, 90))),
+        # (a history code not written as a code is refused: the claim would not be judged)
+        history = [{"code": rnd.choice([c for c in codes if c != "6236"]),
+                    "date_of_service": str(day - dt.timedelta(days=rnd.randint(1, 90))),
                     **({"provider_id": "NPI-SYN-3"} if rnd.random() < 0.5 else {})}
                    for _ in range(rnd.randint(0, 3))]
         out.append({"claim_id": f"SYN-{i}", "patient_id": f"P-{i}", "lines": lines, "history": history})

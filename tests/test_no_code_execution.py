@@ -81,13 +81,16 @@ def claim_with(text: str, n: int = 0) -> dict:
                    "provider_id": text[:200], "provider_role": "physician", "modifiers": ["59"]},
                   {"line": 2, "code": text[:20], "date_of_service": "2025-03-04",
                    "provider_id": "NPI-1", "provider_role": "physician"}],
-        "history": [{"code": text[:20], "date_of_service": "2024-01-01", "provider_id": text[:200]}],
+        "history": [{"code": "62362", "date_of_service": "2024-01-01", "provider_id": text[:200]}],
     }
 
 
 def test_crafted_claim_strings_are_judged_as_data_and_run_no_code(tmp_path, tripwires):
     marker = tmp_path / MARKER_NAME
     claims = [claim_with(p, i) for i, p in enumerate(payloads(marker))]
+    # a history code that is not written as a code is refused before any rule (its claims are errors)
+    claims += [dict(claim_with(p, 100 + i), history=[{"code": p[:20], "date_of_service": "2024-01-01"}])
+               for i, p in enumerate(payloads(marker))]
     r = CliRunner().invoke(main, ["check", "-", "--json"], input=json.dumps(claims))
     assert r.exit_code in (0, 1, 2), r.output
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
@@ -98,6 +101,7 @@ def test_crafted_claim_strings_are_judged_as_data_and_run_no_code(tmp_path, trip
     assert judged, "no crafted claim reached the rules"
     for c in judged:
         assert c["lines"][1]["status"] == "rejected"
+    assert all(c["status"] == "error" and "history entry 1, field code" in c["error"] for c in out[len(claims) // 2:])
     assert not marker.exists()
     assert tripwires == []
 
