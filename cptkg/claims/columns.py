@@ -70,10 +70,15 @@ def misnamed(header: list[str], known: tuple[str, ...], given: dict[str, str] | 
     return None
 
 
+def _unnumbered(name: str) -> str:
+    """A column name without a trailing number or ``#`` (``Line #``, ``Mod 1``), as exports number them."""
+    return re.sub(r"[\s_-]*[0-9#]+$", "", name)
+
+
 def claim_columns_named(header: list[str]) -> int:
     """How many required claim columns a header names, by their names or an export's (:data:`OTHER_NAMES`):
     a file naming most of them is a claim CSV with its header to mend, not some other file."""
-    bare = {re.sub(r"[\s_-]*[0-9#]+$", "", h) for h in header}
+    bare = {_unnumbered(h) for h in header}
     return sum(1 for k in CLAIM_REQUIRED if k in header or bare & set(OTHER_NAMES.get(k, ())))
 
 
@@ -86,7 +91,7 @@ def missing_words(missing: list[str], header: list[str], known: tuple[str, ...],
     for name in header:
         if not name or name in known:
             continue
-        bare = re.sub(r"[\s_-]*[0-9#]+$", "", name)
+        bare = _unnumbered(name)
         named = next((k for k in left if bare in OTHER_NAMES.get(k, ())), None) or next(
             (k for k in left if difflib.SequenceMatcher(None, bare, k).ratio() >= NEAR), None)
         if named:

@@ -51,8 +51,9 @@ MODIFIER_WORDS = "is not a modifier (two letters or digits, such as KD or 59)"
 # rejected by the rules (well_formed_code/1), never refused as input.
 CODE_PATTERN = "[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4}"
 # ... but a history entry's code is not judged by any rule: one not written as a code matched nothing and
-# was dropped without a word ("95990" + a zero-width space, full-width digits), so a refill billed the same
-# day no longer denied the line (an inputs audit). It is refused, and its patient's claims are not judged.
+# was dropped without a word (a code with a zero-width space, or written in full-width digits), so an edit
+# that history row triggers no longer denied the line (an inputs audit). It is refused, and its patient's
+# claims are not judged.
 CODE_WORDS = ("is not a CPT code (five digits, or four digits and F, T or U) or a HCPCS Level II code "
               "(a letter A-V and four digits)")
 

@@ -408,7 +408,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
     def invisible(c: str) -> str:
         """An id holding a character that shows as nothing: tried only on a row whose ids are not all ASCII
         (``ids_ascii``, computed once a row: measured per id, the three checks cost 0.17 s a million lines)."""
-        return f"NOT ids_ascii AND {rx(c, '(?s).*' + INVISIBLE + '.*')}"
+        return f"NOT ids_ascii AND {_has_invisible(b, c)}"
 
     def control(c: str) -> str:
         """An id holding a line break, tab or other control character: tried only on a row whose ids hold
@@ -530,6 +530,11 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
 FAR_DATE_WORDS = "is a date outside the years 0001 to 9999, which no claim can carry"
 
 
+def _has_invisible(b, expr: str) -> str:
+    """``expr`` holds a character that shows as nothing (:data:`cptkg.claims.models.INVISIBLE`)."""
+    return b.regex_full(expr, "(?s).*" + INVISIBLE + ".*")
+
+
 def _has_control(b, expr: str) -> str:
     """``expr`` holds a control character (:data:`cptkg.claims.models.CONTROL`, or NUL, which no SQL text can
     carry and ``chr(0)`` spells in both dialects)."""
@@ -560,20 +565,20 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
 
     # a patient id that shows as one but holds a character that shows as nothing or a control character
     # names no patient a claim can match: the row could be any patient's (b_hist_nobody), as check reads it
-    broken_patient = (f"({rx(t('patient_id'), '(?s).*' + INVISIBLE + '.*')} OR "
+    broken_patient = (f"({_has_invisible(b, t('patient_id'))} OR "
                       f"{_has_control(b, t('patient_id'))})")
     code = f"upper({t('code')})"
     checks = [
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ': ', {RECORD_ERROR})"),
         (empty("patient_id"), bad("patient_id", "'is missing'")),
         *typed("patient_id"),
-        (f"{rx(t('patient_id'), '(?s).*' + INVISIBLE + '.*')}", bad("patient_id", lit(INVISIBLE_WORDS))),
+        (_has_invisible(b, t('patient_id')), bad("patient_id", lit(INVISIBLE_WORDS))),
         (_has_control(b, t('patient_id')), bad("patient_id", lit(CONTROL_WORDS))),
         (empty("code"), bad("code", "'is missing'")),
         *typed("code"),
         (f"length({t('code')}) > {MAX_CODE}", bad("code", f"'is too long (at most {MAX_CODE} characters)'")),
         # a code no rule reads (not written as a CPT or HCPCS code) matched nothing and was dropped unsaid
-        (rx(code, '(?s).*' + INVISIBLE + '.*'), bad("code", lit(INVISIBLE_WORDS))),
+        (_has_invisible(b, code), bad("code", lit(INVISIBLE_WORDS))),
         (f"NOT {rx(code, CODE_PATTERN)}",
          bad("code", f"concat({lit(chr(39))}, substr({code}, 1, 40), {lit(chr(39) + ' ' + CODE_WORDS)})")),
         (empty("date_of_service"), bad("date_of_service", "'is missing'")),
@@ -588,7 +593,7 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         (f"instr({t('provider_id')}, '+') > 0 AND {rx(t('provider_id'), SHORTENED_NUMBER)}",
          bad("provider_id", f"concat({lit(chr(39))}, substr({t('provider_id')}, 1, 40), {lit(chr(39) + ' ' + SHORTENED_WORDS)})")),
         # a history row's provider is an id as a line's is (check's HistoryEntry refuses both)
-        (rx(t('provider_id'), '(?s).*' + INVISIBLE + '.*'), bad("provider_id", lit(INVISIBLE_WORDS))),
+        (_has_invisible(b, t('provider_id')), bad("provider_id", lit(INVISIBLE_WORDS))),
         (_has_control(b, t('provider_id')), bad("provider_id", lit(CONTROL_WORDS))),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
