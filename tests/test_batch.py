@@ -173,6 +173,26 @@ def test_an_output_batch_cannot_write_names_every_type_it_can(tmp_path, name, hi
     assert ("cptkg check --output json" in line) == hint
 
 
+@pytest.mark.parametrize("name", [".csv", ".Parquet", ".pq", ".txt"])
+def test_an_output_named_only_by_its_extension_is_refused_and_an_input_of_that_name_is_read(tmp_path, name):
+    """'-o .csv' was 'not as (no extension)': Python reads the name as a hidden file with no suffix."""
+    src = tmp_path / "in.csv"
+    src.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                   "A,P,1,95990,2025-01-02,D,physician\n", encoding="utf-8")
+    res = CliRunner().invoke(command, [str(src), "-o", str(tmp_path / name)])
+    assert res.exit_code == 2 and not (tmp_path / name).exists()
+    assert res.output.strip() == (f"cptkg: {tmp_path / name}: the file name is only an extension: give it a name "
+                                  f"(for example verdicts{name.lower()})")
+    if name.lower() == ".txt":
+        hidden = tmp_path / name
+        hidden.write_bytes(src.read_bytes())
+        res = CliRunner().invoke(command, [str(hidden), "-o", str(tmp_path / "o.csv")])
+        assert res.exit_code == 0, res.output
+        assert "accepted:  1" in res.output
+    res = CliRunner().invoke(command, [str(tmp_path / "missing" / name), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2 and res.output.strip().endswith(": no such file")
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("spark")  # one Spark JVM per test run, on one worker
 def test_spark_gives_the_same_rows_as_duckdb_for_bad_and_good_rows(tmp_path):

@@ -91,7 +91,17 @@ def file_kind(path: str | Path, reading: bool = False) -> str:
                               "standard input")
     if reading and Path(path).is_dir():
         raise BatchInputError(f"{path}: is a folder, not a file")
+    name = Path(path).name
     suffix = Path(path).suffix.lower()
+    if not suffix and name.lower() in (".csv", ".txt", ".parquet", ".pq"):
+        # Python reads '.csv' as a hidden file with no extension: the name is only an extension. A file
+        # of that name is read as its kind; verdicts are not written to a hidden file by mistake.
+        if reading:
+            if not Path(path).exists():
+                raise BatchInputError(f"{path}: no such file")
+            return "csv" if name.lower() in (".csv", ".txt") else "parquet"
+        raise BatchInputError(f"{path}: the file name is only an extension: give it a name "
+                              f"(for example verdicts{name.lower()})")
     if suffix in (".csv", ".txt"):
         return "csv"
     if suffix in (".parquet", ".pq"):
