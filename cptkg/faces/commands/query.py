@@ -154,7 +154,9 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
     except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         _fail(str(e))
     text = render(result, fmt, ds)  # render escaped every value
-    # SELECT's CSV ends each line with CRLF itself: written as it is, with no line break added after it
-    out(text.encode("utf-8") if text.endswith("\r\n") else text, raw=True)
+    # SELECT's CSV ends each line with CRLF itself (SPARQL CSV results): written as bytes, as it is, with no
+    # line break added after it and no newline translation
+    select_csv = fmt == "csv" and result.kind == "select"
+    out(text.encode("utf-8") if select_csv else text, raw=True)
     if result.truncated:
         click.echo(f"cptkg: results cut at --limit {limit}", err=True)
