@@ -60,6 +60,9 @@ class Suggestion:
     dropped: list[int] = field(default_factory=list)
     #: the lines the question is about (their edits are conditional)
     asks: list[int] = field(default_factory=list)
+    #: a pair of lines replaced by one code that covers both services (two such fixes billing the same
+    #: code merge into one line of it, said once); not part of the fix's JSON
+    combines: bool = False
 
     def edits(self) -> frozenset:
         """What the fix does to the claim, whatever its words, as a set of single edits: two rules' fixes
@@ -239,7 +242,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                             new["route"] = route
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
                                                f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, {COVERS_BOTH}", False,
-                                               kind="recode"))
+                                               kind="recode", combines=True))
             elif kind == "combine" and isinstance(arg, int) and arg < 0 and -arg <= len(claim.history):
                 # the other service was billed on an earlier claim: correct that claim and
                 # bill the one code that covers both here
@@ -579,7 +582,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         combo = [per_line[i][k] for i, k in enumerate(vec)]
         merged = Suggestion([], [], "", False)
         msgs = []
-        kinds, questions = [], []
+        kinds, questions, combining = [], [], []
         edits_seen = set()
         clash = False
         for s in combo:
@@ -609,6 +612,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             merged.dropped += [n for n in s.dropped if n not in merged.dropped]
             merged.asks += [n for n in s.asks if n not in merged.asks]
             kinds.append(s.kind)
+            combining.append(s.combines)
             if s.question and s.question not in questions:
                 questions.append(s.question)
             if s.message not in msgs:
@@ -621,7 +625,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         merged.kind = "remove" if merged.dropped else _merged_kind(k for k in kinds if k != "remove")
         merged.question = " ".join(questions)
         merged.message = "; ".join(msgs)
-        if len(msgs) > 1 and len(merged.add_lines) == 1 and all(m.endswith(COVERS_BOTH) for m in msgs) \
+        if len(msgs) > 1 and len(merged.add_lines) == 1 and all(combining) \
                 and not (merged.void_history or merged.add_modifiers or merged.remove_modifiers):
             # two pair fixes that bill the same one code: one line of it, said once ("replace 62368 (line 1)
             # and 95990 (line 2) by 62370 ...; replace 95991 (line 3) and 62368 (line 1) by 62370" read as two
