@@ -180,6 +180,19 @@ def test_items_without_care_team_sequence_are_performed_by_the_teams_primary_mem
     assert [ln["provider_id"] for ln in _lines(claim)] == ["9990000001", "9990000001"]
 
 
+@pytest.mark.parametrize("code, role", [("Physician", "physician"), ("nurse practitioner", "nurse_practitioner"),
+                                         ("NURSE-PRACTITIONER", "nurse_practitioner")])
+def test_a_role_code_of_cptkgs_own_system_is_read_in_any_case_as_a_claim_files_role_is(code, role):
+    """An audit: 'Physician' in cptkg's provider-role system was refused, in a message listing 'physician'."""
+    claim = _claim()
+    pr = claim["contained"][1]
+    pr["qualification"] = [{"code": {"coding": [{"system": fhir.ROLE_SYSTEM, "code": code}]}}]
+    assert {ln["provider_role"] for ln in _lines(claim)} == {role}
+    pr["qualification"] = [{"code": {"coding": [{"system": fhir.ROLE_SYSTEM, "code": "surgeon"}]}}]
+    with pytest.raises(fhir.ReadError, match="role code 'surgeon'"):
+        _lines(claim)
+
+
 def _verdicts(results):
     return [(r.get("claim_id"), r.get("status"),
              [(ln["line"], ln["status"], sorted(x["rule"] for x in ln.get("reasons", []))) for ln in r.get("lines", [])])

@@ -592,7 +592,8 @@ def _role(places: list[tuple[str, list]], kb=None) -> str | None:
     """The provider role stated by the first place holding a role code (NUCC taxonomy or ROLE_SYSTEM)."""
     from cptkg.knowledge.vocabulary import vocabulary
 
-    allowed = vocabulary(_kb(kb)).values("role")
+    vocab = vocabulary(_kb(kb))
+    allowed = vocab.values("role")
     for element, concepts in places:
         roles: dict[str, str] = {}
         unknown: list[str] = []
@@ -602,8 +603,10 @@ def _role(places: list[tuple[str, list]], kb=None) -> str | None:
                 if not isinstance(code, str):
                     continue
                 if system == ROLE_SYSTEM:
-                    if code in allowed:
-                        roles.setdefault(code, code)
+                    # read in any case, with spaces or hyphens for underscores, as a claim file's provider_role
+                    role = vocab.canonical("role", code)
+                    if role in allowed:
+                        roles.setdefault(role, code)
                     else:
                         unknown.append(f"role code {code[:40]!r} ({ROLE_SYSTEM})")
                 elif system in NUCC_SYSTEMS:
