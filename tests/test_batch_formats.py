@@ -432,6 +432,8 @@ def test_every_line_of_a_refused_claim_gets_its_error_row_in_check_and_batch(tmp
      "a JSON list of FHIR resources (Claim): FHIR sends several Claims as a Bundle"),
     ("[" * 100_000, "JSON nested too deeply"),
     ('[{"claim_id": 1,', "not valid JSON (line 1, column 17"),
+    ("[]", "the list of claims is empty"),  # check said "input: ...", batch "not a claim file" (an audit)
+    (" [ ] ", "the list of claims is empty"),
 ])
 def test_json_check_cannot_read_is_refused_by_batch_in_the_same_words(tmp_path, text, words):
     """check read a list of FHIR Claims as claim JSON ("claim, field claim_id: is missing") and batch said

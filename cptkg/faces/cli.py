@@ -376,7 +376,7 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
     except ReadError as e:
         fail(_named(str(e), claim_file))
     except InputError as e:
-        fail(str(e))
+        fail(_named(str(e), claim_file))
     except DecisionLogError as e:
         fail(str(e) + ("; the verdicts were written but are not logged" if delivered else ""))
     except OSError as e:

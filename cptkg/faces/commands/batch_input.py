@@ -155,11 +155,16 @@ def _history_bytes(path) -> bytes:
     return data
 
 
-def _file_problem(e: Exception, history_path) -> str:
-    """A reader's refusal of the whole file; a history file's is named by the path given (the reader cannot)."""
+def _file_problem(e: Exception, history_path, input_path=None) -> str:
+    """A reader's refusal of the whole file; a history file's is named by the path given (the reader cannot),
+    and a claim file's "input: ..." by its path, as check names it."""
+    import re
+
     from cptkg.io.readers import HistoryReadError
 
     message = e.named(f"--history {history_path}") if isinstance(e, HistoryReadError) else str(e)
+    if input_path is not None and not isinstance(e, HistoryReadError) and re.match(r"input[:, (]", message):
+        message = f"{input_path}{message[len('input'):]}"
     return " ".join(message.split())
 
 
@@ -230,7 +235,7 @@ def claim_rows(input_path, history_path, kb) -> Iterator[ClaimRows]:
         read = readers.read(Path(input_path), None, hist, kb=kb)
         parsed = parse(kb, read.claims)
     except (InputError, ValueError) as e:  # ReadError is an InputError: the file cannot be read at all
-        raise ClaimDocumentError(_file_problem(e, history_path)) from None
+        raise ClaimDocumentError(_file_problem(e, history_path, input_path)) from None
     folder = Path(tempfile.mkdtemp(prefix="cptkg-batch-in-"))
     try:
         yield _write(folder, read.format, parsed, t0)

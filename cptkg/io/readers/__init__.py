@@ -106,6 +106,8 @@ def detect(data: bytes) -> str:
         fhir = fhir_list_problem(peek_json(data))
         if fhir:
             raise ReadError(f"input: {fhir}")
+        if peek_json(data) == []:
+            return "json"  # an empty list of claims: the JSON reader says it is empty (batch called it no claim file)
         if data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") and peek_json(data) is None:
             return "json"  # JSON that does not parse: the JSON reader says why (nested too deeply, line and column)
     finally:
