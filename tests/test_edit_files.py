@@ -87,7 +87,7 @@ BROKEN = {
     "a source row that is not a number": ("dct:source e:source ; ont:sourceRow 1 .", 'dct:source e:source ; ont:sourceRow "one" .'),
     "no source": ('ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:source ;', 'ont:rationale "SYNTHETIC: standards of medical/surgical practice" ;'),
     "a source that is not one": ('ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:source ;', 'ont:rationale "SYNTHETIC: standards of medical/surgical practice" ; dct:source e:nothing ;'),
-    "a deletion date before the effective date": ('ont:effectiveDate "2020-01-01"^^xsd:date ; ont:deletionDate "2024-12-31"^^xsd:date',
+    "a deletion date before the effective date": ('ont:effectiveDate "2020-01-01"^^xsd:date ; ont:deletionDate "2025-01-01"^^xsd:date',
                                                   'ont:effectiveDate "2020-01-01"^^xsd:date ; ont:deletionDate "2019-12-31"^^xsd:date'),
     "untouched": ("", ""),
 }

@@ -365,4 +365,4 @@ def test_ask_edit_names_the_release_and_row_and_what_replaced_an_older_row(relea
     assert "row 17 of ARCHIVE-2026Q2.zip › part2.txt" in text
     r = CliRunner().invoke(main, base + ["edit", "urn:cptkg:synthetic-q1:u7", "--date", "2026-05-02", "--json"])
     row = json.loads(r.stdout)["rows"][0]
-    assert (row["deleted"], row["in_force"], row["max_units"]) == ("2026-03-31", False, 3)
+    assert (row["deleted"], row["in_force"], row["max_units"]) == ("2026-04-01", False, 3)  # deleted from the newer release's first day

@@ -151,6 +151,11 @@ PTP_CLAIMS = [  # SYNTHETIC claims
         line(1, "29881", "2025-05-02"), line(2, "29877", "2025-05-02", modifiers=["59"])]},
     {"claim_id": "after-deletion", "patient_id": "P2", "lines": [
         line(1, "29881", "2025-07-01"), line(2, "29877", "2025-07-01")]},
+    # CMS's deletion date is the first date of service the edit no longer applies to
+    {"claim_id": "on-the-deletion-date", "patient_id": "P2", "lines": [
+        line(1, "29881", "2025-06-30"), line(2, "29877", "2025-06-30")]},
+    {"claim_id": "the-day-before-deletion", "patient_id": "P2", "lines": [
+        line(1, "29881", "2025-06-29"), line(2, "29877", "2025-06-29")]},
 ]
 PTP_EXPECTED = {
     "same-provider": ["accepted", "rejected"],
@@ -159,6 +164,8 @@ PTP_EXPECTED = {
     "before-effective": ["accepted", "accepted"],
     "modifier-59-indicator-0": ["accepted", "rejected"],
     "after-deletion": ["accepted", "accepted"],
+    "on-the-deletion-date": ["accepted", "accepted"],
+    "the-day-before-deletion": ["accepted", "rejected"],
 }
 MUE_CLAIMS = [  # SYNTHETIC claims
     {"claim_id": "two-units-on-a-line", "patient_id": "P3", "lines": [line(1, "27447", "2025-05-02", units=2)]},
@@ -309,10 +316,49 @@ def test_a_blank_deletion_date_is_no_deletion_date_like_star_and_is_noted(tmp_pa
     assert len(set(g.subjects(RDF.type, ONT.PairEdit))) == 2 and not list(g.objects(None, ONT.deletionDate))
 
 
+def test_an_edit_deleted_on_its_effective_date_never_applies_in_check_and_batch(tmp_path):
+    """An auditor's finding: CMS deletes an edit retroactively by giving it a deletion date equal to its
+    effective date; read as its last day in force, such an edit with indicator 0 still denied on that day."""
+    rows = [["27447", "20610", "", "20250101", "20250101", "0", "Misuse of column two code with column one code"],
+            ["29881", "29877", "", "20250101", "20250401", "0", "Standards of medical / surgical practice"]]
+    out = tmp_path / "ptp.ttl"
+    res = edits_import("ptp", ptp_text(tmp_path / "ptp.txt", rows), "-o", out)
+    assert res.exit_code == 0, res.stderr
+    assert [str(d) for d in graph(out).objects(None, ONT.deletionDate)].count("2025-01-01") == 1  # as written
+    claims = [{"claim_id": "retroactive", "patient_id": "P1", "lines": [line(1, "27447", "2025-01-01"),
+                                                                     line(2, "20610", "2025-01-01")]},
+              {"claim_id": "quarter-end", "patient_id": "P2", "lines": [line(1, "29881", "2025-03-31"),
+                                                                       line(2, "29877", "2025-03-31")]},
+              {"claim_id": "next-quarter", "patient_id": "P3", "lines": [line(1, "29881", "2025-04-01"),
+                                                                        line(2, "29877", "2025-04-01")]}]
+    expected = {"retroactive": ["accepted", "accepted"], "quarter-end": ["accepted", "rejected"],
+                "next-quarter": ["accepted", "accepted"]}
+    assert verdicts(out, claims) == expected
+    src = tmp_path / "claims.json"
+    src.write_text(json.dumps(claims), encoding="utf-8")
+    r = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "v.csv"), "--edits", str(out)])
+    assert r.exit_code == 1, r.output
+    with open(tmp_path / "v.csv", encoding="utf-8") as f:
+        got = {}
+        for row in csv.DictReader(f):
+            got.setdefault(row["claim_id"], []).append(row["status"])
+    assert got == expected
+
+
+def test_a_changed_edit_whose_new_row_starts_on_the_old_rows_deletion_date_is_not_noted_as_overlapping(tmp_path):
+    """CMS publishes a changed modifier indicator as the old row deleted from the day the new row takes effect:
+    the two rows share no day, so no note (read as a last day in force, every such change was called an overlap)."""
+    rows = [["27447", "20610", "", "20200101", "20250401", "0", "Misuse of column two code with column one code"],
+            ["27447", "20610", "", "20250401", "*", "1", "Misuse of column two code with column one code"]]
+    res = edits_import("ptp", ptp_text(tmp_path / "ptp.txt", rows), "-o", tmp_path / "ptp.ttl")
+    assert res.exit_code == 0, res.stderr
+    assert "more than one row in force on a common day" not in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("second, noted", [
     (("20250101", "*"), True),           # both in force from the same day
     (("20240101", "20250630"), True),    # the reverse ends after this one starts
-    (("20230101", "20241231"), False),   # the reverse ended before this one started: no day in common
+    (("20230101", "20250101"), False),   # the reverse is deleted from the day this one starts: no day in common
 ])
 def test_a_pair_listed_both_ways_in_force_together_is_noted_naming_both_rows(tmp_path, second, noted):
     # both edits apply: each pays its column 1 and denies the other, so a claim billing both loses both lines
@@ -329,7 +375,7 @@ def test_a_pair_listed_both_ways_in_force_together_is_noted_naming_both_rows(tmp
 @pytest.mark.parametrize("second, noted", [
     (("20250401", "*"), True),           # a later row with the earlier one left open: both in force from 2025-04-01
     (("20250401", "20251231"), True),    # the later row ends, but both are in force from 2025-04-01
-    (("20230101", "20241231"), False),   # an earlier row that ended before this one started
+    (("20230101", "20250101"), False),   # an earlier row deleted from the day this one starts
 ])
 def test_two_rows_of_one_pair_in_force_together_are_noted_naming_the_later_row(tmp_path, second, noted):
     # an audit: two open rows of one pair imported with no word; the rules apply the later from its date

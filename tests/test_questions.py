@@ -215,7 +215,7 @@ def test_edit_gives_dates_scope_and_modifier_indicator_of_an_imported_row():
             "--json")
     assert r.exit_code == 0, r.output
     row = json.loads(r.stdout)["rows"][0]
-    assert (row["effective"], row["deleted"], row["in_force"]) == ("2020-01-01", "2024-12-31", False)
+    assert (row["effective"], row["deleted"], row["in_force"]) == ("2020-01-01", "2025-01-01", False)
     assert (row["scope"], row["modifier_indicator"], row["table_row"]) == ("SameProvider", "0", 2)
     assert row["applied"][0]["date"] == "2020-01-01" and row["applied"][0]["stands"] == ["29881"]
 

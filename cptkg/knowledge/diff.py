@@ -159,7 +159,9 @@ def _in_force(rows: list[dict]) -> list[tuple[dt.date, dt.date, frozenset]]:
     for r in rows:
         eff = r["effect"]
         what = tuple((k, repr(v)) for k, v in eff.items() if k not in _DATES)
-        segs.append((_day(eff.get("effectiveDate")) or dt.date.min, _day(eff.get("deletionDate")) or dt.date.max, what))
+        # the deletion date is the first day the edit no longer applies (ont:deletionDate): its last day is the one before
+        gone = _day(eff.get("deletionDate"))
+        segs.append((_day(eff.get("effectiveDate")) or dt.date.min, gone - _ONE_DAY if gone and gone > dt.date.min else (gone or dt.date.max), what))
     return _stretches(segs, {s for s, _, _ in segs} | {e + _ONE_DAY for _, e, _ in segs if e < dt.date.max})
 
 

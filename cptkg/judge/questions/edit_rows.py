@@ -78,7 +78,8 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
         return _replaced_edit(kb, x, located[0], located[1], date)
     effective = _one(kb, "edit_effective_date", x)
     deleted = _one(kb, "edit_deletion_date", x)
-    in_force = (effective is None or str(effective) <= date) and (deleted is None or date <= str(deleted))
+    # the deletion date is the first day the edit no longer applies (ont:deletionDate)
+    in_force = (effective is None or str(effective) <= date) and (deleted is None or date < str(deleted))
     iri = _node(kb, x, ONT.PairEdit) or _node(kb, x, ONT.UnitEdit)
     # a pack edit is a node of the KB graph; an edit of a loaded edit table is a row of that table
     table = next((t for t in kb.edit_tables if x in t.ids), None)
@@ -93,7 +94,7 @@ def edit(kb: KnowledgeBase, edit_id: str | None = None, *, date: str | None = No
         row.update(release=rel[0] if rel else None, release_date=rel[1] if rel else None,
                    source_file=src.file if src is not None else located[0].path.name)
     dates = (f"in force from {effective}" if effective else "in force for every date of service") \
-        + (f" to {deleted}" if deleted else (" with no deletion date" if effective else "")) \
+        + (f", deleted from {deleted}" if deleted else (" with no deletion date" if effective else "")) \
         + f" (on {date}: {'in force' if in_force else 'not in force'})"
     if x in _unit_edits(kb):
         ind = _one(kb, "unit_edit_adjudication", x)

@@ -25,8 +25,8 @@ turns them into the rows the rules read, so the rules and every engine
   claim payments after each update cycle"). For a code several releases
   carry, each release's row is given the window from its release date to
   the day before the next release carrying the code (as
-  ``edit_effective_date`` / ``edit_deletion_date``, which the unit rules
-  already honour); the oldest release's row has no start, so a date of
+  ``edit_effective_date`` / ``edit_deletion_date``, the next release's first
+  day, which the unit rules already honour); the oldest release's row has no start, so a date of
   service before every loaded release is judged by the oldest loaded
   release (whoever loads only this quarter's table still gets its values
   for past claims). A row's own dates, if it has any, are kept inside
@@ -183,10 +183,10 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             for d, n, i in entries:
                 if d != dates[-1]:
                     drop[n].add(i)
-        else:  # each release's value from its first day to the day before the next one's
+        else:  # each release's value from its first day up to the next one's (its deletion date: ont:deletionDate)
             for d, n, i in entries:
                 k = dates.index(d)
-                windows[n][i] = (d if k else None, _day_before(dates[k + 1]) if k + 1 < len(dates) else None)
+                windows[n][i] = (d if k else None, dates[k + 1] if k + 1 < len(dates) else None)
     # A complete replacement file lists every edit in force: an edit (a pair, or a code's MUE) that a newer
     # loaded release of its kind no longer lists ends the day before that release takes effect. It applied
     # for every later date (an audit: a pair the newer release dropped kept denying, while `diff` called it
@@ -209,7 +209,7 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             later = [x for x in kind_dates[key[0]] if x > d]
             if later:
                 start = windows[n].get(i, (None, None))[0]
-                windows[n][i] = (start, _day_before(later[0]))
+                windows[n][i] = (start, later[0])  # deleted from the newer release's first day
                 ended[n][(got[1][0], later[0])] += 1
     if disagreements:
         more = len(disagreements) - MAX_SHOWN
