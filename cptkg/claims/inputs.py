@@ -66,10 +66,25 @@ def _date_units(claim: Claim):
     return ((c, d, n) for (c, d), n in units.items())
 
 
+def _date_units_least(claim: Claim):
+    """The claim's units of a code on a date, plus one for each history entry of that code and date: the history
+    records no units, and each billed service is at least one (a per-date limit already broken through the history
+    is then certain, not something to check)."""
+    least = dict(((c, d), n) for c, d, n in _date_units(claim))
+    for _, h in _history(claim):
+        key = (h.code, h.date_of_service)
+        if key in least:
+            least[key] += 1
+    return ((c, d, n) for (c, d), n in least.items())
+
+
 def _billed(claim: Claim):
     yield from ((ln.line, ln.code, ln.date_of_service) for ln in claim.lines)
     yield from ((e, h.code, h.date_of_service) for e, h in _history(claim))
 
+
+#: inputs whose batch SQL reads another input's relation: made after the others
+READS_INPUTS = ("well_formed_code", "date_units_least")
 
 CLAIM_INPUTS: dict[str, ClaimInput] = {
     "line": ClaimInput(
@@ -101,6 +116,13 @@ CLAIM_INPUTS: dict[str, ClaimInput] = {
         rows=_date_units,
         sql=lambda b, rel: ("SELECT claim_id, code AS c0, dos AS c1, sum(units) AS c2 FROM b_ok "
                             "GROUP BY claim_id, code, dos"),
+        keys=((0, 1),)),
+    "date_units_least": ClaimInput(
+        rows=_date_units_least,
+        sql=lambda b, rel: (f"SELECT u.claim_id, u.c0, u.c1, u.c2 + coalesce(h.k, 0) AS c2 FROM {rel('date_units')} u "
+                            "LEFT JOIN (SELECT claim_id, code, dos, count(*) AS k FROM b_claim_hist "
+                            "GROUP BY claim_id, code, dos) h ON h.claim_id = u.claim_id AND h.code = u.c0 "
+                            "AND h.dos = u.c1"),
         keys=((0, 1),)),
     "well_formed_code": ClaimInput(
         rows=lambda c: {(code,) for _, code, _ in _billed(c) if _WELL_FORMED.fullmatch(code)},
@@ -159,8 +181,8 @@ def claim_keys(kb) -> dict[str, list[tuple[int, ...]]]:
 def build_batch_inputs(kb, b, rel: Callable[[str], str]) -> None:
     """Make every declared claim input as a relation of the batch backend ``b``,
     from ``b_ok`` and ``b_claim_hist``, in declaration order of dependence
-    (``well_formed_code`` reads ``billed``)."""
-    order = sorted(declared(kb), key=lambda p: p == "well_formed_code")
+    (``well_formed_code`` reads ``billed``, ``date_units_least`` reads ``date_units``)."""
+    order = sorted(declared(kb), key=lambda p: p in READS_INPUTS)
     for p in order:
         spec = CLAIM_INPUTS[p]
         (b.materialize if spec.materialize else b.view)(rel(p), spec.sql(b, rel))
