@@ -452,8 +452,13 @@ def test_column_names_as_exports_write_them_are_the_columns_they_name(kb, tmp_pa
     (["A,P1,2,62367,2025-02-30,D1,physician,1,"], 0),                      # no such day
     (["A,P1,3,62367,2025-03-04,D1,janitor,1,"], 0),                        # a role the pack has not
     (["A,P1,1,62367,2025-03-04,D1,physician,0,"], 0),                      # units below 1
-    (["A,P1,1,62367,2025-03-04,D1,physician,x,"], 0),                      # units not a number: no line
+    (["A,P1,1,62367,2025-03-04,D1,physician,x,"], 0),                      # units not a number
+    (["A,P1,1,62367,2025-03-04,D1,physician,-1,"], 0),                     # a negative whole number: below 1
+    (["A,P1,1,62367,2025-03-04,D1,physician,+2,"], 0),                     # a sign: write the number alone
+    (["A,P1,1,62367,2025-03-04,D1,physician,99999999999999999999,"], 0),   # twenty digits: over the most
+    (["A,P1,99999999999,62367,2025-03-04,D1,physician,1,"], 0),            # a line number over the most
     (["A,P1,x,62367,2025-03-04,D1,physician,1,"], 0),                      # line not a number: no line
+    (["A,P1,-3,62367,2025-03-04,D1,physician,1,"], 0),                     # a negative line number
     (["A,P1,1,62367,2025-03-04,D1,physician,1,59;ZZZ"], 0),                # the second modifier
     (['A,P1,1,62367,2025-03-04,D1,physician,1,"KD, ABCDEFGHIJKLM"'], 0),   # a modifier too long
     (["A,P1,1,62367,2025-03-04,D1,physician,1," + ";".join(["59"] * 11)], 0),
@@ -571,3 +576,18 @@ def test_a_claim_csv_whose_header_names_columns_otherwise_says_what_to_rename_in
     assert r.exit_code == 2 and "missing column" in r.stderr and words in r.stderr, r.stderr
     r = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "o.csv")])
     assert r.exit_code == 2 and "missing column" in r.stderr and words in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("text, words", [
+    ("-1", "must be at least 1, got -1"),
+    ("-2.0", "must be at least 1, got -2.0"),
+    ("+2", "'+2' is written with a sign: write the number alone"),
+    ("12345678901", "must be at most 10000, got 12345678901"),
+    ("1e0", "'1e0' is not a whole number"),
+    ("1.5", "'1.5' is not a whole number"),
+])
+def test_a_whole_number_a_field_does_not_take_is_named_for_what_it_is(text, words):
+    """'-1', '+2' and twenty digits were each 'not a whole number' (an audit): whole numbers all three."""
+    from cptkg.claims.models import MAX_UNITS, whole_text_problem
+
+    assert whole_text_problem(text, MAX_UNITS) == words

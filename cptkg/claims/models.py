@@ -31,6 +31,24 @@ WHOLE_NUMBER = "[0-9]{1,9}"              # ASCII digits only: no sign, no decima
 # ... but a whole number may be written with a fraction of zeros, as spreadsheets and the 837P's SV104
 # ("1.000") write quantities: "2.0" units is 2 in a CSV cell as in SV104 and FHIR's quantity.value
 ZERO_FRACTION = "[.]0+"
+# whole numbers a claim field does not take as written, each named for what it is (an audit: "-1", "+2" and
+# twenty digits were each "not a whole number"); no backslash, so Spark's SQL literals read them unchanged
+NEGATIVE_NUMBER = "-[0-9]+([.]0+)?"
+SIGNED_NUMBER = "[+][0-9]+([.]0+)?"
+LONG_NUMBER = "[0-9]+([.]0+)?"  # digits only: more of them than WHOLE_NUMBER takes
+
+
+def whole_text_problem(value: str, most: int) -> str:
+    """Why a claim field's text is not the whole number the field takes (at least 1, at most ``most``), in the
+    words cptkg batch's SQL gives (cptkg.judge.batch, whole_text_sql)."""
+    shown = value[:40]
+    if re.fullmatch(NEGATIVE_NUMBER, value):
+        return f"must be at least 1, got {shown}"
+    if re.fullmatch(SIGNED_NUMBER, value):
+        return f"'{shown}' is written with a sign: write the number alone"
+    if re.fullmatch(LONG_NUMBER, value):
+        return f"must be at most {most}, got {shown}"
+    return f"'{shown}' is not a whole number"
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 MODIFIER_SEPARATORS = "[;|, \t]"        # a line's modifiers split on ';', '|', ',', spaces or tabs
 

@@ -28,7 +28,7 @@ from cptkg.claims import columns, inputs
 from cptkg.claims.models import (CODE_PATTERN, CODE_WORDS, CONTROL, CONTROL_WORDS, DATE_PATTERN, INVISIBLE, INVISIBLE_WORDS, MAX_CODE, MAX_LINE,
                                  MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS, MODIFIER_PATTERN,
                                  MODIFIER_SEPARATORS, MODIFIER_WORDS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER,
-                                 ZERO_FRACTION, ClaimLine)
+                                 ZERO_FRACTION, LONG_NUMBER, NEGATIVE_NUMBER, SIGNED_NUMBER, ClaimLine)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
@@ -391,6 +391,13 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
     def shown(c):
         return f"concat('''', substr({c}, 1, 40), '''')"
 
+    def whole_text_sql(c: str, most: int) -> str:
+        """The words of cptkg.claims.models.whole_text_problem for a text that is no whole number the field takes."""
+        return (f"CASE WHEN {rx(c, NEGATIVE_NUMBER)} THEN concat('must be at least 1, got ', substr({c}, 1, 40)) "
+                f"WHEN {rx(c, SIGNED_NUMBER)} THEN concat({shown(c)}, ' is written with a sign: write the number alone') "
+                f"WHEN {rx(c, LONG_NUMBER)} THEN concat('must be at most {most}, got ', substr({c}, 1, 40)) "
+                f"ELSE concat({shown(c)}, ' is not a whole number') END")
+
     empty = lambda c: f"({c} IS NULL OR {c} = '')"  # noqa: E731
     kinds = kinds or {}
     # a line number or units written with a fraction of zeros ("2.0", as spreadsheets write them) is the
@@ -462,7 +469,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (control("patient_id"), bad("patient_id", lit(CONTROL_WORDS))),
         (empty("line"), bad("line", "'is missing'")),
         *typed("line"),
-        ("NOT line_ok", bad("line", f"concat({shown('line')}, ' is not a whole number')")),
+        ("NOT line_ok", bad("line", whole_text_sql("line", MAX_LINE))),
         # the words of the claim validator (a Parquet integer column may hold any integer)
         ("line_n < 1", on_line("line", "concat('must be at least 1, got ', line)")),
         (f"line_n IS NULL OR line_n > {MAX_LINE}", on_line("line", f"concat('must be at most {MAX_LINE}, got ', line)")),
@@ -489,7 +496,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (f"provider_role NOT IN ({role_list}) AND {canonical('provider_role', 'role')} NOT IN ({role_list})",
          on_line("provider_role", f"concat({shown('provider_role')}, {lit(role_tail)})")),
         *typed("units"),
-        ("NOT units_empty AND NOT units_ok", bad("units", f"concat({shown('units')}, ' is not a whole number')")),
+        ("NOT units_empty AND NOT units_ok", on_line("units", whole_text_sql("units", MAX_UNITS))),
         ("NOT units_empty AND units_n < 1", on_line("units", "concat('must be at least 1, got ', units)")),
         (f"NOT units_empty AND (units_n IS NULL OR units_n > {MAX_UNITS})",
          on_line("units", f"concat('must be at most {MAX_UNITS}, got ', units)")),

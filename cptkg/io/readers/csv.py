@@ -22,7 +22,7 @@ import re
 from collections import Counter
 
 from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem, id_problem,
-                                 parse_claim, split_modifiers)
+                                 parse_claim, split_modifiers, whole_text_problem, MAX_LINE, MAX_UNITS)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
                                   claim_columns_named, missing_words)
 from cptkg.io.readers import HistoryReadError, ReadError, ReadResult
@@ -195,7 +195,9 @@ def _row_problem(n: int, cid: str, row: dict, line: dict, record: str | None, kb
         if c in REQUIRED and not row[c]:
             return f"{where}, field {c}: is missing"
         if c in WHOLE and isinstance(line.get(c), str):
-            return f"{where}, field {c}: '{line[c][:40]}' is not a whole number"
+            # units belong to their line (its number is good by now: the line is checked first)
+            lined = f", line {line['line']}" if c == "units" and isinstance(line.get("line"), int) else ""
+            return f"{where}{lined}, field {c}: {whole_text_problem(line[c], MAX_UNITS if c == 'units' else MAX_LINE)}"
     try:  # validate the row on its own, so the error can name the row
         parse_claim({"claim_id": cid, "patient_id": row["patient_id"], "lines": [line]}, kb=kb)
     except InputError as e:
