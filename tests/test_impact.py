@@ -337,7 +337,19 @@ def test_the_report_notes_a_newer_release_given_as_before_and_lines_older_than_a
     path.write_text(json.dumps(early))
     text = CliRunner().invoke(main, ["impact", str(path)] + [a for p in q1 for a in ("--before-edits", str(p))]
                               + [a for p in q2 for a in ("--after-edits", str(p))]).stdout
-    assert "note: 1 line(s) are dated before 2026-04-01, when the after side's earliest release (2026Q2)" in text
+    assert ("note: 1 line(s) are dated before 2026-04-01, when the after side's earliest unit-edit (MUE) release "
+            "(2026Q2)") in text
+    # PTP releases only: a pair edit row applies from its own effective date, and no release judged the line
+    # (an analyst's audit: the note said it had)
+    ptp_only = CliRunner().invoke(main, ["impact", str(path), "--before-edits", str(q1[0]), "--after-edits",
+                                         str(q2[0]), "--json"])
+    assert ptp_only.exit_code in (0, 1), ptp_only.output
+    report = json.loads(ptp_only.stdout)
+    assert not any("dated before" in n for n in report["notes"]), report["notes"]
+    assert report["after"]["earliest_unit_release"] is None
+    assert json.loads(CliRunner().invoke(main, args + [a for p in q1 for a in ("--before-edits", str(p))] + [
+        a for p in q2 for a in ("--after-edits", str(p))] + ["--json"]).stdout)["after"]["earliest_unit_release"] == {
+        "release": "2026Q2", "release_date": "2026-04-01"}
 
 
 def test_a_line_that_loses_one_of_two_denials_says_which_denial_it_still_has_from_before(tmp_path):

@@ -305,15 +305,18 @@ def side_notes(before: dict, after: dict, lines_before, what: str = "line(s)") -
                      f"the after side's ({newest['after'][1]}, {newest['after'][0]}): the comparison goes back in "
                      f"time; give the earlier release with --before-edits and the newer with --after-edits")
     for which, s in (("before", before), ("after", after)):
-        starts = [(r["release_date"], r["release"]) for r in s["releases"] if r.get("release_date")]
-        if not starts:
+        # only a unit-edit (MUE) release judges dates before it (cptkg.knowledge.edits.releases): a pair edit
+        # row applies from its own effective date (an analyst's audit: PTP-only releases got this note)
+        unit = s.get("earliest_unit_release")
+        if not unit:
             continue
-        first_date, first = min(starts)
+        first_date, first = unit["release_date"], unit["release"]
         early = lines_before(first_date)  # the lines dated before a day (the batch path counts them in SQL)
         if early:
-            notes.append(f"{early:,} {what} are dated before {first_date}, when the {which} side's earliest release "
-                         f"({first}) took effect, and were judged by it; to judge them by the release in force on "
-                         f"their dates, load that release too (with --{which}-edits)")
+            notes.append(f"{early:,} {what} are dated before {first_date}, when the {which} side's earliest unit-edit "
+                         f"(MUE) release ({first}) took effect; the units of those whose codes it lists were judged "
+                         f"by its values; to judge them by the release in force on their dates, load that release "
+                         f"too (with --{which}-edits)")
     return notes
 
 
@@ -330,7 +333,12 @@ def kb_summary(kb) -> dict:
         for s in t.table_sources.values():
             e = {"release": s.release, "release_date": s.release_date, "file": s.file or loaded, "edit_file": loaded}
             tables.setdefault(tuple(e.values()), e)
+    from cptkg.knowledge.edits.releases import earliest_unit_release
+
+    unit = earliest_unit_release(getattr(kb, "edit_tables", ()) or ())
     return {"kb_version": kb.version, "pack": kb.root.name if getattr(kb, "root", None) else "",
+            # the oldest loaded unit-edit release, which also judges the units of earlier dates (None: none loaded)
+            "earliest_unit_release": {"release": unit[1], "release_date": unit[0]} if unit else None,
             "edit_files": [p.name for p in getattr(kb, "edit_files", ()) or ()],
             "releases": [{"release": r, "release_date": d} for r, d in sorted(releases, key=lambda x: (x[1] or "", x[0]))],
             "tables": sorted(tables.values(), key=lambda e: (e["release_date"] or "", e["release"] or "",
