@@ -13,6 +13,7 @@ carrying check's words for it.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -486,3 +487,25 @@ def test_check_and_batch_say_how_many_lines_the_history_repeats(tmp_path, claims
     res, _ = _batch(src, tmp_path / "w.csv", "--history", str(real))
     assert any(line.startswith("cptkg: " + note) for line in r.stderr.splitlines()), r.stderr
     assert any(line.startswith(note) for line in res.output.splitlines()), res.output
+
+
+@pytest.mark.parametrize("history_patient, applies", [
+    ("MBR-SYN-04/SYNTHETIC/CHILD/20150615", True),   # the id as the 837P reader writes it
+    ("MBR-SYN-04/Synthetic/Child/20150615", True),   # the names as the 837P spells them
+    ("mbr-syn-04/Synthetic/Child/20150615", False),  # another member id: another patient
+    ("MBR-SYN-04/Synthetic/Twin/20150615", False),   # another child of the member
+])
+def test_an_837p_dependants_history_matches_whatever_the_case_of_the_names_in_check_and_batch(
+        tmp_path, history_patient, applies):
+    """An audit: a history written with the dependant's names as the 837P spells them ('Child') matched no claim
+    (the reader writes 'CHILD'), and the line was judged without it, with no word."""
+    x12 = Path(__file__).parent / "data" / "x12" / "dependant-patient.x12"
+    hist = tmp_path / "history.csv"
+    hist.write_text(f"patient_id,code,date_of_service,provider_id\n{history_patient},95990,2025-03-04,\n",
+                    encoding="utf-8")
+    checked = CliRunner().invoke(main, ["check", str(x12), "--history", str(hist), "--output", "csv"])
+    batched = CliRunner().invoke(main, ["batch", str(x12), "--history", str(hist), "-o", str(tmp_path / "o.csv")])
+    want = "rejected" if applies else "accepted"
+    assert [r["status"] for r in csv.DictReader(io.StringIO(checked.stdout))] == [want], checked.output
+    with open(tmp_path / "o.csv", encoding="utf-8") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == [want], batched.output

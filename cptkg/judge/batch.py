@@ -28,7 +28,7 @@ from cptkg.claims import columns, inputs
 from cptkg.claims.models import (CODE_PATTERN, CODE_WORDS, CONTROL, CONTROL_WORDS, DATE_PATTERN, INVISIBLE, INVISIBLE_WORDS, MAX_CODE, MAX_LINE,
                                  MAX_MODIFIER, MAX_MODIFIERS, MAX_TEXT, MAX_UNITS, MODIFIER_PATTERN,
                                  MODIFIER_SEPARATORS, MODIFIER_WORDS, SHORTENED_NUMBER, SHORTENED_WORDS, WHOLE_NUMBER,
-                                 ZERO_FRACTION, LONG_NUMBER, NEGATIVE_NUMBER, SIGNED_NUMBER, ClaimLine)
+                                 ZERO_FRACTION, LONG_NUMBER, NEGATIVE_NUMBER, SIGNED_NUMBER, DEPENDANT_ID, ClaimLine)
 from cptkg import engines
 from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
@@ -614,9 +614,19 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
         (_has_control(b, t('provider_id')), bad("provider_id", lit(CONTROL_WORDS))),
     ]
     case = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
-    return f"""SELECT row_no, {t('patient_id')} AS patient_id, upper({t('code')}) AS code,
+    return f"""SELECT row_no, {patient_key_sql(b, t('patient_id'))} AS patient_id, upper({t('code')}) AS code,
         {t('date_of_service')} AS dos, CASE WHEN {empty('provider_id')} THEN NULL ELSE {t('provider_id')} END AS provider_id,
         {case} AS error, ({empty('patient_id')} OR {broken_patient}) AS nobody FROM raw_history"""
+
+
+def patient_key_sql(b, expr: str) -> str:
+    """SQL: cptkg.claims.models.patient_key of ``expr`` (an 837P dependant's id with its names' ASCII letters in
+    capitals; any other id as it is), in the functions DuckDB and Spark share."""
+    low, up = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    anchored = f"'^{DEPENDANT_ID}$'"
+    part = lambda i: f"regexp_extract({expr}, {anchored}, {i})"  # noqa: E731
+    return (f"CASE WHEN instr({expr}, '/') > 0 AND {b.regex_full(expr, DEPENDANT_ID)} THEN concat({part(1)}, '/', translate({part(2)}, "
+            f"'{low}', '{up}'), '/', translate({part(3)}, '{low}', '{up}'), '/', {part(4)}) ELSE {expr} END")
 
 
 class BatchTimeout(BatchInputError):
@@ -890,8 +900,9 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
     # and found in the same pass as the patient check, where numbering the
     # claims would take a single-threaded window).
     b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb), value_kinds(input_path, in_kind), route)}),
-    ids AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid, count(*) AS n FROM r0
+    ids0 AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid, count(*) AS n FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
+    ids AS (SELECT *, {patient_key_sql(b, 'pmin')} AS pkey FROM ids0),
     dup AS (SELECT claim_id, line, min(row_no) AS first_row FROM r0 WHERE claim_id IS NOT NULL AND line IS NOT NULL
             GROUP BY claim_id, line HAVING count(*) > 1),
     firsts AS (SELECT i.claim_id, coalesce(r.patient_id, '') AS p1 FROM ids i JOIN r0 r ON r.row_no = i.cid
@@ -910,7 +921,7 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
         LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
         LEFT JOIN firsts f ON f.claim_id = r.claim_id
         LEFT JOIN cs ON cs.claim_id = r.claim_id
-        LEFT JOIN b_hist_bad h ON h.patient_id = r.patient_id
+        LEFT JOIN b_hist_bad h ON h.patient_id = {patient_key_sql(b, 'r.patient_id')}
         LEFT JOIN b_hist_nobody nb ON 1 = 1),
     fb AS (SELECT claim_id, min(row_no) AS first_bad FROM r2 WHERE error IS NOT NULL AND claim_id IS NOT NULL GROUP BY claim_id)
     SELECT r.*, CASE WHEN r.error IS NOT NULL THEN r.error
@@ -967,8 +978,9 @@ def _stage_facts(run: _Batch) -> None:
     facts = run.facts if run.facts is not None else kb.all_facts()
     cp = run.cp = run.cp or compile_claim_rules(kb, d.name, run.facts)
     b.materialize(sc.CLAIMS, "SELECT DISTINCT claim_id FROM b_ok")
-    b.materialize("b_claim_hist", """SELECT c.claim_id, h.e, h.code, h.dos, h.provider_id
-        FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h ON h.patient_id = c.patient_id""")
+    b.materialize("b_claim_hist", f"""SELECT c.claim_id, h.e, h.code, h.dos, h.provider_id
+        FROM (SELECT DISTINCT claim_id, patient_id FROM b_ok) c JOIN b_hist_ok h
+          ON h.patient_id = {patient_key_sql(b, 'c.patient_id')}""")
     inputs.build_batch_inputs(kb, b, rel)
     claim_inputs = inputs.declared(kb)
     for p, n in cp.program.edb.items():
@@ -1387,15 +1399,15 @@ def _claim_size_sql(txt: str) -> str:
     # counts per date (a second pass over every row, 0.35 s of a million-line batch) are made for those.
     return f"""hd AS (SELECT * FROM b_hist_dates),
     hp AS (SELECT * FROM b_hist_sizes),
-    big AS (SELECT ids.claim_id FROM ids LEFT JOIN hp ON hp.patient_id = ids.pmin
+    big AS (SELECT ids.claim_id FROM ids LEFT JOIN hp ON hp.patient_id = ids.pkey
             WHERE ids.n + coalesce(hp.h_entries, 0) > {safe}),
     ld AS (SELECT claim_id, dos, count(*) AS ln,
                sum(CASE WHEN code IN (SELECT code FROM b_family_codes) THEN 1 ELSE 0 END) AS lf
            FROM r0 WHERE claim_id IN (SELECT claim_id FROM big) GROUP BY claim_id, dos),
-    cl AS (SELECT ld.claim_id, min(ids.pmin) AS patient_id, sum(ld.ln) AS n_lines, sum(ld.lf) AS l_family,
+    cl AS (SELECT ld.claim_id, min(ids.pkey) AS patient_id, sum(ld.ln) AS n_lines, sum(ld.lf) AS l_family,
                sum((ld.ln + coalesce(hd.hn, 0)) * (ld.ln + coalesce(hd.hn, 0) - 1)
                    - coalesce(hd.hn, 0) * (coalesce(hd.hn, 0) - 1)) AS line_pairs
-           FROM ld JOIN ids ON ids.claim_id = ld.claim_id LEFT JOIN hd ON hd.patient_id = ids.pmin AND hd.dos = ld.dos
+           FROM ld JOIN ids ON ids.claim_id = ld.claim_id LEFT JOIN hd ON hd.patient_id = ids.pkey AND hd.dos = ld.dos
            GROUP BY ld.claim_id),
     cs AS (SELECT cl.claim_id, CASE
              WHEN cl.n_lines > {L} THEN concat('has ', {n('cl.n_lines')}, ' lines; at most {L:,} lines are judged in one claim (split the claim)')

@@ -192,13 +192,14 @@ def attach_history(claims: list, history: bytes) -> None:
     would pass); a bad row naming no patient could be anyone's, so it makes
     every claim one. A claim reader already refused stays as it was.
     """
+    from cptkg.claims.models import patient_key
     from cptkg.io.readers.csv import _history
 
-    by_patient, bad, unattributed = _history(history)
+    by_patient, bad, unattributed = _history(history)  # keyed by patient_key
     for i, claim in enumerate(claims):
         if not isinstance(claim, dict):
             continue
-        pid = claim.get("patient_id")
+        pid = patient_key(claim.get("patient_id"))
         cid = claim.get("claim_id")
         why = unattributed or (bad.get(pid) if isinstance(pid, str) else None)
         if why:

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 
 from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem, id_problem,
-                                 parse_claim, split_modifiers, whole_text_problem, MAX_LINE, MAX_UNITS)
+                                 parse_claim, split_modifiers, whole_text_problem, MAX_LINE, MAX_UNITS, patient_key)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
                                   claim_columns_named, missing_words)
 from cptkg.io.readers import HistoryReadError, ReadError, ReadResult
@@ -168,7 +168,7 @@ def _history(data: bytes) -> tuple[dict[str, list[dict]], dict[str, str], str | 
             entry["provider_id"] = row["provider_id"]
         problem = f"{where}: {record}" if record else next(
             (f"{where}, field {c}: is missing" for c in HISTORY_REQUIRED if not row[c]), None)
-        pid = row["patient_id"]
+        pid = patient_key(row["patient_id"])  # matched to a claim's patient by patient_key
         # a patient id holding a line break or a character that shows as nothing names no patient a claim
         # can match: like a row naming none, it could be any patient's (it was dropped without a word)
         broken = id_problem(pid) if pid else None
@@ -266,9 +266,10 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         by_patient, bad, unattributed = _history(history)
         for cid, g in groups.items():
             claim = g["claim"]
-            if claim["patient_id"] in by_patient:
-                claim["history"] = list(by_patient[claim["patient_id"]])
-            why = unattributed or bad.get(claim["patient_id"])
+            key = patient_key(claim["patient_id"])
+            if key in by_patient:
+                claim["history"] = list(by_patient[key])
+            why = unattributed or bad.get(key)
             if cid is not None and g["problem"] is None and why:
                 whose = "the history file" if why is unattributed else "the patient's history"
                 g["problem"] = f"row {g['rows'][0]}, claim {cid[:SHOWN_ID]}: {whose} cannot be read ({why})"
