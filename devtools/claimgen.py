@@ -113,6 +113,21 @@ def generate(n_lines: int, seed: int = 7, patients: int | None = None, edits: bo
             second.update(code="97597", modifiers="", provider_role="physician",
                           date_of_service=first["date_of_service"], provider_id=first["provider_id"],
                           route=first.get("route", ""))
+        # a fifth stream: one unit of 20610 (at most 2 a date, indicator 2, in tests/data/edits) alone on its
+        # date in its claim, with one history row of it that date: at least 2 units, within the limit, so the
+        # history's unrecorded units are warned of (units.history-same-date); a second row would deny
+        fifth = random.Random(seed + 4)
+        per_date: dict[tuple, int] = {}
+        for r in lines:
+            key = (r["claim_id"], r["code"], r["date_of_service"])
+            per_date[key] = per_date.get(key, 0) + int(r["units"])
+        held = {(h["patient_id"], h["code"], h["date_of_service"]) for h in history}
+        for r in lines:
+            if (r["code"] == "20610" and per_date[(r["claim_id"], "20610", r["date_of_service"])] == 1
+                    and (r["patient_id"], "20610", r["date_of_service"]) not in held and fifth.random() < 0.5):
+                history.append({"patient_id": r["patient_id"], "code": "20610", "date_of_service": r["date_of_service"],
+                                "provider_id": "D9"})
+                held.add((r["patient_id"], "20610", r["date_of_service"]))
     return lines, history
 
 

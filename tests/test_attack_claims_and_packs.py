@@ -139,7 +139,7 @@ def test_check_text_report_judges_the_others_and_prints_the_row_error_on_stderr(
     r = check("-", "--output", "text", input=BAD_UNITS_CSV)
     assert r.exit_code == 2
     assert "Claim C1: ACCEPTED" in r.stdout and "Claim C3: ACCEPTED" in r.stdout
-    assert "row 2, claim C2, field units" in r.stdout
+    assert "row 2, claim C2, line 1, field units" in r.stdout  # units belong to their line
 
 
 @pytest.mark.parametrize("bad,field", [
