@@ -36,40 +36,6 @@ ZERO_FRACTION = "[.]0+"
 NEGATIVE_NUMBER = "-[0-9]+([.]0+)?"
 SIGNED_NUMBER = "[+][0-9]+([.]0+)?"
 LONG_NUMBER = "[0-9]+([.]0+)?"  # digits only: more of them than WHOLE_NUMBER takes
-
-
-# An 837P dependant's patient id (cptkg.io.readers.x12): member id, LAST, FIRST, CCYYMMDD. The reader writes
-# the names in capitals; a history file that copies them as the 837P spells them ("Child/Kid") is the same
-# child, so ids of this form match whatever the case of their names' ASCII letters (an audit: such a history
-# matched no claim, and the line was judged without it, with no word). Written without a backslash, for Spark.
-DEPENDANT_ID = "(.*)/([^/]*)/([^/]*)/([0-9]{8})"
-_DEPENDANT = re.compile(DEPENDANT_ID)
-_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def patient_key(pid):
-    """The id a claim's patient is matched to its history by: ``pid`` itself, or for an 837P dependant's id
-    (:data:`DEPENDANT_ID`), the id with its names' ASCII letters in capitals (cptkg batch's SQL does the same:
-    cptkg.judge.batch, patient_key_sql)."""
-    if not isinstance(pid, str):
-        return pid
-    m = _DEPENDANT.fullmatch(pid)
-    if not m:
-        return pid
-    return f"{m[1]}/{m[2].translate(_ASCII_UPPER)}/{m[3].translate(_ASCII_UPPER)}/{m[4]}"
-
-
-def whole_text_problem(value: str, most: int) -> str:
-    """Why a claim field's text is not the whole number the field takes (at least 1, at most ``most``), in the
-    words cptkg batch's SQL gives (cptkg.judge.batch, whole_text_sql)."""
-    shown = value[:40]
-    if re.fullmatch(NEGATIVE_NUMBER, value):
-        return f"must be at least 1, got {shown}"
-    if re.fullmatch(SIGNED_NUMBER, value):
-        return f"'{shown}' is written with a sign: write the number alone"
-    if re.fullmatch(LONG_NUMBER, value):
-        return f"must be at most {most}, got {shown}"
-    return f"'{shown}' is not a whole number"
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 MODIFIER_SEPARATORS = "[;|, \t]"        # a line's modifiers split on ';', '|', ',', spaces or tabs
 
@@ -170,6 +136,40 @@ def _vocabulary_check(kind: str, optional: bool = False):
             raise ValueError(why)
         return v
     return check
+
+
+# An 837P dependant's patient id (cptkg.io.readers.x12): member id, LAST, FIRST, CCYYMMDD. The reader writes
+# the names in capitals; a history file that copies them as the 837P spells them ("Child/Kid") is the same
+# child, so ids of this form match whatever the case of their names' ASCII letters (an audit: such a history
+# matched no claim, and the line was judged without it, with no word). Written without a backslash, for Spark.
+DEPENDANT_ID = "(.*)/([^/]*)/([^/]*)/([0-9]{8})"
+_DEPENDANT = re.compile(DEPENDANT_ID)
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def patient_key(pid):
+    """The id a claim's patient is matched to its history by: ``pid`` itself, or for an 837P dependant's id
+    (:data:`DEPENDANT_ID`), the id with its names' ASCII letters in capitals (cptkg batch's SQL does the same:
+    cptkg.judge.batch, patient_key_sql)."""
+    if not isinstance(pid, str):
+        return pid
+    m = _DEPENDANT.fullmatch(pid)
+    if not m:
+        return pid
+    return f"{m[1]}/{m[2].translate(_ASCII_UPPER)}/{m[3].translate(_ASCII_UPPER)}/{m[4]}"
+
+
+def whole_text_problem(value: str, most: int) -> str:
+    """Why a claim field's text is not the whole number the field takes (at least 1, at most ``most``), in the
+    words cptkg batch's SQL gives (cptkg.judge.batch, whole_text_sql)."""
+    shown = value[:40]
+    if re.fullmatch(NEGATIVE_NUMBER, value):
+        return f"must be at least 1, got {shown}"
+    if re.fullmatch(SIGNED_NUMBER, value):
+        return f"'{shown}' is written with a sign: write the number alone"
+    if re.fullmatch(LONG_NUMBER, value):
+        return f"must be at most {most}, got {shown}"
+    return f"'{shown}' is not a whole number"
 
 
 _DATE = re.compile(DATE_PATTERN)

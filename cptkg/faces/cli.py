@@ -6,7 +6,6 @@ rejected (or a check failed), 2 input or knowledge base that cannot be used.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -390,10 +389,10 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
 
 
 def _named(message: str, claim_file: str) -> str:
-    """A reader's message about its input ("input: ...", "input (Claim F2), ...") naming the file given."""
-    if claim_file != "-" and re.match(r"input[:, (]", message):
-        return claim_file + message[len("input"):]
-    return message
+    """A reader's message about its input naming the file given (standard input stays "input")."""
+    from cptkg.io.readers import named_input
+
+    return message if claim_file == "-" else named_input(message, claim_file)
 
 
 _TIME_LIMIT = click.option("--time-limit", "time_limit", type=TimeLimitSeconds(), default=None,

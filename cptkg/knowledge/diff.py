@@ -161,7 +161,8 @@ def _in_force(rows: list[dict]) -> list[tuple[dt.date, dt.date, frozenset]]:
         what = tuple((k, repr(v)) for k, v in eff.items() if k not in _DATES)
         # the deletion date is the first day the edit no longer applies (ont:deletionDate): its last day is the one before
         gone = _day(eff.get("deletionDate"))
-        segs.append((_day(eff.get("effectiveDate")) or dt.date.min, gone - _ONE_DAY if gone and gone > dt.date.min else (gone or dt.date.max), what))
+        last = dt.date.max if gone is None else gone - _ONE_DAY if gone > dt.date.min else gone
+        segs.append((_day(eff.get("effectiveDate")) or dt.date.min, last, what))
     return _stretches(segs, {s for s, _, _ in segs} | {e + _ONE_DAY for _, e, _ in segs if e < dt.date.max})
 
 

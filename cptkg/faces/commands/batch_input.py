@@ -158,13 +158,12 @@ def _history_bytes(path) -> bytes:
 def _file_problem(e: Exception, history_path, input_path=None) -> str:
     """A reader's refusal of the whole file; a history file's is named by the path given (the reader cannot),
     and a claim file's "input: ..." by its path, as check names it."""
-    import re
+    from cptkg.io.readers import HistoryReadError, named_input
 
-    from cptkg.io.readers import HistoryReadError
-
-    message = e.named(f"--history {history_path}") if isinstance(e, HistoryReadError) else str(e)
-    if input_path is not None and not isinstance(e, HistoryReadError) and re.match(r"input[:, (]", message):
-        message = f"{input_path}{message[len('input'):]}"
+    if isinstance(e, HistoryReadError):
+        message = e.named(f"--history {history_path}")
+    else:
+        message = str(e) if input_path is None else named_input(str(e), input_path)
     return " ".join(message.split())
 
 

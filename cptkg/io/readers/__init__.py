@@ -180,6 +180,16 @@ def read(source: bytes | str | Path, input_format: str | None = None,
     return result
 
 
+def named_input(message: str, path) -> str:
+    """A reader's message about its input ("input: ...", "input (Claim F2), ...") naming the file given: what
+    check and batch both say of a claim file they cannot read."""
+    import re
+
+    if re.match(r"input[:, (]", message):
+        return f"{path}{message[len('input'):]}"
+    return message
+
+
 def attach_history(claims: list, history: bytes) -> None:
     """Add a history file's rows to the claims of their patients, in place (``--history FILE``).
 

@@ -1241,14 +1241,13 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         seen[key] = (part, n)
         # a pair listed both ways, in force on a common day: a claim billing both codes has both lines denied
         # (each edit pays its column 1 and denies the other); CMS lists a pair once, so it is said, not guessed
-        # (a deletion date is the first day an edit no longer applies: ont:deletionDate)
         for r_eff, r_dele, r_part, r_n in seen.get(("pair", col2, col1), ()):
-            if (dele is None or r_eff < dele) and (r_dele is None or eff < r_dele) and r_eff != r_dele and eff != dele:
+            if _share_a_day(eff, dele, r_eff, r_dele):
                 reversed_pairs.append(f"{col1}/{col2} ({part.row_of(part, n)}) and {col2}/{col1} "
                                       f"({part.row_of(r_part, r_n)})")
                 break
         for r_eff, r_dele, r_part, r_n in seen.get(("pair", col1, col2), ()):
-            if (dele is None or r_eff < dele) and (r_dele is None or eff < r_dele) and r_eff != r_dele and eff != dele:
+            if _share_a_day(eff, dele, r_eff, r_dele):
                 newer, older = ((part, n), (r_part, r_n)) if eff > r_eff else ((r_part, r_n), (part, n))
                 overlapping.append(f"{col1}/{col2} ({part.row_of(*older)} and the later {part.row_of(*newer)})")
                 break
@@ -1278,6 +1277,13 @@ def _read_ptp(rows, out, problems: _Problems, path: Path, excel: bool, table: "_
         notices.append(_overlap_note(overlapping, "pair", "the pair"))
     notices += _beyond_note(extract, problems)
     return n_edits, counted[0], notices
+
+
+def _share_a_day(eff: str, dele: str | None, r_eff: str, r_dele: str | None) -> bool:
+    """Are two rows, each in force from its effective date up to (not on) its deletion date (ont:deletionDate),
+    in force on a common day? A row deleted on its effective date is in force on none."""
+    return (eff != dele and r_eff != r_dele and (dele is None or r_eff < dele)
+            and (r_dele is None or eff < r_dele))
 
 
 def _width(header: list) -> int:
