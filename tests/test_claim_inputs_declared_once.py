@@ -120,3 +120,18 @@ def test_one_claims_facts_and_the_batch_sql_give_the_same_rows(kb):
             assert by_claim.get(cid, set()) == want, (p, c.claim_id)
             compared += len(want)
     assert compared > 500
+
+
+@pytest.mark.parametrize("text, want", [
+    ("KD", {"KD"}), ("kd", {"KD"}), ("Kd", {"KD"}), ("59", {"59"}),
+    ("KD;59", {"KD", "59"}), ("kd|25", {"KD", "25"}), ("59 , 25", {"59", "25"}), ("KD;KD", {"KD"}), ("kd;KD", {"KD"}),
+    (";;", set()), (", ", set()), ("", set()), (None, set()), ("KD;", {"KD"}), ("\tKD", {"KD"})])
+def test_a_lines_modifiers_text_gives_each_modifier_once_in_capitals(kb, text, want):
+    """The batch reads a single modifier without splitting the field (the usual case): every other
+    spelling still gives the modifiers check's reader gives, each once."""
+    b = DuckDBBackend()
+    b.execute("CREATE TEMP TABLE b_ok (claim_id BIGINT, line BIGINT, modifiers VARCHAR)")
+    b.execute("INSERT INTO b_ok VALUES (1, 1, ?)", [text])
+    rows = b.fetch(inputs.CLAIM_INPUTS["line_modifier"].sql(b, rel))
+    assert sorted(r[2] for r in rows) == sorted(want)
+    assert all(r[:2] == (1, 1) for r in rows)

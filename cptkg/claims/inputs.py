@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from cptkg.claims.models import CODE_PATTERN, MODIFIER_SEPARATORS, Claim, Encounter
+from cptkg.claims.models import CODE_PATTERN, MODIFIER_PATTERN, MODIFIER_SEPARATORS, Claim, Encounter
 
 Facts = dict[str, set[tuple]]
 _WELL_FORMED = re.compile(CODE_PATTERN)
@@ -86,6 +86,19 @@ def _billed(claim: Claim):
 #: inputs whose batch SQL reads another input's relation: made after the others
 READS_INPUTS = ("well_formed_code", "date_units_least")
 
+
+def _line_modifier_sql(b, rel) -> str:
+    """A line's modifiers, one row each. Most lines with a modifier have one, which needs no split:
+    a checked line's field of two characters that are no separator is one modifier (its items were
+    checked to be modifiers, and stripped). On a million generated lines, splitting every field
+    took 0.7 s; one pattern, then the split of the few others, 0.3 s."""
+    one = f"length(modifiers) = 2 AND {b.regex_full('modifiers', MODIFIER_PATTERN)}"
+    return (f"SELECT claim_id, line AS c0, upper(modifiers) AS c1 FROM b_ok WHERE {one} UNION ALL "
+            f"SELECT DISTINCT claim_id, c0, upper({b.strip('m')}) AS c1 FROM (SELECT claim_id, line AS c0, "
+            f"{b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok "
+            f"WHERE modifiers <> '' AND NOT ({one})) x WHERE {b.strip('m')} <> ''")
+
+
 CLAIM_INPUTS: dict[str, ClaimInput] = {
     "line": ClaimInput(
         rows=lambda c: ((ln.line,) for ln in c.lines),
@@ -130,9 +143,7 @@ CLAIM_INPUTS: dict[str, ClaimInput] = {
                             f"WHERE {b.regex_full('c1', CODE_PATTERN)}")),
     "line_modifier": ClaimInput(
         rows=lambda c: ((ln.line, m) for ln in c.lines for m in ln.modifiers),
-        sql=lambda b, rel: (f"SELECT DISTINCT claim_id, c0, upper({b.strip('m')}) AS c1 FROM (SELECT claim_id, line AS c0, "
-                            f"{b.explode_split('modifiers', MODIFIER_SEPARATORS)} AS m FROM b_ok "
-                            f"WHERE modifiers IS NOT NULL) x WHERE {b.strip('m')} <> ''"),
+        sql=_line_modifier_sql,
         keys=()),
 }
 
