@@ -316,6 +316,15 @@ def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: in
         result = explain_inferred(kb, res, depth)
     else:
         result = res.to_json()
+    # What the claim checker says of each inferred code billed by this performer (an analyst's audit: infer
+    # said an implant code "applies to the performer", a nurse, where check warns that no source lists who
+    # performs it), and the route the encounter was read as when it states none.
+    for entry in result["codes"]:
+        entry["as_billed"] = as_billed(kb, entry["code"], enc, engine=engine)
+    stated = encounter.route if isinstance(encounter, Encounter) else (
+        encounter.get("route") if isinstance(encounter, dict) else None)
+    if stated is None and enc.route is not None:
+        result["assumptions"] = [route_assumed(kb, enc.route)]
     if output == "json":
         from cptkg.io.writers import json as json_writer
 
@@ -327,5 +336,45 @@ def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: in
     return Inferred(text, result, 0 if res.codes and not res.uncovered else 1)
 
 
-__all__ = ["Inferred", "Outcome", "TEXT", "exit_code", "infer", "judge", "parse", "render", "run"]
+def route_assumed(kb, route: str) -> str:
+    """The sentence saying an encounter stating no route was read as the pack's default (family.yaml)."""
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    term = vocabulary(kb).term("route", route)
+    return (f"The encounter does not state the drug-delivery route: it was read as {kb.label(term) if term else route}, "
+            f"the family pack's default route. Codes apply to some routes only: if the route was another, state "
+            f"it in the encounter (\"route\").")
+
+
+def as_billed(kb, code: str, encounter, *, engine: str | None) -> dict:
+    """The claim checker's line for ``code`` billed alone by the encounter's performer, on its date, by its
+    route, with the encounter's device implanted a year before in the history: its status, verdict in words,
+    reasons and warnings. So an inferred code comes with what the checker will say of it (a performer no
+    source lists, clinical staff billing under a supervising physician). Without the device on record the
+    checker warned "no implantation appears in the patient's history" about a device the user had just
+    stated (found by an audit of the explorer's code finder)."""
+    import datetime as dt
+
+    from cptkg.judge.questions.synthetic import implanted_history
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    get = encounter.get if isinstance(encounter, dict) else (lambda k, d=None: getattr(encounter, k, d))
+    date = get("date_of_service") or dt.date.today().isoformat()
+    line = {"line": 1, "code": code, "date_of_service": date, "provider_id": "encounter",
+            "provider_role": get("performer_role") or ""}
+    if get("route"):
+        line["route"] = get("route")
+    claim = {"claim_id": "encounter", "patient_id": "encounter", "lines": [line]}
+    device = vocabulary(kb).term("device", get("device") or "")
+    history = implanted_history(kb, device, date, "encounter", billing=code)
+    if history:
+        claim["history"] = history
+    res = judge(kb, [claim], engine=engine)[0]
+    if not res.get("lines"):
+        return {"status": res.get("status"), "verdict": res.get("status"), "reasons": [], "warnings": []}
+    ln = res["lines"][0]
+    return {k: ln[k] for k in ("status", "verdict", "reasons", "warnings") if k in ln}
+
+
+__all__ = ["Inferred", "Outcome", "TEXT", "as_billed", "exit_code", "infer", "judge", "parse", "render", "run"]
 

@@ -33,7 +33,8 @@ def test_an_encounter_is_judged_once_explained_or_not(kb, monkeypatch, explain):
 
     monkeypatch.setattr(runner, "run", counted)
     done = pipeline.infer(kb, json.loads(EXAMPLE.read_text()), engine="clingo", explain=explain)
-    assert calls == ["encounter"]
+    # the encounter once; each inferred code once more, as the claim checker judges it billed (as_billed)
+    assert calls == ["encounter"] + ["claim"] * len(done.result["codes"])
     assert done.result["codes"]
     assert ("proof" in done.result["codes"][0]) is explain
     assert ("Why " + done.result["codes"][0]["code"] in done.text) is explain
@@ -83,3 +84,32 @@ def test_an_inferred_code_carries_the_source_conflict_check_notes_on_it(kb):
                                              "device": "programmable_pump", "services": ["electronic_analysis"]},
                                             kb=kb)).to_json()
     assert "source_conflicts" not in other["codes"][0]
+
+
+def test_each_inferred_code_says_what_the_checker_says_of_it_billed_by_this_performer(kb):
+    """A nurse's implant: no source lists who performs 62362, so check warns its performer was not checked;
+    infer said the code "applies to the performer" and nothing else (an analyst's audit)."""
+    enc = {"encounter_id": "N-1", "date_of_service": "2025-03-04", "performer_role": "nurse",
+           "device": "programmable_pump", "route": "intrathecal", "services": ["implantation"]}
+    done = pipeline.infer(kb, enc, engine="clingo")
+    (code,) = done.result["codes"]
+    assert code["code"] == "62362"
+    assert [w["rule"] for w in code["as_billed"]["warnings"]] == ["role.performer-not-listed"]
+    assert "the claim checker, billing 62362 on line 1 of a claim by this performer: accepted, but its performer was not checked" in \
+        " ".join(done.text.split())
+    # a physician's: nothing to add
+    done = pipeline.infer(kb, dict(enc, performer_role="physician"), engine="clingo")
+    assert done.result["codes"][0]["as_billed"] == {"status": "accepted", "verdict": "accepted", "reasons": [],
+                                                   "warnings": []}
+    assert "the claim checker" not in done.text
+
+
+def test_an_encounter_stating_no_route_says_the_route_it_was_read_as(kb):
+    enc = {"encounter_id": "N-2", "date_of_service": "2025-03-04", "performer_role": "physician",
+           "device": "programmable_pump", "services": ["electronic_analysis"]}
+    done = pipeline.infer(kb, enc, engine="clingo")
+    (said,) = done.result["assumptions"]
+    assert said.startswith("The encounter does not state the drug-delivery route: it was read as intrathecal")
+    assert "Assumed: The encounter does not state the drug-delivery route" in " ".join(done.text.split())
+    stated = pipeline.infer(kb, dict(enc, route="epidural"), engine="clingo")
+    assert "assumptions" not in stated.result and "Assumed" not in stated.text

@@ -37,22 +37,8 @@ def explain_encounter(kb: KnowledgeBase, enc: Encounter, engine=None) -> dict:
 
 
 def as_billed(kb: KnowledgeBase, code: str, encounter: dict, engine=None) -> dict:
-    """The claim checker's line for ``code`` billed alone by the encounter's performer, by its route, with
-    the encounter's device implanted a year before in the history: its verdict in words and its warnings,
-    so the finder says what the checker says about the code it infers. (Without the device on record the
-    checker warned "no implantation appears in the patient's history" about a device the user had just
-    stated; found by an audit.)"""
-    import datetime as dt
+    """The claim checker's line for ``code`` billed by the encounter's performer (:func:`cptkg.pipeline.as_billed`,
+    the line ``cptkg infer`` shows with each code)."""
+    from cptkg.pipeline import as_billed as checked
 
-    date = encounter.get("date_of_service") or dt.date.today().isoformat()
-    line = {"line": 1, "code": code, "date_of_service": date, "provider_id": "finder",
-            "provider_role": encounter.get("performer_role", "")}
-    if encounter.get("route"):
-        line["route"] = encounter["route"]
-    claim = {"claim_id": "finder", "patient_id": "finder", "lines": [line]}
-    device = cptkg.vocabulary(kb).term("device", encounter.get("device") or "")
-    history = cptkg.implanted_history(kb, device, date, "finder", billing=code)
-    if history:
-        claim["history"] = history
-    res = cptkg.check(claim, kb=kb, engine=engine)
-    return res["lines"][0] if res.get("lines") else {"status": res.get("status"), "warnings": [], "reasons": []}
+    return checked(kb, code, encounter, engine=engine or cptkg.Session.open(kb=kb).engine)

@@ -236,11 +236,23 @@ def encounter_report(res: dict) -> str:
     explained one (with each code's ``proof`` and the ``failed_conditions`` of
     the codes not chosen) adds why each code was chosen and why each other was not."""
     out = [f"Encounter {_t(res.get('encounter_id'))}"]
+    for a in res.get("assumptions", ()):
+        out.append(_wrap(f"Assumed: {a}", "  "))
     if res["codes"]:
         for c in res["codes"]:
             out.append(_wrap(f"BILL {c['code']}  {c.get('descriptor') or ''}", "  "))
             for r in c["reasons"]:
                 out.append(_wrap(f"- {r['message']}", "        "))
+            billed = c.get("as_billed") or {}
+            if billed.get("status") not in (None, "accepted") or billed.get("warnings"):
+                # what the claim checker will say of the code billed by this performer (its performer not
+                # checked, billing under a supervising physician, …): said here, not first found at check
+                out.append(_wrap(f"the claim checker, billing {c['code']} on line 1 of a claim by this performer: "
+                                 f"{billed.get('verdict')}", "        "))
+                for r in billed.get("reasons", ()):
+                    out.append(_wrap(f"denied: {r['message']}", "          "))
+                for w in billed.get("warnings", ()):
+                    out.append(_wrap(f"warning: {w['message']}", "          "))
             for x in c.get("source_conflicts", []):
                 out.append(_wrap(f"note: the sources conflict: {x['label']}. {x['resolution']}", "        "))
                 out.append(_wrap(f"[{x['id']}]", "          "))
