@@ -149,6 +149,44 @@ def test_an_edit_file_with_no_edit_is_refused_not_judged_as_no_edits(tmp_path, c
         load_kb(PACK, edits=[empty])
 
 
+_FILE_HEAD = """@prefix ont: <https://w3id.org/cptkg/ontology#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix kb: <https://w3id.org/cptkg/kb/> .
+@prefix src: <https://w3id.org/cptkg/source/> .
+@prefix e: <urn:test:edits:> .
+e:source a ont:Source ; rdfs:label "test table" ; ont:citation "a test table" ;
+    ont:fileSha256 "0000000000000000000000000000000000000000000000000000000000000000" .
+e:row-1 a ont:UnitEdit ; ont:editCode "62367" ; ont:maxUnits 1 ; ont:adjudicationIndicator "1" ;
+    ont:rationale "test" ; dct:source e:source ; ont:sourceRow 1 ; rdfs:label "row 1" ; rdfs:comment "a note" .
+"""
+
+
+@pytest.mark.parametrize("extra, why", [
+    ("kb:62360 ont:appliesToRoute ont:Intraventricular .", "about neither an edit of the file nor a source"),
+    ("kb:62360 ont:mayBePerformedBy ont:Nurse .", "about neither an edit of the file nor a source"),
+    ("<urn:new-code> a ont:Code ; ont:inGroup kb:group-drug .", "about neither an edit of the file nor a source"),
+    ("e:row-1 a ont:Code .", "says more of an edit than its names and notes"),
+    ("e:row-1 ont:appliesToRoute ont:Intraventricular .", "says more of an edit than its names and notes"),
+    ("src:n-ncci a ont:Source ; ont:confidence \"low\" .", "describes a source of the family pack"),
+])
+def test_an_edit_file_saying_anything_of_the_packs_knowledge_is_refused_naming_the_triple(tmp_path, cache, extra, why):
+    """An integrator's audit: one line added to an imported table (62360 applies to brain delivery) turned a
+    denial into an acceptance with no word. An edit file holds edits and their own sources, nothing else."""
+    f = tmp_path / "edits.ttl"
+    f.write_text(_FILE_HEAD + extra + "\n")
+    with pytest.raises(KBLoadError, match=why) as e:
+        load_kb(PACK, edits=[f])
+    assert "an edit file holds pair and unit edits and their sources" in str(e.value)
+
+
+def test_an_edit_file_naming_and_noting_its_edits_and_describing_its_own_source_loads(tmp_path, cache):
+    f = tmp_path / "edits.ttl"
+    f.write_text(_FILE_HEAD + 'e:source dct:title "test" .\n')
+    kb = load_kb(PACK, edits=[f])
+    assert kb.edit_tables
+
+
 # ------------------------------------------------------------------ slicing
 
 def _claims(n: int) -> list:

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, XSD
+from rdflib.namespace import DCTERMS, RDFS, SKOS, XSD
 
 from cptkg import limits
 from cptkg.knowledge.namespace import ONT
@@ -755,6 +755,42 @@ class ImportedEdits:
         return out
 
 
+#: what an edit file may say of one of its edits besides the edit model: names and notes for people
+_EDIT_NOTES = frozenset({str(RDFS.label), str(RDFS.comment), str(SKOS.prefLabel), str(SKOS.note),
+                         str(DCTERMS.description), str(DCTERMS.title)})
+
+
+def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph) -> None:
+    """Refuse a triple of an edit file that says something of the family pack's knowledge.
+
+    An edit file joins the knowledge base, and its triples about other things than edits join the KB's
+    graph. A file that also said ``kb:62360 ont:appliesToRoute ont:Intraventricular`` turned a denial into an
+    acceptance with no word, and ``cptkg diff`` credited the billing guide with it (an integrator's audit):
+    ``--edits`` is documented as pair and unit edits. So the file may describe its edits (names and notes
+    only: another type or an ontology property on an edit would be a fact the rules read) and the
+    ``ont:Source`` nodes it declares itself, which the pack does not describe; anything else is refused,
+    naming the triple.
+    """
+    sources = {s for s in graph.subjects(RDF.type, ONT.Source) if isinstance(s, URIRef)}
+    for s, p, o in graph:
+        if str(s) in edit_ids:
+            if str(p) in _EDIT_NOTES:
+                continue
+            why = "says more of an edit than its names and notes"
+        elif s in sources and (s, None, None) not in kb_graph:
+            continue
+        elif s in sources:
+            why = "describes a source of the family pack"
+        else:
+            why = "is about neither an edit of the file nor a source it declares"
+        subject = _shown(_term_value(str(s)), 60)
+        value = _shown(_term_value(str(o)) if isinstance(o, URIRef) else str(o), 60)
+        raise EditFileError(f"its triple of {subject}, {_term_name(str(p))} {value}, "
+                            f"{why}: an edit file holds pair and unit edits and their sources, and changes nothing "
+                            "else the knowledge base says (a fact about a code, a performer or a device belongs in "
+                            "the family pack)")
+
+
 def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -> ImportedEdits:
     """Read and check the edit file at ``path``.
 
@@ -800,6 +836,7 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -
     if problems:
         raise EditFileError(_describe(table, problems))
     own_sources = table_sources(graph)
+    _only_own_terms(graph, set(table.columns["@id"]), kb_graph)
     if not from_cache:
         write_cache(table, sha)
     cols = table.columns
