@@ -186,3 +186,32 @@ def test_graphml_ids_are_unique_xml_names_and_each_node_keeps_its_rdf_term():
     nxg = nx.read_graphml(io.BytesIO(out), force_multigraph=True)
     terms = {d["term"] for _, d in nxg.nodes(data=True)}
     assert "<https://w3id.org/cptkg/kb/62370>" in terms
+
+
+def test_html_docs_carry_no_script_from_a_packs_text():
+    """An integrator's audit: a pack's rdfs:comment went through pyLODE's Markdown with its raw HTML, and its
+    <script> and <img onerror> reached the page a team publishes. Markup in a description is taken out, a
+    javascript: link loses its target, and a </script> in the ontology's description stays inside the JSON-LD."""
+    import json
+    import re
+
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import DCTERMS, RDFS
+
+    pytest.importorskip("pylode")
+    graphs = _authored()
+    ont = URIRef("https://w3id.org/cptkg/ontology")
+    qhp = URIRef("https://w3id.org/cptkg/ontology#QualifiedHealthCareProfessional")
+    graphs.ontology.add((qhp, RDFS.comment, Literal(
+        "<script>alert(1)</script><img src=x onerror=alert(2)> [click](javascript:alert(3)) <iframe src=x></iframe>",
+        lang="en")))
+    graphs.ontology.add((ont, DCTERMS.description, Literal("</script><script>alert(4)</script>", lang="en")))
+    html = exporters.export("html", "ontology", graphs)[""].decode()
+    body = html[html.index("<body>"):]
+    for bad in ("<script", "onerror", "javascript:", "<img", "<iframe"):
+        assert bad not in body, bad
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+    assert len(scripts) == 1  # pyLODE's own JSON-LD, whole
+    assert "alert(4)" in json.dumps(json.loads(scripts[0]))
+    # the page still documents the class, its description's words kept as text
+    assert 'id="QualifiedHealthCareProfessional"' in body and "click" in body

@@ -26,10 +26,55 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     try:
         from cptkg.exports._publish import ordered, published
 
-        html = OntPub(ontology=ordered(published(data.graphs, declare=False).select(data.which))).make_html()
+        html = _SafePub(OntPub)(ontology=ordered(published(data.graphs, declare=False).select(data.which))).make_html()
     except Exception as e:  # pyLODE raises bare Exceptions for graphs it cannot document
         raise ExportError(f"HTML documentation cannot be made: {str(e).splitlines()[0]}") from None
-    return {"": html.encode("utf-8")}
+    return {"": _sanitised(html).encode("utf-8")}
+
+
+#: what pyLODE's page body and the Markdown of its descriptions are made of; anything else is taken out
+_TAGS = {"a", "blockquote", "br", "code", "dd", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+         "li", "ol", "p", "pre", "span", "strong", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"}
+_ATTRIBUTES = {"*": {"id", "class", "title"}, "a": {"href"}}
+
+
+def _sanitised(html: str) -> str:
+    """pyLODE's page with its body sanitised (ammonia, through nh3): a pack's ``rdfs:comment`` went through
+    pyLODE's Markdown with its raw HTML, and ``<script>`` or ``<img onerror>`` in it reached the page a team
+    publishes (an integrator's audit). Links keep http(s) and mailto only (no ``javascript:``). The head is
+    pyLODE's own (its CSS, icons, the page title it escapes) and its JSON-LD, escaped by :func:`_SafePub`."""
+    import nh3
+
+    cut = html.find("<body>")
+    end = html.rfind("</body>")
+    if cut < 0 or end < cut:
+        raise ExportError("HTML documentation cannot be made: the page pyLODE made has no body")
+    body = nh3.clean(html[cut + len("<body>"):end], tags=_TAGS, attributes=_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel=None)
+    return html[:cut] + "<body>" + body + html[end:]
+
+
+def _SafePub(base):
+    """pyLODE's OntPub writing its schema.org JSON-LD with every ``<`` escaped (``\\u003c``, the same JSON):
+    a description holding ``</script>`` would otherwise end the script element in the page's head."""
+    from rdflib import Graph
+
+    class _Escaped(Graph):
+        def serialize(self, *args, **kwargs):
+            out = super().serialize(*args, **kwargs)
+            return out.replace("<", "\\u003c") if isinstance(out, str) else out
+
+    class SafePub(base):
+        def _make_schema_org(self):
+            made = super()._make_schema_org()
+            escaped = _Escaped()
+            for t in sorted(made):  # in order: the page is the same file at every run
+                escaped.add(t)
+            for prefix, ns in made.namespaces():
+                escaped.bind(prefix, ns, override=True)
+            return escaped
+
+    return SafePub
 
 
 EXPORTER = Exporter("html", "ontology documentation as static HTML (pyLODE)", "html", _render)
