@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from cptkg.engines.base import EvaluationError, EvaluationTimeout
 from cptkg.judge.check import check_claim
 from cptkg.claims.models import InputError, parse_claims, parse_encounter
 from cptkg.judge.infer import infer_codes
@@ -302,7 +303,13 @@ def run_all(kb: KnowledgeBase, engine=None) -> tuple[list[CaseResult], dict[str,
                 name = case.get("name") if isinstance(case, dict) and isinstance(case.get("name"), str) else "(unnamed)"
                 results.append(CaseResult(kb.pack.shown(path), name, False, problems))
                 continue
-            r = runner(kb, case, kb.pack.shown(path), engine)
+            try:
+                r = runner(kb, case, kb.pack.shown(path), engine)
+            except (EvaluationError, EvaluationTimeout) as e:
+                # a rule of the pack that multiplies out stops the engine at its memory or time limit: the
+                # case fails in one line, as check reports such a claim (it was a traceback: an audit)
+                r = CaseResult(kb.pack.shown(path), case["name"], False,
+                               [f"the rules could not judge the case: {' '.join(str(e).split())[:300]}"])
             results.append(r)
             fired[kind] |= r.fired
     untouched = {

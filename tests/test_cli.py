@@ -149,3 +149,19 @@ def test_rule_test_command_passes():
     r = run(["test"])
     assert r.exit_code == 0, r.output
     assert "0 failed, 0 rules untested" in r.output
+
+
+def test_a_case_the_engine_stops_fails_in_one_line_not_a_traceback(monkeypatch):
+    """An audit: a pack rule that multiplies out stopped the engine at its memory limit, and cptkg test printed
+    a 56-line traceback where check says it in one line."""
+    from cptkg import cases
+    from cptkg.engines.base import EvaluationMemory
+
+    def stopped(*a, **kw):
+        raise EvaluationMemory("rule evaluation needed more than 2,048 MiB of memory and was stopped")
+
+    monkeypatch.setattr(cases, "run_infer_case", stopped)
+    r = run(["test"])
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit), r.output
+    assert "Traceback" not in r.output
+    assert "the rules could not judge the case: rule evaluation needed more than 2,048 MiB" in r.output

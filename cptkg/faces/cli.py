@@ -538,7 +538,8 @@ def infer(encounter_file, as_json, explain, depth):
 def test_cmd(verbose):
     """Run the family pack's rule cases (rules/*.cases.yaml) and report untested rules.
 
-    Exit 0 when every case passes and every rule is fired by a case, else 1.
+    Exit 0 when every case passes and every rule is fired by a case, else 1 (a case the rules
+    could not judge within their memory or time limit fails); 2 for a pack that cannot be loaded.
     """
     from cptkg.cases import run_all
 
