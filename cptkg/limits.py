@@ -22,6 +22,11 @@ MAX_SAME_DATE_PAIRS = 10_000        # about 100 entries on one date; a real clai
 MAX_HISTORY_COMBINATIONS = 1_000_000
 
 # -- files
+# the bytes the files of a family pack's folders hold together (cptkg.knowledge.pack.check_pack_files,
+# from their sizes, before any is parsed). Reading and checking a pack costs about 0.25 ms a triple
+# (rdflib's parser, the SHACL check): a 52 MB Turtle file ran lint past 300 s and 7.9 GB (an audit).
+# The pump pack is 0.35 MB; 8 MiB is over twenty times that, a pack loaded in about a minute.
+MAX_PACK_BYTES = 8 * 1024 * 1024
 MAX_CSV_COLUMNS = 1000              # columns of a claim or history CSV (the format has 9)
 MAX_CSV_ROWS = 1_000_000            # rows of a claim CSV for cptkg check
 MAX_JSON_DIGITS = 18                # digits of a number in claim JSON (line numbers and units are far below)

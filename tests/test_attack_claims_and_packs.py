@@ -698,3 +698,30 @@ def test_short_rows_read_into_a_quote_never_closed_refuse_the_file_not_vanish(tm
     assert r1.stderr.strip() == r2.stderr.strip()
     assert "row 1, field notes: a quoted value runs over more than one line of the file" in r1.stderr
     assert "take the line breaks out of that value" in r1.stderr
+
+
+def test_a_pack_whose_files_pass_the_size_limit_is_refused_before_it_is_parsed(pack, monkeypatch):
+    """An audit: a 52 MB Turtle file in a pack ran lint past 300 s and 7.9 GB. Checked from the files' sizes."""
+    from cptkg import limits
+
+    monkeypatch.setattr(limits, "MAX_PACK_BYTES", 1_000_000)
+    (pack / "kb" / "big.ttl").write_text("@prefix e: <urn:e:> .\n" + "e:s e:p \"x\" .\n" * 80_000)
+    _refused(lint(pack), "kb/big.ttl", "more than 1,000,000 bytes")
+    r = check(str(FIXTURE / "examples" / "claim.json"), "--kb", str(pack))
+    _refused(r, "kb/big.ttl", "the most a family pack may hold")
+
+
+def test_a_symbolic_link_loop_in_a_pack_is_said_to_be_a_loop(pack):
+    (pack / "kb" / "loop1.ttl").symlink_to("loop2.ttl")
+    (pack / "kb" / "loop2.ttl").symlink_to("loop1.ttl")
+    _refused(lint(pack), "a symbolic link in a loop")
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x0c"])
+def test_a_pack_literal_no_xml_can_hold_is_refused_naming_file_and_term(pack, char):
+    """An integrator's audit: a NUL in a pack's label passed lint, and the RDF/XML, OWL and GraphML exports
+    were written (exit 0) as files no XML reader parses."""
+    with open(pack / "kb" / "codes.ttl", "a", encoding="utf-8") as f:
+        f.write(f'\n<urn:odd> <http://www.w3.org/2000/01/rdf-schema#label> "x{char}y" .\n')
+    err = _refused(lint(pack), "kb/codes.ttl", "urn:odd", "which no XML document can carry")
+    assert repr(char)[1:-1] in err

@@ -23,6 +23,7 @@ RDF reaches Datalog through one documented mapping: a property annotated
 """
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -73,7 +74,22 @@ def _parse_turtle(path: Path, pack: FamilyPack) -> Graph:
         from cptkg.knowledge.rdf_safe import syntax_words
 
         raise KBLoadError(f"{pack.shown(path)}: not valid Turtle: {syntax_words(e)}") from None
+    for s_, p_, o in g:
+        for term in (s_, p_, o):
+            bad = _NOT_XML.search(str(term))
+            if bad:
+                from cptkg.controls import one_line
+
+                raise KBLoadError(f"{pack.shown(path)}: {local(s_) if not isinstance(s_, BNode) else 'an annotation'} "
+                                  f"({local(p_)}) holds the control character {one_line(bad.group())}, which no XML "
+                                  "document can carry (the RDF/XML, OWL and GraphML exports): remove it")
     return g
+
+
+#: characters XML 1.0 cannot hold (every C0 control but tab and the line breaks, U+FFFE, U+FFFF, lone
+#: surrogates): Turtle takes them, but a pack literal with a NUL passed lint and its RDF/XML, OWL and GraphML
+#: exports were written as files no XML reader parses (an integrator's audit)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _validate(data: Graph, shapes: Graph, subject_file: dict[str, str]) -> None:

@@ -31,10 +31,13 @@ installed wheel, the same two folders shipped inside the package
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cptkg import limits
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 REPO_ROOT = _PACKAGE.parent
@@ -170,7 +173,9 @@ def _entry_problem(root: Path, path: Path) -> tuple[str | None, Path | None]:
                 f"(copy the file into the pack)"), None
     try:
         st = os.stat(real)
-    except OSError:
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return f"{shown}: a symbolic link in a loop (following it leads back to a link already followed)", None
         return f"{shown}: a symbolic link to a file that does not exist", None
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
@@ -191,7 +196,7 @@ def check_pack_files(root: Path) -> None:
     if why:
         raise PackError(why)
     seen: set[Path] = set()
-    count = 0
+    count = total = 0
     for name in PACK_FOLDERS:
         folder = root / name
         if not os.path.lexists(folder):
@@ -205,6 +210,13 @@ def check_pack_files(root: Path) -> None:
             if not real.is_dir():
                 if entry is folder:
                     raise PackError(f"{_shown(root, entry)}: must be a folder of the pack")
+                if real not in seen:
+                    seen.add(real)
+                    total += real.stat().st_size
+                    if total > limits.MAX_PACK_BYTES:
+                        raise PackError(f"{_shown(root, entry)}: the pack's files come to more than "
+                                        f"{limits.MAX_PACK_BYTES:,} bytes with it, the most a family pack "
+                                        "may hold (its rules and knowledge, not edit tables: those load with --edits)")
                 continue
             if entry is not folder and entry.name.endswith((".ttl", ".dl", ".yaml", ".json")) and entry.parent.name in PACK_FOLDERS:
                 raise PackError(f"{_shown(root, entry)}: not a regular file (a folder); a family pack reads it as a file")
