@@ -67,9 +67,21 @@ def test_who_may_perform_a_listed_code_still_names_who_may_perform_and_report_it
     assert answer["performers_listed"] is True and all(r["performer_checked"] for r in answer["rows"])
     assert "a physician may perform and report it (guide §9.1" in answer["answer"]
     assert ("A nurse practitioner and a physician assistant may perform and report it as a qualified health care "
-            "professional (QHP), which the sources list for 62370") in answer["answer"]
+            "professional (QHP) (guide §9.1 (Procedure))") in answer["answer"]
+    # the sentence that makes them QHPs is among the sources
+    assert "n-qhp-definition" in [s["id"] for s in answer["sources"]]
     assert "Refused: a nurse (Needs a physician or QHP, CO-185)" in answer["answer"]
     assert "do not check its performer" not in answer["answer"]
+
+
+def test_who_may_perform_cites_a_class_reached_from_a_definition_as_that_not_as_listed(kb):
+    """An analyst's audit: NP and PA "which the sources list for 95990", where the KB reaches QHPs for 95990 from
+    the QHP definition alone (a sentence naming no code, a medium-confidence fact)."""
+    answer = Q.who_may_perform(kb, "95990", date=DATE)["answer"]
+    assert "which the sources list for 95990" not in answer
+    assert ("A nurse practitioner and a physician assistant may perform and report it as a qualified health care "
+            "professional (QHP) (domain notes, Who may perform: medium confidence, no source names a qualified "
+            "health care professional (QHP) for 95990)") in answer
 
 
 def test_who_may_perform_names_the_source_of_each_role_not_one_list_for_all(kb):

@@ -64,20 +64,24 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     via_class = [r for r in ok_rows if r["role_term"] not in listed]
     # the roles named, grouped by the sources that name them: "(guide §6.2)" apart from "(domain notes, Who may
     # perform (medium confidence))", so a role the notes add by a definition is not read as the guide's list
+    def cited(term: str, term_label: str) -> str:
+        """The sources of ``may_be_performed_by(code, term)`` as the answer cites them."""
+        ids = kb.fact_sources("may_be_performed_by", (code, term))
+        cite = "; ".join(dict.fromkeys(kb.sources[i].cite() for i in ids if i in kb.sources)) or "the sources list them"
+        own = _stated_confidence(kb, code, "mayBePerformedBy", term)
+        if own and all(i in kb.sources and kb.sources[i].confidence != own for i in ids):
+            # the fact's own confidence, where the KB records one below its source's: a role the sources
+            # reach only through a definition (a high-confidence sentence that names no code) is a medium
+            # fact, and "(high confidence)" alone overstated it (a coder's audit)
+            cite = "; ".join(dict.fromkeys(
+                f"{kb.sources[i].document_title or kb.sources[i].document}, {kb.sources[i].section}"
+                for i in ids)) + f": {own} confidence, no source names {_article(term_label)} for {code}"
+        return cite
+
     by_cite: dict[str, list[str]] = {}
     for r in ok_rows:
         if r["role_term"] in listed:
-            ids = kb.fact_sources("may_be_performed_by", (code, r["role_term"]))
-            cite = "; ".join(dict.fromkeys(kb.sources[i].cite() for i in ids if i in kb.sources)) or "the sources list them"
-            own = _stated_confidence(kb, code, "mayBePerformedBy", r["role_term"])
-            if own and all(i in kb.sources and kb.sources[i].confidence != own for i in ids):
-                # the fact's own confidence, where the KB records one below its source's: a role the sources
-                # reach only through a definition (a high-confidence sentence that names no code) is a medium
-                # fact, and "(high confidence)" alone overstated it (a coder's audit)
-                cite = "; ".join(dict.fromkeys(
-                    f"{kb.sources[i].document_title or kb.sources[i].document}, {kb.sources[i].section}"
-                    for i in ids)) + f": {own} confidence, no source names {_article(r['role_label'])} for {code}"
-            by_cite.setdefault(cite, []).append(label(r))
+            by_cite.setdefault(cited(r["role_term"], r["role_label"]), []).append(label(r))
     unlisted_ok = [label(r) for r in rows if r["may_perform"] and r["verdict"] == "accepted" and not r["listed_as"]]
     qualified = [r for r in rows if r["may_perform"] and r["verdict"] not in ("accepted", "rejected")]
     refused = [r for r in rows if not r["may_perform"]]
@@ -88,11 +92,18 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
                      f"it is not denied for its performer, whoever that is, and that does not say who may perform it.")
     for cite, named in by_cite.items():
         parts.append(f"{cap(_words(named))} may perform and report it ({cite}).")
-    by_class: dict[str, list[str]] = {}
+    # a role covered through a class of performers cites the class's fact, with its own confidence: "which the
+    # sources list for 95990" said of a class the KB reaches from the QHP definition alone, a sentence naming
+    # no code (an analyst's audit)
+    by_class: dict[tuple[str, str], list[str]] = {}
     for r in via_class:
-        by_class.setdefault(_words([_article(c) for c in r["listed_as"]]), []).append(label(r))
-    for classes, named in by_class.items():
-        parts.append(f"{cap(_words(named))} may perform and report it as {classes}, which the sources list for {code}.")
+        terms = [t for t in listed if (r["role_term"], t) in subclass]
+        # and the sentence that makes the role one of the class (NP and PA are QHPs), among the sources
+        extra_sources += [s for t in terms for s in kb.fact_sources("subclass_of", (r["role_term"], t))]
+        cite = "; ".join(dict.fromkeys(cited(t, kb.label(t)) for t in terms)) or "the sources list them"
+        by_class.setdefault((_words([_article(c) for c in r["listed_as"]]), cite), []).append(label(r))
+    for (classes, cite), named in by_class.items():
+        parts.append(f"{cap(_words(named))} may perform and report it as {classes} ({cite}).")
     if unlisted_ok and listed:
         parts.append(f"{cap(_words(unlisted_ok))}: not denied, but no source lists "
                      f"{'them' if len(unlisted_ok) > 1 else 'this performer'} for {code}.")
