@@ -244,3 +244,19 @@ def test_explain_one_line_of_a_file_of_several_claims_reads_every_claim_that_has
     assert out[1]["TWO"]["lines"][0]["status"] == "accepted" and out[1]["TWO"]["suggestions"] == []
     r = CliRunner().invoke(main, ["explain", "-", "--line", "5"], input=text)
     assert r.exit_code == 2 and "the input has no line 5 in any of its 2 claims" in r.stderr, r.output
+
+
+def test_a_comparison_that_failed_for_several_bindings_says_what_holds_not_none_of_these_holds():
+    """An analyst's audit: "none of these holds: line 1 is at least line 1; line 2 is at least line 1" listed
+    two true statements as the ones that do not hold."""
+    kb = load_kb(PACK)
+    raw = {"claim_id": "W-1", "patient_id": "P", "history": [{"code": "62362", "date_of_service": "2024-01-01"}],
+           "lines": [{"line": n, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N",
+                      "provider_role": "nurse"} for n in (1, 2)]}
+    out = explain_claim(kb, parse_claim(raw, kb=kb)).to_json()
+    comparisons = [w for ln in out["lines"] for w in ln.get("why_not", []) if w.get("kind") == "comparison"]
+    assert comparisons, out["lines"]
+    for w in comparisons:
+        assert "none of these holds" not in w["message"], w["message"]
+    assert any("each time it was tried, the opposite holds: line 1 is at least line 1; line 2 is at least line 1"
+               in w["message"] for w in comparisons), [w["message"] for w in comparisons]

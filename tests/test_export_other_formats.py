@@ -199,7 +199,13 @@ def test_html_docs_carry_no_script_from_a_packs_text():
     from rdflib.namespace import DCTERMS, RDFS
 
     pytest.importorskip("pylode")
-    graphs = _authored()
+    authored = _authored()  # (the loaded KB's graphs, shared: the hostile text goes into copies)
+    ontology = Graph(bind_namespaces="core")
+    for prefix, ns in authored.ontology.namespaces():
+        ontology.bind(prefix, ns, override=True)
+    for t in authored.ontology:
+        ontology.add(t)
+    graphs = Graphs(ontology, authored.kb, authored.pack)
     ont = URIRef("https://w3id.org/cptkg/ontology")
     qhp = URIRef("https://w3id.org/cptkg/ontology#QualifiedHealthCareProfessional")
     graphs.ontology.add((qhp, RDFS.comment, Literal(

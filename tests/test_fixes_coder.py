@@ -159,6 +159,22 @@ def test_a_changed_modifier_replaces_the_old_one_when_applied():
     assert raw["lines"][0]["modifiers"] == ["77", "KD"], "the claim given is not changed"
 
 
+def test_a_merge_of_two_performers_lines_says_whose_line_the_new_code_is(kb):
+    """An analyst's audit: "Replace 62368 (line 1) and 95990 (line 2) by 62370" did not say the 62370 is the
+    physician's; only the JSON did, and the nurse's 62370 is denied (CO-185)."""
+    raw = claim({"code": "62368", "provider_role": "physician", "provider_id": "SYN-DOC"},
+                {"line": 2, "code": "95990", "provider_role": "nurse", "provider_id": "SYN-RN"})
+    merges = [s for s in fixes(kb, raw) if s["kind"] == "recode" and s["remove_lines"] == [1, 2]]
+    said = {s["add_codes"][0]: s["message"] for s in merges}
+    assert "by 62370 billed by the physician SYN-DOC, which covers both services" in said["62370"]
+    assert "by 62369 billed by the nurse SYN-RN, which covers both services" in said["62369"]
+    for s in merges:
+        assert rejudged(kb, raw, s).status == "accepted", s["message"]
+    # one performer: nothing to say
+    same = claim({"code": "62368"}, {"line": 2, "code": "95990"})
+    assert not any("billed by the" in s["message"] for s in fixes(kb, same))
+
+
 @pytest.mark.parametrize("device", ["62360", "62361", "62362"])
 def test_a_physicians_62367_beside_an_accepted_95990_is_removed_not_merged_into_95991(kb, device):
     # "analysis plus refill without reprogramming is 95990/95991 alone": the claim's 95990 is payable and

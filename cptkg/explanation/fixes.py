@@ -240,8 +240,12 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                                    provider_id=me.provider_id if role == me.provider_role else other.provider_id)
                         if route is not None:
                             new["route"] = route
+                        # lines of two performers: the text says whose line the code is (an analyst's audit:
+                        # only the JSON said 62370 was the physician's, and the nurse's 62370 is denied)
+                        who = (f" billed by the {_role_label(kb, role)} {new['provider_id']}"
+                               if (me.provider_id, me.provider_role) != (other.provider_id, other.provider_role) else "")
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
-                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}, {COVERS_BOTH}", False,
+                                               f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}{who}, {COVERS_BOTH}", False,
                                                kind="recode", combines=True))
             elif kind == "combine" and isinstance(arg, int) and arg < 0 and -arg <= len(claim.history):
                 # the other service was billed on an earlier claim: correct that claim and

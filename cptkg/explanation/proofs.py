@@ -370,7 +370,9 @@ class Explainer:
             alts = [compared(_as_entry(item.left, _val(item.left, b), entries), _NEGATED_OP.get(item.op, item.op),
                              _as_entry(item.right, _val(item.right, b), entries)) for b in shown]
             alts = list(dict.fromkeys(alts))
-            cond = alts[0] if len(alts) == 1 else "none of these holds: " + "; ".join(alts)
+            # several bindings: each of them holds, so never "none of these holds" before them (an analyst's
+            # audit read "none of these holds: line 1 is at least line 1", two true statements, backwards)
+            cond = alts[0] if len(alts) == 1 else "each time it was tried, the opposite holds: " + "; ".join(alts)
         else:
             pats = list(dict.fromkeys(self._pattern(item.atom, b) for b in bindings))[:6]
             open_value = any(None in p for p in pats)
