@@ -725,3 +725,42 @@ def test_a_pack_literal_no_xml_can_hold_is_refused_naming_file_and_term(pack, ch
         f.write(f'\n<urn:odd> <http://www.w3.org/2000/01/rdf-schema#label> "x{char}y" .\n')
     err = _refused(lint(pack), "kb/codes.ttl", "urn:odd", "which no XML document can carry")
     assert repr(char)[1:-1] in err
+
+
+BLOWUP_RULES = """
+% id: x.blow
+% title: Five-way product
+% message: blow {A}
+% source: n-code-syntax
+big_x(A, B, C, D, E) :- instance_of(A, X1), instance_of(B, X2), instance_of(C, X3), instance_of(D, X4), instance_of(E, X5).
+
+% id: x.blow-warn
+% title: Warned from the product
+% message: blown {L}
+% source: n-code-syntax
+warn(L) :- line(L), big_x(A, B, C, D, E).
+"""
+
+
+@pytest.mark.parametrize("engine", ["clingo", "duckdb"])
+def test_a_pack_rule_that_multiplies_out_is_stopped_at_the_claims_time_limit_and_blamed_not_the_claim(
+        tmp_path, engine):
+    """An integrator's audit: such a rule (claim-independent, evaluated once per pack) ran 64 s under
+    --time-limit 1, and the error told the user to split a one-line claim."""
+    import time
+
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_PACK, root)
+    with open(root / "rules" / "claim.dl", "a", encoding="utf-8") as f:
+        f.write(BLOWUP_RULES)
+    claim_file = tmp_path / "claim.json"
+    claim_file.write_text(json.dumps({"claim_id": "R-1", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62360", "date_of_service": "2025-03-04", "provider_id": "N", "provider_role": "physician"}]}))
+    t0 = time.monotonic()
+    r = check(str(claim_file), "--kb", str(root), "--engine", engine, "--time-limit", "1")
+    took = time.monotonic() - t0
+    _no_traceback(r)
+    assert r.exit_code == 2, r.output
+    assert "the family pack's rules that hold for every claim did not finish within the time limit" in r.output
+    assert "split the claim" not in r.output
+    assert took < 30, took  # (a bound far above the 1 s limit: the machine is shared; it took 64 s)

@@ -144,6 +144,14 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
     """The one place a time-out or an engine failure becomes a one-line error entry."""
     given = [{"line": ln.line, "code": ln.code} for ln in c.lines]  # each line answered with the error
+    if getattr(e, "in_pack_rules", False) and isinstance(e, (EvaluationTimeout, EvaluationMemory)):
+        # the rules that hold for every claim (they read no claim) stopped: the claim is not at fault (an audit:
+        # "split the claim or shorten the history" of a one-line claim, where a pack rule multiplied out)
+        limit = "time" if isinstance(e, EvaluationTimeout) else "memory"
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
+            f"claim {one_line(str(c.claim_id))}: could not be judged: the family pack's rules that hold for every "
+            f"claim did not finish within the {limit} limit, whatever the claim; the pack's rules need correcting "
+            f"(cptkg lint, cptkg test)"))
     if isinstance(e, EvaluationTimeout):
         return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({_count(len(c.lines), 'line')}, "
