@@ -221,3 +221,10 @@ def test_html_docs_carry_no_script_from_a_packs_text():
     assert "alert(4)" in json.dumps(json.loads(scripts[0]))
     # the page still documents the class, its description's words kept as text
     assert 'id="QualifiedHealthCareProfessional"' in body and "click" in body
+
+
+def test_html_of_the_kb_graph_alone_says_it_documents_the_ontology():
+    """An audit: pyLODE's own words ("can't detect a URI for an owl:Ontology, a skos:ConceptScheme or a prof:Profile")."""
+    pytest.importorskip("pylode")
+    with pytest.raises(exporters.ExportError, match="html documents the ontology: use --graph ontology or --graph both"):
+        exporters.export("html", "kb")

@@ -104,3 +104,11 @@ def test_instead_must_name_a_variable_of_the_rule():
         build_program(parse_text(text, "t.dl"), {"n": 1}, require_meta=True)
     ok = "% id: r\n% message: m\n% source: s\n% instead: X\np(X) :- n(X)."
     build_program(parse_text(ok, "t.dl"), {"n": 1}, require_meta=True)
+
+
+@pytest.mark.parametrize("text", ["reject(L) :- line(L)\n", "reject(L) :- line(L),\n"])
+def test_a_rule_the_file_ends_inside_says_its_full_stop_may_be_missing(text):
+    """An audit: a rule without its final '.' gave "unexpected ''"."""
+    with pytest.raises(RuleSyntaxError, match=r"claim\.dl:1: .*the file ends in the middle of a rule: is the '\.' "
+                                              r"at the end of the rule missing\?"):
+        parse_text(text, "claim.dl")

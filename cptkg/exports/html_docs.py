@@ -14,6 +14,8 @@ from cptkg.exports import ExportError, ExportInput, Exporter
 
 
 def _render(data: ExportInput) -> dict[str, bytes]:
+    if data.which == "kb":  # pyLODE documents an ontology; the KB graph alone has none (it said so in its words)
+        raise ExportError("html documents the ontology: use --graph ontology or --graph both")
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:

@@ -179,6 +179,8 @@ def parse_text(text: str, file: str = "<text>") -> list[Rule]:
             pass
         tok = getattr(e, "token", None)
         what = f"unexpected '{tok}'" if isinstance(tok, Token) else "unexpected text"
+        if isinstance(tok, Token) and tok.type == "$END":  # the text ended inside a rule (an audit: "unexpected ''")
+            what = "the file ends in the middle of a rule: is the '.' at the end of the rule missing?"
         raise RuleSyntaxError(file, line, f"column {col}: {what} near '{ctx}'") from None
     clauses = _Build().transform(tree)
     metas = _meta_blocks(text)
