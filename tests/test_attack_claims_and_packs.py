@@ -764,3 +764,14 @@ def test_a_pack_rule_that_multiplies_out_is_stopped_at_the_claims_time_limit_and
     assert "the family pack's rules that hold for every claim did not finish within the time limit" in r.output
     assert "split the claim" not in r.output
     assert took < 30, took  # (a bound far above the 1 s limit: the machine is shared; it took 64 s)
+
+
+def test_an_owl_import_in_a_pack_is_not_fetched_and_lint_says_so(pack):
+    with open(pack / "kb" / "codes.ttl", "a", encoding="utf-8") as f:
+        f.write("\n<urn:o> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+                "<http://www.w3.org/2002/07/owl#imports> <http://127.0.0.1:9/imp.ttl> .\n")
+    r = lint(pack)
+    _no_traceback(r)
+    assert r.exit_code == 0, r.output
+    assert "note: owl:imports <http://127.0.0.1:9/imp.ttl> is not loaded: a family pack reads only its own files" \
+        in r.output

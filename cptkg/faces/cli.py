@@ -589,6 +589,14 @@ def lint():
     ids = {r.meta.id for p in (kb.check_program, kb.infer_program) for r in p.rules}
     for rid in sorted(set(kb.rule_titles) - ids):
         out(f"note: a title is given for {rid}, which is no rule of the pack")
+    from rdflib import OWL
+
+    from cptkg.controls import one_line
+
+    for target in sorted({str(o) for o in kb.graph.objects(None, OWL.imports)}):
+        # never fetched (docs/conformance.md): said, so an integrator expecting it loaded knows (an audit)
+        out(f"note: owl:imports <{one_line(target)}> is not loaded: a family pack reads only its own files "
+            f"(copy what it needs into the pack)")
 
 
 def _choose_kb(ctx, param, value):
