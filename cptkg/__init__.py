@@ -61,6 +61,7 @@ _LAZY = {
     "InputError": "cptkg.claims.models:InputError",
     "split_modifiers": "cptkg.claims.models:split_modifiers",
     "implanted_history": "cptkg.judge.questions.synthetic:implanted_history",
+    "as_billed": "cptkg.pipeline:as_billed",
     "Claim": "cptkg.claims.models:Claim",
     "Encounter": "cptkg.claims.models:Encounter",
     "load_json": "cptkg.claims.models:load_json",

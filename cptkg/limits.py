@@ -147,3 +147,9 @@ def claim_size_problem(lines: int, history: int, same_date_pairs: int, family_en
 
 def _n(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+# the rules that hold for every claim (they read no claim: exclusion pairs, code inclusion) are evaluated once
+# per pack and engine, with the first request; they get that request's time limit, but at least this many
+# seconds: a tiny --time-limit would otherwise stop them cold and blame the pack (and a pack rule that
+# multiplies out ran 64 s under --time-limit 1 when they had 60 s: an audit)
+MIN_STATIC_SECONDS = 10.0

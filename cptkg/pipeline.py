@@ -355,7 +355,7 @@ def as_billed(kb, code: str, encounter, *, engine: str | None) -> dict:
     stated (found by an audit of the explorer's code finder)."""
     import datetime as dt
 
-    from cptkg.judge.questions.synthetic import implanted_history
+    from cptkg.judge.questions import implanted_history
     from cptkg.knowledge.vocabulary import vocabulary
 
     get = encounter.get if isinstance(encounter, dict) else (lambda k, d=None: getattr(encounter, k, d))

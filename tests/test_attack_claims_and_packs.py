@@ -761,9 +761,10 @@ def test_a_pack_rule_that_multiplies_out_is_stopped_at_the_claims_time_limit_and
     took = time.monotonic() - t0
     _no_traceback(r)
     assert r.exit_code == 2, r.output
-    assert "the family pack's rules that hold for every claim did not finish within the time limit" in r.output
+    assert "the family pack's rules that hold for every claim (they read no claim) did not finish within the time limit" \
+        in r.output
     assert "split the claim" not in r.output
-    assert took < 30, took  # (a bound far above the 1 s limit: the machine is shared; it took 64 s)
+    assert took < 45, took  # (the rules of every claim get MIN_STATIC_SECONDS; a shared machine; it took 64 s)
 
 
 def test_an_owl_import_in_a_pack_is_not_fetched_and_lint_says_so(pack):

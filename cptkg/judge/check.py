@@ -150,8 +150,8 @@ def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
         limit = "time" if isinstance(e, EvaluationTimeout) else "memory"
         return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged: the family pack's rules that hold for every "
-            f"claim did not finish within the {limit} limit, whatever the claim; the pack's rules need correcting "
-            f"(cptkg lint, cptkg test)"))
+            f"claim (they read no claim) did not finish within the {limit} limit, whatever the claim; a rule of the "
+            f"pack may multiply out (cptkg lint, cptkg test)"))
     if isinstance(e, EvaluationTimeout):
         return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({_count(len(c.lines), 'line')}, "

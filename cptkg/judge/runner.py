@@ -41,16 +41,18 @@ def static_for(kb, kind: str, engine: Engine | None = None, sliced: bool = False
 
     ``sliced``: the static part when the facts about edits come with each
     request (they are then inputs, and the rules reading them are not static).
-    ``timeout``: the request's time limit, which the first request's static part is held to as well (a
-    pack rule that multiplies out ran 64 s under ``--time-limit 1``: an audit). Stopped there, the error
-    says it is the pack's rules that did not finish (``in_pack_rules``), not the request.
+    ``timeout``: the request's time limit, which the first request's static part is held to as well, but
+    at least ``limits.MIN_STATIC_SECONDS`` (a pack rule that multiplies out ran 64 s under ``--time-limit 1``:
+    an audit). Stopped there, the error says it is the pack's rules that did not finish (``in_pack_rules``),
+    not the request.
     """
     engine = engines.resolve(engine)
+    from cptkg.limits import MIN_STATIC_SECONDS
 
     def compute() -> Static:
         try:
             return engine.precompute(program_of(kb, kind), _shared(kb, sliced), _inputs(kb, kind, sliced),
-                                     **({} if timeout is None else {"timeout": timeout}))
+                                     **({} if timeout is None else {"timeout": max(timeout, MIN_STATIC_SECONDS)}))
         except (EvaluationTimeout, EvaluationError) as e:
             e.in_pack_rules = True
             raise
