@@ -66,6 +66,23 @@ def _date_units(claim: Claim):
     return ((c, d, n) for (c, d), n in units.items())
 
 
+def _date_units_once(claim: Claim):
+    """The claim's units of a code on a date, a line counted only when no earlier line bills the code on
+    the date by the same provider: the units that stand when every later such line is denied as an exact
+    duplicate. The rules use it only when each later line is so denied (the rules have no arithmetic to
+    take a denied duplicate's units out of ``date_units``; an audit found 95990 billed twice, with a limit
+    of 1 a date, denied on both lines: the second as a duplicate, the first for the units of both)."""
+    units: dict[tuple[str, str], int] = {}
+    first: set[tuple[str, str, str]] = set()
+    for ln in sorted(claim.lines, key=lambda ln: ln.line):
+        key, who = (ln.code, ln.date_of_service), (ln.code, ln.date_of_service, ln.provider_id)
+        units.setdefault(key, 0)
+        if who not in first:
+            first.add(who)
+            units[key] += ln.units
+    return ((c, d, n) for (c, d), n in units.items())
+
+
 def _date_units_least(claim: Claim):
     """The claim's units of a code on a date, plus one for each history entry of that code and date: the history
     records no units, and each billed service is at least one (a per-date limit already broken through the history
@@ -129,6 +146,12 @@ CLAIM_INPUTS: dict[str, ClaimInput] = {
         rows=_date_units,
         sql=lambda b, rel: ("SELECT claim_id, code AS c0, dos AS c1, sum(units) AS c2 FROM b_ok "
                             "GROUP BY claim_id, code, dos"),
+        keys=((0, 1),)),
+    "date_units_once": ClaimInput(
+        rows=_date_units_once,
+        sql=lambda b, rel: ("SELECT claim_id, code AS c0, dos AS c1, sum(CASE WHEN k = 1 THEN units ELSE 0 END) AS c2 FROM "
+                            "(SELECT claim_id, code, dos, units, row_number() OVER (PARTITION BY claim_id, code, dos, "
+                            "provider_id ORDER BY line) AS k FROM b_ok) x GROUP BY claim_id, code, dos"),
         keys=((0, 1),)),
     "date_units_least": ClaimInput(
         rows=_date_units_least,

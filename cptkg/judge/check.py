@@ -93,6 +93,9 @@ class ClaimResult:
     facts: Facts | None = None
     # a claim that could not be judged: the lines it gave (line, code), so that each is answered for
     lines_not_judged: list[dict] = field(default_factory=list)
+    # why it could not be judged: "pack-rules" (the rules every claim shares stopped), "time", "memory" or
+    # "engine"; callers tell these apart by it, not by the error's words
+    error_cause: str | None = None
 
     def to_json(self) -> dict:
         if self.error is not None:
@@ -148,21 +151,24 @@ def not_judged(kb: KnowledgeBase, c: Claim, e: Exception) -> ClaimResult:
         # the rules that hold for every claim (they read no claim) stopped: the claim is not at fault (an audit:
         # "split the claim or shorten the history" of a one-line claim, where a pack rule multiplied out)
         limit = "time" if isinstance(e, EvaluationTimeout) else "memory"
-        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given,
+                           error_cause="pack-rules", error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged: the family pack's rules that hold for every "
             f"claim (they read no claim) did not finish within the {limit} limit, whatever the claim; a rule of the "
             f"pack may multiply out (cptkg lint, cptkg test)"))
     if isinstance(e, EvaluationTimeout):
-        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given,
+                           error_cause="time", error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged within the time limit ({_count(len(c.lines), 'line')}, "
             f"{_count(len(c.history), 'history entry', 'history entries')}); split the claim or shorten the history"))
     if isinstance(e, EvaluationMemory):
-        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given, error=(
+        return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given,
+                           error_cause="memory", error=(
             f"claim {one_line(str(c.claim_id))}: could not be judged within the memory limit "
             f"({_count(len(c.lines), 'line')}, {_count(len(c.history), 'history entry', 'history entries')}); "
             f"split the claim or shorten the history"))
     return ClaimResult(c.claim_id, "error", kb_version=kb.version, claim=c, lines_not_judged=given,
-                       error=one_line(f"claim {c.claim_id}: could not be judged ({e})"))
+                       error_cause="engine", error=one_line(f"claim {c.claim_id}: could not be judged ({e})"))
 
 
 #: claims judged in one engine call by :func:`check_claims` (engines that batch)

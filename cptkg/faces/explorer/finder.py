@@ -7,7 +7,7 @@ import streamlit as st
 from cptkg.faces.markup import md, md_code
 from cptkg import EvaluationError, EvaluationTimeout, InputError, parse_encounter, vocabulary
 from cptkg.faces.explorer.common import current_engine, draw_graph, kb_or_stop
-from cptkg.faces.explorer.explaining import as_billed, explain_encounter
+from cptkg.faces.explorer.explaining import explain_encounter
 from cptkg.faces.explorer.proofs import PROOF_STYLESHEET, citations, proof_elements, proof_markdown
 
 
@@ -67,7 +67,7 @@ def page() -> None:
     if res.get("message"):
         st.info(md(res["message"]))
     for entry in res.get("codes", []):
-        billed = as_billed(kb, entry["code"], enc, engine=current_engine())
+        billed = entry.get("as_billed") or {}  # infer checked the code as billed once: not again here
         verdict = billed.get("verdict") or billed.get("status", "")
         st.success(f"Bill **{md(entry['code'])}** — {md(entry.get('descriptor', ''))}  \n"
                    f"The claim checker: {md(verdict)}")

@@ -44,6 +44,8 @@ INPUT_NOUNS = {
     ("line_modifier", 0): "line", ("line_modifier", 1): "modifier",
     ("line_route", 0): "line", ("line_route", 1): "route as the claim writes it",
     ("date_units", 0): "code", ("date_units", 1): "date of service", ("date_units", 2): "number of units",
+    ("date_units_once", 0): "code", ("date_units_once", 1): "date of service",
+    ("date_units_once", 2): "units of each provider's first line",
     ("date_units_least", 0): "code", ("date_units_least", 1): "date of service",
     ("date_units_least", 2): "fewest units with the history",
     ("well_formed_code", 0): "code", ("code", 0): "code", ("pair_edit", 0): "pair edit", ("unit_edit", 0): "unit edit",

@@ -123,9 +123,9 @@ def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
         raise QuestionError("rules", f"answering needs more memory than this machine gives it ({len(parsed):,} "
                                      f"claims to judge); ask about fewer codes or load fewer edits") from None
     failed = next((r for r in results if r.error is not None), None)
-    if failed is not None and "the family pack's rules" in failed.error:  # not the question's size: the pack's
+    if failed is not None and failed.error_cause == "pack-rules":  # not the question's size: the pack's
         raise QuestionError("rules", failed.error.split(": could not be judged: ", 1)[-1])
-    if failed is not None and "time limit" in failed.error:
+    if failed is not None and failed.error_cause == "time":
         raise QuestionError("rules", f"the question could not be answered within {ASK_SECONDS:g} s (it judges "
                                      f"{len(parsed):,} claims); ask about fewer codes or load fewer edits")
     if failed is not None:
