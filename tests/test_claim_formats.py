@@ -407,9 +407,62 @@ def test_a_json_claim_that_cannot_be_judged_answers_every_line_it_gave_in_csv():
     assert "line 2, field date_of_service" in rows[1]["reasons"]
     # the other lines say which line kept the claim from being judged, not the error as if it were theirs
     assert rows[0]["reasons"] == rows[2]["reasons"] == "claim not judged because line 2 has an error"
-    assert out.summary.endswith("1 claims could not be judged (3 lines not judged)")
+    assert out.summary.endswith("1 claim could not be judged (3 lines not judged)")
     as_json = json.loads(batch.run(json.dumps(claim).encode(), output="json").text)
     assert as_json["lines"] == [] and [g["line"] for g in as_json["lines_not_judged"]] == [1, 2, ""]
+
+
+def test_a_bundle_claim_invalid_in_one_item_says_so_on_that_items_row_and_not_judged_on_the_others():
+    # an audit: an item's FHIR error found by validating the whole Claim was repeated on every item's row
+    doc = json.loads(FHIR_BUNDLE.read_text())
+    claim = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Claim")
+    claim["item"][1]["xyz"] = 1
+    out = batch.run(json.dumps(doc).encode(), output="csv")
+    rows = [r for r in csv.DictReader(io.StringIO(out.text)) if r["claim_id"] == claim["id"]]
+    assert [r["status"] for r in rows] == ["error", "error"]
+    assert rows[0]["reasons"] == "claim not judged because line 2 has an error"
+    assert "element item[1].xyz: is not an element FHIR R4 defines here" in rows[1]["reasons"]
+
+
+def test_claim_json_forced_on_a_fhir_resource_says_it_is_fhir():
+    with pytest.raises(ReadError, match=r"a FHIR resource \(resourceType Bundle\), not claim JSON: read it as FHIR"):
+        readers.read(FHIR_BUNDLE, input_format="json")
+
+
+def test_an_excel_workbook_is_told_to_be_saved_as_csv():
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(ReadError, match=r"an Excel workbook \(\.xlsx\).*CSV UTF-8"):
+        readers.detect(buf.getvalue())
+
+
+def test_a_fhir_claim_with_no_care_team_is_told_to_name_the_performer_there():
+    def drop_team(d):
+        d.pop("careTeam")
+        for item in d["item"]:
+            item.pop("careTeamSequence", None)
+    with pytest.raises(ReadError, match="the Claim has no careTeam: name the practitioner who performed the item "
+                                        "in Claim.careTeam"):
+        readers.read(_fhir(drop_team))
+
+
+def test_a_claim_whose_id_repeats_in_a_json_list_answers_every_line_it_gave():
+    # an audit: the repeated claim's two lines came back as one row with no line number ("lines in: 8" of 9)
+    def claim(cid, codes):
+        return {"claim_id": cid, "patient_id": "P1", "lines": [
+            {"line": i, "code": c, "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "physician"}
+            for i, c in enumerate(codes, start=1)]}
+    given = [claim("A", ["95990"]), claim("A", ["62367", "95990"]), claim("C", ["62370"])]
+    out = batch.run(json.dumps(given).encode(), output="csv")
+    rows = [(r["claim_id"], r["line"], r["code"], r["status"]) for r in csv.DictReader(io.StringIO(out.text))]
+    assert rows == [("A", "1", "95990", "accepted"), ("A", "1", "62367", "error"), ("A", "2", "95990", "error"),
+                    ("C", "1", "62370", "accepted")]
+    assert out.summary == ("3 claims, 2 lines: 2 accepted, 0 rejected (0 claims with a rejected line); "
+                           "1 claim could not be judged (2 lines not judged)")
 
 
 @pytest.mark.parametrize("header, words", [

@@ -67,7 +67,7 @@ def test_the_html_writer_is_registered_and_the_cli_offers_it():
     res = CliRunner().invoke(main, ["check", "--explain", "--output", "html", str(ROOT / "examples" / "claim-rejected.json")])
     assert res.exit_code == 1, res.output
     assert res.stdout.startswith("<!DOCTYPE html>") and "Claim audit work paper: claim CLM-1001" in res.stdout
-    assert "1 claims, 3 lines" in res.stderr  # the summary goes to stderr, as for csv and fhir
+    assert "1 claim, 3 lines" in res.stderr  # the summary goes to stderr, as for csv and fhir
 
 
 def test_one_claim_paper_has_summary_version_date_reasons_carc_quotes_why_not_and_fixes(kb):

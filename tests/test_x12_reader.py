@@ -193,6 +193,27 @@ def test_a_line_that_cannot_be_judged_is_its_claims_error_naming_the_line_and_th
     assert words in errors(claims)["BAD"] and "claim BAD, line 1" in errors(claims)["BAD"]
 
 
+def test_the_other_lines_of_a_claim_with_a_bad_sv1_say_which_line_kept_it_from_being_judged():
+    # an audit: each row of the claim repeated line 2's error, as if every line had it
+    text = build([C("BAD", L(1, "62362"), L(2, "62370"), L(3, "95990"))])
+    head, _, tail = text.partition("SV1*HC:62370")
+    out = pipeline.run(head + "SV1*HC:62370" + tail.replace("*UN*1*", "*UN*1.5*", 1), output="csv")
+    rows = [r.split(",", 4) for r in out.text.splitlines()[1:]]
+    assert [r[1:4] for r in rows] == [["1", "62362", "error"], ["2", "62370", "error"], ["3", "95990", "error"]]
+    assert rows[0][4].startswith(",claim not judged because line 2 has an error")
+    assert rows[2][4].startswith(",claim not judged because line 2 has an error")
+    assert "SV104 '1.5'" in rows[1][4]
+
+
+def test_junk_bytes_are_no_segment_name_in_the_words_of_a_file_that_is_not_text():
+    text = build([C("J", L(1, "62370"))]).encode()
+    cut = text.index(b"SV1*")
+    with pytest.raises(ReadError) as e:
+        readers.read(text[:cut] + b"\x0f\x01\xd6" + text[cut:], kb=None)
+    # the segment is named by its number alone: "(\\x0f\\x01)" read as its name
+    assert re.search(r"in segment \d+ of the file, is not ASCII or UTF-8 text", str(e.value)), str(e.value)
+
+
 def test_a_clm01_given_twice_is_the_later_claims_error_in_x12_words():
     text = build([C("PCN-1", L(1, "62370")), C("OK", L(1, "62370")), C("PCN-1", L(1, "62362"))])
     claims = read(text)

@@ -713,8 +713,12 @@ def parse_claims(data: Any, kb=None) -> tuple[list[Claim | InputError], bool]:
         for i, raw in enumerate(data):
             try:
                 c = parse_claim(raw, i, kb=kb)
-                if c.claim_id in ids:
-                    raise InputError(f"claim {c.claim_id}, field claim_id: claim_id appears more than once in the list", c.claim_id)
+                if c.claim_id in ids:  # its lines are answered each, as any claim's that cannot be judged (an audit
+                    # found a repeated claim's two lines come back as one row with no line number)
+                    e = InputError(f"claim {c.claim_id}, field claim_id: claim_id appears more than once in the list",
+                                   c.claim_id)
+                    e.lines = _lines_given(raw)
+                    raise e
                 ids.add(c.claim_id)
                 out.append(c)
             except InputError as e:

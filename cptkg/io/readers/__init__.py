@@ -117,7 +117,7 @@ def detect(data: bytes) -> str:
     wide = wide_text(data[:4])
     if wide:  # UTF-16 text (a spreadsheet's "Unicode Text") reads as no format at all
         raise ReadError(f"input: {wide}")
-    from cptkg.claims.columns import CLAIM_REQUIRED, HISTORY_REQUIRED, unseparated
+    from cptkg.claims.columns import CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_REQUIRED, unseparated
 
     try:  # a claim CSV whose header a spreadsheet wrote with semicolons, or under Excel's "sep=" line
         first = data[:4096].decode("utf-8-sig").splitlines()[0]
@@ -132,6 +132,10 @@ def detect(data: bytes) -> str:
     if data[:4] == b"PAR1":  # a Parquet file: read by the batch engine only (an auditor was not told where)
         raise ReadError("input: a Parquet file: cptkg batch (and impact) read claim rows from Parquet (cptkg batch "
                         "FILE.parquet -o OUT); check and explain read claim JSON, FHIR, claim CSV or an X12 837P file")
+    if data[:4] == b"PK\x03\x04" and b"xl/" in data[:65536]:  # an Excel workbook (.xlsx): what an office brings
+        raise ReadError("input: an Excel workbook (.xlsx): cptkg reads claim rows as CSV, not from a workbook; in "
+                        f"Excel, File > Save As > CSV UTF-8 (comma delimited), then give that file (its columns: "
+                        f"{', '.join(CLAIM_REQUIRED)}, and optionally {', '.join(CLAIM_OPTIONAL)})")
     raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
 
 

@@ -700,8 +700,8 @@ def _claim_id(raw: dict) -> str | None:
     return cid if isinstance(cid, str) and cid.strip() else None
 
 
-def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
-    """Bundle entry -> why its Claim is not valid FHIR, when every error of ``err`` is inside a Claim
+def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, ReadError]:
+    """Bundle entry -> why its Claim is not valid FHIR (its first error, with the item it is in), when every error of ``err`` is inside a Claim
     entry; empty when any error is elsewhere (then the Bundle itself cannot be read)."""
     entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
     out: dict[int, str] = {}
@@ -715,7 +715,10 @@ def _claims_at_fault(bundle: dict, err: ValidationError) -> dict[int, str]:
         n = loc[1]
         cid = _claim_id(entries[n]["resource"])
         where = f"Bundle entry {n}" + (f" (Claim {cid[:60]})" if cid else "")
-        out.setdefault(n, f"{where}: not a valid FHIR R4 Claim: element {_path(loc[3:])}: {_problem(e)}")
+        if n not in out:
+            out[n] = ReadError(f"{where}: not a valid FHIR R4 Claim: element {_path(loc[3:])}: {_problem(e)}")
+            if len(loc) > 4 and loc[3] == "item" and isinstance(loc[4], int):
+                out[n].line_index = loc[4]  # the Claim's other items say they were not judged for this one's error
     return out
 
 
@@ -906,9 +909,13 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                 seqs = list(team)
             if not seqs and sum(map(_is_primary, team.values())) == 1:  # the team names who performed
                 seqs = [next(s for s, m in team.items() if _is_primary(m))]
+            if not seqs and not team:  # Claim.provider is who bills, not who performed (FHIR R4 Claim)
+                raise ReadError(f"{iw}, element careTeamSequence: missing, and the Claim has no careTeam: name the "
+                                "practitioner who performed the item in Claim.careTeam (with the role or "
+                                "qualification) and give that member's sequence in the item's careTeamSequence")
             if not seqs:
-                raise ReadError(f"{iw}, element careTeamSequence: missing, and the care team has {len(team)} members "
-                                "and not one with role primary: name the member who performed the item")
+                raise ReadError(f"{iw}, element careTeamSequence: missing, and not one of the care team's {len(team)} "
+                                "members has the role primary: name the member who performed the item")
             for s in seqs:
                 if s not in team:
                     raise ReadError(f"{iw}, element careTeamSequence: {s} names no careTeam member")
@@ -1009,7 +1016,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     # ``history`` (a --history file) is attached by the caller for every format; Procedures are read here
     Claim, Bundle = _models()
     kind = obj["resourceType"]
-    refused: dict[int, str] = {}  # Bundle entry -> why its Claim is not a valid FHIR Claim
+    refused: dict[int, ReadError] = {}  # Bundle entry -> why its Claim is not a valid FHIR Claim
     try:
         (Claim if kind == "Claim" else Bundle).model_validate(obj)
     except ValidationError as e:
@@ -1033,7 +1040,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             # a Claim that cannot be read is its own error entry; the other Claims are judged
             try:
                 if n in refused:
-                    raise ReadError(refused[n])
+                    raise refused[n]
                 claim = _claim(res, f"Bundle entry {n}", kb, index, entry.get("fullUrl"))
             except ReadError as e:
                 cid = _claim_id(res)

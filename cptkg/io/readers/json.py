@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from cptkg.claims.models import load_json
+from cptkg.claims.models import load_json, one_line
 from cptkg.io.readers import ReadError, ReadResult, peek_json
 
 NAME = "json"
@@ -21,6 +21,10 @@ def detect(data: bytes | object) -> bool:
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
     obj = load_json(data, source)
     if isinstance(obj, dict):
+        kind = obj.get("resourceType")
+        if isinstance(kind, str):  # --input-format json forced on FHIR: it was "claim, field claim_id: is missing"
+            raise ReadError(f"{source}: a FHIR resource (resourceType {one_line(kind)[:40]}), not claim JSON: "
+                            f"read it as FHIR (--input-format fhir, or no --input-format)")
         return ReadResult([obj], was_list=False)
     if isinstance(obj, list):
         fhir = fhir_list_problem(obj)

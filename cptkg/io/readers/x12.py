@@ -456,7 +456,9 @@ def _undecodable(data: bytes, at: int) -> str:
     if head.startswith("ISA") and len(head) > 105:
         parts = head.split(head[105])
         n = sum(1 for p in parts[:-1] if p.strip()) + 1
-        sid = one_line(parts[-1].strip()[:3])
+        sid = parts[-1].strip()[:3]
+        # a segment id is letters and digits: junk bytes before the bad one are no name to show (an audit)
+        sid = sid if sid.isascii() and sid.isalnum() else ""
         where = f", in segment {n} of the file" + (f" ({sid})" if sid else "") + ","
     return (f"byte {at:,} (0x{data[at]:02X}){where} is not ASCII or UTF-8 text: an 837P is a text file; "
             f"a name or address saved in another character set (an accented letter?) is the usual cause")
@@ -653,8 +655,14 @@ def _claim(claim: _Claim, kb, roles: list[str]) -> dict:
     if claim.frequency == VOID:
         raise ReadError(f"claim {claim.claim_id[:60]} (CLM01), CLM05-3 = 8: the claim voids an earlier claim and "
                         f"bills nothing to judge; leave the voided claim's services out of the history instead")
-    return {"claim_id": claim.claim_id, "patient_id": claim.patient_id,
-            "lines": [_line(claim, ln, kb, roles) for ln in claim.lines]}
+    lines = []
+    for k, ln in enumerate(claim.lines):
+        try:
+            lines.append(_line(claim, ln, kb, roles))
+        except ReadError as e:  # the line the error is in: the claim's other lines say they were not judged
+            e.line_index = k    # for it, not the error as if it were theirs (as claim JSON and FHIR say; an audit)
+            raise
+    return {"claim_id": claim.claim_id, "patient_id": claim.patient_id, "lines": lines}
 
 
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
@@ -701,5 +709,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             # its service lines as given (LX01, SV101-2): each gets its error row, as a claim JSON's lines do
             err.lines = [{"line": int(ln.number) if ln.number.isdigit() else "",
                           "code": (ln.sv1[1] if ln.sv1 else "").strip()[:MAX_CODE]} for ln in c.lines]
+            if e.line_index is not None and 0 <= e.line_index < len(err.lines) and len(err.lines) > 1:
+                err.lines[e.line_index]["has_error"] = True
             claims.append(err)
     return ReadResult(claims, was_list=True)

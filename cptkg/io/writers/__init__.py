@@ -35,6 +35,10 @@ def not_checked(line: dict) -> bool:
     return line.get("status") == "accepted" and line.get("checked") is False
 
 
+def _n(n: int, one: str) -> str:
+    return f"{n} {one}" if n == 1 else f"{n} {one}s"
+
+
 def summary(results: list[dict]) -> str:
     """One line: claims and lines accepted, not checked (outside the knowledge base), rejected, or not judged.
 
@@ -46,11 +50,11 @@ def summary(results: list[dict]) -> str:
     errors = sum(1 for r in results if r.get("status") == "error")
     claims_rej = sum(1 for r in results if r.get("status") == "rejected")
     apart = f"{unchecked} not checked, " if unchecked else ""
-    out = (f"{len(results)} claims, {len(lines)} lines: {len(lines) - rejected - unchecked} accepted, {apart}"
-           f"{rejected} rejected ({claims_rej} claims with a rejected line)")
+    out = (f"{_n(len(results), 'claim')}, {_n(len(lines), 'line')}: {len(lines) - rejected - unchecked} accepted, "
+           f"{apart}{rejected} rejected ({_n(claims_rej, 'claim')} with a rejected line)")
     if errors:
-        out += f"; {errors} claims could not be judged"
+        out += f"; {_n(errors, 'claim')} could not be judged"
         given = sum(len(r.get("lines_not_judged") or ()) for r in results if r.get("status") == "error")
         if given:
-            out += f" ({given} lines not judged)"
+            out += f" ({_n(given, 'line')} not judged)"
     return out
