@@ -137,10 +137,11 @@ def _date_units_least(claim: Claim, repeat: frozenset[str]):
 
 def _date_units_least_sql(b, rel, repeat: frozenset[str]) -> str:
     marks = ", ".join("'" + m.replace("'", "''") + "'" for m in sorted(repeat)) or "NULL"
-    duplicates = ("SELECT o.claim_id, o.code, o.dos, sum(o.units) AS d FROM b_ok o WHERE EXISTS (SELECT 1 FROM "
-                  "b_claim_hist e WHERE e.claim_id = o.claim_id AND e.code = o.code AND e.dos = o.dos AND "
-                  "e.provider_id = o.provider_id) AND NOT EXISTS (SELECT 1 FROM "
-                  f"{rel('line_modifier')} m WHERE m.claim_id = o.claim_id AND m.c0 = o.line AND m.c1 IN ({marks})) "
+    # the lines the history holds by their provider: the join is built on the history's few such entries
+    duplicates = ("SELECT o.claim_id, o.code, o.dos, sum(o.units) AS d FROM b_ok o JOIN (SELECT DISTINCT claim_id, "
+                  "code, dos, provider_id FROM b_claim_hist WHERE provider_id IS NOT NULL) e ON e.claim_id = o.claim_id "
+                  "AND e.code = o.code AND e.dos = o.dos AND e.provider_id = o.provider_id WHERE NOT EXISTS (SELECT 1 "
+                  f"FROM {rel('line_modifier')} m WHERE m.claim_id = o.claim_id AND m.c0 = o.line AND m.c1 IN ({marks})) "
                   "GROUP BY o.claim_id, o.code, o.dos")
     return (f"SELECT u.claim_id, u.c0, u.c1, u.c2 - coalesce(x.d, 0) + coalesce(h.k, 0) AS c2 FROM {rel('date_units')} u "
             "LEFT JOIN (SELECT claim_id, code, dos, count(*) AS k FROM b_claim_hist "
