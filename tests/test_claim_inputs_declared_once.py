@@ -151,6 +151,6 @@ def test_a_lines_modifiers_text_gives_each_modifier_once_in_capitals(kb, text, w
     b = DuckDBBackend()
     b.execute("CREATE TEMP TABLE b_ok (claim_id BIGINT, line BIGINT, modifiers VARCHAR)")
     b.execute("INSERT INTO b_ok VALUES (1, 1, ?)", [text])
-    rows = b.fetch(inputs.CLAIM_INPUTS["line_modifier"].sql(b, rel))
+    rows = b.fetch(inputs.CLAIM_INPUTS["line_modifier"].sql(b, rel, inputs.input_context(kb)))
     assert sorted(r[2] for r in rows) == sorted(want)
     assert all(r[:2] == (1, 1) for r in rows)

@@ -381,12 +381,6 @@ def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, dev
     return out
 
 
-def _repeat_sets(kb: KnowledgeBase) -> dict[str, str]:
-    """Modifier -> the set that marks it a repeat procedure (the core ontology's ont:marksRepeat)."""
-    marks = {st for (st, v) in kb.facts.get("modifier_set_marks_repeat", ()) if str(v).lower() == "true"}
-    return {str(m): st for (st, m) in kb.facts.get("modifier_in_set", ()) if st in marks}
-
-
 def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set) -> list[Suggestion]:
     """Repeat-modifier fixes of a line billed twice for one date: change the one it carries, or ask.
 
@@ -418,7 +412,7 @@ def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set
     fits: set[str] = set()
     for p in [o.provider_id for o in twins] + [claim.history[i - 1].provider_id for i in earlier]:
         fits |= {"same", "another"} if p is None else {"same" if p == me.provider_id else "another"}
-    sets = _repeat_sets(kb)
+    sets = kb.repeat_modifier_sets()
     repeat = {m: st for m, st in sets.items() if m not in bypassing and by.get(st, "") in fits | {""}}
     carried = [m for m in me.modifiers if m in sets]
     what = f"line {twins[0].line}" if twins else f"the {me.code} already billed on {me.date_of_service}"

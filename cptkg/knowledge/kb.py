@@ -216,6 +216,17 @@ class KnowledgeBase:
             memo[term] = out
         return out
 
+    def repeat_modifier_sets(self) -> dict[str, str]:
+        """Modifier -> the modifier set that marks it a true repeat procedure (the core ontology's
+        ``ont:marksRepeat``: 76 and 77 in the pump pack). Read by the claim inputs (a true repeat is no
+        duplicate) and the fixes (which repeat modifier to offer); made once per KB."""
+        out = self.cache.get("repeat_sets")
+        if out is None:
+            marks = {st for (st, v) in self.facts.get("modifier_set_marks_repeat", ()) if str(v).lower() == "true"}
+            out = self.cache["repeat_sets"] = {str(m): st for (st, m) in self.facts.get("modifier_in_set", ())
+                                               if st in marks}
+        return out
+
     def fact_sources(self, pred: str, args: tuple) -> list[str]:
         """Source ids a KB fact rests on (axiom annotation, else its subject's; for a
         fact about an edit read from an edit file, the edit's own dct:source)."""
