@@ -551,6 +551,7 @@ def test_the_repository_packs_read_only_their_own_files():
     ("kb/pump/rules/edits/synthetic-ptp-reversed.ttl", "tests/data/edits/synthetic-ptp-reversed.ttl"),
     ("kb/pump/rules/edits/synthetic-ptp-superseded.ttl", "tests/data/edits/synthetic-ptp-superseded.ttl"),
     ("kb/pump/rules/edits/synthetic-mue-superseded.ttl", "tests/data/edits/synthetic-mue-superseded.ttl"),
+    ("kb/pump/rules/edits/synthetic-mue-column1.ttl", "tests/data/edits/synthetic-mue-column1.ttl"),
 ])
 def test_the_pump_packs_copies_of_shared_files_equal_the_originals(copy, original):
     root = Path(__file__).resolve().parents[1]

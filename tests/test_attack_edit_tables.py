@@ -635,3 +635,20 @@ def test_a_workbook_whose_table_is_on_a_later_sheet_is_told_only_the_first_sheet
     wb.save(src)
     r = CliRunner().invoke(main, ["edits", "import", "ptp", str(src), "-o", str(tmp_path / "out.ttl")])
     one_line_refusal(r, str(src), "only a workbook's first sheet is read: move the table to the first sheet")
+
+
+@pytest.mark.parametrize("kind,header,row", [
+    ("ptp", "Column 1\tColumn 2\tEffective Date\tDeletion Date\tModifier\tModifier\n", "11042\t97597\t20250101\t*\t1\t0\n"),
+    ("ptp", "Column 1\tColumn 2\tEffective Date\tEffective Date\tDeletion Date\tModifier\n",
+     "11042\t97597\t20250101\t20250401\t*\t1\n"),
+    ("mue", "HCPCS/CPT Code\tMUE Value\tMUE Adjudication Indicator\tMUE Adjudication Indicator\n", "62367\t1\t1\t3\n"),
+])
+def test_a_header_naming_a_column_twice_is_refused_naming_both_cells(tmp_path, kind, header, row):
+    """Which of two "Modifier" cells holds the indicator cannot be told: the first was read and the other
+    noted "not read", so a row's 0 was dropped for its 1 (an audit)."""
+    src = tmp_path / f"{kind}.txt"
+    src.write_text(header + row, encoding="utf-8")
+    out = tmp_path / "out.ttl"
+    with pytest.raises(EditTableError, match=r"names the column .* \(cells \d and \d\) twice"):
+        import_table(kind, src, out)
+    assert not out.exists()

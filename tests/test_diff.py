@@ -147,3 +147,21 @@ def test_a_change_on_some_dates_only_names_those_dates(tmp_path):
             "--after-edits", q3[1])
     [entry] = json.loads(r.stdout)["edits"]["changed"]
     assert [(p["from"], p["to"]) for p in entry["periods"]] == [("2026-04-01", "2026-06-30")]
+
+
+def test_an_mue_a_newer_release_adds_or_drops_is_dated_by_that_release_in_mue_words(tmp_path):
+    """With Q1 and Q2 on the after side, an MUE only Q2 lists starts on Q2's first day (it was "added" with no
+    date and applied to Q1's dates), and one Q2 no longer lists is "not in force from" that day: an MUE row has
+    no deletion date, and "deletion date none → 2026-04-01" named a column MUE files do not have (an audit)."""
+    q1 = _release(tmp_path, "2026Q1", Q1_PTP, [["62367", "3", "1 Line Edit", "SYNTHETIC"],
+                                               ["95990", "1", "1 Line Edit", "SYNTHETIC"]])
+    q2 = _release(tmp_path, "2026Q2", Q1_PTP, [["62367", "3", "1 Line Edit", "SYNTHETIC"],
+                                               ["62369", "1", "1 Line Edit", "SYNTHETIC"]])
+    args = ["--before-edits", q1[1], "--after-edits", q1[1], "--after-edits", q2[1]]
+    data = json.loads(run("diff", "--json", *args).stdout)["edits"]
+    [added] = data["added"]
+    assert added["edit"] == "MUE 62369" and added["effect"]["effectiveDate"] == "2026-04-01", added
+    text = run("diff", *args).stdout
+    assert "MUE 62369: units allowed 1, adjudication indicator 1, effective date 2026-04-01" in text, text
+    assert "MUE 95990: not in force from 2026-04-01 (its last day 2026-03-31)" in text, text
+    assert "deletion date" not in text.split("MUE 95990")[1].split("\n")[0]

@@ -138,6 +138,26 @@ def test_an_mue_a_newer_release_no_longer_lists_ends_the_day_before_that_release
     assert got == {"A": ["rejected"], "B": ["accepted"]}
 
 
+@pytest.mark.parametrize("load", [(0, 1), (1, 0)])
+def test_an_mue_a_newer_release_lists_first_applies_from_that_release_only(tmp_path, load):
+    # the release in force on a February date (2026Q1) has no MUE for 62369: 2026Q2's limit is not applied
+    # before its first day (an audit: a Q1 date was denied under a Q2 row with nothing said); the oldest
+    # release still judges the dates before it
+    q1 = write(tmp_path, "m1.ttl", source("MUE-2026Q1.txt", "2026Q1", "2026-01-01"), unit(1, "62367", 1))
+    q2 = write(tmp_path, "m2.ttl", source("MUE-2026Q2.txt", "2026Q2", "2026-04-01"), unit(1, "62367", 1),
+               unit(2, "62369", 1))
+    kb = load_kb(PACK, edits=[(q1, q2)[i] for i in load])
+    got = statuses(kb, [claim(f"{code}-{d}", d, (code, 2, [])) for code in ("62367", "62369")
+                        for d in ("2025-11-02", "2026-02-02", "2026-03-31", "2026-04-01")])
+    assert got == {"62367-2025-11-02": ["rejected"], "62367-2026-02-02": ["rejected"],
+                   "62367-2026-03-31": ["rejected"], "62367-2026-04-01": ["rejected"],
+                   "62369-2025-11-02": ["accepted"], "62369-2026-02-02": ["accepted"],
+                   "62369-2026-03-31": ["accepted"], "62369-2026-04-01": ["rejected"]}
+    # the newer release alone still judges every date (no older release says otherwise)
+    alone = load_kb(PACK, edits=[q2])
+    assert statuses(alone, [claim("B", "2026-02-02", ("62369", 2, []))])["B"] == ["rejected"]
+
+
 # ------------------------------------------------------------ unit edits (MUE)
 
 @pytest.mark.parametrize("date,units,expected", [

@@ -372,3 +372,21 @@ def test_a_line_that_loses_one_of_two_denials_says_which_denial_it_still_has_fro
     out = tmp_path / "paper.html"
     run(*args, "-o", out)
     assert "Still denied because NCCI PTP edit 27447/20610" in out.read_text(encoding="utf-8")
+
+
+def test_a_denial_still_held_names_what_changed_in_its_edit_between_the_releases(tmp_path):
+    """20610 with 29881 and 27447: Q2 drops 29881/20610 and moves 27447/20610 from indicator 0 to 1 (no bypass
+    modifier billed, so it still denies). "Applies, as it did before" named Q2's row alone, as if nothing in it
+    had changed (an audit): the still-held edit now says what changed, as a cause does."""
+    q1 = _release(tmp_path, "2026Q1", Q1_PTP, Q1_MUE)
+    moved = [Q1_PTP[1][:5] + ["1"] + Q1_PTP[1][6:]]
+    q2 = _release(tmp_path, "2026Q2", moved, Q1_MUE)
+    claims = tmp_path / "two.json"
+    claims.write_text(json.dumps([{"claim_id": "T", "patient_id": "P9", "lines": [
+        _line(1, "29881"), _line(2, "27447"), _line(3, "20610")]}]), encoding="utf-8")
+    args = ["impact", claims, "--before-edits", q1[0], "--after-edits", q2[0]]
+    [c] = json.loads(run(*args, "--json").stdout)["changes"]
+    [still] = c["still"]
+    assert still["edits"][0]["change"] == "modifier indicator 0 → 1", still
+    text = run(*args).stdout
+    assert "applies, as it did before: modifier indicator 0 → 1" in text, text

@@ -35,7 +35,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 N_LINES = int(os.environ.get("CPTKG_DIFF_LINES", "2000"))
 EDITS = [Path(__file__).parent / "data" / "edits" / f for f in ("synthetic-ptp.ttl", "synthetic-ptp-reversed.ttl", "synthetic-mue.ttl",
-                                                                  "synthetic-ptp-superseded.ttl", "synthetic-mue-superseded.ttl")]
+                                                                  "synthetic-ptp-superseded.ttl", "synthetic-mue-superseded.ttl",
+                                                                  "synthetic-mue-column1.ttl")]
 
 
 # session-scoped, not module-scoped: the worker running this module also runs the other Spark

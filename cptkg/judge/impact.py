@@ -110,7 +110,9 @@ def name_edit_changes(report: "Impact", kb_before, kb_after) -> None:
     """Say in each cause's edit what changed in it between the two sides (``change``: "modifier indicator 0 → 1",
     as ``cptkg diff`` says it): "edit … no longer applies" alone read as if the pair were gone when only its
     indicator changed (a payer-edit specialist's audit). Read for the edits the changes rest on only."""
-    causes = [c for e in report.changes for c in e.get("causes", [])]
+    # the edits a line is still denied under too: "applies, as it did before" named the after side's row of a
+    # pair whose indicator had changed from 0 to 1 (an audit)
+    causes = [c for e in report.changes for c in e.get("causes", []) + e.get("still", [])]
     causes += [c for e in report.warning_changes for c in e.get("warnings_added", []) + e.get("warnings_removed", [])]
     keys = {tuple(ed["key"]) for c in causes for ed in c["edits"] if ed.get("key")}
     if not keys:

@@ -128,7 +128,14 @@ def _effect_key(row: dict) -> tuple:
 def change_words(entry: dict) -> str:
     """A changed edit (an entry of ``diff_edits(...)["changed"]``) in one line: "modifier indicator 0 → 1"."""
     shown = lambda v: "none" if v is None else str(v)  # noqa: E731
-    if entry.get("fields"):
+    fields = entry.get("fields") or {}
+    if entry.get("kind") == "unit" and list(fields) == ["deleted"] and fields["deleted"]["before"] is None:
+        # an MUE row has no deletion date: the later knowledge's release no longer lists the code (its window
+        # ends), and "deletion date none → 2025-04-01" named a CMS column MUE files do not have (an audit)
+        first = _day(fields["deleted"]["after"])
+        last = f" (its last day {(first - _ONE_DAY).isoformat()})" if first and first > dt.date.min else ""
+        return f"not in force from {fields['deleted']['after']}{last}: a newer release loaded does not list it"
+    if fields:
         return "; ".join(f"{_field_said(k)} {shown(v['before'])} → {shown(v['after'])}"
                          for k, v in entry["fields"].items())
     if entry.get("periods"):

@@ -111,7 +111,7 @@ def text_report(report, explain: bool = False) -> str:
             held = "now applies" if c["side"] == "after" else "no longer applies"
             lines.append(f"    because {cause_words(c)} {held}{changed_words(c)}")
         for c in e.get("still") or []:
-            lines.append(f"    still denied because {cause_words(c)} applies, as it did before")
+            lines.append(f"    still denied because {cause_words(c)} applies, as it did before{changed_words(c)}")
         if explain:
             lines += _explanation_lines(e)
     if report.warning_changes:

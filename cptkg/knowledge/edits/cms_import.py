@@ -329,28 +329,35 @@ _LEGEND = re.compile(r"[0-9*]\s*=\s*\S")
 _TABLE_NAME = {"ptp": "a PTP edit table", "mue": "an MUE table"}
 
 
-def _match_header(kind: str, cells: list) -> tuple[dict[str, int], list[str]] | None:
+def _match_header(kind: str, cells: list) -> tuple[dict[str, int], list[str], list[str]] | None:
     """Column positions of ``kind`` in a header row, or None if it is not one.
 
     A row is a header when two of its cells name required columns (one cell
     is not enough: a preamble line such as "CPT codes, descriptions ..." is
-    not a header). Unknown cells are returned for a notice.
+    not a header). Unknown cells are returned for a notice, and the columns
+    named twice for a refusal: which of two "Modifier" cells holds the
+    indicator cannot be told (the first was read and the other noted "not
+    read", so a row's 0 was dropped for its 1: an audit).
     """
     names = [_norm(c) for c in cells]
     positions: dict[str, int] = {}
     unknown: list[str] = []
+    twice: list[str] = []
     for i, n in enumerate(names):
         if not n:
             continue
         for col in _COLUMNS[kind]:
-            if col.key not in positions and n.startswith(col.matches):
-                positions[col.key] = i
+            if n.startswith(col.matches):
+                if col.key in positions:
+                    twice.append(f"{col.label} (cells {positions[col.key] + 1} and {i + 1})")
+                else:
+                    positions[col.key] = i
                 break
         else:
             unknown.append(str(cells[i]).strip())
     if sum(1 for c in _COLUMNS[kind] if c.required and c.key in positions) < 2:
         return None
-    return positions, unknown
+    return positions, unknown, twice
 
 
 class _HeaderBlock:
@@ -1050,11 +1057,15 @@ def _find_header(rows: Iterator[tuple[int, list]], kind: str, path: Path, before
     for n, cells in rows:
         found = _match_header(kind, cells)
         if found is not None:
-            positions, unknown = found
+            positions, unknown, twice = found
             missing = [c.label for c in _COLUMNS[kind] if c.required and c.key not in positions]
             if missing:
                 raise EditTableError(f"{path}: the header row (line {n}) of {_TABLE_NAME[kind]} has no column "
                                      + ", ".join(missing))
+            if twice:
+                raise EditTableError(f"{path}: the header row (line {n}) of {_TABLE_NAME[kind]} names the column "
+                                     + "; ".join(twice) + " twice: which one holds the values cannot be told; "
+                                     "keep one of them")
             return _Header(n, positions, unknown, cells, f"line {n}"), None
         if _match_header(other, cells) is not None:
             raise EditTableError(f"{path}: line {n} is the header of {_TABLE_NAME[other]}, not {_TABLE_NAME[kind]}: "
@@ -1133,8 +1144,10 @@ def _data_rows(rows, block: "_HeaderBlock", own_header: bool, extract: "_Extract
                 str(c if c is not None else "").strip() for c in cells[extract.header_width:]):
             extract.beyond.append(n)
         if type(values) is int:
-            add(n, None, f"has {values} cells; the header ({header_line}) has columns up to "
-                         f"{extract.last_required}: the row is cut short")
+            add(n, None, f"has {values} cell{'' if values == 1 else 's'}; the header ({header_line}) has columns "
+                         f"up to {extract.last_required}: the row is cut short"
+                         + (", or its cells are separated by another character than the header's (tab or comma)"
+                            if values == 1 else ""))
             continue
         if _too_long(n, values, kind, add):
             continue

@@ -26,10 +26,12 @@ turns them into the rows the rules read, so the rules and every engine
   carry, each release's row is given the window from its release date to
   the day before the next release carrying the code (as
   ``edit_effective_date`` / ``edit_deletion_date``, the next release's first
-  day, which the unit rules already honour); the oldest release's row has no start, so a date of
-  service before every loaded release is judged by the oldest loaded
-  release (whoever loads only this quarter's table still gets its values
-  for past claims). A row's own dates, if it has any, are kept inside
+  day, which the unit rules already honour); the rows of the oldest loaded
+  release of unit edits have no start, so a date of service before every
+  loaded release is judged by the oldest loaded release (whoever loads only
+  this quarter's table still gets its values for past claims). A code a
+  newer release lists first has its value from that release's first day
+  only: the release in force before it had no limit for the code. A row's own dates, if it has any, are kept inside
   that window. A code a newer loaded release no longer lists has its
   last value until the day before that release.
 - Files of the **same release** that disagree about the same edit are
@@ -186,7 +188,7 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
         else:  # each release's value from its first day up to the next one's (its deletion date: ont:deletionDate)
             for d, n, i in entries:
                 k = dates.index(d)
-                windows[n][i] = (d if k else None, dates[k + 1] if k + 1 < len(dates) else None)
+                windows[n][i] = (d, dates[k + 1] if k + 1 < len(dates) else None)
     # A complete replacement file lists every edit in force: an edit (a pair, or a code's MUE) that a newer
     # loaded release of its kind no longer lists ends the day before that release takes effect. It applied
     # for every later date (an audit: a pair the newer release dropped kept denying, while `diff` called it
@@ -197,6 +199,16 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             if got is not None and key is not None:
                 kind_dates.setdefault(key[0], set()).add(got[1][1])
     kind_dates = {k: sorted(v) for k, v in kind_dates.items()}
+    # Only the oldest loaded release of unit edits judges the dates before it (the module docstring): a code's
+    # MUE a newer release brings in starts on that release's first day. A code first listed in Q2 was
+    # applied to a February claim with Q1 and Q2 loaded, Q1 (in force then) having no MUE for it (an audit).
+    oldest_unit = kind_dates.get("U", [None])[0]
+    for n, (rows, table_keys) in enumerate(zip(per_row, keys)):
+        for i, (got, key) in enumerate(zip(rows, table_keys)):
+            if got is not None and key is not None and key[0] == "U":
+                start = None if got[1][1] == oldest_unit else got[1][1]
+                if start is not None or i in windows[n]:  # the oldest release's rows stay as they are
+                    windows[n][i] = (start, windows[n].get(i, (None, None))[1])
     newest_of = {key: max(d for d, _, _ in entries) for key, entries in by_key.items()}
     ended: list[Counter] = [Counter() for _ in tables]
     for n, (rows, table_keys) in enumerate(zip(per_row, keys)):
