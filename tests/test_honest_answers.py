@@ -282,3 +282,22 @@ def test_a_62368_line_says_the_guide_contradicts_itself_and_how_the_kb_resolved_
     assert "source_conflicts" not in lines[1]  # a code whose sources agree carries none
     text = CliRunner().invoke(main, ["check", "-"], input=json.dumps(claim)).stdout
     assert "note: the sources conflict: Guide §7.1 contradicts itself on whether 62368" in " ".join(text.split())
+
+
+def test_why_not_of_a_device_denial_names_the_device_the_code_does_not_apply_to(kb):
+    """62367 on a reservoir: the why-not named "Device replaced since does not apply: 2024-03-04 is on or after
+    2024-03-04" (the current device's own date), not the device (an audit)."""
+    raw = claim(("62367", "physician"), history=({"code": "62360", "date_of_service": "2024-03-04"},))
+    ex = explain_claim(kb, parse_claim(raw)).to_json()
+    first = line(ex, 1)
+    assert first["status"] == "rejected"
+    assert first["summary"]["why_not"] == ["No source here makes 62367 apply to a subcutaneous reservoir"]
+    assert not any(w["rule"] == "device.superseded" for w in first["why_not"]), first["why_not"]
+
+
+def test_why_not_of_a_route_denial_names_the_route_the_code_does_not_apply_to(kb):
+    """62365 for intraventricular delivery had no why-not at all (an audit)."""
+    raw = claim(("62365", "physician"))
+    raw["lines"][0]["route"] = "intraventricular"
+    ex = explain_claim(kb, parse_claim(raw)).to_json()
+    assert line(ex, 1)["summary"]["why_not"] == ["No source here makes 62365 apply to intraventricular (brain) delivery"]

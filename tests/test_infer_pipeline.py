@@ -113,3 +113,25 @@ def test_an_encounter_stating_no_route_says_the_route_it_was_read_as(kb):
     assert "Assumed: The encounter does not state the drug-delivery route" in " ".join(done.text.split())
     stated = pipeline.infer(kb, dict(enc, route="epidural"), engine="clingo")
     assert "assumptions" not in stated.result and "Assumed" not in stated.text
+
+
+@pytest.mark.parametrize("written", ["Refill", "REFILL", " refill "])
+def test_a_service_written_in_capitals_or_with_spaces_is_the_packs_service(kb, written):
+    """'Refill' passed the vocabulary check and was then not found: infer said the refill was not documented
+    (exit 1, no code, nothing uncovered) while 'Physician' and 'Programmable_Pump' were read as the pack's
+    values (an audit). A service is read as the vocabulary spells it, as role, device and route are."""
+    raw = {"encounter_id": "CASE", "date_of_service": "2025-03-04", "performer_role": "nurse",
+           "device": "programmable_pump", "route": "intrathecal", "services": [written]}
+    done = pipeline.infer(kb, raw, engine="clingo")
+    assert [c["code"] for c in done.result["codes"]] == ["95990"], done.result
+    assert cptkg.parse_encounter(raw, kb=kb).services == ["refill"]
+
+
+def test_a_claim_given_for_an_encounter_and_the_reverse_say_which_they_are_and_what_to_run(kb):
+    """Each was refused as "field encounter_id: is missing" / "field claim_id: is missing" (an audit)."""
+    claim = json.loads((EXAMPLE.parent / "claim-pair.json").read_text())
+    claim = claim[0] if isinstance(claim, list) else claim
+    with pytest.raises(InputError, match=r"this is a claim, not an encounter .*`cptkg check`"):
+        cptkg.parse_encounter(claim, kb=kb)
+    with pytest.raises(InputError, match=r"this is an encounter, not a claim .*`cptkg infer`"):
+        cptkg.parse_claim(json.loads(EXAMPLE.read_text()), kb=kb)

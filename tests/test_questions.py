@@ -230,7 +230,9 @@ def test_edit_gives_dates_scope_and_modifier_indicator_of_an_imported_row():
     (["codes-for", "--device", "programmable_pump", "--role", "nurse", "--route", "oral"], "route", "'intrathecal'"),
     (["rests-on", "g99-1"], "source", "cptkg sources"),
     (["edit", "no-such-edit"], "edit", "edit-analysis-level-2"),
-    (["who-may-perform", "62367", "--date", "2025-02-30"], "date", "YYYY-MM-DD"),
+    # written as a date, but no day: said so, not "not written YYYY-MM-DD" (an audit)
+    (["who-may-perform", "62367", "--date", "2025-02-30"], "date", "not a real calendar date"),
+    (["who-may-perform", "62367", "--date", "2025-2-3"], "date", "YYYY-MM-DD"),
 ])
 def test_a_bad_question_is_one_line_naming_the_field_and_exit_2(args, field, hint):
     r = ask(*args)

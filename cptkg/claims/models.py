@@ -342,10 +342,10 @@ class Encounter(_Strict):
     @field_validator("services", mode="after")
     @classmethod
     def _services(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        # each service as the vocabulary spells it, as role, device and route are: "Refill" passed the check and
+        # was then not found, so the documented refill was dropped and infer said it was not documented (an audit)
         check = _vocabulary_check("service")
-        for item in v:
-            check(item, info)
-        return v
+        return [check(item, info) for item in v]
 
     @field_validator("date_of_service", mode="before")
     @classmethod
@@ -454,6 +454,11 @@ def _context(kb) -> dict:
     return {"vocabulary": vocabulary(kb), "defaults": dict(kb.pack.defaults) if kb.pack else {}}
 
 
+#: what the other request looks like, and what to run for it
+_OTHER_KIND = {"encounter": ("a claim", "claim_id", "check it with `cptkg check`"),
+               "claim": ("an encounter", "encounter_id", "infer its codes with `cptkg infer`")}
+
+
 def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
     ident = None
     if isinstance(raw, dict):
@@ -461,6 +466,11 @@ def _validate(model, raw: Any, kind: str, id_field: str, kb=None):
         ident = v[:SHOWN_ID] if isinstance(v, str) and v.strip() else None
     if not isinstance(raw, dict):
         raise InputError(f"{kind} {'' if ident is None else ident}: must be a JSON object, got {_typename(raw)}".replace("  ", " "), ident)
+    other = _OTHER_KIND.get(kind)
+    if other and id_field not in raw and other[1] in raw:
+        # a claim given to infer (or an encounter to check) was "field encounter_id: is missing" (an audit)
+        raise InputError(f"{kind}: this is {other[0]}, not {'an' if kind[0] in 'aeiou' else 'a'} {kind} (it has "
+                         f"{other[1]} and no {id_field}): {other[2]}", None)
     broken = broken_text(raw)
     if broken:
         problem = InputError(f"{_where(kind, ident, raw, broken[0])}: {broken[1].problem()}", ident)
@@ -687,6 +697,8 @@ def load_json(text: str | bytes, what: str = "input") -> Any:
             raise InputError(f"{what}: {e}") from None
         raise
     except json.JSONDecodeError as e:
+        if not text.strip():  # "line 1, column 1: Expecting value" said nothing to an analyst (an audit)
+            raise InputError(f"{what}: the file is empty") from None
         raise InputError(f"{what}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
         raise InputError(f"{what}: JSON nested too deeply") from None

@@ -8,7 +8,7 @@ suggested fixes, each re-judged (:mod:`cptkg.explanation.fixes`).
 from __future__ import annotations
 
 from cptkg.explanation.fixes import FixSearch, Suggestion, apply_suggestion, search_fixes, suggest_fixes
-from cptkg.explanation.proofs import Explainer, ProofNode
+from cptkg.explanation.proofs import ABSENT_REASONS, Explainer, ProofNode
 from cptkg.explanation.summary import line_summary, reason_summary
 from cptkg.judge.check import ClaimResult, billed_codes, check_claim
 from cptkg.judge.infer import infer_codes
@@ -86,14 +86,27 @@ def _failed_negations(ex: Explainer, program, k: int, bindings: dict, depth: int
     """
     out: list[dict] = []
     rule = program.rules[k]
+    # a rule with a negation of its own fails on it: its helpers' negations are how its entries were found
+    # (a device denial rests on "not applies_to_device"; the current device's "not superseded" read as the
+    # reason: the why-not of a 62367 on a reservoir said "Device replaced since does not apply", an audit)
+    own = any(isinstance(item, Literal) and item.negated for item in rule.body)
     for item in rule.body:
-        if not isinstance(item, Literal) or item.atom.pred not in program.idb:
+        if not isinstance(item, Literal):
             continue
         pattern = ex._pattern(item.atom, bindings)
+        if item.atom.pred not in program.idb:
+            # a knowledge-base fact the rule needed absent, said where the pack words it ("no source here
+            # makes 62365 apply to intraventricular delivery"); an input's (a modifier not billed) is the
+            # message's to say
+            if item.negated and None not in pattern and item.atom.pred in ABSENT_REASONS:
+                entry = ex.absent(rule, item, pattern)
+                if entry not in out:
+                    out.append(entry)
+            continue
         if item.negated:
             if None not in pattern:
                 out.extend(f for f in ex.why_not(item.atom.pred, pattern) if f not in out)
-        elif depth > 0:
+        elif depth > 0 and not own:
             for k2, r2 in enumerate(program.rules):
                 if r2.head.pred != item.atom.pred:
                     continue

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cptkg.claims.models import CODE_PATTERN
 from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.rules.messages import IDENTIFIER_ARGS, entry_name, entry_variables, fill, identifier_variables, phrase
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule, Var
@@ -111,7 +112,14 @@ def compared(left, op: str, right) -> str:
 #: core predicates whose failed condition an analyst reads in the negative: "no source here makes a nurse a
 #: physician or QHP" (what the knowledge base says, not a ruling on scope of practice: for a physical therapist
 #: the notes call it unsettled; a coder's audit) where the fact searched for reads "a nurse is a kind of physician" (the ontology's ont:phrase)
-NEGATED_PHRASES = {"subclass_of": "no source here makes a {0} a {1}"}
+NEGATED_PHRASES = {"subclass_of": "no source here makes a {0} a {1}",
+                   # a code's device and route, as the denial for a device or route rests on them (an audit: the
+                   # why-not of a 62367 on a reservoir named "Device replaced since" and the route's had none)
+                   "applies_to_device": "no source here makes {0} apply to a {1}",
+                   "applies_to_route": "no source here makes {0} apply to {1} delivery"}
+#: knowledge-base facts whose absence is itself the reason a line is denied (a rule's "not applies_to_device"):
+#: a why-not names them; another negated fact (a subclass the performer is not) is said through its rule
+ABSENT_REASONS = ("applies_to_device", "applies_to_route")
 
 
 class Explainer:
@@ -353,6 +361,23 @@ class Explainer:
                 bindings = nxt
         return out
 
+    def absent(self, rule: Rule, item: Literal, pattern: tuple) -> dict:
+        """A knowledge-base fact whose absence a verdict rested on (a negated fact no rule derives), as a why-not
+        entry: the fact searched for, where, and the rule that needed it absent."""
+        pred = item.atom.pred
+        text = self._words(pred, pattern)
+        rid = rule.meta.id or rule.head.pred
+        title = self.kb.rule_title(rid) if rule.meta.id else rid
+        cond = "no fact found: " + text
+        out = {"rule": rid, "message": f"“{title}” applies: {cond}", "failed": str(item), "condition": cond,
+               "kind": "fact", "title": title, "open": False, "because": None,
+               "source": "; ".join(dict.fromkeys(s.cite() for s in self.kb.rule_source(rule))),
+               "sources": self._rule_sources(rule)}
+        words = self._said_not(pred, [pattern])
+        if words:
+            out["in_words"] = words
+        return out
+
     def _pattern(self, atom: Atom, b: dict) -> tuple:
         return tuple(a.value if isinstance(a, Const) else (None if a.anonymous else b.get(a.name)) for a in atom.args)
 
@@ -415,9 +440,11 @@ class Explainer:
         varying = [i for i in range(len(patterns[0])) if len({p[i] for p in patterns}) > 1]
         if len(varying) > 1:
             return None
-        shown = [self.kb.label(str(a)) for a in patterns[0]]
+        # a code reads as itself ("62367"), not as its descriptor, the label the knowledge base gives it
+        said = lambda a: a if re.fullmatch(CODE_PATTERN, a) else self.kb.label(a)  # noqa: E731
+        shown = [said(str(a)) for a in patterns[0]]
         if varying:
-            alts = sorted({self.kb.label(str(p[varying[0]])) for p in patterns})
+            alts = sorted({said(str(p[varying[0]])) for p in patterns})
             shown[varying[0]] = alts[0] if len(alts) == 1 else ", ".join(alts[:-1]) + " or " + alts[-1]
         return phrase(template, tuple(shown), str)
 

@@ -100,8 +100,14 @@ def _code(kb: KnowledgeBase, value, *, edited_too: bool = False) -> str:
         known |= {c for _, a, b in _edit_pairs(kb) for c in (a, b)}
         known |= {c for _, c in _facts(kb).get("unit_edit_code", ())}
     if code not in known:
-        raise QuestionError("code", f"'{code[:40]}' is not a code of this knowledge base: one of "
-                            + _listing(kb.family_codes() or sorted(known)))
+        # the family's codes, then the others it answers for (the drug codes): the list named only the ten
+        # CPT codes, while J0475 and the other drug codes were answered (an audit)
+        family = list(kb.family_codes())
+        others = sorted(known - set(family))
+        listed = _listing(family or sorted(known))
+        if family and others:
+            listed += "; or another code it knows: " + _listing(others)
+        raise QuestionError("code", f"'{code[:40]}' is not a code of this knowledge base: one of " + listed)
     return code
 
 

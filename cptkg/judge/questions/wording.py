@@ -50,7 +50,14 @@ def _short(text: str, most: int = 70) -> str:
 def _date(value) -> str:
     if value is None:
         return dt.date.today().isoformat()
+    from cptkg.claims.models import date_problem
+
+    problem = date_problem(str(value))
+    if problem == "calendar":  # 2025-02-30 is written YYYY-MM-DD: it is not a day (an audit)
+        raise QuestionError("date", f"'{str(value)[:40]}' is not a real calendar date")
     try:
+        if problem:
+            raise ValueError(problem)
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
         raise QuestionError("date", f"'{str(value)[:40]}' is not a date written YYYY-MM-DD") from None
