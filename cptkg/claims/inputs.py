@@ -100,7 +100,7 @@ def _date_units_once(claim: Claim, ctx: InputContext):
     """For a code billed on more than one line of a date: its units, a line counted when it is marked a true
     repeat, or when no earlier line the same provider bills unmarked: the units that stand when each later
     unmarked line is denied as an exact duplicate. The rules read it only when each such line is so denied
-    (they have no arithmetic to take a denied duplicate's units out of ``date_units``; an audit found 95990
+    (they have no arithmetic to take a denied duplicate's units out of ``date_units``; an audit found a code
     billed twice, with a limit of 1 a date, denied on both lines: the second as a duplicate, the first for
     the units of both). A code on one line of the date has no row: its units are date_units'."""
     units: dict[tuple[str, str], int] = {}
@@ -137,7 +137,7 @@ def _date_units_least(claim: Claim, ctx: InputContext):
     records no units, and each billed service is at least one (a per-date limit already broken through the history
     is then certain, not something to check). A line not marked a repeat that the history holds by the same
     provider is not counted: it is denied as an exact duplicate of that service, and is no second unit (an audit:
-    with 20610 in the history, 20610 again and 20610-76 were 3 units, and the true repeat was denied for them).
+    with a code in the history, the code again and the code with 76 were 3 units, and the true repeat was denied for them).
     Only the codes and dates the history holds have a row: elsewhere the count is date_units', and the rules
     read it only beside a history entry (a row for every code and date cost 0.39 s a million lines)."""
     billed_before = {(h.code, h.date_of_service, h.provider_id) for _, h in _history(claim) if h.provider_id}

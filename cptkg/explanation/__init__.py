@@ -88,7 +88,7 @@ def _failed_negations(ex: Explainer, program, k: int, bindings: dict, depth: int
     rule = program.rules[k]
     # a rule with a negation of its own fails on it: its helpers' negations are how its entries were found
     # (a device denial rests on "not applies_to_device"; the current device's "not superseded" read as the
-    # reason: the why-not of a 62367 on a reservoir said "Device replaced since does not apply", an audit)
+    # reason: the why-not of a code billed for a device it does not fit named "Device replaced since", an audit)
     own = any(isinstance(item, Literal) and item.negated for item in rule.body)
     for item in rule.body:
         if not isinstance(item, Literal):
@@ -96,7 +96,7 @@ def _failed_negations(ex: Explainer, program, k: int, bindings: dict, depth: int
         pattern = ex._pattern(item.atom, bindings)
         if item.atom.pred not in program.idb:
             # a knowledge-base fact the rule needed absent, said where the pack words it ("no source here
-            # makes 62365 apply to intraventricular delivery"); an input's (a modifier not billed) is the
+            # makes <code> apply to <route> delivery"); an input's (a modifier not billed) is the
             # message's to say
             if item.negated and None not in pattern and item.atom.pred in ABSENT_REASONS:
                 entry = ex.absent(rule, item, pattern)

@@ -114,7 +114,7 @@ def compared(left, op: str, right) -> str:
 #: the notes call it unsettled; a coder's audit) where the fact searched for reads "a nurse is a kind of physician" (the ontology's ont:phrase)
 NEGATED_PHRASES = {"subclass_of": "no source here makes a {0} a {1}",
                    # a code's device and route, as the denial for a device or route rests on them (an audit: the
-                   # why-not of a 62367 on a reservoir named "Device replaced since" and the route's had none)
+                   # why-not of a code on a device it does not fit named "Device replaced since", and the route's had none)
                    "applies_to_device": "no source here makes {0} apply to a {1}",
                    "applies_to_route": "no source here makes {0} apply to {1} delivery"}
 #: knowledge-base facts whose absence is itself the reason a line is denied (a rule's "not applies_to_device"):
@@ -440,7 +440,7 @@ class Explainer:
         varying = [i for i in range(len(patterns[0])) if len({p[i] for p in patterns}) > 1]
         if len(varying) > 1:
             return None
-        # a code reads as itself ("62367"), not as its descriptor, the label the knowledge base gives it
+        # a billing code reads as itself, not as its descriptor (the label the knowledge base gives it)
         said = lambda a: a if re.fullmatch(CODE_PATTERN, a) else self.kb.label(a)  # noqa: E731
         shown = [said(str(a)) for a in patterns[0]]
         if varying:

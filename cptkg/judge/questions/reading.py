@@ -101,7 +101,7 @@ def _code(kb: KnowledgeBase, value, *, edited_too: bool = False) -> str:
         known |= {c for _, c in _facts(kb).get("unit_edit_code", ())}
     if code not in known:
         # the family's codes, then the others it answers for (the drug codes): the list named only the ten
-        # CPT codes, while J0475 and the other drug codes were answered (an audit)
+        # family codes, while the pack's other codes (its drug codes) were answered (an audit)
         family = list(kb.family_codes())
         others = sorted(known - set(family))
         listed = _listing(family or sorted(known))
