@@ -62,6 +62,7 @@ _LAZY = {
     "split_modifiers": "cptkg.claims.models:split_modifiers",
     "implanted_history": "cptkg.judge.questions.synthetic:implanted_history",
     "as_billed": "cptkg.pipeline:as_billed",
+    "weakest_confidence": "cptkg.knowledge.sources:weakest_confidence",
     "Claim": "cptkg.claims.models:Claim",
     "Encounter": "cptkg.claims.models:Encounter",
     "load_json": "cptkg.claims.models:load_json",

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from cptkg.engines.base import EvaluationError, EvaluationTimeout
+from cptkg.files import unreadable_words
 from cptkg.judge.check import check_claim
 from cptkg.claims.models import InputError, parse_claims, parse_encounter
 from cptkg.judge.infer import infer_codes
@@ -294,7 +295,7 @@ def run_all(kb: KnowledgeBase, engine=None) -> tuple[list[CaseResult], dict[str,
         except (ValueError, yaml.YAMLError, UnicodeDecodeError, OSError) as e:
             shown = kb.pack.shown(kb.pack.case_file(kind))
             why = str(e) if isinstance(e, ValueError) and not isinstance(e, UnicodeDecodeError) else \
-                f"{shown}: cannot be read ({' '.join(str(e).split())[:200]})"
+                f"{shown}: cannot be read ({unreadable_words(e)})"
             results.append(CaseResult(shown, "(case files)", False, [why]))
             continue
         for path, case in entries:

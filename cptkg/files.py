@@ -258,3 +258,38 @@ def write_output(path: str | os.PathLike, data: bytes, option: str = "-o") -> No
 
 
 __all__ = ["FileProblem", "check_output_path", "read_capped", "refuse_inputs", "same_file", "replace_output", "temporary_beside", "write_output"]
+
+
+def _line_of(data: bytes, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+
+
+def unreadable_words(e: BaseException) -> str:
+    """Why a text file of a pack (YAML, Turtle) cannot be read, in one line naming its line, not the
+    library's words: a stray byte read "'utf-8' codec can't decode byte 0xff in position 27251", and a YAML
+    slip quoted PyYAML's parser state ("while parsing a block mapping in "<unicode string>" … expected
+    <block end>") (an integrator's audit)."""
+    if isinstance(e, UnicodeDecodeError):
+        data = e.object if isinstance(e.object, bytes) else bytes(e.object)
+        line, column = _line_of(data, e.start)
+        return (f"line {line}, column {column}: byte 0x{data[e.start]:02x} is not UTF-8 text "
+                f"(save the file as UTF-8)")
+    mark = getattr(e, "problem_mark", None)
+    problem = " ".join(str(getattr(e, "problem", "") or "").split())
+    if mark is not None and problem:
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        if "mapping values are not allowed" in problem:
+            why = "a ':' where no field may start (a value holding ': ' must be quoted)"
+        elif "cannot start any token" in problem and "\\t" in problem:
+            why = "a tab: indent with spaces"
+        elif "<block end>" in problem or "<block mapping start>" in problem:
+            why = "this line's indentation does not fit the lines above it"
+        elif "<stream end>" in problem or "end of stream" in problem:
+            why = "the file ends inside a list, mapping or quoted text that is not closed"
+        elif "found duplicate anchor" in problem or "found undefined alias" in problem:
+            why = problem
+        else:
+            why = problem.replace("<", "").replace(">", "")
+        return f"{where}: {why}"
+    return (" ".join(str(e).split()) or type(e).__name__)[:200]

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import networkx as nx
 import pytest
 from rdflib import Graph
+from click.testing import CliRunner
 from rdflib.compare import isomorphic
 
 from cptkg import exports as exporters
 from cptkg.exports._netx import networkx_to_rdf, term_from_attrs
 from cptkg.exports._publish import published
+from cptkg.faces.cli import main
 from cptkg.knowledge.datasets import load_graphs as _authored
 from cptkg.knowledge.loader import default_kb
 from cptkg.rules.parser import RuleSyntaxError, parse_text
@@ -67,8 +70,40 @@ def test_rules_text_parses_back_to_the_same_rules():
     back = parse_text(text, "export.dl")
     kb = default_kb()
     original = kb.check_program.rules + kb.infer_program.rules
-    key = lambda r: (str(r), r.meta.id, r.meta.message, tuple(r.meta.source), r.meta.confidence)
+    key = lambda r: (str(r), r.meta.id, r.meta.message, tuple(r.meta.source), r.meta.confidence,  # noqa: E731
+                     tuple(r.meta.fix), r.meta.carc, r.meta.group, r.meta.rarc, tuple(sorted(r.meta.extra.items())))
     assert sorted(map(key, back)) == sorted(map(key, original))
+    assert sum(1 for r in back if r.meta.carc) == sum(1 for r in original if r.meta.carc) > 0
+
+
+def test_a_pack_whose_rule_files_are_the_datalog_export_loads_and_judges_as_the_pack(tmp_path):
+    """The export dropped every rule's X12 reason and fix: the pack reloaded from it was refused (25 rules
+    "name no reason code", an integrator's audit). Each file's part of the export, put back in its place,
+    lints clean and judges the README's rejected claim as the pack does."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from cptkg.knowledge.loader import load_kb
+
+    pack = tmp_path / "pack"
+    shutil.copytree(default_kb().pack.root, pack)
+    text = exporters.export("datalog")[""].decode()
+    parts = re.split(r"^% ---- from (\S+)\n", text, flags=re.M)
+    files = dict(zip(parts[1::2], parts[2::2]))
+    assert set(files) == {"rules/claim.dl", "rules/infer.dl"}
+    for name, body in files.items():
+        (pack / name).write_text(body)
+    r = CliRunner().invoke(main, ["lint", "--kb", str(pack)])
+    assert r.exit_code == 0, r.output
+    from cptkg.judge.check import check_claim
+    from cptkg.claims.models import parse_claim
+
+    claim = json.loads((Path(__file__).parents[1] / "examples" / "claim-rejected.json").read_text())
+    got, want = (check_claim(k, parse_claim(claim, kb=k), engine="clingo").to_json()
+                 for k in (load_kb(pack), default_kb()))
+    assert [(l["status"], [x["carc"] for x in l["reasons"]]) for l in got["lines"]] == \
+           [(l["status"], [x["carc"] for x in l["reasons"]]) for l in want["lines"]]
 
 
 def test_damaged_rules_text_is_a_syntax_error_naming_the_line():
@@ -85,6 +120,17 @@ def test_rules_catalogue_csv_has_a_row_per_rule_id_with_sources():
     assert all(r["source"] for r in rows)
     qhp = next(r for r in rows if r["id"] == "role.needs-physician-or-qhp")
     assert {"62370", "95991"} <= set(qhp["codes"].split())
+
+
+def test_rules_catalogue_gives_each_rule_the_confidence_its_verdicts_report():
+    """A unit denial resting on a medium source alone showed no confidence, while its verdicts said
+    "medium" (an integrator's audit): the column gives the rule's own, else its sources' weakest."""
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(exporters.export("rules-csv")[""].decode()))}
+    assert rows["units.per-line"]["confidence"] == "medium"      # no % confidence; n-mue-shape is medium
+    assert rows["units.superseded"]["confidence"] == "medium"    # its own
+    assert rows["exclusion.component"]["confidence"] == "high"
+    assert rows["reprogramming.prior"]["confidence"] == "low"
+    assert all(r["confidence"] in ("high", "medium", "low") for r in rows.values())
 
 
 def test_rules_catalogue_markdown_table_has_a_row_per_rule():

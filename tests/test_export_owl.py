@@ -73,3 +73,46 @@ def test_every_predicate_and_class_of_another_vocabulary_is_declared_for_owl2_dl
             if isinstance(c, URIRef) and not str(c).startswith(built_in)}
     assert not used - classes
     assert (URIRef("http://purl.org/dc/terms/source"), RDF.type, OWL.AnnotationProperty) in g
+
+
+def _kinds(g: Graph) -> dict:
+    from rdflib.namespace import OWL
+
+    out: dict = {}
+    for t in (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty):
+        for s in g.subjects(RDF.type, t):
+            out.setdefault(s, set()).add(t)
+    return out
+
+
+def test_the_kb_alone_declares_each_property_as_the_ontology_does_and_merges_with_it():
+    """The KB-only OWL export declared the ontology's own properties (ont:mayBePerformedBy, ont:column1 …)
+    annotation properties, so its facts were annotations to a reasoner and, merged with the ontology
+    export, 35 properties had two kinds (an integrator's audit)."""
+    from rdflib.namespace import OWL
+
+    parts = {w: Graph().parse(data=exporters.export("owl", w)[""], format="xml") for w in ("both", "kb", "ontology")}
+    kb, onto = _kinds(parts["kb"]), _kinds(parts["ontology"])
+    assert kb[URIRef(ONT + "mayBePerformedBy")] == {OWL.ObjectProperty}
+    for p, kinds in kb.items():
+        assert len(kinds) == 1, p
+        if p in onto:
+            assert kinds == onto[p], p
+    merged = Graph()
+    for g in parts.values():
+        merged += g
+    assert {p: k for p, k in _kinds(merged).items() if len(k) > 1} == {}
+
+
+def test_no_object_or_datatype_property_is_a_sub_property_of_an_annotation_property():
+    """OWL 2 DL relates properties of one kind only: ont:inFamily (an object property) was a sub-property of
+    skos:inScheme, declared an annotation property (owlready2 warned; an integrator's audit)."""
+    from rdflib.namespace import OWL, RDFS
+
+    for which in ("both", "ontology", "kb"):
+        g = Graph().parse(data=exporters.export("owl", which)[""], format="xml")
+        kinds = _kinds(g)
+        for sub, sup in g.subject_objects(RDFS.subPropertyOf):
+            assert kinds.get(sub) == kinds.get(sup), (which, sub, sup)
+        assert kinds[URIRef("http://www.w3.org/2004/02/skos/core#inScheme")] in ({OWL.ObjectProperty}, None) \
+            or which == "kb"

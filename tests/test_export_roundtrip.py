@@ -13,7 +13,7 @@ from rdflib.namespace import RDF, XSD
 
 from cptkg import exports as exporters
 from cptkg.exports import ExportInput
-from cptkg.exports.owl import owl_graph
+from cptkg.exports.owl import exported as owl_exported
 from cptkg.exports._publish import published
 from cptkg.knowledge.datasets import KB_GRAPH, ONTOLOGY_GRAPH, load_graphs as _authored
 
@@ -68,7 +68,7 @@ def same_graph(a: Graph, b: Graph) -> bool:
 
 def expected_graph(name: str, which: str) -> Graph:
     data = ExportInput(graphs=_authored(), which=which)
-    return owl_graph(data.graph) if name == "owl" else data.graph
+    return owl_exported(data) if name == "owl" else data.graph
 
 
 @pytest.mark.parametrize("which", ["both", "ontology", "kb"])

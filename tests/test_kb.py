@@ -8,7 +8,7 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
 from cptkg.knowledge.loader import KBLoadError, load_kb
-from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT
+from cptkg.knowledge.pack import DEFAULT_PACK as PACK, REPO_ROOT as ROOT, PackError
 from cptkg.knowledge.namespace import ONT
 
 
@@ -222,3 +222,25 @@ def test_each_source_document_names_the_sha256_of_its_file_in_the_pack(kb):
         sha = str(kb.graph.value(doc, ONT.fileSha256))
         assert hashlib.sha256((PACK / "sources" / name).read_bytes()).hexdigest() == sha, name
         assert kb.graph.value(doc, DCTERMS.title).language == "en"
+
+
+@pytest.mark.parametrize("name, tail, down, said", [
+    ("kb/codes.ttl", b"\n\xff", 2, "kb/codes.ttl: not valid Turtle: line {n}, column 1: byte 0xff is not UTF-8 text"),
+    ("rules/claim.dl", b"\n\xfe", 2, "rules/claim.dl:{n}: byte 0xfe is not UTF-8 text"),
+    ("family.yaml", b"\nx: 1\n  : y\n", 3, "family.yaml: not valid YAML (line {n}, column 3: this line's indentation"),
+    ("family.yaml", b"\n\tfoo: 1\n", 2, "family.yaml: not valid YAML (line {n}, column 1: a tab: indent with spaces)"),
+    ("rules/titles.yaml", b"x: [\n", 2, "rules/titles.yaml: not valid YAML (line {n}, column 1: the file ends inside"),
+])
+def test_a_pack_file_that_cannot_be_read_is_said_by_its_line_not_in_the_library_s_words(kb_copy, name, tail, down,
+                                                                                         said):
+    """A stray byte read "'utf-8' codec can't decode byte 0xff in position 27251" (a rule file's was a
+    traceback), and a YAML slip quoted PyYAML's parser state (an integrator's audit). ``down``: the line
+    of the fault, counted from the file's last line before the tail."""
+    p = kb_copy / name
+    data = p.read_bytes() if p.exists() else b""
+    p.write_bytes(data + tail)
+    with pytest.raises((KBLoadError, PackError)) as e:
+        load_kb(kb_copy)
+    msg = str(e.value)
+    assert said.format(n=data.count(b"\n") + down) in msg, msg
+    assert "codec" not in msg and "<" not in msg and "\n" not in msg, msg

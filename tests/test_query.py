@@ -437,3 +437,17 @@ def test_a_query_that_cannot_be_read_is_refused_at_its_own_text_not_the_parsers_
     with pytest.raises(QueryRefused) as e:
         check_query(text)
     assert words in str(e.value) and "Expected" not in str(e.value) and "Query |" not in str(e.value), str(e.value)
+
+
+def test_an_infinite_double_is_written_in_its_xsd_lexical_form_in_every_result_format():
+    """rdflib writes a computed infinity as ``inf``, which XSD does not read (``INF``, ``-INF``; an
+    integrator's audit); CONSTRUCT wrote ``INF`` already."""
+    q = 'SELECT (1e400*1e400 AS ?x) (-1e400*1e400 AS ?y) (1.5e0 AS ?w) WHERE {}'
+    r = run(q, "--format", "json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)["results"]["bindings"][0]
+    assert (got["x"]["value"], got["y"]["value"], got["w"]["value"]) == ("INF", "-INF", "1.5")
+    assert got["x"]["datatype"].endswith("#double")
+    rows = list(csv.reader(io.StringIO(run(q, "--format", "csv").output)))
+    assert rows[1][0] == "INF" and rows[1][1].lstrip("'") == "-INF"
+    assert "INF" in run(q).output.split() and "inf" not in run(q).output.split()

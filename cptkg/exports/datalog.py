@@ -2,7 +2,8 @@
 
 Written from the AST rather than copied, so the text is exactly what the
 engine loads; each clause keeps its structured comments (id, message,
-source, confidence), and the result parses again with ``cptkg.rules.parser``.
+source, confidence, fix, X12 reason, title …), and the result parses again
+with ``cptkg.rules.parser`` into the same rules, metadata included.
 """
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def rule_text(rule: Rule) -> str:
         lines.append(f"% source: {', '.join(meta.source)}")
     if meta.confidence:
         lines.append(f"% confidence: {meta.confidence}")
+    # what a denial by the rule is reported with and how its line may be fixed: a pack reloaded from the
+    # export refused every rejecting rule for want of its X12 reason (an integrator's audit)
+    if meta.fix:
+        lines.append(f"% fix: {'; '.join(meta.fix)}")
+    for key, value in (("carc", meta.carc), ("group", meta.group), ("rarc", meta.rarc)):
+        if value:
+            lines.append(f"% {key}: {value}")
     for key, value in meta.extra.items():
         lines.append(f"% {key}: {value}")
     lines.append(str(rule))

@@ -20,7 +20,7 @@ from cptkg.exports._rules import load_rules
 from cptkg.knowledge.namespace import ONT
 from cptkg.rules.ast import Atom, Comparison, Const, Literal, Rule
 
-COLUMNS = ("id", "head", "message", "codes", "source", "file", "line")
+COLUMNS = ("id", "head", "message", "codes", "source", "file", "line", "confidence")
 
 
 def local_name(iri: str) -> str:
@@ -67,6 +67,25 @@ def _consts(rule: Rule):
                 yield t.value
 
 
+def _source_confidence(g: Graph) -> dict[str, str]:
+    """Source id -> its confidence in words (high, medium, low)."""
+    out = {}
+    for src in g.subjects(RDF.type, ONT.Source):
+        c = g.value(src, ONT.confidence)
+        if c is not None:
+            out[local_name(str(src))] = local_name(str(c)).lower()
+    return out
+
+
+def rule_confidence(rule: Rule, by_source: dict[str, str]) -> str:
+    """The rule's confidence as its verdicts report it (cptkg.judge.reasons): its own, else the weakest of its
+    sources'. A rule resting on a medium source alone showed no confidence in the catalogue while its denials
+    said "medium" (an integrator's audit)."""
+    from cptkg.knowledge.sources import weakest_confidence
+
+    return rule.meta.confidence or weakest_confidence(by_source.get(s) for s in rule.meta.source)
+
+
 def _source_sections(g: Graph) -> tuple[dict[str, str], dict[str, str]]:
     """Source id -> section anchor, and source id -> quoted sentence."""
     sections, quotes = {}, {}
@@ -100,6 +119,7 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
     g = data.graphs.select("both")
     index = _code_index(g)
     sections, quotes = _source_sections(g)
+    confidence = _source_confidence(g)
     notations = {str(n) for c in g.subjects(RDF.type, ONT.BillingCode) for n in g.objects(c, SKOS.notation)}
     rows = []
     for rule in load_rules(data.pack):
@@ -119,6 +139,7 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
             "source": "; ".join(sources),
             "file": rule.file,
             "line": str(rule.line),
+            "confidence": rule_confidence(rule, confidence),
         })
     return rows
 

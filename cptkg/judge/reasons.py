@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 # the words of X12's reason codes are knowledge every layer reads (writers, exports): kept there
 from cptkg.knowledge.carc import CARC_FILE, carc_description, carc_descriptions  # noqa: F401
 from cptkg.knowledge.kb import KnowledgeBase
+from cptkg.knowledge.sources import weakest_confidence
 from cptkg.rules.messages import fill
 from cptkg.rules.ast import Rule
 
@@ -61,7 +62,7 @@ def reason_code_text(reason: dict) -> str:
 
 def make_reason(kb: KnowledgeBase, rule: Rule, bindings: dict, index: int) -> Reason:
     srcs = firing_sources(kb, rule, bindings)
-    conf = rule.meta.confidence or _weakest(s.confidence for s in srcs)
+    conf = rule.meta.confidence or weakest_confidence(s.confidence for s in srcs)
     return Reason(
         rule=rule.meta.id or rule.head.pred,
         message=fill(rule.meta.message or rule.head.pred, bindings, kb.label, kb.edit_location),
@@ -170,14 +171,6 @@ def _entities(kb: KnowledgeBase) -> dict[str, dict[str, set[str]]]:
                 cache[pred] = members
         object.__setattr__(kb, "_entity_sources", cache)
     return dict(cache)
-
-
-def _weakest(levels) -> str:
-    order = {"high": 2, "medium": 1, "low": 0}
-    levels = [l for l in levels if l in order]
-    if not levels:
-        return "high"
-    return min(levels, key=lambda l: order[l])
 
 
 def verdict_reasons_by_key(kb: KnowledgeBase, program, model, head_pred: str) -> dict[object, list[Reason]]:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cptkg import limits
+from cptkg.files import unreadable_words
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 REPO_ROOT = _PACKAGE.parent
@@ -330,7 +331,7 @@ def read_pack(root: str | Path) -> FamilyPack:
     try:
         data = yaml.safe_load(desc.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise PackError(f"{desc.name}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+        raise PackError(f"{desc.name}: not valid YAML ({unreadable_words(e)})") from None
     if not isinstance(data, dict):
         raise PackError(f"{desc.name}: must be a mapping of fields (name, code_family, label, …)")
     known = {"name", "code_family", "label", "codes", "disclaimer", "defaults", "never_bypass", "example_claim",
@@ -430,7 +431,7 @@ def check_case_files(pack: "FamilyPack") -> None:
             try:
                 data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
             except (yaml.YAMLError, UnicodeDecodeError) as e:
-                raise PackError(f"{pack.shown(path)}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+                raise PackError(f"{pack.shown(path)}: not valid YAML ({unreadable_words(e)})") from None
             if not isinstance(data, list):
                 raise PackError(f"{pack.shown(path)}: a case file is a list of cases")
             for case in data:

@@ -125,6 +125,10 @@ _warmed = False
 def syntax_words(e: BaseException) -> str:
     """An RDF parser's error in one line: rdflib's Turtle/N3 syntax error as "line 253: objectList expected"
     (its text quotes the whole document as a Python bytes literal), any other as its first line."""
+    if isinstance(e, UnicodeDecodeError):  # a byte that is no UTF-8: its line, not the codec's position
+        from cptkg.files import unreadable_words
+
+        return unreadable_words(e)
     why, line = getattr(e, "_why", None), getattr(e, "lines", None)
     if isinstance(why, str) and isinstance(line, int):
         return f"line {line + 1}: {why}"  # rdflib counts the lines before the error (its own text adds 1)

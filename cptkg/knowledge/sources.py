@@ -77,3 +77,13 @@ def _key(section: str):
         return (0, [int(x) for x in section.split(".")])
     except ValueError:
         return (1, section)
+
+
+def weakest_confidence(levels) -> str:
+    """The weakest of the confidences (high, medium, low) of a rule's sources: the rule's own when it
+    states none, in its verdicts, the rules catalogue and the explorer alike. High when none is known."""
+    order = {"high": 2, "medium": 1, "low": 0}
+    levels = [l for l in levels if l in order]
+    if not levels:
+        return "high"
+    return min(levels, key=lambda l: order[l])

@@ -281,7 +281,7 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
         if n >= limit:
             truncated = True
             break
-        rows.append(tuple(solution.get(v) for v in variables))
+        rows.append(tuple(lexical(solution.get(v)) for v in variables))
     names = [str(v) for v in variables]
     order = getattr(query, "cptkg_variable_order", None)
     if order:
@@ -387,6 +387,22 @@ def parse_rdf(data: bytes | str, format: str, base: str = "urn:cptkg:input/") ->
 
 
 # --------------------------------------------------------------- output
+_FLOATS = {"http://www.w3.org/2001/XMLSchema#double", "http://www.w3.org/2001/XMLSchema#float"}
+_SPECIAL = {"inf": "INF", "+inf": "INF", "-inf": "-INF", "nan": "NaN", "infinity": "INF", "-infinity": "-INF"}
+
+
+def lexical(term):
+    """A computed double or float in its XSD lexical form: rdflib writes an infinity Python's way (``inf``),
+    which XSD does not read (``INF``, ``-INF``, ``NaN``; an integrator's audit). Applied where a result is
+    made and again where it is written: a row sent back from the query's own process is rebuilt by rdflib,
+    which writes ``inf`` again."""
+    if isinstance(term, Literal) and term.datatype is not None and str(term.datatype) in _FLOATS:
+        special = _SPECIAL.get(str(term).lower())
+        if special is not None and str(term) != special:
+            return Literal(special, datatype=term.datatype, normalize=False)  # rdflib would write it back as inf
+    return term
+
+
 def term_json(term) -> dict | None:
     """A term in the SPARQL 1.1 JSON results format."""
     if term is None:
@@ -394,7 +410,7 @@ def term_json(term) -> dict | None:
     if isinstance(term, URIRef):
         return {"type": "uri", "value": str(term)}
     if isinstance(term, Literal):
-        out = {"type": "literal", "value": str(term)}
+        out = {"type": "literal", "value": str(lexical(term))}
         if term.language:
             out["xml:lang"] = term.language
         elif term.datatype:

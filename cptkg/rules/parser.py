@@ -199,5 +199,11 @@ def parse_text(text: str, file: str = "<text>") -> list[Rule]:
 
 
 def parse_file(path: Path, display: str | None = None) -> list[Rule]:
-    text = Path(path).read_text(encoding="utf-8")
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:  # a stray byte was a traceback of lint (an integrator's audit)
+        line = data[:e.start].count(b"\n") + 1
+        raise RuleSyntaxError(display or str(path), line, f"byte 0x{data[e.start]:02x} is not UTF-8 text "
+                                                          "(save the file as UTF-8)") from None
     return parse_text(text, display or str(path))

@@ -28,7 +28,7 @@ def _cell(term) -> str:
 
     if term is None:
         return ""
-    return f"_:{term}" if isinstance(term, BNode) else str(term)
+    return f"_:{term}" if isinstance(term, BNode) else str(sparql.lexical(term))
 
 
 def _short(term, ds) -> str:
@@ -41,7 +41,7 @@ def _short(term, ds) -> str:
             return ds.namespace_manager.normalizeUri(term)
     except Exception:
         pass
-    return str(term)
+    return str(sparql.lexical(term))
 
 
 def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:

@@ -246,7 +246,9 @@ def rule_table(kb) -> list[dict]:
             rid = r.meta.id or r.head.pred
             rows.append({
                 "id": rid, "title": kb.rule_title(rid), "file": r.file, "line": r.line, "kind": kind, "head": str(r.head),
-                "message": r.meta.message or "", "confidence": r.meta.confidence or "",
+                "message": r.meta.message or "",
+                # as its verdicts report it: its own, else its sources' weakest (it was blank for those)
+                "confidence": r.meta.confidence or cptkg.weakest_confidence(s.confidence for s in kb.rule_source(r)),
                 "sources": [s.to_json() for s in kb.rule_source(r)],
                 "uses": list(dict.fromkeys(preds)),
                 "kb_facts": sorted({p.split("/")[0].removeprefix("not ") for p in preds} & set(kb.facts)),
