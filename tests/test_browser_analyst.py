@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -83,6 +84,35 @@ def test_a_batch_upload_that_cannot_be_read_says_what_is_wrong(app_url, tmp_path
         from playwright.sync_api import expect
 
         expect(page.get_by_text(f"{name}: ").first).to_be_visible(timeout=30_000)
+
+
+def test_a_file_of_any_name_is_read_by_its_content_never_set_aside_for_the_example_claim(app_url, tmp_path):  # noqa: F811
+    """A file named .bin was set aside by the uploader ("application/octet-stream files are not allowed") and the
+    checker judged its example claim, CLM-1001, in its place (an analyst's audit): the file is read, and its
+    problem said in words, naming it; a claim file named .dat is judged."""
+    from devtools.tour import browser_page, wait_idle
+    from playwright.sync_api import expect
+
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 16)
+    good = tmp_path / "claim.dat"
+    good.write_text(json.dumps({"claim_id": "SYN-DAT", "patient_id": "SYN-P1", "lines": [dict(LINE)]}))
+    with browser_page() as (page, _):
+        page.goto(app_url + "/")
+        page.get_by_role("tab", name="JSON (paste or upload; several claims judged together)").click()
+        page.locator('input[type="file"]').set_input_files(str(junk))
+        wait_idle(page)
+        page.get_by_role("button", name="Check JSON").click()
+        page.get_by_text("junk.bin: not a claim file cptkg can read: it holds binary data").first.wait_for(timeout=60_000)
+        expect(page.get_by_text(re.compile(r"Claim CLM-1001:"))).to_have_count(0)  # no verdict on the example
+        expect(page.get_by_text("files are not allowed")).to_have_count(0)
+        page.locator('input[type="file"]').set_input_files(str(good))
+        wait_idle(page)
+        page.get_by_role("button", name="Check JSON").click()
+        page.get_by_text("SYN-DAT").first.wait_for(timeout=60_000)
+    with browser_page() as (page, _):
+        _upload(page, app_url, junk)
+        page.get_by_text("junk.bin: not a claim file cptkg can read: it holds binary data").first.wait_for(timeout=60_000)
 
 
 def test_batch_page_shows_figures_in_words_and_a_row_click_opens_its_claim(app_url, tmp_path):  # noqa: F811

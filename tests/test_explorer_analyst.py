@@ -78,6 +78,9 @@ def test_shares_read_as_percentages_and_counts_with_separators():
     (b'[{"claim_id": "x",', "not valid JSON (line 1, column 19"),
     (b"claim,patient\nC1,P1\n", "expected columns: claim_id, patient_id, line, code"),
     (b"claim_id,line,code\nC1,1,62367\n", "missing columns patient_id"),
+    # random bytes (named .json or .csv) were "a table without the claim columns (its first row: \x00\x01…)"
+    (bytes(range(256)) * 8, "not a claim file cptkg can read: it holds binary data, not text"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(200, 256)) * 20 + b",a,b\n", "it holds binary data, not text"),
 ])
 def test_an_upload_that_cannot_be_read_says_what_is_wrong(data, words):
     with pytest.raises(InputError) as e:
@@ -138,6 +141,9 @@ def test_batch_csv_writes_a_missing_line_empty_and_checked_as_true_or_false():
     rows = list(_csv.DictReader(_io.StringIO(batch.batch_csv(res).decode("utf-8"))))
     assert all("<NA>" not in v and v not in ("True", "False", "nan", "None") for r in rows for v in r.values()), rows
     assert {r["checked"] for r in rows if r["line_status"] != "error"} <= {"true", "false"}
+    # a line of a claim that could not be judged is neither: empty, as check's CSV writes it (it read "false",
+    # the mark of a line outside the knowledge base; an analyst's audit)
+    assert [r["checked"] for r in rows if r["claim_id"] == "SYN-BAD"] == [""]
 
 
 def test_a_claim_not_judged_is_named_once_in_the_list_of_claims_not_judged():

@@ -100,7 +100,9 @@ def batch_table(results: list[dict], claims: list[dict] | None = None,
                              "messages": r["error"], "warnings": "", "titles": "", "verdict": "cannot be judged",
                              "provider_id": str(ln.get("provider_id") or ""),
                              "date_of_service": str(ln.get("date_of_service") or ""),
-                             "carc": "", "group_code": "", "carc_description": "", "checked": False,
+                             # not judged: neither checked nor "not checked" (empty, as check's CSV leaves it; it
+                             # read false, the mark of a line outside the knowledge base: an analyst's audit)
+                             "carc": "", "group_code": "", "carc_description": "", "checked": None,
                              "patient_id": pid, "warnings_in_words": "", "fixes": ""})
             continue
         ex = explained.get(str(r["claim_id"]), r)
@@ -345,12 +347,12 @@ def page() -> None:
     st.caption("Upload claims: a JSON list (the format of `cptkg check`), a FHIR R4 Claim or Bundle, claim CSV, "
                "or an X12 837P file. Each claim is judged on its own; a claim that cannot be judged is listed "
                "with the reason. A long batch runs while you wait here; Cancel stops it, and so does closing the page.")
-    up = st.file_uploader("Claims (JSON list, FHIR JSON, CSV or X12 837P)", type=["json", "csv", "x12", "edi", "837", "txt"],
+    up = st.file_uploader("Claims (JSON list, FHIR JSON, CSV or X12 837P)",
                           key="batch_upload")
     # the billed history (as cptkg check --history reads it): without it a service already billed on an
     # earlier claim cannot be seen, and the page said nothing of it
     hist = st.file_uploader("Billed history (optional): CSV with patient_id, code, date_of_service, provider_id",
-                            type=["csv", "txt"], key="batch_history",
+                            key="batch_history",
                             help="Each patient's services billed on earlier claims, for the rules that read the "
                                  "history (duplicates of earlier claims, say); the same file as "
                                  "`cptkg check --history`.")

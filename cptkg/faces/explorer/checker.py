@@ -354,7 +354,7 @@ def page() -> None:
     with tab_json:
         up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, claim CSV, or an X12 837P file); when "
                               "a file is given it is judged instead of the text below",
-                              type=["json", "csv", "x12", "edi", "837", "txt"], key="checker_upload")
+                              key="checker_upload")
         text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
         many = st.checkbox(f"Judge and explain more than {CHECKER_CLAIMS} claims here (slow: about a second a claim, "
                            f"with no way to stop it; the Batch page judges a whole file at once)", key="checker_many")

@@ -36,8 +36,10 @@ COLOURS = ("#c62828", "#2e7d32", "#8a5a00")
 WARNINGS_CHANGED = "warnings changed"
 #: what an edit file is, by its name's ending: the RDF ``cptkg edits import`` writes, else a CMS table
 RDF_ENDINGS = (".ttl",)
-TABLE_TYPES = ["ttl", "txt", "csv", "xlsx", "zip"]
-CLAIM_TYPES = ["json", "csv", "x12", "edi", "837", "txt"]
+# The uploaders take a file of any name: the readers tell a file by its content and say what is wrong with one
+# they cannot read. Filtered by extension, Streamlit set a refused file aside with "application/octet-stream
+# files are not allowed" and the page went on without it: the checker judged its example claim in its place
+# (an analyst's audit), and a comparison would have run without an edit table given.
 
 
 def upload_folder() -> Path:
@@ -240,7 +242,7 @@ def page() -> None:
             st.subheader(which.capitalize())
             st.file_uploader(f"Edit tables, {which}: the CMS NCCI procedure-to-procedure (PTP) or MUE files "
                              f"of the quarter, as downloaded (.zip, .txt, .csv or .xlsx), or edits saved "
-                             f"earlier by cptkg (.ttl)", type=TABLE_TYPES, accept_multiple_files=True,
+                             f"earlier by cptkg (.ttl)", accept_multiple_files=True,
                              key=f"impact_{which}_edits")
             st.text_input(f"Quarter of those tables, {which} (e.g. 2026Q2; leave empty when the file names "
                           f"say it)", key=f"impact_{which}_release")
@@ -248,10 +250,10 @@ def page() -> None:
                 st.text_input(f"Folder of the rules version to use {which} (on the computer running the "
                               f"explorer; empty: the rules in use, {kb.pack.label})",
                               key=f"impact_{which}_pack")
-    up = st.file_uploader("Claims (JSON, FHIR R4 Claim or Bundle, claim CSV or X12 837P)", type=CLAIM_TYPES,
+    up = st.file_uploader("Claims (JSON, FHIR R4 Claim or Bundle, claim CSV or X12 837P)",
                           key="impact_claims")
     hist = st.file_uploader("Billed history (optional CSV: patient_id, code, date_of_service, provider_id)",
-                            type=["csv"], key="impact_history")
+                            key="impact_history")
     if up is not None and st.button("Compare", type="primary", key="impact_run"):
         with st.spinner("judging the claims twice"):
             compare(up.name, up.getvalue(), hist.getvalue() if hist is not None else None)
