@@ -347,33 +347,11 @@ def route_assumed(kb, route: str) -> str:
 
 
 def as_billed(kb, code: str, encounter, *, engine: str | None) -> dict:
-    """The claim checker's line for ``code`` billed alone by the encounter's performer, on its date, by its
-    route, with the encounter's device implanted a year before in the history: its status, verdict in words,
-    reasons and warnings. So an inferred code comes with what the checker will say of it (a performer no
-    source lists, clinical staff billing under a supervising physician). Without the device on record the
-    checker warned "no implantation appears in the patient's history" about a device the user had just
-    stated (found by an audit of the explorer's code finder)."""
-    import datetime as dt
+    """The claim checker's line for ``code`` billed alone by the encounter's performer
+    (:func:`cptkg.judge.questions.synthetic.billed_alone`): its status, verdict in words, reasons and warnings."""
+    from cptkg.judge.questions.synthetic import billed_alone
 
-    from cptkg.judge.questions import implanted_history
-    from cptkg.knowledge.vocabulary import vocabulary
-
-    get = encounter.get if isinstance(encounter, dict) else (lambda k, d=None: getattr(encounter, k, d))
-    date = get("date_of_service") or dt.date.today().isoformat()
-    line = {"line": 1, "code": code, "date_of_service": date, "provider_id": "encounter",
-            "provider_role": get("performer_role") or ""}
-    if get("route"):
-        line["route"] = get("route")
-    claim = {"claim_id": "encounter", "patient_id": "encounter", "lines": [line]}
-    device = vocabulary(kb).term("device", get("device") or "")
-    history = implanted_history(kb, device, date, "encounter", billing=code)
-    if history:
-        claim["history"] = history
-    res = judge(kb, [claim], engine=engine)[0]
-    if not res.get("lines"):
-        return {"status": res.get("status"), "verdict": res.get("status"), "reasons": [], "warnings": []}
-    ln = res["lines"][0]
-    return {k: ln[k] for k in ("status", "verdict", "reasons", "warnings") if k in ln}
+    return billed_alone(kb, code, encounter, engine=engine)
 
 
 __all__ = ["Inferred", "Outcome", "TEXT", "as_billed", "exit_code", "infer", "judge", "parse", "render", "run"]

@@ -232,6 +232,23 @@ def test_infer_explain_json_has_proofs_and_failed_conditions(tmp_path):
     assert nc["95991"]["failed_conditions"]
 
 
+def test_infer_explain_failed_conditions_reach_the_reason_a_code_does_not_fit(tmp_path):
+    # "no fact found: 95991 fits the encounter" alone did not say why (an analyst's audit): the failed
+    # condition carries the failed conditions of the fact it needed, down to the skill a nurse lacks
+    p = tmp_path / "e.json"
+    p.write_text(json.dumps({"encounter_id": "E", "performer_role": "nurse", "device": "programmable_pump",
+                             "services": ["refill"]}))
+    out = json.loads(CliRunner().invoke(main, ["infer", str(p), "--explain", "--json"]).stdout)
+    top = {c["code"]: c for c in out["not_chosen"]}["95991"]["failed_conditions"][0]
+    assert top["failed"] == "candidate(C)"
+    inner = top["why_not"]
+    assert inner and inner[0]["because"]["fact"].startswith("unfit")
+    said = json.dumps(inner)
+    assert "requires the skill of a physician" in said and "the performer is a nurse" in said
+    text = CliRunner().invoke(main, ["infer", str(p), "--explain"]).stdout
+    assert "since: 95991 requires the skill of a physician" in " ".join(text.split())
+
+
 def test_sources_lists_what_rests_on_each_and_the_conflict():
     r = CliRunner().invoke(main, ["sources", "--json"])
     out = json.loads(r.stdout)

@@ -175,6 +175,27 @@ def test_codes_for_says_a_code_no_source_lists_performers_for_fits_with_its_perf
     assert all(r["performer_checked"] for r in doctor["rows"])
 
 
+def test_codes_for_says_what_check_says_of_a_fitting_code_billed_by_that_performer(kb):
+    """A physical therapist's 95990 was a plain "fits", where check accepts it only with a scope-of-practice
+    warning (an analyst's audit): each fitting code carries check's verdict as billed, and the answer says the
+    warning; a physician's 95991 carries no warning."""
+    answer = Q.codes_for(kb, device="programmable_pump", role="physical_therapist")
+    rows = {r["code"]: r for r in answer["rows"]}
+    assert [w["rule"] for w in rows["95990"]["as_billed"]["warnings"]] == ["role.unlisted-performer"]
+    assert rows["95991"]["as_billed"] is None and not rows["95991"]["fits"]
+    said = " ".join(answer["answer"].split())
+    assert "Billed by a physical therapist, 95990 is accepted by check with a warning: no source says whether a " \
+           "physical therapist may perform 95990:" in said
+    assert "line 1" not in said
+    out = " ".join(ask("codes-for", "--device", "programmable_pump", "--role", "physical_therapist").output.split())
+    assert "95990 fits · refill and maintenance · as billed: accepted, but no source names this performer" in out
+    nurse = {r["code"]: r for r in Q.codes_for(kb, device="programmable_pump", role="nurse")["rows"]}
+    assert "role.clinical-staff-reports" in {w["rule"] for w in nurse["95990"]["as_billed"]["warnings"]}
+    doctor = {r["code"]: r for r in Q.codes_for(kb, device="programmable_pump", role="physician")["rows"]}
+    assert doctor["95991"]["fits"] and doctor["95991"]["as_billed"]["warnings"] == []
+    assert doctor["95991"]["as_billed"]["status"] == "accepted"
+
+
 # ------------------------------------------------------------------- sources
 
 def test_rests_on_lists_the_rules_and_edits_citing_a_sentence(kb):

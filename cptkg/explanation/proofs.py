@@ -323,9 +323,17 @@ class Explainer:
         return node
 
     # ------------------------------------------------------------ why not
-    def why_not(self, pred: str, args: tuple, limit: int = 200) -> list[dict]:
-        """For each rule that could derive ``pred(args)``, the first condition that failed."""
+    def why_not(self, pred: str, args: tuple, limit: int = 200, deeper: int = 2, _stack: tuple = ()) -> list[dict]:
+        """For each rule that could derive ``pred(args)``, the first condition that failed.
+
+        A failed condition that is itself a derived fact with every value known
+        ("no fact found: 62360 fits the encounter") carries that fact's own
+        failed conditions (``why_not``), ``deeper`` levels down: the top rule
+        alone told an integrator only that the code does not fit, not why
+        (an analyst's audit).
+        """
         out = []
+        _stack = _stack + ((pred, tuple(args)),)
         for rule in self.program.rules_for(pred):
             b0: dict = {}
             ok = True
@@ -356,7 +364,15 @@ class Explainer:
                             if len(nxt) >= limit:
                                 break
                 if not nxt:
-                    out.append(self._failure(rule, item, bindings))
+                    failure = self._failure(rule, item, bindings)
+                    if deeper > 0 and not isinstance(item, Comparison) and not item.negated \
+                            and item.atom.pred in self.program.idb and len(bindings) == 1:
+                        pattern = self._pattern(item.atom, bindings[0])
+                        if None not in pattern and (item.atom.pred, pattern) not in _stack:
+                            inner = self.why_not(item.atom.pred, pattern, limit, deeper - 1, _stack)
+                            if inner:
+                                failure["why_not"] = inner
+                    out.append(failure)
                     break
                 bindings = nxt
         return out

@@ -75,6 +75,9 @@ def _rows(answer: dict) -> list[str]:
                    else "not billed (the inference rules give no why-not)")
             if r.get("performer_checked") is False:
                 what += ", performer not checked"
+            billed = r.get("as_billed") or {}
+            if billed.get("warnings") or billed.get("status") not in (None, "accepted"):
+                why += f" · as billed: {billed.get('verdict')}"
             out.append(_wrap(f"{r['code']:<7} {what} · {why}", "  "))
         elif q == "rests-on":
             if r["kind"] == "rule":

@@ -65,8 +65,10 @@ def _rows(answer: dict) -> list[dict]:
             fits = ("yes, performer not checked" if r["fits"] and r.get("performer_checked") is False else "yes"
                     if r["fits"] else f"yes, {', '.join(r['included_in'])} billed instead" if r.get("included_in")
                     else "no")
+            billed = r.get("as_billed") or {}
             out.append({"code": r["code"], "fits": fits,
                         "services": ", ".join(r["services"]),
+                        "as billed": billed.get("verdict") or "",
                         "why not": "" if r["fits"] else (r["reasons"][0]["message"] if r["reasons"] else
                                                          "billed instead: " + ", ".join(r["instead"]))})
         elif q == "rests-on":

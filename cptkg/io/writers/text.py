@@ -277,4 +277,23 @@ def encounter_report(res: dict) -> str:
     for c in res["not_chosen"]:
         for f in c.get("failed_conditions", ()):
             out.append(f"why not {c['code']}: {f['message']}")
+            out.extend(_since(f, "  "))
+            out.extend(_deeper_why_not(f, "  "))
     return "\n".join(out)
+
+
+def _deeper_why_not(failure: dict, indent: str) -> list[str]:
+    """The failed conditions of a failed condition (``why_not`` inside a failure), indented under it."""
+    out = []
+    for f in failure.get("why_not", ()):
+        out.append(_wrap(f"because: {f['message']}", indent))
+        out.extend(_since(f, indent + "  "))
+        out.extend(_deeper_why_not(f, indent + "  "))
+    return out
+
+
+def _since(failure: dict, indent: str) -> list[str]:
+    """What a fact that stopped a rule rests on (a failure's ``because`` proof): its derived reasons in words."""
+    proof = failure.get("because") or {}
+    said = [ch.get("message") for ch in proof.get("children", ()) if ch.get("kind") == "derived" and ch.get("message")]
+    return [_wrap(f"since: {m}", indent) for m in dict.fromkeys(said)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from cptkg.claims.models import parse_encounter
 from cptkg.judge.questions.answers import _answer, _focus, _sources
 from cptkg.judge.questions.reading import _all, _facts, _term
+from cptkg.judge.questions.synthetic import billed_alone
 from cptkg.judge.questions.wording import _article, _words
 from cptkg.knowledge.loader import KnowledgeBase
 from cptkg.knowledge.vocabulary import vocabulary
@@ -14,6 +15,12 @@ def _instead_of(kb: KnowledgeBase, rule_id: str) -> str | None:
     the question reads that code from the rule's bindings, not from its message's words."""
     rule = kb.rule(rule_id)
     return (rule.meta.extra.get("instead") or "").strip() or None if rule is not None else None
+
+
+def _check_warns(row: dict) -> bool:
+    """The code, billed by the performer asked about, is accepted by check only with a warning (or not at all)."""
+    billed = row.get("as_billed") or {}
+    return bool(billed.get("warnings")) or billed.get("status") not in (None, "accepted")
 
 
 def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = None, engine=None) -> dict:
@@ -68,8 +75,20 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         # physician nor a QHP that is said, as check warns it (role.performer-not-listed), not left as a plain
         # "fits" (an analyst walk: a physical therapist "fits" a pump implant and a removal)
         unchecked = fits and c not in listed_codes and not physician_or_qhp
+        # what check says of the code billed by this performer (infer's as_billed): a physical therapist's
+        # 95990 "fits", and check accepts it with a scope-of-practice warning (an analyst's audit)
+        billed_as = None
+        if fits:
+            enc = {"encounter_id": "question", "performer_role": role, "device": device}
+            if route is not None:
+                enc["route"] = route
+            billed_as = billed_alone(kb, c, enc, engine=engine)
         rows.append({"code": c, "descriptor": kb.descriptor(c), "fits": fits, "included_in": included_in,
                      "performer_checked": not unchecked,
+                     "as_billed": None if billed_as is None else {
+                         "status": billed_as.get("status"), "verdict": billed_as.get("verdict"),
+                         "warnings": [{"rule": w["rule"], "message": w["message"]}
+                                      for w in billed_as.get("warnings", ())]},
                      "services": [kb.label(vocab.term("service", s)) for s in services],
                      "instead": [] if fits else billed,
                      "reasons": [{"rule": r["rule"], "title": r.get("title") or kb.rule_title(r["rule"]),
@@ -87,6 +106,18 @@ def codes_for(kb: KnowledgeBase, *, device: str, role: str, route: str | None = 
         text += (f" No source here lists who performs {_words(unchecked)}: {'it fits' if len(unchecked) == 1 else 'they fit'}"
                  f" because the rules do not check the performer of {'that code' if len(unchecked) == 1 else 'those codes'}, "
                  f"not because a source names {_article(kb.label(role_term))} for {'it' if len(unchecked) == 1 else 'them'}.")
+    warned = [r for r in fit if r["performer_checked"] and _check_warns(r)]
+    by_warning: dict[str, list[dict]] = {}
+    for r in warned:  # one sentence per warning (rule), its codes together, in the words of its first code
+        w = (r["as_billed"]["warnings"] or [{"rule": r["as_billed"]["status"], "message": r["as_billed"]["verdict"]}])[0]
+        # the line is the question's own one-line claim: its number names nothing the analyst wrote
+        message = w["message"].replace(" on line 1", "").replace(" (line 1)", "")
+        by_warning.setdefault(w["rule"], []).append((r["code"], message))
+    for said in by_warning.values():
+        codes = [c for c, _ in said]
+        text += (f" Billed by {_article(kb.label(role_term))}, {_words(codes)} "
+                 f"{'is' if len(codes) == 1 else 'are'} accepted by check with a warning"
+                 f"{'' if len(codes) == 1 else ' (said here for ' + codes[0] + ')'}: {said[0][1].rstrip('.')}.")
     for r in unfit:
         if r["reasons"]:
             text += f" {r['code']}: {r['reasons'][0]['message'].rstrip('.')}."

@@ -131,3 +131,35 @@ def _judge(kb: KnowledgeBase, claims: list[dict], engine=None) -> list:
     if failed is not None:
         raise QuestionError("rules", failed.error)
     return results
+
+
+def billed_alone(kb: KnowledgeBase, code: str, encounter, *, engine: str | None) -> dict:
+    """The claim checker's line for ``code`` billed alone by the encounter's performer, on its date, by its
+    route, with the encounter's device implanted a year before in the history: its status, verdict in words,
+    reasons and warnings. So an inferred code comes with what the checker will say of it (a performer no
+    source lists, clinical staff billing under a supervising physician), and so does each code ``ask
+    codes-for`` finds. Without the device on record the checker warned "no implantation appears in the
+    patient's history" about a device the user had just stated (found by an audit of the explorer's code
+    finder)."""
+    from cptkg.knowledge.vocabulary import vocabulary
+
+    get = encounter.get if isinstance(encounter, dict) else (lambda k, d=None: getattr(encounter, k, d))
+    date = get("date_of_service") or dt.date.today().isoformat()
+    line = {"line": 1, "code": code, "date_of_service": date, "provider_id": "encounter",
+            "provider_role": get("performer_role") or ""}
+    if get("route"):
+        line["route"] = get("route")
+    claim = {"claim_id": "encounter", "patient_id": "encounter", "lines": [line]}
+    device = vocabulary(kb).term("device", get("device") or "")
+    history = implanted_history(kb, device, date, "encounter", billing=code)
+    if history:
+        claim["history"] = history
+    parsed = parse_claims([claim], kb=kb)[0][0]
+    if isinstance(parsed, InputError):
+        return {"status": "error", "verdict": str(parsed), "reasons": [], "warnings": []}
+    res = check_claims(kb, [parsed], engine=engine)[0].to_json()
+    if not res.get("lines"):  # not judged (its time limit): the claim's status and error
+        return {"status": res.get("status"), "verdict": res.get("error") or res.get("status"), "reasons": [],
+                "warnings": []}
+    ln = res["lines"][0]
+    return {k: ln[k] for k in ("status", "verdict", "reasons", "warnings") if k in ln}

@@ -166,6 +166,17 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             if key is not None and seen[key] > 1:
                 by_key.setdefault(key, []).append((per_row[n][i][1][1], n, i))
 
+    # The release dates of each kind of edit (pairs, units), oldest first.
+    kind_dates: dict[str, list[str]] = {}
+    for rows, table_keys in zip(per_row, keys):
+        for got, key in zip(rows, table_keys):
+            if got is not None and key is not None:
+                kind_dates.setdefault(key[0], set()).add(got[1][1])
+    kind_dates = {k: sorted(v) for k, v in kind_dates.items()}
+    # Only the oldest loaded release of unit edits judges the dates before it (the module docstring): its
+    # rows have no start, and every newer release's rows start on that release's first day.
+    oldest_unit = kind_dates.get("U", [None])[0]
+
     disagreements: list[str] = []
     effect_cols = [_effect_columns(t) for t in tables]
     drop: list[set[int]] = [set() for _ in tables]
@@ -188,27 +199,7 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
         else:  # each release's value from its first day up to the next one's (its deletion date: ont:deletionDate)
             for d, n, i in entries:
                 k = dates.index(d)
-                windows[n][i] = (d, dates[k + 1] if k + 1 < len(dates) else None)
-    # A complete replacement file lists every edit in force: an edit (a pair, or a code's MUE) that a newer
-    # loaded release of its kind no longer lists ends the day before that release takes effect. It applied
-    # for every later date (an audit: a pair the newer release dropped kept denying, while `diff` called it
-    # deleted and `impact` newly accepted it).
-    kind_dates: dict[str, list[str]] = {}
-    for t, rows, table_keys in zip(tables, per_row, keys):
-        for got, key in zip(rows, table_keys):
-            if got is not None and key is not None:
-                kind_dates.setdefault(key[0], set()).add(got[1][1])
-    kind_dates = {k: sorted(v) for k, v in kind_dates.items()}
-    # Only the oldest loaded release of unit edits judges the dates before it (the module docstring): a code's
-    # MUE a newer release brings in starts on that release's first day. A code first listed in Q2 was
-    # applied to a February claim with Q1 and Q2 loaded, Q1 (in force then) having no MUE for it (an audit).
-    oldest_unit = kind_dates.get("U", [None])[0]
-    for n, (rows, table_keys) in enumerate(zip(per_row, keys)):
-        for i, (got, key) in enumerate(zip(rows, table_keys)):
-            if got is not None and key is not None and key[0] == "U":
-                start = None if got[1][1] == oldest_unit else got[1][1]
-                if start is not None or i in windows[n]:  # the oldest release's rows stay as they are
-                    windows[n][i] = (start, windows[n].get(i, (None, None))[1])
+                windows[n][i] = (None if d == oldest_unit else d, dates[k + 1] if k + 1 < len(dates) else None)
     newest_of = {key: max(d for d, _, _ in entries) for key, entries in by_key.items()}
     ended: list[Counter] = [Counter() for _ in tables]
     for n, (rows, table_keys) in enumerate(zip(per_row, keys)):
@@ -216,8 +207,17 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             if got is None or key is None or i in drop[n]:
                 continue
             d = got[1][1]
+            if key[0] == "U" and d != oldest_unit and i not in windows[n]:
+                # A code's MUE a newer release brings in starts on that release's first day. A code first
+                # listed in Q2 was applied to a February claim with Q1 and Q2 loaded, Q1 (in force then)
+                # having no MUE for it (an audit).
+                windows[n][i] = (d, None)
             if newest_of.get(key, d) != d:
                 continue  # a newer release has the edit: its rows decide (pairs) or its window follows (units)
+            # A complete replacement file lists every edit in force: an edit (a pair, or a code's MUE) that a
+            # newer loaded release of its kind no longer lists ends the day before that release takes effect.
+            # It applied for every later date (an audit: a pair the newer release dropped kept denying, while
+            # `diff` called it deleted and `impact` newly accepted it).
             later = [x for x in kind_dates[key[0]] if x > d]
             if later:
                 start = windows[n].get(i, (None, None))[0]
