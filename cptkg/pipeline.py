@@ -100,7 +100,7 @@ def check_route(kb, route: str) -> None:
 def state_route(claims: list, route: str) -> None:
     """Give every line that states no route the route the user stated for the file (``--route``).
 
-    837P lines and FHIR items carry no drug-delivery route; the rules check
+    837P lines and FHIR items carry no route; the rules check
     the route only where a line states one (docs/interop.md, "History and route, for every format").
     A line's own route (a claim JSON ``route``, the FHIR route extension)
     wins over the option.
@@ -341,7 +341,7 @@ def route_assumed(kb, route: str) -> str:
     from cptkg.knowledge.vocabulary import vocabulary
 
     term = vocabulary(kb).term("route", route)
-    return (f"The encounter does not state the drug-delivery route: it was read as {kb.label(term) if term else route}, "
+    return (f"The encounter does not state the route: it was read as {kb.label(term) if term else route}, "
             f"the family pack's default route. Codes apply to some routes only: if the route was another, state "
             f"it in the encounter (\"route\").")
 

@@ -46,9 +46,11 @@ def commands(group: click.Command | None = None, path: tuple[str, ...] = ("cptkg
 def help_text(path: tuple[str, ...], command: click.Command) -> str:
     """The command's ``--help``, made with a fixed width and the full command path as its name."""
     parent = None
+    # as the CLI's group sets it (context_settings), so the page shows "-h, --help" as --help prints it
+    helps = ["-h", "--help"]
     for name in path[:-1]:
-        parent = click.Context(click.Command(name), info_name=name, parent=parent)
-    ctx = click.Context(command, info_name=path[-1], parent=parent,
+        parent = click.Context(click.Command(name), info_name=name, parent=parent, help_option_names=helps)
+    ctx = click.Context(command, info_name=path[-1], parent=parent, help_option_names=helps,
                         terminal_width=WIDTH, max_content_width=WIDTH)
     return command.get_help(ctx).rstrip()
 

@@ -35,7 +35,7 @@ _DESCRIPTIONS = {
         "provider_role": "The performer's role, one of the family pack's roles.",
         "units": "Units billed (whole number).",
         "modifiers": "CPT/HCPCS modifiers, in order (e.g. 59, 76, KD).",
-        "route": "The drug-delivery route, one of the family pack's routes; when absent it is not checked "
+        "route": "The route, one of the family pack's routes; when absent it is not checked "
                  "and the explanation says so.",
     },
     "HistoryEntry": {

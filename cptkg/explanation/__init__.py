@@ -180,8 +180,8 @@ def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
     """Line -> the sentence saying what the rules assumed of a route the line does not state.
 
     An 837P service line and a FHIR Claim item have no element for the
-    drug-delivery route, yet the rules deny a spinal-pump code billed for a
-    brain pump (guide §2-§9 descriptors). Refusing such claims would refuse
+    route, yet the rules deny a code billed for a route it does not apply to
+    (the pack's descriptors). Refusing such claims would refuse
     every 837P; guessing a route would invent a fact. The rules check the
     route only where a line states one; the explanation says so for each
     line whose code is limited to some routes, so the analyst knows what
@@ -193,7 +193,7 @@ def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for ln in claim.lines:
         if ln.route is None and ln.code in routes:
-            out[ln.line] = [f"The claim does not state the drug-delivery route of line {ln.line}: {ln.code} was "
+            out[ln.line] = [f"The claim does not state the route of line {ln.line}: {ln.code} was "
                             f"judged as billed for {routes[ln.code]} delivery, the routes it applies to, and the "
                             f"route was not checked; to have it checked, {STATE_ROUTE}."]
         # units over 1 of a code no unit edit limits: nothing checked them, and no source gives a limit (MUE

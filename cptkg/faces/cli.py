@@ -417,7 +417,7 @@ _PAPER_IDS = click.option("--paper-identifiers", "paper_identifiers", is_flag=Tr
 _REVIEWER = click.option("--reviewer", "reviewer", metavar="NAME", default=None,
                          help="Work paper (--output html): the reviewer's name on each claim's header and sign-off.")
 _ROUTE = click.option("--route", "route", metavar="ROUTE", default=None,
-                      help="The drug-delivery route (one of the family pack's routes) of every line that "
+                      help="The route (one of the family pack's routes) of every line that "
                            "states none: 837P lines and FHIR items carry no route, and without one the route is "
                            "not checked (docs/interop.md, History and route, for every format).")
 _LOG = click.option("--log", "log_file", metavar="FILE", help="Append one JSON line per claim to FILE: decision "

@@ -228,8 +228,9 @@ def build_program(clauses: list[Rule], edb: dict[str, int], require_meta: bool =
                                     f"\"another provider\" and name the lines")
                 elif field_name is not None and (conversion is not None or spec not in MESSAGE_SPECS):
                     shown = (f"!{conversion}" if conversion else "") + (f":{spec[:20]}" if spec else "")
+                    allowed = ", ".join("{X" + (":" + x if x else "") + "}" for x in MESSAGE_SPECS)
                     problems.append(f"{c.where}: message of rule {c.meta.id}: {{{field_name}{shown}}} has a format the "
-                                    f"messages do not support (only {{X}}, {{X:entry}} and {{X:label}})")
+                                    f"messages do not support (only {allowed})")
     # Stratification: no cycle through negation.
     g = nx.DiGraph()
     g.add_nodes_from(idb)

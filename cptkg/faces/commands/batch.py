@@ -23,7 +23,7 @@ from cptkg.faces.options import TimeLimitSeconds
               help="Stop the whole batch after this many seconds (default 3600); a stopped batch writes nothing "
                    "under OUTPUT's name.")
 @click.option("--route", "route", metavar="ROUTE", default=None,
-              help="The drug-delivery route (one of the family pack's routes) of every line that states none, "
+              help="The route (one of the family pack's routes) of every line that states none, "
                    "as for cptkg check: 837P lines and FHIR items carry no route, and without one it is not checked.")
 def command(input_file, output_file, history_file, engine, time_limit, route):
     """Judge every claim line of INPUT (.csv, .parquet, X12 837P or FHIR) and write OUTPUT.

@@ -189,7 +189,7 @@ def _explanation_lines(e: dict) -> list[str]:
 @click.option("--history", "history_file", metavar="FILE", default=None,
               help="CSV of billed history (patient_id, code, date_of_service, provider_id), as for check.")
 @click.option("--route", "route", metavar="ROUTE", default=None,
-              help="The drug-delivery route of every line that states none, as for check.")
+              help="The route of every line that states none, as for check.")
 @click.option("--time-limit", "time_limit", type=TimeLimitSeconds(), default=None, metavar="SECONDS",
               help="Seconds one claim may take on each side before it is reported as not judged (with the batch "
                    "engine: seconds each side's whole run may take).")

@@ -333,11 +333,11 @@ def page() -> None:
                 "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role"), required=True),
                 "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
                 "modifiers": st.column_config.TextColumn("modifiers", help="separated by commas or spaces, e.g. KD, 59"),
-                # the drug-delivery route, where the record states it: the rules check a code's route only on a
+                # the route, where the record states it: the rules check a code's route only on a
                 # line that states one (an analyst walk: the note asked for a route this table could not take)
                 "route": st.column_config.SelectboxColumn(
                     "route", options=vocabulary(kb).values("route"), required=False,
-                    help="the drug-delivery route, if the record states it (checked against the code's routes)"),
+                    help="the route, if the record states it (checked against the code's routes)"),
             })
         st.markdown("**Patient's billed history** (earlier claims)")
         history = st.data_editor(

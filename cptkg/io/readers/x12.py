@@ -32,7 +32,7 @@ maps the loops onto the claim contract:
   (NM102 = 2) performs nothing: when a group bills, the individual's NPI goes
   in 2310B (First Coast, "Billing provider NPI", citing the Medicare Claims
   Processing Manual ch. 26 §10.4);
-* no drug-delivery route: an 837P line carries none (``--route`` states one).
+* no route: an 837P line carries none (``--route`` states one).
 
 What pyx12 reports is an error of the file (it has no warning level: any
 error it finds makes its 999 acknowledgment reject the transaction set), so
