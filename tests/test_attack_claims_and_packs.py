@@ -777,3 +777,17 @@ def test_an_owl_import_in_a_pack_is_not_fetched_and_lint_says_so(pack):
     assert r.exit_code == 0, r.output
     assert "note: owl:imports <http://127.0.0.1:9/imp.ttl> is not loaded: a family pack reads only its own files" \
         in r.output
+
+
+def test_lint_says_when_no_claim_rule_can_reject_a_line(pack):
+    """A pack with an empty claim.dl was "valid" (an integrator's audit), and check would accept every claim
+    line: lint says so; the fixture pack as shipped, which rejects, gets no such note."""
+    r = lint(pack)
+    assert r.exit_code == 0 and "no claim rule rejects a line" not in r.output, r.output
+    (pack / "rules" / "claim.dl").write_text("")
+    (pack / "rules" / "claim.cases.yaml").write_text("[]\n")
+    r = lint(pack)
+    _no_traceback(r)
+    assert r.exit_code == 0, r.output
+    assert "note: no claim rule rejects a line (no rule of rules/claim.dl derives reject): check accepts every " \
+           "claim line of this pack" in " ".join(r.output.split())

@@ -578,6 +578,10 @@ def lint():
     unused = sorted(s.id for s in kb.sources.values() if s.normative and s.id not in used and not s.maps_to)
     out(f"knowledge base {kb.version}: {len(kb.codes())} codes, {len(kb.check_program.rules)} claim rules, "
                f"{len(kb.infer_program.rules)} inference rules, {len(kb.sources)} sources: valid")
+    if not any(r.head.pred == "reject" for r in kb.check_program.rules):
+        # valid, and yet check can deny nothing: said, so a pack author does not ship it as a checker (an audit)
+        out("note: no claim rule rejects a line (no rule of rules/claim.dl derives reject): check accepts every "
+            "claim line of this pack")
     for s in unused:
         out(f"note: normative source {s} is cited by no rule or fact")
     for pred, row in kb.unsourced_facts():
