@@ -349,7 +349,7 @@ def route_assumed(kb, route: str) -> str:
 def as_billed(kb, code: str, encounter, *, engine: str | None) -> dict:
     """The claim checker's line for ``code`` billed alone by the encounter's performer
     (:func:`cptkg.judge.questions.synthetic.billed_alone`): its status, verdict in words, reasons and warnings."""
-    from cptkg.judge.questions.synthetic import billed_alone
+    from cptkg.judge.questions import billed_alone
 
     return billed_alone(kb, code, encounter, engine=engine)
 

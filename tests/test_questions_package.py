@@ -31,7 +31,7 @@ def _imported_from(path: Path, module: str):
 def test_the_package_offers_every_question_and_the_refusal():
     # and the history a question's claim is set up with (infer's as_billed sets up its claim alike)
     assert set(Q.__all__) == {"QUESTIONS", "QuestionError", "choices", "who_may_perform", "not_with", "codes_for",
-                              "rests_on", "unsupported", "edits", "edit", "implanted_history"}
+                              "rests_on", "unsupported", "edits", "edit", "implanted_history", "billed_alone"}
     assert all(not isinstance(getattr(Q, n), types.ModuleType) for n in Q.__all__)
     assert issubclass(Q.QuestionError, ValueError)
 

@@ -91,7 +91,9 @@ def draw_graph(elements: list[dict], key: str, height: str = "520px", layout: st
     if layout == "preset":  # positions computed in Python (graph_layout): the same picture on every load
         lay.update({"fit": True, "padding": 24})
     if layout == "breadthfirst":
-        lay.update({"directed": True, "spacingFactor": 1.0})
+        # spaced by each node's label as well as its box: the labels of a proof's sources (up to 170 px
+        # wide, on 16 px nodes) ran into each other in its bottom row (an analyst's audit)
+        lay.update({"directed": True, "spacingFactor": 1.0, "nodeDimensionsIncludeLabels": True})
     if layout == "fcose":
         lay.update({"nodeRepulsion": 6000, "idealEdgeLength": 70, "nodeSeparation": 60, "randomize": True,
                     "quality": "proof", "packComponents": True})

@@ -37,11 +37,11 @@ from cptkg.judge.questions.edit_rows import edit, edits
 from cptkg.judge.questions.performers import who_may_perform
 from cptkg.judge.questions.reading import choices
 from cptkg.judge.questions.sources import rests_on, unsupported
-from cptkg.judge.questions.synthetic import implanted_history
+from cptkg.judge.questions.synthetic import billed_alone, implanted_history
 from cptkg.judge.questions.wording import QuestionError
 
-__all__ = ["QUESTIONS", "QuestionError", "choices", "codes_for", "edit", "edits", "implanted_history", "not_with",
-           "rests_on", "unsupported", "who_may_perform"]
+__all__ = ["QUESTIONS", "QuestionError", "billed_alone", "choices", "codes_for", "edit", "edits", "implanted_history",
+           "not_with", "rests_on", "unsupported", "who_may_perform"]
 
 #: the questions, by the name the CLI and the explorer give them
 QUESTIONS = ("who-may-perform", "not-with", "codes-for", "rests-on", "unsupported", "edit")
