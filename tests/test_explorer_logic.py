@@ -163,6 +163,44 @@ def test_the_editors_modifiers_cell_splits_as_a_claim_csvs_cell_does(cell):
     assert parsed[0].lines[0].modifiers == ["KD", "59"]
 
 
+@pytest.mark.parametrize("field, typed, said", [
+    ("date_of_service", "2025-02-30", "line 1, field date_of_service: '2025-02-30' is not a real calendar date"),
+    ("date_of_service", "02/30/2025", "line 1, field date_of_service: '02/30/2025' is not a date written YYYY-MM-DD"),
+    ("units", "1.5", "line 1, field units"),
+    ("units", "-1", "line 1, field units: must be at least 1"),
+    ("line", "1.5", "field line"),
+])
+def test_the_editor_keeps_what_was_typed_for_the_parser_to_name(field, typed, said):
+    """The grid's date cell turned a pasted 2025-02-30 into today's date, and its number cell read a typed 1.5 as
+    15 units, each judged without a word (an analyst's audit): the cells are text, kept as typed, and the
+    claim parser names the field and the problem, as cptkg check does."""
+    claim = {"claim_id": "C1", "patient_id": "P1", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "D1", "provider_role": "nurse"}]}
+    frame = checker.lines_frame(claim)
+    assert frame.loc[0, "date_of_service"] == "2025-03-04" and frame.loc[0, "units"] == "1"
+    frame.loc[0, field] = typed
+    c = checker.claim_from_frames("C1", "P1", frame)
+    assert str(c["lines"][0][field]) == typed
+    parsed, _ = parse_claims(c)
+    assert isinstance(parsed[0], Exception) and said in str(parsed[0]), str(parsed[0])
+
+
+def test_a_new_row_with_a_cell_left_empty_is_judged_as_an_error_naming_it_not_dropped():
+    """Streamlit kept a new row with an empty required cell out of the table, and the claim was judged without
+    it (an analyst's audit): no cell is required, and the row comes back with the parser's error."""
+    claim = json.loads((ROOT / "examples" / "claim-rejected.json").read_text())
+    frame = checker.lines_frame(claim)
+    frame.loc[len(frame)] = {"line": "4", "code": "62369", "date_of_service": None, "provider_id": "D9",
+                             "provider_role": "nurse_practitioner", "units": "1", "modifiers": None, "route": None}
+    c = checker.claim_from_frames(claim["claim_id"], claim["patient_id"], frame)
+    assert len(c["lines"]) == 4
+    parsed, _ = parse_claims(c)
+    assert "line 4, field date_of_service: is missing" in str(parsed[0])
+    import inspect
+
+    assert "required=True" not in inspect.getsource(checker.page)
+
+
 def test_editor_drops_blank_rows():
     lines = pd.DataFrame([{c: None for c in checker.LINE_COLUMNS}])
     assert checker.claim_from_frames("C1", "P1", lines)["lines"] == []

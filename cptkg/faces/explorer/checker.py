@@ -40,36 +40,37 @@ def _blank(v) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+def _text(v) -> str | None:
+    """A cell as the text the analyst sees and edits (None when empty)."""
+    return None if _blank(v) else str(v)
+
+
 def lines_frame(claim: dict) -> pd.DataFrame:
-    """A claim's lines as the editor's table (dates as dates, modifiers comma-separated)."""
+    """A claim's lines as the editor's table: every cell text, as typed (modifiers comma-separated).
+
+    The line number, date and units are text cells, read by the claim parser as a claim file's are: a
+    date cell turned an impossible date (2025-02-30, pasted) into today's date, and a number cell read
+    a typed 1.5 as 15 units, each judged without a word (an analyst's audit); the parser names them.
+    """
     rows = []
     for ln in claim.get("lines", []):
         rows.append({
-            "line": ln.get("line"), "code": ln.get("code"),
-            "date_of_service": _as_date(ln.get("date_of_service")),
+            "line": _text(ln.get("line")), "code": ln.get("code"),
+            "date_of_service": _text(ln.get("date_of_service")),
             "provider_id": ln.get("provider_id"), "provider_role": ln.get("provider_role"),
-            "units": ln.get("units", 1), "modifiers": ", ".join(ln.get("modifiers", [])),
+            "units": _text(ln.get("units", 1)), "modifiers": ", ".join(ln.get("modifiers", [])),
             "route": ln.get("route"),
         })
     frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
     # text columns as text, a missing value as missing: an object column of None showed "None" in each empty
     # route cell (an analyst walk)
-    for c in ("route", "modifiers", "provider_id", "code", "provider_role"):
-        frame[c] = frame[c].astype("string")
-    return frame
+    return frame.astype("string")
 
 
 def history_frame(claim: dict) -> pd.DataFrame:
-    rows = [{"code": h.get("code"), "date_of_service": _as_date(h.get("date_of_service")), "provider_id": h.get("provider_id")}
-            for h in claim.get("history", [])]
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-
-
-def _as_date(v):
-    try:
-        return dt.date.fromisoformat(v) if isinstance(v, str) else v
-    except ValueError:
-        return None
+    rows = [{"code": h.get("code"), "date_of_service": _text(h.get("date_of_service")),
+             "provider_id": h.get("provider_id")} for h in claim.get("history", [])]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS).astype("string")
 
 
 def claim_from_frames(claim_id: str, patient_id: str, lines: pd.DataFrame, history: pd.DataFrame | None = None) -> dict:
@@ -88,11 +89,11 @@ def claim_from_frames(claim_id: str, patient_id: str, lines: pd.DataFrame, histo
             if _blank(v):
                 continue
             if c in ("line", "units"):
-                try:
-                    v = int(v)
+                try:  # a whole number as a number; any other text as typed, for the parser to name
+                    v = int(str(v).strip())
                 except (TypeError, ValueError):
-                    pass
-            ln[c] = _date(v) if c == "date_of_service" else v
+                    v = str(v).strip()
+            ln[c] = _date(v) if c == "date_of_service" else (v.strip() if isinstance(v, str) else v)
         mods = row.get("modifiers")
         if not _blank(mods):
             # split as a claim CSV's cell is ("KD 59", "KD;59", "KD, 59"): the editor refused "kd 59" whole
@@ -298,10 +299,6 @@ def _apply(kb, idx: int, suggestion: dict) -> None:
         st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
 
 
-#: the dates the line editor takes (pandas reads no date after 2262; a claim names none before 1900)
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
-
-
 # ------------------------------------------------------------------- page
 def page() -> None:
     kb = kb_or_stop()
@@ -320,18 +317,18 @@ def page() -> None:
         claim_id = c1.text_input("Claim id", value=base.get("claim_id", ""), key=f"cid{ver}")
         patient_id = c2.text_input("Patient id", value=base.get("patient_id", ""), key=f"pid{ver}")
         st.markdown("**Lines**")
+        # No cell is "required": Streamlit keeps a new row out of the table until its required cells are
+        # filled, so a line with its date left empty was judged as if it were not there (an analyst's audit);
+        # the claim parser names the missing field and its line. Line, date and units are text (lines_frame).
         lines = st.data_editor(
             lines_frame(base), num_rows="dynamic", key=f"lines{ver}", width="stretch",
             column_config={
-                "line": st.column_config.NumberColumn("line", min_value=1, step=1, required=True),
-                "code": st.column_config.SelectboxColumn("code", options=codes, required=True),
-                # bounded: a typed year 12025 was read by pandas as no date ("is missing", a DateParseError in the
-                # app's log); the editor now refuses a date outside the years a claim can name (an analyst walk)
-                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD", required=True,
-                                                               min_value=FIRST_DAY, max_value=LAST_DAY),
-                "provider_id": st.column_config.TextColumn("provider id", required=True),
-                "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role"), required=True),
-                "units": st.column_config.NumberColumn("units", min_value=1, step=1, default=1),
+                "line": st.column_config.TextColumn("line", help="the line number: 1, 2, 3 …"),
+                "code": st.column_config.SelectboxColumn("code", options=codes),
+                "date_of_service": st.column_config.TextColumn("date of service", help="YYYY-MM-DD, e.g. 2025-03-04"),
+                "provider_id": st.column_config.TextColumn("provider id"),
+                "provider_role": st.column_config.SelectboxColumn("provider role", options=vocabulary(kb).values("role")),
+                "units": st.column_config.TextColumn("units", default="1", help="a whole number (1 when empty)"),
                 "modifiers": st.column_config.TextColumn("modifiers", help="separated by commas or spaces, e.g. KD, 59"),
                 # the route, where the record states it: the rules check a code's route only on a
                 # line that states one (an analyst walk: the note asked for a route this table could not take)
@@ -344,8 +341,7 @@ def page() -> None:
             history_frame(base), num_rows="dynamic", key=f"hist{ver}", width="stretch",
             column_config={
                 "code": st.column_config.SelectboxColumn("code", options=codes),
-                "date_of_service": st.column_config.DateColumn("date of service", format="YYYY-MM-DD",
-                                                               min_value=FIRST_DAY, max_value=LAST_DAY),
+                "date_of_service": st.column_config.TextColumn("date of service", help="YYYY-MM-DD, e.g. 2024-11-12"),
                 "provider_id": st.column_config.TextColumn("provider id"),
             })
         if st.button("Check claim", type="primary", key="check_editor"):
