@@ -105,6 +105,21 @@ def test_an_edit_file_that_is_not_a_table_is_one_line_naming_the_file(tables, tm
     assert "impact_report" not in at.session_state
 
 
+@pytest.mark.parametrize("data", [b'{"claim_id": "C1", "lines": []}\n', bytes(range(256))])
+def test_a_ttl_file_that_is_no_edit_file_names_the_file_not_the_servers_folder(tables, tmp_path, data):
+    """A claim JSON (or random bytes) named .ttl said "…/tmp/cptkg-explorer-edits-0/5b36…/claim_as_edit.ttl: not
+    valid turtle: line 2, column 2: { is not a valid predicate" (an analyst's audit): the file by its name, and
+    what it is not."""
+    bad = tmp_path / "claim_as_edit.ttl"
+    bad.write_bytes(data)
+    at = compared(tables, before=[bad])
+    err = at.session_state["impact_error"]
+    assert err.startswith("Before: claim_as_edit.ttl: cannot be used: ") and "\n" not in err, err
+    assert "cptkg-explorer" not in err and "/" not in err.split("cannot be used: ", 1)[1].split(":")[0], err
+    assert "not an edit file cptkg wrote (Turtle)" in err, err
+    assert "impact_report" not in at.session_state
+
+
 def test_an_edit_table_with_bad_rows_shows_the_rows_not_only_their_count(tables):
     """The page said "6 bad rows of 9" and no row (an analyst walk): the first five bad rows are listed, each
     naming its row and column, as cptkg edits import lists them."""

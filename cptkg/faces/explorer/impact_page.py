@@ -129,7 +129,13 @@ def compare(claims_name: str, claims: bytes, history: bytes | None) -> None:
             kbs[w] = cptkg.load_kb(Path(folder).expanduser() if folder else None, edits=files)
         except (KBLoadError, PackError, ValueError) as e:
             said = ", ".join(p.name for p in files) if files else (folder or "the family pack")
-            st.session_state["impact_error"] = f"{w.capitalize()}: {said}: cannot be used: {_first_line(e)}"
+            why = _first_line(e)
+            for p in files:  # the file by the name the analyst gave it, not the server's folder it was saved in
+                why = why.replace(str(p), p.name)
+            # a Turtle file's words from the loader ("not valid turtle: …"): said as what the file is not
+            why = why.replace("not valid turtle", "not an edit file cptkg wrote (Turtle)").replace(
+                "not valid Turtle", "not an edit file cptkg wrote (Turtle)")
+            st.session_state["impact_error"] = f"{w.capitalize()}: {said}: cannot be used: {why}"
             return
     if kbs["before"].version == kbs["after"].version:  # the same files on both sides: nothing can change
         st.session_state["impact_error"] = (
