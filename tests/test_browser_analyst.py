@@ -236,6 +236,10 @@ def test_the_batch_page_reads_a_billed_history_and_names_a_history_it_cannot_rea
         wait_idle(page)
         files = page.locator('input[type="file"]')
         files.nth(0).set_input_files(str(claims))
+        # the first upload reruns the page: the second file is given once the first is shown and the page is
+        # idle (given at once, it was lost to the rerun now and then: a CI run waited 60 s for its name)
+        page.get_by_text("claims.json").first.wait_for()
+        wait_idle(page)
         files.nth(1).set_input_files(str(broken))
         page.get_by_text("broken-history.csv").first.wait_for()  # uploaded before the button is pressed
         wait_idle(page)
