@@ -417,6 +417,19 @@ def test_batch_says_what_a_json_file_is_not_that_json_is_an_unknown_type(tmp_pat
     assert words in err and "unknown file type" not in err, err
 
 
+@pytest.mark.parametrize("name", ["claims.json", "claims.bin", "claims.837"])
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_binary_bytes_are_said_to_be_binary_data_by_check_and_batch_whatever_the_name(tmp_path, name, command):
+    """The explorer said "it holds binary data" for random bytes while the CLI said only "not a claim file":
+    the readers decide it now, for every face."""
+    path = tmp_path / name
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    args = [command, str(path)] + (["-o", str(tmp_path / "out.csv")] if command == "batch" else [])
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2
+    assert "not a claim file cptkg can read: it holds binary data, not text" in one_line(r)
+
+
 def test_batch_names_a_folder_and_standard_input_for_what_they_are(tmp_path):
     err = one_line(CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "out.csv")]))
     assert err.endswith(f"{tmp_path}: is a folder, not a file"), err

@@ -73,7 +73,7 @@ def test_an_edit_file_of_unknown_type_or_missing_is_refused(tmp_path, kb):
     with pytest.raises(KBLoadError, match="no such edit file"):
         load_kb(kb.root, edits=[tmp_path / "none.ttl"])
     (tmp_path / "e.ttl").write_text("this is not turtle ;;")
-    with pytest.raises(KBLoadError, match="e.ttl: not valid turtle"):
+    with pytest.raises(KBLoadError, match=r"e.ttl: not an edit file cptkg wrote \(Turtle\)"):
         load_kb(kb.root, edits=[tmp_path / "e.ttl"])
 
 
@@ -88,7 +88,7 @@ def test_a_turtle_edit_file_that_does_not_parse_names_the_place_without_the_pars
     bad.write_text(text)
     with pytest.raises(KBLoadError) as e:
         load_kb(kb.root, edits=[bad])
-    assert f"e.ttl: not valid turtle: {where}" in str(e.value) and "Parser error" not in str(e.value), str(e.value)
+    assert f"e.ttl: not an edit file cptkg wrote (Turtle): {where}" in str(e.value) and "Parser error" not in str(e.value), str(e.value)
 
 
 def test_a_rejection_rule_without_a_reason_code_is_refused(kb_copy):

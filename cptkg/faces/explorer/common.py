@@ -176,17 +176,11 @@ def upload_problem(name: str, data: bytes, err: Exception) -> str:
                 + " (optional: " + ", ".join(claim_csv.OPTIONAL) + ")")
     if "missing columns" in msg:
         return f"{name}: {msg.split(': ', 1)[-1]}; {expected}"
-    if not msg.startswith("input: not a claim file"):
+    if msg != f"input: {readers.NOT_CLAIMS} ({readers.EXPECTED})":  # the readers' own words (binary data, …)
         return f"{name}: {msg[len('input'):].lstrip(' ,:') if msg.startswith('input') else msg}"
     text = data.decode("utf-8-sig", errors="replace")
     if not text.strip():
         return f"{name}: the file is empty: there are no claims to judge"
-    head = text[:4096]
-    if "\x00" in head or sum(ch == "\ufffd" or (ch < " " and ch not in "\r\n\t") for ch in head) > len(head) // 100:
-        # bytes that are no text (an image, a zip, random data): named as such, not read as a table whose
-        # "first row" echoed the raw bytes (an analyst's audit)
-        return (f"{name}: not a claim file cptkg can read: it holds binary data, not text (expected claim JSON, "
-                f"a FHIR R4 Claim or Bundle, a claim CSV or an X12 837P file)")
     if text.lstrip()[:1] in "[{":  # JSON that does not parse is the JSON reader's to word (line and column)
         return (f"{name}: JSON, but not claims cptkg can read: a claim object or a list of them (the format of "
                 f"`cptkg check`), a FHIR R4 Claim or a Bundle of Claims")

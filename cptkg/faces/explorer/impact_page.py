@@ -132,9 +132,6 @@ def compare(claims_name: str, claims: bytes, history: bytes | None) -> None:
             why = _first_line(e)
             for p in files:  # the file by the name the analyst gave it, not the server's folder it was saved in
                 why = why.replace(str(p), p.name)
-            # a Turtle file's words from the loader ("not valid turtle: …"): said as what the file is not
-            why = why.replace("not valid turtle", "not an edit file cptkg wrote (Turtle)").replace(
-                "not valid Turtle", "not an edit file cptkg wrote (Turtle)")
             st.session_state["impact_error"] = f"{w.capitalize()}: {said}: cannot be used: {why}"
             return
     if kbs["before"].version == kbs["after"].version:  # the same files on both sides: nothing can change

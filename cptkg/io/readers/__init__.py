@@ -83,6 +83,11 @@ def _module(name: str) -> ModuleType:
     return registry.get("reader", name)
 
 
+#: the words for content no reader claims, and the formats the readers do read
+NOT_CLAIMS = "not a claim file cptkg can read"
+EXPECTED = "expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file"
+
+
 def format_names() -> list[str]:
     """Reader names, in detection order (most specific first)."""
     from cptkg import registry
@@ -136,7 +141,11 @@ def detect(data: bytes) -> str:
         raise ReadError("input: an Excel workbook (.xlsx): cptkg reads claim rows as CSV, not from a workbook; in "
                         f"Excel, File > Save As > CSV UTF-8 (comma delimited), then give that file (its columns: "
                         f"{', '.join(CLAIM_REQUIRED)}, and optionally {', '.join(CLAIM_OPTIONAL)})")
-    raise ReadError("input: not a claim file cptkg can read (expected claim JSON, a FHIR Claim or Bundle, claim CSV, or an X12 837P file)")
+    from cptkg.files import holds_binary
+
+    if holds_binary(data):  # an image, a zip, random bytes: said as such, whatever the file's name
+        raise ReadError(f"input: {NOT_CLAIMS}: it holds binary data, not text ({EXPECTED})")
+    raise ReadError(f"input: {NOT_CLAIMS} ({EXPECTED})")
 
 
 def _bytes(source: bytes | str | Path) -> tuple[bytes, str]:

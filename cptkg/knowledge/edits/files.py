@@ -227,7 +227,9 @@ def _triples(data: bytes, fmt: str):
                     ot = ("literal", o.value, o.datatype.value, o.language or "")
                 yield st, p.value, ot
         except SyntaxError as e:
-            raise EditFileError(f"not valid {fmt}: {_parser_words(str(e))}") from None
+            # said as what the file is not, for every face (the explorer's What changed rewrote "not valid turtle")
+            shown = "Turtle" if fmt == "turtle" else "N-Triples"
+            raise EditFileError(f"not an edit file cptkg wrote ({shown}): {_parser_words(str(e))}") from None
         except MemoryError as e:  # pyoxigraph's "Reached the buffer maximal size of 16777216"
             if "buffer" not in str(e):
                 raise
