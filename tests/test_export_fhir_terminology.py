@@ -199,3 +199,26 @@ def test_every_coding_in_a_claim_response_has_the_display_its_code_system_gives(
     assert checked >= 5
     assert any("is included in" in t for t in texts)  # the message lives on as the concept's text
     assert any("2025-02-30" in t for t in texts), texts  # and the refused claim's own error
+
+
+def test_every_resource_states_the_kb_version_it_was_exported_from(files):
+    """No resource had a version: a terminology server could not keep two releases of cptkg-rules apart
+    (an integrator's audit). It is the KB version check reports as kb_version."""
+    version = default_kb().version
+    assert version and {d.get("version") for d in files.values()} == {version}
+
+
+def test_a_folder_export_names_the_files_an_earlier_export_left_that_it_did_not_write(tmp_path):
+    """A ValueSet of a group since removed stayed in the folder without a word, and a server loading the
+    folder would load it too: the export names it (and leaves it: the folder may hold the user's files)."""
+    folder = tmp_path / "fhir"
+    folder.mkdir()
+    (folder / "ValueSet-removed-group.json").write_text("{}")
+    (folder / "notes.txt").write_text("mine")
+    res = CliRunner().invoke(main, ["export", "--format", "fhir", "-o", str(folder)])
+    assert res.exit_code == 0, res.output
+    note = " ".join(res.output.split())
+    assert "also holds 1 file(s) this export did not write (ValueSet-removed-group.json)" in note
+    assert (folder / "ValueSet-removed-group.json").exists() and "notes.txt" not in note
+    res = CliRunner().invoke(main, ["export", "--format", "fhir", "-o", str(tmp_path / "new")])
+    assert "did not write" not in res.output

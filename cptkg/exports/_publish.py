@@ -193,7 +193,7 @@ def published(graphs: Graphs, declare: bool = True) -> Graphs:
     labels = stable_bnode_labels(graphs.ontology + graphs.kb)
     onto_add, kb_add = _declarations(graphs.ontology, graphs.kb) if declare else (Graph(), Graph())
     out = Graphs(ontology=_relabelled(graphs.ontology + onto_add, labels),
-                 kb=_relabelled(graphs.kb + kb_add, labels), pack=graphs.pack)
+                 kb=_relabelled(graphs.kb + kb_add, labels), pack=graphs.pack, version=graphs.version)
     if len(_CACHE) > 8:
         _CACHE.clear()
     _CACHE[(id(graphs), declare)] = (graphs, out)

@@ -256,8 +256,14 @@ def nucc_role_map(data: ExportInput):
 def resources(data: ExportInput) -> list:
     """Every resource of the export, each a validated R4B model."""
     rules_cs = rules_code_system(data)
-    return [rules_cs, roles_code_system(data), input_error_code_system(), *value_sets(data),
+    made = [rules_cs, roles_code_system(data), input_error_code_system(), *value_sets(data),
             rule_carc_map(rules_cs), nucc_role_map(data)]
+    # the KB version (check's kb_version): a terminology server keeps the releases of a code system apart
+    # by it, and a ClaimResponse's codes are checked against the export of the KB that judged it
+    if data.graphs.version:
+        for res in made:
+            res.version = data.graphs.version
+    return made
 
 
 def _render(data: ExportInput) -> dict[str, bytes]:

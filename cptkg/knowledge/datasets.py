@@ -28,6 +28,8 @@ class Graphs:
     ontology: Graph
     kb: Graph
     pack: FamilyPack | None = None
+    #: the loaded KB's version (check's ``kb_version``): what the exports state as theirs
+    version: str | None = None
 
     def select(self, which: str = "both") -> Graph:
         """One graph holding the chosen part(s), with the prefixes of both."""
@@ -97,5 +99,6 @@ def load_graphs(kb=None) -> Graphs:
     kb = chosen_kb(kb, "reading the knowledge graph")
     cached = kb.cache.get("graphs")
     if cached is None:
-        cached = kb.cache["graphs"] = Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph, pack=kb.pack)
+        cached = kb.cache["graphs"] = Graphs(ontology=kb.ontology_graph, kb=kb.kb_graph, pack=kb.pack,
+                                                   version=kb.version)
     return cached

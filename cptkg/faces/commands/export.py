@@ -84,3 +84,14 @@ def command(fmt, output, which):
     except OSError as e:
         _fail(f"-o {output}: cannot be written ({e.strerror or e})")
     click.echo(f"wrote {', '.join(shown(output / s) for s in files)} ({exporter.name})", err=True)
+    # files of the kind this export writes that it did not write now (a ValueSet of a group since removed):
+    # a terminology server loading the folder would load them too, so they are named, not deleted
+    kinds = {Path(s).suffix for s in files}
+    try:
+        stale = sorted(p.name for p in output.iterdir() if p.is_file() and p.suffix in kinds and p.name not in files)
+    except OSError:
+        stale = []
+    if stale:
+        click.echo(f"note: {shown(output)} also holds {len(stale)} file(s) this export did not write "
+                   f"({', '.join(stale[:5])}{', …' if len(stale) > 5 else ''}); from an earlier export? "
+                   f"Delete them before loading the folder", err=True)
