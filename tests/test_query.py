@@ -365,6 +365,23 @@ def test_a_blank_node_is_written_as_an_underscore_label_in_csv_and_the_table():
     assert all(r[0].startswith("_:") for r in list(csv.reader(io.StringIO(construct)))[1:])
 
 
+def test_construct_csv_keeps_each_objects_kind_datatype_and_language(tmp_path):
+    """CONSTRUCT as CSV wrote an IRI and a literal of the same text, or a date and a string, alike (an
+    integrator's audit): the object's kind, datatype and language follow the three terms."""
+    data = tmp_path / "d.ttl"
+    data.write_text('@prefix e: <urn:e:> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+                    'e:a e:p <urn:e:x>, "urn:e:x", "2025-01-02"^^xsd:date, "fr"@fr, [] .\n')
+    out = run("CONSTRUCT { <urn:e:a> ?p ?o } WHERE { <urn:e:a> ?p ?o }", "--format", "csv", "--data", str(data)).output
+    rows = list(csv.DictReader(io.StringIO(out)))
+    got = sorted((r["object"] if r["object_kind"] != "blank" else "_", r["object_kind"], r["object_datatype"],
+                  r["object_language"]) for r in rows)
+    xsd, rdf = "http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    assert got == sorted([("urn:e:x", "iri", "", ""), ("urn:e:x", "literal", xsd + "string", ""),
+                          ("2025-01-02", "literal", xsd + "date", ""), ("fr", "literal", rdf + "langString", "fr"),
+                          ("_", "blank", "", "")])
+    assert list(rows[0])[:3] == ["subject", "predicate", "object"]
+
+
 def test_the_time_limit_bounds_reading_the_query_not_only_running_it(tmp_path):
     """A filter of 49,900 additions, under the length limit, took 94 s to parse under --timeout 1 and exited 0
     (an integrator's audit): the parse ran before the bounded evaluation. It is stopped at the limit."""

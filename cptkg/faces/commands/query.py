@@ -31,6 +31,21 @@ def _cell(term) -> str:
     return f"_:{term}" if isinstance(term, BNode) else str(sparql.lexical(term))
 
 
+def _term_kind(term) -> tuple[str, str, str]:
+    """(kind, datatype, language) of a term: ``iri``, ``blank`` or ``literal``; a literal's datatype IRI
+    (``rdf:langString`` beside a language, ``xsd:string`` for a plain one, as RDF 1.1 reads it)."""
+    from rdflib import BNode, Literal
+    from rdflib.namespace import RDF, XSD
+
+    if isinstance(term, BNode):
+        return "blank", "", ""
+    if isinstance(term, Literal):
+        if term.language:
+            return "literal", str(RDF.langString), term.language
+        return "literal", str(term.datatype or XSD.string), ""
+    return "iri", "", ""
+
+
 def _short(term, ds) -> str:
     from rdflib import BNode
 
@@ -63,9 +78,11 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
         if fmt == "csv":
             buf = io.StringIO()
             w = spreadsheet.writer(buf, lineterminator="\n")
-            w.writerow(["subject", "predicate", "object"])
+            # the object's kind, datatype and language after the three terms: an IRI and a literal of the same
+            # text, or a date and a string, were one cell each (an integrator's audit); Turtle and JSON-LD keep them
+            w.writerow(["subject", "predicate", "object", "object_kind", "object_datatype", "object_language"])
             for s, p, o in sorted(g):
-                w.writerow([_cell(s), _cell(p), _cell(o)])
+                w.writerow([_cell(s), _cell(p), _cell(o), *_term_kind(o)])
             return buf.getvalue().rstrip("\n")
         return turtle_safe(g.serialize(format="turtle").rstrip("\n"))
     if fmt == "json":
