@@ -99,6 +99,24 @@ def test_every_edit_cites_the_file_as_its_source(tmp_path):
                                                    for n in range(6, 13))
 
 
+def test_a_verdict_under_an_imported_edit_names_the_table_as_its_source_without_a_made_up_confidence(tmp_path):
+    """The table's source read document "", confidence "none" (Python's None as text) in check's JSON (a coder's
+    audit): it is an edit table, named by its file, and its confidence is not graded (the payer's data as given)."""
+    import json
+
+    out = tmp_path / "ptp.ttl"
+    import_table("ptp", PTP, out, imported=DAY)
+    claim = tmp_path / "c.json"
+    line = {"date_of_service": "2024-06-01", "provider_id": "1234567893", "provider_role": "physician", "units": 1}
+    claim.write_text(json.dumps({"claim_id": "T1", "patient_id": "P1", "lines": [
+        dict(line, line=1, code="62350"), dict(line, line=2, code="62355")]}))
+    res = CliRunner().invoke(main, ["check", str(claim), "--edits", str(out), "--output", "json"])
+    reason, = json.loads(res.output)["lines"][1]["reasons"]
+    table, = [s for s in reason["sources"] if s["citation"].startswith("PTP edit table")]
+    assert (table["document"], table["section"], table["confidence"]) == ("edit table", PTP.name, "")
+    assert reason["confidence"] == "high"
+
+
 def test_preamble_is_skipped_and_source_row_is_the_files_line_number(tmp_path):
     out = tmp_path / "ptp.ttl"
     import_table("ptp", PTP, out)

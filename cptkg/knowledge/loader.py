@@ -226,12 +226,16 @@ def _sources(graph: Graph) -> dict[str, Source]:
     out = {}
     for s in graph.subjects(RDF.type, ONT.Source):
         doc = graph.value(s, DCTERMS.isPartOf)
+        grade = graph.value(s, ONT.confidence)
+        # an imported edit table (ont:citation) is the payer's data as given: no document of the pack, no
+        # graded confidence (it read "none", Python's None as text: an audit); its file names it
+        table = str(graph.value(s, RDFS.label) or "") if graph.value(s, ONT.citation) is not None else ""
         out[local(s)] = Source(
-            id=local(s), document=local(doc) if doc is not None else "",
-            section=str(graph.value(s, ONT.section) or ""),
-            section_title=str(graph.value(s, ONT.sectionTitle) or graph.value(s, ONT.section) or ""),
+            id=local(s), document=local(doc) if doc is not None else ("edit table" if table else ""),
+            section=str(graph.value(s, ONT.section) or table),
+            section_title=str(graph.value(s, ONT.sectionTitle) or graph.value(s, ONT.section) or table),
             quote=str(graph.value(s, ONT.quote) or ""),
-            confidence=str(local(graph.value(s, ONT.confidence)) or "").lower(),
+            confidence=str(local(grade)).lower() if grade is not None else "",
             normative=bool(graph.value(s, ONT.normative) and graph.value(s, ONT.normative).toPython()),
             maps_to=tuple(sorted(str(local(m)) for m in graph.objects(s, ONT.mapsTo))),
             document_title=str(graph.value(doc, ONT.shortTitle) or "") if doc is not None else "",
