@@ -115,6 +115,32 @@ def test_the_newest_release_with_a_pair_decides_it_whatever_the_load_order(relea
     assert any("replaced by a newer release" in n and "q1.ttl" in n for n in kb.edit_notices)
 
 
+def test_a_pair_a_newer_release_relists_from_its_own_first_day_keeps_the_older_row_before_then(tmp_path):
+    """2025Q2 lists 27370/20610 with a new row (indicator 1) effective on its first day, the 2025Q1 row
+    (indicator 0) left out. The Q1 row was dropped for every date, so Q1 claims billed with 59, or with no
+    modifier, were accepted (a coder's audit): it applies until the Q2 row takes effect."""
+    q1 = write(tmp_path, "q1.ttl", source("PTP-2025Q1.txt", "2025Q1", "2025-01-01"),
+               pair(5, "27370", "20610", "0", "2025-01-01"))
+    q2 = write(tmp_path, "q2.ttl", source("PTP-2025Q2.txt", "2025Q2", "2025-04-01"),
+               pair(8, "27370", "20610", "1", "2025-04-01"))
+    dates = ("2024-12-31", "2025-03-15", "2025-03-31", "2025-04-01", "2025-08-02")
+    claims = [pair_claim("27370", d) for d in dates] + [
+        claim(f"bare-{d}", d, ("27370", 1, []), ("20610", 1, []), history=False) for d in dates]
+    for order in ([q1, q2], [q2, q1]):
+        kb = load_kb(PACK, edits=order)
+        got = statuses(kb, claims)
+        # with 59: Q1's indicator 0 denies on Q1 dates, Q2's indicator 1 lets 59 bypass from 2025-04-01
+        assert [got[f"27370-{d}"][1] for d in dates] == ["accepted", "rejected", "rejected", "accepted", "accepted"]
+        # no modifier: denied wherever an edit is in force
+        assert [got[f"bare-{d}"][1] for d in dates] == ["accepted", "rejected", "rejected", "rejected", "rejected"]
+        assert any("q1.ttl: 1 pair edit row(s) of release 2025Q1 apply until a newer release's rows" in n
+                   for n in kb.edit_notices), kb.edit_notices
+        assert not any("replaced" in n for n in kb.edit_notices)
+    base = ["ask", "--edits", str(q1), "--edits", str(q2), "edit", "urn:cptkg:synthetic-q1:p5", "--json"]
+    assert [json.loads(CliRunner().invoke(main, base + ["--date", d]).stdout)["rows"][0]["in_force"]
+            for d in ("2025-03-31", "2025-04-01")] == [True, False]
+
+
 def test_a_pair_a_newer_release_no_longer_lists_ends_the_day_before_that_release(releases):
     # a complete replacement file lists every edit in force: 29881/20610, only in 2026Q1, is gone from 2026Q2's
     # first day (two audits: it kept denying after the release that dropped it, which `diff` called deleted)

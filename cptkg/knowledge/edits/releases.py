@@ -11,8 +11,11 @@ turns them into the rows the rules read, so the rules and every engine
 - **PTP (pair edits).** Their rows carry their own effective and deletion
   dates, so a claim line is judged by the rows in force on its date of
   service. Where several releases have rows for the same (column 1,
-  column 2) pair, only the rows of the newest release (by release date)
-  that has the pair are kept: a newer complete table corrects an older one.
+  column 2) pair, a newer release (by release date) decides the pair from
+  the first date its rows for it cover: its release date, or the earliest
+  effective date of those rows when a correction is back-dated. The older
+  release's rows apply before then, as that release has them; a row left
+  no date is replaced (``superseded``).
   A pair a newer loaded release no longer lists ends the day before that
   release takes effect (a complete replacement file lists every edit in
   force); before that date it applies as its own release has it.
@@ -180,6 +183,7 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
     disagreements: list[str] = []
     effect_cols = [_effect_columns(t) for t in tables]
     drop: list[set[int]] = [set() for _ in tables]
+    taken_over: list[Counter] = [Counter() for _ in tables]  # per table: older pair rows a newer release ends
     windows: list[dict[int, tuple]] = [{} for _ in tables]
     for key, entries in by_key.items():
         dates = sorted({d for d, _, _ in entries})
@@ -192,10 +196,25 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
                 disagreements.append(_disagreement(tables, per_row, [(n, i) for dd, n, i in entries if dd == d]))
         if len(dates) < 2:
             continue
-        if key[0] == PAIR:  # the newest release with the pair decides it
+        if key[0] == PAIR:
+            # A newer release with the pair decides it from the first date its rows for the pair cover: its
+            # release date, or the earliest effective date of those rows when that is earlier (a correction
+            # back-dated). Before then the older release's rows apply as that release has them: a pair
+            # re-listed with a new row effective on the new release's first day, the earlier row left out,
+            # dropped the earlier row for its own quarter too (a coder's audit: indicator 0 in Q1 became no
+            # edit at all on Q1 dates). A row whose window is left empty is replaced (superseded).
             for d, n, i in entries:
-                if d != dates[-1]:
+                if d == dates[-1]:
+                    continue
+                after = dates[dates.index(d) + 1]
+                starts = [effect_cols[m]["effectiveDate"][j] for dd, m, j in entries if dd == after]
+                cut = min([after] + [x or "" for x in starts])
+                own = effect_cols[n]["effectiveDate"][i]
+                if own is not None and cut <= own:
                     drop[n].add(i)
+                else:
+                    windows[n][i] = (None, cut)
+                    taken_over[n][per_row[n][i][1][0]] += 1
         else:  # each release's value from its first day up to the next one's (its deletion date: ont:deletionDate)
             for d, n, i in entries:
                 k = dates.index(d)
@@ -240,6 +259,9 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
             newer = next(r for (r, dd) in set(files.values()) if dd == day)
             out.notices.append(f"{t.path.name}: {count:,} edit row(s) of release {label} end on {_day_before(day)}: "
                                f"the newer release {newer} (each release lists every edit in force) does not list them")
+        for label, count in sorted(taken_over[n].items()):
+            out.notices.append(f"{t.path.name}: {count:,} pair edit row(s) of release {label} apply until a newer "
+                               "release's rows for the same pair take effect")
         if drop[n]:
             gone = sorted(drop[n])
             out.superseded.append(t.select(gone))
