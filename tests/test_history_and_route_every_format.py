@@ -195,3 +195,36 @@ def csv_rows(path) -> list[dict]:
 
     with open(path, newline="") as f:
         return list(_csv.DictReader(f))
+
+
+def test_a_history_row_listed_twice_is_one_service_in_check_and_batch(tmp_path):
+    """A history records no units: the same row (code, date, provider) given twice counted two units against
+    20610's limit of 2 a date (SYNTHETIC MUE), so 1 billed + 2 rows denied the line, and each reason was said
+    twice (a coder's audit). The repeat is that service again; a row of another provider still counts."""
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    from pathlib import Path
+
+    mue = Path(__file__).parent / "data" / "edits" / "synthetic-mue.ttl"
+    head = "claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units\n"
+    claims = tmp_path / "claims.csv"
+    claims.write_text(head + "A,PA,1,20610,2025-05-15,N1,physician,1\nB,PB,1,20610,2025-05-15,N1,physician,1\n")
+    history = tmp_path / "history.csv"
+    history.write_text("patient_id,code,date_of_service,provider_id\n"
+                       "PA,20610,2025-05-15,N2\nPA,20610,2025-05-15,N2\n"   # one service, listed twice
+                       "PB,20610,2025-05-15,N2\nPB,20610,2025-05-15,N3\n")  # two services: 1 + 2 > 2
+    res = CliRunner().invoke(main, ["check", str(claims), "--history", str(history), "--edits", str(mue),
+                                    "--output", "json"])
+    got = {c["claim_id"]: c["lines"][0] for c in json.loads(res.stdout)}
+    assert (got["A"]["status"], got["B"]["status"]) == ("accepted", "rejected"), res.output
+    warned = [w["message"] for w in got["A"]["warnings"]]
+    assert warned and len(warned) == len(set(warned)), warned
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(main, ["batch", str(claims), "--history", str(history), "--edits", str(mue), "-o", str(out)])
+    import csv
+
+    rows = {r["claim_id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert (rows["A"]["status"], rows["B"]["status"]) == ("accepted", "rejected"), res.output
+    assert rows["B"]["rules"] == got["B"]["reasons"][0]["rule"]

@@ -84,8 +84,19 @@ def input_context(kb) -> InputContext:
 def _history(claim: Claim):
     """History entries as the rules see them: ids -1, -2, … in the order given,
     so that they share billed/3 with the claim's own lines and a rule can
-    compare any two billed services."""
-    return ((-i, h) for i, h in enumerate(claim.history, start=1))
+    compare any two billed services.
+
+    An entry that repeats an earlier one exactly (code, date of service and
+    provider) is that service again, not a second one: a history records no
+    units, so a row listed twice counted two units against a per-date limit
+    and said each denial twice (a coder's audit). It keeps its place in the
+    numbering (entry 3 is the third given), as ``cptkg batch`` numbers them."""
+    seen: set[tuple] = set()
+    for i, h in enumerate(claim.history, start=1):
+        key = (h.code, h.date_of_service, h.provider_id)
+        if key not in seen:
+            seen.add(key)
+            yield -i, h
 
 
 def _date_units(claim: Claim, ctx: InputContext):

@@ -824,8 +824,12 @@ def _stage_history(run: _Batch) -> None:
     # A claim's history is every history row of its patient, in file order,
     # as entries -1, -2, ... (as the CSV reader of cptkg check builds it):
     # numbered once per patient, not once per claim.
-    b.materialize("b_hist_ok", """SELECT patient_id, 0 - row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS e,
-        code, dos, provider_id FROM b_hist WHERE error IS NULL""")
+    # A row repeating an earlier row of its patient exactly (code, date, provider) is that service again, and
+    # is left out after the numbering, as check's history (cptkg.claims.inputs._history) leaves it out.
+    b.materialize("b_hist_ok", """SELECT patient_id, e, code, dos, provider_id FROM (
+        SELECT patient_id, 0 - row_number() OVER (PARTITION BY patient_id ORDER BY row_no) AS e,
+          row_number() OVER (PARTITION BY patient_id, code, dos, provider_id ORDER BY row_no) AS again,
+          code, dos, provider_id FROM b_hist WHERE error IS NULL) x WHERE again = 1""")
     b.drop("b_hist")
 
 
