@@ -156,3 +156,25 @@ def test_killing_cptkg_batch_mid_write_leaves_no_file_under_the_final_name(tmp_p
             os.killpg(proc.pid, signal.SIGKILL)
     assert seen_partial, "the batch finished before it could be killed mid-write"
     assert not out.exists(), "a killed batch left a file under the final name"
+
+
+@pytest.mark.parametrize("after", ["", "C3,P3,1,95990,2025-03-04,N1,nurse,1,\n"])
+def test_a_quote_left_open_over_more_than_the_csv_field_limit_is_its_claims_error_as_check_says(tmp_path, after):
+    """A quote opened and never closed, with 140,000 characters after it, made batch fail whole ("the duckdb
+    engine failed: field larger than field limit (131072)") while check judged the file (an audit): the
+    record is its claim's error, or the file is refused in check's words when rows follow it."""
+    path = tmp_path / "claims.csv"
+    path.write_text(",".join(HEADER) + "\nC1,P1,1,95990,2025-03-04,N1,nurse,1,\nC2,\"" + "x" * 140_000 + "\n" + after)
+    out = tmp_path / "out.csv"
+    batch = CliRunner().invoke(main, ["batch", str(path), "-o", str(out)])
+    check = CliRunner().invoke(main, ["check", str(path), "--output", "csv"])
+    assert "field limit" not in batch.output and "engine failed" not in batch.output, batch.output
+    if after:  # the rows after the open quote cannot be told apart: both refuse the file in one line
+        said = " ".join(batch.output.split())
+        assert batch.exit_code == check.exit_code == 2 and "a quoted value runs over more than one line" in said
+        assert said.split(": ", 1)[1] in " ".join(check.output.split())
+    else:
+        rows = list(csv.DictReader(out.open(encoding="utf-8")))
+        assert [(r["claim_id"], r["status"]) for r in rows] == [("C1", "accepted"), ("C2", "error")]
+        assert "a quote opened in field patient_id is never closed" in rows[1]["error"]
+        assert rows[1]["error"] in check.stdout.replace('""', '"')

@@ -154,6 +154,21 @@ def _set_aside(bad: list[tuple[int, str | list[str]]], header: list[str]):
     import io
 
     short, short_no, longer, longer_no = [], [], [], []
+    # a record set aside may hold a value past the csv module's field limit (131,072 characters: a quote
+    # opened and never closed reads the rest of the file into one value): the limit is raised to the
+    # longest such record while they are split, as check's reader raises it, so the record becomes its
+    # claim's error, not "the duckdb engine failed: field larger than field limit" (an audit)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max([limit] + [len(t) + 1 for _, t in bad if isinstance(t, str)]))
+    try:
+        return _split_aside(bad, header, short, short_no, longer, longer_no)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _split_aside(bad, header, short, short_no, longer, longer_no):
+    import io
+
     for num, text in bad:
         fields = text if isinstance(text, list) else next(csv.reader(io.StringIO(text or "", newline="")), [])
         if len(fields) > len(header):
