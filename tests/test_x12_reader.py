@@ -294,7 +294,7 @@ def _resegment(text: str, delta: int) -> str:
 @pytest.mark.parametrize("mutate,expected", [
     (lambda t: t.replace("SE*", "SE*9", 1), r"transaction 0001 \(ST/SE.*SE01 says the transaction has 9\d+ segments"),
     (lambda t: _resegment(t.replace("N3*1 SYNTHETIC ST~\n", ""), -1),
-     r"segment 11 of the file \(N4\), loop 2010AA \(Billing Provider Name\): the required segment N3"),
+     r"loop 2010AA \(Billing Provider Name\), before segment 11 of the file \(N4\): the required segment N3"),
     (lambda t: t.replace("005010X222A1", "005010X223A2"), r"GS08: version '005010X223A2' is an 837 institutional"),
     (lambda t: t.replace("005010X222A1", "004010X098A1"), r"GS08: version '004010X098A1' is an 837P of the retired"),
     (lambda t: t.replace("*00501*", "*00401*"), r"ISA12: version '00401'"),
@@ -309,6 +309,23 @@ def test_a_file_pyx12_finds_invalid_is_refused_whole_naming_the_segment_and_loop
         read(text)
     assert re.search(expected, str(e.value)), str(e.value)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("segment, loop", [
+    ("HI*ABK:G8929~\n", r"loop 2300 \(Claim Information\), before segment \d+ of the file \(NM1\): the required "
+                        r"segment HI"),
+    ("SBR*P*18*******CI~\n", r"loop 2000B \(Subscriber Hierarchical Level\), before segment \d+ of the file "
+                             r"\(NM1\): the required segment SBR"),
+])
+def test_a_missing_required_segment_is_said_in_the_loop_it_belongs_to_not_the_next_one(segment, loop):
+    """pyx12 notices a missing HI at the next segment: the message named "loop 2310B (Rendering Provider
+    Name)", or 2400 without a 2310B, sending the operator to the wrong loop (an audit)."""
+    text = ONE.read_text()
+    assert segment in text
+    with pytest.raises(ReadError) as e:
+        read(text.replace(segment, ""))
+    assert re.search(loop, str(e.value)), str(e.value)
+    assert "2310B" not in str(e.value)
 
 
 def test_an_invalid_file_is_exit_2_with_one_line_and_no_pyx12_log_lines(tmp_path):

@@ -120,6 +120,7 @@ class _Walk:
         self.claim: _Claim | None = None
         self.line: _Line | None = None
         self.loops: dict[int, tuple[str, str, str]] = {}  # segment number -> (segment id, loop id, loop name)
+        self.parents: dict[int, object] = {}  # segment number -> its loop's node in pyx12's map
         self.failed: str | None = None
 
     def __call__(self, seg, src, node, valid) -> None:
@@ -134,6 +135,7 @@ class _Walk:
         parent = node.get_parent() if node is not None and hasattr(node, "get_parent") else None
         loop = getattr(parent, "id", "") or ""
         self.loops[at] = (sid, loop, getattr(parent, "name", "") or "")
+        self.parents[at] = parent
         v = seg.get_value
 
         if sid == "ST":
@@ -294,6 +296,30 @@ def _where(walk: _Walk, at: int | None) -> str:
     return f"segment {at} of the file{f' ({sid})' if sid else ''}" + (f", {shown}" if shown else "")
 
 
+_MISSING = re.compile(r'^Mandatory segment "(.*)" \((\w+)\) missing')
+
+
+def _missing_where(walk: _Walk, at: int, sid: str) -> str | None:
+    """Where a required segment ``sid`` pyx12 found missing at segment ``at`` belongs: pyx12 notices it at the
+    next segment, of the next loop (a claim without HI was "loop 2310B (Rendering Provider Name)", or 2400, an
+    audit), so the loop is looked up from the segment before, upward, in the map: the loop that holds ``sid``."""
+    node = walk.parents.get(at - 1)
+    for _ in range(12):
+        if node is None or not hasattr(node, "childIterator"):
+            return None
+        try:
+            holds = any(getattr(c, "id", None) == sid and not hasattr(c, "childIterator") for c in node.childIterator())
+        except Exception:  # noqa: BLE001 - the map is pyx12's; a node it cannot walk names no loop
+            return None
+        if holds:
+            loop, name = getattr(node, "id", "") or "", getattr(node, "name", "") or ""
+            if not loop[:1].isdigit():
+                return None
+            return f"loop {loop}" + (f" ({name})" if name else "")
+        node = node.get_parent() if hasattr(node, "get_parent") else None
+    return None
+
+
 def _problems(report: dict, walk: _Walk) -> list[tuple[int, str]]:
     """(segment number, what is wrong) for every error pyx12 reported, in file order."""
     out: list[tuple[int, str]] = []
@@ -324,6 +350,13 @@ def _problems(report: dict, walk: _Walk) -> list[tuple[int, str]]:
                     for e in seg.get("errors") or []:
                         words = _SEGMENT_WORDS.get(str(e.get("err_cde")), "")
                         detail = text(e)
+                        missing = _MISSING.match(str(e.get("err_str") or ""))
+                        owner = _missing_where(walk, at, missing[2]) if missing and at else None
+                        if owner:  # said in the loop it belongs to, before this segment
+                            sid = walk.loops.get(at, ("",))[0]
+                            out.append((at, f"{owner}, before segment {at} of the file"
+                                            f"{f' ({sid})' if sid else ''}: {detail}"))
+                            continue
                         out.append((at, f"{where}: {detail}" if detail else f"{where}: {words}"))
                     for ele in seg.get("elements") or []:
                         pos = f"{seg.get('seg_id')}{int(ele.get('ele_pos') or 0):02d}"
