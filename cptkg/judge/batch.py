@@ -446,7 +446,8 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         if col in ("line", "units") and kinds.get(col) == "float":
             # a float column (pandas writes one for whole numbers with a blank among them): 2.0 is 2, read
             # through the zero fraction as text is; 2.5 is refused in check's words for the JSON number
-            return [(f"NOT {empty(col)} AND NOT {rx(col, WHOLE_NUMBER)}", bad(col, why))]
+            # (units name their line, as every other problem of a service line field does: an audit)
+            return [(f"NOT {empty(col)} AND NOT {rx(col, WHOLE_NUMBER)}", bad(col, why, of_line=col in SERVICE_LINE_FIELDS))]
         return [(f"NOT {empty(col)}", bad(col, why, of_line=col in SERVICE_LINE_FIELDS))] if why else []
 
     checks = [
