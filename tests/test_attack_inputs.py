@@ -452,3 +452,22 @@ def test_a_fhir_claim_alone_is_refused_in_its_own_words(change, words):
     change(doc)
     err = one_line(CliRunner().invoke(main, ["check", "-"], input=json.dumps(doc)))
     assert words in err and "but got multiple" not in err and "Bundle does not hold" not in err, err
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"claim_id": "C\x00"}', "line 1, column 16: a NUL byte (0x00) inside quoted text: JSON writes it escaped"),
+    ('{"claim_id": "C1",}', "a field name in double quotes is expected here (a ',' just before '}'"),
+    ('{"claim_id": "C1" "patient_id": "P1"}', "a ',' is missing between two values"),
+    ('{"claim_id": "C1', "a quoted text starts here and is never closed"),
+    ('{"claim_id": C1}', "a value is missing here, or is not JSON (text is written in double quotes)"),
+    ('{"claim_id": "C1"}{}', "more text after the end of the JSON (two documents in one file?)"),
+])
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_json_that_does_not_parse_is_said_in_words_that_say_what_to_change(tmp_path, text, words, command):
+    """The json module's sentence was passed on cut short ("Invalid control character at"): an audit."""
+    path = tmp_path / "claims.json"
+    path.write_text(text, encoding="utf-8")
+    args = [command, str(path)] + (["-o", str(tmp_path / "out.csv")] if command == "batch" else [])
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and words in one_line(r), one_line(r)
+    assert "Expecting" not in r.output and " at)" not in r.output

@@ -675,6 +675,31 @@ def _refuse_huge(key: str | None, value: Any) -> None:
             raise InputError(f"field '{key[:40]}': {item.problem()}" if key else item.problem())
 
 
+
+#: the json module's sentences, as a biller reads them (it said "Invalid control character at", cut short)
+_JSON_WORDS = {
+    "Expecting value": "a value is missing here, or is not JSON (text is written in double quotes)",
+    "Expecting ',' delimiter": "a ',' is missing between two values",
+    "Expecting ':' delimiter": "a ':' is missing after a field name",
+    "Expecting property name enclosed in double quotes": "a field name in double quotes is expected here (a ',' "
+                                                         "just before '}' is not allowed in JSON)",
+    "Unterminated string starting at": "a quoted text starts here and is never closed",
+    "Invalid \\escape": "a backslash that starts no JSON escape (write \\\\ for a backslash)",
+    "Extra data": "more text after the end of the JSON (two documents in one file?)",
+}
+_CONTROL_NAMES = {"\x00": "a NUL byte (0x00)", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+
+
+def json_error_words(e: json.JSONDecodeError) -> str:
+    """What the json module found, in words that say what to change."""
+    msg = e.msg
+    if msg.startswith("Invalid control character"):
+        ch = e.doc[e.pos] if 0 <= e.pos < len(e.doc) else ""
+        name = _CONTROL_NAMES.get(ch, f"the control character 0x{ord(ch):02x}" if ch else "a control character")
+        return f"{name} inside quoted text: JSON writes it escaped (\\n, \\t, \\u0000)"
+    return _JSON_WORDS.get(msg, msg)
+
+
 def load_json(text: str | bytes, what: str = "input") -> Any:
     """Parse JSON text; refuse duplicate keys, NaN, huge numbers and absurd nesting clearly."""
     if isinstance(text, bytes):
@@ -699,7 +724,7 @@ def load_json(text: str | bytes, what: str = "input") -> Any:
     except json.JSONDecodeError as e:
         if not text.strip():  # "line 1, column 1: Expecting value" said nothing to an analyst (an audit)
             raise InputError(f"{what}: the file is empty") from None
-        raise InputError(f"{what}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        raise InputError(f"{what}: not valid JSON (line {e.lineno}, column {e.colno}: {json_error_words(e)})") from None
     except RecursionError:
         raise InputError(f"{what}: JSON nested too deeply") from None
     except ValueError as e:  # a number Python will not convert, and the like
