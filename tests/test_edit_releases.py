@@ -388,12 +388,16 @@ def test_the_explanation_names_the_release_file_and_row_that_decided(tmp_path, r
     text = " ".join(r.output.split())
     assert "NCCI PTP edit 29881/20610, release 2026Q1 (2026-01-01), row 6 of PTP-MUE-2026Q1.txt" in text
     assert "MUE 62367, release 2026Q2 (2026-04-01), row 3 of ARCHIVE-2026Q2.zip › part1.txt" in text
+    # and the dates that put it in force on the line's date (an auditor could not see them: a coder's audit)
+    assert "NCCI PTP edit 29881/20610 is in force from 2020-01-01 to 2026-03-31 (deleted 2026-04-01)" in text
+    assert "MUE 62367 is in force from 2026-04-01 to 2026-06-30 (deleted 2026-07-01)" in text
     r = CliRunner().invoke(main, args + ["--json"])
     out = json.loads(r.stdout)
     (reason,) = [x for c in out for ln in c["lines"] for x in ln["reasons"] if c["claim_id"] == "M"]
     (edit,) = reason["summary"]["edits"]
     assert (edit["release"], edit["release_date"], edit["row"], edit["file"], edit["edit_file"]) == (
         "2026Q2", "2026-04-01", 3, "ARCHIVE-2026Q2.zip › part1.txt", "q2.ttl")
+    assert (edit["effective"], edit["deleted"]) == ("2026-04-01", "2026-07-01")
 
 
 def test_ask_edit_names_the_release_and_row_and_what_replaced_an_older_row(releases):

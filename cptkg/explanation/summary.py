@@ -23,6 +23,7 @@ Nothing here is written per rule: a new rule is summarised the day it is added.
 """
 from __future__ import annotations
 
+import datetime
 import re
 
 from cptkg.explanation.proofs import ProofNode
@@ -162,6 +163,18 @@ def reason_summary(kb, node: ProofNode | None, reason) -> dict:
         facts = [f.replace(f"edit {e['edit']}", name).replace(e["edit"], name) for f in facts]
     # which release and row decided, first: with several releases loaded it is what an auditor checks
     facts = [f"{e['text']}" for e in edits if e["release"]] + facts
+    # and the dates that put it in force on the line's date (an auditor could not see why it applied then)
+    for e in edits:
+        if e.get("effective") or e.get("deleted"):
+            name = e["text"].split(",")[0]
+            eff, gone = e.get("effective"), e.get("deleted")
+            until = ""
+            if gone:
+                until = (datetime.date.fromisoformat(gone) - datetime.timedelta(days=1)).isoformat()
+            when = (f"in force from {eff} to {until} (deleted {gone})" if eff and gone
+                    else f"in force up to {until} (deleted {gone})" if gone
+                    else f"in force from {eff}, not deleted")
+            facts.append(f"{name} is {when}")
     return {"title": reason.title or reason.rule, "rule": reason.rule, "message": reason.message,
             "confidence": reason.confidence, "facts": facts, "sources": list(sources.values()),
             "proof_nodes": node.size if node is not None else 0, "folded": folded, "edits": edits}

@@ -207,6 +207,10 @@ def _read_cache(sha256: str) -> EditTable | None:
         return None
 
 
+def _iso(value) -> str | None:
+    return None if value is None else str(value)
+
+
 # ------------------------------------------------------------------ parsing
 
 def _triples(data: bytes, fmt: str):
@@ -715,7 +719,9 @@ class ImportedEdits:
         return {"edit": self.ids[i], "kind": "pair" if self.types[i] == PAIR else "unit",
                 "release": rel[0] if rel else None, "release_date": rel[1] if rel else None,
                 "file": src.file if src is not None else self.path.name, "edit_file": self.path.name,
-                "row": self.column("sourceRow")[i], "text": self.describe(i)}
+                "row": self.column("sourceRow")[i], "text": self.describe(i),
+                # the dates it is in force between, as the rules read them (a newer release's window included)
+                "effective": _iso(self.column("effectiveDate")[i]), "deleted": _iso(self.column("deletionDate")[i])}
 
     def select(self, rows: list[int], columns: dict[str, list] | None = None) -> "ImportedEdits":
         """The same table with only ``rows`` (in order); ``columns`` replaces its columns when given."""
