@@ -282,6 +282,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         err.raw = g["claim"]  # the claim as received, for the decision log
         # its lines as given (line number and code): each error row names them, as batch's error rows do
         err.lines = _lines_given(g["claim"])
+        for given, row_no in zip(err.lines, g["rows"]):  # the file's row of each line: batch's words name rows
+            given["row"] = row_no
         if "bad_line" in g and len(err.lines) > 1:
             err.lines[g["bad_line"]]["has_error"] = True
         claims.append(err)

@@ -21,6 +21,8 @@ whose status stays ``accepted``; empty for a claim that could not be judged), as
 """
 from __future__ import annotations
 
+from cptkg.claims.models import SHOWN_ID
+
 import io
 
 from cptkg import spreadsheet
@@ -110,9 +112,19 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
                 if k < len(given) and given[k].get("line") in (n, ""):
                     code = given[k].get("code", code)
                 taken[cid] = k + 1
-                row = {"claim_id": cid, "line": n, "code": code, "status": "error", "rules": "",
-                       "reasons": line_errors.get((cid, n), errors.get(cid, "no verdict for this line")), "warnings": "",
-                       "carc": ""}
+                words = line_errors.get((cid, n), errors.get(cid, "no verdict for this line"))
+                line = n
+                if k < len(given) and "row" in given[k]:
+                    # a claim CSV's rows: the line as batch shows it (empty when it is no whole number) and the
+                    # other rows of the claim naming the bad row, in batch's words, whatever their line numbers
+                    # (a repeated or unreadable line number made every row repeat the error: an audit)
+                    line = given[k].get("line", n)
+                    bad = [g for g in given if g.get("has_error")]
+                    if len(bad) == 1 and not given[k].get("has_error"):
+                        words = (f"row {given[k]['row']}, claim {cid[:SHOWN_ID]}: claim not judged because row "
+                                 f"{bad[0]['row']} has an error")
+                row = {"claim_id": cid, "line": line, "code": code, "status": "error", "rules": "",
+                       "reasons": words, "warnings": "", "carc": ""}
             ordered.append(row)
     buf = io.StringIO()
     w = spreadsheet.DictWriter(buf, fieldnames=COLUMNS + (EXPLAINED if explained else ()) + ADDED, lineterminator="\n")
