@@ -38,7 +38,13 @@ def choose_engine(engine: str | None = None, environ: Mapping[str, str] | None =
     """The engine name a face asked for: ``engine``, else ``environ['CPTKG_ENGINE']``, else the declared default."""
     from cptkg import engines
 
-    return engine or (environ or {}).get(ENGINE_VARIABLE) or engines.DEFAULT
+    name = engine or (environ or {}).get(ENGINE_VARIABLE) or engines.DEFAULT
+    if name not in engines.names():
+        # said when the session is built, naming where the name came from: a stray CPTKG_ENGINE was a
+        # traceback at the first claim, and exit 1, which reads "a line was rejected" (an integrator's audit)
+        where = "" if engine else f" (from {ENGINE_VARIABLE})"
+        raise ValueError(f"{name!r}{where} is not a rule engine of cptkg (one of {', '.join(engines.names())})")
+    return name
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,26 @@ def test_the_cli_still_honours_the_engine_variable_read_at_the_face(stub_engine,
     r = CliRunner().invoke(main, ["check", str(claim), "--json"])
     assert r.exit_code in (0, 1) and (r.exception is None or isinstance(r.exception, SystemExit)), r.output
     assert stub_engine
+
+
+@pytest.mark.parametrize("command", [["check", "CLAIM"], ["explain", "CLAIM"], ["ask", "who-may-perform", "62370"],
+                                     ["test"]])
+@pytest.mark.parametrize("value", ["bogus", " clingo"])
+def test_an_engine_variable_naming_no_engine_is_one_line_and_exit_2_not_a_traceback(tmp_path, monkeypatch, command,
+                                                                                       value):
+    """CPTKG_ENGINE=bogus gave a 46-line traceback and exit 1, which a script reads as "a line was rejected"
+    (an integrator's audit); --engine bogus was already one line and exit 2."""
+    from cptkg.faces.cli import main
+
+    monkeypatch.setenv("CPTKG_ENGINE", value)
+    claim = tmp_path / "claim.json"
+    claim.write_text(json.dumps(CLAIM), encoding="utf-8")
+    r = CliRunner().invoke(main, [str(claim) if a == "CLAIM" else a for a in command])
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    assert " ".join(r.output.split()) == (f"cptkg: {value!r} (from CPTKG_ENGINE) is not a rule engine of cptkg "
+                                          f"(one of clingo, pydatalog, duckdb)")
+
+
+def test_a_session_opened_with_no_engine_of_that_name_is_refused_when_opened():
+    with pytest.raises(ValueError, match="'bogus' is not a rule engine of cptkg"):
+        cptkg.Session.open(engine="bogus")

@@ -147,7 +147,10 @@ def get_engine() -> str:
     from cptkg.session import choose_engine
 
     ctx = click.get_current_context(silent=True)
-    return choose_engine(ctx.meta.get(ENGINE_KEY) if ctx is not None else None, os.environ)
+    try:
+        return choose_engine(ctx.meta.get(ENGINE_KEY) if ctx is not None else None, os.environ)
+    except ValueError as e:
+        fail(str(e))
 
 
 def get_session():

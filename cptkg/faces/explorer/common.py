@@ -51,7 +51,13 @@ def _default_engine() -> str:
 
     import cptkg
 
-    return cptkg.Session.chosen_engine(None, os.environ)
+    try:
+        return cptkg.Session.chosen_engine(None, os.environ)
+    except ValueError as e:  # a stray CPTKG_ENGINE: said on the page, and the default engine judges
+        from cptkg import engines
+
+        st.warning(f"{e}: the explorer judges with the default engine, {engines.DEFAULT}.")
+        return engines.DEFAULT
 
 
 def current_engine() -> str:
