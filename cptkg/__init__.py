@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from typing import Any
 
 __version__ = "0.1.0"
@@ -261,13 +262,20 @@ def judge_claims(kb=None, claims=(), *, engine: str | None = None, session=None,
 def run_batch(input_path, output_path, history_path=None, *args, kb=None, session=None, **kwargs):
     """:func:`cptkg.judge.batch.run_batch` at the API face: the pack of ``session``, else ``kb`` (a loaded
     knowledge base, or a pack folder; else ``CPTKG_KB``, else the default pack). ``engine`` is the batch
-    backend (duckdb, spark), as for ``cptkg batch``."""
+    backend (duckdb, spark), as for ``cptkg batch``; an X12 837P, FHIR or claim JSON file is read as the
+    command reads it. Returns the run's ``Summary``; raises ``BatchInputError`` (a ``ValueError``) for a
+    file that cannot be judged."""
+    from cptkg.batch_files import is_claim_document, run
     from cptkg.judge.batch import run_batch as batch
 
     if session is not None and kb is not None:
         raise ValueError("give a session, or kb=, not both")
-    return batch(input_path, output_path, history_path, *args, kb=session.kb if session is not None
-                 else _side_kb(kb, ()), **kwargs)
+    kb = session.kb if session is not None else _side_kb(kb, ())
+    # an 837P, FHIR or claim JSON file, read as cptkg batch reads it (the API refused claim JSON: an audit)
+    if (not args and isinstance(input_path, (str, os.PathLike)) and set(kwargs) <= {"engine", "progress", "timeout", "route"}
+            and is_claim_document(input_path)):
+        return run(input_path, output_path, history_path, kb=kb, **kwargs).summary
+    return batch(input_path, output_path, history_path, *args, kb=kb, **kwargs)
 
 
 def _as_list(items) -> tuple[list, bool]:

@@ -25,7 +25,7 @@ from cptkg import pipeline
 from cptkg.cases import load_cases
 from cptkg.knowledge.pack import case_files
 from cptkg.faces.cli import main
-from cptkg.faces.commands.batch_input import is_claim_document
+from cptkg.batch_files import is_claim_document
 from cptkg.io.readers.fhir import nucc_role
 from cptkg.claims.models import InputError
 from devtools import fhir_build, x12_build
@@ -509,3 +509,21 @@ def test_an_837p_dependants_history_matches_whatever_the_case_of_the_names_in_ch
     assert [r["status"] for r in csv.DictReader(io.StringIO(checked.stdout))] == [want], checked.output
     with open(tmp_path / "o.csv", encoding="utf-8") as f:
         assert [r["status"] for r in csv.DictReader(f)] == [want], batched.output
+
+
+@pytest.mark.parametrize("fmt", ["x12", "json"])
+def test_the_api_run_batch_reads_every_claim_file_the_command_reads(tmp_path, claims, kb, fmt):
+    """cptkg.run_batch refused claim JSON that cptkg batch judged ("unknown file type '.json'": an integrator's
+    audit): it reads an 837P, FHIR or claim JSON file as the command does, and writes the same verdicts."""
+    import cptkg
+
+    src = tmp_path / ("claims.837" if fmt == "x12" else "claims.json")
+    if fmt == "x12":
+        src.write_text(x12_build.build([_bare(c) for c in claims[:6]]), encoding="utf-8")
+    else:
+        src.write_text(json.dumps(claims[:6]), encoding="utf-8")
+    hist = _history_csv(tmp_path / "history.csv", claims[:6])
+    summary = cptkg.run_batch(str(src), str(tmp_path / "api.csv"), str(hist), kb=kb)
+    res = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "cli.csv"), "--history", str(hist)])
+    assert summary.exit_code == res.exit_code and summary.lines_in == sum(len(c["lines"]) for c in claims[:6])
+    assert (tmp_path / "api.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()

@@ -30,10 +30,12 @@ ALLOWED = {
     "exports": {"rules", "knowledge", "registry"},
     # the one session a face builds (cptkg/session.py): the only reader of CPTKG_KB / CPTKG_ENGINE
     "session": {"knowledge", "engines", "registry"},
+    # a claim document (837P, FHIR, claim JSON) judged by the batch engine: read as check reads it, then batch
+    "batch_files": {"claims", "rules", "knowledge", "engines", "judge", "io", "pipeline", "registry"},
     "api": {"claims", "rules", "knowledge", "engines", "judge", "explanation", "io", "cases", "pipeline", "exports", "registry",
-            "session"},
+            "session", "batch_files"},
     "faces": {"claims", "rules", "knowledge", "engines", "judge", "explanation", "io", "cases", "pipeline", "exports", "registry",
-              "api", "session"},
+              "api", "session", "batch_files"},
     "__main__": {"faces"},
     "spreadsheet": set(),
     "limits": set(),

@@ -116,7 +116,7 @@ def file_kind(path: str | Path, reading: bool = False) -> str:
                      if suffix in (".json", ".jsonl", ".ndjson") else "")
         raise BatchInputError(f"{path}: cptkg batch writes verdicts as CSV (.csv, or .txt) or Parquet (.parquet, "
                               f".pq), not as '{suffix or '(no extension)'}'{json_hint}")
-    # an X12 837P or FHIR/claim JSON file is told by its content (cptkg.faces.commands.batch_input), not its name
+    # an X12 837P or FHIR/claim JSON file is told by its content (cptkg.batch_files), not its name
     raise BatchInputError(f"{path}: unknown file type '{suffix or '(none)'}': use .csv or .parquet (claim rows), "
                           f"or give an X12 837P, FHIR or claim JSON file")
 
@@ -452,7 +452,7 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
 
     checks = [
         # a record of more values than columns names its claim (check's words); a claim refused by a reader
-        # (cptkg.faces.commands.batch_input) names it in its own words
+        # (cptkg.batch_files) names it in its own words
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {txt}), CASE WHEN {RECORD_ERROR} = "
                                         f"{lit(MORE_VALUES)} OR substr({RECORD_ERROR}, 1, {len(UNCLOSED_PREFIX)}) = {lit(UNCLOSED_PREFIX)} "
                                         f"THEN {claim} ELSE '' END, ': ', {RECORD_ERROR})"),
@@ -653,7 +653,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
 
     ``refused``: row number -> why the claim on that row cannot be judged, for
     rows written from a claim file whose reader refused a claim (an 837P or
-    FHIR file given to ``cptkg batch``, cptkg.faces.commands.batch_input): the
+    FHIR file given to ``cptkg batch``, cptkg.batch_files): the
     row is an error row with that problem, as a malformed CSV record is.
     """
     from cptkg.knowledge.loader import chosen_kb

@@ -51,11 +51,9 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from pathlib import Path
-
-    from cptkg.faces.commands.batch_input import ClaimDocumentError, claim_rows, is_claim_document
-    from cptkg.judge.batch import BatchInputError, BatchTimeout, file_kind, run_batch
-    from cptkg.limits import BATCH_SECONDS, MIN_TIME_LIMIT_SECONDS
+    from cptkg.batch_files import ClaimDocumentError
+    from cptkg.batch_files import run as run_file
+    from cptkg.judge.batch import BatchInputError
     from cptkg.knowledge.loader import KBLoadError
     from cptkg.engines.sql.compiler import SQLCompileError
 
@@ -78,31 +76,13 @@ def command(input_file, output_file, history_file, engine, time_limit, route):
             fail(str(e))
 
     def judge(progress=None):
-        if not is_claim_document(input_file):  # claim rows (CSV, Parquet): streamed, as always
-            return run_batch(input_file, output_file, history_file, engine=engine, kb=kb, progress=progress,
-                             timeout=time_limit, route=route)
-        # an 837P, FHIR or claim JSON file: its claims as claim rows, judged by the same batch
-        for p in filter(None, [input_file, history_file]):
-            if Path(output_file).exists() and Path(output_file).resolve() == Path(p).resolve():
-                raise BatchInputError(f"-o {output_file}: is the input file {p}; the verdicts would overwrite it")
-        if history_file:
-            file_kind(history_file)  # the history is claim-row history (.csv or .parquet) whatever INPUT is
-        if progress:
-            progress("reading claims")
-        with claim_rows(input_file, history_file, kb) as rows:
-            limit = BATCH_SECONDS if time_limit is None else time_limit
-            left = max(limit - rows.seconds, MIN_TIME_LIMIT_SECONDS)  # reading the file counts against the limit
-            try:
-                summary = run_batch(rows.claims, output_file, rows.history, engine=engine, kb=kb, progress=progress,
-                                    timeout=left, refused=rows.refused, route=route)
-            except BatchTimeout as e:
-                raise BatchTimeout(str(e).replace(f"time limit of {left:g} s", f"time limit of {limit:g} s "
-                                                  f"(reading the file took {rows.seconds:.1f} s of it)")) from None
-        summary.seconds += rows.seconds  # the run's time includes reading the file
         nonlocal read_as
-        read_as = (f"claims in: {rows.claims_in:,} ({FORMAT_WORDS.get(rows.format, rows.format)}; each claim line "
-                   f"is a row, a claim that cannot be judged an error row per line)")
-        return summary
+        judged = run_file(input_file, output_file, history_file, kb=kb, engine=engine, progress=progress,
+                          timeout=time_limit, route=route)
+        if judged.format is not None:
+            read_as = (f"claims in: {judged.claims_in:,} ({FORMAT_WORDS.get(judged.format, judged.format)}; each "
+                       f"claim line is a row, a claim that cannot be judged an error row per line)")
+        return judged.summary
 
     read_as = None
 

@@ -24,8 +24,11 @@ patient, check per claim, so each distinct (patient, history) gets a patient
 key of its own in the temporary files; the patient id is in no batch output
 column nor in any rule's message (kb/pump/rules/claim.dl).
 
-Everything here lives in the faces layer because the readers (``cptkg.io``)
-are above the judging layer that ``cptkg.judge.batch`` belongs to.
+It is a layer of its own, under the faces and the public API and over the
+pipeline: the readers (``cptkg.io``) and the claim parser are above the
+judging layer that ``cptkg.judge.batch`` belongs to, and ``cptkg batch`` and
+``cptkg.run_batch`` both judge a file through :func:`run`, so the API reads
+every file the command reads (it refused claim JSON: an integrator's audit).
 """
 from __future__ import annotations
 
@@ -298,3 +301,43 @@ def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
         os.unlink(history_csv)
     return ClaimRows(claims=claims_csv, history=history_csv if has_history else None, format=fmt,
                      claims_in=len(checked), refused=refused, seconds=time.perf_counter() - t0)
+
+
+@dataclass
+class Judged:
+    """A judged file's summary (``cptkg.judge.batch.Summary``) and, for a claim document, how it was read."""
+
+    summary: object
+    claims_in: int | None = None
+    format: str | None = None
+
+
+def run(input_path, output_path, history_path=None, *, kb, engine: str = "duckdb", progress=None,
+        timeout: float | None = None, route: str | None = None) -> Judged:
+    """Judge every claim line of ``input_path`` into ``output_path``: claim rows (CSV, Parquet) streamed by
+    the batch engine; an 837P, FHIR or claim JSON file read as check reads it, its claims as rows.
+    Raises ``BatchInputError``, ``BatchTimeout`` or :class:`ClaimDocumentError` in billing words."""
+    from cptkg.judge.batch import BatchInputError, BatchTimeout, file_kind, run_batch
+    from cptkg.limits import BATCH_SECONDS, MIN_TIME_LIMIT_SECONDS
+
+    if not is_claim_document(input_path):  # claim rows (CSV, Parquet): streamed, as always
+        return Judged(run_batch(input_path, output_path, history_path, engine=engine, kb=kb, progress=progress,
+                                timeout=timeout, route=route))
+    for p in filter(None, [input_path, history_path]):
+        if Path(output_path).exists() and Path(output_path).resolve() == Path(p).resolve():
+            raise BatchInputError(f"-o {output_path}: is the input file {p}; the verdicts would overwrite it")
+    if history_path:
+        file_kind(history_path)  # the history is claim-row history (.csv or .parquet) whatever INPUT is
+    if progress:
+        progress("reading claims")
+    with claim_rows(input_path, history_path, kb) as rows:
+        limit = BATCH_SECONDS if timeout is None else timeout
+        left = max(limit - rows.seconds, MIN_TIME_LIMIT_SECONDS)  # reading the file counts against the limit
+        try:
+            summary = run_batch(rows.claims, output_path, rows.history, engine=engine, kb=kb, progress=progress,
+                                timeout=left, refused=rows.refused, route=route)
+        except BatchTimeout as e:
+            raise BatchTimeout(str(e).replace(f"time limit of {left:g} s", f"time limit of {limit:g} s "
+                                              f"(reading the file took {rows.seconds:.1f} s of it)")) from None
+    summary.seconds += rows.seconds  # the run's time includes reading the file
+    return Judged(summary, rows.claims_in, rows.format)
