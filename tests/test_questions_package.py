@@ -64,3 +64,20 @@ def test_every_module_of_the_package_is_a_known_room_and_none_is_named_as_a_ques
     modules = {p.stem for p in PKG.glob("*.py")} - {"__init__"}
     assert modules == QUESTION_MODULES | SHARED_MODULES
     assert not modules & set(Q.__all__)
+
+
+def test_the_python_calls_questions_md_documents_run_as_written():
+    """questions.md showed who_may_perform(cptkg.load_kb(), "62370"), which is refused below the faces for want
+    of an engine (an integrator's audit): the page's calls, taken from it, run as written."""
+    import re
+    from pathlib import Path
+
+    import cptkg
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "questions.md").read_text(encoding="utf-8")
+    para = " ".join(page[page.index("In Python, with a session"):].split("\n\n")[0].split())
+    opened, call = re.findall(r"`([^`]*)`", para)[:2]
+    assert opened == "s = cptkg.Session.open()" and call.startswith("cptkg.questions.who_may_perform(")
+    s = cptkg.Session.open()
+    answer = cptkg.questions.who_may_perform(s.kb, "62370", engine=s.engine)
+    assert call == 'cptkg.questions.who_may_perform(s.kb, "62370", engine=s.engine)' and answer["rows"]
