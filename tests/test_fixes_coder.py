@@ -337,3 +337,47 @@ def test_two_pair_fixes_that_bill_one_code_say_one_line_of_it(kb):
         "Replace 62368 (line 1), 95990 (line 2) and 95991 (line 3) by one line of 62370, which covers all 3 services")
     assert one[0]["message"].count("62370") == 1
     assert all(ln.status == "accepted" for ln in rejudged(kb, raw, one[0]).lines)
+
+
+def test_three_problems_at_once_get_the_coders_fix_not_three_removals(kb):
+    """A nurse's 62370 with 95990, J0475 without KD and 95990 twice: the only fix removed 62370, the drug and
+    the duplicate (12 re-checks ran out on one-line fixes before the combination was tried: a coder's audit).
+    The coder's fix is 62369 for the nurse, KD on the drug and the duplicate gone; none drops the 62370's
+    services or the drug."""
+    raw = claim({"code": "62370"}, {"line": 2, "code": "95990"}, {"line": 3, "code": "J0475", "units": 2},
+                {"line": 4, "code": "95990"})
+    got = fixes(kb, raw)
+    first = got[0]
+    assert first["add_codes"] == ["62369"] and first["add_modifiers"] == {"3": ["KD"]}, first
+    assert sorted(first["remove_lines"]) == [1, 2, 4], first
+    again = rejudged(kb, raw, first)
+    assert again.status == "accepted" and sorted(l.code for l in again.lines) == ["62369", "J0475"]
+    assert not any(1 in s["remove_lines"] and "62369" not in s["add_codes"] for s in got), got
+    assert not any(3 in s["remove_lines"] for s in got), got
+
+
+def test_a_unit_fix_of_the_comprehensive_line_is_not_offered_beside_its_removal(kb, tmp_path):
+    """62370 x2 over a SYNTHETIC unit edit of 1 a line, with 95991: "bill 1 unit of 62370; remove 95991" and
+    also "remove line 1 (62370)", which leaves 95991 in its place, against the rules' own warning (a coder's
+    audit). Only the first is offered."""
+    from cptkg.knowledge.loader import load_kb
+
+    edits = tmp_path / "mue.ttl"
+    edits.write_text("""@prefix ont: <https://w3id.org/cptkg/ontology#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix e: <urn:cptkg:synthetic-mue:> .
+e:source a ont:Source ; rdfs:label "SYNTHETIC-MUE.txt" ; ont:citation "SYNTHETIC edit table" ;
+    ont:fileSha256 "abababababababababababababababababababababababababababababababab" .
+e:u4 a ont:UnitEdit ; ont:editCode "62370" ; ont:maxUnits 1 ; ont:adjudicationIndicator "1" ;
+    ont:rationale "SYNTHETIC" ; dct:source e:source ; ont:sourceRow 4 .
+""", encoding="utf-8")
+    with_edit = load_kb(kb.pack.root, edits=[edits])
+    raw = claim({"code": "62370", "units": 2, "provider_role": "physician"},
+                {"line": 2, "code": "95991", "provider_role": "physician"})
+    got = fixes(with_edit, raw)
+    assert got and all(rejudged(with_edit, raw, s).status == "accepted" for s in got)
+    assert [s["remove_lines"] for s in got if s["kind"] == "remove" and 1 in s["remove_lines"]
+            and not s["add_lines"]] == [], got
+    fixed = apply_suggestion(raw, got[0])
+    assert [(l["code"], l["units"]) for l in fixed["lines"]] == [("62370", 1)]

@@ -484,7 +484,7 @@ def _choices(sizes: list[int]):
                 yield tuple(vec)
 
 
-def _no_needless_removals(verified: list[Suggestion]) -> list[Suggestion]:
+def _no_needless_removals(verified: list[Suggestion], own_fix: set[int] = frozenset()) -> list[Suggestion]:
     """The verified fixes without those that drop a line another verified fix keeps.
 
     "Add KD" and "remove the drug line" both verify, but the second drops a
@@ -493,6 +493,13 @@ def _no_needless_removals(verified: list[Suggestion]) -> list[Suggestion]:
     the removal beside it, as its "otherwise": an unmarked twin line is
     either a true repeat (mark it) or a duplicate (remove it), and only the
     record tells which.
+
+    ``own_fix``: the lines with a fix of their own (a recode, units, a
+    modifier). A removal of such a line is needless beside a verified fix
+    that keeps the line, without asking, and drops no more lines: "remove
+    62370" beside "62369 for the nurse; add KD; remove the duplicate"
+    dropped the reprogramming, and "remove 62370" beside "bill 1 unit of
+    62370; remove 95991" left 95991 in its place (a coder's audit).
     """
     out = []
     for s in verified:
@@ -500,6 +507,10 @@ def _no_needless_removals(verified: list[Suggestion]) -> list[Suggestion]:
         if not gone:
             out.append(s)
             continue
+        if any(t is not s and len(t.dropped) <= len(gone) and any(n not in t.dropped and n not in t.asks
+                                                                 for n in gone & set(own_fix))
+               for t in verified):
+            continue  # another fix keeps a line this one drops, with that line's own fix
         keepers = [t for t in verified if t is not s and set(t.dropped) < gone]
         if any(n not in t.asks for t in keepers for n in gone - set(t.dropped)):
             continue  # another fix keeps one of its lines, and not only if the record says so
@@ -519,7 +530,7 @@ def _no_needless_edits(verified: list[Suggestion]) -> list[Suggestion]:
                                            for t in verified)]
 
 
-def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
+def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 40,
                   engine=None, timeout: float | None = None) -> list[Suggestion]:
     """The smallest verified edits that make the claim acceptable (re-judged on ``engine``).
 
@@ -529,7 +540,7 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
     return search_fixes(kb, claim, res, limit, max_checks, engine, timeout).suggestions
 
 
-def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 12,
+def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 40,
                  engine=None, timeout: float | None = None, deadline: float | None = None) -> FixSearch:
     """:func:`suggest_fixes` with how far the search went.
 
@@ -727,7 +738,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         # (a line denied because of another denied line may stand once that goes)
         out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
         empty = empty or empty2
-    out = _no_needless_edits(_no_needless_removals(out))
+    out = _no_needless_edits(_no_needless_removals(out, own_fix))
     if not out and untried and not search.cut_short:
         # a recode or modifier fix is searched before a removal, so more candidates
         # are built than re-checked: none found among those re-checked is not "none"
