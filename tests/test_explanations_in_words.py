@@ -260,3 +260,32 @@ def test_a_comparison_that_failed_for_several_bindings_says_what_holds_not_none_
         assert "none of these holds" not in w["message"], w["message"]
     assert any("each time it was tried, the opposite holds: line 1 is at least line 1; line 2 is at least line 1"
                in w["message"] for w in comparisons), [w["message"] for w in comparisons]
+
+
+def test_why_not_in_csv_and_fhir_is_the_explanations_words_not_the_proofs_raw_failures(tmp_path):
+    """A reservoir's 62369: CSV's why_not and FHIR's note said "“Line denied for the patient's device” applies:
+    no fact found: ..." and FHIR gave four such notes a line, about rules unrelated to the denial (a coder's
+    audit). Both now say what the text explanation says, once."""
+    import csv as csv_module
+    import io
+    import json
+
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    claim = {"claim_id": "B2", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62369", "date_of_service": "2025-06-10", "provider_id": "N1", "provider_role": "physician"}],
+        "history": [{"code": "62360", "date_of_service": "2024-06-01"}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(claim), encoding="utf-8")
+    text = " ".join(CliRunner().invoke(main, ["explain", str(path)]).output.split())
+    said = text.split("Why not accepted: ", 1)[1].split(".")[0]
+    rows = list(csv_module.DictReader(io.StringIO(
+        CliRunner().invoke(main, ["check", str(path), "--explain", "--output", "csv"]).stdout.split("\n\n")[0])))
+    assert rows[0]["why_not"] == said
+    bundle = json.loads(CliRunner().invoke(main, ["check", str(path), "--explain", "--output", "fhir"]).stdout)
+    responses = [e["resource"] for e in bundle["entry"]] if "entry" in bundle else [bundle]
+    notes = [n["text"] for r in responses for n in r.get("processNote", []) if "why not" in n["text"]]
+    assert notes == [f"line 1 why not accepted: {said}"]
+    assert "no fact found" not in rows[0]["why_not"] + " ".join(notes)

@@ -30,6 +30,17 @@ def write(results: list[dict] | dict, fmt: str, **context) -> str:
     return registry.get("writer", fmt).write(list(results), **context)
 
 
+def why_not_words(line: dict) -> list[str]:
+    """Why an explained line was not accepted, in the words the text explanation says it (its summary's
+    ``why_not``: each failed condition once, the proof's plumbing folded away). The raw failures (``why_not``,
+    kept whole in JSON) read "no fact found: line denied for the patient's device (1)" in CSV and FHIR
+    notes, about rules that had nothing to do with the denial (a coder's audit)."""
+    summ = line.get("summary")
+    if isinstance(summ, dict):
+        return [str(w) for w in summ.get("why_not") or []]
+    return [w.get("message", "") for w in line.get("why_not", []) if w.get("message")]
+
+
 def not_checked(line: dict) -> bool:
     """A line no rule of the pack covers: ``checked`` false (issue 23); its status stays "accepted"."""
     return line.get("status") == "accepted" and line.get("checked") is False

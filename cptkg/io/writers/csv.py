@@ -22,6 +22,7 @@ whose status stays ``accepted``; empty for a claim that could not be judged), as
 from __future__ import annotations
 
 from cptkg.claims.models import SHOWN_ID
+from cptkg.io.writers import why_not_words
 
 import io
 
@@ -45,7 +46,7 @@ def _row(claim_id: str, line: dict, fixes: str | None = None) -> dict:
         first.setdefault(r["rule"], r)
     by_rule = list(first.values())
     extra = {} if fixes is None else {
-        "why_not": " | ".join(w.get("message", "") for w in line.get("why_not", [])), "fixes": fixes}
+        "why_not": " | ".join(why_not_words(line)), "fixes": fixes}
     return extra | {
         "claim_id": claim_id, "line": line.get("line"), "code": line.get("code", ""), "status": line.get("status", ""),
         "rules": ";".join(r["rule"] for r in by_rule),

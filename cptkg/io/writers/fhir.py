@@ -29,6 +29,8 @@ coding carries its short description as ``display`` (core knowledge/carc.yaml).
 """
 from __future__ import annotations
 
+from cptkg.io.writers import why_not_words
+
 import hashlib
 import json as _json
 import re
@@ -175,9 +177,9 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
                 notes.append(ClaimResponseProcessNote(number=len(notes) + 1, type="display",
                                                       text=f"line {ln['line']} {kind} [{entry['rule']}]: {entry['message']}"))
                 numbers.append(len(notes))
-        for w in ln.get("why_not", []):  # explained results (--explain)
+        for w in why_not_words(ln) if ln.get("status") == "rejected" else ():  # explained results (--explain)
             notes.append(ClaimResponseProcessNote(number=len(notes) + 1, type="display",
-                                                  text=f"line {ln['line']} why not accepted: {w.get('message', '')}"))
+                                                  text=f"line {ln['line']} why not accepted: {w}"))
             numbers.append(len(notes))
         items.append(ClaimResponseItem(itemSequence=ln["line"], adjudication=adjudication, noteNumber=numbers or None))
     for i, fix in enumerate(result.get("suggestions", []), 1):
