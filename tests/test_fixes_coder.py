@@ -381,3 +381,16 @@ e:u4 a ont:UnitEdit ; ont:editCode "62370" ; ont:maxUnits 1 ; ont:adjudicationIn
             and not s["add_lines"]] == [], got
     fixed = apply_suggestion(raw, got[0])
     assert [(l["code"], l["units"]) for l in fixed["lines"]] == [("62370", 1)]
+
+
+def test_a_one_line_claim_repeating_its_history_gets_mark_76_and_otherwise_no_claim(kb):
+    """95991 billed again after the same 95991 in history: "mark it 76" was the only path, with no "otherwise"
+    (removing the line empties the claim, and an empty claim was offered only when nothing else was): a coder's
+    audit. The removal follows as the question's otherwise, saying the claim then bills nothing."""
+    raw = claim({"code": "95991", "provider_role": "physician"},
+                history=[{"code": "62362", "date_of_service": "2024-01-01"},
+                         {"code": "95991", "date_of_service": "2025-03-04", "provider_id": "SYN-1"}])
+    got = fixes(kb, raw)
+    assert [s["kind"] for s in got] == ["modifier", "remove"], got
+    assert got[0]["add_modifiers"] == {"1": ["76"]} and rejudged(kb, raw, got[0]).status == "accepted"
+    assert got[1]["message"].startswith("Otherwise, remove line 1 (95991)") and got[1]["result_status"] == "empty"

@@ -739,6 +739,15 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
         empty = empty or empty2
     out = _no_needless_edits(_no_needless_removals(out, own_fix))
+    if (empty is not None and out and len(out) < limit and not search.cut_short
+            and all(set(s.asks) & set(empty.dropped) for s in out)):
+        # every fix asks whether a line is a true repeat (76/77): its "otherwise" is the line's removal, which
+        # here leaves the claim nothing to bill (a one-line claim repeating its history had no "otherwise":
+        # a coder's audit)
+        empty.verified, empty.result_status = True, "empty"
+        empty.message = ("Otherwise, " + empty.message[0].lower() + empty.message[1:]
+                         + ": the claim then bills nothing, so it is not sent.")
+        out.append(empty)
     if not out and untried and not search.cut_short:
         # a recode or modifier fix is searched before a removal, so more candidates
         # are built than re-checked: none found among those re-checked is not "none"
