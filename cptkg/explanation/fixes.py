@@ -440,6 +440,9 @@ _EMPTY = object()  # a candidate that leaves no line to bill
 #: combinations of the rejected lines' options tried by the fix search, clashing ones
 #: included: 3 options on each of 40 lines make 3^40, every one of which was walked
 MAX_FIX_TRIES = 400
+#: candidate fixes re-judged by the rules, at most (12 ran out on one-line fixes before a three-line claim's
+#: combination was tried: a coder's audit; the batching engines judge them in one call)
+MAX_FIX_CHECKS = 40
 
 
 @dataclass
@@ -530,7 +533,7 @@ def _no_needless_edits(verified: list[Suggestion]) -> list[Suggestion]:
                                            for t in verified)]
 
 
-def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 40,
+def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = MAX_FIX_CHECKS,
                   engine=None, timeout: float | None = None) -> list[Suggestion]:
     """The smallest verified edits that make the claim acceptable (re-judged on ``engine``).
 
@@ -540,7 +543,7 @@ def suggest_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int 
     return search_fixes(kb, claim, res, limit, max_checks, engine, timeout).suggestions
 
 
-def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = 40,
+def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int = 3, max_checks: int = MAX_FIX_CHECKS,
                  engine=None, timeout: float | None = None, deadline: float | None = None) -> FixSearch:
     """:func:`suggest_fixes` with how far the search went.
 
