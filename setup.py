@@ -36,6 +36,7 @@ PACKAGES = data_packages()
 setup(
     packages=find_packages(include=["cptkg", "cptkg.*"]) + list(PACKAGES),
     package_dir=PACKAGES,
-    package_data={"cptkg.knowledge": ["carc.yaml"],  # the reason-code (X12 CARC) descriptions
+    package_data={"cptkg": ["py.typed"],  # PEP 561: the public API's annotations are read by type checkers
+                  "cptkg.knowledge": ["carc.yaml"],  # the reason-code (X12 CARC) descriptions
                   **{name: FILES for name in PACKAGES}},
 )

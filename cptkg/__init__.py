@@ -91,6 +91,9 @@ _LAZY = {
     "impact_work_paper": "cptkg.io.impact_html:work_paper",
     "import_edit_table": "cptkg.knowledge.edits.cms_import:import_table",
     "EditTableError": "cptkg.knowledge.edits.cms_import:EditTableError",
+    # what run_batch raises (a file it cannot judge; its time limit), as cptkg batch says them
+    "BatchInputError": "cptkg.judge.batch:BatchInputError",
+    "BatchTimeout": "cptkg.judge.batch:BatchTimeout",
 }
 
 __all__ = sorted(["__version__", "load_kb", "check", "explain", "infer", "impact", "diff", "run", "judge_claims",
@@ -279,7 +282,13 @@ def run_batch(input_path, output_path, history_path=None, *args, kb=None, sessio
 
 
 def _as_list(items) -> tuple[list, bool]:
-    return (list(items), True) if isinstance(items, (list, tuple)) else ([items], False)
+    """The claims given: a list, tuple or any other iterable of claims (a generator was taken for one claim,
+    "claim #1 in the list: must be a JSON object, got generator": an integrator's audit); one claim else."""
+    if isinstance(items, (list, tuple)):
+        return list(items), True
+    if isinstance(items, (dict, str, bytes, bytearray)) or not hasattr(items, "__iter__") or hasattr(items, "lines"):
+        return [items], False
+    return list(items), True
 
 
 def check(claims, *, kb=None, engine: str | None = None, timeout: float | None = None, session=None):
@@ -415,6 +424,7 @@ def impact(claims, *, before_kb=None, after_kb=None, before_edits=(), after_edit
 def diff(*, before_kb=None, after_kb=None, before_edits=(), after_edits=()) -> dict:
     """The release note of two versions of the knowledge (``cptkg diff --json``): edits, rules and facts
     added, removed and changed, each with its source. Sides as for :func:`impact`."""
-    from cptkg.knowledge.diff import diff as knowledge_diff
+    from cptkg.knowledge.diff import diff as knowledge_diff, sides
 
-    return knowledge_diff(_side_kb(before_kb, before_edits), _side_kb(after_kb, after_edits))
+    before, after = _side_kb(before_kb, before_edits), _side_kb(after_kb, after_edits)
+    return {**knowledge_diff(before, after), **sides(before, after)}

@@ -42,6 +42,7 @@ from typing import Iterator
 
 from cptkg import spreadsheet
 from cptkg.claims.columns import CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED
+from cptkg.judge.batch import BatchInputError
 
 #: how far into a file the format is looked for (an ISA segment is 106 characters; JSON opens with { or [)
 SNIFF_BYTES = 4096
@@ -95,8 +96,9 @@ def is_claim_document(path) -> bool:
     return head.lstrip()[:1] in (b"{", b"[")
 
 
-class ClaimDocumentError(ValueError):
-    """An input or history file that cannot be read at all: one line naming it and the problem."""
+class ClaimDocumentError(BatchInputError):
+    """An input or history file that cannot be read at all: one line naming it and the problem (a
+    ``BatchInputError``, the one family ``cptkg.run_batch`` raises for a file it cannot judge)."""
 
 
 def _history_bytes(path) -> bytes:

@@ -63,3 +63,41 @@ def test_load_kb_and_impact_name_a_wrong_argument():
         cptkg.load_kb(5)
     with pytest.raises(TypeError, match="claims must be a claim file's content"):
         cptkg.impact(None)
+
+
+def test_a_generator_of_claims_is_judged_claim_by_claim_as_a_list_is():
+    """check(generator) was one claim, "must be a JSON object, got generator", and none of its claims was
+    judged (an integrator's audit)."""
+    import json
+    from pathlib import Path
+
+    import cptkg
+
+    claims = json.loads((Path(__file__).resolve().parents[1] / "examples" / "claims-batch.json").read_text())[:3]
+    assert cptkg.check(c for c in claims) == cptkg.check(claims)
+    assert isinstance(cptkg.check(claims[0]), dict)
+
+
+def test_the_api_release_note_names_its_sides_as_the_cli_json_does(tmp_path):
+    """cptkg.diff() lacked the before/after keys of cptkg diff --json (an integrator's audit)."""
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    import cptkg
+    from cptkg.faces.cli import main
+
+    edits = Path(__file__).resolve().parent / "data" / "edits" / "synthetic-ptp.ttl"
+    api = cptkg.diff(after_edits=[edits])
+    cli = json.loads(CliRunner().invoke(main, ["diff", "--after-edits", str(edits), "--json"]).stdout)
+    assert api == cli and api["after"]["edit_files"] == ["synthetic-ptp.ttl"] and api["before"]["edit_files"] == []
+
+
+def test_what_run_batch_raises_is_in_the_public_api(tmp_path):
+    import cptkg
+
+    assert {"BatchInputError", "BatchTimeout"} <= set(cptkg.__all__)
+    (tmp_path / "claims.xyz").write_text("nothing")
+    with pytest.raises(cptkg.BatchInputError):
+        cptkg.run_batch(str(tmp_path / "claims.xyz"), str(tmp_path / "out.csv"))

@@ -385,3 +385,10 @@ def diff(before, after) -> dict:
 
 
 __all__ = ["diff", "diff_edits", "diff_facts", "diff_rules", "edits"]
+
+
+def sides(before, after) -> dict:
+    """What each side of a release note is (``before``, ``after``: its pack, KB version and edit files), as
+    ``cptkg diff --json`` and ``cptkg.diff`` both give it (the API's note lacked them: an integrator's audit)."""
+    return {w: {"pack": kb.root.name, "kb_version": kb.version, "edit_files": [p.name for p in kb.edit_files]}
+            for w, kb in (("before", before), ("after", after))}

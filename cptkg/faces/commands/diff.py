@@ -70,7 +70,7 @@ def command(before_edits, after_edits, before_kb, after_kb, as_json):
     """
     from cptkg.faces.cli import dump, fail, out
     from cptkg.faces.commands.impact import _load
-    from cptkg.knowledge.diff import diff
+    from cptkg.knowledge.diff import diff, sides
 
     if not (before_edits or after_edits or before_kb or after_kb):
         fail("diff: give what to compare: --before-edits/--after-edits (two edit releases) or "
@@ -79,11 +79,7 @@ def command(before_edits, after_edits, before_kb, after_kb, as_json):
     after = _load("--after-kb", after_kb, "--after-edits", after_edits)
     note = diff(before, after)
     if as_json:
-        note["before"] = {"pack": before.root.name, "kb_version": before.version,
-                          "edit_files": [p.name for p in before.edit_files]}
-        note["after"] = {"pack": after.root.name, "kb_version": after.version,
-                         "edit_files": [p.name for p in after.edit_files]}
-        out(dump(note), raw=True)
+        out(dump({**note, **sides(before, after)}), raw=True)
     else:
         out(text_report(note, before, after))
     sys.exit(1 if note["changed"] else 0)
