@@ -141,6 +141,23 @@ def test_a_pair_a_newer_release_relists_from_its_own_first_day_keeps_the_older_r
             for d in ("2025-03-31", "2025-04-01")] == [True, False]
 
 
+def test_a_pair_a_newer_release_relists_effective_after_its_first_day_leaves_no_month_without_an_edit(tmp_path):
+    """2025Q2 (first day 2025-04-01) re-lists 62367/62350 with a row effective 2025-05-01: the 2025Q1 row was
+    cut at 2025-03-31, so no edit applied in April and 62350 was paid (an audit). It applies until 2025-04-30."""
+    q1 = write(tmp_path, "q1.ttl", source("PTP-2025Q1.txt", "2025Q1", "2025-01-01"),
+               pair(4, "62367", "62350", "0", "2024-01-01"))
+    q2 = write(tmp_path, "q2.ttl", source("PTP-2025Q2.txt", "2025Q2", "2025-04-01"),
+               pair(9, "62367", "62350", "1", "2025-05-01"))
+    dates = ("2025-03-31", "2025-04-01", "2025-04-30", "2025-05-01")
+    claims = [claim(f"bare-{d}", d, ("62367", 1, []), ("62350", 1, []), history=False) for d in dates]
+    claims += [claim(f"59-{d}", d, ("62367", 1, []), ("62350", 1, ["59"]), history=False) for d in dates]
+    for order in ([q1, q2], [q2, q1]):
+        got = statuses(load_kb(PACK, edits=order), claims)
+        assert [got[f"bare-{d}"][1] for d in dates] == ["rejected"] * 4, got
+        # 59 bypasses Q2's indicator 1 from 2025-05-01 only: Q1's indicator 0 holds through April
+        assert [got[f"59-{d}"][1] for d in dates] == ["rejected", "rejected", "rejected", "accepted"], got
+
+
 def test_a_pair_a_newer_release_no_longer_lists_ends_the_day_before_that_release(releases):
     # a complete replacement file lists every edit in force: 29881/20610, only in 2026Q1, is gone from 2026Q2's
     # first day (two audits: it kept denying after the release that dropped it, which `diff` called deleted)

@@ -12,8 +12,9 @@ turns them into the rows the rules read, so the rules and every engine
   dates, so a claim line is judged by the rows in force on its date of
   service. Where several releases have rows for the same (column 1,
   column 2) pair, a newer release (by release date) decides the pair from
-  the first date its rows for it cover: its release date, or the earliest
-  effective date of those rows when a correction is back-dated. The older
+  the first date its rows for it cover: the earliest effective date of
+  those rows (a back-dated correction: before the release; a row effective
+  later: after it), the release date for a row stating none. The older
   release's rows apply before then, as that release has them; a row left
   no date is replaced (``superseded``).
   A pair a newer loaded release no longer lists ends the day before that
@@ -207,8 +208,11 @@ def resolve(tables: list[ImportedEdits]) -> Resolution:
                 if d == dates[-1]:
                     continue
                 after = dates[dates.index(d) + 1]
-                starts = [effect_cols[m]["effectiveDate"][j] for dd, m, j in entries if dd == after]
-                cut = min([after] + [x or "" for x in starts])
+                # the newer release's rows for the pair take over on the earliest of their effective dates (a
+                # row stating none: the release's first day); a row effective after that first day leaves the
+                # older row in force until then (cut at the release date, a month had no edit: an audit)
+                starts = [effect_cols[m]["effectiveDate"][j] or after for dd, m, j in entries if dd == after]
+                cut = min(starts)
                 own = effect_cols[n]["effectiveDate"][i]
                 if own is not None and cut <= own:
                     drop[n].add(i)
