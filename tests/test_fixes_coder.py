@@ -394,3 +394,41 @@ def test_a_one_line_claim_repeating_its_history_gets_mark_76_and_otherwise_no_cl
     assert [s["kind"] for s in got] == ["modifier", "remove"], got
     assert got[0]["add_modifiers"] == {"1": ["76"]} and rejudged(kb, raw, got[0]).status == "accepted"
     assert got[1]["message"].startswith("Otherwise, remove line 1 (95991)") and got[1]["result_status"] == "empty"
+
+
+def test_a_nurses_62370_billed_twice_is_62369_once_not_both_lines_removed(kb):
+    """Each line had its own recode, and each fix kept one of them: both were set aside as needless removals,
+    and the fallback removed both lines ("no line of this claim can be billed": an audit)."""
+    raw = claim({"code": "62370"}, {"line": 2, "code": "62370"})
+    got = fixes(kb, raw)
+    assert got and all(s["add_codes"] == ["62369"] and len(s["remove_lines"]) == 2 for s in got), got
+    for s in got:
+        again = rejudged(kb, raw, s)
+        assert again.status == "accepted" and [l.code for l in again.lines] == ["62369"]
+
+
+def test_a_line_over_a_limit_only_beside_its_twins_stands_as_billed_once_they_go(kb, tmp_path):
+    """Three 62367s, line 2 marked 76, over a SYNTHETIC limit of one a date: "mark line 1 76 as a repeat of
+    line 2; remove lines 2 and 3" left a repeat of nothing, and "otherwise remove all three" dropped the
+    service (an audit). A fix keeps one line as billed, and none marks a repeat of a line it removes."""
+    from cptkg.knowledge.loader import load_kb
+
+    edits = tmp_path / "mue.ttl"
+    edits.write_text("""@prefix ont: <https://w3id.org/cptkg/ontology#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix e: <urn:cptkg:synthetic-mue:> .
+e:source a ont:Source ; rdfs:label "SYNTHETIC-MUE.txt" ; ont:citation "SYNTHETIC edit table" ;
+    ont:fileSha256 "abababababababababababababababababababababababababababababababab" .
+e:u4 a ont:UnitEdit ; ont:editCode "62367" ; ont:maxUnits 1 ; ont:adjudicationIndicator "3" ;
+    ont:rationale "SYNTHETIC" ; dct:source e:source ; ont:sourceRow 4 .
+""", encoding="utf-8")
+    with_edit = load_kb(kb.pack.root, edits=[edits])
+    raw = claim({"code": "62367", "provider_role": "physician"},
+                {"line": 2, "code": "62367", "provider_role": "physician", "modifiers": ["76"]},
+                {"line": 3, "code": "62367", "provider_role": "physician"})
+    got = fixes(with_edit, raw)
+    assert got and all(len(s["remove_lines"]) == 2 and not s["add_modifiers"] for s in got), got
+    for s in got:
+        again = rejudged(with_edit, raw, s)
+        assert again.status == "accepted" and [l.code for l in again.lines] == ["62367"]

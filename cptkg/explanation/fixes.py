@@ -63,6 +63,8 @@ class Suggestion:
     #: a pair of lines replaced by one code that covers both services (two such fixes billing the same
     #: code merge into one line of it, said once); not part of the fix's JSON
     combines: bool = False
+    #: the lines a "mark it 76/77" question says this line repeats: the fix is incoherent if it removes them all
+    repeat_of: list[int] = field(default_factory=list)
 
     def edits(self) -> frozenset:
         """What the fix does to the claim, whatever its words, as a set of single edits: two rules' fixes
@@ -431,7 +433,7 @@ def _repeat_modifier_options(kb: KnowledgeBase, claim: Claim, me, bypassing: set
             out.append(Suggestion([], [], f"if {me.code} on line {me.line} was a true repeat of {what}, not a duplicate, "
                                           f"mark it {m}: the {label}",
                                   False, add_modifiers={me.line: [m]}, kind="modifier", question=q,
-                                  asks=[me.line]))
+                                  asks=[me.line], repeat_of=[o.line for o in twins]))
     return out
 
 
@@ -497,9 +499,10 @@ def _no_needless_removals(verified: list[Suggestion], own_fix: set[int] = frozen
     either a true repeat (mark it) or a duplicate (remove it), and only the
     record tells which.
 
-    ``own_fix``: the lines with a fix of their own (a recode, units, a
-    modifier). A removal of such a line is needless beside a verified fix
-    that keeps the line, without asking, and drops no more lines: "remove
+    ``own_fix``: the lines with a fix of their own that asks nothing (a
+    recode, units, a modifier). A removal of such a line is needless beside
+    a verified fix that keeps the line, without asking, and drops no more
+    lines, none of them with such a fix: "remove
     62370" beside "62369 for the nurse; add KD; remove the duplicate"
     dropped the reprogramming, and "remove 62370" beside "bill 1 unit of
     62370; remove 95991" left 95991 in its place (a coder's audit).
@@ -510,10 +513,11 @@ def _no_needless_removals(verified: list[Suggestion], own_fix: set[int] = frozen
         if not gone:
             out.append(s)
             continue
-        if any(t is not s and len(t.dropped) <= len(gone) and any(n not in t.dropped and n not in t.asks
-                                                                 for n in gone & set(own_fix))
+        if any(t is not s and len(t.dropped) <= len(gone) and not set(t.dropped) & set(own_fix)
+               and any(n not in t.dropped and n not in t.asks for n in gone & set(own_fix))
                for t in verified):
-            continue  # another fix keeps a line this one drops, with that line's own fix
+            continue  # another fix keeps a line this one drops, with that line's own fix, dropping only lines
+            # that have none (two lines each with a recode, each fix keeping one: both stand)
         keepers = [t for t in verified if t is not s and set(t.dropped) < gone]
         if any(n not in t.asks for t in keepers for n in gone - set(t.dropped)):
             continue  # another fix keeps one of its lines, and not only if the record says so
@@ -570,6 +574,12 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         opts = _line_options(kb, claim, res, ln, engine)
         keep = [o for o in opts if o.kind != "remove"][:4]
         per_line.append(keep + [o for o in opts if o.kind == "remove"][:1] if keep else opts[:3])
+    if 1 < len(rejected) <= 4:
+        # a line denied only beside others (a duplicate, a limit per date the lines pass together) may stand
+        # as billed once they are fixed or gone: "leave it" is its last option (three 62367s over a limit of
+        # one got "mark line 1 76 as a repeat of line 2; remove lines 2 and 3": an audit)
+        for opts in per_line:
+            opts.append(Suggestion([], [], "", False, kind="keep"))
     raw = claim.model_dump(mode="json")
     combos = []
     fallback = []
@@ -593,11 +603,14 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         search.tried += 1
         combo = [per_line[i][k] for i, k in enumerate(vec)]
         merged = Suggestion([], [], "", False)
+        repeats: list[list[int]] = []
         msgs = []
         kinds, questions, combining = [], [], []
         edits_seen = set()
         clash = False
         for s in combo:
+            if s.kind == "keep":
+                continue
             sig = (tuple(sorted(s.remove_lines)), tuple(sorted(a["code"] for a in s.add_lines)), tuple(s.void_history),
                    tuple(sorted((k, tuple(v)) for k, v in s.add_modifiers.items())),
                    tuple(sorted((k, tuple(v)) for k, v in s.remove_modifiers.items())))
@@ -623,14 +636,18 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
                 merged.remove_modifiers.setdefault(k, []).extend(v)
             merged.dropped += [n for n in s.dropped if n not in merged.dropped]
             merged.asks += [n for n in s.asks if n not in merged.asks]
+            if s.repeat_of:
+                repeats.append(s.repeat_of)
             kinds.append(s.kind)
             combining.append(s.combines)
             if s.question and s.question not in questions:
                 questions.append(s.question)
             if s.message not in msgs:
                 msgs.append(s.message)
-        if clash:
-            continue
+        if clash or not msgs:
+            continue  # two options clash, or every line is left as billed
+        if any(set(of) <= set(merged.remove_lines) for of in repeats):
+            continue  # "mark it 76 as a repeat of line 2" beside "remove line 2": a repeat of nothing
         merged.remove_lines.sort()
         added = {a["line"] for a in merged.add_lines}
         merged.dropped = sorted(n for n in merged.dropped if n not in added)  # recoded by another edit: not dropped
@@ -653,7 +670,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     if 1 < len(rejected) <= 4:
         # one rejected line's fix alone: a line denied only with another (a unit limit per date that the
         # two lines pass together) stands once the other is fixed or goes, with nothing else changed
-        combos.extend(o for opts in per_line for o in opts if o.kind != "remove")
+        combos.extend(o for opts in per_line for o in opts if o.kind not in ("remove", "keep"))
         combos.extend(_removal(ln) for ln in rejected)
     # The smallest change first: a fix that loses fewer billed lines (a
     # recode or a combination replaces what it removes; dropping only the
@@ -667,7 +684,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     # pair edit) before one that drops a line its own fix would keep (the comprehensive line of that pair,
     # denied for its units): "bill 1 unit of 11042; remove 97597", not "remove 11042" so that the component
     # it bundles is paid (an edit specialist's audit).
-    own_fix = {ln.line for ln, opts in zip(rejected, per_line) if any(o.kind != "remove" for o in opts)}
+    own_fix = {ln.line for ln, opts in zip(rejected, per_line) if any(o.kind not in ("remove", "keep") for o in opts)}
     combos.sort(key=lambda s: (len(s.dropped), bool(s.question), len(own_fix.intersection(s.dropped)),
                                len(s.remove_lines) - len(s.add_lines), s.size))
     # The candidates in product order (each line's preferred option first), up
@@ -741,7 +758,9 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         # (a line denied because of another denied line may stand once that goes)
         out, empty2 = judge(sorted(fallback, key=lambda s: len(s.remove_lines)))
         empty = empty or empty2
-    out = _no_needless_edits(_no_needless_removals(out, own_fix))
+    sure_fix = {ln.line for ln, opts in zip(rejected, per_line)
+                if any(o.kind not in ("remove", "keep") and not o.asks for o in opts)}
+    out = _no_needless_edits(_no_needless_removals(out, sure_fix))
     if (empty is not None and out and len(out) < limit and not search.cut_short
             and all(set(s.asks) & set(empty.dropped) for s in out)):
         # every fix asks whether a line is a true repeat (76/77): its "otherwise" is the line's removal, which
