@@ -240,8 +240,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                                     "problem": None, "rows": []})
         g["rows"].append(n)
         g["claim"]["lines"].append(line)
-        if cid is None or g["problem"]:
-            continue  # a claim is refused for its first bad row
+        if cid is None:
+            continue
         problem = _row_problem(n, cid, row, line, record, kb)
         key = (cid, line["line"])
         if problem is None and key in seen:
@@ -252,6 +252,12 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             problem = (f"row {n}, claim {cid[:SHOWN_ID]}, field patient_id: the claim has lines for more than one "
                        f"patient (one claim is for one patient)")
         seen.setdefault(key, n)
+        if g["problem"] is not None:
+            # the claim is refused for its first bad row; a later row with an error of its own keeps it for
+            # its error row, as batch names each bad row (check named it "not judged because of" the first)
+            if problem is not None:
+                g.setdefault("row_problems", {})[len(g["claim"]["lines"]) - 1] = problem
+            continue
         g["problem"] = problem
         if problem is not None:
             g["bad_line"] = len(g["claim"]["lines"]) - 1  # this row's line has the error, not the others
@@ -282,8 +288,10 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         err.raw = g["claim"]  # the claim as received, for the decision log
         # its lines as given (line number and code): each error row names them, as batch's error rows do
         err.lines = _lines_given(g["claim"])
-        for given, row_no in zip(err.lines, g["rows"]):  # the file's row of each line: batch's words name rows
+        for k, (given, row_no) in enumerate(zip(err.lines, g["rows"])):  # the file's row of each line: batch's words name rows
             given["row"] = row_no
+            if k in g.get("row_problems", {}):
+                given["error"] = g["row_problems"][k]
         if "bad_line" in g and len(err.lines) > 1:
             err.lines[g["bad_line"]]["has_error"] = True
         claims.append(err)

@@ -121,7 +121,9 @@ def write(results: list[dict], row_keys: list[tuple[str, int]] | None = None, **
                     # (a repeated or unreadable line number made every row repeat the error: an audit)
                     line = given[k].get("line", n)
                     bad = [g for g in given if g.get("has_error")]
-                    if len(bad) == 1 and not given[k].get("has_error"):
+                    if given[k].get("error"):  # a later bad row: its own error, as batch's row says it
+                        words = given[k]["error"]
+                    elif len(bad) == 1 and not given[k].get("has_error"):
                         words = (f"row {given[k]['row']}, claim {cid[:SHOWN_ID]}: claim not judged because row "
                                  f"{bad[0]['row']} has an error")
                 row = {"claim_id": cid, "line": line, "code": code, "status": "error", "rules": "",
