@@ -180,7 +180,7 @@ def test_the_cli_still_honours_the_engine_variable_read_at_the_face(stub_engine,
 
 
 @pytest.mark.parametrize("command", [["check", "CLAIM"], ["explain", "CLAIM"], ["ask", "who-may-perform", "62370"],
-                                     ["test"]])
+                                     ["test"], ["lint"], ["schema"], ["sources"]])
 @pytest.mark.parametrize("value", ["bogus", " clingo"])
 def test_an_engine_variable_naming_no_engine_is_one_line_and_exit_2_not_a_traceback(tmp_path, monkeypatch, command,
                                                                                        value):

@@ -630,6 +630,17 @@ def _choose_engine(ctx, param, value):
         if value not in known:
             fail(f"--engine {value}: not a rule engine of cptkg (one of {', '.join(known)})")
         ctx.meta[ENGINE_KEY] = value
+    elif ctx.meta.get(ENGINE_KEY) is None and not ctx.resilient_parsing and not isinstance(ctx.command, click.Group):
+        # CPTKG_ENGINE, read here, is checked by every command as --engine is: lint, schema, sources, diff
+        # passed a stray value without a word and exit 0 (an audit); the commands that judge said exit 2
+        import os
+
+        from cptkg.session import choose_engine
+
+        try:
+            choose_engine(None, os.environ)
+        except ValueError as e:
+            fail(str(e))
     return value
 
 
