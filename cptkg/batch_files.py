@@ -319,7 +319,7 @@ def run(input_path, output_path, history_path=None, *, kb, engine: str = "duckdb
     """Judge every claim line of ``input_path`` into ``output_path``: claim rows (CSV, Parquet) streamed by
     the batch engine; an 837P, FHIR or claim JSON file read as check reads it, its claims as rows.
     Raises ``BatchInputError``, ``BatchTimeout`` or :class:`ClaimDocumentError` in billing words."""
-    from cptkg.judge.batch import BatchInputError, BatchTimeout, file_kind, run_batch
+    from cptkg.judge.batch import BatchInputError, BatchTimeout, history_kind, run_batch
     from cptkg.limits import BATCH_SECONDS, MIN_TIME_LIMIT_SECONDS
 
     if not is_claim_document(input_path):  # claim rows (CSV, Parquet): streamed, as always
@@ -329,7 +329,7 @@ def run(input_path, output_path, history_path=None, *, kb, engine: str = "duckdb
         if Path(output_path).exists() and Path(output_path).resolve() == Path(p).resolve():
             raise BatchInputError(f"-o {output_path}: is the input file {p}; the verdicts would overwrite it")
     if history_path:
-        file_kind(history_path)  # the history is claim-row history (.csv or .parquet) whatever INPUT is
+        history_kind(history_path)  # the history is claim-row history (.csv or .parquet) whatever INPUT is
     if progress:
         progress("reading claims")
     with claim_rows(input_path, history_path, kb) as rows:

@@ -178,3 +178,21 @@ def test_a_quote_left_open_over_more_than_the_csv_field_limit_is_its_claims_erro
         assert [(r["claim_id"], r["status"]) for r in rows] == [("C1", "accepted"), ("C2", "error")]
         assert "a quote opened in field patient_id is never closed" in rows[1]["error"]
         assert rows[1]["error"] in check.stdout.replace('""', '"')
+
+
+@pytest.mark.parametrize("claims", ["claims.csv", "claims.json"])
+def test_a_history_of_another_extension_is_named_as_the_history_not_as_the_output(tmp_path, claims):
+    """--history hist.dat was told "cptkg batch writes verdicts as CSV ... not as '.dat'", as if it were the
+    output (an audit)."""
+    src = tmp_path / claims
+    if claims.endswith(".csv"):
+        src.write_text(",".join(HEADER) + "\nC1,P1,1,95990,2025-03-04,N1,nurse,1,\n")
+    else:
+        src.write_text(json.dumps({"claim_id": "C1", "patient_id": "P1", "lines": [
+            {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "nurse"}]}))
+    hist = tmp_path / "hist.dat"
+    hist.write_text("patient_id,code,date_of_service,provider_id\nP1,62362,2024-01-02,N1\n")
+    r = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv"), "--history", str(hist)])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"--history {hist}: a history is read as claim-row history" in said, said
+    assert "writes verdicts" not in said

@@ -121,6 +121,19 @@ def file_kind(path: str | Path, reading: bool = False) -> str:
                           f"or give an X12 837P, FHIR or claim JSON file")
 
 
+def history_kind(path: str | Path) -> str:
+    """The kind of a ``--history`` file: claim-row history, CSV or Parquet, whatever the claims are. A history
+    named ``.dat`` was told "cptkg batch writes verdicts as CSV ... not as '.dat'", as if it were the output
+    (an audit)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".txt", ".parquet", ".pq") or Path(path).name.lower() in (".csv", ".txt", ".parquet", ".pq"):
+        return file_kind(path, reading=True)
+    if str(path) != "-" and not Path(path).exists():
+        raise BatchInputError(f"--history {path}: no such file")
+    raise BatchInputError(f"--history {path}: a history is read as claim-row history, CSV (.csv, .txt) or Parquet "
+                          f"(.parquet, .pq), not '{suffix or '(no extension)'}' (a CSV file: name it .csv)")
+
+
 # --------------------------------------------------------------------------
 # compiling the claim rules for batches
 # --------------------------------------------------------------------------
@@ -663,7 +676,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     t0 = time.perf_counter()
     user_step = progress or (lambda _msg: None)
     in_kind, out_kind = file_kind(input_path, reading=True), file_kind(output_path)
-    h_kind = file_kind(history_path) if history_path else None
+    h_kind = history_kind(history_path) if history_path else None
     for p in filter(None, [input_path, history_path]):
         if GLOB_CHARS.intersection(str(p)):
             # DuckDB and Spark would read the name as a pattern of many files
