@@ -332,3 +332,13 @@ def test_several_pasted_claims_are_judged_through_the_progress_bar_without_an_ex
     at.button(key="check_json").click().run()
     assert not at.exception
     assert [r["claim_id"] for r in at.session_state["checker_results"]] == ["P-0", "P-1", "P-2"]
+
+
+@pytest.mark.parametrize("module", ["rules_page", "checker"])
+def test_a_stray_engine_variable_is_said_on_the_page_and_the_default_engine_judges(module, monkeypatch):
+    """With CPTKG_ENGINE=bogus the rules page crashed (its worked examples opened a session), and the checker
+    judged with the default engine without a word (an analyst's audit in Chromium)."""
+    monkeypatch.setenv("CPTKG_ENGINE", "bogus")
+    at = page_app(module).run()
+    assert not at.exception, at.exception
+    assert any("'bogus' (from CPTKG_ENGINE) is not a rule engine" in w.value for w in at.warning), texts(at)

@@ -217,7 +217,7 @@ def grouped(table: pd.DataFrame, by: str) -> pd.DataFrame:
 def explain_claims(kb, claims: list[dict], ids: set[str]) -> list[dict]:
     """The claims named by ``ids``, explained through the pipeline (proofs, summaries, verified fixes)."""
     chosen = [c for c in claims if isinstance(c, dict) and str(c.get("claim_id")) in ids]
-    return cptkg.judge_claims(kb, chosen, explain=True) if chosen else []
+    return cptkg.judge_claims(kb, chosen, explain=True, engine=current_engine()) if chosen else []
 
 
 def batch_csv(results: list[dict]) -> bytes:

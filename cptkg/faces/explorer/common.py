@@ -77,11 +77,14 @@ def kb_or_stop() -> KnowledgeBase:
     """The family pack's KB (``CPTKG_KB`` or the default pack); a KB that fails its checks stops
     the page with the reason."""
     try:
-        return default_kb()
+        kb = default_kb()
     except KBLoadError as e:
         st.error(f"The knowledge base cannot be used: {md(e)}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
+    if not st.session_state.get("engine"):
+        _default_engine()  # a stray CPTKG_ENGINE is said on every page, not only on the pages that judge
+    return kb
 
 
 def draw_graph(elements: list[dict], key: str, height: str = "520px", layout: str = "fcose",

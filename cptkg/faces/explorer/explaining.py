@@ -39,4 +39,6 @@ def explain_encounter(kb: KnowledgeBase, enc: Encounter, engine=None) -> dict:
 def as_billed(kb: KnowledgeBase, code: str, encounter: dict, engine=None) -> dict:
     """The claim checker's line for ``code`` billed by the encounter's performer (:func:`cptkg.pipeline.as_billed`,
     the line ``cptkg infer`` shows with each code)."""
-    return cptkg.as_billed(kb, code, encounter, engine=engine or cptkg.Session.open(kb=kb).engine)
+    from cptkg.faces.explorer.common import current_engine
+
+    return cptkg.as_billed(kb, code, encounter, engine=engine or current_engine())

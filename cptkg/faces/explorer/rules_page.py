@@ -352,9 +352,10 @@ def _rule_example(kb, rule: dict) -> tuple[str, str] | None:
         msgs: dict = {}
         try:
             if rule["kind"] == "claim":
-                _proof_messages(cptkg.explain(c["given"], kb=judged_with, all_proofs=True), msgs)
+                _proof_messages(cptkg.explain(c["given"], kb=judged_with, all_proofs=True, engine=current_engine()),
+                                msgs)
             else:
-                _proof_messages(cptkg.infer(c["given"], kb=judged_with, explain=True), msgs)
+                _proof_messages(cptkg.infer(c["given"], kb=judged_with, explain=True, engine=current_engine()), msgs)
         except (cptkg.InputError, cptkg.EvaluationError, cptkg.EvaluationTimeout):
             continue
         for rid, msg in msgs.items():
