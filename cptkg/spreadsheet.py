@@ -282,6 +282,11 @@ def not_utf8(path_or_data, chunk: int = 1 << 20) -> str | None:
         if wide:
             return wide
         src.seek(0)
+        from cptkg.files import holds_binary
+
+        if holds_binary(src.read(4096)):  # an image, a zip: no character set to blame (an analyst's audit)
+            return "it holds binary data, not text: a CSV file is text"
+        src.seek(0)
         dec, at = codecs.getincrementaldecoder("utf-8")(), 0
         while True:
             block = src.read(chunk)

@@ -471,3 +471,17 @@ def test_json_that_does_not_parse_is_said_in_words_that_say_what_to_change(tmp_p
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2 and words in one_line(r), one_line(r)
     assert "Expecting" not in r.output and " at)" not in r.output
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_a_binary_history_is_said_to_be_binary_data_not_a_character_set_problem(tmp_path, command):
+    """An image given as --history was "not UTF-8 text: byte 0 (0x89) ... (an accented letter?)" (an analyst's
+    audit): it holds binary data."""
+    claims = tmp_path / "claims.csv"
+    claims.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                      "C1,P1,1,95990,2025-03-04,N1,nurse\n")
+    hist = tmp_path / "history.csv"
+    hist.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    args = [command, str(claims), "--history", str(hist)] + (["-o", str(tmp_path / "o.csv")] if command == "batch" else [])
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and "it holds binary data, not text" in one_line(r) and "accented" not in r.output
