@@ -267,8 +267,11 @@ def holds_binary(data: bytes) -> bool:
     head = data[:4096].decode("utf-8-sig", errors="replace")
     if not head:
         return False
-    odd = sum(ch == "\ufffd" or (ch < " " and ch not in "\r\n\t") for ch in head)
-    return "\x00" in head or odd > len(head) // 100
+    # control characters mark binary data; bytes no UTF-8 reads also come from text saved in another
+    # character set (a Latin-1 "José"), so it takes many of them: a short Latin-1 CSV is no binary file
+    control = sum(ch < " " and ch not in "\r\n\t" for ch in head)
+    undecoded = head.count("\ufffd")
+    return "\x00" in head or control > len(head) // 100 or undecoded > max(16, len(head) // 10)
 
 
 def _line_of(data: bytes, offset: int) -> tuple[int, int]:
