@@ -35,6 +35,23 @@ def rejudged(kb, raw, s):
     """The claim with the fix applied, judged again by the rules (never trusting the fix's own word)."""
     return check_claim(kb, parse_claim(apply_suggestion(raw, s), kb=kb))
 
+def with_unit_limit(kb, tmp_path, code: str, indicator: str):
+    """``kb`` with one SYNTHETIC unit edit: at most 1 unit of ``code``, adjudication indicator ``indicator``."""
+    from cptkg.knowledge.loader import load_kb
+
+    edits = tmp_path / "mue.ttl"
+    edits.write_text(f"""@prefix ont: <https://w3id.org/cptkg/ontology#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix e: <urn:cptkg:synthetic-mue:> .
+e:source a ont:Source ; rdfs:label "SYNTHETIC-MUE.txt" ; ont:citation "SYNTHETIC edit table" ;
+    ont:fileSha256 "{'ab' * 32}" .
+e:u4 a ont:UnitEdit ; ont:editCode "{code}" ; ont:maxUnits 1 ; ont:adjudicationIndicator "{indicator}" ;
+    ont:rationale "SYNTHETIC" ; dct:source e:source ; ont:sourceRow 4 .
+""", encoding="utf-8")
+    return load_kb(kb.pack.root, edits=[edits])
+
+
 
 def test_a_nurses_62370_with_95990_is_recoded_to_62369_not_removed(kb):
     # the rule's message: "analysis with reprogramming and refill by a nurse is 62369"
@@ -360,19 +377,7 @@ def test_a_unit_fix_of_the_comprehensive_line_is_not_offered_beside_its_removal(
     """62370 x2 over a SYNTHETIC unit edit of 1 a line, with 95991: "bill 1 unit of 62370; remove 95991" and
     also "remove line 1 (62370)", which leaves 95991 in its place, against the rules' own warning (a coder's
     audit). Only the first is offered."""
-    from cptkg.knowledge.loader import load_kb
-
-    edits = tmp_path / "mue.ttl"
-    edits.write_text("""@prefix ont: <https://w3id.org/cptkg/ontology#> .
-@prefix dct: <http://purl.org/dc/terms/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix e: <urn:cptkg:synthetic-mue:> .
-e:source a ont:Source ; rdfs:label "SYNTHETIC-MUE.txt" ; ont:citation "SYNTHETIC edit table" ;
-    ont:fileSha256 "abababababababababababababababababababababababababababababababab" .
-e:u4 a ont:UnitEdit ; ont:editCode "62370" ; ont:maxUnits 1 ; ont:adjudicationIndicator "1" ;
-    ont:rationale "SYNTHETIC" ; dct:source e:source ; ont:sourceRow 4 .
-""", encoding="utf-8")
-    with_edit = load_kb(kb.pack.root, edits=[edits])
+    with_edit = with_unit_limit(kb, tmp_path, "62370", "1")
     raw = claim({"code": "62370", "units": 2, "provider_role": "physician"},
                 {"line": 2, "code": "95991", "provider_role": "physician"})
     got = fixes(with_edit, raw)
@@ -411,19 +416,7 @@ def test_a_line_over_a_limit_only_beside_its_twins_stands_as_billed_once_they_go
     """Three 62367s, line 2 marked 76, over a SYNTHETIC limit of one a date: "mark line 1 76 as a repeat of
     line 2; remove lines 2 and 3" left a repeat of nothing, and "otherwise remove all three" dropped the
     service (an audit). A fix keeps one line as billed, and none marks a repeat of a line it removes."""
-    from cptkg.knowledge.loader import load_kb
-
-    edits = tmp_path / "mue.ttl"
-    edits.write_text("""@prefix ont: <https://w3id.org/cptkg/ontology#> .
-@prefix dct: <http://purl.org/dc/terms/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix e: <urn:cptkg:synthetic-mue:> .
-e:source a ont:Source ; rdfs:label "SYNTHETIC-MUE.txt" ; ont:citation "SYNTHETIC edit table" ;
-    ont:fileSha256 "abababababababababababababababababababababababababababababababab" .
-e:u4 a ont:UnitEdit ; ont:editCode "62367" ; ont:maxUnits 1 ; ont:adjudicationIndicator "3" ;
-    ont:rationale "SYNTHETIC" ; dct:source e:source ; ont:sourceRow 4 .
-""", encoding="utf-8")
-    with_edit = load_kb(kb.pack.root, edits=[edits])
+    with_edit = with_unit_limit(kb, tmp_path, "62367", "3")
     raw = claim({"code": "62367", "provider_role": "physician"},
                 {"line": 2, "code": "62367", "provider_role": "physician", "modifiers": ["76"]},
                 {"line": 3, "code": "62367", "provider_role": "physician"})
