@@ -287,8 +287,21 @@ def _as_list(items) -> tuple[list, bool]:
     if isinstance(items, (list, tuple)):
         return list(items), True
     if isinstance(items, (dict, str, bytes, bytearray)) or not hasattr(items, "__iter__") or hasattr(items, "lines"):
-        return [items], False
+        return [_one_claim(items)], False
     return list(items), True
+
+
+def _one_claim(item):
+    """One claim given alone: anything but a claim object is the claim's error, not "claim #1 in the list"
+    (``check(None)`` said so of a call that gave no list: an integrator's audit)."""
+    from cptkg.claims.models import Claim, InputError, parse_claim
+
+    if isinstance(item, (dict, Claim)):
+        return item
+    try:
+        return parse_claim(item)
+    except InputError as e:
+        return e
 
 
 def check(claims, *, kb=None, engine: str | None = None, timeout: float | None = None, session=None):

@@ -101,3 +101,15 @@ def test_what_run_batch_raises_is_in_the_public_api(tmp_path):
     (tmp_path / "claims.xyz").write_text("nothing")
     with pytest.raises(cptkg.BatchInputError):
         cptkg.run_batch(str(tmp_path / "claims.xyz"), str(tmp_path / "out.csv"))
+
+
+@pytest.mark.parametrize("given, words", [(None, "got null"), (5, "got a number"), ("C1", "got text")])
+def test_one_value_given_that_is_no_claim_is_the_claims_error_not_a_lists_first_entry(given, words):
+    """check(None) said "claim #1 in the list" of a call that gave no list (an integrator's audit): one value
+    given alone is one claim, and its error names the claim, as the CLI names a file of one claim."""
+    import cptkg
+
+    for answer in (cptkg.check(given), cptkg.explain(given)):
+        assert answer["status"] == "error"
+        assert answer["error"] == f"claim: must be a JSON object, {words}"
+    assert cptkg.check([given])[0]["error"] == f"claim #1 in the list: must be a JSON object, {words}"
