@@ -456,6 +456,8 @@ def test_a_fhir_claim_alone_is_refused_in_its_own_words(change, words):
 
 @pytest.mark.parametrize("text, words", [
     ('{"claim_id": "C\x00"}', "line 1, column 16: a NUL byte (0x00) inside quoted text: JSON writes it escaped"),
+    ('{"claim_id": "C1"\x00}', "column 18: a NUL byte (0x00) outside quoted text, where JSON allows none: remove it"),
+    ('[{}, \x01{}]', "column 6: the control character 0x01 outside quoted text, where JSON allows none"),
     ('{"claim_id": "C1",}', "a field name in double quotes is expected here (a ',' just before '}'"),
     ('{"claim_id": "C1" "patient_id": "P1"}', "a ',' is missing between two values"),
     ('{"claim_id": "C1', "a quoted text starts here and is never closed"),

@@ -697,6 +697,11 @@ def json_error_words(e: json.JSONDecodeError) -> str:
         ch = e.doc[e.pos] if 0 <= e.pos < len(e.doc) else ""
         name = _CONTROL_NAMES.get(ch, f"the control character 0x{ord(ch):02x}" if ch else "a control character")
         return f"{name} inside quoted text: JSON writes it escaped (\\n, \\t, \\u0000)"
+    ch = e.doc[e.pos] if isinstance(e.doc, str) and 0 <= e.pos < len(e.doc) else ""
+    if ch and (ord(ch) < 32 or ord(ch) == 127) and ch not in " \t\n\r":
+        # a NUL or other control character between values read "a ',' is missing" (an audit)
+        name = _CONTROL_NAMES.get(ch, f"the control character 0x{ord(ch):02x}")
+        return f"{name} outside quoted text, where JSON allows none: remove it"
     return _JSON_WORDS.get(msg, msg)
 
 
