@@ -263,6 +263,18 @@ def test_export_page_offers_turtle():
     assert "Download" in at.get("download_button")[0].proto.label
 
 
+def test_export_page_speaks_of_downloads_not_of_the_clis_output_folder():
+    """The format list said "needs -o DIRECTORY" (a CLI option) on the page (an explorer audit): the page
+    offers each file of a several-file export to download; only the CLI's help names the folder."""
+    at = page_app("export").run()
+    labels = at.selectbox(key="export_format").options  # as the page shows them
+    assert not any("-o" in x or "DIRECTORY" in x for x in labels), labels
+    at.selectbox(key="export_format").set_value("csv").run()
+    assert not at.exception
+    shown = [b.proto.label for b in at.get("download_button")]
+    assert any("nodes.csv" in x for x in shown) and any("edges.csv" in x for x in shown), shown
+
+
 def test_batch_page_draws_without_input():
     at = page_app("batch").run()
     assert not at.exception

@@ -288,5 +288,5 @@ def _render(data: ExportInput) -> dict[str, bytes]:
 
 
 EXPORTER = Exporter("fhir", "FHIR R4 CodeSystems (rules, provider roles), ValueSets (code groups) and ConceptMaps "
-                            "(rule -> CARC, NUCC -> role) as JSON files (needs -o DIRECTORY)", "json", _render,
-                    uses_graph=False)
+                            "(rule -> CARC, NUCC -> role) as JSON files", "json", _render,
+                    uses_graph=False, several_files=True)

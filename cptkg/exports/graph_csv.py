@@ -31,4 +31,4 @@ def _render(data: ExportInput) -> dict[str, bytes]:
     return {"nodes.csv": nodes.getvalue().encode("utf-8"), "edges.csv": edges.getvalue().encode("utf-8")}
 
 
-EXPORTER = Exporter("csv", "node and edge CSV files (nodes.csv, edges.csv; needs -o DIRECTORY)", "csv", _render)
+EXPORTER = Exporter("csv", "node and edge CSV files (nodes.csv, edges.csv)", "csv", _render, several_files=True)

@@ -17,7 +17,9 @@ def _fail(message: str) -> None:
 
 
 def _format_help() -> str:
-    return "; ".join(f"{name}: {e.description}" for name, e in exporters.formats().items())
+    # "needs -o DIRECTORY" is the CLI's words, said here only: the explorer offers each file to download
+    return "; ".join(f"{name}: {e.description}{' (needs -o DIRECTORY)' if e.several_files else ''}"
+                     for name, e in exporters.formats().items())
 
 
 @click.command("export")
