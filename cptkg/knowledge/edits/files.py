@@ -828,7 +828,7 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -
         table = parse_table(data, fmt)
     del data
     if not len(table):  # judged with no edits at all, a claim would pass the edits the user meant to apply
-        raise EditFileError("holds no pair edit or unit edit (ont:PairEdit, ont:UnitEdit): nothing to apply; an "
+        raise EditFileError("holds no pair edit or unit edit: nothing to apply; an "
                             "edit file is the output of cptkg edits import")
     graph = Graph()
     if table.other_triples:
