@@ -182,9 +182,11 @@ def test_a_merge_of_two_performers_lines_says_whose_line_the_new_code_is(kb):
     raw = claim({"code": "62368", "provider_role": "physician", "provider_id": "SYN-DOC"},
                 {"line": 2, "code": "95990", "provider_role": "nurse", "provider_id": "SYN-RN"})
     merges = [s for s in fixes(kb, raw) if s["kind"] == "recode" and s["remove_lines"] == [1, 2]]
-    said = {s["add_codes"][0]: s["message"] for s in merges}
-    assert "by 62370 billed by the physician SYN-DOC, which covers both services" in said["62370"]
-    assert "by 62369 billed by the nurse SYN-RN, which covers both services" in said["62369"]
+    said = " / ".join(s["message"] for s in merges)
+    # 62369, not 62370, for the physician too: neither 62368 nor 95990 bills a physician's or QHP's skill
+    assert "by 62369 billed by the physician SYN-DOC, which covers both services" in said, said
+    assert "by 62369 billed by the nurse SYN-RN, which covers both services" in said, said
+    assert "62370" not in said
     for s in merges:
         assert rejudged(kb, raw, s).status == "accepted", s["message"]
     # one performer: nothing to say
@@ -425,3 +427,23 @@ def test_a_line_over_a_limit_only_beside_its_twins_stands_as_billed_once_they_go
     for s in got:
         again = rejudged(with_edit, raw, s)
         assert again.status == "accepted" and [l.code for l in again.lines] == ["62367"]
+
+
+@pytest.mark.parametrize("role", ["physician", "physician_assistant", "nurse_practitioner"])
+def test_a_fix_keeps_the_skill_level_billed_and_does_not_raise_it(kb, role):
+    """A coder's audit: a physician's 62368 with 95990 was fixed to 62370 and a physician's 62369 on a
+    reservoir to 95991, codes requiring a physician's or QHP's skill that nothing billed showed (95990 and
+    62369 are the level "typically performed by clinical staff"); the rule's own words: "62368 with a refill
+    is 62369, or 62370 when a physician or QHP's skill is required"."""
+    who = {"provider_role": role}
+    merged = fixes(kb, claim(dict(who, code="62368"), dict(who, line=2, code="95990")))
+    assert [s["add_codes"] for s in merged if s["kind"] == "recode"][0] == ["62369"], merged
+    assert not any("62370" in s["add_codes"] for s in merged), merged
+    on_reservoir = claim(dict(who, code="62369"), history=[{"code": "62360", "date_of_service": "2024-01-01"}])
+    got = fixes(kb, on_reservoir)
+    assert got[0]["add_codes"] == ["95990"] and rejudged(kb, on_reservoir, got[0]).status == "accepted", got
+    # a code billed at the skill level keeps it: 62370 on a reservoir is 95991
+    skilled = fixes(kb, claim(dict(who, code="62370"), history=[{"code": "62360", "date_of_service": "2024-01-01"}]))
+    assert skilled[0]["add_codes"] == ["95991"], skilled
+    first = merged[0]
+    assert rejudged(kb, claim(dict(who, code="62368"), dict(who, line=2, code="95990")), first).status == "accepted"

@@ -146,15 +146,46 @@ def _devices(kb: KnowledgeBase, *codes: str) -> list[str]:
 
 
 def _fitting_codes(kb: KnowledgeBase, services: list[str], role: str, devices: list[str],
-                   route: str | None = None, engine=None) -> list[str]:
+                   route: str | None = None, engine=None, billed: tuple[str, ...] = ()) -> list[str]:
     """Codes inference gives for these services and performer, for any of ``devices``, by ``route``
-    (the billed line's; None: the pack's default), so a fix never drops what made the line wrong."""
+    (the billed line's; None: the pack's default), so a fix never drops what made the line wrong;
+    each at the skill level of the ``billed`` codes it replaces (:func:`at_billed_skill`)."""
     out: list[str] = []
     for device in devices or [None]:
         for code in _fitting_cached(kb, tuple(sorted(services)), role, device, route, engine):
+            code = at_billed_skill(kb, code, billed)
             if code not in out:
                 out.append(code)
     return out
+
+
+def _billed_beside(claim: Claim, me, *others) -> tuple[str, ...]:
+    """The codes ``me``'s provider bills on its date on this claim, and ``others``': what the encounter
+    shows of the skill it needed (a 95991 beside 62368 and 95990 shows a physician's or QHP's skill)."""
+    return tuple(dict.fromkeys([l.code for l in claim.lines if l.date_of_service == me.date_of_service
+                                and l.provider_id == me.provider_id] + [o.code for o in others]))
+
+
+def at_billed_skill(kb: KnowledgeBase, code: str, billed: tuple[str, ...]) -> str:
+    """``code``, or the code of the same services, devices and routes without the skill it requires when no
+    ``billed`` code requires that skill. Inference gives a physician the code requiring a physician's or
+    QHP's skill (62370, 95991); a fix replacing a physician's 62368 and 95990, or a physician's 62369 on a
+    reservoir, gave 62370 or 95991, though what was billed (95990, 62369: the level "typically performed by
+    clinical staff") says that skill was not needed (a coder's audit): a fix does not raise the level billed.
+    """
+    skills = kb.facts.get("requires_skill", ())
+    needs = {s for (c, s) in skills if c == code}
+    if not billed or not needs or any(c in billed for (c, s) in skills if s in needs):
+        return code
+
+    def shape(c: str) -> tuple:
+        return tuple(frozenset(x for (c2, x) in kb.facts.get(p, ()) if c2 == c)
+                     for p in ("requires_service", "applies_to_device", "applies_to_route"))
+
+    wanted = shape(code)
+    twins = sorted(c for c in {c for (c, _) in kb.facts.get("requires_service", ())}
+                   if c != code and not needs & {s for (c2, s) in skills if c2 == c} and shape(c) == wanted)
+    return twins[0] if len(twins) == 1 else code
 
 
 @functools.lru_cache(maxsize=512)
@@ -237,7 +268,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                     continue  # two routes: no one code covers both lines
                 route = me.route if me.route is not None else other.route
                 for role in dict.fromkeys([me.provider_role, other.provider_role]):
-                    for code in _fitting_codes(kb, services, role, devices, route, engine):
+                    for code in _fitting_codes(kb, services, role, devices, route, engine, _billed_beside(claim, me, other)):
                         new = dict(base, line=min(me.line, other.line), code=code, provider_role=role,
                                    provider_id=me.provider_id if role == me.provider_role else other.provider_id)
                         if route is not None:
@@ -255,7 +286,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 other = claim.history[-arg - 1]
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
                 for code in _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route,
-                                           engine):
+                                           engine, _billed_beside(claim, me, other)):
                     new = dict(base, line=me.line, code=code, provider_role=me.provider_role)
                     opts.append(Suggestion([me.line], [new],
                                            f"void or correct the earlier {other.code} ({entry_name(arg)}) and bill {code} "
@@ -284,7 +315,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 modifiers.append(str(arg))
     if recode_devices is not None:
         services = _services_text(kb, me.code)
-        fitting = _fitting_codes(kb, services, me.provider_role, recode_devices, me.route, engine)
+        fitting = _fitting_codes(kb, services, me.provider_role, recode_devices, me.route, engine, _billed_beside(claim, me))
         for code in fitting:
             if code != me.code:
                 opts.append(Suggestion([me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
@@ -301,7 +332,7 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 if me.route is not None:  # the route can be what no code covers, as for a brain pump
                     route = vocab.term("route", me.route)
                     where += f" by {(kb.label(route) if route else me.route).lower()} delivery"
-                for code in codes:
+                for code in dict.fromkeys(at_billed_skill(kb, c, _billed_beside(claim, me)) for c in codes):
                     if code != me.code:
                         opts.append(Suggestion(
                             [me.line], [dict(base, line=me.line, code=code, provider_role=me.provider_role,
@@ -369,7 +400,7 @@ def _recode_with_neighbours(kb: KnowledgeBase, claim: Claim, me, base: dict, dev
             continue
         route = me.route if me.route is not None else other.route
         devs = [d for d in devices if d in _devices(kb, other.code)]
-        for code in _fitting_codes(kb, sorted(mine | theirs), me.provider_role, devs, route, engine):
+        for code in _fitting_codes(kb, sorted(mine | theirs), me.provider_role, devs, route, engine, _billed_beside(claim, me, other)):
             if code in (me.code, other.code):
                 continue  # not a recode: the other line already bills it (a removal says that)
             new = dict(base, line=min(me.line, other.line), code=code, provider_role=me.provider_role)
