@@ -108,6 +108,27 @@ def test_select_star_lists_the_variables_in_the_order_the_query_names_them():
         assert len(rows) == 4 and all(len(r) == len(want) for r in rows)
 
 
+def test_a_projection_written_out_keeps_its_order_with_expressions_before_the_variables_they_read():
+    # an integrator's audit: (STR(?y) AS ?z) ?y ?x came out "y,z,x" in CSV and in JSON's head.vars
+    for text, want in (("SELECT (STR(?y) AS ?z) ?y ?x WHERE { VALUES (?x ?y) {(4 3)} }", ["z", "y", "x"]),
+                       ("SELECT ?x (STR(?y) AS ?z) ?y WHERE { VALUES (?x ?y) {(4 3)} }", ["x", "z", "y"])):
+        res = run(text, "--format", "csv")
+        assert res.exit_code == 0, res.output
+        rows = list(csv.reader(io.StringIO(res.output)))
+        assert rows[0] == want and dict(zip(rows[0], rows[1])) == {"x": "4", "y": "3", "z": "3"}, rows
+        assert json.loads(run(text, "--format", "json").output)["head"]["vars"] == want
+
+
+@pytest.mark.parametrize("text, words", [
+    ("SELECT * WHERE { ?s ?p ?o } GROUP BY ?s", "SELECT * cannot be used with GROUP BY"),
+    ("SELECT (1 AS ?x) (2 AS ?x) WHERE {}", "?x is selected twice"),
+])
+def test_a_select_sparql_forbids_is_refused_not_answered_with_no_rows_or_a_column_twice(text, words):
+    # an integrator's audit: both answered, exit 0 (no rows; two columns x of the value 2)
+    res = run(text, "--format", "csv")
+    assert res.exit_code == 2 and words in res.output, res.output
+
+
 def test_select_in_json_is_sparql_json_results():
     res = run(CODES_BY_ROLE, "--format", "json")
     doc = json.loads(res.output)
@@ -184,6 +205,8 @@ REFUSED = {
     # any other failure while it runs: what failed, never a Python exception's name
     "ill-typed date": ('SELECT (YEAR("x"^^<http://www.w3.org/2001/XMLSchema#dateTime>) AS ?x) {}',
                        "could not be evaluated: a function or operator in it failed on a value it met"),
+    "sum over IRIs": ('SELECT (SUM(?s) AS ?n) WHERE { VALUES ?s { <urn:a> <urn:b> } }',
+                      "of a type it does not take (SUM or AVG over IRIs or text"),
     "lone surrogate": ('SELECT (ENCODE_FOR_URI("\\uD800") AS ?x) {}', "a lone surrogate"),
     "from remote": ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "FROM"),
     "from named remote": ("SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",

@@ -208,9 +208,21 @@ def check_query(text: str) -> Query:
                 n = node[key] if key in node else None
                 if isinstance(n, int) and n > sys.maxsize:
                     raise QueryRefused(f"{word} {n} is more rows than a query can count (at most {sys.maxsize:,})")
-    # SELECT *: the columns in the order the query first names its variables (rdflib returns them in no set
-    # order: "o s p" for ?s ?p ?o, as an audit found); a name that is no result variable is dropped later
-    query.cptkg_variable_order = list(dict.fromkeys(m.group(1) for m in _VARIABLE.finditer(text)))
+    body = parsed[1]
+    if body.name == "SelectQuery" and "projection" not in body:
+        if "groupby" in body:  # rdflib answered it with no rows (an integrator's audit)
+            raise QueryRefused("SELECT * cannot be used with GROUP BY: select the grouped variables and "
+                               "aggregates by name, as (COUNT(?x) AS ?n)")
+        # SELECT *: the columns in the order the query first names its variables (rdflib returns them in no
+        # set order: "o s p" for ?s ?p ?o, as an audit found); a name that is no result variable is dropped
+        # later. A projection written out keeps its own order, which rdflib keeps ((STR(?y) AS ?z) ?y ?x came
+        # out y, z, x: an integrator's audit)
+        query.cptkg_variable_order = list(dict.fromkeys(m.group(1) for m in _VARIABLE.finditer(text)))
+    elif body.name == "SelectQuery":
+        named = [str(v["evar"] if "evar" in v else v["var"]) for v in body["projection"]]
+        twice = sorted({n for n in named if named.count(n) > 1})
+        if twice:  # SPARQL 1.1 18.2.1; rdflib answered two columns of the last value
+            raise QueryRefused(f"?{twice[0]} is selected twice: a SELECT names each result variable once")
     return query
 
 
@@ -373,6 +385,10 @@ def _failure_words(e: Exception) -> str:
         return "a string it builds holds a character that cannot be written (a lone surrogate such as \\uD800)"
     if isinstance(e, re.error):  # REGEX and REPLACE take their pattern from the query, as Python reads one
         return f"a regular expression in it cannot be read ({' '.join(str(e).split())[:200]})"
+    if isinstance(e, (AttributeError, TypeError)):  # rdflib's SUM over IRIs: "'URIRef' object has no attribute"
+        return ("a function or operator in it failed on a value it met, of a type it does not take (SUM or AVG "
+                "over IRIs or text, YEAR of a value that is no date): filter such values out first, as "
+                "FILTER(isNumeric(?x))")
     if isinstance(e, (decimal.InvalidOperation, OverflowError)):
         return "a number it computes is out of range (a value such as 1e400 in ROUND, or a division too large)"
     said = " ".join(str(e).split())[:200]
