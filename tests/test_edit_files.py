@@ -277,3 +277,19 @@ def test_a_folder_given_as_an_edit_file_is_said_to_be_a_folder(tmp_path):
                  ["impact", str(ROOT / "examples" / "claim-pair.json"), "--after-edits", str(tmp_path)]):
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 2 and f"{tmp_path}: is a folder; give the edit file itself" in r.output, r.output
+
+
+def test_two_identical_edit_files_are_said_to_be_one_file_given_twice(tmp_path, cache):
+    """An auditor's finding: a byte-identical copy of an edit file was refused as "its triple ... describes a
+    source of the family pack" (the source was the first file's). The same path given twice is one file."""
+    from cptkg.knowledge.loader import load_kb
+
+    ptp = Path(__file__).parent / "data" / "edits" / "synthetic-ptp.ttl"
+    copy = tmp_path / "copy.ttl"
+    copy.write_bytes(ptp.read_bytes())
+    with pytest.raises(KBLoadError, match=r"copy.ttl: the same edit file as .*synthetic-ptp.ttl \(the two files are "
+                                          r"identical\): give it once") as e:
+        load_kb(PACK, edits=[ptp, copy])
+    assert "family pack" not in str(e.value)
+    twice = load_kb(PACK, edits=[ptp, ptp])
+    assert twice.facts.get("pair_edit") == load_kb(PACK, edits=[ptp]).facts.get("pair_edit")

@@ -23,6 +23,8 @@ RDF reaches Datalog through one documented mapping: a property annotated
 """
 from __future__ import annotations
 
+import hashlib
+
 import re
 import threading
 from functools import lru_cache
@@ -306,7 +308,23 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     onto, kbg, full, subject_file = _pack_graphs(pack)
     props, edb, verdicts = _declared_predicates(onto)
     edit_files = []
-    for path in edit_paths:
+    seen_files: dict[str, Path] = {}
+    for path in dict.fromkeys(edit_paths):  # a path given twice is one file
+        # two copies of one file: said so, not "its triple ... describes a source of the family pack" (the
+        # copy's source is the first file's, already loaded: an auditor's finding)
+        try:
+            if path.is_file():
+                with path.open("rb") as f:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+            else:
+                digest = None
+        except OSError:
+            digest = None
+        if digest is not None and digest in seen_files:
+            raise KBLoadError(f"{path}: the same edit file as {seen_files[digest]} (the two files are identical): "
+                              f"give it once")
+        if digest is not None:
+            seen_files[digest] = path
         # the edits become rule facts directly; the file's other triples (its source) join the graph
         try:
             ef = read_edit_file(path, props, full)
