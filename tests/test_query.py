@@ -374,6 +374,13 @@ def test_data_file_with_remote_context_exits_2(tmp_path, server):
     assert server.seen == []
 
 
+def test_data_given_as_a_url_is_said_to_take_a_local_file_and_nothing_is_fetched(server):
+    # an integrator's audit: "http:/127.0.0.1:8765/d.ttl: no such file" (the URL read as a path, a slash lost)
+    res = run("ASK { ?s ?p ?o }", "--data", f"{server.url}/d.ttl")
+    assert res.exit_code == 2 and f"{server.url}/d.ttl: --data takes a local file" in res.output, res.output
+    assert server.seen == []
+
+
 def test_a_blank_node_is_written_as_an_underscore_label_in_csv_and_the_table():
     """SPARQL 1.1 CSV results write a blank node as _:label; a bare label read as a literal or an IRI."""
     q = ("PREFIX owl: <http://www.w3.org/2002/07/owl#> "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import click
@@ -110,7 +111,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
               help="Read the query from a file ('-' for standard input) instead of the QUERY argument.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="Output: a text table, CSV, or SPARQL 1.1 JSON results (CONSTRUCT: Turtle, CSV triples, JSON-LD).")
-@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=str), metavar="FILE",
               help="Extra RDF to query with the KB (.ttl .nt .rdf .jsonld); parsed without fetching anything it names.")
 @click.option("--timeout", type=TimeLimitSeconds(0.1, 600), default=sparql.DEFAULT_TIMEOUT, show_default=True,
               help="Stop the query after this many seconds (0.1 to 600).")
@@ -143,7 +144,12 @@ def command(query_text, query_file, fmt, data_files, timeout, limit):
     except (sparql.QueryRefused, sparql.QueryTimeout) as e:
         _fail(str(e))
     extra = []
-    for path in data_files:
+    for given in data_files:
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", given):
+            # a URL was read as a path, "http:/host/d.ttl: no such file" (an integrator's audit)
+            _fail(f"{given}: --data takes a local file; cptkg fetches nothing from the network (download the file "
+                  f"and give its path)")
+        path = Path(given)
         fmt_name = RDF_DATA_FORMATS.get(path.suffix.lower())
         if fmt_name is None:
             _fail(f"{path}: unknown RDF file type {path.suffix!r} (known: {', '.join(sorted(RDF_DATA_FORMATS))})")
