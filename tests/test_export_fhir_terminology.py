@@ -157,6 +157,10 @@ def test_rule_to_carc_map_targets_each_rejection_rule_carc(files):
     kb = default_kb()
     want = {r.meta.id: r.meta.carc for r in kb.check_program.rules if r.meta.id and r.meta.carc}
     assert got == want and got
+    # R4: ConceptMap.source[x]/target[x] name value sets; the code systems are the group's (an integrator's audit:
+    # sourceUri held the rules' CodeSystem URL)
+    assert "sourceUri" not in cmap and "targetUri" not in cmap
+    assert cmap["group"][0]["source"] == "https://w3id.org/cptkg/rules" or cmap["group"][0]["source"].endswith("rules")
 
 
 def test_fhir_export_needs_a_folder_and_writes_json_files(tmp_path):

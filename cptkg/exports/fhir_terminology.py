@@ -125,8 +125,9 @@ def rules_code_system(data: ExportInput):
     return CodeSystem(
         id="cptkg-rules", url=RULES_SYSTEM, name="CptkgRules", title=f"cptkg rules of the {data.pack.name} pack",
         status="active", experimental=False, publisher=PUBLISHER, caseSensitive=True, content="complete",
-        description="The rules a cptkg ClaimResponse names as the reason of a rejection (adjudication reason and "
-                    "error code). Definition: the rule's message, with {N} for the values it names.",
+        description="Every rule of the family pack, by its id: the rules a cptkg ClaimResponse names as the reason of "
+                    "a rejection or a warning (adjudication reason and error code), and the rules those rest on (code "
+                    "inference, conditions). Definition: the rule's message, with {N} for the values it names.",
         property=[
             CodeSystemProperty(code="source", type="string", description="A source passage the rule encodes (IRI)."),
             CodeSystemProperty(code="carc", type="Coding",
@@ -226,7 +227,7 @@ def rule_carc_map(rules_cs):
     return ConceptMap(
         id="rule-to-carc", url=FHIR_BASE + "ConceptMap/rule-to-carc", name="RuleToCarc",
         title="cptkg rule -> X12 claim adjustment reason code", status="active", experimental=False,
-        publisher=PUBLISHER, sourceUri=RULES_SYSTEM, targetUri=CARC_SYSTEM,
+        publisher=PUBLISHER,  # the code systems are the group's: source/target[x] name value sets (R4)
         description="The CARC a denial by each rule is reported with (the rule's % carc: metadata). "
                     "Equivalence 'wider': a CARC names a kind of denial, the rule one reason of that kind.",
         group=[ConceptMapGroup(source=RULES_SYSTEM, target=CARC_SYSTEM, element=elements)])
@@ -245,7 +246,7 @@ def nucc_role_map(data: ExportInput):
     return ConceptMap(
         id="nucc-to-provider-role", url=FHIR_BASE + "ConceptMap/nucc-to-provider-role", name="NuccToProviderRole",
         title="NUCC provider taxonomy -> cptkg provider role", status="active", experimental=False,
-        publisher=PUBLISHER, sourceUri=NUCC_SYSTEM, targetUri=ROLE_SYSTEM,
+        publisher=PUBLISHER,  # as above: the code systems are the group's
         description="The family pack's mapping of NUCC Health Care Provider Taxonomy codes to the roles its rules "
                     "know (ont:nuccTaxonomy, each mapping sourced in the KB). Equivalence 'wider': the role may hold "
                     "providers of other taxonomy codes too. The claim reader also maps a code no element lists by "
