@@ -447,3 +447,19 @@ def test_a_fix_keeps_the_skill_level_billed_and_does_not_raise_it(kb, role):
     assert skilled[0]["add_codes"] == ["95991"], skilled
     first = merged[0]
     assert rejudged(kb, claim(dict(who, code="62368"), dict(who, line=2, code="95990")), first).status == "accepted"
+
+
+def test_a_claim_whose_only_line_is_included_in_a_service_billed_before_says_so_not_unbillable(kb):
+    """A coder's audit: 62367 on the day of a 62362 implantation already billed read "Remove line 1: no line of
+    this claim can be billed as documented", as if the service could not be paid; it was paid with the
+    implantation (CARC 97)."""
+    raw = claim({"code": "62367", "provider_role": "physician"},
+                history=[{"code": "62362", "date_of_service": "2025-03-04", "provider_id": "SYN-1"}])
+    got = fixes(kb, raw)
+    assert len(got) == 1 and got[0]["remove_lines"] == [1] and got[0]["verified"], got
+    assert "included in a service billed with it or before it (CO-97)" in got[0]["message"]
+    assert "can be billed as documented" not in got[0]["message"]
+    # a line that cannot be billed for itself keeps the old words: a removal of a pump already removed
+    alone = fixes(kb, claim({"code": "62365", "provider_role": "physician"}, history=[
+        {"code": "62362", "date_of_service": "2024-01-01"}, {"code": "62365", "date_of_service": "2024-06-01"}]))
+    assert any("can be billed as documented" in s["message"] for s in alone), alone

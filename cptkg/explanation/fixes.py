@@ -811,7 +811,11 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         # fix that bills something, "no line can be billed" would contradict it; and only after a
         # whole search: one cut short does not know)
         empty.verified, empty.result_status = True, "empty"
-        empty.message = empty.message[0].upper() + empty.message[1:] + ": no line of this claim can be billed as documented."
+        included = all(any(str(r.carc or "") == "97" for r in ln.reasons) for ln in res.lines if ln.line in empty.dropped)
+        # a line included in a service already billed (CARC 97) was paid with it, not "unbillable" (a coder's audit)
+        why = ("each line is included in a service billed with it or before it (CO-97), so the claim then bills "
+               "nothing and is not sent" if included else "no line of this claim can be billed as documented")
+        empty.message = empty.message[0].upper() + empty.message[1:] + f": {why}."
         out.append(empty)
     search.suggestions = out
     return search
