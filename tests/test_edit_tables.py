@@ -170,6 +170,9 @@ def test_excel_workbook_with_two_header_lines_and_numeric_cells_is_read(tmp_path
                                             "effective": dt.date(2025, 1, 1), "deletion": None, "rationale": ""}
     assert edits[6]["deletion"] == dt.date(2024, 12, 31) and edits[6]["modifier"] == "0"
     assert edits[7]["col1"] == "01996"  # a code typed as a number loses its leading zero in Excel
+    # and the reading is said (an auditor's finding: no word of it)
+    assert ("1 code stored by Excel as a number read with the leading zeros it lost (first: 1996 -> 01996)"
+            in " ".join(result.notices)), result.notices
 
 
 @pytest.mark.parametrize("number, words", [

@@ -1104,13 +1104,16 @@ class _Extractor:
         self.code_idx = [pos[k] for k in code_keys]
         self.header_width = 0  # the header's cells (set by the reader): a value past them has no column
         self.beyond: list[int] = []  # rows holding a value past the header's last column (not read)
+        self.restored: list[str] = []  # codes Excel stored as numbers, read with their zeros put back ("100 -> 00100")
 
     def __call__(self, cells: list):
         if self.excel:
             cells = [workbook.cell_text(v) for v in cells]
             for i in self.code_idx:  # a code typed as a number has lost its leading zeros (01996 -> 1996)
                 if i < len(cells):
-                    cells[i] = _zeros_restored(cells[i])
+                    was, cells[i] = cells[i], _zeros_restored(cells[i])
+                    if cells[i] != was:
+                        self.restored.append(f"{was} -> {cells[i]}")
         width = len(cells)
         if width < self.full:
             if not any(c.strip() for c in cells):
@@ -1306,11 +1309,18 @@ def _width(header: list) -> int:
 
 
 def _beyond_note(extract: "_Extractor", problems: "_Problems") -> list[str]:
-    rows = extract.beyond
-    if not rows or problems.rows:
-        return []
-    return [f"{_count(len(rows), 'row')} with a value past the header's last column, which is not read (first: row "
-            f"{rows[0]}): a column without a name in the header"]
+    """What the reader read otherwise than the cells say: values past the header, codes Excel stored as numbers."""
+    rows, out = extract.beyond, []
+    if problems.rows:
+        return out
+    if rows:
+        out.append(f"{_count(len(rows), 'row')} with a value past the header's last column, which is not read (first: "
+                   f"row {rows[0]}): a column without a name in the header")
+    if extract.restored:
+        # said, as every other reading is (an auditor's finding: 100 became 00100 with no word)
+        out.append(f"{_count(len(extract.restored), 'code')} stored by Excel as a number read with the leading zeros "
+                   f"it lost (first: {extract.restored[0]}): the anesthesia codes 00100-01999 are written with them")
+    return out
 
 
 def _overlap_note(found: list[str], noun: str, what: str) -> str:
