@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine (Python 3.11 + pip) and run the tests.
 #   bash scripts/test.sh            fast suite: every test but the `slow` and `browser` ones,
-#                                   on both cores (about 7 minutes once installed)
+#                                   on both cores (about 12 minutes once installed)
 #   bash scripts/test.sh --full     what CI runs (.ci/run): installs Java, Chromium, pyspark
 #                                   and the conformance suite (.ci/provision.sh), then the fast
 #                                   and slow suites together on both cores, the docs site build
