@@ -328,6 +328,18 @@ def test_a_missing_required_segment_is_said_in_the_loop_it_belongs_to_not_the_ne
     assert "2310B" not in str(e.value)
 
 
+def test_a_file_without_bht_says_bht_is_missing_not_a_pyx12_loop_name():
+    """An 837P with no BHT read "loop ST_LOOP: segment NM1*41 is not one the 837P allows" (pyx12's name for
+    the transaction header; an audit): BHT is named, and the header part in the guide's words."""
+    text = _resegment(re.sub(r"BHT\*[^~]*~\n?", "", ONE.read_text(), count=1), -1)
+    with pytest.raises(ReadError) as e:
+        read(text)
+    said = str(e.value)
+    assert re.search(r"segment 4 of the file \(NM1\): the required segment BHT \(Beginning of Hierarchical "
+                     r"Transaction\) is missing; the 837P puts it right after ST", said), said
+    assert "ST_LOOP" not in said and "HEADER" not in said
+
+
 def test_an_invalid_file_is_exit_2_with_one_line_and_no_pyx12_log_lines(tmp_path):
     bad = tmp_path / "bad.x12"
     bad.write_text(_resegment(ONE.read_text().replace("N3*1 SYNTHETIC ST~\n", ""), -1))

@@ -288,10 +288,19 @@ _X12_TYPES = {"AN": "letters A-Z, digits 0-9, spaces and X12's basic punctuation
               "DT": "a date written CCYYMMDD", "TM": "a time written HHMM"}
 
 
+#: pyx12's map names for the parts of an 837P that are no numbered loop, in the guide's words (a file with no
+#: BHT was said to be wrong in "loop ST_LOOP")
+_UNNUMBERED = {"ISA_LOOP": "the interchange envelope (ISA)", "GS_LOOP": "the functional group (GS)",
+               "ST_LOOP": "the transaction set header (ST, then BHT)", "HEADER": "the transaction header (BHT)",
+               "DETAIL": "the claim detail (loops 2000A to 2440)", "FOOTER": "the transaction set trailer (SE)"}
+
+
 def _where(walk: _Walk, at: int | None) -> str:
     if not at:
         return ""
     sid, loop, name = walk.loops.get(at, ("", "", ""))
+    if loop in _UNNUMBERED:
+        return f"segment {at} of the file{f' ({sid})' if sid else ''}, in {_UNNUMBERED[loop]}"
     shown = f"loop {loop}" + (f" ({name})" if name and loop[:1].isdigit() else "") if loop else ""
     return f"segment {at} of the file{f' ({sid})' if sid else ''}" + (f", {shown}" if shown else "")
 
@@ -347,6 +356,13 @@ def _problems(report: dict, walk: _Walk) -> list[tuple[int, str]]:
                 for seg in st.get("segments") or []:
                     at = seg.get("cur_line") or 0
                     where = _where(walk, at)
+                    sid_here, loop_here, _ = walk.loops.get(at, ("", "", ""))
+                    if (loop_here == "ST_LOOP" and sid_here != "BHT" and walk.loops.get(at - 1, ("",))[0] == "ST"
+                            and seg.get("errors")):
+                        # pyx12 says only that the next segment is out of place
+                        out.append((at, f"segment {at} of the file ({sid_here}): the required segment BHT (Beginning "
+                                        f"of Hierarchical Transaction) is missing; the 837P puts it right after ST"))
+                        continue
                     for e in seg.get("errors") or []:
                         words = _SEGMENT_WORDS.get(str(e.get("err_cde")), "")
                         detail = text(e)
