@@ -237,12 +237,16 @@ def claim_rows(input_path, history_path, kb) -> Iterator[ClaimRows]:
     hist = _history_bytes(history_path) if history_path else None
     try:
         read = readers.read(Path(input_path), None, hist, kb=kb)
-        parsed = parse(kb, read.claims)
+        fmt, parsed = read.format, parse(kb, read.claims)
     except (InputError, ValueError) as e:  # ReadError is an InputError: the file cannot be read at all
-        raise ClaimDocumentError(_file_problem(e, history_path, input_path)) from None
+        entry = getattr(e, "claim_entry", None)
+        if entry is None:
+            raise ClaimDocumentError(_file_problem(e, history_path, input_path)) from None
+        # a FHIR Claim alone that cannot be judged: its error row for each item, as a Bundle's Claim gets
+        fmt, parsed = "fhir", [entry]
     folder = Path(tempfile.mkdtemp(prefix="cptkg-batch-in-"))
     try:
-        yield _write(folder, read.format, parsed, t0)
+        yield _write(folder, fmt, parsed, t0)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -527,3 +527,25 @@ def test_the_api_run_batch_reads_every_claim_file_the_command_reads(tmp_path, cl
     res = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "cli.csv"), "--history", str(hist)])
     assert summary.exit_code == res.exit_code and summary.lines_in == sum(len(c["lines"]) for c in claims[:6])
     assert (tmp_path / "api.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda item: item.pop("servicedDate") and item.update(servicedPeriod={"start": "2025-03-04", "end": "2025-03-06"}),
+     "element servicedPeriod: spans 2025-03-04 to 2025-03-06"),
+    (lambda item: item.update(quantity={"value": 1.5}), "quantity"),
+])
+def test_a_fhir_claim_alone_that_cannot_be_judged_is_an_error_row_per_item_in_batch(tmp_path, change, words):
+    """A real-files audit: a lone FHIR Claim with one bad item wrote no output file (the whole file refused),
+    where the same Claim in a Bundle, an 837P or claim JSON got an error row for each line it gave. check
+    still refuses the one claim in one line, as it refuses one claim of claim JSON."""
+    doc = json.loads((Path(__file__).parent / "data" / "interop" / "fhir-claim.json").read_text())
+    assert "servicedDate" in doc["item"][0] and len(doc["item"]) >= 2
+    change(doc["item"][0])
+    src = tmp_path / "claim.json"
+    src.write_text(json.dumps(doc), encoding="utf-8")
+    res, rows = _batch(src, tmp_path / "out.csv")
+    assert res.exit_code == 2 and rows is not None, res.output
+    assert len(rows) == len(doc["item"]) and {r["status"] for r in rows} == {"error"}, rows
+    assert all(words in r["error"] and r["error"].split(": ", 1)[1].startswith(f"Claim {doc['id']}") for r in rows)
+    checked = CliRunner().invoke(main, ["check", str(src)])
+    assert checked.exit_code == 2 and words in checked.stderr and checked.stdout == ""

@@ -68,6 +68,7 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -1030,7 +1031,23 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         except ValidationError:
             raise ReadError(_validation_message(source, kind, e)) from None
     if kind == "Claim":
-        return ReadResult([_claim(obj, source, kb)], was_list=False)
+        # a Claim alone that cannot be judged refuses the file for check, as one claim of claim JSON does; the
+        # refusal carries the Claim's items (``lines``) and ``claim_entry`` (the error entry a Bundle's Claim
+        # would be), so batch writes an error row for each item (it wrote no file at all: a real-files audit)
+        try:
+            return ReadResult([_claim(obj, source, kb)], was_list=False)
+        except _Ambiguous:
+            raise
+        except ReadError as e:
+            said = str(e)
+            if said.startswith(source + " ("):  # "input (Claim F06), item 1, ..." -> "Claim F06, item 1, ..."
+                said = re.sub(r"^\((Claim [^)]*)\)", r"\1", said[len(source):].lstrip(), count=1)
+            entry = ReadError(said, _claim_id(obj))
+            entry.raw, entry.request, entry.lines = obj, _request(obj), _items_given(obj)
+            if e.line_index is not None and 0 <= e.line_index < len(entry.lines) and len(entry.lines) > 1:
+                entry.lines[e.line_index]["has_error"] = True
+            e.claim_entry = entry
+            raise
     claims, procedures, own = [], [], []
     first_entry: dict[str, int] = {}
     index = _bundle_index(obj.get("entry") or [])
