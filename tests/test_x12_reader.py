@@ -559,3 +559,21 @@ def test_pyx12s_own_sentences_are_said_in_the_guides_terms(old, new, words):
     said = str(got.value)
     assert words in said, said
     assert "My HL count" not in said and "is type AN" not in said and "unnecessary" not in said
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda t: re.sub(r"(?m)^GS\*", "gs*", t, count=1), "segment 2 (gs): a segment id is written in capitals (GS)"),
+    (lambda t: re.sub(r"(?m)^CLM\*", "clm*", t, count=1), "(clm): a segment id is written in capitals (CLM)"),
+    (lambda t: "isa" + t[3:], "segment 1 (isa): a segment id is written in capitals (ISA)"),
+    (lambda t: t.replace("SYNTHSUBMIT    ", "SYNTHSUBMIT", 1),
+     "segment 1 (ISA): the ISA segment must be exactly 106 characters, its fields padded"),
+])
+def test_a_lowercase_segment_id_or_an_unpadded_isa_is_said_for_what_it_is(mutate, words):
+    """A real-files audit: "gs" read as "segment 2 comes inside an interchange but outside a functional group",
+    and an ISA with unpadded fields led with its segment terminator."""
+    text = ONE.read_text(encoding="utf-8")
+    changed = mutate(text)
+    assert changed != text
+    with pytest.raises(ReadError) as e:
+        read(changed)
+    assert words in str(e.value), str(e.value)

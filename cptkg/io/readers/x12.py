@@ -73,7 +73,9 @@ def detect(data: bytes | object) -> bool:
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     head = head.lstrip()
-    return head.startswith(b"ISA") and len(head) > 3 and not head[3:4].isalnum() and not head[3:4].isspace()
+    # "isa" in any case: a file written in lowercase is an 837P the reader refuses in words (segment ids are
+    # written in capitals), not "not a claim file cptkg can read" (a real-files audit)
+    return head[:3].upper() == b"ISA" and len(head) > 3 and not head[3:4].isalnum() and not head[3:4].isspace()
 
 
 # ---------------------------------------------------------------- what the walk collects
@@ -444,8 +446,10 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
         raise ReadError(f"{source}: the ISA segment is cut short (an ISA segment is 106 characters)")
     sep, term = text[3], text[105]
     if term.isalnum() or term == sep:
-        raise ReadError(f"{source}: segment 1 (ISA): the segment terminator (ISA character 106) is "
-                        f"{term!r}; the ISA segment must be exactly 106 characters")
+        # the width is the usual cause (fields not padded): said first (a real-files audit)
+        raise ReadError(f"{source}: segment 1 (ISA): the ISA segment must be exactly 106 characters, its fields "
+                        f"padded to their fixed widths with spaces; read so, its segment terminator (character "
+                        f"106) is {term!r}")
     _distinct_separators(text, source)
     count = text.count(term)
     if count > MAX_X12_SEGMENTS:
@@ -468,6 +472,11 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
                             f"({one_line(s[3])!r} between elements, the first interchange uses {sep!r}); "
                             f"cptkg reads a file whose interchanges share their separators: give each "
                             f"interchange in a file of its own")
+        if sid != sid.upper() and sid.upper().isascii() and sid.upper().isalnum():
+            # "gs" read as a segment of no envelope: "comes inside an interchange but outside a functional
+            # group" said nothing of the case (a real-files audit)
+            raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN_ID])}): a segment id is written in capitals "
+                            f"({sid.upper()[:SHOWN_ID]}); X12 reads {one_line(sid[:SHOWN_ID])!r} as no segment")
         want = _ENVELOPE.get(sid, (3, 3))
         if depth != want[0]:
             raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN_ID])}) comes {_NESTING[depth]}; the "
@@ -728,6 +737,8 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
         raise ReadError(f"{source}: {_undecodable(data, e.start)}") from None
     text = text.lstrip()
     if not text.startswith("ISA"):
+        if text[:3] == "isa" or text[:3].upper() == "ISA":
+            raise ReadError(f"{source}: segment 1 ({one_line(text[:3])}): a segment id is written in capitals (ISA)")
         raise ReadError(f"{source}: not an X12 837P file: it must begin with an ISA segment")
     text = _normalise(text)
     _segments(text, source)
