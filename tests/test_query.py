@@ -122,11 +122,18 @@ def test_a_projection_written_out_keeps_its_order_with_expressions_before_the_va
 @pytest.mark.parametrize("text, words", [
     ("SELECT * WHERE { ?s ?p ?o } GROUP BY ?s", "SELECT * cannot be used with GROUP BY"),
     ("SELECT (1 AS ?x) (2 AS ?x) WHERE {}", "?x is selected twice"),
+    ("SELECT * WHERE { { SELECT * WHERE { ?s ?p ?o } GROUP BY ?s } }", "SELECT * cannot be used with GROUP BY"),
+    ("SELECT * WHERE { VALUES ?x {1} } HAVING (true)", "SELECT * cannot be used with GROUP BY or HAVING"),
 ])
 def test_a_select_sparql_forbids_is_refused_not_answered_with_no_rows_or_a_column_twice(text, words):
     # an integrator's audit: both answered, exit 0 (no rows; two columns x of the value 2)
     res = run(text, "--format", "csv")
     assert res.exit_code == 2 and words in res.output, res.output
+
+
+def test_select_star_over_a_grouped_subquery_that_names_its_columns_is_answered():
+    res = run("SELECT * WHERE { { SELECT ?s (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s } } LIMIT 2", "--format", "csv")
+    assert res.exit_code == 0 and list(csv.reader(io.StringIO(res.output)))[0] == ["s", "n"], res.output
 
 
 def test_select_in_json_is_sparql_json_results():

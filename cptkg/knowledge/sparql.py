@@ -209,10 +209,12 @@ def check_query(text: str) -> Query:
                 if isinstance(n, int) and n > sys.maxsize:
                     raise QueryRefused(f"{word} {n} is more rows than a query can count (at most {sys.maxsize:,})")
     body = parsed[1]
-    if body.name == "SelectQuery" and "projection" not in body:
-        if "groupby" in body:  # rdflib answered it with no rows (an integrator's audit)
-            raise QueryRefused("SELECT * cannot be used with GROUP BY: select the grouped variables and "
+    for select in _selects(body):
+        if "projection" not in select and ("groupby" in select or "having" in select):
+            # rdflib answered it with no rows, in a subquery too (an integrator's audit, a regression hunt)
+            raise QueryRefused("SELECT * cannot be used with GROUP BY or HAVING: select the grouped variables and "
                                "aggregates by name, as (COUNT(?x) AS ?n)")
+    if body.name == "SelectQuery" and "projection" not in body:
         # SELECT *: the columns in the order the query first names its variables (rdflib returns them in no
         # set order: "o s p" for ?s ?p ?o, as an audit found); a name that is no result variable is dropped
         # later. A projection written out keeps its own order, which rdflib keeps ((STR(?y) AS ?z) ?y ?x came
@@ -304,6 +306,21 @@ def _evaluate(dataset: Dataset, query: Query, limit: int) -> QueryResult:
     return QueryResult("select", variables=names, rows=rows, truncated=truncated)
 
 
+
+
+def _selects(node):
+    """The SELECT of the query and of each of its subqueries, as parsed (rdflib's CompValue tree)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, CompValue):
+            if x.name in ("SelectQuery", "SubSelect"):
+                yield x
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
 
 
 def _grouped(query) -> bool:
