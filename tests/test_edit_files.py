@@ -291,5 +291,12 @@ def test_two_identical_edit_files_are_said_to_be_one_file_given_twice(tmp_path, 
                                           r"identical\): give it once") as e:
         load_kb(PACK, edits=[ptp, copy])
     assert "family pack" not in str(e.value)
-    twice = load_kb(PACK, edits=[ptp, ptp])
-    assert twice.facts.get("pair_edit") == load_kb(PACK, edits=[ptp]).facts.get("pair_edit")
+    near = tmp_path / "near.ttl"  # a copy with a comment added: the same table, not the pack's source
+    near.write_text(ptp.read_text(encoding="utf-8") + "# a line added\n", encoding="utf-8")
+    with pytest.raises(KBLoadError, match=r"near.ttl: declares the source .*, which synthetic-ptp.ttl declares too: "
+                                          r"two files of one imported table") as e:
+        load_kb(PACK, edits=[ptp, near])
+    assert "family pack" not in str(e.value)
+    twice, once = load_kb(PACK, edits=[ptp, ptp]), load_kb(PACK, edits=[ptp])
+    assert twice.facts.get("pair_edit") == once.facts.get("pair_edit")
+    assert twice.version == once.version and list(twice.edit_files) == list(once.edit_files)

@@ -295,7 +295,9 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
             check_case_files(pack)
     except PackError as e:
         raise KBLoadError(str(e)) from None
-    edit_paths = [Path(e).expanduser().resolve() for e in edits or ()]
+    # a path given twice is one file: one name in the labels, one KB version (a regression hunt: "pump +
+    # synthetic-ptp.ttl, synthetic-ptp.ttl" and another version than the file given once)
+    edit_paths = list(dict.fromkeys(Path(e).expanduser().resolve() for e in edits or ()))
     onto_files = pack.ontology_files()
     kb_files = pack.kb_files()
     if not pack.core_ontology_files() or not kb_files:
@@ -309,7 +311,8 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     props, edb, verdicts = _declared_predicates(onto)
     edit_files = []
     seen_files: dict[str, Path] = {}
-    for path in dict.fromkeys(edit_paths):  # a path given twice is one file
+    seen_paths: list[Path] = []  # the edit files read, in edit_files' order
+    for path in edit_paths:
         # two copies of one file: said so, not "its triple ... describes a source of the family pack" (the
         # copy's source is the first file's, already loaded: an auditor's finding)
         try:
@@ -326,11 +329,14 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
         if digest is not None:
             seen_files[digest] = path
         # the edits become rule facts directly; the file's other triples (its source) join the graph
+        earlier = {str(src): done.name for done, ef0 in zip(seen_paths, edit_files)
+                   for src in ef0.graph.subjects(RDF.type, ONT.Source)}
         try:
-            ef = read_edit_file(path, props, full)
+            ef = read_edit_file(path, props, full, earlier)
         except EditFileError as e:
             raise KBLoadError(f"{path}: {e}") from None
         edit_files.append(ef)
+        seen_paths.append(path)
         kbg += ef.graph
         full += ef.graph
         for subj in set(ef.graph.subjects()):
@@ -563,4 +569,4 @@ def default_kb(root: Path | str | None = None, edits: list[Path | str] | tuple =
     """The pack at ``root`` (None: the default pack; ``CPTKG_KB`` is the faces' to
     read, cptkg.session) with the edit files ``edits``, loaded once per process."""
     with _lock:
-        return _cached(str(locate(root)), tuple(str(Path(e).expanduser().resolve()) for e in edits or ()))
+        return _cached(str(locate(root)), tuple(dict.fromkeys(str(Path(e).expanduser().resolve()) for e in edits or ())))

@@ -768,7 +768,7 @@ _EDIT_NOTES = frozenset({str(RDFS.label), str(RDFS.comment), str(SKOS.prefLabel)
                          str(DCTERMS.description), str(DCTERMS.title)})
 
 
-def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph) -> None:
+def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph, earlier: dict[str, str] | None = None) -> None:
     """Refuse a triple of an edit file that says something of the family pack's knowledge.
 
     An edit file joins the knowledge base, and its triples about other things than edits join the KB's
@@ -787,6 +787,10 @@ def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph) -> None:
             why = "says more of an edit than its names and notes"
         elif s in sources and (s, None, None) not in kb_graph:
             continue
+        elif s in sources and str(s) in (earlier or {}):
+            # a second file of the same imported table (a copy with a line changed): not the pack's source
+            raise EditFileError(f"declares the source {_shown(_term_value(str(s)), 60)}, which {earlier[str(s)]} "
+                                f"declares too: two files of one imported table (a copy?); give one of them")
         elif s in sources:
             why = "describes a source of the family pack"
         else:
@@ -799,12 +803,14 @@ def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph) -> None:
                             "the family pack)")
 
 
-def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -> ImportedEdits:
+def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
+                   earlier: dict[str, str] | None = None) -> ImportedEdits:
     """Read and check the edit file at ``path``.
 
     ``properties``: Datalog predicate -> RDF property (the KB's mapping);
     ``kb_graph``: the pack's graph, where the code groups, edit kinds, scopes
-    and sources an edit names are looked up.
+    and sources an edit names are looked up; ``earlier``: the sources the edit files loaded before this one
+    declare, by IRI, with their file's name.
     """
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -844,7 +850,7 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph) -
     if problems:
         raise EditFileError(_describe(table, problems))
     own_sources = table_sources(graph)
-    _only_own_terms(graph, set(table.columns["@id"]), kb_graph)
+    _only_own_terms(graph, set(table.columns["@id"]), kb_graph, earlier or {})
     if not from_cache:
         write_cache(table, sha)
     cols = table.columns
