@@ -66,7 +66,7 @@ class Exporter:
     quads: bool = False
     # False when --graph has no meaning for the format (rules, shapes)
     uses_graph: bool = True
-    # True when it writes several files: the CLI then needs a folder (-o DIRECTORY), the explorer offers each file
+    # True when it writes several files: the CLI then needs a folder (-o FOLDER), the explorer offers each file
     several_files: bool = False
 
     def files(self, data: ExportInput) -> dict[str, bytes]:

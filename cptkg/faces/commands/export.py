@@ -17,8 +17,8 @@ def _fail(message: str) -> None:
 
 
 def _format_help() -> str:
-    # "needs -o DIRECTORY" is the CLI's words, said here only: the explorer offers each file to download
-    return "; ".join(f"{name}: {e.description}{' (needs -o DIRECTORY)' if e.several_files else ''}"
+    # "needs -o FOLDER" is the CLI's words, said here only: the explorer offers each file to download
+    return "; ".join(f"{name}: {e.description}{' (needs -o FOLDER)' if e.several_files else ''}"
                      for name, e in exporters.formats().items())
 
 
