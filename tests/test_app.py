@@ -109,6 +109,36 @@ def test_checker_sends_more_claims_than_it_explains_to_the_batch_page_unless_ask
     assert "checker_results" not in at.session_state
 
 
+@pytest.mark.parametrize("tab", ["editor", "json"])
+def test_the_claim_typed_is_still_in_the_checker_after_a_visit_to_another_page(tab):
+    """An explorer audit: back from the Code finder, the line editor showed the example claim again under the
+    verdict of the claim the analyst had typed (Streamlit forgets a widget's value once its page is left).
+    A fresh visit keeps only the page's own state: the claim judged is what the editor and the box show."""
+    import json
+
+    at = page_app("checker").run()
+    if tab == "editor":
+        at.text_input(key="cid0").set_value("TYPED-1").run()
+        at.button(key="check_editor").click().run()
+    else:
+        claim = json.loads(at.text_area(key="json0").value)
+        claim["claim_id"] = "TYPED-1"
+        at.text_area(key="json0").set_value(json.dumps(claim)).run()
+        at.button(key="check_json").click().run()
+    assert not at.exception
+    assert at.session_state["checker_results"][0]["claim_id"] == "TYPED-1"
+    again = page_app("checker")
+    for k in ("checker_editor_claim", "checker_editor_version", "checker_json_text", "checker_results",
+              "checker_claims", "checker_judged_on"):
+        if k in at.session_state:
+            again.session_state[k] = at.session_state[k]
+    again.run()
+    assert not again.exception
+    ver = at.session_state["checker_editor_version"]
+    assert again.text_input(key=f"cid{ver}").value == "TYPED-1"
+    assert json.loads(again.text_area(key=f"json{ver}").value)["claim_id"] == "TYPED-1"
+
+
 def test_the_line_editor_takes_a_route_and_the_claim_carries_it():
     """The route note asked the analyst to state a route the line editor could not take (an analyst walk): the
     editor has a route column, and a line given one is judged for it (62370 on the intraventricular route is

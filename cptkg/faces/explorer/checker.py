@@ -288,14 +288,28 @@ def _judge_into_state(kb, data: Any) -> None:
     st.session_state["checker_judged_on"] = now_judged()
 
 
+def _keep_input(claim: dict, text: str | None = None) -> None:
+    """The claim judged becomes the editor's claim (and ``text`` the JSON box's): Streamlit forgets a widget's
+    value once its page is left, and an analyst back from another page found the example claim in the editor
+    under the verdict of the claim they had typed (an explorer audit)."""
+    st.session_state["checker_editor_claim"] = claim
+    st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
+    if text is None:
+        st.session_state.pop("checker_json_text", None)  # the box shows the editor's claim
+    else:
+        st.session_state["checker_json_text"] = text
+
+
 def _apply(kb, idx: int, suggestion: dict) -> None:
     claims = list(st.session_state["checker_claims"])
     claims[idx] = apply_fix(claims[idx], suggestion)
     st.session_state["checker_applied"] = suggestion.get("message", "")
     _judge_into_state(kb, claims if len(claims) > 1 else claims[0])
-    # show the fixed claim in the editor
+    # show the fixed claim in the editor (and several claims, fixed, in the JSON box)
     if len(claims) == 1:
-        st.session_state["checker_editor_claim"] = claims[0]
+        _keep_input(claims[0])
+    else:
+        st.session_state["checker_json_text"] = json.dumps(claims, indent=2)
         st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
 
 
@@ -346,17 +360,22 @@ def page() -> None:
             })
         if st.button("Check claim", type="primary", key="check_editor"):
             st.session_state.pop("checker_applied", None)
-            _judge_into_state(kb, claim_from_frames(claim_id, patient_id, lines, history))
+            claim = claim_from_frames(claim_id, patient_id, lines, history)
+            _keep_input(claim)
+            _judge_into_state(kb, claim)
     with tab_json:
         up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, claim CSV, or an X12 837P file); when "
                               "a file is given it is judged instead of the text below",
                               key="checker_upload")
-        text = st.text_area("…or paste JSON", value=json.dumps(base, indent=2), height=220, key=f"json{ver}")
+        text = st.text_area("…or paste JSON", value=st.session_state.get("checker_json_text") or json.dumps(base, indent=2),
+                            height=220, key=f"json{ver}")
         many = st.checkbox(f"Judge and explain more than {CHECKER_CLAIMS} claims here (slow: about a second a claim, "
                            f"with no way to stop it; the Batch page judges a whole file at once)", key="checker_many")
         if st.button("Check JSON", key="check_json"):
             st.session_state.pop("checker_applied", None)
             try:
+                if up is None:
+                    st.session_state["checker_json_text"] = text  # kept when the analyst goes to another page
                 data = uploaded_claims(kb, up.getvalue()) if up is not None else load_json(text, "claim")
                 if up is not None and not data:  # "[]": said naming the file, as every other upload problem
                     raise InputError("input: the file holds an empty list: there are no claims to judge")
@@ -371,6 +390,8 @@ def page() -> None:
                     st.session_state["checker_error"] = too_many_claims(len(data))
                     st.session_state.pop("checker_results", None)
                 else:
+                    if up is None and isinstance(data, dict):
+                        _keep_input(data, text)
                     _judge_into_state(kb, data)
 
     if st.session_state.get("checker_error"):
