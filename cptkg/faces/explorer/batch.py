@@ -214,10 +214,11 @@ def grouped(table: pd.DataFrame, by: str) -> pd.DataFrame:
                                                                  ignore_index=True)
 
 
-def explain_claims(kb, claims: list[dict], ids: set[str]) -> list[dict]:
-    """The claims named by ``ids``, explained through the pipeline (proofs, summaries, verified fixes)."""
+def explain_claims(kb, claims: list[dict], ids: set[str], progress=None) -> list[dict]:
+    """The claims named by ``ids``, explained through the pipeline (proofs, summaries, verified fixes);
+    ``progress(done, total)`` as the pipeline calls it."""
     chosen = [c for c in claims if isinstance(c, dict) and str(c.get("claim_id")) in ids]
-    return cptkg.judge_claims(kb, chosen, explain=True, engine=current_engine()) if chosen else []
+    return cptkg.judge_claims(kb, chosen, explain=True, engine=current_engine(), progress=progress) if chosen else []
 
 
 def batch_csv(results: list[dict]) -> bytes:
@@ -457,7 +458,16 @@ def page() -> None:
     st.caption("HTML, one self-contained page: print it from the browser to keep it as a PDF.")
     if st.button("Prepare the work paper (explains every rejected claim)", key="batch_paper_make"):
         rejected = {str(r["claim_id"]) for r in results if r["status"] == "rejected"}
-        explained.update({str(r["claim_id"]): r for r in explain_claims(kb, claims, rejected)})
+        # a bar: explaining a hundred claims takes seconds, and the button seemed to do nothing (an explorer audit)
+        bar = st.progress(0.0, text=f"explaining {len(rejected):,} rejected claims for the work paper")
+
+        def progress(done: int, total: int) -> None:
+            if total:
+                bar.progress(min(done / total, 1.0), text=f"explained {done:,} of {total:,} rejected claims")
+        try:
+            explained.update({str(r["claim_id"]): r for r in explain_claims(kb, claims, rejected, progress)})
+        finally:
+            bar.empty()
         st.session_state["batch_paper"] = work_paper_html([explained.get(str(r["claim_id"]), r) for r in results],
                                                           st.session_state.get("batch_judged_on"), claims, kb)
     if st.session_state.get("batch_paper"):
