@@ -99,8 +99,14 @@ def who_may_perform(kb: KnowledgeBase, code: str, *, date: str | None = None, en
     for r in via_class:
         terms = [t for t in listed if (r["role_term"], t) in subclass]
         # and the sentence that makes the role one of the class (NP and PA are QHPs), among the sources
-        extra_sources += [s for t in terms for s in kb.fact_sources("subclass_of", (r["role_term"], t))]
-        cite = "; ".join(dict.fromkeys(cited(t, kb.label(t)) for t in terms)) or "the sources list them"
+        making = [s for t in terms for s in kb.fact_sources("subclass_of", (r["role_term"], t))]
+        extra_sources += making
+        # cited beside the class's own source: "a nurse practitioner ... as a QHP (guide §9.1)" cited a section
+        # that names no nurse practitioner (an explorer audit); the notes' QHP definition does
+        own = "; ".join(dict.fromkeys(cited(t, kb.label(t)) for t in terms))
+        more = [kb.sources[i].cite() for i in making if i in kb.sources
+                and kb.sources[i].cite().split(" (")[0] not in own]  # a section the class's cite names already
+        cite = "; ".join(dict.fromkeys(([own] if own else []) + more)) or "the sources list them"
         by_class.setdefault((_words([_article(c) for c in r["listed_as"]]), cite), []).append(label(r))
     for (classes, cite), named in by_class.items():
         parts.append(f"{cap(_words(named))} may perform and report it as {classes} ({cite}).")
