@@ -300,3 +300,13 @@ def test_two_identical_edit_files_are_said_to_be_one_file_given_twice(tmp_path, 
     twice, once = load_kb(PACK, edits=[ptp, ptp]), load_kb(PACK, edits=[ptp])
     assert twice.facts.get("pair_edit") == once.facts.get("pair_edit")
     assert twice.version == once.version and list(twice.edit_files) == list(once.edit_files)
+
+
+def test_an_edit_file_of_binary_data_is_said_to_be_binary_not_a_turtle_parse_error(tmp_path, cache):
+    """An explorer audit: a binary file given as edits read "line 1, column 1: '\\x13' is not allowed at the
+    beginning of a prefix name"."""
+    binary = tmp_path / "edits.ttl"
+    binary.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(KBLoadError, match="edits.ttl: holds binary data, not Turtle text") as e:
+        load_kb(PACK, edits=[binary])
+    assert "prefix name" not in str(e.value)

@@ -827,6 +827,11 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
         raise EditFileError("no such edit file") from None
     except OSError as e:
         raise EditFileError(f"cannot read the edit file ({e.strerror})") from None
+    from cptkg.files import holds_binary
+
+    if holds_binary(data):  # a parser's "'\x13' is not allowed at the beginning of a prefix name" (an explorer audit)
+        raise EditFileError("holds binary data, not Turtle text: an edit file is the Turtle file an imported edit "
+                            "table becomes (cptkg edits import)")
     sha = hashlib.sha256(data).hexdigest()
     table = _read_cache(sha)
     from_cache = table is not None
