@@ -257,6 +257,13 @@ def test_the_route_extension_is_the_lines_route_and_an_unknown_route_is_named():
     _claim(doc, "EHR-1")["item"][2]["extension"][0]["valueCode"] = "intravenous"
     msg = str(_read(doc)[0])
     assert "item 3, element extension[" in msg and "'intravenous' is not a route" in msg
+    # a valueString where the extension takes a valueCode is named as what it is (a real-files audit: the
+    # message named a valueCode the item did not have)
+    doc = _doc()
+    ext = _claim(doc, "EHR-1")["item"][2]["extension"][0]
+    ext["valueString"] = ext.pop("valueCode")
+    msg = str(_read(doc)[0])
+    assert "item 3, element extension[" in msg and "].valueString: the route extension takes a valueCode" in msg, msg
 
 
 # --------------------------------------------------------- patients, references

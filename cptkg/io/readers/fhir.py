@@ -676,6 +676,12 @@ def _route(item: dict, where: str, kb=None) -> str | None:
     if not stated:
         return None
     element = f"{where}, element extension[{ROUTE_EXTENSION}].valueCode"
+    for e in stated:
+        other = next((k for k in e if k.startswith("value") and k != "valueCode"), None)
+        if other is not None and "valueCode" not in e:
+            # a valueString read as a missing valueCode: "valueCode: must be text naming a route" (a real-files audit)
+            raise ReadError(f"{where}, element extension[{ROUTE_EXTENSION}].{other}: the route extension takes a "
+                            f"valueCode (one of {', '.join(vocabulary(_kb(kb)).values('route'))}), not a {other}")
     values = {repr(e.get("valueCode")): e.get("valueCode") for e in stated}
     if len(values) > 1:
         raise ReadError(f"{element}: the item states more than one route ({', '.join(sorted(values))})")
