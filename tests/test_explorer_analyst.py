@@ -172,3 +172,22 @@ def test_a_claim_that_cannot_be_judged_keeps_each_line_it_gave_and_the_counts_ad
     errors = {r["claim_id"] for r in res if r["status"] == "error"}  # examples/claims-batch.json has one too
     assert counts["could not be judged"] == sum(len(c["lines"]) for c in claims if c["claim_id"] in errors) >= 2
     assert sum(counts.values()) == sum(len(c["lines"]) for c in claims)
+
+
+def test_a_csv_claim_its_reader_refuses_is_a_table_row_per_line_with_its_line_and_code(kb):
+    """An explorer audit: a claim of a bad date in an uploaded CSV was one row of the claim id alone in the
+    Batch page's table and its CSV download, where cptkg batch writes its line number and code on each row."""
+    import cptkg
+    from cptkg.faces.explorer.batch import batch_table
+    from cptkg.faces.explorer.checker import uploaded_claims
+
+    data = ("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
+            "B1,P1,1,95990,2025-03-04,D1,nurse,1,\n"
+            "B2,P2,1,95990,2025-13-04,D1,nurse,1,\n"
+            "B2,P2,2,95991,2025-03-04,D1,physician,1,\n").encode()
+    claims = uploaded_claims(kb, data)
+    results = cptkg.judge_claims(kb, claims)
+    table = batch_table(results, [c for c in claims if isinstance(c, dict)])
+    refused = table[table["claim_id"] == "B2"]
+    assert list(refused["line"]) == [1, 2] and list(refused["code"]) == ["95990", "95991"], refused
+    assert set(refused["line_status"]) == {"error"}

@@ -92,8 +92,12 @@ def batch_table(results: list[dict], claims: list[dict] | None = None,
         if r["status"] == "error":
             # one row per line the file gave for the claim, with its line number and code (the row read line
             # "None" with no code though the file gave both; an analyst walk); one row when none can be read
+            # a claim its reader refused (a CSV row of a bad date) is in no claim list: the lines the judge says
+            # it was not given (line number and code) are its rows (they were one row of the id alone: an
+            # explorer audit)
             given_lines = [ln for ln in (patients.get(str(r["claim_id"]), {}).get("lines") or [])
-                           if isinstance(ln, dict)] or [{}]
+                           if isinstance(ln, dict)] or [ln for ln in r.get("lines_not_judged") or []
+                                                        if isinstance(ln, dict)] or [{}]
             for ln in given_lines:
                 rows.append({"claim_id": r["claim_id"], "claim_status": "error", "line": _line_no(ln.get("line")),
                              "code": str(ln.get("code") or ""), "line_status": "error", "rules": "",
