@@ -23,8 +23,6 @@ RDF reaches Datalog through one documented mapping: a property annotated
 """
 from __future__ import annotations
 
-import hashlib
-
 import re
 import threading
 from functools import lru_cache
@@ -35,7 +33,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS
 
 from cptkg.knowledge import kb_cache
-from cptkg.knowledge.edits.files import EditFileError, read_edit_file
+from cptkg.knowledge.edits.files import EarlierFiles, EditFileError, read_edit_file
 # the KB object and the caches have their own modules; their names stay importable from here
 from cptkg.knowledge.kb import NAMESPACES, KnowledgeBase, Source, local  # noqa: F401
 from cptkg.knowledge.kb_cache import (KB_CACHE_VERSION, cache_dir, content_hash, kb_cache_key,  # noqa: F401
@@ -310,33 +308,14 @@ def load_kb(root: Path | str | None = None, edits: list[Path | str] | tuple = ()
     onto, kbg, full, subject_file = _pack_graphs(pack)
     props, edb, verdicts = _declared_predicates(onto)
     edit_files = []
-    seen_files: dict[str, Path] = {}
-    seen_paths: list[Path] = []  # the edit files read, in edit_files' order
+    earlier = EarlierFiles()  # a copy of a file read before, or a second file of its table, is named as such
     for path in edit_paths:
-        # two copies of one file: said so, not "its triple ... describes a source of the family pack" (the
-        # copy's source is the first file's, already loaded: an auditor's finding)
-        try:
-            if path.is_file():
-                with path.open("rb") as f:
-                    digest = hashlib.file_digest(f, "sha256").hexdigest()
-            else:
-                digest = None
-        except OSError:
-            digest = None
-        if digest is not None and digest in seen_files:
-            raise KBLoadError(f"{path}: the same edit file as {seen_files[digest]} (the two files are identical): "
-                              f"give it once")
-        if digest is not None:
-            seen_files[digest] = path
         # the edits become rule facts directly; the file's other triples (its source) join the graph
-        earlier = {str(src): done.name for done, ef0 in zip(seen_paths, edit_files)
-                   for src in ef0.graph.subjects(RDF.type, ONT.Source)}
         try:
             ef = read_edit_file(path, props, full, earlier)
         except EditFileError as e:
             raise KBLoadError(f"{path}: {e}") from None
         edit_files.append(ef)
-        seen_paths.append(path)
         kbg += ef.graph
         full += ef.graph
         for subj in set(ef.graph.subjects()):

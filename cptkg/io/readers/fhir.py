@@ -1048,11 +1048,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             said = str(e)
             if said.startswith(source + " ("):  # "input (Claim F06), item 1, ..." -> "Claim F06, item 1, ..."
                 said = re.sub(r"^\((Claim [^)]*)\)", r"\1", said[len(source):].lstrip(), count=1)
-            entry = ReadError(said, _claim_id(obj))
-            entry.raw, entry.request, entry.lines = obj, _request(obj), _items_given(obj)
-            if e.line_index is not None and 0 <= e.line_index < len(entry.lines) and len(entry.lines) > 1:
-                entry.lines[e.line_index]["has_error"] = True
-            e.claim_entry = entry
+            e.claim_entry = _claim_error(obj, said, e)
             raise
     claims, procedures, own = [], [], []
     first_entry: dict[str, int] = {}
@@ -1069,23 +1065,15 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                 cid = _claim_id(res)
                 said = str(e) if not isinstance(e, _Ambiguous) else \
                     f"Bundle entry {n}" + (f" (Claim {one_line(str(cid))[:60]})" if cid else "") + f": {e}"
-                err = ReadError(said, cid)
-                err.raw = res  # the Claim as received, for the decision log
-                err.request = _request(res)  # for the ClaimResponse of a Claim that cannot be judged
-                err.lines = _items_given(res)  # each item gets its error row, as a claim JSON's lines do
-                if e.line_index is not None and 0 <= e.line_index < len(err.lines) and len(err.lines) > 1:
-                    err.lines[e.line_index]["has_error"] = True
-                claim = err
+                claim = _claim_error(res, said, e)
             cid = claim["claim_id"] if isinstance(claim, dict) else claim.claim_id
             if cid is not None and cid in first_entry:
                 # two verdicts for one id would contradict each other: the later Claim is its error entry, the
                 # others are judged, as a CLM01 given twice in an 837P or a claim id twice in claim JSON (it
                 # stopped the whole file: a real-files audit)
-                err = ReadError(f"Bundle entry {n} (Claim {one_line(cid[:60])}): Claim.id {one_line(cid[:60])!r} "
-                                f"already appears in entry {first_entry[cid]}; each Claim in a Bundle needs its own id",
-                                cid)
-                err.raw, err.request, err.lines = res, _request(res), _items_given(res)
-                claims.append(err)
+                claims.append(_claim_error(res, f"Bundle entry {n} (Claim {one_line(cid[:60])}): Claim.id "
+                                                f"{one_line(cid[:60])!r} already appears in entry {first_entry[cid]}; "
+                                                f"each Claim in a Bundle needs its own id", claim_id=cid))
                 own.append(_billed_procedures(res, index))
                 continue
             first_entry[cid] = n
@@ -1108,6 +1096,18 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
             if history:
                 claim["history"] = history
     return ReadResult(claims, was_list=True)
+
+
+def _claim_error(res: dict, said: str, cause: ReadError | None = None, claim_id: str | None = None) -> ReadError:
+    """The error entry of a Claim that cannot be judged: the Claim as received (``raw``, for the decision log),
+    how a ClaimResponse names it (``request``), and its items (``lines``: each gets its error row, as a claim
+    JSON's lines do), the item at fault marked when ``cause`` names one."""
+    err = ReadError(said, claim_id if claim_id is not None else _claim_id(res))
+    err.raw, err.request, err.lines = res, _request(res), _items_given(res)
+    at = cause.line_index if cause is not None else None
+    if at is not None and 0 <= at < len(err.lines) and len(err.lines) > 1:
+        err.lines[at]["has_error"] = True
+    return err
 
 
 def _billed_procedures(claim: dict, index: dict[str, dict]) -> set[int]:

@@ -803,14 +803,29 @@ def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph, earlier: 
                             "the family pack)")
 
 
+@dataclass
+class EarlierFiles:
+    """What the edit files loaded before this one hold, by the name of the file that holds it: their contents
+    (SHA-256) and the sources they declare (IRI). A copy of a loaded file, or a second file of one imported
+    table, is refused naming the first file; both read "describes a source of the family pack" (an audit)."""
+
+    digests: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def add(self, path: Path, digest: str, graph: Graph) -> None:
+        self.digests.setdefault(digest, str(path))
+        for src in graph.subjects(RDF.type, ONT.Source):
+            self.sources.setdefault(str(src), path.name)
+
+
 def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
-                   earlier: dict[str, str] | None = None) -> ImportedEdits:
+                   earlier: EarlierFiles | None = None) -> ImportedEdits:
     """Read and check the edit file at ``path``.
 
     ``properties``: Datalog predicate -> RDF property (the KB's mapping);
     ``kb_graph``: the pack's graph, where the code groups, edit kinds, scopes
-    and sources an edit names are looked up; ``earlier``: the sources the edit files loaded before this one
-    declare, by IRI, with their file's name.
+    and sources an edit names are looked up; ``earlier``: what the edit files loaded before this one hold
+    (the file read is added to it).
     """
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -833,6 +848,9 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
         raise EditFileError("holds binary data, not Turtle text: an edit file is the Turtle file an imported edit "
                             "table becomes (cptkg edits import)")
     sha = hashlib.sha256(data).hexdigest()
+    earlier = earlier if earlier is not None else EarlierFiles()
+    if sha in earlier.digests:
+        raise EditFileError(f"the same edit file as {earlier.digests[sha]} (the two files are identical): give it once")
     table = _read_cache(sha)
     from_cache = table is not None
     if table is None:
@@ -855,7 +873,7 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
     if problems:
         raise EditFileError(_describe(table, problems))
     own_sources = table_sources(graph)
-    _only_own_terms(graph, set(table.columns["@id"]), kb_graph, earlier or {})
+    _only_own_terms(graph, set(table.columns["@id"]), kb_graph, earlier.sources)
     if not from_cache:
         write_cache(table, sha)
     cols = table.columns
@@ -898,5 +916,6 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
     ids = cols["@id"]
     if any(i.startswith(ns) for i in ids for ns in (str(KB), ONT_NS, str(SRC))):
         ids = [constant(i) for i in ids]  # edits named in the KB's own namespaces (rare: tables have their own)
+    earlier.add(path, sha, graph)
     return ImportedEdits(path, list(ids), list(cols["@type"]), columns, sources, graph, from_cache, own_sources,
                          predicate_of)
