@@ -354,6 +354,26 @@ def test_batch_refuses_a_time_limit_that_is_not_a_usable_number_of_seconds(tmp_p
     assert r.stderr.strip().startswith(f"cptkg: --time-limit {bad!r} is "), r.output
 
 
+@pytest.mark.parametrize("args, option, bad, words", [
+    (["query", "ASK {}", "--limit"], "--limit", "0", "is out of range; give a whole number from 1 to 1,000,000"),
+    (["query", "ASK {}", "--limit"], "--limit", "ten", "is not a whole number; give a whole number from 1"),
+    (["query", "ASK {}", "--limit"], "--limit", "\uff12", "is not a whole number"),
+    (["query", "ASK {}", "--limit"], "--limit", "1e3", "is not a whole number"),
+    (["infer", "x.json", "--depth"], "--depth", "-1", "is out of range; give a whole number of 0 or more"),
+    (["explain", "x.json", "--line"], "--line", "0", "is out of range; give a whole number of 1 or more"),
+    (["explain", "x.json", "--line"], "--line", "two", "is not a whole number"),
+    (["edits", "import", "ptp", "x.txt", "--max-errors"], "--max-errors", "0", "is out of range"),
+])
+def test_a_count_option_out_of_range_is_refused_in_one_line_as_a_time_limit_is(args, option, bad, words):
+    """``--limit 0`` read "0 is not in the range 1<=x<=1000000" and ``--depth x`` "'x' is not a valid integer
+    range" (click's words, a usage block), where ``--timeout 0`` said "out of range; give seconds from ..."
+    in one line: every number an option takes is refused in the one style, exit 2, before any file is read."""
+    r = CliRunner().invoke(main, args + [bad])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip() == r.stderr.strip().splitlines()[0], r.stderr
+    assert r.stderr.startswith(f"cptkg: {option} {bad!r} {words}"), r.stderr
+
+
 # ---------------------------------------------------------------- finding 3: the fix search cannot explode
 def _pairs(n: int) -> dict:
     lines = []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from cptkg.faces.options import TimeLimitSeconds
+from cptkg.faces.options import TimeLimitSeconds, WholeNumber
 
 
 def fail(message: str, code: int = 2, *, listing: bool = False) -> "NoReturn":  # noqa: F821
@@ -442,7 +442,7 @@ def _pipeline_options(f):
 @click.option("--explain", is_flag=True, help="Explain each verdict: the deciding rule, the facts and sources it "
               "rests on, why not, and verified fixes (JSON: with the whole proof).")
 @_FULL
-@click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
+@click.option("--depth", type=WholeNumber(0), default=None, help="Limit proof depth (with --explain).")
 @click.option("--all-proofs", is_flag=True, help="Every proof of each reason, not only the shortest (with --explain).")
 @_pipeline_options
 def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, output, history_file,
@@ -461,10 +461,10 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
 
 @main.command()
 @click.argument("claim_file", metavar="CLAIMS")
-@click.option("--line", "line", type=int, default=None, help="Explain only this claim line.")
+@click.option("--line", "line", type=WholeNumber(1), default=None, help="Explain only this claim line.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @_FULL
-@click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth.")
+@click.option("--depth", type=WholeNumber(0), default=None, help="Limit proof depth.")
 @click.option("--all-proofs", is_flag=True, help="Every proof, not only the shortest.")
 @_pipeline_options
 def explain(claim_file, line, as_json, full, depth, all_proofs, input_format, output, history_file, log_file,
@@ -514,7 +514,7 @@ def sources(as_json):
 @click.argument("encounter_file", metavar="ENCOUNTER.json")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--explain", is_flag=True, help="Add the proof of each inferred code and the failed conditions of the rest.")
-@click.option("--depth", type=click.IntRange(0), default=None, help="Limit proof depth (with --explain).")
+@click.option("--depth", type=WholeNumber(0), default=None, help="Limit proof depth (with --explain).")
 def infer(encounter_file, as_json, explain, depth):
     """Infer the code(s) for the documented services in ENCOUNTER.json.
 

@@ -85,4 +85,46 @@ class TimeLimitSeconds(click.ParamType):
         return f"TimeLimitSeconds({self.minimum:g}, {self.maximum:g})"
 
 
-__all__ = ["OptionValueError", "TimeLimitSeconds"]
+_WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+class WholeNumber(click.ParamType):
+    """A count or a number written in ASCII digits, from ``minimum`` to ``maximum`` (None: no upper bound).
+
+    Refused as a time limit is, in one line naming the option and the range
+    (``--limit '0' is out of range; give a whole number from 1 to 1,000,000``),
+    exit 2: click's own words were "not in the range 1<=x<=1000000" and
+    "'x' is not a valid integer range".
+    """
+
+    name = "number"
+
+    def __init__(self, minimum: int = 0, maximum: int | None = None, metavar: str = "N"):
+        self.minimum, self.maximum, self.metavar = int(minimum), maximum, metavar
+
+    def get_metavar(self, param, ctx=None) -> str:  # noqa: D401 - click's hook
+        return self.metavar
+
+    def _range(self) -> str:
+        if self.maximum is None:
+            return f"give a whole number of {self.minimum:,} or more"
+        return f"give a whole number from {self.minimum:,} to {self.maximum:,}"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()) and len(value.strip()) <= 18:
+            number = int(value.strip())
+        else:
+            number = None
+        if number is not None and self.minimum <= number and (self.maximum is None or number <= self.maximum):
+            return number
+        name = _option_name(param, ctx)
+        what = "is not a whole number" if number is None else "is out of range"
+        raise OptionValueError(f"{name} {str(value)!r} {what}; {self._range()}")
+
+    def __repr__(self) -> str:
+        return f"WholeNumber({self.minimum}, {self.maximum})"
+
+
+__all__ = ["OptionValueError", "TimeLimitSeconds", "WholeNumber"]

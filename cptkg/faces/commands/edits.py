@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from cptkg.faces.options import WholeNumber
+
 
 def _fail(message: str, lines: list[str] = ()) -> "NoReturn":  # noqa: F821
     from cptkg.controls import one_line  # a file name may hold control characters (a terminal would run them)
@@ -63,7 +65,7 @@ def _release(ctx, param, value):
 @click.option("--release", default=None, callback=_release, metavar="YYYYQn",
               help="The quarterly release the table is (2026Q2, 2026-Q2, or its first day 2026-04-01), recorded on "
                    "every edit's source; default: the release the file names state, if they state one.")
-@click.option("--max-errors", default=50, show_default=True, type=click.IntRange(1),
+@click.option("--max-errors", default=50, show_default=True, type=WholeNumber(1),
               help="Bad rows listed at most (all are counted).")
 def import_command(kind, file, output, imported, release, max_errors):
     """Import a CMS edit table: FILE is tab-delimited text as published, CSV, Excel .xlsx or the release .zip.

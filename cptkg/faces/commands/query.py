@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cptkg import spreadsheet
-from cptkg.faces.options import TimeLimitSeconds
+from cptkg.faces.options import TimeLimitSeconds, WholeNumber
 from cptkg.knowledge import sparql
 
 RDF_DATA_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".owl": "xml", ".xml": "xml",
@@ -115,7 +115,7 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
               help="Extra RDF to query with the KB (.ttl .nt .rdf .jsonld); parsed without fetching anything it names.")
 @click.option("--timeout", type=TimeLimitSeconds(0.1, 600), default=sparql.DEFAULT_TIMEOUT, show_default=True,
               help="Stop the query after this many seconds (0.1 to 600).")
-@click.option("--limit", type=click.IntRange(1, 1_000_000), default=sparql.DEFAULT_LIMIT, show_default=True,
+@click.option("--limit", type=WholeNumber(1, 1_000_000), default=sparql.DEFAULT_LIMIT, show_default=True,
               help="Return at most this many rows (triples for CONSTRUCT).")
 def command(query_text, query_file, fmt, data_files, timeout, limit):
     """Run a read-only SPARQL SELECT, ASK or CONSTRUCT over the ontology and the KB.
