@@ -323,8 +323,10 @@ def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: in
         entry["as_billed"] = as_billed(kb, entry["code"], enc, engine=engine)
     stated = encounter.route if isinstance(encounter, Encounter) else (
         encounter.get("route") if isinstance(encounter, dict) else None)
-    if stated is None and enc.route is not None:
-        result["assumptions"] = [route_assumed(kb, enc.route)]
+    assumed = [route_assumed(kb, enc.route)] if stated is None and enc.route is not None else []
+    assumed += skill_assumed(kb, [e["code"] for e in result["codes"]])
+    if assumed:
+        result["assumptions"] = assumed
     if output == "json":
         from cptkg.io.writers import json as json_writer
 
@@ -334,6 +336,25 @@ def infer(kb, encounter, *, engine: str | None, explain: bool = False, depth: in
     else:
         raise ValueError(f"unknown output {output!r}: an inference is written as text or json")
     return Inferred(text, result, 0 if res.codes and not res.uncovered else 1)
+
+
+def skill_assumed(kb, codes: list[str]) -> list[str]:
+    """A sentence for each inferred code requiring a skill (a physician's or QHP's) that a code of the same
+    services does not: the code was chosen because the performer has the skill, which the sources do not
+    say a service by such a performer always required (a coder's audit: a physician's refill was "bill
+    95991" with nothing in the headline saying so; only "Not chosen" told of 95990)."""
+    from cptkg.explanation.fixes import at_billed_skill
+
+    out = []
+    for code in codes:
+        twin = at_billed_skill(kb, code, ("",))
+        if twin == code or twin in codes:
+            continue
+        skills = sorted(kb.label(s) for (c, s) in kb.facts.get("requires_skill", ()) if c == code)
+        out.append(f"{code} requires the {' and the '.join(skills)}: it was chosen because the performer has it. "
+                   f"Bill {code} when the service required that skill; if the documentation shows it did not, "
+                   f"bill {twin}.")
+    return out
 
 
 def route_assumed(kb, route: str) -> str:

@@ -115,6 +115,27 @@ def test_an_encounter_stating_no_route_says_the_route_it_was_read_as(kb):
     assert "assumptions" not in stated.result and "Assumed" not in stated.text
 
 
+@pytest.mark.parametrize("role, services, chosen, twin", [
+    ("physician", ["refill"], "95991", "95990"),
+    ("nurse_practitioner", ["electronic_analysis", "reprogramming", "refill"], "62370", "62369"),
+])
+def test_a_code_chosen_for_the_performers_skill_says_so_and_names_the_code_without_it(kb, role, services, chosen,
+                                                                                       twin):
+    """A coder's audit: a physician's refill was "bill 95991: it fits the encounter" with nothing in the
+    headline saying 95991 was chosen for a skill the sources do not say the service needed (95991 is the
+    refill "requiring the skill of a physician or other QHP"; domain notes, "What the codes are")."""
+    enc = {"encounter_id": "N-3", "date_of_service": "2025-03-04", "performer_role": role, "route": "intrathecal",
+           "device": "programmable_pump", "services": services}
+    done = pipeline.infer(kb, enc, engine="clingo")
+    assert [c["code"] for c in done.result["codes"]] == [chosen]
+    (said,) = done.result["assumptions"]
+    assert said.startswith(f"{chosen} requires the skill of a physician or other qualified health care professional")
+    assert said.endswith(f"if the documentation shows it did not, bill {twin}.")
+    assert "Assumed: " + said[:40] in " ".join(done.text.split())
+    nurse = pipeline.infer(kb, dict(enc, performer_role="nurse"), engine="clingo")
+    assert [c["code"] for c in nurse.result["codes"]] == [twin] and "assumptions" not in nurse.result
+
+
 @pytest.mark.parametrize("written", ["Refill", "REFILL", " refill "])
 def test_a_service_written_in_capitals_or_with_spaces_is_the_packs_service(kb, written):
     """'Refill' passed the vocabulary check and was then not found: infer said the refill was not documented

@@ -66,6 +66,8 @@ def page() -> None:
         return
     if res.get("message"):
         st.info(md(res["message"]))
+    for a in res.get("assumptions") or []:  # the route always stated here; a skill the performer's role gives
+        st.markdown(f":material/info: **Assumed**: {md(a)}")
     for entry in res.get("codes", []):
         billed = entry.get("as_billed") or {}  # infer checked the code as billed once: not again here
         verdict = billed.get("verdict") or billed.get("status", "")
