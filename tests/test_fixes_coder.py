@@ -183,9 +183,11 @@ def test_a_merge_of_two_performers_lines_says_whose_line_the_new_code_is(kb):
                 {"line": 2, "code": "95990", "provider_role": "nurse", "provider_id": "SYN-RN"})
     merges = [s for s in fixes(kb, raw) if s["kind"] == "recode" and s["remove_lines"] == [1, 2]]
     said = " / ".join(s["message"] for s in merges)
-    # 62369, not 62370, for the physician too: neither 62368 nor 95990 bills a physician's or QHP's skill
-    assert "by 62369 billed by the physician SYN-DOC, which covers both services" in said, said
-    assert "by 62369 billed by the nurse SYN-RN, which covers both services" in said, said
+    # 62369, not 62370, for the physician too: neither 62368 nor 95990 bills a physician's or QHP's skill;
+    # the physician reports the nurse's refill (incident-to), never the nurse the physician's reprogramming
+    assert ("by 62369 billed by the physician SYN-DOC (the nurse SYN-RN's service reported under SYN-DOC's "
+            "supervision, incident-to), which covers both services") in said, said
+    assert "billed by the nurse" not in said, said
     assert "62370" not in said
     for s in merges:
         assert rejudged(kb, raw, s).status == "accepted", s["message"]
@@ -463,3 +465,48 @@ def test_a_claim_whose_only_line_is_included_in_a_service_billed_before_says_so_
     alone = fixes(kb, claim({"code": "62365", "provider_role": "physician"}, history=[
         {"code": "62362", "date_of_service": "2024-01-01"}, {"code": "62365", "date_of_service": "2024-06-01"}]))
     assert any("can be billed as documented" in s["message"] for s in alone), alone
+
+
+def test_two_physicians_lines_are_never_merged_into_one_providers_code(kb):
+    """Each physician or QHP independently reports their own service (domain notes, "Who may perform"):
+    a fix billing one physician's 62368 and another's 95990 as one 62369 reports a service its provider did
+    not perform."""
+    raw = claim({"code": "62368", "provider_role": "physician", "provider_id": "SYN-DOC"},
+                {"line": 2, "code": "95990", "provider_role": "nurse_practitioner", "provider_id": "SYN-NP"})
+    assert not [s for s in fixes(kb, raw) if s["remove_lines"] == [1, 2] and s["add_lines"]]
+
+
+def test_a_history_service_of_another_provider_is_not_recoded_into_this_providers_line(kb):
+    """A coder's audit: a nurse's 95990 beside another provider's 62368 of that date (history) got "void or
+    correct the earlier 62368 and bill 62369 instead of 95990": the nurse then bills a reprogramming done by
+    another provider. The same claim with the 62368 billed by the nurse's own provider still gets it."""
+    hist = [{"code": "62362", "date_of_service": "2024-01-01"},
+            {"code": "62368", "date_of_service": "2025-03-04", "provider_id": "SYN-OTHER"}]
+    other = fixes(kb, claim({"code": "95990"}, history=hist))
+    assert not [s for s in other if s.get("void_history") and s["add_lines"]], other
+    own = claim({"code": "95990"}, history=[hist[0], dict(hist[1], provider_id="SYN-1")])
+    recodes = [s for s in fixes(kb, own) if s.get("void_history") and s["add_lines"]]
+    assert recodes and recodes[0]["add_lines"][0]["code"] == "62369", recodes
+    assert rejudged(kb, own, recodes[0]).status == "accepted"
+
+
+def test_voiding_another_providers_earlier_claim_says_whose_claim_it_is(kb):
+    """A coder's audit: "void or correct the earlier 62368 (history entry 2)" read as the billing provider's
+    own claim, where the 62368 was billed by another provider, whose claim it is to correct."""
+    hist = [{"code": "62362", "date_of_service": "2024-01-01"},
+            {"code": "62368", "date_of_service": "2025-03-04", "provider_id": "SYN-OTHER"}]
+    got = fixes(kb, claim({"code": "62369"}, history=hist))
+    voids = [s for s in got if s.get("void_history")]
+    assert voids and voids[0]["message"].startswith("Have provider SYN-OTHER void or correct the earlier 62368"), got
+    own = fixes(kb, claim({"code": "62369"}, history=[hist[0], dict(hist[1], provider_id="SYN-1")]))
+    assert [s for s in own if s.get("void_history")][0]["message"].startswith("Void or correct the earlier 62368")
+
+
+def test_a_fix_tells_a_line_one_thing_when_a_merge_includes_its_recode(kb):
+    """A coder's audit: a nurse's 62370 and 95991 got "bill 62369 instead of 62370 on line 1 ...; replace 62370
+    (line 1) and 95991 (line 2) by 62369": two edits of line 1 where the merge alone is the edit."""
+    raw = claim({"code": "62370"}, {"line": 2, "code": "95991"})
+    got = fixes(kb, raw)
+    assert got and got[0]["message"].startswith("Replace 62370 (line 1) and 95991 (line 2) by 62369"), got
+    assert not any("instead of 62370 on line 1" in s["message"] and "replace" in s["message"] for s in got), got
+    assert rejudged(kb, raw, got[0]).status in ("accepted",)

@@ -235,6 +235,30 @@ def _role_label(kb: KnowledgeBase, role: str) -> str:
     return kb.label(term) if term else role
 
 
+def reports_individually(kb: KnowledgeBase, role: str) -> bool | None:
+    """Whether a performer of ``role`` reports their services individually (``ont:reportsIndividually`` on
+    the role's class or a class above it; None when the pack does not say)."""
+    term = vocabulary(kb).term("role", role)
+    above = {b for (a, b) in kb.facts.get("subclass_of", ()) if a == term}
+    said = {v for (c, v) in kb.facts.get("reports_individually", ()) if c in above}
+    return False if "false" in said else True if "true" in said else None
+
+
+def _merge_providers(kb: KnowledgeBase, me, other) -> list:
+    """The lines whose provider may bill one code for ``me``'s and ``other``'s services together.
+
+    One provider's two lines: that provider. Two providers: only a provider who reports individually
+    (a physician or QHP) beside one who does not (clinical staff), whose service the first reports under
+    their supervision (domain notes, "Who may perform": clinical staff "do not individually report the
+    service"). A fix merged a physician's 62368 and a nurse's 95990 into the nurse's 62369 (a coder's
+    audit): the nurse then billed the physician's reprogramming; two physicians each report their own.
+    """
+    if me.provider_id == other.provider_id:
+        return list({(l.provider_role): l for l in (me, other)}.values())
+    return [x for x, y in ((me, other), (other, me))
+            if reports_individually(kb, x.provider_role) is True and reports_individually(kb, y.provider_role) is False]
+
+
 def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=None) -> list[Suggestion]:
     """Candidate edits for one rejected line, most service-preserving first.
 
@@ -267,16 +291,21 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 if other.route is not None and me.route is not None and other.route != me.route:
                     continue  # two routes: no one code covers both lines
                 route = me.route if me.route is not None else other.route
-                for role in dict.fromkeys([me.provider_role, other.provider_role]):
+                for biller in _merge_providers(kb, me, other):
+                    role = biller.provider_role
+                    helper = other if biller is me else me
                     for code in _fitting_codes(kb, services, role, devices, route, engine, _billed_beside(claim, me, other)):
                         new = dict(base, line=min(me.line, other.line), code=code, provider_role=role,
-                                   provider_id=me.provider_id if role == me.provider_role else other.provider_id)
+                                   provider_id=biller.provider_id)
                         if route is not None:
                             new["route"] = route
                         # lines of two performers: the text says whose line the code is (an analyst's audit:
                         # only the JSON said 62370 was the physician's, and the nurse's 62370 is denied)
                         who = (f" billed by the {_role_label(kb, role)} {new['provider_id']}"
                                if (me.provider_id, me.provider_role) != (other.provider_id, other.provider_role) else "")
+                        if helper.provider_id != biller.provider_id:
+                            who += (f" (the {_role_label(kb, helper.provider_role)} {helper.provider_id}'s service "
+                                    f"reported under {biller.provider_id}'s supervision, incident-to)")
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
                                                f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}{who}, {COVERS_BOTH}", False,
                                                kind="recode", combines=True))
@@ -284,6 +313,8 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 # the other service was billed on an earlier claim: correct that claim and
                 # bill the one code that covers both here
                 other = claim.history[-arg - 1]
+                if other.provider_id is not None and other.provider_id != me.provider_id:
+                    continue  # another provider's service: billing it here would report it as this provider's
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
                 for code in _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route,
                                            engine, _billed_beside(claim, me, other)):
@@ -293,7 +324,12 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                                            f"instead of {me.code} on line {me.line}, which covers both services", False,
                                            void_history=[-arg], kind="recode"))
             elif kind == "void" and isinstance(arg, int) and arg < 0:
-                opts.append(Suggestion([], [], f"void or correct the earlier {b.get('C2', 'service')} ({entry_name(arg)}) before billing {me.code}", False,
+                by = claim.history[-arg - 1].provider_id if -arg <= len(claim.history) else None
+                # another provider's claim is theirs to correct (a coder's audit: "void the earlier 62368"
+                # read as this provider's own claim)
+                who = (f"have provider {by} void or correct" if by is not None and by != me.provider_id
+                       else "void or correct")
+                opts.append(Suggestion([], [], f"{who} the earlier {b.get('C2', 'service')} ({entry_name(arg)}) before billing {me.code}", False,
                                        void_history=[-arg], kind="void"))
             elif kind == "recode":
                 device = vocabulary(kb).value_of("device", arg) if args else None
@@ -492,6 +528,15 @@ class FixSearch:
                 "why": self.cut_short}
 
 
+def _within(s: Suggestion, t: Suggestion) -> bool:
+    """``s``'s edit is a strict part of ``t``'s: the lines it removes and adds, and nothing else."""
+    if s is t or s.kind == "keep" or t.kind == "keep" or s.void_history or s.add_modifiers \
+            or s.remove_modifiers or s.repeat_of:
+        return False
+    part = set(s.remove_lines) <= set(t.remove_lines) and all(a in t.add_lines for a in s.add_lines)
+    return part and (len(s.remove_lines), len(s.add_lines)) != (len(t.remove_lines), len(t.add_lines))
+
+
 def _choices(sizes: list[int]):
     """Choice vectors (one option index per rejected line), preferred options first.
 
@@ -639,6 +684,10 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         kinds, questions, combining = [], [], []
         edits_seen = set()
         clash = False
+        # an option whose whole edit another option of the combination makes says nothing of its own: "bill
+        # 62369 instead of 62370 on line 1; replace 62370 (line 1) and 95991 (line 2) by 62369" told line 1
+        # two things (a coder's audit) where the second alone is the edit
+        combo = [s for s in combo if not any(_within(s, t) for t in combo)]
         for s in combo:
             if s.kind == "keep":
                 continue
