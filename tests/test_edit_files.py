@@ -5,6 +5,7 @@ that is not the file's is never used; a claim meets only the edits of its codes
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -179,6 +180,53 @@ def test_an_edit_file_saying_anything_of_the_packs_knowledge_is_refused_naming_t
     with pytest.raises(KBLoadError, match=why) as e:
         load_kb(PACK, edits=[f])
     assert "an edit file holds pair and unit edits and their sources" in str(e.value)
+
+
+@pytest.mark.parametrize("edit", [
+    # the pack's edit, switched off by a deletion date before any claim
+    'kb:edit-refill-includes-analysis a ont:PairEdit ; ont:column1 kb:group-refill ; ont:column2Code "62367" ; '
+    'ont:editKind ont:ComponentEdit ; ont:modifierIndicator "0" ; ont:editScope ont:AnyProvider ; '
+    'ont:effectiveDate "2000-01-01"^^<http://www.w3.org/2001/XMLSchema#date> ; '
+    'ont:deletionDate "2000-01-02"^^<http://www.w3.org/2001/XMLSchema#date> ; dct:source e:source ; ont:sourceRow 2 .',
+    # the pack's edit, its columns reversed
+    'kb:edit-refill-includes-analysis a ont:PairEdit ; ont:column1Code "62367" ; ont:column2Code "95990" ; '
+    'ont:editKind ont:ComponentEdit ; ont:modifierIndicator "0" ; ont:editScope ont:AnyProvider ; '
+    'dct:source e:source ; ont:sourceRow 2 .',
+])
+def test_an_edit_file_cannot_change_or_delete_an_edit_of_the_pack_by_naming_it(tmp_path, cache, edit):
+    """An audit: an edit file giving the pack's kb:edit-refill-includes-analysis a deletion date accepted a 62367
+    billed with 95990, and one reversing its columns denied the 95990, both cited to the guide."""
+    f = tmp_path / "edits.ttl"
+    f.write_text(_FILE_HEAD + edit + "\n")
+    with pytest.raises(KBLoadError, match="has the name of one of the family pack's own edits: an edit file adds "
+                                          "edits and cannot change or delete what the pack says"):
+        load_kb(PACK, edits=[f])
+
+
+def test_one_edit_named_by_two_edit_files_is_refused_naming_the_first_file(tmp_path, cache):
+    a, b = tmp_path / "a.ttl", tmp_path / "b.ttl"
+    a.write_text(_FILE_HEAD)
+    b.write_text(_FILE_HEAD.replace("e:source", "<urn:test:other-source>").replace('"62367"', '"62368"'))
+    with pytest.raises(KBLoadError, match="is an edit of a.ttl too: one edit is given by one file"):
+        load_kb(PACK, edits=[a, b])
+
+
+@pytest.mark.parametrize("edit, said", [
+    ('e:p1 a ont:PairEdit ; ont:column1Code "95990" ; ont:colum2Code "62367" ; ont:editKind ont:ComponentEdit ; '
+     'ont:modifierIndicator "0" ; ont:editScope ont:AnyProvider ; dct:source e:source ; ont:sourceRow 2 .',
+     "has 'ont:colum2Code', which is not a property of an edit: ont:column2Code?"),
+    ('e:p1 a ont:PairEdit ; ont:column1Code "95990" ; ont:column2Code "95990" ; ont:editKind ont:ComponentEdit ; '
+     'ont:modifierIndicator "0" ; ont:editScope ont:AnyProvider ; dct:source e:source ; ont:sourceRow 2 .',
+     "column 2 names the column 1 code too: an edit pairs two different codes"),
+])
+def test_an_edit_with_a_misspelt_property_or_one_code_in_both_columns_is_refused_saying_so(tmp_path, cache, edit,
+                                                                                          said):
+    """An audit: ont:colum2Code read "names column 1 and column 2 ... not both"; a pair edit of 95990 with itself
+    loaded through --edits, where cptkg edits import refuses the same row."""
+    f = tmp_path / "edits.ttl"
+    f.write_text(_FILE_HEAD + edit + "\n")
+    with pytest.raises(KBLoadError, match=re.escape(said)):
+        load_kb(PACK, edits=[f])
 
 
 def test_an_edit_file_naming_and_noting_its_edits_and_describing_its_own_source_loads(tmp_path, cache):

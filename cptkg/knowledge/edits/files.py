@@ -46,6 +46,7 @@ A file that states no release loads exactly as before.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -311,6 +312,12 @@ def parse_table(data: bytes, fmt: str) -> EditTable:
                 cited.append(o[1])
                 continue
             name = p[len(ONT_NS):] if p.startswith(ONT_NS) else None
+            near = difflib.get_close_matches(name, EDIT_PROPS, n=1, cutoff=0.85) \
+                if name is not None and name not in EDIT_PROPS else None
+            if near:
+                # ont:colum2Code read "names column 1 and column 2 ... not both" (an audit): name the property
+                why.append(f"has {_shown('ont:' + name)}, which is not a property of an edit: ont:{near[0]}?")
+                continue
             if name not in EDIT_PROPS:
                 other.append(f"{_nt(s)} <{p}> {_nt(o)} .")  # a label, say: not part of the edit model
                 continue
@@ -434,6 +441,10 @@ def table_problems(table: EditTable, groups: set[str], kinds: set[str], scopes: 
         flag(pc.and_(is_pair, code_bad(code)), f"a column {n_col} code is one five-character code", code)
         flag(pc.and_(is_pair, not_in(group, groups)),
              f"column {n_col} names a code group the knowledge base does not have", group)
+    flag(pc.and_(is_pair, pc.equal(arr["column1Code"], arr["column2Code"])),
+         "column 2 names the column 1 code too: an edit pairs two different codes", "column2Code")
+    flag(pc.and_(is_pair, pc.equal(arr["column1"], arr["column2"])),
+         "column 2 names the column 1 code group too: an edit pairs two different codes", "column2")
     flag(pc.and_(is_pair, pc.invert(present("editKind"))),
          "a pair edit has one kind (ont:ComponentEdit, ont:MutuallyExclusiveEdit or ont:NoSingleCodeEdit)")
     flag(pc.and_(is_pair, not_in("editKind", kinds)),
@@ -803,6 +814,28 @@ def _only_own_terms(graph: Graph, edit_ids: set[str], kb_graph: Graph, earlier: 
                             "the family pack)")
 
 
+def _not_the_packs_edits(ids: list[str], kb_graph: Graph, earlier: "EarlierFiles") -> None:
+    """Refuse an edit named as an edit of the family pack, or of an edit file loaded before this one.
+
+    Its rows joined the pack's edit of that name: an edit file giving ``kb:edit-refill-includes-analysis``
+    a deletion date of 2000-01-02 switched the pack's edit off, and one giving it the columns reversed denied
+    95990 under the guide's citation (an audit). An edit file adds edits; it changes none it did not bring.
+    """
+    pack = {str(s) for s in kb_graph.subjects() if isinstance(s, URIRef)}
+    for iri in dict.fromkeys(ids):
+        if iri in earlier.edits:
+            raise EditFileError(f"its edit {_shown(_term_value(iri), 60)} is an edit of {earlier.edits[iri]} too: "
+                                f"one edit is given by one file; give the two files' edits names of their own")
+        if iri in pack:
+            node = URIRef(iri)
+            what = ("one of the family pack's own edits" if any((node, RDF.type, c) in kb_graph for c in
+                                                                (ONT.PairEdit, ONT.UnitEdit))
+                    else "a term of the family pack")
+            raise EditFileError(f"its edit {_shown(_term_value(iri), 60)} has the name of {what}: an edit file adds "
+                                f"edits and cannot change or delete what the pack says; give the edit a name of its "
+                                f"own (cptkg edits import names them)")
+
+
 @dataclass
 class EarlierFiles:
     """What the edit files loaded before this one hold, by the name of the file that holds it: their contents
@@ -811,9 +844,12 @@ class EarlierFiles:
 
     digests: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    edits: dict[str, str] = field(default_factory=dict)  # edit IRI -> the file that gives it
 
-    def add(self, path: Path, digest: str, graph: Graph) -> None:
+    def add(self, path: Path, digest: str, graph: Graph, edit_ids=()) -> None:
         self.digests.setdefault(digest, str(path))
+        for iri in edit_ids:
+            self.edits.setdefault(iri, path.name)
         for src in graph.subjects(RDF.type, ONT.Source):
             self.sources.setdefault(str(src), path.name)
 
@@ -874,6 +910,7 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
         raise EditFileError(_describe(table, problems))
     own_sources = table_sources(graph)
     _only_own_terms(graph, set(table.columns["@id"]), kb_graph, earlier.sources)
+    _not_the_packs_edits(table.columns["@id"], kb_graph, earlier)
     if not from_cache:
         write_cache(table, sha)
     cols = table.columns
@@ -916,6 +953,6 @@ def read_edit_file(path: Path, properties: dict[str, URIRef], kb_graph: Graph,
     ids = cols["@id"]
     if any(i.startswith(ns) for i in ids for ns in (str(KB), ONT_NS, str(SRC))):
         ids = [constant(i) for i in ids]  # edits named in the KB's own namespaces (rare: tables have their own)
-    earlier.add(path, sha, graph)
+    earlier.add(path, sha, graph, table.columns["@id"])
     return ImportedEdits(path, list(ids), list(cols["@type"]), columns, sources, graph, from_cache, own_sources,
                          predicate_of)
