@@ -600,3 +600,60 @@ def test_an_item_coded_with_the_cpt_or_hcpcs_oid_reads_as_with_its_url(system):
         for coding in item["productOrService"]["coding"]:
             coding["system"] = system
     assert _verdicts(_run(doc).results) == want
+
+
+# ------------------------------------------------------- a Procedure that cannot be read as history
+@pytest.mark.parametrize("change, said", [
+    ({"performedDateTime": None, "performedString": "last spring"},
+     "element performedDateTime: the date is given as performedString, which gives no calendar date"),
+    ({"performedDateTime": None, "performedPeriod": {"end": "2025-03-04"}}, "element performedPeriod.start: missing"),
+    ({"performedDateTime": "2025-03"}, "element performedDateTime: '2025-03' is not a full date (YYYY-MM-DD)"),
+    ({"performedDateTime": None}, "element performedDateTime: missing"),
+    ({"code": {"coding": [{"system": "https://www.ama-assn.org/go/cpt", "code": "95991"}]}},
+     "element code: no coding with the CPT system http://www.ama-assn.org/go/cpt"),
+    ({"code": {"text": "95991 pump refill"}}, "element code: no coding with the CPT system"),
+    ({"status": "unknown"}, "element status: 'unknown': it cannot be told whether the service was done"),
+])
+def test_a_procedure_of_the_patient_that_cannot_be_read_stops_its_claims_naming_the_element(change, said):
+    """A security audit: a Bundle Procedure dated by performedString, coded with an https CPT system or as text
+    only, or of unknown status, was left out without a word, and the claim judged as if the patient had no such
+    service. As a --history row that cannot be read, it stops the patient's claims, naming the entry."""
+    doc = _duplicate_case(None)
+    proc = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure"
+                and e["resource"].get("performedDateTime") == "2025-03-04")
+    for k, v in change.items():
+        if v is None:
+            proc.pop(k, None)
+        else:
+            proc[k] = v
+    (got,) = _read(doc)
+    assert isinstance(got, ReadError), got
+    assert "the patient's history cannot be read (Bundle entry" in str(got) and said in str(got), str(got)
+    out = _run(doc)
+    assert out.results[0]["status"] == "error" and said in json.dumps(out.results)
+
+
+def test_a_procedure_whose_patient_cannot_be_told_stops_every_claim_of_the_bundle():
+    doc = _duplicate_case(None)
+    proc = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure"
+                and e["resource"].get("performedDateTime") == "2025-03-04")
+    proc["subject"] = {"reference": "urn:uuid:00000000-0000-0000-0000-00000000dead"}
+    got = _read(doc)
+    assert got and all(isinstance(c, ReadError) and "the Bundle's history cannot be read (Bundle entry" in str(c)
+                       and "element subject" in str(c) for c in got), got
+
+
+@pytest.mark.parametrize("change", [
+    {"status": "preparation"}, {"status": "in-progress"}, {"status": "not-done"}, {"status": "entered-in-error"},
+    {"code": {"coding": [{"system": "http://snomed.info/sct", "code": "182926002"}], "text": "pump refill"}},
+])
+def test_a_procedure_that_is_no_billed_past_service_is_not_history_and_stops_nothing(change):
+    """A procedure not done (preparation, in progress: an audit counted them as done removals) or coded only in
+    SNOMED CT is no earlier bill: the claim is judged without it, as without the Procedure."""
+    doc = _duplicate_case(None)
+    proc = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure"
+                and e["resource"].get("performedDateTime") == "2025-03-04")
+    proc.update(change)
+    (got,) = _read(doc)
+    assert isinstance(got, dict)
+    assert ("95991", "2025-03-04") not in {(h["code"], h["date_of_service"]) for h in got.get("history", [])}

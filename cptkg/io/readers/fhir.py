@@ -977,26 +977,66 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
     return out
 
 
-def _history_entry(proc: dict, bundle: dict[str, dict] | None = None) -> tuple[str | None, dict | None]:
-    if proc.get("status") in ("entered-in-error", "not-done"):
-        return None, None
+#: Procedure statuses of a service that was done (FHIR R4 EventStatus): the others (preparation, in-progress,
+#: not-done, on-hold, stopped, entered-in-error) are no past service; "unknown" cannot be told either way
+_DONE = "completed"
+_BILLING_SYSTEM_HINT = re.compile(r"cpt|ama-assn|hcpcs", re.IGNORECASE)
+
+
+def _history_entry(proc: dict, bundle: dict[str, dict] | None = None, where: str = "Procedure"
+                   ) -> tuple[str | None, dict | None, str | None]:
+    """(patient, history entry, problem) of a Bundle's Procedure.
+
+    A Procedure that is no billed past service (another status; coded only in SNOMED CT or another system
+    that is no billing code) is (None, None, None). One that bills a code but cannot be read is its
+    ``problem``, with the patient when it can be told (None: it cannot be told whose it is): a Procedure
+    whose subject did not resolve, dated by ``performedString`` or coded with ``https://www.ama-assn.org/go/cpt``
+    was left out without a word and the claim judged as if the patient had no such service (an audit).
+    """
+    status = proc.get("status")
+    if status != _DONE and status != "unknown":
+        return None, None, None
     code = _code(proc.get("code"))
-    date = proc.get("performedDateTime") or (proc.get("performedPeriod") or {}).get("start")
-    if not code or not date:
-        return None, None
+    concept = proc.get("code") if isinstance(proc.get("code"), dict) else {}
+    looks_billed = any(_BILLING_SYSTEM_HINT.search(str(c.get("system") or "")) for c in _codings(concept)) or \
+        bool(re.search(r"\b(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})\b", str(concept.get("text") or "")))
+    if not code and not looks_billed:
+        return None, None, None  # a procedure of the record coded in another system: not a billed service
     refs = _Refs(proc.get("contained"), bundle)
     try:
-        patient, _ = _patient(proc.get("subject"), refs, "Procedure, element subject")
-    except ReadError:
-        return None, None  # no patient it can be told to belong to
-    entry = {"code": code, "date_of_service": str(date)[:10]}
+        patient, _ = _patient(proc.get("subject"), refs, f"{where}, element subject")
+    except ReadError as e:
+        return None, None, str(e)
+    if status == "unknown":
+        return patient, None, (f"{where}, element status: 'unknown': it cannot be told whether the service was "
+                               f"done (give completed, or not-done)")
+    if not code:
+        return patient, None, (f"{where}, element code: no coding with the CPT system {CPT_SYSTEM} or the HCPCS "
+                               f"Level II system {HCPCS_SYSTEM}")
+    period = proc.get("performedPeriod") if isinstance(proc.get("performedPeriod"), dict) else {}
+    date = proc.get("performedDateTime") or period.get("start")
+    if not isinstance(date, str) or not re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
+        given = [k for k in ("performedString", "performedAge", "performedRange") if k in proc]
+        element = "performedDateTime"
+        if isinstance(date, str):
+            said = f"{one_line(date)[:40]!r} is not a full date (YYYY-MM-DD)"
+            element = "performedDateTime" if proc.get("performedDateTime") else "performedPeriod.start"
+        elif given:
+            said = f"the date is given as {given[0]}, which gives no calendar date"
+        elif period:
+            element, said = "performedPeriod.start", "missing"
+        else:
+            said = "missing"
+        return patient, None, (f"{where}, element {element}: {said}; a past service needs the date it was done "
+                               f"(performedDateTime, or performedPeriod.start)")
+    entry = {"code": code, "date_of_service": date[:10]}
     performers = proc.get("performer") or []
     if performers and isinstance(performers[0], dict):
         try:
-            entry["provider_id"] = _performer(performers[0].get("actor"), refs, "Procedure, element performer").pid
+            entry["provider_id"] = _performer(performers[0].get("actor"), refs, f"{where}, element performer").pid
         except ReadError:
             pass  # a past service whose performer cannot be told: compared as by an unknown provider
-    return patient, entry
+    return patient, entry, None
 
 
 def read(data: bytes, source: str = "input", history: bytes | None = None, kb=None) -> ReadResult:
@@ -1050,7 +1090,7 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                 said = re.sub(r"^\((Claim [^)]*)\)", r"\1", said[len(source):].lstrip(), count=1)
             e.claim_entry = _claim_error(obj, said, e)
             raise
-    claims, procedures, own = [], [], []
+    claims, procedures, own, claim_resources = [], [], [], []
     first_entry: dict[str, int] = {}
     index = _bundle_index(obj.get("entry") or [])
     for n, entry in enumerate(obj.get("entry") or []):
@@ -1075,21 +1115,36 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
                                                 f"{one_line(cid[:60])!r} already appears in entry {first_entry[cid]}; "
                                                 f"each Claim in a Bundle needs its own id", claim_id=cid))
                 own.append(_billed_procedures(res, index))
+                claim_resources.append(res)
                 continue
             first_entry[cid] = n
             claims.append(claim)
             own.append(_billed_procedures(res, index))
+            claim_resources.append(res)
         elif res.get("resourceType") == "Procedure":
-            procedures.append(res)
+            procedures.append((n, res))
     if not claims:
         raise ReadError(f"{source}: the Bundle holds no Claim resources")
     by_patient: dict[str, list[tuple[int, dict]]] = {}
-    for proc in procedures:
-        patient, entry = _history_entry(proc, index)
-        if patient and entry:
+    unreadable: dict[str | None, str] = {}  # patient (None: whose, cannot be told) -> the first problem
+    for n, proc in procedures:
+        patient, entry, problem = _history_entry(proc, index, f"Bundle entry {n} (Procedure)")
+        if problem:
+            unreadable.setdefault(patient, problem)
+        elif patient and entry:
             by_patient.setdefault(patient, []).append((id(proc), entry))
-    for claim, billed in zip(claims, own):
-        if isinstance(claim, dict) and claim["patient_id"] in by_patient:
+    for i, (claim, billed) in enumerate(zip(claims, own)):
+        if not isinstance(claim, dict):
+            continue
+        problem = unreadable.get(claim["patient_id"])
+        nobody = unreadable.get(None)
+        if problem or nobody:
+            # as a --history row that cannot be read: the claims it may belong to are not judged
+            said = (f"the patient's history cannot be read ({problem})" if problem
+                    else f"the Bundle's history cannot be read ({nobody})")
+            claims[i] = _claim_error(claim_resources[i], f"Claim {one_line(claim['claim_id'])[:60]}: {said}")
+            continue
+        if claim["patient_id"] in by_patient:
             # the Procedures the Claim itself names (Claim.procedure) are the services it bills now, not
             # earlier bills: as history, each would deny its own line as a duplicate
             history = [entry for key, entry in by_patient[claim["patient_id"]] if key not in billed]
