@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cptkg.engines.base import EvaluationError, EvaluationTimeout
-from cptkg.files import unreadable_words
+from cptkg.files import load_yaml, unreadable_words
 from cptkg.judge.check import check_claim
 from cptkg.claims.models import InputError, parse_claims, parse_encounter
 from cptkg.judge.infer import infer_codes
@@ -201,7 +201,7 @@ def case_entries(path: "Path | list[Path]", shown=str) -> list[tuple[Path, dict]
     out: list[tuple[Path, dict]] = []
     seen: dict[str, Path] = {}
     for f in files:
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or []
+        data = load_yaml(f.read_text(encoding="utf-8")) or []
         if not isinstance(data, list):
             raise ValueError(f"{shown(f)}: a case file is a list of cases")
         for case in data:

@@ -279,6 +279,31 @@ def _line_of(data: bytes, offset: int) -> tuple[int, int]:
     return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
 
 
+def load_yaml(text: str):
+    """A pack's YAML text (family.yaml, case files, titles), read as ``yaml.safe_load`` reads it but with no
+    anchor or alias: a recursive alias (``given: &g {lines: [*g]}``) ended ``cptkg test`` in a RecursionError
+    traceback, and 681 bytes of nested aliases took 83 s to expand (a security audit). No pack file the
+    project ships uses one; a value is written out where it is used. Raises ``yaml.YAMLError``, whose words
+    :func:`unreadable_words` gives with the line."""
+    import yaml
+
+    class _NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.events.AliasEvent) or (
+                    self.check_event(yaml.events.NodeEvent) and self.peek_event().anchor is not None):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "a YAML anchor or alias (&name, *name): pack files do not use them; write the "
+                                "value out where it is used", event.start_mark)
+            return super().compose_node(parent, index)
+
+    loader = _NoAliases(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def unreadable_words(e: BaseException) -> str:
     """Why a text file of a pack (YAML, Turtle) cannot be read, in one line naming its line, not the
     library's words: a stray byte read "'utf-8' codec can't decode byte 0xff in position 27251", and a YAML

@@ -800,3 +800,39 @@ def test_lint_says_when_no_claim_rule_can_reject_a_line(pack):
     assert r.exit_code == 0, r.output
     assert "note: no claim rule rejects a line (no rule of rules/claim.dl derives reject): check accepts every " \
            "claim line of this pack" in " ".join(r.output.split())
+
+
+@pytest.mark.parametrize("tail", [
+    # a recursive alias: a RecursionError traceback from cptkg test
+    "- name: recursive\n  given: &g {claim_id: R, patient_id: P, lines: [*g]}\n  expect: {}\n",
+    # nested aliases, each level ten times the last: 83 s to expand at 8 levels
+    "- name: laughs\n  given:\n    a: &a [x, x, x, x, x, x, x, x, x, x]\n    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "    c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  expect: {}\n",
+])
+def test_a_yaml_alias_in_a_case_file_is_refused_in_one_line_naming_the_line(tmp_path, tail):
+    """A security audit: the alias expanded after the pack's size check (681 bytes took 83 s), and a recursive
+    one ended cptkg test in a 2,991-line traceback while cptkg lint said the pack was valid."""
+    import time
+
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_PACK, root)
+    with open(root / "rules" / "claim.cases" / "code.yaml", "a", encoding="utf-8") as f:
+        f.write("\n" + tail)
+    t0 = time.monotonic()
+    r = CliRunner().invoke(main, ["test", "--kb", str(root)])
+    _no_traceback(r)
+    assert r.exit_code in (1, 2) and time.monotonic() - t0 < 60
+    assert "a YAML anchor or alias (&name, *name): pack files do not use them" in r.output, r.output[-800:]
+    r = lint(root)
+    _no_traceback(r)
+    assert r.exit_code == 2 and "a YAML anchor or alias" in r.output, r.output[-800:]
+
+
+def test_a_yaml_alias_in_family_yaml_is_refused_naming_the_line(tmp_path):
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_PACK, root)
+    text = (root / "family.yaml").read_text(encoding="utf-8")
+    (root / "family.yaml").write_text(text + "\nx_anchor: &a [1, 2]\nx_alias: *a\n", encoding="utf-8")
+    r = lint(root)
+    _no_traceback(r)
+    assert r.exit_code == 2 and "family.yaml: not valid YAML (line" in r.output and "YAML anchor or alias" in r.output

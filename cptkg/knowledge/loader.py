@@ -39,7 +39,7 @@ from cptkg.knowledge.kb import NAMESPACES, KnowledgeBase, Source, local  # noqa:
 from cptkg.knowledge.kb_cache import (KB_CACHE_VERSION, cache_dir, content_hash, kb_cache_key,  # noqa: F401
                                       shacl_key, shacl_marker)
 from cptkg.knowledge.namespace import KB, ONT, SRC
-from cptkg.files import unreadable_words
+from cptkg.files import load_yaml, unreadable_words
 from cptkg.knowledge.pack import RULE_KINDS, FamilyPack, PackError, locate, read_pack
 from cptkg.rules.ast import Rule
 from cptkg.rules.program import Program, RuleLoadError, build_program
@@ -510,7 +510,7 @@ def _rule_wording(pack: FamilyPack, rules: list[Rule] | None = None
         import yaml
 
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             raise KBLoadError(f"rules/titles.yaml: not valid YAML ({unreadable_words(e)})") from None
         if not isinstance(data, dict):

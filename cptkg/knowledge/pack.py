@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cptkg import limits
-from cptkg.files import unreadable_words
+from cptkg.files import load_yaml, unreadable_words
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 REPO_ROOT = _PACKAGE.parent
@@ -329,7 +329,7 @@ def read_pack(root: str | Path) -> FamilyPack:
     if not desc.is_file():
         raise PackError("family.yaml: not a regular file (a folder); a family pack describes itself in a file")
     try:
-        data = yaml.safe_load(desc.read_text(encoding="utf-8"))
+        data = load_yaml(desc.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise PackError(f"{desc.name}: not valid YAML ({unreadable_words(e)})") from None
     if not isinstance(data, dict):
@@ -429,7 +429,7 @@ def check_case_files(pack: "FamilyPack") -> None:
         seen: dict[str, Path] = {}
         for path in case_files(pack, stem):
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+                data = load_yaml(path.read_text(encoding="utf-8")) or []
             except (yaml.YAMLError, UnicodeDecodeError) as e:
                 raise PackError(f"{pack.shown(path)}: not valid YAML ({unreadable_words(e)})") from None
             if not isinstance(data, list):
