@@ -510,3 +510,20 @@ def test_a_fix_tells_a_line_one_thing_when_a_merge_includes_its_recode(kb):
     assert got and got[0]["message"].startswith("Replace 62370 (line 1) and 95991 (line 2) by 62369"), got
     assert not any("instead of 62370 on line 1" in s["message"] and "replace" in s["message"] for s in got), got
     assert rejudged(kb, raw, got[0]).status in ("accepted",)
+
+
+def test_a_fix_that_drops_a_service_no_line_left_bills_says_so(kb):
+    """A coder's audit: 62368, 62368-76 and 95990 of one date got only "remove line 3 (95990)", which leaves the
+    refill unbilled without a word, where the denial itself says one code covers both services."""
+    raw = claim({"code": "62368", "provider_role": "physician"},
+                {"line": 2, "code": "62368", "provider_role": "physician", "modifiers": ["76"]},
+                {"line": 3, "code": "95990", "provider_role": "physician"})
+    got = fixes(kb, raw)
+    drops = [s for s in got if 3 in s.get("remove_lines", []) and not s["add_lines"]]
+    assert drops, got
+    for s in drops:
+        assert "The refill and maintenance billed on line 3 (95990) is then billed by no line." in s["message"], s
+        assert rejudged(kb, raw, s).status == "accepted"
+    # a line dropped whose services a line left bills says nothing more (62367 beside the 62369 covering it)
+    covered = claim({"code": "62369", "provider_role": "physician"}, {"line": 2, "code": "62367", "provider_role": "physician"})
+    assert not any("billed by no line" in s["message"] for s in fixes(kb, covered))

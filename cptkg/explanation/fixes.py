@@ -528,6 +528,25 @@ class FixSearch:
                 "why": self.cut_short}
 
 
+def _left_unbilled(kb: KnowledgeBase, before: Claim, after: Claim, dropped: list[int]) -> list[str]:
+    """For each line a fix drops: the services its code requires that no line left on its date bills
+    (requires or covers), in words ("the refill and maintenance of line 3 (95990)")."""
+    out = []
+    given = {ln.line: ln for ln in before.lines}
+    for n in dropped:
+        ln = given.get(n)
+        if ln is None:
+            continue
+        needs = {t for (c, t) in kb.facts.get("requires_service", ()) if c == ln.code}
+        left = {x.code for x in after.lines if x.date_of_service == ln.date_of_service}
+        billed = {t for p in ("requires_service", "covers_service") for (c, t) in kb.facts.get(p, ()) if c in left}
+        gone = sorted(kb.label(t) for t in needs - billed)
+        if gone:
+            out.append(f"The {' and the '.join(gone)} billed on line {n} ({ln.code}) "
+                       f"{'are' if len(gone) > 1 else 'is'} then billed by no line.")
+    return out
+
+
 def _within(s: Suggestion, t: Suggestion) -> bool:
     """``s``'s edit is a strict part of ``t``'s: the lines it removes and adds, and nothing else."""
     if s is t or s.kind == "keep" or t.kind == "keep" or s.void_history or s.add_modifiers \
@@ -827,6 +846,10 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
                     s.message += f", with a new warning: {new[0].message.rstrip('.')}"
                     s.message += f" (and {len(new) - 1} more)" if len(new) > 1 else ""
                 s.message += "."
+                lost = _left_unbilled(kb, claim, c, s.dropped)
+                if lost:
+                    # "remove line 3 (95990)" alone did not say the refill then goes unbilled (a coder's audit)
+                    s.message += " " + " ".join(lost)
                 out.append(s)
                 if len(out) >= limit:
                     break
