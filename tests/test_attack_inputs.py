@@ -340,6 +340,31 @@ def test_batch_reads_a_list_of_modifiers_as_the_modifiers(tmp_path):
     assert outs[0] == outs[1]
 
 
+@pytest.mark.parametrize("mods, said", [
+    (["KD,JW"], "field modifiers[0]: 'KD,JW' is not a modifier (two letters or digits, such as KD or 59)"),
+    (["KD", None], "field modifiers[1]: must be text, got null"),
+    (["KD", ""], "field modifiers[1]: must not be empty"),
+    (["59", "JW X"], "field modifiers[1]: 'JW X' is not a modifier"),
+])
+def test_a_parquet_list_of_modifiers_with_an_item_check_refuses_is_refused_naming_the_item(tmp_path, mods, said):
+    """A security audit: batch read a Parquet list item "KD,JW" as KD and JW (and dropped a null item) without a
+    word, where check refuses the same list in claim JSON ("'KD,JW' is not a modifier"). An item of spaces
+    around a modifier (" KD ") is the modifier, as check reads it."""
+    from cptkg.faces.commands.batch import command
+
+    base = {"claim_id": ["A", "A", "B"], "patient_id": ["P", "P", "Q"], "line": ["1", "2", "1"],
+            "code": ["J0475", "95990", "J0475"], "date_of_service": ["2025-03-04"] * 3, "provider_id": ["D"] * 3,
+            "provider_role": ["physician"] * 3}
+    pq.write_table(pa.table({**base, "modifiers": pa.array([mods, [], [" KD "]], pa.list_(pa.string()))}),
+                   tmp_path / "l.parquet")
+    r = CliRunner().invoke(command, [str(tmp_path / "l.parquet"), "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code in (1, 2), r.output
+    rows = list(csv.DictReader(open(tmp_path / "o.csv", encoding="utf-8")))
+    assert [x["status"] for x in rows] == ["error", "error", "accepted"], rows
+    assert rows[0]["error"] == f"row 1, claim A, line 1, {said}" or rows[0]["error"].startswith(f"row 1, claim A, line 1, {said}")
+    assert rows[1]["error"] == "row 2, claim A: claim not judged because row 1 has an error"
+
+
 def test_batch_on_an_empty_parquet_or_header_only_csv_is_exit_2(tmp_path):
     from cptkg.faces.commands.batch import command
 

@@ -33,7 +33,7 @@ from cptkg import engines
 from cptkg.knowledge.vocabulary import FOLD_FROM, FOLD_TO, vocabulary
 from cptkg.engines.sql import compiler as sc
 from cptkg.engines.sql.compiler import INT, TEXT, CompiledProgram, rel, rule_rel
-from cptkg.engines.sql.tabular import RECORD_ERROR
+from cptkg.engines.sql.tabular import LIST_ITEM, RECORD_ERROR, UNIT_SEP
 from cptkg.spreadsheet import MORE_VALUES, UNCLOSED_PREFIX, column_key
 
 # the columns as cptkg check's CSV reader reads them (cptkg.claims.columns), written once for both
@@ -463,10 +463,13 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
             return [(f"NOT {empty(col)} AND NOT {rx(col, WHOLE_NUMBER)}", bad(col, why, of_line=col in SERVICE_LINE_FIELDS))]
         return [(f"NOT {empty(col)}", bad(col, why, of_line=col in SERVICE_LINE_FIELDS))] if why else []
 
+    # a modifier of a Parquet list column the text would split or lose: "<place><UNIT_SEP><problem>", else NULL
+    listed = (f"CASE WHEN substr({RECORD_ERROR}, 1, {len(LIST_ITEM)}) = {lit(LIST_ITEM)} "
+              f"THEN substr({RECORD_ERROR}, {len(LIST_ITEM) + 1}) END")
     checks = [
         # a record of more values than columns names its claim (check's words); a claim refused by a reader
         # (cptkg.batch_files) names it in its own words
-        (f"{RECORD_ERROR} IS NOT NULL", f"concat('row ', CAST(row_no AS {txt}), CASE WHEN {RECORD_ERROR} = "
+        (f"{RECORD_ERROR} IS NOT NULL AND {listed} IS NULL", f"concat('row ', CAST(row_no AS {txt}), CASE WHEN {RECORD_ERROR} = "
                                         f"{lit(MORE_VALUES)} OR substr({RECORD_ERROR}, 1, {len(UNCLOSED_PREFIX)}) = {lit(UNCLOSED_PREFIX)} "
                                         f"THEN {claim} ELSE '' END, ': ', {RECORD_ERROR})"),
         (empty("claim_id"), bad("claim_id", "'is missing'")),
@@ -515,6 +518,8 @@ def _validation_sql(b, vocab, kinds: dict[str, str] | None = None, route: str | 
         (f"NOT units_empty AND (units_n IS NULL OR units_n > {MAX_UNITS})",
          on_line("units", f"concat('must be at most {MAX_UNITS}, got ', units)")),
         *typed("modifiers"),
+        (f"{listed} IS NOT NULL", bad("modifiers", f"substr({listed}, instr({listed}, {lit(UNIT_SEP)}) + 1)",
+                                      of_line=True, item=f"substr({listed}, 1, instr({listed}, {lit(UNIT_SEP)}) - 1)")),
         (f"n_modifiers > {MAX_MODIFIERS}", on_line("modifiers", f"'is too long (at most {MAX_MODIFIERS})'")),
         # the first item that is no modifier is named by its place, as check's validator names it: too long
         # (it cannot match the pattern either) or not two letters or digits

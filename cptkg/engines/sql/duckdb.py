@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Iterable
 
 import duckdb
+
+from cptkg.engines.sql.tabular import LIST_ITEM, RECORD_ERROR, UNIT_SEP
 import pyarrow as pa
 
 from cptkg.engines.sql.compiler import DUCKDB, INT
@@ -147,8 +149,29 @@ class DuckDBBackend:
             return f"CAST({q(c)} AS VARCHAR)"
 
         sel = ", ".join(f"{text(c)} AS {q(n)}" for c, n in zip(cols, names))
+        listed = [c for c, n in zip(cols, names) if n == "modifiers" and types.get(c, "").endswith("[]")]
+        if listed:
+            sel += ", " + self._list_item_problem(q(listed[0]))
+            names = names + [RECORD_ERROR]
         self.view(name, f"SELECT {sel}, CAST(file_row_number AS BIGINT) + 1 AS row_no FROM {src}")
         return names
+
+    def _list_item_problem(self, col: str) -> str:
+        """The record error of a row whose Parquet list of modifiers has an item the joined text would split or
+        lose ("KD,JW" read as KD and JW, a null item dropped): refused as check refuses it in a JSON list (a
+        security audit: batch took KD from "KD,JW" where check refused it)."""
+        from cptkg.claims.models import MODIFIER_SEPARATORS, MODIFIER_WORDS
+
+        lit = self.dialect.literal
+        items = f"list_transform({col}, lambda m: CAST(m AS VARCHAR))"
+        at = (f"list_position(list_transform({items}, lambda m: m IS NULL OR trim(m) = '' OR "
+              f"regexp_matches(trim(m), {lit(MODIFIER_SEPARATORS)})), true)")
+        item = f"{items}[{at}]"
+        quoted = f"concat(chr(39), substr({item}, 1, 40), chr(39), ' ', {lit(MODIFIER_WORDS)})"
+        problem = (f"CASE WHEN {item} IS NULL THEN 'must be text, got null' WHEN {item} = '' "
+                   f"THEN 'must not be empty' ELSE {quoted} END")
+        return (f"CASE WHEN coalesce({at}, 0) > 0 THEN concat({lit(LIST_ITEM)}, CAST({at} - 1 AS VARCHAR), "
+                f"{lit(UNIT_SEP)}, {problem}) END AS {RECORD_ERROR}")
 
     def write_query(self, sql: str, path, kind: str) -> int:
         """Write the query's rows to ``path``; returns the number of rows the writer wrote."""

@@ -19,6 +19,9 @@ from cptkg.spreadsheet import column_key
 
 
 RECORD_ERROR = "cptkg_record_error"
+#: a record error that is a modifier of a Parquet list column the text form would split or lose ("KD,JW",
+#: null): LIST_ITEM + the item's 0-based place + UNIT_SEP + the problem, said as the field's problem on its line
+LIST_ITEM, UNIT_SEP = "\x1elist-item:", "\x1f"
 #: the columns the reader adds: a file's own column of one of these names is not read (no claim field has
 #: such a name). Read, a file's ``row_no`` replaced the row numbers, and claims of different ids were judged
 #: as one; its ``cptkg_record_error`` made every row an error.
