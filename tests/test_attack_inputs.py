@@ -512,3 +512,20 @@ def test_a_binary_history_is_said_to_be_binary_data_not_a_character_set_problem(
     args = [command, str(claims), "--history", str(hist)] + (["-o", str(tmp_path / "o.csv")] if command == "batch" else [])
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2 and "it holds binary data, not text" in one_line(r) and "accented" not in r.output
+
+
+@pytest.mark.parametrize("entity", ['<!ENTITY x SYSTEM "file:///etc/hostname">',
+                                    '<!ENTITY x PUBLIC "-//x//EN" "http://127.0.0.1:9/x">',
+                                    '<!ENTITY % x SYSTEM "http://127.0.0.1:9/x.dtd">'])
+def test_rdf_xml_declaring_an_external_entity_is_refused_not_read_as_empty(entity):
+    """A security audit: an external entity in query --data RDF/XML was not fetched, and its value became an empty
+    string without a word. An internal entity (an OWL file's <!ENTITY owl "...">) is read as before."""
+    from cptkg.knowledge.rdf_safe import RdfInputError, parse_rdf
+
+    doc = ('<?xml version="1.0"?><!DOCTYPE rdf:RDF [ ' + entity + ' <!ENTITY ex "urn:ex:"> ]>'
+           '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="urn:ex:">'
+           '<rdf:Description rdf:about="&ex;a"><ex:p>v</ex:p></rdf:Description></rdf:RDF>')
+    with pytest.raises(RdfInputError, match="declares an external XML entity"):
+        parse_rdf(doc, "xml", timeout=0)
+    internal = doc.replace(entity, "")
+    assert len(parse_rdf(internal, "xml", timeout=0)) == 1
