@@ -482,6 +482,19 @@ def test_a_windows_1252_file_is_read_with_its_characters(tmp_path):
     assert edit["rationale"] == "Standards of medical \u2013 surgical practice \u00a9"
 
 
+def test_one_windows_1252_line_in_a_utf8_file_garbles_no_other_line(tmp_path):
+    """A security audit: one byte that is not UTF-8 made the whole file read as Windows-1252, and every other
+    row's UTF-8 rationale came out garbled ("\u00e2\u20ac\u201c" for a dash), with no word said."""
+    src = tmp_path / "ptp.txt"
+    head = "\n".join(PTP.read_text(encoding="utf-8").splitlines()[1:5])
+    utf8 = "62367\t95990\t\t20250101\t*\t1\tStandards of medical \u2013 surgical practice\n".encode("utf-8")
+    cp = "62368\t95990\t\t20250101\t*\t1\tMutually exclusive \u00a9\n".encode("cp1252")
+    src.write_bytes(("SYNTHETIC TEST DATA - not CMS values\n" + head + "\n").encode("utf-8") + utf8 + cp)
+    import_table("ptp", src, tmp_path / "out.ttl")
+    got = sorted(e["rationale"] for e in pair_edits(load(tmp_path / "out.ttl")).values())
+    assert got == ["Mutually exclusive \u00a9", "Standards of medical \u2013 surgical practice"]
+
+
 _cell = st.one_of(st.sampled_from(["62367", "95990", "0213T", "J0475", "20250101", "20241231", "*", "0", "1",
                                    "9", "", "x", "6236", "20251301", "Mutually exclusive procedures"]),
                   st.text(max_size=6))

@@ -223,7 +223,17 @@ def _decode(raw: bytes, label: str = "") -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+        pass
+    # Line by line: a file of UTF-8 text with one Windows-1252 byte (a rationale pasted from elsewhere) read
+    # whole as Windows-1252 garbled every other row's UTF-8 text (mojibake; a security audit)
+    lines = raw.split(b"\n")
+    out = []
+    for line in lines:
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(line.decode("cp1252", errors="replace"))
+    return "\n".join(out)
 
 
 def _rows_text(text: str, delimiter: str, path: Path | None = None) -> Iterator[tuple[int, list[str]]]:
