@@ -303,7 +303,7 @@ TYPED = [  # (field, Parquet column, the same value in JSON, the words both must
     ("units", pa.array([0], pa.int64()), 0, "must be at least 1, got 0"),
     ("units", pa.array([[1]], pa.list_(pa.int64())), [1], "must be a whole number, got a list"),
     ("modifiers", pa.array([[59]], pa.list_(pa.int64())), [59], "must be text, got a number (2 digits)"),
-    ("route", pa.array([5], pa.int64()), 5, "must be text, got a number (1 digits)"),
+    ("route", pa.array([5], pa.int64()), 5, "must be text, got a number (1 digit)"),
 ]
 
 
@@ -836,3 +836,27 @@ def test_a_yaml_alias_in_family_yaml_is_refused_naming_the_line(tmp_path):
     r = lint(root)
     _no_traceback(r)
     assert r.exit_code == 2 and "family.yaml: not valid YAML (line" in r.output and "YAML anchor or alias" in r.output
+
+
+@pytest.mark.parametrize("value, said", [
+    ("", "--kb: empty; give a family pack folder or the name of an installed pack"),
+    ("FAMILY_YAML", "is a file, not a family pack folder (give the folder that holds family.yaml)"),
+])
+def test_kb_given_empty_or_a_file_is_refused_saying_which(value, said):
+    """A security audit: --kb "" loaded the default pack without a word; --kb pack/family.yaml read "no such
+    family pack folder" of a path that exists."""
+    value = str(DEFAULT_PACK / "family.yaml") if value == "FAMILY_YAML" else value
+    r = CliRunner().invoke(main, ["lint", "--kb", value])
+    _no_traceback(r)
+    assert r.exit_code == 2 and said in r.output, r.output
+
+
+def test_batch_output_over_the_history_file_says_it_would_overwrite_the_history(tmp_path):
+    claims, hist = tmp_path / "c.csv", tmp_path / "h.csv"
+    claims.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                      "C,P,1,62367,2025-03-04,D,physician\n")
+    hist.write_text("patient_id,code,date_of_service\nP,62362,2024-01-01\n")
+    r = CliRunner().invoke(main, ["batch", str(claims), "--history", str(hist), "-o", str(hist)])
+    assert r.exit_code == 2 and "is the --history file" in r.output and "would overwrite the history" in r.output, \
+        r.output
+    assert hist.read_text().startswith("patient_id,code")

@@ -88,7 +88,8 @@ def masked(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int):
-        return f"a number ({len(str(abs(value))) if abs(value) < 10 ** 4000 else 'over 4,000'} digits)"
+        n = len(str(abs(value))) if abs(value) < 10 ** 4000 else "over 4,000"
+        return f"a number ({n} digit{'' if n == 1 else 's'})"
     if isinstance(value, float):
         return "a number with decimals"
     if isinstance(value, str):

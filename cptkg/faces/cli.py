@@ -612,7 +612,11 @@ def _choose_kb(ctx, param, value):
     if value is not None:
         from cptkg.knowledge.pack import installed_packs, locate
 
+        if not value.strip():  # '--kb ""' loaded the default pack without a word (a security audit)
+            fail("--kb: empty; give a family pack folder or the name of an installed pack")
         p = locate(value)
+        if p.exists() and not p.is_dir():
+            fail(f"--kb {value}: is a file, not a family pack folder (give the folder that holds family.yaml)")
         if not p.is_dir():
             known = ", ".join(installed_packs()) or "none"
             fail(f"--kb {value}: no such family pack folder or installed pack (installed packs: {known})")

@@ -682,7 +682,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
     user_step = progress or (lambda _msg: None)
     in_kind, out_kind = file_kind(input_path, reading=True), file_kind(output_path)
     h_kind = history_kind(history_path) if history_path else None
-    for p in filter(None, [input_path, history_path]):
+    for p, what in ((input_path, "claims"), (history_path, "history")):
+        if not p:
+            continue
         if GLOB_CHARS.intersection(str(p)):
             # DuckDB and Spark would read the name as a pattern of many files
             raise BatchInputError(f"{p}: a file name with * ? or [ is not read (cptkg batch reads one file, "
@@ -692,7 +694,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, history_path: str
         if not Path(p).is_file():
             raise BatchInputError(f"{p}: is not a file")
         if Path(output_path).exists() and Path(output_path).resolve() == Path(p).resolve():
-            raise BatchInputError(f"-o {output_path}: is the input file {p}; the verdicts would overwrite the claims")
+            said = "input file" if what == "claims" else "--history file"
+            raise BatchInputError(f"-o {output_path}: is the {said} {p}; the verdicts would overwrite the {what}")
     from cptkg.files import check_output_path
 
     check_output_path(output_path, "-o")  # a folder, link, FIFO or missing folder: refused before judging
@@ -1356,7 +1359,9 @@ def _text_kind_problem(col: str, kind: str, txt: str, modifiers: bool = False) -
         return None
     if kind in ("int", "list:int"):
         first = col if kind == "int" else f"split_part({col}, ';', 1)"  # a list: its first item, as check names it
-        return f"concat('must be text, got a number (', CAST(length(replace({first}, '-', '')) AS {txt}), ' digits)')"
+        n = f"length(replace({first}, '-', ''))"
+        return (f"concat('must be text, got a number (', CAST({n} AS {txt}), "
+                f"CASE WHEN {n} = 1 THEN ' digit)' ELSE ' digits)' END)")
     if kind.startswith("list:"):
         inner = kind[5:]
         if modifiers:  # a list of modifiers (DuckDB): each must be text, as in a JSON list

@@ -319,6 +319,8 @@ def read_pack(root: str | Path) -> FamilyPack:
     import yaml
 
     root = Path(root).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise PackError(f"{root}: is a file, not a family pack folder (give the folder that holds family.yaml)")
     if not root.is_dir():
         raise PackError(f"{root}: no such family pack folder")
     desc = root / "family.yaml"
