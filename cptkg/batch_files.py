@@ -284,13 +284,24 @@ def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
                 # one row per line the claim gave (its number and code as far as they could be read), as
                 # check's CSV writes lines_not_judged: rows in = the file's lines, none dropped unseen
                 why = " ".join(str(c).split()) or "the claim cannot be read"
-                for n, given in enumerate(getattr(c, "lines", None) or [{"line": "", "code": ""}]):
+                given_lines = getattr(c, "lines", None) or [{"line": "", "code": ""}]
+                # the error is in one line: the claim's other lines say so, as check's CSV and a claim CSV's
+                # rows do (each repeated line 1's error as its own: a security audit)
+                bad = [g for g in given_lines if g.get("has_error")]
+                numbers = [g.get("line") for g in given_lines]
+                from cptkg.claims.models import one_line as _one_line
+
+                named = c.claim_id if isinstance(c.claim_id, str) and c.claim_id.strip() else None
+                other = (f"claim {_one_line(named)[:60]}: claim not judged because line {bad[0]['line']} has an error"
+                         if named and len(bad) == 1 and bad[0].get("line") not in ("", None)
+                         and numbers.count(bad[0]["line"]) == 1 else None)
+                for n, given in enumerate(given_lines):
                     if n:
                         row += 1
                     shown = [_cell(given.get(k)) for k in ("line", "code")]
                     shown = ["" if any(b in v for b in LINE_BREAKS) else v for v in shown]
                     w.writerow([cid, "(claim refused)", *shown] + [""] * (len(LINE_COLUMNS) - 4))
-                    refused[row] = why
+                    refused[row] = other if other and not given.get("has_error") else why
                 continue
             history = tuple((h.code, h.date_of_service, h.provider_id) for h in c.history)
             key = patients.get((c.patient_id, history))

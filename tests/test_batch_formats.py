@@ -122,7 +122,15 @@ def _from_check(results: list[dict]) -> list[tuple]:
     out = []
     for res in results:
         if res["status"] == "error":  # one entry per line the claim gave: batch writes each its error row
-            out.extend(("error", res["claim_id"], res["error"]) for _ in res.get("lines_not_judged") or [None])
+            given = res.get("lines_not_judged") or [{}]
+            bad = [g for g in given if g.get("has_error")]
+            numbers = [g.get("line") for g in given]
+            # the error in one line: the claim's other lines say so, as check's CSV writes them
+            other = (f"claim {res['claim_id']}: claim not judged because line {bad[0]['line']} has an error"
+                     if res.get("claim_id") and len(bad) == 1 and bad[0].get("line") not in ("", None)
+                     and numbers.count(bad[0]["line"]) == 1 else None)
+            out.extend(("error", res["claim_id"], other if other and not g.get("has_error") else res["error"])
+                       for g in given)
             continue
         for ln in res["lines"]:
             out.append((res["claim_id"], ln["line"], ln["code"], ln["status"],
@@ -165,7 +173,9 @@ def test_837p_with_a_refused_claim_in_the_middle_and_history_gets_checks_verdict
     refused = [r for r in rows if r["status"] == "error"]
     # one error row per service line of the refused claim (none dropped unseen)
     assert [r["claim_id"] for r in refused] == ["REFUSED-1"] * len(claims[0]["lines"])
-    assert all(UNMAPPED_TAXONOMY in r["error"] for r in refused)
+    # the line at fault says why; the others name it (as check's CSV writes them)
+    assert sum(UNMAPPED_TAXONOMY in r["error"] for r in refused) == 1
+    assert all(UNMAPPED_TAXONOMY in r["error"] or "claim not judged because line" in r["error"] for r in refused)
     # each error row names the service line it stands for (LX01 and SV101-2), as check's lines_not_judged do
     assert [(int(r["line"]), r["code"]) for r in refused] == [(ln["line"], ln["code"]) for ln in claims[0]["lines"]]
     # in file order: after the rows of the claims before it
@@ -209,7 +219,9 @@ def test_fhir_bundle_procedures_and_history_file_merged_as_check_merges_them(tmp
     _agree(rows, results)
     bad = [r for r in rows if r["status"] == "error"]  # one row per item of the refused Claim
     assert len(bad) == len(victim["item"])
-    assert all(r["claim_id"] == victim["id"] and "servicedDate: missing" in r["error"] for r in bad)
+    assert all(r["claim_id"] == victim["id"] for r in bad)
+    assert sum("servicedDate: missing" in r["error"] for r in bad) == 1
+    assert all("servicedDate: missing" in r["error"] or "claim not judged because line" in r["error"] for r in bad)
 
 
 def test_parquet_output_of_an_837p_keeps_batchs_columns(tmp_path, claims):
@@ -546,6 +558,9 @@ def test_a_fhir_claim_alone_that_cannot_be_judged_is_an_error_row_per_item_in_ba
     res, rows = _batch(src, tmp_path / "out.csv")
     assert res.exit_code == 2 and rows is not None, res.output
     assert len(rows) == len(doc["item"]) and {r["status"] for r in rows} == {"error"}, rows
-    assert all(words in r["error"] and r["error"].split(": ", 1)[1].startswith(f"Claim {doc['id']}") for r in rows)
+    assert words in rows[0]["error"] and rows[0]["error"].split(": ", 1)[1].startswith(f"Claim {doc['id']}"), rows
+    # the item at fault is said once; the Claim's other items name it, as check's CSV and a claim CSV's rows do
+    assert all(r["error"].split(": ", 1)[1] == f"claim {doc['id']}: claim not judged because line 1 has an error"
+               for r in rows[1:]), rows
     checked = CliRunner().invoke(main, ["check", str(src)])
     assert checked.exit_code == 2 and words in checked.stderr and checked.stdout == ""

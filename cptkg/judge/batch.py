@@ -1455,6 +1455,8 @@ def _read(b, path, name: str, kind: str) -> list[str]:
     """Load a file; one that cannot be read at all is an input error, not an engine failure."""
     import pyarrow as pa
 
+    if hasattr(b, "modifier_words"):  # a list of modifiers an engine reads: its items checked as check does
+        b.modifier_words = (MODIFIER_SEPARATORS, MODIFIER_WORDS)
     try:
         return b.read_table(path, name, kind)
     except (ValueError, OSError, pa.ArrowException, UnicodeDecodeError) as e:

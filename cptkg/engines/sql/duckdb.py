@@ -33,6 +33,9 @@ class DuckDBBackend:
         # relations whose statements DuckDB orders itself (CompiledProgram.free_order, set by compiler.run)
         self.free_order: set[str] = set()
         self._views: set[str] = set()
+        # (the separators a modifiers cell splits on, the words refusing an item): set by the batch judge, so a
+        # Parquet list item the text form would split ("KD,JW") is refused as check refuses it
+        self.modifier_words: tuple[str, str] | None = None
 
     def execute(self, sql: str, params=None):
         return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
@@ -150,7 +153,7 @@ class DuckDBBackend:
 
         sel = ", ".join(f"{text(c)} AS {q(n)}" for c, n in zip(cols, names))
         listed = [c for c, n in zip(cols, names) if n == "modifiers" and types.get(c, "").endswith("[]")]
-        if listed:
+        if listed and self.modifier_words is not None:
             sel += ", " + self._list_item_problem(q(listed[0]))
             names = names + [RECORD_ERROR]
         self.view(name, f"SELECT {sel}, CAST(file_row_number AS BIGINT) + 1 AS row_no FROM {src}")
@@ -160,14 +163,13 @@ class DuckDBBackend:
         """The record error of a row whose Parquet list of modifiers has an item the joined text would split or
         lose ("KD,JW" read as KD and JW, a null item dropped): refused as check refuses it in a JSON list (a
         security audit: batch took KD from "KD,JW" where check refused it)."""
-        from cptkg.claims.models import MODIFIER_SEPARATORS, MODIFIER_WORDS
-
+        separators, words = self.modifier_words
         lit = self.dialect.literal
         items = f"list_transform({col}, lambda m: CAST(m AS VARCHAR))"
         at = (f"list_position(list_transform({items}, lambda m: m IS NULL OR trim(m) = '' OR "
-              f"regexp_matches(trim(m), {lit(MODIFIER_SEPARATORS)})), true)")
+              f"regexp_matches(trim(m), {lit(separators)})), true)")
         item = f"{items}[{at}]"
-        quoted = f"concat(chr(39), substr({item}, 1, 40), chr(39), ' ', {lit(MODIFIER_WORDS)})"
+        quoted = f"concat(chr(39), substr({item}, 1, 40), chr(39), ' ', {lit(words)})"
         problem = (f"CASE WHEN {item} IS NULL THEN 'must be text, got null' WHEN {item} = '' "
                    f"THEN 'must not be empty' ELSE {quoted} END")
         return (f"CASE WHEN coalesce({at}, 0) > 0 THEN concat({lit(LIST_ITEM)}, CAST({at} - 1 AS VARCHAR), "
