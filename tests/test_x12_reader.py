@@ -577,3 +577,14 @@ def test_a_lowercase_segment_id_or_an_unpadded_isa_is_said_for_what_it_is(mutate
     with pytest.raises(ReadError) as e:
         read(changed)
     assert words in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("was, now", [("SV1*HC:95990*", "SV1*HC:95990:::*"), ("SV1*HC:95990*", "SV1*HC:95990:*")])
+def test_a_composite_ending_with_empty_components_is_refused_as_trailing_separators_are(was, now):
+    """A security audit: SV1*HC:95990::: was read, where the guide's "Absence of Data" (B.1.1.3.10) says the
+    separators of empty data at the end must be left out, and the reader refuses REF*EI*999999999*~ for it."""
+    text = build([C("CLM-SYN-T", L(1, "95990"))])
+    assert was in text
+    with pytest.raises(ReadError, match=r"element SV101: 'HC:95990:+' ends with empty components \(a component "
+                                        r"separator ':' at its end\)"):
+        read(text.replace(was, now, 1))

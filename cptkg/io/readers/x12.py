@@ -444,7 +444,7 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
 
     if len(text) < 106:
         raise ReadError(f"{source}: the ISA segment is cut short (an ISA segment is 106 characters)")
-    sep, term = text[3], text[105]
+    sep, term, comp = text[3], text[105], text[104]
     if term.isalnum() or term == sep:
         # the width is the usual cause (fields not padded): said first (a real-files audit)
         raise ReadError(f"{source}: segment 1 (ISA): the ISA segment must be exactly 106 characters, its fields "
@@ -477,6 +477,15 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
             # group" said nothing of the case (a real-files audit)
             raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN_ID])}): a segment id is written in capitals "
                             f"({sid.upper()[:SHOWN_ID]}); X12 reads {one_line(sid[:SHOWN_ID])!r} as no segment")
+        if sid != "ISA":
+            # 5010 TR3 B.1.1.3.10, Absence of Data: as trailing element separators, the separators of empty
+            # components at the end of a composite "must be omitted" (SV1*HC:95990::: was read; a security audit)
+            at = next((i for i, e in enumerate(el[1:], start=1) if comp in e and e.endswith(comp)), None)
+            if at is not None:
+                raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN_ID])}), element {sid[:SHOWN_ID]}{at:02d}: "
+                                f"{one_line(el[at][:40])!r} ends with empty components (a component separator "
+                                f"{comp!r} at its end); the 837P guide says separators of empty data at the end "
+                                f"must be left out")
         want = _ENVELOPE.get(sid, (3, 3))
         if depth != want[0]:
             raise ReadError(f"{source}: segment {n} ({one_line(sid[:SHOWN_ID])}) comes {_NESTING[depth]}; the "
