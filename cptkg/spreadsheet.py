@@ -8,7 +8,9 @@ explorer's batch download, the ``rules-csv`` and ``csv`` exports) passes
 its cells through :func:`safe_cell`, which puts a ``'`` in front of such a
 cell, as OWASP recommends: the spreadsheet shows the text, it does not run
 it. A plain number (``-3``, ``+1.5``) is left alone: it is no formula, and
-a ``'`` would turn it into text. JSON and Parquet output keep the raw value.
+a ``'`` would turn it into text. A cell that already begins with ``'`` and a
+trigger (``'=F5``) gets one more ``'``, so it never reads as the guarded
+form of another cell (``=F5`` is written ``'=F5``, ``'=F5`` is ``''=F5``). JSON and Parquet output keep the raw value.
 
 Then, as every writer does (cptkg.controls), a control character in a
 cell (NUL, ESC, CR, a line break, a bidi override) is shown escaped as the
@@ -35,6 +37,10 @@ def safe_cell(value: Any) -> Any:
     """
     if isinstance(value, str) and value[:1] in TRIGGERS and not _NUMBER.fullmatch(value):
         return "'" + value
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in TRIGGERS + ("'",):
+        # a value that already reads as a guarded one ('=F5) gets its own ', so that it and the value the
+        # guard wrote it for (=F5) stay two cells (both read '=F5: a batch audit)
+        return "'" + value
     return value
 
 
@@ -51,9 +57,11 @@ def safe_frame(df):
 
 def safe_sql(expr: str, regex_full) -> str:
     """The same rule in SQL (DuckDB and Spark): ``regex_full(expr, pattern)`` is the backend's full match."""
-    first = f"substr({expr}, 1, 1)"
-    return (f"CASE WHEN {first} IN ('=', '+', '-', '@', chr(9), chr(13)) AND NOT {regex_full(expr, PLAIN_NUMBER)} "
-            f"THEN concat('''', {expr}) ELSE {expr} END")
+    first, second = f"substr({expr}, 1, 1)", f"substr({expr}, 2, 1)"
+    triggers = "'=', '+', '-', '@', chr(9), chr(13)"
+    return (f"CASE WHEN {first} IN ({triggers}) AND NOT {regex_full(expr, PLAIN_NUMBER)} "
+            f"THEN concat(chr(39), {expr}) WHEN {first} = chr(39) AND {second} IN ({triggers}, chr(39)) "
+            f"THEN concat(chr(39), {expr}) ELSE {expr} END")
 
 
 class _Writer:

@@ -118,3 +118,25 @@ def test_spark_batch_csv_neutralises_the_same_cells_as_duckdb(tmp_path):
     keep = ("claim_id", "code", "status", "error")
     assert [{k: r[k] for k in keep} for r in sprk] == [{k: r[k] for k in keep}
                                                        for r in csv.DictReader(io.StringIO(duck, newline=""))]
+
+
+def test_a_cell_that_already_reads_guarded_gets_its_own_quote_so_two_ids_stay_two(tmp_path):
+    """A batch audit: claims '=F5 and =F5 were both written '=F5, in batch's CSV and check's: which verdict was
+    whose could not be told. The Python guard and its SQL form (DuckDB here; Spark runs the same SQL) agree."""
+    import duckdb
+
+    from cptkg.faces.commands.batch import command
+    from cptkg.spreadsheet import safe_sql
+
+    pairs = {"=F5": "'=F5", "'=F5": "''=F5", "''x": "'''x", "'abc": "'abc", "'": "'", "-3": "-3"}
+    con = duckdb.connect()
+    sql = safe_sql("v", lambda e, p: f"regexp_full_match({e}, '{p}')")
+    for given, written in pairs.items():
+        assert safe_cell(given) == written
+        assert con.execute(f"SELECT {sql} FROM (SELECT CAST(? AS VARCHAR) AS v)", [given]).fetchone()[0] == written
+    src = tmp_path / "in.csv"
+    src.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role\n"
+                   "'=F5,P,1,95990,2025-03-04,D,physician\n=F5,Q,1,62367,2025-03-04,D,physician\n", encoding="utf-8")
+    CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.csv")])
+    rows = list(csv.reader(open(tmp_path / "out.csv", encoding="utf-8")))
+    assert [r[1] for r in rows[1:]] == ["''=F5", "'=F5"]
