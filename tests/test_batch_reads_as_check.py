@@ -520,6 +520,18 @@ def test_a_history_row_no_claim_can_read_is_refused_not_dropped(kb, tmp_path, ro
     assert [r["status"] for r in _check(tmp_path)] == ["rejected", "accepted"]
 
 
+def test_a_history_file_with_a_row_of_no_patient_and_a_patients_bad_row_is_told_in_checks_words(kb, tmp_path):
+    """A batch audit: with a history row naming no patient and a bad row of patient P1, check said of every claim
+    "the history file cannot be read (history row 2 ...)" while batch said P1's claim was stopped by its own row."""
+    body = "A,P1,1,62367,2025-03-04,D1,physician,1,\nB,P2,1,62367,2025-03-04,D1,physician,1,\n"
+    got = _batch(kb, tmp_path, body, history="P1,95990,2025-02-30,D1\n,95990,2025-03-04,D1\n")
+    checked = _check(tmp_path)
+    assert [r["status"] for r in got] == ["error", "error"] == [r["status"] for r in checked]
+    for g, c in zip(got, checked):
+        assert "the history file cannot be read (history row 2, field patient_id: is missing)" in g["error"]
+        assert g["error"] in c["reasons"], (g, c)
+
+
 def test_a_claim_jsons_history_entry_not_written_as_a_code_refuses_the_claim():
     from cptkg.claims.models import InputError, parse_claim
 

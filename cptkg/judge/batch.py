@@ -924,7 +924,8 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
     # whose patient is not the claim's first row's. Claims get an integer
     # id for the joins of the rules: the number of their first row (unique,
     # and found in the same pass as the patient check, where numbering the
-    # claims would take a single-threaded window).
+    # claims would take a single-threaded window). A history row naming no patient stops every claim ("the
+    # history file cannot be read"), as check says it, before a patient's own bad row (a batch audit).
     b.materialize("b_rows", f"""WITH r0 AS ({_validation_sql(b, vocabulary(kb), value_kinds(input_path, in_kind), route)}),
     ids0 AS (SELECT claim_id, min(patient_id) AS pmin, max(patient_id) AS pmax, min(row_no) AS cid, count(*) AS n FROM r0
            WHERE claim_id IS NOT NULL GROUP BY claim_id),
@@ -940,8 +941,8 @@ def _stage_validate(run: _Batch, lo: int = 1, hi: int | None = None) -> None:
              WHEN dup.line IS NOT NULL AND r.row_no > dup.first_row THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', line ', CAST(r.line AS {txt}), ': the line number appears more than once in the claim (also in row ', CAST(dup.first_row AS {txt}), ')')
              WHEN coalesce(r.patient_id, '') <> f.p1 THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ', field patient_id: the claim has lines for more than one patient (one claim is for one patient)')
              WHEN cs.problem IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the claim ', cs.problem)
-             WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the patient''s history cannot be read (', h.error, ')')
              WHEN nb.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the history file cannot be read (', nb.error, ')')
+             WHEN h.error IS NOT NULL THEN concat('row ', CAST(r.row_no AS {txt}), ', claim ', {_shown_id('r.claim_id')}, ': the patient''s history cannot be read (', h.error, ')')
         END AS error
         FROM r0 r LEFT JOIN ids ON ids.claim_id = r.claim_id
         LEFT JOIN dup ON dup.claim_id = r.claim_id AND dup.line = r.line
