@@ -259,7 +259,14 @@ def _write(folder: Path, fmt: str, parsed: list, t0: float) -> ClaimRows:
     checked = []
     for c in parsed:
         why = None if isinstance(c, InputError) else _unwritable(c)
-        checked.append(InputError(why, c.claim_id) if why else c)
+        if why:
+            # its lines were read: each keeps its row with its number and code (one blank row stood for
+            # a claim of any number of lines: a batch audit)
+            err = InputError(why, c.claim_id)
+            err.lines = [{"line": ln.line, "code": ln.code} for ln in c.lines]
+            checked.append(err)
+        else:
+            checked.append(c)
     judged_ids = {c.claim_id for c in checked if not isinstance(c, InputError)}
     patients: dict[tuple, str] = {}  # (patient id, history) -> the patient key of the temporary files
     claims_csv = folder / "claims.csv"

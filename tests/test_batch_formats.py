@@ -564,3 +564,16 @@ def test_a_fhir_claim_alone_that_cannot_be_judged_is_an_error_row_per_item_in_ba
                for r in rows[1:]), rows
     checked = CliRunner().invoke(main, ["check", str(src)])
     assert checked.exit_code == 2 and words in checked.stderr and checked.stdout == ""
+
+
+def test_a_claim_batch_cannot_write_as_rows_keeps_a_row_per_line_with_its_number_and_code(tmp_path):
+    """A batch audit: a claim JSON id with a space at its end (which check judges, and claim rows cannot hold
+    unchanged) came back as one error row with the line and code blank, whatever its number of lines."""
+    line = {"date_of_service": "2025-03-04", "provider_id": "N1", "provider_role": "physician"}
+    src = tmp_path / "c.json"
+    src.write_text(json.dumps([{"claim_id": "J1 ", "patient_id": "P1", "lines": [
+        dict(line, line=1, code="62367"), dict(line, line=2, code="95990")]}]), encoding="utf-8")
+    res, rows = _batch(src, tmp_path / "o.csv")
+    assert res.exit_code == 2 and rows is not None, res.output
+    assert [(r["line"], r["code"], r["status"]) for r in rows] == [("1", "62367", "error"), ("2", "95990", "error")]
+    assert all("'J1 ' begins or ends with spaces" in r["error"] for r in rows)
