@@ -37,7 +37,7 @@ def _option_name(param, ctx) -> str:
     return max(opts, key=len)  # the long name: --time-limit, not -t
 
 
-_SECONDS = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 class TimeLimitSeconds(click.ParamType):
