@@ -360,7 +360,8 @@ def test_batch_refuses_a_time_limit_that_is_not_a_usable_number_of_seconds(tmp_p
     (["query", "ASK {}", "--limit"], "--limit", "\uff12", "is not a whole number"),
     (["query", "ASK {}", "--limit"], "--limit", "1e3", "is not a whole number"),
     (["infer", "x.json", "--depth"], "--depth", "-1", "is out of range; give a whole number of 0 or more"),
-    (["explain", "x.json", "--line"], "--line", "0", "is out of range; give a whole number of 1 or more"),
+    (["explain", "x.json", "--line"], "--line", "0", "is out of range; give a whole number from 1 to 1,000,000"),
+    (["explain", "x.json", "--line"], "--line", "99999999999999999999", "is out of range"),
     (["explain", "x.json", "--line"], "--line", "two", "is not a whole number"),
     (["edits", "import", "ptp", "x.txt", "--max-errors"], "--max-errors", "0", "is out of range"),
 ])

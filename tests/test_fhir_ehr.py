@@ -613,6 +613,8 @@ def test_an_item_coded_with_the_cpt_or_hcpcs_oid_reads_as_with_its_url(system):
      "element code: no coding with the CPT system http://www.ama-assn.org/go/cpt"),
     ({"code": {"text": "95991 pump refill"}}, "element code: no coding with the CPT system"),
     ({"status": "unknown"}, "element status: 'unknown': it cannot be told whether the service was done"),
+    ({"status": "Completed"}, "element status: 'Completed' is not a FHIR event status"),
+    ({"code": {"coding": [{"code": "95991"}]}}, "element code: no coding with the CPT system"),
 ])
 def test_a_procedure_of_the_patient_that_cannot_be_read_stops_its_claims_naming_the_element(change, said):
     """A security audit: a Bundle Procedure dated by performedString, coded with an https CPT system or as text
@@ -646,6 +648,7 @@ def test_a_procedure_whose_patient_cannot_be_told_stops_every_claim_of_the_bundl
 @pytest.mark.parametrize("change", [
     {"status": "preparation"}, {"status": "in-progress"}, {"status": "not-done"}, {"status": "entered-in-error"},
     {"code": {"coding": [{"system": "http://snomed.info/sct", "code": "182926002"}], "text": "pump refill"}},
+    {"code": {"coding": [{"system": "http://snomed.info/sct", "code": "182926002"}], "text": "refill, lot 45872"}},
 ])
 def test_a_procedure_that_is_no_billed_past_service_is_not_history_and_stops_nothing(change):
     """A procedure not done (preparation, in progress: an audit counted them as done removals) or coded only in
@@ -657,3 +660,24 @@ def test_a_procedure_that_is_no_billed_past_service_is_not_history_and_stops_not
     (got,) = _read(doc)
     assert isinstance(got, dict)
     assert ("95991", "2025-03-04") not in {(h["code"], h["date_of_service"]) for h in got.get("history", [])}
+
+
+@pytest.mark.parametrize("change", [{"status": "unknown"}, {"performedDateTime": None, "performedString": "today"}])
+def test_a_procedure_the_claim_names_as_its_own_does_not_stop_it_when_it_cannot_be_read(change):
+    """A regression hunt: the Claim's own Procedure (Claim.procedure) of status unknown stopped the Claim as
+    "history that cannot be read", where it is the service billed now, not history."""
+    doc = _duplicate_case(None)
+    entry = next(e for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure"
+                 and e["resource"].get("performedDateTime") == "2025-03-04")
+    proc = entry["resource"]
+    proc.setdefault("id", "proc-own")
+    for k, v in change.items():
+        if v is None:
+            proc.pop(k, None)
+        else:
+            proc[k] = v
+    claim = _claim(doc, "EHR-1")
+    claim["procedure"] = [{"sequence": 1, "procedureReference": {"reference": f"Procedure/{proc['id']}"}}]
+    claim["item"][0]["procedureSequence"] = [1]
+    (got,) = _read(doc)
+    assert isinstance(got, dict), str(got)

@@ -527,3 +527,67 @@ def test_a_fix_that_drops_a_service_no_line_left_bills_says_so(kb):
     # a line dropped whose services a line left bills says nothing more (62367 beside the 62369 covering it)
     covered = claim({"code": "62369", "provider_role": "physician"}, {"line": 2, "code": "62367", "provider_role": "physician"})
     assert not any("billed by no line" in s["message"] for s in fixes(kb, covered))
+
+
+def _other_history(code):
+    return [{"code": "62362", "date_of_service": "2024-01-01"},
+            {"code": code, "date_of_service": "2025-03-04", "provider_id": "SYN-OTHER"}]
+
+
+def test_a_line_beside_another_providers_service_of_that_date_gets_that_providers_void(kb):
+    """A regression hunt: a physician's 62368 beside another provider's 95990 of that date (history) got "no line
+    of this claim can be billed", where the line stands once that provider corrects their claim."""
+    raw = claim({"code": "62368", "provider_role": "physician"}, history=_other_history("95990"))
+    got = fixes(kb, raw)
+    assert got and got[0]["message"].startswith("Have provider SYN-OTHER void or correct the earlier 95990"), got
+    assert rejudged(kb, raw, got[0]).status == "accepted"
+    assert not any("can be billed as documented" in s["message"] for s in got)
+
+
+def test_a_line_denied_for_its_code_and_beside_another_providers_service_gets_both_edits_in_one_fix(kb):
+    """A regression hunt: a nurse's 95991 beside another provider's 62368 got no fix and no word at all."""
+    raw = claim({"code": "95991"}, history=_other_history("62368"))
+    got = fixes(kb, raw)
+    assert got and "bill 95990 instead of 95991 on line 1" in got[0]["message"].lower(), got
+    assert "have provider SYN-OTHER void or correct the earlier 62368" in got[0]["message"], got
+    assert rejudged(kb, raw, got[0]).status == "accepted"
+
+
+def test_a_history_entry_of_no_provider_is_recoded_only_if_it_was_this_providers(kb):
+    raw = claim({"code": "62368", "provider_role": "physician"},
+                history=[{"code": "62362", "date_of_service": "2024-01-01"},
+                         {"code": "95990", "date_of_service": "2025-03-04"}])
+    recodes = [s for s in fixes(kb, raw) if s.get("void_history") and s["add_lines"]]
+    assert recodes and recodes[0]["message"].startswith(
+        "If the earlier 95990 (history entry 2, its provider not on record) was billed by SYN-1: void or correct"), recodes
+
+
+def test_a_pa_bills_a_nurses_reprogramming_beside_a_refill_and_the_other_nurses_refill_goes(kb):
+    """A regression hunt: nurse A's 62368, nurse B's 95991 and a PA's 95990 of one date got "no line of this
+    claim can be billed"; the PA reports nurse A's service incident-to as one 62369, and 62369 bills the refill."""
+    raw = claim({"code": "62368", "provider_id": "SYN-RN-A"},
+                {"line": 2, "code": "95991", "provider_id": "SYN-RN-B"},
+                {"line": 3, "code": "95990", "provider_id": "SYN-PA", "provider_role": "physician_assistant"})
+    got = fixes(kb, raw)
+    assert got and got[0]["message"].startswith(
+        "Replace 62368 (line 1) and 95990 (line 3) by 62369 billed by the physician assistant SYN-PA (the nurse "
+        "SYN-RN-A's service reported under SYN-PA's supervision, incident-to)"), got
+    assert rejudged(kb, raw, got[0]).status == "accepted"
+    assert "billed by no line" not in got[0]["message"]
+
+
+def test_one_npi_on_a_physicians_and_a_nurses_line_is_merged_under_the_physician_only(kb):
+    raw = claim({"code": "62368", "provider_role": "physician", "provider_id": "SYN-DOC"},
+                {"line": 2, "code": "95990", "provider_role": "nurse", "provider_id": "SYN-DOC"})
+    merges = [s for s in fixes(kb, raw) if s["remove_lines"] == [1, 2] and s["add_lines"]]
+    assert merges and all(s["add_lines"][0]["provider_role"] == "physician" for s in merges), merges
+    assert "(the nurse's service reported under SYN-DOC's supervision, incident-to)" in merges[0]["message"]
+
+
+def test_a_merge_of_three_lines_of_two_performers_says_whose_line_it_is(kb):
+    raw = claim({"code": "62368", "provider_role": "physician", "provider_id": "SYN-DOC"},
+                {"line": 2, "code": "95991", "provider_id": "SYN-RN"},
+                {"line": 3, "code": "95990", "provider_id": "SYN-RN"})
+    said = " / ".join(s["message"] for s in fixes(kb, raw) if "one line of" in s["message"])
+    assert "billed by the physician SYN-DOC (the nurse SYN-RN: services reported under SYN-DOC's supervision, " \
+           "incident-to)" in said, said

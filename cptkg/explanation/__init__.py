@@ -55,6 +55,16 @@ class ClaimExplanation:
         note = cut_short_note(self.unexplained, self.fix_search)
         if note:
             out["cut_short"] = note
+        search = self.fix_search
+        if (search is not None and not search.cut_short and not out["suggestions"] and search.tried
+                and any(l.get("status") == "rejected" for l in out["lines"])):
+            # a search that went through and found nothing says so (the claim's report ended with its reasons,
+            # as if no fix had been looked for: a regression hunt)
+            out["no_fix"] = (f"No fix was found that the rules accept: each of the {search.judged:,} candidate "
+                             f"fix{'es' if search.judged != 1 else ''} re-checked leaves a line rejected."
+                             if search.judged else
+                             "No fix was found: no edit of the lines the rules name (a recode, a modifier, a "
+                             "removal) leaves a claim to bill.")
         for ln in out["lines"]:
             if (ln["line"], "reasons") in self.proofs:
                 ln["summary"] = line_summary(ln, out["suggestions"])

@@ -253,8 +253,11 @@ def _merge_providers(kb: KnowledgeBase, me, other) -> list:
     service"). A fix merged a physician's 62368 and a nurse's 95990 into the nurse's 62369 (a coder's
     audit): the nurse then billed the physician's reprogramming; two physicians each report their own.
     """
-    if me.provider_id == other.provider_id:
-        return list({(l.provider_role): l for l in (me, other)}.values())
+    if (me.provider_id, me.provider_role) == (other.provider_id, other.provider_role):
+        return [me]
+    # two providers, or one NPI on lines of two roles (incident-to lines often carry the supervising
+    # physician's NPI: "62369 billed by the nurse NPI-B" reported the physician's reprogramming as the
+    # nurse's, a regression hunt): the role that reports individually, beside one that does not
     return [x for x, y in ((me, other), (other, me))
             if reports_individually(kb, x.provider_role) is True and reports_individually(kb, y.provider_role) is False]
 
@@ -306,6 +309,9 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                         if helper.provider_id != biller.provider_id:
                             who += (f" (the {_role_label(kb, helper.provider_role)} {helper.provider_id}'s service "
                                     f"reported under {biller.provider_id}'s supervision, incident-to)")
+                        elif helper.provider_role != biller.provider_role:  # one NPI on lines of two roles
+                            who += (f" (the {_role_label(kb, helper.provider_role)}'s service reported under "
+                                    f"{biller.provider_id}'s supervision, incident-to)")
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
                                                f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}{who}, {COVERS_BOTH}", False,
                                                kind="recode", combines=True))
@@ -314,15 +320,26 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 # bill the one code that covers both here
                 other = claim.history[-arg - 1]
                 if other.provider_id is not None and other.provider_id != me.provider_id:
-                    continue  # another provider's service: billing it here would report it as this provider's
+                    # another provider's service: billed here it would be reported as this provider's. That
+                    # provider's claim is theirs to correct (one code covers both services, billed by one of
+                    # the two); this line stands once it is (a regression hunt: nothing was offered)
+                    opts.append(Suggestion([], [], f"have provider {other.provider_id} void or correct the earlier "
+                                           f"{other.code} ({entry_name(arg)}), billed on the same date: one code "
+                                           f"covers both services, billed by one provider", False,
+                                           void_history=[-arg], kind="void"))
+                    continue
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
+                # an entry naming no provider may be another's: the fix says whose it must be (a regression hunt)
+                unsure = other.provider_id is None
                 for code in _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route,
                                            engine, _billed_beside(claim, me, other)):
                     new = dict(base, line=me.line, code=code, provider_role=me.provider_role)
-                    opts.append(Suggestion([me.line], [new],
-                                           f"void or correct the earlier {other.code} ({entry_name(arg)}) and bill {code} "
-                                           f"instead of {me.code} on line {me.line}, which covers both services", False,
-                                           void_history=[-arg], kind="recode"))
+                    said = (f"void or correct the earlier {other.code} ({entry_name(arg)}) and bill {code} instead of "
+                            f"{me.code} on line {me.line}, which covers both services")
+                    if unsure:
+                        said = (f"if the earlier {other.code} ({entry_name(arg)}, its provider not on record) was "
+                                f"billed by {me.provider_id}: " + said)
+                    opts.append(Suggestion([me.line], [new], said, False, void_history=[-arg], kind="recode"))
             elif kind == "void" and isinstance(arg, int) and arg < 0:
                 by = claim.history[-arg - 1].provider_id if -arg <= len(claim.history) else None
                 # another provider's claim is theirs to correct (a coder's audit: "void the earlier 62368"
@@ -397,6 +414,15 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
         opts.append(Suggestion([], [], f"add modifier {m} to line {me.line} ({me.code}): the line is denied without it",
                                False, add_modifiers={me.line: [m]}, kind="modifier"))
     opts.extend(_repeat_modifier_options(kb, claim, me, bypassing))
+    # a line denied for two reasons, one an earlier claim to correct and one its own code (a nurse's 95991
+    # beside another provider's 62368 of that date): both edits, as one option of the line (a line takes one
+    # option of a combination, so neither alone was accepted and nothing was offered: a regression hunt)
+    voids = [o for o in opts if o.kind == "void" and not o.remove_lines and not o.add_lines][:2]
+    recodes = [o for o in opts if o.kind == "recode" and not o.void_history and o.remove_lines == [me.line]][:2]
+    for v in voids:
+        for r in recodes:
+            opts.append(Suggestion(list(r.remove_lines), list(r.add_lines), f"{r.message}; {v.message}", False,
+                                   void_history=list(v.void_history), kind="recode"))
     if removable or not opts:
         opts.append(_removal(me))
     return opts
@@ -675,6 +701,12 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
         # one got "mark line 1 76 as a repeat of line 2; remove lines 2 and 3": an audit)
         for opts in per_line:
             opts.append(Suggestion([], [], "", False, kind="keep"))
+        # and a line whose rule keeps it from being dropped alone may go once another line's merge bills what it
+        # billed (a nurse's 95991 beside a nurse's 62368 and a PA's 95990: the PA's 62369 covers the refill; it
+        # was "no line can be billed": a regression hunt). Tried last; the fix says a service no line bills.
+        for ln, opts in zip(rejected, per_line):
+            if not any(o.kind == "remove" for o in opts):
+                opts.append(_removal(ln))
     raw = claim.model_dump(mode="json")
     combos = []
     fallback = []
@@ -758,10 +790,21 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             # two pair fixes that bill the same one code: one line of it, said once ("replace 62368 (line 1)
             # and 95990 (line 2) by 62370 ...; replace 95991 (line 3) and 62368 (line 1) by 62370" read as two
             # lines of 62370, which would be duplicates: an analyst's audit)
-            given = {ln.line: ln.code for ln in claim.lines}
-            gone = [f"{given.get(n, '?')} (line {n})" for n in merged.remove_lines]
+            given = {ln.line: ln for ln in claim.lines}
+            gone = [f"{given[n].code if n in given else '?'} (line {n})" for n in merged.remove_lines]
+            new = merged.add_lines[0]
             merged.message = (f"replace {', '.join(gone[:-1])} and {gone[-1]} by one line of "
-                              f"{merged.add_lines[0]['code']}, which covers all {len(gone)} services")
+                              f"{new['code']}")
+            others = {(given[n].provider_id, given[n].provider_role) for n in merged.remove_lines if n in given}
+            if others - {(new["provider_id"], new["provider_role"])}:
+                # lines of several performers: whose line it is, and whose services it reports (a regression
+                # hunt: the pair fixes' "billed by ... incident-to" was lost in the one sentence)
+                helped = sorted({f"the {_role_label(kb, r)} {p}" for p, r in others
+                                 if (p, r) != (new["provider_id"], new["provider_role"])})
+                merged.message += (f" billed by the {_role_label(kb, new['provider_role'])} {new['provider_id']} "
+                                   f"({' and '.join(helped)}: services reported under {new['provider_id']}'s "
+                                   f"supervision, incident-to)")
+            merged.message += f", which covers all {len(gone)} services"
         combos.append(merged)
         if len(combos) >= 50:
             untried.append(True)
@@ -790,6 +833,8 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
     # to the first max_checks that leave lines to judge; those are judged in
     # one engine call where the engine batches (check_claims), and the first
     # ``limit`` that pass are offered, as judging them one by one would.
+    order: dict[int, tuple] = {}
+
     def judge(combos):
         seen, todo, checks = set(), [], 0
         for s in combos:
@@ -851,8 +896,13 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
                     # "remove line 3 (95990)" alone did not say the refill then goes unbilled (a coder's audit)
                     s.message += " " + " ".join(lost)
                 out.append(s)
+                order[id(s)] = (bool(lost), bool(new))
                 if len(out) >= limit:
                     break
+        # of the fixes found, those that bill every service and bring no new warning first ("remove line 1;
+        # bill 95990 on line 2", which lost the reprogramming and made a duplicate, came before the PA's
+        # 62369 that bills all: a regression hunt); the search order otherwise
+        out.sort(key=lambda s: order.get(id(s), (False, False)))
         return out, empty
 
     out, empty = judge(combos)

@@ -461,7 +461,7 @@ def check(claim_file, as_json, explain, full, depth, all_proofs, input_format, o
 
 @main.command()
 @click.argument("claim_file", metavar="CLAIMS")
-@click.option("--line", "line", type=WholeNumber(1), default=None, help="Explain only this claim line.")
+@click.option("--line", "line", type=WholeNumber(1, 1_000_000), default=None, help="Explain only this claim line.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @_FULL
 @click.option("--depth", type=WholeNumber(0), default=None, help="Limit proof depth.")

@@ -113,8 +113,9 @@ class WholeNumber(click.ParamType):
     def convert(self, value, param, ctx) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()) and len(value.strip()) <= 18:
-            number = int(value.strip())
+        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+            # a long run of digits is a whole number out of range, not "not a whole number" (a regression hunt)
+            number = int(value.strip()) if len(value.strip()) <= 18 else 10 ** 18
         else:
             number = None
         if number is not None and self.minimum <= number and (self.maximum is None or number <= self.maximum):

@@ -980,6 +980,8 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
 #: Procedure statuses of a service that was done (FHIR R4 EventStatus): the others (preparation, in-progress,
 #: not-done, on-hold, stopped, entered-in-error) are no past service; "unknown" cannot be told either way
 _DONE = "completed"
+_NOT_DONE = frozenset({"preparation", "in-progress", "not-done", "on-hold", "stopped", "entered-in-error"})
+_CODE_LIKE = r"(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})"
 _BILLING_SYSTEM_HINT = re.compile(r"cpt|ama-assn|hcpcs", re.IGNORECASE)
 
 
@@ -994,12 +996,17 @@ def _history_entry(proc: dict, bundle: dict[str, dict] | None = None, where: str
     was left out without a word and the claim judged as if the patient had no such service (an audit).
     """
     status = proc.get("status")
-    if status != _DONE and status != "unknown":
+    if status in _NOT_DONE:
         return None, None, None
     code = _code(proc.get("code"))
     concept = proc.get("code") if isinstance(proc.get("code"), dict) else {}
-    looks_billed = any(_BILLING_SYSTEM_HINT.search(str(c.get("system") or "")) for c in _codings(concept)) or \
-        bool(re.search(r"\b(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})\b", str(concept.get("text") or "")))
+    codings = _codings(concept)
+    # a coding of a billing system written otherwise, or of none with a code written as a CPT or HCPCS code,
+    # or a text alone that starts with one, is a billed code that cannot be read; a SNOMED CT coding whose
+    # text holds a number ("lot 45872") is not (a regression hunt)
+    looks_billed = any(_BILLING_SYSTEM_HINT.search(str(c.get("system") or "")) or (
+        not c.get("system") and re.fullmatch(_CODE_LIKE, str(c.get("code") or "").strip())) for c in codings) or \
+        (not codings and bool(re.match(_CODE_LIKE + r"\b", str(concept.get("text") or "").strip())))
     if not code and not looks_billed:
         return None, None, None  # a procedure of the record coded in another system: not a billed service
     refs = _Refs(proc.get("contained"), bundle)
@@ -1010,6 +1017,10 @@ def _history_entry(proc: dict, bundle: dict[str, dict] | None = None, where: str
     if status == "unknown":
         return patient, None, (f"{where}, element status: 'unknown': it cannot be told whether the service was "
                                f"done (give completed, or not-done)")
+    if status != _DONE:  # "Completed", "done": no FHIR event status, so not told either way (a regression hunt)
+        return patient, None, (f"{where}, element status: {one_line(str(status))[:40]!r} is not a FHIR event "
+                               f"status (completed for a service done; not-done, entered-in-error and the others "
+                               f"for one that was not)")
     if not code:
         return patient, None, (f"{where}, element code: no coding with the CPT system {CPT_SYSTEM} or the HCPCS "
                                f"Level II system {HCPCS_SYSTEM}")
@@ -1126,18 +1137,21 @@ def read(data: bytes, source: str = "input", history: bytes | None = None, kb=No
     if not claims:
         raise ReadError(f"{source}: the Bundle holds no Claim resources")
     by_patient: dict[str, list[tuple[int, dict]]] = {}
-    unreadable: dict[str | None, str] = {}  # patient (None: whose, cannot be told) -> the first problem
+    # patient (None: whose, cannot be told) -> (the Procedure, its problem), in file order
+    unreadable: dict[str | None, list[tuple[int, str]]] = {}
     for n, proc in procedures:
         patient, entry, problem = _history_entry(proc, index, f"Bundle entry {n} (Procedure)")
         if problem:
-            unreadable.setdefault(patient, problem)
+            unreadable.setdefault(patient, []).append((id(proc), problem))
         elif patient and entry:
             by_patient.setdefault(patient, []).append((id(proc), entry))
     for i, (claim, billed) in enumerate(zip(claims, own)):
         if not isinstance(claim, dict):
             continue
-        problem = unreadable.get(claim["patient_id"])
-        nobody = unreadable.get(None)
+        # the Procedures a Claim names as its own are this service, not its history: one that cannot be read
+        # does not stop that Claim (it did: a regression hunt), only the patient's other claims
+        problem = next((p for key, p in unreadable.get(claim["patient_id"], ()) if key not in billed), None)
+        nobody = next((p for key, p in unreadable.get(None, ()) if key not in billed), None)
         if problem or nobody:
             # as a --history row that cannot be read: the claims it may belong to are not judged
             said = (f"the patient's history cannot be read ({problem})" if problem

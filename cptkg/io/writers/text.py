@@ -170,6 +170,8 @@ def summary_report(ex: dict) -> str:
         out.extend(_fix_lines(s, "    ") for s in rest)
     if cut_short_note(ex):
         out.append(_wrap(cut_short_note(ex), "  "))
+    if ex.get("no_fix"):
+        out.append(_wrap(ex["no_fix"], "  "))
     if folded:
         out[head] += f"  ({folded} proof steps folded away; --full shows the whole proof)"
     return "\n".join(out)
@@ -207,6 +209,8 @@ def explained_claim_report(ex: dict) -> str:
             out.append(_wrap(f"{i}. {s['message']}", "    "))
     if cut_short_note(ex):
         out.append(_wrap(cut_short_note(ex), "  "))
+    if ex.get("no_fix"):
+        out.append(_wrap(ex["no_fix"], "  "))
     return "\n".join(out)
 
 
