@@ -418,7 +418,7 @@ def show_result(kb, idx: int, res: dict) -> None:
     if res["status"] == "rejected":
         st.markdown("**Suggested fixes**")
         if not sugg and not res.get("cut_short"):
-            st.write("No fix found in the knowledge base for this claim.")
+            st.write(md(res.get("no_fix") or "No fix found in the knowledge base for this claim."))
         if res.get("cut_short"):
             st.info(md(res["cut_short"]))
         entered = st.session_state.get("checker_claims") or []
