@@ -279,29 +279,61 @@ def _line_of(data: bytes, offset: int) -> tuple[int, int]:
     return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
 
 
+#: the values a pack's YAML file may expand to, its aliases counted as often as they are used
+MAX_YAML_VALUES = 200_000
+
+
 def load_yaml(text: str):
-    """A pack's YAML text (family.yaml, case files, titles), read as ``yaml.safe_load`` reads it but with no
-    anchor or alias: a recursive alias (``given: &g {lines: [*g]}``) ended ``cptkg test`` in a RecursionError
-    traceback, and 681 bytes of nested aliases took 83 s to expand (a security audit). No pack file the
-    project ships uses one; a value is written out where it is used. Raises ``yaml.YAMLError``, whose words
-    :func:`unreadable_words` gives with the line."""
+    """A pack's YAML text (family.yaml, case files, titles), read as ``yaml.safe_load`` reads it, its aliases
+    bounded: a recursive alias (``given: &g {lines: [*g]}``) ended ``cptkg test`` in a RecursionError traceback,
+    and 681 bytes of nested aliases took 83 s to expand past the pack's size check (a security audit). An
+    alias that refers to the value holding it, or aliases that expand to more than :data:`MAX_YAML_VALUES`
+    values, are refused naming the line; others are read (PyYAML itself writes them for shared values).
+    Raises ``yaml.YAMLError``, whose words :func:`unreadable_words` gives with the line."""
     import yaml
 
-    class _NoAliases(yaml.SafeLoader):
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.events.AliasEvent) or (
-                    self.check_event(yaml.events.NodeEvent) and self.peek_event().anchor is not None):
-                event = self.peek_event()
-                raise yaml.composer.ComposerError(
-                    None, None, "a YAML anchor or alias (&name, *name): pack files do not use them; write the "
-                                "value out where it is used", event.start_mark)
-            return super().compose_node(parent, index)
-
-    loader = _NoAliases(text)
+    loader = yaml.SafeLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _bounded_expansion(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _bounded_expansion(root) -> None:
+    """Refuse a node graph with a loop, or whose tree (aliases expanded) holds over MAX_YAML_VALUES values."""
+    import yaml
+
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = ([v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_YAML_VALUES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"its aliases (*name) expand to more than {MAX_YAML_VALUES:,} values; write the "
+                                f"values out", node.start_mark)
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for c in children:
+            if id(c) in on_path:
+                raise yaml.composer.ComposerError(
+                    None, None, "an alias (*name) refers to the value that holds it (a loop); write the value out",
+                    c.start_mark)
+            if id(c) not in size:
+                stack.append((c, False))
 
 
 def unreadable_words(e: BaseException) -> str:

@@ -185,8 +185,9 @@ def test_a_merge_of_two_performers_lines_says_whose_line_the_new_code_is(kb):
     said = " / ".join(s["message"] for s in merges)
     # 62369, not 62370, for the physician too: neither 62368 nor 95990 bills a physician's or QHP's skill;
     # the physician reports the nurse's refill (incident-to), never the nurse the physician's reprogramming
-    assert ("by 62369 billed by the physician SYN-DOC (the nurse SYN-RN's service reported under SYN-DOC's "
-            "supervision, incident-to), which covers both services") in said, said
+    assert ("by 62369 billed by the physician of line 1 (reporting the service of the nurse of line 2, "
+            "incident-to), which covers both services") in said, said
+    assert "SYN-DOC" not in said and "SYN-RN" not in said  # performers by their lines, never their ids
     assert "billed by the nurse" not in said, said
     assert "62370" not in said
     for s in merges:
@@ -497,7 +498,8 @@ def test_voiding_another_providers_earlier_claim_says_whose_claim_it_is(kb):
             {"code": "62368", "date_of_service": "2025-03-04", "provider_id": "SYN-OTHER"}]
     got = fixes(kb, claim({"code": "62369"}, history=hist))
     voids = [s for s in got if s.get("void_history")]
-    assert voids and voids[0]["message"].startswith("Have provider SYN-OTHER void or correct the earlier 62368"), got
+    assert voids and voids[0]["message"].startswith(
+        "Have its provider void or correct the earlier 62368 (history entry 2, another provider's claim)"), got
     own = fixes(kb, claim({"code": "62369"}, history=[hist[0], dict(hist[1], provider_id="SYN-1")]))
     assert [s for s in own if s.get("void_history")][0]["message"].startswith("Void or correct the earlier 62368")
 
@@ -539,7 +541,9 @@ def test_a_line_beside_another_providers_service_of_that_date_gets_that_provider
     of this claim can be billed", where the line stands once that provider corrects their claim."""
     raw = claim({"code": "62368", "provider_role": "physician"}, history=_other_history("95990"))
     got = fixes(kb, raw)
-    assert got and got[0]["message"].startswith("Have provider SYN-OTHER void or correct the earlier 95990"), got
+    assert got and got[0]["message"].startswith(
+        "Have its provider void or correct the earlier 95990 (history entry 2, another provider's claim of the same "
+        "date)"), got
     assert rejudged(kb, raw, got[0]).status == "accepted"
     assert not any("can be billed as documented" in s["message"] for s in got)
 
@@ -549,7 +553,7 @@ def test_a_line_denied_for_its_code_and_beside_another_providers_service_gets_bo
     raw = claim({"code": "95991"}, history=_other_history("62368"))
     got = fixes(kb, raw)
     assert got and "bill 95990 instead of 95991 on line 1" in got[0]["message"].lower(), got
-    assert "have provider SYN-OTHER void or correct the earlier 62368" in got[0]["message"], got
+    assert "have its provider void or correct the earlier 62368" in got[0]["message"], got
     assert rejudged(kb, raw, got[0]).status == "accepted"
 
 
@@ -559,7 +563,8 @@ def test_a_history_entry_of_no_provider_is_recoded_only_if_it_was_this_providers
                          {"code": "95990", "date_of_service": "2025-03-04"}])
     recodes = [s for s in fixes(kb, raw) if s.get("void_history") and s["add_lines"]]
     assert recodes and recodes[0]["message"].startswith(
-        "If the earlier 95990 (history entry 2, its provider not on record) was billed by SYN-1: void or correct"), recodes
+        "If the earlier 95990 (history entry 2, its provider not on record) was billed by the provider of line 1: "
+        "void or correct"), recodes
 
 
 def test_a_pa_bills_a_nurses_reprogramming_beside_a_refill_and_the_other_nurses_refill_goes(kb):
@@ -570,8 +575,8 @@ def test_a_pa_bills_a_nurses_reprogramming_beside_a_refill_and_the_other_nurses_
                 {"line": 3, "code": "95990", "provider_id": "SYN-PA", "provider_role": "physician_assistant"})
     got = fixes(kb, raw)
     assert got and got[0]["message"].startswith(
-        "Replace 62368 (line 1) and 95990 (line 3) by 62369 billed by the physician assistant SYN-PA (the nurse "
-        "SYN-RN-A's service reported under SYN-PA's supervision, incident-to)"), got
+        "Replace 62368 (line 1) and 95990 (line 3) by 62369 billed by the physician assistant of line 3 (reporting "
+        "the service of the nurse of line 1, incident-to)"), got
     assert rejudged(kb, raw, got[0]).status == "accepted"
     assert "billed by no line" not in got[0]["message"]
 
@@ -581,7 +586,8 @@ def test_one_npi_on_a_physicians_and_a_nurses_line_is_merged_under_the_physician
                 {"line": 2, "code": "95990", "provider_role": "nurse", "provider_id": "SYN-DOC"})
     merges = [s for s in fixes(kb, raw) if s["remove_lines"] == [1, 2] and s["add_lines"]]
     assert merges and all(s["add_lines"][0]["provider_role"] == "physician" for s in merges), merges
-    assert "(the nurse's service reported under SYN-DOC's supervision, incident-to)" in merges[0]["message"]
+    assert "billed by the physician of line 1 (reporting the service of the nurse of line 2, incident-to)" \
+        in merges[0]["message"]
 
 
 def test_a_merge_of_three_lines_of_two_performers_says_whose_line_it_is(kb):
@@ -589,5 +595,5 @@ def test_a_merge_of_three_lines_of_two_performers_says_whose_line_it_is(kb):
                 {"line": 2, "code": "95991", "provider_id": "SYN-RN"},
                 {"line": 3, "code": "95990", "provider_id": "SYN-RN"})
     said = " / ".join(s["message"] for s in fixes(kb, raw) if "one line of" in s["message"])
-    assert "billed by the physician SYN-DOC (the nurse SYN-RN: services reported under SYN-DOC's supervision, " \
+    assert "billed by the physician of line 1 (reporting the services of the nurse of lines 2 and 3, " \
            "incident-to)" in said, said

@@ -244,6 +244,22 @@ def reports_individually(kb: KnowledgeBase, role: str) -> bool | None:
     return False if "false" in said else True if "true" in said else None
 
 
+def _performer(kb: KnowledgeBase, ln) -> str:
+    """A line's performer as a fix names them: by role and line, never by identifier ("the nurse of line 2";
+    identifiers are not shown in explanations, cptkg.explanation.proofs)."""
+    return f"the {_role_label(kb, ln.provider_role)} of line {ln.line}"
+
+
+def _performers(kb: KnowledgeBase, lines) -> str:
+    """Several lines' performers: "the nurse of lines 2 and 3", "the nurse of line 2 and the PA of line 3"."""
+    by_role: dict[str, list[int]] = {}
+    for ln in lines:
+        by_role.setdefault(_role_label(kb, ln.provider_role), []).append(ln.line)
+    parts = [f"the {role} of line {ns[0]}" if len(ns) == 1 else
+             f"the {role} of lines {', '.join(map(str, ns[:-1]))} and {ns[-1]}" for role, ns in by_role.items()]
+    return " and ".join(parts)
+
+
 def _merge_providers(kb: KnowledgeBase, me, other) -> list:
     """The lines whose provider may bill one code for ``me``'s and ``other``'s services together.
 
@@ -304,14 +320,12 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                             new["route"] = route
                         # lines of two performers: the text says whose line the code is (an analyst's audit:
                         # only the JSON said 62370 was the physician's, and the nurse's 62370 is denied)
-                        who = (f" billed by the {_role_label(kb, role)} {new['provider_id']}"
-                               if (me.provider_id, me.provider_role) != (other.provider_id, other.provider_role) else "")
-                        if helper.provider_id != biller.provider_id:
-                            who += (f" (the {_role_label(kb, helper.provider_role)} {helper.provider_id}'s service "
-                                    f"reported under {biller.provider_id}'s supervision, incident-to)")
-                        elif helper.provider_role != biller.provider_role:  # one NPI on lines of two roles
-                            who += (f" (the {_role_label(kb, helper.provider_role)}'s service reported under "
-                                    f"{biller.provider_id}'s supervision, incident-to)")
+                        # (performers named by their lines, never by their ids: cptkg.explanation.proofs)
+                        who = ""
+                        if (me.provider_id, me.provider_role) != (other.provider_id, other.provider_role):
+                            who = f" billed by {_performer(kb, biller)}"
+                            if reports_individually(kb, helper.provider_role) is False:
+                                who += f" (reporting the service of {_performer(kb, helper)}, incident-to)"
                         opts.append(Suggestion(sorted({me.line, other.line}), [new],
                                                f"replace {me.code} (line {me.line}) and {other.code} (line {other.line}) by {code}{who}, {COVERS_BOTH}", False,
                                                kind="recode", combines=True))
@@ -323,9 +337,9 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                     # another provider's service: billed here it would be reported as this provider's. That
                     # provider's claim is theirs to correct (one code covers both services, billed by one of
                     # the two); this line stands once it is (a regression hunt: nothing was offered)
-                    opts.append(Suggestion([], [], f"have provider {other.provider_id} void or correct the earlier "
-                                           f"{other.code} ({entry_name(arg)}), billed on the same date: one code "
-                                           f"covers both services, billed by one provider", False,
+                    opts.append(Suggestion([], [], f"have its provider void or correct the earlier {other.code} "
+                                           f"({entry_name(arg)}, another provider's claim of the same date): one "
+                                           f"code covers both services, billed by one provider", False,
                                            void_history=[-arg], kind="void"))
                     continue
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
@@ -338,15 +352,16 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                             f"{me.code} on line {me.line}, which covers both services")
                     if unsure:
                         said = (f"if the earlier {other.code} ({entry_name(arg)}, its provider not on record) was "
-                                f"billed by {me.provider_id}: " + said)
+                                f"billed by the provider of line {me.line}: " + said)
                     opts.append(Suggestion([me.line], [new], said, False, void_history=[-arg], kind="recode"))
             elif kind == "void" and isinstance(arg, int) and arg < 0:
                 by = claim.history[-arg - 1].provider_id if -arg <= len(claim.history) else None
                 # another provider's claim is theirs to correct (a coder's audit: "void the earlier 62368"
                 # read as this provider's own claim)
-                who = (f"have provider {by} void or correct" if by is not None and by != me.provider_id
-                       else "void or correct")
-                opts.append(Suggestion([], [], f"{who} the earlier {b.get('C2', 'service')} ({entry_name(arg)}) before billing {me.code}", False,
+                other_claim = by is not None and by != me.provider_id
+                who = "have its provider void or correct" if other_claim else "void or correct"
+                whose = ", another provider's claim" if other_claim else ""
+                opts.append(Suggestion([], [], f"{who} the earlier {b.get('C2', 'service')} ({entry_name(arg)}{whose}) before billing {me.code}", False,
                                        void_history=[-arg], kind="void"))
             elif kind == "recode":
                 device = vocabulary(kb).value_of("device", arg) if args else None
@@ -795,15 +810,15 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
             new = merged.add_lines[0]
             merged.message = (f"replace {', '.join(gone[:-1])} and {gone[-1]} by one line of "
                               f"{new['code']}")
-            others = {(given[n].provider_id, given[n].provider_role) for n in merged.remove_lines if n in given}
-            if others - {(new["provider_id"], new["provider_role"])}:
+            mine = (new["provider_id"], new["provider_role"])
+            lines = [given[n] for n in merged.remove_lines if n in given]
+            helped = [ln for ln in lines if (ln.provider_id, ln.provider_role) != mine]
+            biller = next((ln for ln in lines if (ln.provider_id, ln.provider_role) == mine), None)
+            if helped and biller is not None:
                 # lines of several performers: whose line it is, and whose services it reports (a regression
                 # hunt: the pair fixes' "billed by ... incident-to" was lost in the one sentence)
-                helped = sorted({f"the {_role_label(kb, r)} {p}" for p, r in others
-                                 if (p, r) != (new["provider_id"], new["provider_role"])})
-                merged.message += (f" billed by the {_role_label(kb, new['provider_role'])} {new['provider_id']} "
-                                   f"({' and '.join(helped)}: services reported under {new['provider_id']}'s "
-                                   f"supervision, incident-to)")
+                merged.message += (f" billed by {_performer(kb, biller)} (reporting the services of "
+                                   f"{_performers(kb, helped)}, incident-to)")
             merged.message += f", which covers all {len(gone)} services"
         combos.append(merged)
         if len(combos) >= 50:
