@@ -120,6 +120,12 @@ def test_rules_catalogue_csv_has_a_row_per_rule_id_with_sources():
     assert all(r["source"] for r in rows)
     qhp = next(r for r in rows if r["id"] == "role.needs-physician-or-qhp")
     assert {"62370", "95991"} <= set(qhp["codes"].split())
+    # an integrator's audit: a rule over every code but the drugs listed the drugs (its negated condition's
+    # group, and its source's sentence about them)
+    staff = next(r for r in rows if r["id"] == "role.clinical-staff-reports")
+    assert not {"J0475", "J7799"} & set(staff["codes"].split()), staff
+    kd = next(r for r in rows if r["id"] == "drug.kd-modifier")
+    assert {"J0475", "J7799"} <= set(kd["codes"].split())
 
 
 def test_rules_catalogue_gives_each_rule_the_confidence_its_verdicts_report():

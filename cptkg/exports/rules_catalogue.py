@@ -52,10 +52,20 @@ def _code_index(g: Graph) -> dict[str, set[str]]:
     return index
 
 
-def _consts(rule: Rule):
+def _consts(rule: Rule, negated: bool = False):
+    """The constants the rule's head, positive literals and comparisons hold (``negated``: those of its negated
+    literals instead: ``not group_member("group-drug", C)`` put every drug code in the codes column of rules that
+    never apply to one, an integrator's audit)."""
+    if negated:
+        for item in rule.body:
+            if isinstance(item, Literal) and item.negated:
+                yield from (t.value for t in item.atom.args if isinstance(t, Const))
+        return
     atoms: list[Atom] = [rule.head]
     for item in rule.body:
         if isinstance(item, Literal):
+            if item.negated:
+                continue
             atoms.append(item.atom)
         elif isinstance(item, Comparison):
             for t in (item.left, item.right):
@@ -128,8 +138,12 @@ def catalogue(data: ExportInput) -> list[dict[str, str]]:
         codes: set[str] = set()
         for value in _consts(rule):
             codes |= index.get(str(value), set())
-        texts = [rule.meta.message or ""] + [quotes.get(s, "") for s in rule.meta.source]
-        codes |= codes_in_text(" ".join(texts), notations)
+        # and its sources' sentences, less the codes a negated condition excludes: not its message, which names
+        # the codes to bill instead ("a refill by clinical staff is 95990"); the drug codes a source quotes for a
+        # rule over every code but the drugs were read as the codes it applies to (an integrator's audit)
+        codes |= codes_in_text(" ".join(quotes.get(s, "") for s in rule.meta.source), notations)
+        for value in _consts(rule, negated=True):
+            codes -= index.get(str(value), set())
         sources = [f"{s} ({sections[s]})" if s in sections else s for s in rule.meta.source]
         rows.append({
             "id": rule.meta.id,
