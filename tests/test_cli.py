@@ -165,3 +165,27 @@ def test_a_case_the_engine_stops_fails_in_one_line_not_a_traceback(monkeypatch):
     assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit), r.output
     assert "Traceback" not in r.output
     assert "the rules could not judge the case: rule evaluation needed more than 2,048 MiB" in r.output
+
+
+@pytest.mark.parametrize("output", ["--json", "csv", "fhir"])
+def test_one_claim_that_cannot_be_judged_gets_its_error_entry_on_stdout_in_the_format_asked(tmp_path, output):
+    """An integrator's audit: check --json (or --output csv/fhir) of one claim JSON that cannot be judged wrote
+    nothing on standard output, not even the CSV header; the same claim in a list got its error entry. The one
+    line on standard error and exit 2 stay; the text report is that line alone."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"claim_id": "X", "patient_id": "P", "lines": [
+        {"line": 1, "code": "62367", "date_of_service": "10/06/2025", "provider_id": "D",
+         "provider_role": "physician"}]}))
+    args = ["check", str(bad)] + (["--json"] if output == "--json" else ["--output", output])
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2
+    assert "field date_of_service: '10/06/2025' is not a date written YYYY-MM-DD" in r.stderr
+    if output == "--json":
+        got = json.loads(r.stdout)
+        assert got["status"] == "error" and got["lines_not_judged"] == [{"line": 1, "code": "62367"}]
+    elif output == "csv":
+        assert r.stdout.splitlines()[0].startswith("claim_id,line,code,status") and ",error," in r.stdout
+    else:
+        assert json.loads(r.stdout)["resourceType"] in ("ClaimResponse", "Bundle")
+    text = CliRunner().invoke(main, ["check", str(bad)])
+    assert text.exit_code == 2 and text.stdout == ""

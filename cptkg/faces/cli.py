@@ -356,6 +356,10 @@ def _judge_file(claim_file: str, *, output: str | None, as_json: bool, input_for
         delivered.append(True)
         if outcome.format == "json" and not outcome.was_list and outcome.invalid:  # the refusal is the answer
             click.echo(f"cptkg: {one_line(outcome.results[0].get('error', 'the claim cannot be judged'))}", err=True)
+            if output != "text":
+                # and, for a script, its error entry in the format asked for, as a claim of a list gets it (stdout
+                # was empty, even of the CSV header: an integrator's audit)
+                emit(outcome.text.rstrip("\n"), raw=True)
             return
         if not other_format:
             for e in outcome.errors:
