@@ -59,10 +59,12 @@ def source_index(kb: KnowledgeBase) -> dict:
         d["unused"] = s.normative and not d["rules"] and not d["facts"]
         out.append(d)
     conflicts = []
-    for c in kb.graph.subjects(RDF.type, ONT.SourceConflict):
+    for c in sorted(kb.graph.subjects(RDF.type, ONT.SourceConflict)):
         conflicts.append({
             "id": local(c), "label": str(kb.graph.value(c, RDFS.label) or local(c)),
-            "conflicting": [kb.sources[local(x)].to_json() for x in kb.graph.objects(c, ONT.conflictingSource)],
+            # in id order: the graph's order changed from run to run (an integrator's audit)
+            "conflicting": [kb.sources[x].to_json()
+                            for x in sorted(local(y) for y in kb.graph.objects(c, ONT.conflictingSource))],
             "prevailing": kb.sources[local(kb.graph.value(c, ONT.prevailingSource))].to_json(),
             "resolution": str(kb.graph.value(c, ONT.resolution)),
         })

@@ -75,7 +75,12 @@ def render(result: sparql.QueryResult, fmt: str, ds=None) -> str:
     if result.kind == "construct":
         g = result.graph
         if fmt == "json":
-            return json_safe(g.serialize(format="json-ld", indent=2))
+            # nodes and values sorted, as the JSON-LD export sorts them: rdflib writes them in its sets' order,
+            # which changed from run to run (an integrator's audit)
+            from cptkg.exports.jsonld import sorted_jsonld
+
+            doc = sorted_jsonld(json.loads(g.serialize(format="json-ld", indent=2)))
+            return json_safe(json.dumps(doc, indent=2, ensure_ascii=False))
         if fmt == "csv":
             buf = io.StringIO()
             w = spreadsheet.writer(buf, lineterminator="\n")
