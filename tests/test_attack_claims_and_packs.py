@@ -869,3 +869,31 @@ def test_batch_output_over_the_history_file_says_it_would_overwrite_the_history(
     assert r.exit_code == 2 and "is the --history file" in r.output and "would overwrite the history" in r.output, \
         r.output
     assert hist.read_text().startswith("patient_id,code")
+
+
+def test_the_clinical_staff_warning_reads_the_role_fact_fixes_read(tmp_path):
+    """An integrator's audit: ont:reportsIndividually was exported, and read by the fixes, while the rule warning
+    that "clinical staff do not report services individually" named the class itself; a pack saying clinical
+    staff report individually still got the warning, and a value of "maybe" passed lint."""
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_PACK, root)
+    onto = root / "ontology" / "pump.ttl"
+    text = onto.read_text(encoding="utf-8")
+    assert "ont:ClinicalStaff ont:reportsIndividually false ." in text
+    claim = tmp_path / "c.json"
+    claim.write_text(json.dumps({"claim_id": "C", "patient_id": "P", "lines": [
+        {"line": 1, "code": "95990", "date_of_service": "2025-03-04", "provider_id": "N", "provider_role": "nurse"}]}))
+    said = CliRunner().invoke(main, ["check", str(claim), "--kb", str(root), "--json"])
+    assert "role.clinical-staff-reports" in said.stdout
+    other = tmp_path / "other"  # another folder: a session keeps the pack it loaded from a path
+    shutil.copytree(DEFAULT_PACK, other)
+    (other / "ontology" / "pump.ttl").write_text(
+        text.replace("ont:ClinicalStaff ont:reportsIndividually false .", "ont:ClinicalStaff ont:reportsIndividually true .")
+        .replace("owl:annotatedTarget false ;", "owl:annotatedTarget true ;"), encoding="utf-8")
+    said = CliRunner().invoke(main, ["check", str(claim), "--kb", str(other), "--json"])
+    assert said.exit_code == 0 and "role.clinical-staff-reports" not in said.stdout, said.output
+    onto.write_text(text.replace("ont:ClinicalStaff ont:reportsIndividually false .",
+                                 'ont:ClinicalStaff ont:reportsIndividually false, "maybe" .'), encoding="utf-8")
+    r = lint(root)
+    _no_traceback(r)
+    assert r.exit_code == 2 and "ont:reportsIndividually is one true or false" in r.output, r.output
