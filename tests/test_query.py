@@ -522,3 +522,11 @@ def test_construct_json_and_sources_json_are_the_same_whatever_the_hash_seed():
                                      timeout=300).stdout
                       for args in (["query", q, "--format", "json"], ["sources", "--json"])]
     assert all(outs["1"]) and outs["1"] == outs["2"]
+
+
+def test_the_construct_short_form_is_refused_saying_how_to_write_it():
+    """An integrator's audit: CONSTRUCT WHERE { ?s a ?o } (valid SPARQL 1.1) failed inside rdflib and read "a
+    function or operator in it failed on a value (SUM or AVG over IRIs ...)"."""
+    res = run("CONSTRUCT WHERE { ?s a ?o } LIMIT 2")
+    assert res.exit_code == 2 and "the short form) is not supported here: write the template out" in res.output
+    assert run("CONSTRUCT { ?s a ?o } WHERE { ?s a ?o } LIMIT 2").exit_code == 0

@@ -209,6 +209,11 @@ def check_query(text: str) -> Query:
                 if isinstance(n, int) and n > sys.maxsize:
                     raise QueryRefused(f"{word} {n} is more rows than a query can count (at most {sys.maxsize:,})")
     body = parsed[1]
+    if body.name == "ConstructQuery" and "template" not in body:
+        # the short form (SPARQL 1.1 §16.2.4) failed inside rdflib and read "a function or operator failed on a
+        # value" (an integrator's audit): said, with the long form that runs
+        raise QueryRefused("CONSTRUCT WHERE { ... } (the short form) is not supported here: write the template out, "
+                           "CONSTRUCT { ?s a ?o } WHERE { ?s a ?o }")
     for select in _selects(body):
         if "projection" not in select and ("groupby" in select or "having" in select):
             # rdflib answered it with no rows, in a subquery too (an integrator's audit, a regression hunt)
