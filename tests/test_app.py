@@ -384,3 +384,39 @@ def test_a_stray_engine_variable_is_said_on_the_page_and_the_default_engine_judg
     at = page_app(module).run()
     assert not at.exception, at.exception
     assert any("'bogus' (from CPTKG_ENGINE) is not a rule engine" in w.value for w in at.warning), texts(at)
+
+
+def test_a_claim_that_cannot_be_judged_can_be_corrected_in_the_box_and_checked_again():
+    """An explorer audit: after a claim that could not be judged, the corrected date snapped back in the JSON box
+    (and edits in the line editor) and the old claim was judged again: the widgets were made anew under a new
+    key after the edit was typed into the old one."""
+    at = page_app("checker").run()
+    bad = {"claim_id": "X9", "patient_id": "P", "lines": [{"line": 1, "code": "95990", "date_of_service": "2025-02-30",
+                                                          "provider_id": "N", "provider_role": "nurse"}]}
+    at.text_area[0].set_value(json.dumps(bad)).run()
+    at.button(key="check_json").click().run()
+    assert "not a real calendar date" in texts(at)
+    good = dict(bad, lines=[dict(bad["lines"][0], date_of_service="2025-02-03")])
+    at.text_area[0].set_value(json.dumps(good)).run()
+    assert json.loads(at.text_area[0].value)["lines"][0]["date_of_service"] == "2025-02-03"
+    at.button(key="check_json").click().run()
+    assert not at.exception
+    assert at.session_state["checker_results"][0]["status"] == "accepted"
+
+
+def test_input_typed_and_not_checked_is_kept_when_the_analyst_leaves_the_page_and_comes_back():
+    """An explorer audit: a claim id and JSON typed but not checked came back as the example claim after a visit
+    to another page (Streamlit forgets a widget's value when its page is left)."""
+    src = ("import streamlit as st\nfrom cptkg.faces.explorer.checker import page\n"
+           "if st.session_state.get('away'):\n    st.write('another page')\nelse:\n    page()\n")
+    at = AppTest.from_string(src, default_timeout=60).run()
+    typed = json.loads(at.text_area[0].value)
+    typed["claim_id"] = "KEEP-2"
+    at.text_area[0].set_value(json.dumps(typed)).run()
+    at.text_input[0].set_value("EDITOR-KEEP").run()
+    at.session_state["away"] = True
+    at.run()
+    at.session_state["away"] = False
+    at.run()
+    assert json.loads(at.text_area[0].value)["claim_id"] == "KEEP-2"
+    assert at.text_input[0].value == "EDITOR-KEEP"

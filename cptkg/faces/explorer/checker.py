@@ -294,10 +294,17 @@ def _keep_input(claim: dict, text: str | None = None) -> None:
     under the verdict of the claim they had typed (an explorer audit)."""
     st.session_state["checker_editor_claim"] = claim
     st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
+    _forget_drafts()
     if text is None:
         st.session_state.pop("checker_json_text", None)  # the box shows the editor's claim
     else:
         st.session_state["checker_json_text"] = text
+
+
+def _forget_drafts() -> None:
+    """The input typed and not checked, kept across pages (see page), is replaced by what was just checked."""
+    st.session_state.pop("checker_editor_draft", None)
+    st.session_state.pop("checker_json_draft", None)
 
 
 def _apply(kb, idx: int, suggestion: dict) -> None:
@@ -311,6 +318,10 @@ def _apply(kb, idx: int, suggestion: dict) -> None:
     else:
         st.session_state["checker_json_text"] = json.dumps(claims, indent=2)
         st.session_state["checker_editor_version"] = st.session_state.get("checker_editor_version", 0) + 1
+        _forget_drafts()
+    # the fixed claims are now the box's: an uploaded file, judged again by "Check JSON", undid the fix with
+    # no word (an explorer audit); a new uploader forgets the file
+    st.session_state["checker_upload_version"] = st.session_state.get("checker_upload_version", 0) + 1
 
 
 # ------------------------------------------------------------------- page
@@ -324,6 +335,12 @@ def page() -> None:
         st.session_state["checker_editor_claim"] = example_claim(kb)
     base = st.session_state["checker_editor_claim"]
     ver = st.session_state.get("checker_editor_version", 0)
+    # Streamlit forgets a widget's value when its page is left: what was typed and not checked came back as the
+    # example claim (an explorer audit). Each run keeps the input as drafts; widgets made anew (no state under
+    # their key) start from them
+    if f"lines{ver}" not in st.session_state and st.session_state.get("checker_editor_draft"):
+        base = st.session_state["checker_editor_draft"]
+    json_draft = st.session_state.get("checker_json_draft") if f"json{ver}" not in st.session_state else None
 
     tab_edit, tab_json = st.tabs(["Line editor", "JSON (paste or upload; several claims judged together)"])
     with tab_edit:
@@ -358,17 +375,28 @@ def page() -> None:
                 "date_of_service": st.column_config.TextColumn("date of service", help="YYYY-MM-DD, e.g. 2024-11-12"),
                 "provider_id": st.column_config.TextColumn("provider id"),
             })
+        try:
+            st.session_state["checker_editor_draft"] = claim_from_frames(claim_id, patient_id, lines, history)
+        except Exception:  # noqa: BLE001 - a draft is a convenience; the check names what is wrong
+            pass
         if st.button("Check claim", type="primary", key="check_editor"):
             st.session_state.pop("checker_applied", None)
             claim = claim_from_frames(claim_id, patient_id, lines, history)
             _keep_input(claim)
             _judge_into_state(kb, claim)
+            # the widgets anew under the new version's keys now: an edit made to the old ones after a claim that
+            # could not be judged was lost and the old claim judged again (an explorer audit)
+            st.rerun()
     with tab_json:
         up = st.file_uploader("Claim file (claim JSON, FHIR R4 Claim/Bundle, claim CSV, or an X12 837P file); when "
                               "a file is given it is judged instead of the text below",
-                              key="checker_upload")
-        text = st.text_area("…or paste JSON", value=st.session_state.get("checker_json_text") or json.dumps(base, indent=2),
-                            height=220, key=f"json{ver}")
+                              key=f"checker_upload{st.session_state.get('checker_upload_version', 0)}")
+        shown = st.session_state.get("checker_json_text") or json.dumps(base, indent=2)
+        text = st.text_area("…or paste JSON", value=json_draft or shown, height=220, key=f"json{ver}")
+        if text != shown:  # typed here (else the box follows the editor's claim, as before)
+            st.session_state["checker_json_draft"] = text
+        else:
+            st.session_state.pop("checker_json_draft", None)
         many = st.checkbox(f"Judge and explain more than {CHECKER_CLAIMS} claims here (slow: about a second a claim, "
                            f"with no way to stop it; the Batch page judges a whole file at once)", key="checker_many")
         if st.button("Check JSON", key="check_json"):
@@ -393,6 +421,7 @@ def page() -> None:
                     if up is None and isinstance(data, dict):
                         _keep_input(data, text)
                     _judge_into_state(kb, data)
+                    st.rerun()  # the widgets anew under the new version's keys (as for "Check claim")
 
     if st.session_state.get("checker_error"):
         st.error(md(st.session_state["checker_error"]))
