@@ -326,3 +326,15 @@ def test_questions_page_answers_a_form_and_opens_the_graph_on_the_code():
     assert [h.value for h in at.header] == ["Knowledge graph"]
     assert at.selectbox(key="graph_focus").value == "62370"
     assert any(m.value.startswith("### 62370") for m in at.markdown)
+
+
+def test_not_with_rows_name_their_edits_in_words_and_the_explorer_table_shows_those(kb):
+    """An explorer audit: the Questions table's edit column read edit-refill-includes-analysis, where analyst
+    pages name an edit by its label."""
+    from cptkg.faces.explorer.questions import _rows
+
+    answer = Q.not_with(kb, "95990", date=DATE)
+    row = next(r for r in answer["rows"] if r["code"] == "62367")
+    assert row["edit_labels"] == [kb.label(e) for e in row["edits"]] and row["edit_labels"][0] != row["edits"][0]
+    table = next(t for t in _rows(answer) if t["with"] == "62367")
+    assert table["edit"] == row["edit_labels"][0] and "edit-" not in table["edit"]

@@ -60,7 +60,8 @@ def _rows(answer: dict) -> list[dict]:
                         "listed as": ", ".join(r["listed_as"])})
         elif q == "not-with":
             out.append({"with": r["code"], "stands": ", ".join(r["stands"]) or "neither",
-                        "denied": ", ".join(r["denied"]), "rule": titles(r["reasons"]), "edit": ", ".join(r["edits"])})
+                        "denied": ", ".join(r["denied"]), "rule": titles(r["reasons"]),
+                        "edit": "; ".join(r.get("edit_labels") or r["edits"])})
         elif q == "codes-for":
             fits = ("yes, performer not checked" if r["fits"] and r.get("performer_checked") is False else "yes"
                     if r["fits"] else f"yes, {', '.join(r['included_in'])} billed instead" if r.get("included_in")

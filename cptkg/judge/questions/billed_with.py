@@ -61,6 +61,8 @@ def not_with(kb: KnowledgeBase, code: str, *, date: str | None = None, engine=No
             "code": other, "descriptor": kb.descriptor(other),
             "denied": [ln.code for ln in denied], "stands": stands,
             "reasons": reasons, "edits": sorted({e for r in reasons for e in r["edits"]}),
+            # the edits in words, as the answer names them (the explorer's table showed the ids: an explorer audit)
+            "edit_labels": [_edit_name(kb, e) for e in sorted({e for r in reasons for e in r["edits"]})],
             "lines": [_line(kb, mine), _line(kb, theirs)],
             "judged_as": {"role": role, "role_label": kb.label(vocabulary(kb).term("role", role)),
                           "device": s.device, "implanted_by": s.implant},
