@@ -159,6 +159,10 @@ def test_the_line_editor_takes_a_route_and_the_claim_carries_it():
     assert check(back)["lines"][0]["status"] == "rejected"
     frame.loc[0, "route"] = None
     assert "route" not in claim_from_frames("R-1", "P-1", frame)["lines"][0]
+    # a line stating no route is an empty cell, not "None" (an explorer audit), and reads as no route
+    unstated = lines_frame({**claim, "lines": [{k: v for k, v in claim["lines"][0].items() if k != "route"}]})
+    assert unstated.loc[0, "route"] == ""
+    assert "route" not in claim_from_frames("R-1", "P-1", unstated)["lines"][0]
 
 
 def test_the_explorers_work_paper_says_how_to_state_a_route_in_the_explorer_not_with_cli_options():

@@ -63,8 +63,11 @@ def lines_frame(claim: dict) -> pd.DataFrame:
         })
     frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
     # text columns as text, a missing value as missing: an object column of None showed "None" in each empty
-    # route cell (an analyst walk)
-    return frame.astype("string")
+    # route cell (an analyst walk), and so did a missing value in the route's select column (an explorer audit):
+    # a route not stated is an empty cell, which the claim reads as no route
+    frame = frame.astype("string")
+    frame["route"] = frame["route"].fillna("")
+    return frame
 
 
 def history_frame(claim: dict) -> pd.DataFrame:
