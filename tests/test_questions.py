@@ -338,3 +338,11 @@ def test_not_with_rows_name_their_edits_in_words_and_the_explorer_table_shows_th
     assert row["edit_labels"] == [kb.label(e) for e in row["edits"]] and row["edit_labels"][0] != row["edits"][0]
     table = next(t for t in _rows(answer) if t["with"] == "62367")
     assert table["edit"] == row["edit_labels"][0] and "edit-" not in table["edit"]
+
+
+def test_not_with_says_its_edits_apply_whoever_bills_the_other_code(kb):
+    """An explorer audit: "billed ... by the same provider" read as if another provider's line escaped the pack's
+    edits, which apply across providers (scope: any provider)."""
+    answer = Q.not_with(kb, "95990", date=DATE)
+    assert "These edits (scope: any provider) apply whoever bills the other code: another provider too." \
+        in answer["answer"], answer["answer"]

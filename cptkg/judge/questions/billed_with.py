@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from cptkg.judge.questions.answers import _answer, _focus, _line, _reason, _sources
-from cptkg.judge.questions.reading import _code, _edit_name, _edit_pairs, _roles
+from cptkg.judge.questions.reading import _code, _edit_name, _edit_pairs, _one, _roles
 from cptkg.judge.questions.synthetic import _claim, _judge, _Setup, _setup_for, required_modifiers
 from cptkg.judge.questions.wording import _date, _short, _words
 from cptkg.knowledge.loader import KnowledgeBase
@@ -84,6 +84,15 @@ def not_with(kb: KnowledgeBase, code: str, *, date: str | None = None, engine=No
             f"{date} by the same provider, as the claim rules judge the two lines{marked}:")
     if rows:
         text = f"{head} {len(rows)} code(s) may not be billed with it: " + "; ".join(map(said, rows)) + "."
+        # judged for one provider, the answer read as if another provider's line escaped the edits (an explorer
+        # audit): each edit's scope says whose lines it pairs
+        edits = sorted({e for r in rows for e in r["edits"]})
+        wide = [e for e in edits if _one(kb, "edit_scope", e) == "AnyProvider"]
+        if wide and len(wide) == len(edits):
+            text += " These edits (scope: any provider) apply whoever bills the other code: another provider too."
+        elif wide:
+            text += (f" {len(wide)} of these {len(edits)} edits (scope: any provider) apply whoever bills the other "
+                     f"code; the others, to the same provider's lines only.")
     else:
         text = f"{head} no code of the family is denied beside it."
     if compatible:
