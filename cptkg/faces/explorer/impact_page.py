@@ -281,7 +281,12 @@ def show_report(report) -> None:
                f"{count(s['warnings_changed'])} lines only with other warnings"
                + (f" · {count(s['not_judged'])} claims could not be judged" if s["not_judged"] else ""))
     for note in getattr(report, "notes", []):  # the sides as set: a newer release as before, lines before a release
-        st.info(md(note[:1].upper() + note[1:].replace("--before-edits", "Before").replace("--after-edits", "After")))
+        # in the page's words: the CLI's options are the page's two sides' edit uploads ("(with After)" read as
+        # a leftover of an option: an explorer audit)
+        said = (note[:1].upper() + note[1:]).replace("(with --before-edits)", "(upload it on the Before side)") \
+            .replace("(with --after-edits)", "(upload it on the After side)") \
+            .replace("with --before-edits", "on the Before side").replace("with --after-edits", "on the After side")
+        st.info(md(said))
     for err in report.errors:
         st.warning(md(f"Not judged ({err['side']}): {err['error']}"))
     if not report.changes and not report.warning_changes:
