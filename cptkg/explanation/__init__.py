@@ -63,8 +63,8 @@ class ClaimExplanation:
             out["no_fix"] = (f"No fix was found that the rules accept: each of the {search.judged:,} candidate "
                              f"fix{'es' if search.judged != 1 else ''} re-checked leaves a line rejected."
                              if search.judged else
-                             "No fix was found: no edit of the lines the rules name (a recode, a modifier, a "
-                             "removal) leaves a claim to bill.")
+                             "No fix was found: no edit of the lines the rules name (a recode, a modifier, dropping a "
+                             "line) leaves a claim to bill.")
         for ln in out["lines"]:
             if (ln["line"], "reasons") in self.proofs:
                 ln["summary"] = line_summary(ln, out["suggestions"])
