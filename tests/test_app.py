@@ -424,4 +424,3 @@ def test_input_typed_and_not_checked_is_kept_when_the_analyst_leaves_the_page_an
     at.run()
     assert json.loads(at.text_area[0].value)["claim_id"] == "KEEP-2"
     assert at.text_input[0].value == "EDITOR-KEEP"
-

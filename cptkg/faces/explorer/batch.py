@@ -474,7 +474,6 @@ def page() -> None:
             bar.empty()
         st.session_state["batch_paper"] = work_paper_html([explained.get(str(r["claim_id"]), r) for r in results],
                                                           st.session_state.get("batch_judged_on"), claims, kb)
-        st.rerun()  # the table's CSV, made above, again with the fixes the work paper's claims now have
     if st.session_state.get("batch_paper"):
         st.download_button("Download the work paper (HTML)", st.session_state["batch_paper"],
                            file_name="cptkg-work-paper.html", mime="text/html", key="batch_paper_dl",
@@ -521,13 +520,7 @@ def show_claim(kb, results: list[dict], claims: list[dict]) -> None:
     if not ex:
         return
     res = ex[0]
-    explained = st.session_state.setdefault("batch_explained", {})
-    new = str(res["claim_id"]) not in explained
-    explained[str(res["claim_id"])] = res  # its fixes go in the CSV
-    if new:
-        # the table and its CSV were made above, before this claim was explained: made again with its fixes (the
-        # CSV downloaded at once lacked them: an explorer audit)
-        st.rerun()
+    st.session_state.setdefault("batch_explained", {})[str(res["claim_id"])] = res  # its fixes go in the CSV
     st.markdown(f"##### Claim {md(res['claim_id'])}: {md(res['status'])}")
     for ln in res.get("lines", []):
         words = line_verdict(ln)
