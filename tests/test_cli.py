@@ -189,3 +189,33 @@ def test_one_claim_that_cannot_be_judged_gets_its_error_entry_on_stdout_in_the_f
         assert json.loads(r.stdout)["resourceType"] in ("ClaimResponse", "Bundle")
     text = CliRunner().invoke(main, ["check", str(bad)])
     assert text.exit_code == 2 and text.stdout == ""
+
+
+def test_an_error_entry_names_the_knowledge_base_version_it_was_refused_under(tmp_path):
+    """A refused claim beside a judged one: both entries carry the same kb_version, so an auditor's log of
+    the error says which knowledge it was read under (a time limit or a rule stop can change with it)."""
+    p = tmp_path / "two.json"
+    line = {"line": 1, "code": "95990", "provider_id": "N1", "provider_role": "physician", "units": 1}
+    p.write_text(json.dumps([
+        {"claim_id": "A1", "patient_id": "P1", "lines": [{**line, "date_of_service": "2026-03-01"}]},
+        {"claim_id": "A2", "patient_id": "P1", "lines": [{**line, "date_of_service": "2026-13-01"}]}]))
+    out = CliRunner().invoke(main, ["check", "--json", str(p)])
+    got = json.loads(out.stdout)
+    assert got[1]["status"] == "error" and got[1]["kb_version"] == got[0]["kb_version"] != ""
+
+
+def test_check_json_says_what_it_left_unchecked_without_explain(tmp_path):
+    """The route a line does not state was never checked: check --json says so on that line (it was said only
+    under --explain), not on a line stating its route; the text report says how to state one once per claim."""
+    p = tmp_path / "routes.json"
+    base = {"date_of_service": "2026-03-01", "provider_id": "N1", "provider_role": "physician", "units": 1}
+    p.write_text(json.dumps({"claim_id": "R1", "patient_id": "P1", "lines": [
+        {**base, "line": 1, "code": "62367"}, {**base, "line": 2, "code": "62368", "route": "intrathecal"},
+        {**base, "line": 3, "code": "62370"}]}))
+    got = json.loads(CliRunner().invoke(main, ["check", "--json", str(p)]).stdout)
+    said = {ln["line"]: ln.get("assumptions", []) for ln in got["lines"]}
+    assert [len(said[n]) for n in (1, 2, 3)] == [1, 0, 1]
+    assert "does not state the route of line 1" in said[1][0] and "not checked" in said[1][0]
+    text = CliRunner().invoke(main, ["check", str(p)]).stdout
+    assert text.count("assumed: The claim does not state the route") == 2
+    assert text.count("To have a route checked") == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from cptkg.explanation.fixes import FixSearch, Suggestion, apply_suggestion, search_fixes, suggest_fixes
 from cptkg.explanation.proofs import ABSENT_REASONS, Explainer, ProofNode
 from cptkg.explanation.summary import line_summary, reason_summary
+from cptkg.judge.assumptions import STATE_ROUTE, route_assumptions  # noqa: F401  (their home was here)
 from cptkg.judge.check import ClaimResult, billed_codes, check_claim
 from cptkg.judge.infer import infer_codes
 from cptkg.claims.models import Claim, Encounter
@@ -176,58 +177,8 @@ def explain_claim(kb: KnowledgeBase, claim: Claim, line: int | None = None, dept
               else None)
     out = ClaimExplanation(res, ex, proofs, why, search.suggestions if search else [], summaries, search)
     out.unexplained = unexplained
-    out.assumptions = route_assumptions(kb, claim)
+    out.assumptions = {ln.line: list(ln.assumptions) for ln in res.lines if ln.assumptions}
     return out
-
-
-#: how a user states a route the claim file does not carry (docs/interop.md, "History and route, for every format")
-STATE_ROUTE = ("state it as the line's route (claim JSON or CSV) or with the FHIR item extension "
-               "https://w3id.org/cptkg/fhir/StructureDefinition/route; cptkg check and batch also take "
-               "--route for a whole file")
-
-
-def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
-    """Line -> the sentence saying what the rules assumed of a route the line does not state.
-
-    An 837P service line and a FHIR Claim item have no element for the
-    route, yet the rules deny a code billed for a route it does not apply to
-    (the pack's descriptors). Refusing such claims would refuse
-    every 837P; guessing a route would invent a fact. The rules check the
-    route only where a line states one; the explanation says so for each
-    line whose code is limited to some routes, so the analyst knows what
-    was not checked and how to state it.
-    """
-    routes: dict[str, str] = {}
-    for code, text in kb.facts.get("code_routes", ()):
-        routes[code] = text
-    out: dict[int, list[str]] = {}
-    for ln in claim.lines:
-        if ln.route is None and ln.code in routes:
-            out[ln.line] = [f"The claim does not state the route of line {ln.line}: {ln.code} was "
-                            f"judged as billed for {routes[ln.code]} delivery, the routes it applies to, and the "
-                            f"route was not checked; to have it checked, {STATE_ROUTE}."]
-        # units over 1 of a code no unit edit limits: nothing checked them, and no source gives a limit (MUE
-        # values come in through the importers only); said, as the route is (a coder's audit)
-        if ln.units > 1 and not _has_unit_edit(kb, ln.code):
-            out.setdefault(ln.line, []).append(
-                f"Line {ln.line} bills {ln.units} units of {ln.code}, and no unit edit (MUE) for {ln.code} is loaded: "
-                f"the units were not checked; load the payer's MUE table (cptkg edits import mue, then --edits) to "
-                f"check them.")
-    return out
-
-
-def _has_unit_edit(kb: KnowledgeBase, code: str) -> bool:
-    """Does a unit edit of the pack or of a loaded edit table limit ``code``?"""
-    if any(c == code for _, c in kb.facts.get("unit_edit_code", ())):
-        return True
-    if not kb.edit_tables:
-        return False
-    from cptkg.knowledge.edits.files import UNIT
-
-    for t in kb.edit_index().tables:
-        if any(t.edits.types[i] == UNIT for i in t.by_code.get(code, ())):
-            return True
-    return False
 
 
 def explain_encounter(kb: KnowledgeBase, enc: Encounter, depth: int | None = None, engine=None) -> dict:

@@ -10,6 +10,7 @@ from cptkg.claims.inputs import claim_facts
 from cptkg.claims.models import Claim, InputError, one_line
 from cptkg.knowledge.kb import KnowledgeBase
 from cptkg.knowledge.views import code_conflicts
+from cptkg.judge.assumptions import route_assumptions
 from cptkg.judge.reasons import Reason, verdict_reasons_by_key
 from cptkg.engines import EvaluationError, EvaluationMemory, EvaluationTimeout, Model
 from cptkg.judge import runner
@@ -37,6 +38,8 @@ class LineResult:
     checked: bool = True
     # the recorded source conflicts the line's code rests on (id, label, resolution): not a verdict, a note
     source_conflicts: list[dict] = field(default_factory=list)
+    # what the rules assumed of facts the line does not state (its route, its units with no unit edit loaded)
+    assumptions: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = {"line": self.line, "code": self.code, "status": self.status,
@@ -45,6 +48,8 @@ class LineResult:
                "checked": self.checked}
         if self.source_conflicts:
             out["source_conflicts"] = [dict(c) for c in self.source_conflicts]
+        if self.assumptions:
+            out["assumptions"] = list(self.assumptions)
         return out
 
 
@@ -102,6 +107,8 @@ class ClaimResult:
             out = {"claim_id": self.claim_id, "status": "error", "error": self.error, "lines": []}
             if self.lines_not_judged:
                 out["lines_not_judged"] = list(self.lines_not_judged)
+            if self.kb_version:  # the knowledge it was refused under (a time limit, a rule stop can change with it)
+                out["kb_version"] = self.kb_version
             return out
         return {"claim_id": self.claim_id, "status": self.status,
                 "lines": [ln.to_json() for ln in self.lines], "kb_version": self.kb_version}
@@ -116,13 +123,14 @@ def _result(kb: KnowledgeBase, claim: Claim, model: Model, facts: Facts) -> Clai
     lines = []
     rejects = verdict_reasons_by_key(kb, program, model, "reject")
     warns = verdict_reasons_by_key(kb, program, model, "warn")
+    assumed = route_assumptions(kb, claim)
     for ln in sorted(claim.lines, key=lambda l: l.line):
         reasons = rejects.get(ln.line, [])
         warnings = warns.get(ln.line, [])
         status = "rejected" if reasons else "accepted"
         lines.append(LineResult(ln.line, ln.code, status, reasons, warnings, ln.date_of_service, ln.provider_role,
                                 verdict_text(kb, status, warnings), is_checked(kb, status, warnings),
-                                code_conflicts(kb, ln.code)))
+                                code_conflicts(kb, ln.code), assumed.get(ln.line, [])))
     status = "rejected" if any(l.status == "rejected" for l in lines) else "accepted"
     return ClaimResult(claim.claim_id, status, lines, kb_version=kb.version, claim=claim, model=model, facts=facts)
 

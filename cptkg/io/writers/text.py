@@ -44,6 +44,7 @@ def claim_report(res: dict) -> str:
     if res.get("status") == "error":
         return f"Claim {_t(res.get('claim_id')) or '(no id)'}: CANNOT BE JUDGED\n  {_t(res.get('error'))}"
     out = [f"Claim {_t(res['claim_id'])}: {res['status'].upper()}"]
+    to_state: dict[str, None] = {}
     for ln in res.get("lines", []):
         out.append(f"  {_mark(ln)}line {ln['line']}  {_t(ln['code'])}  {ln.get('verdict') or ln['status']}")
         for r in ln.get("reasons", []):
@@ -53,9 +54,17 @@ def claim_report(res: dict) -> str:
         for w in ln.get("warnings", []):
             out.append(_wrap(f"! warning: {w['message']}", "        "))
             out.append(_wrap(f"[{w['rule']}; {w['confidence']} confidence; {w['source']}]", "          "))
+        for a in ln.get("assumptions", []):
+            # how to state a route is said once under the claim, not under each line (the report stays short)
+            head, sep, how = a.partition("; to have it checked, ")
+            out.append(_wrap(f"assumed: {head}." if sep else f"assumed: {a}", "        "))
+            if sep:
+                to_state.setdefault(how.rstrip("."), None)
         for c in ln.get("source_conflicts", []):
             out.append(_wrap(f"note: the sources conflict: {c['label']}. {c['resolution']}", "        "))
             out.append(_wrap(f"[{c['id']}]", "          "))
+    for how in to_state:
+        out.append(_wrap(f"To have a route checked, {how}.", "  "))
     return "\n".join(out)
 
 
