@@ -453,7 +453,11 @@ def page() -> None:
 
     st.dataframe(shown_table(table), hide_index=True, width="stretch", key="batch_table",
                  on_select=open_row, selection_mode="single-row")
-    st.download_button("Download the table (CSV)", frame_csv(table).encode("utf-8"), file_name="cptkg-batch.csv",
+    # made when clicked, not now: a claim opened below or explained for the work paper later in this run puts
+    # its fixes into ``explained``, and a CSV made here lacked them (an explorer audit; rerunning the page to
+    # remake it cancelled a download begun on the first render)
+    st.download_button("Download the table (CSV)", lambda: frame_csv(batch_table(results, claims, explained)).encode("utf-8"),
+                       file_name="cptkg-batch.csv",
                        mime="text/csv", key="batch_csv",
                        help="with reason codes, patient ids, warnings in words and the fixes of the claims "
                             "opened or in the work paper")
