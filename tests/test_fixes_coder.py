@@ -597,3 +597,31 @@ def test_a_merge_of_three_lines_of_two_performers_says_whose_line_it_is(kb):
     said = " / ".join(s["message"] for s in fixes(kb, raw) if "one line of" in s["message"])
     assert "billed by the physician of line 1 (reporting the services of the nurse of lines 2 and 3, " \
            "incident-to)" in said, said
+
+
+def test_voiding_another_providers_service_says_it_is_then_billed_by_no_claim(kb):
+    """A coder's audit: a nurse's 62368 beside another provider's 95990 of that date got "have its provider void
+    or correct the earlier 95990 ...: one code covers both services, billed by one provider", read as done,
+    where the fix billed the refill nowhere (void_history, no code added)."""
+    raw = claim({"code": "62368"}, history=_other_history("95990"))
+    got = fixes(kb, raw)
+    void = next(s for s in got if s.get("void_history") == [2])
+    assert not void["add_lines"] and "one code covers both services" not in void["message"], void
+    assert "the two services are one code, 62369, billed by one provider" in void["message"], void
+    assert ("The refill and maintenance billed by history entry 2 (95990) is then billed by no claim until one "
+            "provider bills 62369 for both services.") in void["message"], void
+    assert rejudged(kb, raw, void).status == "accepted"
+
+
+def test_voiding_another_providers_component_says_this_line_then_bills_that_service(kb):
+    """A coder's audit: a nurse's 95990 beside a physician's 62367 of that date: voided, the physician's analysis
+    is inside the nurse's 95990 (the refill includes it), reported as the nurse's: said, never left silent."""
+    raw = claim({"code": "95990"}, history=_other_history("62367"))
+    got = fixes(kb, raw)
+    void = next(s for s in got if s.get("void_history") == [2])
+    assert ("billed by history entry 2 (62367, another provider's) is then billed only within 95990 on line 1, as a "
+            "service of the nurse of line 1: bill it so only if the record shows it.") in void["message"], void
+    # the provider's own earlier claim: nothing of another provider's to say
+    own = fixes(kb, claim({"code": "95990"}, history=[_other_history("62367")[0],
+                                                      dict(_other_history("62367")[1], provider_id="SYN-1")]))
+    assert not any("another provider's" in s["message"] for s in own), own
