@@ -140,3 +140,21 @@ def test_a_cell_that_already_reads_guarded_gets_its_own_quote_so_two_ids_stay_tw
     CliRunner().invoke(command, [str(src), "-o", str(tmp_path / "out.csv")])
     rows = list(csv.reader(open(tmp_path / "out.csv", encoding="utf-8")))
     assert [r[1] for r in rows[1:]] == ["''=F5", "'=F5"]
+
+
+@pytest.mark.parametrize("extra", ["Modifier 1", "Modifier2", "modifiers_2", "CPT Modifier 1", "Mod1", "M2"])
+def test_a_second_modifier_column_beside_modifiers_is_refused_naming_it(tmp_path, extra):
+    """A hostile-files audit: 'Modifier 1' beside 'modifiers' was read as no column, so its 76 was dropped and a
+    true repeat was denied as a duplicate; check and batch refuse the header naming the column."""
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    p = tmp_path / "claims.csv"
+    p.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers," + extra + "\n"
+                 "C1,P1,1,95991,2025-03-04,D1,physician,1,,\n"
+                 "C1,P1,2,95991,2025-03-04,D1,physician,1,,76\n", encoding="utf-8")
+    for args in (["check", str(p)], ["batch", str(p), "-o", str(tmp_path / "out.csv")]):
+        got = CliRunner().invoke(main, args)
+        assert got.exit_code == 2, (args, got.output)
+        assert f"column {extra!r} holds modifiers beside the column 'modifiers'" in got.output, got.output

@@ -56,6 +56,14 @@ def misnamed(header: list[str], known: tuple[str, ...], given: dict[str, str] | 
         if not name or name in known:
             continue
         bare = re.sub(r"[\s_-]*[0-9]+$", "", name)  # modifier1, modifier_2: numbered copies of one column
+        if "modifiers" in known and "modifiers" in header and (
+                bare in ("modifier", "modifiers") + OTHER_NAMES["modifiers"] or _MODIFIER_POSITION.fullmatch(name)):
+            # a second modifier column beside 'modifiers' ("Modifier 1" .. "Modifier 4" of an export): read as no
+            # column, its 76 or 59 was dropped and the verdict changed (a hostile-files audit)
+            return (f"column {(given or {}).get(name, name)!r} holds modifiers beside the column 'modifiers', and "
+                    f"cptkg reads one modifier column: put every modifier of the line in 'modifiers' (separated by "
+                    f"';', '|', ',' or spaces) and remove {(given or {}).get(name, name)!r}: read as it is, its "
+                    f"values would be taken as not given")
         best = next((k for k in absent if bare in OTHER_NAMES.get(k, ())
                      or (k == "modifiers" and _MODIFIER_POSITION.fullmatch(name))), None)
         if best is None:
