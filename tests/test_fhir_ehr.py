@@ -681,3 +681,71 @@ def test_a_procedure_the_claim_names_as_its_own_does_not_stop_it_when_it_cannot_
     claim["item"][0]["procedureSequence"] = [1]
     (got,) = _read(doc)
     assert isinstance(got, dict), str(got)
+
+
+def _one_claim() -> dict:
+    """A FHIR Claim of one 95991 by a contained physician (NPI, NUCC taxonomy) and a contained nurse."""
+    return {"resourceType": "Claim", "id": "F-1", "status": "active",
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+            "use": "claim", "patient": {"reference": "Patient/P-1"}, "created": "2025-03-05",
+            "provider": {"reference": "Organization/o1"},
+            "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
+            "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/c1"}}],
+            "contained": [
+                {"resourceType": "Practitioner", "id": "dr", "identifier": [{"system": NPI, "value": "1234567893"}],
+                 "qualification": [{"code": {"coding": [{"system": NUCC, "code": "208VP0014X"}]}}]},
+                {"resourceType": "Practitioner", "id": "rn", "identifier": [{"system": NPI, "value": "1111111112"}],
+                 "qualification": [{"code": {"coding": [{"system": NUCC, "code": "163W00000X"}]}}]},
+                {"resourceType": "Organization", "id": "grp", "identifier": [{"system": NPI, "value": "1215930367"}]}],
+            "careTeam": [{"sequence": 1, "provider": {"reference": "#dr"}}, {"sequence": 2, "provider": {"reference": "#rn"}}],
+            "item": [{"sequence": 1, "careTeamSequence": [1], "servicedDate": "2025-03-04", "quantity": {"value": 1},
+                      "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "95991"}]}}]}
+
+
+def _refused(doc: dict) -> str:
+    with pytest.raises(ReadError) as e:
+        _read(doc)
+    return str(e.value)
+
+
+def test_the_one_claim_these_refusals_start_from_is_read():
+    got = _read(_one_claim())
+    assert not isinstance(got[0], InputError), got
+    assert got[0]["lines"][0]["provider_role"] == "physician"
+
+
+@pytest.mark.parametrize("ref", ["#grp", "Organization/grp"])
+def test_an_organization_as_the_performer_is_refused_as_the_837p_reader_refuses_it(ref):
+    """A hostile-files audit: an Organization on the care team (contained, or a reference outside the file) was taken
+    as the performer, its NPI as the provider's; the 837P reader refuses an organisation in the rendering loop."""
+    doc = _one_claim()
+    doc["careTeam"][0]["provider"] = {"reference": ref}
+    assert "the performer cannot be identified" in _refused(doc) and "is an organisation" in _refused(doc)
+
+
+def test_two_care_team_members_of_one_sequence_are_refused():
+    """A hostile-files audit: two members of sequence 1 (a physician, then a nurse): the last was taken silently."""
+    doc = _one_claim()
+    doc["careTeam"][1]["sequence"] = 1
+    assert "element careTeam[1].sequence: 1 is the sequence of another careTeam member" in _refused(doc)
+
+
+@pytest.mark.parametrize("ref,kind", [("#dr", "Practitioner"), ("Practitioner/x", "Practitioner"),
+                                      ("Organization/o1", "an Organization")])
+def test_a_claim_patient_that_is_no_patient_is_refused(ref, kind):
+    """A hostile-files audit: Claim.patient naming the contained Practitioner made the doctor's NPI the patient id."""
+    doc = _one_claim()
+    doc["patient"] = {"reference": ref}
+    article = "" if kind.startswith("an ") else "a "
+    assert f"element patient: {ref!r} is {article}{kind}, not a Patient" in _refused(doc)
+
+
+def test_two_modifier_codes_in_one_modifier_element_are_refused():
+    """A hostile-files audit: one item.modifier with CPT codings KD and 59 kept KD and dropped the 59 silently."""
+    doc = _one_claim()
+    cpt = "http://www.ama-assn.org/go/cpt"
+    doc["item"][0]["modifier"] = [{"coding": [{"system": cpt, "code": "KD"}, {"system": cpt, "code": "59"}]}]
+    assert "element modifier[0]: codes KD and 59 in one modifier" in _refused(doc)
+    # one modifier coded twice (CPT and a local system, or CPT twice alike) is one modifier
+    doc["item"][0]["modifier"] = [{"coding": [{"system": cpt, "code": "59"}, {"system": "urn:local", "code": "X"}]}]
+    assert _read(doc)[0]["lines"][0]["modifiers"] == ["59"]

@@ -38,7 +38,11 @@ EHR's real Claim must mean the same as the claim JSON a biller would write:
   members the one whose ``role`` is ``primary`` (claimcareteamrole) performed
   it, else the first named that is not its ``supervisor`` (who oversees, not
   performs), else the first; an item with no ``careTeamSequence`` uses a
-  one-member team, else the team's one ``primary`` member.
+  one-member team, else the team's one ``primary`` member. A member that is
+  an Organization (or anything but a Practitioner or PractitionerRole) is the
+  claim's error, as an organisation in the 837P rendering loop is; so are two
+  members of one sequence, a ``Claim.patient`` naming no Patient, and one
+  ``item.modifier`` coding two different CPT/HCPCS modifiers.
 * ``provider_id``: the performer's NPI (identifier system
   ``http://hl7.org/fhir/sid/us-npi`` or its OID ``urn:oid:2.16.840.1.113883.4.6``,
   both preferred in HL7 Terminology's NamingSystem "npi", or an identifier
@@ -508,6 +512,11 @@ def _patient(ref, refs: _Refs, where: str) -> tuple[str, dict]:
     logical = ref.get("identifier") if _value(ref.get("identifier")) else None
     if reference:
         res = refs.resolve(reference, where)
+        kind = res.get("resourceType") if res is not None else (_type_id(reference) or (None,))[0]
+        if kind is not None and kind != "Patient":
+            # Claim.patient is Reference(Patient): a Practitioner's NPI read as the patient's id matched another
+            # patient's history (a hostile-files audit)
+            raise ReadError(f"{where}: {reference[:80]!r} is {'an' if kind[:1] in 'AEIOU' else 'a'} {kind}, not a Patient")
         if res is not None:
             ident = _business_identifier(res)
             if ident:
@@ -551,6 +560,15 @@ class _Performer:
         self.pid, self.practitioner, self.practitioner_role = pid, practitioner, practitioner_role
 
 
+def _not_a_practitioner(where: str, reference: str | None, kind: str) -> str:
+    """Why a performer that is no Practitioner cannot be judged: as the 837P reader says of an organisation in
+    its rendering provider loop (a hostile-files audit: FHIR took an Organization's NPI as the performer)."""
+    what = "an organisation" if kind == "Organization" else f"{'an' if kind[:1] in 'AEIOU' else 'a'} {kind}"
+    return (f"{where}: the performer cannot be identified: {str(reference)[:80]!r} is {what}, not a Practitioner "
+            f"or PractitionerRole; a group's NPI and taxonomy do not tell who did the service: name the individual "
+            f"who performed it")
+
+
 def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Performer:
     if not isinstance(ref, dict) or not (ref.get("reference") or ref.get("identifier")):
         raise ReadError(f"{where}: no reference or identifier")
@@ -563,6 +581,8 @@ def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Perform
         if reference and _must_resolve(reference):
             raise ReadError(f"{where}: {refs.unresolved(reference)}")
         tid = _type_id(reference) if reference else None
+        if tid and tid[0] not in ("Practitioner", "PractitionerRole"):
+            raise ReadError(_not_a_practitioner(where, reference, tid[0]))
         if tid:
             return _Performer(tid[1])  # not in the file: the EHR's own id for the provider
         if logical:
@@ -570,6 +590,8 @@ def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Perform
         raise ReadError(f"{where}: {reference[:80]!r} is not a reference to a resource")
     kind = res.get("resourceType")
     label = (kind or "resource", res)
+    if kind not in ("Practitioner", "PractitionerRole"):
+        raise ReadError(_not_a_practitioner(where, reference, kind or "resource"))
     if kind == "PractitionerRole" and via_role:  # a PractitionerRole's practitioner is a Practitioner
         raise ReadError(f"{where}: {reference[:80]!r} is a PractitionerRole, not the Practitioner it should name")
     if kind == "PractitionerRole":
@@ -650,8 +672,20 @@ def _modifier(concept) -> str | None:
     coding's (an EHR adds its own local coding of the same modifier beside the CPT one)."""
     codes = [c for c in _codings(concept if isinstance(concept, dict) else None)
              if isinstance(c.get("code"), str) and c["code"].strip()]
+    billing = list(dict.fromkeys(c["code"].strip().upper() for c in codes
+                                 if c.get("system") in (*CPT_SYSTEMS, *HCPCS_SYSTEMS)))
+    if len(billing) > 1:
+        # two modifiers in one element: one taken, the other (a 59 that bypasses an edit) was dropped without a
+        # word (a hostile-files audit); a coding of a modifier's own system beside it is the same modifier
+        raise _TwoModifiers(billing)
     chosen = next((c for c in codes if c.get("system") in (*CPT_SYSTEMS, *HCPCS_SYSTEMS)), codes[0] if codes else None)
     return chosen["code"].strip() if chosen else None
+
+
+class _TwoModifiers(Exception):
+    def __init__(self, codes: list[str]):
+        super().__init__(", ".join(codes))
+        self.codes = codes
 
 
 #: the unit codes and words of a quantity that counts units of service (UCUM '1' and its annotations, X12's UN)
@@ -825,7 +859,15 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
     refs = _Refs(raw.get("contained"), bundle, full_url)
     patient, patient_ref = _patient(raw.get("patient"), refs, f"{where}, element patient")
     # members are read only when an item names them: a member no item names is not judged
-    team: dict[int, dict] = {m.get("sequence"): m for m in raw.get("careTeam") or [] if isinstance(m, dict)}
+    team: dict[int, dict] = {}
+    for i, m in enumerate(raw.get("careTeam") or []):
+        if isinstance(m, dict):
+            if m.get("sequence") in team:
+                # the item's careTeamSequence would name two members, and the last one was taken without a word
+                # (a hostile-files audit), as a duplicate item.sequence is refused
+                raise ReadError(f"{where}, element careTeam[{i}].sequence: {m.get('sequence')} is the sequence of "
+                                f"another careTeam member; give each member its own sequence")
+            team[m.get("sequence")] = m
     performers: dict[int, tuple[str, str]] = {}
 
     def performer(seq: int) -> tuple[str, str]:
@@ -954,7 +996,11 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                 line["units"] = int(written)
             mods = []
             for i, concept in enumerate(item.get("modifier") or []):
-                code = _modifier(concept)
+                try:
+                    code = _modifier(concept)
+                except _TwoModifiers as two:
+                    raise ReadError(f"{iw}, element modifier[{i}]: codes {' and '.join(two.codes)} in one modifier; "
+                                    f"give each modifier as its own item.modifier entry") from None
                 if code is None:  # a modifier only described in words: dropping it could deny a line it bypasses
                     text = concept.get("text") if isinstance(concept, dict) else None
                     raise ReadError(f"{iw}, element modifier[{i}]: no coded modifier"
