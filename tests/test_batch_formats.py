@@ -577,3 +577,28 @@ def test_a_claim_batch_cannot_write_as_rows_keeps_a_row_per_line_with_its_number
     assert res.exit_code == 2 and rows is not None, res.output
     assert [(r["line"], r["code"], r["status"]) for r in rows] == [("1", "62367", "error"), ("2", "95990", "error")]
     assert all("'J1 ' begins or ends with spaces" in r["error"] for r in rows)
+
+
+def test_a_parquet_history_of_numeric_patient_ids_tells_every_claim_not_only_the_one_its_digits_read_as(tmp_path):
+    """A hostile-files audit: history patient_id stored as int64 123: patient "123" was told the row cannot be read,
+    and patient "00123" (whose leading zeros a number loses) was judged without the row, silently."""
+    import csv as _csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main as cli
+
+    claims = tmp_path / "claims.csv"
+    claims.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers\n"
+                      "H1,00123,1,95991,2025-03-04,D1,physician,1,\n"
+                      "H2,123,1,95991,2025-03-04,D1,physician,1,\n", encoding="utf-8")
+    hist = tmp_path / "history.parquet"
+    pq.write_table(pa.table({"patient_id": pa.array([123], pa.int64()), "code": ["95991"],
+                             "date_of_service": ["2025-03-04"], "provider_id": ["D1"]}), hist)
+    out = tmp_path / "out.csv"
+    CliRunner().invoke(cli, ["batch", str(claims), "--history", str(hist), "-o", str(out)])
+    rows = list(_csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["status"] for r in rows] == ["error", "error"], rows
+    assert all("history row 1, field patient_id: must be text, got a number" in r["error"] for r in rows), rows

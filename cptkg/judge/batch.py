@@ -603,6 +603,11 @@ def _history_validation_sql(b, kinds: dict[str, str] | None = None) -> str:
     # names no patient a claim can match: the row could be any patient's (b_hist_nobody), as check reads it
     broken_patient = (f"({_has_invisible(b, t('patient_id'))} OR "
                       f"{_has_control(b, t('patient_id'))})")
+    if typed("patient_id"):
+        # a patient id stored as a number (123) may be 00123's, whose leading zeros it lost: the row could be any
+        # patient's, so every claim is told, as check refuses such a history file whole (a hostile-files audit:
+        # only patient "123" was told, and patient "00123" was judged without the row)
+        broken_patient = "TRUE"
     code = f"upper({t('code')})"
     checks = [
         (f"{RECORD_ERROR} IS NOT NULL", f"concat('history row ', CAST(row_no AS {b.dialect.text_type}), ': ', {RECORD_ERROR})"),
