@@ -109,6 +109,22 @@ def test_release_zip_with_the_same_table_as_text_and_excel_reads_the_text_once(t
         in result.notices
 
 
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_release_zip_with_two_members_of_one_name_and_different_contents_is_refused(tmp_path):
+    """A hostile-files audit: two members named a.txt (effective 2025-01-01 and 2025-04-01) were read as one, the
+    second called "the same table" and its edits lost; two of one name and one content are read once."""
+    other = _ptp_text(["95990\t62367\t\t20250401\t*\t1\tSYNTHETIC rationale"])
+    z = _zip(tmp_path / "ptp_twice.zip", [("a.txt", _ptp_text([ROW.format("95990")])), ("a.txt", other)])
+    with pytest.raises(EditTableError) as e:
+        import_table("ptp", [z], tmp_path / "out.ttl")
+    assert "holds two members named a.txt with different contents" in str(e.value)
+    assert not (tmp_path / "out.ttl").exists()
+    alike = _zip(tmp_path / "ptp_alike.zip", [("a.txt", other), ("a.txt", other)])
+    import_table("ptp", [alike], tmp_path / "out.ttl")
+    assert _edits(tmp_path / "out.ttl") == [("95990", "62367")]
+
+
 # --------------------------------------------------------------------------- FHIR R4 Claims
 
 CPT = fhir.CPT_SYSTEM

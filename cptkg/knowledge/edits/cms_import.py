@@ -692,8 +692,16 @@ def _archive_parts(path: Path, raw: bytes, kind: str, budget: list[int]
     ignored: list[str] = []
     copies: list[str] = []
     keeper: dict[str, zipfile.ZipInfo] = {}  # one table's copies: folder and name without extension -> the one read
+    named: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         folder_stem, suffix = os.path.splitext(info.filename.replace("\\", "/"))
+        same = named.setdefault(info.filename.replace("\\", "/").lower(), info)
+        if same is not info and not info.is_dir() and (same.CRC, same.file_size) != (info.CRC, info.file_size):
+            # two members of one name and different contents: reading one lost the other's edits without a word
+            # (a hostile-files audit: the note called the second "the same table")
+            raise EditTableError(f"{path}: holds two members named {_shown_name(info.filename)} with different "
+                                 "contents; a release names each table once: unpack it and give each table as "
+                                 "its own file; nothing written")
         if suffix.lower() in _TABLE_SUFFIXES and not info.is_dir():
             kept = keeper.setdefault(folder_stem.lower(), info)
             rank = _TABLE_SUFFIXES.index
