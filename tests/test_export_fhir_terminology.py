@@ -226,3 +226,18 @@ def test_a_folder_export_names_the_files_an_earlier_export_left_that_it_did_not_
     assert (folder / "ValueSet-removed-group.json").exists() and "notes.txt" not in note
     res = CliRunner().invoke(main, ["export", "--format", "fhir", "-o", str(tmp_path / "new")])
     assert "did not write" not in res.output
+
+
+def test_a_claim_response_for_a_claim_without_an_id_names_no_other_claim():
+    """A hostile-files audit: the error response of a claim with an empty id had request Claim/unknown, the
+    reference of a real claim named "unknown", which then got two responses."""
+    import json as _json
+
+    from cptkg.io.writers import fhir as _fhir
+
+    results = [{"claim_id": "unknown", "status": "accepted", "lines": []},
+               {"claim_id": "", "status": "error", "error": "claim: field claim_id: is missing", "lines": []}]
+    doc = _json.loads(_fhir.write(results))
+    requests = [e["resource"]["request"] for e in doc["entry"]]
+    assert requests[0] == {"reference": "Claim/unknown"}
+    assert "reference" not in requests[1] and requests[1]["display"] == "a claim that gave no id"

@@ -124,7 +124,10 @@ def claim_response_model(result: dict, patient_id: str | None = None, created: s
         "patient": _reference(patient, {"display": "patient not given"}),
         "created": created,
         "insurer": Reference(display="cptkg compliance check (not a payer decision)"),
-        "request": _reference(request, _local_reference("Claim", cid)),
+        # a claim that gave no id is named by no reference: "Claim/unknown" named a real claim of that id (a
+        # hostile-files audit: that claim got two responses, its own and this error)
+        "request": _reference(request, _local_reference("Claim", cid) if result.get("claim_id")
+                              else {"display": "a claim that gave no id"}),
     }
     if result.get("status") == "error":
         fields["outcome"] = "error"
