@@ -379,10 +379,12 @@ def test_a_rationale_of_five_megabytes_of_quotes_is_refused_in_a_second(tmp_path
     assert not (tmp_path / "out.ttl").exists()
 
 
-def test_turtle_string_escapes_a_million_quotes_in_well_under_a_second():
+def test_turtle_string_escapes_a_million_quotes_without_quadratic_time():
+    # a bound far above a linear escape (about 0.1 s; 0.48 s under a loaded CI run, where 0.3 s failed) and far
+    # below a quadratic one (minutes): a guard against the blow-up, not a speed target (those are benchmarks)
     started = time.monotonic()
     assert turtle_string('"' * 1_000_000) == '"' + '\\"' * 1_000_000 + '"'
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 10
 
 
 def test_a_csv_field_past_the_csv_modules_limit_is_one_line_not_a_traceback(tmp_path):
