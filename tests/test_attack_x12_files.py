@@ -94,3 +94,16 @@ def test_a_file_that_cannot_be_read_is_one_line_naming_the_segment_and_its_posit
     msg = _refusal(name)
     for w in words:
         assert w in msg, msg
+
+
+def test_two_dependants_whose_parts_hold_a_slash_are_two_patients():
+    """A hostile-files audit: child "A/B, C" of member M1 and child "B, C" of member "M1/A" were both patient
+    M1/A/B/C/20150101, so one history row denied both; a '/' inside a part is written escaped."""
+    from cptkg.io.readers.x12 import _Walk
+
+    w = _Walk.__new__(_Walk)
+    w.member, w.dependant = "M1", {"last": "A/B", "first": "C", "dob": "20150101"}
+    one = w._patient()
+    w.member, w.dependant = "M1/A", {"last": "B", "first": "C", "dob": "20150101"}
+    assert one != w._patient()
+    assert one == "M1/A\\/B/C/20150101" and w._patient() == "M1\\/A/B/C/20150101"

@@ -10,7 +10,9 @@ maps the loops onto the claim contract:
   is a dependant (loop 2000C), the guide gives the patient no id of its own
   (2010CA NM108/NM109 are "not used"; REF*1W is a property-and-casualty
   identifier only), so the patient is the subscriber's member id with the
-  2010CA name and date of birth: ``<member id>/<last>/<first>/<CCYYMMDD>``.
+  2010CA name and date of birth: ``<member id>/<last>/<first>/<CCYYMMDD>``
+  (a ``/`` inside a part is written as a backslash and ``/``, a backslash as two, so two parts
+  never read as one).
   The same dependant gets the same id in every file, so history matches;
 * one line per 2400 loop: ``line`` = LX01; ``code`` and ``modifiers`` from the
   SV101 composite ``HC:code:mod1:…:mod4`` (only HC, CPT/HCPCS; another
@@ -201,7 +203,11 @@ class _Walk:
         d = self.dependant
         if d is None:
             return self.member
-        return "/".join([self.member, d.get("last", "").upper(), d.get("first", "").upper(), d.get("dob", "")])
+        # a '/' inside a part is written as a backslash and '/' (a backslash as two): X12 AN values may hold '/', and child
+        # "A/B, C" of member M1 and child "B, C" of member "M1/A" were one patient (a hostile-files audit)
+        esc = lambda part: part.replace("\\", "\\\\").replace("/", "\\/")  # noqa: E731
+        return "/".join(esc(p) for p in [self.member, d.get("last", "").upper(), d.get("first", "").upper(),
+                                         d.get("dob", "")])
 
     def _close(self) -> None:
         if self.claim is not None:
