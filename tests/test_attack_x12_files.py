@@ -89,6 +89,10 @@ def test_the_wrapped_file_gets_the_verdicts_of_the_same_claim_as_claim_json(tmp_
                                  "separators of empty elements at the end of a segment must be left out"]),
     ("iea-control-mismatch.x12", ["segment 70 of the file", "IEA02 (000004712)", "ISA13 (000004711)"]),
     ("second-interchange-other-separators.x12", ["segment 66 (ISA)", "other separators", "'|'"]),
+    # a hostile-files audit: these were refused as a bad CLM05 and as a file cut short
+    ("second-interchange-other-component-separator.x12", ["segment 31 (ISA)", "other separators",
+                                                          "'>' between components"]),
+    ("second-interchange-other-terminator.x12", ["segment 31 (ISA)", "other separators", "not ended by '~'"]),
 ])
 def test_a_file_that_cannot_be_read_is_one_line_naming_the_segment_and_its_position(name, words):
     msg = _refusal(name)

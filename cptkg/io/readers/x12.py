@@ -478,6 +478,15 @@ def _segments(text: str, source: str) -> tuple[str, str, list[str]]:
                             f"({one_line(s[3])!r} between elements, the first interchange uses {sep!r}); "
                             f"cptkg reads a file whose interchanges share their separators: give each "
                             f"interchange in a file of its own")
+        if n > 1 and sid == "ISA" and len(s) >= 105 and (s[104] != comp or len(s) > 105):
+            # its own component separator (ISA16) or segment terminator: read with the first's, its composites or
+            # segments were misread ("'11>B>1' is 6 characters long", "the file ends before its interchange is
+            # closed": a hostile-files audit)
+            what = (f"{one_line(s[104])!r} between components, the first interchange uses {comp!r}" if s[104] != comp
+                    else f"its segments not ended by {one_line(term)!r}, as the first interchange's are")
+            raise ReadError(f"{source}: segment {n} (ISA) starts an interchange with other separators ({what}); "
+                            f"cptkg reads a file whose interchanges share their separators: give each interchange "
+                            f"in a file of its own")
         if sid != sid.upper() and sid.upper().isascii() and sid.upper().isalnum():
             # "gs" read as a segment of no envelope: "comes inside an interchange but outside a functional
             # group" said nothing of the case (a real-files audit)
