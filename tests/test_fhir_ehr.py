@@ -749,3 +749,20 @@ def test_two_modifier_codes_in_one_modifier_element_are_refused():
     # one modifier coded twice (CPT and a local system, or CPT twice alike) is one modifier
     doc["item"][0]["modifier"] = [{"coding": [{"system": cpt, "code": "59"}, {"system": "urn:local", "code": "X"}]}]
     assert _read(doc)[0]["lines"][0]["modifiers"] == ["59"]
+
+
+def test_an_item_with_no_care_team_sequence_beside_two_primaries_says_two_not_none():
+    """A hostile-files audit: two members with role primary were said to be "not one ... has the role primary"."""
+    doc = _one_claim()
+    primary = {"coding": [{"system": ROLE, "code": "primary"}]}
+    for m in doc["careTeam"]:
+        m["role"] = primary
+    del doc["item"][0]["careTeamSequence"]
+    assert "2 of the care team's 2 members have the role primary" in _refused(doc)
+
+
+def test_a_care_team_sequence_written_as_text_is_said_to_be_text():
+    doc = _one_claim()
+    doc["item"][0]["careTeamSequence"] = ["1"]
+    msg = _refused(doc)
+    assert "careTeamSequence: '1' (written as text; a sequence is a number) names no careTeam member" in msg, msg

@@ -963,11 +963,18 @@ def _claim(raw: dict, where: str, kb=None, bundle: dict[str, dict] | None = None
                                 "practitioner who performed the item in Claim.careTeam (with the role or "
                                 "qualification) and give that member's sequence in the item's careTeamSequence")
             if not seqs:
-                raise ReadError(f"{iw}, element careTeamSequence: missing, and not one of the care team's {len(team)} "
-                                "members has the role primary: name the member who performed the item")
+                primaries = sum(map(_is_primary, team.values()))
+                # two primaries were said to be none (a hostile-files audit)
+                which = (f"{primaries} of the care team's {len(team)} members have the role primary" if primaries
+                         else f"not one of the care team's {len(team)} members has the role primary")
+                raise ReadError(f"{iw}, element careTeamSequence: missing, and {which}: name the member who "
+                                "performed the item")
             for s in seqs:
                 if s not in team:
-                    raise ReadError(f"{iw}, element careTeamSequence: {s} names no careTeam member")
+                    # "1" (text) beside a member of sequence 1 (a number) read as no member (a hostile-files audit)
+                    kind = " (written as text; a sequence is a number)" if isinstance(s, str) else ""
+                    raise ReadError(f"{iw}, element careTeamSequence: {s!r}{kind} names no careTeam member"
+                                    if kind else f"{iw}, element careTeamSequence: {s} names no careTeam member")
             chosen = _performed_by(seqs, team)
             provider, role = performer(chosen)
             line: dict[str, Any] = {"line": seq, "code": code, "date_of_service": str(date)[:10],
