@@ -361,6 +361,15 @@ def test_a_timestamp_date_column_is_named_as_such_not_as_text_of_another_shape(t
     assert "got a date and time (a timestamp column): write the column as dates" in row["error"]
 
 
+
+@pytest.mark.parametrize("column", [pa.array([__import__("datetime").time(9, 30)], pa.time64("us")),
+                                    pa.array([__import__("datetime").timedelta(days=1)], pa.duration("s"))])
+def test_a_time_of_day_or_duration_column_of_dates_is_named_as_no_date(tmp_path, column):
+    """A hostile-files audit: a time64 column was called "a date and time (a timestamp column)"."""
+    row = _batch_error(tmp_path, {"date_of_service": column})
+    assert row["status"] == "error" and "timestamp" not in row["error"], row
+    assert "got a time of day or a length of time (no date)" in row["error"], row
+
 def test_whole_numbers_and_dates_typed_in_parquet_and_nulls_in_optional_fields_are_judged_as_in_check(tmp_path):
     from cptkg import check as check_claim
 
@@ -897,3 +906,14 @@ def test_the_clinical_staff_warning_reads_the_role_fact_fixes_read(tmp_path):
     r = lint(root)
     _no_traceback(r)
     assert r.exit_code == 2 and "ont:reportsIndividually is one true or false" in r.output, r.output
+
+
+def test_a_decimal_column_of_no_fraction_digits_is_judged_as_whole_numbers(tmp_path):
+    """A hostile-files audit: units of decimal(38, 0) holding 38 nines were "must be a whole number"; a whole number
+    past the limit is "must be at most", as the same units in a CSV cell (and decimal(38, 0) of 2 is 2 units)."""
+    from decimal import Decimal
+
+    row = _batch_error(tmp_path, {"units": pa.array([Decimal("9" * 38)], pa.decimal128(38, 0))})
+    assert row["status"] == "error" and "field units: must be at most" in row["error"], row
+    row = _batch_error(tmp_path, {"units": pa.array([Decimal("2")], pa.decimal128(38, 0))})
+    assert row["status"] != "error", row

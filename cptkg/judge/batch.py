@@ -1318,14 +1318,16 @@ def _value_kind(t) -> str:
         return "text"
     if pa.types.is_boolean(t):
         return "bool"
-    if pa.types.is_integer(t):
-        return "int"
+    if pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0):
+        return "int"  # a decimal of no fraction digits is a whole number ("must be a whole number" of 38 nines)
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return "float"
     if pa.types.is_date(t):
         return "date"
-    if pa.types.is_timestamp(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+    if pa.types.is_timestamp(t):
         return "time"
+    if pa.types.is_time(t) or pa.types.is_duration(t):
+        return "clock"  # a time of day or a length of time, no date (it was called "a date and time": an audit)
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
         return "binary"
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
@@ -1356,6 +1358,7 @@ def value_kinds(path, kind: str) -> dict[str, str]:
 
 #: how a value of each kind is named, as cptkg.claims.models.masked names a JSON value
 _KIND_WORDS = {"bool": "true/false", "float": "a number with decimals", "date": "a date", "time": "a date and time",
+               "clock": "a time of day or a length of time, with no date",
                "binary": "binary data", "object": "an object", "other": "a value that is not text"}
 
 
@@ -1385,6 +1388,8 @@ def _kind_problem(col: str, kind: str, txt: str, expr: str | None = None) -> str
         if kind == "time":  # a timestamp column (pandas writes dates so): what it is, and what to write
             return ("'must be a date written YYYY-MM-DD, got a date and time (a timestamp column): "
                     "write the column as dates'")
+        if kind == "clock":
+            return "'must be a date written YYYY-MM-DD, got a time of day or a length of time (no date)'"
         return None if kind in ("text", "date") else "'must be a date written YYYY-MM-DD'"
     return _text_kind_problem(expr, kind, txt, col == "modifiers")
 
