@@ -547,6 +547,9 @@ def test_an_interchange_whose_delimiters_collide_is_refused_naming_both(at, char
      "'\uff19\uff15\uff19\uff19\uff10' holds a character SV101-02 (Procedure Code) does not take: it takes letters "
      "A-Z, digits 0-9"),
     ("CLM*PCN-1001*", "CLM*PCN-1001 *", "'PCN-1001 ' ends with spaces: X12 elements carry none at the end"),
+    # a hostile-files audit: "'1.' holds a character ... it takes a number (digits, one '.', ...)" named no fault
+    ("SV1*HC:95990*100*UN*1*", "SV1*HC:95990*100*UN*1.*",
+     "'1.' ends with a decimal point: SV104 (Service Unit Count) takes a '.' only before digits; write '1'"),
     ("DTP*472*D8*20250304~", "DTP*472*D8*20250230~", "'20250230' is not a real date written CCYYMMDD; then segment"),
 ])
 def test_pyx12s_own_sentences_are_said_in_the_guides_terms(old, new, words):

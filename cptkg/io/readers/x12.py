@@ -263,8 +263,10 @@ _PYX12_WORDS = (
     (r'^HL parent \((.*)\) is not a valid parent$',
      r'HL02 names parent level \1, which is not an earlier HL level of this transaction'),
     (r'^Data element "(.*)" \((\S+)\) is type (\w+), contains an invalid character\((.*)\)$',
-     lambda m: f"'{m[4]}' holds a character {m[2]} ({m[1]}) does not take: it takes "
-               f"{_X12_TYPES.get(m[3], 'the X12 basic character set')}"),
+     lambda m: (f"'{m[4]}' ends with a decimal point: {m[2]} ({m[1]}) takes a '.' only before digits; write "
+                f"'{m[4].rstrip('.')}'" if m[3] in ("R", "N") and m[4].endswith(".") and m[4][:-1].lstrip("-").isdigit()
+                else f"'{m[4]}' holds a character {m[2]} ({m[1]}) does not take: it takes "
+                     f"{_X12_TYPES.get(m[3], 'the X12 basic character set')}")),
     (r'^Data element "(.*)" \((\S+)\), contains an invalid control character\((.*)\)$',
      r"'\3' holds a control character, which no X12 element takes"),
     (r'^Data element "(.*)" \((\S+)\) has unnecessary trailing spaces\. \((.*)\)$',
