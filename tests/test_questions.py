@@ -346,3 +346,15 @@ def test_not_with_says_its_edits_apply_whoever_bills_the_other_code(kb):
     answer = Q.not_with(kb, "95990", date=DATE)
     assert "These edits (scope: any provider) apply whoever bills the other code: another provider too." \
         in answer["answer"], answer["answer"]
+
+
+def test_rests_on_an_imported_edit_tables_source_lists_its_edits():
+    """An integrator's audit: `ask rests-on` of an edit table's source said "Nothing rests on it" while every edit of
+    the table cites it (the table's edits are not in the graph)."""
+    from cptkg.knowledge.loader import default_kb
+
+    with_edits = default_kb(edits=[EDITS / "synthetic-ptp.ttl"])
+    answer = Q.rests_on(with_edits, "urn:cptkg:synthetic-ptp:source")
+    edits = [r for r in answer["rows"] if r["kind"] == "edit"]
+    assert len(edits) == 5 and all(r["id"].startswith("urn:cptkg:synthetic-ptp:row-") for r in edits), answer
+    assert "Nothing rests on it" not in answer["answer"] and "5 edit(s): " in answer["answer"]

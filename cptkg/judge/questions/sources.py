@@ -17,6 +17,10 @@ from cptkg.knowledge.namespace import ONT
 from cptkg.knowledge.sources import COMPUTED_FACTS, source_index
 
 
+#: edits of an imported table listed as rows of one answer (a payer's table is millions; the answer counts them all)
+MAX_EDIT_ROWS = 1000
+
+
 def _source(kb: KnowledgeBase, source_id) -> str:
     if not isinstance(source_id, str) or source_id.strip() not in kb.sources:
         shown = str(source_id)[:40] if source_id is not None else ""
@@ -36,6 +40,15 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
             eid = str(local(subj))
             edits.append({"id": eid, "label": _edit_name(kb, eid)})
     edits.sort(key=lambda e: e["id"])
+    # an imported edit table's edits cite the table's source (they are not in the graph: a payer's table is
+    # millions of rows): "Nothing rests on it" was said of a table denying claims (an integrator's audit)
+    table_edits = 0
+    for table in kb.edit_tables:
+        for i, cited in enumerate(table.sources):
+            if sid in cited:
+                table_edits += 1
+                if len(edits) < MAX_EDIT_ROWS:
+                    edits.append({"id": table.ids[i], "label": _edit_name(kb, table.ids[i])})
     rules = [{"id": rid, "title": kb.rule_title(rid),
               "program": "claim" if kb.check_program.by_id(rid) else "encounter"} for rid in entry["rules"]]
     # the facts annotated with it, other than the edits' own (listed above as edits), a conflict's own
@@ -58,7 +71,11 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
     if rules:
         parts.append(f"{len(rules)} rule(s) rest on it: " + "; ".join(f"{r['title']} ({r['id']})" for r in rules) + ".")
     if edits:
-        parts.append(f"{len(edits)} edit(s): " + "; ".join(e["label"] for e in edits) + ".")
+        total = len(edits) + max(0, table_edits - MAX_EDIT_ROWS)
+        shown = edits if len(edits) <= 20 else edits[:20]
+        parts.append(f"{total:,} edit(s): " + "; ".join(e["label"] for e in shown)
+                     + (f" … (the first {len(edits):,} listed)" if total > len(edits) else
+                        " …" if len(edits) > len(shown) else "") + ".")
     if facts:
         parts.append(f"{len(facts)} fact(s) of the knowledge base: " + "; ".join(facts[:6])
                      + (" …" if len(facts) > 6 else "") + ".")
