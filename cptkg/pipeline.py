@@ -145,8 +145,12 @@ def judged_notes(kb, parsed: list) -> list[str]:
     from cptkg.judge import notes
 
     judged = [c for c in parsed if isinstance(c, Claim)]
+    from cptkg.judge.assumptions import unit_edit_codes
+
     first = getattr(kb, "first_unit_release", None)
-    early = sum(1 for c in judged for ln in c.lines if str(ln.date_of_service) < first[0]) if first else 0
+    limited = unit_edit_codes(kb) if first else frozenset()
+    early = sum(1 for c in judged for ln in c.lines
+                if str(ln.date_of_service) < first[0] and ln.code in limited) if first else 0
     return notes.for_run(kb, early, notes.overlapping_lines(judged))
 
 

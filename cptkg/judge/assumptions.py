@@ -61,3 +61,19 @@ def _has_unit_edit(kb: KnowledgeBase, code: str) -> bool:
         if any(t.edits.types[i] == UNIT for i in t.by_code.get(code, ())):
             return True
     return False
+
+
+def unit_edit_codes(kb: KnowledgeBase) -> frozenset:
+    """The codes a unit edit (MUE) of the pack or of a loaded edit table limits: the lines a release's values can
+    judge (the note on lines dated before the oldest release counts only these: an integrator's audit, its count
+    took in lines of codes the release does not list)."""
+    got = kb.cache.get("unit_edit_codes")
+    if got is None:
+        codes = {c for _, c in kb.facts.get("unit_edit_code", ())}
+        if kb.edit_tables:
+            from cptkg.knowledge.edits.files import UNIT
+
+            for t in kb.edit_index().tables:
+                codes.update(c for c, rows in t.by_code.items() if any(t.edits.types[i] == UNIT for i in rows))
+        got = kb.cache["unit_edit_codes"] = frozenset(codes)
+    return got

@@ -290,8 +290,12 @@ def compare(kb_before, results_before: list, kb_after, results_after: list) -> I
             elif direction is not None:
                 out.changes.append(entry)
     name_edit_changes(out, kb_before, kb_after)
-    dates = [str(ln.date_of_service) for r in results_before if r.error is None for ln in r.lines]
-    out.notes = side_notes(out.before, out.after, lambda day: sum(1 for d in dates if d and d < day))
+    from cptkg.judge.assumptions import unit_edit_codes
+
+    dated = [(str(ln.date_of_service), ln.code) for r in results_before if r.error is None for ln in r.lines]
+    codes = {"before": unit_edit_codes(kb_before), "after": unit_edit_codes(kb_after)}
+    out.notes = side_notes(out.before, out.after,
+                           lambda which, day: sum(1 for d, c in dated if d and d < day and c in codes[which]))
     return out
 
 
@@ -313,7 +317,8 @@ def side_notes(before: dict, after: dict, lines_before, what: str = "line(s)") -
         if not unit:
             continue
         first_date, first = unit["release_date"], unit["release"]
-        early = lines_before(first_date)  # the lines dated before a day (the batch path counts them in SQL)
+        # the lines dated before a day whose codes a unit edit of the side lists (the batch path counts them in SQL)
+        early = lines_before(which, first_date)
         if early:
             notes.append(f"{early:,} {what} are dated before {first_date}, when the {which} side's earliest unit-edit "
                          f"(MUE) release ({first}) took effect; the units of those whose codes it lists were judged "

@@ -212,8 +212,16 @@ def batch_impact(input_path, kb_before, kb_after, history_path=None, engine: str
         # rows, as the interactive path counts its lines; it counted the changed lines only)
         from cptkg.judge.impact import side_notes
 
-        def lines_before(day: str) -> int:
-            return b.fetch(f"SELECT count(*) FROM b_rows WHERE error IS NULL AND dos < {b.dialect.literal(day)}")[0][0]
+        def lines_before(which: str, day: str) -> int:
+            from cptkg.judge.assumptions import unit_edit_codes
+
+            codes = sorted(unit_edit_codes(kb_before if which == "before" else kb_after))
+            b.load_rows("b_unit_codes", ["code"], ["text"], [(c,) for c in codes])
+            try:
+                return b.fetch(f"SELECT count(*) FROM b_rows WHERE error IS NULL AND dos < {b.dialect.literal(day)} "
+                               f"AND code IN (SELECT code FROM b_unit_codes)")[0][0]
+            finally:
+                b.drop("b_unit_codes")
 
         report.notes = side_notes(report.before, report.after, lines_before)
     finally:
