@@ -360,6 +360,10 @@ def _side_kb(kb, edits):
 
     from cptkg.session import choose_pack
 
+    if isinstance(edits, (str, os.PathLike)):
+        # one edit file given as a path, not a list of them: walked as a string it was read one character at a
+        # time ("/: unknown edit file type": an integrator's audit)
+        edits = [edits]
     return loader.default_kb(choose_pack(kb, os.environ), edits=list(edits or ()))
 
 

@@ -113,3 +113,29 @@ def test_one_value_given_that_is_no_claim_is_the_claims_error_not_a_lists_first_
         assert answer["status"] == "error"
         assert answer["error"] == f"claim: must be a JSON object, {words}"
     assert cptkg.check([given])[0]["error"] == f"claim #1 in the list: must be a JSON object, {words}"
+
+
+def test_impact_and_diff_take_one_edit_file_given_as_a_path_not_a_list(tmp_path):
+    """An integrator's audit: after_edits="/path/x.ttl" was walked one character at a time ("/: unknown edit file
+    type '(none)'"); one path is one edit file."""
+    import json as _json
+
+    import cptkg
+    from cptkg.knowledge.pack import DEFAULT_PACK
+
+    edits = DEFAULT_PACK / "rules" / "edits" / "synthetic-ptp.ttl"
+    claim = _json.dumps({"claim_id": "A", "patient_id": "P", "lines": [
+        {"line": 1, "code": "95991", "date_of_service": "2026-05-01", "provider_id": "D", "provider_role": "physician"}]})
+    as_one = cptkg.impact(claim, after_edits=str(edits)).to_json()
+    as_list = cptkg.impact(claim, after_edits=[edits]).to_json()
+    assert as_one["after"]["edit_files"] == as_list["after"]["edit_files"] == [edits.name]
+    assert cptkg.diff(after_edits=edits)["after"] == cptkg.diff(after_edits=[str(edits)])["after"]
+
+
+@pytest.mark.parametrize("bad", [{}, None, [], "report"])
+def test_the_impact_work_paper_of_something_that_is_no_report_is_a_value_error_naming_it(bad):
+    """An integrator's audit: {} raised a bare KeyError 'summary', None a TypeError from deep in the page."""
+    import cptkg
+
+    with pytest.raises(ValueError, match="report: must be the impact report"):
+        cptkg.impact_work_paper(bad)

@@ -138,6 +138,13 @@ def work_paper(report: dict, *, claims_file: str = "", created: str | None = Non
     time; default now, UTC); ``claims_file``: the claims file's name as the analyst gave it."""
     from cptkg.controls import shown_text
 
+    if hasattr(report, "to_json") and not isinstance(report, dict):
+        report = report.to_json()  # the Impact itself, as cptkg.impact returns it
+    if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
+        # a bare KeyError 'summary' or a TypeError from deep in the page (an integrator's audit)
+        raise ValueError("report: must be the impact report (cptkg.impact(...), or its to_json()), with its "
+                         "'summary'; got " + (type(report).__name__ if not isinstance(report, dict)
+                                              else "a dict without 'summary'"))
     created = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     s = report["summary"]
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
