@@ -244,3 +244,12 @@ def test_a_pack_file_that_cannot_be_read_is_said_by_its_line_not_in_the_library_
     msg = str(e.value)
     assert said.format(n=data.count(b"\n") + down) in msg, msg
     assert "codec" not in msg and "<" not in msg and "\n" not in msg, msg
+
+
+def test_shacl_names_a_citation_to_a_source_that_does_not_exist(kb_copy):
+    """An integrator's audit: a fact citing a misspelt source id was "a fact annotation must cite a source", read
+    as if it cited none; the message names the id cited."""
+    p = kb_copy / "kb" / "codes.ttl"
+    p.write_text(p.read_text().replace("src:g9.1-1", "src:g99-nonexistent"))
+    with pytest.raises(KBLoadError, match=r"cites g99-nonexistent, which is not a source of the knowledge base"):
+        load_kb(kb_copy)

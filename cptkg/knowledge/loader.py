@@ -107,6 +107,13 @@ def _validate(data: Graph, shapes: Graph, subject_file: dict[str, str]) -> None:
         path = report.value(res, URIRef(SH + "resultPath"))
         where = subject_file.get(str(focus), "kb")
         name = local(focus) if not isinstance(focus, BNode) else "an annotation"
+        component = report.value(res, URIRef(SH + "sourceConstraintComponent"))
+        value = report.value(res, URIRef(SH + "value"))
+        if component == URIRef(SH + "ClassConstraintComponent") and value is not None and path == DCTERMS.source:
+            # it cites something, which is no source: "must cite a source" read as if it cited none (an
+            # integrator's audit: a citation to a misspelt source id)
+            msg = (f"cites {local(value)}, which is not a source of the knowledge base (no ont:Source of that id; "
+                   f"`cptkg sources` lists them)")
         problems.append(f"{where}: {name}: {msg}" + (f" (property {local(path)})" if path is not None and not isinstance(path, BNode) else ""))
     raise KBLoadError("knowledge base does not conform to its SHACL shapes:\n  " + "\n  ".join(sorted(set(problems))))
 
