@@ -766,3 +766,34 @@ def test_a_care_team_sequence_written_as_text_is_said_to_be_text():
     doc["item"][0]["careTeamSequence"] = ["1"]
     msg = _refused(doc)
     assert "careTeamSequence: '1' (written as text; a sequence is a number) names no careTeam member" in msg, msg
+
+
+def _bundle_with(procedure: dict) -> dict:
+    return {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:6d1b8f0e-0000-4000-8000-000000000001", "resource": _one_claim()},
+        {"fullUrl": "urn:uuid:6d1b8f0e-0000-4000-8000-000000000002", "resource": {
+            "resourceType": "Procedure", "status": "completed", "performedDateTime": "2024-01-10",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "62362"}]}, **procedure}}]}
+
+
+def test_a_history_procedure_of_a_group_is_no_patients_history_not_an_unreadable_one():
+    """A regression hunt: Procedure.subject is Reference(Patient | Group) in R4; a Group's Procedure stopped every claim
+    of the Bundle ("'Group/G1' is a Group, not a Patient") once Claim.patient was held to a Patient."""
+    got = _read(_bundle_with({"subject": {"reference": "Group/G1"}}))
+    assert not isinstance(got[0], InputError), got
+    assert not got[0].get("history"), got[0]
+
+
+def test_a_history_procedure_performed_by_an_organization_keeps_it_as_the_provider():
+    """A regression hunt: an earlier service's performer.actor may be an Organization (R4); refused as a claim's
+    performer, it lost its provider in the history and a duplicate of another provider read as of no provider."""
+    got = _read(_bundle_with({"subject": {"reference": "Patient/P-1"},
+                              "performer": [{"actor": {"reference": "Organization/grp-9"}}]}))
+    assert got[0]["history"] == [{"code": "62362", "date_of_service": "2024-01-10", "provider_id": "grp-9"}], got[0]
+
+
+def test_a_claim_patient_at_an_address_that_names_no_fhir_resource_type_is_read():
+    """A regression hunt: "https://mpi.example.org/MPI/12345" was refused as "a MPI, not a Patient"."""
+    doc = _one_claim()
+    doc["patient"] = {"reference": "https://mpi.example.org/MPI/12345"}
+    assert _read(doc)[0]["patient_id"] == "12345"

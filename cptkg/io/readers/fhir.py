@@ -504,7 +504,7 @@ def _business_identifier(res: dict) -> dict | None:
     return ids[0] if ids else None
 
 
-def _patient(ref, refs: _Refs, where: str) -> tuple[str, dict]:
+def _patient(ref, refs: _Refs, where: str, claim: bool = True) -> tuple[str, dict]:
     """The patient id of the claim contract, and how a response names that patient."""
     if not isinstance(ref, dict) or not (ref.get("reference") or ref.get("identifier")):
         raise ReadError(f"{where}: no reference or identifier")
@@ -513,7 +513,9 @@ def _patient(ref, refs: _Refs, where: str) -> tuple[str, dict]:
     if reference:
         res = refs.resolve(reference, where)
         kind = res.get("resourceType") if res is not None else (_type_id(reference) or (None,))[0]
-        if kind is not None and kind != "Patient":
+        # Claim.patient is Reference(Patient); a history Procedure's subject may be a Group (R4), which is no
+        # patient of a claim, not an unreadable history (a regression hunt)
+        if claim and kind is not None and kind != "Patient" and (res is not None or kind in _FHIR_TYPES):
             # Claim.patient is Reference(Patient): a Practitioner's NPI read as the patient's id matched another
             # patient's history (a hostile-files audit)
             raise ReadError(f"{where}: {reference[:80]!r} is {'an' if kind[:1] in 'AEIOU' else 'a'} {kind}, not a Patient")
@@ -560,6 +562,13 @@ class _Performer:
         self.pid, self.practitioner, self.practitioner_role = pid, practitioner, practitioner_role
 
 
+#: resource types an unresolved reference's path may name (``Organization/x``): a path segment that is no FHIR
+#: resource type ("https://mpi.example.org/MPI/12345") says nothing of what it names (a regression hunt)
+_FHIR_TYPES = frozenset({"Patient", "Practitioner", "PractitionerRole", "Organization", "Group", "Device",
+                         "RelatedPerson", "Location", "HealthcareService", "CareTeam", "Endpoint", "Person",
+                         "Claim", "Coverage", "Procedure", "Encounter", "Substance", "Medication"})
+
+
 def _not_a_practitioner(where: str, reference: str | None, kind: str) -> str:
     """Why a performer that is no Practitioner cannot be judged: as the 837P reader says of an organisation in
     its rendering provider loop (a hostile-files audit: FHIR took an Organization's NPI as the performer)."""
@@ -569,7 +578,7 @@ def _not_a_practitioner(where: str, reference: str | None, kind: str) -> str:
             f"who performed it")
 
 
-def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Performer:
+def _performer(ref, refs: _Refs, where: str, via_role: bool = False, individual: bool = True) -> _Performer:
     if not isinstance(ref, dict) or not (ref.get("reference") or ref.get("identifier")):
         raise ReadError(f"{where}: no reference or identifier")
     reference = ref.get("reference") if isinstance(ref.get("reference"), str) else None
@@ -581,7 +590,7 @@ def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Perform
         if reference and _must_resolve(reference):
             raise ReadError(f"{where}: {refs.unresolved(reference)}")
         tid = _type_id(reference) if reference else None
-        if tid and tid[0] not in ("Practitioner", "PractitionerRole"):
+        if individual and tid and tid[0] in _FHIR_TYPES and tid[0] not in ("Practitioner", "PractitionerRole"):
             raise ReadError(_not_a_practitioner(where, reference, tid[0]))
         if tid:
             return _Performer(tid[1])  # not in the file: the EHR's own id for the provider
@@ -590,7 +599,7 @@ def _performer(ref, refs: _Refs, where: str, via_role: bool = False) -> _Perform
         raise ReadError(f"{where}: {reference[:80]!r} is not a reference to a resource")
     kind = res.get("resourceType")
     label = (kind or "resource", res)
-    if kind not in ("Practitioner", "PractitionerRole"):
+    if individual and kind not in ("Practitioner", "PractitionerRole"):
         raise ReadError(_not_a_practitioner(where, reference, kind or "resource"))
     if kind == "PractitionerRole" and via_role:  # a PractitionerRole's practitioner is a Practitioner
         raise ReadError(f"{where}: {reference[:80]!r} is a PractitionerRole, not the Practitioner it should name")
@@ -1064,7 +1073,7 @@ def _history_entry(proc: dict, bundle: dict[str, dict] | None = None, where: str
         return None, None, None  # a procedure of the record coded in another system: not a billed service
     refs = _Refs(proc.get("contained"), bundle)
     try:
-        patient, _ = _patient(proc.get("subject"), refs, f"{where}, element subject")
+        patient, _ = _patient(proc.get("subject"), refs, f"{where}, element subject", claim=False)
     except ReadError as e:
         return None, None, str(e)
     if status == "unknown":
@@ -1097,7 +1106,10 @@ def _history_entry(proc: dict, bundle: dict[str, dict] | None = None, where: str
     performers = proc.get("performer") or []
     if performers and isinstance(performers[0], dict):
         try:
-            entry["provider_id"] = _performer(performers[0].get("actor"), refs, f"{where}, element performer").pid
+            # a past service's performer may be an Organization or a Device (R4 Procedure.performer.actor): its id
+            # is the provider an earlier claim was billed under, compared as before (a regression hunt)
+            entry["provider_id"] = _performer(performers[0].get("actor"), refs, f"{where}, element performer",
+                                              individual=False).pid
         except ReadError:
             pass  # a past service whose performer cannot be told: compared as by an unknown provider
     return patient, entry, None
