@@ -625,3 +625,14 @@ def test_voiding_another_providers_component_says_this_line_then_bills_that_serv
     own = fixes(kb, claim({"code": "95990"}, history=[_other_history("62367")[0],
                                                       dict(_other_history("62367")[1], provider_id="SYN-1")]))
     assert not any("another provider's" in s["message"] for s in own), own
+
+
+def test_a_fix_that_bills_every_service_comes_before_one_that_leaves_a_refill_billed_nowhere(kb):
+    """A regression hunt: a physician's 62368 and 62369 beside another provider's 95990 of that date: the note that the
+    voided refill is then billed within 62369 counted as a loss, so the fix leaving the refill billed by no line
+    came first."""
+    raw = claim({"code": "62368", "provider_role": "physician"}, {"line": 2, "code": "62369", "provider_role": "physician"},
+                history=_other_history("95990"))
+    got = fixes(kb, raw)
+    assert got and "billed by no line" not in got[0]["message"] and "billed by no claim" not in got[0]["message"], got
+    assert rejudged(kb, raw, got[0]).status == "accepted"

@@ -66,8 +66,11 @@ class Suggestion:
     #: the lines a "mark it 76/77" question says this line repeats: the fix is incoherent if it removes them all
     repeat_of: list[int] = field(default_factory=list)
     #: what the fix leaves billed by no claim, said after it is verified (another provider's earlier claim
-    #: voided: the service it billed); not part of the fix's JSON
+    #: voided: the service it billed); a loss, as a dropped line's: ranked after the fixes that lose nothing
     unbilled: list[str] = field(default_factory=list)
+    #: what else is said after it is verified, no loss (the service another provider's voided claim billed is
+    #: then billed within this line's code); not part of the fix's JSON
+    said_after: list[str] = field(default_factory=list)
 
     def edits(self) -> frozenset:
         """What the fix does to the claim, whatever its words, as a set of single edits: two rules' fixes
@@ -346,10 +349,10 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                     one = _fitting_codes(kb, services, me.provider_role, _devices(kb, me.code, other.code), me.route,
                                          engine, _billed_beside(claim, me, other))[:1]
                     are = f": the two services are one code, {one[0]}, billed by one provider" if one else ""
+                    lost, also = _history_left_unbilled(kb, me, other, arg, one)
                     opts.append(Suggestion([], [], f"have its provider void or correct the earlier {other.code} "
                                            f"({entry_name(arg)}, another provider's claim of the same date){are}",
-                                           False, void_history=[-arg], kind="void",
-                                           unbilled=_history_left_unbilled(kb, me, other, arg, one)))
+                                           False, void_history=[-arg], kind="void", unbilled=lost, said_after=also))
                     continue
                 services = sorted(set(_services_text(kb, me.code)) | set(_services_text(kb, other.code)))
                 # an entry naming no provider may be another's: the fix says whose it must be (a regression hunt)
@@ -370,10 +373,10 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
                 other_claim = by is not None and by != me.provider_id
                 who = "have its provider void or correct" if other_claim else "void or correct"
                 whose = ", another provider's claim" if other_claim else ""
-                left = (_history_left_unbilled(kb, me, claim.history[-arg - 1], arg, [], within_too=True)
-                        if other_claim and -arg <= len(claim.history) else [])
+                lost, also = (_history_left_unbilled(kb, me, claim.history[-arg - 1], arg, [], within_too=True)
+                              if other_claim and -arg <= len(claim.history) else ([], []))
                 opts.append(Suggestion([], [], f"{who} the earlier {b.get('C2', 'service')} ({entry_name(arg)}{whose}) before billing {me.code}", False,
-                                       void_history=[-arg], kind="void", unbilled=left))
+                                       void_history=[-arg], kind="void", unbilled=lost, said_after=also))
             elif kind == "recode":
                 device = vocabulary(kb).value_of("device", arg) if args else None
                 chosen = [device] if device else _devices(kb, me.code)
@@ -448,20 +451,22 @@ def _line_options(kb: KnowledgeBase, claim: Claim, res: ClaimResult, ln, engine=
     for v in voids:
         for r in recodes:
             opts.append(Suggestion(list(r.remove_lines), list(r.add_lines), f"{r.message}; {v.message}", False,
-                                   void_history=list(v.void_history), kind="recode", unbilled=list(v.unbilled)))
+                                   void_history=list(v.void_history), kind="recode", unbilled=list(v.unbilled),
+                                   said_after=list(v.said_after)))
     if removable or not opts:
         opts.append(_removal(me))
     return opts
 
 
-def _history_left_unbilled(kb: KnowledgeBase, me, other, arg: int, one: list[str], within_too: bool = False) -> list[str]:
+def _history_left_unbilled(kb: KnowledgeBase, me, other, arg: int, one: list[str],
+                           within_too: bool = False) -> tuple[list[str], list[str]]:
     """The services another provider's earlier claim bills that this line does not: voided, no claim bills them
     until one provider bills the one code of both services (``one``), in the words of :func:`_left_unbilled`."""
     mine = {t for p in ("requires_service", "covers_service") for (c, t) in kb.facts.get(p, ()) if c == me.code}
     needs = {t for (c, t) in kb.facts.get("requires_service", ()) if c == other.code}
     gone = sorted(kb.label(t) for t in needs - mine)
     within = sorted(kb.label(t) for t in needs & mine) if within_too else []
-    out = []
+    out, also = [], []
     if gone:
         until = f" until one provider bills {one[0]} for both services" if one else ""
         out.append(f"The {' and the '.join(gone)} billed by {entry_name(arg)} ({other.code}) "
@@ -469,10 +474,10 @@ def _history_left_unbilled(kb: KnowledgeBase, me, other, arg: int, one: list[str
     if within:
         # the service another provider performed is then inside this line's code, reported as this line's
         # performer's: said, never left for the coder to infer (a coder's audit)
-        out.append(f"The {' and the '.join(within)} billed by {entry_name(arg)} ({other.code}, another provider's) "
+        also.append(f"The {' and the '.join(within)} billed by {entry_name(arg)} ({other.code}, another provider's) "
                    f"{'are' if len(within) > 1 else 'is'} then billed only within {me.code} on line {me.line}, "
                    f"as a service of {_performer(kb, me)}: bill it so only if the record shows it.")
-    return out
+    return out, also
 
 
 def _removal(me) -> Suggestion:
@@ -814,6 +819,7 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
                 merged.remove_modifiers.setdefault(k, []).extend(v)
             merged.dropped += [n for n in s.dropped if n not in merged.dropped]
             merged.unbilled += [u for u in s.unbilled if u not in merged.unbilled]
+            merged.said_after += [u for u in s.said_after if u not in merged.said_after]
             merged.asks += [n for n in s.asks if n not in merged.asks]
             if s.repeat_of:
                 repeats.append(s.repeat_of)
@@ -940,9 +946,9 @@ def search_fixes(kb: KnowledgeBase, claim: Claim, res: ClaimResult, limit: int =
                     s.message += f" (and {len(new) - 1} more)" if len(new) > 1 else ""
                 s.message += "."
                 lost = _left_unbilled(kb, claim, c, s.dropped) + list(s.unbilled)
-                if lost:
+                if lost or s.said_after:
                     # "remove line 3 (95990)" alone did not say the refill then goes unbilled (a coder's audit)
-                    s.message += " " + " ".join(lost)
+                    s.message += " " + " ".join(lost + list(s.said_after))
                 out.append(s)
                 order[id(s)] = (bool(lost), bool(new))
                 if len(out) >= limit:
