@@ -157,4 +157,22 @@ def test_a_second_modifier_column_beside_modifiers_is_refused_naming_it(tmp_path
     for args in (["check", str(p)], ["batch", str(p), "-o", str(tmp_path / "out.csv")]):
         got = CliRunner().invoke(main, args)
         assert got.exit_code == 2, (args, got.output)
-        assert f"column {extra!r} holds modifiers beside the column 'modifiers'" in got.output, got.output
+        assert f"row 2: column {extra!r} holds '76', which the column 'modifiers' does not" in got.output, got.output
+
+
+@pytest.mark.parametrize("second", ["76", "", "x"])
+def test_a_second_modifier_column_that_loses_nothing_is_read(tmp_path, second):
+    """A regression hunt: exports carry 'modifiers' and 'Modifier 1' alike, or an empty 'Modifier 1', or an 'M1' of
+    other values: nothing of theirs is lost, and they were refused by their header alone."""
+    from click.testing import CliRunner
+
+    from cptkg.faces.cli import main
+
+    p = tmp_path / "claims.csv"
+    p.write_text("claim_id,patient_id,line,code,date_of_service,provider_id,provider_role,units,modifiers,Modifier 1,M1\n"
+                 "C1,P1,1,95991,2025-03-04,D1,physician,1,,,\n"
+                 f"C1,P1,2,95991,2025-03-04,D1,physician,1,76,{second if second != 'x' else '76'},"
+                 f"{second if second == 'x' else ''}\n", encoding="utf-8")
+    for args in (["check", str(p)], ["batch", str(p), "-o", str(tmp_path / "out.csv")]):
+        got = CliRunner().invoke(main, args)
+        assert got.exit_code == 0, (args, got.output)

@@ -56,14 +56,8 @@ def misnamed(header: list[str], known: tuple[str, ...], given: dict[str, str] | 
         if not name or name in known:
             continue
         bare = re.sub(r"[\s_-]*[0-9]+$", "", name)  # modifier1, modifier_2: numbered copies of one column
-        if "modifiers" in known and "modifiers" in header and (
-                bare in ("modifier", "modifiers") + OTHER_NAMES["modifiers"] or _MODIFIER_POSITION.fullmatch(name)):
-            # a second modifier column beside 'modifiers' ("Modifier 1" .. "Modifier 4" of an export): read as no
-            # column, its 76 or 59 was dropped and the verdict changed (a hostile-files audit)
-            return (f"column {(given or {}).get(name, name)!r} holds modifiers beside the column 'modifiers', and "
-                    f"cptkg reads one modifier column: put every modifier of the line in 'modifiers' (separated by "
-                    f"';', '|', ',' or spaces) and remove {(given or {}).get(name, name)!r}: read as it is, its "
-                    f"values would be taken as not given")
+        if name in extra_modifier_columns(header, known):
+            continue  # a second modifier column beside 'modifiers': its rows are checked (extra_modifier_problem)
         best = next((k for k in absent if bare in OTHER_NAMES.get(k, ())
                      or (k == "modifiers" and _MODIFIER_POSITION.fullmatch(name))), None)
         if best is None:
@@ -130,3 +124,28 @@ def unseparated(header: list[str]) -> str | None:
             len(header) == 1 and sum(k in header[0] for k in CLAIM_REQUIRED + HISTORY_REQUIRED) >= 2):
         return f"the header is separated by tabs or spaces, not commas: {save}"
     return None
+
+
+def extra_modifier_columns(header: list[str], known: tuple[str, ...]) -> list[str]:
+    """The columns beside 'modifiers' that hold modifiers too ("Modifier 1" .. "Modifier 4", "Mod1", "M2" of an
+    export carrying both the combined column and one per position): cptkg reads 'modifiers' only, so each row's
+    values there must already be in it (:func:`extra_modifier_problem`)."""
+    if "modifiers" not in known or "modifiers" not in header:
+        return []
+    out = []
+    for name in header:
+        if not name or name in known:
+            continue
+        bare = re.sub(r"[\s_-]*[0-9]+$", "", name)
+        if bare in ("modifier", "modifiers") + OTHER_NAMES["modifiers"] or _MODIFIER_POSITION.fullmatch(name):
+            out.append(name)
+    return out
+
+
+def extra_modifier_problem(shown: str, value: str) -> str:
+    """Why a row's value in a second modifier column cannot be left unread: a modifier 'modifiers' does not hold
+    (a hostile-files audit: "Modifier 1" = 76 beside an empty 'modifiers' was dropped, and a true repeat denied;
+    a regression hunt: a column repeating 'modifiers', or empty, loses nothing and is read)."""
+    return (f"column {shown!r} holds {value[:40]!r}, which the column 'modifiers' does not, and cptkg reads one "
+            f"modifier column: put every modifier of the line in 'modifiers' (separated by ';', '|', ',' or "
+            f"spaces): read as it is, {shown!r} would be taken as not given")

@@ -805,6 +805,7 @@ def _stage_read(run: _Batch) -> None:
     (rows, last), = b.fetch("SELECT count(*), max(row_no) FROM raw_input")
     if not rows:
         raise BatchInputError(f"{input_path}: no claim rows (the file has a header or a schema but no rows)")
+    _extra_modifiers(b, input_path, cols)
     # the parts are ranges of row numbers, up to the last: a blank record is skipped and keeps its number
     run.lines_total = int(last)
     sel = ", ".join(c if c in cols else f"CAST(NULL AS {d.text_type}) AS {c}" for c in LINE_COLUMNS + [RECORD_ERROR])
@@ -1502,6 +1503,31 @@ def _require(path, cols: list[str], required: list[str]) -> None:
     if why:  # said again with the file's own names ("Mod 1", read as mod_1)
         why = misnamed([c for c in cols if c not in ("row_no", RECORD_ERROR)], known, _given_names(path))
         raise BatchInputError(f"{path}, header: {why}")
+
+
+def _extra_modifiers(b, path, cols: list[str]) -> None:
+    """Refuse the file at the first row whose second modifier column ("Modifier 1" beside 'modifiers') holds a
+    modifier 'modifiers' does not: unread, it would be taken as not given (as cptkg check's CSV reader
+    refuses it, :func:`cptkg.claims.columns.extra_modifier_problem`). Each column's modifiers, separated as a
+    modifiers cell is, must stand together in the row's 'modifiers' (one modifier per column in an export)."""
+    from cptkg.claims.columns import extra_modifier_columns, extra_modifier_problem
+    from cptkg.claims.models import MODIFIER_PATTERN, MODIFIER_SEPARATORS
+
+    extras = extra_modifier_columns([c for c in cols if c not in ("row_no", RECORD_ERROR)], tuple(LINE_COLUMNS))
+    if not extras:
+        return
+    txt, lit = b.dialect.text_type, b.dialect.literal
+    norm = lambda e: (f"regexp_replace(upper({b.strip(f'CAST({e} AS {txt})')}), "  # noqa: E731
+                      f"{lit(MODIFIER_SEPARATORS + '+')}, ';')")
+    given = _given_names(path)
+    for col in extras:
+        found = b.fetch(f"""SELECT row_no, CAST({col} AS {txt}) FROM raw_input
+            WHERE {col} IS NOT NULL AND {b.regex_full(norm(col), f'{MODIFIER_PATTERN}(;{MODIFIER_PATTERN})*')}
+              AND NOT concat(';', coalesce({norm('modifiers')}, ''), ';') LIKE concat('%;', {norm(col)}, ';%')
+            ORDER BY row_no LIMIT 1""")
+        if found:
+            row, value = found[0]
+            raise BatchInputError(f"{path}, row {row}: " + extra_modifier_problem(given.get(col, col), str(value)))
 
 
 def _given_names(path) -> dict[str, str]:

@@ -24,7 +24,7 @@ from collections import Counter
 from cptkg.claims.models import (SHOWN_ID, _lines_given, WHOLE_NUMBER, ZERO_FRACTION, InputError, history_problem, id_problem,
                                  parse_claim, split_modifiers, whole_text_problem, MAX_LINE, MAX_UNITS, patient_key)
 from cptkg.claims.columns import (CLAIM_OPTIONAL, CLAIM_REQUIRED, HISTORY_OPTIONAL, HISTORY_REQUIRED, misnamed,
-                                  claim_columns_named, missing_words)
+                                  claim_columns_named, extra_modifier_columns, extra_modifier_problem, missing_words)
 from cptkg.io.readers import HistoryReadError, ReadError, ReadResult
 from cptkg.limits import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from cptkg.spreadsheet import MORE_VALUES, column_key
@@ -84,8 +84,9 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
                         + missing_words(missing, fields, known,
                                       dict(zip(fields, ((f or "").strip() for f in reader.fieldnames)))))
+    given_names = dict(zip(fields, ((f or "").strip() for f in reader.fieldnames)))
     why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL,
-                   dict(zip(fields, (f.strip() for f in reader.fieldnames))))
+                   given_names)
     if why:
         raise ReadError(f"{source}, header: {why}")
     counts = Counter(f for f in fields if f)  # one pass: the reader stays linear in the columns
@@ -103,6 +104,19 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
         rows = list(_read_rows(reader, source, text))
     finally:
         _csv.field_size_limit(limit)
+    extras = extra_modifier_columns(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL) if required == REQUIRED else []
+    if extras:
+        import re
+
+        from cptkg.claims.models import MODIFIER_PATTERN, split_modifiers
+
+        for n, row, _record in rows:
+            have = {m.upper() for m in split_modifiers(row.get("modifiers") or "")}
+            for col in extras:
+                given = [m.upper() for m in split_modifiers(row.get(col) or "")]
+                # values that are no modifier ("x" in a column named M1) are some other column's, not lost modifiers
+                if given and all(re.fullmatch(MODIFIER_PATTERN, m) for m in given) and not set(given) <= have:
+                    raise ReadError(f"{source}, row {n}: " + extra_modifier_problem(given_names.get(col, col), row[col]))
     if rows and rows[-1][2] is None:
         from cptkg.spreadsheet import UNCLOSED_QUOTE, unclosed_quote
 
