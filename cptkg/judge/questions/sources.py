@@ -42,11 +42,11 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
     edits.sort(key=lambda e: e["id"])
     # an imported edit table's edits cite the table's source (they are not in the graph: a payer's table is
     # millions of rows): "Nothing rests on it" was said of a table denying claims (an integrator's audit)
-    table_edits = 0
+    total = len(edits)  # the graph's edits, then every table edit citing it, listed or not
     for table in kb.edit_tables:
         for i, cited in enumerate(table.sources):
             if sid in cited:
-                table_edits += 1
+                total += 1
                 if len(edits) < MAX_EDIT_ROWS:
                     edits.append({"id": table.ids[i], "label": _edit_name(kb, table.ids[i])})
     rules = [{"id": rid, "title": kb.rule_title(rid),
@@ -71,7 +71,6 @@ def rests_on(kb: KnowledgeBase, source_id: str) -> dict:
     if rules:
         parts.append(f"{len(rules)} rule(s) rest on it: " + "; ".join(f"{r['title']} ({r['id']})" for r in rules) + ".")
     if edits:
-        total = len(edits) + max(0, table_edits - MAX_EDIT_ROWS)
         shown = edits if len(edits) <= 20 else edits[:20]
         parts.append(f"{total:,} edit(s): " + "; ".join(e["label"] for e in shown)
                      + (f" … (the first {len(edits):,} listed)" if total > len(edits) else
