@@ -52,12 +52,11 @@ def misnamed(header: list[str], known: tuple[str, ...], given: dict[str, str] | 
     has. A name read as the column it misspells changes nothing a user could see, so it is named, as the
     file writes it when ``given`` maps the read name to the file's ("Mod 1", not "mod_1")."""
     absent = [k for k in known if k not in header]
+    extras = set(extra_modifier_columns(header, known))  # beside 'modifiers': their rows are checked instead
     for name in header:
-        if not name or name in known:
+        if not name or name in known or name in extras:
             continue
         bare = re.sub(r"[\s_-]*[0-9]+$", "", name)  # modifier1, modifier_2: numbered copies of one column
-        if name in extra_modifier_columns(header, known):
-            continue  # a second modifier column beside 'modifiers': its rows are checked (extra_modifier_problem)
         best = next((k for k in absent if bare in OTHER_NAMES.get(k, ())
                      or (k == "modifiers" and _MODIFIER_POSITION.fullmatch(name))), None)
         if best is None:

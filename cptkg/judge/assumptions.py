@@ -13,6 +13,10 @@ from cptkg.claims.models import Claim
 from cptkg.knowledge.kb import KnowledgeBase
 
 
+#: what separates an assumption from how to have it checked: a report that says the how once per claim, and
+#: the explorer that says it in its own words, split the sentence there
+HOW_TO_CHECK = "; to have it checked, "
+
 #: how a user states a route the claim file does not carry (docs/interop.md, "History and route, for every format")
 STATE_ROUTE = ("state it as the line's route (claim JSON or CSV) or with the FHIR item extension "
                "https://w3id.org/cptkg/fhir/StructureDefinition/route; cptkg check and batch also take "
@@ -38,7 +42,7 @@ def route_assumptions(kb: KnowledgeBase, claim: Claim) -> dict[int, list[str]]:
         if ln.route is None and ln.code in routes:
             out[ln.line] = [f"The claim does not state the route of line {ln.line}: {ln.code} was "
                             f"judged as billed for {routes[ln.code]} delivery, the routes it applies to, and the "
-                            f"route was not checked; to have it checked, {STATE_ROUTE}."]
+                            f"route was not checked{HOW_TO_CHECK}{STATE_ROUTE}."]
         # units over 1 of a code no unit edit limits: nothing checked them, and no source gives a limit (MUE
         # values come in through the importers only); said, as the route is (a coder's audit)
         if ln.units > 1 and not _has_unit_edit(kb, ln.code):

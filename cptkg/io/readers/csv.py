@@ -78,13 +78,12 @@ def _rows(text: str, source: str, required: tuple[str, ...]):
         raise ReadError(f"{source}, header: {len(reader.fieldnames):,} columns; a claim file has at most "
                         f"{MAX_CSV_COLUMNS:,} (the format needs {len(REQUIRED) + len(OPTIONAL)})")
     fields = [column_key(f or "") for f in reader.fieldnames]
+    given_names = dict(zip(fields, ((f or "").strip() for f in reader.fieldnames)))  # as the file writes them
     missing = [c for c in required if c not in fields]
     if missing:
         known = CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL
         raise ReadError(f"{source}, header: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
-                        + missing_words(missing, fields, known,
-                                      dict(zip(fields, ((f or "").strip() for f in reader.fieldnames)))))
-    given_names = dict(zip(fields, ((f or "").strip() for f in reader.fieldnames)))
+                        + missing_words(missing, fields, known, given_names))
     why = misnamed(fields, CLAIM_REQUIRED + CLAIM_OPTIONAL if required == REQUIRED else HISTORY_REQUIRED + HISTORY_OPTIONAL,
                    given_names)
     if why:

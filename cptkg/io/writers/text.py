@@ -9,6 +9,7 @@ import textwrap
 
 from cptkg.io.writers import not_checked
 from cptkg.claims.models import one_line
+from cptkg.judge.assumptions import HOW_TO_CHECK
 from cptkg.judge.reasons import reason_code_text
 from cptkg.controls import clip
 
@@ -56,7 +57,7 @@ def claim_report(res: dict) -> str:
             out.append(_wrap(f"[{w['rule']}; {w['confidence']} confidence; {w['source']}]", "          "))
         for a in ln.get("assumptions", []):
             # how to state a route is said once under the claim, not under each line (the report stays short)
-            head, sep, how = a.partition("; to have it checked, ")
+            head, sep, how = a.partition(HOW_TO_CHECK)
             out.append(_wrap(f"assumed: {head}." if sep else f"assumed: {a}", "        "))
             if sep:
                 to_state.setdefault(how.rstrip("."), None)
