@@ -359,15 +359,3 @@ def test_rests_on_an_imported_edit_tables_source_lists_its_edits():
     assert len(edits) == 5 and all(r["id"].startswith("urn:cptkg:synthetic-ptp:row-") for r in edits), answer
     assert "Nothing rests on it" not in answer["answer"] and "5 edit(s): " in answer["answer"]
 
-
-def test_rests_on_counts_every_table_edit_past_the_rows_it_lists(monkeypatch):
-    """Past the rows an answer lists, the count is still every edit citing the source, and says how many are
-    listed (the count is kept as edits are found, not made up afterwards from the cap)."""
-    from cptkg.judge.questions import sources as S
-    from cptkg.knowledge.loader import default_kb
-
-    monkeypatch.setattr(S, "MAX_EDIT_ROWS", 2)
-    with_edits = default_kb(edits=[EDITS / "synthetic-ptp.ttl"])
-    answer = Q.rests_on(with_edits, "urn:cptkg:synthetic-ptp:source")
-    assert len([r for r in answer["rows"] if r["kind"] == "edit"]) == 2
-    assert "5 edit(s): " in answer["answer"] and "(the first 2 listed)" in answer["answer"], answer["answer"]
